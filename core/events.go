@@ -1,0 +1,76 @@
+package core
+
+import (
+	"sync"
+	"time"
+)
+
+// EventKind names what happened.
+type EventKind int
+
+// Event kinds published by the Service after a change is committed.
+const (
+	EventLog             EventKind = iota // a new audit log entry (Log set)
+	EventUsersChanged                     // users added, edited or deleted
+	EventCodeCreated                      // a provision code was created
+	EventProvisioned                      // a device provisioned
+	EventProvisionFailed                  // a provision attempt failed
+	EventConfigChanged                    // settings, policies or agents changed
+)
+
+// Event is a notification for the console. It carries no secrets.
+type Event struct {
+	Kind     EventKind
+	User     string
+	DeviceOS string
+	Reason   string
+	At       time.Time
+	Log      LogEntry
+}
+
+// Bus fans events out to subscribers. Publishing never blocks: a slow
+// subscriber loses events rather than stalling the server.
+type Bus struct {
+	mu   sync.Mutex
+	subs map[chan Event]struct{}
+}
+
+// Subscribe returns a channel of events and a function that ends the
+// subscription and closes the channel.
+func (b *Bus) Subscribe() (<-chan Event, func()) {
+	ch := make(chan Event, 256)
+	b.mu.Lock()
+	if b.subs == nil {
+		b.subs = map[chan Event]struct{}{}
+	}
+	b.subs[ch] = struct{}{}
+	b.mu.Unlock()
+	var once sync.Once
+	return ch, func() {
+		once.Do(func() {
+			b.mu.Lock()
+			delete(b.subs, ch)
+			b.mu.Unlock()
+			close(ch)
+		})
+	}
+}
+
+// Publish sends e to every subscriber that has room.
+func (b *Bus) Publish(e Event) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for ch := range b.subs {
+		select {
+		case ch <- e:
+		default:
+		}
+	}
+}
+
+// Clock tells the time; tests inject a fake one for anything that expires.
+type Clock interface{ Now() time.Time }
+
+type systemClock struct{}
+
+func (systemClock) Now() time.Time { return time.Now() }

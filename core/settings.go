@@ -1,0 +1,307 @@
+package core
+
+import (
+	"fmt"
+	"net"
+	"net/netip"
+	"os"
+	"sort"
+	"strconv"
+	"strings"
+)
+
+// MobileClientPolicy is Policy → Mobile Client: settings sent to phones in
+// the Policies element of provision and securitystrings responses.
+type MobileClientPolicy struct {
+	AllowPINEntry         bool   `json:"allow_pin_entry"`
+	AllowChooseExtraction bool   `json:"allow_choose_extraction"`
+	AllowBrowseStrings    bool   `json:"allow_browse_strings"`
+	ProvisionNumeric      bool   `json:"provision_numeric"`
+	SyncIndex             bool   `json:"sync_index"`
+	SupportEmail          string `json:"support_email"`
+	SupportPhone          string `json:"support_phone"`
+	VPNURLScheme          string `json:"vpn_url_scheme"`
+}
+
+// SelfResetPolicy is Policy → Self-Reset.
+type SelfResetPolicy struct {
+	AllowSelfProvision bool   `json:"allow_self_provision"`
+	LogDeviceInfo      bool   `json:"log_device_info"`
+	CodeValidity       int    `json:"code_validity"` // seconds, 10-1,000,000
+	QRCodeURL          string `json:"qr_code_url"`
+}
+
+// Code validity bounds from the Self-Reset policy.
+const (
+	MinCodeValidity = 10
+	MaxCodeValidity = 1_000_000
+)
+
+// Settings is all of Provisio's configuration apart from users and agents.
+// It is stored as one record and read through an atomic snapshot.
+type Settings struct {
+	ServerName  string `json:"server_name"`
+	SiteID      string `json:"site_id"`
+	Listen      string `json:"listen"`       // HTTPS listener, host:port
+	Advertise   string `json:"advertise"`    // host phones use; "" = first LAN address
+	HTTPListen  string `json:"http_listen"`  // optional plain HTTP for legacy agents; "" = off
+	MaxFailures int    `json:"max_failures"` // consecutive wrong OTCs before lock
+	PINMin      int    `json:"pin_min"`
+	PINMax      int    `json:"pin_max"`
+
+	MobileClient MobileClientPolicy `json:"mobile_client"`
+	SelfReset    SelfResetPolicy    `json:"self_reset"`
+}
+
+// DefaultSettings returns the documented defaults.
+func DefaultSettings() Settings {
+	host, _ := os.Hostname()
+	return Settings{
+		ServerName:  host,
+		SiteID:      defaultSiteID(host),
+		Listen:      "0.0.0.0:8443",
+		MaxFailures: 5,
+		PINMin:      4,
+		PINMax:      10,
+		SelfReset:   SelfResetPolicy{CodeValidity: 600},
+	}
+}
+
+// defaultSiteID derives a Site ID from the host name: lower case letters,
+// digits and dashes, so it is easy to read out and type on a phone.
+func defaultSiteID(host string) string {
+	var b strings.Builder
+	for _, r := range strings.ToLower(host) {
+		if r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '-' {
+			b.WriteRune(r)
+		}
+		if r == '.' {
+			break
+		}
+	}
+	if b.Len() == 0 {
+		return "provisio"
+	}
+	return b.String()
+}
+
+// ListenPort returns the port of the HTTPS listener.
+func (s Settings) ListenPort() string {
+	_, port, err := net.SplitHostPort(s.Listen)
+	if err != nil {
+		return "8443"
+	}
+	return port
+}
+
+// setting describes one dotted key of Settings.
+type setting struct {
+	help string
+	get  func(*Settings) string
+	set  func(*Settings, string) error
+}
+
+func boolSetting(help string, f func(*Settings) *bool) setting {
+	return setting{help,
+		func(s *Settings) string { return yesNo(*f(s)) },
+		func(s *Settings, v string) error {
+			b, err := parseYesNo(v)
+			if err != nil {
+				return err
+			}
+			*f(s) = b
+			return nil
+		}}
+}
+
+func textSetting(help string, f func(*Settings) *string, check func(string) error) setting {
+	return setting{help,
+		func(s *Settings) string { return *f(s) },
+		func(s *Settings, v string) error {
+			v = strings.TrimSpace(v)
+			if check != nil && v != "" {
+				if err := check(v); err != nil {
+					return err
+				}
+			}
+			*f(s) = v
+			return nil
+		}}
+}
+
+func intSetting(help string, f func(*Settings) *int, min, max int) setting {
+	return setting{help,
+		func(s *Settings) string { return strconv.Itoa(*f(s)) },
+		func(s *Settings, v string) error {
+			n, err := strconv.Atoi(strings.TrimSpace(v))
+			if err != nil || n < min || n > max {
+				return &Error{Code: CodeInvalid, Message: fmt.Sprintf("Enter a whole number from %s to %s.", groupDigits(min), groupDigits(max))}
+			}
+			*f(s) = n
+			return nil
+		}}
+}
+
+// settings is the registry of dotted keys used by the CLI and console.
+var settings = map[string]setting{
+	"server.name":                 textSetting("server name shown to people", func(s *Settings) *string { return &s.ServerName }, nil),
+	"server.siteid":               textSetting("Site ID phones use to find this server", func(s *Settings) *string { return &s.SiteID }, validateSiteID),
+	"server.listen":               textSetting("HTTPS listen address host:port", func(s *Settings) *string { return &s.Listen }, validateListen),
+	"server.advertise":            textSetting("address phones use (empty: first LAN address)", func(s *Settings) *string { return &s.Advertise }, validateHost),
+	"server.http_listen":          textSetting("plain HTTP listener for legacy agents (empty: off)", func(s *Settings) *string { return &s.HTTPListen }, validateListen),
+	"policy.lockout.max_failures": intSetting("wrong OTCs in a row before a user is locked", func(s *Settings) *int { return &s.MaxFailures }, 1, 100),
+	"policy.pin.min_length":       intSetting("shortest PIN", func(s *Settings) *int { return &s.PINMin }, 4, 10),
+	"policy.pin.max_length":       intSetting("longest PIN", func(s *Settings) *int { return &s.PINMax }, 4, 10),
+
+	"policy.mobile.allow_pin_entry":         boolSetting("Allow user to enter PIN", func(s *Settings) *bool { return &s.MobileClient.AllowPINEntry }),
+	"policy.mobile.allow_choose_extraction": boolSetting("Allow user to choose how to extract OTC", func(s *Settings) *bool { return &s.MobileClient.AllowChooseExtraction }),
+	"policy.mobile.allow_browse_strings":    boolSetting("Allow user to browse strings", func(s *Settings) *bool { return &s.MobileClient.AllowBrowseStrings }),
+	"policy.mobile.provision_numeric":       boolSetting("Provision is numeric", func(s *Settings) *bool { return &s.MobileClient.ProvisionNumeric }),
+	"policy.mobile.sync_index":              boolSetting("Sync Index", func(s *Settings) *bool { return &s.MobileClient.SyncIndex }),
+	"policy.mobile.support_email":           textSetting("Support Email Address", func(s *Settings) *string { return &s.MobileClient.SupportEmail }, func(v string) error { return ValidateEmail("support_email", v) }),
+	"policy.mobile.support_phone":           textSetting("Support Phone Number", func(s *Settings) *string { return &s.MobileClient.SupportPhone }, func(v string) error { return ValidatePhone("support_phone", v) }),
+	"policy.mobile.vpn_url_scheme":          textSetting("VPN URL Scheme", func(s *Settings) *string { return &s.MobileClient.VPNURLScheme }, nil),
+
+	"policy.selfreset.allow_self_provision": boolSetting("Allow user self-provision of mobile client", func(s *Settings) *bool { return &s.SelfReset.AllowSelfProvision }),
+	"policy.selfreset.log_device_info":      boolSetting("Log device information when provisioning", func(s *Settings) *bool { return &s.SelfReset.LogDeviceInfo }),
+	"policy.selfreset.code_validity":        intSetting("Provision Code Validity period (seconds)", func(s *Settings) *int { return &s.SelfReset.CodeValidity }, MinCodeValidity, MaxCodeValidity),
+	"policy.selfreset.qr_code_url":          textSetting("QR Code URL", func(s *Settings) *string { return &s.SelfReset.QRCodeURL }, validateURL),
+}
+
+// SettingKeys returns every dotted key, sorted.
+func SettingKeys() []string {
+	keys := make([]string, 0, len(settings))
+	for k := range settings {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// SettingHelp returns the one-line description of key.
+func SettingHelp(key string) string { return settings[key].help }
+
+// Get returns the value of a dotted key as text.
+func (s *Settings) Get(key string) (string, error) {
+	st, ok := settings[key]
+	if !ok {
+		return "", Errorf(CodeNotFound, "There is no setting %q; 'provisio settings list' shows them all.", key)
+	}
+	return st.get(s), nil
+}
+
+// Set parses and stores value under a dotted key, validating it.
+func (s *Settings) Set(key, value string) error {
+	st, ok := settings[key]
+	if !ok {
+		return Errorf(CodeNotFound, "There is no setting %q; 'provisio settings list' shows them all.", key)
+	}
+	if err := st.set(s, value); err != nil {
+		if e, ok := err.(*Error); ok && e.Field == "" {
+			e.Field = key
+		}
+		return err
+	}
+	return s.Validate()
+}
+
+// Validate checks rules that span fields and re-checks every field, so a
+// settings record built in code gets the same checks as one typed in.
+func (s *Settings) Validate() error {
+	if s.PINMin > s.PINMax {
+		return FieldError("policy.pin.min_length", "The shortest PIN cannot be longer than the longest.")
+	}
+	for _, k := range SettingKeys() {
+		st := settings[k]
+		probe := *s
+		if err := st.set(&probe, st.get(s)); err != nil {
+			if e, ok := err.(*Error); ok && e.Field == "" {
+				e.Field = k
+			}
+			return err
+		}
+	}
+	return nil
+}
+
+func yesNo(b bool) string {
+	if b {
+		return "Yes"
+	}
+	return "No"
+}
+
+func parseYesNo(v string) (bool, error) {
+	switch strings.ToLower(strings.TrimSpace(v)) {
+	case "yes", "y", "true", "on", "1":
+		return true, nil
+	case "no", "n", "false", "off", "0":
+		return false, nil
+	}
+	return false, &Error{Code: CodeInvalid, Message: fmt.Sprintf("Enter Yes or No, not %q.", v)}
+}
+
+// groupDigits writes 1000000 as 1,000,000 for messages people read.
+func groupDigits(n int) string {
+	s := strconv.Itoa(n)
+	for i := len(s) - 3; i > 0; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	return s
+}
+
+func validateSiteID(v string) error {
+	for _, r := range v {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_' || r == '.') {
+			return &Error{Code: CodeInvalid, Message: "A Site ID uses letters, digits, '-', '_' and '.' only."}
+		}
+	}
+	if len(v) > 64 {
+		return &Error{Code: CodeInvalid, Message: "A Site ID can have at most 64 characters."}
+	}
+	return nil
+}
+
+func validateListen(v string) error {
+	host, port, err := net.SplitHostPort(v)
+	if err == nil {
+		var n int
+		n, err = strconv.Atoi(port)
+		if err == nil && (n < 1 || n > 65535) {
+			err = fmt.Errorf("port out of range")
+		}
+		if err == nil && host != "" {
+			if _, perr := netip.ParseAddr(host); perr != nil {
+				err = validateHost(host)
+			}
+		}
+	}
+	if err != nil {
+		return &Error{Code: CodeInvalid, Message: fmt.Sprintf("%q is not a listen address like 0.0.0.0:8443.", v)}
+	}
+	return nil
+}
+
+func validateHost(v string) error {
+	if _, err := netip.ParseAddr(v); err == nil {
+		return nil
+	}
+	for _, label := range strings.Split(v, ".") {
+		if label == "" || len(label) > 63 {
+			return &Error{Code: CodeInvalid, Message: fmt.Sprintf("%q is not a host name or IP address.", v)}
+		}
+		for _, r := range label {
+			if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-') {
+				return &Error{Code: CodeInvalid, Message: fmt.Sprintf("%q is not a host name or IP address.", v)}
+			}
+		}
+	}
+	return nil
+}
+
+func validateURL(v string) error {
+	if !strings.HasPrefix(v, "https://") && !strings.HasPrefix(v, "http://") {
+		return &Error{Code: CodeInvalid, Message: fmt.Sprintf("%q is not a web address starting with https://.", v)}
+	}
+	return nil
+}

@@ -1,0 +1,55 @@
+package core
+
+// Store is the persistent state. Implementations commit durably before
+// Update or Batch return nil, so a caller may acknowledge the change.
+type Store interface {
+	// View runs fn in a read-only transaction.
+	View(fn func(Tx) error) error
+	// Update runs fn in a read-write transaction and commits it.
+	Update(fn func(Tx) error) error
+	// Batch is Update for hot paths: concurrent calls may share one commit
+	// (group commit). fn may run more than once, so it must have no side
+	// effects outside the transaction.
+	Batch(fn func(Tx) error) error
+	Close() error
+}
+
+// Tx is one transaction. Values returned are copies, safe after the
+// transaction ends. Lookups of missing records return ErrNotFound.
+type Tx interface {
+	User(name string) (User, error)
+	PutUser(u User) error
+	DeleteUser(name string) error
+	// Users calls fn for each user in key order until fn returns false.
+	Users(fn func(User) bool) error
+
+	ProvisionCode(username string) (ProvisionCode, error)
+	PutProvisionCode(username string, c ProvisionCode) error
+	DeleteProvisionCode(username string) error
+	// ProvisionCodes calls fn for each pending code.
+	ProvisionCodes(fn func(username string, c ProvisionCode) bool) error
+
+	// DeviceUser returns the username owning a device id.
+	DeviceUser(id string) (string, error)
+	PutDevice(id, username string) error
+	DeleteDevice(id string) error
+
+	Strings(username string) (StringSet, error)
+	PutStrings(username string, s *StringSet) error
+	DeleteStrings(username string) error
+
+	Settings() (Settings, error)
+	PutSettings(s Settings) error
+
+	Agent(name string) (Agent, error)
+	PutAgent(a Agent) error
+	DeleteAgent(name string) error
+	Agents() ([]Agent, error)
+
+	// AppendLog stores e with the next sequence number and returns it.
+	AppendLog(e LogEntry) (LogEntry, error)
+	// Logs returns up to limit entries with Seq > after, oldest first.
+	Logs(after uint64, limit int) ([]LogEntry, error)
+	// LogTail returns the newest limit entries, oldest first.
+	LogTail(limit int) ([]LogEntry, error)
+}

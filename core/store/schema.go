@@ -1,0 +1,24 @@
+package store
+
+// Key layout, in one place. Every bucket is created when the store opens.
+//
+//	users     lower(username)      → JSON core.User
+//	codes     lower(username)      → JSON core.ProvisionCode (hash only)
+//	devices   device id (32 hex)   → username
+//	strings   lower(username)      → binary: next index (1 byte) + 100×10 digits
+//	agents    agent name           → JSON core.Agent
+//	config    "settings"           → JSON core.Settings
+//	log       8-byte big-endian seq→ JSON core.LogEntry
+var (
+	bucketUsers   = []byte("users")
+	bucketCodes   = []byte("codes")
+	bucketDevices = []byte("devices")
+	bucketStrings = []byte("strings")
+	bucketAgents  = []byte("agents")
+	bucketConfig  = []byte("config")
+	bucketLog     = []byte("log")
+
+	allBuckets = [][]byte{bucketUsers, bucketCodes, bucketDevices, bucketStrings, bucketAgents, bucketConfig, bucketLog}
+
+	keySettings = []byte("settings")
+)

@@ -1,0 +1,287 @@
+// Package store keeps Provisio's state in one bbolt file. It implements
+// core.Store; the key layout is in schema.go.
+package store
+
+import (
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+	berrors "go.etcd.io/bbolt/errors"
+
+	"provisio/core"
+)
+
+// FileName is the name of the data file inside the data directory.
+const FileName = "provisio.db"
+
+// ErrLocked is returned by Open when another process holds the data file.
+var ErrLocked = errors.New("another Provisio is already using this data directory; close it first (only one copy may open the data at a time)")
+
+// Options tune Open.
+type Options struct {
+	// LockTimeout is how long to wait for another process to release the
+	// file. Zero means 1 s, so a second copy fails well within 2 s.
+	LockTimeout time.Duration
+	// MaxBatchDelay bounds how long a Batch waits to gather other writes
+	// into one commit. Zero means 2 ms: enough to share an fsync between
+	// concurrent logins without a visible delay for a lone one.
+	MaxBatchDelay time.Duration
+}
+
+// Store is a bbolt-backed core.Store.
+type Store struct {
+	db *bolt.DB
+}
+
+var _ core.Store = (*Store)(nil)
+
+// Open opens or creates the data file in dir and creates every bucket.
+func Open(dir string, opt Options) (*Store, error) {
+	if opt.LockTimeout == 0 {
+		opt.LockTimeout = time.Second
+	}
+	if opt.MaxBatchDelay == 0 {
+		opt.MaxBatchDelay = 2 * time.Millisecond
+	}
+	path := filepath.Join(dir, FileName)
+	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: opt.LockTimeout})
+	if errors.Is(err, berrors.ErrTimeout) {
+		return nil, fmt.Errorf("open %s: %w", path, ErrLocked)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	db.MaxBatchDelay = opt.MaxBatchDelay
+	err = db.Update(func(tx *bolt.Tx) error {
+		for _, b := range allBuckets {
+			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
+				return fmt.Errorf("create bucket %s: %w", b, err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	return &Store{db: db}, nil
+}
+
+// Path returns the data file's path.
+func (s *Store) Path() string { return s.db.Path() }
+
+// Close closes the data file.
+func (s *Store) Close() error { return s.db.Close() }
+
+// View implements core.Store.
+func (s *Store) View(fn func(core.Tx) error) error {
+	return s.db.View(func(tx *bolt.Tx) error { return fn(&txn{tx: tx}) })
+}
+
+// Update implements core.Store.
+func (s *Store) Update(fn func(core.Tx) error) error {
+	return s.db.Update(func(tx *bolt.Tx) error { return fn(&txn{tx: tx}) })
+}
+
+// Batch implements core.Store with bbolt's group commit.
+func (s *Store) Batch(fn func(core.Tx) error) error {
+	return s.db.Batch(func(tx *bolt.Tx) error { return fn(&txn{tx: tx}) })
+}
+
+// txn adapts a bolt.Tx to core.Tx.
+type txn struct{ tx *bolt.Tx }
+
+func (t *txn) getJSON(bucket, key []byte, v any) error {
+	data := t.tx.Bucket(bucket).Get(key)
+	if data == nil {
+		return core.ErrNotFound
+	}
+	// json.Unmarshal copies, so nothing refers to bbolt's mmap afterwards.
+	if err := json.Unmarshal(data, v); err != nil {
+		return fmt.Errorf("decode %s/%s: %w", bucket, key, err)
+	}
+	return nil
+}
+
+func (t *txn) putJSON(bucket, key []byte, v any) error {
+	data, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Errorf("encode %s/%s: %w", bucket, key, err)
+	}
+	return t.tx.Bucket(bucket).Put(key, data)
+}
+
+func (t *txn) delete(bucket, key []byte) error { return t.tx.Bucket(bucket).Delete(key) }
+
+func userKey(name string) []byte { return []byte(core.Key(name)) }
+
+func (t *txn) User(name string) (u core.User, err error) {
+	err = t.getJSON(bucketUsers, userKey(name), &u)
+	return u, err
+}
+
+func (t *txn) PutUser(u core.User) error { return t.putJSON(bucketUsers, userKey(u.Name), u) }
+
+func (t *txn) DeleteUser(name string) error { return t.delete(bucketUsers, userKey(name)) }
+
+func (t *txn) Users(fn func(core.User) bool) error {
+	c := t.tx.Bucket(bucketUsers).Cursor()
+	for k, v := c.First(); k != nil; k, v = c.Next() {
+		var u core.User
+		if err := json.Unmarshal(v, &u); err != nil {
+			return fmt.Errorf("decode user %s: %w", k, err)
+		}
+		if !fn(u) {
+			return nil
+		}
+	}
+	return nil
+}
+
+func (t *txn) ProvisionCode(username string) (c core.ProvisionCode, err error) {
+	err = t.getJSON(bucketCodes, userKey(username), &c)
+	return c, err
+}
+
+func (t *txn) PutProvisionCode(username string, c core.ProvisionCode) error {
+	return t.putJSON(bucketCodes, userKey(username), c)
+}
+
+func (t *txn) DeleteProvisionCode(username string) error {
+	return t.delete(bucketCodes, userKey(username))
+}
+
+func (t *txn) ProvisionCodes(fn func(string, core.ProvisionCode) bool) error {
+	c := t.tx.Bucket(bucketCodes).Cursor()
+	for k, v := c.First(); k != nil; k, v = c.Next() {
+		var pc core.ProvisionCode
+		if err := json.Unmarshal(v, &pc); err != nil {
+			return fmt.Errorf("decode code %s: %w", k, err)
+		}
+		if !fn(string(k), pc) {
+			return nil
+		}
+	}
+	return nil
+}
+
+func (t *txn) DeviceUser(id string) (string, error) {
+	v := t.tx.Bucket(bucketDevices).Get([]byte(id))
+	if v == nil {
+		return "", core.ErrNotFound
+	}
+	return string(v), nil
+}
+
+func (t *txn) PutDevice(id, username string) error {
+	return t.tx.Bucket(bucketDevices).Put([]byte(id), []byte(username))
+}
+
+func (t *txn) DeleteDevice(id string) error { return t.delete(bucketDevices, []byte(id)) }
+
+const stringsRecordLen = 1 + core.StringsPerDownload*10
+
+func (t *txn) Strings(username string) (ss core.StringSet, err error) {
+	v := t.tx.Bucket(bucketStrings).Get(userKey(username))
+	if v == nil {
+		return ss, core.ErrNotFound
+	}
+	if len(v) != stringsRecordLen {
+		return ss, fmt.Errorf("decode strings of %s: record is %d bytes, want %d", username, len(v), stringsRecordLen)
+	}
+	ss.Next = int(v[0])
+	for i := range ss.S {
+		copy(ss.S[i][:], v[1+i*10:])
+	}
+	return ss, nil
+}
+
+func (t *txn) PutStrings(username string, ss *core.StringSet) error {
+	var buf [stringsRecordLen]byte
+	buf[0] = byte(ss.Next)
+	for i := range ss.S {
+		copy(buf[1+i*10:], ss.S[i][:])
+	}
+	return t.tx.Bucket(bucketStrings).Put(userKey(username), buf[:])
+}
+
+func (t *txn) DeleteStrings(username string) error {
+	return t.delete(bucketStrings, userKey(username))
+}
+
+func (t *txn) Settings() (s core.Settings, err error) {
+	err = t.getJSON(bucketConfig, keySettings, &s)
+	return s, err
+}
+
+func (t *txn) PutSettings(s core.Settings) error { return t.putJSON(bucketConfig, keySettings, s) }
+
+func (t *txn) Agent(name string) (a core.Agent, err error) {
+	err = t.getJSON(bucketAgents, []byte(name), &a)
+	return a, err
+}
+
+func (t *txn) PutAgent(a core.Agent) error { return t.putJSON(bucketAgents, []byte(a.Name), a) }
+
+func (t *txn) DeleteAgent(name string) error { return t.delete(bucketAgents, []byte(name)) }
+
+func (t *txn) Agents() ([]core.Agent, error) {
+	var out []core.Agent
+	err := t.tx.Bucket(bucketAgents).ForEach(func(k, v []byte) error {
+		var a core.Agent
+		if err := json.Unmarshal(v, &a); err != nil {
+			return fmt.Errorf("decode agent %s: %w", k, err)
+		}
+		out = append(out, a)
+		return nil
+	})
+	return out, err
+}
+
+func (t *txn) AppendLog(e core.LogEntry) (core.LogEntry, error) {
+	b := t.tx.Bucket(bucketLog)
+	seq, err := b.NextSequence()
+	if err != nil {
+		return e, err
+	}
+	e.Seq = seq
+	var key [8]byte
+	binary.BigEndian.PutUint64(key[:], seq)
+	return e, t.putJSON(bucketLog, key[:], e)
+}
+
+func (t *txn) Logs(after uint64, limit int) ([]core.LogEntry, error) {
+	var out []core.LogEntry
+	var key [8]byte
+	binary.BigEndian.PutUint64(key[:], after+1)
+	c := t.tx.Bucket(bucketLog).Cursor()
+	for k, v := c.Seek(key[:]); k != nil && (limit <= 0 || len(out) < limit); k, v = c.Next() {
+		var e core.LogEntry
+		if err := json.Unmarshal(v, &e); err != nil {
+			return nil, fmt.Errorf("decode log %x: %w", k, err)
+		}
+		out = append(out, e)
+	}
+	return out, nil
+}
+
+func (t *txn) LogTail(limit int) ([]core.LogEntry, error) {
+	var out []core.LogEntry
+	c := t.tx.Bucket(bucketLog).Cursor()
+	for k, v := c.Last(); k != nil && len(out) < limit; k, v = c.Prev() {
+		var e core.LogEntry
+		if err := json.Unmarshal(v, &e); err != nil {
+			return nil, fmt.Errorf("decode log %x: %w", k, err)
+		}
+		out = append(out, e)
+	}
+	for i, j := 0, len(out)-1; i < j; i, j = i+1, j-1 {
+		out[i], out[j] = out[j], out[i]
+	}
+	return out, nil
+}

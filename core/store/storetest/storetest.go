@@ -1,0 +1,69 @@
+// Package storetest opens real bbolt stores and services for tests.
+package storetest
+
+import (
+	"sync"
+	"testing"
+	"time"
+
+	"provisio/core"
+	"provisio/core/store"
+)
+
+// MustOpen opens a store in a fresh t.TempDir() and closes it at cleanup.
+func MustOpen(tb testing.TB) *store.Store {
+	tb.Helper()
+	st, err := store.Open(tb.TempDir(), store.Options{})
+	if err != nil {
+		tb.Fatalf("open store: %v", err)
+	}
+	tb.Cleanup(func() { st.Close() })
+	return st
+}
+
+// MustService returns a Service over a fresh store. Settings advertise
+// 127.0.0.1 so Provision URLs point at loopback.
+func MustService(tb testing.TB, opts ...core.Option) *core.Service {
+	tb.Helper()
+	svc, err := core.NewService(MustOpen(tb), opts...)
+	if err != nil {
+		tb.Fatalf("new service: %v", err)
+	}
+	if err := svc.SetSetting("server.advertise", "127.0.0.1"); err != nil {
+		tb.Fatalf("set advertise: %v", err)
+	}
+	return svc
+}
+
+// MustAddUser adds a user with the mobile right and the given PIN.
+func MustAddUser(tb testing.TB, svc *core.Service, name, pin string) core.User {
+	tb.Helper()
+	u, err := svc.AddUser(core.User{Name: name, PIN: pin, MobileAllowed: true, Email: name + "@example.org"})
+	if err != nil {
+		tb.Fatalf("add user %s: %v", name, err)
+	}
+	return u
+}
+
+// Clock is a settable clock for tests of anything that expires.
+type Clock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+// NewClock returns a clock stopped at t.
+func NewClock(t time.Time) *Clock { return &Clock{now: t} }
+
+// Now implements core.Clock.
+func (c *Clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+// Advance moves the clock forward by d.
+func (c *Clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	c.now = c.now.Add(d)
+	c.mu.Unlock()
+}

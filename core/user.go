@@ -1,0 +1,130 @@
+package core
+
+import (
+	"net/mail"
+	"strings"
+	"time"
+	"unicode"
+)
+
+// User is one person who authenticates with a mobile client.
+type User struct {
+	Name          string    `json:"name"` // unique, matched case-insensitively, case kept
+	FullName      string    `json:"full_name,omitempty"`
+	Email         string    `json:"email,omitempty"`
+	Mobile        string    `json:"mobile,omitempty"`
+	Group         string    `json:"group,omitempty"`
+	MobileAllowed bool      `json:"mobile_allowed"` // right to use the mobile client
+	PIN           string    `json:"pin,omitempty"`  // digits; never logged
+	Locked        bool      `json:"locked,omitempty"`
+	Disabled      bool      `json:"disabled,omitempty"`
+	Failures      int       `json:"failures,omitempty"` // consecutive failed logins
+	Created       time.Time `json:"created"`
+	LastLogin     time.Time `json:"last_login,omitzero"`
+
+	// The one provisioned device, if any.
+	DeviceID      string    `json:"device_id,omitempty"`
+	DeviceOS      string    `json:"device_os,omitempty"`
+	ProvisionedAt time.Time `json:"provisioned_at,omitzero"`
+}
+
+// Key is the store key of a username: names match case-insensitively.
+func Key(name string) string { return strings.ToLower(strings.TrimSpace(name)) }
+
+// Provisioned reports whether the user has a device.
+func (u User) Provisioned() bool { return u.DeviceID != "" }
+
+// ValidateUser checks a user's fields against the PIN length bounds and
+// returns a field error for the first problem. It trims spaces in place.
+func ValidateUser(u *User, pinMin, pinMax int) error {
+	u.Name = strings.TrimSpace(u.Name)
+	u.FullName = strings.TrimSpace(u.FullName)
+	u.Email = strings.TrimSpace(u.Email)
+	u.Mobile = strings.TrimSpace(u.Mobile)
+	u.Group = strings.TrimSpace(u.Group)
+	u.PIN = strings.TrimSpace(u.PIN)
+	if err := ValidateUsername(u.Name); err != nil {
+		return err
+	}
+	if u.Email != "" {
+		if err := ValidateEmail("email", u.Email); err != nil {
+			return err
+		}
+	}
+	if u.Mobile != "" {
+		if err := ValidatePhone("mobile", u.Mobile); err != nil {
+			return err
+		}
+	}
+	if u.PIN != "" {
+		if err := ValidatePIN(u.PIN, pinMin, pinMax); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// ValidateUsername accepts 1-64 printable characters without spaces or
+// control characters, so names survive XML, URLs and log lines.
+func ValidateUsername(name string) error {
+	if name == "" {
+		return FieldError("name", "Enter a username.")
+	}
+	if len(name) > 64 {
+		return FieldError("name", "A username can have at most 64 characters.")
+	}
+	for _, r := range name {
+		if unicode.IsSpace(r) || !unicode.IsPrint(r) || strings.ContainsRune(`"<>&'/\`, r) {
+			return FieldError("name", "A username cannot contain spaces or any of \" < > & ' / \\.")
+		}
+	}
+	return nil
+}
+
+// ValidatePIN checks that pin is all digits and between min and max long.
+func ValidatePIN(pin string, min, max int) error {
+	if len(pin) < min || len(pin) > max || !isDigits(pin) {
+		return FieldError("pin", "A PIN is %d to %d digits.", min, max)
+	}
+	return nil
+}
+
+// ValidateEmail checks a bare address such as alice@example.org.
+func ValidateEmail(field, s string) error {
+	a, err := mail.ParseAddress(s)
+	if err != nil || a.Address != s || !strings.Contains(s[strings.IndexByte(s, '@')+1:], ".") {
+		return FieldError(field, "%q is not an email address like name@example.org.", s)
+	}
+	return nil
+}
+
+// ValidatePhone accepts digits with an optional leading + and the spaces,
+// dashes, dots and brackets people type, 6 to 20 digits in all.
+func ValidatePhone(field, s string) error {
+	digits := 0
+	for i, r := range s {
+		switch {
+		case r >= '0' && r <= '9':
+			digits++
+		case r == '+' && i == 0, r == ' ', r == '-', r == '.', r == '(', r == ')':
+		default:
+			return FieldError(field, "%q is not a phone number like +44 20 7946 0000.", s)
+		}
+	}
+	if digits < 6 || digits > 20 {
+		return FieldError(field, "%q is not a phone number like +44 20 7946 0000.", s)
+	}
+	return nil
+}
+
+func isDigits(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
