@@ -18,7 +18,10 @@ const (
 	EventConfigChanged                    // settings, policies or agents changed
 )
 
-// Event is a notification for the console. It carries no secrets.
+// Event is a notification for the console, in-process only. Only
+// EventCodeCreated carries a secret (the new code, in Issued) because the
+// console must show a code an agent asked for until mail can carry it; it
+// is never logged or persisted in plain text.
 type Event struct {
 	Kind     EventKind
 	User     string
@@ -26,6 +29,7 @@ type Event struct {
 	Reason   string
 	At       time.Time
 	Log      LogEntry
+	Issued   *IssuedCode
 }
 
 // Bus fans events out to subscribers. Publishing never blocks: a slow

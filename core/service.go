@@ -343,7 +343,10 @@ func (s *Service) CreateProvisionCode(name string) (IssuedCode, error) {
 			return err
 		}
 		return log.add(LevelInfo, u.Name, "User %q can now reprovision their mobile device.", u.Name)
-	}, func() []Event { return []Event{{Kind: EventCodeCreated, User: ic.User, At: s.clock.Now()}} })
+	}, func() []Event {
+		issued := ic
+		return []Event{{Kind: EventCodeCreated, User: ic.User, At: s.clock.Now(), Issued: &issued}}
+	})
 	return ic, err
 }
 
