@@ -32,14 +32,14 @@ func NewCode(numeric bool) string {
 		alphabet, n = "0123456789", numericCodeLen
 	}
 	out := make([]byte, n)
-	limit := byte(256 - 256%len(alphabet))
+	limit := 256 - 256%len(alphabet) // reject the tail: no modulo bias
 	var buf [1]byte
 	for i := range out {
 		for {
 			if _, err := rand.Read(buf[:]); err != nil {
 				panic("crypto/rand: " + err.Error())
 			}
-			if buf[0] < limit {
+			if int(buf[0]) < limit {
 				break
 			}
 		}

@@ -43,12 +43,12 @@ func randomPermutation() [10]byte {
 	// Fisher-Yates with unbiased draws from crypto/rand.
 	var buf [1]byte
 	for i := 9; i > 0; i-- {
-		limit := byte(256 - 256%(i+1))
+		limit := 256 - 256%(i+1) // reject the tail so every j is equally likely
 		for {
 			if _, err := rand.Read(buf[:]); err != nil {
 				panic("crypto/rand: " + err.Error()) // rand.Read never fails on supported platforms
 			}
-			if buf[0] < limit {
+			if int(buf[0]) < limit {
 				break
 			}
 		}

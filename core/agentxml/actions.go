@@ -1,0 +1,179 @@
+package agentxml
+
+import (
+	"net/http"
+	"net/netip"
+	"strings"
+
+	"provisio/core"
+)
+
+// mobileActions are the actions the /proxy path serves. They need no agent
+// secret: a provision code or a device Id authorises them.
+//
+// Any other action on /proxy answers AGENT_ERROR_AGENT_ACCESS (decided),
+// not AGENT_ERROR_UNKNOWN_ACTION: the caller is not an authorised agent,
+// and the mobile path must not let anyone on the LAN probe which agent
+// actions exist or reach one without a secret. The refusal is logged like
+// any other unauthorised agent.
+//
+// Version is not required on /proxy (decided): phones are not agents, and
+// some clients leave it out of ping.
+
+// seedActions are the remaining actions of the Swivel seed list. This
+// server does not offer them yet; they answer AGENT_ERROR_UNKNOWN_ACTION
+// like an unknown name does, and are listed so the scope is explicit.
+var seedActions = map[string]bool{
+	"changepin": true, "changepassword": true, "checkpassword": true,
+	"existsbyattribute": true, "increaselock": true, "getuserattribute": true,
+	"getusernamebyattribute": true, "hascachedpassword": true, "killsession": true,
+	"logevent": true, "loginbyattribute": true, "oathsync": true,
+	"ocraverify": true, "ondemandmessage": true, "reset": true,
+	"resetcode": true, "sendconfirmationcode": true, "sessionstart": true,
+	"transportindex": true, "validateconfirmationcode": true,
+}
+
+// dispatch runs one well-formed request and returns its reply.
+func (s *Server) dispatch(r *http.Request, req *request, mobile bool) reply {
+	// strings.ToLower returns its argument when it is already lower case.
+	action := strings.ToLower(req.Action)
+	if mobile {
+		switch action {
+		case "ping":
+			return passReply
+		case "provision":
+			return s.provision(req)
+		case "securitystrings":
+			return s.securityStrings(req)
+		}
+		_ = s.svc.Log(core.LevelWarn, "", logAgentAccess)
+		return failReply(errAgentAccess)
+	}
+
+	if req.Version == "" {
+		_ = s.svc.Log(core.LevelWarn, "", logMalformed)
+		return failReply(errMalformed)
+	}
+	if action == "ping" {
+		return passReply
+	}
+	agent, ok := s.authorize(r, req.Secret)
+	if !ok {
+		_ = s.svc.Log(core.LevelWarn, "", logAgentAccess)
+		return failReply(errAgentAccess)
+	}
+	switch action {
+	case "login":
+		return s.login(agent, req)
+	case "exists":
+		return s.exists(req)
+	case "provisioncode":
+		return s.provisionCode(agent, req)
+	case "provision":
+		return s.provision(req)
+	case "securitystrings":
+		return s.securityStrings(req)
+	}
+	what := "unknown"
+	if seedActions[action] {
+		what = "not offered"
+	}
+	_ = s.svc.Log(core.LevelWarn, "", "AgentXML request failed, error: The action %q from agent %q is %s.", echoLog(req.Action), agent.Name, what)
+	return failReply(errUnknownAction)
+}
+
+// authorize finds the agent for the request's source address and secret.
+// Only the TCP peer counts: forwarding headers are whatever the client
+// wants them to be.
+func (s *Server) authorize(r *http.Request, secret string) (core.Agent, bool) {
+	ap, err := netip.ParseAddrPort(r.RemoteAddr)
+	if err != nil || secret == "" {
+		return core.Agent{}, false
+	}
+	return s.svc.AuthorizeAgent(ap.Addr().Unmap(), secret)
+}
+
+// failure maps a service error to a reply. Internal errors (store, disk)
+// are logged here, since the service logs only rule outcomes; the log line
+// names the action but never the request's secrets.
+func (s *Server) failure(action string, err error) reply {
+	if core.ErrorCode(err) == core.CodeInternal {
+		_ = s.svc.Log(core.LevelError, "", "AgentXML %s request failed, error: %v", action, err)
+	}
+	return failReply(protocolError(err))
+}
+
+func (s *Server) login(agent core.Agent, req *request) reply {
+	if err := s.svc.Login(agent, req.Username, req.OTC); err != nil {
+		return s.failure("login", err)
+	}
+	return passReply
+}
+
+func (s *Server) exists(req *request) reply {
+	ok, err := s.svc.Exists(req.Username)
+	if err != nil {
+		return s.failure("exists", err)
+	}
+	if !ok {
+		return failReply(errNoUser)
+	}
+	return passReply
+}
+
+// provisionCode creates a provision code for a user at an agent's request
+// (a self-service portal, a helpdesk tool). The code goes to the user over
+// their transport and never into the reply, or the agent would hold the
+// user's device.
+//
+// It is the self-service path, so it is gated on the Self-Reset policy
+// "Allow user self-provision": when that is off only an administrator (the
+// console) creates codes, and the agent gets AGENT_ERROR_GENERAL with the
+// reason in the log. The policy is checked before the user is looked up so
+// that a refused agent learns nothing about which users exist. An agent
+// restricted to a group may only ask for its members.
+func (s *Server) provisionCode(agent core.Agent, req *request) reply {
+	if !s.svc.Settings().SelfReset.AllowSelfProvision {
+		_ = s.svc.Log(core.LevelWarn, "", "Provision code request for user %q from agent %q refused: the Self-Reset policy does not allow user self-provision.", echoLog(req.Username), agent.Name)
+		return failReply(errGeneral)
+	}
+	u, err := s.svc.User(req.Username)
+	if err != nil {
+		return s.failure("provisioncode", err)
+	}
+	if !agent.Admits(u) {
+		_ = s.svc.Log(core.LevelWarn, u.Name, "Provision code request for user %q from agent %q refused: the user is not in the agent's group %s.", u.Name, agent.Name, agent.Group)
+		return failReply(errNotInGroup)
+	}
+	if _, err := s.svc.CreateProvisionCode(u.Name); err != nil {
+		return s.failure("provisioncode", err)
+	}
+	return passReply
+}
+
+func (s *Server) provision(req *request) reply {
+	// PushId is accepted and ignored: this server offers no push.
+	p, err := s.svc.Provision(req.Username, req.ProvisionCode, req.DeviceOS)
+	if err != nil {
+		return s.failure("provision", err)
+	}
+	return reply{pass: true, id: p.DeviceID, hasPolicies: true, policies: p.Policies}
+}
+
+func (s *Server) securityStrings(req *request) reply {
+	d, err := s.svc.SecurityStrings(req.ID)
+	if err != nil {
+		return s.failure("securitystrings", err)
+	}
+	return reply{pass: true, strings: d.Strings, hasPolicies: true, policies: d.Policies}
+}
+
+// echoLog shortens client text quoted in a log line. %q in the format
+// already escapes control characters.
+func echoLog(s string) string {
+	const max = 64
+	if len(s) > max {
+		return truncate(s, max) + "..."
+	}
+	return s
+}

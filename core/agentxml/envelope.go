@@ -1,0 +1,405 @@
+package agentxml
+
+import (
+	"bytes"
+	"encoding/xml"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"sync"
+	"unicode/utf8"
+
+	"provisio/core"
+)
+
+// maxBody is the largest request body accepted (protocol.md §1).
+const maxBody = 64 << 10
+
+// maxEcho bounds how much of a RequestID or Version is echoed back, so a
+// client cannot make the server repeat 64 KiB at it.
+const maxEcho = 256
+
+// defaultVersion is sent when a request carries no usable Version.
+const defaultVersion = "3.6"
+
+// request is an SASRequest with every element this server reads. It is a
+// fixed struct filled by one pass over the XML tokens: unknown elements are
+// skipped, names are matched without regard to case, and an element form
+// overrides the attribute form of the same field.
+type request struct {
+	Version       string
+	Secret        string
+	Action        string
+	Username      string
+	RequestID     string
+	OTC           string
+	Password      string
+	ProvisionCode string
+	PushID        string
+	DeviceOS      string
+	ID            string
+}
+
+// field returns the request field for an element or attribute name, or nil
+// for a name this server does not read. Real clients differ in case
+// (PushId, PushID, Id, ID), so the match ignores it.
+func (r *request) field(name string) *string {
+	switch {
+	case strings.EqualFold(name, "Action"):
+		return &r.Action
+	case strings.EqualFold(name, "Version"):
+		return &r.Version
+	case strings.EqualFold(name, "Secret"):
+		return &r.Secret
+	case strings.EqualFold(name, "Username"):
+		return &r.Username
+	case strings.EqualFold(name, "OTC"):
+		return &r.OTC
+	case strings.EqualFold(name, "RequestID"):
+		return &r.RequestID
+	case strings.EqualFold(name, "Id"):
+		return &r.ID
+	case strings.EqualFold(name, "ProvisionCode"):
+		return &r.ProvisionCode
+	case strings.EqualFold(name, "DeviceOS"):
+		return &r.DeviceOS
+	case strings.EqualFold(name, "PushId"):
+		return &r.PushID
+	case strings.EqualFold(name, "Password"):
+		return &r.Password
+	}
+	return nil
+}
+
+// errBadXML is returned by parseRequest for anything that is not a
+// well-formed SASRequest. Its detail is never sent or logged: the protocol
+// has one sentence for all of them.
+var errBadXML = errors.New("agentxml: malformed request")
+
+// parseRequest reads an SASRequest. It accepts the element and attribute
+// forms, no prolog, a namespace prefix, and ignores unknown elements and
+// anything after the root element closes.
+func parseRequest(data []byte) (request, error) {
+	var req request
+	d := xml.NewDecoder(bytes.NewReader(data))
+	d.CharsetReader = charsetReader
+	for {
+		tok, err := d.Token()
+		if err != nil {
+			return request{}, errBadXML
+		}
+		switch t := tok.(type) {
+		case xml.StartElement:
+			if !strings.EqualFold(t.Name.Local, "SASRequest") {
+				return request{}, errBadXML
+			}
+			for _, a := range t.Attr {
+				if p := req.field(a.Name.Local); p != nil {
+					*p = strings.TrimSpace(a.Value)
+				}
+			}
+			if err := parseChildren(d, &req); err != nil {
+				return request{}, err
+			}
+			return req, nil
+		case xml.CharData:
+			if len(bytes.TrimSpace(t)) != 0 {
+				return request{}, errBadXML
+			}
+		}
+		// The prolog, comments and directives before the root are ignored.
+	}
+}
+
+// parseChildren fills req from the children of the root element and
+// returns once the root closes. The decoder checks that tags balance.
+func parseChildren(d *xml.Decoder, req *request) error {
+	for {
+		tok, err := d.Token()
+		if err != nil {
+			return errBadXML
+		}
+		switch t := tok.(type) {
+		case xml.StartElement:
+			p := req.field(t.Name.Local)
+			if p == nil {
+				if d.Skip() != nil {
+					return errBadXML
+				}
+				continue
+			}
+			v, err := elementText(d)
+			if err != nil {
+				return err
+			}
+			*p = v
+		case xml.EndElement:
+			return nil
+		}
+	}
+}
+
+// elementText returns the trimmed text of the element just opened, up to
+// its end tag. Text inside nested elements is not part of the value.
+func elementText(d *xml.Decoder) (string, error) {
+	// CharData points into the decoder's buffer until the next Token call,
+	// so it is copied at once; nearly every value is a single token.
+	var text string
+	var more []byte
+	parts := 0
+	for {
+		tok, err := d.Token()
+		if err != nil {
+			return "", errBadXML
+		}
+		switch t := tok.(type) {
+		case xml.CharData:
+			switch parts {
+			case 0:
+				text = string(bytes.TrimSpace(t))
+				if len(text) != len(t) {
+					// Keep inner spacing exact if more parts follow.
+					text = string(t)
+				}
+			case 1:
+				more = append(append(more, text...), t...)
+			default:
+				more = append(more, t...)
+			}
+			parts++
+		case xml.StartElement:
+			if d.Skip() != nil {
+				return "", errBadXML
+			}
+		case xml.EndElement:
+			if parts > 1 {
+				return string(bytes.TrimSpace(more)), nil
+			}
+			return strings.TrimSpace(text), nil
+		}
+	}
+}
+
+// charsetReader lets agents that declare a Latin-1 or ASCII prolog in.
+// windows-1252 is read as Latin-1: the two differ only in 0x80-0x9F, which
+// no username, code or secret this server issues contains.
+func charsetReader(label string, in io.Reader) (io.Reader, error) {
+	switch strings.ToLower(strings.TrimSpace(label)) {
+	case "iso-8859-1", "iso8859-1", "latin1", "latin-1", "l1", "us-ascii", "ascii", "windows-1252", "cp1252":
+	default:
+		return nil, fmt.Errorf("unsupported charset %q", label)
+	}
+	raw, err := io.ReadAll(io.LimitReader(in, maxBody))
+	if err != nil {
+		return nil, err
+	}
+	out := make([]byte, 0, len(raw)+len(raw)/8)
+	for _, c := range raw {
+		out = utf8.AppendRune(out, rune(c))
+	}
+	return bytes.NewReader(out), nil
+}
+
+// buffer is a pooled byte slice for reading bodies and writing replies, so
+// the hot path allocates little per request.
+type buffer struct{ b []byte }
+
+var bufferPool = sync.Pool{New: func() any { return &buffer{b: make([]byte, 0, 4096)} }}
+
+func getBuffer() *buffer { return bufferPool.Get().(*buffer) }
+
+func putBuffer(b *buffer) {
+	// A buffer grown by a securitystrings reply (~1.2 KiB) is worth
+	// keeping; one grown by a huge body is not.
+	if cap(b.b) > 2*maxBody {
+		return
+	}
+	b.b = b.b[:0]
+	bufferPool.Put(b)
+}
+
+// readFrom appends everything r returns, up to EOF.
+func (b *buffer) readFrom(r io.Reader) error {
+	for {
+		if len(b.b) == cap(b.b) {
+			b.b = append(b.b, 0)[:len(b.b)]
+		}
+		n, err := r.Read(b.b[len(b.b):cap(b.b)])
+		b.b = b.b[:len(b.b)+n]
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+	}
+}
+
+// Write lets html/template render straight into a pooled buffer.
+func (b *buffer) Write(p []byte) (int, error) {
+	b.b = append(b.b, p...)
+	return len(p), nil
+}
+
+func (b *buffer) raw(s string) { b.b = append(b.b, s...) }
+
+// elem writes <name>value</name> with value escaped.
+func (b *buffer) elem(name, value string) {
+	b.b = append(b.b, '<')
+	b.b = append(b.b, name...)
+	b.b = append(b.b, '>')
+	b.b = appendEscaped(b.b, value)
+	b.b = append(b.b, "</"...)
+	b.b = append(b.b, name...)
+	b.b = append(b.b, '>')
+}
+
+// appendEscaped appends s as XML character data safe in text and in
+// attribute values. Bytes that are not valid UTF-8 and characters XML 1.0
+// forbids become U+FFFD, so whatever a client sent, the reply parses.
+func appendEscaped(dst []byte, s string) []byte {
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			switch {
+			case c == '&':
+				dst = append(dst, "&amp;"...)
+			case c == '<':
+				dst = append(dst, "&lt;"...)
+			case c == '>':
+				dst = append(dst, "&gt;"...)
+			case c == '"':
+				dst = append(dst, "&quot;"...)
+			case c == '\'':
+				dst = append(dst, "&apos;"...)
+			case c == '\t' || c == '\n':
+				dst = append(dst, c)
+			case c == '\r':
+				// A literal CR would be normalised away by the reader.
+				dst = append(dst, "&#xD;"...)
+			case c < 0x20 || c == 0x7f:
+				dst = append(dst, "\uFFFD"...)
+			default:
+				dst = append(dst, c)
+			}
+			i++
+			continue
+		}
+		r, n := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError || r == 0xFFFE || r == 0xFFFF || (r >= 0x80 && r <= 0x9f) {
+			dst = append(dst, "\uFFFD"...)
+		} else {
+			dst = append(dst, s[i:i+n]...)
+		}
+		i += n
+	}
+	return dst
+}
+
+// echo cuts a client-supplied value to maxEcho bytes.
+func echo(s string) string { return truncate(s, maxEcho) }
+
+// truncate cuts s to at most n bytes without splitting a UTF-8 sequence.
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	i := n
+	// Back up to the start of the rune that straddles the cut.
+	for i > 0 && i > n-utf8.UTFMax && !utf8.RuneStart(s[i]) {
+		i--
+	}
+	return s[:i]
+}
+
+// replyVersion is the Version sent back: the client's own when it looks
+// like a version number (old clients compare it), else defaultVersion.
+func replyVersion(v string) string {
+	if v == "" || len(v) > 8 {
+		return defaultVersion
+	}
+	for i := 0; i < len(v); i++ {
+		if (v[i] < '0' || v[i] > '9') && v[i] != '.' {
+			return defaultVersion
+		}
+	}
+	return v
+}
+
+// reply is the outcome of one action, rendered by writeSAS. It is a plain
+// struct rather than a tree of XML values so that writing it allocates
+// nothing.
+type reply struct {
+	pass    bool
+	errCode string // with !pass; "" is a bare FAIL (wrong OTC)
+
+	id          string // <Id> of a newly provisioned device
+	strings     string // <SecurityStrings>
+	hasPolicies bool
+	policies    core.MobileClientPolicy
+}
+
+var passReply = reply{pass: true}
+
+func failReply(code string) reply { return reply{errCode: code} }
+
+const xmlProlog = `<?xml version="1.0" encoding="UTF-8"?>` + "\n"
+
+// appendSAS renders an SASResponse for req into b.
+func appendSAS(b *buffer, req *request, rep *reply) {
+	b.raw(xmlProlog)
+	b.raw("<SASResponse>")
+	b.elem("Version", replyVersion(req.Version))
+	if req.RequestID != "" {
+		b.elem("RequestID", echo(req.RequestID))
+	}
+	if rep.pass {
+		b.raw("<Result>PASS</Result>")
+	} else {
+		b.raw("<Result>FAIL</Result>")
+		if rep.errCode != "" {
+			b.elem("Error", rep.errCode)
+		}
+	}
+	if rep.id != "" {
+		b.elem("Id", rep.id)
+	}
+	if rep.strings != "" {
+		b.elem("SecurityStrings", rep.strings)
+	}
+	if rep.hasPolicies {
+		appendPolicies(b, &rep.policies)
+	}
+	b.raw("</SASResponse>\n")
+}
+
+// appendPolicies writes the Policies element with the stable ids of
+// protocol.md §4, in that order.
+func appendPolicies(b *buffer, p *core.MobileClientPolicy) {
+	b.raw("<Policies>")
+	onOff := func(id string, v bool) {
+		if v {
+			policy(b, id, "ON")
+		} else {
+			policy(b, id, "OFF")
+		}
+	}
+	onOff("allowPinEntry", p.AllowPINEntry)
+	onOff("allowChooseExtraction", p.AllowChooseExtraction)
+	onOff("allowBrowseStrings", p.AllowBrowseStrings)
+	onOff("provisionNumeric", p.ProvisionNumeric)
+	onOff("syncIndex", p.SyncIndex)
+	policy(b, "supportEmail", p.SupportEmail)
+	policy(b, "supportPhone", p.SupportPhone)
+	policy(b, "vpnUrlScheme", p.VPNURLScheme)
+	b.raw("</Policies>")
+}
+
+func policy(b *buffer, id, value string) {
+	b.raw(`<Policy id="`)
+	b.raw(id)
+	b.raw(`" section="MobileClient" show="true">`)
+	b.b = appendEscaped(b.b, value)
+	b.raw("</Policy>")
+}

@@ -1,0 +1,170 @@
+package agentxml
+
+import (
+	"embed"
+	"html/template"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"provisio/core"
+)
+
+// Limits on query parameters people and phones send.
+const (
+	maxQRText     = 2048 // fits a QR code at error correction M with room to spare
+	defaultQRSize = 256
+	minQRSize     = 64
+	maxQRSize     = 1024
+	maxPageField  = 128 // longer than any username (64) or code (10)
+)
+
+//go:embed templates/*.html
+var templateFS embed.FS
+
+var provisionTmpl = template.Must(template.ParseFS(templateFS, "templates/provision.html"))
+
+// tokenIndex answers GET /{proxy,pinsafe,sentry}/TokenIndex?username=U with
+// the next unused string index as a bare integer, which is what mobile
+// clients parse.
+func (s *Server) tokenIndex(w http.ResponseWriter, r *http.Request) {
+	n, err := s.svc.TokenIndex(r.URL.Query().Get("username"))
+	switch core.ErrorCode(err) {
+	case "":
+		writePlain(w, http.StatusOK, strconv.Itoa(n))
+	case core.CodeNotFound:
+		writeText(w, http.StatusNotFound, "There is no user with that name.")
+	case core.CodeNoStrings:
+		writeText(w, http.StatusNotFound, "That user has no security strings; the mobile client must download them first.")
+	default:
+		_ = s.svc.Log(core.LevelError, "", "Token index request failed, error: %v", err)
+		writeText(w, http.StatusInternalServerError, "The server could not read the token index; the log has the details.")
+	}
+}
+
+// writePlain sends text exactly as given: clients parse the integer and
+// some would choke on a trailing newline.
+func writePlain(w http.ResponseWriter, status int, text string) {
+	h := w.Header()
+	h["Content-Type"] = hdrText
+	h["Content-Length"] = []string{strconv.Itoa(len(text))}
+	w.WriteHeader(status)
+	_, _ = w.Write([]byte(text))
+}
+
+// serverDetails answers the Site ID lookup of protocol.md §6 from the
+// current settings. An unknown Site ID gets responseCode 1, which phones
+// show as "Unknown Server ID".
+func (s *Server) serverDetails(w http.ResponseWriter, r *http.Request) {
+	set := s.svc.Settings()
+	id := strings.TrimSpace(r.URL.Query().Get("id"))
+	buf := getBuffer()
+	defer putBuffer(buf)
+	buf.raw(xmlProlog)
+	buf.raw("<getServerDetailsResponse>")
+	if id == "" || set.SiteID == "" || !strings.EqualFold(id, set.SiteID) {
+		buf.raw("<responseCode>1</responseCode>")
+	} else {
+		buf.raw("<responseCode>0</responseCode><SSDetails>")
+		buf.elem("hostname", s.svc.AdvertisedHost())
+		buf.elem("port", set.ListenPort())
+		buf.raw("<usingSSL>YES</usingSSL><connectionType>proxy</connectionType><pushSupport>NO</pushSupport>" +
+			"<local>YES</local><pin>YES</pin><oath>NO</oath></SSDetails>")
+	}
+	buf.raw("</getServerDetailsResponse>\n")
+	writeXML(w, http.StatusOK, buf.b)
+}
+
+// qrCode renders the text parameter as a PNG QR code with the injected
+// encoder. size (pixels, optional) is clamped to a sane range.
+func (s *Server) qrCode(w http.ResponseWriter, r *http.Request) {
+	if s.opt.QRPNG == nil {
+		writeText(w, http.StatusServiceUnavailable, "QR codes are not available on this server.")
+		return
+	}
+	q := r.URL.Query()
+	text := q.Get("text")
+	if text == "" || len(text) > maxQRText {
+		writeText(w, http.StatusBadRequest, "Give the text for the QR code in the text parameter, at most "+strconv.Itoa(maxQRText)+" bytes.")
+		return
+	}
+	size := defaultQRSize
+	if v, err := strconv.Atoi(q.Get("size")); err == nil {
+		size = min(max(v, minQRSize), maxQRSize)
+	}
+	png, err := s.opt.QRPNG(text, size)
+	if err != nil {
+		// The text is checked above, so this is the encoder failing.
+		_ = s.svc.Log(core.LevelError, "", "QR code request failed, error: %v", err)
+		writeText(w, http.StatusInternalServerError, "The QR code could not be made.")
+		return
+	}
+	h := w.Header()
+	h.Set("Content-Type", "image/png")
+	h.Set("Content-Length", strconv.Itoa(len(png)))
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(png)
+}
+
+// provisionPage is what a browser shows for the Provision URL: the server
+// settings, username and code, for a person to type into a mobile client.
+//
+// It must never consume the code: mail scanners and link previews open
+// every link, and a code spent by them would never reach the phone. It
+// does not even look the code up. A GET that said whether a code is valid
+// without spending it would let anyone guess codes without limit, where a
+// provision attempt allows one guess per code.
+func (s *Server) provisionPage(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	username, code := strings.TrimSpace(q.Get("username")), strings.TrimSpace(q.Get("code"))
+	if username == "" || code == "" || len(username) > maxPageField || len(code) > maxPageField {
+		writeText(w, http.StatusBadRequest, "This provision link is incomplete: it needs a username and a code. Ask your administrator for a new one.")
+		return
+	}
+	set := s.svc.Settings()
+	host, port := s.svc.AdvertisedHost(), set.ListenPort()
+	data := pageData{
+		ServerName:     set.ServerName,
+		Hostname:       host,
+		Port:           port,
+		SiteID:         set.SiteID,
+		ConnectionType: "proxy",
+		Username:       username,
+		Code:           code,
+		Fingerprint:    s.opt.Fingerprint,
+	}
+	if s.opt.QRPNG != nil {
+		data.QRSrc = "/userportal/getQRCode?size=320&text=" +
+			url.QueryEscape(core.ProvisionURL(host, port, set.SiteID, username, code))
+	}
+	buf := getBuffer()
+	defer putBuffer(buf)
+	if err := provisionTmpl.Execute(buf, data); err != nil {
+		_ = s.svc.Log(core.LevelError, "", "Provision page failed, error: %v", err)
+		writeText(w, http.StatusInternalServerError, "The page could not be shown; the log has the details.")
+		return
+	}
+	h := w.Header()
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("Content-Length", strconv.Itoa(len(buf.b)))
+	// The URL holds the code: no referrer leaks it, no frame hosts it.
+	h.Set("Referrer-Policy", "no-referrer")
+	h.Set("X-Frame-Options", "DENY")
+	h.Set("Content-Security-Policy", "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; frame-ancestors 'none'")
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(buf.b)
+}
+
+// pageData is what templates/provision.html shows.
+type pageData struct {
+	ServerName     string
+	Hostname       string
+	Port           string
+	SiteID         string
+	ConnectionType string
+	Username       string
+	Code           string
+	Fingerprint    string
+	QRSrc          string
+}

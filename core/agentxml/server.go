@@ -1,0 +1,211 @@
+// Package agentxml is Provisio's embedded HTTPS server: the AgentXML API
+// for authentication agents, the mobile subset for phones on /proxy, and
+// the few GET endpoints phones and people use (TokenIndex, the Site ID
+// lookup, the QR code and the Provision URL page). The wire contract is
+// shared/protocol.md.
+//
+// The server is a thin protocol adapter over core.Service, which owns every
+// rule and commits every change before the reply is written. It imports
+// core and the standard library only: the TLS certificate and the QR
+// encoder are injected through Options.
+package agentxml
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"log"
+	"net"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+
+	"provisio/core"
+)
+
+// Options are what the server needs from other adapters.
+type Options struct {
+	// Certificate is the HTTPS certificate and key.
+	Certificate tls.Certificate
+	// Fingerprint is the certificate's SHA-256 fingerprint as shown in the
+	// console; the Provision URL page repeats it so a person can compare.
+	Fingerprint string
+	// QRPNG renders text as a PNG QR code about size pixels wide. With nil,
+	// GET /userportal/getQRCode answers 503.
+	QRPNG func(text string, size int) ([]byte, error)
+	// ErrorLog receives net/http's own messages (failed TLS handshakes,
+	// broken connections). nil discards them: phones that reject the
+	// certificate would otherwise fill the terminal.
+	ErrorLog *log.Logger
+}
+
+// Server serves the AgentXML protocol over HTTPS and, optionally, plain
+// HTTP. Its methods are safe for concurrent use.
+type Server struct {
+	svc     *core.Service
+	opt     Options
+	handler http.Handler
+
+	mu      sync.Mutex
+	tlsSrv  *http.Server
+	tlsLn   net.Listener
+	httpSrv *http.Server
+	httpLn  net.Listener
+}
+
+// Timeouts for both listeners. Requests are small and answered from a
+// local database, so anything slower than this is a stuck or hostile
+// client holding a connection.
+const (
+	readHeaderTimeout = 10 * time.Second
+	readTimeout       = 30 * time.Second
+	writeTimeout      = 30 * time.Second
+	idleTimeout       = 2 * time.Minute
+	maxHeaderBytes    = 16 << 10
+	shutdownTimeout   = 3 * time.Second
+)
+
+// New returns a server for svc. It does not listen until Open.
+func New(svc *core.Service, opt Options) *Server {
+	s := &Server{svc: svc, opt: opt}
+	s.handler = s.routes()
+	return s
+}
+
+// Handler returns the server's HTTP handler, for tests and for callers
+// that serve it themselves.
+func (s *Server) Handler() http.Handler { return s.handler }
+
+// Open listens on addr (host:port) with TLS and serves in the background.
+// It listens before it returns, so a port in use is an error here rather
+// than a lost log line.
+func (s *Server) Open(addr string) error {
+	if len(s.opt.Certificate.Certificate) == 0 {
+		return errors.New("agentxml: open: no TLS certificate")
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.tlsSrv != nil {
+		return errors.New("agentxml: open: the HTTPS listener is already open")
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("agentxml: listen on %s: %w", addr, err)
+	}
+	srv := s.newHTTPServer()
+	srv.TLSConfig = tlsConfig(s.opt.Certificate)
+	s.tlsSrv, s.tlsLn = srv, ln
+	// tls.NewListener rather than ServeTLS keeps the protocol HTTP/1.1:
+	// AgentXML clients are simple request/response agents and phones.
+	go s.serve(srv, tls.NewListener(ln, srv.TLSConfig), "HTTPS")
+	return nil
+}
+
+// OpenHTTP opens the optional plain HTTP listener for legacy agents on a
+// trusted LAN. It serves the same handler as the HTTPS listener.
+func (s *Server) OpenHTTP(addr string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.httpSrv != nil {
+		return errors.New("agentxml: open: the HTTP listener is already open")
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("agentxml: listen on %s: %w", addr, err)
+	}
+	srv := s.newHTTPServer()
+	s.httpSrv, s.httpLn = srv, ln
+	go s.serve(srv, ln, "HTTP")
+	return nil
+}
+
+// tlsConfig is the TLS configuration the server uses for cert.
+func tlsConfig(cert tls.Certificate) *tls.Config {
+	return &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+}
+
+func (s *Server) newHTTPServer() *http.Server {
+	errLog := s.opt.ErrorLog
+	if errLog == nil {
+		errLog = log.New(io.Discard, "", 0)
+	}
+	return &http.Server{
+		Handler:           s.handler,
+		ReadHeaderTimeout: readHeaderTimeout,
+		ReadTimeout:       readTimeout,
+		WriteTimeout:      writeTimeout,
+		IdleTimeout:       idleTimeout,
+		MaxHeaderBytes:    maxHeaderBytes,
+		ErrorLog:          errLog,
+	}
+}
+
+func (s *Server) serve(srv *http.Server, ln net.Listener, what string) {
+	if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		_ = s.svc.Log(core.LevelError, "", "The %s listener stopped: %v", what, err)
+	}
+}
+
+// Addr returns the HTTPS listener's address, or nil when it is not open.
+func (s *Server) Addr() net.Addr {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.tlsLn == nil {
+		return nil
+	}
+	return s.tlsLn.Addr()
+}
+
+// HTTPAddr returns the plain HTTP listener's address, or nil when it is
+// not open.
+func (s *Server) HTTPAddr() net.Addr {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.httpLn == nil {
+		return nil
+	}
+	return s.httpLn.Addr()
+}
+
+// URL returns the HTTPS base URL, such as https://127.0.0.1:8443, or ""
+// when the listener is not open. A wildcard listen address is given as the
+// loopback address so that the URL can be dialled.
+func (s *Server) URL() string {
+	a, ok := s.Addr().(*net.TCPAddr)
+	if !ok {
+		return ""
+	}
+	host := a.IP.String()
+	if a.IP.IsUnspecified() {
+		// Go's wildcard listener accepts IPv4 too, whichever form it reports.
+		host = "127.0.0.1"
+	}
+	return "https://" + net.JoinHostPort(host, strconv.Itoa(a.Port))
+}
+
+// Close shuts both listeners down, letting requests in flight finish for a
+// few seconds before their connections are closed. The server may be
+// opened again afterwards.
+func (s *Server) Close() error {
+	s.mu.Lock()
+	srvs := []*http.Server{s.tlsSrv, s.httpSrv}
+	s.tlsSrv, s.tlsLn, s.httpSrv, s.httpLn = nil, nil, nil, nil
+	s.mu.Unlock()
+
+	ctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
+	defer cancel()
+	var errs []error
+	for _, srv := range srvs {
+		if srv == nil {
+			continue
+		}
+		if err := srv.Shutdown(ctx); err != nil {
+			// Requests still running after the grace period are cut off.
+			errs = append(errs, srv.Close())
+		}
+	}
+	return errors.Join(errs...)
+}

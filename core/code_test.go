@@ -1,0 +1,75 @@
+package core
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestNewCode(t *testing.T) {
+	tests := []struct {
+		name     string
+		numeric  bool
+		length   int
+		alphabet string
+	}{
+		{"numeric", true, numericCodeLen, "0123456789"},
+		{"alphanumeric", false, alnumCodeLen, alnumAlphabet},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			seen := map[string]bool{}
+			for i := 0; i < 200; i++ {
+				c := NewCode(tt.numeric)
+				if len(c) != tt.length {
+					t.Fatalf("code %q has length %d, want %d", c, len(c), tt.length)
+				}
+				for _, r := range c {
+					if !strings.ContainsRune(tt.alphabet, r) {
+						t.Fatalf("code %q has %q outside the alphabet", c, r)
+					}
+				}
+				seen[c] = true
+			}
+			if len(seen) < 199 {
+				t.Fatalf("only %d distinct codes in 200", len(seen))
+			}
+		})
+	}
+}
+
+func TestProvisionCode_Matches(t *testing.T) {
+	pc := ProvisionCode{Hash: HashCode("Alice", "ABCD2345")}
+	tests := []struct {
+		user, code string
+		want       bool
+	}{
+		{"alice", "ABCD2345", true},
+		{"ALICE", "abcd-2345", true}, // case and dashes are forgiven
+		{"alice", "ABCD2346", false},
+		{"bob", "ABCD2345", false}, // bound to the user
+		{"alice", "", false},
+	}
+	for _, tt := range tests {
+		if got := pc.Matches(tt.user, tt.code); got != tt.want {
+			t.Errorf("Matches(%q, %q) = %v, want %v", tt.user, tt.code, got, tt.want)
+		}
+	}
+}
+
+func TestProvisionURL_RoundTrip(t *testing.T) {
+	tests := []struct{ host, port, site, user, code string }{
+		{"192.168.1.20", "8443", "office", "alice", "ABCD2345"},
+		{"fe80::1", "443", "x", "o'brien+x@corp", "0123456789"},
+		{"vpn.example.org", "8443", "", "Bob", "K7M"},
+	}
+	for _, tt := range tests {
+		u := ProvisionURL(tt.host, tt.port, tt.site, tt.user, tt.code)
+		host, port, site, user, code, err := ParseProvisionURL(u)
+		if err != nil || host != tt.host || port != tt.port || site != tt.site || user != tt.user || code != tt.code {
+			t.Errorf("round trip of %s = %q %q %q %q %q %v", u, host, port, site, user, code, err)
+		}
+	}
+	if _, _, _, _, _, err := ParseProvisionURL("https://x/other?username=a&code=b"); err == nil {
+		t.Error("a foreign URL parsed as a Provision URL")
+	}
+}

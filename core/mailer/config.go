@@ -1,0 +1,133 @@
+package mailer
+
+import (
+	"crypto/tls"
+	"net"
+	"strconv"
+	"strings"
+	"time"
+
+	"provisio/core"
+)
+
+// Values of Config.Security.
+const (
+	SecurityNone     = "none"     // plain SMTP, usually port 25
+	SecurityStartTLS = "starttls" // plain connect, then STARTTLS; usually port 587
+	SecurityTLS      = "tls"      // TLS from the first byte ("SMTPS"); usually port 465
+)
+
+// DefaultTimeout bounds a whole Send when Config.Timeout is zero: long enough
+// for a slow relay, short enough that the console's "Send test message" does
+// not look hung.
+const DefaultTimeout = 30 * time.Second
+
+// Config says how to reach the mail server and who mail comes from.
+type Config struct {
+	Host string
+	// Port defaults by Security: 25, 587 or 465.
+	Port int
+	// Security is "none", "starttls" or "tls"; empty means "starttls".
+	Security string
+	// Username and Password log in with AUTH PLAIN or LOGIN. No login is
+	// tried when Username is empty.
+	Username, Password string
+	// From is the bare sender address; FromName its display name.
+	From, FromName string
+	// TLSConfig is optional; tests use it to pass RootCAs. ServerName
+	// defaults to Host.
+	TLSConfig *tls.Config
+	// Timeout bounds the whole conversation, from dial to the end of DATA.
+	// Zero means DefaultTimeout.
+	Timeout time.Duration
+}
+
+// Addr returns host:port, with the port defaulted by Security.
+func (c Config) Addr() string {
+	port := c.Port
+	if port == 0 {
+		port = defaultPort(normalizeSecurity(c.Security))
+	}
+	return net.JoinHostPort(strings.TrimSpace(c.Host), strconv.Itoa(port))
+}
+
+func defaultPort(security string) int {
+	switch security {
+	case SecurityNone:
+		return 25
+	case SecurityTLS:
+		return 465
+	default:
+		return 587
+	}
+}
+
+func normalizeSecurity(s string) string {
+	s = strings.ToLower(strings.TrimSpace(s))
+	if s == "" {
+		return SecurityStartTLS
+	}
+	return s
+}
+
+// normalize fills defaults and checks c. Field names are the dotted
+// settings keys the console uses, so it can point at the right input.
+func (c Config) normalize() (Config, error) {
+	c.Host = strings.TrimSpace(c.Host)
+	c.Security = normalizeSecurity(c.Security)
+	c.From = strings.TrimSpace(c.From)
+	c.FromName = oneLine(c.FromName)
+	if c.Host == "" {
+		return c, invalid("smtp.host", "Enter the mail server's host name.")
+	}
+	switch c.Security {
+	case SecurityNone, SecurityStartTLS, SecurityTLS:
+	default:
+		return c, invalid("smtp.security", "Security must be none, starttls or tls, not %q.", c.Security)
+	}
+	if c.Port == 0 {
+		c.Port = defaultPort(c.Security)
+	}
+	if c.Port < 1 || c.Port > 65535 {
+		return c, invalid("smtp.port", "Enter a port from 1 to 65535.")
+	}
+	if c.From == "" {
+		return c, invalid("smtp.from", "Enter the address mail is sent from.")
+	}
+	if err := core.ValidateEmail("smtp.from", c.From); err != nil {
+		return c, withKind(err, ErrInvalid)
+	}
+	if c.Timeout <= 0 {
+		c.Timeout = DefaultTimeout
+	}
+	return c, nil
+}
+
+// tlsConfig returns a copy of c.TLSConfig checking the certificate against
+// Host, so a caller's config is never modified.
+func (c Config) tlsConfig() *tls.Config {
+	var t *tls.Config
+	if c.TLSConfig != nil {
+		t = c.TLSConfig.Clone()
+	} else {
+		t = &tls.Config{}
+	}
+	if t.ServerName == "" {
+		t.ServerName = c.Host
+	}
+	if t.MinVersion == 0 {
+		t.MinVersion = tls.VersionTLS12
+	}
+	return t
+}
+
+// oneLine drops control characters, so text typed into a settings field
+// can never start a new header line.
+func oneLine(s string) string {
+	return strings.TrimSpace(strings.Map(func(r rune) rune {
+		if r < ' ' || r == 0x7f {
+			return ' '
+		}
+		return r
+	}, s))
+}

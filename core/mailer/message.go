@@ -1,0 +1,186 @@
+package mailer
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/emersion/go-message"
+	"github.com/emersion/go-message/mail"
+
+	"provisio/core"
+)
+
+// Message is one mail to one person.
+type Message struct {
+	To, ToName string // bare address and optional display name
+	Subject    string
+	Text       string // text/plain body
+	HTML       string // optional text/html body
+	// Inline parts are shown inside the HTML (an <img src="cid:ID">), so
+	// they need HTML.
+	Inline []Inline
+}
+
+// Inline is a part of the HTML body, such as the QR code image, referred to
+// from the HTML as cid:ContentID.
+type Inline struct {
+	ContentID   string // without angle brackets, e.g. "qr@provisio"
+	ContentType string // e.g. "image/png"
+	Filename    string // shown by clients that list inline parts
+	Data        []byte
+}
+
+// validate checks what the SMTP envelope and MIME writer rely on.
+func (m Message) validate() error {
+	if strings.TrimSpace(m.To) == "" {
+		return invalid("email", "Enter the address to send the mail to.")
+	}
+	if err := core.ValidateEmail("email", strings.TrimSpace(m.To)); err != nil {
+		return withKind(err, ErrInvalid)
+	}
+	if len(m.Inline) > 0 && m.HTML == "" {
+		return invalid("template", "Inline images need an HTML body to show them in.")
+	}
+	for _, in := range m.Inline {
+		if strings.Trim(in.ContentID, "<> ") == "" || in.ContentType == "" {
+			return invalid("template", "Every inline image needs a Content-ID and a content type.")
+		}
+	}
+	return nil
+}
+
+// build writes m as an RFC 5322 message with CRLF line endings:
+//
+//	text only:  text/plain
+//	HTML:       multipart/alternative
+//	              text/plain
+//	              text/html, or when there are inline parts
+//	              multipart/related
+//	                text/html
+//	                inline parts (Content-ID, Content-Disposition: inline)
+//
+// Alternative comes outermost so that clients showing plain text never see
+// the images as attachments; related keeps the images with the HTML that
+// refers to them.
+func build(cfg Config, m Message, now time.Time) ([]byte, error) {
+	var h mail.Header
+	h.SetAddressList("From", []*mail.Address{{Name: cfg.FromName, Address: cfg.From}})
+	h.SetAddressList("To", []*mail.Address{{Name: oneLine(m.ToName), Address: strings.TrimSpace(m.To)}})
+	// SetSubject encodes non-ASCII text as RFC 2047 words.
+	h.SetSubject(oneLine(m.Subject))
+	h.SetDate(now)
+	// The sender's domain rather than this PC's name: desktop host names
+	// are rarely fully qualified, and spam filters notice.
+	if err := h.GenerateMessageIDWithHostname(domainOf(cfg.From)); err != nil {
+		return nil, fmt.Errorf("message id: %w", err)
+	}
+	h.Set("MIME-Version", "1.0")
+
+	var buf bytes.Buffer
+	top := func(part message.Header) (*message.Writer, error) {
+		hh := h.Copy()
+		for f := part.Fields(); f.Next(); {
+			hh.Set(f.Key(), f.Value())
+		}
+		return message.CreateWriter(&buf, hh.Header)
+	}
+	if err := writeBody(top, m); err != nil {
+		return nil, fmt.Errorf("build message: %w", err)
+	}
+	return buf.Bytes(), nil
+}
+
+// createFunc makes the next entity: the top-level message or a child part.
+type createFunc func(message.Header) (*message.Writer, error)
+
+func writeBody(create createFunc, m Message) error {
+	if m.HTML == "" {
+		return writeLeaf(create, textHeader("text/plain"), []byte(m.Text))
+	}
+	if m.Text == "" {
+		return writeHTML(create, m)
+	}
+	var h message.Header
+	h.SetContentType("multipart/alternative", nil)
+	alt, err := create(h)
+	if err != nil {
+		return err
+	}
+	if err := writeLeaf(alt.CreatePart, textHeader("text/plain"), []byte(m.Text)); err != nil {
+		return err
+	}
+	if err := writeHTML(alt.CreatePart, m); err != nil {
+		return err
+	}
+	return alt.Close()
+}
+
+func writeHTML(create createFunc, m Message) error {
+	if len(m.Inline) == 0 {
+		return writeLeaf(create, textHeader("text/html"), []byte(m.HTML))
+	}
+	var h message.Header
+	// type= names the root part's type, as RFC 2387 asks.
+	h.SetContentType("multipart/related", map[string]string{"type": "text/html"})
+	rel, err := create(h)
+	if err != nil {
+		return err
+	}
+	if err := writeLeaf(rel.CreatePart, textHeader("text/html"), []byte(m.HTML)); err != nil {
+		return err
+	}
+	for _, in := range m.Inline {
+		if err := writeLeaf(rel.CreatePart, inlineHeader(in), in.Data); err != nil {
+			return err
+		}
+	}
+	return rel.Close()
+}
+
+func writeLeaf(create createFunc, h message.Header, body []byte) error {
+	w, err := create(h)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(w, bytes.NewReader(body)); err != nil {
+		return err
+	}
+	return w.Close()
+}
+
+// textHeader is UTF-8 text in quoted-printable: readable in a raw dump and
+// safe over 7-bit relays, with lines kept under SMTP's limit.
+func textHeader(mediaType string) message.Header {
+	var h message.Header
+	h.SetContentType(mediaType, map[string]string{"charset": "utf-8"})
+	h.Set("Content-Transfer-Encoding", "quoted-printable")
+	return h
+}
+
+func inlineHeader(in Inline) message.Header {
+	var h message.Header
+	params := map[string]string{}
+	if in.Filename != "" {
+		// name= as well as filename=: some clients only read the older one.
+		params["name"] = in.Filename
+	}
+	h.SetContentType(in.ContentType, params)
+	h.Set("Content-ID", "<"+strings.Trim(in.ContentID, "<> ")+">")
+	disp := map[string]string{}
+	if in.Filename != "" {
+		disp["filename"] = in.Filename
+	}
+	h.SetContentDisposition("inline", disp)
+	h.Set("Content-Transfer-Encoding", "base64")
+	return h
+}
+
+func domainOf(addr string) string {
+	if i := strings.LastIndexByte(addr, '@'); i >= 0 && i < len(addr)-1 {
+		return addr[i+1:]
+	}
+	return "provisio.invalid"
+}
