@@ -77,7 +77,7 @@ func TestCode_RoundTrip(t *testing.T) {
 				}
 			})
 			t.Run("Terminal", func(t *testing.T) {
-				img := MustParseTerminal(t, c.Terminal(), c.Modules())
+				img := qrtest.MustParseTerminal(t, c.Terminal(), c.Modules())
 				if got := qrtest.MustDecode(t, img); got != tt.text {
 					t.Errorf("decoded %q, want %q", got, tt.text)
 				}
@@ -199,7 +199,7 @@ func TestCode_Terminal(t *testing.T) {
 		t.Error("quiet zone rows are not blank")
 	}
 	// Parsed back, the bitmap is the code module for module.
-	got := MustParseTerminal(t, out, c.Modules())
+	got := qrtest.MustParseTerminal(t, out, c.Modules())
 	want := c.Image(1)
 	for y := range c.Modules() {
 		for x := range c.Modules() {
@@ -295,56 +295,6 @@ func BenchmarkPNG(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
-}
-
-// MustParseTerminal turns Terminal output back into an image with modules
-// 4 pixels square, reading a glyph as ink (dark) the way a light terminal
-// shows it.
-func MustParseTerminal(tb testing.TB, out string, modules int) image.Image {
-	tb.Helper()
-	const ppm = 4
-	img := image.NewGray(image.Rect(0, 0, modules*ppm, modules*ppm))
-	for i := range img.Pix {
-		img.Pix[i] = 0xff
-	}
-	set := func(x, y int) {
-		for dy := range ppm {
-			for dx := range ppm {
-				img.SetGray(x*ppm+dx, y*ppm+dy, color.Gray{})
-			}
-		}
-	}
-	for row, line := range strings.Split(strings.TrimSuffix(out, "\n"), "\n") {
-		x := 0
-		for _, r := range line {
-			top, bottom := false, false
-			switch r {
-			case '█':
-				top, bottom = true, true
-			case '▀':
-				top = true
-			case '▄':
-				bottom = true
-			case ' ':
-			default:
-				tb.Fatalf("line %d: unexpected rune %q", row, r)
-			}
-			if x >= modules {
-				tb.Fatalf("line %d is wider than %d modules", row, modules)
-			}
-			if top {
-				set(x, 2*row)
-			}
-			if bottom {
-				if 2*row+1 >= modules {
-					tb.Fatalf("line %d: ink below the last module row", row)
-				}
-				set(x, 2*row+1)
-			}
-			x++
-		}
-	}
-	return img
 }
 
 // IsDark reports whether the pixel at (x, y) is closer to black than white.

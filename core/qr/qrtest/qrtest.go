@@ -12,6 +12,8 @@ import (
 	"errors"
 	"fmt"
 	"image"
+	"image/color"
+	"strings"
 	"testing"
 
 	"github.com/makiuchi-d/gozxing"
@@ -106,4 +108,54 @@ func MustDecode(tb testing.TB, img image.Image) string {
 		tb.Fatal(err)
 	}
 	return text
+}
+
+// MustParseTerminal turns Terminal output back into an image with modules
+// 4 pixels square, reading a glyph as ink (dark) the way a light terminal
+// shows it.
+func MustParseTerminal(tb testing.TB, out string, modules int) image.Image {
+	tb.Helper()
+	const ppm = 4
+	img := image.NewGray(image.Rect(0, 0, modules*ppm, modules*ppm))
+	for i := range img.Pix {
+		img.Pix[i] = 0xff
+	}
+	set := func(x, y int) {
+		for dy := range ppm {
+			for dx := range ppm {
+				img.SetGray(x*ppm+dx, y*ppm+dy, color.Gray{})
+			}
+		}
+	}
+	for row, line := range strings.Split(strings.TrimSuffix(out, "\n"), "\n") {
+		x := 0
+		for _, r := range line {
+			top, bottom := false, false
+			switch r {
+			case '█':
+				top, bottom = true, true
+			case '▀':
+				top = true
+			case '▄':
+				bottom = true
+			case ' ':
+			default:
+				tb.Fatalf("line %d: unexpected rune %q", row, r)
+			}
+			if x >= modules {
+				tb.Fatalf("line %d is wider than %d modules", row, modules)
+			}
+			if top {
+				set(x, 2*row)
+			}
+			if bottom {
+				if 2*row+1 >= modules {
+					tb.Fatalf("line %d: ink below the last module row", row)
+				}
+				set(x, 2*row+1)
+			}
+			x++
+		}
+	}
+	return img
 }
