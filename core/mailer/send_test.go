@@ -345,7 +345,7 @@ func TestSend_Errors(t *testing.T) {
 	tests := []struct {
 		name      string
 		opt       *smtpcapture.Options // nil: no capture server
-		cfg       func(c *mailer.Config)
+		cfg       func(t *testing.T, c *mailer.Config)
 		ctx       func() context.Context
 		want      string // the whole sentence, or a part of it after "~"
 		kind      error
@@ -354,7 +354,7 @@ func TestSend_Errors(t *testing.T) {
 		{
 			name: "wrong password",
 			opt:  &login,
-			cfg:  func(c *mailer.Config) { c.Username, c.Password = "alice", "wrong" },
+			cfg:  func(_ *testing.T, c *mailer.Config) { c.Username, c.Password = "alice", "wrong" },
 			want: "The mail server refused the user name or password.",
 			kind: mailer.ErrAuth,
 		},
@@ -367,35 +367,40 @@ func TestSend_Errors(t *testing.T) {
 		{
 			name: "login given but not offered",
 			opt:  &smtpcapture.Options{TLS: serverTLS},
-			cfg:  func(c *mailer.Config) { c.Username, c.Password = "alice", "s3cret" },
+			cfg:  func(_ *testing.T, c *mailer.Config) { c.Username, c.Password = "alice", "s3cret" },
 			want: "~does not offer a login here",
 			kind: mailer.ErrAuth,
 		},
 		{
 			name: "refused recipient",
 			opt:  &smtpcapture.Options{RejectRecipients: []string{"BOB@example.org"}},
-			cfg:  func(c *mailer.Config) { c.Security = mailer.SecurityNone },
+			cfg:  func(_ *testing.T, c *mailer.Config) { c.Security = mailer.SecurityNone },
 			want: "The mail server refused the recipient bob@example.org: 550 5.1.1 User unknown.",
 			kind: mailer.ErrRecipient,
 		},
 		{
 			name: "untrusted certificate, STARTTLS",
 			opt:  &smtpcapture.Options{TLS: serverTLS},
-			cfg:  func(c *mailer.Config) { c.TLSConfig = &tls.Config{RootCAs: otherPool} },
+			cfg:  func(_ *testing.T, c *mailer.Config) { c.TLSConfig = &tls.Config{RootCAs: otherPool} },
 			want: "The mail server's TLS certificate was not accepted: it is not signed by an authority this computer trusts.",
 			kind: mailer.ErrTLS,
 		},
 		{
 			name: "untrusted certificate, implicit TLS",
 			opt:  &smtpcapture.Options{TLS: serverTLS, ImplicitTLS: true},
-			cfg:  func(c *mailer.Config) { c.Security = mailer.SecurityTLS; c.TLSConfig = &tls.Config{RootCAs: otherPool} },
+			cfg: func(_ *testing.T, c *mailer.Config) {
+				c.Security = mailer.SecurityTLS
+				c.TLSConfig = &tls.Config{RootCAs: otherPool}
+			},
 			want: "The mail server's TLS certificate was not accepted: it is not signed by an authority this computer trusts.",
 			kind: mailer.ErrTLS,
 		},
 		{
 			name: "certificate for another name",
 			opt:  &smtpcapture.Options{TLS: serverTLS},
-			cfg:  func(c *mailer.Config) { c.TLSConfig = &tls.Config{RootCAs: pool, ServerName: "mail.example.org"} },
+			cfg: func(_ *testing.T, c *mailer.Config) {
+				c.TLSConfig = &tls.Config{RootCAs: pool, ServerName: "mail.example.org"}
+			},
 			want: "~it is for another host name",
 			kind: mailer.ErrTLS,
 		},
@@ -408,13 +413,13 @@ func TestSend_Errors(t *testing.T) {
 		{
 			name: "implicit TLS against a plain server",
 			opt:  &smtpcapture.Options{},
-			cfg:  func(c *mailer.Config) { c.Security = mailer.SecurityTLS },
+			cfg:  func(_ *testing.T, c *mailer.Config) { c.Security = mailer.SecurityTLS },
 			want: "~did not answer with TLS",
 			kind: mailer.ErrTLS,
 		},
 		{
 			name: "connection refused",
-			cfg: func(c *mailer.Config) {
+			cfg: func(t *testing.T, c *mailer.Config) {
 				c.Host, c.Port = closedPort(t)
 			},
 			want:      "~: connection refused.",
@@ -423,7 +428,7 @@ func TestSend_Errors(t *testing.T) {
 		},
 		{
 			name: "no answer",
-			cfg: func(c *mailer.Config) {
+			cfg: func(t *testing.T, c *mailer.Config) {
 				c.Host, c.Port = silentServer(t)
 				c.Timeout = 300 * time.Millisecond
 			},
@@ -445,7 +450,7 @@ func TestSend_Errors(t *testing.T) {
 		},
 		{
 			name: "no host",
-			cfg:  func(c *mailer.Config) { c.Host = "" },
+			cfg:  func(_ *testing.T, c *mailer.Config) { c.Host = "" },
 			want: "Enter the mail server's host name.",
 			kind: mailer.ErrInvalid,
 		},
@@ -459,7 +464,7 @@ func TestSend_Errors(t *testing.T) {
 				cfg.Port = s.Port()
 			}
 			if tt.cfg != nil {
-				tt.cfg(&cfg)
+				tt.cfg(t, &cfg)
 			}
 			ctx := context.Background()
 			if tt.ctx != nil {

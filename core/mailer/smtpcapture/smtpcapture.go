@@ -172,15 +172,23 @@ func (s *Server) Close() error {
 		s.mu.Lock()
 		s.closed = true
 		s.mu.Unlock()
-		// Shutdown closes the listener, which here also closes every open
-		// connection (see trackingListener), then waits for the handlers.
-		// Server.Close would not wait, and the two cannot be combined.
+		// Our listener first: go-smtp only learns of it once its Serve
+		// goroutine runs, so a Close right after New could otherwise leave
+		// Accept blocked forever. Closing it also ends open sessions (see
+		// trackingListener), which Shutdown alone would wait for.
+		err := s.ln.Close()
+		// Shutdown then waits for the connection handlers to return;
+		// Server.Close would not wait.
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
-		s.closeErr = s.srv.Shutdown(ctx)
-		if err := <-s.served; err != nil && s.closeErr == nil {
-			s.closeErr = err
+		if serr := s.srv.Shutdown(ctx); err == nil {
+			err = serr
 		}
+		// Serve reports the closed listener it was blocked on; expected.
+		if serr := <-s.served; err == nil && serr != nil && !errors.Is(serr, net.ErrClosed) {
+			err = serr
+		}
+		s.closeErr = err
 	})
 	return s.closeErr
 }
@@ -359,8 +367,14 @@ func (l *trackingListener) Accept() (net.Conn, error) {
 	return tc, nil
 }
 
+// Close is idempotent, because both Server.Close and go-smtp's Shutdown
+// close it.
 func (l *trackingListener) Close() error {
 	l.mu.Lock()
+	if l.closed {
+		l.mu.Unlock()
+		return nil
+	}
 	l.closed = true
 	conns := make([]net.Conn, 0, len(l.conns))
 	for c := range l.conns {
