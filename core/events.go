@@ -16,6 +16,7 @@ const (
 	EventProvisioned                      // a device provisioned
 	EventProvisionFailed                  // a provision attempt failed
 	EventConfigChanged                    // settings, policies or agents changed
+	EventOutboxChanged                    // a message was queued, sent, failed or discarded
 )
 
 // Event is a notification for the console, in-process only. Only

@@ -319,6 +319,10 @@ type IssuedCode struct {
 // CreateProvisionCode makes a new provision code for a user, replacing any
 // pending one. The current device keeps working until the code is used.
 func (s *Service) CreateProvisionCode(name string) (IssuedCode, error) {
+	return s.createProvisionCode(name, false)
+}
+
+func (s *Service) createProvisionCode(name string, mail bool) (IssuedCode, error) {
 	set := s.Settings()
 	var ic IssuedCode
 	err := s.update(false, func(tx Tx, log *logger) error {
@@ -331,6 +335,12 @@ func (s *Service) CreateProvisionCode(name string) (IssuedCode, error) {
 		if u.Disabled {
 			return Errorf(CodeDisabled, "User %q is disabled; enable them before reprovisioning.", u.Name)
 		}
+		to := ""
+		if mail {
+			if to, err = provisionDestination(u, set.SelfReset); err != nil {
+				return err
+			}
+		}
 		code := NewCode(set.MobileClient.ProvisionNumeric)
 		pc := ProvisionCode{Hash: HashCode(u.Name, code), Created: log.now,
 			Expires: log.now.Add(time.Duration(set.SelfReset.CodeValidity) * time.Second)}
@@ -342,10 +352,21 @@ func (s *Service) CreateProvisionCode(name string) (IssuedCode, error) {
 		if err := log.add(LevelInfo, u.Name, "Provision code created for user %q", u.Name); err != nil {
 			return err
 		}
+		if mail {
+			m := OutMessage{Kind: MailProvision, User: u.Name, FullName: u.FullName, To: to,
+				Code: code, URL: ic.URL, Expires: pc.Expires}
+			if err := queueMail(tx, log, &m); err != nil {
+				return err
+			}
+		}
 		return log.add(LevelInfo, u.Name, "User %q can now reprovision their mobile device.", u.Name)
 	}, func() []Event {
 		issued := ic
-		return []Event{{Kind: EventCodeCreated, User: ic.User, At: s.clock.Now(), Issued: &issued}}
+		ev := []Event{{Kind: EventCodeCreated, User: ic.User, At: s.clock.Now(), Issued: &issued}}
+		if mail {
+			ev = append(ev, s.outboxChanged()...)
+		}
+		return ev
 	})
 	return ic, err
 }

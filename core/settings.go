@@ -29,6 +29,38 @@ type SelfResetPolicy struct {
 	LogDeviceInfo      bool   `json:"log_device_info"`
 	CodeValidity       int    `json:"code_validity"` // seconds, 10-1,000,000
 	QRCodeURL          string `json:"qr_code_url"`
+	// SendCodeAsSecurityString sends provision codes over the user's
+	// security-string transport instead of their alert transport.
+	SendCodeAsSecurityString bool `json:"send_code_as_security_string"`
+}
+
+// Mail security modes for MailSettings.Security.
+const (
+	MailSecurityNone     = "none"
+	MailSecurityStartTLS = "starttls"
+	MailSecurityTLS      = "tls"
+)
+
+// MailSettings is the SMTP transport.
+type MailSettings struct {
+	Host     string `json:"host"`
+	Port     int    `json:"port"`
+	Security string `json:"security"` // none | starttls | tls
+	Username string `json:"username"`
+	Password string `json:"password"` // never logged
+	From     string `json:"from"`
+	FromName string `json:"from_name"`
+}
+
+// Configured reports whether mail can be sent at all.
+func (m MailSettings) Configured() bool { return m.Host != "" && m.From != "" }
+
+// MailTemplate is an editable message. Empty fields mean the built-in
+// default of the mail transport.
+type MailTemplate struct {
+	Subject string `json:"subject"`
+	Text    string `json:"text"`
+	HTML    string `json:"html"`
 }
 
 // Code validity bounds from the Self-Reset policy.
@@ -51,6 +83,9 @@ type Settings struct {
 
 	MobileClient MobileClientPolicy `json:"mobile_client"`
 	SelfReset    SelfResetPolicy    `json:"self_reset"`
+	Mail         MailSettings       `json:"mail"`
+	// ProvisionTemplate is the message that carries a provision code.
+	ProvisionTemplate MailTemplate `json:"provision_template"`
 }
 
 // DefaultSettings returns the documented defaults.
@@ -64,6 +99,7 @@ func DefaultSettings() Settings {
 		PINMin:      4,
 		PINMax:      10,
 		SelfReset:   SelfResetPolicy{CodeValidity: 600},
+		Mail:        MailSettings{Port: 587, Security: MailSecurityStartTLS, FromName: "Provisio"},
 	}
 }
 
@@ -96,15 +132,16 @@ func (s Settings) ListenPort() string {
 
 // setting describes one dotted key of Settings.
 type setting struct {
-	help string
-	get  func(*Settings) string
-	set  func(*Settings, string) error
+	help   string
+	get    func(*Settings) string
+	set    func(*Settings, string) error
+	secret bool
 }
 
 func boolSetting(help string, f func(*Settings) *bool) setting {
-	return setting{help,
-		func(s *Settings) string { return yesNo(*f(s)) },
-		func(s *Settings, v string) error {
+	return setting{help: help,
+		get: func(s *Settings) string { return yesNo(*f(s)) },
+		set: func(s *Settings, v string) error {
 			b, err := parseYesNo(v)
 			if err != nil {
 				return err
@@ -115,9 +152,9 @@ func boolSetting(help string, f func(*Settings) *bool) setting {
 }
 
 func textSetting(help string, f func(*Settings) *string, check func(string) error) setting {
-	return setting{help,
-		func(s *Settings) string { return *f(s) },
-		func(s *Settings, v string) error {
+	return setting{help: help,
+		get: func(s *Settings) string { return *f(s) },
+		set: func(s *Settings, v string) error {
 			v = strings.TrimSpace(v)
 			if check != nil && v != "" {
 				if err := check(v); err != nil {
@@ -130,9 +167,9 @@ func textSetting(help string, f func(*Settings) *string, check func(string) erro
 }
 
 func intSetting(help string, f func(*Settings) *int, min, max int) setting {
-	return setting{help,
-		func(s *Settings) string { return strconv.Itoa(*f(s)) },
-		func(s *Settings, v string) error {
+	return setting{help: help,
+		get: func(s *Settings) string { return strconv.Itoa(*f(s)) },
+		set: func(s *Settings, v string) error {
 			n, err := strconv.Atoi(strings.TrimSpace(v))
 			if err != nil || n < min || n > max {
 				return &Error{Code: CodeInvalid, Message: fmt.Sprintf("Enter a whole number from %s to %s.", groupDigits(min), groupDigits(max))}
@@ -162,10 +199,46 @@ var settings = map[string]setting{
 	"policy.mobile.support_phone":           textSetting("Support Phone Number", func(s *Settings) *string { return &s.MobileClient.SupportPhone }, func(v string) error { return ValidatePhone("support_phone", v) }),
 	"policy.mobile.vpn_url_scheme":          textSetting("VPN URL Scheme", func(s *Settings) *string { return &s.MobileClient.VPNURLScheme }, nil),
 
-	"policy.selfreset.allow_self_provision": boolSetting("Allow user self-provision of mobile client", func(s *Settings) *bool { return &s.SelfReset.AllowSelfProvision }),
-	"policy.selfreset.log_device_info":      boolSetting("Log device information when provisioning", func(s *Settings) *bool { return &s.SelfReset.LogDeviceInfo }),
-	"policy.selfreset.code_validity":        intSetting("Provision Code Validity period (seconds)", func(s *Settings) *int { return &s.SelfReset.CodeValidity }, MinCodeValidity, MaxCodeValidity),
-	"policy.selfreset.qr_code_url":          textSetting("QR Code URL", func(s *Settings) *string { return &s.SelfReset.QRCodeURL }, validateURL),
+	"policy.selfreset.allow_self_provision":         boolSetting("Allow user self-provision of mobile client", func(s *Settings) *bool { return &s.SelfReset.AllowSelfProvision }),
+	"policy.selfreset.log_device_info":              boolSetting("Log device information when provisioning", func(s *Settings) *bool { return &s.SelfReset.LogDeviceInfo }),
+	"policy.selfreset.code_validity":                intSetting("Provision Code Validity period (seconds)", func(s *Settings) *int { return &s.SelfReset.CodeValidity }, MinCodeValidity, MaxCodeValidity),
+	"policy.selfreset.qr_code_url":                  textSetting("QR Code URL", func(s *Settings) *string { return &s.SelfReset.QRCodeURL }, validateURL),
+	"policy.selfreset.send_code_as_security_string": boolSetting("Send provision code as security string", func(s *Settings) *bool { return &s.SelfReset.SendCodeAsSecurityString }),
+
+	"smtp.host":      textSetting("SMTP server host name", func(s *Settings) *string { return &s.Mail.Host }, validateHost),
+	"smtp.port":      intSetting("SMTP server port", func(s *Settings) *int { return &s.Mail.Port }, 1, 65535),
+	"smtp.security":  textSetting("none, starttls or tls", func(s *Settings) *string { return &s.Mail.Security }, validateMailSecurity),
+	"smtp.username":  textSetting("SMTP user name (empty: no AUTH)", func(s *Settings) *string { return &s.Mail.Username }, nil),
+	"smtp.password":  secretSetting("SMTP password", func(s *Settings) *string { return &s.Mail.Password }),
+	"smtp.from":      textSetting("From address", func(s *Settings) *string { return &s.Mail.From }, func(v string) error { return ValidateEmail("smtp.from", v) }),
+	"smtp.from_name": textSetting("From display name", func(s *Settings) *string { return &s.Mail.FromName }, nil),
+
+	"template.provision.subject": textSetting("provision message subject (empty: default)", func(s *Settings) *string { return &s.ProvisionTemplate.Subject }, nil),
+	"template.provision.text":    rawSetting("provision message plain text (empty: default)", func(s *Settings) *string { return &s.ProvisionTemplate.Text }),
+	"template.provision.html":    rawSetting("provision message HTML; url4 is the QR image (empty: default)", func(s *Settings) *string { return &s.ProvisionTemplate.HTML }),
+}
+
+// secretSetting is a text setting whose value Get masks, so "settings
+// list" never prints it.
+func secretSetting(help string, f func(*Settings) *string) setting {
+	st := textSetting(help, f, nil)
+	st.secret = true
+	return st
+}
+
+// rawSetting keeps text exactly as given (templates keep their spacing).
+func rawSetting(help string, f func(*Settings) *string) setting {
+	return setting{help: help,
+		get: func(s *Settings) string { return *f(s) },
+		set: func(s *Settings, v string) error { *f(s) = v; return nil }}
+}
+
+func validateMailSecurity(v string) error {
+	switch v {
+	case MailSecurityNone, MailSecurityStartTLS, MailSecurityTLS:
+		return nil
+	}
+	return &Error{Code: CodeInvalid, Message: fmt.Sprintf("Mail security is none, starttls or tls, not %q.", v)}
 }
 
 // SettingKeys returns every dotted key, sorted.
@@ -181,13 +254,18 @@ func SettingKeys() []string {
 // SettingHelp returns the one-line description of key.
 func SettingHelp(key string) string { return settings[key].help }
 
-// Get returns the value of a dotted key as text.
+// Get returns the value of a dotted key as text. Secret values (the SMTP
+// password) come back as "********" when set.
 func (s *Settings) Get(key string) (string, error) {
 	st, ok := settings[key]
 	if !ok {
 		return "", Errorf(CodeNotFound, "There is no setting %q; 'provisio settings list' shows them all.", key)
 	}
-	return st.get(s), nil
+	v := st.get(s)
+	if st.secret && v != "" {
+		return "********", nil
+	}
+	return v, nil
 }
 
 // Set parses and stores value under a dotted key, validating it.

@@ -46,6 +46,13 @@ type Tx interface {
 	DeleteAgent(name string) error
 	Agents() ([]Agent, error)
 
+	// PutMail stores m, giving it the next ID when m.ID is 0.
+	PutMail(m *OutMessage) error
+	Mail(id uint64) (OutMessage, error)
+	DeleteMail(id uint64) error
+	// Mails calls fn for each outbox message, oldest first.
+	Mails(fn func(OutMessage) bool) error
+
 	// AppendLog stores e with the next sequence number and returns it.
 	AppendLog(e LogEntry) (LogEntry, error)
 	// Logs returns up to limit entries with Seq > after, oldest first.

@@ -9,9 +9,12 @@ import (
 
 // User is one person who authenticates with a mobile client.
 type User struct {
-	Name          string    `json:"name"` // unique, matched case-insensitively, case kept
-	FullName      string    `json:"full_name,omitempty"`
-	Email         string    `json:"email,omitempty"`
+	Name     string `json:"name"` // unique, matched case-insensitively, case kept
+	FullName string `json:"full_name,omitempty"`
+	Email    string `json:"email,omitempty"` // alert transport
+	// StringsEmail is the optional security-string transport; Policy →
+	// Self-Reset "Send provision code as security string" sends codes here.
+	StringsEmail  string    `json:"strings_email,omitempty"`
 	Mobile        string    `json:"mobile,omitempty"`
 	Group         string    `json:"group,omitempty"`
 	MobileAllowed bool      `json:"mobile_allowed"` // right to use the mobile client
@@ -41,6 +44,7 @@ func ValidateUser(u *User, pinMin, pinMax int) error {
 	u.FullName = strings.TrimSpace(u.FullName)
 	u.Email = strings.TrimSpace(u.Email)
 	u.Mobile = strings.TrimSpace(u.Mobile)
+	u.StringsEmail = strings.TrimSpace(u.StringsEmail)
 	u.Group = strings.TrimSpace(u.Group)
 	u.PIN = strings.TrimSpace(u.PIN)
 	if err := ValidateUsername(u.Name); err != nil {
@@ -48,6 +52,11 @@ func ValidateUser(u *User, pinMin, pinMax int) error {
 	}
 	if u.Email != "" {
 		if err := ValidateEmail("email", u.Email); err != nil {
+			return err
+		}
+	}
+	if u.StringsEmail != "" {
+		if err := ValidateEmail("strings_email", u.StringsEmail); err != nil {
 			return err
 		}
 	}

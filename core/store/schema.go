@@ -9,6 +9,7 @@ package store
 //	agents    agent name           → JSON core.Agent
 //	config    "settings"           → JSON core.Settings
 //	log       8-byte big-endian seq→ JSON core.LogEntry
+//	outbox    8-byte big-endian id → JSON core.OutMessage
 var (
 	bucketUsers   = []byte("users")
 	bucketCodes   = []byte("codes")
@@ -17,8 +18,9 @@ var (
 	bucketAgents  = []byte("agents")
 	bucketConfig  = []byte("config")
 	bucketLog     = []byte("log")
+	bucketOutbox  = []byte("outbox")
 
-	allBuckets = [][]byte{bucketUsers, bucketCodes, bucketDevices, bucketStrings, bucketAgents, bucketConfig, bucketLog}
+	allBuckets = [][]byte{bucketUsers, bucketCodes, bucketDevices, bucketStrings, bucketAgents, bucketConfig, bucketLog, bucketOutbox}
 
 	keySettings = []byte("settings")
 )

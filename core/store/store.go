@@ -285,3 +285,41 @@ func (t *txn) LogTail(limit int) ([]core.LogEntry, error) {
 	}
 	return out, nil
 }
+
+func seqKey(n uint64) []byte {
+	var key [8]byte
+	binary.BigEndian.PutUint64(key[:], n)
+	return key[:]
+}
+
+func (t *txn) PutMail(m *core.OutMessage) error {
+	if m.ID == 0 {
+		id, err := t.tx.Bucket(bucketOutbox).NextSequence()
+		if err != nil {
+			return err
+		}
+		m.ID = id
+	}
+	return t.putJSON(bucketOutbox, seqKey(m.ID), m)
+}
+
+func (t *txn) Mail(id uint64) (m core.OutMessage, err error) {
+	err = t.getJSON(bucketOutbox, seqKey(id), &m)
+	return m, err
+}
+
+func (t *txn) DeleteMail(id uint64) error { return t.delete(bucketOutbox, seqKey(id)) }
+
+func (t *txn) Mails(fn func(core.OutMessage) bool) error {
+	c := t.tx.Bucket(bucketOutbox).Cursor()
+	for k, v := c.First(); k != nil; k, v = c.Next() {
+		var m core.OutMessage
+		if err := json.Unmarshal(v, &m); err != nil {
+			return fmt.Errorf("decode outbox %x: %w", k, err)
+		}
+		if !fn(m) {
+			return nil
+		}
+	}
+	return nil
+}

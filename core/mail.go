@@ -1,0 +1,244 @@
+package core
+
+import (
+	"errors"
+	"fmt"
+	"time"
+)
+
+// MailKind says what an outbox message carries.
+type MailKind string
+
+// Outbox message kinds.
+const (
+	MailProvision MailKind = "provision" // a provision code, URL and QR
+	MailPlain     MailKind = "plain"     // pre-rendered subject and text (test message, PIN)
+)
+
+// MailState is where an outbox message stands.
+type MailState string
+
+// Outbox states.
+const (
+	MailQueued MailState = "queued"
+	MailSent   MailState = "sent"
+	MailFailed MailState = "failed"
+)
+
+// MaxMailAttempts is how many temporary failures a message survives
+// before it is marked failed; with the back-off that is about a day.
+const MaxMailAttempts = 12
+
+// OutMessage is one message in the durable outbox. A provision message
+// holds its code in plain text until it is delivered, expires or is
+// discarded, because the sender must be able to send it after a restart;
+// the code is wiped as soon as it is no longer needed.
+type OutMessage struct {
+	ID       uint64   `json:"id"`
+	Kind     MailKind `json:"kind"`
+	User     string   `json:"user"`
+	FullName string   `json:"full_name,omitempty"`
+	To       string   `json:"to"`
+
+	Code    string    `json:"code,omitempty"`
+	URL     string    `json:"url,omitempty"`
+	Expires time.Time `json:"expires,omitzero"`
+
+	Subject string `json:"subject,omitempty"` // MailPlain only
+	Text    string `json:"text,omitempty"`    // MailPlain only
+
+	State       MailState `json:"state"`
+	Attempts    int       `json:"attempts"`
+	LastError   string    `json:"last_error,omitempty"`
+	NextAttempt time.Time `json:"next_attempt,omitzero"`
+	Created     time.Time `json:"created"`
+	SentAt      time.Time `json:"sent_at,omitzero"`
+}
+
+// wipe forgets the secret parts of a message that will not be sent again.
+func (m *OutMessage) wipe() { m.Code, m.URL, m.Text = "", "", "" }
+
+// mailBackoff is the wait after the n-th temporary failure: 30 s doubling
+// up to 4 hours.
+func mailBackoff(n int) time.Duration {
+	d := 30 * time.Second
+	for i := 1; i < n && d < 4*time.Hour; i++ {
+		d *= 2
+	}
+	return min(d, 4*time.Hour)
+}
+
+// provisionDestination picks the transport that carries provision codes.
+func provisionDestination(u User, p SelfResetPolicy) (string, error) {
+	if p.SendCodeAsSecurityString && u.StringsEmail != "" {
+		return u.StringsEmail, nil
+	}
+	if u.Email == "" {
+		return "", Errorf(CodeInvalid, "User %q has no email address to send the provision code to.", u.Name)
+	}
+	return u.Email, nil
+}
+
+// queueMail adds m to the outbox inside tx and logs it with the seed's
+// wording.
+func queueMail(tx Tx, log *logger, m *OutMessage) error {
+	m.State, m.Created, m.NextAttempt = MailQueued, log.now, log.now
+	if err := tx.PutMail(m); err != nil {
+		return err
+	}
+	return log.add(LevelInfo, m.User, "Message added to message queue for user: %s, destination: %s.", m.User, m.To)
+}
+
+// MailProvisionCode creates a provision code and queues a message carrying
+// it in the same transaction, so a code is never made without its message
+// nor a message queued for a code that was rolled back.
+func (s *Service) MailProvisionCode(name string) (IssuedCode, error) {
+	return s.createProvisionCode(name, true)
+}
+
+// QueueMail queues a pre-rendered plain message (test message, PIN).
+func (s *Service) QueueMail(user, to, subject, text string) (OutMessage, error) {
+	if err := ValidateEmail("to", to); err != nil {
+		return OutMessage{}, err
+	}
+	m := OutMessage{Kind: MailPlain, User: user, To: to, Subject: subject, Text: text}
+	err := s.update(false, func(tx Tx, log *logger) error {
+		m.ID = 0
+		return queueMail(tx, log, &m)
+	}, s.outboxChanged)
+	return m, err
+}
+
+func (s *Service) outboxChanged() []Event {
+	return []Event{{Kind: EventOutboxChanged, At: s.clock.Now()}}
+}
+
+// Outbox returns every message, oldest first.
+func (s *Service) Outbox() ([]OutMessage, error) {
+	var out []OutMessage
+	err := s.store.View(func(tx Tx) error {
+		return tx.Mails(func(m OutMessage) bool { out = append(out, m); return true })
+	})
+	return out, err
+}
+
+// DueMail returns queued messages whose next attempt is due. Provision
+// messages whose code has expired are marked failed instead: a dead code
+// is no use to anyone.
+func (s *Service) DueMail() ([]OutMessage, error) {
+	var due []OutMessage
+	var changed bool
+	err := s.update(false, func(tx Tx, log *logger) error {
+		due, changed = nil, false
+		var expired []OutMessage
+		err := tx.Mails(func(m OutMessage) bool {
+			if m.State != MailQueued || m.NextAttempt.After(log.now) {
+				return true
+			}
+			if m.Kind == MailProvision && !log.now.Before(m.Expires) {
+				expired = append(expired, m)
+				return true
+			}
+			due = append(due, m)
+			return true
+		})
+		if err != nil {
+			return err
+		}
+		for _, m := range expired {
+			m.State, m.LastError = MailFailed, "The provision code expired before the message could be sent."
+			m.wipe()
+			if err := tx.PutMail(&m); err != nil {
+				return err
+			}
+			changed = true
+			if err := log.add(LevelWarn, m.User, "Message for user: %s, destination: %s not sent: %s", m.User, m.To, m.LastError); err != nil {
+				return err
+			}
+		}
+		return nil
+	}, func() []Event {
+		if changed {
+			return s.outboxChanged()
+		}
+		return nil
+	})
+	return due, err
+}
+
+// MailSent records a delivery and wipes the message's code.
+func (s *Service) MailSent(id uint64) error {
+	return s.changeMail(id, func(m *OutMessage, log *logger) error {
+		m.State, m.SentAt, m.LastError = MailSent, log.now, ""
+		m.Attempts++
+		m.wipe()
+		return log.add(LevelInfo, m.User, "Message sent to user: %s, destination: %s.", m.User, m.To)
+	})
+}
+
+// MailFailed records a failed attempt. A temporary failure is retried with
+// back-off until MaxMailAttempts; a permanent one marks the message failed
+// at once. reason is a sentence for people, free of secrets.
+func (s *Service) MailFailed(id uint64, reason string, temporary bool) error {
+	return s.changeMail(id, func(m *OutMessage, log *logger) error {
+		m.Attempts++
+		m.LastError = reason
+		if temporary && m.Attempts < MaxMailAttempts {
+			m.NextAttempt = log.now.Add(mailBackoff(m.Attempts))
+			return log.add(LevelWarn, m.User, "Message for user: %s, destination: %s not sent, will retry at %s: %s",
+				m.User, m.To, m.NextAttempt.Local().Format("15:04:05"), reason)
+		}
+		m.State = MailFailed
+		return log.add(LevelError, m.User, "Message for user: %s, destination: %s failed: %s", m.User, m.To, reason)
+	})
+}
+
+// RetryMail queues a failed or waiting message for an attempt now.
+func (s *Service) RetryMail(id uint64) error {
+	return s.changeMail(id, func(m *OutMessage, log *logger) error {
+		if m.State == MailSent {
+			return Errorf(CodeConflict, "That message was already sent.")
+		}
+		if m.Kind == MailProvision && m.Code == "" {
+			return Errorf(CodeConflict, "That message's provision code is gone; reprovision the user for a new one.")
+		}
+		m.State, m.NextAttempt = MailQueued, log.now
+		return log.add(LevelInfo, m.User, "Message for user: %s, destination: %s queued again.", m.User, m.To)
+	})
+}
+
+// DiscardMail removes a message from the outbox.
+func (s *Service) DiscardMail(id uint64) error {
+	return s.update(false, func(tx Tx, log *logger) error {
+		m, err := tx.Mail(id)
+		if errors.Is(err, ErrNotFound) {
+			return Errorf(CodeNotFound, "There is no message %d in the outbox.", id)
+		} else if err != nil {
+			return err
+		}
+		if err := tx.DeleteMail(id); err != nil {
+			return err
+		}
+		return log.add(LevelInfo, m.User, "Message for user: %s, destination: %s discarded.", m.User, m.To)
+	}, s.outboxChanged)
+}
+
+func (s *Service) changeMail(id uint64, fn func(*OutMessage, *logger) error) error {
+	return s.update(false, func(tx Tx, log *logger) error {
+		m, err := tx.Mail(id)
+		if errors.Is(err, ErrNotFound) {
+			return Errorf(CodeNotFound, "There is no message %d in the outbox.", id)
+		} else if err != nil {
+			return err
+		}
+		if err := fn(&m, log); err != nil {
+			return err
+		}
+		return tx.PutMail(&m)
+	}, s.outboxChanged)
+}
+
+// String describes a message for lists, without its secret parts.
+func (m OutMessage) String() string {
+	return fmt.Sprintf("%d %s to %s (%s)", m.ID, m.Kind, m.To, m.State)
+}
