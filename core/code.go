@@ -32,18 +32,9 @@ func NewCode(numeric bool) string {
 		alphabet, n = "0123456789", numericCodeLen
 	}
 	out := make([]byte, n)
-	limit := 256 - 256%len(alphabet) // reject the tail: no modulo bias
-	var buf [1]byte
+	r := randBytes{}
 	for i := range out {
-		for {
-			if _, err := rand.Read(buf[:]); err != nil {
-				panic("crypto/rand: " + err.Error())
-			}
-			if int(buf[0]) < limit {
-				break
-			}
-		}
-		out[i] = alphabet[int(buf[0])%len(alphabet)]
+		out[i] = alphabet[r.below(len(alphabet))]
 	}
 	return string(out)
 }

@@ -19,8 +19,9 @@ type StringSet struct {
 // NewStringSet returns 100 fresh random permutations of 0-9.
 func NewStringSet() StringSet {
 	var ss StringSet
+	r := randBytes{}
 	for i := range ss.S {
-		ss.S[i] = randomPermutation()
+		ss.S[i] = r.permutation()
 	}
 	return ss
 }
@@ -38,21 +39,39 @@ func (ss *StringSet) Joined() string {
 	return b.String()
 }
 
-func randomPermutation() [10]byte {
-	p := [10]byte{'0', '1', '2', '3', '4', '5', '6', '7', '8', '9'}
-	// Fisher-Yates with unbiased draws from crypto/rand.
-	var buf [1]byte
-	for i := 9; i > 0; i-- {
-		limit := 256 - 256%(i+1) // reject the tail so every j is equally likely
-		for {
-			if _, err := rand.Read(buf[:]); err != nil {
-				panic("crypto/rand: " + err.Error()) // rand.Read never fails on supported platforms
-			}
-			if int(buf[0]) < limit {
-				break
-			}
+// randBytes hands out crypto/rand bytes from a buffer, so a download of
+// 100 strings costs one or two reads of the random source, not a thousand.
+type randBytes struct {
+	buf [1024]byte
+	n   int // bytes left at the end of buf
+}
+
+func (r *randBytes) next() byte {
+	if r.n == 0 {
+		if _, err := rand.Read(r.buf[:]); err != nil {
+			panic("crypto/rand: " + err.Error()) // never fails on supported platforms
 		}
-		j := int(buf[0]) % (i + 1)
+		r.n = len(r.buf)
+	}
+	r.n--
+	return r.buf[r.n]
+}
+
+// below returns a uniform number in [0, n) for n <= 256.
+func (r *randBytes) below(n int) int {
+	limit := 256 - 256%n // reject the tail so every value is equally likely
+	for {
+		if b := int(r.next()); b < limit {
+			return b % n
+		}
+	}
+}
+
+// permutation is a Fisher-Yates shuffle of the digits 0-9.
+func (r *randBytes) permutation() [10]byte {
+	p := [10]byte{'0', '1', '2', '3', '4', '5', '6', '7', '8', '9'}
+	for i := 9; i > 0; i-- {
+		j := r.below(i + 1)
 		p[i], p[j] = p[j], p[i]
 	}
 	return p

@@ -498,6 +498,9 @@ type Download struct {
 // new ones and returns them.
 func (s *Service) SecurityStrings(deviceID string) (Download, error) {
 	set := s.Settings()
+	// Made before the transaction so the single writer is held no longer
+	// than the write itself takes.
+	ss := NewStringSet()
 	var d Download
 	var fail error
 	err := s.update(true, func(tx Tx, log *logger) error {
@@ -525,7 +528,6 @@ func (s *Service) SecurityStrings(deviceID string) (Download, error) {
 		if fail != nil {
 			return log.add(LevelWarn, u.Name, "Security strings refused for user: %s, error: %s", u.Name, ErrorMessage(fail))
 		}
-		ss := NewStringSet()
 		if err := tx.PutStrings(u.Name, &ss); err != nil {
 			return err
 		}

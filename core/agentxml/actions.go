@@ -8,18 +8,6 @@ import (
 	"provisio/core"
 )
 
-// mobileActions are the actions the /proxy path serves. They need no agent
-// secret: a provision code or a device Id authorises them.
-//
-// Any other action on /proxy answers AGENT_ERROR_AGENT_ACCESS (decided),
-// not AGENT_ERROR_UNKNOWN_ACTION: the caller is not an authorised agent,
-// and the mobile path must not let anyone on the LAN probe which agent
-// actions exist or reach one without a secret. The refusal is logged like
-// any other unauthorised agent.
-//
-// Version is not required on /proxy (decided): phones are not agents, and
-// some clients leave it out of ping.
-
 // seedActions are the remaining actions of the Swivel seed list. This
 // server does not offer them yet; they answer AGENT_ERROR_UNKNOWN_ACTION
 // like an unknown name does, and are listed so the scope is explicit.
@@ -34,6 +22,15 @@ var seedActions = map[string]bool{
 }
 
 // dispatch runs one well-formed request and returns its reply.
+//
+// The /proxy path (mobile) serves ping, provision and securitystrings with
+// no agent secret: a provision code or a device Id authorises them. Any
+// other action there answers AGENT_ERROR_AGENT_ACCESS (decided), not
+// AGENT_ERROR_UNKNOWN_ACTION: the caller is not an authorised agent, and
+// the mobile path must not let anyone on the LAN probe which agent actions
+// exist or reach one without a secret. The refusal is logged like any
+// other unauthorised agent. Version is not required on /proxy (decided):
+// phones are not agents, and some clients leave it out of ping.
 func (s *Server) dispatch(r *http.Request, req *request, mobile bool) reply {
 	// strings.ToLower returns its argument when it is already lower case.
 	action := strings.ToLower(req.Action)
@@ -123,8 +120,8 @@ func (s *Server) exists(req *request) reply {
 
 // provisionCode creates a provision code for a user at an agent's request
 // (a self-service portal, a helpdesk tool). The code goes to the user over
-// their transport and never into the reply, or the agent would hold the
-// user's device.
+// their transport (the mail outbox) and never into the reply, or the agent
+// would hold the user's device.
 //
 // It is the self-service path, so it is gated on the Self-Reset policy
 // "Allow user self-provision": when that is off only an administrator (the
@@ -145,7 +142,14 @@ func (s *Server) provisionCode(agent core.Agent, req *request) reply {
 		_ = s.svc.Log(core.LevelWarn, u.Name, "Provision code request for user %q from agent %q refused: the user is not in the agent's group %s.", u.Name, agent.Name, agent.Group)
 		return failReply(errNotInGroup)
 	}
-	if _, err := s.svc.CreateProvisionCode(u.Name); err != nil {
+	// The code is created and its message queued in one transaction, so
+	// PASS means the code is on its way to the user.
+	if _, err := s.svc.MailProvisionCode(u.Name); err != nil {
+		if core.ErrorCode(err) == core.CodeInvalid {
+			// Such as a user without an email address: the agent gets
+			// GENERAL, the administrator the reason.
+			_ = s.svc.Log(core.LevelWarn, u.Name, "Provision code request for user %q from agent %q refused: %s", u.Name, agent.Name, core.ErrorMessage(err))
+		}
 		return s.failure("provisioncode", err)
 	}
 	return passReply

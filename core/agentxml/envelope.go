@@ -82,10 +82,11 @@ var errBadXML = errors.New("agentxml: malformed request")
 // anything after the root element closes.
 func parseRequest(data []byte) (request, error) {
 	var req request
-	d := xml.NewDecoder(bytes.NewReader(data))
-	d.CharsetReader = charsetReader
+	p := parser{d: xml.NewDecoder(bytes.NewReader(data))}
+	p.d.CharsetReader = charsetReader
+	p.stack = p.backing[:0]
 	for {
-		tok, err := d.Token()
+		tok, err := p.next()
 		if err != nil {
 			return request{}, errBadXML
 		}
@@ -95,11 +96,11 @@ func parseRequest(data []byte) (request, error) {
 				return request{}, errBadXML
 			}
 			for _, a := range t.Attr {
-				if p := req.field(a.Name.Local); p != nil {
-					*p = strings.TrimSpace(a.Value)
+				if f := req.field(a.Name.Local); f != nil {
+					*f = strings.TrimSpace(a.Value)
 				}
 			}
-			if err := parseChildren(d, &req); err != nil {
+			if err := p.children(&req); err != nil {
 				return request{}, err
 			}
 			return req, nil
@@ -112,44 +113,82 @@ func parseRequest(data []byte) (request, error) {
 	}
 }
 
-// parseChildren fills req from the children of the root element and
-// returns once the root closes. The decoder checks that tags balance.
-func parseChildren(d *xml.Decoder, req *request) error {
+// parser reads tokens with RawToken, which skips the namespace
+// bookkeeping and second allocation per element of Token, and checks
+// itself that every end tag matches its start tag.
+type parser struct {
+	d       *xml.Decoder
+	stack   []xml.Name
+	backing [8]xml.Name
+}
+
+func (p *parser) next() (xml.Token, error) {
+	tok, err := p.d.RawToken()
+	if err != nil {
+		return nil, err
+	}
+	switch t := tok.(type) {
+	case xml.StartElement:
+		p.stack = append(p.stack, t.Name)
+	case xml.EndElement:
+		n := len(p.stack)
+		if n == 0 || p.stack[n-1] != t.Name {
+			return nil, errBadXML
+		}
+		p.stack = p.stack[:n-1]
+	}
+	return tok, nil
+}
+
+// skip consumes the rest of the element just opened, nested ones included.
+func (p *parser) skip() error {
+	depth := len(p.stack)
+	for len(p.stack) >= depth {
+		if _, err := p.next(); err != nil {
+			return errBadXML
+		}
+	}
+	return nil
+}
+
+// children fills req from the children of the root element and returns
+// once the root closes.
+func (p *parser) children(req *request) error {
 	for {
-		tok, err := d.Token()
+		tok, err := p.next()
 		if err != nil {
 			return errBadXML
 		}
 		switch t := tok.(type) {
 		case xml.StartElement:
-			p := req.field(t.Name.Local)
-			if p == nil {
-				if d.Skip() != nil {
-					return errBadXML
+			f := req.field(t.Name.Local)
+			if f == nil {
+				if err := p.skip(); err != nil {
+					return err
 				}
 				continue
 			}
-			v, err := elementText(d)
+			v, err := p.text()
 			if err != nil {
 				return err
 			}
-			*p = v
+			*f = v
 		case xml.EndElement:
 			return nil
 		}
 	}
 }
 
-// elementText returns the trimmed text of the element just opened, up to
-// its end tag. Text inside nested elements is not part of the value.
-func elementText(d *xml.Decoder) (string, error) {
-	// CharData points into the decoder's buffer until the next Token call,
-	// so it is copied at once; nearly every value is a single token.
+// text returns the trimmed text of the element just opened, up to its end
+// tag. Text inside nested elements is not part of the value.
+func (p *parser) text() (string, error) {
+	// CharData points into the decoder's buffer until the next token, so
+	// it is copied at once; nearly every value is a single token.
 	var text string
 	var more []byte
 	parts := 0
 	for {
-		tok, err := d.Token()
+		tok, err := p.next()
 		if err != nil {
 			return "", errBadXML
 		}
@@ -157,11 +196,7 @@ func elementText(d *xml.Decoder) (string, error) {
 		case xml.CharData:
 			switch parts {
 			case 0:
-				text = string(bytes.TrimSpace(t))
-				if len(text) != len(t) {
-					// Keep inner spacing exact if more parts follow.
-					text = string(t)
-				}
+				text = string(t)
 			case 1:
 				more = append(append(more, text...), t...)
 			default:
@@ -169,8 +204,8 @@ func elementText(d *xml.Decoder) (string, error) {
 			}
 			parts++
 		case xml.StartElement:
-			if d.Skip() != nil {
-				return "", errBadXML
+			if err := p.skip(); err != nil {
+				return "", err
 			}
 		case xml.EndElement:
 			if parts > 1 {

@@ -92,6 +92,9 @@ func (s *Server) agentXML(mobile bool) http.HandlerFunc {
 			}
 		}
 		if status != http.StatusOK {
+			// Not well formed: the FAIL goes with 400 (or 413) so that
+			// HTTP tooling sees a bad request too (decided); every
+			// well-formed request gets 200 whatever its result.
 			_ = s.svc.Log(core.LevelWarn, "", logMalformed)
 			rep = failReply(errMalformed)
 		} else {

@@ -157,7 +157,6 @@ func PinnedClient(fingerprint string) (*http.Client, error) {
 		},
 		MaxIdleConnsPerHost: 64,
 		IdleConnTimeout:     30 * time.Second,
-		ForceAttemptHTTP2:   false,
 	}
 	return &http.Client{Transport: tr, Timeout: 30 * time.Second}, nil
 }

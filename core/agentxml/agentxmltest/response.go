@@ -109,3 +109,7 @@ func get(hc *http.Client, url string) (int, string, []byte, error) {
 	body, err := io.ReadAll(io.LimitReader(resp.Body, 4<<20))
 	return resp.StatusCode, resp.Header.Get("Content-Type"), body, err
 }
+
+// ReadResponse parses an HTTP response holding an SASResponse and closes
+// its body, for tests that build their own requests.
+func ReadResponse(resp *http.Response) (*Response, error) { return readResponse(resp) }
