@@ -1,0 +1,483 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"sort"
+	"strings"
+	"syscall"
+	"text/tabwriter"
+	"time"
+
+	"provisio/core"
+	"provisio/core/qr"
+)
+
+// Exit codes scripts and service installs rely on.
+const (
+	exitOK    = 0
+	exitError = 1
+	exitUsage = 2
+)
+
+const usageTop = `Provisio: mobile authenticator provisioning for a small office.
+
+Usage:
+  provisio [--data DIR]                                open the console
+  provisio [--data DIR] serve [--listen ADDR]          run the server without a window
+  provisio [--data DIR] user add NAME [--email E] [--mobile M] [--pin P] [--group G] [--full-name F]
+  provisio [--data DIR] user list | user delete NAME
+  provisio [--data DIR] reprovision NAME               print the code, the Provision URL and the QR
+  provisio [--data DIR] settings list | get KEY | set KEY VALUE
+  provisio [--data DIR] agent add NAME --host H --secret S [--group G] [--repository]
+  provisio [--data DIR] agent list | agent delete NAME
+
+Every command takes --help. Exit codes: 0 ok, 1 error, 2 usage.
+The data directory defaults to %s.
+`
+
+// usageError is a mistake in the command line: exit code 2.
+type usageError struct{ msg string }
+
+func (e usageError) Error() string { return e.msg }
+
+func usagef(format string, args ...any) error { return usageError{fmt.Sprintf(format, args...)} }
+
+// cli carries the parsed global flags and the output streams.
+type cli struct {
+	dataDir     string
+	out, errOut io.Writer
+	// stop ends "serve"; nil means wait for SIGINT or SIGTERM.
+	stop <-chan struct{}
+	// started, when set, receives the server's address once it listens.
+	started chan<- string
+}
+
+// run is the whole program: it returns the exit code.
+func run(args []string, stdout, stderr io.Writer) int {
+	return (&cli{out: stdout, errOut: stderr}).run(args)
+}
+
+func (c *cli) run(args []string) int {
+	stdout := c.out
+	fs := flag.NewFlagSet("provisio", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fs.StringVar(&c.dataDir, "data", defaultDataDir(), "data directory")
+	help := fs.Bool("help", false, "")
+	fs.BoolVar(help, "h", false, "")
+	if err := fs.Parse(args); err != nil {
+		return c.fail(usageError{err.Error()})
+	}
+	if *help {
+		fmt.Fprintf(stdout, usageTop, defaultDataDir())
+		return exitOK
+	}
+	rest := fs.Args()
+	var err error
+	if len(rest) == 0 {
+		err = c.console()
+	} else {
+		err = c.dispatch(rest[0], rest[1:])
+	}
+	return c.fail(err)
+}
+
+// fail prints err the way a person should read it and picks the exit code.
+func (c *cli) fail(err error) int {
+	if err == nil {
+		return exitOK
+	}
+	if errors.Is(err, errHelp) {
+		return exitOK
+	}
+	var ue usageError
+	if errors.As(err, &ue) {
+		fmt.Fprintf(c.errOut, "provisio: %s\nRun 'provisio --help' for usage.\n", ue.msg)
+		return exitUsage
+	}
+	var ce *core.Error
+	if errors.As(err, &ce) {
+		fmt.Fprintf(c.errOut, "provisio: %s\n", ce.Message)
+	} else {
+		fmt.Fprintf(c.errOut, "provisio: %v\n", err)
+	}
+	return exitError
+}
+
+var errHelp = errors.New("help shown")
+
+// command describes one subcommand: its usage line, the number of
+// positional arguments, and setup, which declares the flags on fs and
+// returns the action that reads them.
+type command struct {
+	usage string
+	args  int
+	setup func(fs *flag.FlagSet) action
+}
+
+type action func(c *cli, args []string) error
+
+// noFlags is the setup of a command without flags.
+func noFlags(a action) func(*flag.FlagSet) action {
+	return func(*flag.FlagSet) action { return a }
+}
+
+func (c *cli) dispatch(name string, args []string) error {
+	groups := map[string]map[string]command{
+		"user":     userCommands,
+		"settings": settingsCommands,
+		"agent":    agentCommands,
+	}
+	if cmds, ok := groups[name]; ok {
+		if len(args) == 0 || args[0] == "--help" || args[0] == "-h" || args[0] == "help" {
+			fmt.Fprintf(c.out, "Usage of provisio %s:\n", name)
+			keys := make([]string, 0, len(cmds))
+			for k := range cmds {
+				keys = append(keys, k)
+			}
+			sort.Strings(keys)
+			for _, k := range keys {
+				fmt.Fprintf(c.out, "  provisio [--data DIR] %s\n", cmds[k].usage)
+			}
+			if len(args) == 0 {
+				return usagef("%s needs a subcommand", name)
+			}
+			return errHelp
+		}
+		cmd, ok := cmds[args[0]]
+		if !ok {
+			return usagef("unknown command %q", name+" "+args[0])
+		}
+		return c.runCommand(cmd, args[1:])
+	}
+	if cmd, ok := topCommands[name]; ok {
+		return c.runCommand(cmd, args)
+	}
+	return usagef("unknown command %q", name)
+}
+
+// runCommand parses flags anywhere among the arguments, so both
+// "user add bob --pin 1234" and "user add --pin 1234 bob" work.
+func (c *cli) runCommand(cmd command, args []string) error {
+	fs := flag.NewFlagSet(cmd.usage, flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	run := cmd.setup(fs)
+	help := fs.Bool("help", false, "show help")
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				*help = true
+				break
+			}
+			return usagef("%v (usage: provisio %s)", err, cmd.usage)
+		}
+		args = fs.Args()
+		if len(args) == 0 {
+			break
+		}
+		pos, args = append(pos, args[0]), args[1:]
+	}
+	if *help {
+		fmt.Fprintf(c.out, "Usage: provisio [--data DIR] %s\n", cmd.usage)
+		fs.SetOutput(c.out)
+		fs.PrintDefaults()
+		return errHelp
+	}
+	if len(pos) != cmd.args {
+		return usagef("expected %d argument(s) (usage: provisio %s)", cmd.args, cmd.usage)
+	}
+	return run(c, pos)
+}
+
+// withEnv opens the data directory for one command and closes it after.
+func (c *cli) withEnv(fn func(e *env) error) error {
+	e, err := openEnv(c.dataDir)
+	if err != nil {
+		return err
+	}
+	defer e.close()
+	return fn(e)
+}
+
+var topCommands = map[string]command{
+	"serve":       serveCommand,
+	"reprovision": reprovisionCommand,
+}
+
+var serveCommand = command{
+	usage: "serve [--listen ADDR]",
+	setup: func(fs *flag.FlagSet) action {
+		listenFlag := fs.String("listen", "", "HTTPS listen address (default: setting server.listen)")
+		return func(c *cli, _ []string) error { return c.serve(*listenFlag) }
+	},
+}
+
+func (c *cli) serve(listen string) error {
+	return c.withEnv(func(e *env) error {
+		if listen == "" {
+			listen = e.svc.Settings().Listen
+		}
+		srv, err := e.startServer(listen)
+		if err != nil {
+			return err
+		}
+		defer srv.Close()
+		set := e.svc.Settings()
+		fmt.Fprintf(c.out, "Provisio server listening on %s\n", srv.Addr())
+		for _, u := range serverURLs(e.svc, listen) {
+			fmt.Fprintf(c.out, "  %s\n", u)
+		}
+		fmt.Fprintf(c.out, "Site ID: %s\nCertificate SHA-256: %s\nPress Ctrl+C to stop.\n", set.SiteID, e.fp)
+		// The audit log goes to stdout too, so a service manager's journal
+		// has it. Entries never hold secrets.
+		events, cancel := e.svc.Events().Subscribe()
+		defer cancel()
+		go func() {
+			for ev := range events {
+				if ev.Kind == core.EventLog {
+					fmt.Fprintf(c.out, "%s %-5s %s\n", ev.Log.Time.Local().Format("2006-01-02 15:04:05"), ev.Log.Level, ev.Log.Message)
+				}
+			}
+		}()
+		if c.started != nil {
+			c.started <- srv.Addr().String()
+		}
+		if c.stop != nil {
+			<-c.stop
+		} else {
+			sig := make(chan os.Signal, 1)
+			signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
+			<-sig
+		}
+		fmt.Fprintln(c.out, "Stopping.")
+		return nil
+	})
+}
+
+var reprovisionCommand = command{
+	usage: "reprovision NAME",
+	args:  1,
+	setup: noFlags(func(c *cli, args []string) error {
+		return c.withEnv(func(e *env) error {
+			ic, err := e.svc.CreateProvisionCode(args[0])
+			if err != nil {
+				return err
+			}
+			code, err := qr.Encode(ic.URL)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(c.out, "Provision code for %s: %s\nExpires: %s (in %s)\nProvision URL: %s\n\n%s",
+				ic.User, ic.Code, ic.Expires.Local().Format("2006-01-02 15:04:05"),
+				ic.Expires.Sub(e.svc.Now()).Round(time.Second), ic.URL, terminalQR(c.out, code.Terminal()))
+			return nil
+		})
+	}),
+}
+
+var userCommands = map[string]command{
+	"add": {
+		usage: "user add NAME [--email E] [--mobile M] [--pin P] [--group G] [--full-name F]",
+		args:  1,
+		setup: func(fs *flag.FlagSet) action {
+			u := core.User{MobileAllowed: true}
+			fs.StringVar(&u.Email, "email", "", "email address")
+			fs.StringVar(&u.Mobile, "mobile", "", "mobile number")
+			fs.StringVar(&u.PIN, "pin", "", "PIN (4-10 digits by policy)")
+			fs.StringVar(&u.Group, "group", "", "group")
+			fs.StringVar(&u.FullName, "full-name", "", "full name")
+			return func(c *cli, args []string) error {
+				return c.withEnv(func(e *env) error {
+					u.Name = args[0]
+					added, err := e.svc.AddUser(u)
+					if err != nil {
+						return err
+					}
+					fmt.Fprintf(c.out, "User %q added.\n", added.Name)
+					return nil
+				})
+			}
+		},
+	},
+	"list": {
+		usage: "user list",
+		setup: noFlags(func(c *cli, _ []string) error {
+			return c.withEnv(func(e *env) error {
+				users, err := e.svc.Users()
+				if err != nil {
+					return err
+				}
+				pending, err := e.svc.PendingCodes()
+				if err != nil {
+					return err
+				}
+				tw := tabwriter.NewWriter(c.out, 2, 8, 2, ' ', 0)
+				fmt.Fprintln(tw, "USERNAME\tFULL NAME\tEMAIL\tGROUP\tDEVICE\tSTATE")
+				for _, u := range users {
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", u.Name, u.FullName, u.Email, u.Group,
+						deviceState(u, pending), userState(u))
+				}
+				return tw.Flush()
+			})
+		}),
+	},
+	"delete": {
+		usage: "user delete NAME",
+		args:  1,
+		setup: noFlags(func(c *cli, args []string) error {
+			return c.withEnv(func(e *env) error {
+				if err := e.svc.DeleteUser(args[0]); err != nil {
+					return err
+				}
+				fmt.Fprintf(c.out, "User %q deleted.\n", args[0])
+				return nil
+			})
+		}),
+	},
+}
+
+func deviceState(u core.User, pending map[string]time.Time) string {
+	if exp, ok := pending[core.Key(u.Name)]; ok {
+		return "pending code until " + exp.Local().Format("15:04")
+	}
+	if u.Provisioned() {
+		s := "provisioned " + u.ProvisionedAt.Local().Format("2006-01-02 15:04")
+		if u.DeviceOS != "" {
+			s += " (" + u.DeviceOS + ")"
+		}
+		return s
+	}
+	return "none"
+}
+
+func userState(u core.User) string {
+	var s []string
+	if u.Locked {
+		s = append(s, "locked")
+	}
+	if u.Disabled {
+		s = append(s, "disabled")
+	}
+	if len(s) == 0 {
+		return "active"
+	}
+	return strings.Join(s, ",")
+}
+
+var settingsCommands = map[string]command{
+	"list": {
+		usage: "settings list",
+		setup: noFlags(func(c *cli, _ []string) error {
+			return c.withEnv(func(e *env) error {
+				set := e.svc.Settings()
+				tw := tabwriter.NewWriter(c.out, 2, 8, 2, ' ', 0)
+				for _, k := range core.SettingKeys() {
+					v, _ := set.Get(k)
+					fmt.Fprintf(tw, "%s\t%s\t# %s\n", k, v, core.SettingHelp(k))
+				}
+				return tw.Flush()
+			})
+		}),
+	},
+	"get": {
+		usage: "settings get KEY",
+		args:  1,
+		setup: noFlags(func(c *cli, args []string) error {
+			return c.withEnv(func(e *env) error {
+				set := e.svc.Settings()
+				v, err := set.Get(args[0])
+				if err != nil {
+					return err
+				}
+				fmt.Fprintln(c.out, v)
+				return nil
+			})
+		}),
+	},
+	"set": {
+		usage: "settings set KEY VALUE",
+		args:  2,
+		setup: noFlags(func(c *cli, args []string) error {
+			return c.withEnv(func(e *env) error {
+				if err := e.svc.SetSetting(args[0], args[1]); err != nil {
+					return err
+				}
+				v, _ := func() (string, error) { s := e.svc.Settings(); return s.Get(args[0]) }()
+				fmt.Fprintf(c.out, "%s = %s\n", args[0], v)
+				return nil
+			})
+		}),
+	},
+}
+
+var agentCommands = map[string]command{
+	"add": {
+		usage: "agent add NAME --host H --secret S [--group G] [--repository]",
+		args:  1,
+		setup: func(fs *flag.FlagSet) action {
+			var a core.Agent
+			fs.StringVar(&a.Host, "host", "", "IP address or CIDR range the agent connects from")
+			fs.StringVar(&a.Secret, "secret", "", "shared secret (at least 8 characters)")
+			fs.StringVar(&a.Group, "group", core.GroupAny, "group whose members may authenticate (ANY for all)")
+			fs.BoolVar(&a.Repository, "repository", false, "the agent can act as a repository")
+			return func(c *cli, args []string) error {
+				return c.withEnv(func(e *env) error {
+					a.Name = args[0]
+					if err := e.svc.PutAgent(a); err != nil {
+						return err
+					}
+					fmt.Fprintf(c.out, "Agent %q saved.\n", a.Name)
+					return nil
+				})
+			}
+		},
+	},
+	"list": {
+		usage: "agent list",
+		setup: noFlags(func(c *cli, _ []string) error {
+			return c.withEnv(func(e *env) error {
+				tw := tabwriter.NewWriter(c.out, 2, 8, 2, ' ', 0)
+				fmt.Fprintln(tw, "NAME\tHOST\tGROUP\tREPOSITORY")
+				for _, a := range e.svc.Agents() {
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", a.Name, a.Host, a.Group, map[bool]string{true: "Yes", false: "No"}[a.Repository])
+				}
+				return tw.Flush()
+			})
+		}),
+	},
+	"delete": {
+		usage: "agent delete NAME",
+		args:  1,
+		setup: noFlags(func(c *cli, args []string) error {
+			return c.withEnv(func(e *env) error {
+				if err := e.svc.DeleteAgent(args[0]); err != nil {
+					return err
+				}
+				fmt.Fprintf(c.out, "Agent %q deleted.\n", args[0])
+				return nil
+			})
+		}),
+	},
+}
+
+// terminalQR paints the QR black on white when out is a terminal, so it
+// scans on dark terminals too; redirected output stays plain text.
+func terminalQR(out io.Writer, qrText string) string {
+	f, ok := out.(*os.File)
+	if !ok {
+		return qrText
+	}
+	if fi, err := f.Stat(); err != nil || fi.Mode()&os.ModeCharDevice == 0 {
+		return qrText
+	}
+	lines := strings.Split(strings.TrimSuffix(qrText, "\n"), "\n")
+	for i, l := range lines {
+		lines[i] = "\x1b[30;107m" + l + "\x1b[0m"
+	}
+	return strings.Join(lines, "\n") + "\n"
+}

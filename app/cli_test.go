@@ -1,0 +1,159 @@
+package main
+
+import (
+	"bytes"
+	"crypto/tls"
+	"io"
+	"net/http"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"provisio/core"
+	"provisio/core/qr/qrtest"
+	"provisio/core/store"
+)
+
+func TestMain(m *testing.M) {
+	os.Setenv("LANG", "en_US.UTF-8")
+	os.Exit(m.Run())
+}
+
+// runCLI runs one command line against dir and returns exit code and output.
+func runCLI(t *testing.T, dir string, args ...string) (int, string, string) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	code := run(append([]string{"--data", dir}, args...), &out, &errOut)
+	return code, out.String(), errOut.String()
+}
+
+func TestCLI_Commands(t *testing.T) {
+	dir := t.TempDir()
+	tests := []struct {
+		args     []string
+		wantCode int
+		wantOut  string // substring of stdout
+		wantErr  string // substring of stderr
+	}{
+		{[]string{"--help"}, 0, "provisio [--data DIR] serve", ""},
+		{[]string{"user", "add", "--help"}, 0, "--email", ""},
+		{[]string{"bogus"}, 2, "", `unknown command "bogus"`},
+		{[]string{"user"}, 2, "user add NAME", "needs a subcommand"},
+		{[]string{"user", "add"}, 2, "", "expected 1 argument"},
+		{[]string{"user", "add", "alice", "--nope"}, 2, "", "flag provided but not defined"},
+		{[]string{"user", "add", "alice", "--email", "alice@example.org", "--pin", "1234", "--full-name", "Alice Smith"}, 0, `User "alice" added.`, ""},
+		{[]string{"user", "add", "ALICE"}, 1, "", `A user called "ALICE" already exists.`},
+		{[]string{"user", "add", "bob", "--pin", "12"}, 1, "", "A PIN is 4 to 10 digits."},
+		{[]string{"user", "list"}, 0, "Alice Smith", ""},
+		{[]string{"settings", "set", "policy.selfreset.code_validity", "9"}, 1, "", "Enter a whole number from 10 to 1,000,000."},
+		{[]string{"settings", "set", "policy.selfreset.code_validity", "1000001"}, 1, "", "Enter a whole number from 10 to 1,000,000."},
+		{[]string{"settings", "set", "policy.selfreset.code_validity", "900"}, 0, "policy.selfreset.code_validity = 900", ""},
+		{[]string{"settings", "get", "policy.selfreset.code_validity"}, 0, "900", ""},
+		{[]string{"settings", "get", "nope"}, 1, "", `There is no setting "nope"`},
+		{[]string{"settings", "list"}, 0, "policy.mobile.allow_pin_entry", ""},
+		{[]string{"agent", "add", "vpn", "--host", "10.0.0.0/24", "--secret", "s3cret-123"}, 0, `Agent "vpn" saved.`, ""},
+		{[]string{"agent", "add", "web", "--host", "not-an-ip", "--secret", "s3cret-123"}, 1, "", "is not an IP address"},
+		{[]string{"agent", "list"}, 0, "10.0.0.0/24", ""},
+		{[]string{"agent", "delete", "vpn"}, 0, `Agent "vpn" deleted.`, ""},
+		{[]string{"agent", "delete", "vpn"}, 1, "", `There is no agent "vpn".`},
+		{[]string{"reprovision", "nobody"}, 1, "", `There is no user "nobody".`},
+		{[]string{"user", "delete", "alice"}, 0, `User "alice" deleted.`, ""},
+	}
+	for _, tt := range tests {
+		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
+			code, out, errOut := runCLI(t, dir, tt.args...)
+			if code != tt.wantCode || !strings.Contains(out, tt.wantOut) || !strings.Contains(errOut, tt.wantErr) {
+				t.Fatalf("exit %d, stdout %q, stderr %q; want exit %d, stdout ~%q, stderr ~%q",
+					code, out, errOut, tt.wantCode, tt.wantOut, tt.wantErr)
+			}
+		})
+	}
+}
+
+func TestCLI_Reprovision(t *testing.T) {
+	dir := t.TempDir()
+	if code, _, errOut := runCLI(t, dir, "user", "add", "carol", "--pin", "2468"); code != 0 {
+		t.Fatal(errOut)
+	}
+	runCLI(t, dir, "settings", "set", "server.advertise", "127.0.0.1")
+	code, out, errOut := runCLI(t, dir, "reprovision", "carol")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	var url, pcode string
+	for _, line := range strings.Split(out, "\n") {
+		if v, ok := strings.CutPrefix(line, "Provision URL: "); ok {
+			url = v
+		}
+		if v, ok := strings.CutPrefix(line, "Provision code for carol: "); ok {
+			pcode = v
+		}
+	}
+	_, _, _, user, c, err := core.ParseProvisionURL(url)
+	if err != nil || user != "carol" || c != pcode {
+		t.Fatalf("URL %q (code %q): %v", url, pcode, err)
+	}
+	// The terminal QR decodes back to the same URL.
+	qrText := out[strings.Index(out, url)+len(url):]
+	qrText = strings.Trim(qrText, "\n")
+	lines := strings.Split(qrText, "\n")
+	img := qrtest.MustParseTerminal(t, qrText, len([]rune(lines[0])))
+	if got := qrtest.MustDecode(t, img); got != url {
+		t.Fatalf("terminal QR decodes to %q, want %q", got, url)
+	}
+}
+
+func TestCLI_SecondCopyRefused(t *testing.T) {
+	dir := t.TempDir()
+	runCLI(t, dir, "user", "list") // creates the data file
+	st, err := store.Open(dir, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	start := time.Now()
+	code, _, errOut := runCLI(t, dir, "user", "add", "dave")
+	if code != 1 || !strings.Contains(errOut, "another Provisio is already using this data directory") {
+		t.Fatalf("exit %d, stderr %q", code, errOut)
+	}
+	if took := time.Since(start); took > 2*time.Second {
+		t.Fatalf("refusal took %v", took)
+	}
+}
+
+func TestCLI_Serve(t *testing.T) {
+	dir := t.TempDir()
+	stop := make(chan struct{})
+	started := make(chan string, 1)
+	var out, errOut bytes.Buffer
+	c := &cli{out: &out, errOut: &errOut, stop: stop, started: started}
+	done := make(chan int)
+	go func() { done <- c.run([]string{"--data", dir, "serve", "--listen", "127.0.0.1:0"}) }()
+	var addr string
+	select {
+	case addr = <-started:
+	case code := <-done:
+		t.Fatalf("serve exited %d: %s", code, errOut.String())
+	case <-time.After(10 * time.Second):
+		t.Fatal("server did not start")
+	}
+	client := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}}
+	resp, err := client.Post("https://"+addr+"/pinsafe/AgentXML", "application/xml",
+		strings.NewReader(`<SASRequest><Version>3.6</Version><Action>ping</Action></SASRequest>`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !strings.Contains(string(body), "<Result>PASS</Result>") {
+		t.Fatalf("ping: %s", body)
+	}
+	close(stop)
+	if code := <-done; code != 0 {
+		t.Fatalf("serve exit %d: %s", code, errOut.String())
+	}
+	if !strings.Contains(out.String(), "Certificate SHA-256: ") || !strings.Contains(out.String(), "Site ID: ") {
+		t.Fatalf("serve output lacks fingerprint or Site ID: %s", out.String())
+	}
+}

@@ -1,0 +1,10 @@
+// Command provisio is the Provisio admin console, its embedded AgentXML
+// server and its command-line interface. This package only wires the parts
+// together: flags and commands in cli.go, the window in console.go.
+package main
+
+import "os"
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}

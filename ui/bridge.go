@@ -1,0 +1,129 @@
+package ui
+
+import (
+	"fyne.io/fyne/v2"
+
+	"provisio/core"
+)
+
+// maxBatch caps how many queued events one UI update applies.
+const maxBatch = 256
+
+// bridge carries core events from the service's bus to the UI thread. It
+// is the only code in this package that runs UI work from another
+// goroutine, and it does so only through Console.do.
+type bridge struct {
+	events <-chan core.Event
+	cancel func()
+	done   chan struct{}
+}
+
+// subscribe starts collecting events. The bus buffers them until start,
+// so the screens can load their data in between without missing a change.
+func subscribe(svc *core.Service) *bridge {
+	ch, cancel := svc.Events().Subscribe()
+	return &bridge{events: ch, cancel: cancel, done: make(chan struct{})}
+}
+
+// start applies events to the screens on the UI thread until stop. The
+// screens must exist by now.
+func (c *Console) startBridge() {
+	b := c.bridge
+	go func() {
+		defer close(b.done)
+		for e := range b.events {
+			batch := []core.Event{e}
+			// Take what is already queued as well, so a burst (a busy
+			// agent, a bulk change) costs one UI update, not one each.
+		more:
+			for len(batch) < maxBatch {
+				select {
+				case e, ok := <-b.events:
+					if !ok {
+						break more
+					}
+					batch = append(batch, e)
+				default:
+					break more
+				}
+			}
+			c.do(func() { c.apply(batch) })
+		}
+	}()
+}
+
+// stop ends the subscription and waits for the goroutine to finish. UI
+// work it already handed over is dropped by Console.do.
+func (b *bridge) stop() {
+	b.cancel()
+	<-b.done
+}
+
+// do runs fn on the UI thread unless the console has been closed by then.
+// Goroutines in this package (the bridge and the Reprovision countdown)
+// call it instead of touching widgets.
+func (c *Console) do(fn func()) {
+	run := func() {
+		if !c.closed.Load() {
+			fn()
+		}
+	}
+	if c.opts.do != nil {
+		c.opts.do(run)
+		return
+	}
+	fyne.Do(run)
+}
+
+// apply dispatches a batch of events to the screens. It runs on the UI
+// thread.
+func (c *Console) apply(batch []core.Event) {
+	var usersChanged, configChanged bool
+	for _, e := range batch {
+		switch e.Kind {
+		case core.EventLog:
+			c.log.add(e.Log)
+		case core.EventUsersChanged, core.EventProvisioned, core.EventProvisionFailed:
+			usersChanged = true
+		case core.EventCodeCreated:
+			usersChanged = true
+			c.codeCreated(e)
+		case core.EventConfigChanged:
+			configChanged = true
+		}
+		if c.reprov != nil {
+			c.reprov.onEvent(e)
+		}
+	}
+	if usersChanged {
+		c.users.refresh()
+	}
+	if configChanged {
+		c.refreshStatus()
+		c.mobile.configChanged()
+		c.selfReset.configChanged()
+	}
+	c.log.flush()
+}
+
+// codeCreated raises a notice for a provision code this console did not
+// issue (an agent asked for it), because until mail exists the admin is
+// the only way the code reaches the user.
+func (c *Console) codeCreated(e core.Event) {
+	if e.Issued == nil {
+		return
+	}
+	k := codeKey(*e.Issued)
+	if c.ownCodes[k] {
+		delete(c.ownCodes, k)
+		return
+	}
+	c.showAgentCode(*e.Issued)
+	// The notification leaves the code out: it may be shown on a lock
+	// screen or kept by the desktop's notification history.
+	c.app.SendNotification(fyne.NewNotification("Provision code for "+e.Issued.User,
+		"An agent created a provision code. Open Provisio to pass it on."))
+}
+
+// codeKey identifies an issued code in ownCodes.
+func codeKey(ic core.IssuedCode) string { return core.Key(ic.User) + "\x00" + ic.Code }

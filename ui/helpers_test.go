@@ -1,0 +1,117 @@
+package ui
+
+import (
+	"testing"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/test"
+	"fyne.io/fyne/v2/widget"
+
+	"provisio/core"
+	"provisio/core/store/storetest"
+)
+
+// testFingerprint is a made-up certificate fingerprint for the status line.
+const testFingerprint = "AB:CD:EF:01:23:45:67:89"
+
+// harness is a console over a real service and bbolt store in a test
+// window. UI work from the bridge and the countdown is queued and run on
+// the test goroutine, which plays Fyne's main thread, so tests see the
+// same ordering as the app and the race detector stays quiet.
+type harness struct {
+	t     *testing.T
+	svc   *core.Service
+	clock *storetest.Clock
+	win   fyne.Window
+	c     *Console
+	queue chan func()
+}
+
+// start is the fake clock's starting time.
+var start = time.Date(2025, 6, 2, 9, 0, 0, 0, time.UTC)
+
+func newHarness(t *testing.T) *harness {
+	t.Helper()
+	a := test.NewTempApp(t)
+	clock := storetest.NewClock(start)
+	svc := storetest.MustService(t, core.WithClock(clock))
+	if err := svc.SetSetting("server.siteid", "office"); err != nil {
+		t.Fatal(err)
+	}
+	h := &harness{t: t, svc: svc, clock: clock, queue: make(chan func(), 4096)}
+	h.win = test.NewTempWindow(t, widget.NewLabel(""))
+	h.c = newConsole(a, h.win, Deps{
+		Service:     svc,
+		ServerURLs:  func() []string { return []string{"https://127.0.0.1:8443"} },
+		Fingerprint: testFingerprint,
+	}, options{do: func(fn func()) { h.queue <- fn }, tick: 5 * time.Millisecond})
+	t.Cleanup(h.c.Close)
+	return h
+}
+
+// waitFor runs queued UI work until cond holds, failing after 5 seconds.
+func (h *harness) waitFor(what string, cond func() bool) {
+	h.t.Helper()
+	deadline := time.After(5 * time.Second)
+	for !cond() {
+		select {
+		case fn := <-h.queue:
+			fn()
+		case <-time.After(5 * time.Millisecond):
+		case <-deadline:
+			h.t.Fatalf("timed out waiting for %s", what)
+		}
+	}
+}
+
+// settle runs queued UI work for a moment, so events already published
+// have been applied. (The countdown keeps the queue busy, so it cannot wait
+// for the queue to go quiet.)
+func (h *harness) settle() {
+	deadline := time.After(100 * time.Millisecond)
+	for {
+		select {
+		case fn := <-h.queue:
+			fn()
+		case <-deadline:
+			return
+		}
+	}
+}
+
+// visibleTexts returns the text of every label in the object tree, so a
+// test can assert what the admin would read.
+func visibleTexts(o fyne.CanvasObject) []string {
+	var out []string
+	walk(o, func(o fyne.CanvasObject) {
+		if l, ok := o.(*widget.Label); ok && l.Visible() && l.Text != "" {
+			out = append(out, l.Text)
+		}
+	})
+	return out
+}
+
+// walk visits o and everything rendered inside it.
+func walk(o fyne.CanvasObject, fn func(fyne.CanvasObject)) {
+	fn(o)
+	switch c := o.(type) {
+	case *fyne.Container:
+		for _, ch := range c.Objects {
+			walk(ch, fn)
+		}
+	case fyne.Widget:
+		for _, ch := range test.WidgetRenderer(c).Objects() {
+			walk(ch, fn)
+		}
+	}
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}

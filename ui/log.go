@@ -1,0 +1,149 @@
+package ui
+
+import (
+	"strings"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
+
+	"provisio/core"
+)
+
+// logKeep is how many of the newest audit entries the Log screen holds.
+const logKeep = 500
+
+// logColumns are the widths of time, level, user and message.
+var logColumns = columns{0.14, 0.06, 0.12, 0.68}
+
+// logScreen shows the newest audit log entries, newest first, and follows
+// new ones as the bridge delivers them.
+type logScreen struct {
+	c *Console
+
+	filter *widget.Entry
+	list   *widget.List
+	detail *widget.Label // the selected entry in full
+
+	entries []core.LogEntry // oldest first, at most logKeep
+	shown   []core.LogEntry // filtered, newest first
+	lastSeq uint64
+	// changed and gap are set by add and acted on by flush, so a batch
+	// of events refreshes the list once.
+	changed, gap bool
+
+	content fyne.CanvasObject
+}
+
+func newLogScreen(c *Console) *logScreen {
+	s := &logScreen{c: c}
+	s.filter = widget.NewEntry()
+	s.filter.SetPlaceHolder("Filter by level, user or message")
+	s.filter.ActionItem = widget.NewIcon(theme.SearchIcon())
+	s.filter.OnChanged = func(string) { s.applyFilter() }
+
+	s.list = widget.NewList(
+		func() int { return len(s.shown) },
+		func() fyne.CanvasObject { return container.New(logColumns, newCells(len(logColumns))...) },
+		s.updateRow,
+	)
+	s.detail = &widget.Label{Wrapping: fyne.TextWrapWord, Selectable: true}
+	s.list.OnSelected = func(id widget.ListItemID) {
+		if id < len(s.shown) {
+			e := s.shown[id]
+			s.detail.SetText(e.Time.Local().Format(logTimeFormat) + "  " + string(e.Level) + "  " + e.Message)
+		}
+	}
+
+	top := container.NewVBox(
+		newHeading("Log"),
+		s.filter,
+		newHeader(logColumns, "Time", "Level", "User", "Message"),
+		widget.NewSeparator(),
+	)
+	s.content = container.NewBorder(top, container.NewVBox(widget.NewSeparator(), s.detail), nil, nil, s.list)
+	s.load()
+	return s
+}
+
+// load reads the newest entries from the service.
+func (s *logScreen) load() {
+	entries, err := s.c.svc.LogTail(logKeep)
+	if err != nil {
+		s.detail.SetText("The log could not be read: " + core.ErrorMessage(err))
+		return
+	}
+	s.entries = entries
+	s.lastSeq = 0
+	if n := len(entries); n > 0 {
+		s.lastSeq = entries[n-1].Seq
+	}
+	s.gap = false
+	s.applyFilter()
+}
+
+// add takes one entry from the bridge. Entries the screen already has are
+// skipped; a jump in sequence numbers means the bus dropped events, and the
+// next flush reloads from the store.
+func (s *logScreen) add(e core.LogEntry) {
+	if e.Seq <= s.lastSeq {
+		return
+	}
+	if s.lastSeq != 0 && e.Seq != s.lastSeq+1 {
+		s.gap = true
+	}
+	s.entries = append(s.entries, e)
+	s.lastSeq = e.Seq
+	s.changed = true
+}
+
+// flush shows what add collected.
+func (s *logScreen) flush() {
+	switch {
+	case s.gap:
+		s.load()
+	case s.changed:
+		if n := len(s.entries); n > logKeep {
+			s.entries = append(s.entries[:0:0], s.entries[n-logKeep:]...)
+		}
+		s.applyFilter()
+	}
+	s.changed = false
+}
+
+func (s *logScreen) applyFilter() {
+	q := strings.ToLower(strings.TrimSpace(s.filter.Text))
+	s.shown = s.shown[:0]
+	for i := len(s.entries) - 1; i >= 0; i-- {
+		e := s.entries[i]
+		if matches(q, string(e.Level), e.User, e.Message) {
+			s.shown = append(s.shown, e)
+		}
+	}
+	// Rows move down as entries arrive, so a selection would point at a
+	// different entry; the detail line keeps the one that was picked.
+	s.list.UnselectAll()
+	s.list.Refresh()
+}
+
+func (s *logScreen) updateRow(id widget.ListItemID, o fyne.CanvasObject) {
+	if id >= len(s.shown) {
+		return
+	}
+	e := s.shown[id]
+	cells := o.(*fyne.Container).Objects
+	cells[0].(*widget.Label).SetText(e.Time.Local().Format(logTimeFormat))
+	level := cells[1].(*widget.Label)
+	switch e.Level {
+	case core.LevelWarn:
+		level.Importance = widget.WarningImportance
+	case core.LevelError:
+		level.Importance = widget.DangerImportance
+	default:
+		level.Importance = widget.MediumImportance
+	}
+	level.SetText(string(e.Level))
+	cells[2].(*widget.Label).SetText(e.User)
+	cells[3].(*widget.Label).SetText(e.Message)
+}

@@ -1,0 +1,104 @@
+package ui
+
+import (
+	"testing"
+
+	"fyne.io/fyne/v2/test"
+)
+
+const validityKey = "policy.selfreset.code_validity"
+
+func TestSelfResetPolicy_ValidityRange(t *testing.T) {
+	h := newHarness(t)
+	f := h.c.selfReset
+	validity := f.entries[validityKey]
+	if validity.entry.Text != "600" {
+		t.Fatalf("validity shows %q, want the saved 600", validity.entry.Text)
+	}
+
+	for _, bad := range []string{"9", "1000001", "ten", ""} {
+		t.Run(bad, func(t *testing.T) {
+			validity.entry.SetText("")
+			test.Type(validity.entry, bad)
+			test.Tap(f.apply)
+			if got, want := validity.msg.Text, "Enter a whole number from 10 to 1,000,000."; !validity.msg.Visible() || got != want {
+				t.Errorf("message %q (visible %v), want %q", got, validity.msg.Visible(), want)
+			}
+			if validity.entry.Text != bad {
+				t.Errorf("entry now %q, want what was typed", validity.entry.Text)
+			}
+			if got := h.svc.Settings().SelfReset.CodeValidity; got != 600 {
+				t.Errorf("saved validity changed to %d", got)
+			}
+		})
+	}
+
+	// Reset puts back the saved value and clears the message; applying
+	// the saved values again is not a change.
+	test.Tap(f.reset)
+	test.Tap(f.apply)
+	if f.result.Text != "Nothing to apply: the form shows the saved values." {
+		t.Errorf("apply without changes: %q", f.result.Text)
+	}
+	validity.entry.SetText("9")
+	test.Tap(f.apply)
+	test.Tap(f.reset)
+	if validity.entry.Text != "600" || validity.msg.Visible() {
+		t.Errorf("after Reset: %q, message visible %v", validity.entry.Text, validity.msg.Visible())
+	}
+
+	validity.entry.SetText("")
+	test.Type(validity.entry, "900")
+	f.checks["policy.selfreset.log_device_info"].SetChecked(true)
+	test.Tap(f.apply)
+	set := h.svc.Settings().SelfReset
+	if set.CodeValidity != 900 || !set.LogDeviceInfo {
+		t.Errorf("saved %+v, want validity 900 and device logging on", set)
+	}
+	if f.result.Text != "Saved." || validity.msg.Visible() {
+		t.Errorf("result %q, message visible %v", f.result.Text, validity.msg.Visible())
+	}
+
+	// Edits that are not applied are undone by Reset.
+	validity.entry.SetText("1200")
+	test.Tap(f.reset)
+	if validity.entry.Text != "900" {
+		t.Errorf("Reset shows %q, want the saved 900", validity.entry.Text)
+	}
+}
+
+func TestMobilePolicy_ApplyAndReject(t *testing.T) {
+	h := newHarness(t)
+	f := h.c.mobile
+	email := f.entries["policy.mobile.support_email"]
+
+	test.Type(email.entry, "helpdesk at example")
+	f.checks["policy.mobile.sync_index"].SetChecked(true)
+	test.Tap(f.apply)
+	want := `"helpdesk at example" is not an email address like name@example.org.`
+	if email.msg.Text != want || !email.msg.Visible() {
+		t.Errorf("message %q, want %q", email.msg.Text, want)
+	}
+	if mc := h.svc.Settings().MobileClient; mc.SupportEmail != "" || mc.SyncIndex {
+		t.Errorf("settings changed despite the error: %+v", mc)
+	}
+
+	email.entry.SetText("helpdesk@example.org")
+	test.Type(f.entries["policy.mobile.support_phone"].entry, "+44 20 7946 0000")
+	f.checks["policy.mobile.provision_numeric"].SetChecked(true)
+	test.Tap(f.apply)
+	mc := h.svc.Settings().MobileClient
+	if mc.SupportEmail != "helpdesk@example.org" || mc.SupportPhone != "+44 20 7946 0000" || !mc.SyncIndex || !mc.ProvisionNumeric || mc.AllowPINEntry {
+		t.Errorf("saved %+v", mc)
+	}
+
+	// The save is in the audit log, and the console stays in step with a
+	// change made elsewhere (here the CLI's SetSetting).
+	h.waitFor("log entry for the save", func() bool {
+		return len(h.c.log.shown) > 0 && h.c.log.shown[0].Message == "Policy Mobile Client saved."
+	})
+	if err := h.svc.SetSetting("policy.mobile.allow_pin_entry", "yes"); err != nil {
+		t.Fatal(err)
+	}
+	h.waitFor("form follows the CLI", func() bool { return f.checks["policy.mobile.allow_pin_entry"].Checked })
+}

@@ -1,0 +1,264 @@
+package ui
+
+import (
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/canvas"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/dialog"
+	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
+
+	"provisio/core"
+	"provisio/core/qr"
+)
+
+// QR sizing: big enough to scan at arm's length, and never less than
+// qr.MinPixelsPerModule pixels per module.
+const minQRSide = 360
+
+// Status lines of the Reprovision dialog.
+const (
+	statusWaiting     = "Waiting for the phone…"
+	statusProvisioned = "Device provisioned"
+	statusFailed      = "Provision failed: "
+	statusExpired     = "Code expired"
+	statusSuperseded  = "A newer code was created elsewhere; this one no longer works."
+	statusDeleted     = "The user has been deleted; this code no longer works."
+)
+
+// reprovisionDialog issues a provision code for one user and shows it as a
+// QR code and as text, with a countdown and the phone's progress.
+type reprovisionDialog struct {
+	c      *Console
+	user   string
+	issued core.IssuedCode
+	// gen changes with every code and on close, so a countdown tick
+	// queued for an older code does nothing.
+	gen  int
+	done bool // the code was used, refused, replaced or has expired
+	halt chan struct{}
+
+	dlg       *dialog.CustomDialog
+	qrImage   *canvas.Image
+	modules   int // side of the QR code in modules, quiet zone included
+	userLabel *widget.Label
+	code      *widget.Label
+	where     *widget.Label
+	countdown *widget.Label
+	status    *widget.Label
+
+	newCode, closeBtn *widget.Button
+}
+
+// openReprovision creates a provision code for name and shows the dialog.
+// One Reprovision dialog is open at a time.
+func (c *Console) openReprovision(name string) {
+	if c.reprov != nil {
+		c.reprov.dlg.Hide()
+	}
+	d := &reprovisionDialog{c: c, user: name}
+	d.qrImage = &canvas.Image{FillMode: canvas.ImageFillContain, ScaleMode: canvas.ImageScalePixels}
+	d.userLabel = &widget.Label{TextStyle: fyne.TextStyle{Bold: true}}
+	d.code = &widget.Label{TextStyle: fyne.TextStyle{Monospace: true}, SizeName: theme.SizeNameHeadingText, Selectable: true}
+	d.where = &widget.Label{Wrapping: fyne.TextWrapWord}
+	d.countdown = &widget.Label{}
+	d.status = &widget.Label{TextStyle: fyne.TextStyle{Bold: true}, Wrapping: fyne.TextWrapWord}
+	if err := d.issue(); err != nil {
+		c.showError(err)
+		return
+	}
+
+	caption := func(s string) *widget.Label { return &widget.Label{Text: s, Importance: widget.LowImportance} }
+	details := container.NewVBox(
+		caption("User"), d.userLabel,
+		caption("Provision code"), d.code, d.countdown,
+		widget.NewSeparator(),
+		d.status,
+		widget.NewSeparator(),
+		d.where,
+	)
+	content := container.NewBorder(nil, nil, container.NewCenter(d.qrImage), nil, details)
+
+	d.closeBtn = widget.NewButton("Close", func() { d.dlg.Hide() })
+	d.newCode = widget.NewButtonWithIcon("New code", theme.ViewRefreshIcon(), func() {
+		if err := d.issue(); err != nil {
+			c.showError(err)
+		}
+	})
+	d.dlg = dialog.NewCustomWithoutButtons("Reprovision "+d.issued.User, content, c.win)
+	d.dlg.SetButtons([]fyne.CanvasObject{d.newCode, d.closeBtn})
+	d.dlg.SetOnClosed(func() {
+		d.stop()
+		if c.reprov == d {
+			c.reprov = nil
+		}
+	})
+	d.dlg.Resize(fyne.NewSize(d.qrImage.MinSize().Width+380, 0))
+	c.reprov = d
+	d.dlg.Show()
+}
+
+// issue creates a new code, replacing any pending one, and shows it.
+func (d *reprovisionDialog) issue() error {
+	ic, err := d.c.svc.CreateProvisionCode(d.user)
+	if err != nil {
+		return err
+	}
+	d.c.ownCodes[codeKey(ic)] = true
+	d.stop()
+	d.issued, d.done = ic, false
+
+	if qc, err := qr.Encode(ic.URL); err == nil {
+		d.modules = qc.Modules()
+		ppm := max(qr.MinPixelsPerModule, (minQRSide+d.modules-1)/d.modules)
+		d.qrImage.Image = qc.Image(ppm)
+		// One image pixel per unit: exact at scale 1, whole multiples of
+		// it on HiDPI screens, so modules stay crisp and even.
+		side := float32(d.modules * ppm)
+		d.qrImage.SetMinSize(fyne.NewSize(side, side))
+		d.qrImage.Refresh()
+	} else {
+		d.qrImage.Image = nil
+		d.qrImage.Refresh()
+	}
+
+	d.userLabel.SetText(ic.User)
+	d.code.SetText(groupCode(ic.Code))
+	where := "Scan the QR code with the phone's camera"
+	if host, port, site, _, _, err := core.ParseProvisionURL(ic.URL); err == nil {
+		where += ", or enter server " + host + ":" + port + ", Site ID " + site + " and the code in the mobile client"
+	}
+	d.where.SetText(where + ".")
+	d.setStatus(statusWaiting, widget.MediumImportance)
+	d.tick()
+	d.start()
+	if d.dlg != nil {
+		// A new code may be longer (the numeric policy changed) and so
+		// need a bigger QR code.
+		relayout(d.dlg)
+	}
+	return nil
+}
+
+// start runs the countdown: a ticker goroutine that hands each tick to the
+// UI thread through the bridge's Console.do.
+func (d *reprovisionDialog) start() {
+	d.gen++
+	gen, halt := d.gen, make(chan struct{})
+	d.halt = halt
+	go func() {
+		t := time.NewTicker(d.c.opts.tick)
+		defer t.Stop()
+		for {
+			select {
+			case <-t.C:
+				d.c.do(func() {
+					if d.gen == gen {
+						d.tick()
+					}
+				})
+			case <-halt:
+				return
+			}
+		}
+	}()
+}
+
+// stop ends the countdown goroutine.
+func (d *reprovisionDialog) stop() {
+	d.gen++
+	if d.halt != nil {
+		close(d.halt)
+		d.halt = nil
+	}
+}
+
+// tick updates the countdown from the service clock.
+func (d *reprovisionDialog) tick() {
+	if d.done {
+		return
+	}
+	left := d.issued.Expires.Sub(d.c.svc.Now())
+	if left <= 0 {
+		d.finish(statusExpired, widget.WarningImportance, "Use New code to make another.")
+		return
+	}
+	d.countdown.SetText("Expires in " + countdown(left))
+}
+
+// finish ends the code's life in the dialog: the countdown stops and the
+// status says why.
+func (d *reprovisionDialog) finish(status string, imp widget.Importance, countdown string) {
+	d.done = true
+	d.stop()
+	d.setStatus(status, imp)
+	d.countdown.SetText(countdown)
+}
+
+func (d *reprovisionDialog) setStatus(text string, imp widget.Importance) {
+	d.status.Importance = imp
+	d.status.SetText(text)
+}
+
+// onEvent follows what happens to this user's code. It runs on the UI
+// thread, called by the bridge.
+func (d *reprovisionDialog) onEvent(e core.Event) {
+	if core.Key(e.User) != core.Key(d.issued.User) {
+		return
+	}
+	switch e.Kind {
+	case core.EventProvisioned:
+		s := statusProvisioned
+		if e.DeviceOS != "" {
+			s += " (" + e.DeviceOS + ")"
+		}
+		d.finish(s, widget.SuccessImportance, "The code has been used.")
+	case core.EventProvisionFailed:
+		if d.done {
+			return
+		}
+		// Every attempt spends the code, right or wrong.
+		d.finish(statusFailed+e.Reason, widget.DangerImportance, "This code can no longer be used; use New code.")
+	case core.EventCodeCreated:
+		if e.Issued != nil && e.Issued.Code != d.issued.Code && !d.done {
+			d.finish(statusSuperseded, widget.WarningImportance, "Use New code to make another.")
+		}
+	case core.EventUsersChanged:
+		if _, err := d.c.svc.User(d.issued.User); core.ErrorCode(err) == core.CodeNotFound {
+			d.finish(statusDeleted, widget.DangerImportance, "")
+			d.newCode.Disable()
+		}
+	}
+}
+
+// codeNotice shows a provision code that an agent created.
+type codeNotice struct {
+	dlg     *dialog.CustomDialog
+	user    *widget.Label
+	code    *widget.Label
+	expires *widget.Label
+}
+
+// showAgentCode tells the admin about a code created outside the console,
+// with what they need to pass it on.
+func (c *Console) showAgentCode(ic core.IssuedCode) {
+	n := &codeNotice{
+		user:    &widget.Label{Text: ic.User, TextStyle: fyne.TextStyle{Bold: true}},
+		code:    &widget.Label{Text: groupCode(ic.Code), TextStyle: fyne.TextStyle{Monospace: true}, SizeName: theme.SizeNameHeadingText, Selectable: true},
+		expires: &widget.Label{Text: ic.Expires.Local().Format(dateTimeFormat) + " (in " + countdown(ic.Expires.Sub(c.svc.Now())) + ")"},
+	}
+	content := container.NewVBox(
+		newNote("An agent created a provision code. Until Provisio can send mail, pass it on to the user yourself."),
+		newFormGrid(
+			formRow("User", n.user),
+			formRow("Code", n.code),
+			formRow("Expires", n.expires),
+		),
+	)
+	n.dlg = dialog.NewCustom("Provision code for "+ic.User, "Close", content, c.win)
+	n.dlg.Resize(fyne.NewSize(520, 0))
+	c.notice = n
+	n.dlg.Show()
+}

@@ -1,0 +1,176 @@
+package ui
+
+import (
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/layout"
+	"fyne.io/fyne/v2/widget"
+
+	"provisio/core"
+)
+
+// settingsSpec describes a policy screen by core's dotted setting keys.
+type settingsSpec struct {
+	title   string      // screen heading
+	what    string      // how the audit log names a save, e.g. "Policy Mobile Client"
+	note    string      // what admins should know before they apply
+	checks  []string    // Yes/No keys
+	entries []entrySpec // text keys
+}
+
+// entrySpec is a text setting with a placeholder and a hint.
+type entrySpec struct {
+	key, placeholder, hint string
+}
+
+// settingsForm edits a group of settings through core's own parsing and
+// validation (Settings.Set), so the console accepts exactly what the CLI
+// accepts and shows the same sentences. Labels are core's setting help.
+type settingsForm struct {
+	c    *Console
+	spec settingsSpec
+
+	checks  map[string]*widget.Check
+	entries map[string]*field
+	loaded  map[string]string // values as last loaded, to tell edits apart
+
+	apply, reset *widget.Button
+	result       *widget.Label // outcome of the last Apply
+
+	content fyne.CanvasObject
+}
+
+func newSettingsForm(c *Console, spec settingsSpec) *settingsForm {
+	f := &settingsForm{c: c, spec: spec, checks: map[string]*widget.Check{}, entries: map[string]*field{}}
+
+	var checks []fyne.CanvasObject
+	for _, k := range spec.checks {
+		f.checks[k] = widget.NewCheck(core.SettingHelp(k), nil)
+		checks = append(checks, f.checks[k])
+	}
+	var rows [][]fyne.CanvasObject
+	for _, e := range spec.entries {
+		en := widget.NewEntry()
+		en.SetPlaceHolder(e.placeholder)
+		en.OnSubmitted = func(string) { f.applyChanges() }
+		fl := newField(en)
+		f.entries[e.key] = fl
+		cell := fl.box
+		if e.hint != "" {
+			cell = container.NewVBox(fl.box, &widget.Label{Text: e.hint, Importance: widget.LowImportance, Wrapping: fyne.TextWrapWord})
+		}
+		rows = append(rows, formRow(core.SettingHelp(e.key), cell))
+	}
+
+	f.result = &widget.Label{Wrapping: fyne.TextWrapWord}
+	f.apply = widget.NewButton("Apply", f.applyChanges)
+	f.apply.Importance = widget.HighImportance
+	f.reset = widget.NewButton("Reset", f.resetChanges)
+
+	form := container.NewVBox(container.NewVBox(checks...), widget.NewSeparator(), newFormGrid(rows...))
+	buttons := container.NewBorder(nil, nil, nil, container.NewHBox(f.reset, f.apply), f.result)
+	top := container.NewVBox(newHeading(spec.title), newNote(spec.note), widget.NewSeparator())
+	f.content = container.NewBorder(top, container.NewVBox(widget.NewSeparator(), buttons), nil, nil,
+		container.NewVScroll(container.NewVBox(form, layout.NewSpacer())))
+	for _, fl := range f.entries {
+		fl.relayout = func() { relayout(f.content) }
+	}
+	f.load()
+	return f
+}
+
+// values returns what the form shows, as setting text.
+func (f *settingsForm) values() map[string]string {
+	v := map[string]string{}
+	for k, ch := range f.checks {
+		v[k] = map[bool]string{true: "Yes", false: "No"}[ch.Checked]
+	}
+	for k, fl := range f.entries {
+		v[k] = fl.entry.Text
+	}
+	return v
+}
+
+// load shows the saved settings and clears errors.
+func (f *settingsForm) load() {
+	set := f.c.svc.Settings()
+	f.loaded = map[string]string{}
+	for k, ch := range f.checks {
+		v, _ := set.Get(k)
+		ch.SetChecked(v == "Yes")
+		f.loaded[k] = v
+	}
+	for k, fl := range f.entries {
+		v, _ := set.Get(k)
+		fl.entry.SetText(v)
+		fl.setError("")
+		f.loaded[k] = v
+	}
+}
+
+// dirty reports whether the admin has edited the form since it loaded.
+func (f *settingsForm) dirty() bool {
+	for k, v := range f.values() {
+		if f.loaded[k] != v {
+			return true
+		}
+	}
+	return false
+}
+
+// applyChanges validates every field on a copy of the settings, marks each
+// field that is wrong, and saves only if all are right.
+func (f *settingsForm) applyChanges() {
+	if !f.dirty() {
+		// Saving the same values would only add a line to the audit log.
+		f.showResult("Nothing to apply: the form shows the saved values.", widget.MediumImportance)
+		return
+	}
+	set := f.c.svc.Settings()
+	vals := f.values()
+	ok := true
+	// Fields in screen order, so the messages read top to bottom.
+	for _, e := range f.spec.entries {
+		fl := f.entries[e.key]
+		fl.setError("")
+		if err := set.Set(e.key, vals[e.key]); err != nil {
+			fl.setError(core.ErrorMessage(err))
+			ok = false
+		}
+	}
+	for _, k := range f.spec.checks {
+		if err := set.Set(k, vals[k]); err != nil {
+			f.showResult(core.ErrorMessage(err), widget.DangerImportance)
+			return
+		}
+	}
+	if !ok {
+		f.showResult("Not saved: correct the fields marked in red.", widget.DangerImportance)
+		return
+	}
+	if err := f.c.svc.SetSettings(set, f.spec.what); err != nil {
+		f.showResult("Not saved: "+core.ErrorMessage(err), widget.DangerImportance)
+		return
+	}
+	f.load() // shows values as core normalised them
+	f.showResult("Saved.", widget.SuccessImportance)
+}
+
+// resetChanges puts back the saved values.
+func (f *settingsForm) resetChanges() {
+	f.load()
+	f.showResult("", widget.MediumImportance)
+}
+
+func (f *settingsForm) showResult(msg string, imp widget.Importance) {
+	f.result.Importance = imp
+	f.result.SetText(msg)
+}
+
+// configChanged follows settings saved elsewhere (the CLI, the other
+// policy screen) unless the admin is in the middle of editing.
+func (f *settingsForm) configChanged() {
+	if !f.dirty() {
+		f.load()
+	}
+}

@@ -1,0 +1,180 @@
+package ui
+
+import (
+	"errors"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/dialog"
+	"fyne.io/fyne/v2/widget"
+
+	"provisio/core"
+)
+
+// userForm is the Add or Edit user dialog.
+type userForm struct {
+	s       *usersScreen
+	editing string // name of the user being edited; "" when adding
+	dlg     *dialog.CustomDialog
+
+	name, fullName, email, mobile, group, pin *field
+	mobileAllowed, locked, disabled           *widget.Check
+
+	general      *widget.Label // errors that belong to no field
+	save, cancel *widget.Button
+}
+
+// openForm shows the Add dialog, or the Edit dialog for u.
+func (s *usersScreen) openForm(u *core.User) {
+	f := &userForm{s: s}
+	entry := func(placeholder string) *field {
+		e := widget.NewEntry()
+		e.SetPlaceHolder(placeholder)
+		e.OnSubmitted = func(string) { f.submit() }
+		return newField(e)
+	}
+	f.name = entry("e.g. alice")
+	f.fullName = entry("")
+	f.email = entry("name@example.org")
+	f.mobile = entry("+44 20 7946 0000")
+	f.group = entry("")
+	pin := widget.NewPasswordEntry()
+	pin.OnSubmitted = func(string) { f.submit() }
+	f.pin = newField(pin)
+	f.mobileAllowed = widget.NewCheck("Mobile client allowed", nil)
+	f.locked = widget.NewCheck("Locked", nil)
+	f.disabled = widget.NewCheck("Disabled", nil)
+	f.general = &widget.Label{Importance: widget.DangerImportance, Wrapping: fyne.TextWrapWord}
+	f.general.Hide()
+
+	title := "Add user"
+	if u == nil {
+		f.mobileAllowed.SetChecked(true)
+		pin.SetPlaceHolder("optional")
+	} else {
+		title = "Edit " + u.Name
+		f.editing = u.Name
+		f.name.entry.SetText(u.Name)
+		// The name is the key phones and agents know the user by.
+		f.name.entry.Disable()
+		f.fullName.entry.SetText(u.FullName)
+		f.email.entry.SetText(u.Email)
+		f.mobile.entry.SetText(u.Mobile)
+		f.group.entry.SetText(u.Group)
+		pin.SetPlaceHolder("unchanged")
+		f.mobileAllowed.SetChecked(u.MobileAllowed)
+		f.locked.SetChecked(u.Locked)
+		f.disabled.SetChecked(u.Disabled)
+	}
+
+	grid := newFormGrid(
+		formRow("Username", f.name.box),
+		formRow("Full name", f.fullName.box),
+		formRow("Email", f.email.box),
+		formRow("Mobile", f.mobile.box),
+		formRow("Group", f.group.box),
+		formRow("PIN", f.pin.box),
+	)
+	checks := container.NewHBox(f.mobileAllowed, f.locked, f.disabled)
+	content := container.NewVBox(grid, checks, f.general)
+
+	f.save = widget.NewButton("Save", f.submit)
+	f.save.Importance = widget.HighImportance
+	f.cancel = widget.NewButton("Cancel", func() { f.dlg.Hide() })
+	f.dlg = dialog.NewCustomWithoutButtons(title, content, s.c.win)
+	for _, fl := range f.fields() {
+		fl.relayout = func() { relayout(f.dlg) }
+	}
+	f.dlg.SetButtons([]fyne.CanvasObject{f.cancel, f.save})
+	f.dlg.SetOnClosed(func() {
+		if s.form == f {
+			s.form = nil
+		}
+	})
+	s.form = f
+	// Height 0: the dialog takes its content's height and grows when an
+	// error message appears.
+	f.dlg.Resize(fyne.NewSize(560, 0))
+	f.dlg.Show()
+	if u == nil {
+		s.c.win.Canvas().Focus(f.name.entry)
+	} else {
+		s.c.win.Canvas().Focus(f.fullName.entry)
+	}
+}
+
+// submit saves the user. On an error the dialog stays open with every
+// value as typed and core's sentence next to the field at fault.
+func (f *userForm) submit() {
+	f.clearErrors()
+	svc := f.s.c.svc
+	u := core.User{
+		Name:          f.name.entry.Text,
+		FullName:      f.fullName.entry.Text,
+		Email:         f.email.entry.Text,
+		Mobile:        f.mobile.entry.Text,
+		Group:         f.group.entry.Text,
+		PIN:           f.pin.entry.Text,
+		MobileAllowed: f.mobileAllowed.Checked,
+		Locked:        f.locked.Checked,
+		Disabled:      f.disabled.Checked,
+	}
+	var saved core.User
+	var err error
+	if f.editing == "" {
+		saved, err = svc.AddUser(u)
+	} else {
+		saved, err = svc.UpdateUser(f.editing, func(old *core.User) error {
+			old.FullName, old.Email, old.Mobile, old.Group = u.FullName, u.Email, u.Mobile, u.Group
+			old.MobileAllowed, old.Locked, old.Disabled = u.MobileAllowed, u.Locked, u.Disabled
+			if u.PIN != "" { // empty keeps the current PIN
+				old.PIN = u.PIN
+			}
+			return nil
+		})
+	}
+	if err != nil {
+		f.showError(err)
+		return
+	}
+	f.s.selected = core.Key(saved.Name)
+	f.dlg.Hide()
+	f.s.refresh()
+}
+
+// fields maps core's field names to the entries they describe.
+func (f *userForm) fields() map[string]*field {
+	return map[string]*field{
+		"name": f.name, "full_name": f.fullName, "email": f.email,
+		"mobile": f.mobile, "group": f.group, "pin": f.pin,
+	}
+}
+
+func (f *userForm) clearErrors() {
+	for _, fl := range f.fields() {
+		fl.setError("")
+	}
+	if f.general.Visible() {
+		f.general.SetText("")
+		f.general.Hide()
+		relayout(f.dlg)
+	}
+}
+
+func (f *userForm) showError(err error) {
+	msg := core.ErrorMessage(err)
+	var ce *core.Error
+	if errors.As(err, &ce) {
+		field := ce.Field
+		if ce.Code == core.CodeConflict {
+			field = "name" // "A user called … already exists."
+		}
+		if fl, ok := f.fields()[field]; ok {
+			fl.setError(msg)
+			return
+		}
+	}
+	f.general.SetText(msg)
+	f.general.Show()
+	relayout(f.dlg)
+}
