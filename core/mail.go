@@ -210,10 +210,8 @@ func (s *Service) RetryMail(id uint64) error {
 // DiscardMail removes a message from the outbox.
 func (s *Service) DiscardMail(id uint64) error {
 	return s.update(false, func(tx Tx, log *logger) error {
-		m, err := tx.Mail(id)
-		if errors.Is(err, ErrNotFound) {
-			return Errorf(CodeNotFound, "There is no message %d in the outbox.", id)
-		} else if err != nil {
+		m, err := outboxMessage(tx, id)
+		if err != nil {
 			return err
 		}
 		if err := tx.DeleteMail(id); err != nil {
@@ -225,10 +223,8 @@ func (s *Service) DiscardMail(id uint64) error {
 
 func (s *Service) changeMail(id uint64, fn func(*OutMessage, *logger) error) error {
 	return s.update(false, func(tx Tx, log *logger) error {
-		m, err := tx.Mail(id)
-		if errors.Is(err, ErrNotFound) {
-			return Errorf(CodeNotFound, "There is no message %d in the outbox.", id)
-		} else if err != nil {
+		m, err := outboxMessage(tx, id)
+		if err != nil {
 			return err
 		}
 		if err := fn(&m, log); err != nil {
@@ -236,6 +232,14 @@ func (s *Service) changeMail(id uint64, fn func(*OutMessage, *logger) error) err
 		}
 		return tx.PutMail(&m)
 	}, s.outboxChanged)
+}
+
+func outboxMessage(tx Tx, id uint64) (OutMessage, error) {
+	m, err := tx.Mail(id)
+	if errors.Is(err, ErrNotFound) {
+		return m, Errorf(CodeNotFound, "There is no message %d in the outbox.", id)
+	}
+	return m, err
 }
 
 // String describes a message for lists, without its secret parts.
