@@ -124,46 +124,41 @@ func (s *Service) Outbox() ([]OutMessage, error) {
 
 // DueMail returns queued messages whose next attempt is due. Provision
 // messages whose code has expired are marked failed instead: a dead code
-// is no use to anyone.
+// is no use to anyone. It writes only when something expired, since the
+// sender asks every few seconds.
 func (s *Service) DueMail() ([]OutMessage, error) {
-	var due []OutMessage
-	var changed bool
-	err := s.update(false, func(tx Tx, log *logger) error {
-		due, changed = nil, false
-		var expired []OutMessage
-		err := tx.Mails(func(m OutMessage) bool {
-			if m.State != MailQueued || m.NextAttempt.After(log.now) {
-				return true
-			}
-			if m.Kind == MailProvision && !log.now.Before(m.Expires) {
+	now := s.clock.Now()
+	var due, expired []OutMessage
+	err := s.store.View(func(tx Tx) error {
+		return tx.Mails(func(m OutMessage) bool {
+			switch {
+			case m.State != MailQueued || m.NextAttempt.After(now):
+			case m.Kind == MailProvision && !now.Before(m.Expires):
 				expired = append(expired, m)
-				return true
+			default:
+				due = append(due, m)
 			}
-			due = append(due, m)
 			return true
 		})
-		if err != nil {
-			return err
-		}
-		for _, m := range expired {
-			m.State, m.LastError = MailFailed, "The provision code expired before the message could be sent."
-			m.wipe()
-			if err := tx.PutMail(&m); err != nil {
-				return err
-			}
-			changed = true
-			if err := log.add(LevelWarn, m.User, "Message for user: %s, destination: %s not sent: %s", m.User, m.To, m.LastError); err != nil {
-				return err
-			}
-		}
-		return nil
-	}, func() []Event {
-		if changed {
-			return s.outboxChanged()
-		}
-		return nil
 	})
-	return due, err
+	if err != nil || len(expired) == 0 {
+		return due, err
+	}
+	const reason = "The provision code expired before the message could be sent."
+	for _, m := range expired {
+		err := s.changeMail(m.ID, func(m *OutMessage, log *logger) error {
+			if m.State != MailQueued {
+				return nil // changed meanwhile
+			}
+			m.State, m.LastError = MailFailed, reason
+			m.wipe()
+			return log.add(LevelWarn, m.User, "Message for user: %s, destination: %s not sent: %s", m.User, m.To, reason)
+		})
+		if err != nil {
+			return due, err
+		}
+	}
+	return due, nil
 }
 
 // MailSent records a delivery and wipes the message's code.

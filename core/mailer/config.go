@@ -131,3 +131,18 @@ func oneLine(s string) string {
 		return r
 	}, s))
 }
+
+// ConfigFrom turns the stored mail settings into a Config with the default
+// Timeout. TLSConfig is left nil for the caller to set.
+func ConfigFrom(m core.MailSettings) Config {
+	return Config{
+		Host:     m.Host,
+		Port:     m.Port,
+		Security: m.Security,
+		Username: m.Username,
+		Password: m.Password,
+		From:     m.From,
+		FromName: m.FromName,
+		Timeout:  DefaultTimeout,
+	}
+}

@@ -12,6 +12,12 @@
 // Templates use {placeholders} and Swivel's url4 keyword for the QR code;
 // the default provision mail is embedded from templates/.
 //
+// Worker drains core's durable outbox: Run sends what is due whenever the
+// Service announces a change and on a slow poll for back-offs, and Flush
+// does one round on demand (the CLI's "reprovision --mail"). SendTest is
+// the console's "Send test message", which bypasses the outbox.
+//
 // Like every adapter, mailer imports core and no other adapter. Its tests
-// run against a real go-smtp server from the smtpcapture subpackage.
+// run against a real go-smtp server from the smtpcapture subpackage, whose
+// mailcatcher command (make mailcatcher) shows a person what was sent.
 package mailer

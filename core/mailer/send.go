@@ -168,3 +168,13 @@ func localName() string {
 	}
 	return h
 }
+
+// SendTest is the console's "Send test message": it sends TestMessage to
+// to through the settings m right away, bypassing the outbox, so the
+// answer (nil, or an error Describe puts in plain words) belongs to the
+// settings on screen. tlsConf is optional, as Config.TLSConfig.
+func SendTest(ctx context.Context, m core.MailSettings, tlsConf *tls.Config, to string) error {
+	cfg := ConfigFrom(m)
+	cfg.TLSConfig = tlsConf
+	return Send(ctx, cfg, TestMessage(cfg, to))
+}

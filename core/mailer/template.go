@@ -7,6 +7,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"provisio/core"
 )
 
 // Template is an editable mail: Subject, Text and HTML may use the
@@ -65,6 +67,24 @@ func DefaultProvisionTemplate() Template {
 		Subject: strings.TrimSpace(provisionSubject),
 		Text:    provisionText,
 		HTML:    provisionHTML,
+	}
+}
+
+// TemplateFrom is the stored provision template with every empty (or
+// blank) field taken from DefaultProvisionTemplate, which is what an empty
+// field means in the settings.
+func TemplateFrom(t core.MailTemplate) Template {
+	d := DefaultProvisionTemplate()
+	pick := func(stored, def string) string {
+		if strings.TrimSpace(stored) == "" {
+			return def
+		}
+		return stored
+	}
+	return Template{
+		Subject: pick(t.Subject, d.Subject),
+		Text:    pick(t.Text, d.Text),
+		HTML:    pick(t.HTML, d.HTML),
 	}
 }
 

@@ -192,3 +192,24 @@ func FuzzRender_HTMLEscapes(f *testing.F) {
 		}
 	})
 }
+
+func TestTemplateFrom(t *testing.T) {
+	def := mailer.DefaultProvisionTemplate()
+	tests := []struct {
+		name string
+		in   core.MailTemplate
+		want mailer.Template
+	}{
+		{"empty means the default", core.MailTemplate{}, def},
+		{"blank means the default", core.MailTemplate{Subject: "  ", Text: "\n", HTML: " \t"}, def},
+		{"own subject", core.MailTemplate{Subject: "Code for {username}"}, mailer.Template{Subject: "Code for {username}", Text: def.Text, HTML: def.HTML}},
+		{"everything own", core.MailTemplate{Subject: "s", Text: " t ", HTML: "h"}, mailer.Template{Subject: "s", Text: " t ", HTML: "h"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := mailer.TemplateFrom(tt.in); got != tt.want {
+				t.Errorf("TemplateFrom = %+v, want %+v", got, tt.want)
+			}
+		})
+	}
+}
