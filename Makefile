@@ -26,7 +26,7 @@ PLATFORM = $(shell $(GO) env GOOS)-$(shell $(GO) env GOARCH)
 PKGNAME  = provisio-$(PLATFORM)
 
 .DEFAULT_GOAL := help
-.PHONY: help deps run build test bench lint fmt-check vet check-deps package clean
+.PHONY: help deps run build test mailcatcher bench lint fmt-check vet check-deps package clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-11s %s\n", $$1, $$2}'
@@ -43,6 +43,9 @@ build: deps ## build bin/provisio
 test: deps ## go vet, then every test
 	LANG=en_US.UTF-8 $(GO) vet ./...
 	LANG=en_US.UTF-8 $(GO) test -count=1 ./...
+
+mailcatcher: ## a local SMTP server on 127.0.0.1:2525 that prints every message
+	$(GO) run ./core/mailer/smtpcapture/mailcatcher
 
 bench: deps ## run the benchmarks only
 	$(GO) test -run '^$$' -bench . -benchmem ./...

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"flag"
 	"fmt"
@@ -14,6 +15,7 @@ import (
 	"time"
 
 	"provisio/core"
+	"provisio/core/mailer"
 	"provisio/core/qr"
 )
 
@@ -31,7 +33,7 @@ Usage:
   provisio [--data DIR] serve [--listen ADDR]          run the server without a window
   provisio [--data DIR] user add NAME [--email E] [--mobile M] [--pin P] [--group G] [--full-name F]
   provisio [--data DIR] user list | user delete NAME
-  provisio [--data DIR] reprovision NAME               print the code, the Provision URL and the QR
+  provisio [--data DIR] reprovision NAME [--mail]      print the code, the Provision URL and the QR; --mail also emails them
   provisio [--data DIR] settings list | get KEY | set KEY VALUE
   provisio [--data DIR] agent add NAME --host H --secret S [--group G] [--repository]
   provisio [--data DIR] agent list | agent delete NAME
@@ -227,6 +229,7 @@ func (c *cli) serve(listen string) error {
 			return err
 		}
 		defer srv.Close()
+		defer e.startMail()()
 		set := e.svc.Settings()
 		fmt.Fprintf(c.out, "Provisio server listening on %s\n", srv.Addr())
 		for _, u := range serverURLs(e.svc, listen) {
@@ -260,24 +263,65 @@ func (c *cli) serve(listen string) error {
 }
 
 var reprovisionCommand = command{
-	usage: "reprovision NAME",
+	usage: "reprovision NAME [--mail]",
 	args:  1,
-	setup: noFlags(func(c *cli, args []string) error {
-		return c.withEnv(func(e *env) error {
-			ic, err := e.svc.CreateProvisionCode(args[0])
-			if err != nil {
-				return err
-			}
-			code, err := qr.Encode(ic.URL)
-			if err != nil {
-				return err
-			}
-			fmt.Fprintf(c.out, "Provision code for %s: %s\nExpires: %s (in %s)\nProvision URL: %s\n\n%s",
-				ic.User, ic.Code, ic.Expires.Local().Format("2006-01-02 15:04:05"),
-				ic.Expires.Sub(e.svc.Now()).Round(time.Second), ic.URL, terminalQR(c.out, code.Terminal()))
-			return nil
-		})
-	}),
+	setup: func(fs *flag.FlagSet) action {
+		mail := fs.Bool("mail", false, "also send the code, Provision URL and QR to the user by email")
+		return func(c *cli, args []string) error { return c.reprovision(args[0], *mail) }
+	},
+}
+
+func (c *cli) reprovision(name string, mail bool) error {
+	return c.withEnv(func(e *env) error {
+		create := e.svc.CreateProvisionCode
+		if mail {
+			create = e.svc.MailProvisionCode
+		}
+		ic, err := create(name)
+		if err != nil {
+			return err
+		}
+		code, err := qr.Encode(ic.URL)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(c.out, "Provision code for %s: %s\nExpires: %s (in %s)\nProvision URL: %s\n\n%s",
+			ic.User, ic.Code, ic.Expires.Local().Format("2006-01-02 15:04:05"),
+			ic.Expires.Sub(e.svc.Now()).Round(time.Second), ic.URL, terminalQR(c.out, code.Terminal()))
+		if mail {
+			c.reportMail(e, ic.MailID)
+		}
+		return nil
+	})
+}
+
+// mailWait bounds how long "reprovision --mail" tries to deliver before it
+// leaves the message to the next console or server run.
+const mailWait = 30 * time.Second
+
+// reportMail tries the outbox once and says what became of the message.
+// A failure is not an error of the command: the code exists and the
+// message stays queued for a later try.
+func (c *cli) reportMail(e *env, id uint64) {
+	ctx, cancel := context.WithTimeout(context.Background(), mailWait)
+	defer cancel()
+	if err := e.mailWorker().Flush(ctx); err != nil {
+		fmt.Fprintf(c.out, "\nMail not sent yet: %s\nIt stays in the outbox and is sent when Provisio runs (console or serve).\n", mailer.Describe(err))
+		return
+	}
+	m, err := e.svc.OutMessage(id)
+	if err != nil {
+		fmt.Fprintf(c.out, "\n%s\n", core.ErrorMessage(err))
+		return
+	}
+	switch m.State {
+	case core.MailSent:
+		fmt.Fprintf(c.out, "\nMessage sent to %s.\n", m.To)
+	case core.MailFailed:
+		fmt.Fprintf(c.out, "\nMessage to %s failed: %s\n", m.To, m.LastError)
+	default:
+		fmt.Fprintf(c.out, "\nMessage to %s not sent yet: %s\nIt stays in the outbox and is sent when Provisio runs (console or serve).\n", m.To, m.LastError)
+	}
 }
 
 var userCommands = map[string]command{

@@ -4,13 +4,16 @@ import (
 	"bytes"
 	"crypto/tls"
 	"io"
+	"net"
 	"net/http"
 	"os"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"provisio/core"
+	"provisio/core/mailer/smtpcapture"
 	"provisio/core/qr/qrtest"
 	"provisio/core/store"
 )
@@ -155,5 +158,53 @@ func TestCLI_Serve(t *testing.T) {
 	}
 	if !strings.Contains(out.String(), "Certificate SHA-256: ") || !strings.Contains(out.String(), "Site ID: ") {
 		t.Fatalf("serve output lacks fingerprint or Site ID: %s", out.String())
+	}
+}
+
+func TestCLI_ReprovisionMail(t *testing.T) {
+	capture, err := smtpcapture.New(smtpcapture.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer capture.Close()
+	closed, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	downPort := strconv.Itoa(closed.Addr().(*net.TCPAddr).Port)
+	closed.Close()
+
+	tests := []struct {
+		name     string
+		port     string
+		wantOut  string
+		captured int
+	}{
+		{"server up", strconv.Itoa(capture.Port()), "Message sent to erin@example.org.", 1},
+		{"server down", downPort, "Mail not sent yet: Could not connect to the mail server", 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			for _, args := range [][]string{
+				{"user", "add", "erin", "--email", "erin@example.org", "--pin", "1234"},
+				{"settings", "set", "smtp.host", "127.0.0.1"},
+				{"settings", "set", "smtp.port", tt.port},
+				{"settings", "set", "smtp.security", "none"},
+				{"settings", "set", "smtp.from", "it@example.org"},
+			} {
+				if code, _, errOut := runCLI(t, dir, args...); code != 0 {
+					t.Fatalf("%v: %s", args, errOut)
+				}
+			}
+			before := len(capture.Messages())
+			code, out, errOut := runCLI(t, dir, "reprovision", "erin", "--mail")
+			if code != 0 || !strings.Contains(out, tt.wantOut) {
+				t.Fatalf("exit %d, stdout %q, stderr %q", code, out, errOut)
+			}
+			if got := len(capture.Messages()) - before; got != tt.captured {
+				t.Fatalf("%d messages captured, want %d", got, tt.captured)
+			}
+		})
 	}
 }

@@ -25,6 +25,7 @@ func (c *cli) console() error {
 	if srv != nil {
 		defer srv.Close()
 	}
+	defer e.startMail()()
 
 	a := app.NewWithID(appID)
 	a.SetIcon(fyne.NewStaticResource("icon.png", assets.Icon))

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"crypto/tls"
 	"errors"
 	"fmt"
@@ -11,6 +12,7 @@ import (
 	"provisio/core"
 	"provisio/core/agentxml"
 	"provisio/core/certs"
+	"provisio/core/mailer"
 	"provisio/core/qr"
 	"provisio/core/store"
 )
@@ -84,6 +86,30 @@ func (e *env) startServer(listen string) (*agentxml.Server, error) {
 		}
 	}
 	return srv, nil
+}
+
+// mailQRSize is the width in pixels of the QR image in provision mail:
+// big enough to scan from a phone held to a laptop screen.
+const mailQRSize = 300
+
+// mailWorker returns the sender of the outbox.
+func (e *env) mailWorker() *mailer.Worker {
+	return &mailer.Worker{
+		Service: e.svc,
+		QRPNG:   func(text string) ([]byte, error) { return qr.PNG(text, mailQRSize) },
+	}
+}
+
+// startMail runs the outbox sender until the returned stop function is
+// called; stop waits for it, so the store can be closed after.
+func (e *env) startMail() (stop func()) {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		e.mailWorker().Run(ctx)
+	}()
+	return func() { cancel(); <-done }
 }
 
 // serverURLs lists the addresses phones and agents can use: the advertised

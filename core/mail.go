@@ -122,6 +122,16 @@ func (s *Service) Outbox() ([]OutMessage, error) {
 	return out, err
 }
 
+// OutMessage returns one outbox message.
+func (s *Service) OutMessage(id uint64) (OutMessage, error) {
+	var m OutMessage
+	err := s.store.View(func(tx Tx) (err error) {
+		m, err = outboxMessage(tx, id)
+		return err
+	})
+	return m, err
+}
+
 // DueMail returns queued messages whose next attempt is due. Provision
 // messages whose code has expired are marked failed instead: a dead code
 // is no use to anyone. It writes only when something expired, since the

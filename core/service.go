@@ -314,6 +314,8 @@ type IssuedCode struct {
 	Code    string
 	Expires time.Time
 	URL     string
+	// MailID is the outbox message carrying the code, when it was mailed.
+	MailID uint64
 }
 
 // CreateProvisionCode makes a new provision code for a user, replacing any
@@ -358,6 +360,7 @@ func (s *Service) createProvisionCode(name string, mail bool) (IssuedCode, error
 			if err := queueMail(tx, log, &m); err != nil {
 				return err
 			}
+			ic.MailID = m.ID
 		}
 		return log.add(LevelInfo, u.Name, "User %q can now reprovision their mobile device.", u.Name)
 	}, func() []Event {
