@@ -16,6 +16,31 @@ type Agent struct {
 	Secret     string `json:"secret"` // never logged
 	Group      string `json:"group"`  // GroupAny or a group name
 	Repository bool   `json:"repository"`
+	// Modes are the authentication modes the agent may use, from
+	// AgentModes. Empty (agents saved before modes existed) means mobile.
+	Modes []string `json:"modes,omitempty"`
+}
+
+// Authentication modes an agent may use.
+const (
+	AgentModeMobile = "mobile" // one-time codes from the mobile client
+	AgentModeDual   = "dual"   // dual channel: a security string sent to the user
+)
+
+// AgentModes lists the modes in the order the console shows them.
+var AgentModes = []string{AgentModeMobile, AgentModeDual}
+
+// AllowsMode reports whether the agent may authenticate with mode.
+func (a Agent) AllowsMode(mode string) bool {
+	if len(a.Modes) == 0 {
+		return mode == AgentModeMobile
+	}
+	for _, m := range a.Modes {
+		if m == mode {
+			return true
+		}
+	}
+	return false
 }
 
 // ValidateAgent checks and normalises an agent in place.
@@ -35,6 +60,22 @@ func ValidateAgent(a *Agent) error {
 	if a.Group == "" || strings.EqualFold(a.Group, GroupAny) {
 		a.Group = GroupAny
 	}
+	// Known modes only, each once, in AgentModes order.
+	var modes []string
+	for _, known := range AgentModes {
+		for _, m := range a.Modes {
+			if strings.EqualFold(strings.TrimSpace(m), known) {
+				modes = append(modes, known)
+				break
+			}
+		}
+	}
+	for _, m := range a.Modes {
+		if m = strings.ToLower(strings.TrimSpace(m)); m != AgentModeMobile && m != AgentModeDual {
+			return FieldError("modes", "%q is not an authentication mode; use mobile or dual.", m)
+		}
+	}
+	a.Modes = modes
 	return nil
 }
 

@@ -28,6 +28,11 @@ const (
 	CodeAgentAccess   Code = "agent_access"   // agent not authorised
 	CodeTriesExceeded Code = "tries_exceeded" // user just got locked
 	CodeInternal      Code = "internal"       // store or system failure
+
+	// Codes of the agent and admin APIs (api_*.go).
+	CodeNoTransport Code = "no_transport" // user has no address to send to
+	CodeNoAttribute Code = "no_attribute" // user lacks the named attribute
+	CodeDeleted     Code = "deleted"      // user is deleted, awaiting purge
 )
 
 // Error is the one application error type. Message is a sentence fit for a

@@ -21,6 +21,9 @@ type Service struct {
 	// config is a snapshot of settings and agents, replaced on every
 	// change, so the hot path reads configuration without a transaction.
 	config atomic.Pointer[Config]
+
+	// sessions are the agent API's sessionstart ids (api_sessions.go).
+	sessions sessionTable
 }
 
 // Config is a read-only snapshot of settings and agents.
@@ -165,11 +168,17 @@ func (s *Service) User(name string) (User, error) {
 	return u, err
 }
 
-// Users returns all users sorted by name.
+// Users returns all users sorted by name, except users deleted through
+// the admin API (DeletedUsers lists those).
 func (s *Service) Users() ([]User, error) {
 	var out []User
 	err := s.store.View(func(tx Tx) error {
-		return tx.Users(func(u User) bool { out = append(out, u); return true })
+		return tx.Users(func(u User) bool {
+			if !u.Deleted {
+				out = append(out, u)
+			}
+			return true
+		})
 	})
 	return out, err
 }
@@ -200,7 +209,9 @@ func (s *Service) AddUser(u User) (User, error) {
 	u.Created = s.clock.Now()
 	u.DeviceID, u.DeviceOS, u.ProvisionedAt = "", "", time.Time{}
 	err := s.update(false, func(tx Tx, log *logger) error {
-		if _, err := tx.User(u.Name); err == nil {
+		// A user deleted through the admin API only awaits purging: a new
+		// local user of that name replaces the record.
+		if old, err := tx.User(u.Name); err == nil && !old.Deleted {
 			return Errorf(CodeConflict, "A user called %q already exists.", u.Name)
 		} else if !errors.Is(err, ErrNotFound) {
 			return err
@@ -329,7 +340,7 @@ func (s *Service) createProvisionCode(name string, mail bool) (IssuedCode, error
 	var ic IssuedCode
 	err := s.update(false, func(tx Tx, log *logger) error {
 		u, err := tx.User(name)
-		if errors.Is(err, ErrNotFound) {
+		if errors.Is(err, ErrNotFound) || err == nil && u.Deleted {
 			return Errorf(CodeNotFound, "There is no user %q.", name)
 		} else if err != nil {
 			return err
@@ -410,7 +421,7 @@ func (s *Service) Provision(username, code, deviceOS string) (Provisioned, error
 	err := s.update(true, func(tx Tx, log *logger) error {
 		res, failReason = Provisioned{}, ""
 		u, err := tx.User(username)
-		if errors.Is(err, ErrNotFound) {
+		if errors.Is(err, ErrNotFound) || err == nil && u.Deleted {
 			if err := log.add(LevelWarn, "", "Mobile request from unknown user; the user needs to reprovision"); err != nil {
 				return err
 			}
@@ -604,7 +615,7 @@ func (s *Service) Login(agent Agent, username, otc string) error {
 			return logFail("malformed one-time code")
 		}
 		u, err := tx.User(username)
-		if errors.Is(err, ErrNotFound) {
+		if errors.Is(err, ErrNotFound) || err == nil && u.Deleted {
 			fail = Errorf(CodeWrongOTC, "Login failed.")
 			return logFail("no such user")
 		} else if err != nil {

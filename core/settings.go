@@ -32,6 +32,23 @@ type SelfResetPolicy struct {
 	// SendCodeAsSecurityString sends provision codes over the user's
 	// security-string transport instead of their alert transport.
 	SendCodeAsSecurityString bool `json:"send_code_as_security_string"`
+
+	// The Provision URL settings. Each is empty by default, which means
+	// this server's own address (https://ADVERTISED-HOST:PORT/...); an
+	// admin sets them only when phones must reach the server under
+	// another name, such as a reverse proxy or a public address.
+	//
+	// URLProvisioning is where a phone's browser redeems a provision code
+	// for a named user (this server: /userportal/provision).
+	URLProvisioning string `json:"url_provisioning"`
+	// URLGetSettings is where a phone looks up the server settings for a
+	// Site ID, which is appended to it (this server:
+	// /ssdserver/getServerDetails?id=).
+	URLGetSettings string `json:"url_get_settings"`
+	// URLComplete is the one link that carries the Site ID and the
+	// provision code together, the Provision URL in QR codes and mail
+	// (this server: /userportal/provision?siteid=…&username=…&code=…).
+	URLComplete string `json:"url_complete"`
 }
 
 // Mail security modes for MailSettings.Security.
@@ -86,6 +103,10 @@ type Settings struct {
 	Mail         MailSettings       `json:"mail"`
 	// ProvisionTemplate is the message that carries a provision code.
 	ProvisionTemplate MailTemplate `json:"provision_template"`
+
+	// SetupDone is set when the console's first-run setup has been
+	// finished or skipped; until then the console offers it at start.
+	SetupDone bool `json:"setup_done"`
 }
 
 // DefaultSettings returns the documented defaults.
@@ -204,6 +225,11 @@ var settings = map[string]setting{
 	"policy.selfreset.code_validity":                intSetting("Provision Code Validity period (seconds)", func(s *Settings) *int { return &s.SelfReset.CodeValidity }, MinCodeValidity, MaxCodeValidity),
 	"policy.selfreset.qr_code_url":                  textSetting("QR Code URL", func(s *Settings) *string { return &s.SelfReset.QRCodeURL }, validateURL),
 	"policy.selfreset.send_code_as_security_string": boolSetting("Send provision code as security string", func(s *Settings) *bool { return &s.SelfReset.SendCodeAsSecurityString }),
+	"policy.selfreset.url_provisioning":             textSetting("URL provisioning", func(s *Settings) *string { return &s.SelfReset.URLProvisioning }, validateURL),
+	"policy.selfreset.url_get_settings":             textSetting("URL to get settings", func(s *Settings) *string { return &s.SelfReset.URLGetSettings }, validateURL),
+	"policy.selfreset.url_complete":                 textSetting("URL complete", func(s *Settings) *string { return &s.SelfReset.URLComplete }, validateURL),
+
+	"console.setup_done": boolSetting("first-run setup finished or skipped (No offers it again)", func(s *Settings) *bool { return &s.SetupDone }),
 
 	"smtp.host":      textSetting("SMTP server host name", func(s *Settings) *string { return &s.Mail.Host }, validateHost),
 	"smtp.port":      intSetting("SMTP server port", func(s *Settings) *int { return &s.Mail.Port }, 1, 65535),

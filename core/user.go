@@ -29,6 +29,20 @@ type User struct {
 	DeviceID      string    `json:"device_id,omitempty"`
 	DeviceOS      string    `json:"device_os,omitempty"`
 	ProvisionedAt time.Time `json:"provisioned_at,omitzero"`
+
+	// Attributes are free-form name → value pairs set through the admin
+	// API (a UPN, an employee number); names are lower case (see
+	// ValidateAttributes). Email, mobile and full name are fields above.
+	Attributes map[string]string `json:"attributes,omitempty"`
+	// Repository is the admin-API agent that owns the user; "" is the
+	// local repository of users made in the console (api_users.go).
+	Repository string `json:"repository,omitempty"`
+	// Deleted marks a user deleted through the admin API: they cannot log
+	// in or provision and are hidden from lists until PurgeDeleted.
+	Deleted   bool      `json:"deleted,omitempty"`
+	DeletedAt time.Time `json:"deleted_at,omitzero"`
+	// PINReset is the pending PIN reset code of resetcode, hash only.
+	PINReset *ProvisionCode `json:"pin_reset,omitempty"`
 }
 
 // Key is the store key of a username: names match case-insensitively.
@@ -70,7 +84,7 @@ func ValidateUser(u *User, pinMin, pinMax int) error {
 			return err
 		}
 	}
-	return nil
+	return ValidateAttributes(u.Attributes)
 }
 
 // ValidateUsername accepts 1-64 printable characters without spaces or

@@ -8,17 +8,16 @@ import (
 	"provisio/core"
 )
 
-// seedActions are the remaining actions of the Swivel seed list. This
-// server does not offer them yet; they answer AGENT_ERROR_UNKNOWN_ACTION
-// like an unknown name does, and are listed so the scope is explicit.
-var seedActions = map[string]bool{
-	"changepin": true, "changepassword": true, "checkpassword": true,
-	"existsbyattribute": true, "increaselock": true, "getuserattribute": true,
-	"getusernamebyattribute": true, "hascachedpassword": true, "killsession": true,
-	"logevent": true, "loginbyattribute": true, "oathsync": true,
-	"ocraverify": true, "ondemandmessage": true, "reset": true,
-	"resetcode": true, "sendconfirmationcode": true, "sessionstart": true,
-	"transportindex": true, "validateconfirmationcode": true,
+// notOffered are the actions of the Swivel seed list this server does not
+// offer (docs/api.md, "Actions not offered"): Provisio keeps no passwords,
+// no OATH tokens and no AuthControl Desktop caches, and sends no
+// confirmation codes. They answer AGENT_ERROR_UNKNOWN_ACTION like an
+// unknown name does, but the log says "not offered" so an administrator
+// can tell a misconfigured agent from a typo.
+var notOffered = map[string]bool{
+	"changepassword": true, "checkpassword": true, "hascachedpassword": true,
+	"oathsync": true, "ocraverify": true,
+	"sendconfirmationcode": true, "validateconfirmationcode": true,
 }
 
 // dispatch runs one well-formed request and returns its reply.
@@ -70,9 +69,35 @@ func (s *Server) dispatch(r *http.Request, req *request, mobile bool) reply {
 		return s.provision(req)
 	case "securitystrings":
 		return s.securityStrings(req)
+	case "changepin":
+		return s.changePIN(agent, req)
+	case "existsbyattribute":
+		return s.existsByAttribute(agent, req)
+	case "getuserattribute":
+		return s.getUserAttribute(agent, req)
+	case "getusernamebyattribute":
+		return s.getUsernameByAttribute(agent, req)
+	case "loginbyattribute":
+		return s.loginByAttribute(agent, req)
+	case "increaselock":
+		return s.increaseLock(agent, req)
+	case "logevent":
+		return s.logEvent(agent, req)
+	case "resetcode":
+		return s.resetCode(agent, req)
+	case "reset":
+		return s.reset(agent, req)
+	case "sessionstart":
+		return s.sessionStart(agent, req)
+	case "killsession":
+		return s.killSession(agent, req)
+	case "transportindex":
+		return s.transportIndex(agent, req)
+	case "ondemandmessage":
+		return s.onDemandMessage(agent, req)
 	}
 	what := "unknown"
-	if seedActions[action] {
+	if notOffered[action] {
 		what = "not offered"
 	}
 	_ = s.svc.Log(core.LevelWarn, "", "AgentXML request failed, error: The action %q from agent %q is %s.", echoLog(req.Action), agent.Name, what)
@@ -100,7 +125,14 @@ func (s *Server) failure(action string, err error) reply {
 	return failReply(protocolError(err))
 }
 
+// login checks a mobile OTC. With a SessionID (from sessionstart) the
+// session must be the agent's own for this user; it is spent either way.
 func (s *Server) login(agent core.Agent, req *request) reply {
+	if req.SessionID != "" {
+		if err := s.svc.UseSession(agent, req.SessionID, req.Username); err != nil {
+			return s.failure("login", err)
+		}
+	}
 	if err := s.svc.Login(agent, req.Username, req.OTC); err != nil {
 		return s.failure("login", err)
 	}
@@ -108,7 +140,7 @@ func (s *Server) login(agent core.Agent, req *request) reply {
 }
 
 func (s *Server) exists(req *request) reply {
-	ok, err := s.svc.Exists(req.Username)
+	ok, err := s.svc.APIExists(req.Username)
 	if err != nil {
 		return s.failure("exists", err)
 	}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 	"sync"
 	"unicode/utf8"
@@ -39,6 +40,15 @@ type request struct {
 	PushID        string
 	DeviceOS      string
 	ID            string
+
+	// Fields of the actions in actions_auth.go.
+	NewOTC         string
+	SessionID      string
+	AttributeName  string
+	AttributeValue string
+	ResetCode      string
+	Message        string
+	Level          string
 }
 
 // field returns the request field for an element or attribute name, or nil
@@ -68,6 +78,20 @@ func (r *request) field(name string) *string {
 		return &r.PushID
 	case strings.EqualFold(name, "Password"):
 		return &r.Password
+	case strings.EqualFold(name, "NewOTC"):
+		return &r.NewOTC
+	case strings.EqualFold(name, "SessionID"):
+		return &r.SessionID
+	case strings.EqualFold(name, "AttributeName"):
+		return &r.AttributeName
+	case strings.EqualFold(name, "AttributeValue"):
+		return &r.AttributeValue
+	case strings.EqualFold(name, "ResetCode"):
+		return &r.ResetCode
+	case strings.EqualFold(name, "Message"):
+		return &r.Message
+	case strings.EqualFold(name, "Level"):
+		return &r.Level
 	}
 	return nil
 }
@@ -373,6 +397,12 @@ type reply struct {
 	strings     string // <SecurityStrings>
 	hasPolicies bool
 	policies    core.MobileClientPolicy
+
+	sessionID string // <SessionID> of sessionstart
+	username  string // <Username> of getusernamebyattribute
+	attrValue string // <AttributeValue> of getuserattribute
+	hasIndex  bool
+	index     int // <Index> of transportindex and ondemandmessage
 }
 
 var passReply = reply{pass: true}
@@ -405,6 +435,18 @@ func appendSAS(b *buffer, req *request, rep *reply) {
 	}
 	if rep.hasPolicies {
 		appendPolicies(b, &rep.policies)
+	}
+	if rep.sessionID != "" {
+		b.elem("SessionID", rep.sessionID)
+	}
+	if rep.username != "" {
+		b.elem("Username", rep.username)
+	}
+	if rep.attrValue != "" {
+		b.elem("AttributeValue", rep.attrValue)
+	}
+	if rep.hasIndex {
+		b.elem("Index", strconv.Itoa(rep.index))
 	}
 	b.raw("</SASResponse>\n")
 }

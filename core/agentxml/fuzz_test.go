@@ -90,3 +90,58 @@ func stdWellFormed(data []byte) error {
 		}
 	}
 }
+
+// FuzzParseAdminRequest feeds the AdminXML parser arbitrary bytes,
+// seeded with the envelope cases and every request of docs/api.md. It
+// must never panic; whatever it accepts must be well formed, have one of
+// the two roots, and render into a reply that parses, is UTF-8, has an
+// element per operation and echoes the RequestID faithfully.
+func FuzzParseAdminRequest(f *testing.F) {
+	for _, tc := range adminEnvelopeCases {
+		f.Add([]byte(tc.body))
+	}
+	_, sections := readDoc(f)
+	for _, exs := range sections {
+		for _, ex := range exs {
+			f.Add([]byte(ex.request))
+		}
+	}
+	f.Add([]byte(`<AdminRequest requestid="` + strings.Repeat("é", 200) + `"><Create><User name="a&#x1;b"><Attributes><Attribute name="x">` + "\xff" + `</Attribute></Attributes></User></Create></AdminRequest>`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		req, err := agentxml.ParseAdminRequest(data)
+		if err != nil {
+			return
+		}
+		if err := stdWellFormed(data); err != nil {
+			t.Fatalf("accepted what encoding/xml's Token rejects (%v): %q", err, data)
+		}
+		out := agentxml.RenderAdmin(&req)
+		var got struct {
+			XMLName   xml.Name
+			Version   string     `xml:"Version"`
+			RequestID string     `xml:"RequestID"`
+			Result    string     `xml:"Result"`
+			Error     string     `xml:"Error"`
+			Message   string     `xml:"Message"`
+			Ops       []struct{} `xml:",any"`
+		}
+		if err := xml.NewDecoder(bytes.NewReader(out)).Decode(&got); err != nil {
+			t.Fatalf("reply does not parse: %v\nrequest %q\nreply %q", err, data, out)
+		}
+		if !utf8.Valid(out) {
+			t.Fatalf("reply is not UTF-8: %q", out)
+		}
+		if root := got.XMLName.Local; root != "AdminResponse" && root != "HelpdeskResponse" {
+			t.Fatalf("reply root %q", root)
+		}
+		if len(got.Ops) != len(agentxml.AdminOps(&req)) {
+			t.Fatalf("%d operations answered, %d asked\nrequest %q\nreply %q", len(got.Ops), len(agentxml.AdminOps(&req)), data, out)
+		}
+		if len(got.RequestID) > 256+3*8 {
+			t.Fatalf("RequestID echo is %d bytes", len(got.RequestID))
+		}
+		if id := agentxml.AdminRequestID(&req); clean(id) && !strings.HasPrefix(id, got.RequestID) {
+			t.Fatalf("RequestID %q echoed as %q", id, got.RequestID)
+		}
+	})
+}

@@ -159,16 +159,3 @@ func writeText(w http.ResponseWriter, status int, msg string) {
 	w.WriteHeader(status)
 	_, _ = w.Write([]byte(msg + "\n"))
 }
-
-// adminXML answers the admin API, which a later issue brings, with a
-// well-formed refusal so that scripts see a clear FAIL rather than a 404.
-func (s *Server) adminXML(w http.ResponseWriter, r *http.Request) {
-	if r.Method != http.MethodPost && r.Method != http.MethodGet {
-		w.Header().Set("Allow", "GET, POST")
-		writeText(w, http.StatusMethodNotAllowed, "AdminXML requests are sent with POST.")
-		return
-	}
-	writeXML(w, http.StatusOK, []byte(xmlProlog+
-		"<AdminResponse><Result>FAIL</Result><Error>"+errAdminNotOffers+"</Error>"+
-		"<Message>The AdminXML API is not offered by this server yet.</Message></AdminResponse>\n"))
-}

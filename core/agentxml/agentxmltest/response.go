@@ -19,6 +19,10 @@ type Response struct {
 	ID              string   `xml:"Id"`
 	SecurityStrings string   `xml:"SecurityStrings"`
 	Policies        []Policy `xml:"Policies>Policy"`
+	SessionID       string   `xml:"SessionID"`
+	Username        string   `xml:"Username"`
+	AttributeValue  string   `xml:"AttributeValue"`
+	Index           string   `xml:"Index"`
 
 	StatusCode  int    `xml:"-"`
 	ContentType string `xml:"-"`

@@ -1,0 +1,460 @@
+package core
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// The agent API's actions beyond login and provisioning (docs/api.md,
+// "Authentication API"). Each is one transaction that commits its change
+// and its log line together.
+
+// agentUser reads an active user the agent may act for.
+func agentUser(tx Tx, agent Agent, name string) (User, error) {
+	u, err := activeUser(tx, name)
+	if err != nil {
+		return User{}, err
+	}
+	if !agent.Admits(u) {
+		return User{}, Errorf(CodeNotInGroup, "User %q is not in the agent's group.", u.Name)
+	}
+	return u, nil
+}
+
+func greeting(u User) string {
+	if u.FullName != "" {
+		return "Hello " + u.FullName + ",\n\n"
+	}
+	return "Hello " + u.Name + ",\n\n"
+}
+
+// resetPIN gives u a new random PIN and queues it to their email. unlock
+// also lifts a lock (an administrator's reset); a self-service reset
+// leaves the lock to an administrator.
+func resetPIN(tx Tx, log *logger, set Settings, u *User, unlock bool, by string) error {
+	if u.Disabled {
+		return Errorf(CodeDisabled, "User %q is disabled; enable them before resetting their PIN.", u.Name)
+	}
+	if u.Email == "" {
+		return Errorf(CodeNoTransport, "User %q has no email address to send a new PIN to.", u.Name)
+	}
+	pin := NewPIN(set.PINMin)
+	u.PIN, u.PINReset, u.Failures = pin, nil, 0
+	if unlock {
+		u.Locked = false
+	}
+	if err := tx.PutUser(*u); err != nil {
+		return err
+	}
+	m := OutMessage{Kind: MailPlain, User: u.Name, FullName: u.FullName, To: u.Email,
+		Subject: "Your new PIN",
+		Text: greeting(*u) + "Your PIN has been reset. Your new PIN is:\n\n    " + pin +
+			"\n\nUse it with the security strings in your mobile app. Keep it to yourself: " +
+			"nobody, not even the helpdesk, will ever ask you for it.\n"}
+	if err := queueMail(tx, log, &m); err != nil {
+		return err
+	}
+	return log.add(LevelInfo, u.Name, "PIN reset for user %q %s; the new PIN was queued to the user's email.", u.Name, by)
+}
+
+// mailNextString queues the user's next unused security string with its
+// index to their security-string transport (else their email). The index
+// is not spent: a login with it spends it, like one from the phone.
+func mailNextString(tx Tx, log *logger, u User, by string) (int, error) {
+	switch {
+	case u.Disabled:
+		return 0, Errorf(CodeDisabled, "User %q is disabled.", u.Name)
+	case u.Locked:
+		return 0, Errorf(CodeLocked, "User %q is locked.", u.Name)
+	}
+	ss, err := tx.Strings(u.Name)
+	if errors.Is(err, ErrNotFound) {
+		return 0, Errorf(CodeNoStrings, "User %q has no security strings; they need to provision the mobile app.", u.Name)
+	} else if err != nil {
+		return 0, err
+	}
+	if ss.Next >= StringsPerDownload {
+		return 0, Errorf(CodeNoStrings, "User %q has used all their security strings; the mobile app fetches new ones.", u.Name)
+	}
+	to := u.StringsEmail
+	if to == "" {
+		to = u.Email
+	}
+	if to == "" {
+		return 0, Errorf(CodeNoTransport, "User %q has no email address to send a security string to.", u.Name)
+	}
+	idx := fmt.Sprintf("%02d", ss.Next)
+	m := OutMessage{Kind: MailPlain, User: u.Name, FullName: u.FullName, To: to,
+		Subject: "Your security string " + idx,
+		Text: greeting(u) + "Your security string for index " + idx + " is:\n\n    " + string(ss.S[ss.Next][:]) +
+			"\n\nTake the digits at the positions of your PIN (a 0 in your PIN means position 10) " +
+			"and type them followed by " + idx + ". The string works once.\n"}
+	if err := queueMail(tx, log, &m); err != nil {
+		return 0, err
+	}
+	return ss.Next, log.add(LevelInfo, u.Name, "Security string %s sent to user: %s at the request of %s.", idx, u.Name, by)
+}
+
+// OnDemandMessage mails the user their next unused security string and
+// its index (the ondemandmessage action) and returns the index.
+func (s *Service) OnDemandMessage(agent Agent, username string) (int, error) {
+	index := 0
+	err := s.update(false, func(tx Tx, log *logger) error {
+		u, err := agentUser(tx, agent, username)
+		if err != nil {
+			return err
+		}
+		index, err = mailNextString(tx, log, u, "agent "+quote(agent.Name))
+		return err
+	}, s.outboxChanged)
+	return index, err
+}
+
+// TransportIndex returns the index of the string ondemandmessage sends
+// next: the user's next unused string index.
+func (s *Service) TransportIndex(agent Agent, username string) (int, error) {
+	next := 0
+	err := s.store.View(func(tx Tx) error {
+		u, err := agentUser(tx, agent, username)
+		if err != nil {
+			return err
+		}
+		ss, err := tx.Strings(u.Name)
+		if errors.Is(err, ErrNotFound) {
+			return Errorf(CodeNoStrings, "User %q has no security strings.", u.Name)
+		} else if err != nil {
+			return err
+		}
+		next = ss.Next
+		return nil
+	})
+	return next, err
+}
+
+// IncreaseLock counts one failed authentication, as an agent reports when
+// a user fails its own first factor. It fails with CodeTriesExceeded when
+// this failure locks the user and CodeLocked when they already were.
+func (s *Service) IncreaseLock(agent Agent, username string) error {
+	set := s.Settings()
+	var locked bool
+	err := s.update(false, func(tx Tx, log *logger) error {
+		locked = false
+		u, err := agentUser(tx, agent, username)
+		if err != nil {
+			return err
+		}
+		switch {
+		case u.Disabled:
+			return Errorf(CodeDisabled, "User %q is disabled.", u.Name)
+		case u.Locked:
+			return Errorf(CodeLocked, "User %q is already locked.", u.Name)
+		}
+		u.Failures++
+		locked = u.Failures >= set.MaxFailures
+		u.Locked = locked
+		if err := tx.PutUser(u); err != nil {
+			return err
+		}
+		if locked {
+			return log.add(LevelWarn, u.Name, "Lock count increased for user: %s by agent %q; locked after %d failures in a row.", u.Name, agent.Name, u.Failures)
+		}
+		return log.add(LevelInfo, u.Name, "Lock count increased for user: %s by agent %q (%d of %d).", u.Name, agent.Name, u.Failures, set.MaxFailures)
+	}, func() []Event {
+		if locked {
+			return s.usersChanged(username)()
+		}
+		return nil
+	})
+	if err == nil && locked {
+		return Errorf(CodeTriesExceeded, "User %q is now locked.", clean(username))
+	}
+	return err
+}
+
+// maxEventText bounds an agent's logevent text.
+const maxEventText = 256
+
+// LogEvent writes an agent's message to the audit log (logevent). The
+// text is made safe for one log line: control characters become spaces,
+// invalid UTF-8 is replaced, and it is cut to 256 bytes. level is INFO
+// (the default), WARN or ERROR.
+func (s *Service) LogEvent(agent Agent, username, level, text string) error {
+	lv := LevelInfo
+	switch strings.ToUpper(strings.TrimSpace(level)) {
+	case "", "INFO":
+	case "WARN", "WARNING":
+		lv = LevelWarn
+	case "ERROR":
+		lv = LevelError
+	default:
+		return FieldError("level", "The event level is INFO, WARN or ERROR.")
+	}
+	text = strings.TrimSpace(strings.Map(func(r rune) rune {
+		if r < 0x20 || r == 0x7f || r >= 0x80 && r <= 0x9f || r == '\u2028' || r == '\u2029' {
+			return ' '
+		}
+		return r
+	}, strings.ToValidUTF8(text, "\uFFFD")))
+	if len(text) > maxEventText {
+		cut := maxEventText
+		for cut > 0 && !utf8.RuneStart(text[cut]) {
+			cut--
+		}
+		text = text[:cut] + "..."
+	}
+	if text == "" {
+		return FieldError("message", "The event has no text.")
+	}
+	return s.Log(lv, clean(strings.TrimSpace(username)), "Agent %q event: %s", agent.Name, text)
+}
+
+// pinResetHash binds a PIN reset code to its user and keeps it apart from
+// provision codes, which share the code alphabet.
+func pinResetHash(username, code string) string {
+	return HashCode("pin-reset\x00"+Key(username), code)
+}
+
+// RequestPINReset creates a PIN reset code for the user, replacing any
+// pending one, and queues it to their email (resetcode). The code is
+// valid for the Self-Reset policy's code validity.
+func (s *Service) RequestPINReset(agent Agent, username string) error {
+	set := s.Settings()
+	return s.update(false, func(tx Tx, log *logger) error {
+		u, err := agentUser(tx, agent, username)
+		if err != nil {
+			return err
+		}
+		if u.Disabled {
+			return Errorf(CodeDisabled, "User %q is disabled.", u.Name)
+		}
+		if u.Email == "" {
+			return Errorf(CodeNoTransport, "User %q has no email address to send a PIN reset code to.", u.Name)
+		}
+		code := NewCode(false)
+		pc := ProvisionCode{Hash: pinResetHash(u.Name, code), Created: log.now,
+			Expires: log.now.Add(time.Duration(set.SelfReset.CodeValidity) * time.Second)}
+		u.PINReset = &pc
+		if err := tx.PutUser(u); err != nil {
+			return err
+		}
+		m := OutMessage{Kind: MailPlain, User: u.Name, FullName: u.FullName, To: u.Email,
+			Subject: "Your PIN reset code",
+			Text: greeting(u) + "Someone asked to reset your PIN. Your PIN reset code is:\n\n    " + code +
+				"\n\nIt works once, until " + pc.Expires.Local().Format("15:04 on 2 Jan 2006") +
+				". If you did not ask for a reset, ignore this message: your PIN stays as it is.\n"}
+		if err := queueMail(tx, log, &m); err != nil {
+			return err
+		}
+		return log.add(LevelInfo, u.Name, "PIN reset code created for user %q at the request of agent %q.", u.Name, agent.Name)
+	}, s.outboxChanged)
+}
+
+// RedeemPINReset redeems a PIN reset code (reset): the user gets a new random
+// PIN by email. Like a provision code, any attempt spends the pending
+// code, so a code can be guessed once. A missing, wrong, used or expired
+// code is CodeSession. The lock, if any, stays for an administrator.
+func (s *Service) RedeemPINReset(agent Agent, username, code string) error {
+	set := s.Settings()
+	var fail error
+	err := s.update(false, func(tx Tx, log *logger) error {
+		fail = nil
+		u, err := agentUser(tx, agent, username)
+		if err != nil {
+			return err
+		}
+		if u.Disabled {
+			return Errorf(CodeDisabled, "User %q is disabled.", u.Name)
+		}
+		if u.Email == "" {
+			return Errorf(CodeNoTransport, "User %q has no email address to send a new PIN to.", u.Name)
+		}
+		pc := u.PINReset
+		switch {
+		case pc == nil:
+			fail = Errorf(CodeSession, "User %q has no pending PIN reset; ask for a code with resetcode.", u.Name)
+		case !log.now.Before(pc.Expires):
+			fail = Errorf(CodeSession, "The PIN reset code has expired.")
+		case strings.TrimSpace(code) == "" || !equalConstantTime(pc.Hash, pinResetHash(u.Name, code)):
+			fail = Errorf(CodeSession, "The PIN reset code is wrong.")
+		}
+		if fail != nil {
+			if pc != nil {
+				u.PINReset = nil
+				if err := tx.PutUser(u); err != nil {
+					return err
+				}
+			}
+			return log.add(LevelWarn, u.Name, "PIN reset failed for user %q: %s", u.Name, ErrorMessage(fail))
+		}
+		return resetPIN(tx, log, set, &u, false, "with a reset code through agent "+quote(agent.Name))
+	}, s.outboxChanged)
+	if err != nil {
+		return err
+	}
+	return fail
+}
+
+// parseNewOTC reads the NewOTC of a changepin: the digits extracted with
+// the new PIN from the same string as the OTC, bare ("5521") or with that
+// string's index after a comma ("5521,12"). Without a comma the value is
+// never read as carrying an index: "552112" is a six-digit new PIN, since
+// guessing would silently set the wrong PIN.
+func parseNewOTC(s string, index, pinMin, pinMax int) (string, bool) {
+	s = strings.TrimSpace(s)
+	if i := strings.IndexByte(s, ','); i >= 0 {
+		idx := s[i+1:]
+		if len(idx) != 2 || !isDigits(idx) || int(idx[0]-'0')*10+int(idx[1]-'0') != index {
+			return "", false
+		}
+		s = s[:i]
+	}
+	return s, isDigits(s) && len(s) >= pinMin && len(s) <= pinMax
+}
+
+// ChangePIN checks a mobile OTC exactly as Login does (the index is spent,
+// failures count, a lock follows) and then sets the PIN read back from
+// newOTC, which was extracted with the new PIN from the same string.
+func (s *Service) ChangePIN(agent Agent, username, otc, newOTC string) error {
+	set := s.Settings()
+	var fail error
+	err := s.update(true, func(tx Tx, log *logger) error {
+		fail = nil
+		logFail := func(why string) error {
+			return log.add(LevelWarn, clean(username), "PIN change failed for user: %s, error: %s", clean(username), why)
+		}
+		if strings.TrimSpace(otc) == "" {
+			fail = Errorf(CodeNoOTC, "No one-time code was given.")
+			return logFail("no one-time code")
+		}
+		code, index, ok := ParseMobileOTC(otc, set.PINMin, set.PINMax)
+		if !ok {
+			fail = Errorf(CodeBadOTC, "The one-time code is not of the expected form.")
+			return logFail("malformed one-time code")
+		}
+		newCode, ok := parseNewOTC(newOTC, index, set.PINMin, set.PINMax)
+		if !ok {
+			fail = Errorf(CodeBadOTC, "The new one-time code is not of the expected form.")
+			return logFail("malformed new one-time code")
+		}
+		u, ss, why, err := checkOTC(tx, agent, set, username, code, index)
+		if err != nil {
+			return err
+		}
+		if why != nil {
+			fail = why.err
+			return logFail(why.reason)
+		}
+		pin, _ := PINFromOTC(ss.S[index], newCode)
+		u.PIN, u.Failures, u.LastLogin = pin, 0, log.now
+		if err := tx.PutUser(u); err != nil {
+			return err
+		}
+		return log.add(LevelInfo, u.Name, "PIN changed for user: %s.", u.Name)
+	})
+	if err != nil {
+		return err
+	}
+	return fail
+}
+
+// otcFailure is why checkOTC refused a code: err for the caller, reason
+// for the log.
+type otcFailure struct {
+	err    error
+	reason string
+}
+
+// checkOTC applies Service.Login's rules to code at index inside tx and
+// writes what they change (the spent index, the failure count, a lock).
+// On success it returns the user and their strings.
+func checkOTC(tx Tx, agent Agent, set Settings, username, code string, index int) (User, StringSet, *otcFailure, error) {
+	wrong := &otcFailure{err: Errorf(CodeWrongOTC, "Login failed.")}
+	u, err := tx.User(username)
+	if errors.Is(err, ErrNotFound) || err == nil && u.Deleted {
+		wrong.reason = "no such user"
+		return u, StringSet{}, wrong, nil
+	} else if err != nil {
+		return u, StringSet{}, nil, err
+	}
+	if !agent.Admits(u) {
+		return u, StringSet{}, &otcFailure{Errorf(CodeNotInGroup, "User %q is not in the agent's group.", u.Name), "not in the agent's group " + agent.Group}, nil
+	}
+	if u.PIN == "" {
+		return u, StringSet{}, &otcFailure{Errorf(CodeNoPIN, "User %q has no PIN.", u.Name), "the user has no PIN"}, nil
+	}
+	ss, err := tx.Strings(u.Name)
+	if errors.Is(err, ErrNotFound) {
+		return u, ss, &otcFailure{Errorf(CodeNoStrings, "User %q has no security strings.", u.Name), "the user has no security strings"}, nil
+	} else if err != nil {
+		return u, ss, nil, err
+	}
+	right := index >= ss.Next && index < StringsPerDownload && len(code) == len(u.PIN) &&
+		equalConstantTime(ExtractOTC(ss.S[index], u.PIN), code)
+	if right {
+		ss.Next = index + 1
+		if err := tx.PutStrings(u.Name, &ss); err != nil {
+			return u, ss, nil, err
+		}
+	}
+	switch {
+	case u.Disabled:
+		wrong.reason = "the user is disabled"
+		if right {
+			wrong.err = Errorf(CodeDisabled, "User %q is disabled.", u.Name)
+		}
+		return u, ss, wrong, nil
+	case u.Locked:
+		wrong.reason = "the user is locked"
+		if right {
+			wrong.err = Errorf(CodeLocked, "User %q is locked.", u.Name)
+		}
+		return u, ss, wrong, nil
+	case !right:
+		u.Failures++
+		wrong.reason = "wrong one-time code"
+		if index < ss.Next {
+			wrong.reason = "string index already used"
+		}
+		if u.Failures >= set.MaxFailures {
+			u.Locked = true
+			wrong.reason += fmt.Sprintf("; locked after %d failures in a row", u.Failures)
+		}
+		if err := tx.PutUser(u); err != nil {
+			return u, ss, nil, err
+		}
+		return u, ss, wrong, nil
+	}
+	return u, ss, nil, nil
+}
+
+// LoginByAttribute logs in the one active user whose attribute has the
+// given value (loginbyattribute). As with Login, an unknown value (or one
+// that several users share) fails the same way as a wrong code, and the
+// code's form is checked first so that the answer for a malformed code
+// does not depend on whether the value exists.
+func (s *Service) LoginByAttribute(agent Agent, name, value, otc string) error {
+	set := s.Settings()
+	logFail := func(why string) {
+		_ = s.Log(LevelWarn, "", "Login failed for %s %q, error: %s", clean(strings.ToLower(strings.TrimSpace(name))), clean(value), why)
+	}
+	if strings.TrimSpace(otc) == "" {
+		logFail("no one-time code")
+		return Errorf(CodeNoOTC, "No one-time code was given.")
+	}
+	if _, _, ok := ParseMobileOTC(otc, set.PINMin, set.PINMax); !ok {
+		logFail("malformed one-time code")
+		return Errorf(CodeBadOTC, "The one-time code is not of the expected form.")
+	}
+	u, err := s.UserByAttribute(name, value)
+	switch ErrorCode(err) {
+	case "":
+		return s.Login(agent, u.Name, otc)
+	case CodeNotFound, CodeConflict, CodeInvalid:
+		logFail(ErrorMessage(err))
+		return Errorf(CodeWrongOTC, "Login failed.")
+	}
+	return err
+}

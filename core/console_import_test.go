@@ -1,0 +1,120 @@
+package core_test
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+
+	"provisio/core"
+	"provisio/core/store/storetest"
+)
+
+func TestService_PreviewImport(t *testing.T) {
+	svc := storetest.MustService(t)
+	storetest.MustAddUser(t, svc, "zoe", "1357")
+	csv := "\ufeffusername,full_name,email,mobile,group,pin\n" +
+		"alice,Alice Liddell,alice@example.org,+44 20 7946 0001,sales,2468\n" +
+		"bob,,bob-at-example,,,\n" + // line 3: bad email
+		"carol,\"Carol, Jr.\",,,,12\n" + // line 4: PIN too short
+		"Alice,Again,,,,\n" + // line 5: repeated in the file
+		"zoe,,,,,\n" + // line 6: exists
+		",,,,,\n" + // blank: skipped
+		"dan,Dan\n" + // line 8: short row
+		"erin,,erin@example.org,,,\n"
+	p, err := svc.PreviewImport(strings.NewReader(csv))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(p.Rows) != 6 || p.BadRows != 5 || p.OK() {
+		t.Errorf("rows %d, bad %d, ok %v; want 6 rows read, 5 bad", len(p.Rows), p.BadRows, p.OK())
+	}
+	want := []core.ImportProblem{
+		{3, "email", `"bob-at-example" is not an email address like name@example.org.`},
+		{4, "pin", "A PIN is 4 to 10 digits."},
+		{5, "name", `The username "Alice" is also on line 2.`},
+		{6, "name", `A user called "zoe" already exists.`},
+		{8, "", "This row has 2 columns; the header has 6."},
+	}
+	if fmt.Sprint(p.Problems) != fmt.Sprint(want) {
+		t.Errorf("problems\n%v\nwant\n%v", p.Problems, want)
+	}
+	a := p.Rows[0]
+	if a.Line != 2 || a.User.Name != "alice" || a.User.FullName != "Alice Liddell" || a.User.Mobile != "+44 20 7946 0001" ||
+		a.User.Group != "sales" || a.User.PIN != "2468" || !a.User.MobileAllowed {
+		t.Errorf("first row %+v", a)
+	}
+	if _, err := svc.User("alice"); core.ErrorCode(err) != core.CodeNotFound {
+		t.Error("preview saved a user")
+	}
+}
+
+func TestService_PreviewImportRefusesFile(t *testing.T) {
+	svc := storetest.MustService(t)
+	for in, want := range map[string]string{
+		"":                        "The file is empty; it needs a header row: username,full_name,email,mobile,group,pin.",
+		"name,email\nalice,a@b.c": `The header names an unknown column "name"; the columns are username, full_name, email, mobile, group, pin.`,
+		"email,pin\n":             "The header has no username column; the columns are username, full_name, email, mobile, group, pin.",
+		"username,username\n":     `The header names the column "username" twice.`,
+	} {
+		_, err := svc.PreviewImport(strings.NewReader(in))
+		if got := core.ErrorMessage(err); got != want {
+			t.Errorf("%q: %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestService_ImportUsersAllOrNothing(t *testing.T) {
+	svc := storetest.MustService(t)
+	p, err := svc.PreviewImport(strings.NewReader("username,email\nann,ann@example.org\nben,\ncat,\n"))
+	if err != nil || !p.OK() {
+		t.Fatalf("preview %+v, %v", p, err)
+	}
+	// Someone adds "cat" between the preview and the import.
+	storetest.MustAddUser(t, svc, "cat", "1357")
+	n, err := svc.ImportUsers(p.Rows, nil)
+	if want := `Nothing was imported: line 4: A user called "cat" already exists.`; core.ErrorMessage(err) != want || n != 0 {
+		t.Errorf("import: %d, %q; want %q", n, core.ErrorMessage(err), want)
+	}
+	users, _ := svc.Users()
+	if len(users) != 1 {
+		t.Errorf("half an import: %d users", len(users))
+	}
+
+	var calls [][2]int
+	n, err = svc.ImportUsers(p.Rows[:2], func(done, total int) { calls = append(calls, [2]int{done, total}) })
+	if err != nil || n != 2 {
+		t.Fatalf("import: %d, %v", n, err)
+	}
+	if len(calls) == 0 || calls[len(calls)-1] != [2]int{2, 2} {
+		t.Errorf("progress calls %v", calls)
+	}
+	if u, err := svc.User("ben"); err != nil || !u.MobileAllowed || u.Created.IsZero() {
+		t.Errorf("ben: %+v, %v", u, err)
+	}
+	if !logContains(t, svc, `User "ann" added by import.`) || !logContains(t, svc, "Imported 2 users.") {
+		t.Error("import not logged")
+	}
+}
+
+func TestService_ImportUsers10000(t *testing.T) {
+	if testing.Short() {
+		t.Skip("slow")
+	}
+	svc := storetest.MustService(t)
+	var b strings.Builder
+	b.WriteString("username,full_name,email,mobile,group,pin\n")
+	for i := range 10_000 {
+		fmt.Fprintf(&b, "user%05d,User %d,user%05d@example.org,+44 20 7946 %04d,staff,%04d\n", i, i, i, i%10000, 1000+i%9000)
+	}
+	p, err := svc.PreviewImport(strings.NewReader(b.String()))
+	if err != nil || !p.OK() {
+		t.Fatalf("preview: %v, %v", p.Problems, err)
+	}
+	if n, err := svc.ImportUsers(p.Rows, nil); err != nil || n != 10_000 {
+		t.Fatalf("import: %d, %v", n, err)
+	}
+	users, _ := svc.Users()
+	if len(users) != 10_000 {
+		t.Errorf("%d users", len(users))
+	}
+}
