@@ -26,7 +26,7 @@ PLATFORM = $(shell $(GO) env GOOS)-$(shell $(GO) env GOARCH)
 PKGNAME  = provisio-$(PLATFORM)
 
 .DEFAULT_GOAL := help
-.PHONY: help deps run build test mailcatcher bench lint fmt-check vet check-deps package clean
+.PHONY: help deps run build test screenshots mailcatcher bench bench-wrk lint fmt-check vet check-deps package clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-11s %s\n", $$1, $$2}'
@@ -44,11 +44,26 @@ test: deps ## go vet, then every test
 	LANG=en_US.UTF-8 $(GO) vet ./...
 	LANG=en_US.UTF-8 $(GO) test -count=1 ./...
 
+# Every screen and the main dialogs at 1280x800 and 1920x1080, rendered by
+# Fyne's test driver (no display needed) into docs/screenshots for the README.
+SHOTS ?= docs/screenshots
+screenshots: deps ## render every screen into docs/screenshots (PNG, two sizes)
+	mkdir -p $(SHOTS)
+	rm -f $(SHOTS)/*.png
+	PROVISIO_SHOTS=$(abspath $(SHOTS)) LANG=en_US.UTF-8 $(GO) test -count=1 -run '^TestScreenshots$$' ./ui/
+	@echo "screenshots: $$(ls $(SHOTS)/*.png | wc -l) files in $(SHOTS)"
+
 mailcatcher: ## a local SMTP server on 127.0.0.1:2525 that prints every message
 	$(GO) run ./core/mailer/smtpcapture/mailcatcher
 
 bench: deps ## run the benchmarks only
 	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+# Load test with wrk against the real server and a bare Go TLS server in the
+# same run, loopback only (docs/benchmarks.md). Tune with DURATION, CONNS,
+# THREADS, LOW_CONNS, USERS, PORT, BATCH_DELAY, e.g. make bench-wrk DURATION=20s.
+bench-wrk: deps ## wrk load benchmark, side by side with a bare TLS server
+	.ci/wrk-bench.sh
 
 lint: fmt-check vet check-deps ## gofmt, go vet and the dependency rules
 

@@ -78,7 +78,7 @@ func (c *Console) do(fn func()) {
 // apply dispatches a batch of events to the screens. It runs on the UI
 // thread.
 func (c *Console) apply(batch []core.Event) {
-	var usersChanged, configChanged bool
+	var usersChanged, configChanged, outboxChanged bool
 	for _, e := range batch {
 		switch e.Kind {
 		case core.EventLog:
@@ -90,6 +90,8 @@ func (c *Console) apply(batch []core.Event) {
 			c.codeCreated(e)
 		case core.EventConfigChanged:
 			configChanged = true
+		case core.EventOutboxChanged:
+			outboxChanged = true
 		}
 		if c.reprov != nil {
 			c.reprov.onEvent(e)
@@ -102,6 +104,13 @@ func (c *Console) apply(batch []core.Event) {
 		c.refreshStatus()
 		c.mobile.configChanged()
 		c.selfReset.configChanged()
+		c.server.configChanged()
+		c.agents.refresh()
+		c.transport.configChanged()
+	}
+	// The outbox screen shows whether mail is set up, so settings count.
+	if outboxChanged || configChanged {
+		c.outbox.refresh()
 	}
 	c.log.flush()
 }

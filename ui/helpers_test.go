@@ -1,6 +1,9 @@
 package ui
 
 import (
+	"net/netip"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -26,12 +29,25 @@ type harness struct {
 	win   fyne.Window
 	c     *Console
 	queue chan func()
+	// saved is where the last file was saved; open is the file the next
+	// open dialog picks ("" cancels it).
+	saved, open string
+}
+
+func TestMain(m *testing.M) {
+	// Times on screen are local; goldens must not depend on the machine.
+	time.Local = time.UTC
+	os.Exit(m.Run())
 }
 
 // start is the fake clock's starting time.
 var start = time.Date(2025, 6, 2, 9, 0, 0, 0, time.UTC)
 
-func newHarness(t *testing.T) *harness {
+func newHarness(t *testing.T) *harness { t.Helper(); return newHarnessWith(t, nil) }
+
+// newHarnessWith is newHarness with deps adjusted by edit before the
+// console is built.
+func newHarnessWith(t *testing.T, edit func(h *harness, d *Deps)) *harness {
 	t.Helper()
 	a := test.NewTempApp(t)
 	clock := storetest.NewClock(start)
@@ -39,15 +55,47 @@ func newHarness(t *testing.T) *harness {
 	if err := svc.SetSetting("server.siteid", "office"); err != nil {
 		t.Fatal(err)
 	}
+	// The first-run setup has its own tests; the server name is the host
+	// name by default, which layouts must not depend on.
+	for k, v := range map[string]string{"console.setup_done": "yes", "server.name": "office-pc"} {
+		if err := svc.SetSetting(k, v); err != nil {
+			t.Fatal(err)
+		}
+	}
 	h := &harness{t: t, svc: svc, clock: clock, queue: make(chan func(), 4096)}
 	h.win = test.NewTempWindow(t, widget.NewLabel(""))
-	h.c = newConsole(a, h.win, Deps{
+	d := Deps{
 		Service:     svc,
 		ServerURLs:  func() []string { return []string{"https://127.0.0.1:8443"} },
 		Fingerprint: testFingerprint,
-	}, options{do: func(fn func()) { h.queue <- fn }, tick: 5 * time.Millisecond})
+	}
+	if edit != nil {
+		edit(h, &d)
+	}
+	h.c = newConsole(a, h.win, d, h.options())
 	t.Cleanup(h.c.Close)
 	return h
+}
+
+// testAddrs are the LAN addresses the console detects in tests.
+var testAddrs = []netip.Addr{netip.MustParseAddr("192.168.1.10"), netip.MustParseAddr("10.0.0.5")}
+
+// options are the test seams: UI work queued for the test goroutine, a
+// fast countdown, fixed LAN addresses, and files saved to a temporary
+// directory instead of through the file dialog.
+func (h *harness) options() options {
+	dir := h.t.TempDir()
+	return options{
+		do:         func(fn func()) { h.queue <- fn },
+		tick:       5 * time.Millisecond,
+		statusTick: 20 * time.Millisecond,
+		lanAddrs:   func() []netip.Addr { return testAddrs },
+		saveFile: func(name string) (string, bool) {
+			h.saved = filepath.Join(dir, name)
+			return h.saved, true
+		},
+		openFile: func() (string, bool) { return h.open, h.open != "" },
+	}
 }
 
 // waitFor runs queued UI work until cond holds, failing after 5 seconds.

@@ -15,14 +15,17 @@ import (
 const logKeep = 500
 
 // logColumns are the widths of time, level, user and message.
-var logColumns = columns{0.14, 0.06, 0.12, 0.68}
+var logColumns = columns{0.16, 0.06, 0.11, 0.67}
 
 // logScreen shows the newest audit log entries, newest first, and follows
 // new ones as the bridge delivers them.
 type logScreen struct {
 	c *Console
 
-	filter *widget.Entry
+	filter *entry         // words in the message
+	user   *entry         // part of a username
+	level  *widget.Select // one level or all
+	export *widget.Button
 	list   *widget.List
 	detail *widget.Label // the selected entry in full
 
@@ -38,10 +41,17 @@ type logScreen struct {
 
 func newLogScreen(c *Console) *logScreen {
 	s := &logScreen{c: c}
-	s.filter = widget.NewEntry()
-	s.filter.SetPlaceHolder("Filter by level, user or message")
+	s.filter = c.newEntry()
+	s.filter.SetPlaceHolder("Filter by text")
 	s.filter.ActionItem = widget.NewIcon(theme.SearchIcon())
 	s.filter.OnChanged = func(string) { s.applyFilter() }
+	s.user = c.newEntry()
+	s.user.SetPlaceHolder("User")
+	s.user.OnChanged = func(string) { s.applyFilter() }
+	s.level = widget.NewSelect([]string{allLevels, string(core.LevelInfo), string(core.LevelWarn), string(core.LevelError)},
+		func(string) { s.applyFilter() })
+	s.level.Selected = allLevels
+	s.export = widget.NewButtonWithIcon("Export…", theme.DocumentSaveIcon(), s.exportLog)
 
 	s.list = widget.NewList(
 		func() int { return len(s.shown) },
@@ -56,9 +66,11 @@ func newLogScreen(c *Console) *logScreen {
 		}
 	}
 
+	filters := container.NewBorder(nil, nil, nil,
+		container.NewHBox(container.New(fixedWidth(180), s.user), s.level, s.export), s.filter)
 	top := container.NewVBox(
 		newHeading("Log"),
-		s.filter,
+		filters,
 		newHeader(logColumns, "Time", "Level", "User", "Message"),
 		widget.NewSeparator(),
 	)
@@ -113,11 +125,10 @@ func (s *logScreen) flush() {
 }
 
 func (s *logScreen) applyFilter() {
-	q := strings.ToLower(strings.TrimSpace(s.filter.Text))
+	keep := s.filterFunc()
 	s.shown = s.shown[:0]
 	for i := len(s.entries) - 1; i >= 0; i-- {
-		e := s.entries[i]
-		if matches(q, string(e.Level), e.User, e.Message) {
+		if e := s.entries[i]; keep(e) {
 			s.shown = append(s.shown, e)
 		}
 	}
@@ -146,4 +157,20 @@ func (s *logScreen) updateRow(id widget.ListItemID, o fyne.CanvasObject) {
 	level.SetText(string(e.Level))
 	cells[2].(*widget.Label).SetText(e.User)
 	cells[3].(*widget.Label).SetText(e.Message)
+}
+
+// allLevels is the level filter's choice for no filter.
+const allLevels = "All levels"
+
+// filterFunc returns the test the filters make: the text anywhere in the
+// entry, the user in its username, and the level exactly.
+func (s *logScreen) filterFunc() func(core.LogEntry) bool {
+	q := strings.ToLower(strings.TrimSpace(s.filter.Text))
+	user := strings.ToLower(strings.TrimSpace(s.user.Text))
+	level := s.level.Selected
+	return func(e core.LogEntry) bool {
+		return (level == "" || level == allLevels || string(e.Level) == level) &&
+			(user == "" || strings.Contains(strings.ToLower(e.User), user)) &&
+			matches(q, string(e.Level), e.User, e.Message)
+	}
 }

@@ -1,7 +1,11 @@
 package ui
 
 import (
+	"bytes"
+	"encoding/csv"
 	"fmt"
+	"os"
+	"strings"
 	"testing"
 
 	"fyne.io/fyne/v2/test"
@@ -63,5 +67,98 @@ func TestLogScreen_KeepsNewest(t *testing.T) {
 		if l.entries[i].Seq != l.entries[i-1].Seq+1 {
 			t.Fatalf("entries not consecutive at %d: %d after %d", i, l.entries[i].Seq, l.entries[i-1].Seq)
 		}
+	}
+}
+
+func TestLogScreen_FiltersByUserAndLevel(t *testing.T) {
+	h := newHarness(t)
+	l := h.c.log
+	for _, e := range []struct {
+		level core.Level
+		user  string
+		msg   string
+	}{
+		{core.LevelInfo, "kim", "Login successful for user: kim."},
+		{core.LevelWarn, "kim", "Login failed for user: kim, error: wrong one-time code"},
+		{core.LevelWarn, "lee", "Login failed for user: lee, error: wrong one-time code"},
+		{core.LevelError, "", "The HTTPS listener stopped."},
+	} {
+		if err := h.svc.Log(e.level, e.user, "%s", e.msg); err != nil {
+			t.Fatal(err)
+		}
+	}
+	h.waitFor("entries", func() bool { return len(l.shown) > 0 && l.shown[0].Message == "The HTTPS listener stopped." })
+
+	test.Type(l.user, "KI")
+	l.level.SetSelected("WARN")
+	if len(l.shown) != 1 || l.shown[0].Message != "Login failed for user: kim, error: wrong one-time code" {
+		t.Errorf("kim's warnings: %v", l.shown)
+	}
+	l.user.SetText("")
+	test.Type(l.filter, "wrong one-time")
+	if len(l.shown) != 2 {
+		t.Errorf("warnings with the text: %v", l.shown)
+	}
+	l.level.SetSelected("ERROR")
+	l.filter.SetText("")
+	if len(l.shown) != 1 || l.shown[0].Message != "The HTTPS listener stopped." {
+		t.Errorf("errors: %v", l.shown)
+	}
+	// New entries that pass the filter appear at once; others do not.
+	if err := h.svc.Log(core.LevelError, "", "Disk full."); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.svc.Log(core.LevelInfo, "", "Something fine."); err != nil {
+		t.Fatal(err)
+	}
+	h.waitFor("the new error on top", func() bool { return len(l.shown) == 2 && l.shown[0].Message == "Disk full." })
+}
+
+func TestLogScreen_Export(t *testing.T) {
+	h := newHarness(t)
+	l := h.c.log
+	defer func(n int) { exportPage = n }(exportPage)
+	exportPage = 7 // several pages
+	for i := range 30 {
+		if err := h.svc.Log(core.LevelInfo, "bulk", "entry %d", i); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := h.svc.Log(core.LevelWarn, "kim", `Login failed for user: kim, error: "quoted", with comma`); err != nil {
+		t.Fatal(err)
+	}
+	h.settle()
+
+	test.Tap(l.export)
+	h.waitFor("export done", func() bool { return strings.HasPrefix(l.detail.Text, "Exported ") })
+	data, err := os.ReadFile(h.saved)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows, err := csv.NewReader(bytes.NewReader(data)).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rows) < 32 || strings.Join(rows[0], ",") != "time,level,user,message" {
+		t.Fatalf("%d rows, header %q", len(rows), rows[0])
+	}
+	last := rows[len(rows)-1]
+	if last[1] != "WARN" || last[2] != "kim" || last[3] != `Login failed for user: kim, error: "quoted", with comma` {
+		t.Errorf("last row %q", last)
+	}
+	if want := fmt.Sprintf("Exported %d entries to %s.", len(rows)-1, h.saved); l.detail.Text != want {
+		t.Errorf("detail %q, want %q", l.detail.Text, want)
+	}
+
+	// With a filter, and as text when the name says so.
+	test.Type(l.user, "kim")
+	var buf bytes.Buffer
+	n, err := writeLog(&buf, h.svc, l.filterFunc(), true)
+	if err != nil || n != 1 {
+		t.Fatalf("%d entries, %v", n, err)
+	}
+	lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
+	if len(lines) != 2 || lines[0] != "time\tlevel\tuser\tmessage" || !strings.HasSuffix(lines[1], "\tWARN\tkim\tLogin failed for user: kim, error: \"quoted\", with comma") {
+		t.Errorf("text export %q", lines)
 	}
 }

@@ -1,9 +1,12 @@
 package ui
 
 import (
+	"strings"
 	"testing"
 
 	"fyne.io/fyne/v2/test"
+
+	"provisio/core"
 )
 
 const validityKey = "policy.selfreset.code_validity"
@@ -101,4 +104,62 @@ func TestMobilePolicy_ApplyAndReject(t *testing.T) {
 		t.Fatal(err)
 	}
 	h.waitFor("form follows the CLI", func() bool { return f.checks["policy.mobile.allow_pin_entry"].Checked })
+}
+
+func TestMobilePolicy_AllEightFields(t *testing.T) {
+	h := newHarness(t)
+	f := h.c.mobile
+	var labels []string
+	for _, k := range f.spec.checks {
+		labels = append(labels, f.checks[k].Text)
+	}
+	for _, e := range f.spec.entries {
+		labels = append(labels, core.SettingHelp(e.key))
+	}
+	want := "Allow user to enter PIN|Allow user to choose how to extract OTC|Allow user to browse strings|" +
+		"Provision is numeric|Sync Index|Support Email Address|Support Phone Number|VPN URL Scheme"
+	if got := strings.Join(labels, "|"); got != want {
+		t.Errorf("fields\n%s\nwant\n%s", got, want)
+	}
+	phone := f.entries["policy.mobile.support_phone"]
+	test.Type(phone.entry, "call us")
+	test.Tap(f.apply)
+	if phone.msg.Text != `"call us" is not a phone number like +44 20 7946 0000.` {
+		t.Errorf("phone message %q", phone.msg.Text)
+	}
+	if !strings.Contains(f.spec.note, "next provision or security string download") {
+		t.Errorf("note %q", f.spec.note)
+	}
+}
+
+func TestSelfResetPolicy_ProvisionURLs(t *testing.T) {
+	h := newHarness(t)
+	f := h.c.selfReset
+	keys := []string{"policy.selfreset.url_provisioning", "policy.selfreset.url_get_settings", "policy.selfreset.url_complete"}
+	for _, k := range keys {
+		e := f.entries[k]
+		if e == nil || e.entry.Text != "" || e.entry.PlaceHolder != "this server" {
+			t.Fatalf("%s missing or not empty by default", k)
+		}
+	}
+	bad := f.entries[keys[1]]
+	test.Type(bad.entry, "proxy.example.org/getsettings")
+	test.Tap(f.apply)
+	if want := `"proxy.example.org/getsettings" is not a web address starting with https://.`; bad.msg.Text != want {
+		t.Errorf("message %q, want %q", bad.msg.Text, want)
+	}
+	bad.entry.SetText("https://proxy.example.org/ssdserver/getServerDetails?id=")
+	test.Type(f.entries[keys[0]].entry, "https://proxy.example.org/userportal/provision")
+	f.checks["policy.selfreset.send_code_as_security_string"].SetChecked(true)
+	test.Tap(f.apply)
+	sr := h.svc.Settings().SelfReset
+	if sr.URLGetSettings != "https://proxy.example.org/ssdserver/getServerDetails?id=" ||
+		sr.URLProvisioning != "https://proxy.example.org/userportal/provision" || sr.URLComplete != "" ||
+		!sr.SendCodeAsSecurityString || f.result.Text != "Saved." {
+		t.Errorf("saved %+v, result %q", sr, f.result.Text)
+	}
+	test.Tap(f.reset)
+	if f.entries[keys[0]].entry.Text != "https://proxy.example.org/userportal/provision" {
+		t.Error("Reset did not show the saved value")
+	}
 }

@@ -42,14 +42,20 @@ type reprovisionDialog struct {
 
 	dlg       *dialog.CustomDialog
 	qrImage   *canvas.Image
-	modules   int // side of the QR code in modules, quiet zone included
+	qrCode    *qr.Code // the code on screen, nil if it could not be made
+	modules   int      // side of the QR code in modules, quiet zone included
+	full      bool     // shown full screen (reprovision_actions.go)
 	userLabel *widget.Label
 	code      *widget.Label
 	where     *widget.Label
 	countdown *widget.Label
 	status    *widget.Label
 
-	newCode, closeBtn *widget.Button
+	newCode, sendMail, closeBtn *widget.Button
+	// fullScreen, copyURL and savePNG are in reprovision_actions.go; note
+	// says how the last of them went.
+	fullScreen, copyURL, savePNG *widget.Button
+	note                         *widget.Label
 }
 
 // openReprovision creates a provision code for name and shows the dialog.
@@ -60,7 +66,7 @@ func (c *Console) openReprovision(name string) {
 	}
 	d := &reprovisionDialog{c: c, user: name}
 	d.qrImage = &canvas.Image{FillMode: canvas.ImageFillContain, ScaleMode: canvas.ImageScalePixels}
-	d.userLabel = &widget.Label{TextStyle: fyne.TextStyle{Bold: true}}
+	d.userLabel = &widget.Label{TextStyle: fyne.TextStyle{Bold: true}, SizeName: theme.SizeNameSubHeadingText}
 	d.code = &widget.Label{TextStyle: fyne.TextStyle{Monospace: true}, SizeName: theme.SizeNameHeadingText, Selectable: true}
 	d.where = &widget.Label{Wrapping: fyne.TextWrapWord}
 	d.countdown = &widget.Label{}
@@ -73,11 +79,12 @@ func (c *Console) openReprovision(name string) {
 	caption := func(s string) *widget.Label { return &widget.Label{Text: s, Importance: widget.LowImportance} }
 	details := container.NewVBox(
 		caption("User"), d.userLabel,
-		caption("Provision code"), d.code, d.countdown,
+		caption("Provision code"), largeText(c, d.code), d.countdown,
 		widget.NewSeparator(),
 		d.status,
 		widget.NewSeparator(),
 		d.where,
+		d.actions(),
 	)
 	content := container.NewBorder(nil, nil, container.NewCenter(d.qrImage), nil, details)
 
@@ -87,22 +94,49 @@ func (c *Console) openReprovision(name string) {
 			c.showError(err)
 		}
 	})
+	d.sendMail = widget.NewButtonWithIcon("Send by email", theme.MailSendIcon(), d.sendByEmail)
 	d.dlg = dialog.NewCustomWithoutButtons("Reprovision "+d.issued.User, content, c.win)
-	d.dlg.SetButtons([]fyne.CanvasObject{d.newCode, d.closeBtn})
+	d.dlg.SetButtons([]fyne.CanvasObject{d.sendMail, d.newCode, d.closeBtn})
 	d.dlg.SetOnClosed(func() {
 		d.stop()
 		if c.reprov == d {
 			c.reprov = nil
 		}
 	})
-	d.dlg.Resize(fyne.NewSize(d.qrImage.MinSize().Width+380, 0))
+	// Escape leaves full screen first, then closes.
+	c.pushDialog(d.dlg, d.escape, nil)
+	d.dlg.Resize(d.normalSize())
 	c.reprov = d
 	d.dlg.Show()
 }
 
 // issue creates a new code, replacing any pending one, and shows it.
-func (d *reprovisionDialog) issue() error {
-	ic, err := d.c.svc.CreateProvisionCode(d.user)
+func (d *reprovisionDialog) issue() error { return d.issueWith(d.c.svc.CreateProvisionCode) }
+
+// sendByEmail creates a new code and queues a message carrying it in the
+// same step; the code shows here too, as with New code. The status line
+// says where the message goes, or core's sentence when it cannot go.
+func (d *reprovisionDialog) sendByEmail() {
+	if err := d.issueWith(d.c.svc.MailProvisionCode); err != nil {
+		// Nothing was made: the code on screen is as it was.
+		d.setStatus(core.ErrorMessage(err), widget.DangerImportance)
+		relayout(d.dlg) // the sentence may take more lines
+		return
+	}
+	status := "Queued in the outbox"
+	if m, err := d.c.svc.OutMessage(d.issued.MailID); err == nil {
+		status = "Queued for " + m.To
+	}
+	if !d.c.svc.Settings().Mail.Configured() {
+		status += "; it goes out once mail is set up in Mail Transport."
+	}
+	d.setStatus(status, widget.MediumImportance)
+	relayout(d.dlg)
+}
+
+// issueWith creates a code with create and shows it.
+func (d *reprovisionDialog) issueWith(create func(user string) (core.IssuedCode, error)) error {
+	ic, err := create(d.user)
 	if err != nil {
 		return err
 	}
@@ -110,19 +144,11 @@ func (d *reprovisionDialog) issue() error {
 	d.stop()
 	d.issued, d.done = ic, false
 
+	d.qrCode = nil
 	if qc, err := qr.Encode(ic.URL); err == nil {
-		d.modules = qc.Modules()
-		ppm := max(qr.MinPixelsPerModule, (minQRSide+d.modules-1)/d.modules)
-		d.qrImage.Image = qc.Image(ppm)
-		// One image pixel per unit: exact at scale 1, whole multiples of
-		// it on HiDPI screens, so modules stay crisp and even.
-		side := float32(d.modules * ppm)
-		d.qrImage.SetMinSize(fyne.NewSize(side, side))
-		d.qrImage.Refresh()
-	} else {
-		d.qrImage.Image = nil
-		d.qrImage.Refresh()
+		d.qrCode, d.modules = qc, qc.Modules()
 	}
+	d.drawQR()
 
 	d.userLabel.SetText(ic.User)
 	d.code.SetText(groupCode(ic.Code))
@@ -229,6 +255,7 @@ func (d *reprovisionDialog) onEvent(e core.Event) {
 		if _, err := d.c.svc.User(d.issued.User); core.ErrorCode(err) == core.CodeNotFound {
 			d.finish(statusDeleted, widget.DangerImportance, "")
 			d.newCode.Disable()
+			d.sendMail.Disable()
 		}
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"fyne.io/fyne/v2/test"
 
 	"provisio/core"
+	"provisio/core/agentxml/agentxmltest"
 	"provisio/core/qr"
 	"provisio/core/qr/qrtest"
 	"provisio/core/store/storetest"
@@ -40,6 +41,9 @@ func (h *harness) openFor(name string) *reprovisionDialog {
 
 func TestReprovision_QRScansAndFollowsProvision(t *testing.T) {
 	h := newHarness(t)
+	// A real HTTPS server on loopback; it points server.listen at itself,
+	// so the Provision URL in the QR code leads the phone to it.
+	_, fingerprint := agentxmltest.MustServer(t, h.svc)
 	d := h.openFor("alice")
 
 	if d.status.Text != statusWaiting {
@@ -69,11 +73,19 @@ func TestReprovision_QRScansAndFollowsProvision(t *testing.T) {
 	}
 	checkModuleSize(t, h, d, shot)
 
-	// The phone redeems the code (later: through the HTTPS reference client).
-	if _, err := h.svc.Provision("alice", code, "iOS 17"); err != nil {
+	// The phone scans the code and provisions over HTTPS, pinning the
+	// server's certificate, exactly as the mobile client does.
+	phone, err := agentxmltest.NewMobileClient(got, fingerprint)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := phone.Provision("iOS 17"); err != nil {
 		t.Fatal(err)
 	}
 	h.waitFor("provisioned status", func() bool { return d.status.Text == "Device provisioned (iOS 17)" })
+	if u, _ := h.svc.User("alice"); u.DeviceID != phone.DeviceID() {
+		t.Errorf("stored device %q, phone has %q", u.DeviceID, phone.DeviceID())
+	}
 	h.settle()
 	if d.countdown.Text != "The code has been used." {
 		t.Errorf("countdown after use %q", d.countdown.Text)

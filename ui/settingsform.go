@@ -50,10 +50,10 @@ func newSettingsForm(c *Console, spec settingsSpec) *settingsForm {
 	}
 	var rows [][]fyne.CanvasObject
 	for _, e := range spec.entries {
-		en := widget.NewEntry()
+		en := c.newEntry()
 		en.SetPlaceHolder(e.placeholder)
 		en.OnSubmitted = func(string) { f.applyChanges() }
-		fl := newField(en)
+		fl := newInputField(en)
 		f.entries[e.key] = fl
 		cell := fl.box
 		if e.hint != "" {

@@ -9,6 +9,8 @@ package ui
 
 import (
 	"errors"
+	"fmt"
+	"net/netip"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -26,12 +28,27 @@ type Deps struct {
 	// Service is the domain service every screen drives. Required.
 	Service *core.Service
 	// ServerURLs returns the addresses phones and agents reach the HTTPS
-	// server at. It is called again whenever configuration changes; nil
-	// means the server is not running.
+	// server at. It is called again whenever configuration changes or the
+	// server restarts; nil or no addresses means the server is not
+	// running.
 	ServerURLs func() []string
 	// Fingerprint is the SHA-256 fingerprint of the server certificate,
 	// shown so an admin can compare it with what a phone or agent reports.
 	Fingerprint string
+	// StartErr is why the server did not start with the program, if it
+	// did not. The console tells the admin in a sentence and shows it on
+	// the Server screen.
+	StartErr error
+	// RestartServer stops the embedded server, if it runs, and starts it
+	// again with the current settings (server.listen, server.http_listen)
+	// and certificate, so changes apply without restarting the program.
+	// nil: the console cannot restart the server and says so.
+	RestartServer func() error
+	// RegenerateCert replaces the server certificate with a new one and
+	// returns its fingerprint. The running server keeps the old one until
+	// the console calls RestartServer, which it does at once. nil: the
+	// console cannot regenerate the certificate.
+	RegenerateCert func() (fingerprint string, err error)
 }
 
 // Console is the main window's content and the state behind it. It keeps
@@ -46,12 +63,29 @@ type Console struct {
 	nav     *widget.List
 	screens []screen
 	body    *fyne.Container // holds the selected screen
-	status  *widget.Label
+	// The status bar: whether the server runs, then its addresses, the
+	// Site ID, the device and code counts and the certificate.
+	serverState *widget.Label
+	status      *widget.Label
 
 	users     *usersScreen
 	mobile    *settingsForm
 	selfReset *settingsForm
+	transport *transportScreen
+	outbox    *outboxScreen
+	server    *serverScreen
+	agents    *agentsScreen
 	log       *logScreen
+
+	// fingerprint is the server certificate's, as now served; serverErr
+	// is why the server is not running, when it is not.
+	fingerprint string
+	serverErr   error
+
+	// first is the first-run setup while it is open.
+	first *firstRun
+	// modals are the open dialogs, top last, for Escape and Enter.
+	modals []*modal
 
 	// reprov is the open Reprovision dialog, if any; the bridge sends it
 	// the events about its user.
@@ -63,6 +97,9 @@ type Console struct {
 	notice *codeNotice
 
 	bridge *bridge
+	// haltStatus ends the status bar's clock (pending codes expire
+	// without an event).
+	haltStatus chan struct{}
 	// closed is set by Close. It is atomic because, once the app has shut
 	// down, Fyne runs late fyne.Do work on the calling goroutine.
 	closed atomic.Bool
@@ -81,6 +118,18 @@ type options struct {
 	do func(fn func())
 	// tick is how often the Reprovision countdown updates; 0 means 1s.
 	tick time.Duration
+	// statusTick is how often the status bar recounts pending codes; 0
+	// means 30s.
+	statusTick time.Duration
+	// lanAddrs lists the machine's LAN addresses; nil means
+	// core.LANAddresses. Tests fix them so layouts do not depend on the
+	// machine.
+	lanAddrs func() []netip.Addr
+	// saveFile replaces the file-save dialog: it returns where to write a
+	// file suggested as name. Tests write to a temporary directory.
+	saveFile func(name string) (path string, ok bool)
+	// openFile replaces the file-open dialog.
+	openFile func() (path string, ok bool)
 }
 
 // New builds the console into w: a navigation list on the left, the
@@ -97,20 +146,37 @@ func newConsole(a fyne.App, w fyne.Window, d Deps, o options) *Console {
 	if o.tick <= 0 {
 		o.tick = time.Second
 	}
-	c := &Console{app: a, win: w, svc: d.Service, deps: d, opts: o, ownCodes: map[string]bool{}}
+	if o.statusTick <= 0 {
+		o.statusTick = 30 * time.Second
+	}
+	if o.lanAddrs == nil {
+		o.lanAddrs = core.LANAddresses
+	}
+	c := &Console{app: a, win: w, svc: d.Service, deps: d, opts: o, ownCodes: map[string]bool{},
+		fingerprint: d.Fingerprint, serverErr: d.StartErr}
 
 	// Subscribe before the screens load their data, so nothing committed
 	// in between is missed; the log screen drops entries it already has.
 	c.bridge = subscribe(c.svc)
 
+	c.serverState = &widget.Label{TextStyle: fyne.TextStyle{Bold: true}}
+	c.status = &widget.Label{Truncation: fyne.TextTruncateEllipsis}
 	c.users = newUsersScreen(c)
 	c.mobile = newMobilePolicy(c)
 	c.selfReset = newSelfResetPolicy(c)
+	c.transport = newTransportScreen(c)
+	c.outbox = newOutboxScreen(c)
+	c.server = newServerScreen(c)
+	c.agents = newAgentsScreen(c)
 	c.log = newLogScreen(c)
 	c.screens = []screen{
 		{"User Management", c.users.content},
 		{"Policy → Mobile Client", c.mobile.content},
 		{"Policy → Self-Reset", c.selfReset.content},
+		{"Mail Transport", c.transport.content},
+		{"Outbox", c.outbox.content},
+		{"Server", c.server.content},
+		{"Agents", c.agents.content},
 		{"Log", c.log.content},
 	}
 
@@ -121,16 +187,37 @@ func newConsole(a fyne.App, w fyne.Window, d Deps, o options) *Console {
 	)
 	c.nav.OnSelected = c.show
 	c.body = container.NewStack()
-	c.status = &widget.Label{Truncation: fyne.TextTruncateEllipsis}
 	c.refreshStatus()
 
 	split := container.NewHSplit(c.nav, container.NewPadded(c.body))
 	split.Offset = 0.16
-	w.SetContent(container.NewBorder(nil, container.NewVBox(widget.NewSeparator(), c.status), nil, nil, split))
+	statusBar := container.NewBorder(nil, nil, c.serverState, nil, c.status)
+	w.SetContent(container.NewBorder(nil, container.NewVBox(widget.NewSeparator(), statusBar), nil, nil, split))
 	w.Resize(fyne.NewSize(1280, 800))
 	c.nav.Select(0)
+	c.setupKeys()
 	c.startBridge()
+	c.startStatusClock()
+	if d.StartErr != nil {
+		// The log keeps the detail; the admin reads what to do.
+		_ = c.svc.Log(core.LevelError, "", "The server could not start: %v", d.StartErr)
+		c.showError(sentence("The server could not start: " + serverErrorMessage(d.StartErr) +
+			" Change the address or port under Server, then restart it there."))
+	}
+	if !c.svc.Settings().SetupDone {
+		c.openFirstRun()
+	}
 	return c
+}
+
+// showScreen selects the screen whose content is o.
+func (c *Console) showScreen(o fyne.CanvasObject) {
+	for i, s := range c.screens {
+		if s.content == o {
+			c.nav.Select(i)
+			return
+		}
+	}
 }
 
 // show puts screen i on the right.
@@ -151,28 +238,100 @@ func (c *Console) Close() {
 	if c.reprov != nil {
 		c.reprov.stop()
 	}
+	close(c.haltStatus)
 	c.bridge.stop()
 }
 
-// refreshStatus rewrites the status line from the current configuration.
+// refreshStatus rewrites the status bar from the server's state, the
+// configuration and the users screen's counts.
 func (c *Console) refreshStatus() {
-	var urls []string
-	if c.deps.ServerURLs != nil {
-		urls = c.deps.ServerURLs()
-	}
-	server := "not running"
+	urls := c.serverURLs()
 	if len(urls) > 0 {
-		server = strings.Join(urls, ", ")
+		c.serverState.Importance = widget.SuccessImportance
+		c.serverState.SetText("● Server running")
+	} else {
+		c.serverState.Importance = widget.DangerImportance
+		c.serverState.SetText("● Server stopped")
 	}
-	fp := c.deps.Fingerprint
+	var parts []string
+	if len(urls) > 0 {
+		parts = append(parts, strings.Join(urls, ", "))
+	}
+	parts = append(parts, "Site ID "+c.svc.Settings().SiteID)
+	if c.users != nil {
+		devices, pending := c.users.counts()
+		parts = append(parts, plural(devices, "device provisioned", "devices provisioned"),
+			plural(pending, "code pending", "codes pending"))
+	}
+	fp := c.fingerprint
 	if fp == "" {
 		fp = "unknown"
 	}
-	c.status.SetText("Server " + server + "   ·   Site ID " + c.svc.Settings().SiteID + "   ·   Certificate SHA-256 " + fp)
+	parts = append(parts, "Certificate SHA-256 "+fp)
+	c.status.SetText(strings.Join(parts, "   ·   "))
 }
 
-// showError tells the admin what went wrong in core's words; the detail
-// of internal failures is in the log, not in the dialog.
+// serverURLs returns where the server answers, none when it is stopped.
+func (c *Console) serverURLs() []string {
+	if c.deps.ServerURLs == nil {
+		return nil
+	}
+	return c.deps.ServerURLs()
+}
+
+// startStatusClock recounts pending codes now and then: codes expire
+// without an event.
+func (c *Console) startStatusClock() {
+	c.haltStatus = make(chan struct{})
+	halt := c.haltStatus
+	go func() {
+		t := time.NewTicker(c.opts.statusTick)
+		defer t.Stop()
+		for {
+			select {
+			case <-t.C:
+				c.do(c.refreshStatus)
+			case <-halt:
+				return
+			}
+		}
+	}()
+}
+
+// plural writes "1 code pending" or "3 codes pending".
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return fmt.Sprintf("%d %s", n, many)
+}
+
+// showError tells the admin what went wrong in core's words, or in the
+// console's own (a sentence); the detail of internal failures is in the
+// log, not in the dialog.
 func (c *Console) showError(err error) {
-	dialog.ShowError(errors.New(core.ErrorMessage(err)), c.win)
+	d := dialog.NewError(errors.New(errorText(err)), c.win)
+	c.pushModal(d, d.Hide)
+	d.Show()
+}
+
+// sentence is an error the console worded for people itself.
+type sentence string
+
+func (s sentence) Error() string { return string(s) }
+
+// errorText is the sentence of err: the console's own, or core's.
+func errorText(err error) string {
+	var s sentence
+	if errors.As(err, &s) {
+		return string(s)
+	}
+	return core.ErrorMessage(err)
+}
+
+// showInfo shows a short message in a dialog.
+func (c *Console) showInfo(title, msg string) {
+	d := dialog.NewInformation(title, msg, c.win)
+	c.pushModal(d, d.Hide)
+	d.Show()
 }

@@ -2,6 +2,7 @@ package ui
 
 import (
 	"errors"
+	"fmt"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
@@ -18,6 +19,7 @@ type userForm struct {
 	dlg     *dialog.CustomDialog
 
 	name, fullName, email, mobile, group, pin *field
+	stringsEmail                              *field // security-string transport
 	mobileAllowed, locked, disabled           *widget.Check
 
 	general      *widget.Label // errors that belong to no field
@@ -28,29 +30,32 @@ type userForm struct {
 func (s *usersScreen) openForm(u *core.User) {
 	f := &userForm{s: s}
 	entry := func(placeholder string) *field {
-		e := widget.NewEntry()
+		e := s.c.newEntry()
 		e.SetPlaceHolder(placeholder)
 		e.OnSubmitted = func(string) { f.submit() }
-		return newField(e)
+		return newInputField(e)
 	}
 	f.name = entry("e.g. alice")
 	f.fullName = entry("")
 	f.email = entry("name@example.org")
+	f.stringsEmail = entry("optional")
 	f.mobile = entry("+44 20 7946 0000")
 	f.group = entry("")
-	pin := widget.NewPasswordEntry()
+	pin := s.c.newPasswordEntry()
 	pin.OnSubmitted = func(string) { f.submit() }
-	f.pin = newField(pin)
+	f.pin = newInputField(pin)
 	f.mobileAllowed = widget.NewCheck("Mobile client allowed", nil)
 	f.locked = widget.NewCheck("Locked", nil)
 	f.disabled = widget.NewCheck("Disabled", nil)
 	f.general = &widget.Label{Importance: widget.DangerImportance, Wrapping: fyne.TextWrapWord}
 	f.general.Hide()
 
+	set := s.c.svc.Settings()
+	pinRule := fmt.Sprintf("%d to %d digits", set.PINMin, set.PINMax)
 	title := "Add user"
 	if u == nil {
 		f.mobileAllowed.SetChecked(true)
-		pin.SetPlaceHolder("optional")
+		pin.SetPlaceHolder("optional, " + pinRule)
 	} else {
 		title = "Edit " + u.Name
 		f.editing = u.Name
@@ -59,9 +64,10 @@ func (s *usersScreen) openForm(u *core.User) {
 		f.name.entry.Disable()
 		f.fullName.entry.SetText(u.FullName)
 		f.email.entry.SetText(u.Email)
+		f.stringsEmail.entry.SetText(u.StringsEmail)
 		f.mobile.entry.SetText(u.Mobile)
 		f.group.entry.SetText(u.Group)
-		pin.SetPlaceHolder("unchanged")
+		pin.SetPlaceHolder("unchanged; a new one is " + pinRule)
 		f.mobileAllowed.SetChecked(u.MobileAllowed)
 		f.locked.SetChecked(u.Locked)
 		f.disabled.SetChecked(u.Disabled)
@@ -71,6 +77,7 @@ func (s *usersScreen) openForm(u *core.User) {
 		formRow("Username", f.name.box),
 		formRow("Full name", f.fullName.box),
 		formRow("Email", f.email.box),
+		formRow("Security-string email", f.stringsEmail.box),
 		formRow("Mobile", f.mobile.box),
 		formRow("Group", f.group.box),
 		formRow("PIN", f.pin.box),
@@ -91,15 +98,16 @@ func (s *usersScreen) openForm(u *core.User) {
 			s.form = nil
 		}
 	})
+	s.c.pushModal(f.dlg, f.submit)
 	s.form = f
 	// Height 0: the dialog takes its content's height and grows when an
 	// error message appears.
 	f.dlg.Resize(fyne.NewSize(560, 0))
 	f.dlg.Show()
 	if u == nil {
-		s.c.win.Canvas().Focus(f.name.entry)
+		s.c.win.Canvas().Focus(f.name.input)
 	} else {
-		s.c.win.Canvas().Focus(f.fullName.entry)
+		s.c.win.Canvas().Focus(f.fullName.input)
 	}
 }
 
@@ -112,6 +120,7 @@ func (f *userForm) submit() {
 		Name:          f.name.entry.Text,
 		FullName:      f.fullName.entry.Text,
 		Email:         f.email.entry.Text,
+		StringsEmail:  f.stringsEmail.entry.Text,
 		Mobile:        f.mobile.entry.Text,
 		Group:         f.group.entry.Text,
 		PIN:           f.pin.entry.Text,
@@ -126,6 +135,7 @@ func (f *userForm) submit() {
 	} else {
 		saved, err = svc.UpdateUser(f.editing, func(old *core.User) error {
 			old.FullName, old.Email, old.Mobile, old.Group = u.FullName, u.Email, u.Mobile, u.Group
+			old.StringsEmail = u.StringsEmail
 			old.MobileAllowed, old.Locked, old.Disabled = u.MobileAllowed, u.Locked, u.Disabled
 			if u.PIN != "" { // empty keeps the current PIN
 				old.PIN = u.PIN
@@ -145,7 +155,7 @@ func (f *userForm) submit() {
 // fields maps core's field names to the entries they describe.
 func (f *userForm) fields() map[string]*field {
 	return map[string]*field{
-		"name": f.name, "full_name": f.fullName, "email": f.email,
+		"name": f.name, "full_name": f.fullName, "email": f.email, "strings_email": f.stringsEmail,
 		"mobile": f.mobile, "group": f.group, "pin": f.pin,
 	}
 }

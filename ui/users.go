@@ -2,6 +2,7 @@ package ui
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -14,27 +15,47 @@ import (
 	"provisio/core"
 )
 
-// userColumns are the widths of username, full name, email, device and
-// account state.
-var userColumns = columns{0.14, 0.18, 0.22, 0.32, 0.14}
+// userColumns are the widths of username, full name, email, device, last
+// login and account state.
+var userColumns = columns{0.10, 0.14, 0.18, 0.31, 0.13, 0.14}
 
-// usersScreen is User Management: the searchable list of users and the
-// actions on the selected one.
+// userSort is a column the list can be sorted by.
+type userSort int
+
+const (
+	sortByName userSort = iota
+	sortByLastLogin
+	sortByDevice
+)
+
+// usersScreen is User Management: the searchable, sortable list of users
+// and the actions on the selected one. It holds every user in memory, so
+// searching 10,000 users is a scan of short lower-cased strings and the
+// list draws only the rows on screen.
 type usersScreen struct {
 	c *Console
 
-	search *widget.Entry
+	search *entry
 	list   *widget.List
 	empty  *widget.Label // shown instead of rows when there are none
 
-	add, edit, del, lock, reprovision *widget.Button
+	// sortBtns are the clickable headers of the sortable columns.
+	sortBtns map[userSort]*widget.Button
+	sortBy   userSort
+	sortDesc bool
 
-	all      []userRow
+	add, importCSV                                          *widget.Button
+	edit, del, lock, disable, resetPIN, revoke, reprovision *widget.Button
+	selInfo                                                 *widget.Label // who the actions apply to
+
+	all      []userRow // sorted
 	shown    []userRow // all, filtered by search
 	selected string    // core.Key of the selected user; "" for none
 
-	form    *userForm             // the open Add/Edit dialog, if any
-	confirm *dialog.ConfirmDialog // the open Delete confirmation, if any
+	form     *userForm             // the open Add/Edit dialog, if any
+	confirm  *dialog.ConfirmDialog // the open Delete or Revoke confirmation, if any
+	pinReset *pinResetDialog       // the open Reset PIN dialog, if any
+	importer *csvImport            // the open import dialog, if any
 
 	content fyne.CanvasObject
 }
@@ -43,14 +64,26 @@ type usersScreen struct {
 type userRow struct {
 	core.User
 	pending time.Time // zero when no code is pending
+	// key and search are the lower-cased name, and name, full name and
+	// email, made once per refresh so that searching and sorting only
+	// compare strings.
+	key, search string
 }
 
 func newUsersScreen(c *Console) *usersScreen {
 	s := &usersScreen{c: c}
-	s.search = widget.NewEntry()
-	s.search.SetPlaceHolder("Search username, full name or email")
+	s.search = c.newEntry()
+	s.search.SetPlaceHolder("Search username, full name or email (Ctrl+F)")
 	s.search.ActionItem = widget.NewIcon(theme.SearchIcon())
 	s.search.OnChanged = func(string) { s.applyFilter() }
+	// Enter picks the first match, so a helpdesk can type a name, press
+	// Enter and act on the user.
+	s.search.OnSubmitted = func(string) {
+		if len(s.shown) > 0 {
+			s.list.Select(0)
+			c.win.Canvas().Focus(s.list)
+		}
+	}
 
 	s.list = widget.NewList(
 		func() int { return len(s.shown) },
@@ -69,36 +102,137 @@ func newUsersScreen(c *Console) *usersScreen {
 	}
 	s.empty = &widget.Label{Alignment: fyne.TextAlignCenter, Wrapping: fyne.TextWrapWord}
 
-	s.add = widget.NewButtonWithIcon("Add", theme.ContentAddIcon(), func() { s.openForm(nil) })
+	s.add = widget.NewButtonWithIcon("Add user", theme.ContentAddIcon(), func() { s.openForm(nil) })
+	s.add.Importance = widget.HighImportance
+	s.importCSV = widget.NewButtonWithIcon("Import CSV…", theme.UploadIcon(), s.chooseCSV)
 	s.edit = widget.NewButtonWithIcon("Edit", theme.DocumentCreateIcon(), func() {
 		if r, ok := s.selectedRow(); ok {
 			s.openForm(&r.User)
 		}
 	})
-	s.del = widget.NewButtonWithIcon("Delete", theme.DeleteIcon(), s.confirmDelete)
 	s.lock = widget.NewButton("Lock", s.toggleLock)
+	s.disable = widget.NewButton("Disable", s.toggleDisabled)
+	s.resetPIN = widget.NewButton("Reset PIN…", s.openPINReset)
+	s.revoke = widget.NewButton("Revoke device…", s.confirmRevoke)
+	s.del = widget.NewButtonWithIcon("Delete…", theme.DeleteIcon(), s.confirmDelete)
 	s.reprovision = widget.NewButtonWithIcon("Reprovision", theme.ViewRefreshIcon(), func() {
 		if r, ok := s.selectedRow(); ok {
 			c.openReprovision(r.Name)
 		}
 	})
-	s.add.Importance = widget.HighImportance
+	s.reprovision.Importance = widget.HighImportance
+	s.selInfo = &widget.Label{Truncation: fyne.TextTruncateEllipsis, TextStyle: fyne.TextStyle{Bold: true}}
 
-	buttons := container.NewHBox(s.add, s.edit, s.del, s.lock, s.reprovision)
 	top := container.NewVBox(
-		newHeading("User Management"),
-		container.NewBorder(nil, nil, nil, buttons, s.search),
-		newHeader(userColumns, "Username", "Full name", "Email", "Device", "Account"),
+		container.NewBorder(nil, nil, nil, container.NewHBox(s.importCSV, s.add), newHeading("User Management")),
+		s.search,
+		s.newHeader(),
 		widget.NewSeparator(),
 	)
-	s.content = container.NewBorder(top, nil, nil, nil, container.NewStack(s.list, container.NewCenter(s.empty)))
+	actions := container.NewHBox(s.edit, s.lock, s.disable, s.resetPIN, s.revoke, s.del, s.reprovision)
+	bottom := container.NewVBox(widget.NewSeparator(), container.NewBorder(nil, nil, nil, actions, s.selInfo))
+	s.content = container.NewBorder(top, bottom, nil, nil, container.NewStack(s.list, centred(s.empty)))
 	s.refresh()
 	return s
 }
 
+// newHeader returns the column titles; username, device and last login
+// are buttons that sort the list.
+func (s *usersScreen) newHeader() fyne.CanvasObject {
+	s.sortBtns = map[userSort]*widget.Button{}
+	sortable := func(by userSort) fyne.CanvasObject {
+		b := &widget.Button{Alignment: widget.ButtonAlignLeading, Importance: widget.LowImportance,
+			OnTapped: func() { s.sortOn(by) }}
+		s.sortBtns[by] = b
+		return b
+	}
+	label := func(t string) fyne.CanvasObject {
+		return &widget.Label{Text: t, TextStyle: fyne.TextStyle{Bold: true}, Truncation: fyne.TextTruncateEllipsis}
+	}
+	h := container.New(userColumns, sortable(sortByName), label("Full name"), label("Email"),
+		sortable(sortByDevice), sortable(sortByLastLogin), label("Account"))
+	s.updateSortButtons()
+	return h
+}
+
+// sortOn sorts by a column, or reverses the order when it already is.
+func (s *usersScreen) sortOn(by userSort) {
+	if s.sortBy == by {
+		s.sortDesc = !s.sortDesc
+	} else {
+		// Recent logins and provisioned devices first is what people
+		// look for; names read A to Z.
+		s.sortBy, s.sortDesc = by, by != sortByName
+	}
+	s.updateSortButtons()
+	s.sortRows()
+	s.applyFilter()
+}
+
+func (s *usersScreen) updateSortButtons() {
+	titles := map[userSort]string{sortByName: "Username", sortByDevice: "Device", sortByLastLogin: "Last login"}
+	for by, b := range s.sortBtns {
+		t := titles[by]
+		if by == s.sortBy {
+			t += map[bool]string{false: "  ▲", true: "  ▼"}[s.sortDesc]
+		}
+		b.SetText(t)
+	}
+}
+
+// sortRows orders all by the chosen column, then by name. It sorts
+// indexes and moves each row once: rows are large, and a stable sort of
+// 10,000 of them swapped in place takes several times as long.
+func (s *usersScreen) sortRows() {
+	now := s.c.svc.Now()
+	by, desc := s.sortBy, s.sortDesc
+	cmp := func(a, b *userRow) int {
+		c := 0
+		switch by {
+		case sortByLastLogin:
+			c = a.LastLogin.Compare(b.LastLogin)
+		case sortByDevice:
+			c = deviceRank(a, now) - deviceRank(b, now)
+		}
+		if c == 0 {
+			c = strings.Compare(a.key, b.key)
+			if by != sortByName {
+				return c // names stay A to Z within a group
+			}
+		}
+		if desc {
+			c = -c
+		}
+		return c
+	}
+	order := make([]int, len(s.all))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortStableFunc(order, func(i, j int) int { return cmp(&s.all[i], &s.all[j]) })
+	sorted := make([]userRow, len(s.all))
+	for i, j := range order {
+		sorted[i] = s.all[j]
+	}
+	s.all = sorted
+}
+
+// deviceRank orders device states: none, a code waiting, provisioned.
+func deviceRank(r *userRow, now time.Time) int {
+	rank := 0
+	if now.Before(r.pending) {
+		rank = 1
+	}
+	if r.Provisioned() {
+		rank += 2
+	}
+	return rank
+}
+
 // refresh reloads users and pending codes from the service, keeping the
-// search and the selection.
+// search, the order and the selection.
 func (s *usersScreen) refresh() {
+	defer s.c.refreshStatus()
 	users, err := s.c.svc.Users()
 	if err != nil {
 		s.all = nil
@@ -112,26 +246,38 @@ func (s *usersScreen) refresh() {
 	}
 	s.all = make([]userRow, len(users))
 	for i, u := range users {
-		s.all[i] = userRow{User: u, pending: pending[u.Name]}
+		s.all[i] = userRow{User: u, pending: pending[u.Name], key: core.Key(u.Name),
+			search: strings.ToLower(u.Name + "\x00" + u.FullName + "\x00" + u.Email)}
+	}
+	if s.sortBy != sortByName || s.sortDesc {
+		s.sortRows() // Users() is already in name order
 	}
 	s.empty.SetText("")
 	s.applyFilter()
 }
 
-// applyFilter recomputes the shown rows from the search text.
-func (s *usersScreen) applyFilter() {
-	q := strings.ToLower(strings.TrimSpace(s.search.Text))
-	s.shown = s.shown[:0]
-	for _, r := range s.all {
-		if matches(q, r.Name, r.FullName, r.Email) {
-			s.shown = append(s.shown, r)
+// counts returns how many users have a device and how many codes wait.
+func (s *usersScreen) counts() (devices, pending int) {
+	now := s.c.svc.Now()
+	for i := range s.all {
+		if s.all[i].Provisioned() {
+			devices++
+		}
+		if now.Before(s.all[i].pending) {
+			pending++
 		}
 	}
+	return devices, pending
+}
+
+// applyFilter recomputes the shown rows from the search text.
+func (s *usersScreen) applyFilter() {
+	s.shown = filterRows(s.all, s.search.Text, s.shown[:0])
 	switch {
 	case len(s.shown) > 0:
 		s.empty.Hide()
 	case len(s.all) == 0 && s.empty.Text == "":
-		s.empty.SetText("No users yet. Add one to get started.")
+		s.empty.SetText("No users yet. Add one (Ctrl+N) or import a CSV file to get started.")
 		s.empty.Show()
 	case len(s.all) == 0:
 		s.empty.Show() // an error message from refresh
@@ -142,16 +288,30 @@ func (s *usersScreen) applyFilter() {
 	s.list.Refresh()
 
 	// Keep the selection on the same user if they are still shown.
-	for i, r := range s.shown {
-		if core.Key(r.Name) == s.selected {
-			s.list.Select(i)
-			s.updateButtons()
-			return
+	if s.selected != "" {
+		for i := range s.shown {
+			if s.shown[i].key == s.selected {
+				s.list.Select(i)
+				s.updateButtons()
+				return
+			}
 		}
 	}
 	s.list.UnselectAll()
 	s.selected = ""
 	s.updateButtons()
+}
+
+// filterRows appends to out the rows whose name, full name or email
+// contains query, in any case, keeping their order.
+func filterRows(all []userRow, query string, out []userRow) []userRow {
+	q := strings.ToLower(strings.TrimSpace(query))
+	for i := range all {
+		if q == "" || strings.Contains(all[i].search, q) {
+			out = append(out, all[i])
+		}
+	}
+	return out
 }
 
 func (s *usersScreen) updateRow(id widget.ListItemID, o fyne.CanvasObject) {
@@ -160,16 +320,12 @@ func (s *usersScreen) updateRow(id widget.ListItemID, o fyne.CanvasObject) {
 	}
 	r := s.shown[id]
 	cells := o.(*fyne.Container).Objects
-	cells[0].(*widget.Label).SetText(r.Name)
-	cells[1].(*widget.Label).SetText(r.FullName)
-	cells[2].(*widget.Label).SetText(r.Email)
-	cells[3].(*widget.Label).SetText(deviceState(r, s.c.svc.Now()))
-	state := cells[4].(*widget.Label)
-	state.Importance = widget.MediumImportance
+	state := widget.MediumImportance
 	if r.Locked || r.Disabled {
-		state.Importance = widget.DangerImportance
+		state = widget.DangerImportance
 	}
-	state.SetText(accountState(r.User))
+	setCells(cells, []string{r.Name, r.FullName, r.Email, deviceState(r, s.c.svc.Now()), lastLogin(r.User), accountState(r.User)},
+		map[int]widget.Importance{5: state})
 }
 
 // deviceState describes a user's phone: none, provisioned (when, which
@@ -193,6 +349,14 @@ func deviceState(r userRow, now time.Time) string {
 	return strings.Join(parts, "; ")
 }
 
+// lastLogin is when the user last signed in with a one-time code.
+func lastLogin(u core.User) string {
+	if u.LastLogin.IsZero() {
+		return "never"
+	}
+	return u.LastLogin.Local().Format(dateTimeFormat)
+}
+
 // accountState lists what stops a user from signing in.
 func accountState(u core.User) string {
 	var parts []string
@@ -212,9 +376,12 @@ func accountState(u core.User) string {
 }
 
 func (s *usersScreen) selectedRow() (userRow, bool) {
-	for _, r := range s.shown {
-		if core.Key(r.Name) == s.selected && s.selected != "" {
-			return r, true
+	if s.selected == "" {
+		return userRow{}, false
+	}
+	for i := range s.shown {
+		if s.shown[i].key == s.selected {
+			return s.shown[i], true
 		}
 	}
 	return userRow{}, false
@@ -222,53 +389,27 @@ func (s *usersScreen) selectedRow() (userRow, bool) {
 
 func (s *usersScreen) updateButtons() {
 	r, ok := s.selectedRow()
-	for _, b := range []*widget.Button{s.edit, s.del, s.lock, s.reprovision} {
+	for _, b := range []*widget.Button{s.edit, s.del, s.lock, s.disable, s.resetPIN, s.revoke, s.reprovision} {
 		if ok {
 			b.Enable()
 		} else {
 			b.Disable()
 		}
 	}
-	if ok && r.Locked {
-		s.lock.SetText("Unlock")
-	} else {
-		s.lock.SetText("Lock")
+	if ok && !r.Provisioned() {
+		s.revoke.Disable()
 	}
-}
-
-func (s *usersScreen) confirmDelete() {
-	r, ok := s.selectedRow()
-	if !ok {
-		return
+	if ok && r.Disabled {
+		s.reprovision.Disable() // core refuses codes for disabled users
 	}
-	name := r.Name
-	msg := fmt.Sprintf("Delete %s? Their phone stops working and any pending provision code is cancelled. This cannot be undone.", name)
-	s.confirm = dialog.NewConfirm("Delete user", msg, func(yes bool) {
-		s.confirm = nil
-		if !yes {
-			return
-		}
-		if err := s.c.svc.DeleteUser(name); err != nil {
-			s.c.showError(err)
-		}
-		s.refresh()
-	}, s.c.win)
-	s.confirm.SetConfirmText("Delete")
-	s.confirm.SetConfirmImportance(widget.DangerImportance)
-	s.confirm.Show()
-}
-
-func (s *usersScreen) toggleLock() {
-	r, ok := s.selectedRow()
-	if !ok {
-		return
+	s.lock.SetText(map[bool]string{false: "Lock", true: "Unlock"}[ok && r.Locked])
+	s.disable.SetText(map[bool]string{false: "Disable", true: "Enable"}[ok && r.Disabled])
+	switch {
+	case !ok:
+		s.selInfo.SetText("Select a user for more actions.")
+	case r.FullName != "":
+		s.selInfo.SetText(r.Name + " — " + r.FullName)
+	default:
+		s.selInfo.SetText(r.Name)
 	}
-	_, err := s.c.svc.UpdateUser(r.Name, func(u *core.User) error {
-		u.Locked = !r.Locked
-		return nil
-	})
-	if err != nil {
-		s.c.showError(err)
-	}
-	s.refresh()
 }

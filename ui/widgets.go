@@ -52,9 +52,17 @@ func (c columns) MinSize(objs []fyne.CanvasObject) fyne.Size {
 func newCells(n int) []fyne.CanvasObject {
 	cells := make([]fyne.CanvasObject, n)
 	for i := range cells {
-		cells[i] = &widget.Label{Truncation: fyne.TextTruncateEllipsis}
+		cells[i] = extend(&widget.Label{Truncation: fyne.TextTruncateEllipsis})
 	}
 	return cells
+}
+
+// extend finishes a label made as a struct literal. Without it, a list
+// that sizes the label before it is first drawn leaves its text laid out
+// for zero width, and truncation never happens.
+func extend(l *widget.Label) *widget.Label {
+	l.ExtendBaseWidget(l)
+	return l
 }
 
 // newHeader returns a bold header row laid out like the list rows below it.
@@ -80,7 +88,8 @@ func newNote(text string) *widget.Label {
 // wrong with it. The entry keeps its text when an error is shown, so
 // nothing typed is lost.
 type field struct {
-	entry *widget.Entry
+	entry *widget.Entry  // the text, the placeholder, the error mark
+	input fyne.Focusable // the widget on screen, to give the focus to
 	msg   *widget.Label
 	box   fyne.CanvasObject
 	// relayout is called when the message appears or goes, because Fyne
@@ -88,13 +97,30 @@ type field struct {
 	relayout func()
 }
 
-func newField(e *widget.Entry) *field {
+// textInput is one of the console's entries (entry, selectEntry).
+type textInput interface {
+	fyne.Focusable
+	fyne.CanvasObject
+	base() *widget.Entry
+}
+
+func (e *entry) base() *widget.Entry       { return &e.Entry }
+func (e *selectEntry) base() *widget.Entry { return &e.SelectEntry.Entry }
+
+// newField makes a field of a plain widget.Entry.
+func newField(e *widget.Entry) *field { return newFieldOf(e, e) }
+
+// newInputField makes a field of one of the console's entries, which
+// pass Escape and the console's shortcuts on.
+func newInputField(in textInput) *field { return newFieldOf(in, in.base()) }
+
+func newFieldOf(in fyne.Focusable, e *widget.Entry) *field {
 	// Entries have no Validator: core validates on Save, and this makes
 	// the entry show the error that SetValidationError gives it.
 	e.AlwaysShowValidationError = true
-	f := &field{entry: e, msg: &widget.Label{Importance: widget.DangerImportance, Wrapping: fyne.TextWrapWord}}
+	f := &field{entry: e, input: in, msg: &widget.Label{Importance: widget.DangerImportance, Wrapping: fyne.TextWrapWord}}
 	f.msg.Hide()
-	f.box = container.NewVBox(e, f.msg)
+	f.box = container.NewVBox(in.(fyne.CanvasObject), f.msg)
 	onChanged := e.OnChanged
 	e.OnChanged = func(s string) {
 		// Editing a field is the answer to its error.
@@ -185,4 +211,73 @@ func groupCode(code string) string {
 		return code[:n/2] + " " + code[n/2:]
 	}
 	return code
+}
+
+// fixedHeight lays its objects over each other at a fixed height, for a
+// list that must show several rows inside a box that would give it one.
+type fixedHeight float32
+
+func (h fixedHeight) Layout(objs []fyne.CanvasObject, size fyne.Size) {
+	for _, o := range objs {
+		o.Move(fyne.NewPos(0, 0))
+		o.Resize(size)
+	}
+}
+
+func (h fixedHeight) MinSize(objs []fyne.CanvasObject) fyne.Size {
+	w := float32(0)
+	for _, o := range objs {
+		w = max(w, o.MinSize().Width)
+	}
+	return fyne.NewSize(w, float32(h))
+}
+
+// newSection returns the title of a part of a screen.
+func newSection(text string) *widget.Label {
+	return &widget.Label{Text: text, TextStyle: fyne.TextStyle{Bold: true}}
+}
+
+// fixedWidth gives its objects a fixed width and their own height, for
+// an entry beside others in a row.
+type fixedWidth float32
+
+func (w fixedWidth) Layout(objs []fyne.CanvasObject, size fyne.Size) {
+	for _, o := range objs {
+		o.Move(fyne.NewPos(0, 0))
+		o.Resize(size)
+	}
+}
+
+func (w fixedWidth) MinSize(objs []fyne.CanvasObject) fyne.Size {
+	h := float32(0)
+	for _, o := range objs {
+		h = max(h, o.MinSize().Height)
+	}
+	return fyne.NewSize(float32(w), h)
+}
+
+// setCells shows texts in a row of cells (see newCells), with an
+// importance for some of them (the rest are medium). A cell whose text
+// and importance are unchanged is left alone: laying out truncated text
+// is most of what a list redraw costs.
+func setCells(cells []fyne.CanvasObject, texts []string, imp map[int]widget.Importance) {
+	for i, t := range texts {
+		l := cells[i].(*widget.Label)
+		want := widget.MediumImportance
+		if v, ok := imp[i]; ok {
+			want = v
+		}
+		if l.Text == t && l.Importance == want {
+			continue
+		}
+		l.Text, l.Importance = t, want
+		l.Refresh()
+	}
+}
+
+// centred shows a wrapping message in the middle of the space a list
+// leaves empty. container.NewCenter would give it only its minimum width,
+// one character, and stack the text into a column.
+func centred(l *widget.Label) fyne.CanvasObject {
+	return container.NewVBox(layout.NewSpacer(), l, layout.NewSpacer())
 }

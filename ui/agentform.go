@@ -1,0 +1,229 @@
+package ui
+
+import (
+	"errors"
+	"sort"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/dialog"
+	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
+
+	"provisio/core"
+)
+
+// agentForm is the Add or Edit agent dialog.
+type agentForm struct {
+	s       *agentsScreen
+	editing string // name of the agent being edited; "" when adding
+	dlg     *dialog.CustomDialog
+
+	name, host, secret, group *field
+	modes                     map[string]*widget.Check
+	modesMsg                  *widget.Label // error about the modes
+	repository                *widget.Check
+
+	generate, copySecret *widget.Button
+	copied               *widget.Label
+	general              *widget.Label
+	save, cancel         *widget.Button
+}
+
+// openForm shows the Add dialog, or the Edit dialog for a.
+func (s *agentsScreen) openForm(a *core.Agent) {
+	c := s.c
+	f := &agentForm{s: s, modes: map[string]*widget.Check{}}
+	entry := func(placeholder string) *field {
+		e := c.newEntry()
+		e.SetPlaceHolder(placeholder)
+		e.OnSubmitted = func(string) { f.submit() }
+		return newInputField(e)
+	}
+	f.name = entry("e.g. office-vpn")
+	f.host = entry("192.168.1.20, or a range such as 192.168.1.0/24")
+	secret := c.newPasswordEntry()
+	secret.SetPlaceHolder("at least 8 characters")
+	secret.OnSubmitted = func(string) { f.submit() }
+	f.secret = newInputField(secret)
+	group := c.newSelectEntry(s.groups())
+	group.SetPlaceHolder(core.GroupAny)
+	group.OnSubmitted = func(string) { f.submit() }
+	f.group = newInputField(group)
+
+	f.copied = &widget.Label{Importance: widget.LowImportance}
+	f.generate = widget.NewButtonWithIcon("Generate", theme.ViewRefreshIcon(), func() {
+		f.secret.entry.SetText(core.NewAgentSecret())
+		f.secretNote("A new secret: enter it in the agent too.")
+	})
+	f.copySecret = widget.NewButtonWithIcon("Copy", theme.ContentCopyIcon(), func() {
+		c.app.Clipboard().SetContent(f.secret.entry.Text)
+		f.secretNote("Copied to the clipboard.")
+	})
+	var modeChecks []fyne.CanvasObject
+	for _, m := range core.AgentModes {
+		ch := widget.NewCheck(modeNames[m], func(bool) { f.setModesError("") })
+		f.modes[m] = ch
+		modeChecks = append(modeChecks, ch)
+	}
+	f.modesMsg = &widget.Label{Importance: widget.DangerImportance, Wrapping: fyne.TextWrapWord}
+	f.modesMsg.Hide()
+	f.repository = widget.NewCheck("Can act as repository", nil)
+	f.general = &widget.Label{Importance: widget.DangerImportance, Wrapping: fyne.TextWrapWord}
+	f.general.Hide()
+
+	title := "Add agent"
+	if a == nil {
+		f.modes[core.AgentModeMobile].SetChecked(true)
+		f.secret.entry.SetText(core.NewAgentSecret())
+	} else {
+		title = "Edit agent " + a.Name
+		f.editing = a.Name
+		f.name.entry.SetText(a.Name)
+		// The name is how the log and AdminXML know the agent.
+		f.name.entry.Disable()
+		f.host.entry.SetText(a.Host)
+		f.secret.entry.SetText(a.Secret)
+		f.group.entry.SetText(a.Group)
+		for m, ch := range f.modes {
+			ch.SetChecked(a.AllowsMode(m))
+		}
+		f.repository.SetChecked(a.Repository)
+	}
+	f.copied.Hide()
+
+	hint := func(text string) fyne.CanvasObject {
+		return &widget.Label{Text: text, Importance: widget.LowImportance, Wrapping: fyne.TextWrapWord}
+	}
+	secretRow := container.NewBorder(nil, nil, nil, container.NewHBox(f.generate, f.copySecret), f.secret.box)
+	grid := newFormGrid(
+		formRow("Name", f.name.box),
+		formRow("Host or range", container.NewVBox(f.host.box, hint("The address the agent's requests come from."))),
+		formRow("Shared secret", container.NewVBox(secretRow, f.copied)),
+		formRow("Group", container.NewVBox(f.group.box, hint("ANY, or the group whose users the agent may sign in."))),
+		formRow("Authentication", container.NewVBox(container.NewHBox(modeChecks...), f.modesMsg)),
+		formRow("", container.NewVBox(f.repository,
+			hint("Lets the agent add, change and delete users through AdminXML."))),
+	)
+	content := container.NewVBox(grid, f.general)
+
+	f.save = widget.NewButton("Save", f.submit)
+	f.save.Importance = widget.HighImportance
+	f.cancel = widget.NewButton("Cancel", func() { f.dlg.Hide() })
+	f.dlg = dialog.NewCustomWithoutButtons(title, content, c.win)
+	for _, fl := range f.fields() {
+		fl.relayout = func() { relayout(f.dlg) }
+	}
+	f.dlg.SetButtons([]fyne.CanvasObject{f.cancel, f.save})
+	f.dlg.SetOnClosed(func() {
+		if s.form == f {
+			s.form = nil
+		}
+	})
+	c.pushModal(f.dlg, f.submit)
+	s.form = f
+	f.dlg.Resize(fyne.NewSize(680, 0))
+	f.dlg.Show()
+	if a == nil {
+		c.win.Canvas().Focus(f.name.input)
+	} else {
+		c.win.Canvas().Focus(f.host.input)
+	}
+}
+
+// groups offers ANY and every group users are in.
+func (s *agentsScreen) groups() []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, r := range s.c.users.all {
+		if g := r.Group; g != "" && !seen[core.Key(g)] {
+			seen[core.Key(g)] = true
+			out = append(out, g)
+		}
+	}
+	sort.Strings(out)
+	return append([]string{core.GroupAny}, out...)
+}
+
+func (f *agentForm) fields() map[string]*field {
+	return map[string]*field{"name": f.name, "host": f.host, "secret": f.secret, "group": f.group}
+}
+
+// secretNote says what just happened to the secret, under it.
+func (f *agentForm) secretNote(msg string) {
+	f.copied.SetText(msg)
+	if !f.copied.Visible() {
+		f.copied.Show()
+		relayout(f.dlg)
+	}
+}
+
+func (f *agentForm) setModesError(msg string) {
+	f.modesMsg.SetText(msg)
+	if f.modesMsg.Visible() != (msg != "") {
+		f.modesMsg.Hidden = msg == ""
+		relayout(f.dlg)
+	}
+}
+
+// submit saves the agent. On an error the dialog stays open with every
+// value as typed and the sentence next to the field at fault.
+func (f *agentForm) submit() {
+	for _, fl := range f.fields() {
+		fl.setError("")
+	}
+	f.setModesError("")
+	f.general.Hide()
+	a := core.Agent{
+		Name: f.name.entry.Text, Host: f.host.entry.Text, Secret: f.secret.entry.Text,
+		Group: f.group.entry.Text, Repository: f.repository.Checked,
+	}
+	for _, m := range core.AgentModes {
+		if f.modes[m].Checked {
+			a.Modes = append(a.Modes, m)
+		}
+	}
+	var err error
+	switch {
+	case len(a.Modes) == 0:
+		err = core.FieldError("modes", "Choose at least one authentication mode.")
+	case f.editing == "" && f.exists(a.Name):
+		err = core.FieldError("name", "An agent called %q already exists.", a.Name)
+	default:
+		err = f.s.c.svc.PutAgent(a)
+	}
+	if err != nil {
+		f.showError(err)
+		return
+	}
+	f.s.selected = a.Name
+	f.dlg.Hide()
+	f.s.refresh()
+}
+
+func (f *agentForm) exists(name string) bool {
+	for _, a := range f.s.c.svc.Agents() {
+		if core.Key(a.Name) == core.Key(name) {
+			return true
+		}
+	}
+	return false
+}
+
+func (f *agentForm) showError(err error) {
+	msg := core.ErrorMessage(err)
+	var ce *core.Error
+	if errors.As(err, &ce) {
+		if ce.Field == "modes" {
+			f.setModesError(msg)
+			return
+		}
+		if fl, ok := f.fields()[ce.Field]; ok {
+			fl.setError(msg)
+			return
+		}
+	}
+	f.general.SetText(msg)
+	f.general.Show()
+	relayout(f.dlg)
+}

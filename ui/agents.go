@@ -1,0 +1,175 @@
+package ui
+
+import (
+	"fmt"
+	"strings"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/dialog"
+	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
+
+	"provisio/core"
+)
+
+// agentColumns are the widths of name, host, group, modes and repository.
+var agentColumns = columns{0.2, 0.22, 0.14, 0.28, 0.16}
+
+// modeNames are how the console names the authentication modes.
+var modeNames = map[string]string{
+	core.AgentModeMobile: "Mobile client",
+	core.AgentModeDual:   "Dual channel",
+}
+
+// agentsScreen is Agents: the programs (VPNs, web apps, scripts) allowed
+// to ask this server to check one-time codes, each from a host or range
+// and with a shared secret.
+type agentsScreen struct {
+	c *Console
+
+	list  *widget.List
+	empty *widget.Label
+
+	add, edit, del *widget.Button
+
+	agents   []core.Agent
+	selected string // name of the selected agent
+
+	form    *agentForm
+	confirm *dialog.ConfirmDialog
+
+	content fyne.CanvasObject
+}
+
+func newAgentsScreen(c *Console) *agentsScreen {
+	s := &agentsScreen{c: c}
+	s.list = widget.NewList(
+		func() int { return len(s.agents) },
+		func() fyne.CanvasObject { return container.New(agentColumns, newCells(len(agentColumns))...) },
+		s.updateRow,
+	)
+	s.list.OnSelected = func(id widget.ListItemID) {
+		if id >= 0 && id < len(s.agents) {
+			s.selected = s.agents[id].Name
+		}
+		s.updateButtons()
+	}
+	s.list.OnUnselected = func(widget.ListItemID) {
+		s.selected = ""
+		s.updateButtons()
+	}
+	s.empty = &widget.Label{Alignment: fyne.TextAlignCenter, Wrapping: fyne.TextWrapWord,
+		Text: "No agents yet. Add the VPN or web application that checks one-time codes with this server."}
+
+	s.add = widget.NewButtonWithIcon("Add agent", theme.ContentAddIcon(), func() { s.openForm(nil) })
+	s.add.Importance = widget.HighImportance
+	s.edit = widget.NewButtonWithIcon("Edit", theme.DocumentCreateIcon(), func() {
+		if a, ok := s.selectedAgent(); ok {
+			s.openForm(&a)
+		}
+	})
+	s.del = widget.NewButtonWithIcon("Delete…", theme.DeleteIcon(), s.confirmDelete)
+
+	top := container.NewVBox(
+		container.NewBorder(nil, nil, nil, s.add, newHeading("Agents")),
+		newNote("An agent may call the AgentXML API from its host or address range with its shared secret. "+
+			"Its group limits which users it may sign in; ANY admits everyone."),
+		newHeader(agentColumns, "Name", "Host or range", "Group", "Authentication modes", "Can act as repository"),
+		widget.NewSeparator(),
+	)
+	bottom := container.NewVBox(widget.NewSeparator(), container.NewBorder(nil, nil, nil, container.NewHBox(s.edit, s.del)))
+	s.content = container.NewBorder(top, bottom, nil, nil, container.NewStack(s.list, centred(s.empty)))
+	s.refresh()
+	return s
+}
+
+// refresh shows the service's agents, keeping the selection.
+func (s *agentsScreen) refresh() {
+	s.agents = s.c.svc.Agents()
+	s.empty.Hidden = len(s.agents) > 0
+	s.empty.Refresh()
+	s.list.Refresh()
+	for i, a := range s.agents {
+		if a.Name == s.selected {
+			s.list.Select(i)
+			s.updateButtons()
+			return
+		}
+	}
+	s.list.UnselectAll()
+	s.selected = ""
+	s.updateButtons()
+}
+
+func (s *agentsScreen) updateRow(id widget.ListItemID, o fyne.CanvasObject) {
+	if id >= len(s.agents) {
+		return
+	}
+	a := s.agents[id]
+	cells := o.(*fyne.Container).Objects
+	for i, t := range []string{a.Name, a.Host, a.Group, modesText(a), yesNo(a.Repository)} {
+		cells[i].(*widget.Label).SetText(t)
+	}
+}
+
+// modesText lists an agent's modes for people.
+func modesText(a core.Agent) string {
+	var out []string
+	for _, m := range core.AgentModes {
+		if a.AllowsMode(m) {
+			out = append(out, modeNames[m])
+		}
+	}
+	return strings.Join(out, ", ")
+}
+
+func yesNo(b bool) string {
+	if b {
+		return "Yes"
+	}
+	return "No"
+}
+
+func (s *agentsScreen) selectedAgent() (core.Agent, bool) {
+	for _, a := range s.agents {
+		if a.Name == s.selected && s.selected != "" {
+			return a, true
+		}
+	}
+	return core.Agent{}, false
+}
+
+func (s *agentsScreen) updateButtons() {
+	_, ok := s.selectedAgent()
+	for _, b := range []*widget.Button{s.edit, s.del} {
+		if ok {
+			b.Enable()
+		} else {
+			b.Disable()
+		}
+	}
+}
+
+func (s *agentsScreen) confirmDelete() {
+	a, ok := s.selectedAgent()
+	if !ok {
+		return
+	}
+	s.confirm = dialog.NewConfirm("Delete agent",
+		fmt.Sprintf("Delete %s? Requests from %s with its secret are refused from then on.", a.Name, a.Host),
+		func(yes bool) {
+			s.confirm = nil
+			if !yes {
+				return
+			}
+			if err := s.c.svc.DeleteAgent(a.Name); err != nil {
+				s.c.showError(err)
+			}
+			s.refresh()
+		}, s.c.win)
+	s.confirm.SetConfirmText("Delete")
+	s.confirm.SetConfirmImportance(widget.DangerImportance)
+	s.c.pushModal(s.confirm, nil)
+	s.confirm.Show()
+}

@@ -1,0 +1,127 @@
+package ui
+
+import (
+	"errors"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/dialog"
+	"fyne.io/fyne/v2/storage"
+)
+
+// maxOpenFile caps what the console reads into memory from a file: a
+// user CSV for a small office is a few hundred kilobytes.
+const maxOpenFile = 64 << 20
+
+// saveAs asks where to save a file suggested as name and writes it with
+// write (given the chosen path) on a background goroutine, so a big file does not stall the
+// window. done runs on the UI thread with where the file went, or a
+// sentence about why it could not be written. Cancelling calls nothing.
+func (c *Console) saveAs(name string, write func(w io.Writer, path string) error, done func(path string, err error)) {
+	finish := func(path string, w io.WriteCloser) {
+		go func() {
+			err := write(w, path)
+			if cerr := w.Close(); err == nil {
+				err = cerr
+			}
+			c.do(func() { done(path, fileError(err, "written")) })
+		}()
+	}
+	if c.opts.saveFile != nil {
+		path, ok := c.opts.saveFile(name)
+		if !ok {
+			return
+		}
+		f, err := os.Create(path)
+		if err != nil {
+			done(path, fileError(err, "written"))
+			return
+		}
+		finish(path, f)
+		return
+	}
+	d := dialog.NewFileSave(func(w fyne.URIWriteCloser, err error) {
+		switch {
+		case err != nil:
+			done("", fileError(err, "written"))
+		case w != nil:
+			finish(w.URI().Path(), w)
+		}
+	}, c.win)
+	d.SetFileName(name)
+	d.Resize(fileDialogSize(c.win))
+	d.Show()
+}
+
+// openFile asks for a file with one of exts (".csv") and hands its name
+// and contents to read on the UI thread.
+func (c *Console) openFile(exts []string, read func(name string, data []byte)) {
+	if c.opts.openFile != nil {
+		path, ok := c.opts.openFile()
+		if !ok {
+			return
+		}
+		data, err := readLimited(os.Open(path))
+		if err != nil {
+			c.showError(fileError(err, "read"))
+			return
+		}
+		read(filepath.Base(path), data)
+		return
+	}
+	d := dialog.NewFileOpen(func(r fyne.URIReadCloser, err error) {
+		if err == nil && r == nil {
+			return // cancelled
+		}
+		var data []byte
+		if err == nil {
+			data, err = readLimited(r, nil)
+		}
+		if err != nil {
+			c.showError(fileError(err, "read"))
+			return
+		}
+		read(r.URI().Name(), data)
+	}, c.win)
+	d.SetFilter(storage.NewExtensionFileFilter(exts))
+	d.Resize(fileDialogSize(c.win))
+	d.Show()
+}
+
+func readLimited(r io.ReadCloser, err error) ([]byte, error) {
+	if err != nil {
+		return nil, err
+	}
+	defer r.Close()
+	data, err := io.ReadAll(io.LimitReader(r, maxOpenFile+1))
+	if err == nil && len(data) > maxOpenFile {
+		return nil, errTooBig
+	}
+	return data, err
+}
+
+var errTooBig = errors.New("file too big")
+
+// fileDialogSize fits the file dialogs to the window.
+func fileDialogSize(w fyne.Window) fyne.Size {
+	s := w.Canvas().Size()
+	return fyne.NewSize(min(900, s.Width-40), min(620, s.Height-40))
+}
+
+// fileError words a file system error for people; nil stays nil.
+func fileError(err error, done string) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, errTooBig):
+		return sentence("The file is bigger than 64 MB; that is not a user list.")
+	case errors.Is(err, fs.ErrPermission):
+		return sentence("Provisio is not allowed to use that file; choose another place or file.")
+	case errors.Is(err, fs.ErrNotExist):
+		return sentence("That file or folder does not exist.")
+	}
+	return sentence("The file could not be " + done + "; check the disk and try again.")
+}

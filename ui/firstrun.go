@@ -1,0 +1,191 @@
+package ui
+
+import (
+	"net"
+	"slices"
+	"strings"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/dialog"
+	"fyne.io/fyne/v2/widget"
+
+	"provisio/core"
+)
+
+// firstRun is the short setup offered when the data directory is new:
+// the server's names, the address phones will use and the certificate to
+// compare. Finishing or skipping it sets console.setup_done; everything
+// in it can be changed later on the Server screen.
+type firstRun struct {
+	c   *Console
+	dlg *dialog.CustomDialog
+
+	name, siteID, other *field
+	addrs               *widget.RadioGroup
+	phonesUse           *widget.Label // the address phones will be given
+	general             *widget.Label
+
+	finish, skip *widget.Button
+	closed       bool
+}
+
+// openFirstRun shows the first-run setup over the console.
+func (c *Console) openFirstRun() {
+	set := c.svc.Settings()
+	f := &firstRun{c: c}
+	entry := func(text, placeholder string) *field {
+		e := c.newEntry()
+		e.SetText(text)
+		e.SetPlaceHolder(placeholder)
+		e.OnSubmitted = func(string) { f.done() }
+		return newInputField(e)
+	}
+	f.name = entry(set.ServerName, "e.g. office-server")
+	f.siteID = entry(set.SiteID, "e.g. office")
+
+	detected := addrStrings(c.opts.lanAddrs())
+	f.addrs = widget.NewRadioGroup(detected, nil)
+	f.other = entry("", "another address or host name")
+	f.phonesUse = &widget.Label{Wrapping: fyne.TextWrapWord, TextStyle: fyne.TextStyle{Bold: true}}
+	f.general = &widget.Label{Importance: widget.DangerImportance, Wrapping: fyne.TextWrapWord}
+	f.general.Hide()
+	switch {
+	case set.Advertise != "" && slices.Contains(detected, set.Advertise):
+		f.addrs.SetSelected(set.Advertise)
+	case set.Advertise != "":
+		f.other.entry.SetText(set.Advertise)
+	case len(detected) > 0:
+		f.addrs.SetSelected(detected[0])
+	}
+	// Choosing a detected address and typing another exclude each other.
+	f.addrs.OnChanged = func(v string) {
+		if v != "" {
+			f.other.entry.SetText("")
+		}
+		f.updatePhonesUse()
+	}
+	typed := f.other.entry.OnChanged
+	f.other.entry.OnChanged = func(v string) {
+		typed(v)
+		if strings.TrimSpace(v) != "" {
+			f.addrs.SetSelected("")
+		}
+		f.updatePhonesUse()
+	}
+	f.updatePhonesUse()
+
+	addrBox := container.NewVBox(f.addrs, f.other.box, f.phonesUse)
+	if len(detected) == 0 {
+		addrBox.Objects = append([]fyne.CanvasObject{newNote("No network address was found. " +
+			"Type the address or host name phones will use, or leave it empty and set it later.")}, addrBox.Objects...)
+	}
+	fp := c.fingerprint
+	if fp == "" {
+		fp = "not known yet: the server has not started."
+	}
+	fingerprint := &widget.Label{Text: fp, TextStyle: fyne.TextStyle{Monospace: true}, Wrapping: fyne.TextWrapBreak, Selectable: true}
+	hint := func(text string) fyne.CanvasObject {
+		return &widget.Label{Text: text, Importance: widget.LowImportance, Wrapping: fyne.TextWrapWord}
+	}
+	content := container.NewVBox(
+		newNote("Three things decide how phones find this server. Skip this if you like: "+
+			"everything here can be changed later under Server."),
+		newFormGrid(
+			formRow("Server name", container.NewVBox(f.name.box, hint("Shown to people on the provision page and in mail."))),
+			formRow("Site ID", container.NewVBox(f.siteID.box, hint("Phones look the server up by it. Letters, digits, '-', '_' and '.'."))),
+			formRow("Address phones use", addrBox),
+			formRow("Certificate", container.NewVBox(fingerprint,
+				hint("SHA-256 fingerprint. Phones show it when they first connect; compare it before trusting."))),
+		),
+		f.general,
+	)
+
+	f.skip = widget.NewButton("Skip", f.skipSetup)
+	f.finish = widget.NewButton("Finish", f.done)
+	f.finish.Importance = widget.HighImportance
+	f.dlg = dialog.NewCustomWithoutButtons("Welcome to Provisio", content, c.win)
+	f.dlg.SetButtons([]fyne.CanvasObject{f.skip, f.finish})
+	for _, fl := range []*field{f.name, f.siteID, f.other} {
+		fl.relayout = func() { relayout(f.dlg) }
+	}
+	f.dlg.SetOnClosed(func() {
+		if c.first == f {
+			c.first = nil
+		}
+	})
+	// Escape is Skip: the admin chose not to do it now.
+	c.pushDialog(f.dlg, f.skipSetup, f.done)
+	c.first = f
+	f.dlg.Resize(fyne.NewSize(min(720, c.win.Canvas().Size().Width-40), 0))
+	f.dlg.Show()
+	c.win.Canvas().Focus(f.siteID.input)
+}
+
+// advertise is the address chosen or typed; "" means automatic.
+func (f *firstRun) advertise() string {
+	if v := strings.TrimSpace(f.other.entry.Text); v != "" {
+		return v
+	}
+	return f.addrs.Selected
+}
+
+func (f *firstRun) updatePhonesUse() {
+	host := f.advertise()
+	if host == "" {
+		f.phonesUse.SetText("Phones will be given the first address found when a code is made.")
+		return
+	}
+	port := f.c.svc.Settings().ListenPort()
+	f.phonesUse.SetText("Phones will use https://" + net.JoinHostPort(host, port) + "/")
+}
+
+// done saves the choices and closes; on an error it stays open with
+// everything as typed and the sentence next to the field.
+func (f *firstRun) done() {
+	for _, fl := range []*field{f.name, f.siteID, f.other} {
+		fl.setError("")
+	}
+	set := f.c.svc.Settings()
+	ok := true
+	for fl, kv := range map[*field][2]string{
+		f.name:   {keyServerName, f.name.entry.Text},
+		f.siteID: {keySiteID, f.siteID.entry.Text},
+		f.other:  {keyAdvertise, f.advertise()},
+	} {
+		if err := set.Set(kv[0], kv[1]); err != nil {
+			fl.setError(core.ErrorMessage(err))
+			ok = false
+		}
+	}
+	if !ok {
+		return
+	}
+	set.SetupDone = true
+	if err := f.c.svc.SetSettings(set, "First-run setup"); err != nil {
+		f.general.SetText(core.ErrorMessage(err))
+		f.general.Show()
+		relayout(f.dlg)
+		return
+	}
+	f.close()
+}
+
+// skipSetup marks the setup done without changing anything else.
+func (f *firstRun) skipSetup() {
+	if f.closed {
+		return
+	}
+	if err := f.c.svc.SetSetting("console.setup_done", "Yes"); err != nil {
+		f.general.SetText(core.ErrorMessage(err))
+		f.general.Show()
+		relayout(f.dlg)
+		return
+	}
+	f.close()
+}
+
+func (f *firstRun) close() {
+	f.closed = true
+	f.dlg.Hide()
+}

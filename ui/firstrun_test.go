@@ -1,0 +1,131 @@
+package ui
+
+import (
+	"net/netip"
+	"testing"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/test"
+
+	"provisio/core/store/storetest"
+)
+
+// newFirstRun opens a console on a new data directory, which offers the
+// first-run setup.
+func newFirstRun(t *testing.T) (*Console, fyne.Window, *firstRun) {
+	t.Helper()
+	a := test.NewTempApp(t)
+	svc := storetest.MustService(t) // advertises 127.0.0.1 for tests
+	if err := svc.SetSetting("server.advertise", ""); err != nil {
+		t.Fatal(err)
+	}
+	for k, v := range map[string]string{"server.name": "office-pc", "server.siteid": "office"} {
+		if err := svc.SetSetting(k, v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if svc.Settings().SetupDone {
+		t.Fatal("a new data directory says its setup is done")
+	}
+	w := test.NewTempWindow(t, nil)
+	c := newConsole(a, w, Deps{Service: svc, Fingerprint: testFingerprint},
+		options{do: func(fn func()) {}, lanAddrs: func() []netip.Addr { return testAddrs }})
+	t.Cleanup(c.Close)
+	if c.first == nil {
+		t.Fatal("no first-run setup on a new data directory")
+	}
+	return c, w, c.first
+}
+
+func TestFirstRun_Layout(t *testing.T) {
+	_, w, _ := newFirstRun(t)
+	writeShot(t, "golden_first_run.png", w.Canvas().Capture())
+	test.AssertRendersToMarkup(t, "first_run.xml", w.Canvas())
+}
+
+func TestFirstRun_FinishSavesChoices(t *testing.T) {
+	c, _, f := newFirstRun(t)
+	if f.addrs.Selected != "192.168.1.10" {
+		t.Errorf("preselected %q, want the first detected address", f.addrs.Selected)
+	}
+	if f.phonesUse.Text != "Phones will use https://192.168.1.10:8443/" {
+		t.Errorf("preview %q", f.phonesUse.Text)
+	}
+	f.siteID.entry.SetText("")
+	test.Type(f.siteID.entry, "head-office")
+	f.addrs.SetSelected("10.0.0.5")
+	if f.phonesUse.Text != "Phones will use https://10.0.0.5:8443/" {
+		t.Errorf("preview %q", f.phonesUse.Text)
+	}
+	test.Tap(f.finish)
+
+	set := c.svc.Settings()
+	if set.SiteID != "head-office" || set.Advertise != "10.0.0.5" || set.ServerName != "office-pc" || !set.SetupDone {
+		t.Errorf("saved %q %q %q done=%v", set.SiteID, set.Advertise, set.ServerName, set.SetupDone)
+	}
+	if c.first != nil {
+		t.Error("setup still open")
+	}
+
+	// The next start does not offer it again.
+	w2 := test.NewTempWindow(t, nil)
+	c2 := newConsole(c.app, w2, Deps{Service: c.svc}, options{do: func(fn func()) {}})
+	defer c2.Close()
+	if c2.first != nil {
+		t.Error("setup offered again after Finish")
+	}
+}
+
+func TestFirstRun_TypedAddressAndErrors(t *testing.T) {
+	c, _, f := newFirstRun(t)
+	test.Type(f.other.entry, "vpn.example.org")
+	if f.addrs.Selected != "" {
+		t.Errorf("typing an address left %q chosen", f.addrs.Selected)
+	}
+	f.siteID.entry.SetText("head office!")
+	test.Tap(f.finish)
+	want := "A Site ID uses letters, digits, '-', '_' and '.' only."
+	if !f.siteID.msg.Visible() || f.siteID.msg.Text != want {
+		t.Errorf("Site ID message %q, want %q", f.siteID.msg.Text, want)
+	}
+	if c.first != f || f.other.entry.Text != "vpn.example.org" || f.siteID.entry.Text != "head office!" {
+		t.Fatal("the setup closed or lost what was typed")
+	}
+	if c.svc.Settings().SetupDone {
+		t.Error("setup marked done despite the error")
+	}
+
+	f.siteID.entry.SetText("head-office")
+	f.submitByEnter(t)
+	if set := c.svc.Settings(); set.Advertise != "vpn.example.org" || set.SiteID != "head-office" || !set.SetupDone {
+		t.Errorf("saved %+v", set)
+	}
+}
+
+// submitByEnter presses Enter in the Site ID entry.
+func (f *firstRun) submitByEnter(t *testing.T) {
+	t.Helper()
+	f.siteID.input.TypedKey(&fyne.KeyEvent{Name: fyne.KeyReturn})
+	if f.c.first != nil {
+		t.Fatal("Enter did not finish the setup")
+	}
+}
+
+func TestFirstRun_SkipAndEscape(t *testing.T) {
+	for _, how := range []string{"Skip", "Escape"} {
+		t.Run(how, func(t *testing.T) {
+			c, _, f := newFirstRun(t)
+			before := c.svc.Settings()
+			f.siteID.entry.SetText("changed")
+			if how == "Skip" {
+				test.Tap(f.skip)
+			} else {
+				f.siteID.input.TypedKey(&fyne.KeyEvent{Name: fyne.KeyEscape})
+			}
+			after := c.svc.Settings()
+			if !after.SetupDone || after.SiteID != before.SiteID || c.first != nil {
+				t.Errorf("after %s: done %v, Site ID %q (was %q), open %v", how, after.SetupDone, after.SiteID, before.SiteID, c.first != nil)
+			}
+		})
+	}
+}

@@ -1,0 +1,308 @@
+package ui
+
+import (
+	"fmt"
+	"slices"
+	"strconv"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/dialog"
+	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
+
+	"provisio/core"
+)
+
+// outboxColumns are the widths of queued, user, destination, kind, state,
+// attempts, next attempt and last error.
+var outboxColumns = columns{0.125, 0.08, 0.16, 0.08, 0.175, 0.08, 0.135, 0.165}
+
+// Texts of the Outbox screen that tests look for.
+const (
+	outboxNotSetUp = "Mail is not set up: messages wait in the outbox until you enter a mail server in Mail Transport."
+	outboxEmpty    = "The outbox is empty. Messages appear here when a provision code is sent by email."
+	outboxHint     = "Select a message to see it in full, retry it or discard it."
+)
+
+// outboxScreen lists the durable outbox, newest first, and follows it as
+// the bridge reports changes. It shows where each message goes and how
+// delivery stands, never what it carries: provision codes stay out of the
+// console once they are queued.
+type outboxScreen struct {
+	c *Console
+	// loc is the zone times are shown in; nil means the computer's.
+	// Tests pin it so golden files do not depend on where they run.
+	loc *time.Location
+
+	banner *widget.Label // mail is not set up
+	list   *widget.List
+	empty  *widget.Label // shown instead of rows when there are none
+	detail *widget.Label // the selected message in full
+
+	retry, discard *widget.Button
+	confirm        *dialog.ConfirmDialog // the open Discard confirmation, if any
+
+	shown    []core.OutMessage // newest first
+	selected uint64            // ID of the selected message; 0 for none
+
+	content fyne.CanvasObject
+}
+
+func newOutboxScreen(c *Console) *outboxScreen {
+	s := &outboxScreen{c: c}
+	s.banner = &widget.Label{Text: outboxNotSetUp, Importance: widget.WarningImportance, Wrapping: fyne.TextWrapWord}
+	s.list = widget.NewList(
+		func() int { return len(s.shown) },
+		func() fyne.CanvasObject { return container.New(outboxColumns, newCells(len(outboxColumns))...) },
+		s.updateRow,
+	)
+	s.list.OnSelected = func(id widget.ListItemID) {
+		if id >= 0 && id < len(s.shown) {
+			s.selected = s.shown[id].ID
+		}
+		s.updateSelection()
+	}
+	s.list.OnUnselected = func(widget.ListItemID) {
+		s.selected = 0
+		s.updateSelection()
+	}
+	// No wrapping: centred, a wrapping label would get one letter a line.
+	s.empty = &widget.Label{Alignment: fyne.TextAlignCenter}
+	s.detail = &widget.Label{Wrapping: fyne.TextWrapWord, Selectable: true}
+
+	s.retry = widget.NewButtonWithIcon("Retry now", theme.MailSendIcon(), s.retrySelected)
+	s.discard = widget.NewButtonWithIcon("Discard", theme.DeleteIcon(), s.confirmDiscard)
+
+	top := container.NewVBox(
+		container.NewBorder(nil, nil, nil, container.NewHBox(s.retry, s.discard), newHeading("Outbox")),
+		s.banner,
+		newHeader(outboxColumns, "Queued", "User", "To", "Kind", "State", "Attempts", "Next attempt", "Last error"),
+		widget.NewSeparator(),
+	)
+	s.content = container.NewBorder(top, container.NewVBox(widget.NewSeparator(), s.detail), nil, nil,
+		container.NewStack(s.list, container.NewCenter(s.empty)))
+	s.refresh()
+	return s
+}
+
+// refresh reloads the outbox and the mail settings, keeping the
+// selection on the same message while it is still there.
+func (s *outboxScreen) refresh() {
+	if s.c.svc.Settings().Mail.Configured() {
+		s.banner.Hide()
+	} else {
+		s.banner.Show()
+	}
+	msgs, err := s.c.svc.Outbox()
+	if err != nil {
+		s.shown = nil
+		s.empty.SetText("The outbox could not be read: " + core.ErrorMessage(err))
+	} else {
+		slices.Reverse(msgs)
+		s.shown = msgs
+		s.empty.SetText(outboxEmpty)
+	}
+	if len(s.shown) > 0 {
+		s.empty.Hide()
+	} else {
+		s.empty.Show()
+	}
+	s.list.Refresh()
+
+	for i, m := range s.shown {
+		if m.ID == s.selected && s.selected != 0 {
+			s.list.Select(i)
+			s.updateSelection()
+			relayout(s.content)
+			return
+		}
+	}
+	s.list.UnselectAll()
+	s.selected = 0
+	s.updateSelection()
+	relayout(s.content)
+}
+
+func (s *outboxScreen) updateRow(id widget.ListItemID, o fyne.CanvasObject) {
+	if id >= len(s.shown) {
+		return
+	}
+	m := s.shown[id]
+	cells := o.(*fyne.Container).Objects
+	set := func(i int, text string) { cells[i].(*widget.Label).SetText(text) }
+	set(0, s.format(m.Created))
+	set(1, m.User)
+	set(2, m.To)
+	set(3, mailKind(m.Kind))
+	state := cells[4].(*widget.Label)
+	state.Importance = map[core.MailState]widget.Importance{
+		core.MailSent:   widget.SuccessImportance,
+		core.MailFailed: widget.DangerImportance,
+	}[m.State]
+	set(4, s.state(m))
+	set(5, strconv.Itoa(m.Attempts))
+	set(6, s.nextAttempt(m))
+	set(7, m.LastError)
+}
+
+// format writes t for the list.
+func (s *outboxScreen) format(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.In(s.zone()).Format(dateTimeFormat)
+}
+
+func (s *outboxScreen) zone() *time.Location {
+	if s.loc != nil {
+		return s.loc
+	}
+	return time.Local
+}
+
+// mailKind names what a message carries.
+func mailKind(k core.MailKind) string {
+	switch k {
+	case core.MailProvision:
+		return "provision"
+	case core.MailPlain:
+		return "message"
+	}
+	return string(k)
+}
+
+// state says where a message stands: queued, sent at a time, or failed.
+func (s *outboxScreen) state(m core.OutMessage) string {
+	switch m.State {
+	case core.MailSent:
+		return "sent at " + s.format(m.SentAt)
+	case core.MailQueued:
+		return "queued"
+	case core.MailFailed:
+		return "failed"
+	}
+	return string(m.State)
+}
+
+// nextAttempt says when a queued message is tried next; sent and failed
+// messages are not tried again.
+func (s *outboxScreen) nextAttempt(m core.OutMessage) string {
+	if m.State != core.MailQueued {
+		return ""
+	}
+	now := s.c.svc.Now()
+	switch {
+	case !s.c.svc.Settings().Mail.Configured():
+		return "when mail is set up"
+	case !m.NextAttempt.After(now):
+		return "now"
+	case m.NextAttempt.Sub(now) < 24*time.Hour:
+		return m.NextAttempt.In(s.zone()).Format("15:04:05")
+	}
+	return s.format(m.NextAttempt)
+}
+
+func (s *outboxScreen) selectedMessage() (core.OutMessage, bool) {
+	for _, m := range s.shown {
+		if m.ID == s.selected && s.selected != 0 {
+			return m, true
+		}
+	}
+	return core.OutMessage{}, false
+}
+
+// updateSelection enables the actions that fit the selected message and
+// describes it below the list.
+func (s *outboxScreen) updateSelection() {
+	m, ok := s.selectedMessage()
+	if !ok {
+		s.retry.Disable()
+		s.discard.Disable()
+		if len(s.shown) > 0 {
+			s.detail.SetText(outboxHint)
+		} else {
+			s.detail.SetText("")
+		}
+		return
+	}
+	s.discard.Enable()
+	if m.State == core.MailSent {
+		s.retry.Disable() // core would refuse: it was delivered
+	} else {
+		s.retry.Enable()
+	}
+	s.detail.SetText(s.describe(m))
+}
+
+// describe is the selected message in words. It leaves out the code, the
+// Provision URL and the text of the message.
+func (s *outboxScreen) describe(m core.OutMessage) string {
+	what := "Provision code for " + m.User
+	if m.Kind == core.MailPlain {
+		what = "“" + m.Subject + "”"
+		if m.User != "" {
+			what += " for " + m.User
+		}
+	}
+	text := fmt.Sprintf("%s to %s, queued %s: %s", what, m.To, s.format(m.Created), s.state(m))
+	if m.State == core.MailQueued {
+		text += ", next attempt " + s.nextAttempt(m)
+	}
+	switch m.Attempts {
+	case 0:
+		text += "; not tried yet."
+	case 1:
+		text += "; 1 attempt."
+	default:
+		text += fmt.Sprintf("; %d attempts.", m.Attempts)
+	}
+	if m.Kind == core.MailProvision && !m.Expires.IsZero() && m.State != core.MailSent {
+		text += " The code expires " + s.format(m.Expires) + "."
+	}
+	if m.LastError != "" {
+		text += "\nLast error: " + m.LastError
+	}
+	return text
+}
+
+// retrySelected queues the selected message for an attempt now.
+func (s *outboxScreen) retrySelected() {
+	m, ok := s.selectedMessage()
+	if !ok {
+		return
+	}
+	if err := s.c.svc.RetryMail(m.ID); err != nil {
+		s.c.showError(err)
+	}
+	s.refresh()
+}
+
+// confirmDiscard asks before a message leaves the outbox for good.
+func (s *outboxScreen) confirmDiscard() {
+	m, ok := s.selectedMessage()
+	if !ok {
+		return
+	}
+	msg := fmt.Sprintf("Discard the message to %s? It will not be sent.", m.To)
+	if m.Kind == core.MailProvision && m.State != core.MailSent {
+		msg += " Its provision code keeps working until it expires; reprovision the user to replace it."
+	}
+	id := m.ID
+	s.confirm = dialog.NewConfirm("Discard message", msg, func(yes bool) {
+		s.confirm = nil
+		if !yes {
+			return
+		}
+		if err := s.c.svc.DiscardMail(id); err != nil {
+			s.c.showError(err)
+		}
+		s.refresh()
+	}, s.c.win)
+	s.confirm.SetConfirmText("Discard")
+	s.confirm.SetConfirmImportance(widget.DangerImportance)
+	// Enter does not confirm: discarding cannot be undone.
+	s.c.pushModal(s.confirm, nil)
+	s.confirm.Show()
+}

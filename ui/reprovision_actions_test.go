@@ -1,0 +1,101 @@
+package ui
+
+import (
+	"image/png"
+	"os"
+	"strings"
+	"testing"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/canvas"
+	"fyne.io/fyne/v2/test"
+
+	"provisio/core/qr"
+	"provisio/core/qr/qrtest"
+)
+
+func TestReprovision_CodeInLargeType(t *testing.T) {
+	h := newHarness(t)
+	d := h.openFor("alice")
+	var size float32
+	walk(h.win.Canvas().Overlays().Top(), func(o fyne.CanvasObject) {
+		if tx, ok := o.(*canvas.Text); ok && tx.Text == d.code.Text {
+			size = tx.TextSize
+		}
+	})
+	if size < largeCodeSize {
+		t.Errorf("code drawn at %v, want at least %d", size, largeCodeSize)
+	}
+}
+
+func TestReprovision_CopyURL(t *testing.T) {
+	h := newHarness(t)
+	d := h.openFor("bob")
+	test.Tap(d.copyURL)
+	if got := h.c.app.Clipboard().Content(); got != d.issued.URL {
+		t.Errorf("clipboard %q, want the Provision URL %q", got, d.issued.URL)
+	}
+	if !d.note.Visible() || !strings.HasPrefix(d.note.Text, "Provision URL copied.") {
+		t.Errorf("note %q", d.note.Text)
+	}
+}
+
+func TestReprovision_SavePNG(t *testing.T) {
+	h := newHarness(t)
+	d := h.openFor("carol")
+	test.Tap(d.savePNG)
+	h.waitFor("saved note", func() bool { return strings.HasPrefix(d.note.Text, "QR code saved to ") })
+	if !strings.HasSuffix(h.saved, "provision-carol.png") || d.note.Text != "QR code saved to "+h.saved+"." {
+		t.Errorf("saved to %q; note %q", h.saved, d.note.Text)
+	}
+	f, err := os.Open(h.saved)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	img, err := png.Decode(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := qrtest.MustDecode(t, img); got != d.issued.URL {
+		t.Errorf("saved QR reads %q, want %q", got, d.issued.URL)
+	}
+	if w := img.Bounds().Dx(); w != d.modules*pngModulePixels {
+		t.Errorf("PNG %d px wide, want %d modules × %d", w, d.modules, pngModulePixels)
+	}
+}
+
+func TestReprovision_FullScreen(t *testing.T) {
+	h := newHarness(t)
+	h.win.Resize(fyne.NewSize(1920, 1080))
+	d := h.openFor("dave")
+	normal := d.qrImage.MinSize().Width
+
+	test.Tap(d.fullScreen)
+	if !d.full || d.fullScreen.Text != "Exit full screen" {
+		t.Fatalf("full %v, button %q", d.full, d.fullScreen.Text)
+	}
+	side := int(d.qrImage.MinSize().Width)
+	if side < 2*int(normal) || side%d.modules != 0 || side/d.modules < qr.MinPixelsPerModule {
+		t.Errorf("full-screen QR %d px for %d modules (normal %v)", side, d.modules, normal)
+	}
+	if side > int(h.win.Canvas().Size().Height) {
+		t.Errorf("full-screen QR %d px is taller than the window", side)
+	}
+	shot := h.win.Canvas().Capture()
+	writeShot(t, "reprovision_full.png", shot)
+	if got := qrtest.MustDecode(t, shot); got != d.issued.URL {
+		t.Errorf("full-screen QR reads %q", got)
+	}
+	checkModuleSize(t, h, d, shot)
+
+	// Escape leaves full screen first, then closes the dialog.
+	h.c.escape()
+	if d.full || d.qrImage.MinSize().Width != normal || h.c.reprov != d {
+		t.Errorf("after Escape: full %v, QR %v, dialog open %v", d.full, d.qrImage.MinSize().Width, h.c.reprov == d)
+	}
+	h.c.escape()
+	if h.c.reprov != nil {
+		t.Error("second Escape did not close the dialog")
+	}
+}

@@ -1,0 +1,222 @@
+package ui
+
+import (
+	"fmt"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/test"
+	"fyne.io/fyne/v2/theme"
+
+	"provisio/core"
+	"provisio/core/store/storetest"
+)
+
+// shotSizes are the window sizes every screen must look tidy at.
+var shotSizes = []fyne.Size{{Width: 1280, Height: 800}, {Width: 1920, Height: 1080}}
+
+// TestScreenshots renders every screen and the main dialogs at both
+// sizes into PROVISIO_SHOTS (make screenshots writes docs/screenshots),
+// with the default theme, for a person to review and for the README.
+func TestScreenshots(t *testing.T) {
+	if os.Getenv("PROVISIO_SHOTS") == "" {
+		t.Skip("set PROVISIO_SHOTS=dir to write screenshots")
+	}
+	h := newHarnessWith(t, func(h *harness, d *Deps) {
+		d.Fingerprint = shotFingerprint
+		d.ServerURLs = func() []string { return []string{"https://192.168.1.10:8443/"} }
+		d.RestartServer = func() error { return nil }
+		d.RegenerateCert = func() (string, error) { return shotFingerprint, nil }
+	})
+	fyne.CurrentApp().Settings().SetTheme(theme.DefaultTheme())
+	for k, v := range map[string]string{"server.name": "office-pc", "server.advertise": "192.168.1.10"} {
+		if err := h.svc.SetSetting(k, v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	seedOffice(t, h)
+	h.settle()
+	c := h.c
+
+	closeOverlays := func() {
+		for o := h.win.Canvas().Overlays().Top(); o != nil; o = h.win.Canvas().Overlays().Top() {
+			if !c.escape() {
+				h.win.Canvas().Overlays().Remove(o)
+			}
+		}
+		h.settle()
+	}
+	screen := func(o fyne.CanvasObject) func() { return func() { c.showScreen(o) } }
+	scenes := []struct {
+		name  string
+		setup func()
+	}{
+		{"first-run", func() { c.showScreen(c.users.content); c.openFirstRun() }},
+		{"users", screen(c.users.content)},
+		{"user-search", func() {
+			selectUser(h, "carol")
+			c.users.search.SetText("car")
+		}},
+		{"user-form-error", func() {
+			c.showScreen(c.users.content)
+			c.users.search.SetText("")
+			c.users.openForm(nil)
+			f := c.users.form
+			f.name.entry.SetText("ivy")
+			f.email.entry.SetText("ivy-at-example")
+			f.pin.entry.SetText("12")
+			test.Tap(f.save)
+		}},
+		{"reset-pin", func() {
+			selectUser(h, "dave")
+			c.users.openPINReset()
+			test.Tap(c.users.pinReset.show)
+		}},
+		{"csv-import", func() {
+			c.showScreen(c.users.content)
+			c.users.previewCSV("new-starters.csv", []byte(sampleCSV))
+			h.waitFor("preview", func() bool { return c.users.importer != nil && !c.users.importer.running })
+		}},
+		{"reprovision", func() {
+			selectUser(h, "erin")
+			test.Tap(c.users.reprovision)
+		}},
+		{"reprovision-done", func() {
+			selectUser(h, "erin")
+			test.Tap(c.users.reprovision)
+			if _, err := h.svc.Provision("erin", c.reprov.issued.Code, "Android 15"); err != nil {
+				t.Fatal(err)
+			}
+			h.waitFor("provisioned", func() bool { return strings.HasPrefix(c.reprov.status.Text, statusProvisioned) })
+		}},
+		{"reprovision-fullscreen", func() {
+			selectUser(h, "frank")
+			test.Tap(c.users.reprovision)
+			test.Tap(c.reprov.fullScreen)
+		}},
+		{"policy-mobile", screen(c.mobile.content)},
+		{"policy-selfreset", screen(c.selfReset.content)},
+		{"server", screen(c.server.content)},
+		{"agents", screen(c.agents.content)},
+		{"agent-form", func() {
+			c.showScreen(c.agents.content)
+			c.agents.list.Select(1)
+			test.Tap(c.agents.edit)
+		}},
+		{"log", screen(c.log.content)},
+	}
+	// The mail screens, when the console has them.
+	for _, s := range c.screens {
+		switch s.title {
+		case "Mail Transport", "Outbox":
+			scenes = append(scenes, struct {
+				name  string
+				setup func()
+			}{strings.ToLower(strings.ReplaceAll(s.title, " ", "-")), screen(s.content)})
+		}
+	}
+
+	for _, size := range shotSizes {
+		h.win.Resize(size)
+		for _, sc := range scenes {
+			closeOverlays()
+			sc.setup()
+			h.settle()
+			writeShot(t, fmt.Sprintf("%s-%dx%d.png", sc.name, int(size.Width), int(size.Height)), h.win.Canvas().Capture())
+			if c.reprov != nil && c.reprov.full {
+				test.Tap(c.reprov.fullScreen)
+			}
+		}
+	}
+	closeOverlays()
+}
+
+// shotFingerprint looks like a real certificate's.
+const shotFingerprint = "3F:A9:1C:7E:52:0B:D4:86:E1:29:6A:F0:3C:B7:58:9D:04:C2:7F:E3:1A:95:6B:D8:40:2E:F7:13:8C:A5:69:B0"
+
+// selectUser shows User Management with name selected.
+func selectUser(h *harness, name string) {
+	h.t.Helper()
+	s := h.c.users
+	h.c.showScreen(s.content)
+	s.search.SetText("")
+	for i, r := range s.shown {
+		if r.Name == name {
+			s.list.Select(i)
+			return
+		}
+	}
+	h.t.Fatalf("%s not listed", name)
+}
+
+// sampleCSV is a new-starters file with two mistakes in it.
+const sampleCSV = `username,full_name,email,mobile,group,pin
+hannah,Hannah Arendt,hannah@example.org,+44 20 7946 0101,sales,
+ivan,Ivan Petrov,ivan@example.org,+44 20 7946 0102,sales,
+judy,Judy Hopps,judy-at-example.org,,support,
+karl,Karl Popper,karl@example.org,+44 20 7946 0104,support,12
+lena,Lena Meyer,lena@example.org,,accounts,
+`
+
+// seedOffice fills the console with a small office: users in every
+// state, two agents and a log.
+func seedOffice(t *testing.T, h *harness) {
+	t.Helper()
+	svc := h.svc
+	people := []struct{ name, full, group string }{
+		{"alice", "Alice Liddell", "sales"}, {"bob", "Robert Tables", "sales"},
+		{"carol", "Carol Danvers", "support"}, {"dave", "Dave Bowman", "support"},
+		{"erin", "Erin Brockovich", "accounts"}, {"frank", "Frank Poole", "accounts"},
+		{"grace", "Grace Hopper", "it"}, {"heidi", "Heidi Klum", "sales"},
+	}
+	for _, p := range people {
+		storetest.MustAddUser(t, svc, p.name, "1357")
+		if _, err := svc.UpdateUser(p.name, func(u *core.User) error {
+			u.FullName, u.Group, u.Mobile = p.full, p.group, "+44 20 7946 0"+fmt.Sprint(100+len(p.name))
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i, n := range []string{"alice", "carol", "grace"} {
+		ic, err := svc.CreateProvisionCode(n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := svc.Provision(n, ic.Code, []string{"iOS 17.5", "Android 15", "iOS 18.1"}[i]); err != nil {
+			t.Fatal(err)
+		}
+		h.clock.Advance(37 * time.Minute)
+	}
+	for i, n := range []string{"alice", "carol"} {
+		if _, err := svc.UpdateUser(n, func(u *core.User) error {
+			u.LastLogin = h.clock.Now().Add(-time.Duration(i+1) * 95 * time.Minute)
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := svc.CreateProvisionCode("heidi"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.UpdateUser("bob", func(u *core.User) error { u.Locked = true; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.UpdateUser("frank", func(u *core.User) error { u.MobileAllowed = false; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range []core.Agent{
+		{Name: "office-vpn", Host: "192.168.1.1", Secret: core.NewAgentSecret(), Group: core.GroupAny},
+		{Name: "intranet", Host: "192.168.1.0/24", Secret: core.NewAgentSecret(), Group: "sales",
+			Modes: []string{core.AgentModeMobile, core.AgentModeDual}, Repository: true},
+	} {
+		if err := svc.PutAgent(a); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_ = svc.Log(core.LevelWarn, "bob", "Login failed for user: bob, error: wrong one-time code; locked after 5 failures in a row")
+	_ = svc.Log(core.LevelError, "", "Message for user: dave, destination: dave@example.org failed: The mail server refused the recipient.")
+}

@@ -1,0 +1,411 @@
+package ui
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"net"
+	"strconv"
+	"strings"
+	"syscall"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/dialog"
+	"fyne.io/fyne/v2/layout"
+	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
+
+	"provisio/core"
+)
+
+// Setting keys of the Server screen.
+const (
+	keyServerName = "server.name"
+	keySiteID     = "server.siteid"
+	keyListen     = "server.listen"
+	keyAdvertise  = "server.advertise"
+	keyHTTPListen = "server.http_listen"
+)
+
+// serverScreen is Server: the names phones know the server by, where it
+// listens, its running state and its certificate.
+type serverScreen struct {
+	c *Console
+
+	name, siteID, host, port, advertise, httpListen *field
+	loaded                                          map[string]string
+
+	apply, reset *widget.Button
+	result       *widget.Label
+
+	state   *widget.Label // running or stopped, and why
+	restart *widget.Button
+	busy    bool // a restart or regeneration is under way
+
+	fingerprint *widget.Label
+	regenerate  *widget.Button
+	confirm     *dialog.ConfirmDialog
+
+	content fyne.CanvasObject
+}
+
+func newServerScreen(c *Console) *serverScreen {
+	s := &serverScreen{c: c}
+	entry := func(placeholder string) *field {
+		e := c.newEntry()
+		e.SetPlaceHolder(placeholder)
+		e.OnSubmitted = func(string) { s.applyChanges() }
+		return newInputField(e)
+	}
+	s.name = entry("e.g. office-server")
+	s.siteID = entry("e.g. office")
+	s.host = entry("0.0.0.0 (every address of this computer)")
+	s.port = entry("8443")
+	adv := c.newSelectEntry(addrStrings(c.opts.lanAddrs()))
+	adv.SetPlaceHolder("first detected address")
+	adv.OnSubmitted = func(string) { s.applyChanges() }
+	s.advertise = newInputField(adv)
+	s.httpListen = entry("off")
+
+	s.result = &widget.Label{Wrapping: fyne.TextWrapWord}
+	s.apply = widget.NewButton("Apply", s.applyChanges)
+	s.apply.Importance = widget.HighImportance
+	s.reset = widget.NewButton("Reset", func() { s.load(); s.showResult("", widget.MediumImportance) })
+
+	s.state = &widget.Label{Wrapping: fyne.TextWrapWord, TextStyle: fyne.TextStyle{Bold: true}}
+	s.restart = widget.NewButtonWithIcon("Restart server", theme.ViewRefreshIcon(), func() { s.restartNow("") })
+	s.fingerprint = &widget.Label{TextStyle: fyne.TextStyle{Monospace: true}, Wrapping: fyne.TextWrapBreak, Selectable: true}
+	s.regenerate = widget.NewButtonWithIcon("Regenerate certificate…", theme.WarningIcon(), s.confirmRegenerate)
+	s.regenerate.Importance = widget.DangerImportance
+	if c.deps.RestartServer == nil {
+		s.restart.Disable()
+	}
+	if c.deps.RegenerateCert == nil {
+		s.regenerate.Disable()
+	}
+
+	hint := func(text string) fyne.CanvasObject {
+		return &widget.Label{Text: text, Importance: widget.LowImportance, Wrapping: fyne.TextWrapWord}
+	}
+	form := newFormGrid(
+		formRow("Server name", container.NewVBox(s.name.box, hint("Shown to people: on the provision page and in mail."))),
+		formRow("Site ID", container.NewVBox(s.siteID.box,
+			hint("Phones look the server up by it. Letters, digits, '-', '_' and '.'."))),
+		formRow("Listen address", container.NewVBox(
+			container.NewBorder(nil, nil, nil,
+				container.NewHBox(widget.NewLabel("Port"), container.New(fixedWidth(110), s.port.box)), s.host.box),
+			hint("0.0.0.0 listens on every network of this computer, which phones on the LAN need."))),
+		formRow("Address phones use", container.NewVBox(s.advertise.box,
+			hint("Pick a detected address or type a host name. Empty: the first detected address. "+
+				"It goes into every Provision URL and QR code."))),
+		formRow("Plain HTTP listener", container.NewVBox(s.httpListen.box,
+			hint("Optional, host:port such as 0.0.0.0:8080, for legacy agents on a trusted network. "+
+				"Plain HTTP is not encrypted. Empty: off."))),
+	)
+	running := container.NewVBox(
+		newSection("Server state"),
+		container.NewBorder(nil, nil, nil, container.NewVBox(s.restart), s.state),
+		hint("Restarting applies the listen address, the port and the plain HTTP listener without closing Provisio. "+
+			"Requests under way get a few seconds to finish."),
+	)
+	cert := container.NewVBox(
+		newSection("Certificate (SHA-256 fingerprint)"),
+		s.fingerprint,
+		hint("Phones show this fingerprint when they first connect and pin it. Compare it before trusting."),
+		container.NewHBox(s.regenerate),
+		&widget.Label{Text: "A new certificate cuts off every provisioned phone: all of them must be reprovisioned.",
+			Importance: widget.WarningImportance, Wrapping: fyne.TextWrapWord},
+	)
+	body := container.NewVBox(form, widget.NewSeparator(), running, widget.NewSeparator(), cert, layout.NewSpacer())
+	buttons := container.NewBorder(nil, nil, nil, container.NewHBox(s.reset, s.apply), s.result)
+	top := container.NewVBox(newHeading("Server"),
+		newNote("The embedded HTTPS server that phones provision against and agents check one-time codes with."),
+		widget.NewSeparator())
+	s.content = container.NewBorder(top, container.NewVBox(widget.NewSeparator(), buttons), nil, nil,
+		container.NewVScroll(body))
+	for _, fl := range s.fields() {
+		fl.relayout = func() { relayout(s.content) }
+	}
+	s.load()
+	s.refreshState()
+	return s
+}
+
+// addrStrings formats addresses for a list of choices.
+func addrStrings[T fmt.Stringer](addrs []T) []string {
+	out := make([]string, len(addrs))
+	for i, a := range addrs {
+		out[i] = a.String()
+	}
+	return out
+}
+
+// fields maps the setting keys to their fields; the listen address is
+// two fields, so it is left out.
+func (s *serverScreen) fields() map[string]*field {
+	return map[string]*field{keyServerName: s.name, keySiteID: s.siteID, keyAdvertise: s.advertise,
+		keyHTTPListen: s.httpListen, "listen.host": s.host, "listen.port": s.port}
+}
+
+// values returns the form as setting text, the listen address joined.
+func (s *serverScreen) values() map[string]string {
+	return map[string]string{
+		keyServerName: s.name.entry.Text, keySiteID: s.siteID.entry.Text,
+		keyListen:    net.JoinHostPort(strings.TrimSpace(s.host.entry.Text), strings.TrimSpace(s.port.entry.Text)),
+		keyAdvertise: s.advertise.entry.Text, keyHTTPListen: s.httpListen.entry.Text,
+	}
+}
+
+// load shows the saved settings and clears errors.
+func (s *serverScreen) load() {
+	set := s.c.svc.Settings()
+	host, port, err := net.SplitHostPort(set.Listen)
+	if err != nil {
+		host, port = set.Listen, ""
+	}
+	for fl, v := range map[*field]string{s.name: set.ServerName, s.siteID: set.SiteID, s.host: host, s.port: port,
+		s.advertise: set.Advertise, s.httpListen: set.HTTPListen} {
+		fl.entry.SetText(v)
+		fl.setError("")
+	}
+	s.loaded = s.values()
+	s.fingerprint.SetText(s.c.fingerprint)
+}
+
+func (s *serverScreen) dirty() bool {
+	for k, v := range s.values() {
+		if s.loaded[k] != v {
+			return true
+		}
+	}
+	return false
+}
+
+// applyChanges checks every field, marks those that are wrong, saves if
+// all are right and restarts the server when where it listens changed.
+func (s *serverScreen) applyChanges() {
+	if !s.dirty() {
+		s.showResult("Nothing to apply: the form shows the saved values.", widget.MediumImportance)
+		return
+	}
+	for _, fl := range s.fields() {
+		fl.setError("")
+	}
+	set := s.c.svc.Settings()
+	vals := s.values()
+	ok := true
+	check := func(fl *field, key string) {
+		if err := set.Set(key, vals[key]); err != nil {
+			fl.setError(core.ErrorMessage(err))
+			ok = false
+		}
+	}
+	check(s.name, keyServerName)
+	check(s.siteID, keySiteID)
+	if n, err := strconv.Atoi(strings.TrimSpace(s.port.entry.Text)); err != nil || n < 1 || n > 65535 {
+		s.port.setError("Enter a port from 1 to 65535.")
+		ok = false
+	} else if err := set.Set(keyListen, vals[keyListen]); err != nil {
+		s.host.setError("Enter an IP address of this computer, 0.0.0.0 for all of them, or a host name.")
+		ok = false
+	}
+	check(s.advertise, keyAdvertise)
+	check(s.httpListen, keyHTTPListen)
+	if !ok {
+		s.showResult("Not saved: correct the fields marked in red.", widget.DangerImportance)
+		return
+	}
+	old := s.c.svc.Settings()
+	if err := s.c.svc.SetSettings(set, "Server settings"); err != nil {
+		s.showResult("Not saved: "+core.ErrorMessage(err), widget.DangerImportance)
+		return
+	}
+	s.load()
+	if old.Listen == set.Listen && old.HTTPListen == set.HTTPListen {
+		s.showResult("Saved.", widget.SuccessImportance)
+		return
+	}
+	if s.c.deps.RestartServer == nil {
+		s.showResult("Saved. Restart Provisio to listen on the new address.", widget.WarningImportance)
+		return
+	}
+	s.restartNow("Saved. ")
+}
+
+func (s *serverScreen) showResult(msg string, imp widget.Importance) {
+	s.result.Importance = imp
+	s.result.SetText(msg)
+}
+
+// refreshState shows whether the server runs and where.
+func (s *serverScreen) refreshState() {
+	if s.busy {
+		return
+	}
+	urls := s.c.serverURLs()
+	switch {
+	case len(urls) > 0:
+		s.state.Importance = widget.SuccessImportance
+		text := "Running at " + strings.Join(urls, ", ")
+		if h := s.c.svc.Settings().HTTPListen; h != "" {
+			text += "; plain HTTP for legacy agents on " + h
+		}
+		s.state.SetText(text + ".")
+	case s.c.serverErr != nil:
+		s.state.Importance = widget.DangerImportance
+		s.state.SetText("Stopped: " + serverErrorMessage(s.c.serverErr))
+	default:
+		s.state.Importance = widget.DangerImportance
+		s.state.SetText("Stopped.")
+	}
+}
+
+// restartNow restarts the server in the background (closing it lets
+// requests under way finish, which can take seconds) and reports in the
+// result line after prefix.
+func (s *serverScreen) restartNow(prefix string) {
+	if s.c.deps.RestartServer == nil || s.busy {
+		return
+	}
+	s.setBusy("Restarting the server…")
+	c := s.c
+	go func() {
+		err := c.deps.RestartServer()
+		c.do(func() {
+			s.setBusy("")
+			c.serverStarted(err)
+			if err != nil {
+				s.showResult(prefix+"The server could not start: "+serverErrorMessage(err), widget.DangerImportance)
+				return
+			}
+			s.showResult(prefix+"The server restarted.", widget.SuccessImportance)
+		})
+	}()
+}
+
+// setBusy shows work under way and keeps the buttons from starting more;
+// "" ends it.
+func (s *serverScreen) setBusy(msg string) {
+	s.busy = msg != ""
+	for _, b := range []*widget.Button{s.restart, s.regenerate} {
+		if s.busy {
+			b.Disable()
+		} else {
+			b.Enable()
+		}
+	}
+	if s.c.deps.RestartServer == nil {
+		s.restart.Disable()
+	}
+	if s.c.deps.RegenerateCert == nil {
+		s.regenerate.Disable()
+	}
+	if s.busy {
+		s.state.Importance = widget.MediumImportance
+		s.state.SetText(msg)
+	} else {
+		s.refreshState()
+	}
+}
+
+// serverStarted records the outcome of a (re)start: the log gets the
+// detail, the status bar and the Server screen the state.
+func (c *Console) serverStarted(err error) {
+	c.serverErr = err
+	if err != nil {
+		_ = c.svc.Log(core.LevelError, "", "The server could not start: %v", err)
+	} else {
+		_ = c.svc.Log(core.LevelInfo, "", "Server restarted from the console on %s.", c.svc.Settings().Listen)
+	}
+	c.refreshStatus()
+	c.server.refreshState()
+}
+
+func (s *serverScreen) confirmRegenerate() {
+	if s.c.deps.RegenerateCert == nil || s.busy {
+		return
+	}
+	s.confirm = dialog.NewConfirm("Regenerate certificate",
+		"The server gets a new certificate with a new fingerprint. Every phone provisioned so far pinned the "+
+			"current one and stops connecting: each must be reprovisioned. Agents that pin it must be updated too. "+
+			"Regenerate the certificate now?",
+		func(yes bool) {
+			s.confirm = nil
+			if yes {
+				s.regenerateNow()
+			}
+		}, s.c.win)
+	s.confirm.SetConfirmText("Regenerate")
+	s.confirm.SetConfirmImportance(widget.DangerImportance)
+	s.c.pushModal(s.confirm, nil)
+	s.confirm.Show()
+}
+
+// regenerateNow makes a new certificate and restarts the server with it.
+func (s *serverScreen) regenerateNow() {
+	s.setBusy("Making a new certificate…")
+	c := s.c
+	go func() {
+		fp, err := c.deps.RegenerateCert()
+		var restartErr error
+		if err == nil && c.deps.RestartServer != nil {
+			restartErr = c.deps.RestartServer()
+		}
+		c.do(func() {
+			s.setBusy("")
+			if err != nil {
+				_ = c.svc.Log(core.LevelError, "", "The server certificate could not be regenerated: %v", err)
+				s.showResult("The certificate could not be regenerated; the old one stays. The log has the details.",
+					widget.DangerImportance)
+				return
+			}
+			c.fingerprint = fp
+			s.fingerprint.SetText(fp)
+			_ = c.svc.Log(core.LevelWarn, "", "Server certificate regenerated; provisioned phones must reprovision. New SHA-256 fingerprint %s.", fp)
+			c.serverStarted(restartErr)
+			if restartErr != nil {
+				s.showResult("New certificate made, but the server could not start: "+serverErrorMessage(restartErr),
+					widget.DangerImportance)
+				return
+			}
+			s.showResult("New certificate in use. Reprovision every phone.", widget.WarningImportance)
+		})
+	}()
+}
+
+// configChanged follows settings saved elsewhere unless the admin is in
+// the middle of editing.
+func (s *serverScreen) configChanged() {
+	if !s.dirty() {
+		s.load()
+	}
+	s.refreshState()
+}
+
+// serverErrorMessage words why the server could not start. Core errors
+// carry their own sentence; the listener's are the operating system's.
+func serverErrorMessage(err error) string {
+	var ce *core.Error
+	var s sentence
+	var dns *net.DNSError
+	text := strings.ToLower(fmt.Sprint(err))
+	switch {
+	case err == nil:
+		return ""
+	case errors.As(err, &s):
+		return string(s)
+	case errors.As(err, &ce):
+		return ce.Message
+	case errors.Is(err, syscall.EADDRINUSE) || strings.Contains(text, "address already in use") ||
+		strings.Contains(text, "only one usage of each socket address"):
+		return "another program already uses that port. Choose another port, or stop the other program."
+	case errors.Is(err, syscall.EACCES) || errors.Is(err, fs.ErrPermission):
+		return "Provisio may not listen on that port. Ports below 1024 need administrator rights; use 8443."
+	case errors.Is(err, syscall.EADDRNOTAVAIL) || strings.Contains(text, "assign requested address"):
+		return "this computer has no such address. Use 0.0.0.0 to listen on all of its addresses."
+	case errors.As(err, &dns):
+		return "the listen address names a host that cannot be found."
+	}
+	return "something went wrong starting it; the log has the details."
+}

@@ -1,0 +1,574 @@
+package ui
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"strconv"
+	"strings"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/layout"
+	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
+
+	"provisio/core"
+	"provisio/core/mailer"
+)
+
+// Setting keys of the Mail Transport screen.
+const (
+	keySMTPHost     = "smtp.host"
+	keySMTPPort     = "smtp.port"
+	keySMTPSecurity = "smtp.security"
+	keySMTPUser     = "smtp.username"
+	keySMTPPassword = "smtp.password"
+	keySMTPFrom     = "smtp.from"
+	keySMTPFromName = "smtp.from_name"
+
+	keyTemplateSubject = "template.provision.subject"
+	keyTemplateText    = "template.provision.text"
+	keyTemplateHTML    = "template.provision.html"
+)
+
+// transportEntryKeys are the text settings of the form in screen order, so
+// error messages read top to bottom. The password is handled apart: the
+// form never shows it.
+var transportEntryKeys = []string{keySMTPHost, keySMTPPort, keySMTPUser, keySMTPFrom, keySMTPFromName}
+
+// Texts of the Mail Transport screen that tests look for.
+const (
+	msgNothingToApply = "Nothing to apply: the form shows the saved values."
+	msgFixFields      = "Not saved: correct the fields marked in red."
+	msgSending        = "Sending…"
+)
+
+// transportScreen is Mail Transport: the SMTP server provision codes go
+// out through, a test message to prove the settings, and the provision
+// message template.
+type transportScreen struct {
+	c *Console
+	// tlsConfig is handed to the test message; nil trusts the system's
+	// roots. Tests set RootCAs for the capture server's certificate.
+	tlsConfig *tls.Config
+
+	host, port, username, password, from, fromName *field
+	security                                       *widget.Select
+	clearPassword                                  *widget.Check
+
+	// loaded holds the values as last loaded, to tell edits apart;
+	// hasPassword says whether a password is saved.
+	loaded      map[string]string
+	hasPassword bool
+
+	apply, reset *widget.Button
+	result       *widget.Label // outcome of the last Apply
+
+	testTo     *field
+	sendTest   *widget.Button
+	testResult *widget.Label
+	sending    bool
+
+	template *templateEditor
+
+	content fyne.CanvasObject
+}
+
+func newTransportScreen(c *Console) *transportScreen {
+	s := &transportScreen{c: c}
+	entry := func(placeholder string) *field {
+		e := c.newEntry()
+		e.SetPlaceHolder(placeholder)
+		e.OnSubmitted = func(string) { s.applyChanges() }
+		return newInputField(e)
+	}
+	s.host = entry("smtp.example.org")
+	s.port = entry("587")
+	s.username = entry("optional")
+	pw := c.newPasswordEntry()
+	pw.OnSubmitted = func(string) { s.applyChanges() }
+	s.password = newInputField(pw)
+	s.from = entry("provisio@example.org")
+	s.fromName = entry("Provisio")
+
+	s.security = widget.NewSelect([]string{core.MailSecurityNone, core.MailSecurityStartTLS, core.MailSecurityTLS}, nil)
+	s.security.OnChanged = s.securityChanged
+	s.clearPassword = widget.NewCheck("Clear password", func(on bool) {
+		// The typed text stays, so unticking brings it back.
+		if on {
+			s.password.entry.Disable()
+		} else {
+			s.password.entry.Enable()
+		}
+	})
+
+	s.result = &widget.Label{Wrapping: fyne.TextWrapWord}
+	s.apply = widget.NewButton("Apply", s.applyChanges)
+	s.apply.Importance = widget.HighImportance
+	s.reset = widget.NewButton("Reset", s.resetChanges)
+
+	to := c.newEntry()
+	to.SetPlaceHolder("you@example.org")
+	to.OnSubmitted = func(string) { s.sendTestMessage() }
+	s.testTo = newInputField(to)
+	s.sendTest = widget.NewButtonWithIcon("Send test message", theme.MailSendIcon(), s.sendTestMessage)
+	s.testResult = &widget.Label{Wrapping: fyne.TextWrapWord}
+
+	s.template = newTemplateEditor(c)
+
+	hint := func(text string) *widget.Label {
+		return &widget.Label{Text: text, Importance: widget.LowImportance, Wrapping: fyne.TextWrapWord}
+	}
+	grid := newFormGrid(
+		formRow("Server", s.host.box),
+		formRow("Port", s.port.box),
+		formRow("Security", container.NewVBox(s.security,
+			hint("starttls is usually port 587, tls port 465 and none port 25."))),
+		formRow("User name", container.NewVBox(s.username.box,
+			hint("Leave empty if the server accepts mail without a login."))),
+		formRow("Password", container.NewVBox(s.password.box, s.clearPassword)),
+		formRow("From address", s.from.box),
+		formRow("From name", s.fromName.box),
+	)
+	buttons := container.NewBorder(nil, nil, nil, container.NewHBox(s.reset, s.apply), s.result)
+
+	testRow := container.NewBorder(nil, nil, nil, container.NewVBox(s.sendTest), s.testTo.box)
+	testBox := container.NewVBox(
+		newSubheading("Send test message"),
+		newNote("Sends a short message through the server in the form above, saved or not, and reports the server's answer."),
+		newFormGrid(formRow("Send to", testRow)),
+		s.testResult,
+	)
+
+	body := container.NewVBox(
+		grid, buttons,
+		widget.NewSeparator(), testBox,
+		widget.NewSeparator(), s.template.content,
+		layout.NewSpacer(),
+	)
+	top := container.NewVBox(
+		newHeading("Mail Transport"),
+		newNote("The mail server Provisio sends provision codes through. Messages wait in the Outbox until it answers."),
+		widget.NewSeparator(),
+	)
+	s.content = container.NewBorder(top, nil, nil, nil, container.NewVScroll(body))
+	for _, fl := range append(s.fields(), s.testTo) {
+		fl.relayout = func() { relayout(s.content) }
+	}
+	s.template.relayout = func() { relayout(s.content) }
+	s.load()
+	return s
+}
+
+// newSubheading returns the title of a section within a screen.
+func newSubheading(text string) *widget.Label {
+	return &widget.Label{Text: text, TextStyle: fyne.TextStyle{Bold: true}}
+}
+
+// fieldFor maps core's field names (the setting keys) to the entries.
+func (s *transportScreen) fieldFor(key string) *field {
+	switch key {
+	case keySMTPHost:
+		return s.host
+	case keySMTPPort:
+		return s.port
+	case keySMTPUser:
+		return s.username
+	case keySMTPPassword:
+		return s.password
+	case keySMTPFrom:
+		return s.from
+	case keySMTPFromName:
+		return s.fromName
+	}
+	return nil
+}
+
+func (s *transportScreen) fields() []*field {
+	return []*field{s.host, s.port, s.username, s.password, s.from, s.fromName}
+}
+
+// values returns what the form shows, as setting text. The password is
+// not among them.
+func (s *transportScreen) values() map[string]string {
+	v := map[string]string{keySMTPSecurity: s.security.Selected}
+	for _, k := range transportEntryKeys {
+		v[k] = s.fieldFor(k).entry.Text
+	}
+	return v
+}
+
+// load shows the saved settings and clears errors. The password entry
+// stays empty: a saved password is only ever hinted at.
+func (s *transportScreen) load() {
+	m := s.c.svc.Settings().Mail
+	v := map[string]string{
+		keySMTPHost:     m.Host,
+		keySMTPPort:     strconv.Itoa(m.Port),
+		keySMTPSecurity: m.Security,
+		keySMTPUser:     m.Username,
+		keySMTPFrom:     m.From,
+		keySMTPFromName: m.FromName,
+	}
+	if m.Port == 0 {
+		v[keySMTPPort] = ""
+	}
+	for _, k := range transportEntryKeys {
+		s.fieldFor(k).entry.SetText(v[k])
+	}
+	s.security.OnChanged = nil // loading is not a choice to follow
+	s.security.SetSelected(v[keySMTPSecurity])
+	s.security.OnChanged = s.securityChanged
+	s.loaded = v
+
+	s.hasPassword = m.Password != ""
+	s.password.entry.SetText("")
+	s.clearPassword.SetChecked(false)
+	if s.hasPassword {
+		s.password.entry.SetPlaceHolder("unchanged")
+		s.clearPassword.Enable()
+	} else {
+		s.password.entry.SetPlaceHolder("none")
+		s.clearPassword.Disable()
+	}
+	for _, fl := range s.fields() {
+		fl.setError("")
+	}
+}
+
+// dirty reports whether the admin has edited the form since it loaded.
+func (s *transportScreen) dirty() bool {
+	for k, v := range s.values() {
+		if s.loaded[k] != v {
+			return true
+		}
+	}
+	return s.password.entry.Text != "" || s.clearPassword.Checked
+}
+
+// securityChanged moves the port along with the security mode while it
+// still holds the usual port of the old mode, so choosing "tls" does not
+// leave the form pointing at the STARTTLS port.
+func (s *transportScreen) securityChanged(mode string) {
+	usual := map[string]string{core.MailSecurityNone: "25", core.MailSecurityStartTLS: "587", core.MailSecurityTLS: "465"}
+	switch strings.TrimSpace(s.port.entry.Text) {
+	case "", "25", "587", "465":
+		s.port.entry.SetText(usual[mode])
+	}
+}
+
+// formSettings is a copy of the saved settings with the form's values set
+// through core, which parses and validates them exactly as the CLI does.
+// Each field that is wrong gets core's sentence; ok is false if any was.
+func (s *transportScreen) formSettings() (set core.Settings, ok bool) {
+	set = s.c.svc.Settings()
+	ok = true
+	for _, fl := range s.fields() {
+		fl.setError("")
+	}
+	mark := func(key string, err error) {
+		ok = false
+		fl := s.fieldFor(key)
+		var ce *core.Error
+		if errors.As(err, &ce) && s.fieldFor(ce.Field) != nil {
+			fl = s.fieldFor(ce.Field)
+		}
+		if fl == nil {
+			s.showResult(core.ErrorMessage(err), widget.DangerImportance)
+			return
+		}
+		fl.setError(core.ErrorMessage(err))
+	}
+	vals := s.values()
+	for _, k := range []string{keySMTPHost, keySMTPPort, keySMTPSecurity, keySMTPUser, keySMTPFrom, keySMTPFromName} {
+		if err := set.Set(k, vals[k]); err != nil {
+			mark(k, err)
+		}
+	}
+	switch {
+	case s.clearPassword.Checked:
+		set.Mail.Password = ""
+	case s.password.entry.Text != "":
+		if err := set.Set(keySMTPPassword, s.password.entry.Text); err != nil {
+			mark(keySMTPPassword, err)
+		}
+	}
+	return set, ok
+}
+
+// applyChanges saves the form if every field is right; otherwise it marks
+// the fields at fault and keeps everything as typed.
+func (s *transportScreen) applyChanges() {
+	if !s.dirty() {
+		// Saving the same values would only add a line to the audit log.
+		s.showResult(msgNothingToApply, widget.MediumImportance)
+		return
+	}
+	s.showResult("", widget.MediumImportance)
+	set, ok := s.formSettings()
+	if !ok {
+		if s.result.Text == "" {
+			s.showResult(msgFixFields, widget.DangerImportance)
+		}
+		return
+	}
+	if err := s.c.svc.SetSettings(set, "Mail transport"); err != nil {
+		var ce *core.Error
+		if errors.As(err, &ce) && s.fieldFor(ce.Field) != nil {
+			s.fieldFor(ce.Field).setError(ce.Message)
+			s.showResult(msgFixFields, widget.DangerImportance)
+			return
+		}
+		s.showResult("Not saved: "+core.ErrorMessage(err), widget.DangerImportance)
+		return
+	}
+	s.load() // shows values as core normalised them
+	if set.Mail.Configured() {
+		s.showResult("Saved.", widget.SuccessImportance)
+	} else {
+		s.showResult("Saved. Mail goes out once the server and the From address are filled in.", widget.WarningImportance)
+	}
+}
+
+// resetChanges puts back the saved values.
+func (s *transportScreen) resetChanges() {
+	s.load()
+	s.showResult("", widget.MediumImportance)
+}
+
+func (s *transportScreen) showResult(msg string, imp widget.Importance) {
+	s.result.Importance = imp
+	s.result.SetText(msg)
+}
+
+func (s *transportScreen) showTestResult(msg string, imp widget.Importance) {
+	s.testResult.Importance = imp
+	s.testResult.SetText(msg)
+	relayout(s.content)
+}
+
+// sendTestMessage sends a test message through the settings in the form,
+// saved or not, so the admin can try them before applying. The SMTP
+// conversation runs in a goroutine; its answer comes back through
+// Console.do.
+func (s *transportScreen) sendTestMessage() {
+	if s.sending {
+		return
+	}
+	s.testTo.setError("")
+	to := strings.TrimSpace(s.testTo.entry.Text)
+	if to == "" {
+		s.testTo.setError("Enter the address to send the test message to.")
+		return
+	}
+	if err := core.ValidateEmail("to", to); err != nil {
+		s.testTo.setError(core.ErrorMessage(err))
+		return
+	}
+	set, ok := s.formSettings()
+	if !ok {
+		s.showTestResult("Not sent: correct the fields marked in red.", widget.DangerImportance)
+		return
+	}
+	s.sending = true
+	s.sendTest.Disable()
+	s.showTestResult(msgSending, widget.MediumImportance)
+	ms, tlsConf := set.Mail, s.tlsConfig
+	go func() {
+		// mailer.DefaultTimeout bounds the conversation.
+		err := mailer.SendTest(context.Background(), ms, tlsConf, to)
+		s.c.do(func() { s.testDone(to, err) })
+	}()
+}
+
+// testDone shows the outcome of a test message. It runs on the UI thread.
+func (s *transportScreen) testDone(to string, err error) {
+	s.sending = false
+	s.sendTest.Enable()
+	if err == nil {
+		s.showTestResult("Test message sent to "+to+".", widget.SuccessImportance)
+		return
+	}
+	// A settings problem found before dialling names its field.
+	var ce *core.Error
+	if errors.As(err, &ce) {
+		if fl := s.fieldFor(ce.Field); fl != nil {
+			fl.setError(ce.Message)
+		}
+	}
+	s.showTestResult(mailer.Describe(err), widget.DangerImportance)
+}
+
+// configChanged follows settings saved elsewhere (the CLI, first-run
+// setup) unless the admin is in the middle of editing.
+func (s *transportScreen) configChanged() {
+	if !s.dirty() {
+		s.load()
+	}
+	s.template.configChanged()
+}
+
+// templateEditor edits the provision message. It shows the template in
+// effect, defaults included, and saves a part that matches the built-in
+// default as empty, so an improved default in a later version reaches
+// every admin who never changed it.
+type templateEditor struct {
+	c *Console
+
+	subject    *field
+	text, html *entry
+	loaded     mailer.Template
+
+	restore, reset, apply *widget.Button
+	result                *widget.Label
+	// relayout is called when a message appears or goes.
+	relayout func()
+
+	content fyne.CanvasObject
+}
+
+func newTemplateEditor(c *Console) *templateEditor {
+	t := &templateEditor{c: c}
+	t.subject = newInputField(c.newEntry())
+	t.subject.relayout = func() {
+		if t.relayout != nil {
+			t.relayout()
+		}
+	}
+	t.text = c.newMultiLineEntry()
+	t.text.SetMinRowsVisible(8)
+	t.html = c.newMultiLineEntry()
+	t.html.TextStyle = fyne.TextStyle{Monospace: true}
+	t.html.Wrapping = fyne.TextWrapOff
+	t.html.SetMinRowsVisible(8)
+
+	t.result = &widget.Label{Wrapping: fyne.TextWrapWord}
+	t.restore = widget.NewButton("Restore default", t.restoreDefault)
+	t.reset = widget.NewButton("Reset", t.resetChanges)
+	t.apply = widget.NewButton("Apply", t.applyChanges)
+	t.apply.Importance = widget.HighImportance
+
+	note := "Placeholders: {username}, {fullname} (the username when there is no full name), {email}, " +
+		"{code} (the provision code), {url} (the Provision URL) and {expires} (when the code expires). " +
+		"In the HTML, " + mailer.QRKeyword + " stands for the QR code image, as in <img src=\"" + mailer.QRKeyword + "\">. " +
+		"An empty part uses the built-in default."
+	buttons := container.NewBorder(nil, nil, nil, container.NewHBox(t.restore, t.reset, t.apply), t.result)
+	t.content = container.NewVBox(
+		newSubheading("Provision message"),
+		newNote(note),
+		newFormGrid(
+			formRow("Subject", t.subject.box),
+			formRow("Plain text", t.text),
+			formRow("HTML", t.html),
+		),
+		buttons,
+	)
+	t.load()
+	return t
+}
+
+// form returns the template the editor shows.
+func (t *templateEditor) form() mailer.Template {
+	return mailer.Template{Subject: t.subject.entry.Text, Text: t.text.Text, HTML: t.html.Text}
+}
+
+// show puts tpl in the entries.
+func (t *templateEditor) show(tpl mailer.Template) {
+	t.subject.entry.SetText(tpl.Subject)
+	t.text.SetText(tpl.Text)
+	t.html.SetText(tpl.HTML)
+}
+
+// load shows the template in effect.
+func (t *templateEditor) load() {
+	t.loaded = mailer.TemplateFrom(t.c.svc.Settings().ProvisionTemplate)
+	t.show(t.loaded)
+	t.subject.setError("")
+}
+
+func (t *templateEditor) dirty() bool { return t.form() != t.loaded }
+
+// stored is what the settings keep for one part: "" for the default.
+func stored(v, def string) string {
+	if strings.TrimSpace(v) == "" || strings.TrimSpace(v) == strings.TrimSpace(def) {
+		return ""
+	}
+	return v
+}
+
+func (t *templateEditor) applyChanges() {
+	if !t.dirty() {
+		t.showResult(msgNothingToApply, widget.MediumImportance)
+		return
+	}
+	t.subject.setError("")
+	def, tpl := mailer.DefaultProvisionTemplate(), t.form()
+	set := t.c.svc.Settings()
+	for _, kv := range [][2]string{
+		{keyTemplateSubject, stored(tpl.Subject, def.Subject)},
+		{keyTemplateText, stored(tpl.Text, def.Text)},
+		{keyTemplateHTML, stored(tpl.HTML, def.HTML)},
+	} {
+		if err := set.Set(kv[0], kv[1]); err != nil {
+			if kv[0] == keyTemplateSubject {
+				t.subject.setError(core.ErrorMessage(err))
+			}
+			t.showResult("Not saved: "+core.ErrorMessage(err), widget.DangerImportance)
+			return
+		}
+	}
+	if err := t.c.svc.SetSettings(set, "Provision message template"); err != nil {
+		t.showResult("Not saved: "+core.ErrorMessage(err), widget.DangerImportance)
+		return
+	}
+	t.load()
+	if eff := mailer.TemplateFrom(set.ProvisionTemplate); !carriesCode(eff) {
+		t.showResult("Saved, but the message shows neither {code} nor {url}, so it gives the user no way to provision.", widget.WarningImportance)
+		return
+	}
+	t.showResult("Saved.", widget.SuccessImportance)
+}
+
+// carriesCode reports whether a message made from tpl lets its reader
+// provision: it shows the code, the Provision URL or the QR code.
+func carriesCode(tpl mailer.Template) bool {
+	for _, part := range []string{tpl.Subject, tpl.Text, tpl.HTML} {
+		if strings.Contains(part, "{code}") || strings.Contains(part, "{url}") || strings.Contains(part, mailer.QRKeyword) {
+			return true
+		}
+	}
+	return false
+}
+
+// restoreDefault puts the built-in template in the form; Apply saves it.
+func (t *templateEditor) restoreDefault() {
+	t.show(mailer.DefaultProvisionTemplate())
+	t.subject.setError("")
+	if t.dirty() {
+		t.showResult("The built-in default is in the form; Apply saves it.", widget.MediumImportance)
+	} else {
+		t.showResult("", widget.MediumImportance)
+	}
+}
+
+func (t *templateEditor) resetChanges() {
+	t.load()
+	t.showResult("", widget.MediumImportance)
+}
+
+func (t *templateEditor) showResult(msg string, imp widget.Importance) {
+	t.result.Importance = imp
+	t.result.SetText(msg)
+	if t.relayout != nil {
+		t.relayout()
+	}
+}
+
+// configChanged follows a template saved elsewhere unless the admin is
+// editing this one.
+func (t *templateEditor) configChanged() {
+	if !t.dirty() {
+		t.load()
+	}
+}

@@ -1,0 +1,172 @@
+package ui
+
+import (
+	"fmt"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/dialog"
+	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
+
+	"provisio/core"
+)
+
+// The helpdesk actions on the selected user, below the list.
+
+func (s *usersScreen) toggleLock() {
+	r, ok := s.selectedRow()
+	if !ok {
+		return
+	}
+	_, err := s.c.svc.UpdateUser(r.Name, func(u *core.User) error {
+		u.Locked = !r.Locked
+		return nil
+	})
+	if err != nil {
+		s.c.showError(err)
+	}
+	s.refresh()
+}
+
+func (s *usersScreen) toggleDisabled() {
+	r, ok := s.selectedRow()
+	if !ok {
+		return
+	}
+	_, err := s.c.svc.UpdateUser(r.Name, func(u *core.User) error {
+		u.Disabled = !r.Disabled
+		return nil
+	})
+	if err != nil {
+		s.c.showError(err)
+	}
+	s.refresh()
+}
+
+// confirmAction asks before a change that cannot be undone.
+func (s *usersScreen) confirmAction(title, msg, confirm string, do func() error) {
+	s.confirm = dialog.NewConfirm(title, msg, func(yes bool) {
+		s.confirm = nil
+		if !yes {
+			return
+		}
+		if err := do(); err != nil {
+			s.c.showError(err)
+		}
+		s.refresh()
+	}, s.c.win)
+	s.confirm.SetConfirmText(confirm)
+	s.confirm.SetConfirmImportance(widget.DangerImportance)
+	// Enter does not confirm: these are the destructive ones.
+	s.c.pushModal(s.confirm, nil)
+	s.confirm.Show()
+}
+
+func (s *usersScreen) confirmDelete() {
+	r, ok := s.selectedRow()
+	if !ok {
+		return
+	}
+	name := r.Name
+	s.confirmAction("Delete user",
+		fmt.Sprintf("Delete %s? Their phone stops working and any pending provision code is cancelled. This cannot be undone.", name),
+		"Delete", func() error { return s.c.svc.DeleteUser(name) })
+}
+
+func (s *usersScreen) confirmRevoke() {
+	r, ok := s.selectedRow()
+	if !ok || !r.Provisioned() {
+		return
+	}
+	name, dev := r.Name, "device"
+	if r.DeviceOS != "" {
+		dev = "device (" + r.DeviceOS + ")"
+	}
+	s.confirmAction("Revoke device",
+		fmt.Sprintf("Revoke %s's %s? The phone stops working at once and its security strings are deleted; %s must reprovision to sign in again.", name, dev, name),
+		"Revoke", func() error { return s.c.svc.RevokeDevice(name) })
+}
+
+// pinResetDialog offers the two ways a new PIN can reach the user: shown
+// here once, or mailed.
+type pinResetDialog struct {
+	s    *usersScreen
+	user string
+	dlg  *dialog.CustomDialog
+
+	show, send, cancel *widget.Button
+	// result shows the new PIN after Show, in large type.
+	pin    *widget.Label
+	result *widget.Label
+}
+
+func (s *usersScreen) openPINReset() {
+	r, ok := s.selectedRow()
+	if !ok {
+		return
+	}
+	p := &pinResetDialog{s: s, user: r.Name}
+	n := s.c.svc.Settings().PINMin
+	intro := newNote(fmt.Sprintf("%s gets a new random %d-digit PIN and the current PIN stops working at once. "+
+		"Show it here to tell them, or send it to their email address.", r.Name, n))
+	p.pin = &widget.Label{TextStyle: fyne.TextStyle{Monospace: true}, SizeName: theme.SizeNameHeadingText,
+		Alignment: fyne.TextAlignCenter, Selectable: true}
+	p.pin.Hide()
+	p.result = newNote("")
+	p.result.Hide()
+
+	p.cancel = widget.NewButton("Cancel", func() { p.dlg.Hide() })
+	p.show = widget.NewButtonWithIcon("Show PIN", theme.VisibilityIcon(), func() { p.reset(false) })
+	p.show.Importance = widget.HighImportance
+	p.send = widget.NewButtonWithIcon("Send by email", theme.MailSendIcon(), func() { p.reset(true) })
+	content := container.NewVBox(intro, p.pin, p.result)
+	if r.Email == "" {
+		p.send.Disable()
+		content.Add(&widget.Label{Text: r.Name + " has no email address, so the PIN can only be shown.",
+			Importance: widget.LowImportance, Wrapping: fyne.TextWrapWord})
+	}
+	p.dlg = dialog.NewCustomWithoutButtons("Reset PIN for "+r.Name, content, s.c.win)
+	p.dlg.SetButtons([]fyne.CanvasObject{p.cancel, p.send, p.show})
+	p.dlg.SetOnClosed(func() {
+		if s.pinReset == p {
+			s.pinReset = nil
+		}
+	})
+	s.c.pushModal(p.dlg, nil)
+	s.pinReset = p
+	p.dlg.Resize(fyne.NewSize(520, 0))
+	p.dlg.Show()
+}
+
+// reset makes the new PIN and shows it or says where it went. The dialog
+// then offers only Close, so a second click cannot reset it again.
+func (p *pinResetDialog) reset(send bool) {
+	res, err := p.s.c.svc.ResetPIN(p.user, send)
+	if err != nil {
+		p.result.Importance = widget.DangerImportance
+		p.result.SetText(core.ErrorMessage(err))
+		p.result.Show()
+		relayout(p.dlg)
+		return
+	}
+	p.show.Hide()
+	p.send.Hide()
+	p.cancel.SetText("Close")
+	p.cancel.Importance = widget.HighImportance
+	p.result.Importance = widget.MediumImportance
+	if send {
+		msg := "The new PIN is queued for " + res.To + "."
+		if !p.s.c.svc.Settings().Mail.Configured() {
+			msg += " It goes out once mail is set up in Mail Transport."
+		}
+		p.result.SetText(msg)
+	} else {
+		p.pin.SetText(res.PIN)
+		p.pin.Show()
+		p.result.SetText("Tell " + res.User + " this PIN now: it is shown only once and cannot be looked up later.")
+	}
+	p.result.Show()
+	relayout(p.dlg)
+	p.s.refresh()
+}
