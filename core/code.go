@@ -86,16 +86,33 @@ func ProvisionURL(host, port, siteID, username, code string) string {
 	return u.String()
 }
 
-// ParseProvisionURL reads the parts back out of a Provision URL.
+// ProvisionURLWithBase is ProvisionURL on another base, the Self-Reset
+// policy's "URL complete", for a server that phones reach under another
+// name (a reverse proxy, a public address). The query is the same.
+func ProvisionURLWithBase(base, siteID, username, code string) string {
+	q := url.Values{}
+	q.Set("siteid", siteID)
+	q.Set("username", username)
+	q.Set("code", code)
+	sep := "?"
+	if strings.Contains(base, "?") {
+		sep = "&"
+	}
+	return base + sep + q.Encode()
+}
+
+// ParseProvisionURL reads the parts back out of a Provision URL: any
+// http(s) link whose query names a username and a code, so links built on
+// a "URL complete" base parse too.
 func ParseProvisionURL(s string) (host, port, siteID, username, code string, err error) {
 	u, perr := url.Parse(s)
-	if perr != nil || u.Scheme != "https" || u.Path != "/userportal/provision" {
+	if perr != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
 		return "", "", "", "", "", FieldError("url", "%q is not a Provision URL.", s)
 	}
 	q := u.Query()
 	host, port = u.Hostname(), u.Port()
 	if port == "" {
-		port = "443"
+		port = map[string]string{"https": "443", "http": "80"}[u.Scheme]
 	}
 	siteID, username, code = q.Get("siteid"), q.Get("username"), q.Get("code")
 	if username == "" || code == "" {

@@ -69,7 +69,31 @@ func TestProvisionURL_RoundTrip(t *testing.T) {
 			t.Errorf("round trip of %s = %q %q %q %q %q %v", u, host, port, site, user, code, err)
 		}
 	}
-	if _, _, _, _, _, err := ParseProvisionURL("https://x/other?username=a&code=b"); err == nil {
-		t.Error("a foreign URL parsed as a Provision URL")
+	for _, bad := range []string{
+		"ftp://x/userportal/provision?username=a&code=b",  // not a web link
+		"https://x/userportal/provision?username=a",       // no code
+		"https:///userportal/provision?username=a&code=b", // no host
+		"not a url at all",
+	} {
+		if _, _, _, _, _, err := ParseProvisionURL(bad); err == nil {
+			t.Errorf("%q parsed as a Provision URL", bad)
+		}
+	}
+}
+
+func TestProvisionURLWithBase(t *testing.T) {
+	tests := []struct{ base, wantPrefix, wantHost, wantPort string }{
+		{"https://vpn.example.org/provision", "https://vpn.example.org/provision?", "vpn.example.org", "443"},
+		{"https://vpn.example.org:9443/p?x=1", "https://vpn.example.org:9443/p?x=1&", "vpn.example.org", "9443"},
+	}
+	for _, tt := range tests {
+		u := ProvisionURLWithBase(tt.base, "office", "alice", "ABCD2345")
+		if !strings.HasPrefix(u, tt.wantPrefix) {
+			t.Fatalf("%s does not start with %s", u, tt.wantPrefix)
+		}
+		host, port, site, user, code, err := ParseProvisionURL(u)
+		if err != nil || host != tt.wantHost || port != tt.wantPort || site != "office" || user != "alice" || code != "ABCD2345" {
+			t.Fatalf("parse %s: %q %q %q %q %q %v", u, host, port, site, user, code, err)
+		}
 	}
 }

@@ -361,7 +361,7 @@ func (s *Service) createProvisionCode(name string, mail bool) (IssuedCode, error
 			return err
 		}
 		ic = IssuedCode{User: u.Name, Code: code, Expires: pc.Expires,
-			URL: ProvisionURL(s.AdvertisedHost(), set.ListenPort(), set.SiteID, u.Name, code)}
+			URL: s.provisionURL(set, u.Name, code)}
 		if err := log.add(LevelInfo, u.Name, "Provision code created for user %q", u.Name); err != nil {
 			return err
 		}
@@ -383,6 +383,19 @@ func (s *Service) createProvisionCode(name string, mail bool) (IssuedCode, error
 		return ev
 	})
 	return ic, err
+}
+
+// ProvisionURL is the link for username and code that goes into QR codes
+// and mail, on the "URL complete" base when the policy sets one.
+func (s *Service) ProvisionURL(username, code string) string {
+	return s.provisionURL(s.Settings(), username, code)
+}
+
+func (s *Service) provisionURL(set Settings, username, code string) string {
+	if set.SelfReset.URLComplete != "" {
+		return ProvisionURLWithBase(set.SelfReset.URLComplete, set.SiteID, username, code)
+	}
+	return ProvisionURL(s.AdvertisedHost(), set.ListenPort(), set.SiteID, username, code)
 }
 
 // AdvertisedHost is the address phones are told to use: the configured
@@ -624,6 +637,10 @@ func (s *Service) Login(agent Agent, username, otc string) error {
 		if !agent.Admits(u) {
 			fail = Errorf(CodeNotInGroup, "User %q is not in the agent's group.", u.Name)
 			return logFail("not in the agent's group " + agent.Group)
+		}
+		if !agent.AllowsMode(AgentModeMobile) {
+			fail = Errorf(CodeAgentAccess, "Agent %q is not set up for mobile client authentication.", agent.Name)
+			return logFail(fmt.Sprintf("agent %q does not allow mobile client authentication", agent.Name))
 		}
 		if u.PIN == "" {
 			fail = Errorf(CodeNoPIN, "User %q has no PIN.", u.Name)

@@ -298,3 +298,33 @@ func TestService_CodeNotLogged(t *testing.T) {
 		}
 	}
 }
+
+func TestService_ProvisionURLFollowsURLComplete(t *testing.T) {
+	svc := storetest.MustService(t)
+	storetest.MustAddUser(t, svc, "alice", "1234")
+	ic, _ := svc.CreateProvisionCode("alice")
+	if !strings.HasPrefix(ic.URL, "https://127.0.0.1:8443/userportal/provision?") {
+		t.Fatalf("default URL %s", ic.URL)
+	}
+	if err := svc.SetSetting("policy.selfreset.url_complete", "https://vpn.example.org/provision"); err != nil {
+		t.Fatal(err)
+	}
+	ic, _ = svc.CreateProvisionCode("alice")
+	if !strings.HasPrefix(ic.URL, "https://vpn.example.org/provision?") {
+		t.Fatalf("URL complete not used: %s", ic.URL)
+	}
+	if _, _, _, _, code, err := core.ParseProvisionURL(ic.URL); err != nil || code != ic.Code {
+		t.Fatalf("parse: %v", err)
+	}
+}
+
+func TestService_LoginNeedsMobileMode(t *testing.T) {
+	svc := storetest.MustService(t)
+	storetest.MustAddUser(t, svc, "alice", "1234")
+	_, ss := mustProvision(t, svc, "alice")
+	dualOnly := core.Agent{Name: "radius", Host: "127.0.0.1", Secret: "s3cret-123", Group: core.GroupAny, Modes: []string{core.AgentModeDual}}
+	err := svc.Login(dualOnly, "alice", core.MobileCode(core.ExtractOTC(ss.S[0], "1234"), 0))
+	if core.ErrorCode(err) != core.CodeAgentAccess {
+		t.Fatalf("mobile login through a dual-only agent: %v", err)
+	}
+}

@@ -127,6 +127,10 @@ func (c *Console) codeCreated(e core.Event) {
 		delete(c.ownCodes, k)
 		return
 	}
+	if e.Issued.MailID != 0 && c.svc.Settings().Mail.Configured() {
+		// The code travels by mail; the Outbox screen follows it.
+		return
+	}
 	c.showAgentCode(*e.Issued)
 	// The notification leaves the code out: it may be shown on a lock
 	// screen or kept by the desktop's notification history.

@@ -125,18 +125,23 @@ func (s *Server) provisionPage(w http.ResponseWriter, r *http.Request) {
 	set := s.svc.Settings()
 	host, port := s.svc.AdvertisedHost(), set.ListenPort()
 	data := pageData{
-		ServerName:     set.ServerName,
-		Hostname:       host,
-		Port:           port,
-		SiteID:         set.SiteID,
-		ConnectionType: "proxy",
-		Username:       username,
-		Code:           code,
-		Fingerprint:    s.opt.Fingerprint,
+		ServerName:      set.ServerName,
+		Hostname:        host,
+		Port:            port,
+		SiteID:          set.SiteID,
+		ConnectionType:  "proxy",
+		Username:        username,
+		Code:            code,
+		Fingerprint:     s.opt.Fingerprint,
+		SettingsURL:     set.SelfReset.URLGetSettings,
+		ProvisioningURL: set.SelfReset.URLProvisioning,
+	}
+	if data.SettingsURL != "" {
+		data.SettingsURL += url.QueryEscape(set.SiteID)
 	}
 	if s.opt.QRPNG != nil {
 		data.QRSrc = "/userportal/getQRCode?size=320&text=" +
-			url.QueryEscape(core.ProvisionURL(host, port, set.SiteID, username, code))
+			url.QueryEscape(s.svc.ProvisionURL(username, code))
 	}
 	buf := getBuffer()
 	defer putBuffer(buf)
@@ -167,4 +172,8 @@ type pageData struct {
 	Code           string
 	Fingerprint    string
 	QRSrc          string
+	// From Policy → Self-Reset, when set: where a client looks up the
+	// Site ID and the provisioning page of a hosted service.
+	SettingsURL     string
+	ProvisioningURL string
 }
