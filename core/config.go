@@ -1,0 +1,101 @@
+package core
+
+import (
+	"errors"
+	"net/netip"
+	"sort"
+)
+
+// SetSettings validates and saves a whole settings record. It takes effect
+// on the next request.
+func (s *Service) SetSettings(set Settings, what string) error {
+	if err := set.Validate(); err != nil {
+		return err
+	}
+	err := s.update(false, func(tx Tx, log *logger) error {
+		if err := tx.PutSettings(set); err != nil {
+			return err
+		}
+		return log.add(LevelInfo, "", "%s saved.", what)
+	})
+	if err != nil {
+		return err
+	}
+	// The snapshot changes only once the commit has succeeded.
+	cfg := *s.config.Load()
+	cfg.Settings = set
+	s.config.Store(&cfg)
+	s.bus.Publish(Event{Kind: EventConfigChanged, At: s.clock.Now()})
+	return nil
+}
+
+// SetSetting changes one dotted key.
+func (s *Service) SetSetting(key, value string) error {
+	set := s.Settings()
+	if err := set.Set(key, value); err != nil {
+		return err
+	}
+	return s.SetSettings(set, "Setting "+key)
+}
+
+// Agents returns the configured agents sorted by name.
+func (s *Service) Agents() []Agent { return s.Config().Agents }
+
+// PutAgent adds or replaces an agent.
+func (s *Service) PutAgent(a Agent) error {
+	if err := ValidateAgent(&a); err != nil {
+		return err
+	}
+	return s.changeAgents(func(tx Tx, log *logger) error {
+		if err := tx.PutAgent(a); err != nil {
+			return err
+		}
+		return log.add(LevelInfo, "", "Agent %q saved (host %s, group %s).", a.Name, a.Host, a.Group)
+	})
+}
+
+// DeleteAgent removes an agent.
+func (s *Service) DeleteAgent(name string) error {
+	return s.changeAgents(func(tx Tx, log *logger) error {
+		if _, err := tx.Agent(name); errors.Is(err, ErrNotFound) {
+			return Errorf(CodeNotFound, "There is no agent %q.", name)
+		} else if err != nil {
+			return err
+		}
+		if err := tx.DeleteAgent(name); err != nil {
+			return err
+		}
+		return log.add(LevelInfo, "", "Agent %q deleted.", name)
+	})
+}
+
+func (s *Service) changeAgents(fn func(Tx, *logger) error) error {
+	var agents []Agent
+	err := s.update(false, func(tx Tx, log *logger) error {
+		if err := fn(tx, log); err != nil {
+			return err
+		}
+		var err error
+		agents, err = tx.Agents()
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	sort.Slice(agents, func(i, j int) bool { return agents[i].Name < agents[j].Name })
+	cfg := *s.config.Load()
+	cfg.Agents = agents
+	s.config.Store(&cfg)
+	s.bus.Publish(Event{Kind: EventConfigChanged, At: s.clock.Now()})
+	return nil
+}
+
+// AuthorizeAgent returns the agent that accepts addr and secret.
+func (s *Service) AuthorizeAgent(addr netip.Addr, secret string) (Agent, bool) {
+	for _, a := range s.config.Load().Agents {
+		if a.Allows(addr, secret) {
+			return a, true
+		}
+	}
+	return Agent{}, false
+}

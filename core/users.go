@@ -1,0 +1,168 @@
+package core
+
+import (
+	"errors"
+	"strings"
+	"time"
+)
+
+// User returns one user by name (any case).
+func (s *Service) User(name string) (User, error) {
+	var u User
+	err := s.store.View(func(tx Tx) (err error) {
+		u, err = tx.User(name)
+		return err
+	})
+	if errors.Is(err, ErrNotFound) {
+		return User{}, Errorf(CodeNotFound, "There is no user %q.", name)
+	}
+	return u, err
+}
+
+// Users returns all users sorted by name, except users deleted through
+// the admin API (DeletedUsers lists those).
+func (s *Service) Users() ([]User, error) {
+	var out []User
+	err := s.store.View(func(tx Tx) error {
+		return tx.Users(func(u User) bool {
+			if !u.Deleted {
+				out = append(out, u)
+			}
+			return true
+		})
+	})
+	return out, err
+}
+
+// PendingCodes returns the usernames with an unexpired provision code and
+// when each code expires.
+func (s *Service) PendingCodes() (map[string]time.Time, error) {
+	now := s.clock.Now()
+	out := map[string]time.Time{}
+	err := s.store.View(func(tx Tx) error {
+		return tx.ProvisionCodes(func(user string, c ProvisionCode) bool {
+			if now.Before(c.Expires) {
+				out[user] = c.Expires
+			}
+			return true
+		})
+	})
+	return out, err
+}
+
+// AddUser validates and creates a user. New users may use the mobile
+// client unless the caller says otherwise.
+func (s *Service) AddUser(u User) (User, error) {
+	set := s.Settings()
+	if err := ValidateUser(&u, set.PINMin, set.PINMax); err != nil {
+		return User{}, err
+	}
+	u.Created = s.clock.Now()
+	u.DeviceID, u.DeviceOS, u.ProvisionedAt = "", "", time.Time{}
+	err := s.update(false, func(tx Tx, log *logger) error {
+		// A user deleted through the admin API only awaits purging: a new
+		// local user of that name replaces the record.
+		if old, err := tx.User(u.Name); err == nil && !old.Deleted {
+			return Errorf(CodeConflict, "A user called %q already exists.", u.Name)
+		} else if !errors.Is(err, ErrNotFound) {
+			return err
+		}
+		if err := tx.PutUser(u); err != nil {
+			return err
+		}
+		return log.add(LevelInfo, u.Name, "User %q added.", u.Name)
+	}, s.usersChanged(u.Name))
+	return u, err
+}
+
+func (s *Service) usersChanged(name string) func() []Event {
+	return func() []Event { return []Event{{Kind: EventUsersChanged, User: name, At: s.clock.Now()}} }
+}
+
+// UpdateUser applies edit to the stored user and saves it if it validates.
+// The device, creation time and name key cannot be changed this way.
+func (s *Service) UpdateUser(name string, edit func(*User) error) (User, error) {
+	set := s.Settings()
+	var out User
+	err := s.update(false, func(tx Tx, log *logger) error {
+		old, err := tx.User(name)
+		if errors.Is(err, ErrNotFound) {
+			return Errorf(CodeNotFound, "There is no user %q.", name)
+		} else if err != nil {
+			return err
+		}
+		u := old
+		if err := edit(&u); err != nil {
+			return err
+		}
+		if err := ValidateUser(&u, set.PINMin, set.PINMax); err != nil {
+			return err
+		}
+		if Key(u.Name) != Key(old.Name) {
+			return FieldError("name", "A username cannot be changed; add a new user instead.")
+		}
+		u.Created, u.DeviceID, u.DeviceOS, u.ProvisionedAt = old.Created, old.DeviceID, old.DeviceOS, old.ProvisionedAt
+		if old.Locked && !u.Locked {
+			u.Failures = 0
+		}
+		if err := tx.PutUser(u); err != nil {
+			return err
+		}
+		out = u
+		return log.add(LevelInfo, u.Name, "User %q changed: %s.", u.Name, describeChanges(old, u))
+	}, s.usersChanged(name))
+	return out, err
+}
+
+// describeChanges lists changed field names, never their secret values.
+func describeChanges(a, b User) string {
+	var ch []string
+	add := func(cond bool, name string) {
+		if cond {
+			ch = append(ch, name)
+		}
+	}
+	add(a.FullName != b.FullName, "full name")
+	add(a.Email != b.Email, "email")
+	add(a.Mobile != b.Mobile, "mobile")
+	add(a.Group != b.Group, "group")
+	add(a.MobileAllowed != b.MobileAllowed, "mobile right "+yesNo(b.MobileAllowed))
+	add(a.PIN != b.PIN, "PIN")
+	add(a.Locked != b.Locked, map[bool]string{true: "locked", false: "unlocked"}[b.Locked])
+	add(a.Disabled != b.Disabled, map[bool]string{true: "disabled", false: "enabled"}[b.Disabled])
+	if len(ch) == 0 {
+		return "nothing"
+	}
+	return strings.Join(ch, ", ")
+}
+
+// DeleteUser removes a user with their device, strings and pending code.
+func (s *Service) DeleteUser(name string) error {
+	return s.update(false, func(tx Tx, log *logger) error {
+		u, err := tx.User(name)
+		if errors.Is(err, ErrNotFound) {
+			return Errorf(CodeNotFound, "There is no user %q.", name)
+		} else if err != nil {
+			return err
+		}
+		if err := revokeDevice(tx, u); err != nil {
+			return err
+		}
+		if err := tx.DeleteProvisionCode(u.Name); err != nil {
+			return err
+		}
+		if err := tx.DeleteUser(u.Name); err != nil {
+			return err
+		}
+		return log.add(LevelInfo, u.Name, "User %q deleted.", u.Name)
+	}, s.usersChanged(name))
+}
+
+func revokeDevice(tx Tx, u User) error {
+	if u.DeviceID != "" {
+		if err := tx.DeleteDevice(u.DeviceID); err != nil {
+			return err
+		}
+	}
+	return tx.DeleteStrings(u.Name)
+}
