@@ -32,69 +32,13 @@ func (s *Service) Login(agent Agent, username, otc string) error {
 			fail = Errorf(CodeBadOTC, "The one-time code is not of the expected form.")
 			return logFail("malformed one-time code")
 		}
-		u, err := tx.User(username)
-		if errors.Is(err, ErrNotFound) || err == nil && u.Deleted {
-			fail = Errorf(CodeWrongOTC, "Login failed.")
-			return logFail("no such user")
-		} else if err != nil {
+		u, _, why, err := checkOTC(tx, agent, set, username, code, index)
+		if err != nil {
 			return err
 		}
-		if !agent.Admits(u) {
-			fail = Errorf(CodeNotInGroup, "User %q is not in the agent's group.", u.Name)
-			return logFail("not in the agent's group " + agent.Group)
-		}
-		if !agent.AllowsMode(AgentModeMobile) {
-			fail = Errorf(CodeAgentAccess, "Agent %q is not set up for mobile client authentication.", agent.Name)
-			return logFail(fmt.Sprintf("agent %q does not allow mobile client authentication", agent.Name))
-		}
-		if u.PIN == "" {
-			fail = Errorf(CodeNoPIN, "User %q has no PIN.", u.Name)
-			return logFail("the user has no PIN")
-		}
-		ss, err := tx.Strings(u.Name)
-		if errors.Is(err, ErrNotFound) {
-			fail = Errorf(CodeNoStrings, "User %q has no security strings.", u.Name)
-			return logFail("the user has no security strings")
-		} else if err != nil {
-			return err
-		}
-		right := index >= ss.Next && index < StringsPerDownload && len(code) == len(u.PIN) &&
-			equalConstantTime(ExtractOTC(ss.S[index], u.PIN), code)
-		if right {
-			// The index is spent whatever happens next.
-			ss.Next = index + 1
-			if err := tx.PutStrings(u.Name, &ss); err != nil {
-				return err
-			}
-		}
-		switch {
-		case u.Disabled:
-			fail = Errorf(CodeWrongOTC, "Login failed.")
-			if right {
-				fail = Errorf(CodeDisabled, "User %q is disabled.", u.Name)
-			}
-			return logFail("the user is disabled")
-		case u.Locked:
-			fail = Errorf(CodeWrongOTC, "Login failed.")
-			if right {
-				fail = Errorf(CodeLocked, "User %q is locked.", u.Name)
-			}
-			return logFail("the user is locked")
-		case !right:
-			u.Failures++
-			reason := "wrong one-time code"
-			if index < ss.Next {
-				reason = "string index already used"
-			}
-			fail = Errorf(CodeWrongOTC, "Login failed.")
-			if u.Failures >= set.MaxFailures {
-				u.Locked, locked = true, true
-				reason += fmt.Sprintf("; locked after %d failures in a row", u.Failures)
-			}
-			if err := tx.PutUser(u); err != nil {
-				return err
-			}
-			return logFail(reason)
+		if why != nil {
+			fail, locked = why.err, why.locked
+			return logFail(why.reason)
 		}
 		u.Failures, u.LastLogin = 0, log.now
 		if err := tx.PutUser(u); err != nil {
@@ -111,4 +55,79 @@ func (s *Service) Login(agent Agent, username, otc string) error {
 		return err
 	}
 	return fail
+}
+
+// otcFailure is why checkOTC refused a code: err for the caller, reason
+// for the log.
+type otcFailure struct {
+	err    error
+	reason string
+	locked bool // this failure locked the user
+}
+
+// checkOTC applies Service.Login's rules to code at index inside tx and
+// writes what they change (the spent index, the failure count, a lock).
+// On success it returns the user and their strings.
+func checkOTC(tx Tx, agent Agent, set Settings, username, code string, index int) (User, StringSet, *otcFailure, error) {
+	wrong := &otcFailure{err: Errorf(CodeWrongOTC, "Login failed.")}
+	u, err := tx.User(username)
+	if errors.Is(err, ErrNotFound) || err == nil && u.Deleted {
+		wrong.reason = "no such user"
+		return u, StringSet{}, wrong, nil
+	} else if err != nil {
+		return u, StringSet{}, nil, err
+	}
+	if !agent.Admits(u) {
+		return u, StringSet{}, &otcFailure{err: Errorf(CodeNotInGroup, "User %q is not in the agent's group.", u.Name), reason: "not in the agent's group " + agent.Group}, nil
+	}
+	if !agent.AllowsMode(AgentModeMobile) {
+		return u, StringSet{}, &otcFailure{err: Errorf(CodeAgentAccess, "Agent %q is not set up for mobile client authentication.", agent.Name),
+			reason: fmt.Sprintf("agent %q does not allow mobile client authentication", agent.Name)}, nil
+	}
+	if u.PIN == "" {
+		return u, StringSet{}, &otcFailure{err: Errorf(CodeNoPIN, "User %q has no PIN.", u.Name), reason: "the user has no PIN"}, nil
+	}
+	ss, err := tx.Strings(u.Name)
+	if errors.Is(err, ErrNotFound) {
+		return u, ss, &otcFailure{err: Errorf(CodeNoStrings, "User %q has no security strings.", u.Name), reason: "the user has no security strings"}, nil
+	} else if err != nil {
+		return u, ss, nil, err
+	}
+	right := index >= ss.Next && index < StringsPerDownload && len(code) == len(u.PIN) &&
+		equalConstantTime(ExtractOTC(ss.S[index], u.PIN), code)
+	if right {
+		ss.Next = index + 1
+		if err := tx.PutStrings(u.Name, &ss); err != nil {
+			return u, ss, nil, err
+		}
+	}
+	switch {
+	case u.Disabled:
+		wrong.reason = "the user is disabled"
+		if right {
+			wrong.err = Errorf(CodeDisabled, "User %q is disabled.", u.Name)
+		}
+		return u, ss, wrong, nil
+	case u.Locked:
+		wrong.reason = "the user is locked"
+		if right {
+			wrong.err = Errorf(CodeLocked, "User %q is locked.", u.Name)
+		}
+		return u, ss, wrong, nil
+	case !right:
+		u.Failures++
+		wrong.reason = "wrong one-time code"
+		if index < ss.Next {
+			wrong.reason = "string index already used"
+		}
+		if u.Failures >= set.MaxFailures {
+			u.Locked, wrong.locked = true, true
+			wrong.reason += fmt.Sprintf("; locked after %d failures in a row", u.Failures)
+		}
+		if err := tx.PutUser(u); err != nil {
+			return u, ss, nil, err
+		}
+		return u, ss, wrong, nil
+	}
+	return u, ss, nil, nil
 }
