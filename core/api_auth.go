@@ -325,14 +325,10 @@ func (s *Service) ChangePIN(agent Agent, username, otc, newOTC string) error {
 		logFail := func(why string) error {
 			return log.add(LevelWarn, clean(username), "PIN change failed for user: %s, error: %s", clean(username), why)
 		}
-		if strings.TrimSpace(otc) == "" {
-			fail = Errorf(CodeNoOTC, "No one-time code was given.")
-			return logFail("no one-time code")
-		}
-		code, index, ok := ParseMobileOTC(otc, set.PINMin, set.PINMax)
-		if !ok {
-			fail = Errorf(CodeBadOTC, "The one-time code is not of the expected form.")
-			return logFail("malformed one-time code")
+		code, index, why := parseOTC(otc, set)
+		if why != nil {
+			fail = why.err
+			return logFail(why.reason)
 		}
 		newCode, ok := parseNewOTC(newOTC, index, set.PINMin, set.PINMax)
 		if !ok {

@@ -23,14 +23,10 @@ func (s *Service) Login(agent Agent, username, otc string) error {
 		logFail := func(why string) error {
 			return log.add(LevelWarn, clean(username), "Login failed for user: %s, error: %s", clean(username), why)
 		}
-		if strings.TrimSpace(otc) == "" {
-			fail = Errorf(CodeNoOTC, "No one-time code was given.")
-			return logFail("no one-time code")
-		}
-		code, index, ok := ParseMobileOTC(otc, set.PINMin, set.PINMax)
-		if !ok {
-			fail = Errorf(CodeBadOTC, "The one-time code is not of the expected form.")
-			return logFail("malformed one-time code")
+		code, index, why := parseOTC(otc, set)
+		if why != nil {
+			fail = why.err
+			return logFail(why.reason)
 		}
 		u, _, why, err := checkOTC(tx, agent, set, username, code, index)
 		if err != nil {
@@ -55,6 +51,18 @@ func (s *Service) Login(agent Agent, username, otc string) error {
 		return err
 	}
 	return fail
+}
+
+// parseOTC reads a login code, or says why it cannot be used.
+func parseOTC(otc string, set Settings) (code string, index int, why *otcFailure) {
+	if strings.TrimSpace(otc) == "" {
+		return "", 0, &otcFailure{err: Errorf(CodeNoOTC, "No one-time code was given."), reason: "no one-time code"}
+	}
+	code, index, ok := ParseMobileOTC(otc, set.PINMin, set.PINMax)
+	if !ok {
+		return "", 0, &otcFailure{err: Errorf(CodeBadOTC, "The one-time code is not of the expected form."), reason: "malformed one-time code"}
+	}
+	return code, index, nil
 }
 
 // otcFailure is why checkOTC refused a code: err for the caller, reason
