@@ -1,0 +1,190 @@
+#!/usr/bin/env bash
+# Load benchmark of the AgentXML server with wrk, side by side with a bare
+# Go HTTPS server in the same run (`make bench-wrk`; docs/benchmarks.md).
+#
+# Starts two servers from core/agentxml/loadbench on loopback:
+#   bare      a plain net/http TLS server answering a fixed PASS
+#   provisio  the real AgentXML server over a fresh bbolt store in a temp
+#             directory, with USERS provisioned users and a file of valid
+#             one-time-code login bodies (100 per user)
+# and runs, one after the other, each for DURATION:
+#   bare ping, provisio ping, provisio login (CONNS connections),
+#   provisio login (LOW_CONNS connections), bare ping again
+# then prints requests/s, p50/p99 and the percentage of the bare rate (the
+# mean of the two bare runs, which bracket the others because the machine
+# is shared and noisy). Every login PASS is a durable bbolt commit (fsync)
+# made before the reply.
+#
+# Environment (defaults in brackets):
+#   DURATION [10s]  CONNS [64]  THREADS [2]  LOW_CONNS [8] (empty: skip)
+#   USERS [4000]    PORT [18443] (bare; provisio uses PORT+1)
+#   BATCH_DELAY [] store MaxBatchDelay for provisio, e.g. 1ms (empty: default)
+#   WORK [a new temp dir]  KEEP [0] (1: keep WORK)
+#   STRICT [0] (1: exit 1 when a target is missed, not only on a wrong count)
+#
+# Traffic goes to 127.0.0.1 only, every wrk run is bounded by -d, and the
+# servers are stopped on exit.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+if [ -d /usr/local/go/bin ]; then export PATH=/usr/local/go/bin:$PATH; fi
+
+DURATION=${DURATION:-10s}
+CONNS=${CONNS:-64}
+THREADS=${THREADS:-2}
+LOW_CONNS=${LOW_CONNS-8}
+USERS=${USERS:-4000}
+PORT=${PORT:-18443}
+BATCH_DELAY=${BATCH_DELAY:-}
+KEEP=${KEEP:-0}
+STRICT=${STRICT:-0}
+HOST=127.0.0.1
+SCRIPTS=core/agentxml/loadbench
+
+# ---- wrk ----
+if ! command -v wrk >/dev/null 2>&1; then
+	if [ "$(id -u)" -eq 0 ]; then
+		as_root=(env DEBIAN_FRONTEND=noninteractive)
+	elif command -v sudo >/dev/null 2>&1; then
+		as_root=(sudo env DEBIAN_FRONTEND=noninteractive)
+	else
+		echo "wrk-bench: wrk is missing and this is neither root nor has sudo; install it: apt-get install wrk" >&2
+		exit 1
+	fi
+	"${as_root[@]}" apt-get update -qq
+	"${as_root[@]}" apt-get install -y -qq --no-install-recommends wrk >/dev/null
+	echo "wrk-bench: installed wrk"
+fi
+
+WORK=${WORK:-$(mktemp -d "${TMPDIR:-/tmp}/wrk-bench.XXXXXX")}
+mkdir -p "$WORK"
+pids=()
+cleanup() {
+	local pid
+	for pid in "${pids[@]}"; do
+		kill -TERM "$pid" 2>/dev/null || true
+	done
+	for pid in "${pids[@]}"; do
+		wait "$pid" 2>/dev/null || true
+	done
+	if [ "$KEEP" != 1 ]; then rm -rf "$WORK"; else echo "wrk-bench: kept $WORK"; fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+echo "wrk-bench: building loadbench"
+go build -o "$WORK/loadbench" ./core/agentxml/loadbench
+
+# start NAME ARGS...: runs loadbench in the background and waits for READY.
+start() {
+	local name=$1
+	shift
+	"$WORK/loadbench" "$@" >"$WORK/$name.out" 2>"$WORK/$name.err" &
+	local pid=$!
+	pids+=("$pid")
+	local i
+	for ((i = 0; i < 600; i++)); do
+		if grep -q '^READY ' "$WORK/$name.out"; then return 0; fi
+		if ! kill -0 "$pid" 2>/dev/null; then break; fi
+		sleep 0.5
+	done
+	echo "wrk-bench: the $name server did not start:" >&2
+	cat "$WORK/$name.err" >&2
+	exit 1
+}
+
+bare_port=$PORT
+prov_port=$((PORT + 1))
+start bare -mode bare -listen "$HOST:$bare_port"
+prov_args=(-mode provisio -listen "$HOST:$prov_port" -data "$WORK/data" -users "$USERS" -out "$WORK/codes.txt")
+if [ -n "$BATCH_DELAY" ]; then prov_args+=(-batch-delay "$BATCH_DELAY"); fi
+echo "wrk-bench: setting up $USERS users for provisio"
+start provisio "${prov_args[@]}"
+sed 's/^/  /' "$WORK/provisio.err"
+
+# bench LABEL PORT CONNS SCRIPT [SCRIPT ARGS...]: one wrk run; leaves its
+# RESULT line in $WORK/LABEL.result and the full output in $WORK/LABEL.wrk.
+rows=()
+bench() {
+	local label=$1 port=$2 conns=$3 script=$4
+	shift 4
+	local extra=()
+	if [ $# -gt 0 ]; then extra=(-- "$@"); fi
+	local before after
+	before=$(cut -d' ' -f1 /proc/loadavg)
+	wrk -t"$THREADS" -c"$conns" -d"$DURATION" --latency -s "$SCRIPTS/$script" \
+		"https://$HOST:$port" "${extra[@]}" >"$WORK/$label.wrk" 2>&1 || {
+		echo "wrk-bench: wrk failed for $label:" >&2
+		cat "$WORK/$label.wrk" >&2
+		exit 1
+	}
+	after=$(cut -d' ' -f1 /proc/loadavg)
+	local line
+	line=$(grep '^RESULT ' "$WORK/$label.wrk" | tail -n1)
+	if [ -z "$line" ]; then
+		echo "wrk-bench: no RESULT from $label:" >&2
+		cat "$WORK/$label.wrk" >&2
+		exit 1
+	fi
+	echo "$line load=$before/$after conns=$conns" >"$WORK/$label.result"
+	rows+=("$label")
+	echo "  $label: $line load=$before->$after"
+}
+
+# field LABEL KEY: a value from LABEL's RESULT line.
+field() {
+	tr ' ' '\n' <"$WORK/$1.result" | sed -n "s/^$2=//p"
+}
+
+echo "wrk-bench: wrk -t$THREADS -d$DURATION --latency, $(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg)"
+bench bare-ping "$bare_port" "$CONNS" ping.lua
+bench provisio-ping "$prov_port" "$CONNS" ping.lua
+bench provisio-login "$prov_port" "$CONNS" login.lua "$WORK/codes.txt" "$THREADS"
+if [ -n "$LOW_CONNS" ]; then
+	# Codes already spent are skipped: the second login run needs fresh ones,
+	# so it gets its own provisio server and codes file.
+	kill -TERM "${pids[1]}" && wait "${pids[1]}" 2>/dev/null || true
+	rm -rf "$WORK/data"
+	start provisio2 "${prov_args[@]}"
+	bench "provisio-login-c$LOW_CONNS" "$prov_port" "$LOW_CONNS" login.lua "$WORK/codes.txt" "$THREADS"
+fi
+bench bare-ping-again "$bare_port" "$CONNS" ping.lua
+
+# ---- table ----
+bare_rps=$(awk -v a="$(field bare-ping rps)" -v b="$(field bare-ping-again rps)" 'BEGIN { printf "%.1f", (a + b) / 2 }')
+status=0
+missed=()
+echo
+printf '%-22s %6s %11s %9s %9s %9s %8s %s\n' run conns "requests/s" "p50 ms" "p99 ms" "% bare" "target" "check"
+for r in "${rows[@]}"; do
+	rps=$(field "$r" rps)
+	p50=$(field "$r" p50_us)
+	p99=$(field "$r" p99_us)
+	conns=$(field "$r" conns)
+	reqs=$(field "$r" requests)
+	pass=$(field "$r" pass)
+	fail=$(field "$r" fail)
+	errs=$(field "$r" errors)
+	exh=$(field "$r" exhausted)
+	pct=$(awk -v a="$rps" -v b="$bare_rps" 'BEGIN { printf "%.0f", 100 * a / b }')
+	target="-"
+	case "$r" in
+	provisio-ping) target="80%" ;;
+	provisio-login) target="50%" ;;
+	esac
+	check="ok"
+	if [ "$pass" != "$reqs" ] || [ "$fail" != 0 ] || [ "$errs" != 0 ] || [ "$exh" != 0 ]; then
+		check="WRONG: $pass PASS of $reqs, $fail other, $errs socket/HTTP errors, exhausted=$exh"
+		status=1
+	fi
+	if [ "$target" != "-" ]; then
+		if [ "$pct" -lt "${target%\%}" ]; then missed+=("$r at $pct% of bare, target $target"); fi
+		if [ "$p99" -gt 20000 ]; then missed+=("$r p99 $((p99 / 1000)) ms, target 20 ms"); fi
+	fi
+	printf '%-22s %6s %11.0f %9.2f %9.2f %8s%% %8s %s\n' "$r" "$conns" "$rps" \
+		"$(awk -v v="$p50" 'BEGIN { print v / 1000 }')" "$(awk -v v="$p99" 'BEGIN { print v / 1000 }')" \
+		"$pct" "$target" "$check"
+done
+echo "(% bare: of $bare_rps requests/s, the mean of the two bare runs; load average now $(cut -d' ' -f1-3 /proc/loadavg))"
+for m in "${missed[@]}"; do echo "wrk-bench: target missed: $m"; done
+if [ "${#missed[@]}" -gt 0 ] && [ "$STRICT" = 1 ]; then status=1; fi
+exit "$status"
