@@ -21,6 +21,9 @@ type Service struct {
 
 	// sessions are the agent API's sessionstart ids (api_sessions.go).
 	sessions sessionTable
+
+	// refused counts refused unauthenticated requests (refused.go).
+	refused refusals
 }
 
 // Config is a read-only snapshot of settings and agents.
