@@ -9,7 +9,7 @@ set -euo pipefail
 
 export DEBIAN_FRONTEND=noninteractive
 
-packages=(gcc libgl1-mesa-dev xorg-dev libxkbcommon-dev pkg-config)
+packages=(gcc libgl1-mesa-dev xorg-dev libxkbcommon-dev pkg-config systemd)
 
 if ! command -v go >/dev/null 2>&1; then
 	if [ -x /usr/local/go/bin/go ]; then

@@ -37,6 +37,7 @@ Usage:
   provisio [--data DIR] settings list | get KEY | set KEY VALUE
   provisio [--data DIR] agent add NAME --host H --secret S [--group G] [--repository]
   provisio [--data DIR] agent list | agent delete NAME
+  provisio service install | uninstall | status | unit   run serve as a systemd service
 
 Every command takes --help. Exit codes: 0 ok, 1 error, 2 usage.
 The data directory defaults to %s.
@@ -133,6 +134,7 @@ func (c *cli) dispatch(name string, args []string) error {
 		"user":     userCommands,
 		"settings": settingsCommands,
 		"agent":    agentCommands,
+		"service":  serviceCommands,
 	}
 	if cmds, ok := groups[name]; ok {
 		if len(args) == 0 || args[0] == "--help" || args[0] == "-h" || args[0] == "help" {

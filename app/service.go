@@ -1,0 +1,247 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"text/template"
+)
+
+// The system service: `provisio service install|uninstall|status|unit`
+// runs `serve` under systemd, as its own user, so authentication outlives
+// the admin's window. Only systemd (Linux) is supported today; launchd and
+// Windows services are documented as not yet done (docs/decisions.md).
+
+// serviceConfig is what the unit file is made from.
+type serviceConfig struct {
+	Name    string // unit name without .service
+	User    string // system user the server runs as
+	DataDir string // the data directory, owned by User
+	Binary  string // absolute path of the provisio binary
+}
+
+// defaultService is the layout a Debian admin expects: a system user and
+// the state under /var/lib (systemd's StateDirectory).
+func defaultService() serviceConfig {
+	return serviceConfig{Name: "provisio", User: "provisio", DataDir: "/var/lib/provisio", Binary: "/usr/local/bin/provisio"}
+}
+
+// unitTemplate is the systemd unit. Restart=on-failure with a short delay
+// brings authentication back after a crash; the hardening lines keep a
+// compromised server away from the rest of the machine.
+var unitTemplate = template.Must(template.New("unit").Parse(`# Provisio authentication server; written by "provisio service install".
+[Unit]
+Description=Provisio authentication server (AgentXML over HTTPS)
+After=network-online.target
+Wants=network-online.target
+
+[Service]
+Type=simple
+User={{.User}}
+Group={{.User}}
+ExecStart={{.Binary}} --data {{.DataDir}} serve
+Restart=on-failure
+RestartSec=2s
+UMask=0077
+LimitNOFILE=65536
+NoNewPrivileges=yes
+PrivateTmp=yes
+ProtectSystem=strict
+ProtectHome=yes
+ReadWritePaths={{.DataDir}}
+Environment=LANG=C.UTF-8
+
+[Install]
+WantedBy=multi-user.target
+`))
+
+// unitFile renders the unit for cfg.
+func unitFile(cfg serviceConfig) (string, error) {
+	for what, v := range map[string]string{"user": cfg.User, "data directory": cfg.DataDir, "binary": cfg.Binary} {
+		if v == "" || strings.ContainsAny(v, " \t\n\"'\\%$") {
+			return "", fmt.Errorf("the service %s %q must be non-empty and contain no spaces, quotes, %% or $", what, v)
+		}
+	}
+	if !filepath.IsAbs(cfg.DataDir) || !filepath.IsAbs(cfg.Binary) {
+		return "", errors.New("the service's data directory and binary must be absolute paths")
+	}
+	var b bytes.Buffer
+	if err := unitTemplate.Execute(&b, cfg); err != nil {
+		return "", err
+	}
+	return b.String(), nil
+}
+
+// systemd runs the system tools install and uninstall need. root is the
+// file-system root the unit is written under ("/" normally).
+type systemd struct {
+	root string
+	out  io.Writer
+	// run executes one command; commands are fixed words, never secrets.
+	run func(name string, args ...string) error
+}
+
+func (s systemd) unitPath(cfg serviceConfig) string {
+	return filepath.Join(s.root, "etc/systemd/system", cfg.Name+".service")
+}
+
+// install creates the user and data directory, copies the binary into
+// place, writes the unit, then enables and starts it.
+func (s systemd) install(cfg serviceConfig, self string) error {
+	unit, err := unitFile(cfg)
+	if err != nil {
+		return err
+	}
+	if err := s.run("id", "-u", cfg.User); err != nil {
+		if err := s.run("useradd", "--system", "--user-group", "--home-dir", cfg.DataDir,
+			"--no-create-home", "--shell", "/usr/sbin/nologin", cfg.User); err != nil {
+			return fmt.Errorf("create the system user %s: %w", cfg.User, err)
+		}
+		fmt.Fprintf(s.out, "Created the system user %s.\n", cfg.User)
+	}
+	dataDir := filepath.Join(s.root, cfg.DataDir)
+	if err := os.MkdirAll(dataDir, 0o700); err != nil {
+		return fmt.Errorf("create %s: %w", dataDir, err)
+	}
+	if err := s.run("chown", "-R", cfg.User+":"+cfg.User, dataDir); err != nil {
+		return fmt.Errorf("give %s to %s: %w", dataDir, cfg.User, err)
+	}
+	bin := filepath.Join(s.root, cfg.Binary)
+	if self != bin {
+		if err := copyFile(self, bin, 0o755); err != nil {
+			return fmt.Errorf("install the program as %s: %w", bin, err)
+		}
+		fmt.Fprintf(s.out, "Installed %s.\n", bin)
+	}
+	path := s.unitPath(cfg)
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	if err := os.WriteFile(path, []byte(unit), 0o644); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	fmt.Fprintf(s.out, "Wrote %s.\n", path)
+	if err := s.run("systemctl", "daemon-reload"); err != nil {
+		return fmt.Errorf("systemctl daemon-reload: %w", err)
+	}
+	if err := s.run("systemctl", "enable", "--now", cfg.Name+".service"); err != nil {
+		return fmt.Errorf("systemctl enable --now %s: %w", cfg.Name, err)
+	}
+	fmt.Fprintf(s.out, "The %s service is enabled and started; it starts at boot and restarts on failure.\n"+
+		"Data: %s. Manage it from the console or the command line with: provisio --data %s ...\n", cfg.Name, cfg.DataDir, cfg.DataDir)
+	return nil
+}
+
+// uninstall stops and disables the service and removes the unit. The data
+// directory and the user stay: removing them would delete every user's
+// device and the audit log.
+func (s systemd) uninstall(cfg serviceConfig) error {
+	// Stopping a unit that is not loaded fails; the unit file is removed
+	// either way.
+	_ = s.run("systemctl", "disable", "--now", cfg.Name+".service")
+	path := s.unitPath(cfg)
+	if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("remove %s: %w", path, err)
+	}
+	if err := s.run("systemctl", "daemon-reload"); err != nil {
+		return fmt.Errorf("systemctl daemon-reload: %w", err)
+	}
+	fmt.Fprintf(s.out, "The %s service is stopped and removed. The data in %s and the user %s were kept.\n", cfg.Name, cfg.DataDir, cfg.User)
+	return nil
+}
+
+func copyFile(from, to string, mode os.FileMode) error {
+	data, err := os.ReadFile(from)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Dir(to), 0o755); err != nil {
+		return err
+	}
+	tmp := to + ".new"
+	if err := os.WriteFile(tmp, data, mode); err != nil {
+		return err
+	}
+	return os.Rename(tmp, to)
+}
+
+// execRunner runs a system command, sending its output to out.
+func execRunner(out io.Writer) func(string, ...string) error {
+	return func(name string, args ...string) error {
+		cmd := exec.Command(name, args...)
+		cmd.Stdout, cmd.Stderr = out, out
+		return cmd.Run()
+	}
+}
+
+var serviceCommands = map[string]command{
+	"install": {
+		usage: "service install [--user U] [--service-data DIR] [--bin PATH]",
+		setup: func(fs *flag.FlagSet) action {
+			cfg := defaultService()
+			fs.StringVar(&cfg.User, "user", cfg.User, "system user the server runs as")
+			fs.StringVar(&cfg.DataDir, "service-data", cfg.DataDir, "data directory of the service")
+			fs.StringVar(&cfg.Binary, "bin", cfg.Binary, "where the program is installed")
+			return func(c *cli, _ []string) error {
+				self, err := os.Executable()
+				if err != nil {
+					return fmt.Errorf("find this program: %w", err)
+				}
+				if os.Geteuid() != 0 {
+					return errors.New("installing a system service needs root: run it with sudo")
+				}
+				return systemd{root: "/", out: c.out, run: execRunner(c.out)}.install(cfg, self)
+			}
+		},
+	},
+	"uninstall": {
+		usage: "service uninstall",
+		setup: noFlags(func(c *cli, _ []string) error {
+			if os.Geteuid() != 0 {
+				return errors.New("removing a system service needs root: run it with sudo")
+			}
+			return systemd{root: "/", out: c.out, run: execRunner(c.out)}.uninstall(defaultService())
+		}),
+	},
+	"status": {
+		usage: "service status",
+		setup: noFlags(func(c *cli, _ []string) error {
+			cmd := exec.Command("systemctl", "status", "--no-pager", defaultService().Name+".service")
+			cmd.Stdout, cmd.Stderr = c.out, c.out
+			if err := cmd.Run(); err != nil {
+				var ee *exec.ExitError
+				if errors.As(err, &ee) && ee.ExitCode() == 4 {
+					return errors.New("the provisio service is not installed; install it with: sudo provisio service install")
+				}
+				if errors.As(err, &ee) {
+					return errors.New("the provisio service is not running")
+				}
+				return fmt.Errorf("systemctl: %w", err)
+			}
+			return nil
+		}),
+	},
+	"unit": {
+		usage: "service unit [--user U] [--service-data DIR] [--bin PATH]",
+		setup: func(fs *flag.FlagSet) action {
+			cfg := defaultService()
+			fs.StringVar(&cfg.User, "user", cfg.User, "system user the server runs as")
+			fs.StringVar(&cfg.DataDir, "service-data", cfg.DataDir, "data directory of the service")
+			fs.StringVar(&cfg.Binary, "bin", cfg.Binary, "where the program is installed")
+			return func(c *cli, _ []string) error {
+				unit, err := unitFile(cfg)
+				if err != nil {
+					return err
+				}
+				_, err = io.WriteString(c.out, unit)
+				return err
+			}
+		},
+	},
+}
