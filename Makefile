@@ -22,11 +22,9 @@ endif
 SHELL       := bash
 .SHELLFLAGS := -eu -o pipefail -c
 
-PLATFORM = $(shell $(GO) env GOOS)-$(shell $(GO) env GOARCH)
-PKGNAME  = provisio-$(PLATFORM)
 
 .DEFAULT_GOAL := help
-.PHONY: help deps run build test screenshots mailcatcher bench bench-wrk lint fmt-check vet check-deps package clean
+.PHONY: help deps run build test screenshots mailcatcher bench bench-wrk lint fmt-check vet check-deps package install clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-11s %s\n", $$1, $$2}'
@@ -85,15 +83,27 @@ check-deps: ## prove core/ is Fyne-free and ui/ never imports fyne.io/fyne/v2/ap
 		echo "ui/... imports fyne.io/fyne/v2/app; only app/ may create the application"; exit 1; fi
 	@echo "check-deps: ok"
 
-package: deps ## release tarball dist/provisio-<os>-<arch>.tar.gz
-	rm -rf $(DIST)/$(PKGNAME)
-	mkdir -p $(DIST)/$(PKGNAME)/assets
-	$(GO) build -tags $(TAGS) -trimpath -ldflags '-s -w' -o $(DIST)/$(PKGNAME)/provisio ./app
-	cp FyneApp.toml README.md $(DIST)/$(PKGNAME)/
-	cp assets/icon.png $(DIST)/$(PKGNAME)/assets/
-	tar -C $(DIST) -czf $(DIST)/$(PKGNAME).tar.gz $(PKGNAME)
-	rm -rf $(DIST)/$(PKGNAME)
-	@echo "package: $(DIST)/$(PKGNAME).tar.gz"
+# The desktop bundle is made by Fyne's own packager (fyne.io/tools), which
+# writes the .desktop entry and icon from FyneApp.toml; it bumps the build
+# number in FyneApp.toml, so the file is restored afterwards.
+FYNE_TOOLS ?= fyne.io/tools/cmd/fyne@v1.7.4
+package: deps ## release bundle dist/Provisio.tar.xz (program, desktop entry, icon) via fyne package
+	mkdir -p $(DIST)
+	$(GO) build -tags $(TAGS) -trimpath -ldflags '-s -w' -o $(DIST)/provisio ./app
+	cp FyneApp.toml $(DIST)/FyneApp.toml.orig
+	$(GO) run $(FYNE_TOOLS) package --os linux --release --exe $(DIST)/provisio --name Provisio \
+		--icon assets/icon.png --app-id io.provisio.console || { mv $(DIST)/FyneApp.toml.orig FyneApp.toml; exit 1; }
+	mv $(DIST)/FyneApp.toml.orig FyneApp.toml
+	mv Provisio.tar.xz $(DIST)/Provisio.tar.xz
+	rm -f $(DIST)/provisio
+	@echo "package: $(DIST)/Provisio.tar.xz"
+
+# Installs the program into /usr/local/bin, with its desktop entry and icon,
+# so the console appears in the desktop's menu (needs root: sudo make install).
+install: package ## install the program, desktop entry and icon under /usr/local (root)
+	rm -rf $(DIST)/bundle && mkdir -p $(DIST)/bundle
+	tar -xJf $(DIST)/Provisio.tar.xz -C $(DIST)/bundle
+	$(MAKE) -C $(DIST)/bundle/provisio install PREFIX=/usr/local
 
 clean: ## remove build output
 	rm -rf bin $(DIST)
