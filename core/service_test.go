@@ -19,7 +19,7 @@ func mustProvision(tb testing.TB, svc *core.Service, user string) (deviceID stri
 	if err != nil {
 		tb.Fatalf("create code: %v", err)
 	}
-	p, err := svc.Provision(user, ic.Code, "TestOS 1")
+	p, err := svc.Provision("127.0.0.1", user, ic.Code, "TestOS 1")
 	if err != nil {
 		tb.Fatalf("provision: %v", err)
 	}
@@ -54,28 +54,28 @@ func TestService_ProvisionCodeRules(t *testing.T) {
 		wantCode core.Code
 	}{
 		{"valid", func(svc *core.Service, _ *storetest.Clock, code string) error {
-			_, err := svc.Provision("alice", code, "")
+			_, err := svc.Provision("127.0.0.1", "alice", code, "")
 			return err
 		}, ""},
 		{"expired", func(svc *core.Service, clock *storetest.Clock, code string) error {
 			clock.Advance(600 * time.Second)
-			_, err := svc.Provision("alice", code, "")
+			_, err := svc.Provision("127.0.0.1", "alice", code, "")
 			return err
 		}, core.CodeProvision},
 		{"reused", func(svc *core.Service, _ *storetest.Clock, code string) error {
-			if _, err := svc.Provision("alice", code, ""); err != nil {
+			if _, err := svc.Provision("127.0.0.1", "alice", code, ""); err != nil {
 				return err
 			}
-			_, err := svc.Provision("alice", code, "")
+			_, err := svc.Provision("127.0.0.1", "alice", code, "")
 			return err
 		}, core.CodeProvision},
 		{"wrong burns the code", func(svc *core.Service, _ *storetest.Clock, code string) error {
-			svc.Provision("alice", "WRONGCODE", "")
-			_, err := svc.Provision("alice", code, "")
+			svc.Provision("127.0.0.1", "alice", "WRONGCODE", "")
+			_, err := svc.Provision("127.0.0.1", "alice", code, "")
 			return err
 		}, core.CodeProvision},
 		{"unknown user", func(svc *core.Service, _ *storetest.Clock, code string) error {
-			_, err := svc.Provision("mallory", code, "")
+			_, err := svc.Provision("127.0.0.1", "mallory", code, "")
 			return err
 		}, core.CodeNotFound},
 	}
@@ -128,7 +128,7 @@ func TestService_ProvisionRace(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if _, err := svc.Provision("alice", ic.Code, ""); err == nil {
+			if _, err := svc.Provision("127.0.0.1", "alice", ic.Code, ""); err == nil {
 				mu.Lock()
 				wins++
 				mu.Unlock()
@@ -248,7 +248,7 @@ func TestService_SecurityStringsNeedsMobileRight(t *testing.T) {
 	svc := storetest.MustService(t)
 	storetest.MustAddUser(t, svc, "alice", "1234")
 	ic, _ := svc.CreateProvisionCode("alice")
-	p, err := svc.Provision("alice", ic.Code, "")
+	p, err := svc.Provision("127.0.0.1", "alice", ic.Code, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -290,7 +290,7 @@ func TestService_CodeNotLogged(t *testing.T) {
 	svc := storetest.MustService(t)
 	storetest.MustAddUser(t, svc, "alice", "1234")
 	ic, _ := svc.CreateProvisionCode("alice")
-	svc.Provision("alice", ic.Code, "")
+	svc.Provision("127.0.0.1", "alice", ic.Code, "")
 	entries, _ := svc.LogTail(100)
 	for _, e := range entries {
 		if strings.Contains(e.Message, ic.Code) {

@@ -198,7 +198,7 @@ func TestReprovision_CountdownExpires(t *testing.T) {
 	h.waitFor("Code expired", func() bool { return d.status.Text == statusExpired })
 
 	// A late phone is refused by core; the dialog keeps saying why.
-	if _, err := h.svc.Provision("bob", d.issued.Code, "iOS 17"); core.ErrorCode(err) != core.CodeProvision {
+	if _, err := h.svc.Provision("127.0.0.1", "bob", d.issued.Code, "iOS 17"); core.ErrorCode(err) != core.CodeProvision {
 		t.Errorf("late provision: %v", err)
 	}
 	h.settle()
@@ -218,7 +218,7 @@ func TestReprovision_FailureAndClose(t *testing.T) {
 	h := newHarness(t)
 	d := h.openFor("carol")
 
-	if _, err := h.svc.Provision("carol", "WRONG123", "Android 15"); core.ErrorCode(err) != core.CodeProvision {
+	if _, err := h.svc.Provision("127.0.0.1", "carol", "WRONG123", "Android 15"); core.ErrorCode(err) != core.CodeProvision {
 		t.Fatalf("wrong code: %v", err)
 	}
 	want := "Provision failed: the provision code is wrong"

@@ -43,7 +43,7 @@ func TestUsersScreen_SortByColumns(t *testing.T) {
 		}
 	}
 	ic, _ := h.svc.CreateProvisionCode("carol")
-	if _, err := h.svc.Provision("carol", ic.Code, "iOS 17"); err != nil {
+	if _, err := h.svc.Provision("127.0.0.1", "carol", ic.Code, "iOS 17"); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := h.svc.CreateProvisionCode("dave"); err != nil {
@@ -185,7 +185,7 @@ func TestUsersScreen_RevokeDevice(t *testing.T) {
 		t.Error("Revoke offered for a user without a device")
 	}
 	ic, _ := h.svc.CreateProvisionCode("jo")
-	if _, err := h.svc.Provision("jo", ic.Code, "Android 15"); err != nil {
+	if _, err := h.svc.Provision("127.0.0.1", "jo", ic.Code, "Android 15"); err != nil {
 		t.Fatal(err)
 	}
 	h.waitFor("device shown", func() bool { return s.shown[0].Provisioned() && !s.revoke.Disabled() })
