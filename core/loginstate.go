@@ -230,6 +230,12 @@ func (l LockState) String() string {
 	return "locked until " + l.Until.Local().Format("15:04")
 }
 
+// LockText is the lock of a user read through the Service, as LockState
+// words it: "locked until 10:42", "locked" or "".
+func (u User) LockText() string {
+	return LockState{Locked: u.Locked, Permanent: u.Locked && u.LockedUntil.IsZero(), Until: u.LockedUntil}.String()
+}
+
 // Lock returns a user's lock state now.
 func (s *Service) Lock(name string) (LockState, error) {
 	var out LockState
