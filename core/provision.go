@@ -166,7 +166,7 @@ func (s *Service) Provision(source, username, code, deviceOS string) (Provisione
 		return Provisioned{}, fail
 	case !pc.Matches(u.Name, code):
 		s.Refuse(source, refusedProvisionWrong)
-		if s.provisions.wrong(pc) < set.SelfReset.MaxProvisionAttempts {
+		if s.provisions.wrong(pc, now) < set.SelfReset.MaxProvisionAttempts {
 			return Provisioned{}, fail
 		}
 		return Provisioned{}, s.killProvisionCode(u.Name, pc, fail)

@@ -91,9 +91,12 @@ func (g *provisionGuard) admit(pc ProvisionCode, source string, now time.Time) b
 
 // wrong counts a wrong attempt on pc from every address together and
 // returns the total so far.
-func (g *provisionGuard) wrong(pc ProvisionCode) int {
+func (g *provisionGuard) wrong(pc ProvisionCode, now time.Time) int {
 	g.mu.Lock()
 	defer g.mu.Unlock()
+	if len(g.codes) >= maxProvisionSources {
+		g.prune(now)
+	}
 	c := g.codes[pc.Hash]
 	c.wrong++
 	c.expires = pc.Expires
