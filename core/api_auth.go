@@ -378,9 +378,8 @@ func (s *Service) ChangePIN(agent Agent, username, otc, newOTC string) error {
 // LoginByAttribute logs in the one active user whose attribute has the
 // given value (loginbyattribute) by Login's rules. As with Login, an
 // unknown value (or one that several users share) fails the same way as
-// a wrong code, and the
-// code's form is checked first so that the answer for a malformed code
-// does not depend on whether the value exists.
+// a wrong code, and the code's form and the agent's mode are checked
+// first so that their answers do not depend on whether the value exists.
 func (s *Service) LoginByAttribute(agent Agent, name, value, otc string) error {
 	set := s.Settings()
 	logFail := func(why string) {
