@@ -3,6 +3,7 @@ package agentxml_test
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -211,4 +212,27 @@ func TestProvision_JunkFromAnotherAddress(t *testing.T) {
 		"refused request from 127.0.0.2 in the last minute: wrong provision code",
 		"refused requests from 127.0.0.2 in the last minute: provision attempt inside the delay after a wrong code",
 		"refused request from 127.0.0.2 in the last minute: provision attempt for an unknown user or one without a pending code")
+}
+
+// Twenty wrong attempts from twenty addresses kill the code: then even
+// the right one fails, with the same reply.
+func TestProvision_TwentyWrongAttemptsKillTheCode(t *testing.T) {
+	e := newEnv(t)
+	storetest.MustAddUser(t, e.svc, "alice", "1234")
+	m := e.phone(t, "alice")
+	var first []byte
+	for i := range 20 {
+		from := clientFrom(t, e.fp, fmt.Sprintf("127.0.1.%d", i+1))
+		_, _, body := rawPost(t, from, m.AgentURL(), provisionRequest("alice", fmt.Sprintf("WRONG%03d", i)))
+		if first == nil {
+			first = body
+		}
+		if !bytes.Equal(body, first) || !bytes.Contains(body, []byte("<Error>PROVISION_FAILURE</Error>")) {
+			t.Fatalf("attempt %d:\n%s", i, body)
+		}
+	}
+	if got := failCode(m.Provision("iOS")); got != "FAIL PROVISION_FAILURE" {
+		t.Fatalf("the right code after 20 wrong attempts: %s", got)
+	}
+	wantLog(t, e.svc, "the provision code stopped working after 20 wrong attempts; make a new one")
 }
