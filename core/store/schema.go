@@ -10,6 +10,7 @@ package store
 //	logins    lower(username)      → binary core.LoginState (loginstate.go)
 //	agents    agent name           → JSON core.Agent
 //	config    "settings"           → JSON core.Settings
+//	config    "logins_migrated"    → "1" once login state moved to logins
 //	log       8-byte big-endian seq→ JSON core.LogEntry
 //	outbox    8-byte big-endian id → JSON core.OutMessage
 var (
