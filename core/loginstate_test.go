@@ -391,3 +391,31 @@ func TestService_ProvisionCodeDiesAfterWrongAttempts(t *testing.T) {
 		})
 	}
 }
+
+// A settings record from before the lockout and provision-attempt
+// policies existed gets their defaults, and stays valid to change.
+func TestNewService_FillsNewPolicyDefaults(t *testing.T) {
+	st := storetest.MustOpen(t)
+	old := core.DefaultSettings()
+	old.LockSeconds, old.MaxLocks, old.SelfReset.MaxProvisionAttempts = 0, 0, 0
+	if err := st.Update(func(tx core.Tx) error { return tx.PutSettings(old) }); err != nil {
+		t.Fatal(err)
+	}
+	svc, err := core.NewService(st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for key, want := range map[string]string{
+		"policy.lockout.lock_seconds":             "300",
+		"policy.lockout.max_locks":                "5",
+		"policy.selfreset.max_provision_attempts": "20",
+	} {
+		set := svc.Settings()
+		if got, _ := set.Get(key); got != want {
+			t.Errorf("%s = %q, want %q", key, got, want)
+		}
+	}
+	if err := svc.SetSetting("policy.lockout.max_failures", "3"); err != nil {
+		t.Fatalf("changing a setting of the old record: %v", err)
+	}
+}
