@@ -404,7 +404,7 @@ func deviceState(u core.User, pending map[string]time.Time) string {
 func userState(u core.User) string {
 	var s []string
 	if u.Locked {
-		s = append(s, "locked")
+		s = append(s, u.LockText())
 	}
 	if u.Disabled {
 		s = append(s, "disabled")

@@ -55,6 +55,13 @@ func TestCLI_Commands(t *testing.T) {
 		{[]string{"settings", "get", "policy.selfreset.code_validity"}, 0, "900", ""},
 		{[]string{"settings", "get", "nope"}, 1, "", `There is no setting "nope"`},
 		{[]string{"settings", "list"}, 0, "policy.mobile.allow_pin_entry", ""},
+		{[]string{"settings", "set", "policy.lockout.lock_seconds", "9"}, 1, "", "Enter a whole number from 10 to 86,400."},
+		{[]string{"settings", "set", "policy.lockout.lock_seconds", "600"}, 0, "policy.lockout.lock_seconds = 600", ""},
+		{[]string{"settings", "set", "policy.lockout.max_locks", "21"}, 1, "", "Enter a whole number from 1 to 20."},
+		{[]string{"settings", "set", "policy.lockout.max_locks", "3"}, 0, "policy.lockout.max_locks = 3", ""},
+		{[]string{"settings", "set", "policy.selfreset.max_provision_attempts", "0"}, 1, "", "Enter a whole number from 1 to 1,000."},
+		{[]string{"settings", "set", "policy.selfreset.max_provision_attempts", "10"}, 0, "policy.selfreset.max_provision_attempts = 10", ""},
+		{[]string{"settings", "list"}, 0, "policy.lockout.max_locks", ""},
 		{[]string{"agent", "add", "vpn", "--host", "10.0.0.0/24", "--secret", "s3cret-123"}, 0, `Agent "vpn" saved.`, ""},
 		{[]string{"agent", "add", "web", "--host", "not-an-ip", "--secret", "s3cret-123"}, 1, "", "is not an IP address"},
 		{[]string{"agent", "list"}, 0, "10.0.0.0/24", ""},
@@ -206,5 +213,54 @@ func TestCLI_ReprovisionMail(t *testing.T) {
 				t.Fatalf("%d messages captured, want %d", got, tt.captured)
 			}
 		})
+	}
+}
+
+// user list shows when a temporary lock runs out, and a permanent lock
+// as plain "locked".
+func TestCLI_UserListShowsLocks(t *testing.T) {
+	dir := t.TempDir()
+	for _, n := range []string{"alice", "bob"} {
+		if code, _, errOut := runCLI(t, dir, "user", "add", n, "--pin", "9132"); code != 0 {
+			t.Fatal(errOut)
+		}
+	}
+	st, err := store.Open(dir, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc, err := core.NewService(st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	agent := core.Agent{Name: "vpn", Host: "127.0.0.1", Secret: "s3cret-123", Group: core.GroupAny}
+	for range 5 { // failures an agent reports count like wrong codes
+		_ = svc.IncreaseLock(agent, "alice")
+	}
+	lock, err := svc.Lock("alice")
+	if _, uerr := svc.UpdateUser("bob", func(u *core.User) error { u.Locked = true; return nil }); err != nil || uerr != nil {
+		t.Fatal(err, uerr)
+	}
+	st.Close()
+	if lock.Until.IsZero() {
+		t.Fatalf("alice is not locked for a while: %+v", lock)
+	}
+	code, out, errOut := runCLI(t, dir, "user", "list")
+	if code != 0 {
+		t.Fatal(errOut)
+	}
+	want := map[string]string{"alice": "locked until " + lock.Until.Local().Format("15:04"), "bob": "locked"}
+	for _, line := range strings.Split(out, "\n") {
+		f := strings.Fields(line)
+		if len(f) == 0 || want[f[0]] == "" {
+			continue
+		}
+		if got := strings.Join(f[2:], " "); got != want[f[0]] {
+			t.Errorf("%s: %q, want %q", f[0], got, want[f[0]])
+		}
+		delete(want, f[0])
+	}
+	if len(want) != 0 {
+		t.Errorf("not listed: %v\n%s", want, out)
 	}
 }

@@ -105,12 +105,19 @@ func (s *Service) CreateUsers(agent, repository string, specs []UserSpec) ([]err
 		case err != nil && !errors.Is(err, ErrNotFound):
 			return err
 		}
+		replacing := err == nil
 		u := User{Name: name, MobileAllowed: true, Repository: repositoryField(repository), Created: log.now}
 		if err := sp.apply(&u); err != nil {
 			return err
 		}
 		if err := ValidateUser(&u, set.PINMin, set.PINMax); err != nil {
 			return err
+		}
+		if replacing {
+			// The deleted user's login state goes with them.
+			if err := tx.PutLoginState(u.Name, LoginState{}); err != nil {
+				return err
+			}
 		}
 		if err := tx.PutUser(u); err != nil {
 			return err

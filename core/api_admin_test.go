@@ -152,7 +152,7 @@ func TestService_DeleteUsers(t *testing.T) {
 	if _, err := svc.CreateProvisionCode("carol"); core.ErrorCode(err) != core.CodeNotFound {
 		t.Fatalf("provision code: %v", err)
 	}
-	if _, err := svc.Provision("carol", "ANYCODE2", ""); core.ErrorCode(err) != core.CodeNotFound {
+	if _, err := svc.Provision("127.0.0.1", "carol", "ANYCODE2", ""); core.ErrorCode(err) != core.CodeProvision {
 		t.Fatalf("provision: %v", err)
 	}
 	upd, _ := svc.UpdateUsers(scope, []core.UserSpec{{Name: "carol", FullName: ptr("C")}})

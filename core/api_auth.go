@@ -135,43 +135,50 @@ func (s *Service) TransportIndex(agent Agent, username string) (int, error) {
 }
 
 // IncreaseLock counts one failed authentication, as an agent reports when
-// a user fails its own first factor. It fails with CodeTriesExceeded when
-// this failure locks the user and CodeLocked when they already were.
+// a user fails its own first factor. It counts like a wrong code at login
+// (also while the user is locked, with the same escalating locks) and
+// fails with CodeTriesExceeded when this failure locks the user and
+// CodeLocked when they already were.
 func (s *Service) IncreaseLock(agent Agent, username string) error {
 	set := s.Settings()
-	var locked bool
+	var locked, already bool
 	err := s.update(false, func(tx Tx, log *logger) error {
-		locked = false
+		locked, already = false, false
 		u, err := agentUser(tx, agent, username)
 		if err != nil {
 			return err
 		}
-		switch {
-		case u.Disabled:
+		if u.Disabled {
 			return Errorf(CodeDisabled, "User %q is disabled.", u.Name)
-		case u.Locked:
-			return Errorf(CodeLocked, "User %q is already locked.", u.Name)
 		}
-		u.Failures++
-		locked = u.Failures >= set.MaxFailures
-		u.Locked = locked
-		if err := tx.PutUser(u); err != nil {
+		ls, err := loginState(tx, u.Name)
+		if err != nil {
+			return err
+		}
+		already = ls.LockedAt(log.now)
+		locked = ls.fail(set, log.now)
+		if err := tx.PutLoginState(u.Name, ls); err != nil {
 			return err
 		}
 		if locked {
-			return log.add(LevelWarn, u.Name, "Lock count increased for user: %s by agent %q; locked after %d failures in a row.", u.Name, agent.Name, u.Failures)
+			return log.add(LevelWarn, u.Name, "Lock count increased for user: %s by agent %q; %d failures in a row, lock %d: %s.", u.Name, agent.Name, ls.Failures, ls.Locks, ls.lockDescription())
 		}
-		return log.add(LevelInfo, u.Name, "Lock count increased for user: %s by agent %q (%d of %d).", u.Name, agent.Name, u.Failures, set.MaxFailures)
+		return log.add(LevelInfo, u.Name, "Lock count increased for user: %s by agent %q (%d failures in a row; a lock every %d).", u.Name, agent.Name, ls.Failures, set.MaxFailures)
 	}, func() []Event {
 		if locked {
 			return s.usersChanged(username)()
 		}
 		return nil
 	})
-	if err == nil && locked {
+	switch {
+	case err != nil:
+		return err
+	case locked:
 		return Errorf(CodeTriesExceeded, "User %q is now locked.", clean(username))
+	case already:
+		return Errorf(CodeLocked, "User %q is already locked.", clean(username))
 	}
-	return err
+	return nil
 }
 
 // maxEventText bounds an agent's logevent text.
@@ -319,9 +326,14 @@ func parseNewOTC(s string, index, pinMin, pinMax int) (string, bool) {
 // newOTC, which was extracted with the new PIN from the same string.
 func (s *Service) ChangePIN(agent Agent, username, otc, newOTC string) error {
 	set := s.Settings()
+	if err := agentAllowsMobile(agent); err != nil {
+		s.logAgentMode(agent, username, "PIN change")
+		return err
+	}
 	var fail error
+	var locked bool
 	err := s.update(true, func(tx Tx, log *logger) error {
-		fail = nil
+		fail, locked = nil, false
 		logFail := func(why string) error {
 			return log.add(LevelWarn, clean(username), "PIN change failed for user: %s, error: %s", clean(username), why)
 		}
@@ -335,20 +347,27 @@ func (s *Service) ChangePIN(agent Agent, username, otc, newOTC string) error {
 			fail = Errorf(CodeBadOTC, "The new one-time code is not of the expected form.")
 			return logFail("malformed new one-time code")
 		}
-		u, ss, why, err := checkOTC(tx, agent, set, username, code, index)
+		u, ss, why, err := checkOTC(tx, log.now, agent, set, username, code, index)
 		if err != nil {
 			return err
 		}
 		if why != nil {
-			fail = why.err
+			fail, locked = why.err, why.locked
 			return logFail(why.reason)
 		}
+		// checkOTC has recorded the login in the login record; u is not
+		// locked, so saving it changes no lock.
 		pin, _ := PINFromOTC(ss.S[index], newCode)
-		u.PIN, u.Failures, u.LastLogin = pin, 0, log.now
+		u.PIN = pin
 		if err := tx.PutUser(u); err != nil {
 			return err
 		}
 		return log.add(LevelInfo, u.Name, "PIN changed for user: %s.", u.Name)
+	}, func() []Event {
+		if locked {
+			return s.usersChanged(username)()
+		}
+		return nil
 	})
 	if err != nil {
 		return err
@@ -357,10 +376,10 @@ func (s *Service) ChangePIN(agent Agent, username, otc, newOTC string) error {
 }
 
 // LoginByAttribute logs in the one active user whose attribute has the
-// given value (loginbyattribute). As with Login, an unknown value (or one
-// that several users share) fails the same way as a wrong code, and the
-// code's form is checked first so that the answer for a malformed code
-// does not depend on whether the value exists.
+// given value (loginbyattribute) by Login's rules. As with Login, an
+// unknown value (or one that several users share) fails the same way as
+// a wrong code, and the code's form and the agent's mode are checked
+// first so that their answers do not depend on whether the value exists.
 func (s *Service) LoginByAttribute(agent Agent, name, value, otc string) error {
 	set := s.Settings()
 	logFail := func(why string) {
@@ -373,6 +392,11 @@ func (s *Service) LoginByAttribute(agent Agent, name, value, otc string) error {
 	if _, _, ok := ParseMobileOTC(otc, set.PINMin, set.PINMax); !ok {
 		logFail("malformed one-time code")
 		return Errorf(CodeBadOTC, "The one-time code is not of the expected form.")
+	}
+	// Checked before the lookup, so the answer does not depend on the value.
+	if err := agentAllowsMobile(agent); err != nil {
+		logFail(fmt.Sprintf("agent %q does not allow mobile client authentication", agent.Name))
+		return err
 	}
 	u, err := s.UserByAttribute(name, value)
 	switch ErrorCode(err) {

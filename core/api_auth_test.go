@@ -85,7 +85,9 @@ func TestService_ChangePIN(t *testing.T) {
 					t.Fatal(err)
 				}
 			},
-			want: core.CodeLocked, wantPIN: "9132", wantNext: 1},
+			// A locked user's right code fails like a wrong one and is
+			// not spent.
+			want: core.CodeWrongOTC, wantPIN: "9132", wantNext: 0},
 		{name: "deleted user is unknown",
 			otc:    func(e *authEnv) string { return e.code("9132", 0) },
 			newOTC: func(e *authEnv) string { return "5432" },
@@ -147,10 +149,11 @@ func TestService_IncreaseLock(t *testing.T) {
 	if err := e.svc.IncreaseLock(agentAny, "alice"); core.ErrorCode(err) != core.CodeLocked {
 		t.Fatalf("when locked: %v, want locked", err)
 	}
-	if u, _ := e.svc.User("alice"); !u.Locked || u.Failures != 5 {
-		t.Fatalf("locked %v failures %d, want locked after 5", u.Locked, u.Failures)
+	// Failures go on counting while locked.
+	if u, _ := e.svc.User("alice"); !u.Locked || u.Failures != 6 {
+		t.Fatalf("locked %v failures %d, want locked with 6", u.Locked, u.Failures)
 	}
-	if !logContains(t, e.svc, `Lock count increased for user: alice by agent "vpn"; locked after 5 failures in a row.`) {
+	if !logContains(t, e.svc, `Lock count increased for user: alice by agent "vpn"; 5 failures in a row, lock 1: locked until 2026-01-05T09:05:00Z.`) {
 		t.Fatal("lock not logged")
 	}
 	for _, tt := range []struct {
@@ -409,6 +412,7 @@ func TestService_ChangePINMatchesLogin(t *testing.T) {
 		pin   string // the PIN the code is made with
 		index int
 		setup func(*core.User)
+		wrong int // wrong logins before the attempt
 	}{
 		{name: "right", user: "alice", agent: agentAny, pin: "9132", index: 3},
 		{name: "wrong", user: "alice", agent: agentAny, pin: "1111", index: 3},
@@ -420,7 +424,10 @@ func TestService_ChangePINMatchesLogin(t *testing.T) {
 		{name: "locked, wrong", user: "alice", agent: agentAny, pin: "1111", index: 3, setup: func(u *core.User) { u.Locked = true }},
 		{name: "disabled, right", user: "alice", agent: agentAny, pin: "9132", index: 3, setup: func(u *core.User) { u.Disabled = true }},
 		{name: "disabled, wrong", user: "alice", agent: agentAny, pin: "1111", index: 3, setup: func(u *core.User) { u.Disabled = true }},
-		{name: "four failures, wrong", user: "alice", agent: agentAny, pin: "1111", index: 3, setup: func(u *core.User) { u.Failures = 4 }},
+		{name: "four failures, wrong", user: "alice", agent: agentAny, pin: "1111", index: 3, wrong: 4},
+		{name: "four failures, right", user: "alice", agent: agentAny, pin: "9132", index: 3, wrong: 4},
+		{name: "temporarily locked, right", user: "alice", agent: agentAny, pin: "9132", index: 3, wrong: 5},
+		{name: "temporarily locked, wrong", user: "alice", agent: agentAny, pin: "1111", index: 3, wrong: 5},
 	}
 	for _, st := range states {
 		t.Run(st.name, func(t *testing.T) {
@@ -433,6 +440,11 @@ func TestService_ChangePINMatchesLogin(t *testing.T) {
 				}
 				if st.setup != nil {
 					if _, err := e.svc.UpdateUser("alice", func(u *core.User) error { st.setup(u); return nil }); err != nil {
+						t.Fatal(err)
+					}
+				}
+				for range st.wrong {
+					if err := e.svc.Login(agentAny, "alice", e.code("1111", 4)); core.ErrorCode(err) != core.CodeWrongOTC {
 						t.Fatal(err)
 					}
 				}
@@ -449,7 +461,7 @@ func TestService_ChangePINMatchesLogin(t *testing.T) {
 			if got[0] != got[1] {
 				t.Fatalf("login %q, changepin %q", got[0], got[1])
 			}
-			if after[0].Failures != after[1].Failures || after[0].Locked != after[1].Locked {
+			if after[0].Failures != after[1].Failures || after[0].Locked != after[1].Locked || !after[0].LockedUntil.Equal(after[1].LockedUntil) {
 				t.Fatalf("after login %d/%v, after changepin %d/%v (failures/locked)",
 					after[0].Failures, after[0].Locked, after[1].Failures, after[1].Locked)
 			}

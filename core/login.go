@@ -4,18 +4,25 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 )
 
 // Login checks a mobile one-time code: the OTC extracted from string
 // `index` with the user's PIN, followed by the index.
 //
-// To keep an attacker from learning which usernames exist or are locked,
-// an unknown user, a locked or disabled user and a wrong code all fail the
-// same way (CodeWrongOTC); the audit log says which it was. A locked or
-// disabled user who presents a correct code is told why, since only the
-// real user can do that.
+// Every credential problem fails the same way, with a bare CodeWrongOTC:
+// an unknown user, one without a PIN or strings, one outside the agent's
+// group, a locked or disabled user (even with the right code) and a wrong
+// or replayed code. So nobody learns from the answer whether a name
+// exists or what state it is in; the audit log says which it was. Only
+// what does not depend on the user is told apart: an agent not set up
+// for mobile authentication, and a missing or malformed code.
 func (s *Service) Login(agent Agent, username, otc string) error {
 	set := s.Settings()
+	if err := agentAllowsMobile(agent); err != nil {
+		s.logAgentMode(agent, username, "Login")
+		return err
+	}
 	var fail error
 	var locked bool
 	err := s.update(true, func(tx Tx, log *logger) error {
@@ -28,17 +35,13 @@ func (s *Service) Login(agent Agent, username, otc string) error {
 			fail = why.err
 			return logFail(why.reason)
 		}
-		u, _, why, err := checkOTC(tx, agent, set, username, code, index)
+		u, _, why, err := checkOTC(tx, log.now, agent, set, username, code, index)
 		if err != nil {
 			return err
 		}
 		if why != nil {
 			fail, locked = why.err, why.locked
 			return logFail(why.reason)
-		}
-		u.Failures, u.LastLogin = 0, log.now
-		if err := tx.PutUser(u); err != nil {
-			return err
 		}
 		return log.add(LevelInfo, u.Name, "Login successful for user: %s.", u.Name)
 	}, func() []Event {
@@ -51,6 +54,21 @@ func (s *Service) Login(agent Agent, username, otc string) error {
 		return err
 	}
 	return fail
+}
+
+// agentAllowsMobile refuses an agent that is not set up for mobile client
+// authentication. It is checked before anything about the user, so its
+// answer is the same for every username.
+func agentAllowsMobile(agent Agent) error {
+	if agent.AllowsMode(AgentModeMobile) {
+		return nil
+	}
+	return Errorf(CodeAgentAccess, "Agent %q is not set up for mobile client authentication.", agent.Name)
+}
+
+// logAgentMode logs a login-like request refused by agentAllowsMobile.
+func (s *Service) logAgentMode(agent Agent, username, what string) {
+	_ = s.Log(LevelWarn, clean(username), "%s failed for user: %s, error: agent %q does not allow mobile client authentication", what, clean(username), agent.Name)
 }
 
 // parseOTC reads a login code, or says why it cannot be used.
@@ -70,72 +88,74 @@ func parseOTC(otc string, set Settings) (code string, index int, why *otcFailure
 type otcFailure struct {
 	err    error
 	reason string
-	locked bool // this failure locked the user
+	locked bool // this failure locked the user (or locked them longer)
 }
 
-// checkOTC applies Service.Login's rules to code at index inside tx and
-// writes what they change (the spent index, the failure count, a lock).
-// On success it returns the user and their strings.
-func checkOTC(tx Tx, agent Agent, set Settings, username, code string, index int) (User, StringSet, *otcFailure, error) {
-	wrong := &otcFailure{err: Errorf(CodeWrongOTC, "Login failed.")}
+// checkOTC applies Service.Login's rules to code at index inside tx at
+// now and writes what they change, in the user's login record only: the
+// spent index and last login on success, the failure count and a lock on
+// a wrong code. On success it returns the user and their strings.
+//
+// What counts as a failure: a wrong code at an unspent index, also while
+// the user is locked, so that guessing never gets free. What does not: a
+// replay of a spent index (a retrying agent resending an accepted code;
+// no such code can ever succeed, so it gives a guesser nothing), the
+// right code while locked (the real user, who should not lock themselves
+// for longer), and anything about a user who cannot log in at all.
+func checkOTC(tx Tx, now time.Time, agent Agent, set Settings, username, code string, index int) (User, StringSet, *otcFailure, error) {
+	wrong := func(reason string) *otcFailure {
+		return &otcFailure{err: Errorf(CodeWrongOTC, "Login failed."), reason: reason}
+	}
 	u, err := tx.User(username)
 	if errors.Is(err, ErrNotFound) || err == nil && u.Deleted {
-		wrong.reason = "no such user"
-		return u, StringSet{}, wrong, nil
+		return u, StringSet{}, wrong("no such user"), nil
 	} else if err != nil {
 		return u, StringSet{}, nil, err
 	}
 	if !agent.Admits(u) {
-		return u, StringSet{}, &otcFailure{err: Errorf(CodeNotInGroup, "User %q is not in the agent's group.", u.Name), reason: "not in the agent's group " + agent.Group}, nil
-	}
-	if !agent.AllowsMode(AgentModeMobile) {
-		return u, StringSet{}, &otcFailure{err: Errorf(CodeAgentAccess, "Agent %q is not set up for mobile client authentication.", agent.Name),
-			reason: fmt.Sprintf("agent %q does not allow mobile client authentication", agent.Name)}, nil
+		return u, StringSet{}, wrong("not in the agent's group " + agent.Group), nil
 	}
 	if u.PIN == "" {
-		return u, StringSet{}, &otcFailure{err: Errorf(CodeNoPIN, "User %q has no PIN.", u.Name), reason: "the user has no PIN"}, nil
+		return u, StringSet{}, wrong("the user has no PIN"), nil
 	}
 	ss, err := tx.Strings(u.Name)
 	if errors.Is(err, ErrNotFound) {
-		return u, ss, &otcFailure{err: Errorf(CodeNoStrings, "User %q has no security strings.", u.Name), reason: "the user has no security strings"}, nil
+		return u, ss, wrong("the user has no security strings"), nil
 	} else if err != nil {
 		return u, ss, nil, err
 	}
-	right := index >= ss.Next && index < StringsPerDownload && len(code) == len(u.PIN) &&
-		equalConstantTime(ExtractOTC(ss.S[index], u.PIN), code)
-	if right {
-		ss.Next = index + 1
-		if err := tx.PutStrings(u.Name, &ss); err != nil {
-			return u, ss, nil, err
-		}
+	ls, err := loginState(tx, u.Name)
+	if err != nil {
+		return u, ss, nil, err
 	}
+	if index < ls.Next {
+		return u, ss, wrong("string index already used (a replay; not counted as a failure)"), nil
+	}
+	right := index < StringsPerDownload && len(code) == len(u.PIN) &&
+		equalConstantTime(ExtractOTC(ss.S[index], u.PIN), code)
 	switch {
 	case u.Disabled:
-		wrong.reason = "the user is disabled"
-		if right {
-			wrong.err = Errorf(CodeDisabled, "User %q is disabled.", u.Name)
-		}
-		return u, ss, wrong, nil
-	case u.Locked:
-		wrong.reason = "the user is locked"
-		if right {
-			wrong.err = Errorf(CodeLocked, "User %q is locked.", u.Name)
-		}
-		return u, ss, wrong, nil
+		return u, ss, wrong("the user is disabled"), nil
+	case ls.LockedAt(now) && right:
+		return u, ss, wrong("the user is " + ls.lockDescription() + "; the code was right but is not accepted while locked"), nil
 	case !right:
-		u.Failures++
-		wrong.reason = "wrong one-time code"
-		if index < ss.Next {
-			wrong.reason = "string index already used"
+		why := wrong("wrong one-time code")
+		if ls.LockedAt(now) {
+			why.reason += " while " + ls.lockDescription()
 		}
-		if u.Failures >= set.MaxFailures {
-			u.Locked, wrong.locked = true, true
-			wrong.reason += fmt.Sprintf("; locked after %d failures in a row", u.Failures)
+		if ls.fail(set, now) {
+			why.locked = true
+			why.reason += fmt.Sprintf("; %d failures in a row, lock %d: %s", ls.Failures, ls.Locks, ls.lockDescription())
 		}
-		if err := tx.PutUser(u); err != nil {
+		if err := tx.PutLoginState(u.Name, ls); err != nil {
 			return u, ss, nil, err
 		}
-		return u, ss, wrong, nil
+		return u, ss, why, nil
 	}
+	ls.succeed(index, now)
+	if err := tx.PutLoginState(u.Name, ls); err != nil {
+		return u, ss, nil, err
+	}
+	u.Failures, u.LastLogin = 0, now
 	return u, ss, nil, nil
 }

@@ -2,6 +2,7 @@ package core
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"time"
 )
@@ -111,48 +112,97 @@ type Provisioned struct {
 
 const provisionFailedLog = "User %q provision failed, A valid session could not be loaded or created for the user."
 
-// Provision redeems a provision code for a new device. A wrong or late
-// attempt burns the code, and bbolt's single writer means exactly one of
-// several concurrent attempts with a valid code can win. On success the
-// previous device and all its strings are revoked.
-func (s *Service) Provision(username, code, deviceOS string) (Provisioned, error) {
+// Reasons of refused provision attempts, counted with Service.Refuse and
+// logged once a minute per source: fixed sentences, never the username
+// or code a stranger sent.
+const (
+	refusedProvisionNoCode   = "provision attempt for an unknown user or one without a pending code"
+	refusedProvisionExpired  = "provision attempt with an expired code"
+	refusedProvisionThrottle = "provision attempt inside the delay after a wrong code"
+	refusedProvisionWrong    = "wrong provision code"
+)
+
+// Provision redeems a provision code for a new device; source is the
+// caller's address. On success the previous device and all its strings
+// are revoked.
+//
+// Every failure is the same CodeProvision, whether the user exists or
+// not. A wrong attempt does not burn the code, so that a stranger cannot
+// cancel anyone's enrolment: wrong attempts are throttled per code and
+// source address with a doubling delay (an attempt inside the delay is
+// refused without being checked), and the code dies after the Self-Reset
+// policy's MaxProvisionAttempts wrong attempts in all, or at expiry
+// (provision_guard.go). Attempts that fail are counted in memory
+// (Refuse), not written one by one; the write that kills a code after the
+// last wrong attempt is the only one. bbolt's single writer means exactly
+// one of several concurrent attempts with a valid code can win.
+func (s *Service) Provision(source, username, code, deviceOS string) (Provisioned, error) {
 	set := s.Settings()
-	var res Provisioned
-	var failReason string
-	err := s.update(true, func(tx Tx, log *logger) error {
-		res, failReason = Provisioned{}, ""
-		u, err := tx.User(username)
-		if errors.Is(err, ErrNotFound) || err == nil && u.Deleted {
-			if err := log.add(LevelWarn, "", "Mobile request from unknown user; the user needs to reprovision"); err != nil {
-				return err
-			}
-			if err := log.add(LevelWarn, "", "AgentXML request failed, error: No suitable authentication method for the user %q was found. The user may be missing from the user repository or a synchronisation has not yet occurred.", clean(username)); err != nil {
-				return err
-			}
-			failReason = "unknown user"
-			return nil
-		} else if err != nil {
+	now := s.clock.Now()
+	fail := Errorf(CodeProvision, "Provision failed: the code is wrong, used or expired, or there is no such user.")
+
+	// Everything a stranger can try is decided on a read, without a write.
+	var u User
+	var pc ProvisionCode
+	err := s.store.View(func(tx Tx) error {
+		var err error
+		if u, err = activeUser(tx, username); err != nil {
 			return err
 		}
-		pc, err := tx.ProvisionCode(u.Name)
+		pc, err = tx.ProvisionCode(u.Name)
+		return err
+	})
+	switch {
+	case ErrorCode(err) == CodeNotFound:
+		s.Refuse(source, refusedProvisionNoCode)
+		return Provisioned{}, fail
+	case err != nil:
+		return Provisioned{}, err
+	case !now.Before(pc.Expires):
+		s.Refuse(source, refusedProvisionExpired)
+		return Provisioned{}, fail
+	case !s.provisions.admit(pc, source, now):
+		s.Refuse(source, refusedProvisionThrottle)
+		return Provisioned{}, fail
+	case !pc.Matches(u.Name, code):
+		s.Refuse(source, refusedProvisionWrong)
+		if s.provisions.wrong(pc, now) < set.SelfReset.MaxProvisionAttempts {
+			return Provisioned{}, fail
+		}
+		return Provisioned{}, s.killProvisionCode(u.Name, pc, fail)
+	}
+
+	// The code is right: redeem it, checking again inside the write.
+	var res Provisioned
+	var failReason string
+	err = s.update(true, func(tx Tx, log *logger) error {
+		res, failReason = Provisioned{}, ""
+		u, err := activeUser(tx, username)
+		if err != nil {
+			return err
+		}
+		cur, err := tx.ProvisionCode(u.Name)
 		switch {
 		case errors.Is(err, ErrNotFound):
-			failReason = "no provision code is pending"
+			failReason = "the provision code was used meanwhile"
 		case err != nil:
 			return err
-		case !log.now.Before(pc.Expires):
+		case cur.Hash != pc.Hash || !cur.Matches(u.Name, code):
+			failReason = "the provision code was replaced meanwhile"
+		case !log.now.Before(cur.Expires):
 			failReason = "the provision code has expired"
-		case !pc.Matches(u.Name, code):
-			failReason = "the provision code is wrong"
 		case u.Disabled:
 			failReason = "the user is disabled"
 		}
-		// Any attempt spends the code: one guess per code.
-		if err := tx.DeleteProvisionCode(u.Name); err != nil {
-			return err
+		if failReason == "" || failReason == "the user is disabled" {
+			// The code was right: it is spent, also for a disabled user,
+			// whom an administrator enables and reprovisions.
+			if err := tx.DeleteProvisionCode(u.Name); err != nil {
+				return err
+			}
 		}
 		if failReason != "" {
-			return log.add(LevelWarn, u.Name, provisionFailedLog, u.Name)
+			return log.add(LevelWarn, u.Name, provisionFailedLog+" (%s)", u.Name, failReason)
 		}
 		if err := revokeDevice(tx, u); err != nil {
 			return err
@@ -175,18 +225,51 @@ func (s *Service) Provision(username, code, deviceOS string) (Provisioned, error
 		if res.DeviceID != "" {
 			return []Event{{Kind: EventProvisioned, User: res.User, DeviceOS: clean(deviceOS), At: s.clock.Now()}}
 		}
-		return []Event{{Kind: EventProvisionFailed, User: username, Reason: failReason, At: s.clock.Now()}}
+		return []Event{{Kind: EventProvisionFailed, User: u.Name, Reason: failReason, At: s.clock.Now()}}
 	})
-	if err != nil {
+	if ErrorCode(err) == CodeNotFound {
+		return Provisioned{}, fail
+	} else if err != nil {
 		return Provisioned{}, err
 	}
-	switch {
-	case failReason == "unknown user":
-		return Provisioned{}, Errorf(CodeNotFound, "There is no user %q.", username)
-	case failReason != "":
-		return Provisioned{}, Errorf(CodeProvision, "Provision failed: %s.", failReason)
+	s.provisions.forget(pc.Hash)
+	if failReason != "" {
+		return Provisioned{}, fail
 	}
 	return res, nil
+}
+
+// killProvisionCode deletes the pending code pc of user after its last
+// allowed wrong attempt, unless it was replaced meanwhile, and returns
+// fail. This is the one write wrong attempts cause, once per code.
+func (s *Service) killProvisionCode(user string, pc ProvisionCode, fail error) error {
+	set := s.Settings()
+	killed := false
+	err := s.update(false, func(tx Tx, log *logger) error {
+		killed = false
+		cur, err := tx.ProvisionCode(user)
+		if errors.Is(err, ErrNotFound) || err == nil && cur.Hash != pc.Hash {
+			return nil
+		} else if err != nil {
+			return err
+		}
+		if err := tx.DeleteProvisionCode(user); err != nil {
+			return err
+		}
+		killed = true
+		return log.add(LevelWarn, user, provisionFailedLog+" (the provision code stopped working after %d wrong attempts; make a new one)", user, set.SelfReset.MaxProvisionAttempts)
+	}, func() []Event {
+		if killed {
+			return []Event{{Kind: EventProvisionFailed, User: user, At: s.clock.Now(),
+				Reason: fmt.Sprintf("the provision code stopped working after %d wrong attempts", set.SelfReset.MaxProvisionAttempts)}}
+		}
+		return nil
+	})
+	s.provisions.forget(pc.Hash)
+	if err != nil {
+		return err
+	}
+	return fail
 }
 
 // clean makes outside text safe for one log line.

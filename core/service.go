@@ -24,6 +24,9 @@ type Service struct {
 
 	// refused counts refused unauthenticated requests (refused.go).
 	refused refusals
+
+	// provisions counts wrong provision attempts (provision_guard.go).
+	provisions provisionGuard
 }
 
 // Config is a read-only snapshot of settings and agents.
@@ -44,6 +47,9 @@ func NewService(st Store, opts ...Option) (*Service, error) {
 	for _, o := range opts {
 		o(s)
 	}
+	// Every transaction of the service sees users with their login state
+	// (loginstate.go).
+	s.store = lockedStore{Store: st, clock: s.clock}
 	err := st.Update(func(tx Tx) error {
 		set, err := tx.Settings()
 		if errors.Is(err, ErrNotFound) {
@@ -54,6 +60,7 @@ func NewService(st Store, opts ...Option) (*Service, error) {
 		} else if err != nil {
 			return err
 		}
+		set.fillDefaults()
 		agents, err := tx.Agents()
 		if err != nil {
 			return err

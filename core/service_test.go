@@ -1,6 +1,7 @@
 package core_test
 
 import (
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -19,7 +20,7 @@ func mustProvision(tb testing.TB, svc *core.Service, user string) (deviceID stri
 	if err != nil {
 		tb.Fatalf("create code: %v", err)
 	}
-	p, err := svc.Provision(user, ic.Code, "TestOS 1")
+	p, err := svc.Provision("127.0.0.1", user, ic.Code, "TestOS 1")
 	if err != nil {
 		tb.Fatalf("provision: %v", err)
 	}
@@ -48,36 +49,54 @@ func logContains(tb testing.TB, svc *core.Service, want string) bool {
 }
 
 func TestService_ProvisionCodeRules(t *testing.T) {
+	const phone, stranger = "192.0.2.10", "198.51.100.7"
 	tests := []struct {
 		name     string
 		attempt  func(svc *core.Service, clock *storetest.Clock, code string) error
 		wantCode core.Code
+		// wantRefused is the aggregated line a failure leaves, instead of
+		// a line of its own.
+		wantRefused string
 	}{
-		{"valid", func(svc *core.Service, _ *storetest.Clock, code string) error {
-			_, err := svc.Provision("alice", code, "")
+		{name: "valid", attempt: func(svc *core.Service, _ *storetest.Clock, code string) error {
+			_, err := svc.Provision(phone, "alice", code, "")
 			return err
-		}, ""},
-		{"expired", func(svc *core.Service, clock *storetest.Clock, code string) error {
+		}},
+		{name: "expired", attempt: func(svc *core.Service, clock *storetest.Clock, code string) error {
 			clock.Advance(600 * time.Second)
-			_, err := svc.Provision("alice", code, "")
+			_, err := svc.Provision(phone, "alice", code, "")
 			return err
-		}, core.CodeProvision},
-		{"reused", func(svc *core.Service, _ *storetest.Clock, code string) error {
-			if _, err := svc.Provision("alice", code, ""); err != nil {
+		}, wantCode: core.CodeProvision, wantRefused: "1 refused request from 192.0.2.10 in the last minute: provision attempt with an expired code"},
+		{name: "reused", attempt: func(svc *core.Service, _ *storetest.Clock, code string) error {
+			if _, err := svc.Provision(phone, "alice", code, ""); err != nil {
 				return err
 			}
-			_, err := svc.Provision("alice", code, "")
+			_, err := svc.Provision(phone, "alice", code, "")
 			return err
-		}, core.CodeProvision},
-		{"wrong burns the code", func(svc *core.Service, _ *storetest.Clock, code string) error {
-			svc.Provision("alice", "WRONGCODE", "")
-			_, err := svc.Provision("alice", code, "")
+		}, wantCode: core.CodeProvision, wantRefused: "1 refused request from 192.0.2.10 in the last minute: provision attempt for an unknown user or one without a pending code"},
+		{name: "a stranger's wrong code does not burn it", attempt: func(svc *core.Service, _ *storetest.Clock, code string) error {
+			if _, err := svc.Provision(stranger, "alice", "WRONGCODE", ""); core.ErrorCode(err) != core.CodeProvision {
+				return fmt.Errorf("wrong code: %v", err)
+			}
+			_, err := svc.Provision(phone, "alice", code, "")
 			return err
-		}, core.CodeProvision},
-		{"unknown user", func(svc *core.Service, _ *storetest.Clock, code string) error {
-			_, err := svc.Provision("mallory", code, "")
+		}},
+		{name: "the phone's own typo costs a short wait", attempt: func(svc *core.Service, clock *storetest.Clock, code string) error {
+			if _, err := svc.Provision(phone, "alice", "WRONGCODE", ""); core.ErrorCode(err) != core.CodeProvision {
+				return fmt.Errorf("wrong code: %v", err)
+			}
+			// Inside the delay even the right code is refused unchecked.
+			if _, err := svc.Provision(phone, "alice", code, ""); core.ErrorCode(err) != core.CodeProvision {
+				return fmt.Errorf("inside the delay: %v", err)
+			}
+			clock.Advance(2 * time.Second)
+			_, err := svc.Provision(phone, "alice", code, "")
 			return err
-		}, core.CodeNotFound},
+		}},
+		{name: "unknown user answers like a wrong code", attempt: func(svc *core.Service, _ *storetest.Clock, code string) error {
+			_, err := svc.Provision(phone, "mallory", code, "")
+			return err
+		}, wantCode: core.CodeProvision, wantRefused: "1 refused request from 192.0.2.10 in the last minute: provision attempt for an unknown user or one without a pending code"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -92,26 +111,43 @@ func TestService_ProvisionCodeRules(t *testing.T) {
 				!logContains(t, svc, `User "alice" can now reprovision their mobile device.`) {
 				t.Fatal("code creation not logged with the documented wording")
 			}
+			before := logLen(t, svc)
 			err = tt.attempt(svc, clock, ic.Code)
 			if got := core.ErrorCode(err); got != tt.wantCode {
 				t.Fatalf("error %v (code %q), want code %q", err, got, tt.wantCode)
 			}
-			switch tt.wantCode {
-			case "":
+			if tt.wantCode == "" {
 				if !logContains(t, svc, `User "alice" provisioned successfully`) {
 					t.Fatal("success not logged")
 				}
-			case core.CodeProvision:
-				if !logContains(t, svc, `User "alice" provision failed, A valid session could not be loaded or created for the user.`) {
-					t.Fatal("failure not logged with the documented wording")
-				}
-			case core.CodeNotFound:
-				if !logContains(t, svc, "Mobile request from unknown user; the user needs to reprovision") {
-					t.Fatal("unknown user not logged")
-				}
+				return
+			}
+			if core.ErrorMessage(err) != "Provision failed: the code is wrong, used or expired, or there is no such user." {
+				t.Fatalf("failure says %q", core.ErrorMessage(err))
+			}
+			// A failure writes nothing of its own; the aggregated line
+			// comes with the next flush.
+			if n := logLen(t, svc); tt.name != "reused" && n != before {
+				t.Fatalf("%d log lines written by a refused attempt", n-before)
+			}
+			if err := svc.FlushRefused(); err != nil {
+				t.Fatal(err)
+			}
+			if !logContains(t, svc, tt.wantRefused) {
+				t.Fatalf("no line %q", tt.wantRefused)
 			}
 		})
 	}
+}
+
+// logLen is the number of audit log lines.
+func logLen(tb testing.TB, svc *core.Service) int {
+	tb.Helper()
+	entries, err := svc.Logs(0, 0)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return len(entries)
 }
 
 func TestService_ProvisionRace(t *testing.T) {
@@ -128,7 +164,7 @@ func TestService_ProvisionRace(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if _, err := svc.Provision("alice", ic.Code, ""); err == nil {
+			if _, err := svc.Provision("127.0.0.1", "alice", ic.Code, ""); err == nil {
 				mu.Lock()
 				wins++
 				mu.Unlock()
@@ -191,8 +227,16 @@ func TestService_Login(t *testing.T) {
 			t.Fatalf("%s: error %v, want code %q", st.name, err, st.want)
 		}
 	}
-	if u, _ := svc.User("alice"); u.Failures != 2 || u.LastLogin.IsZero() {
-		t.Fatalf("failures %d, last login %v; want 2 counted failures", u.Failures, u.LastLogin)
+	// Replays of spent indexes fail but are not counted; a wrong code at
+	// an unspent index is.
+	if u, _ := svc.User("alice"); u.Failures != 0 || u.LastLogin.IsZero() {
+		t.Fatalf("failures %d, last login %v; want replays not counted", u.Failures, u.LastLogin)
+	}
+	if err := svc.Login(agentAny, "alice", core.MobileCode(core.ExtractOTC(ss.S[9], "1111"), 9)); core.ErrorCode(err) != core.CodeWrongOTC {
+		t.Fatalf("wrong code: %v", err)
+	}
+	if u, _ := svc.User("alice"); u.Failures != 1 {
+		t.Fatalf("failures %d after a wrong code, want 1", u.Failures)
 	}
 	// The comma form works and a success clears the failure count.
 	if err := svc.Login(agentAny, "alice", code(6)[:4]+",06"); err != nil {
@@ -216,18 +260,21 @@ func TestService_LockAfterFiveFailures(t *testing.T) {
 	if !u.Locked {
 		t.Fatal("not locked after 5 failures")
 	}
-	// A locked user with a correct code learns why; a guesser does not.
+	// A locked user's right code fails exactly like a wrong one, and is
+	// not spent: it works once an administrator unlocks.
 	good := core.MobileCode(core.ExtractOTC(ss.S[20], "1234"), 20)
 	if err := svc.Login(agentAny, "alice", "000021"); core.ErrorCode(err) != core.CodeWrongOTC {
 		t.Fatalf("wrong code on locked user: %v", err)
 	}
-	if err := svc.Login(agentAny, "alice", good); core.ErrorCode(err) != core.CodeLocked {
+	if err := svc.Login(agentAny, "alice", good); core.ErrorCode(err) != core.CodeWrongOTC || core.ErrorMessage(err) != "Login failed." {
 		t.Fatalf("right code on locked user: %v", err)
 	}
 	if _, err := svc.UpdateUser("alice", func(u *core.User) error { u.Locked = false; return nil }); err != nil {
 		t.Fatal(err)
 	}
-	good = core.MobileCode(core.ExtractOTC(ss.S[21], "1234"), 21)
+	if u, _ := svc.User("alice"); u.Locked || u.Failures != 0 {
+		t.Fatalf("after unlock: locked %v, failures %d", u.Locked, u.Failures)
+	}
 	if err := svc.Login(agentAny, "alice", good); err != nil {
 		t.Fatalf("after unlock: %v", err)
 	}
@@ -239,7 +286,9 @@ func TestService_AgentGroup(t *testing.T) {
 	_, ss := mustProvision(t, svc, "alice")
 	sales := core.Agent{Name: "web", Host: "127.0.0.1", Secret: "s3cret-123", Group: "sales"}
 	err := svc.Login(sales, "alice", core.MobileCode(core.ExtractOTC(ss.S[0], "1234"), 0))
-	if core.ErrorCode(err) != core.CodeNotInGroup {
+	// Bare FAIL like an unknown user: the answer tells nothing about
+	// who exists elsewhere.
+	if core.ErrorCode(err) != core.CodeWrongOTC {
 		t.Fatalf("login through another group's agent: %v", err)
 	}
 }
@@ -248,7 +297,7 @@ func TestService_SecurityStringsNeedsMobileRight(t *testing.T) {
 	svc := storetest.MustService(t)
 	storetest.MustAddUser(t, svc, "alice", "1234")
 	ic, _ := svc.CreateProvisionCode("alice")
-	p, err := svc.Provision("alice", ic.Code, "")
+	p, err := svc.Provision("127.0.0.1", "alice", ic.Code, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -290,7 +339,7 @@ func TestService_CodeNotLogged(t *testing.T) {
 	svc := storetest.MustService(t)
 	storetest.MustAddUser(t, svc, "alice", "1234")
 	ic, _ := svc.CreateProvisionCode("alice")
-	svc.Provision("alice", ic.Code, "")
+	svc.Provision("127.0.0.1", "alice", ic.Code, "")
 	entries, _ := svc.LogTail(100)
 	for _, e := range entries {
 		if strings.Contains(e.Message, ic.Code) {

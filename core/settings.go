@@ -29,6 +29,9 @@ type SelfResetPolicy struct {
 	LogDeviceInfo      bool   `json:"log_device_info"`
 	CodeValidity       int    `json:"code_validity"` // seconds, 10-1,000,000
 	QRCodeURL          string `json:"qr_code_url"`
+	// MaxProvisionAttempts is how many wrong attempts, from all addresses
+	// together, a provision code survives; the next kills it.
+	MaxProvisionAttempts int `json:"max_provision_attempts"`
 	// SendCodeAsSecurityString sends provision codes over the user's
 	// security-string transport instead of their alert transport.
 	SendCodeAsSecurityString bool `json:"send_code_as_security_string"`
@@ -95,8 +98,14 @@ type Settings struct {
 	Advertise   string `json:"advertise"`    // host phones use; "" = first LAN address
 	HTTPListen  string `json:"http_listen"`  // optional plain HTTP for legacy agents; "" = off
 	MaxFailures int    `json:"max_failures"` // consecutive wrong OTCs before lock
-	PINMin      int    `json:"pin_min"`
-	PINMax      int    `json:"pin_max"`
+	// LockSeconds is how long the first lock lasts; each further lock in
+	// a row lasts twice as long as the one before.
+	LockSeconds int `json:"lock_seconds"`
+	// MaxLocks is the lock in a row that is permanent: only an
+	// administrator lifts it.
+	MaxLocks int `json:"max_locks"`
+	PINMin   int `json:"pin_min"`
+	PINMax   int `json:"pin_max"`
 
 	MobileClient MobileClientPolicy `json:"mobile_client"`
 	SelfReset    SelfResetPolicy    `json:"self_reset"`
@@ -117,10 +126,27 @@ func DefaultSettings() Settings {
 		SiteID:      defaultSiteID(host),
 		Listen:      "0.0.0.0:8443",
 		MaxFailures: 5,
+		LockSeconds: 300,
+		MaxLocks:    5,
 		PINMin:      4,
 		PINMax:      10,
-		SelfReset:   SelfResetPolicy{CodeValidity: 600},
+		SelfReset:   SelfResetPolicy{CodeValidity: 600, MaxProvisionAttempts: 20},
 		Mail:        MailSettings{Port: 587, Security: MailSecurityStartTLS, FromName: "Provisio"},
+	}
+}
+
+// fillDefaults gives fields that an older version did not store their
+// default, so a settings record from before they existed stays valid.
+func (s *Settings) fillDefaults() {
+	d := DefaultSettings()
+	if s.LockSeconds == 0 {
+		s.LockSeconds = d.LockSeconds
+	}
+	if s.MaxLocks == 0 {
+		s.MaxLocks = d.MaxLocks
+	}
+	if s.SelfReset.MaxProvisionAttempts == 0 {
+		s.SelfReset.MaxProvisionAttempts = d.SelfReset.MaxProvisionAttempts
 	}
 }
 
@@ -208,6 +234,8 @@ var settings = map[string]setting{
 	"server.advertise":            textSetting("address phones use (empty: first LAN address)", func(s *Settings) *string { return &s.Advertise }, validateHost),
 	"server.http_listen":          textSetting("plain HTTP listener for legacy agents (empty: off)", func(s *Settings) *string { return &s.HTTPListen }, validateListen),
 	"policy.lockout.max_failures": intSetting("wrong OTCs in a row before a user is locked", func(s *Settings) *int { return &s.MaxFailures }, 1, 100),
+	"policy.lockout.lock_seconds": intSetting("seconds the first lock lasts; each further lock in a row lasts twice as long", func(s *Settings) *int { return &s.LockSeconds }, 10, 86_400),
+	"policy.lockout.max_locks":    intSetting("locks in a row until the lock is permanent and only an administrator can unlock", func(s *Settings) *int { return &s.MaxLocks }, 1, 20),
 	"policy.pin.min_length":       intSetting("shortest PIN", func(s *Settings) *int { return &s.PINMin }, 4, 10),
 	"policy.pin.max_length":       intSetting("longest PIN", func(s *Settings) *int { return &s.PINMax }, 4, 10),
 
@@ -223,6 +251,7 @@ var settings = map[string]setting{
 	"policy.selfreset.allow_self_provision":         boolSetting("Allow user self-provision of mobile client", func(s *Settings) *bool { return &s.SelfReset.AllowSelfProvision }),
 	"policy.selfreset.log_device_info":              boolSetting("Log device information when provisioning", func(s *Settings) *bool { return &s.SelfReset.LogDeviceInfo }),
 	"policy.selfreset.code_validity":                intSetting("Provision Code Validity period (seconds)", func(s *Settings) *int { return &s.SelfReset.CodeValidity }, MinCodeValidity, MaxCodeValidity),
+	"policy.selfreset.max_provision_attempts":       intSetting("wrong attempts, from all addresses together, after which a provision code stops working", func(s *Settings) *int { return &s.SelfReset.MaxProvisionAttempts }, 1, 1000),
 	"policy.selfreset.qr_code_url":                  textSetting("QR Code URL", func(s *Settings) *string { return &s.SelfReset.QRCodeURL }, validateURL),
 	"policy.selfreset.send_code_as_security_string": boolSetting("Send provision code as security string", func(s *Settings) *bool { return &s.SelfReset.SendCodeAsSecurityString }),
 	"policy.selfreset.url_provisioning":             textSetting("URL provisioning", func(s *Settings) *string { return &s.SelfReset.URLProvisioning }, validateURL),

@@ -34,6 +34,12 @@ type Tx interface {
 	PutDevice(id, username string) error
 	DeleteDevice(id string) error
 
+	// LoginState returns the login record of a user (ErrNotFound for a
+	// user who has none yet); PutLoginState replaces it. DeleteUser
+	// deletes it with the user.
+	LoginState(username string) (LoginState, error)
+	PutLoginState(username string, ls LoginState) error
+
 	Strings(username string) (StringSet, error)
 	PutStrings(username string, s *StringSet) error
 	DeleteStrings(username string) error

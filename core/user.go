@@ -19,11 +19,18 @@ type User struct {
 	Group         string    `json:"group,omitempty"`
 	MobileAllowed bool      `json:"mobile_allowed"` // right to use the mobile client
 	PIN           string    `json:"pin,omitempty"`  // digits; never logged
-	Locked        bool      `json:"locked,omitempty"`
 	Disabled      bool      `json:"disabled,omitempty"`
-	Failures      int       `json:"failures,omitempty"` // consecutive failed logins
 	Created       time.Time `json:"created"`
-	LastLogin     time.Time `json:"last_login,omitzero"`
+
+	// The login state, kept in its own record (LoginState) so that a
+	// login does not rewrite this one. Users read through the Service
+	// show it as of the read; setting Locked and saving the user locks
+	// (permanently, until unlocked) or unlocks, and an unlock also clears
+	// the failure and lock counts. The other three are read only.
+	Locked      bool      `json:"-"` // locked now, by an administrator or the lockout policy
+	LockedUntil time.Time `json:"-"` // end of a running temporary lock; zero otherwise
+	Failures    int       `json:"-"` // wrong codes since the last login or unlock
+	LastLogin   time.Time `json:"-"`
 
 	// The one provisioned device, if any.
 	DeviceID      string    `json:"device_id,omitempty"`

@@ -64,6 +64,11 @@ func (s *Service) AddUser(u User) (User, error) {
 		// local user of that name replaces the record.
 		if old, err := tx.User(u.Name); err == nil && !old.Deleted {
 			return Errorf(CodeConflict, "A user called %q already exists.", u.Name)
+		} else if err == nil {
+			// The new user starts with a clean login state.
+			if err := tx.PutLoginState(u.Name, LoginState{}); err != nil {
+				return err
+			}
 		} else if !errors.Is(err, ErrNotFound) {
 			return err
 		}

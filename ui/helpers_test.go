@@ -25,6 +25,7 @@ const testFingerprint = "AB:CD:EF:01:23:45:67:89"
 type harness struct {
 	t     *testing.T
 	svc   *core.Service
+	st    core.Store // the service's store, for records no screen sets
 	clock *storetest.Clock
 	win   fyne.Window
 	c     *Console
@@ -51,7 +52,8 @@ func newHarnessWith(t *testing.T, edit func(h *harness, d *Deps)) *harness {
 	t.Helper()
 	a := test.NewTempApp(t)
 	clock := storetest.NewClock(start)
-	svc := storetest.MustService(t, core.WithClock(clock))
+	st := storetest.MustOpen(t)
+	svc := storetest.MustServiceOn(t, st, core.WithClock(clock))
 	if err := svc.SetSetting("server.siteid", "office"); err != nil {
 		t.Fatal(err)
 	}
@@ -62,7 +64,7 @@ func newHarnessWith(t *testing.T, edit func(h *harness, d *Deps)) *harness {
 			t.Fatal(err)
 		}
 	}
-	h := &harness{t: t, svc: svc, clock: clock, queue: make(chan func(), 4096)}
+	h := &harness{t: t, svc: svc, st: st, clock: clock, queue: make(chan func(), 4096)}
 	h.win = test.NewTempWindow(t, widget.NewLabel(""))
 	d := Deps{
 		Service:     svc,

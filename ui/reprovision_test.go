@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"fmt"
 	"image"
 	"image/png"
 	"math"
@@ -198,7 +199,7 @@ func TestReprovision_CountdownExpires(t *testing.T) {
 	h.waitFor("Code expired", func() bool { return d.status.Text == statusExpired })
 
 	// A late phone is refused by core; the dialog keeps saying why.
-	if _, err := h.svc.Provision("bob", d.issued.Code, "iOS 17"); core.ErrorCode(err) != core.CodeProvision {
+	if _, err := h.svc.Provision("127.0.0.1", "bob", d.issued.Code, "iOS 17"); core.ErrorCode(err) != core.CodeProvision {
 		t.Errorf("late provision: %v", err)
 	}
 	h.settle()
@@ -218,10 +219,19 @@ func TestReprovision_FailureAndClose(t *testing.T) {
 	h := newHarness(t)
 	d := h.openFor("carol")
 
-	if _, err := h.svc.Provision("carol", "WRONG123", "Android 15"); core.ErrorCode(err) != core.CodeProvision {
-		t.Fatalf("wrong code: %v", err)
+	// A wrong code no longer spends the code; the policy's 20th does.
+	for i := range 20 {
+		if _, err := h.svc.Provision(fmt.Sprintf("192.0.2.%d", i+1), "carol", "WRONG123", "Android 15"); core.ErrorCode(err) != core.CodeProvision {
+			t.Fatalf("wrong code: %v", err)
+		}
+		if i == 0 {
+			h.settle()
+			if d.status.Text != statusWaiting {
+				t.Fatalf("status %q after one wrong attempt", d.status.Text)
+			}
+		}
 	}
-	want := "Provision failed: the provision code is wrong"
+	want := "Provision failed: the provision code stopped working after 20 wrong attempts"
 	h.waitFor("failure status", func() bool { return d.status.Text == want })
 
 	test.Tap(d.closeBtn)

@@ -87,7 +87,7 @@ func TestScreenshots(t *testing.T) {
 		{"reprovision-done", func() {
 			selectUser(h, "erin")
 			test.Tap(c.users.reprovision)
-			if _, err := h.svc.Provision("erin", c.reprov.issued.Code, "Android 15"); err != nil {
+			if _, err := h.svc.Provision("127.0.0.1", "erin", c.reprov.issued.Code, "Android 15"); err != nil {
 				t.Fatal(err)
 			}
 			h.waitFor("provisioned", func() bool { return strings.HasPrefix(c.reprov.status.Text, statusProvisioned) })
@@ -186,7 +186,7 @@ func seedOffice(t *testing.T, h *harness) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := svc.Provision(n, ic.Code, []string{"iOS 17.5", "Android 15", "iOS 18.1"}[i]); err != nil {
+		if _, err := svc.Provision("127.0.0.1", n, ic.Code, []string{"iOS 17.5", "Android 15", "iOS 18.1"}[i]); err != nil {
 			t.Fatal(err)
 		}
 		h.clock.Advance(37 * time.Minute)

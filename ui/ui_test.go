@@ -68,7 +68,7 @@ func TestConsole_StatusLineFollowsConfig(t *testing.T) {
 		t.Fatal(err)
 	}
 	h.waitFor("two codes pending", func() bool { return strings.Contains(h.c.status.Text, "   ·   2 codes pending") })
-	if _, err := h.svc.Provision("alice", ic.Code, "iOS 17"); err != nil {
+	if _, err := h.svc.Provision("127.0.0.1", "alice", ic.Code, "iOS 17"); err != nil {
 		t.Fatal(err)
 	}
 	h.waitFor("one device, one code", func() bool {

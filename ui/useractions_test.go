@@ -38,12 +38,10 @@ func TestUsersScreen_SortByColumns(t *testing.T) {
 	// bob logged in last, alice before him; carol has a device and dave
 	// a code waiting.
 	for n, ago := range map[string]time.Duration{"alice": 2 * time.Hour, "bob": time.Hour} {
-		if _, err := h.svc.UpdateUser(n, func(u *core.User) error { u.LastLogin = start.Add(-ago); return nil }); err != nil {
-			t.Fatal(err)
-		}
+		storetest.SetLastLogin(t, h.st, n, start.Add(-ago))
 	}
 	ic, _ := h.svc.CreateProvisionCode("carol")
-	if _, err := h.svc.Provision("carol", ic.Code, "iOS 17"); err != nil {
+	if _, err := h.svc.Provision("127.0.0.1", "carol", ic.Code, "iOS 17"); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := h.svc.CreateProvisionCode("dave"); err != nil {
@@ -88,9 +86,8 @@ func TestUsersScreen_RowShowsWhatTheHelpdeskNeeds(t *testing.T) {
 	if lastLogin(r.User) != "never" {
 		t.Errorf("last login %q", lastLogin(r.User))
 	}
-	if _, err := h.svc.UpdateUser("erin", func(u *core.User) error { u.LastLogin = start; return nil }); err != nil {
-		t.Fatal(err)
-	}
+	storetest.SetLastLogin(t, h.st, "erin", start)
+	h.c.users.refresh()
 	h.waitFor("last login shown", func() bool { return lastLogin(h.c.users.shown[0].User) == "2025-06-02 09:00" })
 	if got := h.c.users.selInfo.Text; got != "erin" {
 		t.Errorf("selection line %q", got)
@@ -185,7 +182,7 @@ func TestUsersScreen_RevokeDevice(t *testing.T) {
 		t.Error("Revoke offered for a user without a device")
 	}
 	ic, _ := h.svc.CreateProvisionCode("jo")
-	if _, err := h.svc.Provision("jo", ic.Code, "Android 15"); err != nil {
+	if _, err := h.svc.Provision("127.0.0.1", "jo", ic.Code, "Android 15"); err != nil {
 		t.Fatal(err)
 	}
 	h.waitFor("device shown", func() bool { return s.shown[0].Provisioned() && !s.revoke.Disabled() })

@@ -21,6 +21,10 @@ type userForm struct {
 	name, fullName, email, mobile, group, pin *field
 	stringsEmail                              *field // security-string transport
 	mobileAllowed, locked, disabled           *widget.Check
+	// wasLocked is the lock shown when the form opened: only a change of
+	// the box locks or unlocks, so a temporary lock that runs out while
+	// the form is open does not come back as a permanent one.
+	wasLocked bool
 
 	general      *widget.Label // errors that belong to no field
 	save, cancel *widget.Button
@@ -70,6 +74,7 @@ func (s *usersScreen) openForm(u *core.User) {
 		pin.SetPlaceHolder("unchanged; a new one is " + pinRule)
 		f.mobileAllowed.SetChecked(u.MobileAllowed)
 		f.locked.SetChecked(u.Locked)
+		f.wasLocked = u.Locked
 		f.disabled.SetChecked(u.Disabled)
 	}
 
@@ -136,7 +141,10 @@ func (f *userForm) submit() {
 		saved, err = svc.UpdateUser(f.editing, func(old *core.User) error {
 			old.FullName, old.Email, old.Mobile, old.Group = u.FullName, u.Email, u.Mobile, u.Group
 			old.StringsEmail = u.StringsEmail
-			old.MobileAllowed, old.Locked, old.Disabled = u.MobileAllowed, u.Locked, u.Disabled
+			old.MobileAllowed, old.Disabled = u.MobileAllowed, u.Disabled
+			if u.Locked != f.wasLocked {
+				old.Locked = u.Locked
+			}
 			if u.PIN != "" { // empty keeps the current PIN
 				old.PIN = u.PIN
 			}

@@ -361,7 +361,7 @@ func lastLogin(u core.User) string {
 func accountState(u core.User) string {
 	var parts []string
 	if u.Locked {
-		parts = append(parts, "locked")
+		parts = append(parts, u.LockText()) // "locked until 10:42" or "locked"
 	}
 	if u.Disabled {
 		parts = append(parts, "disabled")

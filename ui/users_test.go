@@ -245,7 +245,7 @@ func TestUsersScreen_FollowsOutsideChanges(t *testing.T) {
 	want := "pending code until " + ic.Expires.Local().Format(dateTimeFormat)
 	h.waitFor("pending code shown", func() bool { return deviceState(s.shown[0], h.svc.Now()) == want })
 
-	if _, err := h.svc.Provision("hank", ic.Code, "Android 15"); err != nil {
+	if _, err := h.svc.Provision("127.0.0.1", "hank", ic.Code, "Android 15"); err != nil {
 		t.Fatal(err)
 	}
 	want = "provisioned at " + start.Local().Format(dateTimeFormat) + " (Android 15)"

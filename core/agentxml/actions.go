@@ -38,7 +38,7 @@ func (s *Server) dispatch(r *http.Request, req *request, mobile bool) reply {
 		case "ping":
 			return passReply
 		case "provision":
-			return s.provision(req)
+			return s.provision(r, req)
 		case "securitystrings":
 			return s.securityStrings(req)
 		}
@@ -66,7 +66,7 @@ func (s *Server) dispatch(r *http.Request, req *request, mobile bool) reply {
 	case "provisioncode":
 		return s.provisionCode(agent, req)
 	case "provision":
-		return s.provision(req)
+		return s.provision(r, req)
 	case "securitystrings":
 		return s.securityStrings(req)
 	case "changepin":
@@ -187,9 +187,15 @@ func (s *Server) provisionCode(agent core.Agent, req *request) reply {
 	return passReply
 }
 
-func (s *Server) provision(req *request) reply {
-	// PushId is accepted and ignored: this server offers no push.
-	p, err := s.svc.Provision(req.Username, req.ProvisionCode, req.DeviceOS)
+func (s *Server) provision(r *http.Request, req *request) reply {
+	// PushId is accepted and ignored: this server offers no push. Wrong
+	// codes are throttled per source address: the TCP peer, never a
+	// forwarding header.
+	source := r.RemoteAddr
+	if ap, err := netip.ParseAddrPort(r.RemoteAddr); err == nil {
+		source = ap.Addr().Unmap().String()
+	}
+	p, err := s.svc.Provision(source, req.Username, req.ProvisionCode, req.DeviceOS)
 	if err != nil {
 		return s.failure("provision", err)
 	}

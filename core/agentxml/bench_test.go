@@ -206,7 +206,7 @@ func provisionDirectPIN(b *testing.B, svc *core.Service, name, pin string) core.
 	if err != nil {
 		b.Fatal(err)
 	}
-	p, err := svc.Provision(name, ic.Code, "iOS")
+	p, err := svc.Provision("127.0.0.1", name, ic.Code, "iOS")
 	if err != nil {
 		b.Fatal(err)
 	}

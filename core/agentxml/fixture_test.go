@@ -106,6 +106,10 @@ func newFixture(t testing.TB) *fixtureEnv {
 			if err := tx.PutUser(u); err != nil {
 				return err
 			}
+			// The store keeps the login fields in a record of their own.
+			if err := tx.PutLoginState(u.Name, core.LoginState{Failures: u.Failures, Permanent: u.Locked, LastLogin: u.LastLogin}); err != nil {
+				return err
+			}
 		}
 		ss := fixtureStrings()
 		if err := tx.PutStrings("alice", &ss); err != nil {

@@ -197,7 +197,7 @@ func TestWorker_ProvisionEndToEnd(t *testing.T) {
 	if m == nil || m[1] != ic.Code {
 		t.Fatalf("text part code = %v, want %q", m, ic.Code)
 	}
-	if _, err := svc.Provision("bob", m[1], ""); err != nil {
+	if _, err := svc.Provision("127.0.0.1", "bob", m[1], ""); err != nil {
 		t.Fatalf("Provision with the mailed code: %v", err)
 	}
 

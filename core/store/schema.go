@@ -5,9 +5,12 @@ package store
 //	users     lower(username)      → JSON core.User
 //	codes     lower(username)      → JSON core.ProvisionCode (hash only)
 //	devices   device id (32 hex)   → username
-//	strings   lower(username)      → binary: next index (1 byte) + 100×10 digits
+//	strings   lower(username)      → binary: next index (1 byte) + 100×10 digits;
+//	                                 the live next index is in logins
+//	logins    lower(username)      → binary core.LoginState (loginstate.go)
 //	agents    agent name           → JSON core.Agent
 //	config    "settings"           → JSON core.Settings
+//	config    "logins_migrated"    → "1" once login state moved to logins
 //	log       8-byte big-endian seq→ JSON core.LogEntry
 //	outbox    8-byte big-endian id → JSON core.OutMessage
 var (
@@ -19,8 +22,12 @@ var (
 	bucketConfig  = []byte("config")
 	bucketLog     = []byte("log")
 	bucketOutbox  = []byte("outbox")
+	bucketLogins  = []byte("logins")
 
-	allBuckets = [][]byte{bucketUsers, bucketCodes, bucketDevices, bucketStrings, bucketAgents, bucketConfig, bucketLog, bucketOutbox}
+	allBuckets = [][]byte{bucketUsers, bucketCodes, bucketDevices, bucketStrings, bucketAgents, bucketConfig, bucketLog, bucketOutbox, bucketLogins}
 
 	keySettings = []byte("settings")
+	// keyLoginsMigrated in config marks that the login state of every user
+	// has moved into the logins bucket (migrateLogins).
+	keyLoginsMigrated = []byte("logins_migrated")
 )

@@ -63,7 +63,7 @@ func Open(dir string, opt Options) (*Store, error) {
 				return fmt.Errorf("create bucket %s: %w", b, err)
 			}
 		}
-		return nil
+		return migrateLogins(tx)
 	})
 	if err != nil {
 		db.Close()
@@ -127,7 +127,13 @@ func (t *txn) User(name string) (u core.User, err error) {
 
 func (t *txn) PutUser(u core.User) error { return t.putJSON(bucketUsers, userKey(u.Name), u) }
 
-func (t *txn) DeleteUser(name string) error { return t.delete(bucketUsers, userKey(name)) }
+// DeleteUser deletes the user record and the user's login state.
+func (t *txn) DeleteUser(name string) error {
+	if err := t.delete(bucketLogins, userKey(name)); err != nil {
+		return err
+	}
+	return t.delete(bucketUsers, userKey(name))
+}
 
 func (t *txn) Users(fn func(core.User) bool) error {
 	c := t.tx.Bucket(bucketUsers).Cursor()

@@ -94,7 +94,7 @@ func TestStore_PersistsAcrossReopen(t *testing.T) {
 	if got := svc.Settings().SelfReset.CodeValidity; got != 900 {
 		t.Fatalf("validity after reopen = %d", got)
 	}
-	p, err := svc.Provision("alice", ic.Code, "")
+	p, err := svc.Provision("127.0.0.1", "alice", ic.Code, "")
 	if err != nil {
 		t.Fatalf("code did not survive a restart: %v", err)
 	}

@@ -318,7 +318,7 @@ func provisionUser(svc *core.Service, u, perUser int) ([]string, error) {
 	if err != nil {
 		return nil, fmt.Errorf("provision code for %s: %w", name, err)
 	}
-	p, err := svc.Provision(name, ic.Code, "loadbench")
+	p, err := svc.Provision("127.0.0.1", name, ic.Code, "loadbench")
 	if err != nil {
 		return nil, fmt.Errorf("provision %s: %w", name, err)
 	}

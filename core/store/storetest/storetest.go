@@ -2,6 +2,7 @@
 package storetest
 
 import (
+	"errors"
 	"sync"
 	"testing"
 	"time"
@@ -25,7 +26,14 @@ func MustOpen(tb testing.TB) *store.Store {
 // 127.0.0.1 so Provision URLs point at loopback.
 func MustService(tb testing.TB, opts ...core.Option) *core.Service {
 	tb.Helper()
-	svc, err := core.NewService(MustOpen(tb), opts...)
+	return MustServiceOn(tb, MustOpen(tb), opts...)
+}
+
+// MustServiceOn is MustService over the store st, for tests that also
+// set up records directly (SetLastLogin).
+func MustServiceOn(tb testing.TB, st core.Store, opts ...core.Option) *core.Service {
+	tb.Helper()
+	svc, err := core.NewService(st, opts...)
 	if err != nil {
 		tb.Fatalf("new service: %v", err)
 	}
@@ -66,4 +74,21 @@ func (c *Clock) Advance(d time.Duration) {
 	c.mu.Lock()
 	c.now = c.now.Add(d)
 	c.mu.Unlock()
+}
+
+// SetLastLogin records at as the user's last login in st, as a login
+// then would have, for tests of lists and reports that show it.
+func SetLastLogin(tb testing.TB, st core.Store, name string, at time.Time) {
+	tb.Helper()
+	err := st.Update(func(tx core.Tx) error {
+		ls, err := tx.LoginState(name)
+		if err != nil && !errors.Is(err, core.ErrNotFound) {
+			return err
+		}
+		ls.LastLogin = at
+		return tx.PutLoginState(name, ls)
+	})
+	if err != nil {
+		tb.Fatalf("set last login of %s: %v", name, err)
+	}
 }
