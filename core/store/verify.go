@@ -83,6 +83,8 @@ func decodeMeta(buf []byte, slot int) (meta, string) {
 	m.hwm = ne.Uint64(b[40:])
 	m.txid = ne.Uint64(b[48:])
 	switch {
+	case ne.Uint64(buf) != uint64(slot):
+		return m, fmt.Sprintf("it calls itself page %d", ne.Uint64(buf))
 	case ne.Uint16(buf[8:]) != flagMeta:
 		return m, "it is not marked as a header page"
 	case m.pageSize < minPageSize || m.pageSize > maxPageSize || m.pageSize&(m.pageSize-1) != 0:

@@ -251,3 +251,48 @@ func TestCheck_Report(t *testing.T) {
 		t.Fatalf("damaged value not reported: %+v", r.Problems)
 	}
 }
+
+// FuzzOpen feeds arbitrary data files to Open: a damaged disk is outside
+// input. Whatever the bytes, Open either refuses them with an error or
+// returns a store that reads every record without a crash; bbolt faults
+// and panics (some in goroutines no recover reaches) must never happen.
+func FuzzOpen(f *testing.F) {
+	for _, users := range []int{0, 3, 40} {
+		sound := populate(f, f.TempDir(), users)
+		f.Add(sound)
+		f.Add(sound[:len(sound)/2])
+	}
+	f.Add([]byte{})
+	f.Add([]byte("not a database"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		dir := t.TempDir()
+		if err := os.WriteFile(filepath.Join(dir, FileName), data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		st, err := Open(dir, Options{CheckBudget: time.Minute})
+		if err != nil {
+			if msg := err.Error(); msg == "" || strings.Contains(msg, "\n") {
+				t.Fatalf("message %q", msg)
+			}
+			return
+		}
+		// Reading may fail on a damaged value (a decode error), never crash.
+		_ = st.View(func(tx core.Tx) error {
+			_ = tx.Users(func(core.User) bool { return true })
+			_ = tx.ProvisionCodes(func(string, core.ProvisionCode) bool { return true })
+			_ = tx.Mails(func(core.OutMessage) bool { return true })
+			_, _ = tx.Agents()
+			_, _ = tx.Settings()
+			_, _ = tx.LogTail(1000)
+			return nil
+		})
+		_ = st.Update(func(tx core.Tx) error {
+			_, err := tx.AppendLog(core.LogEntry{Message: "fuzz"})
+			return err
+		})
+		st.Close()
+		if _, err := Check(dir, Options{}); err != nil {
+			t.Fatalf("Check after a successful Open: %v", err)
+		}
+	})
+}
