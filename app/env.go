@@ -43,7 +43,7 @@ func openEnv(dir string) (*env, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("create data directory %s: %w", dir, err)
 	}
-	st, err := store.Open(dir, store.Options{})
+	st, err := store.Open(dir, store.Options{HeldData: heldData(dir)})
 	if errors.Is(err, store.ErrLocked) {
 		return nil, fmt.Errorf("%s is in use: %w", dir, store.ErrLocked)
 	}
@@ -56,6 +56,16 @@ func openEnv(dir string) (*env, error) {
 		return nil, err
 	}
 	return &env{dir: dir, st: st, svc: svc}, nil
+}
+
+// heldData says why dir is known to have held data, for store.Options:
+// a server certificate is made on the first console or server start, so
+// a directory that has one had a data file too.
+func heldData(dir string) string {
+	if _, err := os.Stat(filepath.Join(dir, certs.CertFile)); err == nil {
+		return "its server certificate " + certs.CertFile + " is there"
+	}
+	return ""
 }
 
 // loadCert loads the server certificate, generating it on first run.

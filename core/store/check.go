@@ -200,13 +200,16 @@ type Report struct {
 	// TxID is the number of the last committed transaction.
 	TxID    uint64
 	Buckets []BucketReport
-	// Problems lists what is wrong, most important first; empty means
-	// the file is sound.
-	Problems []string
+	// Damage says what makes the file unusable (Open refuses it); ""
+	// when its structure is sound.
+	Damage string
+	// BadRecords lists records that do not decode (up to 20): the file
+	// opens, but reading them fails.
+	BadRecords []string
 }
 
 // OK reports whether Check found nothing wrong.
-func (r *Report) OK() bool { return len(r.Problems) == 0 }
+func (r *Report) OK() bool { return r.Damage == "" && len(r.BadRecords) == 0 }
 
 // maxRecordProblems keeps the report of a badly damaged file readable.
 const maxRecordProblems = 20
@@ -232,7 +235,7 @@ func Check(dir string, opt Options) (*Report, error) {
 	}
 	r := &Report{Path: path, Size: fi.Size()}
 	if fi.Size() == 0 {
-		r.Problems = append(r.Problems, "the file is empty (0 bytes)")
+		r.Damage = "it is empty (0 bytes)"
 		return r, nil
 	}
 	bad := map[string]int{}
@@ -249,7 +252,7 @@ func Check(dir string, opt Options) (*Report, error) {
 	var fe *FileError
 	switch {
 	case errors.As(err, &fe):
-		r.Problems = append(r.Problems, fe.Detail)
+		r.Damage = fe.Detail
 	case err != nil:
 		return nil, err
 	}
@@ -262,12 +265,12 @@ func Check(dir string, opt Options) (*Report, error) {
 		if err == nil {
 			for _, b := range allBuckets {
 				if _, ok := c.buckets[string(b)]; !ok {
-					r.Problems = append(r.Problems, fmt.Sprintf("bucket %q is missing", b))
+					r.BadRecords = append(r.BadRecords, fmt.Sprintf("bucket %q is missing", b))
 				}
 			}
 		}
 	}
-	r.Problems = append(r.Problems, recordProblems...)
+	r.BadRecords = append(r.BadRecords, recordProblems...)
 	return r, nil
 }
 
