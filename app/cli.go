@@ -145,19 +145,10 @@ func (e internalError) Error() string {
 	return s + "; run 'provisio check' to test the data file, and report the error if it happens again."
 }
 
-// recovered turns a panic inside a command into an internalError, logging
-// the panic's value (not the stack, which could show data) when the log
-// still takes a write; a second panic while logging is swallowed.
-func (e *env) recovered(v any) (err error) {
-	defer func() {
-		if recover() != nil {
-			err = internalError{}
-		}
-	}()
-	if e.svc.Log(core.LevelError, "", "Command failed, error: internal error: %v", v) != nil {
-		return internalError{}
-	}
-	return internalError{logged: true}
+// recovered turns a panic inside a command into an internalError, with
+// the detail in the audit log when it could be written.
+func (e *env) recovered(v any) error {
+	return internalError{logged: e.logPanic("Command failed", v)}
 }
 
 // secretArg resolves a secret given on the command line: "-" reads it from

@@ -80,6 +80,18 @@ func (e *env) loadCert() error {
 
 func (e *env) close() { e.st.Close() }
 
+// logPanic writes a recovered panic's value to the audit log, never its
+// stack (which could show data), and reports whether the write worked. A
+// second panic while logging (the store itself failing) is swallowed.
+func (e *env) logPanic(what string, v any) (logged bool) {
+	defer func() {
+		if recover() != nil {
+			logged = false
+		}
+	}()
+	return e.svc.Log(core.LevelError, "", "%s, error: internal error: %v", what, v) == nil
+}
+
 // startServer opens the HTTPS listener (and the plain one when set).
 func (e *env) startServer(listen string) (*agentxml.Server, error) {
 	if err := e.loadCert(); err != nil {
@@ -117,6 +129,13 @@ func (e *env) startMail() (stop func()) {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
+		// A goroutine of its own: a panic here would end the program with
+		// a stack trace, taking the server down with it.
+		defer func() {
+			if v := recover(); v != nil {
+				e.logPanic("Mail sending stopped until Provisio restarts", v)
+			}
+		}()
 		e.mailWorker().Run(ctx)
 	}()
 	return func() { cancel(); <-done }
