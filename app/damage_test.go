@@ -55,9 +55,10 @@ func provisioBinary(t *testing.T) string {
 // runBinary runs the built program with stdin and a time limit.
 func runBinary(t *testing.T, stdin string, args ...string) (code int, stdout, stderr string) {
 	t.Helper()
+	bin := provisioBinary(t) // built before the clock starts
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, provisioBinary(t), args...)
+	cmd := exec.CommandContext(ctx, bin, args...)
 	cmd.Env = append(os.Environ(), "LANG=en_US.UTF-8")
 	cmd.Stdin = strings.NewReader(stdin)
 	var out, errOut bytes.Buffer
