@@ -228,7 +228,7 @@ func Check(dir string, opt Options) (*Report, error) {
 		if held := heldData(dir, opt); held != "" {
 			return nil, &FileError{Path: path, Problem: FileMissing, Detail: held}
 		}
-		return nil, fmt.Errorf("there is no data file at %s yet", path)
+		return nil, fmt.Errorf("There is no data file at %s yet; Provisio creates it on its first start.", path)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("check %s: %w", path, err)
