@@ -296,3 +296,41 @@ func FuzzOpen(f *testing.F) {
 		}
 	})
 }
+
+func TestOpen_CheckBudget(t *testing.T) {
+	dir := t.TempDir()
+	sound := populate(t, dir, 200)
+	leaf := leafOf(t, filepath.Join(dir, FileName))
+	ps := int(newestMeta(t, sound).pageSize)
+	damaged := append([]byte(nil), sound...)
+	damaged[int(leaf)*ps+8] = 0x7f // an unknown page type, deep in a bucket
+	cut := sound[:len(sound)/2]
+	tests := []struct {
+		name   string
+		data   []byte
+		budget time.Duration
+		opens  bool
+	}{
+		{"sound file, no time to walk", sound, time.Nanosecond, true},
+		// Past the budget a deep page goes unchecked (Check finds it)...
+		{"damaged page, no time to walk", damaged, time.Nanosecond, true},
+		{"damaged page, walk skipped", damaged, -1, true},
+		{"damaged page, time to walk", damaged, 0, false},
+		// ...but the header pages and the size are always checked.
+		{"cut short, no time to walk", cut, time.Nanosecond, false},
+		{"cut short, walk skipped", cut, -1, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			d := t.TempDir()
+			os.WriteFile(filepath.Join(d, FileName), tt.data, 0o600)
+			st, err := Open(d, Options{CheckBudget: tt.budget})
+			if st != nil {
+				st.Close()
+			}
+			if (err == nil) != tt.opens {
+				t.Fatalf("Open: %v, want opened %v", err, tt.opens)
+			}
+		})
+	}
+}
