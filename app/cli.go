@@ -8,6 +8,8 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"path/filepath"
+	"runtime/debug"
 	"sort"
 	"strings"
 	"syscall"
@@ -17,6 +19,8 @@ import (
 	"provisio/core"
 	"provisio/core/mailer"
 	"provisio/core/qr"
+	"provisio/core/store"
+	"provisio/core/termsecret"
 )
 
 // Exit codes scripts and service installs rely on.
@@ -31,13 +35,18 @@ const usageTop = `Provisio: mobile authenticator provisioning for a small office
 Usage:
   provisio [--data DIR]                                open the console
   provisio [--data DIR] serve [--listen ADDR]          run the server without a window
-  provisio [--data DIR] user add NAME [--email E] [--mobile M] [--pin P] [--group G] [--full-name F]
+  provisio [--data DIR] user add NAME [--email E] [--mobile M] [--pin -|P] [--group G] [--full-name F]
   provisio [--data DIR] user list | user delete NAME
   provisio [--data DIR] reprovision NAME [--mail]      print the code, the Provision URL and the QR; --mail also emails them
-  provisio [--data DIR] settings list | get KEY | set KEY VALUE
-  provisio [--data DIR] agent add NAME --host H --secret S [--group G] [--repository]
+  provisio [--data DIR] settings list | get KEY | set KEY VALUE|-
+  provisio [--data DIR] agent add NAME --host H --secret -|S [--group G] [--repository]
   provisio [--data DIR] agent list | agent delete NAME
   provisio service install | uninstall | status | unit   run serve as a systemd service
+  provisio [--data DIR] check [--create-empty]         check the data file for damage and print a report
+
+A secret given as - (--pin -, --secret -, settings set smtp.password -) is
+typed without echo at a terminal or read from standard input; given on the
+command line it is visible to other users in 'ps' and stays in shell history.
 
 Every command takes --help. Exit codes: 0 ok, 1 error, 2 usage.
 The data directory defaults to %s.
@@ -54,6 +63,8 @@ func usagef(format string, args ...any) error { return usageError{fmt.Sprintf(fo
 type cli struct {
 	dataDir     string
 	out, errOut io.Writer
+	// in is where secrets given as "-" are read; nil means os.Stdin.
+	in io.Reader
 	// stop ends "serve"; nil means wait for SIGINT or SIGTERM.
 	stop <-chan struct{}
 	// started, when set, receives the server's address once it listens.
@@ -65,7 +76,17 @@ func run(args []string, stdout, stderr io.Writer) int {
 	return (&cli{out: stdout, errOut: stderr}).run(args)
 }
 
-func (c *cli) run(args []string) int {
+func (c *cli) run(args []string) (code int) {
+	// No panic reaches the user as a stack trace: whatever a command hits
+	// (a bug, a data file damaged in a way Open cannot see) ends in one
+	// sentence and exit code 1. A fault on bbolt's memory map would kill
+	// the process outright; made a panic here, it is recovered too.
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+	defer func() {
+		if v := recover(); v != nil {
+			code = c.fail(internalError{})
+		}
+	}()
 	stdout := c.out
 	fs := flag.NewFlagSet("provisio", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
@@ -112,6 +133,43 @@ func (c *cli) fail(err error) int {
 }
 
 var errHelp = errors.New("help shown")
+
+// internalError is a recovered panic: the user gets one sentence; the
+// detail (never a stack) goes to the audit log when it could be written.
+type internalError struct{ logged bool }
+
+func (e internalError) Error() string {
+	s := "An internal error stopped the command before it finished"
+	if e.logged {
+		s += " (the audit log has the detail)"
+	}
+	return s + "; run 'provisio check' to test the data file, and report the error if it happens again."
+}
+
+// recovered turns a panic inside a command into an internalError, with
+// the detail in the audit log when it could be written.
+func (e *env) recovered(v any) error {
+	return internalError{logged: e.logPanic("Command failed", v)}
+}
+
+// secretArg resolves a secret given on the command line: "-" reads it from
+// the terminal without echo, or from standard input; any other value is
+// used, with a warning that others can see it. flag is how it was given
+// (e.g. "--pin"), kind what it is ("a PIN"), label the prompt ("PIN for
+// bob").
+func (c *cli) secretArg(value, flag, kind, label string) (string, error) {
+	if value != "-" {
+		if value != "" {
+			fmt.Fprintf(c.errOut, "provisio: warning: %s on the command line is visible to other users in 'ps' and stays in your shell history; give %s - instead to type it or pipe it in.\n", kind, flag)
+		}
+		return value, nil
+	}
+	in := c.in
+	if in == nil {
+		in = os.Stdin
+	}
+	return termsecret.Read(in, c.errOut, label)
+}
 
 // command describes one subcommand: its usage line, the number of
 // positional arguments, and setup, which declares the flags on fs and
@@ -199,18 +257,103 @@ func (c *cli) runCommand(cmd command, args []string) error {
 }
 
 // withEnv opens the data directory for one command and closes it after.
-func (c *cli) withEnv(fn func(e *env) error) error {
+func (c *cli) withEnv(fn func(e *env) error) (err error) {
 	e, err := openEnv(c.dataDir)
 	if err != nil {
 		return err
 	}
 	defer e.close()
+	defer func() {
+		if v := recover(); v != nil {
+			err = e.recovered(v)
+		}
+	}()
 	return fn(e)
 }
 
 var topCommands = map[string]command{
 	"serve":       serveCommand,
 	"reprovision": reprovisionCommand,
+	"check":       checkCommand,
+}
+
+var checkCommand = command{
+	usage: "check [--create-empty]",
+	setup: func(fs *flag.FlagSet) action {
+		create := fs.Bool("create-empty", false, "start again with an empty data file where it is missing or empty (the users it held are not restored)")
+		return func(c *cli, _ []string) error {
+			if *create {
+				return c.createEmpty()
+			}
+			return c.check()
+		}
+	},
+}
+
+// check prints the full report of the data file; a damaged file is exit
+// code 1 with one sentence on stderr.
+func (c *cli) check() error {
+	r, err := store.Check(c.dataDir, store.Options{HeldData: heldData(c.dataDir)})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(c.out, "Data file: %s\nSize: %d bytes\n", r.Path, r.Size)
+	if r.PageSize > 0 {
+		fmt.Fprintf(c.out, "Page size: %d bytes\nLast transaction: %d\n", r.PageSize, r.TxID)
+	}
+	if len(r.Buckets) > 0 {
+		fmt.Fprintln(c.out)
+		tw := tabwriter.NewWriter(c.out, 2, 8, 2, ' ', 0)
+		fmt.Fprintln(tw, "BUCKET\tRECORDS\tUNREADABLE")
+		for _, b := range r.Buckets {
+			fmt.Fprintf(tw, "%s\t%d\t%d\n", b.Name, b.Records, b.BadRecords)
+		}
+		tw.Flush()
+	}
+	fmt.Fprintln(c.out)
+	if r.Damage != "" {
+		fmt.Fprintf(c.out, "Damage: %s\n", r.Damage)
+	}
+	for _, p := range r.BadRecords {
+		fmt.Fprintf(c.out, "Unreadable: %s\n", p)
+	}
+	switch {
+	case r.Size == 0:
+		fmt.Fprintln(c.out, "Result: EMPTY")
+		return &store.FileError{Path: r.Path, Problem: store.FileEmpty}
+	case r.Damage != "":
+		fmt.Fprintln(c.out, "Result: DAMAGED")
+		return &store.FileError{Path: r.Path, Problem: store.FileDamaged, Detail: r.Damage}
+	case len(r.BadRecords) > 0:
+		fmt.Fprintln(c.out, "Result: DAMAGED RECORDS")
+		return fmt.Errorf("The data file %s opens, but %d record(s) in it cannot be read (the report lists them); restore it from a backup.", r.Path, len(r.BadRecords))
+	}
+	fmt.Fprintln(c.out, "Result: OK, no damage found.")
+	return nil
+}
+
+// createEmpty is the admin's explicit choice to start again where the
+// data file is missing or empty; it never replaces a file holding data.
+func (c *cli) createEmpty() error {
+	path := filepath.Join(c.dataDir, store.FileName)
+	if fi, err := os.Stat(path); err == nil && fi.Size() > 0 {
+		return fmt.Errorf("The data file %s is not empty, so nothing was changed; to start again, move it aside first.", path)
+	}
+	if err := os.MkdirAll(c.dataDir, 0o700); err != nil {
+		return fmt.Errorf("create data directory %s: %w", c.dataDir, err)
+	}
+	st, err := store.Open(c.dataDir, store.Options{CreateEmpty: true})
+	if errors.Is(err, store.ErrLocked) {
+		return fmt.Errorf("%s is in use: %w", c.dataDir, store.ErrLocked)
+	}
+	if err != nil {
+		return err
+	}
+	if err := st.Close(); err != nil {
+		return err
+	}
+	fmt.Fprintf(c.out, "Created an empty data file %s: it has no users yet.\n", path)
+	return nil
 }
 
 var serveCommand = command{
@@ -328,16 +471,21 @@ func (c *cli) reportMail(e *env, id uint64) {
 
 var userCommands = map[string]command{
 	"add": {
-		usage: "user add NAME [--email E] [--mobile M] [--pin P] [--group G] [--full-name F]",
+		usage: "user add NAME [--email E] [--mobile M] [--pin -|P] [--group G] [--full-name F]",
 		args:  1,
 		setup: func(fs *flag.FlagSet) action {
 			u := core.User{MobileAllowed: true}
 			fs.StringVar(&u.Email, "email", "", "email address")
 			fs.StringVar(&u.Mobile, "mobile", "", "mobile number")
-			fs.StringVar(&u.PIN, "pin", "", "PIN (4-10 digits by policy)")
+			fs.StringVar(&u.PIN, "pin", "", "PIN (4-10 digits by policy); - to type it without echo or read it from standard input")
 			fs.StringVar(&u.Group, "group", "", "group")
 			fs.StringVar(&u.FullName, "full-name", "", "full name")
 			return func(c *cli, args []string) error {
+				pin, err := c.secretArg(u.PIN, "--pin", "a PIN", "PIN for "+args[0])
+				if err != nil {
+					return err
+				}
+				u.PIN = pin
 				return c.withEnv(func(e *env) error {
 					u.Name = args[0]
 					added, err := e.svc.AddUser(u)
@@ -446,9 +594,16 @@ var settingsCommands = map[string]command{
 		}),
 	},
 	"set": {
-		usage: "settings set KEY VALUE",
+		usage: "settings set KEY VALUE|-",
 		args:  2,
 		setup: noFlags(func(c *cli, args []string) error {
+			if core.SettingIsSecret(args[0]) {
+				v, err := c.secretArg(args[1], "'settings set "+args[0]+"'", "a password", args[0])
+				if err != nil {
+					return err
+				}
+				args = []string{args[0], v}
+			}
 			return c.withEnv(func(e *env) error {
 				if err := e.svc.SetSetting(args[0], args[1]); err != nil {
 					return err
@@ -463,15 +618,20 @@ var settingsCommands = map[string]command{
 
 var agentCommands = map[string]command{
 	"add": {
-		usage: "agent add NAME --host H --secret S [--group G] [--repository]",
+		usage: "agent add NAME --host H --secret -|S [--group G] [--repository]",
 		args:  1,
 		setup: func(fs *flag.FlagSet) action {
 			var a core.Agent
 			fs.StringVar(&a.Host, "host", "", "IP address or CIDR range the agent connects from")
-			fs.StringVar(&a.Secret, "secret", "", "shared secret (at least 8 characters)")
+			fs.StringVar(&a.Secret, "secret", "", "shared secret (at least 8 characters); - to type it without echo or read it from standard input")
 			fs.StringVar(&a.Group, "group", core.GroupAny, "group whose members may authenticate (ANY for all)")
 			fs.BoolVar(&a.Repository, "repository", false, "the agent can act as a repository")
 			return func(c *cli, args []string) error {
+				secret, err := c.secretArg(a.Secret, "--secret", "an agent secret", "secret of agent "+args[0])
+				if err != nil {
+					return err
+				}
+				a.Secret = secret
 				return c.withEnv(func(e *env) error {
 					a.Name = args[0]
 					if err := e.svc.PutAgent(a); err != nil {

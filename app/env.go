@@ -43,7 +43,7 @@ func openEnv(dir string) (*env, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("create data directory %s: %w", dir, err)
 	}
-	st, err := store.Open(dir, store.Options{})
+	st, err := store.Open(dir, store.Options{HeldData: heldData(dir)})
 	if errors.Is(err, store.ErrLocked) {
 		return nil, fmt.Errorf("%s is in use: %w", dir, store.ErrLocked)
 	}
@@ -58,6 +58,16 @@ func openEnv(dir string) (*env, error) {
 	return &env{dir: dir, st: st, svc: svc}, nil
 }
 
+// heldData says why dir is known to have held data, for store.Options:
+// a server certificate is made on the first console or server start, so
+// a directory that has one had a data file too.
+func heldData(dir string) string {
+	if _, err := os.Stat(filepath.Join(dir, certs.CertFile)); err == nil {
+		return "its server certificate " + certs.CertFile + " is there"
+	}
+	return ""
+}
+
 // loadCert loads the server certificate, generating it on first run.
 func (e *env) loadCert() error {
 	cert, err := certs.LoadOrCreate(e.dir, certs.DefaultNames())
@@ -69,6 +79,18 @@ func (e *env) loadCert() error {
 }
 
 func (e *env) close() { e.st.Close() }
+
+// logPanic writes a recovered panic's value to the audit log, never its
+// stack (which could show data), and reports whether the write worked. A
+// second panic while logging (the store itself failing) is swallowed.
+func (e *env) logPanic(what string, v any) (logged bool) {
+	defer func() {
+		if recover() != nil {
+			logged = false
+		}
+	}()
+	return e.svc.Log(core.LevelError, "", "%s, error: internal error: %v", what, v) == nil
+}
 
 // startServer opens the HTTPS listener (and the plain one when set).
 func (e *env) startServer(listen string) (*agentxml.Server, error) {
@@ -107,6 +129,13 @@ func (e *env) startMail() (stop func()) {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
+		// A goroutine of its own: a panic here would end the program with
+		// a stack trace, taking the server down with it.
+		defer func() {
+			if v := recover(); v != nil {
+				e.logPanic("Mail sending stopped until Provisio restarts", v)
+			}
+		}()
 		e.mailWorker().Run(ctx)
 	}()
 	return func() { cancel(); <-done }

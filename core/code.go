@@ -6,6 +6,7 @@ import (
 	"crypto/subtle"
 	"encoding/hex"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -106,13 +107,18 @@ func ProvisionURLWithBase(base, siteID, username, code string) string {
 // a "URL complete" base parse too.
 func ParseProvisionURL(s string) (host, port, siteID, username, code string, err error) {
 	u, perr := url.Parse(s)
-	if perr != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+	if perr != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Hostname() == "" {
 		return "", "", "", "", "", FieldError("url", "%q is not a Provision URL.", s)
 	}
 	q := u.Query()
 	host, port = u.Hostname(), u.Port()
 	if port == "" {
 		port = map[string]string{"https": "443", "http": "80"}[u.Scheme]
+	}
+	// url.Parse takes any digits as a port; a phone cannot connect to 0
+	// or 99999, so such a link is no Provision URL either.
+	if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 || port != strconv.Itoa(n) {
+		return "", "", "", "", "", FieldError("url", "%q is not a Provision URL.", s)
 	}
 	siteID, username, code = q.Get("siteid"), q.Get("username"), q.Get("code")
 	if username == "" || code == "" {

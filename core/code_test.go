@@ -1,6 +1,7 @@
 package core
 
 import (
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -96,4 +97,40 @@ func TestProvisionURLWithBase(t *testing.T) {
 			t.Fatalf("parse %s: %q %q %q %q %q %v", u, host, port, site, user, code, err)
 		}
 	}
+}
+
+// FuzzParseProvisionURL feeds arbitrary text to the Provision URL parser:
+// phones, QR codes and the getQRCode endpoint hand it outside input. It
+// must never panic; what it accepts has a host, a valid port, a username
+// and a code, and survives a round trip through ProvisionURL.
+func FuzzParseProvisionURL(f *testing.F) {
+	// Seeds from TestProvisionURL_RoundTrip and TestProvisionURLWithBase.
+	f.Add(ProvisionURL("192.168.1.20", "8443", "office", "alice", "ABCD2345"))
+	f.Add(ProvisionURL("fe80::1", "443", "x", "o'brien+x@corp", "0123456789"))
+	f.Add(ProvisionURL("vpn.example.org", "8443", "", "Bob", "K7M"))
+	f.Add(ProvisionURLWithBase("https://vpn.example.org:9443/p?x=1", "office", "alice", "ABCD2345"))
+	f.Add("ftp://x/userportal/provision?username=a&code=b")
+	f.Add("https://x/userportal/provision?username=a")
+	f.Add("https:///userportal/provision?username=a&code=b")
+	f.Add("not a url at all")
+	f.Fuzz(func(t *testing.T, s string) {
+		host, port, site, user, code, err := ParseProvisionURL(s)
+		if err != nil {
+			if ErrorMessage(err) == "" {
+				t.Fatal("refusal without a message")
+			}
+			return
+		}
+		if host == "" || user == "" || code == "" {
+			t.Fatalf("%q accepted with host %q, username %q, code %q", s, host, user, code)
+		}
+		if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
+			t.Fatalf("%q accepted with port %q", s, port)
+		}
+		again := ProvisionURL(host, port, site, user, code)
+		h2, p2, s2, u2, c2, err := ParseProvisionURL(again)
+		if err != nil || h2 != host || p2 != port || s2 != site || u2 != user || c2 != code {
+			t.Fatalf("round trip of %q via %q: %q %q %q %q %q %v", s, again, h2, p2, s2, u2, c2, err)
+		}
+	})
 }

@@ -163,8 +163,10 @@ func readUserCSV(r io.Reader) ([]ImportRow, []ImportProblem, error) {
 		if errors.Is(err, io.EOF) {
 			break
 		}
-		line, _ := cr.FieldPos(0)
 		if err != nil {
+			// FieldPos panics after a failed Read (no fields): the line
+			// comes from the error instead.
+			line := 0
 			var pe *csv.ParseError
 			if errors.As(err, &pe) {
 				line = pe.Line
@@ -178,6 +180,7 @@ func readUserCSV(r io.Reader) ([]ImportRow, []ImportProblem, error) {
 		if blank(rec) {
 			continue
 		}
+		line, _ := cr.FieldPos(0)
 		if len(rows)+len(problems) >= MaxImportRows {
 			return nil, nil, Errorf(CodeInvalid, "The file has more than %s rows; import it in parts.", groupDigits(MaxImportRows))
 		}

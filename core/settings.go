@@ -309,6 +309,10 @@ func SettingKeys() []string {
 // SettingHelp returns the one-line description of key.
 func SettingHelp(key string) string { return settings[key].help }
 
+// SettingIsSecret reports whether key holds a secret (the SMTP password),
+// which is shown masked and is best not typed on a command line.
+func SettingIsSecret(key string) bool { return settings[key].secret }
+
 // Get returns the value of a dotted key as text. Secret values (the SMTP
 // password) come back as "********" when set.
 func (s *Settings) Get(key string) (string, error) {

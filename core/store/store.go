@@ -31,6 +31,19 @@ type Options struct {
 	// into one commit. Zero means 2 ms: enough to share an fsync between
 	// concurrent logins without a visible delay for a lone one.
 	MaxBatchDelay time.Duration
+	// CheckBudget bounds the time Open spends checking the file's pages.
+	// Zero means 5 s; negative skips the page walk (the header pages and
+	// the file size are always checked). A file too big to check in time
+	// is opened unchecked; Check has no budget.
+	CheckBudget time.Duration
+	// HeldData, when set, says how the caller knows the data directory
+	// has held data before (e.g. "the server certificate cert.pem"), so a
+	// missing data file is refused instead of silently created empty.
+	HeldData string
+	// CreateEmpty allows a new, empty data file where one is missing or
+	// zero-length although the directory has held data: the admin's
+	// explicit choice to start again.
+	CreateEmpty bool
 }
 
 // Store is a bbolt-backed core.Store.
@@ -41,14 +54,33 @@ type Store struct {
 var _ core.Store = (*Store)(nil)
 
 // Open opens or creates the data file in dir and creates every bucket.
-func Open(dir string, opt Options) (*Store, error) {
+//
+// Before bbolt sees an existing file, Open checks it (header pages, size,
+// every page, within Options.CheckBudget) and refuses a damaged or empty
+// file, or a missing one where the directory has held data, with a
+// *FileError. On success it leaves a marker file (MarkerName) so a later
+// loss of the data file is noticed.
+func Open(dir string, opt Options) (st *Store, err error) {
 	if opt.LockTimeout == 0 {
 		opt.LockTimeout = time.Second
 	}
 	if opt.MaxBatchDelay == 0 {
 		opt.MaxBatchDelay = 2 * time.Millisecond
 	}
+	if opt.CheckBudget == 0 {
+		opt.CheckBudget = 5 * time.Second
+	}
 	path := filepath.Join(dir, FileName)
+	// bbolt panics on some damage the checks below cannot see (a flipped
+	// bit inside a page that still looks sound); say so in one sentence.
+	defer func() {
+		if v := recover(); v != nil {
+			st, err = nil, &FileError{Path: path, Problem: FileDamaged, Detail: fmt.Sprintf("the database library stopped on it: %v", v)}
+		}
+	}()
+	if err := precheck(dir, path, opt); err != nil {
+		return nil, err
+	}
 	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: opt.LockTimeout})
 	if errors.Is(err, berrors.ErrTimeout) {
 		return nil, fmt.Errorf("open %s: %w", path, ErrLocked)
@@ -65,6 +97,9 @@ func Open(dir string, opt Options) (*Store, error) {
 		}
 		return migrateLogins(tx)
 	})
+	if err == nil {
+		err = writeMarker(dir)
+	}
 	if err != nil {
 		db.Close()
 		return nil, fmt.Errorf("open %s: %w", path, err)
