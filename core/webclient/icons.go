@@ -7,6 +7,7 @@ import (
 	"image/png"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync"
 
 	"provisio/assets"
@@ -20,7 +21,7 @@ var iconSizes = map[string]int{"192": 192, "512": 512}
 var icons sync.Map // size string → []byte
 
 func (h *Handler) icon(w http.ResponseWriter, r *http.Request) {
-	size := r.PathValue("size")
+	size := strings.TrimSuffix(strings.TrimPrefix(r.URL.Path, App+"icon-"), ".png")
 	px, ok := iconSizes[size]
 	if !ok {
 		http.NotFound(w, r)
