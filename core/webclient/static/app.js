@@ -62,6 +62,7 @@
 
   function render() {
     document.getElementById('app').setAttribute('aria-busy', 'false');
+    show('install', !!state && !state.replaced && !standalone);
     if (!state) {
       show('empty', true); show('auth', false); show('device', false); show('support', false); show('install', false);
       $('who').textContent = '';
@@ -236,5 +237,4 @@
     navigator.serviceWorker.register('/userportal/app/sw.js', { scope: '/userportal/app/' }).catch(function () {});
   }
   start();
-  ProvisioStore.load().then(function (s) { show('install', !!s && !standalone); }).catch(function () {});
 })();
