@@ -128,6 +128,20 @@ func TestWebClient_SetUpPINLoginReloadReplaced(t *testing.T) {
 		t.Fatal("a secret is in the URL")
 	}
 
+	// Sync Index: the user logs in with index 05 (read off this phone's
+	// string by hand); on its next start the phone skips to 06.
+	s5 := phone.eval(`ProvisioStore.load().then(function (s) { return s.strings[5]; })`)
+	var str [10]byte
+	copy(str[:], s5)
+	if res, _, err := w.agent.Login("alice", core.MobileCode(core.ExtractOTC(str, "9132"), 5)); err != nil || res != "PASS" {
+		t.Fatalf("login with index 05: %s %v", res, err)
+	}
+	phone.do(chromedp.Reload())
+	phone.visible("#pin-view")
+	if got := phone.text("#pin-index"); got != "06" {
+		t.Fatalf("after a login at 05 the phone shows %q, want 06 (Sync Index)", got)
+	}
+
 	// The administrator reprovisions alice on another phone.
 	ic2 := w.code(t, "alice")
 	other, err := agentxmltest.NewMobileClient(ic2.URL, w.fp)
@@ -177,6 +191,24 @@ func TestWebClient_CodeOpenedTwice(t *testing.T) {
 	}
 	if u2, _ := w.svc.User("bob"); u2.DeviceID != u.DeviceID {
 		t.Fatal("the second tap changed the device")
+	}
+
+	// With few strings left, the phone downloads a new set on start.
+	old := a.eval(`ProvisioStore.load().then(function (s) { var first = s.strings[0]; s.next = 95; return ProvisioStore.save(s).then(function () { return first; }); })`)
+	a.do(chromedp.Reload())
+	a.do(chromedp.Poll[chromedp.Void](`document.getElementById('status').textContent.indexOf('New security strings downloaded') >= 0`))
+	st := parseStored(t, a.stored())
+	if st.N != 100 || st.Next != 1 || a.eval(`ProvisioStore.load().then(function (s) { return s.strings[0]; })`) == old {
+		t.Fatalf("after the low-strings download: %+v", st)
+	}
+
+	// Small screens: 320 px portrait and a landscape phone never scroll
+	// sideways.
+	for _, size := range [][2]int64{{320, 640}, {915, 412}} {
+		a.do(chromedp.EmulateViewport(size[0], size[1], chromedp.EmulateMobile, chromedp.EmulateTouch))
+		if got := a.eval(`String(document.documentElement.scrollWidth <= window.innerWidth)`); got != "true" {
+			t.Fatalf("at %dx%d the page scrolls sideways", size[0], size[1])
+		}
 	}
 }
 
