@@ -179,3 +179,29 @@ func TestHandler_RequestRateLimitAndSameAnswer(t *testing.T) {
 		t.Fatalf("requests for unknown users wrote %d log lines", after-before)
 	}
 }
+
+// TestHandler_SelfServiceOff: with the policy at No the portal points to
+// the helpdesk and a request makes no code.
+func TestHandler_SelfServiceOff(t *testing.T) {
+	w := newWorld(t)
+	w.addUser(t, "fred", "1357", "fred@example.org")
+	hc := w.client(t)
+	r, err := hc.Get(w.url + "/userportal/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b := body(t, r); !strings.Contains(b, "To set up a new phone, ask your helpdesk for a provision code.") || strings.Contains(b, "get-code") {
+		t.Fatalf("portal with self-provision off:\n%s", b)
+	}
+	r, err = hc.PostForm(w.url+"/userportal/request", url.Values{"username": {"fred"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	body(t, r)
+	if r.StatusCode != http.StatusForbidden {
+		t.Fatalf("request with self-provision off = %d", r.StatusCode)
+	}
+	if pend, _ := w.svc.PendingCodes(); !pend["fred"].IsZero() {
+		t.Fatal("a code was made with self-provision off")
+	}
+}

@@ -13,7 +13,6 @@ import (
 
 	"github.com/chromedp/chromedp"
 
-	"provisio/core"
 	"provisio/core/mailer"
 	"provisio/core/mailer/smtpcapture"
 	"provisio/core/qr"
@@ -140,19 +139,3 @@ func TestWebClient_SelfService(t *testing.T) {
 	}
 }
 
-// TestWebClient_SelfServiceOff: with the policy at No the portal points
-// to the helpdesk and a POST makes no code.
-func TestWebClient_SelfServiceOff(t *testing.T) {
-	w := newWorld(t)
-	w.addUser(t, "fred", "1357", "fred@example.org")
-	b := newBrowser(t, budget(t))
-	b.do(chromedp.Navigate(w.url + "/userportal/"))
-	b.visible("#helpdesk")
-	if got := b.text("#helpdesk"); !strings.Contains(got, "ask your helpdesk") {
-		t.Fatalf("portal says %q", got)
-	}
-	out, err := w.svc.RequestSelfServiceCode("fred")
-	if err != nil || out != core.SelfServiceOff {
-		t.Fatalf("RequestSelfServiceCode = %v, %v", out, err)
-	}
-}
