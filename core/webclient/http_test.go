@@ -205,3 +205,29 @@ func TestHandler_SelfServiceOff(t *testing.T) {
 		t.Fatal("a code was made with self-provision off")
 	}
 }
+
+// TestHandler_CrossSiteRefused: a POST another site's page makes a
+// browser send is refused before it reaches a handler.
+func TestHandler_CrossSiteRefused(t *testing.T) {
+	w := newWorld(t)
+	if err := w.svc.SetSetting("policy.selfreset.allow_self_provision", "Yes"); err != nil {
+		t.Fatal(err)
+	}
+	w.addUser(t, "ivan", "1357", "ivan@example.org")
+	hc := w.client(t)
+	req, _ := http.NewRequest(http.MethodPost, w.url+"/userportal/request", strings.NewReader("username=ivan"))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Sec-Fetch-Site", "cross-site")
+	req.Header.Set("Origin", "https://evil.example")
+	r, err := hc.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body(t, r)
+	if r.StatusCode != http.StatusForbidden {
+		t.Fatalf("cross-site request = %d, want 403", r.StatusCode)
+	}
+	if pend, _ := w.svc.PendingCodes(); !pend["ivan"].IsZero() {
+		t.Fatal("a cross-site request made a code")
+	}
+}

@@ -56,6 +56,7 @@ type Handler struct {
 	svc    *core.Service
 	opt    Options
 	mux    *http.ServeMux
+	csrf   http.Handler
 	limits *limiter
 }
 
@@ -83,6 +84,10 @@ func New(svc *core.Service, opt Options) *Handler {
 	h.mux.Handle("GET /userportal/app/", http.StripPrefix("/userportal/app/", files))
 	h.mux.HandleFunc("POST /userportal/app/api/status", h.status)
 	h.mux.HandleFunc("POST /userportal/app/api/strings", h.strings)
+	// Another site's page must not make a visitor's browser ask for codes
+	// or set itself up: browsers mark cross-site POSTs (Sec-Fetch-Site,
+	// Origin) and they are refused.
+	h.csrf = http.NewCrossOriginProtection().Handler(h.mux)
 	return h
 }
 
@@ -95,7 +100,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	hd.Set("X-Frame-Options", "DENY")
 	hd.Set("X-Content-Type-Options", "nosniff")
 	hd.Set("Cache-Control", "no-store")
-	h.mux.ServeHTTP(w, r)
+	h.csrf.ServeHTTP(w, r)
 }
 
 // CSP is the Content-Security-Policy of every web client page: only this
