@@ -138,4 +138,3 @@ func TestWebClient_SelfService(t *testing.T) {
 		t.Fatalf("stored %+v", st)
 	}
 }
-
