@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -45,39 +46,102 @@ func chromiumPath(t testing.TB) string {
 	return ""
 }
 
-// browser is one phone: a fresh Chromium with its own profile, so its
-// IndexedDB starts empty.
+// browser is one phone: a fresh browser context (its own IndexedDB,
+// service workers and cookies) in the package's one Chromium process.
+// Starting Chromium costs seconds on a busy machine; a context costs
+// milliseconds and isolates storage just the same.
 type browser struct {
 	t   testing.TB
 	ctx context.Context
 }
 
-func newBrowser(t testing.TB, ctx context.Context) *browser {
-	t.Helper()
-	opts := []chromedp.ExecAllocatorOption{
-		chromedp.ExecPath(chromiumPath(t)),
-		chromedp.Headless,
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.NoFirstRun,
-		chromedp.NoDefaultBrowserCheck,
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("disable-dev-shm-usage", true),
-		chromedp.Flag("disable-extensions", true),
-		// The test server's certificate is self-signed, as a fresh
-		// Provisio's is; a person taps through the warning once.
-		chromedp.IgnoreCertErrors,
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.WindowSize(phoneW, phoneH),
+// chrome is the package's Chromium, started on first use and stopped by
+// TestMain.
+var chrome struct {
+	once   sync.Once
+	ctx    context.Context
+	cancel func()
+	dir    string
+	err    error
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if chrome.cancel != nil {
+		chrome.cancel()
 	}
-	actx, cancelA := chromedp.NewExecAllocator(ctx, opts...)
-	bctx, cancelB := chromedp.NewContext(actx)
-	t.Cleanup(func() { cancelB(); cancelA() })
-	b := &browser{t: t, ctx: bctx}
-	b.do(chromedp.EmulateViewport(phoneW, phoneH, chromedp.EmulatePortrait, chromedp.EmulateMobile, chromedp.EmulateTouch))
-	return b
+	if chrome.dir != "" {
+		os.RemoveAll(chrome.dir)
+	}
+	os.Exit(code)
+}
+
+func startChrome(t testing.TB) context.Context {
+	t.Helper()
+	path := chromiumPath(t)
+	chrome.once.Do(func() {
+		chrome.dir, chrome.err = os.MkdirTemp("", "provisio-chromium-")
+		if chrome.err != nil {
+			return
+		}
+		opts := []chromedp.ExecAllocatorOption{
+			chromedp.ExecPath(path),
+			chromedp.Headless,
+			chromedp.NoSandbox,
+			chromedp.DisableGPU,
+			chromedp.NoFirstRun,
+			chromedp.NoDefaultBrowserCheck,
+			chromedp.Flag("disable-background-networking", true),
+			chromedp.Flag("disable-component-update", true),
+			chromedp.Flag("disable-sync", true),
+			chromedp.Flag("disable-dev-shm-usage", true),
+			chromedp.Flag("disable-extensions", true),
+			// The test server's certificate is self-signed, as a fresh
+			// Provisio's is; a person taps through the warning once.
+			chromedp.IgnoreCertErrors,
+			chromedp.UserDataDir(chrome.dir),
+			chromedp.WindowSize(phoneW, phoneH),
+		}
+		actx, cancelA := chromedp.NewExecAllocator(context.Background(), opts...)
+		bctx, cancelB := chromedp.NewContext(actx)
+		chrome.ctx, chrome.cancel = bctx, func() { cancelB(); cancelA() }
+		// The first run starts the process; no timeout on it, or the
+		// timeout would end the browser.
+		chrome.err = chromedp.Do(bctx)
+	})
+	if chrome.err != nil {
+		t.Fatalf("start chromium: %v", chrome.err)
+	}
+	return chrome.ctx
+}
+
+// newBrowser is a fresh phone whose actions all finish within the
+// deadline of budget.
+func newBrowser(t testing.TB, budget context.Context) *browser {
+	t.Helper()
+	tab, cancel := chromedp.NewContext(startChrome(t), chromedp.WithNewBrowserContext())
+	t.Cleanup(cancel)
+	// The first action opens the tab and ties it to tab; later actions
+	// run under the test's deadline.
+	if err := chromedp.Do(tab, chromedp.EmulateViewport(phoneW, phoneH, chromedp.EmulatePortrait, chromedp.EmulateMobile, chromedp.EmulateTouch)); err != nil {
+		t.Fatalf("open a phone: %v", err)
+	}
+	ctx := tab
+	if dl, ok := budget.Deadline(); ok {
+		var c context.CancelFunc
+		ctx, c = context.WithDeadline(tab, dl)
+		t.Cleanup(c)
+	}
+	return &browser{t: t, ctx: ctx}
+}
+
+// another is a second phone in the same test.
+func (b *browser) another() *browser {
+	b.t.Helper()
+	dl, _ := b.ctx.Deadline()
+	ctx, cancel := context.WithDeadline(context.Background(), dl)
+	b.t.Cleanup(cancel)
+	return newBrowser(b.t, ctx)
 }
 
 func (b *browser) do(steps ...chromedp.Action[chromedp.Void]) {

@@ -131,7 +131,7 @@ func TestWebClient_SelfService(t *testing.T) {
 	}
 
 	// The mailed link sets up a fresh browser.
-	phone := newBrowser(t, ctx)
+	phone := portal.another()
 	phone.do(chromedp.Navigate(link), chromedp.Tap(chromedp.CSS("#setup-phone")))
 	phone.visible("#pin-view")
 	if st := parseStored(t, phone.stored()); st.N != 100 || st.User != "dana" {

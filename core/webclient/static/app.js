@@ -219,6 +219,7 @@
     if (document.hidden) { pin = ''; show('otc-box', false); return; }
     if (state && !state.replaced && state.strings && state.next < 100 && shown >= 0) {
       first = -1; markShown(state.next);
+      if (100 - state.next <= LOW) download();
     }
   });
 
