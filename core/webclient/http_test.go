@@ -231,3 +231,20 @@ func TestHandler_CrossSiteRefused(t *testing.T) {
 		t.Fatal("a cross-site request made a code")
 	}
 }
+
+// TestHandler_PlainHTTPRefused: the plain HTTP listener for legacy agents
+// never serves the web client.
+func TestHandler_PlainHTTPRefused(t *testing.T) {
+	w := newWorld(t)
+	if err := w.srv.OpenHTTP("127.0.0.1:0"); err != nil {
+		t.Fatal(err)
+	}
+	r, err := http.Get("http://" + w.srv.HTTPAddr().String() + "/userportal/app/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body(t, r)
+	if r.StatusCode != http.StatusForbidden {
+		t.Fatalf("web client over plain HTTP = %d, want 403", r.StatusCode)
+	}
+}

@@ -100,6 +100,12 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	hd.Set("X-Frame-Options", "DENY")
 	hd.Set("X-Content-Type-Options", "nosniff")
 	hd.Set("Cache-Control", "no-store")
+	if r.TLS == nil {
+		// The optional plain HTTP listener is for legacy agents; codes,
+		// strings and device Ids never cross the network unencrypted.
+		http.Error(w, "Open this page with https://.", http.StatusForbidden)
+		return
+	}
 	h.csrf.ServeHTTP(w, r)
 }
 
