@@ -45,10 +45,11 @@ test: deps ## go vet, then every test
 # Every screen and the main dialogs at 1280x800 and 1920x1080, rendered by
 # Fyne's test driver (no display needed) into docs/screenshots for the README.
 SHOTS ?= docs/screenshots
-screenshots: deps ## render every screen into docs/screenshots (PNG, two sizes)
+screenshots: deps ## render every screen and the phone pages into docs/screenshots (PNG)
 	mkdir -p $(SHOTS)
 	rm -f $(SHOTS)/*.png
 	PROVISIO_SHOTS=$(abspath $(SHOTS)) LANG=en_US.UTF-8 $(GO) test -count=1 -run '^TestScreenshots$$' ./ui/
+	PROVISIO_WEB_SHOTS=$(abspath $(SHOTS)) LANG=en_US.UTF-8 $(GO) test -count=1 -run '^TestScreenshots$$' ./core/webclient/
 	@echo "screenshots: $$(ls $(SHOTS)/*.png | wc -l) files in $(SHOTS)"
 
 mailcatcher: ## a local SMTP server on 127.0.0.1:2525 that prints every message

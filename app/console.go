@@ -88,13 +88,18 @@ func (r *restartable) URLs() []string {
 // RegenerateCert writes a new certificate; the console restarts the
 // server right after, which loads it.
 func (r *restartable) RegenerateCert() (string, error) {
-	cert, err := certs.Regenerate(r.env.dir, certs.DefaultNames())
+	cert, err := certs.Regenerate(r.env.dir, certNames(r.env.svc))
 	if err != nil {
 		return "", err
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.env.cert, r.env.fp = cert, certs.Fingerprint(cert)
+	if r.env.certs != nil {
+		// The administrator's files, when set, still win.
+		_ = r.env.certs.Reload()
+		r.env.cert, r.env.fp = r.env.certs.Current()
+	}
 	return r.env.fp, nil
 }
 

@@ -15,6 +15,7 @@ import (
 	"provisio/core/mailer"
 	"provisio/core/qr"
 	"provisio/core/store"
+	"provisio/core/webclient"
 )
 
 // env is an opened data directory: the store, the service over it and the
@@ -25,6 +26,9 @@ type env struct {
 	svc  *core.Service
 	cert tls.Certificate
 	fp   string
+	// certs serves server.tls_cert/tls_key when set, else the generated
+	// certificate, and picks up changes without a restart.
+	certs *certs.Reloader
 }
 
 // defaultDataDir is os.UserConfigDir()/provisio.
@@ -68,14 +72,46 @@ func heldData(dir string) string {
 	return ""
 }
 
-// loadCert loads the server certificate, generating it on first run.
+// loadCert loads the server certificate: the administrator's files
+// (server.tls_cert, server.tls_key) when set and sound, else the one
+// generated on first run. A problem with the files is logged as one
+// sentence and the generated certificate serves meanwhile.
 func (e *env) loadCert() error {
-	cert, err := certs.LoadOrCreate(e.dir, certs.DefaultNames())
-	if err != nil {
+	if e.certs == nil {
+		e.certs = &certs.Reloader{
+			Dir: e.dir,
+			Source: func() (string, string, string) {
+				set := e.svc.Settings()
+				return set.TLSCert, set.TLSKey, e.svc.AdvertisedHost()
+			},
+			Names: func() []string { return certNames(e.svc) },
+			OnError: func(err error) {
+				_ = e.svc.Log(core.LevelError, "", "The server certificate was not loaded: %v", err)
+			},
+		}
+	}
+	_ = e.certs.Reload()
+	cert, fp := e.certs.Current()
+	if fp == "" {
+		// Neither the files nor the generated certificate: say why.
+		_, err := certs.LoadOrCreate(e.dir, certNames(e.svc))
+		if err == nil {
+			err = errors.New("no server certificate")
+		}
 		return err
 	}
-	e.cert, e.fp = cert, certs.Fingerprint(cert)
+	e.cert, e.fp = cert, fp
 	return nil
+}
+
+// certNames are the names a generated certificate holds: the machine's
+// names and addresses and the advertised address phones use.
+func certNames(svc *core.Service) []string {
+	names := certs.DefaultNames()
+	if a := svc.Settings().Advertise; a != "" {
+		names = append(names, a)
+	}
+	return names
 }
 
 func (e *env) close() { e.st.Close() }
@@ -97,7 +133,9 @@ func (e *env) startServer(listen string) (*agentxml.Server, error) {
 	if err := e.loadCert(); err != nil {
 		return nil, err
 	}
-	srv := agentxml.New(e.svc, agentxml.Options{Certificate: e.cert, Fingerprint: e.fp, QRPNG: qr.PNG})
+	srv := agentxml.New(e.svc, agentxml.Options{Certificate: e.cert, GetCertificate: e.certs.GetCertificate,
+		Fingerprint: e.fp, QRPNG: qr.PNG,
+		Portal: webclient.New(e.svc, webclient.Options{Fingerprint: e.certs.Fingerprint})})
 	if err := srv.Open(listen); err != nil {
 		return nil, fmt.Errorf("start the server on %s: %w", listen, err)
 	}

@@ -41,3 +41,15 @@ func LANAddresses() []netip.Addr {
 	sort.SliceStable(out, func(i, j int) bool { return out[i].Is4() && !out[j].Is4() })
 	return out
 }
+
+// SourceIP is the address part of a TCP peer address such as
+// net/http's Request.RemoteAddr ("192.0.2.1:5000" → "192.0.2.1"), with an
+// IPv4-mapped IPv6 address unmapped. Only the TCP peer counts for limits
+// and logs: forwarding headers are whatever the client wants them to be.
+func SourceIP(remoteAddr string) string {
+	ap, err := netip.ParseAddrPort(remoteAddr)
+	if err != nil {
+		return remoteAddr
+	}
+	return ap.Addr().Unmap().String()
+}

@@ -92,11 +92,15 @@ const (
 // Settings is all of Provisio's configuration apart from users and agents.
 // It is stored as one record and read through an atomic snapshot.
 type Settings struct {
-	ServerName  string `json:"server_name"`
-	SiteID      string `json:"site_id"`
-	Listen      string `json:"listen"`       // HTTPS listener, host:port
-	Advertise   string `json:"advertise"`    // host phones use; "" = first LAN address
-	HTTPListen  string `json:"http_listen"`  // optional plain HTTP for legacy agents; "" = off
+	ServerName string `json:"server_name"`
+	SiteID     string `json:"site_id"`
+	Listen     string `json:"listen"`      // HTTPS listener, host:port
+	Advertise  string `json:"advertise"`   // host phones use; "" = first LAN address
+	HTTPListen string `json:"http_listen"` // optional plain HTTP for legacy agents; "" = off
+	// TLSCert and TLSKey are PEM files (e.g. from the office's CA) served
+	// instead of the generated certificate when both are set.
+	TLSCert     string `json:"tls_cert,omitempty"`
+	TLSKey      string `json:"tls_key,omitempty"`
 	MaxFailures int    `json:"max_failures"` // consecutive wrong OTCs before lock
 	// LockSeconds is how long the first lock lasts; each further lock in
 	// a row lasts twice as long as the one before.
@@ -233,6 +237,8 @@ var settings = map[string]setting{
 	"server.listen":               textSetting("HTTPS listen address host:port", func(s *Settings) *string { return &s.Listen }, validateListen),
 	"server.advertise":            textSetting("address phones use (empty: first LAN address)", func(s *Settings) *string { return &s.Advertise }, validateHost),
 	"server.http_listen":          textSetting("plain HTTP listener for legacy agents (empty: off)", func(s *Settings) *string { return &s.HTTPListen }, validateListen),
+	"server.tls_cert":             textSetting("PEM certificate file phones trust (empty: the generated one)", func(s *Settings) *string { return &s.TLSCert }, nil),
+	"server.tls_key":              textSetting("PEM key file of server.tls_cert", func(s *Settings) *string { return &s.TLSKey }, nil),
 	"policy.lockout.max_failures": intSetting("wrong OTCs in a row before a user is locked", func(s *Settings) *int { return &s.MaxFailures }, 1, 100),
 	"policy.lockout.lock_seconds": intSetting("seconds the first lock lasts; each further lock in a row lasts twice as long", func(s *Settings) *int { return &s.LockSeconds }, 10, 86_400),
 	"policy.lockout.max_locks":    intSetting("locks in a row until the lock is permanent and only an administrator can unlock", func(s *Settings) *int { return &s.MaxLocks }, 1, 20),

@@ -191,11 +191,7 @@ func (s *Server) provision(r *http.Request, req *request) reply {
 	// PushId is accepted and ignored: this server offers no push. Wrong
 	// codes are throttled per source address: the TCP peer, never a
 	// forwarding header.
-	source := r.RemoteAddr
-	if ap, err := netip.ParseAddrPort(r.RemoteAddr); err == nil {
-		source = ap.Addr().Unmap().String()
-	}
-	p, err := s.svc.Provision(source, req.Username, req.ProvisionCode, req.DeviceOS)
+	p, err := s.svc.Provision(core.SourceIP(r.RemoteAddr), req.Username, req.ProvisionCode, req.DeviceOS)
 	if err != nil {
 		return s.failure("provision", err)
 	}

@@ -135,6 +135,7 @@ func (s *Server) provisionPage(w http.ResponseWriter, r *http.Request) {
 		Fingerprint:     s.opt.Fingerprint,
 		SettingsURL:     set.SelfReset.URLGetSettings,
 		ProvisioningURL: set.SelfReset.URLProvisioning,
+		WebClient:       s.opt.Portal != nil,
 	}
 	if data.SettingsURL != "" {
 		data.SettingsURL += url.QueryEscape(set.SiteID)
@@ -156,7 +157,7 @@ func (s *Server) provisionPage(w http.ResponseWriter, r *http.Request) {
 	// The URL holds the code: no referrer leaks it, no frame hosts it.
 	h.Set("Referrer-Policy", "no-referrer")
 	h.Set("X-Frame-Options", "DENY")
-	h.Set("Content-Security-Policy", "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; frame-ancestors 'none'")
+	h.Set("Content-Security-Policy", "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'")
 	w.WriteHeader(http.StatusOK)
 	_, _ = w.Write(buf.b)
 }
@@ -176,4 +177,7 @@ type pageData struct {
 	// Site ID and the provisioning page of a hosted service.
 	SettingsURL     string
 	ProvisioningURL string
+	// WebClient offers "Set up this phone" (core/webclient), which POSTs
+	// the code: the GET of this page still never spends it.
+	WebClient bool
 }

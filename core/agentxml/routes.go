@@ -44,6 +44,9 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("GET /ssdserver/getServerDetails", s.serverDetails)
 	mux.HandleFunc("GET /userportal/getQRCode", s.qrCode)
 	mux.HandleFunc("GET /userportal/provision", s.provisionPage)
+	if s.opt.Portal != nil {
+		mux.Handle("/userportal/", s.opt.Portal)
+	}
 
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()

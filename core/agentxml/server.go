@@ -36,6 +36,13 @@ type Options struct {
 	// QRPNG renders text as a PNG QR code about size pixels wide. With nil,
 	// GET /userportal/getQRCode answers 503.
 	QRPNG func(text string, size int) ([]byte, error)
+	// GetCertificate, when set, chooses the certificate for each TLS
+	// handshake instead of Certificate, so a new one (such as the
+	// server.tls_cert file) takes effect without a restart.
+	GetCertificate func(*tls.ClientHelloInfo) (*tls.Certificate, error)
+	// Portal serves the rest of /userportal/: the mobile web client and
+	// the self-service portal (core/webclient). nil serves none.
+	Portal http.Handler
 	// ErrorLog receives net/http's own messages (failed TLS handshakes,
 	// broken connections). nil discards them: phones that reject the
 	// certificate would otherwise fill the terminal.
@@ -83,7 +90,7 @@ func (s *Server) Handler() http.Handler { return s.handler }
 // It listens before it returns, so a port in use is an error here rather
 // than a lost log line.
 func (s *Server) Open(addr string) error {
-	if len(s.opt.Certificate.Certificate) == 0 {
+	if len(s.opt.Certificate.Certificate) == 0 && s.opt.GetCertificate == nil {
 		return errors.New("agentxml: open: no TLS certificate")
 	}
 	s.mu.Lock()
@@ -97,6 +104,9 @@ func (s *Server) Open(addr string) error {
 	}
 	srv := s.newHTTPServer()
 	srv.TLSConfig = tlsConfig(s.opt.Certificate)
+	if s.opt.GetCertificate != nil {
+		srv.TLSConfig.Certificates, srv.TLSConfig.GetCertificate = nil, s.opt.GetCertificate
+	}
 	s.tlsSrv, s.tlsLn = srv, ln
 	// tls.NewListener rather than ServeTLS keeps the protocol HTTP/1.1:
 	// AgentXML clients are simple request/response agents and phones.

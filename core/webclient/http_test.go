@@ -1,0 +1,250 @@
+package webclient_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+
+	"provisio/core/agentxml/agentxmltest"
+)
+
+func (w *world) client(t *testing.T) *http.Client {
+	t.Helper()
+	hc, err := agentxmltest.PinnedClient(w.fp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	return hc
+}
+
+func (w *world) logCount(t *testing.T) int {
+	t.Helper()
+	e, err := w.svc.LogTail(100000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return len(e)
+}
+
+func body(t *testing.T, r *http.Response) string {
+	t.Helper()
+	defer r.Body.Close()
+	b, err := io.ReadAll(r.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+// TestHandler_Headers: every page of the web client has the strict CSP,
+// no referrer and no caching; the provision page posts to setup.
+func TestHandler_Headers(t *testing.T) {
+	w := newWorld(t)
+	hc := w.client(t)
+	for _, p := range []string{"/userportal/", "/userportal/app/", "/userportal/app/app.js", "/userportal/app/manifest.webmanifest", "/userportal/app/icon-192.png", "/userportal/app/icon-512.png"} {
+		r, err := hc.Get(w.url + p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b := body(t, r)
+		if r.StatusCode != http.StatusOK {
+			t.Fatalf("GET %s = %d %s", p, r.StatusCode, b)
+		}
+		csp := r.Header.Get("Content-Security-Policy")
+		if !strings.Contains(csp, "script-src 'self'") || strings.Contains(csp, "unsafe") || !strings.Contains(csp, "default-src 'none'") {
+			t.Errorf("GET %s CSP = %q", p, csp)
+		}
+		if r.Header.Get("Referrer-Policy") != "no-referrer" {
+			t.Errorf("GET %s Referrer-Policy = %q", p, r.Header.Get("Referrer-Policy"))
+		}
+		if strings.HasSuffix(p, "/") && strings.Contains(b, "<script>") {
+			t.Errorf("GET %s has an inline script", p)
+		}
+		if strings.Contains(b, "http://") && strings.HasSuffix(p, "/") {
+			t.Errorf("GET %s loads something from elsewhere", p)
+		}
+	}
+	w.addUser(t, "gina", "1357", "")
+	ic := w.code(t, "gina")
+	r, err := hc.Get(ic.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := body(t, r)
+	if !strings.Contains(b, `<form method="post" action="/userportal/setup">`) || strings.Index(b, "setup-phone") > strings.Index(b, "Use an installed app instead") {
+		t.Fatal("the provision page does not offer Set up this phone first")
+	}
+	if !strings.Contains(r.Header.Get("Content-Security-Policy"), "form-action 'self'") {
+		t.Fatalf("provision page CSP = %q", r.Header.Get("Content-Security-Policy"))
+	}
+	// A GET of setup spends nothing: only POST is served.
+	r, err = hc.Get(w.url + "/userportal/setup?" + url.Values{"username": {"gina"}, "code": {ic.Code}}.Encode())
+	if err != nil {
+		t.Fatal(err)
+	}
+	body(t, r)
+	if r.StatusCode != http.StatusMethodNotAllowed {
+		t.Fatalf("GET /userportal/setup = %d, want 405", r.StatusCode)
+	}
+	if pend, _ := w.svc.PendingCodes(); pend["gina"].IsZero() {
+		t.Fatal("a GET spent the code")
+	}
+}
+
+// TestHandler_SetupLogsNoSecrets: after a setup over HTTP the log holds
+// neither the code, nor the device Id, nor a string.
+func TestHandler_SetupLogsNoSecrets(t *testing.T) {
+	w := newWorld(t)
+	w.addUser(t, "hana", "1357", "")
+	ic := w.code(t, "hana")
+	hc := w.client(t)
+	r, err := hc.PostForm(w.url+"/userportal/setup", url.Values{"username": {"hana"}, "code": {ic.Code}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	page := body(t, r)
+	u, _ := w.svc.User("hana")
+	if u.DeviceID == "" || !strings.Contains(page, u.DeviceID) {
+		t.Fatalf("setup did not hand the device Id to the page (%d)", r.StatusCode)
+	}
+	if !strings.HasPrefix(u.DeviceOS, "web, ") {
+		t.Fatalf("device OS = %q", u.DeviceOS)
+	}
+	entries, _ := w.svc.LogTail(1000)
+	for _, e := range entries {
+		if strings.Contains(e.Message, ic.Code) || strings.Contains(e.Message, u.DeviceID) {
+			t.Fatalf("log line holds a secret: %s", e.Message)
+		}
+	}
+}
+
+// TestHandler_UnknownDeviceCostsNoWrite: a made-up device Id is answered
+// "replaced" and counted in memory only.
+func TestHandler_UnknownDeviceCostsNoWrite(t *testing.T) {
+	w := newWorld(t)
+	hc := w.client(t)
+	before := w.logCount(t)
+	for _, api := range []string{"status", "strings"} {
+		r, err := hc.Post(w.url+"/userportal/app/api/"+api, "application/json", strings.NewReader(`{"id":"0123456789abcdef0123456789abcdef"}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var rep struct{ State string }
+		if err := json.Unmarshal([]byte(body(t, r)), &rep); err != nil || rep.State != "replaced" {
+			t.Fatalf("%s for an unknown device: %v %+v", api, err, rep)
+		}
+	}
+	if after := w.logCount(t); after != before {
+		t.Fatalf("unknown devices wrote %d log lines", after-before)
+	}
+}
+
+// TestHandler_RequestRateLimitAndSameAnswer: code requests answer the same
+// for every name, write nothing for unknown ones, and stop at the
+// per-address limit.
+func TestHandler_RequestRateLimitAndSameAnswer(t *testing.T) {
+	w := newWorld(t)
+	if err := w.svc.SetSetting("policy.selfreset.allow_self_provision", "Yes"); err != nil {
+		t.Fatal(err)
+	}
+	hc := w.client(t)
+	before := w.logCount(t)
+	limited := false
+	for i := range 12 {
+		r, err := hc.PostForm(w.url+"/userportal/request", url.Values{"username": {fmt.Sprintf("nobody%d", i)}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		b := body(t, r)
+		switch r.StatusCode {
+		case http.StatusOK:
+			if limited || !strings.Contains(b, "If the account can receive codes, one is on its way.") {
+				t.Fatalf("request %d: %s", i, b)
+			}
+		case http.StatusTooManyRequests:
+			limited = true
+		default:
+			t.Fatalf("request %d = %d", i, r.StatusCode)
+		}
+	}
+	if !limited {
+		t.Fatal("no rate limit per address")
+	}
+	if after := w.logCount(t); after != before {
+		t.Fatalf("requests for unknown users wrote %d log lines", after-before)
+	}
+}
+
+// TestHandler_SelfServiceOff: with the policy at No the portal points to
+// the helpdesk and a request makes no code.
+func TestHandler_SelfServiceOff(t *testing.T) {
+	w := newWorld(t)
+	w.addUser(t, "fred", "1357", "fred@example.org")
+	hc := w.client(t)
+	r, err := hc.Get(w.url + "/userportal/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b := body(t, r); !strings.Contains(b, "To set up a new phone, ask your helpdesk for a provision code.") || strings.Contains(b, "get-code") {
+		t.Fatalf("portal with self-provision off:\n%s", b)
+	}
+	r, err = hc.PostForm(w.url+"/userportal/request", url.Values{"username": {"fred"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	body(t, r)
+	if r.StatusCode != http.StatusForbidden {
+		t.Fatalf("request with self-provision off = %d", r.StatusCode)
+	}
+	if pend, _ := w.svc.PendingCodes(); !pend["fred"].IsZero() {
+		t.Fatal("a code was made with self-provision off")
+	}
+}
+
+// TestHandler_CrossSiteRefused: a POST another site's page makes a
+// browser send is refused before it reaches a handler.
+func TestHandler_CrossSiteRefused(t *testing.T) {
+	w := newWorld(t)
+	if err := w.svc.SetSetting("policy.selfreset.allow_self_provision", "Yes"); err != nil {
+		t.Fatal(err)
+	}
+	w.addUser(t, "ivan", "1357", "ivan@example.org")
+	hc := w.client(t)
+	req, _ := http.NewRequest(http.MethodPost, w.url+"/userportal/request", strings.NewReader("username=ivan"))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Sec-Fetch-Site", "cross-site")
+	req.Header.Set("Origin", "https://evil.example")
+	r, err := hc.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body(t, r)
+	if r.StatusCode != http.StatusForbidden {
+		t.Fatalf("cross-site request = %d, want 403", r.StatusCode)
+	}
+	if pend, _ := w.svc.PendingCodes(); !pend["ivan"].IsZero() {
+		t.Fatal("a cross-site request made a code")
+	}
+}
+
+// TestHandler_PlainHTTPRefused: the plain HTTP listener for legacy agents
+// never serves the web client.
+func TestHandler_PlainHTTPRefused(t *testing.T) {
+	w := newWorld(t)
+	if err := w.srv.OpenHTTP("127.0.0.1:0"); err != nil {
+		t.Fatal(err)
+	}
+	r, err := http.Get("http://" + w.srv.HTTPAddr().String() + "/userportal/app/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body(t, r)
+	if r.StatusCode != http.StatusForbidden {
+		t.Fatalf("web client over plain HTTP = %d, want 403", r.StatusCode)
+	}
+}

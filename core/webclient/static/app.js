@@ -1,0 +1,241 @@
+// The authenticator: shows the security string (or, with "Allow user to
+// enter PIN", the one-time code) for the next unused index, following the
+// Mobile Client policy the server sent. It works from IndexedDB, so it
+// keeps working offline; online it checks the phone is still the user's
+// device, keeps the index in step (Sync Index) and downloads new strings
+// when few are left. The PIN lives in one variable and is never stored or
+// sent.
+'use strict';
+(function () {
+  var LOW = 10;           // download a new set at or below this many left
+  var TIMEOUT_MS = 4000;  // a server that does not answer counts as offline
+  var state = null;       // the stored record
+  var shown = -1;         // index on screen
+  var first = -1;         // first index shown since the page opened
+  var pin = '';           // in memory only
+  var mode = 'pin';
+
+  function $(id) { return document.getElementById(id); }
+  function show(id, on) { $(id).hidden = !on; }
+  function pad2(n) { return (n < 10 ? '0' : '') + n; }
+  function say(text) { $('status').textContent = text || ''; }
+  function pol() { return (state && state.policies) || {}; }
+
+  function post(path, body) {
+    var ctl = new AbortController();
+    var t = setTimeout(function () { ctl.abort(); }, TIMEOUT_MS);
+    return fetch('/userportal/app/api/' + path, {
+      method: 'POST', headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify(body), signal: ctl.signal, credentials: 'omit',
+      cache: 'no-store', referrerPolicy: 'no-referrer'
+    }).then(function (r) { clearTimeout(t); return r.json(); },
+      function (e) { clearTimeout(t); throw e; });
+  }
+
+  // extract picks, for each PIN digit d, the character at position d of the
+  // string (1-based, 0 meaning 10).
+  function extract(s, p) {
+    var out = '';
+    for (var i = 0; i < p.length; i++) {
+      var d = p.charCodeAt(i) - 48;
+      out += s.charAt((d === 0 ? 10 : d) - 1);
+    }
+    return out;
+  }
+
+  function save() { return ProvisioStore.save(state).catch(function () { say('This browser could not save; the next code may repeat.'); }); }
+
+  // markShown puts index i on screen and records it as used: each index is
+  // shown once.
+  function markShown(i) {
+    shown = i;
+    if (first < 0) first = i;
+    if (state.next <= i) { state.next = i + 1; save(); }
+    render();
+  }
+
+  function replaced(msg) {
+    state.replaced = true;
+    save();
+    render();
+  }
+
+  function render() {
+    document.getElementById('app').setAttribute('aria-busy', 'false');
+    show('install', !!state && !state.replaced && !standalone);
+    if (!state) {
+      show('empty', true); show('auth', false); show('device', false); show('support', false); show('install', false);
+      $('who').textContent = '';
+      return;
+    }
+    show('empty', false); show('device', true);
+    $('who').textContent = state.username + (state.server ? ' on ' + state.server : '');
+    if (state.fingerprint) { $('fp').textContent = state.fingerprint; show('fp-line', true); }
+    renderSupport();
+    if (state.replaced) {
+      $('banner').textContent = 'This phone was replaced: your account was set up on another device, so these codes no longer work. Forget this phone, or ask for a new code to set it up again.';
+      show('banner', true); show('auth', false); show('refresh', false);
+      return;
+    }
+    show('banner', false); show('refresh', true);
+    var p = pol();
+    var have = state.strings && state.strings.length === 100;
+    if (!have || shown < 0 || shown > 99) {
+      show('auth', false);
+      say(have ? 'No security strings left. Connect to the office network to download new ones.' : 'No security strings yet. Connect to the office network to download them.');
+      return;
+    }
+    show('auth', true);
+    var s = state.strings[shown];
+    var choose = p.allow_pin_entry && p.allow_choose_extraction;
+    show('modes', !!choose);
+    if (!p.allow_pin_entry) mode = 'string';
+    else if (!choose) mode = 'pin';
+    $('mode-pin').setAttribute('aria-pressed', String(mode === 'pin'));
+    $('mode-string').setAttribute('aria-pressed', String(mode === 'string'));
+    show('string-view', mode === 'string');
+    show('pin-view', mode === 'pin');
+    $('index').textContent = pad2(shown);
+    $('index-again').textContent = pad2(shown);
+    $('pin-index').textContent = pad2(shown);
+    var pos = $('positions'), ch = $('chars');
+    pos.textContent = ''; ch.textContent = '';
+    for (var i = 0; i < 10; i++) {
+      var th = document.createElement('th'); th.scope = 'col'; th.textContent = String((i + 1) % 10 === 0 ? 10 : i + 1);
+      var td = document.createElement('td'); td.textContent = s.charAt(i);
+      pos.appendChild(th); ch.appendChild(td);
+    }
+    $('pin-dots').textContent = pin.replace(/./g, '●');
+    show('prev', !!p.allow_browse_strings && shown > first);
+    show('next', !!p.allow_browse_strings && shown < 99);
+    var left = 100 - state.next;
+    $('left').textContent = left + (left === 1 ? ' string' : ' strings') + ' left on this phone.';
+    var vpn = p.vpn_url_scheme || '';
+    // Only an app link: never javascript: or data: from a policy field.
+    if (/^[a-z][a-z0-9+.-]*:/i.test(vpn) && !/^(javascript|data|vbscript|file):/i.test(vpn)) {
+      $('vpn').href = vpn; show('vpn', true);
+    } else { show('vpn', false); }
+  }
+
+  function renderSupport() {
+    var p = pol(), any = false;
+    if (p.support_phone) {
+      var a = $('support-phone').querySelector('a');
+      a.href = 'tel:' + p.support_phone.replace(/[^0-9+]/g, ''); a.textContent = p.support_phone;
+      show('support-phone', true); any = true;
+    } else show('support-phone', false);
+    if (p.support_email) {
+      var b = $('support-email').querySelector('a');
+      b.href = 'mailto:' + p.support_email; b.textContent = p.support_email;
+      show('support-email', true); any = true;
+    } else show('support-email', false);
+    show('support', any);
+  }
+
+  function download() {
+    say('Downloading new security strings…');
+    return post('strings', { id: state.deviceId }).then(function (r) {
+      if (r.state === 'replaced') return replaced();
+      if (r.state !== 'ok') { say(r.message); return; }
+      state.strings = r.strings; state.next = 0; state.policies = r.policies || state.policies;
+      shown = -1; first = -1;
+      return save().then(function () { say('New security strings downloaded.'); markShown(0); });
+    }, function () { say('Offline: using the strings stored on this phone.'); });
+  }
+
+  // sync asks the server whether this is still the user's device and, with
+  // Sync Index, which index comes next.
+  function sync() {
+    return post('status', { id: state.deviceId }).then(function (r) {
+      if (r.state === 'replaced') { replaced(); return false; }
+      if (r.state !== 'ok') { say(r.message); return true; }
+      if (r.policies) state.policies = r.policies;
+      if (r.fingerprint) state.fingerprint = r.fingerprint;
+      if (typeof r.next === 'number' && r.next > state.next) state.next = Math.min(r.next, 100);
+      return save().then(function () { return true; });
+    }, function () { say('Offline: using the strings stored on this phone.'); return true; });
+  }
+
+  function start() {
+    ProvisioStore.load().then(function (s) {
+      state = s || null;
+      if (!state) { render(); return; }
+      ProvisioStore.persist();
+      if (state.replaced) { render(); return; }
+      return sync().then(function (ok) {
+        if (!ok) return;
+        var have = state.strings && state.strings.length === 100;
+        if (!have || 100 - state.next <= LOW) {
+          if (have && state.next < 100) markShown(state.next);
+          return download();
+        }
+        markShown(state.next);
+      });
+    }).catch(function () {
+      say('This browser does not let the page read its storage (private browsing may block it).');
+      render();
+    });
+  }
+
+  // PIN pad.
+  Array.prototype.forEach.call(document.querySelectorAll('[data-digit]'), function (b) {
+    b.addEventListener('click', function () {
+      if (pin.length < 10) pin += b.getAttribute('data-digit');
+      show('otc-box', false);
+      render();
+    });
+  });
+  $('pin-clear').addEventListener('click', function () { pin = ''; show('otc-box', false); render(); });
+  $('pin-ok').addEventListener('click', function () {
+    if (pin.length < 4) { say('A PIN has 4 to 10 digits.'); return; }
+    $('otc').textContent = extract(state.strings[shown], pin) + pad2(shown);
+    pin = '';
+    show('otc-box', true);
+    say('');
+    render();
+  });
+  $('mode-pin').addEventListener('click', function () { mode = 'pin'; render(); });
+  $('mode-string').addEventListener('click', function () { mode = 'string'; pin = ''; show('otc-box', false); render(); });
+  $('prev').addEventListener('click', function () { if (shown > first) { shown--; pin = ''; show('otc-box', false); render(); } });
+  $('next').addEventListener('click', function () {
+    if (shown < 99) { pin = ''; show('otc-box', false); markShown(shown + 1); }
+    if (100 - state.next <= LOW) download();
+  });
+  $('refresh').addEventListener('click', function () { download(); });
+  $('forget').addEventListener('click', function () { show('forget-confirm', true); $('forget-yes').focus(); });
+  $('forget-no').addEventListener('click', function () { show('forget-confirm', false); });
+  $('forget-yes').addEventListener('click', function () {
+    ProvisioStore.forget().then(function () {
+      state = null; shown = -1; pin = '';
+      show('forget-confirm', false); show('banner', false);
+      say('This phone is forgotten: its strings are deleted from this browser.');
+      render();
+    });
+  });
+
+  // Leaving the page forgets the PIN and the code on screen; coming back
+  // shows the next unused index, since the last one may have been used.
+  document.addEventListener('visibilitychange', function () {
+    if (document.hidden) { pin = ''; show('otc-box', false); return; }
+    if (state && !state.replaced && state.strings && state.next < 100 && shown >= 0) {
+      first = -1; markShown(state.next);
+      if (100 - state.next <= LOW) download();
+    }
+  });
+
+  // Home screen: the browser's own prompt where it offers one, the hint
+  // everywhere else, nothing once installed.
+  var standalone = window.matchMedia('(display-mode: standalone)').matches || navigator.standalone === true;
+  var deferred = null;
+  window.addEventListener('beforeinstallprompt', function (e) {
+    e.preventDefault(); deferred = e; show('install-btn', true);
+  });
+  $('install-btn').addEventListener('click', function () {
+    if (deferred) { deferred.prompt(); deferred = null; show('install-btn', false); }
+  });
+
+  if ('serviceWorker' in navigator) {
+    navigator.serviceWorker.register('/userportal/app/sw.js', { scope: '/userportal/app/' }).catch(function () {});
+  }
+  start();
+})();

@@ -1,0 +1,141 @@
+// Package webclient is the mobile web client and the self-service portal,
+// served under /userportal/ by the embedded HTTPS server.
+//
+// A phone's browser becomes the authenticator: the Provision URL page
+// (core/agentxml) has a "Set up this phone" button that POSTs the code here;
+// this package redeems it through core.Service.Provision, downloads the
+// security strings and hands them to a small script that keeps them in
+// the browser's IndexedDB. From then on the authenticator page
+// (/userportal/app/) works from that storage, online or off. The same
+// prefix holds the self-service portal where a user asks for a code to be
+// mailed to them.
+//
+// Everything is plain HTML, CSS and JavaScript embedded with go:embed: no
+// build step, no CDN, and a strict Content-Security-Policy without inline
+// script. No code, string or device Id ever travels in a URL: the code
+// goes in a POST body, the Id and strings in POST bodies and replies.
+//
+// Like every adapter it imports core (and the assets package for the
+// icon), never another adapter; core/agentxml mounts Handler through its
+// Options.
+package webclient
+
+import (
+	"embed"
+	"html/template"
+	"io/fs"
+	"net/http"
+	"strconv"
+	"time"
+
+	"provisio/core"
+)
+
+//go:embed static
+var staticFS embed.FS
+
+//go:embed templates/*.html
+var templateFS embed.FS
+
+var pages = template.Must(template.ParseFS(templateFS, "templates/*.html"))
+
+// Options are what the web client needs from the rest of the program.
+type Options struct {
+	// Fingerprint returns the SHA-256 fingerprint of the certificate the
+	// server presents now, shown so a person can compare it with the
+	// console's. nil shows none.
+	Fingerprint func() string
+	// Now is the clock of the rate limits; nil means time.Now.
+	Now func() time.Time
+}
+
+// Handler serves /userportal/ (except the paths core/agentxml serves
+// itself: getQRCode and the Provision URL page).
+type Handler struct {
+	svc    *core.Service
+	opt    Options
+	mux    *http.ServeMux
+	csrf   http.Handler
+	limits *limiter
+}
+
+// Prefix is where the handler is mounted; the authenticator lives under
+// App so its service worker's scope covers nothing else.
+const (
+	Prefix = "/userportal/"
+	App    = "/userportal/app/"
+)
+
+// New returns the handler for svc.
+func New(svc *core.Service, opt Options) *Handler {
+	if opt.Now == nil {
+		opt.Now = time.Now
+	}
+	h := &Handler{svc: svc, opt: opt, mux: http.NewServeMux(), limits: newLimiter(opt.Now)}
+	static, _ := fs.Sub(staticFS, "static")
+	files := http.FileServerFS(static)
+
+	h.mux.HandleFunc("GET /userportal/{$}", h.portal)
+	h.mux.HandleFunc("POST /userportal/request", h.request)
+	h.mux.HandleFunc("POST /userportal/setup", h.setup)
+	h.mux.HandleFunc("GET /userportal/app/icon-192.png", h.icon)
+	h.mux.HandleFunc("GET /userportal/app/icon-512.png", h.icon)
+	h.mux.Handle("GET /userportal/app/", http.StripPrefix("/userportal/app/", files))
+	h.mux.HandleFunc("POST /userportal/app/api/status", h.status)
+	h.mux.HandleFunc("POST /userportal/app/api/strings", h.strings)
+	// Another site's page must not make a visitor's browser ask for codes
+	// or set itself up: browsers mark cross-site POSTs (Sec-Fetch-Site,
+	// Origin) and they are refused.
+	h.csrf = http.NewCrossOriginProtection().Handler(h.mux)
+	return h
+}
+
+// ServeHTTP sets the security headers every answer carries, then serves.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	hd := w.Header()
+	hd.Set("Content-Security-Policy", CSP)
+	// The setup page is reached with the code in its referrer's URL.
+	hd.Set("Referrer-Policy", "no-referrer")
+	hd.Set("X-Frame-Options", "DENY")
+	hd.Set("X-Content-Type-Options", "nosniff")
+	hd.Set("Cache-Control", "no-store")
+	if r.TLS == nil {
+		// The optional plain HTTP listener is for legacy agents; codes,
+		// strings and device Ids never cross the network unencrypted.
+		http.Error(w, "Open this page with https://.", http.StatusForbidden)
+		return
+	}
+	h.csrf.ServeHTTP(w, r)
+}
+
+// CSP is the Content-Security-Policy of every web client page: only this
+// server's own files, no inline script or style, no frames, forms only to
+// this server.
+const CSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; " +
+	"connect-src 'self'; manifest-src 'self'; worker-src 'self'; form-action 'self'; " +
+	"base-uri 'none'; frame-ancestors 'none'"
+
+// sourceIP is the TCP peer's address (core.SourceIP).
+func sourceIP(r *http.Request) string { return core.SourceIP(r.RemoteAddr) }
+
+func (h *Handler) fingerprint() string {
+	if h.opt.Fingerprint == nil {
+		return ""
+	}
+	return h.opt.Fingerprint()
+}
+
+// render writes a page template; a failure is logged, and the person gets
+// a sentence instead of half a page.
+func (h *Handler) render(w http.ResponseWriter, status int, name string, data any) {
+	buf, err := executeTemplate(name, data)
+	if err != nil {
+		_ = h.svc.Log(core.LevelError, "", "Web client page %s failed, error: %v", name, err)
+		http.Error(w, "The page could not be shown; the log has the details.", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Content-Length", strconv.Itoa(len(buf)))
+	w.WriteHeader(status)
+	_, _ = w.Write(buf)
+}
