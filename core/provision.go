@@ -20,10 +20,10 @@ type IssuedCode struct {
 // CreateProvisionCode makes a new provision code for a user, replacing any
 // pending one. The current device keeps working until the code is used.
 func (s *Service) CreateProvisionCode(name string) (IssuedCode, error) {
-	return s.createProvisionCode(name, false)
+	return s.createProvisionCode(name, false, nil)
 }
 
-func (s *Service) createProvisionCode(name string, mail bool) (IssuedCode, error) {
+func (s *Service) createProvisionCode(name string, mail bool, oath *OATHOptions) (IssuedCode, error) {
 	set := s.Settings()
 	var ic IssuedCode
 	err := s.update(false, func(tx Tx, log *logger) error {
@@ -44,7 +44,7 @@ func (s *Service) createProvisionCode(name string, mail bool) (IssuedCode, error
 		}
 		code := NewCode(set.MobileClient.ProvisionNumeric)
 		pc := ProvisionCode{Hash: HashCode(u.Name, code), Created: log.now,
-			Expires: log.now.Add(time.Duration(set.SelfReset.CodeValidity) * time.Second)}
+			Expires: log.now.Add(time.Duration(set.SelfReset.CodeValidity) * time.Second), OATH: oath}
 		if err := tx.PutProvisionCode(u.Name, pc); err != nil {
 			return err
 		}
@@ -144,6 +144,8 @@ func (s *Service) Provision(username, code, deviceOS string) (Provisioned, error
 			failReason = "the provision code has expired"
 		case !pc.Matches(u.Name, code):
 			failReason = "the provision code is wrong"
+		case pc.OATH != nil:
+			failReason = "the provision code sets up an authenticator app (OATH), not the mobile client"
 		case u.Disabled:
 			failReason = "the user is disabled"
 		}

@@ -24,6 +24,10 @@ type Service struct {
 
 	// refused counts refused unauthenticated requests (refused.go).
 	refused refusals
+
+	// OATH tokens (oath.go).
+	oathKeys OATHKeys
+	oath     oathState
 }
 
 // Config is a read-only snapshot of settings and agents.

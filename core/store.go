@@ -34,6 +34,14 @@ type Tx interface {
 	PutDevice(id, username string) error
 	DeleteDevice(id string) error
 
+	// OATH returns a user's OATH tokens (core/oath.go). PutOATH of a
+	// record with neither token deletes it.
+	OATH(username string) (OATHRecord, error)
+	PutOATH(username string, r OATHRecord) error
+	DeleteOATH(username string) error
+	// OATHRecords calls fn for each record, by lower-case username.
+	OATHRecords(fn func(username string, r OATHRecord) bool) error
+
 	Strings(username string) (StringSet, error)
 	PutStrings(username string, s *StringSet) error
 	DeleteStrings(username string) error

@@ -10,6 +10,7 @@ package store
 //	config    "settings"           → JSON core.Settings
 //	log       8-byte big-endian seq→ JSON core.LogEntry
 //	outbox    8-byte big-endian id → JSON core.OutMessage
+//	oath      lower(username)      → JSON core.OATHRecord (holds the token secret; see oath.go)
 var (
 	bucketUsers   = []byte("users")
 	bucketCodes   = []byte("codes")
@@ -19,8 +20,9 @@ var (
 	bucketConfig  = []byte("config")
 	bucketLog     = []byte("log")
 	bucketOutbox  = []byte("outbox")
+	bucketOATH    = []byte("oath")
 
-	allBuckets = [][]byte{bucketUsers, bucketCodes, bucketDevices, bucketStrings, bucketAgents, bucketConfig, bucketLog, bucketOutbox}
+	allBuckets = [][]byte{bucketUsers, bucketCodes, bucketDevices, bucketStrings, bucketAgents, bucketConfig, bucketLog, bucketOutbox, bucketOATH}
 
 	keySettings = []byte("settings")
 )
