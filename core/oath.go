@@ -904,6 +904,9 @@ func (s *Service) oathSync(agent *Agent, scope Scope, username, code1, code2 str
 		}
 		if !set.OATH.Enabled {
 			fail = neutral
+			if agent == nil {
+				fail = Errorf(CodeInvalid, "OATH tokens are turned off (oath.enabled).")
+			}
 			return log.add(LevelWarn, u.Name, "OATH sync failed for user: %s, error: OATH tokens are turned off", u.Name)
 		}
 		rec, err := readOATH(tx, u.Name)
@@ -924,6 +927,9 @@ func (s *Service) oathSync(agent *Agent, scope Scope, username, code1, code2 str
 		}
 		if !tok.resync(code1, code2, log.now) {
 			fail = neutral
+			if agent == nil {
+				fail = Errorf(CodeWrongOTC, "The codes do not match user %q's token; give two consecutive codes from it.", u.Name)
+			}
 			why := "the codes do not match the token"
 			if agent != nil && !u.Locked && !u.Disabled {
 				if locked, err = countOATHFailure(tx, &u, set); err != nil {

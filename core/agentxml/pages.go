@@ -70,7 +70,7 @@ func (s *Server) serverDetails(w http.ResponseWriter, r *http.Request) {
 		buf.elem("hostname", s.svc.AdvertisedHost())
 		buf.elem("port", set.ListenPort())
 		buf.raw("<usingSSL>YES</usingSSL><connectionType>proxy</connectionType><pushSupport>NO</pushSupport>" +
-			"<local>YES</local><pin>YES</pin><oath>NO</oath></SSDetails>")
+			"<local>YES</local><pin>YES</pin><oath>" + yesNo(set.OATH.Enabled) + "</oath></SSDetails>")
 	}
 	buf.raw("</getServerDetailsResponse>\n")
 	writeXML(w, http.StatusOK, buf.b)
