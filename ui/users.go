@@ -64,6 +64,7 @@ type usersScreen struct {
 type userRow struct {
 	core.User
 	pending time.Time // zero when no code is pending
+	oath    string    // the OATH token's kind and state, "" if none (reprovision_oath.go)
 	// key and search are the lower-cased name, and name, full name and
 	// email, made once per refresh so that searching and sorting only
 	// compare strings.
@@ -244,10 +245,12 @@ func (s *usersScreen) refresh() {
 	if err != nil {
 		pending = nil // the device column just won't mention codes
 	}
+	oath, _ := s.c.svc.OATHStatuses() // on error the column just won't mention tokens
 	s.all = make([]userRow, len(users))
 	for i, u := range users {
 		s.all[i] = userRow{User: u, pending: pending[u.Name], key: core.Key(u.Name),
-			search: strings.ToLower(u.Name + "\x00" + u.FullName + "\x00" + u.Email)}
+			search: strings.ToLower(u.Name + "\x00" + u.FullName + "\x00" + u.Email),
+			oath:   oathState(oath[core.Key(u.Name)], s.c.svc.Now())}
 	}
 	if s.sortBy != sortByName || s.sortDesc {
 		s.sortRows() // Users() is already in name order
@@ -338,6 +341,9 @@ func deviceState(r userRow, now time.Time) string {
 			p += " (" + r.DeviceOS + ")"
 		}
 		parts = append(parts, p)
+	}
+	if r.oath != "" {
+		parts = append(parts, r.oath)
 	}
 	// PendingCodes was read at the last refresh; codes expire silently.
 	if now.Before(r.pending) {
