@@ -483,7 +483,7 @@ func TestOATH_MailAndRedeem(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	is, err := e.svc.RedeemOATHProvision("alice", ic.Code)
+	is, err := e.svc.RedeemOATHProvision("127.0.0.1", "alice", ic.Code)
 	if err != nil {
 		t.Fatalf("redeem: %v", err)
 	}
@@ -494,7 +494,7 @@ func TestOATH_MailAndRedeem(t *testing.T) {
 	if out, _ := e.svc.Outbox(); strings.Contains(out[len(out)-1].Text+out[len(out)-1].URL, p.Secret) {
 		t.Error("the secret is in a message")
 	}
-	if _, err := e.svc.RedeemOATHProvision("alice", ic.Code); core.ErrorCode(err) != core.CodeProvision {
+	if _, err := e.svc.RedeemOATHProvision("127.0.0.1", "alice", ic.Code); core.ErrorCode(err) != core.CodeProvision {
 		t.Fatalf("second redeem: %v", err)
 	}
 	if err := e.svc.Login(agentVPN, "alice", totpAt(t, p, e.clock.Now())); err != nil {

@@ -50,6 +50,9 @@ func (s *Service) createProvisionCode(name string, mail bool, oath *OATHOptions)
 		}
 		ic = IssuedCode{User: u.Name, Code: code, Expires: pc.Expires,
 			URL: s.provisionURL(set, u.Name, code)}
+		if oath != nil {
+			ic.URL += "&" + OATHURLParam // the page offers the authenticator set-up (oath.go)
+		}
 		if err := log.add(LevelInfo, u.Name, "Provision code created for user %q", u.Name); err != nil {
 			return err
 		}

@@ -15,8 +15,7 @@ import (
 // unknown name does, but the log says "not offered" so an administrator
 // can tell a misconfigured agent from a typo.
 var notOffered = map[string]bool{
-	"changepassword": true, "checkpassword": true, "hascachedpassword": true,
-	"ocraverify": true,
+	"changepassword": true, "checkpassword": true, "hascachedpassword": true, "ocraverify": true,
 	"sendconfirmationcode": true, "validateconfirmationcode": true,
 }
 

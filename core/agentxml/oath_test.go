@@ -1,7 +1,14 @@
 package agentxml_test
 
 import (
+	"bytes"
 	"encoding/base32"
+	"encoding/base64"
+	"html"
+	imgpng "image/png"
+	"io"
+	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -9,6 +16,8 @@ import (
 	"provisio/core"
 	"provisio/core/agentxml/agentxmltest"
 	"provisio/core/oathkey"
+	"provisio/core/qr"
+	"provisio/core/qr/qrtest"
 	"provisio/core/store/storetest"
 )
 
@@ -17,7 +26,7 @@ import (
 func newOATHEnv(t *testing.T) (*env, *storetest.Clock) {
 	t.Helper()
 	clock := storetest.NewClock(time.Date(2026, 1, 5, 9, 0, 5, 0, time.UTC))
-	e := newEnv(t, core.WithClock(clock), core.WithOATHKeys(oathkey.Keys{}))
+	e := newEnvWith(t, []agentxmltest.Option{agentxmltest.WithQRPNG(qr.PNG)}, core.WithClock(clock), core.WithOATHKeys(oathkey.Keys{}))
 	if err := e.svc.SetSetting("oath.enabled", "yes"); err != nil {
 		t.Fatal(err)
 	}
@@ -201,4 +210,98 @@ func TestOATH_AdminReadAndUpdate(t *testing.T) {
 	if u := r.Op("Update", 0).User("alice"); u.Pass() || u.Error != "ADMIN_ERROR_INVALID" {
 		t.Errorf("a bad Token kind: %+v", u)
 	}
+}
+
+// TestOATH_WebSetUpRevealsOnce: "Send by email" for OATH mails the usual
+// Provision URL; opening it spends nothing; the page's button reveals the
+// otpauth QR code and link once; the app's code then logs in.
+func TestOATH_WebSetUpRevealsOnce(t *testing.T) {
+	e, clock := newOATHEnv(t)
+	storetest.MustAddUser(t, e.svc, "alice", "9132")
+	ic, err := e.svc.MailOATHProvisionCode("alice", core.OATHOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, _ := e.svc.Outbox()
+	m := out[len(out)-1]
+	if m.URL != ic.URL || !strings.Contains(m.URL, "kind=oath") || strings.Contains(m.Text+m.URL, "otpauth") {
+		t.Fatalf("mail: URL %q", m.URL)
+	}
+	hc, err := agentxmltest.PinnedClient(e.fp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	page := strings.Replace(ic.URL, "https://127.0.0.1:8443", e.srv.URL(), 1)
+	page = e.srv.URL() + page[strings.Index(page, "/userportal/"):]
+	for i := 0; i < 2; i++ { // a mail scanner, then the user
+		resp, err := hc.Get(page)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 || !strings.Contains(string(body), `action="/userportal/oath"`) || strings.Contains(string(body), "otpauth") {
+			t.Fatalf("GET %d: %s", resp.StatusCode, body)
+		}
+	}
+	form := url.Values{"username": {"alice"}, "code": {ic.Code}}
+	resp, err := hc.PostForm(e.srv.URL()+"/userportal/oath", form)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || resp.Header.Get("Cache-Control") != "no-store" {
+		t.Fatalf("redeem: %d %v\n%s", resp.StatusCode, resp.Header, body)
+	}
+	href := regexp.MustCompile(`href="(otpauth://[^"]+)"`).FindStringSubmatch(string(body))
+	img := regexp.MustCompile(`src="data:image/png;base64,([^"]+)"`).FindStringSubmatch(string(body))
+	if href == nil || img == nil {
+		t.Fatalf("the page lacks the link or the QR:\n%s", body)
+	}
+	uri := html.UnescapeString(href[1])
+	png, err := base64.StdEncoding.DecodeString(html.UnescapeString(img[1]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	qrImg, err := imgpng.Decode(bytes.NewReader(png))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := qrtest.MustDecode(t, qrImg); got != uri {
+		t.Fatalf("the QR holds %q, the link %q", got, uri)
+	}
+	app, err := oathkey.Parse(uri)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Once only.
+	resp, err = hc.PostForm(e.srv.URL()+"/userportal/oath", form)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 403 || strings.Contains(string(body), "otpauth") {
+		t.Fatalf("second redeem: %d %s", resp.StatusCode, body)
+	}
+	if got := login(t, e, "alice", appCode(t, app, clock.Now())); got != "PASS" {
+		t.Fatalf("first login with the app: %s", got)
+	}
+	// An unknown user costs no durable write: it is counted in memory.
+	before, _ := e.svc.LogTail(1000)
+	resp, err = hc.PostForm(e.srv.URL()+"/userportal/oath", url.Values{"username": {"nobody"}, "code": {"ABCD2345"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	after, _ := e.svc.LogTail(1000)
+	if resp.StatusCode != 403 || len(after) != len(before) {
+		t.Errorf("unknown user: %d, log %d → %d entries", resp.StatusCode, len(before), len(after))
+	}
+	if err := e.svc.FlushRefused(); err != nil {
+		t.Fatal(err)
+	}
+	// The second redeem above (the code already spent) counts too.
+	wantLog(t, e.svc, "2 refused requests from 127.0.0.1 in the last minute: authenticator set-up for an unknown user or without a pending code")
 }

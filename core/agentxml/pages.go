@@ -122,6 +122,10 @@ func (s *Server) provisionPage(w http.ResponseWriter, r *http.Request) {
 		writeText(w, http.StatusBadRequest, "This provision link is incomplete: it needs a username and a code. Ask your administrator for a new one.")
 		return
 	}
+	if q.Get("kind") == "oath" {
+		s.oathSetupPage(w, username, code) // pages_oath.go
+		return
+	}
 	set := s.svc.Settings()
 	host, port := s.svc.AdvertisedHost(), set.ListenPort()
 	data := pageData{
