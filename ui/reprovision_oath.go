@@ -316,6 +316,12 @@ func (d *oathDialog) setStatus(text string, imp widget.Importance) {
 	d.status.SetText(text)
 }
 
+// hasToken reports whether the user can log in with a device or a
+// confirmed OATH token: the users list and the status line count both.
+func (r userRow) hasToken() bool {
+	return r.Provisioned() || r.oath.State == core.OATHStateConfirmed && r.oath.Kind != "strings"
+}
+
 // oathState describes a user's OATH token for the users list: the kind
 // and "confirmed" or "pending until 10:42".
 func oathState(st core.OATHStatus, now time.Time) string {
