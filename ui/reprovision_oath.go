@@ -51,6 +51,17 @@ func (c *Console) tokenChoice(user, current string, leave func()) *widget.RadioG
 		if v == current || v == "" {
 			return
 		}
+		if v == choiceOATH && !c.svc.Settings().OATH.Enabled {
+			c.offerOATH(func(on bool) {
+				if !on {
+					r.SetSelected(current)
+					return
+				}
+				leave()
+				c.openReprovisionOATH(user)
+			})
+			return
+		}
 		leave()
 		if v == choiceOATH {
 			c.openReprovisionOATH(user)
@@ -59,6 +70,30 @@ func (c *Console) tokenChoice(user, current string, leave func()) *widget.RadioG
 		}
 	}
 	return r
+}
+
+// offerOATH asks whether to turn on OATH tokens (setting oath.enabled),
+// which the console has no other screen for; then reports whether they
+// are on.
+func (c *Console) offerOATH(then func(on bool)) {
+	d := dialog.NewConfirm("Turn on authenticator apps?",
+		"Authenticator-app (OATH) tokens are turned off. Turn them on? Agents will then accept "+
+			"codes from authenticator apps, and phones looking up the Site ID are told so.",
+		func(yes bool) {
+			if !yes {
+				then(false)
+				return
+			}
+			if err := c.svc.SetSetting("oath.enabled", "yes"); err != nil {
+				c.showError(err)
+				then(false)
+				return
+			}
+			then(true)
+		}, c.win)
+	d.SetConfirmText("Turn on")
+	c.offer = d
+	d.Show()
 }
 
 // oathDialog issues an OATH token for one user and shows its otpauth://

@@ -201,6 +201,22 @@ func TestReprovisionOATH_ExpiresOnScreen(t *testing.T) {
 	}
 	h.c.openReprovisionOATH("bob")
 	if h.c.oath != nil {
-		t.Error("an OATH dialog opened with OATH off")
+		t.Fatal("an OATH dialog opened with OATH off")
+	}
+	// From the Reprovision dialog, the OATH choice offers to turn OATH on.
+	h.c.openReprovision("bob")
+	radio := findRadio(h.win.Canvas().Overlays().Top())
+	radio.SetSelected(choiceOATH)
+	if h.c.offer == nil || h.c.oath != nil {
+		t.Fatal("choosing OATH while it is off did not ask")
+	}
+	h.c.offer.Dismiss()
+	if radio.Selected != choiceStrings || h.c.reprov == nil {
+		t.Errorf("after No: choice %q, dialog %v", radio.Selected, h.c.reprov)
+	}
+	radio.SetSelected(choiceOATH)
+	h.c.offer.Confirm()
+	if !h.svc.Settings().OATH.Enabled || h.c.oath == nil || h.c.reprov != nil {
+		t.Errorf("after Turn on: enabled %v, OATH dialog %v", h.svc.Settings().OATH.Enabled, h.c.oath)
 	}
 }

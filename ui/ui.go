@@ -92,6 +92,8 @@ type Console struct {
 	reprov *reprovisionDialog
 	// oath is the open authenticator-app Reprovision dialog, if any.
 	oath *oathDialog
+	// offer is the last "Turn on authenticator apps?" question (tests).
+	offer *dialog.ConfirmDialog
 	// ownCodes holds codes this console issued whose EventCodeCreated has
 	// not arrived yet, so only codes made elsewhere raise a notice.
 	ownCodes map[string]bool
