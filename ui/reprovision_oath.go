@@ -353,13 +353,25 @@ func (d *oathDialog) setStatus(text string, imp widget.Importance) {
 
 // hasToken reports whether the user can log in with a device or a
 // confirmed OATH token: the users list and the status line count both.
-func (r userRow) hasToken() bool {
-	return r.Provisioned() || r.oath.State == core.OATHStateConfirmed && r.oath.Kind != "strings"
+func (r *userRow) hasToken() bool {
+	return r.Provisioned() || r.oath != nil && r.oath.State == core.OATHStateConfirmed && r.oath.Kind != "strings"
+}
+
+// oathOf is the user's entry of OATHStatuses, nil for most users, so the
+// rows the list copies on every keystroke stay small.
+func oathOf(all map[string]core.OATHStatus, name string) *core.OATHStatus {
+	if st, ok := all[core.Key(name)]; ok {
+		return &st
+	}
+	return nil
 }
 
 // oathState describes a user's OATH token for the users list: the kind
 // and "confirmed" or "pending until 10:42".
-func oathState(st core.OATHStatus, now time.Time) string {
+func oathState(st *core.OATHStatus, now time.Time) string {
+	if st == nil {
+		return ""
+	}
 	var parts []string
 	if st.Kind == core.OATHTOTP || st.Kind == core.OATHHOTP {
 		if st.State == core.OATHStateConfirmed {

@@ -63,8 +63,8 @@ type usersScreen struct {
 // userRow is a user with the expiry of their pending provision code.
 type userRow struct {
 	core.User
-	pending time.Time       // zero when no code is pending
-	oath    core.OATHStatus // the user's OATH token, if any (reprovision_oath.go)
+	pending time.Time        // zero when no code is pending
+	oath    *core.OATHStatus // the user's OATH token, nil if none (reprovision_oath.go)
 	// key and search are the lower-cased name, and name, full name and
 	// email, made once per refresh so that searching and sorting only
 	// compare strings.
@@ -250,7 +250,7 @@ func (s *usersScreen) refresh() {
 	for i, u := range users {
 		s.all[i] = userRow{User: u, pending: pending[u.Name], key: core.Key(u.Name),
 			search: strings.ToLower(u.Name + "\x00" + u.FullName + "\x00" + u.Email),
-			oath:   oath[core.Key(u.Name)]}
+			oath:   oathOf(oath, u.Name)}
 	}
 	if s.sortBy != sortByName || s.sortDesc {
 		s.sortRows() // Users() is already in name order
