@@ -516,3 +516,47 @@ func TestOATH_SettingsDefaultsForOldRecords(t *testing.T) {
 		t.Errorf("secret text = %q", got)
 	}
 }
+
+// TestOATH_RedeemRefusals: a right code meant for the mobile client is not
+// spent; an unknown user writes nothing.
+func TestOATH_RedeemRefusals(t *testing.T) {
+	e := newOATHEnv(t, time.Date(2026, 1, 5, 9, 0, 0, 0, time.UTC))
+	storetest.MustAddUser(t, e.svc, "alice", "9132")
+	ic, err := e.svc.CreateProvisionCode("alice")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.svc.RedeemOATHProvision("127.0.0.1", "alice", ic.Code); core.ErrorCode(err) != core.CodeProvision {
+		t.Fatalf("mobile code redeemed as OATH: %v", err)
+	}
+	if _, err := e.svc.Provision("alice", ic.Code, "TestOS"); err != nil {
+		t.Fatalf("the mobile code was spent: %v", err)
+	}
+	before, _ := e.svc.LogTail(1000)
+	if _, err := e.svc.RedeemOATHProvision("127.0.0.1", "nobody", "ABCD2345"); core.ErrorCode(err) != core.CodeProvision {
+		t.Fatalf("unknown user: %v", err)
+	}
+	if after, _ := e.svc.LogTail(1000); len(after) != len(before) {
+		t.Errorf("an unknown user cost %d log writes", len(after)-len(before))
+	}
+}
+
+// TestOATH_LoginByAttribute: loginbyattribute reaches the OATH check.
+func TestOATH_LoginByAttribute(t *testing.T) {
+	e := newOATHEnv(t, time.Date(2026, 1, 5, 9, 0, 0, 0, time.UTC))
+	storetest.MustAddUser(t, e.svc, "alice", "9132")
+	if _, err := e.svc.UpdateUser("alice", func(u *core.User) error {
+		u.Attributes = map[string]string{"upn": "alice@corp.example.org"}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	_, p := e.issue(t, "alice", core.OATHOptions{})
+	if err := e.svc.ConfirmOATH("alice", totpAt(t, p, e.clock.Now())); err != nil {
+		t.Fatal(err)
+	}
+	e.clock.Advance(30 * time.Second)
+	if err := e.svc.LoginByAttribute(agentVPN, "upn", "alice@corp.example.org", totpAt(t, p, e.clock.Now())); err != nil {
+		t.Fatalf("loginbyattribute with the app's code: %v", err)
+	}
+}
