@@ -149,6 +149,7 @@ func (c *Console) openReprovisionOATH(name string) {
 	}
 	d.choice = c.tokenChoice(name, choiceOATH, func() { d.dlg.Hide() })
 	d.confirm = widget.NewButtonWithIcon("Confirm", theme.ConfirmIcon(), d.confirmCode)
+	d.appCode.OnSubmitted = func(string) { d.confirmCode() }
 	d.confirm.Importance = widget.HighImportance
 
 	caption := func(s string) *widget.Label { return &widget.Label{Text: s, Importance: widget.LowImportance} }
