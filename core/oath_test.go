@@ -560,3 +560,27 @@ func TestOATH_LoginByAttribute(t *testing.T) {
 		t.Fatalf("loginbyattribute with the app's code: %v", err)
 	}
 }
+
+// FuzzOATHOptions_Normalize: options from the admin API, the CLI and the
+// console never panic, and what passes is something every check accepts.
+func FuzzOATHOptions_Normalize(f *testing.F) {
+	for _, o := range []core.OATHOptions{{}, {Kind: "HOTP", Digits: 8}, {Kind: "ocra"}, {Algorithm: "sha-256"}, {Period: 5}, {Digits: 7}} {
+		f.Add(o.Kind, o.Algorithm, o.Digits, o.Period)
+	}
+	f.Fuzz(func(t *testing.T, kind, alg string, digits, period int) {
+		o := core.OATHOptions{Kind: kind, Algorithm: alg, Digits: digits, Period: period}
+		if err := o.Normalize(); err != nil {
+			if core.ErrorCode(err) != core.CodeInvalid {
+				t.Fatalf("%+v: %v", o, err)
+			}
+			return
+		}
+		if o.Kind != core.OATHTOTP && o.Kind != core.OATHHOTP || o.Digits != 6 && o.Digits != 8 ||
+			o.Kind == core.OATHTOTP && (o.Period < 15 || o.Period > 300) {
+			t.Fatalf("accepted %+v", o)
+		}
+		if c := core.HOTPCode([]byte("k"), 1, o.Algorithm, o.Digits); len(c) != o.Digits {
+			t.Fatalf("code %q for %+v", c, o)
+		}
+	})
+}
