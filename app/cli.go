@@ -38,6 +38,8 @@ Usage:
   provisio [--data DIR] user add NAME [--email E] [--mobile M] [--pin -|P] [--group G] [--full-name F]
   provisio [--data DIR] user list | user delete NAME
   provisio [--data DIR] reprovision NAME [--mail]      print the code, the Provision URL and the QR; --mail also emails them
+  provisio [--data DIR] reprovision NAME --oath [--hotp] [--digits 8] [--algorithm SHA256]
+                                                       issue an authenticator-app token: print the otpauth URI, the QR and the deadline
   provisio [--data DIR] settings list | get KEY | set KEY VALUE|-
   provisio [--data DIR] agent add NAME --host H --secret -|S [--group G] [--repository]
   provisio [--data DIR] agent list | agent delete NAME
@@ -408,11 +410,23 @@ func (c *cli) serve(listen string) error {
 }
 
 var reprovisionCommand = command{
-	usage: "reprovision NAME [--mail]",
+	usage: "reprovision NAME [--mail] [--oath [--hotp] [--digits 6|8] [--algorithm SHA1|SHA256|SHA512]]",
 	args:  1,
 	setup: func(fs *flag.FlagSet) action {
 		mail := fs.Bool("mail", false, "also send the code, Provision URL and QR to the user by email")
-		return func(c *cli, args []string) error { return c.reprovision(args[0], *mail) }
+		oath := fs.Bool("oath", false, "issue an OATH token for an authenticator app instead (cli_oath.go)")
+		hotp := fs.Bool("hotp", false, "with --oath: a counter-based (HOTP) token instead of a time-based one")
+		digits := fs.Int("digits", 6, "with --oath: digits per code, 6 or 8")
+		alg := fs.String("algorithm", "SHA1", "with --oath: SHA1, SHA256 or SHA512")
+		return func(c *cli, args []string) error {
+			if *oath {
+				return c.reprovisionOATH(args[0], *mail, *hotp, *digits, *alg)
+			}
+			if *hotp || *digits != 6 || *alg != "SHA1" {
+				return usagef("--hotp, --digits and --algorithm go with --oath")
+			}
+			return c.reprovision(args[0], *mail)
+		}
 	},
 }
 

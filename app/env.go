@@ -13,6 +13,7 @@ import (
 	"provisio/core/agentxml"
 	"provisio/core/certs"
 	"provisio/core/mailer"
+	"provisio/core/oathkey"
 	"provisio/core/qr"
 	"provisio/core/store"
 	"provisio/core/webclient"
@@ -54,7 +55,7 @@ func openEnv(dir string) (*env, error) {
 	if err != nil {
 		return nil, err
 	}
-	svc, err := core.NewService(st)
+	svc, err := core.NewService(st, core.WithOATHKeys(oathkey.Keys{}))
 	if err != nil {
 		st.Close()
 		return nil, err
@@ -176,7 +177,15 @@ func (e *env) startMail() (stop func()) {
 		}()
 		e.mailWorker().Run(ctx)
 	}()
-	return func() { cancel(); <-done }
+	// Unconfirmed OATH tokens expire on the same lifetime (core/oath.go).
+	oathDone := make(chan struct{})
+	go func() {
+		defer close(oathDone)
+		e.svc.RunOATHExpiry(ctx.Done(), func(err error) {
+			_ = e.svc.Log(core.LevelError, "", "OATH token expiry failed: %v", err)
+		})
+	}()
+	return func() { cancel(); <-done; <-oathDone }
 }
 
 // serverURLs lists the addresses phones and agents can use: the advertised

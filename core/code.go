@@ -16,6 +16,9 @@ type ProvisionCode struct {
 	Hash    string    `json:"hash"`
 	Created time.Time `json:"created"`
 	Expires time.Time `json:"expires"`
+	// OATH, when set, makes the code set up an OATH token with these
+	// options (RedeemOATHProvision) instead of a mobile client.
+	OATH *OATHOptions `json:"oath,omitempty"`
 }
 
 // Lengths of provision codes. Alphanumeric codes use 31 symbols that cannot

@@ -30,6 +30,11 @@ func (s *Service) Login(agent Agent, username, otc string) error {
 		logFail := func(why string) error {
 			return log.add(LevelWarn, clean(username), "Login failed for user: %s, error: %s", clean(username), why)
 		}
+		// OATH users log in with their token's codes (oath.go).
+		if o := checkOATHLogin(s, tx, log, agent, set, username, otc); o.handled {
+			fail, locked = o.fail, o.locked
+			return o.err
+		}
 		code, index, why := parseOTC(otc, set)
 		if why != nil {
 			fail = why.err

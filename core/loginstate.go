@@ -69,6 +69,12 @@ func (ls *LoginState) fail(set Settings, now time.Time) bool {
 // succeed records a successful login at now with the string at index.
 func (ls *LoginState) succeed(index int, now time.Time) {
 	ls.Next = index + 1
+	ls.loggedIn(now)
+}
+
+// loggedIn records a successful login at now: the failures and locks in a
+// row end.
+func (ls *LoginState) loggedIn(now time.Time) {
 	ls.Failures, ls.Locks, ls.LockedUntil = 0, 0, time.Time{}
 	ls.LastLogin = now
 }
@@ -128,6 +134,14 @@ func (s lockedStore) wrap(fn func(Tx) error) func(Tx) error {
 func (s lockedStore) View(fn func(Tx) error) error   { return s.Store.View(s.wrap(fn)) }
 func (s lockedStore) Update(fn func(Tx) error) error { return s.Store.Update(s.wrap(fn)) }
 func (s lockedStore) Batch(fn func(Tx) error) error  { return s.Store.Batch(s.wrap(fn)) }
+
+// ScrubFree passes the free-space wipe (oath.go) to the store beneath.
+func (s lockedStore) ScrubFree(force bool) error {
+	if sc, ok := s.Store.(Scrubber); ok {
+		return sc.ScrubFree(force)
+	}
+	return nil
+}
 
 func (t lockedTx) show(u *User) error {
 	ls, err := loginState(t.Tx, u.Name)

@@ -93,7 +93,7 @@ func queueMail(tx Tx, log *logger, m *OutMessage) error {
 // it in the same transaction, so a code is never made without its message
 // nor a message queued for a code that was rolled back.
 func (s *Service) MailProvisionCode(name string) (IssuedCode, error) {
-	return s.createProvisionCode(name, true)
+	return s.createProvisionCode(name, true, nil)
 }
 
 // QueueMail queues a pre-rendered plain message (test message, PIN).

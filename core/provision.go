@@ -21,10 +21,10 @@ type IssuedCode struct {
 // CreateProvisionCode makes a new provision code for a user, replacing any
 // pending one. The current device keeps working until the code is used.
 func (s *Service) CreateProvisionCode(name string) (IssuedCode, error) {
-	return s.createProvisionCode(name, false)
+	return s.createProvisionCode(name, false, nil)
 }
 
-func (s *Service) createProvisionCode(name string, mail bool) (IssuedCode, error) {
+func (s *Service) createProvisionCode(name string, mail bool, oath *OATHOptions) (IssuedCode, error) {
 	set := s.Settings()
 	var ic IssuedCode
 	err := s.update(false, func(tx Tx, log *logger) error {
@@ -45,12 +45,15 @@ func (s *Service) createProvisionCode(name string, mail bool) (IssuedCode, error
 		}
 		code := NewCode(set.MobileClient.ProvisionNumeric)
 		pc := ProvisionCode{Hash: HashCode(u.Name, code), Created: log.now,
-			Expires: log.now.Add(time.Duration(set.SelfReset.CodeValidity) * time.Second)}
+			Expires: log.now.Add(time.Duration(set.SelfReset.CodeValidity) * time.Second), OATH: oath}
 		if err := tx.PutProvisionCode(u.Name, pc); err != nil {
 			return err
 		}
 		ic = IssuedCode{User: u.Name, Code: code, Expires: pc.Expires,
 			URL: s.provisionURL(set, u.Name, code)}
+		if oath != nil {
+			ic.URL += "&" + OATHURLParam // the page offers the authenticator set-up (oath.go)
+		}
 		if err := log.add(LevelInfo, u.Name, "Provision code created for user %q", u.Name); err != nil {
 			return err
 		}
@@ -191,6 +194,10 @@ func (s *Service) Provision(source, username, code, deviceOS string) (Provisione
 			failReason = "the provision code was replaced meanwhile"
 		case !log.now.Before(cur.Expires):
 			failReason = "the provision code has expired"
+		case cur.OATH != nil:
+			// Right, but made for an authenticator app: it stays for
+			// the OATH set-up page.
+			failReason = "the provision code sets up an authenticator app (OATH), not the mobile client"
 		case u.Disabled:
 			failReason = "the user is disabled"
 		}

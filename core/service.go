@@ -27,6 +27,9 @@ type Service struct {
 
 	// provisions counts wrong provision attempts (provision_guard.go).
 	provisions provisionGuard
+	// OATH tokens (oath.go).
+	oathKeys OATHKeys
+	oath     oathState
 }
 
 // Config is a read-only snapshot of settings and agents.

@@ -116,6 +116,8 @@ type Settings struct {
 	Mail         MailSettings       `json:"mail"`
 	// ProvisionTemplate is the message that carries a provision code.
 	ProvisionTemplate MailTemplate `json:"provision_template"`
+	// OATH is the OATH token policy (oath.go).
+	OATH OATHPolicy `json:"oath"`
 
 	// SetupDone is set when the console's first-run setup has been
 	// finished or skipped; until then the console offers it at start.
@@ -136,6 +138,7 @@ func DefaultSettings() Settings {
 		PINMax:      10,
 		SelfReset:   SelfResetPolicy{CodeValidity: 600, MaxProvisionAttempts: 20},
 		Mail:        MailSettings{Port: 587, Security: MailSecurityStartTLS, FromName: "Provisio"},
+		OATH:        DefaultOATHPolicy(),
 	}
 }
 
@@ -263,6 +266,11 @@ var settings = map[string]setting{
 	"policy.selfreset.url_provisioning":             textSetting("URL provisioning", func(s *Settings) *string { return &s.SelfReset.URLProvisioning }, validateURL),
 	"policy.selfreset.url_get_settings":             textSetting("URL to get settings", func(s *Settings) *string { return &s.SelfReset.URLGetSettings }, validateURL),
 	"policy.selfreset.url_complete":                 textSetting("URL complete", func(s *Settings) *string { return &s.SelfReset.URLComplete }, validateURL),
+
+	"oath.enabled":        boolSetting("OATH authenticator-app tokens (TOTP/HOTP) can be issued and used", func(s *Settings) *bool { return &s.OATH.Enabled }),
+	"oath.issuer":         textSetting("name shown in authenticator apps (empty: the Site ID)", func(s *Settings) *string { return &s.OATH.Issuer }, validateOATHIssuer),
+	"oath.window":         intSetting("TOTP steps accepted either side of now", func(s *Settings) *int { return &s.OATH.Window }, 0, 10),
+	"oath.hotp_lookahead": intSetting("HOTP counters accepted ahead of the expected one", func(s *Settings) *int { return &s.OATH.LookAhead }, 1, 100),
 
 	"console.setup_done": boolSetting("first-run setup finished or skipped (No offers it again)", func(s *Settings) *bool { return &s.SetupDone }),
 

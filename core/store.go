@@ -39,6 +39,13 @@ type Tx interface {
 	// deletes it with the user.
 	LoginState(username string) (LoginState, error)
 	PutLoginState(username string, ls LoginState) error
+	// OATH returns a user's OATH tokens (core/oath.go). PutOATH of a
+	// record with neither token deletes it.
+	OATH(username string) (OATHRecord, error)
+	PutOATH(username string, r OATHRecord) error
+	DeleteOATH(username string) error
+	// OATHRecords calls fn for each record, by lower-case username.
+	OATHRecords(fn func(username string, r OATHRecord) bool) error
 
 	Strings(username string) (StringSet, error)
 	PutStrings(username string, s *StringSet) error

@@ -169,5 +169,9 @@ func revokeDevice(tx Tx, u User) error {
 			return err
 		}
 	}
+	// One token per user: a device replaces an OATH token (oath.go).
+	if err := tx.DeleteOATH(u.Name); err != nil {
+		return err
+	}
 	return tx.DeleteStrings(u.Name)
 }

@@ -78,6 +78,7 @@ func (c *Console) openReprovision(name string) {
 
 	caption := func(s string) *widget.Label { return &widget.Label{Text: s, Importance: widget.LowImportance} }
 	details := container.NewVBox(
+		c.tokenChoice(name, choiceStrings, func() { d.dlg.Hide() }), // reprovision_oath.go
 		caption("User"), d.userLabel,
 		caption("Provision code"), largeText(c, d.code), d.countdown,
 		widget.NewSeparator(),

@@ -90,6 +90,10 @@ type Console struct {
 	// reprov is the open Reprovision dialog, if any; the bridge sends it
 	// the events about its user.
 	reprov *reprovisionDialog
+	// oath is the open authenticator-app Reprovision dialog, if any.
+	oath *oathDialog
+	// offer is the last "Turn on authenticator apps?" question (tests).
+	offer *dialog.ConfirmDialog
 	// ownCodes holds codes this console issued whose EventCodeCreated has
 	// not arrived yet, so only codes made elsewhere raise a notice.
 	ownCodes map[string]bool
@@ -237,6 +241,9 @@ func (c *Console) Close() {
 	}
 	if c.reprov != nil {
 		c.reprov.stop()
+	}
+	if c.oath != nil {
+		c.oath.stop()
 	}
 	close(c.haltStatus)
 	c.bridge.stop()

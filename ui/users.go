@@ -63,7 +63,8 @@ type usersScreen struct {
 // userRow is a user with the expiry of their pending provision code.
 type userRow struct {
 	core.User
-	pending time.Time // zero when no code is pending
+	pending time.Time        // zero when no code is pending
+	oath    *core.OATHStatus // the user's OATH token, nil if none (reprovision_oath.go)
 	// key and search are the lower-cased name, and name, full name and
 	// email, made once per refresh so that searching and sorting only
 	// compare strings.
@@ -223,7 +224,7 @@ func deviceRank(r *userRow, now time.Time) int {
 	if now.Before(r.pending) {
 		rank = 1
 	}
-	if r.Provisioned() {
+	if r.hasToken() {
 		rank += 2
 	}
 	return rank
@@ -244,10 +245,12 @@ func (s *usersScreen) refresh() {
 	if err != nil {
 		pending = nil // the device column just won't mention codes
 	}
+	oath, _ := s.c.svc.OATHStatuses() // on error the column just won't mention tokens
 	s.all = make([]userRow, len(users))
 	for i, u := range users {
 		s.all[i] = userRow{User: u, pending: pending[u.Name], key: core.Key(u.Name),
-			search: strings.ToLower(u.Name + "\x00" + u.FullName + "\x00" + u.Email)}
+			search: strings.ToLower(u.Name + "\x00" + u.FullName + "\x00" + u.Email),
+			oath:   oathOf(oath, u.Name)}
 	}
 	if s.sortBy != sortByName || s.sortDesc {
 		s.sortRows() // Users() is already in name order
@@ -260,7 +263,7 @@ func (s *usersScreen) refresh() {
 func (s *usersScreen) counts() (devices, pending int) {
 	now := s.c.svc.Now()
 	for i := range s.all {
-		if s.all[i].Provisioned() {
+		if s.all[i].hasToken() {
 			devices++
 		}
 		if now.Before(s.all[i].pending) {
@@ -338,6 +341,9 @@ func deviceState(r userRow, now time.Time) string {
 			p += " (" + r.DeviceOS + ")"
 		}
 		parts = append(parts, p)
+	}
+	if o := oathState(r.oath, now); o != "" {
+		parts = append(parts, o)
 	}
 	// PendingCodes was read at the last refresh; codes expire silently.
 	if now.Before(r.pending) {

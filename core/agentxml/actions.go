@@ -10,13 +10,12 @@ import (
 
 // notOffered are the actions of the Swivel seed list this server does not
 // offer (docs/api.md, "Actions not offered"): Provisio keeps no passwords,
-// no OATH tokens and no AuthControl Desktop caches, and sends no
+// no OCRA and no AuthControl Desktop caches, and sends no
 // confirmation codes. They answer AGENT_ERROR_UNKNOWN_ACTION like an
 // unknown name does, but the log says "not offered" so an administrator
 // can tell a misconfigured agent from a typo.
 var notOffered = map[string]bool{
-	"changepassword": true, "checkpassword": true, "hascachedpassword": true,
-	"oathsync": true, "ocraverify": true,
+	"changepassword": true, "checkpassword": true, "hascachedpassword": true, "ocraverify": true,
 	"sendconfirmationcode": true, "validateconfirmationcode": true,
 }
 
@@ -95,6 +94,8 @@ func (s *Server) dispatch(r *http.Request, req *request, mobile bool) reply {
 		return s.transportIndex(agent, req)
 	case "ondemandmessage":
 		return s.onDemandMessage(agent, req)
+	case "oathsync":
+		return s.oathSync(agent, req)
 	}
 	what := "unknown"
 	if notOffered[action] {

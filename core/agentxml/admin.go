@@ -77,6 +77,7 @@ type userResult struct {
 	err      error
 	errCode  string // overrides adminError(err) when set
 	user     *core.User
+	token    *core.OATHStatus // of a Read (admin_oath.go)
 	hasIndex bool
 	index    int
 }
@@ -166,28 +167,29 @@ func (s *Server) adminOp(agent core.Agent, req *adminRequest, op *adminOp) opRes
 			errs, err := s.svc.CreateUsers(agent.Name, agent.Name, specs)
 			return fromErrors(errs), err
 		})
+		s.applyTokens(op, &res)
 	case "Update":
 		s.runUsers(op, &res, helpdeskSpec(req.helpdesk()), func(specs []core.UserSpec) ([]userResult, error) {
 			errs, err := s.svc.UpdateUsers(scope, specs)
 			return fromErrors(errs), err
 		})
-	case "Read", "OathSync":
+		s.applyTokens(op, &res)
+	case "Read":
 		s.runUsers(op, &res, nameOnly, func(specs []core.UserSpec) ([]userResult, error) {
 			users, errs, err := s.svc.ReadUsers(scope, names(specs))
 			out := fromErrors(errs)
 			for i := range out {
-				switch {
-				case out[i].err != nil:
-				case op.name == "OathSync":
-					// Provisio has no OATH tokens to synchronise.
-					out[i].errCode = errAdminNoToken
-					out[i].err = core.Errorf(core.CodeInvalid, "User %q has no OATH token: this server offers none.", users[i].Name)
-				default:
+				if out[i].err == nil {
 					out[i].user = &users[i]
+					if st, err := s.svc.OATHStatus(users[i].Name); err == nil {
+						out[i].token = &st
+					}
 				}
 			}
 			return out, err
 		})
+	case "OathSync":
+		s.adminOATHSync(scope, op, &res)
 	case "Delete":
 		s.runUsers(op, &res, nameOnly, func(specs []core.UserSpec) ([]userResult, error) {
 			errs, err := s.svc.DeleteUsers(scope, names(specs))

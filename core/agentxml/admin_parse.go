@@ -272,6 +272,12 @@ func userSpec(n *node) (spec core.UserSpec, adminOnly string, problem error) {
 					return spec, adminOnly, fail("There is no user policy %q; use locked or disabled.", name)
 				}
 			}
+		case "Token":
+			// Read after the user is saved (admin_oath.go); checked here
+			// so a bad one fails the element before anything changes.
+			if _, _, err := tokenOptions(n); err != nil {
+				return spec, adminOnly, err
+			}
 		case "Transports", "Groups", "Rights", "Attributes":
 			if adminOnly == "" {
 				adminOnly = k.name

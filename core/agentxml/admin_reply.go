@@ -90,6 +90,7 @@ func appendUser(b *buffer, r *userResult) {
 	}
 	if r.user != nil {
 		appendUserDetail(b, r.user)
+		appendToken(b, r.token)
 	}
 	if r.hasIndex {
 		b.elem("Index", strconv.Itoa(r.index))

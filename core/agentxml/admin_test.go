@@ -216,8 +216,8 @@ func TestAdminXML_UserErrors(t *testing.T) {
 			map[string]string{"alice": "PASS", "dave": "ADMIN_ERROR_USER_DISABLED", "erin": "ADMIN_ERROR_USER_DELETED"}},
 		{"helpdesk group", groupSecret, true, `<Read><User name="carol"/><User name="alice"/></Read>`,
 			map[string]string{"carol": "PASS", "alice": "ADMIN_ERROR_NO_USER"}},
-		{"helpdesk oathsync", helpdeskSecret, true, `<OathSync><User name="carol"/><User name="erin"/></OathSync>`,
-			map[string]string{"carol": "ADMIN_ERROR_NO_TOKEN", "erin": "ADMIN_ERROR_NO_TOKEN"}},
+		{"helpdesk oathsync", helpdeskSecret, true, `<OathSync><User name="carol"/><User name="alice"><OTC>123456</OTC><NextOTC>234567</NextOTC></User><User name="erin"/></OathSync>`,
+			map[string]string{"carol": "ADMIN_ERROR_INVALID", "alice": "ADMIN_ERROR_NO_TOKEN", "erin": "ADMIN_ERROR_USER_DELETED"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

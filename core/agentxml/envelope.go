@@ -49,6 +49,7 @@ type request struct {
 	ResetCode      string
 	Message        string
 	Level          string
+	NextOTC        string // oathsync's second code (actions_oath.go)
 }
 
 // field returns the request field for an element or attribute name, or nil
@@ -92,6 +93,8 @@ func (r *request) field(name string) *string {
 		return &r.Message
 	case strings.EqualFold(name, "Level"):
 		return &r.Level
+	case strings.EqualFold(name, "NextOTC"):
+		return &r.NextOTC
 	}
 	return nil
 }

@@ -192,8 +192,8 @@ func TestServer_OversizedBody(t *testing.T) {
 // AGENT_ERROR_UNKNOWN_ACTION, in any letter case (docs/api.md).
 func TestServer_UnofferedActions(t *testing.T) {
 	e := newEnv(t)
-	for _, a := range []string{"changepassword", "checkpassword", "hascachedpassword", "oathsync",
-		"ocraverify", "sendconfirmationcode", "validateconfirmationcode", "ChangePassword", "OATHSYNC"} {
+	for _, a := range []string{"changepassword", "checkpassword", "hascachedpassword",
+		"ocraverify", "sendconfirmationcode", "validateconfirmationcode", "ChangePassword", "OCRAVERIFY"} {
 		r, err := e.agent.Action(a, "Username", "alice")
 		if err != nil {
 			t.Fatal(err)
@@ -203,7 +203,7 @@ func TestServer_UnofferedActions(t *testing.T) {
 		}
 	}
 	wantLog(t, e.svc, `The action "changepassword" from agent "vpn" is not offered.`,
-		`The action "OATHSYNC" from agent "vpn" is not offered.`)
+		`The action "OCRAVERIFY" from agent "vpn" is not offered.`)
 }
 
 func TestServer_MethodNotAllowed(t *testing.T) {

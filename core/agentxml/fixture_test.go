@@ -80,6 +80,9 @@ type fixtureEnv struct {
 	fp    string
 }
 
+// fixtureCarolSeed is the secret of carol's OATH token.
+const fixtureCarolSeed = "12345678901234567890"
+
 func newFixture(t testing.TB) *fixtureEnv {
 	t.Helper()
 	clock := storetest.NewClock(fixtureNow)
@@ -90,7 +93,7 @@ func newFixture(t testing.TB) *fixtureEnv {
 	}
 	for k, v := range map[string]string{
 		"server.advertise": "127.0.0.1", "server.siteid": "office-1",
-		"policy.selfreset.allow_self_provision": "Yes",
+		"policy.selfreset.allow_self_provision": "Yes", "oath.enabled": "Yes",
 	} {
 		if err := svc.SetSetting(k, v); err != nil {
 			t.Fatal(err)
@@ -116,6 +119,12 @@ func newFixture(t testing.TB) *fixtureEnv {
 			return err
 		}
 		if err := tx.PutDevice(fixtureAliceDevice, "alice"); err != nil {
+			return err
+		}
+		// carol uses an authenticator app: the RFC 6238 SHA-1 seed.
+		if err := tx.PutOATH("carol", core.OATHRecord{Active: &core.OATHToken{
+			OATHOptions: core.OATHOptions{Kind: core.OATHTOTP, Algorithm: core.OATHSHA1, Digits: 6, Period: 30},
+			Secret:      []byte(fixtureCarolSeed), Created: fixtureNow.Add(-48 * time.Hour), ConfirmedAt: fixtureNow.Add(-47 * time.Hour)}}); err != nil {
 			return err
 		}
 		return tx.PutProvisionCode("frank", core.ProvisionCode{Hash: core.HashCode("frank", fixtureFrankCode),

@@ -70,7 +70,7 @@ func (s *Server) serverDetails(w http.ResponseWriter, r *http.Request) {
 		buf.elem("hostname", s.svc.AdvertisedHost())
 		buf.elem("port", set.ListenPort())
 		buf.raw("<usingSSL>YES</usingSSL><connectionType>proxy</connectionType><pushSupport>NO</pushSupport>" +
-			"<local>YES</local><pin>YES</pin><oath>NO</oath></SSDetails>")
+			"<local>YES</local><pin>YES</pin><oath>" + yesNo(set.OATH.Enabled) + "</oath></SSDetails>")
 	}
 	buf.raw("</getServerDetailsResponse>\n")
 	writeXML(w, http.StatusOK, buf.b)
@@ -120,6 +120,10 @@ func (s *Server) provisionPage(w http.ResponseWriter, r *http.Request) {
 	username, code := strings.TrimSpace(q.Get("username")), strings.TrimSpace(q.Get("code"))
 	if username == "" || code == "" || len(username) > maxPageField || len(code) > maxPageField {
 		writeText(w, http.StatusBadRequest, "This provision link is incomplete: it needs a username and a code. Ask your administrator for a new one.")
+		return
+	}
+	if q.Get("kind") == "oath" {
+		s.oathSetupPage(w, username, code) // pages_oath.go
 		return
 	}
 	set := s.svc.Settings()

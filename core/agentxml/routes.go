@@ -44,6 +44,7 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("GET /ssdserver/getServerDetails", s.serverDetails)
 	mux.HandleFunc("GET /userportal/getQRCode", s.qrCode)
 	mux.HandleFunc("GET /userportal/provision", s.provisionPage)
+	mux.HandleFunc("POST /userportal/oath", s.redeemOATH)
 	if s.opt.Portal != nil {
 		mux.Handle("/userportal/", s.opt.Portal)
 	}

@@ -289,7 +289,11 @@ func recordProblem(bucket string, key, value []byte) string {
 		if len(value) == 0 {
 			return fmt.Sprintf("bucket %q: record %s names no user", bucket, name)
 		}
-	case string(bucketUsers), string(bucketCodes), string(bucketAgents), string(bucketConfig), string(bucketLog), string(bucketOutbox):
+	case string(bucketLogins):
+		if _, err := decodeLoginState(value); err != nil {
+			return fmt.Sprintf("bucket %q: record %s: %v", bucket, name, err)
+		}
+	case string(bucketUsers), string(bucketCodes), string(bucketAgents), string(bucketConfig), string(bucketLog), string(bucketOutbox), string(bucketOATH):
 		if !json.Valid(value) {
 			return fmt.Sprintf("bucket %q: record %s does not decode", bucket, name)
 		}

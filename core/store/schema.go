@@ -13,6 +13,7 @@ package store
 //	config    "logins_migrated"    → "1" once login state moved to logins
 //	log       8-byte big-endian seq→ JSON core.LogEntry
 //	outbox    8-byte big-endian id → JSON core.OutMessage
+//	oath      lower(username)      → JSON core.OATHRecord (holds the token secret; see oath.go)
 var (
 	bucketUsers   = []byte("users")
 	bucketCodes   = []byte("codes")
@@ -23,8 +24,9 @@ var (
 	bucketLog     = []byte("log")
 	bucketOutbox  = []byte("outbox")
 	bucketLogins  = []byte("logins")
+	bucketOATH    = []byte("oath")
 
-	allBuckets = [][]byte{bucketUsers, bucketCodes, bucketDevices, bucketStrings, bucketAgents, bucketConfig, bucketLog, bucketOutbox, bucketLogins}
+	allBuckets = [][]byte{bucketUsers, bucketCodes, bucketDevices, bucketStrings, bucketAgents, bucketConfig, bucketLog, bucketOutbox, bucketLogins, bucketOATH}
 
 	keySettings = []byte("settings")
 	// keyLoginsMigrated in config marks that the login state of every user

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"sync/atomic"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -49,6 +50,9 @@ type Options struct {
 // Store is a bbolt-backed core.Store.
 type Store struct {
 	db *bolt.DB
+	// oathDirty is set when an OATH record is deleted, so that ScrubFree
+	// knows free pages may hold a secret (oath.go).
+	oathDirty atomic.Bool
 }
 
 var _ core.Store = (*Store)(nil)
@@ -115,21 +119,24 @@ func (s *Store) Close() error { return s.db.Close() }
 
 // View implements core.Store.
 func (s *Store) View(fn func(core.Tx) error) error {
-	return s.db.View(func(tx *bolt.Tx) error { return fn(&txn{tx: tx}) })
+	return s.db.View(func(tx *bolt.Tx) error { return fn(&txn{tx: tx, s: s}) })
 }
 
 // Update implements core.Store.
 func (s *Store) Update(fn func(core.Tx) error) error {
-	return s.db.Update(func(tx *bolt.Tx) error { return fn(&txn{tx: tx}) })
+	return s.db.Update(func(tx *bolt.Tx) error { return fn(&txn{tx: tx, s: s}) })
 }
 
 // Batch implements core.Store with bbolt's group commit.
 func (s *Store) Batch(fn func(core.Tx) error) error {
-	return s.db.Batch(func(tx *bolt.Tx) error { return fn(&txn{tx: tx}) })
+	return s.db.Batch(func(tx *bolt.Tx) error { return fn(&txn{tx: tx, s: s}) })
 }
 
 // txn adapts a bolt.Tx to core.Tx.
-type txn struct{ tx *bolt.Tx }
+type txn struct {
+	tx *bolt.Tx
+	s  *Store
+}
 
 func (t *txn) getJSON(bucket, key []byte, v any) error {
 	data := t.tx.Bucket(bucket).Get(key)

@@ -185,6 +185,13 @@ type AdminUser struct {
 		DeviceOS    string `xml:"deviceos,attr"`
 		DeletedAt   string `xml:"deletedat,attr"`
 	} `xml:"Status"`
+	// Token is the user's token kind and state (OATH, issue #11).
+	Token *struct {
+		Kind    string `xml:"kind,attr"`
+		State   string `xml:"state,attr"`
+		Pending string `xml:"pending,attr"`
+		Expires string `xml:"expires,attr"`
+	} `xml:"Token"`
 	// Report lines carry these as attributes.
 	Created   string `xml:"created,attr"`
 	LastLogin string `xml:"lastlogin,attr"`

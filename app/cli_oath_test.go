@@ -1,0 +1,48 @@
+package main
+
+import (
+	"strings"
+	"testing"
+
+	"provisio/core/oathkey"
+	"provisio/core/qr/qrtest"
+)
+
+func TestCLI_ReprovisionOATH(t *testing.T) {
+	dir := t.TempDir()
+	if code, _, errOut := runCLI(t, dir, "user", "add", "carol", "--pin", "2468"); code != 0 {
+		t.Fatal(errOut)
+	}
+	if code, _, errOut := runCLI(t, dir, "reprovision", "carol", "--oath"); code != 1 || !strings.Contains(errOut, "OATH tokens are turned off") {
+		t.Fatalf("with OATH off: exit %d, %q", code, errOut)
+	}
+	if code, _, errOut := runCLI(t, dir, "reprovision", "carol", "--hotp"); code != 2 || !strings.Contains(errOut, "go with --oath") {
+		t.Fatalf("--hotp without --oath: exit %d, %q", code, errOut)
+	}
+	runCLI(t, dir, "settings", "set", "oath.enabled", "yes")
+	runCLI(t, dir, "settings", "set", "oath.issuer", "Example Office")
+	code, out, errOut := runCLI(t, dir, "reprovision", "carol", "--oath", "--hotp", "--digits", "8", "--algorithm", "SHA256")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	var uri string
+	for _, line := range strings.Split(out, "\n") {
+		if v, ok := strings.CutPrefix(line, "otpauth URI: "); ok {
+			uri = v
+		}
+	}
+	p, err := oathkey.Parse(uri)
+	if err != nil || p.Kind != "hotp" || p.Digits != 8 || p.Algorithm != "SHA256" || p.Issuer != "Example Office" || p.Account != "carol" {
+		t.Fatalf("URI %q: %+v %v", uri, p, err)
+	}
+	if !strings.Contains(out, "Confirm by: ") {
+		t.Errorf("no deadline in %q", out)
+	}
+	// The terminal QR decodes back to the same URI.
+	qrText := strings.Trim(out[strings.Index(out, "after it the token is wiped.")+len("after it the token is wiped."):], "\n")
+	lines := strings.Split(qrText, "\n")
+	img := qrtest.MustParseTerminal(t, qrText, len([]rune(lines[0])))
+	if got := qrtest.MustDecode(t, img); got != uri {
+		t.Fatalf("terminal QR decodes to %q, want %q", got, uri)
+	}
+}

@@ -1,0 +1,100 @@
+package agentxml
+
+import (
+	"encoding/base64"
+	"html/template"
+	"net/http"
+	"net/netip"
+	"strconv"
+	"strings"
+
+	"provisio/core"
+)
+
+// The authenticator set-up behind an OATH code's Provision URL (issue
+// #11). GET shows a button and spends nothing, like the provision page;
+// the POST redeems the code and shows the otpauth:// QR code, the "Add to
+// authenticator app" link and the key once. The secret is only ever in
+// that one response, which no cache keeps (no-store, set for every reply).
+
+var (
+	oathSetupTmpl = template.Must(template.ParseFS(templateFS, "templates/oath_setup.html"))
+	oathTmpl      = template.Must(template.ParseFS(templateFS, "templates/oath.html"))
+)
+
+// oathQRSize is the side in pixels of the QR code on the set-up page.
+const oathQRSize = 320
+
+// oathSetupPage is the provision page for a code that sets up an OATH
+// token (the Provision URL carries core.OATHURLParam).
+func (s *Server) oathSetupPage(w http.ResponseWriter, username, code string) {
+	s.writePage(w, oathSetupTmpl, pageData{ServerName: s.svc.Settings().ServerName, Username: username, Code: code}, http.StatusOK)
+}
+
+// oathPageData is what templates/oath.html shows.
+type oathPageData struct {
+	URI      template.URL // otpauth://, which html/template would otherwise refuse as a link
+	QR       template.URL // data:image/png;base64,...: the secret must not go into a URL the browser fetches
+	QRSize   int
+	Secret   string
+	Kind     string
+	Digits   int
+	Deadline string
+}
+
+// redeemOATH answers POST /userportal/oath.
+func (s *Server) redeemOATH(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, 4<<10)
+	if err := r.ParseForm(); err != nil {
+		writeText(w, http.StatusBadRequest, "This request is not a set-up form.")
+		return
+	}
+	username, code := strings.TrimSpace(r.PostForm.Get("username")), strings.TrimSpace(r.PostForm.Get("code"))
+	if username == "" || code == "" || len(username) > maxPageField || len(code) > maxPageField {
+		writeText(w, http.StatusBadRequest, "This set-up link is incomplete: it needs a username and a code. Ask your administrator for a new one.")
+		return
+	}
+	source := ""
+	if ap, err := netip.ParseAddrPort(r.RemoteAddr); err == nil {
+		source = ap.Addr().Unmap().String()
+	}
+	is, err := s.svc.RedeemOATHProvision(source, username, code)
+	if err != nil {
+		if core.ErrorCode(err) == core.CodeInternal {
+			_ = s.svc.Log(core.LevelError, "", "Authenticator set-up failed, error: %v", err)
+			writeText(w, http.StatusInternalServerError, "The set-up could not be completed; the log has the details.")
+			return
+		}
+		writeText(w, http.StatusForbidden, core.ErrorMessage(err)+" Ask your administrator for a new one.")
+		return
+	}
+	data := oathPageData{URI: template.URL(is.URI), QRSize: oathQRSize, Secret: is.SecretText,
+		Kind: strings.ToUpper(is.Options.Kind), Digits: is.Options.Digits,
+		Deadline: is.Expires.Local().Format("15:04 on 2 Jan 2006")}
+	if s.opt.QRPNG != nil {
+		if png, err := s.opt.QRPNG(is.URI, oathQRSize); err == nil {
+			data.QR = template.URL("data:image/png;base64," + base64.StdEncoding.EncodeToString(png))
+		}
+	}
+	s.writePage(w, oathTmpl, data, http.StatusOK)
+}
+
+// writePage renders a page with the headers of the provision page: no
+// referrer, no frame, nothing loaded from elsewhere.
+func (s *Server) writePage(w http.ResponseWriter, t *template.Template, data any, status int) {
+	buf := getBuffer()
+	defer putBuffer(buf)
+	if err := t.Execute(buf, data); err != nil {
+		_ = s.svc.Log(core.LevelError, "", "Page failed, error: %v", err)
+		writeText(w, http.StatusInternalServerError, "The page could not be shown; the log has the details.")
+		return
+	}
+	h := w.Header()
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("Content-Length", strconv.Itoa(len(buf.b)))
+	h.Set("Referrer-Policy", "no-referrer")
+	h.Set("X-Frame-Options", "DENY")
+	h.Set("Content-Security-Policy", "default-src 'none'; img-src 'self' data:; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'")
+	w.WriteHeader(status)
+	_, _ = w.Write(buf.b)
+}

@@ -1,0 +1,386 @@
+package ui
+
+import (
+	"strings"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/canvas"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/dialog"
+	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
+
+	"provisio/core"
+	"provisio/core/qr"
+)
+
+// The Reprovision dialog's second kind of token (issue #11): an OATH
+// token for an authenticator app. The choice between the two sits at the
+// top of both dialogs; choosing the other kind closes one and opens the
+// other for the same user.
+
+// Choices of the token kind.
+const (
+	choiceStrings = "Mobile client (security strings)"
+	choiceOATH    = "Authenticator app (OATH)"
+)
+
+// Labels of the OATH type choice.
+const (
+	oathTypeTOTP = "Time-based (TOTP)"
+	oathTypeHOTP = "Counter-based (HOTP)"
+)
+
+// Status lines of the OATH panel.
+const (
+	oathWaiting   = "Waiting for a code from the app…"
+	oathConfirmed = "Token confirmed"
+	oathExpired   = "Token expired unconfirmed"
+)
+
+// tokenChoice is the "Mobile client / Authenticator app" choice for a
+// user's Reprovision dialog, showing current; choosing the other closes
+// the dialog (leave) and opens the other kind's.
+func (c *Console) tokenChoice(user, current string, leave func()) *widget.RadioGroup {
+	r := widget.NewRadioGroup([]string{choiceStrings, choiceOATH}, nil)
+	r.Horizontal = true
+	r.Required = true
+	r.SetSelected(current)
+	r.OnChanged = func(v string) {
+		if v == current || v == "" {
+			return
+		}
+		if v == choiceOATH && !c.svc.Settings().OATH.Enabled {
+			c.offerOATH(func(on bool) {
+				if !on {
+					r.SetSelected(current)
+					return
+				}
+				leave()
+				c.openReprovisionOATH(user)
+			})
+			return
+		}
+		leave()
+		if v == choiceOATH {
+			c.openReprovisionOATH(user)
+		} else {
+			c.openReprovision(user)
+		}
+	}
+	return r
+}
+
+// offerOATH asks whether to turn on OATH tokens (setting oath.enabled),
+// which the console has no other screen for; then reports whether they
+// are on.
+func (c *Console) offerOATH(then func(on bool)) {
+	d := dialog.NewConfirm("Turn on authenticator apps?",
+		"Authenticator-app (OATH) tokens are turned off. Turn them on? Agents will then accept "+
+			"codes from authenticator apps, and phones looking up the Site ID are told so.",
+		func(yes bool) {
+			if !yes {
+				then(false)
+				return
+			}
+			if err := c.svc.SetSetting("oath.enabled", "yes"); err != nil {
+				c.showError(err)
+				then(false)
+				return
+			}
+			then(true)
+		}, c.win)
+	d.SetConfirmText("Turn on")
+	c.offer = d
+	d.Show()
+}
+
+// oathDialog issues an OATH token for one user and shows its otpauth://
+// QR code, the secret in groups of four for typing, a countdown to the
+// deadline for confirming it, and a "Code from the app" field.
+type oathDialog struct {
+	c      *Console
+	user   string
+	issued core.OATHIssued
+	gen    int
+	halt   chan struct{}
+	done   bool // confirmed or expired
+
+	dlg       *dialog.CustomDialog
+	choice    *widget.RadioGroup
+	oathType  *widget.Select
+	digits    *widget.Select
+	algorithm *widget.Select
+	qrImage   *canvas.Image
+	qrCode    *qr.Code
+	modules   int
+	userLabel *widget.Label
+	secret    *widget.Label
+	countdown *widget.Label
+	status    *widget.Label
+	appCode   *entry
+
+	confirm, newToken, sendMail, closeBtn *widget.Button
+}
+
+// openReprovisionOATH issues a pending OATH token for name and shows it.
+func (c *Console) openReprovisionOATH(name string) {
+	if c.oath != nil {
+		c.oath.dlg.Hide()
+	}
+	d := &oathDialog{c: c, user: name}
+	d.qrImage = &canvas.Image{FillMode: canvas.ImageFillContain, ScaleMode: canvas.ImageScalePixels}
+	d.userLabel = &widget.Label{TextStyle: fyne.TextStyle{Bold: true}, SizeName: theme.SizeNameSubHeadingText}
+	d.secret = &widget.Label{TextStyle: fyne.TextStyle{Monospace: true}, Selectable: true, Wrapping: fyne.TextWrapWord}
+	d.countdown = &widget.Label{}
+	d.status = &widget.Label{TextStyle: fyne.TextStyle{Bold: true}, Wrapping: fyne.TextWrapWord}
+	d.oathType = widget.NewSelect([]string{oathTypeTOTP, oathTypeHOTP}, nil)
+	d.oathType.SetSelected(oathTypeTOTP)
+	d.digits = widget.NewSelect([]string{"6", "8"}, nil)
+	d.digits.SetSelected("6")
+	d.algorithm = widget.NewSelect([]string{core.OATHSHA1, core.OATHSHA256, core.OATHSHA512}, nil)
+	d.algorithm.SetSelected(core.OATHSHA1)
+	d.appCode = c.newEntry()
+	d.appCode.SetPlaceHolder("123456")
+	if err := d.issue(); err != nil {
+		c.showError(err)
+		return
+	}
+	d.choice = c.tokenChoice(name, choiceOATH, func() { d.dlg.Hide() })
+	d.confirm = widget.NewButtonWithIcon("Confirm", theme.ConfirmIcon(), d.confirmCode)
+	d.appCode.OnSubmitted = func(string) { d.confirmCode() }
+	d.confirm.Importance = widget.HighImportance
+
+	caption := func(s string) *widget.Label { return &widget.Label{Text: s, Importance: widget.LowImportance} }
+	details := container.NewVBox(
+		d.choice,
+		caption("User"), d.userLabel,
+		newFormGrid(formRow("Type", d.oathType), formRow("Digits", d.digits), formRow("Algorithm", d.algorithm)),
+		caption("Secret, for typing into the app"), d.secret, d.countdown,
+		widget.NewSeparator(),
+		caption("Code from the app"),
+		container.NewBorder(nil, nil, nil, d.confirm, d.appCode),
+		d.status,
+		widget.NewSeparator(),
+		newNote("Scan the QR code with the authenticator app (Google or Microsoft Authenticator, Aegis, FreeOTP…), "+
+			"then type the code it shows. The user's first login with the app confirms it too. Until then "+
+			"their current device keeps working; a token not confirmed in time is wiped."),
+	)
+	content := container.NewBorder(nil, nil, container.NewCenter(d.qrImage), nil, details)
+
+	d.closeBtn = widget.NewButton("Close", func() { d.dlg.Hide() })
+	d.newToken = widget.NewButtonWithIcon("New token", theme.ViewRefreshIcon(), func() {
+		if err := d.issue(); err != nil {
+			d.setStatus(core.ErrorMessage(err), widget.DangerImportance)
+		}
+	})
+	d.sendMail = widget.NewButtonWithIcon("Send by email", theme.MailSendIcon(), d.sendByEmail)
+	d.dlg = dialog.NewCustomWithoutButtons("Reprovision "+d.issued.User+": authenticator app", content, c.win)
+	d.dlg.SetButtons([]fyne.CanvasObject{d.sendMail, d.newToken, d.closeBtn})
+	d.dlg.SetOnClosed(func() {
+		d.stop()
+		if c.oath == d {
+			c.oath = nil
+		}
+	})
+	c.pushDialog(d.dlg, func() { d.dlg.Hide() }, d.confirmCode)
+	d.dlg.Resize(fyne.NewSize(d.qrImage.MinSize().Width+460, 0))
+	c.oath = d
+	d.dlg.Show()
+}
+
+// options reads the type, digits and algorithm choices.
+func (d *oathDialog) options() core.OATHOptions {
+	o := core.OATHOptions{Kind: core.OATHTOTP, Algorithm: d.algorithm.Selected, Digits: 6}
+	if d.oathType.Selected == oathTypeHOTP {
+		o.Kind = core.OATHHOTP
+	}
+	if d.digits.Selected == "8" {
+		o.Digits = 8
+	}
+	return o
+}
+
+// issue makes a new pending token with the chosen options, replacing the
+// pending one, and shows it.
+func (d *oathDialog) issue() error {
+	is, err := d.c.svc.IssueOATH(d.user, d.options())
+	if err != nil {
+		return err
+	}
+	d.stop()
+	d.issued, d.done = is, false
+	d.qrCode = nil
+	if qc, err := qr.Encode(is.URI); err == nil {
+		d.qrCode, d.modules = qc, qc.Modules()
+	}
+	d.drawQR()
+	d.userLabel.SetText(is.User)
+	d.secret.SetText(is.SecretText)
+	d.appCode.SetText("")
+	d.setStatus(oathWaiting, widget.MediumImportance)
+	if d.confirm != nil {
+		d.confirm.Enable()
+	}
+	d.tick()
+	d.start()
+	if d.dlg != nil {
+		relayout(d.dlg)
+	}
+	return nil
+}
+
+// drawQR draws the otpauth:// QR code at the provision QR's size: at
+// least minQRSide pixels and whole pixels per module.
+func (d *oathDialog) drawQR() {
+	if d.qrCode == nil {
+		d.qrImage.Image = nil
+		d.qrImage.Refresh()
+		return
+	}
+	ppm := max(qr.MinPixelsPerModule, (minQRSide+d.modules-1)/d.modules)
+	d.qrImage.Image = d.qrCode.Image(ppm)
+	side := float32(d.modules * ppm)
+	d.qrImage.SetMinSize(fyne.NewSize(side, side))
+	d.qrImage.Refresh()
+}
+
+// confirmCode checks the typed code against the pending token.
+func (d *oathDialog) confirmCode() {
+	if d.done {
+		return
+	}
+	code := strings.TrimSpace(d.appCode.Text)
+	if err := d.c.svc.ConfirmOATH(d.user, code); err != nil {
+		// The typed code stays, so it can be corrected.
+		d.setStatus(core.ErrorMessage(err), widget.DangerImportance)
+		relayout(d.dlg)
+		return
+	}
+	d.finish(oathConfirmed+" in the console; the previous device or token was revoked.", widget.SuccessImportance, "The token is in use.")
+}
+
+// sendByEmail mails the user the single-use Provision URL that reveals
+// this kind of token once on the phone; the secret is not in the mail.
+// The token on screen is left pending: whichever is confirmed first wins.
+func (d *oathDialog) sendByEmail() {
+	ic, err := d.c.svc.MailOATHProvisionCode(d.user, d.options())
+	if err != nil {
+		d.setStatus(core.ErrorMessage(err), widget.DangerImportance)
+		relayout(d.dlg)
+		return
+	}
+	d.c.ownCodes[codeKey(ic)] = true
+	status := "Set-up link queued in the outbox"
+	if m, err := d.c.svc.OutMessage(ic.MailID); err == nil {
+		status = "Set-up link queued for " + m.To
+	}
+	status += "; opening it on the phone shows this kind of QR code once."
+	if !d.c.svc.Settings().Mail.Configured() {
+		status += " It goes out once mail is set up in Mail Transport."
+	}
+	d.setStatus(status, widget.MediumImportance)
+	relayout(d.dlg)
+}
+
+func (d *oathDialog) start() {
+	d.gen++
+	gen, halt := d.gen, make(chan struct{})
+	d.halt = halt
+	go func() {
+		t := time.NewTicker(d.c.opts.tick)
+		defer t.Stop()
+		for {
+			select {
+			case <-t.C:
+				d.c.do(func() {
+					if d.gen == gen {
+						d.tick()
+					}
+				})
+			case <-halt:
+				return
+			}
+		}
+	}()
+}
+
+func (d *oathDialog) stop() {
+	d.gen++
+	if d.halt != nil {
+		close(d.halt)
+		d.halt = nil
+	}
+}
+
+// tick updates the countdown and notices a confirmation by the user's
+// first login (an agent's), which happens outside the console.
+func (d *oathDialog) tick() {
+	if d.done {
+		return
+	}
+	now := d.c.svc.Now()
+	if st, err := d.c.svc.OATHStatus(d.user); err == nil && st.State == core.OATHStateConfirmed &&
+		st.Kind != "strings" && !st.Confirmed.Before(d.issued.Expires.Add(-d.validity())) && st.Pending == "" {
+		d.finish(oathConfirmed+" by the user's first login.", widget.SuccessImportance, "The token is in use.")
+		return
+	}
+	left := d.issued.Expires.Sub(now)
+	if left <= 0 {
+		d.finish(oathExpired, widget.WarningImportance, "Use New token to issue another.")
+		return
+	}
+	d.countdown.SetText("Confirm within " + countdown(left) + " (until " + d.issued.Expires.Local().Format("15:04") + ")")
+}
+
+// validity is the Self-Reset code validity the token was issued with.
+func (d *oathDialog) validity() time.Duration {
+	return time.Duration(d.c.svc.Settings().SelfReset.CodeValidity) * time.Second
+}
+
+func (d *oathDialog) finish(status string, imp widget.Importance, countdown string) {
+	d.done = true
+	d.stop()
+	d.setStatus(status, imp)
+	d.countdown.SetText(countdown)
+	d.confirm.Disable()
+}
+
+func (d *oathDialog) setStatus(text string, imp widget.Importance) {
+	d.status.Importance = imp
+	d.status.SetText(text)
+}
+
+// hasToken reports whether the user can log in with a device or a
+// confirmed OATH token: the users list and the status line count both.
+func (r *userRow) hasToken() bool {
+	return r.Provisioned() || r.oath != nil && r.oath.State == core.OATHStateConfirmed && r.oath.Kind != "strings"
+}
+
+// oathOf is the user's entry of OATHStatuses, nil for most users, so the
+// rows the list copies on every keystroke stay small.
+func oathOf(all map[string]core.OATHStatus, name string) *core.OATHStatus {
+	if st, ok := all[core.Key(name)]; ok {
+		return &st
+	}
+	return nil
+}
+
+// oathState describes a user's OATH token for the users list: the kind
+// and "confirmed" or "pending until 10:42".
+func oathState(st *core.OATHStatus, now time.Time) string {
+	if st == nil {
+		return ""
+	}
+	var parts []string
+	if st.Kind == core.OATHTOTP || st.Kind == core.OATHHOTP {
+		if st.State == core.OATHStateConfirmed {
+			parts = append(parts, "authenticator app ("+strings.ToUpper(st.Kind)+") confirmed")
+		}
+	}
+	if st.Pending != "" && now.Before(st.Expires) {
+		parts = append(parts, "authenticator app ("+strings.ToUpper(st.Pending)+") pending until "+st.Expires.Local().Format("15:04"))
+	}
+	return strings.Join(parts, "; ")
+}
