@@ -66,12 +66,14 @@ func (r *restartable) Restart() error {
 		r.srv.Close()
 		r.srv = nil
 	}
+	r.env.svc.SetListening("")
 	r.listen = r.env.svc.Settings().Listen
 	srv, err := r.env.startServer(r.listen)
 	if err != nil {
 		return err
 	}
-	r.srv = srv
+	r.srv, r.listen = srv, srv.Addr().String()
+	r.env.svc.SetListening(r.listen)
 	return nil
 }
 

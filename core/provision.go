@@ -45,6 +45,9 @@ func (s *Service) createProvisionCode(name string, mail bool) (IssuedCode, error
 		code := NewCode(set.MobileClient.ProvisionNumeric)
 		pc := ProvisionCode{Hash: HashCode(u.Name, code), Created: log.now,
 			Expires: log.now.Add(time.Duration(set.SelfReset.CodeValidity) * time.Second)}
+		if err := withdrawCodeMail(tx, log, u.Name, ""); err != nil { // the old code dies here
+			return err
+		}
 		if err := tx.PutProvisionCode(u.Name, pc); err != nil {
 			return err
 		}
@@ -91,7 +94,7 @@ func (s *Service) provisionURL(set Settings, username, code string) string {
 func (s *Service) AdvertisedHost() string {
 	set := s.Settings()
 	if set.Advertise != "" {
-		return set.Advertise
+		return set.AdvertiseHost()
 	}
 	if addrs := LANAddresses(); len(addrs) > 0 {
 		return addrs[0].String()
@@ -149,6 +152,9 @@ func (s *Service) Provision(username, code, deviceOS string) (Provisioned, error
 		}
 		// Any attempt spends the code: one guess per code.
 		if err := tx.DeleteProvisionCode(u.Name); err != nil {
+			return err
+		}
+		if err := withdrawCodeMail(tx, log, u.Name, ""); err != nil { // redeemed or burned
 			return err
 		}
 		if failReason != "" {

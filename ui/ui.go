@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"net/url"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -18,6 +19,7 @@ import (
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/dialog"
+	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
 	"provisio/core"
@@ -49,6 +51,11 @@ type Deps struct {
 	// the console calls RestartServer, which it does at once. nil: the
 	// console cannot regenerate the certificate.
 	RegenerateCert func() (fingerprint string, err error)
+	// Version and DataDir are shown in Help → About.
+	Version, DataDir string
+	// Documentation is opened by Help → Documentation; nil: the console
+	// says where the documentation is.
+	Documentation *url.URL
 }
 
 // Console is the main window's content and the state behind it. It keeps
@@ -67,6 +74,11 @@ type Console struct {
 	// Site ID, the device and code counts and the certificate.
 	serverState *widget.Label
 	status      *widget.Label
+	copyFP      *widget.Button // copies the certificate fingerprint
+
+	menu     *fyne.MainMenu
+	aboutBox *about                 // the open About box, if any
+	oldPhone *dialog.ConfirmDialog // the last "already has a phone" question
 
 	users     *usersScreen
 	mobile    *settingsForm
@@ -130,6 +142,8 @@ type options struct {
 	saveFile func(name string) (path string, ok bool)
 	// openFile replaces the file-open dialog.
 	openFile func() (path string, ok bool)
+	// quit replaces App.Quit.
+	quit func()
 }
 
 // New builds the console into w: a navigation list on the left, the
@@ -191,11 +205,16 @@ func newConsole(a fyne.App, w fyne.Window, d Deps, o options) *Console {
 
 	split := container.NewHSplit(c.nav, container.NewPadded(c.body))
 	split.Offset = 0.16
-	statusBar := container.NewBorder(nil, nil, c.serverState, nil, c.status)
+	// The fingerprint is long; the status line may cut it, so it can be
+	// copied here and read in full in Help → About.
+	c.copyFP = widget.NewButtonWithIcon("Copy fingerprint", theme.ContentCopyIcon(), c.copyFingerprint)
+	c.copyFP.Importance = widget.LowImportance
+	statusBar := container.NewBorder(nil, nil, c.serverState, c.copyFP, c.status)
 	w.SetContent(container.NewBorder(nil, container.NewVBox(widget.NewSeparator(), statusBar), nil, nil, split))
-	w.Resize(fyne.NewSize(1280, 800))
+	c.restoreWindowSize()
 	c.nav.Select(0)
 	c.setupKeys()
+	c.setupMenu()
 	c.startBridge()
 	c.startStatusClock()
 	if d.StartErr != nil {
