@@ -104,6 +104,7 @@ func (c *Console) apply(batch []core.Event) {
 		c.refreshStatus()
 		c.mobile.configChanged()
 		c.selfReset.configChanged()
+		c.pin.configChanged()
 		c.server.configChanged()
 		c.agents.refresh()
 		c.transport.configChanged()

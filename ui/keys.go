@@ -113,6 +113,8 @@ func (c *Console) shortcut(s *desktop.CustomShortcut) bool {
 type entry struct {
 	widget.Entry
 	c *Console
+	// onKey, when set, sees keys first and reports whether it used them.
+	onKey func(*fyne.KeyEvent) bool
 }
 
 func (c *Console) newEntry() *entry {
@@ -137,6 +139,9 @@ func (c *Console) newMultiLineEntry() *entry {
 // TypedKey closes the top dialog on Escape.
 func (e *entry) TypedKey(ev *fyne.KeyEvent) {
 	if ev.Name == fyne.KeyEscape && e.c != nil && e.c.escape() {
+		return
+	}
+	if e.onKey != nil && e.onKey(ev) {
 		return
 	}
 	e.Entry.TypedKey(ev)

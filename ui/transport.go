@@ -17,6 +17,9 @@ import (
 	"provisio/core/mailer"
 )
 
+// passwordUnchanged is the password placeholder while one is saved.
+const passwordUnchanged = "(unchanged)"
+
 // Setting keys of the Mail Transport screen.
 const (
 	keySMTPHost     = "smtp.host"
@@ -83,14 +86,14 @@ func newTransportScreen(c *Console) *transportScreen {
 		e.OnSubmitted = func(string) { s.applyChanges() }
 		return newInputField(e)
 	}
-	s.host = entry("smtp.example.org")
-	s.port = entry("587")
-	s.username = entry("optional")
+	s.host = entry("e.g. smtp.example.org")
+	s.port = entry("e.g. 587")
+	s.username = entry("(optional)")
 	pw := c.newPasswordEntry()
 	pw.OnSubmitted = func(string) { s.applyChanges() }
 	s.password = newInputField(pw)
-	s.from = entry("provisio@example.org")
-	s.fromName = entry("Provisio")
+	s.from = entry("e.g. provisio@example.org")
+	s.fromName = entry("e.g. Provisio")
 
 	s.security = widget.NewSelect([]string{core.MailSecurityNone, core.MailSecurityStartTLS, core.MailSecurityTLS}, nil)
 	s.security.OnChanged = s.securityChanged
@@ -109,7 +112,7 @@ func newTransportScreen(c *Console) *transportScreen {
 	s.reset = widget.NewButton("Reset", s.resetChanges)
 
 	to := c.newEntry()
-	to.SetPlaceHolder("you@example.org")
+	to.SetPlaceHolder("e.g. you@example.org")
 	to.OnSubmitted = func(string) { s.sendTestMessage() }
 	s.testTo = newInputField(to)
 	s.sendTest = widget.NewButtonWithIcon("Send test message", theme.MailSendIcon(), s.sendTestMessage)
@@ -226,10 +229,10 @@ func (s *transportScreen) load() {
 	s.password.entry.SetText("")
 	s.clearPassword.SetChecked(false)
 	if s.hasPassword {
-		s.password.entry.SetPlaceHolder("unchanged")
+		s.password.entry.SetPlaceHolder(passwordUnchanged)
 		s.clearPassword.Enable()
 	} else {
-		s.password.entry.SetPlaceHolder("none")
+		s.password.entry.SetPlaceHolder("(none set)")
 		s.clearPassword.Disable()
 	}
 	for _, fl := range s.fields() {

@@ -69,6 +69,9 @@ type Console struct {
 
 	nav     *widget.List
 	screens []screen
+	// unsaved are the screens whose form holds changes not yet applied;
+	// the navigation marks them.
+	unsaved map[fyne.CanvasObject]bool
 	body    *fyne.Container // holds the selected screen
 	// The status bar: whether the server runs, then its addresses, the
 	// Site ID, the device and code counts and the certificate.
@@ -83,6 +86,7 @@ type Console struct {
 	users     *usersScreen
 	mobile    *settingsForm
 	selfReset *settingsForm
+	pin       *settingsForm
 	transport *transportScreen
 	outbox    *outboxScreen
 	server    *serverScreen
@@ -178,6 +182,7 @@ func newConsole(a fyne.App, w fyne.Window, d Deps, o options) *Console {
 	c.users = newUsersScreen(c)
 	c.mobile = newMobilePolicy(c)
 	c.selfReset = newSelfResetPolicy(c)
+	c.pin = newPINPolicy(c)
 	c.transport = newTransportScreen(c)
 	c.outbox = newOutboxScreen(c)
 	c.server = newServerScreen(c)
@@ -187,6 +192,7 @@ func newConsole(a fyne.App, w fyne.Window, d Deps, o options) *Console {
 		{"User Management", c.users.content},
 		{"Policy → Mobile Client", c.mobile.content},
 		{"Policy → Self-Reset", c.selfReset.content},
+		{"Policy → PIN & Lockout", c.pin.content},
 		{"Mail Transport", c.transport.content},
 		{"Outbox", c.outbox.content},
 		{"Server", c.server.content},
@@ -197,7 +203,7 @@ func newConsole(a fyne.App, w fyne.Window, d Deps, o options) *Console {
 	c.nav = widget.NewList(
 		func() int { return len(c.screens) },
 		func() fyne.CanvasObject { return widget.NewLabel("Policy → Mobile Client") },
-		func(id widget.ListItemID, o fyne.CanvasObject) { o.(*widget.Label).SetText(c.screens[id].title) },
+		func(id widget.ListItemID, o fyne.CanvasObject) { o.(*widget.Label).SetText(c.navTitle(id)) },
 	)
 	c.nav.OnSelected = c.show
 	c.body = container.NewStack()
@@ -227,6 +233,33 @@ func newConsole(a fyne.App, w fyne.Window, d Deps, o options) *Console {
 		c.openFirstRun()
 	}
 	return c
+}
+
+// unsavedMark follows the navigation title of a screen with unsaved
+// changes.
+const unsavedMark = " (unsaved)"
+
+// navTitle is screen i's title in the navigation.
+func (c *Console) navTitle(i int) string {
+	if c.unsaved[c.screens[i].content] {
+		return c.screens[i].title + unsavedMark
+	}
+	return c.screens[i].title
+}
+
+// markUnsaved records whether the screen whose content is o has unsaved
+// changes, for the navigation.
+func (c *Console) markUnsaved(o fyne.CanvasObject, unsaved bool) {
+	if c.unsaved == nil {
+		c.unsaved = map[fyne.CanvasObject]bool{}
+	}
+	if c.unsaved[o] == unsaved {
+		return
+	}
+	c.unsaved[o] = unsaved
+	if c.nav != nil {
+		c.nav.Refresh()
+	}
 }
 
 // showScreen selects the screen whose content is o.

@@ -281,3 +281,16 @@ func setCells(cells []fyne.CanvasObject, texts []string, imp map[int]widget.Impo
 func centred(l *widget.Label) fyne.CanvasObject {
 	return container.NewVBox(layout.NewSpacer(), l, layout.NewSpacer())
 }
+
+// indented shifts o right by the width of a check box, so a check's
+// explanation sits under its label.
+func indented(o fyne.CanvasObject) fyne.CanvasObject {
+	return container.New(layout.NewCustomPaddedLayout(0, 0, theme.IconInlineSize()+theme.InnerPadding(), 0), o)
+}
+
+// newFormScroll scrolls a form vertically and keeps its fields clear of
+// the scroll bar, which is drawn over the content's right edge.
+func newFormScroll(o fyne.CanvasObject) *container.Scroll {
+	gap := theme.ScrollBarSize() + 2*theme.Padding()
+	return container.NewVScroll(container.New(layout.NewCustomPaddedLayout(0, 0, 0, gap), o))
+}
