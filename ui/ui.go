@@ -170,6 +170,8 @@ func newConsole(a fyne.App, w fyne.Window, d Deps, o options) *Console {
 	if o.lanAddrs == nil {
 		o.lanAddrs = core.LANAddresses
 	}
+	// Text must be readable (WCAG AA) in both variants: theme.go.
+	a.Settings().SetTheme(Theme())
 	c := &Console{app: a, win: w, svc: d.Service, deps: d, opts: o, ownCodes: map[string]bool{},
 		fingerprint: d.Fingerprint, serverErr: d.StartErr}
 
