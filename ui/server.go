@@ -123,7 +123,7 @@ func newServerScreen(c *Console) *serverScreen {
 		newNote("The embedded HTTPS server that phones provision against and agents check one-time codes with."),
 		widget.NewSeparator())
 	s.content = container.NewBorder(top, container.NewVBox(widget.NewSeparator(), buttons), nil, nil,
-		container.NewVScroll(body))
+		newFormScroll(body))
 	for _, fl := range s.fields() {
 		fl.relayout = func() { relayout(s.content) }
 	}

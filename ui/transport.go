@@ -155,7 +155,11 @@ func newTransportScreen(c *Console) *transportScreen {
 		newNote("The mail server Provisio sends provision codes through. Messages wait in the Outbox until it answers."),
 		widget.NewSeparator(),
 	)
-	s.content = container.NewBorder(top, nil, nil, nil, container.NewVScroll(body))
+	page := newFormScroll(body)
+	for _, w := range s.template.wheels {
+		w.page = page
+	}
+	s.content = container.NewBorder(top, nil, nil, nil, page)
 	for _, fl := range append(s.fields(), s.testTo) {
 		fl.relayout = func() { relayout(s.content) }
 	}
@@ -429,7 +433,12 @@ type templateEditor struct {
 	relayout func()
 
 	content fyne.CanvasObject
+	// wheels lie over the text and HTML boxes (wheelToPage).
+	wheels []*wheelToPage
 }
+
+// templateRows is the least height of a template box, in rows.
+const templateRows = 8
 
 func newTemplateEditor(c *Console) *templateEditor {
 	t := &templateEditor{c: c}
@@ -445,6 +454,17 @@ func newTemplateEditor(c *Console) *templateEditor {
 	t.html.TextStyle = fyne.TextStyle{Monospace: true}
 	t.html.Wrapping = fyne.TextWrapOff
 	t.html.SetMinRowsVisible(8)
+	// The boxes grow with their text and pass the wheel to the page.
+	for _, e := range []*entry{t.text, t.html} {
+		onChanged := e.OnChanged
+		e.OnChanged = func(s string) {
+			growRows(&e.Entry, templateRows)
+			if onChanged != nil {
+				onChanged(s)
+			}
+		}
+	}
+	t.wheels = []*wheelToPage{newWheelToPage(), newWheelToPage()}
 
 	t.result = &widget.Label{Wrapping: fyne.TextWrapWord}
 	t.restore = widget.NewButton("Restore default", t.restoreDefault)
@@ -462,8 +482,8 @@ func newTemplateEditor(c *Console) *templateEditor {
 		newNote(note),
 		newFormGrid(
 			formRow("Subject", t.subject.box),
-			formRow("Plain text", t.text),
-			formRow("HTML", t.html),
+			formRow("Plain text", container.NewStack(t.text, t.wheels[0])),
+			formRow("HTML", container.NewStack(t.html, t.wheels[1])),
 		),
 		buttons,
 	)

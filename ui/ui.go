@@ -344,7 +344,9 @@ func (c *Console) startStatusClock() {
 		for {
 			select {
 			case <-t.C:
-				c.do(c.refreshStatus)
+				// Expired codes leave the pending count and their
+				// messages show as withdrawn, together.
+				c.do(func() { c.refreshStatus(); c.outbox.refresh() })
 			case <-halt:
 				return
 			}
