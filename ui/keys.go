@@ -97,6 +97,9 @@ func (c *Console) shortcut(s *desktop.CustomShortcut) bool {
 			c.showScreen(c.users.content)
 			c.win.Canvas().Focus(c.users.search)
 		}
+	case shortcutQuit.ShortcutName():
+		// Quitting works over dialogs and from inside entries too.
+		c.quit()
 	case shortcutNewUser.ShortcutName():
 		if len(c.modals) == 0 {
 			c.showScreen(c.users.content)

@@ -38,7 +38,7 @@ func (c *Console) setupMenu() {
 		),
 	)
 	c.win.SetMainMenu(c.menu)
-	c.win.Canvas().AddShortcut(shortcutQuit, func(fyne.Shortcut) { c.quit() })
+	c.win.Canvas().AddShortcut(shortcutQuit, func(fyne.Shortcut) { c.shortcut(shortcutQuit) })
 	// Closing the window saves its size first, as quitting does.
 	c.win.SetCloseIntercept(c.quit)
 }

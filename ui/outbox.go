@@ -18,7 +18,7 @@ import (
 // outboxColumns are the widths of queued, user, destination, kind, state,
 // attempts, next attempt and last error.
 // Last error is empty for most messages, so it gets the least room.
-var outboxColumns = columns{0.13, 0.08, 0.18, 0.075, 0.19, 0.075, 0.145, 0.125}
+var outboxColumns = columns{0.13, 0.08, 0.18, 0.07, 0.19, 0.08, 0.145, 0.125}
 
 // Texts of the Outbox screen that tests look for.
 const (

@@ -9,7 +9,6 @@ import (
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/test"
-	"fyne.io/fyne/v2/theme"
 
 	"provisio/core"
 	"provisio/core/store/storetest"
@@ -31,7 +30,7 @@ func TestScreenshots(t *testing.T) {
 		d.RestartServer = func() error { return nil }
 		d.RegenerateCert = func() (string, error) { return shotFingerprint, nil }
 	})
-	fyne.CurrentApp().Settings().SetTheme(theme.DefaultTheme())
+	fyne.CurrentApp().Settings().SetTheme(Theme())
 	for k, v := range map[string]string{"server.name": "office-pc", "server.advertise": "192.168.1.10"} {
 		if err := h.svc.SetSetting(k, v); err != nil {
 			t.Fatal(err)

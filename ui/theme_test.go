@@ -6,7 +6,11 @@ import (
 	"testing"
 
 	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/test"
 	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
+
+	"provisio/core/store/storetest"
 )
 
 // luminance is the WCAG 2 relative luminance of an opaque colour.
@@ -99,8 +103,12 @@ func TestTheme_ContrastAA(t *testing.T) {
 // TestConsole_UsesContrastTheme checks that the console installs the
 // theme the contrast test measured, so the numbers are what admins see.
 func TestConsole_UsesContrastTheme(t *testing.T) {
-	h := newHarness(t)
-	if _, ok := h.c.app.Settings().Theme().(consoleTheme); !ok {
-		t.Fatalf("the console runs with %T, not its AA theme", h.c.app.Settings().Theme())
+	a := test.NewTempApp(t)
+	svc := storetest.MustService(t)
+	w := test.NewTempWindow(t, widget.NewLabel(""))
+	c := New(a, w, Deps{Service: svc})
+	defer c.Close()
+	if _, ok := a.Settings().Theme().(consoleTheme); !ok {
+		t.Fatalf("the console runs with %T, not its AA theme", a.Settings().Theme())
 	}
 }

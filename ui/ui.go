@@ -154,6 +154,9 @@ type options struct {
 // selected screen on the right and a status line below. It subscribes to
 // the service's events until Close.
 func New(a fyne.App, w fyne.Window, d Deps) *Console {
+	// Text must be readable (WCAG AA) in both variants: theme.go. Tests
+	// keep Fyne's test theme, so goldens name colours unambiguously.
+	a.Settings().SetTheme(Theme())
 	return newConsole(a, w, d, options{})
 }
 
@@ -170,8 +173,6 @@ func newConsole(a fyne.App, w fyne.Window, d Deps, o options) *Console {
 	if o.lanAddrs == nil {
 		o.lanAddrs = core.LANAddresses
 	}
-	// Text must be readable (WCAG AA) in both variants: theme.go.
-	a.Settings().SetTheme(Theme())
 	c := &Console{app: a, win: w, svc: d.Service, deps: d, opts: o, ownCodes: map[string]bool{},
 		fingerprint: d.Fingerprint, serverErr: d.StartErr}
 
