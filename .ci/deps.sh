@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Install what building Provisio needs on a fresh Debian or Ubuntu machine:
-# a C compiler and the X11/OpenGL headers Fyne compiles against.
+# a C compiler and the X11/OpenGL headers Fyne compiles against, and Xvfb,
+# on which the console-start test opens the real window.
 #
 # Idempotent: when everything is installed it only says so, without running
 # apt-get, so `make` can call it before every build. Prints one line saying
@@ -9,7 +10,7 @@ set -euo pipefail
 
 export DEBIAN_FRONTEND=noninteractive
 
-packages=(gcc libgl1-mesa-dev xorg-dev libxkbcommon-dev pkg-config)
+packages=(gcc libgl1-mesa-dev xorg-dev libxkbcommon-dev pkg-config xvfb)
 
 if ! command -v go >/dev/null 2>&1; then
 	if [ -x /usr/local/go/bin/go ]; then

@@ -177,3 +177,83 @@ func TestIsTerminal(t *testing.T) {
 		}
 	}
 }
+
+// childConsoleEnv makes the test binary open the console on a data
+// directory, as the built program does with no command.
+const childConsoleEnv = "PROVISIO_TEST_CONSOLE_DIR"
+
+func init() {
+	if dir := os.Getenv(childConsoleEnv); dir != "" {
+		os.Exit(run([]string{"--data", dir}, os.Stdout, os.Stderr))
+	}
+}
+
+// startXvfb runs a virtual X server for the test and returns its
+// display. The console needs a real display; Xvfb is one (.ci/deps.sh
+// installs it).
+func startXvfb(t *testing.T) string {
+	t.Helper()
+	bin, err := exec.LookPath("Xvfb")
+	if err != nil {
+		t.Fatal("Xvfb is needed to start the real console window: apt-get install xvfb (make test installs it)")
+	}
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(bin, "-displayfd", "3", "-screen", "0", "1600x1000x24", "-nolisten", "tcp")
+	cmd.ExtraFiles = []*os.File{w}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	w.Close()
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	buf := make([]byte, 16)
+	n, err := r.Read(buf)
+	r.Close()
+	if err != nil {
+		t.Fatalf("Xvfb did not start: %v", err)
+	}
+	return ":" + strings.TrimSpace(string(buf[:n]))
+}
+
+// TestConsole_StartsQuietlyUnderAnyLocale opens the real console window
+// (GLFW on Xvfb) under LANG=C.UTF-8, C and no locale: it must come up and
+// stay up without a line on stderr.
+func TestConsole_StartsQuietlyUnderAnyLocale(t *testing.T) {
+	display := startXvfb(t)
+	for _, env := range [][]string{{"LANG=C.UTF-8"}, {"LANG=C"}, {}} {
+		t.Run(fmt.Sprint(env), func(t *testing.T) {
+			home := t.TempDir()
+			cmd := exec.Command(os.Args[0], "-test.run=^$")
+			for _, kv := range os.Environ() {
+				k, _, _ := strings.Cut(kv, "=")
+				switch k {
+				case "LANG", "LANGUAGE", "LC_ALL", "LC_MESSAGES", "LC_CTYPE", "DISPLAY", "WAYLAND_DISPLAY", "HOME", "XDG_CONFIG_HOME":
+					continue
+				}
+				cmd.Env = append(cmd.Env, kv)
+			}
+			cmd.Env = append(cmd.Env, env...)
+			cmd.Env = append(cmd.Env, "DISPLAY="+display, "HOME="+home, "XDG_CONFIG_HOME="+home+"/.config",
+				childConsoleEnv+"="+t.TempDir())
+			var out, errOut bytes.Buffer
+			cmd.Stdout, cmd.Stderr = &out, &errOut
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			done := make(chan error, 1)
+			go func() { done <- cmd.Wait() }()
+			select {
+			case err := <-done:
+				t.Fatalf("the console exited at once (%v): %s", err, errOut.String())
+			case <-time.After(6 * time.Second):
+			}
+			cmd.Process.Kill()
+			<-done
+			if errOut.Len() != 0 {
+				t.Errorf("stderr while starting the console: %q", errOut.String())
+			}
+		})
+	}
+}

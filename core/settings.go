@@ -93,10 +93,6 @@ type Settings struct {
 	SiteID      string `json:"site_id"`
 	Listen      string `json:"listen"`       // HTTPS listener, host:port
 	Advertise   string `json:"advertise"`    // host[:port] phones use; "" = first LAN address
-	// Listening is where this process's HTTPS server actually listens
-	// (serve --listen may differ from Listen). It is never saved; the
-	// Service fills it in, and phones are told its port.
-	Listening string `json:"-"`
 	HTTPListen  string `json:"http_listen"`  // optional plain HTTP for legacy agents; "" = off
 	MaxFailures int    `json:"max_failures"` // consecutive wrong OTCs before lock
 	PINMin      int    `json:"pin_min"`
@@ -111,6 +107,11 @@ type Settings struct {
 	// SetupDone is set when the console's first-run setup has been
 	// finished or skipped; until then the console offers it at start.
 	SetupDone bool `json:"setup_done"`
+
+	// Listening is where this process's HTTPS server actually listens
+	// (serve --listen may differ from Listen). It is never saved; the
+	// Service fills it in, and phones are told its port.
+	Listening string `json:"-"`
 }
 
 // DefaultSettings returns the documented defaults.

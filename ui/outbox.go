@@ -44,6 +44,9 @@ type outboxScreen struct {
 
 	retry, discard *widget.Button
 	confirm        *dialog.ConfirmDialog // the open Discard confirmation, if any
+	// nextExpiry is when the first listed queued provision message's code
+	// expires (zero: none), so the status clock redraws the list then.
+	nextExpiry time.Time
 
 	shown    []core.OutMessage // newest first
 	selected uint64            // ID of the selected message; 0 for none
@@ -104,6 +107,13 @@ func (s *outboxScreen) refresh() {
 		slices.Reverse(msgs)
 		s.shown = msgs
 		s.empty.SetText(outboxEmpty)
+	}
+	s.nextExpiry = time.Time{}
+	for _, m := range s.shown {
+		if s.shownState(m) == core.MailQueued && m.Kind == core.MailProvision && !m.Expires.IsZero() &&
+			(s.nextExpiry.IsZero() || m.Expires.Before(s.nextExpiry)) {
+			s.nextExpiry = m.Expires
+		}
 	}
 	if len(s.shown) > 0 {
 		s.empty.Hide()
@@ -177,6 +187,12 @@ func mailKind(k core.MailKind) string {
 		return "message"
 	}
 	return string(k)
+}
+
+// expiryPassed reports whether a listed message's code has expired since
+// the list was drawn.
+func (s *outboxScreen) expiryPassed() bool {
+	return !s.nextExpiry.IsZero() && !s.c.svc.Now().Before(s.nextExpiry)
 }
 
 // shownState is m's state as the admin should see it: a queued provision

@@ -69,7 +69,8 @@ type reprovisionDialog struct {
 // provisions, and nothing is made until the admin says so.
 func (c *Console) openReprovision(name string) {
 	u, err := c.svc.User(name)
-	if err != nil || !u.Provisioned() {
+	if err != nil || !u.Provisioned() || u.Disabled {
+		// Errors and disabled users get core's sentence at once.
 		c.reprovisionNow(name)
 		return
 	}

@@ -15,10 +15,11 @@ type settingsSpec struct {
 	what    string      // how the audit log names a save, e.g. "Policy Mobile Client"
 	note    string      // what admins should know before they apply
 	checks  []string    // Yes/No keys
+	entries []entrySpec // text keys
+
 	// explain says in one line what the phone or server does with each
 	// Yes/No key; it shows under the check box.
 	explain map[string]string
-	entries []entrySpec // text keys
 }
 
 // entrySpec is a text setting with a placeholder and a hint. A

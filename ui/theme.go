@@ -59,9 +59,10 @@ var (
 
 // Color returns the console's colour for n in variant v.
 func (t consoleTheme) Color(n fyne.ThemeColorName, v fyne.ThemeVariant) color.Color {
-	m := lightColours
-	if v == theme.VariantDark {
-		m = darkColours
+	// As Fyne's own theme: anything but light is dark.
+	m := darkColours
+	if v == theme.VariantLight {
+		m = lightColours
 	}
 	if c, ok := m[n]; ok {
 		return c

@@ -80,7 +80,7 @@ type Console struct {
 	copyFP      *widget.Button // copies the certificate fingerprint
 
 	menu     *fyne.MainMenu
-	aboutBox *about                 // the open About box, if any
+	aboutBox *about                // the open About box, if any
 	oldPhone *dialog.ConfirmDialog // the last "already has a phone" question
 
 	users     *usersScreen
@@ -347,7 +347,12 @@ func (c *Console) startStatusClock() {
 			case <-t.C:
 				// Expired codes leave the pending count and their
 				// messages show as withdrawn, together.
-				c.do(func() { c.refreshStatus(); c.outbox.refresh() })
+				c.do(func() {
+					c.refreshStatus()
+					if c.outbox.expiryPassed() {
+						c.outbox.refresh()
+					}
+				})
 			case <-halt:
 				return
 			}
