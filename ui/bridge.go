@@ -110,6 +110,7 @@ func (c *Console) apply(batch []core.Event) {
 		c.server.configChanged()
 		c.agents.refresh()
 		c.transport.configChanged()
+		c.refreshUnsaved()
 	}
 	// The outbox screen shows whether mail is set up, so settings count.
 	if outboxChanged || configChanged {

@@ -450,6 +450,31 @@ func TestSettingsForm_UnsavedMarked(t *testing.T) {
 	}
 }
 
+// Item 14: Mail Transport and Server are marked too when the admin
+// leaves them with changes, and unmarked once they are saved.
+func TestForms_UnsavedMarkOnLeaving(t *testing.T) {
+	h := newHarness(t)
+	for _, tt := range []struct {
+		content fyne.CanvasObject
+		edit    func()
+	}{
+		{h.c.transport.content, func() { h.c.transport.host.entry.SetText("smtp.example.org") }},
+		{h.c.server.content, func() { h.c.server.name.entry.SetText("front-desk") }},
+	} {
+		h.c.showScreen(tt.content)
+		i := h.c.navIndex()
+		title := h.c.screens[i].title
+		tt.edit()
+		h.c.showScreen(h.c.users.content)
+		if h.c.navTitle(i) != title+unsavedMark {
+			t.Errorf("left %s with changes; nav reads %q", title, h.c.navTitle(i))
+		}
+	}
+	h.c.showScreen(h.c.server.content)
+	test.Tap(h.c.server.apply)
+	h.waitFor("server unmarked", func() bool { return h.c.navTitle(h.c.navIndex()) == "Server" })
+}
+
 // Item 15: the window's size is remembered.
 func TestWindow_SizeRemembered(t *testing.T) {
 	h := newHarness(t)

@@ -265,6 +265,20 @@ func (c *Console) markUnsaved(o fyne.CanvasObject, unsaved bool) {
 	}
 }
 
+// refreshUnsaved marks every form that differs from the saved settings,
+// including Mail Transport and Server, whose own footers do not follow
+// each keystroke.
+func (c *Console) refreshUnsaved() {
+	if c.transport == nil || c.server == nil {
+		return // still building
+	}
+	for _, f := range []*settingsForm{c.mobile, c.selfReset, c.pin} {
+		c.markUnsaved(f.content, f.dirty())
+	}
+	c.markUnsaved(c.transport.content, c.transport.dirty() || c.transport.template.dirty())
+	c.markUnsaved(c.server.content, c.server.dirty())
+}
+
 // showScreen selects the screen whose content is o.
 func (c *Console) showScreen(o fyne.CanvasObject) {
 	for i, s := range c.screens {
@@ -280,6 +294,8 @@ func (c *Console) show(i widget.ListItemID) {
 	if i < 0 || i >= len(c.screens) {
 		return
 	}
+	// The screen being left keeps its draft; the navigation marks it.
+	c.refreshUnsaved()
 	c.body.Objects = []fyne.CanvasObject{c.screens[i].content}
 	c.body.Refresh()
 }
