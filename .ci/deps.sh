@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Install what building Provisio needs on a fresh Debian or Ubuntu machine:
-# a C compiler and the X11/OpenGL headers Fyne compiles against, and
-# Chromium, the real browser the web client's tests drive.
+# a C compiler and the X11/OpenGL headers Fyne compiles against, Xvfb,
+# on which the console-start test opens the real window, Chromium, the
+# real browser the web client's tests drive, and systemd-analyze, which
+# checks the service unit.
 #
 # Idempotent: when everything is installed it only says so, without running
 # apt-get, so `make` can call it before every build. Prints one line saying
@@ -10,7 +12,7 @@ set -euo pipefail
 
 export DEBIAN_FRONTEND=noninteractive
 
-packages=(gcc libgl1-mesa-dev xorg-dev libxkbcommon-dev pkg-config systemd chromium)
+packages=(gcc libgl1-mesa-dev xorg-dev libxkbcommon-dev pkg-config xvfb systemd chromium)
 
 if ! command -v go >/dev/null 2>&1; then
 	if [ -x /usr/local/go/bin/go ]; then

@@ -376,6 +376,9 @@ func (c *cli) serve(listen string) error {
 			return err
 		}
 		defer srv.Close()
+		// Phones are told the port the server really listens on.
+		listen = srv.Addr().String()
+		e.svc.SetListening(listen)
 		defer e.startMail()()
 		set := e.svc.Settings()
 		fmt.Fprintf(c.out, "Provisio server listening on %s\n", srv.Addr())

@@ -1,6 +1,12 @@
 package main
 
 import (
+	"errors"
+	"io"
+	"net/url"
+	"os"
+	"path/filepath"
+	"runtime/debug"
 	"sync"
 
 	"fyne.io/fyne/v2"
@@ -9,6 +15,7 @@ import (
 	"provisio/assets"
 	"provisio/core/agentxml"
 	"provisio/core/certs"
+	"provisio/core/store"
 	"provisio/ui"
 )
 
@@ -20,6 +27,15 @@ const appID = "io.provisio.console"
 func (c *cli) console() error {
 	e, err := openEnv(c.dataDir)
 	if err != nil {
+		if errors.Is(err, store.ErrLocked) && !isTerminal(c.errOut) {
+			// Started from a desktop menu: stderr goes nowhere anyone
+			// looks, so say it in a window too.
+			a := app.NewWithID(appID)
+			a.SetIcon(fyne.NewStaticResource(assets.IconResource()))
+			ui.ShowNotice(a, "Provisio is already running",
+				"Another Provisio is already using the data directory "+c.dataDir+
+					". Switch to its window, or close it and start Provisio again.").ShowAndRun()
+		}
 		return err
 	}
 	defer e.close()
@@ -32,8 +48,11 @@ func (c *cli) console() error {
 	a.SetIcon(fyne.NewStaticResource(assets.IconResource()))
 	w := a.NewWindow("Provisio")
 	con := ui.New(a, w, ui.Deps{
-		Service:     e.svc,
-		Fingerprint: e.fp,
+		Service:       e.svc,
+		Fingerprint:   e.fp,
+		Version:       appVersion(a),
+		DataDir:       c.dataDir,
+		Documentation: docsURL(),
 		// The console stays useful for users and settings (for example to
 		// change server.listen) while the server cannot start; it shows
 		// the reason as a sentence.
@@ -66,12 +85,14 @@ func (r *restartable) Restart() error {
 		r.srv.Close()
 		r.srv = nil
 	}
+	r.env.svc.SetListening("")
 	r.listen = r.env.svc.Settings().Listen
 	srv, err := r.env.startServer(r.listen)
 	if err != nil {
 		return err
 	}
-	r.srv = srv
+	r.srv, r.listen = srv, srv.Addr().String()
+	r.env.svc.SetListening(r.listen)
 	return nil
 }
 
@@ -109,4 +130,60 @@ func (r *restartable) stop() {
 	if r.srv != nil {
 		r.srv.Close()
 	}
+}
+
+// isTerminal reports whether w is a terminal, where a person reads what
+// the program prints. Anything else (a pipe, a file, a desktop launcher's
+// /dev/null, a buffer) is not.
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	fi, err := f.Stat()
+	if err != nil || fi.Mode()&os.ModeCharDevice == 0 {
+		return false
+	}
+	// /dev/null is a character device too; desktop launchers use it.
+	if null, err := os.Stat(os.DevNull); err == nil && os.SameFile(fi, null) {
+		return false
+	}
+	return true
+}
+
+// appVersion is the version in FyneApp.toml when the package was built
+// with the fyne tool, else the source revision Go recorded.
+func appVersion(a fyne.App) string {
+	if v := a.Metadata().Version; v != "" {
+		return v
+	}
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		for _, s := range bi.Settings {
+			if s.Key == "vcs.revision" && len(s.Value) >= 12 {
+				return "development build " + s.Value[:12]
+			}
+		}
+	}
+	return ""
+}
+
+// docsURL finds README.md next to the program (the release tarball puts
+// it there) or in the working directory (a source checkout).
+func docsURL() *url.URL {
+	var dirs []string
+	if exe, err := os.Executable(); err == nil {
+		dirs = append(dirs, filepath.Dir(exe), filepath.Dir(filepath.Dir(exe)))
+	}
+	if wd, err := os.Getwd(); err == nil {
+		dirs = append(dirs, wd)
+	}
+	for _, d := range dirs {
+		p := filepath.Join(d, "README.md")
+		if _, err := os.Stat(p); err == nil {
+			if abs, err := filepath.Abs(p); err == nil {
+				return &url.URL{Scheme: "file", Path: abs}
+			}
+		}
+	}
+	return nil
 }

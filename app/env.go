@@ -204,7 +204,15 @@ func serverURLs(svc *core.Service, listen string) []string {
 			out = append(out, u)
 		}
 	}
-	add(svc.AdvertisedHost())
+	// The advertised host with the advertised port (server.advertise may
+	// name one, e.g. behind NAT); the addresses below are direct.
+	if ap := svc.Settings().ListenPort(); ap != port {
+		u := "https://" + net.JoinHostPort(svc.AdvertisedHost(), ap) + "/"
+		seen[u] = true
+		out = append(out, u)
+	} else {
+		add(svc.AdvertisedHost())
+	}
 	if host == "" || host == "0.0.0.0" || host == "::" {
 		for _, a := range core.LANAddresses() {
 			add(a.String())

@@ -3,7 +3,12 @@
 // together: flags and commands in cli.go, the window in console.go.
 package main
 
-import "os"
+import (
+	"os"
+
+	// First, so Fyne reads a locale it understands (see the package).
+	_ "provisio/app/internal/locale"
+)
 
 func main() {
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))

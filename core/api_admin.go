@@ -169,6 +169,9 @@ func (s *Service) DeleteUsers(sc Scope, names []string) ([]error, error) {
 		if err := tx.DeleteProvisionCode(u.Name); err != nil {
 			return err
 		}
+		if err := withdrawCodeMail(tx, log, u.Name, ""); err != nil {
+			return err
+		}
 		u.DeviceID, u.DeviceOS, u.ProvisionedAt, u.PINReset = "", "", time.Time{}, nil
 		u.Deleted, u.DeletedAt = true, log.now
 		if err := tx.PutUser(u); err != nil {

@@ -23,7 +23,15 @@ const (
 	MailQueued MailState = "queued"
 	MailSent   MailState = "sent"
 	MailFailed MailState = "failed"
+	// MailWithdrawn is a provision message whose code died (redeemed,
+	// burned, replaced or expired) before it went out. It stays in the
+	// outbox's history and is never sent.
+	MailWithdrawn MailState = "withdrawn"
 )
+
+// WithdrawnReason is the LastError of a withdrawn message; the Outbox
+// screen shows it after the state.
+const WithdrawnReason = "the code is no longer valid"
 
 // MaxMailAttempts is how many temporary failures a message survives
 // before it is marked failed; with the back-off that is about a day.
@@ -89,6 +97,86 @@ func queueMail(tx Tx, log *logger, m *OutMessage) error {
 	return log.add(LevelInfo, m.User, "Message added to message queue for user: %s, destination: %s.", m.User, m.To)
 }
 
+// withdrawCodeMail withdraws every unsent provision message of user except
+// the one carrying keep (a plain code; "" keeps none), inside tx. Every
+// path that ends a code's life calls it in its own transaction, so the
+// outbox never delivers a dead code and the status bar's pending count and
+// the Outbox agree.
+func withdrawCodeMail(tx Tx, log *logger, user, keep string) error {
+	var dead []OutMessage
+	err := tx.Mails(func(m OutMessage) bool {
+		if m.Kind == MailProvision && m.State != MailSent && m.State != MailWithdrawn &&
+			Key(m.User) == Key(user) && (keep == "" || m.Code != keep) {
+			dead = append(dead, m)
+		}
+		return true
+	})
+	if err != nil {
+		return err
+	}
+	for _, m := range dead {
+		m.State, m.LastError = MailWithdrawn, WithdrawnReason
+		m.wipe()
+		if err := tx.PutMail(&m); err != nil {
+			return err
+		}
+		if err := log.add(LevelInfo, m.User, "Message for user: %s, destination: %s withdrawn: %s.", m.User, m.To, WithdrawnReason); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// MailIssuedCode queues a message carrying ic, a code this process issued
+// and still holds in plain text (the store keeps only its hash), so "Send
+// by email" mails the code already on screen: same code, same expiry, same
+// QR. It fails with a sentence when the code is no longer the user's
+// pending one or has expired. A message already queued for the same code
+// is reused rather than sent twice.
+func (s *Service) MailIssuedCode(ic IssuedCode) (IssuedCode, error) {
+	set := s.Settings()
+	err := s.update(false, func(tx Tx, log *logger) error {
+		u, err := tx.User(ic.User)
+		if errors.Is(err, ErrNotFound) || err == nil && u.Deleted {
+			return Errorf(CodeNotFound, "There is no user %q.", ic.User)
+		} else if err != nil {
+			return err
+		}
+		pc, err := tx.ProvisionCode(u.Name)
+		if errors.Is(err, ErrNotFound) || err == nil && !pc.Matches(u.Name, ic.Code) {
+			return Errorf(CodeConflict, "This code is no longer valid; use New code to make another.")
+		} else if err != nil {
+			return err
+		}
+		if !log.now.Before(pc.Expires) {
+			return Errorf(CodeConflict, "This code has expired; use New code to make another.")
+		}
+		to, err := provisionDestination(u, set.SelfReset)
+		if err != nil {
+			return err
+		}
+		ic.MailID = 0
+		err = tx.Mails(func(m OutMessage) bool {
+			if m.Kind == MailProvision && m.State == MailQueued && Key(m.User) == Key(u.Name) &&
+				m.Code == ic.Code && m.To == to {
+				ic.MailID = m.ID
+			}
+			return true
+		})
+		if err != nil || ic.MailID != 0 {
+			return err
+		}
+		m := OutMessage{Kind: MailProvision, User: u.Name, FullName: u.FullName, To: to,
+			Code: ic.Code, URL: ic.URL, Expires: pc.Expires}
+		if err := queueMail(tx, log, &m); err != nil {
+			return err
+		}
+		ic.MailID = m.ID
+		return nil
+	}, s.outboxChanged)
+	return ic, err
+}
+
 // MailProvisionCode creates a provision code and queues a message carrying
 // it in the same transaction, so a code is never made without its message
 // nor a message queued for a code that was rolled back.
@@ -133,7 +221,7 @@ func (s *Service) OutMessage(id uint64) (OutMessage, error) {
 }
 
 // DueMail returns queued messages whose next attempt is due. Provision
-// messages whose code has expired are marked failed instead: a dead code
+// messages whose code has expired are withdrawn instead: a dead code
 // is no use to anyone. It writes only when something expired, since the
 // sender asks every few seconds.
 func (s *Service) DueMail() ([]OutMessage, error) {
@@ -154,15 +242,14 @@ func (s *Service) DueMail() ([]OutMessage, error) {
 	if err != nil || len(expired) == 0 {
 		return due, err
 	}
-	const reason = "The provision code expired before the message could be sent."
 	for _, m := range expired {
 		err := s.changeMail(m.ID, func(m *OutMessage, log *logger) error {
 			if m.State != MailQueued {
 				return nil // changed meanwhile
 			}
-			m.State, m.LastError = MailFailed, reason
+			m.State, m.LastError = MailWithdrawn, WithdrawnReason
 			m.wipe()
-			return log.add(LevelWarn, m.User, "Message for user: %s, destination: %s not sent: %s", m.User, m.To, reason)
+			return log.add(LevelWarn, m.User, "Message for user: %s, destination: %s withdrawn: %s.", m.User, m.To, WithdrawnReason)
 		})
 		if err != nil {
 			return due, err
@@ -203,6 +290,9 @@ func (s *Service) RetryMail(id uint64) error {
 	return s.changeMail(id, func(m *OutMessage, log *logger) error {
 		if m.State == MailSent {
 			return Errorf(CodeConflict, "That message was already sent.")
+		}
+		if m.State == MailWithdrawn {
+			return Errorf(CodeConflict, "That message was withdrawn because its code is no longer valid; reprovision the user for a new one.")
 		}
 		if m.Kind == MailProvision && m.Code == "" {
 			return Errorf(CodeConflict, "That message's provision code is gone; reprovision the user for a new one.")

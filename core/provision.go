@@ -46,6 +46,9 @@ func (s *Service) createProvisionCode(name string, mail bool, oath *OATHOptions)
 		code := NewCode(set.MobileClient.ProvisionNumeric)
 		pc := ProvisionCode{Hash: HashCode(u.Name, code), Created: log.now,
 			Expires: log.now.Add(time.Duration(set.SelfReset.CodeValidity) * time.Second), OATH: oath}
+		if err := withdrawCodeMail(tx, log, u.Name, ""); err != nil { // the old code dies here
+			return err
+		}
 		if err := tx.PutProvisionCode(u.Name, pc); err != nil {
 			return err
 		}
@@ -95,7 +98,7 @@ func (s *Service) provisionURL(set Settings, username, code string) string {
 func (s *Service) AdvertisedHost() string {
 	set := s.Settings()
 	if set.Advertise != "" {
-		return set.Advertise
+		return set.AdvertiseHost()
 	}
 	if addrs := LANAddresses(); len(addrs) > 0 {
 		return addrs[0].String()
@@ -207,6 +210,9 @@ func (s *Service) Provision(source, username, code, deviceOS string) (Provisione
 			if err := tx.DeleteProvisionCode(u.Name); err != nil {
 				return err
 			}
+			if err := withdrawCodeMail(tx, log, u.Name, ""); err != nil { // redeemed
+				return err
+			}
 		}
 		if failReason != "" {
 			return log.add(LevelWarn, u.Name, provisionFailedLog+" (%s)", u.Name, failReason)
@@ -261,6 +267,9 @@ func (s *Service) killProvisionCode(user string, pc ProvisionCode, fail error) e
 			return err
 		}
 		if err := tx.DeleteProvisionCode(user); err != nil {
+			return err
+		}
+		if err := withdrawCodeMail(tx, log, user, ""); err != nil { // burned by wrong attempts
 			return err
 		}
 		killed = true

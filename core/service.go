@@ -30,6 +30,9 @@ type Service struct {
 	// OATH tokens (oath.go).
 	oathKeys OATHKeys
 	oath     oathState
+	// listening is where the HTTPS server of this process listens, set by
+	// the composition root; Settings reports it as Settings.Listening.
+	listening atomic.Pointer[string]
 }
 
 // Config is a read-only snapshot of settings and agents.
@@ -86,8 +89,18 @@ func (s *Service) Now() time.Time { return s.clock.Now() }
 // Config returns the current configuration snapshot.
 func (s *Service) Config() Config { return *s.config.Load() }
 
-// Settings returns the current settings.
-func (s *Service) Settings() Settings { return s.config.Load().Settings }
+// Settings returns the current settings, with Listening filled in.
+func (s *Service) Settings() Settings {
+	set := s.config.Load().Settings
+	if l := s.listening.Load(); l != nil {
+		set.Listening = *l
+	}
+	return set
+}
+
+// SetListening records where the HTTPS server actually listens ("" when
+// it stopped), so phones are told that port rather than the setting's.
+func (s *Service) SetListening(addr string) { s.listening.Store(&addr) }
 
 // logger collects audit entries during a transaction and publishes them
 // once it has committed.

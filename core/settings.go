@@ -95,7 +95,7 @@ type Settings struct {
 	ServerName string `json:"server_name"`
 	SiteID     string `json:"site_id"`
 	Listen     string `json:"listen"`      // HTTPS listener, host:port
-	Advertise  string `json:"advertise"`   // host phones use; "" = first LAN address
+	Advertise  string `json:"advertise"`   // host[:port] phones use; "" = first LAN address
 	HTTPListen string `json:"http_listen"` // optional plain HTTP for legacy agents; "" = off
 	// TLSCert and TLSKey are PEM files (e.g. from the office's CA) served
 	// instead of the generated certificate when both are set.
@@ -122,6 +122,11 @@ type Settings struct {
 	// SetupDone is set when the console's first-run setup has been
 	// finished or skipped; until then the console offers it at start.
 	SetupDone bool `json:"setup_done"`
+
+	// Listening is where this process's HTTPS server actually listens
+	// (serve --listen may differ from Listen). It is never saved; the
+	// Service fills it in, and phones are told its port.
+	Listening string `json:"-"`
 }
 
 // DefaultSettings returns the documented defaults.
@@ -175,13 +180,24 @@ func defaultSiteID(host string) string {
 	return b.String()
 }
 
-// ListenPort returns the port of the HTTPS listener.
+// ListenPort returns the port phones are told to use: the one
+// server.advertise names, else the one the server actually listens on,
+// else the server.listen setting's.
 func (s Settings) ListenPort() string {
-	_, port, err := net.SplitHostPort(s.Listen)
-	if err != nil {
-		return "8443"
+	for _, a := range []string{s.Advertise, s.Listening, s.Listen} {
+		if _, port, err := net.SplitHostPort(a); err == nil && port != "" && port != "0" {
+			return port
+		}
 	}
-	return port
+	return "8443"
+}
+
+// AdvertiseHost is server.advertise without a port.
+func (s Settings) AdvertiseHost() string {
+	if host, _, err := net.SplitHostPort(s.Advertise); err == nil {
+		return host
+	}
+	return s.Advertise
 }
 
 // setting describes one dotted key of Settings.
@@ -238,7 +254,7 @@ var settings = map[string]setting{
 	"server.name":                 textSetting("server name shown to people", func(s *Settings) *string { return &s.ServerName }, nil),
 	"server.siteid":               textSetting("Site ID phones use to find this server", func(s *Settings) *string { return &s.SiteID }, validateSiteID),
 	"server.listen":               textSetting("HTTPS listen address host:port", func(s *Settings) *string { return &s.Listen }, validateListen),
-	"server.advertise":            textSetting("address phones use (empty: first LAN address)", func(s *Settings) *string { return &s.Advertise }, validateHost),
+	"server.advertise":            textSetting("address phones use (empty: first LAN address)", func(s *Settings) *string { return &s.Advertise }, validateAdvertise),
 	"server.http_listen":          textSetting("plain HTTP listener for legacy agents (empty: off)", func(s *Settings) *string { return &s.HTTPListen }, validateListen),
 	"server.tls_cert":             textSetting("PEM certificate file phones trust (empty: the generated one)", func(s *Settings) *string { return &s.TLSCert }, nil),
 	"server.tls_key":              textSetting("PEM key file of server.tls_cert", func(s *Settings) *string { return &s.TLSKey }, nil),
@@ -448,6 +464,19 @@ func validateHost(v string) error {
 		}
 	}
 	return nil
+}
+
+// validateAdvertise accepts a host, or host:port when phones reach the
+// server on another port (NAT, a port forward).
+func validateAdvertise(v string) error {
+	host, port, err := net.SplitHostPort(v)
+	if err != nil {
+		return validateHost(v)
+	}
+	if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
+		return &Error{Code: CodeInvalid, Message: fmt.Sprintf("%q: the port must be a number from 1 to 65535.", v)}
+	}
+	return validateHost(host)
 }
 
 func validateURL(v string) error {

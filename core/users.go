@@ -156,6 +156,9 @@ func (s *Service) DeleteUser(name string) error {
 		if err := tx.DeleteProvisionCode(u.Name); err != nil {
 			return err
 		}
+		if err := withdrawCodeMail(tx, log, u.Name, ""); err != nil {
+			return err
+		}
 		if err := tx.DeleteUser(u.Name); err != nil {
 			return err
 		}

@@ -41,13 +41,13 @@ func (s *agentsScreen) openForm(a *core.Agent) {
 		return newInputField(e)
 	}
 	f.name = entry("e.g. office-vpn")
-	f.host = entry("192.168.1.20, or a range such as 192.168.1.0/24")
+	f.host = entry("e.g. 192.168.1.20, or a range such as 192.168.1.0/24")
 	secret := c.newPasswordEntry()
-	secret.SetPlaceHolder("at least 8 characters")
+	secret.SetPlaceHolder("(at least 8 characters)")
 	secret.OnSubmitted = func(string) { f.submit() }
 	f.secret = newInputField(secret)
 	group := c.newSelectEntry(s.groups())
-	group.SetPlaceHolder(core.GroupAny)
+	group.SetPlaceHolder("(empty: " + core.GroupAny + ")")
 	group.OnSubmitted = func(string) { f.submit() }
 	f.group = newInputField(group)
 

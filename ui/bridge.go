@@ -84,9 +84,11 @@ func (c *Console) apply(batch []core.Event) {
 		case core.EventLog:
 			c.log.add(e.Log)
 		case core.EventUsersChanged, core.EventProvisioned, core.EventProvisionFailed:
-			usersChanged = true
+			// A code that dies takes its queued message with it
+			// (core withdraws it), so the outbox changes too.
+			usersChanged, outboxChanged = true, true
 		case core.EventCodeCreated:
-			usersChanged = true
+			usersChanged, outboxChanged = true, true
 			c.codeCreated(e)
 		case core.EventConfigChanged:
 			configChanged = true
@@ -104,9 +106,11 @@ func (c *Console) apply(batch []core.Event) {
 		c.refreshStatus()
 		c.mobile.configChanged()
 		c.selfReset.configChanged()
+		c.pin.configChanged()
 		c.server.configChanged()
 		c.agents.refresh()
 		c.transport.configChanged()
+		c.refreshUnsaved()
 	}
 	// The outbox screen shows whether mail is set up, so settings count.
 	if outboxChanged || configChanged {

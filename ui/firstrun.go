@@ -46,7 +46,7 @@ func (c *Console) openFirstRun() {
 
 	detected := addrStrings(c.opts.lanAddrs())
 	f.addrs = widget.NewRadioGroup(detected, nil)
-	f.other = entry("", "another address or host name")
+	f.other = entry("", "(another address or host name)")
 	f.phonesUse = &widget.Label{Wrapping: fyne.TextWrapWord, TextStyle: fyne.TextStyle{Bold: true}}
 	f.general = &widget.Label{Importance: widget.DangerImportance, Wrapping: fyne.TextWrapWord}
 	f.general.Hide()

@@ -97,6 +97,9 @@ func (c *Console) shortcut(s *desktop.CustomShortcut) bool {
 			c.showScreen(c.users.content)
 			c.win.Canvas().Focus(c.users.search)
 		}
+	case shortcutQuit.ShortcutName():
+		// Quitting works over dialogs and from inside entries too.
+		c.quit()
 	case shortcutNewUser.ShortcutName():
 		if len(c.modals) == 0 {
 			c.showScreen(c.users.content)
@@ -113,6 +116,8 @@ func (c *Console) shortcut(s *desktop.CustomShortcut) bool {
 type entry struct {
 	widget.Entry
 	c *Console
+	// onKey, when set, sees keys first and reports whether it used them.
+	onKey func(*fyne.KeyEvent) bool
 }
 
 func (c *Console) newEntry() *entry {
@@ -137,6 +142,9 @@ func (c *Console) newMultiLineEntry() *entry {
 // TypedKey closes the top dialog on Escape.
 func (e *entry) TypedKey(ev *fyne.KeyEvent) {
 	if ev.Name == fyne.KeyEscape && e.c != nil && e.c.escape() {
+		return
+	}
+	if e.onKey != nil && e.onKey(ev) {
 		return
 	}
 	e.Entry.TypedKey(ev)

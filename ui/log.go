@@ -46,7 +46,7 @@ func newLogScreen(c *Console) *logScreen {
 	s.filter.ActionItem = widget.NewIcon(theme.SearchIcon())
 	s.filter.OnChanged = func(string) { s.applyFilter() }
 	s.user = c.newEntry()
-	s.user.SetPlaceHolder("User")
+	s.user.SetPlaceHolder("Filter by user")
 	s.user.OnChanged = func(string) { s.applyFilter() }
 	s.level = widget.NewSelect([]string{allLevels, string(core.LevelInfo), string(core.LevelWarn), string(core.LevelError)},
 		func(string) { s.applyFilter() })

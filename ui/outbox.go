@@ -17,7 +17,8 @@ import (
 
 // outboxColumns are the widths of queued, user, destination, kind, state,
 // attempts, next attempt and last error.
-var outboxColumns = columns{0.125, 0.08, 0.16, 0.08, 0.175, 0.08, 0.135, 0.165}
+// Last error is empty for most messages, so it gets the least room.
+var outboxColumns = columns{0.13, 0.08, 0.18, 0.07, 0.19, 0.08, 0.145, 0.125}
 
 // Texts of the Outbox screen that tests look for.
 const (
@@ -43,6 +44,9 @@ type outboxScreen struct {
 
 	retry, discard *widget.Button
 	confirm        *dialog.ConfirmDialog // the open Discard confirmation, if any
+	// nextExpiry is when the first listed queued provision message's code
+	// expires (zero: none), so the status clock redraws the list then.
+	nextExpiry time.Time
 
 	shown    []core.OutMessage // newest first
 	selected uint64            // ID of the selected message; 0 for none
@@ -104,6 +108,13 @@ func (s *outboxScreen) refresh() {
 		s.shown = msgs
 		s.empty.SetText(outboxEmpty)
 	}
+	s.nextExpiry = time.Time{}
+	for _, m := range s.shown {
+		if s.shownState(m) == core.MailQueued && m.Kind == core.MailProvision && !m.Expires.IsZero() &&
+			(s.nextExpiry.IsZero() || m.Expires.Before(s.nextExpiry)) {
+			s.nextExpiry = m.Expires
+		}
+	}
 	if len(s.shown) > 0 {
 		s.empty.Hide()
 	} else {
@@ -138,13 +149,18 @@ func (s *outboxScreen) updateRow(id widget.ListItemID, o fyne.CanvasObject) {
 	set(3, mailKind(m.Kind))
 	state := cells[4].(*widget.Label)
 	state.Importance = map[core.MailState]widget.Importance{
-		core.MailSent:   widget.SuccessImportance,
-		core.MailFailed: widget.DangerImportance,
-	}[m.State]
+		core.MailSent:      widget.SuccessImportance,
+		core.MailFailed:    widget.DangerImportance,
+		core.MailWithdrawn: widget.WarningImportance,
+	}[s.shownState(m)]
 	set(4, s.state(m))
 	set(5, strconv.Itoa(m.Attempts))
 	set(6, s.nextAttempt(m))
-	set(7, m.LastError)
+	if s.shownState(m) == core.MailWithdrawn {
+		set(7, "") // the state column says why
+	} else {
+		set(7, m.LastError)
+	}
 }
 
 // format writes t for the list.
@@ -173,9 +189,28 @@ func mailKind(k core.MailKind) string {
 	return string(k)
 }
 
-// state says where a message stands: queued, sent at a time, or failed.
+// expiryPassed reports whether a listed message's code has expired since
+// the list was drawn.
+func (s *outboxScreen) expiryPassed() bool {
+	return !s.nextExpiry.IsZero() && !s.c.svc.Now().Before(s.nextExpiry)
+}
+
+// shownState is m's state as the admin should see it: a queued provision
+// message whose code has expired is withdrawn, as the sender will record
+// at its next look, so the Outbox and the status bar's pending codes agree.
+func (s *outboxScreen) shownState(m core.OutMessage) core.MailState {
+	if m.State == core.MailQueued && m.Kind == core.MailProvision && !m.Expires.IsZero() && !s.c.svc.Now().Before(m.Expires) {
+		return core.MailWithdrawn
+	}
+	return m.State
+}
+
+// state says where a message stands: queued, sent at a time, failed, or
+// withdrawn because its code died.
 func (s *outboxScreen) state(m core.OutMessage) string {
-	switch m.State {
+	switch s.shownState(m) {
+	case core.MailWithdrawn:
+		return "withdrawn: " + core.WithdrawnReason
 	case core.MailSent:
 		return "sent at " + s.format(m.SentAt)
 	case core.MailQueued:
@@ -189,7 +224,7 @@ func (s *outboxScreen) state(m core.OutMessage) string {
 // nextAttempt says when a queued message is tried next; sent and failed
 // messages are not tried again.
 func (s *outboxScreen) nextAttempt(m core.OutMessage) string {
-	if m.State != core.MailQueued {
+	if s.shownState(m) != core.MailQueued {
 		return ""
 	}
 	now := s.c.svc.Now()
@@ -228,8 +263,8 @@ func (s *outboxScreen) updateSelection() {
 		return
 	}
 	s.discard.Enable()
-	if m.State == core.MailSent {
-		s.retry.Disable() // core would refuse: it was delivered
+	if st := s.shownState(m); st == core.MailSent || st == core.MailWithdrawn {
+		s.retry.Disable() // core would refuse: delivered, or the code is dead
 	} else {
 		s.retry.Enable()
 	}
@@ -247,7 +282,7 @@ func (s *outboxScreen) describe(m core.OutMessage) string {
 		}
 	}
 	text := fmt.Sprintf("%s to %s, queued %s: %s", what, m.To, s.format(m.Created), s.state(m))
-	if m.State == core.MailQueued {
+	if s.shownState(m) == core.MailQueued {
 		text += ", next attempt " + s.nextAttempt(m)
 	}
 	switch m.Attempts {
@@ -258,10 +293,10 @@ func (s *outboxScreen) describe(m core.OutMessage) string {
 	default:
 		text += fmt.Sprintf("; %d attempts.", m.Attempts)
 	}
-	if m.Kind == core.MailProvision && !m.Expires.IsZero() && m.State != core.MailSent {
+	if st := s.shownState(m); m.Kind == core.MailProvision && !m.Expires.IsZero() && st != core.MailSent && st != core.MailWithdrawn {
 		text += " The code expires " + s.format(m.Expires) + "."
 	}
-	if m.LastError != "" {
+	if m.LastError != "" && m.State != core.MailWithdrawn {
 		text += "\nLast error: " + m.LastError
 	}
 	return text

@@ -138,7 +138,7 @@ func TestSelfResetPolicy_ProvisionURLs(t *testing.T) {
 	keys := []string{"policy.selfreset.url_provisioning", "policy.selfreset.url_get_settings", "policy.selfreset.url_complete"}
 	for _, k := range keys {
 		e := f.entries[k]
-		if e == nil || e.entry.Text != "" || e.entry.PlaceHolder != "this server" {
+		if e == nil || e.entry.Text != "" || e.entry.PlaceHolder != "" {
 			t.Fatalf("%s missing or not empty by default", k)
 		}
 	}

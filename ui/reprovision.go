@@ -14,6 +14,10 @@ import (
 	"provisio/core/qr"
 )
 
+// spentQRTranslucency fades the QR code of a code that was used, refused,
+// replaced or has expired.
+const spentQRTranslucency = 0.85
+
 // QR sizing: big enough to scan at arm's length, and never less than
 // qr.MinPixelsPerModule pixels per module.
 const minQRSide = 360
@@ -26,6 +30,7 @@ const (
 	statusExpired     = "Code expired"
 	statusSuperseded  = "A newer code was created elsewhere; this one no longer works."
 	statusDeleted     = "The user has been deleted; this code no longer works."
+	statusReplaced    = "New code made; the previous code no longer works. Waiting for the phone…"
 )
 
 // reprovisionDialog issues a provision code for one user and shows it as a
@@ -59,8 +64,42 @@ type reprovisionDialog struct {
 }
 
 // openReprovision creates a provision code for name and shows the dialog.
-// One Reprovision dialog is open at a time.
+// One Reprovision dialog is open at a time. A user who already has a
+// phone is asked about first: that phone stops working once the new one
+// provisions, and nothing is made until the admin says so.
 func (c *Console) openReprovision(name string) {
+	u, err := c.svc.User(name)
+	if err != nil || !u.Provisioned() || u.Disabled {
+		// Errors and disabled users get core's sentence at once.
+		c.reprovisionNow(name)
+		return
+	}
+	phone := "a phone"
+	if u.DeviceOS != "" {
+		phone += " (" + u.DeviceOS + ")"
+	}
+	if !u.ProvisionedAt.IsZero() {
+		phone += ", provisioned " + u.ProvisionedAt.Local().Format(dateTimeFormat)
+	}
+	msg := newNote(u.Name + " already has " + phone + ". It keeps working until the new phone provisions; " +
+		"then it stops working and its security strings are revoked.")
+	confirm := dialog.NewCustomConfirm("Reprovision "+u.Name+"?", "Make a code", "Cancel", msg, func(ok bool) {
+		if ok {
+			c.reprovisionNow(name)
+		}
+	}, c.win)
+	c.oldPhone = confirm
+	c.pushModal(confirm, func() { confirm.Confirm() })
+	confirm.Resize(fyne.NewSize(480, 0))
+	confirm.Show()
+}
+
+// oldPhoneNote is the Reprovision dialog's reminder for a user who
+// already has a phone.
+const oldPhoneNote = "The user's current phone stops working once the new one provisions."
+
+// reprovisionNow creates the code and shows the dialog.
+func (c *Console) reprovisionNow(name string) {
 	if c.reprov != nil {
 		c.reprov.dlg.Hide()
 	}
@@ -90,11 +129,7 @@ func (c *Console) openReprovision(name string) {
 	content := container.NewBorder(nil, nil, container.NewCenter(d.qrImage), nil, details)
 
 	d.closeBtn = widget.NewButton("Close", func() { d.dlg.Hide() })
-	d.newCode = widget.NewButtonWithIcon("New code", theme.ViewRefreshIcon(), func() {
-		if err := d.issue(); err != nil {
-			c.showError(err)
-		}
-	})
+	d.newCode = widget.NewButtonWithIcon("New code", theme.ViewRefreshIcon(), d.replaceCode)
 	d.sendMail = widget.NewButtonWithIcon("Send by email", theme.MailSendIcon(), d.sendByEmail)
 	d.dlg = dialog.NewCustomWithoutButtons("Reprovision "+d.issued.User, content, c.win)
 	d.dlg.SetButtons([]fyne.CanvasObject{d.sendMail, d.newCode, d.closeBtn})
@@ -114,16 +149,36 @@ func (c *Console) openReprovision(name string) {
 // issue creates a new code, replacing any pending one, and shows it.
 func (d *reprovisionDialog) issue() error { return d.issueWith(d.c.svc.CreateProvisionCode) }
 
-// sendByEmail creates a new code and queues a message carrying it in the
-// same step; the code shows here too, as with New code. The status line
-// says where the message goes, or core's sentence when it cannot go.
+// replaceCode is New code: a new code replaces the one on screen, which
+// stops working (core withdraws any message still carrying it), and the
+// status line says so.
+func (d *reprovisionDialog) replaceCode() {
+	if err := d.issue(); err != nil {
+		d.c.showError(err)
+		return
+	}
+	d.setStatus(statusReplaced, widget.MediumImportance)
+	relayout(d.dlg)
+}
+
+// sendByEmail queues a message carrying the code already on screen: same
+// code, same expiry, same QR, so a phone that has scanned it still
+// works. The status line says where the message goes, or core's sentence
+// when it cannot go.
 func (d *reprovisionDialog) sendByEmail() {
-	if err := d.issueWith(d.c.svc.MailProvisionCode); err != nil {
-		// Nothing was made: the code on screen is as it was.
+	if d.done {
+		d.setStatus("This code can no longer be used, so it is not sent; use New code first.", widget.WarningImportance)
+		relayout(d.dlg)
+		return
+	}
+	ic, err := d.c.svc.MailIssuedCode(d.issued)
+	if err != nil {
+		// Nothing was queued: the code on screen is as it was.
 		d.setStatus(core.ErrorMessage(err), widget.DangerImportance)
 		relayout(d.dlg) // the sentence may take more lines
 		return
 	}
+	d.issued.MailID = ic.MailID
 	status := "Queued in the outbox"
 	if m, err := d.c.svc.OutMessage(d.issued.MailID); err == nil {
 		status = "Queued for " + m.To
@@ -157,7 +212,12 @@ func (d *reprovisionDialog) issueWith(create func(user string) (core.IssuedCode,
 	if host, port, site, _, _, err := core.ParseProvisionURL(ic.URL); err == nil {
 		where += ", or enter server " + host + ":" + port + ", Site ID " + site + " and the code in the mobile client"
 	}
-	d.where.SetText(where + ".")
+	where += "."
+	if u, err := d.c.svc.User(ic.User); err == nil && u.Provisioned() {
+		where += " " + oldPhoneNote
+	}
+	d.where.SetText(where)
+	d.qrImage.Translucency = 0
 	d.setStatus(statusWaiting, widget.MediumImportance)
 	d.tick()
 	d.start()
@@ -220,6 +280,11 @@ func (d *reprovisionDialog) tick() {
 func (d *reprovisionDialog) finish(status string, imp widget.Importance, countdown string) {
 	d.done = true
 	d.stop()
+	// Nobody must scan a spent code: the QR fades and the instruction
+	// under it goes.
+	d.qrImage.Translucency = spentQRTranslucency
+	d.qrImage.Refresh()
+	d.where.SetText("This QR code no longer works; do not scan it.")
 	d.setStatus(status, imp)
 	d.countdown.SetText(countdown)
 }

@@ -207,10 +207,10 @@ func TestReprovision_CountdownExpires(t *testing.T) {
 		t.Errorf("status %q after a late attempt", d.status.Text)
 	}
 
-	// New code starts over.
+	// New code starts over, and says the old code is gone (#8).
 	old := d.issued.Code
 	test.Tap(d.newCode)
-	if d.issued.Code == old || d.status.Text != statusWaiting || d.countdown.Text != "Expires in 10:00" {
+	if d.issued.Code == old || d.status.Text != statusReplaced || d.countdown.Text != "Expires in 10:00" {
 		t.Errorf("after New code: code changed %v, status %q, countdown %q", d.issued.Code != old, d.status.Text, d.countdown.Text)
 	}
 }

@@ -9,7 +9,6 @@ import (
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/test"
-	"fyne.io/fyne/v2/theme"
 
 	"provisio/core"
 	"provisio/core/store/storetest"
@@ -27,11 +26,12 @@ func TestScreenshots(t *testing.T) {
 	}
 	h := newHarnessWith(t, func(h *harness, d *Deps) {
 		d.Fingerprint = shotFingerprint
+		d.Version, d.DataDir = "0.1.0", "/home/admin/.config/provisio"
 		d.ServerURLs = func() []string { return []string{"https://192.168.1.10:8443/"} }
 		d.RestartServer = func() error { return nil }
 		d.RegenerateCert = func() (string, error) { return shotFingerprint, nil }
 	})
-	fyne.CurrentApp().Settings().SetTheme(theme.DefaultTheme())
+	fyne.CurrentApp().Settings().SetTheme(Theme())
 	for k, v := range map[string]string{"server.name": "office-pc", "server.advertise": "192.168.1.10"} {
 		if err := h.svc.SetSetting(k, v); err != nil {
 			t.Fatal(err)
@@ -50,6 +50,15 @@ func TestScreenshots(t *testing.T) {
 		h.settle()
 	}
 	screen := func(o fyne.CanvasObject) func() { return func() { c.showScreen(o) } }
+	// reprovision opens the dialog for name, answering the question about
+	// a phone the user already has (erin has one on the second pass).
+	reprovision := func(name string) {
+		selectUser(h, name)
+		test.Tap(c.users.reprovision)
+		if c.reprov == nil && c.oldPhone != nil {
+			c.oldPhone.Confirm()
+		}
+	}
 	scenes := []struct {
 		name  string
 		setup func()
@@ -80,25 +89,26 @@ func TestScreenshots(t *testing.T) {
 			c.users.previewCSV("new-starters.csv", []byte(sampleCSV))
 			h.waitFor("preview", func() bool { return c.users.importer != nil && !c.users.importer.running })
 		}},
-		{"reprovision", func() {
-			selectUser(h, "erin")
+		{"reprovision", func() { reprovision("erin") }},
+		{"reprovision-warning", func() {
+			selectUser(h, "carol")
 			test.Tap(c.users.reprovision)
 		}},
 		{"reprovision-done", func() {
-			selectUser(h, "erin")
-			test.Tap(c.users.reprovision)
+			reprovision("erin")
 			if _, err := h.svc.Provision("127.0.0.1", "erin", c.reprov.issued.Code, "Android 15"); err != nil {
 				t.Fatal(err)
 			}
 			h.waitFor("provisioned", func() bool { return strings.HasPrefix(c.reprov.status.Text, statusProvisioned) })
 		}},
 		{"reprovision-fullscreen", func() {
-			selectUser(h, "frank")
-			test.Tap(c.users.reprovision)
+			reprovision("frank")
 			test.Tap(c.reprov.fullScreen)
 		}},
 		{"policy-mobile", screen(c.mobile.content)},
 		{"policy-selfreset", screen(c.selfReset.content)},
+		{"policy-pin", screen(c.pin.content)},
+		{"about", func() { c.showScreen(c.users.content); c.showAbout() }},
 		{"server", screen(c.server.content)},
 		{"agents", screen(c.agents.content)},
 		{"agent-form", func() {

@@ -60,13 +60,13 @@ func newServerScreen(c *Console) *serverScreen {
 	}
 	s.name = entry("e.g. office-server")
 	s.siteID = entry("e.g. office")
-	s.host = entry("0.0.0.0 (every address of this computer)")
-	s.port = entry("8443")
+	s.host = entry("e.g. 0.0.0.0, every address of this computer")
+	s.port = entry("e.g. 8443")
 	adv := c.newSelectEntry(addrStrings(c.opts.lanAddrs()))
-	adv.SetPlaceHolder("first detected address")
+	adv.SetPlaceHolder("(empty: the first detected address)")
 	adv.OnSubmitted = func(string) { s.applyChanges() }
 	s.advertise = newInputField(adv)
-	s.httpListen = entry("off")
+	s.httpListen = entry("(empty: off)")
 
 	s.result = &widget.Label{Wrapping: fyne.TextWrapWord}
 	s.apply = widget.NewButton("Apply", s.applyChanges)
@@ -123,7 +123,7 @@ func newServerScreen(c *Console) *serverScreen {
 		newNote("The embedded HTTPS server that phones provision against and agents check one-time codes with."),
 		widget.NewSeparator())
 	s.content = container.NewBorder(top, container.NewVBox(widget.NewSeparator(), buttons), nil, nil,
-		container.NewVScroll(body))
+		newFormScroll(body))
 	for _, fl := range s.fields() {
 		fl.relayout = func() { relayout(s.content) }
 	}

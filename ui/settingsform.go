@@ -16,9 +16,15 @@ type settingsSpec struct {
 	note    string      // what admins should know before they apply
 	checks  []string    // Yes/No keys
 	entries []entrySpec // text keys
+
+	// explain says in one line what the phone or server does with each
+	// Yes/No key; it shows under the check box.
+	explain map[string]string
 }
 
-// entrySpec is a text setting with a placeholder and a hint.
+// entrySpec is a text setting with a placeholder and a hint. A
+// placeholder is an example and reads as one ("e.g. …"), or is empty: it
+// must never look like a value.
 type entrySpec struct {
 	key, placeholder, hint string
 }
@@ -45,8 +51,11 @@ func newSettingsForm(c *Console, spec settingsSpec) *settingsForm {
 
 	var checks []fyne.CanvasObject
 	for _, k := range spec.checks {
-		f.checks[k] = widget.NewCheck(core.SettingHelp(k), nil)
+		f.checks[k] = widget.NewCheck(core.SettingHelp(k), func(bool) { f.edited() })
 		checks = append(checks, f.checks[k])
+		if e := spec.explain[k]; e != "" {
+			checks = append(checks, indented(&widget.Label{Text: e, Importance: widget.LowImportance, Wrapping: fyne.TextWrapWord}))
+		}
 	}
 	var rows [][]fyne.CanvasObject
 	for _, e := range spec.entries {
@@ -54,6 +63,8 @@ func newSettingsForm(c *Console, spec settingsSpec) *settingsForm {
 		en.SetPlaceHolder(e.placeholder)
 		en.OnSubmitted = func(string) { f.applyChanges() }
 		fl := newInputField(en)
+		onChanged := en.OnChanged
+		en.OnChanged = func(s string) { onChanged(s); f.edited() }
 		f.entries[e.key] = fl
 		cell := fl.box
 		if e.hint != "" {
@@ -71,7 +82,7 @@ func newSettingsForm(c *Console, spec settingsSpec) *settingsForm {
 	buttons := container.NewBorder(nil, nil, nil, container.NewHBox(f.reset, f.apply), f.result)
 	top := container.NewVBox(newHeading(spec.title), newNote(spec.note), widget.NewSeparator())
 	f.content = container.NewBorder(top, container.NewVBox(widget.NewSeparator(), buttons), nil, nil,
-		container.NewVScroll(container.NewVBox(form, layout.NewSpacer())))
+		newFormScroll(container.NewVBox(form, layout.NewSpacer())))
 	for _, fl := range f.entries {
 		fl.relayout = func() { relayout(f.content) }
 	}
@@ -94,18 +105,20 @@ func (f *settingsForm) values() map[string]string {
 // load shows the saved settings and clears errors.
 func (f *settingsForm) load() {
 	set := f.c.svc.Settings()
-	f.loaded = map[string]string{}
+	f.loaded = nil // edited ignores the changes load makes
+	loaded := map[string]string{}
 	for k, ch := range f.checks {
 		v, _ := set.Get(k)
 		ch.SetChecked(v == "Yes")
-		f.loaded[k] = v
+		loaded[k] = v
 	}
 	for k, fl := range f.entries {
 		v, _ := set.Get(k)
 		fl.entry.SetText(v)
 		fl.setError("")
-		f.loaded[k] = v
+		loaded[k] = v
 	}
+	f.loaded = loaded
 }
 
 // dirty reports whether the admin has edited the form since it loaded.
@@ -154,13 +167,41 @@ func (f *settingsForm) applyChanges() {
 	}
 	f.load() // shows values as core normalised them
 	f.showResult("Saved.", widget.SuccessImportance)
+	f.c.markUnsaved(f.content, false)
 }
 
 // resetChanges puts back the saved values.
 func (f *settingsForm) resetChanges() {
 	f.load()
 	f.showResult("", widget.MediumImportance)
+	f.c.markUnsaved(f.content, false)
 }
+
+// edited follows every change the admin makes: a footer about errors
+// that are all corrected goes, and a form that differs from the saved
+// settings is marked unsaved, here and in the navigation, so leaving it
+// loses nothing silently (the draft stays until Apply or Reset).
+func (f *settingsForm) edited() {
+	if f.loaded == nil {
+		return // still loading
+	}
+	for _, fl := range f.entries {
+		if fl.msg.Visible() {
+			return // the footer still points at a red field
+		}
+	}
+	dirty := f.dirty()
+	switch {
+	case dirty:
+		f.showResult(unsavedNote, widget.WarningImportance)
+	case f.result.Importance != widget.SuccessImportance:
+		f.showResult("", widget.MediumImportance)
+	}
+	f.c.markUnsaved(f.content, dirty)
+}
+
+// unsavedNote is the footer of a form with changes not yet applied.
+const unsavedNote = "Unsaved changes: Apply saves them, Reset puts back the saved values."
 
 func (f *settingsForm) showResult(msg string, imp widget.Importance) {
 	f.result.Importance = imp

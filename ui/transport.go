@@ -17,6 +17,9 @@ import (
 	"provisio/core/mailer"
 )
 
+// passwordUnchanged is the password placeholder while one is saved.
+const passwordUnchanged = "(unchanged)"
+
 // Setting keys of the Mail Transport screen.
 const (
 	keySMTPHost     = "smtp.host"
@@ -83,14 +86,14 @@ func newTransportScreen(c *Console) *transportScreen {
 		e.OnSubmitted = func(string) { s.applyChanges() }
 		return newInputField(e)
 	}
-	s.host = entry("smtp.example.org")
-	s.port = entry("587")
-	s.username = entry("optional")
+	s.host = entry("e.g. smtp.example.org")
+	s.port = entry("e.g. 587")
+	s.username = entry("(optional)")
 	pw := c.newPasswordEntry()
 	pw.OnSubmitted = func(string) { s.applyChanges() }
 	s.password = newInputField(pw)
-	s.from = entry("provisio@example.org")
-	s.fromName = entry("Provisio")
+	s.from = entry("e.g. provisio@example.org")
+	s.fromName = entry("e.g. Provisio")
 
 	s.security = widget.NewSelect([]string{core.MailSecurityNone, core.MailSecurityStartTLS, core.MailSecurityTLS}, nil)
 	s.security.OnChanged = s.securityChanged
@@ -109,7 +112,7 @@ func newTransportScreen(c *Console) *transportScreen {
 	s.reset = widget.NewButton("Reset", s.resetChanges)
 
 	to := c.newEntry()
-	to.SetPlaceHolder("you@example.org")
+	to.SetPlaceHolder("e.g. you@example.org")
 	to.OnSubmitted = func(string) { s.sendTestMessage() }
 	s.testTo = newInputField(to)
 	s.sendTest = widget.NewButtonWithIcon("Send test message", theme.MailSendIcon(), s.sendTestMessage)
@@ -152,7 +155,11 @@ func newTransportScreen(c *Console) *transportScreen {
 		newNote("The mail server Provisio sends provision codes through. Messages wait in the Outbox until it answers."),
 		widget.NewSeparator(),
 	)
-	s.content = container.NewBorder(top, nil, nil, nil, container.NewVScroll(body))
+	page := newFormScroll(body)
+	for _, w := range s.template.wheels {
+		w.page = page
+	}
+	s.content = container.NewBorder(top, nil, nil, nil, page)
 	for _, fl := range append(s.fields(), s.testTo) {
 		fl.relayout = func() { relayout(s.content) }
 	}
@@ -226,10 +233,10 @@ func (s *transportScreen) load() {
 	s.password.entry.SetText("")
 	s.clearPassword.SetChecked(false)
 	if s.hasPassword {
-		s.password.entry.SetPlaceHolder("unchanged")
+		s.password.entry.SetPlaceHolder(passwordUnchanged)
 		s.clearPassword.Enable()
 	} else {
-		s.password.entry.SetPlaceHolder("none")
+		s.password.entry.SetPlaceHolder("(none set)")
 		s.clearPassword.Disable()
 	}
 	for _, fl := range s.fields() {
@@ -426,7 +433,12 @@ type templateEditor struct {
 	relayout func()
 
 	content fyne.CanvasObject
+	// wheels lie over the text and HTML boxes (wheelToPage).
+	wheels []*wheelToPage
 }
+
+// templateRows is the least height of a template box, in rows.
+const templateRows = 8
 
 func newTemplateEditor(c *Console) *templateEditor {
 	t := &templateEditor{c: c}
@@ -442,6 +454,17 @@ func newTemplateEditor(c *Console) *templateEditor {
 	t.html.TextStyle = fyne.TextStyle{Monospace: true}
 	t.html.Wrapping = fyne.TextWrapOff
 	t.html.SetMinRowsVisible(8)
+	// The boxes grow with their text and pass the wheel to the page.
+	for _, e := range []*entry{t.text, t.html} {
+		onChanged := e.OnChanged
+		e.OnChanged = func(s string) {
+			growRows(&e.Entry, templateRows)
+			if onChanged != nil {
+				onChanged(s)
+			}
+		}
+	}
+	t.wheels = []*wheelToPage{newWheelToPage(), newWheelToPage()}
 
 	t.result = &widget.Label{Wrapping: fyne.TextWrapWord}
 	t.restore = widget.NewButton("Restore default", t.restoreDefault)
@@ -459,8 +482,8 @@ func newTemplateEditor(c *Console) *templateEditor {
 		newNote(note),
 		newFormGrid(
 			formRow("Subject", t.subject.box),
-			formRow("Plain text", t.text),
-			formRow("HTML", t.html),
+			formRow("Plain text", container.NewStack(t.text, t.wheels[0])),
+			formRow("HTML", container.NewStack(t.html, t.wheels[1])),
 		),
 		buttons,
 	)

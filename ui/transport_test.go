@@ -70,7 +70,7 @@ func TestTransport_ApplyAndReset(t *testing.T) {
 	if s.security.Selected != core.MailSecurityStartTLS || s.port.entry.Text != "587" {
 		t.Errorf("form starts with security %q port %q", s.security.Selected, s.port.entry.Text)
 	}
-	if s.password.entry.PlaceHolder == "unchanged" || !s.clearPassword.Disabled() {
+	if s.password.entry.PlaceHolder == passwordUnchanged || !s.clearPassword.Disabled() {
 		t.Error("the form hints at a saved password before there is one")
 	}
 	// Choosing TLS moves the usual port along.
@@ -96,7 +96,7 @@ func TestTransport_ApplyAndReset(t *testing.T) {
 		t.Fatalf("saved %+v, want %+v", got, want)
 	}
 	// The saved password is hinted at, never shown.
-	if s.password.entry.Text != "" || s.password.entry.PlaceHolder != "unchanged" || s.clearPassword.Disabled() {
+	if s.password.entry.Text != "" || s.password.entry.PlaceHolder != passwordUnchanged || s.clearPassword.Disabled() {
 		t.Errorf("after save: password %q placeholder %q, clear disabled %v",
 			s.password.entry.Text, s.password.entry.PlaceHolder, s.clearPassword.Disabled())
 	}
@@ -134,7 +134,7 @@ func TestTransport_ApplyAndReset(t *testing.T) {
 	if got := h.svc.Settings().Mail.Password; got != "" {
 		t.Errorf("password after Clear: %q", got)
 	}
-	if s.clearPassword.Checked || !s.clearPassword.Disabled() || s.password.entry.PlaceHolder == "unchanged" {
+	if s.clearPassword.Checked || !s.clearPassword.Disabled() || s.password.entry.PlaceHolder == passwordUnchanged {
 		t.Error("the form still hints at a saved password")
 	}
 

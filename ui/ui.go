@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"net/url"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -18,6 +19,7 @@ import (
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/dialog"
+	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
 	"provisio/core"
@@ -49,6 +51,11 @@ type Deps struct {
 	// the console calls RestartServer, which it does at once. nil: the
 	// console cannot regenerate the certificate.
 	RegenerateCert func() (fingerprint string, err error)
+	// Version and DataDir are shown in Help → About.
+	Version, DataDir string
+	// Documentation is opened by Help → Documentation; nil: the console
+	// says where the documentation is.
+	Documentation *url.URL
 }
 
 // Console is the main window's content and the state behind it. It keeps
@@ -62,15 +69,24 @@ type Console struct {
 
 	nav     *widget.List
 	screens []screen
+	// unsaved are the screens whose form holds changes not yet applied;
+	// the navigation marks them.
+	unsaved map[fyne.CanvasObject]bool
 	body    *fyne.Container // holds the selected screen
 	// The status bar: whether the server runs, then its addresses, the
 	// Site ID, the device and code counts and the certificate.
 	serverState *widget.Label
 	status      *widget.Label
+	copyFP      *widget.Button // copies the certificate fingerprint
+
+	menu     *fyne.MainMenu
+	aboutBox *about                // the open About box, if any
+	oldPhone *dialog.ConfirmDialog // the last "already has a phone" question
 
 	users     *usersScreen
 	mobile    *settingsForm
 	selfReset *settingsForm
+	pin       *settingsForm
 	transport *transportScreen
 	outbox    *outboxScreen
 	server    *serverScreen
@@ -134,12 +150,17 @@ type options struct {
 	saveFile func(name string) (path string, ok bool)
 	// openFile replaces the file-open dialog.
 	openFile func() (path string, ok bool)
+	// quit replaces App.Quit.
+	quit func()
 }
 
 // New builds the console into w: a navigation list on the left, the
 // selected screen on the right and a status line below. It subscribes to
 // the service's events until Close.
 func New(a fyne.App, w fyne.Window, d Deps) *Console {
+	// Text must be readable (WCAG AA) in both variants: theme.go. Tests
+	// keep Fyne's test theme, so goldens name colours unambiguously.
+	a.Settings().SetTheme(Theme())
 	return newConsole(a, w, d, options{})
 }
 
@@ -168,6 +189,7 @@ func newConsole(a fyne.App, w fyne.Window, d Deps, o options) *Console {
 	c.users = newUsersScreen(c)
 	c.mobile = newMobilePolicy(c)
 	c.selfReset = newSelfResetPolicy(c)
+	c.pin = newPINPolicy(c)
 	c.transport = newTransportScreen(c)
 	c.outbox = newOutboxScreen(c)
 	c.server = newServerScreen(c)
@@ -177,6 +199,7 @@ func newConsole(a fyne.App, w fyne.Window, d Deps, o options) *Console {
 		{"User Management", c.users.content},
 		{"Policy → Mobile Client", c.mobile.content},
 		{"Policy → Self-Reset", c.selfReset.content},
+		{"Policy → PIN & Lockout", c.pin.content},
 		{"Mail Transport", c.transport.content},
 		{"Outbox", c.outbox.content},
 		{"Server", c.server.content},
@@ -187,7 +210,7 @@ func newConsole(a fyne.App, w fyne.Window, d Deps, o options) *Console {
 	c.nav = widget.NewList(
 		func() int { return len(c.screens) },
 		func() fyne.CanvasObject { return widget.NewLabel("Policy → Mobile Client") },
-		func(id widget.ListItemID, o fyne.CanvasObject) { o.(*widget.Label).SetText(c.screens[id].title) },
+		func(id widget.ListItemID, o fyne.CanvasObject) { o.(*widget.Label).SetText(c.navTitle(id)) },
 	)
 	c.nav.OnSelected = c.show
 	c.body = container.NewStack()
@@ -195,11 +218,16 @@ func newConsole(a fyne.App, w fyne.Window, d Deps, o options) *Console {
 
 	split := container.NewHSplit(c.nav, container.NewPadded(c.body))
 	split.Offset = 0.16
-	statusBar := container.NewBorder(nil, nil, c.serverState, nil, c.status)
+	// The fingerprint is long; the status line may cut it, so it can be
+	// copied here and read in full in Help → About.
+	c.copyFP = widget.NewButtonWithIcon("Copy fingerprint", theme.ContentCopyIcon(), c.copyFingerprint)
+	c.copyFP.Importance = widget.LowImportance
+	statusBar := container.NewBorder(nil, nil, c.serverState, c.copyFP, c.status)
 	w.SetContent(container.NewBorder(nil, container.NewVBox(widget.NewSeparator(), statusBar), nil, nil, split))
-	w.Resize(fyne.NewSize(1280, 800))
+	c.restoreWindowSize()
 	c.nav.Select(0)
 	c.setupKeys()
+	c.setupMenu()
 	c.startBridge()
 	c.startStatusClock()
 	if d.StartErr != nil {
@@ -212,6 +240,47 @@ func newConsole(a fyne.App, w fyne.Window, d Deps, o options) *Console {
 		c.openFirstRun()
 	}
 	return c
+}
+
+// unsavedMark follows the navigation title of a screen with unsaved
+// changes.
+const unsavedMark = " (unsaved)"
+
+// navTitle is screen i's title in the navigation.
+func (c *Console) navTitle(i int) string {
+	if c.unsaved[c.screens[i].content] {
+		return c.screens[i].title + unsavedMark
+	}
+	return c.screens[i].title
+}
+
+// markUnsaved records whether the screen whose content is o has unsaved
+// changes, for the navigation.
+func (c *Console) markUnsaved(o fyne.CanvasObject, unsaved bool) {
+	if c.unsaved == nil {
+		c.unsaved = map[fyne.CanvasObject]bool{}
+	}
+	if c.unsaved[o] == unsaved {
+		return
+	}
+	c.unsaved[o] = unsaved
+	if c.nav != nil {
+		c.nav.Refresh()
+	}
+}
+
+// refreshUnsaved marks every form that differs from the saved settings,
+// including Mail Transport and Server, whose own footers do not follow
+// each keystroke.
+func (c *Console) refreshUnsaved() {
+	if c.transport == nil || c.server == nil {
+		return // still building
+	}
+	for _, f := range []*settingsForm{c.mobile, c.selfReset, c.pin} {
+		c.markUnsaved(f.content, f.dirty())
+	}
+	c.markUnsaved(c.transport.content, c.transport.dirty() || c.transport.template.dirty())
+	c.markUnsaved(c.server.content, c.server.dirty())
 }
 
 // showScreen selects the screen whose content is o.
@@ -229,6 +298,8 @@ func (c *Console) show(i widget.ListItemID) {
 	if i < 0 || i >= len(c.screens) {
 		return
 	}
+	// The screen being left keeps its draft; the navigation marks it.
+	c.refreshUnsaved()
 	c.body.Objects = []fyne.CanvasObject{c.screens[i].content}
 	c.body.Refresh()
 }
@@ -297,7 +368,14 @@ func (c *Console) startStatusClock() {
 		for {
 			select {
 			case <-t.C:
-				c.do(c.refreshStatus)
+				// Expired codes leave the pending count and their
+				// messages show as withdrawn, together.
+				c.do(func() {
+					c.refreshStatus()
+					if c.outbox.expiryPassed() {
+						c.outbox.refresh()
+					}
+				})
 			case <-halt:
 				return
 			}

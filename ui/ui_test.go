@@ -30,6 +30,10 @@ func TestConsole_MainWindowLayout(t *testing.T) {
 		Fingerprint: testFingerprint,
 	})
 	defer c.Close()
+	// New installs the console's theme, whose colours repeat (white is
+	// background and overlay); the test theme's are unique, so the markup
+	// names each colour the same way every run.
+	a.Settings().SetTheme(test.Theme())
 
 	if got := w.Canvas().Size(); got.Width != 1280 || got.Height != 800 {
 		t.Errorf("window is %v, want 1280×800", got)

@@ -41,9 +41,9 @@ func (s *usersScreen) openForm(u *core.User) {
 	}
 	f.name = entry("e.g. alice")
 	f.fullName = entry("")
-	f.email = entry("name@example.org")
-	f.stringsEmail = entry("optional")
-	f.mobile = entry("+44 20 7946 0000")
+	f.email = entry("e.g. name@example.org")
+	f.stringsEmail = entry("(optional)")
+	f.mobile = entry("e.g. +44 20 7946 0000")
 	f.group = entry("")
 	pin := s.c.newPasswordEntry()
 	pin.OnSubmitted = func(string) { f.submit() }
@@ -59,7 +59,7 @@ func (s *usersScreen) openForm(u *core.User) {
 	title := "Add user"
 	if u == nil {
 		f.mobileAllowed.SetChecked(true)
-		pin.SetPlaceHolder("optional, " + pinRule)
+		pin.SetPlaceHolder("(optional, " + pinRule + ")")
 	} else {
 		title = "Edit " + u.Name
 		f.editing = u.Name
@@ -71,7 +71,7 @@ func (s *usersScreen) openForm(u *core.User) {
 		f.stringsEmail.entry.SetText(u.StringsEmail)
 		f.mobile.entry.SetText(u.Mobile)
 		f.group.entry.SetText(u.Group)
-		pin.SetPlaceHolder("unchanged; a new one is " + pinRule)
+		pin.SetPlaceHolder("(unchanged; a new one is " + pinRule + ")")
 		f.mobileAllowed.SetChecked(u.MobileAllowed)
 		f.locked.SetChecked(u.Locked)
 		f.wasLocked = u.Locked

@@ -77,6 +77,7 @@ func newUsersScreen(c *Console) *usersScreen {
 	s.search.SetPlaceHolder("Search username, full name or email (Ctrl+F)")
 	s.search.ActionItem = widget.NewIcon(theme.SearchIcon())
 	s.search.OnChanged = func(string) { s.applyFilter() }
+	s.search.onKey = s.searchKey
 	// Enter picks the first match, so a helpdesk can type a name, press
 	// Enter and act on the user.
 	s.search.OnSubmitted = func(string) {
@@ -135,6 +136,29 @@ func newUsersScreen(c *Console) *usersScreen {
 	s.content = container.NewBorder(top, bottom, nil, nil, container.NewStack(s.list, centred(s.empty)))
 	s.refresh()
 	return s
+}
+
+// searchKey gives the search box list-like keys: Escape clears it, Down
+// moves into the list (selecting the first match when none is).
+func (s *usersScreen) searchKey(ev *fyne.KeyEvent) bool {
+	switch ev.Name {
+	case fyne.KeyEscape:
+		if s.search.Text == "" {
+			return false
+		}
+		s.search.SetText("")
+		return true
+	case fyne.KeyDown:
+		if len(s.shown) == 0 {
+			return false
+		}
+		if _, ok := s.selectedRow(); !ok {
+			s.list.Select(0)
+		}
+		s.c.win.Canvas().Focus(s.list)
+		return true
+	}
+	return false
 }
 
 // newHeader returns the column titles; username, device and last login

@@ -281,3 +281,48 @@ func setCells(cells []fyne.CanvasObject, texts []string, imp map[int]widget.Impo
 func centred(l *widget.Label) fyne.CanvasObject {
 	return container.NewVBox(layout.NewSpacer(), l, layout.NewSpacer())
 }
+
+// indented shifts o right by the width of a check box, so a check's
+// explanation sits under its label.
+func indented(o fyne.CanvasObject) fyne.CanvasObject {
+	return container.New(layout.NewCustomPaddedLayout(0, 0, theme.IconInlineSize()+theme.InnerPadding(), 0), o)
+}
+
+// newFormScroll scrolls a form vertically and keeps its fields clear of
+// the scroll bar, which is drawn over the content's right edge.
+func newFormScroll(o fyne.CanvasObject) *container.Scroll {
+	gap := theme.ScrollBarSize() + 2*theme.Padding()
+	return container.NewVScroll(container.New(layout.NewCustomPaddedLayout(0, 0, 0, gap), o))
+}
+
+// wheelToPage lies over a scrolling box inside a scrolled form (the mail
+// templates) and hands the mouse wheel to the form: otherwise the box
+// captures the wheel and the page stops scrolling under the pointer. It
+// takes no taps, drags or hovers, so those still reach the box.
+type wheelToPage struct {
+	widget.BaseWidget
+	page *container.Scroll
+}
+
+func newWheelToPage() *wheelToPage {
+	w := &wheelToPage{}
+	w.ExtendBaseWidget(w)
+	return w
+}
+
+// Scrolled scrolls the page.
+func (w *wheelToPage) Scrolled(ev *fyne.ScrollEvent) {
+	if w.page != nil {
+		w.page.Scrolled(ev)
+	}
+}
+
+func (w *wheelToPage) CreateRenderer() fyne.WidgetRenderer {
+	return widget.NewSimpleRenderer(layout.NewSpacer())
+}
+
+// growRows sizes a multi-line entry to its text (at least min rows), so
+// it shows everything without a scroll bar of its own.
+func growRows(e *widget.Entry, least int) {
+	e.SetMinRowsVisible(min(max(least, strings.Count(e.Text, "\n")+2), 80))
+}

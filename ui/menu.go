@@ -1,0 +1,151 @@
+package ui
+
+import (
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/dialog"
+	"fyne.io/fyne/v2/driver/desktop"
+	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
+)
+
+// The main menu (File → Quit, Help → About and Documentation), Ctrl+Q
+// (Cmd+Q on macOS), and the window size kept between runs.
+
+// shortcutQuit quits from the keyboard wherever the focus is.
+var shortcutQuit = &desktop.CustomShortcut{KeyName: fyne.KeyQ, Modifier: fyne.KeyModifierShortcutDefault}
+
+// Preference keys of the window's size. Fyne has no API for a window's
+// position, so the window manager places it.
+const (
+	prefWidth  = "window.width"
+	prefHeight = "window.height"
+)
+
+// defaultSize is the window's size on first run.
+var defaultSize = fyne.NewSize(1280, 800)
+
+// setupMenu installs the main menu and the quit shortcut.
+func (c *Console) setupMenu() {
+	quit := fyne.NewMenuItem("Quit", c.quit)
+	quit.IsQuit = true
+	quit.Shortcut = shortcutQuit
+	c.menu = fyne.NewMainMenu(
+		fyne.NewMenu("File", quit),
+		fyne.NewMenu("Help",
+			fyne.NewMenuItem("Documentation", c.openDocs),
+			fyne.NewMenuItem("About Provisio", c.showAbout),
+		),
+	)
+	c.win.SetMainMenu(c.menu)
+	c.win.Canvas().AddShortcut(shortcutQuit, func(fyne.Shortcut) { c.shortcut(shortcutQuit) })
+	// Closing the window saves its size first, as quitting does.
+	c.win.SetCloseIntercept(c.quit)
+}
+
+// quit remembers the window's size and ends the program.
+func (c *Console) quit() {
+	c.saveWindowSize()
+	if c.opts.quit != nil {
+		c.opts.quit()
+		return
+	}
+	c.app.Quit()
+}
+
+// restoreWindowSize sizes the window as it was when the console last
+// closed, or at defaultSize.
+func (c *Console) restoreWindowSize() {
+	p := c.app.Preferences()
+	w := p.FloatWithFallback(prefWidth, float64(defaultSize.Width))
+	h := p.FloatWithFallback(prefHeight, float64(defaultSize.Height))
+	// A damaged or tiny value must not make an unusable window.
+	if w < 640 || h < 400 || w > 16384 || h > 16384 {
+		w, h = float64(defaultSize.Width), float64(defaultSize.Height)
+	}
+	c.win.Resize(fyne.NewSize(float32(w), float32(h)))
+}
+
+// saveWindowSize stores the window's size in Fyne's preferences, unless
+// it is full screen (the Reprovision dialog's QR view).
+func (c *Console) saveWindowSize() {
+	if c.win.FullScreen() {
+		return
+	}
+	s := c.win.Canvas().Size()
+	if s.Width < 1 || s.Height < 1 {
+		return
+	}
+	p := c.app.Preferences()
+	p.SetFloat(prefWidth, float64(s.Width))
+	p.SetFloat(prefHeight, float64(s.Height))
+}
+
+// about is the About box, kept for tests.
+type about struct {
+	dlg         dialog.Dialog
+	fingerprint *widget.Label
+	copyFP      *widget.Button
+}
+
+// showAbout shows the version, the data directory and the certificate's
+// full fingerprint, which can be selected or copied.
+func (c *Console) showAbout() {
+	a := &about{}
+	version := c.deps.Version
+	if version == "" {
+		version = "development build"
+	}
+	dataDir := c.deps.DataDir
+	if dataDir == "" {
+		dataDir = "unknown"
+	}
+	a.fingerprint = &widget.Label{Text: c.fingerprintText(), TextStyle: fyne.TextStyle{Monospace: true},
+		Wrapping: fyne.TextWrapBreak, Selectable: true}
+	a.copyFP = widget.NewButtonWithIcon("Copy fingerprint", theme.ContentCopyIcon(), c.copyFingerprint)
+	content := container.NewVBox(
+		newNote("Provisio provisions mobile authenticators for a small office."),
+		newFormGrid(
+			formRow("Version", &widget.Label{Text: version, Selectable: true}),
+			formRow("Data directory", &widget.Label{Text: dataDir, Wrapping: fyne.TextWrapBreak, Selectable: true}),
+			formRow("Certificate SHA-256", a.fingerprint),
+		),
+		container.NewHBox(a.copyFP),
+	)
+	d := dialog.NewCustom("About Provisio", "Close", content, c.win)
+	d.Resize(fyne.NewSize(640, 0))
+	a.dlg = d
+	c.aboutBox = a
+	c.pushModal(d, d.Hide)
+	d.Show()
+}
+
+// fingerprintText is the certificate's fingerprint, or "unknown".
+func (c *Console) fingerprintText() string {
+	if c.fingerprint == "" {
+		return "unknown"
+	}
+	return c.fingerprint
+}
+
+// copyFingerprint puts the certificate's fingerprint on the clipboard, so
+// it can be compared with what a phone or agent shows.
+func (c *Console) copyFingerprint() {
+	if c.fingerprint == "" {
+		return
+	}
+	c.app.Clipboard().SetContent(c.fingerprint)
+	c.app.SendNotification(fyne.NewNotification("Provisio", "Certificate fingerprint copied."))
+}
+
+// openDocs opens the documentation the composition root found (the README
+// next to the program), or says where it is.
+func (c *Console) openDocs() {
+	if u := c.deps.Documentation; u != nil {
+		if err := c.app.OpenURL(u); err == nil {
+			return
+		}
+	}
+	c.showInfo("Documentation", "The documentation is README.md in the Provisio package and at the top of its "+
+		"source code; `provisio --help` lists the commands.")
+}
