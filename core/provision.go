@@ -258,26 +258,46 @@ func (s *Service) SecurityStrings(deviceID string) (Download, error) {
 	return d, nil
 }
 
-// TokenIndex returns the next unused string index of a user.
-func (s *Service) TokenIndex(username string) (int, error) {
+// ErrSyncIndexOff is TokenIndex's answer while the Mobile Client policy's
+// Sync Index is off: the lookup exists only for clients that sync.
+var ErrSyncIndexOff = &Error{Code: CodeInvalid, Message: "This server does not synchronise the string index: Sync Index is off in Policy → Mobile Client."}
+
+// TokenIndex returns the next unused string index of a user, for mobile
+// clients that sync their index. Anyone can ask, without a secret, so the
+// answer must not tell who exists: an unknown user, a user without
+// strings, a locked, disabled or deleted one all answer 0, like a user
+// whose strings are fresh. deviceID, when given and the user's, gets the
+// precise index whatever the user's state. The lookup writes nothing,
+// not even a log line, so it cannot be used to fill the disk.
+func (s *Service) TokenIndex(username, deviceID string) (int, error) {
+	if !s.Settings().MobileClient.SyncIndex {
+		return 0, ErrSyncIndexOff
+	}
 	next := 0
-	err := s.update(true, func(tx Tx, log *logger) error {
+	err := s.store.View(func(tx Tx) error {
 		u, err := tx.User(username)
 		if errors.Is(err, ErrNotFound) {
-			return Errorf(CodeNotFound, "There is no user %q.", username)
+			return nil
 		} else if err != nil {
 			return err
 		}
+		owner := deviceID != "" && u.DeviceID != "" && equalConstantTime(u.DeviceID, deviceID)
+		if !owner && (u.Locked || u.Disabled || u.Deleted) {
+			return nil
+		}
 		ss, err := tx.Strings(u.Name)
 		if errors.Is(err, ErrNotFound) {
-			return Errorf(CodeNoStrings, "User %q has no security strings.", u.Name)
+			return nil
 		} else if err != nil {
 			return err
 		}
 		next = ss.Next
-		return log.add(LevelInfo, u.Name, "Token index request for user: %s", u.Name)
+		return nil
 	})
-	return next, err
+	if err != nil {
+		return 0, err
+	}
+	return next, nil
 }
 
 // Exists reports whether a user exists.

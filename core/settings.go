@@ -107,6 +107,40 @@ type Settings struct {
 	// SetupDone is set when the console's first-run setup has been
 	// finished or skipped; until then the console offers it at start.
 	SetupDone bool `json:"setup_done"`
+
+	// The server's open surface (#9, docs/decisions.md "Hardening the
+	// open surface").
+	//
+	// AllowGet accepts AgentXML and AdminXML as a GET ?xml= parameter,
+	// which puts agent secrets and OTCs in URLs that proxies log.
+	AllowGet bool `json:"agentxml_allow_get"`
+	// QRAnyText lets getQRCode render any text, not only Provision URLs of
+	// this server.
+	QRAnyText bool `json:"agentxml_qr_any_text"`
+	// LogMaxAgeDays and LogMaxMB bound the audit log; the oldest entries
+	// are trimmed past either. 0 means no bound.
+	LogMaxAgeDays int `json:"log_max_age_days"`
+	LogMaxMB      int `json:"log_max_mb"`
+	// MinFreeMB is the free space in the data directory below which the
+	// server refuses unauthenticated work; 0 turns the check off.
+	MinFreeMB int `json:"min_free_mb"`
+	// Hardened is set once a settings record saved before #9 has been
+	// given the defaults above and its agents their explicit rights.
+	Hardened bool `json:"hardened"`
+}
+
+// Defaults of the #9 settings, also given to records saved before them.
+const (
+	DefaultLogMaxAgeDays = 90
+	DefaultLogMaxMB      = 200
+	DefaultMinFreeMB     = 100
+)
+
+// harden gives a settings record saved before #9 the new defaults. The
+// two switches stay off, which is their default.
+func (s *Settings) harden() {
+	s.LogMaxAgeDays, s.LogMaxMB, s.MinFreeMB = DefaultLogMaxAgeDays, DefaultLogMaxMB, DefaultMinFreeMB
+	s.Hardened = true
 }
 
 // DefaultSettings returns the documented defaults.
@@ -121,6 +155,11 @@ func DefaultSettings() Settings {
 		PINMax:      10,
 		SelfReset:   SelfResetPolicy{CodeValidity: 600},
 		Mail:        MailSettings{Port: 587, Security: MailSecurityStartTLS, FromName: "Provisio"},
+
+		LogMaxAgeDays: DefaultLogMaxAgeDays,
+		LogMaxMB:      DefaultLogMaxMB,
+		MinFreeMB:     DefaultMinFreeMB,
+		Hardened:      true,
 	}
 }
 
@@ -228,6 +267,12 @@ var settings = map[string]setting{
 	"policy.selfreset.url_provisioning":             textSetting("URL provisioning", func(s *Settings) *string { return &s.SelfReset.URLProvisioning }, validateURL),
 	"policy.selfreset.url_get_settings":             textSetting("URL to get settings", func(s *Settings) *string { return &s.SelfReset.URLGetSettings }, validateURL),
 	"policy.selfreset.url_complete":                 textSetting("URL complete", func(s *Settings) *string { return &s.SelfReset.URLComplete }, validateURL),
+
+	"agentxml.allow_get":   boolSetting("accept AgentXML/AdminXML as GET ?xml= (puts secrets in URLs; default No)", func(s *Settings) *bool { return &s.AllowGet }),
+	"agentxml.qr_any_text": boolSetting("getQRCode renders any text, not only this server's Provision URLs", func(s *Settings) *bool { return &s.QRAnyText }),
+	"log.max_age_days":     intSetting("audit log entries older than this are trimmed (0: no age bound)", func(s *Settings) *int { return &s.LogMaxAgeDays }, 0, 36500),
+	"log.max_mb":           intSetting("the oldest audit log entries are trimmed past this size (0: no size bound)", func(s *Settings) *int { return &s.LogMaxMB }, 0, 1_000_000),
+	"server.min_free_mb":   intSetting("below this free space (MB) the server refuses unauthenticated work (0: off)", func(s *Settings) *int { return &s.MinFreeMB }, 0, 1_000_000),
 
 	"console.setup_done": boolSetting("first-run setup finished or skipped (No offers it again)", func(s *Settings) *bool { return &s.SetupDone }),
 

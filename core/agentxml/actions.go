@@ -1,6 +1,7 @@
 package agentxml
 
 import (
+	"fmt"
 	"net/http"
 	"net/netip"
 	"strings"
@@ -40,14 +41,19 @@ func (s *Server) dispatch(r *http.Request, req *request, mobile bool) reply {
 		case "provision":
 			return s.provision(req)
 		case "securitystrings":
-			return s.securityStrings(req)
+			rep := s.securityStrings(req)
+			if rep.errCode == errSession {
+				// A device Id nobody holds: someone guessing.
+				s.lims.refused.charge(r.RemoteAddr)
+			}
+			return rep
 		}
-		_ = s.svc.Log(core.LevelWarn, "", logAgentAccess)
+		s.refuse(r, refusedMobile)
 		return failReply(errAgentAccess)
 	}
 
 	if req.Version == "" {
-		_ = s.svc.Log(core.LevelWarn, "", logMalformed)
+		s.refuse(r, refusedMalformed)
 		return failReply(errMalformed)
 	}
 	if action == "ping" {
@@ -55,7 +61,7 @@ func (s *Server) dispatch(r *http.Request, req *request, mobile bool) reply {
 	}
 	agent, ok := s.authorize(r, req.Secret)
 	if !ok {
-		_ = s.svc.Log(core.LevelWarn, "", logAgentAccess)
+		s.refuse(r, refusedAgentAccess)
 		return failReply(errAgentAccess)
 	}
 	switch action {
@@ -96,11 +102,14 @@ func (s *Server) dispatch(r *http.Request, req *request, mobile bool) reply {
 	case "ondemandmessage":
 		return s.onDemandMessage(agent, req)
 	}
-	what := "unknown"
+	// Counted, not logged one by one: even a real agent's loop must not
+	// fill the disk. The reason names the agent (configured, so bounded)
+	// and an action only when it is one of the few not offered.
+	reason := fmt.Sprintf("an unknown action from agent %q", agent.Name)
 	if notOffered[action] {
-		what = "not offered"
+		reason = fmt.Sprintf("the action %q, which this server does not offer, from agent %q", action, agent.Name)
 	}
-	_ = s.svc.Log(core.LevelWarn, "", "AgentXML request failed, error: The action %q from agent %q is %s.", echoLog(req.Action), agent.Name, what)
+	s.refuse(r, reason)
 	return failReply(errUnknownAction)
 }
 

@@ -219,7 +219,7 @@ func TestAgentXML_ActionsNeedAnAgent(t *testing.T) {
 		}
 	}
 	// Nothing happened: alice's first string is still unused.
-	if n, _ := f.svc.TokenIndex("alice"); n != 0 {
+	if n, _ := f.svc.TokenIndex("alice", fixtureAliceDevice); n != 0 {
 		t.Fatalf("next index %d after refused requests", n)
 	}
 	if out, _ := f.svc.Outbox(); len(out) != 0 {
