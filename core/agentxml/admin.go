@@ -136,6 +136,13 @@ func (s *Server) admin(r *http.Request, req *adminRequest) adminReply {
 		s.refuse(r, refusedAgentAccess)
 		return adminReply{errCode: errAgentAccess, message: "The agent is not authorised to access the server."}
 	}
+	if req.helpdesk() && !agent.Helpdesk {
+		// Explicit rights (#9): an agent that only authenticates (a VPN)
+		// must not set PINs or unlock users with its secret. Counted,
+		// not logged per request.
+		s.refuse(r, fmt.Sprintf("a HelpdeskRequest from agent %q, which does not have the helpdesk right", agent.Name))
+		return adminReply{errCode: errAgentAccess, message: fmt.Sprintf("Agent %q does not have the helpdesk right; an administrator gives it in Agents.", agent.Name)}
+	}
 	if req.unknown != "" {
 		s.refuse(r, fmt.Sprintf("an unknown AdminXML operation from agent %q", agent.Name))
 		return adminReply{errCode: errAdminUnknownOp,
@@ -159,13 +166,6 @@ func (s *Server) admin(r *http.Request, req *adminRequest) adminReply {
 func (s *Server) adminOp(agent core.Agent, req *adminRequest, op *adminOp) opResult {
 	res := opResult{op: op}
 	scope := core.HelpdeskScope(agent, op.repository)
-	if req.helpdesk() && !agent.Helpdesk {
-		// Explicit rights (#9): an agent that only authenticates (a VPN)
-		// must not set PINs or unlock users with its secret.
-		_ = s.svc.Log(core.LevelWarn, "", "AdminXML %s request from agent %q refused: the agent does not have the helpdesk right.", op.name, agent.Name)
-		res.errCode, res.message = errAgentAccess, fmt.Sprintf("Agent %q does not have the helpdesk right; give it in Agents.", agent.Name)
-		return res
-	}
 	if op.name == "Report" && !agent.Helpdesk && !agent.Repository {
 		_ = s.svc.Log(core.LevelWarn, "", "AdminXML Report request from agent %q refused: reports need the helpdesk or admin right.", agent.Name)
 		res.errCode, res.message = errAgentAccess, fmt.Sprintf("Agent %q needs the helpdesk or admin right for reports.", agent.Name)
