@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"path/filepath"
@@ -50,7 +51,7 @@ func openEnv(dir string) (*env, error) {
 	if err != nil {
 		return nil, err
 	}
-	svc, err := core.NewService(st)
+	svc, err := core.NewService(st, core.WithFreeSpace(store.FreeSpace(dir)))
 	if err != nil {
 		st.Close()
 		return nil, err
@@ -108,6 +109,21 @@ func (e *env) startMail() (stop func()) {
 	go func() {
 		defer close(done)
 		e.mailWorker().Run(ctx)
+	}()
+	return func() { cancel(); <-done }
+}
+
+// startWorkers runs the service's background work (aggregated refusals,
+// audit log trim, free-space check) until the returned stop function is
+// called, and sends health problems and failed commits to errOut, where a
+// person sees them even when the log cannot be written.
+func (e *env) startWorkers(errOut io.Writer) (stop func()) {
+	e.svc.SetReport(func(msg string) { fmt.Fprintf(errOut, "provisio: %s\n", msg) })
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		e.svc.RunMaintenance(ctx, func(err error) { fmt.Fprintf(errOut, "provisio: %v\n", err) })
 	}()
 	return func() { cancel(); <-done }
 }
