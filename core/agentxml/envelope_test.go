@@ -104,7 +104,6 @@ var envelopeCases = []envelopeCase{
 		wantResult: "FAIL", wantError: "AGENT_ERROR_SESSION", wantLog: "Mobile request from unknown user; the user needs to reprovision"},
 }
 
-
 func TestServer_Envelope(t *testing.T) {
 	e := newEnv(t)
 	storetest.MustAddUser(t, e.svc, "alice", "1234")

@@ -17,7 +17,7 @@ const (
 	maxQRText     = 2048 // fits a QR code at error correction M with room to spare
 	defaultQRSize = 256
 	minQRSize     = 64
-	maxQRSize     = 512  // ample for a screen or a mail; rendering grows with the square
+	maxQRSize     = 512 // ample for a screen or a mail; rendering grows with the square
 	maxPageField  = 128 // longer than any username (64) or code (10)
 )
 

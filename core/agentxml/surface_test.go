@@ -492,7 +492,7 @@ func TestSurface_LowDisk(t *testing.T) {
 	e := &env{svc: s.svc, srv: s.srv, fp: s.fp, agent: s.agent}
 	m := e.provisioned(t, "alice", "1234")
 	phone := e.phone(t, "alice") // looks the Site ID up now, while there is space
-	free.Store(20 << 20) // 20 MB, under the default 100 MB
+	free.Store(20 << 20)         // 20 MB, under the default 100 MB
 	s.svc.CheckFreeSpace()
 	if !s.svc.LowDisk() {
 		t.Fatal("LowDisk not set")
