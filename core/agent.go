@@ -138,10 +138,17 @@ func (a Agent) Rights() string {
 // agentHostName returns h in lower case when it is a host name rather
 // than an address or range, and "" otherwise.
 func agentHostName(h string) string {
+	h = strings.TrimSuffix(h, ".")
 	if _, err := ParseAgentHost(h); err == nil || h == "" || len(h) > 253 || validateHost(h) != nil {
 		return ""
 	}
-	return strings.ToLower(strings.TrimSuffix(h, "."))
+	// A name never ends in an all-numeric label (RFC 3696): 10.0.0.300
+	// is a mistyped address, not a host.
+	last := h[strings.LastIndexByte(h, '.')+1:]
+	if strings.Trim(last, "0123456789") == "" {
+		return ""
+	}
+	return strings.ToLower(h)
 }
 
 // Resolver looks up the addresses of a host name.
