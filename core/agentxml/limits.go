@@ -13,6 +13,7 @@ import (
 )
 
 // Rate is a token bucket: Burst requests at once, refilled at PerSecond.
+// A zero PerSecond means no limit.
 type Rate struct {
 	PerSecond float64
 	Burst     int
@@ -35,7 +36,7 @@ type Limits struct {
 	// MaxConns and MaxConnsPerAddr cap concurrent connections per
 	// listener, in total and per source address. A connection over a cap
 	// is accepted and closed at once, so the kernel's queue keeps moving
-	// for everyone else.
+	// for everyone else. 0 means no cap.
 	MaxConns, MaxConnsPerAddr int
 }
 
