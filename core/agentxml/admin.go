@@ -35,18 +35,17 @@ func (s *Server) adminXML(w http.ResponseWriter, r *http.Request) {
 	}
 	buf := getBuffer()
 	defer putBuffer(buf)
-
-	body, status := readXML(w, r, buf)
 	var req adminRequest
-	var rep adminReply
 	if r.Method == http.MethodGet && !s.svc.Settings().AllowGet {
 		s.refuse(r, refusedGet)
 		w.Header().Set("Allow", "POST")
-		buf.b = buf.b[:0]
 		appendAdmin(buf, &req, &adminReply{errCode: errAdminGeneral, message: getRefused})
 		writeXML(w, http.StatusMethodNotAllowed, buf.b)
 		return
 	}
+
+	body, status := readXML(w, r, buf)
+	var rep adminReply
 	if status == http.StatusOK {
 		var err error
 		if req, err = parseAdminRequest(body); err != nil {

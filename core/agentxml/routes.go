@@ -112,18 +112,17 @@ func (s *Server) agentXML(mobile bool) http.HandlerFunc {
 		}
 		buf := getBuffer()
 		defer putBuffer(buf)
-
-		body, status := readXML(w, r, buf)
 		var req request
-		var rep reply
 		if r.Method == http.MethodGet && !s.svc.Settings().AllowGet {
 			s.refuse(r, refusedGet)
 			w.Header().Set("Allow", "POST")
-			buf.b = buf.b[:0]
 			appendSAS(buf, &req, &reply{errCode: errGeneral, message: getRefused})
 			writeXML(w, http.StatusMethodNotAllowed, buf.b)
 			return
 		}
+
+		body, status := readXML(w, r, buf)
+		var rep reply
 		if status == http.StatusOK {
 			var err error
 			req, err = parseRequest(body)
