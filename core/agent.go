@@ -177,7 +177,9 @@ func (s *Service) resolveAgents(agents []Agent) map[string][]netip.Prefix {
 	var wg sync.WaitGroup
 	for _, a := range agents {
 		if p, err := ParseAgentHost(a.Host); err == nil {
+			mu.Lock() // lookups started earlier in the loop write too
 			out[a.Name] = []netip.Prefix{p}
+			mu.Unlock()
 			continue
 		}
 		name := agentHostName(a.Host)
