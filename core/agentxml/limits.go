@@ -67,6 +67,7 @@ type limiter struct {
 	mu       sync.Mutex
 	sources  map[netip.Addr]*source
 	overflow *rate.Limiter
+	swept    time.Time
 }
 
 type source struct {
@@ -106,9 +107,11 @@ func (l *limiter) get(key netip.Addr, now time.Time) *rate.Limiter {
 		src.seen = now
 		return src.lim
 	}
-	if len(l.sources) >= maxTracked {
+	if len(l.sources) >= maxTracked && now.Sub(l.swept) >= time.Second {
 		// A bucket untouched for long enough to refill is full again, so
-		// forgetting it changes nothing.
+		// forgetting it changes nothing. At most one sweep a second, so
+		// a crowd of new sources cannot make every request walk the map.
+		l.swept = now
 		full := time.Duration(float64(l.burst) / float64(l.rate) * float64(time.Second))
 		if l.rate == rate.Inf {
 			full = 0
@@ -118,9 +121,9 @@ func (l *limiter) get(key netip.Addr, now time.Time) *rate.Limiter {
 				delete(l.sources, k)
 			}
 		}
-		if len(l.sources) >= maxTracked {
-			return l.overflow
-		}
+	}
+	if len(l.sources) >= maxTracked {
+		return l.overflow
 	}
 	lim := rate.NewLimiter(l.rate, l.burst)
 	l.sources[key] = &source{lim: lim, seen: now}
