@@ -1,6 +1,6 @@
 module provisio
 
-go 1.26
+go 1.26.0
 
 require (
 	fyne.io/fyne/v2 v2.7.1
@@ -15,6 +15,7 @@ require (
 	go.etcd.io/bbolt v1.4.3
 	golang.org/x/sys v0.30.0
 	golang.org/x/term v0.29.0
+	golang.org/x/time v0.16.0
 )
 
 require (

@@ -41,7 +41,7 @@ Usage:
   provisio [--data DIR] reprovision NAME --oath [--hotp] [--digits 8] [--algorithm SHA256]
                                                        issue an authenticator-app token: print the otpauth URI, the QR and the deadline
   provisio [--data DIR] settings list | get KEY | set KEY VALUE|-
-  provisio [--data DIR] agent add NAME --host H --secret -|S [--group G] [--repository]
+  provisio [--data DIR] agent add NAME --host H --secret -|S [--group G] [--helpdesk] [--repository]
   provisio [--data DIR] agent list | agent delete NAME
   provisio service install | uninstall | status | unit   run serve as a systemd service
   provisio [--data DIR] check [--create-empty]         check the data file for damage and print a report
@@ -380,6 +380,7 @@ func (c *cli) serve(listen string) error {
 		listen = srv.Addr().String()
 		e.svc.SetListening(listen)
 		defer e.startMail()()
+		defer e.startWorkers(c.errOut)()
 		set := e.svc.Settings()
 		fmt.Fprintf(c.out, "Provisio server listening on %s\n", srv.Addr())
 		for _, u := range serverURLs(e.svc, listen) {
@@ -635,14 +636,16 @@ var settingsCommands = map[string]command{
 
 var agentCommands = map[string]command{
 	"add": {
-		usage: "agent add NAME --host H --secret -|S [--group G] [--repository]",
+		usage: "agent add NAME --host H --secret -|S [--group G] [--helpdesk] [--repository]",
 		args:  1,
 		setup: func(fs *flag.FlagSet) action {
 			var a core.Agent
-			fs.StringVar(&a.Host, "host", "", "IP address or CIDR range the agent connects from")
+			fs.StringVar(&a.Host, "host", "", "IP address, CIDR range or host name the agent connects from")
 			fs.StringVar(&a.Secret, "secret", "", "shared secret (at least 8 characters); - to type it without echo or read it from standard input")
 			fs.StringVar(&a.Group, "group", core.GroupAny, "group whose members may authenticate (ANY for all)")
-			fs.BoolVar(&a.Repository, "repository", false, "the agent can act as a repository")
+			fs.BoolVar(&a.Repository, "repository", false, "admin right: the agent can act as a repository (AdminRequest)")
+			fs.BoolVar(&a.Repository, "admin", false, "the same as --repository")
+			fs.BoolVar(&a.Helpdesk, "helpdesk", false, "helpdesk right: HelpdeskRequests (set PINs, lock, unlock) and reports")
 			return func(c *cli, args []string) error {
 				secret, err := c.secretArg(a.Secret, "--secret", "an agent secret", "secret of agent "+args[0])
 				if err != nil {
@@ -654,7 +657,10 @@ var agentCommands = map[string]command{
 					if err := e.svc.PutAgent(a); err != nil {
 						return err
 					}
-					fmt.Fprintf(c.out, "Agent %q saved.\n", a.Name)
+					fmt.Fprintf(c.out, "Agent %q saved (rights: %s).\n", a.Name, a.Rights())
+					if _, err := core.ParseAgentHost(a.Host); err != nil && len(e.svc.AgentAddresses(a.Name)) == 0 {
+						fmt.Fprintf(c.out, "Warning: %s does not resolve now; the agent is refused until it does.\n", a.Host)
+					}
 					return nil
 				})
 			}
@@ -665,9 +671,17 @@ var agentCommands = map[string]command{
 		setup: noFlags(func(c *cli, _ []string) error {
 			return c.withEnv(func(e *env) error {
 				tw := tabwriter.NewWriter(c.out, 2, 8, 2, ' ', 0)
-				fmt.Fprintln(tw, "NAME\tHOST\tGROUP\tREPOSITORY")
+				fmt.Fprintln(tw, "NAME\tHOST\tADDRESSES\tGROUP\tREPOSITORY\tRIGHTS")
 				for _, a := range e.svc.Agents() {
-					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", a.Name, a.Host, a.Group, map[bool]string{true: "Yes", false: "No"}[a.Repository])
+					var addrs []string
+					for _, p := range e.svc.AgentAddresses(a.Name) {
+						addrs = append(addrs, p.String())
+					}
+					resolved := strings.Join(addrs, ",")
+					if resolved == "" {
+						resolved = "(does not resolve)"
+					}
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", a.Name, a.Host, resolved, a.Group, map[bool]string{true: "Yes", false: "No"}[a.Repository], a.Rights())
 				}
 				return tw.Flush()
 			})

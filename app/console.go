@@ -43,6 +43,7 @@ func (c *cli) console() error {
 	startErr := rs.Restart()
 	defer rs.stop()
 	defer e.startMail()()
+	defer e.startWorkers(c.errOut)()
 
 	a := app.NewWithID(appID)
 	a.SetIcon(fyne.NewStaticResource(assets.IconResource()))

@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"path/filepath"
@@ -55,7 +56,7 @@ func openEnv(dir string) (*env, error) {
 	if err != nil {
 		return nil, err
 	}
-	svc, err := core.NewService(st, core.WithOATHKeys(oathkey.Keys{}))
+	svc, err := core.NewService(st, core.WithOATHKeys(oathkey.Keys{}), core.WithFreeSpace(store.FreeSpace(dir)))
 	if err != nil {
 		st.Close()
 		return nil, err
@@ -186,6 +187,21 @@ func (e *env) startMail() (stop func()) {
 		})
 	}()
 	return func() { cancel(); <-done; <-oathDone }
+}
+
+// startWorkers runs the service's background work (aggregated refusals,
+// audit log trim, free-space check) until the returned stop function is
+// called, and sends health problems and failed commits to errOut, where a
+// person sees them even when the log cannot be written.
+func (e *env) startWorkers(errOut io.Writer) (stop func()) {
+	e.svc.SetReport(func(msg string) { fmt.Fprintf(errOut, "provisio: %s\n", msg) })
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		e.svc.RunMaintenance(ctx, func(err error) { fmt.Fprintf(errOut, "provisio: %v\n", err) })
+	}()
+	return func() { cancel(); <-done }
 }
 
 // serverURLs lists the addresses phones and agents can use: the advertised

@@ -1,8 +1,12 @@
 package core
 
 import (
+	"context"
+	"net"
 	"net/netip"
 	"strings"
+	"sync"
+	"time"
 )
 
 // GroupAny lets every user authenticate through an agent.
@@ -11,11 +15,16 @@ const GroupAny = "ANY"
 // Agent is a program (VPN, web app, RADIUS bridge, script) allowed to call
 // the AgentXML API from a host or address range with a shared secret.
 type Agent struct {
-	Name       string `json:"name"`
-	Host       string `json:"host"`   // an IP address or a CIDR range
-	Secret     string `json:"secret"` // never logged
-	Group      string `json:"group"`  // GroupAny or a group name
-	Repository bool   `json:"repository"`
+	Name   string `json:"name"`
+	Host   string `json:"host"`   // an IP address, a CIDR range or a host name
+	Secret string `json:"secret"` // never logged
+	Group  string `json:"group"`  // GroupAny or a group name
+	// Rights. Every agent may authenticate (login and the other
+	// authentication actions). Repository is the admin right: AdminXML
+	// AdminRequests in its own repository. Helpdesk allows
+	// HelpdeskRequests. Agents saved before rights existed have neither.
+	Repository bool `json:"repository"`
+	Helpdesk   bool `json:"helpdesk,omitempty"`
 	// Modes are the authentication modes the agent may use, from
 	// AgentModes. Empty (agents saved before modes existed) means mobile.
 	Modes []string `json:"modes,omitempty"`
@@ -52,7 +61,9 @@ func ValidateAgent(a *Agent) error {
 		return FieldError("name", "Enter a name for the agent.")
 	}
 	if _, err := ParseAgentHost(a.Host); err != nil {
-		return err
+		if agentHostName(a.Host) == "" {
+			return FieldError("host", "%q is not an IP address (192.168.1.10), a range (192.168.1.0/24) or a host name (vpn.office.lan).", a.Host)
+		}
 	}
 	if len(a.Secret) < 8 {
 		return FieldError("secret", "The shared secret needs at least 8 characters.")
@@ -92,13 +103,127 @@ func ParseAgentHost(h string) (netip.Prefix, error) {
 }
 
 // Allows reports whether the agent accepts requests from addr with secret.
-// The secret is compared in constant time.
+// The secret is compared in constant time. A host name never matches
+// here: AuthorizeAgent uses the addresses it resolved to.
 func (a Agent) Allows(addr netip.Addr, secret string) bool {
 	p, err := ParseAgentHost(a.Host)
 	if err != nil {
 		return false
 	}
-	return p.Contains(addr.Unmap()) && equalConstantTime(a.Secret, secret)
+	return allows([]netip.Prefix{p}, a.Secret, addr, secret)
+}
+
+func allows(prefixes []netip.Prefix, want string, addr netip.Addr, secret string) bool {
+	addr = addr.Unmap()
+	for _, p := range prefixes {
+		if p.Contains(addr) {
+			return equalConstantTime(want, secret)
+		}
+	}
+	return false
+}
+
+// Rights lists the agent's rights as the console and CLI show them.
+func (a Agent) Rights() string {
+	r := "authenticate"
+	if a.Helpdesk {
+		r += ", helpdesk"
+	}
+	if a.Repository {
+		r += ", admin"
+	}
+	return r
+}
+
+// agentHostName returns h in lower case when it is a host name rather
+// than an address or range, and "" otherwise.
+func agentHostName(h string) string {
+	h = strings.TrimSuffix(h, ".")
+	if _, err := ParseAgentHost(h); err == nil || h == "" || len(h) > 253 || validateHost(h) != nil {
+		return ""
+	}
+	// A name never ends in an all-numeric label (RFC 3696): 10.0.0.300
+	// is a mistyped address, not a host.
+	last := h[strings.LastIndexByte(h, '.')+1:]
+	if strings.Trim(last, "0123456789") == "" {
+		return ""
+	}
+	return strings.ToLower(h)
+}
+
+// Resolver looks up the addresses of a host name.
+type Resolver func(ctx context.Context, host string) ([]netip.Addr, error)
+
+// WithResolver sets how agent host names are resolved (tests use a fixed
+// table).
+func WithResolver(r Resolver) Option { return func(s *Service) { s.resolver = r } }
+
+func systemResolver(ctx context.Context, host string) ([]netip.Addr, error) {
+	return net.DefaultResolver.LookupNetIP(ctx, "ip", host)
+}
+
+// resolveTimeout bounds one round of agent host name lookups, so a dead
+// DNS server delays start-up by seconds, not minutes.
+const resolveTimeout = 3 * time.Second
+
+// resolveAgents returns the ranges each agent accepts, by name: its
+// address or range, or the addresses its host name resolves to now. A
+// name that does not resolve accepts nothing until the next resolution.
+func (s *Service) resolveAgents(agents []Agent) map[string][]netip.Prefix {
+	out := make(map[string][]netip.Prefix, len(agents))
+	ctx, cancel := context.WithTimeout(context.Background(), resolveTimeout)
+	defer cancel()
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	for _, a := range agents {
+		if p, err := ParseAgentHost(a.Host); err == nil {
+			mu.Lock() // lookups started earlier in the loop write too
+			out[a.Name] = []netip.Prefix{p}
+			mu.Unlock()
+			continue
+		}
+		name := agentHostName(a.Host)
+		if name == "" {
+			continue
+		}
+		wg.Add(1)
+		go func(agent, host string) {
+			defer wg.Done()
+			addrs, _ := s.resolver(ctx, host)
+			var ps []netip.Prefix
+			seen := map[netip.Addr]bool{}
+			for _, ad := range addrs {
+				ad = ad.Unmap()
+				if !seen[ad] {
+					seen[ad] = true
+					ps = append(ps, netip.PrefixFrom(ad, ad.BitLen()))
+				}
+			}
+			mu.Lock()
+			out[agent] = ps
+			mu.Unlock()
+		}(a.Name, name)
+	}
+	wg.Wait()
+	return out
+}
+
+// AgentAddresses returns the addresses or ranges an agent is accepted
+// from: its own when it is named by address, else what its host name
+// resolved to at start or at its last change (none when it did not
+// resolve).
+func (s *Service) AgentAddresses(name string) []netip.Prefix {
+	return s.config.Load().agentAddrs[name]
+}
+
+// ResolveAgents looks the agents' host names up again, for a network
+// whose addresses changed while Provisio runs.
+func (s *Service) ResolveAgents() {
+	s.cfgMu.Lock()
+	defer s.cfgMu.Unlock()
+	cfg := *s.config.Load()
+	cfg.agentAddrs = s.resolveAgents(cfg.Agents)
+	s.config.Store(&cfg)
 }
 
 // Admits reports whether user may authenticate through this agent.

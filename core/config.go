@@ -22,6 +22,8 @@ func (s *Service) SetSettings(set Settings, what string) error {
 		return err
 	}
 	// The snapshot changes only once the commit has succeeded.
+	s.cfgMu.Lock()
+	defer s.cfgMu.Unlock()
 	cfg := *s.config.Load()
 	cfg.Settings = set
 	s.config.Store(&cfg)
@@ -50,7 +52,7 @@ func (s *Service) PutAgent(a Agent) error {
 		if err := tx.PutAgent(a); err != nil {
 			return err
 		}
-		return log.add(LevelInfo, "", "Agent %q saved (host %s, group %s).", a.Name, a.Host, a.Group)
+		return log.add(LevelInfo, "", "Agent %q saved (host %s, group %s, rights: %s).", a.Name, a.Host, a.Group, a.Rights())
 	})
 }
 
@@ -83,17 +85,23 @@ func (s *Service) changeAgents(fn func(Tx, *logger) error) error {
 		return err
 	}
 	sort.Slice(agents, func(i, j int) bool { return agents[i].Name < agents[j].Name })
+	addrs := s.resolveAgents(agents)
+	s.cfgMu.Lock()
 	cfg := *s.config.Load()
-	cfg.Agents = agents
+	cfg.Agents, cfg.agentAddrs = agents, addrs
 	s.config.Store(&cfg)
+	s.cfgMu.Unlock()
 	s.bus.Publish(Event{Kind: EventConfigChanged, At: s.clock.Now()})
 	return nil
 }
 
-// AuthorizeAgent returns the agent that accepts addr and secret.
+// AuthorizeAgent returns the agent that accepts addr and secret: addr is
+// in the agent's range, or one its host name resolved to, and the secret
+// matches (in constant time).
 func (s *Service) AuthorizeAgent(addr netip.Addr, secret string) (Agent, bool) {
-	for _, a := range s.config.Load().Agents {
-		if a.Allows(addr, secret) {
+	cfg := s.config.Load()
+	for _, a := range cfg.Agents {
+		if allows(cfg.agentAddrs[a.Name], a.Secret, addr, secret) {
 			return a, true
 		}
 	}

@@ -17,6 +17,7 @@ const (
 	EventProvisionFailed                  // a provision attempt failed
 	EventConfigChanged                    // settings, policies or agents changed
 	EventOutboxChanged                    // a message was queued, sent, failed or discarded
+	EventHealth                           // Service.Health changed (Reason holds its message)
 )
 
 // Event is a notification for the console, in-process only. Only

@@ -8,7 +8,6 @@ import (
 	"crypto/sha512"
 	"encoding/base32"
 	"encoding/binary"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"hash"
@@ -69,19 +68,6 @@ type OATHPolicy struct {
 // DefaultOATHPolicy is OATH off with the RFC-recommended windows.
 func DefaultOATHPolicy() OATHPolicy {
 	return OATHPolicy{Window: DefaultOATHWindow, LookAhead: DefaultOATHLookAhead}
-}
-
-// UnmarshalJSON fills the OATH policy with its defaults before decoding,
-// so a settings record written before OATH existed gets the documented
-// window and look-ahead rather than zeros.
-func (s *Settings) UnmarshalJSON(b []byte) error {
-	type plain Settings
-	p := plain{OATH: DefaultOATHPolicy()}
-	if err := json.Unmarshal(b, &p); err != nil {
-		return err
-	}
-	*s = Settings(p)
-	return nil
 }
 
 // OATHIssuer is the issuer shown in authenticator apps.

@@ -309,27 +309,37 @@ type Download struct {
 }
 
 // SecurityStrings replaces the strings of the user owning deviceID with 100
-// new ones and returns them.
+// new ones and returns them. An unknown device Id is refused on a read,
+// without a write or a log line of its own: anyone can send one, so the
+// caller counts it (Service.Refuse).
 func (s *Service) SecurityStrings(deviceID string) (Download, error) {
 	set := s.Settings()
 	// Made before the transaction so the single writer is held no longer
 	// than the write itself takes.
+	notProvisioned := Errorf(CodeSession, "This device is not provisioned; the user needs to reprovision.")
+	if _, ok, err := s.DeviceUser(deviceID); err != nil {
+		return Download{}, err
+	} else if !ok {
+		return Download{}, notProvisioned
+	}
 	ss := NewStringSet()
 	var d Download
 	var fail error
 	err := s.update(true, func(tx Tx, log *logger) error {
 		d, fail = Download{}, nil
+		// Checked again inside the write: a reprovision may have come
+		// in between.
 		name, err := tx.DeviceUser(deviceID)
 		if errors.Is(err, ErrNotFound) {
-			fail = Errorf(CodeSession, "This device is not provisioned; the user needs to reprovision.")
-			return log.add(LevelWarn, "", "Mobile request from unknown user; the user needs to reprovision")
+			fail = notProvisioned
+			return nil
 		} else if err != nil {
 			return err
 		}
 		u, err := tx.User(name)
-		if err != nil || !equalConstantTime(u.DeviceID, deviceID) {
-			fail = Errorf(CodeSession, "This device is not provisioned; the user needs to reprovision.")
-			return log.add(LevelWarn, name, "Mobile request from unknown user; the user needs to reprovision")
+		if err != nil || u.Deleted || !equalConstantTime(u.DeviceID, deviceID) {
+			fail = notProvisioned
+			return nil
 		}
 		switch {
 		case u.Disabled:
@@ -357,26 +367,46 @@ func (s *Service) SecurityStrings(deviceID string) (Download, error) {
 	return d, nil
 }
 
-// TokenIndex returns the next unused string index of a user.
-func (s *Service) TokenIndex(username string) (int, error) {
+// ErrSyncIndexOff is TokenIndex's answer while the Mobile Client policy's
+// Sync Index is off: the lookup exists only for clients that sync.
+var ErrSyncIndexOff = &Error{Code: CodeInvalid, Message: "This server does not synchronise the string index: Sync Index is off in Policy → Mobile Client."}
+
+// TokenIndex returns the next unused string index of a user, for mobile
+// clients that sync their index. Anyone can ask, without a secret, so the
+// answer must not tell who exists: an unknown user, a user without
+// strings, a locked, disabled or deleted one all answer 0, like a user
+// whose strings are fresh. deviceID, when given and the user's, gets the
+// precise index whatever the user's state. The lookup writes nothing,
+// not even a log line, so it cannot be used to fill the disk.
+func (s *Service) TokenIndex(username, deviceID string) (int, error) {
+	if !s.Settings().MobileClient.SyncIndex {
+		return 0, ErrSyncIndexOff
+	}
 	next := 0
-	err := s.update(true, func(tx Tx, log *logger) error {
+	err := s.store.View(func(tx Tx) error {
 		u, err := tx.User(username)
 		if errors.Is(err, ErrNotFound) {
-			return Errorf(CodeNotFound, "There is no user %q.", username)
+			return nil
 		} else if err != nil {
 			return err
 		}
+		owner := deviceID != "" && u.DeviceID != "" && equalConstantTime(u.DeviceID, deviceID)
+		if !owner && (u.Locked || u.Disabled || u.Deleted) {
+			return nil
+		}
 		ss, err := tx.Strings(u.Name)
 		if errors.Is(err, ErrNotFound) {
-			return Errorf(CodeNoStrings, "User %q has no security strings.", u.Name)
+			return nil
 		} else if err != nil {
 			return err
 		}
 		next = ss.Next
-		return log.add(LevelInfo, u.Name, "Token index request for user: %s", u.Name)
+		return nil
 	})
-	return next, err
+	if err != nil {
+		return 0, err
+	}
+	return next, nil
 }
 
 // Exists reports whether a user exists.

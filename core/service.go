@@ -3,6 +3,9 @@ package core
 import (
 	"errors"
 	"fmt"
+	"net/netip"
+	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 )
@@ -18,6 +21,11 @@ type Service struct {
 	// config is a snapshot of settings and agents, replaced on every
 	// change, so the hot path reads configuration without a transaction.
 	config atomic.Pointer[Config]
+	// cfgMu serialises replacements of config, so a settings change and
+	// an agent change cannot lose each other's snapshot.
+	cfgMu sync.Mutex
+	// resolver looks up agent host names (agent.go).
+	resolver Resolver
 
 	// sessions are the agent API's sessionstart ids (api_sessions.go).
 	sessions sessionTable
@@ -33,12 +41,21 @@ type Service struct {
 	// listening is where the HTTPS server of this process listens, set by
 	// the composition root; Settings reports it as Settings.Listening.
 	listening atomic.Pointer[string]
+	// Health (health.go): the free-space probe, the state a person must
+	// see, and lock-free copies of its two flags for the hot path.
+	freeSpace FreeSpace
+	health    health
+	lowDisk   atomic.Bool
+	commitBad atomic.Bool
 }
 
 // Config is a read-only snapshot of settings and agents.
 type Config struct {
 	Settings Settings
 	Agents   []Agent
+	// agentAddrs are the ranges each agent is accepted from, by name,
+	// with host names resolved (agent.go).
+	agentAddrs map[string][]netip.Prefix
 }
 
 // Option configures a Service.
@@ -49,7 +66,7 @@ func WithClock(c Clock) Option { return func(s *Service) { s.clock = c } }
 
 // NewService loads configuration from st, writing defaults on first use.
 func NewService(st Store, opts ...Option) (*Service, error) {
-	s := &Service{store: st, clock: systemClock{}}
+	s := &Service{store: st, clock: systemClock{}, resolver: systemResolver}
 	for _, o := range opts {
 		o(s)
 	}
@@ -71,13 +88,43 @@ func NewService(st Store, opts ...Option) (*Service, error) {
 		if err != nil {
 			return err
 		}
+		if !set.Hardened {
+			if err := hardenStored(tx, &set, agents, s.clock.Now()); err != nil {
+				return err
+			}
+		}
 		s.config.Store(&Config{Settings: set, Agents: agents})
 		return nil
 	})
 	if err != nil {
 		return nil, fmt.Errorf("load configuration: %w", err)
 	}
+	cfg := s.Config()
+	cfg.agentAddrs = s.resolveAgents(cfg.Agents)
+	s.config.Store(&cfg)
 	return s, nil
+}
+
+// hardenStored upgrades a data file saved before #9: the settings get
+// the new defaults and the agents keep only the rights they had
+// (authenticate, and admin where they could act as a repository), which
+// is logged once so an administrator knows to give helpdesk rights.
+func hardenStored(tx Tx, set *Settings, agents []Agent, now time.Time) error {
+	set.LogMaxAgeDays, set.LogMaxMB, set.MinFreeMB = DefaultLogMaxAgeDays, DefaultLogMaxMB, DefaultMinFreeMB
+	set.Hardened = true
+	if err := tx.PutSettings(*set); err != nil {
+		return err
+	}
+	if len(agents) == 0 {
+		return nil
+	}
+	names := make([]string, len(agents))
+	for i, a := range agents {
+		names[i] = fmt.Sprintf("%q (%s)", a.Name, a.Rights())
+	}
+	_, err := tx.AppendLog(LogEntry{Time: now, Level: LevelWarn, Message: "Agents now have explicit rights; HelpdeskRequests need the helpdesk right, which no existing agent has. " +
+		"Agents kept: " + strings.Join(names, ", ") + ". Give the helpdesk right in Agents where an agent needs it."})
+	return err
 }
 
 // Events returns the bus on which committed changes are announced.
@@ -135,8 +182,14 @@ func (s *Service) update(batch bool, fn func(tx Tx, log *logger) error, events .
 		err = s.store.Update(run)
 	}
 	if err != nil {
+		if ErrorCode(err) == CodeInternal {
+			// A store error, not a rule's refusal: a person must see it
+			// even when the log itself cannot be written (a full disk).
+			s.commitFailed(err)
+		}
 		return err
 	}
+	s.commitOK()
 	for _, e := range l.entries {
 		s.bus.Publish(Event{Kind: EventLog, User: e.User, At: e.Time, Log: e})
 	}

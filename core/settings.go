@@ -1,6 +1,7 @@
 package core
 
 import (
+	"encoding/json"
 	"fmt"
 	"net"
 	"net/netip"
@@ -127,6 +128,49 @@ type Settings struct {
 	// (serve --listen may differ from Listen). It is never saved; the
 	// Service fills it in, and phones are told its port.
 	Listening string `json:"-"`
+	// The server's open surface (#9, docs/decisions.md "Hardening the
+	// open surface").
+	//
+	// AllowGet accepts AgentXML and AdminXML as a GET ?xml= parameter,
+	// which puts agent secrets and OTCs in URLs that proxies log.
+	AllowGet bool `json:"agentxml_allow_get"`
+	// QRAnyText lets getQRCode render any text, not only Provision URLs of
+	// this server.
+	QRAnyText bool `json:"agentxml_qr_any_text"`
+	// LogMaxAgeDays and LogMaxMB bound the audit log; the oldest entries
+	// are trimmed past either. 0 means no bound.
+	LogMaxAgeDays int `json:"log_max_age_days"`
+	LogMaxMB      int `json:"log_max_mb"`
+	// MinFreeMB is the free space in the data directory below which the
+	// server refuses unauthenticated work; 0 turns the check off.
+	MinFreeMB int `json:"min_free_mb"`
+	// Hardened is set once the agents of a data file saved before #9 have
+	// been given their explicit rights (hardenStored).
+	Hardened bool `json:"hardened"`
+}
+
+// Defaults of the #9 settings.
+const (
+	DefaultLogMaxAgeDays = 90
+	DefaultLogMaxMB      = 200
+	DefaultMinFreeMB     = 100
+)
+
+// UnmarshalJSON decodes a settings record over the documented defaults,
+// so a record written before a field existed (a lock duration, the OATH
+// window, the log bounds) gets that field's default rather than zero,
+// while a value that was saved, zero included, is kept.
+func (s *Settings) UnmarshalJSON(b []byte) error {
+	type plain Settings
+	p := plain(DefaultSettings())
+	// Only a record that says so has had the one-time #9 upgrade of its
+	// agents' rights (hardenStored).
+	p.Hardened = false
+	if err := json.Unmarshal(b, &p); err != nil {
+		return err
+	}
+	*s = Settings(p)
+	return nil
 }
 
 // DefaultSettings returns the documented defaults.
@@ -144,11 +188,17 @@ func DefaultSettings() Settings {
 		SelfReset:   SelfResetPolicy{CodeValidity: 600, MaxProvisionAttempts: 20},
 		Mail:        MailSettings{Port: 587, Security: MailSecurityStartTLS, FromName: "Provisio"},
 		OATH:        DefaultOATHPolicy(),
+
+		LogMaxAgeDays: DefaultLogMaxAgeDays,
+		LogMaxMB:      DefaultLogMaxMB,
+		MinFreeMB:     DefaultMinFreeMB,
+		Hardened:      true,
 	}
 }
 
-// fillDefaults gives fields that an older version did not store their
-// default, so a settings record from before they existed stays valid.
+// fillDefaults replaces zeros that no valid record holds (a lock of 0 s,
+// 0 locks, 0 provision attempts) with their defaults: such a record was
+// written by a version that did not have the field as a struct value.
 func (s *Settings) fillDefaults() {
 	d := DefaultSettings()
 	if s.LockSeconds == 0 {
@@ -283,10 +333,15 @@ var settings = map[string]setting{
 	"policy.selfreset.url_get_settings":             textSetting("URL to get settings", func(s *Settings) *string { return &s.SelfReset.URLGetSettings }, validateURL),
 	"policy.selfreset.url_complete":                 textSetting("URL complete", func(s *Settings) *string { return &s.SelfReset.URLComplete }, validateURL),
 
-	"oath.enabled":        boolSetting("OATH authenticator-app tokens (TOTP/HOTP) can be issued and used", func(s *Settings) *bool { return &s.OATH.Enabled }),
-	"oath.issuer":         textSetting("name shown in authenticator apps (empty: the Site ID)", func(s *Settings) *string { return &s.OATH.Issuer }, validateOATHIssuer),
-	"oath.window":         intSetting("TOTP steps accepted either side of now", func(s *Settings) *int { return &s.OATH.Window }, 0, 10),
-	"oath.hotp_lookahead": intSetting("HOTP counters accepted ahead of the expected one", func(s *Settings) *int { return &s.OATH.LookAhead }, 1, 100),
+	"oath.enabled":         boolSetting("OATH authenticator-app tokens (TOTP/HOTP) can be issued and used", func(s *Settings) *bool { return &s.OATH.Enabled }),
+	"oath.issuer":          textSetting("name shown in authenticator apps (empty: the Site ID)", func(s *Settings) *string { return &s.OATH.Issuer }, validateOATHIssuer),
+	"oath.window":          intSetting("TOTP steps accepted either side of now", func(s *Settings) *int { return &s.OATH.Window }, 0, 10),
+	"oath.hotp_lookahead":  intSetting("HOTP counters accepted ahead of the expected one", func(s *Settings) *int { return &s.OATH.LookAhead }, 1, 100),
+	"agentxml.allow_get":   boolSetting("accept AgentXML/AdminXML as GET ?xml= (puts secrets in URLs; default No)", func(s *Settings) *bool { return &s.AllowGet }),
+	"agentxml.qr_any_text": boolSetting("getQRCode renders any text, not only this server's Provision URLs", func(s *Settings) *bool { return &s.QRAnyText }),
+	"log.max_age_days":     intSetting("audit log entries older than this are trimmed (0: no age bound)", func(s *Settings) *int { return &s.LogMaxAgeDays }, 0, 36500),
+	"log.max_mb":           intSetting("the oldest audit log entries are trimmed past this size (0: no size bound)", func(s *Settings) *int { return &s.LogMaxMB }, 0, 1_000_000),
+	"server.min_free_mb":   intSetting("below this free space (MB) the server refuses unauthenticated work (0: off)", func(s *Settings) *int { return &s.MinFreeMB }, 0, 1_000_000),
 
 	"console.setup_done": boolSetting("first-run setup finished or skipped (No offers it again)", func(s *Settings) *bool { return &s.SetupDone }),
 

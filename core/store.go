@@ -72,4 +72,11 @@ type Tx interface {
 	Logs(after uint64, limit int) ([]LogEntry, error)
 	// LogTail returns the newest limit entries, oldest first.
 	LogTail(limit int) ([]LogEntry, error)
+	// LogSize returns the number of log entries and the bytes their keys
+	// and values take.
+	LogSize() (count int, bytes int64, err error)
+	// TrimLog deletes the oldest entries, in order, while drop returns
+	// true for them (size is the entry's bytes), at most limit of them,
+	// and returns how many it deleted and the bytes they took.
+	TrimLog(limit int, drop func(e LogEntry, size int) bool) (n int, bytes int64, err error)
 }

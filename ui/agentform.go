@@ -23,6 +23,7 @@ type agentForm struct {
 	modes                     map[string]*widget.Check
 	modesMsg                  *widget.Label // error about the modes
 	repository                *widget.Check
+	helpdesk                  *widget.Check
 
 	generate, copySecret *widget.Button
 	copied               *widget.Label
@@ -41,7 +42,7 @@ func (s *agentsScreen) openForm(a *core.Agent) {
 		return newInputField(e)
 	}
 	f.name = entry("e.g. office-vpn")
-	f.host = entry("e.g. 192.168.1.20, or a range such as 192.168.1.0/24")
+	f.host = entry("e.g. 192.168.1.20, a range such as 192.168.1.0/24, or a host name")
 	secret := c.newPasswordEntry()
 	secret.SetPlaceHolder("(at least 8 characters)")
 	secret.OnSubmitted = func(string) { f.submit() }
@@ -69,6 +70,7 @@ func (s *agentsScreen) openForm(a *core.Agent) {
 	f.modesMsg = &widget.Label{Importance: widget.DangerImportance, Wrapping: fyne.TextWrapWord}
 	f.modesMsg.Hide()
 	f.repository = widget.NewCheck("Can act as repository", nil)
+	f.helpdesk = widget.NewCheck("Helpdesk", nil)
 	f.general = &widget.Label{Importance: widget.DangerImportance, Wrapping: fyne.TextWrapWord}
 	f.general.Hide()
 
@@ -89,6 +91,7 @@ func (s *agentsScreen) openForm(a *core.Agent) {
 			ch.SetChecked(a.AllowsMode(m))
 		}
 		f.repository.SetChecked(a.Repository)
+		f.helpdesk.SetChecked(a.Helpdesk)
 	}
 	f.copied.Hide()
 
@@ -104,6 +107,8 @@ func (s *agentsScreen) openForm(a *core.Agent) {
 		formRow("Authentication", container.NewVBox(container.NewHBox(modeChecks...), f.modesMsg)),
 		formRow("", container.NewVBox(f.repository,
 			hint("Lets the agent add, change and delete users through AdminXML."))),
+		formRow("", container.NewVBox(f.helpdesk,
+			hint("Lets the agent set PINs, lock and unlock users of every repository (HelpdeskRequest) and read reports."))),
 	)
 	content := container.NewVBox(grid, f.general)
 
@@ -176,7 +181,7 @@ func (f *agentForm) submit() {
 	f.general.Hide()
 	a := core.Agent{
 		Name: f.name.entry.Text, Host: f.host.entry.Text, Secret: f.secret.entry.Text,
-		Group: f.group.entry.Text, Repository: f.repository.Checked,
+		Group: f.group.entry.Text, Repository: f.repository.Checked, Helpdesk: f.helpdesk.Checked,
 	}
 	for _, m := range core.AgentModes {
 		if f.modes[m].Checked {

@@ -108,9 +108,26 @@ func (s *agentsScreen) updateRow(id widget.ListItemID, o fyne.CanvasObject) {
 	}
 	a := s.agents[id]
 	cells := o.(*fyne.Container).Objects
-	for i, t := range []string{a.Name, a.Host, a.Group, modesText(a), yesNo(a.Repository)} {
+	for i, t := range []string{a.Name, s.hostText(a), a.Group, modesText(a), yesNo(a.Repository)} {
 		cells[i].(*widget.Label).SetText(t)
 	}
+}
+
+// hostText is the agent's host, with the addresses a host name resolved
+// to, since those are what requests are matched against.
+func (s *agentsScreen) hostText(a core.Agent) string {
+	if _, err := core.ParseAgentHost(a.Host); err == nil {
+		return a.Host
+	}
+	addrs := s.c.svc.AgentAddresses(a.Name)
+	if len(addrs) == 0 {
+		return a.Host + " (does not resolve)"
+	}
+	out := make([]string, len(addrs))
+	for i, p := range addrs {
+		out[i] = p.Addr().String()
+	}
+	return a.Host + " → " + strings.Join(out, ", ")
 }
 
 // modesText lists an agent's modes for people.

@@ -100,8 +100,8 @@ func TestAgentForm_Validation(t *testing.T) {
 		field, want        string
 	}{
 		{"", "10.0.0.2", "long-enough", false, "name", "Enter a name for the agent."},
-		{"web", "10.0.0.300", "long-enough", false, "host", `"10.0.0.300" is not an IP address (192.168.1.10) or range (192.168.1.0/24).`},
-		{"web", "10.0.0.0/33", "long-enough", false, "host", `"10.0.0.0/33" is not an IP address (192.168.1.10) or range (192.168.1.0/24).`},
+		{"web", "10.0.0.300", "long-enough", false, "host", `"10.0.0.300" is not an IP address (192.168.1.10), a range (192.168.1.0/24) or a host name (vpn.office.lan).`},
+		{"web", "10.0.0.0/33", "long-enough", false, "host", `"10.0.0.0/33" is not an IP address (192.168.1.10), a range (192.168.1.0/24) or a host name (vpn.office.lan).`},
 		{"web", "10.0.0.2", "short", false, "secret", "The shared secret needs at least 8 characters."},
 		{"web", "10.0.0.2", "long-enough", true, "modes", "Choose at least one authentication mode."},
 		{"VPN", "10.0.0.2", "long-enough", false, "name", `An agent called "VPN" already exists.`},

@@ -94,6 +94,8 @@ func (c *Console) apply(batch []core.Event) {
 			configChanged = true
 		case core.EventOutboxChanged:
 			outboxChanged = true
+		case core.EventHealth:
+			c.refreshStatus()
 		}
 		if c.reprov != nil {
 			c.reprov.onEvent(e)

@@ -332,6 +332,12 @@ func (c *Console) refreshStatus() {
 		c.serverState.SetText("● Server stopped")
 	}
 	var parts []string
+	if h := c.svc.Health(); !h.OK() {
+		// A full disk or failing commits: red, with the sentence first.
+		c.serverState.Importance = widget.DangerImportance
+		c.serverState.SetText("● Server needs attention")
+		parts = append(parts, h.Message())
+	}
 	if len(urls) > 0 {
 		parts = append(parts, strings.Join(urls, ", "))
 	}

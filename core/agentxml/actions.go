@@ -1,6 +1,7 @@
 package agentxml
 
 import (
+	"fmt"
 	"net/http"
 	"net/netip"
 	"strings"
@@ -39,14 +40,14 @@ func (s *Server) dispatch(r *http.Request, req *request, mobile bool) reply {
 		case "provision":
 			return s.provision(r, req)
 		case "securitystrings":
-			return s.securityStrings(req)
+			return s.securityStrings(r, req)
 		}
-		_ = s.svc.Log(core.LevelWarn, "", logAgentAccess)
+		s.refuse(r, refusedMobile)
 		return failReply(errAgentAccess)
 	}
 
 	if req.Version == "" {
-		_ = s.svc.Log(core.LevelWarn, "", logMalformed)
+		s.refuse(r, refusedMalformed)
 		return failReply(errMalformed)
 	}
 	if action == "ping" {
@@ -54,7 +55,7 @@ func (s *Server) dispatch(r *http.Request, req *request, mobile bool) reply {
 	}
 	agent, ok := s.authorize(r, req.Secret)
 	if !ok {
-		_ = s.svc.Log(core.LevelWarn, "", logAgentAccess)
+		s.refuse(r, refusedAgentAccess)
 		return failReply(errAgentAccess)
 	}
 	switch action {
@@ -67,7 +68,7 @@ func (s *Server) dispatch(r *http.Request, req *request, mobile bool) reply {
 	case "provision":
 		return s.provision(r, req)
 	case "securitystrings":
-		return s.securityStrings(req)
+		return s.securityStrings(r, req)
 	case "changepin":
 		return s.changePIN(agent, req)
 	case "existsbyattribute":
@@ -97,11 +98,14 @@ func (s *Server) dispatch(r *http.Request, req *request, mobile bool) reply {
 	case "oathsync":
 		return s.oathSync(agent, req)
 	}
-	what := "unknown"
+	// Counted, not logged one by one: even a real agent's loop must not
+	// fill the disk. The reason names the agent (configured, so bounded)
+	// and an action only when it is one of the few not offered.
+	reason := fmt.Sprintf("an unknown action from agent %q", agent.Name)
 	if notOffered[action] {
-		what = "not offered"
+		reason = fmt.Sprintf("the action %q, which this server does not offer, from agent %q", action, agent.Name)
 	}
-	_ = s.svc.Log(core.LevelWarn, "", "AgentXML request failed, error: The action %q from agent %q is %s.", echoLog(req.Action), agent.Name, what)
+	s.refuse(r, reason)
 	return failReply(errUnknownAction)
 }
 
@@ -199,8 +203,13 @@ func (s *Server) provision(r *http.Request, req *request) reply {
 	return reply{pass: true, id: p.DeviceID, hasPolicies: true, policies: p.Policies}
 }
 
-func (s *Server) securityStrings(req *request) reply {
+func (s *Server) securityStrings(r *http.Request, req *request) reply {
 	d, err := s.svc.SecurityStrings(req.ID)
+	if core.ErrorCode(err) == core.CodeSession {
+		// A device Id nobody holds: someone guessing, or a replaced
+		// phone. Counted, not written.
+		s.refuse(r, refusedDevice)
+	}
 	if err != nil {
 		return s.failure("securitystrings", err)
 	}

@@ -30,11 +30,21 @@ func (s *Server) adminXML(w http.ResponseWriter, r *http.Request) {
 		writeText(w, http.StatusMethodNotAllowed, "AdminXML requests are sent with POST.")
 		return
 	}
+	if s.refusedTooOften(w, r) {
+		return
+	}
 	buf := getBuffer()
 	defer putBuffer(buf)
+	var req adminRequest
+	if r.Method == http.MethodGet && !s.svc.Settings().AllowGet {
+		s.refuse(r, refusedGet)
+		w.Header().Set("Allow", "POST")
+		appendAdmin(buf, &req, &adminReply{errCode: errAdminGeneral, message: getRefused})
+		writeXML(w, http.StatusMethodNotAllowed, buf.b)
+		return
+	}
 
 	body, status := readXML(w, r, buf)
-	var req adminRequest
 	var rep adminReply
 	if status == http.StatusOK {
 		var err error
@@ -45,7 +55,7 @@ func (s *Server) adminXML(w http.ResponseWriter, r *http.Request) {
 	if status != http.StatusOK {
 		// As on AgentXML: not well formed, too big, or the wrong root
 		// (an SASRequest sent here) is the documented malformed FAIL.
-		_ = s.svc.Log(core.LevelWarn, "", logMalformed)
+		s.refuse(r, refusedMalformed)
 		rep = adminReply{errCode: errMalformed, message: "The XML request sent from the agent was malformed."}
 	} else {
 		rep = s.admin(r, &req)
@@ -118,16 +128,23 @@ func (r *adminReply) pass() bool {
 // runs, so a request either fails whole or runs.
 func (s *Server) admin(r *http.Request, req *adminRequest) adminReply {
 	if !adminVersions[req.version] {
-		_ = s.svc.Log(core.LevelWarn, "", "AdminXML request failed, error: the version %q is not supported; this server speaks 3.4 and 3.6.", echoLog(req.version))
+		s.refuse(r, refusedVersion)
 		return adminReply{errCode: errAdminVersion, message: "This server speaks AdminXML versions 3.4 and 3.6."}
 	}
 	agent, ok := s.authorize(r, req.secret)
 	if !ok {
-		_ = s.svc.Log(core.LevelWarn, "", logAgentAccess)
+		s.refuse(r, refusedAgentAccess)
 		return adminReply{errCode: errAgentAccess, message: "The agent is not authorised to access the server."}
 	}
+	if req.helpdesk() && !agent.Helpdesk {
+		// Explicit rights (#9): an agent that only authenticates (a VPN)
+		// must not set PINs or unlock users with its secret. Counted,
+		// not logged per request.
+		s.refuse(r, fmt.Sprintf("a HelpdeskRequest from agent %q, which does not have the helpdesk right", agent.Name))
+		return adminReply{errCode: errAgentAccess, message: fmt.Sprintf("Agent %q does not have the helpdesk right; an administrator gives it in Agents.", agent.Name)}
+	}
 	if req.unknown != "" {
-		_ = s.svc.Log(core.LevelWarn, "", "AdminXML request from agent %q failed, error: %q is not an operation of %s.", agent.Name, echoLog(req.unknown), req.root)
+		s.refuse(r, fmt.Sprintf("an unknown AdminXML operation from agent %q", agent.Name))
 		return adminReply{errCode: errAdminUnknownOp,
 			message: fmt.Sprintf("%q is not an operation of %s or part of one; names are case sensitive.", echoLog(req.unknown), req.root)}
 	}
@@ -149,6 +166,11 @@ func (s *Server) admin(r *http.Request, req *adminRequest) adminReply {
 func (s *Server) adminOp(agent core.Agent, req *adminRequest, op *adminOp) opResult {
 	res := opResult{op: op}
 	scope := core.HelpdeskScope(agent, op.repository)
+	if op.name == "Report" && !agent.Helpdesk && !agent.Repository {
+		_ = s.svc.Log(core.LevelWarn, "", "AdminXML Report request from agent %q refused: reports need the helpdesk or admin right.", agent.Name)
+		res.errCode, res.message = errAgentAccess, fmt.Sprintf("Agent %q needs the helpdesk or admin right for reports.", agent.Name)
+		return res
+	}
 	if !req.helpdesk() && op.name != "Report" {
 		if !agent.Repository {
 			_ = s.svc.Log(core.LevelWarn, "", "AdminXML %s request from agent %q refused: the agent cannot act as a repository.", op.name, agent.Name)

@@ -43,8 +43,8 @@ var adminEnvelopeCases = []adminCase{
 		wantResult: "PASS", wantVer: "3.4"},
 	{name: "sentry path", path: "/sentry/AdminXML", body: `<AdminRequest secret="hr-secret-1234" version="3.6"><Sync/></AdminRequest>`,
 		wantResult: "PASS"},
-	{name: "GET xml parameter", get: true, body: `<AdminRequest secret="hr-secret-1234" version="3.4"><Report repository="local"><Idle since="01-jul-2010"/></Report></AdminRequest>`,
-		wantResult: "PASS", wantVer: "3.4"},
+	{name: "GET xml parameter refused", get: true, body: `<AdminRequest secret="hr-secret-1234" version="3.4"><Report repository="local"><Idle since="01-jul-2010"/></Report></AdminRequest>`,
+		wantStatus: 405, wantResult: "FAIL", wantError: "ADMIN_ERROR_GENERAL"},
 	{name: "helpdesk root", body: `<HelpdeskRequest secret="helpdesk-secret-1234" version="3.6"><Read><User name="carol"/></Read></HelpdeskRequest>`,
 		wantResult: "PASS", wantRoot: "HelpdeskResponse"},
 	{name: "namespace prefix", body: `<a:AdminRequest xmlns:a="urn:x" secret="hr-secret-1234" version="3.6"><a:Sync/></a:AdminRequest>`,
@@ -135,9 +135,8 @@ func TestAdminXML_Envelope(t *testing.T) {
 			}
 		})
 	}
-	wantLog(t, f.svc, logMalformed, logAgentAccess,
-		`AdminXML request failed, error: the version "3.7" is not supported; this server speaks 3.4 and 3.6.`,
-		`AdminXML request from agent "hr" failed, error: "read" is not an operation of AdminRequest.`)
+	wantRefused(t, f.svc, "malformed XML", "wrong agent secret or address", "AdminXML version not supported",
+		`an unknown AdminXML operation from agent "hr"`, "GET ?xml= request while agentxml.allow_get is off")
 	// A request that fails as a whole runs nothing, even operations
 	// before the unknown one.
 	r, err := f.admin(t, hrSecret).Admin(`<Delete><User name="carol"/></Delete><delete><User name="dave"/></delete>`)
@@ -150,8 +149,8 @@ func TestAdminXML_Envelope(t *testing.T) {
 }
 
 // An agent that cannot act as repository gets each admin operation
-// refused, but may report; a repository attribute is refused in an
-// AdminRequest except on a Report.
+// refused, and reports only with the helpdesk right; a repository
+// attribute is refused in an AdminRequest except on a Report.
 func TestAdminXML_NotRepository(t *testing.T) {
 	f := newFixture(t)
 	for _, op := range []string{`<Create><User name="x"/></Create>`, `<Read><User name="alice"/></Read>`,
@@ -168,9 +167,13 @@ func TestAdminXML_NotRepository(t *testing.T) {
 	if u, _ := f.svc.User("alice"); u.Deleted || u.PIN != "9132" {
 		t.Fatal("a refused operation changed alice")
 	}
-	r, _ := f.admin(t, vpnSecret).Admin(`<Report><Locked/></Report>`)
+	r, _ := f.admin(t, helpdeskSecret).Admin(`<Report><Locked/></Report>`)
 	if r.Result != "PASS" || len(r.Ops[0].Reports) != 1 || r.Ops[0].Reports[0].Users[0].Name != "bob" {
-		t.Errorf("report from a non-repository agent:\n%s", r.Body)
+		t.Errorf("report from a non-repository helpdesk agent:\n%s", r.Body)
+	}
+	r, _ = f.admin(t, vpnSecret).Admin(`<Report><Locked/></Report>`)
+	if r.Result != "FAIL" || len(r.Ops) != 1 || r.Ops[0].Error != "AGENT_ERROR_AGENT_ACCESS" || len(r.Ops[0].Reports) != 0 {
+		t.Errorf("report from an authenticate-only agent:\n%s", r.Body)
 	}
 	r, _ = f.admin(t, hrSecret).Admin(`<Read repository="local"><User name="alice"/></Read>`)
 	if r.Ops[0].Error != "ADMIN_ERROR_INVALID" {
@@ -344,7 +347,7 @@ func TestAdminXML_ReportDates(t *testing.T) {
 	f := newFixture(t)
 	for since, ok := range map[string]bool{"01-jul-2010": true, "1-JUL-2010": true, "01-Jul-2010": true,
 		"2010-07-01": false, "31-feb-2010": false, "01-july-2010": false, "": false, "01-jul-10": false} {
-		r, err := f.admin(t, vpnSecret).Admin(`<Report><Idle since="` + since + `"/></Report>`)
+		r, err := f.admin(t, helpdeskSecret).Admin(`<Report><Idle since="` + since + `"/></Report>`)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -225,8 +225,11 @@ func TestAgentXML_ActionsNeedAnAgent(t *testing.T) {
 		}
 	}
 	// Nothing happened: alice's first string is still unused.
-	if n, _ := f.svc.TokenIndex("alice"); n != 0 {
-		t.Fatalf("next index %d after refused requests", n)
+	if err := f.svc.SetSetting("policy.mobile.sync_index", "Yes"); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := f.svc.TokenIndex("alice", fixtureAliceDevice); err != nil || n != 0 {
+		t.Fatalf("next index %d (%v) after refused requests", n, err)
 	}
 	if out, _ := f.svc.Outbox(); len(out) != 0 {
 		t.Fatalf("refused requests queued %d messages", len(out))

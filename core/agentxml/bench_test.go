@@ -91,8 +91,12 @@ func BenchmarkBareTLS(b *testing.B) {
 	runPosts(b, hc, "https://"+ln.Addr().String()+"/pinsafe/AgentXML", func(int64) string { return pingBody })
 }
 
+// benchOpts lift the per-source limits: every benchmark client is on
+// 127.0.0.1, and the benchmarks measure throughput, not the limits.
+var benchOpts = []agentxmltest.Option{agentxmltest.WithLimits(agentxmltest.NoLimits())}
+
 func BenchmarkPing(b *testing.B) {
-	e := newEnv(b)
+	e := newEnvWith(b, benchOpts)
 	hc := benchClient(b, e.fp)
 	runPosts(b, hc, e.srv.URL()+"/pinsafe/AgentXML", func(int64) string { return pingBody })
 }
@@ -100,7 +104,7 @@ func BenchmarkPing(b *testing.B) {
 // BenchmarkProvision measures one provision request: a fresh user and code
 // per iteration are prepared before the timer starts.
 func BenchmarkProvision(b *testing.B) {
-	e := newEnv(b)
+	e := newEnvWith(b, benchOpts)
 	bodies := make([]string, b.N)
 	for i := range bodies {
 		name := fmt.Sprintf("user%06d", i)
@@ -119,7 +123,7 @@ func BenchmarkProvision(b *testing.B) {
 // BenchmarkSecurityStrings measures downloads of 100 new strings, spread
 // over 16 provisioned devices.
 func BenchmarkSecurityStrings(b *testing.B) {
-	e := newEnv(b)
+	e := newEnvWith(b, benchOpts)
 	var bodies []string
 	for i := 0; i < 16; i++ {
 		p := provisionDirect(b, e.svc, fmt.Sprintf("user%02d", i))
@@ -134,7 +138,7 @@ func BenchmarkSecurityStrings(b *testing.B) {
 // 100 codes are computed from their strings beforehand; a client takes a
 // user and spends its codes in order, since an older index fails.
 func BenchmarkLogin(b *testing.B) {
-	e := newEnv(b)
+	e := newEnvWith(b, benchOpts)
 	const pin = "7391"
 	clients := runtime.GOMAXPROCS(0) * benchParallelism // RunParallel's goroutines
 	users := b.N/core.StringsPerDownload + clients + 1
@@ -218,7 +222,7 @@ func provisionDirectPIN(b *testing.B, svc *core.Service, name, pin string) core.
 // the parse, 100 validations, one durable commit with 100 log lines, and
 // a 100-result reply. Request bodies are built before the timer starts.
 func BenchmarkAdminCreate100(b *testing.B) {
-	e := newEnv(b)
+	e := newEnvWith(b, benchOpts)
 	if err := e.svc.PutAgent(core.Agent{Name: "hr", Host: "127.0.0.1", Secret: "hr-secret-1234", Repository: true}); err != nil {
 		b.Fatal(err)
 	}

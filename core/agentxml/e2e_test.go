@@ -116,7 +116,7 @@ func TestServer_ReprovisionRevokesOldDevice(t *testing.T) {
 	}
 	c, _ = old.OTC("2468")
 	login(c, "FAIL ")
-	wantLog(t, e.svc, "Mobile request from unknown user; the user needs to reprovision")
+	wantRefused(t, e.svc, "Mobile request from unknown user; the user needs to reprovision")
 
 	if err := fresh.DownloadStrings(); err != nil {
 		t.Fatal(err)

@@ -395,6 +395,7 @@ func replyVersion(v string) string {
 type reply struct {
 	pass    bool
 	errCode string // with !pass; "" is a bare FAIL (wrong OTC)
+	message string // <Message>, a sentence for people; only for refusals of the request itself
 
 	id          string // <Id> of a newly provisioned device
 	strings     string // <SecurityStrings>
@@ -428,6 +429,9 @@ func appendSAS(b *buffer, req *request, rep *reply) {
 		b.raw("<Result>FAIL</Result>")
 		if rep.errCode != "" {
 			b.elem("Error", rep.errCode)
+		}
+		if rep.message != "" {
+			b.elem("Message", rep.message)
 		}
 	}
 	if rep.id != "" {

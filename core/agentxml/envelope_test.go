@@ -24,6 +24,7 @@ type envelopeCase struct {
 	wantVersion string
 	wantReqID   string
 	wantLog     string
+	wantRefused string // a reason counted by Service.Refuse
 }
 
 var envelopeCases = []envelopeCase{
@@ -50,8 +51,8 @@ var envelopeCases = []envelopeCase{
 		wantResult: "PASS"},
 	{name: "latin-1 prolog", body: `<?xml version="1.0" encoding="ISO-8859-1"?><SASRequest><Version>3.6</Version><Secret>` + agentSecret + "</Secret><Action>exists</Action><Username>alice</Username><Note>caf\xe9</Note></SASRequest>",
 		wantResult: "PASS"},
-	{name: "GET xml parameter", get: true, body: `<SASRequest><Version>3.6</Version><Secret>` + agentSecret + `</Secret><Action>exists</Action><Username>alice</Username></SASRequest>`,
-		wantResult: "PASS"},
+	{name: "GET xml parameter refused", get: true, body: `<SASRequest><Version>3.6</Version><Secret>` + agentSecret + `</Secret><Action>exists</Action><Username>alice</Username></SASRequest>`,
+		wantStatus: 405, wantResult: "FAIL", wantError: "AGENT_ERROR_GENERAL", wantRefused: "GET ?xml= request while agentxml.allow_get is off"},
 	{name: "form-encoded POST", form: true, body: `<SASRequest><Version>3.6</Version><Secret>` + agentSecret + `</Secret><Action>exists</Action><Username>alice</Username></SASRequest>`,
 		wantResult: "PASS"},
 	{name: "sentry path", path: "/sentry/AgentXML", body: `<SASRequest><Version>3.6</Version><Secret>` + agentSecret + `</Secret><Action>exists</Action><Username>alice</Username></SASRequest>`,
@@ -62,13 +63,13 @@ var envelopeCases = []envelopeCase{
 		wantResult: "PASS"},
 
 	{name: "unclosed element", body: `<SASRequest><Version>3.6</Version><Action>ping</SASRequest>`,
-		wantStatus: 400, wantResult: "FAIL", wantError: "AGENT_ERROR_MALFORMED", wantLog: logMalformed},
+		wantStatus: 400, wantResult: "FAIL", wantError: "AGENT_ERROR_MALFORMED", wantRefused: "malformed XML"},
 	{name: "wrong root", body: `<AdminRequest secret="x" version="3.4"><Action>ping</Action></AdminRequest>`,
-		wantStatus: 400, wantResult: "FAIL", wantError: "AGENT_ERROR_MALFORMED", wantLog: logMalformed},
+		wantStatus: 400, wantResult: "FAIL", wantError: "AGENT_ERROR_MALFORMED", wantRefused: "malformed XML"},
 	{name: "empty body", body: ``,
-		wantStatus: 400, wantResult: "FAIL", wantError: "AGENT_ERROR_MALFORMED", wantLog: logMalformed},
+		wantStatus: 400, wantResult: "FAIL", wantError: "AGENT_ERROR_MALFORMED", wantRefused: "malformed XML"},
 	{name: "not XML", body: `action=ping&version=3.6`,
-		wantStatus: 400, wantResult: "FAIL", wantError: "AGENT_ERROR_MALFORMED", wantLog: logMalformed},
+		wantStatus: 400, wantResult: "FAIL", wantError: "AGENT_ERROR_MALFORMED", wantRefused: "malformed XML"},
 	{name: "text before root", body: `hello <SASRequest><Version>3.6</Version><Action>ping</Action></SASRequest>`,
 		wantStatus: 400, wantResult: "FAIL", wantError: "AGENT_ERROR_MALFORMED"},
 	{name: "entity definitions refused", body: `<!DOCTYPE SASRequest [<!ENTITY a "aaaaaaaaaa">]><SASRequest><Version>3.6</Version><Action>ping</Action><Username>&a;&a;</Username></SASRequest>`,
@@ -76,37 +77,32 @@ var envelopeCases = []envelopeCase{
 	{name: "unknown charset", body: `<?xml version="1.0" encoding="EBCDIC"?><SASRequest><Version>3.6</Version><Action>ping</Action></SASRequest>`,
 		wantStatus: 400, wantResult: "FAIL", wantError: "AGENT_ERROR_MALFORMED"},
 	{name: "GET without xml", get: true, body: ``,
-		wantStatus: 400, wantResult: "FAIL", wantError: "AGENT_ERROR_MALFORMED"},
+		wantStatus: 405, wantResult: "FAIL", wantError: "AGENT_ERROR_GENERAL"},
 	{name: "agent request without version", body: `<SASRequest><Secret>` + agentSecret + `</Secret><Action>exists</Action><Username>alice</Username></SASRequest>`,
-		wantResult: "FAIL", wantError: "AGENT_ERROR_MALFORMED", wantLog: logMalformed},
+		wantResult: "FAIL", wantError: "AGENT_ERROR_MALFORMED", wantRefused: "malformed XML"},
 
 	{name: "ping needs no secret", body: `<SASRequest><Version>3.6</Version><Action>PING</Action></SASRequest>`,
 		wantResult: "PASS"},
 	{name: "missing secret", body: `<SASRequest><Version>3.6</Version><Action>exists</Action><Username>alice</Username></SASRequest>`,
-		wantResult: "FAIL", wantError: "AGENT_ERROR_AGENT_ACCESS", wantLog: logAgentAccess},
+		wantResult: "FAIL", wantError: "AGENT_ERROR_AGENT_ACCESS", wantRefused: "wrong agent secret or address"},
 	{name: "wrong secret", body: `<SASRequest><Version>3.6</Version><Secret>not-the-secret</Secret><Action>exists</Action><Username>alice</Username></SASRequest>`,
-		wantResult: "FAIL", wantError: "AGENT_ERROR_AGENT_ACCESS", wantLog: logAgentAccess},
+		wantResult: "FAIL", wantError: "AGENT_ERROR_AGENT_ACCESS", wantRefused: "wrong agent secret or address"},
 	{name: "right secret, wrong address", body: `<SASRequest><Version>3.6</Version><Secret>` + remoteSecret + `</Secret><Action>exists</Action><Username>alice</Username></SASRequest>`,
-		wantResult: "FAIL", wantError: "AGENT_ERROR_AGENT_ACCESS", wantLog: logAgentAccess},
+		wantResult: "FAIL", wantError: "AGENT_ERROR_AGENT_ACCESS", wantRefused: "wrong agent secret or address"},
 	{name: "unknown action", body: `<SASRequest><Version>3.6</Version><Secret>` + agentSecret + `</Secret><Action>frobnicate</Action></SASRequest>`,
-		wantResult: "FAIL", wantError: "AGENT_ERROR_UNKNOWN_ACTION", wantLog: `The action "frobnicate" from agent "vpn" is unknown.`},
+		wantResult: "FAIL", wantError: "AGENT_ERROR_UNKNOWN_ACTION", wantRefused: `an unknown action from agent "vpn"`},
 	{name: "empty action", body: `<SASRequest><Version>3.6</Version><Secret>` + agentSecret + `</Secret></SASRequest>`,
 		wantResult: "FAIL", wantError: "AGENT_ERROR_UNKNOWN_ACTION"},
 
 	{name: "proxy ping without version", path: "/proxy/AgentXML", body: `<SASRequest><Action>ping</Action></SASRequest>`,
 		wantResult: "PASS"},
 	{name: "proxy refuses agent actions", path: "/proxy/AgentXML", body: `<SASRequest><Version>3.6</Version><Secret>` + agentSecret + `</Secret><Action>login</Action><Username>alice</Username><OTC>123456</OTC></SASRequest>`,
-		wantResult: "FAIL", wantError: "AGENT_ERROR_AGENT_ACCESS", wantLog: logAgentAccess},
+		wantResult: "FAIL", wantError: "AGENT_ERROR_AGENT_ACCESS", wantRefused: "an action /proxy does not offer"},
 	{name: "proxy refuses unknown actions", path: "/proxy/AgentXML", body: `<SASRequest><Action>frobnicate</Action></SASRequest>`,
 		wantResult: "FAIL", wantError: "AGENT_ERROR_AGENT_ACCESS"},
 	{name: "proxy securitystrings unknown id", path: "/proxy/AgentXML", body: `<SASRequest><Action>SecurityStrings</Action><Id>00000000000000000000000000000000</Id></SASRequest>`,
-		wantResult: "FAIL", wantError: "AGENT_ERROR_SESSION", wantLog: "Mobile request from unknown user; the user needs to reprovision"},
+		wantResult: "FAIL", wantError: "AGENT_ERROR_SESSION", wantRefused: "Mobile request from unknown user; the user needs to reprovision"},
 }
-
-const (
-	logMalformed   = "AgentXML request failed, error: The XML request sent from the agent was malformed."
-	logAgentAccess = "AgentXML request failed, error: The agent is not authorised to access the server."
-)
 
 func TestServer_Envelope(t *testing.T) {
 	e := newEnv(t)
@@ -137,6 +133,9 @@ func TestServer_Envelope(t *testing.T) {
 			checkResponse(t, r, tc)
 			if tc.wantLog != "" {
 				wantLog(t, e.svc, tc.wantLog)
+			}
+			if tc.wantRefused != "" {
+				wantRefused(t, e.svc, tc.wantRefused)
 			}
 		})
 	}
@@ -179,7 +178,7 @@ func TestServer_OversizedBody(t *testing.T) {
 		t.Fatal(err)
 	}
 	checkResponse(t, r, envelopeCase{wantStatus: http.StatusRequestEntityTooLarge, wantResult: "FAIL", wantError: "AGENT_ERROR_MALFORMED"})
-	wantLog(t, e.svc, logMalformed)
+	wantRefused(t, e.svc, "malformed XML")
 
 	// Just under the limit is fine.
 	body = `<SASRequest><Version>3.6</Version><Action>ping</Action><Pad>` + strings.Repeat("x", 60<<10) + `</Pad></SASRequest>`
@@ -202,8 +201,8 @@ func TestServer_UnofferedActions(t *testing.T) {
 			t.Errorf("%s = %s %s, want FAIL AGENT_ERROR_UNKNOWN_ACTION", a, r.Result, r.Error)
 		}
 	}
-	wantLog(t, e.svc, `The action "changepassword" from agent "vpn" is not offered.`,
-		`The action "OCRAVERIFY" from agent "vpn" is not offered.`)
+	wantRefused(t, e.svc, `the action "changepassword", which this server does not offer, from agent "vpn"`,
+		`the action "ocraverify", which this server does not offer, from agent "vpn"`)
 }
 
 func TestServer_MethodNotAllowed(t *testing.T) {

@@ -19,12 +19,12 @@ var fixtureAgents = []core.Agent{
 	{Name: "vpn", Host: "127.0.0.1", Secret: "vpn-secret-1234"},
 	{Name: "hr", Host: "127.0.0.1", Secret: "hr-secret-1234", Repository: true},
 	{Name: "local", Host: "127.0.0.1", Secret: "local-secret-1234", Repository: true},
-	{Name: "helpdesk", Host: "127.0.0.1", Secret: "helpdesk-secret-1234"},
+	{Name: "helpdesk", Host: "127.0.0.1", Secret: "helpdesk-secret-1234", Helpdesk: true},
 	{Name: "remote", Host: "10.9.9.9", Secret: "remote-secret-1234"},
 }
 
 // fixtureGroupAgent is added by tests of group limits.
-var fixtureGroupAgent = core.Agent{Name: "salesonly", Host: "127.0.0.1", Secret: groupSecret, Group: "sales"}
+var fixtureGroupAgent = core.Agent{Name: "salesonly", Host: "127.0.0.1", Secret: groupSecret, Group: "sales", Helpdesk: true}
 
 // Fixed secrets of the fixture users.
 const (

@@ -111,6 +111,20 @@ next:
 	}
 }
 
+// wantRefused flushes the counted refusals and fails unless the log has
+// an aggregated line for each reason.
+func wantRefused(t testing.TB, svc *core.Service, reasons ...string) {
+	t.Helper()
+	if err := svc.FlushRefused(); err != nil {
+		t.Fatal(err)
+	}
+	lines := make([]string, len(reasons))
+	for i, r := range reasons {
+		lines[i] = " in the last minute: " + r
+	}
+	wantLog(t, svc, lines...)
+}
+
 // failCode returns the protocol error of a *FailError, or "!" + err for
 // any other error, so table tests can compare one string.
 func failCode(err error) string {

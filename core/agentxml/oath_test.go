@@ -164,7 +164,7 @@ func TestOATH_ServerDetailsFlag(t *testing.T) {
 // Update with a Token mails a Provision URL and never the secret.
 func TestOATH_AdminReadAndUpdate(t *testing.T) {
 	e, clock := newOATHEnv(t)
-	if err := e.svc.PutAgent(core.Agent{Name: "local", Host: "127.0.0.1", Secret: "local-secret-1234", Repository: true}); err != nil {
+	if err := e.svc.PutAgent(core.Agent{Name: "local", Host: "127.0.0.1", Secret: "local-secret-1234", Repository: true, Helpdesk: true}); err != nil {
 		t.Fatal(err)
 	}
 	ac, err := agentxmltest.NewAdminClient(e.srv.URL(), e.fp, "local-secret-1234")

@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 
 	"provisio/core"
 )
@@ -16,7 +17,7 @@ const (
 	maxQRText     = 2048 // fits a QR code at error correction M with room to spare
 	defaultQRSize = 256
 	minQRSize     = 64
-	maxQRSize     = 1024
+	maxQRSize     = 512 // ample for a screen or a mail; rendering grows with the square
 	maxPageField  = 128 // longer than any username (64) or code (10)
 )
 
@@ -25,21 +26,27 @@ var templateFS embed.FS
 
 var provisionTmpl = template.Must(template.ParseFS(templateFS, "templates/provision.html"))
 
-// tokenIndex answers GET /{proxy,pinsafe,sentry}/TokenIndex?username=U with
-// the next unused string index as a bare integer, which is what mobile
-// clients parse.
+// tokenIndex answers GET /{proxy,pinsafe,sentry}/TokenIndex?username=U
+// (and &id=DEVICE for clients that have it) with the next unused string
+// index as a bare integer, which is what mobile clients parse. The answer
+// never says whether the user exists (core.Service.TokenIndex), and
+// nothing is written per request.
 func (s *Server) tokenIndex(w http.ResponseWriter, r *http.Request) {
-	n, err := s.svc.TokenIndex(r.URL.Query().Get("username"))
-	switch core.ErrorCode(err) {
-	case "":
+	if s.limited(w, r, s.lims.tokenIndex) || s.lowDisk(w) {
+		return
+	}
+	q := r.URL.Query()
+	n, err := s.svc.TokenIndex(q.Get("username"), q.Get("id"))
+	switch {
+	case err == nil:
 		writePlain(w, http.StatusOK, strconv.Itoa(n))
-	case core.CodeNotFound:
-		writeText(w, http.StatusNotFound, "There is no user with that name.")
-	case core.CodeNoStrings:
-		writeText(w, http.StatusNotFound, "That user has no security strings; the mobile client must download them first.")
+	case err == core.ErrSyncIndexOff:
+		writeText(w, http.StatusNotFound, "This server does not synchronise the string index (Sync Index is off).")
 	default:
-		_ = s.svc.Log(core.LevelError, "", "Token index request failed, error: %v", err)
-		writeText(w, http.StatusInternalServerError, "The server could not read the token index; the log has the details.")
+		// A store failure: the service has reported it where a person
+		// sees it; a log line per request would only add to the load.
+		s.svc.Refuse(clientIP(r), "token index lookup failed")
+		writeText(w, http.StatusInternalServerError, "The server could not read the token index.")
 	}
 }
 
@@ -57,6 +64,9 @@ func writePlain(w http.ResponseWriter, status int, text string) {
 // current settings. An unknown Site ID gets responseCode 1, which phones
 // show as "Unknown Server ID".
 func (s *Server) serverDetails(w http.ResponseWriter, r *http.Request) {
+	if s.limited(w, r, s.lims.details) || s.lowDisk(w) {
+		return
+	}
 	set := s.svc.Settings()
 	id := strings.TrimSpace(r.URL.Query().Get("id"))
 	buf := getBuffer()
@@ -77,8 +87,14 @@ func (s *Server) serverDetails(w http.ResponseWriter, r *http.Request) {
 }
 
 // qrCode renders the text parameter as a PNG QR code with the injected
-// encoder. size (pixels, optional) is clamped to a sane range.
+// encoder. size (pixels, optional) is clamped to a sane range. Rendering
+// costs CPU and anyone may ask, so requests are limited per source, the
+// text must be a Provision URL of this server (unless agentxml.qr_any_text
+// is on) and recent images are served from a small cache.
 func (s *Server) qrCode(w http.ResponseWriter, r *http.Request) {
+	if s.limited(w, r, s.lims.qrCode) || s.lowDisk(w) {
+		return
+	}
 	if s.opt.QRPNG == nil {
 		writeText(w, http.StatusServiceUnavailable, "QR codes are not available on this server.")
 		return
@@ -89,22 +105,86 @@ func (s *Server) qrCode(w http.ResponseWriter, r *http.Request) {
 		writeText(w, http.StatusBadRequest, "Give the text for the QR code in the text parameter, at most "+strconv.Itoa(maxQRText)+" bytes.")
 		return
 	}
+	if !s.svc.Settings().QRAnyText && !s.isProvisionURL(text) {
+		s.svc.Refuse(clientIP(r), "QR code for a text that is not a Provision URL")
+		writeText(w, http.StatusBadRequest, "This server makes QR codes of its own Provision URLs only (setting agentxml.qr_any_text).")
+		return
+	}
 	size := defaultQRSize
 	if v, err := strconv.Atoi(q.Get("size")); err == nil {
 		size = min(max(v, minQRSize), maxQRSize)
 	}
-	png, err := s.opt.QRPNG(text, size)
-	if err != nil {
-		// The text is checked above, so this is the encoder failing.
-		_ = s.svc.Log(core.LevelError, "", "QR code request failed, error: %v", err)
-		writeText(w, http.StatusInternalServerError, "The QR code could not be made.")
-		return
+	png, ok := s.qrCache.get(text, size)
+	if !ok {
+		var err error
+		png, err = s.opt.QRPNG(text, size)
+		if err != nil {
+			// The text is checked above, so this is the encoder failing;
+			// counted, not logged per request.
+			s.svc.Refuse(clientIP(r), "QR code could not be made")
+			writeText(w, http.StatusInternalServerError, "The QR code could not be made.")
+			return
+		}
+		s.qrCache.put(text, size, png)
 	}
 	h := w.Header()
 	h.Set("Content-Type", "image/png")
 	h.Set("Content-Length", strconv.Itoa(len(png)))
 	w.WriteHeader(http.StatusOK)
 	_, _ = w.Write(png)
+}
+
+// isProvisionURL reports whether text is exactly the Provision URL this
+// server would make for the username and code it carries.
+func (s *Server) isProvisionURL(text string) bool {
+	u, err := url.Parse(text)
+	if err != nil {
+		return false
+	}
+	q := u.Query()
+	username, code := q.Get("username"), q.Get("code")
+	return username != "" && code != "" && text == s.svc.ProvisionURL(username, code)
+}
+
+// qrCacheSize bounds the cached QR images (a few KB each).
+const qrCacheSize = 64
+
+// qrCache keeps recently made QR images by text and size, so a page
+// reloaded or a mail opened many times renders once.
+type qrCache struct {
+	mu    sync.Mutex
+	items map[qrKey][]byte
+	order []qrKey // oldest first
+}
+
+type qrKey struct {
+	text string
+	size int
+}
+
+func (c *qrCache) get(text string, size int) ([]byte, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	png, ok := c.items[qrKey{text, size}]
+	return png, ok
+}
+
+func (c *qrCache) put(text string, size int, png []byte) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.items == nil {
+		c.items = map[qrKey][]byte{}
+	}
+	k := qrKey{text, size}
+	if _, ok := c.items[k]; ok {
+		return
+	}
+	if len(c.order) >= qrCacheSize {
+		delete(c.items, c.order[0])
+		c.order = c.order[1:]
+	}
+	c.items[k] = png
+	c.order = append(c.order, k)
 }
 
 // provisionPage is what a browser shows for the Provision URL: the server
@@ -116,6 +196,9 @@ func (s *Server) qrCode(w http.ResponseWriter, r *http.Request) {
 // without spending it would let anyone guess codes without limit, where a
 // provision attempt allows one guess per code.
 func (s *Server) provisionPage(w http.ResponseWriter, r *http.Request) {
+	if s.limited(w, r, s.lims.page) || s.lowDisk(w) {
+		return
+	}
 	q := r.URL.Query()
 	username, code := strings.TrimSpace(q.Get("username")), strings.TrimSpace(q.Get("code"))
 	if username == "" || code == "" || len(username) > maxPageField || len(code) > maxPageField {
@@ -151,8 +234,8 @@ func (s *Server) provisionPage(w http.ResponseWriter, r *http.Request) {
 	buf := getBuffer()
 	defer putBuffer(buf)
 	if err := provisionTmpl.Execute(buf, data); err != nil {
-		_ = s.svc.Log(core.LevelError, "", "Provision page failed, error: %v", err)
-		writeText(w, http.StatusInternalServerError, "The page could not be shown; the log has the details.")
+		s.svc.Refuse(clientIP(r), "provision page could not be shown")
+		writeText(w, http.StatusInternalServerError, "The page could not be shown.")
 		return
 	}
 	h := w.Header()

@@ -79,23 +79,12 @@ func TestServer_TokenIndex(t *testing.T) {
 		}
 		return st, string(body)
 	}
-	tests := []struct {
-		path       string
-		wantStatus int
-		wantBody   string // exact for 200, a prefix otherwise
-	}{
-		{"/proxy/TokenIndex?username=alice", 200, "0"},
-		{"/pinsafe/TokenIndex?username=ALICE", 200, "0"},
-		{"/sentry/TokenIndex?username=alice", 200, "0"},
-		{"/proxy/TokenIndex?username=nobody", 404, "There is no user"},
-		{"/proxy/TokenIndex?username=dave", 404, "That user has no security strings"},
-		{"/proxy/TokenIndex", 404, "There is no user"},
+	// Off by default: the lookup exists for clients that sync.
+	if st, body := index("/proxy/TokenIndex?username=alice"); st != 404 || !strings.Contains(body, "Sync Index is off") {
+		t.Errorf("with Sync Index off: %d %q", st, body)
 	}
-	for _, tc := range tests {
-		st, body := index(tc.path)
-		if st != tc.wantStatus || (st == 200 && body != tc.wantBody) || !strings.HasPrefix(body, tc.wantBody) {
-			t.Errorf("%s = %d %q, want %d %q", tc.path, st, body, tc.wantStatus, tc.wantBody)
-		}
+	if err := e.svc.SetSetting("policy.mobile.sync_index", "Yes"); err != nil {
+		t.Fatal(err)
 	}
 	for want := 1; want <= 3; want++ {
 		c, _ := m.OTC("1234")
@@ -106,6 +95,23 @@ func TestServer_TokenIndex(t *testing.T) {
 			t.Errorf("after %d logins TokenIndex = %q", want, body)
 		}
 	}
+	tests := []struct {
+		path     string
+		wantBody string
+	}{
+		{"/proxy/TokenIndex?username=alice", "3"},
+		{"/pinsafe/TokenIndex?username=ALICE", "3"},
+		{"/sentry/TokenIndex?username=alice&id=" + m.DeviceID(), "3"},
+		// Neutral: unknown and unprovisioned users answer like index 0.
+		{"/proxy/TokenIndex?username=nobody", "0"},
+		{"/proxy/TokenIndex?username=dave", "0"},
+		{"/proxy/TokenIndex", "0"},
+	}
+	for _, tc := range tests {
+		if st, body := index(tc.path); st != 200 || body != tc.wantBody {
+			t.Errorf("%s = %d %q, want 200 %q", tc.path, st, body, tc.wantBody)
+		}
+	}
 	// A client that syncs its index lands on the same string.
 	if err := m.SyncIndex(); err != nil {
 		t.Fatal(err)
@@ -113,7 +119,13 @@ func TestServer_TokenIndex(t *testing.T) {
 	if _, i := m.OTC("1234"); i != 3 {
 		t.Errorf("synced index = %d, want 3", i)
 	}
-	wantLog(t, e.svc, "Token index request for user: alice")
+	// No lookup writes a log line of its own.
+	entries, _ := e.svc.LogTail(50)
+	for _, le := range entries {
+		if strings.Contains(le.Message, "oken index") {
+			t.Errorf("log line for a token index request: %q", le.Message)
+		}
+	}
 }
 
 // fakePNG returns an encoder that records its input and draws a blank
@@ -132,19 +144,31 @@ func fakePNG(got *[]string) func(string, int) ([]byte, error) {
 func TestServer_QRCode(t *testing.T) {
 	var got []string
 	e := newEnvWith(t, []agentxmltest.Option{agentxmltest.WithQRPNG(fakePNG(&got))})
-	text := "https://127.0.0.1:8443/userportal/provision?siteid=office-1&username=alice&code=ABCD2345"
+	text := e.svc.ProvisionURL("alice", "ABCD2345")
 	tests := []struct {
 		query      string
 		wantStatus int
 		wantCall   string
 	}{
 		{"text=" + url.QueryEscape(text), 200, "256 " + text},
-		{"size=4000&text=hello", 200, "1024 hello"},
-		{"size=1&text=hello", 200, "64 hello"},
+		{"size=4000&text=" + url.QueryEscape(text), 200, "512 " + text},
+		{"size=1&text=" + url.QueryEscape(text), 200, "64 " + text},
+		// The same image again comes from the cache.
+		{"size=1&text=" + url.QueryEscape(text), 200, ""},
+		{"text=hello", 400, ""},
+		{"text=" + url.QueryEscape("https://evil.example/userportal/provision?siteid=office-1&username=alice&code=ABCD2345"), 400, ""},
 		{"text=", 400, ""},
 		{"text=" + strings.Repeat("a", 2049), 400, ""},
+		{"allow", 0, ""}, // turns on agentxml.qr_any_text
+		{"size=100&text=hello", 200, "100 hello"},
 	}
 	for _, tc := range tests {
+		if tc.query == "allow" {
+			if err := e.svc.SetSetting("agentxml.qr_any_text", "Yes"); err != nil {
+				t.Fatal(err)
+			}
+			continue
+		}
 		got = nil
 		st, ct, body, err := e.agent.Get("/userportal/getQRCode?" + tc.query)
 		if err != nil {
@@ -161,6 +185,9 @@ func TestServer_QRCode(t *testing.T) {
 				t.Errorf("not a PNG: %v", err)
 			}
 		}
+		if tc.wantCall == "" && len(got) != 0 {
+			t.Errorf("%.40s: encoder called with %q, want no call", tc.query, got)
+		}
 		if tc.wantCall != "" && (len(got) != 1 || got[0] != tc.wantCall) {
 			t.Errorf("%.40s: encoder called with %q, want %q", tc.query, got, tc.wantCall)
 		}
@@ -171,14 +198,17 @@ func TestServer_QRCode(t *testing.T) {
 	if st, _, _, _ := plain.agent.Get("/userportal/getQRCode?text=x"); st != http.StatusServiceUnavailable {
 		t.Errorf("no encoder: status %d, want 503", st)
 	}
-	// An encoder failure is a logged 500, not a crash.
+	// An encoder failure is a counted 500, not a crash.
 	failing := newEnvWith(t, []agentxmltest.Option{agentxmltest.WithQRPNG(func(string, int) ([]byte, error) {
 		return nil, errors.New("boom")
 	})})
+	if err := failing.svc.SetSetting("agentxml.qr_any_text", "Yes"); err != nil {
+		t.Fatal(err)
+	}
 	if st, _, _, _ := failing.agent.Get("/userportal/getQRCode?text=x"); st != http.StatusInternalServerError {
 		t.Errorf("failing encoder: status %d, want 500", st)
 	}
-	wantLog(t, failing.svc, "QR code request failed, error: boom")
+	wantRefused(t, failing.svc, "QR code could not be made")
 }
 
 func TestServer_AdminXML(t *testing.T) {

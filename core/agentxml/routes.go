@@ -6,15 +6,44 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 
 	"provisio/core"
 )
 
-// Log lines with the wording of protocol.md §2 and §3.
+// Refusal reasons, counted per source by core.Service.Refuse and logged
+// once a minute ("312 refused requests from 10.0.0.7 in the last minute:
+// wrong agent secret or address"). They are fixed sentences: outside text
+// never goes into a reason, so the counts stay bounded.
 const (
-	logMalformed   = "AgentXML request failed, error: The XML request sent from the agent was malformed."
-	logAgentAccess = "AgentXML request failed, error: The agent is not authorised to access the server."
+	refusedMalformed   = "malformed XML"
+	refusedAgentAccess = "wrong agent secret or address"
+	refusedMobile      = "an action /proxy does not offer"
+	refusedDevice      = "Mobile request from unknown user; the user needs to reprovision" // the seed's wording
+	refusedGet         = "GET ?xml= request while agentxml.allow_get is off"
+	refusedVersion     = "AdminXML version not supported"
 )
+
+// getRefused is the Message of the FAIL a GET ?xml= request gets while
+// the agentxml.allow_get setting is off.
+const getRefused = "GET requests are refused: they put agent secrets and codes in URLs that proxies log. Send the XML with POST, or turn on the setting agentxml.allow_get."
+
+// refuse counts a refused request in memory (nothing durable per request)
+// and charges the source's refused-request bucket.
+func (s *Server) refuse(r *http.Request, reason string) {
+	s.svc.Refuse(clientIP(r), reason)
+	s.lims.refused.charge(r.RemoteAddr)
+}
+
+// refusedTooOften answers 429 when the source has used up its refused
+// requests, before the request is read at all.
+func (s *Server) refusedTooOften(w http.ResponseWriter, r *http.Request) bool {
+	if spent, wait := s.lims.refused.spent(r.RemoteAddr); spent {
+		s.tooMany(w, r, wait)
+		return true
+	}
+	return false
+}
 
 // Header values shared by every reply; assigning the slices directly
 // avoids the allocations of Header().Set on the hot path. They are never
@@ -70,6 +99,7 @@ func (s *Server) recoverPanic(w http.ResponseWriter) {
 	if v == http.ErrAbortHandler {
 		panic(v)
 	}
+	// A bug, rare and worth a line of its own.
 	_ = s.svc.Log(core.LevelError, "", "AgentXML request failed, error: internal error: %v", v)
 	http.Error(w, "Internal server error.", http.StatusInternalServerError)
 }
@@ -82,11 +112,21 @@ func (s *Server) agentXML(mobile bool) http.HandlerFunc {
 			writeText(w, http.StatusMethodNotAllowed, "AgentXML requests are sent with POST.")
 			return
 		}
+		if s.refusedTooOften(w, r) {
+			return
+		}
 		buf := getBuffer()
 		defer putBuffer(buf)
+		var req request
+		if r.Method == http.MethodGet && !s.svc.Settings().AllowGet {
+			s.refuse(r, refusedGet)
+			w.Header().Set("Allow", "POST")
+			appendSAS(buf, &req, &reply{errCode: errGeneral, message: getRefused})
+			writeXML(w, http.StatusMethodNotAllowed, buf.b)
+			return
+		}
 
 		body, status := readXML(w, r, buf)
-		var req request
 		var rep reply
 		if status == http.StatusOK {
 			var err error
@@ -99,8 +139,15 @@ func (s *Server) agentXML(mobile bool) http.HandlerFunc {
 			// Not well formed: the FAIL goes with 400 (or 413) so that
 			// HTTP tooling sees a bad request too (decided); every
 			// well-formed request gets 200 whatever its result.
-			_ = s.svc.Log(core.LevelWarn, "", logMalformed)
+			s.refuse(r, refusedMalformed)
 			rep = failReply(errMalformed)
+		} else if mobile && strings.EqualFold(req.Action, "provision") {
+			// Anyone may try a provision code: each attempt is limited
+			// per source, and none are taken while the disk is full.
+			if s.limited(w, r, s.lims.provision) || s.lowDisk(w) {
+				return
+			}
+			rep = s.dispatch(r, &req, mobile)
 		} else {
 			rep = s.dispatch(r, &req, mobile)
 		}

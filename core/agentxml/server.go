@@ -47,6 +47,9 @@ type Options struct {
 	// broken connections). nil discards them: phones that reject the
 	// certificate would otherwise fill the terminal.
 	ErrorLog *log.Logger
+	// Limits are the per-source rate limits and connection caps; nil
+	// means DefaultLimits.
+	Limits *Limits
 }
 
 // Server serves the AgentXML protocol over HTTPS and, optionally, plain
@@ -55,6 +58,9 @@ type Server struct {
 	svc     *core.Service
 	opt     Options
 	handler http.Handler
+	limits  Limits
+	lims    limiters
+	qrCache qrCache
 
 	mu      sync.Mutex
 	tlsSrv  *http.Server
@@ -65,19 +71,24 @@ type Server struct {
 
 // Timeouts for both listeners. Requests are small and answered from a
 // local database, so anything slower than this is a stuck or hostile
-// client holding a connection.
+// client holding a connection. The header timeout also bounds the TLS
+// handshake, so a connection that never says hello is gone in 5 s.
 const (
-	readHeaderTimeout = 10 * time.Second
-	readTimeout       = 30 * time.Second
-	writeTimeout      = 30 * time.Second
-	idleTimeout       = 2 * time.Minute
-	maxHeaderBytes    = 16 << 10
+	readHeaderTimeout = 5 * time.Second
+	readTimeout       = 10 * time.Second
+	writeTimeout      = 15 * time.Second
+	idleTimeout       = 30 * time.Second
+	maxHeaderBytes    = 8 << 10
 	shutdownTimeout   = 3 * time.Second
 )
 
 // New returns a server for svc. It does not listen until Open.
 func New(svc *core.Service, opt Options) *Server {
-	s := &Server{svc: svc, opt: opt}
+	s := &Server{svc: svc, opt: opt, limits: DefaultLimits()}
+	if opt.Limits != nil {
+		s.limits = *opt.Limits
+	}
+	s.lims = newLimiters(s.limits)
 	s.handler = s.routes()
 	return s
 }
@@ -110,7 +121,7 @@ func (s *Server) Open(addr string) error {
 	s.tlsSrv, s.tlsLn = srv, ln
 	// tls.NewListener rather than ServeTLS keeps the protocol HTTP/1.1:
 	// AgentXML clients are simple request/response agents and phones.
-	go s.serve(srv, tls.NewListener(ln, srv.TLSConfig), "HTTPS")
+	go s.serve(srv, tls.NewListener(s.capped(ln), srv.TLSConfig), "HTTPS")
 	return nil
 }
 
@@ -128,13 +139,32 @@ func (s *Server) OpenHTTP(addr string) error {
 	}
 	srv := s.newHTTPServer()
 	s.httpSrv, s.httpLn = srv, ln
-	go s.serve(srv, ln, "HTTP")
+	go s.serve(srv, s.capped(ln), "HTTP")
 	return nil
 }
 
-// tlsConfig is the TLS configuration the server uses for cert.
+// capped applies the connection caps to ln; connections over them are
+// counted in memory, never logged one by one.
+func (s *Server) capped(ln net.Listener) net.Listener {
+	return newCapListener(ln, s.limits, func(addr string) { s.svc.Refuse(addr, "too many connections") })
+}
+
+// tlsConfig is the TLS configuration the server uses for cert: TLS 1.3,
+// and TLS 1.2 with forward-secret AEAD suites only (no CBC, no SHA-1
+// MACs, no static RSA key exchange). TLS 1.3's suites are all AEAD.
 func tlsConfig(cert tls.Certificate) *tls.Config {
-	return &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	return &tls.Config{
+		Certificates: []tls.Certificate{cert},
+		MinVersion:   tls.VersionTLS12,
+		CipherSuites: []uint16{
+			tls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
+			tls.TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
+			tls.TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,
+			tls.TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
+			tls.TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256,
+			tls.TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
+		},
+	}
 }
 
 func (s *Server) newHTTPServer() *http.Server {

@@ -334,6 +334,37 @@ func (t *txn) LogTail(limit int) ([]core.LogEntry, error) {
 	return out, nil
 }
 
+func (t *txn) LogSize() (count int, bytes int64, err error) {
+	// A cursor walk rather than Bucket.Stats: it counts what the entries
+	// take, not the pages around them, and runs in a read transaction.
+	c := t.tx.Bucket(bucketLog).Cursor()
+	for k, v := c.First(); k != nil; k, v = c.Next() {
+		count++
+		bytes += int64(len(k) + len(v))
+	}
+	return count, bytes, nil
+}
+
+func (t *txn) TrimLog(limit int, drop func(core.LogEntry, int) bool) (n int, bytes int64, err error) {
+	c := t.tx.Bucket(bucketLog).Cursor()
+	for k, v := c.First(); k != nil && n < limit; k, v = c.First() {
+		var e core.LogEntry
+		if err := json.Unmarshal(v, &e); err != nil {
+			return n, bytes, fmt.Errorf("decode log %x: %w", k, err)
+		}
+		size := len(k) + len(v)
+		if !drop(e, size) {
+			break
+		}
+		if err := c.Delete(); err != nil {
+			return n, bytes, err
+		}
+		n++
+		bytes += int64(size)
+	}
+	return n, bytes, nil
+}
+
 func seqKey(n uint64) []byte {
 	var key [8]byte
 	binary.BigEndian.PutUint64(key[:], n)

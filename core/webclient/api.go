@@ -60,14 +60,14 @@ func (h *Handler) readAPI(w http.ResponseWriter, r *http.Request) (user, id stri
 // status tells the authenticator whether it is still the user's device,
 // the current policy and, with Sync Index on, the next unused index.
 func (h *Handler) status(w http.ResponseWriter, r *http.Request) {
-	user, _, ok := h.readAPI(w, r)
+	user, id, ok := h.readAPI(w, r)
 	if !ok {
 		return
 	}
 	pol := h.svc.Settings().MobileClient
 	rep := apiReply{State: "ok", Policies: &pol, Fingerprint: h.fingerprint()}
 	if pol.SyncIndex {
-		n, err := h.tokenIndex(user)
+		n, err := h.tokenIndex(user, id)
 		if err == nil {
 			rep.Next = &n
 		} else if core.ErrorCode(err) == core.CodeInternal {
@@ -77,8 +77,11 @@ func (h *Handler) status(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, rep)
 }
 
-// tokenIndex is the one call of core.Service.TokenIndex.
-func (h *Handler) tokenIndex(user string) (int, error) { return h.svc.TokenIndex(user) }
+// tokenIndex is the one call of core.Service.TokenIndex; with the device
+// Id it is the user's precise next index.
+func (h *Handler) tokenIndex(user, deviceID string) (int, error) {
+	return h.svc.TokenIndex(user, deviceID)
+}
 
 // strings downloads a new set of 100 strings for the device, which
 // replaces every earlier string of the user.

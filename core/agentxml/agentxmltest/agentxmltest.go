@@ -36,6 +36,18 @@ func WithQRPNG(f func(text string, size int) ([]byte, error)) Option {
 	return func(o *agentxml.Options) { o.QRPNG = f }
 }
 
+// WithLimits sets the server's rate limits and connection caps.
+func WithLimits(l agentxml.Limits) Option {
+	return func(o *agentxml.Options) { o.Limits = &l }
+}
+
+// NoLimits are limits high enough that a test of something else (many
+// phones on one loopback address) never meets them.
+func NoLimits() agentxml.Limits {
+	r := agentxml.Rate{PerSecond: 1e6, Burst: 1e6}
+	return agentxml.Limits{Provision: r, TokenIndex: r, QRCode: r, Page: r, Details: r, Refused: r}
+}
+
 // MustServer starts an AgentXML server for svc on 127.0.0.1 with a fresh
 // self-signed certificate and returns it with the certificate's
 // fingerprint. It points the service's listen setting at the chosen port,

@@ -1,0 +1,287 @@
+package agentxml
+
+import (
+	"math"
+	"net"
+	"net/http"
+	"net/netip"
+	"strconv"
+	"sync"
+	"time"
+
+	"golang.org/x/time/rate"
+
+	"provisio/core"
+)
+
+// Rate is a token bucket: Burst requests at once, refilled at PerSecond.
+// A zero PerSecond means no limit.
+type Rate struct {
+	PerSecond float64
+	Burst     int
+}
+
+// Limits bound what one source address may ask of the endpoints that
+// need no secret, and how many connections it may hold. Every limit is
+// per source address (an IPv6 /64 counts as one), since that is what an
+// attacker cannot choose freely over TCP.
+type Limits struct {
+	// Provision is provision attempts on /proxy/AgentXML.
+	Provision Rate
+	// TokenIndex, QRCode, Page and Details are the GET endpoints
+	// TokenIndex, getQRCode, the Provision URL page and getServerDetails.
+	TokenIndex, QRCode, Page, Details Rate
+	// Refused is charged for each refused request (malformed XML, a wrong
+	// agent secret or address, an action /proxy does not offer); once it
+	// is spent, the source gets 429 before its request is even read.
+	Refused Rate
+	// MaxConns and MaxConnsPerAddr cap concurrent connections per
+	// listener, in total and per source address. A connection over a cap
+	// is accepted and closed at once, so the kernel's queue keeps moving
+	// for everyone else. 0 means no cap.
+	MaxConns, MaxConnsPerAddr int
+}
+
+// DefaultLimits are generous for an office (a phone provisions once and
+// syncs its index when the app opens) and tight for a script.
+func DefaultLimits() Limits {
+	return Limits{
+		Provision:       Rate{PerSecond: 1.0 / 6, Burst: 10}, // 10 a minute
+		TokenIndex:      Rate{PerSecond: 1, Burst: 20},
+		QRCode:          Rate{PerSecond: 0.5, Burst: 10},
+		Page:            Rate{PerSecond: 1, Burst: 20},
+		Details:         Rate{PerSecond: 1, Burst: 20},
+		Refused:         Rate{PerSecond: 2, Burst: 60},
+		MaxConns:        1024,
+		MaxConnsPerAddr: 64,
+	}
+}
+
+// maxTracked bounds the sources one limiter remembers. Past it, idle
+// sources are forgotten; if all are busy, new sources share one bucket.
+const maxTracked = 10000
+
+// limiter is one token bucket per source address.
+type limiter struct {
+	rate  rate.Limit
+	burst int
+
+	mu       sync.Mutex
+	sources  map[netip.Addr]*source
+	overflow *rate.Limiter
+	swept    time.Time
+}
+
+type source struct {
+	lim  *rate.Limiter
+	seen time.Time
+}
+
+func newLimiter(r Rate) *limiter {
+	lim := rate.Limit(r.PerSecond)
+	if r.PerSecond <= 0 {
+		lim = rate.Inf
+	}
+	return &limiter{rate: lim, burst: max(r.Burst, 1), sources: map[netip.Addr]*source{},
+		overflow: rate.NewLimiter(lim, max(r.Burst, 1))}
+}
+
+// sourceKey is the address a limit applies to: an IPv4 address, or the
+// /64 of an IPv6 one (a host usually holds a whole /64).
+func sourceKey(remoteAddr string) netip.Addr {
+	ap, err := netip.ParseAddrPort(remoteAddr)
+	if err != nil {
+		return netip.Addr{}
+	}
+	a := ap.Addr().Unmap()
+	if a.Is6() {
+		p, _ := a.Prefix(64)
+		return p.Addr()
+	}
+	return a
+}
+
+// get returns the bucket of key, creating it.
+func (l *limiter) get(key netip.Addr, now time.Time) *rate.Limiter {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if src, ok := l.sources[key]; ok {
+		src.seen = now
+		return src.lim
+	}
+	if len(l.sources) >= maxTracked && now.Sub(l.swept) >= time.Second {
+		// A bucket untouched for long enough to refill is full again, so
+		// forgetting it changes nothing. At most one sweep a second, so
+		// a crowd of new sources cannot make every request walk the map.
+		l.swept = now
+		full := time.Duration(float64(l.burst) / float64(l.rate) * float64(time.Second))
+		if l.rate == rate.Inf {
+			full = 0
+		}
+		for k, src := range l.sources {
+			if now.Sub(src.seen) > full {
+				delete(l.sources, k)
+			}
+		}
+	}
+	if len(l.sources) >= maxTracked {
+		return l.overflow
+	}
+	lim := rate.NewLimiter(l.rate, l.burst)
+	l.sources[key] = &source{lim: lim, seen: now}
+	return lim
+}
+
+// allow takes a token for the source of remoteAddr. When none is left it
+// takes nothing and says how long until one is.
+func (l *limiter) allow(remoteAddr string) (bool, time.Duration) {
+	now := time.Now()
+	lim := l.get(sourceKey(remoteAddr), now)
+	r := lim.ReserveN(now, 1)
+	if !r.OK() {
+		return false, time.Minute
+	}
+	if d := r.DelayFrom(now); d > 0 {
+		r.CancelAt(now)
+		return false, d
+	}
+	return true, 0
+}
+
+// spent reports whether the source has no token left, without taking
+// one, and how long until it has.
+func (l *limiter) spent(remoteAddr string) (bool, time.Duration) {
+	now := time.Now()
+	lim := l.get(sourceKey(remoteAddr), now)
+	if t := lim.TokensAt(now); t < 1 {
+		if l.rate == 0 {
+			return true, time.Minute
+		}
+		return true, time.Duration((1 - t) / float64(l.rate) * float64(time.Second))
+	}
+	return false, 0
+}
+
+// charge takes a token whether or not one is left (a refusal has
+// happened already; it only makes the next one wait).
+func (l *limiter) charge(remoteAddr string) {
+	now := time.Now()
+	l.get(sourceKey(remoteAddr), now).AllowN(now, 1)
+}
+
+// limiters are the server's buckets, one per limited endpoint.
+type limiters struct {
+	provision, tokenIndex, qrCode, page, details, refused *limiter
+}
+
+func newLimiters(l Limits) limiters {
+	return limiters{
+		provision:  newLimiter(l.Provision),
+		tokenIndex: newLimiter(l.TokenIndex),
+		qrCode:     newLimiter(l.QRCode),
+		page:       newLimiter(l.Page),
+		details:    newLimiter(l.Details),
+		refused:    newLimiter(l.Refused),
+	}
+}
+
+// tooMany answers 429 with Retry-After in whole seconds (at least 1).
+// It writes nothing durable: the refusal is only counted in memory.
+func (s *Server) tooMany(w http.ResponseWriter, r *http.Request, wait time.Duration) {
+	s.svc.Refuse(clientIP(r), "rate limited")
+	secs := int(math.Ceil(wait.Seconds()))
+	w.Header().Set("Retry-After", strconv.Itoa(max(secs, 1)))
+	writeText(w, http.StatusTooManyRequests, "Too many requests from this address; try again in "+strconv.Itoa(max(secs, 1))+" s.")
+}
+
+// limited applies lim to r and answers 429 when it is spent.
+func (s *Server) limited(w http.ResponseWriter, r *http.Request, lim *limiter) bool {
+	if ok, wait := lim.allow(r.RemoteAddr); !ok {
+		s.tooMany(w, r, wait)
+		return true
+	}
+	return false
+}
+
+// lowDisk answers 503 while the disk is nearly full: unauthenticated work
+// waits so that logins keep working.
+func (s *Server) lowDisk(w http.ResponseWriter) bool {
+	if !s.svc.LowDisk() {
+		return false
+	}
+	w.Header().Set("Retry-After", "300")
+	writeText(w, http.StatusServiceUnavailable, "The server is short of disk space and takes no new requests of this kind; logins still work. Try again later.")
+	return true
+}
+
+// clientIP is the request's TCP peer address without its port. Only the
+// peer counts: forwarding headers are whatever the client wants them to be.
+func clientIP(r *http.Request) string { return core.SourceIP(r.RemoteAddr) }
+
+// capListener caps concurrent connections in total and per source.
+type capListener struct {
+	net.Listener
+	max, perAddr int
+	refuse       func(addr string)
+
+	mu    sync.Mutex
+	total int
+	per   map[netip.Addr]int
+}
+
+func newCapListener(ln net.Listener, l Limits, refuse func(string)) net.Listener {
+	if l.MaxConns <= 0 && l.MaxConnsPerAddr <= 0 {
+		return ln
+	}
+	return &capListener{Listener: ln, max: l.MaxConns, perAddr: l.MaxConnsPerAddr, refuse: refuse, per: map[netip.Addr]int{}}
+}
+
+// Accept returns the next connection within the caps; connections over a
+// cap are closed at once and counted as refused.
+func (l *capListener) Accept() (net.Conn, error) {
+	for {
+		c, err := l.Listener.Accept()
+		if err != nil {
+			return nil, err
+		}
+		key := sourceKey(c.RemoteAddr().String())
+		l.mu.Lock()
+		over := (l.max > 0 && l.total >= l.max) || (l.perAddr > 0 && l.per[key] >= l.perAddr)
+		if !over {
+			l.total++
+			l.per[key]++
+		}
+		l.mu.Unlock()
+		if over {
+			_ = c.Close()
+			if l.refuse != nil {
+				l.refuse(key.String())
+			}
+			continue
+		}
+		return &capConn{Conn: c, l: l, key: key}, nil
+	}
+}
+
+func (l *capListener) release(key netip.Addr) {
+	l.mu.Lock()
+	l.total--
+	if l.per[key]--; l.per[key] <= 0 {
+		delete(l.per, key)
+	}
+	l.mu.Unlock()
+}
+
+// capConn gives its slot back once, on the first Close.
+type capConn struct {
+	net.Conn
+	l    *capListener
+	key  netip.Addr
+	once sync.Once
+}
+
+func (c *capConn) Close() error {
+	err := c.Conn.Close()
+	c.once.Do(func() { c.l.release(c.key) })
+	return err
+}
