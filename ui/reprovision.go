@@ -1,8 +1,6 @@
 package ui
 
 import (
-	"time"
-
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/canvas"
 	"fyne.io/fyne/v2/container"
@@ -39,11 +37,10 @@ type reprovisionDialog struct {
 	c      *Console
 	user   string
 	issued core.IssuedCode
-	// gen changes with every code and on close, so a countdown tick
+	// tickLoop's gen changes with every code and on close, so a tick
 	// queued for an older code does nothing.
-	gen  int
+	tickLoop
 	done bool // the code was used, refused, replaced or has expired
-	halt chan struct{}
 
 	dlg       *dialog.CustomDialog
 	qrImage   *canvas.Image
@@ -229,38 +226,8 @@ func (d *reprovisionDialog) issueWith(create func(user string) (core.IssuedCode,
 	return nil
 }
 
-// start runs the countdown: a ticker goroutine that hands each tick to the
-// UI thread through the bridge's Console.do.
-func (d *reprovisionDialog) start() {
-	d.gen++
-	gen, halt := d.gen, make(chan struct{})
-	d.halt = halt
-	go func() {
-		t := time.NewTicker(d.c.opts.tick)
-		defer t.Stop()
-		for {
-			select {
-			case <-t.C:
-				d.c.do(func() {
-					if d.gen == gen {
-						d.tick()
-					}
-				})
-			case <-halt:
-				return
-			}
-		}
-	}()
-}
-
-// stop ends the countdown goroutine.
-func (d *reprovisionDialog) stop() {
-	d.gen++
-	if d.halt != nil {
-		close(d.halt)
-		d.halt = nil
-	}
-}
+// start runs the countdown for the code on screen.
+func (d *reprovisionDialog) start() { d.tickLoop.start(d.c, d.tick) }
 
 // tick updates the countdown from the service clock.
 func (d *reprovisionDialog) tick() {

@@ -103,9 +103,8 @@ type oathDialog struct {
 	c      *Console
 	user   string
 	issued core.OATHIssued
-	gen    int
-	halt   chan struct{}
-	done   bool // confirmed or expired
+	tickLoop
+	done bool // confirmed or expired
 
 	dlg       *dialog.CustomDialog
 	choice    *widget.RadioGroup
@@ -284,35 +283,8 @@ func (d *oathDialog) sendByEmail() {
 	relayout(d.dlg)
 }
 
-func (d *oathDialog) start() {
-	d.gen++
-	gen, halt := d.gen, make(chan struct{})
-	d.halt = halt
-	go func() {
-		t := time.NewTicker(d.c.opts.tick)
-		defer t.Stop()
-		for {
-			select {
-			case <-t.C:
-				d.c.do(func() {
-					if d.gen == gen {
-						d.tick()
-					}
-				})
-			case <-halt:
-				return
-			}
-		}
-	}()
-}
-
-func (d *oathDialog) stop() {
-	d.gen++
-	if d.halt != nil {
-		close(d.halt)
-		d.halt = nil
-	}
-}
+// start runs the countdown for the token on screen.
+func (d *oathDialog) start() { d.tickLoop.start(d.c, d.tick) }
 
 // tick updates the countdown and notices a confirmation by the user's
 // first login (an agent's), which happens outside the console.
