@@ -43,32 +43,11 @@ func (s *Service) createProvisionCode(name string, mail bool, oath *OATHOptions)
 				return err
 			}
 		}
-		code := NewCode(set.MobileClient.ProvisionNumeric)
-		pc := ProvisionCode{Hash: HashCode(u.Name, code), Created: log.now,
-			Expires: log.now.Add(time.Duration(set.SelfReset.CodeValidity) * time.Second), OATH: oath}
 		if err := withdrawCodeMail(tx, log, u.Name, ""); err != nil { // the old code dies here
 			return err
 		}
-		if err := tx.PutProvisionCode(u.Name, pc); err != nil {
-			return err
-		}
-		ic = IssuedCode{User: u.Name, Code: code, Expires: pc.Expires,
-			URL: s.provisionURL(set, u.Name, code)}
-		if oath != nil {
-			ic.URL += "&" + OATHURLParam // the page offers the authenticator set-up (oath.go)
-		}
-		if err := log.add(LevelInfo, u.Name, "Provision code created for user %q", u.Name); err != nil {
-			return err
-		}
-		if mail {
-			m := OutMessage{Kind: MailProvision, User: u.Name, FullName: u.FullName, To: to,
-				Code: code, URL: ic.URL, Expires: pc.Expires}
-			if err := queueMail(tx, log, &m); err != nil {
-				return err
-			}
-			ic.MailID = m.ID
-		}
-		return log.add(LevelInfo, u.Name, "User %q can now reprovision their mobile device.", u.Name)
+		ic, err = s.issueCode(tx, log, set, u, to, oath)
+		return err
 	}, func() []Event {
 		issued := ic
 		ev := []Event{{Kind: EventCodeCreated, User: ic.User, At: s.clock.Now(), Issued: &issued}}
@@ -78,6 +57,35 @@ func (s *Service) createProvisionCode(name string, mail bool, oath *OATHOptions)
 		return ev
 	})
 	return ic, err
+}
+
+// issueCode makes a new provision code for u inside tx, replacing any
+// pending one, and queues it to the address to when there is one. Every
+// way of making a code (console, CLI, agents, the self-service portal)
+// goes through it, so a code is always made, stored and logged alike.
+func (s *Service) issueCode(tx Tx, log *logger, set Settings, u User, to string, oath *OATHOptions) (IssuedCode, error) {
+	code := NewCode(set.MobileClient.ProvisionNumeric)
+	pc := ProvisionCode{Hash: HashCode(u.Name, code), Created: log.now,
+		Expires: log.now.Add(time.Duration(set.SelfReset.CodeValidity) * time.Second), OATH: oath}
+	if err := tx.PutProvisionCode(u.Name, pc); err != nil {
+		return IssuedCode{}, err
+	}
+	ic := IssuedCode{User: u.Name, Code: code, Expires: pc.Expires, URL: s.provisionURL(set, u.Name, code)}
+	if oath != nil {
+		ic.URL += "&" + OATHURLParam // the page offers the authenticator set-up (oath.go)
+	}
+	if err := log.add(LevelInfo, u.Name, "Provision code created for user %q", u.Name); err != nil {
+		return IssuedCode{}, err
+	}
+	if to != "" {
+		m := OutMessage{Kind: MailProvision, User: u.Name, FullName: u.FullName, To: to,
+			Code: code, URL: ic.URL, Expires: pc.Expires}
+		if err := queueMail(tx, log, &m); err != nil {
+			return IssuedCode{}, err
+		}
+		ic.MailID = m.ID
+	}
+	return ic, log.add(LevelInfo, u.Name, "User %q can now reprovision their mobile device.", u.Name)
 }
 
 // ProvisionURL is the link for username and code that goes into QR codes

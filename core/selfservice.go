@@ -56,26 +56,11 @@ func (s *Service) RequestSelfServiceCode(name string) (SelfServiceOutcome, error
 			out = o
 			return err
 		}
-		code := NewCode(set.MobileClient.ProvisionNumeric)
-		pc := ProvisionCode{Hash: HashCode(u.Name, code), Created: log.now,
-			Expires: log.now.Add(time.Duration(set.SelfReset.CodeValidity) * time.Second)}
-		if err := tx.PutProvisionCode(u.Name, pc); err != nil {
-			return err
-		}
-		ic = IssuedCode{User: u.Name, Code: code, Expires: pc.Expires, URL: s.provisionURL(set, u.Name, code)}
-		if err := log.add(LevelInfo, u.Name, "Provision code created for user %q", u.Name); err != nil {
-			return err
-		}
-		m := OutMessage{Kind: MailProvision, User: u.Name, FullName: u.FullName, To: to,
-			Code: code, URL: ic.URL, Expires: pc.Expires}
-		if err := queueMail(tx, log, &m); err != nil {
-			return err
-		}
-		ic.MailID = m.ID
 		if err := log.add(LevelInfo, u.Name, "Provision code for user %q requested on the self-service portal.", u.Name); err != nil {
 			return err
 		}
-		return log.add(LevelInfo, u.Name, "User %q can now reprovision their mobile device.", u.Name)
+		ic, err = s.issueCode(tx, log, set, u, to, nil)
+		return err
 	}, func() []Event {
 		if ic.Code == "" {
 			return nil
