@@ -95,7 +95,7 @@ start() {
 	pids+=("$pid")
 	local i
 	for ((i = 0; i < 600; i++)); do
-		if grep -q '^READY ' "$WORK/$name.out"; then return 0; fi
+		if grep -qs '^READY ' "$WORK/$name.out"; then return 0; fi
 		if ! kill -0 "$pid" 2>/dev/null; then break; fi
 		sleep 0.5
 	done
