@@ -60,7 +60,8 @@ bench: deps ## run the benchmarks only
 
 # Load test with wrk against the real server and a bare Go TLS server in the
 # same run, loopback only (docs/benchmarks.md). Tune with DURATION, CONNS,
-# THREADS, LOW_CONNS, USERS, PORT, BATCH_DELAY, e.g. make bench-wrk DURATION=20s.
+# THREADS, LOW_CONNS, USERS, DEVICES, PORT, BATCH_DELAY, STRICT (0: missed
+# targets do not fail the run), e.g. make bench-wrk DURATION=20s.
 bench-wrk: deps ## wrk load benchmark, side by side with a bare TLS server
 	.ci/wrk-bench.sh
 

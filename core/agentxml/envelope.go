@@ -108,6 +108,15 @@ var errBadXML = errors.New("agentxml: malformed request")
 // forms, no prolog, a namespace prefix, and ignores unknown elements and
 // anything after the root element closes.
 func parseRequest(data []byte) (request, error) {
+	// The common simple form skips encoding/xml (envelope_fast.go).
+	if req, ok := parseSimple(data); ok {
+		return req, nil
+	}
+	return parseFull(data)
+}
+
+// parseFull is parseRequest with encoding/xml, for every form.
+func parseFull(data []byte) (request, error) {
 	var req request
 	p := parser{d: xml.NewDecoder(bytes.NewReader(data))}
 	p.d.CharsetReader = charsetReader

@@ -8,6 +8,13 @@ type Request = request
 // ParseRequest exposes the request parser to the fuzz target.
 var ParseRequest = parseRequest
 
+// ParseSimple and ParseFull are parseRequest's two paths, compared by
+// FuzzParseRequest_FastMatchesFull.
+var (
+	ParseSimple = parseSimple
+	ParseFull   = parseFull
+)
+
 // TLSConfigFor exposes the server's TLS setup so the baseline benchmark
 // uses the same one.
 var TLSConfigFor = tlsConfig

@@ -172,7 +172,13 @@ func readXML(w http.ResponseWriter, r *http.Request, buf *buffer) ([]byte, int) 
 	if r.ContentLength > maxBody {
 		return nil, http.StatusRequestEntityTooLarge
 	}
-	err := buf.readFrom(http.MaxBytesReader(w, r.Body, maxBody))
+	// With a Content-Length net/http already ends the body there, so only a
+	// chunked body needs MaxBytesReader (one allocation per request).
+	rd := r.Body
+	if r.ContentLength < 0 {
+		rd = http.MaxBytesReader(w, r.Body, maxBody)
+	}
+	err := buf.readFrom(rd)
 	var tooBig *http.MaxBytesError
 	if errors.As(err, &tooBig) {
 		return nil, http.StatusRequestEntityTooLarge

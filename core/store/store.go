@@ -28,9 +28,12 @@ type Options struct {
 	// LockTimeout is how long to wait for another process to release the
 	// file. Zero means 1 s, so a second copy fails well within 2 s.
 	LockTimeout time.Duration
-	// MaxBatchDelay bounds how long a Batch waits to gather other writes
-	// into one commit. Zero means 2 ms: enough to share an fsync between
-	// concurrent logins without a visible delay for a lone one.
+	// MaxBatchDelay selects how Batch groups concurrent writes. Zero, the
+	// default, is a group commit without an idle wait: a commit starts as
+	// soon as the previous one ends and carries every Batch that arrived
+	// meanwhile. A positive value uses bbolt's DB.Batch instead, which waits
+	// up to this long for a group to fill; it is kept for comparison
+	// (docs/benchmarks.md) and is slower under load.
 	MaxBatchDelay time.Duration
 	// CheckBudget bounds the time Open spends checking the file's pages.
 	// Zero means 5 s; negative skips the page walk (the header pages and
@@ -49,7 +52,8 @@ type Options struct {
 
 // Store is a bbolt-backed core.Store.
 type Store struct {
-	db *bolt.DB
+	db    *bolt.DB
+	group *groupCommit // nil: Batch uses bbolt's timed DB.Batch
 	// oathDirty is set when an OATH record is deleted, so that ScrubFree
 	// knows free pages may hold a secret (oath.go).
 	oathDirty atomic.Bool
@@ -67,9 +71,6 @@ var _ core.Store = (*Store)(nil)
 func Open(dir string, opt Options) (st *Store, err error) {
 	if opt.LockTimeout == 0 {
 		opt.LockTimeout = time.Second
-	}
-	if opt.MaxBatchDelay == 0 {
-		opt.MaxBatchDelay = 2 * time.Millisecond
 	}
 	if opt.CheckBudget == 0 {
 		opt.CheckBudget = 5 * time.Second
@@ -92,7 +93,6 @@ func Open(dir string, opt Options) (st *Store, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
-	db.MaxBatchDelay = opt.MaxBatchDelay
 	err = db.Update(func(tx *bolt.Tx) error {
 		for _, b := range allBuckets {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
@@ -108,7 +108,13 @@ func Open(dir string, opt Options) (st *Store, err error) {
 		db.Close()
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
-	return &Store{db: db}, nil
+	st = &Store{db: db}
+	if opt.MaxBatchDelay > 0 {
+		db.MaxBatchDelay = opt.MaxBatchDelay
+	} else {
+		st.group = &groupCommit{db: db}
+	}
+	return st, nil
 }
 
 // Path returns the data file's path.
@@ -127,9 +133,15 @@ func (s *Store) Update(fn func(core.Tx) error) error {
 	return s.db.Update(func(tx *bolt.Tx) error { return fn(&txn{tx: tx, s: s}) })
 }
 
-// Batch implements core.Store with bbolt's group commit.
+// Batch implements core.Store with a group commit (batch.go): concurrent
+// calls share one commit and one fsync, and each returns once that commit
+// is durable.
 func (s *Store) Batch(fn func(core.Tx) error) error {
-	return s.db.Batch(func(tx *bolt.Tx) error { return fn(&txn{tx: tx, s: s}) })
+	f := func(tx *bolt.Tx) error { return fn(&txn{tx: tx, s: s}) }
+	if s.group == nil {
+		return s.db.Batch(f)
+	}
+	return s.group.do(f)
 }
 
 // txn adapts a bolt.Tx to core.Tx.

@@ -4,7 +4,7 @@
 // ready to log in.
 //
 //	loadbench -mode bare     -listen 127.0.0.1:18443
-//	loadbench -mode provisio -listen 127.0.0.1:18444 -data DIR -users 2000 -out codes.txt
+//	loadbench -mode provisio -listen 127.0.0.1:18444 -data DIR -users 2000 -out codes.txt [-devices 40000 -devices-out provision.txt]
 //
 // Both use the same kind of certificate (an in-memory ECDSA P-256
 // self-signed one), the same TLS configuration as the AgentXML server (TLS
@@ -21,6 +21,12 @@
 // can never overtake each other among the requests in flight. The first
 // line is a header, "# loadbench login codes users=N per_user=M", which
 // login.lua reads to give each wrk thread its own users.
+//
+// With -devices N (and -devices-out FILE) it also adds N users who have a
+// pending provision code and no device yet, and writes FILE: a header
+// "# loadbench provision bodies devices=N", then one /proxy provision
+// request body per line, as a phone sends it after scanning the QR code.
+// provision.lua redeems them and downloads strings for each new device.
 //
 // The program only listens on loopback addresses (127.0.0.0/8 or ::1) and
 // refuses any other. It prints "READY <url>" once it listens and serves
@@ -83,6 +89,8 @@ type config struct {
 	batchDelay time.Duration
 	pprof      string
 	profRates  bool
+	devices    int
+	devicesOut string
 }
 
 func main() {
@@ -97,6 +105,8 @@ func main() {
 	flag.StringVar(&c.out, "out", "", "provisio: file for the login request bodies")
 	flag.IntVar(&c.workers, "setup-workers", 8, "provisio: concurrent service calls while setting up")
 	flag.DurationVar(&c.batchDelay, "batch-delay", 0, "provisio: store MaxBatchDelay (0: the store's default)")
+	flag.IntVar(&c.devices, "devices", 0, "provisio: users with a pending provision code to add for the provision run")
+	flag.StringVar(&c.devicesOut, "devices-out", "", "provisio: file for the provision request bodies (with -devices)")
 	flag.StringVar(&c.pprof, "pprof", "", "serve net/http/pprof on this loopback host:port (off when empty)")
 	flag.BoolVar(&c.profRates, "prof-rates", false, "with -pprof: also record block and mutex profiles")
 	flag.Parse()
@@ -207,6 +217,9 @@ func serveProvisio(c config, cert tls.Certificate) (string, func() error, error)
 	if c.users < 1 || c.perUser < 1 || c.perUser > core.StringsPerDownload {
 		return "", nil, fmt.Errorf("-users must be at least 1 and -per-user 1 to %d", core.StringsPerDownload)
 	}
+	if c.devices < 0 || (c.devices > 0) != (c.devicesOut != "") {
+		return "", nil, errors.New("-devices N and -devices-out FILE go together")
+	}
 	if err := os.MkdirAll(c.data, 0o700); err != nil {
 		return "", nil, err
 	}
@@ -295,6 +308,14 @@ func setUp(c config, st *store.Store, cert tls.Certificate) (*agentxml.Server, e
 	}
 	log.Printf("set up %d users and wrote %d login codes to %s in %.1fs",
 		c.users, c.users*c.perUser, c.out, time.Since(t0).Seconds())
+	if c.devices > 0 {
+		t1 := time.Now()
+		if err := setUpDevices(svc, st, c.devices, c.devicesOut); err != nil {
+			return nil, err
+		}
+		log.Printf("added %d users with a pending provision code and wrote their provision requests to %s in %.1fs",
+			c.devices, c.devicesOut, time.Since(t1).Seconds())
+	}
 
 	// No per-source limits: every wrk connection comes from 127.0.0.1,
 	// and the benchmark measures throughput, not the limits.
@@ -378,4 +399,65 @@ func servePprof(addr string, rates bool) error {
 	go func() { _ = http.Serve(ln, http.DefaultServeMux) }()
 	log.Printf("pprof on http://%s/debug/pprof/", ln.Addr())
 	return nil
+}
+
+// setUpDevices adds n users named dev000000... through the service's
+// CreateUsers, a thousand per transaction, and gives each a provision code,
+// then writes one provision request body per user to path. The codes are
+// stored directly, a thousand per transaction, exactly as
+// Service.CreateProvisionCode stores them (hash of name and code, an hour
+// of validity): through the service it would be one commit per code, which
+// would make the setup take minutes.
+func setUpDevices(svc *core.Service, st *store.Store, n int, path string) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	w := bufio.NewWriterSize(f, 1<<20)
+	fmt.Fprintf(w, "# loadbench provision bodies devices=%d\n", n)
+	numeric := svc.Settings().MobileClient.ProvisionNumeric
+	const chunk = 1000
+	for first := 0; first < n; first += chunk {
+		specs := make([]core.UserSpec, min(chunk, n-first))
+		for i := range specs {
+			specs[i].Name = fmt.Sprintf("dev%06d", first+i)
+		}
+		results, err := svc.CreateUsers("loadbench", core.LocalRepository, specs)
+		if err != nil {
+			f.Close()
+			return fmt.Errorf("add device users: %w", err)
+		}
+		for i, err := range results {
+			if err != nil {
+				f.Close()
+				return fmt.Errorf("add %s: %w", specs[i].Name, err)
+			}
+		}
+		codes := make([]string, len(specs))
+		now := svc.Now()
+		err = st.Update(func(tx core.Tx) error {
+			for i, sp := range specs {
+				codes[i] = core.NewCode(numeric)
+				pc := core.ProvisionCode{Hash: core.HashCode(sp.Name, codes[i]), Created: now, Expires: now.Add(time.Hour)}
+				if err := tx.PutProvisionCode(sp.Name, pc); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			f.Close()
+			return fmt.Errorf("provision codes: %w", err)
+		}
+		for i, sp := range specs {
+			w.WriteString(agentxmltest.SASRequest("Version", "3.6", "Action", "provision",
+				"Username", sp.Name, "ProvisionCode", codes[i], "DeviceOS", "loadbench"))
+			w.WriteByte('\n')
+		}
+	}
+	if err := w.Flush(); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }
