@@ -235,4 +235,3 @@ func seedOffice(t *testing.T, h *harness) {
 	_ = svc.Log(core.LevelWarn, "bob", "Login failed for user: bob, error: wrong one-time code; locked after 5 failures in a row")
 	_ = svc.Log(core.LevelError, "", "Message for user: dave, destination: dave@example.org failed: The mail server refused the recipient.")
 }
-
