@@ -327,7 +327,7 @@ func (c *Console) show(i widget.ListItemID) {
 	// The screen being left keeps its draft; the navigation marks it.
 	c.refreshUnsaved()
 	c.body.Objects = []fyne.CanvasObject{c.screens[i].content}
-	if c.screens[i].content == c.server.content {
+	if c.server != nil && c.screens[i].content == c.server.content {
 		// Certificate files may have been renewed or damaged since.
 		c.server.refreshCert()
 	}
