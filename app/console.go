@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"runtime/debug"
 	"sync"
+	"time"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/app"
@@ -61,6 +62,8 @@ func (c *cli) console() error {
 		ServerURLs:     rs.URLs,
 		RestartServer:  rs.Restart,
 		RegenerateCert: rs.RegenerateCert,
+		Certificate:    e.certInfo,
+		CheckCertFiles: checkCertFiles,
 	})
 	defer con.Close()
 	w.ShowAndRun()
@@ -123,6 +126,28 @@ func (r *restartable) RegenerateCert() (string, error) {
 		r.env.cert, r.env.fp = r.env.certs.Current()
 	}
 	return r.env.fp, nil
+}
+
+// certInfo describes the certificate the server presents now, for the
+// Server screen. The reloader exists from the first start on, which comes
+// before the console, and never changes.
+func (e *env) certInfo() ui.CertInfo {
+	if e.certs == nil {
+		return ui.CertInfo{Fingerprint: e.fp}
+	}
+	st := e.certs.Status()
+	info := ui.CertInfo{Fingerprint: st.Fingerprint, FromFiles: st.FromFiles, Names: st.Names(), Problem: st.Err}
+	if st.Leaf != nil {
+		info.NotAfter = st.Leaf.NotAfter
+	}
+	return info
+}
+
+// checkCertFiles runs the server's own checks on certificate files the
+// admin chose, before they are saved.
+func checkCertFiles(certPath, keyPath, host string) error {
+	_, err := certs.LoadFiles(certPath, keyPath, host, time.Now())
+	return err
 }
 
 func (r *restartable) stop() {

@@ -105,3 +105,56 @@ func TestServer_TLSCertSettings(t *testing.T) {
 		t.Fatal("no log line for the mismatched key")
 	}
 }
+
+// TestConsole_CertificateHooks: what the console's Server screen is given
+// (env.certInfo, checkCertFiles) tells the generated certificate from the
+// admin's files, follows a setting at once, and words a bad file as the
+// server's own sentence.
+func TestConsole_CertificateHooks(t *testing.T) {
+	dir := t.TempDir()
+	e, err := openEnv(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.close()
+	if err := e.svc.SetSetting("server.advertise", "127.0.0.1"); err != nil {
+		t.Fatal(err)
+	}
+	srv, err := e.startServer("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	gen := e.certInfo()
+	if gen.FromFiles || gen.Problem != nil || gen.Fingerprint != servedFingerprint(t, srv.Addr().String()) || gen.NotAfter.IsZero() {
+		t.Fatalf("generated: %+v", gen)
+	}
+
+	certPath, keyPath := filepath.Join(t.TempDir(), "office.crt"), filepath.Join(t.TempDir(), "office.key")
+	writeOfficeCert(t, certPath, keyPath, true)
+	if err := checkCertFiles(certPath, keyPath, "127.0.0.1"); err == nil ||
+		err.Error() != "The key in "+keyPath+" does not match the certificate in "+certPath+"." {
+		t.Fatalf("mismatched key: %v", err)
+	}
+	fp := writeOfficeCert(t, certPath, keyPath, false)
+	if err := checkCertFiles(certPath, keyPath, "127.0.0.1"); err != nil {
+		t.Fatal(err)
+	}
+	if err := checkCertFiles(certPath, keyPath, "auth.office.example.org"); err == nil || !strings.Contains(err.Error(), "does not name auth.office.example.org") {
+		t.Fatalf("wrong host: %v", err)
+	}
+	for k, v := range map[string]string{"server.tls_cert": certPath, "server.tls_key": keyPath} {
+		if err := e.svc.SetSetting(k, v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// No waiting for the once-a-second check: the screen asks right
+	// after Apply.
+	own := e.certInfo()
+	if !own.FromFiles || own.Fingerprint != fp || own.Problem != nil || strings.Join(own.Names, ",") != "127.0.0.1" {
+		t.Fatalf("own files: %+v", own)
+	}
+	if got := servedFingerprint(t, srv.Addr().String()); got != fp {
+		t.Fatalf("served %s, want %s", got, fp)
+	}
+}

@@ -103,8 +103,12 @@ func (s *Service) provisionURL(set Settings, username, code string) string {
 
 // AdvertisedHost is the address phones are told to use: the configured
 // one, else the first LAN address, else the host name.
-func (s *Service) AdvertisedHost() string {
-	set := s.Settings()
+func (s *Service) AdvertisedHost() string { return AdvertisedHostOf(s.Settings()) }
+
+// AdvertisedHostOf is Service.AdvertisedHost under set, which need not be
+// saved yet: the console checks a certificate against the address it is
+// about to apply.
+func AdvertisedHostOf(set Settings) string {
 	if set.Advertise != "" {
 		return set.AdvertiseHost()
 	}

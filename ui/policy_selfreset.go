@@ -1,7 +1,8 @@
 package ui
 
 // newSelfResetPolicy builds Policy → Self-Reset: whether users may
-// provision themselves and how long a provision code lasts.
+// provision themselves, how long a provision code lasts and how many
+// wrong attempts it survives.
 func newSelfResetPolicy(c *Console) *settingsForm {
 	return newSettingsForm(c, settingsSpec{
 		title: "Policy → Self-Reset",
@@ -22,6 +23,8 @@ func newSelfResetPolicy(c *Console) *settingsForm {
 		entries: []entrySpec{
 			{key: "policy.selfreset.code_validity", placeholder: "e.g. 600",
 				hint: "Seconds, from 10 to 1,000,000. 600 is ten minutes."},
+			{key: "policy.selfreset.max_provision_attempts", label: "Wrong attempts per code", placeholder: "e.g. 20",
+				hint: "Wrong attempts, from all addresses together, after which a code stops working: 1 to 1,000. Each address also waits twice as long after each of its wrong attempts."},
 			{key: "policy.selfreset.qr_code_url", placeholder: "e.g. https://host:8443/userportal/getQRCode?text=",
 				hint: "Optional. When set, provision mail links the QR code to this address followed by the Provision URL instead of attaching the image."},
 			{key: "policy.selfreset.url_provisioning",

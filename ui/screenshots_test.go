@@ -30,9 +30,14 @@ func TestScreenshots(t *testing.T) {
 		d.ServerURLs = func() []string { return []string{"https://192.168.1.10:8443/"} }
 		d.RestartServer = func() error { return nil }
 		d.RegenerateCert = func() (string, error) { return shotFingerprint, nil }
+		d.Certificate = func() CertInfo {
+			return CertInfo{Fingerprint: shotFingerprint, FromFiles: true, Names: []string{"192.168.1.10", "auth.office.example.org"},
+				NotAfter: time.Date(2027, 3, 1, 12, 0, 0, 0, time.UTC)}
+		}
 	})
 	fyne.CurrentApp().Settings().SetTheme(Theme())
-	for k, v := range map[string]string{"server.name": "office-pc", "server.advertise": "192.168.1.10"} {
+	for k, v := range map[string]string{"server.name": "office-pc", "server.advertise": "192.168.1.10",
+		"server.tls_cert": "/etc/provisio/auth.crt", "server.tls_key": "/etc/provisio/auth.key"} {
 		if err := h.svc.SetSetting(k, v); err != nil {
 			t.Fatal(err)
 		}

@@ -5,14 +5,17 @@ import (
 	"fmt"
 	"io/fs"
 	"net"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/dialog"
 	"fyne.io/fyne/v2/layout"
+	"fyne.io/fyne/v2/storage"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
@@ -26,6 +29,8 @@ const (
 	keyListen     = "server.listen"
 	keyAdvertise  = "server.advertise"
 	keyHTTPListen = "server.http_listen"
+	keyTLSCert    = "server.tls_cert"
+	keyTLSKey     = "server.tls_key"
 )
 
 // serverScreen is Server: the names phones know the server by, where it
@@ -47,6 +52,13 @@ type serverScreen struct {
 	regenerate  *widget.Button
 	confirm     *dialog.ConfirmDialog
 
+	// The administrator's certificate files (server.tls_cert/tls_key),
+	// which certificate is in use and why the files are not, if so.
+	certFile, keyFile     *field
+	chooseCert, chooseKey *widget.Button
+	certInUse             *widget.Label
+	certProblem           *widget.Label
+
 	content fyne.CanvasObject
 }
 
@@ -67,6 +79,13 @@ func newServerScreen(c *Console) *serverScreen {
 	adv.OnSubmitted = func(string) { s.applyChanges() }
 	s.advertise = newInputField(adv)
 	s.httpListen = entry("(empty: off)")
+	s.certFile = entry("e.g. /etc/provisio/auth.crt")
+	s.keyFile = entry("e.g. /etc/provisio/auth.key")
+	s.chooseCert = widget.NewButtonWithIcon("Choose…", theme.FolderOpenIcon(), func() { s.choosePath(s.certFile) })
+	s.chooseKey = widget.NewButtonWithIcon("Choose…", theme.FolderOpenIcon(), func() { s.choosePath(s.keyFile) })
+	s.certInUse = &widget.Label{Wrapping: fyne.TextWrapWord}
+	s.certProblem = &widget.Label{Wrapping: fyne.TextWrapWord, Importance: widget.DangerImportance}
+	s.certProblem.Hide()
 
 	s.result = &widget.Label{Wrapping: fyne.TextWrapWord}
 	s.apply = widget.NewButton("Apply", s.applyChanges)
@@ -110,9 +129,21 @@ func newServerScreen(c *Console) *serverScreen {
 			"Requests under way get a few seconds to finish."),
 	)
 	cert := container.NewVBox(
-		newSection("Certificate (SHA-256 fingerprint)"),
+		newSection("Certificate"),
+		s.certInUse,
 		s.fingerprint,
-		hint("Phones show this fingerprint when they first connect and pin it. Compare it before trusting."),
+		hint("SHA-256 fingerprint. Phones show it when they first connect and pin it. Compare it before trusting."),
+		s.certProblem,
+		newFormGrid(
+			formRow("Certificate file", container.NewVBox(
+				container.NewBorder(nil, nil, nil, s.chooseCert, s.certFile.box),
+				hint("A PEM certificate phones already trust, from the office's CA or a public CA, naming the address "+
+					"phones use; intermediate certificates may follow it. Empty: the generated certificate."))),
+			formRow("Key file", container.NewVBox(
+				container.NewBorder(nil, nil, nil, s.chooseKey, s.keyFile.box),
+				hint("Its PEM private key. Apply checks both files and switches without a restart; "+
+					"renewed files are picked up within a second."))),
+		),
 		container.NewHBox(s.regenerate),
 		&widget.Label{Text: "A new certificate cuts off every provisioned phone: all of them must be reprovisioned.",
 			Importance: widget.WarningImportance, Wrapping: fyne.TextWrapWord},
@@ -129,6 +160,7 @@ func newServerScreen(c *Console) *serverScreen {
 	}
 	s.load()
 	s.refreshState()
+	s.refreshCert()
 	return s
 }
 
@@ -145,7 +177,8 @@ func addrStrings[T fmt.Stringer](addrs []T) []string {
 // two fields, so it is left out.
 func (s *serverScreen) fields() map[string]*field {
 	return map[string]*field{keyServerName: s.name, keySiteID: s.siteID, keyAdvertise: s.advertise,
-		keyHTTPListen: s.httpListen, "listen.host": s.host, "listen.port": s.port}
+		keyHTTPListen: s.httpListen, "listen.host": s.host, "listen.port": s.port,
+		keyTLSCert: s.certFile, keyTLSKey: s.keyFile}
 }
 
 // values returns the form as setting text, the listen address joined.
@@ -154,6 +187,7 @@ func (s *serverScreen) values() map[string]string {
 		keyServerName: s.name.entry.Text, keySiteID: s.siteID.entry.Text,
 		keyListen:    net.JoinHostPort(strings.TrimSpace(s.host.entry.Text), strings.TrimSpace(s.port.entry.Text)),
 		keyAdvertise: s.advertise.entry.Text, keyHTTPListen: s.httpListen.entry.Text,
+		keyTLSCert: s.certFile.entry.Text, keyTLSKey: s.keyFile.entry.Text,
 	}
 }
 
@@ -165,7 +199,7 @@ func (s *serverScreen) load() {
 		host, port = set.Listen, ""
 	}
 	for fl, v := range map[*field]string{s.name: set.ServerName, s.siteID: set.SiteID, s.host: host, s.port: port,
-		s.advertise: set.Advertise, s.httpListen: set.HTTPListen} {
+		s.advertise: set.Advertise, s.httpListen: set.HTTPListen, s.certFile: set.TLSCert, s.keyFile: set.TLSKey} {
 		fl.entry.SetText(v)
 		fl.setError("")
 	}
@@ -212,6 +246,11 @@ func (s *serverScreen) applyChanges() {
 	}
 	check(s.advertise, keyAdvertise)
 	check(s.httpListen, keyHTTPListen)
+	check(s.certFile, keyTLSCert)
+	check(s.keyFile, keyTLSKey)
+	if ok {
+		ok = s.checkCertFiles(set)
+	}
 	if !ok {
 		s.showResult("Not saved: correct the fields marked in red.", widget.DangerImportance)
 		return
@@ -222,15 +261,169 @@ func (s *serverScreen) applyChanges() {
 		return
 	}
 	s.load()
+	saved, imp := "Saved.", widget.SuccessImportance
+	if old.TLSCert != set.TLSCert || old.TLSKey != set.TLSKey || old.Advertise != set.Advertise {
+		oldFP := s.c.fingerprint
+		info := s.refreshCert()
+		if s.c.fingerprint != oldFP {
+			// The listener picks the certificate per connection, so the
+			// switch needs no restart; pinned apps notice it, though.
+			what := "the generated certificate again"
+			if info.FromFiles {
+				what = "your certificate"
+			}
+			saved = "Saved. The server now presents " + what + ", with a new fingerprint: " +
+				"apps that pinned the old one must be reprovisioned."
+			imp = widget.WarningImportance
+		}
+	}
 	if old.Listen == set.Listen && old.HTTPListen == set.HTTPListen {
-		s.showResult("Saved.", widget.SuccessImportance)
+		s.showResult(saved, imp)
 		return
 	}
 	if s.c.deps.RestartServer == nil {
-		s.showResult("Saved. Restart Provisio to listen on the new address.", widget.WarningImportance)
+		s.showResult(saved+" Restart Provisio to listen on the new address.", widget.WarningImportance)
 		return
 	}
-	s.restartNow("Saved. ")
+	s.restartNow(saved + " ")
+}
+
+// checkCertFiles marks the certificate fields when set names files the
+// server would refuse: one without the other, a relative path (the server
+// may run from another folder), or files that fail the server's own
+// checks for the address phones will use. Files already saved are not
+// checked again, so a problem with them never blocks other changes; the
+// certificate section reports it.
+func (s *serverScreen) checkCertFiles(set core.Settings) bool {
+	certPath, keyPath := set.TLSCert, set.TLSKey
+	ok := true
+	for _, f := range []struct {
+		fl                         *field
+		path, other, what, example string
+	}{
+		{s.certFile, certPath, keyPath, "the certificate file", "/etc/provisio/auth.crt"},
+		{s.keyFile, keyPath, certPath, "the key file", "/etc/provisio/auth.key"},
+	} {
+		switch {
+		case f.path == "" && f.other != "":
+			f.fl.setError("Choose " + f.what + " too, or clear both to use the generated certificate.")
+			ok = false
+		case f.path != "" && !filepath.IsAbs(f.path):
+			f.fl.setError("Enter the full path of " + f.what + ", such as " + f.example + ".")
+			ok = false
+		}
+	}
+	if !ok || certPath == "" || s.c.deps.CheckCertFiles == nil {
+		return ok
+	}
+	old := s.c.svc.Settings()
+	if old.TLSCert == certPath && old.TLSKey == keyPath && core.AdvertisedHostOf(old) == core.AdvertisedHostOf(set) {
+		return true
+	}
+	err := s.c.deps.CheckCertFiles(certPath, keyPath, core.AdvertisedHostOf(set))
+	if err == nil {
+		return true
+	}
+	// The sentence names the file at fault; it goes under that field.
+	fl := s.certFile
+	if strings.HasPrefix(err.Error(), "The key") {
+		fl = s.keyFile
+	}
+	fl.setError(err.Error())
+	return false
+}
+
+// choosePath lets the admin pick a file for fl with the file dialog.
+func (s *serverScreen) choosePath(fl *field) {
+	if s.c.opts.openFile != nil {
+		if path, ok := s.c.opts.openFile(); ok {
+			fl.entry.SetText(path)
+		}
+		return
+	}
+	d := dialog.NewFileOpen(func(r fyne.URIReadCloser, err error) {
+		if err != nil {
+			s.c.showError(fileError(err, "read"))
+			return
+		}
+		if r == nil {
+			return // cancelled
+		}
+		_ = r.Close() // only the path is wanted; the server reads the file
+		fl.entry.SetText(r.URI().Path())
+	}, s.c.win)
+	d.SetFilter(storage.NewExtensionFileFilter([]string{".pem", ".crt", ".cer", ".key"}))
+	if cur := strings.TrimSpace(fl.entry.Text); filepath.IsAbs(cur) {
+		if dir, err := storage.ListerForURI(storage.NewFileURI(filepath.Dir(cur))); err == nil {
+			d.SetLocation(dir)
+		}
+	}
+	d.Resize(fileDialogSize(s.c.win))
+	d.Show()
+}
+
+// refreshCert shows which certificate the server presents now and why the
+// configured files are not in use, if they are not; the status bar
+// follows a new fingerprint.
+func (s *serverScreen) refreshCert() CertInfo {
+	if s.c.deps.Certificate == nil {
+		s.certInUse.Hide()
+		return CertInfo{Fingerprint: s.c.fingerprint}
+	}
+	info := s.c.deps.Certificate()
+	if info.Fingerprint != "" && info.Fingerprint != s.c.fingerprint {
+		s.c.fingerprint = info.Fingerprint
+		s.c.refreshStatus()
+	}
+	s.fingerprint.SetText(s.c.fingerprint)
+	text, imp := certDescription(info, s.c.svc.Now())
+	s.certInUse.Importance = imp
+	s.certInUse.SetText(text)
+	s.certInUse.Show()
+	if info.Problem != nil {
+		s.certProblem.SetText("Your certificate files are not in use: " + info.Problem.Error() +
+			" Meanwhile the server presents the certificate above.")
+		s.certProblem.Show()
+	} else {
+		s.certProblem.SetText("")
+		s.certProblem.Hide()
+	}
+	relayout(s.content)
+	return info
+}
+
+// certDescription says in a sentence which certificate is in use, for
+// which names and until when; one that expires within a month or has
+// expired is a warning.
+func certDescription(info CertInfo, now time.Time) (string, widget.Importance) {
+	if info.Fingerprint == "" {
+		return "No certificate is in use.", widget.DangerImportance
+	}
+	text := "In use: the certificate Provisio generated (self-signed: phone browsers warn about it once)"
+	if info.FromFiles {
+		text = "In use: your certificate"
+	}
+	if n := len(info.Names); n > 0 {
+		names := info.Names
+		if n > 4 {
+			names = append(names[:4:4], fmt.Sprintf("%d more", n-4))
+		}
+		text += ", for " + strings.Join(names, ", ")
+	}
+	imp := widget.MediumImportance
+	until := info.NotAfter.Local().Format("2 Jan 2006")
+	switch left := info.NotAfter.Sub(now); {
+	case info.NotAfter.IsZero():
+	case left <= 0:
+		text += ", expired on " + until
+		imp = widget.DangerImportance
+	case left < 30*24*time.Hour:
+		text += fmt.Sprintf(", expires on %s (in %d days)", until, int(left.Hours()/24)+1)
+		imp = widget.WarningImportance
+	default:
+		text += ", valid until " + until
+	}
+	return text + ".", imp
 }
 
 func (s *serverScreen) showResult(msg string, imp widget.Importance) {
@@ -363,10 +556,16 @@ func (s *serverScreen) regenerateNow() {
 			c.fingerprint = fp
 			s.fingerprint.SetText(fp)
 			_ = c.svc.Log(core.LevelWarn, "", "Server certificate regenerated; provisioned phones must reprovision. New SHA-256 fingerprint %s.", fp)
+			info := s.refreshCert()
 			c.serverStarted(restartErr)
 			if restartErr != nil {
 				s.showResult("New certificate made, but the server could not start: "+serverErrorMessage(restartErr),
 					widget.DangerImportance)
+				return
+			}
+			if info.FromFiles {
+				s.showResult("New certificate made, but your certificate files stay in use; clear them to use it.",
+					widget.WarningImportance)
 				return
 			}
 			s.showResult("New certificate in use. Reprovision every phone.", widget.WarningImportance)
@@ -381,6 +580,7 @@ func (s *serverScreen) configChanged() {
 		s.load()
 	}
 	s.refreshState()
+	s.refreshCert()
 }
 
 // serverErrorMessage words why the server could not start. Core errors

@@ -1,12 +1,22 @@
 package ui
 
 import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
 	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"math/big"
 	"net"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"fyne.io/fyne/v2/test"
 
@@ -17,13 +27,16 @@ import (
 
 // liveServer is what app/ does for the console: a real AgentXML server
 // on loopback that RestartServer reopens with the current settings and
-// RegenerateCert gives a new certificate, kept in a temporary directory.
+// RegenerateCert gives a new certificate, kept in a temporary directory;
+// a certs.Reloader serves the admin's files (server.tls_cert/tls_key)
+// instead when they are set.
 type liveServer struct {
-	mu   sync.Mutex
-	h    *harness
-	dir  string
-	cert tls.Certificate
-	srv  *agentxml.Server
+	mu    sync.Mutex
+	h     *harness
+	dir   string
+	cert  tls.Certificate
+	srv   *agentxml.Server
+	certs *certs.Reloader
 }
 
 func newLiveHarness(t *testing.T) (*harness, *liveServer) {
@@ -34,16 +47,29 @@ func newLiveHarness(t *testing.T) (*harness, *liveServer) {
 		if err := h.svc.SetSetting("server.listen", "127.0.0.1:"+freePort(t)); err != nil {
 			t.Fatal(err)
 		}
-		cert, err := certs.LoadOrCreate(ls.dir, []string{"127.0.0.1"})
-		if err != nil {
-			t.Fatal(err)
+		ls.certs = &certs.Reloader{
+			Dir: ls.dir,
+			Source: func() (string, string, string) {
+				set := h.svc.Settings()
+				return set.TLSCert, set.TLSKey, h.svc.AdvertisedHost()
+			},
+			Names: func() []string { return []string{"127.0.0.1"} },
+		}
+		cert, fp := ls.certs.Current()
+		if fp == "" {
+			t.Fatal("no certificate")
 		}
 		ls.cert = cert
-		d.Fingerprint = certs.Fingerprint(cert)
+		d.Fingerprint = fp
 		d.StartErr = ls.restart()
 		d.ServerURLs = ls.urls
 		d.RestartServer = ls.restart
 		d.RegenerateCert = ls.regenerate
+		d.Certificate = ls.certInfo
+		d.CheckCertFiles = func(certPath, keyPath, host string) error {
+			_, err := certs.LoadFiles(certPath, keyPath, host, time.Now())
+			return err
+		}
 	})
 	t.Cleanup(func() { ls.mu.Lock(); defer ls.mu.Unlock(); ls.srv.Close() })
 	return h, ls
@@ -55,7 +81,8 @@ func (ls *liveServer) restart() error {
 	if ls.srv != nil {
 		ls.srv.Close()
 	}
-	ls.srv = agentxml.New(ls.h.svc, agentxml.Options{Certificate: ls.cert, Fingerprint: certs.Fingerprint(ls.cert)})
+	ls.srv = agentxml.New(ls.h.svc, agentxml.Options{Certificate: ls.cert, GetCertificate: ls.certs.GetCertificate,
+		Fingerprint: certs.Fingerprint(ls.cert)})
 	return ls.srv.Open(ls.h.svc.Settings().Listen)
 }
 
@@ -74,9 +101,22 @@ func (ls *liveServer) regenerate() (string, error) {
 		return "", err
 	}
 	ls.mu.Lock()
+	defer ls.mu.Unlock()
 	ls.cert = cert
-	ls.mu.Unlock()
-	return certs.Fingerprint(cert), nil
+	// The admin's files, when set, still win.
+	_ = ls.certs.Reload()
+	ls.cert, _ = ls.certs.Current()
+	return certs.Fingerprint(ls.cert), nil
+}
+
+// certInfo is app's env.certInfo.
+func (ls *liveServer) certInfo() CertInfo {
+	st := ls.certs.Status()
+	info := CertInfo{Fingerprint: st.Fingerprint, FromFiles: st.FromFiles, Names: st.Names(), Problem: st.Err}
+	if st.Leaf != nil {
+		info.NotAfter = st.Leaf.NotAfter
+	}
+	return info
 }
 
 // ping asks the server over HTTPS, trusting only fingerprint.
@@ -285,4 +325,143 @@ func freePort(t *testing.T) string {
 	}
 	defer ln.Close()
 	return itoa(ln.Addr().(*net.TCPAddr).Port)
+}
+
+// writeCertPair writes a PEM certificate for host, valid from an hour ago
+// until notAfter, and its key (or, with otherKey, an unrelated key) into
+// dir, and returns the paths and the certificate's fingerprint.
+func writeCertPair(t *testing.T, dir, host string, notAfter time.Time, otherKey bool) (certPath, keyPath, fp string) {
+	t.Helper()
+	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(time.Now().UnixNano()), Subject: pkix.Name{CommonName: host},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: notAfter,
+		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}
+	if ip := net.ParseIP(host); ip != nil {
+		tmpl.IPAddresses = []net.IP{ip}
+	} else {
+		tmpl.DNSNames = []string{host}
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if otherKey {
+		key, _ = ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	}
+	kd, _ := x509.MarshalPKCS8PrivateKey(key)
+	certPath, keyPath = filepath.Join(dir, "office.crt"), filepath.Join(dir, "office.key")
+	if err := os.WriteFile(certPath, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(keyPath, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: kd}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return certPath, keyPath, certs.Fingerprint(tls.Certificate{Certificate: [][]byte{der}})
+}
+
+// TestServerScreen_CertificateFiles: the admin chooses the office's
+// certificate and key on the Server screen; files the server would refuse
+// get the server's own sentence under the field and change nothing; good
+// files are served at once, without a restart, and the screen and the
+// status bar show them; a renewal gone wrong later is reported while the
+// previous certificate keeps serving; clearing both goes back to the
+// generated certificate.
+func TestServerScreen_CertificateFiles(t *testing.T) {
+	h, ls := newLiveHarness(t)
+	s := h.c.server
+	gen := h.c.fingerprint
+	if !strings.HasPrefix(s.certInUse.Text, "In use: the certificate Provisio generated") || s.certProblem.Visible() {
+		t.Fatalf("in use %q, problem %q", s.certInUse.Text, s.certProblem.Text)
+	}
+	dir := t.TempDir()
+	year := time.Now().AddDate(1, 0, 0)
+	choose := func(certPath, keyPath string) {
+		h.open = certPath
+		test.Tap(s.chooseCert) // the file dialog's stand-in hands back h.open
+		s.keyFile.entry.SetText("")
+		test.Type(s.keyFile.entry, keyPath)
+		s.advertise.entry.SetText("127.0.0.1")
+		test.Tap(s.apply)
+	}
+	refused := func(fl *field, want string) {
+		t.Helper()
+		if !fl.msg.Visible() || !strings.Contains(fl.msg.Text, want) {
+			t.Errorf("message %q (visible %v), want it to contain %q", fl.msg.Text, fl.msg.Visible(), want)
+		}
+		if s.result.Text != "Not saved: correct the fields marked in red." {
+			t.Errorf("result %q", s.result.Text)
+		}
+		if set := h.svc.Settings(); set.TLSCert != "" || set.TLSKey != "" {
+			t.Errorf("saved %q %q despite the error", set.TLSCert, set.TLSKey)
+		}
+		if err := ls.ping(t, gen); err != nil {
+			t.Errorf("the generated certificate is no longer served: %v", err)
+		}
+	}
+
+	certPath, keyPath, _ := writeCertPair(t, dir, "127.0.0.1", year, true)
+	choose(certPath, keyPath)
+	if s.certFile.entry.Text != certPath {
+		t.Fatalf("Choose… put %q in the field, want %q", s.certFile.entry.Text, certPath)
+	}
+	refused(s.keyFile, "The key in "+keyPath+" does not match the certificate in "+certPath+".")
+
+	writeCertPair(t, dir, "127.0.0.1", time.Now().Add(-time.Minute), false)
+	choose(certPath, keyPath)
+	refused(s.certFile, "The certificate in "+certPath+" expired on ")
+
+	writeCertPair(t, dir, "auth.office.example.org", year, false)
+	choose(certPath, keyPath)
+	refused(s.certFile, "does not name 127.0.0.1, the address phones use (server.advertise).")
+
+	choose(certPath, "")
+	refused(s.keyFile, "Choose the key file too, or clear both to use the generated certificate.")
+	choose(certPath, "office.key")
+	refused(s.keyFile, "Enter the full path of the key file, such as /etc/provisio/auth.key.")
+
+	_, _, office := writeCertPair(t, dir, "127.0.0.1", year, false)
+	choose(certPath, keyPath)
+	if want := "Saved. The server now presents your certificate, with a new fingerprint: apps that pinned the old one must be reprovisioned."; s.result.Text != want {
+		t.Fatalf("result %q, want %q", s.result.Text, want)
+	}
+	if set := h.svc.Settings(); set.TLSCert != certPath || set.TLSKey != keyPath {
+		t.Errorf("saved %q %q", set.TLSCert, set.TLSKey)
+	}
+	// The running server presents it at once, no restart.
+	if err := ls.ping(t, office); err != nil {
+		t.Errorf("the office certificate is not served: %v", err)
+	}
+	if err := ls.ping(t, gen); err == nil {
+		t.Error("the generated certificate is still served")
+	}
+	if h.c.fingerprint != office || s.fingerprint.Text != office || !strings.Contains(h.c.status.Text, office) {
+		t.Errorf("fingerprint %q, shown %q, status %q; want %q", h.c.fingerprint, s.fingerprint.Text, h.c.status.Text, office)
+	}
+	if want := "In use: your certificate, for 127.0.0.1, valid until " + year.Local().Format("2 Jan 2006") + "."; s.certInUse.Text != want {
+		t.Errorf("in use %q, want %q", s.certInUse.Text, want)
+	}
+
+	// A renewal with the wrong key: the screen says so when shown again,
+	// and the office certificate keeps serving.
+	writeCertPair(t, dir, "127.0.0.1", year, true)
+	h.c.showScreen(h.c.users.content)
+	h.c.showScreen(s.content)
+	if want := "The key in " + keyPath + " does not match the certificate in " + certPath + "."; !s.certProblem.Visible() ||
+		!strings.Contains(s.certProblem.Text, want) {
+		t.Errorf("problem %q (visible %v), want it to contain %q", s.certProblem.Text, s.certProblem.Visible(), want)
+	}
+	if err := ls.ping(t, office); err != nil || !strings.HasPrefix(s.certInUse.Text, "In use: your certificate") {
+		t.Errorf("the office certificate stopped serving (%v); in use %q", err, s.certInUse.Text)
+	}
+
+	// Clearing both brings the generated certificate back.
+	s.certFile.entry.SetText("")
+	s.keyFile.entry.SetText("")
+	test.Tap(s.apply)
+	if want := "Saved. The server now presents the generated certificate again, with a new fingerprint: apps that pinned the old one must be reprovisioned."; s.result.Text != want {
+		t.Errorf("result %q, want %q", s.result.Text, want)
+	}
+	if err := ls.ping(t, gen); err != nil || h.c.fingerprint != gen || s.certProblem.Visible() {
+		t.Errorf("generated certificate not back: %v, fingerprint %q, problem %q", err, h.c.fingerprint, s.certProblem.Text)
+	}
 }

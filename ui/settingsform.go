@@ -27,6 +27,18 @@ type settingsSpec struct {
 // must never look like a value.
 type entrySpec struct {
 	key, placeholder, hint string
+	// label replaces core's setting help as the field's label where that
+	// help is a whole sentence written for the command line, which would
+	// widen the label column of the whole form; "" uses the help.
+	label string
+}
+
+// labelText is the field's label.
+func (e entrySpec) labelText() string {
+	if e.label != "" {
+		return e.label
+	}
+	return core.SettingHelp(e.key)
 }
 
 // settingsForm edits a group of settings through core's own parsing and
@@ -70,7 +82,7 @@ func newSettingsForm(c *Console, spec settingsSpec) *settingsForm {
 		if e.hint != "" {
 			cell = container.NewVBox(fl.box, &widget.Label{Text: e.hint, Importance: widget.LowImportance, Wrapping: fyne.TextWrapWord})
 		}
-		rows = append(rows, formRow(core.SettingHelp(e.key), cell))
+		rows = append(rows, formRow(e.labelText(), cell))
 	}
 
 	f.result = &widget.Label{Wrapping: fyne.TextWrapWord}

@@ -51,11 +51,37 @@ type Deps struct {
 	// the console calls RestartServer, which it does at once. nil: the
 	// console cannot regenerate the certificate.
 	RegenerateCert func() (fingerprint string, err error)
+	// Certificate looks at server.tls_cert and server.tls_key and their
+	// files again, as the server does, and describes the certificate it
+	// presents now, so a change shows at once. nil: the Server screen
+	// shows only Fingerprint.
+	Certificate func() CertInfo
+	// CheckCertFiles checks PEM certificate and key files as the server
+	// would load them for host, the address phones use; the error is one
+	// sentence for a person. nil: the files are saved unchecked (the
+	// server still refuses bad ones and keeps its certificate).
+	CheckCertFiles func(certPath, keyPath, host string) error
 	// Version and DataDir are shown in Help → About.
 	Version, DataDir string
 	// Documentation is opened by Help → Documentation; nil: the console
 	// says where the documentation is.
 	Documentation *url.URL
+}
+
+// CertInfo describes the certificate the server presents.
+type CertInfo struct {
+	// Fingerprint is its SHA-256 fingerprint; "" when there is none.
+	Fingerprint string
+	// FromFiles: the administrator's files (server.tls_cert/tls_key);
+	// false: the certificate Provisio generated.
+	FromFiles bool
+	// Names are the DNS names and IP addresses it is valid for.
+	Names []string
+	// NotAfter is when it expires.
+	NotAfter time.Time
+	// Problem is why the configured files are not served, one sentence;
+	// nil when they are, or when none are set.
+	Problem error
 }
 
 // Console is the main window's content and the state behind it. It keeps
@@ -301,6 +327,10 @@ func (c *Console) show(i widget.ListItemID) {
 	// The screen being left keeps its draft; the navigation marks it.
 	c.refreshUnsaved()
 	c.body.Objects = []fyne.CanvasObject{c.screens[i].content}
+	if c.server != nil && c.screens[i].content == c.server.content {
+		// Certificate files may have been renewed or damaged since.
+		c.server.refreshCert()
+	}
 	c.body.Refresh()
 }
 

@@ -75,6 +75,11 @@ func (s *usersScreen) openForm(u *core.User) {
 		f.mobileAllowed.SetChecked(u.MobileAllowed)
 		f.locked.SetChecked(u.Locked)
 		f.wasLocked = u.Locked
+		if u.Locked && !u.LockedUntil.IsZero() {
+			// A temporary lock says when it ends; clearing the box
+			// lifts it now, as Unlock does.
+			f.locked.SetText("Locked until " + u.LockedUntil.Local().Format("15:04"))
+		}
 		f.disabled.SetChecked(u.Disabled)
 	}
 

@@ -142,3 +142,37 @@ func TestReloader_PicksUpNewFiles(t *testing.T) {
 		t.Fatal("clearing the settings did not bring the generated certificate back")
 	}
 }
+
+// TestReloader_Status says which certificate is served, and why the
+// configured files are not.
+func TestReloader_Status(t *testing.T) {
+	dir := t.TempDir()
+	now := time.Now()
+	var certPath, keyPath string
+	r := &Reloader{
+		Dir:    filepath.Join(dir, "generated"),
+		Source: func() (string, string, string) { return certPath, keyPath, "auth.office.lan" },
+		Names:  func() []string { return []string{"127.0.0.1", "auth.office.lan"} },
+	}
+	gen := r.Status()
+	if gen.FromFiles || gen.Err != nil || gen.Fingerprint == "" || gen.Leaf == nil {
+		t.Fatalf("generated: %+v", gen)
+	}
+	office := filepath.Join(dir, "office")
+	os.MkdirAll(office, 0o700)
+	certPath, keyPath = writePair(t, office, []string{"auth.office.lan"}, now.Add(-time.Hour), now.Add(48*time.Hour), false)
+	// Status reloads at once, without waiting for the next check.
+	own := r.Status()
+	if !own.FromFiles || own.Err != nil || own.Fingerprint == gen.Fingerprint || own.Leaf.DNSNames[0] != "auth.office.lan" {
+		t.Fatalf("own files: %+v", own)
+	}
+	writePair(t, office, []string{"auth.office.lan"}, now.Add(-time.Hour), now.Add(48*time.Hour), true)
+	bad := r.Status()
+	if !bad.FromFiles || bad.Fingerprint != own.Fingerprint || bad.Err == nil || !strings.Contains(bad.Err.Error(), "does not match") {
+		t.Fatalf("bad renewal: %+v", bad)
+	}
+	certPath, keyPath = "", ""
+	if back := r.Status(); back.FromFiles || back.Err != nil || back.Fingerprint != gen.Fingerprint {
+		t.Fatalf("cleared: %+v", back)
+	}
+}

@@ -2,6 +2,7 @@ package certs
 
 import (
 	"crypto/tls"
+	"crypto/x509"
 	"fmt"
 	"os"
 	"sync"
@@ -36,6 +37,9 @@ type Reloader struct {
 	stamp   string
 	checked time.Time
 	lastErr error
+
+	// fromFiles tells whether cur came from the configured files.
+	fromFiles bool
 }
 
 // recheck is how often the files are looked at again.
@@ -85,6 +89,50 @@ func (r *Reloader) Fingerprint() string {
 	return fp
 }
 
+// Status is the certificate served now, for a person to read.
+type Status struct {
+	// Fingerprint is the SHA-256 fingerprint; "" when there is no
+	// certificate at all (Err says why).
+	Fingerprint string
+	// FromFiles: the configured files are served; false: the generated
+	// certificate.
+	FromFiles bool
+	// Leaf is the served certificate, for its names and expiry.
+	Leaf *x509.Certificate
+	// Err is why the configured files are not served, one sentence; nil
+	// when they are, or when none are configured.
+	Err error
+}
+
+// Names are the DNS names and IP addresses the served certificate is
+// valid for.
+func (s Status) Names() []string {
+	if s.Leaf == nil {
+		return nil
+	}
+	names := append([]string(nil), s.Leaf.DNSNames...)
+	for _, ip := range s.Leaf.IPAddresses {
+		names = append(names, ip.String())
+	}
+	return names
+}
+
+// Status loads the certificate again now, as Reload does, so a setting
+// just saved shows at once, and describes the one served.
+func (r *Reloader) Status() Status {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	err := r.reloadLocked(true)
+	if r.cur == nil {
+		return Status{Err: err}
+	}
+	leaf := r.cur.Leaf
+	if leaf == nil && len(r.cur.Certificate) > 0 {
+		leaf, _ = x509.ParseCertificate(r.cur.Certificate[0])
+	}
+	return Status{Fingerprint: Fingerprint(*r.cur), FromFiles: r.fromFiles, Leaf: leaf, Err: r.lastErr}
+}
+
 // LastError is the latest problem with the configured files, or nil.
 func (r *Reloader) LastError() error {
 	r.mu.Lock()
@@ -109,7 +157,7 @@ func (r *Reloader) reloadLocked(force bool) error {
 		if certPath == "" || keyPath == "" {
 			err = fmt.Errorf("Set both server.tls_cert and server.tls_key, or neither.")
 		} else if c, err = LoadFiles(certPath, keyPath, host, r.now()); err == nil {
-			r.cur, r.lastErr = &c, nil
+			r.cur, r.fromFiles, r.lastErr = &c, true, nil
 			return nil
 		}
 		if r.lastErr == nil || r.lastErr.Error() != err.Error() {
@@ -135,7 +183,7 @@ func (r *Reloader) reloadLocked(force bool) error {
 		}
 		return err
 	}
-	r.cur = &c
+	r.cur, r.fromFiles = &c, false
 	return err
 }
 
