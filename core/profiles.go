@@ -200,6 +200,9 @@ func ValidateProfileName(name string) error {
 	if n == "" {
 		return FieldError("name", "Enter a profile name.")
 	}
+	if strings.EqualFold(n, "none") {
+		return FieldError("name", "\"none\" is reserved: 'provisio profile assign none --user U' removes a user's own profile.")
+	}
 	if len(n) > 64 {
 		return FieldError("name", "A profile name has at most 64 characters.")
 	}
@@ -502,7 +505,8 @@ func profileAssignments(tx Tx, p Profile) (users []string, err error) {
 // DeleteProfile deletes a profile. The Default profile cannot be deleted;
 // a profile still assigned to a group or a user is refused unless
 // reassignTo names another profile, which then takes over every
-// assignment in the same transaction ("Default" returns them to it).
+// assignment in the same transaction; "Default" instead removes them, so
+// its users follow their group's profile and its groups the Default.
 func (s *Service) DeleteProfile(name, reassignTo, actor string) error {
 	if Key(name) == Key(DefaultProfileName) {
 		return Errorf(CodeInvalid, "The Default profile cannot be deleted: it applies to everyone without another profile.")
@@ -555,7 +559,11 @@ func (s *Service) DeleteProfile(name, reassignTo, actor string) error {
 			return err
 		}
 		msg := fmt.Sprintf("Profile %q deleted%s.", p.Name, byActor(actor))
-		if reassignTo != "" && (len(users) > 0 || len(p.Groups) > 0) {
+		switch {
+		case reassignTo == "" || (len(users) == 0 && len(p.Groups) == 0):
+		case to.IsDefault():
+			msg += fmt.Sprintf(" Its %s follow their group's profile or the Default again.", describeAssignments(p.Groups, users))
+		default:
 			msg += fmt.Sprintf(" Its %s now use profile %q.", describeAssignments(p.Groups, users), to.Name)
 		}
 		return log.add(LevelInfo, "", "%s", msg)
