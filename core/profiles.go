@@ -386,7 +386,7 @@ func (s *Service) AddProfile(p Profile, actor string) error {
 			return err
 		}
 		return log.add(LevelInfo, "", "Profile %q created%s.", p.Name, byActor(actor))
-	})
+	}, s.profilesChanged)
 }
 
 // SaveProfile replaces the options of an existing profile (its name and
@@ -427,11 +427,18 @@ func (s *Service) SaveProfile(p Profile, actor string) error {
 			return err
 		}
 		return log.add(LevelInfo, "", "Profile %q saved%s; it applies to %d user(s) at their next provision or string download.", p.Name, byActor(actor), n)
-	})
+	}, s.profilesChanged)
 	if err == nil && set != nil {
 		s.storeSettings(set.MobileClient)
 	}
 	return err
+}
+
+// profilesChanged announces a committed profile or assignment change, so
+// the console's Profiles screen and user list follow it.
+func (s *Service) profilesChanged() []Event {
+	now := s.clock.Now()
+	return []Event{{Kind: EventConfigChanged, At: now}, {Kind: EventUsersChanged, At: now}}
 }
 
 // storeSettings puts a changed Mobile Client policy into the snapshot.
@@ -567,7 +574,7 @@ func (s *Service) DeleteProfile(name, reassignTo, actor string) error {
 			msg += fmt.Sprintf(" Its %s now use profile %q.", describeAssignments(p.Groups, users), to.Name)
 		}
 		return log.add(LevelInfo, "", "%s", msg)
-	})
+	}, s.profilesChanged)
 }
 
 func describeAssignments(groups, users []string) string {
@@ -633,7 +640,7 @@ func (s *Service) AssignProfileToGroup(profile, group, actor string) error {
 			name = target.Name
 		}
 		return log.add(LevelInfo, "", "Group %s now uses profile %q%s.", group, name, byActor(actor))
-	})
+	}, s.profilesChanged)
 }
 
 // AssignProfileToUser gives a user their own profile, overriding their
@@ -663,7 +670,7 @@ func (s *Service) AssignProfileToUser(profile, username, actor string) error {
 			return log.add(LevelInfo, u.Name, "User %q no longer has a profile of their own%s.", u.Name, byActor(actor))
 		}
 		return log.add(LevelInfo, u.Name, "User %q now uses profile %q%s.", u.Name, u.Profile, byActor(actor))
-	})
+	}, s.profilesChanged)
 }
 
 // EffectiveProfile returns the profile that applies to a user and where

@@ -308,8 +308,8 @@ func clean(s string) string {
 
 // Download is a fresh set of security strings for a device.
 type Download struct {
-	User     string
-	Strings  string // 100 strings joined by ';'
+	User    string
+	Strings string // 100 strings joined by ';'
 	// Policies are the user's effective provisioning profile, read in
 	// the download's transaction, so a changed profile reaches the phone
 	// at its next download.
