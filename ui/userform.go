@@ -30,8 +30,9 @@ type userForm struct {
 	// profile is the user's own provisioning profile ("" follows the
 	// group); effective previews the profile that applies and where each
 	// value comes from, as the form stands (#14).
-	profile   *widget.Select
-	effective *widget.Label
+	profile      *widget.Select
+	effective    *widget.Label
+	effectiveBox *widget.Accordion // its title names the profile and source
 
 	general      *widget.Label // errors that belong to no field
 	save, cancel *widget.Button
@@ -104,8 +105,11 @@ func (s *usersScreen) openForm(u *core.User) {
 		formRow("Profile", f.profile),
 	)
 	checks := container.NewHBox(f.mobileAllowed, f.locked, f.disabled)
-	effective := widget.NewAccordion(widget.NewAccordionItem("Effective profile", f.effective))
-	content := container.NewVBox(grid, checks, effective, f.general)
+	// Sixteen values do not fit a dialog on a laptop screen: they scroll.
+	f.effectiveBox = widget.NewAccordion(widget.NewAccordionItem("Effective profile",
+		container.New(fixedHeight(200), container.NewVScroll(f.effective))))
+	f.preview()
+	content := container.NewVBox(grid, checks, f.effectiveBox, f.general)
 
 	f.save = widget.NewButton("Save", f.submit)
 	f.save.Importance = widget.HighImportance
@@ -249,4 +253,8 @@ func (f *userForm) preview() {
 		return
 	}
 	f.effective.SetText(fmt.Sprintf("Profile %s (%s)\n%s", e.Profile.Name, e.Source, strings.TrimSuffix(e.String(), "\n")))
+	if f.effectiveBox != nil {
+		f.effectiveBox.Items[0].Title = fmt.Sprintf("Effective profile: %s (%s)", e.Profile.Name, e.Source)
+		f.effectiveBox.Refresh()
+	}
 }
