@@ -401,6 +401,7 @@ type reply struct {
 	strings     string // <SecurityStrings>
 	hasPolicies bool
 	policies    core.ClientPolicies
+	certPin     string // with certPinning ON: the certificate's SHA-256
 
 	sessionID string // <SessionID> of sessionstart
 	username  string // <Username> of getusernamebyattribute
@@ -441,7 +442,7 @@ func appendSAS(b *buffer, req *request, rep *reply) {
 		b.elem("SecurityStrings", rep.strings)
 	}
 	if rep.hasPolicies {
-		appendPolicies(b, &rep.policies)
+		appendPolicies(b, &rep.policies, rep.certPin)
 	}
 	if rep.sessionID != "" {
 		b.elem("SessionID", rep.sessionID)
@@ -461,7 +462,7 @@ func appendSAS(b *buffer, req *request, rep *reply) {
 // appendPolicies writes the Policies element with the stable ids of
 // protocol.md §4, in that order, then the provisioning-profile ids of
 // #14 (docs/api.md), which older clients ignore.
-func appendPolicies(b *buffer, p *core.ClientPolicies) {
+func appendPolicies(b *buffer, p *core.ClientPolicies, certPin string) {
 	b.raw("<Policies>")
 	onOff := func(id string, v bool) {
 		if v {
@@ -486,6 +487,9 @@ func appendPolicies(b *buffer, p *core.ClientPolicies) {
 	policy(b, "pinLockTime", strconv.Itoa(p.PINLockTime))
 	onOff("mutualAuth", p.MutualAuth)
 	onOff("certPinning", p.CertPinning)
+	if certPin != "" {
+		policy(b, "certPin", certPin)
+	}
 	b.raw("</Policies>")
 }
 

@@ -4,6 +4,8 @@ import (
 	"testing"
 
 	"provisio/core"
+	"provisio/core/agentxml/agentxmltest"
+	"provisio/core/store/storetest"
 )
 
 // Provisioning profiles (#14) over real HTTPS with the reference client:
@@ -88,5 +90,33 @@ func TestServer_ProfilePolicies(t *testing.T) {
 	}
 	if !found {
 		t.Errorf("changed profile not delivered: %v", m.Policies())
+	}
+}
+
+// With certificate pinning on, Policies carry the served certificate's
+// SHA-256 fingerprint; with it off, no pin.
+func TestServer_ProfileCertPin(t *testing.T) {
+	e := newEnv(t)
+	storetest.MustAddUser(t, e.svc, "alice", "1234")
+	pin := func(m *agentxmltest.MobileClient) (string, bool) {
+		for _, p := range m.Policies() {
+			if p.ID == "certPin" {
+				return p.Value, true
+			}
+		}
+		return "", false
+	}
+	m := e.reprovision(t, "alice")
+	if v, ok := pin(m); ok {
+		t.Fatalf("certPin %q sent with pinning off", v)
+	}
+	if err := e.svc.SetProfileValue("Default", "cert_pinning", "yes", "test"); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.DownloadStrings(); err != nil {
+		t.Fatal(err)
+	}
+	if v, _ := pin(m); v != e.fp || len(v) != 95 {
+		t.Fatalf("certPin = %q, want the server's fingerprint %q", v, e.fp)
 	}
 }
