@@ -222,6 +222,9 @@ func (s *Server) certPin(p core.ClientPolicies) string {
 	if !p.CertPinning {
 		return ""
 	}
+	if s.opt.CurrentFingerprint != nil {
+		return s.opt.CurrentFingerprint()
+	}
 	return s.opt.Fingerprint
 }
 
