@@ -725,7 +725,11 @@ func migrateProfiles(tx Tx, set Settings) error {
 // profile, inside the transaction that saves them.
 func syncDefaultProfile(tx Tx, m MobileClientPolicy) error {
 	p, err := tx.Profile(DefaultProfileName)
-	if err != nil {
+	if errors.Is(err, ErrNotFound) {
+		// Only a store written outside the service lacks it.
+		p = Profile{Name: DefaultProfileName, ClientPolicies: DefaultClientPolicies(m)}
+		return tx.PutProfile(p)
+	} else if err != nil {
 		return err
 	}
 	if p.MobileClientPolicy == m {

@@ -67,6 +67,11 @@ func (h *Handler) status(w http.ResponseWriter, r *http.Request) {
 	// The user's effective provisioning profile (#14), so a changed
 	// profile reaches the app at its next status check.
 	eff, err := h.svc.EffectiveProfile(user)
+	if core.ErrorCode(err) == core.CodeNotFound {
+		// Deleted since readAPI looked: the phone is no longer theirs.
+		writeJSON(w, http.StatusOK, apiReply{State: "replaced", Message: replacedMessage})
+		return
+	}
 	if err != nil {
 		_ = h.svc.Log(core.LevelError, user, "Web client profile lookup failed, error: %v", err)
 		writeJSON(w, http.StatusInternalServerError, apiReply{State: "refused", Message: "The server could not answer; try again later."})
