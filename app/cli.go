@@ -43,6 +43,9 @@ Usage:
   provisio [--data DIR] settings list | get KEY | set KEY VALUE|-
   provisio [--data DIR] agent add NAME --host H --secret -|S [--group G] [--helpdesk] [--repository]
   provisio [--data DIR] agent list | agent delete NAME
+  provisio [--data DIR] profile list | show NAME | add NAME --email E | set NAME KEY VALUE | delete NAME [--reassign OTHER]
+  provisio [--data DIR] profile assign NAME --group G | --user U
+  provisio [--data DIR] profile effective USER        the user's profile and where each value comes from
   provisio service install | uninstall | status | unit   run serve as a systemd service
   provisio [--data DIR] check [--create-empty]         check the data file for damage and print a report
 
@@ -195,6 +198,7 @@ func (c *cli) dispatch(name string, args []string) error {
 		"settings": settingsCommands,
 		"agent":    agentCommands,
 		"service":  serviceCommands,
+		"profile":  profileCommands,
 	}
 	if cmds, ok := groups[name]; ok {
 		if len(args) == 0 || args[0] == "--help" || args[0] == "-h" || args[0] == "help" {

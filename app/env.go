@@ -136,7 +136,7 @@ func (e *env) startServer(listen string) (*agentxml.Server, error) {
 		return nil, err
 	}
 	srv := agentxml.New(e.svc, agentxml.Options{Certificate: e.cert, GetCertificate: e.certs.GetCertificate,
-		Fingerprint: e.fp, QRPNG: qr.PNG,
+		Fingerprint: e.fp, CurrentFingerprint: e.certs.Fingerprint, QRPNG: qr.PNG,
 		Portal: webclient.New(e.svc, webclient.Options{Fingerprint: e.certs.Fingerprint})})
 	if err := srv.Open(listen); err != nil {
 		return nil, fmt.Errorf("start the server on %s: %w", listen, err)

@@ -16,6 +16,11 @@ func (s *Service) SetSettings(set Settings, what string) error {
 		if err := tx.PutSettings(set); err != nil {
 			return err
 		}
+		// policy.mobile.* are the Default profile's Mobile Client
+		// fields; the profile follows in the same transaction.
+		if err := syncDefaultProfile(tx, set.MobileClient); err != nil {
+			return err
+		}
 		return log.add(LevelInfo, "", "%s saved.", what)
 	})
 	if err != nil {

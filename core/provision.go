@@ -125,7 +125,8 @@ func AdvertisedHostOf(set Settings) string {
 type Provisioned struct {
 	User     string
 	DeviceID string
-	Policies MobileClientPolicy
+	// Policies are the user's effective provisioning profile.
+	Policies ClientPolicies
 }
 
 const provisionFailedLog = "User %q provision failed, A valid session could not be loaded or created for the user."
@@ -239,7 +240,11 @@ func (s *Service) Provision(source, username, code, deviceOS string) (Provisione
 		if err := tx.PutUser(u); err != nil {
 			return err
 		}
-		res = Provisioned{User: u.Name, DeviceID: u.DeviceID, Policies: set.MobileClient}
+		prof, _, err := resolveProfile(tx, u)
+		if err != nil {
+			return err
+		}
+		res = Provisioned{User: u.Name, DeviceID: u.DeviceID, Policies: prof.ClientPolicies}
 		if set.SelfReset.LogDeviceInfo && u.DeviceOS != "" {
 			if err := log.add(LevelInfo, u.Name, "User %q provisioned a device: %s", u.Name, u.DeviceOS); err != nil {
 				return err
@@ -315,9 +320,12 @@ func clean(s string) string {
 
 // Download is a fresh set of security strings for a device.
 type Download struct {
-	User     string
-	Strings  string // 100 strings joined by ';'
-	Policies MobileClientPolicy
+	User    string
+	Strings string // 100 strings joined by ';'
+	// Policies are the user's effective provisioning profile, read in
+	// the download's transaction, so a changed profile reaches the phone
+	// at its next download.
+	Policies ClientPolicies
 }
 
 // SecurityStrings replaces the strings of the user owning deviceID with 100
@@ -325,7 +333,6 @@ type Download struct {
 // without a write or a log line of its own: anyone can send one, so the
 // caller counts it (Service.Refuse).
 func (s *Service) SecurityStrings(deviceID string) (Download, error) {
-	set := s.Settings()
 	// Made before the transaction so the single writer is held no longer
 	// than the write itself takes.
 	notProvisioned := Errorf(CodeSession, "This device is not provisioned; the user needs to reprovision.")
@@ -367,7 +374,11 @@ func (s *Service) SecurityStrings(deviceID string) (Download, error) {
 		if err := tx.PutStrings(u.Name, &ss); err != nil {
 			return err
 		}
-		d = Download{User: u.Name, Strings: ss.Joined(), Policies: set.MobileClient}
+		prof, _, err := resolveProfile(tx, u)
+		if err != nil {
+			return err
+		}
+		d = Download{User: u.Name, Strings: ss.Joined(), Policies: prof.ClientPolicies}
 		return log.add(LevelInfo, u.Name, "Security strings fetched for user: %s", u.Name)
 	})
 	if err != nil {

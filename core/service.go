@@ -84,6 +84,11 @@ func NewService(st Store, opts ...Option) (*Service, error) {
 			return err
 		}
 		set.fillDefaults()
+		// A data file from before #14: today's Mobile Client policy
+		// becomes the Default profile in this same transaction.
+		if err := migrateProfiles(tx, set); err != nil {
+			return err
+		}
 		agents, err := tx.Agents()
 		if err != nil {
 			return err

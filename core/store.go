@@ -47,6 +47,13 @@ type Tx interface {
 	// OATHRecords calls fn for each record, by lower-case username.
 	OATHRecords(fn func(username string, r OATHRecord) bool) error
 
+	// Profile returns a provisioning profile by name (case-insensitive);
+	// Profiles returns them all in key order (profiles.go).
+	Profile(name string) (Profile, error)
+	PutProfile(p Profile) error
+	DeleteProfile(name string) error
+	Profiles() ([]Profile, error)
+
 	Strings(username string) (StringSet, error)
 	PutStrings(username string, s *StringSet) error
 	DeleteStrings(username string) error

@@ -50,6 +50,9 @@ type User struct {
 	DeletedAt time.Time `json:"deleted_at,omitzero"`
 	// PINReset is the pending PIN reset code of resetcode, hash only.
 	PINReset *ProvisionCode `json:"pin_reset,omitempty"`
+	// Profile is the user's own provisioning profile, overriding their
+	// group's (profiles.go); "" uses the group's or the Default.
+	Profile string `json:"profile,omitempty"`
 }
 
 // Key is the store key of a username: names match case-insensitively.
@@ -67,6 +70,7 @@ func ValidateUser(u *User, pinMin, pinMax int) error {
 	u.Mobile = strings.TrimSpace(u.Mobile)
 	u.StringsEmail = strings.TrimSpace(u.StringsEmail)
 	u.Group = strings.TrimSpace(u.Group)
+	u.Profile = strings.TrimSpace(u.Profile)
 	u.PIN = strings.TrimSpace(u.PIN)
 	if err := ValidateUsername(u.Name); err != nil {
 		return err

@@ -72,6 +72,9 @@ func (s *Service) AddUser(u User) (User, error) {
 		} else if !errors.Is(err, ErrNotFound) {
 			return err
 		}
+		if err := checkUserProfile(tx, &u); err != nil {
+			return err
+		}
 		if err := tx.PutUser(u); err != nil {
 			return err
 		}
@@ -110,6 +113,9 @@ func (s *Service) UpdateUser(name string, edit func(*User) error) (User, error) 
 		if old.Locked && !u.Locked {
 			u.Failures = 0
 		}
+		if err := checkUserProfile(tx, &u); err != nil {
+			return err
+		}
 		if err := tx.PutUser(u); err != nil {
 			return err
 		}
@@ -131,6 +137,7 @@ func describeChanges(a, b User) string {
 	add(a.Email != b.Email, "email")
 	add(a.Mobile != b.Mobile, "mobile")
 	add(a.Group != b.Group, "group")
+	add(a.Profile != b.Profile, "profile")
 	add(a.MobileAllowed != b.MobileAllowed, "mobile right "+yesNo(b.MobileAllowed))
 	add(a.PIN != b.PIN, "PIN")
 	add(a.Locked != b.Locked, map[bool]string{true: "locked", false: "unlocked"}[b.Locked])

@@ -104,6 +104,11 @@ func (c *Console) apply(batch []core.Event) {
 	if usersChanged {
 		c.users.refresh()
 	}
+	// Profiles count their users and follow the Default's Mobile Client
+	// settings.
+	if usersChanged || configChanged {
+		c.profiles.refresh()
+	}
 	if configChanged {
 		c.refreshStatus()
 		c.mobile.configChanged()

@@ -6,7 +6,8 @@ func newMobilePolicy(c *Console) *settingsForm {
 	return newSettingsForm(c, settingsSpec{
 		title: "Policy → Mobile Client",
 		what:  "Policy Mobile Client",
-		note:  "Phones receive this policy at their next provision or security string download, not at once.",
+		note: "These are the Default profile's values (Policy → Profiles has the other options and profiles for groups and users). " +
+			"Phones receive them at their next provision or security string download, not at once.",
 		checks: []string{
 			"policy.mobile.allow_pin_entry",
 			"policy.mobile.allow_choose_extraction",

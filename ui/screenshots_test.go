@@ -111,6 +111,23 @@ func TestScreenshots(t *testing.T) {
 			test.Tap(c.reprov.fullScreen)
 		}},
 		{"policy-mobile", screen(c.mobile.content)},
+		{"policy-profiles", func() { seedProfiles(t, h.svc); h.settle(); c.showScreen(c.profiles.content) }},
+		{"profile-form", func() {
+			seedProfiles(t, h.svc)
+			h.settle()
+			c.showScreen(c.profiles.content)
+			c.profiles.list.Select(1)
+			test.Tap(c.profiles.edit)
+		}},
+		{"user-effective-profile", func() {
+			seedProfiles(t, h.svc)
+			selectUser(h, "alice")
+			test.Tap(c.users.edit)
+			if f := c.users.form; f != nil {
+				f.effectiveBox.Open(0)
+				f.dlg.Resize(fyne.NewSize(760, 0))
+			}
+		}},
 		{"policy-selfreset", screen(c.selfReset.content)},
 		{"policy-pin", screen(c.pin.content)},
 		{"about", func() { c.showScreen(c.users.content); c.showAbout() }},

@@ -111,6 +111,7 @@ type Console struct {
 
 	users     *usersScreen
 	mobile    *settingsForm
+	profiles  *profilesScreen
 	selfReset *settingsForm
 	pin       *settingsForm
 	transport *transportScreen
@@ -214,6 +215,7 @@ func newConsole(a fyne.App, w fyne.Window, d Deps, o options) *Console {
 	c.status = &widget.Label{Truncation: fyne.TextTruncateEllipsis}
 	c.users = newUsersScreen(c)
 	c.mobile = newMobilePolicy(c)
+	c.profiles = newProfilesScreen(c)
 	c.selfReset = newSelfResetPolicy(c)
 	c.pin = newPINPolicy(c)
 	c.transport = newTransportScreen(c)
@@ -224,6 +226,7 @@ func newConsole(a fyne.App, w fyne.Window, d Deps, o options) *Console {
 	c.screens = []screen{
 		{"User Management", c.users.content},
 		{"Policy → Mobile Client", c.mobile.content},
+		{"Policy → Profiles", c.profiles.content},
 		{"Policy → Self-Reset", c.selfReset.content},
 		{"Policy → PIN & Lockout", c.pin.content},
 		{"Mail Transport", c.transport.content},

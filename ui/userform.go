@@ -3,6 +3,7 @@ package ui
 import (
 	"errors"
 	"fmt"
+	"strings"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
@@ -25,6 +26,13 @@ type userForm struct {
 	// the box locks or unlocks, so a temporary lock that runs out while
 	// the form is open does not come back as a permanent one.
 	wasLocked bool
+
+	// profile is the user's own provisioning profile ("" follows the
+	// group); effective previews the profile that applies and where each
+	// value comes from, as the form stands (#14).
+	profile      *widget.Select
+	effective    *widget.Label
+	effectiveBox *widget.Accordion // its title names the profile and source
 
 	general      *widget.Label // errors that belong to no field
 	save, cancel *widget.Button
@@ -53,6 +61,9 @@ func (s *usersScreen) openForm(u *core.User) {
 	f.disabled = widget.NewCheck("Disabled", nil)
 	f.general = &widget.Label{Importance: widget.DangerImportance, Wrapping: fyne.TextWrapWord}
 	f.general.Hide()
+	f.profile = widget.NewSelect(s.profileChoices(), func(string) { f.preview() })
+	f.profile.SetSelected(profileFollowGroup)
+	f.effective = &widget.Label{Wrapping: fyne.TextWrapWord, Importance: widget.LowImportance}
 
 	set := s.c.svc.Settings()
 	pinRule := fmt.Sprintf("%d to %d digits", set.PINMin, set.PINMax)
@@ -81,7 +92,12 @@ func (s *usersScreen) openForm(u *core.User) {
 			f.locked.SetText("Locked until " + u.LockedUntil.Local().Format("15:04"))
 		}
 		f.disabled.SetChecked(u.Disabled)
+		if u.Profile != "" {
+			f.profile.SetSelected(u.Profile)
+		}
 	}
+	f.group.entry.OnChanged = func(string) { f.preview() }
+	f.preview()
 
 	grid := newFormGrid(
 		formRow("Username", f.name.box),
@@ -91,9 +107,14 @@ func (s *usersScreen) openForm(u *core.User) {
 		formRow("Mobile", f.mobile.box),
 		formRow("Group", f.group.box),
 		formRow("PIN", f.pin.box),
+		formRow("Profile", f.profile),
 	)
 	checks := container.NewHBox(f.mobileAllowed, f.locked, f.disabled)
-	content := container.NewVBox(grid, checks, f.general)
+	// Sixteen values do not fit a dialog on a laptop screen: they scroll.
+	f.effectiveBox = widget.NewAccordion(widget.NewAccordionItem("Effective profile",
+		container.New(fixedHeight(200), container.NewVScroll(f.effective))))
+	f.preview()
+	content := container.NewVBox(grid, checks, f.effectiveBox, f.general)
 
 	f.save = widget.NewButton("Save", f.submit)
 	f.save.Importance = widget.HighImportance
@@ -137,6 +158,7 @@ func (f *userForm) submit() {
 		MobileAllowed: f.mobileAllowed.Checked,
 		Locked:        f.locked.Checked,
 		Disabled:      f.disabled.Checked,
+		Profile:       f.ownProfile(),
 	}
 	var saved core.User
 	var err error
@@ -147,6 +169,7 @@ func (f *userForm) submit() {
 			old.FullName, old.Email, old.Mobile, old.Group = u.FullName, u.Email, u.Mobile, u.Group
 			old.StringsEmail = u.StringsEmail
 			old.MobileAllowed, old.Disabled = u.MobileAllowed, u.Disabled
+			old.Profile = u.Profile
 			if u.Locked != f.wasLocked {
 				old.Locked = u.Locked
 			}
@@ -200,4 +223,43 @@ func (f *userForm) showError(err error) {
 	f.general.SetText(msg)
 	f.general.Show()
 	relayout(f.dlg)
+}
+
+// profileFollowGroup is the profile choice of a user without their own.
+const profileFollowGroup = "(group's profile or Default)"
+
+// profileChoices are the choices of the user form's Profile.
+func (s *usersScreen) profileChoices() []string {
+	out := []string{profileFollowGroup}
+	all, _ := s.c.svc.Profiles()
+	for _, p := range all {
+		out = append(out, p.Name)
+	}
+	return out
+}
+
+// ownProfile is the user's own profile as chosen, "" to follow the group.
+func (f *userForm) ownProfile() string {
+	if f.profile.Selected == profileFollowGroup {
+		return ""
+	}
+	return f.profile.Selected
+}
+
+// preview shows the profile that applies with the form's group and
+// profile, naming where each value comes from.
+func (f *userForm) preview() {
+	if f.effective == nil || f.group == nil {
+		return
+	}
+	e, err := f.s.c.svc.EffectiveProfileFor(core.User{Group: strings.TrimSpace(f.group.entry.Text), Profile: f.ownProfile()})
+	if err != nil {
+		f.effective.SetText(core.ErrorMessage(err))
+		return
+	}
+	f.effective.SetText(fmt.Sprintf("Profile %s (%s)\n%s", e.Profile.Name, e.Source, strings.TrimSuffix(e.String(), "\n")))
+	if f.effectiveBox != nil {
+		f.effectiveBox.Items[0].Title = fmt.Sprintf("Effective profile: %s (%s)", e.Profile.Name, e.Source)
+		f.effectiveBox.Refresh()
+	}
 }

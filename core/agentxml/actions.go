@@ -200,7 +200,7 @@ func (s *Server) provision(r *http.Request, req *request) reply {
 	if err != nil {
 		return s.failure("provision", err)
 	}
-	return reply{pass: true, id: p.DeviceID, hasPolicies: true, policies: p.Policies}
+	return reply{pass: true, id: p.DeviceID, hasPolicies: true, policies: p.Policies, certPin: s.certPin(p.Policies)}
 }
 
 func (s *Server) securityStrings(r *http.Request, req *request) reply {
@@ -213,7 +213,19 @@ func (s *Server) securityStrings(r *http.Request, req *request) reply {
 	if err != nil {
 		return s.failure("securitystrings", err)
 	}
-	return reply{pass: true, strings: d.Strings, hasPolicies: true, policies: d.Policies}
+	return reply{pass: true, strings: d.Strings, hasPolicies: true, policies: d.Policies, certPin: s.certPin(d.Policies)}
+}
+
+// certPin is the server certificate's SHA-256 fingerprint for a profile
+// with certificate pinning (#14), "" otherwise.
+func (s *Server) certPin(p core.ClientPolicies) string {
+	if !p.CertPinning {
+		return ""
+	}
+	if s.opt.CurrentFingerprint != nil {
+		return s.opt.CurrentFingerprint()
+	}
+	return s.opt.Fingerprint
 }
 
 // echoLog shortens client text quoted in a log line. %q in the format

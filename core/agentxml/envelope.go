@@ -409,7 +409,8 @@ type reply struct {
 	id          string // <Id> of a newly provisioned device
 	strings     string // <SecurityStrings>
 	hasPolicies bool
-	policies    core.MobileClientPolicy
+	policies    core.ClientPolicies
+	certPin     string // with certPinning ON: the certificate's SHA-256
 
 	sessionID string // <SessionID> of sessionstart
 	username  string // <Username> of getusernamebyattribute
@@ -450,7 +451,7 @@ func appendSAS(b *buffer, req *request, rep *reply) {
 		b.elem("SecurityStrings", rep.strings)
 	}
 	if rep.hasPolicies {
-		appendPolicies(b, &rep.policies)
+		appendPolicies(b, &rep.policies, rep.certPin)
 	}
 	if rep.sessionID != "" {
 		b.elem("SessionID", rep.sessionID)
@@ -468,8 +469,9 @@ func appendSAS(b *buffer, req *request, rep *reply) {
 }
 
 // appendPolicies writes the Policies element with the stable ids of
-// protocol.md §4, in that order.
-func appendPolicies(b *buffer, p *core.MobileClientPolicy) {
+// protocol.md §4, in that order, then the provisioning-profile ids of
+// #14 (docs/api.md), which older clients ignore.
+func appendPolicies(b *buffer, p *core.ClientPolicies, certPin string) {
 	b.raw("<Policies>")
 	onOff := func(id string, v bool) {
 		if v {
@@ -486,6 +488,17 @@ func appendPolicies(b *buffer, p *core.MobileClientPolicy) {
 	policy(b, "supportEmail", p.SupportEmail)
 	policy(b, "supportPhone", p.SupportPhone)
 	policy(b, "vpnUrlScheme", p.VPNURLScheme)
+	onOff("logging", p.Logging)
+	onOff("readOnlySettings", p.ReadOnlySettings)
+	policy(b, "pinMode", strings.ToUpper(p.PINMode))
+	policy(b, "pinCacheTimeout", strconv.Itoa(p.PINCacheTimeout))
+	policy(b, "pinMaxRetries", strconv.Itoa(p.PINMaxRetries))
+	policy(b, "pinLockTime", strconv.Itoa(p.PINLockTime))
+	onOff("mutualAuth", p.MutualAuth)
+	onOff("certPinning", p.CertPinning)
+	if certPin != "" {
+		policy(b, "certPin", certPin)
+	}
 	b.raw("</Policies>")
 }
 

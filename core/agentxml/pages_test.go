@@ -259,7 +259,10 @@ func TestServer_PoliciesFollowSettings(t *testing.T) {
 		return out
 	}
 	want := map[string]string{"allowPinEntry": "OFF", "allowChooseExtraction": "OFF", "allowBrowseStrings": "OFF",
-		"provisionNumeric": "OFF", "syncIndex": "OFF", "supportEmail": "", "supportPhone": "", "vpnUrlScheme": ""}
+		"provisionNumeric": "OFF", "syncIndex": "OFF", "supportEmail": "", "supportPhone": "", "vpnUrlScheme": "",
+		// The Default profile's options (#14).
+		"logging": "OFF", "readOnlySettings": "OFF", "pinMode": "OPTIONAL", "pinCacheTimeout": "300",
+		"pinMaxRetries": "5", "pinLockTime": "300", "mutualAuth": "OFF", "certPinning": "OFF"}
 	if got := policies(); fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Errorf("default policies = %v, want %v", got, want)
 	}

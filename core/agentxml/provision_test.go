@@ -330,7 +330,8 @@ func TestProvision_AgentPath(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !r.Pass() || !deviceIDRe.MatchString(r.ID) || len(r.Policies) != 8 {
+	// The eight Mobile Client policies and the eight profile options (#14).
+	if !r.Pass() || !deviceIDRe.MatchString(r.ID) || len(r.Policies) != 16 {
 		t.Fatalf("provision via agent: %s %s id %q, %d policies", r.Result, r.Error, r.ID, len(r.Policies))
 	}
 	if r, err = e.agent.Action("securitystrings", "Id", r.ID); err != nil || !r.Pass() || len(r.SecurityStrings) != 1099 {

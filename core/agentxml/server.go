@@ -33,6 +33,10 @@ type Options struct {
 	// Fingerprint is the certificate's SHA-256 fingerprint as shown in the
 	// console; the Provision URL page repeats it so a person can compare.
 	Fingerprint string
+	// CurrentFingerprint, when set, returns the fingerprint of the
+	// certificate served now (GetCertificate may change it without a
+	// restart); certificate pinning sends it (#14).
+	CurrentFingerprint func() string
 	// QRPNG renders text as a PNG QR code about size pixels wide. With nil,
 	// GET /userportal/getQRCode answers 503.
 	QRPNG func(text string, size int) ([]byte, error)

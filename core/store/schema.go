@@ -14,19 +14,21 @@ package store
 //	log       8-byte big-endian seq→ JSON core.LogEntry
 //	outbox    8-byte big-endian id → JSON core.OutMessage
 //	oath      lower(username)      → JSON core.OATHRecord (holds the token secret; see oath.go)
+//	profiles  lower(profile name)  → JSON core.Profile (with the groups it is the default of)
 var (
-	bucketUsers   = []byte("users")
-	bucketCodes   = []byte("codes")
-	bucketDevices = []byte("devices")
-	bucketStrings = []byte("strings")
-	bucketAgents  = []byte("agents")
-	bucketConfig  = []byte("config")
-	bucketLog     = []byte("log")
-	bucketOutbox  = []byte("outbox")
-	bucketLogins  = []byte("logins")
-	bucketOATH    = []byte("oath")
+	bucketUsers    = []byte("users")
+	bucketCodes    = []byte("codes")
+	bucketDevices  = []byte("devices")
+	bucketStrings  = []byte("strings")
+	bucketAgents   = []byte("agents")
+	bucketConfig   = []byte("config")
+	bucketLog      = []byte("log")
+	bucketOutbox   = []byte("outbox")
+	bucketLogins   = []byte("logins")
+	bucketOATH     = []byte("oath")
+	bucketProfiles = []byte("profiles")
 
-	allBuckets = [][]byte{bucketUsers, bucketCodes, bucketDevices, bucketStrings, bucketAgents, bucketConfig, bucketLog, bucketOutbox, bucketLogins, bucketOATH}
+	allBuckets = [][]byte{bucketUsers, bucketCodes, bucketDevices, bucketStrings, bucketAgents, bucketConfig, bucketLog, bucketOutbox, bucketLogins, bucketOATH, bucketProfiles}
 
 	keySettings = []byte("settings")
 	// keyLoginsMigrated in config marks that the login state of every user

@@ -18,12 +18,12 @@ type apiRequest struct {
 // no longer the user's: the phone was replaced or revoked) or "refused"
 // (Message says why, such as a locked account).
 type apiReply struct {
-	State       string                   `json:"state"`
-	Message     string                   `json:"message,omitempty"`
-	Next        *int                     `json:"next,omitempty"`
-	Strings     []string                 `json:"strings,omitempty"`
-	Policies    *core.MobileClientPolicy `json:"policies,omitempty"`
-	Fingerprint string                   `json:"fingerprint,omitempty"`
+	State       string               `json:"state"`
+	Message     string               `json:"message,omitempty"`
+	Next        *int                 `json:"next,omitempty"`
+	Strings     []string             `json:"strings,omitempty"`
+	Policies    *core.ClientPolicies `json:"policies,omitempty"`
+	Fingerprint string               `json:"fingerprint,omitempty"`
 }
 
 const replacedMessage = "This phone is no longer set up for your account: it was replaced by another device or revoked."
@@ -64,7 +64,20 @@ func (h *Handler) status(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	pol := h.svc.Settings().MobileClient
+	// The user's effective provisioning profile (#14), so a changed
+	// profile reaches the app at its next status check.
+	eff, err := h.svc.EffectiveProfile(user)
+	if core.ErrorCode(err) == core.CodeNotFound {
+		// Deleted since readAPI looked: the phone is no longer theirs.
+		writeJSON(w, http.StatusOK, apiReply{State: "replaced", Message: replacedMessage})
+		return
+	}
+	if err != nil {
+		_ = h.svc.Log(core.LevelError, user, "Web client profile lookup failed, error: %v", err)
+		writeJSON(w, http.StatusInternalServerError, apiReply{State: "refused", Message: "The server could not answer; try again later."})
+		return
+	}
+	pol := eff.Profile.ClientPolicies
 	rep := apiReply{State: "ok", Policies: &pol, Fingerprint: h.fingerprint()}
 	if pol.SyncIndex {
 		n, err := h.tokenIndex(user, id)

@@ -19,12 +19,12 @@ func (h *Handler) provision(r *http.Request, username, code, deviceOS string) (c
 // IndexedDB and then leaves the page. It travels in the body of the answer
 // to a POST, never in a URL.
 type setupData struct {
-	Username    string                  `json:"username"`
-	DeviceID    string                  `json:"deviceId"`
-	Strings     []string                `json:"strings"`
-	Policies    core.MobileClientPolicy `json:"policies"`
-	Server      string                  `json:"server"`
-	Fingerprint string                  `json:"fingerprint"`
+	Username    string              `json:"username"`
+	DeviceID    string              `json:"deviceId"`
+	Strings     []string            `json:"strings"`
+	Policies    core.ClientPolicies `json:"policies"`
+	Server      string              `json:"server"`
+	Fingerprint string              `json:"fingerprint"`
 }
 
 type messageData struct {

@@ -87,7 +87,10 @@
     }
     show('auth', true);
     var s = state.strings[shown];
-    var choose = p.allow_pin_entry && p.allow_choose_extraction;
+    // Profile options (#14): a mandatory PIN keeps the PIN pad (no plain
+    // string on screen) and read-only settings take away the choice.
+    var mandatory = p.allow_pin_entry && p.pin_mode === 'mandatory';
+    var choose = p.allow_pin_entry && p.allow_choose_extraction && !p.read_only_settings && !mandatory;
     show('modes', !!choose);
     if (!p.allow_pin_entry) mode = 'string';
     else if (!choose) mode = 'pin';

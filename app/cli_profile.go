@@ -1,0 +1,181 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"strings"
+	"text/tabwriter"
+
+	"provisio/core"
+)
+
+// cliActor names the CLI in the audit log of profile changes.
+const cliActor = "the command line"
+
+// profileCommands are "provisio profile …" (#14, docs/decisions.md
+// "Provisioning profiles (#14)").
+var profileCommands = map[string]command{
+	"list": {
+		usage: "profile list",
+		setup: noFlags(func(c *cli, _ []string) error {
+			return c.withEnv(func(e *env) error {
+				all, err := e.svc.Profiles()
+				if err != nil {
+					return err
+				}
+				tw := tabwriter.NewWriter(c.out, 2, 8, 2, ' ', 0)
+				fmt.Fprintln(tw, "PROFILE\tSUPPORT EMAIL\tGROUPS\tUSERS")
+				for _, p := range all {
+					n, err := e.svc.ProfileImpact(p.Name)
+					if err != nil {
+						return err
+					}
+					groups := strings.Join(p.Groups, ", ")
+					if p.IsDefault() {
+						groups = "(everyone else)"
+					}
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%d\n", p.Name, dash(p.SupportEmail), dash(groups), n)
+				}
+				return tw.Flush()
+			})
+		}),
+	},
+	"show": {
+		usage: "profile show NAME",
+		args:  1,
+		setup: noFlags(func(c *cli, args []string) error {
+			return c.withEnv(func(e *env) error {
+				p, err := e.svc.Profile(args[0])
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(c.out, "Profile: %s\n", p.Name)
+				if len(p.Groups) > 0 {
+					fmt.Fprintf(c.out, "Default of groups: %s\n", strings.Join(p.Groups, ", "))
+				}
+				fmt.Fprintln(c.out)
+				tw := tabwriter.NewWriter(c.out, 2, 8, 2, ' ', 0)
+				for _, k := range core.ProfileKeys() {
+					v, _ := p.Get(k)
+					fmt.Fprintf(tw, "%s\t%s\t# %s\n", k, v, core.ProfileKeyLabel(k))
+				}
+				return tw.Flush()
+			})
+		}),
+	},
+	"add": {
+		usage: "profile add NAME --email E",
+		args:  1,
+		setup: func(fs *flag.FlagSet) action {
+			email := fs.String("email", "", "customer-service email (mandatory)")
+			return func(c *cli, args []string) error {
+				return c.withEnv(func(e *env) error {
+					// A new profile starts from the Default's values.
+					def, err := e.svc.Profile(core.DefaultProfileName)
+					if err != nil {
+						return err
+					}
+					p := core.Profile{Name: args[0], ClientPolicies: def.ClientPolicies}
+					p.SupportEmail = *email
+					if err := e.svc.AddProfile(p, cliActor); err != nil {
+						return err
+					}
+					fmt.Fprintf(c.out, "Profile %s created from the Default profile's values; 'provisio profile set %s KEY VALUE' changes them.\n", p.Name, p.Name)
+					return nil
+				})
+			}
+		},
+	},
+	"set": {
+		usage: "profile set NAME KEY VALUE",
+		args:  3,
+		setup: noFlags(func(c *cli, args []string) error {
+			return c.withEnv(func(e *env) error {
+				if err := e.svc.SetProfileValue(args[0], args[1], args[2], cliActor); err != nil {
+					return err
+				}
+				n, err := e.svc.ProfileImpact(args[0])
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(c.out, "Saved. This affects %d user(s), at each phone's next provision or string download.\n", n)
+				return nil
+			})
+		}),
+	},
+	"delete": {
+		usage: "profile delete NAME [--reassign OTHER]",
+		args:  1,
+		setup: func(fs *flag.FlagSet) action {
+			to := fs.String("reassign", "", "move the groups and users still on this profile to OTHER (Default returns them to it)")
+			return func(c *cli, args []string) error {
+				return c.withEnv(func(e *env) error {
+					if err := e.svc.DeleteProfile(args[0], *to, cliActor); err != nil {
+						return err
+					}
+					fmt.Fprintf(c.out, "Profile %s deleted.\n", args[0])
+					return nil
+				})
+			}
+		},
+	},
+	"assign": {
+		usage: "profile assign NAME --group G | --user U   (NAME none: the user's own profile is removed)",
+		args:  1,
+		setup: func(fs *flag.FlagSet) action {
+			group := fs.String("group", "", "make NAME the default of group G")
+			user := fs.String("user", "", "give user U the profile NAME, overriding their group's")
+			return func(c *cli, args []string) error {
+				if (*group == "") == (*user == "") {
+					return usagef("give exactly one of --group G or --user U (usage: provisio profile assign NAME --group G | --user U)")
+				}
+				name := args[0]
+				if strings.EqualFold(name, "none") {
+					name = ""
+				}
+				return c.withEnv(func(e *env) error {
+					if *group != "" {
+						if err := e.svc.AssignProfileToGroup(name, *group, cliActor); err != nil {
+							return err
+						}
+						fmt.Fprintf(c.out, "Group %s now uses profile %s.\n", *group, nonEmpty(name, core.DefaultProfileName))
+						return nil
+					}
+					if err := e.svc.AssignProfileToUser(name, *user, cliActor); err != nil {
+						return err
+					}
+					eff, err := e.svc.EffectiveProfile(*user)
+					if err != nil {
+						return err
+					}
+					fmt.Fprintf(c.out, "User %s now uses profile %s (%s).\n", *user, eff.Profile.Name, eff.Source)
+					return nil
+				})
+			}
+		},
+	},
+	"effective": {
+		usage: "profile effective USER",
+		args:  1,
+		setup: noFlags(func(c *cli, args []string) error {
+			return c.withEnv(func(e *env) error {
+				eff, err := e.svc.EffectiveProfile(args[0])
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(c.out, "User %s: profile %s (%s)\n\n", args[0], eff.Profile.Name, eff.Source)
+				fmt.Fprint(c.out, eff.String())
+				return nil
+			})
+		}),
+	},
+}
+
+func dash(s string) string { return nonEmpty(s, "-") }
+
+func nonEmpty(s, alt string) string {
+	if s == "" {
+		return alt
+	}
+	return s
+}

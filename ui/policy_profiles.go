@@ -1,0 +1,440 @@
+package ui
+
+import (
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/dialog"
+	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
+
+	"provisio/core"
+)
+
+// profileColumns are the widths of name, support email, groups and users.
+var profileColumns = columns{0.22, 0.3, 0.3, 0.18}
+
+// profilesScreen is Policy → Profiles (#14): the provisioning profiles,
+// the groups each is the default of and how many users each reaches.
+type profilesScreen struct {
+	c *Console
+
+	list *widget.List
+
+	add, edit, del, assign *widget.Button
+
+	profiles []core.Profile
+	counts   map[string]int // users per profile
+	selected string
+
+	form    *profileForm
+	confirm *dialog.ConfirmDialog // the Delete question
+	// reassign is the Delete question's choice for a profile still
+	// assigned; assignDlg is the Assign to group dialog.
+	reassign   *widget.Select
+	assignDlg  *dialog.CustomDialog
+	assignTo   *widget.SelectEntry
+	assignSave *widget.Button
+
+	content fyne.CanvasObject
+}
+
+func newProfilesScreen(c *Console) *profilesScreen {
+	s := &profilesScreen{c: c}
+	s.list = widget.NewList(
+		func() int { return len(s.profiles) },
+		func() fyne.CanvasObject {
+			return container.New(profileColumns, newCells(len(profileColumns))...)
+		},
+		s.updateRow,
+	)
+	s.list.OnSelected = func(id widget.ListItemID) {
+		if id >= 0 && id < len(s.profiles) {
+			s.selected = s.profiles[id].Name
+		}
+		s.updateButtons()
+	}
+	s.list.OnUnselected = func(widget.ListItemID) { s.selected = ""; s.updateButtons() }
+	s.add = widget.NewButtonWithIcon("New profile", theme.ContentAddIcon(), func() { s.openForm(nil) })
+	s.add.Importance = widget.HighImportance
+	s.edit = widget.NewButtonWithIcon("Edit", theme.DocumentCreateIcon(), func() {
+		if p, ok := s.selectedProfile(); ok {
+			s.openForm(&p)
+		}
+	})
+	s.del = widget.NewButtonWithIcon("Delete…", theme.DeleteIcon(), s.confirmDelete)
+	s.assign = widget.NewButtonWithIcon("Assign to group…", theme.AccountIcon(), s.openAssign)
+
+	top := container.NewVBox(
+		container.NewBorder(nil, nil, nil, s.add, newHeading("Policy → Profiles")),
+		newNote("A profile is the configuration phones receive. Everyone gets the Default profile, unless their group "+
+			"has a profile or they have their own (User Management → Edit). A change reaches each phone at its next "+
+			"provision or security string download."),
+		newHeader(profileColumns, "Profile", "Support email", "Default of groups", "Users"),
+		widget.NewSeparator(),
+	)
+	bottom := container.NewVBox(widget.NewSeparator(),
+		container.NewBorder(nil, nil, nil, container.NewHBox(s.assign, s.edit, s.del)))
+	s.content = container.NewBorder(top, bottom, nil, nil, s.list)
+	s.refresh()
+	return s
+}
+
+// refresh reloads the profiles and their user counts, keeping the
+// selection.
+func (s *profilesScreen) refresh() {
+	all, err := s.c.svc.Profiles()
+	if err != nil {
+		_ = s.c.svc.Log(core.LevelError, "", "Profiles could not be read: %v", err)
+	}
+	s.profiles = all
+	s.counts = map[string]int{}
+	for _, p := range all {
+		n, _ := s.c.svc.ProfileImpact(p.Name)
+		s.counts[p.Name] = n
+	}
+	s.list.Refresh()
+	for i, p := range s.profiles {
+		if p.Name == s.selected {
+			s.list.Select(i)
+			s.updateButtons()
+			return
+		}
+	}
+	s.list.UnselectAll()
+	s.selected = ""
+	s.updateButtons()
+}
+
+func (s *profilesScreen) updateRow(id widget.ListItemID, o fyne.CanvasObject) {
+	if id >= len(s.profiles) {
+		return
+	}
+	p := s.profiles[id]
+	groups := strings.Join(p.Groups, ", ")
+	if p.IsDefault() {
+		groups = "everyone else"
+	}
+	setCells(o.(*fyne.Container).Objects, []string{p.Name, p.SupportEmail, groups, fmt.Sprint(s.counts[p.Name])}, nil)
+}
+
+func (s *profilesScreen) selectedProfile() (core.Profile, bool) {
+	for _, p := range s.profiles {
+		if s.selected != "" && p.Name == s.selected {
+			return p, true
+		}
+	}
+	return core.Profile{}, false
+}
+
+func (s *profilesScreen) updateButtons() {
+	p, ok := s.selectedProfile()
+	for _, b := range []*widget.Button{s.edit, s.del, s.assign} {
+		if ok {
+			b.Enable()
+		} else {
+			b.Disable()
+		}
+	}
+	// The Default is what a group without a profile gets already.
+	if ok && p.IsDefault() {
+		s.assign.Disable()
+	}
+}
+
+// confirmDelete asks before deleting; for a profile still assigned it
+// offers the profile its groups and users move to. Without one, core's
+// refusal sentence says why nothing was deleted.
+func (s *profilesScreen) confirmDelete() {
+	p, ok := s.selectedProfile()
+	if !ok {
+		return
+	}
+	if p.IsDefault() {
+		s.c.showError(s.c.svc.DeleteProfile(p.Name, "", "console"))
+		return
+	}
+	var others []string
+	for _, o := range s.profiles {
+		if o.Name != p.Name {
+			others = append(others, o.Name)
+		}
+	}
+	s.reassign = widget.NewSelect(others, nil)
+	s.reassign.PlaceHolder = "(keep them: refuse if assigned)"
+	msg := &widget.Label{Wrapping: fyne.TextWrapWord,
+		Text: fmt.Sprintf("Delete profile %s? Its %d user(s) get another profile at their next provision or string download.", p.Name, s.counts[p.Name])}
+	content := container.NewVBox(msg, newFormGrid(formRow("Reassign its groups and users to", s.reassign)))
+	s.confirm = dialog.NewCustomConfirm("Delete profile", "Delete", "Cancel", content, func(yes bool) {
+		s.confirm = nil
+		if !yes {
+			return
+		}
+		if err := s.c.svc.DeleteProfile(p.Name, s.reassign.Selected, "console"); err != nil {
+			s.c.showError(err)
+		}
+		s.refresh()
+	}, s.c.win)
+	s.confirm.SetConfirmImportance(widget.DangerImportance)
+	s.c.pushModal(s.confirm, nil)
+	s.confirm.Resize(fyne.NewSize(520, 0))
+	s.confirm.Show()
+}
+
+// groups are the users' groups, for the Assign to group choice.
+func (s *profilesScreen) groups() []string {
+	seen := map[string]bool{}
+	var out []string
+	users, _ := s.c.svc.Users()
+	for _, u := range users {
+		if u.Group != "" && !seen[strings.ToLower(u.Group)] {
+			seen[strings.ToLower(u.Group)] = true
+			out = append(out, u.Group)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// openAssign makes the selected profile the default of a group.
+func (s *profilesScreen) openAssign() {
+	p, ok := s.selectedProfile()
+	if !ok || p.IsDefault() {
+		return
+	}
+	s.assignTo = widget.NewSelectEntry(s.groups())
+	s.assignTo.SetPlaceHolder("group, e.g. Sales")
+	note := &widget.Label{Wrapping: fyne.TextWrapWord, Importance: widget.LowImportance}
+	s.assignTo.OnChanged = func(g string) {
+		note.SetText(s.assignNote(g))
+	}
+	cancel := widget.NewButton("Cancel", func() { s.assignDlg.Hide() })
+	s.assignSave = widget.NewButton("Assign", func() {
+		if err := s.c.svc.AssignProfileToGroup(p.Name, s.assignTo.Text, "console"); err != nil {
+			note.SetText(core.ErrorMessage(err))
+			note.Importance = widget.DangerImportance
+			note.Refresh()
+			return
+		}
+		s.assignDlg.Hide()
+		s.refresh()
+	})
+	s.assignSave.Importance = widget.HighImportance
+	s.assignDlg = dialog.NewCustomWithoutButtons("Assign profile "+p.Name+" to a group",
+		container.NewVBox(newFormGrid(formRow("Group", s.assignTo)), note), s.c.win)
+	s.assignDlg.SetButtons([]fyne.CanvasObject{cancel, s.assignSave})
+	s.c.pushModal(s.assignDlg, s.assignSave.OnTapped)
+	s.assignDlg.Resize(fyne.NewSize(480, 0))
+	s.assignDlg.Show()
+}
+
+// assignNote says how many users of group g the assignment reaches.
+func (s *profilesScreen) assignNote(g string) string {
+	if strings.TrimSpace(g) == "" {
+		return ""
+	}
+	n := 0
+	users, _ := s.c.svc.Users()
+	for _, u := range users {
+		if strings.EqualFold(u.Group, strings.TrimSpace(g)) && u.Profile == "" {
+			n++
+		}
+	}
+	return fmt.Sprintf("%d user(s) of group %s without a profile of their own get this profile at their next provision or string download.", n, strings.TrimSpace(g))
+}
+
+// profileForm is the New or Edit profile dialog. Each key of the profile
+// is a check box (Yes/No values), a choice (PIN mode) or an entry.
+type profileForm struct {
+	s       *profilesScreen
+	editing string
+	dlg     *dialog.CustomDialog
+	name    *field
+	entries map[string]*field
+	checks  map[string]*widget.Check
+	pinMode *widget.Select
+	general *widget.Label
+	save    *widget.Button
+	// confirm asks before saving a change that reaches users.
+	confirm *dialog.ConfirmDialog
+}
+
+func isYesNo(v string) bool { return v == "Yes" || v == "No" }
+
+// openForm shows New profile (starting from the Default's values) or
+// Edit for p.
+func (s *profilesScreen) openForm(p *core.Profile) {
+	c := s.c
+	f := &profileForm{s: s, entries: map[string]*field{}, checks: map[string]*widget.Check{}}
+	base := core.Profile{ClientPolicies: core.DefaultClientPolicies(c.svc.Settings().MobileClient)}
+	title := "New profile"
+	if def, err := c.svc.Profile(core.DefaultProfileName); err == nil {
+		base.ClientPolicies = def.ClientPolicies
+	}
+	if p != nil {
+		base, title, f.editing = *p, "Edit profile "+p.Name, p.Name
+	} else {
+		base.SupportEmail = ""
+	}
+	nameEntry := c.newEntry()
+	nameEntry.SetPlaceHolder("e.g. Sales phones")
+	f.name = newInputField(nameEntry)
+	f.name.entry.SetText(base.Name)
+	if p != nil {
+		f.name.entry.Disable()
+	}
+	rows := [][]fyne.CanvasObject{formRow("Name", f.name.box)}
+	var checks []fyne.CanvasObject
+	for _, k := range core.ProfileKeys() {
+		v, _ := base.Get(k)
+		switch {
+		case k == "pin_mode":
+			f.pinMode = widget.NewSelect([]string{core.PINModeOptional, core.PINModeMandatory}, nil)
+			f.pinMode.SetSelected(v)
+			rows = append(rows, formRow(core.ProfileKeyLabel(k), f.pinMode))
+		case isYesNo(v):
+			ch := widget.NewCheck(core.ProfileKeyLabel(k), nil)
+			ch.SetChecked(v == "Yes")
+			f.checks[k] = ch
+			checks = append(checks, ch)
+		default:
+			e := c.newEntry()
+			e.SetText(v)
+			e.OnSubmitted = func(string) { f.submit() }
+			f.entries[k] = newInputField(e)
+			rows = append(rows, formRow(core.ProfileKeyLabel(k), f.entries[k].box))
+		}
+	}
+	f.general = &widget.Label{Importance: widget.DangerImportance, Wrapping: fyne.TextWrapWord}
+	f.general.Hide()
+	content := container.NewVBox(newFormGrid(rows...), container.NewGridWithColumns(2, checks...), f.general)
+	f.save = widget.NewButton("Save", f.submit)
+	f.save.Importance = widget.HighImportance
+	cancel := widget.NewButton("Cancel", func() { f.dlg.Hide() })
+	f.dlg = dialog.NewCustomWithoutButtons(title, newFormScroll(content), c.win)
+	for _, fl := range f.entries {
+		fl.relayout = func() { relayout(f.dlg) }
+	}
+	f.name.relayout = func() { relayout(f.dlg) }
+	f.dlg.SetButtons([]fyne.CanvasObject{cancel, f.save})
+	f.dlg.SetOnClosed(func() {
+		if s.form == f {
+			s.form = nil
+		}
+	})
+	c.pushModal(f.dlg, f.submit)
+	s.form = f
+	f.dlg.Resize(fyne.NewSize(720, 640))
+	f.dlg.Show()
+}
+
+// profile reads the form into a profile; a value that does not parse
+// is shown next to its field.
+func (f *profileForm) profile() (core.Profile, bool) {
+	p := core.Profile{Name: f.name.entry.Text, ClientPolicies: core.DefaultClientPolicies(core.MobileClientPolicy{})}
+	if f.editing != "" {
+		if old, err := f.s.c.svc.Profile(f.editing); err == nil {
+			p = old
+		}
+	}
+	ok := true
+	set := func(k, v string) {
+		if err := p.Set(k, v); err != nil {
+			f.showError(err)
+			ok = false
+		}
+	}
+	for k, fl := range f.entries {
+		set(k, fl.entry.Text)
+	}
+	for k, ch := range f.checks {
+		set(k, yesNo(ch.Checked))
+	}
+	set("pin_mode", f.pinMode.Selected)
+	return p, ok
+}
+
+// submit validates, says how many users the change reaches and saves
+// once the admin confirms.
+func (f *profileForm) submit() {
+	f.clearErrors()
+	p, ok := f.profile()
+	if !ok {
+		return
+	}
+	if err := core.ValidateProfile(&p); err != nil {
+		f.showError(err)
+		return
+	}
+	svc := f.s.c.svc
+	if f.editing == "" {
+		if err := svc.AddProfile(p, "console"); err != nil {
+			f.showError(err)
+			return
+		}
+		f.done(p.Name)
+		return
+	}
+	n, err := svc.ProfileImpact(p.Name)
+	if err != nil {
+		f.showError(err)
+		return
+	}
+	f.confirm = dialog.NewConfirm("Save profile "+p.Name,
+		fmt.Sprintf("This change affects %d user(s): each phone receives it at its next provision or security string download. Save?", n),
+		func(yes bool) {
+			f.confirm = nil
+			if !yes {
+				return
+			}
+			if err := svc.SaveProfile(p, "console"); err != nil {
+				f.showError(err)
+				return
+			}
+			f.done(p.Name)
+		}, f.s.c.win)
+	f.confirm.SetConfirmText("Save")
+	f.s.c.pushModal(f.confirm, nil)
+	f.confirm.Show()
+}
+
+func (f *profileForm) done(name string) {
+	f.s.selected = name
+	f.dlg.Hide()
+	f.s.refresh()
+}
+
+func (f *profileForm) clearErrors() {
+	f.name.setError("")
+	for _, fl := range f.entries {
+		fl.setError("")
+	}
+	f.general.SetText("")
+	f.general.Hide()
+}
+
+func (f *profileForm) showError(err error) {
+	msg := core.ErrorMessage(err)
+	var ce *core.Error
+	if errors.As(err, &ce) {
+		field := ce.Field
+		if ce.Code == core.CodeConflict {
+			field = "name"
+		}
+		if field == "name" {
+			f.name.setError(msg)
+			return
+		}
+		if fl, ok := f.entries[field]; ok {
+			fl.setError(msg)
+			return
+		}
+	}
+	f.general.SetText(msg)
+	f.general.Show()
+	relayout(f.dlg)
+}
