@@ -44,6 +44,7 @@ func (c *cli) console() error {
 	defer rs.stop()
 	defer e.startMail()()
 	defer e.startWorkers(c.errOut)()
+	defer e.startAdmin(c.errOut)()
 
 	a := app.NewWithID(appID)
 	a.SetIcon(fyne.NewStaticResource(assets.IconResource()))
