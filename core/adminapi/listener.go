@@ -3,7 +3,6 @@ package adminapi
 import (
 	"fmt"
 	"net"
-	"os"
 
 	"provisio/core"
 )
@@ -14,6 +13,8 @@ import (
 type peerListener struct {
 	net.Listener
 	svc *core.Service
+	// own is the uid served besides root: the server's own.
+	own uint32
 }
 
 // peerConn is an admitted connection and who is at its other end.
@@ -36,7 +37,7 @@ func (l *peerListener) Accept() (net.Conn, error) {
 			l.svc.Refuse("admin socket", "peer credentials unreadable")
 			continue
 		}
-		if uid != uint32(os.Getuid()) && uid != 0 {
+		if uid != l.own && uid != 0 {
 			c.Close()
 			l.svc.Refuse(fmt.Sprintf("admin socket uid %d", uid), "not the server's user nor root")
 			continue

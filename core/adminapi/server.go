@@ -60,6 +60,11 @@ func Handler(svc *core.Service, operator func(*http.Request) string, done <-chan
 // caller must hold the data directory, so a socket file already there
 // is a leftover of a process that died and is replaced.
 func Listen(path string, svc *core.Service) (*Server, error) {
+	return listen(path, svc, uint32(os.Getuid()))
+}
+
+// listen is Listen admitting the user own (and root).
+func listen(path string, svc *core.Service, own uint32) (*Server, error) {
 	_ = os.Remove(path)
 	ln, err := net.Listen("unix", path)
 	if err != nil {
@@ -71,7 +76,7 @@ func Listen(path string, svc *core.Service) (*Server, error) {
 		ln.Close()
 		return nil, fmt.Errorf("restrict the admin socket %s: %w", path, err)
 	}
-	s := &Server{svc: svc, ln: &peerListener{Listener: ln, svc: svc}, done: make(chan struct{})}
+	s := &Server{svc: svc, ln: &peerListener{Listener: ln, svc: svc, own: own}, done: make(chan struct{})}
 	s.http = &http.Server{
 		Handler: Handler(svc, func(r *http.Request) string {
 			if op, ok := r.Context().Value(operatorKey{}).(string); ok {
