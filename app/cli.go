@@ -51,6 +51,10 @@ A secret given as - (--pin -, --secret -, settings set smtp.password -) is
 typed without echo at a terminal or read from standard input; given on the
 command line it is visible to other users in 'ps' and stays in shell history.
 
+While another Provisio (serve, the service or the console) holds the data
+directory, the user, reprovision, settings and agent commands and the console
+attach to it through DIR/admin.sock (docs/admin-api.md) instead of failing.
+
 Every command takes --help. Exit codes: 0 ok, 1 error, 2 usage.
 The data directory defaults to %s.
 `
@@ -648,12 +652,16 @@ var settingsCommands = map[string]command{
 				}
 				args = []string{args[0], v}
 			}
-			return c.withAPI(func(api adminapi.API, _ *env) error {
+			return c.withAPI(func(api adminapi.API, e *env) error {
 				s, err := api.SetSetting(args[0], args[1])
 				if err != nil {
 					return err
 				}
 				fmt.Fprintf(c.out, "%s = %s\n", s.Key, s.Value)
+				if e == nil && (s.Key == "server.listen" || s.Key == "server.http_listen") {
+					// serve opens its listeners once; the rest applies live.
+					fmt.Fprintln(c.out, "The running server keeps its current address until it restarts (sudo systemctl restart provisio, or stop and start serve).")
+				}
 				return nil
 			})
 		}),
