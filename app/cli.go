@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -283,16 +284,27 @@ func (c *cli) withEnv(fn func(e *env) error) (err error) {
 // attached over the admin socket to the Provisio that holds it (e is
 // nil), so each command is written once for both.
 func (c *cli) withAPI(fn func(api adminapi.API, e *env) error) (err error) {
+	// Only the process holding the directory listens on its socket, so
+	// an answer there means it is held: attach at once rather than wait
+	// for the store's lock to time out.
+	if client, ok := c.dialRunning(); ok {
+		return fn(client, nil)
+	}
 	e, err := openEnv(c.dataDir)
 	if errors.Is(err, store.ErrLocked) {
+		// It may have started listening while the lock was tried.
 		client, derr := adminapi.Dial(filepath.Join(c.dataDir, adminapi.SocketName))
-		if derr != nil {
+		switch {
+		case derr == nil:
+			fmt.Fprintf(c.errOut, "provisio: attached to the Provisio running on %s.\n", c.dataDir)
+			return fn(client, nil)
+		case errors.Is(derr, fs.ErrPermission):
+			return fmt.Errorf("%w, by another user: run the command as that user or with sudo to attach to it.", err)
+		default:
 			// Held, but nobody answers on the socket: a Provisio from
 			// before #12, or one still starting.
 			return fmt.Errorf("%w, and the Provisio holding it does not answer on %s; try again in a moment, or stop it and run the command again.", err, adminapi.SocketName)
 		}
-		fmt.Fprintf(c.errOut, "provisio: attached to the Provisio running on %s.\n", c.dataDir)
-		return fn(client, nil)
 	}
 	if err != nil {
 		return err
@@ -304,6 +316,22 @@ func (c *cli) withAPI(fn func(api adminapi.API, e *env) error) (err error) {
 		}
 	}()
 	return fn(adminapi.Local{Svc: e.svc}, e)
+}
+
+// dialRunning attaches to the Provisio serving the data directory's
+// admin socket, if one answers there; a file left by a killed process
+// does not answer.
+func (c *cli) dialRunning() (*adminapi.Client, bool) {
+	path := filepath.Join(c.dataDir, adminapi.SocketName)
+	if _, err := os.Stat(path); err != nil {
+		return nil, false
+	}
+	client, err := adminapi.Dial(path)
+	if err != nil {
+		return nil, false
+	}
+	fmt.Fprintf(c.errOut, "provisio: attached to the Provisio running on %s.\n", c.dataDir)
+	return client, true
 }
 
 var topCommands = map[string]command{

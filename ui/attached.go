@@ -196,8 +196,19 @@ func (at *Attached) refreshUsers() {
 				return
 			}
 			sort.Slice(users, func(i, j int) bool { return users[i].Name < users[j].Name })
+			// Keep the selected user selected across a reload: events
+			// arrive at any moment.
+			sel := ""
+			if at.selected >= 0 && at.selected < len(at.users) {
+				sel = at.users[at.selected].Name
+			}
 			at.users = users
 			at.userList.UnselectAll()
+			for i, u := range users {
+				if sel != "" && u.Name == sel {
+					at.userList.Select(i)
+				}
+			}
 			at.userList.Refresh()
 		})
 	}()
@@ -224,8 +235,14 @@ func (at *Attached) reprovisionSelected() {
 
 func (at *Attached) showIssued(ic core.AdminIssued) {
 	at.issued = ic
-	at.issuedBox = widget.NewLabel(fmt.Sprintf("Provision code for %s: %s\nValid until %s.\nScan the QR code with the phone's camera, or open:\n%s",
-		ic.User, groupCode(ic.Code), ic.Expires.Local().Format("15:04"), ic.URL))
+	text := fmt.Sprintf("Provision code for %s: %s\nValid until %s.\nScan the QR code with the phone's camera, or open:\n%s",
+		ic.User, groupCode(ic.Code), ic.Expires.Local().Format("15:04"), ic.URL)
+	for _, u := range at.users {
+		if u.Name == ic.User && u.ProvisionedAt != nil {
+			text += "\n\n" + oldPhoneNote
+		}
+	}
+	at.issuedBox = widget.NewLabel(text)
 	at.issuedBox.Wrapping = fyne.TextWrapWord
 	content := fyne.CanvasObject(at.issuedBox)
 	if code, err := qr.Encode(ic.URL); err == nil {

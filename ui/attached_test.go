@@ -56,6 +56,9 @@ func TestAttached_LiveUsersReprovisionAndEvents(t *testing.T) {
 		t.Errorf("dialog %q", at.issuedBox.Text)
 	}
 	waitFor("pending code in the list", func() bool { return len(at.users) == 1 && at.users[0].PendingUntil != nil })
+	if at.selected != 0 || at.reprovBtn.Disabled() {
+		t.Error("the reload after the new code lost the selection")
+	}
 
 	// A phone provisions elsewhere: the window shows it live.
 	if _, err := svc.Provision("127.0.0.1", "alice", at.issued.Code, "TestOS"); err != nil {

@@ -48,7 +48,7 @@ func Dial(path string) (*Client, error) {
 		if errors.As(err, &ce) {
 			return c, nil // a server answered, with a refusal of its own
 		}
-		return nil, fmt.Errorf("%w: %v", ErrNoServer, err)
+		return nil, fmt.Errorf("%w: %w", ErrNoServer, err)
 	}
 	return c, nil
 }
