@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -17,6 +18,7 @@ import (
 	"time"
 
 	"provisio/core"
+	"provisio/core/adminapi"
 	"provisio/core/mailer"
 	"provisio/core/qr"
 	"provisio/core/store"
@@ -52,6 +54,10 @@ Usage:
 A secret given as - (--pin -, --secret -, settings set smtp.password -) is
 typed without echo at a terminal or read from standard input; given on the
 command line it is visible to other users in 'ps' and stays in shell history.
+
+While another Provisio (serve, the service or the console) holds the data
+directory, the user, reprovision, settings and agent commands and the console
+attach to it through DIR/admin.sock (docs/admin-api.md) instead of failing.
 
 Every command takes --help. Exit codes: 0 ok, 1 error, 2 usage.
 The data directory defaults to %s.
@@ -277,6 +283,61 @@ func (c *cli) withEnv(fn func(e *env) error) (err error) {
 	return fn(e)
 }
 
+// withAPI runs fn against the data directory through the admin API:
+// in this process when the directory is free (e is set then), or
+// attached over the admin socket to the Provisio that holds it (e is
+// nil), so each command is written once for both.
+func (c *cli) withAPI(fn func(api adminapi.API, e *env) error) (err error) {
+	// Only the process holding the directory listens on its socket, so
+	// an answer there means it is held: attach at once rather than wait
+	// for the store's lock to time out.
+	if client, ok := c.dialRunning(); ok {
+		return fn(client, nil)
+	}
+	e, err := openEnv(c.dataDir)
+	if errors.Is(err, store.ErrLocked) {
+		// It may have started listening while the lock was tried.
+		client, derr := adminapi.Dial(filepath.Join(c.dataDir, adminapi.SocketName))
+		switch {
+		case derr == nil:
+			fmt.Fprintf(c.errOut, "provisio: attached to the Provisio running on %s.\n", c.dataDir)
+			return fn(client, nil)
+		case errors.Is(derr, fs.ErrPermission):
+			return fmt.Errorf("%w, by another user: run the command as that user or with sudo to attach to it.", err)
+		default:
+			// Held, but nobody answers on the socket: a Provisio from
+			// before #12, or one still starting.
+			return fmt.Errorf("%w, and the Provisio holding it does not answer on %s; try again in a moment, or stop it and run the command again.", err, adminapi.SocketName)
+		}
+	}
+	if err != nil {
+		return err
+	}
+	defer e.close()
+	defer func() {
+		if v := recover(); v != nil {
+			err = e.recovered(v)
+		}
+	}()
+	return fn(adminapi.Local{Svc: e.svc}, e)
+}
+
+// dialRunning attaches to the Provisio serving the data directory's
+// admin socket, if one answers there; a file left by a killed process
+// does not answer.
+func (c *cli) dialRunning() (*adminapi.Client, bool) {
+	path := filepath.Join(c.dataDir, adminapi.SocketName)
+	if _, err := os.Stat(path); err != nil {
+		return nil, false
+	}
+	client, err := adminapi.Dial(path)
+	if err != nil {
+		return nil, false
+	}
+	fmt.Fprintf(c.errOut, "provisio: attached to the Provisio running on %s.\n", c.dataDir)
+	return client, true
+}
+
 var topCommands = map[string]command{
 	"serve":       serveCommand,
 	"reprovision": reprovisionCommand,
@@ -385,6 +446,7 @@ func (c *cli) serve(listen string) error {
 		e.svc.SetListening(listen)
 		defer e.startMail()()
 		defer e.startWorkers(c.errOut)()
+		defer e.startAdmin(c.errOut)()
 		set := e.svc.Settings()
 		fmt.Fprintf(c.out, "Provisio server listening on %s\n", srv.Addr())
 		for _, u := range serverURLs(e.svc, listen) {
@@ -439,12 +501,8 @@ var reprovisionCommand = command{
 }
 
 func (c *cli) reprovision(name string, mail bool) error {
-	return c.withEnv(func(e *env) error {
-		create := e.svc.CreateProvisionCode
-		if mail {
-			create = e.svc.MailProvisionCode
-		}
-		ic, err := create(name)
+	return c.withAPI(func(api adminapi.API, e *env) error {
+		ic, err := api.Reprovision(name, mail)
 		if err != nil {
 			return err
 		}
@@ -454,9 +512,12 @@ func (c *cli) reprovision(name string, mail bool) error {
 		}
 		fmt.Fprintf(c.out, "Provision code for %s: %s\nExpires: %s (in %s)\nProvision URL: %s\n\n%s",
 			ic.User, ic.Code, ic.Expires.Local().Format("2006-01-02 15:04:05"),
-			ic.Expires.Sub(e.svc.Now()).Round(time.Second), ic.URL, terminalQR(c.out, code.Terminal()))
-		if mail {
+			time.Until(ic.Expires).Round(time.Second), ic.URL, terminalQR(c.out, code.Terminal()))
+		switch {
+		case mail && e != nil:
 			c.reportMail(e, ic.MailID)
+		case mail:
+			fmt.Fprintln(c.out, "\nThe message is in the outbox; the running Provisio sends it.")
 		}
 		return nil
 	})
@@ -496,7 +557,7 @@ var userCommands = map[string]command{
 		usage: "user add NAME [--email E] [--mobile M] [--pin -|P] [--group G] [--full-name F]",
 		args:  1,
 		setup: func(fs *flag.FlagSet) action {
-			u := core.User{MobileAllowed: true}
+			var u adminapi.NewUser
 			fs.StringVar(&u.Email, "email", "", "email address")
 			fs.StringVar(&u.Mobile, "mobile", "", "mobile number")
 			fs.StringVar(&u.PIN, "pin", "", "PIN (4-10 digits by policy); - to type it without echo or read it from standard input")
@@ -508,9 +569,9 @@ var userCommands = map[string]command{
 					return err
 				}
 				u.PIN = pin
-				return c.withEnv(func(e *env) error {
+				return c.withAPI(func(api adminapi.API, _ *env) error {
 					u.Name = args[0]
-					added, err := e.svc.AddUser(u)
+					added, err := api.AddUser(u)
 					if err != nil {
 						return err
 					}
@@ -523,12 +584,8 @@ var userCommands = map[string]command{
 	"list": {
 		usage: "user list",
 		setup: noFlags(func(c *cli, _ []string) error {
-			return c.withEnv(func(e *env) error {
-				users, err := e.svc.Users()
-				if err != nil {
-					return err
-				}
-				pending, err := e.svc.PendingCodes()
+			return c.withAPI(func(api adminapi.API, _ *env) error {
+				users, err := api.Users()
 				if err != nil {
 					return err
 				}
@@ -536,7 +593,7 @@ var userCommands = map[string]command{
 				fmt.Fprintln(tw, "USERNAME\tFULL NAME\tEMAIL\tGROUP\tDEVICE\tSTATE")
 				for _, u := range users {
 					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", u.Name, u.FullName, u.Email, u.Group,
-						deviceState(u, pending), userState(u))
+						deviceState(u), userState(u))
 				}
 				return tw.Flush()
 			})
@@ -546,8 +603,8 @@ var userCommands = map[string]command{
 		usage: "user delete NAME",
 		args:  1,
 		setup: noFlags(func(c *cli, args []string) error {
-			return c.withEnv(func(e *env) error {
-				if err := e.svc.DeleteUser(args[0]); err != nil {
+			return c.withAPI(func(api adminapi.API, _ *env) error {
+				if err := api.DeleteUser(args[0]); err != nil {
 					return err
 				}
 				fmt.Fprintf(c.out, "User %q deleted.\n", args[0])
@@ -557,11 +614,11 @@ var userCommands = map[string]command{
 	},
 }
 
-func deviceState(u core.User, pending map[string]time.Time) string {
-	if exp, ok := pending[core.Key(u.Name)]; ok {
-		return "pending code until " + exp.Local().Format("15:04")
+func deviceState(u adminapi.User) string {
+	if u.PendingUntil != nil {
+		return "pending code until " + u.PendingUntil.Local().Format("15:04")
 	}
-	if u.Provisioned() {
+	if u.ProvisionedAt != nil {
 		s := "provisioned " + u.ProvisionedAt.Local().Format("2006-01-02 15:04")
 		if u.DeviceOS != "" {
 			s += " (" + u.DeviceOS + ")"
@@ -571,10 +628,10 @@ func deviceState(u core.User, pending map[string]time.Time) string {
 	return "none"
 }
 
-func userState(u core.User) string {
+func userState(u adminapi.User) string {
 	var s []string
 	if u.Locked {
-		s = append(s, u.LockText())
+		s = append(s, u.LockText)
 	}
 	if u.Disabled {
 		s = append(s, "disabled")
@@ -589,12 +646,14 @@ var settingsCommands = map[string]command{
 	"list": {
 		usage: "settings list",
 		setup: noFlags(func(c *cli, _ []string) error {
-			return c.withEnv(func(e *env) error {
-				set := e.svc.Settings()
+			return c.withAPI(func(api adminapi.API, _ *env) error {
+				all, err := api.Settings()
+				if err != nil {
+					return err
+				}
 				tw := tabwriter.NewWriter(c.out, 2, 8, 2, ' ', 0)
-				for _, k := range core.SettingKeys() {
-					v, _ := set.Get(k)
-					fmt.Fprintf(tw, "%s\t%s\t# %s\n", k, v, core.SettingHelp(k))
+				for _, s := range all {
+					fmt.Fprintf(tw, "%s\t%s\t# %s\n", s.Key, s.Value, s.Help)
 				}
 				return tw.Flush()
 			})
@@ -604,13 +663,12 @@ var settingsCommands = map[string]command{
 		usage: "settings get KEY",
 		args:  1,
 		setup: noFlags(func(c *cli, args []string) error {
-			return c.withEnv(func(e *env) error {
-				set := e.svc.Settings()
-				v, err := set.Get(args[0])
+			return c.withAPI(func(api adminapi.API, _ *env) error {
+				s, err := api.Setting(args[0])
 				if err != nil {
 					return err
 				}
-				fmt.Fprintln(c.out, v)
+				fmt.Fprintln(c.out, s.Value)
 				return nil
 			})
 		}),
@@ -626,12 +684,16 @@ var settingsCommands = map[string]command{
 				}
 				args = []string{args[0], v}
 			}
-			return c.withEnv(func(e *env) error {
-				if err := e.svc.SetSetting(args[0], args[1]); err != nil {
+			return c.withAPI(func(api adminapi.API, e *env) error {
+				s, err := api.SetSetting(args[0], args[1])
+				if err != nil {
 					return err
 				}
-				v, _ := func() (string, error) { s := e.svc.Settings(); return s.Get(args[0]) }()
-				fmt.Fprintf(c.out, "%s = %s\n", args[0], v)
+				fmt.Fprintf(c.out, "%s = %s\n", s.Key, s.Value)
+				if e == nil && (s.Key == "server.listen" || s.Key == "server.http_listen") {
+					// serve opens its listeners once; the rest applies live.
+					fmt.Fprintln(c.out, "The running server keeps its current address until it restarts (sudo systemctl restart provisio, or stop and start serve).")
+				}
 				return nil
 			})
 		}),
@@ -643,7 +705,7 @@ var agentCommands = map[string]command{
 		usage: "agent add NAME --host H --secret -|S [--group G] [--helpdesk] [--repository]",
 		args:  1,
 		setup: func(fs *flag.FlagSet) action {
-			var a core.Agent
+			var a adminapi.NewAgent
 			fs.StringVar(&a.Host, "host", "", "IP address, CIDR range or host name the agent connects from")
 			fs.StringVar(&a.Secret, "secret", "", "shared secret (at least 8 characters); - to type it without echo or read it from standard input")
 			fs.StringVar(&a.Group, "group", core.GroupAny, "group whose members may authenticate (ANY for all)")
@@ -656,14 +718,15 @@ var agentCommands = map[string]command{
 					return err
 				}
 				a.Secret = secret
-				return c.withEnv(func(e *env) error {
+				return c.withAPI(func(api adminapi.API, _ *env) error {
 					a.Name = args[0]
-					if err := e.svc.PutAgent(a); err != nil {
+					saved, err := api.PutAgent(a)
+					if err != nil {
 						return err
 					}
-					fmt.Fprintf(c.out, "Agent %q saved (rights: %s).\n", a.Name, a.Rights())
-					if _, err := core.ParseAgentHost(a.Host); err != nil && len(e.svc.AgentAddresses(a.Name)) == 0 {
-						fmt.Fprintf(c.out, "Warning: %s does not resolve now; the agent is refused until it does.\n", a.Host)
+					fmt.Fprintf(c.out, "Agent %q saved (rights: %s).\n", saved.Name, saved.Rights)
+					if _, err := core.ParseAgentHost(saved.Host); err != nil && len(saved.Addresses) == 0 {
+						fmt.Fprintf(c.out, "Warning: %s does not resolve now; the agent is refused until it does.\n", saved.Host)
 					}
 					return nil
 				})
@@ -673,19 +736,19 @@ var agentCommands = map[string]command{
 	"list": {
 		usage: "agent list",
 		setup: noFlags(func(c *cli, _ []string) error {
-			return c.withEnv(func(e *env) error {
+			return c.withAPI(func(api adminapi.API, _ *env) error {
+				agents, err := api.Agents()
+				if err != nil {
+					return err
+				}
 				tw := tabwriter.NewWriter(c.out, 2, 8, 2, ' ', 0)
 				fmt.Fprintln(tw, "NAME\tHOST\tADDRESSES\tGROUP\tREPOSITORY\tRIGHTS")
-				for _, a := range e.svc.Agents() {
-					var addrs []string
-					for _, p := range e.svc.AgentAddresses(a.Name) {
-						addrs = append(addrs, p.String())
-					}
-					resolved := strings.Join(addrs, ",")
+				for _, a := range agents {
+					resolved := strings.Join(a.Addresses, ",")
 					if resolved == "" {
 						resolved = "(does not resolve)"
 					}
-					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", a.Name, a.Host, resolved, a.Group, map[bool]string{true: "Yes", false: "No"}[a.Repository], a.Rights())
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", a.Name, a.Host, resolved, a.Group, map[bool]string{true: "Yes", false: "No"}[a.Repository], a.Rights)
 				}
 				return tw.Flush()
 			})
@@ -695,8 +758,8 @@ var agentCommands = map[string]command{
 		usage: "agent delete NAME",
 		args:  1,
 		setup: noFlags(func(c *cli, args []string) error {
-			return c.withEnv(func(e *env) error {
-				if err := e.svc.DeleteAgent(args[0]); err != nil {
+			return c.withAPI(func(api adminapi.API, _ *env) error {
+				if err := api.DeleteAgent(args[0]); err != nil {
 					return err
 				}
 				fmt.Fprintf(c.out, "Agent %q deleted.\n", args[0])

@@ -14,6 +14,8 @@ import (
 	"fyne.io/fyne/v2/app"
 
 	"provisio/assets"
+	"provisio/core"
+	"provisio/core/adminapi"
 	"provisio/core/agentxml"
 	"provisio/core/certs"
 	"provisio/core/store"
@@ -27,6 +29,13 @@ const appID = "io.provisio.console"
 // the window until it is closed.
 func (c *cli) console() error {
 	e, err := openEnv(c.dataDir)
+	if errors.Is(err, store.ErrLocked) {
+		// Held by the service (or another console): attach to it over
+		// its admin socket instead of exiting, when it answers there.
+		if api, derr := adminapi.Dial(filepath.Join(c.dataDir, adminapi.SocketName)); derr == nil {
+			return c.attachedConsole(api)
+		}
+	}
 	if err != nil {
 		if errors.Is(err, store.ErrLocked) && !isTerminal(c.errOut) {
 			// Started from a desktop menu: stderr goes nowhere anyone
@@ -45,6 +54,7 @@ func (c *cli) console() error {
 	defer rs.stop()
 	defer e.startMail()()
 	defer e.startWorkers(c.errOut)()
+	defer e.startAdmin(c.errOut)()
 
 	a := app.NewWithID(appID)
 	a.SetIcon(fyne.NewStaticResource(assets.IconResource()))
@@ -66,6 +76,20 @@ func (c *cli) console() error {
 		CheckCertFiles: checkCertFiles,
 	})
 	defer con.Close()
+	w.ShowAndRun()
+	return nil
+}
+
+// attachedConsole runs the console attached to the Provisio that holds
+// the data directory, through its admin API; closing it leaves that
+// server running.
+func (c *cli) attachedConsole(api core.AdminAPI) error {
+	a := app.NewWithID(appID)
+	a.SetIcon(fyne.NewStaticResource(assets.IconResource()))
+	w := a.NewWindow("Provisio (attached to the service)")
+	w.Resize(fyne.NewSize(1100, 700))
+	at := ui.NewAttached(w, ui.AttachedDeps{API: api, DataDir: c.dataDir})
+	defer at.Close()
 	w.ShowAndRun()
 	return nil
 }

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -198,40 +199,44 @@ func startXvfb(t *testing.T) string {
 	if err != nil {
 		t.Fatal("Xvfb is needed to start the real console window: apt-get install xvfb (make test installs it)")
 	}
-	r, w, err := os.Pipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(bin, "-displayfd", "3", "-screen", "0", "1600x1000x24", "-nolisten", "tcp")
-	cmd.ExtraFiles = []*os.File{w}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	w.Close()
-	// SIGTERM, not SIGKILL: Xvfb then removes its socket, which a later
-	// Xvfb picking the same display number would otherwise trip over.
-	t.Cleanup(func() { cmd.Process.Signal(syscall.SIGTERM); cmd.Wait() })
-	buf := make([]byte, 16)
-	n, err := r.Read(buf)
-	r.Close()
-	if err != nil {
-		t.Fatalf("Xvfb did not start: %v", err)
-	}
-	num := strings.TrimSpace(string(buf[:n]))
-	// Xvfb names its display before it accepts connections on it; a
-	// console started in that gap fails to open the display.
-	sock := "/tmp/.X11-unix/X" + num
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
-		c, err := net.Dial("unix", sock)
-		if err == nil {
+	// A display number nobody holds (no lock file); Xvfb's own -displayfd
+	// choice proved unreliable under go test. Several attempts, in case
+	// another process takes the number first.
+	for n := 90; n < 190; n++ {
+		if _, err := os.Stat(fmt.Sprintf("/tmp/.X%d-lock", n)); err == nil {
+			continue
+		}
+		num := strconv.Itoa(n)
+		cmd := exec.Command(bin, ":"+num, "-screen", "0", "1600x1000x24", "-nolisten", "tcp")
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		exited := make(chan struct{})
+		go func() { cmd.Wait(); close(exited) }()
+		// Xvfb accepts connections once its socket is there; until then a
+		// console would fail to open the display.
+		sock := "/tmp/.X11-unix/X" + num
+		for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+			select {
+			case <-exited:
+				deadline = time.Time{} // the number was taken: try the next
+				continue
+			default:
+			}
+			c, err := net.Dial("unix", sock)
+			if err != nil {
+				continue
+			}
 			c.Close()
-			break
+			// SIGTERM, not SIGKILL: Xvfb then removes its socket and lock.
+			t.Cleanup(func() { cmd.Process.Signal(syscall.SIGTERM); <-exited })
+			return ":" + num
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("Xvfb display :%s does not accept connections: %v", num, err)
-		}
+		cmd.Process.Kill()
+		<-exited
 	}
-	return ":" + num
+	t.Fatal("no Xvfb display could be started")
+	return ""
 }
 
 // TestConsole_StartsQuietlyUnderAnyLocale opens the real console window

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 
 	"provisio/core"
+	"provisio/core/adminapi"
 	"provisio/core/agentxml"
 	"provisio/core/certs"
 	"provisio/core/mailer"
@@ -202,6 +203,20 @@ func (e *env) startWorkers(errOut io.Writer) (stop func()) {
 		e.svc.RunMaintenance(ctx, func(err error) { fmt.Fprintf(errOut, "provisio: %v\n", err) })
 	}()
 	return func() { cancel(); <-done }
+}
+
+// startAdmin serves the admin API on the data directory's admin.sock, so
+// CLI commands (and later consoles) started while this process holds the
+// directory attach to it instead of failing. Without the socket the
+// server still authenticates; the reason goes to errOut and the log.
+func (e *env) startAdmin(errOut io.Writer) (stop func()) {
+	srv, err := adminapi.Listen(filepath.Join(e.dir, adminapi.SocketName), e.svc)
+	if err != nil {
+		fmt.Fprintf(errOut, "provisio: %v; commands cannot attach to this server.\n", err)
+		_ = e.svc.Log(core.LevelError, "", "The admin socket did not open (%v); commands cannot attach to this server.", err)
+		return func() {}
+	}
+	return func() { srv.Close() }
 }
 
 // serverURLs lists the addresses phones and agents can use: the advertised

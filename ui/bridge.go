@@ -151,3 +151,18 @@ func (c *Console) codeCreated(e core.Event) {
 
 // codeKey identifies an issued code in ownCodes.
 func codeKey(ic core.IssuedCode) string { return core.Key(ic.User) + "\x00" + ic.Code }
+
+// do runs fn on the UI thread for the attached console (attached.go),
+// unless it has closed.
+func (at *Attached) do(fn func()) {
+	run := func() {
+		if !at.closed.Load() {
+			fn()
+		}
+	}
+	if at.deps.do != nil {
+		at.deps.do(run)
+		return
+	}
+	fyne.Do(run)
+}

@@ -251,7 +251,10 @@ func newConsole(a fyne.App, w fyne.Window, d Deps, o options) *Console {
 	// copied here and read in full in Help → About.
 	c.copyFP = widget.NewButtonWithIcon("Copy fingerprint", theme.ContentCopyIcon(), c.copyFingerprint)
 	c.copyFP.Importance = widget.LowImportance
-	statusBar := container.NewBorder(nil, nil, c.serverState, c.copyFP, c.status)
+	// Which kind of console this is (#12): this one is the server, as
+	// opposed to one attached to the service (attached.go).
+	mode := widget.NewLabelWithStyle(standaloneNote, fyne.TextAlignLeading, fyne.TextStyle{Italic: true})
+	statusBar := container.NewBorder(nil, nil, c.serverState, container.NewHBox(mode, c.copyFP), c.status)
 	w.SetContent(container.NewBorder(nil, container.NewVBox(widget.NewSeparator(), statusBar), nil, nil, split))
 	c.restoreWindowSize()
 	c.nav.Select(0)

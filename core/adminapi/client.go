@@ -1,0 +1,213 @@
+package adminapi
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"provisio/core"
+)
+
+// Client is the API of a running Provisio reached over its admin socket.
+// Errors the server gives come back as *core.Error with the server's
+// sentence, so a caller prints them as it would a local one.
+type Client struct {
+	http *http.Client
+	// stream has no timeout: an event stream lasts as long as its ctx.
+	stream *http.Client
+}
+
+var _ API = (*Client)(nil)
+
+// requestTimeout bounds one request; mail and settings apply at once.
+const requestTimeout = 30 * time.Second
+
+// Dial connects to the admin socket at path and checks that a server
+// answers there; it fails with ErrNoServer when none does.
+func Dial(path string) (*Client, error) {
+	tr := &http.Transport{
+		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+			var d net.Dialer
+			return d.DialContext(ctx, "unix", path)
+		},
+		MaxIdleConns: 2,
+	}
+	c := &Client{http: &http.Client{Transport: tr, Timeout: requestTimeout}, stream: &http.Client{Transport: tr}}
+	var probe Setting
+	if err := c.do(http.MethodGet, "/settings/server.listen", nil, &probe); err != nil {
+		var ce *core.Error
+		if errors.As(err, &ce) {
+			return c, nil // a server answered, with a refusal of its own
+		}
+		return nil, fmt.Errorf("%w: %w", ErrNoServer, err)
+	}
+	return c, nil
+}
+
+// ErrNoServer means nothing answers on the admin socket.
+var ErrNoServer = errors.New("no Provisio server answers on the admin socket")
+
+// do sends one request; out, when not nil, receives the JSON answer.
+func (c *Client) do(method, path string, in, out any) error {
+	var body io.Reader
+	if in != nil {
+		b, err := json.Marshal(in)
+		if err != nil {
+			return err
+		}
+		body = bytes.NewReader(b)
+	}
+	req, err := http.NewRequest(method, "http://provisio"+Version+path, body)
+	if err != nil {
+		return err
+	}
+	if in != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	return readAnswer(resp, out)
+}
+
+func readAnswer(resp *http.Response, out any) error {
+	if resp.StatusCode >= 300 {
+		var eb errorBody
+		if err := json.NewDecoder(io.LimitReader(resp.Body, maxBody)).Decode(&eb); err != nil || eb.Error.Message == "" {
+			return &core.Error{Code: core.CodeInternal, Message: fmt.Sprintf("The Provisio server answered %s.", resp.Status)}
+		}
+		return &core.Error{Code: eb.Error.Code, Field: eb.Error.Field, Message: eb.Error.Message}
+	}
+	if out == nil || resp.StatusCode == http.StatusNoContent {
+		return nil
+	}
+	return json.NewDecoder(resp.Body).Decode(out)
+}
+
+func esc(s string) string { return url.PathEscape(s) }
+
+// Users implements API.
+func (c *Client) Users() ([]User, error) {
+	var out []User
+	return out, c.do(http.MethodGet, "/users", nil, &out)
+}
+
+// AddUser implements API.
+func (c *Client) AddUser(u NewUser) (User, error) {
+	var out User
+	return out, c.do(http.MethodPost, "/users", u, &out)
+}
+
+// DeleteUser implements API.
+func (c *Client) DeleteUser(name string) error {
+	return c.do(http.MethodDelete, "/users/"+esc(name), nil, nil)
+}
+
+// Reprovision implements API.
+func (c *Client) Reprovision(name string, mail bool) (Issued, error) {
+	var out Issued
+	return out, c.do(http.MethodPost, "/users/"+esc(name)+"/reprovision", map[string]bool{"mail": mail}, &out)
+}
+
+// Settings implements API.
+func (c *Client) Settings() ([]Setting, error) {
+	var out []Setting
+	return out, c.do(http.MethodGet, "/settings", nil, &out)
+}
+
+// Setting implements API.
+func (c *Client) Setting(key string) (Setting, error) {
+	var out Setting
+	return out, c.do(http.MethodGet, "/settings/"+esc(key), nil, &out)
+}
+
+// SetSetting implements API.
+func (c *Client) SetSetting(key, value string) (Setting, error) {
+	var out Setting
+	return out, c.do(http.MethodPut, "/settings/"+esc(key), map[string]string{"value": value}, &out)
+}
+
+// Agents implements API.
+func (c *Client) Agents() ([]Agent, error) {
+	var out []Agent
+	return out, c.do(http.MethodGet, "/agents", nil, &out)
+}
+
+// PutAgent implements API.
+func (c *Client) PutAgent(a NewAgent) (Agent, error) {
+	var out Agent
+	return out, c.do(http.MethodPut, "/agents/"+esc(a.Name), a, &out)
+}
+
+// DeleteAgent implements API.
+func (c *Client) DeleteAgent(name string) error {
+	return c.do(http.MethodDelete, "/agents/"+esc(name), nil, nil)
+}
+
+// Events implements API: it returns once the stream is open, so no
+// event after the call is missed; the channel closes when ctx ends or
+// the server goes away.
+func (c *Client) Events(ctx context.Context) (<-chan Event, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://provisio"+Version+"/events", nil)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := c.stream.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	if resp.StatusCode != http.StatusOK {
+		defer resp.Body.Close()
+		return nil, readAnswer(resp, nil)
+	}
+	out := make(chan Event, 64)
+	go func() {
+		defer close(out)
+		defer resp.Body.Close()
+		ReadEvents(resp.Body, func(e Event) bool {
+			select {
+			case out <- e:
+				return true
+			case <-ctx.Done():
+				return false
+			}
+		})
+	}()
+	return out, nil
+}
+
+// ReadEvents parses a text/event-stream body, calling fn for each event
+// until fn returns false or the body ends; comments and fields other
+// than data are skipped, as the SSE format says.
+func ReadEvents(r io.Reader, fn func(Event) bool) error {
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	var data strings.Builder
+	for sc.Scan() {
+		line := sc.Text()
+		switch {
+		case line == "":
+			if data.Len() > 0 {
+				var e Event
+				if json.Unmarshal([]byte(data.String()), &e) == nil && !fn(e) {
+					return nil
+				}
+				data.Reset()
+			}
+		case strings.HasPrefix(line, "data:"):
+			data.WriteString(strings.TrimPrefix(strings.TrimPrefix(line, "data:"), " "))
+		}
+	}
+	return sc.Err()
+}

@@ -1,0 +1,350 @@
+package core
+
+import (
+	"context"
+	"fmt"
+	"time"
+)
+
+// AdminAPI is the admin use cases the command line and the console call,
+// written once for both the in-process service (LocalAdmin) and a running
+// server reached over its admin socket (core/adminapi.Client).
+type AdminAPI interface {
+	// Users lists the users, sorted by name, without deleted ones.
+	Users() ([]AdminUser, error)
+	// AddUser creates a user; PIN is optional.
+	AddUser(u AdminNewUser) (AdminUser, error)
+	// DeleteUser removes a user, their device and strings.
+	DeleteUser(name string) error
+	// Reprovision issues a new provision code; with mail it is also
+	// queued for mail to the user. The plain code is returned only here.
+	Reprovision(name string, mail bool) (AdminIssued, error)
+	// Settings lists every setting with its value (secrets masked).
+	Settings() ([]AdminSetting, error)
+	// Setting returns one setting.
+	Setting(key string) (AdminSetting, error)
+	// SetSetting changes one setting and returns it as now stored.
+	SetSetting(key, value string) (AdminSetting, error)
+	// Agents lists the agents with their resolved addresses.
+	Agents() ([]AdminAgent, error)
+	// PutAgent adds or replaces an agent.
+	PutAgent(a AdminNewAgent) (AdminAgent, error)
+	// DeleteAgent removes an agent.
+	DeleteAgent(name string) error
+	// Events streams core events until ctx ends; the channel closes then.
+	Events(ctx context.Context) (<-chan AdminEvent, error)
+}
+
+// AdminUser is a user as lists show it: never the PIN, device id or strings.
+type AdminUser struct {
+	Name          string     `json:"name"`
+	FullName      string     `json:"full_name,omitempty"`
+	Email         string     `json:"email,omitempty"`
+	Mobile        string     `json:"mobile,omitempty"`
+	Group         string     `json:"group,omitempty"`
+	MobileAllowed bool       `json:"mobile_allowed"`
+	Disabled      bool       `json:"disabled"`
+	Locked        bool       `json:"locked"`
+	LockText      string     `json:"lock_text,omitempty"`
+	DeviceOS      string     `json:"device_os,omitempty"`
+	ProvisionedAt *time.Time `json:"provisioned_at,omitempty"`
+	// PendingUntil is when the user's unused provision code expires.
+	PendingUntil *time.Time `json:"pending_until,omitempty"`
+}
+
+// AdminNewUser is the request to add a user.
+type AdminNewUser struct {
+	Name     string `json:"name"`
+	FullName string `json:"full_name,omitempty"`
+	Email    string `json:"email,omitempty"`
+	Mobile   string `json:"mobile,omitempty"`
+	Group    string `json:"group,omitempty"`
+	// PIN is optional; it is never logged nor echoed back.
+	PIN string `json:"pin,omitempty"`
+}
+
+// AdminIssued is a provision code just created: the only copy of the plain
+// code, for the one caller that asked.
+type AdminIssued struct {
+	User    string    `json:"user"`
+	Code    string    `json:"code"`
+	URL     string    `json:"url"`
+	Expires time.Time `json:"expires"`
+	// MailID is the outbox message carrying the code, when mailed.
+	MailID uint64 `json:"mail_id,omitempty"`
+}
+
+// AdminSetting is one setting: its dotted key, its value as text ("********"
+// for a secret that is set) and its help sentence.
+type AdminSetting struct {
+	Key   string `json:"key"`
+	Value string `json:"value"`
+	Help  string `json:"help,omitempty"`
+}
+
+// AdminAgent is an agent as lists show it: never its secret.
+type AdminAgent struct {
+	Name       string `json:"name"`
+	Host       string `json:"host"`
+	Group      string `json:"group"`
+	Repository bool   `json:"repository"`
+	Helpdesk   bool   `json:"helpdesk"`
+	Rights     string `json:"rights"`
+	// Addresses are the ranges the agent is accepted from now; empty
+	// when its host name does not resolve.
+	Addresses []string `json:"addresses"`
+}
+
+// AdminNewAgent is the request to add or replace an agent.
+type AdminNewAgent struct {
+	Name       string `json:"name"`
+	Host       string `json:"host"`
+	Secret     string `json:"secret"`
+	Group      string `json:"group,omitempty"`
+	Repository bool   `json:"repository,omitempty"`
+	Helpdesk   bool   `json:"helpdesk,omitempty"`
+}
+
+// AdminEvent is a core event as the stream carries it. It never holds a
+// secret: a new provision code's event says only that one was made.
+type AdminEvent struct {
+	Kind     string         `json:"kind"`
+	User     string         `json:"user,omitempty"`
+	DeviceOS string         `json:"device_os,omitempty"`
+	Reason   string         `json:"reason,omitempty"`
+	At       time.Time      `json:"at"`
+	Log      *AdminLogEntry `json:"log,omitempty"`
+}
+
+// AdminLogEntry is an audit log line.
+type AdminLogEntry struct {
+	Seq     uint64    `json:"seq"`
+	Time    time.Time `json:"time"`
+	Level   string    `json:"level"`
+	User    string    `json:"user,omitempty"`
+	Message string    `json:"message"`
+}
+
+// Event kinds on the admin stream, one per EventKind.
+var adminEventKinds = map[EventKind]string{
+	EventLog:             "log",
+	EventUsersChanged:    "users_changed",
+	EventCodeCreated:     "code_created",
+	EventProvisioned:     "provisioned",
+	EventProvisionFailed: "provision_failed",
+	EventConfigChanged:   "config_changed",
+	EventOutboxChanged:   "outbox_changed",
+	EventHealth:          "health",
+}
+
+// toAdminEvent drops everything secret: Issued is never copied.
+func toAdminEvent(e Event) AdminEvent {
+	out := AdminEvent{Kind: adminEventKinds[e.Kind], User: e.User, DeviceOS: e.DeviceOS, Reason: e.Reason, At: e.At}
+	if out.Kind == "" {
+		out.Kind = "other"
+	}
+	if e.Kind == EventLog {
+		out.Log = &AdminLogEntry{Seq: e.Log.Seq, Time: e.Log.Time, Level: string(e.Log.Level), User: e.Log.User, Message: e.Log.Message}
+	}
+	return out
+}
+
+// LocalAdmin is the API in the process that holds the data directory. With
+// Operator set (the Server sets it per caller), every change is followed
+// by an audit line naming who made it; the CLI on its own directory
+// leaves it empty and logs exactly as before.
+type LocalAdmin struct {
+	Svc *Service
+	// Operator describes the caller, e.g. "the command line on this
+	// machine (uid 1000)".
+	Operator string
+}
+
+var _ AdminAPI = LocalAdmin{}
+
+// logOperator writes who did what; what never holds a secret.
+func (l LocalAdmin) logOperator(user, what string) {
+	if l.Operator == "" {
+		return
+	}
+	_ = l.Svc.Log(LevelInfo, user, "Admin API: %s, by %s.", what, l.Operator)
+}
+
+// Users implements AdminAPI.
+func (l LocalAdmin) Users() ([]AdminUser, error) {
+	users, err := l.Svc.Users()
+	if err != nil {
+		return nil, err
+	}
+	pending, err := l.Svc.PendingCodes()
+	if err != nil {
+		return nil, err
+	}
+	out := make([]AdminUser, 0, len(users))
+	for _, u := range users {
+		out = append(out, toAdminUser(u, pending))
+	}
+	return out, nil
+}
+
+func toAdminUser(u User, pending map[string]time.Time) AdminUser {
+	out := AdminUser{Name: u.Name, FullName: u.FullName, Email: u.Email, Mobile: u.Mobile, Group: u.Group,
+		MobileAllowed: u.MobileAllowed, Disabled: u.Disabled, Locked: u.Locked, DeviceOS: u.DeviceOS}
+	if u.Locked {
+		out.LockText = u.LockText()
+	}
+	if u.Provisioned() {
+		t := u.ProvisionedAt
+		out.ProvisionedAt = &t
+	}
+	if exp, ok := pending[Key(u.Name)]; ok {
+		out.PendingUntil = &exp
+	}
+	return out
+}
+
+// AddUser implements AdminAPI.
+func (l LocalAdmin) AddUser(nu AdminNewUser) (AdminUser, error) {
+	u, err := l.Svc.AddUser(User{Name: nu.Name, FullName: nu.FullName, Email: nu.Email, Mobile: nu.Mobile,
+		Group: nu.Group, PIN: nu.PIN, MobileAllowed: true})
+	if err != nil {
+		return AdminUser{}, err
+	}
+	l.logOperator(u.Name, fmt.Sprintf("user %q added", u.Name))
+	return toAdminUser(u, nil), nil
+}
+
+// DeleteUser implements AdminAPI.
+func (l LocalAdmin) DeleteUser(name string) error {
+	if err := l.Svc.DeleteUser(name); err != nil {
+		return err
+	}
+	l.logOperator(name, fmt.Sprintf("user %q deleted", name))
+	return nil
+}
+
+// Reprovision implements AdminAPI. The code is in the result only.
+func (l LocalAdmin) Reprovision(name string, mail bool) (AdminIssued, error) {
+	create := l.Svc.CreateProvisionCode
+	if mail {
+		create = l.Svc.MailProvisionCode
+	}
+	ic, err := create(name)
+	if err != nil {
+		return AdminIssued{}, err
+	}
+	what := "provision code issued for %q"
+	if mail {
+		what = "provision code issued and mailed for %q"
+	}
+	l.logOperator(ic.User, fmt.Sprintf(what, ic.User))
+	return AdminIssued{User: ic.User, Code: ic.Code, URL: ic.URL, Expires: ic.Expires, MailID: ic.MailID}, nil
+}
+
+// Settings implements AdminAPI.
+func (l LocalAdmin) Settings() ([]AdminSetting, error) {
+	set := l.Svc.Settings()
+	keys := SettingKeys()
+	out := make([]AdminSetting, 0, len(keys))
+	for _, k := range keys {
+		v, _ := set.Get(k)
+		out = append(out, AdminSetting{Key: k, Value: v, Help: SettingHelp(k)})
+	}
+	return out, nil
+}
+
+// Setting implements AdminAPI.
+func (l LocalAdmin) Setting(key string) (AdminSetting, error) {
+	set := l.Svc.Settings()
+	v, err := set.Get(key)
+	if err != nil {
+		return AdminSetting{}, err
+	}
+	return AdminSetting{Key: key, Value: v, Help: SettingHelp(key)}, nil
+}
+
+// SetSetting implements AdminAPI; the change applies live in the process
+// that holds the data directory.
+func (l LocalAdmin) SetSetting(key, value string) (AdminSetting, error) {
+	if err := l.Svc.SetSetting(key, value); err != nil {
+		return AdminSetting{}, err
+	}
+	s, err := l.Setting(key)
+	if err == nil {
+		// The masked value, so a password never reaches the log.
+		l.logOperator("", fmt.Sprintf("setting %s = %s", key, s.Value))
+	}
+	return s, err
+}
+
+// Agents implements AdminAPI.
+func (l LocalAdmin) Agents() ([]AdminAgent, error) {
+	agents := l.Svc.Agents()
+	out := make([]AdminAgent, 0, len(agents))
+	for _, a := range agents {
+		out = append(out, l.toAdminAgent(a))
+	}
+	return out, nil
+}
+
+func (l LocalAdmin) toAdminAgent(a Agent) AdminAgent {
+	addrs := []string{}
+	for _, p := range l.Svc.AgentAddresses(a.Name) {
+		addrs = append(addrs, p.String())
+	}
+	return AdminAgent{Name: a.Name, Host: a.Host, Group: a.Group, Repository: a.Repository, Helpdesk: a.Helpdesk,
+		Rights: a.Rights(), Addresses: addrs}
+}
+
+// PutAgent implements AdminAPI.
+func (l LocalAdmin) PutAgent(na AdminNewAgent) (AdminAgent, error) {
+	a := Agent{Name: na.Name, Host: na.Host, Secret: na.Secret, Group: na.Group, Repository: na.Repository, Helpdesk: na.Helpdesk}
+	if a.Group == "" {
+		a.Group = GroupAny
+	}
+	if err := l.Svc.PutAgent(a); err != nil {
+		return AdminAgent{}, err
+	}
+	for _, s := range l.Svc.Agents() {
+		if Key(s.Name) == Key(a.Name) {
+			a = s
+		}
+	}
+	l.logOperator("", fmt.Sprintf("agent %q saved (rights: %s)", a.Name, a.Rights()))
+	return l.toAdminAgent(a), nil
+}
+
+// DeleteAgent implements AdminAPI.
+func (l LocalAdmin) DeleteAgent(name string) error {
+	if err := l.Svc.DeleteAgent(name); err != nil {
+		return err
+	}
+	l.logOperator("", fmt.Sprintf("agent %q deleted", name))
+	return nil
+}
+
+// Events implements AdminAPI: the service's bus, with secrets dropped.
+func (l LocalAdmin) Events(ctx context.Context) (<-chan AdminEvent, error) {
+	in, cancel := l.Svc.Events().Subscribe()
+	out := make(chan AdminEvent, 64)
+	go func() {
+		defer close(out)
+		defer cancel()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case e, ok := <-in:
+				if !ok {
+					return
+				}
+				select {
+				case out <- toAdminEvent(e):
+				case <-ctx.Done():
+					return
+				}
+			}
+		}
+	}()
+	return out, nil
+}
