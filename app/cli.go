@@ -52,6 +52,8 @@ command line it is visible to other users in 'ps' and stays in shell history.
 
 Every command takes --help. Exit codes: 0 ok, 1 error, 2 usage.
 The data directory defaults to %s.
+The data key provisio.key lives apart from it: --key-dir DIR before the
+command, or PROVISIO_KEY_DIR, or by default the sibling directory <data>-keys.
 `
 
 // usageError is a mistake in the command line: exit code 2.
@@ -64,6 +66,7 @@ func usagef(format string, args ...any) error { return usageError{fmt.Sprintf(fo
 // cli carries the parsed global flags and the output streams.
 type cli struct {
 	dataDir     string
+	keyDir      string // --key-dir; "" is PROVISIO_KEY_DIR or the default (keyDirFor)
 	out, errOut io.Writer
 	// in is where secrets given as "-" are read; nil means os.Stdin.
 	in io.Reader
@@ -93,6 +96,7 @@ func (c *cli) run(args []string) (code int) {
 	fs := flag.NewFlagSet("provisio", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	fs.StringVar(&c.dataDir, "data", defaultDataDir(), "data directory")
+	fs.StringVar(&c.keyDir, "key-dir", "", "directory of the data key provisio.key")
 	help := fs.Bool("help", false, "")
 	fs.BoolVar(help, "h", false, "")
 	if err := fs.Parse(args); err != nil {
@@ -260,7 +264,7 @@ func (c *cli) runCommand(cmd command, args []string) error {
 
 // withEnv opens the data directory for one command and closes it after.
 func (c *cli) withEnv(fn func(e *env) error) (err error) {
-	e, err := openEnv(c.dataDir)
+	e, err := openEnvKey(c.dataDir, c.keyDir)
 	if err != nil {
 		return err
 	}

@@ -25,7 +25,7 @@ const appID = "io.provisio.console"
 // console opens the data directory, starts the embedded server and runs
 // the window until it is closed.
 func (c *cli) console() error {
-	e, err := openEnv(c.dataDir)
+	e, err := openEnvKey(c.dataDir, c.keyDir)
 	if err != nil {
 		if errors.Is(err, store.ErrLocked) && !isTerminal(c.errOut) {
 			// Started from a desktop menu: stderr goes nowhere anyone

@@ -45,11 +45,26 @@ func defaultDataDir() string {
 // openEnv opens the data directory, creating it on first use. It fails
 // within about a second with a plain sentence when another Provisio holds
 // the directory.
-func openEnv(dir string) (*env, error) {
+func openEnv(dir string) (*env, error) { return openEnvKey(dir, "") }
+
+// keyDirFor is the key directory for dataDir: the --key-dir flag (flag),
+// PROVISIO_KEY_DIR, or the sibling "<data>-keys".
+func keyDirFor(dataDir, flag string) string {
+	if flag != "" {
+		return flag
+	}
+	if d := os.Getenv("PROVISIO_KEY_DIR"); d != "" {
+		return d
+	}
+	return store.DefaultKeyDir(dataDir)
+}
+
+// openEnvKey is openEnv with the data key read from keyDir (keyDirFor).
+func openEnvKey(dir, keyDir string) (*env, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("create data directory %s: %w", dir, err)
 	}
-	st, err := store.Open(dir, store.Options{HeldData: heldData(dir)})
+	st, err := store.Open(dir, store.Options{HeldData: heldData(dir), KeyDir: keyDirFor(dir, keyDir)})
 	if errors.Is(err, store.ErrLocked) {
 		return nil, fmt.Errorf("%s is in use: %w", dir, store.ErrLocked)
 	}

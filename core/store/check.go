@@ -282,7 +282,8 @@ func recordProblem(bucket string, key, value []byte) string {
 	}
 	switch bucket {
 	case string(bucketStrings):
-		if len(value) != stringsRecordLen {
+		// A sealed record (crypt.go) adds the nonce and the tag.
+		if len(value) != stringsRecordLen && len(value) != stringsRecordLen+sealOverhead {
 			return fmt.Sprintf("bucket %q: record %s is %d bytes, want %d", bucket, name, len(value), stringsRecordLen)
 		}
 	case string(bucketDevices):
