@@ -166,6 +166,7 @@ func (s *Store) setupCrypt(tx *bolt.Tx) error {
 		return err
 	}
 	if n > 0 {
+		s.oathDirty.Store(true) // the plain values are on free pages now: scrub them (Open)
 		// The first run of a data file made before #13 is worth a line;
 		// a new, empty file is not.
 		t := &txn{tx: tx, s: s}

@@ -134,6 +134,10 @@ func Open(dir string, opt Options) (st *Store, err error) {
 		}
 		return st.setupCrypt(tx)
 	})
+	if err == nil && st.oathDirty.Load() {
+		// Sealing left the plain records on freed pages; overwrite them.
+		err = st.ScrubFree(false)
+	}
 	if err == nil {
 		err = writeMarker(dir)
 	}
