@@ -45,6 +45,7 @@ Usage:
   provisio [--data DIR] agent list | agent delete NAME
   provisio service install | uninstall | status | unit   run serve as a systemd service
   provisio [--data DIR] check [--create-empty]         check the data file for damage and print a report
+  provisio [--data DIR] log verify                     check the audit log's chain and name the first bad entry
 
 A secret given as - (--pin -, --secret -, settings set smtp.password -) is
 typed without echo at a terminal or read from standard input; given on the
@@ -199,6 +200,7 @@ func (c *cli) dispatch(name string, args []string) error {
 		"settings": settingsCommands,
 		"agent":    agentCommands,
 		"service":  serviceCommands,
+		"log":      logCommands,
 	}
 	if cmds, ok := groups[name]; ok {
 		if len(args) == 0 || args[0] == "--help" || args[0] == "-h" || args[0] == "help" {

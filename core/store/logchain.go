@@ -155,17 +155,7 @@ func (t *txn) putCheckpoint(seq uint64, macHex string) error {
 }
 
 // LogVerification is the result of VerifyLog.
-type LogVerification struct {
-	// From is the first entry checked (the one after the checkpoint);
-	// Last the last one that verified; Checked how many verified.
-	From, Last uint64
-	Checked    int
-	// Checkpoint is the seq of the last trimmed entry (0: none trimmed).
-	Checkpoint uint64
-	// Head is the hex MAC of the newest entry: a value to write down or
-	// export, to notice a later rewrite of the whole log.
-	Head string
-}
+type LogVerification = core.LogChain
 
 // LogChainError names the first entry that does not verify.
 type LogChainError struct {
@@ -181,10 +171,11 @@ func (e *LogChainError) Error() string {
 }
 
 // ErrLogNotChained is returned by VerifyLog on a store without a data key.
-var ErrLogNotChained = errors.New("the audit log is not chained: the store was opened without a data key")
+var ErrLogNotChained = core.ErrLogNotChained
 
 // VerifyLog checks the whole chain, from the checkpoint to the newest
-// entry, and returns a *LogChainError naming the first bad entry.
+// entry, and returns a *LogChainError naming the first bad entry. It
+// implements core.LogVerifier.
 func (s *Store) VerifyLog() (v LogVerification, err error) {
 	if s.crypt == nil {
 		return v, ErrLogNotChained
