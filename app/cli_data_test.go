@@ -11,6 +11,7 @@ import (
 
 	bolt "go.etcd.io/bbolt"
 
+	"provisio/core/certs"
 	"provisio/core/store"
 )
 
@@ -116,3 +117,50 @@ func TestCLI_LogVerify(t *testing.T) {
 }
 
 func itoaU(n uint64) string { return strconv.FormatUint(n, 10) }
+
+// TestEnv_TLSKeyInKeyDir: the generated certificate's private key lives in
+// the key directory; one left in the data directory by an older version
+// moves there, and the certificate (the one phones pinned) stays.
+func TestEnv_TLSKeyInKeyDir(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "provisio")
+	keyDir := store.DefaultKeyDir(dir)
+	// An older layout: the pair together in the data directory.
+	if code, _, errOut := runCLI(t, dir, "user", "list"); code != exitOK {
+		t.Fatalf("first run: %s", errOut)
+	}
+	old, err := certs.LoadOrCreate(dir, []string{"127.0.0.1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyPEM, err := os.ReadFile(filepath.Join(dir, certs.KeyFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err := openEnv(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.close()
+	if err := e.loadCert(); err != nil {
+		t.Fatal(err)
+	}
+	if e.fp != certs.Fingerprint(old) {
+		t.Fatalf("fingerprint changed: %s, was %s", e.fp, certs.Fingerprint(old))
+	}
+	if _, err := os.Stat(filepath.Join(dir, certs.KeyFile)); !os.IsNotExist(err) {
+		t.Fatalf("key.pem still in the data directory: %v", err)
+	}
+	if got, err := os.ReadFile(filepath.Join(keyDir, certs.KeyFile)); err != nil || !bytes.Equal(got, keyPEM) {
+		t.Fatalf("key.pem in the key directory: %v", err)
+	}
+	body := strings.Join(strings.Split(string(keyPEM), "\n")[1:3], "")
+	_ = filepath.WalkDir(dir, func(path string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		if data, _ := os.ReadFile(path); bytes.Contains(data, []byte(body[:40])) {
+			t.Errorf("%s holds the TLS private key", path)
+		}
+		return nil
+	})
+}

@@ -110,7 +110,7 @@ func (r *restartable) URLs() []string {
 // RegenerateCert writes a new certificate; the console restarts the
 // server right after, which loads it.
 func (r *restartable) RegenerateCert() (string, error) {
-	cert, err := certs.Regenerate(r.env.dir, certNames(r.env.svc))
+	cert, err := certs.RegenerateIn(r.env.dir, r.env.keyDir, certNames(r.env.svc))
 	if err != nil {
 		return "", err
 	}

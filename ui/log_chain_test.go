@@ -73,4 +73,3 @@ func TestLogScreen_PlainStoreShowsNoChain(t *testing.T) {
 		t.Fatalf("label %q on a store without a data key", h.c.log.verified.Text)
 	}
 }
-
