@@ -45,6 +45,9 @@ Usage:
   provisio [--data DIR] agent list | agent delete NAME
   provisio service install | uninstall | status | unit   run serve as a systemd service
   provisio [--data DIR] check [--create-empty]         check the data file for damage and print a report
+  provisio [--data DIR] backup --out FILE (--passphrase-file F | --recipient AGE_RECIPIENT)
+  provisio [--data DIR] restore FILE (--passphrase-file F | --identity F)
+                                                       encrypted backup of the data, key and certificate; a verified restore
   provisio [--data DIR] log verify                     check the audit log's chain and name the first bad entry
 
 A secret given as - (--pin -, --secret -, settings set smtp.password -) is
@@ -283,6 +286,8 @@ var topCommands = map[string]command{
 	"serve":       serveCommand,
 	"reprovision": reprovisionCommand,
 	"check":       checkCommand,
+	"backup":      backupCommand,
+	"restore":     restoreCommand,
 }
 
 var checkCommand = command{

@@ -23,14 +23,14 @@ import (
 // env is an opened data directory: the store, the service over it and the
 // server certificate.
 type env struct {
-	dir  string
+	dir string
 	// keyDir holds the data key and the generated certificate's private
 	// key, apart from dir (#13).
 	keyDir string
-	st   *store.Store
-	svc  *core.Service
-	cert tls.Certificate
-	fp   string
+	st     *store.Store
+	svc    *core.Service
+	cert   tls.Certificate
+	fp     string
 	// certs serves server.tls_cert/tls_key when set, else the generated
 	// certificate, and picks up changes without a restart.
 	certs *certs.Reloader
