@@ -26,7 +26,7 @@ type serviceConfig struct {
 	// KeyDir holds the data key and the TLS key, apart from DataDir
 	// (#13); owned by User, 0700.
 	KeyDir string
-	Binary  string // absolute path of the provisio binary
+	Binary string // absolute path of the provisio binary
 }
 
 // defaultService is the layout a Debian admin expects: a system user and
