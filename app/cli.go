@@ -48,6 +48,7 @@ Usage:
   provisio [--data DIR] backup --out FILE (--passphrase-file F | --recipient AGE_RECIPIENT)
   provisio [--data DIR] restore FILE (--passphrase-file F | --identity F)
                                                        encrypted backup of the data, key and certificate; a verified restore
+  provisio [--data DIR] key rotate                     re-encrypt everything under a new data key
   provisio [--data DIR] log verify                     check the audit log's chain and name the first bad entry
 
 A secret given as - (--pin -, --secret -, settings set smtp.password -) is
@@ -204,6 +205,7 @@ func (c *cli) dispatch(name string, args []string) error {
 		"agent":    agentCommands,
 		"service":  serviceCommands,
 		"log":      logCommands,
+		"key":      keyCommands,
 	}
 	if cmds, ok := groups[name]; ok {
 		if len(args) == 0 || args[0] == "--help" || args[0] == "-h" || args[0] == "help" {

@@ -309,3 +309,19 @@ func (c *cli) restore(file string, id age.Identity) error {
 	}
 	return nil
 }
+
+var keyCommands = map[string]command{
+	"rotate": {
+		usage: "key rotate",
+		setup: noFlags(func(c *cli, _ []string) error {
+			return c.withEnv(func(e *env) error {
+				n, err := e.st.RotateKey()
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(c.out, "The data key in %s was replaced; %d records were re-encrypted and the audit log re-chained. Backups made before keep working with their own key; take a new one.\n", e.keyDir, n)
+				return nil
+			})
+		}),
+	},
+}

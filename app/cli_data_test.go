@@ -164,3 +164,25 @@ func TestEnv_TLSKeyInKeyDir(t *testing.T) {
 		return nil
 	})
 }
+
+func TestCLI_KeyRotate(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "provisio")
+	if code, _, errOut := runCLI(t, dir, "user", "add", "alice", "--pin", "731945862"); code != exitOK {
+		t.Fatalf("user add: %s", errOut)
+	}
+	key := filepath.Join(dir+"-keys", store.KeyFileName)
+	old, _ := os.ReadFile(key)
+	code, out, errOut := runCLI(t, dir, "key", "rotate")
+	if code != exitOK || !strings.Contains(out, "re-encrypted") {
+		t.Fatalf("rotate: %d %q %q", code, out, errOut)
+	}
+	if now, _ := os.ReadFile(key); bytes.Equal(now, old) || len(now) != store.KeySize {
+		t.Fatal("the key did not change")
+	}
+	if code, out, _ := runCLI(t, dir, "log", "verify"); code != exitOK || !strings.Contains(out, "Log verified") {
+		t.Fatalf("verify after rotate: %q", out)
+	}
+	if code, out, _ := runCLI(t, dir, "user", "list"); code != exitOK || !strings.Contains(out, "alice") {
+		t.Fatalf("users after rotate: %q", out)
+	}
+}

@@ -153,10 +153,10 @@ func (s *Store) setupCrypt(tx *bolt.Tx) error {
 			return err
 		}
 	} else if check != nil {
-		if !hmac.Equal(check, s.crypt.checkValue()) {
+		if !hmac.Equal(check, s.crypt.checkValue()) && !s.finishRotation(check) {
 			return ErrKeyMismatch
 		}
-		return nil
+		return s.loadIDKey(tx)
 	}
 	n, err := s.sealAll(tx)
 	if err != nil {

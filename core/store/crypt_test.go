@@ -452,3 +452,107 @@ func mustAddr(tb testing.TB, s string) netip.Addr {
 	}
 	return a
 }
+
+// TestStore_RotateKey: after a rotation everything reads under the new
+// key (PINs, strings, device lookups, agent secrets, the log chain, the
+// trim checkpoint), the old key no longer opens the file, and a rotation
+// a crash cut short before the rename is finished on the next open.
+func TestStore_RotateKey(t *testing.T) {
+	dataDir, keyDir := t.TempDir(), t.TempDir()
+	st, err := store.Open(dataDir, store.Options{KeyDir: keyDir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc := storetest.MustServiceOn(t, st)
+	agent := core.Agent{Name: "vpn", Host: "127.0.0.1", Secret: "agent-s3cret-4567", Group: core.GroupAny}
+	if err := svc.PutAgent(agent); err != nil {
+		t.Fatal(err)
+	}
+	storetest.MustAddUser(t, svc, "alice", "731945862")
+	ic, err := svc.CreateProvisionCode("alice")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := svc.Provision("127.0.0.1", "alice", ic.Code, "TestOS 1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := svc.SecurityStrings(p.DeviceID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ss core.StringSet
+	for j, s := range strings.Split(d.Strings, ";") {
+		copy(ss.S[j][:], s)
+	}
+	if err := st.Update(func(tx core.Tx) error {
+		_, _, err := tx.TrimLog(2, func(core.LogEntry, int) bool { return true })
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	oldKey, _ := os.ReadFile(filepath.Join(keyDir, store.KeyFileName))
+	if n, err := st.RotateKey(); err != nil || n == 0 {
+		t.Fatalf("rotate: %d, %v", n, err)
+	}
+	st.Close()
+	if newKey, _ := os.ReadFile(filepath.Join(keyDir, store.KeyFileName)); bytes.Equal(newKey, oldKey) {
+		t.Fatal("the key file did not change")
+	}
+	if _, err := store.Open(dataDir, store.Options{Key: oldKey}); !errors.Is(err, store.ErrKeyMismatch) {
+		t.Fatalf("old key: %v", err)
+	}
+
+	check := func(t *testing.T) {
+		st, err := store.Open(dataDir, store.Options{KeyDir: keyDir})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer st.Close()
+		svc := storetest.MustServiceOn(t, st)
+		if u, err := svc.User("alice"); err != nil || u.PIN != "731945862" {
+			t.Fatalf("PIN after rotation: %q %v", u.PIN, err)
+		}
+		if n, ok, err := svc.DeviceUser(p.DeviceID); !ok || err != nil || n != "alice" {
+			t.Fatalf("device after rotation: %q %v %v", n, ok, err)
+		}
+		if _, ok := svc.AuthorizeAgent(mustAddr(t, "127.0.0.1"), agent.Secret); !ok {
+			t.Fatal("agent refused after rotation")
+		}
+		if v, err := st.VerifyLog(); err != nil || v.Checkpoint != 2 {
+			t.Fatalf("log after rotation: %+v %v", v, err)
+		}
+		ls, _ := func() (ls core.LoginState, err error) {
+			err = st.View(func(tx core.Tx) error { ls, err = tx.LoginState("alice"); return err })
+			return
+		}()
+		if err := svc.Login(agent, "alice", core.MobileCode(core.ExtractOTC(ss.S[ls.Next], "731945862"), ls.Next)); err != nil {
+			t.Fatalf("login after rotation: %v", err)
+		}
+	}
+	t.Run("reads under the new key", check)
+
+	t.Run("a crash before the rename is finished on open", func(t *testing.T) {
+		st, err := store.Open(dataDir, store.Options{KeyDir: keyDir})
+		if err != nil {
+			t.Fatal(err)
+		}
+		cur, _ := os.ReadFile(filepath.Join(keyDir, store.KeyFileName))
+		if _, err := st.RotateKey(); err != nil {
+			t.Fatal(err)
+		}
+		st.Close()
+		// Put the state back to "committed, not renamed".
+		next, _ := os.ReadFile(filepath.Join(keyDir, store.KeyFileName))
+		if err := os.WriteFile(filepath.Join(keyDir, store.KeyFileName+".new"), next, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(keyDir, store.KeyFileName), cur, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		check(t)
+		if got, _ := os.ReadFile(filepath.Join(keyDir, store.KeyFileName)); !bytes.Equal(got, next) {
+			t.Fatal("the pending key was not put in place")
+		}
+	})
+}

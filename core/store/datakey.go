@@ -82,14 +82,16 @@ func LoadKey(dataDir, keyDir string, create bool) ([]byte, error) {
 
 // WriteKey stores key as keyDir/provisio.key (0600, directory 0700),
 // replacing any key there atomically.
-func WriteKey(keyDir string, key []byte) error {
+func WriteKey(keyDir string, key []byte) error { return writeKeyAs(keyDir, KeyFileName, key) }
+
+func writeKeyAs(keyDir, name string, key []byte) error {
 	if err := os.MkdirAll(keyDir, 0o700); err != nil {
 		return fmt.Errorf("create the key directory: %w", err)
 	}
 	if err := os.Chmod(keyDir, 0o700); err != nil {
 		return fmt.Errorf("create the key directory: %w", err)
 	}
-	path := filepath.Join(keyDir, KeyFileName)
+	path := filepath.Join(keyDir, name)
 	tmp, err := os.CreateTemp(keyDir, ".provisio.key-*")
 	if err != nil {
 		return fmt.Errorf("write the data key: %w", err)

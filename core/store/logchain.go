@@ -147,6 +147,12 @@ func (t *txn) putCheckpoint(seq uint64, macHex string) error {
 	if err != nil || len(mac) != sha256.Size {
 		return fmt.Errorf("log entry #%d has no valid MAC to keep as the checkpoint", seq)
 	}
+	return t.putCheckpointMAC(seq, mac)
+}
+
+// putCheckpointMAC writes the checkpoint signed with the store's log key.
+func (t *txn) putCheckpointMAC(seq uint64, mac []byte) error {
+	macHex := hex.EncodeToString(mac)
 	data, err := json.Marshal(checkpoint{Seq: seq, MAC: macHex, Sig: t.s.crypt.checkpointSig(seq, mac)})
 	if err != nil {
 		return err

@@ -66,6 +66,9 @@ type Store struct {
 	// newKeyDir, when set, is where setupCrypt makes the data key of a
 	// file that has never been sealed.
 	newKeyDir, dataDir string
+	// keyDir is Options.KeyDir: where RotateKey writes and a rotation a
+	// crash interrupted is finished (rotate.go).
+	keyDir string
 }
 
 var _ core.Store = (*Store)(nil)
@@ -106,7 +109,7 @@ func Open(dir string, opt Options) (st *Store, err error) {
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
 	db.MaxBatchDelay = opt.MaxBatchDelay
-	st = &Store{db: db, dataDir: dir}
+	st = &Store{db: db, dataDir: dir, keyDir: opt.KeyDir}
 	if opt.Key == nil && opt.KeyDir != "" {
 		opt.Key, err = LoadKey(dir, opt.KeyDir, false)
 		if errors.Is(err, ErrKeyMissing) {
