@@ -50,6 +50,11 @@ Usage:
   provisio [--data DIR] profile effective USER        the user's profile and where each value comes from
   provisio service install | uninstall | status | unit   run serve as a systemd service
   provisio [--data DIR] check [--create-empty]         check the data file for damage and print a report
+  provisio [--data DIR] backup --out FILE (--passphrase-file F | --recipient AGE_RECIPIENT)
+  provisio [--data DIR] restore FILE (--passphrase-file F | --identity F)
+                                                       encrypted backup of the data, key and certificate; a verified restore
+  provisio [--data DIR] key rotate                     re-encrypt everything under a new data key
+  provisio [--data DIR] log verify                     check the audit log's chain and name the first bad entry
 
 A secret given as - (--pin -, --secret -, settings set smtp.password -) is
 typed without echo at a terminal or read from standard input; given on the
@@ -61,6 +66,8 @@ attach to it through DIR/admin.sock (docs/admin-api.md) instead of failing.
 
 Every command takes --help. Exit codes: 0 ok, 1 error, 2 usage.
 The data directory defaults to %s.
+The data key provisio.key lives apart from it: --key-dir DIR before the
+command, or PROVISIO_KEY_DIR, or by default the sibling directory <data>-keys.
 `
 
 // usageError is a mistake in the command line: exit code 2.
@@ -73,6 +80,7 @@ func usagef(format string, args ...any) error { return usageError{fmt.Sprintf(fo
 // cli carries the parsed global flags and the output streams.
 type cli struct {
 	dataDir     string
+	keyDir      string // --key-dir; "" is PROVISIO_KEY_DIR or the default (keyDirFor)
 	out, errOut io.Writer
 	// in is where secrets given as "-" are read; nil means os.Stdin.
 	in io.Reader
@@ -102,6 +110,7 @@ func (c *cli) run(args []string) (code int) {
 	fs := flag.NewFlagSet("provisio", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	fs.StringVar(&c.dataDir, "data", defaultDataDir(), "data directory")
+	fs.StringVar(&c.keyDir, "key-dir", "", "directory of the data key provisio.key")
 	help := fs.Bool("help", false, "")
 	fs.BoolVar(help, "h", false, "")
 	if err := fs.Parse(args); err != nil {
@@ -205,6 +214,8 @@ func (c *cli) dispatch(name string, args []string) error {
 		"agent":    agentCommands,
 		"service":  serviceCommands,
 		"profile":  profileCommands,
+		"log":      logCommands,
+		"key":      keyCommands,
 	}
 	if cmds, ok := groups[name]; ok {
 		if len(args) == 0 || args[0] == "--help" || args[0] == "-h" || args[0] == "help" {
@@ -270,7 +281,7 @@ func (c *cli) runCommand(cmd command, args []string) error {
 
 // withEnv opens the data directory for one command and closes it after.
 func (c *cli) withEnv(fn func(e *env) error) (err error) {
-	e, err := openEnv(c.dataDir)
+	e, err := openEnvKey(c.dataDir, c.keyDir)
 	if err != nil {
 		return err
 	}
@@ -294,7 +305,7 @@ func (c *cli) withAPI(fn func(api adminapi.API, e *env) error) (err error) {
 	if client, ok := c.dialRunning(); ok {
 		return fn(client, nil)
 	}
-	e, err := openEnv(c.dataDir)
+	e, err := openEnvKey(c.dataDir, c.keyDir)
 	if errors.Is(err, store.ErrLocked) {
 		// It may have started listening while the lock was tried.
 		client, derr := adminapi.Dial(filepath.Join(c.dataDir, adminapi.SocketName))
@@ -342,6 +353,8 @@ var topCommands = map[string]command{
 	"serve":       serveCommand,
 	"reprovision": reprovisionCommand,
 	"check":       checkCommand,
+	"backup":      backupCommand,
+	"restore":     restoreCommand,
 }
 
 var checkCommand = command{

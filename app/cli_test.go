@@ -120,7 +120,7 @@ func TestCLI_Reprovision(t *testing.T) {
 func TestCLI_SecondCopyRefused(t *testing.T) {
 	dir := t.TempDir()
 	runCLI(t, dir, "user", "list") // creates the data file
-	st, err := store.Open(dir, store.Options{})
+	st, err := store.Open(dir, store.Options{KeyDir: store.DefaultKeyDir(dir)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -228,7 +228,7 @@ func TestCLI_UserListShowsLocks(t *testing.T) {
 			t.Fatal(errOut)
 		}
 	}
-	st, err := store.Open(dir, store.Options{})
+	st, err := store.Open(dir, store.Options{KeyDir: store.DefaultKeyDir(dir)})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -28,7 +28,7 @@ const appID = "io.provisio.console"
 // console opens the data directory, starts the embedded server and runs
 // the window until it is closed.
 func (c *cli) console() error {
-	e, err := openEnv(c.dataDir)
+	e, err := openEnvKey(c.dataDir, c.keyDir)
 	if errors.Is(err, store.ErrLocked) {
 		// Held by the service (or another console): attach to it over
 		// its admin socket instead of exiting, when it answers there.
@@ -137,7 +137,7 @@ func (r *restartable) URLs() []string {
 // RegenerateCert writes a new certificate; the console restarts the
 // server right after, which loads it.
 func (r *restartable) RegenerateCert() (string, error) {
-	cert, err := certs.Regenerate(r.env.dir, certNames(r.env.svc))
+	cert, err := certs.RegenerateIn(r.env.dir, r.env.keyDir, certNames(r.env.svc))
 	if err != nil {
 		return "", err
 	}

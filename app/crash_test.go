@@ -104,7 +104,7 @@ func TestServe_AcknowledgedWritesSurviveKill(t *testing.T) {
 	cmd.Process.Kill() // no shutdown, no chance to flush anything
 	cmd.Wait()
 
-	st, err := store.Open(dir, store.Options{})
+	st, err := store.Open(dir, store.Options{KeyDir: store.DefaultKeyDir(dir)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -119,7 +119,8 @@ func TestServe_AcknowledgedWritesSurviveKill(t *testing.T) {
 		if err != nil {
 			return err
 		}
-		if u.DeviceID != phone.DeviceID() || u.DeviceOS != "TestOS" || ls.LastLogin.IsZero() {
+		// The store keeps the device Id only as its keyed hash (#13).
+		if u.DeviceID != st.HashSecret(core.SecretDevice, phone.DeviceID()) || u.DeviceOS != "TestOS" || ls.LastLogin.IsZero() {
 			t.Errorf("after the kill: device %q os %q last login %v", u.DeviceID, u.DeviceOS, ls.LastLogin)
 		}
 		if ls.Next != index+1 {

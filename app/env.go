@@ -24,11 +24,14 @@ import (
 // env is an opened data directory: the store, the service over it and the
 // server certificate.
 type env struct {
-	dir  string
-	st   *store.Store
-	svc  *core.Service
-	cert tls.Certificate
-	fp   string
+	dir string
+	// keyDir holds the data key and the generated certificate's private
+	// key, apart from dir (#13).
+	keyDir string
+	st     *store.Store
+	svc    *core.Service
+	cert   tls.Certificate
+	fp     string
 	// certs serves server.tls_cert/tls_key when set, else the generated
 	// certificate, and picks up changes without a restart.
 	certs *certs.Reloader
@@ -46,11 +49,27 @@ func defaultDataDir() string {
 // openEnv opens the data directory, creating it on first use. It fails
 // within about a second with a plain sentence when another Provisio holds
 // the directory.
-func openEnv(dir string) (*env, error) {
+func openEnv(dir string) (*env, error) { return openEnvKey(dir, "") }
+
+// keyDirFor is the key directory for dataDir: the --key-dir flag (flag),
+// PROVISIO_KEY_DIR, or the sibling "<data>-keys".
+func keyDirFor(dataDir, flag string) string {
+	if flag != "" {
+		return flag
+	}
+	if d := os.Getenv("PROVISIO_KEY_DIR"); d != "" {
+		return d
+	}
+	return store.DefaultKeyDir(dataDir)
+}
+
+// openEnvKey is openEnv with the data key read from keyDir (keyDirFor).
+func openEnvKey(dir, keyDir string) (*env, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("create data directory %s: %w", dir, err)
 	}
-	st, err := store.Open(dir, store.Options{HeldData: heldData(dir)})
+	keyDir = keyDirFor(dir, keyDir)
+	st, err := store.Open(dir, store.Options{HeldData: heldData(dir), KeyDir: keyDir})
 	if errors.Is(err, store.ErrLocked) {
 		return nil, fmt.Errorf("%s is in use: %w", dir, store.ErrLocked)
 	}
@@ -62,7 +81,10 @@ func openEnv(dir string) (*env, error) {
 		st.Close()
 		return nil, err
 	}
-	return &env{dir: dir, st: st, svc: svc}, nil
+	if err := moveTLSKey(dir, keyDir); err != nil {
+		_ = svc.Log(core.LevelError, "", "The server certificate's private key was not moved to the key directory: %v", err)
+	}
+	return &env{dir: dir, keyDir: keyDir, st: st, svc: svc}, nil
 }
 
 // heldData says why dir is known to have held data, for store.Options:
@@ -82,7 +104,8 @@ func heldData(dir string) string {
 func (e *env) loadCert() error {
 	if e.certs == nil {
 		e.certs = &certs.Reloader{
-			Dir: e.dir,
+			Dir:    e.dir,
+			KeyDir: e.keyDir,
 			Source: func() (string, string, string) {
 				set := e.svc.Settings()
 				return set.TLSCert, set.TLSKey, e.svc.AdvertisedHost()
@@ -97,7 +120,7 @@ func (e *env) loadCert() error {
 	cert, fp := e.certs.Current()
 	if fp == "" {
 		// Neither the files nor the generated certificate: say why.
-		_, err := certs.LoadOrCreate(e.dir, certNames(e.svc))
+		_, err := certs.LoadOrCreateIn(e.dir, e.keyDir, certNames(e.svc))
 		if err == nil {
 			err = errors.New("no server certificate")
 		}
@@ -252,4 +275,43 @@ func serverURLs(svc *core.Service, listen string) []string {
 		add(host)
 	}
 	return out
+}
+
+// moveTLSKey moves a generated certificate's private key made before #13
+// from the data directory into the key directory, where it is kept since.
+// The copy is synced before the original is removed, so a crash leaves
+// one of the two.
+func moveTLSKey(dataDir, keyDir string) error {
+	from, to := filepath.Join(dataDir, certs.KeyFile), filepath.Join(keyDir, certs.KeyFile)
+	data, err := os.ReadFile(from)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	} else if err != nil {
+		return err
+	}
+	if _, err := os.Stat(to); err == nil {
+		// Both exist (a crash between the two steps): the key directory's
+		// copy is the one in use.
+		return os.Remove(from)
+	}
+	if err := os.MkdirAll(keyDir, 0o700); err != nil {
+		return err
+	}
+	f, err := os.OpenFile(to+".tmp", os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
+	if err != nil {
+		return err
+	}
+	if _, err = f.Write(data); err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(to+".tmp", to)
+	}
+	if err != nil {
+		return err
+	}
+	return os.Remove(from)
 }

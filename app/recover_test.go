@@ -67,7 +67,7 @@ func TestCLI_PanicBecomesOneSentence(t *testing.T) {
 			if tt.wantLog == "" {
 				return
 			}
-			st, err := store.Open(dir, store.Options{})
+			st, err := store.Open(dir, store.Options{KeyDir: store.DefaultKeyDir(dir)})
 			if err != nil {
 				t.Fatal(err)
 			}

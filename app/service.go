@@ -23,13 +23,16 @@ type serviceConfig struct {
 	Name    string // unit name without .service
 	User    string // system user the server runs as
 	DataDir string // the data directory, owned by User
-	Binary  string // absolute path of the provisio binary
+	// KeyDir holds the data key and the TLS key, apart from DataDir
+	// (#13); owned by User, 0700.
+	KeyDir string
+	Binary string // absolute path of the provisio binary
 }
 
 // defaultService is the layout a Debian admin expects: a system user and
 // the state under /var/lib (systemd's StateDirectory).
 func defaultService() serviceConfig {
-	return serviceConfig{Name: "provisio", User: "provisio", DataDir: "/var/lib/provisio", Binary: "/usr/local/bin/provisio"}
+	return serviceConfig{Name: "provisio", User: "provisio", DataDir: "/var/lib/provisio", KeyDir: "/etc/provisio", Binary: "/usr/local/bin/provisio"}
 }
 
 // unitTemplate is the systemd unit. Restart=on-failure with a short delay
@@ -45,7 +48,7 @@ Wants=network-online.target
 Type=simple
 User={{.User}}
 Group={{.User}}
-ExecStart={{.Binary}} --data {{.DataDir}} serve
+ExecStart={{.Binary}} --data {{.DataDir}}{{if .KeyDir}} --key-dir {{.KeyDir}}{{end}} serve
 Restart=on-failure
 RestartSec=2s
 UMask=0077
@@ -54,7 +57,7 @@ NoNewPrivileges=yes
 PrivateTmp=yes
 ProtectSystem=strict
 ProtectHome=yes
-ReadWritePaths={{.DataDir}}
+ReadWritePaths={{.DataDir}}{{if .KeyDir}} {{.KeyDir}}{{end}}
 Environment=LANG=C.UTF-8
 
 [Install]
@@ -67,6 +70,9 @@ func unitFile(cfg serviceConfig) (string, error) {
 		if v == "" || strings.ContainsAny(v, " \t\n\"'\\%$") {
 			return "", fmt.Errorf("the service %s %q must be non-empty and contain no spaces, quotes, %% or $", what, v)
 		}
+	}
+	if cfg.KeyDir != "" && (strings.ContainsAny(cfg.KeyDir, " \t\n\"'\\%$") || !filepath.IsAbs(cfg.KeyDir)) {
+		return "", fmt.Errorf("the service key directory %q must be an absolute path without spaces, quotes, %% or $", cfg.KeyDir)
 	}
 	if !filepath.IsAbs(cfg.DataDir) || !filepath.IsAbs(cfg.Binary) {
 		return "", errors.New("the service's data directory and binary must be absolute paths")
@@ -112,6 +118,18 @@ func (s systemd) install(cfg serviceConfig, self string) error {
 	if err := s.run("chown", "-R", cfg.User+":"+cfg.User, dataDir); err != nil {
 		return fmt.Errorf("give %s to %s: %w", dataDir, cfg.User, err)
 	}
+	if cfg.KeyDir != "" {
+		// The server makes its data key here on first start; it must
+		// exist beforehand, as ProtectSystem=strict makes /etc read only
+		// apart from ReadWritePaths.
+		keyDir := filepath.Join(s.root, cfg.KeyDir)
+		if err := os.MkdirAll(keyDir, 0o700); err != nil {
+			return fmt.Errorf("create %s: %w", keyDir, err)
+		}
+		if err := s.run("chown", "-R", cfg.User+":"+cfg.User, keyDir); err != nil {
+			return fmt.Errorf("give %s to %s: %w", keyDir, cfg.User, err)
+		}
+	}
 	bin := filepath.Join(s.root, cfg.Binary)
 	if self != bin {
 		if err := copyFile(self, bin, 0o755); err != nil {
@@ -134,7 +152,7 @@ func (s systemd) install(cfg serviceConfig, self string) error {
 		return fmt.Errorf("systemctl enable --now %s: %w", cfg.Name, err)
 	}
 	fmt.Fprintf(s.out, "The %s service is enabled and started; it starts at boot and restarts on failure.\n"+
-		"Data: %s. Manage it from the console or the command line with: provisio --data %s ...\n", cfg.Name, cfg.DataDir, cfg.DataDir)
+		"Data: %s, keys: %s (back both up, apart). Manage it from the console or the command line with: provisio --data %s --key-dir %s ...\n", cfg.Name, cfg.DataDir, cfg.KeyDir, cfg.DataDir, cfg.KeyDir)
 	return nil
 }
 

@@ -15,9 +15,9 @@ func TestUnitFile(t *testing.T) {
 	}
 	for _, want := range []string{
 		"User=provisio\n",
-		"ExecStart=/usr/local/bin/provisio --data /var/lib/provisio serve\n",
+		"ExecStart=/usr/local/bin/provisio --data /var/lib/provisio --key-dir /etc/provisio serve\n",
 		"Restart=on-failure\n",
-		"ReadWritePaths=/var/lib/provisio\n",
+		"ReadWritePaths=/var/lib/provisio /etc/provisio\n",
 		"WantedBy=multi-user.target\n",
 	} {
 		if !strings.Contains(unit, want) {

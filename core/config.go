@@ -105,8 +105,17 @@ func (s *Service) changeAgents(fn func(Tx, *logger) error) error {
 // matches (in constant time).
 func (s *Service) AuthorizeAgent(addr netip.Addr, secret string) (Agent, bool) {
 	cfg := s.config.Load()
+	hashed := secret
+	if s.hasher != nil {
+		hashed = s.hasher.HashSecret(SecretAgent, secret)
+	}
 	for _, a := range cfg.Agents {
-		if allows(cfg.agentAddrs[a.Name], a.Secret, addr, secret) {
+		// A store with a data key keeps only the secret's keyed hash.
+		presented := secret
+		if IsHashedSecret(a.Secret) {
+			presented = hashed
+		}
+		if allows(cfg.agentAddrs[a.Name], a.Secret, addr, presented) {
 			return a, true
 		}
 	}

@@ -25,7 +25,7 @@ func (s *Service) DeviceUser(deviceID string) (string, bool, error) {
 		} else if err != nil {
 			return err
 		}
-		name, ok = u.Name, !u.Deleted && equalConstantTime(u.DeviceID, deviceID)
+		name, ok = u.Name, !u.Deleted && s.secretMatches(SecretDevice, u.DeviceID, deviceID)
 		return nil
 	})
 	if !ok {

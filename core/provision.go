@@ -356,7 +356,7 @@ func (s *Service) SecurityStrings(deviceID string) (Download, error) {
 			return err
 		}
 		u, err := tx.User(name)
-		if err != nil || u.Deleted || !equalConstantTime(u.DeviceID, deviceID) {
+		if err != nil || u.Deleted || !s.secretMatches(SecretDevice, u.DeviceID, deviceID) {
 			fail = notProvisioned
 			return nil
 		}
@@ -413,7 +413,7 @@ func (s *Service) TokenIndex(username, deviceID string) (int, error) {
 		} else if err != nil {
 			return err
 		}
-		owner := deviceID != "" && u.DeviceID != "" && equalConstantTime(u.DeviceID, deviceID)
+		owner := deviceID != "" && u.DeviceID != "" && s.secretMatches(SecretDevice, u.DeviceID, deviceID)
 		if !owner && (u.Locked || u.Disabled || u.Deleted) {
 			return nil
 		}

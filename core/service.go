@@ -26,6 +26,11 @@ type Service struct {
 	cfgMu sync.Mutex
 	// resolver looks up agent host names (agent.go).
 	resolver Resolver
+	// hasher is the store's keyed hash of device Ids and agent secrets,
+	// when it keeps only those (secrethash.go).
+	hasher SecretHasher
+	// logVerifier checks the log's MAC chain, when the store keeps one.
+	logVerifier LogVerifier
 
 	// sessions are the agent API's sessionstart ids (api_sessions.go).
 	sessions sessionTable
@@ -67,6 +72,8 @@ func WithClock(c Clock) Option { return func(s *Service) { s.clock = c } }
 // NewService loads configuration from st, writing defaults on first use.
 func NewService(st Store, opts ...Option) (*Service, error) {
 	s := &Service{store: st, clock: systemClock{}, resolver: systemResolver}
+	s.hasher, _ = st.(SecretHasher)
+	s.logVerifier, _ = st.(LogVerifier)
 	for _, o := range opts {
 		o(s)
 	}

@@ -1,10 +1,13 @@
 package ui
 
 import (
+	"errors"
+	"fmt"
 	"strings"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/layout"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
@@ -28,6 +31,8 @@ type logScreen struct {
 	export *widget.Button
 	list   *widget.List
 	detail *widget.Label // the selected entry in full
+	// verified says how far the log's MAC chain verifies (#13).
+	verified *widget.Label
 
 	entries []core.LogEntry // oldest first, at most logKeep
 	shown   []core.LogEntry // filtered, newest first
@@ -68,8 +73,9 @@ func newLogScreen(c *Console) *logScreen {
 
 	filters := container.NewBorder(nil, nil, nil,
 		container.NewHBox(container.New(fixedWidth(180), s.user), s.level, s.export), s.filter)
+	s.verified = widget.NewLabel("")
 	top := container.NewVBox(
-		newHeading("Log"),
+		container.NewHBox(newHeading("Log"), layout.NewSpacer(), s.verified),
 		filters,
 		newHeader(logColumns, "Time", "Level", "User", "Message"),
 		widget.NewSeparator(),
@@ -87,6 +93,7 @@ func (s *logScreen) load() {
 		return
 	}
 	s.entries = entries
+	s.showVerified()
 	s.lastSeq = 0
 	if n := len(entries); n > 0 {
 		s.lastSeq = entries[n-1].Seq
@@ -172,5 +179,22 @@ func (s *logScreen) filterFunc() func(core.LogEntry) bool {
 		return (level == "" || level == allLevels || string(e.Level) == level) &&
 			(user == "" || strings.Contains(strings.ToLower(e.User), user)) &&
 			matches(q, string(e.Level), e.User, e.Message)
+	}
+}
+
+// showVerified checks the log's MAC chain and says how far it holds:
+// "Log verified up to #N", or which entry fails. A store without a data
+// key has no chain, and the label stays empty.
+func (s *logScreen) showVerified() {
+	v, err := s.c.svc.VerifyLog()
+	switch {
+	case errors.Is(err, core.ErrLogNotChained):
+		s.verified.SetText("")
+	case err != nil:
+		s.verified.Importance = widget.DangerImportance
+		s.verified.SetText(errorText(err))
+	default:
+		s.verified.Importance = widget.SuccessImportance
+		s.verified.SetText(fmt.Sprintf("Log verified up to #%d", v.Last))
 	}
 }

@@ -74,6 +74,13 @@ func writeLog(w io.Writer, svc *core.Service, keep func(core.LogEntry) bool, tex
 		}
 		after = page[len(page)-1].Seq
 	}
+	// The chain head lets a reader check later that the log was not
+	// rewritten after this export (provisio log verify prints it too).
+	if v, err := svc.VerifyLog(); err == nil {
+		if err := row(svc.Now().Local().Format(time.RFC3339), "chain", "", fmt.Sprintf("Log chain head after #%d: %s", v.Last, v.Head)); err != nil {
+			return n, err
+		}
+	}
 	cw.Flush()
 	if err := cw.Error(); err != nil {
 		return n, err

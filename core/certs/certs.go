@@ -51,7 +51,14 @@ const clockSkew = time.Hour
 // LoadOrCreate fails with an error naming the file rather than replacing
 // it, since a silent replacement would break every phone pinned to it.
 func LoadOrCreate(dir string, names []string) (tls.Certificate, error) {
-	certPath, keyPath := filepath.Join(dir, CertFile), filepath.Join(dir, KeyFile)
+	return LoadOrCreateIn(dir, dir, names)
+}
+
+// LoadOrCreateIn is LoadOrCreate with the private key kept in keyDir, apart
+// from the certificate: the application keeps it in the data key's
+// directory, so a copy of the data directory does not carry it (#13).
+func LoadOrCreateIn(dir, keyDir string, names []string) (tls.Certificate, error) {
+	certPath, keyPath := filepath.Join(dir, CertFile), filepath.Join(keyDir, KeyFile)
 	certOK, err := exists(certPath)
 	if err != nil {
 		return tls.Certificate{}, err
@@ -64,7 +71,7 @@ func LoadOrCreate(dir string, names []string) (tls.Certificate, error) {
 	case certOK && keyOK:
 		return load(certPath, keyPath)
 	case !certOK && !keyOK:
-		return Regenerate(dir, names)
+		return RegenerateIn(dir, keyDir, names)
 	case certOK:
 		return tls.Certificate{}, fmt.Errorf("certs: %s exists but %s is missing; regenerate the certificate: %w", certPath, keyPath, fs.ErrNotExist)
 	default:
@@ -78,14 +85,22 @@ func LoadOrCreate(dir string, names []string) (tls.Certificate, error) {
 // name: an IP address if it parses as one, otherwise a DNS name. Empty and
 // duplicate entries are skipped.
 func Regenerate(dir string, names []string) (tls.Certificate, error) {
+	return RegenerateIn(dir, dir, names)
+}
+
+// RegenerateIn is Regenerate with the private key written to keyDir
+// (LoadOrCreateIn).
+func RegenerateIn(dir, keyDir string, names []string) (tls.Certificate, error) {
 	certPEM, keyPEM, err := generate(names, time.Now())
 	if err != nil {
 		return tls.Certificate{}, err
 	}
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return tls.Certificate{}, fmt.Errorf("certs: %w", err)
+	for _, d := range []string{dir, keyDir} {
+		if err := os.MkdirAll(d, 0o700); err != nil {
+			return tls.Certificate{}, fmt.Errorf("certs: %w", err)
+		}
 	}
-	certPath, keyPath := filepath.Join(dir, CertFile), filepath.Join(dir, KeyFile)
+	certPath, keyPath := filepath.Join(dir, CertFile), filepath.Join(keyDir, KeyFile)
 	// The key goes first: if writing the certificate then fails, the next
 	// LoadOrCreate reports a mismatched pair instead of serving an old
 	// certificate whose key is gone.

@@ -22,6 +22,9 @@ import (
 type Reloader struct {
 	// Dir holds the generated certificate (LoadOrCreate).
 	Dir string
+	// KeyDir holds the generated certificate's private key; "" is Dir
+	// (LoadOrCreateIn).
+	KeyDir string
 	// Source returns the configured files and the advertised host.
 	Source func() (certPath, keyPath, host string)
 	// Names are the names a generated certificate gets on first run.
@@ -176,7 +179,11 @@ func (r *Reloader) reloadLocked(force bool) error {
 	if r.Names != nil {
 		names = r.Names()
 	}
-	c, gerr := LoadOrCreate(r.Dir, names)
+	keyDir := r.KeyDir
+	if keyDir == "" {
+		keyDir = r.Dir
+	}
+	c, gerr := LoadOrCreateIn(r.Dir, keyDir, names)
 	if gerr != nil {
 		if err == nil {
 			err = gerr

@@ -282,18 +282,28 @@ func recordProblem(bucket string, key, value []byte) string {
 	}
 	switch bucket {
 	case string(bucketStrings):
-		if len(value) != stringsRecordLen {
+		// A sealed record (crypt.go) adds the nonce and the tag.
+		if len(value) != stringsRecordLen && len(value) != stringsRecordLen+sealOverhead {
 			return fmt.Sprintf("bucket %q: record %s is %d bytes, want %d", bucket, name, len(value), stringsRecordLen)
 		}
 	case string(bucketDevices):
 		if len(value) == 0 {
 			return fmt.Sprintf("bucket %q: record %s names no user", bucket, name)
 		}
+	case string(bucketConfig):
+		// The data key's check value is binary (crypt_records.go).
+		if string(key) == string(keyKeyCheck) {
+			if len(value) != 32 {
+				return fmt.Sprintf("bucket %q: record %s is %d bytes, want 32", bucket, name, len(value))
+			}
+		} else if !json.Valid(value) {
+			return fmt.Sprintf("bucket %q: record %s does not decode", bucket, name)
+		}
 	case string(bucketLogins):
 		if _, err := decodeLoginState(value); err != nil {
 			return fmt.Sprintf("bucket %q: record %s: %v", bucket, name, err)
 		}
-	case string(bucketUsers), string(bucketCodes), string(bucketAgents), string(bucketConfig), string(bucketLog), string(bucketOutbox), string(bucketOATH), string(bucketProfiles):
+	case string(bucketUsers), string(bucketCodes), string(bucketAgents), string(bucketLog), string(bucketOutbox), string(bucketOATH), string(bucketProfiles):
 		if !json.Valid(value) {
 			return fmt.Sprintf("bucket %q: record %s does not decode", bucket, name)
 		}

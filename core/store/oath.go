@@ -18,15 +18,19 @@ import (
 var bucketScrub = []byte("scrub")
 
 func (t *txn) OATH(username string) (r core.OATHRecord, err error) {
-	err = t.getJSON(bucketOATH, userKey(username), &r)
-	return r, err
+	key := userKey(username)
+	if err = t.getJSON(bucketOATH, key, &r); err != nil {
+		return r, err
+	}
+	return t.openOATH(key, r)
 }
 
 func (t *txn) PutOATH(username string, r core.OATHRecord) error {
 	if r.Active == nil && r.Pending == nil {
 		return t.DeleteOATH(username)
 	}
-	return t.putJSON(bucketOATH, userKey(username), r)
+	key := userKey(username)
+	return t.putJSON(bucketOATH, key, t.sealOATH(key, r))
 }
 
 func (t *txn) DeleteOATH(username string) error {
@@ -44,6 +48,10 @@ func (t *txn) OATHRecords(fn func(string, core.OATHRecord) bool) error {
 		var r core.OATHRecord
 		if err := json.Unmarshal(v, &r); err != nil {
 			return fmt.Errorf("decode oath %s: %w", k, err)
+		}
+		r, err := t.openOATH(k, r)
+		if err != nil {
+			return err
 		}
 		if !fn(string(k), r) {
 			return nil

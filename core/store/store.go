@@ -48,6 +48,14 @@ type Options struct {
 	// zero-length although the directory has held data: the admin's
 	// explicit choice to start again.
 	CreateEmpty bool
+	// Key is the data key (KeySize bytes; LoadKey). With it, secrets are
+	// sealed at rest and the audit log is MAC-chained (crypt.go); a file
+	// written without one is migrated on open. Nil opens a file that has
+	// never been sealed, and refuses one that has.
+	Key []byte
+	// KeyDir, when Key is nil, is the key directory to read provisio.key
+	// from (LoadKey); a file never sealed gets a new key there.
+	KeyDir string
 }
 
 // Store is a bbolt-backed core.Store.
@@ -57,6 +65,14 @@ type Store struct {
 	// oathDirty is set when an OATH record is deleted, so that ScrubFree
 	// knows free pages may hold a secret (oath.go).
 	oathDirty atomic.Bool
+	// crypt seals secrets and chains the log; nil for a plain store.
+	crypt *sealer
+	// newKeyDir, when set, is where setupCrypt makes the data key of a
+	// file that has never been sealed.
+	newKeyDir, dataDir string
+	// keyDir is Options.KeyDir: where RotateKey writes and a rotation a
+	// crash interrupted is finished (rotate.go).
+	keyDir string
 }
 
 var _ core.Store = (*Store)(nil)
@@ -93,26 +109,53 @@ func Open(dir string, opt Options) (st *Store, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
+	st = &Store{db: db, dataDir: dir, keyDir: opt.KeyDir}
+	if opt.MaxBatchDelay > 0 {
+		db.MaxBatchDelay = opt.MaxBatchDelay
+	} else {
+		st.group = &groupCommit{db: db}
+	}
+	if opt.Key == nil && opt.KeyDir != "" {
+		opt.Key, err = LoadKey(dir, opt.KeyDir, false)
+		if errors.Is(err, ErrKeyMissing) {
+			st.newKeyDir, err = opt.KeyDir, nil
+		}
+		if err != nil {
+			db.Close()
+			return nil, err
+		}
+	}
+	if opt.Key != nil {
+		if st.crypt, err = newSealer(opt.Key); err != nil {
+			db.Close()
+			return nil, err
+		}
+	}
 	err = db.Update(func(tx *bolt.Tx) error {
 		for _, b := range allBuckets {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return fmt.Errorf("create bucket %s: %w", b, err)
 			}
 		}
-		return migrateLogins(tx)
+		if err := migrateLogins(tx); err != nil {
+			return err
+		}
+		return st.setupCrypt(tx)
 	})
+	if err == nil && st.oathDirty.Load() {
+		// Sealing left the plain records on freed pages; overwrite them.
+		err = st.ScrubFree(false)
+	}
 	if err == nil {
 		err = writeMarker(dir)
+	}
+	if errors.Is(err, ErrWrongKey) || errors.Is(err, ErrKeyNeeded) || errors.Is(err, ErrKeyMismatch) {
+		db.Close()
+		return nil, err
 	}
 	if err != nil {
 		db.Close()
 		return nil, fmt.Errorf("open %s: %w", path, err)
-	}
-	st = &Store{db: db}
-	if opt.MaxBatchDelay > 0 {
-		db.MaxBatchDelay = opt.MaxBatchDelay
-	} else {
-		st.group = &groupCommit{db: db}
 	}
 	return st, nil
 }
@@ -175,11 +218,17 @@ func (t *txn) delete(bucket, key []byte) error { return t.tx.Bucket(bucket).Dele
 func userKey(name string) []byte { return []byte(core.Key(name)) }
 
 func (t *txn) User(name string) (u core.User, err error) {
-	err = t.getJSON(bucketUsers, userKey(name), &u)
-	return u, err
+	key := userKey(name)
+	if err = t.getJSON(bucketUsers, key, &u); err != nil {
+		return u, err
+	}
+	return t.openUser(key, u)
 }
 
-func (t *txn) PutUser(u core.User) error { return t.putJSON(bucketUsers, userKey(u.Name), u) }
+func (t *txn) PutUser(u core.User) error {
+	key := userKey(u.Name)
+	return t.putJSON(bucketUsers, key, t.sealUser(key, u))
+}
 
 // DeleteUser deletes the user record and the user's login state.
 func (t *txn) DeleteUser(name string) error {
@@ -195,6 +244,10 @@ func (t *txn) Users(fn func(core.User) bool) error {
 		var u core.User
 		if err := json.Unmarshal(v, &u); err != nil {
 			return fmt.Errorf("decode user %s: %w", k, err)
+		}
+		u, err := t.openUser(k, u)
+		if err != nil {
+			return err
 		}
 		if !fn(u) {
 			return nil
@@ -231,7 +284,7 @@ func (t *txn) ProvisionCodes(fn func(string, core.ProvisionCode) bool) error {
 }
 
 func (t *txn) DeviceUser(id string) (string, error) {
-	v := t.tx.Bucket(bucketDevices).Get([]byte(id))
+	v := t.tx.Bucket(bucketDevices).Get(t.deviceKey(id))
 	if v == nil {
 		return "", core.ErrNotFound
 	}
@@ -239,17 +292,23 @@ func (t *txn) DeviceUser(id string) (string, error) {
 }
 
 func (t *txn) PutDevice(id, username string) error {
-	return t.tx.Bucket(bucketDevices).Put([]byte(id), []byte(username))
+	return t.tx.Bucket(bucketDevices).Put(t.deviceKey(id), []byte(username))
 }
 
-func (t *txn) DeleteDevice(id string) error { return t.delete(bucketDevices, []byte(id)) }
+func (t *txn) DeleteDevice(id string) error { return t.delete(bucketDevices, t.deviceKey(id)) }
 
 const stringsRecordLen = 1 + core.StringsPerDownload*10
 
 func (t *txn) Strings(username string) (ss core.StringSet, err error) {
-	v := t.tx.Bucket(bucketStrings).Get(userKey(username))
+	key := userKey(username)
+	v := t.tx.Bucket(bucketStrings).Get(key)
 	if v == nil {
 		return ss, core.ErrNotFound
+	}
+	if c := t.s.crypt; c != nil {
+		if v, err = c.openBytes(v, ad(bucketStrings, key, "strings")); err != nil {
+			return ss, fmt.Errorf("strings of %s: %w", username, err)
+		}
 	}
 	if len(v) != stringsRecordLen {
 		return ss, fmt.Errorf("decode strings of %s: record is %d bytes, want %d", username, len(v), stringsRecordLen)
@@ -267,7 +326,11 @@ func (t *txn) PutStrings(username string, ss *core.StringSet) error {
 	for i := range ss.S {
 		copy(buf[1+i*10:], ss.S[i][:])
 	}
-	return t.tx.Bucket(bucketStrings).Put(userKey(username), buf[:])
+	key := userKey(username)
+	if c := t.s.crypt; c != nil {
+		return t.tx.Bucket(bucketStrings).Put(key, c.sealBytes(buf[:], ad(bucketStrings, key, "strings")))
+	}
+	return t.tx.Bucket(bucketStrings).Put(key, buf[:])
 }
 
 func (t *txn) DeleteStrings(username string) error {
@@ -275,18 +338,35 @@ func (t *txn) DeleteStrings(username string) error {
 }
 
 func (t *txn) Settings() (s core.Settings, err error) {
-	err = t.getJSON(bucketConfig, keySettings, &s)
-	return s, err
+	if err = t.getJSON(bucketConfig, keySettings, &s); err != nil {
+		return s, err
+	}
+	if c := t.s.crypt; c != nil {
+		if s.Mail.Password, err = c.openString(s.Mail.Password, ad(bucketConfig, keySettings, "smtp.password")); err != nil {
+			return s, fmt.Errorf("settings: %w", err)
+		}
+	}
+	return s, nil
 }
 
-func (t *txn) PutSettings(s core.Settings) error { return t.putJSON(bucketConfig, keySettings, s) }
+func (t *txn) PutSettings(s core.Settings) error {
+	if c := t.s.crypt; c != nil {
+		s.Mail.Password = c.sealString(s.Mail.Password, ad(bucketConfig, keySettings, "smtp.password"))
+	}
+	return t.putJSON(bucketConfig, keySettings, s)
+}
 
 func (t *txn) Agent(name string) (a core.Agent, err error) {
 	err = t.getJSON(bucketAgents, []byte(name), &a)
 	return a, err
 }
 
-func (t *txn) PutAgent(a core.Agent) error { return t.putJSON(bucketAgents, []byte(a.Name), a) }
+func (t *txn) PutAgent(a core.Agent) error {
+	if c := t.s.crypt; c != nil {
+		a.Secret = c.hash(hashAgent, a.Secret)
+	}
+	return t.putJSON(bucketAgents, []byte(a.Name), a)
+}
 
 func (t *txn) DeleteAgent(name string) error { return t.delete(bucketAgents, []byte(name)) }
 
@@ -310,9 +390,7 @@ func (t *txn) AppendLog(e core.LogEntry) (core.LogEntry, error) {
 		return e, err
 	}
 	e.Seq = seq
-	var key [8]byte
-	binary.BigEndian.PutUint64(key[:], seq)
-	return e, t.putJSON(bucketLog, key[:], e)
+	return e, t.putLog(e)
 }
 
 func (t *txn) Logs(after uint64, limit int) ([]core.LogEntry, error) {
@@ -358,6 +436,8 @@ func (t *txn) LogSize() (count int, bytes int64, err error) {
 }
 
 func (t *txn) TrimLog(limit int, drop func(core.LogEntry, int) bool) (n int, bytes int64, err error) {
+	var lastSeq uint64
+	var lastMAC string
 	c := t.tx.Bucket(bucketLog).Cursor()
 	for k, v := c.First(); k != nil && n < limit; k, v = c.First() {
 		var e core.LogEntry
@@ -368,11 +448,25 @@ func (t *txn) TrimLog(limit int, drop func(core.LogEntry, int) bool) (n int, byt
 		if !drop(e, size) {
 			break
 		}
+		if t.s.crypt != nil {
+			// The newest trimmed entry's MAC becomes the chain's start
+			// (logchain.go).
+			var r logRecord
+			if err := json.Unmarshal(v, &r); err != nil {
+				return n, bytes, fmt.Errorf("decode log %x: %w", k, err)
+			}
+			lastSeq, lastMAC = r.Seq, r.MAC
+		}
 		if err := c.Delete(); err != nil {
 			return n, bytes, err
 		}
 		n++
 		bytes += int64(size)
+	}
+	if lastSeq != 0 {
+		if err := t.putCheckpoint(lastSeq, lastMAC); err != nil {
+			return n, bytes, err
+		}
 	}
 	return n, bytes, nil
 }
@@ -391,12 +485,14 @@ func (t *txn) PutMail(m *core.OutMessage) error {
 		}
 		m.ID = id
 	}
-	return t.putJSON(bucketOutbox, seqKey(m.ID), m)
+	return t.putJSON(bucketOutbox, seqKey(m.ID), t.sealMail(*m))
 }
 
 func (t *txn) Mail(id uint64) (m core.OutMessage, err error) {
-	err = t.getJSON(bucketOutbox, seqKey(id), &m)
-	return m, err
+	if err = t.getJSON(bucketOutbox, seqKey(id), &m); err != nil {
+		return m, err
+	}
+	return t.openMail(m)
 }
 
 func (t *txn) DeleteMail(id uint64) error { return t.delete(bucketOutbox, seqKey(id)) }
@@ -407,6 +503,10 @@ func (t *txn) Mails(fn func(core.OutMessage) bool) error {
 		var m core.OutMessage
 		if err := json.Unmarshal(v, &m); err != nil {
 			return fmt.Errorf("decode outbox %x: %w", k, err)
+		}
+		m, err := t.openMail(m)
+		if err != nil {
+			return err
 		}
 		if !fn(m) {
 			return nil

@@ -92,3 +92,18 @@ func SetLastLogin(tb testing.TB, st core.Store, name string, at time.Time) {
 		tb.Fatalf("set last login of %s: %v", name, err)
 	}
 }
+
+// TestKey is the data key of MustOpenSealed stores.
+var TestKey = []byte("provisio-storetest-data-key-0032")
+
+// MustOpenSealed is MustOpen with the data key TestKey: secrets sealed and
+// the audit log MAC-chained (issue #13).
+func MustOpenSealed(tb testing.TB) *store.Store {
+	tb.Helper()
+	st, err := store.Open(tb.TempDir(), store.Options{Key: TestKey})
+	if err != nil {
+		tb.Fatalf("open sealed store: %v", err)
+	}
+	tb.Cleanup(func() { st.Close() })
+	return st
+}

@@ -1,0 +1,327 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime/debug"
+	"strings"
+	"time"
+
+	"filippo.io/age"
+
+	"provisio/core"
+	"provisio/core/backup"
+	"provisio/core/certs"
+	"provisio/core/store"
+)
+
+// Data protection commands (issue #13).
+
+var logCommands = map[string]command{
+	"verify": {
+		usage: "log verify",
+		setup: noFlags(func(c *cli, _ []string) error {
+			return c.withEnv(func(e *env) error {
+				// A failure is a *store.LogChainError naming the entry.
+				v, err := e.svc.VerifyLog()
+				if err != nil {
+					return err
+				}
+				fmt.Fprintln(c.out, logVerifiedText(v))
+				fmt.Fprintf(c.out, "Chain head: %s\n", v.Head)
+				return nil
+			})
+		}),
+	},
+}
+
+// logVerifiedText is the one-line result the CLI and the console show.
+func logVerifiedText(v core.LogChain) string {
+	s := fmt.Sprintf("Log verified up to #%d", v.Last)
+	if v.Checkpoint > 0 {
+		s += fmt.Sprintf(" (from #%d; older entries were trimmed at a signed checkpoint)", v.From)
+	}
+	return s + "."
+}
+
+var backupCommand = command{
+	usage: "backup --out FILE (--passphrase-file F | --recipient AGE_RECIPIENT)",
+	setup: func(fs *flag.FlagSet) action {
+		out := fs.String("out", "", "the backup file to write")
+		passFile := fs.String("passphrase-file", "", "file whose first line is the passphrase that encrypts the backup")
+		recipient := fs.String("recipient", "", "age recipient (age1…) that can decrypt the backup")
+		return func(c *cli, _ []string) error {
+			if *out == "" || (*passFile == "") == (*recipient == "") {
+				return usagef("backup needs --out and one of --passphrase-file or --recipient")
+			}
+			to, err := backupRecipient(*passFile, *recipient)
+			if err != nil {
+				return err
+			}
+			return c.withEnv(func(e *env) error { return c.backup(e, *out, to) })
+		}
+	},
+}
+
+func backupRecipient(passFile, recipient string) (age.Recipient, error) {
+	if recipient != "" {
+		return backup.ParseRecipient(recipient)
+	}
+	p, err := backup.PassphraseFile(passFile)
+	if err != nil {
+		return nil, err
+	}
+	return backup.PassphraseRecipient(p)
+}
+
+// backup writes a consistent copy of e's data file, its key, the
+// certificate and a manifest, encrypted to to, as outPath (through a
+// temporary file, so a failed backup never leaves a half file under the
+// name).
+func (c *cli) backup(e *env, outPath string, to age.Recipient) (err error) {
+	defer func() {
+		if err != nil {
+			_ = e.svc.Log(core.LevelError, "", "Backup to %s failed: %v", outPath, err)
+		}
+	}()
+	var db bytes.Buffer
+	info, err := e.st.Snapshot(&db)
+	if err != nil {
+		return fmt.Errorf("copy the data file: %w", err)
+	}
+	members := map[string][]byte{backup.DataName: db.Bytes()}
+	for name, path := range map[string]string{
+		backup.KeyName:    filepath.Join(e.keyDir, store.KeyFileName),
+		backup.CertName:   filepath.Join(e.dir, certs.CertFile),
+		backup.TLSKeyName: filepath.Join(e.keyDir, certs.KeyFile),
+	} {
+		data, err := os.ReadFile(path)
+		if errors.Is(err, os.ErrNotExist) && name != backup.KeyName {
+			continue
+		} else if err != nil {
+			return fmt.Errorf("read %s: %w", path, err)
+		}
+		members[name] = data
+	}
+	m := backup.Manifest{Version: buildVersion(), Created: e.svc.Now().UTC(), Counts: info.Counts, LogLast: info.LogLast, LogHead: info.LogHead}
+	dir := filepath.Dir(outPath)
+	tmp, err := os.CreateTemp(dir, "."+filepath.Base(outPath)+".*.tmp")
+	if err != nil {
+		return fmt.Errorf("write the backup: %w", err)
+	}
+	defer os.Remove(tmp.Name())
+	if err = backup.Write(tmp, to, m, members); err == nil {
+		err = tmp.Sync()
+	}
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp.Name(), outPath)
+	}
+	if err != nil {
+		return fmt.Errorf("write the backup: %w", err)
+	}
+	_ = e.svc.Log(core.LevelInfo, "", "Backup written to %s (%d users, log up to #%d).", outPath, info.Counts["users"], info.LogLast)
+	fmt.Fprintf(c.out, "Backup written to %s (%d users, log up to #%d).\n", outPath, info.Counts["users"], info.LogLast)
+	return nil
+}
+
+// buildVersion is the module version the binary was built from.
+func buildVersion() string {
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" {
+		return bi.Main.Version
+	}
+	return "(devel)"
+}
+
+var restoreCommand = command{
+	usage: "restore FILE (--passphrase-file F | --identity F)",
+	args:  1,
+	setup: func(fs *flag.FlagSet) action {
+		passFile := fs.String("passphrase-file", "", "file whose first line is the backup's passphrase")
+		identity := fs.String("identity", "", "file with the age identity (AGE-SECRET-KEY-1…) the backup was encrypted to")
+		return func(c *cli, args []string) error {
+			if (*passFile == "") == (*identity == "") {
+				return usagef("restore needs one of --passphrase-file or --identity")
+			}
+			var id age.Identity
+			var err error
+			if *identity != "" {
+				id, err = backup.IdentityFile(*identity)
+			} else {
+				var p string
+				if p, err = backup.PassphraseFile(*passFile); err == nil {
+					id, err = backup.PassphraseIdentity(p)
+				}
+			}
+			if err != nil {
+				return err
+			}
+			return c.restore(args[0], id)
+		}
+	},
+}
+
+// restore checks everything in the backup before it replaces anything:
+// it decrypts and unpacks it, opens the data file with the backup's key in
+// a staging directory beside the data directory, checks every bucket's
+// records, verifies the log chain and compares counts and log head with
+// the manifest. Only then, and only when no server holds the data
+// directory, does it move the current data directory and key aside
+// (".replaced-TIME") and put the restored ones in their place.
+func (c *cli) restore(file string, id age.Identity) error {
+	keyDir := keyDirFor(c.dataDir, c.keyDir)
+	if err := store.CheckKeyDir(c.dataDir, keyDir); err != nil {
+		return err
+	}
+	f, err := os.Open(file)
+	if err != nil {
+		return fmt.Errorf("open the backup: %w", err)
+	}
+	m, members, err := backup.Read(f, id)
+	f.Close()
+	if err != nil {
+		return fmt.Errorf("%v; nothing was changed", err)
+	}
+	refuse := func(format string, a ...any) error {
+		return fmt.Errorf("the backup %s was refused: %s; nothing was changed", file, fmt.Sprintf(format, a...))
+	}
+	parent := filepath.Dir(filepath.Clean(c.dataDir))
+	if err := os.MkdirAll(parent, 0o700); err != nil {
+		return err
+	}
+	stage, err := os.MkdirTemp(parent, ".provisio-restore-*")
+	if err != nil {
+		return fmt.Errorf("make a staging directory: %w", err)
+	}
+	defer os.RemoveAll(stage)
+	stageKeys := stage + "-keys"
+	defer os.RemoveAll(stageKeys)
+	if err := os.WriteFile(filepath.Join(stage, store.FileName), members[backup.DataName], 0o600); err != nil {
+		return err
+	}
+	if cert, ok := members[backup.CertName]; ok {
+		if err := os.WriteFile(filepath.Join(stage, certs.CertFile), cert, 0o644); err != nil {
+			return err
+		}
+	}
+	if err := store.WriteKey(stageKeys, members[backup.KeyName]); err != nil {
+		return err
+	}
+	if tlsKey, ok := members[backup.TLSKeyName]; ok {
+		if err := os.WriteFile(filepath.Join(stageKeys, certs.KeyFile), tlsKey, 0o600); err != nil {
+			return err
+		}
+	}
+	// Every page and every record of every bucket.
+	rep, err := store.Check(stage, store.Options{})
+	if err != nil {
+		return refuse("%v", err)
+	}
+	if !rep.OK() {
+		return refuse("its data file is damaged (%s%s)", rep.Damage, strings.Join(rep.BadRecords, "; "))
+	}
+	st, err := store.Open(stage, store.Options{KeyDir: stageKeys, CheckBudget: -1})
+	if err != nil {
+		return refuse("%v", err)
+	}
+	info, err := st.Info()
+	if err == nil {
+		// Sealed records must open too, not only decode.
+		err = st.View(func(tx core.Tx) error {
+			if err := tx.Users(func(core.User) bool { return true }); err != nil {
+				return err
+			}
+			if err := tx.Mails(func(core.OutMessage) bool { return true }); err != nil {
+				return err
+			}
+			if err := tx.OATHRecords(func(string, core.OATHRecord) bool { return true }); err != nil {
+				return err
+			}
+			_, err := tx.Settings()
+			if errors.Is(err, core.ErrNotFound) {
+				err = nil
+			}
+			return err
+		})
+	}
+	st.Close()
+	if err != nil {
+		return refuse("%v", err)
+	}
+	if info.LogLast != m.LogLast || info.LogHead != m.LogHead {
+		return refuse("its log ends at #%d, the manifest says #%d", info.LogLast, m.LogLast)
+	}
+	for b, n := range m.Counts {
+		if info.Counts[b] != n {
+			return refuse("bucket %s holds %d records, the manifest says %d", b, info.Counts[b], n)
+		}
+	}
+	if err := store.ProbeLock(c.dataDir); err != nil {
+		return fmt.Errorf("%w; stop the server or console using it, then restore again (nothing was changed)", err)
+	}
+	// Swap: the current data and key go aside, never deleted.
+	stamp := time.Now().UTC().Format("20060102-150405")
+	aside := c.dataDir + ".replaced-" + stamp
+	if _, err := os.Stat(c.dataDir); err == nil {
+		if err := os.Rename(c.dataDir, aside); err != nil {
+			return fmt.Errorf("move the current data aside: %w (nothing was changed)", err)
+		}
+	} else {
+		aside = ""
+	}
+	if err := os.Rename(stage, c.dataDir); err != nil {
+		if aside != "" {
+			_ = os.Rename(aside, c.dataDir)
+		}
+		return fmt.Errorf("put the restored data in place: %w (the current data is back)", err)
+	}
+	if err := os.MkdirAll(keyDir, 0o700); err != nil {
+		return err
+	}
+	for _, name := range []string{store.KeyFileName, certs.KeyFile} {
+		cur := filepath.Join(keyDir, name)
+		if _, err := os.Stat(cur); err == nil {
+			if err := os.Rename(cur, cur+".replaced-"+stamp); err != nil {
+				return fmt.Errorf("move the current %s aside: %w", name, err)
+			}
+		}
+		if data, err := os.ReadFile(filepath.Join(stageKeys, name)); err == nil {
+			if err := os.WriteFile(cur, data, 0o600); err != nil {
+				return fmt.Errorf("put the restored %s in place: %w", name, err)
+			}
+		}
+	}
+	err = c.withEnv(func(e *env) error {
+		return e.svc.Log(core.LevelInfo, "", "Restored from the backup %s made at %s (%d users, log up to #%d).", filepath.Base(file), m.Created.Format(time.RFC3339), m.Counts["users"], m.LogLast)
+	})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(c.out, "Restored %s (made %s, %d users, log up to #%d).\n", file, m.Created.Local().Format(time.RFC3339), m.Counts["users"], m.LogLast)
+	if aside != "" {
+		fmt.Fprintf(c.out, "The replaced data is in %s; its key was renamed *.replaced-%s in %s.\n", aside, stamp, keyDir)
+	}
+	return nil
+}
+
+var keyCommands = map[string]command{
+	"rotate": {
+		usage: "key rotate",
+		setup: noFlags(func(c *cli, _ []string) error {
+			return c.withEnv(func(e *env) error {
+				n, err := e.st.RotateKey()
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(c.out, "The data key in %s was replaced; %d records were re-encrypted and the audit log re-chained. Backups made before keep working with their own key; take a new one.\n", e.keyDir, n)
+				return nil
+			})
+		}),
+	},
+}

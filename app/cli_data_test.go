@@ -1,0 +1,188 @@
+package main
+
+import (
+	"bytes"
+	"encoding/binary"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	bolt "go.etcd.io/bbolt"
+
+	"provisio/core/certs"
+	"provisio/core/store"
+)
+
+// TestCLI_KeyDir: the data key is made on first run in the sibling key
+// directory (0700/0600); a key directory inside the data directory, a
+// missing key and a wrong key are one sentence and exit code 1.
+func TestCLI_KeyDir(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "provisio")
+	if code, _, errOut := runCLI(t, dir, "user", "add", "alice", "--pin", "731945862"); code != exitOK {
+		t.Fatalf("user add: %d %s", code, errOut)
+	}
+	keyDir := dir + "-keys"
+	fi, err := os.Stat(keyDir)
+	if err != nil || fi.Mode().Perm() != 0o700 {
+		t.Fatalf("key dir: %v %v", fi, err)
+	}
+	key := filepath.Join(keyDir, store.KeyFileName)
+	if fi, err := os.Stat(key); err != nil || fi.Mode().Perm() != 0o600 || fi.Size() != store.KeySize {
+		t.Fatalf("key file: %v %v", fi, err)
+	}
+	data, _ := os.ReadFile(filepath.Join(dir, store.FileName))
+	if bytes.Contains(data, []byte("731945862")) {
+		t.Fatal("the PIN is in the data file in plain text")
+	}
+
+	t.Run("key dir inside the data dir", func(t *testing.T) {
+		code, _, errOut := runCLI(t, dir, "--key-dir", filepath.Join(dir, "k"), "user", "list")
+		if code != exitError || !strings.Contains(errOut, "inside the data directory") || strings.Count(errOut, "\n") != 1 {
+			t.Fatalf("%d %q", code, errOut)
+		}
+	})
+	t.Run("PROVISIO_KEY_DIR moves it", func(t *testing.T) {
+		other := t.TempDir()
+		if err := os.Rename(keyDir, filepath.Join(other, "k")); err != nil {
+			t.Fatal(err)
+		}
+		defer os.Rename(filepath.Join(other, "k"), keyDir)
+		code, _, errOut := runCLI(t, dir, "user", "list")
+		if code != exitError || !strings.Contains(errOut, "data key is missing") || strings.Count(errOut, "\n") != 1 {
+			t.Fatalf("missing key: %d %q", code, errOut)
+		}
+		t.Setenv("PROVISIO_KEY_DIR", filepath.Join(other, "k"))
+		if code, out, errOut := runCLI(t, dir, "user", "list"); code != exitOK || !strings.Contains(out, "alice") {
+			t.Fatalf("with PROVISIO_KEY_DIR: %d %q %q", code, out, errOut)
+		}
+	})
+	t.Run("wrong key", func(t *testing.T) {
+		good, _ := os.ReadFile(key)
+		defer os.WriteFile(key, good, 0o600)
+		if err := os.WriteFile(key, bytes.Repeat([]byte{9}, store.KeySize), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		code, _, errOut := runCLI(t, dir, "user", "list")
+		if code != exitError || !strings.Contains(errOut, "not the one") || strings.Count(errOut, "\n") != 1 {
+			t.Fatalf("wrong key: %d %q", code, errOut)
+		}
+	})
+	if code, out, _ := runCLI(t, dir, "user", "list"); code != exitOK || !strings.Contains(out, "alice") {
+		t.Fatalf("after the key came back: %d %q", code, out)
+	}
+}
+
+// TestCLI_LogVerify is #13's second done-when through the CLI: one
+// flipped byte of one log record makes 'log verify' fail naming it.
+func TestCLI_LogVerify(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "provisio")
+	for _, u := range []string{"alice", "bob", "carol"} {
+		if code, _, errOut := runCLI(t, dir, "user", "add", u); code != exitOK {
+			t.Fatalf("user add: %d %s", code, errOut)
+		}
+	}
+	code, out, errOut := runCLI(t, dir, "log", "verify")
+	if code != exitOK || !strings.Contains(out, "Log verified up to #") || !strings.Contains(out, "Chain head: ") {
+		t.Fatalf("verify: %d %q %q", code, out, errOut)
+	}
+	db, err := bolt.Open(filepath.Join(dir, store.FileName), 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var seq uint64
+	err = db.Update(func(tx *bolt.Tx) error {
+		b := tx.Bucket([]byte("log"))
+		c := b.Cursor()
+		for k, v := c.First(); k != nil; k, v = c.Next() {
+			if i := bytes.Index(v, []byte(`bob`)); i >= 0 {
+				seq = binary.BigEndian.Uint64(k)
+				v = bytes.Clone(v)
+				v[i] ^= 0x20 // bob → Bob
+				return b.Put(bytes.Clone(k), v)
+			}
+		}
+		return nil
+	})
+	db.Close()
+	if err != nil || seq == 0 {
+		t.Fatalf("no log entry names bob: %v", err)
+	}
+	code, _, errOut = runCLI(t, dir, "log", "verify")
+	want := "entry #" + itoaU(seq) + ":"
+	if code != exitError || !strings.Contains(errOut, want) || strings.Count(errOut, "\n") != 1 {
+		t.Fatalf("verify after a flipped byte: %d %q, want %q", code, errOut, want)
+	}
+}
+
+func itoaU(n uint64) string { return strconv.FormatUint(n, 10) }
+
+// TestEnv_TLSKeyInKeyDir: the generated certificate's private key lives in
+// the key directory; one left in the data directory by an older version
+// moves there, and the certificate (the one phones pinned) stays.
+func TestEnv_TLSKeyInKeyDir(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "provisio")
+	keyDir := store.DefaultKeyDir(dir)
+	// An older layout: the pair together in the data directory.
+	if code, _, errOut := runCLI(t, dir, "user", "list"); code != exitOK {
+		t.Fatalf("first run: %s", errOut)
+	}
+	old, err := certs.LoadOrCreate(dir, []string{"127.0.0.1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyPEM, err := os.ReadFile(filepath.Join(dir, certs.KeyFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err := openEnv(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.close()
+	if err := e.loadCert(); err != nil {
+		t.Fatal(err)
+	}
+	if e.fp != certs.Fingerprint(old) {
+		t.Fatalf("fingerprint changed: %s, was %s", e.fp, certs.Fingerprint(old))
+	}
+	if _, err := os.Stat(filepath.Join(dir, certs.KeyFile)); !os.IsNotExist(err) {
+		t.Fatalf("key.pem still in the data directory: %v", err)
+	}
+	if got, err := os.ReadFile(filepath.Join(keyDir, certs.KeyFile)); err != nil || !bytes.Equal(got, keyPEM) {
+		t.Fatalf("key.pem in the key directory: %v", err)
+	}
+	body := strings.Join(strings.Split(string(keyPEM), "\n")[1:3], "")
+	_ = filepath.WalkDir(dir, func(path string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		if data, _ := os.ReadFile(path); bytes.Contains(data, []byte(body[:40])) {
+			t.Errorf("%s holds the TLS private key", path)
+		}
+		return nil
+	})
+}
+
+func TestCLI_KeyRotate(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "provisio")
+	if code, _, errOut := runCLI(t, dir, "user", "add", "alice", "--pin", "731945862"); code != exitOK {
+		t.Fatalf("user add: %s", errOut)
+	}
+	key := filepath.Join(dir+"-keys", store.KeyFileName)
+	old, _ := os.ReadFile(key)
+	code, out, errOut := runCLI(t, dir, "key", "rotate")
+	if code != exitOK || !strings.Contains(out, "re-encrypted") {
+		t.Fatalf("rotate: %d %q %q", code, out, errOut)
+	}
+	if now, _ := os.ReadFile(key); bytes.Equal(now, old) || len(now) != store.KeySize {
+		t.Fatal("the key did not change")
+	}
+	if code, out, _ := runCLI(t, dir, "log", "verify"); code != exitOK || !strings.Contains(out, "Log verified") {
+		t.Fatalf("verify after rotate: %q", out)
+	}
+	if code, out, _ := runCLI(t, dir, "user", "list"); code != exitOK || !strings.Contains(out, "alice") {
+		t.Fatalf("users after rotate: %q", out)
+	}
+}

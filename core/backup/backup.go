@@ -1,0 +1,214 @@
+// Package backup writes and reads Provisio's backup files (issue #13): a
+// tar archive of the data file, the certificate, the keys and a manifest,
+// encrypted with age (filippo.io/age) to a passphrase or a recipient. The
+// archive is read whole and checked before anything uses it.
+package backup
+
+import (
+	"archive/tar"
+	"bufio"
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"filippo.io/age"
+)
+
+// Names of the members of a backup.
+const (
+	ManifestName = "manifest.json"
+	DataName     = "provisio.db"
+	KeyName      = "provisio.key"
+	CertName     = "cert.pem"
+	TLSKeyName   = "key.pem"
+)
+
+// Format is the archive layout's version.
+const Format = 1
+
+// maxMember bounds what one member may unpack to, so a hostile file cannot
+// fill memory.
+const maxMember = 1 << 30
+
+// Manifest describes a backup, to compare with what the restore finds.
+type Manifest struct {
+	Format  int       `json:"format"`
+	Version string    `json:"version"`
+	Created time.Time `json:"created"`
+	// Counts is the number of records in each bucket at the backup's point.
+	Counts map[string]int `json:"counts"`
+	// LogLast and LogHead are the newest log entry and its chain MAC.
+	LogLast uint64 `json:"log_last"`
+	LogHead string `json:"log_head"`
+	// SHA256 is the digest of each other member.
+	SHA256 map[string]string `json:"sha256"`
+}
+
+// ErrUnreadable wraps every reason a backup file is refused.
+var ErrUnreadable = errors.New("the backup could not be read")
+
+// Write encrypts the members and the manifest (their digests filled in) to
+// w for the recipient.
+func Write(w io.Writer, to age.Recipient, m Manifest, members map[string][]byte) error {
+	m.Format = Format
+	m.SHA256 = map[string]string{}
+	for name, data := range members {
+		sum := sha256.Sum256(data)
+		m.SHA256[name] = hex.EncodeToString(sum[:])
+	}
+	man, err := json.MarshalIndent(m, "", "  ")
+	if err != nil {
+		return err
+	}
+	enc, err := age.Encrypt(w, to)
+	if err != nil {
+		return fmt.Errorf("encrypt the backup: %w", err)
+	}
+	tw := tar.NewWriter(enc)
+	put := func(name string, data []byte) error {
+		if err := tw.WriteHeader(&tar.Header{Name: name, Mode: 0o600, Size: int64(len(data)), ModTime: m.Created, Typeflag: tar.TypeReg}); err != nil {
+			return err
+		}
+		_, err := tw.Write(data)
+		return err
+	}
+	if err := put(ManifestName, man); err != nil {
+		return err
+	}
+	for _, name := range []string{DataName, KeyName, CertName, TLSKeyName} {
+		if data, ok := members[name]; ok {
+			if err := put(name, data); err != nil {
+				return err
+			}
+		}
+	}
+	if err := tw.Close(); err != nil {
+		return err
+	}
+	return enc.Close()
+}
+
+// Read decrypts r with id and returns the manifest and the members, each
+// checked against the manifest's digest. Any problem (wrong passphrase or
+// identity, a flipped byte, a missing member) is an error wrapping
+// ErrUnreadable.
+func Read(r io.Reader, id age.Identity) (Manifest, map[string][]byte, error) {
+	var m Manifest
+	fail := func(format string, a ...any) (Manifest, map[string][]byte, error) {
+		return m, nil, fmt.Errorf("%w: %s", ErrUnreadable, fmt.Sprintf(format, a...))
+	}
+	dec, err := age.Decrypt(bufio.NewReader(r), id)
+	if err != nil {
+		var nm *age.NoIdentityMatchError
+		if errors.As(err, &nm) {
+			return fail("the passphrase or identity does not open it")
+		}
+		return fail("it is not an intact age-encrypted file (%v)", err)
+	}
+	members := map[string][]byte{}
+	tr := tar.NewReader(dec)
+	for {
+		h, err := tr.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return fail("it is damaged (%v)", err)
+		}
+		if h.Size > maxMember || h.Typeflag != tar.TypeReg || strings.ContainsAny(h.Name, "/\\") {
+			return fail("it holds an unexpected member %q", h.Name)
+		}
+		data, err := io.ReadAll(io.LimitReader(tr, maxMember))
+		if err != nil {
+			return fail("it is damaged (%v)", err)
+		}
+		members[h.Name] = data
+	}
+	man, ok := members[ManifestName]
+	if !ok {
+		return fail("it has no manifest")
+	}
+	delete(members, ManifestName)
+	if err := json.Unmarshal(man, &m); err != nil || m.Format != Format {
+		return fail("its manifest does not decode")
+	}
+	for _, name := range []string{DataName, KeyName} {
+		if _, ok := members[name]; !ok {
+			return fail("it lacks %s", name)
+		}
+	}
+	if len(m.SHA256) != len(members) {
+		return fail("its members do not match the manifest")
+	}
+	for name, data := range members {
+		sum := sha256.Sum256(data)
+		if m.SHA256[name] != hex.EncodeToString(sum[:]) {
+			return fail("%s does not match the manifest", name)
+		}
+	}
+	return m, members, nil
+}
+
+// PassphraseFile reads a passphrase from the first line of a file, so it
+// never appears in argv.
+func PassphraseFile(path string) (string, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return "", fmt.Errorf("read the passphrase file: %w", err)
+	}
+	p := strings.TrimRight(strings.SplitN(string(data), "\n", 2)[0], "\r")
+	if len(p) < 8 {
+		return "", fmt.Errorf("the passphrase in %s is shorter than 8 characters", path)
+	}
+	return p, nil
+}
+
+// PassphraseRecipient encrypts to a passphrase (age's scrypt recipient).
+func PassphraseRecipient(p string) (age.Recipient, error) { return age.NewScryptRecipient(p) }
+
+// PassphraseIdentity decrypts with a passphrase.
+func PassphraseIdentity(p string) (age.Identity, error) { return age.NewScryptIdentity(p) }
+
+// ParseRecipient reads an age recipient ("age1...").
+func ParseRecipient(s string) (age.Recipient, error) {
+	rs, err := age.ParseRecipients(strings.NewReader(s))
+	if err != nil || len(rs) != 1 {
+		return nil, fmt.Errorf("%q is not an age recipient (age1…)", s)
+	}
+	return rs[0], nil
+}
+
+// IdentityFile reads age identities (AGE-SECRET-KEY-1…) from a file.
+func IdentityFile(path string) (age.Identity, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read the identity file: %w", err)
+	}
+	ids, err := age.ParseIdentities(bytes.NewReader(data))
+	if err != nil || len(ids) == 0 {
+		return nil, fmt.Errorf("%s holds no age identity (AGE-SECRET-KEY-1…)", path)
+	}
+	return multi(ids), nil
+}
+
+// multi tries each identity in turn.
+type multi []age.Identity
+
+func (m multi) Unwrap(st []*age.Stanza) ([]byte, error) {
+	var last error = age.ErrIncorrectIdentity
+	for _, id := range m {
+		k, err := id.Unwrap(st)
+		if err == nil {
+			return k, nil
+		}
+		last = err
+	}
+	return nil, last
+}

@@ -1,0 +1,36 @@
+package core
+
+import "errors"
+
+// LogChain is the result of verifying the audit log's MAC chain (issue
+// #13; core/store/logchain.go).
+type LogChain struct {
+	// From is the first entry checked (the one after the checkpoint), Last
+	// the newest that verified, Checked how many verified.
+	From, Last uint64
+	Checked    int
+	// Checkpoint is the last entry the trim removed (0: none).
+	Checkpoint uint64
+	// Head is the newest entry's MAC in hex, to write down or export so a
+	// later rewrite of the whole log is noticed.
+	Head string
+}
+
+// LogVerifier is implemented by a store that MAC-chains its audit log.
+// VerifyLog returns an error naming the first entry that fails.
+type LogVerifier interface {
+	VerifyLog() (LogChain, error)
+}
+
+// ErrLogNotChained is returned by VerifyLog when the store does not chain
+// its log (no data key).
+var ErrLogNotChained = errors.New("the audit log is not chained: the data file is not encrypted with a data key")
+
+// VerifyLog checks the audit log's chain from the trim checkpoint to the
+// newest entry.
+func (s *Service) VerifyLog() (LogChain, error) {
+	if s.logVerifier == nil {
+		return LogChain{}, ErrLogNotChained
+	}
+	return s.logVerifier.VerifyLog()
+}

@@ -1,0 +1,558 @@
+package store_test
+
+import (
+	"bytes"
+	"encoding/base32"
+	"encoding/base64"
+	"encoding/binary"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"io/fs"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	bolt "go.etcd.io/bbolt"
+
+	"provisio/core"
+	"provisio/core/oathkey"
+	"provisio/core/store"
+	"provisio/core/store/storetest"
+)
+
+func mustKey(tb testing.TB, b byte) []byte {
+	tb.Helper()
+	return bytes.Repeat([]byte{b}, store.KeySize)
+}
+
+// forms are the ways a secret could sit in a file: plain, hex, base64
+// (all four alphabets) and, for byte secrets, base32 as authenticator
+// apps show it.
+func forms(secret []byte) map[string][]byte {
+	f := map[string][]byte{
+		"plain":     secret,
+		"hex":       []byte(hex.EncodeToString(secret)),
+		"HEX":       []byte(strings.ToUpper(hex.EncodeToString(secret))),
+		"base64":    []byte(strings.TrimRight(base64.StdEncoding.EncodeToString(secret), "=")),
+		"base64url": []byte(strings.TrimRight(base64.URLEncoding.EncodeToString(secret), "=")),
+		"base32":    []byte(base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(secret)),
+	}
+	return f
+}
+
+// TestStore_NoSecretInDataDir is #13's first done-when: with a data key,
+// no byte of the data directory gives away a PIN, a security string, an
+// agent secret, the SMTP password, a device Id, an OATH secret or a
+// queued code.
+func TestStore_NoSecretInDataDir(t *testing.T) {
+	dataDir, keyDir := t.TempDir(), t.TempDir()
+	st, err := store.Open(dataDir, store.Options{KeyDir: keyDir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc := storetest.MustServiceOn(t, st, core.WithOATHKeys(oathkey.Keys{}))
+	secrets := map[string][]byte{}
+	add := func(what string, v []byte) { secrets[what] = append([]byte(nil), v...) }
+
+	if err := svc.SetSetting("smtp.host", "127.0.0.1"); err != nil {
+		t.Fatal(err)
+	}
+	if err := svc.SetSetting("smtp.password", "Smtp-Pa55word-xyz"); err != nil {
+		t.Fatal(err)
+	}
+	add("smtp password", []byte("Smtp-Pa55word-xyz"))
+	agent := core.Agent{Name: "vpn", Host: "127.0.0.1", Secret: "agent-s3cret-4567", Group: core.GroupAny}
+	if err := svc.PutAgent(agent); err != nil {
+		t.Fatal(err)
+	}
+	add("agent secret", []byte(agent.Secret))
+
+	for i, name := range []string{"alice", "bob"} {
+		pin := []string{"731945862", "864209753"}[i]
+		storetest.MustAddUser(t, svc, name, pin)
+		add(name+" pin", []byte(pin))
+		ic, err := svc.CreateProvisionCode(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, err := svc.Provision("127.0.0.1", name, ic.Code, "TestOS 1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		add(name+" device id", []byte(p.DeviceID))
+		d, err := svc.SecurityStrings(p.DeviceID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for j, s := range strings.Split(d.Strings, ";") {
+			add(name+" string "+string(rune('0'+j%10))+s, []byte(s))
+		}
+		// The login path works on sealed records.
+		var ss core.StringSet
+		for j, s := range strings.Split(d.Strings, ";") {
+			copy(ss.S[j][:], s)
+		}
+		if err := svc.Login(agent, name, core.MobileCode(core.ExtractOTC(ss.S[3], pin), 3)); err != nil {
+			t.Fatalf("login %s: %v", name, err)
+		}
+		// The agent secret is checked against its keyed hash.
+		if _, ok := svc.AuthorizeAgent(mustAddr(t, "127.0.0.1"), agent.Secret); !ok {
+			t.Fatal("the agent is refused with its secret")
+		}
+		if _, ok := svc.AuthorizeAgent(mustAddr(t, "127.0.0.1"), "wrong-secret-1"); ok {
+			t.Fatal("the agent is accepted with a wrong secret")
+		}
+		if n, ok, err := svc.DeviceUser(p.DeviceID); err != nil || !ok || n != name {
+			t.Fatalf("device lookup: %q %v %v", n, ok, err)
+		}
+	}
+	storetest.MustAddUser(t, svc, "carol", "975318642")
+	add("carol pin", []byte("975318642"))
+	ic, err := svc.MailProvisionCode("carol")
+	if err != nil {
+		t.Fatal(err)
+	}
+	add("queued code", []byte(ic.Code))
+	box, err := svc.Outbox()
+	if err != nil || len(box) == 0 || box[0].Code != ic.Code {
+		t.Fatalf("outbox %+v, %v: want the code readable through the store", box, err)
+	}
+	add("queued url", []byte(box[0].URL))
+	if err := svc.SetSetting("oath.enabled", "true"); err != nil {
+		t.Fatal(err)
+	}
+	storetest.MustAddUser(t, svc, "dave", "246813579")
+	add("dave pin", []byte("246813579"))
+	issued, err := svc.IssueOATH("dave", core.OATHOptions{Kind: core.OATHTOTP, Digits: 6})
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := base32.StdEncoding.WithPadding(base32.NoPadding).DecodeString(strings.ReplaceAll(issued.SecretText, " ", ""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	add("oath secret", raw)
+	if err := st.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	var files int
+	err = filepath.WalkDir(dataDir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		files++
+		for what, s := range secrets {
+			for form, b := range forms(s) {
+				if bytes.Contains(data, b) {
+					t.Errorf("%s holds the %s in %s form", filepath.Base(path), what, form)
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil || files == 0 {
+		t.Fatalf("walk: %v, %d files", err, files)
+	}
+	if b, err := os.ReadFile(filepath.Join(keyDir, store.KeyFileName)); err != nil || len(b) != store.KeySize {
+		t.Fatalf("key file: %d bytes, %v", len(b), err)
+	}
+	if fi, err := os.Stat(filepath.Join(keyDir, store.KeyFileName)); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("key file mode %v, %v", fi.Mode(), err)
+	}
+}
+
+// TestStore_KeyErrors: a missing or wrong key is refused before anything
+// is read; a key directory inside the data directory is refused.
+func TestStore_KeyErrors(t *testing.T) {
+	dataDir := t.TempDir()
+	st, err := store.Open(dataDir, store.Options{Key: mustKey(t, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc := storetest.MustServiceOn(t, st)
+	storetest.MustAddUser(t, svc, "alice", "731945862")
+	st.Close()
+
+	tests := []struct {
+		name string
+		opt  store.Options
+		want error
+	}{
+		{"no key", store.Options{}, store.ErrKeyNeeded},
+		{"missing key file", store.Options{KeyDir: t.TempDir()}, store.ErrKeyNeeded},
+		{"wrong key", store.Options{Key: mustKey(t, 2)}, store.ErrKeyMismatch},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			st, err := store.Open(dataDir, tt.opt)
+			if err == nil {
+				st.Close()
+			}
+			if !errors.Is(err, tt.want) {
+				t.Fatalf("open: %v, want %v", err, tt.want)
+			}
+			if strings.Count(err.Error(), ". ") > 0 || strings.Contains(err.Error(), "\n") {
+				t.Errorf("not one sentence: %q", err)
+			}
+		})
+	}
+	// The missing-key case must not have made a new key.
+	if err := store.CheckKeyDir(dataDir, filepath.Join(dataDir, "keys")); err == nil {
+		t.Fatal("a key directory inside the data directory was accepted")
+	}
+	if _, err := store.Open(dataDir, store.Options{KeyDir: filepath.Join(dataDir, "keys")}); err == nil || !strings.Contains(err.Error(), "inside the data directory") {
+		t.Fatalf("key dir inside data dir: %v", err)
+	}
+	if st, err := store.Open(dataDir, store.Options{Key: mustKey(t, 1)}); err != nil {
+		t.Fatalf("right key: %v", err)
+	} else {
+		st.Close()
+	}
+}
+
+// TestStore_MigratesPlainFile: a data file written without a key is sealed
+// on the first open with one, in one transaction, logged, and reads back.
+func TestStore_MigratesPlainFile(t *testing.T) {
+	dataDir, keyDir := t.TempDir(), t.TempDir()
+	st, err := store.Open(dataDir, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc := storetest.MustServiceOn(t, st)
+	storetest.MustAddUser(t, svc, "alice", "731945862")
+	ic, err := svc.CreateProvisionCode("alice")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := svc.Provision("127.0.0.1", "alice", ic.Code, "TestOS 1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+	if data, _ := os.ReadFile(filepath.Join(dataDir, store.FileName)); !bytes.Contains(data, []byte("731945862")) {
+		t.Fatal("the plain file does not hold the PIN: the test proves nothing")
+	}
+
+	st, err = store.Open(dataDir, store.Options{KeyDir: keyDir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc = storetest.MustServiceOn(t, st)
+	u, err := svc.User("alice")
+	if err != nil || u.PIN != "731945862" {
+		t.Fatalf("after migration: PIN %q, %v", u.PIN, err)
+	}
+	if n, ok, err := svc.DeviceUser(p.DeviceID); !ok || err != nil || n != "alice" {
+		t.Fatalf("device after migration: %q %v %v", n, ok, err)
+	}
+	tail, _ := svc.LogTail(50)
+	found := false
+	for _, e := range tail {
+		found = found || strings.Contains(e.Message, "were encrypted with the data key")
+	}
+	if !found {
+		t.Fatal("the migration is not in the log")
+	}
+	if _, err := st.VerifyLog(); err != nil {
+		t.Fatalf("verify after migration: %v", err)
+	}
+	st.Close()
+	data, _ := os.ReadFile(filepath.Join(dataDir, store.FileName))
+	for _, s := range [][]byte{[]byte("731945862"), []byte(p.DeviceID)} {
+		if bytes.Contains(data, s) {
+			t.Errorf("after migration the file still holds %s (a free page not scrubbed?)", s)
+		}
+	}
+}
+
+// logRecordKey is the bbolt key of log entry n.
+func logRecordKey(n uint64) []byte { return binary.BigEndian.AppendUint64(nil, n) }
+
+// TestStore_VerifyLog is #13's second done-when: one flipped byte in one
+// log record is found and named; a chain rebuilt under another key is
+// detected; the trim leaves a checkpoint verification starts from.
+func TestStore_VerifyLog(t *testing.T) {
+	setup := func(t *testing.T) string {
+		dir := t.TempDir()
+		st, err := store.Open(dir, store.Options{Key: mustKey(t, 7)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := 0; i < 10; i++ {
+			if err := st.Update(func(tx core.Tx) error {
+				_, err := tx.AppendLog(core.LogEntry{Level: core.LevelInfo, Message: "Entry number " + string(rune('A'+i))})
+				return err
+			}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		v, err := st.VerifyLog()
+		if err != nil || v.Last != 10 || v.Checked != 10 || len(v.Head) != 64 {
+			t.Fatalf("fresh log: %+v, %v", v, err)
+		}
+		st.Close()
+		return dir
+	}
+	edit := func(t *testing.T, dir string, fn func(b *bolt.Bucket) error) {
+		db, err := bolt.Open(filepath.Join(dir, store.FileName), 0o600, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := db.Update(func(tx *bolt.Tx) error { return fn(tx.Bucket([]byte("log"))) }); err != nil {
+			t.Fatal(err)
+		}
+		db.Close()
+	}
+	verify := func(t *testing.T, dir string, key []byte) error {
+		st, err := store.Open(dir, store.Options{Key: key})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer st.Close()
+		_, err = st.VerifyLog()
+		return err
+	}
+	flip := func(pos func(v []byte) int) func(b *bolt.Bucket) error {
+		return func(b *bolt.Bucket) error {
+			v := bytes.Clone(b.Get(logRecordKey(6)))
+			v[pos(v)] ^= 0x01
+			return b.Put(logRecordKey(6), v)
+		}
+	}
+	tests := []struct {
+		name string
+		fn   func(b *bolt.Bucket) error
+		seq  uint64
+	}{
+		{"a byte of the message", flip(func(v []byte) int { return bytes.Index(v, []byte("Entry")) + 2 }), 6},
+		// "Message" → "Messagf"... a case flip JSON decoding forgives.
+		{"a byte of a field name", flip(func(v []byte) int { return bytes.Index(v, []byte(`"message"`)) + 1 }), 6},
+		{"a byte of the MAC", flip(func(v []byte) int { return bytes.Index(v, []byte(`"mac":"`)) + 8 }), 6},
+		{"the entry removed", func(b *bolt.Bucket) error { return b.Delete(logRecordKey(6)) }, 6},
+		{"the newest entry removed", func(b *bolt.Bucket) error { return b.Delete(logRecordKey(10)) }, 10},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := setup(t)
+			edit(t, dir, tt.fn)
+			err := verify(t, dir, mustKey(t, 7))
+			var ce *store.LogChainError
+			if !errors.As(err, &ce) || ce.Seq != tt.seq {
+				t.Fatalf("verify: %v, want entry #%d named", err, tt.seq)
+			}
+			if !strings.Contains(err.Error(), "#") {
+				t.Fatalf("message %q does not name the entry", err)
+			}
+		})
+	}
+
+	t.Run("chain rebuilt under another key", func(t *testing.T) {
+		dir := setup(t)
+		// The attacker edits entry 4 and recomputes every MAC with a key
+		// of their own (they can do all the store does, without our key).
+		edit(t, dir, func(b *bolt.Bucket) error {
+			v := bytes.Replace(b.Get(logRecordKey(4)), []byte("Entry"), []byte("Enrty"), 1)
+			return b.Put(logRecordKey(4), v)
+		})
+		forged := t.TempDir()
+		fst, err := store.Open(forged, store.Options{Key: mustKey(t, 9)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var entries []core.LogEntry
+		db, err := bolt.Open(filepath.Join(dir, store.FileName), 0o600, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = db.View(func(tx *bolt.Tx) error {
+			return tx.Bucket([]byte("log")).ForEach(func(k, v []byte) error {
+				var e core.LogEntry
+				if err := jsonUnmarshal(v, &e); err != nil {
+					return err
+				}
+				entries = append(entries, e)
+				return nil
+			})
+		})
+		for _, e := range entries {
+			if err := fst.Update(func(tx core.Tx) error { _, err := tx.AppendLog(e); return err }); err != nil {
+				t.Fatal(err)
+			}
+		}
+		var rebuilt [][]byte
+		fst.Close()
+		fdb, err := bolt.Open(filepath.Join(forged, store.FileName), 0o600, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = fdb.View(func(tx *bolt.Tx) error {
+			return tx.Bucket([]byte("log")).ForEach(func(k, v []byte) error { rebuilt = append(rebuilt, bytes.Clone(v)); return nil })
+		})
+		fdb.Close()
+		_ = db.Update(func(tx *bolt.Tx) error {
+			b := tx.Bucket([]byte("log"))
+			for i, v := range rebuilt {
+				if err := b.Put(logRecordKey(uint64(i+1)), v); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		db.Close()
+		err = verify(t, dir, mustKey(t, 7))
+		var ce *store.LogChainError
+		if !errors.As(err, &ce) || ce.Seq != 1 {
+			t.Fatalf("verify of a forged chain: %v, want entry #1 named", err)
+		}
+	})
+
+	t.Run("trim keeps a signed checkpoint", func(t *testing.T) {
+		dir := setup(t)
+		st, err := store.Open(dir, store.Options{Key: mustKey(t, 7)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := st.Update(func(tx core.Tx) error {
+			_, _, err := tx.TrimLog(4, func(core.LogEntry, int) bool { return true })
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		v, err := st.VerifyLog()
+		if err != nil || v.Checkpoint != 4 || v.From != 5 || v.Last != 10 || v.Checked != 6 {
+			t.Fatalf("after trim: %+v, %v", v, err)
+		}
+		st.Close()
+		// Deleting the next entry as if trimmed, without a new checkpoint
+		// (which needs the key), is found.
+		edit(t, dir, func(b *bolt.Bucket) error { return b.Delete(logRecordKey(5)) })
+		err = verify(t, dir, mustKey(t, 7))
+		var ce *store.LogChainError
+		if !errors.As(err, &ce) || ce.Seq != 5 {
+			t.Fatalf("verify: %v, want entry #5 named", err)
+		}
+	})
+}
+
+func jsonUnmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }
+
+func mustAddr(tb testing.TB, s string) netip.Addr {
+	tb.Helper()
+	a, err := netip.ParseAddr(s)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return a
+}
+
+// TestStore_RotateKey: after a rotation everything reads under the new
+// key (PINs, strings, device lookups, agent secrets, the log chain, the
+// trim checkpoint), the old key no longer opens the file, and a rotation
+// a crash cut short before the rename is finished on the next open.
+func TestStore_RotateKey(t *testing.T) {
+	dataDir, keyDir := t.TempDir(), t.TempDir()
+	st, err := store.Open(dataDir, store.Options{KeyDir: keyDir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc := storetest.MustServiceOn(t, st)
+	agent := core.Agent{Name: "vpn", Host: "127.0.0.1", Secret: "agent-s3cret-4567", Group: core.GroupAny}
+	if err := svc.PutAgent(agent); err != nil {
+		t.Fatal(err)
+	}
+	storetest.MustAddUser(t, svc, "alice", "731945862")
+	ic, err := svc.CreateProvisionCode("alice")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := svc.Provision("127.0.0.1", "alice", ic.Code, "TestOS 1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := svc.SecurityStrings(p.DeviceID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ss core.StringSet
+	for j, s := range strings.Split(d.Strings, ";") {
+		copy(ss.S[j][:], s)
+	}
+	if err := st.Update(func(tx core.Tx) error {
+		_, _, err := tx.TrimLog(2, func(core.LogEntry, int) bool { return true })
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	oldKey, _ := os.ReadFile(filepath.Join(keyDir, store.KeyFileName))
+	if n, err := st.RotateKey(); err != nil || n == 0 {
+		t.Fatalf("rotate: %d, %v", n, err)
+	}
+	st.Close()
+	if newKey, _ := os.ReadFile(filepath.Join(keyDir, store.KeyFileName)); bytes.Equal(newKey, oldKey) {
+		t.Fatal("the key file did not change")
+	}
+	if _, err := store.Open(dataDir, store.Options{Key: oldKey}); !errors.Is(err, store.ErrKeyMismatch) {
+		t.Fatalf("old key: %v", err)
+	}
+
+	check := func(t *testing.T) {
+		st, err := store.Open(dataDir, store.Options{KeyDir: keyDir})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer st.Close()
+		svc := storetest.MustServiceOn(t, st)
+		if u, err := svc.User("alice"); err != nil || u.PIN != "731945862" {
+			t.Fatalf("PIN after rotation: %q %v", u.PIN, err)
+		}
+		if n, ok, err := svc.DeviceUser(p.DeviceID); !ok || err != nil || n != "alice" {
+			t.Fatalf("device after rotation: %q %v %v", n, ok, err)
+		}
+		if _, ok := svc.AuthorizeAgent(mustAddr(t, "127.0.0.1"), agent.Secret); !ok {
+			t.Fatal("agent refused after rotation")
+		}
+		if v, err := st.VerifyLog(); err != nil || v.Checkpoint != 2 {
+			t.Fatalf("log after rotation: %+v %v", v, err)
+		}
+		ls, _ := func() (ls core.LoginState, err error) {
+			err = st.View(func(tx core.Tx) error { ls, err = tx.LoginState("alice"); return err })
+			return
+		}()
+		if err := svc.Login(agent, "alice", core.MobileCode(core.ExtractOTC(ss.S[ls.Next], "731945862"), ls.Next)); err != nil {
+			t.Fatalf("login after rotation: %v", err)
+		}
+	}
+	t.Run("reads under the new key", check)
+
+	t.Run("a crash before the rename is finished on open", func(t *testing.T) {
+		st, err := store.Open(dataDir, store.Options{KeyDir: keyDir})
+		if err != nil {
+			t.Fatal(err)
+		}
+		cur, _ := os.ReadFile(filepath.Join(keyDir, store.KeyFileName))
+		if _, err := st.RotateKey(); err != nil {
+			t.Fatal(err)
+		}
+		st.Close()
+		// Put the state back to "committed, not renamed".
+		next, _ := os.ReadFile(filepath.Join(keyDir, store.KeyFileName))
+		if err := os.WriteFile(filepath.Join(keyDir, store.KeyFileName+".new"), next, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(keyDir, store.KeyFileName), cur, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		check(t)
+		if got, _ := os.ReadFile(filepath.Join(keyDir, store.KeyFileName)); !bytes.Equal(got, next) {
+			t.Fatal("the pending key was not put in place")
+		}
+	})
+}

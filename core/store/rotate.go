@@ -1,0 +1,186 @@
+package store
+
+import (
+	"crypto/hmac"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	bolt "go.etcd.io/bbolt"
+
+	"provisio/core"
+)
+
+// Key rotation (issue #13). Every sealed value is opened with the old key
+// and sealed with the new one, and the log is re-chained, in one
+// transaction. Device Ids and agent secrets are kept only as keyed hashes
+// and cannot be hashed again, so the key of those hashes is kept: after a
+// rotation it is stored in config "id_key", sealed with the current key.
+//
+// The new key is written as provisio.key.new before the transaction and
+// renamed over provisio.key after it; an open that finds the file sealed
+// with provisio.key.new (a crash in between) finishes the rename.
+
+var keyIDKey = []byte("id_key")
+
+const pendingKeyName = KeyFileName + ".new"
+
+// loadIDKey replaces the derived hash key with the stored one, after a
+// rotation.
+func (s *Store) loadIDKey(tx *bolt.Tx) error {
+	v := tx.Bucket(bucketConfig).Get(keyIDKey)
+	if v == nil {
+		return nil
+	}
+	k, err := s.crypt.openBytes(v, ad(bucketConfig, keyIDKey, "id"))
+	if err != nil {
+		return fmt.Errorf("the keyed-hash key: %w", err)
+	}
+	s.crypt.idKey = k
+	return nil
+}
+
+// finishRotation reports whether provisio.key.new in the key directory is
+// the key the file is sealed with, and if so puts it in place.
+func (s *Store) finishRotation(check []byte) bool {
+	if s.keyDir == "" {
+		return false
+	}
+	pending := filepath.Join(s.keyDir, pendingKeyName)
+	key, err := os.ReadFile(pending)
+	if err != nil || len(key) != KeySize {
+		return false
+	}
+	c, err := newSealer(key)
+	if err != nil || !hmac.Equal(check, c.checkValue()) {
+		return false
+	}
+	if os.Rename(pending, filepath.Join(s.keyDir, KeyFileName)) != nil {
+		return false
+	}
+	s.crypt = c
+	return true
+}
+
+// RotateKey makes a new data key in the store's key directory and
+// re-encrypts everything under it in one transaction; the old key is
+// replaced (backups carry their own). It needs the data file to itself
+// (the CLI); a log that does not verify is not re-chained and stops it.
+func (s *Store) RotateKey() (records int, err error) {
+	if s.crypt == nil {
+		return 0, errors.New("the data file is not encrypted, so there is no key to rotate")
+	}
+	if s.keyDir == "" {
+		return 0, errors.New("the store was opened without a key directory")
+	}
+	key := make([]byte, KeySize)
+	if _, err := rand.Read(key); err != nil {
+		return 0, err
+	}
+	next, err := newSealer(key)
+	if err != nil {
+		return 0, err
+	}
+	next.idKey = s.crypt.idKey
+	pending := filepath.Join(s.keyDir, pendingKeyName)
+	if err := writeKeyAs(s.keyDir, pendingKeyName, key); err != nil {
+		return 0, err
+	}
+	err = s.db.Update(func(tx *bolt.Tx) error {
+		old := &txn{tx: tx, s: s}
+		if _, err := old.verifyLog(); err != nil {
+			return err
+		}
+		cpSeq, cpMAC, err := old.chainStart()
+		if err != nil {
+			return err
+		}
+		// Read everything sealed with the old key into plain values.
+		var users []core.User
+		if err := old.Users(func(u core.User) bool { users = append(users, u); return true }); err != nil {
+			return err
+		}
+		var mails []core.OutMessage
+		if err := old.Mails(func(m core.OutMessage) bool { mails = append(mails, m); return true }); err != nil {
+			return err
+		}
+		type rec struct {
+			k string
+			r core.OATHRecord
+		}
+		var oaths []rec
+		if err := old.OATHRecords(func(k string, r core.OATHRecord) bool { oaths = append(oaths, rec{k, r}); return true }); err != nil {
+			return err
+		}
+		set, setErr := old.Settings()
+		if setErr != nil && !errors.Is(setErr, core.ErrNotFound) {
+			return setErr
+		}
+		var names []string
+		_ = tx.Bucket(bucketStrings).ForEach(func(k, _ []byte) error { names = append(names, string(k)); return nil })
+		strs := make([]core.StringSet, len(names))
+		for i, n := range names {
+			if strs[i], err = old.Strings(n); err != nil {
+				return err
+			}
+		}
+		nx := &txn{tx: tx, s: &Store{crypt: next}}
+		for _, u := range users {
+			if err := nx.PutUser(u); err != nil {
+				return err
+			}
+		}
+		for i := range mails {
+			if err := nx.PutMail(&mails[i]); err != nil {
+				return err
+			}
+		}
+		for _, r := range oaths {
+			if err := nx.putJSON(bucketOATH, []byte(r.k), nx.sealOATH([]byte(r.k), r.r)); err != nil {
+				return err
+			}
+		}
+		if setErr == nil {
+			if err := nx.PutSettings(set); err != nil {
+				return err
+			}
+		}
+		for i, n := range names {
+			if err := nx.PutStrings(n, &strs[i]); err != nil {
+				return err
+			}
+		}
+		if cpSeq > 0 {
+			if err := nx.putCheckpointMAC(cpSeq, cpMAC); err != nil {
+				return err
+			}
+		}
+		n, err := nx.chainLog()
+		if err != nil {
+			return err
+		}
+		cfg := tx.Bucket(bucketConfig)
+		if err := cfg.Put(keyIDKey, next.sealBytes(next.idKey, ad(bucketConfig, keyIDKey, "id"))); err != nil {
+			return err
+		}
+		if err := cfg.Put(keyKeyCheck, next.checkValue()); err != nil {
+			return err
+		}
+		records = len(users) + len(mails) + len(oaths) + len(names) + n
+		_, err = nx.AppendLog(core.LogEntry{Time: nowUTC(), Level: core.LevelInfo,
+			Message: fmt.Sprintf("The data key was rotated: %d records re-encrypted and the audit log re-chained under the new key.", records)})
+		return err
+	})
+	if err != nil {
+		os.Remove(pending)
+		return 0, fmt.Errorf("rotate the data key (nothing changed): %w", err)
+	}
+	s.crypt = next
+	if err := os.Rename(pending, filepath.Join(s.keyDir, KeyFileName)); err != nil {
+		return records, fmt.Errorf("the data is re-encrypted under %s but it could not be renamed to %s: %w; rename it by hand", pending, KeyFileName, err)
+	}
+	s.oathDirty.Store(true)
+	return records, s.ScrubFree(false)
+}
