@@ -147,6 +147,25 @@ func TestServer_DeviceCertificate(t *testing.T) {
 	if err := m2.DownloadStrings(); err != nil {
 		t.Fatalf("download with the new certificate: %v", err)
 	}
+	// A user edit keeps the certificate; a revoke clears it.
+	if u, err := e.svc.User("alice"); err != nil || u.DeviceCert == nil || u.DeviceCert.DeviceID != m2.DeviceID() {
+		t.Fatalf("recorded certificate: %+v, %v", u.DeviceCert, err)
+	}
+	if _, err := e.svc.UpdateUser("alice", func(u *core.User) error { u.FullName = "Alice Smith"; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if err := m2.DownloadStrings(); err != nil {
+		t.Fatalf("download after a user edit: %v", err)
+	}
+	if err := e.svc.RevokeDevice("alice"); err != nil {
+		t.Fatal(err)
+	}
+	if u, err := e.svc.User("alice"); err != nil || u.DeviceCert != nil {
+		t.Fatalf("after revoke: %+v, %v", u.DeviceCert, err)
+	}
+	if err := m2.DownloadStrings(); err == nil {
+		t.Fatal("a revoked device downloaded")
+	}
 }
 
 // A provision without a CSR for a mutual-auth user passes without a
