@@ -161,7 +161,8 @@ func (e *env) startServer(listen string) (*agentxml.Server, error) {
 	}
 	srv := agentxml.New(e.svc, agentxml.Options{Certificate: e.cert, GetCertificate: e.certs.GetCertificate,
 		Fingerprint: e.fp, CurrentFingerprint: e.certs.Fingerprint, QRPNG: qr.PNG,
-		Portal: webclient.New(e.svc, webclient.Options{Fingerprint: e.certs.Fingerprint})})
+		Portal:   webclient.New(e.svc, webclient.Options{Fingerprint: e.certs.Fingerprint}),
+		DeviceCA: certs.NewDeviceCA(e.keyDir)}) // in the key directory, beside the TLS key (#13, #14)
 	if err := srv.Open(listen); err != nil {
 		return nil, fmt.Errorf("start the server on %s: %w", listen, err)
 	}
@@ -169,6 +170,13 @@ func (e *env) startServer(listen string) (*agentxml.Server, error) {
 		if err := srv.OpenHTTP(h); err != nil {
 			srv.Close()
 			return nil, fmt.Errorf("start the plain HTTP listener on %s: %w", h, err)
+		}
+	}
+	if m := e.svc.Settings().MTLSListen; m != "" {
+		// Not fatal: users without mutual authentication are served
+		// either way; those with it cannot download until it is fixed.
+		if err := srv.OpenMTLS(m); err != nil {
+			_ = e.svc.Log(core.LevelError, "", "The mutual-TLS listener (server.mtls_listen %s) did not start: %v", m, err)
 		}
 	}
 	return srv, nil

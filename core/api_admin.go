@@ -173,6 +173,7 @@ func (s *Service) DeleteUsers(sc Scope, names []string) ([]error, error) {
 			return err
 		}
 		u.DeviceID, u.DeviceOS, u.ProvisionedAt, u.PINReset = "", "", time.Time{}, nil
+		u.DeviceCert = nil
 		u.Deleted, u.DeletedAt = true, log.now
 		if err := tx.PutUser(u); err != nil {
 			return err

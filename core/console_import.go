@@ -239,6 +239,7 @@ func (s *Service) ImportUsers(rows []ImportRow, progress func(done, total int)) 
 			u := row.User
 			u.Created = now
 			u.DeviceID, u.DeviceOS, u.ProvisionedAt = "", "", time.Time{}
+			u.DeviceCert = nil
 			if err := tx.PutUser(u); err != nil {
 				return err
 			}

@@ -124,6 +124,7 @@ func (s *Service) RevokeDevice(name string) error {
 			dev = " (" + u.DeviceOS + ")"
 		}
 		u.DeviceID, u.DeviceOS, u.ProvisionedAt = "", "", time.Time{}
+		u.DeviceCert = nil // the certificate goes with the device (#14)
 		if err := tx.PutUser(u); err != nil {
 			return err
 		}

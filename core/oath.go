@@ -555,6 +555,7 @@ func (s *Service) confirmOATH(tx Tx, log *logger, u *User, rec *OATHRecord, how 
 		return err
 	}
 	u.DeviceID, u.DeviceOS, u.ProvisionedAt = "", "", time.Time{}
+	u.DeviceCert = nil
 	tok := rec.Pending
 	tok.Expires, tok.ConfirmedAt = time.Time{}, log.now
 	if rec.Active != nil {

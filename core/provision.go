@@ -234,6 +234,7 @@ func (s *Service) Provision(source, username, code, deviceOS string) (Provisione
 			return err
 		}
 		u.DeviceID, u.DeviceOS, u.ProvisionedAt = NewDeviceID(), clean(deviceOS), log.now
+		u.DeviceCert = nil // the old device's certificate dies with it (#14)
 		if err := tx.PutDevice(u.DeviceID, u.Name); err != nil {
 			return err
 		}
@@ -333,6 +334,19 @@ type Download struct {
 // without a write or a log line of its own: anyone can send one, so the
 // caller counts it (Service.Refuse).
 func (s *Service) SecurityStrings(deviceID string) (Download, error) {
+	return s.securityStrings(deviceID, "")
+}
+
+// SecurityStringsWithCert is SecurityStrings for a download over the
+// mutual-TLS listener: certSerial is the serial of the verified device
+// certificate the client presented. Users whose effective profile has
+// mutual authentication can download only this way, with the
+// certificate of their current device (devicecert.go).
+func (s *Service) SecurityStringsWithCert(deviceID, certSerial string) (Download, error) {
+	return s.securityStrings(deviceID, certSerial)
+}
+
+func (s *Service) securityStrings(deviceID, certSerial string) (Download, error) {
 	// Made before the transaction so the single writer is held no longer
 	// than the write itself takes.
 	notProvisioned := Errorf(CodeSession, "This device is not provisioned; the user needs to reprovision.")
@@ -340,6 +354,11 @@ func (s *Service) SecurityStrings(deviceID string) (Download, error) {
 		return Download{}, err
 	} else if !ok {
 		return Download{}, notProvisioned
+	}
+	// A download without the device's certificate is refused on a read,
+	// so it costs no write (the caller counts it).
+	if err := s.store.View(func(tx Tx) error { return checkDeviceCert(tx, deviceID, certSerial) }); err != nil {
+		return Download{}, err
 	}
 	ss := NewStringSet()
 	var d Download
@@ -371,11 +390,16 @@ func (s *Service) SecurityStrings(deviceID string) (Download, error) {
 		if fail != nil {
 			return log.add(LevelWarn, u.Name, "Security strings refused for user: %s, error: %s", u.Name, ErrorMessage(fail))
 		}
-		if err := tx.PutStrings(u.Name, &ss); err != nil {
-			return err
-		}
 		prof, _, err := resolveProfile(tx, u)
 		if err != nil {
+			return err
+		}
+		if prof.MutualAuth && !u.DeviceCert.valid(u, certSerial) {
+			// A reprovision came in between the read and this write.
+			fail = ErrDeviceCert
+			return nil
+		}
+		if err := tx.PutStrings(u.Name, &ss); err != nil {
 			return err
 		}
 		d = Download{User: u.Name, Strings: ss.Joined(), Policies: prof.ClientPolicies}

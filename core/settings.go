@@ -98,6 +98,10 @@ type Settings struct {
 	Listen     string `json:"listen"`      // HTTPS listener, host:port
 	Advertise  string `json:"advertise"`   // host[:port] phones use; "" = first LAN address
 	HTTPListen string `json:"http_listen"` // optional plain HTTP for legacy agents; "" = off
+	// MTLSListen is the HTTPS listener that requires a device certificate
+	// (#14): security-string downloads of users with mutual
+	// authentication go there. "" = off.
+	MTLSListen string `json:"mtls_listen"`
 	// TLSCert and TLSKey are PEM files (e.g. from the office's CA) served
 	// instead of the generated certificate when both are set.
 	TLSCert     string `json:"tls_cert,omitempty"`
@@ -180,6 +184,7 @@ func DefaultSettings() Settings {
 		ServerName:  host,
 		SiteID:      defaultSiteID(host),
 		Listen:      "0.0.0.0:8443",
+		MTLSListen:  "0.0.0.0:9443",
 		MaxFailures: 5,
 		LockSeconds: 300,
 		MaxLocks:    5,
@@ -306,6 +311,7 @@ var settings = map[string]setting{
 	"server.listen":               textSetting("HTTPS listen address host:port", func(s *Settings) *string { return &s.Listen }, validateListen),
 	"server.advertise":            textSetting("address phones use (empty: first LAN address)", func(s *Settings) *string { return &s.Advertise }, validateAdvertise),
 	"server.http_listen":          textSetting("plain HTTP listener for legacy agents (empty: off)", func(s *Settings) *string { return &s.HTTPListen }, validateListen),
+	"server.mtls_listen":          textSetting("HTTPS listener requiring device certificates, for mutual authentication (empty: off)", func(s *Settings) *string { return &s.MTLSListen }, validateListen),
 	"server.tls_cert":             textSetting("PEM certificate file phones trust (empty: the generated one)", func(s *Settings) *string { return &s.TLSCert }, nil),
 	"server.tls_key":              textSetting("PEM key file of server.tls_cert", func(s *Settings) *string { return &s.TLSKey }, nil),
 	"policy.lockout.max_failures": intSetting("wrong OTCs in a row before a user is locked", func(s *Settings) *int { return &s.MaxFailures }, 1, 100),

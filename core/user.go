@@ -53,6 +53,9 @@ type User struct {
 	// Profile is the user's own provisioning profile, overriding their
 	// group's (profiles.go); "" uses the group's or the Default.
 	Profile string `json:"profile,omitempty"`
+	// DeviceCert is the device certificate issued at the last provision
+	// with mutual authentication (#14, devicecert.go); nil when none.
+	DeviceCert *DeviceCert `json:"device_cert,omitempty"`
 }
 
 // Key is the store key of a username: names match case-insensitively.

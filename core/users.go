@@ -59,6 +59,7 @@ func (s *Service) AddUser(u User) (User, error) {
 	}
 	u.Created = s.clock.Now()
 	u.DeviceID, u.DeviceOS, u.ProvisionedAt = "", "", time.Time{}
+	u.DeviceCert = nil
 	err := s.update(false, func(tx Tx, log *logger) error {
 		// A user deleted through the admin API only awaits purging: a new
 		// local user of that name replaces the record.
@@ -110,6 +111,7 @@ func (s *Service) UpdateUser(name string, edit func(*User) error) (User, error) 
 			return FieldError("name", "A username cannot be changed; add a new user instead.")
 		}
 		u.Created, u.DeviceID, u.DeviceOS, u.ProvisionedAt = old.Created, old.DeviceID, old.DeviceOS, old.ProvisionedAt
+		u.DeviceCert = old.DeviceCert
 		if old.Locked && !u.Locked {
 			u.Failures = 0
 		}

@@ -1,6 +1,8 @@
 package agentxml
 
 import (
+	"crypto/x509"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/netip"
@@ -196,15 +198,38 @@ func (s *Server) provision(r *http.Request, req *request) reply {
 	// PushId is accepted and ignored: this server offers no push. Wrong
 	// codes are throttled per source address: the TCP peer, never a
 	// forwarding header.
+	// A CSR (#14) is checked before the code is redeemed, so an unusable
+	// one leaves the code for a corrected request.
+	var csr *x509.CertificateRequest
+	if req.CSR != "" {
+		var err error
+		if csr, err = parseCSR(req.CSR); err != nil {
+			s.refuse(r, refusedCSR)
+			return reply{errCode: errMalformed, message: errCSR}
+		}
+	}
 	p, err := s.svc.Provision(core.SourceIP(r.RemoteAddr), req.Username, req.ProvisionCode, req.DeviceOS)
 	if err != nil {
 		return s.failure("provision", err)
 	}
-	return reply{pass: true, id: p.DeviceID, hasPolicies: true, policies: p.Policies, certPin: s.certPin(p.Policies)}
+	return reply{pass: true, id: p.DeviceID, cert: s.issueDeviceCert(p, csr),
+		hasPolicies: true, policies: p.Policies, certPin: s.certPin(p.Policies)}
 }
 
 func (s *Server) securityStrings(r *http.Request, req *request) reply {
-	d, err := s.svc.SecurityStrings(req.ID)
+	var d core.Download
+	var err error
+	if serial := clientCertSerial(r); serial != "" {
+		d, err = s.svc.SecurityStringsWithCert(req.ID, serial)
+	} else {
+		d, err = s.svc.SecurityStrings(req.ID)
+	}
+	if errors.Is(err, core.ErrDeviceCert) {
+		// Mutual authentication (#14): no certificate, or not the
+		// device's current one. Counted, not written.
+		s.refuse(r, refusedDeviceCert)
+		return reply{errCode: errSession, message: core.ErrorMessage(err)}
+	}
 	if core.ErrorCode(err) == core.CodeSession {
 		// A device Id nobody holds: someone guessing, or a replaced
 		// phone. Counted, not written.

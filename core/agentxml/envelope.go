@@ -50,6 +50,7 @@ type request struct {
 	Message        string
 	Level          string
 	NextOTC        string // oathsync's second code (actions_oath.go)
+	CSR            string // provision's PEM certificate request (#14, devicecert.go)
 }
 
 // field returns the request field for an element or attribute name, or nil
@@ -95,6 +96,8 @@ func (r *request) field(name string) *string {
 		return &r.Level
 	case strings.EqualFold(name, "NextOTC"):
 		return &r.NextOTC
+	case strings.EqualFold(name, "CSR"):
+		return &r.CSR
 	}
 	return nil
 }
@@ -407,6 +410,7 @@ type reply struct {
 	message string // <Message>, a sentence for people; only for refusals of the request itself
 
 	id          string // <Id> of a newly provisioned device
+	cert        string // <Certificate>: the device certificate, PEM (#14)
 	strings     string // <SecurityStrings>
 	hasPolicies bool
 	policies    core.ClientPolicies
@@ -446,6 +450,9 @@ func appendSAS(b *buffer, req *request, rep *reply) {
 	}
 	if rep.id != "" {
 		b.elem("Id", rep.id)
+	}
+	if rep.cert != "" {
+		b.elem("Certificate", rep.cert)
 	}
 	if rep.strings != "" {
 		b.elem("SecurityStrings", rep.strings)

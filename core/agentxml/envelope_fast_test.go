@@ -24,6 +24,8 @@ var simpleCases = []struct {
 	{"empty element and repeated field", `<SASRequest><Username></Username><Action>a</Action><Action>b</Action></SASRequest>`, true},
 	{"trailing data ignored", `<SASRequest><Action>ping</Action></SASRequest><junk`, true},
 	{"greater-than in text", `<SASRequest><Secret>a>b</Secret></SASRequest>`, true},
+	{"provision with a PEM CSR", "<SASRequest><Action>provision</Action><CSR>-----BEGIN CERTIFICATE REQUEST-----\nMIIBAz+/=\n-----END CERTIFICATE REQUEST-----\n</CSR></SASRequest>", true},
+	{"PEM CSR with CRLF", "<SASRequest><CSR>-----BEGIN CERTIFICATE REQUEST-----\r\nMIIB\r\n-----END CERTIFICATE REQUEST-----\r\n</CSR></SASRequest>", false},
 
 	{"entity", `<SASRequest><Secret>a&amp;b</Secret></SASRequest>`, false},
 	{"attribute form", `<SASRequest secret="x" version="3.4"><Action>exists</Action></SASRequest>`, false},

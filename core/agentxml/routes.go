@@ -19,6 +19,8 @@ const (
 	refusedMalformed   = "malformed XML"
 	refusedAgentAccess = "wrong agent secret or address"
 	refusedMobile      = "an action /proxy does not offer"
+	refusedCSR         = "provision with an unusable CSR"
+	refusedDeviceCert  = "security-string download without the device certificate"
 	refusedDevice      = "Mobile request from unknown user; the user needs to reprovision" // the seed's wording
 	refusedGet         = "GET ?xml= request while agentxml.allow_get is off"
 	refusedVersion     = "AdminXML version not supported"

@@ -51,6 +51,10 @@ type Options struct {
 	// broken connections). nil discards them: phones that reject the
 	// certificate would otherwise fill the terminal.
 	ErrorLog *log.Logger
+	// DeviceCA signs device certificates for users with mutual
+	// authentication (#14) and verifies them on the mutual-TLS listener.
+	// nil issues none and cannot open that listener.
+	DeviceCA DeviceCA
 	// Limits are the per-source rate limits and connection caps; nil
 	// means DefaultLimits.
 	Limits *Limits
@@ -71,6 +75,8 @@ type Server struct {
 	tlsLn   net.Listener
 	httpSrv *http.Server
 	httpLn  net.Listener
+	mtlsSrv *http.Server
+	mtlsLn  net.Listener
 }
 
 // Timeouts for both listeners. Requests are small and answered from a
@@ -235,8 +241,9 @@ func (s *Server) URL() string {
 // opened again afterwards.
 func (s *Server) Close() error {
 	s.mu.Lock()
-	srvs := []*http.Server{s.tlsSrv, s.httpSrv}
+	srvs := []*http.Server{s.tlsSrv, s.httpSrv, s.mtlsSrv}
 	s.tlsSrv, s.tlsLn, s.httpSrv, s.httpLn = nil, nil, nil, nil
+	s.mtlsSrv, s.mtlsLn = nil, nil
 	s.mu.Unlock()
 
 	ctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)

@@ -2,7 +2,16 @@ package agentxmltest
 
 import (
 	"bytes"
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
 	"encoding/xml"
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -24,6 +33,11 @@ type MobileClient struct {
 	username string
 	code     string
 
+	fp   string // the server certificate's pinned fingerprint
+	csr  string // PEM CSR sent with provision (UseMutualAuth)
+	key  crypto.Signer
+	cert string // PEM device certificate from provision
+
 	deviceID string
 	policies []Policy
 	strs     [][10]byte
@@ -43,7 +57,7 @@ func NewMobileClient(provisionURL, fingerprint string) (*MobileClient, error) {
 	if err != nil {
 		return nil, err
 	}
-	m := &MobileClient{http: hc, siteID: siteID, username: username, code: code,
+	m := &MobileClient{http: hc, siteID: siteID, username: username, code: code, fp: fingerprint,
 		base: "https://" + net.JoinHostPort(host, port)}
 	m.agentURL = m.base + "/proxy/AgentXML"
 	if siteID != "" {
@@ -110,8 +124,12 @@ func (m *MobileClient) Do(xmlBody string) (*Response, error) {
 
 // Provision redeems the provision code. A FAIL is returned as *FailError.
 func (m *MobileClient) Provision(deviceOS string) error {
-	r, err := m.Do(SASRequest("Version", "3.6", "Action", "provision", "Username", m.username,
-		"ProvisionCode", m.code, "DeviceOS", deviceOS))
+	pairs := []string{"Version", "3.6", "Action", "provision", "Username", m.username,
+		"ProvisionCode", m.code, "DeviceOS", deviceOS}
+	if m.csr != "" {
+		pairs = append(pairs, "CSR", m.csr)
+	}
+	r, err := m.Do(SASRequest(pairs...))
 	if err != nil {
 		return err
 	}
@@ -122,6 +140,59 @@ func (m *MobileClient) Provision(deviceOS string) error {
 		return fmt.Errorf("provision: device Id %q is not 32 hex characters", r.ID)
 	}
 	m.deviceID, m.policies, m.strs, m.next = r.ID, r.Policies, nil, 0
+	m.cert = r.Certificate
+	return nil
+}
+
+// UseMutualAuth makes a new ECDSA P-256 key and a CSR for it (CN the
+// username), which the next Provision sends, as a client for a profile
+// with mutual authentication does (#14).
+func (m *MobileClient) UseMutualAuth() error {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return err
+	}
+	der, err := x509.CreateCertificateRequest(rand.Reader, &x509.CertificateRequest{Subject: pkix.Name{CommonName: m.username}}, key)
+	if err != nil {
+		return err
+	}
+	m.key, m.csr = key, string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE REQUEST", Bytes: der}))
+	return nil
+}
+
+// Certificate returns the PEM device certificate of the last provision,
+// or "".
+func (m *MobileClient) Certificate() string { return m.cert }
+
+// ClientCertificate returns the device certificate with its key, for
+// UseMTLS.
+func (m *MobileClient) ClientCertificate() (tls.Certificate, error) {
+	if m.cert == "" || m.key == nil {
+		return tls.Certificate{}, errors.New("no device certificate: provision after UseMutualAuth")
+	}
+	b, _ := pem.Decode([]byte(m.cert))
+	if b == nil {
+		return tls.Certificate{}, errors.New("the device certificate is not PEM")
+	}
+	leaf, err := x509.ParseCertificate(b.Bytes)
+	if err != nil {
+		return tls.Certificate{}, err
+	}
+	return tls.Certificate{Certificate: [][]byte{b.Bytes}, PrivateKey: m.key, Leaf: leaf}, nil
+}
+
+// UseMTLS sends the client's requests to the mutual-TLS listener at addr
+// (host:port), presenting cert, or no certificate when cert is nil.
+func (m *MobileClient) UseMTLS(addr string, cert *tls.Certificate) error {
+	hc, err := PinnedClient(m.fp)
+	if err != nil {
+		return err
+	}
+	if cert != nil {
+		c := *cert
+		hc.Transport.(*http.Transport).TLSClientConfig.Certificates = []tls.Certificate{c}
+	}
+	m.http, m.agentURL = hc, "https://"+addr+"/proxy/AgentXML"
 	return nil
 }
 

@@ -16,7 +16,9 @@ type Response struct {
 	RequestID       string   `xml:"RequestID"`
 	Result          string   `xml:"Result"`
 	Error           string   `xml:"Error"`
+	Message         string   `xml:"Message"`
 	ID              string   `xml:"Id"`
+	Certificate     string   `xml:"Certificate"`
 	SecurityStrings string   `xml:"SecurityStrings"`
 	Policies        []Policy `xml:"Policies>Policy"`
 	SessionID       string   `xml:"SessionID"`
