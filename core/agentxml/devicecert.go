@@ -112,10 +112,7 @@ func (s *Server) OpenMTLS(addr string) error {
 		return fmt.Errorf("agentxml: listen on %s: %w", addr, err)
 	}
 	srv := s.newHTTPServer()
-	srv.TLSConfig = tlsConfig(s.opt.Certificate)
-	if s.opt.GetCertificate != nil {
-		srv.TLSConfig.Certificates, srv.TLSConfig.GetCertificate = nil, s.opt.GetCertificate
-	}
+	srv.TLSConfig = s.serverTLS()
 	srv.TLSConfig.ClientAuth = tls.RequireAndVerifyClientCert
 	srv.TLSConfig.ClientCAs = pool
 	s.mtlsSrv, s.mtlsLn = srv, ln

@@ -103,6 +103,17 @@ func New(svc *core.Service, opt Options) *Server {
 	return s
 }
 
+// serverTLS is the TLS configuration of the HTTPS listeners: the fixed
+// certificate, or the one GetCertificate serves now (the admin's files,
+// reloaded without a restart).
+func (s *Server) serverTLS() *tls.Config {
+	c := tlsConfig(s.opt.Certificate)
+	if s.opt.GetCertificate != nil {
+		c.Certificates, c.GetCertificate = nil, s.opt.GetCertificate
+	}
+	return c
+}
+
 // Handler returns the server's HTTP handler, for tests and for callers
 // that serve it themselves.
 func (s *Server) Handler() http.Handler { return s.handler }
@@ -124,10 +135,7 @@ func (s *Server) Open(addr string) error {
 		return fmt.Errorf("agentxml: listen on %s: %w", addr, err)
 	}
 	srv := s.newHTTPServer()
-	srv.TLSConfig = tlsConfig(s.opt.Certificate)
-	if s.opt.GetCertificate != nil {
-		srv.TLSConfig.Certificates, srv.TLSConfig.GetCertificate = nil, s.opt.GetCertificate
-	}
+	srv.TLSConfig = s.serverTLS()
 	s.tlsSrv, s.tlsLn = srv, ln
 	// tls.NewListener rather than ServeTLS keeps the protocol HTTP/1.1:
 	// AgentXML clients are simple request/response agents and phones.
