@@ -13,6 +13,7 @@ import (
 	"filippo.io/age"
 
 	"provisio/core"
+	"provisio/core/certs"
 	"provisio/core/store"
 )
 
@@ -74,6 +75,15 @@ func TestBackupRestore(t *testing.T) {
 		t.Fatal(err)
 	}
 	users := provisionUsers(t, e, 64)
+	// The device CA (#14), made as a server start makes it: the backup
+	// must carry it, or restored phones' certificates would not verify.
+	if _, err := certs.NewDeviceCA(e.keyDir).Pool(); err != nil {
+		t.Fatal(err)
+	}
+	caKey, err := os.ReadFile(filepath.Join(e.keyDir, certs.DeviceCAKeyFile))
+	if err != nil {
+		t.Fatal(err)
+	}
 
 	// 64 clients log in, each at the next index, while the backup runs.
 	// acked[i] is the newest index user i's login was acknowledged at
@@ -134,6 +144,9 @@ func TestBackupRestore(t *testing.T) {
 		defer r.close()
 		if _, err := r.svc.VerifyLog(); err != nil {
 			t.Fatalf("restored log: %v", err)
+		}
+		if got, err := os.ReadFile(filepath.Join(r.keyDir, certs.DeviceCAKeyFile)); err != nil || !bytes.Equal(got, caKey) {
+			t.Errorf("the device CA key was not restored: %v", err)
 		}
 		for i, u := range users {
 			var ls core.LoginState

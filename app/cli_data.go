@@ -98,6 +98,9 @@ func (c *cli) backup(e *env, outPath string, to age.Recipient) (err error) {
 		backup.KeyName:    filepath.Join(e.keyDir, store.KeyFileName),
 		backup.CertName:   filepath.Join(e.dir, certs.CertFile),
 		backup.TLSKeyName: filepath.Join(e.keyDir, certs.KeyFile),
+		// The device CA lives in the key directory too (app/env.go).
+		backup.DeviceCACertName: filepath.Join(e.keyDir, certs.DeviceCACertFile),
+		backup.DeviceCAKeyName:  filepath.Join(e.keyDir, certs.DeviceCAKeyFile),
 	} {
 		data, err := os.ReadFile(path)
 		if errors.Is(err, os.ErrNotExist) && name != backup.KeyName {
@@ -213,9 +216,12 @@ func (c *cli) restore(file string, id age.Identity) error {
 	if err := store.WriteKey(stageKeys, members[backup.KeyName]); err != nil {
 		return err
 	}
-	if tlsKey, ok := members[backup.TLSKeyName]; ok {
-		if err := os.WriteFile(filepath.Join(stageKeys, certs.KeyFile), tlsKey, 0o600); err != nil {
-			return err
+	for name, file := range map[string]string{backup.TLSKeyName: certs.KeyFile,
+		backup.DeviceCACertName: certs.DeviceCACertFile, backup.DeviceCAKeyName: certs.DeviceCAKeyFile} {
+		if data, ok := members[name]; ok {
+			if err := os.WriteFile(filepath.Join(stageKeys, file), data, 0o600); err != nil {
+				return err
+			}
 		}
 	}
 	// Every page and every record of every bucket.
@@ -284,7 +290,10 @@ func (c *cli) restore(file string, id age.Identity) error {
 	if err := os.MkdirAll(keyDir, 0o700); err != nil {
 		return err
 	}
-	for _, name := range []string{store.KeyFileName, certs.KeyFile} {
+	for _, name := range []string{store.KeyFileName, certs.KeyFile, certs.DeviceCACertFile, certs.DeviceCAKeyFile} {
+		if _, err := os.Stat(filepath.Join(stageKeys, name)); err != nil && strings.HasPrefix(name, "device-ca") {
+			continue // a backup from before device certificates: keep the current CA
+		}
 		cur := filepath.Join(keyDir, name)
 		if _, err := os.Stat(cur); err == nil {
 			if err := os.Rename(cur, cur+".replaced-"+stamp); err != nil {

@@ -28,6 +28,10 @@ const (
 	KeyName      = "provisio.key"
 	CertName     = "cert.pem"
 	TLSKeyName   = "key.pem"
+	// The device CA that signs device certificates (#14): without it a
+	// restored server could not verify the phones' certificates.
+	DeviceCACertName = "device-ca.pem"
+	DeviceCAKeyName  = "device-ca.key"
 )
 
 // Format is the archive layout's version.
@@ -82,7 +86,7 @@ func Write(w io.Writer, to age.Recipient, m Manifest, members map[string][]byte)
 	if err := put(ManifestName, man); err != nil {
 		return err
 	}
-	for _, name := range []string{DataName, KeyName, CertName, TLSKeyName} {
+	for _, name := range []string{DataName, KeyName, CertName, TLSKeyName, DeviceCACertName, DeviceCAKeyName} {
 		if data, ok := members[name]; ok {
 			if err := put(name, data); err != nil {
 				return err
