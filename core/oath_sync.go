@@ -1,0 +1,122 @@
+package core
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+)
+
+
+// OATHSync resynchronises a user's token with two consecutive codes (the
+// oathsync action). A failure counts toward the lockout like a wrong
+// login; the answer does not say whether the user or a token exists.
+func (s *Service) OATHSync(agent Agent, username, code1, code2 string) error {
+	return s.oathSync(&agent, HelpdeskScope(agent, ""), username, code1, code2)
+}
+
+// OATHSyncUsers resynchronises tokens for the helpdesk API (OathSync);
+// codes[i] holds the two codes of names[i]. Failures are per user and do
+// not count toward the lockout: the helpdesk is already trusted.
+func (s *Service) OATHSyncUsers(scope Scope, names []string, codes [][2]string) []error {
+	out := make([]error, len(names))
+	for i, n := range names {
+		out[i] = s.oathSync(nil, scope, n, codes[i][0], codes[i][1])
+	}
+	return out
+}
+
+func (s *Service) oathSync(agent *Agent, scope Scope, username, code1, code2 string) error {
+	set := s.Settings()
+	var fail error
+	var locked bool
+	by := "the helpdesk API"
+	if agent != nil {
+		by = "agent " + quote(agent.Name)
+	}
+	err := s.update(false, func(tx Tx, log *logger) error {
+		fail, locked = nil, false
+		code1, code2 := strings.TrimSpace(code1), strings.TrimSpace(code2)
+		neutral := Errorf(CodeWrongOTC, "The token could not be synchronised.")
+		var u User
+		var err error
+		if agent == nil {
+			// The helpdesk is told plainly, as for its other operations.
+			if u, err = scopedUser(tx, scope, username, false); err != nil {
+				var e *Error
+				if errors.As(err, &e) {
+					fail = err
+					return nil
+				}
+				return err
+			}
+		} else {
+			u, err = tx.User(username)
+			if errors.Is(err, ErrNotFound) || err == nil && u.Deleted {
+				fail = neutral
+				return log.add(LevelWarn, "", "OATH sync failed for user: %s, error: no such user", clean(username))
+			} else if err != nil {
+				return err
+			}
+			if !agent.Admits(u) {
+				fail = Errorf(CodeNotInGroup, "User %q is not in the agent's group.", u.Name)
+				return log.add(LevelWarn, u.Name, "OATH sync failed for user: %s, error: not in the agent's group", u.Name)
+			}
+		}
+		if !set.OATH.Enabled {
+			fail = neutral
+			if agent == nil {
+				fail = Errorf(CodeInvalid, "OATH tokens are turned off (oath.enabled).")
+			}
+			return log.add(LevelWarn, u.Name, "OATH sync failed for user: %s, error: OATH tokens are turned off", u.Name)
+		}
+		rec, err := readOATH(tx, u.Name)
+		if err != nil {
+			return err
+		}
+		tok := rec.Active
+		if tok == nil {
+			fail = Errorf(CodeNoStrings, "User %q has no OATH token.", u.Name)
+			if agent != nil {
+				fail = neutral
+			}
+			return log.add(LevelWarn, u.Name, "OATH sync failed for user: %s, error: the user has no confirmed OATH token", u.Name)
+		}
+		if code1 == "" || code2 == "" {
+			fail = Errorf(CodeNoOTC, "Give two consecutive codes from the token.")
+			return log.add(LevelWarn, u.Name, "OATH sync failed for user: %s, error: two codes are needed", u.Name)
+		}
+		if !tok.resync(code1, code2, log.now) {
+			fail = neutral
+			if agent == nil {
+				fail = Errorf(CodeWrongOTC, "The codes do not match user %q's token; give two consecutive codes from it.", u.Name)
+			}
+			why := "the codes do not match the token"
+			if agent != nil && !u.Disabled {
+				ls, err := loginState(tx, u.Name)
+				if err != nil {
+					return err
+				}
+				if locked = ls.fail(set, log.now); locked {
+					why += fmt.Sprintf("; %d failures in a row, lock %d: %s", ls.Failures, ls.Locks, ls.lockDescription())
+				}
+				if err := tx.PutLoginState(u.Name, ls); err != nil {
+					return err
+				}
+			}
+			return log.add(LevelWarn, u.Name, "OATH sync failed for user: %s, error: %s", u.Name, why)
+		}
+		if err := tx.PutOATH(u.Name, rec); err != nil {
+			return err
+		}
+		return log.add(LevelInfo, u.Name, "OATH token of user %q resynchronised by %s.", u.Name, by)
+	}, func() []Event {
+		if locked {
+			return s.usersChanged(username)()
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	return fail
+}
