@@ -7,7 +7,6 @@ import (
 	"time"
 )
 
-
 // OATHIssued is a token just issued, shown once: URI and SecretText carry
 // the secret and are never logged or stored elsewhere.
 type OATHIssued struct {

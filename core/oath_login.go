@@ -5,7 +5,6 @@ import (
 	"strings"
 )
 
-
 // oathOutcome is checkOATHLogin's answer to Login.
 type oathOutcome struct {
 	handled bool  // the code was an OATH code; Login does nothing more

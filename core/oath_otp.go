@@ -14,7 +14,6 @@ import (
 	"time"
 )
 
-
 func oathHash(alg string) func() hash.Hash {
 	switch alg {
 	case OATHSHA256:

@@ -4,7 +4,6 @@ import (
 	"errors"
 )
 
-
 // OATHURLParam marks the Provision URL of a code that sets up an OATH
 // token, so the page it opens offers the authenticator set-up instead of
 // the mobile client's settings. It says nothing secret.

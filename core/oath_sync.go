@@ -6,7 +6,6 @@ import (
 	"strings"
 )
 
-
 // OATHSync resynchronises a user's token with two consecutive codes (the
 // oathsync action). A failure counts toward the lockout like a wrong
 // login; the answer does not say whether the user or a token exists.
