@@ -221,6 +221,16 @@ func apiChanges(a, b User) string {
 	return ch + ", " + strings.Join(more, ", ")
 }
 
+// findUser reads a user, deleted ones included; a missing one is the
+// CodeNotFound sentence every caller shows.
+func findUser(tx Tx, name string) (User, error) {
+	u, err := tx.User(name)
+	if errors.Is(err, ErrNotFound) {
+		return User{}, Errorf(CodeNotFound, "There is no user %q.", name)
+	}
+	return u, err
+}
+
 // activeUser reads a user that the agent API may act on: deleted users
 // are reported as missing, like users that never existed.
 func activeUser(tx Tx, name string) (User, error) {

@@ -1,7 +1,6 @@
 package core
 
 import (
-	"errors"
 	"fmt"
 	"time"
 )
@@ -36,10 +35,8 @@ func (s *Service) ResetPIN(name string, send bool) (PINReset, error) {
 	var res PINReset
 	err := s.update(false, func(tx Tx, log *logger) error {
 		res = PINReset{}
-		u, err := tx.User(name)
-		if errors.Is(err, ErrNotFound) {
-			return Errorf(CodeNotFound, "There is no user %q.", name)
-		} else if err != nil {
+		u, err := findUser(tx, name)
+		if err != nil {
 			return err
 		}
 		if send && u.Email == "" {
@@ -107,10 +104,8 @@ func weakPIN(p []byte) bool {
 // pending provision code is left alone.
 func (s *Service) RevokeDevice(name string) error {
 	return s.update(false, func(tx Tx, log *logger) error {
-		u, err := tx.User(name)
-		if errors.Is(err, ErrNotFound) {
-			return Errorf(CodeNotFound, "There is no user %q.", name)
-		} else if err != nil {
+		u, err := findUser(tx, name)
+		if err != nil {
 			return err
 		}
 		if !u.Provisioned() {

@@ -254,10 +254,8 @@ func (u User) LockText() string {
 func (s *Service) Lock(name string) (LockState, error) {
 	var out LockState
 	err := s.store.View(func(tx Tx) error {
-		u, err := tx.User(name)
-		if errors.Is(err, ErrNotFound) {
-			return Errorf(CodeNotFound, "There is no user %q.", name)
-		} else if err != nil {
+		u, err := findUser(tx, name)
+		if err != nil {
 			return err
 		}
 		ls, err := loginState(tx, u.Name)

@@ -54,10 +54,8 @@ func oathStatus(u User, rec OATHRecord, now time.Time) OATHStatus {
 func (s *Service) OATHStatus(name string) (OATHStatus, error) {
 	var st OATHStatus
 	err := s.store.View(func(tx Tx) error {
-		u, err := tx.User(name)
-		if errors.Is(err, ErrNotFound) {
-			return Errorf(CodeNotFound, "There is no user %q.", name)
-		} else if err != nil {
+		u, err := findUser(tx, name)
+		if err != nil {
 			return err
 		}
 		rec, err := readOATH(tx, u.Name)
@@ -179,10 +177,8 @@ func (s *Service) issueOATH(tx Tx, log *logger, name string, opt OATHOptions) (O
 func (s *Service) ConfirmOATH(name, code string) error {
 	set := s.Settings()
 	return s.update(false, func(tx Tx, log *logger) error {
-		u, err := tx.User(name)
-		if errors.Is(err, ErrNotFound) {
-			return Errorf(CodeNotFound, "There is no user %q.", name)
-		} else if err != nil {
+		u, err := findUser(tx, name)
+		if err != nil {
 			return err
 		}
 		rec, err := readOATH(tx, u.Name)
@@ -241,10 +237,8 @@ func (s *Service) confirmOATH(tx Tx, log *logger, u *User, rec *OATHRecord, how 
 // RevokeOATH removes a user's OATH tokens, confirmed and pending.
 func (s *Service) RevokeOATH(name string) error {
 	err := s.update(false, func(tx Tx, log *logger) error {
-		u, err := tx.User(name)
-		if errors.Is(err, ErrNotFound) {
-			return Errorf(CodeNotFound, "There is no user %q.", name)
-		} else if err != nil {
+		u, err := findUser(tx, name)
+		if err != nil {
 			return err
 		}
 		rec, err := readOATH(tx, u.Name)

@@ -28,10 +28,8 @@ func (s *Service) createProvisionCode(name string, mail bool, oath *OATHOptions)
 	set := s.Settings()
 	var ic IssuedCode
 	err := s.update(false, func(tx Tx, log *logger) error {
-		u, err := tx.User(name)
-		if errors.Is(err, ErrNotFound) || err == nil && u.Deleted {
-			return Errorf(CodeNotFound, "There is no user %q.", name)
-		} else if err != nil {
+		u, err := activeUser(tx, name)
+		if err != nil {
 			return err
 		}
 		if u.Disabled {

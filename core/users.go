@@ -94,10 +94,8 @@ func (s *Service) UpdateUser(name string, edit func(*User) error) (User, error) 
 	set := s.Settings()
 	var out User
 	err := s.update(false, func(tx Tx, log *logger) error {
-		old, err := tx.User(name)
-		if errors.Is(err, ErrNotFound) {
-			return Errorf(CodeNotFound, "There is no user %q.", name)
-		} else if err != nil {
+		old, err := findUser(tx, name)
+		if err != nil {
 			return err
 		}
 		u := old
@@ -153,10 +151,8 @@ func describeChanges(a, b User) string {
 // DeleteUser removes a user with their device, strings and pending code.
 func (s *Service) DeleteUser(name string) error {
 	return s.update(false, func(tx Tx, log *logger) error {
-		u, err := tx.User(name)
-		if errors.Is(err, ErrNotFound) {
-			return Errorf(CodeNotFound, "There is no user %q.", name)
-		} else if err != nil {
+		u, err := findUser(tx, name)
+		if err != nil {
 			return err
 		}
 		if err := revokeDevice(tx, u); err != nil {
