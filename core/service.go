@@ -37,6 +37,8 @@ type Service struct {
 
 	// refused counts refused unauthenticated requests (refused.go).
 	refused refusals
+	// consoles is where remote consoles connect (consoles.go).
+	consoles consoleEndpoint
 
 	// provisions counts wrong provision attempts (provision_guard.go).
 	provisions provisionGuard

@@ -86,4 +86,10 @@ type Tx interface {
 	// true for them (size is the entry's bytes), at most limit of them,
 	// and returns how many it deleted and the bytes they took.
 	TrimLog(limit int, drop func(e LogEntry, size int) bool) (n int, bytes int64, err error)
+
+	// Console returns a remote console by name (case-insensitive);
+	// Consoles returns them all by name (consoles.go).
+	Console(name string) (Console, error)
+	PutConsole(c Console) error
+	Consoles() ([]Console, error)
 }

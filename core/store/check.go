@@ -264,7 +264,9 @@ func Check(dir string, opt Options) (*Report, error) {
 		sort.Slice(r.Buckets, func(i, j int) bool { return r.Buckets[i].Name < r.Buckets[j].Name })
 		if err == nil {
 			for _, b := range allBuckets {
-				if _, ok := c.buckets[string(b)]; !ok {
+				// A file last opened before remote consoles (#12) has no
+				// consoles bucket yet; opening it makes one.
+				if _, ok := c.buckets[string(b)]; !ok && string(b) != string(bucketConsoles) {
 					r.BadRecords = append(r.BadRecords, fmt.Sprintf("bucket %q is missing", b))
 				}
 			}
@@ -303,7 +305,7 @@ func recordProblem(bucket string, key, value []byte) string {
 		if _, err := decodeLoginState(value); err != nil {
 			return fmt.Sprintf("bucket %q: record %s: %v", bucket, name, err)
 		}
-	case string(bucketUsers), string(bucketCodes), string(bucketAgents), string(bucketLog), string(bucketOutbox), string(bucketOATH), string(bucketProfiles):
+	case string(bucketUsers), string(bucketCodes), string(bucketAgents), string(bucketLog), string(bucketOutbox), string(bucketOATH), string(bucketProfiles), string(bucketConsoles):
 		if !json.Valid(value) {
 			return fmt.Sprintf("bucket %q: record %s does not decode", bucket, name)
 		}
