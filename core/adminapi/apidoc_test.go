@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"io"
 	"net"
@@ -17,6 +18,7 @@ import (
 
 	"provisio/core"
 	"provisio/core/adminapi"
+	"provisio/core/certs"
 	"provisio/core/store"
 )
 
@@ -165,6 +167,21 @@ func newServer(t *testing.T) (*core.Service, string) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { srv.Close() })
+	// The remote listener too, so a pairing code shows its address and
+	// certificate as in production.
+	keyDir := t.TempDir()
+	cert, err := certs.LoadOrCreateIn(dir, keyDir, []string{"127.0.0.1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	remote, err := adminapi.ListenRemote("127.0.0.1:0", svc, adminapi.RemoteOptions{
+		GetCertificate: func(*tls.ClientHelloInfo) (*tls.Certificate, error) { return &cert, nil },
+		CA:             certs.NewConsoleCA(keyDir)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { remote.Close() })
+	svc.SetConsoleEndpoint(remote.Addr(), func() string { return certs.Fingerprint(cert) })
 	return svc, sock
 }
 
