@@ -238,16 +238,64 @@ func (e *env) startWorkers(errOut io.Writer) (stop func()) {
 
 // startAdmin serves the admin API on the data directory's admin.sock, so
 // CLI commands (and later consoles) started while this process holds the
-// directory attach to it instead of failing. Without the socket the
-// server still authenticates; the reason goes to errOut and the log.
+// directory attach to it instead of failing, and to paired remote
+// consoles over mutual TLS on server.admin_listen (startRemoteAdmin).
+// Without either the server still authenticates; the reason goes to
+// errOut and the log.
 func (e *env) startAdmin(errOut io.Writer) (stop func()) {
+	stopRemote := e.startRemoteAdmin(errOut)
 	srv, err := adminapi.Listen(filepath.Join(e.dir, adminapi.SocketName), e.svc)
 	if err != nil {
 		fmt.Fprintf(errOut, "provisio: %v; commands cannot attach to this server.\n", err)
 		_ = e.svc.Log(core.LevelError, "", "The admin socket did not open (%v); commands cannot attach to this server.", err)
+		return stopRemote
+	}
+	return func() { srv.Close(); stopRemote() }
+}
+
+// startRemoteAdmin opens the remote admin listener (server.admin_listen)
+// with the server's certificate and the console CA in the key directory.
+// It is read once at start, like the other listeners.
+func (e *env) startRemoteAdmin(errOut io.Writer) (stop func()) {
+	listen := e.svc.Settings().AdminListen
+	if listen == "" {
 		return func() {}
 	}
-	return func() { srv.Close() }
+	if e.certs == nil {
+		if err := e.loadCert(); err != nil {
+			_ = e.svc.Log(core.LevelError, "", "The remote console listener (server.admin_listen %s) did not start: %v", listen, err)
+			return func() {}
+		}
+	}
+	srv, err := adminapi.ListenRemote(listen, e.svc, adminapi.RemoteOptions{
+		GetCertificate: e.certs.GetCertificate,
+		CA:             certs.NewConsoleCA(e.keyDir), // beside the device CA (#14)
+	})
+	if err != nil {
+		// Not fatal: phones and agents are served either way.
+		fmt.Fprintf(errOut, "provisio: %v; remote consoles cannot connect.\n", err)
+		_ = e.svc.Log(core.LevelError, "", "The remote console listener (server.admin_listen %s) did not start: %v", listen, err)
+		return func() {}
+	}
+	e.svc.SetConsoleEndpoint(consoleAddr(e.svc, srv.Addr()), e.certs.Fingerprint)
+	return func() {
+		e.svc.SetConsoleEndpoint("", nil)
+		srv.Close()
+	}
+}
+
+// consoleAddr is the address a remote console is told to connect to:
+// the listener's, with the advertised host when it listens on every
+// interface.
+func consoleAddr(svc *core.Service, bound string) string {
+	host, port, err := net.SplitHostPort(bound)
+	if err != nil {
+		return bound
+	}
+	if ip := net.ParseIP(host); ip == nil || ip.IsUnspecified() {
+		host = svc.AdvertisedHost()
+	}
+	return net.JoinHostPort(host, port)
 }
 
 // serverURLs lists the addresses phones and agents can use: the advertised

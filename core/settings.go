@@ -102,6 +102,9 @@ type Settings struct {
 	// (#14): security-string downloads of users with mutual
 	// authentication go there. "" = off.
 	MTLSListen string `json:"mtls_listen"`
+	// AdminListen is the HTTPS listener with mutual TLS for remote
+	// consoles (#12): the admin API for paired consoles. "" = off.
+	AdminListen string `json:"admin_listen"`
 	// TLSCert and TLSKey are PEM files (e.g. from the office's CA) served
 	// instead of the generated certificate when both are set.
 	TLSCert     string `json:"tls_cert,omitempty"`
@@ -185,6 +188,7 @@ func DefaultSettings() Settings {
 		SiteID:      defaultSiteID(host),
 		Listen:      "0.0.0.0:8443",
 		MTLSListen:  "0.0.0.0:9443",
+		AdminListen: "0.0.0.0:8444",
 		MaxFailures: 5,
 		LockSeconds: 300,
 		MaxLocks:    5,
@@ -312,6 +316,7 @@ var settings = map[string]setting{
 	"server.advertise":            textSetting("address phones use (empty: first LAN address)", func(s *Settings) *string { return &s.Advertise }, validateAdvertise),
 	"server.http_listen":          textSetting("plain HTTP listener for legacy agents (empty: off)", func(s *Settings) *string { return &s.HTTPListen }, validateListen),
 	"server.mtls_listen":          textSetting("HTTPS listener requiring device certificates, for mutual authentication (empty: off)", func(s *Settings) *string { return &s.MTLSListen }, validateListen),
+	"server.admin_listen":         textSetting("HTTPS listener with mutual TLS for paired remote consoles (empty: off)", func(s *Settings) *string { return &s.AdminListen }, validateListen),
 	"server.tls_cert":             textSetting("PEM certificate file phones trust (empty: the generated one)", func(s *Settings) *string { return &s.TLSCert }, nil),
 	"server.tls_key":              textSetting("PEM key file of server.tls_cert", func(s *Settings) *string { return &s.TLSKey }, nil),
 	"policy.lockout.max_failures": intSetting("wrong OTCs in a row before a user is locked", func(s *Settings) *int { return &s.MaxFailures }, 1, 100),
