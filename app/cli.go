@@ -89,9 +89,6 @@ func usagef(format string, args ...any) error { return usageError{fmt.Sprintf(fo
 type cli struct {
 	dataDir     string
 	keyDir      string // --key-dir; "" is PROVISIO_KEY_DIR or the default (keyDirFor)
-	// connect is --connect HOST[:PORT]: a remote server, reached as a
-	// paired console (cli_console.go).
-	connect string
 	out, errOut io.Writer
 	// in is where secrets given as "-" are read; nil means os.Stdin.
 	in io.Reader
@@ -99,6 +96,9 @@ type cli struct {
 	stop <-chan struct{}
 	// started, when set, receives the server's address once it listens.
 	started chan<- string
+	// connect is --connect HOST[:PORT]: a remote server, reached as a
+	// paired console (cli_console.go).
+	connect string
 }
 
 // run is the whole program: it returns the exit code.

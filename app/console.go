@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/debug"
+	"strings"
 	"sync"
 	"time"
 
@@ -74,6 +75,7 @@ func (c *cli) console() error {
 		RegenerateCert: rs.RegenerateCert,
 		Certificate:    e.certInfo,
 		CheckCertFiles: checkCertFiles,
+		ServiceCommand: serviceInstallCommand(),
 	})
 	defer con.Close()
 	w.ShowAndRun()
@@ -92,6 +94,83 @@ func (c *cli) attachedConsole(api core.AdminAPI) error {
 	defer at.Close()
 	w.ShowAndRun()
 	return nil
+}
+
+// remoteConsole opens the console of the server named by --connect, as a
+// paired console: the first time it asks for a pairing code in the
+// window and pins the server's certificate (adminapi.Pair).
+func (c *cli) remoteConsole() error {
+	addr, err := adminapi.NormalizeAddr(c.connect)
+	if err != nil {
+		return usagef("%v", err)
+	}
+	dir := c.identityDir(addr)
+	a := app.NewWithID(appID)
+	a.SetIcon(fyne.NewStaticResource(assets.IconResource()))
+	w := a.NewWindow("Provisio — " + addr)
+	w.Resize(fyne.NewSize(1100, 700))
+	var at *ui.Attached
+	defer func() {
+		if at != nil {
+			at.Close()
+		}
+	}()
+	var connect, pair func()
+	connect = func() {
+		id, err := adminapi.LoadIdentity(dir)
+		if errors.Is(err, adminapi.ErrNotPaired) {
+			pair()
+			return
+		}
+		var api *adminapi.Client
+		if err == nil {
+			api, err = adminapi.DialRemote(id)
+		}
+		if err != nil {
+			ui.ShowConnectProblem(w, addr, err, connect, func() {
+				_ = os.RemoveAll(dir)
+				pair()
+			})
+			return
+		}
+		at = ui.NewAttached(w, ui.AttachedDeps{API: api, Remote: addr})
+	}
+	pair = func() {
+		var fp string
+		var serverPEM []byte
+		ui.NewPairing(w, ui.PairingDeps{
+			Server: addr,
+			Probe: func() (string, error) {
+				var err error
+				fp, serverPEM, err = adminapi.ServerFingerprint(addr)
+				return fp, err
+			},
+			Pair: func(code string) error {
+				id, err := adminapi.Pair(addr, fp, serverPEM, code)
+				if err != nil {
+					return err
+				}
+				return id.Save(dir)
+			},
+			Paired: connect,
+			Quit:   a.Quit,
+		})
+	}
+	connect()
+	w.ShowAndRun()
+	return nil
+}
+
+// serviceInstallCommand is the command the console's "Install as a
+// service" shows: this program by its path, so root runs the same build,
+// unless it is a throw-away build of `go run` (make run), which is gone
+// once the console closes.
+func serviceInstallCommand() string {
+	exe, err := os.Executable()
+	if err != nil || strings.Contains(exe, "go-build") || strings.ContainsAny(exe, " '\"$`") {
+		return "sudo provisio service install"
+	}
+	return "sudo " + exe + " service install"
 }
 
 // restartable is the embedded server as the console's Server screen sees

@@ -63,6 +63,10 @@ type Deps struct {
 	CheckCertFiles func(certPath, keyPath, host string) error
 	// Version and DataDir are shown in Help → About.
 	Version, DataDir string
+	// ServiceCommand is the exact command that installs this program as
+	// a system service, shown by the status bar's "Install as a service"
+	// (services.go); "" shows "sudo provisio service install".
+	ServiceCommand string
 	// Documentation is opened by Help → Documentation; nil: the console
 	// says where the documentation is.
 	Documentation *url.URL
@@ -104,6 +108,8 @@ type Console struct {
 	serverState *widget.Label
 	status      *widget.Label
 	copyFP      *widget.Button // copies the certificate fingerprint
+	// installSvc opens the "Install as a service" dialog (services.go).
+	installSvc *widget.Button
 
 	menu     *fyne.MainMenu
 	aboutBox *about                // the open About box, if any
@@ -254,7 +260,9 @@ func newConsole(a fyne.App, w fyne.Window, d Deps, o options) *Console {
 	// Which kind of console this is (#12): this one is the server, as
 	// opposed to one attached to the service (attached.go).
 	mode := widget.NewLabelWithStyle(standaloneNote, fyne.TextAlignLeading, fyne.TextStyle{Italic: true})
-	statusBar := container.NewBorder(nil, nil, c.serverState, container.NewHBox(mode, c.copyFP), c.status)
+	c.installSvc = widget.NewButtonWithIcon("Install as a service", theme.ComputerIcon(), c.showInstallService)
+	c.installSvc.Importance = widget.LowImportance
+	statusBar := container.NewBorder(nil, nil, c.serverState, container.NewHBox(mode, c.installSvc, c.copyFP), c.status)
 	w.SetContent(container.NewBorder(nil, container.NewVBox(widget.NewSeparator(), statusBar), nil, nil, split))
 	c.restoreWindowSize()
 	c.nav.Select(0)
