@@ -490,3 +490,30 @@ func attachedUserLine(u core.AdminUser) string {
 	}
 	return s
 }
+
+// SelectUser selects the user called name in the list, as a click does;
+// false when the list does not hold them (yet).
+func (at *Attached) SelectUser(name string) bool {
+	for i, u := range at.users {
+		if u.Name == name {
+			at.userList.Select(i)
+			return true
+		}
+	}
+	return false
+}
+
+// Press taps the action button labelled label, as a click does; false
+// when it is hidden (the role may not) or disabled.
+func (at *Attached) Press(label string) bool {
+	for _, a := range at.actions() {
+		if a.btn.Text == label && a.btn.Visible() && !a.btn.Disabled() {
+			a.btn.OnTapped()
+			return true
+		}
+	}
+	return false
+}
+
+// LastIssued is the provision code the window showed last.
+func (at *Attached) LastIssued() core.AdminIssued { return at.issued }
