@@ -225,20 +225,18 @@ type ConsoleCert struct {
 
 // RedeemConsolePairing pairs the console whose pending code is code: sign
 // (the caller's console CA) makes its client certificate, and the
-// console's record takes the certificate's serial and fingerprint, in one
-// transaction, so the code is spent exactly when a certificate is issued.
-// A wrong, used or expired code is ErrPairingCode and writes nothing: the
-// caller counts it with Refuse.
+// console's record takes the certificate's serial and fingerprint. The
+// code is spent in the transaction that records the certificate, after
+// checking it is still the pending one, so two requests with one code
+// pair at most once. A wrong, used or expired code is ErrPairingCode and
+// writes nothing: the caller counts it with Refuse.
 func (s *Service) RedeemConsolePairing(code string, sign func(name string) (ConsoleCert, error)) (Console, ConsoleCert, error) {
 	want := hashPairingCode(code)
-	var out Console
-	var cert ConsoleCert
-	err := s.update(false, func(tx Tx, log *logger) error {
+	pending := func(tx Tx) (Console, error) {
 		all, err := tx.Consoles()
 		if err != nil {
-			return err
+			return Console{}, err
 		}
-		now := s.clock.Now()
 		found := -1
 		// Every pending hash is compared, in constant time each, so the
 		// time taken does not say how far a guess got.
@@ -247,25 +245,37 @@ func (s *Service) RedeemConsolePairing(code string, sign func(name string) (Cons
 				found = i
 			}
 		}
-		if found < 0 || !now.Before(all[found].CodeExpires) || all[found].Revoked {
-			return ErrPairingCode
+		if found < 0 || !s.clock.Now().Before(all[found].CodeExpires) || all[found].Revoked {
+			return Console{}, ErrPairingCode
 		}
-		c := all[found]
-		if cert, err = sign(c.Name); err != nil {
-			return fmt.Errorf("sign the console certificate: %w", err)
+		return all[found], nil
+	}
+	var c Console
+	if err := s.store.View(func(tx Tx) (err error) { c, err = pending(tx); return err }); err != nil {
+		return Console{}, ConsoleCert{}, err
+	}
+	// Signed outside the transaction: the CA reads its files, and its
+	// failure is not the store's.
+	cert, err := sign(c.Name)
+	if err != nil {
+		return Console{}, ConsoleCert{}, fmt.Errorf("sign the certificate of console %q: %w", c.Name, err)
+	}
+	err = s.update(false, func(tx Tx, log *logger) error {
+		c, err = pending(tx)
+		if err != nil {
+			return err
 		}
 		c.CodeHash, c.CodeExpires = "", time.Time{}
-		c.Serial, c.Fingerprint, c.PairedAt = cert.Serial, cert.Fingerprint, now.UTC()
+		c.Serial, c.Fingerprint, c.PairedAt = cert.Serial, cert.Fingerprint, s.clock.Now().UTC()
 		if err := tx.PutConsole(c); err != nil {
 			return err
 		}
-		out = c
 		return log.add(LevelInfo, "", "Console %q paired (role %s, certificate serial %s).", c.Name, c.Role, c.Serial)
 	})
 	if err != nil {
 		return Console{}, ConsoleCert{}, err
 	}
-	return out, cert, nil
+	return c, cert, nil
 }
 
 // Consoles lists the paired, pending and revoked consoles by name.
