@@ -101,6 +101,12 @@ func ListenRemote(addr string, svc *core.Service, opt RemoteOptions) (*RemoteSer
 	s.http = &http.Server{
 		Handler:           mux,
 		ReadHeaderTimeout: 10 * time.Second,
+		// This port is open to the network: a client that trickles its
+		// request or idles holds a connection only so long. Writes have
+		// no bound, as an event stream lasts.
+		ReadTimeout:    30 * time.Second,
+		IdleTimeout:    2 * time.Minute,
+		MaxHeaderBytes: 32 << 10,
 		// Failed handshakes (scanners, a console pinning another
 		// certificate) are not worth a line on stderr each.
 		ErrorLog: log.New(io.Discard, "", 0),
