@@ -100,7 +100,7 @@ func (c *cli) printPairing(p core.AdminPairing, e *env) {
 		}
 	}
 	fmt.Fprintf(c.out, "Pairing code for console %q (%s): %s\n", p.Name, p.Role, core.GroupPairingCode(p.Code))
-	fmt.Fprintf(c.out, "Valid once, until %s (in %s).\n", p.Expires.Local().Format("15:04"), time.Until(p.Expires).Round(time.Minute))
+	fmt.Fprintf(c.out, "Valid once, until %s (in %d minutes).\n", p.Expires.Local().Format("15:04"), int(time.Until(p.Expires).Round(time.Minute)/time.Minute))
 	if fp != "" {
 		fmt.Fprintf(c.out, "Server certificate SHA-256: %s\n", fp)
 	}
@@ -139,7 +139,7 @@ func (c *cli) remoteIdentity() (string, *adminapi.Identity, error) {
 	}
 	id, err := adminapi.LoadIdentity(c.identityDir(addr))
 	if errors.Is(err, adminapi.ErrNotPaired) {
-		return addr, nil, fmt.Errorf("this machine is not paired with %s yet: make a code there with 'provisio console pair NAME', then run 'provisio --connect %s' here to pair", addr, c.connect)
+		return addr, nil, fmt.Errorf("this machine is not paired with %s yet: make a code there with 'provisio console pair NAME', then run 'provisio --connect %s' here to pair.", addr, c.connect)
 	}
 	return addr, id, err
 }
