@@ -27,9 +27,10 @@ type cachedUser struct {
 	u   core.User
 }
 
-// maxCachedUsers bounds the cache; past it, it starts again empty. An
-// office has far fewer users.
-const maxCachedUsers = 1 << 16
+// maxCachedUsers bounds the cache (about 1 KiB an entry); past it, an
+// arbitrary entry makes room. A small office's users who log in in a day
+// fit.
+const maxCachedUsers = 4096
 
 // decode returns the user stored as v under key.
 func (c *userCache) decode(key, v []byte) (core.User, error) {
@@ -44,8 +45,14 @@ func (c *userCache) decode(key, v []byte) (core.User, error) {
 		return u, fmt.Errorf("decode %s/%s: %w", bucketUsers, key, err)
 	}
 	c.mu.Lock()
-	if c.m == nil || len(c.m) >= maxCachedUsers {
+	if c.m == nil {
 		c.m = make(map[string]cachedUser)
+	}
+	if len(c.m) >= maxCachedUsers {
+		for k := range c.m { // map order is random: an arbitrary entry
+			delete(c.m, k)
+			break
+		}
 	}
 	// v lives in bbolt's memory map: keep a copy.
 	c.m[string(key)] = cachedUser{raw: bytes.Clone(v), u: cloneUser(u)}
