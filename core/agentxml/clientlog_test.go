@@ -184,3 +184,43 @@ func TestServer_ClientLogRateLimit(t *testing.T) {
 		t.Fatalf("%d logs stored, want 3", len(logs))
 	}
 }
+
+// A mutual-auth user's phone (#14) uploads its log only with its device
+// certificate on the mutual-TLS listener, as it downloads strings;
+// without it the answer is the neutral refusal.
+func TestServer_ClientLogMutualAuth(t *testing.T) {
+	e, _ := mtlsEnv(t)
+	storetest.MustAddUser(t, e.svc, "alice", "1234")
+	p := core.Profile{Name: "Secure", ClientPolicies: core.DefaultClientPolicies(core.MobileClientPolicy{SupportEmail: "it@example.org"})}
+	p.MutualAuth, p.Logging = true, true
+	if err := e.svc.AddProfile(p, "test"); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.svc.AssignProfileToUser("Secure", "alice", "test"); err != nil {
+		t.Fatal(err)
+	}
+	m := e.phone(t, "alice")
+	if err := m.UseMutualAuth(); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Provision("Android 15"); err != nil {
+		t.Fatal(err)
+	}
+	r, err := m.SendClientLog("without the certificate")
+	if err != nil || r.Pass() || r.Message != core.ErrClientLogRefused.Message {
+		t.Fatalf("upload on the normal listener: %+v, %v", r, err)
+	}
+	cert, err := m.ClientCertificate()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := m.UseMTLS(e.srv.MTLSAddr().String(), &cert); err != nil {
+		t.Fatal(err)
+	}
+	if r, err := m.SendClientLog("with the certificate"); err != nil || !r.Pass() {
+		t.Fatalf("upload on the mutual-TLS listener: %+v, %v", r, err)
+	}
+	if logs, _ := e.svc.ClientLogs("alice"); len(logs) != 1 || logs[0].Text != "with the certificate" {
+		t.Fatalf("stored: %+v", logs)
+	}
+}
