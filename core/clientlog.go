@@ -190,14 +190,16 @@ func (s *Service) UploadClientLog(source, deviceID, certSerial, text string) (in
 		s.Refuse(source, "diagnostic log uploads over the per-user limit")
 		return 0, ErrClientLogTooOften
 	}
-	refused := false
 	err = s.update(false, func(tx Tx, log *logger) error {
 		// Checked again inside the write: a reprovision or a profile
-		// change may have come in between.
+		// change may have come in between. Returning the refusal rolls
+		// the transaction back, so it writes nothing.
 		u, ok, err := s.clientLogAllowed(tx, deviceID, certSerial)
-		refused = !ok
-		if err != nil || !ok {
+		if err != nil {
 			return err
+		}
+		if !ok {
+			return ErrClientLogRefused
 		}
 		cl, err := tx.ClientLog(u.Name)
 		if err != nil && !errors.Is(err, ErrNotFound) {
@@ -217,12 +219,11 @@ func (s *Service) UploadClientLog(source, deviceID, certSerial, text string) (in
 		}
 		return log.add(LevelInfo, u.Name, "Client log uploaded by %s (%d bytes)", u.Name, len(text))
 	}, func() []Event { return []Event{{Kind: EventClientLog, User: user, At: s.clock.Now()}} })
+	if errors.Is(err, ErrClientLogRefused) {
+		s.Refuse(source, refusedClientLog)
+	}
 	if err != nil {
 		return 0, err
-	}
-	if refused {
-		s.Refuse(source, refusedClientLog)
-		return 0, ErrClientLogRefused
 	}
 	return len(text), nil
 }

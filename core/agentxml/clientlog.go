@@ -1,6 +1,7 @@
 package agentxml
 
 import (
+	"errors"
 	"net/http"
 
 	"provisio/core"
@@ -18,7 +19,7 @@ func (s *Server) clientLog(r *http.Request, req *request) reply {
 	case "":
 		return passReply
 	case core.CodeInvalid:
-		if err == core.ErrClientLogRefused {
+		if errors.Is(err, core.ErrClientLogRefused) {
 			s.lims.refused.charge(r.RemoteAddr)
 		}
 		return reply{errCode: errGeneral, message: core.ErrorMessage(err)}

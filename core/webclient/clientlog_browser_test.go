@@ -1,6 +1,7 @@
 package webclient_test
 
 import (
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -38,6 +39,10 @@ func TestWebClient_SendDiagnosticLog(t *testing.T) {
 	phone.visible("#send-log")
 	phone.do(chromedp.Tap(chromedp.CSS("#send-log")))
 	phone.waitText("#diag-status", "Sent")
+	if dir := os.Getenv("PROVISIO_WEB_SHOTS"); dir != "" {
+		phone.do(chromedp.ScrollIntoView(chromedp.CSS("#diag")))
+		phone.screenshot(dir, "phone-diag-light.png")
+	}
 
 	logs, err := w.svc.ClientLogs("lena")
 	if err != nil || len(logs) != 1 {
