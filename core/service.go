@@ -38,6 +38,9 @@ type Service struct {
 	// refused counts refused unauthenticated requests (refused.go).
 	refused refusals
 
+	// clientLogs counts client log uploads per user (clientlog.go).
+	clientLogs clientLogLimit
+
 	// provisions counts wrong provision attempts (provision_guard.go).
 	provisions provisionGuard
 	// OATH tokens (oath.go).

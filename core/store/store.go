@@ -238,9 +238,13 @@ func (t *txn) PutUser(u core.User) error {
 	return t.putJSON(bucketUsers, key, t.sealUser(key, u))
 }
 
-// DeleteUser deletes the user record and the user's login state.
+// DeleteUser deletes the user record, the user's login state and the
+// diagnostic logs their phone uploaded.
 func (t *txn) DeleteUser(name string) error {
 	if err := t.delete(bucketLogins, userKey(name)); err != nil {
+		return err
+	}
+	if err := t.delete(bucketClientLogs, userKey(name)); err != nil {
 		return err
 	}
 	return t.delete(bucketUsers, userKey(name))
