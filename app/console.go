@@ -2,6 +2,7 @@ package main
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"net/url"
 	"os"
@@ -78,8 +79,21 @@ func (c *cli) console() error {
 		ServiceCommand: serviceInstallCommand(),
 	})
 	defer con.Close()
+	reportStartup(a, c.errOut)
 	w.ShowAndRun()
 	return nil
+}
+
+// reportStartup prints, when PROVISIO_TIMING is set, how long after the
+// program started the console's event loop ran: its first frame follows
+// within one refresh (docs/benchmarks.md measures it with this).
+func reportStartup(a fyne.App, out io.Writer) {
+	if os.Getenv("PROVISIO_TIMING") == "" {
+		return
+	}
+	a.Lifecycle().SetOnStarted(func() {
+		fmt.Fprintf(out, "timing: console running %.3f s after the program started\n", time.Since(programStart).Seconds())
+	})
 }
 
 // attachedConsole runs the console attached to the Provisio that holds

@@ -40,6 +40,9 @@ type Service struct {
 	// consoles is where remote consoles connect (consoles.go).
 	consoles consoleEndpoint
 
+	// clientLogs counts client log uploads per user (clientlog.go).
+	clientLogs clientLogLimit
+
 	// provisions counts wrong provision attempts (provision_guard.go).
 	provisions provisionGuard
 	// OATH tokens (oath.go).

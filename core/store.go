@@ -54,6 +54,13 @@ type Tx interface {
 	DeleteProfile(name string) error
 	Profiles() ([]Profile, error)
 
+	// ClientLog returns the diagnostic logs a user's phone uploaded
+	// (ErrNotFound for none; clientlog.go); PutClientLog replaces them,
+	// and an empty ClientLog deletes the record. DeleteUser deletes it
+	// with the user.
+	ClientLog(username string) (ClientLog, error)
+	PutClientLog(username string, l ClientLog) error
+
 	Strings(username string) (StringSet, error)
 	PutStrings(username string, s *StringSet) error
 	DeleteStrings(username string) error

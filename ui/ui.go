@@ -139,6 +139,8 @@ type Console struct {
 	// reprov is the open Reprovision dialog, if any; the bridge sends it
 	// the events about its user.
 	reprov *reprovisionDialog
+	// clientLog is the open Client log dialog, if any (clientlog.go).
+	clientLog *clientLogView
 	// oath is the open authenticator-app Reprovision dialog, if any.
 	oath *oathDialog
 	// offer is the last "Turn on authenticator apps?" question (tests).

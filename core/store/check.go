@@ -305,7 +305,7 @@ func recordProblem(bucket string, key, value []byte) string {
 		if _, err := decodeLoginState(value); err != nil {
 			return fmt.Sprintf("bucket %q: record %s: %v", bucket, name, err)
 		}
-	case string(bucketUsers), string(bucketCodes), string(bucketAgents), string(bucketLog), string(bucketOutbox), string(bucketOATH), string(bucketProfiles), string(bucketConsoles):
+	case string(bucketUsers), string(bucketCodes), string(bucketAgents), string(bucketLog), string(bucketOutbox), string(bucketOATH), string(bucketProfiles), string(bucketClientLogs), string(bucketConsoles):
 		if !json.Valid(value) {
 			return fmt.Sprintf("bucket %q: record %s does not decode", bucket, name)
 		}
