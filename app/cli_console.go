@@ -62,6 +62,8 @@ var consoleCommands = map[string]command{
 						since = k.RevokedAt.Local().Format("2006-01-02 15:04")
 					case k.PairedAt != nil:
 						since = k.PairedAt.Local().Format("2006-01-02 15:04")
+					case k.CodeExpires != nil && k.State == "expired":
+						since = "code expired " + k.CodeExpires.Local().Format("2006-01-02 15:04")
 					case k.CodeExpires != nil:
 						since = "code valid until " + k.CodeExpires.Local().Format("15:04")
 					}
@@ -108,7 +110,7 @@ func (c *cli) printPairing(p core.AdminPairing, e *env) {
 		fmt.Fprintf(c.out, "\nOn the console's machine run:  provisio --connect %s\n", addr)
 		fmt.Fprintln(c.out, "type the code when it asks, and check that it shows the same fingerprint.")
 	} else {
-		fmt.Fprintln(c.out, "\nThe remote console listener is off (server.admin_listen is empty); set it, e.g. provisio settings set server.admin_listen 0.0.0.0:8444, and restart the server.")
+		fmt.Fprintln(c.out, "\nThe running server's remote console listener is not open: server.admin_listen is empty, or it could not open (its log says why). Set it, e.g. provisio settings set server.admin_listen 0.0.0.0:8444, and restart the server.")
 	}
 	if e != nil {
 		fmt.Fprintln(c.out, "No Provisio server runs on this data directory now: start it (provisio serve, the service or the console) before the code expires.")

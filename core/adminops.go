@@ -84,8 +84,10 @@ type AdminPairing struct {
 
 // AdminConsole is a remote console as lists show it.
 type AdminConsole struct {
-	Name        string     `json:"name"`
-	Role        Role       `json:"role"`
+	Name string `json:"name"`
+	Role Role   `json:"role"`
+	// State is pending (a code was made), expired (its code ran out),
+	// paired or revoked.
 	State       string     `json:"state"`
 	Serial      string     `json:"serial,omitempty"`
 	Fingerprint string     `json:"fingerprint,omitempty"`
@@ -489,7 +491,7 @@ func (l LocalAdmin) Consoles() ([]AdminConsole, error) {
 	}
 	out := make([]AdminConsole, 0, len(all))
 	for _, c := range all {
-		ac := AdminConsole{Name: c.Name, Role: c.Role, State: c.State(), Serial: c.Serial, Fingerprint: c.Fingerprint}
+		ac := AdminConsole{Name: c.Name, Role: c.Role, State: c.StateAt(l.Svc.clock.Now()), Serial: c.Serial, Fingerprint: c.Fingerprint}
 		if !c.PairedAt.IsZero() {
 			t := c.PairedAt
 			ac.PairedAt = &t

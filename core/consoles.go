@@ -118,6 +118,16 @@ func (c Console) State() string {
 	return "pending"
 }
 
+// StateAt is State as of now: a pending code past its expiry is
+// "expired".
+func (c Console) StateAt(now time.Time) string {
+	st := c.State()
+	if st == "pending" && !now.Before(c.CodeExpires) {
+		return "expired"
+	}
+	return st
+}
+
 // ConsolePairing is a pairing code just made: the only copy of the code.
 type ConsolePairing struct {
 	Name    string

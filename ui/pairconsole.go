@@ -71,7 +71,7 @@ func (s *serverScreen) showPairing(p core.ConsolePairing) {
 	if addr != "" {
 		fmt.Fprintf(&b, "On the console's computer run:\n    provisio --connect %s\nand type the code. ", addr)
 	} else {
-		b.WriteString("The remote console listener is off: set server.admin_listen (e.g. provisio settings set server.admin_listen 0.0.0.0:8444) and restart Provisio. ")
+		b.WriteString("The remote console listener is not open: server.admin_listen is empty, or it could not open (the Log says why). Set it (e.g. provisio settings set server.admin_listen 0.0.0.0:8444) and restart Provisio. ")
 	}
 	fmt.Fprintf(&b, "The console shows the certificate of the server it reached; it must be this one:\n    %s", fp)
 	s.pairingBox = &widget.Label{Text: b.String(), Wrapping: fyne.TextWrapBreak, Selectable: true}
@@ -91,12 +91,15 @@ func (s *serverScreen) openConsoles() {
 	rows := container.NewVBox()
 	var d *dialog.CustomDialog
 	for _, k := range all {
-		line := fmt.Sprintf("%s · %s · %s", k.Name, k.Role, k.State())
+		state := k.StateAt(s.c.svc.Now())
+		line := fmt.Sprintf("%s · %s · %s", k.Name, k.Role, state)
 		switch {
 		case k.Revoked:
 			line += " " + k.RevokedAt.Local().Format("2006-01-02 15:04")
 		case k.Serial != "":
 			line += " since " + k.PairedAt.Local().Format("2006-01-02 15:04")
+		case state == "expired":
+			line += ", its code ran out at " + k.CodeExpires.Local().Format("15:04")
 		default:
 			line += ", code valid until " + k.CodeExpires.Local().Format("15:04")
 		}

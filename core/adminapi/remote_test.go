@@ -338,7 +338,7 @@ func TestRemoteConsole_PairingCode(t *testing.T) {
 		t.Errorf("the wrong codes are not counted in the log:\n%s", log)
 	}
 	list, err := e.admin.Consoles()
-	if err != nil || len(list) != 2 || list[0].State != "paired" || list[1].State != "pending" {
+	if err != nil || len(list) != 2 || list[0].State != "paired" || list[1].State != "expired" {
 		t.Errorf("consoles %+v, %v", list, err)
 	}
 }
