@@ -264,9 +264,9 @@ func Check(dir string, opt Options) (*Report, error) {
 		sort.Slice(r.Buckets, func(i, j int) bool { return r.Buckets[i].Name < r.Buckets[j].Name })
 		if err == nil {
 			for _, b := range allBuckets {
-				// A file last opened before remote consoles (#12) has no
-				// consoles bucket yet; opening it makes one.
-				if _, ok := c.buckets[string(b)]; !ok && string(b) != string(bucketConsoles) {
+				// A file last opened by an earlier version lacks the
+				// buckets added since; opening it makes them.
+				if _, ok := c.buckets[string(b)]; !ok && !addedLater[string(b)] {
 					r.BadRecords = append(r.BadRecords, fmt.Sprintf("bucket %q is missing", b))
 				}
 			}
@@ -274,6 +274,13 @@ func Check(dir string, opt Options) (*Report, error) {
 	}
 	r.BadRecords = append(r.BadRecords, recordProblems...)
 	return r, nil
+}
+
+// addedLater are the buckets added after the first release: a file last
+// opened before them is sound without them.
+var addedLater = map[string]bool{
+	string(bucketLogins): true, string(bucketOATH): true, string(bucketProfiles): true,
+	string(bucketClientLogs): true, string(bucketConsoles): true,
 }
 
 // recordProblem says why a record of bucket does not decode, or "".
