@@ -13,6 +13,7 @@ import (
 	"filippo.io/age"
 
 	"provisio/core"
+	"provisio/core/adminapi"
 	"provisio/core/certs"
 	"provisio/core/store"
 )
@@ -119,12 +120,12 @@ func TestBackupRestore(t *testing.T) {
 		<-started
 	}
 	c := &cli{dataDir: dir, out: &bytes.Buffer{}, errOut: &bytes.Buffer{}}
-	to, err := backupRecipient(pass, "")
+	enc, err := backupEncryption(pass, "")
 	if err != nil {
 		t.Fatal(err)
 	}
 	before.Store(false)
-	if err := c.backup(e, out, to); err != nil {
+	if err := c.backup(adminapi.Local{Svc: e.svc}, e, out, enc); err != nil {
 		t.Fatal(err)
 	}
 	stop.Store(true)

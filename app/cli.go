@@ -459,6 +459,7 @@ func (c *cli) serve(listen string) error {
 		e.svc.SetListening(listen)
 		defer e.startMail()()
 		defer e.startWorkers(c.errOut)()
+		defer e.startBackups()()
 		defer e.startAdmin(c.errOut)()
 		set := e.svc.Settings()
 		fmt.Fprintf(c.out, "Provisio server listening on %s\n", srv.Addr())

@@ -3,6 +3,7 @@ package core
 import (
 	"context"
 	"fmt"
+	"io"
 	"time"
 )
 
@@ -33,6 +34,11 @@ type AdminAPI interface {
 	DeleteAgent(name string) error
 	// Events streams core events until ctx ends; the channel closes then.
 	Events(ctx context.Context) (<-chan AdminEvent, error)
+	// Backup writes an encrypted backup of the data directory to w,
+	// taken from one read transaction while logins go on (#13). The
+	// passphrase, if that is how it is encrypted, travels in the request
+	// body only and is never logged.
+	Backup(w io.Writer, enc BackupEncryption) (BackupSummary, error)
 }
 
 // AdminUser is a user as lists show it: never the PIN, device id or strings.
@@ -347,4 +353,13 @@ func (l LocalAdmin) Events(ctx context.Context) (<-chan AdminEvent, error) {
 		}
 	}()
 	return out, nil
+}
+
+// Backup implements AdminAPI; the log line says who took it.
+func (l LocalAdmin) Backup(w io.Writer, enc BackupEncryption) (BackupSummary, error) {
+	dest := "by the command line"
+	if l.Operator != "" {
+		dest = "over the admin socket, for " + l.Operator
+	}
+	return l.Svc.Backup(w, enc, dest)
 }
