@@ -63,7 +63,9 @@ type BackupResult struct {
 type BackupState struct {
 	Last BackupResult `json:"last"`
 	// LastScheduled is when the schedule last ran, whatever the outcome,
-	// so a restart neither repeats nor (once it has run) skips a day.
+	// or when backups were turned on (a folder set where there was none),
+	// so a restart neither repeats nor skips a day, and turning backups
+	// on waits for the time set.
 	LastScheduled time.Time `json:"last_scheduled"`
 }
 
@@ -403,10 +405,9 @@ func backupSlot(b BackupSettings, now time.Time) (time.Time, bool) {
 }
 
 // backupDue reports whether the schedule should run at now: a slot has
-// come since it last ran. A schedule that never ran counts from since
-// (when the runner started), so turning backups on waits for the time
-// set rather than taking one at once; a server that was down at the time
-// catches up once when it starts.
+// come since it last ran or was turned on. Without either (a record from
+// before LastScheduled) it counts from since, when the runner started.
+// A server that was down at the time catches up once when it starts.
 func backupDue(b BackupSettings, st BackupState, since, now time.Time) bool {
 	if b.Folder == "" {
 		return false

@@ -19,6 +19,11 @@ func (s *Service) SetSettings(set Settings, what string) error {
 		// The backup outcome is the service's to record, never a form's.
 		if cur, err := tx.Settings(); err == nil {
 			set.BackupState = cur.BackupState
+			if cur.Backup.Folder == "" && set.Backup.Folder != "" {
+				// Turning backups on counts the schedule from now: the
+				// first comes at the next backup.time, not at once.
+				set.BackupState.LastScheduled = log.now
+			}
 		}
 		if err := tx.PutSettings(set); err != nil {
 			return err
