@@ -52,7 +52,10 @@ Usage:
   provisio [--data DIR] check [--create-empty]         check the data file for damage and print a report
   provisio [--data DIR] backup --out FILE (--passphrase-file F | --recipient AGE_RECIPIENT)
   provisio [--data DIR] restore FILE (--passphrase-file F | --identity F)
-                                                       encrypted backup of the data, key and certificate; a verified restore
+                                                       encrypted backup of the data, key and certificate (taken by the
+                                                       running server when one holds DIR); a verified restore (server stopped);
+                                                       daily backups into a folder: settings backup.folder, backup.time,
+                                                       backup.keep, backup.recipient or backup.passphrase_file
   provisio [--data DIR] key rotate                     re-encrypt everything under a new data key
   provisio [--data DIR] log verify                     check the audit log's chain and name the first bad entry
 
