@@ -247,14 +247,16 @@ func (s *Service) BackupNow(scheduled bool) BackupResult {
 	b := s.Settings().Backup
 	now := s.clock.Now()
 	res := BackupResult{At: now, Scheduled: scheduled}
+	if b.Folder == "" {
+		// Nothing is configured, so nothing failed: not recorded.
+		res.Error = "No backup folder is set."
+		return res
+	}
 	var sum BackupSummary
 	var removed int
 	path, err := func() (string, error) {
 		bw := s.backups()
-		switch {
-		case b.Folder == "":
-			return "", Errorf(CodeInvalid, "No backup folder is set.")
-		case bw == nil:
+		if bw == nil {
 			return "", errNoBackups
 		}
 		if err := s.CheckBackupSettings(b); err != nil {

@@ -31,7 +31,7 @@ func newBackupScreen(c *Console) *backupScreen {
 	b.last = &widget.Label{Wrapping: fyne.TextWrapWord, TextStyle: fyne.TextStyle{Bold: true}}
 	b.now = widget.NewButtonWithIcon("Back up now", theme.DocumentSaveIcon(), b.backUpNow)
 	extra := container.NewVBox(
-		newSection("Last backup"),
+		newSection("Backups taken"),
 		container.NewBorder(nil, nil, nil, b.now, b.last),
 		&widget.Label{Text: "Back up now writes a backup into the folder with the saved settings, as the schedule does. " +
 			"Restore one with: provisio restore FILE --identity KEY-FILE (or --passphrase-file FILE), with the server stopped.",
@@ -81,9 +81,13 @@ func lastBackupText(st core.BackupState) (string, widget.Importance) {
 func (b *backupScreen) refresh() {
 	b.state = b.c.svc.BackupState()
 	text, imp := lastBackupText(b.state)
+	noFolder := b.c.svc.Settings().Backup.Folder == ""
+	if noFolder && b.state.Last.At.IsZero() {
+		text += " Set a backup folder and Apply to take backups."
+	}
 	b.last.Importance = imp
 	b.last.SetText(text)
-	if b.busy {
+	if b.busy || noFolder {
 		b.now.Disable()
 	} else {
 		b.now.Enable()

@@ -43,8 +43,8 @@ func TestBackupScreen_SettingsAndBackUpNow(t *testing.T) {
 	wireBackups(t, h)
 	b := h.c.backups
 	f := b.form
-	if !strings.HasPrefix(b.last.Text, "Last backup: none yet.") {
-		t.Fatalf("before any backup: %q", b.last.Text)
+	if b.last.Text != "Last backup: none yet. Set a backup folder and Apply to take backups." || !b.now.Disabled() {
+		t.Fatalf("before any backup: %q, Back up now disabled %v", b.last.Text, b.now.Disabled())
 	}
 	folder := filepath.Join(t.TempDir(), "backups")
 	if err := os.Mkdir(folder, 0o700); err != nil {
@@ -120,6 +120,8 @@ func TestBackupScreen_SettingsAndBackUpNow(t *testing.T) {
 		t.Fatalf("saved %+v", got)
 	}
 
+	// Back up now is off until a folder is saved; the save's event turns it on.
+	h.waitFor("Back up now enabled", func() bool { return !b.now.Disabled() })
 	test.Tap(b.now)
 	h.waitFor("the backup", func() bool { return strings.Contains(b.last.Text, "— OK") && !b.now.Disabled() })
 	file := h.svc.BackupState().Last.File
