@@ -57,7 +57,10 @@ Usage:
   provisio [--data DIR] check [--create-empty]         check the data file for damage and print a report
   provisio [--data DIR] backup --out FILE (--passphrase-file F | --recipient AGE_RECIPIENT)
   provisio [--data DIR] restore FILE (--passphrase-file F | --identity F)
-                                                       encrypted backup of the data, key and certificate; a verified restore
+                                                       encrypted backup of the data, key and certificate (taken by the
+                                                       running server when one holds DIR); a verified restore (server stopped);
+                                                       daily backups into a folder: settings backup.folder, backup.time,
+                                                       backup.keep, backup.recipient or backup.passphrase_file
   provisio [--data DIR] key rotate                     re-encrypt everything under a new data key
   provisio [--data DIR] log verify                     check the audit log's chain and name the first bad entry
 
@@ -480,6 +483,7 @@ func (c *cli) serve(listen string) error {
 		e.svc.SetListening(listen)
 		defer e.startMail()()
 		defer e.startWorkers(c.errOut)()
+		defer e.startBackups()()
 		defer e.startAdmin(c.errOut)()
 		set := e.svc.Settings()
 		fmt.Fprintf(c.out, "Provisio server listening on %s\n", srv.Addr())

@@ -56,6 +56,7 @@ func (c *cli) console() error {
 	defer rs.stop()
 	defer e.startMail()()
 	defer e.startWorkers(c.errOut)()
+	defer e.startBackups()()
 	defer e.startAdmin(c.errOut)()
 
 	a := app.NewWithID(appID)

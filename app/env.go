@@ -64,7 +64,8 @@ func keyDirFor(dataDir, flag string) string {
 }
 
 // openEnvKey is openEnv with the data key read from keyDir (keyDirFor).
-func openEnvKey(dir, keyDir string) (*env, error) {
+// opts are extra service options (tests inject a clock).
+func openEnvKey(dir, keyDir string, opts ...core.Option) (*env, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("create data directory %s: %w", dir, err)
 	}
@@ -76,7 +77,7 @@ func openEnvKey(dir, keyDir string) (*env, error) {
 	if err != nil {
 		return nil, err
 	}
-	svc, err := core.NewService(st, core.WithOATHKeys(oathkey.Keys{}), core.WithFreeSpace(store.FreeSpace(dir)))
+	svc, err := core.NewService(st, append([]core.Option{core.WithOATHKeys(oathkey.Keys{}), core.WithFreeSpace(store.FreeSpace(dir))}, opts...)...)
 	if err != nil {
 		st.Close()
 		return nil, err
@@ -84,7 +85,9 @@ func openEnvKey(dir, keyDir string) (*env, error) {
 	if err := moveTLSKey(dir, keyDir); err != nil {
 		_ = svc.Log(core.LevelError, "", "The server certificate's private key was not moved to the key directory: %v", err)
 	}
-	return &env{dir: dir, keyDir: keyDir, st: st, svc: svc}, nil
+	e := &env{dir: dir, keyDir: keyDir, st: st, svc: svc}
+	svc.SetBackupWriter(e.backupEngine())
+	return e, nil
 }
 
 // heldData says why dir is known to have held data, for store.Options:
@@ -232,6 +235,24 @@ func (e *env) startWorkers(errOut io.Writer) (stop func()) {
 	go func() {
 		defer close(done)
 		e.svc.RunMaintenance(ctx, func(err error) { fmt.Fprintf(errOut, "provisio: %v\n", err) })
+	}()
+	return func() { cancel(); <-done }
+}
+
+// startBackups takes the scheduled backups (backup.* settings) until the
+// returned stop function is called. It is wired once, in the process
+// that serves (serve, or the console running the server).
+func (e *env) startBackups() (stop func()) {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		defer func() {
+			if v := recover(); v != nil {
+				e.logPanic("Scheduled backups stopped until Provisio restarts", v)
+			}
+		}()
+		e.svc.RunScheduledBackups(ctx, core.BackupCheckEvery)
 	}()
 	return func() { cancel(); <-done }
 }

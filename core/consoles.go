@@ -59,6 +59,7 @@ const (
 	ActEvents        AdminAction = "events"
 	ActMe            AdminAction = "me"
 	ActConsoles      AdminAction = "consoles"
+	ActBackup        AdminAction = "backup"
 )
 
 // helpdeskMay is everything a helpdesk console may do. The event stream

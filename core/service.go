@@ -57,6 +57,10 @@ type Service struct {
 	health    health
 	lowDisk   atomic.Bool
 	commitBad atomic.Bool
+	// backupWriter writes backups (backups.go), wired by the
+	// composition root.
+	backupMu     sync.Mutex
+	backupWriter BackupWriter
 }
 
 // Config is a read-only snapshot of settings and agents.

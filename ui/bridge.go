@@ -122,6 +122,7 @@ func (c *Console) apply(batch []core.Event) {
 		c.selfReset.configChanged()
 		c.pin.configChanged()
 		c.server.configChanged()
+		c.backups.configChanged()
 		c.agents.refresh()
 		c.transport.configChanged()
 		c.refreshUnsaved()

@@ -132,6 +132,7 @@ func TestScreenshots(t *testing.T) {
 		{"policy-pin", screen(c.pin.content)},
 		{"about", func() { c.showScreen(c.users.content); c.showAbout() }},
 		{"server", screen(c.server.content)},
+		{"server-backups", screen(c.backups.content)},
 		{"agents", screen(c.agents.content)},
 		{"agent-form", func() {
 			c.showScreen(c.agents.content)

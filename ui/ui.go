@@ -123,6 +123,7 @@ type Console struct {
 	transport *transportScreen
 	outbox    *outboxScreen
 	server    *serverScreen
+	backups   *backupScreen
 	agents    *agentsScreen
 	log       *logScreen
 
@@ -229,6 +230,7 @@ func newConsole(a fyne.App, w fyne.Window, d Deps, o options) *Console {
 	c.transport = newTransportScreen(c)
 	c.outbox = newOutboxScreen(c)
 	c.server = newServerScreen(c)
+	c.backups = newBackupScreen(c)
 	c.agents = newAgentsScreen(c)
 	c.log = newLogScreen(c)
 	c.screens = []screen{
@@ -240,6 +242,7 @@ func newConsole(a fyne.App, w fyne.Window, d Deps, o options) *Console {
 		{"Mail Transport", c.transport.content},
 		{"Outbox", c.outbox.content},
 		{"Server", c.server.content},
+		{"Server → Backups", c.backups.content},
 		{"Agents", c.agents.content},
 		{"Log", c.log.content},
 	}
@@ -315,10 +318,10 @@ func (c *Console) markUnsaved(o fyne.CanvasObject, unsaved bool) {
 // including Mail Transport and Server, whose own footers do not follow
 // each keystroke.
 func (c *Console) refreshUnsaved() {
-	if c.transport == nil || c.server == nil {
+	if c.transport == nil || c.server == nil || c.backups == nil {
 		return // still building
 	}
-	for _, f := range []*settingsForm{c.mobile, c.selfReset, c.pin} {
+	for _, f := range []*settingsForm{c.mobile, c.selfReset, c.pin, c.backups.form} {
 		c.markUnsaved(f.content, f.dirty())
 	}
 	c.markUnsaved(c.transport.content, c.transport.dirty() || c.transport.template.dirty())

@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -196,6 +197,40 @@ func (c *Client) Consoles() ([]core.AdminConsole, error) {
 // RevokeConsole implements API.
 func (c *Client) RevokeConsole(name string) error {
 	return c.do(http.MethodPost, "/consoles/"+esc(name)+"/revoke", nil, nil)
+}
+
+// Backup implements API: the server's backup is copied to w as it
+// arrives; it is complete only when the server's trailers came with it,
+// so a cut stream is an error, never a short file taken for whole.
+func (c *Client) Backup(w io.Writer, enc core.BackupEncryption) (core.BackupSummary, error) {
+	var sum core.BackupSummary
+	b, err := json.Marshal(enc)
+	if err != nil {
+		return sum, err
+	}
+	req, err := http.NewRequest(http.MethodPost, c.base+Version+"/backup", bytes.NewReader(b))
+	if err != nil {
+		return sum, err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	// No overall timeout: a large data file takes as long as it takes.
+	resp, err := c.stream.Do(req)
+	if err != nil {
+		return sum, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return sum, readAnswer(resp, nil)
+	}
+	if _, err := io.Copy(w, resp.Body); err != nil {
+		return sum, fmt.Errorf("the backup did not arrive whole: %w", err)
+	}
+	users, err1 := strconv.Atoi(resp.Trailer.Get(TrailerBackupUsers))
+	last, err2 := strconv.ParseUint(resp.Trailer.Get(TrailerBackupLogLast), 10, 64)
+	if err1 != nil || err2 != nil {
+		return sum, errors.New("the backup did not arrive whole: the server's answer ended early")
+	}
+	return core.BackupSummary{Users: users, LogLast: last}, nil
 }
 
 // Events implements API: it returns once the stream is open, so no

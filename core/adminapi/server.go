@@ -89,6 +89,7 @@ func Handler(svc *core.Service, caller func(*http.Request) (Caller, error), done
 	route("GET /v1/consoles", core.ActConsoles, h.consoles)
 	route("POST /v1/consoles", core.ActConsoles, h.pairConsole)
 	route("POST /v1/consoles/{name}/revoke", core.ActConsoles, h.revokeConsole)
+	route("POST /v1/backup", core.ActBackup, h.backup)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		// Who asks is checked first, so an unpaired client learns
 		// nothing about the routes.
@@ -364,6 +365,51 @@ func (h *handler) events(w http.ResponseWriter, r *http.Request) {
 			fl.Flush()
 		}
 	}
+}
+
+// Trailers of a backup answer: what the backup holds, sent after its
+// last byte, so a client knows the stream is complete.
+const (
+	TrailerBackupUsers   = "Provisio-Backup-Users"
+	TrailerBackupLogLast = "Provisio-Backup-Log-Last"
+)
+
+// backup streams an age-encrypted backup (#13) as it is written. An
+// error before the first byte is the usual JSON error; after it, the
+// connection is cut, so the client sees an incomplete answer (no
+// trailers) rather than a backup that looks whole.
+func (h *handler) backup(w http.ResponseWriter, r *http.Request) {
+	var enc core.BackupEncryption
+	if !decode(w, r, &enc) {
+		return
+	}
+	w.Header().Set("Content-Type", "application/octet-stream")
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("Trailer", TrailerBackupUsers+", "+TrailerBackupLogLast)
+	cw := &countingWriter{w: w}
+	sum, err := h.api(r).Backup(cw, enc)
+	if err != nil {
+		if cw.n > 0 {
+			panic(http.ErrAbortHandler)
+		}
+		w.Header().Del("Trailer")
+		writeError(w, err)
+		return
+	}
+	w.Header().Set(TrailerBackupUsers, fmt.Sprint(sum.Users))
+	w.Header().Set(TrailerBackupLogLast, fmt.Sprint(sum.LogLast))
+}
+
+// countingWriter counts what went to the client.
+type countingWriter struct {
+	w io.Writer
+	n int64
+}
+
+func (c *countingWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n += int64(n)
+	return n, err
 }
 
 // decode reads a JSON body into v; an empty body leaves v as it is.
