@@ -378,7 +378,7 @@ func TestBackupOnline(t *testing.T) {
 		if strings.Contains(l.Message, passphrase) {
 			t.Errorf("the passphrase is in the log: %q", l.Message)
 		}
-		logged = logged || strings.HasPrefix(l.Message, "Backup of 64 users") && strings.Contains(l.Message, "written over the admin socket")
+		logged = logged || strings.HasPrefix(l.Message, "Backup of 64 users") && strings.Contains(l.Message, "written through the admin API")
 	}
 	if !logged {
 		t.Error("the server did not log the online backup")
