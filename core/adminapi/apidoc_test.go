@@ -18,8 +18,8 @@ import (
 
 	"provisio/core"
 	"provisio/core/adminapi"
-	"provisio/core/certs"
 	"provisio/core/backup"
+	"provisio/core/certs"
 	"provisio/core/store"
 )
 
