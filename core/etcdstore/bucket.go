@@ -250,4 +250,3 @@ func (c *cursor) pick(from string, incl bool) ([]byte, []byte) {
 	}
 	return []byte(ek[len(c.b.prefix):]), ev
 }
-

@@ -48,13 +48,13 @@ type read struct {
 }
 
 type undoRec struct {
-	key     string
-	val     []byte
-	had     bool // key was in writes before
-	wasDel  bool
-	read    bool // a reads entry was added
-	nspans  int
-	setRev  bool
+	key    string
+	val    []byte
+	had    bool // key was in writes before
+	wasDel bool
+	read   bool // a reads entry was added
+	nspans int
+	setRev bool
 }
 
 func (kv *KV) newTx(write bool) *tx {
