@@ -68,6 +68,12 @@ Every command takes --help. Exit codes: 0 ok, 1 error, 2 usage.
 The data directory defaults to %s.
 The data key provisio.key lives apart from it: --key-dir DIR before the
 command, or PROVISIO_KEY_DIR, or by default the sibling directory <data>-keys.
+
+--store etcd://host1:2379,host2:2379,host3:2379[/site] (or PROVISIO_STORE),
+before the command, keeps the records in an etcd cluster shared by several
+Provisio servers instead of the data file; --etcd-ca, --etcd-cert and
+--etcd-key (or PROVISIO_ETCD_CA, _CERT, _KEY) for TLS. Every node needs the
+same provisio.key. 'provisio store copy --to URL' copies the records over.
 `
 
 // usageError is a mistake in the command line: exit code 2.
@@ -81,6 +87,8 @@ func usagef(format string, args ...any) error { return usageError{fmt.Sprintf(fo
 type cli struct {
 	dataDir     string
 	keyDir      string // --key-dir; "" is PROVISIO_KEY_DIR or the default (keyDirFor)
+	// store is where the records are: --store etcd://... or the data file.
+	store storeChoice
 	out, errOut io.Writer
 	// in is where secrets given as "-" are read; nil means os.Stdin.
 	in io.Reader
@@ -111,6 +119,10 @@ func (c *cli) run(args []string) (code int) {
 	fs.SetOutput(io.Discard)
 	fs.StringVar(&c.dataDir, "data", defaultDataDir(), "data directory")
 	fs.StringVar(&c.keyDir, "key-dir", "", "directory of the data key provisio.key")
+	fs.StringVar(&c.store.url, "store", "", "etcd://host1:2379,host2:2379,host3:2379[/site] to keep the records in etcd")
+	fs.StringVar(&c.store.ca, "etcd-ca", "", "CA certificate file of the etcd members")
+	fs.StringVar(&c.store.cert, "etcd-cert", "", "client certificate file for etcd")
+	fs.StringVar(&c.store.key, "etcd-key", "", "client key file for etcd")
 	help := fs.Bool("help", false, "")
 	fs.BoolVar(help, "h", false, "")
 	if err := fs.Parse(args); err != nil {
@@ -119,6 +131,10 @@ func (c *cli) run(args []string) (code int) {
 	if *help {
 		fmt.Fprintf(stdout, usageTop, defaultDataDir())
 		return exitOK
+	}
+	c.store = c.store.withEnvDefaults()
+	if err := c.store.check(); err != nil {
+		return c.fail(err)
 	}
 	rest := fs.Args()
 	var err error
@@ -281,7 +297,7 @@ func (c *cli) runCommand(cmd command, args []string) error {
 
 // withEnv opens the data directory for one command and closes it after.
 func (c *cli) withEnv(fn func(e *env) error) (err error) {
-	e, err := openEnvKey(c.dataDir, c.keyDir)
+	e, err := openEnvStore(c.dataDir, c.keyDir, c.store)
 	if err != nil {
 		return err
 	}
@@ -305,7 +321,7 @@ func (c *cli) withAPI(fn func(api adminapi.API, e *env) error) (err error) {
 	if client, ok := c.dialRunning(); ok {
 		return fn(client, nil)
 	}
-	e, err := openEnvKey(c.dataDir, c.keyDir)
+	e, err := openEnvStore(c.dataDir, c.keyDir, c.store)
 	if errors.Is(err, store.ErrLocked) {
 		// It may have started listening while the lock was tried.
 		client, derr := adminapi.Dial(filepath.Join(c.dataDir, adminapi.SocketName))
@@ -373,6 +389,9 @@ var checkCommand = command{
 // check prints the full report of the data file; a damaged file is exit
 // code 1 with one sentence on stderr.
 func (c *cli) check() error {
+	if c.store.etcd() {
+		return errors.New("check examines the data file; the records are in etcd (--store), which checks itself: run 'etcdctl endpoint health' and 'provisio log verify'")
+	}
 	r, err := store.Check(c.dataDir, store.Options{HeldData: heldData(c.dataDir)})
 	if err != nil {
 		return err

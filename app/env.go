@@ -14,6 +14,7 @@ import (
 	"provisio/core/adminapi"
 	"provisio/core/agentxml"
 	"provisio/core/certs"
+	"provisio/core/etcdstore"
 	"provisio/core/mailer"
 	"provisio/core/oathkey"
 	"provisio/core/qr"
@@ -35,7 +36,45 @@ type env struct {
 	// certs serves server.tls_cert/tls_key when set, else the generated
 	// certificate, and picks up changes without a restart.
 	certs *certs.Reloader
+	// kv is the etcd cluster the records are in (--store etcd://...);
+	// nil for the data file.
+	kv *etcdstore.KV
 }
+
+// storeChoice is where the records are kept: the bbolt file in the data
+// directory (url ""), or an etcd cluster (--store etcd://h1:2379,h2:2379,
+// or PROVISIO_STORE) reached with the TLS files ca, cert and key
+// (--etcd-ca, --etcd-cert, --etcd-key, or PROVISIO_ETCD_CA, _CERT, _KEY).
+type storeChoice struct{ url, ca, cert, key string }
+
+// withEnvDefaults fills what the flags left empty from the environment.
+func (sc storeChoice) withEnvDefaults() storeChoice {
+	for _, f := range []struct {
+		v   *string
+		env string
+	}{{&sc.url, "PROVISIO_STORE"}, {&sc.ca, "PROVISIO_ETCD_CA"}, {&sc.cert, "PROVISIO_ETCD_CERT"}, {&sc.key, "PROVISIO_ETCD_KEY"}} {
+		if *f.v == "" {
+			*f.v = os.Getenv(f.env)
+		}
+	}
+	return sc
+}
+
+// check refuses a store address that is neither empty nor etcd://, and
+// TLS files without an etcd store.
+func (sc storeChoice) check() error {
+	if sc.url == "" {
+		if sc.ca != "" || sc.cert != "" || sc.key != "" {
+			return usagef("--etcd-ca, --etcd-cert and --etcd-key go with --store etcd://...")
+		}
+		return nil
+	}
+	_, err := etcdstore.ParseURL(sc.url, sc.ca, sc.cert, sc.key)
+	return err
+}
+
+// etcd reports whether the records are in etcd.
+func (sc storeChoice) etcd() bool { return sc.url != "" }
 
 // defaultDataDir is os.UserConfigDir()/provisio.
 func defaultDataDir() string {
@@ -63,13 +102,29 @@ func keyDirFor(dataDir, flag string) string {
 	return store.DefaultKeyDir(dataDir)
 }
 
-// openEnvKey is openEnv with the data key read from keyDir (keyDirFor).
+// openEnvKey is openEnv with the data key read from keyDir (keyDirFor),
+// and the store PROVISIO_STORE names, if any.
 func openEnvKey(dir, keyDir string) (*env, error) {
+	return openEnvStore(dir, keyDir, storeChoice{}.withEnvDefaults())
+}
+
+// openEnvStore is openEnvKey with the records where sc says: with etcd
+// the data directory still holds this node's certificate files and admin
+// socket, and the data key is read from the key directory as for the
+// file (every node is given the same provisio.key).
+func openEnvStore(dir, keyDir string, sc storeChoice) (*env, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("create data directory %s: %w", dir, err)
 	}
 	keyDir = keyDirFor(dir, keyDir)
-	st, err := store.Open(dir, store.Options{HeldData: heldData(dir), KeyDir: keyDir})
+	var st *store.Store
+	var kv *etcdstore.KV
+	var err error
+	if sc.etcd() {
+		st, kv, err = openEtcd(dir, keyDir, sc)
+	} else {
+		st, err = store.Open(dir, store.Options{HeldData: heldData(dir), KeyDir: keyDir})
+	}
 	if errors.Is(err, store.ErrLocked) {
 		return nil, fmt.Errorf("%s is in use: %w", dir, store.ErrLocked)
 	}
@@ -84,7 +139,25 @@ func openEnvKey(dir, keyDir string) (*env, error) {
 	if err := moveTLSKey(dir, keyDir); err != nil {
 		_ = svc.Log(core.LevelError, "", "The server certificate's private key was not moved to the key directory: %v", err)
 	}
-	return &env{dir: dir, keyDir: keyDir, st: st, svc: svc}, nil
+	return &env{dir: dir, keyDir: keyDir, st: st, svc: svc, kv: kv}, nil
+}
+
+// openEtcd opens the records in the etcd cluster sc names.
+func openEtcd(dir, keyDir string, sc storeChoice) (*store.Store, *etcdstore.KV, error) {
+	cfg, err := etcdstore.ParseURL(sc.url, sc.ca, sc.cert, sc.key)
+	if err != nil {
+		return nil, nil, err
+	}
+	kv, err := etcdstore.Connect(cfg)
+	if err != nil {
+		return nil, nil, err
+	}
+	st, err := store.OpenBackend(kv, dir, store.Options{KeyDir: keyDir})
+	if err != nil {
+		kv.Close()
+		return nil, nil, err
+	}
+	return st, kv, nil
 }
 
 // heldData says why dir is known to have held data, for store.Options:

@@ -27,6 +27,7 @@ import (
 	"fmt"
 	"net/url"
 	"os"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -60,7 +61,8 @@ type Config struct {
 // DefaultSite is the site used when the URL names none.
 const DefaultSite = "default"
 
-// ParseURL reads etcd://host1:2379,host2:2379,host3:2379[/site]. With
+// ParseURL reads etcd://host1:2379,host2:2379,host3:2379[/site][?max-txn-ops=N]
+// (N as the servers' --max-txn-ops, default 128). With
 // caFile, certFile and keyFile (any may be empty) the connections use TLS:
 // caFile verifies the members, certFile and keyFile authenticate Provisio.
 func ParseURL(raw, caFile, certFile, keyFile string) (Config, error) {
@@ -69,10 +71,21 @@ func ParseURL(raw, caFile, certFile, keyFile string) (Config, error) {
 	if !ok {
 		return c, fmt.Errorf("the store %q is not an etcd:// address; write it as etcd://host1:2379,host2:2379,host3:2379", raw)
 	}
+	rest, query, _ := strings.Cut(rest, "?")
 	hosts, site, _ := strings.Cut(rest, "/")
 	site = strings.Trim(site, "/")
-	if q := strings.IndexByte(site, '?'); q >= 0 {
-		site = site[:q]
+	if query != "" {
+		q, err := url.ParseQuery(query)
+		if err != nil {
+			return c, fmt.Errorf("the store address %q has a bad query: %w", raw, err)
+		}
+		if v := q.Get("max-txn-ops"); v != "" {
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 1 {
+				return c, fmt.Errorf("max-txn-ops=%q in the store address is not a positive number", v)
+			}
+			c.MaxTxnOps = n
+		}
 	}
 	if site != "" {
 		if s, err := url.PathUnescape(site); err == nil {
