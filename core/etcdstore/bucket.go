@@ -148,16 +148,20 @@ func (c *cursor) fetch(from string, incl bool) error {
 		if !incl {
 			start = from + "\x00"
 		}
-		resp, err = t.getRev(start, clientv3.WithRange(c.b.end), clientv3.WithLimit(pageSize))
 		sp = span{from: start, to: c.b.end}
+		resp, err = t.getRange("f"+start, func() (*clientv3.GetResponse, error) {
+			return t.getRev(start, clientv3.WithRange(c.b.end), clientv3.WithLimit(pageSize))
+		})
 	} else {
 		end := from
 		if incl {
 			end = from + "\x00"
 		}
-		resp, err = t.getRev(c.b.prefix, clientv3.WithRange(end), clientv3.WithLimit(pageSize),
-			clientv3.WithSort(clientv3.SortByKey, clientv3.SortDescend))
 		sp = span{from: c.b.prefix, to: end}
+		resp, err = t.getRange("b"+end, func() (*clientv3.GetResponse, error) {
+			return t.getRev(c.b.prefix, clientv3.WithRange(end), clientv3.WithLimit(pageSize),
+				clientv3.WithSort(clientv3.SortByKey, clientv3.SortDescend))
+		})
 	}
 	if err != nil {
 		return err

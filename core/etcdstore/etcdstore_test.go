@@ -22,7 +22,7 @@ var (
 
 // cluster is one 3-member cluster for the package's tests; each test
 // uses a site of its own, so they do not see each other's keys.
-func cluster(t *testing.T) *etcdtest.Cluster {
+func cluster(t testing.TB) *etcdtest.Cluster {
 	clusterOnce.Do(func() {
 		c, err := etcdtest.StartCluster(tempRoot, 3)
 		if err != nil {
@@ -61,6 +61,17 @@ func newKey(t *testing.T) []byte {
 		t.Fatal(err)
 	}
 	return k
+}
+
+// openSiteB opens a store on a new site for a benchmark.
+func openSiteB(b *testing.B) *store.Store {
+	c := cluster(b)
+	st, err := etcdstore.Open(etcdstore.Config{Endpoints: c.Endpoints(), Site: newSite(), MaxTxnOps: etcdtest.MaxTxnOps}, b.TempDir(), store.Options{Key: make([]byte, store.KeySize)})
+	if err != nil {
+		b.Fatalf("open etcd store: %v", err)
+	}
+	b.Cleanup(func() { st.Close() })
+	return st
 }
 
 func TestStore_Conformance(t *testing.T) {

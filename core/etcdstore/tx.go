@@ -29,6 +29,10 @@ type tx struct {
 	dels   map[string]bool
 	// undo, when set (group commit), records how to take back changes.
 	undo *[]undoRec
+	// ranges memoizes the cursor reads: all are at rev, so a second walk
+	// of the same range (each log append finds the newest entry) costs
+	// no round trip.
+	ranges map[string]*clientv3.GetResponse
 	// err is the first failed etcd read: Get cannot return it, so the
 	// transaction fails when fn returns.
 	err error
@@ -97,6 +101,22 @@ func (t *tx) getRev(key string, opts ...clientv3.OpOption) (*clientv3.GetRespons
 		}
 	}
 	return resp, nil
+}
+
+// getRange returns the memoized range read named id, or reads it.
+func (t *tx) getRange(id string, read func() (*clientv3.GetResponse, error)) (*clientv3.GetResponse, error) {
+	if r, ok := t.ranges[id]; ok && t.rev != 0 {
+		return r, nil
+	}
+	r, err := read()
+	if err != nil {
+		return nil, err
+	}
+	if t.ranges == nil {
+		t.ranges = map[string]*clientv3.GetResponse{}
+	}
+	t.ranges[id] = r
+	return r, nil
 }
 
 // get returns the value of a full key as this transaction sees it.
@@ -181,6 +201,7 @@ func (t *tx) rollback(n, nspans int) {
 		switch {
 		case r.setRev:
 			t.rev = 0
+			clear(t.ranges)
 		case r.read:
 			delete(t.reads, r.key)
 		default:
@@ -215,8 +236,14 @@ func (t *tx) size() (cmps, ops int) {
 // another writer changed what it read.
 func (t *tx) commit() error {
 	cmps := make([]clientv3.Cmp, 0, len(t.reads)+len(t.spans))
+	// On a conflict the Txn's Else reads the current value of every key
+	// read, into the cache, so the rerun costs no round trip per key.
+	var elseOps []clientv3.Op
+	var elseKeys []string
 	for k, r := range t.reads {
 		cmps = append(cmps, clientv3.Compare(clientv3.ModRevision(k), "=", r.rev))
+		elseOps = append(elseOps, clientv3.OpGet(k))
+		elseKeys = append(elseKeys, k)
 	}
 	budget := t.kv.maxOps - len(t.reads)
 	ops, spanCmps, ranged := t.rangeOps(budget)
@@ -238,13 +265,23 @@ func (t *tx) commit() error {
 	}
 	ctx, cancel := t.kv.ctx()
 	defer cancel()
-	resp, err := t.kv.cli.Txn(ctx).If(cmps...).Then(ops...).Commit()
+	resp, err := t.kv.cli.Txn(ctx).If(cmps...).Then(ops...).Else(elseOps...).Commit()
 	if err != nil {
 		t.abandon()
 		return fmt.Errorf("commit to etcd: %w", err)
 	}
 	if !resp.Succeeded {
-		t.abandon()
+		for i, r := range resp.Responses {
+			rr := r.GetResponseRange()
+			if rr == nil || i >= len(elseKeys) {
+				continue
+			}
+			e := centry{}
+			if len(rr.Kvs) == 1 {
+				e = centry{rev: rr.Kvs[0].ModRevision, val: rr.Kvs[0].Value}
+			}
+			t.kv.cache.put(elseKeys[i], e)
+		}
 		return errConflict
 	}
 	rev := resp.Header.Revision
