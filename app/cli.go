@@ -85,10 +85,10 @@ func usagef(format string, args ...any) error { return usageError{fmt.Sprintf(fo
 
 // cli carries the parsed global flags and the output streams.
 type cli struct {
-	dataDir     string
-	keyDir      string // --key-dir; "" is PROVISIO_KEY_DIR or the default (keyDirFor)
+	dataDir string
+	keyDir  string // --key-dir; "" is PROVISIO_KEY_DIR or the default (keyDirFor)
 	// store is where the records are: --store etcd://... or the data file.
-	store storeChoice
+	store       storeChoice
 	out, errOut io.Writer
 	// in is where secrets given as "-" are read; nil means os.Stdin.
 	in io.Reader
@@ -546,8 +546,12 @@ func (c *cli) reprovision(name string, mail bool) error {
 			ic.User, ic.Code, ic.Expires.Local().Format("2006-01-02 15:04:05"),
 			time.Until(ic.Expires).Round(time.Second), ic.URL, terminalQR(c.out, code.Terminal()))
 		switch {
-		case mail && e != nil:
+		case mail && e != nil && e.kv == nil:
 			c.reportMail(e, ic.MailID)
+		case mail && e != nil:
+			// On etcd only the elected server sends, so a message is
+			// never sent twice (issue #16).
+			fmt.Fprintln(c.out, "\nThe message is in the outbox; the Provisio server that leads the site sends it.")
 		case mail:
 			fmt.Fprintln(c.out, "\nThe message is in the outbox; the running Provisio sends it.")
 		}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
 	"crypto/tls"
 	"errors"
 	"fmt"
@@ -9,6 +10,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"provisio/core"
 	"provisio/core/adminapi"
@@ -39,6 +41,10 @@ type env struct {
 	// kv is the etcd cluster the records are in (--store etcd://...);
 	// nil for the data file.
 	kv *etcdstore.KV
+	// node names this server among those sharing kv, and leader elects
+	// the one that sends mail and trims the log (issue #16).
+	node   string
+	leader *etcdstore.Leader
 }
 
 // storeChoice is where the records are kept: the bbolt file in the data
@@ -139,7 +145,32 @@ func openEnvStore(dir, keyDir string, sc storeChoice) (*env, error) {
 	if err := moveTLSKey(dir, keyDir); err != nil {
 		_ = svc.Log(core.LevelError, "", "The server certificate's private key was not moved to the key directory: %v", err)
 	}
-	return &env{dir: dir, keyDir: keyDir, st: st, svc: svc, kv: kv}, nil
+	e := &env{dir: dir, keyDir: keyDir, st: st, svc: svc, kv: kv}
+	if kv != nil {
+		e.node = nodeName(dir)
+		e.leader = etcdstore.NewLeader(kv, e.node)
+		svc.SetTrimGate(e.leader.Leading)
+	}
+	return e, nil
+}
+
+// nodeName is this server's name among those sharing an etcd store: the
+// host name and a random suffix kept in the data directory (node-name),
+// so two servers on one machine differ and a restart keeps its name.
+func nodeName(dir string) string {
+	path := filepath.Join(dir, "node-name")
+	if b, err := os.ReadFile(path); err == nil && len(strings.TrimSpace(string(b))) > 0 {
+		return strings.TrimSpace(string(b))
+	}
+	host, err := os.Hostname()
+	if err != nil || host == "" {
+		host = "provisio"
+	}
+	var r [3]byte
+	_, _ = rand.Read(r[:])
+	name := fmt.Sprintf("%s-%x", host, r)
+	_ = os.WriteFile(path, []byte(name+"\n"), 0o600)
+	return name
 }
 
 // openEtcd opens the records in the etcd cluster sc names.
@@ -281,6 +312,11 @@ func (e *env) startMail() (stop func()) {
 				e.logPanic("Mail sending stopped until Provisio restarts", v)
 			}
 		}()
+		if e.leader != nil {
+			// On etcd only the elected server sends (issue #16).
+			e.leader.Run(ctx, e.mailWorker().Run)
+			return
+		}
 		e.mailWorker().Run(ctx)
 	}()
 	// Unconfirmed OATH tokens expire on the same lifetime (core/oath.go).
@@ -306,7 +342,18 @@ func (e *env) startWorkers(errOut io.Writer) (stop func()) {
 		defer close(done)
 		e.svc.RunMaintenance(ctx, func(err error) { fmt.Fprintf(errOut, "provisio: %v\n", err) })
 	}()
-	return func() { cancel(); <-done }
+	if e.leader == nil {
+		return func() { cancel(); <-done }
+	}
+	// Shared store: campaign for the run-once work, and carry events to
+	// and from the other servers (issue #16).
+	elected := e.leader.Start(ctx)
+	relayed := make(chan struct{})
+	go func() {
+		defer close(relayed)
+		e.kv.RelayEvents(ctx, e.node, e.svc, func(err error) { fmt.Fprintf(errOut, "provisio: %v\n", err) })
+	}()
+	return func() { cancel(); <-done; <-elected; <-relayed }
 }
 
 // startAdmin serves the admin API on the data directory's admin.sock, so

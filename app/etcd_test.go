@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -11,8 +12,12 @@ import (
 	"testing"
 	"time"
 
+	clientv3 "go.etcd.io/etcd/client/v3"
+
 	"provisio/core"
+	"provisio/core/adminapi"
 	"provisio/core/agentxml/agentxmltest"
+	"provisio/core/mailer/smtpcapture"
 	"provisio/core/etcdstore/etcdtest"
 	"provisio/core/store"
 )
@@ -305,5 +310,128 @@ func TestEtcd_MemberStopsDuringLoad(t *testing.T) {
 	}
 	if v, err := e.st.VerifyLog(); err != nil {
 		t.Fatalf("log chain after the stop: %+v %v", v, err)
+	}
+}
+
+// TestEtcd_EventsCrossServers: a console attached to A (through its admin
+// socket, as an attached console is) hears "provisioned" when the phone
+// used B; an agent added on B works on A at once.
+func TestEtcd_EventsCrossServers(t *testing.T) {
+	url, _, a, b := twoNodes(t)
+	api, err := adminapi.Dial(filepath.Join(a.dir, adminapi.SocketName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	events, err := api.Events(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	code := provisionOn(t, url, b, "carol")
+	phoneOn(t, b, "carol", code)
+	deadline := time.After(10 * time.Second)
+	for seen := false; !seen; {
+		select {
+		case ev, ok := <-events:
+			if !ok {
+				t.Fatal("event stream closed")
+			}
+			seen = ev.Kind == "provisioned" && ev.User == "carol"
+		case <-deadline:
+			t.Fatal("the console on A did not hear that carol provisioned on B")
+		}
+	}
+	if code, _, errOut := runStore(t, url, b.dir, b.keyDir, "agent", "add", "web", "--host", "127.0.0.1", "--secret", "web-secret-456"); code != 0 {
+		t.Fatal(errOut)
+	}
+	web, err := agentxmltest.NewAgentClient("https://"+a.addr, a.fp, "web-secret-456")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for end := time.Now().Add(5 * time.Second); ; {
+		r, err := web.Action("ping")
+		if err == nil && r.Pass() {
+			break
+		}
+		if time.Now().After(end) {
+			t.Fatalf("agent added on B not accepted on A: %+v %v", r, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// TestEtcd_OutboxMovesWithLeader: mail queued on the site is sent by the
+// elected server only; when it stops, the other takes over and every
+// message arrives exactly once (real SMTP capture server).
+func TestEtcd_OutboxMovesWithLeader(t *testing.T) {
+	capture, err := smtpcapture.New(smtpcapture.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer capture.Close()
+	url, cluster, a, b := twoNodes(t)
+	// No mail server yet: messages wait in the outbox.
+	const n = 10
+	for i := 0; i < n; i++ {
+		name := fmt.Sprintf("mail%02d", i)
+		if code, _, errOut := runStore(t, url, a.dir, a.keyDir, "user", "add", name, "--email", name+"@example.org", "--pin", "1357"); code != 0 {
+			t.Fatal(errOut)
+		}
+		if code, _, errOut := runStore(t, url, []string{a.dir, b.dir}[i%2], []string{a.keyDir, b.keyDir}[i%2], "reprovision", name, "--mail"); code != 0 {
+			t.Fatal(errOut)
+		}
+	}
+	cli := cluster.Client(t)
+	leaderName := func() string {
+		resp, err := cli.Get(context.Background(), "/provisio/office/.leader/", append(clientv3.WithFirstCreate(), clientv3.WithPrefix())...)
+		if err != nil || len(resp.Kvs) == 0 {
+			return ""
+		}
+		return string(resp.Kvs[0].Value)
+	}
+	var first string
+	for end := time.Now().Add(10 * time.Second); first == "" && time.Now().Before(end); time.Sleep(50 * time.Millisecond) {
+		first = leaderName()
+	}
+	nameOf := func(n *node) string { b, _ := os.ReadFile(filepath.Join(n.dir, "node-name")); return strings.TrimSpace(string(b)) }
+	leader, other := a, b
+	if first == nameOf(b) {
+		leader, other = b, a
+	} else if first != nameOf(a) {
+		t.Fatalf("leader %q is neither %q nor %q", first, nameOf(a), nameOf(b))
+	}
+	leader.halt(t)
+	// The mail server is set on the remaining server; it leads now.
+	for _, args := range [][]string{
+		{"settings", "set", "smtp.host", "127.0.0.1"},
+		{"settings", "set", "smtp.port", fmt.Sprint(capture.Port())},
+		{"settings", "set", "smtp.security", "none"},
+		{"settings", "set", "smtp.from", "it@example.org"},
+	} {
+		if code, _, errOut := runStore(t, url, other.dir, other.keyDir, args...); code != 0 {
+			t.Fatalf("%v: %s", args, errOut)
+		}
+	}
+	for end := time.Now().Add(20 * time.Second); len(capture.Messages()) < n && time.Now().Before(end); {
+		time.Sleep(50 * time.Millisecond)
+	}
+	time.Sleep(500 * time.Millisecond) // a duplicate would arrive by now
+	got := map[string]int{}
+	for _, m := range capture.Messages() {
+		for _, to := range m.To {
+			got[to]++
+		}
+	}
+	if len(got) != n {
+		t.Fatalf("%d recipients got mail, want %d: %v", len(got), n, got)
+	}
+	for to, c := range got {
+		if c != 1 {
+			t.Errorf("%s got %d messages, want 1", to, c)
+		}
+	}
+	if now := leaderName(); now != nameOf(other) {
+		t.Errorf("leader after the stop = %q, want %q", now, nameOf(other))
 	}
 }
