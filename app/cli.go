@@ -55,6 +55,8 @@ Usage:
                                                        encrypted backup of the data, key and certificate; a verified restore
   provisio [--data DIR] key rotate                     re-encrypt everything under a new data key
   provisio [--data DIR] log verify                     check the audit log's chain and name the first bad entry
+  provisio [--data DIR] [--store URL] store copy --to etcd://h1:2379,h2:2379/site | --to DIR
+                                                       copy every record to etcd (or back to a data file) and verify the copy
 
 A secret given as - (--pin -, --secret -, settings set smtp.password -) is
 typed without echo at a terminal or read from standard input; given on the
@@ -232,6 +234,7 @@ func (c *cli) dispatch(name string, args []string) error {
 		"profile":  profileCommands,
 		"log":      logCommands,
 		"key":      keyCommands,
+		"store":    storeCommands,
 	}
 	if cmds, ok := groups[name]; ok {
 		if len(args) == 0 || args[0] == "--help" || args[0] == "-h" || args[0] == "help" {

@@ -42,6 +42,11 @@ func (b *bucket) Sequence() uint64 {
 	return binary.BigEndian.Uint64(v)
 }
 
+// SetSequence implements store.KVBucket.
+func (b *bucket) SetSequence(n uint64) error {
+	return b.t.put(b.seqKey(), binary.BigEndian.AppendUint64(nil, n))
+}
+
 // NextSequence implements store.KVBucket: the counter is written in the
 // same commit, so two nodes never hand out the same number.
 func (b *bucket) NextSequence() (uint64, error) {

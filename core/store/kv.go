@@ -35,6 +35,8 @@ type KVBucket interface {
 	NextSequence() (uint64, error)
 	// Sequence returns the bucket's sequence without changing it.
 	Sequence() uint64
+	// SetSequence sets the bucket's sequence (a copy of a store).
+	SetSequence(n uint64) error
 	// ForEach calls fn for every key in order; fn must not change the
 	// bucket.
 	ForEach(fn func(k, v []byte) error) error
@@ -81,6 +83,7 @@ func (b *boltBucket) Put(key, value []byte) error              { return b.bolt()
 func (b *boltBucket) Delete(key []byte) error                  { return b.bolt().Delete(key) }
 func (b *boltBucket) Cursor() KVCursor                         { return (*boltCursor)(b.bolt().Cursor()) }
 func (b *boltBucket) NextSequence() (uint64, error)            { return b.bolt().NextSequence() }
+func (b *boltBucket) SetSequence(n uint64) error               { return b.bolt().SetSequence(n) }
 func (b *boltBucket) Sequence() uint64                         { return b.bolt().Sequence() }
 func (b *boltBucket) ForEach(fn func(k, v []byte) error) error { return b.bolt().ForEach(fn) }
 
