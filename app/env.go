@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"crypto/tls"
@@ -150,8 +151,80 @@ func openEnvStore(dir, keyDir string, sc storeChoice) (*env, error) {
 		e.node = nodeName(dir)
 		e.leader = etcdstore.NewLeader(kv, e.node)
 		svc.SetTrimGate(e.leader.Leading)
+		if err := e.shareIdentity(); err != nil {
+			st.Close()
+			return nil, fmt.Errorf("share the server certificate through etcd: %w", err)
+		}
 	}
 	return e, nil
+}
+
+// identityFiles are the files every server on one etcd store shares
+// (issue #16): the generated certificate (data directory), its key and
+// the device CA (key directory).
+func (e *env) identityFiles() map[string]string {
+	return map[string]string{
+		certs.CertFile:         filepath.Join(e.dir, certs.CertFile),
+		certs.KeyFile:          filepath.Join(e.keyDir, certs.KeyFile),
+		certs.DeviceCACertFile: filepath.Join(e.keyDir, certs.DeviceCACertFile),
+		certs.DeviceCAKeyFile:  filepath.Join(e.keyDir, certs.DeviceCAKeyFile),
+	}
+}
+
+// shareIdentity makes this server's certificate and device CA the ones
+// the store holds: the first server to start stores its own (made now if
+// it has none); every other writes the stored ones over its files, so all
+// serve the same certificate and sign devices with the same CA.
+func (e *env) shareIdentity() error {
+	if _, err := certs.LoadOrCreateIn(e.dir, e.keyDir, certNames(e.svc)); err != nil {
+		return err
+	}
+	if _, err := certs.NewDeviceCA(e.keyDir).Pool(); err != nil {
+		return err
+	}
+	paths := e.identityFiles()
+	local := map[string][]byte{}
+	for name, path := range paths {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		local[name] = b
+	}
+	shared, err := e.st.ShareFiles(local)
+	if err != nil {
+		return err
+	}
+	for name, path := range paths {
+		b, ok := shared[name]
+		if !ok || bytes.Equal(b, local[name]) {
+			continue
+		}
+		if err := writeFileSynced(path, b); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// writeFileSynced replaces path with data (0600) through a synced
+// temporary file, so a crash leaves the old file or the new one.
+func writeFileSynced(path string, data []byte) error {
+	f, err := os.OpenFile(path+".tmp", os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
+	if err != nil {
+		return err
+	}
+	if _, err = f.Write(data); err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		os.Remove(path + ".tmp")
+		return err
+	}
+	return os.Rename(path+".tmp", path)
 }
 
 // nodeName is this server's name among those sharing an etcd store: the

@@ -163,6 +163,20 @@ func agentOn(t *testing.T, n *node) *agentxmltest.AgentClient {
 // and B at the same moment passes exactly once, 50 times over.
 func TestEtcd_TwoServers(t *testing.T) {
 	url, _, a, b := twoNodes(t)
+	// One identity: the same certificate on both, and the same answer
+	// to a phone's Site ID lookup.
+	if a.fp != b.fp {
+		t.Fatalf("A serves certificate %s, B %s: want one shared certificate", a.fp, b.fp)
+	}
+	_, siteOut, _ := runStore(t, url, a.dir, a.keyDir, "settings", "get", "server.siteid")
+	siteID := strings.TrimSpace(siteOut)
+	for _, n := range []*node{a, b} {
+		ac := agentOn(t, n)
+		status, _, body, err := ac.Get("/ssdserver/getServerDetails?id=" + siteID)
+		if err != nil || status != 200 || !strings.Contains(string(body), "<hostname>127.0.0.1</hostname>") || !strings.Contains(string(body), "<responseCode>0</responseCode>") {
+			t.Fatalf("getServerDetails on %s: %d %s %v", n.addr, status, body, err)
+		}
+	}
 	code := provisionOn(t, url, a, "carol")
 	phone := phoneOn(t, b, "carol", code)
 	agentA, agentB := agentOn(t, a), agentOn(t, b)
