@@ -74,6 +74,7 @@ func (c *cli) console() error {
 		RegenerateCert: rs.RegenerateCert,
 		Certificate:    e.certInfo,
 		CheckCertFiles: checkCertFiles,
+		Store:          e.storeInfo,
 	})
 	defer con.Close()
 	w.ShowAndRun()

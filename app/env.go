@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"provisio/core"
 	"provisio/core/adminapi"
@@ -23,6 +24,7 @@ import (
 	"provisio/core/qr"
 	"provisio/core/store"
 	"provisio/core/webclient"
+	"provisio/ui"
 )
 
 // env is an opened data directory: the store, the service over it and the
@@ -515,4 +517,25 @@ func moveTLSKey(dataDir, keyDir string) error {
 		return err
 	}
 	return os.Remove(from)
+}
+
+// storeInfo describes the store for the Server screen: the data file, or
+// the etcd members with their health and the server that leads.
+func (e *env) storeInfo() ui.StoreInfo {
+	if e.kv == nil {
+		return ui.StoreInfo{Where: e.st.Path()}
+	}
+	si := ui.StoreInfo{Etcd: true, Where: e.st.Path(), ThisServer: e.node}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	members, err := e.kv.Status(ctx, 2*time.Second)
+	if err != nil {
+		si.Problem = err.Error()
+	}
+	for _, m := range members {
+		si.Members = append(si.Members, ui.StoreMember{Name: m.Name, Endpoint: m.Endpoint, Version: m.Version,
+			Healthy: m.Healthy, RaftLeader: m.Leader, Problem: m.Problem})
+	}
+	si.Leader, _ = e.leader.Current(ctx)
+	return si
 }

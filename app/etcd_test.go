@@ -20,6 +20,7 @@ import (
 	"provisio/core/etcdstore/etcdtest"
 	"provisio/core/mailer/smtpcapture"
 	"provisio/core/store"
+	"provisio/ui"
 )
 
 // node is one Provisio server on the shared etcd store (issue #16).
@@ -494,5 +495,39 @@ func TestEtcd_StoreCopy(t *testing.T) {
 	var o, e syncBuffer
 	if code := run([]string{"--data", back, "--key-dir", keys, "user", "list"}, &o, &e); code != 0 || !strings.Contains(o.String(), "copy3") {
 		t.Fatalf("user list on the copied file: %s %s", o.String(), e.String())
+	}
+}
+
+// TestEtcd_StoreInfo: what the Server screen shows of an etcd store: all
+// three members healthy, one Raft leader, and the server elected for the
+// run-once work.
+func TestEtcd_StoreInfo(t *testing.T) {
+	url, _, a, _ := twoNodes(t)
+	key, _ := os.ReadFile(filepath.Join(a.keyDir, store.KeyFileName))
+	keys := filepath.Join(t.TempDir(), "keys")
+	os.MkdirAll(keys, 0o700)
+	os.WriteFile(filepath.Join(keys, store.KeyFileName), key, 0o600)
+	e, err := openEnvStore(t.TempDir(), keys, storeChoice{url: url})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.close()
+	var si ui.StoreInfo
+	for end := time.Now().Add(10 * time.Second); time.Now().Before(end); time.Sleep(50 * time.Millisecond) {
+		if si = e.storeInfo(); si.Leader != "" {
+			break
+		}
+	}
+	healthy, leaders := 0, 0
+	for _, m := range si.Members {
+		if m.Healthy {
+			healthy++
+		}
+		if m.RaftLeader {
+			leaders++
+		}
+	}
+	if !si.Etcd || len(si.Members) != 3 || healthy != 3 || leaders != 1 || si.Leader == "" || si.Leader == si.ThisServer {
+		t.Fatalf("store info = %+v", si)
 	}
 }
