@@ -3,6 +3,8 @@ package etcdstore_test
 import (
 	"crypto/rand"
 	"fmt"
+	"os"
+	"strings"
 	"sync"
 	"testing"
 
@@ -19,6 +21,16 @@ var (
 	siteN       int
 	siteMu      sync.Mutex
 )
+
+// endpoints are the etcd members the tests use: the embedded cluster, or
+// the members PROVISIO_TEST_ETCD names (host:port,...), to run the same
+// tests against another etcd server version (docs/decisions.md #16).
+func endpoints(t testing.TB) []string {
+	if e := os.Getenv("PROVISIO_TEST_ETCD"); e != "" {
+		return strings.Split(e, ",")
+	}
+	return cluster(t).Endpoints()
+}
 
 // cluster is one 3-member cluster for the package's tests; each test
 // uses a site of its own, so they do not see each other's keys.
@@ -40,14 +52,13 @@ func newSite() string {
 	siteMu.Lock()
 	defer siteMu.Unlock()
 	siteN++
-	return fmt.Sprintf("t%d", siteN)
+	return fmt.Sprintf("t%d-%d", os.Getpid(), siteN)
 }
 
 // openSite opens a store on site with key.
 func openSite(t *testing.T, site string, key []byte) *store.Store {
 	t.Helper()
-	c := cluster(t)
-	st, err := etcdstore.Open(etcdstore.Config{Endpoints: c.Endpoints(), Site: site, MaxTxnOps: etcdtest.MaxTxnOps}, t.TempDir(), store.Options{Key: key})
+	st, err := etcdstore.Open(etcdstore.Config{Endpoints: endpoints(t), Site: site, MaxTxnOps: etcdtest.MaxTxnOps}, t.TempDir(), store.Options{Key: key})
 	if err != nil {
 		t.Fatalf("open etcd store: %v", err)
 	}
@@ -65,8 +76,7 @@ func newKey(t *testing.T) []byte {
 
 // openSiteB opens a store on a new site for a benchmark.
 func openSiteB(b *testing.B) *store.Store {
-	c := cluster(b)
-	st, err := etcdstore.Open(etcdstore.Config{Endpoints: c.Endpoints(), Site: newSite(), MaxTxnOps: etcdtest.MaxTxnOps}, b.TempDir(), store.Options{Key: make([]byte, store.KeySize)})
+	st, err := etcdstore.Open(etcdstore.Config{Endpoints: endpoints(b), Site: newSite(), MaxTxnOps: etcdtest.MaxTxnOps}, b.TempDir(), store.Options{Key: make([]byte, store.KeySize)})
 	if err != nil {
 		b.Fatalf("open etcd store: %v", err)
 	}
@@ -133,8 +143,7 @@ func TestStore_TwoNodesNoLostUpdate(t *testing.T) {
 func TestOpen_WrongKey(t *testing.T) {
 	site := newSite()
 	openSite(t, site, newKey(t))
-	c := cluster(t)
-	_, err := etcdstore.Open(etcdstore.Config{Endpoints: c.Endpoints(), Site: site}, t.TempDir(), store.Options{Key: newKey(t)})
+	_, err := etcdstore.Open(etcdstore.Config{Endpoints: endpoints(t), Site: site}, t.TempDir(), store.Options{Key: newKey(t)})
 	if err == nil || err.Error() != store.ErrKeyMismatch.Error() {
 		t.Fatalf("open with another key: %v", err)
 	}
