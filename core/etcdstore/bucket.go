@@ -2,6 +2,7 @@ package etcdstore
 
 import (
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -148,13 +149,15 @@ func (c *cursor) fetch(from string, incl bool) error {
 	var resp *clientv3.GetResponse
 	var err error
 	var sp span
+	var id string
 	if c.fwd {
 		start := from
 		if !incl {
 			start = from + "\x00"
 		}
 		sp = span{from: start, to: c.b.end}
-		resp, err = t.getRange("f"+start, func() (*clientv3.GetResponse, error) {
+		id = "f" + start
+		resp, err = t.getRange(id, func() (*clientv3.GetResponse, error) {
 			return t.getRev(start, clientv3.WithRange(c.b.end), clientv3.WithLimit(pageSize))
 		})
 	} else {
@@ -163,12 +166,14 @@ func (c *cursor) fetch(from string, incl bool) error {
 			end = from + "\x00"
 		}
 		sp = span{from: c.b.prefix, to: end}
-		resp, err = t.getRange("b"+end, func() (*clientv3.GetResponse, error) {
+		id = "b" + end
+		resp, err = t.getRange(id, func() (*clientv3.GetResponse, error) {
 			return t.getRev(c.b.prefix, clientv3.WithRange(end), clientv3.WithLimit(pageSize),
 				clientv3.WithSort(clientv3.SortByKey, clientv3.SortDescend))
 		})
 	}
-	if err != nil {
+	seen := errors.Is(err, errSeen)
+	if err != nil && !seen {
 		return err
 	}
 	c.page = c.page[:0]
@@ -189,6 +194,15 @@ func (c *cursor) fetch(from string, incl bool) error {
 		}
 	}
 	if t.write {
+		// A range walked again (each log append finds the newest entry)
+		// is recorded once, unless a rollback took its span away.
+		if i, ok := t.spanAt[id]; seen && ok && i < len(t.spans) && t.spans[i].from == sp.from && t.spans[i].to == sp.to {
+			return nil
+		}
+		if t.spanAt == nil {
+			t.spanAt = map[string]int{}
+		}
+		t.spanAt[id] = len(t.spans)
 		t.spans = append(t.spans, sp)
 	}
 	return nil

@@ -2,6 +2,7 @@ package etcdstore
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"slices"
 	"sort"
@@ -29,6 +30,8 @@ type tx struct {
 	dels   map[string]bool
 	// undo, when set (group commit), records how to take back changes.
 	undo *[]undoRec
+	// spanAt is where each memoized range's span is in spans.
+	spanAt map[string]int
 	// ranges memoizes the cursor reads: all are at rev, so a second walk
 	// of the same range (each log append finds the newest entry) costs
 	// no round trip.
@@ -103,10 +106,14 @@ func (t *tx) getRev(key string, opts ...clientv3.OpOption) (*clientv3.GetRespons
 	return resp, nil
 }
 
+// errSeen is getRange's note that the range was read before in this
+// transaction (its span is recorded already, unless rolled back).
+var errSeen = errors.New("etcdstore: range read before")
+
 // getRange returns the memoized range read named id, or reads it.
 func (t *tx) getRange(id string, read func() (*clientv3.GetResponse, error)) (*clientv3.GetResponse, error) {
 	if r, ok := t.ranges[id]; ok && t.rev != 0 {
-		return r, nil
+		return r, errSeen
 	}
 	r, err := read()
 	if err != nil {
