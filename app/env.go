@@ -361,6 +361,19 @@ func (e *env) startServer(listen string) (*agentxml.Server, error) {
 	return srv, nil
 }
 
+// runOnce runs fn(ctx) for work that must run on one server only (the
+// outbox sender; scheduled backups can use it too): at once on the data
+// file, and on etcd each time this server is elected to lead the site's
+// run-once work, with a context that ends with the leadership (issue
+// #16). It returns when ctx ends and fn has returned.
+func (e *env) runOnce(ctx context.Context, fn func(ctx context.Context)) {
+	if e.leader == nil {
+		fn(ctx)
+		return
+	}
+	e.leader.Run(ctx, fn)
+}
+
 // mailQRSize is the width in pixels of the QR image in provision mail:
 // big enough to scan from a phone held to a laptop screen.
 const mailQRSize = 300
@@ -387,12 +400,7 @@ func (e *env) startMail() (stop func()) {
 				e.logPanic("Mail sending stopped until Provisio restarts", v)
 			}
 		}()
-		if e.leader != nil {
-			// On etcd only the elected server sends (issue #16).
-			e.leader.Run(ctx, e.mailWorker().Run)
-			return
-		}
-		e.mailWorker().Run(ctx)
+		e.runOnce(ctx, e.mailWorker().Run)
 	}()
 	// Unconfirmed OATH tokens expire on the same lifetime (core/oath.go).
 	oathDone := make(chan struct{})

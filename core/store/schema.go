@@ -15,6 +15,11 @@ package store
 //	outbox    8-byte big-endian id → JSON core.OutMessage
 //	oath      lower(username)      → JSON core.OATHRecord (holds the token secret; see oath.go)
 //	profiles  lower(profile name)  → JSON core.Profile (with the groups it is the default of)
+//	config    "shared_identity"    → JSON name → sealed file: the certificate, its key and
+//	                                 the device CA every server on one etcd store serves (identity.go)
+//
+// On etcd (core/etcdstore) the same layout lives under /provisio/<site>/<bucket>/<key>,
+// and a bucket's sequence is the key /provisio/<site>/.seq/<bucket>.
 var (
 	bucketUsers    = []byte("users")
 	bucketCodes    = []byte("codes")
