@@ -494,7 +494,8 @@ func (c *cli) serve(listen string) error {
 		defer cancel()
 		go func() {
 			for ev := range events {
-				if ev.Kind == core.EventLog {
+				// Lines another server wrote (etcd, #16) are in its journal.
+				if ev.Kind == core.EventLog && ev.Node == "" {
 					fmt.Fprintf(c.out, "%s %-5s %s\n", ev.Log.Time.Local().Format("2006-01-02 15:04:05"), ev.Log.Level, ev.Log.Message)
 				}
 			}
