@@ -2,7 +2,6 @@ package etcdstore
 
 import (
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"strings"
 
@@ -141,69 +140,90 @@ func (c *cursor) step(fwd bool) ([]byte, []byte) {
 	return c.pick(from, false)
 }
 
+// backPage is how many keys one backward cursor read fetches: backward
+// walks are short (the newest log entry, a log tail).
+const backPage = 32
+
+// rangePage is one cursor read as fetched, kept for the transaction: its
+// pairs in the read's order, whether etcd has more, and the span it
+// covered.
+type rangePage struct {
+	pairs []kvPair
+	more  bool
+	sp    span
+}
+
 // fetch reads a page from etcd in c.fwd's direction from from (itself
 // included when incl) and records the span it covered for the commit's
 // checks: [from, to) of keys as they were at the transaction's revision.
+// A page read before in the transaction is used again as it is (all reads
+// are at one revision): each log append finds the newest entry this way
+// without a round trip or a copy.
 func (c *cursor) fetch(from string, incl bool) error {
 	t := c.b.t
-	var resp *clientv3.GetResponse
-	var err error
-	var sp span
-	var id string
+	var id, start, end string
 	if c.fwd {
-		start := from
+		start, end = from, c.b.end
 		if !incl {
 			start = from + "\x00"
 		}
-		sp = span{from: start, to: c.b.end}
 		id = "f" + start
-		resp, err = t.getRange(id, func() (*clientv3.GetResponse, error) {
-			return t.getRev(start, clientv3.WithRange(c.b.end), clientv3.WithLimit(pageSize))
-		})
 	} else {
-		end := from
+		start, end = c.b.prefix, from
 		if incl {
 			end = from + "\x00"
 		}
-		sp = span{from: c.b.prefix, to: end}
 		id = "b" + end
-		resp, err = t.getRange(id, func() (*clientv3.GetResponse, error) {
-			return t.getRev(c.b.prefix, clientv3.WithRange(end), clientv3.WithLimit(pageSize),
+	}
+	pg, seen := t.ranges[id]
+	if !seen || t.rev == 0 {
+		var resp *clientv3.GetResponse
+		var err error
+		if c.fwd {
+			resp, err = t.getRev(start, clientv3.WithRange(end), clientv3.WithLimit(pageSize))
+		} else {
+			resp, err = t.getRev(start, clientv3.WithRange(end), clientv3.WithLimit(backPage),
 				clientv3.WithSort(clientv3.SortByKey, clientv3.SortDescend))
-		})
-	}
-	seen := errors.Is(err, errSeen)
-	if err != nil && !seen {
-		return err
-	}
-	c.page = c.page[:0]
-	for _, kv := range resp.Kvs {
-		c.page = append(c.page, kvPair{string(kv.Key), kv.Value})
-		sp.keys = append(sp.keys, string(kv.Key))
-	}
-	c.more = resp.More
-	if n := len(c.page); n > 0 {
-		c.lastFetched = c.page[n-1].k
-		if c.more {
+		}
+		if err != nil {
+			return err
+		}
+		pg = &rangePage{more: resp.More, sp: span{from: start, to: end}}
+		for _, kv := range resp.Kvs {
+			k := string(kv.Key)
+			pg.pairs = append(pg.pairs, kvPair{k, kv.Value})
+			pg.sp.keys = append(pg.sp.keys, k)
+		}
+		if n := len(pg.pairs); n > 0 && pg.more {
 			// The span ends at the last key returned.
 			if c.fwd {
-				sp.to = c.lastFetched + "\x00"
+				pg.sp.to = pg.pairs[n-1].k + "\x00"
 			} else {
-				sp.from = c.lastFetched
+				pg.sp.from = pg.pairs[n-1].k
 			}
 		}
+		if t.ranges == nil {
+			t.ranges = map[string]*rangePage{}
+		}
+		t.ranges[id] = pg
+		seen = false
+	}
+	// pick only reslices the page, so it may be shared.
+	c.page, c.more = pg.pairs, pg.more
+	if n := len(pg.pairs); n > 0 {
+		c.lastFetched = pg.pairs[n-1].k
 	}
 	if t.write {
-		// A range walked again (each log append finds the newest entry)
-		// is recorded once, unless a rollback took its span away.
-		if i, ok := t.spanAt[id]; seen && ok && i < len(t.spans) && t.spans[i].from == sp.from && t.spans[i].to == sp.to {
+		// A range walked again is recorded once, unless a rollback took
+		// its span away.
+		if i, ok := t.spanAt[id]; seen && ok && i < len(t.spans) && t.spans[i].from == pg.sp.from && t.spans[i].to == pg.sp.to {
 			return nil
 		}
 		if t.spanAt == nil {
 			t.spanAt = map[string]int{}
 		}
 		t.spanAt[id] = len(t.spans)
-		t.spans = append(t.spans, sp)
+		t.spans = append(t.spans, pg.sp)
 	}
 	return nil
 }

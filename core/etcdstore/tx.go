@@ -2,7 +2,6 @@ package etcdstore
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
 	"slices"
 	"sort"
@@ -35,7 +34,7 @@ type tx struct {
 	// ranges memoizes the cursor reads: all are at rev, so a second walk
 	// of the same range (each log append finds the newest entry) costs
 	// no round trip.
-	ranges map[string]*clientv3.GetResponse
+	ranges map[string]*rangePage
 	// err is the first failed etcd read: Get cannot return it, so the
 	// transaction fails when fn returns.
 	err error
@@ -104,26 +103,6 @@ func (t *tx) getRev(key string, opts ...clientv3.OpOption) (*clientv3.GetRespons
 		}
 	}
 	return resp, nil
-}
-
-// errSeen is getRange's note that the range was read before in this
-// transaction (its span is recorded already, unless rolled back).
-var errSeen = errors.New("etcdstore: range read before")
-
-// getRange returns the memoized range read named id, or reads it.
-func (t *tx) getRange(id string, read func() (*clientv3.GetResponse, error)) (*clientv3.GetResponse, error) {
-	if r, ok := t.ranges[id]; ok && t.rev != 0 {
-		return r, errSeen
-	}
-	r, err := read()
-	if err != nil {
-		return nil, err
-	}
-	if t.ranges == nil {
-		t.ranges = map[string]*clientv3.GetResponse{}
-	}
-	t.ranges[id] = r
-	return r, nil
 }
 
 // get returns the value of a full key as this transaction sees it.
