@@ -63,6 +63,8 @@ Usage:
                                                        backup.keep, backup.recipient or backup.passphrase_file
   provisio [--data DIR] key rotate                     re-encrypt everything under a new data key
   provisio [--data DIR] log verify                     check the audit log's chain and name the first bad entry
+  provisio [--data DIR] [--store URL] store copy --to etcd://h1:2379,h2:2379/site | --to DIR
+                                                       copy every record to etcd (or back to a data file) and verify the copy
 
 A secret given as - (--pin -, --secret -, settings set smtp.password -) is
 typed without echo at a terminal or read from standard input; given on the
@@ -79,6 +81,12 @@ Every command takes --help. Exit codes: 0 ok, 1 error, 2 usage.
 The data directory defaults to %s.
 The data key provisio.key lives apart from it: --key-dir DIR before the
 command, or PROVISIO_KEY_DIR, or by default the sibling directory <data>-keys.
+
+--store etcd://host1:2379,host2:2379,host3:2379[/site] (or PROVISIO_STORE),
+before the command, keeps the records in an etcd cluster shared by several
+Provisio servers instead of the data file; --etcd-ca, --etcd-cert and
+--etcd-key (or PROVISIO_ETCD_CA, _CERT, _KEY) for TLS. Every node needs the
+same provisio.key. 'provisio store copy --to URL' copies the records over.
 `
 
 // usageError is a mistake in the command line: exit code 2.
@@ -90,8 +98,10 @@ func usagef(format string, args ...any) error { return usageError{fmt.Sprintf(fo
 
 // cli carries the parsed global flags and the output streams.
 type cli struct {
-	dataDir     string
-	keyDir      string // --key-dir; "" is PROVISIO_KEY_DIR or the default (keyDirFor)
+	dataDir string
+	keyDir  string // --key-dir; "" is PROVISIO_KEY_DIR or the default (keyDirFor)
+	// store is where the records are: --store etcd://... or the data file.
+	store       storeChoice
 	out, errOut io.Writer
 	// in is where secrets given as "-" are read; nil means os.Stdin.
 	in io.Reader
@@ -126,6 +136,10 @@ func (c *cli) run(args []string) (code int) {
 	fs.StringVar(&c.dataDir, "data", defaultDataDir(), "data directory")
 	fs.StringVar(&c.keyDir, "key-dir", "", "directory of the data key provisio.key")
 	fs.StringVar(&c.connect, "connect", "", "HOST[:PORT] of a Provisio server to work on as a paired console")
+	fs.StringVar(&c.store.url, "store", "", "etcd://host1:2379,host2:2379,host3:2379[/site] to keep the records in etcd")
+	fs.StringVar(&c.store.ca, "etcd-ca", "", "CA certificate file of the etcd members")
+	fs.StringVar(&c.store.cert, "etcd-cert", "", "client certificate file for etcd")
+	fs.StringVar(&c.store.key, "etcd-key", "", "client key file for etcd")
 	help := fs.Bool("help", false, "")
 	fs.BoolVar(help, "h", false, "")
 	if err := fs.Parse(args); err != nil {
@@ -134,6 +148,10 @@ func (c *cli) run(args []string) (code int) {
 	if *help {
 		fmt.Fprintf(stdout, usageTop, defaultDataDir())
 		return exitOK
+	}
+	c.store = c.store.withEnvDefaults()
+	if err := c.store.check(); err != nil {
+		return c.fail(err)
 	}
 	rest := fs.Args()
 	var err error
@@ -237,6 +255,7 @@ func (c *cli) dispatch(name string, args []string) error {
 		"log":      logCommands,
 		"key":      keyCommands,
 		"console":  consoleCommands,
+		"store":    storeCommands,
 	}
 	if cmds, ok := groups[name]; ok {
 		if len(args) == 0 || args[0] == "--help" || args[0] == "-h" || args[0] == "help" {
@@ -302,7 +321,7 @@ func (c *cli) runCommand(cmd command, args []string) error {
 
 // withEnv opens the data directory for one command and closes it after.
 func (c *cli) withEnv(fn func(e *env) error) (err error) {
-	e, err := openEnvKey(c.dataDir, c.keyDir)
+	e, err := openEnvStore(c.dataDir, c.keyDir, c.store)
 	if err != nil {
 		return err
 	}
@@ -329,7 +348,7 @@ func (c *cli) withAPI(fn func(api adminapi.API, e *env) error) (err error) {
 	if client, ok := c.dialRunning(); ok {
 		return fn(client, nil)
 	}
-	e, err := openEnvKey(c.dataDir, c.keyDir)
+	e, err := openEnvStore(c.dataDir, c.keyDir, c.store)
 	if errors.Is(err, store.ErrLocked) {
 		// It may have started listening while the lock was tried.
 		client, derr := adminapi.Dial(filepath.Join(c.dataDir, adminapi.SocketName))
@@ -397,6 +416,9 @@ var checkCommand = command{
 // check prints the full report of the data file; a damaged file is exit
 // code 1 with one sentence on stderr.
 func (c *cli) check() error {
+	if c.store.etcd() {
+		return errors.New("check examines the data file; the records are in etcd (--store), which checks itself: run 'etcdctl endpoint health' and 'provisio log verify'")
+	}
 	r, err := store.Check(c.dataDir, store.Options{HeldData: heldData(c.dataDir)})
 	if err != nil {
 		return err
@@ -497,7 +519,8 @@ func (c *cli) serve(listen string) error {
 		defer cancel()
 		go func() {
 			for ev := range events {
-				if ev.Kind == core.EventLog {
+				// Lines another server wrote (etcd, #16) are in its journal.
+				if ev.Kind == core.EventLog && ev.Node == "" {
 					fmt.Fprintf(c.out, "%s %-5s %s\n", ev.Log.Time.Local().Format("2006-01-02 15:04:05"), ev.Log.Level, ev.Log.Message)
 				}
 			}
@@ -555,8 +578,12 @@ func (c *cli) reprovision(name string, mail bool) error {
 			ic.User, ic.Code, ic.Expires.Local().Format("2006-01-02 15:04:05"),
 			time.Until(ic.Expires).Round(time.Second), ic.URL, terminalQR(c.out, code.Terminal()))
 		switch {
-		case mail && e != nil:
+		case mail && e != nil && e.kv == nil:
 			c.reportMail(e, ic.MailID)
+		case mail && e != nil:
+			// On etcd only the elected server sends, so a message is
+			// never sent twice (issue #16).
+			fmt.Fprintln(c.out, "\nThe message is in the outbox; the Provisio server that leads the site sends it.")
 		case mail:
 			fmt.Fprintln(c.out, "\nThe message is in the outbox; the running Provisio sends it.")
 		}

@@ -30,7 +30,7 @@ const appID = "io.provisio.console"
 // console opens the data directory, starts the embedded server and runs
 // the window until it is closed.
 func (c *cli) console() error {
-	e, err := openEnvKey(c.dataDir, c.keyDir)
+	e, err := openEnvStore(c.dataDir, c.keyDir, c.store)
 	if errors.Is(err, store.ErrLocked) {
 		// Held by the service (or another console): attach to it over
 		// its admin socket instead of exiting, when it answers there.
@@ -78,6 +78,7 @@ func (c *cli) console() error {
 		Certificate:    e.certInfo,
 		CheckCertFiles: checkCertFiles,
 		ServiceCommand: serviceInstallCommand(),
+		Store:          e.storeInfo,
 	})
 	defer con.Close()
 	reportStartup(a, c.errOut)

@@ -1,7 +1,9 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"crypto/rand"
 	"crypto/tls"
 	"errors"
 	"fmt"
@@ -9,16 +11,20 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strings"
+	"time"
 
 	"provisio/core"
 	"provisio/core/adminapi"
 	"provisio/core/agentxml"
 	"provisio/core/certs"
+	"provisio/core/etcdstore"
 	"provisio/core/mailer"
 	"provisio/core/oathkey"
 	"provisio/core/qr"
 	"provisio/core/store"
 	"provisio/core/webclient"
+	"provisio/ui"
 )
 
 // env is an opened data directory: the store, the service over it and the
@@ -35,7 +41,49 @@ type env struct {
 	// certs serves server.tls_cert/tls_key when set, else the generated
 	// certificate, and picks up changes without a restart.
 	certs *certs.Reloader
+	// kv is the etcd cluster the records are in (--store etcd://...);
+	// nil for the data file.
+	kv *etcdstore.KV
+	// node names this server among those sharing kv, and leader elects
+	// the one that sends mail and trims the log (issue #16).
+	node   string
+	leader *etcdstore.Leader
 }
+
+// storeChoice is where the records are kept: the bbolt file in the data
+// directory (url ""), or an etcd cluster (--store etcd://h1:2379,h2:2379,
+// or PROVISIO_STORE) reached with the TLS files ca, cert and key
+// (--etcd-ca, --etcd-cert, --etcd-key, or PROVISIO_ETCD_CA, _CERT, _KEY).
+type storeChoice struct{ url, ca, cert, key string }
+
+// withEnvDefaults fills what the flags left empty from the environment.
+func (sc storeChoice) withEnvDefaults() storeChoice {
+	for _, f := range []struct {
+		v   *string
+		env string
+	}{{&sc.url, "PROVISIO_STORE"}, {&sc.ca, "PROVISIO_ETCD_CA"}, {&sc.cert, "PROVISIO_ETCD_CERT"}, {&sc.key, "PROVISIO_ETCD_KEY"}} {
+		if *f.v == "" {
+			*f.v = os.Getenv(f.env)
+		}
+	}
+	return sc
+}
+
+// check refuses a store address that is neither empty nor etcd://, and
+// TLS files without an etcd store.
+func (sc storeChoice) check() error {
+	if sc.url == "" {
+		if sc.ca != "" || sc.cert != "" || sc.key != "" {
+			return usagef("--etcd-ca, --etcd-cert and --etcd-key go with --store etcd://...")
+		}
+		return nil
+	}
+	_, err := etcdstore.ParseURL(sc.url, sc.ca, sc.cert, sc.key)
+	return err
+}
+
+// etcd reports whether the records are in etcd.
+func (sc storeChoice) etcd() bool { return sc.url != "" }
 
 // defaultDataDir is os.UserConfigDir()/provisio.
 func defaultDataDir() string {
@@ -63,14 +111,30 @@ func keyDirFor(dataDir, flag string) string {
 	return store.DefaultKeyDir(dataDir)
 }
 
-// openEnvKey is openEnv with the data key read from keyDir (keyDirFor).
-// opts are extra service options (tests inject a clock).
+// openEnvKey is openEnv with the data key read from keyDir (keyDirFor),
+// and the store PROVISIO_STORE names, if any. opts are extra service
+// options (tests inject a clock).
 func openEnvKey(dir, keyDir string, opts ...core.Option) (*env, error) {
+	return openEnvStore(dir, keyDir, storeChoice{}.withEnvDefaults(), opts...)
+}
+
+// openEnvStore is openEnvKey with the records where sc says: with etcd
+// the data directory still holds this node's certificate files and admin
+// socket, and the data key is read from the key directory as for the
+// file (every node is given the same provisio.key).
+func openEnvStore(dir, keyDir string, sc storeChoice, opts ...core.Option) (*env, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("create data directory %s: %w", dir, err)
 	}
 	keyDir = keyDirFor(dir, keyDir)
-	st, err := store.Open(dir, store.Options{HeldData: heldData(dir), KeyDir: keyDir})
+	var st *store.Store
+	var kv *etcdstore.KV
+	var err error
+	if sc.etcd() {
+		st, kv, err = openEtcd(dir, keyDir, sc)
+	} else {
+		st, err = store.Open(dir, store.Options{HeldData: heldData(dir), KeyDir: keyDir})
+	}
 	if errors.Is(err, store.ErrLocked) {
 		return nil, fmt.Errorf("%s is in use: %w", dir, store.ErrLocked)
 	}
@@ -85,9 +149,130 @@ func openEnvKey(dir, keyDir string, opts ...core.Option) (*env, error) {
 	if err := moveTLSKey(dir, keyDir); err != nil {
 		_ = svc.Log(core.LevelError, "", "The server certificate's private key was not moved to the key directory: %v", err)
 	}
-	e := &env{dir: dir, keyDir: keyDir, st: st, svc: svc}
+	e := &env{dir: dir, keyDir: keyDir, st: st, svc: svc, kv: kv}
 	svc.SetBackupWriter(e.backupEngine())
+	if kv != nil {
+		e.node = nodeName(dir)
+		e.leader = etcdstore.NewLeader(kv, e.node)
+		svc.SetTrimGate(e.leader.Leading)
+		if err := e.shareIdentity(); err != nil {
+			st.Close()
+			return nil, fmt.Errorf("share the server certificate through etcd: %w", err)
+		}
+	}
 	return e, nil
+}
+
+// identityFiles are the files every server on one etcd store shares
+// (issue #16): the generated certificate (data directory), its key, the
+// device CA and the console CA (key directory).
+func (e *env) identityFiles() map[string]string {
+	return map[string]string{
+		certs.CertFile:         filepath.Join(e.dir, certs.CertFile),
+		certs.KeyFile:          filepath.Join(e.keyDir, certs.KeyFile),
+		certs.DeviceCACertFile: filepath.Join(e.keyDir, certs.DeviceCACertFile),
+		certs.DeviceCAKeyFile:  filepath.Join(e.keyDir, certs.DeviceCAKeyFile),
+		// The console CA (#12), so a console paired through one server
+		// works with every server.
+		certs.ConsoleCACertFile: filepath.Join(e.keyDir, certs.ConsoleCACertFile),
+		certs.ConsoleCAKeyFile:  filepath.Join(e.keyDir, certs.ConsoleCAKeyFile),
+	}
+}
+
+// shareIdentity makes this server's certificate and device CA the ones
+// the store holds: the first server to start stores its own (made now if
+// it has none); every other writes the stored ones over its files, so all
+// serve the same certificate and sign devices with the same CA.
+func (e *env) shareIdentity() error {
+	if _, err := certs.LoadOrCreateIn(e.dir, e.keyDir, certNames(e.svc)); err != nil {
+		return err
+	}
+	if _, err := certs.NewDeviceCA(e.keyDir).Pool(); err != nil {
+		return err
+	}
+	if _, err := certs.NewConsoleCA(e.keyDir).Pool(); err != nil {
+		return err
+	}
+	paths := e.identityFiles()
+	local := map[string][]byte{}
+	for name, path := range paths {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		local[name] = b
+	}
+	shared, err := e.st.ShareFiles(local)
+	if err != nil {
+		return err
+	}
+	for name, path := range paths {
+		b, ok := shared[name]
+		if !ok || bytes.Equal(b, local[name]) {
+			continue
+		}
+		if err := writeFileSynced(path, b); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// writeFileSynced replaces path with data (0600) through a synced
+// temporary file, so a crash leaves the old file or the new one.
+func writeFileSynced(path string, data []byte) error {
+	f, err := os.OpenFile(path+".tmp", os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
+	if err != nil {
+		return err
+	}
+	if _, err = f.Write(data); err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		os.Remove(path + ".tmp")
+		return err
+	}
+	return os.Rename(path+".tmp", path)
+}
+
+// nodeName is this server's name among those sharing an etcd store: the
+// host name and a random suffix kept in the data directory (node-name),
+// so two servers on one machine differ and a restart keeps its name.
+func nodeName(dir string) string {
+	path := filepath.Join(dir, "node-name")
+	if b, err := os.ReadFile(path); err == nil && len(strings.TrimSpace(string(b))) > 0 {
+		return strings.TrimSpace(string(b))
+	}
+	host, err := os.Hostname()
+	if err != nil || host == "" {
+		host = "provisio"
+	}
+	var r [3]byte
+	_, _ = rand.Read(r[:])
+	name := fmt.Sprintf("%s-%x", host, r)
+	_ = os.WriteFile(path, []byte(name+"\n"), 0o600)
+	return name
+}
+
+// openEtcd opens the records in the etcd cluster sc names.
+func openEtcd(dir, keyDir string, sc storeChoice) (*store.Store, *etcdstore.KV, error) {
+	cfg, err := etcdstore.ParseURL(sc.url, sc.ca, sc.cert, sc.key)
+	if err != nil {
+		return nil, nil, err
+	}
+	kv, err := etcdstore.Connect(cfg)
+	if err != nil {
+		return nil, nil, err
+	}
+	st, err := store.OpenBackend(kv, dir, store.Options{KeyDir: keyDir})
+	if err != nil {
+		kv.Close()
+		return nil, nil, err
+	}
+	return st, kv, nil
 }
 
 // heldData says why dir is known to have held data, for store.Options:
@@ -185,6 +370,19 @@ func (e *env) startServer(listen string) (*agentxml.Server, error) {
 	return srv, nil
 }
 
+// runOnce runs fn(ctx) for work that must run on one server only (the
+// outbox sender; scheduled backups can use it too): at once on the data
+// file, and on etcd each time this server is elected to lead the site's
+// run-once work, with a context that ends with the leadership (issue
+// #16). It returns when ctx ends and fn has returned.
+func (e *env) runOnce(ctx context.Context, fn func(ctx context.Context)) {
+	if e.leader == nil {
+		fn(ctx)
+		return
+	}
+	e.leader.Run(ctx, fn)
+}
+
 // mailQRSize is the width in pixels of the QR image in provision mail:
 // big enough to scan from a phone held to a laptop screen.
 const mailQRSize = 300
@@ -211,7 +409,7 @@ func (e *env) startMail() (stop func()) {
 				e.logPanic("Mail sending stopped until Provisio restarts", v)
 			}
 		}()
-		e.mailWorker().Run(ctx)
+		e.runOnce(ctx, e.mailWorker().Run)
 	}()
 	// Unconfirmed OATH tokens expire on the same lifetime (core/oath.go).
 	oathDone := make(chan struct{})
@@ -236,7 +434,18 @@ func (e *env) startWorkers(errOut io.Writer) (stop func()) {
 		defer close(done)
 		e.svc.RunMaintenance(ctx, func(err error) { fmt.Fprintf(errOut, "provisio: %v\n", err) })
 	}()
-	return func() { cancel(); <-done }
+	if e.leader == nil {
+		return func() { cancel(); <-done }
+	}
+	// Shared store: campaign for the run-once work, and carry events to
+	// and from the other servers (issue #16).
+	elected := e.leader.Start(ctx)
+	relayed := make(chan struct{})
+	go func() {
+		defer close(relayed)
+		e.kv.RelayEvents(ctx, e.node, e.svc, func(err error) { fmt.Fprintf(errOut, "provisio: %v\n", err) })
+	}()
+	return func() { cancel(); <-done; <-elected; <-relayed }
 }
 
 // startBackups takes the scheduled backups (backup.* settings) until the
@@ -391,4 +600,25 @@ func moveTLSKey(dataDir, keyDir string) error {
 		return err
 	}
 	return os.Remove(from)
+}
+
+// storeInfo describes the store for the Server screen: the data file, or
+// the etcd members with their health and the server that leads.
+func (e *env) storeInfo() ui.StoreInfo {
+	if e.kv == nil {
+		return ui.StoreInfo{Where: e.st.Path()}
+	}
+	si := ui.StoreInfo{Etcd: true, Where: e.st.Path(), ThisServer: e.node}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	members, err := e.kv.Status(ctx, 2*time.Second)
+	if err != nil {
+		si.Problem = err.Error()
+	}
+	for _, m := range members {
+		si.Members = append(si.Members, ui.StoreMember{Name: m.Name, Endpoint: m.Endpoint, Version: m.Version,
+			Healthy: m.Healthy, RaftLeader: m.Leader, Problem: m.Problem})
+	}
+	si.Leader, _ = e.leader.Current(ctx)
+	return si
 }

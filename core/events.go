@@ -33,6 +33,9 @@ type Event struct {
 	At       time.Time
 	Log      LogEntry
 	Issued   *IssuedCode
+	// Node names the server that made the change when it was another
+	// one sharing the store (issue #16); empty for a change made here.
+	Node string
 }
 
 // Bus fans events out to subscribers. Publishing never blocks: a slow

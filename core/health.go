@@ -164,7 +164,7 @@ func (s *Service) RunMaintenance(ctx context.Context, report func(error)) {
 	wg.Add(1)
 	go func() { defer wg.Done(); s.RunRefusedLog(ctx, report) }()
 	s.CheckFreeSpace()
-	if _, err := s.TrimLog(); err != nil && report != nil {
+	if _, err := s.trimHere(); err != nil && report != nil {
 		report(err)
 	}
 	space := time.NewTicker(freeSpaceEvery)
@@ -178,13 +178,26 @@ func (s *Service) RunMaintenance(ctx context.Context, report func(error)) {
 		case <-space.C:
 			s.CheckFreeSpace()
 		case <-trim.C:
-			if _, err := s.TrimLog(); err != nil && report != nil {
+			if _, err := s.trimHere(); err != nil && report != nil {
 				report(err)
 			}
 		case <-resolve.C:
 			s.ResolveAgents()
 		}
 	}
+}
+
+// SetTrimGate makes RunMaintenance trim the audit log only while gate
+// returns true: on a store shared by several servers (issue #16), only
+// the elected one trims.
+func (s *Service) SetTrimGate(gate func() bool) { s.trimGate.Store(&gate) }
+
+// trimHere is TrimLog unless the trim gate says another server trims.
+func (s *Service) trimHere() (int, error) {
+	if g := s.trimGate.Load(); g != nil && !(*g)() {
+		return 0, nil
+	}
+	return s.TrimLog()
 }
 
 // TrimLog deletes the oldest audit log entries past the log.max_age_days

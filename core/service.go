@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"sort"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -24,6 +25,9 @@ type Service struct {
 	// cfgMu serialises replacements of config, so a settings change and
 	// an agent change cannot lose each other's snapshot.
 	cfgMu sync.Mutex
+	// trimGate, when set, says whether this server trims the audit log
+	// (SetTrimGate, health.go).
+	trimGate atomic.Pointer[func() bool]
 	// resolver looks up agent host names (agent.go).
 	resolver Resolver
 	// hasher is the store's keyed hash of device Ids and agent secrets,
@@ -124,6 +128,36 @@ func NewService(st Store, opts ...Option) (*Service, error) {
 	cfg.agentAddrs = s.resolveAgents(cfg.Agents)
 	s.config.Store(&cfg)
 	return s, nil
+}
+
+// ReloadConfig reads the settings and agents again from the store, for a
+// change the server named node made on a shared store (issue #16), and
+// tells the subscribers with an event from that node.
+func (s *Service) ReloadConfig(node string) error {
+	var cfg Config
+	err := s.store.View(func(tx Tx) error {
+		set, err := tx.Settings()
+		if err != nil {
+			return err
+		}
+		set.fillDefaults()
+		agents, err := tx.Agents()
+		if err != nil {
+			return err
+		}
+		sort.Slice(agents, func(i, j int) bool { return agents[i].Name < agents[j].Name })
+		cfg = Config{Settings: set, Agents: agents}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("reload configuration: %w", err)
+	}
+	cfg.agentAddrs = s.resolveAgents(cfg.Agents)
+	s.cfgMu.Lock()
+	s.config.Store(&cfg)
+	s.cfgMu.Unlock()
+	s.bus.Publish(Event{Kind: EventConfigChanged, At: s.clock.Now(), Node: node})
+	return nil
 }
 
 // hardenStored upgrades a data file saved before #9: the settings get

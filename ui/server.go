@@ -33,6 +33,60 @@ const (
 	keyTLSKey     = "server.tls_key"
 )
 
+// StoreInfo is where the records are kept (Deps.Store).
+type StoreInfo struct {
+	// Etcd is set when several servers share an etcd cluster.
+	Etcd bool
+	// Where is the data file's path or the etcd address.
+	Where string
+	// Members are the etcd members, with their health; Problem is why
+	// they could not be listed.
+	Members []StoreMember
+	Problem string
+	// ThisServer names this server; Leader the one that sends mail and
+	// trims the log ("" while none is elected).
+	ThisServer, Leader string
+}
+
+// StoreMember is one etcd member.
+type StoreMember struct {
+	Name, Endpoint, Version string
+	Healthy, RaftLeader     bool
+	Problem                 string
+}
+
+// storeText is the Store section's text for a person.
+func storeText(si StoreInfo) string {
+	if !si.Etcd {
+		return "Data file: " + si.Where
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "etcd cluster: %s\n", si.Where)
+	if si.Problem != "" {
+		fmt.Fprintf(&b, "Members could not be listed: %s\n", si.Problem)
+	}
+	for _, m := range si.Members {
+		state := "healthy"
+		if !m.Healthy {
+			state = "NOT healthy: " + m.Problem
+		}
+		lead := ""
+		if m.RaftLeader {
+			lead = ", Raft leader"
+		}
+		fmt.Fprintf(&b, "  %s  %s  %s%s\n", m.Name, m.Endpoint, state, lead)
+	}
+	switch {
+	case si.Leader == "":
+		b.WriteString("Mail and log trim: no server elected yet")
+	case si.Leader == si.ThisServer:
+		fmt.Fprintf(&b, "Mail and log trim: this server (%s) leads", si.ThisServer)
+	default:
+		fmt.Fprintf(&b, "Mail and log trim: server %s leads (this is %s)", si.Leader, si.ThisServer)
+	}
+	return b.String()
+}
+
 // serverScreen is Server: the names phones know the server by, where it
 // listens, its running state and its certificate.
 type serverScreen struct {
@@ -50,7 +104,11 @@ type serverScreen struct {
 
 	fingerprint *widget.Label
 	regenerate  *widget.Button
-	confirm     *dialog.ConfirmDialog
+
+	// store shows where the records are (Deps.Store).
+	store        *widget.Label
+	storeRefresh *widget.Button
+	confirm      *dialog.ConfirmDialog
 
 	// The administrator's certificate files (server.tls_cert/tls_key),
 	// which certificate is in use and why the files are not, if so.
@@ -155,7 +213,18 @@ func newServerScreen(c *Console) *serverScreen {
 			Importance: widget.WarningImportance, Wrapping: fyne.TextWrapWord},
 	)
 	body := container.NewVBox(form, widget.NewSeparator(), running, widget.NewSeparator(), cert,
-		widget.NewSeparator(), s.remoteConsolesSection(hint), layout.NewSpacer())
+		widget.NewSeparator(), s.remoteConsolesSection(hint))
+	if c.deps.Store != nil {
+		s.store = &widget.Label{Wrapping: fyne.TextWrapWord, TextStyle: fyne.TextStyle{Monospace: true}, Selectable: true}
+		s.storeRefresh = widget.NewButtonWithIcon("Refresh", theme.ViewRefreshIcon(), s.refreshStore)
+		body.Add(widget.NewSeparator())
+		body.Add(container.NewVBox(newSection("Store"),
+			container.NewBorder(nil, nil, nil, container.NewVBox(s.storeRefresh), s.store),
+			hint("Where users, codes and the audit log are kept. With etcd several Provisio servers share them; "+
+				"one of them, elected, sends mail and trims the log.")))
+		s.refreshStore()
+	}
+	body.Add(layout.NewSpacer())
 	buttons := container.NewBorder(nil, nil, nil, container.NewHBox(s.reset, s.apply), s.result)
 	top := container.NewVBox(newHeading("Server"),
 		newNote("The embedded HTTPS server that phones provision against and agents check one-time codes with."),
@@ -615,4 +684,15 @@ func serverErrorMessage(err error) string {
 		return "the listen address names a host that cannot be found."
 	}
 	return "something went wrong starting it; the log has the details."
+}
+
+// refreshStore asks Deps.Store again. The member status takes a network
+// round trip, so it runs off the UI thread and the text is set through
+// the bridge.
+func (s *serverScreen) refreshStore() {
+	s.store.SetText("Asking the store…")
+	go func() {
+		text := storeText(s.c.deps.Store())
+		s.c.do(func() { s.store.SetText(text) })
+	}()
 }

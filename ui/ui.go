@@ -61,6 +61,10 @@ type Deps struct {
 	// sentence for a person. nil: the files are saved unchecked (the
 	// server still refuses bad ones and keeps its certificate).
 	CheckCertFiles func(certPath, keyPath, host string) error
+	// Store describes where the records are kept, for the Server screen:
+	// the data file, or an etcd cluster with its members and the server
+	// that leads the run-once work (issue #16). nil: not shown.
+	Store func() StoreInfo
 	// Version and DataDir are shown in Help → About.
 	Version, DataDir string
 	// ServiceCommand is the exact command that installs this program as

@@ -7,8 +7,6 @@ import (
 	"fmt"
 	"path/filepath"
 
-	bolt "go.etcd.io/bbolt"
-
 	"provisio/core"
 )
 
@@ -132,7 +130,7 @@ func (t *txn) openOATH(key []byte, r core.OATHRecord) (core.OATHRecord, error) {
 
 // setupCrypt checks the data key against the file, or seals a file that
 // has never been sealed, in the open transaction.
-func (s *Store) setupCrypt(tx *bolt.Tx) error {
+func (s *Store) setupCrypt(tx KVTx) error {
 	check := tx.Bucket(bucketConfig).Get(keyKeyCheck)
 	if s.crypt == nil {
 		if check != nil {
@@ -178,7 +176,7 @@ func (s *Store) setupCrypt(tx *bolt.Tx) error {
 
 // sealAll rewrites every record that holds a secret in sealed form and
 // chains the existing log, all in tx: a crash leaves the plain file.
-func (s *Store) sealAll(tx *bolt.Tx) (n int, err error) {
+func (s *Store) sealAll(tx KVTx) (n int, err error) {
 	plain := &txn{tx: tx, s: &Store{}}
 	sealed := &txn{tx: tx, s: s}
 	var users []core.User

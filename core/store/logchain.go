@@ -12,8 +12,6 @@ import (
 	"sync"
 	"time"
 
-	bolt "go.etcd.io/bbolt"
-
 	"provisio/core"
 )
 
@@ -227,7 +225,7 @@ func (s *Store) VerifyLog() (v LogVerification, err error) {
 	if s.crypt == nil {
 		return v, ErrLogNotChained
 	}
-	err = s.db.View(func(tx *bolt.Tx) error {
+	err = s.view(func(tx KVTx) error {
 		v, err = (&txn{tx: tx, s: s}).verifyLog()
 		return err
 	})

@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"time"
 
-	bolt "go.etcd.io/bbolt"
-
 	"provisio/core"
 )
 
@@ -105,7 +103,7 @@ type legacyLogin struct {
 // (locked, failures, last login) and the strings record (next index) into
 // the logins bucket, once, in the transaction that opens the store. A
 // locked user stays locked until an administrator unlocks them, as before.
-func migrateLogins(tx *bolt.Tx) error {
+func migrateLogins(tx KVTx) error {
 	config := tx.Bucket(bucketConfig)
 	if config.Get(keyLoginsMigrated) != nil {
 		return nil

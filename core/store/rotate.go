@@ -8,8 +8,6 @@ import (
 	"os"
 	"path/filepath"
 
-	bolt "go.etcd.io/bbolt"
-
 	"provisio/core"
 )
 
@@ -29,7 +27,7 @@ const pendingKeyName = KeyFileName + ".new"
 
 // loadIDKey replaces the derived hash key with the stored one, after a
 // rotation.
-func (s *Store) loadIDKey(tx *bolt.Tx) error {
+func (s *Store) loadIDKey(tx KVTx) error {
 	v := tx.Bucket(bucketConfig).Get(keyIDKey)
 	if v == nil {
 		return nil
@@ -88,7 +86,7 @@ func (s *Store) RotateKey() (records int, err error) {
 	if err := writeKeyAs(s.keyDir, pendingKeyName, key); err != nil {
 		return 0, err
 	}
-	err = s.db.Update(func(tx *bolt.Tx) error {
+	err = s.update(func(tx KVTx) error {
 		old := &txn{tx: tx, s: s}
 		if _, err := old.verifyLog(); err != nil {
 			return err

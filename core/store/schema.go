@@ -17,6 +17,11 @@ package store
 //	profiles  lower(profile name)  → JSON core.Profile (with the groups it is the default of)
 //	clientlogs lower(username)     → JSON core.ClientLog (each upload's text sealed; clientlog.go)
 //	consoles  lower(console name)  → JSON core.Console (remote consoles, #12; code hash only)
+//	config    "shared_identity"    → JSON name → sealed file: the certificate, its key and
+//	                                 the device CA every server on one etcd store serves (identity.go)
+//
+// On etcd (core/etcdstore) the same layout lives under /provisio/<site>/<bucket>/<key>,
+// and a bucket's sequence is the key /provisio/<site>/.seq/<bucket>.
 var (
 	bucketUsers    = []byte("users")
 	bucketCodes    = []byte("codes")

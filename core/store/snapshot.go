@@ -23,10 +23,13 @@ type SnapshotInfo struct {
 // meanwhile, and returns the copy's record counts and log head, read in
 // the same transaction. A log whose chain does not verify is not backed up.
 func (s *Store) Snapshot(w io.Writer) (info SnapshotInfo, err error) {
+	if s.db == nil {
+		return info, ErrNotFile
+	}
 	err = s.db.View(func(tx *bolt.Tx) error {
 		info = SnapshotInfo{Counts: Counts(tx)}
 		if s.crypt != nil {
-			v, err := (&txn{tx: tx, s: s}).verifyLog()
+			v, err := (&txn{tx: boltKV(tx), s: s}).verifyLog()
 			if err != nil {
 				return err
 			}

@@ -58,9 +58,13 @@ type Options struct {
 	KeyDir string
 }
 
-// Store is a bbolt-backed core.Store.
+// Store is a core.Store over the bbolt file (Open) or another key/value
+// store through the seam of kv.go (OpenBackend).
 type Store struct {
-	db    *bolt.DB
+	db *bolt.DB // nil when the records are in kv
+	// kv is the key/value store the records are in when it is not the
+	// bbolt file (OpenBackend).
+	kv    Backend
 	group *groupCommit // nil: Batch uses bbolt's timed DB.Batch
 	// oathDirty is set when an OATH record is deleted, so that ScrubFree
 	// knows free pages may hold a secret (oath.go).
@@ -119,32 +123,19 @@ func Open(dir string, opt Options) (st *Store, err error) {
 	} else {
 		st.group = &groupCommit{db: db}
 	}
-	if opt.Key == nil && opt.KeyDir != "" {
-		opt.Key, err = LoadKey(dir, opt.KeyDir, false)
-		if errors.Is(err, ErrKeyMissing) {
-			st.newKeyDir, err = opt.KeyDir, nil
-		}
-		if err != nil {
-			db.Close()
-			return nil, err
-		}
+	if err := st.loadKey(opt); err != nil {
+		db.Close()
+		return nil, err
 	}
-	if opt.Key != nil {
-		if st.crypt, err = newSealer(opt.Key); err != nil {
-			db.Close()
-			return nil, err
-		}
-	}
-	err = db.Update(func(tx *bolt.Tx) error {
-		for _, b := range allBuckets {
-			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
-				return fmt.Errorf("create bucket %s: %w", b, err)
+	err = st.setup(func(fn func(KVTx) error) error {
+		return db.Update(func(tx *bolt.Tx) error {
+			for _, b := range allBuckets {
+				if _, err := tx.CreateBucketIfNotExists(b); err != nil {
+					return fmt.Errorf("create bucket %s: %w", b, err)
+				}
 			}
-		}
-		if err := migrateLogins(tx); err != nil {
-			return err
-		}
-		return st.setupCrypt(tx)
+			return fn(boltKV(tx))
+		})
 	})
 	if err == nil && st.oathDirty.Load() {
 		// Sealing left the plain records on freed pages; overwrite them.
@@ -164,36 +155,126 @@ func Open(dir string, opt Options) (st *Store, err error) {
 	return st, nil
 }
 
-// Path returns the data file's path.
-func (s *Store) Path() string { return s.db.Path() }
+// loadKey reads the data key (Options.Key or KeyDir); a missing key file
+// is made by setupCrypt if the store was never sealed.
+func (s *Store) loadKey(opt Options) (err error) {
+	if opt.Key == nil && opt.KeyDir != "" {
+		opt.Key, err = LoadKey(s.dataDir, opt.KeyDir, false)
+		if errors.Is(err, ErrKeyMissing) {
+			s.newKeyDir, err = opt.KeyDir, nil
+		}
+		if err != nil {
+			return err
+		}
+	}
+	if opt.Key != nil {
+		if s.crypt, err = newSealer(opt.Key); err != nil {
+			return err
+		}
+	}
+	return nil
+}
 
-// Close closes the data file.
-func (s *Store) Close() error { return s.db.Close() }
+// setup, in one transaction run by update, moves old login state and
+// checks the key against the store or seals a store never sealed. Shared
+// by Open and OpenBackend.
+func (s *Store) setup(update func(func(KVTx) error) error) error {
+	return update(func(tx KVTx) error {
+		if err := migrateLogins(tx); err != nil {
+			return err
+		}
+		return s.setupCrypt(tx)
+	})
+}
+
+// OpenBackend opens the records kept in another key/value store (kv.go),
+// such as etcd (core/etcdstore), with the same record code as the bbolt
+// file: it reads the data key from opt.Key or opt.KeyDir (made there on
+// the first run when the store was never sealed), checks it against the
+// store or seals the store, and moves old login state. dataDir is the
+// node's data directory, which the key directory must lie outside of.
+// Only Key and KeyDir of opt are used. Close closes b.
+func OpenBackend(b Backend, dataDir string, opt Options) (*Store, error) {
+	st := &Store{kv: b, dataDir: dataDir, keyDir: opt.KeyDir}
+	if err := st.loadKey(opt); err != nil {
+		return nil, err
+	}
+	if err := st.setup(b.Update); err != nil {
+		return nil, err
+	}
+	return st, nil
+}
+
+// Path returns the data file's path, or where the backend keeps the data
+// (e.g. etcd://h1:2379,h2:2379/site).
+func (s *Store) Path() string {
+	if s.db == nil {
+		return s.kv.Where()
+	}
+	return s.db.Path()
+}
+
+// Backend returns the key/value store the records are kept in, nil for
+// the bbolt file.
+func (s *Store) Backend() Backend { return s.kv }
+
+// Close closes the data file or the backend.
+func (s *Store) Close() error {
+	if s.db == nil {
+		return s.kv.Close()
+	}
+	return s.db.Close()
+}
+
+// view runs fn in a read transaction of the seam, over either store.
+func (s *Store) view(fn func(KVTx) error) error {
+	if s.db == nil {
+		return s.kv.View(fn)
+	}
+	return s.db.View(func(tx *bolt.Tx) error { return fn(boltKV(tx)) })
+}
+
+// update runs fn in a write transaction of the seam, over either store.
+func (s *Store) update(fn func(KVTx) error) error {
+	if s.db == nil {
+		return s.kv.Update(fn)
+	}
+	return s.db.Update(func(tx *bolt.Tx) error { return fn(boltKV(tx)) })
+}
 
 // View implements core.Store.
 func (s *Store) View(fn func(core.Tx) error) error {
-	return s.db.View(func(tx *bolt.Tx) error { return fn(&txn{tx: tx, s: s}) })
+	if s.db == nil {
+		return s.kv.View(func(tx KVTx) error { return fn(&txn{tx: tx, s: s}) })
+	}
+	return s.db.View(func(tx *bolt.Tx) error { return fn(&txn{tx: boltKV(tx), s: s}) })
 }
 
 // Update implements core.Store.
 func (s *Store) Update(fn func(core.Tx) error) error {
-	return s.db.Update(func(tx *bolt.Tx) error { return fn(&txn{tx: tx, s: s}) })
+	if s.db == nil {
+		return s.kv.Update(func(tx KVTx) error { return fn(&txn{tx: tx, s: s}) })
+	}
+	return s.db.Update(func(tx *bolt.Tx) error { return fn(&txn{tx: boltKV(tx), s: s}) })
 }
 
 // Batch implements core.Store with a group commit (batch.go): concurrent
 // calls share one commit and one fsync, and each returns once that commit
 // is durable.
 func (s *Store) Batch(fn func(core.Tx) error) error {
-	f := func(tx *bolt.Tx) error { return fn(&txn{tx: tx, s: s}) }
+	if s.db == nil {
+		return s.kv.Batch(func(tx KVTx) error { return fn(&txn{tx: tx, s: s}) })
+	}
+	f := func(tx *bolt.Tx) error { return fn(&txn{tx: boltKV(tx), s: s}) }
 	if s.group == nil {
 		return s.db.Batch(f)
 	}
 	return s.group.do(f)
 }
 
-// txn adapts a bolt.Tx to core.Tx.
+// txn adapts a transaction of the seam (kv.go) to core.Tx.
 type txn struct {
-	tx *bolt.Tx
+	tx KVTx
 	s  *Store
 }
 

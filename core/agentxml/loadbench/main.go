@@ -64,6 +64,8 @@ import (
 	"provisio/core"
 	"provisio/core/agentxml"
 	"provisio/core/agentxml/agentxmltest"
+	"provisio/core/etcdstore"
+	"provisio/core/etcdstore/etcdtest"
 	"provisio/core/oathkey"
 	"provisio/core/store"
 	"provisio/core/webclient"
@@ -92,6 +94,7 @@ type config struct {
 	data       string
 	users      int
 	perUser    int
+	etcd       int
 	out        string
 	workers    int
 	batchDelay time.Duration
@@ -127,6 +130,7 @@ func main() {
 	flag.StringVar(&c.keyDir, "key-dir", "", "provisio: key directory of the data key (sealed store, as in production); empty: a plain store without a key")
 	flag.StringVar(&c.pprof, "pprof", "", "serve net/http/pprof on this loopback host:port (off when empty)")
 	flag.BoolVar(&c.profRates, "prof-rates", false, "with -pprof: also record block and mutex profiles")
+	flag.IntVar(&c.etcd, "etcd", 0, "provisio: keep the store in an etcd cluster of this many members embedded in this process, under -data (issue #16); 0: the bbolt file")
 	flag.Parse()
 	if flag.NArg() > 0 {
 		log.Fatalf("unexpected arguments %q", flag.Args())
@@ -253,16 +257,40 @@ func serveProvisio(c config, cert tls.Certificate) (string, func() error, error)
 		return "", nil, err
 	}
 	ln.Close()
-	st, err := store.Open(c.data, store.Options{MaxBatchDelay: c.batchDelay, KeyDir: c.keyDir})
+	var st *store.Store
+	var cluster *etcdtest.Cluster
+	if c.etcd > 0 {
+		// The members run in this process, with their data (and fsyncs)
+		// under -data, on 127.0.0.1 ports.
+		cluster, err = etcdtest.StartCluster(filepath.Join(c.data, "etcd"), c.etcd)
+		if err != nil {
+			return "", nil, err
+		}
+		st, err = etcdstore.Open(etcdstore.Config{Endpoints: cluster.Endpoints(), Site: "bench", MaxTxnOps: etcdtest.MaxTxnOps}, c.data, store.Options{KeyDir: c.keyDir})
+	} else {
+		st, err = store.Open(c.data, store.Options{MaxBatchDelay: c.batchDelay, KeyDir: c.keyDir})
+	}
 	if err != nil {
+		if cluster != nil {
+			cluster.Close()
+		}
 		return "", nil, err
 	}
 	srv, err := setUp(c, st, cert)
 	if err != nil {
 		st.Close()
+		if cluster != nil {
+			cluster.Close()
+		}
 		return "", nil, err
 	}
-	stop := func() error { return errors.Join(srv.Close(), st.Close()) }
+	stop := func() error {
+		err := errors.Join(srv.Close(), st.Close())
+		if cluster != nil {
+			cluster.Close()
+		}
+		return err
+	}
 	return srv.URL(), stop, nil
 }
 

@@ -1,0 +1,543 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	clientv3 "go.etcd.io/etcd/client/v3"
+
+	"provisio/core"
+	"provisio/core/adminapi"
+	"provisio/core/agentxml/agentxmltest"
+	"provisio/core/etcdstore/etcdtest"
+	"provisio/core/mailer/smtpcapture"
+	"provisio/core/store"
+	"provisio/ui"
+)
+
+// node is one Provisio server on the shared etcd store (issue #16).
+type node struct {
+	dir, keyDir string
+	addr, fp    string
+	out, errOut *syncBuffer
+	stop        chan struct{}
+	done        chan int
+}
+
+// runStore runs one command line against a node's data directory with
+// the records in the etcd store url.
+func runStore(t *testing.T, url, dir, keyDir string, args ...string) (int, string, string) {
+	t.Helper()
+	var out, errOut syncBuffer
+	code := run(append([]string{"--data", dir, "--key-dir", keyDir, "--store", url}, args...), &out, &errOut)
+	return code, out.String(), errOut.String()
+}
+
+var fpLine = regexp.MustCompile(`Certificate SHA-256: (\S+)`)
+
+// startNode runs "serve" for a node on 127.0.0.1 and stops it with the
+// test.
+func startNode(t *testing.T, url string, n *node) {
+	t.Helper()
+	n.stop, n.done = make(chan struct{}), make(chan int, 1)
+	n.out, n.errOut = &syncBuffer{}, &syncBuffer{}
+	started := make(chan string, 1)
+	c := &cli{out: n.out, errOut: n.errOut, stop: n.stop, started: started}
+	go func() {
+		n.done <- c.run([]string{"--data", n.dir, "--key-dir", n.keyDir, "--store", url, "serve", "--listen", "127.0.0.1:0"})
+	}()
+	select {
+	case n.addr = <-started:
+	case code := <-n.done:
+		t.Fatalf("serve exited %d: %s", code, n.errOut.String())
+	case <-time.After(30 * time.Second):
+		t.Fatal("server did not start")
+	}
+	m := fpLine.FindStringSubmatch(n.out.String())
+	if m == nil {
+		t.Fatalf("no fingerprint in %q", n.out.String())
+	}
+	n.fp = m[1]
+	t.Cleanup(func() { n.halt(t) })
+}
+
+// halt stops the node's server (once).
+func (n *node) halt(t *testing.T) {
+	select {
+	case <-n.stop:
+		return
+	default:
+	}
+	close(n.stop)
+	if code := <-n.done; code != 0 {
+		t.Errorf("serve exit %d: %s", code, n.errOut.String())
+	}
+}
+
+// twoNodes starts a 3-member etcd cluster and two Provisio servers on
+// it, with an agent "vpn" on 127.0.0.1 and the user carol (PIN 2468).
+func twoNodes(t *testing.T) (url string, cluster *etcdtest.Cluster, a, b *node) {
+	cluster = etcdtest.Start(t, 3)
+	url = cluster.URL("office") + "?max-txn-ops=" + fmt.Sprint(etcdtest.MaxTxnOps)
+	root := t.TempDir()
+	a = &node{dir: filepath.Join(root, "a"), keyDir: filepath.Join(root, "a-keys")}
+	b = &node{dir: filepath.Join(root, "b"), keyDir: filepath.Join(root, "b-keys")}
+	for _, args := range [][]string{
+		{"user", "add", "carol", "--pin", "2468", "--email", "carol@example.org"},
+		{"settings", "set", "server.advertise", "127.0.0.1"},
+		{"agent", "add", "vpn", "--host", "127.0.0.1", "--secret", "vpn-secret-123"},
+	} {
+		if code, _, errOut := runStore(t, url, a.dir, a.keyDir, args...); code != 0 {
+			t.Fatalf("%v: %s", args, errOut)
+		}
+	}
+	// Every node is given the same data key.
+	key, err := os.ReadFile(filepath.Join(a.keyDir, store.KeyFileName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(b.keyDir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(b.keyDir, store.KeyFileName), key, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	startNode(t, url, a)
+	startNode(t, url, b)
+	return url, cluster, a, b
+}
+
+// provisionOn reprovisions user through node via the CLI (attached to
+// the running server) and returns the code.
+func provisionOn(t *testing.T, url string, n *node, user string) string {
+	t.Helper()
+	code, out, errOut := runStore(t, url, n.dir, n.keyDir, "reprovision", user)
+	if code != 0 {
+		t.Fatalf("reprovision: %s", errOut)
+	}
+	for _, line := range strings.Split(out, "\n") {
+		if v, ok := strings.CutPrefix(line, "Provision code for "+user+": "); ok {
+			return v
+		}
+	}
+	t.Fatalf("no code in %q", out)
+	return ""
+}
+
+// phoneOn provisions a phone against node n with code and downloads its
+// strings there.
+func phoneOn(t *testing.T, n *node, user, code string) *agentxmltest.MobileClient {
+	t.Helper()
+	host, port, _ := strings.Cut(n.addr, ":")
+	m, err := agentxmltest.NewMobileClient(core.ProvisionURL(host, port, "", user, code), n.fp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Provision("iOS"); err != nil {
+		t.Fatalf("provision on %s: %v", n.addr, err)
+	}
+	if err := m.DownloadStrings(); err != nil {
+		t.Fatalf("download on %s: %v", n.addr, err)
+	}
+	return m
+}
+
+func agentOn(t *testing.T, n *node) *agentxmltest.AgentClient {
+	t.Helper()
+	ac, err := agentxmltest.NewAgentClient("https://"+n.addr, n.fp, "vpn-secret-123")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ac
+}
+
+// TestEtcd_TwoServers: a code made on A provisions a phone on B; logins
+// pass on either; a replay fails on the other; the same code sent to A
+// and B at the same moment passes exactly once, 50 times over.
+func TestEtcd_TwoServers(t *testing.T) {
+	url, _, a, b := twoNodes(t)
+	// One identity: the same certificate on both, and the same answer
+	// to a phone's Site ID lookup.
+	if a.fp != b.fp {
+		t.Fatalf("A serves certificate %s, B %s: want one shared certificate", a.fp, b.fp)
+	}
+	_, siteOut, _ := runStore(t, url, a.dir, a.keyDir, "settings", "get", "server.siteid")
+	siteID := strings.TrimSpace(siteOut)
+	for _, n := range []*node{a, b} {
+		ac := agentOn(t, n)
+		status, _, body, err := ac.Get("/ssdserver/getServerDetails?id=" + siteID)
+		if err != nil || status != 200 || !strings.Contains(string(body), "<hostname>127.0.0.1</hostname>") || !strings.Contains(string(body), "<responseCode>0</responseCode>") {
+			t.Fatalf("getServerDetails on %s: %d %s %v", n.addr, status, body, err)
+		}
+	}
+	code := provisionOn(t, url, a, "carol")
+	phone := phoneOn(t, b, "carol", code)
+	agentA, agentB := agentOn(t, a), agentOn(t, b)
+
+	otc, _ := phone.OTC("2468")
+	if res, e, err := agentB.Login("carol", otc); err != nil || res != "PASS" {
+		t.Fatalf("login on B: %s %s %v", res, e, err)
+	}
+	if res, _, err := agentA.Login("carol", otc); err != nil || res != "FAIL" {
+		t.Fatalf("replay on A: %s %v", res, err)
+	}
+	otc, _ = phone.OTC("2468")
+	if res, e, err := agentA.Login("carol", otc); err != nil || res != "PASS" {
+		t.Fatalf("login on A: %s %s %v", res, e, err)
+	}
+
+	for round := 0; round < 50; round++ {
+		otc, _ := phone.OTC("2468")
+		var pass atomic.Int32
+		var wg sync.WaitGroup
+		start := make(chan struct{})
+		for _, ag := range []*agentxmltest.AgentClient{agentA, agentB} {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				<-start
+				res, _, err := ag.Login("carol", otc)
+				if err != nil {
+					t.Errorf("round %d: %v", round, err)
+				}
+				if res == "PASS" {
+					pass.Add(1)
+				}
+			}()
+		}
+		close(start)
+		wg.Wait()
+		if n := pass.Load(); n != 1 {
+			t.Fatalf("round %d: the same code passed %d times on two servers, want exactly once", round, n)
+		}
+	}
+	// The user is not locked by the replays (a replay is no failure).
+	code2, out, _ := runStore(t, url, b.dir, b.keyDir, "user", "list")
+	if code2 != 0 || !strings.Contains(out, "carol") || strings.Contains(out, "locked") {
+		t.Fatalf("user list on B: %s", out)
+	}
+}
+
+// TestEtcd_MemberStopsDuringLoad: 64 agents log in through both servers
+// while the etcd member leading Raft is stopped. Every login answered
+// PASS is in the store afterwards (its index is spent), and logins pass
+// again after the election.
+func TestEtcd_MemberStopsDuringLoad(t *testing.T) {
+	url, cluster, a, b := twoNodes(t)
+	// A third process on the same store sets up the users, as an admin's
+	// CLI on another machine would.
+	key, _ := os.ReadFile(filepath.Join(a.keyDir, store.KeyFileName))
+	adminDir := t.TempDir()
+	adminKeys := filepath.Join(t.TempDir(), "keys")
+	os.MkdirAll(adminKeys, 0o700)
+	os.WriteFile(filepath.Join(adminKeys, store.KeyFileName), key, 0o600)
+	sc := storeChoice{url: url}
+	e, err := openEnvStore(adminDir, adminKeys, sc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.close()
+	const clients, pin = 64, "7391"
+	otcs := make([][]string, clients)
+	for i := range otcs {
+		name := fmt.Sprintf("load%02d", i)
+		if _, err := e.svc.AddUser(core.User{Name: name, PIN: pin, MobileAllowed: true}); err != nil {
+			t.Fatal(err)
+		}
+		ic, err := e.svc.CreateProvisionCode(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, err := e.svc.Provision("127.0.0.1", name, ic.Code, "iOS")
+		if err != nil {
+			t.Fatal(err)
+		}
+		d, err := e.svc.SecurityStrings(p.DeviceID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for j, s := range strings.Split(d.Strings, ";") {
+			var ss [10]byte
+			copy(ss[:], s)
+			otcs[i] = append(otcs[i], core.MobileCode(core.ExtractOTC(ss, pin), j))
+		}
+	}
+	agents := []*agentxmltest.AgentClient{agentOn(t, a), agentOn(t, b)}
+	acked := make([]int, clients) // highest index answered PASS, -1 none
+	// A login counts as "after" when it started once the stopped member
+	// was gone (Stop returned): the cluster had to carry on without it.
+	var passBefore, passAfter, errs atomic.Int64
+	var stoppedAt atomic.Int64
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	for i := 0; i < clients; i++ {
+		acked[i] = -1
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			ag := agents[i%2]
+			for j := 0; j < len(otcs[i]); j++ {
+				select {
+				case <-done:
+					return
+				default:
+				}
+				began := time.Now().UnixNano()
+				res, _, err := ag.Login(fmt.Sprintf("load%02d", i), otcs[i][j])
+				if err != nil || res != "PASS" {
+					// Not acknowledged (a member went away mid-commit):
+					// the agent would ask the user again.
+					errs.Add(1)
+					continue
+				}
+				acked[i] = j
+				if at := stoppedAt.Load(); at != 0 && began > at {
+					passAfter.Add(1)
+				} else {
+					passBefore.Add(1)
+				}
+			}
+		}()
+	}
+	time.Sleep(2 * time.Second)
+	leader := cluster.Leader()
+	if leader < 0 {
+		t.Fatal("the cluster has no leader")
+	}
+	cluster.Stop(leader)
+	stoppedAt.Store(time.Now().UnixNano())
+	time.Sleep(4 * time.Second)
+	close(done)
+	wg.Wait()
+	t.Logf("logins PASS before the stop %d, after %d, not acknowledged %d", passBefore.Load(), passAfter.Load(), errs.Load())
+	if passBefore.Load() == 0 || passAfter.Load() == 0 {
+		t.Fatalf("logins before the stop %d, after %d: want both > 0", passBefore.Load(), passAfter.Load())
+	}
+	err = e.st.View(func(tx core.Tx) error {
+		for i, j := range acked {
+			ls, err := tx.LoginState(fmt.Sprintf("load%02d", i))
+			if j >= 0 && (err != nil || ls.Next <= j) {
+				t.Errorf("load%02d: login with index %d was acknowledged but the store's next index is %d (%v)", i, j, ls.Next, err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v, err := e.st.VerifyLog(); err != nil {
+		t.Fatalf("log chain after the stop: %+v %v", v, err)
+	}
+}
+
+// TestEtcd_EventsCrossServers: a console attached to A (through its admin
+// socket, as an attached console is) hears "provisioned" when the phone
+// used B; an agent added on B works on A at once.
+func TestEtcd_EventsCrossServers(t *testing.T) {
+	url, _, a, b := twoNodes(t)
+	api, err := adminapi.Dial(filepath.Join(a.dir, adminapi.SocketName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	events, err := api.Events(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	code := provisionOn(t, url, b, "carol")
+	phoneOn(t, b, "carol", code)
+	deadline := time.After(10 * time.Second)
+	for seen := false; !seen; {
+		select {
+		case ev, ok := <-events:
+			if !ok {
+				t.Fatal("event stream closed")
+			}
+			seen = ev.Kind == "provisioned" && ev.User == "carol"
+		case <-deadline:
+			t.Fatal("the console on A did not hear that carol provisioned on B")
+		}
+	}
+	if code, _, errOut := runStore(t, url, b.dir, b.keyDir, "agent", "add", "web", "--host", "127.0.0.1", "--secret", "web-secret-456"); code != 0 {
+		t.Fatal(errOut)
+	}
+	web, err := agentxmltest.NewAgentClient("https://"+a.addr, a.fp, "web-secret-456")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for end := time.Now().Add(5 * time.Second); ; {
+		r, err := web.Action("ping")
+		if err == nil && r.Pass() {
+			break
+		}
+		if time.Now().After(end) {
+			t.Fatalf("agent added on B not accepted on A: %+v %v", r, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// TestEtcd_OutboxMovesWithLeader: mail queued on the site is sent by the
+// elected server only; when it stops, the other takes over and every
+// message arrives exactly once (real SMTP capture server).
+func TestEtcd_OutboxMovesWithLeader(t *testing.T) {
+	capture, err := smtpcapture.New(smtpcapture.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer capture.Close()
+	url, cluster, a, b := twoNodes(t)
+	// No mail server yet: messages wait in the outbox.
+	const n = 10
+	for i := 0; i < n; i++ {
+		name := fmt.Sprintf("mail%02d", i)
+		if code, _, errOut := runStore(t, url, a.dir, a.keyDir, "user", "add", name, "--email", name+"@example.org", "--pin", "1357"); code != 0 {
+			t.Fatal(errOut)
+		}
+		if code, _, errOut := runStore(t, url, []string{a.dir, b.dir}[i%2], []string{a.keyDir, b.keyDir}[i%2], "reprovision", name, "--mail"); code != 0 {
+			t.Fatal(errOut)
+		}
+	}
+	cli := cluster.Client(t)
+	leaderName := func() string {
+		resp, err := cli.Get(context.Background(), "/provisio/office/.leader/", append(clientv3.WithFirstCreate(), clientv3.WithPrefix())...)
+		if err != nil || len(resp.Kvs) == 0 {
+			return ""
+		}
+		return string(resp.Kvs[0].Value)
+	}
+	var first string
+	for end := time.Now().Add(10 * time.Second); first == "" && time.Now().Before(end); time.Sleep(50 * time.Millisecond) {
+		first = leaderName()
+	}
+	nameOf := func(n *node) string {
+		b, _ := os.ReadFile(filepath.Join(n.dir, "node-name"))
+		return strings.TrimSpace(string(b))
+	}
+	leader, other := a, b
+	if first == nameOf(b) {
+		leader, other = b, a
+	} else if first != nameOf(a) {
+		t.Fatalf("leader %q is neither %q nor %q", first, nameOf(a), nameOf(b))
+	}
+	leader.halt(t)
+	// The mail server is set on the remaining server; it leads now.
+	for _, args := range [][]string{
+		{"settings", "set", "smtp.host", "127.0.0.1"},
+		{"settings", "set", "smtp.port", fmt.Sprint(capture.Port())},
+		{"settings", "set", "smtp.security", "none"},
+		{"settings", "set", "smtp.from", "it@example.org"},
+	} {
+		if code, _, errOut := runStore(t, url, other.dir, other.keyDir, args...); code != 0 {
+			t.Fatalf("%v: %s", args, errOut)
+		}
+	}
+	for end := time.Now().Add(20 * time.Second); len(capture.Messages()) < n && time.Now().Before(end); {
+		time.Sleep(50 * time.Millisecond)
+	}
+	time.Sleep(500 * time.Millisecond) // a duplicate would arrive by now
+	got := map[string]int{}
+	for _, m := range capture.Messages() {
+		for _, to := range m.To {
+			got[to]++
+		}
+	}
+	if len(got) != n {
+		t.Fatalf("%d recipients got mail, want %d: %v", len(got), n, got)
+	}
+	for to, c := range got {
+		if c != 1 {
+			t.Errorf("%s got %d messages, want 1", to, c)
+		}
+	}
+	if now := leaderName(); now != nameOf(other) {
+		t.Errorf("leader after the stop = %q, want %q", now, nameOf(other))
+	}
+}
+
+// TestEtcd_StoreCopy: a data file is copied to etcd and back; each copy
+// is verified (counts and log chain) and serves the same users, and a
+// copy into a store that holds records is refused.
+func TestEtcd_StoreCopy(t *testing.T) {
+	cluster := etcdtest.Start(t, 3)
+	url := cluster.URL("copied")
+	root := t.TempDir()
+	dir, keys := filepath.Join(root, "file"), filepath.Join(root, "keys")
+	runWith := func(extra []string, args ...string) (int, string, string) {
+		var out, errOut syncBuffer
+		code := run(append(append([]string{"--data", dir, "--key-dir", keys}, extra...), args...), &out, &errOut)
+		return code, out.String(), errOut.String()
+	}
+	for i := 0; i < 5; i++ {
+		if code, _, errOut := runWith(nil, "user", "add", fmt.Sprintf("copy%d", i), "--pin", "1234", "--email", fmt.Sprintf("c%d@example.org", i)); code != 0 {
+			t.Fatal(errOut)
+		}
+	}
+	code, out, errOut := runWith(nil, "store", "copy", "--to", url)
+	if code != 0 || !strings.Contains(out, "Verified: the same records in every bucket") {
+		t.Fatalf("copy to etcd: exit %d %s %s", code, out, errOut)
+	}
+	etcd := []string{"--store", url}
+	if code, out, errOut := runWith(etcd, "user", "list"); code != 0 || !strings.Contains(out, "copy4") {
+		t.Fatalf("user list on etcd: %s %s", out, errOut)
+	}
+	if code, out, errOut := runWith(etcd, "log", "verify"); code != 0 {
+		t.Fatalf("log verify on etcd: %s %s", out, errOut)
+	}
+	// Again into the same, now full, store: refused, nothing changed.
+	if code, _, errOut := runWith(nil, "store", "copy", "--to", url); code != 1 || !strings.Contains(errOut, "already holds records") {
+		t.Fatalf("second copy: exit %d %s", code, errOut)
+	}
+	back := filepath.Join(root, "back")
+	code, out, errOut = runWith(etcd, "store", "copy", "--to", back)
+	if code != 0 || !strings.Contains(out, "Verified") {
+		t.Fatalf("copy back: exit %d %s %s", code, out, errOut)
+	}
+	var o, e syncBuffer
+	if code := run([]string{"--data", back, "--key-dir", keys, "user", "list"}, &o, &e); code != 0 || !strings.Contains(o.String(), "copy3") {
+		t.Fatalf("user list on the copied file: %s %s", o.String(), e.String())
+	}
+}
+
+// TestEtcd_StoreInfo: what the Server screen shows of an etcd store: all
+// three members healthy, one Raft leader, and the server elected for the
+// run-once work.
+func TestEtcd_StoreInfo(t *testing.T) {
+	url, _, a, _ := twoNodes(t)
+	key, _ := os.ReadFile(filepath.Join(a.keyDir, store.KeyFileName))
+	keys := filepath.Join(t.TempDir(), "keys")
+	os.MkdirAll(keys, 0o700)
+	os.WriteFile(filepath.Join(keys, store.KeyFileName), key, 0o600)
+	e, err := openEnvStore(t.TempDir(), keys, storeChoice{url: url})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.close()
+	var si ui.StoreInfo
+	for end := time.Now().Add(10 * time.Second); time.Now().Before(end); time.Sleep(50 * time.Millisecond) {
+		if si = e.storeInfo(); si.Leader != "" {
+			break
+		}
+	}
+	healthy, leaders := 0, 0
+	for _, m := range si.Members {
+		if m.Healthy {
+			healthy++
+		}
+		if m.RaftLeader {
+			leaders++
+		}
+	}
+	if !si.Etcd || len(si.Members) != 3 || healthy != 3 || leaders != 1 || si.Leader == "" || si.Leader == si.ThisServer {
+		t.Fatalf("store info = %+v", si)
+	}
+}

@@ -1,0 +1,340 @@
+// Package etcdstore keeps Provisio's records in an etcd cluster (issue
+// #16), so several Provisio servers can share them. It implements the
+// bucket/key/value seam of core/store (store.Backend), so the record code,
+// sealing, the log chain and login state are the same code as over the
+// bbolt file; Open returns a *store.Store.
+//
+// Keys mirror the bbolt schema (core/store/schema.go) under a prefix per
+// site: /provisio/<site>/<bucket>/<key>; a bucket's sequence is the key
+// /provisio/<site>/.seq/<bucket>.
+//
+// Transactions are optimistic and serializable. Reads record the mod
+// revision of each key read (0 for a missing key) and, for cursor walks,
+// the key range read with the revision it was read at; writes are
+// buffered. Commit is one etcd Txn whose If compares every read key's mod
+// revision and every range's "nothing newer than when I read it", and
+// whose Then holds the writes. When the compares fail another writer came
+// first: the transaction runs again from the start. etcd answers a Txn
+// only once a quorum of members has accepted it, so a nil from Update or
+// Batch means the change survives the loss of any minority of members.
+package etcdstore
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	clientv3 "go.etcd.io/etcd/client/v3"
+
+	"provisio/core/store"
+)
+
+// Config says where the cluster is and how to reach it.
+type Config struct {
+	// Endpoints are the members' client addresses, host:port.
+	Endpoints []string
+	// Site names this Provisio installation inside the cluster; every
+	// key is under /provisio/<Site>/. Empty means "default".
+	Site string
+	// TLS, when set, is used for every connection (ParseURL with CA,
+	// certificate and key files builds it).
+	TLS *tls.Config
+	// DialTimeout bounds the first connection. Zero means 5 s.
+	DialTimeout time.Duration
+	// RequestTimeout bounds one read or commit, including retries by
+	// the client after a member fails. Zero means 10 s.
+	RequestTimeout time.Duration
+	// MaxTxnOps is the most compares (and writes) one commit may carry:
+	// the servers' --max-txn-ops (etcd's default is 128). A group of
+	// concurrent Batch calls is cut to fit it. Zero means 128.
+	MaxTxnOps int
+}
+
+// DefaultSite is the site used when the URL names none.
+const DefaultSite = "default"
+
+// ParseURL reads etcd://host1:2379,host2:2379,host3:2379[/site][?max-txn-ops=N]
+// (N as the servers' --max-txn-ops, default 128). With
+// caFile, certFile and keyFile (any may be empty) the connections use TLS:
+// caFile verifies the members, certFile and keyFile authenticate Provisio.
+func ParseURL(raw, caFile, certFile, keyFile string) (Config, error) {
+	var c Config
+	rest, ok := strings.CutPrefix(raw, "etcd://")
+	if !ok {
+		return c, fmt.Errorf("the store %q is not an etcd:// address; write it as etcd://host1:2379,host2:2379,host3:2379", raw)
+	}
+	rest, query, _ := strings.Cut(rest, "?")
+	hosts, site, _ := strings.Cut(rest, "/")
+	site = strings.Trim(site, "/")
+	if query != "" {
+		q, err := url.ParseQuery(query)
+		if err != nil {
+			return c, fmt.Errorf("the store address %q has a bad query: %w", raw, err)
+		}
+		if v := q.Get("max-txn-ops"); v != "" {
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 1 {
+				return c, fmt.Errorf("max-txn-ops=%q in the store address is not a positive number", v)
+			}
+			c.MaxTxnOps = n
+		}
+	}
+	if site != "" {
+		if s, err := url.PathUnescape(site); err == nil {
+			site = s
+		}
+		if strings.ContainsAny(site, "/ ") {
+			return c, fmt.Errorf("the site %q in the store address must be one word without slashes or spaces", site)
+		}
+	}
+	for _, h := range strings.Split(hosts, ",") {
+		h = strings.TrimSpace(h)
+		if h == "" {
+			continue
+		}
+		if !strings.Contains(h, ":") {
+			h += ":2379"
+		}
+		c.Endpoints = append(c.Endpoints, h)
+	}
+	if len(c.Endpoints) == 0 {
+		return c, fmt.Errorf("the store %q names no etcd member; write it as etcd://host1:2379,host2:2379,host3:2379", raw)
+	}
+	c.Site = site
+	if caFile == "" && certFile == "" && keyFile == "" {
+		return c, nil
+	}
+	if (certFile == "") != (keyFile == "") {
+		return c, errors.New("--etcd-cert and --etcd-key go together: give both or neither")
+	}
+	tc := &tls.Config{MinVersion: tls.VersionTLS12}
+	if caFile != "" {
+		pem, err := os.ReadFile(caFile)
+		if err != nil {
+			return c, fmt.Errorf("read the etcd CA: %w", err)
+		}
+		tc.RootCAs = x509.NewCertPool()
+		if !tc.RootCAs.AppendCertsFromPEM(pem) {
+			return c, fmt.Errorf("the etcd CA %s holds no PEM certificate", caFile)
+		}
+	}
+	if certFile != "" {
+		cert, err := tls.LoadX509KeyPair(certFile, keyFile)
+		if err != nil {
+			return c, fmt.Errorf("load the etcd client certificate: %w", err)
+		}
+		tc.Certificates = []tls.Certificate{cert}
+	}
+	c.TLS = tc
+	return c, nil
+}
+
+// IsURL reports whether s names an etcd store rather than a data file.
+func IsURL(s string) bool { return strings.HasPrefix(s, "etcd://") }
+
+// KV is the etcd side of the seam: a store.Backend.
+type KV struct {
+	cli     *clientv3.Client
+	cfg     Config
+	prefix  string // /provisio/<site>/
+	timeout time.Duration
+	maxOps  int
+	cache   cache
+	group   group
+	owned   bool // Close closes cli
+}
+
+var _ store.Backend = (*KV)(nil)
+
+// Connect dials the cluster and checks that a member answers.
+func Connect(cfg Config) (*KV, error) {
+	if cfg.DialTimeout == 0 {
+		cfg.DialTimeout = 5 * time.Second
+	}
+	cli, err := clientv3.New(clientv3.Config{
+		Endpoints:          cfg.Endpoints,
+		DialTimeout:        cfg.DialTimeout,
+		TLS:                cfg.TLS,
+		MaxCallSendMsgSize: 32 << 20,
+		MaxCallRecvMsgSize: 64 << 20,
+		Logger:             quietLogger(),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("connect to etcd %s: %w", strings.Join(cfg.Endpoints, ","), err)
+	}
+	kv := NewKV(cli, cfg)
+	kv.owned = true
+	ctx, cancel := context.WithTimeout(context.Background(), cfg.DialTimeout)
+	defer cancel()
+	if _, err := cli.Get(ctx, kv.prefix+"config/settings"); err != nil {
+		cli.Close()
+		return nil, fmt.Errorf("etcd at %s does not answer: %w", strings.Join(cfg.Endpoints, ","), err)
+	}
+	return kv, nil
+}
+
+// NewKV uses an existing client; Close leaves it open.
+func NewKV(cli *clientv3.Client, cfg Config) *KV {
+	if cfg.Site == "" {
+		cfg.Site = DefaultSite
+	}
+	if cfg.RequestTimeout == 0 {
+		cfg.RequestTimeout = 10 * time.Second
+	}
+	if cfg.MaxTxnOps == 0 {
+		cfg.MaxTxnOps = 128
+	}
+	kv := &KV{cli: cli, cfg: cfg, prefix: "/provisio/" + cfg.Site + "/", timeout: cfg.RequestTimeout, maxOps: cfg.MaxTxnOps}
+	kv.group.kv = kv
+	kv.cache.m = map[string]centry{}
+	return kv
+}
+
+// Open connects and opens the records with the data key from opt
+// (store.OpenBackend); dataDir is this node's data directory.
+func Open(cfg Config, dataDir string, opt store.Options) (*store.Store, error) {
+	kv, err := Connect(cfg)
+	if err != nil {
+		return nil, err
+	}
+	st, err := store.OpenBackend(kv, dataDir, opt)
+	if err != nil {
+		kv.Close()
+		return nil, err
+	}
+	return st, nil
+}
+
+// Client returns the etcd client, for watches, elections and the
+// cluster's status.
+func (kv *KV) Client() *clientv3.Client { return kv.cli }
+
+// Prefix returns the site's key prefix, /provisio/<site>/.
+func (kv *KV) Prefix() string { return kv.prefix }
+
+// Config returns the configuration the store was opened with.
+func (kv *KV) Config() Config { return kv.cfg }
+
+// Where implements store.Backend.
+func (kv *KV) Where() string {
+	return "etcd://" + strings.Join(kv.cfg.Endpoints, ",") + "/" + kv.cfg.Site
+}
+
+// Close implements store.Backend.
+func (kv *KV) Close() error {
+	if kv.owned {
+		return kv.cli.Close()
+	}
+	return nil
+}
+
+// View implements store.Backend: fn reads at one revision, the newest
+// when its first read runs.
+func (kv *KV) View(fn func(store.KVTx) error) error {
+	t := kv.newTx(false)
+	if err := fn(t); err != nil {
+		return err
+	}
+	return t.err
+}
+
+// Update implements store.Backend: fn runs, and runs again on a conflict,
+// until its commit succeeds.
+func (kv *KV) Update(fn func(store.KVTx) error) error {
+	for attempt := 0; ; attempt++ {
+		t := kv.newTx(true)
+		err := fn(t)
+		if err == nil {
+			err = t.err
+		}
+		if err != nil {
+			t.abandon()
+			return err
+		}
+		err = t.commit()
+		if !errors.Is(err, errConflict) {
+			return err
+		}
+		if err := backoff(attempt); err != nil {
+			return err
+		}
+	}
+}
+
+// Batch implements store.Backend with a group commit: concurrent calls
+// share one Txn (group.go).
+func (kv *KV) Batch(fn func(store.KVTx) error) error { return kv.group.do(fn) }
+
+// maxAttempts bounds the reruns of one transaction under contention.
+const maxAttempts = 200
+
+// errConflict is a commit whose compares failed: another writer changed
+// what the transaction read.
+var errConflict = errors.New("etcdstore: conflict")
+
+// ErrContended is returned when a transaction kept conflicting.
+var ErrContended = errors.New("the change kept conflicting with changes made by other Provisio servers; try again")
+
+func backoff(attempt int) error {
+	if attempt >= maxAttempts {
+		return ErrContended
+	}
+	if attempt > 2 {
+		time.Sleep(time.Duration(min(attempt, 20)) * 500 * time.Microsecond)
+	}
+	return nil
+}
+
+// ctx returns a context bounded by the request timeout.
+func (kv *KV) ctx() (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.Background(), kv.timeout)
+}
+
+// cache keeps the values this node read or wrote last, with their mod
+// revisions, so that a write transaction's point reads cost no round
+// trip. It is only a guess: every value used is checked at commit by its
+// mod revision, and a failed commit drops what it read from the cache.
+type cache struct {
+	mu sync.Mutex
+	m  map[string]centry
+}
+
+type centry struct {
+	rev int64  // mod revision; 0 when the key does not exist
+	val []byte // nil: the key does not exist
+}
+
+// maxCache bounds the cache; when full it starts again empty.
+const maxCache = 1 << 17
+
+func (c *cache) get(k string) (centry, bool) {
+	c.mu.Lock()
+	e, ok := c.m[k]
+	c.mu.Unlock()
+	return e, ok
+}
+
+func (c *cache) put(k string, e centry) {
+	c.mu.Lock()
+	if len(c.m) >= maxCache {
+		clear(c.m)
+	}
+	c.m[k] = e
+	c.mu.Unlock()
+}
+
+func (c *cache) drop(keys map[string]read) {
+	c.mu.Lock()
+	for k := range keys {
+		delete(c.m, k)
+	}
+	c.mu.Unlock()
+}

@@ -1,0 +1,184 @@
+// Package etcdtest starts a real etcd cluster inside a test process
+// (go.etcd.io/etcd/server/v3/embed): members on 127.0.0.1 ports only, data
+// in the test's temporary directory, stopped when the test ends.
+package etcdtest
+
+import (
+	"fmt"
+	"net"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	clientv3 "go.etcd.io/etcd/client/v3"
+	"go.etcd.io/etcd/server/v3/embed"
+	"go.uber.org/zap"
+)
+
+// MaxTxnOps is the members' --max-txn-ops: big enough for an import of
+// thousands of users in one transaction.
+const MaxTxnOps = 100000
+
+// Member is one embedded etcd server.
+type Member struct {
+	Name      string
+	ClientURL string // http://127.0.0.1:port
+	cfg       *embed.Config
+	mu        sync.Mutex
+	etcd      *embed.Etcd // nil while stopped
+}
+
+// Cluster is a running embedded cluster.
+type Cluster struct {
+	Members []*Member
+	tb      testing.TB
+}
+
+// Start starts an n-member cluster and waits until it has a leader. It
+// fails the test when the cluster does not come up.
+func Start(tb testing.TB, n int) *Cluster {
+	tb.Helper()
+	c, err := StartCluster(tb.TempDir(), n)
+	if err != nil {
+		tb.Fatalf("start an embedded etcd cluster: %v", err)
+	}
+	c.tb = tb
+	tb.Cleanup(c.Close)
+	return c
+}
+
+// StartCluster starts an n-member cluster with its data under dir, for
+// programs (the wrk benchmark) as well as tests. Close stops it.
+func StartCluster(dir string, n int) (*Cluster, error) {
+	c := &Cluster{}
+	var initial []string
+	for i := range n {
+		peer, client, err := freePort(), freePort(), error(nil)
+		_ = err
+		name := fmt.Sprintf("m%d", i+1)
+		cfg := embed.NewConfig()
+		cfg.Name = name
+		cfg.Dir = fmt.Sprintf("%s/%s", dir, name)
+		pu, _ := url.Parse("http://127.0.0.1:" + peer)
+		cu, _ := url.Parse("http://127.0.0.1:" + client)
+		cfg.ListenPeerUrls, cfg.AdvertisePeerUrls = []url.URL{*pu}, []url.URL{*pu}
+		cfg.ListenClientUrls, cfg.AdvertiseClientUrls = []url.URL{*cu}, []url.URL{*cu}
+		cfg.InitialClusterToken = "provisio-test"
+		cfg.MaxTxnOps = MaxTxnOps
+		cfg.MaxRequestBytes = 16 << 20
+		cfg.LogLevel = "error"
+		cfg.ZapLoggerBuilder = embed.NewZapLoggerBuilder(zap.NewNop())
+		cfg.ElectionMs = 500
+		cfg.TickMs = 50
+		initial = append(initial, name+"="+pu.String())
+		c.Members = append(c.Members, &Member{Name: name, ClientURL: cu.String(), cfg: cfg})
+	}
+	for _, m := range c.Members {
+		m.cfg.InitialCluster = strings.Join(initial, ",")
+	}
+	errs := make(chan error, n)
+	for _, m := range c.Members {
+		go func() { errs <- m.start() }()
+	}
+	for range n {
+		if err := <-errs; err != nil {
+			c.Close()
+			return nil, err
+		}
+	}
+	return c, nil
+}
+
+func (m *Member) start() error {
+	e, err := embed.StartEtcd(m.cfg)
+	if err != nil {
+		return fmt.Errorf("member %s: %w", m.Name, err)
+	}
+	select {
+	case <-e.Server.ReadyNotify():
+	case <-time.After(60 * time.Second):
+		e.Close()
+		return fmt.Errorf("member %s did not become ready within a minute", m.Name)
+	}
+	m.mu.Lock()
+	m.etcd = e
+	m.mu.Unlock()
+	return nil
+}
+
+// Endpoints are the members' client addresses, host:port.
+func (c *Cluster) Endpoints() []string {
+	var out []string
+	for _, m := range c.Members {
+		out = append(out, strings.TrimPrefix(m.ClientURL, "http://"))
+	}
+	return out
+}
+
+// URL is the store address of the cluster for site, as --store takes it.
+func (c *Cluster) URL(site string) string {
+	return "etcd://" + strings.Join(c.Endpoints(), ",") + "/" + site
+}
+
+// Client returns a client of the whole cluster, closed with the test.
+func (c *Cluster) Client(tb testing.TB) *clientv3.Client {
+	tb.Helper()
+	cli, err := clientv3.New(clientv3.Config{Endpoints: c.Endpoints(), DialTimeout: 5 * time.Second, Logger: zap.NewNop()})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { cli.Close() })
+	return cli
+}
+
+// Stop stops member i (its data stays, Restart brings it back).
+func (c *Cluster) Stop(i int) {
+	m := c.Members[i]
+	m.mu.Lock()
+	e := m.etcd
+	m.etcd = nil
+	m.mu.Unlock()
+	if e != nil {
+		e.Close()
+	}
+}
+
+// Restart starts a stopped member i again with its data.
+func (c *Cluster) Restart(i int) error {
+	m := c.Members[i]
+	m.cfg.ClusterState = embed.ClusterStateFlagExisting
+	return m.start()
+}
+
+// Leader returns the index of the member that leads Raft, or -1.
+func (c *Cluster) Leader() int {
+	for i, m := range c.Members {
+		m.mu.Lock()
+		e := m.etcd
+		m.mu.Unlock()
+		if e != nil && e.Server.Leader() == e.Server.MemberID() {
+			return i
+		}
+	}
+	return -1
+}
+
+// Close stops every member.
+func (c *Cluster) Close() {
+	for i := range c.Members {
+		c.Stop(i)
+	}
+}
+
+// freePort returns a port on 127.0.0.1 free a moment ago.
+func freePort() string {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		panic(err)
+	}
+	defer l.Close()
+	_, p, _ := net.SplitHostPort(l.Addr().String())
+	return p
+}

@@ -1,0 +1,123 @@
+package etcdstore
+
+import (
+	"errors"
+	"fmt"
+	"sync"
+
+	"provisio/core/store"
+)
+
+// group is the group commit of Batch: while one Txn is in flight, the calls
+// that arrive queue up, and the next Txn carries all of them. Every call
+// runs in one shared transaction, each behind a savepoint, so a call whose
+// fn fails is taken back alone and returns its own error, and a call that
+// would make the Txn too big for the servers waits for the next one. A
+// conflict runs the whole group again. Under load this turns many logins
+// into one round of consensus, as the bbolt group commit turns them into
+// one fsync (core/store/batch.go).
+type group struct {
+	kv      *KV
+	mu      sync.Mutex
+	queue   []*gcall
+	running bool
+}
+
+type gcall struct {
+	fn   func(store.KVTx) error
+	done chan error
+}
+
+func (g *group) do(fn func(store.KVTx) error) error {
+	c := &gcall{fn: fn, done: make(chan error, 1)}
+	g.mu.Lock()
+	g.queue = append(g.queue, c)
+	if !g.running {
+		g.running = true
+		go g.loop()
+	}
+	g.mu.Unlock()
+	return <-c.done
+}
+
+// loop commits groups until nobody waits.
+func (g *group) loop() {
+	for {
+		g.mu.Lock()
+		if len(g.queue) == 0 {
+			g.running = false
+			g.mu.Unlock()
+			return
+		}
+		batch := g.queue
+		g.queue = nil
+		g.mu.Unlock()
+		if rest := g.commit(batch); len(rest) > 0 {
+			g.mu.Lock()
+			g.queue = append(rest, g.queue...)
+			g.mu.Unlock()
+		}
+	}
+}
+
+// commit runs as many of calls as fit in one Txn and commits them; it
+// returns the calls left for the next Txn.
+func (g *group) commit(calls []*gcall) (rest []*gcall) {
+	for attempt := 0; ; attempt++ {
+		t := g.kv.newTx(true)
+		var undo []undoRec
+		t.undo = &undo
+		var in []*gcall
+		rest = nil
+		for i, c := range calls {
+			n, ns := t.mark()
+			err := safeCall(c.fn, t)
+			if err == nil {
+				err = t.err
+			}
+			if err != nil {
+				t.err = nil
+				t.rollback(n, ns)
+				c.done <- err
+				continue
+			}
+			if cm, ops := t.size(); (cm > g.kv.maxOps || ops > g.kv.maxOps) && len(in) > 0 {
+				// Too big with this call: it and the rest go next time.
+				t.rollback(n, ns)
+				rest = calls[i:]
+				break
+			}
+			in = append(in, c)
+		}
+		if len(in) == 0 {
+			return rest
+		}
+		err := t.commit()
+		if errors.Is(err, errConflict) {
+			if err := backoff(attempt); err != nil {
+				for _, c := range in {
+					c.done <- err
+				}
+				return rest
+			}
+			// Everything runs again: reads are fresh this time.
+			calls = append(in, rest...)
+			continue
+		}
+		for _, c := range in {
+			c.done <- err
+		}
+		return rest
+	}
+}
+
+// safeCall runs fn, turning a panic into an error so that one bad call
+// cannot leave its group waiting forever.
+func safeCall(fn func(store.KVTx) error, t *tx) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("store: batch call panicked: %v", p)
+		}
+	}()
+	return fn(t)
+}

@@ -1,0 +1,156 @@
+package etcdstore
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"time"
+
+	clientv3 "go.etcd.io/etcd/client/v3"
+	"go.etcd.io/etcd/client/v3/concurrency"
+)
+
+// Leader elects one node of the site to do the work that must run once
+// (the outbox sender, the audit log trim, scheduled backups), with
+// concurrency.NewElection. A node leads while its session lease lives:
+// when it stops, or loses the cluster for longer than LeaderTTL, another
+// node's campaign wins and its Run functions start.
+type Leader struct {
+	kv   *KV
+	node string
+
+	mu      sync.Mutex
+	term    context.Context // non-nil while this node leads
+	changed chan struct{}   // closed and replaced when term changes
+}
+
+// LeaderTTL is the lease of a leader's session in seconds: how long the
+// others wait for a leader that vanished without resigning.
+const LeaderTTL = 5
+
+// NewLeader returns the election of the site for this node, named node
+// (shown on the Server screen). Start campaigns.
+func NewLeader(kv *KV, node string) *Leader {
+	return &Leader{kv: kv, node: node, changed: make(chan struct{})}
+}
+
+func (l *Leader) electionKey() string { return l.kv.prefix + ".leader" }
+
+// Start campaigns until ctx ends; while this node leads, the functions
+// given to Run run. On ctx's end the node resigns, so another takes over
+// at once rather than after the lease.
+func (l *Leader) Start(ctx context.Context) (done <-chan struct{}) {
+	d := make(chan struct{})
+	go func() {
+		defer close(d)
+		for ctx.Err() == nil {
+			if err := l.lead(ctx); err != nil && ctx.Err() == nil {
+				select {
+				case <-ctx.Done():
+				case <-time.After(time.Second):
+				}
+			}
+		}
+	}()
+	return d
+}
+
+// lead runs one session: campaign, lead until the session or ctx ends.
+func (l *Leader) lead(ctx context.Context) error {
+	sess, err := concurrency.NewSession(l.kv.cli, concurrency.WithTTL(LeaderTTL))
+	if err != nil {
+		return err
+	}
+	defer sess.Close()
+	el := concurrency.NewElection(sess, l.electionKey())
+	cctx, cancel := context.WithCancel(ctx)
+	go func() {
+		// A campaign blocks until elected; stop it when the session dies.
+		select {
+		case <-sess.Done():
+		case <-cctx.Done():
+		}
+		cancel()
+	}()
+	if err := el.Campaign(cctx, l.node); err != nil {
+		cancel()
+		return err
+	}
+	term, end := context.WithCancel(cctx)
+	l.setTerm(term)
+	<-term.Done()
+	end()
+	cancel()
+	l.setTerm(nil)
+	// Resign so the next node need not wait for the lease to run out.
+	rctx, rcancel := context.WithTimeout(context.Background(), 2*time.Second)
+	_ = el.Resign(rctx)
+	rcancel()
+	if ctx.Err() != nil {
+		return nil
+	}
+	return errors.New("etcdstore: leadership lost")
+}
+
+func (l *Leader) setTerm(term context.Context) {
+	l.mu.Lock()
+	l.term = term
+	close(l.changed)
+	l.changed = make(chan struct{})
+	l.mu.Unlock()
+}
+
+// Leading reports whether this node leads now.
+func (l *Leader) Leading() bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.term != nil && l.term.Err() == nil
+}
+
+// Run calls fn each time this node becomes the leader, with a context
+// that ends when the leadership does, until ctx ends. fn must return when
+// its context ends. Run returns when ctx ends and fn has returned.
+func (l *Leader) Run(ctx context.Context, fn func(ctx context.Context)) {
+	for {
+		l.mu.Lock()
+		term, changed := l.term, l.changed
+		l.mu.Unlock()
+		if term != nil && term.Err() == nil {
+			rctx, cancel := context.WithCancel(ctx)
+			stop := context.AfterFunc(term, cancel)
+			fn(rctx)
+			stop()
+			cancel()
+			// Wait for the term to end before looking again.
+			select {
+			case <-term.Done():
+			case <-ctx.Done():
+				return
+			}
+			continue
+		}
+		select {
+		case <-changed:
+		case <-ctx.Done():
+			return
+		}
+	}
+}
+
+// Current returns the name of the node that leads now, "" when none.
+func (l *Leader) Current(ctx context.Context) (string, error) {
+	resp, err := l.kv.cli.Get(ctx, l.electionKey()+"/", clientPrefixFirst()...)
+	if err != nil {
+		return "", err
+	}
+	if len(resp.Kvs) == 0 {
+		return "", nil
+	}
+	return string(resp.Kvs[0].Value), nil
+}
+
+// clientPrefixFirst reads the oldest campaign key of an election, which
+// is the leader's (as concurrency.Election.Leader does).
+func clientPrefixFirst() []clientv3.OpOption {
+	return append(clientv3.WithFirstCreate(), clientv3.WithPrefix())
+}
