@@ -227,7 +227,7 @@ func TestEtcd_TwoServers(t *testing.T) {
 }
 
 // TestEtcd_MemberStopsDuringLoad: 64 agents log in through both servers
-// while the etcd member leading Raft is stopped. Every login answered
+// while the etcd member leading Raft is killed (no leader transfer). Every login answered
 // PASS is in the store afterwards (its index is spent), and logins pass
 // again after the election.
 func TestEtcd_MemberStopsDuringLoad(t *testing.T) {
@@ -284,11 +284,16 @@ func TestEtcd_MemberStopsDuringLoad(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			ag := agents[i%2]
+			// Each client logs in at most every 40 ms (64 clients: up to
+			// 1,600 logins/s), so the 100 codes each has last beyond the
+			// member's stop on a quiet machine too.
+			pace := time.NewTicker(40 * time.Millisecond)
+			defer pace.Stop()
 			for j := 0; j < len(otcs[i]); j++ {
 				select {
 				case <-done:
 					return
-				default:
+				case <-pace.C:
 				}
 				began := time.Now().UnixNano()
 				res, _, err := ag.Login(fmt.Sprintf("load%02d", i), otcs[i][j])
@@ -307,13 +312,20 @@ func TestEtcd_MemberStopsDuringLoad(t *testing.T) {
 			}
 		}()
 	}
-	time.Sleep(2 * time.Second)
+	// Stop a member once a quarter of the codes are spent, not after a
+	// fixed time: on a quiet machine 64 clients spend all 6,400 in a few
+	// seconds, and the logins after the stop need codes left.
+	for deadline := time.Now().Add(20 * time.Second); passBefore.Load() < int64(clients*core.StringsPerDownload/4) && time.Now().Before(deadline); {
+		time.Sleep(10 * time.Millisecond)
+	}
 	leader := cluster.Leader()
 	if leader < 0 {
 		t.Fatal("the cluster has no leader")
 	}
-	cluster.Stop(leader)
+	stopBegan := time.Now()
+	cluster.Kill(leader)
 	stoppedAt.Store(time.Now().UnixNano())
+	t.Logf("stopping member %d took %v", leader, time.Since(stopBegan))
 	time.Sleep(4 * time.Second)
 	close(done)
 	wg.Wait()

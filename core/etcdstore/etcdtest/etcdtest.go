@@ -34,6 +34,8 @@ type Member struct {
 type Cluster struct {
 	Members []*Member
 	tb      testing.TB
+	// closing counts the Closes of killed members still running.
+	closing sync.WaitGroup
 }
 
 // Start starts an n-member cluster and waits until it has a leader. It
@@ -145,6 +147,28 @@ func (c *Cluster) Stop(i int) {
 	}
 }
 
+// Kill stops member i the way a crash or a pulled cable does: no leader
+// transfer, no graceful goodbye (Server.HardStop; the listeners close in
+// the background), so when it led Raft the others must elect a new
+// leader. It returns once the member has stopped.
+func (c *Cluster) Kill(i int) {
+	m := c.Members[i]
+	m.mu.Lock()
+	e := m.etcd
+	m.etcd = nil
+	m.mu.Unlock()
+	if e != nil {
+		e.Server.HardStop()
+		// Close waits for clients' streams to end (up to the request
+		// timeout); the member is already gone for Raft and its clients.
+		c.closing.Add(1)
+		go func() {
+			defer c.closing.Done()
+			e.Close()
+		}()
+	}
+}
+
 // Restart starts a stopped member i again with its data.
 func (c *Cluster) Restart(i int) error {
 	m := c.Members[i]
@@ -170,6 +194,7 @@ func (c *Cluster) Close() {
 	for i := range c.Members {
 		c.Stop(i)
 	}
+	c.closing.Wait()
 }
 
 // freePort returns a port on 127.0.0.1 free a moment ago.
