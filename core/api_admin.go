@@ -149,7 +149,7 @@ func (s *Service) UpdateUsers(sc Scope, specs []UserSpec) ([]error, error) {
 		if err := tx.PutUser(u); err != nil {
 			return err
 		}
-		return log.add(LevelInfo, u.Name, "User %q changed by agent %q: %s.", u.Name, sc.Agent, apiChanges(old, u))
+		return log.add(LevelInfo, u.Name, "User %q changed by agent %q: %s.", u.Name, sc.Agent, describeChanges(old, u))
 	})
 }
 

@@ -2,7 +2,6 @@ package core
 
 import (
 	"errors"
-	"sort"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -187,38 +186,6 @@ func setPtr[T any](dst *T, v *T) {
 	if v != nil {
 		*dst = *v
 	}
-}
-
-// apiChanges lists what changed between two versions of a user for the
-// audit log: describeChanges plus the fields only the API sets.
-func apiChanges(a, b User) string {
-	ch := describeChanges(a, b)
-	var more []string
-	if a.StringsEmail != b.StringsEmail {
-		more = append(more, "strings email")
-	}
-	var names []string
-	for k, v := range b.Attributes {
-		if a.Attributes[k] != v {
-			names = append(names, k)
-		}
-	}
-	for k := range a.Attributes {
-		if _, ok := b.Attributes[k]; !ok {
-			names = append(names, k)
-		}
-	}
-	if len(names) > 0 {
-		sort.Strings(names)
-		more = append(more, "attributes "+strings.Join(names, " "))
-	}
-	if len(more) == 0 {
-		return ch
-	}
-	if ch == "nothing" {
-		return strings.Join(more, ", ")
-	}
-	return ch + ", " + strings.Join(more, ", ")
 }
 
 // findUser reads a user, deleted ones included; a missing one is the

@@ -2,6 +2,7 @@ package core
 
 import (
 	"errors"
+	"sort"
 	"strings"
 	"time"
 )
@@ -125,7 +126,10 @@ func (s *Service) UpdateUser(name string, edit func(*User) error) (User, error) 
 	return out, err
 }
 
-// describeChanges lists changed field names, never their secret values.
+// describeChanges lists what changed between two versions of a user for
+// the audit log: field names, never their secret values. Every edit (the
+// console, the command line, the admin API) is described by it, so an
+// edit is logged alike whoever made it.
 func describeChanges(a, b User) string {
 	var ch []string
 	add := func(cond bool, name string) {
@@ -135,6 +139,7 @@ func describeChanges(a, b User) string {
 	}
 	add(a.FullName != b.FullName, "full name")
 	add(a.Email != b.Email, "email")
+	add(a.StringsEmail != b.StringsEmail, "strings email")
 	add(a.Mobile != b.Mobile, "mobile")
 	add(a.Group != b.Group, "group")
 	add(a.Profile != b.Profile, "profile")
@@ -142,6 +147,21 @@ func describeChanges(a, b User) string {
 	add(a.PIN != b.PIN, "PIN")
 	add(a.Locked != b.Locked, map[bool]string{true: "locked", false: "unlocked"}[b.Locked])
 	add(a.Disabled != b.Disabled, map[bool]string{true: "disabled", false: "enabled"}[b.Disabled])
+	var names []string
+	for k, v := range b.Attributes {
+		if a.Attributes[k] != v {
+			names = append(names, k)
+		}
+	}
+	for k := range a.Attributes {
+		if _, ok := b.Attributes[k]; !ok {
+			names = append(names, k)
+		}
+	}
+	if len(names) > 0 {
+		sort.Strings(names)
+		ch = append(ch, "attributes "+strings.Join(names, " "))
+	}
 	if len(ch) == 0 {
 		return "nothing"
 	}
