@@ -14,7 +14,7 @@ import (
 
 // agentUser reads an active user the agent may act for.
 func agentUser(tx Tx, agent Agent, name string) (User, error) {
-	u, err := activeUser(tx, name)
+	u, err := findUser(tx, name)
 	if err != nil {
 		return User{}, err
 	}

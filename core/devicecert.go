@@ -67,7 +67,7 @@ func checkDeviceCert(tx Tx, deviceID, certSerial string) error {
 // never recorded.
 func (s *Service) SetDeviceCert(username, deviceID, serial string, notAfter time.Time) error {
 	return s.update(false, func(tx Tx, log *logger) error {
-		u, err := activeUser(tx, username)
+		u, err := findUser(tx, username)
 		if err != nil {
 			return err
 		}

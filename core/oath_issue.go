@@ -54,7 +54,8 @@ func oathStatus(u User, rec OATHRecord, now time.Time) OATHStatus {
 func (s *Service) OATHStatus(name string) (OATHStatus, error) {
 	var st OATHStatus
 	err := s.store.View(func(tx Tx) error {
-		u, err := findUser(tx, name)
+		// Deleted users too: the admin API's Read reports their token.
+		u, err := scopedUser(tx, Scope{}, name, true)
 		if err != nil {
 			return err
 		}

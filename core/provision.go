@@ -28,7 +28,7 @@ func (s *Service) createProvisionCode(name string, mail bool, oath *OATHOptions)
 	set := s.Settings()
 	var ic IssuedCode
 	err := s.update(false, func(tx Tx, log *logger) error {
-		u, err := activeUser(tx, name)
+		u, err := findUser(tx, name)
 		if err != nil {
 			return err
 		}
@@ -163,7 +163,7 @@ func (s *Service) Provision(source, username, code, deviceOS string) (Provisione
 	var pc ProvisionCode
 	err := s.store.View(func(tx Tx) error {
 		var err error
-		if u, err = activeUser(tx, username); err != nil {
+		if u, err = findUser(tx, username); err != nil {
 			return err
 		}
 		pc, err = tx.ProvisionCode(u.Name)
@@ -194,7 +194,7 @@ func (s *Service) Provision(source, username, code, deviceOS string) (Provisione
 	var failReason string
 	err = s.update(true, func(tx Tx, log *logger) error {
 		res, failReason = Provisioned{}, ""
-		u, err := activeUser(tx, username)
+		u, err := findUser(tx, username)
 		if err != nil {
 			return err
 		}
@@ -452,13 +452,4 @@ func (s *Service) TokenIndex(username, deviceID string) (int, error) {
 		return 0, err
 	}
 	return next, nil
-}
-
-// Exists reports whether a user exists.
-func (s *Service) Exists(username string) (bool, error) {
-	_, err := s.User(username)
-	if ErrorCode(err) == CodeNotFound {
-		return false, nil
-	}
-	return err == nil, err
 }

@@ -7,17 +7,24 @@ import (
 	"time"
 )
 
-// User returns one user by name (any case).
+// User returns one user by name (any case). A user deleted through the
+// admin API is not found, for every caller.
 func (s *Service) User(name string) (User, error) {
 	var u User
 	err := s.store.View(func(tx Tx) (err error) {
-		u, err = tx.User(name)
+		u, err = findUser(tx, name)
 		return err
 	})
-	if errors.Is(err, ErrNotFound) {
-		return User{}, Errorf(CodeNotFound, "There is no user %q.", name)
-	}
 	return u, err
+}
+
+// Exists reports whether a user exists and is not deleted.
+func (s *Service) Exists(name string) (bool, error) {
+	_, err := s.User(name)
+	if ErrorCode(err) == CodeNotFound {
+		return false, nil
+	}
+	return err == nil, err
 }
 
 // Users returns all users sorted by name, except users deleted through

@@ -147,7 +147,7 @@ func (s *Server) login(agent core.Agent, req *request) reply {
 }
 
 func (s *Server) exists(req *request) reply {
-	ok, err := s.svc.APIExists(req.Username)
+	ok, err := s.svc.Exists(req.Username)
 	if err != nil {
 		return s.failure("exists", err)
 	}
