@@ -98,14 +98,6 @@ func (s *Service) CreateUsers(agent, repository string, specs []UserSpec) ([]err
 		if err := ValidateUsername(name); err != nil {
 			return err
 		}
-		old, err := tx.User(name)
-		switch {
-		case err == nil && !(old.Deleted && old.RepositoryName() == repository):
-			return Errorf(CodeConflict, "A user called %q already exists.", old.Name)
-		case err != nil && !errors.Is(err, ErrNotFound):
-			return err
-		}
-		replacing := err == nil
 		u := User{Name: name, MobileAllowed: true, Repository: repositoryField(repository), Created: log.now}
 		if err := sp.apply(&u); err != nil {
 			return err
@@ -113,11 +105,8 @@ func (s *Service) CreateUsers(agent, repository string, specs []UserSpec) ([]err
 		if err := ValidateUser(&u, set.PINMin, set.PINMax); err != nil {
 			return err
 		}
-		if replacing {
-			// The deleted user's login state goes with them.
-			if err := tx.PutLoginState(u.Name, LoginState{}); err != nil {
-				return err
-			}
+		if err := claimName(tx, u.Name, repository); err != nil {
+			return err
 		}
 		if err := tx.PutUser(u); err != nil {
 			return err
@@ -153,32 +142,16 @@ func (s *Service) UpdateUsers(sc Scope, specs []UserSpec) ([]error, error) {
 	})
 }
 
-// DeleteUsers soft-deletes users: their device, strings and pending codes
-// are revoked at once, they can no longer log in or provision, and lists
-// hide them; the record stays until PurgeDeleted. Deleting a deleted user
-// passes and changes nothing.
+// DeleteUsers deletes users for the admin API by the one deletion rule
+// (deleteUser). Deleting a deleted user passes and changes nothing, as
+// the protocol's Delete is idempotent.
 func (s *Service) DeleteUsers(sc Scope, names []string) ([]error, error) {
 	res, err := s.eachUser(len(names), func(tx Tx, log *logger, i int) error {
 		u, err := scopedUser(tx, sc, names[i], true)
 		if err != nil || u.Deleted {
 			return err
 		}
-		if err := revokeDevice(tx, u); err != nil {
-			return err
-		}
-		if err := tx.DeleteProvisionCode(u.Name); err != nil {
-			return err
-		}
-		if err := withdrawCodeMail(tx, log, u.Name, ""); err != nil {
-			return err
-		}
-		u.DeviceID, u.DeviceOS, u.ProvisionedAt, u.PINReset = "", "", time.Time{}, nil
-		u.DeviceCert = nil
-		u.Deleted, u.DeletedAt = true, log.now
-		if err := tx.PutUser(u); err != nil {
-			return err
-		}
-		return log.add(LevelInfo, u.Name, "User %q deleted by agent %q; PurgeDeleted removes the record.", u.Name, sc.Agent)
+		return deleteUser(tx, log, u, "agent "+quote(sc.Agent))
 	})
 	if err == nil {
 		for i, r := range res {

@@ -69,3 +69,77 @@ func logLines(t *testing.T, svc *core.Service) string {
 	}
 	return b.String()
 }
+
+// TestService_DeleteAlike: the console and the admin API delete by one
+// rule. Either way the device and code go at once, the user is gone from
+// every lookup, the record is a tombstone the admin API can read and
+// purge, and a new user may take the name again.
+func TestService_DeleteAlike(t *testing.T) {
+	for _, tc := range []struct {
+		caller  string
+		del     func(svc *core.Service) error
+		wantLog string
+	}{
+		{"console", func(svc *core.Service) error { return svc.DeleteUser("alice") }, `User "alice" deleted.`},
+		{"admin API", func(svc *core.Service) error {
+			res, err := svc.DeleteUsers(core.AdminScope(agentLocal), []string{"alice"})
+			if err == nil {
+				err = res[0]
+			}
+			return err
+		}, `User "alice" deleted by agent "local"; PurgeDeleted removes the record.`},
+	} {
+		t.Run(tc.caller, func(t *testing.T) {
+			svc := storetest.MustService(t)
+			storetest.MustAddUser(t, svc, "alice", "1357")
+			deviceID, _ := mustProvision(t, svc, "alice")
+			if _, err := svc.CreateProvisionCode("alice"); err != nil {
+				t.Fatal(err)
+			}
+			if err := tc.del(svc); err != nil {
+				t.Fatal(err)
+			}
+			if !logContains(t, svc, tc.wantLog) {
+				t.Errorf("log lacks %q", tc.wantLog)
+			}
+			if _, err := svc.SecurityStrings(deviceID); core.ErrorCode(err) != core.CodeSession {
+				t.Errorf("the device still downloads: %v", err)
+			}
+			if p, _ := svc.PendingCodes(); len(p) != 0 {
+				t.Errorf("pending codes %v", p)
+			}
+			// Gone for every caller's lookup.
+			if _, err := svc.User("alice"); core.ErrorCode(err) != core.CodeNotFound {
+				t.Errorf("User: %v", err)
+			}
+			if _, err := svc.UpdateUser("alice", func(*core.User) error { return nil }); core.ErrorCode(err) != core.CodeNotFound {
+				t.Errorf("UpdateUser: %v", err)
+			}
+			if _, err := svc.ResetPIN("alice", false); core.ErrorCode(err) != core.CodeNotFound {
+				t.Errorf("ResetPIN: %v", err)
+			}
+			if err := svc.DeleteUser("alice"); core.ErrorCode(err) != core.CodeNotFound {
+				t.Errorf("second console delete: %v", err)
+			}
+			if _, err := svc.UserAttribute("alice", "email"); core.ErrorCode(err) != core.CodeNotFound {
+				t.Errorf("UserAttribute: %v", err)
+			}
+			// A tombstone the admin API reads and purges.
+			if d, _ := svc.DeletedUsers(); len(d) != 1 || d[0].DeviceID != "" {
+				t.Fatalf("DeletedUsers %+v", d)
+			}
+			// The console may take the name again, also by import.
+			pv, err := svc.PreviewImport(strings.NewReader("username,email\nalice,alice@example.org\n"))
+			if err != nil || !pv.OK() {
+				t.Fatalf("import preview: %+v %v", pv, err)
+			}
+			if _, err := svc.ImportUsers(pv.Rows, nil); err != nil {
+				t.Fatalf("import over the deleted user: %v", err)
+			}
+			if u, err := svc.User("alice"); err != nil || u.Deleted || u.Provisioned() {
+				t.Errorf("re-added %+v %v", u, err)
+			}
+		})
+	}
+}
+
