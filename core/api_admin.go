@@ -240,7 +240,8 @@ func (s *Service) ResetPINs(sc Scope, names []string) ([]error, error) {
 		if err != nil {
 			return err
 		}
-		return resetPIN(tx, log, set, &u, true, "by agent "+quote(sc.Agent))
+		_, err = resetPIN(tx, log, set, &u, pinMailed, true, "by agent "+quote(sc.Agent))
+		return err
 	}, s.outboxChanged)
 }
 

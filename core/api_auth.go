@@ -31,35 +31,6 @@ func greeting(u User) string {
 	return "Hello " + u.Name + ",\n\n"
 }
 
-// resetPIN gives u a new random PIN and queues it to their email. unlock
-// also lifts a lock (an administrator's reset); a self-service reset
-// leaves the lock to an administrator.
-func resetPIN(tx Tx, log *logger, set Settings, u *User, unlock bool, by string) error {
-	if u.Disabled {
-		return Errorf(CodeDisabled, "User %q is disabled; enable them before resetting their PIN.", u.Name)
-	}
-	if u.Email == "" {
-		return Errorf(CodeNoTransport, "User %q has no email address to send a new PIN to.", u.Name)
-	}
-	pin := NewPIN(set.PINMin)
-	u.PIN, u.PINReset, u.Failures = pin, nil, 0
-	if unlock {
-		u.Locked = false
-	}
-	if err := tx.PutUser(*u); err != nil {
-		return err
-	}
-	m := OutMessage{Kind: MailPlain, User: u.Name, FullName: u.FullName, To: u.Email,
-		Subject: "Your new PIN",
-		Text: greeting(*u) + "Your PIN has been reset. Your new PIN is:\n\n    " + pin +
-			"\n\nUse it with the security strings in your mobile app. Keep it to yourself: " +
-			"nobody, not even the helpdesk, will ever ask you for it.\n"}
-	if err := queueMail(tx, log, &m); err != nil {
-		return err
-	}
-	return log.add(LevelInfo, u.Name, "PIN reset for user %q %s; the new PIN was queued to the user's email.", u.Name, by)
-}
-
 // mailNextString queues the user's next unused security string with its
 // index to their security-string transport (else their email). The index
 // is not spent: a login with it spends it, like one from the phone.
@@ -296,7 +267,8 @@ func (s *Service) RedeemPINReset(agent Agent, username, code string) error {
 			}
 			return log.add(LevelWarn, u.Name, "PIN reset failed for user %q: %s", u.Name, ErrorMessage(fail))
 		}
-		return resetPIN(tx, log, set, &u, false, "with a reset code through agent "+quote(agent.Name))
+		_, err = resetPIN(tx, log, set, &u, pinMailed, false, "with a reset code through agent "+quote(agent.Name))
+		return err
 	}, s.outboxChanged)
 	if err != nil {
 		return err

@@ -143,3 +143,88 @@ func TestService_DeleteAlike(t *testing.T) {
 	}
 }
 
+// TestService_ResetPINAlike: one PIN-reset rule for the console (shown or
+// mailed), the admin API and the self-service reset code. A disabled user
+// is refused with the same code and sentence from each, the PIN staying;
+// a reset clears the failure count; an administrator's reset lifts a lock,
+// the user's own does not; a mailed PIN has one wording.
+func TestService_ResetPINAlike(t *testing.T) {
+	reset := map[string]func(svc *core.Service) error{
+		"console shown":  func(svc *core.Service) error { _, err := svc.ResetPIN("alice", false); return err },
+		"console mailed": func(svc *core.Service) error { _, err := svc.ResetPIN("alice", true); return err },
+		"admin API": func(svc *core.Service) error {
+			res, err := svc.ResetPINs(core.AdminScope(agentLocal), []string{"alice"})
+			if err == nil {
+				err = res[0]
+			}
+			return err
+		},
+		"self-service": func(svc *core.Service) error {
+			// The reset code is asked for before the user is disabled or
+			// locked (the request refuses a disabled user itself).
+			m := codeInMail.FindStringSubmatch(lastMail(t, svc).Text)
+			return svc.RedeemPINReset(agentAny, "alice", m[1])
+		},
+	}
+	for _, tc := range []struct {
+		caller  string
+		mailed  bool
+		lifts   bool // an administrator's reset unlocks
+		selfAsk bool
+	}{
+		{caller: "console shown", lifts: true},
+		{caller: "console mailed", mailed: true, lifts: true},
+		{caller: "admin API", mailed: true, lifts: true},
+		{caller: "self-service", mailed: true, selfAsk: true},
+	} {
+		setup := func(t *testing.T, edit func(u *core.User)) *core.Service {
+			svc := storetest.MustService(t)
+			storetest.MustAddUser(t, svc, "alice", "9132")
+			if tc.selfAsk {
+				if err := svc.RequestPINReset(agentAny, "alice"); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if _, err := svc.UpdateUser("alice", func(u *core.User) error { edit(u); return nil }); err != nil {
+				t.Fatal(err)
+			}
+			return svc
+		}
+		t.Run(tc.caller+"/disabled", func(t *testing.T) {
+			svc := setup(t, func(u *core.User) { u.Disabled = true })
+			err := reset[tc.caller](svc)
+			if core.ErrorCode(err) != core.CodeDisabled {
+				t.Fatalf("a disabled user's PIN reset: %v, want %s", err, core.CodeDisabled)
+			}
+			if tc.caller != "self-service" && core.ErrorMessage(err) != `User "alice" is disabled; enable them before resetting their PIN.` {
+				t.Errorf("sentence %q", core.ErrorMessage(err))
+			}
+			if u, _ := svc.User("alice"); u.PIN != "9132" {
+				t.Errorf("the PIN changed to %q", u.PIN)
+			}
+		})
+		t.Run(tc.caller+"/locked", func(t *testing.T) {
+			svc := setup(t, func(u *core.User) { u.Locked, u.Failures = true, 5 })
+			if err := reset[tc.caller](svc); err != nil {
+				t.Fatal(err)
+			}
+			u, _ := svc.User("alice")
+			if u.PIN == "9132" || u.Failures != 0 || u.PINReset != nil {
+				t.Errorf("after reset PIN %q, failures %d, pending %v", u.PIN, u.Failures, u.PINReset)
+			}
+			if u.Locked == tc.lifts {
+				t.Errorf("locked %v after a reset by %s", u.Locked, tc.caller)
+			}
+			if tc.mailed {
+				m := lastMail(t, svc)
+				if m.Subject != "Your new PIN" || !strings.Contains(m.Text, "Your new PIN is:\n\n    "+u.PIN+"\n") ||
+					!strings.Contains(m.Text, "nobody, not even the helpdesk, will ever ask you for it") {
+					t.Errorf("mail %q: %q", m.Subject, m.Text)
+				}
+			}
+			if strings.Contains(logLines(t, svc), u.PIN) {
+				t.Error("the PIN reached the log")
+			}
+		})
+	}
+}
