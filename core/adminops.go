@@ -114,6 +114,8 @@ type AdminEvent struct {
 	Reason   string         `json:"reason,omitempty"`
 	At       time.Time      `json:"at"`
 	Log      *AdminLogEntry `json:"log,omitempty"`
+	// Origin is who made the change (Event.Origin).
+	Origin *Actor `json:"origin,omitempty"`
 }
 
 // AdminLogEntry is an audit log line.
@@ -143,6 +145,10 @@ func toAdminEvent(e Event) AdminEvent {
 	if out.Kind == "" {
 		out.Kind = "other"
 	}
+	if e.Origin.Kind != "" {
+		o := e.Origin
+		out.Origin = &o
+	}
 	if e.Kind == EventLog {
 		out.Log = &AdminLogEntry{Seq: e.Log.Seq, Time: e.Log.Time, Level: string(e.Log.Level), User: e.Log.User, Message: e.Log.Message}
 	}
@@ -162,21 +168,31 @@ type LocalAdmin struct {
 
 var _ AdminAPI = LocalAdmin{}
 
+// svc is the service acting for the operator (actor.go), so events of
+// the admin API's changes carry their origin.
+func (l LocalAdmin) svc() *Service {
+	who := l.Operator
+	if who == "" {
+		who = "the command line"
+	}
+	return l.Svc.As(OperatorActor(who))
+}
+
 // logOperator writes who did what; what never holds a secret.
 func (l LocalAdmin) logOperator(user, what string) {
 	if l.Operator == "" {
 		return
 	}
-	_ = l.Svc.Log(LevelInfo, user, "Admin API: %s, by %s.", what, l.Operator)
+	_ = l.svc().Log(LevelInfo, user, "Admin API: %s, by %s.", what, l.Operator)
 }
 
 // Users implements AdminAPI.
 func (l LocalAdmin) Users() ([]AdminUser, error) {
-	users, err := l.Svc.Users()
+	users, err := l.svc().Users()
 	if err != nil {
 		return nil, err
 	}
-	pending, err := l.Svc.PendingCodes()
+	pending, err := l.svc().PendingCodes()
 	if err != nil {
 		return nil, err
 	}
@@ -205,7 +221,7 @@ func toAdminUser(u User, pending map[string]time.Time) AdminUser {
 
 // AddUser implements AdminAPI.
 func (l LocalAdmin) AddUser(nu AdminNewUser) (AdminUser, error) {
-	u, err := l.Svc.AddUser(User{Name: nu.Name, FullName: nu.FullName, Email: nu.Email, Mobile: nu.Mobile,
+	u, err := l.svc().AddUser(User{Name: nu.Name, FullName: nu.FullName, Email: nu.Email, Mobile: nu.Mobile,
 		Group: nu.Group, PIN: nu.PIN, MobileAllowed: true})
 	if err != nil {
 		return AdminUser{}, err
@@ -216,7 +232,7 @@ func (l LocalAdmin) AddUser(nu AdminNewUser) (AdminUser, error) {
 
 // DeleteUser implements AdminAPI.
 func (l LocalAdmin) DeleteUser(name string) error {
-	if err := l.Svc.DeleteUser(name); err != nil {
+	if err := l.svc().DeleteUser(name); err != nil {
 		return err
 	}
 	l.logOperator(name, fmt.Sprintf("user %q deleted", name))
@@ -225,9 +241,9 @@ func (l LocalAdmin) DeleteUser(name string) error {
 
 // Reprovision implements AdminAPI. The code is in the result only.
 func (l LocalAdmin) Reprovision(name string, mail bool) (AdminIssued, error) {
-	create := l.Svc.CreateProvisionCode
+	create := l.svc().CreateProvisionCode
 	if mail {
-		create = l.Svc.MailProvisionCode
+		create = l.svc().MailProvisionCode
 	}
 	ic, err := create(name)
 	if err != nil {
@@ -243,7 +259,7 @@ func (l LocalAdmin) Reprovision(name string, mail bool) (AdminIssued, error) {
 
 // Settings implements AdminAPI.
 func (l LocalAdmin) Settings() ([]AdminSetting, error) {
-	set := l.Svc.Settings()
+	set := l.svc().Settings()
 	keys := SettingKeys()
 	out := make([]AdminSetting, 0, len(keys))
 	for _, k := range keys {
@@ -255,7 +271,7 @@ func (l LocalAdmin) Settings() ([]AdminSetting, error) {
 
 // Setting implements AdminAPI.
 func (l LocalAdmin) Setting(key string) (AdminSetting, error) {
-	set := l.Svc.Settings()
+	set := l.svc().Settings()
 	v, err := set.Get(key)
 	if err != nil {
 		return AdminSetting{}, err
@@ -266,7 +282,7 @@ func (l LocalAdmin) Setting(key string) (AdminSetting, error) {
 // SetSetting implements AdminAPI; the change applies live in the process
 // that holds the data directory.
 func (l LocalAdmin) SetSetting(key, value string) (AdminSetting, error) {
-	if err := l.Svc.SetSetting(key, value); err != nil {
+	if err := l.svc().SetSetting(key, value); err != nil {
 		return AdminSetting{}, err
 	}
 	s, err := l.Setting(key)
@@ -279,7 +295,7 @@ func (l LocalAdmin) SetSetting(key, value string) (AdminSetting, error) {
 
 // Agents implements AdminAPI.
 func (l LocalAdmin) Agents() ([]AdminAgent, error) {
-	agents := l.Svc.Agents()
+	agents := l.svc().Agents()
 	out := make([]AdminAgent, 0, len(agents))
 	for _, a := range agents {
 		out = append(out, l.toAdminAgent(a))
@@ -289,7 +305,7 @@ func (l LocalAdmin) Agents() ([]AdminAgent, error) {
 
 func (l LocalAdmin) toAdminAgent(a Agent) AdminAgent {
 	addrs := []string{}
-	for _, p := range l.Svc.AgentAddresses(a.Name) {
+	for _, p := range l.svc().AgentAddresses(a.Name) {
 		addrs = append(addrs, p.String())
 	}
 	return AdminAgent{Name: a.Name, Host: a.Host, Group: a.Group, Repository: a.Repository, Helpdesk: a.Helpdesk,
@@ -302,10 +318,10 @@ func (l LocalAdmin) PutAgent(na AdminNewAgent) (AdminAgent, error) {
 	if a.Group == "" {
 		a.Group = GroupAny
 	}
-	if err := l.Svc.PutAgent(a); err != nil {
+	if err := l.svc().PutAgent(a); err != nil {
 		return AdminAgent{}, err
 	}
-	for _, s := range l.Svc.Agents() {
+	for _, s := range l.svc().Agents() {
 		if Key(s.Name) == Key(a.Name) {
 			a = s
 		}
@@ -316,7 +332,7 @@ func (l LocalAdmin) PutAgent(na AdminNewAgent) (AdminAgent, error) {
 
 // DeleteAgent implements AdminAPI.
 func (l LocalAdmin) DeleteAgent(name string) error {
-	if err := l.Svc.DeleteAgent(name); err != nil {
+	if err := l.svc().DeleteAgent(name); err != nil {
 		return err
 	}
 	l.logOperator("", fmt.Sprintf("agent %q deleted", name))
@@ -325,7 +341,7 @@ func (l LocalAdmin) DeleteAgent(name string) error {
 
 // Events implements AdminAPI: the service's bus, with secrets dropped.
 func (l LocalAdmin) Events(ctx context.Context) (<-chan AdminEvent, error) {
-	in, cancel := l.Svc.Events().Subscribe()
+	in, cancel := l.svc().Events().Subscribe()
 	out := make(chan AdminEvent, 64)
 	go func() {
 		defer close(out)

@@ -17,6 +17,9 @@ type Scope struct {
 	// Group, unless "" or GroupAny, limits the request to that group's
 	// members: a helpdesk agent restricted to a group helps only them.
 	Group string
+	// Helpdesk marks a HelpdeskRequest (or a report), whose changes are
+	// the helpdesk actor's (actor.go).
+	Helpdesk bool
 }
 
 // AdminScope is the scope of an AdminRequest: only the repository named
@@ -27,7 +30,7 @@ func AdminScope(a Agent) Scope { return Scope{Agent: a.Name, Repository: a.Name}
 // HelpdeskScope is the scope of a HelpdeskRequest or a report: the named
 // repository, or all of them, within the agent's group.
 func HelpdeskScope(a Agent, repository string) Scope {
-	return Scope{Agent: a.Name, Repository: repository, Group: a.Group}
+	return Scope{Agent: a.Name, Repository: repository, Group: a.Group, Helpdesk: true}
 }
 
 func (sc Scope) reaches(u User) bool {
@@ -91,6 +94,7 @@ func (s *Service) eachUser(n int, fn func(tx Tx, log *logger, i int) error, even
 // fails with CodeConflict, whatever repository holds it, except that a
 // deleted user of the same repository is replaced.
 func (s *Service) CreateUsers(agent, repository string, specs []UserSpec) ([]error, error) {
+	s = s.As(Actor{Kind: ActorAgent, Name: agent})
 	set := s.Settings()
 	return s.eachUser(len(specs), func(tx Tx, log *logger, i int) error {
 		sp := &specs[i]
@@ -118,6 +122,7 @@ func (s *Service) CreateUsers(agent, repository string, specs []UserSpec) ([]err
 // UpdateUsers changes the fields each spec gives. Unlocking a user clears
 // their failure count, as in the console.
 func (s *Service) UpdateUsers(sc Scope, specs []UserSpec) ([]error, error) {
+	s = s.As(scopeActor(sc))
 	set := s.Settings()
 	return s.eachUser(len(specs), func(tx Tx, log *logger, i int) error {
 		sp := &specs[i]
@@ -146,6 +151,7 @@ func (s *Service) UpdateUsers(sc Scope, specs []UserSpec) ([]error, error) {
 // (deleteUser). Deleting a deleted user passes and changes nothing, as
 // the protocol's Delete is idempotent.
 func (s *Service) DeleteUsers(sc Scope, names []string) ([]error, error) {
+	s = s.As(scopeActor(sc))
 	res, err := s.eachUser(len(names), func(tx Tx, log *logger, i int) error {
 		u, err := scopedUser(tx, sc, names[i], true)
 		if err != nil || u.Deleted {
@@ -190,6 +196,7 @@ func (s *Service) ReadUsers(sc Scope, names []string) ([]User, []error, error) {
 // PurgeDeleted removes the records of deleted users in scope and returns
 // their names.
 func (s *Service) PurgeDeleted(sc Scope) ([]string, error) {
+	s = s.As(scopeActor(sc))
 	var purged []string
 	err := s.update(false, func(tx Tx, log *logger) error {
 		purged = nil
@@ -234,6 +241,7 @@ func (s *Service) PurgeDeleted(sc Scope) ([]string, error) {
 // by an administrator also unlocks the user: the lock protected the old
 // PIN, and only the user's mailbox learns the new one.
 func (s *Service) ResetPINs(sc Scope, names []string) ([]error, error) {
+	s = s.As(scopeActor(sc))
 	set := s.Settings()
 	return s.eachUser(len(names), func(tx Tx, log *logger, i int) error {
 		u, err := scopedUser(tx, sc, names[i], false)
@@ -248,6 +256,7 @@ func (s *Service) ResetPINs(sc Scope, names []string) ([]error, error) {
 // SendStrings mails each user their next unused security string with its
 // index (helpdesk Strings) and returns the indexes.
 func (s *Service) SendStrings(sc Scope, names []string) ([]int, []error, error) {
+	s = s.As(scopeActor(sc))
 	indexes := make([]int, len(names))
 	res, err := s.eachUser(len(names), func(tx Tx, log *logger, i int) error {
 		u, err := scopedUser(tx, sc, names[i], false)
@@ -265,6 +274,7 @@ func (s *Service) SendStrings(sc Scope, names []string) ([]int, []error, error) 
 // no outside directory to read, so there is nothing to synchronise. The
 // request is logged and passes.
 func (s *Service) Sync(sc Scope) error {
+	s = s.As(scopeActor(sc))
 	return s.Log(LevelInfo, "", "Sync requested by agent %q for repository %s: nothing to do; this server is the repository's only source.", sc.Agent, sc.Repository)
 }
 

@@ -72,6 +72,7 @@ func mailNextString(tx Tx, log *logger, u User, by string) (int, error) {
 // OnDemandMessage mails the user their next unused security string and
 // its index (the ondemandmessage action) and returns the index.
 func (s *Service) OnDemandMessage(agent Agent, username string) (int, error) {
+	s = s.As(AgentActor(agent))
 	index := 0
 	err := s.update(false, func(tx Tx, log *logger) error {
 		u, err := agentUser(tx, agent, username)
@@ -84,33 +85,13 @@ func (s *Service) OnDemandMessage(agent Agent, username string) (int, error) {
 	return index, err
 }
 
-// TransportIndex returns the index of the string ondemandmessage sends
-// next: the user's next unused string index.
-func (s *Service) TransportIndex(agent Agent, username string) (int, error) {
-	next := 0
-	err := s.store.View(func(tx Tx) error {
-		u, err := agentUser(tx, agent, username)
-		if err != nil {
-			return err
-		}
-		ss, err := tx.Strings(u.Name)
-		if errors.Is(err, ErrNotFound) {
-			return Errorf(CodeNoStrings, "User %q has no security strings.", u.Name)
-		} else if err != nil {
-			return err
-		}
-		next = ss.Next
-		return nil
-	})
-	return next, err
-}
-
 // IncreaseLock counts one failed authentication, as an agent reports when
 // a user fails its own first factor. It counts like a wrong code at login
 // (also while the user is locked, with the same escalating locks) and
 // fails with CodeTriesExceeded when this failure locks the user and
 // CodeLocked when they already were.
 func (s *Service) IncreaseLock(agent Agent, username string) error {
+	s = s.As(AgentActor(agent))
 	set := s.Settings()
 	var locked, already bool
 	err := s.update(false, func(tx Tx, log *logger) error {
@@ -160,6 +141,7 @@ const maxEventText = 256
 // invalid UTF-8 is replaced, and it is cut to 256 bytes. level is INFO
 // (the default), WARN or ERROR.
 func (s *Service) LogEvent(agent Agent, username, level, text string) error {
+	s = s.As(AgentActor(agent))
 	lv := LevelInfo
 	switch strings.ToUpper(strings.TrimSpace(level)) {
 	case "", "INFO":
@@ -199,6 +181,7 @@ func pinResetHash(username, code string) string {
 // pending one, and queues it to their email (resetcode). The code is
 // valid for the Self-Reset policy's code validity.
 func (s *Service) RequestPINReset(agent Agent, username string) error {
+	s = s.As(AgentActor(agent))
 	set := s.Settings()
 	return s.update(false, func(tx Tx, log *logger) error {
 		u, err := agentUser(tx, agent, username)
@@ -235,6 +218,7 @@ func (s *Service) RequestPINReset(agent Agent, username string) error {
 // code, so a code can be guessed once. A missing, wrong, used or expired
 // code is CodeSession. The lock, if any, stays for an administrator.
 func (s *Service) RedeemPINReset(agent Agent, username, code string) error {
+	s = s.As(AgentActor(agent))
 	set := s.Settings()
 	var fail error
 	err := s.update(false, func(tx Tx, log *logger) error {
@@ -297,6 +281,7 @@ func parseNewOTC(s string, index, pinMin, pinMax int) (string, bool) {
 // failures count, a lock follows) and then sets the PIN read back from
 // newOTC, which was extracted with the new PIN from the same string.
 func (s *Service) ChangePIN(agent Agent, username, otc, newOTC string) error {
+	s = s.As(AgentActor(agent))
 	set := s.Settings()
 	if err := agentAllowsMobile(agent); err != nil {
 		s.logAgentMode(agent, username, "PIN change")
@@ -353,6 +338,7 @@ func (s *Service) ChangePIN(agent Agent, username, otc, newOTC string) error {
 // a wrong code, and the code's form and the agent's mode are checked
 // first so that their answers do not depend on whether the value exists.
 func (s *Service) LoginByAttribute(agent Agent, name, value, otc string) error {
+	s = s.As(AgentActor(agent))
 	set := s.Settings()
 	logFail := func(why string) {
 		_ = s.Log(LevelWarn, "", "Login failed for %s %q, error: %s", clean(strings.ToLower(strings.TrimSpace(name))), clean(value), why)

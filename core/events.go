@@ -32,6 +32,9 @@ type Event struct {
 	At       time.Time
 	Log      LogEntry
 	Issued   *IssuedCode
+	// Origin is who made the change: the console, an operator, an
+	// agent, a helpdesk agent or a phone, with its name (actor.go).
+	Origin Actor
 }
 
 // Bus fans events out to subscribers. Publishing never blocks: a slow

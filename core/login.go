@@ -18,6 +18,7 @@ import (
 // what does not depend on the user is told apart: an agent not set up
 // for mobile authentication, and a missing or malformed code.
 func (s *Service) Login(agent Agent, username, otc string) error {
+	s = s.As(AgentActor(agent))
 	set := s.Settings()
 	if err := agentAllowsMobile(agent); err != nil {
 		s.logAgentMode(agent, username, "Login")

@@ -181,7 +181,7 @@ func (s *Service) MailIssuedCode(ic IssuedCode) (IssuedCode, error) {
 // it in the same transaction, so a code is never made without its message
 // nor a message queued for a code that was rolled back.
 func (s *Service) MailProvisionCode(name string) (IssuedCode, error) {
-	return s.createProvisionCode(name, true, nil)
+	return s.createProvisionCode(name, true, nil, nil)
 }
 
 // QueueMail queues a pre-rendered plain message (test message, PIN).

@@ -10,6 +10,7 @@ import (
 // oathsync action). A failure counts toward the lockout like a wrong
 // login; the answer does not say whether the user or a token exists.
 func (s *Service) OATHSync(agent Agent, username, code1, code2 string) error {
+	s = s.As(AgentActor(agent))
 	return s.oathSync(&agent, HelpdeskScope(agent, ""), username, code1, code2)
 }
 

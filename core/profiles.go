@@ -448,7 +448,7 @@ func (s *Service) storeSettings(m MobileClientPolicy) {
 	cfg := *s.config.Load()
 	cfg.Settings.MobileClient = m
 	s.config.Store(&cfg)
-	s.bus.Publish(Event{Kind: EventConfigChanged, At: s.clock.Now()})
+	s.bus.Publish(Event{Kind: EventConfigChanged, At: s.clock.Now(), Origin: s.actor})
 }
 
 // SetProfileValue changes one key of a profile.

@@ -39,6 +39,7 @@ const (
 // Requests that issue nothing write nothing (no durable write for anyone
 // who reaches the portal); the caller counts them with Refuse.
 func (s *Service) RequestSelfServiceCode(name string) (SelfServiceOutcome, error) {
+	s = s.As(PhoneActor(""))
 	set := s.Settings()
 	if !set.SelfReset.AllowSelfProvision {
 		return SelfServiceOff, nil

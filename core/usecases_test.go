@@ -228,3 +228,176 @@ func TestService_ResetPINAlike(t *testing.T) {
 		})
 	}
 }
+
+// TestEvent_Origin: every event of a change says who made it, whichever
+// way it came in.
+func TestEvent_Origin(t *testing.T) {
+	helpdesk := core.Agent{Name: "desk", Host: "127.0.0.1", Secret: "desk-secret-1234", Group: core.GroupAny, Helpdesk: true}
+	for _, tc := range []struct {
+		name string
+		act  func(t *testing.T, svc *core.Service)
+		kind core.EventKind
+		want core.Actor
+	}{
+		{"console edit", func(t *testing.T, svc *core.Service) {
+			if _, err := svc.UpdateUser("alice", func(u *core.User) error { u.FullName = "Alice"; return nil }); err != nil {
+				t.Fatal(err)
+			}
+		}, core.EventUsersChanged, core.ConsoleActor},
+		{"console code", func(t *testing.T, svc *core.Service) {
+			if _, err := svc.CreateProvisionCode("alice"); err != nil {
+				t.Fatal(err)
+			}
+		}, core.EventCodeCreated, core.ConsoleActor},
+		{"operator code", func(t *testing.T, svc *core.Service) {
+			if _, err := (core.LocalAdmin{Svc: svc, Operator: "ops (uid 1000)"}).Reprovision("alice", false); err != nil {
+				t.Fatal(err)
+			}
+		}, core.EventCodeCreated, core.OperatorActor("ops (uid 1000)")},
+		{"command line", func(t *testing.T, svc *core.Service) {
+			if err := (core.LocalAdmin{Svc: svc}).DeleteUser("alice"); err != nil {
+				t.Fatal(err)
+			}
+		}, core.EventUsersChanged, core.OperatorActor("the command line")},
+		{"agent login", func(t *testing.T, svc *core.Service) {
+			_ = svc.Login(agentAny, "alice", "000000")
+		}, core.EventLog, core.AgentActor(agentAny)},
+		{"agent code", func(t *testing.T, svc *core.Service) {
+			if err := svc.SetSetting("policy.selfreset.allow_self_provision", "true"); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := svc.RequestProvisionCode(agentAny, "alice"); err != nil {
+				t.Fatal(err)
+			}
+		}, core.EventCodeCreated, core.AgentActor(agentAny)},
+		{"helpdesk reset", func(t *testing.T, svc *core.Service) {
+			if _, err := svc.ResetPINs(core.HelpdeskScope(helpdesk, ""), []string{"alice"}); err != nil {
+				t.Fatal(err)
+			}
+		}, core.EventOutboxChanged, core.Actor{Kind: core.ActorHelpdesk, Name: "desk"}},
+		{"phone provision", func(t *testing.T, svc *core.Service) {
+			ic, err := svc.CreateProvisionCode("alice")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := svc.Provision("192.0.2.7", "alice", ic.Code, "TestOS"); err != nil {
+				t.Fatal(err)
+			}
+		}, core.EventProvisioned, core.PhoneActor("192.0.2.7")},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			svc := storetest.MustService(t)
+			storetest.MustAddUser(t, svc, "alice", "1357")
+			events, cancel := svc.Events().Subscribe()
+			defer cancel()
+			tc.act(t, svc)
+			var got []core.Event
+			for len(events) > 0 {
+				e := <-events
+				if e.Kind == tc.kind {
+					got = append(got, e)
+				}
+			}
+			if len(got) == 0 {
+				t.Fatalf("no event of kind %d", tc.kind)
+			}
+			if e := got[len(got)-1]; e.Origin != tc.want {
+				t.Errorf("origin %+v, want %+v", e.Origin, tc.want)
+			}
+		})
+	}
+}
+
+// TestService_TokenIndexAlike: one index lookup for the agent's
+// transportindex and the phone's TokenIndex page. Both read the same
+// index; the agent is told why there is none and is held to its group,
+// the anonymous phone is told 0.
+func TestService_TokenIndexAlike(t *testing.T) {
+	sales := core.Agent{Name: "sales-vpn", Host: "127.0.0.1", Secret: "s3cret-456", Group: "sales"}
+	svc := storetest.MustService(t)
+	if err := svc.SetSetting("policy.mobile.sync_index", "true"); err != nil {
+		t.Fatal(err)
+	}
+	storetest.MustAddUser(t, svc, "alice", "9132")
+	storetest.MustAddUser(t, svc, "bob", "2468") // no strings
+	_, ss := mustProvision(t, svc, "alice")
+	if err := svc.Login(agentAny, "alice", core.MobileCode(core.ExtractOTC(ss.S[0], "9132"), 0)); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		who   string
+		agent *core.Agent
+		user  string
+		want  int
+		code  core.Code
+	}{
+		{"agent", &agentAny, "alice", 1, ""},
+		{"phone", nil, "alice", 1, ""},
+		{"agent", &agentAny, "bob", 0, core.CodeNoStrings},
+		{"phone", nil, "bob", 0, ""},
+		{"agent", &agentAny, "nobody", 0, core.CodeNotFound},
+		{"phone", nil, "nobody", 0, ""},
+		{"agent outside the group", &sales, "alice", 0, core.CodeNotInGroup},
+	} {
+		t.Run(tc.who+"/"+tc.user, func(t *testing.T) {
+			n, err := svc.TokenIndex(tc.agent, tc.user, "")
+			if n != tc.want || core.ErrorCode(err) != tc.code {
+				t.Errorf("TokenIndex = %d, %v; want %d, %q", n, err, tc.want, tc.code)
+			}
+		})
+	}
+}
+
+// TestService_AgentRulesInCore: the rules that lived in the AgentXML
+// adapter (the self-provision gate, the agent's group, the session around
+// a login) hold when core is called directly.
+func TestService_AgentRulesInCore(t *testing.T) {
+	sales := core.Agent{Name: "sales-vpn", Host: "127.0.0.1", Secret: "s3cret-456", Group: "sales"}
+	svc := storetest.MustService(t)
+	storetest.MustAddUser(t, svc, "alice", "9132")
+	_, ss := mustProvision(t, svc, "alice")
+
+	// The self-provision gate comes before the user is looked up.
+	for _, user := range []string{"alice", "nobody"} {
+		if _, err := svc.RequestProvisionCode(agentAny, user); err != core.ErrSelfProvisionOff {
+			t.Fatalf("policy off, %s: %v", user, err)
+		}
+	}
+	if !strings.Contains(logLines(t, svc), `Provision code request for user "nobody" from agent "vpn" refused: the Self-Reset policy does not allow user self-provision.`) {
+		t.Error("refusal not logged")
+	}
+	if err := svc.SetSetting("policy.selfreset.allow_self_provision", "true"); err != nil {
+		t.Fatal(err)
+	}
+	// The group check, in the transaction that would make the code.
+	if _, err := svc.RequestProvisionCode(sales, "alice"); core.ErrorCode(err) != core.CodeNotInGroup {
+		t.Fatalf("outside the group: %v", err)
+	}
+	if p, _ := svc.PendingCodes(); len(p) != 0 {
+		t.Fatalf("a refused request made a code: %v", p)
+	}
+	if !strings.Contains(logLines(t, svc), `Provision code request for user "alice" from agent "sales-vpn" refused: the user is not in the agent's group sales.`) {
+		t.Error("group refusal not logged")
+	}
+	ic, err := svc.RequestProvisionCode(agentAny, "alice")
+	if err != nil || ic.MailID == 0 {
+		t.Fatalf("agent code: %+v %v", ic, err)
+	}
+
+	// A session serves one login, of its own agent and user.
+	otc := core.MobileCode(core.ExtractOTC(ss.S[0], "9132"), 0)
+	id, err := svc.StartSession(agentAny, "alice")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := svc.SessionLogin(sales, id, "alice", otc); core.ErrorCode(err) != core.CodeSession {
+		t.Fatalf("another agent's session: %v", err)
+	}
+	id, _ = svc.StartSession(agentAny, "alice")
+	if err := svc.SessionLogin(agentAny, id, "alice", otc); err != nil {
+		t.Fatalf("session login: %v", err)
+	}
+	if err := svc.SessionLogin(agentAny, id, "alice", core.MobileCode(core.ExtractOTC(ss.S[1], "9132"), 1)); core.ErrorCode(err) != core.CodeSession {
+		t.Fatalf("a spent session: %v", err)
+	}
+}
