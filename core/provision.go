@@ -3,19 +3,48 @@ package core
 import (
 	"errors"
 	"fmt"
+	"net"
 	"strings"
 	"time"
 )
 
-// IssuedCode is a provision code just created; Code is the only copy of
-// the plain code and is shown or sent once.
+// IssuedCode is a provision code just created, with everything a person
+// needs to pass it on: Code is the only copy of the plain code and is
+// shown or sent once.
 type IssuedCode struct {
 	User    string
 	Code    string
 	Expires time.Time
-	URL     string
-	// MailID is the outbox message carrying the code, when it was mailed.
-	MailID uint64
+	// URL is the Provision URL: the QR code's content and the link in
+	// mail.
+	URL string
+	// Server ("host:port") and SiteID are what a person types into the
+	// mobile client instead of scanning; both are "" when the URL is not
+	// one the client can read that way.
+	Server, SiteID string
+	// ReplacesDevice is set when the user has a provisioned device now,
+	// which stops working once this code is used.
+	ReplacesDevice bool
+	// MailID is the outbox message carrying the code, when it was mailed;
+	// MailTo is its address. MailHeld says mail is not set up yet, so the
+	// message waits in the outbox until it is.
+	MailID   uint64
+	MailTo   string
+	MailHeld bool
+}
+
+// describe fills in what IssuedCode derives from its URL and u.
+func (ic *IssuedCode) describe(u User) {
+	ic.Server, ic.SiteID = "", ""
+	if host, port, site, _, _, err := ParseProvisionURL(ic.URL); err == nil {
+		ic.Server, ic.SiteID = net.JoinHostPort(host, port), site
+	}
+	ic.ReplacesDevice = u.Provisioned()
+}
+
+// mailed records that m carries ic.
+func (ic *IssuedCode) mailed(m OutMessage, set Settings) {
+	ic.MailID, ic.MailTo, ic.MailHeld = m.ID, m.To, !set.Mail.Configured()
 }
 
 // CreateProvisionCode makes a new provision code for a user, replacing any
@@ -114,6 +143,7 @@ func (s *Service) issueCode(tx Tx, log *logger, set Settings, u User, to string,
 	if oath != nil {
 		ic.URL += "&" + OATHURLParam // the page offers the authenticator set-up (oath.go)
 	}
+	ic.describe(u)
 	if err := log.add(LevelInfo, u.Name, "Provision code created for user %q", u.Name); err != nil {
 		return IssuedCode{}, err
 	}
@@ -123,7 +153,7 @@ func (s *Service) issueCode(tx Tx, log *logger, set Settings, u User, to string,
 		if err := queueMail(tx, log, &m); err != nil {
 			return IssuedCode{}, err
 		}
-		ic.MailID = m.ID
+		ic.mailed(m, set)
 	}
 	return ic, log.add(LevelInfo, u.Name, "User %q can now reprovision their mobile device.", u.Name)
 }

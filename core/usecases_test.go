@@ -401,3 +401,49 @@ func TestService_AgentRulesInCore(t *testing.T) {
 		t.Fatalf("a spent session: %v", err)
 	}
 }
+
+// TestService_IssuedCodeCarriesWhatTheConsoleShows: a code comes with the
+// manual-entry server and Site ID, whether it replaces a device, and
+// where its message went, so the console neither parses the URL nor
+// reads the outbox back.
+func TestService_IssuedCodeCarriesWhatTheConsoleShows(t *testing.T) {
+	svc := storetest.MustService(t)
+	if err := svc.SetSetting("server.advertise", "vpn.example.org"); err != nil {
+		t.Fatal(err)
+	}
+	storetest.MustAddUser(t, svc, "alice", "1357")
+	set := svc.Settings()
+	wantServer := "vpn.example.org:" + set.ListenPort()
+	ic, err := svc.CreateProvisionCode("alice")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ic.Server != wantServer || ic.SiteID != set.SiteID || ic.ReplacesDevice || ic.MailID != 0 || ic.MailTo != "" {
+		t.Errorf("console code %+v, want server %s, Site ID %s, nothing mailed", ic, wantServer, set.SiteID)
+	}
+	if _, _, site, user, code, err := core.ParseProvisionURL(ic.URL); err != nil || site != ic.SiteID || user != "alice" || code != ic.Code {
+		t.Errorf("URL %q does not carry the code", ic.URL)
+	}
+	// Send by email: the same code, with its address; mail is not set up.
+	mailed, err := svc.MailIssuedCode(ic)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if mailed.Code != ic.Code || mailed.MailID == 0 || mailed.MailTo != "alice@example.org" || !mailed.MailHeld {
+		t.Errorf("mailed %+v", mailed)
+	}
+	mustProvision(t, svc, "alice")
+	if err := svc.SetSetting("smtp.host", "127.0.0.1"); err != nil {
+		t.Fatal(err)
+	}
+	if err := svc.SetSetting("smtp.from", "provisio@example.org"); err != nil {
+		t.Fatal(err)
+	}
+	ic, err = svc.MailProvisionCode("alice")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !ic.ReplacesDevice || ic.MailTo != "alice@example.org" || ic.MailHeld {
+		t.Errorf("reprovision by mail %+v", ic)
+	}
+}

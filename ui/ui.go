@@ -137,9 +137,6 @@ type Console struct {
 	oath *oathDialog
 	// offer is the last "Turn on authenticator apps?" question (tests).
 	offer *dialog.ConfirmDialog
-	// ownCodes holds codes this console issued whose EventCodeCreated has
-	// not arrived yet, so only codes made elsewhere raise a notice.
-	ownCodes map[string]bool
 	// notice is the newest notice of a code an agent created.
 	notice *codeNotice
 
@@ -195,6 +192,7 @@ func newConsole(a fyne.App, w fyne.Window, d Deps, o options) *Console {
 	if d.Service == nil {
 		panic("ui.New: Deps.Service is nil")
 	}
+
 	if o.tick <= 0 {
 		o.tick = time.Second
 	}
@@ -204,7 +202,7 @@ func newConsole(a fyne.App, w fyne.Window, d Deps, o options) *Console {
 	if o.lanAddrs == nil {
 		o.lanAddrs = core.LANAddresses
 	}
-	c := &Console{app: a, win: w, svc: d.Service, deps: d, opts: o, ownCodes: map[string]bool{},
+	c := &Console{app: a, win: w, svc: d.Service, deps: d, opts: o,
 		fingerprint: d.Fingerprint, serverErr: d.StartErr}
 
 	// Subscribe before the screens load their data, so nothing committed
