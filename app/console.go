@@ -18,6 +18,7 @@ import (
 	"provisio/core/adminapi"
 	"provisio/core/agentxml"
 	"provisio/core/certs"
+	"provisio/core/mailer"
 	"provisio/core/store"
 	"provisio/ui"
 )
@@ -61,6 +62,7 @@ func (c *cli) console() error {
 	w := a.NewWindow("Provisio")
 	con := ui.New(a, w, ui.Deps{
 		Service:       e.svc,
+		Mail:          mailer.Tools{},
 		Fingerprint:   e.fp,
 		Version:       appVersion(a),
 		DataDir:       c.dataDir,

@@ -29,6 +29,10 @@ import (
 type Deps struct {
 	// Service is the domain service every screen drives. Required.
 	Service *core.Service
+	// Mail is the mail adapter's part the Mail Transport screen needs
+	// (the built-in provision message, a test send), so ui does not
+	// import the mailer. Required.
+	Mail core.MailTools
 	// ServerURLs returns the addresses phones and agents reach the HTTPS
 	// server at. It is called again whenever configuration changes or the
 	// server restarts; nil or no addresses means the server is not
@@ -192,7 +196,9 @@ func newConsole(a fyne.App, w fyne.Window, d Deps, o options) *Console {
 	if d.Service == nil {
 		panic("ui.New: Deps.Service is nil")
 	}
-
+	if d.Mail == nil {
+		panic("ui.New: Deps.Mail is nil")
+	}
 	if o.tick <= 0 {
 		o.tick = time.Second
 	}
