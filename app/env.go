@@ -2,23 +2,20 @@ package main
 
 import (
 	"context"
-	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"os"
 	"path/filepath"
 
+	"provisio/app/internal/supervisor"
 	"provisio/core"
 	"provisio/core/adminapi"
-	"provisio/core/agentxml"
 	"provisio/core/certs"
 	"provisio/core/mailer"
 	"provisio/core/oathkey"
 	"provisio/core/qr"
 	"provisio/core/store"
-	"provisio/core/webclient"
 )
 
 // env is an opened data directory: the store, the service over it and the
@@ -30,11 +27,8 @@ type env struct {
 	keyDir string
 	st     *store.Store
 	svc    *core.Service
-	cert   tls.Certificate
-	fp     string
-	// certs serves server.tls_cert/tls_key when set, else the generated
-	// certificate, and picks up changes without a restart.
-	certs *certs.Reloader
+	// sup runs the HTTPS server and holds its certificate.
+	sup *supervisor.Supervisor
 }
 
 // defaultDataDir is os.UserConfigDir()/provisio.
@@ -84,7 +78,7 @@ func openEnvKey(dir, keyDir string) (*env, error) {
 	if err := moveTLSKey(dir, keyDir); err != nil {
 		_ = svc.Log(core.LevelError, "", "The server certificate's private key was not moved to the key directory: %v", err)
 	}
-	return &env{dir: dir, keyDir: keyDir, st: st, svc: svc}, nil
+	return &env{dir: dir, keyDir: keyDir, st: st, svc: svc, sup: supervisor.New(dir, keyDir, svc)}, nil
 }
 
 // heldData says why dir is known to have held data, for store.Options:
@@ -95,49 +89,6 @@ func heldData(dir string) string {
 		return "its server certificate " + certs.CertFile + " is there"
 	}
 	return ""
-}
-
-// loadCert loads the server certificate: the administrator's files
-// (server.tls_cert, server.tls_key) when set and sound, else the one
-// generated on first run. A problem with the files is logged as one
-// sentence and the generated certificate serves meanwhile.
-func (e *env) loadCert() error {
-	if e.certs == nil {
-		e.certs = &certs.Reloader{
-			Dir:    e.dir,
-			KeyDir: e.keyDir,
-			Source: func() (string, string, string) {
-				set := e.svc.Settings()
-				return set.TLSCert, set.TLSKey, e.svc.AdvertisedHost()
-			},
-			Names: func() []string { return certNames(e.svc) },
-			OnError: func(err error) {
-				_ = e.svc.Log(core.LevelError, "", "The server certificate was not loaded: %v", err)
-			},
-		}
-	}
-	_ = e.certs.Reload()
-	cert, fp := e.certs.Current()
-	if fp == "" {
-		// Neither the files nor the generated certificate: say why.
-		_, err := certs.LoadOrCreateIn(e.dir, e.keyDir, certNames(e.svc))
-		if err == nil {
-			err = errors.New("no server certificate")
-		}
-		return err
-	}
-	e.cert, e.fp = cert, fp
-	return nil
-}
-
-// certNames are the names a generated certificate holds: the machine's
-// names and addresses and the advertised address phones use.
-func certNames(svc *core.Service) []string {
-	names := certs.DefaultNames()
-	if a := svc.Settings().Advertise; a != "" {
-		names = append(names, a)
-	}
-	return names
 }
 
 func (e *env) close() { e.st.Close() }
@@ -152,34 +103,6 @@ func (e *env) logPanic(what string, v any) (logged bool) {
 		}
 	}()
 	return e.svc.Log(core.LevelError, "", "%s, error: internal error: %v", what, v) == nil
-}
-
-// startServer opens the HTTPS listener (and the plain one when set).
-func (e *env) startServer(listen string) (*agentxml.Server, error) {
-	if err := e.loadCert(); err != nil {
-		return nil, err
-	}
-	srv := agentxml.New(e.svc, agentxml.Options{Certificate: e.cert, GetCertificate: e.certs.GetCertificate,
-		Fingerprint: e.fp, CurrentFingerprint: e.certs.Fingerprint, QRPNG: qr.PNG,
-		Portal:   webclient.New(e.svc, webclient.Options{Fingerprint: e.certs.Fingerprint}),
-		DeviceCA: certs.NewDeviceCA(e.keyDir)}) // in the key directory, beside the TLS key (#13, #14)
-	if err := srv.Open(listen); err != nil {
-		return nil, fmt.Errorf("start the server on %s: %w", listen, err)
-	}
-	if h := e.svc.Settings().HTTPListen; h != "" {
-		if err := srv.OpenHTTP(h); err != nil {
-			srv.Close()
-			return nil, fmt.Errorf("start the plain HTTP listener on %s: %w", h, err)
-		}
-	}
-	if m := e.svc.Settings().MTLSListen; m != "" {
-		// Not fatal: users without mutual authentication are served
-		// either way; those with it cannot download until it is fixed.
-		if err := srv.OpenMTLS(m); err != nil {
-			_ = e.svc.Log(core.LevelError, "", "The mutual-TLS listener (server.mtls_listen %s) did not start: %v", m, err)
-		}
-	}
-	return srv, nil
 }
 
 // mailQRSize is the width in pixels of the QR image in provision mail:
@@ -248,41 +171,6 @@ func (e *env) startAdmin(errOut io.Writer) (stop func()) {
 		return func() {}
 	}
 	return func() { srv.Close() }
-}
-
-// serverURLs lists the addresses phones and agents can use: the advertised
-// host first, then every LAN address when listening on all interfaces.
-func serverURLs(svc *core.Service, listen string) []string {
-	host, port, err := net.SplitHostPort(listen)
-	if err != nil {
-		return nil
-	}
-	seen := map[string]bool{}
-	var out []string
-	add := func(h string) {
-		u := "https://" + net.JoinHostPort(h, port) + "/"
-		if !seen[u] {
-			seen[u] = true
-			out = append(out, u)
-		}
-	}
-	// The advertised host with the advertised port (server.advertise may
-	// name one, e.g. behind NAT); the addresses below are direct.
-	if ap := svc.Settings().ListenPort(); ap != port {
-		u := "https://" + net.JoinHostPort(svc.AdvertisedHost(), ap) + "/"
-		seen[u] = true
-		out = append(out, u)
-	} else {
-		add(svc.AdvertisedHost())
-	}
-	if host == "" || host == "0.0.0.0" || host == "::" {
-		for _, a := range core.LANAddresses() {
-			add(a.String())
-		}
-	} else {
-		add(host)
-	}
-	return out
 }
 
 // moveTLSKey moves a generated certificate's private key made before #13
