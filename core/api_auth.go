@@ -177,6 +177,22 @@ func pinResetHash(username, code string) string {
 	return HashCode("pin-reset\x00"+Key(username), code)
 }
 
+// selfResetUser reads the user of a self-service PIN reset step: in the
+// agent's group, enabled, and with an email address for what the step
+// mails.
+func selfResetUser(tx Tx, agent Agent, username, what string) (User, error) {
+	u, err := agentUser(tx, agent, username)
+	switch {
+	case err != nil:
+		return User{}, err
+	case u.Disabled:
+		return User{}, Errorf(CodeDisabled, "User %q is disabled.", u.Name)
+	case u.Email == "":
+		return User{}, Errorf(CodeNoTransport, "User %q has no email address to send %s to.", u.Name, what)
+	}
+	return u, nil
+}
+
 // RequestPINReset creates a PIN reset code for the user, replacing any
 // pending one, and queues it to their email (resetcode). The code is
 // valid for the Self-Reset policy's code validity.
@@ -184,15 +200,9 @@ func (s *Service) RequestPINReset(agent Agent, username string) error {
 	s = s.As(AgentActor(agent))
 	set := s.Settings()
 	return s.update(false, func(tx Tx, log *logger) error {
-		u, err := agentUser(tx, agent, username)
+		u, err := selfResetUser(tx, agent, username, "a PIN reset code")
 		if err != nil {
 			return err
-		}
-		if u.Disabled {
-			return Errorf(CodeDisabled, "User %q is disabled.", u.Name)
-		}
-		if u.Email == "" {
-			return Errorf(CodeNoTransport, "User %q has no email address to send a PIN reset code to.", u.Name)
 		}
 		code := NewCode(false)
 		pc := ProvisionCode{Hash: pinResetHash(u.Name, code), Created: log.now,
@@ -223,15 +233,9 @@ func (s *Service) RedeemPINReset(agent Agent, username, code string) error {
 	var fail error
 	err := s.update(false, func(tx Tx, log *logger) error {
 		fail = nil
-		u, err := agentUser(tx, agent, username)
+		u, err := selfResetUser(tx, agent, username, "a new PIN")
 		if err != nil {
 			return err
-		}
-		if u.Disabled {
-			return Errorf(CodeDisabled, "User %q is disabled.", u.Name)
-		}
-		if u.Email == "" {
-			return Errorf(CodeNoTransport, "User %q has no email address to send a new PIN to.", u.Name)
 		}
 		pc := u.PINReset
 		switch {
@@ -283,25 +287,21 @@ func parseNewOTC(s string, index, pinMin, pinMax int) (string, bool) {
 func (s *Service) ChangePIN(agent Agent, username, otc, newOTC string) error {
 	s = s.As(AgentActor(agent))
 	set := s.Settings()
-	if err := agentAllowsMobile(agent); err != nil {
-		s.logAgentMode(agent, username, "PIN change")
+	if err := s.requireMobile(agent, username, "PIN change"); err != nil {
 		return err
 	}
-	var fail error
-	var locked bool
-	err := s.update(true, func(tx Tx, log *logger) error {
-		fail, locked = nil, false
+	return s.updateOutcome(true, username, func(tx Tx, log *logger, out *outcome) error {
 		logFail := func(why string) error {
 			return log.add(LevelWarn, clean(username), "PIN change failed for user: %s, error: %s", clean(username), why)
 		}
 		code, index, why := parseOTC(otc, set)
 		if why != nil {
-			fail = why.err
+			out.fail = why.err
 			return logFail(why.reason)
 		}
 		newCode, ok := parseNewOTC(newOTC, index, set.PINMin, set.PINMax)
 		if !ok {
-			fail = Errorf(CodeBadOTC, "The new one-time code is not of the expected form.")
+			out.fail = Errorf(CodeBadOTC, "The new one-time code is not of the expected form.")
 			return logFail("malformed new one-time code")
 		}
 		u, ss, why, err := checkOTC(tx, log.now, agent, set, username, code, index)
@@ -309,7 +309,7 @@ func (s *Service) ChangePIN(agent Agent, username, otc, newOTC string) error {
 			return err
 		}
 		if why != nil {
-			fail, locked = why.err, why.locked
+			out.fail, out.locked = why.err, why.locked
 			return logFail(why.reason)
 		}
 		// checkOTC has recorded the login in the login record; u is not
@@ -320,16 +320,7 @@ func (s *Service) ChangePIN(agent Agent, username, otc, newOTC string) error {
 			return err
 		}
 		return log.add(LevelInfo, u.Name, "PIN changed for user: %s.", u.Name)
-	}, func() []Event {
-		if locked {
-			return s.usersChanged(username)()
-		}
-		return nil
 	})
-	if err != nil {
-		return err
-	}
-	return fail
 }
 
 // LoginByAttribute logs in the one active user whose attribute has the

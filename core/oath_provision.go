@@ -39,8 +39,8 @@ func (s *Service) RedeemOATHProvision(source, username, code string) (OATHIssued
 	failed := Errorf(CodeProvision, "This set-up link has been used or has expired.")
 	err := s.update(false, func(tx Tx, log *logger) error {
 		out, fail, refused = OATHIssued{}, nil, false
-		u, err := tx.User(username)
-		if errors.Is(err, ErrNotFound) || err == nil && u.Deleted {
+		u, err := findUser(tx, username)
+		if ErrorCode(err) == CodeNotFound {
 			fail, refused = failed, true
 			return nil
 		} else if err != nil {
