@@ -12,7 +12,12 @@
 # and runs, one after the other, each for DURATION:
 #   bare ping, provisio ping, provisio login (CONNS connections),
 #   provisio provision + string download (CONNS connections),
-#   provisio login (LOW_CONNS connections), bare ping again
+#   provisio login (LOW_CONNS connections),
+#   provisio login on a plain store without a data key (CONNS connections;
+#   PLAIN=0 skips it), bare ping again
+# The provisio server seals secrets with a data key as the program does
+# (#13); the plain run measures what that encryption costs, and the table
+# prints the encrypted login's rate as a percentage of the plain one.
 # then prints requests/s, p50/p99, the percentage of the bare rate (the
 # mean of the two bare runs, which bracket the others because the machine
 # is shared and noisy) and each target, and checks every reply. Every
@@ -21,7 +26,9 @@
 #
 # Targets (issue #15): provisio ping >= 80 % of bare; provisio login at
 # CONNS >= 50 % of bare with p99 <= 20 ms; provision + download >= 1,000
-# devices/s at CONNS. The script exits 1 when a reply was wrong, and also
+# devices/s at CONNS. Issue #13: the encrypted login >= 90 % of the plain
+# one; reported, and enforced only with STRICT_ENC=1 (the machines this
+# ran on so far were too noisy to hold a 10 % bound). The script exits 1 when a reply was wrong, and also
 # when a target is missed unless STRICT=0 (for exploring other settings).
 #
 # Environment (defaults in brackets):
@@ -32,6 +39,7 @@
 #                  timed Batch (empty: the group commit without a wait)
 #   WORK [a new temp dir]  KEEP [0] (1: keep WORK)
 #   STRICT [1] (0: report missed targets but exit 0 unless a reply was wrong)
+#   PLAIN [1] (0: skip the plain-store login run)  STRICT_ENC [0]
 #
 # Traffic goes to 127.0.0.1 only, every wrk run is bounded by -d, and the
 # servers are stopped on exit.
@@ -49,6 +57,8 @@ PORT=${PORT:-18443}
 BATCH_DELAY=${BATCH_DELAY:-}
 KEEP=${KEEP:-0}
 STRICT=${STRICT:-1}
+PLAIN=${PLAIN:-1}
+STRICT_ENC=${STRICT_ENC:-0}
 HOST=127.0.0.1
 SCRIPTS=core/agentxml/loadbench
 
@@ -107,7 +117,9 @@ start() {
 bare_port=$PORT
 prov_port=$((PORT + 1))
 start bare -mode bare -listen "$HOST:$bare_port"
-prov_args=(-mode provisio -listen "$HOST:$prov_port" -data "$WORK/data" -users "$USERS" -out "$WORK/codes.txt")
+base_args=(-mode provisio -listen "$HOST:$prov_port" -users "$USERS" -out "$WORK/codes.txt")
+# Sealed with a data key, as the program runs (#13).
+prov_args=("${base_args[@]}" -data "$WORK/data" -key-dir "$WORK/keys")
 if [ -n "$BATCH_DELAY" ]; then prov_args+=(-batch-delay "$BATCH_DELAY"); fi
 first_args=("${prov_args[@]}")
 if [ "$DEVICES" -gt 0 ]; then first_args+=(-devices "$DEVICES" -devices-out "$WORK/provision.txt"); fi
@@ -160,9 +172,19 @@ if [ -n "$LOW_CONNS" ]; then
 	# Codes already spent are skipped: the second login run needs fresh ones,
 	# so it gets its own provisio server and codes file.
 	kill -TERM "${pids[1]}" && wait "${pids[1]}" 2>/dev/null || true
-	rm -rf "$WORK/data"
+	rm -rf "$WORK/data" "$WORK/keys"
 	start provisio2 "${prov_args[@]}"
 	bench "provisio-login-c$LOW_CONNS" "$prov_port" "$LOW_CONNS" login.lua "$WORK/codes.txt" "$THREADS"
+fi
+if [ "$PLAIN" = 1 ]; then
+	# The same durable login on a store without a data key: what the
+	# encryption at rest costs (#13).
+	last=$((${#pids[@]} - 1))
+	kill -TERM "${pids[$last]}" && wait "${pids[$last]}" 2>/dev/null || true
+	rm -rf "$WORK/data" "$WORK/keys"
+	if [ "$BATCH_DELAY" != "" ]; then base_args+=(-batch-delay "$BATCH_DELAY"); fi
+	start provisio-plain "${base_args[@]}" -data "$WORK/data-plain"
+	bench provisio-login-plain "$prov_port" "$CONNS" login.lua "$WORK/codes.txt" "$THREADS"
 fi
 bench bare-ping-again "$bare_port" "$CONNS" ping.lua
 
@@ -214,6 +236,19 @@ for r in "${rows[@]}"; do
 done
 echo "(% bare: of $bare_rps requests/s, the mean of the two bare runs; check: every reply a PASS of its kind; load average now $(cut -d' ' -f1-3 /proc/loadavg))"
 if [ "$status" != 0 ]; then echo "wrk-bench: some replies were wrong (see check); the run is not valid"; fi
+if [ "$PLAIN" = 1 ]; then
+	enc_rps=$(field provisio-login rps)
+	plain_rps=$(field provisio-login-plain rps)
+	enc_pct=$(awk -v a="$enc_rps" -v b="$plain_rps" 'BEGIN { printf "%.0f", 100 * a / b }')
+	echo "wrk-bench: encrypted login $(printf '%.0f' "$enc_rps") requests/s = $enc_pct% of the plain store's $(printf '%.0f' "$plain_rps") (target >= 90%; p99 $(awk -v v="$(field provisio-login p99_us)" 'BEGIN { print v / 1000 }') ms vs $(awk -v v="$(field provisio-login-plain p99_us)" 'BEGIN { print v / 1000 }') ms)"
+	if [ "$enc_pct" -lt 90 ]; then
+		if [ "$STRICT_ENC" = 1 ]; then
+			missed+=("encrypted login at $enc_pct% of the plain one, target 90%")
+		else
+			echo "wrk-bench: the encrypted login is under 90% of the plain one (not enforced: STRICT_ENC=0)"
+		fi
+	fi
+fi
 for m in "${missed[@]}"; do echo "wrk-bench: target missed: $m"; done
 if [ "${#missed[@]}" -gt 0 ]; then
 	if [ "$STRICT" = 0 ]; then

@@ -37,6 +37,11 @@ const usageTop = `Provisio: mobile authenticator provisioning for a small office
 
 Usage:
   provisio [--data DIR]                                open the console
+  provisio --connect HOST[:PORT]                       open the console of a Provisio server on another machine
+                                                       (pairs with a code the first time; port 8444 by default)
+  provisio [--data DIR] console pair NAME [--role helpdesk|admin]
+                                                       print a one-time code to pair a remote console
+  provisio [--data DIR] console list | console revoke NAME
   provisio [--data DIR] serve [--listen ADDR]          run the server without a window
   provisio [--data DIR] user add NAME [--email E] [--mobile M] [--pin -|P] [--group G] [--full-name F]
   provisio [--data DIR] user list | user delete NAME
@@ -53,7 +58,10 @@ Usage:
   provisio [--data DIR] check [--create-empty]         check the data file for damage and print a report
   provisio [--data DIR] backup --out FILE (--passphrase-file F | --recipient AGE_RECIPIENT)
   provisio [--data DIR] restore FILE (--passphrase-file F | --identity F)
-                                                       encrypted backup of the data, key and certificate; a verified restore
+                                                       encrypted backup of the data, key and certificate (taken by the
+                                                       running server when one holds DIR); a verified restore (server stopped);
+                                                       daily backups into a folder: settings backup.folder, backup.time,
+                                                       backup.keep, backup.recipient or backup.passphrase_file
   provisio [--data DIR] key rotate                     re-encrypt everything under a new data key
   provisio [--data DIR] log verify                     check the audit log's chain and name the first bad entry
 
@@ -64,6 +72,9 @@ command line it is visible to other users in 'ps' and stays in shell history.
 While another Provisio (serve, the service or the console) holds the data
 directory, the user, reprovision, settings and agent commands and the console
 attach to it through DIR/admin.sock (docs/admin-api.md) instead of failing.
+
+With --connect HOST before them, the user, reprovision, settings, agent and
+console commands run on that server as the paired console (its role applies).
 
 Every command takes --help. Exit codes: 0 ok, 1 error, 2 usage.
 The data directory defaults to %s.
@@ -89,6 +100,9 @@ type cli struct {
 	stop <-chan struct{}
 	// started, when set, receives the server's address once it listens.
 	started chan<- string
+	// connect is --connect HOST[:PORT]: a remote server, reached as a
+	// paired console (cli_console.go).
+	connect string
 }
 
 // run is the whole program: it returns the exit code.
@@ -112,6 +126,7 @@ func (c *cli) run(args []string) (code int) {
 	fs.SetOutput(io.Discard)
 	fs.StringVar(&c.dataDir, "data", defaultDataDir(), "data directory")
 	fs.StringVar(&c.keyDir, "key-dir", "", "directory of the data key provisio.key")
+	fs.StringVar(&c.connect, "connect", "", "HOST[:PORT] of a Provisio server to work on as a paired console")
 	help := fs.Bool("help", false, "")
 	fs.BoolVar(help, "h", false, "")
 	if err := fs.Parse(args); err != nil {
@@ -123,9 +138,14 @@ func (c *cli) run(args []string) (code int) {
 	}
 	rest := fs.Args()
 	var err error
-	if len(rest) == 0 {
+	switch {
+	case len(rest) == 0 && c.connect != "":
+		err = c.remoteConsole()
+	case len(rest) == 0:
 		err = c.console()
-	} else {
+	case c.connect != "" && !remoteCommands[rest[0]]:
+		err = usagef("--connect works with the console and the user, reprovision, settings, agent and console commands, not %q", rest[0])
+	default:
 		err = c.dispatch(rest[0], rest[1:])
 	}
 	return c.fail(err)
@@ -217,6 +237,7 @@ func (c *cli) dispatch(name string, args []string) error {
 		"profile":  profileCommands,
 		"log":      logCommands,
 		"key":      keyCommands,
+		"console":  consoleCommands,
 	}
 	if cmds, ok := groups[name]; ok {
 		if len(args) == 0 || args[0] == "--help" || args[0] == "-h" || args[0] == "help" {
@@ -300,6 +321,9 @@ func (c *cli) withEnv(fn func(e *env) error) (err error) {
 // attached over the admin socket to the Provisio that holds it (e is
 // nil), so each command is written once for both.
 func (c *cli) withAPI(fn func(api adminapi.API, e *env) error) (err error) {
+	if c.connect != "" {
+		return c.withRemote(fn)
+	}
 	// Only the process holding the directory listens on its socket, so
 	// an answer there means it is held: attach at once rather than wait
 	// for the store's lock to time out.
@@ -460,6 +484,7 @@ func (c *cli) serve(listen string) error {
 		e.svc.SetListening(listen)
 		defer e.startMail()()
 		defer e.startWorkers(c.errOut)()
+		defer e.startBackups()()
 		defer e.startAdmin(c.errOut)()
 		set := e.svc.Settings()
 		fmt.Fprintf(c.out, "Provisio server listening on %s\n", srv.Addr())
@@ -503,6 +528,9 @@ var reprovisionCommand = command{
 		digits := fs.Int("digits", 6, "with --oath: digits per code, 6 or 8")
 		alg := fs.String("algorithm", "SHA1", "with --oath: SHA1, SHA256 or SHA512")
 		return func(c *cli, args []string) error {
+			if *oath && c.connect != "" {
+				return usagef("reprovision --oath does not work with --connect yet; run it on the server")
+			}
 			if *oath {
 				return c.reprovisionOATH(args[0], *mail, *hotp, *digits, *alg)
 			}

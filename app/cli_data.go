@@ -1,10 +1,10 @@
 package main
 
 import (
-	"bytes"
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"runtime/debug"
@@ -14,6 +14,7 @@ import (
 	"filippo.io/age"
 
 	"provisio/core"
+	"provisio/core/adminapi"
 	"provisio/core/backup"
 	"provisio/core/certs"
 	"provisio/core/store"
@@ -58,68 +59,58 @@ var backupCommand = command{
 			if *out == "" || (*passFile == "") == (*recipient == "") {
 				return usagef("backup needs --out and one of --passphrase-file or --recipient")
 			}
-			to, err := backupRecipient(*passFile, *recipient)
+			enc, err := backupEncryption(*passFile, *recipient)
 			if err != nil {
 				return err
 			}
-			return c.withEnv(func(e *env) error { return c.backup(e, *out, to) })
+			// Attached to a running server, the server takes the copy
+			// and streams it here; the passphrase goes in the request
+			// body only.
+			return c.withAPI(func(api adminapi.API, e *env) error { return c.backup(api, e, *out, enc) })
 		}
 	},
 }
 
-func backupRecipient(passFile, recipient string) (age.Recipient, error) {
+// backupEncryption reads the passphrase from its file here, so a server
+// this command attaches to gets it in the request body, never a path it
+// might not be allowed to read, and never in argv.
+func backupEncryption(passFile, recipient string) (core.BackupEncryption, error) {
 	if recipient != "" {
-		return backup.ParseRecipient(recipient)
+		if _, err := backup.ParseRecipient(recipient); err != nil {
+			return core.BackupEncryption{}, err
+		}
+		return core.BackupEncryption{Recipient: recipient}, nil
 	}
 	p, err := backup.PassphraseFile(passFile)
 	if err != nil {
-		return nil, err
+		return core.BackupEncryption{}, err
 	}
-	return backup.PassphraseRecipient(p)
+	return core.BackupEncryption{Passphrase: p}, nil
 }
 
-// backup writes a consistent copy of e's data file, its key, the
-// certificate and a manifest, encrypted to to, as outPath (through a
-// temporary file, so a failed backup never leaves a half file under the
-// name).
-func (c *cli) backup(e *env, outPath string, to age.Recipient) (err error) {
-	defer func() {
-		if err != nil {
-			_ = e.svc.Log(core.LevelError, "", "Backup to %s failed: %v", outPath, err)
-		}
-	}()
-	var db bytes.Buffer
-	info, err := e.st.Snapshot(&db)
-	if err != nil {
-		return fmt.Errorf("copy the data file: %w", err)
-	}
-	members := map[string][]byte{backup.DataName: db.Bytes()}
-	for name, path := range map[string]string{
-		backup.KeyName:    filepath.Join(e.keyDir, store.KeyFileName),
-		backup.CertName:   filepath.Join(e.dir, certs.CertFile),
-		backup.TLSKeyName: filepath.Join(e.keyDir, certs.KeyFile),
-		// The device CA lives in the key directory too (app/env.go).
-		backup.DeviceCACertName: filepath.Join(e.keyDir, certs.DeviceCACertFile),
-		backup.DeviceCAKeyName:  filepath.Join(e.keyDir, certs.DeviceCAKeyFile),
-	} {
-		data, err := os.ReadFile(path)
-		if errors.Is(err, os.ErrNotExist) && name != backup.KeyName {
-			continue
-		} else if err != nil {
-			return fmt.Errorf("read %s: %w", path, err)
-		}
-		members[name] = data
-	}
-	m := backup.Manifest{Version: buildVersion(), Created: e.svc.Now().UTC(), Counts: info.Counts, LogLast: info.LogLast, LogHead: info.LogHead}
+// backup writes an encrypted, consistent copy of the data file, its key,
+// the certificate and a manifest as outPath, through a temporary file
+// beside it, so a failed backup never leaves a half file under the name.
+// With e the copy is taken in this process; without, api is the running
+// server's, which takes it and streams it here.
+func (c *cli) backup(api adminapi.API, e *env, outPath string, enc core.BackupEncryption) (err error) {
 	dir := filepath.Dir(outPath)
 	tmp, err := os.CreateTemp(dir, "."+filepath.Base(outPath)+".*.tmp")
 	if err != nil {
 		return fmt.Errorf("write the backup: %w", err)
 	}
 	defer os.Remove(tmp.Name())
-	if err = backup.Write(tmp, to, m, members); err == nil {
-		err = tmp.Sync()
+	var sum core.BackupSummary
+	if e != nil {
+		sum, err = e.svc.Backup(tmp, enc, "to "+outPath)
+	} else {
+		sum, err = api.Backup(tmp, enc)
 	}
+	if err != nil {
+		tmp.Close()
+		return err
+	}
+	err = tmp.Sync()
 	if cerr := tmp.Close(); err == nil {
 		err = cerr
 	}
@@ -127,11 +118,39 @@ func (c *cli) backup(e *env, outPath string, to age.Recipient) (err error) {
 		err = os.Rename(tmp.Name(), outPath)
 	}
 	if err != nil {
+		if e != nil {
+			_ = e.svc.Log(core.LevelError, "", "Backup to %s failed: %v", outPath, err)
+		}
 		return fmt.Errorf("write the backup: %w", err)
 	}
-	_ = e.svc.Log(core.LevelInfo, "", "Backup written to %s (%d users, log up to #%d).", outPath, info.Counts["users"], info.LogLast)
-	fmt.Fprintf(c.out, "Backup written to %s (%d users, log up to #%d).\n", outPath, info.Counts["users"], info.LogLast)
+	if e == nil {
+		fmt.Fprintf(c.out, "Backup taken by the running server and written to %s (%d users, log up to #%d).\n", outPath, sum.Users, sum.LogLast)
+		return nil
+	}
+	fmt.Fprintf(c.out, "Backup written to %s (%d users, log up to #%d).\n", outPath, sum.Users, sum.LogLast)
 	return nil
+}
+
+// backupEngine is the service's backup writer for this data directory:
+// the data file from one read transaction, the key, the certificate and
+// the device CA.
+func (e *env) backupEngine() *backup.Engine {
+	return &backup.Engine{
+		Snapshot: func(w io.Writer) (map[string]int, uint64, string, error) {
+			info, err := e.st.Snapshot(w)
+			return info.Counts, info.LogLast, info.LogHead, err
+		},
+		Files: map[string]string{
+			backup.KeyName:    filepath.Join(e.keyDir, store.KeyFileName),
+			backup.CertName:   filepath.Join(e.dir, certs.CertFile),
+			backup.TLSKeyName: filepath.Join(e.keyDir, certs.KeyFile),
+			// The device CA lives in the key directory too (app/env.go).
+			backup.DeviceCACertName: filepath.Join(e.keyDir, certs.DeviceCACertFile),
+			backup.DeviceCAKeyName:  filepath.Join(e.keyDir, certs.DeviceCAKeyFile),
+		},
+		Version: buildVersion(),
+		Now:     e.svc.Now,
+	}
 }
 
 // buildVersion is the module version the binary was built from.
@@ -178,6 +197,11 @@ var restoreCommand = command{
 // directory, does it move the current data directory and key aside
 // (".replaced-TIME") and put the restored ones in their place.
 func (c *cli) restore(file string, id age.Identity) error {
+	// A server answering on the admin socket holds the data: say so at
+	// once rather than after checking the whole backup.
+	if c.serverAnswers() {
+		return fmt.Errorf("a Provisio server is running on %s, and a restore would replace the data under it; stop it (sudo systemctl stop provisio, Ctrl+C in serve, or close the console), then restore again (nothing was changed)", c.dataDir)
+	}
 	keyDir := keyDirFor(c.dataDir, c.keyDir)
 	if err := store.CheckKeyDir(c.dataDir, keyDir); err != nil {
 		return err
@@ -317,6 +341,17 @@ func (c *cli) restore(file string, id age.Identity) error {
 		fmt.Fprintf(c.out, "The replaced data is in %s; its key was renamed *.replaced-%s in %s.\n", aside, stamp, keyDir)
 	}
 	return nil
+}
+
+// serverAnswers reports whether a Provisio answers on the data
+// directory's admin socket, that is, one holds the directory now.
+func (c *cli) serverAnswers() bool {
+	path := filepath.Join(c.dataDir, adminapi.SocketName)
+	if _, err := os.Stat(path); err != nil {
+		return false
+	}
+	_, err := adminapi.Dial(path)
+	return err == nil
 }
 
 var keyCommands = map[string]command{

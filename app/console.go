@@ -2,11 +2,14 @@ package main
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"net/url"
 	"os"
 	"path/filepath"
 	"runtime/debug"
+	"strings"
+	"time"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/app"
@@ -52,6 +55,7 @@ func (c *cli) console() error {
 	defer rs.Stop()
 	defer e.startMail()()
 	defer e.startWorkers(c.errOut)()
+	defer e.startBackups()()
 	defer e.startAdmin(c.errOut)()
 
 	a := app.NewWithID(appID)
@@ -73,10 +77,24 @@ func (c *cli) console() error {
 		RegenerateCert: rs.RegenerateCert,
 		Certificate:    e.certInfo,
 		CheckCertFiles: supervisor.CheckCertFiles,
+		ServiceCommand: serviceInstallCommand(),
 	})
 	defer con.Close()
+	reportStartup(a, c.errOut)
 	w.ShowAndRun()
 	return nil
+}
+
+// reportStartup prints, when PROVISIO_TIMING is set, how long after the
+// program started the console's event loop ran: its first frame follows
+// within one refresh (docs/benchmarks.md measures it with this).
+func reportStartup(a fyne.App, out io.Writer) {
+	if os.Getenv("PROVISIO_TIMING") == "" {
+		return
+	}
+	a.Lifecycle().SetOnStarted(func() {
+		fmt.Fprintf(out, "timing: console running %.3f s after the program started\n", time.Since(programStart).Seconds())
+	})
 }
 
 // attachedConsole runs the console attached to the Provisio that holds
@@ -91,6 +109,83 @@ func (c *cli) attachedConsole(api core.AdminAPI) error {
 	defer at.Close()
 	w.ShowAndRun()
 	return nil
+}
+
+// remoteConsole opens the console of the server named by --connect, as a
+// paired console: the first time it asks for a pairing code in the
+// window and pins the server's certificate (adminapi.Pair).
+func (c *cli) remoteConsole() error {
+	addr, err := adminapi.NormalizeAddr(c.connect)
+	if err != nil {
+		return usagef("%v", err)
+	}
+	dir := c.identityDir(addr)
+	a := app.NewWithID(appID)
+	a.SetIcon(fyne.NewStaticResource(assets.IconResource()))
+	w := a.NewWindow("Provisio — " + addr)
+	w.Resize(fyne.NewSize(1100, 700))
+	var at *ui.Attached
+	defer func() {
+		if at != nil {
+			at.Close()
+		}
+	}()
+	var connect, pair func()
+	connect = func() {
+		id, err := adminapi.LoadIdentity(dir)
+		if errors.Is(err, adminapi.ErrNotPaired) {
+			pair()
+			return
+		}
+		var api *adminapi.Client
+		if err == nil {
+			api, err = adminapi.DialRemote(id)
+		}
+		if err != nil {
+			ui.ShowConnectProblem(w, addr, err, connect, func() {
+				_ = os.RemoveAll(dir)
+				pair()
+			})
+			return
+		}
+		at = ui.NewAttached(w, ui.AttachedDeps{API: api, Remote: addr})
+	}
+	pair = func() {
+		var fp string
+		var serverPEM []byte
+		ui.NewPairing(w, ui.PairingDeps{
+			Server: addr,
+			Probe: func() (string, error) {
+				var err error
+				fp, serverPEM, err = adminapi.ServerFingerprint(addr)
+				return fp, err
+			},
+			Pair: func(code string) error {
+				id, err := adminapi.Pair(addr, fp, serverPEM, code)
+				if err != nil {
+					return err
+				}
+				return id.Save(dir)
+			},
+			Paired: connect,
+			Quit:   a.Quit,
+		})
+	}
+	connect()
+	w.ShowAndRun()
+	return nil
+}
+
+// serviceInstallCommand is the command the console's "Install as a
+// service" shows: this program by its path, so root runs the same build,
+// unless it is a throw-away build of `go run` (make run), which is gone
+// once the console closes.
+func serviceInstallCommand() string {
+	exe, err := os.Executable()
+	if err != nil || strings.Contains(exe, "go-build") || strings.ContainsAny(exe, " '\"$`") {
+		return "sudo provisio service install"
+	}
+	return "sudo " + exe + " service install"
 }
 
 // certInfo describes the certificate the server presents now, for the

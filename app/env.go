@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"path/filepath"
 
@@ -58,7 +59,8 @@ func keyDirFor(dataDir, flag string) string {
 }
 
 // openEnvKey is openEnv with the data key read from keyDir (keyDirFor).
-func openEnvKey(dir, keyDir string) (*env, error) {
+// opts are extra service options (tests inject a clock).
+func openEnvKey(dir, keyDir string, opts ...core.Option) (*env, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("create data directory %s: %w", dir, err)
 	}
@@ -70,7 +72,7 @@ func openEnvKey(dir, keyDir string) (*env, error) {
 	if err != nil {
 		return nil, err
 	}
-	svc, err := core.NewService(st, core.WithOATHKeys(oathkey.Keys{}), core.WithFreeSpace(store.FreeSpace(dir)))
+	svc, err := core.NewService(st, append([]core.Option{core.WithOATHKeys(oathkey.Keys{}), core.WithFreeSpace(store.FreeSpace(dir))}, opts...)...)
 	if err != nil {
 		st.Close()
 		return nil, err
@@ -78,7 +80,9 @@ func openEnvKey(dir, keyDir string) (*env, error) {
 	if err := moveTLSKey(dir, keyDir); err != nil {
 		_ = svc.Log(core.LevelError, "", "The server certificate's private key was not moved to the key directory: %v", err)
 	}
-	return &env{dir: dir, keyDir: keyDir, st: st, svc: svc, sup: supervisor.New(dir, keyDir, svc)}, nil
+	e := &env{dir: dir, keyDir: keyDir, st: st, svc: svc, sup: supervisor.New(dir, keyDir, svc)}
+	svc.SetBackupWriter(e.backupEngine())
+	return e, nil
 }
 
 // heldData says why dir is known to have held data, for store.Options:
@@ -159,18 +163,84 @@ func (e *env) startWorkers(errOut io.Writer) (stop func()) {
 	return func() { cancel(); <-done }
 }
 
+// startBackups takes the scheduled backups (backup.* settings) until the
+// returned stop function is called. It is wired once, in the process
+// that serves (serve, or the console running the server).
+func (e *env) startBackups() (stop func()) {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		defer func() {
+			if v := recover(); v != nil {
+				e.logPanic("Scheduled backups stopped until Provisio restarts", v)
+			}
+		}()
+		e.svc.RunScheduledBackups(ctx, core.BackupCheckEvery)
+	}()
+	return func() { cancel(); <-done }
+}
+
 // startAdmin serves the admin API on the data directory's admin.sock, so
 // CLI commands (and later consoles) started while this process holds the
-// directory attach to it instead of failing. Without the socket the
-// server still authenticates; the reason goes to errOut and the log.
+// directory attach to it instead of failing, and to paired remote
+// consoles over mutual TLS on server.admin_listen (startRemoteAdmin).
+// Without either the server still authenticates; the reason goes to
+// errOut and the log.
 func (e *env) startAdmin(errOut io.Writer) (stop func()) {
+	stopRemote := e.startRemoteAdmin(errOut)
 	srv, err := adminapi.Listen(filepath.Join(e.dir, adminapi.SocketName), e.svc)
 	if err != nil {
 		fmt.Fprintf(errOut, "provisio: %v; commands cannot attach to this server.\n", err)
 		_ = e.svc.Log(core.LevelError, "", "The admin socket did not open (%v); commands cannot attach to this server.", err)
+		return stopRemote
+	}
+	return func() { srv.Close(); stopRemote() }
+}
+
+// startRemoteAdmin opens the remote admin listener (server.admin_listen)
+// with the server's certificate and the console CA in the key directory.
+// It is read once at start, like the other listeners.
+func (e *env) startRemoteAdmin(errOut io.Writer) (stop func()) {
+	listen := e.svc.Settings().AdminListen
+	if listen == "" {
 		return func() {}
 	}
-	return func() { srv.Close() }
+	if e.sup.Reloader() == nil {
+		if err := e.sup.LoadCert(); err != nil {
+			_ = e.svc.Log(core.LevelError, "", "The remote console listener (server.admin_listen %s) did not start: %v", listen, err)
+			return func() {}
+		}
+	}
+	srv, err := adminapi.ListenRemote(listen, e.svc, adminapi.RemoteOptions{
+		GetCertificate: e.sup.Reloader().GetCertificate,
+		CA:             certs.NewConsoleCA(e.keyDir), // beside the device CA (#14)
+	})
+	if err != nil {
+		// Not fatal: phones and agents are served either way.
+		fmt.Fprintf(errOut, "provisio: %v; remote consoles cannot connect.\n", err)
+		_ = e.svc.Log(core.LevelError, "", "The remote console listener (server.admin_listen %s) did not start: %v", listen, err)
+		return func() {}
+	}
+	e.svc.SetConsoleEndpoint(consoleAddr(e.svc, srv.Addr()), e.sup.Reloader().Fingerprint)
+	return func() {
+		e.svc.SetConsoleEndpoint("", nil)
+		srv.Close()
+	}
+}
+
+// consoleAddr is the address a remote console is told to connect to:
+// the listener's, with the advertised host when it listens on every
+// interface.
+func consoleAddr(svc *core.Service, bound string) string {
+	host, port, err := net.SplitHostPort(bound)
+	if err != nil {
+		return bound
+	}
+	if ip := net.ParseIP(host); ip == nil || ip.IsUnspecified() {
+		host = svc.AdvertisedHost()
+	}
+	return net.JoinHostPort(host, port)
 }
 
 // moveTLSKey moves a generated certificate's private key made before #13

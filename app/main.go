@@ -5,10 +5,14 @@ package main
 
 import (
 	"os"
+	"time"
 
 	// First, so Fyne reads a locale it understands (see the package).
 	_ "provisio/app/internal/locale"
 )
+
+// programStart is when the program began, as near as Go code sees it.
+var programStart = time.Now()
 
 func main() {
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))

@@ -3,6 +3,7 @@ package core
 import (
 	"context"
 	"fmt"
+	"io"
 	"time"
 )
 
@@ -33,6 +34,73 @@ type AdminAPI interface {
 	DeleteAgent(name string) error
 	// Events streams core events until ctx ends; the channel closes then.
 	Events(ctx context.Context) (<-chan AdminEvent, error)
+
+	// Unlock lifts a user's lock and forgets the failed logins.
+	Unlock(name string) (AdminUser, error)
+	// ResetPIN gives a user a new random PIN; with mail it is queued for
+	// mail to the user and not returned.
+	ResetPIN(name string, mail bool) (AdminPINReset, error)
+	// RevokeDevice removes a user's device; the user must reprovision.
+	RevokeDevice(name string) error
+	// Me says who the API takes the caller for and what it may do.
+	Me() (AdminOperator, error)
+	// PairConsole makes a one-time code to pair a remote console.
+	PairConsole(name string, role Role) (AdminPairing, error)
+	// Consoles lists the remote consoles.
+	Consoles() ([]AdminConsole, error)
+	// RevokeConsole revokes a remote console at once.
+	RevokeConsole(name string) error
+	// Backup writes an encrypted backup of the data directory to w,
+	// taken from one read transaction while logins go on (#13). The
+	// passphrase, if that is how it is encrypted, travels in the request
+	// body only and is never logged.
+	Backup(w io.Writer, enc BackupEncryption) (BackupSummary, error)
+}
+
+// AdminPINReset is the outcome of ResetPIN: the PIN only when it was not
+// mailed, for the one caller that asked.
+type AdminPINReset struct {
+	User     string `json:"user"`
+	PIN      string `json:"pin,omitempty"`
+	MailedTo string `json:"mailed_to,omitempty"`
+}
+
+// AdminOperator is the caller as the API sees it.
+type AdminOperator struct {
+	// Name is the paired console's name, or a description of a local
+	// caller.
+	Name string `json:"name"`
+	Role Role   `json:"role"`
+	// Remote is true for a paired console over mutual TLS.
+	Remote bool `json:"remote"`
+}
+
+// AdminPairing is a console pairing code just made, with what the remote
+// side needs to check it reaches the right server.
+type AdminPairing struct {
+	Name    string    `json:"name"`
+	Role    Role      `json:"role"`
+	Code    string    `json:"code"`
+	Expires time.Time `json:"expires"`
+	// Fingerprint is the SHA-256 of the certificate the remote admin
+	// listener presents, and Listen its address; empty while it is off.
+	Fingerprint string `json:"fingerprint,omitempty"`
+	Listen      string `json:"listen,omitempty"`
+}
+
+// AdminConsole is a remote console as lists show it.
+type AdminConsole struct {
+	Name string `json:"name"`
+	Role Role   `json:"role"`
+	// State is pending (a code was made), expired (its code ran out),
+	// paired or revoked.
+	State       string     `json:"state"`
+	Serial      string     `json:"serial,omitempty"`
+	Fingerprint string     `json:"fingerprint,omitempty"`
+	PairedAt    *time.Time `json:"paired_at,omitempty"`
+	RevokedAt   *time.Time `json:"revoked_at,omitempty"`
+	// CodeExpires is when a pending pairing code stops working.
+	CodeExpires *time.Time `json:"code_expires,omitempty"`
 }
 
 // AdminUser is a user as lists show it: never the PIN, device id or strings.
@@ -164,6 +232,9 @@ type LocalAdmin struct {
 	// Operator describes the caller, e.g. "the command line on this
 	// machine (uid 1000)".
 	Operator string
+	// Caller is who Me reports; the zero value is an admin on this
+	// machine. The role is checked by the API server, not here.
+	Caller AdminOperator
 }
 
 var _ AdminAPI = LocalAdmin{}
@@ -363,4 +434,117 @@ func (l LocalAdmin) Events(ctx context.Context) (<-chan AdminEvent, error) {
 		}
 	}()
 	return out, nil
+}
+
+// Unlock implements AdminAPI.
+func (l LocalAdmin) Unlock(name string) (AdminUser, error) {
+	u, err := l.svc().User(name)
+	if err != nil {
+		return AdminUser{}, err
+	}
+	if !u.Locked {
+		return AdminUser{}, Errorf(CodeConflict, "User %q is not locked.", u.Name)
+	}
+	u, err = l.svc().UpdateUser(name, func(u *User) error { u.Locked = false; return nil })
+	if err != nil {
+		return AdminUser{}, err
+	}
+	l.logOperator(u.Name, fmt.Sprintf("user %q unlocked", u.Name))
+	pending, _ := l.svc().PendingCodes()
+	return toAdminUser(u, pending), nil
+}
+
+// ResetPIN implements AdminAPI. The PIN is in the result only, never
+// logged.
+func (l LocalAdmin) ResetPIN(name string, mail bool) (AdminPINReset, error) {
+	r, err := l.svc().ResetPIN(name, mail)
+	if err != nil {
+		return AdminPINReset{}, err
+	}
+	what := "PIN of %q reset"
+	if mail {
+		what = "PIN of %q reset and mailed"
+	}
+	l.logOperator(r.User, fmt.Sprintf(what, r.User))
+	return AdminPINReset{User: r.User, PIN: r.PIN, MailedTo: r.To}, nil
+}
+
+// RevokeDevice implements AdminAPI.
+func (l LocalAdmin) RevokeDevice(name string) error {
+	if err := l.svc().RevokeDevice(name); err != nil {
+		return err
+	}
+	l.logOperator(name, fmt.Sprintf("device of %q revoked", name))
+	return nil
+}
+
+// Me implements AdminAPI.
+func (l LocalAdmin) Me() (AdminOperator, error) {
+	c := l.Caller
+	if c.Role == "" {
+		c.Role = RoleAdmin
+	}
+	if c.Name == "" {
+		c.Name = l.Operator
+		if c.Name == "" {
+			c.Name = "this machine"
+		}
+	}
+	return c, nil
+}
+
+// PairConsole implements AdminAPI: the code with the remote admin
+// listener's address and certificate fingerprint, when it is open.
+func (l LocalAdmin) PairConsole(name string, role Role) (AdminPairing, error) {
+	p, err := l.svc().PairConsole(name, role)
+	if err != nil {
+		return AdminPairing{}, err
+	}
+	l.logOperator("", fmt.Sprintf("pairing code made for console %q (role %s)", p.Name, p.Role))
+	addr, fp := l.svc().ConsoleEndpoint()
+	return AdminPairing{Name: p.Name, Role: p.Role, Code: p.Code, Expires: p.Expires, Fingerprint: fp, Listen: addr}, nil
+}
+
+// Consoles implements AdminAPI.
+func (l LocalAdmin) Consoles() ([]AdminConsole, error) {
+	all, err := l.svc().Consoles()
+	if err != nil {
+		return nil, err
+	}
+	out := make([]AdminConsole, 0, len(all))
+	for _, c := range all {
+		ac := AdminConsole{Name: c.Name, Role: c.Role, State: c.StateAt(l.svc().Now()), Serial: c.Serial, Fingerprint: c.Fingerprint}
+		if !c.PairedAt.IsZero() {
+			t := c.PairedAt
+			ac.PairedAt = &t
+		}
+		if c.Revoked {
+			t := c.RevokedAt
+			ac.RevokedAt = &t
+		}
+		if c.State() == "pending" {
+			t := c.CodeExpires
+			ac.CodeExpires = &t
+		}
+		out = append(out, ac)
+	}
+	return out, nil
+}
+
+// RevokeConsole implements AdminAPI.
+func (l LocalAdmin) RevokeConsole(name string) error {
+	if err := l.svc().RevokeConsole(name); err != nil {
+		return err
+	}
+	l.logOperator("", fmt.Sprintf("console %q revoked", name))
+	return nil
+}
+
+// Backup implements AdminAPI; the log line says who took it.
+func (l LocalAdmin) Backup(w io.Writer, enc BackupEncryption) (BackupSummary, error) {
+	dest := "by the command line"
+	if l.Operator != "" {
+		dest = "through the admin API, for " + l.Operator
+	}
+	return l.svc().Backup(w, enc, dest)
 }

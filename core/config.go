@@ -12,7 +12,19 @@ func (s *Service) SetSettings(set Settings, what string) error {
 	if err := set.Validate(); err != nil {
 		return err
 	}
+	if err := s.checkBackupChange(s.Settings().Backup, set.Backup); err != nil {
+		return err
+	}
 	err := s.update(false, func(tx Tx, log *logger) error {
+		// The backup outcome is the service's to record, never a form's.
+		if cur, err := tx.Settings(); err == nil {
+			set.BackupState = cur.BackupState
+			if cur.Backup.Folder == "" && set.Backup.Folder != "" {
+				// Turning backups on counts the schedule from now: the
+				// first comes at the next backup.time, not at once.
+				set.BackupState.LastScheduled = log.now
+			}
+		}
 		if err := tx.PutSettings(set); err != nil {
 			return err
 		}

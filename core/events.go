@@ -18,6 +18,7 @@ const (
 	EventConfigChanged                    // settings, policies or agents changed
 	EventOutboxChanged                    // a message was queued, sent, failed or discarded
 	EventHealth                           // Service.Health changed (Reason holds its message)
+	EventClientLog                        // a user's client diagnostic log was uploaded or cleared (User set)
 )
 
 // Event is a notification for the console, in-process only. Only

@@ -20,10 +20,13 @@ type Health struct {
 	// CommitError is the last failed commit's error, "" once a commit
 	// has succeeded since.
 	CommitError string
+	// BackupError is why the last backup into the backup folder failed,
+	// "" once one has succeeded since (backups.go).
+	BackupError string
 }
 
 // OK reports whether nothing needs a person's attention.
-func (h Health) OK() bool { return !h.LowDisk && h.CommitError == "" }
+func (h Health) OK() bool { return !h.LowDisk && h.CommitError == "" && h.BackupError == "" }
 
 // Message is a sentence for the console's status line and stderr; "" when
 // OK.
@@ -33,6 +36,8 @@ func (h Health) Message() string {
 		return "Changes cannot be saved: " + h.CommitError + ". Logins and provisioning fail until this is fixed."
 	case h.LowDisk:
 		return fmt.Sprintf("The disk holding the data is almost full (%d MB free): the server refuses new provisioning and lookups; logins still work. Free some space.", h.FreeBytes>>20)
+	case h.BackupError != "":
+		return "The last backup failed: " + h.BackupError + " Fix it on Server → Backups, then back up now."
 	}
 	return ""
 }

@@ -133,8 +133,11 @@ func checkOTC(tx Tx, now time.Time, agent Agent, set Settings, username, code st
 	wrong := func(reason string) *otcFailure {
 		return &otcFailure{err: Errorf(CodeWrongOTC, "Login failed."), reason: reason}
 	}
-	u, err := findUser(tx, username)
-	if ErrorCode(err) == CodeNotFound {
+	// The bare records: the login state, which lockedTx would read to
+	// fill in the lock fields and the next index, is read below once.
+	raw := bareTx(tx)
+	u, err := raw.User(username)
+	if errors.Is(err, ErrNotFound) || err == nil && u.Deleted {
 		return u, StringSet{}, wrong("no such user"), nil
 	} else if err != nil {
 		return u, StringSet{}, nil, err
@@ -145,7 +148,7 @@ func checkOTC(tx Tx, now time.Time, agent Agent, set Settings, username, code st
 	if u.PIN == "" {
 		return u, StringSet{}, wrong("the user has no PIN"), nil
 	}
-	ss, err := tx.Strings(u.Name)
+	ss, err := raw.Strings(u.Name) // ss.Next is ls.Next, read below
 	if errors.Is(err, ErrNotFound) {
 		return u, ss, wrong("the user has no security strings"), nil
 	} else if err != nil {

@@ -121,6 +121,15 @@ type lockedTx struct {
 	now time.Time
 }
 
+// bareTx is the transaction beneath a lockedTx: its User leaves the lock
+// fields to the caller, which reads the login state itself.
+func bareTx(tx Tx) Tx {
+	if lt, ok := tx.(lockedTx); ok {
+		return lt.Tx
+	}
+	return tx
+}
+
 // lockedStore wraps a Store so that every transaction is a lockedTx.
 type lockedStore struct {
 	Store

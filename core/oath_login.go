@@ -20,13 +20,18 @@ type oathOutcome struct {
 // device works until confirmation (and a wrong code counts once, there).
 // Failures count toward the same lockout as strings (LoginState.fail).
 func checkOATHLogin(s *Service, tx Tx, log *logger, agent Agent, set Settings, username, otc string) oathOutcome {
+	// The OATH record first: most users have none, and it is keyed like
+	// the user, so the strings path reads the user record only once.
+	rec, err := readOATH(tx, username)
+	if err != nil {
+		return oathOutcome{handled: true, err: err}
+	}
+	if rec.Active == nil && rec.Pending == nil {
+		return oathOutcome{}
+	}
 	u, err := tx.User(username)
 	if err != nil || u.Deleted {
 		return oathOutcome{} // the strings path answers unknown users
-	}
-	rec, err := readOATH(tx, u.Name)
-	if err != nil {
-		return oathOutcome{handled: true, err: err}
 	}
 	pending := rec.Pending
 	if pending != nil && !log.now.Before(pending.Expires) {

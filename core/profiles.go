@@ -41,8 +41,8 @@ const (
 // eight Mobile Client fields and the client options of a profile.
 type ClientPolicies struct {
 	MobileClientPolicy
-	// Logging lets the client keep a diagnostic log and send it to the
-	// support email.
+	// Logging lets the client keep a diagnostic log and upload it to
+	// the server, which shows it under the user (clientlog.go).
 	Logging bool `json:"logging"`
 	// ReadOnlySettings stops the user changing the client's settings.
 	ReadOnlySettings bool   `json:"read_only_settings"`

@@ -48,6 +48,11 @@ type serviceState struct {
 
 	// refused counts refused unauthenticated requests (refused.go).
 	refused refusals
+	// consoles is where remote consoles connect (consoles.go).
+	consoles consoleEndpoint
+
+	// clientLogs counts client log uploads per user (clientlog.go).
+	clientLogs clientLogLimit
 
 	// provisions counts wrong provision attempts (provision_guard.go).
 	provisions provisionGuard
@@ -63,6 +68,10 @@ type serviceState struct {
 	health    health
 	lowDisk   atomic.Bool
 	commitBad atomic.Bool
+	// backupWriter writes backups (backups.go), wired by the
+	// composition root.
+	backupMu     sync.Mutex
+	backupWriter BackupWriter
 }
 
 // Config is a read-only snapshot of settings and agents.

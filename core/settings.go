@@ -6,9 +6,11 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // MobileClientPolicy is Policy → Mobile Client: settings sent to phones in
@@ -102,6 +104,9 @@ type Settings struct {
 	// (#14): security-string downloads of users with mutual
 	// authentication go there. "" = off.
 	MTLSListen string `json:"mtls_listen"`
+	// AdminListen is the HTTPS listener with mutual TLS for remote
+	// consoles (#12): the admin API for paired consoles. "" = off.
+	AdminListen string `json:"admin_listen"`
 	// TLSCert and TLSKey are PEM files (e.g. from the office's CA) served
 	// instead of the generated certificate when both are set.
 	TLSCert     string `json:"tls_cert,omitempty"`
@@ -151,6 +156,13 @@ type Settings struct {
 	// Hardened is set once the agents of a data file saved before #9 have
 	// been given their explicit rights (hardenStored).
 	Hardened bool `json:"hardened"`
+
+	// Backup is the schedule of backups into a folder (#13, backups.go).
+	Backup BackupSettings `json:"backup"`
+	// BackupState is the outcome of the last backup into the folder. It
+	// is no setting: only the service writes it (recordBackup), and
+	// SetSettings keeps the stored value whatever it is given.
+	BackupState BackupState `json:"backup_state"`
 }
 
 // Defaults of the #9 settings.
@@ -185,6 +197,7 @@ func DefaultSettings() Settings {
 		SiteID:      defaultSiteID(host),
 		Listen:      "0.0.0.0:8443",
 		MTLSListen:  "0.0.0.0:9443",
+		AdminListen: "0.0.0.0:8444",
 		MaxFailures: 5,
 		LockSeconds: 300,
 		MaxLocks:    5,
@@ -198,6 +211,7 @@ func DefaultSettings() Settings {
 		LogMaxMB:      DefaultLogMaxMB,
 		MinFreeMB:     DefaultMinFreeMB,
 		Hardened:      true,
+		Backup:        BackupSettings{Time: DefaultBackupTime, Keep: DefaultBackupKeep},
 	}
 }
 
@@ -312,6 +326,7 @@ var settings = map[string]setting{
 	"server.advertise":            textSetting("address phones use (empty: first LAN address)", func(s *Settings) *string { return &s.Advertise }, validateAdvertise),
 	"server.http_listen":          textSetting("plain HTTP listener for legacy agents (empty: off)", func(s *Settings) *string { return &s.HTTPListen }, validateListen),
 	"server.mtls_listen":          textSetting("HTTPS listener requiring device certificates, for mutual authentication (empty: off)", func(s *Settings) *string { return &s.MTLSListen }, validateListen),
+	"server.admin_listen":         textSetting("HTTPS listener with mutual TLS for paired remote consoles (empty: off)", func(s *Settings) *string { return &s.AdminListen }, validateListen),
 	"server.tls_cert":             textSetting("PEM certificate file phones trust (empty: the generated one)", func(s *Settings) *string { return &s.TLSCert }, nil),
 	"server.tls_key":              textSetting("PEM key file of server.tls_cert", func(s *Settings) *string { return &s.TLSKey }, nil),
 	"policy.lockout.max_failures": intSetting("wrong OTCs in a row before a user is locked", func(s *Settings) *int { return &s.MaxFailures }, 1, 100),
@@ -348,6 +363,12 @@ var settings = map[string]setting{
 	"log.max_age_days":     intSetting("audit log entries older than this are trimmed (0: no age bound)", func(s *Settings) *int { return &s.LogMaxAgeDays }, 0, 36500),
 	"log.max_mb":           intSetting("the oldest audit log entries are trimmed past this size (0: no size bound)", func(s *Settings) *int { return &s.LogMaxMB }, 0, 1_000_000),
 	"server.min_free_mb":   intSetting("below this free space (MB) the server refuses unauthenticated work (0: off)", func(s *Settings) *int { return &s.MinFreeMB }, 0, 1_000_000),
+
+	"backup.folder":          textSetting("folder scheduled backups are written to (empty: no scheduled backups)", func(s *Settings) *string { return &s.Backup.Folder }, validateAbsPath("backup folder", "/var/backups/provisio")),
+	"backup.time":            backupTimeSetting(),
+	"backup.keep":            intSetting("how many scheduled backups the folder keeps; older ones are deleted", func(s *Settings) *int { return &s.Backup.Keep }, 1, 365),
+	"backup.recipient":       textSetting("age recipient (age1…) scheduled backups are encrypted to; its identity restores them", func(s *Settings) *string { return &s.Backup.Recipient }, validateRecipientSyntax),
+	"backup.passphrase_file": textSetting("file whose first line is the passphrase scheduled backups are encrypted with (instead of backup.recipient)", func(s *Settings) *string { return &s.Backup.PassphraseFile }, validateAbsPath("passphrase file", "/etc/provisio/backup.pass")),
 
 	"console.setup_done": boolSetting("first-run setup finished or skipped (No offers it again)", func(s *Settings) *bool { return &s.SetupDone }),
 
@@ -438,6 +459,9 @@ func (s *Settings) Set(key, value string) error {
 func (s *Settings) Validate() error {
 	if s.PINMin > s.PINMax {
 		return FieldError("policy.pin.min_length", "The shortest PIN cannot be longer than the longest.")
+	}
+	if s.Backup.Recipient != "" && s.Backup.PassphraseFile != "" {
+		return FieldError("backup.passphrase_file", "Backups are encrypted either to an age recipient or with a passphrase file, not both; clear one of them.")
 	}
 	for _, k := range SettingKeys() {
 		st := settings[k]
@@ -545,4 +569,41 @@ func validateURL(v string) error {
 		return &Error{Code: CodeInvalid, Message: fmt.Sprintf("%q is not a web address starting with https://.", v)}
 	}
 	return nil
+}
+
+// validateAbsPath wants a full path, so the server finds the file or
+// folder whatever folder it was started from.
+func validateAbsPath(what, example string) func(string) error {
+	return func(v string) error {
+		if !filepath.IsAbs(v) {
+			return &Error{Code: CodeInvalid, Message: fmt.Sprintf("Enter the full path of the %s, such as %s.", what, example)}
+		}
+		return nil
+	}
+}
+
+// validateRecipientSyntax is the check core can make of an age
+// recipient; the backup writer parses it fully (CheckBackupSettings).
+func validateRecipientSyntax(v string) error {
+	if !strings.HasPrefix(v, "age1") || strings.ContainsAny(v, " \t,") {
+		return &Error{Code: CodeInvalid, Message: fmt.Sprintf("%q is not an age recipient; it starts with age1, as age-keygen prints it.", v)}
+	}
+	return nil
+}
+
+// backupTimeSetting is backup.time, HH:MM on a 24-hour clock.
+func backupTimeSetting() setting {
+	return setting{help: "daily time of the scheduled backup, HH:MM (24-hour, local time)",
+		get: func(s *Settings) string { return s.Backup.Time },
+		set: func(s *Settings, v string) error {
+			v = strings.TrimSpace(v)
+			t, err := time.Parse("15:04", v)
+			if err != nil {
+				if t, err = time.Parse("15:04", "0"+v); err != nil { // 2:30
+					return &Error{Code: CodeInvalid, Message: fmt.Sprintf("Enter the time as HH:MM on a 24-hour clock, such as 02:30, not %q.", v)}
+				}
+			}
+			s.Backup.Time = t.Format("15:04")
+			return nil
+		}}
 }

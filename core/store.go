@@ -54,6 +54,13 @@ type Tx interface {
 	DeleteProfile(name string) error
 	Profiles() ([]Profile, error)
 
+	// ClientLog returns the diagnostic logs a user's phone uploaded
+	// (ErrNotFound for none; clientlog.go); PutClientLog replaces them,
+	// and an empty ClientLog deletes the record. DeleteUser deletes it
+	// with the user.
+	ClientLog(username string) (ClientLog, error)
+	PutClientLog(username string, l ClientLog) error
+
 	Strings(username string) (StringSet, error)
 	PutStrings(username string, s *StringSet) error
 	DeleteStrings(username string) error
@@ -86,4 +93,10 @@ type Tx interface {
 	// true for them (size is the entry's bytes), at most limit of them,
 	// and returns how many it deleted and the bytes they took.
 	TrimLog(limit int, drop func(e LogEntry, size int) bool) (n int, bytes int64, err error)
+
+	// Console returns a remote console by name (case-insensitive);
+	// Consoles returns them all by name (consoles.go).
+	Console(name string) (Console, error)
+	PutConsole(c Console) error
+	Consoles() ([]Console, error)
 }

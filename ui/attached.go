@@ -18,11 +18,14 @@ import (
 	"provisio/core/qr"
 )
 
-// The attached console (#12, first version): the window a person gets
-// when the data directory is held by the Provisio service. It works
+// The attached console (#12): the window a person gets when the data
+// directory is held by the Provisio service, or when it connects to a
+// server on another machine as a paired console (--connect). It works
 // through core.AdminAPI only, so the service keeps authenticating when
 // the window closes; it shows the users and the service's activity live
-// (from the event stream) and issues provision codes. The full console
+// (from the event stream), issues provision codes, unlocks, resets PINs
+// and revokes devices, and, for the admin role, adds and deletes users.
+// Actions the caller's role may not do are not shown. The full console
 // (policies, outbox, import, agents) still needs the directory itself.
 
 // Status bar sentences: which kind of console this is.
@@ -46,6 +49,9 @@ type AttachedDeps struct {
 	API core.AdminAPI
 	// DataDir is the service's data directory, shown in the status bar.
 	DataDir string
+	// Remote is the server's HOST:PORT when this console is connected
+	// over the network as a paired console; "" when attached locally.
+	Remote string
 	// do runs fn on the UI thread; nil means fyne.Do (bridge.go). Tests
 	// queue it for the test goroutine.
 	do func(fn func())
@@ -68,6 +74,14 @@ type Attached struct {
 	state     *widget.Label
 	status    *widget.Label
 	reprovBtn *widget.Button
+	// me is who the API takes this console for; its role decides which
+	// actions are shown.
+	me core.AdminOperator
+	// The actions on users besides Reprovision, each shown only when
+	// the role allows it (actions).
+	addBtn, delBtn, unlockBtn, pinBtn, revokeBtn *widget.Button
+	// pinShown is the last PIN shown by Reset PIN, for tests.
+	pinShown string
 	// issued is the last code shown, for tests; issuedBox its dialog text.
 	issued    core.AdminIssued
 	issuedBox *widget.Label
@@ -89,8 +103,8 @@ func NewAttached(w fyne.Window, d AttachedDeps) *Attached {
 				o.(*widget.Label).SetText(attachedUserLine(at.users[i]))
 			}
 		})
-	at.userList.OnSelected = func(i widget.ListItemID) { at.selected = i; at.reprovBtn.Enable() }
-	at.userList.OnUnselected = func(widget.ListItemID) { at.selected = -1; at.reprovBtn.Disable() }
+	at.userList.OnSelected = func(i widget.ListItemID) { at.selected = i; at.updateButtons() }
+	at.userList.OnUnselected = func(widget.ListItemID) { at.selected = -1; at.updateButtons() }
 	at.actList = widget.NewList(
 		func() int { return len(at.Activity()) },
 		func() fyne.CanvasObject { return widget.NewLabel("") },
@@ -100,12 +114,38 @@ func NewAttached(w fyne.Window, d AttachedDeps) *Attached {
 			}
 		})
 	at.reprovBtn = widget.NewButton("Reprovision…", at.reprovisionSelected)
-	at.reprovBtn.Disable()
+	at.unlockBtn = widget.NewButton("Unlock", at.unlockSelected)
+	at.pinBtn = widget.NewButton("Reset PIN…", at.resetPINSelected)
+	at.revokeBtn = widget.NewButton("Revoke device…", at.revokeSelected)
+	at.delBtn = widget.NewButton("Delete…", at.deleteSelected)
+	at.addBtn = widget.NewButton("Add user…", at.addUser)
 	at.state = widget.NewLabel(AttachedState)
 	at.state.Importance = widget.SuccessImportance
 	at.status = &widget.Label{Text: attachedNote + "   ·   Data " + d.DataDir, Truncation: fyne.TextTruncateEllipsis}
+	// Who this console is, before anything is shown: the role decides
+	// the actions. Should the question fail, the window offers only
+	// what every role may do, and says why.
+	me, err := at.api.Me()
+	if err != nil {
+		me = core.AdminOperator{Role: core.RoleHelpdesk}
+		at.status.SetText(core.ErrorMessage(err))
+	}
+	at.me = me
+	if d.Remote != "" {
+		at.state.SetText(fmt.Sprintf("● Connected to %s as %s (%s)", d.Remote, me.Name, me.Role))
+		at.status.SetText(attachedNote)
+	}
+	for _, a := range at.actions() {
+		if !me.Role.Allows(a.act) {
+			a.btn.Hide()
+		}
+	}
+	at.updateButtons()
 	left := container.NewBorder(widget.NewLabelWithStyle("Users", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}),
-		container.NewHBox(at.reprovBtn, widget.NewButton("Refresh", at.refreshUsers)), nil, nil, at.userList)
+		container.NewVBox(
+			container.NewHBox(at.reprovBtn, at.unlockBtn, at.pinBtn, at.revokeBtn),
+			container.NewHBox(at.addBtn, at.delBtn, widget.NewButton("Refresh", at.refreshUsers))),
+		nil, nil, at.userList)
 	right := container.NewBorder(widget.NewLabelWithStyle("Activity", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}), nil, nil, nil, at.actList)
 	split := container.NewHSplit(left, right)
 	split.Offset = 0.5
@@ -182,8 +222,176 @@ func (at *Attached) Activity() []string {
 // lost says the service went away.
 func (at *Attached) lost() {
 	at.state.Importance = widget.DangerImportance
+	if at.deps.Remote != "" {
+		at.state.SetText("● Disconnected from " + at.deps.Remote)
+		at.status.SetText(remoteLost)
+		return
+	}
 	at.state.SetText("● Not attached")
 	at.status.SetText(attachedLost)
+}
+
+// remoteLost is the status bar once a remote console's stream ends.
+const remoteLost = "The server stopped answering, or this console was revoked; changes made elsewhere are no longer shown. Start the console again to reconnect."
+
+// attachedAction is a button and the API action it needs.
+type attachedAction struct {
+	btn *widget.Button
+	act core.AdminAction
+}
+
+// actions are the user actions with the role each needs.
+func (at *Attached) actions() []attachedAction {
+	return []attachedAction{
+		{at.reprovBtn, core.ActReprovision}, {at.unlockBtn, core.ActUnlock}, {at.pinBtn, core.ActResetPIN},
+		{at.revokeBtn, core.ActRevokeDevice}, {at.addBtn, core.ActAddUser}, {at.delBtn, core.ActDeleteUser},
+	}
+}
+
+// VisibleActions lists the labels of the actions this console shows, in
+// order: those its role allows.
+func (at *Attached) VisibleActions() []string {
+	var out []string
+	for _, a := range at.actions() {
+		if a.btn.Visible() {
+			out = append(out, a.btn.Text)
+		}
+	}
+	return out
+}
+
+// StatusText is the status bar: the state, then the note.
+func (at *Attached) StatusText() string { return at.state.Text + "   " + at.status.Text }
+
+// selectedUser is the user selected in the list.
+func (at *Attached) selectedUser() (core.AdminUser, bool) {
+	if at.selected < 0 || at.selected >= len(at.users) {
+		return core.AdminUser{}, false
+	}
+	return at.users[at.selected], true
+}
+
+// updateButtons enables the actions that fit the selected user.
+func (at *Attached) updateButtons() {
+	u, ok := at.selectedUser()
+	set := func(b *widget.Button, on bool) {
+		if on {
+			b.Enable()
+		} else {
+			b.Disable()
+		}
+	}
+	set(at.reprovBtn, ok && !u.Disabled)
+	set(at.unlockBtn, ok && u.Locked)
+	set(at.pinBtn, ok)
+	set(at.revokeBtn, ok && u.ProvisionedAt != nil)
+	set(at.delBtn, ok)
+	at.addBtn.Enable()
+}
+
+// call runs an API call off the UI thread and shows its error, if any,
+// in a dialog titled title; done runs on the UI thread after success.
+func (at *Attached) call(title string, fn func() error, done func()) {
+	go func() {
+		err := fn()
+		at.do(func() {
+			if err != nil {
+				dialog.ShowInformation(title, core.ErrorMessage(err), at.win)
+				return
+			}
+			if done != nil {
+				done()
+			}
+			at.refreshUsers()
+		})
+	}()
+}
+
+func (at *Attached) unlockSelected() {
+	u, ok := at.selectedUser()
+	if !ok {
+		return
+	}
+	at.call("Unlock "+u.Name, func() error { _, err := at.api.Unlock(u.Name); return err }, nil)
+}
+
+// resetPINSelected asks how the new PIN reaches the user, then resets it:
+// shown here once, or mailed to the user's address and never shown.
+func (at *Attached) resetPINSelected() {
+	u, ok := at.selectedUser()
+	if !ok {
+		return
+	}
+	mail := widget.NewCheck("Send it to "+u.Email+" instead of showing it here", nil)
+	items := []fyne.CanvasObject{widget.NewLabel(u.Name + " gets a new random PIN; the old one stops working at once.")}
+	if u.Email != "" {
+		items = append(items, mail)
+	}
+	dialog.ShowCustomConfirm("Reset the PIN of "+u.Name, "Reset PIN", "Cancel", container.NewVBox(items...), func(ok bool) {
+		if !ok {
+			return
+		}
+		var res core.AdminPINReset
+		at.call("Reset the PIN of "+u.Name, func() (err error) {
+			res, err = at.api.ResetPIN(u.Name, mail.Checked)
+			return err
+		}, func() {
+			if res.PIN == "" {
+				dialog.ShowInformation("PIN reset", "The new PIN of "+res.User+" is on its way to "+res.MailedTo+".", at.win)
+				return
+			}
+			at.pinShown = res.PIN
+			dialog.ShowInformation("PIN reset", "New PIN of "+res.User+": "+res.PIN+"\nTell it to the user now; it is not shown again.", at.win)
+		})
+	}, at.win)
+}
+
+func (at *Attached) revokeSelected() {
+	u, ok := at.selectedUser()
+	if !ok {
+		return
+	}
+	dev := ""
+	if u.DeviceOS != "" {
+		dev = " (" + u.DeviceOS + ")"
+	}
+	dialog.ShowConfirm("Revoke the device of "+u.Name,
+		"The phone"+dev+" stops working at once and "+u.Name+" must reprovision. Revoke it?", func(ok bool) {
+			if ok {
+				at.call("Revoke the device of "+u.Name, func() error { return at.api.RevokeDevice(u.Name) }, nil)
+			}
+		}, at.win)
+}
+
+func (at *Attached) deleteSelected() {
+	u, ok := at.selectedUser()
+	if !ok {
+		return
+	}
+	dialog.ShowConfirm("Delete "+u.Name, "Delete "+u.Name+" with their device and security strings? This cannot be undone.", func(ok bool) {
+		if ok {
+			at.call("Delete "+u.Name, func() error { return at.api.DeleteUser(u.Name) }, nil)
+		}
+	}, at.win)
+}
+
+// addUser asks for the new user's fields; the PIN is left for Reset PIN
+// or the user's own choice.
+func (at *Attached) addUser() {
+	name, full, email, mobile, group := widget.NewEntry(), widget.NewEntry(), widget.NewEntry(), widget.NewEntry(), widget.NewEntry()
+	items := []*widget.FormItem{
+		widget.NewFormItem("Username", name), widget.NewFormItem("Full name", full),
+		widget.NewFormItem("Email", email), widget.NewFormItem("Mobile", mobile), widget.NewFormItem("Group", group),
+	}
+	d := dialog.NewForm("Add user", "Add", "Cancel", items, func(ok bool) {
+		if !ok {
+			return
+		}
+		nu := core.AdminNewUser{Name: name.Text, FullName: full.Text, Email: email.Text, Mobile: mobile.Text, Group: group.Text}
+		at.call("Add user", func() error { _, err := at.api.AddUser(nu); return err }, nil)
+	}, at.win)
+	d.Resize(fyne.NewSize(480, 360))
+	d.Show()
 }
 
 // refreshUsers reloads the users off the UI thread.
@@ -210,6 +418,7 @@ func (at *Attached) refreshUsers() {
 				}
 			}
 			at.userList.Refresh()
+			at.updateButtons()
 		})
 	}()
 }
@@ -281,3 +490,30 @@ func attachedUserLine(u core.AdminUser) string {
 	}
 	return s
 }
+
+// SelectUser selects the user called name in the list, as a click does;
+// false when the list does not hold them (yet).
+func (at *Attached) SelectUser(name string) bool {
+	for i, u := range at.users {
+		if u.Name == name {
+			at.userList.Select(i)
+			return true
+		}
+	}
+	return false
+}
+
+// Press taps the action button labelled label, as a click does; false
+// when it is hidden (the role may not) or disabled.
+func (at *Attached) Press(label string) bool {
+	for _, a := range at.actions() {
+		if a.btn.Text == label && a.btn.Visible() && !a.btn.Disabled() {
+			a.btn.OnTapped()
+			return true
+		}
+	}
+	return false
+}
+
+// LastIssued is the provision code the window showed last.
+func (at *Attached) LastIssued() core.AdminIssued { return at.issued }

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/test"
 	"fyne.io/fyne/v2/widget"
 
@@ -80,4 +81,99 @@ func TestAttached_LiveUsersReprovisionAndEvents(t *testing.T) {
 			t.Errorf("the code is in the activity list: %q", l)
 		}
 	}
+}
+
+// TestAttached_RolesAndHelpdeskActions: a console connected as a paired
+// helpdesk console says so in its status bar and shows only the actions
+// the helpdesk role may do; Unlock, Reset PIN and Revoke device work from
+// the window. An admin console shows every action.
+func TestAttached_RolesAndHelpdeskActions(t *testing.T) {
+	test.NewTempApp(t)
+	svc := storetest.MustService(t)
+	if _, err := svc.AddUser(core.User{Name: "alice", MobileAllowed: true, Locked: true}); err != nil {
+		t.Fatal(err)
+	}
+	queue := make(chan func(), 1024)
+	waitFor := func(what string, cond func() bool) {
+		t.Helper()
+		deadline := time.After(5 * time.Second)
+		for !cond() {
+			select {
+			case fn := <-queue:
+				fn()
+			case <-time.After(5 * time.Millisecond):
+			case <-deadline:
+				t.Fatalf("timed out waiting for %s", what)
+			}
+		}
+	}
+	helpdesk := core.LocalAdmin{Svc: svc, Operator: `console "desk-2" (helpdesk) at 127.0.0.1`,
+		Caller: core.AdminOperator{Name: "desk-2", Role: core.RoleHelpdesk, Remote: true}}
+	w := test.NewTempWindow(t, widget.NewLabel(""))
+	at := NewAttached(w, AttachedDeps{API: helpdesk, Remote: "provisio.lan:8444", do: func(fn func()) { queue <- fn }})
+	t.Cleanup(at.Close)
+	if got := strings.Join(at.VisibleActions(), ", "); got != "Reprovision…, Unlock, Reset PIN…, Revoke device…" {
+		t.Errorf("a helpdesk console shows %s", got)
+	}
+	if !strings.Contains(at.StatusText(), "Connected to provisio.lan:8444 as desk-2 (helpdesk)") {
+		t.Errorf("status bar %q", at.StatusText())
+	}
+	waitFor("alice listed", func() bool { return len(at.users) == 1 })
+	at.userList.Select(0)
+	if at.unlockBtn.Disabled() || !at.revokeBtn.Disabled() {
+		t.Error("Unlock must be on for a locked user, Revoke off without a device")
+	}
+	test.Tap(at.unlockBtn)
+	waitFor("alice unlocked", func() bool { return len(at.users) == 1 && !at.users[0].Locked })
+	if u, _ := svc.User("alice"); u.Locked {
+		t.Fatal("alice is still locked")
+	}
+
+	test.Tap(at.pinBtn)
+	tapDialogButton(t, w, "Reset PIN")
+	waitFor("the new PIN shown", func() bool { return at.pinShown != "" })
+	if u, _ := svc.User("alice"); u.PIN != at.pinShown {
+		t.Error("the PIN shown is not alice's new PIN")
+	}
+
+	ic, err := svc.CreateProvisionCode("alice")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.Provision("127.0.0.1", "alice", ic.Code, "TestOS"); err != nil {
+		t.Fatal(err)
+	}
+	waitFor("the device listed", func() bool { return len(at.users) == 1 && at.users[0].ProvisionedAt != nil && !at.revokeBtn.Disabled() })
+	test.Tap(at.revokeBtn)
+	tapDialogButton(t, w, "Yes")
+	waitFor("the device revoked", func() bool { return len(at.users) == 1 && at.users[0].ProvisionedAt == nil })
+
+	admin := NewAttached(test.NewTempWindow(t, widget.NewLabel("")), AttachedDeps{API: core.LocalAdmin{Svc: svc}, DataDir: "/tmp/x", do: func(fn func()) { queue <- fn }})
+	t.Cleanup(admin.Close)
+	if got := strings.Join(admin.VisibleActions(), ", "); got != "Reprovision…, Unlock, Reset PIN…, Revoke device…, Add user…, Delete…" {
+		t.Errorf("an admin console shows %s", got)
+	}
+	if admin.StatusText() != AttachedState+"   "+attachedNote+"   ·   Data /tmp/x" {
+		t.Errorf("a locally attached console says %q", admin.StatusText())
+	}
+}
+
+// tapDialogButton taps the button labelled text in the window's top
+// dialog.
+func tapDialogButton(t *testing.T, w fyne.Window, text string) {
+	t.Helper()
+	top := w.Canvas().Overlays().Top()
+	if top == nil {
+		t.Fatalf("no dialog open to tap %q in", text)
+	}
+	var found *widget.Button
+	walk(top, func(o fyne.CanvasObject) {
+		if b, ok := o.(*widget.Button); ok && b.Text == text {
+			found = b
+		}
+	})
+	if found == nil {
+		t.Fatalf("the dialog has no %q button: %q", text, visibleTexts(top))
+	}
+	test.Tap(found)
 }

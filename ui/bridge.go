@@ -96,6 +96,13 @@ func (c *Console) apply(batch []core.Event) {
 			outboxChanged = true
 		case core.EventHealth:
 			c.refreshStatus()
+		case core.EventClientLog:
+			if c.clientLog != nil && core.Key(c.clientLog.user) == core.Key(e.User) {
+				c.clientLog.reload()
+			}
+			if f := c.users.form; f != nil && core.Key(f.editing) == core.Key(e.User) {
+				f.showClientLog()
+			}
 		}
 		if c.reprov != nil {
 			c.reprov.onEvent(e)
@@ -115,6 +122,7 @@ func (c *Console) apply(batch []core.Event) {
 		c.selfReset.configChanged()
 		c.pin.configChanged()
 		c.server.configChanged()
+		c.backups.configChanged()
 		c.agents.refresh()
 		c.transport.configChanged()
 		c.refreshUnsaved()

@@ -40,7 +40,7 @@ func (h *harness) rowOf(name, want string) string {
 	h.waitFor(name+" listed with "+want, func() bool {
 		for _, r := range h.c.users.shown {
 			if r.Name == name {
-				got = deviceState(r, h.svc.Now())
+				got = deviceState(*r, h.svc.Now())
 				return strings.Contains(got, want)
 			}
 		}

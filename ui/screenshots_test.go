@@ -132,6 +132,7 @@ func TestScreenshots(t *testing.T) {
 		{"policy-pin", screen(c.pin.content)},
 		{"about", func() { c.showScreen(c.users.content); c.showAbout() }},
 		{"server", screen(c.server.content)},
+		{"server-backups", screen(c.backups.content)},
 		{"agents", screen(c.agents.content)},
 		{"agent-form", func() {
 			c.showScreen(c.agents.content)
@@ -139,6 +140,25 @@ func TestScreenshots(t *testing.T) {
 			test.Tap(c.agents.edit)
 		}},
 		{"log", screen(c.log.content)},
+		{"client-log", func() {
+			// The phone's uploads, put straight in the store: seeding them
+			// through a device would change the other scenes.
+			err := h.st.Update(func(tx core.Tx) error {
+				at := h.clock.Now().Add(-26 * time.Hour)
+				return tx.PutClientLog("grace", core.ClientLog{Entries: []core.ClientLogEntry{
+					{Time: at, Text: shotClientLog(at, "status: ok, 64 strings left")},
+					{Time: at.Add(25 * time.Hour), Text: shotClientLog(at.Add(25*time.Hour), "download: no answer from the server (offline)")},
+				}})
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			selectUser(h, "grace")
+			test.Tap(c.users.edit)
+			if f := c.users.form; f != nil {
+				test.Tap(f.clientLogBtn)
+			}
+		}},
 	}
 	// The mail screens, when the console has them.
 	for _, s := range c.screens {
@@ -251,4 +271,14 @@ func seedOffice(t *testing.T, h *harness) {
 	}
 	_ = svc.Log(core.LevelWarn, "bob", "Login failed for user: bob, error: wrong one-time code; locked after 5 failures in a row")
 	_ = svc.Log(core.LevelError, "", "Message for user: dave, destination: dave@example.org failed: The mail server refused the recipient.")
+}
+
+// shotClientLog is a web client's diagnostic log as it uploads one.
+func shotClientLog(at time.Time, last string) string {
+	ts := func(d time.Duration) string { return at.Add(d).UTC().Format("2006-01-02T15:04:05Z") }
+	ua := "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Mobile Safari/537.36"
+	return ts(-3*time.Minute) + " app opened: " + ua + "\n" +
+		ts(-3*time.Minute+time.Second) + " status: ok, 65 strings left\n" +
+		ts(-time.Minute) + " " + last + "\n" +
+		ts(0) + " diagnostic log sent from " + ua
 }

@@ -59,6 +59,12 @@ type serverScreen struct {
 	certInUse             *widget.Label
 	certProblem           *widget.Label
 
+	// Remote consoles (pairconsole.go): the last code made and its text,
+	// for tests.
+	pairBtn     *widget.Button
+	lastPairing core.ConsolePairing
+	pairingBox  *widget.Label
+
 	content fyne.CanvasObject
 }
 
@@ -148,7 +154,8 @@ func newServerScreen(c *Console) *serverScreen {
 		&widget.Label{Text: "A new certificate cuts off every provisioned phone: all of them must be reprovisioned.",
 			Importance: widget.WarningImportance, Wrapping: fyne.TextWrapWord},
 	)
-	body := container.NewVBox(form, widget.NewSeparator(), running, widget.NewSeparator(), cert, layout.NewSpacer())
+	body := container.NewVBox(form, widget.NewSeparator(), running, widget.NewSeparator(), cert,
+		widget.NewSeparator(), s.remoteConsolesSection(hint), layout.NewSpacer())
 	buttons := container.NewBorder(nil, nil, nil, container.NewHBox(s.reset, s.apply), s.result)
 	top := container.NewVBox(newHeading("Server"),
 		newNote("The embedded HTTPS server that phones provision against and agents check one-time codes with."),

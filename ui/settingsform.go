@@ -1,6 +1,8 @@
 package ui
 
 import (
+	"errors"
+
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/layout"
@@ -20,6 +22,14 @@ type settingsSpec struct {
 	// explain says in one line what the phone or server does with each
 	// Yes/No key; it shows under the check box.
 	explain map[string]string
+
+	// check, when set, runs on the settings about to be saved after each
+	// field parsed: rules that need the file system or an adapter (the
+	// backup folder is writable). A *core.Error naming a field marks it.
+	check func(core.Settings) error
+	// extra is shown below the fields (Server → Backups: the last backup
+	// and "Back up now").
+	extra fyne.CanvasObject
 }
 
 // entrySpec is a text setting with a placeholder and a hint. A
@@ -91,6 +101,13 @@ func newSettingsForm(c *Console, spec settingsSpec) *settingsForm {
 	f.reset = widget.NewButton("Reset", f.resetChanges)
 
 	form := container.NewVBox(container.NewVBox(checks...), widget.NewSeparator(), newFormGrid(rows...))
+	if len(checks) == 0 {
+		form = container.NewVBox(newFormGrid(rows...))
+	}
+	if spec.extra != nil {
+		form.Add(widget.NewSeparator())
+		form.Add(spec.extra)
+	}
 	buttons := container.NewBorder(nil, nil, nil, container.NewHBox(f.reset, f.apply), f.result)
 	top := container.NewVBox(newHeading(spec.title), newNote(spec.note), widget.NewSeparator())
 	f.content = container.NewBorder(top, container.NewVBox(widget.NewSeparator(), buttons), nil, nil,
@@ -169,17 +186,39 @@ func (f *settingsForm) applyChanges() {
 			return
 		}
 	}
+	if ok && f.spec.check != nil {
+		ok = f.markFieldError(f.spec.check(set))
+	}
 	if !ok {
 		f.showResult("Not saved: correct the fields marked in red.", widget.DangerImportance)
 		return
 	}
 	if err := f.c.svc.SetSettings(set, f.spec.what); err != nil {
+		if !f.markFieldError(err) {
+			f.showResult("Not saved: correct the fields marked in red.", widget.DangerImportance)
+			return
+		}
 		f.showResult("Not saved: "+core.ErrorMessage(err), widget.DangerImportance)
 		return
 	}
 	f.load() // shows values as core normalised them
 	f.showResult("Saved.", widget.SuccessImportance)
 	f.c.markUnsaved(f.content, false)
+}
+
+// markFieldError shows err under the field it names and reports whether
+// there was nothing to show (err nil, or naming no field of this form).
+func (f *settingsForm) markFieldError(err error) bool {
+	var ce *core.Error
+	if err == nil || !errors.As(err, &ce) {
+		return true
+	}
+	fl, ok := f.entries[ce.Field]
+	if !ok {
+		return true
+	}
+	fl.setError(ce.Message)
+	return false
 }
 
 // resetChanges puts back the saved values.

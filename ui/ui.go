@@ -67,6 +67,10 @@ type Deps struct {
 	CheckCertFiles func(certPath, keyPath, host string) error
 	// Version and DataDir are shown in Help → About.
 	Version, DataDir string
+	// ServiceCommand is the exact command that installs this program as
+	// a system service, shown by the status bar's "Install as a service"
+	// (services.go); "" shows "sudo provisio service install".
+	ServiceCommand string
 	// Documentation is opened by Help → Documentation; nil: the console
 	// says where the documentation is.
 	Documentation *url.URL
@@ -108,6 +112,8 @@ type Console struct {
 	serverState *widget.Label
 	status      *widget.Label
 	copyFP      *widget.Button // copies the certificate fingerprint
+	// installSvc opens the "Install as a service" dialog (services.go).
+	installSvc *widget.Button
 
 	menu     *fyne.MainMenu
 	aboutBox *about                // the open About box, if any
@@ -121,6 +127,7 @@ type Console struct {
 	transport *transportScreen
 	outbox    *outboxScreen
 	server    *serverScreen
+	backups   *backupScreen
 	agents    *agentsScreen
 	log       *logScreen
 
@@ -137,6 +144,8 @@ type Console struct {
 	// reprov is the open Reprovision dialog, if any; the bridge sends it
 	// the events about its user.
 	reprov *reprovisionDialog
+	// clientLog is the open Client log dialog, if any (clientlog.go).
+	clientLog *clientLogView
 	// oath is the open authenticator-app Reprovision dialog, if any.
 	oath *oathDialog
 	// offer is the last "Turn on authenticator apps?" question (tests).
@@ -225,6 +234,7 @@ func newConsole(a fyne.App, w fyne.Window, d Deps, o options) *Console {
 	c.transport = newTransportScreen(c)
 	c.outbox = newOutboxScreen(c)
 	c.server = newServerScreen(c)
+	c.backups = newBackupScreen(c)
 	c.agents = newAgentsScreen(c)
 	c.log = newLogScreen(c)
 	c.screens = []screen{
@@ -236,6 +246,7 @@ func newConsole(a fyne.App, w fyne.Window, d Deps, o options) *Console {
 		{"Mail Transport", c.transport.content},
 		{"Outbox", c.outbox.content},
 		{"Server", c.server.content},
+		{"Server → Backups", c.backups.content},
 		{"Agents", c.agents.content},
 		{"Log", c.log.content},
 	}
@@ -258,7 +269,9 @@ func newConsole(a fyne.App, w fyne.Window, d Deps, o options) *Console {
 	// Which kind of console this is (#12): this one is the server, as
 	// opposed to one attached to the service (attached.go).
 	mode := widget.NewLabelWithStyle(standaloneNote, fyne.TextAlignLeading, fyne.TextStyle{Italic: true})
-	statusBar := container.NewBorder(nil, nil, c.serverState, container.NewHBox(mode, c.copyFP), c.status)
+	c.installSvc = widget.NewButtonWithIcon("Install as a service", theme.ComputerIcon(), c.showInstallService)
+	c.installSvc.Importance = widget.LowImportance
+	statusBar := container.NewBorder(nil, nil, c.serverState, container.NewHBox(mode, c.installSvc, c.copyFP), c.status)
 	w.SetContent(container.NewBorder(nil, container.NewVBox(widget.NewSeparator(), statusBar), nil, nil, split))
 	c.restoreWindowSize()
 	c.nav.Select(0)
@@ -309,10 +322,10 @@ func (c *Console) markUnsaved(o fyne.CanvasObject, unsaved bool) {
 // including Mail Transport and Server, whose own footers do not follow
 // each keystroke.
 func (c *Console) refreshUnsaved() {
-	if c.transport == nil || c.server == nil {
+	if c.transport == nil || c.server == nil || c.backups == nil {
 		return // still building
 	}
-	for _, f := range []*settingsForm{c.mobile, c.selfReset, c.pin} {
+	for _, f := range []*settingsForm{c.mobile, c.selfReset, c.pin, c.backups.form} {
 		c.markUnsaved(f.content, f.dirty())
 	}
 	c.markUnsaved(c.transport.content, c.transport.dirty() || c.transport.template.dirty())

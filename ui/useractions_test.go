@@ -198,8 +198,8 @@ func TestUsersScreen_RevokeDevice(t *testing.T) {
 	if u, _ := h.svc.User("jo"); u.Provisioned() {
 		t.Error("device still there")
 	}
-	if deviceState(s.shown[0], h.svc.Now()) != "none" || !s.revoke.Disabled() {
-		t.Errorf("device column %q", deviceState(s.shown[0], h.svc.Now()))
+	if deviceState(*s.shown[0], h.svc.Now()) != "none" || !s.revoke.Disabled() {
+		t.Errorf("device column %q", deviceState(*s.shown[0], h.svc.Now()))
 	}
 }
 

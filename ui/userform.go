@@ -34,6 +34,11 @@ type userForm struct {
 	effective    *widget.Label
 	effectiveBox *widget.Accordion // its title names the profile and source
 
+	// clientLog summarises the diagnostic logs the user's phone uploaded
+	// (#14); its button opens them (clientlog.go). Edit only.
+	clientLog    *widget.Label
+	clientLogBtn *widget.Button
+
 	general      *widget.Label // errors that belong to no field
 	save, cancel *widget.Button
 }
@@ -115,6 +120,13 @@ func (s *usersScreen) openForm(u *core.User) {
 		container.New(fixedHeight(200), container.NewVScroll(f.effective))))
 	f.preview()
 	content := container.NewVBox(grid, checks, f.effectiveBox, f.general)
+	if u != nil {
+		name := u.Name
+		f.clientLog = &widget.Label{Wrapping: fyne.TextWrapWord, Importance: widget.LowImportance}
+		f.showClientLog()
+		f.clientLogBtn = widget.NewButton("Client log…", func() { s.c.openClientLog(name) })
+		content.Objects = append(content.Objects[:3], container.NewBorder(nil, nil, nil, f.clientLogBtn, f.clientLog), f.general)
+	}
 
 	f.save = widget.NewButton("Save", f.submit)
 	f.save.Importance = widget.HighImportance
@@ -262,4 +274,17 @@ func (f *userForm) preview() {
 		f.effectiveBox.Items[0].Title = fmt.Sprintf("Effective profile: %s (%s)", e.Profile.Name, e.Source)
 		f.effectiveBox.Refresh()
 	}
+}
+
+// showClientLog says what the user's phone uploaded (#14).
+func (f *userForm) showClientLog() {
+	if f.clientLog == nil {
+		return
+	}
+	entries, err := f.s.c.svc.ClientLogs(f.editing)
+	if err != nil {
+		f.clientLog.SetText("Client log: " + core.ErrorMessage(err))
+		return
+	}
+	f.clientLog.SetText("Client log: " + clientLogSummary(entries))
 }

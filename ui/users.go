@@ -48,9 +48,9 @@ type usersScreen struct {
 	edit, del, lock, disable, resetPIN, revoke, reprovision *widget.Button
 	selInfo                                                 *widget.Label // who the actions apply to
 
-	all      []userRow // sorted
-	shown    []userRow // all, filtered by search
-	selected string    // core.Key of the selected user; "" for none
+	all      []userRow  // sorted
+	shown    []*userRow // all, filtered by search: pointers into all, so a keystroke copies no user
+	selected string     // core.Key of the selected user; "" for none
 
 	form     *userForm             // the open Add/Edit dialog, if any
 	confirm  *dialog.ConfirmDialog // the open Delete or Revoke confirmation, if any
@@ -331,11 +331,11 @@ func (s *usersScreen) applyFilter() {
 
 // filterRows appends to out the rows whose name, full name or email
 // contains query, in any case, keeping their order.
-func filterRows(all []userRow, query string, out []userRow) []userRow {
+func filterRows(all []userRow, query string, out []*userRow) []*userRow {
 	q := strings.ToLower(strings.TrimSpace(query))
 	for i := range all {
 		if q == "" || strings.Contains(all[i].search, q) {
-			out = append(out, all[i])
+			out = append(out, &all[i])
 		}
 	}
 	return out
@@ -345,7 +345,7 @@ func (s *usersScreen) updateRow(id widget.ListItemID, o fyne.CanvasObject) {
 	if id >= len(s.shown) {
 		return
 	}
-	r := s.shown[id]
+	r := *s.shown[id]
 	cells := o.(*fyne.Container).Objects
 	state := widget.MediumImportance
 	if r.Locked || r.Disabled {
@@ -411,7 +411,7 @@ func (s *usersScreen) selectedRow() (userRow, bool) {
 	}
 	for i := range s.shown {
 		if s.shown[i].key == s.selected {
-			return s.shown[i], true
+			return *s.shown[i], true
 		}
 	}
 	return userRow{}, false

@@ -69,7 +69,7 @@ func TestUsersScreen_AddThroughDialog(t *testing.T) {
 	if u.FullName != "Alice Liddell" || u.PIN != "1234" || !u.MobileAllowed || u.Mobile != "+44 20 7946 0001" {
 		t.Errorf("stored user %+v", u)
 	}
-	if got := deviceState(s.shown[0], h.svc.Now()); got != "none" {
+	if got := deviceState(*s.shown[0], h.svc.Now()); got != "none" {
 		t.Errorf("device state %q, want none", got)
 	}
 	if got := accountState(s.shown[0].User); got != "active" {
@@ -243,13 +243,13 @@ func TestUsersScreen_FollowsOutsideChanges(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := "pending code until " + ic.Expires.Local().Format(dateTimeFormat)
-	h.waitFor("pending code shown", func() bool { return deviceState(s.shown[0], h.svc.Now()) == want })
+	h.waitFor("pending code shown", func() bool { return deviceState(*s.shown[0], h.svc.Now()) == want })
 
 	if _, err := h.svc.Provision("127.0.0.1", "hank", ic.Code, "Android 15"); err != nil {
 		t.Fatal(err)
 	}
 	want = "provisioned at " + start.Local().Format(dateTimeFormat) + " (Android 15)"
-	h.waitFor("provisioned device shown", func() bool { return deviceState(s.shown[0], h.svc.Now()) == want })
+	h.waitFor("provisioned device shown", func() bool { return deviceState(*s.shown[0], h.svc.Now()) == want })
 }
 
 // A code an agent created is shown to the admin while mail cannot carry

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"io"
 	"net"
@@ -17,6 +18,8 @@ import (
 
 	"provisio/core"
 	"provisio/core/adminapi"
+	"provisio/core/backup"
+	"provisio/core/certs"
 	"provisio/core/store"
 )
 
@@ -149,8 +152,8 @@ func match(want, got any) bool {
 // its admin socket.
 func newServer(t *testing.T) (*core.Service, string) {
 	t.Helper()
-	dir := t.TempDir()
-	st, err := store.Open(dir, store.Options{})
+	dir, keyDir := t.TempDir(), t.TempDir()
+	st, err := store.Open(dir, store.Options{KeyDir: keyDir})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -159,12 +162,32 @@ func newServer(t *testing.T) (*core.Service, string) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The backup engine the program wires (app/cli_data.go), over this
+	// store and its data key.
+	svc.SetBackupWriter(&backup.Engine{Snapshot: func(w io.Writer) (map[string]int, uint64, string, error) {
+		info, err := st.Snapshot(w)
+		return info.Counts, info.LogLast, info.LogHead, err
+	}, Files: map[string]string{backup.KeyName: filepath.Join(keyDir, store.KeyFileName)}})
 	sock := filepath.Join(dir, adminapi.SocketName)
 	srv, err := adminapi.Listen(sock, svc)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { srv.Close() })
+	// The remote listener too, so a pairing code shows its address and
+	// certificate as in production.
+	cert, err := certs.LoadOrCreateIn(dir, keyDir, []string{"127.0.0.1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	remote, err := adminapi.ListenRemote("127.0.0.1:0", svc, adminapi.RemoteOptions{
+		GetCertificate: func(*tls.ClientHelloInfo) (*tls.Certificate, error) { return &cert, nil },
+		CA:             certs.NewConsoleCA(keyDir)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { remote.Close() })
+	svc.SetConsoleEndpoint(remote.Addr(), func() string { return certs.Fingerprint(cert) })
 	return svc, sock
 }
 
@@ -214,6 +237,10 @@ func TestAdminAPIDoc(t *testing.T) {
 		resp.Body.Close()
 		if resp.StatusCode != ex.status {
 			t.Errorf("%s:%d: %s %s: status %d, the document says %d\n%s", adminDoc, ex.line, ex.method, ex.path, resp.StatusCode, ex.status, got)
+			continue
+		}
+		if strings.Contains(ex.respHead, "application/octet-stream") {
+			checkBackupAnswer(t, ex, resp, got)
 			continue
 		}
 		if ex.respBody == "" {
@@ -278,5 +305,51 @@ func checkEvents(t *testing.T, ex example, events <-chan adminapi.Event) {
 			w, _ := json.Marshal(wants[i])
 			t.Fatalf("%s:%d: event %s never came; the stream had:\n%s", adminDoc, ex.line, w, strings.Join(seen, "\n"))
 		}
+	}
+}
+
+// checkBackupAnswer checks a binary backup answer as the document
+// describes it: the headers it lists, a body that starts with the
+// documented lines (up to "..."), both trailers, and an age file that
+// the request's passphrase decrypts into a backup whose manifest counts
+// the users the examples made.
+func checkBackupAnswer(t *testing.T, ex example, resp *http.Response, got []byte) {
+	t.Helper()
+	for _, l := range strings.Split(ex.respHead, "\n")[1:] {
+		k, v, _ := strings.Cut(l, ": ")
+		if k == "Trailer" {
+			// The client moves the announced names into resp.Trailer.
+			for _, name := range strings.Split(v, ", ") {
+				if _, ok := resp.Trailer[http.CanonicalHeaderKey(name)]; !ok {
+					t.Errorf("%s:%d: trailer %s missing", adminDoc, ex.line, name)
+				}
+			}
+			continue
+		}
+		if resp.Header.Get(k) != v {
+			t.Errorf("%s:%d: header %s is %q, the document says %q", adminDoc, ex.line, k, resp.Header.Get(k), v)
+		}
+	}
+	prefix, _ := strings.CutSuffix(ex.respBody, "...")
+	if !bytes.HasPrefix(got, []byte(prefix)) {
+		t.Errorf("%s:%d: the backup starts %q, the document says %q", adminDoc, ex.line, got[:min(len(got), 40)], prefix)
+	}
+	if resp.Trailer.Get(adminapi.TrailerBackupUsers) == "" || resp.Trailer.Get(adminapi.TrailerBackupLogLast) == "" {
+		t.Errorf("%s:%d: no trailers: %v", adminDoc, ex.line, resp.Trailer)
+	}
+	var req struct{ Passphrase string }
+	if err := json.Unmarshal([]byte(ex.reqBody), &req); err != nil {
+		t.Fatal(err)
+	}
+	id, err := backup.PassphraseIdentity(req.Passphrase)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, members, err := backup.Read(bytes.NewReader(got), id)
+	if err != nil {
+		t.Fatalf("%s:%d: the backup does not read back: %v", adminDoc, ex.line, err)
+	}
+	if len(members[backup.DataName]) == 0 || strconv.Itoa(m.Counts["users"]) != resp.Trailer.Get(adminapi.TrailerBackupUsers) {
+		t.Errorf("%s:%d: manifest counts %v, trailer %v", adminDoc, ex.line, m.Counts, resp.Trailer)
 	}
 }

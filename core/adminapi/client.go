@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -24,6 +25,9 @@ type Client struct {
 	http *http.Client
 	// stream has no timeout: an event stream lasts as long as its ctx.
 	stream *http.Client
+	// base is the URL before Version: http://provisio on the socket,
+	// https://HOST:PORT for a remote server (DialRemote).
+	base string
 }
 
 var _ API = (*Client)(nil)
@@ -41,7 +45,7 @@ func Dial(path string) (*Client, error) {
 		},
 		MaxIdleConns: 2,
 	}
-	c := &Client{http: &http.Client{Transport: tr, Timeout: requestTimeout}, stream: &http.Client{Transport: tr}}
+	c := &Client{http: &http.Client{Transport: tr, Timeout: requestTimeout}, stream: &http.Client{Transport: tr}, base: "http://provisio"}
 	var probe Setting
 	if err := c.do(http.MethodGet, "/settings/server.listen", nil, &probe); err != nil {
 		var ce *core.Error
@@ -66,7 +70,7 @@ func (c *Client) do(method, path string, in, out any) error {
 		}
 		body = bytes.NewReader(b)
 	}
-	req, err := http.NewRequest(method, "http://provisio"+Version+path, body)
+	req, err := http.NewRequest(method, c.base+Version+path, body)
 	if err != nil {
 		return err
 	}
@@ -75,7 +79,7 @@ func (c *Client) do(method, path string, in, out any) error {
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {
-		return err
+		return unwrapURL(err)
 	}
 	defer resp.Body.Close()
 	return readAnswer(resp, out)
@@ -155,11 +159,85 @@ func (c *Client) DeleteAgent(name string) error {
 	return c.do(http.MethodDelete, "/agents/"+esc(name), nil, nil)
 }
 
+// Unlock implements API.
+func (c *Client) Unlock(name string) (User, error) {
+	var out User
+	return out, c.do(http.MethodPost, "/users/"+esc(name)+"/unlock", nil, &out)
+}
+
+// ResetPIN implements API.
+func (c *Client) ResetPIN(name string, mail bool) (core.AdminPINReset, error) {
+	var out core.AdminPINReset
+	return out, c.do(http.MethodPost, "/users/"+esc(name)+"/reset-pin", map[string]bool{"mail": mail}, &out)
+}
+
+// RevokeDevice implements API.
+func (c *Client) RevokeDevice(name string) error {
+	return c.do(http.MethodPost, "/users/"+esc(name)+"/revoke-device", nil, nil)
+}
+
+// Me implements API.
+func (c *Client) Me() (core.AdminOperator, error) {
+	var out core.AdminOperator
+	return out, c.do(http.MethodGet, "/me", nil, &out)
+}
+
+// PairConsole implements API.
+func (c *Client) PairConsole(name string, role core.Role) (core.AdminPairing, error) {
+	var out core.AdminPairing
+	return out, c.do(http.MethodPost, "/consoles", map[string]string{"name": name, "role": string(role)}, &out)
+}
+
+// Consoles implements API.
+func (c *Client) Consoles() ([]core.AdminConsole, error) {
+	var out []core.AdminConsole
+	return out, c.do(http.MethodGet, "/consoles", nil, &out)
+}
+
+// RevokeConsole implements API.
+func (c *Client) RevokeConsole(name string) error {
+	return c.do(http.MethodPost, "/consoles/"+esc(name)+"/revoke", nil, nil)
+}
+
+// Backup implements API: the server's backup is copied to w as it
+// arrives; it is complete only when the server's trailers came with it,
+// so a cut stream is an error, never a short file taken for whole.
+func (c *Client) Backup(w io.Writer, enc core.BackupEncryption) (core.BackupSummary, error) {
+	var sum core.BackupSummary
+	b, err := json.Marshal(enc)
+	if err != nil {
+		return sum, err
+	}
+	req, err := http.NewRequest(http.MethodPost, c.base+Version+"/backup", bytes.NewReader(b))
+	if err != nil {
+		return sum, err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	// No overall timeout: a large data file takes as long as it takes.
+	resp, err := c.stream.Do(req)
+	if err != nil {
+		return sum, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return sum, readAnswer(resp, nil)
+	}
+	if _, err := io.Copy(w, resp.Body); err != nil {
+		return sum, fmt.Errorf("the backup did not arrive whole: %w", err)
+	}
+	users, err1 := strconv.Atoi(resp.Trailer.Get(TrailerBackupUsers))
+	last, err2 := strconv.ParseUint(resp.Trailer.Get(TrailerBackupLogLast), 10, 64)
+	if err1 != nil || err2 != nil {
+		return sum, errors.New("the backup did not arrive whole: the server's answer ended early")
+	}
+	return core.BackupSummary{Users: users, LogLast: last}, nil
+}
+
 // Events implements API: it returns once the stream is open, so no
 // event after the call is missed; the channel closes when ctx ends or
 // the server goes away.
 func (c *Client) Events(ctx context.Context) (<-chan Event, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://provisio"+Version+"/events", nil)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.base+Version+"/events", nil)
 	if err != nil {
 		return nil, err
 	}

@@ -1,9 +1,12 @@
 package adminapi_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"io"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -87,5 +90,77 @@ func TestClient(t *testing.T) {
 	// Nothing answers where no server runs.
 	if _, err := adminapi.Dial(filepath.Join(t.TempDir(), adminapi.SocketName)); !errors.Is(err, adminapi.ErrNoServer) {
 		t.Fatalf("dial without server: %v", err)
+	}
+}
+
+// failingWriter is a backup writer that fails after writing after bytes
+// (a disk error in the middle of a backup), to see what a client gets.
+type failingWriter struct{ after int }
+
+func (f failingWriter) WriteBackup(w io.Writer, _ core.BackupEncryption) (core.BackupSummary, error) {
+	if f.after > 0 {
+		// More than the server's buffer, so the bytes reach the client.
+		if _, err := w.Write(bytes.Repeat([]byte("x"), f.after)); err != nil {
+			return core.BackupSummary{}, err
+		}
+	}
+	return core.BackupSummary{}, errors.New("read error on the data file")
+}
+
+func (failingWriter) CheckEncryption(core.BackupEncryption) error { return nil }
+
+// TestClient_Backup: a backup comes back whole with its summary; a
+// failure before the first byte is the server's sentence; one after it
+// is an error at the client, never a short backup taken for whole; and
+// the request's passphrase is never logged.
+func TestClient_Backup(t *testing.T) {
+	svc, sock := newServer(t)
+	c, err := adminapi.Dial(sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const pass = "a passphrase of some length"
+	if err := svc.Log(core.LevelInfo, "", "Before the backup."); err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	sum, err := c.Backup(&buf, core.BackupEncryption{Passphrase: pass})
+	if err != nil || !bytes.HasPrefix(buf.Bytes(), []byte("age-encryption.org/v1\n")) {
+		t.Fatalf("backup: %v, %d bytes", err, buf.Len())
+	}
+	if sum.LogLast == 0 {
+		t.Errorf("summary %+v", sum)
+	}
+	if _, err := c.Backup(&buf, core.BackupEncryption{Passphrase: "short"}); core.ErrorMessage(err) != "The passphrase is shorter than 8 characters." {
+		t.Errorf("short passphrase: %v", err)
+	}
+	if _, err := c.Backup(&buf, core.BackupEncryption{Recipient: "age1nope"}); err == nil || !strings.Contains(err.Error(), "is not an age recipient") {
+		t.Errorf("bad recipient: %v", err)
+	}
+
+	svc.SetBackupWriter(failingWriter{})
+	if _, err := c.Backup(&buf, core.BackupEncryption{Passphrase: pass}); err == nil || core.ErrorCode(err) != core.CodeInternal {
+		t.Errorf("failure before the first byte: %v", err)
+	}
+	svc.SetBackupWriter(failingWriter{after: 256 << 10})
+	buf.Reset()
+	_, err = c.Backup(&buf, core.BackupEncryption{Passphrase: pass})
+	if err == nil || !strings.Contains(err.Error(), "did not arrive whole") {
+		t.Errorf("failure after %d bytes arrived: %v", buf.Len(), err)
+	}
+
+	logs, err := svc.LogTail(50)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var failed bool
+	for _, l := range logs {
+		if strings.Contains(l.Message, pass) {
+			t.Errorf("the passphrase is in the log: %q", l.Message)
+		}
+		failed = failed || l.Level == core.LevelError && strings.HasPrefix(l.Message, "Backup through the admin API, for ") && strings.HasSuffix(l.Message, " failed: read error on the data file")
+	}
+	if !failed {
+		t.Errorf("no error line for the failed backup: %+v", logs)
 	}
 }

@@ -32,23 +32,71 @@ type Server struct {
 
 type operatorKey struct{}
 
-// Handler returns the API's routes for svc; operator tells, per request,
-// who is calling (logged with every change).
-func Handler(svc *core.Service, operator func(*http.Request) string, done <-chan struct{}) http.Handler {
-	h := &handler{svc: svc, operator: operator, done: done}
+// Caller is who sends a request, as the listener established it from
+// the connection (peer credentials, a client certificate), never from
+// the request itself.
+type Caller struct {
+	core.AdminOperator
+	// Operator describes the caller in the audit log, e.g. `console
+	// "desk-2" (helpdesk) at 192.0.2.7`.
+	Operator string
+	// Source is the address refusals are counted under (svc.Refuse).
+	Source string
+	// Check, when set, is asked again before each event of a stream, so
+	// a console revoked while its stream is open loses it at once.
+	Check func() error
+}
+
+type callerKey struct{}
+
+// Handler returns the API's routes for svc; caller tells, per request,
+// who is calling, or refuses the request with an error the answer
+// carries (its reason counted with svc.Refuse by caller itself). Each
+// route is checked against the caller's role (core.Role.Allows).
+func Handler(svc *core.Service, caller func(*http.Request) (Caller, error), done <-chan struct{}) http.Handler {
+	h := &handler{svc: svc, done: done}
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /v1/users", h.users)
-	mux.HandleFunc("POST /v1/users", h.addUser)
-	mux.HandleFunc("DELETE /v1/users/{name}", h.deleteUser)
-	mux.HandleFunc("POST /v1/users/{name}/reprovision", h.reprovision)
-	mux.HandleFunc("GET /v1/settings", h.settings)
-	mux.HandleFunc("GET /v1/settings/{key}", h.setting)
-	mux.HandleFunc("PUT /v1/settings/{key}", h.setSetting)
-	mux.HandleFunc("GET /v1/agents", h.agents)
-	mux.HandleFunc("PUT /v1/agents/{name}", h.putAgent)
-	mux.HandleFunc("DELETE /v1/agents/{name}", h.deleteAgent)
-	mux.HandleFunc("GET /v1/events", h.events)
+	route := func(pattern string, act core.AdminAction, fn http.HandlerFunc) {
+		mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
+			c, err := caller(r)
+			if err != nil {
+				writeError(w, err)
+				return
+			}
+			if !c.Role.Allows(act) {
+				svc.Refuse(c.Source, fmt.Sprintf("console role %s may not do %s", c.Role, act))
+				writeError(w, core.Errorf(core.CodeForbidden, "Console %q has the %s role, which may not do this (%s); ask an administrator.", c.Name, c.Role, act))
+				return
+			}
+			fn(w, r.WithContext(context.WithValue(r.Context(), callerKey{}, c)))
+		})
+	}
+	route("GET /v1/users", core.ActListUsers, h.users)
+	route("POST /v1/users", core.ActAddUser, h.addUser)
+	route("DELETE /v1/users/{name}", core.ActDeleteUser, h.deleteUser)
+	route("POST /v1/users/{name}/reprovision", core.ActReprovision, h.reprovision)
+	route("POST /v1/users/{name}/unlock", core.ActUnlock, h.unlock)
+	route("POST /v1/users/{name}/reset-pin", core.ActResetPIN, h.resetPIN)
+	route("POST /v1/users/{name}/revoke-device", core.ActRevokeDevice, h.revokeDevice)
+	route("GET /v1/settings", core.ActReadSettings, h.settings)
+	route("GET /v1/settings/{key}", core.ActReadSettings, h.setting)
+	route("PUT /v1/settings/{key}", core.ActWriteSettings, h.setSetting)
+	route("GET /v1/agents", core.ActReadAgents, h.agents)
+	route("PUT /v1/agents/{name}", core.ActWriteAgents, h.putAgent)
+	route("DELETE /v1/agents/{name}", core.ActWriteAgents, h.deleteAgent)
+	route("GET /v1/events", core.ActEvents, h.events)
+	route("GET /v1/me", core.ActMe, h.me)
+	route("GET /v1/consoles", core.ActConsoles, h.consoles)
+	route("POST /v1/consoles", core.ActConsoles, h.pairConsole)
+	route("POST /v1/consoles/{name}/revoke", core.ActConsoles, h.revokeConsole)
+	route("POST /v1/backup", core.ActBackup, h.backup)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		// Who asks is checked first, so an unpaired client learns
+		// nothing about the routes.
+		if _, err := caller(r); err != nil {
+			writeError(w, err)
+			return
+		}
 		writeError(w, core.Errorf(core.CodeNotFound, "There is no %s %s in the admin API %s.", r.Method, r.URL.Path, Version))
 	})
 	return mux
@@ -78,11 +126,14 @@ func listen(path string, svc *core.Service, own uint32) (*Server, error) {
 	}
 	s := &Server{svc: svc, ln: &peerListener{Listener: ln, svc: svc, own: own}, done: make(chan struct{})}
 	s.http = &http.Server{
-		Handler: Handler(svc, func(r *http.Request) string {
-			if op, ok := r.Context().Value(operatorKey{}).(string); ok {
-				return op
+		Handler: Handler(svc, func(r *http.Request) (Caller, error) {
+			op, ok := r.Context().Value(operatorKey{}).(string)
+			if !ok {
+				op = "an unknown local process"
 			}
-			return "an unknown local process"
+			// Only the server's own user and root get here (peerListener):
+			// they could open the data directory themselves.
+			return Caller{AdminOperator: core.AdminOperator{Name: op, Role: core.RoleAdmin}, Operator: op, Source: "admin socket"}, nil
 		}, s.done),
 		ReadHeaderTimeout: 10 * time.Second,
 		ConnContext: func(ctx context.Context, c net.Conn) context.Context {
@@ -114,13 +165,19 @@ func (s *Server) Close() error {
 }
 
 type handler struct {
-	svc      *core.Service
-	operator func(*http.Request) string
-	done     <-chan struct{}
+	svc  *core.Service
+	done <-chan struct{}
+}
+
+// caller is who sends r; route put it in r's context.
+func (h *handler) caller(r *http.Request) Caller {
+	c, _ := r.Context().Value(callerKey{}).(Caller)
+	return c
 }
 
 func (h *handler) api(r *http.Request) Local {
-	return Local{Svc: h.svc, Operator: h.operator(r)}
+	c := h.caller(r)
+	return Local{Svc: h.svc, Operator: c.Operator, Caller: c.AdminOperator}
 }
 
 func (h *handler) users(w http.ResponseWriter, r *http.Request) {
@@ -153,6 +210,63 @@ func (h *handler) reprovision(w http.ResponseWriter, r *http.Request) {
 	// The plain code travels in this answer only: never cached.
 	w.Header().Set("Cache-Control", "no-store")
 	reply(w, http.StatusCreated, ic, err)
+}
+
+func (h *handler) unlock(w http.ResponseWriter, r *http.Request) {
+	u, err := h.api(r).Unlock(r.PathValue("name"))
+	reply(w, http.StatusOK, u, err)
+}
+
+func (h *handler) resetPIN(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		Mail bool `json:"mail"`
+	}
+	if !decode(w, r, &req) {
+		return
+	}
+	res, err := h.api(r).ResetPIN(r.PathValue("name"), req.Mail)
+	// The plain PIN travels in this answer only: never cached.
+	w.Header().Set("Cache-Control", "no-store")
+	reply(w, http.StatusOK, res, err)
+}
+
+func (h *handler) revokeDevice(w http.ResponseWriter, r *http.Request) {
+	err := h.api(r).RevokeDevice(r.PathValue("name"))
+	reply(w, http.StatusNoContent, nil, err)
+}
+
+func (h *handler) me(w http.ResponseWriter, r *http.Request) {
+	me, err := h.api(r).Me()
+	reply(w, http.StatusOK, me, err)
+}
+
+func (h *handler) consoles(w http.ResponseWriter, r *http.Request) {
+	c, err := h.api(r).Consoles()
+	reply(w, http.StatusOK, c, err)
+}
+
+func (h *handler) pairConsole(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		Name string `json:"name"`
+		Role string `json:"role"`
+	}
+	if !decode(w, r, &req) {
+		return
+	}
+	role, err := core.ParseRole(req.Role)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	p, err := h.api(r).PairConsole(req.Name, role)
+	// The plain code travels in this answer only: never cached.
+	w.Header().Set("Cache-Control", "no-store")
+	reply(w, http.StatusCreated, p, err)
+}
+
+func (h *handler) revokeConsole(w http.ResponseWriter, r *http.Request) {
+	err := h.api(r).RevokeConsole(r.PathValue("name"))
+	reply(w, http.StatusNoContent, nil, err)
 }
 
 func (h *handler) settings(w http.ResponseWriter, r *http.Request) {
@@ -226,11 +340,15 @@ func (h *handler) events(w http.ResponseWriter, r *http.Request) {
 	fl.Flush()
 	tick := time.NewTicker(15 * time.Second)
 	defer tick.Stop()
+	check := h.caller(r).Check
 	for {
 		select {
 		case e, ok := <-events:
 			if !ok {
 				return
+			}
+			if check != nil && check() != nil {
+				return // revoked meanwhile
 			}
 			b, _ := json.Marshal(e)
 			if _, err := fmt.Fprintf(w, "event: %s\ndata: %s\n\n", e.Kind, b); err != nil {
@@ -238,12 +356,60 @@ func (h *handler) events(w http.ResponseWriter, r *http.Request) {
 			}
 			fl.Flush()
 		case <-tick.C:
+			if check != nil && check() != nil {
+				return
+			}
 			if _, err := fmt.Fprint(w, ": keep-alive\n\n"); err != nil {
 				return
 			}
 			fl.Flush()
 		}
 	}
+}
+
+// Trailers of a backup answer: what the backup holds, sent after its
+// last byte, so a client knows the stream is complete.
+const (
+	TrailerBackupUsers   = "Provisio-Backup-Users"
+	TrailerBackupLogLast = "Provisio-Backup-Log-Last"
+)
+
+// backup streams an age-encrypted backup (#13) as it is written. An
+// error before the first byte is the usual JSON error; after it, the
+// connection is cut, so the client sees an incomplete answer (no
+// trailers) rather than a backup that looks whole.
+func (h *handler) backup(w http.ResponseWriter, r *http.Request) {
+	var enc core.BackupEncryption
+	if !decode(w, r, &enc) {
+		return
+	}
+	w.Header().Set("Content-Type", "application/octet-stream")
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("Trailer", TrailerBackupUsers+", "+TrailerBackupLogLast)
+	cw := &countingWriter{w: w}
+	sum, err := h.api(r).Backup(cw, enc)
+	if err != nil {
+		if cw.n > 0 {
+			panic(http.ErrAbortHandler)
+		}
+		w.Header().Del("Trailer")
+		writeError(w, err)
+		return
+	}
+	w.Header().Set(TrailerBackupUsers, fmt.Sprint(sum.Users))
+	w.Header().Set(TrailerBackupLogLast, fmt.Sprint(sum.LogLast))
+}
+
+// countingWriter counts what went to the client.
+type countingWriter struct {
+	w io.Writer
+	n int64
+}
+
+func (c *countingWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n += int64(n)
+	return n, err
 }
 
 // decode reads a JSON body into v; an empty body leaves v as it is.
@@ -267,11 +433,17 @@ type errorBody struct {
 }
 
 var statusOf = map[core.Code]int{
-	core.CodeInvalid:  http.StatusBadRequest,
-	core.CodeNotFound: http.StatusNotFound,
-	core.CodeConflict: http.StatusConflict,
-	core.CodeInternal: http.StatusInternalServerError,
+	core.CodeInvalid:   http.StatusBadRequest,
+	core.CodeNotFound:  http.StatusNotFound,
+	core.CodeConflict:  http.StatusConflict,
+	core.CodeInternal:  http.StatusInternalServerError,
+	core.CodeForbidden: http.StatusForbidden,
+	core.CodeNotPaired: http.StatusForbidden,
+	codeRateLimited:    http.StatusTooManyRequests,
 }
+
+// codeRateLimited answers a pairing request over the rate limit.
+const codeRateLimited core.Code = "rate_limited"
 
 func writeError(w http.ResponseWriter, err error) {
 	var b errorBody

@@ -24,8 +24,9 @@ var notOffered = map[string]bool{
 
 // dispatch runs one well-formed request and returns its reply.
 //
-// The /proxy path (mobile) serves ping, provision and securitystrings with
-// no agent secret: a provision code or a device Id authorises them. Any
+// The /proxy path (mobile) serves ping, provision, securitystrings and
+// clientlog with no agent secret: a provision code or a device Id
+// authorises them. Any
 // other action there answers AGENT_ERROR_AGENT_ACCESS (decided), not
 // AGENT_ERROR_UNKNOWN_ACTION: the caller is not an authorised agent, and
 // the mobile path must not let anyone on the LAN probe which agent actions
@@ -43,6 +44,8 @@ func (s *Server) dispatch(r *http.Request, req *request, mobile bool) reply {
 			return s.provision(r, req)
 		case "securitystrings":
 			return s.securityStrings(r, req)
+		case "clientlog":
+			return s.clientLog(r, req)
 		}
 		s.refuse(r, refusedMobile)
 		return failReply(errAgentAccess)
@@ -71,6 +74,8 @@ func (s *Server) dispatch(r *http.Request, req *request, mobile bool) reply {
 		return s.provision(r, req)
 	case "securitystrings":
 		return s.securityStrings(r, req)
+	case "clientlog":
+		return s.clientLog(r, req)
 	case "changepin":
 		return s.changePIN(agent, req)
 	case "existsbyattribute":

@@ -13,6 +13,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"provisio/core"
 )
 
 // docs/api.md is executable: every ```xml request block is sent to a
@@ -121,6 +123,9 @@ func TestAPIDoc(t *testing.T) {
 		}
 		t.Run(exs[0].section, func(t *testing.T) {
 			f := newFixture(t)
+			if setup := sectionSetup[exs[0].section]; setup != nil {
+				setup(t, f)
+			}
 			hc := f.agent(t, "").HTTP
 			session := "" // the last SessionID the server gave
 			for _, ex := range exs {
@@ -177,6 +182,22 @@ func TestAPIDoc(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+}
+
+// sectionSetup prepares the fixture for the sections whose examples need
+// more than it holds; each such section says so in its text.
+var sectionSetup = map[string]func(t testing.TB, f *fixtureEnv){
+	// alice's own profile has client logging on (#14).
+	"clientlog": func(t testing.TB, f *fixtureEnv) {
+		p := core.Profile{Name: "Diagnostics", ClientPolicies: core.DefaultClientPolicies(f.svc.Settings().MobileClient)}
+		p.SupportEmail, p.Logging = "help@example.org", true
+		if err := f.svc.AddProfile(p, "test"); err != nil {
+			t.Fatal(err)
+		}
+		if err := f.svc.AssignProfileToUser("Diagnostics", "alice", "test"); err != nil {
+			t.Fatal(err)
+		}
+	},
 }
 
 // normalise reduces an XML document to a canonical one-line form: no

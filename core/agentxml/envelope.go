@@ -51,6 +51,7 @@ type request struct {
 	Level          string
 	NextOTC        string // oathsync's second code (actions_oath.go)
 	CSR            string // provision's PEM certificate request (#14, devicecert.go)
+	Log            string // clientlog's diagnostic log (#14, clientlog.go)
 }
 
 // field returns the request field for an element or attribute name, or nil
@@ -98,6 +99,8 @@ func (r *request) field(name string) *string {
 		return &r.NextOTC
 	case strings.EqualFold(name, "CSR"):
 		return &r.CSR
+	case strings.EqualFold(name, "Log"):
+		return &r.Log
 	}
 	return nil
 }

@@ -31,6 +31,9 @@ type Limits struct {
 	// TokenIndex, QRCode, Page and Details are the GET endpoints
 	// TokenIndex, getQRCode, the Provision URL page and getServerDetails.
 	TokenIndex, QRCode, Page, Details Rate
+	// ClientLog is diagnostic log uploads (clientlog, #14), on any
+	// AgentXML path.
+	ClientLog Rate
 	// Refused is charged for each refused request (malformed XML, a wrong
 	// agent secret or address, an action /proxy does not offer); once it
 	// is spent, the source gets 429 before its request is even read.
@@ -51,6 +54,7 @@ func DefaultLimits() Limits {
 		QRCode:          Rate{PerSecond: 0.5, Burst: 10},
 		Page:            Rate{PerSecond: 1, Burst: 20},
 		Details:         Rate{PerSecond: 1, Burst: 20},
+		ClientLog:       Rate{PerSecond: 1.0 / 60, Burst: 3}, // 3 at once, then 1 a minute
 		Refused:         Rate{PerSecond: 2, Burst: 60},
 		MaxConns:        1024,
 		MaxConnsPerAddr: 64,
@@ -171,7 +175,7 @@ func (l *limiter) charge(remoteAddr string) {
 
 // limiters are the server's buckets, one per limited endpoint.
 type limiters struct {
-	provision, tokenIndex, qrCode, page, details, refused *limiter
+	provision, tokenIndex, qrCode, page, details, clientLog, refused *limiter
 }
 
 func newLimiters(l Limits) limiters {
@@ -181,6 +185,7 @@ func newLimiters(l Limits) limiters {
 		qrCode:     newLimiter(l.QRCode),
 		page:       newLimiter(l.Page),
 		details:    newLimiter(l.Details),
+		clientLog:  newLimiter(l.ClientLog),
 		refused:    newLimiter(l.Refused),
 	}
 }

@@ -150,6 +150,13 @@ func (s *Server) agentXML(mobile bool) http.HandlerFunc {
 				return
 			}
 			rep = s.dispatch(r, &req, mobile)
+		} else if strings.EqualFold(req.Action, "clientlog") {
+			// A diagnostic log is a write a device Id buys: limited per
+			// source, and refused while the disk is full (#14).
+			if s.limited(w, r, s.lims.clientLog) || s.lowDisk(w) {
+				return
+			}
+			rep = s.dispatch(r, &req, mobile)
 		} else {
 			rep = s.dispatch(r, &req, mobile)
 		}

@@ -39,6 +39,9 @@ const (
 // for concurrent use.
 type DeviceCA struct {
 	dir string
+	// certFile, keyFile and name are the CA's files in dir and its
+	// common name: the device CA's, or the console CA's (NewConsoleCA).
+	certFile, keyFile, name string
 
 	mu   sync.Mutex
 	cert *x509.Certificate
@@ -47,7 +50,22 @@ type DeviceCA struct {
 
 // NewDeviceCA returns the device CA kept in dir. Nothing is read or made
 // until it is first used.
-func NewDeviceCA(dir string) *DeviceCA { return &DeviceCA{dir: dir} }
+func NewDeviceCA(dir string) *DeviceCA {
+	return &DeviceCA{dir: dir, certFile: DeviceCACertFile, keyFile: DeviceCAKeyFile, name: "Provisio device CA"}
+}
+
+// File names of the console CA (#12), beside the device CA.
+const (
+	ConsoleCACertFile = "console-ca.pem"
+	ConsoleCAKeyFile  = "console-ca.key"
+)
+
+// NewConsoleCA returns the CA that signs the client certificates of
+// remote consoles (#12), kept in dir. It is a CA of its own, apart from
+// the device CA, so a phone's certificate can never open the admin API.
+func NewConsoleCA(dir string) *DeviceCA {
+	return &DeviceCA{dir: dir, certFile: ConsoleCACertFile, keyFile: ConsoleCAKeyFile, name: "Provisio console CA"}
+}
 
 // Pool returns a pool holding the CA certificate, for verifying client
 // certificates (tls.Config.ClientCAs).
@@ -103,7 +121,7 @@ func (ca *DeviceCA) get() (*x509.Certificate, *ecdsa.PrivateKey, error) {
 	ca.mu.Lock()
 	defer ca.mu.Unlock()
 	if ca.cert == nil {
-		cert, key, err := loadOrCreateDeviceCA(ca.dir)
+		cert, key, err := loadOrCreateCA(ca.dir, ca.certFile, ca.keyFile, ca.name)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -112,12 +130,13 @@ func (ca *DeviceCA) get() (*x509.Certificate, *ecdsa.PrivateKey, error) {
 	return ca.cert, ca.key, nil
 }
 
-// loadOrCreateDeviceCA reads the device CA from dir, creating it (ECDSA
+// loadOrCreateCA reads a CA (the device CA, the console CA) from dir,
+// its files certFile and keyFile, creating it with common name name (ECDSA
 // P-256, the key 0600) when neither file exists. As with the server
 // certificate, one file without the other is an error, never a silent
 // replacement: replacing the CA would cut off every device certificate.
-func loadOrCreateDeviceCA(dir string) (*x509.Certificate, *ecdsa.PrivateKey, error) {
-	certPath, keyPath := filepath.Join(dir, DeviceCACertFile), filepath.Join(dir, DeviceCAKeyFile)
+func loadOrCreateCA(dir, certFile, keyFile, name string) (*x509.Certificate, *ecdsa.PrivateKey, error) {
+	certPath, keyPath := filepath.Join(dir, certFile), filepath.Join(dir, keyFile)
 	certOK, err := exists(certPath)
 	if err != nil {
 		return nil, nil, err
@@ -130,7 +149,7 @@ func loadOrCreateDeviceCA(dir string) (*x509.Certificate, *ecdsa.PrivateKey, err
 	case certOK && keyOK:
 		return readDeviceCA(certPath, keyPath)
 	case certOK || keyOK:
-		return nil, nil, fmt.Errorf("certs: only one of %s and %s exists; restore the other from a backup or remove both to make a new device CA (every device then needs reprovisioning)", certPath, keyPath)
+		return nil, nil, fmt.Errorf("certs: only one of %s and %s exists; restore the other from a backup or remove both to make a new %s (every certificate it signed then stops working)", certPath, keyPath, name)
 	}
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
@@ -143,7 +162,7 @@ func loadOrCreateDeviceCA(dir string) (*x509.Certificate, *ecdsa.PrivateKey, err
 	now := time.Now()
 	tmpl := &x509.Certificate{
 		SerialNumber:          sn,
-		Subject:               pkix.Name{Organization: []string{"Provisio"}, CommonName: "Provisio device CA"},
+		Subject:               pkix.Name{Organization: []string{"Provisio"}, CommonName: name},
 		NotBefore:             now.Add(-clockSkew),
 		NotAfter:              now.Add(DeviceCAValidity),
 		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageCRLSign,

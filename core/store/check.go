@@ -264,7 +264,9 @@ func Check(dir string, opt Options) (*Report, error) {
 		sort.Slice(r.Buckets, func(i, j int) bool { return r.Buckets[i].Name < r.Buckets[j].Name })
 		if err == nil {
 			for _, b := range allBuckets {
-				if _, ok := c.buckets[string(b)]; !ok {
+				// A file last opened by an earlier version lacks the
+				// buckets added since; opening it makes them.
+				if _, ok := c.buckets[string(b)]; !ok && !addedLater[string(b)] {
 					r.BadRecords = append(r.BadRecords, fmt.Sprintf("bucket %q is missing", b))
 				}
 			}
@@ -272,6 +274,13 @@ func Check(dir string, opt Options) (*Report, error) {
 	}
 	r.BadRecords = append(r.BadRecords, recordProblems...)
 	return r, nil
+}
+
+// addedLater are the buckets added after the first release: a file last
+// opened before them is sound without them.
+var addedLater = map[string]bool{
+	string(bucketLogins): true, string(bucketOATH): true, string(bucketProfiles): true,
+	string(bucketClientLogs): true, string(bucketConsoles): true,
 }
 
 // recordProblem says why a record of bucket does not decode, or "".
@@ -303,7 +312,7 @@ func recordProblem(bucket string, key, value []byte) string {
 		if _, err := decodeLoginState(value); err != nil {
 			return fmt.Sprintf("bucket %q: record %s: %v", bucket, name, err)
 		}
-	case string(bucketUsers), string(bucketCodes), string(bucketAgents), string(bucketLog), string(bucketOutbox), string(bucketOATH), string(bucketProfiles):
+	case string(bucketUsers), string(bucketCodes), string(bucketAgents), string(bucketLog), string(bucketOutbox), string(bucketOATH), string(bucketProfiles), string(bucketClientLogs), string(bucketConsoles):
 		if !json.Valid(value) {
 			return fmt.Sprintf("bucket %q: record %s does not decode", bucket, name)
 		}

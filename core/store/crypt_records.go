@@ -261,6 +261,16 @@ func (s *Store) sealAll(tx *bolt.Tx) (n int, err error) {
 		}
 		n++
 	}
+	for _, k := range plain.clientLogKeys() {
+		l, err := plain.ClientLog(string(k))
+		if err != nil {
+			return n, err
+		}
+		if err := sealed.putJSON(bucketClientLogs, k, sealed.sealClientLog(k, l)); err != nil {
+			return n, err
+		}
+		n++
+	}
 	m, err := sealed.chainLog()
 	return n + m, err
 }

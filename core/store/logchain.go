@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -88,6 +89,9 @@ func (t *txn) headMAC() ([]byte, error) {
 		_, mac, err := t.chainStart()
 		return mac, err
 	}
+	if mac, ok := t.s.logHead.mac(v); ok {
+		return mac, nil
+	}
 	var r logRecord
 	if err := json.Unmarshal(v, &r); err != nil {
 		return nil, fmt.Errorf("decode the newest log entry: %w", err)
@@ -108,8 +112,45 @@ func (t *txn) putLog(e core.LogEntry) error {
 			return err
 		}
 		r.MAC = hex.EncodeToString(mac)
+		data, err := json.Marshal(r)
+		if err != nil {
+			return fmt.Errorf("encode log entry %d: %w", e.Seq, err)
+		}
+		if err := t.tx.Bucket(bucketLog).Put(seqKey(e.Seq), data); err != nil {
+			return err
+		}
+		t.s.logHead.set(data, mac)
+		return nil
 	}
 	return t.putJSON(bucketLog, seqKey(e.Seq), r)
+}
+
+// logHead remembers the newest log record this store wrote and its MAC,
+// so that appending the next entry need not decode that record again.
+// It is keyed by the record's bytes, compared with what the log holds
+// now, so a rolled-back write, a rotation or a restore can never make it
+// answer for another record.
+type logHead struct {
+	mu  sync.Mutex
+	raw []byte
+	m   []byte
+}
+
+// mac returns the MAC of the stored record v, if v is the one remembered.
+func (h *logHead) mac(v []byte) ([]byte, bool) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.raw == nil || !bytes.Equal(h.raw, v) {
+		return nil, false
+	}
+	return h.m, true
+}
+
+// set remembers the record data just stored, whose MAC is mac.
+func (h *logHead) set(data, mac []byte) {
+	h.mu.Lock()
+	h.raw, h.m = data, mac
+	h.mu.Unlock()
 }
 
 // chainLog computes the chain over every stored entry (the migration of

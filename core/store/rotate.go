@@ -114,6 +114,18 @@ func (s *Store) RotateKey() (records int, err error) {
 		if err := old.OATHRecords(func(k string, r core.OATHRecord) bool { oaths = append(oaths, rec{k, r}); return true }); err != nil {
 			return err
 		}
+		type logRec struct {
+			k []byte
+			l core.ClientLog
+		}
+		var clientLogs []logRec
+		for _, k := range old.clientLogKeys() {
+			l, err := old.ClientLog(string(k))
+			if err != nil {
+				return err
+			}
+			clientLogs = append(clientLogs, logRec{k, l})
+		}
 		set, setErr := old.Settings()
 		if setErr != nil && !errors.Is(setErr, core.ErrNotFound) {
 			return setErr
@@ -139,6 +151,11 @@ func (s *Store) RotateKey() (records int, err error) {
 		}
 		for _, r := range oaths {
 			if err := nx.putJSON(bucketOATH, []byte(r.k), nx.sealOATH([]byte(r.k), r.r)); err != nil {
+				return err
+			}
+		}
+		for _, r := range clientLogs {
+			if err := nx.putJSON(bucketClientLogs, r.k, nx.sealClientLog(r.k, r.l)); err != nil {
 				return err
 			}
 		}
@@ -168,7 +185,7 @@ func (s *Store) RotateKey() (records int, err error) {
 		if err := cfg.Put(keyKeyCheck, next.checkValue()); err != nil {
 			return err
 		}
-		records = len(users) + len(mails) + len(oaths) + len(names) + n
+		records = len(users) + len(mails) + len(oaths) + len(clientLogs) + len(names) + n
 		_, err = nx.AppendLog(core.LogEntry{Time: nowUTC(), Level: core.LevelInfo,
 			Message: fmt.Sprintf("The data key was rotated: %d records re-encrypted and the audit log re-chained under the new key.", records)})
 		return err

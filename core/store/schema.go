@@ -15,6 +15,8 @@ package store
 //	outbox    8-byte big-endian id → JSON core.OutMessage
 //	oath      lower(username)      → JSON core.OATHRecord (holds the token secret; see oath.go)
 //	profiles  lower(profile name)  → JSON core.Profile (with the groups it is the default of)
+//	clientlogs lower(username)     → JSON core.ClientLog (each upload's text sealed; clientlog.go)
+//	consoles  lower(console name)  → JSON core.Console (remote consoles, #12; code hash only)
 var (
 	bucketUsers    = []byte("users")
 	bucketCodes    = []byte("codes")
@@ -27,8 +29,11 @@ var (
 	bucketLogins   = []byte("logins")
 	bucketOATH     = []byte("oath")
 	bucketProfiles = []byte("profiles")
+	// bucketClientLogs holds client diagnostic logs (clientlog.go).
+	bucketClientLogs = []byte("clientlogs")
+	bucketConsoles   = []byte("consoles")
 
-	allBuckets = [][]byte{bucketUsers, bucketCodes, bucketDevices, bucketStrings, bucketAgents, bucketConfig, bucketLog, bucketOutbox, bucketLogins, bucketOATH, bucketProfiles}
+	allBuckets = [][]byte{bucketUsers, bucketCodes, bucketDevices, bucketStrings, bucketAgents, bucketConfig, bucketLog, bucketOutbox, bucketLogins, bucketOATH, bucketProfiles, bucketClientLogs, bucketConsoles}
 
 	keySettings = []byte("settings")
 	// keyLoginsMigrated in config marks that the login state of every user

@@ -70,6 +70,10 @@ type Store struct {
 	// newKeyDir, when set, is where setupCrypt makes the data key of a
 	// file that has never been sealed.
 	newKeyDir, dataDir string
+	// users caches decoded user records (usercache.go); logHead the
+	// newest log record's MAC (logchain.go).
+	users   userCache
+	logHead logHead
 	// keyDir is Options.KeyDir: where RotateKey writes and a rotation a
 	// crash interrupted is finished (rotate.go).
 	keyDir string
@@ -219,7 +223,11 @@ func userKey(name string) []byte { return []byte(core.Key(name)) }
 
 func (t *txn) User(name string) (u core.User, err error) {
 	key := userKey(name)
-	if err = t.getJSON(bucketUsers, key, &u); err != nil {
+	v := t.tx.Bucket(bucketUsers).Get(key)
+	if v == nil {
+		return u, core.ErrNotFound
+	}
+	if u, err = t.s.users.decode(key, v); err != nil {
 		return u, err
 	}
 	return t.openUser(key, u)
@@ -230,9 +238,13 @@ func (t *txn) PutUser(u core.User) error {
 	return t.putJSON(bucketUsers, key, t.sealUser(key, u))
 }
 
-// DeleteUser deletes the user record and the user's login state.
+// DeleteUser deletes the user record, the user's login state and the
+// diagnostic logs their phone uploaded.
 func (t *txn) DeleteUser(name string) error {
 	if err := t.delete(bucketLogins, userKey(name)); err != nil {
+		return err
+	}
+	if err := t.delete(bucketClientLogs, userKey(name)); err != nil {
 		return err
 	}
 	return t.delete(bucketUsers, userKey(name))

@@ -18,6 +18,10 @@ const (
 	// The authenticator calls the API a few times per use.
 	apiPerAddress = 60
 	apiWindow     = time.Minute
+	// "Send diagnostic log" is a person's tap (#14); the service also
+	// limits each user's uploads an hour.
+	logsPerAddress = 5
+	logWindow      = 15 * time.Minute
 	// Setting up a phone is a tap on a button.
 	setupsPerAddress = 10
 	setupWindow      = 15 * time.Minute

@@ -83,6 +83,7 @@ func New(svc *core.Service, opt Options) *Handler {
 	h.mux.Handle("GET /userportal/app/", http.StripPrefix("/userportal/app/", files))
 	h.mux.HandleFunc("POST /userportal/app/api/status", h.status)
 	h.mux.HandleFunc("POST /userportal/app/api/strings", h.strings)
+	h.mux.HandleFunc("POST /userportal/app/api/log", h.clientLog)
 	// Another site's page must not make a visitor's browser ask for codes
 	// or set itself up: browsers mark cross-site POSTs (Sec-Fetch-Site,
 	// Origin) and they are refused.

@@ -265,3 +265,12 @@ func URLs(svc *core.Service, listen string) []string {
 	}
 	return out
 }
+
+// Reloader is the certificate source the servers serve from, which
+// follows changes to the files without a restart; nil before LoadCert.
+// The remote admin listener shares it with the HTTPS server.
+func (s *Supervisor) Reloader() *certs.Reloader {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.certs
+}

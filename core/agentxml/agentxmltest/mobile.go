@@ -221,6 +221,13 @@ func (m *MobileClient) DownloadStrings() error {
 	return nil
 }
 
+// SendClientLog uploads a diagnostic log with the device Id (clientlog,
+// #14), as the app does when its user taps "Send diagnostic log"; it
+// returns the answer, PASS or not.
+func (m *MobileClient) SendClientLog(text string) (*Response, error) {
+	return m.Do(SASRequest("Version", "3.6", "Action", "clientlog", "Id", m.deviceID, "Log", text))
+}
+
 // SyncIndex sets the next string to use from the server's TokenIndex, as
 // the client does when the syncIndex policy is on.
 func (m *MobileClient) SyncIndex() error {

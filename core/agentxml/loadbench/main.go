@@ -91,6 +91,10 @@ type config struct {
 	profRates  bool
 	devices    int
 	devicesOut string
+	// keyDir holds the data key: secrets sealed at rest as the program
+	// runs (#13); empty: a plain store without a key, to measure what the
+	// encryption costs (wrk-bench.sh runs both).
+	keyDir string
 }
 
 func main() {
@@ -107,6 +111,7 @@ func main() {
 	flag.DurationVar(&c.batchDelay, "batch-delay", 0, "provisio: store MaxBatchDelay (0: the store's default)")
 	flag.IntVar(&c.devices, "devices", 0, "provisio: users with a pending provision code to add for the provision run")
 	flag.StringVar(&c.devicesOut, "devices-out", "", "provisio: file for the provision request bodies (with -devices)")
+	flag.StringVar(&c.keyDir, "key-dir", "", "provisio: key directory of the data key (sealed store, as in production); empty: a plain store without a key")
 	flag.StringVar(&c.pprof, "pprof", "", "serve net/http/pprof on this loopback host:port (off when empty)")
 	flag.BoolVar(&c.profRates, "prof-rates", false, "with -pprof: also record block and mutex profiles")
 	flag.Parse()
@@ -232,7 +237,7 @@ func serveProvisio(c config, cert tls.Certificate) (string, func() error, error)
 		return "", nil, err
 	}
 	ln.Close()
-	st, err := store.Open(c.data, store.Options{MaxBatchDelay: c.batchDelay})
+	st, err := store.Open(c.data, store.Options{MaxBatchDelay: c.batchDelay, KeyDir: c.keyDir})
 	if err != nil {
 		return "", nil, err
 	}

@@ -4,7 +4,9 @@
 // keeps working offline; online it checks the phone is still the user's
 // device, keeps the index in step (Sync Index) and downloads new strings
 // when few are left. The PIN lives in one variable and is never stored or
-// sent.
+// sent. With client logging on in the user's profile it keeps a short
+// diagnostic log of its own events (never a PIN, code, string or the
+// device Id), which a person can send from the Help section.
 'use strict';
 (function () {
   var LOW = 10;           // download a new set at or below this many left
@@ -14,6 +16,8 @@
   var first = -1;         // first index shown since the page opened
   var pin = '';           // in memory only
   var mode = 'pin';
+  var DIAG_LINES = 200;        // lines kept on the phone
+  var DIAG_MAX = 32 * 1024;    // bytes one upload may hold (the server's bound)
 
   function $(id) { return document.getElementById(id); }
   function show(id, on) { $(id).hidden = !on; }
@@ -41,6 +45,28 @@
       out += s.charAt((d === 0 ? 10 : d) - 1);
     }
     return out;
+  }
+
+  // note adds a line to the diagnostic log while the profile has client
+  // logging on; with it off the phone keeps none. Callers pass fixed
+  // sentences and counts only: no PIN, code, string or device Id.
+  function note(text) {
+    if (!state) return;
+    if (!pol().logging) { delete state.diag; return; }
+    var d = state.diag || [];
+    d.push(new Date().toISOString().replace(/\.\d+Z$/, 'Z') + ' ' + String(text).slice(0, 300));
+    if (d.length > DIAG_LINES) d = d.slice(d.length - DIAG_LINES);
+    state.diag = d;
+  }
+
+  // diagText is the newest part of the log that fits one upload.
+  function diagText() {
+    var lines = (state && state.diag) || [];
+    var enc = new TextEncoder(), text = lines.join('\n');
+    while (lines.length > 1 && enc.encode(text).length > DIAG_MAX) {
+      lines = lines.slice(1); text = lines.join('\n');
+    }
+    return text;
   }
 
   function save() { return ProvisioStore.save(state).catch(function () { say('This browser could not save; the next code may repeat.'); }); }
@@ -132,37 +158,42 @@
       b.href = 'mailto:' + p.support_email; b.textContent = p.support_email;
       show('support-email', true); any = true;
     } else show('support-email', false);
-    show('support', any);
+    var diag = !!p.logging && !state.replaced;
+    show('diag', diag);
+    show('support', any || diag);
   }
 
   function download() {
     say('Downloading new security strings…');
     return post('strings', { id: state.deviceId }).then(function (r) {
-      if (r.state === 'replaced') return replaced();
-      if (r.state !== 'ok') { say(r.message); return; }
+      if (r.state === 'replaced') { note('download: this phone is no longer the account\'s device'); return replaced(); }
+      if (r.state !== 'ok') { note('download refused: ' + r.message); say(r.message); return; }
       state.strings = r.strings; state.next = 0; state.policies = r.policies || state.policies;
       shown = -1; first = -1;
+      note('download: new security strings stored');
       return save().then(function () { say('New security strings downloaded.'); markShown(0); });
-    }, function () { say('Offline: using the strings stored on this phone.'); });
+    }, function () { note('download: no answer from the server (offline)'); save(); say('Offline: using the strings stored on this phone.'); });
   }
 
   // sync asks the server whether this is still the user's device and, with
   // Sync Index, which index comes next.
   function sync() {
     return post('status', { id: state.deviceId }).then(function (r) {
-      if (r.state === 'replaced') { replaced(); return false; }
-      if (r.state !== 'ok') { say(r.message); return true; }
+      if (r.state === 'replaced') { note('status: this phone is no longer the account\'s device'); replaced(); return false; }
+      if (r.state !== 'ok') { note('status refused: ' + r.message); say(r.message); return true; }
       if (r.policies) state.policies = r.policies;
       if (r.fingerprint) state.fingerprint = r.fingerprint;
       if (typeof r.next === 'number' && r.next > state.next) state.next = Math.min(r.next, 100);
+      note('status: ok, ' + (100 - state.next) + ' strings left');
       return save().then(function () { return true; });
-    }, function () { say('Offline: using the strings stored on this phone.'); return true; });
+    }, function () { note('status: no answer from the server (offline)'); save(); say('Offline: using the strings stored on this phone.'); return true; });
   }
 
   function start() {
     ProvisioStore.load().then(function (s) {
       state = s || null;
       if (!state) { render(); return; }
+      note('app opened: ' + navigator.userAgent);
       ProvisioStore.persist();
       if (state.replaced) { render(); return; }
       return sync().then(function (ok) {
@@ -205,6 +236,25 @@
     if (100 - state.next <= LOW) download();
   });
   $('refresh').addEventListener('click', function () { download(); });
+  // Send diagnostic log: only a person's tap sends it, never a script.
+  $('send-log').addEventListener('click', function (e) {
+    if (!e.isTrusted || !state) return;
+    var btn = $('send-log'), out = $('diag-status');
+    note('diagnostic log sent from ' + navigator.userAgent);
+    var text = diagText();
+    btn.disabled = true; out.textContent = 'Sending…';
+    post('log', { id: state.deviceId, log: text }).then(function (r) {
+      if (r.state === 'ok') {
+        out.textContent = 'Sent';
+      } else {
+        note('diagnostic log refused: ' + r.message);
+        out.textContent = 'Not sent: ' + (r.message || 'the server refused it.');
+      }
+    }, function () {
+      note('diagnostic log not sent: no answer from the server');
+      out.textContent = 'Not sent: the server did not answer. Connect to the office network and try again.';
+    }).then(function () { btn.disabled = false; save(); });
+  });
   $('forget').addEventListener('click', function () { show('forget-confirm', true); $('forget-yes').focus(); });
   $('forget-no').addEventListener('click', function () { show('forget-confirm', false); });
   $('forget-yes').addEventListener('click', function () {

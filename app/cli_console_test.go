@@ -1,0 +1,143 @@
+package main
+
+import (
+	"net"
+	"strings"
+	"testing"
+	"time"
+
+	"provisio/core/adminapi"
+)
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// pairingCode reads the code from `console pair`'s output.
+func pairingCode(t *testing.T, out string) (code, fingerprint string) {
+	t.Helper()
+	for _, l := range strings.Split(out, "\n") {
+		if _, v, ok := strings.Cut(l, "): "); ok && strings.HasPrefix(l, "Pairing code for console ") {
+			code = v
+		}
+		if v, ok := strings.CutPrefix(l, "Server certificate SHA-256: "); ok {
+			fingerprint = v
+		}
+	}
+	if code == "" || fingerprint == "" {
+		t.Fatalf("console pair printed no code or fingerprint:\n%s", out)
+	}
+	return code, fingerprint
+}
+
+// TestCLI_RemoteConsole: `console pair` works on the data directory
+// directly and attached to a running server; a console paired with the
+// printed code runs commands with --connect over mutual TLS as its role
+// allows; `console list` and `console revoke` manage the consoles, and a
+// revoked one is refused at once.
+func TestCLI_RemoteConsole(t *testing.T) {
+	dir := t.TempDir()
+	t.Setenv("PROVISIO_CONSOLE_DIR", t.TempDir())
+	adminAddr := freeAddr(t)
+	for _, args := range [][]string{
+		{"settings", "set", "server.listen", freeAddr(t)},
+		{"settings", "set", "server.admin_listen", adminAddr},
+		{"settings", "set", "server.mtls_listen", ""},
+		{"settings", "set", "server.advertise", "127.0.0.1"},
+		{"user", "add", "alice", "--pin", "9132"},
+	} {
+		if code, _, errOut := runCLI(t, dir, args...); code != 0 {
+			t.Fatalf("%v: %s", args, errOut)
+		}
+	}
+	// No server runs: the code is made in the data file, with the
+	// certificate the server will present.
+	code, out, errOut := runCLI(t, dir, "console", "pair", "desk-1")
+	if code != 0 || !strings.Contains(out, `Pairing code for console "desk-1" (helpdesk): `) || !strings.Contains(out, "No Provisio server runs") ||
+		!strings.Contains(out, "provisio --connect "+adminAddr) {
+		t.Fatalf("console pair offline: %d\n%s%s", code, out, errOut)
+	}
+	offlineFP := func() string { _, fp := pairingCode(t, out); return fp }()
+	if code, _, errOut := runCLI(t, dir, "console", "pair", "desk-1", "--role", "boss"); code != exitUsage || !strings.Contains(errOut, "not a role") {
+		t.Errorf("a wrong role: %d %s", code, errOut)
+	}
+
+	stop := make(chan struct{})
+	started := make(chan string, 1)
+	var sOut, sErr syncBuffer
+	c := &cli{out: &sOut, errOut: &sErr, stop: stop, started: started}
+	done := make(chan int)
+	go func() { done <- c.run([]string{"--data", dir, "serve"}) }()
+	select {
+	case <-started:
+	case code := <-done:
+		t.Fatalf("serve exited %d: %s", code, sErr.String())
+	case <-time.After(20 * time.Second):
+		t.Fatal("the server did not start")
+	}
+	defer func() {
+		close(stop)
+		<-done
+	}()
+
+	code, out, errOut = runCLI(t, dir, "console", "pair", "desk-2", "--role", "helpdesk")
+	if code != 0 || !strings.Contains(errOut, "attached") {
+		t.Fatalf("console pair attached: %d %s", code, errOut)
+	}
+	pc, fp := pairingCode(t, out)
+	if fp != offlineFP {
+		t.Errorf("the fingerprint changed between the offline and the attached pair: %s, %s", offlineFP, fp)
+	}
+	seen, serverPEM, err := adminapi.ServerFingerprint(adminAddr)
+	if err != nil || seen != fp {
+		t.Fatalf("the remote listener presents %s (%v), console pair printed %s", seen, err, fp)
+	}
+	// What `provisio --connect` does in its window.
+	id, err := adminapi.Pair(adminAddr, seen, serverPEM, pc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := id.Save((&cli{}).identityDir(adminAddr)); err != nil {
+		t.Fatal(err)
+	}
+
+	remote := func(args ...string) (int, string, string) {
+		return runCLI(t, dir, append([]string{"--connect", adminAddr}, args...)...)
+	}
+	code, out, errOut = remote("user", "list")
+	if code != 0 || !strings.Contains(out, "alice") || !strings.Contains(errOut, "connected to "+adminAddr+" as desk-2 (helpdesk)") {
+		t.Errorf("--connect user list: %d\n%s%s", code, out, errOut)
+	}
+	if code, out, errOut := remote("reprovision", "alice"); code != 0 || !strings.Contains(out, "Provision code for alice: ") {
+		t.Errorf("--connect reprovision: %d\n%s%s", code, out, errOut)
+	}
+	if code, _, errOut := remote("settings", "set", "server.name", "Evil"); code != exitError || !strings.Contains(errOut, `Console "desk-2" has the helpdesk role`) {
+		t.Errorf("--connect settings set as helpdesk: %d %s", code, errOut)
+	}
+	if code, _, errOut := remote("serve"); code != exitUsage || !strings.Contains(errOut, "--connect works with") {
+		t.Errorf("--connect serve: %d %s", code, errOut)
+	}
+	if code, _, errOut := runCLI(t, dir, "--connect", "192.0.2.1", "user", "list"); code != exitError || !strings.Contains(errOut, "not paired with 192.0.2.1:8444") {
+		t.Errorf("--connect to a server not paired with: %d %s", code, errOut)
+	}
+
+	code, out, _ = runCLI(t, dir, "console", "list")
+	if code != 0 || !strings.Contains(out, "desk-1") || !strings.Contains(out, "pending") || !strings.Contains(out, id.Name) || !strings.Contains(out, "paired") {
+		t.Errorf("console list:\n%s", out)
+	}
+	if code, out, errOut := runCLI(t, dir, "console", "revoke", "desk-2"); code != 0 || !strings.Contains(out, `Console "desk-2" revoked`) {
+		t.Errorf("console revoke: %d %s %s", code, out, errOut)
+	}
+	if code, _, errOut := remote("user", "list"); code != exitError || !strings.Contains(errOut, "revoked") {
+		t.Errorf("a revoked console: %d %s", code, errOut)
+	}
+	if code, out, _ := runCLI(t, dir, "console", "list"); code != 0 || !strings.Contains(out, "revoked") {
+		t.Errorf("console list after revoke:\n%s", out)
+	}
+}

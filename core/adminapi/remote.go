@@ -1,0 +1,300 @@
+package adminapi
+
+import (
+	"crypto/sha256"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/pem"
+	"fmt"
+	"io"
+	"log"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/time/rate"
+
+	"provisio/core"
+)
+
+// The remote admin API (#12): the same routes as on admin.sock, over
+// HTTPS with mutual TLS on a TCP listener of its own (server.admin_listen),
+// for consoles on other machines. A console's client certificate is
+// signed by the console CA when it pairs (POST /v1/pair, the one route
+// that needs no certificate); on every request the certificate must be
+// the console CA's and that of a paired console that is not revoked, and
+// the console's role must allow the route.
+
+// DefaultRemotePort is the port of the remote admin listener when
+// --connect names only a host; server.admin_listen defaults to it.
+const DefaultRemotePort = "8444"
+
+// CA signs and verifies console certificates: certs.NewConsoleCA.
+type CA interface {
+	// Pool holds the CA certificate, to verify client certificates.
+	Pool() (*x509.CertPool, error)
+	// SignDevice signs a client certificate with CN name for csr's key.
+	SignDevice(name string, csr *x509.CertificateRequest) (certPEM []byte, serial string, notAfter time.Time, err error)
+}
+
+// RemoteOptions configure ListenRemote.
+type RemoteOptions struct {
+	// GetCertificate is the server certificate, as the HTTPS server for
+	// phones presents it (remote consoles pin it when they pair).
+	GetCertificate func(*tls.ClientHelloInfo) (*tls.Certificate, error)
+	// CA is the console CA. Required.
+	CA CA
+	// PairBurst and PairEvery bound pairing requests per source address:
+	// PairBurst at once, then one per PairEvery. Zero: 5, then one per
+	// 12 seconds (5 a minute).
+	PairBurst int
+	PairEvery time.Duration
+}
+
+// RemoteServer serves the admin API to paired consoles.
+type RemoteServer struct {
+	svc  *core.Service
+	ca   CA
+	pool *x509.CertPool
+	http *http.Server
+	ln   net.Listener
+	wg   sync.WaitGroup
+	done chan struct{}
+	lim  *pairLimiter
+}
+
+// ListenRemote serves the API over HTTPS with mutual TLS on addr.
+func ListenRemote(addr string, svc *core.Service, opt RemoteOptions) (*RemoteServer, error) {
+	if opt.CA == nil || opt.GetCertificate == nil {
+		return nil, fmt.Errorf("the remote admin listener needs a certificate and the console CA")
+	}
+	pool, err := opt.CA.Pool()
+	if err != nil {
+		return nil, fmt.Errorf("the console CA: %w", err)
+	}
+	if opt.PairBurst <= 0 {
+		opt.PairBurst = 5
+	}
+	if opt.PairEvery <= 0 {
+		opt.PairEvery = 12 * time.Second
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("open the remote admin listener on %s: %w", addr, err)
+	}
+	s := &RemoteServer{svc: svc, ca: opt.CA, pool: pool, done: make(chan struct{}),
+		lim: newPairLimiter(rate.Every(opt.PairEvery), opt.PairBurst)}
+	cfg := &tls.Config{
+		MinVersion:     tls.VersionTLS12,
+		GetCertificate: opt.GetCertificate,
+		// Requested, not required: pairing has no certificate yet, and
+		// every other route refuses without one, with a JSON sentence
+		// rather than a failed handshake nobody can read.
+		ClientAuth: tls.RequestClientCert,
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /v1/pair", s.pair)
+	mux.Handle("/", Handler(svc, s.caller, s.done))
+	s.ln = tls.NewListener(ln, cfg)
+	s.http = &http.Server{
+		Handler:           mux,
+		ReadHeaderTimeout: 10 * time.Second,
+		// This port is open to the network: a client that trickles its
+		// request or idles holds a connection only so long. Writes have
+		// no bound, as an event stream lasts.
+		ReadTimeout:    30 * time.Second,
+		IdleTimeout:    2 * time.Minute,
+		MaxHeaderBytes: 32 << 10,
+		// Failed handshakes (scanners, a console pinning another
+		// certificate) are not worth a line on stderr each.
+		ErrorLog: log.New(io.Discard, "", 0),
+	}
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		_ = s.http.Serve(s.ln)
+	}()
+	return s, nil
+}
+
+// Addr is the address the listener is bound to.
+func (s *RemoteServer) Addr() string { return s.ln.Addr().String() }
+
+// Close stops serving and ends event streams.
+func (s *RemoteServer) Close() error {
+	close(s.done)
+	err := s.http.Close()
+	s.wg.Wait()
+	return err
+}
+
+// errNoConsoleCert refuses a request without a paired console's
+// certificate.
+var errNoConsoleCert = core.Errorf(core.CodeNotPaired, "This request needs the certificate of a paired console; pair this console first (provisio console pair NAME on the server, then provisio --connect HOST here).")
+
+// caller identifies the paired console behind r from its certificate;
+// anything else is refused and counted.
+func (s *RemoteServer) caller(r *http.Request) (Caller, error) {
+	ip := hostOnly(r.RemoteAddr)
+	if r.TLS == nil || len(r.TLS.PeerCertificates) == 0 {
+		s.svc.Refuse(ip, "remote admin API request without a console certificate")
+		return Caller{}, errNoConsoleCert
+	}
+	leaf := r.TLS.PeerCertificates[0]
+	if _, err := leaf.Verify(x509.VerifyOptions{Roots: s.pool, KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}}); err != nil {
+		s.svc.Refuse(ip, "remote admin API request with a certificate the console CA did not sign")
+		return Caller{}, errNoConsoleCert
+	}
+	serial, fp := strings.ToUpper(leaf.SerialNumber.Text(16)), FingerprintDER(leaf.Raw)
+	con, err := s.svc.PairedConsole(serial, fp)
+	if err != nil {
+		if core.ErrorCode(err) == core.CodeNotPaired {
+			s.svc.Refuse(ip, "remote admin API request from a revoked or unpaired console")
+		}
+		return Caller{}, err
+	}
+	return Caller{
+		AdminOperator: core.AdminOperator{Name: con.Name, Role: con.Role, Remote: true},
+		Operator:      fmt.Sprintf("console %q (%s) at %s", con.Name, con.Role, ip),
+		Source:        fmt.Sprintf("console %q at %s", con.Name, ip),
+		Check: func() error {
+			_, err := s.svc.PairedConsole(serial, fp)
+			return err
+		},
+	}, nil
+}
+
+// pairRequest is the body of POST /v1/pair.
+type pairRequest struct {
+	Code string `json:"code"`
+	// CSR is a PEM certificate request for the console's own key; the
+	// key never leaves the console.
+	CSR string `json:"csr"`
+}
+
+// pairAnswer is the answer to a pairing: the console's certificate.
+type pairAnswer struct {
+	Name        string    `json:"name"`
+	Role        core.Role `json:"role"`
+	Certificate string    `json:"certificate"`
+}
+
+// pair redeems a pairing code for a client certificate. It needs no
+// certificate, so it is rate-limited per source address and a wrong code
+// is only counted in memory (svc.Refuse), never written each.
+func (s *RemoteServer) pair(w http.ResponseWriter, r *http.Request) {
+	ip := hostOnly(r.RemoteAddr)
+	if !s.lim.allow(ip) {
+		s.svc.Refuse(ip, "console pairing requests over the rate limit")
+		writeError(w, core.Errorf(codeRateLimited, "Too many pairing attempts from this address; wait a minute and try again."))
+		return
+	}
+	var req pairRequest
+	if !decode(w, r, &req) {
+		s.svc.Refuse(ip, "malformed console pairing request")
+		return
+	}
+	b, _ := pem.Decode([]byte(req.CSR))
+	var csr *x509.CertificateRequest
+	var err error
+	if b != nil && b.Type == "CERTIFICATE REQUEST" {
+		csr, err = x509.ParseCertificateRequest(b.Bytes)
+		if err == nil {
+			err = csr.CheckSignature()
+		}
+	}
+	if b == nil || b.Type != "CERTIFICATE REQUEST" || err != nil {
+		s.svc.Refuse(ip, "malformed console pairing request")
+		writeError(w, core.FieldError("csr", "The pairing request needs a signed PEM certificate request (\"csr\")."))
+		return
+	}
+	con, cert, err := s.svc.RedeemConsolePairing(req.Code, func(name string) (core.ConsoleCert, error) {
+		certPEM, serial, _, err := s.ca.SignDevice(name, csr)
+		if err != nil {
+			return core.ConsoleCert{}, err
+		}
+		cb, _ := pem.Decode(certPEM)
+		return core.ConsoleCert{PEM: certPEM, Serial: serial, Fingerprint: FingerprintDER(cb.Bytes)}, nil
+	})
+	if err != nil {
+		if core.ErrorCode(err) == core.CodeNotPaired {
+			s.svc.Refuse(ip, "wrong console pairing code")
+		}
+		writeError(w, err)
+		return
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	writeJSON(w, http.StatusCreated, pairAnswer{Name: con.Name, Role: con.Role, Certificate: string(cert.PEM)})
+}
+
+// FingerprintDER is the SHA-256 of a DER certificate as Provisio shows
+// fingerprints: upper-case hex pairs joined by colons.
+func FingerprintDER(der []byte) string {
+	sum := sha256.Sum256(der)
+	var b strings.Builder
+	for i, x := range sum {
+		if i > 0 {
+			b.WriteByte(':')
+		}
+		fmt.Fprintf(&b, "%02X", x)
+	}
+	return b.String()
+}
+
+// sameFingerprint compares two fingerprints ignoring colons, spaces and
+// case, so one typed or pasted in another form still matches.
+func sameFingerprint(a, b string) bool {
+	norm := func(s string) string {
+		return strings.Map(func(r rune) rune {
+			if r == ':' || r == ' ' || r == '-' {
+				return -1
+			}
+			return r
+		}, strings.ToUpper(s))
+	}
+	na, nb := norm(a), norm(b)
+	return na != "" && na == nb
+}
+
+// hostOnly is the address without its port.
+func hostOnly(addr string) string {
+	if h, _, err := net.SplitHostPort(addr); err == nil {
+		return h
+	}
+	return addr
+}
+
+// pairLimiter is a token bucket per source address, plus one for all
+// sources together so many addresses cannot try many codes either.
+type pairLimiter struct {
+	mu      sync.Mutex
+	every   rate.Limit
+	burst   int
+	sources map[string]*rate.Limiter
+	all     *rate.Limiter
+}
+
+// maxPairSources bounds the addresses remembered; past it the map starts
+// again (the global bucket still holds).
+const maxPairSources = 4096
+
+func newPairLimiter(every rate.Limit, burst int) *pairLimiter {
+	return &pairLimiter{every: every, burst: burst, sources: map[string]*rate.Limiter{},
+		all: rate.NewLimiter(every*20, burst*4)}
+}
+
+func (l *pairLimiter) allow(ip string) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	lim, ok := l.sources[ip]
+	if !ok {
+		if len(l.sources) >= maxPairSources {
+			l.sources = map[string]*rate.Limiter{}
+		}
+		lim = rate.NewLimiter(l.every, l.burst)
+		l.sources[ip] = lim
+	}
+	return lim.Allow() && l.all.Allow()
+}

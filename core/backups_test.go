@@ -1,0 +1,78 @@
+package core
+
+import (
+	"testing"
+	"time"
+)
+
+func TestBackupDue(t *testing.T) {
+	loc := time.FixedZone("office", 2*3600)
+	at := func(day, h, m int) time.Time { return time.Date(2026, 3, day, h, m, 0, 0, loc) }
+	on := BackupSettings{Folder: "/backups", Time: "02:30", Keep: 3}
+	tests := []struct {
+		name       string
+		b          BackupSettings
+		last       time.Time
+		since, now time.Time
+		want       bool
+	}{
+		{"off without a folder", BackupSettings{Time: "02:30"}, time.Time{}, at(1, 0, 0), at(2, 3, 0), false},
+		{"before the time", on, at(1, 2, 30), at(1, 9, 0), at(2, 2, 29), false},
+		{"at the time", on, at(1, 2, 30), at(1, 9, 0), at(2, 2, 30), true},
+		{"ran today already", on, at(2, 2, 30), at(1, 9, 0), at(2, 23, 59), false},
+		{"turned on after today's time waits for tomorrow", on, at(2, 10, 0), at(2, 10, 0), at(2, 23, 0), false},
+		{"turned on, next day's time", on, at(2, 10, 0), at(2, 10, 0), at(3, 2, 31), true},
+		{"server was off at the time: catches up", on, at(1, 2, 30), at(3, 8, 0), at(3, 8, 0), true},
+		{"never ran, counts from the runner's start", on, time.Time{}, at(2, 9, 0), at(2, 12, 0), false},
+		{"never ran, the time comes", on, time.Time{}, at(2, 1, 0), at(2, 2, 30), true},
+		{"a bad time never runs", BackupSettings{Folder: "/b", Time: "x"}, time.Time{}, at(1, 0, 0), at(5, 0, 0), false},
+		{"midnight", BackupSettings{Folder: "/b", Time: "00:00"}, at(1, 0, 0), at(1, 0, 0), at(2, 0, 0), true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := backupDue(tc.b, BackupState{LastScheduled: tc.last}, tc.since, tc.now); got != tc.want {
+				t.Errorf("due = %v, want %v", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestSettings_BackupKeys(t *testing.T) {
+	tests := []struct {
+		key, value, want, err string
+	}{
+		{"backup.time", "2:05", "02:05", ""},
+		{"backup.time", "23:59", "23:59", ""},
+		{"backup.time", "24:00", "", `Enter the time as HH:MM on a 24-hour clock, such as 02:30, not "24:00".`},
+		{"backup.time", "", "", `Enter the time as HH:MM on a 24-hour clock, such as 02:30, not "".`},
+		{"backup.keep", "365", "365", ""},
+		{"backup.keep", "0", "", "Enter a whole number from 1 to 365."},
+		{"backup.folder", "", "", ""},
+		{"backup.folder", "relative", "", "Enter the full path of the backup folder, such as /var/backups/provisio."},
+		{"backup.recipient", "age1abc", "age1abc", ""},
+		{"backup.recipient", "AGE-SECRET-KEY-1X", "", `"AGE-SECRET-KEY-1X" is not an age recipient; it starts with age1, as age-keygen prints it.`},
+		{"backup.passphrase_file", "pass.txt", "", "Enter the full path of the passphrase file, such as /etc/provisio/backup.pass."},
+	}
+	for _, tc := range tests {
+		t.Run(tc.key+"="+tc.value, func(t *testing.T) {
+			s := DefaultSettings()
+			err := s.Set(tc.key, tc.value)
+			if ErrorMessage(err) != tc.err && !(err == nil && tc.err == "") {
+				t.Fatalf("error %q, want %q", ErrorMessage(err), tc.err)
+			}
+			if err == nil {
+				if got, _ := s.Get(tc.key); got != tc.want {
+					t.Errorf("stored %q, want %q", got, tc.want)
+				}
+			}
+		})
+	}
+	s := DefaultSettings()
+	if s.Backup.Time != DefaultBackupTime || s.Backup.Keep != DefaultBackupKeep || s.Backup.Folder != "" {
+		t.Errorf("defaults %+v", s.Backup)
+	}
+	_ = s.Set("backup.recipient", "age1abc")
+	if err := s.Set("backup.passphrase_file", "/etc/p"); err == nil {
+		t.Error("a recipient and a passphrase file together were accepted")
+	}
+}

@@ -1,0 +1,125 @@
+package ui
+
+import (
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
+
+	"provisio/core"
+)
+
+// backupScreen is Server → Backups: the daily backup into a folder
+// (backup.* settings), the last backup's outcome, and "Back up now". The
+// backups themselves are core's (Service.BackupNow), written by the
+// backup writer the composition root wires; this screen imports no
+// adapter.
+type backupScreen struct {
+	c    *Console
+	form *settingsForm
+
+	last  *widget.Label // "Last backup: TIME — OK / failed: reason"
+	now   *widget.Button
+	busy  bool
+	state core.BackupState // as last shown
+
+	content fyne.CanvasObject
+}
+
+func newBackupScreen(c *Console) *backupScreen {
+	b := &backupScreen{c: c}
+	b.last = &widget.Label{Wrapping: fyne.TextWrapWord, TextStyle: fyne.TextStyle{Bold: true}}
+	b.now = widget.NewButtonWithIcon("Back up now", theme.DocumentSaveIcon(), b.backUpNow)
+	extra := container.NewVBox(
+		newSection("Backups taken"),
+		container.NewBorder(nil, nil, nil, b.now, b.last),
+		&widget.Label{Text: "Back up now writes a backup into the folder with the saved settings, as the schedule does. " +
+			"Restore one with: provisio restore FILE --identity KEY-FILE (or --passphrase-file FILE), with the server stopped.",
+			Importance: widget.LowImportance, Wrapping: fyne.TextWrapWord},
+	)
+	b.form = newSettingsForm(c, settingsSpec{
+		title: "Server → Backups",
+		what:  "Backup settings",
+		note: "Every day at the time set, the running server writes an encrypted backup of the data, its key and the " +
+			"certificate into the folder, named by date, and keeps the newest ones. A backup alone restores on a new " +
+			"machine, so it is encrypted: to an age recipient (recommended: only whoever holds its identity can read " +
+			"the backups) or with a passphrase kept in a file. A failed backup is an error in the log and the status bar.",
+		entries: []entrySpec{
+			{key: "backup.folder", label: "Backup folder", placeholder: "e.g. /var/backups/provisio",
+				hint: "A folder that exists and Provisio can write to, ideally on another disk or a network share. Empty: no scheduled backups."},
+			{key: "backup.time", label: "Time of day", placeholder: "e.g. 02:30",
+				hint: "HH:MM on a 24-hour clock, this computer's local time. A server that was off then takes the backup when it starts."},
+			{key: "backup.keep", label: "Backups kept", placeholder: "e.g. 14",
+				hint: "From 1 to 365; older backups in the folder are deleted after each new one."},
+			{key: "backup.recipient", label: "age recipient", placeholder: "e.g. age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p",
+				hint: "The public key age-keygen prints. Keep its identity (AGE-SECRET-KEY-1…) off this machine: it restores the backups."},
+			{key: "backup.passphrase_file", label: "or passphrase file", placeholder: "e.g. /etc/provisio/backup.pass",
+				hint: "Instead of a recipient: a file (mode 0600) whose first line is the passphrase, at least 8 characters. The passphrase itself is never stored in the data."},
+		},
+		check: func(set core.Settings) error { return c.svc.CheckBackupSettings(set.Backup) },
+		extra: extra,
+	})
+	b.content = b.form.content
+	b.refresh()
+	return b
+}
+
+// lastBackupText words the last backup's outcome, and how important it is.
+func lastBackupText(st core.BackupState) (string, widget.Importance) {
+	r := st.Last
+	if r.At.IsZero() {
+		return "Last backup: none yet.", widget.MediumImportance
+	}
+	when := r.At.Local().Format("2 Jan 2006 15:04")
+	if r.OK {
+		return "Last backup: " + when + " — OK, " + r.File, widget.SuccessImportance
+	}
+	return "Last backup: " + when + " — failed: " + r.Error, widget.DangerImportance
+}
+
+// refresh shows the recorded outcome.
+func (b *backupScreen) refresh() {
+	b.state = b.c.svc.BackupState()
+	text, imp := lastBackupText(b.state)
+	noFolder := b.c.svc.Settings().Backup.Folder == ""
+	if noFolder && b.state.Last.At.IsZero() {
+		text += " Set a backup folder and Apply to take backups."
+	}
+	b.last.Importance = imp
+	b.last.SetText(text)
+	if b.busy || noFolder {
+		b.now.Disable()
+	} else {
+		b.now.Enable()
+	}
+}
+
+// configChanged follows saved settings and a new backup outcome.
+func (b *backupScreen) configChanged() {
+	b.form.configChanged()
+	b.refresh()
+}
+
+// backUpNow takes a backup off the UI thread (it can take seconds on a
+// big data file) and shows its outcome.
+func (b *backupScreen) backUpNow() {
+	if b.busy {
+		return
+	}
+	if b.form.dirty() {
+		b.form.showResult("Apply or Reset the changes first: Back up now uses the saved settings.", widget.WarningImportance)
+		return
+	}
+	b.busy = true
+	b.now.Disable()
+	b.last.Importance = widget.MediumImportance
+	b.last.SetText("Backing up…")
+	c := b.c
+	go func() {
+		c.svc.BackupNow(false)
+		c.do(func() {
+			b.busy = false
+			b.refresh()
+		})
+	}()
+}

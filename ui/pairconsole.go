@@ -1,0 +1,134 @@
+package ui
+
+import (
+	"fmt"
+	"strings"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/dialog"
+	"fyne.io/fyne/v2/widget"
+
+	"provisio/core"
+)
+
+// Remote consoles on the Server screen (#12): "Pair a console…" makes a
+// one-time pairing code, as `provisio console pair NAME` does, and shows
+// it with the address and certificate fingerprint the other desk
+// compares; "Paired consoles…" lists them and revokes one.
+
+// remoteConsolesSection is the Server screen's part about remote consoles.
+func (s *serverScreen) remoteConsolesSection(hint func(string) fyne.CanvasObject) fyne.CanvasObject {
+	s.pairBtn = widget.NewButton("Pair a console…", s.openPairConsole)
+	list := widget.NewButton("Paired consoles…", s.openConsoles)
+	return container.NewVBox(
+		newSection("Remote consoles"),
+		hint("A helpdesk or an administrator at another computer opens this server's console with "+
+			"provisio --connect HOST. Pair each such console once with a one-time code; its role decides what it may do: "+
+			"helpdesk finds users, reprovisions, unlocks, resets PINs and revokes devices; admin may do everything."),
+		container.NewHBox(s.pairBtn, list),
+	)
+}
+
+// openPairConsole asks for the console's name and role and makes a code.
+func (s *serverScreen) openPairConsole() {
+	name := widget.NewEntry()
+	name.SetPlaceHolder("e.g. helpdesk-2")
+	role := widget.NewRadioGroup([]string{string(core.RoleHelpdesk), string(core.RoleAdmin)}, nil)
+	role.Horizontal = true
+	role.SetSelected(string(core.RoleHelpdesk))
+	items := []*widget.FormItem{
+		widget.NewFormItem("Console name", name),
+		widget.NewFormItem("Role", role),
+	}
+	d := dialog.NewForm("Pair a console", "Make a code", "Cancel", items, func(ok bool) {
+		if !ok {
+			return
+		}
+		p, err := s.c.svc.PairConsole(name.Text, core.Role(role.Selected))
+		if err != nil {
+			s.c.showError(err)
+			return
+		}
+		s.showPairing(p)
+	}, s.c.win)
+	d.Resize(fyne.NewSize(520, 240))
+	s.c.pushModal(d, d.Hide)
+	d.Show()
+	s.c.win.Canvas().Focus(name)
+}
+
+// showPairing shows a code just made: once, with what to do with it.
+func (s *serverScreen) showPairing(p core.ConsolePairing) {
+	s.lastPairing = p
+	addr, fp := s.c.svc.ConsoleEndpoint()
+	if fp == "" {
+		fp = s.c.fingerprint
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "Pairing code for console %q (%s):\n\n    %s\n\nIt works once, until %s.\n\n",
+		p.Name, p.Role, core.GroupPairingCode(p.Code), p.Expires.Local().Format("15:04"))
+	if addr != "" {
+		fmt.Fprintf(&b, "On the console's computer run:\n    provisio --connect %s\nand type the code. ", addr)
+	} else {
+		b.WriteString("The remote console listener is not open: server.admin_listen is empty, or it could not open (the Log says why). Set it (e.g. provisio settings set server.admin_listen 0.0.0.0:8444) and restart Provisio. ")
+	}
+	fmt.Fprintf(&b, "The console shows the certificate of the server it reached; it must be this one:\n    %s", fp)
+	s.pairingBox = &widget.Label{Text: b.String(), Wrapping: fyne.TextWrapBreak, Selectable: true}
+	d := dialog.NewCustom("Pair a console", "Close", s.pairingBox, s.c.win)
+	d.Resize(fyne.NewSize(720, 380))
+	s.c.pushModal(d, d.Hide)
+	d.Show()
+}
+
+// openConsoles lists the consoles, each paired one with a Revoke button.
+func (s *serverScreen) openConsoles() {
+	all, err := s.c.svc.Consoles()
+	if err != nil {
+		s.c.showError(err)
+		return
+	}
+	rows := container.NewVBox()
+	var d *dialog.CustomDialog
+	for _, k := range all {
+		state := k.StateAt(s.c.svc.Now())
+		line := fmt.Sprintf("%s · %s · %s", k.Name, k.Role, state)
+		switch {
+		case k.Revoked:
+			line += " " + k.RevokedAt.Local().Format("2006-01-02 15:04")
+		case k.Serial != "":
+			line += " since " + k.PairedAt.Local().Format("2006-01-02 15:04")
+		case state == "expired":
+			line += ", its code ran out at " + k.CodeExpires.Local().Format("15:04")
+		default:
+			line += ", code valid until " + k.CodeExpires.Local().Format("15:04")
+		}
+		label := widget.NewLabel(line)
+		if k.Revoked {
+			rows.Add(label)
+			continue
+		}
+		name := k.Name
+		revoke := widget.NewButton("Revoke…", func() {
+			dialog.ShowConfirm("Revoke "+name, "Console "+name+" is refused from its next request on. Revoke it?", func(ok bool) {
+				if !ok {
+					return
+				}
+				if err := s.c.svc.RevokeConsole(name); err != nil {
+					s.c.showError(err)
+					return
+				}
+				d.Hide()
+				s.openConsoles()
+			}, s.c.win)
+		})
+		rows.Add(container.NewBorder(nil, nil, nil, revoke, label))
+	}
+	if len(all) == 0 {
+		rows.Add(widget.NewLabel("No console is paired yet."))
+	}
+	d = dialog.NewCustom("Paired consoles", "Close", container.NewVScroll(rows), s.c.win)
+	d.Resize(fyne.NewSize(640, 360))
+	s.c.pushModal(d, d.Hide)
+	d.Show()
+}
