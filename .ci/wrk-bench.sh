@@ -8,9 +8,11 @@
 #             directory, with USERS provisioned users and a file of valid
 #             one-time-code login bodies (100 per user), and DEVICES users
 #             with a pending provision code and a file of their provision
-#             requests
+#             requests, and OATH_USERS users with a confirmed HOTP token and
+#             a file of their login codes
 # and runs, one after the other, each for DURATION:
 #   bare ping, provisio ping, provisio login (CONNS connections),
+#   provisio OATH (HOTP) login and web client page loads (CONNS),
 #   provisio provision + string download (CONNS connections),
 #   provisio login (LOW_CONNS connections),
 #   provisio login on a plain store without a data key (CONNS connections;
@@ -34,6 +36,7 @@
 # Environment (defaults in brackets):
 #   DURATION [10s]  CONNS [64]  THREADS [2]  LOW_CONNS [8] (empty: skip)
 #   USERS [4000]    DEVICES [40000] (0: skip the provision run)
+#   OATH_USERS [2000] (0: skip the OATH login run)
 #   PORT [18443] (bare; provisio uses PORT+1)
 #   BATCH_DELAY [] store MaxBatchDelay for provisio, e.g. 2ms for bbolt's
 #                  timed Batch (empty: the group commit without a wait)
@@ -53,6 +56,7 @@ THREADS=${THREADS:-2}
 LOW_CONNS=${LOW_CONNS-8}
 USERS=${USERS:-4000}
 DEVICES=${DEVICES:-40000}
+OATH_USERS=${OATH_USERS:-2000}
 PORT=${PORT:-18443}
 BATCH_DELAY=${BATCH_DELAY:-}
 KEEP=${KEEP:-0}
@@ -123,6 +127,7 @@ prov_args=("${base_args[@]}" -data "$WORK/data" -key-dir "$WORK/keys")
 if [ -n "$BATCH_DELAY" ]; then prov_args+=(-batch-delay "$BATCH_DELAY"); fi
 first_args=("${prov_args[@]}")
 if [ "$DEVICES" -gt 0 ]; then first_args+=(-devices "$DEVICES" -devices-out "$WORK/provision.txt"); fi
+if [ "$OATH_USERS" -gt 0 ]; then first_args+=(-oath-users "$OATH_USERS" -oath-out "$WORK/oath.txt"); fi
 echo "wrk-bench: setting up $USERS users and $DEVICES devices to provision for provisio"
 start provisio "${first_args[@]}"
 sed 's/^/  /' "$WORK/provisio.err"
@@ -165,6 +170,10 @@ echo "wrk-bench: wrk -t$THREADS -d$DURATION --latency, $(nproc) CPUs, load avera
 bench bare-ping "$bare_port" "$CONNS" ping.lua
 bench provisio-ping "$prov_port" "$CONNS" ping.lua
 bench provisio-login "$prov_port" "$CONNS" login.lua "$WORK/codes.txt" "$THREADS"
+if [ "$OATH_USERS" -gt 0 ]; then
+	bench provisio-oath-login "$prov_port" "$CONNS" login.lua "$WORK/oath.txt" "$THREADS"
+fi
+bench provisio-pages "$prov_port" "$CONNS" page.lua
 if [ "$DEVICES" -gt 0 ]; then
 	bench provisio-provision "$prov_port" "$CONNS" provision.lua "$WORK/provision.txt" "$THREADS"
 fi

@@ -88,6 +88,14 @@ func TestBackupRestore(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// And the console CA (#12), or paired consoles would have to pair again.
+	if _, err := certs.NewConsoleCA(e.keyDir).Pool(); err != nil {
+		t.Fatal(err)
+	}
+	consoleCAKey, err := os.ReadFile(filepath.Join(e.keyDir, certs.ConsoleCAKeyFile))
+	if err != nil {
+		t.Fatal(err)
+	}
 
 	// 64 clients log in, each at the next index, while the backup runs.
 	// acked[i] is the newest index user i's login was acknowledged at
@@ -151,6 +159,9 @@ func TestBackupRestore(t *testing.T) {
 		}
 		if got, err := os.ReadFile(filepath.Join(r.keyDir, certs.DeviceCAKeyFile)); err != nil || !bytes.Equal(got, caKey) {
 			t.Errorf("the device CA key was not restored: %v", err)
+		}
+		if got, err := os.ReadFile(filepath.Join(r.keyDir, certs.ConsoleCAKeyFile)); err != nil || !bytes.Equal(got, consoleCAKey) {
+			t.Errorf("the console CA key was not restored: %v", err)
 		}
 		for i, u := range users {
 			var ls core.LoginState
@@ -378,7 +389,7 @@ func TestBackupOnline(t *testing.T) {
 		if strings.Contains(l.Message, passphrase) {
 			t.Errorf("the passphrase is in the log: %q", l.Message)
 		}
-		logged = logged || strings.HasPrefix(l.Message, "Backup of 64 users") && strings.Contains(l.Message, "written over the admin socket")
+		logged = logged || strings.HasPrefix(l.Message, "Backup of 64 users") && strings.Contains(l.Message, "written through the admin API")
 	}
 	if !logged {
 		t.Error("the server did not log the online backup")

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"strings"
 	"testing"
 
@@ -80,5 +81,65 @@ func TestCLI_ClientLog(t *testing.T) {
 	}
 	if !found {
 		t.Fatal("the audit log does not record the clear")
+	}
+}
+
+// TestCLI_ClientLogAttached: while a Provisio holds the data directory,
+// "user clientlog" attaches through the admin API instead of failing with
+// "in use", and the clear is logged with the operator.
+func TestCLI_ClientLogAttached(t *testing.T) {
+	dir := t.TempDir()
+	if code, _, errOut := runCLI(t, dir, "user", "add", "alice", "--pin", "9132"); code != 0 {
+		t.Fatal(errOut)
+	}
+	e, err := openEnv(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.close()
+	p := core.Profile{Name: "Diagnostics", ClientPolicies: core.DefaultClientPolicies(e.svc.Settings().MobileClient)}
+	p.SupportEmail, p.Logging = "help@example.org", true
+	if err := e.svc.AddProfile(p, "test"); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.svc.AssignProfileToUser("Diagnostics", "alice", "test"); err != nil {
+		t.Fatal(err)
+	}
+	ic, err := e.svc.CreateProvisionCode("alice")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pr, err := e.svc.Provision("127.0.0.1", "alice", ic.Code, "Android 15")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.svc.UploadClientLog("127.0.0.1", pr.DeviceID, "", "phone says hello"); err != nil {
+		t.Fatal(err)
+	}
+	var errOut bytes.Buffer
+	stopAdmin := e.startAdmin(&errOut)
+	defer stopAdmin()
+
+	for _, tt := range []struct {
+		args    []string
+		code    int
+		wantOut string
+	}{
+		{[]string{"user", "clientlog", "alice"}, 0, "phone says hello"},
+		{[]string{"user", "clientlog", "alice", "--clear"}, 0, "Client log of alice cleared (1 upload(s) deleted)."},
+		{[]string{"user", "clientlog", "alice"}, 0, "No diagnostic log uploaded for alice."},
+	} {
+		code, out, stderr := runCLI(t, dir, tt.args...)
+		if code != tt.code || !strings.Contains(out, tt.wantOut) {
+			t.Fatalf("%v: exit %d, stdout %q, stderr %q", tt.args, code, out, stderr)
+		}
+	}
+	tail, _ := e.svc.LogTail(20)
+	found := false
+	for _, l := range tail {
+		found = found || strings.HasPrefix(l.Message, `Client log of user "alice" cleared by `) && strings.Contains(l.Message, "uid ")
+	}
+	if !found {
+		t.Fatalf("the audit log does not name the operator who cleared: %v", tail)
 	}
 }

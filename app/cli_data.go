@@ -147,6 +147,9 @@ func (e *env) backupEngine() *backup.Engine {
 			// The device CA lives in the key directory too (app/env.go).
 			backup.DeviceCACertName: filepath.Join(e.keyDir, certs.DeviceCACertFile),
 			backup.DeviceCAKeyName:  filepath.Join(e.keyDir, certs.DeviceCAKeyFile),
+			// And the console CA (#12), so paired consoles stay paired.
+			backup.ConsoleCACertName: filepath.Join(e.keyDir, certs.ConsoleCACertFile),
+			backup.ConsoleCAKeyName:  filepath.Join(e.keyDir, certs.ConsoleCAKeyFile),
 		},
 		Version: buildVersion(),
 		Now:     e.svc.Now,
@@ -241,7 +244,8 @@ func (c *cli) restore(file string, id age.Identity) error {
 		return err
 	}
 	for name, file := range map[string]string{backup.TLSKeyName: certs.KeyFile,
-		backup.DeviceCACertName: certs.DeviceCACertFile, backup.DeviceCAKeyName: certs.DeviceCAKeyFile} {
+		backup.DeviceCACertName: certs.DeviceCACertFile, backup.DeviceCAKeyName: certs.DeviceCAKeyFile,
+		backup.ConsoleCACertName: certs.ConsoleCACertFile, backup.ConsoleCAKeyName: certs.ConsoleCAKeyFile} {
 		if data, ok := members[name]; ok {
 			if err := os.WriteFile(filepath.Join(stageKeys, file), data, 0o600); err != nil {
 				return err
@@ -314,9 +318,9 @@ func (c *cli) restore(file string, id age.Identity) error {
 	if err := os.MkdirAll(keyDir, 0o700); err != nil {
 		return err
 	}
-	for _, name := range []string{store.KeyFileName, certs.KeyFile, certs.DeviceCACertFile, certs.DeviceCAKeyFile} {
-		if _, err := os.Stat(filepath.Join(stageKeys, name)); err != nil && strings.HasPrefix(name, "device-ca") {
-			continue // a backup from before device certificates: keep the current CA
+	for _, name := range []string{store.KeyFileName, certs.KeyFile, certs.DeviceCACertFile, certs.DeviceCAKeyFile, certs.ConsoleCACertFile, certs.ConsoleCAKeyFile} {
+		if _, err := os.Stat(filepath.Join(stageKeys, name)); err != nil && (strings.HasPrefix(name, "device-ca") || strings.HasPrefix(name, "console-ca")) {
+			continue // a backup from before device certificates or remote consoles: keep the current CA
 		}
 		cur := filepath.Join(keyDir, name)
 		if _, err := os.Stat(cur); err == nil {

@@ -50,6 +50,11 @@ type AdminAPI interface {
 	Consoles() ([]AdminConsole, error)
 	// RevokeConsole revokes a remote console at once.
 	RevokeConsole(name string) error
+	// ClientLogs returns the diagnostic logs a user's phone uploaded
+	// (#14), newest first.
+	ClientLogs(name string) (AdminClientLog, error)
+	// ClearClientLogs deletes them and says how many there were.
+	ClearClientLogs(name string) (int, error)
 	// Backup writes an encrypted backup of the data directory to w,
 	// taken from one read transaction while logins go on (#13). The
 	// passphrase, if that is how it is encrypted, travels in the request
@@ -63,6 +68,12 @@ type AdminPINReset struct {
 	User     string `json:"user"`
 	PIN      string `json:"pin,omitempty"`
 	MailedTo string `json:"mailed_to,omitempty"`
+}
+
+// AdminClientLog is a user's uploaded diagnostic logs, newest first.
+type AdminClientLog struct {
+	User string           `json:"user"`
+	Logs []ClientLogEntry `json:"logs"`
 }
 
 // AdminOperator is the caller as the API sees it.
@@ -476,6 +487,28 @@ func (l LocalAdmin) RevokeDevice(name string) error {
 	}
 	l.logOperator(name, fmt.Sprintf("device of %q revoked", name))
 	return nil
+}
+
+// ClientLogs implements AdminAPI.
+func (l LocalAdmin) ClientLogs(name string) (AdminClientLog, error) {
+	u, err := l.svc().User(name)
+	if err != nil {
+		return AdminClientLog{}, err
+	}
+	logs, err := l.svc().ClientLogs(u.Name)
+	if logs == nil {
+		logs = []ClientLogEntry{}
+	}
+	return AdminClientLog{User: u.Name, Logs: logs}, err
+}
+
+// ClearClientLogs implements AdminAPI; the core logs who cleared them.
+func (l LocalAdmin) ClearClientLogs(name string) (int, error) {
+	who := l.Operator
+	if who == "" {
+		who = "the command line"
+	}
+	return l.svc().ClearClientLogs(name, who)
 }
 
 // Me implements AdminAPI.

@@ -45,21 +45,23 @@ type AdminAction string
 
 // Admin API actions. Those a helpdesk console may do are in helpdeskMay.
 const (
-	ActListUsers     AdminAction = "users.list"
-	ActAddUser       AdminAction = "users.add"
-	ActDeleteUser    AdminAction = "users.delete"
-	ActReprovision   AdminAction = "users.reprovision"
-	ActUnlock        AdminAction = "users.unlock"
-	ActResetPIN      AdminAction = "users.reset_pin"
-	ActRevokeDevice  AdminAction = "users.revoke_device"
-	ActReadSettings  AdminAction = "settings.read"
-	ActWriteSettings AdminAction = "settings.write"
-	ActReadAgents    AdminAction = "agents.read"
-	ActWriteAgents   AdminAction = "agents.write"
-	ActEvents        AdminAction = "events"
-	ActMe            AdminAction = "me"
-	ActConsoles      AdminAction = "consoles"
-	ActBackup        AdminAction = "backup"
+	ActListUsers      AdminAction = "users.list"
+	ActAddUser        AdminAction = "users.add"
+	ActDeleteUser     AdminAction = "users.delete"
+	ActReprovision    AdminAction = "users.reprovision"
+	ActUnlock         AdminAction = "users.unlock"
+	ActResetPIN       AdminAction = "users.reset_pin"
+	ActRevokeDevice   AdminAction = "users.revoke_device"
+	ActReadSettings   AdminAction = "settings.read"
+	ActWriteSettings  AdminAction = "settings.write"
+	ActReadAgents     AdminAction = "agents.read"
+	ActWriteAgents    AdminAction = "agents.write"
+	ActEvents         AdminAction = "events"
+	ActMe             AdminAction = "me"
+	ActConsoles       AdminAction = "consoles"
+	ActBackup         AdminAction = "backup"
+	ActReadClientLog  AdminAction = "users.client_log.read"
+	ActClearClientLog AdminAction = "users.client_log.clear"
 )
 
 // helpdeskMay is everything a helpdesk console may do. The event stream
@@ -67,6 +69,9 @@ const (
 var helpdeskMay = map[AdminAction]bool{
 	ActListUsers: true, ActReprovision: true, ActUnlock: true, ActResetPIN: true,
 	ActRevokeDevice: true, ActEvents: true, ActMe: true,
+	// A phone's diagnostic log is what a helpdesk reads when a phone
+	// misbehaves (#14); clearing it is an administrator's call.
+	ActReadClientLog: true,
 }
 
 // Allows reports whether the role may do a; an unknown role may do

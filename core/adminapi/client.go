@@ -176,6 +176,20 @@ func (c *Client) RevokeDevice(name string) error {
 	return c.do(http.MethodPost, "/users/"+esc(name)+"/revoke-device", nil, nil)
 }
 
+// ClientLogs implements API.
+func (c *Client) ClientLogs(name string) (core.AdminClientLog, error) {
+	var out core.AdminClientLog
+	return out, c.do(http.MethodGet, "/users/"+esc(name)+"/client-log", nil, &out)
+}
+
+// ClearClientLogs implements API.
+func (c *Client) ClearClientLogs(name string) (int, error) {
+	var out struct {
+		Deleted int `json:"deleted"`
+	}
+	return out.Deleted, c.do(http.MethodDelete, "/users/"+esc(name)+"/client-log", nil, &out)
+}
+
 // Me implements API.
 func (c *Client) Me() (core.AdminOperator, error) {
 	var out core.AdminOperator

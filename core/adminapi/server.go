@@ -90,6 +90,8 @@ func Handler(svc *core.Service, caller func(*http.Request) (Caller, error), done
 	route("POST /v1/consoles", core.ActConsoles, h.pairConsole)
 	route("POST /v1/consoles/{name}/revoke", core.ActConsoles, h.revokeConsole)
 	route("POST /v1/backup", core.ActBackup, h.backup)
+	route("GET /v1/users/{name}/client-log", core.ActReadClientLog, h.clientLogs)
+	route("DELETE /v1/users/{name}/client-log", core.ActClearClientLog, h.clearClientLogs)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		// Who asks is checked first, so an unpaired client learns
 		// nothing about the routes.
@@ -233,6 +235,16 @@ func (h *handler) resetPIN(w http.ResponseWriter, r *http.Request) {
 func (h *handler) revokeDevice(w http.ResponseWriter, r *http.Request) {
 	err := h.api(r).RevokeDevice(r.PathValue("name"))
 	reply(w, http.StatusNoContent, nil, err)
+}
+
+func (h *handler) clientLogs(w http.ResponseWriter, r *http.Request) {
+	logs, err := h.api(r).ClientLogs(r.PathValue("name"))
+	reply(w, http.StatusOK, logs, err)
+}
+
+func (h *handler) clearClientLogs(w http.ResponseWriter, r *http.Request) {
+	n, err := h.api(r).ClearClientLogs(r.PathValue("name"))
+	reply(w, http.StatusOK, map[string]int{"deleted": n}, err)
 }
 
 func (h *handler) me(w http.ResponseWriter, r *http.Request) {

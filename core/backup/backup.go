@@ -32,6 +32,10 @@ const (
 	// restored server could not verify the phones' certificates.
 	DeviceCACertName = "device-ca.pem"
 	DeviceCAKeyName  = "device-ca.key"
+	// The console CA that signs paired remote consoles' certificates
+	// (#12): without it every console would have to pair again.
+	ConsoleCACertName = "console-ca.pem"
+	ConsoleCAKeyName  = "console-ca.key"
 )
 
 // Format is the archive layout's version.
@@ -86,7 +90,7 @@ func Write(w io.Writer, to age.Recipient, m Manifest, members map[string][]byte)
 	if err := put(ManifestName, man); err != nil {
 		return err
 	}
-	for _, name := range []string{DataName, KeyName, CertName, TLSKeyName, DeviceCACertName, DeviceCAKeyName} {
+	for _, name := range []string{DataName, KeyName, CertName, TLSKeyName, DeviceCACertName, DeviceCAKeyName, ConsoleCACertName, ConsoleCAKeyName} {
 		if data, ok := members[name]; ok {
 			if err := put(name, data); err != nil {
 				return err

@@ -22,6 +22,11 @@
 // line is a header, "# loadbench login codes users=N per_user=M", which
 // login.lua reads to give each wrk thread its own users.
 //
+// With -oath-users N (and -oath-out FILE) it also adds N users who log in
+// with a confirmed HOTP token (OATH, #11) instead of strings, and writes
+// FILE in the same format as -out: each user's next -per-user counter
+// codes, so login.lua sends them unchanged.
+//
 // With -devices N (and -devices-out FILE) it also adds N users who have a
 // pending provision code and no device yet, and writes FILE: a header
 // "# loadbench provision bodies devices=N", then one /proxy provision
@@ -36,6 +41,7 @@ package main
 import (
 	"bufio"
 	"crypto/tls"
+	"encoding/base32"
 	"errors"
 	"flag"
 	"fmt"
@@ -58,7 +64,9 @@ import (
 	"provisio/core"
 	"provisio/core/agentxml"
 	"provisio/core/agentxml/agentxmltest"
+	"provisio/core/oathkey"
 	"provisio/core/store"
+	"provisio/core/webclient"
 )
 
 // AgentSecret is the shared secret of the benchmark's agents.
@@ -95,6 +103,9 @@ type config struct {
 	// runs (#13); empty: a plain store without a key, to measure what the
 	// encryption costs (wrk-bench.sh runs both).
 	keyDir string
+	// oathUsers log in with HOTP codes, written to oathOut.
+	oathUsers int
+	oathOut   string
 }
 
 func main() {
@@ -111,6 +122,8 @@ func main() {
 	flag.DurationVar(&c.batchDelay, "batch-delay", 0, "provisio: store MaxBatchDelay (0: the store's default)")
 	flag.IntVar(&c.devices, "devices", 0, "provisio: users with a pending provision code to add for the provision run")
 	flag.StringVar(&c.devicesOut, "devices-out", "", "provisio: file for the provision request bodies (with -devices)")
+	flag.IntVar(&c.oathUsers, "oath-users", 0, "provisio: users with a confirmed HOTP token to add for the OATH login run")
+	flag.StringVar(&c.oathOut, "oath-out", "", "provisio: file for the OATH login request bodies (with -oath-users)")
 	flag.StringVar(&c.keyDir, "key-dir", "", "provisio: key directory of the data key (sealed store, as in production); empty: a plain store without a key")
 	flag.StringVar(&c.pprof, "pprof", "", "serve net/http/pprof on this loopback host:port (off when empty)")
 	flag.BoolVar(&c.profRates, "prof-rates", false, "with -pprof: also record block and mutex profiles")
@@ -222,6 +235,9 @@ func serveProvisio(c config, cert tls.Certificate) (string, func() error, error)
 	if c.users < 1 || c.perUser < 1 || c.perUser > core.StringsPerDownload {
 		return "", nil, fmt.Errorf("-users must be at least 1 and -per-user 1 to %d", core.StringsPerDownload)
 	}
+	if c.oathUsers < 0 || (c.oathUsers > 0) != (c.oathOut != "") {
+		return "", nil, errors.New("-oath-users N and -oath-out FILE go together")
+	}
 	if c.devices < 0 || (c.devices > 0) != (c.devicesOut != "") {
 		return "", nil, errors.New("-devices N and -devices-out FILE go together")
 	}
@@ -253,7 +269,7 @@ func serveProvisio(c config, cert tls.Certificate) (string, func() error, error)
 // setUp fills the store, writes the codes file and opens the server.
 func setUp(c config, st *store.Store, cert tls.Certificate) (*agentxml.Server, error) {
 	t0 := time.Now()
-	svc, err := core.NewService(st)
+	svc, err := core.NewService(st, core.WithOATHKeys(oathkey.Keys{}))
 	if err != nil {
 		return nil, err
 	}
@@ -313,6 +329,23 @@ func setUp(c config, st *store.Store, cert tls.Certificate) (*agentxml.Server, e
 	}
 	log.Printf("set up %d users and wrote %d login codes to %s in %.1fs",
 		c.users, c.users*c.perUser, c.out, time.Since(t0).Seconds())
+	if c.oathUsers > 0 {
+		t1 := time.Now()
+		if err := svc.SetSetting("oath.enabled", "yes"); err != nil {
+			return nil, err
+		}
+		oath := make([][]string, c.oathUsers)
+		for u := range oath {
+			if oath[u], err = oathUser(svc, u, c.perUser); err != nil {
+				return nil, err
+			}
+		}
+		if err := writeCodes(c.oathOut, oath, c.perUser); err != nil {
+			return nil, err
+		}
+		log.Printf("added %d users with a HOTP token and wrote their login codes to %s in %.1fs",
+			c.oathUsers, c.oathOut, time.Since(t1).Seconds())
+	}
 	if c.devices > 0 {
 		t1 := time.Now()
 		if err := setUpDevices(svc, st, c.devices, c.devicesOut); err != nil {
@@ -324,7 +357,9 @@ func setUp(c config, st *store.Store, cert tls.Certificate) (*agentxml.Server, e
 
 	// No per-source limits: every wrk connection comes from 127.0.0.1,
 	// and the benchmark measures throughput, not the limits.
-	srv := agentxml.New(svc, agentxml.Options{Certificate: cert, Limits: &agentxml.Limits{}})
+	// The web client as the program serves it, for the page-load run.
+	portal := webclient.New(svc, webclient.Options{})
+	srv := agentxml.New(svc, agentxml.Options{Certificate: cert, Limits: &agentxml.Limits{}, Portal: portal})
 	if err := srv.Open(c.listen); err != nil {
 		return nil, err
 	}
@@ -365,6 +400,33 @@ func provisionUser(svc *core.Service, u, perUser int) ([]string, error) {
 		code := core.MobileCode(core.ExtractOTC(s, pin), i)
 		bodies[i] = agentxmltest.SASRequest("Version", "3.6", "Secret", AgentSecret,
 			"Action", "login", "Username", name, "OTC", code)
+	}
+	return bodies, nil
+}
+
+// oathUser adds user u with a HOTP token (SHA-1, 6 digits), confirms it
+// with counter 0 as the console's "Code from the app" does, and returns
+// the login bodies for the next perUser counters.
+func oathUser(svc *core.Service, u, perUser int) ([]string, error) {
+	name := fmt.Sprintf("oath%05d", u)
+	if _, err := svc.AddUser(core.User{Name: name, MobileAllowed: true}); err != nil {
+		return nil, fmt.Errorf("add %s: %w", name, err)
+	}
+	iss, err := svc.IssueOATH(name, core.OATHOptions{Kind: core.OATHHOTP, Algorithm: "SHA1", Digits: 6})
+	if err != nil {
+		return nil, fmt.Errorf("OATH token for %s: %w", name, err)
+	}
+	secret, err := base32.StdEncoding.WithPadding(base32.NoPadding).DecodeString(strings.ReplaceAll(iss.SecretText, " ", ""))
+	if err != nil {
+		return nil, fmt.Errorf("OATH secret of %s: %w", name, err)
+	}
+	if err := svc.ConfirmOATH(name, core.HOTPCode(secret, 0, "SHA1", 6)); err != nil {
+		return nil, fmt.Errorf("confirm the OATH token of %s: %w", name, err)
+	}
+	bodies := make([]string, perUser)
+	for i := range bodies {
+		bodies[i] = agentxmltest.SASRequest("Version", "3.6", "Secret", AgentSecret,
+			"Action", "login", "Username", name, "OTC", core.HOTPCode(secret, uint64(i+1), "SHA1", 6))
 	}
 	return bodies, nil
 }
