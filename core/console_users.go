@@ -169,10 +169,5 @@ const secretAlphabet = "ABCDEFGHJKMNPQRSTUVWXYZabcdefghijkmnpqrstuvwxyz23456789"
 // NewAgentSecret returns a random shared secret for an agent: 24
 // characters, about 138 bits.
 func NewAgentSecret() string {
-	r := randBytes{}
-	out := make([]byte, 24)
-	for i := range out {
-		out[i] = secretAlphabet[r.below(len(secretAlphabet))]
-	}
-	return string(out)
+	return randomString(secretAlphabet, 24)
 }
