@@ -75,14 +75,22 @@ vet:
 	LANG=en_US.UTF-8 $(GO) vet ./...
 
 # core/... must not see Fyne at all, and ui/... must not create the app (it
-# receives it), which keeps both buildable and testable without cgo.
-check-deps: ## prove core/ is Fyne-free and ui/ never imports fyne.io/fyne/v2/app
+# receives it), which keeps both buildable and testable without cgo. ui/...
+# must not reach an adapter (#12): it gets what it needs through core's
+# interfaces (core.AdminAPI, core.MailTools), which app wires.
+UI_FORBIDDEN := provisio/core/mailer provisio/core/store provisio/core/agentxml provisio/core/certs
+check-deps: ## prove core/ is Fyne-free and ui/ never imports fyne.io/fyne/v2/app or an adapter
 	@deps="$$(CGO_ENABLED=0 $(GO) list -deps ./core/...)"; \
 	bad="$$(grep '^fyne\.io/' <<<"$$deps" || true)"; \
 	if [ -n "$$bad" ]; then echo "core/... depends on Fyne:"; echo "$$bad"; exit 1; fi
 	@deps="$$(CGO_ENABLED=0 $(GO) list -deps ./ui/...)"; \
 	if grep -qx 'fyne\.io/fyne/v2/app' <<<"$$deps"; then \
 		echo "ui/... imports fyne.io/fyne/v2/app; only app/ may create the application"; exit 1; fi
+	@deps="$$(CGO_ENABLED=0 $(GO) list -deps ./ui/...)"; \
+	for p in $(UI_FORBIDDEN); do \
+		if grep -qx "$$p" <<<"$$deps"; then \
+			echo "ui/... depends on $$p; ui gets what it needs through core's interfaces, wired by app/"; exit 1; fi; \
+	done
 	@echo "check-deps: ok"
 
 # The desktop bundle is made by Fyne's own packager (fyne.io/tools), which

@@ -17,6 +17,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"provisio/app/internal/supervisor"
 	"provisio/core"
 	"provisio/core/adminapi"
 	"provisio/core/mailer"
@@ -495,7 +496,7 @@ func (c *cli) serve(listen string) error {
 		if listen == "" {
 			listen = e.svc.Settings().Listen
 		}
-		srv, err := e.startServer(listen)
+		srv, err := e.sup.Open(listen)
 		if err != nil {
 			return err
 		}
@@ -509,10 +510,10 @@ func (c *cli) serve(listen string) error {
 		defer e.startAdmin(c.errOut)()
 		set := e.svc.Settings()
 		fmt.Fprintf(c.out, "Provisio server listening on %s\n", srv.Addr())
-		for _, u := range serverURLs(e.svc, listen) {
+		for _, u := range supervisor.URLs(e.svc, listen) {
 			fmt.Fprintf(c.out, "  %s\n", u)
 		}
-		fmt.Fprintf(c.out, "Site ID: %s\nCertificate SHA-256: %s\nPress Ctrl+C to stop.\n", set.SiteID, e.fp)
+		fmt.Fprintf(c.out, "Site ID: %s\nCertificate SHA-256: %s\nPress Ctrl+C to stop.\n", set.SiteID, e.sup.Fingerprint())
 		// The audit log goes to stdout too, so a service manager's journal
 		// has it. Entries never hold secrets.
 		events, cancel := e.svc.Events().Subscribe()

@@ -94,8 +94,8 @@ var consoleCommands = map[string]command{
 func (c *cli) printPairing(p core.AdminPairing, e *env) {
 	fp, addr := p.Fingerprint, p.Listen
 	if e != nil {
-		if err := e.loadCert(); err == nil {
-			fp = e.fp
+		if err := e.sup.LoadCert(); err == nil {
+			fp = e.sup.Fingerprint()
 		}
 		if l := e.svc.Settings().AdminListen; l != "" {
 			addr = consoleAddr(e.svc, l)

@@ -141,11 +141,11 @@ func TestEnv_TLSKeyInKeyDir(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer e.close()
-	if err := e.loadCert(); err != nil {
+	if err := e.sup.LoadCert(); err != nil {
 		t.Fatal(err)
 	}
-	if e.fp != certs.Fingerprint(old) {
-		t.Fatalf("fingerprint changed: %s, was %s", e.fp, certs.Fingerprint(old))
+	if e.sup.Fingerprint() != certs.Fingerprint(old) {
+		t.Fatalf("fingerprint changed: %s, was %s", e.sup.Fingerprint(), certs.Fingerprint(old))
 	}
 	if _, err := os.Stat(filepath.Join(dir, certs.KeyFile)); !os.IsNotExist(err) {
 		t.Fatalf("key.pem still in the data directory: %v", err)

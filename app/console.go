@@ -9,17 +9,16 @@ import (
 	"path/filepath"
 	"runtime/debug"
 	"strings"
-	"sync"
 	"time"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/app"
 
+	"provisio/app/internal/supervisor"
 	"provisio/assets"
 	"provisio/core"
 	"provisio/core/adminapi"
-	"provisio/core/agentxml"
-	"provisio/core/certs"
+	"provisio/core/mailer"
 	"provisio/core/store"
 	"provisio/ui"
 )
@@ -51,9 +50,9 @@ func (c *cli) console() error {
 		return err
 	}
 	defer e.close()
-	rs := &restartable{env: e}
+	rs := e.sup
 	startErr := rs.Restart()
-	defer rs.stop()
+	defer rs.Stop()
 	defer e.startMail()()
 	defer e.startWorkers(c.errOut)()
 	defer e.startBackups()()
@@ -64,7 +63,8 @@ func (c *cli) console() error {
 	w := a.NewWindow("Provisio")
 	con := ui.New(a, w, ui.Deps{
 		Service:       e.svc,
-		Fingerprint:   e.fp,
+		Mail:          mailer.Tools{},
+		Fingerprint:   e.sup.Fingerprint(),
 		Version:       appVersion(a),
 		DataDir:       c.dataDir,
 		Documentation: docsURL(),
@@ -76,7 +76,7 @@ func (c *cli) console() error {
 		RestartServer:  rs.Restart,
 		RegenerateCert: rs.RegenerateCert,
 		Certificate:    e.certInfo,
-		CheckCertFiles: checkCertFiles,
+		CheckCertFiles: supervisor.CheckCertFiles,
 		ServiceCommand: serviceInstallCommand(),
 		Store:          e.storeInfo,
 	})
@@ -189,92 +189,11 @@ func serviceInstallCommand() string {
 	return "sudo " + exe + " service install"
 }
 
-// restartable is the embedded server as the console's Server screen sees
-// it: restarted to apply a new address or certificate without restarting
-// the program. The UI calls it off the UI thread, hence the mutex.
-type restartable struct {
-	env    *env
-	mu     sync.Mutex
-	srv    *agentxml.Server
-	listen string
-}
-
-// Restart stops the server, if it runs, and starts it with the current
-// settings and the certificate on disk.
-func (r *restartable) Restart() error {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.srv != nil {
-		r.srv.Close()
-		r.srv = nil
-	}
-	r.env.svc.SetListening("")
-	r.listen = r.env.svc.Settings().Listen
-	srv, err := r.env.startServer(r.listen)
-	if err != nil {
-		return err
-	}
-	r.srv, r.listen = srv, srv.Addr().String()
-	r.env.svc.SetListening(r.listen)
-	return nil
-}
-
-// URLs lists the server's addresses, none while it is stopped.
-func (r *restartable) URLs() []string {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.srv == nil {
-		return nil
-	}
-	return serverURLs(r.env.svc, r.listen)
-}
-
-// RegenerateCert writes a new certificate; the console restarts the
-// server right after, which loads it.
-func (r *restartable) RegenerateCert() (string, error) {
-	cert, err := certs.RegenerateIn(r.env.dir, r.env.keyDir, certNames(r.env.svc))
-	if err != nil {
-		return "", err
-	}
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.env.cert, r.env.fp = cert, certs.Fingerprint(cert)
-	if r.env.certs != nil {
-		// The administrator's files, when set, still win.
-		_ = r.env.certs.Reload()
-		r.env.cert, r.env.fp = r.env.certs.Current()
-	}
-	return r.env.fp, nil
-}
-
 // certInfo describes the certificate the server presents now, for the
-// Server screen. The reloader exists from the first start on, which comes
-// before the console, and never changes.
+// Server screen.
 func (e *env) certInfo() ui.CertInfo {
-	if e.certs == nil {
-		return ui.CertInfo{Fingerprint: e.fp}
-	}
-	st := e.certs.Status()
-	info := ui.CertInfo{Fingerprint: st.Fingerprint, FromFiles: st.FromFiles, Names: st.Names(), Problem: st.Err}
-	if st.Leaf != nil {
-		info.NotAfter = st.Leaf.NotAfter
-	}
-	return info
-}
-
-// checkCertFiles runs the server's own checks on certificate files the
-// admin chose, before they are saved.
-func checkCertFiles(certPath, keyPath, host string) error {
-	_, err := certs.LoadFiles(certPath, keyPath, host, time.Now())
-	return err
-}
-
-func (r *restartable) stop() {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.srv != nil {
-		r.srv.Close()
-	}
+	c := e.sup.Certificate()
+	return ui.CertInfo{Fingerprint: c.Fingerprint, FromFiles: c.FromFiles, Names: c.Names, NotAfter: c.NotAfter, Problem: c.Problem}
 }
 
 // isTerminal reports whether w is a terminal, where a person reads what

@@ -32,7 +32,7 @@ func TestServer_MTLSListener(t *testing.T) {
 	if err := e.svc.SetSetting("server.mtls_listen", free); err != nil {
 		t.Fatal(err)
 	}
-	srv, err := e.startServer("127.0.0.1:0")
+	srv, err := e.sup.Open("127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -66,7 +66,7 @@ func TestServer_MTLSListener(t *testing.T) {
 	if err := e.svc.SetSetting("server.mtls_listen", ""); err != nil {
 		t.Fatal(err)
 	}
-	srv, err = e.startServer("127.0.0.1:0")
+	srv, err = e.sup.Open("127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
-	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -14,16 +13,15 @@ import (
 	"strings"
 	"time"
 
+	"provisio/app/internal/supervisor"
 	"provisio/core"
 	"provisio/core/adminapi"
-	"provisio/core/agentxml"
 	"provisio/core/certs"
 	"provisio/core/etcdstore"
 	"provisio/core/mailer"
 	"provisio/core/oathkey"
 	"provisio/core/qr"
 	"provisio/core/store"
-	"provisio/core/webclient"
 	"provisio/ui"
 )
 
@@ -36,11 +34,8 @@ type env struct {
 	keyDir string
 	st     *store.Store
 	svc    *core.Service
-	cert   tls.Certificate
-	fp     string
-	// certs serves server.tls_cert/tls_key when set, else the generated
-	// certificate, and picks up changes without a restart.
-	certs *certs.Reloader
+	// sup runs the HTTPS server and holds its certificate.
+	sup *supervisor.Supervisor
 	// kv is the etcd cluster the records are in (--store etcd://...);
 	// nil for the data file.
 	kv *etcdstore.KV
@@ -149,7 +144,7 @@ func openEnvStore(dir, keyDir string, sc storeChoice, opts ...core.Option) (*env
 	if err := moveTLSKey(dir, keyDir); err != nil {
 		_ = svc.Log(core.LevelError, "", "The server certificate's private key was not moved to the key directory: %v", err)
 	}
-	e := &env{dir: dir, keyDir: keyDir, st: st, svc: svc, kv: kv}
+	e := &env{dir: dir, keyDir: keyDir, st: st, svc: svc, kv: kv, sup: supervisor.New(dir, keyDir, svc)}
 	svc.SetBackupWriter(e.backupEngine())
 	if kv != nil {
 		e.node = nodeName(dir)
@@ -184,7 +179,7 @@ func (e *env) identityFiles() map[string]string {
 // it has none); every other writes the stored ones over its files, so all
 // serve the same certificate and sign devices with the same CA.
 func (e *env) shareIdentity() error {
-	if _, err := certs.LoadOrCreateIn(e.dir, e.keyDir, certNames(e.svc)); err != nil {
+	if _, err := certs.LoadOrCreateIn(e.dir, e.keyDir, supervisor.CertNames(e.svc)); err != nil {
 		return err
 	}
 	if _, err := certs.NewDeviceCA(e.keyDir).Pool(); err != nil {
@@ -285,49 +280,6 @@ func heldData(dir string) string {
 	return ""
 }
 
-// loadCert loads the server certificate: the administrator's files
-// (server.tls_cert, server.tls_key) when set and sound, else the one
-// generated on first run. A problem with the files is logged as one
-// sentence and the generated certificate serves meanwhile.
-func (e *env) loadCert() error {
-	if e.certs == nil {
-		e.certs = &certs.Reloader{
-			Dir:    e.dir,
-			KeyDir: e.keyDir,
-			Source: func() (string, string, string) {
-				set := e.svc.Settings()
-				return set.TLSCert, set.TLSKey, e.svc.AdvertisedHost()
-			},
-			Names: func() []string { return certNames(e.svc) },
-			OnError: func(err error) {
-				_ = e.svc.Log(core.LevelError, "", "The server certificate was not loaded: %v", err)
-			},
-		}
-	}
-	_ = e.certs.Reload()
-	cert, fp := e.certs.Current()
-	if fp == "" {
-		// Neither the files nor the generated certificate: say why.
-		_, err := certs.LoadOrCreateIn(e.dir, e.keyDir, certNames(e.svc))
-		if err == nil {
-			err = errors.New("no server certificate")
-		}
-		return err
-	}
-	e.cert, e.fp = cert, fp
-	return nil
-}
-
-// certNames are the names a generated certificate holds: the machine's
-// names and addresses and the advertised address phones use.
-func certNames(svc *core.Service) []string {
-	names := certs.DefaultNames()
-	if a := svc.Settings().Advertise; a != "" {
-		names = append(names, a)
-	}
-	return names
-}
-
 func (e *env) close() { e.st.Close() }
 
 // logPanic writes a recovered panic's value to the audit log, never its
@@ -340,34 +292,6 @@ func (e *env) logPanic(what string, v any) (logged bool) {
 		}
 	}()
 	return e.svc.Log(core.LevelError, "", "%s, error: internal error: %v", what, v) == nil
-}
-
-// startServer opens the HTTPS listener (and the plain one when set).
-func (e *env) startServer(listen string) (*agentxml.Server, error) {
-	if err := e.loadCert(); err != nil {
-		return nil, err
-	}
-	srv := agentxml.New(e.svc, agentxml.Options{Certificate: e.cert, GetCertificate: e.certs.GetCertificate,
-		Fingerprint: e.fp, CurrentFingerprint: e.certs.Fingerprint, QRPNG: qr.PNG,
-		Portal:   webclient.New(e.svc, webclient.Options{Fingerprint: e.certs.Fingerprint}),
-		DeviceCA: certs.NewDeviceCA(e.keyDir)}) // in the key directory, beside the TLS key (#13, #14)
-	if err := srv.Open(listen); err != nil {
-		return nil, fmt.Errorf("start the server on %s: %w", listen, err)
-	}
-	if h := e.svc.Settings().HTTPListen; h != "" {
-		if err := srv.OpenHTTP(h); err != nil {
-			srv.Close()
-			return nil, fmt.Errorf("start the plain HTTP listener on %s: %w", h, err)
-		}
-	}
-	if m := e.svc.Settings().MTLSListen; m != "" {
-		// Not fatal: users without mutual authentication are served
-		// either way; those with it cannot download until it is fixed.
-		if err := srv.OpenMTLS(m); err != nil {
-			_ = e.svc.Log(core.LevelError, "", "The mutual-TLS listener (server.mtls_listen %s) did not start: %v", m, err)
-		}
-	}
-	return srv, nil
 }
 
 // runOnce runs fn(ctx) for work that must run on one server only (the
@@ -491,14 +415,14 @@ func (e *env) startRemoteAdmin(errOut io.Writer) (stop func()) {
 	if listen == "" {
 		return func() {}
 	}
-	if e.certs == nil {
-		if err := e.loadCert(); err != nil {
+	if e.sup.Reloader() == nil {
+		if err := e.sup.LoadCert(); err != nil {
 			_ = e.svc.Log(core.LevelError, "", "The remote console listener (server.admin_listen %s) did not start: %v", listen, err)
 			return func() {}
 		}
 	}
 	srv, err := adminapi.ListenRemote(listen, e.svc, adminapi.RemoteOptions{
-		GetCertificate: e.certs.GetCertificate,
+		GetCertificate: e.sup.Reloader().GetCertificate,
 		CA:             certs.NewConsoleCA(e.keyDir), // beside the device CA (#14)
 	})
 	if err != nil {
@@ -507,7 +431,7 @@ func (e *env) startRemoteAdmin(errOut io.Writer) (stop func()) {
 		_ = e.svc.Log(core.LevelError, "", "The remote console listener (server.admin_listen %s) did not start: %v", listen, err)
 		return func() {}
 	}
-	e.svc.SetConsoleEndpoint(consoleAddr(e.svc, srv.Addr()), e.certs.Fingerprint)
+	e.svc.SetConsoleEndpoint(consoleAddr(e.svc, srv.Addr()), e.sup.Reloader().Fingerprint)
 	return func() {
 		e.svc.SetConsoleEndpoint("", nil)
 		srv.Close()
@@ -526,41 +450,6 @@ func consoleAddr(svc *core.Service, bound string) string {
 		host = svc.AdvertisedHost()
 	}
 	return net.JoinHostPort(host, port)
-}
-
-// serverURLs lists the addresses phones and agents can use: the advertised
-// host first, then every LAN address when listening on all interfaces.
-func serverURLs(svc *core.Service, listen string) []string {
-	host, port, err := net.SplitHostPort(listen)
-	if err != nil {
-		return nil
-	}
-	seen := map[string]bool{}
-	var out []string
-	add := func(h string) {
-		u := "https://" + net.JoinHostPort(h, port) + "/"
-		if !seen[u] {
-			seen[u] = true
-			out = append(out, u)
-		}
-	}
-	// The advertised host with the advertised port (server.advertise may
-	// name one, e.g. behind NAT); the addresses below are direct.
-	if ap := svc.Settings().ListenPort(); ap != port {
-		u := "https://" + net.JoinHostPort(svc.AdvertisedHost(), ap) + "/"
-		seen[u] = true
-		out = append(out, u)
-	} else {
-		add(svc.AdvertisedHost())
-	}
-	if host == "" || host == "0.0.0.0" || host == "::" {
-		for _, a := range core.LANAddresses() {
-			add(a.String())
-		}
-	} else {
-		add(host)
-	}
-	return out
 }
 
 // moveTLSKey moves a generated certificate's private key made before #13

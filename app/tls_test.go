@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"provisio/app/internal/supervisor"
 	"provisio/core/certs"
 )
 
@@ -73,7 +74,7 @@ func TestServer_TLSCertSettings(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer e.close()
-	srv, err := e.startServer("127.0.0.1:0")
+	srv, err := e.sup.Open("127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -120,7 +121,7 @@ func TestConsole_CertificateHooks(t *testing.T) {
 	if err := e.svc.SetSetting("server.advertise", "127.0.0.1"); err != nil {
 		t.Fatal(err)
 	}
-	srv, err := e.startServer("127.0.0.1:0")
+	srv, err := e.sup.Open("127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -132,15 +133,15 @@ func TestConsole_CertificateHooks(t *testing.T) {
 
 	certPath, keyPath := filepath.Join(t.TempDir(), "office.crt"), filepath.Join(t.TempDir(), "office.key")
 	writeOfficeCert(t, certPath, keyPath, true)
-	if err := checkCertFiles(certPath, keyPath, "127.0.0.1"); err == nil ||
+	if err := supervisor.CheckCertFiles(certPath, keyPath, "127.0.0.1"); err == nil ||
 		err.Error() != "The key in "+keyPath+" does not match the certificate in "+certPath+"." {
 		t.Fatalf("mismatched key: %v", err)
 	}
 	fp := writeOfficeCert(t, certPath, keyPath, false)
-	if err := checkCertFiles(certPath, keyPath, "127.0.0.1"); err != nil {
+	if err := supervisor.CheckCertFiles(certPath, keyPath, "127.0.0.1"); err != nil {
 		t.Fatal(err)
 	}
-	if err := checkCertFiles(certPath, keyPath, "auth.office.example.org"); err == nil || !strings.Contains(err.Error(), "does not name auth.office.example.org") {
+	if err := supervisor.CheckCertFiles(certPath, keyPath, "auth.office.example.org"); err == nil || !strings.Contains(err.Error(), "does not name auth.office.example.org") {
 		t.Fatalf("wrong host: %v", err)
 	}
 	for k, v := range map[string]string{"server.tls_cert": certPath, "server.tls_key": keyPath} {

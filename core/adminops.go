@@ -193,6 +193,8 @@ type AdminEvent struct {
 	Reason   string         `json:"reason,omitempty"`
 	At       time.Time      `json:"at"`
 	Log      *AdminLogEntry `json:"log,omitempty"`
+	// Origin is who made the change (Event.Origin).
+	Origin *Actor `json:"origin,omitempty"`
 }
 
 // AdminLogEntry is an audit log line.
@@ -222,6 +224,10 @@ func toAdminEvent(e Event) AdminEvent {
 	if out.Kind == "" {
 		out.Kind = "other"
 	}
+	if e.Origin.Kind != "" {
+		o := e.Origin
+		out.Origin = &o
+	}
 	if e.Kind == EventLog {
 		out.Log = &AdminLogEntry{Seq: e.Log.Seq, Time: e.Log.Time, Level: string(e.Log.Level), User: e.Log.User, Message: e.Log.Message}
 	}
@@ -244,21 +250,31 @@ type LocalAdmin struct {
 
 var _ AdminAPI = LocalAdmin{}
 
+// svc is the service acting for the operator (actor.go), so events of
+// the admin API's changes carry their origin.
+func (l LocalAdmin) svc() *Service {
+	who := l.Operator
+	if who == "" {
+		who = "the command line"
+	}
+	return l.Svc.As(OperatorActor(who))
+}
+
 // logOperator writes who did what; what never holds a secret.
 func (l LocalAdmin) logOperator(user, what string) {
 	if l.Operator == "" {
 		return
 	}
-	_ = l.Svc.Log(LevelInfo, user, "Admin API: %s, by %s.", what, l.Operator)
+	_ = l.svc().Log(LevelInfo, user, "Admin API: %s, by %s.", what, l.Operator)
 }
 
 // Users implements AdminAPI.
 func (l LocalAdmin) Users() ([]AdminUser, error) {
-	users, err := l.Svc.Users()
+	users, err := l.svc().Users()
 	if err != nil {
 		return nil, err
 	}
-	pending, err := l.Svc.PendingCodes()
+	pending, err := l.svc().PendingCodes()
 	if err != nil {
 		return nil, err
 	}
@@ -287,7 +303,7 @@ func toAdminUser(u User, pending map[string]time.Time) AdminUser {
 
 // AddUser implements AdminAPI.
 func (l LocalAdmin) AddUser(nu AdminNewUser) (AdminUser, error) {
-	u, err := l.Svc.AddUser(User{Name: nu.Name, FullName: nu.FullName, Email: nu.Email, Mobile: nu.Mobile,
+	u, err := l.svc().AddUser(User{Name: nu.Name, FullName: nu.FullName, Email: nu.Email, Mobile: nu.Mobile,
 		Group: nu.Group, PIN: nu.PIN, MobileAllowed: true})
 	if err != nil {
 		return AdminUser{}, err
@@ -298,7 +314,7 @@ func (l LocalAdmin) AddUser(nu AdminNewUser) (AdminUser, error) {
 
 // DeleteUser implements AdminAPI.
 func (l LocalAdmin) DeleteUser(name string) error {
-	if err := l.Svc.DeleteUser(name); err != nil {
+	if err := l.svc().DeleteUser(name); err != nil {
 		return err
 	}
 	l.logOperator(name, fmt.Sprintf("user %q deleted", name))
@@ -307,9 +323,9 @@ func (l LocalAdmin) DeleteUser(name string) error {
 
 // Reprovision implements AdminAPI. The code is in the result only.
 func (l LocalAdmin) Reprovision(name string, mail bool) (AdminIssued, error) {
-	create := l.Svc.CreateProvisionCode
+	create := l.svc().CreateProvisionCode
 	if mail {
-		create = l.Svc.MailProvisionCode
+		create = l.svc().MailProvisionCode
 	}
 	ic, err := create(name)
 	if err != nil {
@@ -325,7 +341,7 @@ func (l LocalAdmin) Reprovision(name string, mail bool) (AdminIssued, error) {
 
 // Settings implements AdminAPI.
 func (l LocalAdmin) Settings() ([]AdminSetting, error) {
-	set := l.Svc.Settings()
+	set := l.svc().Settings()
 	keys := SettingKeys()
 	out := make([]AdminSetting, 0, len(keys))
 	for _, k := range keys {
@@ -337,7 +353,7 @@ func (l LocalAdmin) Settings() ([]AdminSetting, error) {
 
 // Setting implements AdminAPI.
 func (l LocalAdmin) Setting(key string) (AdminSetting, error) {
-	set := l.Svc.Settings()
+	set := l.svc().Settings()
 	v, err := set.Get(key)
 	if err != nil {
 		return AdminSetting{}, err
@@ -348,7 +364,7 @@ func (l LocalAdmin) Setting(key string) (AdminSetting, error) {
 // SetSetting implements AdminAPI; the change applies live in the process
 // that holds the data directory.
 func (l LocalAdmin) SetSetting(key, value string) (AdminSetting, error) {
-	if err := l.Svc.SetSetting(key, value); err != nil {
+	if err := l.svc().SetSetting(key, value); err != nil {
 		return AdminSetting{}, err
 	}
 	s, err := l.Setting(key)
@@ -361,7 +377,7 @@ func (l LocalAdmin) SetSetting(key, value string) (AdminSetting, error) {
 
 // Agents implements AdminAPI.
 func (l LocalAdmin) Agents() ([]AdminAgent, error) {
-	agents := l.Svc.Agents()
+	agents := l.svc().Agents()
 	out := make([]AdminAgent, 0, len(agents))
 	for _, a := range agents {
 		out = append(out, l.toAdminAgent(a))
@@ -371,7 +387,7 @@ func (l LocalAdmin) Agents() ([]AdminAgent, error) {
 
 func (l LocalAdmin) toAdminAgent(a Agent) AdminAgent {
 	addrs := []string{}
-	for _, p := range l.Svc.AgentAddresses(a.Name) {
+	for _, p := range l.svc().AgentAddresses(a.Name) {
 		addrs = append(addrs, p.String())
 	}
 	return AdminAgent{Name: a.Name, Host: a.Host, Group: a.Group, Repository: a.Repository, Helpdesk: a.Helpdesk,
@@ -384,10 +400,10 @@ func (l LocalAdmin) PutAgent(na AdminNewAgent) (AdminAgent, error) {
 	if a.Group == "" {
 		a.Group = GroupAny
 	}
-	if err := l.Svc.PutAgent(a); err != nil {
+	if err := l.svc().PutAgent(a); err != nil {
 		return AdminAgent{}, err
 	}
-	for _, s := range l.Svc.Agents() {
+	for _, s := range l.svc().Agents() {
 		if Key(s.Name) == Key(a.Name) {
 			a = s
 		}
@@ -398,7 +414,7 @@ func (l LocalAdmin) PutAgent(na AdminNewAgent) (AdminAgent, error) {
 
 // DeleteAgent implements AdminAPI.
 func (l LocalAdmin) DeleteAgent(name string) error {
-	if err := l.Svc.DeleteAgent(name); err != nil {
+	if err := l.svc().DeleteAgent(name); err != nil {
 		return err
 	}
 	l.logOperator("", fmt.Sprintf("agent %q deleted", name))
@@ -407,7 +423,7 @@ func (l LocalAdmin) DeleteAgent(name string) error {
 
 // Events implements AdminAPI: the service's bus, with secrets dropped.
 func (l LocalAdmin) Events(ctx context.Context) (<-chan AdminEvent, error) {
-	in, cancel := l.Svc.Events().Subscribe()
+	in, cancel := l.svc().Events().Subscribe()
 	out := make(chan AdminEvent, 64)
 	go func() {
 		defer close(out)
@@ -433,26 +449,26 @@ func (l LocalAdmin) Events(ctx context.Context) (<-chan AdminEvent, error) {
 
 // Unlock implements AdminAPI.
 func (l LocalAdmin) Unlock(name string) (AdminUser, error) {
-	u, err := l.Svc.User(name)
+	u, err := l.svc().User(name)
 	if err != nil {
 		return AdminUser{}, err
 	}
 	if !u.Locked {
 		return AdminUser{}, Errorf(CodeConflict, "User %q is not locked.", u.Name)
 	}
-	u, err = l.Svc.UpdateUser(name, func(u *User) error { u.Locked = false; return nil })
+	u, err = l.svc().UpdateUser(name, func(u *User) error { u.Locked = false; return nil })
 	if err != nil {
 		return AdminUser{}, err
 	}
 	l.logOperator(u.Name, fmt.Sprintf("user %q unlocked", u.Name))
-	pending, _ := l.Svc.PendingCodes()
+	pending, _ := l.svc().PendingCodes()
 	return toAdminUser(u, pending), nil
 }
 
 // ResetPIN implements AdminAPI. The PIN is in the result only, never
 // logged.
 func (l LocalAdmin) ResetPIN(name string, mail bool) (AdminPINReset, error) {
-	r, err := l.Svc.ResetPIN(name, mail)
+	r, err := l.svc().ResetPIN(name, mail)
 	if err != nil {
 		return AdminPINReset{}, err
 	}
@@ -466,7 +482,7 @@ func (l LocalAdmin) ResetPIN(name string, mail bool) (AdminPINReset, error) {
 
 // RevokeDevice implements AdminAPI.
 func (l LocalAdmin) RevokeDevice(name string) error {
-	if err := l.Svc.RevokeDevice(name); err != nil {
+	if err := l.svc().RevokeDevice(name); err != nil {
 		return err
 	}
 	l.logOperator(name, fmt.Sprintf("device of %q revoked", name))
@@ -475,11 +491,11 @@ func (l LocalAdmin) RevokeDevice(name string) error {
 
 // ClientLogs implements AdminAPI.
 func (l LocalAdmin) ClientLogs(name string) (AdminClientLog, error) {
-	u, err := l.Svc.User(name)
+	u, err := l.svc().User(name)
 	if err != nil {
 		return AdminClientLog{}, err
 	}
-	logs, err := l.Svc.ClientLogs(u.Name)
+	logs, err := l.svc().ClientLogs(u.Name)
 	if logs == nil {
 		logs = []ClientLogEntry{}
 	}
@@ -492,7 +508,7 @@ func (l LocalAdmin) ClearClientLogs(name string) (int, error) {
 	if who == "" {
 		who = "the command line"
 	}
-	return l.Svc.ClearClientLogs(name, who)
+	return l.svc().ClearClientLogs(name, who)
 }
 
 // Me implements AdminAPI.
@@ -513,24 +529,24 @@ func (l LocalAdmin) Me() (AdminOperator, error) {
 // PairConsole implements AdminAPI: the code with the remote admin
 // listener's address and certificate fingerprint, when it is open.
 func (l LocalAdmin) PairConsole(name string, role Role) (AdminPairing, error) {
-	p, err := l.Svc.PairConsole(name, role)
+	p, err := l.svc().PairConsole(name, role)
 	if err != nil {
 		return AdminPairing{}, err
 	}
 	l.logOperator("", fmt.Sprintf("pairing code made for console %q (role %s)", p.Name, p.Role))
-	addr, fp := l.Svc.ConsoleEndpoint()
+	addr, fp := l.svc().ConsoleEndpoint()
 	return AdminPairing{Name: p.Name, Role: p.Role, Code: p.Code, Expires: p.Expires, Fingerprint: fp, Listen: addr}, nil
 }
 
 // Consoles implements AdminAPI.
 func (l LocalAdmin) Consoles() ([]AdminConsole, error) {
-	all, err := l.Svc.Consoles()
+	all, err := l.svc().Consoles()
 	if err != nil {
 		return nil, err
 	}
 	out := make([]AdminConsole, 0, len(all))
 	for _, c := range all {
-		ac := AdminConsole{Name: c.Name, Role: c.Role, State: c.StateAt(l.Svc.clock.Now()), Serial: c.Serial, Fingerprint: c.Fingerprint}
+		ac := AdminConsole{Name: c.Name, Role: c.Role, State: c.StateAt(l.svc().Now()), Serial: c.Serial, Fingerprint: c.Fingerprint}
 		if !c.PairedAt.IsZero() {
 			t := c.PairedAt
 			ac.PairedAt = &t
@@ -550,7 +566,7 @@ func (l LocalAdmin) Consoles() ([]AdminConsole, error) {
 
 // RevokeConsole implements AdminAPI.
 func (l LocalAdmin) RevokeConsole(name string) error {
-	if err := l.Svc.RevokeConsole(name); err != nil {
+	if err := l.svc().RevokeConsole(name); err != nil {
 		return err
 	}
 	l.logOperator("", fmt.Sprintf("console %q revoked", name))
@@ -563,5 +579,5 @@ func (l LocalAdmin) Backup(w io.Writer, enc BackupEncryption) (BackupSummary, er
 	if l.Operator != "" {
 		dest = "through the admin API, for " + l.Operator
 	}
-	return l.Svc.Backup(w, enc, dest)
+	return l.svc().Backup(w, enc, dest)
 }

@@ -17,6 +17,9 @@ type Scope struct {
 	// Group, unless "" or GroupAny, limits the request to that group's
 	// members: a helpdesk agent restricted to a group helps only them.
 	Group string
+	// Helpdesk marks a HelpdeskRequest (or a report), whose changes are
+	// the helpdesk actor's (actor.go).
+	Helpdesk bool
 }
 
 // AdminScope is the scope of an AdminRequest: only the repository named
@@ -27,7 +30,7 @@ func AdminScope(a Agent) Scope { return Scope{Agent: a.Name, Repository: a.Name}
 // HelpdeskScope is the scope of a HelpdeskRequest or a report: the named
 // repository, or all of them, within the agent's group.
 func HelpdeskScope(a Agent, repository string) Scope {
-	return Scope{Agent: a.Name, Repository: repository, Group: a.Group}
+	return Scope{Agent: a.Name, Repository: repository, Group: a.Group, Helpdesk: true}
 }
 
 func (sc Scope) reaches(u User) bool {
@@ -91,6 +94,7 @@ func (s *Service) eachUser(n int, fn func(tx Tx, log *logger, i int) error, even
 // fails with CodeConflict, whatever repository holds it, except that a
 // deleted user of the same repository is replaced.
 func (s *Service) CreateUsers(agent, repository string, specs []UserSpec) ([]error, error) {
+	s = s.As(Actor{Kind: ActorAgent, Name: agent})
 	set := s.Settings()
 	return s.eachUser(len(specs), func(tx Tx, log *logger, i int) error {
 		sp := &specs[i]
@@ -98,14 +102,6 @@ func (s *Service) CreateUsers(agent, repository string, specs []UserSpec) ([]err
 		if err := ValidateUsername(name); err != nil {
 			return err
 		}
-		old, err := tx.User(name)
-		switch {
-		case err == nil && !(old.Deleted && old.RepositoryName() == repository):
-			return Errorf(CodeConflict, "A user called %q already exists.", old.Name)
-		case err != nil && !errors.Is(err, ErrNotFound):
-			return err
-		}
-		replacing := err == nil
 		u := User{Name: name, MobileAllowed: true, Repository: repositoryField(repository), Created: log.now}
 		if err := sp.apply(&u); err != nil {
 			return err
@@ -113,11 +109,8 @@ func (s *Service) CreateUsers(agent, repository string, specs []UserSpec) ([]err
 		if err := ValidateUser(&u, set.PINMin, set.PINMax); err != nil {
 			return err
 		}
-		if replacing {
-			// The deleted user's login state goes with them.
-			if err := tx.PutLoginState(u.Name, LoginState{}); err != nil {
-				return err
-			}
+		if err := claimName(tx, u.Name, repository); err != nil {
+			return err
 		}
 		if err := tx.PutUser(u); err != nil {
 			return err
@@ -129,6 +122,7 @@ func (s *Service) CreateUsers(agent, repository string, specs []UserSpec) ([]err
 // UpdateUsers changes the fields each spec gives. Unlocking a user clears
 // their failure count, as in the console.
 func (s *Service) UpdateUsers(sc Scope, specs []UserSpec) ([]error, error) {
+	s = s.As(scopeActor(sc))
 	set := s.Settings()
 	return s.eachUser(len(specs), func(tx Tx, log *logger, i int) error {
 		sp := &specs[i]
@@ -149,36 +143,21 @@ func (s *Service) UpdateUsers(sc Scope, specs []UserSpec) ([]error, error) {
 		if err := tx.PutUser(u); err != nil {
 			return err
 		}
-		return log.add(LevelInfo, u.Name, "User %q changed by agent %q: %s.", u.Name, sc.Agent, apiChanges(old, u))
+		return log.add(LevelInfo, u.Name, "User %q changed by agent %q: %s.", u.Name, sc.Agent, describeChanges(old, u))
 	})
 }
 
-// DeleteUsers soft-deletes users: their device, strings and pending codes
-// are revoked at once, they can no longer log in or provision, and lists
-// hide them; the record stays until PurgeDeleted. Deleting a deleted user
-// passes and changes nothing.
+// DeleteUsers deletes users for the admin API by the one deletion rule
+// (deleteUser). Deleting a deleted user passes and changes nothing, as
+// the protocol's Delete is idempotent.
 func (s *Service) DeleteUsers(sc Scope, names []string) ([]error, error) {
+	s = s.As(scopeActor(sc))
 	res, err := s.eachUser(len(names), func(tx Tx, log *logger, i int) error {
 		u, err := scopedUser(tx, sc, names[i], true)
 		if err != nil || u.Deleted {
 			return err
 		}
-		if err := revokeDevice(tx, u); err != nil {
-			return err
-		}
-		if err := tx.DeleteProvisionCode(u.Name); err != nil {
-			return err
-		}
-		if err := withdrawCodeMail(tx, log, u.Name, ""); err != nil {
-			return err
-		}
-		u.DeviceID, u.DeviceOS, u.ProvisionedAt, u.PINReset = "", "", time.Time{}, nil
-		u.DeviceCert = nil
-		u.Deleted, u.DeletedAt = true, log.now
-		if err := tx.PutUser(u); err != nil {
-			return err
-		}
-		return log.add(LevelInfo, u.Name, "User %q deleted by agent %q; PurgeDeleted removes the record.", u.Name, sc.Agent)
+		return deleteUser(tx, log, u, "agent "+quote(sc.Agent))
 	})
 	if err == nil {
 		for i, r := range res {
@@ -217,6 +196,7 @@ func (s *Service) ReadUsers(sc Scope, names []string) ([]User, []error, error) {
 // PurgeDeleted removes the records of deleted users in scope and returns
 // their names.
 func (s *Service) PurgeDeleted(sc Scope) ([]string, error) {
+	s = s.As(scopeActor(sc))
 	var purged []string
 	err := s.update(false, func(tx Tx, log *logger) error {
 		purged = nil
@@ -261,19 +241,22 @@ func (s *Service) PurgeDeleted(sc Scope) ([]string, error) {
 // by an administrator also unlocks the user: the lock protected the old
 // PIN, and only the user's mailbox learns the new one.
 func (s *Service) ResetPINs(sc Scope, names []string) ([]error, error) {
+	s = s.As(scopeActor(sc))
 	set := s.Settings()
 	return s.eachUser(len(names), func(tx Tx, log *logger, i int) error {
 		u, err := scopedUser(tx, sc, names[i], false)
 		if err != nil {
 			return err
 		}
-		return resetPIN(tx, log, set, &u, true, "by agent "+quote(sc.Agent))
+		_, err = resetPIN(tx, log, set, &u, pinMailed, true, "by agent "+quote(sc.Agent))
+		return err
 	}, s.outboxChanged)
 }
 
 // SendStrings mails each user their next unused security string with its
 // index (helpdesk Strings) and returns the indexes.
 func (s *Service) SendStrings(sc Scope, names []string) ([]int, []error, error) {
+	s = s.As(scopeActor(sc))
 	indexes := make([]int, len(names))
 	res, err := s.eachUser(len(names), func(tx Tx, log *logger, i int) error {
 		u, err := scopedUser(tx, sc, names[i], false)
@@ -291,6 +274,7 @@ func (s *Service) SendStrings(sc Scope, names []string) ([]int, []error, error) 
 // no outside directory to read, so there is nothing to synchronise. The
 // request is logged and passes.
 func (s *Service) Sync(sc Scope) error {
+	s = s.As(scopeActor(sc))
 	return s.Log(LevelInfo, "", "Sync requested by agent %q for repository %s: nothing to do; this server is the repository's only source.", sc.Agent, sc.Repository)
 }
 

@@ -140,7 +140,7 @@ func TestService_DeleteUsers(t *testing.T) {
 	if deleted, _ := svc.DeletedUsers(); len(deleted) != 1 || !deleted[0].DeletedAt.Equal(clock.Now()) {
 		t.Fatalf("DeletedUsers = %+v", deleted)
 	}
-	if ok, _ := svc.APIExists("carol"); ok {
+	if ok, _ := svc.Exists("carol"); ok {
 		t.Fatal("a deleted user exists")
 	}
 	if err := svc.Login(agentAny, "carol", core.MobileCode(core.ExtractOTC(ss.S[0], "4821"), 0)); core.ErrorCode(err) != core.CodeWrongOTC {

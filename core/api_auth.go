@@ -14,7 +14,7 @@ import (
 
 // agentUser reads an active user the agent may act for.
 func agentUser(tx Tx, agent Agent, name string) (User, error) {
-	u, err := activeUser(tx, name)
+	u, err := findUser(tx, name)
 	if err != nil {
 		return User{}, err
 	}
@@ -29,35 +29,6 @@ func greeting(u User) string {
 		return "Hello " + u.FullName + ",\n\n"
 	}
 	return "Hello " + u.Name + ",\n\n"
-}
-
-// resetPIN gives u a new random PIN and queues it to their email. unlock
-// also lifts a lock (an administrator's reset); a self-service reset
-// leaves the lock to an administrator.
-func resetPIN(tx Tx, log *logger, set Settings, u *User, unlock bool, by string) error {
-	if u.Disabled {
-		return Errorf(CodeDisabled, "User %q is disabled; enable them before resetting their PIN.", u.Name)
-	}
-	if u.Email == "" {
-		return Errorf(CodeNoTransport, "User %q has no email address to send a new PIN to.", u.Name)
-	}
-	pin := NewPIN(set.PINMin)
-	u.PIN, u.PINReset, u.Failures = pin, nil, 0
-	if unlock {
-		u.Locked = false
-	}
-	if err := tx.PutUser(*u); err != nil {
-		return err
-	}
-	m := OutMessage{Kind: MailPlain, User: u.Name, FullName: u.FullName, To: u.Email,
-		Subject: "Your new PIN",
-		Text: greeting(*u) + "Your PIN has been reset. Your new PIN is:\n\n    " + pin +
-			"\n\nUse it with the security strings in your mobile app. Keep it to yourself: " +
-			"nobody, not even the helpdesk, will ever ask you for it.\n"}
-	if err := queueMail(tx, log, &m); err != nil {
-		return err
-	}
-	return log.add(LevelInfo, u.Name, "PIN reset for user %q %s; the new PIN was queued to the user's email.", u.Name, by)
 }
 
 // mailNextString queues the user's next unused security string with its
@@ -101,6 +72,7 @@ func mailNextString(tx Tx, log *logger, u User, by string) (int, error) {
 // OnDemandMessage mails the user their next unused security string and
 // its index (the ondemandmessage action) and returns the index.
 func (s *Service) OnDemandMessage(agent Agent, username string) (int, error) {
+	s = s.As(AgentActor(agent))
 	index := 0
 	err := s.update(false, func(tx Tx, log *logger) error {
 		u, err := agentUser(tx, agent, username)
@@ -113,33 +85,13 @@ func (s *Service) OnDemandMessage(agent Agent, username string) (int, error) {
 	return index, err
 }
 
-// TransportIndex returns the index of the string ondemandmessage sends
-// next: the user's next unused string index.
-func (s *Service) TransportIndex(agent Agent, username string) (int, error) {
-	next := 0
-	err := s.store.View(func(tx Tx) error {
-		u, err := agentUser(tx, agent, username)
-		if err != nil {
-			return err
-		}
-		ss, err := tx.Strings(u.Name)
-		if errors.Is(err, ErrNotFound) {
-			return Errorf(CodeNoStrings, "User %q has no security strings.", u.Name)
-		} else if err != nil {
-			return err
-		}
-		next = ss.Next
-		return nil
-	})
-	return next, err
-}
-
 // IncreaseLock counts one failed authentication, as an agent reports when
 // a user fails its own first factor. It counts like a wrong code at login
 // (also while the user is locked, with the same escalating locks) and
 // fails with CodeTriesExceeded when this failure locks the user and
 // CodeLocked when they already were.
 func (s *Service) IncreaseLock(agent Agent, username string) error {
+	s = s.As(AgentActor(agent))
 	set := s.Settings()
 	var locked, already bool
 	err := s.update(false, func(tx Tx, log *logger) error {
@@ -189,6 +141,7 @@ const maxEventText = 256
 // invalid UTF-8 is replaced, and it is cut to 256 bytes. level is INFO
 // (the default), WARN or ERROR.
 func (s *Service) LogEvent(agent Agent, username, level, text string) error {
+	s = s.As(AgentActor(agent))
 	lv := LevelInfo
 	switch strings.ToUpper(strings.TrimSpace(level)) {
 	case "", "INFO":
@@ -224,21 +177,32 @@ func pinResetHash(username, code string) string {
 	return HashCode("pin-reset\x00"+Key(username), code)
 }
 
+// selfResetUser reads the user of a self-service PIN reset step: in the
+// agent's group, enabled, and with an email address for what the step
+// mails.
+func selfResetUser(tx Tx, agent Agent, username, what string) (User, error) {
+	u, err := agentUser(tx, agent, username)
+	switch {
+	case err != nil:
+		return User{}, err
+	case u.Disabled:
+		return User{}, Errorf(CodeDisabled, "User %q is disabled.", u.Name)
+	case u.Email == "":
+		return User{}, Errorf(CodeNoTransport, "User %q has no email address to send %s to.", u.Name, what)
+	}
+	return u, nil
+}
+
 // RequestPINReset creates a PIN reset code for the user, replacing any
 // pending one, and queues it to their email (resetcode). The code is
 // valid for the Self-Reset policy's code validity.
 func (s *Service) RequestPINReset(agent Agent, username string) error {
+	s = s.As(AgentActor(agent))
 	set := s.Settings()
 	return s.update(false, func(tx Tx, log *logger) error {
-		u, err := agentUser(tx, agent, username)
+		u, err := selfResetUser(tx, agent, username, "a PIN reset code")
 		if err != nil {
 			return err
-		}
-		if u.Disabled {
-			return Errorf(CodeDisabled, "User %q is disabled.", u.Name)
-		}
-		if u.Email == "" {
-			return Errorf(CodeNoTransport, "User %q has no email address to send a PIN reset code to.", u.Name)
 		}
 		code := NewCode(false)
 		pc := ProvisionCode{Hash: pinResetHash(u.Name, code), Created: log.now,
@@ -264,19 +228,14 @@ func (s *Service) RequestPINReset(agent Agent, username string) error {
 // code, so a code can be guessed once. A missing, wrong, used or expired
 // code is CodeSession. The lock, if any, stays for an administrator.
 func (s *Service) RedeemPINReset(agent Agent, username, code string) error {
+	s = s.As(AgentActor(agent))
 	set := s.Settings()
 	var fail error
 	err := s.update(false, func(tx Tx, log *logger) error {
 		fail = nil
-		u, err := agentUser(tx, agent, username)
+		u, err := selfResetUser(tx, agent, username, "a new PIN")
 		if err != nil {
 			return err
-		}
-		if u.Disabled {
-			return Errorf(CodeDisabled, "User %q is disabled.", u.Name)
-		}
-		if u.Email == "" {
-			return Errorf(CodeNoTransport, "User %q has no email address to send a new PIN to.", u.Name)
 		}
 		pc := u.PINReset
 		switch {
@@ -296,7 +255,8 @@ func (s *Service) RedeemPINReset(agent Agent, username, code string) error {
 			}
 			return log.add(LevelWarn, u.Name, "PIN reset failed for user %q: %s", u.Name, ErrorMessage(fail))
 		}
-		return resetPIN(tx, log, set, &u, false, "with a reset code through agent "+quote(agent.Name))
+		_, err = resetPIN(tx, log, set, &u, pinMailed, false, "with a reset code through agent "+quote(agent.Name))
+		return err
 	}, s.outboxChanged)
 	if err != nil {
 		return err
@@ -325,26 +285,23 @@ func parseNewOTC(s string, index, pinMin, pinMax int) (string, bool) {
 // failures count, a lock follows) and then sets the PIN read back from
 // newOTC, which was extracted with the new PIN from the same string.
 func (s *Service) ChangePIN(agent Agent, username, otc, newOTC string) error {
+	s = s.As(AgentActor(agent))
 	set := s.Settings()
-	if err := agentAllowsMobile(agent); err != nil {
-		s.logAgentMode(agent, username, "PIN change")
+	if err := s.requireMobile(agent, username, "PIN change"); err != nil {
 		return err
 	}
-	var fail error
-	var locked bool
-	err := s.update(true, func(tx Tx, log *logger) error {
-		fail, locked = nil, false
+	return s.updateOutcome(true, username, func(tx Tx, log *logger, out *outcome) error {
 		logFail := func(why string) error {
 			return log.add(LevelWarn, clean(username), "PIN change failed for user: %s, error: %s", clean(username), why)
 		}
 		code, index, why := parseOTC(otc, set)
 		if why != nil {
-			fail = why.err
+			out.fail = why.err
 			return logFail(why.reason)
 		}
 		newCode, ok := parseNewOTC(newOTC, index, set.PINMin, set.PINMax)
 		if !ok {
-			fail = Errorf(CodeBadOTC, "The new one-time code is not of the expected form.")
+			out.fail = Errorf(CodeBadOTC, "The new one-time code is not of the expected form.")
 			return logFail("malformed new one-time code")
 		}
 		u, ss, why, err := checkOTC(tx, log.now, agent, set, username, code, index)
@@ -352,7 +309,7 @@ func (s *Service) ChangePIN(agent Agent, username, otc, newOTC string) error {
 			return err
 		}
 		if why != nil {
-			fail, locked = why.err, why.locked
+			out.fail, out.locked = why.err, why.locked
 			return logFail(why.reason)
 		}
 		// checkOTC has recorded the login in the login record; u is not
@@ -363,16 +320,7 @@ func (s *Service) ChangePIN(agent Agent, username, otc, newOTC string) error {
 			return err
 		}
 		return log.add(LevelInfo, u.Name, "PIN changed for user: %s.", u.Name)
-	}, func() []Event {
-		if locked {
-			return s.usersChanged(username)()
-		}
-		return nil
 	})
-	if err != nil {
-		return err
-	}
-	return fail
 }
 
 // LoginByAttribute logs in the one active user whose attribute has the
@@ -381,6 +329,7 @@ func (s *Service) ChangePIN(agent Agent, username, otc, newOTC string) error {
 // a wrong code, and the code's form and the agent's mode are checked
 // first so that their answers do not depend on whether the value exists.
 func (s *Service) LoginByAttribute(agent Agent, name, value, otc string) error {
+	s = s.As(AgentActor(agent))
 	set := s.Settings()
 	logFail := func(why string) {
 		_ = s.Log(LevelWarn, "", "Login failed for %s %q, error: %s", clean(strings.ToLower(strings.TrimSpace(name))), clean(value), why)

@@ -108,7 +108,9 @@ func TestService_ChangePIN(t *testing.T) {
 			if got := core.ErrorCode(err); got != tt.want {
 				t.Fatalf("ChangePIN: %v (code %q), want %q", err, got, tt.want)
 			}
-			u, _ := e.svc.User("alice")
+			// ReadUsers sees a deleted user's record too (User does not).
+			us, _, _ := e.svc.ReadUsers(core.HelpdeskScope(agentAny, ""), []string{"alice"})
+			u := us[0]
 			if u.PIN != tt.wantPIN {
 				t.Errorf("PIN %q, want %q", u.PIN, tt.wantPIN)
 			}
@@ -345,8 +347,8 @@ func TestService_Sessions(t *testing.T) {
 
 func TestService_OnDemandMessage(t *testing.T) {
 	e := newAuthEnv(t)
-	if n, err := e.svc.TransportIndex(agentAny, "alice"); err != nil || n != 0 {
-		t.Fatalf("TransportIndex = %d, %v", n, err)
+	if n, err := e.svc.TokenIndex(&agentAny, "alice", ""); err != nil || n != 0 {
+		t.Fatalf("TokenIndex for the agent = %d, %v", n, err)
 	}
 	n, err := e.svc.OnDemandMessage(agentAny, "alice")
 	if err != nil || n != 0 {
@@ -360,7 +362,7 @@ func TestService_OnDemandMessage(t *testing.T) {
 	if err := e.svc.Login(agentAny, "alice", e.code("9132", 0)); err != nil {
 		t.Fatal(err)
 	}
-	if n, _ := e.svc.TransportIndex(agentAny, "alice"); n != 1 {
+	if n, _ := e.svc.TokenIndex(&agentAny, "alice", ""); n != 1 {
 		t.Fatalf("index after login %d, want 1", n)
 	}
 	storetest.MustAddUser(t, e.svc, "bob", "2468")

@@ -79,6 +79,7 @@ func (t *sessionTable) dropUser(name string) {
 // that started it; a login naming it spends it, killsession ends it, and
 // it expires after SessionTTL.
 func (s *Service) StartSession(agent Agent, username string) (string, error) {
+	s = s.As(AgentActor(agent))
 	var u User
 	err := s.store.View(func(tx Tx) (err error) {
 		u, err = agentUser(tx, agent, username)
@@ -104,6 +105,7 @@ func (s *Service) StartSession(agent Agent, username string) (string, error) {
 // KillSession ends a session the agent started (killsession). An unknown,
 // expired or foreign id is CodeSession.
 func (s *Service) KillSession(agent Agent, id string) error {
+	s = s.As(AgentActor(agent))
 	ss, ok := s.sessions.take(id, agent.Name, s.clock.Now())
 	if !ok {
 		return Errorf(CodeSession, "There is no such session.")
@@ -111,10 +113,23 @@ func (s *Service) KillSession(agent Agent, id string) error {
 	return s.Log(LevelInfo, ss.user, "Session ended for user: %s by agent %q.", ss.user, agent.Name)
 }
 
-// UseSession spends a session for a login of username. It fails with
+// SessionLogin is Login inside a session from sessionstart (a login
+// naming a SessionID): the session is spent first, and it must be the
+// agent's own, for this user and not expired, or the login fails with
+// CodeSession without its code being checked. A session serves one login
+// attempt, right or wrong.
+func (s *Service) SessionLogin(agent Agent, id, username, otc string) error {
+	if err := s.useSession(agent, id, username); err != nil {
+		return err
+	}
+	return s.Login(agent, username, otc)
+}
+
+// useSession spends a session for a login of username. It fails with
 // CodeSession unless the agent started the session for that user and it
 // has not expired.
-func (s *Service) UseSession(agent Agent, id, username string) error {
+func (s *Service) useSession(agent Agent, id, username string) error {
+	s = s.As(AgentActor(agent))
 	ss, ok := s.sessions.take(id, agent.Name, s.clock.Now())
 	if !ok || ss.user != Key(username) {
 		_ = s.Log(LevelWarn, clean(username), "Login failed for user: %s, error: unknown or expired session", clean(username))

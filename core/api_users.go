@@ -2,7 +2,6 @@ package core
 
 import (
 	"errors"
-	"sort"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -189,75 +188,16 @@ func setPtr[T any](dst *T, v *T) {
 	}
 }
 
-// apiChanges lists what changed between two versions of a user for the
-// audit log: describeChanges plus the fields only the API sets.
-func apiChanges(a, b User) string {
-	ch := describeChanges(a, b)
-	var more []string
-	if a.StringsEmail != b.StringsEmail {
-		more = append(more, "strings email")
-	}
-	var names []string
-	for k, v := range b.Attributes {
-		if a.Attributes[k] != v {
-			names = append(names, k)
-		}
-	}
-	for k := range a.Attributes {
-		if _, ok := b.Attributes[k]; !ok {
-			names = append(names, k)
-		}
-	}
-	if len(names) > 0 {
-		sort.Strings(names)
-		more = append(more, "attributes "+strings.Join(names, " "))
-	}
-	if len(more) == 0 {
-		return ch
-	}
-	if ch == "nothing" {
-		return strings.Join(more, ", ")
-	}
-	return ch + ", " + strings.Join(more, ", ")
-}
-
-// findUser reads a user, deleted ones included; a missing one is the
-// CodeNotFound sentence every caller shows.
+// findUser reads a user any caller may act on: a missing user and one
+// deleted through the admin API are the same CodeNotFound sentence, so
+// no use case acts on a deleted user by mistake. Only the admin API's
+// scoped reads (scopedUser) see deleted users, to report or purge them.
 func findUser(tx Tx, name string) (User, error) {
-	u, err := tx.User(name)
-	if errors.Is(err, ErrNotFound) {
-		return User{}, Errorf(CodeNotFound, "There is no user %q.", name)
-	}
-	return u, err
-}
-
-// activeUser reads a user that the agent API may act on: deleted users
-// are reported as missing, like users that never existed.
-func activeUser(tx Tx, name string) (User, error) {
 	u, err := tx.User(name)
 	if errors.Is(err, ErrNotFound) || err == nil && u.Deleted {
 		return User{}, Errorf(CodeNotFound, "There is no user %q.", clean(name))
 	}
 	return u, err
-}
-
-// APIUser returns a user for the agent API; deleted users are not found.
-func (s *Service) APIUser(name string) (User, error) {
-	var u User
-	err := s.store.View(func(tx Tx) (err error) {
-		u, err = activeUser(tx, name)
-		return err
-	})
-	return u, err
-}
-
-// APIExists reports whether a user exists and is not deleted.
-func (s *Service) APIExists(name string) (bool, error) {
-	_, err := s.APIUser(name)
-	if ErrorCode(err) == CodeNotFound {
-		return false, nil
-	}
-	return err == nil, err
 }
 
 // UserByAttribute returns the one active user whose attribute name has
@@ -290,7 +230,7 @@ func (s *Service) UserByAttribute(name, value string) (User, error) {
 
 // UserAttribute returns one attribute of an active user.
 func (s *Service) UserAttribute(username, name string) (string, error) {
-	u, err := s.APIUser(username)
+	u, err := s.User(username)
 	if err != nil {
 		return "", err
 	}

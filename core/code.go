@@ -35,6 +35,13 @@ func NewCode(numeric bool) string {
 	if numeric {
 		alphabet, n = "0123456789", numericCodeLen
 	}
+	return randomString(alphabet, n)
+}
+
+// randomString returns n symbols of alphabet drawn uniformly from the
+// system's random source: every code and secret a person types is made
+// by it.
+func randomString(alphabet string, n int) string {
 	out := make([]byte, n)
 	r := randBytes{}
 	for i := range out {

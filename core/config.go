@@ -44,7 +44,7 @@ func (s *Service) SetSettings(set Settings, what string) error {
 	cfg := *s.config.Load()
 	cfg.Settings = set
 	s.config.Store(&cfg)
-	s.bus.Publish(Event{Kind: EventConfigChanged, At: s.clock.Now()})
+	s.bus.Publish(Event{Kind: EventConfigChanged, At: s.clock.Now(), Origin: s.actor})
 	return nil
 }
 
@@ -108,7 +108,7 @@ func (s *Service) changeAgents(fn func(Tx, *logger) error) error {
 	cfg.Agents, cfg.agentAddrs = agents, addrs
 	s.config.Store(&cfg)
 	s.cfgMu.Unlock()
-	s.bus.Publish(Event{Kind: EventConfigChanged, At: s.clock.Now()})
+	s.bus.Publish(Event{Kind: EventConfigChanged, At: s.clock.Now(), Origin: s.actor})
 	return nil
 }
 

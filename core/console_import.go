@@ -108,9 +108,10 @@ func checkImportRow(tx Tx, row *ImportRow, set Settings, seen map[string]int) (I
 			Message: fmt.Sprintf("The username %q is also on line %d.", row.User.Name, first)}, false
 	}
 	seen[k] = row.Line
-	if _, err := tx.User(row.User.Name); err == nil {
-		return ImportProblem{Line: row.Line, Field: "name",
-			Message: fmt.Sprintf("A user called %q already exists.", row.User.Name)}, false
+	// A live user blocks the name; a deleted user's record is replaced,
+	// as when the console adds one user (claimName).
+	if _, err := checkName(tx, row.User.Name, LocalRepository); err != nil {
+		return ImportProblem{Line: row.Line, Field: "name", Message: ErrorMessage(err)}, false
 	}
 	return ImportProblem{}, true
 }
@@ -240,6 +241,9 @@ func (s *Service) ImportUsers(rows []ImportRow, progress func(done, total int)) 
 			u.Created = now
 			u.DeviceID, u.DeviceOS, u.ProvisionedAt = "", "", time.Time{}
 			u.DeviceCert = nil
+			if err := claimName(tx, u.Name, LocalRepository); err != nil {
+				return err
+			}
 			if err := tx.PutUser(u); err != nil {
 				return err
 			}

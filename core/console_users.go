@@ -1,7 +1,6 @@
 package core
 
 import (
-	"fmt"
 	"time"
 )
 
@@ -17,21 +16,14 @@ type PINReset struct {
 	To string
 }
 
-// Mail wording of a PIN sent by ResetPIN.
-const (
-	pinMailSubject = "Your new PIN"
-	pinMailText    = "Hello %s,\n\nyour PIN for the mobile authenticator has been reset. Your new PIN is %s.\n\n" +
-		"Use it with the security strings on your phone as before. If you did not ask for a new PIN, call your helpdesk.\n"
-)
-
-// ResetPIN gives a user a new random PIN as long as the shortest PIN the
-// policy allows. With send the PIN is queued as mail to the user's email
+// ResetPIN gives a user a new random PIN for the console or the command
+// line (and the admin API's operators), by the one PIN-reset rule
+// (resetPIN). With send the PIN is queued as mail to the user's email
 // address in the same transaction, so it is never changed without its
 // message; otherwise it is returned once, to be shown to the helpdesk.
 // The PIN is never logged.
 func (s *Service) ResetPIN(name string, send bool) (PINReset, error) {
 	set := s.Settings()
-	pin := NewPIN(set.PINMin)
 	var res PINReset
 	err := s.update(false, func(tx Tx, log *logger) error {
 		res = PINReset{}
@@ -39,29 +31,21 @@ func (s *Service) ResetPIN(name string, send bool) (PINReset, error) {
 		if err != nil {
 			return err
 		}
-		if send && u.Email == "" {
-			return Errorf(CodeInvalid, "User %q has no email address to send the PIN to.", u.Name)
+		how := pinShown
+		if send {
+			how = pinMailed
 		}
-		u.PIN = pin
-		if err := tx.PutUser(u); err != nil {
+		pin, err := resetPIN(tx, log, set, &u, how, true, "")
+		if err != nil {
 			return err
 		}
 		res.User = u.Name
-		if err := log.add(LevelInfo, u.Name, "PIN reset for user %q.", u.Name); err != nil {
-			return err
-		}
-		if !send {
+		if send {
+			res.To = u.Email
+		} else {
 			res.PIN = pin
-			return nil
 		}
-		greet := u.FullName
-		if greet == "" {
-			greet = u.Name
-		}
-		m := OutMessage{Kind: MailPlain, User: u.Name, FullName: u.FullName, To: u.Email,
-			Subject: pinMailSubject, Text: fmt.Sprintf(pinMailText, greet, pin)}
-		res.To = u.Email
-		return queueMail(tx, log, &m)
+		return nil
 	}, s.usersChanged(name), func() []Event {
 		if send {
 			return s.outboxChanged()
@@ -72,6 +56,57 @@ func (s *Service) ResetPIN(name string, send bool) (PINReset, error) {
 		return PINReset{}, err
 	}
 	return res, nil
+}
+
+// pinDelivery is how a new PIN reaches its user.
+type pinDelivery int
+
+const (
+	pinMailed pinDelivery = iota // queued to the user's email
+	pinShown                     // returned once, for a person to hand over
+)
+
+// resetPIN is the one PIN-reset rule (#12), for the console, the command
+// line, the admin API's ResetPINs and the self-service reset code: a
+// disabled user is refused (enable them first); a new random PIN as long
+// as the shortest the policy allows replaces the old one; the failure
+// count and any pending PIN reset code go with the old PIN; and a mailed
+// PIN needs an email address. unlock also lifts a lock, for a reset by an
+// administrator (the lock protected the old PIN, which is gone); a
+// self-service reset leaves the lock to an administrator. by names who
+// asked for the log ("" for the console and the command line). It returns
+// the new PIN, which is never logged.
+func resetPIN(tx Tx, log *logger, set Settings, u *User, how pinDelivery, unlock bool, by string) (string, error) {
+	if u.Disabled {
+		return "", Errorf(CodeDisabled, "User %q is disabled; enable them before resetting their PIN.", u.Name)
+	}
+	if how == pinMailed && u.Email == "" {
+		return "", Errorf(CodeNoTransport, "User %q has no email address to send a new PIN to.", u.Name)
+	}
+	pin := NewPIN(set.PINMin)
+	u.PIN, u.PINReset, u.Failures = pin, nil, 0
+	if unlock {
+		u.Locked = false
+	}
+	if err := tx.PutUser(*u); err != nil {
+		return "", err
+	}
+	if by != "" {
+		by = " " + by
+	}
+	if how == pinShown {
+		return pin, log.add(LevelInfo, u.Name, "PIN reset for user %q%s; the new PIN was shown to the administrator.", u.Name, by)
+	}
+	m := OutMessage{Kind: MailPlain, User: u.Name, FullName: u.FullName, To: u.Email,
+		Subject: "Your new PIN",
+		Text: greeting(*u) + "Your PIN has been reset. Your new PIN is:\n\n    " + pin +
+			"\n\nUse it with the security strings in your mobile app. Keep it to yourself: " +
+			"nobody, not even the helpdesk, will ever ask you for it. If you did not ask for a new PIN, " +
+			"call your helpdesk.\n"}
+	if err := queueMail(tx, log, &m); err != nil {
+		return "", err
+	}
+	return pin, log.add(LevelInfo, u.Name, "PIN reset for user %q%s; the new PIN was queued to the user's email.", u.Name, by)
 }
 
 // NewPIN returns n random digits, never all the same digit nor a run up
@@ -134,10 +169,5 @@ const secretAlphabet = "ABCDEFGHJKMNPQRSTUVWXYZabcdefghijkmnpqrstuvwxyz23456789"
 // NewAgentSecret returns a random shared secret for an agent: 24
 // characters, about 138 bits.
 func NewAgentSecret() string {
-	r := randBytes{}
-	out := make([]byte, 24)
-	for i := range out {
-		out[i] = secretAlphabet[r.below(len(secretAlphabet))]
-	}
-	return string(out)
+	return randomString(secretAlphabet, 24)
 }

@@ -25,7 +25,7 @@ func TestService_ResetPINShown(t *testing.T) {
 	if u.PIN != res.PIN {
 		t.Errorf("stored PIN differs from the one shown")
 	}
-	if !logContains(t, svc, `PIN reset for user "alice".`) {
+	if !logContains(t, svc, `PIN reset for user "alice"; the new PIN was shown to the administrator.`) {
 		t.Error("no log line")
 	}
 	entries, _ := svc.LogTail(50)
@@ -54,7 +54,7 @@ func TestService_ResetPINMailed(t *testing.T) {
 		t.Fatalf("outbox %v", out)
 	}
 	u, _ := svc.User("bob")
-	if !strings.Contains(out[0].Text, "Your new PIN is "+u.PIN+".") {
+	if !strings.Contains(out[0].Text, "Your new PIN is:\n\n    "+u.PIN+"\n") {
 		t.Errorf("message text %q lacks the stored PIN", out[0].Text)
 	}
 
@@ -63,7 +63,7 @@ func TestService_ResetPINMailed(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = svc.ResetPIN("bob", true)
-	if got := core.ErrorMessage(err); got != `User "bob" has no email address to send the PIN to.` {
+	if got := core.ErrorMessage(err); got != `User "bob" has no email address to send a new PIN to.` || core.ErrorCode(err) != core.CodeNoTransport {
 		t.Errorf("error %q", got)
 	}
 	if after, _ := svc.User("bob"); after.PIN != u.PIN {

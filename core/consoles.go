@@ -150,14 +150,7 @@ const PairingValidity = 10 * time.Minute
 const pairingCodeLen = 12
 
 // newPairingCode returns a random pairing code.
-func newPairingCode() string {
-	out := make([]byte, pairingCodeLen)
-	r := randBytes{}
-	for i := range out {
-		out[i] = alnumAlphabet[r.below(len(alnumAlphabet))]
-	}
-	return string(out)
-}
+func newPairingCode() string { return randomString(alnumAlphabet, pairingCodeLen) }
 
 // GroupPairingCode shows a code as XXXX-XXXX-XXXX, easier to read out;
 // typing it is forgiving of dashes, spaces and case.

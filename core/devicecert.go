@@ -1,9 +1,6 @@
 package core
 
-import (
-	"errors"
-	"time"
-)
+import "time"
 
 // DeviceCert is the client certificate a device received at provisioning
 // when its user's profile has mutual authentication (#14). The
@@ -37,16 +34,8 @@ var ErrDeviceCert = &Error{Code: CodeSession, Message: "This device must downloa
 // device's user needs a device certificate and certSerial is not the
 // current one. Unknown devices pass here: the caller refuses them.
 func checkDeviceCert(tx Tx, deviceID, certSerial string) error {
-	name, err := tx.DeviceUser(deviceID)
-	if errors.Is(err, ErrNotFound) {
-		return nil
-	} else if err != nil {
-		return err
-	}
-	u, err := tx.User(name)
-	if errors.Is(err, ErrNotFound) {
-		return nil
-	} else if err != nil {
+	u, found, err := deviceOwner(tx, deviceID)
+	if err != nil || !found {
 		return err
 	}
 	prof, _, err := resolveProfile(tx, u)
@@ -67,7 +56,7 @@ func checkDeviceCert(tx Tx, deviceID, certSerial string) error {
 // never recorded.
 func (s *Service) SetDeviceCert(username, deviceID, serial string, notAfter time.Time) error {
 	return s.update(false, func(tx Tx, log *logger) error {
-		u, err := activeUser(tx, username)
+		u, err := findUser(tx, username)
 		if err != nil {
 			return err
 		}

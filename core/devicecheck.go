@@ -13,16 +13,8 @@ func (s *Service) DeviceUser(deviceID string) (string, bool, error) {
 	var name string
 	var ok bool
 	err := s.store.View(func(tx Tx) error {
-		n, err := tx.DeviceUser(deviceID)
-		if errors.Is(err, ErrNotFound) {
-			return nil
-		} else if err != nil {
-			return err
-		}
-		u, err := tx.User(n)
-		if errors.Is(err, ErrNotFound) {
-			return nil
-		} else if err != nil {
+		u, found, err := deviceOwner(tx, deviceID)
+		if err != nil || !found {
 			return err
 		}
 		name, ok = u.Name, !u.Deleted && s.secretMatches(SecretDevice, u.DeviceID, deviceID)
@@ -32,4 +24,23 @@ func (s *Service) DeviceUser(deviceID string) (string, bool, error) {
 		name = ""
 	}
 	return name, ok, err
+}
+
+// deviceOwner reads the user the device index gives for deviceID; found is
+// false when it gives none. The caller still compares the user's device
+// Id, since the index is keyed by a hash where the store keeps one.
+func deviceOwner(tx Tx, deviceID string) (u User, found bool, err error) {
+	name, err := tx.DeviceUser(deviceID)
+	if errors.Is(err, ErrNotFound) {
+		return User{}, false, nil
+	} else if err != nil {
+		return User{}, false, err
+	}
+	u, err = tx.User(name)
+	if errors.Is(err, ErrNotFound) {
+		return User{}, false, nil
+	} else if err != nil {
+		return User{}, false, err
+	}
+	return u, true, nil
 }

@@ -36,6 +36,9 @@ type Event struct {
 	// Node names the server that made the change when it was another
 	// one sharing the store (issue #16); empty for a change made here.
 	Node string
+	// Origin is who made the change: the console, an operator, an
+	// agent, a helpdesk agent or a phone, with its name (actor.go).
+	Origin Actor
 }
 
 // Bus fans events out to subscribers. Publishing never blocks: a slow

@@ -11,3 +11,9 @@ func (s *Service) InstallOATHForTest(name string, tok OATHToken) error {
 		return tx.PutOATH(u.Name, OATHRecord{Active: &tok})
 	})
 }
+
+// UseSession exposes useSession, the session rule of SessionLogin, so its
+// table can check sessions without a login each.
+func (s *Service) UseSession(agent Agent, id, username string) error {
+	return s.useSession(agent, id, username)
+}

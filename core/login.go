@@ -18,26 +18,23 @@ import (
 // what does not depend on the user is told apart: an agent not set up
 // for mobile authentication, and a missing or malformed code.
 func (s *Service) Login(agent Agent, username, otc string) error {
+	s = s.As(AgentActor(agent))
 	set := s.Settings()
-	if err := agentAllowsMobile(agent); err != nil {
-		s.logAgentMode(agent, username, "Login")
+	if err := s.requireMobile(agent, username, "Login"); err != nil {
 		return err
 	}
-	var fail error
-	var locked bool
-	err := s.update(true, func(tx Tx, log *logger) error {
-		fail, locked = nil, false
+	return s.updateOutcome(true, username, func(tx Tx, log *logger, out *outcome) error {
 		logFail := func(why string) error {
 			return log.add(LevelWarn, clean(username), "Login failed for user: %s, error: %s", clean(username), why)
 		}
 		// OATH users log in with their token's codes (oath.go).
 		if o := checkOATHLogin(s, tx, log, agent, set, username, otc); o.handled {
-			fail, locked = o.fail, o.locked
+			out.fail, out.locked = o.fail, o.locked
 			return o.err
 		}
 		code, index, why := parseOTC(otc, set)
 		if why != nil {
-			fail = why.err
+			out.fail = why.err
 			return logFail(why.reason)
 		}
 		u, _, why, err := checkOTC(tx, log.now, agent, set, username, code, index)
@@ -45,20 +42,40 @@ func (s *Service) Login(agent Agent, username, otc string) error {
 			return err
 		}
 		if why != nil {
-			fail, locked = why.err, why.locked
+			out.fail, out.locked = why.err, why.locked
 			return logFail(why.reason)
 		}
 		return log.add(LevelInfo, u.Name, "Login successful for user: %s.", u.Name)
+	})
+}
+
+// outcome is how a request that commits its own failure failed: fail is
+// the caller's answer, locked says the failure locked the user.
+type outcome struct {
+	fail   error
+	locked bool
+}
+
+// updateOutcome runs fn in a write transaction (batched when batch) for a
+// request of username that commits its failure with its log line (a wrong
+// code counts) and reports it in out; a failure that locked the user is
+// announced, so the console shows the lock. It returns the store's
+// error, else out.fail. Batch may run fn twice, so out starts afresh.
+func (s *Service) updateOutcome(batch bool, username string, fn func(tx Tx, log *logger, out *outcome) error) error {
+	var out outcome
+	err := s.update(batch, func(tx Tx, log *logger) error {
+		out = outcome{}
+		return fn(tx, log, &out)
 	}, func() []Event {
-		if locked {
-			return []Event{{Kind: EventUsersChanged, User: username, At: s.clock.Now()}}
+		if out.locked {
+			return s.usersChanged(username)()
 		}
 		return nil
 	})
 	if err != nil {
 		return err
 	}
-	return fail
+	return out.fail
 }
 
 // agentAllowsMobile refuses an agent that is not set up for mobile client
@@ -71,9 +88,14 @@ func agentAllowsMobile(agent Agent) error {
 	return Errorf(CodeAgentAccess, "Agent %q is not set up for mobile client authentication.", agent.Name)
 }
 
-// logAgentMode logs a login-like request refused by agentAllowsMobile.
-func (s *Service) logAgentMode(agent Agent, username, what string) {
-	_ = s.Log(LevelWarn, clean(username), "%s failed for user: %s, error: agent %q does not allow mobile client authentication", what, clean(username), agent.Name)
+// requireMobile is agentAllowsMobile for a login-like request (what: Login,
+// PIN change) of username, with the refusal's log line.
+func (s *Service) requireMobile(agent Agent, username, what string) error {
+	err := agentAllowsMobile(agent)
+	if err != nil {
+		_ = s.Log(LevelWarn, clean(username), "%s failed for user: %s, error: agent %q does not allow mobile client authentication", what, clean(username), agent.Name)
+	}
+	return err
 }
 
 // parseOTC reads a login code, or says why it cannot be used.

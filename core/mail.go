@@ -136,10 +136,8 @@ func withdrawCodeMail(tx Tx, log *logger, user, keep string) error {
 func (s *Service) MailIssuedCode(ic IssuedCode) (IssuedCode, error) {
 	set := s.Settings()
 	err := s.update(false, func(tx Tx, log *logger) error {
-		u, err := tx.User(ic.User)
-		if errors.Is(err, ErrNotFound) || err == nil && u.Deleted {
-			return Errorf(CodeNotFound, "There is no user %q.", ic.User)
-		} else if err != nil {
+		u, err := findUser(tx, ic.User)
+		if err != nil {
 			return err
 		}
 		pc, err := tx.ProvisionCode(u.Name)
@@ -155,23 +153,26 @@ func (s *Service) MailIssuedCode(ic IssuedCode) (IssuedCode, error) {
 		if err != nil {
 			return err
 		}
-		ic.MailID = 0
+		var queued *OutMessage
 		err = tx.Mails(func(m OutMessage) bool {
 			if m.Kind == MailProvision && m.State == MailQueued && Key(m.User) == Key(u.Name) &&
 				m.Code == ic.Code && m.To == to {
-				ic.MailID = m.ID
+				queued = &m
 			}
 			return true
 		})
-		if err != nil || ic.MailID != 0 {
+		if err != nil {
 			return err
 		}
-		m := OutMessage{Kind: MailProvision, User: u.Name, FullName: u.FullName, To: to,
-			Code: ic.Code, URL: ic.URL, Expires: pc.Expires}
-		if err := queueMail(tx, log, &m); err != nil {
-			return err
+		if queued == nil {
+			m := OutMessage{Kind: MailProvision, User: u.Name, FullName: u.FullName, To: to,
+				Code: ic.Code, URL: ic.URL, Expires: pc.Expires}
+			if err := queueMail(tx, log, &m); err != nil {
+				return err
+			}
+			queued = &m
 		}
-		ic.MailID = m.ID
+		ic.mailed(*queued, set)
 		return nil
 	}, s.outboxChanged)
 	return ic, err
@@ -181,7 +182,7 @@ func (s *Service) MailIssuedCode(ic IssuedCode) (IssuedCode, error) {
 // it in the same transaction, so a code is never made without its message
 // nor a message queued for a code that was rolled back.
 func (s *Service) MailProvisionCode(name string) (IssuedCode, error) {
-	return s.createProvisionCode(name, true, nil)
+	return s.createProvisionCode(name, true, nil, nil)
 }
 
 // QueueMail queues a pre-rendered plain message (test message, PIN).

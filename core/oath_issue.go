@@ -54,7 +54,8 @@ func oathStatus(u User, rec OATHRecord, now time.Time) OATHStatus {
 func (s *Service) OATHStatus(name string) (OATHStatus, error) {
 	var st OATHStatus
 	err := s.store.View(func(tx Tx) error {
-		u, err := findUser(tx, name)
+		// Deleted users too: the admin API's Read reports their token.
+		u, err := scopedUser(tx, Scope{}, name, true)
 		if err != nil {
 			return err
 		}
@@ -133,10 +134,8 @@ func (s *Service) issueOATH(tx Tx, log *logger, name string, opt OATHOptions) (O
 	if err := opt.Normalize(); err != nil {
 		return OATHIssued{}, err
 	}
-	u, err := tx.User(name)
-	if errors.Is(err, ErrNotFound) || err == nil && u.Deleted {
-		return OATHIssued{}, Errorf(CodeNotFound, "There is no user %q.", name)
-	} else if err != nil {
+	u, err := findUser(tx, name)
+	if err != nil {
 		return OATHIssued{}, err
 	}
 	if u.Disabled {
@@ -169,6 +168,16 @@ func (s *Service) issueOATH(tx Tx, log *logger, name string, opt OATHOptions) (O
 	return OATHIssued{User: u.Name, Options: opt, URI: uri, SecretText: OATHSecretText(tok.Secret), Expires: tok.Expires}, nil
 }
 
+// userOATH reads a user and their OATH record.
+func userOATH(tx Tx, name string) (User, OATHRecord, error) {
+	u, err := findUser(tx, name)
+	if err != nil {
+		return User{}, OATHRecord{}, err
+	}
+	rec, err := readOATH(tx, u.Name)
+	return u, rec, err
+}
+
 // ConfirmOATH confirms a user's pending token with a code from the app
 // (the console's "Code from the app"). A wrong code is an error with a
 // sentence and changes nothing: it is the administrator typing, not a
@@ -177,11 +186,7 @@ func (s *Service) issueOATH(tx Tx, log *logger, name string, opt OATHOptions) (O
 func (s *Service) ConfirmOATH(name, code string) error {
 	set := s.Settings()
 	return s.update(false, func(tx Tx, log *logger) error {
-		u, err := findUser(tx, name)
-		if err != nil {
-			return err
-		}
-		rec, err := readOATH(tx, u.Name)
+		u, rec, err := userOATH(tx, name)
 		if err != nil {
 			return err
 		}
@@ -237,11 +242,7 @@ func (s *Service) confirmOATH(tx Tx, log *logger, u *User, rec *OATHRecord, how 
 // RevokeOATH removes a user's OATH tokens, confirmed and pending.
 func (s *Service) RevokeOATH(name string) error {
 	err := s.update(false, func(tx Tx, log *logger) error {
-		u, err := findUser(tx, name)
-		if err != nil {
-			return err
-		}
-		rec, err := readOATH(tx, u.Name)
+		u, rec, err := userOATH(tx, name)
 		if err != nil {
 			return err
 		}

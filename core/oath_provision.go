@@ -20,7 +20,7 @@ func (s *Service) MailOATHProvisionCode(name string, opt OATHOptions) (IssuedCod
 	if err := opt.Normalize(); err != nil {
 		return IssuedCode{}, err
 	}
-	return s.createProvisionCode(name, true, &opt)
+	return s.createProvisionCode(name, true, &opt, nil)
 }
 
 // RedeemOATHProvision redeems a provision code made for an OATH token
@@ -32,14 +32,15 @@ func (s *Service) MailOATHProvisionCode(name string, opt OATHOptions) (IssuedCod
 // nothing and writes nothing: it is counted with Refuse (source is the
 // caller's address), since anyone can send it.
 func (s *Service) RedeemOATHProvision(source, username, code string) (OATHIssued, error) {
+	s = s.As(PhoneActor(source))
 	var out OATHIssued
 	var fail error
 	refused := false
 	failed := Errorf(CodeProvision, "This set-up link has been used or has expired.")
 	err := s.update(false, func(tx Tx, log *logger) error {
 		out, fail, refused = OATHIssued{}, nil, false
-		u, err := tx.User(username)
-		if errors.Is(err, ErrNotFound) || err == nil && u.Deleted {
+		u, err := findUser(tx, username)
+		if ErrorCode(err) == CodeNotFound {
 			fail, refused = failed, true
 			return nil
 		} else if err != nil {

@@ -10,6 +10,7 @@ import (
 // oathsync action). A failure counts toward the lockout like a wrong
 // login; the answer does not say whether the user or a token exists.
 func (s *Service) OATHSync(agent Agent, username, code1, code2 string) error {
+	s = s.As(AgentActor(agent))
 	return s.oathSync(&agent, HelpdeskScope(agent, ""), username, code1, code2)
 }
 
@@ -26,14 +27,11 @@ func (s *Service) OATHSyncUsers(scope Scope, names []string, codes [][2]string) 
 
 func (s *Service) oathSync(agent *Agent, scope Scope, username, code1, code2 string) error {
 	set := s.Settings()
-	var fail error
-	var locked bool
 	by := "the helpdesk API"
 	if agent != nil {
 		by = "agent " + quote(agent.Name)
 	}
-	err := s.update(false, func(tx Tx, log *logger) error {
-		fail, locked = nil, false
+	return s.updateOutcome(false, username, func(tx Tx, log *logger, out *outcome) error {
 		code1, code2 := strings.TrimSpace(code1), strings.TrimSpace(code2)
 		neutral := Errorf(CodeWrongOTC, "The token could not be synchronised.")
 		var u User
@@ -43,28 +41,28 @@ func (s *Service) oathSync(agent *Agent, scope Scope, username, code1, code2 str
 			if u, err = scopedUser(tx, scope, username, false); err != nil {
 				var e *Error
 				if errors.As(err, &e) {
-					fail = err
+					out.fail = err
 					return nil
 				}
 				return err
 			}
 		} else {
-			u, err = tx.User(username)
-			if errors.Is(err, ErrNotFound) || err == nil && u.Deleted {
-				fail = neutral
+			u, err = findUser(tx, username)
+			if ErrorCode(err) == CodeNotFound {
+				out.fail = neutral
 				return log.add(LevelWarn, "", "OATH sync failed for user: %s, error: no such user", clean(username))
 			} else if err != nil {
 				return err
 			}
 			if !agent.Admits(u) {
-				fail = Errorf(CodeNotInGroup, "User %q is not in the agent's group.", u.Name)
+				out.fail = Errorf(CodeNotInGroup, "User %q is not in the agent's group.", u.Name)
 				return log.add(LevelWarn, u.Name, "OATH sync failed for user: %s, error: not in the agent's group", u.Name)
 			}
 		}
 		if !set.OATH.Enabled {
-			fail = neutral
+			out.fail = neutral
 			if agent == nil {
-				fail = Errorf(CodeInvalid, "OATH tokens are turned off (oath.enabled).")
+				out.fail = Errorf(CodeInvalid, "OATH tokens are turned off (oath.enabled).")
 			}
 			return log.add(LevelWarn, u.Name, "OATH sync failed for user: %s, error: OATH tokens are turned off", u.Name)
 		}
@@ -74,20 +72,20 @@ func (s *Service) oathSync(agent *Agent, scope Scope, username, code1, code2 str
 		}
 		tok := rec.Active
 		if tok == nil {
-			fail = Errorf(CodeNoStrings, "User %q has no OATH token.", u.Name)
+			out.fail = Errorf(CodeNoStrings, "User %q has no OATH token.", u.Name)
 			if agent != nil {
-				fail = neutral
+				out.fail = neutral
 			}
 			return log.add(LevelWarn, u.Name, "OATH sync failed for user: %s, error: the user has no confirmed OATH token", u.Name)
 		}
 		if code1 == "" || code2 == "" {
-			fail = Errorf(CodeNoOTC, "Give two consecutive codes from the token.")
+			out.fail = Errorf(CodeNoOTC, "Give two consecutive codes from the token.")
 			return log.add(LevelWarn, u.Name, "OATH sync failed for user: %s, error: two codes are needed", u.Name)
 		}
 		if !tok.resync(code1, code2, log.now) {
-			fail = neutral
+			out.fail = neutral
 			if agent == nil {
-				fail = Errorf(CodeWrongOTC, "The codes do not match user %q's token; give two consecutive codes from it.", u.Name)
+				out.fail = Errorf(CodeWrongOTC, "The codes do not match user %q's token; give two consecutive codes from it.", u.Name)
 			}
 			why := "the codes do not match the token"
 			if agent != nil && !u.Disabled {
@@ -95,7 +93,7 @@ func (s *Service) oathSync(agent *Agent, scope Scope, username, code1, code2 str
 				if err != nil {
 					return err
 				}
-				if locked = ls.fail(set, log.now); locked {
+				if out.locked = ls.fail(set, log.now); out.locked {
 					why += fmt.Sprintf("; %d failures in a row, lock %d: %s", ls.Failures, ls.Locks, ls.lockDescription())
 				}
 				if err := tx.PutLoginState(u.Name, ls); err != nil {
@@ -108,14 +106,5 @@ func (s *Service) oathSync(agent *Agent, scope Scope, username, code1, code2 str
 			return err
 		}
 		return log.add(LevelInfo, u.Name, "OATH token of user %q resynchronised by %s.", u.Name, by)
-	}, func() []Event {
-		if locked {
-			return s.usersChanged(username)()
-		}
-		return nil
 	})
-	if err != nil {
-		return err
-	}
-	return fail
 }

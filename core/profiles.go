@@ -448,7 +448,7 @@ func (s *Service) storeSettings(m MobileClientPolicy) {
 	cfg := *s.config.Load()
 	cfg.Settings.MobileClient = m
 	s.config.Store(&cfg)
-	s.bus.Publish(Event{Kind: EventConfigChanged, At: s.clock.Now()})
+	s.bus.Publish(Event{Kind: EventConfigChanged, At: s.clock.Now(), Origin: s.actor})
 }
 
 // SetProfileValue changes one key of a profile.
@@ -647,10 +647,8 @@ func (s *Service) AssignProfileToGroup(profile, group, actor string) error {
 // group's; "" returns them to their group's (or the Default) profile.
 func (s *Service) AssignProfileToUser(profile, username, actor string) error {
 	return s.update(false, func(tx Tx, log *logger) error {
-		u, err := tx.User(username)
-		if errors.Is(err, ErrNotFound) || (err == nil && u.Deleted) {
-			return Errorf(CodeNotFound, "There is no user %q.", username)
-		} else if err != nil {
+		u, err := findUser(tx, username)
+		if err != nil {
 			return err
 		}
 		u.Profile = ""
@@ -678,18 +676,12 @@ func (s *Service) AssignProfileToUser(profile, username, actor string) error {
 func (s *Service) EffectiveProfile(username string) (EffectiveProfile, error) {
 	var e EffectiveProfile
 	err := s.store.View(func(tx Tx) error {
-		u, err := tx.User(username)
-		if errors.Is(err, ErrNotFound) || (err == nil && u.Deleted) {
-			return Errorf(CodeNotFound, "There is no user %q.", username)
-		} else if err != nil {
-			return err
-		}
-		p, src, err := resolveProfile(tx, u)
+		u, err := findUser(tx, username)
 		if err != nil {
 			return err
 		}
-		e = effective(p, src)
-		return nil
+		e, err = effectiveIn(tx, u)
+		return err
 	})
 	return e, err
 }
@@ -698,15 +690,20 @@ func (s *Service) EffectiveProfile(username string) (EffectiveProfile, error) {
 // edited in a form (group and own profile), before it is saved.
 func (s *Service) EffectiveProfileFor(u User) (EffectiveProfile, error) {
 	var e EffectiveProfile
-	err := s.store.View(func(tx Tx) error {
-		p, src, err := resolveProfile(tx, u)
-		if err != nil {
-			return err
-		}
-		e = effective(p, src)
-		return nil
+	err := s.store.View(func(tx Tx) (err error) {
+		e, err = effectiveIn(tx, u)
+		return err
 	})
 	return e, err
+}
+
+// effectiveIn is the profile that applies to u inside tx.
+func effectiveIn(tx Tx, u User) (EffectiveProfile, error) {
+	p, src, err := resolveProfile(tx, u)
+	if err != nil {
+		return EffectiveProfile{}, err
+	}
+	return effective(p, src), nil
 }
 
 // migrateProfiles creates the Default profile from the global Mobile

@@ -3,34 +3,105 @@ package core
 import (
 	"errors"
 	"fmt"
+	"net"
 	"strings"
 	"time"
 )
 
-// IssuedCode is a provision code just created; Code is the only copy of
-// the plain code and is shown or sent once.
+// IssuedCode is a provision code just created, with everything a person
+// needs to pass it on: Code is the only copy of the plain code and is
+// shown or sent once.
 type IssuedCode struct {
 	User    string
 	Code    string
 	Expires time.Time
-	URL     string
-	// MailID is the outbox message carrying the code, when it was mailed.
-	MailID uint64
+	// URL is the Provision URL: the QR code's content and the link in
+	// mail.
+	URL string
+	// Server ("host:port") and SiteID are what a person types into the
+	// mobile client instead of scanning; both are "" when the URL is not
+	// one the client can read that way.
+	Server, SiteID string
+	// ReplacesDevice is set when the user has a provisioned device now,
+	// which stops working once this code is used.
+	ReplacesDevice bool
+	// MailID is the outbox message carrying the code, when it was mailed;
+	// MailTo is its address. MailHeld says mail is not set up yet, so the
+	// message waits in the outbox until it is.
+	MailID   uint64
+	MailTo   string
+	MailHeld bool
+}
+
+// describe fills in what IssuedCode derives from its URL and u.
+func (ic *IssuedCode) describe(u User) {
+	ic.Server, ic.SiteID = "", ""
+	if host, port, site, _, _, err := ParseProvisionURL(ic.URL); err == nil {
+		ic.Server, ic.SiteID = net.JoinHostPort(host, port), site
+	}
+	ic.ReplacesDevice = u.Provisioned()
+}
+
+// mailed records that m carries ic.
+func (ic *IssuedCode) mailed(m OutMessage, set Settings) {
+	ic.MailID, ic.MailTo, ic.MailHeld = m.ID, m.To, !set.Mail.Configured()
 }
 
 // CreateProvisionCode makes a new provision code for a user, replacing any
 // pending one. The current device keeps working until the code is used.
 func (s *Service) CreateProvisionCode(name string) (IssuedCode, error) {
-	return s.createProvisionCode(name, false, nil)
+	return s.createProvisionCode(name, false, nil, nil)
 }
 
-func (s *Service) createProvisionCode(name string, mail bool, oath *OATHOptions) (IssuedCode, error) {
+// ErrSelfProvisionOff is RequestProvisionCode's answer while the
+// Self-Reset policy does not allow user self-provision.
+var ErrSelfProvisionOff = &Error{Code: CodeInvalid, Message: "The Self-Reset policy does not allow user self-provision."}
+
+// RequestProvisionCode creates a provision code at an agent's request (a
+// self-service portal or a helpdesk tool: the provisioncode action) and
+// queues it to the user's address; the code never goes to the agent, or
+// the agent would hold the user's device.
+//
+// It is the self-service path, so it is gated on the Self-Reset policy's
+// "Allow user self-provision": while that is off only an administrator
+// makes codes. The gate is checked before the user is looked up, so a
+// refused agent learns nothing about who exists. An agent restricted to a
+// group may ask only for its members; that check, the code and its message
+// are one transaction, so a success means the code is on its way. Every
+// refusal is logged with its reason, since the agent's answer is terse.
+func (s *Service) RequestProvisionCode(agent Agent, name string) (IssuedCode, error) {
+	s = s.As(AgentActor(agent))
+	refused := func(user, why string) {
+		_ = s.Log(LevelWarn, user, "Provision code request for user %q from agent %q refused: %s", clean(name), agent.Name, why)
+	}
+	if !s.Settings().SelfReset.AllowSelfProvision {
+		refused("", "the Self-Reset policy does not allow user self-provision.")
+		return IssuedCode{}, ErrSelfProvisionOff
+	}
+	ic, err := s.createProvisionCode(name, true, nil, &agent)
+	switch ErrorCode(err) {
+	case CodeNotInGroup:
+		refused(clean(name), "the user is not in the agent's group "+agent.Group+".")
+	case CodeInvalid:
+		// Such as a user without an email address.
+		refused(clean(name), ErrorMessage(err))
+	}
+	return ic, err
+}
+
+// createProvisionCode makes a code for name, mailed when mail is set, for
+// an authenticator app when oath is set. agent, when set, is the agent
+// that asked, whose group must admit the user.
+func (s *Service) createProvisionCode(name string, mail bool, oath *OATHOptions, agent *Agent) (IssuedCode, error) {
 	set := s.Settings()
 	var ic IssuedCode
 	err := s.update(false, func(tx Tx, log *logger) error {
-		u, err := activeUser(tx, name)
+		u, err := findUser(tx, name)
 		if err != nil {
 			return err
+		}
+		if agent != nil && !agent.Admits(u) {
+			return Errorf(CodeNotInGroup, "User %q is not in the agent's group.", u.Name)
 		}
 		if u.Disabled {
 			return Errorf(CodeDisabled, "User %q is disabled; enable them before reprovisioning.", u.Name)
@@ -72,6 +143,7 @@ func (s *Service) issueCode(tx Tx, log *logger, set Settings, u User, to string,
 	if oath != nil {
 		ic.URL += "&" + OATHURLParam // the page offers the authenticator set-up (oath.go)
 	}
+	ic.describe(u)
 	if err := log.add(LevelInfo, u.Name, "Provision code created for user %q", u.Name); err != nil {
 		return IssuedCode{}, err
 	}
@@ -81,7 +153,7 @@ func (s *Service) issueCode(tx Tx, log *logger, set Settings, u User, to string,
 		if err := queueMail(tx, log, &m); err != nil {
 			return IssuedCode{}, err
 		}
-		ic.MailID = m.ID
+		ic.mailed(m, set)
 	}
 	return ic, log.add(LevelInfo, u.Name, "User %q can now reprovision their mobile device.", u.Name)
 }
@@ -154,6 +226,7 @@ const (
 // last wrong attempt is the only one. bbolt's single writer means exactly
 // one of several concurrent attempts with a valid code can win.
 func (s *Service) Provision(source, username, code, deviceOS string) (Provisioned, error) {
+	s = s.As(PhoneActor(source))
 	set := s.Settings()
 	now := s.clock.Now()
 	fail := Errorf(CodeProvision, "Provision failed: the code is wrong, used or expired, or there is no such user.")
@@ -163,7 +236,7 @@ func (s *Service) Provision(source, username, code, deviceOS string) (Provisione
 	var pc ProvisionCode
 	err := s.store.View(func(tx Tx) error {
 		var err error
-		if u, err = activeUser(tx, username); err != nil {
+		if u, err = findUser(tx, username); err != nil {
 			return err
 		}
 		pc, err = tx.ProvisionCode(u.Name)
@@ -194,7 +267,7 @@ func (s *Service) Provision(source, username, code, deviceOS string) (Provisione
 	var failReason string
 	err = s.update(true, func(tx Tx, log *logger) error {
 		res, failReason = Provisioned{}, ""
-		u, err := activeUser(tx, username)
+		u, err := findUser(tx, username)
 		if err != nil {
 			return err
 		}
@@ -345,6 +418,7 @@ func (s *Service) SecurityStringsWithCert(deviceID, certSerial string) (Download
 }
 
 func (s *Service) securityStrings(deviceID, certSerial string) (Download, error) {
+	s = s.As(PhoneActor(""))
 	// Made before the transaction so the single writer is held no longer
 	// than the write itself takes.
 	notProvisioned := Errorf(CodeSession, "This device is not provisioned; the user needs to reprovision.")
@@ -416,33 +490,53 @@ func (s *Service) securityStrings(deviceID, certSerial string) (Download, error)
 // Sync Index is off: the lookup exists only for clients that sync.
 var ErrSyncIndexOff = &Error{Code: CodeInvalid, Message: "This server does not synchronise the string index: Sync Index is off in Policy → Mobile Client."}
 
-// TokenIndex returns the next unused string index of a user, for mobile
-// clients that sync their index. Anyone can ask, without a secret, so the
-// answer must not tell who exists: an unknown user, a user without
-// strings, a locked, disabled or deleted one all answer 0, like a user
-// whose strings are fresh. deviceID, when given and the user's, gets the
-// precise index whatever the user's state. The lookup writes nothing,
-// not even a log line, so it cannot be used to fill the disk.
-func (s *Service) TokenIndex(username, deviceID string) (int, error) {
-	if !s.Settings().MobileClient.SyncIndex {
+// TokenIndex returns the next unused string index of a user: the string
+// the user's next login uses and the one ondemandmessage sends. It is the
+// one index lookup (#12) for the two actors that ask, who may learn
+// different amounts:
+//
+// An agent (agent set: the transportindex action) is authenticated: it
+// gets the index of a user in its group, or the reason there is none
+// (no such user, not in the group, no strings).
+//
+// A phone (agent nil: the TokenIndex page, for mobile clients that sync
+// their index) asks without a secret, and only while the Mobile Client
+// policy's Sync Index is on, so the answer must not tell who exists: an
+// unknown user, a user without strings, a locked, disabled or deleted one
+// all answer 0, like a user whose strings are fresh. deviceID, when given
+// and the user's, gets the precise index whatever the user's state. The
+// phone's lookup writes nothing, not even a log line, so it cannot be
+// used to fill the disk.
+func (s *Service) TokenIndex(agent *Agent, username, deviceID string) (int, error) {
+	if agent == nil && !s.Settings().MobileClient.SyncIndex {
 		return 0, ErrSyncIndexOff
 	}
 	next := 0
 	err := s.store.View(func(tx Tx) error {
-		u, err := tx.User(username)
-		if errors.Is(err, ErrNotFound) {
-			return nil
-		} else if err != nil {
+		var u User
+		var err error
+		if agent != nil {
+			u, err = agentUser(tx, *agent, username)
+		} else {
+			u, err = findUser(tx, username)
+			if ErrorCode(err) == CodeNotFound {
+				return nil
+			}
+		}
+		if err != nil {
 			return err
 		}
-		owner := deviceID != "" && u.DeviceID != "" && s.secretMatches(SecretDevice, u.DeviceID, deviceID)
-		if !owner && (u.Locked || u.Disabled || u.Deleted) {
+		owner := agent == nil && deviceID != "" && u.DeviceID != "" && s.secretMatches(SecretDevice, u.DeviceID, deviceID)
+		if agent == nil && !owner && (u.Locked || u.Disabled) {
 			return nil
 		}
 		ss, err := tx.Strings(u.Name)
-		if errors.Is(err, ErrNotFound) {
+		switch {
+		case errors.Is(err, ErrNotFound) && agent != nil:
+			return Errorf(CodeNoStrings, "User %q has no security strings.", u.Name)
+		case errors.Is(err, ErrNotFound):
 			return nil
-		} else if err != nil {
+		case err != nil:
 			return err
 		}
 		next = ss.Next
@@ -452,13 +546,4 @@ func (s *Service) TokenIndex(username, deviceID string) (int, error) {
 		return 0, err
 	}
 	return next, nil
-}
-
-// Exists reports whether a user exists.
-func (s *Service) Exists(username string) (bool, error) {
-	_, err := s.User(username)
-	if ErrorCode(err) == CodeNotFound {
-		return false, nil
-	}
-	return err == nil, err
 }

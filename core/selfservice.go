@@ -39,6 +39,7 @@ const (
 // Requests that issue nothing write nothing (no durable write for anyone
 // who reaches the portal); the caller counts them with Refuse.
 func (s *Service) RequestSelfServiceCode(name string) (SelfServiceOutcome, error) {
+	s = s.As(PhoneActor(""))
 	set := s.Settings()
 	if !set.SelfReset.AllowSelfProvision {
 		return SelfServiceOff, nil
@@ -90,8 +91,8 @@ func selfServiceUser(tx Tx, name string, set Settings, now time.Time) (User, str
 	if ValidateUsername(name) != nil {
 		return User{}, "", SelfServiceNoUser, nil
 	}
-	u, err := tx.User(name)
-	if errors.Is(err, ErrNotFound) || err == nil && u.Deleted {
+	u, err := findUser(tx, name)
+	if ErrorCode(err) == CodeNotFound {
 		return User{}, "", SelfServiceNoUser, nil
 	} else if err != nil {
 		return User{}, "", SelfServiceMailed, err

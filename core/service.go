@@ -14,7 +14,18 @@ import (
 // Service applies Provisio's rules to the Store. The AgentXML server, the
 // console and the CLI all go through it, so every change is validated,
 // committed and written to the audit log in the same transaction.
+//
+// A Service acts for one actor (actor.go): NewService's acts for the
+// console, and As returns a Service over the same state acting for
+// another, whose events carry that origin.
 type Service struct {
+	*serviceState
+	actor Actor
+}
+
+// serviceState is everything a Service holds; the Services As returns
+// share it. New fields go here, never in Service, or As would lose them.
+type serviceState struct {
 	store Store
 	clock Clock
 	bus   Bus
@@ -84,7 +95,7 @@ func WithClock(c Clock) Option { return func(s *Service) { s.clock = c } }
 
 // NewService loads configuration from st, writing defaults on first use.
 func NewService(st Store, opts ...Option) (*Service, error) {
-	s := &Service{store: st, clock: systemClock{}, resolver: systemResolver}
+	s := &Service{serviceState: &serviceState{store: st, clock: systemClock{}, resolver: systemResolver}, actor: ConsoleActor}
 	s.hasher, _ = st.(SecretHasher)
 	s.logVerifier, _ = st.(LogVerifier)
 	for _, o := range opts {
@@ -246,10 +257,13 @@ func (s *Service) update(batch bool, fn func(tx Tx, log *logger) error, events .
 	}
 	s.commitOK()
 	for _, e := range l.entries {
-		s.bus.Publish(Event{Kind: EventLog, User: e.User, At: e.Time, Log: e})
+		s.bus.Publish(Event{Kind: EventLog, User: e.User, At: e.Time, Log: e, Origin: s.actor})
 	}
 	for _, f := range events {
 		for _, e := range f() {
+			if e.Origin.Kind == "" {
+				e.Origin = s.actor
+			}
 			s.bus.Publish(e)
 		}
 	}

@@ -27,7 +27,7 @@ func nextIndex(t *testing.T, svc *core.Service, name string) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	return svc.TokenIndex(name, u.DeviceID)
+	return svc.TokenIndex(nil, name, u.DeviceID)
 }
 
 func TestService_TokenIndex(t *testing.T) {
@@ -43,7 +43,7 @@ func TestService_TokenIndex(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if _, err := svc.TokenIndex("alice", ""); !errors.Is(err, core.ErrSyncIndexOff) {
+	if _, err := svc.TokenIndex(nil, "alice", ""); !errors.Is(err, core.ErrSyncIndexOff) {
 		t.Fatalf("Sync Index off: %v, want ErrSyncIndexOff", err)
 	}
 	if err := svc.SetSetting("policy.mobile.sync_index", "Yes"); err != nil {
@@ -68,7 +68,7 @@ func TestService_TokenIndex(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := svc.TokenIndex(tt.user, tt.id)
+			got, err := svc.TokenIndex(nil, tt.user, tt.id)
 			if err != nil || got != tt.want {
 				t.Errorf("TokenIndex(%q, %q) = %d, %v; want %d", tt.user, tt.id, got, err, tt.want)
 			}

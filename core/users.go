@@ -2,21 +2,29 @@ package core
 
 import (
 	"errors"
+	"sort"
 	"strings"
 	"time"
 )
 
-// User returns one user by name (any case).
+// User returns one user by name (any case). A user deleted through the
+// admin API is not found, for every caller.
 func (s *Service) User(name string) (User, error) {
 	var u User
 	err := s.store.View(func(tx Tx) (err error) {
-		u, err = tx.User(name)
+		u, err = findUser(tx, name)
 		return err
 	})
-	if errors.Is(err, ErrNotFound) {
-		return User{}, Errorf(CodeNotFound, "There is no user %q.", name)
-	}
 	return u, err
+}
+
+// Exists reports whether a user exists and is not deleted.
+func (s *Service) Exists(name string) (bool, error) {
+	_, err := s.User(name)
+	if ErrorCode(err) == CodeNotFound {
+		return false, nil
+	}
+	return err == nil, err
 }
 
 // Users returns all users sorted by name, except users deleted through
@@ -61,16 +69,7 @@ func (s *Service) AddUser(u User) (User, error) {
 	u.DeviceID, u.DeviceOS, u.ProvisionedAt = "", "", time.Time{}
 	u.DeviceCert = nil
 	err := s.update(false, func(tx Tx, log *logger) error {
-		// A user deleted through the admin API only awaits purging: a new
-		// local user of that name replaces the record.
-		if old, err := tx.User(u.Name); err == nil && !old.Deleted {
-			return Errorf(CodeConflict, "A user called %q already exists.", u.Name)
-		} else if err == nil {
-			// The new user starts with a clean login state.
-			if err := tx.PutLoginState(u.Name, LoginState{}); err != nil {
-				return err
-			}
-		} else if !errors.Is(err, ErrNotFound) {
+		if err := claimName(tx, u.Name, LocalRepository); err != nil {
 			return err
 		}
 		if err := checkUserProfile(tx, &u); err != nil {
@@ -125,7 +124,10 @@ func (s *Service) UpdateUser(name string, edit func(*User) error) (User, error) 
 	return out, err
 }
 
-// describeChanges lists changed field names, never their secret values.
+// describeChanges lists what changed between two versions of a user for
+// the audit log: field names, never their secret values. Every edit (the
+// console, the command line, the admin API) is described by it, so an
+// edit is logged alike whoever made it.
 func describeChanges(a, b User) string {
 	var ch []string
 	add := func(cond bool, name string) {
@@ -135,6 +137,7 @@ func describeChanges(a, b User) string {
 	}
 	add(a.FullName != b.FullName, "full name")
 	add(a.Email != b.Email, "email")
+	add(a.StringsEmail != b.StringsEmail, "strings email")
 	add(a.Mobile != b.Mobile, "mobile")
 	add(a.Group != b.Group, "group")
 	add(a.Profile != b.Profile, "profile")
@@ -142,33 +145,102 @@ func describeChanges(a, b User) string {
 	add(a.PIN != b.PIN, "PIN")
 	add(a.Locked != b.Locked, map[bool]string{true: "locked", false: "unlocked"}[b.Locked])
 	add(a.Disabled != b.Disabled, map[bool]string{true: "disabled", false: "enabled"}[b.Disabled])
+	var names []string
+	for k, v := range b.Attributes {
+		if a.Attributes[k] != v {
+			names = append(names, k)
+		}
+	}
+	for k := range a.Attributes {
+		if _, ok := b.Attributes[k]; !ok {
+			names = append(names, k)
+		}
+	}
+	if len(names) > 0 {
+		sort.Strings(names)
+		ch = append(ch, "attributes "+strings.Join(names, " "))
+	}
 	if len(ch) == 0 {
 		return "nothing"
 	}
 	return strings.Join(ch, ", ")
 }
 
-// DeleteUser removes a user with their device, strings and pending code.
+// DeleteUser deletes a user for the console or the command line, by the
+// one deletion rule every caller shares (deleteUser).
 func (s *Service) DeleteUser(name string) error {
-	return s.update(false, func(tx Tx, log *logger) error {
-		u, err := findUser(tx, name)
-		if err != nil {
+	var u User
+	err := s.update(false, func(tx Tx, log *logger) (err error) {
+		if u, err = findUser(tx, name); err != nil {
 			return err
 		}
-		if err := revokeDevice(tx, u); err != nil {
-			return err
-		}
-		if err := tx.DeleteProvisionCode(u.Name); err != nil {
-			return err
-		}
-		if err := withdrawCodeMail(tx, log, u.Name, ""); err != nil {
-			return err
-		}
-		if err := tx.DeleteUser(u.Name); err != nil {
-			return err
-		}
-		return log.add(LevelInfo, u.Name, "User %q deleted.", u.Name)
+		return deleteUser(tx, log, u, "")
 	}, s.usersChanged(name))
+	if err == nil {
+		s.sessions.dropUser(u.Name)
+	}
+	return err
+}
+
+// deleteUser is the one deletion rule (#12), for the console, the command
+// line and the admin API alike: the user's device, security strings,
+// authenticator token, pending provision code, its queued message and a
+// pending PIN reset go at once, so the user can no longer log in or
+// provision; the record stays as a tombstone (Deleted) that every list
+// and lookup hides, until PurgeDeleted removes it or a new user of that
+// name replaces it. A tombstone, not removal, because the admin API's
+// repositories promise Read and PurgeDeleted of deleted users (docs/api.md)
+// and one rule cannot both keep and drop the record. by names the actor
+// for the log ("" for the console and command line). The caller ends the
+// user's sessions after the commit.
+func deleteUser(tx Tx, log *logger, u User, by string) error {
+	if err := revokeDevice(tx, u); err != nil {
+		return err
+	}
+	if err := tx.DeleteProvisionCode(u.Name); err != nil {
+		return err
+	}
+	if err := withdrawCodeMail(tx, log, u.Name, ""); err != nil {
+		return err
+	}
+	u.DeviceID, u.DeviceOS, u.ProvisionedAt, u.PINReset = "", "", time.Time{}, nil
+	u.DeviceCert = nil
+	u.Deleted, u.DeletedAt = true, log.now
+	if err := tx.PutUser(u); err != nil {
+		return err
+	}
+	if by == "" {
+		return log.add(LevelInfo, u.Name, "User %q deleted.", u.Name)
+	}
+	return log.add(LevelInfo, u.Name, "User %q deleted by %s; PurgeDeleted removes the record.", u.Name, by)
+}
+
+// checkName says whether a new user may take name in repository. A live
+// user of that name is CodeConflict, whatever repository holds it. A
+// deleted user's record (deleteUser) may be replaced when the new user is
+// the console's (which owns the whole server) or of the same repository;
+// another repository's tombstone stays until its owner purges it.
+func checkName(tx Tx, name, repository string) (replaces bool, err error) {
+	old, err := tx.User(name)
+	switch {
+	case errors.Is(err, ErrNotFound):
+		return false, nil
+	case err != nil:
+		return false, err
+	case !old.Deleted || repository != LocalRepository && old.RepositoryName() != repository:
+		return false, Errorf(CodeConflict, "A user called %q already exists.", clean(name))
+	}
+	return true, nil
+}
+
+// claimName is checkName for a write: a replaced record's login state
+// goes with it, so the new user starts clean.
+func claimName(tx Tx, name, repository string) error {
+	replaces, err := checkName(tx, name, repository)
+	if err != nil || !replaces {
+		return err
+	}
+	return tx.PutLoginState(name, LoginState{})
 }
 
 func revokeDevice(tx Tx, u User) error {

@@ -11,6 +11,7 @@ import (
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/test"
 
+	"provisio/core/mailer"
 	"provisio/core/store/storetest"
 )
 
@@ -99,7 +100,7 @@ func newBenchConsole(b *testing.B, n int) *usersScreen {
 		}
 	}
 	w := test.NewTempWindow(b, nil)
-	c := newConsole(a, w, Deps{Service: svc}, options{do: func(func()) {}})
+	c := newConsole(a, w, Deps{Service: svc, Mail: mailer.Tools{}}, options{do: func(func()) {}})
 	b.Cleanup(c.Close)
 	w.Resize(fyne.NewSize(1280, 800))
 	return c.users

@@ -134,19 +134,20 @@ func (c *Console) apply(batch []core.Event) {
 	c.log.flush()
 }
 
-// codeCreated raises a notice for a provision code this console did not
-// issue (an agent asked for it), because until mail exists the admin is
-// the only way the code reaches the user.
+// codeCreated raises a notice for a provision code that no person at a
+// console or command made (an agent or the self-service pages asked for
+// it; Event.Origin says who), when mail cannot carry it: the admin is
+// then the only way the code reaches the user.
 func (c *Console) codeCreated(e core.Event) {
 	if e.Issued == nil {
 		return
 	}
-	k := codeKey(*e.Issued)
-	if c.ownCodes[k] {
-		delete(c.ownCodes, k)
+	switch e.Origin.Kind {
+	case core.ActorConsole, core.ActorOperator:
+		// Whoever made it has it on screen or on their terminal.
 		return
 	}
-	if e.Issued.MailID != 0 && c.svc.Settings().Mail.Configured() {
+	if e.Issued.MailID != 0 && !e.Issued.MailHeld {
 		// The code travels by mail; the Outbox screen follows it.
 		return
 	}
@@ -156,9 +157,6 @@ func (c *Console) codeCreated(e core.Event) {
 	c.app.SendNotification(fyne.NewNotification("Provision code for "+e.Issued.User,
 		"An agent created a provision code. Open Provisio to pass it on."))
 }
-
-// codeKey identifies an issued code in ownCodes.
-func codeKey(ic core.IssuedCode) string { return core.Key(ic.User) + "\x00" + ic.Code }
 
 // do runs fn on the UI thread for the attached console (attached.go),
 // unless it has closed.

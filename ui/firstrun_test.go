@@ -7,6 +7,7 @@ import (
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/test"
 
+	"provisio/core/mailer"
 	"provisio/core/store/storetest"
 )
 
@@ -28,7 +29,7 @@ func newFirstRun(t *testing.T) (*Console, fyne.Window, *firstRun) {
 		t.Fatal("a new data directory says its setup is done")
 	}
 	w := test.NewTempWindow(t, nil)
-	c := newConsole(a, w, Deps{Service: svc, Fingerprint: testFingerprint},
+	c := newConsole(a, w, Deps{Service: svc, Mail: mailer.Tools{}, Fingerprint: testFingerprint},
 		options{do: func(fn func()) {}, lanAddrs: func() []netip.Addr { return testAddrs }})
 	t.Cleanup(c.Close)
 	if c.first == nil {
@@ -69,7 +70,7 @@ func TestFirstRun_FinishSavesChoices(t *testing.T) {
 
 	// The next start does not offer it again.
 	w2 := test.NewTempWindow(t, nil)
-	c2 := newConsole(c.app, w2, Deps{Service: c.svc}, options{do: func(fn func()) {}})
+	c2 := newConsole(c.app, w2, Deps{Service: c.svc, Mail: mailer.Tools{}}, options{do: func(fn func()) {}})
 	defer c2.Close()
 	if c2.first != nil {
 		t.Error("setup offered again after Finish")

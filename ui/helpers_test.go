@@ -12,6 +12,7 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"provisio/core"
+	"provisio/core/mailer"
 	"provisio/core/store/storetest"
 )
 
@@ -68,6 +69,7 @@ func newHarnessWith(t *testing.T, edit func(h *harness, d *Deps)) *harness {
 	h.win = test.NewTempWindow(t, widget.NewLabel(""))
 	d := Deps{
 		Service:     svc,
+		Mail:        mailer.Tools{},
 		ServerURLs:  func() []string { return []string{"https://127.0.0.1:8443"} },
 		Fingerprint: testFingerprint,
 	}

@@ -11,6 +11,7 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"provisio/core"
+	"provisio/core/mailer"
 	"provisio/core/store/storetest"
 )
 
@@ -29,7 +30,7 @@ func newSealedHarness(t *testing.T) *harness {
 	}
 	h := &harness{t: t, svc: svc, st: st, clock: clock, queue: make(chan func(), 4096)}
 	h.win = test.NewTempWindow(t, widget.NewLabel(""))
-	h.c = newConsole(a, h.win, Deps{Service: svc, ServerURLs: func() []string { return []string{"https://127.0.0.1:8443"} }, Fingerprint: testFingerprint}, h.options())
+	h.c = newConsole(a, h.win, Deps{Service: svc, Mail: mailer.Tools{}, ServerURLs: func() []string { return []string{"https://127.0.0.1:8443"} }, Fingerprint: testFingerprint}, h.options())
 	t.Cleanup(h.c.Close)
 	return h
 }

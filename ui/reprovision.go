@@ -175,15 +175,8 @@ func (d *reprovisionDialog) sendByEmail() {
 		relayout(d.dlg) // the sentence may take more lines
 		return
 	}
-	d.issued.MailID = ic.MailID
-	status := "Queued in the outbox"
-	if m, err := d.c.svc.OutMessage(d.issued.MailID); err == nil {
-		status = "Queued for " + m.To
-	}
-	if !d.c.svc.Settings().Mail.Configured() {
-		status += "; it goes out once mail is set up in Mail Transport."
-	}
-	d.setStatus(status, widget.MediumImportance)
+	d.issued = ic
+	d.setStatus(mailStatus(ic, "Queued", "; it goes out once mail is set up in Mail Transport."), widget.MediumImportance)
 	relayout(d.dlg)
 }
 
@@ -193,7 +186,6 @@ func (d *reprovisionDialog) issueWith(create func(user string) (core.IssuedCode,
 	if err != nil {
 		return err
 	}
-	d.c.ownCodes[codeKey(ic)] = true
 	d.stop()
 	d.issued, d.done = ic, false
 
@@ -206,11 +198,11 @@ func (d *reprovisionDialog) issueWith(create func(user string) (core.IssuedCode,
 	d.userLabel.SetText(ic.User)
 	d.code.SetText(groupCode(ic.Code))
 	where := "Scan the QR code with the phone's camera"
-	if host, port, site, _, _, err := core.ParseProvisionURL(ic.URL); err == nil {
-		where += ", or enter server " + host + ":" + port + ", Site ID " + site + " and the code in the mobile client"
+	if ic.Server != "" {
+		where += ", or enter server " + ic.Server + ", Site ID " + ic.SiteID + " and the code in the mobile client"
 	}
 	where += "."
-	if u, err := d.c.svc.User(ic.User); err == nil && u.Provisioned() {
+	if ic.ReplacesDevice {
 		where += " " + oldPhoneNote
 	}
 	d.where.SetText(where)
@@ -291,6 +283,19 @@ func (d *reprovisionDialog) onEvent(e core.Event) {
 			d.sendMail.Disable()
 		}
 	}
+}
+
+// mailStatus says where a mailed code went, from what core reported:
+// what ("Queued") for the address, and held when mail is not set up yet.
+func mailStatus(ic core.IssuedCode, what, held string) string {
+	status := what + " in the outbox"
+	if ic.MailTo != "" {
+		status = what + " for " + ic.MailTo
+	}
+	if ic.MailHeld {
+		status += held
+	}
+	return status
 }
 
 // codeNotice shows a provision code that an agent created.

@@ -270,13 +270,8 @@ func (d *oathDialog) sendByEmail() {
 		relayout(d.dlg)
 		return
 	}
-	d.c.ownCodes[codeKey(ic)] = true
-	status := "Set-up link queued in the outbox"
-	if m, err := d.c.svc.OutMessage(ic.MailID); err == nil {
-		status = "Set-up link queued for " + m.To
-	}
-	status += "; opening it on the phone shows this kind of QR code once."
-	if !d.c.svc.Settings().Mail.Configured() {
+	status := mailStatus(ic, "Set-up link queued", "") + "; opening it on the phone shows this kind of QR code once."
+	if ic.MailHeld {
 		status += " It goes out once mail is set up in Mail Transport."
 	}
 	d.setStatus(status, widget.MediumImportance)

@@ -10,6 +10,7 @@ import (
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
+	"provisio/core/mailer"
 	"provisio/core/store/storetest"
 )
 
@@ -106,7 +107,7 @@ func TestConsole_UsesContrastTheme(t *testing.T) {
 	a := test.NewTempApp(t)
 	svc := storetest.MustService(t)
 	w := test.NewTempWindow(t, widget.NewLabel(""))
-	c := New(a, w, Deps{Service: svc})
+	c := New(a, w, Deps{Service: svc, Mail: mailer.Tools{}})
 	defer c.Close()
 	if _, ok := a.Settings().Theme().(consoleTheme); !ok {
 		t.Fatalf("the console runs with %T, not its AA theme", a.Settings().Theme())

@@ -14,7 +14,6 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"provisio/core"
-	"provisio/core/mailer"
 )
 
 // passwordUnchanged is the password placeholder while one is saved.
@@ -383,8 +382,8 @@ func (s *transportScreen) sendTestMessage() {
 	s.showTestResult(msgSending, widget.MediumImportance)
 	ms, tlsConf := set.Mail, s.tlsConfig
 	go func() {
-		// mailer.DefaultTimeout bounds the conversation.
-		err := mailer.SendTest(context.Background(), ms, tlsConf, to)
+		// The mail adapter's timeout bounds the conversation.
+		err := s.c.mail().SendTest(context.Background(), ms, tlsConf, to)
 		s.c.do(func() { s.testDone(to, err) })
 	}()
 }
@@ -404,8 +403,11 @@ func (s *transportScreen) testDone(to string, err error) {
 			fl.setError(ce.Message)
 		}
 	}
-	s.showTestResult(mailer.Describe(err), widget.DangerImportance)
+	s.showTestResult(s.c.mail().Describe(err), widget.DangerImportance)
 }
+
+// mail is the mail adapter's tools the composition root gave.
+func (c *Console) mail() core.MailTools { return c.deps.Mail }
 
 // configChanged follows settings saved elsewhere (the CLI, first-run
 // setup) unless the admin is in the middle of editing.
@@ -425,7 +427,7 @@ type templateEditor struct {
 
 	subject    *field
 	text, html *entry
-	loaded     mailer.Template
+	loaded     core.MailTemplate
 
 	restore, reset, apply *widget.Button
 	result                *widget.Label
@@ -474,7 +476,7 @@ func newTemplateEditor(c *Console) *templateEditor {
 
 	note := "Placeholders: {username}, {fullname} (the username when there is no full name), {email}, " +
 		"{code} (the provision code), {url} (the Provision URL) and {expires} (when the code expires). " +
-		"In the HTML, " + mailer.QRKeyword + " stands for the QR code image, as in <img src=\"" + mailer.QRKeyword + "\">. " +
+		"In the HTML, " + core.MailQRKeyword + " stands for the QR code image, as in <img src=\"" + core.MailQRKeyword + "\">. " +
 		"An empty part uses the built-in default."
 	buttons := container.NewBorder(nil, nil, nil, container.NewHBox(t.restore, t.reset, t.apply), t.result)
 	t.content = container.NewVBox(
@@ -492,12 +494,12 @@ func newTemplateEditor(c *Console) *templateEditor {
 }
 
 // form returns the template the editor shows.
-func (t *templateEditor) form() mailer.Template {
-	return mailer.Template{Subject: t.subject.entry.Text, Text: t.text.Text, HTML: t.html.Text}
+func (t *templateEditor) form() core.MailTemplate {
+	return core.MailTemplate{Subject: t.subject.entry.Text, Text: t.text.Text, HTML: t.html.Text}
 }
 
 // show puts tpl in the entries.
-func (t *templateEditor) show(tpl mailer.Template) {
+func (t *templateEditor) show(tpl core.MailTemplate) {
 	t.subject.entry.SetText(tpl.Subject)
 	t.text.SetText(tpl.Text)
 	t.html.SetText(tpl.HTML)
@@ -505,7 +507,7 @@ func (t *templateEditor) show(tpl mailer.Template) {
 
 // load shows the template in effect.
 func (t *templateEditor) load() {
-	t.loaded = mailer.TemplateFrom(t.c.svc.Settings().ProvisionTemplate)
+	t.loaded = t.c.svc.Settings().ProvisionTemplate.WithDefaults(t.c.mail().DefaultProvisionTemplate())
 	t.show(t.loaded)
 	t.subject.setError("")
 }
@@ -526,7 +528,7 @@ func (t *templateEditor) applyChanges() {
 		return
 	}
 	t.subject.setError("")
-	def, tpl := mailer.DefaultProvisionTemplate(), t.form()
+	def, tpl := t.c.mail().DefaultProvisionTemplate(), t.form()
 	set := t.c.svc.Settings()
 	for _, kv := range [][2]string{
 		{keyTemplateSubject, stored(tpl.Subject, def.Subject)},
@@ -546,27 +548,16 @@ func (t *templateEditor) applyChanges() {
 		return
 	}
 	t.load()
-	if eff := mailer.TemplateFrom(set.ProvisionTemplate); !carriesCode(eff) {
+	if eff := set.ProvisionTemplate.WithDefaults(def); !eff.CarriesCode() {
 		t.showResult("Saved, but the message shows neither {code} nor {url}, so it gives the user no way to provision.", widget.WarningImportance)
 		return
 	}
 	t.showResult("Saved.", widget.SuccessImportance)
 }
 
-// carriesCode reports whether a message made from tpl lets its reader
-// provision: it shows the code, the Provision URL or the QR code.
-func carriesCode(tpl mailer.Template) bool {
-	for _, part := range []string{tpl.Subject, tpl.Text, tpl.HTML} {
-		if strings.Contains(part, "{code}") || strings.Contains(part, "{url}") || strings.Contains(part, mailer.QRKeyword) {
-			return true
-		}
-	}
-	return false
-}
-
 // restoreDefault puts the built-in template in the form; Apply saves it.
 func (t *templateEditor) restoreDefault() {
-	t.show(mailer.DefaultProvisionTemplate())
+	t.show(t.c.mail().DefaultProvisionTemplate())
 	t.subject.setError("")
 	if t.dirty() {
 		t.showResult("The built-in default is in the form; Apply saves it.", widget.MediumImportance)

@@ -29,6 +29,10 @@ import (
 type Deps struct {
 	// Service is the domain service every screen drives. Required.
 	Service *core.Service
+	// Mail is the mail adapter's part the Mail Transport screen needs
+	// (the built-in provision message, a test send), so ui does not
+	// import the mailer. Required.
+	Mail core.MailTools
 	// ServerURLs returns the addresses phones and agents reach the HTTPS
 	// server at. It is called again whenever configuration changes or the
 	// server restarts; nil or no addresses means the server is not
@@ -150,9 +154,6 @@ type Console struct {
 	oath *oathDialog
 	// offer is the last "Turn on authenticator apps?" question (tests).
 	offer *dialog.ConfirmDialog
-	// ownCodes holds codes this console issued whose EventCodeCreated has
-	// not arrived yet, so only codes made elsewhere raise a notice.
-	ownCodes map[string]bool
 	// notice is the newest notice of a code an agent created.
 	notice *codeNotice
 
@@ -208,6 +209,9 @@ func newConsole(a fyne.App, w fyne.Window, d Deps, o options) *Console {
 	if d.Service == nil {
 		panic("ui.New: Deps.Service is nil")
 	}
+	if d.Mail == nil {
+		panic("ui.New: Deps.Mail is nil")
+	}
 	if o.tick <= 0 {
 		o.tick = time.Second
 	}
@@ -217,7 +221,7 @@ func newConsole(a fyne.App, w fyne.Window, d Deps, o options) *Console {
 	if o.lanAddrs == nil {
 		o.lanAddrs = core.LANAddresses
 	}
-	c := &Console{app: a, win: w, svc: d.Service, deps: d, opts: o, ownCodes: map[string]bool{},
+	c := &Console{app: a, win: w, svc: d.Service, deps: d, opts: o,
 		fingerprint: d.Fingerprint, serverErr: d.StartErr}
 
 	// Subscribe before the screens load their data, so nothing committed

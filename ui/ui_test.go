@@ -8,6 +8,7 @@ import (
 	"fyne.io/fyne/v2/test"
 
 	"provisio/core"
+	"provisio/core/mailer"
 	"provisio/core/store/storetest"
 )
 
@@ -26,6 +27,7 @@ func TestConsole_MainWindowLayout(t *testing.T) {
 	w := test.NewTempWindow(t, nil)
 	c := New(a, w, Deps{
 		Service:     svc,
+		Mail:        mailer.Tools{},
 		ServerURLs:  func() []string { return []string{"https://192.168.1.10:8443"} },
 		Fingerprint: testFingerprint,
 	})

@@ -252,10 +252,14 @@ func TestUsersScreen_FollowsOutsideChanges(t *testing.T) {
 	h.waitFor("provisioned device shown", func() bool { return deviceState(*s.shown[0], h.svc.Now()) == want })
 }
 
-// A code an agent created is shown to the admin; one the console made is not.
+// A code an agent created is shown to the admin while mail cannot carry
+// it; one the console made is not. The event's origin tells them apart.
 func TestConsole_NoticeForAgentCode(t *testing.T) {
 	h := newHarness(t)
 	storetest.MustAddUser(t, h.svc, "ivy", "1234")
+	if err := h.svc.SetSetting("policy.selfreset.allow_self_provision", "true"); err != nil {
+		t.Fatal(err)
+	}
 	h.waitFor("ivy listed", func() bool { return len(h.c.users.shown) == 1 })
 
 	test.AssertNotificationSent(t, nil, func() {
@@ -273,7 +277,8 @@ func TestConsole_NoticeForAgentCode(t *testing.T) {
 		Content: "An agent created a provision code. Open Provisio to pass it on.",
 	}, func() {
 		var err error
-		ic, err = h.svc.CreateProvisionCode("ivy") // as the AgentXML server would
+		agent := core.Agent{Name: "portal", Host: "127.0.0.1", Secret: "portal-secret-1", Group: core.GroupAny}
+		ic, err = h.svc.RequestProvisionCode(agent, "ivy") // the AgentXML provisioncode action
 		if err != nil {
 			t.Fatal(err)
 		}

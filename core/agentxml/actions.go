@@ -137,22 +137,23 @@ func (s *Server) failure(action string, err error) reply {
 	return failReply(protocolError(err))
 }
 
-// login checks a mobile OTC. With a SessionID (from sessionstart) the
-// session must be the agent's own for this user; it is spent either way.
+// login checks a mobile OTC, within the agent's session when the request
+// names one (core.Service.SessionLogin).
 func (s *Server) login(agent core.Agent, req *request) reply {
+	login := s.svc.Login
 	if req.SessionID != "" {
-		if err := s.svc.UseSession(agent, req.SessionID, req.Username); err != nil {
-			return s.failure("login", err)
+		login = func(agent core.Agent, username, otc string) error {
+			return s.svc.SessionLogin(agent, req.SessionID, username, otc)
 		}
 	}
-	if err := s.svc.Login(agent, req.Username, req.OTC); err != nil {
+	if err := login(agent, req.Username, req.OTC); err != nil {
 		return s.failure("login", err)
 	}
 	return passReply
 }
 
 func (s *Server) exists(req *request) reply {
-	ok, err := s.svc.APIExists(req.Username)
+	ok, err := s.svc.Exists(req.Username)
 	if err != nil {
 		return s.failure("exists", err)
 	}
@@ -162,38 +163,12 @@ func (s *Server) exists(req *request) reply {
 	return passReply
 }
 
-// provisionCode creates a provision code for a user at an agent's request
-// (a self-service portal, a helpdesk tool). The code goes to the user over
-// their transport (the mail outbox) and never into the reply, or the agent
-// would hold the user's device.
-//
-// It is the self-service path, so it is gated on the Self-Reset policy
-// "Allow user self-provision": when that is off only an administrator (the
-// console) creates codes, and the agent gets AGENT_ERROR_GENERAL with the
-// reason in the log. The policy is checked before the user is looked up so
-// that a refused agent learns nothing about which users exist. An agent
-// restricted to a group may only ask for its members.
+// provisionCode asks core for a provision code for a user at an agent's
+// request (core.Service.RequestProvisionCode holds the self-provision gate,
+// the group check and the logging); PASS means the code is on its way to
+// the user, and the code is never in the reply.
 func (s *Server) provisionCode(agent core.Agent, req *request) reply {
-	if !s.svc.Settings().SelfReset.AllowSelfProvision {
-		_ = s.svc.Log(core.LevelWarn, "", "Provision code request for user %q from agent %q refused: the Self-Reset policy does not allow user self-provision.", echoLog(req.Username), agent.Name)
-		return failReply(errGeneral)
-	}
-	u, err := s.svc.User(req.Username)
-	if err != nil {
-		return s.failure("provisioncode", err)
-	}
-	if !agent.Admits(u) {
-		_ = s.svc.Log(core.LevelWarn, u.Name, "Provision code request for user %q from agent %q refused: the user is not in the agent's group %s.", u.Name, agent.Name, agent.Group)
-		return failReply(errNotInGroup)
-	}
-	// The code is created and its message queued in one transaction, so
-	// PASS means the code is on its way to the user.
-	if _, err := s.svc.MailProvisionCode(u.Name); err != nil {
-		if core.ErrorCode(err) == core.CodeInvalid {
-			// Such as a user without an email address: the agent gets
-			// GENERAL, the administrator the reason.
-			_ = s.svc.Log(core.LevelWarn, u.Name, "Provision code request for user %q from agent %q refused: %s", u.Name, agent.Name, core.ErrorMessage(err))
-		}
+	if _, err := s.svc.RequestProvisionCode(agent, req.Username); err != nil {
 		return s.failure("provisioncode", err)
 	}
 	return passReply

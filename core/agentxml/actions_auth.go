@@ -114,7 +114,7 @@ func (s *Server) killSession(agent core.Agent, req *request) reply {
 }
 
 func (s *Server) transportIndex(agent core.Agent, req *request) reply {
-	n, err := s.svc.TransportIndex(agent, req.Username)
+	n, err := s.svc.TokenIndex(&agent, req.Username, "")
 	if err != nil {
 		return s.failure("transportindex", err)
 	}

@@ -228,7 +228,7 @@ func TestAgentXML_ActionsNeedAnAgent(t *testing.T) {
 	if err := f.svc.SetSetting("policy.mobile.sync_index", "Yes"); err != nil {
 		t.Fatal(err)
 	}
-	if n, err := f.svc.TokenIndex("alice", fixtureAliceDevice); err != nil || n != 0 {
+	if n, err := f.svc.TokenIndex(nil, "alice", fixtureAliceDevice); err != nil || n != 0 {
 		t.Fatalf("next index %d (%v) after refused requests", n, err)
 	}
 	if out, _ := f.svc.Outbox(); len(out) != 0 {

@@ -36,7 +36,7 @@ func (s *Server) tokenIndex(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	q := r.URL.Query()
-	n, err := s.svc.TokenIndex(q.Get("username"), q.Get("id"))
+	n, err := s.svc.TokenIndex(nil, q.Get("username"), q.Get("id"))
 	switch {
 	case err == nil:
 		writePlain(w, http.StatusOK, strconv.Itoa(n))

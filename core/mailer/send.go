@@ -178,3 +178,22 @@ func SendTest(ctx context.Context, m core.MailSettings, tlsConf *tls.Config, to 
 	cfg.TLSConfig = tlsConf
 	return Send(ctx, cfg, TestMessage(cfg, to))
 }
+
+// Tools is core.MailTools over this package, for the console: the
+// composition root hands it to ui, which does not import the mailer.
+type Tools struct{}
+
+var _ core.MailTools = Tools{}
+
+// DefaultProvisionTemplate implements core.MailTools.
+func (Tools) DefaultProvisionTemplate() core.MailTemplate {
+	return core.MailTemplate(DefaultProvisionTemplate())
+}
+
+// SendTest implements core.MailTools.
+func (Tools) SendTest(ctx context.Context, m core.MailSettings, tlsConf *tls.Config, to string) error {
+	return SendTest(ctx, m, tlsConf, to)
+}
+
+// Describe implements core.MailTools.
+func (Tools) Describe(err error) string { return Describe(err) }

@@ -41,7 +41,7 @@ type Vars struct {
 // QRKeyword is the word in a template that stands for the QR code image.
 // It has no braces because Swivel templates, which people paste in, use it
 // bare.
-const QRKeyword = "url4"
+const QRKeyword = core.MailQRKeyword
 
 // QRContentID is the Content-ID of the inline QR code image.
 const QRContentID = "qr@provisio"
@@ -74,18 +74,7 @@ func DefaultProvisionTemplate() Template {
 // blank) field taken from DefaultProvisionTemplate, which is what an empty
 // field means in the settings.
 func TemplateFrom(t core.MailTemplate) Template {
-	d := DefaultProvisionTemplate()
-	pick := func(stored, def string) string {
-		if strings.TrimSpace(stored) == "" {
-			return def
-		}
-		return stored
-	}
-	return Template{
-		Subject: pick(t.Subject, d.Subject),
-		Text:    pick(t.Text, d.Text),
-		HTML:    pick(t.HTML, d.HTML),
-	}
+	return Template(t.WithDefaults(core.MailTemplate(DefaultProvisionTemplate())))
 }
 
 // Render fills t with v and returns the message to v.Email. Values are

@@ -93,7 +93,7 @@ func (h *Handler) status(w http.ResponseWriter, r *http.Request) {
 // tokenIndex is the one call of core.Service.TokenIndex; with the device
 // Id it is the user's precise next index.
 func (h *Handler) tokenIndex(user, deviceID string) (int, error) {
-	return h.svc.TokenIndex(user, deviceID)
+	return h.svc.TokenIndex(nil, user, deviceID)
 }
 
 // strings downloads a new set of 100 strings for the device, which
