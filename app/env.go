@@ -472,20 +472,7 @@ func moveTLSKey(dataDir, keyDir string) error {
 	if err := os.MkdirAll(keyDir, 0o700); err != nil {
 		return err
 	}
-	f, err := os.OpenFile(to+".tmp", os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
-	if err != nil {
-		return err
-	}
-	if _, err = f.Write(data); err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(to+".tmp", to)
-	}
-	if err != nil {
+	if err := writeFileSynced(to, data); err != nil {
 		return err
 	}
 	return os.Remove(from)
