@@ -16,31 +16,7 @@ func TestCLI_ClientLog(t *testing.T) {
 	if code, _, errOut := runCLI(t, dir, "user", "add", "alice", "--pin", "9132"); code != 0 {
 		t.Fatal(errOut)
 	}
-	e, err := openEnv(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := core.Profile{Name: "Diagnostics", ClientPolicies: core.DefaultClientPolicies(e.svc.Settings().MobileClient)}
-	p.SupportEmail, p.Logging = "help@example.org", true
-	if err := e.svc.AddProfile(p, "test"); err != nil {
-		t.Fatal(err)
-	}
-	if err := e.svc.AssignProfileToUser("Diagnostics", "alice", "test"); err != nil {
-		t.Fatal(err)
-	}
-	ic, err := e.svc.CreateProvisionCode("alice")
-	if err != nil {
-		t.Fatal(err)
-	}
-	pr, err := e.svc.Provision("127.0.0.1", "alice", ic.Code, "Android 15")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, text := range []string{"first upload", "second upload"} {
-		if _, err := e.svc.UploadClientLog("127.0.0.1", pr.DeviceID, "", text); err != nil {
-			t.Fatal(err)
-		}
-	}
+	e := withClientLogs(t, dir, "first upload", "second upload")
 	e.close()
 
 	_, out, _ := runCLI(t, dir, "user", "clientlog", "alice")
@@ -69,7 +45,7 @@ func TestCLI_ClientLog(t *testing.T) {
 			}
 		})
 	}
-	e, err = openEnv(dir)
+	e, err := openEnv(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -92,30 +68,8 @@ func TestCLI_ClientLogAttached(t *testing.T) {
 	if code, _, errOut := runCLI(t, dir, "user", "add", "alice", "--pin", "9132"); code != 0 {
 		t.Fatal(errOut)
 	}
-	e, err := openEnv(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	e := withClientLogs(t, dir, "phone says hello")
 	defer e.close()
-	p := core.Profile{Name: "Diagnostics", ClientPolicies: core.DefaultClientPolicies(e.svc.Settings().MobileClient)}
-	p.SupportEmail, p.Logging = "help@example.org", true
-	if err := e.svc.AddProfile(p, "test"); err != nil {
-		t.Fatal(err)
-	}
-	if err := e.svc.AssignProfileToUser("Diagnostics", "alice", "test"); err != nil {
-		t.Fatal(err)
-	}
-	ic, err := e.svc.CreateProvisionCode("alice")
-	if err != nil {
-		t.Fatal(err)
-	}
-	pr, err := e.svc.Provision("127.0.0.1", "alice", ic.Code, "Android 15")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := e.svc.UploadClientLog("127.0.0.1", pr.DeviceID, "", "phone says hello"); err != nil {
-		t.Fatal(err)
-	}
 	var errOut bytes.Buffer
 	stopAdmin := e.startAdmin(&errOut)
 	defer stopAdmin()
@@ -142,4 +96,36 @@ func TestCLI_ClientLogAttached(t *testing.T) {
 	if !found {
 		t.Fatalf("the audit log does not name the operator who cleared: %v", tail)
 	}
+}
+
+// withClientLogs opens dir, turns client logging on for alice through a
+// profile, provisions her phone and uploads texts from it, oldest first.
+func withClientLogs(t *testing.T, dir string, texts ...string) *env {
+	t.Helper()
+	e, err := openEnv(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := core.Profile{Name: "Diagnostics", ClientPolicies: core.DefaultClientPolicies(e.svc.Settings().MobileClient)}
+	p.SupportEmail, p.Logging = "help@example.org", true
+	if err := e.svc.AddProfile(p, "test"); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.svc.AssignProfileToUser("Diagnostics", "alice", "test"); err != nil {
+		t.Fatal(err)
+	}
+	ic, err := e.svc.CreateProvisionCode("alice")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pr, err := e.svc.Provision("127.0.0.1", "alice", ic.Code, "Android 15")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, text := range texts {
+		if _, err := e.svc.UploadClientLog("127.0.0.1", pr.DeviceID, "", text); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return e
 }
