@@ -162,7 +162,7 @@ func (c *cli) run(args []string) (code int) {
 	case len(rest) == 0:
 		err = c.console()
 	case c.connect != "" && !remoteCommands[rest[0]]:
-		err = usagef("--connect works with the console and the user, reprovision, settings, agent and console commands, not %q", rest[0])
+		err = usagef("--connect works with the console and the user, reprovision, settings, agent, console and profile assign --user commands, not %q", rest[0])
 	default:
 		err = c.dispatch(rest[0], rest[1:])
 	}
@@ -322,6 +322,11 @@ func (c *cli) runCommand(cmd command, args []string) error {
 
 // withEnv opens the data directory for one command and closes it after.
 func (c *cli) withEnv(fn func(e *env) error) (err error) {
+	if c.connect != "" {
+		// A command let through for its API form (profile assign
+		// --user) must not quietly open this machine's data directory.
+		return usagef("this form of the command works on this machine's data directory only, not with --connect")
+	}
 	e, err := openEnvStore(c.dataDir, c.keyDir, c.store)
 	if err != nil {
 		return err

@@ -17,7 +17,9 @@ import (
 // through the admin API on another machine's server as a paired console.
 
 // remoteCommands are the top-level commands that work with --connect.
-var remoteCommands = map[string]bool{"user": true, "reprovision": true, "settings": true, "agent": true, "console": true}
+// Of "profile", only "profile assign NAME --user U" goes through the API
+// (the helpdesk may assign, #14); the others refuse --connect (withEnv).
+var remoteCommands = map[string]bool{"user": true, "reprovision": true, "settings": true, "agent": true, "console": true, "profile": true}
 
 var consoleCommands = map[string]command{
 	"pair": {

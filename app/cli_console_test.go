@@ -117,6 +117,14 @@ func TestCLI_RemoteConsole(t *testing.T) {
 	if code, out, errOut := remote("reprovision", "alice"); code != 0 || !strings.Contains(out, "Provision code for alice: ") {
 		t.Errorf("--connect reprovision: %d\n%s%s", code, out, errOut)
 	}
+	// The helpdesk may assign a profile (#14); the other profile
+	// commands need the data directory and refuse --connect.
+	if code, out, errOut := remote("profile", "assign", "Default", "--user", "alice"); code != 0 || !strings.Contains(out, "User alice now uses profile Default (user).") {
+		t.Errorf("--connect profile assign as helpdesk: %d\n%s%s", code, out, errOut)
+	}
+	if code, _, errOut := remote("profile", "list"); code != exitUsage || !strings.Contains(errOut, "not with --connect") {
+		t.Errorf("--connect profile list: %d %s", code, errOut)
+	}
 	if code, _, errOut := remote("settings", "set", "server.name", "Evil"); code != exitError || !strings.Contains(errOut, `Console "desk-2" has the helpdesk role`) {
 		t.Errorf("--connect settings set as helpdesk: %d %s", code, errOut)
 	}

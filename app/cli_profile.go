@@ -7,6 +7,7 @@ import (
 	"text/tabwriter"
 
 	"provisio/core"
+	"provisio/core/adminapi"
 )
 
 // cliActor names the CLI in the audit log of profile changes.
@@ -133,22 +134,24 @@ var profileCommands = map[string]command{
 				if strings.EqualFold(name, "none") {
 					name = ""
 				}
-				return c.withEnv(func(e *env) error {
-					if *group != "" {
-						if err := e.svc.AssignProfileToGroup(name, *group, cliActor); err != nil {
+				if *user != "" {
+					// Through the admin API (#14, the helpdesk may assign):
+					// it attaches to a running Provisio, and works over
+					// --connect for a paired helpdesk console.
+					return c.withAPI(func(api adminapi.API, _ *env) error {
+						up, err := api.AssignProfile(*user, name)
+						if err != nil {
 							return err
 						}
-						fmt.Fprintf(c.out, "Group %s now uses profile %s.\n", *group, nonEmpty(name, core.DefaultProfileName))
+						fmt.Fprintf(c.out, "User %s now uses profile %s (%s).\n", up.User, up.Profile, up.Source)
 						return nil
-					}
-					if err := e.svc.AssignProfileToUser(name, *user, cliActor); err != nil {
+					})
+				}
+				return c.withEnv(func(e *env) error {
+					if err := e.svc.AssignProfileToGroup(name, *group, cliActor); err != nil {
 						return err
 					}
-					eff, err := e.svc.EffectiveProfile(*user)
-					if err != nil {
-						return err
-					}
-					fmt.Fprintf(c.out, "User %s now uses profile %s (%s).\n", *user, eff.Profile.Name, eff.Source)
+					fmt.Fprintf(c.out, "Group %s now uses profile %s.\n", *group, nonEmpty(name, core.DefaultProfileName))
 					return nil
 				})
 			}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"strings"
 	"time"
 )
 
@@ -55,6 +56,12 @@ type AdminAPI interface {
 	ClientLogs(name string) (AdminClientLog, error)
 	// ClearClientLogs deletes them and says how many there were.
 	ClearClientLogs(name string) (int, error)
+	// Profiles lists the provisioning profiles (#14), Default first.
+	Profiles() ([]AdminProfile, error)
+	// AssignProfile gives a user their own profile; "" returns them to
+	// their group's (or the Default) profile. It returns the user's
+	// effective profile afterwards.
+	AssignProfile(user, profile string) (AdminUserProfile, error)
 	// Backup writes an encrypted backup of the data directory to w,
 	// taken from one read transaction while logins go on (#13). The
 	// passphrase, if that is how it is encrypted, travels in the request
@@ -74,6 +81,28 @@ type AdminPINReset struct {
 type AdminClientLog struct {
 	User string           `json:"user"`
 	Logs []ClientLogEntry `json:"logs"`
+}
+
+// AdminProfile is a provisioning profile as the admin API lists it: the
+// name and what it is the default of, not its values.
+type AdminProfile struct {
+	Name string `json:"name"`
+	// Default is true for the shipped Default profile, which applies to
+	// everyone without a group's or their own.
+	Default bool `json:"default"`
+	// Groups are the groups whose default this profile is.
+	Groups []string `json:"groups"`
+}
+
+// AdminUserProfile is a user's profile after an assignment.
+type AdminUserProfile struct {
+	User string `json:"user"`
+	// Own is the user's own profile; empty when they have none.
+	Own string `json:"own,omitempty"`
+	// Profile is the effective profile, and Source where it comes from:
+	// "user", "group NAME" or "default".
+	Profile string `json:"profile"`
+	Source  string `json:"source"`
 }
 
 // AdminOperator is the caller as the API sees it.
@@ -116,12 +145,15 @@ type AdminConsole struct {
 
 // AdminUser is a user as lists show it: never the PIN, device id or strings.
 type AdminUser struct {
-	Name          string     `json:"name"`
-	FullName      string     `json:"full_name,omitempty"`
-	Email         string     `json:"email,omitempty"`
-	Mobile        string     `json:"mobile,omitempty"`
-	Group         string     `json:"group,omitempty"`
-	MobileAllowed bool       `json:"mobile_allowed"`
+	Name          string `json:"name"`
+	FullName      string `json:"full_name,omitempty"`
+	Email         string `json:"email,omitempty"`
+	Mobile        string `json:"mobile,omitempty"`
+	Group         string `json:"group,omitempty"`
+	MobileAllowed bool   `json:"mobile_allowed"`
+	// Profile is the user's own provisioning profile (#14); empty when
+	// their group's or the Default applies.
+	Profile       string     `json:"profile,omitempty"`
 	Disabled      bool       `json:"disabled"`
 	Locked        bool       `json:"locked"`
 	LockText      string     `json:"lock_text,omitempty"`
@@ -287,7 +319,7 @@ func (l LocalAdmin) Users() ([]AdminUser, error) {
 
 func toAdminUser(u User, pending map[string]time.Time) AdminUser {
 	out := AdminUser{Name: u.Name, FullName: u.FullName, Email: u.Email, Mobile: u.Mobile, Group: u.Group,
-		MobileAllowed: u.MobileAllowed, Disabled: u.Disabled, Locked: u.Locked, DeviceOS: u.DeviceOS}
+		MobileAllowed: u.MobileAllowed, Profile: u.Profile, Disabled: u.Disabled, Locked: u.Locked, DeviceOS: u.DeviceOS}
 	if u.Locked {
 		out.LockText = u.LockText()
 	}
@@ -509,6 +541,41 @@ func (l LocalAdmin) ClearClientLogs(name string) (int, error) {
 		who = "the command line"
 	}
 	return l.svc().ClearClientLogs(name, who)
+}
+
+// Profiles implements AdminAPI.
+func (l LocalAdmin) Profiles() ([]AdminProfile, error) {
+	all, err := l.svc().Profiles()
+	if err != nil {
+		return nil, err
+	}
+	out := make([]AdminProfile, 0, len(all))
+	for _, p := range all {
+		groups := append([]string{}, p.Groups...)
+		out = append(out, AdminProfile{Name: p.Name, Default: p.IsDefault(), Groups: groups})
+	}
+	return out, nil
+}
+
+// AssignProfile implements AdminAPI with the core's one rule
+// (Service.AssignProfileToUser), whose audit line names the operator.
+func (l LocalAdmin) AssignProfile(user, profile string) (AdminUserProfile, error) {
+	who := l.Operator
+	if who == "" {
+		who = "the command line"
+	}
+	if err := l.svc().AssignProfileToUser(strings.TrimSpace(profile), user, who); err != nil {
+		return AdminUserProfile{}, err
+	}
+	u, err := l.svc().User(user)
+	if err != nil {
+		return AdminUserProfile{}, err
+	}
+	eff, err := l.svc().EffectiveProfile(u.Name)
+	if err != nil {
+		return AdminUserProfile{}, err
+	}
+	return AdminUserProfile{User: u.Name, Own: u.Profile, Profile: eff.Profile.Name, Source: string(eff.Source)}, nil
 }
 
 // Me implements AdminAPI.

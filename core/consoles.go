@@ -62,6 +62,8 @@ const (
 	ActBackup         AdminAction = "backup"
 	ActReadClientLog  AdminAction = "users.client_log.read"
 	ActClearClientLog AdminAction = "users.client_log.clear"
+	ActReadProfiles   AdminAction = "profiles.read"
+	ActAssignProfile  AdminAction = "users.assign_profile"
 )
 
 // helpdeskMay is everything a helpdesk console may do. The event stream
@@ -72,6 +74,10 @@ var helpdeskMay = map[AdminAction]bool{
 	// A phone's diagnostic log is what a helpdesk reads when a phone
 	// misbehaves (#14); clearing it is an administrator's call.
 	ActReadClientLog: true,
+	// The seed's "a helpdesk person can assign a profile" (#14): the
+	// helpdesk reads the profiles and gives a user one; editing them
+	// stays with administrators.
+	ActReadProfiles: true, ActAssignProfile: true,
 }
 
 // Allows reports whether the role may do a; an unknown role may do

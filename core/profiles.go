@@ -655,7 +655,9 @@ func (s *Service) AssignProfileToUser(profile, username, actor string) error {
 		if profile != "" {
 			p, err := tx.Profile(profile)
 			if errors.Is(err, ErrNotFound) {
-				return noProfile(profile)
+				// Invalid input, not a missing user: the admin API answers
+				// 400 here and keeps 404 for the user in the path.
+				return FieldError("profile", "There is no profile %q.", profile)
 			} else if err != nil {
 				return err
 			}

@@ -80,6 +80,10 @@ type Attached struct {
 	// The actions on users besides Reprovision, each shown only when
 	// the role allows it (actions).
 	addBtn, delBtn, unlockBtn, pinBtn, revokeBtn *widget.Button
+	// profileBtn gives the selected user a provisioning profile (#14);
+	// profileSel is its dialog's choice, for tests.
+	profileBtn *widget.Button
+	profileSel *widget.Select
 	// pinShown is the last PIN shown by Reset PIN, for tests.
 	pinShown string
 	// issued is the last code shown, for tests; issuedBox its dialog text.
@@ -117,6 +121,7 @@ func NewAttached(w fyne.Window, d AttachedDeps) *Attached {
 	at.unlockBtn = widget.NewButton("Unlock", at.unlockSelected)
 	at.pinBtn = widget.NewButton("Reset PIN…", at.resetPINSelected)
 	at.revokeBtn = widget.NewButton("Revoke device…", at.revokeSelected)
+	at.profileBtn = widget.NewButton("Profile…", at.profileSelected)
 	at.delBtn = widget.NewButton("Delete…", at.deleteSelected)
 	at.addBtn = widget.NewButton("Add user…", at.addUser)
 	at.state = widget.NewLabel(AttachedState)
@@ -143,7 +148,7 @@ func NewAttached(w fyne.Window, d AttachedDeps) *Attached {
 	at.updateButtons()
 	left := container.NewBorder(widget.NewLabelWithStyle("Users", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}),
 		container.NewVBox(
-			container.NewHBox(at.reprovBtn, at.unlockBtn, at.pinBtn, at.revokeBtn),
+			container.NewHBox(at.reprovBtn, at.unlockBtn, at.pinBtn, at.revokeBtn, at.profileBtn),
 			container.NewHBox(at.addBtn, at.delBtn, widget.NewButton("Refresh", at.refreshUsers))),
 		nil, nil, at.userList)
 	right := container.NewBorder(widget.NewLabelWithStyle("Activity", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}), nil, nil, nil, at.actList)
@@ -244,7 +249,8 @@ type attachedAction struct {
 func (at *Attached) actions() []attachedAction {
 	return []attachedAction{
 		{at.reprovBtn, core.ActReprovision}, {at.unlockBtn, core.ActUnlock}, {at.pinBtn, core.ActResetPIN},
-		{at.revokeBtn, core.ActRevokeDevice}, {at.addBtn, core.ActAddUser}, {at.delBtn, core.ActDeleteUser},
+		{at.revokeBtn, core.ActRevokeDevice}, {at.profileBtn, core.ActAssignProfile},
+		{at.addBtn, core.ActAddUser}, {at.delBtn, core.ActDeleteUser},
 	}
 }
 
@@ -285,6 +291,7 @@ func (at *Attached) updateButtons() {
 	set(at.unlockBtn, ok && u.Locked)
 	set(at.pinBtn, ok)
 	set(at.revokeBtn, ok && u.ProvisionedAt != nil)
+	set(at.profileBtn, ok)
 	set(at.delBtn, ok)
 	at.addBtn.Enable()
 }
@@ -361,6 +368,64 @@ func (at *Attached) revokeSelected() {
 				at.call("Revoke the device of "+u.Name, func() error { return at.api.RevokeDevice(u.Name) }, nil)
 			}
 		}, at.win)
+}
+
+// ownProfileChoice is the select's entry for "no profile of their own".
+const ownProfileChoice = "(their group's, or the Default)"
+
+// profileSelected shows the profiles (from the API) with the user's own
+// one chosen, and saves the choice: the seed's "a helpdesk person can
+// assign a profile" (#14). The phone gets it at its next provision or
+// string download; the dialog says so.
+func (at *Attached) profileSelected() {
+	u, ok := at.selectedUser()
+	if !ok {
+		return
+	}
+	go func() {
+		all, err := at.api.Profiles()
+		at.do(func() {
+			if err != nil {
+				dialog.ShowInformation("Profile of "+u.Name, core.ErrorMessage(err), at.win)
+				return
+			}
+			at.showProfileDialog(u, all)
+		})
+	}()
+}
+
+func (at *Attached) showProfileDialog(u core.AdminUser, all []core.AdminProfile) {
+	options := []string{ownProfileChoice}
+	for _, p := range all {
+		options = append(options, p.Name)
+	}
+	at.profileSel = widget.NewSelect(options, nil)
+	at.profileSel.SetSelected(ownProfileChoice)
+	for _, p := range all {
+		if u.Profile != "" && core.Key(p.Name) == core.Key(u.Profile) {
+			at.profileSel.SetSelected(p.Name)
+		}
+	}
+	current := "Own profile: none, so their group's (or the Default) applies."
+	if u.Profile != "" {
+		current = "Own profile: " + u.Profile + "."
+	}
+	note := widget.NewLabel(current + "\nA profile chosen here overrides the group's; the phone gets it at its next provision or string download.")
+	note.Wrapping = fyne.TextWrapWord
+	sel := at.profileSel
+	d := dialog.NewCustomConfirm("Profile of "+u.Name, "Save", "Cancel", container.NewVBox(note, sel), func(ok bool) {
+		if !ok {
+			return
+		}
+		name := sel.Selected
+		if name == ownProfileChoice {
+			name = ""
+		}
+		// The audit line the change writes shows in Activity.
+		at.call("Profile of "+u.Name, func() error { _, err := at.api.AssignProfile(u.Name, name); return err }, nil)
+	}, at.win)
+	d.Resize(fyne.NewSize(480, 240))
+	d.Show()
 }
 
 func (at *Attached) deleteSelected() {

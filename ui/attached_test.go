@@ -112,7 +112,7 @@ func TestAttached_RolesAndHelpdeskActions(t *testing.T) {
 	w := test.NewTempWindow(t, widget.NewLabel(""))
 	at := NewAttached(w, AttachedDeps{API: helpdesk, Remote: "provisio.lan:8444", do: func(fn func()) { queue <- fn }})
 	t.Cleanup(at.Close)
-	if got := strings.Join(at.VisibleActions(), ", "); got != "Reprovision…, Unlock, Reset PIN…, Revoke device…" {
+	if got := strings.Join(at.VisibleActions(), ", "); got != "Reprovision…, Unlock, Reset PIN…, Revoke device…, Profile…" {
 		t.Errorf("a helpdesk console shows %s", got)
 	}
 	if !strings.Contains(at.StatusText(), "Connected to provisio.lan:8444 as desk-2 (helpdesk)") {
@@ -150,7 +150,7 @@ func TestAttached_RolesAndHelpdeskActions(t *testing.T) {
 
 	admin := NewAttached(test.NewTempWindow(t, widget.NewLabel("")), AttachedDeps{API: core.LocalAdmin{Svc: svc}, DataDir: "/tmp/x", do: func(fn func()) { queue <- fn }})
 	t.Cleanup(admin.Close)
-	if got := strings.Join(admin.VisibleActions(), ", "); got != "Reprovision…, Unlock, Reset PIN…, Revoke device…, Add user…, Delete…" {
+	if got := strings.Join(admin.VisibleActions(), ", "); got != "Reprovision…, Unlock, Reset PIN…, Revoke device…, Profile…, Add user…, Delete…" {
 		t.Errorf("an admin console shows %s", got)
 	}
 	if admin.StatusText() != AttachedState+"   "+attachedNote+"   ·   Data /tmp/x" {

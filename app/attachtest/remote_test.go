@@ -125,7 +125,7 @@ func TestRemoteConsole_PairInWindowThenHelpdesk(t *testing.T) {
 		actions, status = strings.Join(at.VisibleActions(), ", "), at.StatusText()
 		pressedAdmin = at.Press("Add user…") || at.Press("Delete…")
 	})
-	if actions != "Reprovision…, Unlock, Reset PIN…, Revoke device…" {
+	if actions != "Reprovision…, Unlock, Reset PIN…, Revoke device…, Profile…" {
 		t.Errorf("a helpdesk console shows %s", actions)
 	}
 	if want := "Connected to " + addr + " as desk-2 (helpdesk)"; !strings.Contains(status, want) {

@@ -190,6 +190,18 @@ func (c *Client) ClearClientLogs(name string) (int, error) {
 	return out.Deleted, c.do(http.MethodDelete, "/users/"+esc(name)+"/client-log", nil, &out)
 }
 
+// Profiles implements API.
+func (c *Client) Profiles() ([]core.AdminProfile, error) {
+	var out []core.AdminProfile
+	return out, c.do(http.MethodGet, "/profiles", nil, &out)
+}
+
+// AssignProfile implements API.
+func (c *Client) AssignProfile(user, profile string) (core.AdminUserProfile, error) {
+	var out core.AdminUserProfile
+	return out, c.do(http.MethodPut, "/users/"+esc(user)+"/profile", map[string]string{"profile": profile}, &out)
+}
+
 // Me implements API.
 func (c *Client) Me() (core.AdminOperator, error) {
 	var out core.AdminOperator

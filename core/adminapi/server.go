@@ -92,6 +92,8 @@ func Handler(svc *core.Service, caller func(*http.Request) (Caller, error), done
 	route("POST /v1/backup", core.ActBackup, h.backup)
 	route("GET /v1/users/{name}/client-log", core.ActReadClientLog, h.clientLogs)
 	route("DELETE /v1/users/{name}/client-log", core.ActClearClientLog, h.clearClientLogs)
+	route("GET /v1/profiles", core.ActReadProfiles, h.profiles)
+	route("PUT /v1/users/{name}/profile", core.ActAssignProfile, h.assignProfile)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		// Who asks is checked first, so an unpaired client learns
 		// nothing about the routes.
@@ -245,6 +247,26 @@ func (h *handler) clientLogs(w http.ResponseWriter, r *http.Request) {
 func (h *handler) clearClientLogs(w http.ResponseWriter, r *http.Request) {
 	n, err := h.api(r).ClearClientLogs(r.PathValue("name"))
 	reply(w, http.StatusOK, map[string]int{"deleted": n}, err)
+}
+
+func (h *handler) profiles(w http.ResponseWriter, r *http.Request) {
+	p, err := h.api(r).Profiles()
+	reply(w, http.StatusOK, p, err)
+}
+
+func (h *handler) assignProfile(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		Profile *string `json:"profile"`
+	}
+	if !decode(w, r, &req) {
+		return
+	}
+	if req.Profile == nil {
+		writeError(w, core.FieldError("profile", "The request needs a \"profile\": a profile's name, or \"\" to return the user to their group's profile."))
+		return
+	}
+	up, err := h.api(r).AssignProfile(r.PathValue("name"), *req.Profile)
+	reply(w, http.StatusOK, up, err)
 }
 
 func (h *handler) me(w http.ResponseWriter, r *http.Request) {

@@ -1,0 +1,104 @@
+package adminapi_test
+
+import (
+	"errors"
+	"strings"
+	"testing"
+
+	"provisio/core"
+	"provisio/core/adminapi"
+)
+
+// TestRemoteConsole_HelpdeskAssignsProfile: over mutual TLS on loopback,
+// a paired helpdesk console lists the profiles and gives a user one
+// (#14, "a helpdesk person can assign a profile"); the user's effective
+// profile changes in the store and the audit line names the console. An
+// unknown profile is a 400 sentence that leaves the user's profile as it
+// was; an unknown user is a 404.
+func TestRemoteConsole_HelpdeskAssignsProfile(t *testing.T) {
+	e := newRemote(t, adminapi.RemoteOptions{})
+	if _, err := e.svc.AddUser(core.User{Name: "alice", Group: "Sales", MobileAllowed: true}); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"Sales", "VIP"} {
+		p := core.Profile{Name: name, ClientPolicies: core.DefaultClientPolicies(e.svc.Settings().MobileClient)}
+		p.SupportEmail = "help@example.org"
+		if err := e.svc.AddProfile(p, "test"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := e.svc.AssignProfileToGroup("Sales", "Sales", "test"); err != nil {
+		t.Fatal(err)
+	}
+	api, err := adminapi.DialRemote(e.pair(t, "desk-2", core.RoleHelpdesk))
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	all, err := api.Profiles()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, p := range all {
+		names = append(names, p.Name)
+	}
+	if strings.Join(names, ",") != "Default,Sales,VIP" || !all[0].Default || all[1].Default || strings.Join(all[1].Groups, ",") != "Sales" {
+		t.Fatalf("profiles %+v", all)
+	}
+
+	effective := func() string {
+		t.Helper()
+		eff, err := e.svc.EffectiveProfile("alice")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return eff.Profile.Name + " (" + string(eff.Source) + ")"
+	}
+	tests := []struct {
+		name, user, profile string
+		want                core.AdminUserProfile
+		wantCode            core.Code
+		wantMsg             string
+		wantEffective       string
+	}{
+		{"assign", "alice", "vip", core.AdminUserProfile{User: "alice", Own: "VIP", Profile: "VIP", Source: "user"}, "", "", "VIP (user)"},
+		{"unknown profile", "alice", "Nope", core.AdminUserProfile{}, core.CodeInvalid, `There is no profile "Nope".`, "VIP (user)"},
+		{"unknown user", "nobody", "VIP", core.AdminUserProfile{}, core.CodeNotFound, `There is no user "nobody".`, "VIP (user)"},
+		{"back to the group's", "ALICE", "", core.AdminUserProfile{User: "alice", Profile: "Sales", Source: "group Sales"}, "", "", "Sales (group Sales)"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := api.AssignProfile(tt.user, tt.profile)
+			if tt.wantCode == "" {
+				if err != nil || got != tt.want {
+					t.Fatalf("got %+v, %v; want %+v", got, err, tt.want)
+				}
+			} else {
+				var ce *core.Error
+				if !errors.As(err, &ce) || ce.Code != tt.wantCode || ce.Message != tt.wantMsg {
+					t.Fatalf("got %+v, %v; want %s %q", got, err, tt.wantCode, tt.wantMsg)
+				}
+			}
+			if got := effective(); got != tt.wantEffective {
+				t.Fatalf("alice's effective profile is %s, want %s", got, tt.wantEffective)
+			}
+		})
+	}
+	log := e.log(t)
+	for _, want := range []string{
+		`User "alice" now uses profile "VIP" by console "desk-2" (helpdesk) at 127.0.0.1.`,
+		`User "alice" no longer has a profile of their own by console "desk-2" (helpdesk) at 127.0.0.1.`,
+	} {
+		if !strings.Contains(log, want) {
+			t.Errorf("the audit log lacks %q:\n%s", want, log)
+		}
+	}
+
+	// Both are the helpdesk's; editing profiles is not in the API at all.
+	for _, act := range []core.AdminAction{core.ActReadProfiles, core.ActAssignProfile} {
+		if !core.RoleHelpdesk.Allows(act) || !core.RoleAdmin.Allows(act) || core.Role("guest").Allows(act) {
+			t.Errorf("%s: helpdesk and admin must be allowed, nobody else", act)
+		}
+	}
+}
