@@ -257,8 +257,18 @@ func TestConsole_StartsQuietlyUnderAnyLocale(t *testing.T) {
 				cmd.Env = append(cmd.Env, kv)
 			}
 			cmd.Env = append(cmd.Env, env...)
+			// Free loopback ports rather than the defaults, so that other
+			// tests (and other test binaries running in parallel) holding
+			// the default ports cannot make it fail.
+			data := t.TempDir()
+			for _, kv := range [][2]string{{"server.listen", freeAddr(t)}, {"server.admin_listen", freeAddr(t)}, {"server.mtls_listen", freeAddr(t)}} {
+				var o, e bytes.Buffer
+				if code := run([]string{"--data", data, "settings", "set", kv[0], kv[1]}, &o, &e); code != 0 {
+					t.Fatalf("settings set %s %s: %s", kv[0], kv[1], e.String())
+				}
+			}
 			cmd.Env = append(cmd.Env, "DISPLAY="+display, "HOME="+home, "XDG_CONFIG_HOME="+home+"/.config",
-				childConsoleEnv+"="+t.TempDir())
+				childConsoleEnv+"="+data)
 			var out, errOut bytes.Buffer
 			cmd.Stdout, cmd.Stderr = &out, &errOut
 			if err := cmd.Start(); err != nil {
