@@ -29,8 +29,8 @@
 # Targets (issue #15): provisio ping >= 80 % of bare; provisio login at
 # CONNS >= 50 % of bare with p99 <= 20 ms; provision + download >= 1,000
 # devices/s at CONNS. Issue #13: the encrypted login >= 90 % of the plain
-# one; reported, and enforced only with STRICT_ENC=1 (the machines this
-# ran on so far were too noisy to hold a 10 % bound). Issue #16: login over
+# one (STRICT_ENC=0 reports it without enforcing it, for a noisy
+# machine). Issue #16: login over
 # 3 embedded etcd members >= 3,000 logins/s at CONNS. The script exits 1 when a reply was wrong, and also
 # when a target is missed unless STRICT=0 (for exploring other settings).
 #
@@ -43,7 +43,7 @@
 #                  timed Batch (empty: the group commit without a wait)
 #   WORK [a new temp dir]  KEEP [0] (1: keep WORK)
 #   STRICT [1] (0: report missed targets but exit 0 unless a reply was wrong)
-#   PLAIN [1] (0: skip the plain-store login run)  STRICT_ENC [0]
+#   PLAIN [1] (0: skip the plain-store login run)  STRICT_ENC [1]
 #   ETCD [3] members of the embedded etcd cluster for the provisio-etcd-login
 #            run (0: skip it); ETCD_USERS [1000] users set up for it
 #
@@ -65,7 +65,7 @@ BATCH_DELAY=${BATCH_DELAY:-}
 KEEP=${KEEP:-0}
 STRICT=${STRICT:-1}
 PLAIN=${PLAIN:-1}
-STRICT_ENC=${STRICT_ENC:-0}
+STRICT_ENC=${STRICT_ENC:-1}
 ETCD=${ETCD:-3}
 ETCD_USERS=${ETCD_USERS:-1000}
 HOST=127.0.0.1
