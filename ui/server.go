@@ -29,6 +29,8 @@ const (
 	keyListen     = "server.listen"
 	keyAdvertise  = "server.advertise"
 	keyHTTPListen = "server.http_listen"
+	keyMTLSListen = "server.mtls_listen"
+	keyAdmListen  = "server.admin_listen"
 	keyTLSCert    = "server.tls_cert"
 	keyTLSKey     = "server.tls_key"
 )
@@ -93,7 +95,10 @@ type serverScreen struct {
 	c *Console
 
 	name, siteID, host, port, advertise, httpListen *field
-	loaded                                          map[string]string
+	// mtlsListen and adminListen are the listeners for phones with a
+	// device certificate (#14) and for paired remote consoles (#12).
+	mtlsListen, adminListen *field
+	loaded                  map[string]string
 
 	apply, reset *widget.Button
 	result       *widget.Label
@@ -143,6 +148,8 @@ func newServerScreen(c *Console) *serverScreen {
 	adv.OnSubmitted = func(string) { s.applyChanges() }
 	s.advertise = newInputField(adv)
 	s.httpListen = entry("(empty: off)")
+	s.mtlsListen = entry("e.g. 0.0.0.0:9443 (empty: off)")
+	s.adminListen = entry("e.g. 0.0.0.0:8444 (empty: off)")
 	s.certFile = entry("e.g. /etc/provisio/auth.crt")
 	s.keyFile = entry("e.g. /etc/provisio/auth.key")
 	s.chooseCert = widget.NewButtonWithIcon("Choose…", theme.FolderOpenIcon(), func() { s.choosePath(s.certFile) })
@@ -185,11 +192,17 @@ func newServerScreen(c *Console) *serverScreen {
 		formRow("Plain HTTP listener", container.NewVBox(s.httpListen.box,
 			hint("Optional, host:port such as 0.0.0.0:8080, for legacy agents on a trusted network. "+
 				"Plain HTTP is not encrypted. Empty: off."))),
+		formRow("Device certificate listener", container.NewVBox(s.mtlsListen.box,
+			hint("HTTPS that requires a device certificate: phones whose profile turns mutual authentication on "+
+				"download strings here. Empty: off."))),
+		formRow("Remote console listener", container.NewVBox(s.adminListen.box,
+			hint("HTTPS with mutual TLS for paired remote consoles (provisio --connect). Open it to the helpdesk's "+
+				"network only. Empty: off. A change applies when Provisio starts again."))),
 	)
 	running := container.NewVBox(
 		newSection("Server state"),
 		container.NewBorder(nil, nil, nil, container.NewVBox(s.restart), s.state),
-		hint("Restarting applies the listen address, the port and the plain HTTP listener without closing Provisio. "+
+		hint("Restarting applies the listen address, the port, the plain HTTP and the device certificate listeners without closing Provisio. "+
 			"Requests under way get a few seconds to finish."),
 	)
 	cert := container.NewVBox(
@@ -254,7 +267,7 @@ func addrStrings[T fmt.Stringer](addrs []T) []string {
 func (s *serverScreen) fields() map[string]*field {
 	return map[string]*field{keyServerName: s.name, keySiteID: s.siteID, keyAdvertise: s.advertise,
 		keyHTTPListen: s.httpListen, "listen.host": s.host, "listen.port": s.port,
-		keyTLSCert: s.certFile, keyTLSKey: s.keyFile}
+		keyTLSCert: s.certFile, keyTLSKey: s.keyFile, keyMTLSListen: s.mtlsListen, keyAdmListen: s.adminListen}
 }
 
 // values returns the form as setting text, the listen address joined.
@@ -264,6 +277,7 @@ func (s *serverScreen) values() map[string]string {
 		keyListen:    net.JoinHostPort(strings.TrimSpace(s.host.entry.Text), strings.TrimSpace(s.port.entry.Text)),
 		keyAdvertise: s.advertise.entry.Text, keyHTTPListen: s.httpListen.entry.Text,
 		keyTLSCert: s.certFile.entry.Text, keyTLSKey: s.keyFile.entry.Text,
+		keyMTLSListen: s.mtlsListen.entry.Text, keyAdmListen: s.adminListen.entry.Text,
 	}
 }
 
@@ -275,7 +289,8 @@ func (s *serverScreen) load() {
 		host, port = set.Listen, ""
 	}
 	for fl, v := range map[*field]string{s.name: set.ServerName, s.siteID: set.SiteID, s.host: host, s.port: port,
-		s.advertise: set.Advertise, s.httpListen: set.HTTPListen, s.certFile: set.TLSCert, s.keyFile: set.TLSKey} {
+		s.advertise: set.Advertise, s.httpListen: set.HTTPListen, s.certFile: set.TLSCert, s.keyFile: set.TLSKey,
+		s.mtlsListen: set.MTLSListen, s.adminListen: set.AdminListen} {
 		fl.entry.SetText(v)
 		fl.setError("")
 	}
@@ -322,6 +337,8 @@ func (s *serverScreen) applyChanges() {
 	}
 	check(s.advertise, keyAdvertise)
 	check(s.httpListen, keyHTTPListen)
+	check(s.mtlsListen, keyMTLSListen)
+	check(s.adminListen, keyAdmListen)
 	check(s.certFile, keyTLSCert)
 	check(s.keyFile, keyTLSKey)
 	if ok {
@@ -353,7 +370,11 @@ func (s *serverScreen) applyChanges() {
 			imp = widget.WarningImportance
 		}
 	}
-	if old.Listen == set.Listen && old.HTTPListen == set.HTTPListen {
+	if old.AdminListen != set.AdminListen {
+		// The remote console listener is opened once, at start.
+		saved, imp = saved+" The remote console listener moves when Provisio starts again.", widget.WarningImportance
+	}
+	if old.Listen == set.Listen && old.HTTPListen == set.HTTPListen && old.MTLSListen == set.MTLSListen {
 		s.showResult(saved, imp)
 		return
 	}

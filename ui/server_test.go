@@ -147,7 +147,8 @@ func TestServerScreen_Layout(t *testing.T) {
 func TestServerScreen_ValidationKeepsInput(t *testing.T) {
 	h := newHarness(t)
 	s := h.c.server
-	for fl, v := range map[*field]string{s.siteID: "head office", s.port: "99999", s.httpListen: "8080", s.advertise: "phones here"} {
+	for fl, v := range map[*field]string{s.siteID: "head office", s.port: "99999", s.httpListen: "8080", s.advertise: "phones here",
+		s.mtlsListen: "9443", s.adminListen: "everywhere:8444"} {
 		fl.entry.SetText(v)
 	}
 	test.Tap(s.apply)
@@ -156,6 +157,7 @@ func TestServerScreen_ValidationKeepsInput(t *testing.T) {
 		s.port:       "Enter a port from 1 to 65535.",
 		s.httpListen: `"8080" is not a listen address like 0.0.0.0:8443.`,
 		s.advertise:  `"phones here" is not a host name or IP address.`,
+		s.mtlsListen: `"9443" is not a listen address like 0.0.0.0:8443.`,
 	}
 	for fl, msg := range want {
 		if !fl.msg.Visible() || fl.msg.Text != msg {
@@ -189,6 +191,32 @@ func TestServerScreen_ApplyNamesWithoutRestart(t *testing.T) {
 		t.Errorf("saved %q %q %q; result %q", set.ServerName, set.SiteID, set.Advertise, s.result.Text)
 	}
 	h.waitFor("Site ID in the status bar", func() bool { return strings.Contains(h.c.status.Text, "Site ID head-office") })
+}
+
+// TestServerScreen_OtherListeners: the device certificate listener (#14)
+// and the remote console listener (#12) are set on the Server screen; a
+// new device certificate listener restarts the server, a new remote
+// console listener says it applies at the next start.
+func TestServerScreen_OtherListeners(t *testing.T) {
+	h, _ := newLiveHarness(t)
+	s := h.c.server
+	if s.mtlsListen.entry.Text != h.svc.Settings().MTLSListen || s.adminListen.entry.Text != h.svc.Settings().AdminListen {
+		t.Fatalf("form shows %q %q", s.mtlsListen.entry.Text, s.adminListen.entry.Text)
+	}
+	mtls, adm := "127.0.0.1:"+freePort(t), "127.0.0.1:"+freePort(t)
+	s.mtlsListen.entry.SetText(mtls)
+	s.adminListen.entry.SetText(adm)
+	test.Tap(s.apply)
+	want := "Saved. The remote console listener moves when Provisio starts again. The server restarted."
+	h.waitFor("restart", func() bool { return s.result.Text == want })
+	if set := h.svc.Settings(); set.MTLSListen != mtls || set.AdminListen != adm {
+		t.Errorf("saved %q %q", set.MTLSListen, set.AdminListen)
+	}
+	s.adminListen.entry.SetText("")
+	test.Tap(s.apply)
+	if got := h.svc.Settings().AdminListen; got != "" || s.result.Text != "Saved. The remote console listener moves when Provisio starts again." {
+		t.Errorf("turned off: %q, result %q", got, s.result.Text)
+	}
 }
 
 func TestServerScreen_NewPortRestartsServer(t *testing.T) {
