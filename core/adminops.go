@@ -179,8 +179,18 @@ type AdminIssued struct {
 	Code    string    `json:"code"`
 	URL     string    `json:"url"`
 	Expires time.Time `json:"expires"`
-	// MailID is the outbox message carrying the code, when mailed.
-	MailID uint64 `json:"mail_id,omitempty"`
+	// Server and SiteID are what a person types into an app that cannot
+	// scan the QR code (from the Provision URL).
+	Server string `json:"server,omitempty"`
+	SiteID string `json:"site_id,omitempty"`
+	// ReplacesDevice says the user has a phone that stops working once
+	// this code is used.
+	ReplacesDevice bool `json:"replaces_device"`
+	// MailID is the outbox message carrying the code, when mailed; MailTo
+	// its address, and MailHeld that it waits for mail to be set up.
+	MailID   uint64 `json:"mail_id,omitempty"`
+	MailTo   string `json:"mail_to,omitempty"`
+	MailHeld bool   `json:"mail_held,omitempty"`
 }
 
 // AdminSetting is one setting: its dotted key, its value as text ("********"

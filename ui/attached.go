@@ -511,10 +511,11 @@ func (at *Attached) showIssued(ic core.AdminIssued) {
 	at.issued = ic
 	text := fmt.Sprintf("Provision code for %s: %s\nValid until %s.\nScan the QR code with the phone's camera, or open:\n%s",
 		ic.User, groupCode(ic.Code), ic.Expires.Local().Format("15:04"), ic.URL)
-	for _, u := range at.users {
-		if u.Name == ic.User && u.ProvisionedAt != nil {
-			text += "\n\n" + oldPhoneNote
-		}
+	if ic.Server != "" {
+		text += fmt.Sprintf("\nTo type it into the app instead: server %s, Site ID %s.", ic.Server, ic.SiteID)
+	}
+	if ic.ReplacesDevice {
+		text += "\n\n" + oldPhoneNote
 	}
 	at.issuedBox = widget.NewLabel(text)
 	at.issuedBox.Wrapping = fyne.TextWrapWord

@@ -53,7 +53,9 @@ func TestAttached_LiveUsersReprovisionAndEvents(t *testing.T) {
 	at.userList.Select(0)
 	test.Tap(at.reprovBtn)
 	waitFor("the code dialog", func() bool { return at.issued.Code != "" })
-	if !strings.Contains(at.issuedBox.Text, groupCode(at.issued.Code)) || !strings.Contains(at.issuedBox.Text, at.issued.URL) {
+	if !strings.Contains(at.issuedBox.Text, groupCode(at.issued.Code)) || !strings.Contains(at.issuedBox.Text, at.issued.URL) ||
+		!strings.Contains(at.issuedBox.Text, "server "+at.issued.Server+", Site ID "+at.issued.SiteID) || at.issued.Server == "" ||
+		strings.Contains(at.issuedBox.Text, oldPhoneNote) {
 		t.Errorf("dialog %q", at.issuedBox.Text)
 	}
 	waitFor("pending code in the list", func() bool { return len(at.users) == 1 && at.users[0].PendingUntil != nil })
@@ -80,6 +82,14 @@ func TestAttached_LiveUsersReprovisionAndEvents(t *testing.T) {
 		if strings.Contains(l, at.issued.Code) {
 			t.Errorf("the code is in the activity list: %q", l)
 		}
+	}
+
+	// Now she has a phone: a new code says it will stop working.
+	test.Tap(at.reprovBtn)
+	first := at.issued.Code
+	waitFor("the second code dialog", func() bool { return at.issued.Code != first })
+	if !at.issued.ReplacesDevice || !strings.Contains(at.issuedBox.Text, oldPhoneNote) {
+		t.Errorf("reprovisioning a user with a phone: replaces %v, dialog %q", at.issued.ReplacesDevice, at.issuedBox.Text)
 	}
 }
 
