@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"flag"
 	"fmt"
@@ -363,13 +364,42 @@ var keyCommands = map[string]command{
 		usage: "key rotate",
 		setup: noFlags(func(c *cli, _ []string) error {
 			return c.withEnv(func(e *env) error {
+				if err := e.refuseWhileSiteRuns("key rotate"); err != nil {
+					return err
+				}
 				n, err := e.st.RotateKey()
 				if err != nil {
 					return err
 				}
 				fmt.Fprintf(c.out, "The data key in %s was replaced; %d records were re-encrypted and the audit log re-chained. Backups made before keep working with their own key; take a new one.\n", e.keyDir, n)
+				if e.kv != nil {
+					fmt.Fprintf(c.out, "Copy the new %s to the key directory of every other server of this site before starting it: with the old key it cannot read the data.\n",
+						filepath.Join(e.keyDir, store.KeyFileName))
+				}
 				return nil
 			})
 		}),
 	},
+}
+
+// refuseWhileSiteRuns refuses what must not run beside a server of the
+// same etcd site (issue #16): there no file lock keeps a second process
+// out, and a key rotation under running servers would leave them unable
+// to read what it re-encrypted. A running server campaigns in the site's
+// election, so a candidate there means one runs. On the data file the
+// file lock already does this.
+func (e *env) refuseWhileSiteRuns(what string) error {
+	if e.kv == nil {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	who, err := e.leader.Current(ctx)
+	if err != nil {
+		return fmt.Errorf("could not tell whether a Provisio server runs on this etcd site (%v); stop every server of the site and try again", err)
+	}
+	if who != "" {
+		return fmt.Errorf("Provisio server %q is running on this etcd site; stop every server of the site, then run %s again, then copy the new %s to every server's key directory before starting them", who, what, store.KeyFileName)
+	}
+	return nil
 }

@@ -553,3 +553,54 @@ func TestEtcd_StoreInfo(t *testing.T) {
 		t.Fatalf("store info = %+v", si)
 	}
 }
+
+// TestEtcd_KeyRotateWaitsForTheSite: on etcd no file lock keeps a second
+// process out, so "key rotate" refuses while a server of the site runs
+// (it would re-encrypt under running servers that keep the old key); with
+// every server stopped it rotates and says to copy the new key to the
+// others, and the old key no longer reads the site.
+func TestEtcd_KeyRotateWaitsForTheSite(t *testing.T) {
+	url, _, a, b := twoNodes(t)
+	// An admin's CLI on a third machine, given the site's key.
+	key, err := os.ReadFile(filepath.Join(a.keyDir, store.KeyFileName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	adminDir, adminKeys := t.TempDir(), filepath.Join(t.TempDir(), "keys")
+	if err := os.MkdirAll(adminKeys, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(adminKeys, store.KeyFileName), key, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, _, errOut := runStore(t, url, adminDir, adminKeys, "key", "rotate")
+	if code == 0 || !strings.Contains(errOut, "is running on this etcd site; stop every server of the site") {
+		t.Fatalf("key rotate while servers run: exit %d, %q", code, errOut)
+	}
+	// Nothing changed: node B still serves with the old key.
+	if code, out, errOut := runStore(t, url, b.dir, b.keyDir, "user", "list"); code != 0 || !strings.Contains(out, "carol") {
+		t.Fatalf("user list on B after the refusal: %d %q %q", code, out, errOut)
+	}
+
+	// Every server stopped (each resigns its candidacy): the rotation runs.
+	a.halt(t)
+	b.halt(t)
+	code, out, errOut := runStore(t, url, adminDir, adminKeys, "key", "rotate")
+	if code != 0 || !strings.Contains(out, "Copy the new "+filepath.Join(adminKeys, store.KeyFileName)+" to the key directory of every other server") {
+		t.Fatalf("key rotate with the site stopped: exit %d, %q %q", code, out, errOut)
+	}
+	// B's old key no longer reads the site; the new one does.
+	if code, _, _ := runStore(t, url, b.dir, b.keyDir, "user", "list"); code == 0 {
+		t.Fatal("the old key still reads the site after the rotation")
+	}
+	newKey, err := os.ReadFile(filepath.Join(adminKeys, store.KeyFileName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(b.keyDir, store.KeyFileName), newKey, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if code, out, errOut := runStore(t, url, b.dir, b.keyDir, "user", "list"); code != 0 || !strings.Contains(out, "carol") {
+		t.Fatalf("user list with the new key: %d %q %q", code, out, errOut)
+	}
+}

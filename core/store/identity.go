@@ -30,16 +30,7 @@ func (s *Store) ShareFiles(files map[string][]byte) (map[string][]byte, error) {
 			out = m
 			return err
 		}
-		sealed := map[string][]byte{}
-		names := make([]string, 0, len(files))
-		for n := range files {
-			names = append(names, n)
-		}
-		sort.Strings(names)
-		for _, n := range names {
-			sealed[n] = s.crypt.sealBytes(files[n], ad(bucketConfig, keySharedIdentity, n))
-		}
-		data, err := json.Marshal(sealed)
+		data, err := sealIdentity(s.crypt, files)
 		if err != nil {
 			return err
 		}
@@ -47,6 +38,21 @@ func (s *Store) ShareFiles(files map[string][]byte) (map[string][]byte, error) {
 		return cfg.Put(keySharedIdentity, data)
 	})
 	return out, err
+}
+
+// sealIdentity is the shared identity record of files, each sealed with c
+// (ShareFiles, and RotateKey under the new key).
+func sealIdentity(c *sealer, files map[string][]byte) ([]byte, error) {
+	sealed := map[string][]byte{}
+	names := make([]string, 0, len(files))
+	for n := range files {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		sealed[n] = c.sealBytes(files[n], ad(bucketConfig, keySharedIdentity, n))
+	}
+	return json.Marshal(sealed)
 }
 
 func (s *Store) openIdentity(v []byte) (map[string][]byte, error) {

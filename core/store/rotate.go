@@ -124,6 +124,13 @@ func (s *Store) RotateKey() (records int, err error) {
 			}
 			clientLogs = append(clientLogs, logRec{k, l})
 		}
+		// The identity servers on one etcd site share (identity.go).
+		var identity map[string][]byte
+		if v := tx.Bucket(bucketConfig).Get(keySharedIdentity); v != nil {
+			if identity, err = s.openIdentity(v); err != nil {
+				return err
+			}
+		}
 		set, setErr := old.Settings()
 		if setErr != nil && !errors.Is(setErr, core.ErrNotFound) {
 			return setErr
@@ -162,6 +169,15 @@ func (s *Store) RotateKey() (records int, err error) {
 				return err
 			}
 		}
+		if identity != nil {
+			data, err := sealIdentity(next, identity)
+			if err != nil {
+				return err
+			}
+			if err := tx.Bucket(bucketConfig).Put(keySharedIdentity, data); err != nil {
+				return err
+			}
+		}
 		for i, n := range names {
 			if err := nx.PutStrings(n, &strs[i]); err != nil {
 				return err
@@ -183,7 +199,7 @@ func (s *Store) RotateKey() (records int, err error) {
 		if err := cfg.Put(keyKeyCheck, next.checkValue()); err != nil {
 			return err
 		}
-		records = len(users) + len(mails) + len(oaths) + len(clientLogs) + len(names) + n
+		records = len(users) + len(mails) + len(oaths) + len(clientLogs) + len(identity) + len(names) + n
 		_, err = nx.AppendLog(core.LogEntry{Time: nowUTC(), Level: core.LevelInfo,
 			Message: fmt.Sprintf("The data key was rotated: %d records re-encrypted and the audit log re-chained under the new key.", records)})
 		return err
