@@ -47,7 +47,7 @@ type serviceState struct {
 	// logVerifier checks the log's MAC chain, when the store keeps one.
 	logVerifier LogVerifier
 
-	// sessions are the agent API's sessionstart ids (api_sessions.go).
+	// sessions are the agent API's sessionstart ids (sessions.go).
 	sessions sessionTable
 
 	// refused counts refused unauthenticated requests (refused.go).

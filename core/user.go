@@ -42,7 +42,7 @@ type User struct {
 	// ValidateAttributes). Email, mobile and full name are fields above.
 	Attributes map[string]string `json:"attributes,omitempty"`
 	// Repository is the admin-API agent that owns the user; "" is the
-	// local repository of users made in the console (api_users.go).
+	// local repository of users made in the console (users_lookup.go).
 	Repository string `json:"repository,omitempty"`
 	// Deleted marks a user deleted through the admin API: they cannot log
 	// in or provision and are hidden from lists until PurgeDeleted.
