@@ -230,3 +230,13 @@ func (s *Service) ResolveAgents() {
 func (a Agent) Admits(u User) bool {
 	return a.Group == "" || a.Group == GroupAny || strings.EqualFold(a.Group, u.Group)
 }
+
+// secretAlphabet leaves out characters that are easy to confuse when a
+// secret is read off a screen into an agent's configuration.
+const secretAlphabet = "ABCDEFGHJKMNPQRSTUVWXYZabcdefghijkmnpqrstuvwxyz23456789"
+
+// NewAgentSecret returns a random shared secret for an agent: 24
+// characters, about 138 bits.
+func NewAgentSecret() string {
+	return randomString(secretAlphabet, 24)
+}
