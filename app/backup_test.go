@@ -62,23 +62,9 @@ func (u *phoneUser) code(i int) string { return core.MobileCode(core.ExtractOTC(
 // backup with one flipped byte is refused without touching the data; a
 // restore is refused while a server holds the directory.
 func TestBackupRestore(t *testing.T) {
-	root := t.TempDir()
-	dir := filepath.Join(root, "office")
-	pass := filepath.Join(root, "pass.txt")
-	if err := os.WriteFile(pass, []byte("correct horse battery staple\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	o := newBackupOffice(t, "correct horse battery staple", 64)
+	root, dir, pass, e, agent, users := o.root, o.dir, o.pass, o.e, o.agent, o.users
 	out := filepath.Join(root, "backup.age")
-
-	e, err := openEnvKey(dir, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	agent := core.Agent{Name: "vpn", Host: "127.0.0.1", Secret: "agent-s3cret-4567", Group: core.GroupAny}
-	if err := e.svc.PutAgent(agent); err != nil {
-		t.Fatal(err)
-	}
-	users := provisionUsers(t, e, 64)
 	// The device CA (#14), made as a server start makes it: the backup
 	// must carry it, or restored phones' certificates would not verify.
 	if _, err := certs.NewDeviceCA(e.keyDir).Pool(); err != nil {
@@ -100,36 +86,10 @@ func TestBackupRestore(t *testing.T) {
 	// 64 clients log in, each at the next index, while the backup runs.
 	// acked[i] is the newest index user i's login was acknowledged at
 	// before the backup began.
-	var stop atomic.Bool
-	var before atomic.Bool
+	var stop, before atomic.Bool
 	before.Store(true)
-	acked := make([]atomic.Int64, len(users))
-	var wg sync.WaitGroup
-	started := make(chan struct{}, len(users))
-	for i, u := range users {
-		acked[i].Store(-1)
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for idx := 0; idx < core.StringsPerDownload && !stop.Load(); idx++ {
-				if err := e.svc.Login(agent, u.name, u.code(idx)); err != nil {
-					t.Errorf("login %s #%d: %v", u.name, idx, err)
-					return
-				}
-				// Acknowledged while the backup had not begun: it
-				// must be in the backup.
-				if before.Load() {
-					acked[i].Store(int64(idx))
-				}
-				if idx == 2 {
-					started <- struct{}{}
-				}
-			}
-		}()
-	}
-	for range users {
-		<-started
-	}
+	acked, started, wait := loginWhile(t, e, agent, users, &stop, &before)
+	<-started
 	c := &cli{dataDir: dir, out: &bytes.Buffer{}, errOut: &bytes.Buffer{}}
 	enc, err := backupEncryption(pass, "")
 	if err != nil {
@@ -140,7 +100,7 @@ func TestBackupRestore(t *testing.T) {
 		t.Fatal(err)
 	}
 	stop.Store(true)
-	wg.Wait()
+	wait()
 	e.close()
 
 	t.Run("restore into a fresh directory", func(t *testing.T) {
@@ -149,35 +109,14 @@ func TestBackupRestore(t *testing.T) {
 		if code != exitOK || !strings.Contains(stdout, "Restored ") {
 			t.Fatalf("restore: %d %q %q", code, stdout, stderr)
 		}
-		r, err := openEnvKey(fresh, "")
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer r.close()
-		if _, err := r.svc.VerifyLog(); err != nil {
-			t.Fatalf("restored log: %v", err)
-		}
-		if got, err := os.ReadFile(filepath.Join(r.keyDir, certs.DeviceCAKeyFile)); err != nil || !bytes.Equal(got, caKey) {
+		keys := keyDirFor(fresh, "")
+		if got, err := os.ReadFile(filepath.Join(keys, certs.DeviceCAKeyFile)); err != nil || !bytes.Equal(got, caKey) {
 			t.Errorf("the device CA key was not restored: %v", err)
 		}
-		if got, err := os.ReadFile(filepath.Join(r.keyDir, certs.ConsoleCAKeyFile)); err != nil || !bytes.Equal(got, consoleCAKey) {
+		if got, err := os.ReadFile(filepath.Join(keys, certs.ConsoleCAKeyFile)); err != nil || !bytes.Equal(got, consoleCAKey) {
 			t.Errorf("the console CA key was not restored: %v", err)
 		}
-		for i, u := range users {
-			var ls core.LoginState
-			if err := r.st.View(func(tx core.Tx) error { ls, err = tx.LoginState(u.name); return err }); err != nil {
-				t.Fatal(err)
-			}
-			if int64(ls.Next) < acked[i].Load()+1 {
-				t.Errorf("%s: restored next index %d, but #%d was acknowledged before the backup", u.name, ls.Next, acked[i].Load())
-			}
-			if ls.Next >= core.StringsPerDownload {
-				continue
-			}
-			if err := r.svc.Login(agent, u.name, u.code(ls.Next)); err != nil {
-				t.Errorf("%s: the next OTC (#%d) after the restore: %v", u.name, ls.Next, err)
-			}
-		}
+		checkRestored(t, fresh, agent, users, acked)
 	})
 
 	t.Run("to an age recipient, back with its identity", func(t *testing.T) {
@@ -302,6 +241,36 @@ func loginWhile(t *testing.T, e *env, agent core.Agent, users []*phoneUser, stop
 	return acked, started, wg.Wait
 }
 
+// backupOffice is a data directory with an agent and provisioned users,
+// and a passphrase file beside it, for the backup tests.
+type backupOffice struct {
+	root, dir, pass string
+	e               *env
+	agent           core.Agent
+	users           []*phoneUser
+}
+
+// newBackupOffice makes a backupOffice of n users in a new temp dir;
+// opts are service options (a test clock).
+func newBackupOffice(t *testing.T, passphrase string, n int, opts ...core.Option) backupOffice {
+	t.Helper()
+	o := backupOffice{root: t.TempDir()}
+	o.dir, o.pass = filepath.Join(o.root, "office"), filepath.Join(o.root, "pass.txt")
+	if err := os.WriteFile(o.pass, []byte(passphrase+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var err error
+	if o.e, err = openEnvKey(o.dir, "", opts...); err != nil {
+		t.Fatal(err)
+	}
+	o.agent = core.Agent{Name: "vpn", Host: "127.0.0.1", Secret: "agent-s3cret-4567", Group: core.GroupAny}
+	if err := o.e.svc.PutAgent(o.agent); err != nil {
+		t.Fatal(err)
+	}
+	o.users = provisionUsers(t, o.e, n)
+	return o
+}
+
 // checkRestored opens a restored directory and checks that every login
 // acknowledged before the backup is in it and the next OTC passes.
 func checkRestored(t *testing.T, dir string, agent core.Agent, users []*phoneUser, acked []atomic.Int64) {
@@ -339,23 +308,10 @@ func checkRestored(t *testing.T, dir string, agent core.Agent, users []*phoneUse
 // the backup restores into a fresh directory with every acknowledged
 // login, and the next OTC passes.
 func TestBackupOnline(t *testing.T) {
-	root := t.TempDir()
-	dir := filepath.Join(root, "office")
 	const passphrase = "online backup passphrase 42"
-	pass := filepath.Join(root, "pass.txt")
-	if err := os.WriteFile(pass, []byte(passphrase+"\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	o := newBackupOffice(t, passphrase, 64)
+	root, dir, pass, e, agent, users := o.root, o.dir, o.pass, o.e, o.agent, o.users
 	out := filepath.Join(root, "online.age")
-	e, err := openEnvKey(dir, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	agent := core.Agent{Name: "vpn", Host: "127.0.0.1", Secret: "agent-s3cret-4567", Group: core.GroupAny}
-	if err := e.svc.PutAgent(agent); err != nil {
-		t.Fatal(err)
-	}
-	users := provisionUsers(t, e, 64)
 	var errOut bytes.Buffer
 	stopAdmin := e.startAdmin(&errOut)
 
@@ -411,26 +367,13 @@ func TestBackupOnline(t *testing.T) {
 // folder that went away is an error line in the log, the recorded
 // failure, and a health problem (the status bar).
 func TestScheduledBackups(t *testing.T) {
-	root := t.TempDir()
-	dir := filepath.Join(root, "office")
+	clock := storetest.NewClock(time.Date(2026, 3, 2, 2, 29, 0, 0, time.Local))
+	o := newBackupOffice(t, "scheduled backup passphrase", 3, core.WithClock(clock))
+	root, dir, pass, e, agent, users := o.root, o.dir, o.pass, o.e, o.agent, o.users
 	folder := filepath.Join(root, "backups")
 	if err := os.Mkdir(folder, 0o700); err != nil {
 		t.Fatal(err)
 	}
-	pass := filepath.Join(root, "backup.pass")
-	if err := os.WriteFile(pass, []byte("scheduled backup passphrase\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	clock := storetest.NewClock(time.Date(2026, 3, 2, 2, 29, 0, 0, time.Local))
-	e, err := openEnvKey(dir, "", core.WithClock(clock))
-	if err != nil {
-		t.Fatal(err)
-	}
-	agent := core.Agent{Name: "vpn", Host: "127.0.0.1", Secret: "agent-s3cret-4567", Group: core.GroupAny}
-	if err := e.svc.PutAgent(agent); err != nil {
-		t.Fatal(err)
-	}
-	users := provisionUsers(t, e, 3)
 	for k, v := range map[string]string{"backup.folder": folder, "backup.passphrase_file": pass, "backup.keep": "2", "backup.time": "02:30"} {
 		if err := e.svc.SetSetting(k, v); err != nil {
 			t.Fatal(k, err)
@@ -530,7 +473,7 @@ func TestScheduledBackups(t *testing.T) {
 	// again once the runner starts.
 	stopRunner()
 	e.close()
-	e, err = openEnvKey(dir, "", core.WithClock(clock))
+	e, err := openEnvKey(dir, "", core.WithClock(clock))
 	if err != nil {
 		t.Fatal(err)
 	}
