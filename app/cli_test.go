@@ -137,20 +137,8 @@ func TestCLI_SecondCopyRefused(t *testing.T) {
 
 func TestCLI_Serve(t *testing.T) {
 	dir := t.TempDir()
-	stop := make(chan struct{})
-	started := make(chan string, 1)
-	var out, errOut bytes.Buffer
-	c := &cli{out: &out, errOut: &errOut, stop: stop, started: started}
-	done := make(chan int)
-	go func() { done <- c.run([]string{"--data", dir, "serve", "--listen", "127.0.0.1:0"}) }()
-	var addr string
-	select {
-	case addr = <-started:
-	case code := <-done:
-		t.Fatalf("serve exited %d: %s", code, errOut.String())
-	case <-time.After(10 * time.Second):
-		t.Fatal("server did not start")
-	}
+	srv := startServe(t, 10*time.Second, "--data", dir, "serve", "--listen", "127.0.0.1:0")
+	addr, out, errOut := srv.addr, srv.out, srv.errOut
 	client := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}}
 	resp, err := client.Post("https://"+addr+"/pinsafe/AgentXML", "application/xml",
 		strings.NewReader(`<SASRequest><Version>3.6</Version><Action>ping</Action></SASRequest>`))
@@ -162,8 +150,7 @@ func TestCLI_Serve(t *testing.T) {
 	if !strings.Contains(string(body), "<Result>PASS</Result>") {
 		t.Fatalf("ping: %s", body)
 	}
-	close(stop)
-	if code := <-done; code != 0 {
+	if code := srv.halt(); code != 0 {
 		t.Fatalf("serve exit %d: %s", code, errOut.String())
 	}
 	if !strings.Contains(out.String(), "Certificate SHA-256: ") || !strings.Contains(out.String(), "Site ID: ") {

@@ -121,20 +121,8 @@ func TestCLI_ServeAdvertisesListeningPort(t *testing.T) {
 					t.Fatalf("%v: %s", args, errOut)
 				}
 			}
-			stop := make(chan struct{})
-			started := make(chan string, 1)
-			var out, errOut bytes.Buffer
-			c := &cli{out: &out, errOut: &errOut, stop: stop, started: started}
-			done := make(chan int)
-			go func() { done <- c.run([]string{"--data", dir, "serve", "--listen", "127.0.0.1:0"}) }()
-			var addr string
-			select {
-			case addr = <-started:
-			case code := <-done:
-				t.Fatalf("serve exited %d: %s", code, errOut.String())
-			case <-time.After(10 * time.Second):
-				t.Fatal("server did not start")
-			}
+			srv := startServe(t, 10*time.Second, "--data", dir, "serve", "--listen", "127.0.0.1:0")
+			addr, out, errOut := srv.addr, srv.out, srv.errOut
 			_, actual, _ := net.SplitHostPort(addr)
 			want := tt.wantPort(actual)
 			client := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}}
@@ -150,8 +138,7 @@ func TestCLI_ServeAdvertisesListeningPort(t *testing.T) {
 			if body := get("/ssdserver/getServerDetails?id=office"); !strings.Contains(body, "<port>"+want+"</port>") {
 				t.Errorf("getServerDetails advertises %s, want port %s", body, want)
 			}
-			close(stop)
-			if code := <-done; code != 0 {
+			if code := srv.halt(); code != 0 {
 				t.Fatalf("serve exit %d: %s", code, errOut.String())
 			}
 			if !strings.Contains(out.String(), "https://127.0.0.1:"+want+"/") {

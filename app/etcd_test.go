@@ -26,10 +26,8 @@ import (
 // node is one Provisio server on the shared etcd store (issue #16).
 type node struct {
 	dir, keyDir string
-	addr, fp    string
-	out, errOut *syncBuffer
-	stop        chan struct{}
-	done        chan int
+	fp          string
+	*serving
 }
 
 // runStore runs one command line against a node's data directory with
@@ -47,37 +45,18 @@ var fpLine = regexp.MustCompile(`Certificate SHA-256: (\S+)`)
 // test.
 func startNode(t *testing.T, url string, n *node) {
 	t.Helper()
-	n.stop, n.done = make(chan struct{}), make(chan int, 1)
-	n.out, n.errOut = &syncBuffer{}, &syncBuffer{}
-	started := make(chan string, 1)
-	c := &cli{out: n.out, errOut: n.errOut, stop: n.stop, started: started}
-	go func() {
-		n.done <- c.run([]string{"--data", n.dir, "--key-dir", n.keyDir, "--store", url, "serve", "--listen", "127.0.0.1:0"})
-	}()
-	select {
-	case n.addr = <-started:
-	case code := <-n.done:
-		t.Fatalf("serve exited %d: %s", code, n.errOut.String())
-	case <-time.After(30 * time.Second):
-		t.Fatal("server did not start")
-	}
+	n.serving = startServe(t, 30*time.Second, "--data", n.dir, "--key-dir", n.keyDir, "--store", url, "serve", "--listen", "127.0.0.1:0")
 	m := fpLine.FindStringSubmatch(n.out.String())
 	if m == nil {
 		t.Fatalf("no fingerprint in %q", n.out.String())
 	}
 	n.fp = m[1]
-	t.Cleanup(func() { n.halt(t) })
+	t.Cleanup(func() { n.stopNode(t) })
 }
 
-// halt stops the node's server (once).
-func (n *node) halt(t *testing.T) {
-	select {
-	case <-n.stop:
-		return
-	default:
-	}
-	close(n.stop)
-	if code := <-n.done; code != 0 {
+// stopNode stops the node's server (once).
+func (n *node) stopNode(t *testing.T) {
+	if code := n.halt(); code > 0 {
 		t.Errorf("serve exit %d: %s", code, n.errOut.String())
 	}
 }
@@ -441,7 +420,7 @@ func TestEtcd_OutboxMovesWithLeader(t *testing.T) {
 	} else if first != nameOf(a) {
 		t.Fatalf("leader %q is neither %q nor %q", first, nameOf(a), nameOf(b))
 	}
-	leader.halt(t)
+	leader.stopNode(t)
 	// The mail server is set on the remaining server; it leads now.
 	for _, args := range [][]string{
 		{"settings", "set", "smtp.host", "127.0.0.1"},
@@ -583,8 +562,8 @@ func TestEtcd_KeyRotateWaitsForTheSite(t *testing.T) {
 	}
 
 	// Every server stopped (each resigns its candidacy): the rotation runs.
-	a.halt(t)
-	b.halt(t)
+	a.stopNode(t)
+	b.stopNode(t)
 	code, out, errOut := runStore(t, url, adminDir, adminKeys, "key", "rotate")
 	if code != 0 || !strings.Contains(out, "Copy the new "+filepath.Join(adminKeys, store.KeyFileName)+" to the key directory of every other server") {
 		t.Fatalf("key rotate with the site stopped: exit %d, %q %q", code, out, errOut)

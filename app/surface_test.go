@@ -30,6 +30,45 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
+// serving is a "provisio serve" running in the test's process.
+type serving struct {
+	addr        string
+	out, errOut *syncBuffer
+	stop        chan struct{}
+	done        chan int
+}
+
+// startServe runs the command line args (ending in "serve …") and
+// returns once the server listens; it fails the test if serve exits or
+// does not start within limit.
+func startServe(t *testing.T, limit time.Duration, args ...string) *serving {
+	t.Helper()
+	s := &serving{out: &syncBuffer{}, errOut: &syncBuffer{}, stop: make(chan struct{}), done: make(chan int, 1)}
+	started := make(chan string, 1)
+	c := &cli{out: s.out, errOut: s.errOut, stop: s.stop, started: started}
+	go func() { s.done <- c.run(args) }()
+	select {
+	case s.addr = <-started:
+	case code := <-s.done:
+		t.Fatalf("serve exited %d: %s", code, s.errOut.String())
+	case <-time.After(limit):
+		t.Fatal("server did not start")
+	}
+	return s
+}
+
+// halt stops the server (once) and returns its exit code (-1 when it was
+// stopped before).
+func (s *serving) halt() int {
+	select {
+	case <-s.stop:
+		return -1
+	default:
+	}
+	close(s.stop)
+	return <-s.done
+}
+
 // With less free disk than server.min_free_mb (here set above what the
 // test machine has), "serve" says so on stderr, refuses unauthenticated
 // work with 503 and a sentence, and keeps answering agents.
@@ -38,23 +77,10 @@ func TestCLI_ServeLowDisk(t *testing.T) {
 	if code, _, errOut := runCLI(t, dir, "settings", "set", "server.min_free_mb", "1000000"); code != 0 {
 		t.Fatalf("settings set: %s", errOut)
 	}
-	stop := make(chan struct{})
-	started := make(chan string, 1)
-	var out, errOut syncBuffer
-	c := &cli{out: &out, errOut: &errOut, stop: stop, started: started}
-	done := make(chan int)
-	go func() { done <- c.run([]string{"--data", dir, "serve", "--listen", "127.0.0.1:0"}) }()
-	var addr string
-	select {
-	case addr = <-started:
-	case code := <-done:
-		t.Fatalf("serve exited %d: %s", code, errOut.String())
-	case <-time.After(10 * time.Second):
-		t.Fatal("server did not start")
-	}
+	srv := startServe(t, 10*time.Second, "--data", dir, "serve", "--listen", "127.0.0.1:0")
+	addr, errOut := srv.addr, srv.errOut
 	defer func() {
-		close(stop)
-		if code := <-done; code != 0 {
+		if code := srv.halt(); code != 0 {
 			t.Errorf("serve exit %d: %s", code, errOut.String())
 		}
 	}()
