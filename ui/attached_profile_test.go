@@ -3,7 +3,6 @@ package ui
 import (
 	"strings"
 	"testing"
-	"time"
 
 	"fyne.io/fyne/v2/test"
 	"fyne.io/fyne/v2/widget"
@@ -33,20 +32,7 @@ func TestAttached_HelpdeskAssignsProfile(t *testing.T) {
 	if err := svc.AssignProfileToGroup("Sales", "Sales", "test"); err != nil {
 		t.Fatal(err)
 	}
-	queue := make(chan func(), 1024)
-	waitFor := func(what string, cond func() bool) {
-		t.Helper()
-		deadline := time.After(5 * time.Second)
-		for !cond() {
-			select {
-			case fn := <-queue:
-				fn()
-			case <-time.After(5 * time.Millisecond):
-			case <-deadline:
-				t.Fatalf("timed out waiting for %s", what)
-			}
-		}
-	}
+	do, waitFor := uiQueue(t)
 	effective := func() string {
 		eff, err := svc.EffectiveProfile("alice")
 		if err != nil {
@@ -57,7 +43,7 @@ func TestAttached_HelpdeskAssignsProfile(t *testing.T) {
 	helpdesk := core.LocalAdmin{Svc: svc, Operator: `console "desk-2" (helpdesk) at 127.0.0.1`,
 		Caller: core.AdminOperator{Name: "desk-2", Role: core.RoleHelpdesk, Remote: true}}
 	w := test.NewTempWindow(t, widget.NewLabel(""))
-	at := NewAttached(w, AttachedDeps{API: helpdesk, Remote: "provisio.lan:8444", do: func(fn func()) { queue <- fn }})
+	at := NewAttached(w, AttachedDeps{API: helpdesk, Remote: "provisio.lan:8444", do: do})
 	t.Cleanup(at.Close)
 	if !at.profileBtn.Visible() {
 		t.Fatal("a helpdesk console hides Profile…")

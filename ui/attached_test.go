@@ -23,23 +23,10 @@ func TestAttached_LiveUsersReprovisionAndEvents(t *testing.T) {
 	if _, err := svc.AddUser(core.User{Name: "alice", FullName: "Alice Smith", MobileAllowed: true}); err != nil {
 		t.Fatal(err)
 	}
-	queue := make(chan func(), 1024)
+	do, waitFor := uiQueue(t)
 	w := test.NewTempWindow(t, widget.NewLabel(""))
-	at := NewAttached(w, AttachedDeps{API: core.LocalAdmin{Svc: svc, Operator: "test"}, DataDir: "/tmp/x", do: func(fn func()) { queue <- fn }})
+	at := NewAttached(w, AttachedDeps{API: core.LocalAdmin{Svc: svc, Operator: "test"}, DataDir: "/tmp/x", do: do})
 	t.Cleanup(at.Close)
-	waitFor := func(what string, cond func() bool) {
-		t.Helper()
-		deadline := time.After(5 * time.Second)
-		for !cond() {
-			select {
-			case fn := <-queue:
-				fn()
-			case <-time.After(5 * time.Millisecond):
-			case <-deadline:
-				t.Fatalf("timed out waiting for %s", what)
-			}
-		}
-	}
 	if at.state.Text != AttachedState || !strings.HasPrefix(at.status.Text, attachedNote) {
 		t.Errorf("status bar %q %q", at.state.Text, at.status.Text)
 	}
@@ -103,24 +90,11 @@ func TestAttached_RolesAndHelpdeskActions(t *testing.T) {
 	if _, err := svc.AddUser(core.User{Name: "alice", MobileAllowed: true, Locked: true}); err != nil {
 		t.Fatal(err)
 	}
-	queue := make(chan func(), 1024)
-	waitFor := func(what string, cond func() bool) {
-		t.Helper()
-		deadline := time.After(5 * time.Second)
-		for !cond() {
-			select {
-			case fn := <-queue:
-				fn()
-			case <-time.After(5 * time.Millisecond):
-			case <-deadline:
-				t.Fatalf("timed out waiting for %s", what)
-			}
-		}
-	}
+	do, waitFor := uiQueue(t)
 	helpdesk := core.LocalAdmin{Svc: svc, Operator: `console "desk-2" (helpdesk) at 127.0.0.1`,
 		Caller: core.AdminOperator{Name: "desk-2", Role: core.RoleHelpdesk, Remote: true}}
 	w := test.NewTempWindow(t, widget.NewLabel(""))
-	at := NewAttached(w, AttachedDeps{API: helpdesk, Remote: "provisio.lan:8444", do: func(fn func()) { queue <- fn }})
+	at := NewAttached(w, AttachedDeps{API: helpdesk, Remote: "provisio.lan:8444", do: do})
 	t.Cleanup(at.Close)
 	if got := strings.Join(at.VisibleActions(), ", "); got != "Reprovision…, Unlock, Reset PIN…, Revoke device…, Profile…" {
 		t.Errorf("a helpdesk console shows %s", got)
@@ -158,7 +132,7 @@ func TestAttached_RolesAndHelpdeskActions(t *testing.T) {
 	tapDialogButton(t, w, "Yes")
 	waitFor("the device revoked", func() bool { return len(at.users) == 1 && at.users[0].ProvisionedAt == nil })
 
-	admin := NewAttached(test.NewTempWindow(t, widget.NewLabel("")), AttachedDeps{API: core.LocalAdmin{Svc: svc}, DataDir: "/tmp/x", do: func(fn func()) { queue <- fn }})
+	admin := NewAttached(test.NewTempWindow(t, widget.NewLabel("")), AttachedDeps{API: core.LocalAdmin{Svc: svc}, DataDir: "/tmp/x", do: do})
 	t.Cleanup(admin.Close)
 	if got := strings.Join(admin.VisibleActions(), ", "); got != "Reprovision…, Unlock, Reset PIN…, Revoke device…, Profile…, Add user…, Delete…" {
 		t.Errorf("an admin console shows %s", got)
@@ -186,4 +160,24 @@ func tapDialogButton(t *testing.T, w fyne.Window, text string) {
 		t.Fatalf("the dialog has no %q button: %q", text, visibleTexts(top))
 	}
 	test.Tap(found)
+}
+
+// uiQueue stands in for fyne.Do in headless tests of windows that hop to
+// the UI from other goroutines: do queues a function, and waitFor runs
+// the queued ones on the test goroutine until cond holds (5 s at most).
+func uiQueue(t *testing.T) (do func(func()), waitFor func(what string, cond func() bool)) {
+	queue := make(chan func(), 1024)
+	return func(fn func()) { queue <- fn }, func(what string, cond func() bool) {
+		t.Helper()
+		deadline := time.After(5 * time.Second)
+		for !cond() {
+			select {
+			case fn := <-queue:
+				fn()
+			case <-time.After(5 * time.Millisecond):
+			case <-deadline:
+				t.Fatalf("timed out waiting for %s", what)
+			}
+		}
+	}
 }
