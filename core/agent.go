@@ -240,3 +240,15 @@ const secretAlphabet = "ABCDEFGHJKMNPQRSTUVWXYZabcdefghijkmnpqrstuvwxyz23456789"
 func NewAgentSecret() string {
 	return randomString(secretAlphabet, 24)
 }
+
+// agentUser reads an active user the agent may act for.
+func agentUser(tx Tx, agent Agent, name string) (User, error) {
+	u, err := findUser(tx, name)
+	if err != nil {
+		return User{}, err
+	}
+	if !agent.Admits(u) {
+		return User{}, Errorf(CodeNotInGroup, "User %q is not in the agent's group.", u.Name)
+	}
+	return u, nil
+}

@@ -189,3 +189,38 @@ func checkOTC(tx Tx, now time.Time, agent Agent, set Settings, username, code st
 	u.Failures, u.LastLogin = 0, now
 	return u, ss, nil, nil
 }
+
+// LoginByAttribute logs in the one active user whose attribute has the
+// given value (loginbyattribute) by Login's rules. As with Login, an
+// unknown value (or one that several users share) fails the same way as
+// a wrong code, and the code's form and the agent's mode are checked
+// first so that their answers do not depend on whether the value exists.
+func (s *Service) LoginByAttribute(agent Agent, name, value, otc string) error {
+	s = s.As(AgentActor(agent))
+	set := s.Settings()
+	logFail := func(why string) {
+		_ = s.Log(LevelWarn, "", "Login failed for %s %q, error: %s", clean(strings.ToLower(strings.TrimSpace(name))), clean(value), why)
+	}
+	if strings.TrimSpace(otc) == "" {
+		logFail("no one-time code")
+		return Errorf(CodeNoOTC, "No one-time code was given.")
+	}
+	if _, _, ok := ParseMobileOTC(otc, set.PINMin, set.PINMax); !ok {
+		logFail("malformed one-time code")
+		return Errorf(CodeBadOTC, "The one-time code is not of the expected form.")
+	}
+	// Checked before the lookup, so the answer does not depend on the value.
+	if err := agentAllowsMobile(agent); err != nil {
+		logFail(fmt.Sprintf("agent %q does not allow mobile client authentication", agent.Name))
+		return err
+	}
+	u, err := s.UserByAttribute(name, value)
+	switch ErrorCode(err) {
+	case "":
+		return s.Login(agent, u.Name, otc)
+	case CodeNotFound, CodeConflict, CodeInvalid:
+		logFail(ErrorMessage(err))
+		return Errorf(CodeWrongOTC, "Login failed.")
+	}
+	return err
+}

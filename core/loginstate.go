@@ -280,3 +280,51 @@ func (s *Service) Lock(name string) (LockState, error) {
 	})
 	return out, err
 }
+
+// IncreaseLock counts one failed authentication, as an agent reports when
+// a user fails its own first factor. It counts like a wrong code at login
+// (also while the user is locked, with the same escalating locks) and
+// fails with CodeTriesExceeded when this failure locks the user and
+// CodeLocked when they already were.
+func (s *Service) IncreaseLock(agent Agent, username string) error {
+	s = s.As(AgentActor(agent))
+	set := s.Settings()
+	var locked, already bool
+	err := s.update(false, func(tx Tx, log *logger) error {
+		locked, already = false, false
+		u, err := agentUser(tx, agent, username)
+		if err != nil {
+			return err
+		}
+		if u.Disabled {
+			return Errorf(CodeDisabled, "User %q is disabled.", u.Name)
+		}
+		ls, err := loginState(tx, u.Name)
+		if err != nil {
+			return err
+		}
+		already = ls.LockedAt(log.now)
+		locked = ls.fail(set, log.now)
+		if err := tx.PutLoginState(u.Name, ls); err != nil {
+			return err
+		}
+		if locked {
+			return log.add(LevelWarn, u.Name, "Lock count increased for user: %s by agent %q; %d failures in a row, lock %d: %s.", u.Name, agent.Name, ls.Failures, ls.Locks, ls.lockDescription())
+		}
+		return log.add(LevelInfo, u.Name, "Lock count increased for user: %s by agent %q (%d failures in a row; a lock every %d).", u.Name, agent.Name, ls.Failures, set.MaxFailures)
+	}, func() []Event {
+		if locked {
+			return s.usersChanged(username)()
+		}
+		return nil
+	})
+	switch {
+	case err != nil:
+		return err
+	case locked:
+		return Errorf(CodeTriesExceeded, "User %q is now locked.", clean(username))
+	case already:
+		return Errorf(CodeLocked, "User %q is already locked.", clean(username))
+	}
+	return nil
+}
