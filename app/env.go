@@ -295,7 +295,7 @@ func (e *env) logPanic(what string, v any) (logged bool) {
 }
 
 // runOnce runs fn(ctx) for work that must run on one server only (the
-// outbox sender; scheduled backups can use it too): at once on the data
+// outbox sender, scheduled backups): at once on the data
 // file, and on etcd each time this server is elected to lead the site's
 // run-once work, with a context that ends with the leadership (issue
 // #16). It returns when ctx ends and fn has returned.
@@ -374,7 +374,9 @@ func (e *env) startWorkers(errOut io.Writer) (stop func()) {
 
 // startBackups takes the scheduled backups (backup.* settings) until the
 // returned stop function is called. It is wired once, in the process
-// that serves (serve, or the console running the server).
+// that serves (serve, or the console running the server); on etcd only
+// the server leading the site's run-once work takes them (issue #16),
+// into its own backup.folder.
 func (e *env) startBackups() (stop func()) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
@@ -385,7 +387,7 @@ func (e *env) startBackups() (stop func()) {
 				e.logPanic("Scheduled backups stopped until Provisio restarts", v)
 			}
 		}()
-		e.svc.RunScheduledBackups(ctx, core.BackupCheckEvery)
+		e.runOnce(ctx, func(ctx context.Context) { e.svc.RunScheduledBackups(ctx, core.BackupCheckEvery) })
 	}()
 	return func() { cancel(); <-done }
 }
