@@ -82,7 +82,9 @@ func (c *Console) apply(batch []core.Event) {
 	for _, e := range batch {
 		switch e.Kind {
 		case core.EventLog:
-			c.log.add(e.Log)
+			if c.log != nil {
+				c.log.add(e.Log)
+			}
 		case core.EventUsersChanged, core.EventProvisioned, core.EventProvisionFailed:
 			// A code that dies takes its queued message with it
 			// (core withdraws it), so the outbox changes too.
@@ -113,25 +115,39 @@ func (c *Console) apply(batch []core.Event) {
 	}
 	// Profiles count their users and follow the Default's Mobile Client
 	// settings.
-	if usersChanged || configChanged {
+	// Screens not built yet (ui.go) are skipped: they read everything
+	// when they are built.
+	if (usersChanged || configChanged) && c.profiles != nil {
 		c.profiles.refresh()
 	}
 	if configChanged {
 		c.refreshStatus()
-		c.mobile.configChanged()
-		c.selfReset.configChanged()
-		c.pin.configChanged()
-		c.server.configChanged()
-		c.backups.configChanged()
-		c.agents.refresh()
-		c.transport.configChanged()
+		for _, f := range []*settingsForm{c.mobile, c.selfReset, c.pin} {
+			if f != nil {
+				f.configChanged()
+			}
+		}
+		if c.server != nil {
+			c.server.configChanged()
+		}
+		if c.backups != nil {
+			c.backups.configChanged()
+		}
+		if c.agents != nil {
+			c.agents.refresh()
+		}
+		if c.transport != nil {
+			c.transport.configChanged()
+		}
 		c.refreshUnsaved()
 	}
 	// The outbox screen shows whether mail is set up, so settings count.
-	if outboxChanged || configChanged {
+	if (outboxChanged || configChanged) && c.outbox != nil {
 		c.outbox.refresh()
 	}
-	c.log.flush()
+	if c.log != nil {
+		c.log.flush()
+	}
 }
 
 // codeCreated raises a notice for a provision code that no person at a

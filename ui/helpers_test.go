@@ -78,7 +78,18 @@ func newHarnessWith(t *testing.T, edit func(h *harness, d *Deps)) *harness {
 	}
 	h.c = newConsole(a, h.win, d, h.options())
 	t.Cleanup(h.c.Close)
+	buildScreens(h.c)
 	return h
+}
+
+// buildScreens builds every screen now, as a person clicking through the
+// navigation would, so tests can reach each screen's widgets; the
+// console itself builds a screen when it is first shown
+// (TestConsole_BuildsScreensWhenShown).
+func buildScreens(c *Console) {
+	for i := range c.screens {
+		c.screenContent(i)
+	}
 }
 
 // testAddrs are the LAN addresses the console detects in tests.

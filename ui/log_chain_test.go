@@ -32,6 +32,7 @@ func newSealedHarness(t *testing.T) *harness {
 	h.win = test.NewTempWindow(t, widget.NewLabel(""))
 	h.c = newConsole(a, h.win, Deps{Service: svc, Mail: mailer.Tools{}, ServerURLs: func() []string { return []string{"https://127.0.0.1:8443"} }, Fingerprint: testFingerprint}, h.options())
 	t.Cleanup(h.c.Close)
+	buildScreens(h.c)
 	return h
 }
 

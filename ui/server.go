@@ -609,7 +609,9 @@ func (c *Console) serverStarted(err error) {
 		_ = c.svc.Log(core.LevelInfo, "", "Server restarted from the console on %s.", c.svc.Settings().Listen)
 	}
 	c.refreshStatus()
-	c.server.refreshState()
+	if c.server != nil {
+		c.server.refreshState()
+	}
 }
 
 func (s *serverScreen) confirmRegenerate() {

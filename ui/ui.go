@@ -168,8 +168,31 @@ type Console struct {
 
 // screen is one entry of the navigation list.
 type screen struct {
-	title   string
+	title string
+	// build makes the screen the first time it is shown; content is nil
+	// until then.
+	build   func() fyne.CanvasObject
 	content fyne.CanvasObject
+}
+
+// screenContent returns screen i, building it the first time.
+func (c *Console) screenContent(i int) fyne.CanvasObject {
+	s := &c.screens[i]
+	if s.content == nil {
+		s.content = s.build()
+	}
+	return s.content
+}
+
+// screenTitled returns the screen titled title, building it the first
+// time, or nil when there is none.
+func (c *Console) screenTitled(title string) fyne.CanvasObject {
+	for i, s := range c.screens {
+		if s.title == title {
+			return c.screenContent(i)
+		}
+	}
+	return nil
 }
 
 // options are seams for tests; the zero value is what New uses.
@@ -230,29 +253,23 @@ func newConsole(a fyne.App, w fyne.Window, d Deps, o options) *Console {
 
 	c.serverState = &widget.Label{TextStyle: fyne.TextStyle{Bold: true}}
 	c.status = &widget.Label{Truncation: fyne.TextTruncateEllipsis}
+	// Only the users screen is built now; the others are built when first
+	// shown (screenContent), so the window appears without laying out ten
+	// screens of forms first (issue #15: first frame). A screen not built
+	// yet ignores events: it reads everything fresh when it is built.
 	c.users = newUsersScreen(c)
-	c.mobile = newMobilePolicy(c)
-	c.profiles = newProfilesScreen(c)
-	c.selfReset = newSelfResetPolicy(c)
-	c.pin = newPINPolicy(c)
-	c.transport = newTransportScreen(c)
-	c.outbox = newOutboxScreen(c)
-	c.server = newServerScreen(c)
-	c.backups = newBackupScreen(c)
-	c.agents = newAgentsScreen(c)
-	c.log = newLogScreen(c)
 	c.screens = []screen{
-		{"User Management", c.users.content},
-		{"Policy → Mobile Client", c.mobile.content},
-		{"Policy → Profiles", c.profiles.content},
-		{"Policy → Self-Reset", c.selfReset.content},
-		{"Policy → PIN & Lockout", c.pin.content},
-		{"Mail Transport", c.transport.content},
-		{"Outbox", c.outbox.content},
-		{"Server", c.server.content},
-		{"Server → Backups", c.backups.content},
-		{"Agents", c.agents.content},
-		{"Log", c.log.content},
+		{title: "User Management", content: c.users.content},
+		{title: "Policy → Mobile Client", build: func() fyne.CanvasObject { c.mobile = newMobilePolicy(c); return c.mobile.content }},
+		{title: "Policy → Profiles", build: func() fyne.CanvasObject { c.profiles = newProfilesScreen(c); return c.profiles.content }},
+		{title: "Policy → Self-Reset", build: func() fyne.CanvasObject { c.selfReset = newSelfResetPolicy(c); return c.selfReset.content }},
+		{title: "Policy → PIN & Lockout", build: func() fyne.CanvasObject { c.pin = newPINPolicy(c); return c.pin.content }},
+		{title: "Mail Transport", build: func() fyne.CanvasObject { c.transport = newTransportScreen(c); return c.transport.content }},
+		{title: "Outbox", build: func() fyne.CanvasObject { c.outbox = newOutboxScreen(c); return c.outbox.content }},
+		{title: "Server", build: func() fyne.CanvasObject { c.server = newServerScreen(c); return c.server.content }},
+		{title: "Server → Backups", build: func() fyne.CanvasObject { c.backups = newBackupScreen(c); return c.backups.content }},
+		{title: "Agents", build: func() fyne.CanvasObject { c.agents = newAgentsScreen(c); return c.agents.content }},
+		{title: "Log", build: func() fyne.CanvasObject { c.log = newLogScreen(c); return c.log.content }},
 	}
 
 	c.nav = widget.NewList(
@@ -326,14 +343,21 @@ func (c *Console) markUnsaved(o fyne.CanvasObject, unsaved bool) {
 // including Mail Transport and Server, whose own footers do not follow
 // each keystroke.
 func (c *Console) refreshUnsaved() {
-	if c.transport == nil || c.server == nil || c.backups == nil {
-		return // still building
+	// A screen not built yet has no draft.
+	for _, f := range []*settingsForm{c.mobile, c.selfReset, c.pin} {
+		if f != nil {
+			c.markUnsaved(f.content, f.dirty())
+		}
 	}
-	for _, f := range []*settingsForm{c.mobile, c.selfReset, c.pin, c.backups.form} {
-		c.markUnsaved(f.content, f.dirty())
+	if c.backups != nil {
+		c.markUnsaved(c.backups.form.content, c.backups.form.dirty())
 	}
-	c.markUnsaved(c.transport.content, c.transport.dirty() || c.transport.template.dirty())
-	c.markUnsaved(c.server.content, c.server.dirty())
+	if c.transport != nil {
+		c.markUnsaved(c.transport.content, c.transport.dirty() || c.transport.template.dirty())
+	}
+	if c.server != nil {
+		c.markUnsaved(c.server.content, c.server.dirty())
+	}
 }
 
 // showScreen selects the screen whose content is o.
@@ -353,8 +377,9 @@ func (c *Console) show(i widget.ListItemID) {
 	}
 	// The screen being left keeps its draft; the navigation marks it.
 	c.refreshUnsaved()
-	c.body.Objects = []fyne.CanvasObject{c.screens[i].content}
-	if c.server != nil && c.screens[i].content == c.server.content {
+	content := c.screenContent(i)
+	c.body.Objects = []fyne.CanvasObject{content}
+	if c.server != nil && content == c.server.content {
 		// Certificate files may have been renewed or damaged since.
 		c.server.refreshCert()
 	}
@@ -435,7 +460,7 @@ func (c *Console) startStatusClock() {
 				// messages show as withdrawn, together.
 				c.do(func() {
 					c.refreshStatus()
-					if c.outbox.expiryPassed() {
+					if c.outbox != nil && c.outbox.expiryPassed() {
 						c.outbox.refresh()
 					}
 				})

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"fyne.io/fyne/v2/test"
+	"fyne.io/fyne/v2/widget"
 
 	"provisio/core"
 	"provisio/core/mailer"
@@ -43,10 +44,10 @@ func TestConsole_MainWindowLayout(t *testing.T) {
 	writeShot(t, "golden_main_window.png", w.Canvas().Capture())
 	test.AssertRendersToMarkup(t, "main_window.xml", w.Canvas())
 
-	c.showScreen(c.mobile.content)
+	c.showScreen(c.screenTitled("Policy → Mobile Client"))
 	writeShot(t, "golden_policy_mobile.png", w.Canvas().Capture())
 	test.AssertRendersToMarkup(t, "policy_mobile.xml", w.Canvas())
-	c.showScreen(c.selfReset.content)
+	c.showScreen(c.screenTitled("Policy → Self-Reset"))
 	writeShot(t, "golden_policy_selfreset.png", w.Canvas().Capture())
 	test.AssertRendersToMarkup(t, "policy_selfreset.xml", w.Canvas())
 }
@@ -105,5 +106,56 @@ func TestConsole_CloseIsIdempotent(t *testing.T) {
 	h.settle()
 	if len(h.c.users.shown) != 0 {
 		t.Error("a closed console still follows events")
+	}
+}
+
+// TestConsole_BuildsScreensWhenShown: the console builds only the users
+// screen at start (the first frame need not lay out every form, #15);
+// another screen is built when first shown and then shows what changed
+// before it existed, and events for screens not built yet are dropped
+// without harm.
+func TestConsole_BuildsScreensWhenShown(t *testing.T) {
+	h := newHarness(t)
+	w := test.NewTempWindow(t, widget.NewLabel(""))
+	c := newConsole(h.c.app, w, h.c.deps, h.options())
+	defer c.Close()
+	if c.users == nil {
+		t.Fatal("the users screen is not built at start")
+	}
+	for name, built := range map[string]bool{"mobile": c.mobile != nil, "pin": c.pin != nil, "server": c.server != nil, "log": c.log != nil, "outbox": c.outbox != nil, "agents": c.agents != nil} {
+		if built {
+			t.Errorf("the %s screen is built before it is shown", name)
+		}
+	}
+	// Changes while the screens do not exist yet: their events come and go.
+	if err := h.svc.SetSetting("policy.mobile.support_email", "help@example.org"); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.svc.Log(core.LevelInfo, "", "written before the log screen existed"); err != nil {
+		t.Fatal(err)
+	}
+	h.settle()
+
+	for i, s := range c.screens {
+		if s.title == "Policy → Mobile Client" {
+			c.nav.Select(i)
+		}
+	}
+	if c.mobile == nil || c.body.Objects[0] != c.mobile.content {
+		t.Fatal("selecting Policy → Mobile Client did not build and show it")
+	}
+	if got := c.mobile.entries["policy.mobile.support_email"].entry.Text; got != "help@example.org" {
+		t.Errorf("support email on the newly built screen %q, want the value set before it was built", got)
+	}
+	c.showScreen(c.screenTitled("Log"))
+	found := false
+	for _, e := range c.log.shown {
+		found = found || e.Message == "written before the log screen existed"
+	}
+	if !found {
+		t.Error("the log screen built late does not show an entry written before")
+	}
+	if c.screenTitled("Log") != c.log.content {
+		t.Error("showing the log screen again built a second one")
 	}
 }
