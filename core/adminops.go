@@ -209,6 +209,8 @@ type AdminAgent struct {
 	Repository bool   `json:"repository"`
 	Helpdesk   bool   `json:"helpdesk"`
 	Rights     string `json:"rights"`
+	// Modes are the authentication modes it may use (AgentModes).
+	Modes []string `json:"modes"`
 	// Addresses are the ranges the agent is accepted from now; empty
 	// when its host name does not resolve.
 	Addresses []string `json:"addresses"`
@@ -222,6 +224,11 @@ type AdminNewAgent struct {
 	Group      string `json:"group,omitempty"`
 	Repository bool   `json:"repository,omitempty"`
 	Helpdesk   bool   `json:"helpdesk,omitempty"`
+	// Modes are the authentication modes; none means mobile.
+	Modes []string `json:"modes,omitempty"`
+	// KeepSecret keeps the stored secret of the agent being replaced;
+	// Secret is then ignored.
+	KeepSecret bool `json:"keep_secret,omitempty"`
 }
 
 // AdminEvent is a core event as the stream carries it. It never holds a
@@ -256,6 +263,7 @@ var adminEventKinds = map[EventKind]string{
 	EventConfigChanged:   "config_changed",
 	EventOutboxChanged:   "outbox_changed",
 	EventHealth:          "health",
+	EventClientLog:       "client_log",
 }
 
 // toAdminEvent drops everything secret: Issued is never copied.

@@ -20,8 +20,8 @@ type bridge struct {
 
 // subscribe starts collecting events. The bus buffers them until start,
 // so the screens can load their data in between without missing a change.
-func subscribe(svc *core.Service) *bridge {
-	ch, cancel := svc.Events().Subscribe()
+func subscribe(svc core.ConsoleAPI) *bridge {
+	ch, cancel := svc.Subscribe()
 	return &bridge{events: ch, cancel: cancel, done: make(chan struct{})}
 }
 

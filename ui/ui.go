@@ -27,8 +27,10 @@ import (
 
 // Deps is what the console needs from the composition root.
 type Deps struct {
-	// Service is the domain service every screen drives. Required.
-	Service *core.Service
+	// Service is what every screen drives: the *core.Service when this
+	// process runs the server, core/adminapi's Console when the console
+	// is attached to a service over the admin API. Required.
+	Service core.ConsoleAPI
 	// Mail is the mail adapter's part the Mail Transport screen needs
 	// (the built-in provision message, a test send), so ui does not
 	// import the mailer. Required.
@@ -101,7 +103,7 @@ type CertInfo struct {
 type Console struct {
 	app  fyne.App
 	win  fyne.Window
-	svc  *core.Service
+	svc  core.ConsoleAPI
 	deps Deps
 	opts options
 
