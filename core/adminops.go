@@ -170,6 +170,13 @@ type AdminNewUser struct {
 	Group    string `json:"group,omitempty"`
 	// PIN is optional; it is never logged nor echoed back.
 	PIN string `json:"pin,omitempty"`
+	// The full console's form sets these too; MobileAllowed is true
+	// when absent.
+	StringsEmail  string `json:"strings_email,omitempty"`
+	MobileAllowed *bool  `json:"mobile_allowed,omitempty"`
+	Disabled      bool   `json:"disabled,omitempty"`
+	Locked        bool   `json:"locked,omitempty"`
+	Profile       string `json:"profile,omitempty"`
 }
 
 // AdminIssued is a provision code just created: the only copy of the plain

@@ -77,8 +77,10 @@ func toAdminUser(u User, pending map[string]time.Time) AdminUser {
 
 // AddUser implements AdminAPI.
 func (l LocalAdmin) AddUser(nu AdminNewUser) (AdminUser, error) {
+	mobile := nu.MobileAllowed == nil || *nu.MobileAllowed
 	u, err := l.svc().AddUser(User{Name: nu.Name, FullName: nu.FullName, Email: nu.Email, Mobile: nu.Mobile,
-		Group: nu.Group, PIN: nu.PIN, MobileAllowed: true})
+		Group: nu.Group, PIN: nu.PIN, MobileAllowed: mobile, StringsEmail: nu.StringsEmail, Disabled: nu.Disabled,
+		Locked: nu.Locked, Profile: nu.Profile})
 	if err != nil {
 		return AdminUser{}, err
 	}

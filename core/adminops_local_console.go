@@ -35,16 +35,6 @@ func (l LocalAdmin) UserRecord(name string) (AdminUserRecord, error) {
 	return AdminUserRecordOf(u), nil
 }
 
-// AddUserRecord adds a user with every field the console's form has.
-func (l LocalAdmin) AddUserRecord(u User) (AdminUserRecord, error) {
-	saved, err := l.svc().AddUser(u)
-	if err != nil {
-		return AdminUserRecord{}, err
-	}
-	l.logOperator(saved.Name, fmt.Sprintf("user %q added", saved.Name))
-	return AdminUserRecordOf(saved), nil
-}
-
 // EditUser changes the fields of c, by the one rule of UpdateUser.
 func (l LocalAdmin) EditUser(name string, c AdminUserChange) (AdminUserRecord, error) {
 	u, err := l.svc().UpdateUser(name, func(u *User) error { c.Apply(u); return nil })
