@@ -49,6 +49,11 @@ func (c *Console) startBridge() {
 			}
 			c.do(func() { c.apply(batch) })
 		}
+		if c.attached() {
+			// The service went away (or the console was closed, which
+			// Console.do then ignores): say so instead of going stale.
+			c.do(c.lostService)
+		}
 	}()
 }
 
@@ -171,4 +176,12 @@ func (at *Attached) do(fn func()) {
 		return
 	}
 	fyne.Do(run)
+}
+
+// lostService tells an attached console's user that changes made
+// elsewhere are no longer shown. It runs on the UI thread.
+func (c *Console) lostService() {
+	c.streamLost = true
+	c.modeNote.SetText(attachedLost)
+	c.refreshStatus()
 }

@@ -80,7 +80,22 @@ type Deps struct {
 	// Documentation is opened by Help → Documentation; nil: the console
 	// says where the documentation is.
 	Documentation *url.URL
+	// Attached names the service this console is attached to over the
+	// admin API (#12), its data directory or the HOST:PORT of a remote
+	// server; "" when this process runs the server itself. Attached, the
+	// status bar says so, and what only the process running the server
+	// can do (restart it, regenerate its certificate) is left to the
+	// service, in a sentence.
+	Attached string
 }
+
+// attached reports whether this console is attached to a service rather
+// than running the server.
+func (c *Console) attached() bool { return c.deps.Attached != "" }
+
+// restartServiceHint is what an attached console says where a change
+// needs the server restarted.
+const restartServiceHint = "Restart the service to apply: sudo systemctl restart provisio"
 
 // CertInfo describes the certificate the server presents.
 type CertInfo struct {
@@ -120,6 +135,11 @@ type Console struct {
 	copyFP      *widget.Button // copies the certificate fingerprint
 	// installSvc opens the "Install as a service" dialog (services.go).
 	installSvc *widget.Button
+	// modeNote says whether this window runs the server or is attached
+	// to the service; streamLost is set once an attached console's
+	// event stream ended.
+	modeNote   *widget.Label
+	streamLost bool
 
 	menu     *fyne.MainMenu
 	aboutBox *about                // the open About box, if any
@@ -277,6 +297,12 @@ func newConsole(a fyne.App, w fyne.Window, d Deps, o options) *Console {
 	mode := widget.NewLabelWithStyle(standaloneNote, fyne.TextAlignLeading, fyne.TextStyle{Italic: true})
 	c.installSvc = widget.NewButtonWithIcon("Install as a service", theme.ComputerIcon(), c.showInstallService)
 	c.installSvc.Importance = widget.LowImportance
+	if c.attached() {
+		// Attached to the service (#12): closing leaves it running.
+		mode.SetText(attachedNote)
+		c.installSvc.Hide()
+	}
+	c.modeNote = mode
 	statusBar := container.NewBorder(nil, nil, c.serverState, container.NewHBox(mode, c.installSvc, c.copyFP), c.status)
 	w.SetContent(container.NewBorder(nil, container.NewVBox(widget.NewSeparator(), statusBar), nil, nil, split))
 	c.restoreWindowSize()
@@ -383,7 +409,13 @@ func (c *Console) Close() {
 // configuration and the users screen's counts.
 func (c *Console) refreshStatus() {
 	urls := c.serverURLs()
-	if len(urls) > 0 {
+	if c.attached() {
+		c.serverState.Importance = widget.SuccessImportance
+		c.serverState.SetText(AttachedState)
+		if c.streamLost {
+			c.serverState.Importance = widget.DangerImportance
+		}
+	} else if len(urls) > 0 {
 		c.serverState.Importance = widget.SuccessImportance
 		c.serverState.SetText("● Server running")
 	} else {
