@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"crypto/tls"
 	"os"
 	"path/filepath"
 	"strings"
@@ -10,7 +11,9 @@ import (
 	"fyne.io/fyne/v2/test"
 	"fyne.io/fyne/v2/widget"
 
+	"provisio/core"
 	"provisio/core/adminapi"
+	"provisio/core/certs"
 )
 
 // newAttachedHarness is the full console attached to a service over a
@@ -174,4 +177,58 @@ func TestConsole_AttachedServiceGoes(t *testing.T) {
 	if h.c.serverState.Importance != widget.DangerImportance {
 		t.Errorf("status %q is not red", h.c.serverState.Text)
 	}
+}
+
+// TestConsole_RemoteAdminOverMutualTLS: a console paired with the admin
+// role (--connect) gets the full console over mutual TLS on loopback,
+// and what it saves is what the server stores, logged with its name.
+func TestConsole_RemoteAdminOverMutualTLS(t *testing.T) {
+	h := newHarnessWith(t, func(h *harness, d *Deps) {
+		h.clock.Advance(time.Since(h.clock.Now()))
+		keyDir := t.TempDir()
+		cert, err := certs.LoadOrCreateIn(t.TempDir(), keyDir, []string{"127.0.0.1"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		srv, err := adminapi.ListenRemote("127.0.0.1:0", h.svc, adminapi.RemoteOptions{
+			GetCertificate: func(*tls.ClientHelloInfo) (*tls.Certificate, error) { return &cert, nil },
+			CA:             certs.NewConsoleCA(keyDir)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { srv.Close() })
+		p, err := core.LocalAdmin{Svc: h.svc}.PairConsole("desk-admin", core.RoleAdmin)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fp, serverPEM, err := adminapi.ServerFingerprint(srv.Addr())
+		if err != nil {
+			t.Fatal(err)
+		}
+		id, err := adminapi.Pair(srv.Addr(), fp, serverPEM, p.Code)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, err := adminapi.DialRemote(id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(c.Close)
+		k := adminapi.NewConsole(c)
+		d.Service, d.Mail, d.ServerURLs, d.Attached, d.Fingerprint = k, k.MailTools(), nil, srv.Addr(), id.ServerFingerprint
+	})
+	f := h.c.pin
+	f.entries["policy.pin.min_length"].entry.SetText("6")
+	test.Tap(f.apply)
+	if got := h.svc.Settings().PINMin; got != 6 {
+		t.Fatalf("the server stores PIN min length %d, want 6", got)
+	}
+	h.waitFor("the log line arrives over the stream", func() bool {
+		for _, e := range h.c.log.shown {
+			if strings.Contains(e.Message, `Admin API: settings saved (Policy PIN and Lockout), by console "desk-admin" (admin) at 127.0.0.1`) {
+				return true
+			}
+		}
+		return false
+	})
 }
