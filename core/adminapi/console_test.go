@@ -2,16 +2,19 @@ package adminapi_test
 
 import (
 	"bytes"
+	"context"
 	"crypto/tls"
 	"errors"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"provisio/core"
 	"provisio/core/adminapi"
+	"provisio/core/mailer/smtpcapture"
 )
 
 // TestConsole drives the full console's API (core.ConsoleAPI) over a real
@@ -266,4 +269,47 @@ func remoteHTTP(t *testing.T, id *adminapi.Identity) *http.Client {
 	tr := &http.Transport{TLSClientConfig: &tls.Config{Certificates: []tls.Certificate{cert}, InsecureSkipVerify: true}} // #nosec: loopback test
 	t.Cleanup(tr.CloseIdleConnections)
 	return &http.Client{Transport: tr, Timeout: 10 * time.Second}
+}
+
+// TestConsole_MailTestFromServer: the Mail Transport screen's test
+// message, attached, is sent by the server to a real SMTP server on
+// loopback, logging in with the stored password when the form holds the
+// mask; a wrong password comes back as the mail adapter's sentence.
+func TestConsole_MailTestFromServer(t *testing.T) {
+	svc, sock := newServer(t)
+	smtpSrv, err := smtpcapture.New(smtpcapture.Options{Username: "provisio", Password: "hunter2-secret"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { smtpSrv.Close() })
+	for k, v := range map[string]string{"smtp.host": smtpSrv.Host(), "smtp.port": strconv.Itoa(smtpSrv.Port()),
+		"smtp.security": "none", "smtp.username": "provisio", "smtp.password": "hunter2-secret", "smtp.from": "provisio@example.org"} {
+		if err := svc.SetSetting(k, v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c, err := adminapi.Dial(sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	k := adminapi.NewConsole(c)
+	ms := k.Settings().Mail
+	if ms.Password != core.SecretMask {
+		t.Fatalf("password %q", ms.Password)
+	}
+	if err := k.MailTools().SendTest(context.Background(), ms, nil, "alice@example.org"); err != nil {
+		t.Fatalf("test send: %s", k.MailTools().Describe(err))
+	}
+	msgs, err := smtpSrv.Wait(1, 10*time.Second)
+	if err != nil || len(msgs) != 1 || msgs[0].Username != "provisio" || msgs[0].To[0] != "alice@example.org" {
+		t.Fatalf("captured %+v %v", msgs, err)
+	}
+	ms.Password = "wrong"
+	err = k.MailTools().SendTest(context.Background(), ms, nil, "alice@example.org")
+	if err == nil || k.MailTools().Describe(err) == "" {
+		t.Fatalf("a wrong password was not refused: %v", err)
+	}
+	if tpl := k.MailTools().DefaultProvisionTemplate(); tpl.Subject == "" || !tpl.CarriesCode() {
+		t.Errorf("default template %+v", tpl)
+	}
 }
