@@ -1,4 +1,6 @@
-// Package ui is Provisio's desktop console: Fyne views over core.Service.
+// Package ui is Provisio's desktop console: Fyne views over
+// core.ConsoleAPI, which is the *core.Service when the console runs the
+// server and the admin API (core/adminapi) when it is attached to one.
 //
 // It never imports fyne.io/fyne/v2/app, so it builds and tests with Fyne's
 // headless test driver and CGO_ENABLED=0; package main makes the app and

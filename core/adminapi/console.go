@@ -29,6 +29,9 @@ type Console struct {
 	set   core.Settings
 	setOK bool
 	fresh bool
+	// gen counts stale calls, so a read that was under way when a change
+	// was announced is not taken for fresh.
+	gen uint64
 	// agents is the last agent list (with addresses).
 	agents      []Agent
 	agentsFresh bool
@@ -49,6 +52,7 @@ func (k *Console) Client() *Client { return k.c }
 func (k *Console) stale() {
 	k.mu.Lock()
 	k.fresh, k.agentsFresh = false, false
+	k.gen++
 	k.mu.Unlock()
 }
 
@@ -107,15 +111,17 @@ func (k *Console) Settings() core.Settings {
 		defer k.mu.Unlock()
 		return k.set
 	}
+	gen := k.gen
 	k.mu.Unlock()
 	var set core.Settings
 	err := k.c.do(http.MethodGet, "/config", nil, &set)
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	if err == nil {
-		k.set, k.setOK, k.fresh = set, true, true
+	if err != nil {
+		return k.set
 	}
-	return k.set
+	k.set, k.setOK, k.fresh = set, true, gen == k.gen
+	return set
 }
 
 // SetSettings implements core.ConsoleAPI. It refuses to save when the
@@ -370,14 +376,16 @@ func (k *Console) agentList() []Agent {
 		defer k.mu.Unlock()
 		return k.agents
 	}
+	gen := k.gen
 	k.mu.Unlock()
 	a, err := k.c.Agents()
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	if err == nil {
-		k.agents, k.agentsFresh = a, true
+	if err != nil {
+		return k.agents
 	}
-	return k.agents
+	k.agents, k.agentsFresh = a, gen == k.gen
+	return a
 }
 
 // Agents implements core.ConsoleAPI; each secret is core.SecretMask,
