@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"io"
@@ -18,6 +19,7 @@ import (
 	"provisio/assets"
 	"provisio/core"
 	"provisio/core/adminapi"
+	"provisio/core/certs"
 	"provisio/core/mailer"
 	"provisio/core/store"
 	"provisio/ui"
@@ -98,18 +100,60 @@ func reportStartup(a fyne.App, out io.Writer) {
 	})
 }
 
-// attachedConsole runs the console attached to the Provisio that holds
-// the data directory, through its admin API; closing it leaves that
-// server running.
-func (c *cli) attachedConsole(api core.AdminAPI) error {
+// attachedConsole runs the full console attached to the Provisio that
+// holds the data directory, through its admin API (callers on the socket
+// have the admin role); closing it leaves that server running.
+func (c *cli) attachedConsole(api *adminapi.Client) error {
 	a := app.NewWithID(appID)
 	a.SetIcon(fyne.NewStaticResource(assets.IconResource()))
 	w := a.NewWindow("Provisio (attached to the service)")
-	w.Resize(fyne.NewSize(1100, 700))
-	at := ui.NewAttached(w, ui.AttachedDeps{API: api, DataDir: c.dataDir})
-	defer at.Close()
+	con := ui.New(a, w, c.attachedDeps(a, adminapi.NewConsole(api), c.dataDir, ""))
+	defer con.Close()
 	w.ShowAndRun()
 	return nil
+}
+
+// attachedDeps is what the full console needs when it is attached to a
+// service over the admin API at where (a data directory or HOST:PORT).
+// What only the process running the server can do (restart it, replace
+// its certificate, check certificate files against its key) stays nil:
+// the console says to do it on the service. fingerprint is the pinned
+// server certificate's, "" to read it from the data directory.
+func (c *cli) attachedDeps(a fyne.App, k *adminapi.Console, where, fingerprint string) ui.Deps {
+	dataDir := "" // a remote server's is not on this machine
+	if fingerprint == "" {
+		dataDir = c.dataDir
+		fingerprint = certFileFingerprint(c.dataDir, k.Settings().TLSCert)
+	}
+	return ui.Deps{
+		Service:        k,
+		Mail:           k.MailTools(),
+		Fingerprint:    fingerprint,
+		Version:        appVersion(a),
+		DataDir:        dataDir,
+		Documentation:  docsURL(),
+		ServiceCommand: serviceInstallCommand(),
+		Attached:       where,
+	}
+}
+
+// certFileFingerprint is the SHA-256 fingerprint of the certificate the
+// service presents: the administrator's file when set, else the one it
+// generated in the data directory; "" when it cannot be read.
+func certFileFingerprint(dataDir, tlsCert string) string {
+	path := tlsCert
+	if path == "" {
+		path = filepath.Join(dataDir, certs.CertFile)
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return ""
+	}
+	block, _ := pem.Decode(b)
+	if block == nil {
+		return ""
+	}
+	return adminapi.FingerprintDER(block.Bytes)
 }
 
 // remoteConsole opens the console of the server named by --connect, as a
@@ -126,9 +170,13 @@ func (c *cli) remoteConsole() error {
 	w := a.NewWindow("Provisio — " + addr)
 	w.Resize(fyne.NewSize(1100, 700))
 	var at *ui.Attached
+	var con *ui.Console
 	defer func() {
 		if at != nil {
 			at.Close()
+		}
+		if con != nil {
+			con.Close()
 		}
 	}()
 	var connect, pair func()
@@ -147,6 +195,12 @@ func (c *cli) remoteConsole() error {
 				_ = os.RemoveAll(dir)
 				pair()
 			})
+			return
+		}
+		// An admin console gets the full console; a helpdesk console
+		// the users and the helpdesk's actions (docs/decisions.md).
+		if me, err := api.Me(); err == nil && me.Role == core.RoleAdmin {
+			con = ui.New(a, w, c.attachedDeps(a, adminapi.NewConsole(api), addr, id.ServerFingerprint))
 			return
 		}
 		at = ui.NewAttached(w, ui.AttachedDeps{API: api, Remote: addr})

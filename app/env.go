@@ -399,6 +399,8 @@ func (e *env) startBackups() (stop func()) {
 // Without either the server still authenticates; the reason goes to
 // errOut and the log.
 func (e *env) startAdmin(errOut io.Writer) (stop func()) {
+	// An attached console's test message leaves from this server.
+	e.svc.SetMailTools(mailer.Tools{})
 	stopRemote := e.startRemoteAdmin(errOut)
 	srv, err := adminapi.Listen(filepath.Join(e.dir, adminapi.SocketName), e.svc)
 	if err != nil {

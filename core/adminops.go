@@ -170,6 +170,13 @@ type AdminNewUser struct {
 	Group    string `json:"group,omitempty"`
 	// PIN is optional; it is never logged nor echoed back.
 	PIN string `json:"pin,omitempty"`
+	// The full console's form sets these too; MobileAllowed is true
+	// when absent.
+	StringsEmail  string `json:"strings_email,omitempty"`
+	MobileAllowed *bool  `json:"mobile_allowed,omitempty"`
+	Disabled      bool   `json:"disabled,omitempty"`
+	Locked        bool   `json:"locked,omitempty"`
+	Profile       string `json:"profile,omitempty"`
 }
 
 // AdminIssued is a provision code just created: the only copy of the plain
@@ -209,6 +216,8 @@ type AdminAgent struct {
 	Repository bool   `json:"repository"`
 	Helpdesk   bool   `json:"helpdesk"`
 	Rights     string `json:"rights"`
+	// Modes are the authentication modes it may use (AgentModes).
+	Modes []string `json:"modes"`
 	// Addresses are the ranges the agent is accepted from now; empty
 	// when its host name does not resolve.
 	Addresses []string `json:"addresses"`
@@ -222,6 +231,11 @@ type AdminNewAgent struct {
 	Group      string `json:"group,omitempty"`
 	Repository bool   `json:"repository,omitempty"`
 	Helpdesk   bool   `json:"helpdesk,omitempty"`
+	// Modes are the authentication modes; none means mobile.
+	Modes []string `json:"modes,omitempty"`
+	// KeepSecret keeps the stored secret of the agent being replaced;
+	// Secret is then ignored.
+	KeepSecret bool `json:"keep_secret,omitempty"`
 }
 
 // AdminEvent is a core event as the stream carries it. It never holds a
@@ -256,6 +270,7 @@ var adminEventKinds = map[EventKind]string{
 	EventConfigChanged:   "config_changed",
 	EventOutboxChanged:   "outbox_changed",
 	EventHealth:          "health",
+	EventClientLog:       "client_log",
 }
 
 // toAdminEvent drops everything secret: Issued is never copied.

@@ -77,8 +77,10 @@ func toAdminUser(u User, pending map[string]time.Time) AdminUser {
 
 // AddUser implements AdminAPI.
 func (l LocalAdmin) AddUser(nu AdminNewUser) (AdminUser, error) {
+	mobile := nu.MobileAllowed == nil || *nu.MobileAllowed
 	u, err := l.svc().AddUser(User{Name: nu.Name, FullName: nu.FullName, Email: nu.Email, Mobile: nu.Mobile,
-		Group: nu.Group, PIN: nu.PIN, MobileAllowed: true})
+		Group: nu.Group, PIN: nu.PIN, MobileAllowed: mobile, StringsEmail: nu.StringsEmail, Disabled: nu.Disabled,
+		Locked: nu.Locked, Profile: nu.Profile})
 	if err != nil {
 		return AdminUser{}, err
 	}
@@ -165,15 +167,33 @@ func (l LocalAdmin) toAdminAgent(a Agent) AdminAgent {
 	for _, p := range l.svc().AgentAddresses(a.Name) {
 		addrs = append(addrs, p.String())
 	}
+	modes := []string{}
+	for _, m := range AgentModes {
+		if a.AllowsMode(m) {
+			modes = append(modes, m)
+		}
+	}
 	return AdminAgent{Name: a.Name, Host: a.Host, Group: a.Group, Repository: a.Repository, Helpdesk: a.Helpdesk,
-		Rights: a.Rights(), Addresses: addrs}
+		Rights: a.Rights(), Modes: modes, Addresses: addrs}
 }
 
 // PutAgent implements AdminAPI.
 func (l LocalAdmin) PutAgent(na AdminNewAgent) (AdminAgent, error) {
-	a := Agent{Name: na.Name, Host: na.Host, Secret: na.Secret, Group: na.Group, Repository: na.Repository, Helpdesk: na.Helpdesk}
+	a := Agent{Name: na.Name, Host: na.Host, Secret: na.Secret, Group: na.Group, Repository: na.Repository, Helpdesk: na.Helpdesk, Modes: na.Modes}
 	if a.Group == "" {
 		a.Group = GroupAny
+	}
+	if na.KeepSecret {
+		// The console edits an agent without ever reading its secret.
+		a.Secret = ""
+		for _, s := range l.svc().Agents() {
+			if Key(s.Name) == Key(a.Name) {
+				a.Secret = s.Secret
+			}
+		}
+		if a.Secret == "" {
+			return AdminAgent{}, FieldError("secret", "There is no agent %q whose secret could be kept; enter a secret.", a.Name)
+		}
 	}
 	if err := l.svc().PutAgent(a); err != nil {
 		return AdminAgent{}, err

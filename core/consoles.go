@@ -64,6 +64,16 @@ const (
 	ActClearClientLog AdminAction = "users.client_log.clear"
 	ActReadProfiles   AdminAction = "profiles.read"
 	ActAssignProfile  AdminAction = "users.assign_profile"
+	// The full console's (adminops_console.go); all admin-only.
+	ActEditUser      AdminAction = "users.edit"
+	ActImportUsers   AdminAction = "users.import"
+	ActWriteProfiles AdminAction = "profiles.write"
+	ActReadOutbox    AdminAction = "outbox.read"
+	ActWriteOutbox   AdminAction = "outbox.write"
+	ActReadLog       AdminAction = "log.read"
+	ActWriteLog      AdminAction = "log.write"
+	ActHealth        AdminAction = "health"
+	ActMailTest      AdminAction = "mail.test"
 )
 
 // helpdeskMay is everything a helpdesk console may do. The event stream

@@ -46,6 +46,18 @@ func TestRole_Allows(t *testing.T) {
 		{core.RoleHelpdesk, core.ActConsoles, false},
 		{core.RoleAdmin, core.ActWriteSettings, true},
 		{core.RoleAdmin, core.ActConsoles, true},
+		// The full console's actions (#12): admin-only.
+		{core.RoleHelpdesk, core.ActEditUser, false},
+		{core.RoleHelpdesk, core.ActImportUsers, false},
+		{core.RoleHelpdesk, core.ActWriteProfiles, false},
+		{core.RoleHelpdesk, core.ActReadOutbox, false},
+		{core.RoleHelpdesk, core.ActWriteOutbox, false},
+		{core.RoleHelpdesk, core.ActReadLog, false},
+		{core.RoleHelpdesk, core.ActWriteLog, false},
+		{core.RoleHelpdesk, core.ActHealth, false},
+		{core.RoleHelpdesk, core.ActMailTest, false},
+		{core.RoleAdmin, core.ActReadOutbox, true},
+		{core.RoleAdmin, core.ActMailTest, true},
 		{core.Role("other"), core.ActListUsers, false},
 	}
 	for _, tt := range tests {

@@ -14,15 +14,15 @@ type Health struct {
 	// LowDisk is set while the data directory has less free space than
 	// the server.min_free_mb setting; the server then refuses
 	// unauthenticated work and keeps answering logins.
-	LowDisk bool
+	LowDisk bool `json:"low_disk"`
 	// FreeBytes is the free space last measured, 0 when unknown.
-	FreeBytes uint64
+	FreeBytes uint64 `json:"free_bytes"`
 	// CommitError is the last failed commit's error, "" once a commit
 	// has succeeded since.
-	CommitError string
+	CommitError string `json:"commit_error,omitempty"`
 	// BackupError is why the last backup into the backup folder failed,
 	// "" once one has succeeded since (backups.go).
-	BackupError string
+	BackupError string `json:"backup_error,omitempty"`
 }
 
 // OK reports whether nothing needs a person's attention.

@@ -7,13 +7,14 @@ import "errors"
 type LogChain struct {
 	// From is the first entry checked (the one after the checkpoint), Last
 	// the newest that verified, Checked how many verified.
-	From, Last uint64
-	Checked    int
+	From    uint64 `json:"from"`
+	Last    uint64 `json:"last"`
+	Checked int    `json:"checked"`
 	// Checkpoint is the last entry the trim removed (0: none).
-	Checkpoint uint64
+	Checkpoint uint64 `json:"checkpoint"`
 	// Head is the newest entry's MAC in hex, to write down or export so a
 	// later rewrite of the whole log is noticed.
-	Head string
+	Head string `json:"head"`
 }
 
 // LogVerifier is implemented by a store that MAC-chains its audit log.

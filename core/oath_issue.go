@@ -10,20 +10,20 @@ import (
 // OATHIssued is a token just issued, shown once: URI and SecretText carry
 // the secret and are never logged or stored elsewhere.
 type OATHIssued struct {
-	User       string
-	Options    OATHOptions
-	URI        string // otpauth:// Key URI for the QR code
-	SecretText string // base32 in groups of four, for typing
-	Expires    time.Time
+	User       string      `json:"user"`
+	Options    OATHOptions `json:"options"`
+	URI        string      `json:"uri"`         // otpauth:// Key URI for the QR code
+	SecretText string      `json:"secret_text"` // base32 in groups of four, for typing
+	Expires    time.Time   `json:"expires"`
 }
 
 // OATHStatus is what the console and the admin API show of a user's token.
 type OATHStatus struct {
-	Kind      string    // "strings", OATHTOTP or OATHHOTP: what the user logs in with
-	State     string    // "none", "pending" or "confirmed"
-	Expires   time.Time // of the pending token, when State is pending
-	Pending   string    // kind of a pending token beside a confirmed one, else ""
-	Confirmed time.Time
+	Kind      string    `json:"kind"`              // "strings", OATHTOTP or OATHHOTP: what the user logs in with
+	State     string    `json:"state"`             // "none", "pending" or "confirmed"
+	Expires   time.Time `json:"expires,omitzero"`  // of the pending token, when State is pending
+	Pending   string    `json:"pending,omitempty"` // kind of a pending token beside a confirmed one, else ""
+	Confirmed time.Time `json:"confirmed,omitzero"`
 }
 
 // Token states.

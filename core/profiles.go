@@ -256,15 +256,17 @@ func sourceGroup(g string) ProfileSource { return ProfileSource("group " + g) }
 
 // EffectiveValue is one value of an effective profile and its source.
 type EffectiveValue struct {
-	Key, Label, Value string
-	Source            ProfileSource
+	Key    string        `json:"key"`
+	Label  string        `json:"label"`
+	Value  string        `json:"value"`
+	Source ProfileSource `json:"source"`
 }
 
 // EffectiveProfile is the profile that applies to a user.
 type EffectiveProfile struct {
-	Profile Profile
-	Source  ProfileSource
-	Values  []EffectiveValue
+	Profile Profile          `json:"profile"`
+	Source  ProfileSource    `json:"source"`
+	Values  []EffectiveValue `json:"values"`
 }
 
 // String is the preview people read, one value a line:

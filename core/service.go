@@ -66,6 +66,9 @@ type serviceState struct {
 	// listening is where the HTTPS server of this process listens, set by
 	// the composition root; Settings reports it as Settings.Listening.
 	listening atomic.Pointer[string]
+	// mailTools is the mail adapter's test send, for the admin API's
+	// (SetMailTools, adminops_console.go).
+	mailTools atomic.Pointer[MailTools]
 	// Health (health.go): the free-space probe, the state a person must
 	// see, and lock-free copies of its two flags for the hot path.
 	freeSpace FreeSpace

@@ -24,25 +24,25 @@ const maxImportProblems = 1000
 
 // ImportRow is one data row of a user import file.
 type ImportRow struct {
-	Line int // line in the file; the header is line 1
-	User User
+	Line int  `json:"line"` // line in the file; the header is line 1
+	User User `json:"user"`
 }
 
 // ImportProblem says what is wrong with one row.
 type ImportProblem struct {
-	Line    int
-	Field   string // the User field at fault ("name", "email", ...); "" for the row
-	Message string // a sentence for people
+	Line    int    `json:"line"`
+	Field   string `json:"field,omitempty"` // the User field at fault ("name", "email", ...); "" for the row
+	Message string `json:"message"`         // a sentence for people
 }
 
 // ImportPreview is a user import file as read and checked, before
 // anything is saved.
 type ImportPreview struct {
-	Rows []ImportRow // every row that could be read, in file order
+	Rows []ImportRow `json:"rows"` // every row that could be read, in file order
 	// Problems lists rows that cannot be imported, up to a thousand.
-	Problems []ImportProblem
+	Problems []ImportProblem `json:"problems"`
 	// BadRows counts the rows with problems, listed or not.
-	BadRows int
+	BadRows int `json:"bad_rows"`
 }
 
 // OK reports whether the whole file can be imported.

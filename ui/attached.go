@@ -25,8 +25,9 @@ import (
 // the window closes; it shows the users and the service's activity live
 // (from the event stream), issues provision codes, unlocks, resets PINs
 // and revokes devices, and, for the admin role, adds and deletes users.
-// Actions the caller's role may not do are not shown. The full console
-// (policies, outbox, import, agents) still needs the directory itself.
+// Actions the caller's role may not do are not shown. It is the window of
+// a helpdesk console; an admin attached to the service gets the full
+// console (ui.New over adminapi.Console, Deps.Attached set).
 
 // Status bar sentences: which kind of console this is.
 const (

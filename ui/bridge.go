@@ -20,8 +20,8 @@ type bridge struct {
 
 // subscribe starts collecting events. The bus buffers them until start,
 // so the screens can load their data in between without missing a change.
-func subscribe(svc *core.Service) *bridge {
-	ch, cancel := svc.Events().Subscribe()
+func subscribe(svc core.ConsoleAPI) *bridge {
+	ch, cancel := svc.Subscribe()
 	return &bridge{events: ch, cancel: cancel, done: make(chan struct{})}
 }
 
@@ -48,6 +48,11 @@ func (c *Console) startBridge() {
 				}
 			}
 			c.do(func() { c.apply(batch) })
+		}
+		if c.attached() {
+			// The service went away (or the console was closed, which
+			// Console.do then ignores): say so instead of going stale.
+			c.do(c.lostService)
 		}
 	}()
 }
@@ -187,4 +192,12 @@ func (at *Attached) do(fn func()) {
 		return
 	}
 	fyne.Do(run)
+}
+
+// lostService tells an attached console's user that changes made
+// elsewhere are no longer shown. It runs on the UI thread.
+func (c *Console) lostService() {
+	c.streamLost = true
+	c.modeNote.SetText(attachedLost)
+	c.refreshStatus()
 }

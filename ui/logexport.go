@@ -42,7 +42,7 @@ func (s *logScreen) exportLog() {
 
 // writeLog pages through the audit log and writes the entries keep
 // accepts. Times are local, as on screen.
-func writeLog(w io.Writer, svc *core.Service, keep func(core.LogEntry) bool, text bool) (int, error) {
+func writeLog(w io.Writer, svc core.ConsoleAPI, keep func(core.LogEntry) bool, text bool) (int, error) {
 	bw := bufio.NewWriter(w)
 	cw := csv.NewWriter(bw)
 	row := func(f ...string) error {

@@ -379,7 +379,11 @@ func (s *serverScreen) applyChanges() {
 		return
 	}
 	if s.c.deps.RestartServer == nil {
-		s.showResult(saved+" Restart Provisio to listen on the new address.", widget.WarningImportance)
+		hint := " Restart Provisio to listen on the new address."
+		if s.c.attached() {
+			hint = " " + restartServiceHint + "."
+		}
+		s.showResult(saved+hint, widget.WarningImportance)
 		return
 	}
 	s.restartNow(saved + " ")
@@ -535,6 +539,12 @@ func (s *serverScreen) refreshState() {
 	}
 	urls := s.c.serverURLs()
 	switch {
+	case s.c.attached():
+		// The service runs the server; this window cannot restart it or
+		// replace its certificate.
+		s.state.Importance = widget.MediumImportance
+		s.state.SetText("This console is attached to the service at " + s.c.deps.Attached +
+			", which runs the server. " + restartServiceHint + "; its certificate is regenerated on the server, with the service stopped.")
 	case len(urls) > 0:
 		s.state.Importance = widget.SuccessImportance
 		text := "Running at " + strings.Join(urls, ", ")

@@ -1,4 +1,6 @@
-// Package ui is Provisio's desktop console: Fyne views over core.Service.
+// Package ui is Provisio's desktop console: Fyne views over
+// core.ConsoleAPI, which is the *core.Service when the console runs the
+// server and the admin API (core/adminapi) when it is attached to one.
 //
 // It never imports fyne.io/fyne/v2/app, so it builds and tests with Fyne's
 // headless test driver and CGO_ENABLED=0; package main makes the app and
@@ -27,8 +29,10 @@ import (
 
 // Deps is what the console needs from the composition root.
 type Deps struct {
-	// Service is the domain service every screen drives. Required.
-	Service *core.Service
+	// Service is what every screen drives: the *core.Service when this
+	// process runs the server, core/adminapi's Console when the console
+	// is attached to a service over the admin API. Required.
+	Service core.ConsoleAPI
 	// Mail is the mail adapter's part the Mail Transport screen needs
 	// (the built-in provision message, a test send), so ui does not
 	// import the mailer. Required.
@@ -78,7 +82,22 @@ type Deps struct {
 	// Documentation is opened by Help → Documentation; nil: the console
 	// says where the documentation is.
 	Documentation *url.URL
+	// Attached names the service this console is attached to over the
+	// admin API (#12), its data directory or the HOST:PORT of a remote
+	// server; "" when this process runs the server itself. Attached, the
+	// status bar says so, and what only the process running the server
+	// can do (restart it, regenerate its certificate) is left to the
+	// service, in a sentence.
+	Attached string
 }
+
+// attached reports whether this console is attached to a service rather
+// than running the server.
+func (c *Console) attached() bool { return c.deps.Attached != "" }
+
+// restartServiceHint is what an attached console says where a change
+// needs the server restarted.
+const restartServiceHint = "Restart the service to apply: sudo systemctl restart provisio"
 
 // CertInfo describes the certificate the server presents.
 type CertInfo struct {
@@ -101,7 +120,7 @@ type CertInfo struct {
 type Console struct {
 	app  fyne.App
 	win  fyne.Window
-	svc  *core.Service
+	svc  core.ConsoleAPI
 	deps Deps
 	opts options
 
@@ -118,6 +137,11 @@ type Console struct {
 	copyFP      *widget.Button // copies the certificate fingerprint
 	// installSvc opens the "Install as a service" dialog (services.go).
 	installSvc *widget.Button
+	// modeNote says whether this window runs the server or is attached
+	// to the service; streamLost is set once an attached console's
+	// event stream ended.
+	modeNote   *widget.Label
+	streamLost bool
 
 	menu     *fyne.MainMenu
 	aboutBox *about                // the open About box, if any
@@ -292,6 +316,12 @@ func newConsole(a fyne.App, w fyne.Window, d Deps, o options) *Console {
 	mode := widget.NewLabelWithStyle(standaloneNote, fyne.TextAlignLeading, fyne.TextStyle{Italic: true})
 	c.installSvc = widget.NewButtonWithIcon("Install as a service", theme.ComputerIcon(), c.showInstallService)
 	c.installSvc.Importance = widget.LowImportance
+	if c.attached() {
+		// Attached to the service (#12): closing leaves it running.
+		mode.SetText(attachedNote)
+		c.installSvc.Hide()
+	}
+	c.modeNote = mode
 	statusBar := container.NewBorder(nil, nil, c.serverState, container.NewHBox(mode, c.installSvc, c.copyFP), c.status)
 	w.SetContent(container.NewBorder(nil, container.NewVBox(widget.NewSeparator(), statusBar), nil, nil, split))
 	c.restoreWindowSize()
@@ -406,7 +436,13 @@ func (c *Console) Close() {
 // configuration and the users screen's counts.
 func (c *Console) refreshStatus() {
 	urls := c.serverURLs()
-	if len(urls) > 0 {
+	if c.attached() {
+		c.serverState.Importance = widget.SuccessImportance
+		c.serverState.SetText(AttachedState)
+		if c.streamLost {
+			c.serverState.Importance = widget.DangerImportance
+		}
+	} else if len(urls) > 0 {
 		c.serverState.Importance = widget.SuccessImportance
 		c.serverState.SetText("● Server running")
 	} else {

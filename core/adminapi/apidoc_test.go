@@ -20,6 +20,7 @@ import (
 	"provisio/core/adminapi"
 	"provisio/core/backup"
 	"provisio/core/certs"
+	"provisio/core/mailer"
 	"provisio/core/store"
 )
 
@@ -168,6 +169,8 @@ func newServer(t *testing.T) (*core.Service, string) {
 		info, err := st.Snapshot(w)
 		return info.Counts, info.LogLast, info.LogHead, err
 	}, Files: map[string]string{backup.KeyName: filepath.Join(keyDir, store.KeyFileName)}})
+	// The mail transport's tools, as app wires them, for the test send.
+	svc.SetMailTools(mailer.Tools{})
 	sock := filepath.Join(dir, adminapi.SocketName)
 	srv, err := adminapi.Listen(sock, svc)
 	if err != nil {

@@ -62,20 +62,25 @@ var ErrNoServer = errors.New("no Provisio server answers on the admin socket")
 
 // do sends one request; out, when not nil, receives the JSON answer.
 func (c *Client) do(method, path string, in, out any) error {
-	var body io.Reader
-	if in != nil {
-		b, err := json.Marshal(in)
-		if err != nil {
-			return err
-		}
-		body = bytes.NewReader(b)
+	if in == nil {
+		return c.doRaw(method, path, "", nil, out)
 	}
+	b, err := json.Marshal(in)
+	if err != nil {
+		return err
+	}
+	return c.doRaw(method, path, "application/json", bytes.NewReader(b), out)
+}
+
+// doRaw sends one request with body of type ctype (none when body is
+// nil); out, when not nil, receives the JSON answer.
+func (c *Client) doRaw(method, path, ctype string, body io.Reader, out any) error {
 	req, err := http.NewRequest(method, c.base+Version+path, body)
 	if err != nil {
 		return err
 	}
-	if in != nil {
-		req.Header.Set("Content-Type", "application/json")
+	if body != nil {
+		req.Header.Set("Content-Type", ctype)
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {

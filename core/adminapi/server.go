@@ -94,6 +94,7 @@ func Handler(svc *core.Service, caller func(*http.Request) (Caller, error), done
 	route("DELETE /v1/users/{name}/client-log", core.ActClearClientLog, h.clearClientLogs)
 	route("GET /v1/profiles", core.ActReadProfiles, h.profiles)
 	route("PUT /v1/users/{name}/profile", core.ActAssignProfile, h.assignProfile)
+	h.consoleRoutes(route)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		// Who asks is checked first, so an unpaired client learns
 		// nothing about the routes.
@@ -185,6 +186,10 @@ func (h *handler) api(r *http.Request) Local {
 }
 
 func (h *handler) users(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Query().Get("view") == "full" {
+		h.userRecords(w, r)
+		return
+	}
 	users, err := h.api(r).Users()
 	reply(w, http.StatusOK, users, err)
 }
@@ -250,6 +255,10 @@ func (h *handler) clearClientLogs(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *handler) profiles(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Query().Get("view") == "full" {
+		h.profileRecords(w, r)
+		return
+	}
 	p, err := h.api(r).Profiles()
 	reply(w, http.StatusOK, p, err)
 }

@@ -1,0 +1,315 @@
+package adminapi_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"errors"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"provisio/core"
+	"provisio/core/adminapi"
+	"provisio/core/mailer/smtpcapture"
+)
+
+// TestConsole drives the full console's API (core.ConsoleAPI) over a real
+// admin socket: what it changes is what the server stores, secrets do not
+// come back, and every change is logged with the operator.
+func TestConsole(t *testing.T) {
+	svc, sock := newServer(t)
+	c, err := adminapi.Dial(sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	k := adminapi.NewConsole(c)
+	events, stop := k.Subscribe()
+	defer stop()
+
+	// Settings: read masked, saved whole, the password kept.
+	if err := svc.SetSetting("smtp.password", "hunter2-secret"); err != nil {
+		t.Fatal(err)
+	}
+	set := k.Settings()
+	if set.Mail.Password != core.SecretMask {
+		t.Fatalf("password over the API: %q", set.Mail.Password)
+	}
+	set.MaxFailures = 7
+	if err := k.SetSettings(set, "PIN & Lockout"); err != nil {
+		t.Fatal(err)
+	}
+	if got := svc.Settings(); got.MaxFailures != 7 || got.Mail.Password != "hunter2-secret" {
+		t.Fatalf("stored: max failures %d, password %q", got.MaxFailures, got.Mail.Password)
+	}
+	if k.Settings().MaxFailures != 7 {
+		t.Error("the console still reads the old settings after its own change")
+	}
+	// A change made elsewhere reaches the console's reads via the stream.
+	if err := svc.SetSetting("server.name", "Front office"); err != nil {
+		t.Fatal(err)
+	}
+	waitEvent(t, events, func(e core.Event) bool {
+		// Earlier changes' events come first.
+		return e.Kind == core.EventConfigChanged && k.Settings().ServerName == "Front office"
+	})
+
+	// Users: add with the form's fields, edit only what changed.
+	if _, err := k.AddUser(core.User{Name: "alice", Email: "alice@example.org", PIN: "9132", MobileAllowed: true, Group: "staff"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := k.UpdateUser("alice", func(u *core.User) error { u.FullName, u.Locked = "Alice Smith", true; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	u, err := svc.User("alice")
+	if err != nil || u.FullName != "Alice Smith" || !u.Locked || u.PIN != "9132" || u.Group != "staff" {
+		t.Fatalf("stored alice %+v %v", u, err)
+	}
+	users, err := k.Users()
+	if err != nil || len(users) != 1 || users[0].PIN != "" || !users[0].Locked {
+		t.Fatalf("users over the API %+v %v", users, err)
+	}
+	// A field error keeps its field, for the form.
+	_, err = k.UpdateUser("alice", func(u *core.User) error { u.Email = "not an address"; return nil })
+	var ce *core.Error
+	if !errors.As(err, &ce) || ce.Field != "email" {
+		t.Errorf("bad email: %#v", err)
+	}
+
+	// Agents: the secret never comes back, and is kept on edit.
+	if err := k.PutAgent(core.Agent{Name: "vpn", Host: "127.0.0.1", Secret: "s3cret-123", Modes: []string{"mobile", "dual"}}); err != nil {
+		t.Fatal(err)
+	}
+	agents := k.Agents()
+	if len(agents) != 1 || agents[0].Secret != core.SecretMask || len(agents[0].Modes) != 2 || len(k.AgentAddresses("vpn")) != 1 {
+		t.Fatalf("agents over the API %+v", agents)
+	}
+	a := agents[0]
+	a.Host = "127.0.0.2"
+	if err := k.PutAgent(a); err != nil {
+		t.Fatal(err)
+	}
+	stored := svc.Agents()
+	if len(stored) != 1 || stored[0].Host != "127.0.0.2" || stored[0].Secret == core.SecretMask || stored[0].Secret == "" {
+		t.Fatalf("stored agent %+v", stored)
+	}
+
+	// Reprovision and mail the code; the outbox shows no code.
+	if err := svc.SetSetting("smtp.host", "127.0.0.1"); err != nil {
+		t.Fatal(err)
+	}
+	if err := svc.SetSetting("smtp.from", "provisio@example.org"); err != nil {
+		t.Fatal(err)
+	}
+	ic, err := k.CreateProvisionCode("alice")
+	if err != nil || ic.Code == "" {
+		t.Fatalf("code %+v %v", ic, err)
+	}
+	if _, err := k.MailIssuedCode(ic); err != nil {
+		t.Fatal(err)
+	}
+	msgs, err := k.Outbox()
+	if err != nil || len(msgs) != 1 || msgs[0].Code != "" || msgs[0].URL != "" || msgs[0].To != "alice@example.org" {
+		t.Fatalf("outbox %+v %v", msgs, err)
+	}
+	if err := k.DiscardMail(msgs[0].ID); err != nil {
+		t.Fatal(err)
+	}
+
+	// Profiles.
+	p := core.Profile{Name: "Sales", ClientPolicies: core.DefaultClientPolicies(set.MobileClient)}
+	p.SupportEmail = "help@example.org"
+	if err := k.AddProfile(p, "console"); err != nil {
+		t.Fatal(err)
+	}
+	if err := k.AssignProfileToGroup("Sales", "staff", "console"); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := k.ProfileImpact("Sales"); err != nil || n != 1 {
+		t.Errorf("impact %d %v", n, err)
+	}
+	if e, err := k.EffectiveProfileFor(core.User{Group: "staff"}); err != nil || e.Profile.Name != "Sales" {
+		t.Errorf("effective %+v %v", e, err)
+	}
+
+	// Import.
+	pre, err := k.PreviewImport(strings.NewReader("username,email\nbob,bob@example.org\n"))
+	if err != nil || len(pre.Rows) != 1 {
+		t.Fatalf("preview %+v %v", pre, err)
+	}
+	if n, err := k.ImportUsers(pre.Rows, nil); err != nil || n != 1 {
+		t.Fatalf("import %d %v", n, err)
+	}
+
+	// Log: a note names the operator; the chain verifies.
+	if err := k.Log(core.LevelWarn, "", "Console note %d", 42); err != nil {
+		t.Fatal(err)
+	}
+	tail, err := k.LogTail(1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var all strings.Builder
+	for _, l := range tail {
+		all.WriteString(l.Message + "\n")
+	}
+	for _, want := range []string{"Console note 42 (from ", "Admin API: settings saved (PIN & Lockout), by ", `Admin API: user "alice" changed (full name, locked), by `,
+		`Admin API: agent "vpn" saved`, `Admin API: 1 users imported, by `} {
+		if !strings.Contains(all.String(), want) {
+			t.Errorf("log lacks %q:\n%s", want, all.String())
+		}
+	}
+	if strings.Contains(all.String(), "hunter2") || strings.Contains(all.String(), ic.Code) || strings.Contains(all.String(), "s3cret") {
+		t.Errorf("a secret is in the log:\n%s", all.String())
+	}
+	page, err := k.Logs(0, 3)
+	if err != nil || len(page) != 3 || page[0].Seq >= page[2].Seq {
+		t.Errorf("log page %+v %v", page, err)
+	}
+	if v, err := k.VerifyLog(); err != nil || v.Head == "" {
+		t.Errorf("verify %+v %v", v, err)
+	}
+	if !k.Health().OK() {
+		t.Errorf("health %+v", k.Health())
+	}
+}
+
+func waitEvent(t *testing.T, events <-chan core.Event, ok func(core.Event) bool) {
+	t.Helper()
+	deadline := time.After(10 * time.Second)
+	for {
+		select {
+		case e, open := <-events:
+			if !open {
+				t.Fatal("the event stream closed")
+			}
+			if ok(e) {
+				return
+			}
+		case <-deadline:
+			t.Fatal("the event never came")
+		}
+	}
+}
+
+// TestConsoleRoutes_Roles: every route of the full console refuses a
+// helpdesk console, except reading users and profiles and
+// reprovisioning, and the refusal is counted in the log.
+func TestConsoleRoutes_Roles(t *testing.T) {
+	e := newRemote(t, adminapi.RemoteOptions{})
+	if _, err := e.admin.AddUser(adminapi.NewUser{Name: "alice", PIN: "9132"}); err != nil {
+		t.Fatal(err)
+	}
+	id := e.pair(t, "desk-2", core.RoleHelpdesk)
+	hc := remoteHTTP(t, id)
+	tests := []struct {
+		method, path, body string
+		helpdesk           bool
+	}{
+		{"GET", "/v1/users?view=full", "", true},
+		{"GET", "/v1/users/alice", "", true},
+		{"PATCH", "/v1/users/alice", `{"full_name":"X"}`, false},
+		{"POST", "/v1/import/preview", "name\nbob\n", false},
+		{"POST", "/v1/import", `{"rows":[]}`, false},
+		{"GET", "/v1/oath", "", true},
+		{"GET", "/v1/users/alice/oath", "", true},
+		{"GET", "/v1/profiles?view=full", "", true},
+		{"GET", "/v1/profiles/Default", "", true},
+		{"GET", "/v1/profiles/Default/impact", "", true},
+		{"POST", "/v1/effective-profile", `{}`, true},
+		{"POST", "/v1/profiles", `{"name":"X"}`, false},
+		{"PUT", "/v1/profiles/Default", `{}`, false},
+		{"DELETE", "/v1/profiles/Default", "", false},
+		{"POST", "/v1/profiles/Default/groups", `{"group":"g"}`, false},
+		{"GET", "/v1/outbox", "", false},
+		{"POST", "/v1/outbox/1/retry", "", false},
+		{"DELETE", "/v1/outbox/1", "", false},
+		{"GET", "/v1/log?tail=5", "", false},
+		{"GET", "/v1/log/verify", "", false},
+		{"POST", "/v1/log", `{"level":"INFO","message":"x"}`, false},
+		{"GET", "/v1/config", "", false},
+		{"PUT", "/v1/config", `{}`, false},
+		{"GET", "/v1/health", "", false},
+		{"POST", "/v1/backups/run", "", false},
+		{"POST", "/v1/backups/check", `{}`, false},
+		{"GET", "/v1/mail/template", "", false},
+		{"POST", "/v1/mail/test", `{}`, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.method+" "+tt.path, func(t *testing.T) {
+			req, _ := http.NewRequest(tt.method, "https://"+e.addr+tt.path, strings.NewReader(tt.body))
+			resp, err := hc.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			forbidden := resp.StatusCode == http.StatusForbidden && bytes.Contains(b, []byte(`"forbidden"`))
+			if forbidden == tt.helpdesk {
+				t.Errorf("helpdesk: %s %s", resp.Status, b)
+			}
+		})
+	}
+	if log := e.log(t); !strings.Contains(log, `from console "desk-2" at 127.0.0.1 in the last minute: console role helpdesk may not do outbox.read`) {
+		t.Errorf("the refusal is not logged:\n%s", log)
+	}
+}
+
+// remoteHTTP is an HTTP client with id's certificate, trusting any server
+// (the pinning is tested elsewhere).
+func remoteHTTP(t *testing.T, id *adminapi.Identity) *http.Client {
+	t.Helper()
+	cert, err := tls.X509KeyPair(id.CertPEM, id.KeyPEM)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr := &http.Transport{TLSClientConfig: &tls.Config{Certificates: []tls.Certificate{cert}, InsecureSkipVerify: true}} // #nosec: loopback test
+	t.Cleanup(tr.CloseIdleConnections)
+	return &http.Client{Transport: tr, Timeout: 10 * time.Second}
+}
+
+// TestConsole_MailTestFromServer: the Mail Transport screen's test
+// message, attached, is sent by the server to a real SMTP server on
+// loopback, logging in with the stored password when the form holds the
+// mask; a wrong password comes back as the mail adapter's sentence.
+func TestConsole_MailTestFromServer(t *testing.T) {
+	svc, sock := newServer(t)
+	smtpSrv, err := smtpcapture.New(smtpcapture.Options{Username: "provisio", Password: "hunter2-secret"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { smtpSrv.Close() })
+	for k, v := range map[string]string{"smtp.host": smtpSrv.Host(), "smtp.port": strconv.Itoa(smtpSrv.Port()),
+		"smtp.security": "none", "smtp.username": "provisio", "smtp.password": "hunter2-secret", "smtp.from": "provisio@example.org"} {
+		if err := svc.SetSetting(k, v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c, err := adminapi.Dial(sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	k := adminapi.NewConsole(c)
+	ms := k.Settings().Mail
+	if ms.Password != core.SecretMask {
+		t.Fatalf("password %q", ms.Password)
+	}
+	if err := k.MailTools().SendTest(context.Background(), ms, nil, "alice@example.org"); err != nil {
+		t.Fatalf("test send: %s", k.MailTools().Describe(err))
+	}
+	msgs, err := smtpSrv.Wait(1, 10*time.Second)
+	if err != nil || len(msgs) != 1 || msgs[0].Username != "provisio" || msgs[0].To[0] != "alice@example.org" {
+		t.Fatalf("captured %+v %v", msgs, err)
+	}
+	ms.Password = "wrong"
+	err = k.MailTools().SendTest(context.Background(), ms, nil, "alice@example.org")
+	if err == nil || k.MailTools().Describe(err) == "" {
+		t.Fatalf("a wrong password was not refused: %v", err)
+	}
+	if tpl := k.MailTools().DefaultProvisionTemplate(); tpl.Subject == "" || !tpl.CarriesCode() {
+		t.Errorf("default template %+v", tpl)
+	}
+}

@@ -1,0 +1,275 @@
+package core
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// The use cases the full console needs over the admin API (ConsoleAPI),
+// as the server runs them for its caller: each change is followed by an
+// audit line naming the operator, as the other LocalAdmin methods do.
+// The routes are in core/adminapi/server_console.go.
+
+// UserRecords lists the users as the full console shows them.
+func (l LocalAdmin) UserRecords() ([]AdminUserRecord, error) {
+	users, err := l.svc().Users()
+	if err != nil {
+		return nil, err
+	}
+	out := make([]AdminUserRecord, 0, len(users))
+	for _, u := range users {
+		out = append(out, AdminUserRecordOf(u))
+	}
+	return out, nil
+}
+
+// UserRecord is one user as the full console shows it.
+func (l LocalAdmin) UserRecord(name string) (AdminUserRecord, error) {
+	u, err := l.svc().User(name)
+	if err != nil {
+		return AdminUserRecord{}, err
+	}
+	return AdminUserRecordOf(u), nil
+}
+
+// EditUser changes the fields of c, by the one rule of UpdateUser.
+func (l LocalAdmin) EditUser(name string, c AdminUserChange) (AdminUserRecord, error) {
+	u, err := l.svc().UpdateUser(name, func(u *User) error { c.Apply(u); return nil })
+	if err != nil {
+		return AdminUserRecord{}, err
+	}
+	l.logOperator(u.Name, fmt.Sprintf("user %q changed (%s)", u.Name, c.Fields()))
+	return AdminUserRecordOf(u), nil
+}
+
+// PreviewImportCSV reads and checks a user import file.
+func (l LocalAdmin) PreviewImportCSV(data []byte) (ImportPreview, error) {
+	return l.svc().PreviewImport(bytes.NewReader(data))
+}
+
+// Import saves the rows of a preview.
+func (l LocalAdmin) Import(rows []ImportRow) (int, error) {
+	n, err := l.svc().ImportUsers(rows, nil)
+	if n > 0 {
+		l.logOperator("", fmt.Sprintf("%d users imported", n))
+	}
+	return n, err
+}
+
+// MailCode queues a code issued before (CreateProvisionCode) for mail.
+func (l LocalAdmin) MailCode(ic IssuedCode) (AdminIssued, error) {
+	out, err := l.svc().MailIssuedCode(ic)
+	if err != nil {
+		return AdminIssued{}, err
+	}
+	l.logOperator(out.User, fmt.Sprintf("provision code of %q queued for mail", out.User))
+	return AdminIssuedOf(out), nil
+}
+
+// OATHStatuses are the users' authenticator-app tokens, by user key.
+func (l LocalAdmin) OATHStatuses() (map[string]OATHStatus, error) { return l.svc().OATHStatuses() }
+
+// OATHStatus is a user's token.
+func (l LocalAdmin) OATHStatus(name string) (OATHStatus, error) { return l.svc().OATHStatus(name) }
+
+// IssueOATH issues a pending token; its secret is in the answer only.
+func (l LocalAdmin) IssueOATH(name string, opt OATHOptions) (OATHIssued, error) {
+	is, err := l.svc().IssueOATH(name, opt)
+	if err != nil {
+		return OATHIssued{}, err
+	}
+	l.logOperator(is.User, fmt.Sprintf("authenticator-app token issued for %q", is.User))
+	return is, nil
+}
+
+// ConfirmOATH confirms a pending token with a code from the app.
+func (l LocalAdmin) ConfirmOATH(name, code string) error {
+	if err := l.svc().ConfirmOATH(name, code); err != nil {
+		return err
+	}
+	l.logOperator(name, fmt.Sprintf("authenticator-app token of %q confirmed", name))
+	return nil
+}
+
+// MailOATHCode mails a provision code that sets up an authenticator app.
+func (l LocalAdmin) MailOATHCode(name string, opt OATHOptions) (AdminIssued, error) {
+	ic, err := l.svc().MailOATHProvisionCode(name, opt)
+	if err != nil {
+		return AdminIssued{}, err
+	}
+	l.logOperator(ic.User, fmt.Sprintf("authenticator-app provision code mailed for %q", ic.User))
+	ic.Code, ic.URL = "", "" // it went by mail; the caller shows only where
+	return AdminIssuedOf(ic), nil
+}
+
+// Profile is one provisioning profile with its values.
+func (l LocalAdmin) Profile(name string) (Profile, error) { return l.svc().Profile(name) }
+
+// ProfileRecords lists the profiles with their values.
+func (l LocalAdmin) ProfileRecords() ([]Profile, error) { return l.svc().Profiles() }
+
+// ProfileImpact counts the users a profile applies to.
+func (l LocalAdmin) ProfileImpact(name string) (int, error) { return l.svc().ProfileImpact(name) }
+
+// AddProfile adds a profile.
+func (l LocalAdmin) AddProfile(p Profile) error {
+	return l.svc().AddProfile(p, l.operator())
+}
+
+// SaveProfile replaces a profile's values.
+func (l LocalAdmin) SaveProfile(p Profile) error {
+	return l.svc().SaveProfile(p, l.operator())
+}
+
+// DeleteProfile deletes a profile, giving its users reassignTo.
+func (l LocalAdmin) DeleteProfile(name, reassignTo string) error {
+	return l.svc().DeleteProfile(name, reassignTo, l.operator())
+}
+
+// AssignProfileToGroup makes a profile a group's default.
+func (l LocalAdmin) AssignProfileToGroup(profile, group string) error {
+	return l.svc().AssignProfileToGroup(profile, group, l.operator())
+}
+
+// EffectiveProfile is the profile a user of group with their own profile
+// would get.
+func (l LocalAdmin) EffectiveProfile(group, profile string) (EffectiveProfile, error) {
+	return l.svc().EffectiveProfileFor(User{Group: group, Profile: profile})
+}
+
+// operator names the caller in the log lines the profile use cases
+// write themselves.
+func (l LocalAdmin) operator() string {
+	if l.Operator == "" {
+		return "the command line"
+	}
+	return l.Operator
+}
+
+// Outbox lists the outbox without codes or message texts.
+func (l LocalAdmin) Outbox() ([]OutMessage, error) {
+	msgs, err := l.svc().Outbox()
+	for i := range msgs {
+		msgs[i] = AdminOutMessage(msgs[i])
+	}
+	return msgs, err
+}
+
+// RetryMail sends a failed message again.
+func (l LocalAdmin) RetryMail(id uint64) error {
+	if err := l.svc().RetryMail(id); err != nil {
+		return err
+	}
+	l.logOperator("", fmt.Sprintf("message #%d retried", id))
+	return nil
+}
+
+// DiscardMail discards a message.
+func (l LocalAdmin) DiscardMail(id uint64) error {
+	if err := l.svc().DiscardMail(id); err != nil {
+		return err
+	}
+	l.logOperator("", fmt.Sprintf("message #%d discarded", id))
+	return nil
+}
+
+// Logs pages through the audit log from after, oldest first.
+func (l LocalAdmin) Logs(after uint64, limit int) ([]LogEntry, error) {
+	return l.svc().Logs(after, limit)
+}
+
+// LogTail is the newest limit entries.
+func (l LocalAdmin) LogTail(limit int) ([]LogEntry, error) { return l.svc().LogTail(limit) }
+
+// VerifyLog checks the log's chain.
+func (l LocalAdmin) VerifyLog() (LogChain, error) { return l.svc().VerifyLog() }
+
+// Note adds a line from the console to the audit log, naming it.
+func (l LocalAdmin) Note(level Level, user, message string) error {
+	switch level {
+	case LevelInfo, LevelWarn, LevelError:
+	default:
+		return FieldError("level", "The level is info, warn or error.")
+	}
+	message = strings.TrimSpace(message)
+	if message == "" || len(message) > 2000 {
+		return FieldError("message", "A log note is 1 to 2000 characters.")
+	}
+	return l.svc().Log(level, user, "%s (from %s)", message, l.operator())
+}
+
+// Config is every setting, the SMTP password masked.
+func (l LocalAdmin) Config() Settings { return MaskSettings(l.svc().Settings()) }
+
+// SetConfig saves every setting; a masked password keeps the stored one.
+func (l LocalAdmin) SetConfig(set Settings, what string) (Settings, error) {
+	if set.Mail.Password == SecretMask {
+		set.Mail.Password = l.svc().Settings().Mail.Password
+	}
+	if strings.TrimSpace(what) == "" {
+		what = "Settings"
+	}
+	if err := l.svc().SetSettings(set, what); err != nil {
+		return Settings{}, err
+	}
+	l.logOperator("", fmt.Sprintf("settings saved (%s)", what))
+	return l.Config(), nil
+}
+
+// Health is the server's health.
+func (l LocalAdmin) Health() Health { return l.svc().Health() }
+
+// BackupNow backs up into the backup folder now.
+func (l LocalAdmin) BackupNow() BackupResult {
+	r := l.svc().BackupNow(false)
+	l.logOperator("", "backup into the backup folder started")
+	return r
+}
+
+// CheckBackupSettings checks backup settings on the server, where the
+// folder and the key files are.
+func (l LocalAdmin) CheckBackupSettings(b BackupSettings) error {
+	return l.svc().CheckBackupSettings(b)
+}
+
+// mailTestTimeout bounds a test send made for the admin API.
+const mailTestTimeout = time.Minute
+
+// SendTestMail sends a test message with m (not necessarily saved) from
+// the server; a masked password is the stored one. The error's sentence
+// is the mail adapter's description.
+func (l LocalAdmin) SendTestMail(m MailSettings, to string) error {
+	tools := l.svc().MailTools()
+	if tools == nil {
+		return Errorf(CodeInternal, "This server cannot send a test message.")
+	}
+	if m.Password == SecretMask {
+		m.Password = l.svc().Settings().Mail.Password
+	}
+	if err := ValidateEmail("to", to); err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), mailTestTimeout)
+	defer cancel()
+	if err := tools.SendTest(ctx, m, nil, to); err != nil {
+		ce := &Error{Code: CodeInvalid, Message: tools.Describe(err)}
+		if e, ok := err.(*Error); ok {
+			ce.Field = e.Field
+		}
+		return ce
+	}
+	l.logOperator("", fmt.Sprintf("test message sent to %s", to))
+	return nil
+}
+
+// DefaultMailTemplate is the built-in provision message.
+func (l LocalAdmin) DefaultMailTemplate() (MailTemplate, error) {
+	tools := l.svc().MailTools()
+	if tools == nil {
+		return MailTemplate{}, Errorf(CodeInternal, "This server has no mail transport.")
+	}
+	return tools.DefaultProvisionTemplate(), nil
+}

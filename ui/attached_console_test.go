@@ -1,0 +1,234 @@
+package ui
+
+import (
+	"crypto/tls"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"fyne.io/fyne/v2/test"
+	"fyne.io/fyne/v2/widget"
+
+	"provisio/core"
+	"provisio/core/adminapi"
+	"provisio/core/certs"
+)
+
+// newAttachedHarness is the full console attached to a service over a
+// real admin socket (#12): the harness's service and bbolt file play the
+// service, which serves adminapi on a Unix socket, and the console works
+// only through adminapi.Console over it.
+func newAttachedHarness(t *testing.T) (h *harness, stopService func()) {
+	t.Helper()
+	var srv *adminapi.Server
+	closed := false
+	h = newHarnessWith(t, func(h *harness, d *Deps) {
+		// The console reads its own clock; the service's starts now too.
+		h.clock.Advance(time.Since(h.clock.Now()))
+		dir, err := os.MkdirTemp("", "pv")
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { os.RemoveAll(dir) })
+		sock := filepath.Join(dir, adminapi.SocketName) // short: socket paths are limited
+		srv, err = adminapi.Listen(sock, h.svc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() {
+			if !closed {
+				srv.Close()
+			}
+		})
+		c, err := adminapi.Dial(sock)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(c.Close)
+		k := adminapi.NewConsole(c)
+		d.Service, d.Mail, d.ServerURLs, d.Attached = k, k.MailTools(), nil, "/var/lib/provisio"
+	})
+	return h, func() { closed = true; srv.Close() }
+}
+
+// TestConsole_AttachedOverAdminSocket: an admin's full console attached to
+// the service changes a policy on the PIN screen and the service stores
+// it, adds an agent, and shows a phone's provisioning as it happens; the
+// status bar says it is attached, and what only the service can do is
+// said in a sentence.
+func TestConsole_AttachedOverAdminSocket(t *testing.T) {
+	h, _ := newAttachedHarness(t)
+	if h.c.serverState.Text != AttachedState || h.c.modeNote.Text != attachedNote || h.c.installSvc.Visible() {
+		t.Errorf("status bar %q, %q, install button shown %v", h.c.serverState.Text, h.c.modeNote.Text, h.c.installSvc.Visible())
+	}
+
+	// Policy → PIN & Lockout.
+	f := h.c.pin
+	fails := f.entries["policy.lockout.max_failures"]
+	fails.entry.SetText("7")
+	test.Tap(f.apply)
+	if fails.msg.Visible() {
+		t.Fatalf("the form refused: %q", fails.msg.Text)
+	}
+	if got := h.svc.Settings().MaxFailures; got != 7 {
+		t.Errorf("the service stores max failures %d, want 7", got)
+	}
+	// A bad value gets the service's sentence next to the field and
+	// changes nothing.
+	fails.entry.SetText("0")
+	test.Tap(f.apply)
+	if !fails.msg.Visible() || fails.msg.Text == "" {
+		t.Error("a bad value was not refused next to its field")
+	}
+	if got := h.svc.Settings().MaxFailures; got != 7 {
+		t.Errorf("the service stores max failures %d after a refused value", got)
+	}
+	// A change made elsewhere reaches the form (once it holds no draft)
+	// through the stream.
+	fails.entry.SetText("7")
+	if err := h.svc.SetSetting("policy.lockout.lock_seconds", "600"); err != nil {
+		t.Fatal(err)
+	}
+	h.waitFor("the form follows the service", func() bool {
+		return f.entries["policy.lockout.lock_seconds"].entry.Text == "600"
+	})
+
+	// Agents.
+	s := h.c.agents
+	test.Tap(s.add)
+	af := s.form
+	test.Type(af.name.entry, "office-vpn")
+	test.Type(af.host.entry, "127.0.0.1")
+	secret := af.secret.entry.Text
+	test.Tap(af.save)
+	if s.form != nil {
+		t.Fatalf("form still open: %q", agentErrors(af))
+	}
+	a := h.svc.Agents()
+	if len(a) != 1 || a[0].Name != "office-vpn" || a[0].Host != "127.0.0.1" || a[0].Secret != secret {
+		t.Fatalf("the service stores %+v", a)
+	}
+	// Edited without the secret ever coming back: the stored one stays.
+	h.waitFor("agent listed", func() bool { return s.list.Length() == 1 })
+	s.list.Select(0)
+	test.Tap(s.edit)
+	if s.form == nil || s.form.secret.entry.Text == secret {
+		t.Fatal("the agent's secret reached the attached console")
+	}
+	s.form.host.entry.SetText("127.0.0.2")
+	test.Tap(s.form.save)
+	if a := h.svc.Agents(); len(a) != 1 || a[0].Host != "127.0.0.2" || a[0].Secret != secret {
+		t.Errorf("after the edit the service stores %+v", a)
+	}
+
+	// A phone provisions with the code the console shows: "Device
+	// provisioned" arrives live.
+	d := h.openFor("alice")
+	if d.issued.Code == "" {
+		t.Fatal("no code shown")
+	}
+	if _, err := h.svc.Provision("127.0.0.1", "alice", d.issued.Code, "TestOS"); err != nil {
+		t.Fatal(err)
+	}
+	h.waitFor("Device provisioned", func() bool { return strings.HasPrefix(d.status.Text, statusProvisioned) })
+	h.waitFor("the users list shows the device", func() bool {
+		for _, r := range h.c.users.shown {
+			if r.Name == "alice" && r.DeviceOS == "TestOS" {
+				return true
+			}
+		}
+		return false
+	})
+
+	// The Server screen says where restarts happen.
+	h.c.server.refreshState()
+	if !strings.Contains(h.c.server.state.Text, restartServiceHint) || !h.c.server.restart.Disabled() {
+		t.Errorf("server state %q", h.c.server.state.Text)
+	}
+
+	// Who did it: the service's log names the operator on the socket.
+	entries, err := h.svc.LogTail(200)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var log strings.Builder
+	for _, e := range entries {
+		log.WriteString(e.Message + "\n")
+	}
+	for _, want := range []string{"Admin API: settings saved (Policy PIN and Lockout), by a console or command on this machine",
+		`Admin API: agent "office-vpn" saved`, `Admin API: provision code issued for "alice", by a console`} {
+		if !strings.Contains(log.String(), want) {
+			t.Errorf("log lacks %q:\n%s", want, log.String())
+		}
+	}
+	if strings.Contains(log.String(), secret) {
+		t.Error("the agent's secret is in the log")
+	}
+}
+
+// TestConsole_AttachedServiceGoes: when the service stops, the attached
+// console says so in red rather than showing stale data as live.
+func TestConsole_AttachedServiceGoes(t *testing.T) {
+	h, stop := newAttachedHarness(t)
+	stop()
+	h.waitFor("the console notices", func() bool { return h.c.modeNote.Text == attachedLost })
+	if h.c.serverState.Importance != widget.DangerImportance {
+		t.Errorf("status %q is not red", h.c.serverState.Text)
+	}
+}
+
+// TestConsole_RemoteAdminOverMutualTLS: a console paired with the admin
+// role (--connect) gets the full console over mutual TLS on loopback,
+// and what it saves is what the server stores, logged with its name.
+func TestConsole_RemoteAdminOverMutualTLS(t *testing.T) {
+	h := newHarnessWith(t, func(h *harness, d *Deps) {
+		h.clock.Advance(time.Since(h.clock.Now()))
+		keyDir := t.TempDir()
+		cert, err := certs.LoadOrCreateIn(t.TempDir(), keyDir, []string{"127.0.0.1"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		srv, err := adminapi.ListenRemote("127.0.0.1:0", h.svc, adminapi.RemoteOptions{
+			GetCertificate: func(*tls.ClientHelloInfo) (*tls.Certificate, error) { return &cert, nil },
+			CA:             certs.NewConsoleCA(keyDir)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { srv.Close() })
+		p, err := core.LocalAdmin{Svc: h.svc}.PairConsole("desk-admin", core.RoleAdmin)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fp, serverPEM, err := adminapi.ServerFingerprint(srv.Addr())
+		if err != nil {
+			t.Fatal(err)
+		}
+		id, err := adminapi.Pair(srv.Addr(), fp, serverPEM, p.Code)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, err := adminapi.DialRemote(id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(c.Close)
+		k := adminapi.NewConsole(c)
+		d.Service, d.Mail, d.ServerURLs, d.Attached, d.Fingerprint = k, k.MailTools(), nil, srv.Addr(), id.ServerFingerprint
+	})
+	f := h.c.pin
+	f.entries["policy.pin.min_length"].entry.SetText("6")
+	test.Tap(f.apply)
+	if got := h.svc.Settings().PINMin; got != 6 {
+		t.Fatalf("the server stores PIN min length %d, want 6", got)
+	}
+	h.waitFor("the log line arrives over the stream", func() bool {
+		for _, e := range h.c.log.shown {
+			if strings.Contains(e.Message, `Admin API: settings saved (Policy PIN and Lockout), by console "desk-admin" (admin) at 127.0.0.1`) {
+				return true
+			}
+		}
+		return false
+	})
+}
