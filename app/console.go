@@ -126,8 +126,20 @@ func (c *cli) attachedDeps(a fyne.App, k *adminapi.Console, where, fingerprint s
 		fingerprint = certFileFingerprint(c.dataDir, k.Settings().TLSCert)
 	}
 	return ui.Deps{
-		Service:        k,
-		Mail:           k.MailTools(),
+		Service: k,
+		Mail:    k.MailTools(),
+		// Where the service's server answers, its certificate and store,
+		// as it reports them (GET /v1/server).
+		ServerURLs: func() []string { return k.ServerStatus().URLs },
+		Certificate: func() ui.CertInfo {
+			cs := k.ServerStatus().Certificate
+			ci := ui.CertInfo{Fingerprint: cs.Fingerprint, FromFiles: cs.FromFiles, Names: cs.Names, NotAfter: cs.NotAfter}
+			if cs.Problem != "" {
+				ci.Problem = errors.New(cs.Problem)
+			}
+			return ci
+		},
+		Store:          func() ui.StoreInfo { return k.ServerStatus().Store },
 		Fingerprint:    fingerprint,
 		Version:        appVersion(a),
 		DataDir:        dataDir,

@@ -401,6 +401,8 @@ func (e *env) startBackups() (stop func()) {
 func (e *env) startAdmin(errOut io.Writer) (stop func()) {
 	// An attached console's test message leaves from this server.
 	e.svc.SetMailTools(mailer.Tools{})
+	// And it sees where this server answers, as this process's console does.
+	e.svc.SetServerStatus(e.serverStatus)
 	stopRemote := e.startRemoteAdmin(errOut)
 	srv, err := adminapi.Listen(filepath.Join(e.dir, adminapi.SocketName), e.svc)
 	if err != nil {
@@ -484,6 +486,17 @@ func moveTLSKey(dataDir, keyDir string) error {
 
 // storeInfo describes the store for the Server screen: the data file, or
 // the etcd members with their health and the server that leads.
+// serverStatus is where this process's server answers, its certificate
+// and store, for consoles attached over the admin API (GET /v1/server).
+func (e *env) serverStatus() core.ServerStatus {
+	c := e.certInfo()
+	cs := core.CertificateStatus{Fingerprint: c.Fingerprint, FromFiles: c.FromFiles, Names: c.Names, NotAfter: c.NotAfter}
+	if c.Problem != nil {
+		cs.Problem = c.Problem.Error()
+	}
+	return core.ServerStatus{URLs: e.sup.URLs(), Certificate: cs, Store: e.storeInfo()}
+}
+
 func (e *env) storeInfo() ui.StoreInfo {
 	if e.kv == nil {
 		return ui.StoreInfo{Where: e.st.Path()}

@@ -219,6 +219,9 @@ func (l LocalAdmin) SetConfig(set Settings, what string) (Settings, error) {
 	return l.Config(), nil
 }
 
+// ServerStatus is where the server answers, its certificate and store.
+func (l LocalAdmin) ServerStatus() ServerStatus { return l.Svc.ServerStatus() }
+
 // Health is the server's health.
 func (l LocalAdmin) Health() Health { return l.svc().Health() }
 

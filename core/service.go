@@ -69,6 +69,9 @@ type serviceState struct {
 	// mailTools is the mail adapter's test send, for the admin API's
 	// (SetMailTools, adminops_console.go).
 	mailTools atomic.Pointer[MailTools]
+	// serverStatus reports the server this process runs, for the admin
+	// API (SetServerStatus, serverstatus.go).
+	serverStatus atomic.Pointer[func() ServerStatus]
 	// Health (health.go): the free-space probe, the state a person must
 	// see, and lock-free copies of its two flags for the hot path.
 	freeSpace FreeSpace

@@ -48,7 +48,13 @@ func newAttachedHarness(t *testing.T) (h *harness, stopService func()) {
 		}
 		t.Cleanup(c.Close)
 		k := adminapi.NewConsole(c)
-		d.Service, d.Mail, d.ServerURLs, d.Attached = k, k.MailTools(), nil, "/var/lib/provisio"
+		// The service reports where its server answers (app/env.go), and
+		// the console reads it over the socket as app wires it.
+		h.svc.SetServerStatus(func() core.ServerStatus {
+			return core.ServerStatus{URLs: []string{"https://192.0.2.10:8443"}}
+		})
+		d.Service, d.Mail, d.Attached = k, k.MailTools(), "/var/lib/provisio"
+		d.ServerURLs = func() []string { return k.ServerStatus().URLs }
 	})
 	return h, func() { closed = true; srv.Close() }
 }
@@ -62,6 +68,9 @@ func TestConsole_AttachedOverAdminSocket(t *testing.T) {
 	h, _ := newAttachedHarness(t)
 	if h.c.serverState.Text != AttachedState || h.c.modeNote.Text != attachedNote || h.c.installSvc.Visible() {
 		t.Errorf("status bar %q, %q, install button shown %v", h.c.serverState.Text, h.c.modeNote.Text, h.c.installSvc.Visible())
+	}
+	if !strings.Contains(h.c.status.Text, "https://192.0.2.10:8443") {
+		t.Errorf("status bar %q does not show where the service's server answers", h.c.status.Text)
 	}
 
 	// Policy → PIN & Lockout.

@@ -35,27 +35,14 @@ const (
 	keyTLSKey     = "server.tls_key"
 )
 
-// StoreInfo is where the records are kept (Deps.Store).
-type StoreInfo struct {
-	// Etcd is set when several servers share an etcd cluster.
-	Etcd bool
-	// Where is the data file's path or the etcd address.
-	Where string
-	// Members are the etcd members, with their health; Problem is why
-	// they could not be listed.
-	Members []StoreMember
-	Problem string
-	// ThisServer names this server; Leader the one that sends mail and
-	// trims the log ("" while none is elected).
-	ThisServer, Leader string
-}
+// StoreInfo describes where the records are kept, for the Server screen:
+// the data file, or an etcd cluster with its members and the server that
+// leads the run-once work (issue #16). It is core's type, so a console
+// attached over the admin API shows the same (GET /v1/server).
+type StoreInfo = core.StoreStatus
 
 // StoreMember is one etcd member.
-type StoreMember struct {
-	Name, Endpoint, Version string
-	Healthy, RaftLeader     bool
-	Problem                 string
-}
+type StoreMember = core.StoreMember
 
 // storeText is the Store section's text for a person.
 func storeText(si StoreInfo) string {

@@ -171,6 +171,12 @@ func newServer(t *testing.T) (*core.Service, string) {
 	}, Files: map[string]string{backup.KeyName: filepath.Join(keyDir, store.KeyFileName)}})
 	// The mail transport's tools, as app wires them, for the test send.
 	svc.SetMailTools(mailer.Tools{})
+	// And what the program reports of the server it runs (app/env.go).
+	svc.SetServerStatus(func() core.ServerStatus {
+		return core.ServerStatus{URLs: []string{"https://192.0.2.10:8443"},
+			Certificate: core.CertificateStatus{Fingerprint: "AB:CD", Names: []string{"192.0.2.10"}, NotAfter: time.Date(2036, 11, 30, 0, 0, 0, 0, time.UTC)},
+			Store:       core.StoreStatus{Where: filepath.Join(dir, store.FileName)}}
+	})
 	sock := filepath.Join(dir, adminapi.SocketName)
 	srv, err := adminapi.Listen(sock, svc)
 	if err != nil {

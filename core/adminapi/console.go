@@ -103,6 +103,17 @@ func (k *Console) Health() core.Health {
 	return h
 }
 
+// ServerStatus is where the service's server answers, its certificate
+// and store (GET /v1/server); the zero value (not running) when the
+// service does not answer.
+func (k *Console) ServerStatus() core.ServerStatus {
+	var st core.ServerStatus
+	if err := k.c.do(http.MethodGet, "/server", nil, &st); err != nil {
+		return core.ServerStatus{}
+	}
+	return st
+}
+
 // Settings implements core.ConsoleAPI; the SMTP password is masked
 // (core.SecretMask) and kept by the server when given back so.
 func (k *Console) Settings() core.Settings {

@@ -54,6 +54,7 @@ func (h *handler) consoleRoutes(route func(string, core.AdminAction, http.Handle
 	route("GET /v1/config", core.ActReadSettings, h.config)
 	route("PUT /v1/config", core.ActWriteSettings, h.setConfig)
 	route("GET /v1/health", core.ActHealth, h.health)
+	route("GET /v1/server", core.ActHealth, h.serverStatus)
 	route("POST /v1/backups/run", core.ActBackup, h.backupNow)
 	route("POST /v1/backups/check", core.ActReadSettings, h.checkBackup)
 	route("GET /v1/mail/template", core.ActReadSettings, h.mailTemplate)
@@ -412,6 +413,10 @@ func (h *handler) health(w http.ResponseWriter, r *http.Request) {
 		OK      bool   `json:"ok"`
 		Message string `json:"message,omitempty"`
 	}{hl, hl.OK(), hl.Message()}, nil)
+}
+
+func (h *handler) serverStatus(w http.ResponseWriter, r *http.Request) {
+	reply(w, http.StatusOK, h.api(r).ServerStatus(), nil)
 }
 
 func (h *handler) backupNow(w http.ResponseWriter, r *http.Request) {
