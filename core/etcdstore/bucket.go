@@ -3,6 +3,7 @@ package etcdstore
 import (
 	"encoding/binary"
 	"fmt"
+	"slices"
 	"strings"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
@@ -176,7 +177,21 @@ func (c *cursor) fetch(from string, incl bool) error {
 		id = "b" + end
 	}
 	pg, seen := t.ranges[id]
-	if !seen || t.rev == 0 {
+	fresh := !seen || t.rev == 0
+	if fresh && !c.fwd {
+		// etcd reads a whole range to answer a descending read, however
+		// small its limit: the newest log entry would cost a read of the
+		// whole log. Read forward from the bucket's last key seen instead.
+		p, err := c.fetchTail(start, end)
+		if err != nil {
+			return err
+		}
+		if p != nil {
+			pg, seen, fresh = p, false, false
+			t.ranges[id] = pg
+		}
+	}
+	if fresh {
 		var resp *clientv3.GetResponse
 		var err error
 		if c.fwd {
@@ -207,6 +222,16 @@ func (c *cursor) fetch(from string, incl bool) error {
 		}
 		t.ranges[id] = pg
 		seen = false
+		if n := len(pg.pairs); n > 0 && end == c.b.end {
+			// The read reached the bucket's end: its newest key.
+			newest := pg.pairs[0].k
+			if c.fwd {
+				newest = pg.pairs[n-1].k
+			}
+			if c.fwd && !pg.more || !c.fwd {
+				t.kv.tails.saw(c.b.prefix, newest)
+			}
+		}
 	}
 	// pick only reslices the page, so it may be shared.
 	c.page, c.more = pg.pairs, pg.more
@@ -226,6 +251,52 @@ func (c *cursor) fetch(from string, incl bool) error {
 		t.spans = append(t.spans, pg.sp)
 	}
 	return nil
+}
+
+// fetchTail reads the keys of [start, end), the end of the bucket, in
+// ascending order from the bucket's last key this node saw (KV.tails), and
+// returns them as a backward page: nil when there is no such key in
+// [start, end) or none is left there, and the caller reads backward as
+// usual. The page's span is [hint, end), all of it read, so the commit's
+// range compare sees any key added there; keys before the hint are read
+// backward only if the cursor walks past it (more is set).
+func (c *cursor) fetchTail(start, end string) (*rangePage, error) {
+	t := c.b.t
+	if end != c.b.end {
+		return nil, nil
+	}
+	hint := t.kv.tails.get(c.b.prefix)
+	if hint == "" || hint < start || hint >= end {
+		return nil, nil
+	}
+	var pairs []kvPair
+	from := hint
+	for {
+		resp, err := t.getRev(from, clientv3.WithRange(end), clientv3.WithLimit(pageSize))
+		if err != nil {
+			return nil, err
+		}
+		for _, kv := range resp.Kvs {
+			pairs = append(pairs, kvPair{string(kv.Key), kv.Value})
+		}
+		if !resp.More || len(resp.Kvs) == 0 {
+			break
+		}
+		from = string(resp.Kvs[len(resp.Kvs)-1].Key) + "\x00"
+	}
+	if len(pairs) == 0 {
+		return nil, nil
+	}
+	slices.Reverse(pairs)
+	pg := &rangePage{pairs: pairs, more: pairs[len(pairs)-1].k > start, sp: span{from: hint, to: end}}
+	for _, p := range pairs {
+		pg.sp.keys = append(pg.sp.keys, p.k)
+	}
+	if t.ranges == nil {
+		t.ranges = map[string]*rangePage{}
+	}
+	t.kv.tails.saw(c.b.prefix, pairs[0].k)
+	return pg, nil
 }
 
 // pick returns the first visible key after from (from itself when incl)

@@ -148,6 +148,7 @@ type KV struct {
 	timeout time.Duration
 	maxOps  int
 	cache   cache
+	tails   tails
 	group   group
 	owned   bool // Close closes cli
 }
@@ -195,6 +196,7 @@ func NewKV(cli *clientv3.Client, cfg Config) *KV {
 	kv := &KV{cli: cli, cfg: cfg, prefix: "/provisio/" + cfg.Site + "/", timeout: cfg.RequestTimeout, maxOps: cfg.MaxTxnOps}
 	kv.group.kv = kv
 	kv.cache.m = map[string]centry{}
+	kv.tails.m = map[string]string{}
 	return kv
 }
 
@@ -337,4 +339,50 @@ func (c *cache) drop(keys map[string]read) {
 		delete(c.m, k)
 	}
 	c.mu.Unlock()
+}
+
+// tails remembers, per bucket, the newest key this node saw in it (read
+// at a bucket's end or written by a commit), so that Last can read forward
+// from there (cursor.fetchTail). Like the cache it is only a guess: a key
+// since deleted or a lower one only costs the usual backward read.
+type tails struct {
+	mu sync.Mutex
+	m  map[string]string // bucket prefix -> full key
+}
+
+func (h *tails) get(prefix string) string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.m[prefix]
+}
+
+// saw records key, the newest key of the bucket at prefix.
+func (h *tails) saw(prefix, key string) {
+	h.mu.Lock()
+	h.m[prefix] = key
+	h.mu.Unlock()
+}
+
+// wrote moves the hint of a bucket past the keys a commit wrote there
+// (appends to the log).
+func (h *tails) wrote(site string, keys map[string][]byte) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for k := range keys {
+		rest, ok := strings.CutPrefix(k, site)
+		if !ok {
+			continue
+		}
+		b, _, ok := strings.Cut(rest, "/")
+		if !ok {
+			continue
+		}
+		// Only a hint a read set moves: a key written in the middle of a
+		// bucket whose end was never read would make Last read forward
+		// over the rest of it.
+		p := site + b + "/"
+		if old, ok := h.m[p]; ok && old < k {
+			h.m[p] = k
+		}
+	}
 }

@@ -271,6 +271,7 @@ func (t *tx) commit() error {
 		return errConflict
 	}
 	rev := resp.Header.Revision
+	t.kv.tails.wrote(t.kv.prefix, t.writes)
 	for k, v := range t.writes {
 		t.kv.cache.put(k, centry{val: v, rev: rev})
 	}
