@@ -152,6 +152,9 @@ type rangePage struct {
 	pairs []kvPair
 	more  bool
 	sp    span
+	// tail is the bucket's newest key as this node's last commit left it
+	// (KV.tails), not read from etcd: its key is compared as a point read.
+	tail *read
 }
 
 // fetch reads a page from etcd in c.fwd's direction from from (itself
@@ -177,17 +180,24 @@ func (c *cursor) fetch(from string, incl bool) error {
 		id = "b" + end
 	}
 	pg, seen := t.ranges[id]
-	fresh := !seen || t.rev == 0
+	fresh := !seen || t.rev == 0 && pg.tail == nil
 	if fresh && !c.fwd {
 		// etcd reads a whole range to answer a descending read, however
 		// small its limit: the newest log entry would cost a read of the
-		// whole log. Read forward from the bucket's last key seen instead.
-		p, err := c.fetchTail(start, end)
-		if err != nil {
-			return err
+		// whole log. Take the bucket's end as this node's last commit
+		// left it, else read forward from the bucket's last key seen.
+		p := c.cachedTail(start, end)
+		if p == nil {
+			var err error
+			if p, err = c.fetchTail(start, end); err != nil {
+				return err
+			}
 		}
 		if p != nil {
 			pg, seen, fresh = p, false, false
+			if t.ranges == nil {
+				t.ranges = map[string]*rangePage{}
+			}
 			t.ranges[id] = pg
 		}
 	}
@@ -203,7 +213,7 @@ func (c *cursor) fetch(from string, incl bool) error {
 		if err != nil {
 			return err
 		}
-		pg = &rangePage{more: resp.More, sp: span{from: start, to: end}}
+		pg = &rangePage{more: resp.More, sp: span{from: start, to: end, rev: t.rev}}
 		for _, kv := range resp.Kvs {
 			k := string(kv.Key)
 			pg.pairs = append(pg.pairs, kvPair{k, kv.Value})
@@ -216,6 +226,9 @@ func (c *cursor) fetch(from string, incl bool) error {
 			} else {
 				pg.sp.from = pg.pairs[n-1].k
 			}
+		}
+		if pg.sp.to == c.b.end {
+			pg.sp.tail = c.b.prefix
 		}
 		if t.ranges == nil {
 			t.ranges = map[string]*rangePage{}
@@ -239,6 +252,14 @@ func (c *cursor) fetch(from string, incl bool) error {
 		c.lastFetched = pg.pairs[n-1].k
 	}
 	if t.write {
+		if pg.tail != nil {
+			// The newest key as a point read, compared at commit (a
+			// rollback may have taken it away).
+			k := pg.pairs[0].k
+			if _, ok := t.reads[k]; !ok {
+				t.noteRead(k, *pg.tail)
+			}
+		}
 		// A range walked again is recorded once, unless a rollback took
 		// its span away.
 		if i, ok := t.spanAt[id]; seen && ok && i < len(t.spans) && t.spans[i].from == pg.sp.from && t.spans[i].to == pg.sp.to {
@@ -288,15 +309,38 @@ func (c *cursor) fetchTail(start, end string) (*rangePage, error) {
 		return nil, nil
 	}
 	slices.Reverse(pairs)
-	pg := &rangePage{pairs: pairs, more: pairs[len(pairs)-1].k > start, sp: span{from: hint, to: end}}
+	pg := &rangePage{pairs: pairs, more: pairs[len(pairs)-1].k > start, sp: span{from: hint, to: end, rev: t.rev, tail: c.b.prefix}}
 	for _, p := range pairs {
 		pg.sp.keys = append(pg.sp.keys, p.k)
 	}
-	if t.ranges == nil {
-		t.ranges = map[string]*rangePage{}
-	}
 	t.kv.tails.saw(c.b.prefix, pairs[0].k)
 	return pg, nil
+}
+
+// cachedTail returns, in a write transaction, the bucket's end as this
+// node's last commit that appended to it left it (KV.tails): its newest
+// key X with its value and the commit's revision R. At R, [X, end) held X
+// alone (that commit's range compare made sure nothing else came in), so
+// the page costs no round trip. The commit compares X's mod revision
+// with R (X changed or deleted since) and the span [X, end) with "nothing
+// newer than R" (another node appended since): either fails the commit,
+// which then drops the cached end and runs again from etcd.
+func (c *cursor) cachedTail(start, end string) *rangePage {
+	t := c.b.t
+	if !t.write || end != c.b.end {
+		return nil
+	}
+	e, ok := t.kv.tails.end(c.b.prefix)
+	if !ok || e.key < start {
+		return nil
+	}
+	r := read{rev: e.rev, val: e.val}
+	return &rangePage{
+		pairs: []kvPair{{e.key, e.val}},
+		more:  e.key > start,
+		sp:    span{from: e.key, to: end, rev: e.rev, tail: c.b.prefix, keys: []string{e.key}},
+		tail:  &r,
+	}
 }
 
 // pick returns the first visible key after from (from itself when incl)

@@ -348,6 +348,70 @@ func (c *cache) drop(keys map[string]read) {
 type tails struct {
 	mu sync.Mutex
 	m  map[string]string // bucket prefix -> full key
+	// ends holds, per bucket, its newest key as the last commit of this
+	// node that appended to it left it (cursor.cachedTail).
+	ends map[string]tailEnd
+}
+
+// tailEnd is a bucket's newest key, its value and the revision at which
+// it was the newest.
+type tailEnd struct {
+	key string
+	val []byte
+	rev int64
+}
+
+func (h *tails) end(prefix string) (tailEnd, bool) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	e, ok := h.ends[prefix]
+	return e, ok
+}
+
+// committed records the bucket ends t's commit at rev leaves: for each
+// range t read up to a bucket's end, when t put a key after every key the
+// range held, that key is the bucket's newest at rev (the commit's
+// compares made sure no other key came into the range), unless t deleted
+// it again.
+func (h *tails) committed(t *tx, rev int64) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for _, s := range t.spans {
+		if s.tail == "" {
+			continue
+		}
+		var newest string
+		for k := range t.writes {
+			if k >= s.from && k < s.to && k > newest {
+				newest = k
+			}
+		}
+		ok := newest != ""
+		for _, k := range s.keys {
+			if k >= newest {
+				ok = false
+			}
+		}
+		if !ok {
+			delete(h.ends, s.tail)
+			continue
+		}
+		if h.ends == nil {
+			h.ends = map[string]tailEnd{}
+		}
+		h.ends[s.tail] = tailEnd{key: newest, val: t.writes[newest], rev: rev}
+	}
+}
+
+// forget drops the bucket ends of the ranges a failed commit read.
+func (h *tails) forget(spans []span) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for _, s := range spans {
+		if s.tail != "" {
+			delete(h.ends, s.tail)
+		}
+	}
 }
 
 func (h *tails) get(prefix string) string {

@@ -3,6 +3,7 @@ package etcdstore_test
 import (
 	"encoding/binary"
 	"fmt"
+	"maps"
 	"slices"
 	"testing"
 
@@ -117,38 +118,85 @@ func TestCursor_LastFromTheTail(t *testing.T) {
 	}
 }
 
-// TestCursor_LastConflicts: a write transaction that appended after the
-// Last it read runs again when another node appended in between, so no
-// two appends take one key (what the audit log's chain relies on).
-func TestCursor_LastConflicts(t *testing.T) {
-	site := newSite()
-	a, b := connect(t, site), connect(t, site)
-	putRange(t, a, 1, 5)
-	backward(t, a, 1) // a's hint: key 5
+// appendAfterLast appends one key after the newest the transaction's
+// Last finds, with value v; between is called on the first run only,
+// after Last. It returns the key written and how many times fn ran.
+func appendAfterLast(t *testing.T, kv *etcdstore.KV, v string, between func()) (uint64, int) {
+	t.Helper()
 	runs := 0
-	err := a.Update(func(tx store.KVTx) error {
+	var next uint64
+	err := kv.Update(func(tx store.KVTx) error {
 		runs++
 		k, _ := tx.Bucket(bucketT).Cursor().Last()
-		if runs == 1 {
-			putRange(t, b, 6, 6)
+		if runs == 1 && between != nil {
+			between()
 		}
-		next := binary.BigEndian.Uint64(k) + 1
-		return tx.Bucket(bucketT).Put(seqK(next), []byte("a"))
+		next = 1
+		if k != nil {
+			next = binary.BigEndian.Uint64(k) + 1
+		}
+		return tx.Bucket(bucketT).Put(seqK(next), []byte(v))
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if runs != 2 {
-		t.Fatalf("the append ran %d times, want 2 (a conflict, then a rerun)", runs)
+	return next, runs
+}
+
+// TestCursor_LastConflicts: a write transaction that appended after the
+// Last it found runs again when another node changed the bucket's end in
+// between, whether Last came from a read forward from the newest key seen
+// or, after this node's own append, from the end that append left (no
+// round trip), so no two appends take one key and none builds on a key
+// that is gone (what the audit log's chain relies on).
+func TestCursor_LastConflicts(t *testing.T) {
+	tests := []struct {
+		name string
+		// ownAppend: a appended through Last before, so its next Last
+		// uses the bucket end that commit left.
+		ownAppend bool
+		other     func(t *testing.T, b *etcdstore.KV)
+		want      map[uint64]string // the bucket's keys 6.. afterwards
+		wantRuns  int
+	}{
+		{"forward read, other appended", false, func(t *testing.T, b *etcdstore.KV) { putRange(t, b, 6, 6) }, map[uint64]string{6: "6", 7: "a"}, 2},
+		{"own end, nobody else", true, nil, map[uint64]string{6: "first", 7: "a"}, 1},
+		{"own end, other appended", true, func(t *testing.T, b *etcdstore.KV) { putRange(t, b, 7, 8) }, map[uint64]string{6: "first", 7: "7", 8: "8", 9: "a"}, 2},
+		{"own end, other rewrote it", true, func(t *testing.T, b *etcdstore.KV) { putRange(t, b, 6, 6) }, map[uint64]string{6: "6", 7: "a"}, 2},
+		{"own end, other deleted it", true, func(t *testing.T, b *etcdstore.KV) { del(t, b, 6) }, map[uint64]string{6: "a"}, 2},
 	}
-	var v6, v7 string
-	if err := b.View(func(tx store.KVTx) error {
-		v6, v7 = string(tx.Bucket(bucketT).Get(seqK(6))), string(tx.Bucket(bucketT).Get(seqK(7)))
-		return nil
-	}); err != nil {
-		t.Fatal(err)
-	}
-	if v6 != "6" || v7 != "a" {
-		t.Fatalf("key 6 = %q, key 7 = %q; want b's 6 kept and a's append at 7", v6, v7)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			site := newSite()
+			a, b := connect(t, site), connect(t, site)
+			putRange(t, a, 1, 5)
+			backward(t, a, 1) // a's newest key seen: 5
+			if tt.ownAppend {
+				if k, _ := appendAfterLast(t, a, "first", nil); k != 6 {
+					t.Fatalf("first append at %d", k)
+				}
+			}
+			var between func()
+			if tt.other != nil {
+				between = func() { tt.other(t, b) }
+			}
+			_, runs := appendAfterLast(t, a, "a", between)
+			if runs != tt.wantRuns {
+				t.Errorf("the append ran %d times, want %d", runs, tt.wantRuns)
+			}
+			got := map[uint64]string{}
+			if err := b.View(func(tx store.KVTx) error {
+				c := tx.Bucket(bucketT).Cursor()
+				for k, v := c.Seek(seqK(6)); k != nil; k, v = c.Next() {
+					got[binary.BigEndian.Uint64(k)] = string(v)
+				}
+				return nil
+			}); err != nil {
+				t.Fatal(err)
+			}
+			if !maps.Equal(got, tt.want) {
+				t.Fatalf("keys from 6 = %v, want %v", got, tt.want)
+			}
+		})
 	}
 }
