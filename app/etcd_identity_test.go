@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"io"
 	"os"
 	"path/filepath"
@@ -9,6 +10,7 @@ import (
 	"time"
 
 	"provisio/core"
+	"provisio/core/etcdstore/etcdtest"
 	"provisio/core/store"
 )
 
@@ -101,5 +103,44 @@ func TestEtcd_RegeneratedCertificateReachesEveryServer(t *testing.T) {
 	startNode(t, url, a)
 	if a.fp != fp || servedFingerprint(t, a.addr) != fp {
 		t.Fatalf("A restarted with %s, want %s", a.fp, fp)
+	}
+}
+
+// TestEtcd_RegenerateKeepsTheOldCertificateWhenTheSiteCannot: when the
+// site's copy cannot be written (here the server has lost etcd), the
+// regenerating server puts its old certificate back and says so, so no
+// server presents a certificate the others do not.
+func TestEtcd_RegenerateKeepsTheOldCertificateWhenTheSiteCannot(t *testing.T) {
+	cluster := etcdtest.Start(t, 3)
+	dir, keys := t.TempDir(), filepath.Join(t.TempDir(), "keys")
+	e, err := openEnvStore(dir, keys, storeChoice{url: cluster.URL("office")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.close()
+	srv, err := e.sup.Open("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	old := servedFingerprint(t, srv.Addr().String())
+	before := map[string][]byte{}
+	for n, p := range e.identityFiles() {
+		if before[n], err = os.ReadFile(p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e.kv.Client().Close()
+	fp, err := e.regenerateCert()
+	if err == nil || !strings.Contains(err.Error(), "could not be shared with the other servers") {
+		t.Fatalf("regenerate without etcd = %q, %v; want the sharing failure", fp, err)
+	}
+	if got := servedFingerprint(t, srv.Addr().String()); got != old {
+		t.Fatalf("presents %s after the failed regeneration, want the old %s", got, old)
+	}
+	for n, p := range e.identityFiles() {
+		if b, _ := os.ReadFile(p); !bytes.Equal(b, before[n]) {
+			t.Errorf("%s changed", n)
+		}
 	}
 }
