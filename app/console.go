@@ -76,7 +76,7 @@ func (c *cli) console() error {
 		StartErr:       startErr,
 		ServerURLs:     rs.URLs,
 		RestartServer:  rs.Restart,
-		RegenerateCert: rs.RegenerateCert,
+		RegenerateCert: e.regenerateCert,
 		Certificate:    e.certInfo,
 		CheckCertFiles: supervisor.CheckCertFiles,
 		ServiceCommand: serviceInstallCommand(),

@@ -369,7 +369,12 @@ func (e *env) startWorkers(errOut io.Writer) (stop func()) {
 		defer close(relayed)
 		e.kv.RelayEvents(ctx, e.node, e.svc, func(err error) { fmt.Fprintf(errOut, "provisio: %v\n", err) })
 	}()
-	return func() { cancel(); <-done; <-elected; <-relayed }
+	followed := make(chan struct{})
+	go func() {
+		defer close(followed)
+		e.followIdentity(ctx, func(err error) { fmt.Fprintf(errOut, "provisio: %v\n", err) })
+	}()
+	return func() { cancel(); <-done; <-elected; <-relayed; <-followed }
 }
 
 // startBackups takes the scheduled backups (backup.* settings) until the

@@ -3,6 +3,7 @@ package etcdstore
 import (
 	"encoding/binary"
 	"fmt"
+	"slices"
 	"strings"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
@@ -151,6 +152,9 @@ type rangePage struct {
 	pairs []kvPair
 	more  bool
 	sp    span
+	// tail is the bucket's newest key as this node's last commit left it
+	// (KV.tails), not read from etcd: its key is compared as a point read.
+	tail *read
 }
 
 // fetch reads a page from etcd in c.fwd's direction from from (itself
@@ -176,7 +180,28 @@ func (c *cursor) fetch(from string, incl bool) error {
 		id = "b" + end
 	}
 	pg, seen := t.ranges[id]
-	if !seen || t.rev == 0 {
+	fresh := !seen || t.rev == 0 && pg.tail == nil
+	if fresh && !c.fwd {
+		// etcd reads a whole range to answer a descending read, however
+		// small its limit: the newest log entry would cost a read of the
+		// whole log. Take the bucket's end as this node's last commit
+		// left it, else read forward from the bucket's last key seen.
+		p := c.cachedTail(start, end)
+		if p == nil {
+			var err error
+			if p, err = c.fetchTail(start, end); err != nil {
+				return err
+			}
+		}
+		if p != nil {
+			pg, seen, fresh = p, false, false
+			if t.ranges == nil {
+				t.ranges = map[string]*rangePage{}
+			}
+			t.ranges[id] = pg
+		}
+	}
+	if fresh {
 		var resp *clientv3.GetResponse
 		var err error
 		if c.fwd {
@@ -188,7 +213,7 @@ func (c *cursor) fetch(from string, incl bool) error {
 		if err != nil {
 			return err
 		}
-		pg = &rangePage{more: resp.More, sp: span{from: start, to: end}}
+		pg = &rangePage{more: resp.More, sp: span{from: start, to: end, rev: t.rev}}
 		for _, kv := range resp.Kvs {
 			k := string(kv.Key)
 			pg.pairs = append(pg.pairs, kvPair{k, kv.Value})
@@ -202,11 +227,24 @@ func (c *cursor) fetch(from string, incl bool) error {
 				pg.sp.from = pg.pairs[n-1].k
 			}
 		}
+		if pg.sp.to == c.b.end {
+			pg.sp.tail = c.b.prefix
+		}
 		if t.ranges == nil {
 			t.ranges = map[string]*rangePage{}
 		}
 		t.ranges[id] = pg
 		seen = false
+		if n := len(pg.pairs); n > 0 && end == c.b.end {
+			// The read reached the bucket's end: its newest key.
+			newest := pg.pairs[0].k
+			if c.fwd {
+				newest = pg.pairs[n-1].k
+			}
+			if c.fwd && !pg.more || !c.fwd {
+				t.kv.tails.saw(c.b.prefix, newest)
+			}
+		}
 	}
 	// pick only reslices the page, so it may be shared.
 	c.page, c.more = pg.pairs, pg.more
@@ -214,6 +252,14 @@ func (c *cursor) fetch(from string, incl bool) error {
 		c.lastFetched = pg.pairs[n-1].k
 	}
 	if t.write {
+		if pg.tail != nil {
+			// The newest key as a point read, compared at commit (a
+			// rollback may have taken it away).
+			k := pg.pairs[0].k
+			if _, ok := t.reads[k]; !ok {
+				t.noteRead(k, *pg.tail)
+			}
+		}
 		// A range walked again is recorded once, unless a rollback took
 		// its span away.
 		if i, ok := t.spanAt[id]; seen && ok && i < len(t.spans) && t.spans[i].from == pg.sp.from && t.spans[i].to == pg.sp.to {
@@ -226,6 +272,75 @@ func (c *cursor) fetch(from string, incl bool) error {
 		t.spans = append(t.spans, pg.sp)
 	}
 	return nil
+}
+
+// fetchTail reads the keys of [start, end), the end of the bucket, in
+// ascending order from the bucket's last key this node saw (KV.tails), and
+// returns them as a backward page: nil when there is no such key in
+// [start, end) or none is left there, and the caller reads backward as
+// usual. The page's span is [hint, end), all of it read, so the commit's
+// range compare sees any key added there; keys before the hint are read
+// backward only if the cursor walks past it (more is set).
+func (c *cursor) fetchTail(start, end string) (*rangePage, error) {
+	t := c.b.t
+	if end != c.b.end {
+		return nil, nil
+	}
+	hint := t.kv.tails.get(c.b.prefix)
+	if hint == "" || hint < start || hint >= end {
+		return nil, nil
+	}
+	var pairs []kvPair
+	from := hint
+	for {
+		resp, err := t.getRev(from, clientv3.WithRange(end), clientv3.WithLimit(pageSize))
+		if err != nil {
+			return nil, err
+		}
+		for _, kv := range resp.Kvs {
+			pairs = append(pairs, kvPair{string(kv.Key), kv.Value})
+		}
+		if !resp.More || len(resp.Kvs) == 0 {
+			break
+		}
+		from = string(resp.Kvs[len(resp.Kvs)-1].Key) + "\x00"
+	}
+	if len(pairs) == 0 {
+		return nil, nil
+	}
+	slices.Reverse(pairs)
+	pg := &rangePage{pairs: pairs, more: pairs[len(pairs)-1].k > start, sp: span{from: hint, to: end, rev: t.rev, tail: c.b.prefix}}
+	for _, p := range pairs {
+		pg.sp.keys = append(pg.sp.keys, p.k)
+	}
+	t.kv.tails.saw(c.b.prefix, pairs[0].k)
+	return pg, nil
+}
+
+// cachedTail returns, in a write transaction, the bucket's end as this
+// node's last commit that appended to it left it (KV.tails): its newest
+// key X with its value and the commit's revision R. At R, [X, end) held X
+// alone (that commit's range compare made sure nothing else came in), so
+// the page costs no round trip. The commit compares X's mod revision
+// with R (X changed or deleted since) and the span [X, end) with "nothing
+// newer than R" (another node appended since): either fails the commit,
+// which then drops the cached end and runs again from etcd.
+func (c *cursor) cachedTail(start, end string) *rangePage {
+	t := c.b.t
+	if !t.write || end != c.b.end {
+		return nil
+	}
+	e, ok := t.kv.tails.end(c.b.prefix)
+	if !ok || e.key < start {
+		return nil
+	}
+	r := read{rev: e.rev, val: e.val}
+	return &rangePage{
+		pairs: []kvPair{{e.key, e.val}},
+		more:  e.key > start,
+		sp:    span{from: e.key, to: end, rev: e.rev, tail: c.b.prefix, keys: []string{e.key}},
+		tail:  &r,
+	}
 }
 
 // pick returns the first visible key after from (from itself when incl)

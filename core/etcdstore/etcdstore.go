@@ -148,6 +148,7 @@ type KV struct {
 	timeout time.Duration
 	maxOps  int
 	cache   cache
+	tails   tails
 	group   group
 	owned   bool // Close closes cli
 }
@@ -195,6 +196,7 @@ func NewKV(cli *clientv3.Client, cfg Config) *KV {
 	kv := &KV{cli: cli, cfg: cfg, prefix: "/provisio/" + cfg.Site + "/", timeout: cfg.RequestTimeout, maxOps: cfg.MaxTxnOps}
 	kv.group.kv = kv
 	kv.cache.m = map[string]centry{}
+	kv.tails.m = map[string]string{}
 	return kv
 }
 
@@ -337,4 +339,114 @@ func (c *cache) drop(keys map[string]read) {
 		delete(c.m, k)
 	}
 	c.mu.Unlock()
+}
+
+// tails remembers, per bucket, the newest key this node saw in it (read
+// at a bucket's end or written by a commit), so that Last can read forward
+// from there (cursor.fetchTail). Like the cache it is only a guess: a key
+// since deleted or a lower one only costs the usual backward read.
+type tails struct {
+	mu sync.Mutex
+	m  map[string]string // bucket prefix -> full key
+	// ends holds, per bucket, its newest key as the last commit of this
+	// node that appended to it left it (cursor.cachedTail).
+	ends map[string]tailEnd
+}
+
+// tailEnd is a bucket's newest key, its value and the revision at which
+// it was the newest.
+type tailEnd struct {
+	key string
+	val []byte
+	rev int64
+}
+
+func (h *tails) end(prefix string) (tailEnd, bool) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	e, ok := h.ends[prefix]
+	return e, ok
+}
+
+// committed records the bucket ends t's commit at rev leaves: for each
+// range t read up to a bucket's end, when t put a key after every key the
+// range held, that key is the bucket's newest at rev (the commit's
+// compares made sure no other key came into the range), unless t deleted
+// it again.
+func (h *tails) committed(t *tx, rev int64) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for _, s := range t.spans {
+		if s.tail == "" {
+			continue
+		}
+		var newest string
+		for k := range t.writes {
+			if k >= s.from && k < s.to && k > newest {
+				newest = k
+			}
+		}
+		ok := newest != ""
+		for _, k := range s.keys {
+			if k >= newest {
+				ok = false
+			}
+		}
+		if !ok {
+			delete(h.ends, s.tail)
+			continue
+		}
+		if h.ends == nil {
+			h.ends = map[string]tailEnd{}
+		}
+		h.ends[s.tail] = tailEnd{key: newest, val: t.writes[newest], rev: rev}
+	}
+}
+
+// forget drops the bucket ends of the ranges a failed commit read.
+func (h *tails) forget(spans []span) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for _, s := range spans {
+		if s.tail != "" {
+			delete(h.ends, s.tail)
+		}
+	}
+}
+
+func (h *tails) get(prefix string) string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.m[prefix]
+}
+
+// saw records key, the newest key of the bucket at prefix.
+func (h *tails) saw(prefix, key string) {
+	h.mu.Lock()
+	h.m[prefix] = key
+	h.mu.Unlock()
+}
+
+// wrote moves the hint of a bucket past the keys a commit wrote there
+// (appends to the log).
+func (h *tails) wrote(site string, keys map[string][]byte) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for k := range keys {
+		rest, ok := strings.CutPrefix(k, site)
+		if !ok {
+			continue
+		}
+		b, _, ok := strings.Cut(rest, "/")
+		if !ok {
+			continue
+		}
+		// Only a hint a read set moves: a key written in the middle of a
+		// bucket whose end was never read would make Last read forward
+		// over the rest of it.
+		p := site + b + "/"
+		if old, ok := h.m[p]; ok && old < k {
+			h.m[p] = k
+		}
+	}
 }

@@ -45,6 +45,11 @@ type tx struct {
 type span struct {
 	from, to string
 	keys     []string
+	// rev is the revision the range was read at: the transaction's, or
+	// an earlier commit's for a bucket end taken from KV.tails.
+	rev int64
+	// tail is the bucket prefix when the span reaches the bucket's end.
+	tail string
 }
 
 // read is one point read of a write transaction.
@@ -210,6 +215,7 @@ func (t *tx) rollback(n, nspans int) {
 func (t *tx) abandon() {
 	if t.write {
 		t.kv.cache.drop(t.reads)
+		t.kv.tails.forget(t.spans)
 	}
 }
 
@@ -257,6 +263,7 @@ func (t *tx) commit() error {
 		return fmt.Errorf("commit to etcd: %w", err)
 	}
 	if !resp.Succeeded {
+		t.kv.tails.forget(t.spans)
 		for i, r := range resp.Responses {
 			rr := r.GetResponseRange()
 			if rr == nil || i >= len(elseKeys) {
@@ -271,6 +278,8 @@ func (t *tx) commit() error {
 		return errConflict
 	}
 	rev := resp.Header.Revision
+	t.kv.tails.wrote(t.kv.prefix, t.writes)
+	t.kv.tails.committed(t, rev)
 	for k, v := range t.writes {
 		t.kv.cache.put(k, centry{val: v, rev: rev})
 	}
@@ -294,7 +303,7 @@ func (t *tx) rangeOps(budget int) (ops []clientv3.Op, cmps []clientv3.Cmp, range
 	ranged = map[string]bool{}
 	budget -= len(spans)
 	for _, s := range spans {
-		cmps = append(cmps, clientv3.Compare(clientv3.ModRevision(s.from).WithRange(s.to), "<", t.rev+1))
+		cmps = append(cmps, clientv3.Compare(clientv3.ModRevision(s.from).WithRange(s.to), "<", s.rev+1))
 		// Runs of deleted keys.
 		run := []string{}
 		flush := func() {
@@ -334,6 +343,7 @@ func mergeSpans(in []span) []span {
 		if n := len(out); n > 0 && x.from <= out[n-1].to {
 			last := &out[n-1]
 			last.to = max(last.to, x.to)
+			last.rev = min(last.rev, x.rev)
 			last.keys = append(last.keys, x.keys...)
 			continue
 		}

@@ -70,3 +70,31 @@ func (s *Store) openIdentity(v []byte) (map[string][]byte, error) {
 	}
 	return out, nil
 }
+
+// ReplaceSharedFiles puts files into the site's shared identity in the
+// place of the files of the same names, keeping the others: a certificate
+// regenerated on one server (issue #16), which the others then take.
+func (s *Store) ReplaceSharedFiles(files map[string][]byte) error {
+	if s.crypt == nil {
+		return fmt.Errorf("the store has no data key to seal the shared certificate with")
+	}
+	return s.update(func(tx KVTx) error {
+		cfg := tx.Bucket(bucketConfig)
+		all := map[string][]byte{}
+		if v := cfg.Get(keySharedIdentity); v != nil {
+			m, err := s.openIdentity(v)
+			if err != nil {
+				return err
+			}
+			all = m
+		}
+		for n, b := range files {
+			all[n] = b
+		}
+		data, err := sealIdentity(s.crypt, all)
+		if err != nil {
+			return err
+		}
+		return cfg.Put(keySharedIdentity, data)
+	})
+}

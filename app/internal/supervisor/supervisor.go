@@ -185,6 +185,21 @@ func (s *Supervisor) RegenerateCert() (string, error) {
 	return s.fp, nil
 }
 
+// ReloadCert loads the certificate files again, after another server on a
+// shared store replaced them (issue #16), and returns the fingerprint
+// served from the next TLS handshake on. Before the first load it does
+// nothing: that load reads the files.
+func (s *Supervisor) ReloadCert() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.certs == nil {
+		return s.fp
+	}
+	_ = s.certs.Reload()
+	s.cert, s.fp = s.certs.Current()
+	return s.fp
+}
+
 // Stop closes the server Restart started, if it runs.
 func (s *Supervisor) Stop() {
 	s.mu.Lock()
