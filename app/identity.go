@@ -108,6 +108,9 @@ func (e *env) syncIdentity() error {
 	}
 	if after := e.sup.ReloadCert(); after != before && before != "" {
 		_ = e.svc.Log(core.LevelWarn, "", "The server certificate was replaced by the one regenerated on another server of the site; new SHA-256 fingerprint %s.", after)
+		// Consoles on this server show the new fingerprint. The other
+		// servers hear it too and find nothing to take.
+		e.svc.Events().Publish(core.Event{Kind: core.EventConfigChanged, Reason: "server certificate", At: time.Now()})
 	}
 	return nil
 }

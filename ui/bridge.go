@@ -126,6 +126,7 @@ func (c *Console) apply(batch []core.Event) {
 		c.profiles.refresh()
 	}
 	if configChanged {
+		c.followCertificate()
 		c.refreshStatus()
 		for _, f := range []*settingsForm{c.mobile, c.selfReset, c.pin} {
 			if f != nil {
@@ -152,6 +153,18 @@ func (c *Console) apply(batch []core.Event) {
 	}
 	if c.log != nil {
 		c.log.flush()
+	}
+}
+
+// followCertificate takes the fingerprint of the certificate the server
+// presents now: another server of an etcd site (#16) may have replaced
+// it, or the service an attached console works on (#12).
+func (c *Console) followCertificate() {
+	if c.deps.Certificate == nil {
+		return
+	}
+	if fp := c.deps.Certificate().Fingerprint; fp != "" {
+		c.fingerprint = fp
 	}
 }
 

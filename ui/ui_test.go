@@ -159,3 +159,29 @@ func TestConsole_BuildsScreensWhenShown(t *testing.T) {
 		t.Error("showing the log screen again built a second one")
 	}
 }
+
+// TestConsole_FollowsAReplacedCertificate: when the certificate the server
+// presents is replaced elsewhere (another server of an etcd site
+// regenerated it, #16) the configuration-changed event that follows makes
+// the status bar and Help → About show the new fingerprint, also while
+// the Server screen has not been built yet.
+func TestConsole_FollowsAReplacedCertificate(t *testing.T) {
+	fp := testFingerprint
+	h := newHarnessWith(t, func(_ *harness, d *Deps) {
+		d.Certificate = func() CertInfo { return CertInfo{Fingerprint: fp} }
+	})
+	w := test.NewTempWindow(t, widget.NewLabel(""))
+	c := newConsole(h.c.app, w, h.c.deps, h.options())
+	defer c.Close()
+	if c.server != nil || !strings.HasSuffix(c.status.Text, "Certificate SHA-256 "+testFingerprint) {
+		t.Fatalf("server screen built %v, status %q", c.server != nil, c.status.Text)
+	}
+	fp = "11:22:33"
+	h.svc.Events().Publish(core.Event{Kind: core.EventConfigChanged, Reason: "server certificate", At: time.Now()})
+	h.waitFor("the new fingerprint in the status bar", func() bool {
+		return strings.HasSuffix(c.status.Text, "Certificate SHA-256 11:22:33")
+	})
+	if got := c.fingerprintText(); got != "11:22:33" {
+		t.Errorf("Help → About shows %q, want the new fingerprint", got)
+	}
+}
