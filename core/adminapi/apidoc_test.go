@@ -226,7 +226,18 @@ func TestAdminAPIDoc(t *testing.T) {
 	}
 	events := make(chan adminapi.Event, 256)
 	var raw bytes.Buffer
-	go adminapi.ReadEvents(io.TeeReader(stream.Body, &raw), func(e adminapi.Event) bool { events <- e; return true })
+	readDone := make(chan struct{})
+	go func() {
+		defer close(readDone)
+		adminapi.ReadEvents(io.TeeReader(stream.Body, &raw), func(e adminapi.Event) bool {
+			select {
+			case events <- e:
+				return true
+			case <-ctx.Done():
+				return false
+			}
+		})
+	}()
 
 	for _, ex := range examples {
 		if ex.path == "/v1/events" {
@@ -276,7 +287,10 @@ func TestAdminAPIDoc(t *testing.T) {
 			}
 		}
 	}
-	// No secret on the stream: not the PIN, nor any code.
+	// No secret on the stream: not the PIN, nor any code. The stream ends
+	// first, so its reader no longer writes raw.
+	cancel()
+	<-readDone
 	if s := raw.String(); strings.Contains(s, "9132") || strings.Contains(s, `"code"`) {
 		t.Errorf("the event stream carries a secret:\n%s", s)
 	}
