@@ -37,6 +37,7 @@ func TestAgentsScreen_Layout(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	h.waitFor("both agents listed", func() bool { return len(h.c.agents.agents) == 2 })
 	h.settle()
 	h.c.showScreen(h.c.agents.content)
 	writeShot(t, "golden_agents.png", h.win.Canvas().Capture())
@@ -92,6 +93,9 @@ func TestAgentForm_Validation(t *testing.T) {
 	if err := h.svc.PutAgent(core.Agent{Name: "vpn", Host: "10.0.0.1", Secret: "vpn-secret-1"}); err != nil {
 		t.Fatal(err)
 	}
+	// Under the race detector the event can take longer than settle's
+	// 100 ms to arrive.
+	h.waitFor("the agent listed", func() bool { return len(h.c.agents.agents) == 1 })
 	h.settle()
 	s := h.c.agents
 	tests := []struct {
@@ -134,6 +138,9 @@ func TestAgentsScreen_EditAndDelete(t *testing.T) {
 	if err := h.svc.PutAgent(core.Agent{Name: "vpn", Host: "10.0.0.1", Secret: "vpn-secret-1"}); err != nil {
 		t.Fatal(err)
 	}
+	// Under the race detector the event can take longer than settle's
+	// 100 ms to arrive.
+	h.waitFor("the agent listed", func() bool { return len(h.c.agents.agents) == 1 })
 	h.settle()
 	s := h.c.agents
 	s.list.Select(0)

@@ -489,12 +489,19 @@ func (c *Console) startStatusClock() {
 	go func() {
 		t := time.NewTicker(c.opts.statusTick)
 		defer t.Stop()
+		// One recount waits for the UI thread at a time: a busy thread
+		// (a long import, a slow machine) must not find a pile of them.
+		var pending atomic.Bool
 		for {
 			select {
 			case <-t.C:
+				if !pending.CompareAndSwap(false, true) {
+					continue
+				}
 				// Expired codes leave the pending count and their
 				// messages show as withdrawn, together.
 				c.do(func() {
+					pending.Store(false)
 					c.refreshStatus()
 					if c.outbox != nil && c.outbox.expiryPassed() {
 						c.outbox.refresh()
