@@ -18,6 +18,7 @@ import (
 
 	"provisio/app/internal/supervisor"
 	"provisio/core"
+	"provisio/core/agentxml"
 	"provisio/core/adminapi"
 	"provisio/core/mailer"
 	"provisio/core/qr"
@@ -496,6 +497,7 @@ var serveCommand = command{
 }
 
 func (c *cli) serve(listen string) error {
+	agentxml.TuneGC()
 	return c.withEnv(func(e *env) error {
 		if listen == "" {
 			listen = e.svc.Settings().Listen

@@ -48,10 +48,32 @@ func (s *sealer) logMAC(prev []byte, e core.LogEntry) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
+	return s.logMACOf(prev, body), nil
+}
+
+// logMACOf is logMAC of an entry already encoded as body.
+func (s *sealer) logMACOf(prev, body []byte) []byte {
 	m := hmac.New(sha256.New, s.log)
 	m.Write(prev)
 	m.Write(body)
-	return m.Sum(nil), nil
+	return m.Sum(nil)
+}
+
+// withMAC is the stored record of the entry encoded as body, with its
+// MAC: exactly json.Marshal(logRecord{entry, hex(mac)}), as the entry's
+// fields come first and the MAC last (TestLogRecord_WithMACIsCanonical),
+// without encoding the entry a second time on every append.
+func withMAC(body, mac []byte) []byte {
+	out := make([]byte, 0, len(body)+len(`,"mac":""`)+2*len(mac))
+	if len(body) > 2 {
+		out = append(out, body[:len(body)-1]...)
+		out = append(out, ',')
+	} else {
+		out = append(out, '{')
+	}
+	out = append(out, `"mac":"`...)
+	out = hex.AppendEncode(out, mac)
+	return append(out, '"', '}')
 }
 
 func (s *sealer) checkpointSig(seq uint64, mac []byte) string {
@@ -105,15 +127,12 @@ func (t *txn) putLog(e core.LogEntry) error {
 		if err != nil {
 			return err
 		}
-		mac, err := c.logMAC(prev, e)
-		if err != nil {
-			return err
-		}
-		r.MAC = hex.EncodeToString(mac)
-		data, err := json.Marshal(r)
+		body, err := json.Marshal(e)
 		if err != nil {
 			return fmt.Errorf("encode log entry %d: %w", e.Seq, err)
 		}
+		mac := c.logMACOf(prev, body)
+		data := withMAC(body, mac)
 		if err := t.tx.Bucket(bucketLog).Put(seqKey(e.Seq), data); err != nil {
 			return err
 		}
