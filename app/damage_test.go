@@ -137,7 +137,7 @@ func TestBinary_DamagedDataFile(t *testing.T) {
 		damage func([]byte) []byte
 		want   string
 	}{
-		{"truncated to half", func(b []byte) []byte { return b[:pagesInUse(b)/2] }, "is damaged (it is cut short"},
+		{"truncated to half", func(b []byte) []byte { return b[:len(b)/2] }, "is damaged (it is cut short"},
 		{"zero length", func([]byte) []byte { return nil }, "is empty (0 bytes)"},
 		{"data page damaged", func(b []byte) []byte {
 			for i := 8; i < 16; i++ { // page type, count, overflow
@@ -314,17 +314,4 @@ func TestBinary_SecretsOffTheCommandLine(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-}
-
-// pagesInUse is the length of the pages the newest header page of the
-// bbolt file b counts (its high-water mark): the file itself may run
-// longer, as bbolt grows it ahead (in WAL mode by up to 16 MiB), and
-// cutting only that slack damages nothing.
-func pagesInUse(b []byte) int {
-	ps := int(binary.LittleEndian.Uint32(b[24:]))
-	slot := 0
-	if binary.LittleEndian.Uint64(b[ps+64:]) > binary.LittleEndian.Uint64(b[64:]) {
-		slot = ps
-	}
-	return int(binary.LittleEndian.Uint64(b[slot+56:])) * ps
 }

@@ -36,14 +36,6 @@ var errTrySolo = errors.New("store: retry the call alone")
 // has finished, and with that commit's error.
 type groupCommit struct {
 	db *bolt.DB
-	// wal, when set, takes the commits (wal.go): a group commits to bbolt
-	// without fsync and waits for its WAL record to be synced (one
-	// fsync instead of bbolt's two) before it hands the lead on. Handing
-	// it on before the sync was measured too: the next group then holds
-	// only what arrived during one bbolt commit, so groups of about 3
-	// instead of 24 made six times the commits and cost more CPU than
-	// the overlap saved (docs/benchmarks.md).
-	wal *wal
 
 	mu      sync.Mutex
 	queue   []*call // waiting calls, oldest first; queue[0] leads next
@@ -52,7 +44,7 @@ type groupCommit struct {
 
 // call is one Batch waiting for its commit.
 type call struct {
-	fn func(KVTx) error
+	fn func(*bolt.Tx) error
 	// done receives the commit's result, errTrySolo, or errLead.
 	done chan error
 }
@@ -62,7 +54,7 @@ var callPool = sync.Pool{New: func() any { return &call{done: make(chan error, 1
 // do runs fn in a shared write transaction and returns once it is durable.
 // fn may run more than once (when another call in its group fails), as
 // with bbolt's Batch.
-func (g *groupCommit) do(fn func(KVTx) error) error {
+func (g *groupCommit) do(fn func(*bolt.Tx) error) error {
 	c := callPool.Get().(*call)
 	c.fn = fn
 	g.mu.Lock()
@@ -89,11 +81,7 @@ func (g *groupCommit) finish(c *call, err error) error {
 	callPool.Put(c)
 	if err == errTrySolo {
 		// Outside any group: the error (or panic) is fn's own.
-		seq, err := g.commit(fn)
-		if err == nil {
-			err = g.durable(seq)
-		}
-		return err
+		return g.db.Update(fn)
 	}
 	return err
 }
@@ -112,7 +100,7 @@ func (g *groupCommit) lead() {
 
 	for len(group) > 0 {
 		failed := -1
-		seq, err := g.commit(func(tx KVTx) error {
+		err := g.db.Update(func(tx *bolt.Tx) error {
 			for i, c := range group {
 				if err := safeCall(c.fn, tx); err != nil {
 					failed = i
@@ -128,12 +116,8 @@ func (g *groupCommit) lead() {
 			group = append(group[:failed], group[failed+1:]...)
 			continue
 		}
-		// Durable first, then hand the lead over before waking the
-		// group, so the next commit starts while this group's callers
-		// write their replies.
-		if err == nil {
-			err = g.durable(seq)
-		}
+		// Hand the lead over before waking the group, so the next commit
+		// starts while this group's callers write their replies.
 		g.handOff()
 		for _, c := range group {
 			c.done <- err
@@ -157,30 +141,10 @@ func (g *groupCommit) handOff() {
 	next.done <- errLead
 }
 
-// commit runs fn in one transaction: through the WAL (not yet durable;
-// see durable) or, without one, bbolt's own fsynced commit.
-func (g *groupCommit) commit(fn func(KVTx) error) (uint64, error) {
-	if g.wal != nil {
-		seq, err := g.wal.commit(fn)
-		if err != errWALOff {
-			return seq, err
-		}
-	}
-	return 0, g.db.Update(func(tx *bolt.Tx) error { return fn(boltKV(tx)) })
-}
-
-// durable waits until the commit that returned seq is on disk.
-func (g *groupCommit) durable(seq uint64) error {
-	if g.wal == nil {
-		return nil
-	}
-	return g.wal.wait(seq)
-}
-
 // safeCall runs fn, turning a panic into an error so that one bad call
 // cannot leave its group waiting forever; the call then runs alone and
 // panics in its own goroutine.
-func safeCall(fn func(KVTx) error, tx KVTx) (err error) {
+func safeCall(fn func(*bolt.Tx) error, tx *bolt.Tx) (err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			err = fmt.Errorf("store: batch call panicked: %v", p)

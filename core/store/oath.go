@@ -73,15 +73,6 @@ func (s *Store) ScrubFree(force bool) error {
 		// compacts and defragments on its own schedule.
 		return nil
 	}
-	if s.wal != nil {
-		// The scrub writes a scratch bucket outside the seam, which the
-		// WAL cannot record: it runs alone between two checkpoints.
-		return s.wal.exclusive(s.scrubFree)
-	}
-	return s.scrubFree()
-}
-
-func (s *Store) scrubFree() error {
 	st := s.db.Stats()
 	free := st.FreePageN + st.PendingPageN
 	if free == 0 {

@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"sync/atomic"
 	"time"
@@ -36,10 +35,6 @@ type Options struct {
 	// up to this long for a group to fill; it is kept for comparison
 	// (docs/benchmarks.md) and is slower under load.
 	MaxBatchDelay time.Duration
-	// NoWAL turns the write-ahead log off (wal.go): every commit is then
-	// bbolt's own, with its two fsyncs. For comparing the two; the WAL is
-	// used only on 64-bit Linux with the group commit (MaxBatchDelay 0).
-	NoWAL bool
 	// CheckBudget bounds the time Open spends checking the file's pages.
 	// Zero means 5 s; negative skips the page walk (the header pages and
 	// the file size are always checked). A file too big to check in time
@@ -71,9 +66,6 @@ type Store struct {
 	// bbolt file (OpenBackend).
 	kv    Backend
 	group *groupCommit // nil: Batch uses bbolt's timed DB.Batch
-	// wal is the write-ahead log every bbolt commit goes through, nil
-	// without one (wal.go).
-	wal *wal
 	// oathDirty is set when an OATH record is deleted, so that ScrubFree
 	// knows free pages may hold a secret (oath.go).
 	oathDirty atomic.Bool
@@ -115,24 +107,10 @@ func Open(dir string, opt Options) (st *Store, err error) {
 			st, err = nil, &FileError{Path: path, Problem: FileDamaged, Detail: fmt.Sprintf("the database library stopped on it: %v", v)}
 		}
 	}()
-	// A WAL left by a run that did not close puts the header page of its
-	// checkpoint back first, so the checks below see a whole file.
-	img, err := recoverWAL(path, walPathOf(dir), opt.LockTimeout)
-	if errors.Is(err, ErrLocked) {
-		return nil, fmt.Errorf("open %s: %w", path, ErrLocked)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("open %s: %w", path, err)
-	}
 	if err := precheck(dir, path, opt); err != nil {
 		return nil, err
 	}
-	useWAL := walSupported && !opt.NoWAL && opt.MaxBatchDelay <= 0
-	bopt := &bolt.Options{Timeout: opt.LockTimeout}
-	if useWAL {
-		bopt.InitialMmapSize = walMmapSize
-	}
-	db, err := bolt.Open(path, 0o600, bopt)
+	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: opt.LockTimeout})
 	if errors.Is(err, berrors.ErrTimeout) {
 		return nil, fmt.Errorf("open %s: %w", path, ErrLocked)
 	}
@@ -144,14 +122,6 @@ func Open(dir string, opt Options) (st *Store, err error) {
 		db.MaxBatchDelay = opt.MaxBatchDelay
 	} else {
 		st.group = &groupCommit{db: db}
-	}
-	if img != nil {
-		// The records the crash left unsynced in the file, in one
-		// ordinary, fsynced commit.
-		if err := db.Update(img.apply); err != nil {
-			db.Close()
-			return nil, &FileError{Path: path, Problem: FileDamaged, Detail: err.Error()}
-		}
 	}
 	if err := st.loadKey(opt); err != nil {
 		db.Close()
@@ -173,14 +143,6 @@ func Open(dir string, opt Options) (st *Store, err error) {
 	}
 	if err == nil {
 		err = writeMarker(dir)
-	}
-	if err == nil && useWAL {
-		st.wal, err = startWAL(db, walPathOf(dir))
-		if st.group != nil {
-			st.group.wal = st.wal
-		}
-	} else if err == nil && img != nil {
-		err = os.Remove(walPathOf(dir)) // applied, and this run keeps no WAL
 	}
 	if errors.Is(err, ErrWrongKey) || errors.Is(err, ErrKeyNeeded) || errors.Is(err, ErrKeyMismatch) {
 		db.Close()
@@ -261,11 +223,7 @@ func (s *Store) Close() error {
 	if s.db == nil {
 		return s.kv.Close()
 	}
-	var err error
-	if s.wal != nil {
-		err = s.wal.close()
-	}
-	return errors.Join(err, s.db.Close())
+	return s.db.Close()
 }
 
 // view runs fn in a read transaction of the seam, over either store.
@@ -281,7 +239,7 @@ func (s *Store) update(fn func(KVTx) error) error {
 	if s.db == nil {
 		return s.kv.Update(fn)
 	}
-	return s.commit(fn)
+	return s.db.Update(func(tx *bolt.Tx) error { return fn(boltKV(tx)) })
 }
 
 // View implements core.Store.
@@ -297,7 +255,7 @@ func (s *Store) Update(fn func(core.Tx) error) error {
 	if s.db == nil {
 		return s.kv.Update(func(tx KVTx) error { return fn(&txn{tx: tx, s: s}) })
 	}
-	return s.commit(func(tx KVTx) error { return fn(&txn{tx: tx, s: s}) })
+	return s.db.Update(func(tx *bolt.Tx) error { return fn(&txn{tx: boltKV(tx), s: s}) })
 }
 
 // Batch implements core.Store with a group commit (batch.go): concurrent
@@ -307,27 +265,11 @@ func (s *Store) Batch(fn func(core.Tx) error) error {
 	if s.db == nil {
 		return s.kv.Batch(func(tx KVTx) error { return fn(&txn{tx: tx, s: s}) })
 	}
-	f := func(tx KVTx) error { return fn(&txn{tx: tx, s: s}) }
+	f := func(tx *bolt.Tx) error { return fn(&txn{tx: boltKV(tx), s: s}) }
 	if s.group == nil {
-		return s.db.Batch(func(tx *bolt.Tx) error { return f(boltKV(tx)) })
+		return s.db.Batch(f)
 	}
 	return s.group.do(f)
-}
-
-// commit runs fn in one write transaction of the bbolt file and returns
-// once it is durable: through the WAL when there is one, else bbolt's own
-// commit.
-func (s *Store) commit(fn func(KVTx) error) error {
-	if s.wal != nil {
-		seq, err := s.wal.commit(fn)
-		if err == nil {
-			return s.wal.wait(seq)
-		}
-		if err != errWALOff {
-			return err
-		}
-	}
-	return s.db.Update(func(tx *bolt.Tx) error { return fn(boltKV(tx)) })
 }
 
 // txn adapts a transaction of the seam (kv.go) to core.Tx.

@@ -98,7 +98,6 @@ type config struct {
 	out        string
 	workers    int
 	batchDelay time.Duration
-	noWAL      bool
 	pprof      string
 	profRates  bool
 	devices    int
@@ -124,7 +123,6 @@ func main() {
 	flag.StringVar(&c.out, "out", "", "provisio: file for the login request bodies")
 	flag.IntVar(&c.workers, "setup-workers", 8, "provisio: concurrent service calls while setting up")
 	flag.DurationVar(&c.batchDelay, "batch-delay", 0, "provisio: store MaxBatchDelay (0: the store's default)")
-	flag.BoolVar(&c.noWAL, "no-wal", false, "provisio: commit the bbolt way (two fsyncs a commit) instead of through the write-ahead log")
 	flag.IntVar(&c.devices, "devices", 0, "provisio: users with a pending provision code to add for the provision run")
 	flag.StringVar(&c.devicesOut, "devices-out", "", "provisio: file for the provision request bodies (with -devices)")
 	flag.IntVar(&c.oathUsers, "oath-users", 0, "provisio: users with a confirmed HOTP token to add for the OATH login run")
@@ -273,7 +271,7 @@ func serveProvisio(c config, cert tls.Certificate) (string, func() error, error)
 		}
 		st, err = etcdstore.Open(etcdstore.Config{Endpoints: cluster.Endpoints(), Site: "bench", MaxTxnOps: etcdtest.MaxTxnOps}, c.data, store.Options{KeyDir: c.keyDir})
 	} else {
-		st, err = store.Open(c.data, store.Options{MaxBatchDelay: c.batchDelay, KeyDir: c.keyDir, NoWAL: c.noWAL})
+		st, err = store.Open(c.data, store.Options{MaxBatchDelay: c.batchDelay, KeyDir: c.keyDir})
 	}
 	if err != nil {
 		if cluster != nil {
