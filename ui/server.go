@@ -5,17 +5,14 @@ import (
 	"fmt"
 	"io/fs"
 	"net"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
-	"time"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/dialog"
 	"fyne.io/fyne/v2/layout"
-	"fyne.io/fyne/v2/storage"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
@@ -376,144 +373,6 @@ func (s *serverScreen) applyChanges() {
 	s.restartNow(saved + " ")
 }
 
-// checkCertFiles marks the certificate fields when set names files the
-// server would refuse: one without the other, a relative path (the server
-// may run from another folder), or files that fail the server's own
-// checks for the address phones will use. Files already saved are not
-// checked again, so a problem with them never blocks other changes; the
-// certificate section reports it.
-func (s *serverScreen) checkCertFiles(set core.Settings) bool {
-	certPath, keyPath := set.TLSCert, set.TLSKey
-	ok := true
-	for _, f := range []struct {
-		fl                         *field
-		path, other, what, example string
-	}{
-		{s.certFile, certPath, keyPath, "the certificate file", "/etc/provisio/auth.crt"},
-		{s.keyFile, keyPath, certPath, "the key file", "/etc/provisio/auth.key"},
-	} {
-		switch {
-		case f.path == "" && f.other != "":
-			f.fl.setError("Choose " + f.what + " too, or clear both to use the generated certificate.")
-			ok = false
-		case f.path != "" && !filepath.IsAbs(f.path):
-			f.fl.setError("Enter the full path of " + f.what + ", such as " + f.example + ".")
-			ok = false
-		}
-	}
-	if !ok || certPath == "" || s.c.deps.CheckCertFiles == nil {
-		return ok
-	}
-	old := s.c.svc.Settings()
-	if old.TLSCert == certPath && old.TLSKey == keyPath && core.AdvertisedHostOf(old) == core.AdvertisedHostOf(set) {
-		return true
-	}
-	err := s.c.deps.CheckCertFiles(certPath, keyPath, core.AdvertisedHostOf(set))
-	if err == nil {
-		return true
-	}
-	// The sentence names the file at fault; it goes under that field.
-	fl := s.certFile
-	if strings.HasPrefix(err.Error(), "The key") {
-		fl = s.keyFile
-	}
-	fl.setError(err.Error())
-	return false
-}
-
-// choosePath lets the admin pick a file for fl with the file dialog.
-func (s *serverScreen) choosePath(fl *field) {
-	if s.c.opts.openFile != nil {
-		if path, ok := s.c.opts.openFile(); ok {
-			fl.entry.SetText(path)
-		}
-		return
-	}
-	d := dialog.NewFileOpen(func(r fyne.URIReadCloser, err error) {
-		if err != nil {
-			s.c.showError(fileError(err, "read"))
-			return
-		}
-		if r == nil {
-			return // cancelled
-		}
-		_ = r.Close() // only the path is wanted; the server reads the file
-		fl.entry.SetText(r.URI().Path())
-	}, s.c.win)
-	d.SetFilter(storage.NewExtensionFileFilter([]string{".pem", ".crt", ".cer", ".key"}))
-	if cur := strings.TrimSpace(fl.entry.Text); filepath.IsAbs(cur) {
-		if dir, err := storage.ListerForURI(storage.NewFileURI(filepath.Dir(cur))); err == nil {
-			d.SetLocation(dir)
-		}
-	}
-	d.Resize(fileDialogSize(s.c.win))
-	d.Show()
-}
-
-// refreshCert shows which certificate the server presents now and why the
-// configured files are not in use, if they are not; the status bar
-// follows a new fingerprint.
-func (s *serverScreen) refreshCert() CertInfo {
-	if s.c.deps.Certificate == nil {
-		s.certInUse.Hide()
-		return CertInfo{Fingerprint: s.c.fingerprint}
-	}
-	info := s.c.deps.Certificate()
-	if info.Fingerprint != "" && info.Fingerprint != s.c.fingerprint {
-		s.c.fingerprint = info.Fingerprint
-		s.c.refreshStatus()
-	}
-	s.fingerprint.SetText(s.c.fingerprint)
-	text, imp := certDescription(info, s.c.svc.Now())
-	s.certInUse.Importance = imp
-	s.certInUse.SetText(text)
-	s.certInUse.Show()
-	if info.Problem != nil {
-		s.certProblem.SetText("Your certificate files are not in use: " + info.Problem.Error() +
-			" Meanwhile the server presents the certificate above.")
-		s.certProblem.Show()
-	} else {
-		s.certProblem.SetText("")
-		s.certProblem.Hide()
-	}
-	relayout(s.content)
-	return info
-}
-
-// certDescription says in a sentence which certificate is in use, for
-// which names and until when; one that expires within a month or has
-// expired is a warning.
-func certDescription(info CertInfo, now time.Time) (string, widget.Importance) {
-	if info.Fingerprint == "" {
-		return "No certificate is in use.", widget.DangerImportance
-	}
-	text := "In use: the certificate Provisio generated (self-signed: phone browsers warn about it once)"
-	if info.FromFiles {
-		text = "In use: your certificate"
-	}
-	if n := len(info.Names); n > 0 {
-		names := info.Names
-		if n > 4 {
-			names = append(names[:4:4], fmt.Sprintf("%d more", n-4))
-		}
-		text += ", for " + strings.Join(names, ", ")
-	}
-	imp := widget.MediumImportance
-	until := info.NotAfter.Local().Format("2 Jan 2006")
-	switch left := info.NotAfter.Sub(now); {
-	case info.NotAfter.IsZero():
-	case left <= 0:
-		text += ", expired on " + until
-		imp = widget.DangerImportance
-	case left < 30*24*time.Hour:
-		text += fmt.Sprintf(", expires on %s (in %d days)", until, int(left.Hours()/24)+1)
-		imp = widget.WarningImportance
-	default:
-		text += ", valid until " + until
-	}
-	return text + ".", imp
-}
-
 func (s *serverScreen) showResult(msg string, imp widget.Importance) {
 	s.result.Importance = imp
 	s.result.SetText(msg)
@@ -609,64 +468,6 @@ func (c *Console) serverStarted(err error) {
 	if c.server != nil {
 		c.server.refreshState()
 	}
-}
-
-func (s *serverScreen) confirmRegenerate() {
-	if s.c.deps.RegenerateCert == nil || s.busy {
-		return
-	}
-	s.confirm = dialog.NewConfirm("Regenerate certificate",
-		"The server gets a new certificate with a new fingerprint. Every phone provisioned so far pinned the "+
-			"current one and stops connecting: each must be reprovisioned. Agents that pin it must be updated too. "+
-			"Regenerate the certificate now?",
-		func(yes bool) {
-			s.confirm = nil
-			if yes {
-				s.regenerateNow()
-			}
-		}, s.c.win)
-	s.confirm.SetConfirmText("Regenerate")
-	s.confirm.SetConfirmImportance(widget.DangerImportance)
-	s.c.pushModal(s.confirm, nil)
-	s.confirm.Show()
-}
-
-// regenerateNow makes a new certificate and restarts the server with it.
-func (s *serverScreen) regenerateNow() {
-	s.setBusy("Making a new certificate…")
-	c := s.c
-	go func() {
-		fp, err := c.deps.RegenerateCert()
-		var restartErr error
-		if err == nil && c.deps.RestartServer != nil {
-			restartErr = c.deps.RestartServer()
-		}
-		c.do(func() {
-			s.setBusy("")
-			if err != nil {
-				_ = c.svc.Log(core.LevelError, "", "The server certificate could not be regenerated: %v", err)
-				s.showResult("The certificate could not be regenerated; the old one stays. The log has the details.",
-					widget.DangerImportance)
-				return
-			}
-			c.fingerprint = fp
-			s.fingerprint.SetText(fp)
-			_ = c.svc.Log(core.LevelWarn, "", "Server certificate regenerated; provisioned phones must reprovision. New SHA-256 fingerprint %s.", fp)
-			info := s.refreshCert()
-			c.serverStarted(restartErr)
-			if restartErr != nil {
-				s.showResult("New certificate made, but the server could not start: "+serverErrorMessage(restartErr),
-					widget.DangerImportance)
-				return
-			}
-			if info.FromFiles {
-				s.showResult("New certificate made, but your certificate files stay in use; clear them to use it.",
-					widget.WarningImportance)
-				return
-			}
-			s.showResult("New certificate in use. Reprovision every phone.", widget.WarningImportance)
-		})
-	}()
 }
 
 // configChanged follows settings saved elsewhere unless the admin is in
