@@ -107,6 +107,33 @@ func TestCLI_RemoteConsole(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	// The window --connect opens: the helpdesk's for this pairing, the
+	// full console for an admin's, the helpdesk's when the server cannot
+	// say who the console is.
+	desk, err := adminapi.DialRemote(id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fullConsole(desk) {
+		t.Error("a helpdesk pairing would open the full console")
+	}
+	code, out, errOut = runCLI(t, dir, "console", "pair", "boss-1", "--role", "admin")
+	if code != 0 {
+		t.Fatalf("console pair --role admin: %d %s", code, errOut)
+	}
+	apc, _ := pairingCode(t, out)
+	adminID, err := adminapi.Pair(adminAddr, seen, serverPEM, apc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	boss, err := adminapi.DialRemote(adminID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !fullConsole(boss) {
+		t.Error("an admin pairing would open the helpdesk window")
+	}
+
 	remote := func(args ...string) (int, string, string) {
 		return runCLI(t, dir, append([]string{"--connect", adminAddr}, args...)...)
 	}
@@ -144,6 +171,12 @@ func TestCLI_RemoteConsole(t *testing.T) {
 	}
 	if code, _, errOut := remote("user", "list"); code != exitError || !strings.Contains(errOut, "revoked") {
 		t.Errorf("a revoked console: %d %s", code, errOut)
+	}
+	if code, _, errOut := runCLI(t, dir, "console", "revoke", "boss-1"); code != 0 {
+		t.Fatalf("console revoke boss-1: %d %s", code, errOut)
+	}
+	if fullConsole(boss) {
+		t.Error("a revoked admin pairing would still open the full console")
 	}
 	if code, out, _ := runCLI(t, dir, "console", "list"); code != 0 || !strings.Contains(out, "revoked") {
 		t.Errorf("console list after revoke:\n%s", out)

@@ -113,6 +113,18 @@ func (c *cli) attachedConsole(api *adminapi.Client) error {
 	return nil
 }
 
+// fullConsole says which window a --connect console opens: an admin
+// pairing gets the full console, a helpdesk pairing the users and the
+// helpdesk's actions (docs/decisions.md), and so does a server that cannot
+// say who this console is: the smaller window is the safe guess, and the
+// server refuses what the role may not do either way.
+func fullConsole(api interface {
+	Me() (core.AdminOperator, error)
+}) bool {
+	me, err := api.Me()
+	return err == nil && me.Role == core.RoleAdmin
+}
+
 // attachedDeps is what the full console needs when it is attached to a
 // service over the admin API at where (a data directory or HOST:PORT).
 // What only the process running the server can do (restart it, replace
@@ -209,9 +221,7 @@ func (c *cli) remoteConsole() error {
 			})
 			return
 		}
-		// An admin console gets the full console; a helpdesk console
-		// the users and the helpdesk's actions (docs/decisions.md).
-		if me, err := api.Me(); err == nil && me.Role == core.RoleAdmin {
+		if fullConsole(api) {
 			con = ui.New(a, w, c.attachedDeps(a, adminapi.NewConsole(api), addr, id.ServerFingerprint))
 			return
 		}
