@@ -53,7 +53,24 @@ func Start(tb testing.TB, n int) *Cluster {
 
 // StartCluster starts an n-member cluster with its data under dir, for
 // programs (the wrk benchmark) as well as tests. Close stops it.
+//
+// The members' ports are picked free (freePort) and bound a moment later,
+// so another process can take one in between (seen once in CI, with the
+// test packages running in parallel): then the cluster is started again
+// on fresh ports, up to three times.
 func StartCluster(dir string, n int) (*Cluster, error) {
+	var err error
+	for attempt := 1; attempt <= 3; attempt++ {
+		var c *Cluster
+		c, err = startCluster(fmt.Sprintf("%s/try%d", dir, attempt), n)
+		if err == nil || !strings.Contains(err.Error(), "address already in use") {
+			return c, err
+		}
+	}
+	return nil, err
+}
+
+func startCluster(dir string, n int) (*Cluster, error) {
 	c := &Cluster{}
 	var initial []string
 	for i := range n {
@@ -84,11 +101,17 @@ func StartCluster(dir string, n int) (*Cluster, error) {
 	for _, m := range c.Members {
 		go func() { errs <- m.start() }()
 	}
+	// Every member's answer, so that none is still starting when a
+	// failed cluster is closed.
+	var first error
 	for range n {
-		if err := <-errs; err != nil {
-			c.Close()
-			return nil, err
+		if err := <-errs; err != nil && first == nil {
+			first = err
 		}
+	}
+	if first != nil {
+		c.Close()
+		return nil, first
 	}
 	return c, nil
 }
