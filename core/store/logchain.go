@@ -121,7 +121,6 @@ func (t *txn) headMAC() ([]byte, error) {
 
 // putLog stores e (its Seq set) with its chain MAC.
 func (t *txn) putLog(e core.LogEntry) error {
-	r := logRecord{LogEntry: e}
 	if c := t.s.crypt; c != nil {
 		prev, err := t.headMAC()
 		if err != nil {
@@ -139,7 +138,7 @@ func (t *txn) putLog(e core.LogEntry) error {
 		t.s.logHead.set(data, mac)
 		return nil
 	}
-	return t.putJSON(bucketLog, seqKey(e.Seq), r)
+	return t.putJSON(bucketLog, seqKey(e.Seq), logRecord{LogEntry: e})
 }
 
 // logHead remembers the newest log record this store wrote and its MAC,
