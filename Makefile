@@ -24,7 +24,7 @@ SHELL       := bash
 
 
 .DEFAULT_GOAL := help
-.PHONY: help deps run build test screenshots mailcatcher bench bench-wrk lint fmt-check vet check-deps package install clean
+.PHONY: help deps run build test race screenshots mailcatcher bench bench-wrk lint fmt-check vet check-deps package install clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-11s %s\n", $$1, $$2}'
@@ -41,6 +41,10 @@ build: deps ## build bin/provisio
 test: deps ## go vet, then every test
 	LANG=en_US.UTF-8 $(GO) vet ./...
 	LANG=en_US.UTF-8 $(GO) test -count=1 ./...
+
+# The same tests under the race detector (about four times as long).
+race: deps ## every test under the race detector
+	LANG=en_US.UTF-8 $(GO) test -race -count=1 ./...
 
 # Every screen and the main dialogs at 1280x800 and 1920x1080, rendered by
 # Fyne's test driver (no display needed) into docs/screenshots for the README.

@@ -8,7 +8,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"fyne.io/fyne/v2/test"
 	"fyne.io/fyne/v2/widget"
@@ -46,13 +45,16 @@ func TestConsoleAttached_SeesDeviceProvisioned(t *testing.T) {
 	}
 	t.Cleanup(func() { srv.Close() })
 
-	test.NewTempApp(t)
+	newUIApp(t)
 	api, err := adminapi.Dial(filepath.Join(dir, adminapi.SocketName))
 	if err != nil {
 		t.Fatal(err)
 	}
-	con := ui.NewAttached(test.NewTempWindow(t, widget.NewLabel("")), ui.AttachedDeps{API: api, DataDir: dir})
-	t.Cleanup(con.Close)
+	var con *ui.Attached
+	onUI(func() {
+		con = ui.NewAttached(test.NewTempWindow(t, widget.NewLabel("")), ui.AttachedDeps{API: api, DataDir: dir})
+	})
+	t.Cleanup(func() { onUI(con.Close) })
 
 	if _, err := api.AddUser(adminapi.NewUser{Name: "alice", PIN: "9132"}); err != nil {
 		t.Fatal(err)
@@ -68,20 +70,17 @@ func TestConsoleAttached_SeesDeviceProvisioned(t *testing.T) {
 	if err := phone.Provision("TestOS"); err != nil {
 		t.Fatal(err)
 	}
-	shown := func() bool {
-		for _, l := range con.Activity() {
+	var activity []string
+	waitFor(t, `"Device provisioned" in the console's activity`, func() bool {
+		activity = con.Activity()
+		for _, l := range activity {
 			if strings.HasSuffix(l, "Device provisioned: alice (TestOS)") {
 				return true
 			}
 		}
 		return false
-	}
-	for deadline := time.Now().Add(10 * time.Second); !shown(); time.Sleep(20 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf(`the attached console never showed "Device provisioned": %q`, con.Activity())
-		}
-	}
-	for _, l := range con.Activity() {
+	})
+	for _, l := range activity {
 		if strings.Contains(l, ic.Code) {
 			t.Errorf("the code reached the console's activity: %q", l)
 		}

@@ -70,7 +70,7 @@ func TestRemoteConsole_PairInWindowThenHelpdesk(t *testing.T) {
 	}
 
 	// The remote side, as app/console.go's remoteConsole wires it.
-	test.NewTempApp(t)
+	newUIApp(t)
 	w := test.NewTempWindow(t, widget.NewLabel(""))
 	addr := remote.Addr()
 	idDir := adminapi.IdentityDir(t.TempDir(), addr)
@@ -78,9 +78,11 @@ func TestRemoteConsole_PairInWindowThenHelpdesk(t *testing.T) {
 	var serverPEM []byte
 	var at *ui.Attached
 	t.Cleanup(func() {
-		if at != nil {
-			at.Close()
-		}
+		onUI(func() {
+			if at != nil {
+				at.Close()
+			}
+		})
 	})
 	var pairing *ui.Pairing
 	onUI(func() {
@@ -168,9 +170,8 @@ func TestRemoteConsole_PairInWindowThenHelpdesk(t *testing.T) {
 	}
 }
 
-// onUI runs fn through fyne.DoAndWait, the way the console's own code
-// reaches its widgets (Fyne's test driver runs it on the calling
-// goroutine).
+// onUI runs fn through fyne.DoAndWait on the UI thread (newUIApp), the
+// way the console's own code reaches its widgets.
 func onUI(fn func()) { fyne.DoAndWait(fn) }
 
 // waitFor polls cond, through onUI, until it holds.

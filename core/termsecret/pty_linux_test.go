@@ -78,7 +78,12 @@ func TestRead_TerminalNoEcho(t *testing.T) {
 				}
 			}()
 			p := &promptWriter{asked: make(chan struct{}, 2)}
+			// The typist is done before the subtest's cleanup closes the
+			// terminal it watches.
+			typed := make(chan struct{})
+			defer func() { <-typed }()
 			go func() {
+				defer close(typed)
 				for i, line := range []string{tt.first, tt.second} {
 					if i == 1 && tt.first == "" {
 						return
