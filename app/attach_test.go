@@ -41,6 +41,7 @@ func TestAttach_CommandsWhileServing(t *testing.T) {
 			t.Fatalf("%v: %s", args, errOut)
 		}
 	}
+	loopbackListeners(t, "--data", dir)
 
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
 	cmd.Env = append(os.Environ(), childServeEnv+"="+dir)

@@ -263,6 +263,7 @@ func newBackupOffice(t *testing.T, passphrase string, n int, opts ...core.Option
 	if o.e, err = openEnvKey(o.dir, "", opts...); err != nil {
 		t.Fatal(err)
 	}
+	loopbackEnv(t, o.e)
 	o.agent = core.Agent{Name: "vpn", Host: "127.0.0.1", Secret: "agent-s3cret-4567", Group: core.GroupAny}
 	if err := o.e.svc.PutAgent(o.agent); err != nil {
 		t.Fatal(err)

@@ -70,6 +70,7 @@ func TestCLI_ClientLogAttached(t *testing.T) {
 	}
 	e := withClientLogs(t, dir, "phone says hello")
 	defer e.close()
+	loopbackEnv(t, e)
 	var errOut bytes.Buffer
 	stopAdmin := e.startAdmin(&errOut)
 	defer stopAdmin()

@@ -24,6 +24,7 @@ func TestCLI_ProfileAssignAttached(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer e.close()
+	loopbackEnv(t, e)
 	var adminErr bytes.Buffer
 	stopAdmin := e.startAdmin(&adminErr)
 	defer stopAdmin()

@@ -46,6 +46,7 @@ func TestServe_AcknowledgedWritesSurviveKill(t *testing.T) {
 			t.Fatalf("%v: %s", args, errOut)
 		}
 	}
+	loopbackListeners(t, "--data", dir)
 	code, out, errOut := runCLI(t, dir, "reprovision", "alice")
 	if code != 0 {
 		t.Fatal(errOut)

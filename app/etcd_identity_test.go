@@ -118,6 +118,7 @@ func TestEtcd_RegenerateKeepsTheOldCertificateWhenTheSiteCannot(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer e.close()
+	loopbackEnv(t, e)
 	srv, err := e.sup.Open("127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"io"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -43,6 +44,9 @@ type serving struct {
 // does not start within limit.
 func startServe(t *testing.T, limit time.Duration, args ...string) *serving {
 	t.Helper()
+	if i := slices.Index(args, "serve"); i > 0 {
+		loopbackListeners(t, args[:i]...)
+	}
 	s := &serving{out: &syncBuffer{}, errOut: &syncBuffer{}, stop: make(chan struct{}), done: make(chan int, 1)}
 	started := make(chan string, 1)
 	c := &cli{out: s.out, errOut: s.errOut, stop: s.stop, started: started}

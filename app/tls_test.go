@@ -74,6 +74,7 @@ func TestServer_TLSCertSettings(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer e.close()
+	loopbackEnv(t, e)
 	srv, err := e.sup.Open("127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -118,6 +119,7 @@ func TestConsole_CertificateHooks(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer e.close()
+	loopbackEnv(t, e)
 	if err := e.svc.SetSetting("server.advertise", "127.0.0.1"); err != nil {
 		t.Fatal(err)
 	}
