@@ -17,6 +17,10 @@ import (
 type agentForm struct {
 	s       *agentsScreen
 	editing string // name of the agent being edited; "" when adding
+	// kept is the edited agent's stored secret when the store keeps only
+	// its keyed hash (a sealed store, #13): the form cannot show or copy
+	// it, and an empty secret field keeps it.
+	kept string
 	dlg     *dialog.CustomDialog
 
 	name, host, secret, group *field
@@ -58,6 +62,10 @@ func (s *agentsScreen) openForm(a *core.Agent) {
 		f.secretNote("A new secret: enter it in the agent too.")
 	})
 	f.copySecret = widget.NewButtonWithIcon("Copy", theme.ContentCopyIcon(), func() {
+		if f.secret.entry.Text == "" && f.kept != "" {
+			f.secretNote("The saved secret is kept only as a hash, so it cannot be shown or copied. If the agent's copy is lost, generate a new one and enter it in the agent too.")
+			return
+		}
 		c.app.Clipboard().SetContent(f.secret.entry.Text)
 		f.secretNote("Copied to the clipboard.")
 	})
@@ -85,7 +93,12 @@ func (s *agentsScreen) openForm(a *core.Agent) {
 		// The name is how the log and AdminXML know the agent.
 		f.name.entry.Disable()
 		f.host.entry.SetText(a.Host)
-		f.secret.entry.SetText(a.Secret)
+		if core.IsHashedSecret(a.Secret) {
+			f.kept = a.Secret
+			f.secret.entry.SetPlaceHolder("(unchanged; kept only as a hash: type or generate a new one to replace it)")
+		} else {
+			f.secret.entry.SetText(a.Secret)
+		}
 		f.group.entry.SetText(a.Group)
 		for m, ch := range f.modes {
 			ch.SetChecked(a.AllowsMode(m))
@@ -182,6 +195,9 @@ func (f *agentForm) submit() {
 	a := core.Agent{
 		Name: f.name.entry.Text, Host: f.host.entry.Text, Secret: f.secret.entry.Text,
 		Group: f.group.entry.Text, Repository: f.repository.Checked, Helpdesk: f.helpdesk.Checked,
+	}
+	if a.Secret == "" && f.kept != "" {
+		a.Secret = f.kept
 	}
 	for _, m := range core.AgentModes {
 		if f.modes[m].Checked {

@@ -1,12 +1,14 @@
 package ui
 
 import (
+	"net/netip"
 	"strings"
 	"testing"
 
 	"fyne.io/fyne/v2/test"
 
 	"provisio/core"
+	"provisio/core/store/storetest"
 )
 
 // agentErrors returns the messages the agent form shows, by field.
@@ -163,6 +165,66 @@ func TestAgentsScreen_EditAndDelete(t *testing.T) {
 	s.confirm.Confirm()
 	if len(h.svc.Agents()) != 0 || s.list.Length() != 0 || !s.empty.Visible() {
 		t.Error("agent still listed")
+	}
+}
+
+// On a sealed store only a keyed hash of an agent's secret is kept (#13):
+// the Edit form shows none, Copy says why instead of copying the hash, a
+// save with the field left empty keeps the secret, and a new one replaces
+// it.
+func TestAgentsScreen_EditKeepsAHashedSecret(t *testing.T) {
+	h := newHarnessOn(t, storetest.MustOpenSealed(t), nil)
+	vpn := core.Agent{Name: "vpn", Host: "127.0.0.1", Secret: "vpn-secret-1", Modes: []string{core.AgentModeMobile}}
+	if err := h.svc.PutAgent(vpn); err != nil {
+		t.Fatal(err)
+	}
+	h.waitFor("the agent listed", func() bool { return len(h.c.agents.agents) == 1 })
+	h.settle()
+	if !core.IsHashedSecret(h.svc.Agents()[0].Secret) {
+		t.Fatal("a sealed store keeps the secret in the clear")
+	}
+	s := h.c.agents
+	edit := func() *agentForm {
+		t.Helper()
+		s.list.Select(0)
+		test.Tap(s.edit)
+		if s.form == nil {
+			t.Fatal("Edit opened nothing")
+		}
+		return s.form
+	}
+	authorized := func(secret string) bool {
+		_, ok := h.svc.AuthorizeAgent(netip.MustParseAddr("127.0.0.1"), secret)
+		return ok
+	}
+
+	f := edit()
+	if f.secret.entry.Text != "" || !strings.Contains(f.secret.entry.PlaceHolder, "kept only as a hash") {
+		t.Errorf("the secret field holds %q, placeholder %q", f.secret.entry.Text, f.secret.entry.PlaceHolder)
+	}
+	h.c.app.Clipboard().SetContent("before")
+	test.Tap(f.copySecret)
+	if got := h.c.app.Clipboard().Content(); got != "before" || !strings.Contains(f.copied.Text, "cannot be shown or copied") {
+		t.Errorf("Copy put %q on the clipboard; note %q", got, f.copied.Text)
+	}
+	f.group.entry.SetText("sales")
+	test.Tap(f.save)
+	if s.form != nil {
+		t.Fatalf("form still open: %q", agentErrors(f))
+	}
+	if a := h.svc.Agents(); len(a) != 1 || a[0].Group != "sales" || !authorized("vpn-secret-1") {
+		t.Errorf("after a save with the secret left empty: %+v, old secret accepted %v", a, authorized("vpn-secret-1"))
+	}
+
+	f = edit()
+	test.Tap(f.generate)
+	fresh := f.secret.entry.Text
+	test.Tap(f.save)
+	if s.form != nil {
+		t.Fatalf("form still open: %q", agentErrors(f))
+	}
+	if !authorized(fresh) || authorized("vpn-secret-1") {
+		t.Errorf("after Generate: new secret accepted %v, old one %v", authorized(fresh), authorized("vpn-secret-1"))
 	}
 }
 

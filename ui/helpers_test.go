@@ -51,9 +51,14 @@ func newHarness(t *testing.T) *harness { t.Helper(); return newHarnessWith(t, ni
 // console is built.
 func newHarnessWith(t *testing.T, edit func(h *harness, d *Deps)) *harness {
 	t.Helper()
+	return newHarnessOn(t, storetest.MustOpen(t), edit)
+}
+
+// newHarnessOn is newHarnessWith over the store st, e.g. a sealed one.
+func newHarnessOn(t *testing.T, st core.Store, edit func(h *harness, d *Deps)) *harness {
+	t.Helper()
 	a := test.NewTempApp(t)
 	clock := storetest.NewClock(start)
-	st := storetest.MustOpen(t)
 	svc := storetest.MustServiceOn(t, st, core.WithClock(clock))
 	if err := svc.SetSetting("server.siteid", "office"); err != nil {
 		t.Fatal(err)
