@@ -21,7 +21,7 @@ type agentForm struct {
 	// its keyed hash (a sealed store, #13): the form cannot show or copy
 	// it, and an empty secret field keeps it.
 	kept string
-	dlg     *dialog.CustomDialog
+	dlg  *dialog.CustomDialog
 
 	name, host, secret, group *field
 	modes                     map[string]*widget.Check
