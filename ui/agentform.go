@@ -17,9 +17,10 @@ import (
 type agentForm struct {
 	s       *agentsScreen
 	editing string // name of the agent being edited; "" when adding
-	// kept is the edited agent's stored secret when the store keeps only
-	// its keyed hash (a sealed store, #13): the form cannot show or copy
-	// it, and an empty secret field keeps it.
+	// kept is the edited agent's secret as the console was given it when
+	// that is not the secret itself: its keyed hash (a sealed store, #13)
+	// or core.SecretMask (an attached console). The form cannot show or
+	// copy it, and an empty secret field keeps it.
 	kept string
 	dlg  *dialog.CustomDialog
 
@@ -93,7 +94,7 @@ func (s *agentsScreen) openForm(a *core.Agent) {
 		// The name is how the log and AdminXML know the agent.
 		f.name.entry.Disable()
 		f.host.entry.SetText(a.Host)
-		if core.IsHashedSecret(a.Secret) {
+		if core.IsHashedSecret(a.Secret) || a.Secret == core.SecretMask {
 			f.kept = a.Secret
 			f.secret.entry.SetPlaceHolder("(unchanged; kept only as a hash: type or generate a new one to replace it)")
 		} else {
