@@ -183,17 +183,14 @@ func (l LocalAdmin) PutAgent(na AdminNewAgent) (AdminAgent, error) {
 	if a.Group == "" {
 		a.Group = GroupAny
 	}
-	if na.KeepSecret {
-		// The console edits an agent without ever reading its secret.
+	switch {
+	case na.KeepSecret:
+		// The console edits an agent without ever reading its secret;
+		// Service.PutAgent keeps the stored one.
 		a.Secret = ""
-		for _, s := range l.svc().Agents() {
-			if Key(s.Name) == Key(a.Name) {
-				a.Secret = s.Secret
-			}
-		}
-		if a.Secret == "" {
-			return AdminAgent{}, FieldError("secret", "There is no agent %q whose secret could be kept; enter a secret.", a.Name)
-		}
+	case a.Secret == "":
+		// Only KeepSecret keeps a secret over the API.
+		return AdminAgent{}, FieldError("secret", "The shared secret needs at least 8 characters.")
 	}
 	if err := l.svc().PutAgent(a); err != nil {
 		return AdminAgent{}, err

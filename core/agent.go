@@ -53,7 +53,10 @@ func (a Agent) AllowsMode(mode string) bool {
 }
 
 // ValidateAgent checks and normalises an agent in place.
-func ValidateAgent(a *Agent) error {
+func ValidateAgent(a *Agent) error { return validateAgent(a, true) }
+
+// validateAgent is ValidateAgent, checking the secret only when secret.
+func validateAgent(a *Agent, secret bool) error {
 	a.Name = strings.TrimSpace(a.Name)
 	a.Host = strings.TrimSpace(a.Host)
 	a.Group = strings.TrimSpace(a.Group)
@@ -65,7 +68,7 @@ func ValidateAgent(a *Agent) error {
 			return FieldError("host", "%q is not an IP address (192.168.1.10), a range (192.168.1.0/24) or a host name (vpn.office.lan).", a.Host)
 		}
 	}
-	if len(a.Secret) < 8 {
+	if secret && len(a.Secret) < 8 {
 		return FieldError("secret", "The shared secret needs at least 8 characters.")
 	}
 	if a.Group == "" || strings.EqualFold(a.Group, GroupAny) {

@@ -60,12 +60,28 @@ func (s *Service) SetSetting(key, value string) error {
 // Agents returns the configured agents sorted by name.
 func (s *Service) Agents() []Agent { return s.Config().Agents }
 
-// PutAgent adds or replaces an agent.
+// PutAgent adds or replaces an agent. An empty secret keeps the one the
+// agent of that name has: a console edits an agent without ever holding
+// its secret, which a sealed store keeps only as a keyed hash.
 func (s *Service) PutAgent(a Agent) error {
-	if err := ValidateAgent(&a); err != nil {
+	keep := a.Secret == ""
+	if !keep && IsHashedSecret(a.Secret) {
+		// It would be stored as it is and never match what the agent sends.
+		return FieldError("secret", "A shared secret cannot start with %q, which marks a stored hash; generate one or choose another.", hashedSecretPrefix)
+	}
+	if err := validateAgent(&a, !keep); err != nil {
 		return err
 	}
 	return s.changeAgents(func(tx Tx, log *logger) error {
+		if keep {
+			old, err := tx.Agent(a.Name)
+			if errors.Is(err, ErrNotFound) {
+				return FieldError("secret", "The shared secret needs at least 8 characters.")
+			} else if err != nil {
+				return err
+			}
+			a.Secret = old.Secret
+		}
 		if err := tx.PutAgent(a); err != nil {
 			return err
 		}

@@ -17,12 +17,12 @@ import (
 type agentForm struct {
 	s       *agentsScreen
 	editing string // name of the agent being edited; "" when adding
-	// kept is the edited agent's secret as the console was given it when
-	// that is not the secret itself: its keyed hash (a sealed store, #13)
-	// or core.SecretMask (an attached console). The form cannot show or
-	// copy it, and an empty secret field keeps it.
-	kept string
-	dlg  *dialog.CustomDialog
+	// hidden: the console was not given the edited agent's secret but its
+	// keyed hash (a sealed store, #13) or core.SecretMask (an attached
+	// console), so the form can neither show nor copy it. Left empty, the
+	// field keeps the stored secret (Service.PutAgent).
+	hidden bool
+	dlg    *dialog.CustomDialog
 
 	name, host, secret, group *field
 	modes                     map[string]*widget.Check
@@ -63,7 +63,7 @@ func (s *agentsScreen) openForm(a *core.Agent) {
 		f.secretNote("A new secret: enter it in the agent too.")
 	})
 	f.copySecret = widget.NewButtonWithIcon("Copy", theme.ContentCopyIcon(), func() {
-		if f.secret.entry.Text == "" && f.kept != "" {
+		if f.secret.entry.Text == "" && f.hidden {
 			f.secretNote("The saved secret is kept only as a hash, so it cannot be shown or copied. If the agent's copy is lost, generate a new one and enter it in the agent too.")
 			return
 		}
@@ -95,7 +95,7 @@ func (s *agentsScreen) openForm(a *core.Agent) {
 		f.name.entry.Disable()
 		f.host.entry.SetText(a.Host)
 		if core.IsHashedSecret(a.Secret) || a.Secret == core.SecretMask {
-			f.kept = a.Secret
+			f.hidden = true
 			f.secret.entry.SetPlaceHolder("(unchanged; kept only as a hash: type or generate a new one to replace it)")
 		} else {
 			f.secret.entry.SetText(a.Secret)
@@ -196,9 +196,6 @@ func (f *agentForm) submit() {
 	a := core.Agent{
 		Name: f.name.entry.Text, Host: f.host.entry.Text, Secret: f.secret.entry.Text,
 		Group: f.group.entry.Text, Repository: f.repository.Checked, Helpdesk: f.helpdesk.Checked,
-	}
-	if a.Secret == "" && f.kept != "" {
-		a.Secret = f.kept
 	}
 	for _, m := range core.AgentModes {
 		if f.modes[m].Checked {

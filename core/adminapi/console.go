@@ -431,7 +431,7 @@ func (k *Console) AgentAddresses(name string) []netip.Prefix {
 func (k *Console) PutAgent(a core.Agent) error {
 	defer k.stale()
 	na := NewAgent{Name: a.Name, Host: a.Host, Secret: a.Secret, Group: a.Group, Repository: a.Repository, Helpdesk: a.Helpdesk, Modes: a.Modes}
-	if a.Secret == core.SecretMask {
+	if a.Secret == core.SecretMask || a.Secret == "" {
 		na.Secret, na.KeepSecret = "", true
 	}
 	_, err := k.c.PutAgent(na)

@@ -1,0 +1,71 @@
+package core_test
+
+import (
+	"errors"
+	"net/netip"
+	"testing"
+
+	"provisio/core"
+	"provisio/core/store/storetest"
+)
+
+// Service.PutAgent's secret rules: an empty secret keeps the stored one of
+// an existing agent (a console edits an agent without ever holding its
+// secret, which a sealed store keeps only as a hash), is refused for a new
+// one, and a typed secret may not look like a stored hash, which would be
+// kept as it is and never match.
+func TestService_PutAgentSecret(t *testing.T) {
+	const old = "vpn-secret-1"
+	for _, sealed := range []bool{false, true} {
+		open := storetest.MustOpen
+		if sealed {
+			open = storetest.MustOpenSealed
+		}
+		for _, tt := range []struct {
+			name      string
+			agent     core.Agent
+			wantErr   string // the sentence; "" for a save
+			accepts   string // a secret the saved agent accepts
+			refuses   string // one it refuses
+			wantGroup string
+		}{
+			{name: "empty keeps", agent: core.Agent{Name: "vpn", Host: "127.0.0.1", Group: "sales"}, accepts: old, wantGroup: "sales"},
+			{name: "new replaces", agent: core.Agent{Name: "vpn", Host: "127.0.0.1", Secret: "vpn-secret-2"}, accepts: "vpn-secret-2", refuses: old, wantGroup: core.GroupAny},
+			{name: "empty for a new agent", agent: core.Agent{Name: "web", Host: "127.0.0.2"}, wantErr: "The shared secret needs at least 8 characters."},
+			{name: "hash-like", agent: core.Agent{Name: "vpn", Host: "127.0.0.1", Secret: "h1:0123456789abcdef"},
+				wantErr: `A shared secret cannot start with "h1:", which marks a stored hash; generate one or choose another.`},
+		} {
+			t.Run(map[bool]string{false: "plain ", true: "sealed "}[sealed]+tt.name, func(t *testing.T) {
+				svc := storetest.MustServiceOn(t, open(t))
+				if err := svc.PutAgent(core.Agent{Name: "vpn", Host: "127.0.0.1", Secret: old}); err != nil {
+					t.Fatal(err)
+				}
+				before := svc.Agents()
+				err := svc.PutAgent(tt.agent)
+				if tt.wantErr != "" {
+					var ce *core.Error
+					if !errors.As(err, &ce) || ce.Field != "secret" || ce.Message != tt.wantErr {
+						t.Fatalf("err %v, want the secret field's %q", err, tt.wantErr)
+					}
+					if after := svc.Agents(); len(after) != len(before) || after[0].Secret != before[0].Secret || after[0].Group != before[0].Group {
+						t.Errorf("a refused save changed the agents: %+v", after)
+					}
+					return
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+				authorized := func(secret string) bool {
+					_, ok := svc.AuthorizeAgent(netip.MustParseAddr("127.0.0.1"), secret)
+					return ok
+				}
+				if !authorized(tt.accepts) || tt.refuses != "" && authorized(tt.refuses) {
+					t.Errorf("accepts %q: %v; refuses %q: %v", tt.accepts, authorized(tt.accepts), tt.refuses, !authorized(tt.refuses))
+				}
+				if a := svc.Agents(); len(a) != 1 || a[0].Group != tt.wantGroup {
+					t.Errorf("saved %+v", a)
+				}
+			})
+		}
+	}
+}
