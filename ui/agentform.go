@@ -64,7 +64,7 @@ func (s *agentsScreen) openForm(a *core.Agent) {
 	})
 	f.copySecret = widget.NewButtonWithIcon("Copy", theme.ContentCopyIcon(), func() {
 		if f.secret.entry.Text == "" && f.hidden {
-			f.secretNote("The saved secret is kept only as a hash, so it cannot be shown or copied. If the agent's copy is lost, generate a new one and enter it in the agent too.")
+			f.secretNote("The saved secret cannot be shown or copied: Provisio keeps only a hash of it. If the agent's copy is lost, generate a new one and enter it in the agent too.")
 			return
 		}
 		c.app.Clipboard().SetContent(f.secret.entry.Text)
@@ -96,7 +96,7 @@ func (s *agentsScreen) openForm(a *core.Agent) {
 		f.host.entry.SetText(a.Host)
 		if core.IsHashedSecret(a.Secret) || a.Secret == core.SecretMask {
 			f.hidden = true
-			f.secret.entry.SetPlaceHolder("(unchanged; kept only as a hash: type or generate a new one to replace it)")
+			f.secret.entry.SetPlaceHolder("(unchanged and not shown: type or generate a new one to replace it)")
 		} else {
 			f.secret.entry.SetText(a.Secret)
 		}

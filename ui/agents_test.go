@@ -201,7 +201,7 @@ func TestAgentsScreen_EditKeepsAHashedSecret(t *testing.T) {
 	}
 
 	f := edit()
-	if f.secret.entry.Text != "" || !strings.Contains(f.secret.entry.PlaceHolder, "kept only as a hash") {
+	if f.secret.entry.Text != "" || !strings.Contains(f.secret.entry.PlaceHolder, "unchanged and not shown") {
 		t.Errorf("the secret field holds %q, placeholder %q", f.secret.entry.Text, f.secret.entry.PlaceHolder)
 	}
 	h.c.app.Clipboard().SetContent("before")
