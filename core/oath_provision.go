@@ -23,63 +23,111 @@ func (s *Service) MailOATHProvisionCode(name string, opt OATHOptions) (IssuedCod
 	return s.createProvisionCode(name, true, &opt, nil)
 }
 
+// Reasons of refused authenticator set-ups, counted with Service.Refuse
+// like those of Provision: fixed sentences, never what a stranger sent.
+const (
+	refusedOATHNoCode   = "authenticator set-up for an unknown user or without a pending code"
+	refusedOATHExpired  = "authenticator set-up with an expired code"
+	refusedOATHThrottle = "authenticator set-up inside the delay after a wrong code"
+	refusedOATHWrong    = "wrong authenticator set-up code"
+)
+
 // RedeemOATHProvision redeems a provision code made for an OATH token
 // (the web page behind the Provision URL): a pending token is issued
-// whose otpauth:// URI is returned this once, and the code is spent. A
-// wrong or late code is spent too, as in Provision, so a code can be
-// guessed once; a right code meant for the mobile client is left for it.
-// A request for an unknown user or one without a pending code changes
-// nothing and writes nothing: it is counted with Refuse (source is the
-// caller's address), since anyone can send it.
+// whose otpauth:// URI is returned this once, and the code is spent.
+//
+// Anyone can send it, so it keeps Provision's rules (provision_guard.go):
+// everything a stranger can try is decided on a read and counted in
+// memory (Refuse), never written one by one; a wrong code does not burn
+// the code, so that nobody can cancel another person's enrolment with one
+// request, but wrong attempts are throttled per code and source and the
+// code dies after the Self-Reset policy's MaxProvisionAttempts; every
+// failure is the same sentence, whether the user exists or not. A right
+// code meant for the mobile client is left for it.
 func (s *Service) RedeemOATHProvision(source, username, code string) (OATHIssued, error) {
 	s = s.As(PhoneActor(source))
+	set := s.Settings()
+	now := s.clock.Now()
+	failed := Errorf(CodeProvision, "This set-up link has been used or has expired.")
+
+	var u User
+	var pc ProvisionCode
+	err := s.store.View(func(tx Tx) error {
+		var err error
+		if u, err = findUser(tx, username); err != nil {
+			return err
+		}
+		pc, err = tx.ProvisionCode(u.Name)
+		return err
+	})
+	switch {
+	case ErrorCode(err) == CodeNotFound:
+		s.Refuse(source, refusedOATHNoCode)
+		return OATHIssued{}, failed
+	case err != nil:
+		return OATHIssued{}, err
+	case !now.Before(pc.Expires):
+		s.Refuse(source, refusedOATHExpired)
+		return OATHIssued{}, failed
+	case !s.provisions.admit(pc, source, now):
+		s.Refuse(source, refusedOATHThrottle)
+		return OATHIssued{}, failed
+	case !pc.Matches(u.Name, code):
+		s.Refuse(source, refusedOATHWrong)
+		if s.provisions.wrong(pc, now) < set.SelfReset.MaxProvisionAttempts {
+			return OATHIssued{}, failed
+		}
+		return OATHIssued{}, s.killProvisionCode(u.Name, pc, failed)
+	}
+
+	// The code is right: redeem it, checking again inside the write.
 	var out OATHIssued
 	var fail error
-	refused := false
-	failed := Errorf(CodeProvision, "This set-up link has been used or has expired.")
-	err := s.update(false, func(tx Tx, log *logger) error {
-		out, fail, refused = OATHIssued{}, nil, false
+	err = s.update(false, func(tx Tx, log *logger) error {
+		out, fail = OATHIssued{}, nil
 		u, err := findUser(tx, username)
-		if ErrorCode(err) == CodeNotFound {
-			fail, refused = failed, true
-			return nil
-		} else if err != nil {
+		if err != nil {
 			return err
 		}
-		pc, err := tx.ProvisionCode(u.Name)
-		if errors.Is(err, ErrNotFound) {
-			fail, refused = failed, true
-			return nil
-		} else if err != nil {
-			return err
-		}
-		why, right := "", pc.Matches(u.Name, code)
+		cur, err := tx.ProvisionCode(u.Name)
+		why := ""
 		switch {
-		case !log.now.Before(pc.Expires):
+		case errors.Is(err, ErrNotFound):
+			fail = failed
+			return nil // used meanwhile: its redemption wrote the log line
+		case err != nil:
+			return err
+		case cur.Hash != pc.Hash || !cur.Matches(u.Name, code):
+			fail = failed
+			return nil // replaced meanwhile: the new code is not this one
+		case !log.now.Before(cur.Expires):
 			why = "the provision code has expired"
-		case !right:
-			why = "the provision code is wrong"
-		case pc.OATH == nil:
+		case cur.OATH == nil:
 			fail = Errorf(CodeProvision, "This link sets up the mobile client, not an authenticator app.")
 			return log.add(LevelWarn, u.Name, "User %q opened a mobile-client provision code as an authenticator set-up; the code still works in the mobile client.", u.Name)
 		case u.Disabled:
+			// Right, so spent, as in Provision: an administrator enables
+			// the user and makes a new code.
 			why = "the user is disabled"
 		}
 		if err := tx.DeleteProvisionCode(u.Name); err != nil {
 			return err
 		}
+		if err := withdrawCodeMail(tx, log, u.Name, ""); err != nil { // redeemed
+			return err
+		}
 		if why != "" {
 			fail = failed
-			return log.add(LevelWarn, u.Name, provisionFailedLog, u.Name)
+			return log.add(LevelWarn, u.Name, provisionFailedLog+" (%s)", u.Name, why)
 		}
-		out, err = s.issueOATH(tx, log, u.Name, *pc.OATH)
+		out, err = s.issueOATH(tx, log, u.Name, *cur.OATH)
 		return err
 	}, s.usersChanged(username))
-	if err != nil {
+	if ErrorCode(err) == CodeNotFound {
+		return OATHIssued{}, failed
+	} else if err != nil {
 		return OATHIssued{}, err
 	}
-	if refused {
-		s.Refuse(source, "authenticator set-up for an unknown user or without a pending code")
-	}
+	s.provisions.forget(pc.Hash)
 	return out, fail
 }

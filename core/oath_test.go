@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"os"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -21,6 +22,7 @@ var agentVPN = core.Agent{Name: "vpn", Host: "127.0.0.1", Secret: "vpn-secret-12
 type oathEnv struct {
 	svc   *core.Service
 	st    *store.Store
+	wc    *writeCountingStore // st, with its write transactions counted
 	clock *storetest.Clock
 }
 
@@ -32,7 +34,8 @@ func newOATHEnv(t *testing.T, at time.Time) *oathEnv {
 	}
 	t.Cleanup(func() { st.Close() })
 	clock := storetest.NewClock(at)
-	svc, err := core.NewService(st, core.WithClock(clock), core.WithOATHKeys(oathkey.Keys{}))
+	wc := &writeCountingStore{Store: st}
+	svc, err := core.NewService(wc, core.WithClock(clock), core.WithOATHKeys(oathkey.Keys{}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -41,7 +44,7 @@ func newOATHEnv(t *testing.T, at time.Time) *oathEnv {
 			t.Fatal(err)
 		}
 	}
-	return &oathEnv{svc: svc, st: st, clock: clock}
+	return &oathEnv{svc: svc, st: st, wc: wc, clock: clock}
 }
 
 func (e *oathEnv) failures(t *testing.T, name string) int {
@@ -584,4 +587,103 @@ func FuzzOATHOptions_Normalize(f *testing.F) {
 			t.Fatalf("code %q for %+v", c, o)
 		}
 	})
+}
+
+// writeCountingStore counts the write transactions that reach the store.
+type writeCountingStore struct {
+	*store.Store
+	n atomic.Int64
+}
+
+func (w *writeCountingStore) Update(fn func(core.Tx) error) error {
+	w.n.Add(1)
+	return w.Store.Update(fn)
+}
+
+func (w *writeCountingStore) Batch(fn func(core.Tx) error) error {
+	w.n.Add(1)
+	return w.Store.Batch(fn)
+}
+
+// TestOATH_RedeemWrongCodeKeepsTheCode: anyone can post to the set-up
+// page, so a stranger's wrong code must neither cancel the pending code
+// (of either kind) nor cost a durable write; the phone's right code still
+// works afterwards.
+func TestOATH_RedeemWrongCodeKeepsTheCode(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		create func(*core.Service) (core.IssuedCode, error)
+		redeem func(*core.Service, string) error
+	}{
+		{"mobile-client code",
+			func(s *core.Service) (core.IssuedCode, error) { return s.CreateProvisionCode("alice") },
+			func(s *core.Service, code string) error {
+				_, err := s.Provision("127.0.0.1", "alice", code, "TestOS")
+				return err
+			}},
+		{"authenticator code",
+			func(s *core.Service) (core.IssuedCode, error) {
+				return s.MailOATHProvisionCode("alice", core.OATHOptions{})
+			},
+			func(s *core.Service, code string) error {
+				_, err := s.RedeemOATHProvision("127.0.0.1", "alice", code)
+				return err
+			}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newOATHEnv(t, time.Date(2026, 1, 5, 9, 0, 0, 0, time.UTC))
+			svc, wc := e.svc, e.wc
+			storetest.MustAddUser(t, svc, "alice", "9132")
+			ic, err := tc.create(svc)
+			if err != nil {
+				t.Fatal(err)
+			}
+			before := wc.n.Load()
+			for _, wrong := range []string{"ABCD2345", strings.ToLower(ic.Code) + "X", ""} {
+				if _, err := svc.RedeemOATHProvision("192.0.2.7", "alice", wrong); core.ErrorCode(err) != core.CodeProvision {
+					t.Fatalf("wrong code %q: %v", wrong, err)
+				}
+				e.clock.Advance(time.Minute) // past the source's delay
+			}
+			if n := wc.n.Load() - before; n != 0 {
+				t.Errorf("three wrong codes cost %d write transactions", n)
+			}
+			if err := tc.redeem(svc, ic.Code); err != nil {
+				t.Fatalf("the right code after a stranger's wrong ones: %v", err)
+			}
+		})
+	}
+}
+
+// TestOATH_RedeemWrongCodesKillTheCode: wrong codes are throttled per
+// source (a second try at once is refused unchecked, even a right one)
+// and the code dies after MaxProvisionAttempts wrong ones in all, with
+// one write.
+func TestOATH_RedeemWrongCodesKillTheCode(t *testing.T) {
+	e := newOATHEnv(t, time.Date(2026, 1, 5, 9, 0, 0, 0, time.UTC))
+	storetest.MustAddUser(t, e.svc, "alice", "9132")
+	if err := e.svc.SetSetting("policy.selfreset.max_provision_attempts", "3"); err != nil {
+		t.Fatal(err)
+	}
+	ic, err := e.svc.MailOATHProvisionCode("alice", core.OATHOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.svc.RedeemOATHProvision("192.0.2.1", "alice", "ABCD2345"); core.ErrorCode(err) != core.CodeProvision {
+		t.Fatal(err)
+	}
+	if _, err := e.svc.RedeemOATHProvision("192.0.2.1", "alice", ic.Code); core.ErrorCode(err) != core.CodeProvision {
+		t.Fatalf("a right code inside the delay after a wrong one was checked: %v", err)
+	}
+	for _, src := range []string{"192.0.2.2", "192.0.2.3"} {
+		if _, err := e.svc.RedeemOATHProvision(src, "alice", "ABCD2345"); core.ErrorCode(err) != core.CodeProvision {
+			t.Fatal(err)
+		}
+	}
+	if _, err := e.svc.RedeemOATHProvision("192.0.2.9", "alice", ic.Code); core.ErrorCode(err) != core.CodeProvision {
+		t.Fatalf("the code still works after %d wrong attempts: %v", 3, err)
+	}
+	if !logContains(t, e.svc, `User "alice" provision failed, A valid session could not be loaded or created for the user. (the provision code stopped working after 3 wrong attempts; make a new one)`) {
+		t.Error("the dead code is not in the log")
+	}
 }

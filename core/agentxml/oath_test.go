@@ -7,6 +7,7 @@ import (
 	"html"
 	imgpng "image/png"
 	"io"
+	"net/http"
 	"net/url"
 	"regexp"
 	"strings"
@@ -14,6 +15,7 @@ import (
 	"time"
 
 	"provisio/core"
+	"provisio/core/agentxml"
 	"provisio/core/agentxml/agentxmltest"
 	"provisio/core/oathkey"
 	"provisio/core/qr"
@@ -304,4 +306,47 @@ func TestOATH_WebSetUpRevealsOnce(t *testing.T) {
 	}
 	// The second redeem above (the code already spent) counts too.
 	wantLog(t, e.svc, "2 refused requests from 127.0.0.1 in the last minute: authenticator set-up for an unknown user or without a pending code")
+}
+
+// TestOATH_SetUpPostLimited: anyone can post to the set-up page, so it
+// shares the per-source limit of provision attempts: past the burst, 429
+// with nothing written and the pending code intact for the user.
+func TestOATH_SetUpPostLimited(t *testing.T) {
+	limits := agentxmltest.NoLimits()
+	limits.Provision = agentxml.Rate{PerSecond: 0.01, Burst: 3}
+	s := newSurface(t, []agentxmltest.Option{agentxmltest.WithLimits(limits), agentxmltest.WithQRPNG(qr.PNG)}, core.WithOATHKeys(oathkey.Keys{}))
+	if err := s.svc.SetSetting("oath.enabled", "yes"); err != nil {
+		t.Fatal(err)
+	}
+	storetest.MustAddUser(t, s.svc, "alice", "9132")
+	ic, err := s.svc.MailOATHProvisionCode("alice", core.OATHOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	stranger, phone := clientFrom(t, s.fp, "127.0.0.1"), clientFrom(t, s.fp, "127.0.0.2")
+	post := func(hc *http.Client, code string) (int, string) {
+		t.Helper()
+		resp, err := hc.PostForm(s.srv.URL()+"/userportal/oath", url.Values{"username": {"alice"}, "code": {code}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	logs := countLog(t, s.svc)
+	for i := 0; i < 3; i++ {
+		if st, body := post(stranger, "WRONG234"); st != http.StatusForbidden {
+			t.Fatalf("wrong code %d: HTTP %d %s", i+1, st, body)
+		}
+	}
+	if st, body := post(stranger, "WRONG234"); st != http.StatusTooManyRequests || !strings.HasPrefix(body, "Too many requests from this address") {
+		t.Fatalf("past the burst: HTTP %d %s", st, body)
+	}
+	if n := countLog(t, s.svc) - logs; n != 0 {
+		t.Errorf("a stranger's wrong codes wrote %d log lines", n)
+	}
+	if st, body := post(phone, ic.Code); st != http.StatusOK || !strings.Contains(body, "otpauth://") {
+		t.Fatalf("the user's right code after a stranger's wrong ones: HTTP %d %s", st, body)
+	}
 }

@@ -44,6 +44,11 @@ type oathPageData struct {
 
 // redeemOATH answers POST /userportal/oath.
 func (s *Server) redeemOATH(w http.ResponseWriter, r *http.Request) {
+	// Anyone may try a code, as with provision on /proxy: the same
+	// per-source limit, and none are taken while the disk is full.
+	if s.limited(w, r, s.lims.provision) || s.lowDisk(w) {
+		return
+	}
 	r.Body = http.MaxBytesReader(w, r.Body, 4<<10)
 	if err := r.ParseForm(); err != nil {
 		writeText(w, http.StatusBadRequest, "This request is not a set-up form.")
