@@ -86,9 +86,9 @@ func TestAttach_CommandsWhileServing(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	attached := func(args ...string) string {
+	attachedIn := func(stdin string, args ...string) string {
 		t.Helper()
-		code, out, errOut := runCLI(t, dir, args...)
+		code, out, errOut := runCLIIn(t, dir, stdin, args...)
 		if code != 0 {
 			t.Fatalf("%v while serve runs: exit %d: %s", args, code, errOut)
 		}
@@ -97,7 +97,8 @@ func TestAttach_CommandsWhileServing(t *testing.T) {
 		}
 		return out
 	}
-	if out := attached("user", "add", "alice", "--pin", "9132", "--full-name", "Alice Smith"); !strings.Contains(out, `User "alice" added.`) {
+	attached := func(args ...string) string { t.Helper(); return attachedIn("", args...) }
+	if out := attachedIn("9132\n", "user", "add", "alice", "--pin", "-", "--full-name", "Alice Smith"); !strings.Contains(out, `User "alice" added.`) {
 		t.Errorf("user add: %q", out)
 	}
 	out := attached("reprovision", "alice")

@@ -35,13 +35,13 @@ Usage:
                                                        print a one-time code to pair a remote console
   provisio [--data DIR] console list | console revoke NAME
   provisio [--data DIR] serve [--listen ADDR]          run the server without a window
-  provisio [--data DIR] user add NAME [--email E] [--mobile M] [--pin -|P] [--group G] [--full-name F]
+  provisio [--data DIR] user add NAME [--email E] [--mobile M] [--pin -] [--group G] [--full-name F]
   provisio [--data DIR] user list | user delete NAME
   provisio [--data DIR] reprovision NAME [--mail]      print the code, the Provision URL and the QR; --mail also emails them
   provisio [--data DIR] reprovision NAME --oath [--hotp] [--digits 8] [--algorithm SHA256]
                                                        issue an authenticator-app token: print the otpauth URI, the QR and the deadline
   provisio [--data DIR] settings list | get KEY | set KEY VALUE|-
-  provisio [--data DIR] agent add NAME --host H --secret -|S [--group G] [--helpdesk] [--repository]
+  provisio [--data DIR] agent add NAME --host H --secret - [--group G] [--helpdesk] [--repository]
   provisio [--data DIR] agent list | agent delete NAME
   provisio [--data DIR] profile list | show NAME | add NAME --email E | set NAME KEY VALUE | delete NAME [--reassign OTHER]
   provisio [--data DIR] profile assign NAME --group G | --user U
@@ -59,9 +59,10 @@ Usage:
   provisio [--data DIR] [--store URL] store copy --to etcd://h1:2379,h2:2379/site | --to DIR
                                                        copy every record to etcd (or back to a data file) and verify the copy
 
-A secret given as - (--pin -, --secret -, settings set smtp.password -) is
-typed without echo at a terminal or read from standard input; given on the
-command line it is visible to other users in 'ps' and stays in shell history.
+A secret is given as - (--pin -, --secret -, settings set smtp.password -):
+typed without echo at a terminal or read from standard input. A secret
+written on the command line is refused, as other users see it in 'ps' and it
+stays in shell history.
 
 While another Provisio (serve, the service or the console) holds the data
 directory, the user, reprovision, settings and agent commands and the console
@@ -203,23 +204,31 @@ func (e *env) recovered(v any) error {
 	return internalError{logged: e.logPanic("Command failed", v)}
 }
 
-// secretArg resolves a secret given on the command line: "-" reads it from
-// the terminal without echo, or from standard input; any other value is
-// used, with a warning that others can see it. flag is how it was given
-// (e.g. "--pin"), kind what it is ("a PIN"), label the prompt ("PIN for
-// bob").
-func (c *cli) secretArg(value, flag, kind, label string) (string, error) {
+// secretArg resolves a secret given on the command line. "-" reads it
+// from the terminal without echo, or from standard input; "" is no
+// secret. Any other value is refused before anything is changed, as argv
+// is visible to other users in 'ps' and stays in shell history
+// (docs/decisions.md "A secret on argv is refused"). kind says what it
+// is ("A PIN"), how what to give instead ("--pin -"), label the prompt
+// ("PIN for bob").
+func (c *cli) secretArg(value, kind, how, label string) (string, error) {
+	if value == "" {
+		return "", nil
+	}
 	if value != "-" {
-		if value != "" {
-			fmt.Fprintf(c.errOut, "provisio: warning: %s on the command line is visible to other users in 'ps' and stays in your shell history; give %s - instead to type it or pipe it in.\n", kind, flag)
-		}
-		return value, nil
+		return "", secretOnArgv(kind, how)
 	}
 	in := c.in
 	if in == nil {
 		in = os.Stdin
 	}
 	return termsecret.Read(in, c.errOut, label)
+}
+
+// secretOnArgv is the one sentence that refuses a secret given as a value
+// on the command line and says how to give it instead.
+func secretOnArgv(kind, how string) error {
+	return usagef("%s on the command line is refused, as other users see it in 'ps' and it stays in shell history; give %s instead to type it without echo or pipe it on standard input.", kind, how)
 }
 
 // command describes one subcommand: its usage line, the number of

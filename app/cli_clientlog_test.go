@@ -13,7 +13,7 @@ import (
 // log records who did.
 func TestCLI_ClientLog(t *testing.T) {
 	dir := t.TempDir()
-	if code, _, errOut := runCLI(t, dir, "user", "add", "alice", "--pin", "9132"); code != 0 {
+	if code, _, errOut := runCLIIn(t, dir, "9132\n", "user", "add", "alice", "--pin", "-"); code != 0 {
 		t.Fatal(errOut)
 	}
 	e := withClientLogs(t, dir, "first upload", "second upload")
@@ -65,7 +65,7 @@ func TestCLI_ClientLog(t *testing.T) {
 // "in use", and the clear is logged with the operator.
 func TestCLI_ClientLogAttached(t *testing.T) {
 	dir := t.TempDir()
-	if code, _, errOut := runCLI(t, dir, "user", "add", "alice", "--pin", "9132"); code != 0 {
+	if code, _, errOut := runCLIIn(t, dir, "9132\n", "user", "add", "alice", "--pin", "-"); code != 0 {
 		t.Fatal(errOut)
 	}
 	e := withClientLogs(t, dir, "phone says hello")

@@ -50,11 +50,13 @@ func TestCLI_RemoteConsole(t *testing.T) {
 		{"settings", "set", "server.admin_listen", adminAddr},
 		{"settings", "set", "server.mtls_listen", ""},
 		{"settings", "set", "server.advertise", "127.0.0.1"},
-		{"user", "add", "alice", "--pin", "9132"},
 	} {
 		if code, _, errOut := runCLI(t, dir, args...); code != 0 {
 			t.Fatalf("%v: %s", args, errOut)
 		}
+	}
+	if code, _, errOut := runCLIIn(t, dir, "9132\n", "user", "add", "alice", "--pin", "-"); code != 0 {
+		t.Fatalf("user add alice: %s", errOut)
 	}
 	// No server runs: the code is made in the data file, with the
 	// certificate the server will present.

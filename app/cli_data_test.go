@@ -20,7 +20,7 @@ import (
 // missing key and a wrong key are one sentence and exit code 1.
 func TestCLI_KeyDir(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "provisio")
-	if code, _, errOut := runCLI(t, dir, "user", "add", "alice", "--pin", "731945862"); code != exitOK {
+	if code, _, errOut := runCLIIn(t, dir, "731945862\n", "user", "add", "alice", "--pin", "-"); code != exitOK {
 		t.Fatalf("user add: %d %s", code, errOut)
 	}
 	keyDir := dir + "-keys"
@@ -167,7 +167,7 @@ func TestEnv_TLSKeyInKeyDir(t *testing.T) {
 
 func TestCLI_KeyRotate(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "provisio")
-	if code, _, errOut := runCLI(t, dir, "user", "add", "alice", "--pin", "731945862"); code != exitOK {
+	if code, _, errOut := runCLIIn(t, dir, "731945862\n", "user", "add", "alice", "--pin", "-"); code != exitOK {
 		t.Fatalf("user add: %s", errOut)
 	}
 	key := filepath.Join(dir+"-keys", store.KeyFileName)

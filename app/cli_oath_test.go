@@ -10,7 +10,7 @@ import (
 
 func TestCLI_ReprovisionOATH(t *testing.T) {
 	dir := t.TempDir()
-	if code, _, errOut := runCLI(t, dir, "user", "add", "carol", "--pin", "2468"); code != 0 {
+	if code, _, errOut := runCLIIn(t, dir, "2468\n", "user", "add", "carol", "--pin", "-"); code != 0 {
 		t.Fatal(errOut)
 	}
 	if code, _, errOut := runCLI(t, dir, "reprovision", "carol", "--oath"); code != 1 || !strings.Contains(errOut, "OATH tokens are turned off") {

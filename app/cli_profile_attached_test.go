@@ -13,7 +13,7 @@ import (
 // operator. The group form still needs the directory itself.
 func TestCLI_ProfileAssignAttached(t *testing.T) {
 	dir := t.TempDir()
-	if code, _, errOut := runCLI(t, dir, "user", "add", "alice", "--group", "Sales", "--pin", "9132"); code != 0 {
+	if code, _, errOut := runCLIIn(t, dir, "9132\n", "user", "add", "alice", "--group", "Sales", "--pin", "-"); code != 0 {
 		t.Fatal(errOut)
 	}
 	if code, _, errOut := runCLI(t, dir, "profile", "add", "VIP", "--email", "vip@example.org"); code != 0 {

@@ -9,14 +9,17 @@ import (
 // against a real data directory.
 func TestCLI_Profile(t *testing.T) {
 	dir := t.TempDir()
+	for _, name := range []string{"alice", "bob"} {
+		if code, out, errOut := runCLIIn(t, dir, "9132\n", "user", "add", name, "--group", "Sales", "--pin", "-"); code != 0 || !strings.Contains(out, `User "`+name+`" added.`) {
+			t.Fatalf("user add %s: exit %d, stdout %q, stderr %q", name, code, out, errOut)
+		}
+	}
 	tests := []struct {
 		args     []string
 		wantCode int
 		wantOut  string
 		wantErr  string
 	}{
-		{[]string{"user", "add", "alice", "--group", "Sales", "--pin", "9132"}, 0, `User "alice" added.`, ""},
-		{[]string{"user", "add", "bob", "--group", "Sales", "--pin", "9132"}, 0, `User "bob" added.`, ""},
 		{[]string{"profile", "list"}, 0, "Default", ""},
 		{[]string{"profile", "show", "Default"}, 0, "pin_cache_timeout", ""},
 		{[]string{"profile", "show", "Default"}, 0, "allow_pin_entry", ""},

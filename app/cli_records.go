@@ -19,17 +19,17 @@ import (
 // userCommands are "provisio user …".
 var userCommands = map[string]command{
 	"add": {
-		usage: "user add NAME [--email E] [--mobile M] [--pin -|P] [--group G] [--full-name F]",
+		usage: "user add NAME [--email E] [--mobile M] [--pin -] [--group G] [--full-name F]",
 		args:  1,
 		setup: func(fs *flag.FlagSet) action {
 			var u adminapi.NewUser
 			fs.StringVar(&u.Email, "email", "", "email address")
 			fs.StringVar(&u.Mobile, "mobile", "", "mobile number")
-			fs.StringVar(&u.PIN, "pin", "", "PIN (4-10 digits by policy); - to type it without echo or read it from standard input")
+			fs.StringVar(&u.PIN, "pin", "", "- to type the PIN (4-10 digits by policy) without echo or read it from standard input; a PIN written here is refused")
 			fs.StringVar(&u.Group, "group", "", "group")
 			fs.StringVar(&u.FullName, "full-name", "", "full name")
 			return func(c *cli, args []string) error {
-				pin, err := c.secretArg(u.PIN, "--pin", "a PIN", "PIN for "+args[0])
+				pin, err := c.secretArg(u.PIN, "A PIN", "--pin -", "PIN for "+args[0])
 				if err != nil {
 					return err
 				}
@@ -139,11 +139,11 @@ var settingsCommands = map[string]command{
 		}),
 	},
 	"set": {
-		usage: "settings set KEY VALUE|-",
+		usage: "settings set KEY VALUE|- (- for a secret such as smtp.password)",
 		args:  2,
 		setup: noFlags(func(c *cli, args []string) error {
 			if core.SettingIsSecret(args[0]) {
-				v, err := c.secretArg(args[1], "'settings set "+args[0]+"'", "a password", args[0])
+				v, err := c.secretArg(args[1], "The value of "+args[0], "'settings set "+args[0]+" -'", args[0])
 				if err != nil {
 					return err
 				}
@@ -167,18 +167,18 @@ var settingsCommands = map[string]command{
 
 var agentCommands = map[string]command{
 	"add": {
-		usage: "agent add NAME --host H --secret -|S [--group G] [--helpdesk] [--repository]",
+		usage: "agent add NAME --host H --secret - [--group G] [--helpdesk] [--repository]",
 		args:  1,
 		setup: func(fs *flag.FlagSet) action {
 			var a adminapi.NewAgent
 			fs.StringVar(&a.Host, "host", "", "IP address, CIDR range or host name the agent connects from")
-			fs.StringVar(&a.Secret, "secret", "", "shared secret (at least 8 characters); - to type it without echo or read it from standard input")
+			fs.StringVar(&a.Secret, "secret", "", "- to type the shared secret (at least 8 characters) without echo or read it from standard input; a secret written here is refused")
 			fs.StringVar(&a.Group, "group", core.GroupAny, "group whose members may authenticate (ANY for all)")
 			fs.BoolVar(&a.Repository, "repository", false, "admin right: the agent can act as a repository (AdminRequest)")
 			fs.BoolVar(&a.Repository, "admin", false, "the same as --repository")
 			fs.BoolVar(&a.Helpdesk, "helpdesk", false, "helpdesk right: HelpdeskRequests (set PINs, lock, unlock) and reports")
 			return func(c *cli, args []string) error {
-				secret, err := c.secretArg(a.Secret, "--secret", "an agent secret", "secret of agent "+args[0])
+				secret, err := c.secretArg(a.Secret, "An agent secret", "--secret -", "secret of agent "+args[0])
 				if err != nil {
 					return err
 				}

@@ -31,6 +31,20 @@ func runCLI(t *testing.T, dir string, args ...string) (int, string, string) {
 	return code, out.String(), errOut.String()
 }
 
+// runIn is run with stdin as the standard input that secrets given as
+// "-" (--pin -, --secret -, settings set smtp.password -) are read from.
+func runIn(stdin string, args []string, stdout, stderr io.Writer) int {
+	return (&cli{out: stdout, errOut: stderr, in: strings.NewReader(stdin)}).run(args)
+}
+
+// runCLIIn is runCLI with stdin piped in, for secrets given as "-".
+func runCLIIn(t *testing.T, dir, stdin string, args ...string) (int, string, string) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	code := runIn(stdin, append([]string{"--data", dir}, args...), &out, &errOut)
+	return code, out.String(), errOut.String()
+}
+
 func TestCLI_Commands(t *testing.T) {
 	dir := t.TempDir()
 	tests := []struct {
@@ -38,44 +52,45 @@ func TestCLI_Commands(t *testing.T) {
 		wantCode int
 		wantOut  string // substring of stdout
 		wantErr  string // substring of stderr
+		stdin    string // piped in, for a secret given as "-"
 	}{
-		{[]string{"--help"}, 0, "provisio [--data DIR] serve", ""},
-		{[]string{"user", "add", "--help"}, 0, "--email", ""},
-		{[]string{"bogus"}, 2, "", `unknown command "bogus"`},
-		{[]string{"user"}, 2, "user add NAME", "needs a subcommand"},
-		{[]string{"user", "add"}, 2, "", "expected 1 argument"},
-		{[]string{"user", "add", "alice", "--nope"}, 2, "", "flag provided but not defined"},
-		{[]string{"user", "add", "alice", "--email", "alice@example.org", "--pin", "1234", "--full-name", "Alice Smith"}, 0, `User "alice" added.`, ""},
-		{[]string{"user", "add", "ALICE"}, 1, "", `A user called "ALICE" already exists.`},
-		{[]string{"user", "add", "bob", "--pin", "12"}, 1, "", "A PIN is 4 to 10 digits."},
-		{[]string{"user", "list"}, 0, "Alice Smith", ""},
-		{[]string{"settings", "set", "policy.selfreset.code_validity", "9"}, 1, "", "Enter a whole number from 10 to 1,000,000."},
-		{[]string{"settings", "set", "policy.selfreset.code_validity", "1000001"}, 1, "", "Enter a whole number from 10 to 1,000,000."},
-		{[]string{"settings", "set", "policy.selfreset.code_validity", "900"}, 0, "policy.selfreset.code_validity = 900", ""},
-		{[]string{"settings", "get", "policy.selfreset.code_validity"}, 0, "900", ""},
-		{[]string{"settings", "get", "nope"}, 1, "", `There is no setting "nope"`},
-		{[]string{"settings", "list"}, 0, "policy.mobile.allow_pin_entry", ""},
-		{[]string{"settings", "set", "policy.lockout.lock_seconds", "9"}, 1, "", "Enter a whole number from 10 to 86,400."},
-		{[]string{"settings", "set", "policy.lockout.lock_seconds", "600"}, 0, "policy.lockout.lock_seconds = 600", ""},
-		{[]string{"settings", "set", "policy.lockout.max_locks", "21"}, 1, "", "Enter a whole number from 1 to 20."},
-		{[]string{"settings", "set", "policy.lockout.max_locks", "3"}, 0, "policy.lockout.max_locks = 3", ""},
-		{[]string{"settings", "set", "policy.selfreset.max_provision_attempts", "0"}, 1, "", "Enter a whole number from 1 to 1,000."},
-		{[]string{"settings", "set", "policy.selfreset.max_provision_attempts", "10"}, 0, "policy.selfreset.max_provision_attempts = 10", ""},
-		{[]string{"settings", "list"}, 0, "policy.lockout.max_locks", ""},
-		{[]string{"agent", "add", "vpn", "--host", "10.0.0.0/24", "--secret", "s3cret-123"}, 0, `Agent "vpn" saved (rights: authenticate).`, ""},
-		{[]string{"agent", "add", "web", "--host", "not an ip", "--secret", "s3cret-123"}, 1, "", "is not an IP address"},
-		{[]string{"agent", "add", "desk", "--host", "localhost", "--secret", "s3cret-456", "--helpdesk"}, 0, `Agent "desk" saved (rights: authenticate, helpdesk).`, ""},
-		{[]string{"agent", "list"}, 0, "10.0.0.0/24", ""},
-		{[]string{"agent", "list"}, 0, "127.0.0.1/32", ""},
-		{[]string{"agent", "list"}, 0, "authenticate, helpdesk", ""},
-		{[]string{"agent", "delete", "vpn"}, 0, `Agent "vpn" deleted.`, ""},
-		{[]string{"agent", "delete", "vpn"}, 1, "", `There is no agent "vpn".`},
-		{[]string{"reprovision", "nobody"}, 1, "", `There is no user "nobody".`},
-		{[]string{"user", "delete", "alice"}, 0, `User "alice" deleted.`, ""},
+		{[]string{"--help"}, 0, "provisio [--data DIR] serve", "", ""},
+		{[]string{"user", "add", "--help"}, 0, "--email", "", ""},
+		{[]string{"bogus"}, 2, "", `unknown command "bogus"`, ""},
+		{[]string{"user"}, 2, "user add NAME", "needs a subcommand", ""},
+		{[]string{"user", "add"}, 2, "", "expected 1 argument", ""},
+		{[]string{"user", "add", "alice", "--nope"}, 2, "", "flag provided but not defined", ""},
+		{[]string{"user", "add", "alice", "--email", "alice@example.org", "--pin", "-", "--full-name", "Alice Smith"}, 0, `User "alice" added.`, "", "1234\n"},
+		{[]string{"user", "add", "ALICE"}, 1, "", `A user called "ALICE" already exists.`, ""},
+		{[]string{"user", "add", "bob", "--pin", "-"}, 1, "", "A PIN is 4 to 10 digits.", "12\n"},
+		{[]string{"user", "list"}, 0, "Alice Smith", "", ""},
+		{[]string{"settings", "set", "policy.selfreset.code_validity", "9"}, 1, "", "Enter a whole number from 10 to 1,000,000.", ""},
+		{[]string{"settings", "set", "policy.selfreset.code_validity", "1000001"}, 1, "", "Enter a whole number from 10 to 1,000,000.", ""},
+		{[]string{"settings", "set", "policy.selfreset.code_validity", "900"}, 0, "policy.selfreset.code_validity = 900", "", ""},
+		{[]string{"settings", "get", "policy.selfreset.code_validity"}, 0, "900", "", ""},
+		{[]string{"settings", "get", "nope"}, 1, "", `There is no setting "nope"`, ""},
+		{[]string{"settings", "list"}, 0, "policy.mobile.allow_pin_entry", "", ""},
+		{[]string{"settings", "set", "policy.lockout.lock_seconds", "9"}, 1, "", "Enter a whole number from 10 to 86,400.", ""},
+		{[]string{"settings", "set", "policy.lockout.lock_seconds", "600"}, 0, "policy.lockout.lock_seconds = 600", "", ""},
+		{[]string{"settings", "set", "policy.lockout.max_locks", "21"}, 1, "", "Enter a whole number from 1 to 20.", ""},
+		{[]string{"settings", "set", "policy.lockout.max_locks", "3"}, 0, "policy.lockout.max_locks = 3", "", ""},
+		{[]string{"settings", "set", "policy.selfreset.max_provision_attempts", "0"}, 1, "", "Enter a whole number from 1 to 1,000.", ""},
+		{[]string{"settings", "set", "policy.selfreset.max_provision_attempts", "10"}, 0, "policy.selfreset.max_provision_attempts = 10", "", ""},
+		{[]string{"settings", "list"}, 0, "policy.lockout.max_locks", "", ""},
+		{[]string{"agent", "add", "vpn", "--host", "10.0.0.0/24", "--secret", "-"}, 0, `Agent "vpn" saved (rights: authenticate).`, "", "s3cret-123\n"},
+		{[]string{"agent", "add", "web", "--host", "not an ip", "--secret", "-"}, 1, "", "is not an IP address", "s3cret-123\n"},
+		{[]string{"agent", "add", "desk", "--host", "localhost", "--secret", "-", "--helpdesk"}, 0, `Agent "desk" saved (rights: authenticate, helpdesk).`, "", "s3cret-456\n"},
+		{[]string{"agent", "list"}, 0, "10.0.0.0/24", "", ""},
+		{[]string{"agent", "list"}, 0, "127.0.0.1/32", "", ""},
+		{[]string{"agent", "list"}, 0, "authenticate, helpdesk", "", ""},
+		{[]string{"agent", "delete", "vpn"}, 0, `Agent "vpn" deleted.`, "", ""},
+		{[]string{"agent", "delete", "vpn"}, 1, "", `There is no agent "vpn".`, ""},
+		{[]string{"reprovision", "nobody"}, 1, "", `There is no user "nobody".`, ""},
+		{[]string{"user", "delete", "alice"}, 0, `User "alice" deleted.`, "", ""},
 	}
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
-			code, out, errOut := runCLI(t, dir, tt.args...)
+			code, out, errOut := runCLIIn(t, dir, tt.stdin, tt.args...)
 			if code != tt.wantCode || !strings.Contains(out, tt.wantOut) || !strings.Contains(errOut, tt.wantErr) {
 				t.Fatalf("exit %d, stdout %q, stderr %q; want exit %d, stdout ~%q, stderr ~%q",
 					code, out, errOut, tt.wantCode, tt.wantOut, tt.wantErr)
@@ -86,7 +101,7 @@ func TestCLI_Commands(t *testing.T) {
 
 func TestCLI_Reprovision(t *testing.T) {
 	dir := t.TempDir()
-	if code, _, errOut := runCLI(t, dir, "user", "add", "carol", "--pin", "2468"); code != 0 {
+	if code, _, errOut := runCLIIn(t, dir, "2468\n", "user", "add", "carol", "--pin", "-"); code != 0 {
 		t.Fatal(errOut)
 	}
 	runCLI(t, dir, "settings", "set", "server.advertise", "127.0.0.1")
@@ -183,8 +198,10 @@ func TestCLI_ReprovisionMail(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			dir := t.TempDir()
+			if code, _, errOut := runCLIIn(t, dir, "1234\n", "user", "add", "erin", "--email", "erin@example.org", "--pin", "-"); code != 0 {
+				t.Fatal(errOut)
+			}
 			for _, args := range [][]string{
-				{"user", "add", "erin", "--email", "erin@example.org", "--pin", "1234"},
 				{"settings", "set", "smtp.host", "127.0.0.1"},
 				{"settings", "set", "smtp.port", tt.port},
 				{"settings", "set", "smtp.security", "none"},
@@ -211,7 +228,7 @@ func TestCLI_ReprovisionMail(t *testing.T) {
 func TestCLI_UserListShowsLocks(t *testing.T) {
 	dir := t.TempDir()
 	for _, n := range []string{"alice", "bob"} {
-		if code, _, errOut := runCLI(t, dir, "user", "add", n, "--pin", "9132"); code != 0 {
+		if code, _, errOut := runCLIIn(t, dir, "9132\n", "user", "add", n, "--pin", "-"); code != 0 {
 			t.Fatal(errOut)
 		}
 	}

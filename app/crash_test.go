@@ -36,14 +36,17 @@ func TestServe_AcknowledgedWritesSurviveKill(t *testing.T) {
 	}
 	listen := ln.Addr().String()
 	ln.Close()
-	for _, args := range [][]string{
-		{"user", "add", "alice", "--pin", "9132"},
-		{"settings", "set", "server.listen", listen},
-		{"settings", "set", "server.advertise", "127.0.0.1"},
-		{"agent", "add", "vpn", "--host", "127.0.0.1", "--secret", "s3cret-123"},
+	for _, step := range []struct {
+		stdin string // a secret given as "-"
+		args  []string
+	}{
+		{"9132\n", []string{"user", "add", "alice", "--pin", "-"}},
+		{"", []string{"settings", "set", "server.listen", listen}},
+		{"", []string{"settings", "set", "server.advertise", "127.0.0.1"}},
+		{"s3cret-123\n", []string{"agent", "add", "vpn", "--host", "127.0.0.1", "--secret", "-"}},
 	} {
-		if code, _, errOut := runCLI(t, dir, args...); code != 0 {
-			t.Fatalf("%v: %s", args, errOut)
+		if code, _, errOut := runCLIIn(t, dir, step.stdin, step.args...); code != 0 {
+			t.Fatalf("%v: %s", step.args, errOut)
 		}
 	}
 	loopbackListeners(t, "--data", dir)

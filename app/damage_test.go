@@ -251,22 +251,23 @@ func TestBinary_LostDataFile(t *testing.T) {
 
 func TestBinary_SecretsOffTheCommandLine(t *testing.T) {
 	dir := t.TempDir()
+	const refused = "on the command line is refused, as other users see it in 'ps' and it stays in shell history; give "
 	tests := []struct {
 		name        string
 		stdin       string
 		args        []string
 		wantCode    int
-		wantWarning bool
+		wantRefusal bool
 		wantErr     string
 	}{
 		{"pin from stdin", "2468\n", []string{"user", "add", "bob", "--pin", "-"}, 0, false, ""},
-		{"pin on argv warns", "", []string{"user", "add", "carol", "--pin", "1357"}, 0, true, ""},
+		{"pin on argv refused", "", []string{"user", "add", "carol", "--pin", "1357"}, 2, true, "A PIN " + refused + "--pin - instead"},
 		{"pin missing on stdin", "", []string{"user", "add", "dave", "--pin", "-"}, 1, false, "no PIN for dave was given on standard input"},
 		{"bad pin from stdin", "12\n", []string{"user", "add", "erin", "--pin", "-"}, 1, false, "A PIN is 4 to 10 digits."},
 		{"agent secret from stdin", "s3cret-from-pipe\n", []string{"agent", "add", "vpn", "--host", "127.0.0.1", "--secret", "-"}, 0, false, ""},
-		{"agent secret on argv warns", "", []string{"agent", "add", "web", "--host", "127.0.0.1", "--secret", "s3cret-123"}, 0, true, ""},
+		{"agent secret on argv refused", "", []string{"agent", "add", "web", "--host", "127.0.0.1", "--secret", "s3cret-123"}, 2, true, "An agent secret " + refused + "--secret - instead"},
 		{"smtp password from stdin", "mail-pass\n", []string{"settings", "set", "smtp.password", "-"}, 0, false, ""},
-		{"smtp password on argv warns", "", []string{"settings", "set", "smtp.password", "argv-pass"}, 0, true, ""},
+		{"smtp password on argv refused", "", []string{"settings", "set", "smtp.password", "argv-pass"}, 2, true, "The value of smtp.password " + refused + "'settings set smtp.password -' instead"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -274,15 +275,17 @@ func TestBinary_SecretsOffTheCommandLine(t *testing.T) {
 			if code != tt.wantCode {
 				t.Fatalf("exit %d, want %d (stdout %q, stderr %q)", code, tt.wantCode, stdout, stderr)
 			}
-			warned := strings.Contains(stderr, "is visible to other users in 'ps' and stays in your shell history")
-			if warned != tt.wantWarning {
-				t.Fatalf("warning %v, want %v: %q", warned, tt.wantWarning, stderr)
+			if got := strings.Contains(stderr, refused); got != tt.wantRefusal {
+				t.Fatalf("refusal %v, want %v: %q", got, tt.wantRefusal, stderr)
 			}
 			if !strings.Contains(stderr, tt.wantErr) {
 				t.Fatalf("stderr %q, want %q", stderr, tt.wantErr)
 			}
 			if tt.stdin != "" && strings.Contains(stdout+stderr, strings.TrimSpace(tt.stdin)) {
 				t.Fatalf("the secret was printed: %q %q", stdout, stderr)
+			}
+			if tt.wantRefusal && strings.Contains(stdout+stderr, tt.args[len(tt.args)-1]) {
+				t.Fatalf("the refused secret was printed: %q %q", stdout, stderr)
 			}
 		})
 	}
@@ -292,13 +295,17 @@ func TestBinary_SecretsOffTheCommandLine(t *testing.T) {
 	}
 	defer st.Close()
 	err = st.View(func(tx core.Tx) error {
-		for name, pin := range map[string]string{"bob": "2468", "carol": "1357"} {
-			if u, err := tx.User(name); err != nil || u.PIN != pin {
-				t.Errorf("%s: PIN %q, %v; want %q", name, u.PIN, err, pin)
-			}
+		if u, err := tx.User("bob"); err != nil || u.PIN != "2468" {
+			t.Errorf("bob: PIN %q, %v; want 2468", u.PIN, err)
+		}
+		if _, err := tx.User("carol"); err == nil {
+			t.Error("carol was added with the PIN refused on the command line")
 		}
 		if _, err := tx.User("dave"); err == nil {
 			t.Error("dave was added without a PIN")
+		}
+		if _, err := tx.Agent("web"); err == nil {
+			t.Error("agent web was added with the secret refused on the command line")
 		}
 		a, err := tx.Agent("vpn")
 		// The store keeps the agent secret only as its keyed hash (#13).
@@ -306,7 +313,7 @@ func TestBinary_SecretsOffTheCommandLine(t *testing.T) {
 			t.Errorf("agent vpn: %+v %v", a, err)
 		}
 		set, err := tx.Settings()
-		if err != nil || set.Mail.Password != "argv-pass" {
+		if err != nil || set.Mail.Password != "mail-pass" {
 			t.Errorf("smtp password %q %v", set.Mail.Password, err)
 		}
 		return nil

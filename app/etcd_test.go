@@ -34,8 +34,14 @@ type node struct {
 // the records in the etcd store url.
 func runStore(t *testing.T, url, dir, keyDir string, args ...string) (int, string, string) {
 	t.Helper()
+	return runStoreIn(t, url, dir, keyDir, "", args...)
+}
+
+// runStoreIn is runStore with stdin piped in, for secrets given as "-".
+func runStoreIn(t *testing.T, url, dir, keyDir, stdin string, args ...string) (int, string, string) {
+	t.Helper()
 	var out, errOut syncBuffer
-	code := run(append([]string{"--data", dir, "--key-dir", keyDir, "--store", url}, args...), &out, &errOut)
+	code := runIn(stdin, append([]string{"--data", dir, "--key-dir", keyDir, "--store", url}, args...), &out, &errOut)
 	return code, out.String(), errOut.String()
 }
 
@@ -69,13 +75,16 @@ func twoNodes(t *testing.T) (url string, cluster *etcdtest.Cluster, a, b *node) 
 	root := t.TempDir()
 	a = &node{dir: filepath.Join(root, "a"), keyDir: filepath.Join(root, "a-keys")}
 	b = &node{dir: filepath.Join(root, "b"), keyDir: filepath.Join(root, "b-keys")}
-	for _, args := range [][]string{
-		{"user", "add", "carol", "--pin", "2468", "--email", "carol@example.org"},
-		{"settings", "set", "server.advertise", "127.0.0.1"},
-		{"agent", "add", "vpn", "--host", "127.0.0.1", "--secret", "vpn-secret-123"},
+	for _, step := range []struct {
+		stdin string // a secret given as "-"
+		args  []string
+	}{
+		{"2468\n", []string{"user", "add", "carol", "--pin", "-", "--email", "carol@example.org"}},
+		{"", []string{"settings", "set", "server.advertise", "127.0.0.1"}},
+		{"vpn-secret-123\n", []string{"agent", "add", "vpn", "--host", "127.0.0.1", "--secret", "-"}},
 	} {
-		if code, _, errOut := runStore(t, url, a.dir, a.keyDir, args...); code != 0 {
-			t.Fatalf("%v: %s", args, errOut)
+		if code, _, errOut := runStoreIn(t, url, a.dir, a.keyDir, step.stdin, step.args...); code != 0 {
+			t.Fatalf("%v: %s", step.args, errOut)
 		}
 	}
 	// Every node is given the same data key.
@@ -358,7 +367,7 @@ func TestEtcd_EventsCrossServers(t *testing.T) {
 			t.Fatal("the console on A did not hear that carol provisioned on B")
 		}
 	}
-	if code, _, errOut := runStore(t, url, b.dir, b.keyDir, "agent", "add", "web", "--host", "127.0.0.1", "--secret", "web-secret-456"); code != 0 {
+	if code, _, errOut := runStoreIn(t, url, b.dir, b.keyDir, "web-secret-456\n", "agent", "add", "web", "--host", "127.0.0.1", "--secret", "-"); code != 0 {
 		t.Fatal(errOut)
 	}
 	web, err := agentxmltest.NewAgentClient("https://"+a.addr, a.fp, "web-secret-456")
@@ -391,7 +400,7 @@ func TestEtcd_OutboxMovesWithLeader(t *testing.T) {
 	const n = 10
 	for i := 0; i < n; i++ {
 		name := fmt.Sprintf("mail%02d", i)
-		if code, _, errOut := runStore(t, url, a.dir, a.keyDir, "user", "add", name, "--email", name+"@example.org", "--pin", "1357"); code != 0 {
+		if code, _, errOut := runStoreIn(t, url, a.dir, a.keyDir, "1357\n", "user", "add", name, "--email", name+"@example.org", "--pin", "-"); code != 0 {
 			t.Fatal(errOut)
 		}
 		if code, _, errOut := runStore(t, url, []string{a.dir, b.dir}[i%2], []string{a.keyDir, b.keyDir}[i%2], "reprovision", name, "--mail"); code != 0 {
@@ -463,13 +472,14 @@ func TestEtcd_StoreCopy(t *testing.T) {
 	url := cluster.URL("copied")
 	root := t.TempDir()
 	dir, keys := filepath.Join(root, "file"), filepath.Join(root, "keys")
-	runWith := func(extra []string, args ...string) (int, string, string) {
+	runWithIn := func(stdin string, extra []string, args ...string) (int, string, string) {
 		var out, errOut syncBuffer
-		code := run(append(append([]string{"--data", dir, "--key-dir", keys}, extra...), args...), &out, &errOut)
+		code := runIn(stdin, append(append([]string{"--data", dir, "--key-dir", keys}, extra...), args...), &out, &errOut)
 		return code, out.String(), errOut.String()
 	}
+	runWith := func(extra []string, args ...string) (int, string, string) { return runWithIn("", extra, args...) }
 	for i := 0; i < 5; i++ {
-		if code, _, errOut := runWith(nil, "user", "add", fmt.Sprintf("copy%d", i), "--pin", "1234", "--email", fmt.Sprintf("c%d@example.org", i)); code != 0 {
+		if code, _, errOut := runWithIn("1234\n", nil, "user", "add", fmt.Sprintf("copy%d", i), "--pin", "-", "--email", fmt.Sprintf("c%d@example.org", i)); code != 0 {
 			t.Fatal(errOut)
 		}
 	}
