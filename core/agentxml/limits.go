@@ -34,6 +34,12 @@ type Limits struct {
 	// ClientLog is diagnostic log uploads (clientlog, #14), on any
 	// AgentXML path.
 	ClientLog Rate
+	// Ping is the ping action on any AgentXML path, which needs no agent
+	// secret.
+	Ping Rate
+	// NotFound is requests for a path the server does not serve (404, or
+	// 405 for a method it does not serve there), /proxy/AdminXML included.
+	NotFound Rate
 	// Refused is charged for each refused request (malformed XML, a wrong
 	// agent secret or address, an action /proxy does not offer); once it
 	// is spent, the source gets 429 before its request is even read.
@@ -47,6 +53,14 @@ type Limits struct {
 
 // DefaultLimits are generous for an office (a phone provisions once and
 // syncs its index when the app opens) and tight for a script.
+//
+// Ping is what agents, load balancers and monitoring send to see that the
+// server is up, often every second or two and from several agents behind
+// one address: 100 at once then 20 a second is far above any health
+// check, so it never refuses one, while a loop from one address is held
+// to 20 answers a second. A path the server does not serve is never asked
+// for by an agent or a phone, only by a mistyped URL or a scanner: 20 at
+// once, then 1 a second.
 func DefaultLimits() Limits {
 	return Limits{
 		Provision:       Rate{PerSecond: 1.0 / 6, Burst: 10}, // 10 a minute
@@ -55,6 +69,8 @@ func DefaultLimits() Limits {
 		Page:            Rate{PerSecond: 1, Burst: 20},
 		Details:         Rate{PerSecond: 1, Burst: 20},
 		ClientLog:       Rate{PerSecond: 1.0 / 60, Burst: 3}, // 3 at once, then 1 a minute
+		Ping:            Rate{PerSecond: 20, Burst: 100},
+		NotFound:        Rate{PerSecond: 1, Burst: 20},
 		Refused:         Rate{PerSecond: 2, Burst: 60},
 		MaxConns:        1024,
 		MaxConnsPerAddr: 64,
@@ -175,7 +191,7 @@ func (l *limiter) charge(remoteAddr string) {
 
 // limiters are the server's buckets, one per limited endpoint.
 type limiters struct {
-	provision, tokenIndex, qrCode, page, details, clientLog, refused *limiter
+	provision, tokenIndex, qrCode, page, details, clientLog, ping, notFound, refused *limiter
 }
 
 func newLimiters(l Limits) limiters {
@@ -186,6 +202,8 @@ func newLimiters(l Limits) limiters {
 		page:       newLimiter(l.Page),
 		details:    newLimiter(l.Details),
 		clientLog:  newLimiter(l.ClientLog),
+		ping:       newLimiter(l.Ping),
+		notFound:   newLimiter(l.NotFound),
 		refused:    newLimiter(l.Refused),
 	}
 }

@@ -58,27 +58,35 @@ var (
 )
 
 func (s *Server) routes() http.Handler {
-	mux := http.NewServeMux()
-	mux.HandleFunc("/pinsafe/AgentXML", s.agentXML(false))
-	mux.HandleFunc("/sentry/AgentXML", s.agentXML(false))
-	mux.HandleFunc("/proxy/AgentXML", s.agentXML(true))
+	// known holds the same routes as mux without its catch-all: a request
+	// no route takes is charged to the not-found limit and then answered
+	// by known, which says 404, or 405 with Allow for a wrong method.
+	mux, known := http.NewServeMux(), http.NewServeMux()
+	handle := func(pattern string, h http.Handler) {
+		mux.Handle(pattern, h)
+		known.Handle(pattern, h)
+	}
+	handle("/pinsafe/AgentXML", s.agentXML(false))
+	handle("/sentry/AgentXML", s.agentXML(false))
+	handle("/proxy/AgentXML", s.agentXML(true))
 
 	// The admin API is never reachable through the mobile path; saying so
 	// explicitly keeps a future "/proxy/" route from catching it.
-	mux.HandleFunc("/proxy/AdminXML", http.NotFound)
-	mux.HandleFunc("/pinsafe/AdminXML", s.adminXML)
-	mux.HandleFunc("/sentry/AdminXML", s.adminXML)
+	handle("/proxy/AdminXML", s.notFound(http.NotFoundHandler()))
+	handle("/pinsafe/AdminXML", http.HandlerFunc(s.adminXML))
+	handle("/sentry/AdminXML", http.HandlerFunc(s.adminXML))
 
 	for _, p := range []string{"proxy", "pinsafe", "sentry"} {
-		mux.HandleFunc("GET /"+p+"/TokenIndex", s.tokenIndex)
+		handle("GET /"+p+"/TokenIndex", http.HandlerFunc(s.tokenIndex))
 	}
-	mux.HandleFunc("GET /ssdserver/getServerDetails", s.serverDetails)
-	mux.HandleFunc("GET /userportal/getQRCode", s.qrCode)
-	mux.HandleFunc("GET /userportal/provision", s.provisionPage)
-	mux.HandleFunc("POST /userportal/oath", s.redeemOATH)
+	handle("GET /ssdserver/getServerDetails", http.HandlerFunc(s.serverDetails))
+	handle("GET /userportal/getQRCode", http.HandlerFunc(s.qrCode))
+	handle("GET /userportal/provision", http.HandlerFunc(s.provisionPage))
+	handle("POST /userportal/oath", http.HandlerFunc(s.redeemOATH))
 	if s.opt.Portal != nil {
-		mux.Handle("/userportal/", s.opt.Portal)
+		handle("/userportal/", s.opt.Portal)
 	}
+	mux.Handle("/", s.notFound(known))
 
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
@@ -87,6 +95,18 @@ func (s *Server) routes() http.Handler {
 		h["X-Content-Type-Options"] = hdrNoSniff
 		defer s.recoverPanic(w)
 		mux.ServeHTTP(w, r)
+	})
+}
+
+// notFound serves the requests no route takes, and /proxy/AdminXML: they
+// need no secret, so each source address gets a few, then 429 (counted in
+// memory, like every refusal).
+func (s *Server) notFound(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if s.limited(w, r, s.lims.notFound) {
+			return
+		}
+		next.ServeHTTP(w, r)
 	})
 }
 
@@ -147,6 +167,13 @@ func (s *Server) agentXML(mobile bool) http.HandlerFunc {
 			// Anyone may try a provision code: each attempt is limited
 			// per source, and none are taken while the disk is full.
 			if s.limited(w, r, s.lims.provision) || s.lowDisk(w) {
+				return
+			}
+			rep = s.dispatch(r, &req, mobile)
+		} else if strings.EqualFold(req.Action, "ping") {
+			// Ping needs no agent secret on any path: limited per source,
+			// generously, so health checks are always answered.
+			if s.limited(w, r, s.lims.ping) {
 				return
 			}
 			rep = s.dispatch(r, &req, mobile)

@@ -154,27 +154,44 @@ func countLog(t *testing.T, svc *core.Service) int {
 }
 
 // Every endpoint that needs no secret is limited per source address: the
-// request past the burst gets 429 with Retry-After and costs nothing
-// durable, while another address is still served.
+// requests within the burst are answered as usual, the request past it
+// gets 429 with Retry-After and costs nothing durable, while another
+// address is still served. Each row has its own pair of loopback
+// addresses, since some rows share a bucket (ping on every path, the
+// paths nothing serves).
 func TestSurface_RateLimits(t *testing.T) {
 	tight := agentxml.Rate{PerSecond: 0.01, Burst: 3}
 	limits := agentxmltest.NoLimits()
 	limits.Provision, limits.TokenIndex, limits.QRCode, limits.Page, limits.Details, limits.Refused = tight, tight, tight, tight, tight, tight
+	limits.Ping, limits.NotFound = tight, tight
 	s := newSurface(t, []agentxmltest.Option{agentxmltest.WithLimits(limits), agentxmltest.WithQRPNG(fakePNG(nil))})
 	storetest.MustAddUser(t, s.svc, "alice", "1234")
 	provisionURL := s.svc.ProvisionURL("alice", "ABCD2345")
 	provision := agentxmltest.SASRequest("Action", "provision", "Username", "alice", "ProvisionCode", "WRONG234")
+	agentPing := agentxmltest.SASRequest("Version", "3.6", "Action", "ping")
+	mobilePing := agentxmltest.SASRequest("Action", "ping")
+	const pass = "<Result>PASS</Result>"
 	tests := []struct {
 		name, method, path, body string
+		// want is the status of the requests within the burst (0: any
+		// but 429) and wantBody a part of their body.
+		want     int
+		wantBody string
 	}{
-		{"TokenIndex", "GET", "/proxy/TokenIndex?username=alice", ""},
-		{"getQRCode", "GET", "/userportal/getQRCode?text=" + url.QueryEscape(provisionURL), ""},
-		{"provision page", "GET", "/userportal/provision?username=alice&code=ABCD2345", ""},
-		{"getServerDetails", "GET", "/ssdserver/getServerDetails?id=office-1", ""},
-		{"provision on /proxy", "POST", "/proxy/AgentXML", provision},
-		{"refused agent requests", "POST", "/pinsafe/AgentXML", "not xml"},
+		{"TokenIndex", "GET", "/proxy/TokenIndex?username=alice", "", 0, ""},
+		{"getQRCode", "GET", "/userportal/getQRCode?text=" + url.QueryEscape(provisionURL), "", 0, ""},
+		{"provision page", "GET", "/userportal/provision?username=alice&code=ABCD2345", "", 0, ""},
+		{"getServerDetails", "GET", "/ssdserver/getServerDetails?id=office-1", "", 0, ""},
+		{"provision on /proxy", "POST", "/proxy/AgentXML", provision, 0, ""},
+		{"refused agent requests", "POST", "/pinsafe/AgentXML", "not xml", 0, ""},
+		{"ping on /pinsafe", "POST", "/pinsafe/AgentXML", agentPing, http.StatusOK, pass},
+		{"ping on /sentry", "POST", "/sentry/AgentXML", agentPing, http.StatusOK, pass},
+		{"ping on /proxy", "POST", "/proxy/AgentXML", mobilePing, http.StatusOK, pass},
+		{"ping in any case", "POST", "/pinsafe/AgentXML", agentxmltest.SASRequest("Version", "3.6", "Action", "PING"), http.StatusOK, pass},
+		{"/proxy/AdminXML", "POST", "/proxy/AdminXML", "<AdminRequest/>", http.StatusNotFound, "404 page not found"},
+		{"unknown path", "GET", "/no/such/page", "", http.StatusNotFound, "404 page not found"},
+		{"wrong method", "POST", "/ssdserver/getServerDetails?id=office-1", "", http.StatusMethodNotAllowed, ""},
 	}
-	first, second := clientFrom(t, s.fp, "127.0.0.1"), clientFrom(t, s.fp, "127.0.0.2")
 	do := func(hc *http.Client, method, path, body string) *http.Response {
 		t.Helper()
 		req, _ := http.NewRequest(method, s.srv.URL()+path, strings.NewReader(body))
@@ -187,11 +204,18 @@ func TestSurface_RateLimits(t *testing.T) {
 		resp.Body = io.NopCloser(bytes.NewReader(b))
 		return resp
 	}
-	for _, tt := range tests {
+	for n, tt := range tests {
+		first := clientFrom(t, s.fp, fmt.Sprintf("127.0.0.%d", 10+n))
+		second := clientFrom(t, s.fp, fmt.Sprintf("127.0.0.%d", 100+n))
 		t.Run(tt.name, func(t *testing.T) {
 			for i := 0; i < 3; i++ {
-				if r := do(first, tt.method, tt.path, tt.body); r.StatusCode == http.StatusTooManyRequests {
+				r := do(first, tt.method, tt.path, tt.body)
+				body, _ := io.ReadAll(r.Body)
+				if r.StatusCode == http.StatusTooManyRequests {
 					t.Fatalf("request %d within the burst limited", i+1)
+				}
+				if (tt.want != 0 && r.StatusCode != tt.want) || !strings.Contains(string(body), tt.wantBody) {
+					t.Fatalf("request %d within the burst: HTTP %d %.200s, want %d with %q", i+1, r.StatusCode, body, tt.want, tt.wantBody)
 				}
 			}
 			size, logs := fileSize(t, s.st.Path()), countLog(t, s.svc)
@@ -215,6 +239,28 @@ func TestSurface_RateLimits(t *testing.T) {
 		})
 	}
 	wantRefused(t, s.svc, "rate limited")
+}
+
+// The default ping limit never refuses health checks: a hundred agents or
+// load balancers behind one address asking at once, then one asking every
+// 100 ms, all get PASS.
+func TestSurface_PingDefaultLimitServesHealthChecks(t *testing.T) {
+	e := newEnvWith(t, []agentxmltest.Option{agentxmltest.WithLimits(agentxml.DefaultLimits())})
+	hc := clientFrom(t, e.fp, "127.0.0.3")
+	ping := func(what string) {
+		t.Helper()
+		code, _, body := rawPost(t, hc, e.srv.URL()+"/pinsafe/AgentXML", agentxmltest.SASRequest("Version", "3.6", "Action", "ping"))
+		if code != http.StatusOK || !bytes.Contains(body, []byte("<Result>PASS</Result>")) {
+			t.Fatalf("%s: HTTP %d %s", what, code, body)
+		}
+	}
+	for i := 0; i < 100; i++ {
+		ping(fmt.Sprintf("ping %d of 100 at once", i+1))
+	}
+	for i := 0; i < 10; i++ {
+		time.Sleep(100 * time.Millisecond)
+		ping(fmt.Sprintf("health check %d every 100 ms", i+1))
+	}
 }
 
 // rawResponse is a reply as bytes, minus the Date header, so replies can

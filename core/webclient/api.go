@@ -32,7 +32,7 @@ const replacedMessage = "This phone is no longer set up for your account: it was
 // It answers itself and returns ok=false when the call goes no further.
 func (h *Handler) readAPI(w http.ResponseWriter, r *http.Request) (user, id string, ok bool) {
 	ip := sourceIP(r)
-	if !h.limits.allow("api\x00"+ip, apiPerAddress, apiWindow) {
+	if !h.limits.allow("api\x00"+addressKey(r), apiPerAddress, apiWindow) {
 		h.svc.Refuse(ip, "web client requests over the rate limit")
 		writeJSON(w, http.StatusTooManyRequests, apiReply{State: "refused", Message: "Too many requests; wait a minute."})
 		return "", "", false

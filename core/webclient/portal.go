@@ -56,7 +56,7 @@ func (h *Handler) request(w http.ResponseWriter, r *http.Request) {
 	ip := sourceIP(r)
 	// Both limits count before the user is looked up, so they say nothing
 	// about whether the account exists.
-	if !h.limits.allow("req\x00"+ip, requestsPerAddress, requestWindow) ||
+	if !h.limits.allow("req\x00"+addressKey(r), requestsPerAddress, requestWindow) ||
 		!h.limits.allow(userKey(name), requestsPerUser, requestWindow) {
 		h.svc.Refuse(ip, "self-service code requests over the rate limit")
 		data.Problem = "Too many requests; wait a few minutes and try again."

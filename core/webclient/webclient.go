@@ -47,6 +47,10 @@ type Options struct {
 	Fingerprint func() string
 	// Now is the clock of the rate limits; nil means time.Now.
 	Now func() time.Time
+	// Static limits the pages, static files and icons one source address
+	// (an IPv6 /64 counts as one) may load, and its requests for paths
+	// this handler does not serve; nil means DefaultStatic.
+	Static *Limit
 }
 
 // Handler serves /userportal/ (except the paths core/agentxml serves
@@ -57,6 +61,7 @@ type Handler struct {
 	mux    *http.ServeMux
 	csrf   http.Handler
 	limits *limiter
+	static Limit
 }
 
 // Prefix is where the handler is mounted; the authenticator lives under
@@ -71,19 +76,34 @@ func New(svc *core.Service, opt Options) *Handler {
 	if opt.Now == nil {
 		opt.Now = time.Now
 	}
-	h := &Handler{svc: svc, opt: opt, mux: http.NewServeMux(), limits: newLimiter(opt.Now)}
+	h := &Handler{svc: svc, opt: opt, mux: http.NewServeMux(), limits: newLimiter(opt.Now), static: DefaultStatic()}
+	if opt.Static != nil {
+		h.static = *opt.Static
+	}
 	static, _ := fs.Sub(staticFS, "static")
 	files := http.FileServerFS(static)
 
-	h.mux.HandleFunc("GET /userportal/{$}", h.portal)
-	h.mux.HandleFunc("POST /userportal/request", h.request)
-	h.mux.HandleFunc("POST /userportal/setup", h.setup)
-	h.mux.HandleFunc("GET /userportal/app/icon-192.png", h.icon)
-	h.mux.HandleFunc("GET /userportal/app/icon-512.png", h.icon)
-	h.mux.Handle("GET /userportal/app/", http.StripPrefix("/userportal/app/", files))
-	h.mux.HandleFunc("POST /userportal/app/api/status", h.status)
-	h.mux.HandleFunc("POST /userportal/app/api/strings", h.strings)
-	h.mux.HandleFunc("POST /userportal/app/api/log", h.clientLog)
+	// known holds the same routes as mux without its catch-all: a request
+	// no route takes counts against the pages-and-files limit and is then
+	// answered by known (404, or 405 with Allow for a wrong method).
+	known := http.NewServeMux()
+	handle := func(pattern string, hd http.Handler) {
+		h.mux.Handle(pattern, hd)
+		known.Handle(pattern, hd)
+	}
+	// The page, the files and the icons need no secret: each is counted
+	// against the source address's pages-and-files limit. The POSTs have
+	// limits of their own.
+	handle("GET /userportal/{$}", h.limitStatic(http.HandlerFunc(h.portal)))
+	handle("POST /userportal/request", http.HandlerFunc(h.request))
+	handle("POST /userportal/setup", http.HandlerFunc(h.setup))
+	handle("GET /userportal/app/icon-192.png", h.limitStatic(http.HandlerFunc(h.icon)))
+	handle("GET /userportal/app/icon-512.png", h.limitStatic(http.HandlerFunc(h.icon)))
+	handle("GET /userportal/app/", h.limitStatic(http.StripPrefix("/userportal/app/", files)))
+	handle("POST /userportal/app/api/status", http.HandlerFunc(h.status))
+	handle("POST /userportal/app/api/strings", http.HandlerFunc(h.strings))
+	handle("POST /userportal/app/api/log", http.HandlerFunc(h.clientLog))
+	h.mux.Handle(Prefix, h.limitStatic(known))
 	// Another site's page must not make a visitor's browser ask for codes
 	// or set itself up: browsers mark cross-site POSTs (Sec-Fetch-Site,
 	// Origin) and they are refused.

@@ -45,7 +45,7 @@ func WithLimits(l agentxml.Limits) Option {
 // phones on one loopback address) never meets them.
 func NoLimits() agentxml.Limits {
 	r := agentxml.Rate{PerSecond: 1e6, Burst: 1e6}
-	return agentxml.Limits{Provision: r, TokenIndex: r, QRCode: r, Page: r, Details: r, ClientLog: r, Refused: r}
+	return agentxml.Limits{Provision: r, TokenIndex: r, QRCode: r, Page: r, Details: r, ClientLog: r, Ping: r, NotFound: r, Refused: r}
 }
 
 // MustServer starts an AgentXML server for svc on 127.0.0.1 with a fresh
