@@ -4,6 +4,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"provisio/core"
 )
 
 // Rate limits of the endpoints anyone on the LAN can call without a
@@ -25,19 +27,22 @@ const (
 	// Setting up a phone is a tap on a button.
 	setupsPerAddress = 10
 	setupWindow      = 15 * time.Minute
-	// Memory bound: beyond this many keys the oldest windows are dropped.
+	// Memory bound: at most this many keys (addresses and names) are
+	// tracked; windows that have passed are forgotten to make room.
 	maxLimiterKeys = 10_000
 )
 
 // limiter counts events per key in fixed windows.
 type limiter struct {
-	now func() time.Time
-	mu  sync.Mutex
-	m   map[string]window
+	now   func() time.Time
+	mu    sync.Mutex
+	m     map[string]window
+	swept time.Time // the last sweep of passed windows
 }
 
 type window struct {
 	start time.Time
+	per   time.Duration // the window's length, for the sweep
 	n     int
 }
 
@@ -47,26 +52,33 @@ func newLimiter(now func() time.Time) *limiter {
 
 // allow counts one event for key and reports whether it is within max per
 // per.
+//
+// With maxLimiterKeys tracked, a new key makes room by forgetting the
+// windows that have passed (at most one sweep a second, so a crowd of new
+// keys cannot make every request walk the map); forgetting those changes
+// nothing. If every window is still open, the new key is refused until
+// one passes: forgetting open windows would give them their events back,
+// so a flood of made-up names would reopen every real name's window.
 func (l *limiter) allow(key string, max int, per time.Duration) bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	now := l.now()
-	if len(l.m) >= maxLimiterKeys {
-		for k, w := range l.m {
-			if now.Sub(w.start) >= requestWindow {
-				delete(l.m, k)
+	w, ok := l.m[key]
+	if !ok && len(l.m) >= maxLimiterKeys {
+		if now.Sub(l.swept) >= time.Second {
+			l.swept = now
+			for k, w := range l.m {
+				if now.Sub(w.start) >= w.per {
+					delete(l.m, k)
+				}
 			}
 		}
 		if len(l.m) >= maxLimiterKeys {
-			// Still full of fresh keys: someone is cycling names. Starting
-			// over lets them through once more, which the per-address
-			// limit still bounds, rather than growing without end.
-			clear(l.m)
+			return false
 		}
 	}
-	w := l.m[key]
-	if w.start.IsZero() || now.Sub(w.start) >= per {
-		w = window{start: now}
+	if !ok || now.Sub(w.start) >= per {
+		w = window{start: now, per: per}
 	}
 	if w.n >= max {
 		l.m[key] = w
@@ -78,3 +90,8 @@ func (l *limiter) allow(key string, max int, per time.Duration) bool {
 }
 
 func userKey(name string) string { return "user\x00" + strings.ToLower(name) }
+
+// addrKey is the key of a per-address limit of kind: the source counts
+// by its IPv6 /64, as everywhere (core.SourceName), so a host rotating
+// through its addresses gets one allowance, not one per address.
+func addrKey(kind, ip string) string { return kind + "\x00" + core.SourceName(ip) }
