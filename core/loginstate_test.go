@@ -2,6 +2,7 @@ package core_test
 
 import (
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -313,6 +314,61 @@ func TestService_ProvisionJunkFromOneAddress(t *testing.T) {
 			}
 			// The phone, a second before expiry, from its own address.
 			clock.Advance(last.Sub(clock.Now()))
+			if _, err := svc.Provision("192.0.2.10", "alice", ic.Code, "iOS 18"); err != nil {
+				t.Fatalf("the phone's code after junk: %v", err)
+			}
+		})
+	}
+}
+
+// An IPv6 /64 is one source for the doubling delay, as for the rate
+// limits: nineteen wrong attempts at once from nineteen addresses of one
+// /64 get one checked attempt, not nineteen (one more would kill the
+// code), while each other /64 and each IPv4 address gets its own.
+func TestService_ProvisionDelayPerIPv6Slash64(t *testing.T) {
+	tests := []struct {
+		name        string
+		source      func(i int) string
+		wantChecked int
+	}{
+		{"addresses of one /64", func(i int) string { return fmt.Sprintf("2001:db8:7:7::%x", i+1) }, 1},
+		{"one address in each of 19 /64s", func(i int) string { return fmt.Sprintf("2001:db8:7:%x::1", i+1) }, 19},
+		{"19 IPv4 addresses", func(i int) string { return fmt.Sprintf("198.51.100.%d", i+1) }, 19},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			clock := storetest.NewClock(time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC))
+			svc := storetest.MustService(t, core.WithClock(clock))
+			storetest.MustAddUser(t, svc, "alice", "9132")
+			ic, err := svc.CreateProvisionCode("alice")
+			if err != nil {
+				t.Fatal(err)
+			}
+			// Nineteen: twenty checked ones (the default maximum) would
+			// kill the code.
+			for i := range 19 {
+				if _, err := svc.Provision(tt.source(i), "alice", "JUNKJUNK", ""); core.ErrorCode(err) != core.CodeProvision {
+					t.Fatalf("junk attempt %d: %v", i, err)
+				}
+			}
+			if err := svc.FlushRefused(); err != nil {
+				t.Fatal(err)
+			}
+			entries, err := svc.LogTail(100)
+			if err != nil {
+				t.Fatal(err)
+			}
+			checked := 0
+			for _, e := range entries {
+				var n int
+				if _, err := fmt.Sscanf(e.Message, "%d refused request", &n); err == nil && strings.HasSuffix(e.Message, ": wrong provision code") {
+					checked += n
+				}
+			}
+			if checked != tt.wantChecked {
+				t.Fatalf("%d attempts checked, want %d", checked, tt.wantChecked)
+			}
+			// The phone on its own address still provisions.
 			if _, err := svc.Provision("192.0.2.10", "alice", ic.Code, "iOS 18"); err != nil {
 				t.Fatalf("the phone's code after junk: %v", err)
 			}

@@ -401,9 +401,12 @@ type Download struct {
 }
 
 // SecurityStrings replaces the strings of the user owning deviceID with 100
-// new ones and returns them. An unknown device Id is refused on a read,
-// without a write or a log line of its own: anyone can send one, so the
-// caller counts it (Service.Refuse).
+// new ones and returns them. Every refusal is decided on a read, without
+// a write or a log line of its own: an unknown device Id (anyone can send
+// one), a missing device certificate, and a disabled, locked or
+// no-mobile-right user (whoever holds a lost phone's Id can repeat it).
+// The caller counts them with Service.Refuse; SecurityStringsRefused gives
+// the reason for the user's state.
 func (s *Service) SecurityStrings(deviceID string) (Download, error) {
 	return s.securityStrings(deviceID, "")
 }
@@ -422,20 +425,32 @@ func (s *Service) securityStrings(deviceID, certSerial string) (Download, error)
 	// Made before the transaction so the single writer is held no longer
 	// than the write itself takes.
 	notProvisioned := Errorf(CodeSession, "This device is not provisioned; the user needs to reprovision.")
-	if _, ok, err := s.DeviceUser(deviceID); err != nil {
-		return Download{}, err
-	} else if !ok {
+	if deviceID == "" {
 		return Download{}, notProvisioned
 	}
-	// A download without the device's certificate is refused on a read,
-	// so it costs no write (the caller counts it).
-	if err := s.store.View(func(tx Tx) error { return checkDeviceCert(tx, deviceID, certSerial) }); err != nil {
+	// Refused on a read, so that a refusal costs no write.
+	err := s.store.View(func(tx Tx) error {
+		u, found, err := deviceOwner(tx, deviceID)
+		if err != nil {
+			return err
+		}
+		if !found || u.Deleted || !s.secretMatches(SecretDevice, u.DeviceID, deviceID) {
+			return notProvisioned
+		}
+		// The certificate first, as before: without it the answer is
+		// the same whatever the user's state.
+		if err := checkDeviceCert(tx, deviceID, certSerial); err != nil {
+			return err
+		}
+		return downloadRefusal(u)
+	})
+	if err != nil {
 		return Download{}, err
 	}
 	ss := NewStringSet()
 	var d Download
 	var fail error
-	err := s.update(true, func(tx Tx, log *logger) error {
+	err = s.update(true, func(tx Tx, log *logger) error {
 		d, fail = Download{}, nil
 		// Checked again inside the write: a reprovision may have come
 		// in between.
@@ -451,16 +466,10 @@ func (s *Service) securityStrings(deviceID, certSerial string) (Download, error)
 			fail = notProvisioned
 			return nil
 		}
-		switch {
-		case u.Disabled:
-			fail = Errorf(CodeDisabled, "User %q is disabled.", u.Name)
-		case u.Locked:
-			fail = Errorf(CodeLocked, "User %q is locked.", u.Name)
-		case !u.MobileAllowed:
-			fail = Errorf(CodeNotInGroup, "User %q may not use the mobile client.", u.Name)
-		}
-		if fail != nil {
-			return log.add(LevelWarn, u.Name, "Security strings refused for user: %s, error: %s", u.Name, ErrorMessage(fail))
+		if fail = downloadRefusal(u); fail != nil {
+			// Changed since the read: refused like there, no log line
+			// (the caller counts it).
+			return nil
 		}
 		prof, _, err := resolveProfile(tx, u)
 		if err != nil {
@@ -484,6 +493,34 @@ func (s *Service) securityStrings(deviceID, certSerial string) (Download, error)
 		return Download{}, fail
 	}
 	return d, nil
+}
+
+// downloadRefusal is why the state of u, a device's owner, keeps it from
+// downloading security strings, or nil.
+func downloadRefusal(u User) error {
+	switch {
+	case u.Disabled:
+		return Errorf(CodeDisabled, "User %q is disabled.", u.Name)
+	case u.Locked:
+		return Errorf(CodeLocked, "User %q is locked.", u.Name)
+	case !u.MobileAllowed:
+		return Errorf(CodeNotInGroup, "User %q may not use the mobile client.", u.Name)
+	}
+	return nil
+}
+
+// SecurityStringsRefused is the reason to count with Refuse for an error
+// of SecurityStrings that refused the download for the user's state
+// (disabled, locked, no mobile right), and "" for any other error. It
+// quotes the refusal, which names the user the store found by the device
+// Id, never text the request carried, so the counts stay bounded; the
+// aggregated line tells the administrator whose phone keeps asking.
+func SecurityStringsRefused(err error) string {
+	switch ErrorCode(err) {
+	case CodeDisabled, CodeLocked, CodeNotInGroup:
+		return "security-string download refused: " + ErrorMessage(err)
+	}
+	return ""
 }
 
 // ErrSyncIndexOff is TokenIndex's answer while the Mobile Client policy's

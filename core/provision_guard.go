@@ -11,9 +11,11 @@ import (
 // code starts afresh, and they are forgotten when the code expires.
 //
 // Two limits apply (docs/decisions.md, "Provision attempts"):
-//   - per code and source address, a doubling delay: after the n-th wrong
-//     attempt from an address, the next attempt from it is refused
-//     unchecked for provisionDelay·2^(n-1). From one address an attacker
+//   - per code and source address (an IPv6 /64 is one source, as for
+//     the rate limits: a host holds a whole /64 and could otherwise give
+//     itself a first attempt per address), a doubling delay: after the
+//     n-th wrong attempt from an address, the next attempt from it is
+//     refused unchecked for provisionDelay·2^(n-1). From one address an attacker
 //     therefore gets about log2(validity/provisionDelay) attempts in a
 //     code's lifetime, too few to reach the total below, and cannot make
 //     the code unusable for the phone on another address;
@@ -35,7 +37,7 @@ const (
 
 type provisionSource struct {
 	hash   string // the pending code's hash
-	source string // the remote address
+	source string // SourceName of the remote address: an IPv6 /64 is one source
 }
 
 type sourceDelay struct {
@@ -68,7 +70,7 @@ func (g *provisionGuard) admit(pc ProvisionCode, source string, now time.Time) b
 		g.sources = map[provisionSource]sourceDelay{}
 		g.codes = map[string]codeAttempts{}
 	}
-	k := provisionSource{hash: pc.Hash, source: source}
+	k := provisionSource{hash: pc.Hash, source: SourceName(source)}
 	d, ok := g.sources[k]
 	if !ok && len(g.sources) >= maxProvisionSources {
 		g.prune(now)

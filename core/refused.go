@@ -12,9 +12,18 @@ import (
 // log: at most one line per source and reason in each interval.
 const RefusedInterval = time.Minute
 
+// maxRefusedKeys bounds the sources and reasons counted between two
+// flushes, and so the lines one flush writes. Past it, a refusal from a
+// source not yet counted is folded into one "other sources" count per
+// reason (reasons are fixed sentences, so those are few).
+const maxRefusedKeys = 256
+
+// otherSources is the source of the refusals folded past maxRefusedKeys.
+const otherSources = "other sources"
+
 // refusedKey groups refusals for one aggregated log line.
 type refusedKey struct {
-	source string // the remote address, without port
+	source string // SourceName of the remote address: an IPv6 /64 counts as one
 	reason string // a fixed sentence, never outside text or a secret
 }
 
@@ -29,14 +38,26 @@ type refusals struct {
 
 // Refuse counts one refused request from source (an IP address) for
 // reason, a fixed sentence such as "wrong agent secret". It writes
-// nothing; FlushRefused does, at most once a RefusedInterval.
+// nothing; FlushRefused does, at most once a RefusedInterval. An IPv6
+// source is counted by its /64 (SourceName), like the rate limits, so a
+// host rotating through its addresses makes one line, not one each; past
+// maxRefusedKeys new sources are counted together as "other sources".
 func (s *Service) Refuse(source, reason string) {
 	s.refused.mu.Lock()
-	if s.refused.counts == nil {
-		s.refused.counts = map[refusedKey]int{}
-	}
-	s.refused.counts[refusedKey{source: clean(source), reason: reason}]++
+	s.refused.add(refusedKey{source: clean(SourceName(source)), reason: reason}, 1)
 	s.refused.mu.Unlock()
+}
+
+// add counts n refusals for k, folding a new source into otherSources once
+// maxRefusedKeys are counted; r.mu is held.
+func (r *refusals) add(k refusedKey, n int) {
+	if r.counts == nil {
+		r.counts = map[refusedKey]int{}
+	}
+	if _, ok := r.counts[k]; !ok && len(r.counts) >= maxRefusedKeys {
+		k.source = otherSources
+	}
+	r.counts[k] += n
 }
 
 // FlushRefused writes one audit line per source and reason counted since
@@ -55,6 +76,9 @@ func (s *Service) FlushRefused() error {
 		keys = append(keys, k)
 	}
 	sort.Slice(keys, func(i, j int) bool {
+		if oi, oj := keys[i].source == otherSources, keys[j].source == otherSources; oi != oj {
+			return oj // the folded counts last
+		}
 		if keys[i].source != keys[j].source {
 			return keys[i].source < keys[j].source
 		}
@@ -76,11 +100,8 @@ func (s *Service) FlushRefused() error {
 	if err != nil {
 		// Put the counts back so the next flush reports them.
 		s.refused.mu.Lock()
-		for k, n := range counts {
-			if s.refused.counts == nil {
-				s.refused.counts = map[refusedKey]int{}
-			}
-			s.refused.counts[k] += n
+		for _, k := range keys {
+			s.refused.add(k, counts[k])
 		}
 		s.refused.mu.Unlock()
 		return fmt.Errorf("write refused-request summary: %w", err)

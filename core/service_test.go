@@ -4,10 +4,12 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"provisio/core"
+	"provisio/core/store"
 	"provisio/core/store/storetest"
 )
 
@@ -376,4 +378,76 @@ func TestService_LoginNeedsMobileMode(t *testing.T) {
 	if core.ErrorCode(err) != core.CodeAgentAccess {
 		t.Fatalf("mobile login through a dual-only agent: %v", err)
 	}
+}
+
+// A download refused for the user's state is decided on a read: 100 of
+// them for a disabled, locked or no-right user's device start no write
+// transaction and write no log line (the caller counts them with Refuse,
+// with the reason SecurityStringsRefused gives), and the error is the one
+// the protocol answers. Once the state is fixed, the device downloads.
+func TestService_SecurityStringsRefusedOnARead(t *testing.T) {
+	tests := []struct {
+		name   string
+		change func(u *core.User)
+		code   core.Code
+		reason string
+	}{
+		{"locked", func(u *core.User) { u.Locked = true }, core.CodeLocked, `security-string download refused: User "alice" is locked.`},
+		{"disabled", func(u *core.User) { u.Disabled = true }, core.CodeDisabled, `security-string download refused: User "alice" is disabled.`},
+		{"no mobile right", func(u *core.User) { u.MobileAllowed = false }, core.CodeNotInGroup, `security-string download refused: User "alice" may not use the mobile client.`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			st := &txCounter{Store: storetest.MustOpen(t)}
+			svc := storetest.MustServiceOn(t, st)
+			storetest.MustAddUser(t, svc, "alice", "1234")
+			dev, _ := mustProvision(t, svc, "alice")
+			if _, err := svc.UpdateUser("alice", func(u *core.User) error { tt.change(u); return nil }); err != nil {
+				t.Fatal(err)
+			}
+			writes, logs := st.n.Load(), countLogs(t, svc)
+			for i := range 100 {
+				_, err := svc.SecurityStrings(dev)
+				if core.ErrorCode(err) != tt.code || core.SecurityStringsRefused(err) != tt.reason {
+					t.Fatalf("download %d: %v (reason %q), want %s and %q", i, err, core.SecurityStringsRefused(err), tt.code, tt.reason)
+				}
+			}
+			if got := st.n.Load(); got != writes {
+				t.Fatalf("%d write transactions for 100 refused downloads", got-writes)
+			}
+			if got := countLogs(t, svc); got != logs {
+				t.Fatalf("%d log lines for 100 refused downloads", got-logs)
+			}
+			if _, err := svc.UpdateUser("alice", func(u *core.User) error {
+				u.Locked, u.Disabled, u.MobileAllowed = false, false, true
+				return nil
+			}); err != nil {
+				t.Fatal(err)
+			}
+			if d, err := svc.SecurityStrings(dev); err != nil || d.User != "alice" {
+				t.Fatalf("download after the fix: %+v, %v", d, err)
+			}
+		})
+	}
+	// Other refusals have no state reason: the caller counts them its way.
+	svc := storetest.MustService(t)
+	if _, err := svc.SecurityStrings("00112233445566778899aabbccddeeff"); core.ErrorCode(err) != core.CodeSession || core.SecurityStringsRefused(err) != "" {
+		t.Fatalf("unknown device: %v, reason %q", err, core.SecurityStringsRefused(err))
+	}
+}
+
+// txCounter counts the write transactions that reach a real store.
+type txCounter struct {
+	*store.Store
+	n atomic.Int64
+}
+
+func (c *txCounter) Update(fn func(core.Tx) error) error {
+	c.n.Add(1)
+	return c.Store.Update(fn)
+}
+
+func (c *txCounter) Batch(fn func(core.Tx) error) error {
+	c.n.Add(1)
+	return c.Store.Batch(fn)
 }

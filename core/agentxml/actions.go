@@ -215,6 +215,13 @@ func (s *Server) securityStrings(r *http.Request, req *request) reply {
 		// phone. Counted, not written.
 		s.refuse(r, refusedDevice)
 	}
+	if reason := core.SecurityStringsRefused(err); reason != "" {
+		// A disabled, locked or no-right user's phone, or whoever holds
+		// its Id: counted and charged to the refused bucket like an
+		// unknown Id, not written. The answer still names the state, as
+		// the protocol has it: only the Id's holder gets it.
+		s.refuse(r, reason)
+	}
 	if err != nil {
 		return s.failure("securitystrings", err)
 	}

@@ -23,8 +23,8 @@ type Rate struct {
 
 // Limits bound what one source address may ask of the endpoints that
 // need no secret, and how many connections it may hold. Every limit is
-// per source address (an IPv6 /64 counts as one), since that is what an
-// attacker cannot choose freely over TCP.
+// per source address (an IPv6 /64 counts as one: core.SourceKey), since
+// that is what an attacker cannot choose freely over TCP.
 type Limits struct {
 	// Provision is provision attempts on /proxy/AgentXML.
 	Provision Rate
@@ -106,21 +106,6 @@ func newLimiter(r Rate) *limiter {
 		overflow: rate.NewLimiter(lim, max(r.Burst, 1))}
 }
 
-// sourceKey is the address a limit applies to: an IPv4 address, or the
-// /64 of an IPv6 one (a host usually holds a whole /64).
-func sourceKey(remoteAddr string) netip.Addr {
-	ap, err := netip.ParseAddrPort(remoteAddr)
-	if err != nil {
-		return netip.Addr{}
-	}
-	a := ap.Addr().Unmap()
-	if a.Is6() {
-		p, _ := a.Prefix(64)
-		return p.Addr()
-	}
-	return a
-}
-
 // get returns the bucket of key, creating it.
 func (l *limiter) get(key netip.Addr, now time.Time) *rate.Limiter {
 	l.mu.Lock()
@@ -156,7 +141,7 @@ func (l *limiter) get(key netip.Addr, now time.Time) *rate.Limiter {
 // takes nothing and says how long until one is.
 func (l *limiter) allow(remoteAddr string) (bool, time.Duration) {
 	now := time.Now()
-	lim := l.get(sourceKey(remoteAddr), now)
+	lim := l.get(core.SourceKey(remoteAddr), now)
 	r := lim.ReserveN(now, 1)
 	if !r.OK() {
 		return false, time.Minute
@@ -172,7 +157,7 @@ func (l *limiter) allow(remoteAddr string) (bool, time.Duration) {
 // one, and how long until it has.
 func (l *limiter) spent(remoteAddr string) (bool, time.Duration) {
 	now := time.Now()
-	lim := l.get(sourceKey(remoteAddr), now)
+	lim := l.get(core.SourceKey(remoteAddr), now)
 	if t := lim.TokensAt(now); t < 1 {
 		if l.rate == 0 {
 			return true, time.Minute
@@ -186,7 +171,7 @@ func (l *limiter) spent(remoteAddr string) (bool, time.Duration) {
 // happened already; it only makes the next one wait).
 func (l *limiter) charge(remoteAddr string) {
 	now := time.Now()
-	l.get(sourceKey(remoteAddr), now).AllowN(now, 1)
+	l.get(core.SourceKey(remoteAddr), now).AllowN(now, 1)
 }
 
 // limiters are the server's buckets, one per limited endpoint.
@@ -267,7 +252,7 @@ func (l *capListener) Accept() (net.Conn, error) {
 		if err != nil {
 			return nil, err
 		}
-		key := sourceKey(c.RemoteAddr().String())
+		key := core.SourceKey(c.RemoteAddr().String())
 		l.mu.Lock()
 		over := (l.max > 0 && l.total >= l.max) || (l.perAddr > 0 && l.per[key] >= l.perAddr)
 		if !over {

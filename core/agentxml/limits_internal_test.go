@@ -4,24 +4,9 @@ import (
 	"fmt"
 	"testing"
 	"time"
-)
 
-func TestSourceKey(t *testing.T) {
-	tests := []struct{ remote, want string }{
-		{"10.0.0.7:51234", "10.0.0.7"},
-		{"[::ffff:10.0.0.7]:443", "10.0.0.7"},
-		// A host usually holds a whole /64: it counts as one source.
-		{"[2001:db8:1:2:aaaa::1]:443", "2001:db8:1:2::"},
-		{"[2001:db8:1:2:bbbb::9]:443", "2001:db8:1:2::"},
-		{"[2001:db8:1:3::1]:443", "2001:db8:1:3::"},
-		{"garbage", "invalid IP"},
-	}
-	for _, tt := range tests {
-		if got := sourceKey(tt.remote).String(); got != tt.want {
-			t.Errorf("sourceKey(%q) = %s, want %s", tt.remote, got, tt.want)
-		}
-	}
-}
+	"provisio/core"
+)
 
 func TestLimiter(t *testing.T) {
 	l := newLimiter(Rate{PerSecond: 0.5, Burst: 2})
@@ -55,7 +40,7 @@ func TestLimiter(t *testing.T) {
 	if len(l.sources) > maxTracked {
 		t.Errorf("%d sources tracked, at most %d", len(l.sources), maxTracked)
 	}
-	if _, ok := l.sources[sourceKey("192.0.2.1:1")]; ok {
+	if _, ok := l.sources[core.SourceKey("192.0.2.1:1")]; ok {
 		t.Error("a source past the bound got its own bucket")
 	}
 	// Unlimited when PerSecond is 0.

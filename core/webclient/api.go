@@ -32,7 +32,7 @@ const replacedMessage = "This phone is no longer set up for your account: it was
 // It answers itself and returns ok=false when the call goes no further.
 func (h *Handler) readAPI(w http.ResponseWriter, r *http.Request) (user, id string, ok bool) {
 	ip := sourceIP(r)
-	if !h.limits.allow("api\x00"+addressKey(r), apiPerAddress, apiWindow) {
+	if !h.limits.allow(addrKey("api", ip), apiPerAddress, apiWindow) {
 		h.svc.Refuse(ip, "web client requests over the rate limit")
 		writeJSON(w, http.StatusTooManyRequests, apiReply{State: "refused", Message: "Too many requests; wait a minute."})
 		return "", "", false
@@ -114,6 +114,10 @@ func (h *Handler) strings(w http.ResponseWriter, r *http.Request) {
 		_ = h.svc.Log(core.LevelError, "", "Web client download failed, error: %v", err)
 		writeJSON(w, http.StatusInternalServerError, apiReply{State: "refused", Message: "The server could not answer; try again later."})
 	default:
+		if reason := core.SecurityStringsRefused(err); reason != "" {
+			// Refused for the user's state: counted, not written.
+			h.svc.Refuse(sourceIP(r), reason)
+		}
 		writeJSON(w, http.StatusOK, apiReply{State: "refused", Message: "The server refused new strings: " + core.ErrorMessage(err) + " Ask your helpdesk."})
 	}
 }

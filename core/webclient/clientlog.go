@@ -28,7 +28,7 @@ const maxLogBody = 2*core.MaxClientLogUpload + 1<<10
 // says nothing about the device.
 func (h *Handler) clientLog(w http.ResponseWriter, r *http.Request) {
 	ip := sourceIP(r)
-	if !h.limits.allow("log\x00"+addressKey(r), logsPerAddress, logWindow) {
+	if !h.limits.allow(addrKey("log", ip), logsPerAddress, logWindow) {
 		h.svc.Refuse(ip, "diagnostic log uploads over the rate limit")
 		writeJSON(w, http.StatusTooManyRequests, apiReply{State: "refused", Message: "Too many logs sent from here; wait a few minutes and try again."})
 		return

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"provisio/core"
 	"provisio/core/agentxml/agentxmltest"
 )
 
@@ -177,6 +178,78 @@ func TestHandler_RequestRateLimitAndSameAnswer(t *testing.T) {
 	}
 	if after := w.logCount(t); after != before {
 		t.Fatalf("requests for unknown users wrote %d log lines", after-before)
+	}
+}
+
+// TestHandler_RequestRefusalsCostTheSame: a code request that sends
+// nothing costs the same whether the name is unknown or a real account
+// that cannot receive a code or has one pending: the same page, byte for
+// byte, and no durable log line, only a count in memory that the
+// aggregated line reports (without the name a stranger typed).
+func TestHandler_RequestRefusalsCostTheSame(t *testing.T) {
+	w := newWorld(t)
+	if err := w.svc.SetSetting("policy.selfreset.allow_self_provision", "Yes"); err != nil {
+		t.Fatal(err)
+	}
+	w.addUser(t, "pending", "1357", "")
+	w.code(t, "pending") // the helpdesk's code, which is kept
+	w.addUser(t, "disabled", "1357", "")
+	w.addUser(t, "noright", "1357", "")
+	w.addUser(t, "nomail", "1357", "")
+	for name, change := range map[string]func(u *core.User){
+		"disabled": func(u *core.User) { u.Disabled = true },
+		"noright":  func(u *core.User) { u.MobileAllowed = false },
+		"nomail":   func(u *core.User) { u.Email = "" },
+	} {
+		if _, err := w.svc.UpdateUser(name, func(u *core.User) error { change(u); return nil }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.svc.FlushRefused(); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct{ name, username, reason string }{
+		{"unknown", "nobody", "self-service code request for an unknown user"},
+		{"code pending", "pending", "self-service code request while a code is pending, which is kept"},
+		{"disabled", "disabled", "self-service code request for a user who cannot receive codes (disabled, no mobile right or no email address)"},
+		{"no mobile right", "noright", "self-service code request for a user who cannot receive codes (disabled, no mobile right or no email address)"},
+		{"no email address", "nomail", "self-service code request for a user who cannot receive codes (disabled, no mobile right or no email address)"},
+	}
+	hc := w.client(t)
+	var first string
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			before := w.logCount(t)
+			r, err := hc.PostForm(w.url+"/userportal/request", url.Values{"username": {tt.username}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			b := body(t, r)
+			if r.StatusCode != http.StatusOK || !strings.Contains(b, "If the account can receive codes, one is on its way.") {
+				t.Fatalf("answer = %d %s", r.StatusCode, b)
+			}
+			if first == "" {
+				first = b
+			} else if b != first {
+				t.Fatalf("the page differs from the unknown name's:\n%s\n%s", b, first)
+			}
+			if after := w.logCount(t); after != before {
+				t.Fatalf("the request wrote %d log lines; it must only be counted", after-before)
+			}
+			if err := w.svc.FlushRefused(); err != nil {
+				t.Fatal(err)
+			}
+			tail, err := w.svc.LogTail(1)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if want := "1 refused request from 127.0.0.1 in the last minute: " + tt.reason; len(tail) != 1 || tail[0].Message != want {
+				t.Fatalf("flushed %+v, want %q", tail, want)
+			}
+		})
+	}
+	if pend, _ := w.svc.PendingCodes(); len(pend) != 1 || pend["pending"].IsZero() {
+		t.Fatalf("pending codes %v, want only the helpdesk's", pend)
 	}
 }
 

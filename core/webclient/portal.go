@@ -12,6 +12,14 @@ import (
 // has a code pending.
 const requestAnswer = "If the account can receive codes, one is on its way."
 
+// Reasons of code requests that sent nothing, counted with Service.Refuse
+// and logged once a minute per source.
+const (
+	refusedRequestNoUser        = "self-service code request for an unknown user"
+	refusedRequestCannotReceive = "self-service code request for a user who cannot receive codes (disabled, no mobile right or no email address)"
+	refusedRequestPending       = "self-service code request while a code is pending, which is kept"
+)
+
 type portalData struct {
 	AllowSelf bool
 	Answer    string
@@ -56,7 +64,7 @@ func (h *Handler) request(w http.ResponseWriter, r *http.Request) {
 	ip := sourceIP(r)
 	// Both limits count before the user is looked up, so they say nothing
 	// about whether the account exists.
-	if !h.limits.allow("req\x00"+addressKey(r), requestsPerAddress, requestWindow) ||
+	if !h.limits.allow(addrKey("req", ip), requestsPerAddress, requestWindow) ||
 		!h.limits.allow(userKey(name), requestsPerUser, requestWindow) {
 		h.svc.Refuse(ip, "self-service code requests over the rate limit")
 		data.Problem = "Too many requests; wait a few minutes and try again."
@@ -70,25 +78,20 @@ func (h *Handler) request(w http.ResponseWriter, r *http.Request) {
 		h.render(w, http.StatusInternalServerError, "portal.html", data)
 		return
 	}
+	// Whatever stopped the request, it costs the same: a count in memory,
+	// never a durable write, which only real accounts would pay for (an
+	// fsync's delay would tell a stranger which names exist). The reasons
+	// are fixed sentences: the name is the stranger's text.
 	switch out {
 	case core.SelfServiceNoUser:
-		// No durable write for a name anyone can make up.
-		h.svc.Refuse(ip, "self-service code request for an unknown user")
+		h.svc.Refuse(ip, refusedRequestNoUser)
 	case core.SelfServiceCannotReceive:
-		_ = h.svc.Log(core.LevelWarn, clip(name), "Self-service code request for user %q not sent: the user is disabled, may not use the mobile client or has no email address.", clip(name))
+		h.svc.Refuse(ip, refusedRequestCannotReceive)
 	case core.SelfServicePending:
-		_ = h.svc.Log(core.LevelWarn, clip(name), "Self-service code request for user %q not sent: a provision code is already pending, and it is kept.", clip(name))
+		h.svc.Refuse(ip, refusedRequestPending)
 	}
 	data.Answer = requestAnswer
 	h.render(w, http.StatusOK, "portal.html", data)
-}
-
-// clip shortens outside text for a log line (the core also cleans it).
-func clip(s string) string {
-	if len(s) > 64 {
-		return s[:64]
-	}
-	return s
 }
 
 // maxForm bounds a form body: a username and a code are a few dozen bytes.

@@ -3,11 +3,12 @@ package webclient
 import (
 	"math"
 	"net/http"
-	"net/netip"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
+
+	"provisio/core"
 )
 
 // Rate limits of the endpoints anyone on the LAN can call without a
@@ -38,7 +39,8 @@ const (
 	// address, while a script in a loop gets 20 files a second on average.
 	staticPerAddress = 1200
 	staticWindow     = time.Minute
-	// Memory bound: beyond this many keys the oldest windows are dropped.
+	// Memory bound: at most this many keys (addresses and names) are
+	// tracked; windows that have passed are forgotten to make room.
 	maxLimiterKeys = 10_000
 )
 
@@ -54,13 +56,15 @@ func DefaultStatic() Limit { return Limit{Max: staticPerAddress, Per: staticWind
 
 // limiter counts events per key in fixed windows.
 type limiter struct {
-	now func() time.Time
-	mu  sync.Mutex
-	m   map[string]window
+	now   func() time.Time
+	mu    sync.Mutex
+	m     map[string]window
+	swept time.Time // the last sweep of passed windows
 }
 
 type window struct {
 	start time.Time
+	per   time.Duration // the window's length, for the sweep
 	n     int
 }
 
@@ -70,6 +74,13 @@ func newLimiter(now func() time.Time) *limiter {
 
 // allow counts one event for key and reports whether it is within max per
 // per.
+//
+// With maxLimiterKeys tracked, a new key makes room by forgetting the
+// windows that have passed (at most one sweep a second, so a crowd of new
+// keys cannot make every request walk the map); forgetting those changes
+// nothing. If every window is still open, the new key is refused until
+// one passes: forgetting open windows would give them their events back,
+// so a flood of made-up names would reopen every real name's window.
 func (l *limiter) allow(key string, max int, per time.Duration) bool {
 	ok, _ := l.take(key, max, per)
 	return ok
@@ -81,22 +92,22 @@ func (l *limiter) take(key string, max int, per time.Duration) (bool, time.Durat
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	now := l.now()
-	if len(l.m) >= maxLimiterKeys {
-		for k, w := range l.m {
-			if now.Sub(w.start) >= requestWindow {
-				delete(l.m, k)
+	w, ok := l.m[key]
+	if !ok && len(l.m) >= maxLimiterKeys {
+		if now.Sub(l.swept) >= time.Second {
+			l.swept = now
+			for k, w := range l.m {
+				if now.Sub(w.start) >= w.per {
+					delete(l.m, k)
+				}
 			}
 		}
 		if len(l.m) >= maxLimiterKeys {
-			// Still full of fresh keys: someone is cycling names. Starting
-			// over lets them through once more, which the per-address
-			// limit still bounds, rather than growing without end.
-			clear(l.m)
+			return false, time.Second
 		}
 	}
-	w := l.m[key]
-	if w.start.IsZero() || now.Sub(w.start) >= per {
-		w = window{start: now}
+	if !ok || now.Sub(w.start) >= per {
+		w = window{start: now, per: per}
 	}
 	if w.n >= max {
 		l.m[key] = w
@@ -109,28 +120,17 @@ func (l *limiter) take(key string, max int, per time.Duration) (bool, time.Durat
 
 func userKey(name string) string { return "user\x00" + strings.ToLower(name) }
 
-// addressKey is the source a limit applies to: the TCP peer's IPv4
-// address, or the /64 of an IPv6 one (a host usually holds a whole /64),
-// as core/agentxml counts it.
-func addressKey(r *http.Request) string {
-	ap, err := netip.ParseAddrPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	a := ap.Addr().Unmap()
-	if a.Is6() {
-		p, _ := a.Prefix(64)
-		return p.String()
-	}
-	return a.String()
-}
+// addrKey is the key of a per-address limit of kind: the source counts
+// by its IPv6 /64, as everywhere (core.SourceName), so a host rotating
+// through its addresses gets one allowance, not one per address.
+func addrKey(kind, ip string) string { return kind + "\x00" + core.SourceName(ip) }
 
 // limitStatic serves next within the pages-and-files limit of the
 // request's source address and answers 429 with Retry-After past it. The
 // refusal is only counted in memory.
 func (h *Handler) limitStatic(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		ok, wait := h.limits.take("static\x00"+addressKey(r), h.static.Max, h.static.Per)
+		ok, wait := h.limits.take(addrKey("static", sourceIP(r)), h.static.Max, h.static.Per)
 		if ok {
 			next.ServeHTTP(w, r)
 			return

@@ -52,7 +52,7 @@ func (h *Handler) setup(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ip := sourceIP(r)
-	if !h.limits.allow("setup\x00"+addressKey(r), setupsPerAddress, setupWindow) {
+	if !h.limits.allow(addrKey("setup", ip), setupsPerAddress, setupWindow) {
 		h.svc.Refuse(ip, "web client setups over the rate limit")
 		fail(http.StatusTooManyRequests, "Too many attempts from this phone; wait a few minutes and try again.")
 		return
