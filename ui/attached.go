@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"sort"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"fyne.io/fyne/v2"
@@ -91,7 +90,7 @@ type Attached struct {
 	issued    core.AdminIssued
 	issuedBox *widget.Label
 
-	closed atomic.Bool
+	ui     uiThread // hands work to the UI thread until Close (bridge.go)
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 }
@@ -100,6 +99,7 @@ type Attached struct {
 // service's events.
 func NewAttached(w fyne.Window, d AttachedDeps) *Attached {
 	at := &Attached{api: d.API, win: w, deps: d, selected: -1}
+	at.ui.queue = d.do
 	at.userList = widget.NewList(
 		func() int { return len(at.users) },
 		func() fyne.CanvasObject { return widget.NewLabel("") },
@@ -173,7 +173,7 @@ func NewAttached(w fyne.Window, d AttachedDeps) *Attached {
 
 // Close stops following events; UI work still queued is dropped.
 func (at *Attached) Close() {
-	at.closed.Store(true)
+	at.ui.close()
 	at.cancel()
 	at.wg.Wait()
 }
