@@ -109,6 +109,7 @@ type serverScreen struct {
 	// Remote consoles (pairconsole.go): the last code made and its text,
 	// for tests.
 	pairBtn     *widget.Button
+	pairForm    *keptForm
 	lastPairing core.ConsolePairing
 	pairingBox  *widget.Label
 
