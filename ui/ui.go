@@ -145,6 +145,7 @@ type Console struct {
 
 	menu     *fyne.MainMenu
 	aboutBox *about                // the open About box, if any
+	quitAsk  *dialog.ConfirmDialog // "Quit and lose unsaved changes…?" while open
 	oldPhone *dialog.ConfirmDialog // the last "already has a phone" question
 
 	users     *usersScreen
