@@ -195,7 +195,11 @@ func (c *cli) remoteConsole() error {
 	w.Resize(fyne.NewSize(1100, 700))
 	var at *ui.Attached
 	var con *ui.Console
+	var pairing *ui.Pairing
 	defer func() {
+		if pairing != nil {
+			pairing.Close()
+		}
 		if at != nil {
 			at.Close()
 		}
@@ -230,7 +234,7 @@ func (c *cli) remoteConsole() error {
 	pair = func() {
 		var fp string
 		var serverPEM []byte
-		ui.NewPairing(w, ui.PairingDeps{
+		pairing = ui.NewPairing(w, ui.PairingDeps{
 			Server: addr,
 			Probe: func() (string, error) {
 				var err error

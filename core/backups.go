@@ -11,6 +11,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"syscall"
 	"time"
 )
 
@@ -132,6 +133,25 @@ func (s *Service) Backup(w io.Writer, enc BackupEncryption, dest string) (Backup
 	}
 	_ = s.Log(LevelInfo, "", "Backup of %d users (log up to #%d) written %s.", sum.Users, sum.LogLast, dest)
 	return sum, nil
+}
+
+// backupFailure is why a backup into the folder failed: a sentence for
+// the console and the status bar, and the detail, for the audit log only.
+// A refusal of core's own is its sentence; a full disk says so; any other
+// system error (its text names temporary files and system calls, such as
+// "write /…/.provisio-….tmp: input/output error") gets a general sentence.
+func backupFailure(err error) (sentence, detail string) {
+	var ce *Error
+	switch {
+	case errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT):
+		return "The backup could not be written: the disk is full.", err.Error()
+	case errors.As(err, &ce):
+		if ce.Err != nil {
+			detail = ce.Err.Error()
+		}
+		return strings.TrimSuffix(ce.Message, ".") + ".", detail
+	}
+	return "The backup could not be written; the log has the details.", err.Error()
 }
 
 // backupErrorText is err as one sentence without a final full stop.
@@ -271,7 +291,8 @@ func (s *Service) BackupNow(scheduled bool) BackupResult {
 		removed, err = pruneBackups(b.Folder, b.Keep)
 		if err != nil {
 			// The new backup is there; only the clean-up failed.
-			return path, fmt.Errorf("the backup %s was written, but older backups could not be deleted: %w", path, unwrapPathError(err))
+			return path, &Error{Code: CodeInternal, Err: unwrapPathError(err),
+				Message: fmt.Sprintf("The backup %s was written, but older backups could not be deleted.", path)}
 		}
 		return path, nil
 	}()
@@ -282,9 +303,13 @@ func (s *Service) BackupNow(scheduled bool) BackupResult {
 	var msg string
 	level := LevelInfo
 	if err != nil {
-		res.Error = backupErrorText(err) + "."
+		var detail string
+		res.Error, detail = backupFailure(err)
 		level = LevelError
 		msg = fmt.Sprintf("%s failed: %s", what, res.Error)
+		if detail != "" {
+			msg += " (" + detail + ")"
+		}
 	} else {
 		res.OK, res.File = true, path
 		msg = fmt.Sprintf("%s written to %s (%d users, log up to #%d)", what, path, sum.Users, sum.LogLast)

@@ -7,7 +7,8 @@ import (
 )
 
 // SetSettings validates and saves a whole settings record. It takes effect
-// on the next request.
+// on the next request. Its one audit line names the save (what) and the
+// keys it changed, with their old and new values unless secret or long.
 func (s *Service) SetSettings(set Settings, what string) error {
 	if err := set.Validate(); err != nil {
 		return err
@@ -16,8 +17,10 @@ func (s *Service) SetSettings(set Settings, what string) error {
 		return err
 	}
 	err := s.update(false, func(tx Tx, log *logger) error {
+		old := s.Settings()
 		// The backup outcome is the service's to record, never a form's.
 		if cur, err := tx.Settings(); err == nil {
+			old = cur
 			set.BackupState = cur.BackupState
 			if cur.Backup.Folder == "" && set.Backup.Folder != "" {
 				// Turning backups on counts the schedule from now: the
@@ -33,7 +36,7 @@ func (s *Service) SetSettings(set Settings, what string) error {
 		if err := syncDefaultProfile(tx, set.MobileClient); err != nil {
 			return err
 		}
-		return log.add(LevelInfo, "", "%s saved.", what)
+		return log.add(LevelInfo, "", "%s saved: %s.", what, describeSettingChanges(old, set))
 	})
 	if err != nil {
 		return err
@@ -50,11 +53,18 @@ func (s *Service) SetSettings(set Settings, what string) error {
 
 // SetSetting changes one dotted key.
 func (s *Service) SetSetting(key, value string) error {
+	return s.ChangeSettings(map[string]string{key: value}, "Setting "+key)
+}
+
+// ChangeSettings sets several dotted keys at once and saves them, as one
+// change with one audit line: each key is parsed, and the rules between
+// keys are checked once, on the final values (Settings.SetValues).
+func (s *Service) ChangeSettings(values map[string]string, what string) error {
 	set := s.Settings()
-	if err := set.Set(key, value); err != nil {
+	if err := set.SetValues(values); err != nil {
 		return err
 	}
-	return s.SetSettings(set, "Setting "+key)
+	return s.SetSettings(set, what)
 }
 
 // Agents returns the configured agents sorted by name.

@@ -89,5 +89,26 @@ func ErrorMessage(err error) string {
 	return "Something went wrong inside Provisio; the log has the details."
 }
 
+// FieldErrors lists the *Error values in err, which may join several
+// (Settings.SetValues reports every key that does not parse), so a form
+// can mark each field at fault. Foreign errors are left out.
+func FieldErrors(err error) []*Error {
+	if err == nil {
+		return nil
+	}
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		var out []*Error
+		for _, e := range j.Unwrap() {
+			out = append(out, FieldErrors(e)...)
+		}
+		return out
+	}
+	var e *Error
+	if errors.As(err, &e) {
+		return []*Error{e}
+	}
+	return nil
+}
+
 // ErrNotFound is returned by Tx lookups for a missing record.
 var ErrNotFound = &Error{Code: CodeNotFound, Message: "not found"}

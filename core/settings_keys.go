@@ -1,6 +1,7 @@
 package core
 
 import (
+	"errors"
 	"fmt"
 	"net"
 	"net/netip"
@@ -198,6 +199,98 @@ func (s *Settings) Set(key, value string) error {
 		return err
 	}
 	return s.Validate()
+}
+
+// SetValues parses and stores several dotted keys at once, then checks
+// the record once, on the final values. A rule between keys (the
+// shortest PIN is not longer than the longest; a recipient or a
+// passphrase file, not both) so sees every change together: raising the
+// PIN lengths from 4–6 to 8–10 is one valid change, not a refused first
+// step (min 8 next to max 6). Every key that does not parse is reported,
+// each a *Error naming its key (joined; FieldErrors lists them); when all
+// parse, the record's own check (Validate) may refuse. s changes only
+// when everything is right.
+func (s *Settings) SetValues(values map[string]string) error {
+	keys := make([]string, 0, len(values))
+	for k := range values {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	next := *s
+	var errs []error
+	for _, k := range keys {
+		st, ok := settings[k]
+		if !ok {
+			errs = append(errs, &Error{Code: CodeNotFound, Field: k,
+				Message: fmt.Sprintf("There is no setting %q; 'provisio settings list' shows them all.", k)})
+			continue
+		}
+		if err := st.set(&next, values[k]); err != nil {
+			// The key is the field at fault, whatever the check that
+			// refused it calls it (ValidateEmail's "support_email").
+			var e *Error
+			if errors.As(err, &e) {
+				e.Field = k
+			}
+			errs = append(errs, err)
+		}
+	}
+	if len(errs) == 1 {
+		return errs[0]
+	}
+	if len(errs) > 1 {
+		return errors.Join(errs...)
+	}
+	if err := next.Validate(); err != nil {
+		return err
+	}
+	*s = next
+	return nil
+}
+
+// ChangedKeys lists, sorted, the dotted keys whose value differs between
+// old and s. What only the service writes (BackupState) is no key.
+func (s *Settings) ChangedKeys(old Settings) []string {
+	var out []string
+	for _, k := range SettingKeys() {
+		st := settings[k]
+		if st.get(s) != st.get(&old) {
+			out = append(out, k)
+		}
+	}
+	return out
+}
+
+// describeSettingChanges is the part of an audit line that says which keys a
+// save changed: "policy.pin.min_length 4 → 8, smtp.password changed".
+// Values are shown only when they are short and one line, and never
+// those of secret keys.
+func describeSettingChanges(old, set Settings) string {
+	keys := set.ChangedKeys(old)
+	if len(keys) == 0 {
+		return "no setting changed"
+	}
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		st := settings[k]
+		from, to := st.get(&old), st.get(&set)
+		if st.secret || !loggable(from) || !loggable(to) {
+			parts[i] = k + " changed"
+			continue
+		}
+		parts[i] = fmt.Sprintf("%s %s → %s", k, quoteEmpty(from), quoteEmpty(to))
+	}
+	return strings.Join(parts, ", ")
+}
+
+// loggable reports whether a setting's value fits in an audit line.
+func loggable(v string) bool { return len(v) <= 80 && !strings.ContainsAny(v, "\r\n") }
+
+func quoteEmpty(v string) string {
+	if v == "" {
+		return `""`
+	}
+	return v
 }
 
 // Validate checks rules that span fields and re-checks every field, so a

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"sort"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"fyne.io/fyne/v2"
@@ -85,13 +84,15 @@ type Attached struct {
 	// profileSel is its dialog's choice, for tests.
 	profileBtn *widget.Button
 	profileSel *widget.Select
+	// addForm is the last Add user form, for tests.
+	addForm *keptForm
 	// pinShown is the last PIN shown by Reset PIN, for tests.
 	pinShown string
 	// issued is the last code shown, for tests; issuedBox its dialog text.
 	issued    core.AdminIssued
 	issuedBox *widget.Label
 
-	closed atomic.Bool
+	ui     uiThread // hands work to the UI thread until Close (bridge.go)
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 }
@@ -100,6 +101,7 @@ type Attached struct {
 // service's events.
 func NewAttached(w fyne.Window, d AttachedDeps) *Attached {
 	at := &Attached{api: d.API, win: w, deps: d, selected: -1}
+	at.ui.queue = d.do
 	at.userList = widget.NewList(
 		func() int { return len(at.users) },
 		func() fyne.CanvasObject { return widget.NewLabel("") },
@@ -173,7 +175,7 @@ func NewAttached(w fyne.Window, d AttachedDeps) *Attached {
 
 // Close stops following events; UI work still queued is dropped.
 func (at *Attached) Close() {
-	at.closed.Store(true)
+	at.ui.close()
 	at.cancel()
 	at.wg.Wait()
 }
@@ -442,22 +444,43 @@ func (at *Attached) deleteSelected() {
 }
 
 // addUser asks for the new user's fields; the PIN is left for Reset PIN
-// or the user's own choice.
+// or the user's own choice. A refusal shows in the form, which stays
+// open with everything as typed (keptForm).
 func (at *Attached) addUser() {
-	name, full, email, mobile, group := widget.NewEntry(), widget.NewEntry(), widget.NewEntry(), widget.NewEntry(), widget.NewEntry()
-	items := []*widget.FormItem{
-		widget.NewFormItem("Username", name), widget.NewFormItem("Full name", full),
-		widget.NewFormItem("Email", email), widget.NewFormItem("Mobile", mobile), widget.NewFormItem("Group", group),
+	entry := func(placeholder string) *field {
+		e := widget.NewEntry()
+		e.SetPlaceHolder(placeholder)
+		return newField(e)
 	}
-	d := dialog.NewForm("Add user", "Add", "Cancel", items, func(ok bool) {
-		if !ok {
-			return
-		}
-		nu := core.AdminNewUser{Name: name.Text, FullName: full.Text, Email: email.Text, Mobile: mobile.Text, Group: group.Text}
-		at.call("Add user", func() error { _, err := at.api.AddUser(nu); return err }, nil)
-	}, at.win)
-	d.Resize(fyne.NewSize(480, 360))
-	d.Show()
+	name, full, email, mobile, group := entry("e.g. alice"), entry(""), entry("e.g. name@example.org"), entry("e.g. +44 20 7946 0000"), entry("")
+	grid := newFormGrid(formRow("Username", name.box), formRow("Full name", full.box),
+		formRow("Email", email.box), formRow("Mobile", mobile.box), formRow("Group", group.box))
+	k := newKeptForm("Add user", "Add", grid, map[string]*field{
+		"name": name, "full_name": full, "email": email, "mobile": mobile, "group": group,
+	}, "name", at.win)
+	k.submit = func() {
+		nu := core.AdminNewUser{Name: name.entry.Text, FullName: full.entry.Text, Email: email.entry.Text,
+			Mobile: mobile.entry.Text, Group: group.entry.Text}
+		k.ok.Disable()
+		go func() {
+			_, err := at.api.AddUser(nu)
+			at.do(func() {
+				k.ok.Enable()
+				if err != nil {
+					k.refuse(err)
+					return
+				}
+				k.dlg.Hide()
+				at.refreshUsers()
+			})
+		}()
+	}
+	at.addForm = k
+	// Height 0: the dialog takes its content's height and grows when a
+	// sentence appears.
+	k.dlg.Resize(fyne.NewSize(480, 0))
+	k.dlg.Show()
+	at.win.Canvas().Focus(name.entry)
 }
 
 // refreshUsers reloads the users off the UI thread.

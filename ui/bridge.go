@@ -1,6 +1,8 @@
 package ui
 
 import (
+	"sync/atomic"
+
 	"fyne.io/fyne/v2"
 
 	"provisio/core"
@@ -9,9 +11,42 @@ import (
 // maxBatch caps how many queued events one UI update applies.
 const maxBatch = 256
 
-// bridge carries core events from the service's bus to the UI thread. It
-// is the only code in this package that runs UI work from another
-// goroutine, and it does so only through Console.do.
+// uiThread hands work from other goroutines to the UI thread for one
+// window's content: the console (Console.do: the bridge, the countdowns,
+// work done off the UI thread), the attached console (Attached.do) and
+// the pairing dialog (Pairing.do). Once closed, work still queued is
+// dropped, so nothing touches widgets of a window that is gone. It is the
+// only place in this package that calls fyne.Do.
+type uiThread struct {
+	// queue replaces fyne.Do when set: tests queue the work and run it
+	// on the test goroutine, which plays the main thread.
+	queue func(fn func())
+	// closed is atomic because, once the app has shut down, Fyne runs
+	// late fyne.Do work on the calling goroutine.
+	closed atomic.Bool
+}
+
+// do runs fn on the UI thread unless the window's content has been
+// closed by then.
+func (u *uiThread) do(fn func()) {
+	run := func() {
+		if !u.closed.Load() {
+			fn()
+		}
+	}
+	if u.queue != nil {
+		u.queue(run)
+		return
+	}
+	fyne.Do(run)
+}
+
+// close drops work queued from now on and reports whether it was
+// already closed.
+func (u *uiThread) close() bool { return u.closed.Swap(true) }
+
+// bridge carries core events from the service's bus to the UI thread
+// (through Console.do, a uiThread).
 type bridge struct {
 	events <-chan core.Event
 	cancel func()
@@ -67,18 +102,7 @@ func (b *bridge) stop() {
 // do runs fn on the UI thread unless the console has been closed by then.
 // Goroutines in this package (the bridge and the Reprovision countdown)
 // call it instead of touching widgets.
-func (c *Console) do(fn func()) {
-	run := func() {
-		if !c.closed.Load() {
-			fn()
-		}
-	}
-	if c.opts.do != nil {
-		c.opts.do(run)
-		return
-	}
-	fyne.Do(run)
-}
+func (c *Console) do(fn func()) { c.ui.do(fn) }
 
 // apply dispatches a batch of events to the screens. It runs on the UI
 // thread.
@@ -194,18 +218,11 @@ func (c *Console) codeCreated(e core.Event) {
 
 // do runs fn on the UI thread for the attached console (attached.go),
 // unless it has closed.
-func (at *Attached) do(fn func()) {
-	run := func() {
-		if !at.closed.Load() {
-			fn()
-		}
-	}
-	if at.deps.do != nil {
-		at.deps.do(run)
-		return
-	}
-	fyne.Do(run)
-}
+func (at *Attached) do(fn func()) { at.ui.do(fn) }
+
+// do runs fn on the UI thread for the pairing dialog (pairing.go),
+// unless it has closed.
+func (p *Pairing) do(fn func()) { p.ui.do(fn) }
 
 // lostService tells an attached console's user that changes made
 // elsewhere are no longer shown. It runs on the UI thread.

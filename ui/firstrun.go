@@ -147,18 +147,24 @@ func (f *firstRun) done() {
 		fl.setError("")
 	}
 	set := f.c.svc.Settings()
-	ok := true
-	for fl, kv := range map[*field][2]string{
-		f.name:   {keyServerName, f.name.entry.Text},
-		f.siteID: {keySiteID, f.siteID.entry.Text},
-		f.other:  {keyAdvertise, f.advertise()},
-	} {
-		if err := set.Set(kv[0], kv[1]); err != nil {
-			fl.setError(core.ErrorMessage(err))
-			ok = false
+	if err := set.SetValues(map[string]string{
+		keyServerName: f.name.entry.Text,
+		keySiteID:     f.siteID.entry.Text,
+		keyAdvertise:  f.advertise(),
+	}); err != nil {
+		fields := map[string]*field{keyServerName: f.name, keySiteID: f.siteID, keyAdvertise: f.other}
+		marked := false
+		for _, ce := range core.FieldErrors(err) {
+			if fl, ok := fields[ce.Field]; ok {
+				fl.setError(ce.Message)
+				marked = true
+			}
 		}
-	}
-	if !ok {
+		if !marked {
+			f.general.SetText(core.ErrorMessage(err))
+			f.general.Show()
+			relayout(f.dlg)
+		}
 		return
 	}
 	set.SetupDone = true

@@ -1,6 +1,8 @@
 package ui
 
 import (
+	"strings"
+
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/dialog"
@@ -39,12 +41,61 @@ func (c *Console) setupMenu() {
 	)
 	c.win.SetMainMenu(c.menu)
 	c.win.Canvas().AddShortcut(shortcutQuit, func(fyne.Shortcut) { c.shortcut(shortcutQuit) })
-	// Closing the window saves its size first, as quitting does.
+	// Closing the window goes the way of Quit: it asks first when a
+	// form holds unsaved changes, and saves the window's size.
 	c.win.SetCloseIntercept(c.quit)
 }
 
-// quit remembers the window's size and ends the program.
+// quit ends the program, first asking when forms hold changes not yet
+// applied (the screens the navigation marks "(unsaved)"): "Quit and lose
+// unsaved changes to …?" with Quit and Cancel. File → Quit, Ctrl+Q and the
+// window's close button all come here.
 func (c *Console) quit() {
+	c.refreshUnsaved()
+	names := c.unsavedScreens()
+	if len(names) == 0 {
+		c.quitNow()
+		return
+	}
+	if c.quitAsk != nil {
+		return // already asking
+	}
+	msg := &widget.Label{Text: "Quit and lose unsaved changes to " + joinAnd(names) + "?", Wrapping: fyne.TextWrapWord}
+	d := dialog.NewCustomConfirm("Unsaved changes", "Quit", "Cancel", msg, func(ok bool) {
+		if ok {
+			c.quitNow()
+		}
+	}, c.win)
+	d.SetOnClosed(func() { c.quitAsk = nil })
+	c.quitAsk = d
+	// Enter does not quit: losing changes takes a click on Quit.
+	c.pushModal(d, nil)
+	d.Resize(fyne.NewSize(480, 0))
+	d.Show()
+}
+
+// unsavedScreens are the titles of the screens with unsaved changes, in
+// navigation order.
+func (c *Console) unsavedScreens() []string {
+	var out []string
+	for _, s := range c.screens {
+		if s.content != nil && c.unsaved[s.content] {
+			out = append(out, s.title)
+		}
+	}
+	return out
+}
+
+// joinAnd lists names as "A", "A and B" or "A, B and C".
+func joinAnd(names []string) string {
+	if len(names) < 2 {
+		return strings.Join(names, "")
+	}
+	return strings.Join(names[:len(names)-1], ", ") + " and " + names[len(names)-1]
+}
+
+// quitNow remembers the window's size and ends the program.
+func (c *Console) quitNow() {
 	c.saveWindowSize()
 	if c.opts.quit != nil {
 		c.opts.quit()

@@ -31,31 +31,31 @@ func (s *serverScreen) remoteConsolesSection(hint func(string) fyne.CanvasObject
 }
 
 // openPairConsole asks for the console's name and role and makes a code.
+// A refusal (a name too long, one already paired) shows in the form,
+// which stays open with the name as typed (keptForm).
 func (s *serverScreen) openPairConsole() {
-	name := widget.NewEntry()
-	name.SetPlaceHolder("e.g. helpdesk-2")
+	e := s.c.newEntry()
+	e.SetPlaceHolder("e.g. helpdesk-2")
+	name := newInputField(e)
 	role := widget.NewRadioGroup([]string{string(core.RoleHelpdesk), string(core.RoleAdmin)}, nil)
 	role.Horizontal = true
 	role.SetSelected(string(core.RoleHelpdesk))
-	items := []*widget.FormItem{
-		widget.NewFormItem("Console name", name),
-		widget.NewFormItem("Role", role),
-	}
-	d := dialog.NewForm("Pair a console", "Make a code", "Cancel", items, func(ok bool) {
-		if !ok {
-			return
-		}
-		p, err := s.c.svc.PairConsole(name.Text, core.Role(role.Selected))
+	grid := newFormGrid(formRow("Console name", name.box), formRow("Role", role))
+	k := newKeptForm("Pair a console", "Make a code", grid, map[string]*field{"name": name}, "name", s.c.win)
+	k.submit = func() {
+		p, err := s.c.svc.PairConsole(name.entry.Text, core.Role(role.Selected))
 		if err != nil {
-			s.c.showError(err)
+			k.refuse(err)
 			return
 		}
+		k.dlg.Hide()
 		s.showPairing(p)
-	}, s.c.win)
-	d.Resize(fyne.NewSize(520, 240))
-	s.c.pushModal(d, d.Hide)
-	d.Show()
-	s.c.win.Canvas().Focus(name)
+	}
+	s.pairForm = k
+	k.dlg.Resize(fyne.NewSize(520, 0))
+	s.c.pushModal(k.dlg, k.press)
+	k.dlg.Show()
+	s.c.win.Canvas().Focus(name.input)
 }
 
 // showPairing shows a code just made: once, with what to do with it.

@@ -21,11 +21,11 @@ func TestServerScreen_PairConsole(t *testing.T) {
 	s := h.c.server
 	test.Tap(s.pairBtn)
 	top := h.win.Canvas().Overlays().Top()
-	var name *widget.Entry
+	var name *entry
 	var role *widget.RadioGroup
 	walk(top, func(o fyne.CanvasObject) {
 		switch w := o.(type) {
-		case *widget.Entry:
+		case *entry:
 			name = w
 		case *widget.RadioGroup:
 			role = w

@@ -45,12 +45,16 @@ type Pairing struct {
 	code    *widget.Entry
 	pairBtn *widget.Button
 	msg     *widget.Label
+	// ui hands the answers of Probe and Pair to the UI thread until the
+	// dialog closes (bridge.go).
+	ui uiThread
 }
 
 // NewPairing shows the pairing dialog in w and starts reading the
 // server's fingerprint.
 func NewPairing(w fyne.Window, d PairingDeps) *Pairing {
 	p := &Pairing{deps: d, win: w}
+	p.ui.queue = d.do
 	p.fp = &widget.Label{Text: "Connecting to " + d.Server + "…", Wrapping: fyne.TextWrapBreak, TextStyle: fyne.TextStyle{Monospace: true}}
 	p.code = widget.NewEntry()
 	p.code.SetPlaceHolder("XXXX-XXXX-XXXX")
@@ -66,6 +70,7 @@ func NewPairing(w fyne.Window, d PairingDeps) *Pairing {
 	check := widget.NewLabel("Certificate of the server you reached (SHA-256). It must be the same as the one shown with the code; if it is not, do not pair: something stands between you and the server.")
 	check.Wrapping = fyne.TextWrapWord
 	quit := widget.NewButton("Quit", func() {
+		p.Close()
 		if d.Quit != nil {
 			d.Quit()
 		}
@@ -75,19 +80,14 @@ func NewPairing(w fyne.Window, d PairingDeps) *Pairing {
 	w.SetContent(container.NewStack(widget.NewLabel("")))
 	p.dlg = dialog.NewCustomWithoutButtons("Pair with "+d.Server, content, w)
 	p.dlg.SetButtons([]fyne.CanvasObject{quit, p.pairBtn})
+	// Once the dialog is gone (paired, or quit), a late answer of Probe
+	// or Pair has nothing to show.
+	p.dlg.SetOnClosed(p.Close)
 	p.dlg.Resize(fyne.NewSize(640, 420))
 	p.dlg.Show()
 	w.Canvas().Focus(p.code)
 	go p.probe()
 	return p
-}
-
-func (p *Pairing) do(fn func()) {
-	if p.deps.do != nil {
-		p.deps.do(fn)
-		return
-	}
-	fyne.Do(fn)
 }
 
 // probe reads the server's fingerprint; pairing waits for it.
@@ -133,6 +133,10 @@ func (p *Pairing) submit() {
 		})
 	}()
 }
+
+// Close drops the answers of Probe and Pair that arrive from now on;
+// the window itself belongs to the caller.
+func (p *Pairing) Close() { p.ui.close() }
 
 // Fingerprint is the fingerprint shown, for tests.
 func (p *Pairing) Fingerprint() string { return p.fp.Text }

@@ -30,6 +30,9 @@ type profilesScreen struct {
 	profiles []core.Profile
 	counts   map[string]int // users per profile
 	selected string
+	// problem says why the list is empty when the profiles could not be
+	// read; hidden otherwise.
+	problem *widget.Label
 
 	form    *profileForm
 	confirm *dialog.ConfirmDialog // the Delete question
@@ -77,6 +80,9 @@ func newProfilesScreen(c *Console) *profilesScreen {
 		newHeader(profileColumns, "Profile", "Support email", "Default of groups", "Users"),
 		widget.NewSeparator(),
 	)
+	s.problem = &widget.Label{Importance: widget.DangerImportance, Wrapping: fyne.TextWrapWord}
+	s.problem.Hide()
+	top.Add(s.problem)
 	bottom := container.NewVBox(widget.NewSeparator(),
 		container.NewBorder(nil, nil, nil, container.NewHBox(s.assign, s.edit, s.del)))
 	s.content = container.NewBorder(top, bottom, nil, nil, s.list)
@@ -90,6 +96,12 @@ func (s *profilesScreen) refresh() {
 	all, err := s.c.svc.Profiles()
 	if err != nil {
 		_ = s.c.svc.Log(core.LevelError, "", "Profiles could not be read: %v", err)
+		// An empty list alone would read as "there are none".
+		s.problem.SetText("The profiles could not be read, so none are shown. " + core.ErrorMessage(err))
+		s.problem.Show()
+	} else if s.problem.Visible() {
+		s.problem.SetText("")
+		s.problem.Hide()
 	}
 	s.profiles = all
 	s.counts = map[string]int{}

@@ -202,3 +202,36 @@ func (c *Console) closeAllModals(t *testing.T, h *harness) {
 	}
 	h.settle()
 }
+
+// unreadableProfiles is a service whose profiles cannot be read while
+// fail is set (a damaged record, a lost connection to the service).
+type unreadableProfiles struct {
+	*core.Service
+	fail *bool
+}
+
+func (u unreadableProfiles) Profiles() ([]core.Profile, error) {
+	if *u.fail {
+		return nil, core.Errorf(core.CodeInternal, "The service does not answer.")
+	}
+	return u.Service.Profiles()
+}
+
+// TestProfilesScreen_UnreadableSaysSo: when the profiles cannot be read,
+// Policy → Profiles says so in a sentence above the empty list (it showed
+// only the empty list, which reads as "there are none"); once they can
+// be read again the sentence goes.
+func TestProfilesScreen_UnreadableSaysSo(t *testing.T) {
+	fail := true
+	h := newHarnessWith(t, func(h *harness, d *Deps) { d.Service = unreadableProfiles{h.svc, &fail} })
+	s := h.c.profiles
+	want := "The profiles could not be read, so none are shown. The service does not answer."
+	if len(s.profiles) != 0 || !contains(visibleTexts(s.content), want) {
+		t.Fatalf("the screen shows %q, want %q", visibleTexts(s.content), want)
+	}
+	fail = false
+	s.refresh()
+	if len(s.profiles) == 0 || s.problem.Visible() {
+		t.Errorf("readable again: %d profiles, sentence still shown %v", len(s.profiles), s.problem.Visible())
+	}
+}

@@ -98,7 +98,7 @@ func TestMobilePolicy_ApplyAndReject(t *testing.T) {
 	// The save is in the audit log, and the console stays in step with a
 	// change made elsewhere (here the CLI's SetSetting).
 	h.waitFor("log entry for the save", func() bool {
-		return len(h.c.log.shown) > 0 && h.c.log.shown[0].Message == "Policy Mobile Client saved."
+		return len(h.c.log.shown) > 0 && strings.HasPrefix(h.c.log.shown[0].Message, "Policy Mobile Client saved: policy.mobile.provision_numeric No → Yes, ")
 	})
 	if err := h.svc.SetSetting("policy.mobile.allow_pin_entry", "yes"); err != nil {
 		t.Fatal(err)
@@ -161,5 +161,44 @@ func TestSelfResetPolicy_ProvisionURLs(t *testing.T) {
 	test.Tap(f.reset)
 	if f.entries[keys[0]].entry.Text != "https://proxy.example.org/userportal/provision" {
 		t.Error("Reset did not show the saved value")
+	}
+}
+
+// TestPINPolicy_RaiseBothLengths: going from PINs of 4 to 6 digits to 8
+// to 10 in one Apply is a valid change and is saved, with one audit line
+// naming both keys. Each field used to be set on its own, so min 8 met
+// the saved max 6 and the form refused it ("The shortest PIN cannot be
+// longer than the longest."). A range that is wrong in the end is still
+// refused, under the shortest PIN, with nothing saved.
+func TestPINPolicy_RaiseBothLengths(t *testing.T) {
+	h := newHarness(t)
+	if err := h.svc.SetSetting("policy.pin.max_length", "6"); err != nil {
+		t.Fatal(err)
+	}
+	h.settle()
+	f := h.c.pin
+	min, max := f.entries["policy.pin.min_length"], f.entries["policy.pin.max_length"]
+	if max.entry.Text != "6" {
+		t.Fatalf("the form shows max %q, want the saved 6", max.entry.Text)
+	}
+	min.entry.SetText("8")
+	max.entry.SetText("10")
+	test.Tap(f.apply)
+	if set := h.svc.Settings(); set.PINMin != 8 || set.PINMax != 10 || f.result.Text != "Saved." {
+		t.Fatalf("8 to 10 not saved: saved %d-%d, footer %q, shortest PIN says %q", set.PINMin, set.PINMax, f.result.Text, min.msg.Text)
+	}
+	h.waitFor("one log line naming both keys", func() bool {
+		return len(h.c.log.shown) > 0 && h.c.log.shown[0].Message ==
+			"Policy PIN and Lockout saved: policy.pin.max_length 6 → 10, policy.pin.min_length 4 → 8."
+	})
+
+	min.entry.SetText("10")
+	max.entry.SetText("9")
+	test.Tap(f.apply)
+	if set := h.svc.Settings(); set.PINMin != 8 || set.PINMax != 10 {
+		t.Errorf("10 to 9 saved as %d-%d", set.PINMin, set.PINMax)
+	}
+	if !min.msg.Visible() || min.msg.Text != "The shortest PIN cannot be longer than the longest." || min.entry.Text != "10" || max.entry.Text != "9" {
+		t.Errorf("shortest PIN says %q (visible %v); the form shows %q-%q", min.msg.Text, min.msg.Visible(), min.entry.Text, max.entry.Text)
 	}
 }

@@ -109,6 +109,7 @@ type serverScreen struct {
 	// Remote consoles (pairconsole.go): the last code made and its text,
 	// for tests.
 	pairBtn     *widget.Button
+	pairForm    *keptForm
 	lastPairing core.ConsolePairing
 	pairingBox  *widget.Label
 
@@ -304,27 +305,42 @@ func (s *serverScreen) applyChanges() {
 	set := s.c.svc.Settings()
 	vals := s.values()
 	ok := true
-	check := func(fl *field, key string) {
-		if err := set.Set(key, vals[key]); err != nil {
-			fl.setError(core.ErrorMessage(err))
-			ok = false
-		}
+	// The keys are set at once (core's Settings.SetValues), each error
+	// under its field.
+	fields := map[string]*field{
+		keyServerName: s.name, keySiteID: s.siteID, keyListen: s.host, keyAdvertise: s.advertise,
+		keyHTTPListen: s.httpListen, keyMTLSListen: s.mtlsListen, keyAdmListen: s.adminListen,
+		keyTLSCert: s.certFile, keyTLSKey: s.keyFile,
 	}
-	check(s.name, keyServerName)
-	check(s.siteID, keySiteID)
+	change := map[string]string{}
+	for k := range fields {
+		change[k] = vals[k]
+	}
 	if n, err := strconv.Atoi(strings.TrimSpace(s.port.entry.Text)); err != nil || n < 1 || n > 65535 {
 		s.port.setError("Enter a port from 1 to 65535.")
 		ok = false
-	} else if err := set.Set(keyListen, vals[keyListen]); err != nil {
-		s.host.setError("Enter an IP address of this computer, 0.0.0.0 for all of them, or a host name.")
-		ok = false
+		delete(change, keyListen)
 	}
-	check(s.advertise, keyAdvertise)
-	check(s.httpListen, keyHTTPListen)
-	check(s.mtlsListen, keyMTLSListen)
-	check(s.adminListen, keyAdmListen)
-	check(s.certFile, keyTLSCert)
-	check(s.keyFile, keyTLSKey)
+	if err := set.SetValues(change); err != nil {
+		ok = false
+		marked := core.FieldErrors(err)
+		if len(marked) == 0 {
+			s.showResult("Not saved: "+core.ErrorMessage(err), widget.DangerImportance)
+			return
+		}
+		for _, ce := range marked {
+			fl, found := fields[ce.Field]
+			switch {
+			case ce.Field == keyListen:
+				s.host.setError("Enter an IP address of this computer, 0.0.0.0 for all of them, or a host name.")
+			case found:
+				fl.setError(ce.Message)
+			default:
+				s.showResult("Not saved: "+ce.Message, widget.DangerImportance)
+				return
+			}
+		}
+	}
 	if ok {
 		ok = s.checkCertFiles(set)
 	}

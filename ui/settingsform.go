@@ -160,31 +160,38 @@ func (f *settingsForm) dirty() bool {
 	return false
 }
 
-// applyChanges validates every field on a copy of the settings, marks each
-// field that is wrong, and saves only if all are right.
+// applyChanges sets every field on a copy of the settings at once, so
+// rules between fields (the shortest PIN is not longer than the longest)
+// are checked on the values the form ends with (core's
+// Settings.SetValues); it marks each field that is wrong and saves only
+// if all are right.
 func (f *settingsForm) applyChanges() {
 	if !f.dirty() {
 		// Saving the same values would only add a line to the audit log.
 		f.showResult("Nothing to apply: the form shows the saved values.", widget.MediumImportance)
 		return
 	}
-	set := f.c.svc.Settings()
-	vals := f.values()
-	ok := true
-	// Fields in screen order, so the messages read top to bottom.
-	for _, e := range f.spec.entries {
-		fl := f.entries[e.key]
+	for _, fl := range f.entries {
 		fl.setError("")
-		if err := set.Set(e.key, vals[e.key]); err != nil {
-			fl.setError(core.ErrorMessage(err))
-			ok = false
-		}
 	}
-	for _, k := range f.spec.checks {
-		if err := set.Set(k, vals[k]); err != nil {
-			f.showResult(core.ErrorMessage(err), widget.DangerImportance)
+	set := f.c.svc.Settings()
+	ok := true
+	if err := set.SetValues(f.values()); err != nil {
+		marked := core.FieldErrors(err)
+		if len(marked) == 0 {
+			f.showResult("Not saved: "+core.ErrorMessage(err), widget.DangerImportance)
 			return
 		}
+		for _, ce := range marked {
+			if fl, found := f.entries[ce.Field]; found {
+				fl.setError(ce.Message)
+				continue
+			}
+			// A Yes/No key, or a rule naming no field of this form.
+			f.showResult("Not saved: "+ce.Message, widget.DangerImportance)
+			return
+		}
+		ok = false
 	}
 	if ok && f.spec.check != nil {
 		ok = f.markFieldError(f.spec.check(set))

@@ -265,7 +265,8 @@ func (s *transportScreen) securityChanged(mode string) {
 }
 
 // formSettings is a copy of the saved settings with the form's values set
-// through core, which parses and validates them exactly as the CLI does.
+// through core at once (Settings.SetValues), which parses and validates
+// them exactly as the CLI does.
 // Each field that is wrong gets core's sentence; ok is false if any was.
 func (s *transportScreen) formSettings() (set core.Settings, ok bool) {
 	set = s.c.svc.Settings()
@@ -287,17 +288,20 @@ func (s *transportScreen) formSettings() (set core.Settings, ok bool) {
 		fl.setError(core.ErrorMessage(err))
 	}
 	vals := s.values()
-	for _, k := range []string{keySMTPHost, keySMTPPort, keySMTPSecurity, keySMTPUser, keySMTPFrom, keySMTPFromName} {
-		if err := set.Set(k, vals[k]); err != nil {
-			mark(k, err)
-		}
-	}
 	switch {
 	case s.clearPassword.Checked:
-		set.Mail.Password = ""
+		vals[keySMTPPassword] = ""
 	case s.password.entry.Text != "":
-		if err := set.Set(keySMTPPassword, s.password.entry.Text); err != nil {
-			mark(keySMTPPassword, err)
+		vals[keySMTPPassword] = s.password.entry.Text
+	}
+	// All at once, checked on the values the form ends with.
+	if err := set.SetValues(vals); err != nil {
+		marked := core.FieldErrors(err)
+		if len(marked) == 0 {
+			mark("", err)
+		}
+		for _, ce := range marked {
+			mark(ce.Field, ce)
 		}
 	}
 	return set, ok
@@ -530,18 +534,18 @@ func (t *templateEditor) applyChanges() {
 	t.subject.setError("")
 	def, tpl := t.c.mail().DefaultProvisionTemplate(), t.form()
 	set := t.c.svc.Settings()
-	for _, kv := range [][2]string{
-		{keyTemplateSubject, stored(tpl.Subject, def.Subject)},
-		{keyTemplateText, stored(tpl.Text, def.Text)},
-		{keyTemplateHTML, stored(tpl.HTML, def.HTML)},
-	} {
-		if err := set.Set(kv[0], kv[1]); err != nil {
-			if kv[0] == keyTemplateSubject {
-				t.subject.setError(core.ErrorMessage(err))
+	if err := set.SetValues(map[string]string{
+		keyTemplateSubject: stored(tpl.Subject, def.Subject),
+		keyTemplateText:    stored(tpl.Text, def.Text),
+		keyTemplateHTML:    stored(tpl.HTML, def.HTML),
+	}); err != nil {
+		for _, ce := range core.FieldErrors(err) {
+			if ce.Field == keyTemplateSubject {
+				t.subject.setError(ce.Message)
 			}
-			t.showResult("Not saved: "+core.ErrorMessage(err), widget.DangerImportance)
-			return
 		}
+		t.showResult("Not saved: "+core.ErrorMessage(err), widget.DangerImportance)
+		return
 	}
 	if err := t.c.svc.SetSettings(set, "Provision message template"); err != nil {
 		t.showResult("Not saved: "+core.ErrorMessage(err), widget.DangerImportance)

@@ -101,8 +101,12 @@ func TestTransport_ApplyAndReset(t *testing.T) {
 			s.password.entry.Text, s.password.entry.PlaceHolder, s.clearPassword.Disabled())
 	}
 	h.waitFor("log entry for the save", func() bool {
-		return len(h.c.log.shown) > 0 && h.c.log.shown[0].Message == "Mail transport saved."
+		return len(h.c.log.shown) > 0 && strings.HasPrefix(h.c.log.shown[0].Message, "Mail transport saved: ")
 	})
+	// The line names what changed, the password without its value.
+	if msg := h.c.log.shown[0].Message; !strings.Contains(msg, "smtp.host \"\" → smtp.example.org") || !strings.Contains(msg, "smtp.password changed") || strings.Contains(msg, testPassword) {
+		t.Errorf("log line %q", msg)
+	}
 	assertNoSecret(t, h.win, testPassword)
 
 	test.Tap(s.apply)

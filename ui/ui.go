@@ -145,6 +145,7 @@ type Console struct {
 
 	menu     *fyne.MainMenu
 	aboutBox *about                // the open About box, if any
+	quitAsk  *dialog.ConfirmDialog // "Quit and lose unsaved changes…?" while open
 	oldPhone *dialog.ConfirmDialog // the last "already has a phone" question
 
 	users     *usersScreen
@@ -185,9 +186,8 @@ type Console struct {
 	// haltStatus ends the status bar's clock (pending codes expire
 	// without an event).
 	haltStatus chan struct{}
-	// closed is set by Close. It is atomic because, once the app has shut
-	// down, Fyne runs late fyne.Do work on the calling goroutine.
-	closed atomic.Bool
+	// ui hands work to the UI thread until Close (bridge.go).
+	ui uiThread
 }
 
 // screen is one entry of the navigation list.
@@ -270,6 +270,7 @@ func newConsole(a fyne.App, w fyne.Window, d Deps, o options) *Console {
 	}
 	c := &Console{app: a, win: w, svc: d.Service, deps: d, opts: o,
 		fingerprint: d.Fingerprint, serverErr: d.StartErr}
+	c.ui.queue = o.do
 
 	// Subscribe before the screens load their data, so nothing committed
 	// in between is missed; the log screen drops entries it already has.
@@ -419,7 +420,7 @@ func (c *Console) show(i widget.ListItemID) {
 // Close ends the event subscription and the Reprovision countdown. The
 // window itself belongs to the caller.
 func (c *Console) Close() {
-	if c.closed.Swap(true) {
+	if c.ui.close() {
 		return
 	}
 	if c.reprov != nil {

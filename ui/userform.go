@@ -1,7 +1,6 @@
 package ui
 
 import (
-	"errors"
 	"fmt"
 	"strings"
 
@@ -208,34 +207,11 @@ func (f *userForm) fields() map[string]*field {
 	}
 }
 
-func (f *userForm) clearErrors() {
-	for _, fl := range f.fields() {
-		fl.setError("")
-	}
-	if f.general.Visible() {
-		f.general.SetText("")
-		f.general.Hide()
-		relayout(f.dlg)
-	}
-}
+func (f *userForm) clearErrors() { clearFormErrors(f.fields(), f.general, f.dlg) }
 
-func (f *userForm) showError(err error) {
-	msg := core.ErrorMessage(err)
-	var ce *core.Error
-	if errors.As(err, &ce) {
-		field := ce.Field
-		if ce.Code == core.CodeConflict {
-			field = "name" // "A user called … already exists."
-		}
-		if fl, ok := f.fields()[field]; ok {
-			fl.setError(msg)
-			return
-		}
-	}
-	f.general.SetText(msg)
-	f.general.Show()
-	relayout(f.dlg)
-}
+// showError shows core's sentence next to the field at fault; "A user
+// called … already exists." belongs to the name.
+func (f *userForm) showError(err error) { showFormError(err, f.fields(), f.general, f.dlg, "name") }
 
 // profileFollowGroup is the profile choice of a user without their own.
 const profileFollowGroup = "(group's profile or Default)"

@@ -8,9 +8,12 @@ import (
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/dialog"
 	"fyne.io/fyne/v2/layout"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
+
+	"provisio/core"
 )
 
 // Time formats shown to admins. Times are in the computer's local zone,
@@ -155,6 +158,91 @@ func (f *field) setError(msg string) {
 func relayout(o interface{ Refresh() }) {
 	o.Refresh()
 	o.Refresh()
+}
+
+// keptForm is a dialog form that stays open when what it submits is
+// refused: core's sentence shows under the field it names, or under the
+// form when it names none, and every value stays as typed (bad input
+// gets a clear sentence and loses nothing). dialog.NewForm closes on its
+// confirm button before the answer is known, which lost the input. The
+// Add/Edit user form works the same way through clearFormErrors and
+// showFormError.
+type keptForm struct {
+	dlg *dialog.CustomDialog
+	// fields are the form's entries by core's field name; conflict is the
+	// field a CodeConflict ("… already exists") belongs to.
+	fields   map[string]*field
+	conflict string
+	general  *widget.Label // errors that belong to no field
+	ok       *widget.Button
+	cancel   *widget.Button
+	// submit runs on ok, and on Enter in an entry, unless ok is disabled
+	// (an answer is awaited).
+	submit func()
+}
+
+// newKeptForm makes the dialog around content (which shows fields), with
+// Cancel and okText; set submit before showing it.
+func newKeptForm(title, okText string, content fyne.CanvasObject, fields map[string]*field, conflict string, win fyne.Window) *keptForm {
+	k := &keptForm{fields: fields, conflict: conflict,
+		general: &widget.Label{Importance: widget.DangerImportance, Wrapping: fyne.TextWrapWord}}
+	k.general.Hide()
+	k.ok = widget.NewButton(okText, k.press)
+	k.ok.Importance = widget.HighImportance
+	k.cancel = widget.NewButton("Cancel", func() { k.dlg.Hide() })
+	k.dlg = dialog.NewCustomWithoutButtons(title, container.NewVBox(content, k.general), win)
+	k.dlg.SetButtons([]fyne.CanvasObject{k.cancel, k.ok})
+	for _, fl := range fields {
+		fl.relayout = func() { relayout(k.dlg) }
+		fl.entry.OnSubmitted = func(string) { k.press() }
+	}
+	return k
+}
+
+// press submits unless an answer is awaited.
+func (k *keptForm) press() {
+	if k.ok.Disabled() || k.submit == nil {
+		return
+	}
+	clearFormErrors(k.fields, k.general, k.dlg)
+	k.submit()
+}
+
+// refuse shows why what was submitted is refused; the form stays open.
+func (k *keptForm) refuse(err error) {
+	showFormError(err, k.fields, k.general, k.dlg, k.conflict)
+}
+
+// clearFormErrors takes the sentences of the last refusal away.
+func clearFormErrors(fields map[string]*field, general *widget.Label, dlg interface{ Refresh() }) {
+	for _, fl := range fields {
+		fl.setError("")
+	}
+	if general.Visible() {
+		general.SetText("")
+		general.Hide()
+		relayout(dlg)
+	}
+}
+
+// showFormError shows core's sentence under the field it names (a
+// CodeConflict under conflict's), or under the form.
+func showFormError(err error, fields map[string]*field, general *widget.Label, dlg interface{ Refresh() }, conflict string) {
+	msg := core.ErrorMessage(err)
+	var ce *core.Error
+	if errors.As(err, &ce) {
+		name := ce.Field
+		if ce.Code == core.CodeConflict && conflict != "" {
+			name = conflict
+		}
+		if fl, ok := fields[name]; ok {
+			fl.setError(msg)
+			return
+		}
+	}
+	general.SetText(msg)
+	general.Show()
+	relayout(dlg)
 }
 
 // formRow returns a label and a widget for a layout.NewFormLayout grid. The

@@ -1,0 +1,122 @@
+package core_test
+
+import (
+	"strings"
+	"testing"
+
+	"provisio/core"
+	"provisio/core/store/storetest"
+)
+
+// TestSettings_SetValuesChecksTheFinalValues: several keys set at once
+// are checked together, once, on the values they end with. Set one key
+// at a time, raising the PIN lengths from 4–6 to 8–10 put min 8 next to
+// max 6 and was refused although the change is valid.
+func TestSettings_SetValuesChecksTheFinalValues(t *testing.T) {
+	start := core.DefaultSettings()
+	start.PINMin, start.PINMax = 4, 6
+	start.Backup.Recipient = "age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p"
+	tests := []struct {
+		name   string
+		values map[string]string
+		// wantFields are the keys refused, each with wantMsg's sentence
+		// where given; none: the change is saved.
+		wantFields []string
+		wantMsg    string
+		check      func(core.Settings) bool
+	}{
+		{name: "raise both PIN lengths past the old longest",
+			values: map[string]string{"policy.pin.min_length": "8", "policy.pin.max_length": "10"},
+			check:  func(s core.Settings) bool { return s.PINMin == 8 && s.PINMax == 10 }},
+		{name: "lower both PIN lengths below the old shortest",
+			values: map[string]string{"policy.pin.min_length": "4", "policy.pin.max_length": "4"},
+			check:  func(s core.Settings) bool { return s.PINMin == 4 && s.PINMax == 4 }},
+		{name: "shortest longer than longest in the end",
+			values:     map[string]string{"policy.pin.min_length": "9", "policy.pin.max_length": "8"},
+			wantFields: []string{"policy.pin.min_length"}, wantMsg: "The shortest PIN cannot be longer than the longest."},
+		{name: "switch from a recipient to a passphrase file",
+			values: map[string]string{"backup.passphrase_file": "/etc/provisio/backup.pass", "backup.recipient": ""},
+			check:  func(s core.Settings) bool { return s.Backup.Recipient == "" && s.Backup.PassphraseFile != "" }},
+		{name: "a recipient and a passphrase file",
+			values:     map[string]string{"backup.passphrase_file": "/etc/provisio/backup.pass"},
+			wantFields: []string{"backup.passphrase_file"}},
+		{name: "every key that does not parse is named",
+			values:     map[string]string{"policy.pin.min_length": "eight", "policy.lockout.max_failures": "0", "policy.pin.max_length": "10"},
+			wantFields: []string{"policy.lockout.max_failures", "policy.pin.min_length"}},
+		{name: "unknown key",
+			values:     map[string]string{"policy.pin.length": "8"},
+			wantFields: []string{"policy.pin.length"}, wantMsg: `There is no setting "policy.pin.length"; 'provisio settings list' shows them all.`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := start
+			err := s.SetValues(tt.values)
+			if len(tt.wantFields) == 0 {
+				if err != nil {
+					t.Fatalf("refused: %v", err)
+				}
+				if !tt.check(s) {
+					t.Fatalf("not applied: %+v", s)
+				}
+				return
+			}
+			if s != start {
+				t.Errorf("a refused change changed the settings")
+			}
+			var got []string
+			for _, e := range core.FieldErrors(err) {
+				got = append(got, e.Field)
+				if tt.wantMsg != "" && e.Message != tt.wantMsg {
+					t.Errorf("%s: %q, want %q", e.Field, e.Message, tt.wantMsg)
+				}
+			}
+			if strings.Join(got, ",") != strings.Join(tt.wantFields, ",") {
+				t.Errorf("fields at fault %q, want %q (error %v)", got, tt.wantFields, err)
+			}
+		})
+	}
+}
+
+// TestService_ChangeSettingsLogsTheKeys: a save of several keys is one
+// change with one audit line that names the save and each key changed,
+// with old and new values, but never a secret's.
+func TestService_ChangeSettingsLogsTheKeys(t *testing.T) {
+	svc := storetest.MustService(t)
+	if err := svc.ChangeSettings(map[string]string{"policy.pin.max_length": "6"}, "Policy PIN & Lockout"); err != nil {
+		t.Fatal(err)
+	}
+	if err := svc.ChangeSettings(map[string]string{"policy.pin.min_length": "8", "policy.pin.max_length": "10"}, "Policy PIN & Lockout"); err != nil {
+		t.Fatalf("raising both PIN lengths: %v", err)
+	}
+	if set := svc.Settings(); set.PINMin != 8 || set.PINMax != 10 {
+		t.Fatalf("saved %d-%d", set.PINMin, set.PINMax)
+	}
+	const password = "hunter2-secret"
+	if err := svc.ChangeSettings(map[string]string{"smtp.host": "smtp.example.org", "smtp.password": password}, "Mail transport"); err != nil {
+		t.Fatal(err)
+	}
+	if err := svc.ChangeSettings(map[string]string{"policy.pin.min_length": "10", "policy.pin.max_length": "9"}, "Policy PIN & Lockout"); err == nil {
+		t.Fatal("a shortest PIN above the longest was saved")
+	}
+	entries, err := svc.LogTail(3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var lines []string
+	for _, e := range entries {
+		lines = append(lines, e.Message)
+		if strings.Contains(e.Message, password) {
+			t.Errorf("the log shows the SMTP password: %q", e.Message)
+		}
+	}
+	all := strings.Join(lines, "\n")
+	for _, want := range []string{
+		"Policy PIN & Lockout saved: policy.pin.max_length 10 → 6.",
+		"Policy PIN & Lockout saved: policy.pin.max_length 6 → 10, policy.pin.min_length 4 → 8.",
+		`Mail transport saved: smtp.host "" → smtp.example.org, smtp.password changed.`,
+	} {
+		if !strings.Contains(all, want) {
+			t.Errorf("the log lacks %q:\n%s", want, all)
+		}
+	}
+}
