@@ -186,6 +186,10 @@ type AdminIssued struct {
 	Code    string    `json:"code"`
 	URL     string    `json:"url"`
 	Expires time.Time `json:"expires"`
+	// Created is the server's clock when the code was made; a console
+	// counts Expires − Created down from when it got the answer, so its
+	// countdown does not depend on its clock agreeing with the server's.
+	Created time.Time `json:"created"`
 	// Server and SiteID are what a person types into an app that cannot
 	// scan the QR code (from the Provision URL).
 	Server string `json:"server,omitempty"`

@@ -47,6 +47,7 @@ type ConsoleAPI interface {
 	// Reprovision, with the mobile client or an authenticator app.
 	CreateProvisionCode(name string) (IssuedCode, error)
 	MailIssuedCode(ic IssuedCode) (IssuedCode, error)
+	WithdrawProvisionCode(name, code string) (bool, error)
 	OATHStatus(name string) (OATHStatus, error)
 	OATHStatuses() (map[string]OATHStatus, error)
 	IssueOATH(name string, opt OATHOptions) (OATHIssued, error)
@@ -254,13 +255,13 @@ func (c AdminUserChange) Fields() string {
 
 // AdminIssuedOf is an issued code as the admin API answers it.
 func AdminIssuedOf(ic IssuedCode) AdminIssued {
-	return AdminIssued{User: ic.User, Code: ic.Code, URL: ic.URL, Expires: ic.Expires, Server: ic.Server, SiteID: ic.SiteID,
+	return AdminIssued{User: ic.User, Code: ic.Code, URL: ic.URL, Expires: ic.Expires, Created: ic.Created, Server: ic.Server, SiteID: ic.SiteID,
 		ReplacesDevice: ic.ReplacesDevice, MailID: ic.MailID, MailTo: ic.MailTo, MailHeld: ic.MailHeld}
 }
 
 // IssuedCode is the answer as the console's IssuedCode.
 func (a AdminIssued) IssuedCode() IssuedCode {
-	return IssuedCode{User: a.User, Code: a.Code, URL: a.URL, Expires: a.Expires, Server: a.Server, SiteID: a.SiteID,
+	return IssuedCode{User: a.User, Code: a.Code, URL: a.URL, Expires: a.Expires, Created: a.Created, Server: a.Server, SiteID: a.SiteID,
 		ReplacesDevice: a.ReplacesDevice, MailID: a.MailID, MailTo: a.MailTo, MailHeld: a.MailHeld}
 }
 

@@ -112,8 +112,7 @@ func (l LocalAdmin) Reprovision(name string, mail bool) (AdminIssued, error) {
 		what = "provision code issued and mailed for %q"
 	}
 	l.logOperator(ic.User, fmt.Sprintf(what, ic.User))
-	return AdminIssued{User: ic.User, Code: ic.Code, URL: ic.URL, Expires: ic.Expires, Server: ic.Server, SiteID: ic.SiteID,
-		ReplacesDevice: ic.ReplacesDevice, MailID: ic.MailID, MailTo: ic.MailTo, MailHeld: ic.MailHeld}, nil
+	return AdminIssuedOf(ic), nil
 }
 
 // Settings implements AdminAPI.

@@ -69,6 +69,16 @@ func (l LocalAdmin) MailCode(ic IssuedCode) (AdminIssued, error) {
 	return AdminIssuedOf(out), nil
 }
 
+// WithdrawProvisionCode withdraws the user's pending code if it is code
+// (Service.WithdrawProvisionCode).
+func (l LocalAdmin) WithdrawProvisionCode(name, code string) (bool, error) {
+	ok, err := l.svc().WithdrawProvisionCode(name, code)
+	if ok {
+		l.logOperator(name, fmt.Sprintf("provision code of %q withdrawn", name))
+	}
+	return ok, err
+}
+
 // OATHStatuses are the users' authenticator-app tokens, by user key.
 func (l LocalAdmin) OATHStatuses() (map[string]OATHStatus, error) { return l.svc().OATHStatuses() }
 

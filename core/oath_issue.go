@@ -15,6 +15,10 @@ type OATHIssued struct {
 	URI        string      `json:"uri"`         // otpauth:// Key URI for the QR code
 	SecretText string      `json:"secret_text"` // base32 in groups of four, for typing
 	Expires    time.Time   `json:"expires"`
+	// Created is the service's clock when the token was issued: a
+	// console counts Expires − Created down from when it received the
+	// answer, whatever its own clock says (IssuedCode.Created).
+	Created time.Time `json:"created"`
 }
 
 // OATHStatus is what the console and the admin API show of a user's token.
@@ -165,7 +169,7 @@ func (s *Service) issueOATH(tx Tx, log *logger, name string, opt OATHOptions) (O
 		kindName(opt), u.Name, tok.Expires.Local().Format("15:04")); err != nil {
 		return OATHIssued{}, err
 	}
-	return OATHIssued{User: u.Name, Options: opt, URI: uri, SecretText: OATHSecretText(tok.Secret), Expires: tok.Expires}, nil
+	return OATHIssued{User: u.Name, Options: opt, URI: uri, SecretText: OATHSecretText(tok.Secret), Expires: tok.Expires, Created: tok.Created}, nil
 }
 
 // userOATH reads a user and their OATH record.

@@ -15,6 +15,11 @@ type IssuedCode struct {
 	User    string
 	Code    string
 	Expires time.Time
+	// Created is the service's clock when the code was made. A console
+	// counts Expires − Created down from when it received the code, so
+	// its countdown does not depend on its own clock agreeing with the
+	// service's (an attached or remote console's may not).
+	Created time.Time
 	// URL is the Provision URL: the QR code's content and the link in
 	// mail.
 	URL string
@@ -128,6 +133,49 @@ func (s *Service) createProvisionCode(name string, mail bool, oath *OATHOptions,
 	return ic, err
 }
 
+// WithdrawProvisionCode withdraws user name's pending provision code if it
+// is code, the one the caller issued and still shows: the code stops
+// working and an unsent message carrying it is withdrawn. The console does
+// this when the admin turns from the mobile-client Reprovision dialog to
+// the authenticator-app set-up, so no code is left pending that nobody
+// will use. A code made since (elsewhere), or none, is left alone, and
+// withdrawn is false.
+func (s *Service) WithdrawProvisionCode(name, code string) (withdrawn bool, err error) {
+	var hash string
+	err = s.update(false, func(tx Tx, log *logger) error {
+		withdrawn = false
+		u, err := findUser(tx, name)
+		if err != nil {
+			return err
+		}
+		pc, err := tx.ProvisionCode(u.Name)
+		if errors.Is(err, ErrNotFound) || err == nil && !pc.Matches(u.Name, code) {
+			return nil
+		} else if err != nil {
+			return err
+		}
+		if err := tx.DeleteProvisionCode(u.Name); err != nil {
+			return err
+		}
+		if err := withdrawCodeMail(tx, log, u.Name, ""); err != nil {
+			return err
+		}
+		withdrawn, hash = true, pc.Hash
+		return log.add(LevelInfo, u.Name, "Provision code for user %q withdrawn; it no longer works.", u.Name)
+	}, func() []Event {
+		if withdrawn {
+			// The users list shows pending codes; a withdrawn message
+			// changes the outbox (the console refreshes both).
+			return append(s.usersChanged(name)(), s.outboxChanged()...)
+		}
+		return nil
+	})
+	if withdrawn && err == nil {
+		s.provisions.forget(hash) // its wrong attempts no longer matter
+	}
+	return withdrawn, err
+}
+
 // issueCode makes a new provision code for u inside tx, replacing any
 // pending one, and queues it to the address to when there is one. Every
 // way of making a code (console, CLI, agents, the self-service portal)
@@ -139,7 +187,7 @@ func (s *Service) issueCode(tx Tx, log *logger, set Settings, u User, to string,
 	if err := tx.PutProvisionCode(u.Name, pc); err != nil {
 		return IssuedCode{}, err
 	}
-	ic := IssuedCode{User: u.Name, Code: code, Expires: pc.Expires, URL: s.provisionURL(set, u.Name, code)}
+	ic := IssuedCode{User: u.Name, Code: code, Expires: pc.Expires, Created: pc.Created, URL: s.provisionURL(set, u.Name, code)}
 	if oath != nil {
 		ic.URL += "&" + OATHURLParam // the page offers the authenticator set-up (oath.go)
 	}

@@ -3,18 +3,17 @@ package ui
 import (
 	"context"
 	"fmt"
+	"io"
 	"sort"
 	"sync"
 	"time"
 
 	"fyne.io/fyne/v2"
-	"fyne.io/fyne/v2/canvas"
 	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/dialog"
 	"fyne.io/fyne/v2/widget"
 
 	"provisio/core"
-	"provisio/core/qr"
 )
 
 // The attached console (#12): the window a person gets when the data
@@ -55,6 +54,11 @@ type AttachedDeps struct {
 	// do runs fn on the UI thread; nil means fyne.Do (bridge.go). Tests
 	// queue it for the test goroutine.
 	do func(fn func())
+	// now is the clock the Reprovision countdown runs on, nil meaning
+	// time.Now; tick how often it updates, 0 meaning every second. Tests
+	// set both.
+	now  func() time.Time
+	tick time.Duration
 }
 
 // Attached is the console attached to a running service.
@@ -88,9 +92,11 @@ type Attached struct {
 	addForm *keptForm
 	// pinShown is the last PIN shown by Reset PIN, for tests.
 	pinShown string
-	// issued is the last code shown, for tests; issuedBox its dialog text.
-	issued    core.AdminIssued
-	issuedBox *widget.Label
+	// issued is the last code shown (LastIssued); reprov is the open
+	// Reprovision dialog, the full console's (reprovision.go), which
+	// apply tells what happens to the code.
+	issued core.AdminIssued
+	reprov *reprovisionDialog
 
 	ui     uiThread // hands work to the UI thread until Close (bridge.go)
 	cancel context.CancelFunc
@@ -100,6 +106,12 @@ type Attached struct {
 // NewAttached builds the attached console in w and starts following the
 // service's events.
 func NewAttached(w fyne.Window, d AttachedDeps) *Attached {
+	if d.now == nil {
+		d.now = time.Now
+	}
+	if d.tick <= 0 {
+		d.tick = time.Second
+	}
 	at := &Attached{api: d.API, win: w, deps: d, selected: -1}
 	at.ui.queue = d.do
 	at.userList = widget.NewList(
@@ -173,9 +185,13 @@ func NewAttached(w fyne.Window, d AttachedDeps) *Attached {
 	return at
 }
 
-// Close stops following events; UI work still queued is dropped.
+// Close stops following events and the Reprovision countdown; UI work
+// still queued is dropped.
 func (at *Attached) Close() {
 	at.ui.close()
+	if at.reprov != nil {
+		at.reprov.stop()
+	}
 	at.cancel()
 	at.wg.Wait()
 }
@@ -191,8 +207,13 @@ func (at *Attached) follow(ctx context.Context, events <-chan core.AdminEvent) {
 	}
 }
 
-// apply shows one event; changes to users reload the list.
+// apply shows one event; changes to users reload the list. An open
+// Reprovision dialog follows its code: "Device provisioned" appears there
+// as the phone provisions.
 func (at *Attached) apply(e core.AdminEvent) {
+	if at.reprov != nil {
+		at.reprov.onEvent(e.Event())
+	}
 	switch e.Kind {
 	case "log":
 		if e.Log != nil {
@@ -500,6 +521,9 @@ func (at *Attached) refreshUsers() {
 				sel = at.users[at.selected].Name
 			}
 			at.users = users
+			if d := at.reprov; d != nil && !d.done && !listed(users, d.user) {
+				d.userGone() // deleted elsewhere: the code died with the user
+			}
 			at.userList.UnselectAll()
 			for i, u := range users {
 				if sel != "" && u.Name == sel {
@@ -512,47 +536,82 @@ func (at *Attached) refreshUsers() {
 	}()
 }
 
-// reprovisionSelected issues a code for the selected user and shows it
-// with its QR; the code exists only in this window and the service.
+// listed says whether users holds the user called name.
+func listed(users []core.AdminUser, name string) bool {
+	for _, u := range users {
+		if core.Key(u.Name) == core.Key(name) {
+			return true
+		}
+	}
+	return false
+}
+
+// reprovisionSelected issues a code for the selected user and shows it in
+// the full console's Reprovision dialog: the QR code at its size, the
+// countdown and the phone's progress. The code exists only in this window
+// and the service.
 func (at *Attached) reprovisionSelected() {
 	if at.selected < 0 || at.selected >= len(at.users) {
 		return
 	}
 	name := at.users[at.selected].Name
+	at.issue(name, func(ic core.IssuedCode, err error) {
+		if err != nil {
+			dialog.ShowInformation("Reprovision "+name, core.ErrorMessage(err), at.win)
+			return
+		}
+		if at.reprov != nil {
+			at.reprov.dlg.Hide()
+		}
+		openReprovisionDialog(at.reprovisionHost(), ic)
+	})
+}
+
+// issue asks the service for a code for name off the UI thread and hands
+// it to done on the UI thread.
+func (at *Attached) issue(name string, done func(core.IssuedCode, error)) {
 	go func() {
 		ic, err := at.api.Reprovision(name, false)
 		at.do(func() {
-			if err != nil {
-				dialog.ShowInformation("Reprovision "+name, core.ErrorMessage(err), at.win)
-				return
+			if err == nil {
+				at.issued = ic
 			}
-			at.showIssued(ic)
+			done(ic.IssuedCode(), err)
 		})
 	}()
 }
 
-func (at *Attached) showIssued(ic core.AdminIssued) {
-	at.issued = ic
-	text := fmt.Sprintf("Provision code for %s: %s\nValid until %s.\nScan the QR code with the phone's camera, or open:\n%s",
-		ic.User, groupCode(ic.Code), ic.Expires.Local().Format("15:04"), ic.URL)
-	if ic.Server != "" {
-		text += fmt.Sprintf("\nTo type it into the app instead: server %s, Site ID %s.", ic.Server, ic.SiteID)
+// reprovisionHost is this window as the Reprovision dialog's: codes come
+// from the admin API, off the UI thread; it cannot mail the code on
+// screen (a helpdesk asks for a new one by mail) nor offer the
+// authenticator app, which is the full console's.
+func (at *Attached) reprovisionHost() reprovisionHost {
+	app := fyne.CurrentApp()
+	return reprovisionHost{
+		win: at.win, theme: app.Settings().Theme(), clipboard: app.Clipboard(),
+		do: at.do, tick: at.deps.tick, now: at.deps.now,
+		create: at.issue,
+		saveAs: func(name string, write func(io.Writer, string) error, done func(string, error)) {
+			saveFileAs(at.win, at.do, nil, name, write, done)
+		},
+		showError: func(err error) { dialog.ShowInformation("Reprovision", core.ErrorMessage(err), at.win) },
+		opened:    func(d *reprovisionDialog) { at.reprov = d },
+		closed: func(d *reprovisionDialog) {
+			if at.reprov == d {
+				at.reprov = nil
+			}
+		},
 	}
-	if ic.ReplacesDevice {
-		text += "\n\n" + oldPhoneNote
+}
+
+// ReprovisionStatus is the status line of the open Reprovision dialog
+// ("Waiting for the phone…", "Device provisioned (iOS 17)"), "" when none
+// is open.
+func (at *Attached) ReprovisionStatus() string {
+	if at.reprov == nil {
+		return ""
 	}
-	at.issuedBox = widget.NewLabel(text)
-	at.issuedBox.Wrapping = fyne.TextWrapWord
-	content := fyne.CanvasObject(at.issuedBox)
-	if code, err := qr.Encode(ic.URL); err == nil {
-		img := canvas.NewImageFromImage(code.Image(qr.MinPixelsPerModule))
-		img.FillMode, img.ScaleMode = canvas.ImageFillContain, canvas.ImageScalePixels
-		img.SetMinSize(fyne.NewSquareSize(240))
-		content = container.NewBorder(nil, nil, img, nil, at.issuedBox)
-	}
-	d := dialog.NewCustom("Reprovision "+ic.User, "Close", content, at.win)
-	d.Resize(fyne.NewSize(720, 320))
-	d.Show()
+	return at.reprov.status.Text
 }
 
 // attachedUserLine is one row of the users list.

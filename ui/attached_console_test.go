@@ -22,11 +22,27 @@ import (
 // only through adminapi.Console over it.
 func newAttachedHarness(t *testing.T) (h *harness, stopService func()) {
 	t.Helper()
+	return newAttachedHarnessWith(t, attachedService{})
+}
+
+// attachedService is how newAttachedHarnessWith's service differs.
+type attachedService struct {
+	oath bool // it can issue OATH tokens, and they are turned on
+	// behind is how far its clock is behind the console's.
+	behind time.Duration
+}
+
+func newAttachedHarnessWith(t *testing.T, o attachedService) (h *harness, stopService func()) {
+	t.Helper()
 	var srv *adminapi.Server
 	closed := false
 	h = newHarnessWith(t, func(h *harness, d *Deps) {
-		// The console reads its own clock; the service's starts now too.
-		h.clock.Advance(time.Since(h.clock.Now()))
+		// The console reads its own clock; the service's starts now too,
+		// or behind it.
+		h.clock.Advance(time.Since(h.clock.Now()) - o.behind)
+		if o.oath {
+			h.svc = oathService(t, h.clock)
+		}
 		dir, err := os.MkdirTemp("", "pv")
 		if err != nil {
 			t.Fatal(err)
@@ -245,4 +261,41 @@ func TestConsole_RemoteAdminOverMutualTLS(t *testing.T) {
 		}
 		return false
 	})
+}
+
+// TestConsole_AttachedClockAheadOfService: the full console attached to a
+// service whose clock is 11 minutes behind its own shows a fresh code
+// with its whole validity left, not "Code expired"; turning to the
+// authenticator app opens that dialog (it used to crash) and withdraws
+// the mobile-client code over the socket.
+func TestConsole_AttachedClockAheadOfService(t *testing.T) {
+	h, _ := newAttachedHarnessWith(t, attachedService{oath: true, behind: 11 * time.Minute})
+	fresh := func(text, prefix string) bool {
+		return text == prefix+"10:00" || text == prefix+"9:59" // real time passes on the console
+	}
+	d := h.openFor("bob")
+	if d.status.Text != statusWaiting || !fresh(d.countdown.Text, "Expires in ") {
+		t.Fatalf("a fresh code shows status %q, countdown %q", d.status.Text, d.countdown.Text)
+	}
+	h.settle()
+	if d.status.Text != statusWaiting {
+		t.Fatalf("the code ended on the console: %q", d.status.Text)
+	}
+	if p, _ := h.svc.PendingCodes(); p["bob"].IsZero() {
+		t.Fatal("no code pending on the service")
+	}
+
+	notPanics(t, "choosing the authenticator app", func() {
+		findRadio(h.win.Canvas().Overlays().Top()).SetSelected(choiceOATH)
+	})
+	o := h.c.oath
+	if o == nil {
+		t.Fatal("no authenticator-app dialog")
+	}
+	if o.status.Text != oathWaiting || !fresh(strings.SplitN(o.countdown.Text, " (", 2)[0], "Confirm within ") {
+		t.Errorf("authenticator-app dialog: status %q, countdown %q", o.status.Text, o.countdown.Text)
+	}
+	if p, _ := h.svc.PendingCodes(); !p["bob"].IsZero() {
+		t.Error("the mobile-client code is still pending after turning to the authenticator app")
+	}
 }

@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -10,6 +11,7 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"provisio/core"
+	"provisio/core/qr/qrtest"
 	"provisio/core/store/storetest"
 )
 
@@ -39,11 +41,12 @@ func TestAttached_LiveUsersReprovisionAndEvents(t *testing.T) {
 	}
 	at.userList.Select(0)
 	test.Tap(at.reprovBtn)
-	waitFor("the code dialog", func() bool { return at.issued.Code != "" })
-	if !strings.Contains(at.issuedBox.Text, groupCode(at.issued.Code)) || !strings.Contains(at.issuedBox.Text, at.issued.URL) ||
-		!strings.Contains(at.issuedBox.Text, "server "+at.issued.Server+", Site ID "+at.issued.SiteID) || at.issued.Server == "" ||
-		strings.Contains(at.issuedBox.Text, oldPhoneNote) {
-		t.Errorf("dialog %q", at.issuedBox.Text)
+	waitFor("the code dialog", func() bool { return at.reprov != nil })
+	d := at.reprov
+	if d.code.Text != groupCode(at.issued.Code) || d.issued.URL != at.issued.URL ||
+		!strings.Contains(d.where.Text, "server "+at.issued.Server+", Site ID "+at.issued.SiteID) || at.issued.Server == "" ||
+		strings.Contains(d.where.Text, oldPhoneNote) {
+		t.Errorf("dialog: code %q, where %q", d.code.Text, d.where.Text)
 	}
 	waitFor("pending code in the list", func() bool { return len(at.users) == 1 && at.users[0].PendingUntil != nil })
 	if at.selected != 0 || at.reprovBtn.Disabled() {
@@ -74,9 +77,9 @@ func TestAttached_LiveUsersReprovisionAndEvents(t *testing.T) {
 	// Now she has a phone: a new code says it will stop working.
 	test.Tap(at.reprovBtn)
 	first := at.issued.Code
-	waitFor("the second code dialog", func() bool { return at.issued.Code != first })
-	if !at.issued.ReplacesDevice || !strings.Contains(at.issuedBox.Text, oldPhoneNote) {
-		t.Errorf("reprovisioning a user with a phone: replaces %v, dialog %q", at.issued.ReplacesDevice, at.issuedBox.Text)
+	waitFor("the second code dialog", func() bool { return at.reprov != nil && at.reprov != d && at.issued.Code != first })
+	if !at.issued.ReplacesDevice || !strings.Contains(at.reprov.where.Text, oldPhoneNote) {
+		t.Errorf("reprovisioning a user with a phone: replaces %v, dialog %q", at.issued.ReplacesDevice, at.reprov.where.Text)
 	}
 }
 
@@ -179,5 +182,91 @@ func uiQueue(t *testing.T) (do func(func()), waitFor func(what string, cond func
 				t.Fatalf("timed out waiting for %s", what)
 			}
 		}
+	}
+}
+
+// TestAttached_ReprovisionDialog: the helpdesk console shows a code in
+// the full console's Reprovision dialog: the QR code at least minQRSide
+// wide at whole pixels per module, unstretched and readable off the
+// screen; the countdown once a tick; and what happens to the code, live
+// from the event stream (it used to show a 4-pixel-per-module QR code
+// stretched into 240 px, "Valid until 15:04" and no outcome).
+func TestAttached_ReprovisionDialog(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		// then makes something happen to the code d shows.
+		then      func(t *testing.T, svc *core.Service, clock *storetest.Clock, d *reprovisionDialog)
+		status    string
+		countdown string
+	}{
+		{"the phone provisions", func(t *testing.T, svc *core.Service, _ *storetest.Clock, d *reprovisionDialog) {
+			if _, err := svc.Provision("127.0.0.1", "alice", d.issued.Code, "TestOS"); err != nil {
+				t.Fatal(err)
+			}
+		}, statusProvisioned + " (TestOS)", "The code has been used."},
+		{"the code expires", func(_ *testing.T, _ *core.Service, clock *storetest.Clock, _ *reprovisionDialog) {
+			clock.Advance(10 * time.Minute)
+		}, statusExpired, "Use New code to make another."},
+		{"wrong attempts spend it", func(t *testing.T, svc *core.Service, _ *storetest.Clock, _ *reprovisionDialog) {
+			for i := range 20 {
+				if _, err := svc.Provision(fmt.Sprintf("192.0.2.%d", i+1), "alice", "WRONG123", "TestOS"); core.ErrorCode(err) != core.CodeProvision {
+					t.Fatalf("wrong code: %v", err)
+				}
+			}
+		}, statusFailed + "the provision code stopped working after 20 wrong attempts", "This code can no longer be used; use New code."},
+		{"an admin deletes the user", func(t *testing.T, svc *core.Service, _ *storetest.Clock, _ *reprovisionDialog) {
+			if err := svc.DeleteUser("alice"); err != nil {
+				t.Fatal(err)
+			}
+		}, statusDeleted, ""},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			test.NewTempApp(t)
+			clock := storetest.NewClock(start)
+			svc := storetest.MustService(t, core.WithClock(clock))
+			if _, err := svc.AddUser(core.User{Name: "alice", MobileAllowed: true}); err != nil {
+				t.Fatal(err)
+			}
+			do, waitFor := uiQueue(t)
+			helpdesk := core.LocalAdmin{Svc: svc, Operator: `console "desk-2" (helpdesk) at 127.0.0.1`,
+				Caller: core.AdminOperator{Name: "desk-2", Role: core.RoleHelpdesk, Remote: true}}
+			w := test.NewTempWindow(t, widget.NewLabel(""))
+			w.Resize(fyne.NewSize(1100, 700))
+			at := NewAttached(w, AttachedDeps{API: helpdesk, Remote: "provisio.lan:8444", do: do, now: clock.Now, tick: 5 * time.Millisecond})
+			t.Cleanup(at.Close)
+			waitFor("alice listed", func() bool { return at.SelectUser("alice") })
+			test.Tap(at.reprovBtn)
+			waitFor("the Reprovision dialog", func() bool { return at.reprov != nil })
+			d := at.reprov
+			if d.status.Text != statusWaiting || d.countdown.Text != "Expires in 10:00" || at.ReprovisionStatus() != statusWaiting {
+				t.Errorf("status %q, countdown %q", d.status.Text, d.countdown.Text)
+			}
+			side := int(d.qrImage.MinSize().Width)
+			if side < minQRSide || side%d.modules != 0 || d.qrImage.Image.Bounds().Dx() != side {
+				t.Errorf("QR %d px for %d modules, bitmap %d px: want ≥ %d, whole pixels per module, unstretched",
+					side, d.modules, d.qrImage.Image.Bounds().Dx(), minQRSide)
+			}
+			if got := qrtest.MustDecode(t, w.Canvas().Capture()); got != at.LastIssued().URL {
+				t.Errorf("QR reads %q, want the Provision URL", got)
+			}
+			clock.Advance(time.Second)
+			waitFor("the countdown", func() bool { return d.countdown.Text == "Expires in 9:59" })
+
+			tt.then(t, svc, clock, d)
+			waitFor(tt.status, func() bool { return d.status.Text == tt.status })
+			if d.countdown.Text != tt.countdown || d.qrImage.Translucency != spentQRTranslucency {
+				t.Errorf("countdown %q, QR translucency %v: want %q and a faded code", d.countdown.Text, d.qrImage.Translucency, tt.countdown)
+			}
+			if tt.status == statusDeleted {
+				return
+			}
+			// New code starts over in the same dialog.
+			old := d.issued.Code
+			test.Tap(d.newCode)
+			waitFor("the new code", func() bool { return d.issued.Code != old })
+			if d.status.Text != statusReplaced || d.countdown.Text != "Expires in 10:00" || at.LastIssued().Code != d.issued.Code {
+				t.Errorf("after New code: status %q, countdown %q", d.status.Text, d.countdown.Text)
+			}
+		})
 	}
 }

@@ -21,17 +21,24 @@ const maxOpenFile = 64 << 20
 // window. done runs on the UI thread with where the file went, or a
 // sentence about why it could not be written. Cancelling calls nothing.
 func (c *Console) saveAs(name string, write func(w io.Writer, path string) error, done func(path string, err error)) {
+	saveFileAs(c.win, c.do, c.opts.saveFile, name, write, done)
+}
+
+// saveFileAs is saveAs for any window: do hops to its UI thread, and pick,
+// when set, replaces the file dialog (tests).
+func saveFileAs(win fyne.Window, do func(func()), pick func(name string) (string, bool),
+	name string, write func(w io.Writer, path string) error, done func(path string, err error)) {
 	finish := func(path string, w io.WriteCloser) {
 		go func() {
 			err := write(w, path)
 			if cerr := w.Close(); err == nil {
 				err = cerr
 			}
-			c.do(func() { done(path, fileError(err, "written")) })
+			do(func() { done(path, fileError(err, "written")) })
 		}()
 	}
-	if c.opts.saveFile != nil {
-		path, ok := c.opts.saveFile(name)
+	if pick != nil {
+		path, ok := pick(name)
 		if !ok {
 			return
 		}
@@ -50,9 +57,9 @@ func (c *Console) saveAs(name string, write func(w io.Writer, path string) error
 		case w != nil:
 			finish(w.URI().Path(), w)
 		}
-	}, c.win)
+	}, win)
 	d.SetFileName(name)
-	d.Resize(fileDialogSize(c.win))
+	d.Resize(fileDialogSize(win))
 	d.Show()
 }
 

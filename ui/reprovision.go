@@ -1,6 +1,9 @@
 package ui
 
 import (
+	"io"
+	"time"
+
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/canvas"
 	"fyne.io/fyne/v2/container"
@@ -29,18 +32,27 @@ const (
 	statusSuperseded  = "A newer code was created elsewhere; this one no longer works."
 	statusDeleted     = "The user has been deleted; this code no longer works."
 	statusReplaced    = "New code made; the previous code no longer works. Waiting for the phone…"
+	statusWithdrawn   = "Code withdrawn for the authenticator-app set-up; it no longer works."
 )
 
 // reprovisionDialog issues a provision code for one user and shows it as a
-// QR code and as text, with a countdown and the phone's progress.
+// QR code and as text, with a countdown and the phone's progress. The full
+// console and the helpdesk console (attached.go) show this same dialog,
+// each through its reprovisionHost.
 type reprovisionDialog struct {
-	c      *Console
+	host   reprovisionHost
 	user   string
 	issued core.IssuedCode
+	// deadline is when the code expires on host.now's clock: the code's
+	// validity by the service's clock (Expires − Created) counted from
+	// when it arrived, so a console whose clock is not the service's
+	// counts down right (docs/decisions.md).
+	deadline time.Time
 	// tickLoop's gen changes with every code and on close, so a tick
 	// queued for an older code does nothing.
 	tickLoop
-	done bool // the code was used, refused, replaced or has expired
+	done   bool // the code was used, refused, replaced or has expired
+	closed bool // the dialog was closed: a code that arrives late is not shown
 
 	dlg       *dialog.CustomDialog
 	qrImage   *canvas.Image
@@ -60,10 +72,44 @@ type reprovisionDialog struct {
 	note                         *widget.Label
 }
 
+// reprovisionHost is what the Reprovision dialog needs from the window
+// that shows it: the full console's (Console.reprovisionHost) or the
+// helpdesk console's (Attached.reprovisionHost).
+type reprovisionHost struct {
+	win       fyne.Window
+	theme     fyne.Theme // the window's, for the large code
+	clipboard fyne.Clipboard
+	// do runs fn on the window's UI thread; the countdown ticks every
+	// tick on the clock now.
+	do   func(fn func())
+	tick time.Duration
+	now  func() time.Time
+	// create makes a new code for user, replacing any pending one, and
+	// hands it to done on the UI thread: at once, or later when it asks
+	// the service over the network.
+	create func(user string, done func(core.IssuedCode, error))
+	// mail queues a message carrying the code on screen; nil when the
+	// window cannot, and Send by email is not offered.
+	mail func(core.IssuedCode) (core.IssuedCode, error)
+	// saveAs saves a file (files.go).
+	saveAs    func(name string, write func(io.Writer, string) error, done func(string, error))
+	showError func(error)
+	// header is put above the details (the full console's token
+	// choice); nil for none.
+	header func(d *reprovisionDialog) fyne.CanvasObject
+	// gone says whether user was deleted, on a users-changed event; nil
+	// when the window notices otherwise (Attached.refreshUsers).
+	gone func(user string) bool
+	// opened is called once the dialog is built, before it shows, and
+	// closed when it closes.
+	opened, closed func(d *reprovisionDialog)
+}
+
 // openReprovision creates a provision code for name and shows the dialog.
 // One Reprovision dialog is open at a time. A user who already has a
 // phone is asked about first: that phone stops working once the new one
-// provisions, and nothing is made until the admin says so.
+// provisions, and nothing is made until the admin says so. The question
+// offers the authenticator app too, which makes no provision code.
 func (c *Console) openReprovision(name string) {
 	u, err := c.svc.User(name)
 	if err != nil || !u.Provisioned() || u.Disabled {
@@ -80,7 +126,11 @@ func (c *Console) openReprovision(name string) {
 	}
 	msg := newNote(u.Name + " already has " + phone + ". It keeps working until the new phone provisions; " +
 		"then it stops working and its security strings are revoked.")
-	confirm := dialog.NewCustomConfirm("Reprovision "+u.Name+"?", "Make a code", "Cancel", msg, func(ok bool) {
+	var confirm *dialog.ConfirmDialog
+	// Choosing the authenticator app answers the question: its dialog
+	// says the same about the current phone, and no code is made first.
+	choice := c.tokenChoice(name, choiceStrings, func() { confirm.Hide() })
+	confirm = dialog.NewCustomConfirm("Reprovision "+u.Name+"?", "Make a code", "Cancel", container.NewVBox(choice, msg), func(ok bool) {
 		if ok {
 			c.reprovisionNow(name)
 		}
@@ -100,62 +150,131 @@ func (c *Console) reprovisionNow(name string) {
 	if c.reprov != nil {
 		c.reprov.dlg.Hide()
 	}
-	d := &reprovisionDialog{c: c, user: name}
+	ic, err := c.svc.CreateProvisionCode(name)
+	if err != nil {
+		c.showError(err)
+		return
+	}
+	openReprovisionDialog(c.reprovisionHost(), ic)
+}
+
+// reprovisionHost is the full console as the Reprovision dialog's window:
+// it asks the service at once, mails, saves, offers the authenticator app
+// (which withdraws the code on screen), and takes Escape (keys.go).
+func (c *Console) reprovisionHost() reprovisionHost {
+	return reprovisionHost{
+		win: c.win, theme: c.app.Settings().Theme(), clipboard: c.app.Clipboard(),
+		do: c.do, tick: c.opts.tick, now: c.svc.Now,
+		create: func(user string, done func(core.IssuedCode, error)) { done(c.svc.CreateProvisionCode(user)) },
+		mail:   c.svc.MailIssuedCode, saveAs: c.saveAs, showError: c.showError,
+		header: func(d *reprovisionDialog) fyne.CanvasObject {
+			return c.tokenChoice(d.user, choiceStrings, func() { // reprovision_oath.go
+				c.withdrawCode(d)
+				d.dlg.Hide()
+			})
+		},
+		gone: func(user string) bool {
+			_, err := c.svc.User(user)
+			return core.ErrorCode(err) == core.CodeNotFound
+		},
+		opened: func(d *reprovisionDialog) {
+			// Escape leaves full screen first, then closes.
+			c.pushDialog(d.dlg, d.escape, nil)
+			c.reprov = d
+		},
+		closed: func(d *reprovisionDialog) {
+			if c.reprov == d {
+				c.reprov = nil
+			}
+		},
+	}
+}
+
+// withdrawCode withdraws the code d shows, when the admin turns to the
+// authenticator app instead: a mobile-client code nobody is going to use
+// must not stay pending for its whole validity.
+func (c *Console) withdrawCode(d *reprovisionDialog) {
+	if d.done || d.issued.Code == "" {
+		return // used, refused, replaced or expired: nothing pending
+	}
+	if _, err := c.svc.WithdrawProvisionCode(d.user, d.issued.Code); err != nil {
+		c.showError(err)
+		return
+	}
+	d.finish(statusWithdrawn, widget.MediumImportance, "")
+}
+
+// openReprovisionDialog shows ic, a code just made, in a new Reprovision
+// dialog in h's window.
+func openReprovisionDialog(h reprovisionHost, ic core.IssuedCode) *reprovisionDialog {
+	d := &reprovisionDialog{host: h, user: ic.User}
+	// Every widget is made before the code is shown: showing it ticks
+	// the countdown, which may end the code's life at once.
 	d.qrImage = &canvas.Image{FillMode: canvas.ImageFillContain, ScaleMode: canvas.ImageScalePixels}
 	d.userLabel = &widget.Label{TextStyle: fyne.TextStyle{Bold: true}, SizeName: theme.SizeNameSubHeadingText}
 	d.code = &widget.Label{TextStyle: fyne.TextStyle{Monospace: true}, SizeName: theme.SizeNameHeadingText, Selectable: true}
 	d.where = &widget.Label{Wrapping: fyne.TextWrapWord}
 	d.countdown = &widget.Label{}
 	d.status = &widget.Label{TextStyle: fyne.TextStyle{Bold: true}, Wrapping: fyne.TextWrapWord}
-	if err := d.issue(); err != nil {
-		c.showError(err)
-		return
-	}
+	d.closeBtn = widget.NewButton("Close", func() { d.dlg.Hide() })
+	d.newCode = widget.NewButtonWithIcon("New code", theme.ViewRefreshIcon(), d.replaceCode)
+	d.sendMail = widget.NewButtonWithIcon("Send by email", theme.MailSendIcon(), d.sendByEmail)
 
 	caption := func(s string) *widget.Label { return &widget.Label{Text: s, Importance: widget.LowImportance} }
-	details := container.NewVBox(
-		c.tokenChoice(name, choiceStrings, func() { d.dlg.Hide() }), // reprovision_oath.go
+	var details []fyne.CanvasObject
+	if h.header != nil {
+		details = append(details, h.header(d))
+	}
+	details = append(details,
 		caption("User"), d.userLabel,
-		caption("Provision code"), largeText(c, d.code), d.countdown,
+		caption("Provision code"), largeText(h.theme, d.code), d.countdown,
 		widget.NewSeparator(),
 		d.status,
 		widget.NewSeparator(),
 		d.where,
 		d.actions(),
 	)
-	content := container.NewBorder(nil, nil, container.NewCenter(d.qrImage), nil, details)
-
-	d.closeBtn = widget.NewButton("Close", func() { d.dlg.Hide() })
-	d.newCode = widget.NewButtonWithIcon("New code", theme.ViewRefreshIcon(), d.replaceCode)
-	d.sendMail = widget.NewButtonWithIcon("Send by email", theme.MailSendIcon(), d.sendByEmail)
-	d.dlg = dialog.NewCustomWithoutButtons("Reprovision "+d.issued.User, content, c.win)
-	d.dlg.SetButtons([]fyne.CanvasObject{d.sendMail, d.newCode, d.closeBtn})
+	content := container.NewBorder(nil, nil, container.NewCenter(d.qrImage), nil, container.NewVBox(details...))
+	d.dlg = dialog.NewCustomWithoutButtons("Reprovision "+ic.User, content, h.win)
+	buttons := []fyne.CanvasObject{d.newCode, d.closeBtn}
+	if h.mail != nil {
+		buttons = append([]fyne.CanvasObject{d.sendMail}, buttons...)
+	}
+	d.dlg.SetButtons(buttons)
+	d.show(ic)
 	d.dlg.SetOnClosed(func() {
+		d.closed = true
 		d.stop()
-		if c.reprov == d {
-			c.reprov = nil
+		if h.closed != nil {
+			h.closed(d)
 		}
 	})
-	// Escape leaves full screen first, then closes.
-	c.pushDialog(d.dlg, d.escape, nil)
+	if h.opened != nil {
+		h.opened(d)
+	}
 	d.dlg.Resize(d.normalSize())
-	c.reprov = d
 	d.dlg.Show()
+	return d
 }
-
-// issue creates a new code, replacing any pending one, and shows it.
-func (d *reprovisionDialog) issue() error { return d.issueWith(d.c.svc.CreateProvisionCode) }
 
 // replaceCode is New code: a new code replaces the one on screen, which
 // stops working (core withdraws any message still carrying it), and the
 // status line says so.
 func (d *reprovisionDialog) replaceCode() {
-	if err := d.issue(); err != nil {
-		d.c.showError(err)
-		return
-	}
-	d.setStatus(statusReplaced, widget.MediumImportance)
-	relayout(d.dlg)
+	d.host.create(d.user, func(ic core.IssuedCode, err error) {
+		if d.closed {
+			return
+		}
+		if err != nil {
+			d.host.showError(err)
+			return
+		}
+		d.show(ic)
+		d.setStatus(statusReplaced, widget.MediumImportance)
+		// A new code may be longer (the numeric policy changed) and so
+		// need a bigger QR code.
+		relayout(d.dlg)
+	})
 }
 
 // sendByEmail queues a message carrying the code already on screen: same
@@ -168,26 +287,23 @@ func (d *reprovisionDialog) sendByEmail() {
 		relayout(d.dlg)
 		return
 	}
-	ic, err := d.c.svc.MailIssuedCode(d.issued)
+	ic, err := d.host.mail(d.issued)
 	if err != nil {
 		// Nothing was queued: the code on screen is as it was.
 		d.setStatus(core.ErrorMessage(err), widget.DangerImportance)
 		relayout(d.dlg) // the sentence may take more lines
 		return
 	}
-	d.issued = ic
+	d.issued = ic // the same code: the deadline stays
 	d.setStatus(mailStatus(ic, "Queued", "; it goes out once mail is set up in Mail Transport."), widget.MediumImportance)
 	relayout(d.dlg)
 }
 
-// issueWith creates a code with create and shows it.
-func (d *reprovisionDialog) issueWith(create func(user string) (core.IssuedCode, error)) error {
-	ic, err := create(d.user)
-	if err != nil {
-		return err
-	}
+// show puts ic, a code just made, on screen and starts its countdown.
+func (d *reprovisionDialog) show(ic core.IssuedCode) {
 	d.stop()
 	d.issued, d.done = ic, false
+	d.deadline = localDeadline(d.host.now(), ic.Created, ic.Expires)
 
 	d.qrCode = nil
 	if qc, err := qr.Encode(ic.URL); err == nil {
@@ -210,23 +326,31 @@ func (d *reprovisionDialog) issueWith(create func(user string) (core.IssuedCode,
 	d.setStatus(statusWaiting, widget.MediumImportance)
 	d.tick()
 	d.start()
-	if d.dlg != nil {
-		// A new code may be longer (the numeric policy changed) and so
-		// need a bigger QR code.
-		relayout(d.dlg)
+}
+
+// localDeadline is when a code expires on the console's clock: it was
+// made at created and expires at expires, both by the service's clock,
+// and arrived at now by the console's. The code's validity is counted
+// from its arrival, so the two clocks need not agree (the answer's
+// journey makes it a moment late, never early by the clocks' skew). A
+// service that does not say when it made the code (created zero) leaves
+// its expiry as it is.
+func localDeadline(now, created, expires time.Time) time.Time {
+	if created.IsZero() {
+		return expires
 	}
-	return nil
+	return now.Add(expires.Sub(created))
 }
 
 // start runs the countdown for the code on screen.
-func (d *reprovisionDialog) start() { d.tickLoop.start(d.c, d.tick) }
+func (d *reprovisionDialog) start() { d.tickLoop.start(d.host.do, d.host.tick, d.tick) }
 
-// tick updates the countdown from the service clock.
+// tick updates the countdown from the window's clock.
 func (d *reprovisionDialog) tick() {
 	if d.done {
 		return
 	}
-	left := d.issued.Expires.Sub(d.c.svc.Now())
+	left := d.deadline.Sub(d.host.now())
 	if left <= 0 {
 		d.finish(statusExpired, widget.WarningImportance, "Use New code to make another.")
 		return
@@ -254,7 +378,7 @@ func (d *reprovisionDialog) setStatus(text string, imp widget.Importance) {
 }
 
 // onEvent follows what happens to this user's code. It runs on the UI
-// thread, called by the bridge.
+// thread, called by the bridge (or the helpdesk console's apply).
 func (d *reprovisionDialog) onEvent(e core.Event) {
 	if core.Key(e.User) != core.Key(d.issued.User) {
 		return
@@ -277,12 +401,17 @@ func (d *reprovisionDialog) onEvent(e core.Event) {
 			d.finish(statusSuperseded, widget.WarningImportance, "Use New code to make another.")
 		}
 	case core.EventUsersChanged:
-		if _, err := d.c.svc.User(d.issued.User); core.ErrorCode(err) == core.CodeNotFound {
-			d.finish(statusDeleted, widget.DangerImportance, "")
-			d.newCode.Disable()
-			d.sendMail.Disable()
+		if d.host.gone != nil && d.host.gone(d.issued.User) {
+			d.userGone()
 		}
 	}
+}
+
+// userGone says the user was deleted: the code died with them.
+func (d *reprovisionDialog) userGone() {
+	d.finish(statusDeleted, widget.DangerImportance, "")
+	d.newCode.Disable()
+	d.sendMail.Disable()
 }
 
 // mailStatus says where a mailed code went, from what core reported:

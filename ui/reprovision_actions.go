@@ -39,18 +39,19 @@ func (d *reprovisionDialog) actions() fyne.CanvasObject {
 }
 
 // drawQR renders the QR code at a whole number of pixels per module: at
-// least minQRSide wide normally, as big as fits when full screen.
+// least minQRSide wide normally, as big as fits when full screen, but
+// never smaller than normally (a small window cannot make full screen
+// shrink the code).
 func (d *reprovisionDialog) drawQR() {
 	if d.qrCode == nil {
 		d.qrImage.Image = nil
 		d.qrImage.Refresh()
 		return
 	}
-	ppm := (minQRSide + d.modules - 1) / d.modules
+	ppm := qrModulePixels(d.modules, 0)
 	if d.full {
-		ppm = d.fullSide() / d.modules
+		ppm = qrModulePixels(d.modules, d.fullSide())
 	}
-	ppm = max(qr.MinPixelsPerModule, ppm)
 	d.qrImage.Image = d.qrCode.Image(ppm)
 	// One image pixel per unit: exact at scale 1, whole multiples of it
 	// on HiDPI screens, so modules stay crisp and even.
@@ -59,10 +60,19 @@ func (d *reprovisionDialog) drawQR() {
 	d.qrImage.Refresh()
 }
 
+// qrModulePixels is the whole number of pixels per module that draws a
+// QR code of modules modules at least minQRSide (and
+// qr.MinPixelsPerModule per module) wide, or as wide as fits in side
+// pixels when that is more.
+func qrModulePixels(modules, side int) int {
+	normal := max(qr.MinPixelsPerModule, (minQRSide+modules-1)/modules)
+	return max(normal, side/modules)
+}
+
 // fullSide is the largest QR side that fits the window beside the
 // details.
 func (d *reprovisionDialog) fullSide() int {
-	s := d.c.win.Canvas().Size()
+	s := d.host.win.Canvas().Size()
 	return int(min(s.Height-fullScreenChrome, s.Width-d.detailsWidth()-80))
 }
 
@@ -79,7 +89,7 @@ func (d *reprovisionDialog) normalSize() fyne.Size {
 // screen), or puts it back.
 func (d *reprovisionDialog) toggleFull() {
 	d.full = !d.full
-	w := d.c.win
+	w := d.host.win
 	if d.full {
 		d.fullScreen.SetText("Exit full screen")
 		d.fullScreen.SetIcon(theme.ViewRestoreIcon())
@@ -95,8 +105,8 @@ func (d *reprovisionDialog) toggleFull() {
 	gen := d.gen
 	go func() {
 		time.Sleep(300 * time.Millisecond)
-		d.c.do(func() {
-			if d.gen == gen && d.c.reprov == d {
+		d.host.do(func() {
+			if d.gen == gen && !d.closed {
 				d.fit()
 			}
 		})
@@ -107,7 +117,7 @@ func (d *reprovisionDialog) toggleFull() {
 func (d *reprovisionDialog) fit() {
 	d.drawQR()
 	if d.full {
-		d.dlg.Resize(d.c.win.Canvas().Size())
+		d.dlg.Resize(d.host.win.Canvas().Size())
 	} else {
 		d.dlg.Resize(d.normalSize())
 	}
@@ -126,7 +136,7 @@ func (d *reprovisionDialog) escape() {
 // copyProvisionURL puts the Provision URL on the clipboard, for a chat
 // message or a ticket.
 func (d *reprovisionDialog) copyProvisionURL() {
-	d.c.app.Clipboard().SetContent(d.issued.URL)
+	d.host.clipboard.SetContent(d.issued.URL)
 	d.showNote("Provision URL copied. It holds the code: paste it only where the user gets it.", widget.LowImportance)
 }
 
@@ -137,7 +147,7 @@ func (d *reprovisionDialog) saveQR() {
 		d.showNote("There is no QR code to save.", widget.DangerImportance)
 		return
 	}
-	d.c.saveAs("provision-"+d.issued.User+".png", func(w io.Writer, _ string) error {
+	d.host.saveAs("provision-"+d.issued.User+".png", func(w io.Writer, _ string) error {
 		b, err := qc.PNG(pngModulePixels)
 		if err != nil {
 			return err
@@ -160,9 +170,9 @@ func (d *reprovisionDialog) showNote(msg string, imp widget.Importance) {
 	relayout(d.dlg)
 }
 
-// largeText shows o's heading-size text at largeCodeSize.
-func largeText(c *Console, o fyne.CanvasObject) fyne.CanvasObject {
-	return container.NewThemeOverride(o, largeTheme{c.app.Settings().Theme()})
+// largeText shows o's heading-size text at largeCodeSize in theme t.
+func largeText(t fyne.Theme, o fyne.CanvasObject) fyne.CanvasObject {
+	return container.NewThemeOverride(o, largeTheme{t})
 }
 
 // largeTheme is the console's theme with large heading text.

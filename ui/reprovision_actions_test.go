@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"fmt"
 	"image/png"
 	"os"
 	"strings"
@@ -97,5 +98,49 @@ func TestReprovision_FullScreen(t *testing.T) {
 	h.c.escape()
 	if h.c.reprov != nil {
 		t.Error("second Escape did not close the dialog")
+	}
+}
+
+// TestReprovision_FullScreenNeverShrinksQR: full screen makes the QR code
+// as big as the window allows but never smaller than the dialog shows it
+// normally, at whole pixels per module, however small the window (the
+// audit saw 392 px shrink to 343 px in a 900×600 window).
+func TestReprovision_FullScreenNeverShrinksQR(t *testing.T) {
+	for _, size := range []fyne.Size{{Width: 900, Height: 600}, {Width: 640, Height: 400}, {Width: 1280, Height: 800}, {Width: 1920, Height: 1080}} {
+		t.Run(fmt.Sprintf("%vx%v", size.Width, size.Height), func(t *testing.T) {
+			h := newHarness(t)
+			h.win.Resize(size)
+			d := h.openFor("dave")
+			normal := int(d.qrImage.MinSize().Width)
+			test.Tap(d.fullScreen)
+			full := int(d.qrImage.MinSize().Width)
+			if normal < minQRSide || full < normal {
+				t.Errorf("QR %d px normally, %d px full screen: want at least %d and never smaller full screen", normal, full, minQRSide)
+			}
+			if full%d.modules != 0 || d.qrImage.Image.Bounds().Dx() != full {
+				t.Errorf("full-screen QR %d px for %d modules, bitmap %d px: want whole pixels per module, unstretched",
+					full, d.modules, d.qrImage.Image.Bounds().Dx())
+			}
+			if room := d.fullSide(); room >= normal && (full > room || room-full >= d.modules) {
+				t.Errorf("full-screen QR %d px with %d px of room: want the biggest whole-module size that fits", full, room)
+			}
+		})
+	}
+}
+
+func TestQRModulePixels(t *testing.T) {
+	for _, tt := range []struct {
+		modules, side, want int
+	}{
+		{37, 0, 10},    // normal size: ceil(360/37), 370 px
+		{37, 343, 10},  // a small window's room: still the normal size
+		{37, 1000, 27}, // a big window: as much as fits
+		{185, 0, qr.MinPixelsPerModule},
+		{185, 700, qr.MinPixelsPerModule},
+		{185, 1000, 5},
+	} {
+		if got := qrModulePixels(tt.modules, tt.side); got != tt.want {
+			t.Errorf("qrModulePixels(%d, %d) = %d, want %d", tt.modules, tt.side, got, tt.want)
+		}
 	}
 }

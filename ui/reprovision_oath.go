@@ -103,6 +103,9 @@ type oathDialog struct {
 	c      *Console
 	user   string
 	issued core.OATHIssued
+	// deadline is when the token expires on the console's clock
+	// (localDeadline, reprovision.go).
+	deadline time.Time
 	tickLoop
 	done bool // confirmed or expired
 
@@ -142,14 +145,17 @@ func (c *Console) openReprovisionOATH(name string) {
 	d.algorithm.SetSelected(core.OATHSHA1)
 	d.appCode = c.newEntry()
 	d.appCode.SetPlaceHolder("123456")
+	// Every widget is made before the first token is issued: issuing
+	// ticks the countdown, which may end the token's life at once and
+	// disable Confirm.
+	d.confirm = widget.NewButtonWithIcon("Confirm", theme.ConfirmIcon(), d.confirmCode)
+	d.appCode.OnSubmitted = func(string) { d.confirmCode() }
+	d.confirm.Importance = widget.HighImportance
 	if err := d.issue(); err != nil {
 		c.showError(err)
 		return
 	}
 	d.choice = c.tokenChoice(name, choiceOATH, func() { d.dlg.Hide() })
-	d.confirm = widget.NewButtonWithIcon("Confirm", theme.ConfirmIcon(), d.confirmCode)
-	d.appCode.OnSubmitted = func(string) { d.confirmCode() }
-	d.confirm.Importance = widget.HighImportance
 
 	caption := func(s string) *widget.Label { return &widget.Label{Text: s, Importance: widget.LowImportance} }
 	details := container.NewVBox(
@@ -210,6 +216,7 @@ func (d *oathDialog) issue() error {
 	}
 	d.stop()
 	d.issued, d.done = is, false
+	d.deadline = localDeadline(d.c.svc.Now(), is.Created, is.Expires) // reprovision.go
 	d.qrCode = nil
 	if qc, err := qr.Encode(is.URI); err == nil {
 		d.qrCode, d.modules = qc, qc.Modules()
@@ -219,9 +226,7 @@ func (d *oathDialog) issue() error {
 	d.secret.SetText(is.SecretText)
 	d.appCode.SetText("")
 	d.setStatus(oathWaiting, widget.MediumImportance)
-	if d.confirm != nil {
-		d.confirm.Enable()
-	}
+	d.confirm.Enable()
 	d.tick()
 	d.start()
 	if d.dlg != nil {
@@ -279,7 +284,7 @@ func (d *oathDialog) sendByEmail() {
 }
 
 // start runs the countdown for the token on screen.
-func (d *oathDialog) start() { d.tickLoop.start(d.c, d.tick) }
+func (d *oathDialog) start() { d.tickLoop.start(d.c.do, d.c.opts.tick, d.tick) }
 
 // tick updates the countdown and notices a confirmation by the user's
 // first login (an agent's), which happens outside the console.
@@ -287,23 +292,31 @@ func (d *oathDialog) tick() {
 	if d.done {
 		return
 	}
-	now := d.c.svc.Now()
 	if st, err := d.c.svc.OATHStatus(d.user); err == nil && st.State == core.OATHStateConfirmed &&
-		st.Kind != "strings" && !st.Confirmed.Before(d.issued.Expires.Add(-d.validity())) && st.Pending == "" {
+		st.Kind != "strings" && !st.Confirmed.Before(d.issuedAt()) && st.Pending == "" {
 		d.finish(oathConfirmed+" by the user's first login.", widget.SuccessImportance, "The token is in use.")
 		return
 	}
-	left := d.issued.Expires.Sub(now)
+	// The time left is on the console's clock, the deadline too
+	// (localDeadline), so an attached console whose clock is not the
+	// service's neither expires a token early nor shows another time.
+	left := d.deadline.Sub(d.c.svc.Now())
 	if left <= 0 {
 		d.finish(oathExpired, widget.WarningImportance, "Use New token to issue another.")
 		return
 	}
-	d.countdown.SetText("Confirm within " + countdown(left) + " (until " + d.issued.Expires.Local().Format("15:04") + ")")
+	d.countdown.SetText("Confirm within " + countdown(left) + " (until " + d.deadline.Local().Format("15:04") + ")")
 }
 
-// validity is the Self-Reset code validity the token was issued with.
-func (d *oathDialog) validity() time.Duration {
-	return time.Duration(d.c.svc.Settings().SelfReset.CodeValidity) * time.Second
+// issuedAt is when the token on screen was issued, by the service's
+// clock, like the confirmation time it is compared with.
+func (d *oathDialog) issuedAt() time.Time {
+	if !d.issued.Created.IsZero() {
+		return d.issued.Created
+	}
+	// A service that does not say: the Self-Reset code validity the token
+	// was issued with.
+	return d.issued.Expires.Add(-time.Duration(d.c.svc.Settings().SelfReset.CodeValidity) * time.Second)
 }
 
 func (d *oathDialog) finish(status string, imp widget.Importance, countdown string) {

@@ -21,15 +21,23 @@ import (
 func newOATHHarness(t *testing.T) *harness {
 	t.Helper()
 	return newHarnessWith(t, func(h *harness, d *Deps) {
-		svc := storetest.MustService(t, core.WithClock(h.clock), core.WithOATHKeys(oathkey.Keys{}))
-		for k, v := range map[string]string{"server.siteid": "office", "console.setup_done": "yes",
-			"server.name": "office-pc", "oath.enabled": "yes"} {
-			if err := svc.SetSetting(k, v); err != nil {
-				t.Fatal(err)
-			}
-		}
-		h.svc, d.Service = svc, svc
+		h.svc = oathService(t, h.clock)
+		d.Service = h.svc
 	})
+}
+
+// oathService is a service on clock that can issue OATH tokens, with
+// OATH turned on and the harness's settings.
+func oathService(t *testing.T, clock *storetest.Clock) *core.Service {
+	t.Helper()
+	svc := storetest.MustService(t, core.WithClock(clock), core.WithOATHKeys(oathkey.Keys{}))
+	for k, v := range map[string]string{"server.siteid": "office", "console.setup_done": "yes",
+		"server.name": "office-pc", "oath.enabled": "yes"} {
+		if err := svc.SetSetting(k, v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return svc
 }
 
 // rowOf waits until the users list shows name with a device column
@@ -219,4 +227,103 @@ func TestReprovisionOATH_ExpiresOnScreen(t *testing.T) {
 	if !h.svc.Settings().OATH.Enabled || h.c.oath == nil || h.c.reprov != nil {
 		t.Errorf("after Turn on: enabled %v, OATH dialog %v", h.svc.Settings().OATH.Enabled, h.c.oath)
 	}
+}
+
+// TestReprovisionOATH_NoMobileCodeLeftPending: turning from the mobile
+// client to the authenticator app withdraws the provision code the
+// mobile-client dialog made (it stayed valid for its whole validity), also
+// when OATH is turned on on the way; a user who already has a phone is
+// offered the authenticator app in the "already has a phone" question, so
+// no code is made at all.
+func TestReprovisionOATH_NoMobileCodeLeftPending(t *testing.T) {
+	const withdrawn = `Provision code for user "erin" withdrawn; it no longer works.`
+	for _, tt := range []struct {
+		name string
+		// choose gets from the users list to the authenticator app and
+		// returns the mobile-client code made on the way, "" for none.
+		choose func(h *harness) string
+	}{
+		{"from the Reprovision dialog", func(h *harness) string {
+			d := h.openFor("erin")
+			findRadio(h.win.Canvas().Overlays().Top()).SetSelected(choiceOATH)
+			if d.status.Text != statusWithdrawn {
+				h.t.Errorf("the mobile-client dialog's status %q", d.status.Text)
+			}
+			return d.issued.Code
+		}},
+		{"turning OATH on on the way", func(h *harness) string {
+			if err := h.svc.SetSetting("oath.enabled", "no"); err != nil {
+				h.t.Fatal(err)
+			}
+			d := h.openFor("erin")
+			findRadio(h.win.Canvas().Overlays().Top()).SetSelected(choiceOATH)
+			if p, _ := h.svc.PendingCodes(); p["erin"].IsZero() {
+				h.t.Error("the code was withdrawn before the admin turned OATH on")
+			}
+			h.c.offer.Confirm()
+			return d.issued.Code
+		}},
+		{"a user with a phone, from the question", func(h *harness) string {
+			storetest.MustAddUser(h.t, h.svc, "erin", "1234")
+			ic, err := h.svc.CreateProvisionCode("erin")
+			if err != nil {
+				h.t.Fatal(err)
+			}
+			if _, err := h.svc.Provision("127.0.0.1", "erin", ic.Code, "iOS 17"); err != nil {
+				h.t.Fatal(err)
+			}
+			h.c.openReprovision("erin")
+			if h.c.oldPhone == nil || h.c.reprov != nil {
+				h.t.Fatal("no question about the phone")
+			}
+			radio := findRadio(h.win.Canvas().Overlays().Top())
+			if radio == nil {
+				h.t.Fatal("the question offers no authenticator app")
+			}
+			radio.SetSelected(choiceOATH)
+			return ""
+		}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			h := newOATHHarness(t)
+			code := tt.choose(h)
+			if h.c.oath == nil || h.c.reprov != nil {
+				t.Fatalf("authenticator-app dialog %v, mobile-client dialog %v", h.c.oath != nil, h.c.reprov != nil)
+			}
+			if top := h.win.Canvas().Overlays().Top(); findRadio(top) != h.c.oath.choice {
+				t.Error("the authenticator-app dialog is not the one on top")
+			}
+			if p, _ := h.svc.PendingCodes(); !p["erin"].IsZero() {
+				t.Errorf("a mobile-client code is pending until %v", p["erin"])
+			}
+			if code == "" {
+				if n := logCount(t, h.svc, `Provision code created for user "erin"`); n != 1 { // the first phone's
+					t.Errorf("%d codes made; want none besides the first phone's", n-1)
+				}
+				return
+			}
+			if logCount(t, h.svc, withdrawn) != 1 {
+				t.Errorf("log lacks %q", withdrawn)
+			}
+			if _, err := h.svc.Provision("127.0.0.1", "erin", code, "iOS 17"); core.ErrorCode(err) != core.CodeProvision {
+				t.Errorf("the withdrawn code provisions: %v", err)
+			}
+		})
+	}
+}
+
+// logCount counts the audit lines that are want.
+func logCount(t *testing.T, svc *core.Service, want string) int {
+	t.Helper()
+	entries, err := svc.LogTail(200)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, e := range entries {
+		if e.Message == want {
+			n++
+		}
+	}
+	return n
 }

@@ -3,7 +3,8 @@ package ui
 import "time"
 
 // tickLoop drives a dialog's once-a-tick update: a ticker goroutine hands
-// each tick to the UI thread through the bridge's Console.do. gen changes
+// each tick to the UI thread through its window's do (Console.do,
+// Attached.do). gen changes
 // with every start and stop, so a tick queued for an older code or a
 // closed dialog does nothing.
 type tickLoop struct {
@@ -11,19 +12,19 @@ type tickLoop struct {
 	halt chan struct{}
 }
 
-// start stops any running countdown and calls tick on the UI thread every
-// c.opts.tick until stop.
-func (cd *tickLoop) start(c *Console, tick func()) {
+// start stops any running countdown and calls tick on the UI thread,
+// through do, every interval until stop.
+func (cd *tickLoop) start(do func(func()), every time.Duration, tick func()) {
 	cd.stop()
 	gen, halt := cd.gen, make(chan struct{})
 	cd.halt = halt
 	go func() {
-		t := time.NewTicker(c.opts.tick)
+		t := time.NewTicker(every)
 		defer t.Stop()
 		for {
 			select {
 			case <-t.C:
-				c.do(func() {
+				do(func() {
 					if cd.gen == gen {
 						tick()
 					}

@@ -160,6 +160,8 @@ func TestRemoteConsole_PairInWindowThenHelpdesk(t *testing.T) {
 		}
 		return false
 	})
+	// The Reprovision dialog says so too, live from the stream.
+	waitFor(t, "Device provisioned in the dialog", func() bool { return at.ReprovisionStatus() == "Device provisioned (TestOS)" })
 	logs, _ := svc.LogTail(100)
 	var all []string
 	for _, l := range logs {

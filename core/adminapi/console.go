@@ -56,7 +56,11 @@ func (k *Console) stale() {
 	k.mu.Unlock()
 }
 
-// Now implements core.ConsoleAPI: the console's clock.
+// Now implements core.ConsoleAPI: the console's clock, which may differ
+// from the server's. Countdowns do not compare it with the server's
+// times: a code's answer carries Created beside Expires, and the console
+// counts their difference down from when it got the answer
+// (docs/decisions.md, "Countdowns on another machine's clock").
 func (k *Console) Now() time.Time { return time.Now() }
 
 // Subscribe implements core.ConsoleAPI with the event stream; what was
@@ -297,6 +301,15 @@ func (k *Console) MailIssuedCode(ic core.IssuedCode) (core.IssuedCode, error) {
 		return core.IssuedCode{}, err
 	}
 	return out.IssuedCode(), nil
+}
+
+// WithdrawProvisionCode implements core.ConsoleAPI.
+func (k *Console) WithdrawProvisionCode(name, code string) (bool, error) {
+	var out struct {
+		Withdrawn bool `json:"withdrawn"`
+	}
+	err := k.c.do(http.MethodPost, "/users/"+esc(name)+"/withdraw-code", map[string]string{"code": code}, &out)
+	return out.Withdrawn, err
 }
 
 // OATHStatus implements core.ConsoleAPI.

@@ -7,6 +7,8 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -15,6 +17,8 @@ import (
 	"provisio/core"
 	"provisio/core/adminapi"
 	"provisio/core/mailer/smtpcapture"
+	"provisio/core/oathkey"
+	"provisio/core/store/storetest"
 )
 
 // TestConsole drives the full console's API (core.ConsoleAPI) over a real
@@ -311,5 +315,88 @@ func TestConsole_MailTestFromServer(t *testing.T) {
 	}
 	if tpl := k.MailTools().DefaultProvisionTemplate(); tpl.Subject == "" || !tpl.CarriesCode() {
 		t.Errorf("default template %+v", tpl)
+	}
+}
+
+// TestConsole_CodesCarryTheServersClock: a console whose clock is not the
+// server's (an attached or remote one) gets, with every code and token,
+// when the server made it, so it counts the validity down from when the
+// answer came instead of comparing its clock with the server's expiry.
+// The withdrawal the console makes when the admin turns to the
+// authenticator app works over the socket and names the operator.
+func TestConsole_CodesCarryTheServersClock(t *testing.T) {
+	for _, skew := range []time.Duration{11 * time.Minute, -11 * time.Minute} {
+		t.Run("console "+skew.String()+" off", func(t *testing.T) {
+			// The server's clock is the console's (time.Now) minus skew.
+			clock := storetest.NewClock(time.Now().Add(-skew))
+			svc := storetest.MustService(t, core.WithClock(clock), core.WithOATHKeys(oathkey.Keys{}))
+			if err := svc.SetSetting("oath.enabled", "yes"); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := svc.AddUser(core.User{Name: "alice", Email: "alice@example.org", MobileAllowed: true}); err != nil {
+				t.Fatal(err)
+			}
+			dir, err := os.MkdirTemp("", "pv") // short: socket paths are limited
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { os.RemoveAll(dir) })
+			srv, err := adminapi.Listen(filepath.Join(dir, adminapi.SocketName), svc)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { srv.Close() })
+			c, err := adminapi.Dial(filepath.Join(dir, adminapi.SocketName))
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(c.Close)
+			k := adminapi.NewConsole(c)
+
+			made := func(what string, created, expires time.Time) {
+				t.Helper()
+				if !created.Equal(clock.Now()) || expires.Sub(created) != 600*time.Second {
+					t.Errorf("%s: created %v, expires %v; want the server's now and 10 minutes", what, created, expires)
+				}
+			}
+			ic, err := k.CreateProvisionCode("alice")
+			if err != nil {
+				t.Fatal(err)
+			}
+			made("console's code", ic.Created, ic.Expires)
+			mailed, err := k.MailIssuedCode(ic)
+			if err != nil {
+				t.Fatal(err)
+			}
+			made("mailed code", mailed.Created, mailed.Expires)
+			is, err := k.IssueOATH("alice", core.OATHOptions{Kind: core.OATHTOTP})
+			if err != nil {
+				t.Fatal(err)
+			}
+			made("OATH token", is.Created, is.Expires)
+			hd, err := c.Reprovision("alice", false) // the helpdesk console's call
+			if err != nil {
+				t.Fatal(err)
+			}
+			made("helpdesk code", hd.Created, hd.Expires)
+
+			if ok, err := k.WithdrawProvisionCode("alice", ic.Code); ok || err != nil {
+				t.Errorf("withdrawing a replaced code: %v %v", ok, err)
+			}
+			if ok, err := k.WithdrawProvisionCode("alice", hd.Code); !ok || err != nil {
+				t.Errorf("withdrawing the pending code: %v %v", ok, err)
+			}
+			if p, _ := svc.PendingCodes(); len(p) != 0 {
+				t.Errorf("codes pending after the withdrawal: %v", p)
+			}
+			entries, _ := svc.LogTail(20)
+			var log strings.Builder
+			for _, e := range entries {
+				log.WriteString(e.Message + "\n")
+			}
+			if !strings.Contains(log.String(), `Admin API: provision code of "alice" withdrawn, by a console or command on this machine`) {
+				t.Errorf("the withdrawal does not name the operator:\n%s", log.String())
+			}
+		})
 	}
 }

@@ -29,6 +29,7 @@ func (h *handler) consoleRoutes(route func(string, core.AdminAction, http.Handle
 	route("POST /v1/import/preview", core.ActImportUsers, h.importPreview)
 	route("POST /v1/import", core.ActImportUsers, h.importUsers)
 	route("POST /v1/users/{name}/mail-code", core.ActReprovision, h.mailCode)
+	route("POST /v1/users/{name}/withdraw-code", core.ActReprovision, h.withdrawCode)
 	route("GET /v1/oath", core.ActListUsers, h.oathStatuses)
 	route("GET /v1/users/{name}/oath", core.ActListUsers, h.oathStatus)
 	route("POST /v1/users/{name}/oath", core.ActReprovision, h.issueOATH)
@@ -123,6 +124,17 @@ func (h *handler) mailCode(w http.ResponseWriter, r *http.Request) {
 	out, err := h.api(r).MailCode(ic.IssuedCode())
 	w.Header().Set("Cache-Control", "no-store")
 	reply(w, http.StatusOK, out, err)
+}
+
+func (h *handler) withdrawCode(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		Code string `json:"code"`
+	}
+	if !decode(w, r, &req) {
+		return
+	}
+	ok, err := h.api(r).WithdrawProvisionCode(r.PathValue("name"), req.Code)
+	reply(w, http.StatusOK, map[string]bool{"withdrawn": ok}, err)
 }
 
 func (h *handler) oathStatuses(w http.ResponseWriter, r *http.Request) {
