@@ -180,6 +180,11 @@ func (c *Console) openReprovisionOATH(name string) {
 			d.setStatus(core.ErrorMessage(err), widget.DangerImportance)
 		}
 	})
+	// A changed choice issues the token it describes at once, so the QR
+	// and the secret never disagree with Type, Digits and Algorithm. Set
+	// after the first token, so the initial choices issue nothing more.
+	reissue := func(string) { d.newToken.OnTapped() }
+	d.oathType.OnChanged, d.digits.OnChanged, d.algorithm.OnChanged = reissue, reissue, reissue
 	d.sendMail = widget.NewButtonWithIcon("Send by email", theme.MailSendIcon(), d.sendByEmail)
 	d.dlg = dialog.NewCustomWithoutButtons("Reprovision "+d.issued.User+": authenticator app", content, c.win)
 	d.dlg.SetButtons([]fyne.CanvasObject{d.sendMail, d.newToken, d.closeBtn})

@@ -327,3 +327,25 @@ func logCount(t *testing.T, svc *core.Service, want string) int {
 	}
 	return n
 }
+
+// TestReprovisionOATH_ChoicesReissue: changing Type, Digits or Algorithm
+// issues the token they describe at once, and the QR on screen holds it
+// (the QR stayed TOTP/6/SHA1 until "New token" was pressed).
+func TestReprovisionOATH_ChoicesReissue(t *testing.T) {
+	h := newOATHHarness(t)
+	h.win.Resize(fyne.NewSize(1280, 900))
+	storetest.MustAddUser(t, h.svc, "bob", "1234")
+	h.c.openReprovisionOATH("bob")
+	o := h.c.oath
+	o.oathType.SetSelected(oathTypeHOTP)
+	o.digits.SetSelected("8")
+	o.algorithm.SetSelected(core.OATHSHA256)
+	h.settle()
+	p, err := oathkey.Parse(o.issued.URI)
+	if err != nil || p.Kind != "hotp" || p.Digits != 8 || p.Algorithm != core.OATHSHA256 {
+		t.Fatalf("the choices show HOTP/8/SHA256, the token is %s/%d/%s (%v)", p.Kind, p.Digits, p.Algorithm, err)
+	}
+	if got := qrtest.MustDecode(t, h.win.Canvas().Capture()); got != o.issued.URI {
+		t.Errorf("the QR reads %q, want the token the choices describe %q", got, o.issued.URI)
+	}
+}
