@@ -97,10 +97,15 @@ func writeKeyAs(keyDir, name string, key []byte) error {
 		return fmt.Errorf("write the data key: %w", err)
 	}
 	defer os.Remove(tmp.Name())
-	if err := tmp.Chmod(0o600); err == nil {
-		if _, err = tmp.Write(key); err == nil {
-			err = tmp.Sync()
-		}
+	// One err for every step: a failed write or sync must never let the
+	// rename put an empty or partial key in place of the real one, which
+	// would leave every sealed record unreadable.
+	err = tmp.Chmod(0o600)
+	if err == nil {
+		_, err = tmp.Write(key)
+	}
+	if err == nil {
+		err = tmp.Sync()
 	}
 	if cerr := tmp.Close(); err == nil {
 		err = cerr
