@@ -397,7 +397,10 @@ func TestScheduledBackups(t *testing.T) {
 	}
 	waitState := func(what string, ok func(core.BackupState) bool) core.BackupState {
 		t.Helper()
-		deadline := time.Now().Add(10 * time.Second)
+		// A backup is an age scrypt encryption (about a second of CPU),
+		// many times slower under the race detector on a busy machine: the
+		// deadline only bounds how long a failure takes to show.
+		deadline := time.Now().Add(60 * time.Second)
 		for time.Now().Before(deadline) {
 			if st := e.svc.BackupState(); ok(st) {
 				return st
