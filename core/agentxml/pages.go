@@ -187,6 +187,22 @@ func (c *qrCache) put(text string, size int, png []byte) {
 	c.order = append(c.order, k)
 }
 
+// pageFieldsProblem is the sentence for a link's (or form's) username and
+// code that cannot be a user's: one missing, or one longer than
+// maxPageField. link names the link ("provision", "set-up"). "" when
+// both are usable.
+func pageFieldsProblem(link, username, code string) string {
+	switch {
+	case username == "" || code == "":
+		return "This " + link + " link is incomplete: it needs a username and a code. Ask your administrator for a new one."
+	case len(username) > maxPageField:
+		return "This username is too long: usernames have at most 64 characters. Check the username, or ask your administrator for a new link."
+	case len(code) > maxPageField:
+		return "This code is too long: codes have about 10 characters. Check the code, or ask your administrator for a new one."
+	}
+	return ""
+}
+
 // provisionPage is what a browser shows for the Provision URL: the server
 // settings, username and code, for a person to type into a mobile client.
 //
@@ -201,8 +217,8 @@ func (s *Server) provisionPage(w http.ResponseWriter, r *http.Request) {
 	}
 	q := r.URL.Query()
 	username, code := strings.TrimSpace(q.Get("username")), strings.TrimSpace(q.Get("code"))
-	if username == "" || code == "" || len(username) > maxPageField || len(code) > maxPageField {
-		writeText(w, http.StatusBadRequest, "This provision link is incomplete: it needs a username and a code. Ask your administrator for a new one.")
+	if msg := pageFieldsProblem("provision", username, code); msg != "" {
+		writeText(w, http.StatusBadRequest, msg)
 		return
 	}
 	if q.Get("kind") == "oath" {
@@ -244,7 +260,9 @@ func (s *Server) provisionPage(w http.ResponseWriter, r *http.Request) {
 	// The URL holds the code: no referrer leaks it, no frame hosts it.
 	h.Set("Referrer-Policy", "no-referrer")
 	h.Set("X-Frame-Options", "DENY")
-	h.Set("Content-Security-Policy", "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'")
+	// script-src 'self': provision.js (served by the web client) says how
+	// to set up an iPhone's Home Screen copy; no inline script.
+	h.Set("Content-Security-Policy", "default-src 'none'; img-src 'self'; script-src 'self'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'")
 	w.WriteHeader(http.StatusOK)
 	_, _ = w.Write(buf.b)
 }

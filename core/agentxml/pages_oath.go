@@ -55,8 +55,8 @@ func (s *Server) redeemOATH(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	username, code := strings.TrimSpace(r.PostForm.Get("username")), strings.TrimSpace(r.PostForm.Get("code"))
-	if username == "" || code == "" || len(username) > maxPageField || len(code) > maxPageField {
-		writeText(w, http.StatusBadRequest, "This set-up link is incomplete: it needs a username and a code. Ask your administrator for a new one.")
+	if msg := pageFieldsProblem("set-up", username, code); msg != "" {
+		writeText(w, http.StatusBadRequest, msg)
 		return
 	}
 	source := ""

@@ -68,7 +68,8 @@ func (s *Server) routes() http.Handler {
 	}
 	handle("/pinsafe/AgentXML", s.agentXML(false))
 	handle("/sentry/AgentXML", s.agentXML(false))
-	handle("/proxy/AgentXML", s.agentXML(true))
+	// /proxy is the phones' path: provision codes, device Ids and strings.
+	handle("/proxy/AgentXML", httpsOnly(s.agentXML(true)))
 
 	// The admin API is never reachable through the mobile path; saying so
 	// explicitly keeps a future "/proxy/" route from catching it.
@@ -77,14 +78,14 @@ func (s *Server) routes() http.Handler {
 	handle("/sentry/AdminXML", http.HandlerFunc(s.adminXML))
 
 	for _, p := range []string{"proxy", "pinsafe", "sentry"} {
-		handle("GET /"+p+"/TokenIndex", http.HandlerFunc(s.tokenIndex))
+		handle("GET /"+p+"/TokenIndex", httpsOnly(http.HandlerFunc(s.tokenIndex)))
 	}
 	handle("GET /ssdserver/getServerDetails", http.HandlerFunc(s.serverDetails))
-	handle("GET /userportal/getQRCode", http.HandlerFunc(s.qrCode))
-	handle("GET /userportal/provision", http.HandlerFunc(s.provisionPage))
-	handle("POST /userportal/oath", http.HandlerFunc(s.redeemOATH))
+	handle("GET /userportal/getQRCode", httpsOnly(http.HandlerFunc(s.qrCode)))
+	handle("GET /userportal/provision", httpsOnly(http.HandlerFunc(s.provisionPage)))
+	handle("POST /userportal/oath", httpsOnly(http.HandlerFunc(s.redeemOATH)))
 	if s.opt.Portal != nil {
-		handle("/userportal/", s.opt.Portal)
+		handle("/userportal/", httpsOnly(s.opt.Portal))
 	}
 	mux.Handle("/", s.notFound(known))
 
@@ -95,6 +96,31 @@ func (s *Server) routes() http.Handler {
 		h["X-Content-Type-Options"] = hdrNoSniff
 		defer s.recoverPanic(w)
 		mux.ServeHTTP(w, r)
+	})
+}
+
+// PlainHTTPRefused is the answer, with 403, to a route that carries a
+// provision code, an OATH secret or a device Id when it comes over the
+// optional plain HTTP listener (server.http_listen, OpenHTTP). The web
+// client (core/webclient) says the same.
+const PlainHTTPRefused = "Open this page with https://: codes, secrets and device Ids never travel unencrypted."
+
+// httpsOnly refuses next over plain HTTP. That listener exists for legacy
+// authentication agents (/pinsafe and /sentry AgentXML and AdminXML, and
+// the Site ID lookup, which carries nothing secret); every route phones
+// and people use carries a provision code (the Provision URL page, the
+// QR code of one, the OATH set-up and /proxy's provision), an OATH secret
+// (the set-up's answer) or a device Id (/proxy's downloads, TokenIndex's
+// id, the web client), and is served over HTTPS only. Refusing does not
+// unsend what the request carried, but a phone or link pointed at http://
+// fails at once, before a code is spent or a secret sent back in clear.
+func httpsOnly(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.TLS == nil {
+			writeText(w, http.StatusForbidden, PlainHTTPRefused)
+			return
+		}
+		next.ServeHTTP(w, r)
 	})
 }
 

@@ -5,12 +5,15 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
 
 	"provisio/core"
+	"provisio/core/agentxml"
 	"provisio/core/agentxml/agentxmltest"
+	"provisio/core/webclient"
 )
 
 func (w *world) client(t *testing.T) *http.Client {
@@ -296,12 +299,71 @@ func TestHandler_CrossSiteRefused(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	body(t, r)
+	b := body(t, r)
 	if r.StatusCode != http.StatusForbidden {
 		t.Fatalf("cross-site request = %d, want 403", r.StatusCode)
 	}
+	// A sentence on the page, not net/http's "cross-origin request
+	// detected from Sec-Fetch-Site header".
+	if !strings.Contains(b, `<p id="message" role="status">This request came from another website, so it was refused.`) || strings.Contains(b, "Sec-Fetch-Site") {
+		t.Fatalf("cross-site request answered %q", b)
+	}
 	if pend, _ := w.svc.PendingCodes(); !pend["ivan"].IsZero() {
 		t.Fatal("a cross-site request made a code")
+	}
+	// The authenticator's calls get the sentence as JSON.
+	req, _ = http.NewRequest(http.MethodPost, w.url+"/userportal/app/api/status", strings.NewReader(`{"id":"x"}`))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Sec-Fetch-Site", "cross-site")
+	r, err = hc.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rep struct{ State, Message string }
+	if err := json.Unmarshal([]byte(body(t, r)), &rep); err != nil || r.StatusCode != http.StatusForbidden || rep.State != "refused" || !strings.HasPrefix(rep.Message, "This request came from another website") {
+		t.Fatalf("cross-site API call = %d %+v %v", r.StatusCode, rep, err)
+	}
+}
+
+// TestHandler_SetupFieldSentences: a username or code too long to be a
+// user's is told so, as a page and as JSON; only a missing one makes the
+// link "incomplete".
+func TestHandler_SetupFieldSentences(t *testing.T) {
+	w := newWorld(t)
+	hc := w.client(t)
+	long := strings.Repeat("a", 129)
+	for _, tc := range []struct {
+		name     string
+		form     url.Values
+		want     string
+		wantJSON bool
+	}{
+		{"long username", url.Values{"username": {long}, "code": {"ABCD2345"}}, "This username is too long", false},
+		{"long code", url.Values{"username": {"gina"}, "code": {long}}, "This code is too long", false},
+		{"no code", url.Values{"username": {"gina"}}, "This provision link is incomplete", false},
+		{"long username, JSON", url.Values{"username": {long}, "code": {"ABCD2345"}}, "This username is too long", true},
+	} {
+		req, _ := http.NewRequest(http.MethodPost, w.url+"/userportal/setup", strings.NewReader(tc.form.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		if tc.wantJSON {
+			req.Header.Set("Accept", "application/json")
+		}
+		r, err := hc.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b := body(t, r)
+		if r.StatusCode != http.StatusBadRequest {
+			t.Errorf("%s: %d, want 400", tc.name, r.StatusCode)
+		}
+		if tc.wantJSON {
+			var rep struct{ State, Message string }
+			if err := json.Unmarshal([]byte(b), &rep); err != nil || rep.State != "refused" || !strings.HasPrefix(rep.Message, tc.want) {
+				t.Errorf("%s: %q, want refused %q…", tc.name, b, tc.want)
+			}
+		} else if !strings.Contains(b, `<p id="message" role="status">`+tc.want) {
+			t.Errorf("%s: page does not say %q:\n%s", tc.name, tc.want, b)
+		}
 	}
 }
 
@@ -312,12 +374,32 @@ func TestHandler_PlainHTTPRefused(t *testing.T) {
 	if err := w.srv.OpenHTTP("127.0.0.1:0"); err != nil {
 		t.Fatal(err)
 	}
-	r, err := http.Get("http://" + w.srv.HTTPAddr().String() + "/userportal/app/")
+	plain := "http://" + w.srv.HTTPAddr().String()
+	r, err := http.Get(plain + "/userportal/app/")
 	if err != nil {
 		t.Fatal(err)
 	}
-	body(t, r)
-	if r.StatusCode != http.StatusForbidden {
-		t.Fatalf("web client over plain HTTP = %d, want 403", r.StatusCode)
+	b := body(t, r)
+	if r.StatusCode != http.StatusForbidden || b != agentxml.PlainHTTPRefused+"\n" {
+		t.Fatalf("web client over plain HTTP = %d %q, want 403 %q", r.StatusCode, b, agentxml.PlainHTTPRefused)
+	}
+	w.addUser(t, "kim", "1357", "")
+	ic := w.code(t, "kim")
+	r, err = http.PostForm(plain+"/userportal/setup", url.Values{"username": {"kim"}, "code": {ic.Code}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b := body(t, r); r.StatusCode != http.StatusForbidden || strings.Contains(b, "deviceId") {
+		t.Fatalf("setup over plain HTTP = %d %q", r.StatusCode, b)
+	}
+	if pend, _ := w.svc.PendingCodes(); pend["kim"].IsZero() {
+		t.Fatal("a setup over plain HTTP spent the code")
+	}
+	// The handler's own guard, for a handler served without agentxml,
+	// says the same.
+	rec := httptest.NewRecorder()
+	webclient.New(w.svc, webclient.Options{}).ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/userportal/app/", nil))
+	if rec.Code != http.StatusForbidden || strings.TrimSpace(rec.Body.String()) != agentxml.PlainHTTPRefused {
+		t.Fatalf("the web client's own guard = %d %q", rec.Code, rec.Body.String())
 	}
 }

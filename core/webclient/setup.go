@@ -27,6 +27,32 @@ type setupData struct {
 	Fingerprint string              `json:"fingerprint"`
 }
 
+// setupReply is the JSON answer to a setup POST that asks for one
+// (Accept: application/json): State "ok" with Setup, which
+// ProvisioStore.setUp keeps as the setup page's data- attribute is kept,
+// or "refused" with the sentence the page would show.
+type setupReply struct {
+	State   string     `json:"state"`
+	Message string     `json:"message,omitempty"`
+	Setup   *setupData `json:"setup,omitempty"`
+}
+
+// maxField bounds the username and code a setup accepts: longer than any
+// username (64) or code (10), as on the Provision URL page.
+const maxField = 128
+
+// The answers to a username or code over maxField: saying the link is
+// incomplete would send the person looking for a missing part.
+const (
+	usernameTooLong = "This username is too long: usernames have at most 64 characters. Check the username, or ask your administrator for a new link."
+	codeTooLong     = "This code is too long: provision codes have about 10 characters. Check the code, or ask your administrator for a new one."
+)
+
+// wantsJSON reports whether the request asks for a JSON answer.
+func wantsJSON(r *http.Request) bool {
+	return strings.Contains(r.Header.Get("Accept"), "application/json")
+}
+
 type messageData struct {
 	Title   string
 	Message string
@@ -37,7 +63,15 @@ type messageData struct {
 // person's tap on "Set up this phone" sends this POST: the GET of the
 // Provision URL never spends the code, and no script sends it on load.
 func (h *Handler) setup(w http.ResponseWriter, r *http.Request) {
+	// The Provision URL page's form wants a page; the authenticator's own
+	// "Set up with a code" form (app.js) asks for JSON, so it can keep
+	// what the person typed and show the sentence beside it.
+	asJSON := wantsJSON(r)
 	fail := func(status int, msg string) {
+		if asJSON {
+			writeJSON(w, status, setupReply{State: "refused", Message: msg})
+			return
+		}
 		h.render(w, status, "message.html", messageData{Title: "This phone was not set up", Message: msg})
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, maxForm)
@@ -47,8 +81,15 @@ func (h *Handler) setup(w http.ResponseWriter, r *http.Request) {
 	}
 	username := strings.TrimSpace(r.PostForm.Get("username"))
 	code := strings.TrimSpace(r.PostForm.Get("code"))
-	if username == "" || code == "" || len(username) > 128 || len(code) > 128 {
+	switch {
+	case username == "" || code == "":
 		fail(http.StatusBadRequest, "This provision link is incomplete: it needs a username and a code. Ask your administrator for a new one.")
+		return
+	case len(username) > maxField:
+		fail(http.StatusBadRequest, usernameTooLong)
+		return
+	case len(code) > maxField:
+		fail(http.StatusBadRequest, codeTooLong)
 		return
 	}
 	ip := sourceIP(r)
@@ -76,6 +117,10 @@ func (h *Handler) setup(w http.ResponseWriter, r *http.Request) {
 	// fails the app downloads them on its first start.
 	if d, err := h.svc.SecurityStrings(p.DeviceID); err == nil {
 		data.Strings, data.Policies = strings.Split(d.Strings, ";"), d.Policies
+	}
+	if asJSON {
+		writeJSON(w, http.StatusOK, setupReply{State: "ok", Setup: &data})
+		return
 	}
 	js, err := json.Marshal(data)
 	if err != nil {

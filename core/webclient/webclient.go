@@ -26,6 +26,7 @@ import (
 	"io/fs"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"provisio/core"
@@ -107,8 +108,25 @@ func New(svc *core.Service, opt Options) *Handler {
 	// Another site's page must not make a visitor's browser ask for codes
 	// or set itself up: browsers mark cross-site POSTs (Sec-Fetch-Site,
 	// Origin) and they are refused.
-	h.csrf = http.NewCrossOriginProtection().Handler(h.mux)
+	csrf := http.NewCrossOriginProtection()
+	csrf.SetDenyHandler(http.HandlerFunc(h.crossSite))
+	h.csrf = csrf.Handler(h.mux)
 	return h
+}
+
+// crossSiteRefused is what a refused cross-site request is told, instead
+// of net/http's own "cross-origin request detected from Sec-Fetch-Site
+// header".
+const crossSiteRefused = "This request came from another website, so it was refused. Open this server's page yourself and try again there."
+
+// crossSite answers a cross-site POST: a page for the forms, JSON for the
+// authenticator's calls.
+func (h *Handler) crossSite(w http.ResponseWriter, r *http.Request) {
+	if wantsJSON(r) || strings.HasPrefix(r.URL.Path, App+"api/") {
+		writeJSON(w, http.StatusForbidden, apiReply{State: "refused", Message: crossSiteRefused})
+		return
+	}
+	h.render(w, http.StatusForbidden, "message.html", messageData{Title: "Refused", Message: crossSiteRefused})
 }
 
 // ServeHTTP sets the security headers every answer carries, then serves.
@@ -123,11 +141,18 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.TLS == nil {
 		// The optional plain HTTP listener is for legacy agents; codes,
 		// strings and device Ids never cross the network unencrypted.
-		http.Error(w, "Open this page with https://.", http.StatusForbidden)
+		// core/agentxml refuses it before this handler is reached (with
+		// agentxml.PlainHTTPRefused, the same sentence); this is for a
+		// handler served some other way.
+		http.Error(w, plainHTTPRefused, http.StatusForbidden)
 		return
 	}
 	h.csrf.ServeHTTP(w, r)
 }
+
+// plainHTTPRefused is agentxml.PlainHTTPRefused (adapters do not import
+// each other; TestHandler_PlainHTTPRefused compares them).
+const plainHTTPRefused = "Open this page with https://: codes, secrets and device Ids never travel unencrypted."
 
 // CSP is the Content-Security-Policy of every web client page: only this
 // server's own files, no inline script or style, no frames, forms only to

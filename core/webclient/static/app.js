@@ -6,7 +6,8 @@
 // when few are left. The PIN lives in one variable and is never stored or
 // sent. With client logging on in the user's profile it keeps a short
 // diagnostic log of its own events (never a PIN, code, string or the
-// device Id), which a person can send from the Help section.
+// device Id), which a person can send from the Help section. Not set up,
+// it offers "Set up with a code".
 'use strict';
 (function () {
   var LOW = 10;           // download a new set at or below this many left
@@ -264,6 +265,42 @@
       say('This phone is forgotten: its strings are deleted from this browser.');
       render();
     });
+  });
+
+  // Set up with a code: the empty state's form sets the phone up in
+  // whatever context the page runs in (an iPhone's Home Screen copy keeps
+  // its own storage, so it cannot use a set-up made in Safari). The same
+  // POST as the Provision URL page's button, asking for JSON so a refusal
+  // keeps what was typed; the same ProvisioStore.setUp keeps the answer.
+  // Only a person's tap (or Enter) sends it; the code is never in a URL.
+  function setupProblem(text) { $('setup-problem').textContent = text || ''; show('setup-problem', !!text); }
+  $('setup-form').addEventListener('submit', function (e) {
+    e.preventDefault();
+    if (!e.isTrusted || $('setup-submit').disabled) return;
+    var username = $('setup-username').value.trim(), code = $('setup-code').value.trim();
+    if (!username || !code) { setupProblem('Enter your username and the provision code.'); return; }
+    $('setup-submit').disabled = true;
+    setupProblem('');
+    say('Setting up this phone…');
+    fetch('/userportal/setup', {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/x-www-form-urlencoded', 'Accept': 'application/json' },
+      body: new URLSearchParams({ username: username, code: code }).toString(),
+      credentials: 'omit', cache: 'no-store', referrerPolicy: 'no-referrer'
+    }).then(function (r) { return r.json(); }).then(function (r) {
+      if (r.state !== 'ok' || !r.setup) { say(''); setupProblem(r.message || 'This phone was not set up; try again.'); return; }
+      return ProvisioStore.setUp(r.setup).then(function () {
+        $('setup-form').reset();
+        say('');
+        start();
+      }, function () {
+        say('');
+        setupProblem('This browser would not store the security strings (private browsing may block it). Use a normal window and ask for a new code.');
+      });
+    }, function () {
+      say('');
+      setupProblem('The server did not answer. Connect to the office network and try again.');
+    }).then(function () { $('setup-submit').disabled = false; });
   });
 
   // Leaving the page forgets the PIN and the code on screen; coming back

@@ -1,5 +1,6 @@
 // Runs on the answer to "Set up this phone": keeps what the server sent in
-// IndexedDB, then leaves for the authenticator. The page's URL holds
+// IndexedDB (ProvisioStore.setUp, shared with the authenticator's own
+// set-up form), then leaves for the authenticator. The page's URL holds
 // nothing secret, and replace() keeps it out of the history.
 'use strict';
 (function () {
@@ -12,14 +13,7 @@
     msg.textContent = 'The server answer could not be read. Ask your administrator for a new code.';
     return;
   }
-  var state = {
-    username: data.username, deviceId: data.deviceId, strings: data.strings || [],
-    next: 0, policies: data.policies || {}, server: data.server || '',
-    fingerprint: data.fingerprint || '', replaced: false, setupAt: Date.now()
-  };
-  ProvisioStore.save(state).then(function () {
-    return ProvisioStore.persist();
-  }).then(function () {
+  ProvisioStore.setUp(data).then(function () {
     location.replace('/userportal/app/');
   }).catch(function () {
     msg.textContent = 'This browser would not store the security strings (private browsing may block it). Open the link in a normal window and ask for a new code.';

@@ -27,6 +27,20 @@ var ProvisioStore = (function () {
     load: function () { return run('readonly', function (s) { return s.get(KEY); }); },
     save: function (state) { return run('readwrite', function (s) { return s.put(state, KEY); }); },
     forget: function () { return run('readwrite', function (s) { return s.delete(KEY); }); },
+    // setUp keeps what the server's answer to a setup POST holds
+    // (/userportal/setup): the one place a set-up becomes the stored
+    // record, for the Provision URL page (setup.js) and for the
+    // authenticator's own "Set up with a code" form (app.js) alike.
+    setUp: function (data) {
+      if (!data || !data.deviceId) return Promise.reject(new Error('no device'));
+      var state = {
+        username: data.username, deviceId: data.deviceId, strings: data.strings || [],
+        next: 0, policies: data.policies || {}, server: data.server || '',
+        fingerprint: data.fingerprint || '', replaced: false, setupAt: Date.now()
+      };
+      var self = this;
+      return self.save(state).then(function () { return self.persist(); });
+    },
     // Asks the browser not to evict the strings under storage pressure.
     persist: function () {
       if (navigator.storage && navigator.storage.persist) {
