@@ -79,7 +79,7 @@ func (c *cli) console() error {
 		RegenerateCert: e.regenerateCert,
 		Certificate:    e.certInfo,
 		CheckCertFiles: supervisor.CheckCertFiles,
-		ServiceCommand: serviceInstallCommand(),
+		ServiceCommand: serviceInstallCommand(c.store),
 		Store:          e.storeInfo,
 	})
 	defer con.Close()
@@ -156,7 +156,7 @@ func (c *cli) attachedDeps(a fyne.App, k *adminapi.Console, where, fingerprint s
 		Version:        appVersion(a),
 		DataDir:        dataDir,
 		Documentation:  docsURL(),
-		ServiceCommand: serviceInstallCommand(),
+		ServiceCommand: serviceInstallCommand(storeChoice{}),
 		Attached:       where,
 	}
 }
@@ -260,13 +260,28 @@ func (c *cli) remoteConsole() error {
 // serviceInstallCommand is the command the console's "Install as a
 // service" shows: this program by its path, so root runs the same build,
 // unless it is a throw-away build of `go run` (make run), which is gone
-// once the console closes.
-func serviceInstallCommand() string {
-	exe, err := os.Executable()
-	if err != nil || strings.Contains(exe, "go-build") || strings.ContainsAny(exe, " '\"$`") {
-		return "sudo provisio service install"
+// once the console closes; with the console's etcd store, sc, so the
+// service serves the same site (the unit carries them, service.go).
+func serviceInstallCommand(sc storeChoice) string {
+	cmd := "sudo provisio"
+	if exe, err := os.Executable(); err == nil && !strings.Contains(exe, "go-build") && !strings.ContainsAny(exe, " '\"$`") {
+		cmd = "sudo " + exe
 	}
-	return "sudo " + exe + " service install"
+	for _, f := range []struct{ flag, v string }{{"--store", sc.url}, {"--etcd-ca", absPath(sc.ca)}, {"--etcd-cert", absPath(sc.cert)}, {"--etcd-key", absPath(sc.key)}} {
+		if f.v != "" {
+			cmd += " " + f.flag + " " + shellWord(f.v)
+		}
+	}
+	return cmd + " service install"
+}
+
+// shellWord quotes v for a POSIX shell unless it is plain.
+func shellWord(v string) string {
+	const plain = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789/._:,=@+-"
+	if v != "" && strings.IndexFunc(v, func(r rune) bool { return !strings.ContainsRune(plain, r) }) < 0 {
+		return v
+	}
+	return "'" + strings.ReplaceAll(v, "'", `'\''`) + "'"
 }
 
 // certInfo describes the certificate the server presents now, for the

@@ -340,7 +340,8 @@ func TestEtcd_MemberStopsDuringLoad(t *testing.T) {
 
 // TestEtcd_EventsCrossServers: a console attached to A (through its admin
 // socket, as an attached console is) hears "provisioned" when the phone
-// used B; an agent added on B works on A at once.
+// used B; an agent added on B works on A at once (an action that needs
+// its secret: ping needs none).
 func TestEtcd_EventsCrossServers(t *testing.T) {
 	url, _, a, b := twoNodes(t)
 	api, err := adminapi.Dial(filepath.Join(a.dir, adminapi.SocketName))
@@ -375,7 +376,7 @@ func TestEtcd_EventsCrossServers(t *testing.T) {
 		t.Fatal(err)
 	}
 	for end := time.Now().Add(5 * time.Second); ; {
-		r, err := web.Action("ping")
+		r, err := web.Action("exists", "Username", "carol")
 		if err == nil && r.Pass() {
 			break
 		}
@@ -384,6 +385,101 @@ func TestEtcd_EventsCrossServers(t *testing.T) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+}
+
+// detachedCLI is a data directory no server holds, with the site's data
+// key: a command run there writes to etcd itself and exits, attached to
+// no server (the README's "from either" example).
+func detachedCLI(t *testing.T, from *node) (dir, keyDir string) {
+	t.Helper()
+	root := t.TempDir()
+	dir, keyDir = filepath.Join(root, "c"), filepath.Join(root, "c-keys")
+	key, err := os.ReadFile(filepath.Join(from.keyDir, store.KeyFileName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(keyDir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(keyDir, store.KeyFileName), key, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return dir, keyDir
+}
+
+// TestEtcd_DetachedCommandConfigReachesEveryServer: settings and agents
+// changed by a command line attached to no server reach both running
+// servers within seconds, though no serving process relays an event for
+// them: a policy turned on applies, a deleted agent's secret is refused
+// and an added agent's accepted, on A and on B.
+func TestEtcd_DetachedCommandConfigReachesEveryServer(t *testing.T) {
+	url, _, a, b := twoNodes(t)
+	cdir, ckeys := detachedCLI(t, a)
+	// everywhere waits until ok holds on both servers.
+	everywhere := func(what string, ok func(n *node) (bool, string)) {
+		t.Helper()
+		for name, n := range map[string]*node{"A": a, "B": b} {
+			var got string
+			for end := time.Now().Add(5 * time.Second); ; {
+				var done bool
+				if done, got = ok(n); done {
+					break
+				}
+				if time.Now().After(end) {
+					t.Fatalf("%s by a detached command: not so on server %s 5 s later (%s)", what, name, got)
+				}
+				time.Sleep(50 * time.Millisecond)
+			}
+		}
+	}
+	clients := map[[2]string]*agentxmltest.AgentClient{}
+	action := func(n *node, secret, action string, pairs ...string) (bool, string) {
+		ac := clients[[2]string{n.addr, secret}]
+		if ac == nil {
+			var err error
+			if ac, err = agentxmltest.NewAgentClient("https://"+n.addr, n.fp, secret); err != nil {
+				t.Fatal(err)
+			}
+			clients[[2]string{n.addr, secret}] = ac
+		}
+		r, err := ac.Action(action, pairs...)
+		if err != nil {
+			return false, err.Error()
+		}
+		return r.Pass(), r.Result + " " + r.Error
+	}
+
+	// A policy: self-provision is off by default, so an agent's
+	// provisioncode fails until it is turned on.
+	for _, n := range []*node{a, b} {
+		if pass, got := action(n, "vpn-secret-123", "provisioncode", "Username", "carol"); pass {
+			t.Fatalf("provisioncode passed with self-provision off: %s", got)
+		}
+	}
+	if code, _, errOut := runStore(t, url, cdir, ckeys, "settings", "set", "policy.selfreset.allow_self_provision", "yes"); code != 0 {
+		t.Fatalf("settings set: %s", errOut)
+	}
+	everywhere("self-provision turned on", func(n *node) (bool, string) {
+		return action(n, "vpn-secret-123", "provisioncode", "Username", "carol")
+	})
+
+	// An agent deleted: its secret is refused (exists needs it; ping
+	// would not).
+	if code, _, errOut := runStore(t, url, cdir, ckeys, "agent", "delete", "vpn"); code != 0 {
+		t.Fatalf("agent delete: %s", errOut)
+	}
+	everywhere("agent vpn deleted", func(n *node) (bool, string) {
+		pass, got := action(n, "vpn-secret-123", "exists", "Username", "carol")
+		return !pass, got
+	})
+
+	// An agent added: its secret is accepted.
+	if code, _, errOut := runStoreIn(t, url, cdir, ckeys, "web-secret-456\n", "agent", "add", "web", "--host", "127.0.0.1", "--secret", "-"); code != 0 {
+		t.Fatalf("agent add: %s", errOut)
+	}
+	everywhere("agent web added", func(n *node) (bool, string) {
+		return action(n, "web-secret-456", "exists", "Username", "carol")
+	})
 }
 
 // TestEtcd_OutboxMovesWithLeader: mail queued on the site is sent by the

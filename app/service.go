@@ -11,6 +11,8 @@ import (
 	"path/filepath"
 	"strings"
 	"text/template"
+
+	"provisio/core/etcdstore"
 )
 
 // The system service: `provisio service install|uninstall|status|unit`
@@ -27,6 +29,53 @@ type serviceConfig struct {
 	// (#13); owned by User, 0700.
 	KeyDir string
 	Binary string // absolute path of the provisio binary
+	// Store is where the records are: "" for the data file, or the
+	// etcd:// address of a site shared by several servers (#16), with
+	// the TLS files EtcdCA, EtcdCert and EtcdKey (paths, never their
+	// contents: the unit file is world-readable).
+	Store                     string
+	EtcdCA, EtcdCert, EtcdKey string
+}
+
+// withGlobal takes the options given before "service" into the unit:
+// --key-dir (or PROVISIO_KEY_DIR) and the store, --store and --etcd-*
+// (or PROVISIO_STORE and PROVISIO_ETCD_*), so that a server installed
+// as a service keeps its records where the command line said. Paths
+// become absolute: the service does not start in this directory.
+func (cfg serviceConfig) withGlobal(c *cli) serviceConfig {
+	if d := c.keyDir; d != "" || os.Getenv("PROVISIO_KEY_DIR") != "" {
+		cfg.KeyDir = absPath(keyDirFor(c.dataDir, d))
+	}
+	cfg.Store = c.store.url
+	cfg.EtcdCA, cfg.EtcdCert, cfg.EtcdKey = absPath(c.store.ca), absPath(c.store.cert), absPath(c.store.key)
+	return cfg
+}
+
+// absPath is p made absolute; "" stays "".
+func absPath(p string) string {
+	if p == "" {
+		return ""
+	}
+	return abs(p)
+}
+
+// unsafeInUnit are the characters a value on the ExecStart line may not
+// hold: systemd would split, unquote or expand them (% specifiers, $
+// variables).
+const unsafeInUnit = " \t\n\"'\\%$`;"
+
+// hiddenFromService are the trees the unit's sandbox hides from the
+// server (ProtectHome=yes; PrivateTmp=yes gives it a /tmp of its own).
+var hiddenFromService = []string{"/home", "/root", "/run/user", "/tmp", "/var/tmp"}
+
+// hiddenTree returns the tree of hiddenFromService that holds path, or "".
+func hiddenTree(path string) string {
+	for _, h := range hiddenFromService {
+		if path == h || strings.HasPrefix(path, h+"/") {
+			return h
+		}
+	}
+	return ""
 }
 
 // defaultService is the layout a Debian admin expects: a system user and
@@ -48,7 +97,7 @@ Wants=network-online.target
 Type=simple
 User={{.User}}
 Group={{.User}}
-ExecStart={{.Binary}} --data {{.DataDir}}{{if .KeyDir}} --key-dir {{.KeyDir}}{{end}} serve
+ExecStart={{.Binary}} --data {{.DataDir}}{{if .KeyDir}} --key-dir {{.KeyDir}}{{end}}{{if .Store}} --store {{.Store}}{{end}}{{if .EtcdCA}} --etcd-ca {{.EtcdCA}}{{end}}{{if .EtcdCert}} --etcd-cert {{.EtcdCert}}{{end}}{{if .EtcdKey}} --etcd-key {{.EtcdKey}}{{end}} serve
 Restart=on-failure
 RestartSec=2s
 UMask=0077
@@ -74,14 +123,55 @@ func unitFile(cfg serviceConfig) (string, error) {
 	if cfg.KeyDir != "" && (strings.ContainsAny(cfg.KeyDir, " \t\n\"'\\%$") || !filepath.IsAbs(cfg.KeyDir)) {
 		return "", fmt.Errorf("the service key directory %q must be an absolute path without spaces, quotes, %% or $", cfg.KeyDir)
 	}
+	if h := hiddenTree(cfg.KeyDir); h != "" {
+		return "", fmt.Errorf("the service cannot use the key directory %s: the service's sandbox hides %s from it; use a directory under /etc (the default is /etc/provisio)", cfg.KeyDir, h)
+	}
 	if !filepath.IsAbs(cfg.DataDir) || !filepath.IsAbs(cfg.Binary) {
 		return "", errors.New("the service's data directory and binary must be absolute paths")
+	}
+	if err := checkServiceStore(cfg); err != nil {
+		return "", err
 	}
 	var b bytes.Buffer
 	if err := unitTemplate.Execute(&b, cfg); err != nil {
 		return "", err
 	}
 	return b.String(), nil
+}
+
+// checkServiceStore refuses a store setting the unit cannot carry as it
+// is: an address with characters systemd would change, or with a user
+// and password (the unit file is world-readable, and etcd clients here
+// authenticate with --etcd-cert and --etcd-key files), or TLS files the
+// service's sandbox hides from it.
+func checkServiceStore(cfg serviceConfig) error {
+	if cfg.Store == "" {
+		if cfg.EtcdCA != "" || cfg.EtcdCert != "" || cfg.EtcdKey != "" {
+			return errors.New("--etcd-ca, --etcd-cert and --etcd-key go with --store etcd://...")
+		}
+		return nil
+	}
+	if !etcdstore.IsURL(cfg.Store) {
+		return fmt.Errorf("the service's store %q is not an etcd:// address", cfg.Store)
+	}
+	if strings.Contains(cfg.Store, "@") {
+		return errors.New("the service cannot carry a user or password in the store address (the unit file is readable by everyone); give etcd a client certificate with --etcd-cert and --etcd-key instead")
+	}
+	if strings.ContainsAny(cfg.Store, unsafeInUnit) {
+		return fmt.Errorf("the service's store address %q may not contain spaces, quotes, %%, $, ` or ;", cfg.Store)
+	}
+	for _, f := range []struct{ flag, path string }{{"--etcd-ca", cfg.EtcdCA}, {"--etcd-cert", cfg.EtcdCert}, {"--etcd-key", cfg.EtcdKey}} {
+		if f.path == "" {
+			continue
+		}
+		if !filepath.IsAbs(f.path) || strings.ContainsAny(f.path, unsafeInUnit) {
+			return fmt.Errorf("the service's %s file %q must be an absolute path without spaces, quotes, %%, $, ` or ;", f.flag, f.path)
+		}
+		if h := hiddenTree(f.path); h != "" {
+			return fmt.Errorf("the service cannot read its %s file %s: the service's sandbox hides %s from it; put the file under /etc (for example /etc/provisio), readable by the service's user", f.flag, f.path, h)
+		}
+	}
+	return nil
 }
 
 // systemd runs the system tools install and uninstall need. root is the
@@ -152,7 +242,13 @@ func (s systemd) install(cfg serviceConfig, self string) error {
 		return fmt.Errorf("systemctl enable --now %s: %w", cfg.Name, err)
 	}
 	fmt.Fprintf(s.out, "The %s service is enabled and started; it starts at boot and restarts on failure.\n"+
-		"Data: %s, keys: %s (back both up, apart). Manage it from the console or the command line with: provisio --data %s --key-dir %s ...\n", cfg.Name, cfg.DataDir, cfg.KeyDir, cfg.DataDir, cfg.KeyDir)
+		"Data: %s, keys: %s (back both up, apart). Manage it from the console or the command line with: provisio --data %s --key-dir %s%s ...\n", cfg.Name, cfg.DataDir, cfg.KeyDir, cfg.DataDir, cfg.KeyDir, storeFlags(cfg))
+	if cfg.Store != "" {
+		fmt.Fprintf(s.out, "Records: %s. Every server of the site needs the same provisio.key in %s.\n", cfg.Store, cfg.KeyDir)
+		if cfg.EtcdCert != "" || cfg.EtcdCA != "" {
+			fmt.Fprintf(s.out, "The user %s must be able to read the etcd TLS files the unit names.\n", cfg.User)
+		}
+	}
 	return nil
 }
 
@@ -172,6 +268,18 @@ func (s systemd) uninstall(cfg serviceConfig) error {
 	}
 	fmt.Fprintf(s.out, "The %s service is stopped and removed. The data in %s and the user %s were kept.\n", cfg.Name, cfg.DataDir, cfg.User)
 	return nil
+}
+
+// storeFlags are the store options of cfg as on the command line, with a
+// leading space; "" for the data file.
+func storeFlags(cfg serviceConfig) string {
+	var b strings.Builder
+	for _, f := range []struct{ flag, v string }{{"--store", cfg.Store}, {"--etcd-ca", cfg.EtcdCA}, {"--etcd-cert", cfg.EtcdCert}, {"--etcd-key", cfg.EtcdKey}} {
+		if f.v != "" {
+			fmt.Fprintf(&b, " %s %s", f.flag, f.v)
+		}
+	}
+	return b.String()
 }
 
 func copyFile(from, to string, mode os.FileMode) error {
@@ -214,7 +322,7 @@ var serviceCommands = map[string]command{
 				if os.Geteuid() != 0 {
 					return errors.New("installing a system service needs root: run it with sudo")
 				}
-				return systemd{root: "/", out: c.out, run: execRunner(c.out)}.install(cfg, self)
+				return systemd{root: "/", out: c.out, run: execRunner(c.out)}.install(cfg.withGlobal(c), self)
 			}
 		},
 	},
@@ -253,7 +361,7 @@ var serviceCommands = map[string]command{
 			fs.StringVar(&cfg.DataDir, "service-data", cfg.DataDir, "data directory of the service")
 			fs.StringVar(&cfg.Binary, "bin", cfg.Binary, "where the program is installed")
 			return func(c *cli, _ []string) error {
-				unit, err := unitFile(cfg)
+				unit, err := unitFile(cfg.withGlobal(c))
 				if err != nil {
 					return err
 				}

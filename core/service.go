@@ -148,9 +148,14 @@ func NewService(st Store, opts ...Option) (*Service, error) {
 }
 
 // ReloadConfig reads the settings and agents again from the store, for a
-// change the server named node made on a shared store (issue #16), and
-// tells the subscribers with an event from that node.
+// change made on a shared store by another server or command (issue #16;
+// node names where it was seen), and tells the subscribers with an event
+// from that node.
 func (s *Service) ReloadConfig(node string) error {
+	// Held from the read to the replacement, so that a reload cannot put
+	// what it read over the snapshot of a change this server committed
+	// meanwhile.
+	s.cfgMu.Lock()
 	var cfg Config
 	err := s.store.View(func(tx Tx) error {
 		set, err := tx.Settings()
@@ -167,10 +172,10 @@ func (s *Service) ReloadConfig(node string) error {
 		return nil
 	})
 	if err != nil {
+		s.cfgMu.Unlock()
 		return fmt.Errorf("reload configuration: %w", err)
 	}
 	cfg.agentAddrs = s.resolveAgents(cfg.Agents)
-	s.cfgMu.Lock()
 	s.config.Store(&cfg)
 	s.cfgMu.Unlock()
 	s.bus.Publish(Event{Kind: EventConfigChanged, At: s.clock.Now(), Node: node})

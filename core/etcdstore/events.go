@@ -17,8 +17,12 @@ import (
 // a batch at most every relayEvery, on a lease so the keys go away by
 // themselves; every node watches the prefix and publishes the others'
 // events on its own bus, marked with the sending node. So a console on
-// node A shows "Device provisioned" when the phone used node B, and a
-// change of settings or agents made on B is reloaded on A.
+// node A shows "Device provisioned" when the phone used node B.
+//
+// A change of configuration is not taken from these events: only serving
+// processes relay, and a command line attached to no server writes to
+// etcd and exits. Each node watches the configuration records instead
+// (FollowConfig, config.go), which RelayEvents runs too.
 
 // relayEvery bounds how often a node writes its events: one write for
 // many logins rather than one each.
@@ -30,23 +34,27 @@ const eventTTL = 30
 // EventSink is what the relay needs of the Service.
 type EventSink interface {
 	Events() *core.Bus
-	// ReloadConfig reads settings and agents again after another node
-	// changed them.
+	// ReloadConfig reads settings and agents again after they changed
+	// in the store (FollowConfig).
 	ReloadConfig(node string) error
 }
 
 func (kv *KV) eventsPrefix() string { return kv.prefix + ".events/" }
 
 // RelayEvents carries events between this node, named node, and the
-// others until ctx ends. report receives failures (may be nil).
+// others, and follows the site's configuration (FollowConfig), until ctx
+// ends. report receives failures (may be nil).
 func (kv *KV) RelayEvents(ctx context.Context, node string, svc EventSink, report func(error)) {
 	if report == nil {
 		report = func(error) {}
 	}
 	done := make(chan struct{})
 	go func() { defer close(done); kv.sendEvents(ctx, node, svc, report) }()
+	followed := make(chan struct{})
+	go func() { defer close(followed); kv.FollowConfig(ctx, svc, report) }()
 	kv.watchEvents(ctx, node, svc, report)
 	<-done
+	<-followed
 }
 
 func (kv *KV) sendEvents(ctx context.Context, node string, svc EventSink, report func(error)) {
@@ -149,19 +157,14 @@ func (kv *KV) watchEvents(ctx context.Context, node string, svc EventSink, repor
 					report(fmt.Errorf("an event from server %s does not decode: %w", from, err))
 					continue
 				}
-				config := false
 				for _, ev := range evs {
 					if ev.Kind == core.EventConfigChanged {
-						config = true
+						// FollowConfig reloads, and announces it, on
+						// the change itself in the store.
 						continue
 					}
 					ev.Node = from
 					svc.Events().Publish(ev)
-				}
-				if config {
-					if err := svc.ReloadConfig(from); err != nil {
-						report(err)
-					}
 				}
 			}
 		}

@@ -45,3 +45,22 @@ var (
 	// has moved into the logins bucket (migrateLogins).
 	keyLoginsMigrated = []byte("logins_migrated")
 )
+
+// Record names one record by bucket and key; an empty Key stands for
+// every record of the bucket.
+type Record struct{ Bucket, Key string }
+
+// ConfigRecords are the records a Service's configuration snapshot is
+// read from (settings and agents, core.Service.ReloadConfig), with the
+// profiles and the site's shared identity that follow a configuration
+// change. A store shared by several servers watches them
+// (core/etcdstore), so that a change reaches every server whoever wrote
+// it: another server, or a command line attached to none.
+func ConfigRecords() []Record {
+	return []Record{
+		{string(bucketConfig), string(keySettings)},
+		{string(bucketConfig), string(keySharedIdentity)},
+		{string(bucketAgents), ""},
+		{string(bucketProfiles), ""},
+	}
+}
