@@ -30,8 +30,27 @@ const (
 )
 
 // WithdrawnReason is the LastError of a withdrawn message; the Outbox
-// screen shows it after the state.
-const WithdrawnReason = "the code is no longer valid"
+// screen shows it after the state. A message carrying a PIN has
+// WithdrawnPINReason instead.
+const (
+	WithdrawnReason    = "the code is no longer valid"
+	WithdrawnPINReason = "the PIN it carries is no longer the user's"
+)
+
+// MailCarries names the secret a plain message's text holds, so that the
+// text is wiped when the secret dies, as a provision message's code is.
+type MailCarries string
+
+// Secrets a plain message can carry.
+const (
+	// CarriesPIN: the user's new PIN. It dies when the PIN changes again
+	// or the user is deleted.
+	CarriesPIN MailCarries = "pin"
+	// CarriesPINResetCode: a PIN reset code. It dies when it is spent or
+	// replaced, when the PIN is reset, when the user is deleted, and at
+	// the message's Expires.
+	CarriesPINResetCode MailCarries = "pin_reset_code"
+)
 
 // MaxMailAttempts is how many temporary failures a message survives
 // before it is marked failed; with the back-off that is about a day.
@@ -40,7 +59,12 @@ const MaxMailAttempts = 12
 // OutMessage is one message in the durable outbox. A provision message
 // holds its code in plain text until it is delivered, expires or is
 // discarded, because the sender must be able to send it after a restart;
-// the code is wiped as soon as it is no longer needed.
+// the code is wiped as soon as it is no longer needed. A message that
+// failed keeps its code while the code is valid, so that "Retry now" can
+// still send it; when the code dies (expiry, redemption, replacement, the
+// user's deletion) the message is withdrawn and wiped like a queued one.
+// A plain message carrying a PIN or a PIN reset code (Carries) follows the
+// same rule.
 type OutMessage struct {
 	ID       uint64   `json:"id"`
 	Kind     MailKind `json:"kind"`
@@ -48,12 +72,15 @@ type OutMessage struct {
 	FullName string   `json:"full_name,omitempty"`
 	To       string   `json:"to"`
 
-	Code    string    `json:"code,omitempty"`
-	URL     string    `json:"url,omitempty"`
+	Code string `json:"code,omitempty"`
+	URL  string `json:"url,omitempty"`
+	// Expires is when the code the message carries dies: a provision
+	// code's or a PIN reset code's expiry. Zero: not by time.
 	Expires time.Time `json:"expires,omitzero"`
 
-	Subject string `json:"subject,omitempty"` // MailPlain only
-	Text    string `json:"text,omitempty"`    // MailPlain only
+	Subject string      `json:"subject,omitempty"` // MailPlain only
+	Text    string      `json:"text,omitempty"`    // MailPlain only
+	Carries MailCarries `json:"carries,omitempty"` // MailPlain only; "" for none
 
 	State       MailState `json:"state"`
 	Attempts    int       `json:"attempts"`
@@ -65,6 +92,25 @@ type OutMessage struct {
 
 // wipe forgets the secret parts of a message that will not be sent again.
 func (m *OutMessage) wipe() { m.Code, m.URL, m.Text = "", "", "" }
+
+// ExpiredAt reports whether m is unsent (queued or failed) and the code it
+// carries has expired at now: such a message is withdrawn, not sent or
+// retried.
+func (m OutMessage) ExpiredAt(now time.Time) bool {
+	return (m.State == MailQueued || m.State == MailFailed) && !m.Expires.IsZero() && !now.Before(m.Expires)
+}
+
+// WithdrawnBecause is the reason m is, or would be, withdrawn.
+func (m OutMessage) WithdrawnBecause() string {
+	if m.Carries == CarriesPIN {
+		return WithdrawnPINReason
+	}
+	return WithdrawnReason
+}
+
+// carriesSecret reports whether m holds a secret that dies (a provision
+// code, a PIN, a PIN reset code), which withdrawal wipes.
+func (m OutMessage) carriesSecret() bool { return m.Kind == MailProvision || m.Carries != "" }
 
 // mailBackoff is the wait after the n-th temporary failure: 30 s doubling
 // up to 4 hours.
@@ -97,34 +143,57 @@ func queueMail(tx Tx, log *logger, m *OutMessage) error {
 	return log.add(LevelInfo, m.User, "Message added to message queue for user: %s, destination: %s.", m.User, m.To)
 }
 
-// withdrawCodeMail withdraws every unsent provision message of user except
-// the one carrying keep (a plain code; "" keeps none), inside tx. Every
-// path that ends a code's life calls it in its own transaction, so the
-// outbox never delivers a dead code and the status bar's pending count and
-// the Outbox agree.
+// withdrawCodeMail withdraws every unsent (queued or failed) provision
+// message of user except the one carrying keep (a plain code; "" keeps
+// none), inside tx. Every path that ends a code's life calls it in its own
+// transaction, so the outbox never delivers a dead code nor keeps one for
+// a retry, and the status bar's pending count and the Outbox agree.
 func withdrawCodeMail(tx Tx, log *logger, user, keep string) error {
-	var dead []OutMessage
+	return withdrawMail(tx, log, LevelInfo, user, func(m OutMessage) bool {
+		return m.Kind == MailProvision && (keep == "" || m.Code != keep)
+	})
+}
+
+// withdrawSecretMail withdraws user's unsent plain messages carrying what,
+// inside tx: every path that ends a PIN's or a PIN reset code's life calls
+// it, as withdrawCodeMail for provision codes.
+func withdrawSecretMail(tx Tx, log *logger, user string, what MailCarries) error {
+	return withdrawMail(tx, log, LevelInfo, user, func(m OutMessage) bool {
+		return m.Kind == MailPlain && m.Carries == what
+	})
+}
+
+// withdrawMail withdraws user's unsent (queued or failed) messages that
+// dead picks, inside tx.
+func withdrawMail(tx Tx, log *logger, level Level, user string, dead func(OutMessage) bool) error {
+	var doomed []OutMessage
 	err := tx.Mails(func(m OutMessage) bool {
-		if m.Kind == MailProvision && m.State != MailSent && m.State != MailWithdrawn &&
-			Key(m.User) == Key(user) && (keep == "" || m.Code != keep) {
-			dead = append(dead, m)
+		if m.State != MailSent && m.State != MailWithdrawn && Key(m.User) == Key(user) && dead(m) {
+			doomed = append(doomed, m)
 		}
 		return true
 	})
 	if err != nil {
 		return err
 	}
-	for _, m := range dead {
-		m.State, m.LastError = MailWithdrawn, WithdrawnReason
-		m.wipe()
-		if err := tx.PutMail(&m); err != nil {
-			return err
-		}
-		if err := log.add(LevelInfo, m.User, "Message for user: %s, destination: %s withdrawn: %s.", m.User, m.To, WithdrawnReason); err != nil {
+	for _, m := range doomed {
+		if err := withdraw(tx, log, level, &m); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// withdraw marks m withdrawn, wipes what it carries, stores and logs it.
+// Who it was for, when it was queued and how many attempts it had stay in
+// the Outbox; a failure's reason stays in the log.
+func withdraw(tx Tx, log *logger, level Level, m *OutMessage) error {
+	m.State, m.LastError = MailWithdrawn, m.WithdrawnBecause()
+	m.wipe()
+	if err := tx.PutMail(m); err != nil {
+		return err
+	}
+	return log.add(level, m.User, "Message for user: %s, destination: %s withdrawn: %s.", m.User, m.To, m.LastError)
 }
 
 // MailIssuedCode queues a message carrying ic, a code this process issued
@@ -221,19 +290,21 @@ func (s *Service) OutMessage(id uint64) (OutMessage, error) {
 	return m, err
 }
 
-// DueMail returns queued messages whose next attempt is due. Provision
-// messages whose code has expired are withdrawn instead: a dead code
-// is no use to anyone. It writes only when something expired, since the
-// sender asks every few seconds.
+// DueMail returns queued messages whose next attempt is due. Unsent
+// messages whose code has expired (ExpiredAt), queued or failed, are
+// withdrawn and wiped instead: a dead code is no use to anyone, and a
+// failed message keeps its code only while a retry could still send it.
+// It writes only when something expired, since the sender asks every few
+// seconds.
 func (s *Service) DueMail() ([]OutMessage, error) {
 	now := s.clock.Now()
 	var due, expired []OutMessage
 	err := s.store.View(func(tx Tx) error {
 		return tx.Mails(func(m OutMessage) bool {
 			switch {
-			case m.State != MailQueued || m.NextAttempt.After(now):
-			case m.Kind == MailProvision && !now.Before(m.Expires):
+			case m.ExpiredAt(now):
 				expired = append(expired, m)
+			case m.State != MailQueued || m.NextAttempt.After(now):
 			default:
 				due = append(due, m)
 			}
@@ -244,15 +315,14 @@ func (s *Service) DueMail() ([]OutMessage, error) {
 		return due, err
 	}
 	for _, m := range expired {
-		err := s.changeMail(m.ID, func(m *OutMessage, log *logger) error {
-			if m.State != MailQueued {
-				return nil // changed meanwhile
+		err := s.update(false, func(tx Tx, log *logger) error {
+			cur, err := outboxMessage(tx, m.ID)
+			if err != nil || !cur.ExpiredAt(log.now) {
+				return err // changed meanwhile
 			}
-			m.State, m.LastError = MailWithdrawn, WithdrawnReason
-			m.wipe()
-			return log.add(LevelWarn, m.User, "Message for user: %s, destination: %s withdrawn: %s.", m.User, m.To, WithdrawnReason)
-		})
-		if err != nil {
+			return withdraw(tx, log, LevelWarn, &cur)
+		}, s.outboxChanged)
+		if err != nil && ErrorCode(err) != CodeNotFound {
 			return due, err
 		}
 	}
@@ -271,7 +341,9 @@ func (s *Service) MailSent(id uint64) error {
 
 // MailFailed records a failed attempt. A temporary failure is retried with
 // back-off until MaxMailAttempts; a permanent one marks the message failed
-// at once. reason is a sentence for people, free of secrets.
+// at once. reason is a sentence for people, free of secrets. A failed
+// message keeps what it carries for "Retry now" only while that is valid:
+// DueMail and the withdrawals wipe it when it dies.
 func (s *Service) MailFailed(id uint64, reason string, temporary bool) error {
 	return s.changeMail(id, func(m *OutMessage, log *logger) error {
 		m.Attempts++
@@ -292,7 +364,13 @@ func (s *Service) RetryMail(id uint64) error {
 		if m.State == MailSent {
 			return Errorf(CodeConflict, "That message was already sent.")
 		}
-		if m.State == MailWithdrawn {
+		if m.State == MailWithdrawn || m.ExpiredAt(log.now) {
+			switch m.Carries {
+			case CarriesPIN:
+				return Errorf(CodeConflict, "That message was withdrawn because the PIN it carried is no longer the user's; reset the PIN again to send a new one.")
+			case CarriesPINResetCode:
+				return Errorf(CodeConflict, "That message was withdrawn because its PIN reset code is no longer valid; the user can ask for a new one.")
+			}
 			return Errorf(CodeConflict, "That message was withdrawn because its code is no longer valid; reprovision the user for a new one.")
 		}
 		if m.Kind == MailProvision && m.Code == "" {

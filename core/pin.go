@@ -49,12 +49,7 @@ func (s *Service) ResetPIN(name string, send bool) (PINReset, error) {
 			res.PIN = pin
 		}
 		return nil
-	}, s.usersChanged(name), func() []Event {
-		if send {
-			return s.outboxChanged()
-		}
-		return nil
-	})
+	}, s.usersChanged(name), s.outboxChanged) // a message queued, or the old PIN's withdrawn
 	if err != nil {
 		return PINReset{}, err
 	}
@@ -86,6 +81,13 @@ func resetPIN(tx Tx, log *logger, set Settings, u *User, how pinDelivery, unlock
 	if how == pinMailed && u.Email == "" {
 		return "", Errorf(CodeNoTransport, "User %q has no email address to send a new PIN to.", u.Name)
 	}
+	// The PIN and any pending reset code die here, and with them every
+	// unsent message carrying one.
+	for _, what := range []MailCarries{CarriesPIN, CarriesPINResetCode} {
+		if err := withdrawSecretMail(tx, log, u.Name, what); err != nil {
+			return "", err
+		}
+	}
 	pin := NewPIN(set.PINMin)
 	u.PIN, u.PINReset, u.Failures = pin, nil, 0
 	if unlock {
@@ -105,7 +107,8 @@ func resetPIN(tx Tx, log *logger, set Settings, u *User, how pinDelivery, unlock
 		Text: greeting(*u) + "Your PIN has been reset. Your new PIN is:\n\n    " + pin +
 			"\n\nUse it with the security strings in your mobile app. Keep it to yourself: " +
 			"nobody, not even the helpdesk, will ever ask you for it. If you did not ask for a new PIN, " +
-			"call your helpdesk.\n"}
+			"call your helpdesk.\n",
+		Carries: CarriesPIN}
 	if err := queueMail(tx, log, &m); err != nil {
 		return "", err
 	}
@@ -170,6 +173,9 @@ func (s *Service) RequestPINReset(agent Agent, username string) error {
 		if err != nil {
 			return err
 		}
+		if err := withdrawSecretMail(tx, log, u.Name, CarriesPINResetCode); err != nil { // the old code dies here
+			return err
+		}
 		code := NewCode(false)
 		pc := ProvisionCode{Hash: pinResetHash(u.Name, code), Created: log.now,
 			Expires: log.now.Add(time.Duration(set.SelfReset.CodeValidity) * time.Second)}
@@ -181,7 +187,8 @@ func (s *Service) RequestPINReset(agent Agent, username string) error {
 			Subject: "Your PIN reset code",
 			Text: greeting(u) + "Someone asked to reset your PIN. Your PIN reset code is:\n\n    " + code +
 				"\n\nIt works once, until " + pc.Expires.Local().Format("15:04 on 2 Jan 2006") +
-				". If you did not ask for a reset, ignore this message: your PIN stays as it is.\n"}
+				". If you did not ask for a reset, ignore this message: your PIN stays as it is.\n",
+			Carries: CarriesPINResetCode, Expires: pc.Expires}
 		if err := queueMail(tx, log, &m); err != nil {
 			return err
 		}
@@ -216,6 +223,9 @@ func (s *Service) RedeemPINReset(agent Agent, username, code string) error {
 			if pc != nil {
 				u.PINReset = nil
 				if err := tx.PutUser(u); err != nil {
+					return err
+				}
+				if err := withdrawSecretMail(tx, log, u.Name, CarriesPINResetCode); err != nil { // spent
 					return err
 				}
 			}
@@ -283,6 +293,9 @@ func (s *Service) ChangePIN(agent Agent, username, otc, newOTC string) error {
 		pin, _ := PINFromOTC(ss.S[index], newCode)
 		u.PIN = pin
 		if err := tx.PutUser(u); err != nil {
+			return err
+		}
+		if err := withdrawSecretMail(tx, log, u.Name, CarriesPIN); err != nil { // the mailed PIN is not this one
 			return err
 		}
 		return log.add(LevelInfo, u.Name, "PIN changed for user: %s.", u.Name)

@@ -180,8 +180,22 @@ func (s *Service) WithdrawProvisionCode(name, code string) (withdrawn bool, err 
 // pending one, and queues it to the address to when there is one. Every
 // way of making a code (console, CLI, agents, the self-service portal)
 // goes through it, so a code is always made, stored and logged alike.
+//
+// A mobile-client code is all digits when u's effective profile, read in
+// tx, says "Provision is numeric": that profile is what the phone is told,
+// and a number pad cannot type letters. An authenticator-app (OATH) set-up
+// code is always alphanumeric: it travels only inside the set-up link and
+// is typed into no app, so it takes the stronger shape.
 func (s *Service) issueCode(tx Tx, log *logger, set Settings, u User, to string, oath *OATHOptions) (IssuedCode, error) {
-	code := NewCode(set.MobileClient.ProvisionNumeric)
+	numeric := false
+	if oath == nil {
+		prof, _, err := resolveProfile(tx, u)
+		if err != nil {
+			return IssuedCode{}, err
+		}
+		numeric = prof.ProvisionNumeric
+	}
+	code := NewCode(numeric)
 	pc := ProvisionCode{Hash: HashCode(u.Name, code), Created: log.now,
 		Expires: log.now.Add(time.Duration(set.SelfReset.CodeValidity) * time.Second), OATH: oath}
 	if err := tx.PutProvisionCode(u.Name, pc); err != nil {

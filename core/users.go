@@ -118,6 +118,11 @@ func (s *Service) UpdateUser(name string, edit func(*User) error) (User, error) 
 		if err := tx.PutUser(u); err != nil {
 			return err
 		}
+		if u.PIN != old.PIN {
+			if err := withdrawSecretMail(tx, log, u.Name, CarriesPIN); err != nil { // the mailed PIN died
+				return err
+			}
+		}
 		out = u
 		return log.add(LevelInfo, u.Name, "User %q changed: %s.", u.Name, describeChanges(old, u))
 	}, s.usersChanged(name))
@@ -200,7 +205,9 @@ func deleteUser(tx Tx, log *logger, u User, by string) error {
 	if err := tx.DeleteProvisionCode(u.Name); err != nil {
 		return err
 	}
-	if err := withdrawCodeMail(tx, log, u.Name, ""); err != nil {
+	// Every unsent message carrying one of the user's secrets (provision
+	// code, PIN, PIN reset code) is withdrawn with them.
+	if err := withdrawMail(tx, log, LevelInfo, u.Name, OutMessage.carriesSecret); err != nil {
 		return err
 	}
 	u.DeviceID, u.DeviceOS, u.ProvisionedAt, u.PINReset = "", "", time.Time{}, nil

@@ -143,6 +143,11 @@ func (s *Service) UpdateUsers(sc Scope, specs []UserSpec) ([]error, error) {
 		if err := tx.PutUser(u); err != nil {
 			return err
 		}
+		if u.PIN != old.PIN {
+			if err := withdrawSecretMail(tx, log, u.Name, CarriesPIN); err != nil { // the mailed PIN died
+				return err
+			}
+		}
 		return log.add(LevelInfo, u.Name, "User %q changed by agent %q: %s.", u.Name, sc.Agent, describeChanges(old, u))
 	})
 }

@@ -44,8 +44,8 @@ type outboxScreen struct {
 
 	retry, discard *widget.Button
 	confirm        *dialog.ConfirmDialog // the open Discard confirmation, if any
-	// nextExpiry is when the first listed queued provision message's code
-	// expires (zero: none), so the status clock redraws the list then.
+	// nextExpiry is when the first listed unsent message's code expires
+	// (zero: none), so the status clock redraws the list then.
 	nextExpiry time.Time
 
 	shown    []core.OutMessage // newest first
@@ -110,7 +110,7 @@ func (s *outboxScreen) refresh() {
 	}
 	s.nextExpiry = time.Time{}
 	for _, m := range s.shown {
-		if s.shownState(m) == core.MailQueued && m.Kind == core.MailProvision && !m.Expires.IsZero() &&
+		if st := s.shownState(m); (st == core.MailQueued || st == core.MailFailed) && !m.Expires.IsZero() &&
 			(s.nextExpiry.IsZero() || m.Expires.Before(s.nextExpiry)) {
 			s.nextExpiry = m.Expires
 		}
@@ -195,11 +195,12 @@ func (s *outboxScreen) expiryPassed() bool {
 	return !s.nextExpiry.IsZero() && !s.c.svc.Now().Before(s.nextExpiry)
 }
 
-// shownState is m's state as the admin should see it: a queued provision
-// message whose code has expired is withdrawn, as the sender will record
-// at its next look, so the Outbox and the status bar's pending codes agree.
+// shownState is m's state as the admin should see it: an unsent (queued
+// or failed) message whose code has expired is withdrawn, as the sender
+// will record at its next look, so the Outbox and the status bar's pending
+// codes agree and Retry now is not offered for a dead code.
 func (s *outboxScreen) shownState(m core.OutMessage) core.MailState {
-	if m.State == core.MailQueued && m.Kind == core.MailProvision && !m.Expires.IsZero() && !s.c.svc.Now().Before(m.Expires) {
+	if m.ExpiredAt(s.c.svc.Now()) {
 		return core.MailWithdrawn
 	}
 	return m.State
@@ -210,7 +211,7 @@ func (s *outboxScreen) shownState(m core.OutMessage) core.MailState {
 func (s *outboxScreen) state(m core.OutMessage) string {
 	switch s.shownState(m) {
 	case core.MailWithdrawn:
-		return "withdrawn: " + core.WithdrawnReason
+		return "withdrawn: " + m.WithdrawnBecause()
 	case core.MailSent:
 		return "sent at " + s.format(m.SentAt)
 	case core.MailQueued:
@@ -293,10 +294,10 @@ func (s *outboxScreen) describe(m core.OutMessage) string {
 	default:
 		text += fmt.Sprintf("; %d attempts.", m.Attempts)
 	}
-	if st := s.shownState(m); m.Kind == core.MailProvision && !m.Expires.IsZero() && st != core.MailSent && st != core.MailWithdrawn {
+	if st := s.shownState(m); !m.Expires.IsZero() && st != core.MailSent && st != core.MailWithdrawn {
 		text += " The code expires " + s.format(m.Expires) + "."
 	}
-	if m.LastError != "" && m.State != core.MailWithdrawn {
+	if m.LastError != "" && s.shownState(m) != core.MailWithdrawn {
 		text += "\nLast error: " + m.LastError
 	}
 	return text

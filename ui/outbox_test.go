@@ -277,3 +277,36 @@ func equal(a, b []string) bool {
 	}
 	return true
 }
+
+// A message that failed keeps its code for Retry now while the code is
+// valid; once the code expires the Outbox shows it withdrawn, without the
+// failure as its last error, and no longer offers Retry now, before the
+// sender looks (which then wipes the code, core's rule).
+func TestOutbox_FailedMessageRetryOnlyWhileCodeValid(t *testing.T) {
+	h := newHarness(t)
+	s := h.c.outbox
+	s.loc = time.UTC
+	storetest.MustAddUser(t, h.svc, "alice", "1234")
+	ic, err := h.svc.MailProvisionCode("alice")
+	if err != nil {
+		t.Fatal(err)
+	}
+	const reason = "The mail server refused the recipient alice@example.org: 550 5.1.1 User unknown."
+	if err := h.svc.MailFailed(ic.MailID, reason, false); err != nil {
+		t.Fatal(err)
+	}
+	h.waitFor("failed state", func() bool { return len(s.shown) == 1 && s.shown[0].State == core.MailFailed })
+	h.selectMessage(ic.MailID)
+	if s.retry.Disabled() || !contains(s.row(0), "failed") || !strings.Contains(s.detail.Text, "The code expires ") {
+		t.Fatalf("failed with a valid code: retry disabled %v, row %q, detail %q", s.retry.Disabled(), s.row(0), s.detail.Text)
+	}
+
+	h.clock.Advance(601 * time.Second)
+	h.waitFor("Retry now withdrawn after expiry", func() bool { return s.retry.Disabled() })
+	if !contains(s.row(0), "withdrawn: the code is no longer valid") {
+		t.Errorf("row after expiry %q", s.row(0))
+	}
+	if contains(s.row(0), reason) || strings.Contains(s.detail.Text, "Last error") || strings.Contains(s.detail.Text, "The code expires") {
+		t.Errorf("row %q, detail %q", s.row(0), s.detail.Text)
+	}
+}
