@@ -321,6 +321,16 @@ func (c *cli) runCommand(cmd command, args []string) error {
 	return run(c, pos)
 }
 
+// openEnv opens the data directory for the command, first making it
+// 0700 when it lets other users in, which it says on stderr
+// (tightenDataDir).
+func (c *cli) openEnv() (*env, error) {
+	if notice := tightenDataDir(c.dataDir); notice != "" {
+		fmt.Fprintln(c.errOut, notice)
+	}
+	return openEnvStore(c.dataDir, c.keyDir, c.store)
+}
+
 // withEnv opens the data directory for one command and closes it after.
 func (c *cli) withEnv(fn func(e *env) error) (err error) {
 	if c.connect != "" {
@@ -328,7 +338,7 @@ func (c *cli) withEnv(fn func(e *env) error) (err error) {
 		// --user) must not quietly open this machine's data directory.
 		return usagef("this form of the command works on this machine's data directory only, not with --connect")
 	}
-	e, err := openEnvStore(c.dataDir, c.keyDir, c.store)
+	e, err := c.openEnv()
 	if err != nil {
 		return err
 	}
@@ -355,7 +365,7 @@ func (c *cli) withAPI(fn func(api adminapi.API, e *env) error) (err error) {
 	if client, ok := c.dialRunning(); ok {
 		return fn(client, nil)
 	}
-	e, err := openEnvStore(c.dataDir, c.keyDir, c.store)
+	e, err := c.openEnv()
 	if errors.Is(err, store.ErrLocked) {
 		// It may have started listening while the lock was tried.
 		client, derr := adminapi.Dial(filepath.Join(c.dataDir, adminapi.SocketName))

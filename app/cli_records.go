@@ -155,6 +155,12 @@ var settingsCommands = map[string]command{
 					return err
 				}
 				fmt.Fprintf(c.out, "%s = %s\n", s.Key, s.Value)
+				if other := certPairKey(s.Key); other != "" && s.Value != "" {
+					// The files are checked and served once both are set.
+					if o, err := api.Setting(other); err == nil && o.Value == "" {
+						fmt.Fprintf(c.out, "Now set %s: the files are checked, and served, once both are set.\n", other)
+					}
+				}
 				if e == nil && (s.Key == "server.listen" || s.Key == "server.http_listen") {
 					// serve opens its listeners once; the rest applies live.
 					fmt.Fprintln(c.out, "The running server keeps its current address until it restarts (sudo systemctl restart provisio, or stop and start serve).")
@@ -163,6 +169,18 @@ var settingsCommands = map[string]command{
 			})
 		}),
 	},
+}
+
+// certPairKey is the other key of the certificate pair for
+// server.tls_cert or server.tls_key, "" for any other key.
+func certPairKey(key string) string {
+	switch key {
+	case "server.tls_cert":
+		return "server.tls_key"
+	case "server.tls_key":
+		return "server.tls_cert"
+	}
+	return ""
 }
 
 var agentCommands = map[string]command{

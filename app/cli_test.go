@@ -7,6 +7,8 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"testing"
@@ -29,6 +31,20 @@ func runCLI(t *testing.T, dir string, args ...string) (int, string, string) {
 	var out, errOut bytes.Buffer
 	code := run(append([]string{"--data", dir}, args...), &out, &errOut)
 	return code, out.String(), errOut.String()
+}
+
+// privateTempDir is a t.TempDir() made 0700. The testing package makes
+// those 0777 less the umask (0755), which the CLI tightens with a
+// sentence on stderr (TestCLI_DataDirectoryIsMadePrivate); a test that
+// reads stderr as one sentence starts from a private directory, as a
+// data directory the program created is.
+func privateTempDir(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	if err := os.Chmod(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	return dir
 }
 
 // runIn is run with stdin as the standard input that secrets given as
@@ -269,5 +285,39 @@ func TestCLI_UserListShowsLocks(t *testing.T) {
 	}
 	if len(want) != 0 {
 		t.Errorf("not listed: %v\n%s", want, out)
+	}
+}
+
+// TestCLI_DataDirectoryIsMadePrivate: a data directory that exists
+// already keeps the mode it was made with (os.MkdirAll only sets 0700
+// when it creates one); opening one this user owns that lets others in
+// makes it 0700 and says so on stderr, once.
+func TestCLI_DataDirectoryIsMadePrivate(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("no Unix modes")
+	}
+	dir := filepath.Join(t.TempDir(), "data")
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(dir, 0o755); err != nil { // whatever the umask
+		t.Fatal(err)
+	}
+	code, _, errOut := runCLI(t, dir, "settings", "get", "server.name")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	fi, err := os.Stat(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := fi.Mode().Perm(); got != 0o700 {
+		t.Errorf("data directory mode %04o, want 0700", got)
+	}
+	if want := "mode 0755); it is now 0700"; !strings.Contains(errOut, want) {
+		t.Errorf("stderr %q does not say %q", errOut, want)
+	}
+	if code, _, errOut := runCLI(t, dir, "settings", "get", "server.name"); code != 0 || errOut != "" {
+		t.Errorf("second open: exit %d, stderr %q, want nothing said", code, errOut)
 	}
 }

@@ -92,7 +92,7 @@ func assertOneSentence(t *testing.T, stderr string) {
 // its data file.
 func soundDataDir(t *testing.T) (string, []byte) {
 	t.Helper()
-	dir := t.TempDir()
+	dir := privateTempDir(t)
 	st, err := store.Open(dir, store.Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -215,7 +215,7 @@ func TestBinary_LostDataFile(t *testing.T) {
 	for _, tt := range tests {
 		for _, args := range [][]string{{"serve", "--listen", "127.0.0.1:0"}, {"user", "list"}, {"check"}} {
 			t.Run(tt.name+"/"+args[0], func(t *testing.T) {
-				dir := t.TempDir()
+				dir := privateTempDir(t)
 				tt.prepare(t, dir)
 				code, stdout, stderr := runBinary(t, "", append([]string{"--data", dir}, args...)...)
 				if code != 1 {

@@ -45,6 +45,27 @@ type env struct {
 	leader *etcdstore.Leader
 }
 
+// tightenDataDir makes the data directory 0700 when this process owns it
+// and others may enter it: os.MkdirAll leaves an existing directory as it
+// is, and one made by hand (or by service install before the service
+// first ran) may be 0755, while it holds the records, the generated
+// certificate and the admin socket. It returns a sentence saying so when
+// it changed the mode (the next open finds 0700 and says nothing), or why
+// it could not; "" otherwise, also when the directory does not exist yet
+// (openEnvStore creates it 0700). A directory another user owns (root
+// running a command on the service's) is left alone.
+func tightenDataDir(dir string) string {
+	fi, err := os.Stat(dir)
+	if err != nil || !fi.IsDir() || fi.Mode().Perm()&0o077 == 0 || !ownedBySelf(fi) {
+		return ""
+	}
+	old := fi.Mode().Perm()
+	if err := os.Chmod(dir, old&^0o077); err != nil {
+		return fmt.Sprintf("provisio: the data directory %s lets other users in (mode %04o) and could not be restricted: %v.", dir, old, err)
+	}
+	return fmt.Sprintf("provisio: the data directory %s let other users in (mode %04o); it is now %04o, for its owner only.", dir, old, old&^0o077)
+}
+
 // storeChoice is where the records are kept: the bbolt file in the data
 // directory (url ""), or an etcd cluster (--store etcd://h1:2379,h2:2379,
 // or PROVISIO_STORE) reached with the TLS files ca, cert and key
@@ -121,6 +142,7 @@ func openEnvStore(dir, keyDir string, sc storeChoice, opts ...core.Option) (*env
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("create data directory %s: %w", dir, err)
 	}
+	// An existing directory keeps its mode here; cli.openEnv tightens it.
 	keyDir = keyDirFor(dir, keyDir)
 	var st *store.Store
 	var kv *etcdstore.KV
@@ -136,7 +158,10 @@ func openEnvStore(dir, keyDir string, sc storeChoice, opts ...core.Option) (*env
 	if err != nil {
 		return nil, err
 	}
-	svc, err := core.NewService(st, append([]core.Option{core.WithOATHKeys(oathkey.Keys{}), core.WithFreeSpace(store.FreeSpace(dir))}, opts...)...)
+	svc, err := core.NewService(st, append([]core.Option{core.WithOATHKeys(oathkey.Keys{}), core.WithFreeSpace(store.FreeSpace(dir)),
+		// server.tls_cert/tls_key are checked as the server loads them
+		// whoever sets them (CLI, admin API, console).
+		core.WithCertFilesCheck(supervisor.CheckCertFiles)}, opts...)...)
 	if err != nil {
 		st.Close()
 		return nil, err

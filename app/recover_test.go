@@ -54,7 +54,7 @@ func TestCLI_PanicBecomesOneSentence(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.cmd, func(t *testing.T) {
-			dir := t.TempDir()
+			dir := privateTempDir(t)
 			code, _, errOut := runCLI(t, dir, tt.cmd)
 			if code != exitError || strings.Count(errOut, "\n") != 1 || !strings.Contains(errOut, tt.wantErr) {
 				t.Fatalf("exit %d, stderr %q", code, errOut)

@@ -7,13 +7,18 @@ import (
 )
 
 // SetSettings validates and saves a whole settings record. It takes effect
-// on the next request. Its one audit line names the save (what) and the
-// keys it changed, with their old and new values unless secret or long.
+// on the next request. Certificate files it changes are checked as the
+// server would load them (checkCertChange). Its one audit line names the
+// save (what) and the keys it changed, with their old and new values
+// unless secret or long.
 func (s *Service) SetSettings(set Settings, what string) error {
 	if err := set.Validate(); err != nil {
 		return err
 	}
 	if err := s.checkBackupChange(s.Settings().Backup, set.Backup); err != nil {
+		return err
+	}
+	if err := s.checkCertChange(s.Settings(), set); err != nil {
 		return err
 	}
 	err := s.update(false, func(tx Tx, log *logger) error {

@@ -82,6 +82,9 @@ type serviceState struct {
 	// composition root.
 	backupMu     sync.Mutex
 	backupWriter BackupWriter
+	// certCheck checks certificate files a settings save names
+	// (WithCertFilesCheck, certcheck.go); nil checks only the paths.
+	certCheck CertFilesCheck
 }
 
 // Config is a read-only snapshot of settings and agents.

@@ -139,9 +139,11 @@ type about struct {
 	copyFP      *widget.Button
 }
 
-// showAbout shows the version, the data directory and the certificate's
-// full fingerprint, which can be selected or copied.
+// showAbout shows the version, the data directory and the full
+// fingerprint of the certificate served now, which can be selected or
+// copied.
 func (c *Console) showAbout() {
+	c.followCertificate()
 	a := &about{}
 	version := c.deps.Version
 	if version == "" {

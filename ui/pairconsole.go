@@ -63,6 +63,7 @@ func (s *serverScreen) showPairing(p core.ConsolePairing) {
 	s.lastPairing = p
 	addr, fp := s.c.svc.ConsoleEndpoint()
 	if fp == "" {
+		s.c.followCertificate()
 		fp = s.c.fingerprint
 	}
 	var b strings.Builder

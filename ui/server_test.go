@@ -82,7 +82,7 @@ func (ls *liveServer) restart() error {
 		ls.srv.Close()
 	}
 	ls.srv = agentxml.New(ls.h.svc, agentxml.Options{Certificate: ls.cert, GetCertificate: ls.certs.GetCertificate,
-		Fingerprint: certs.Fingerprint(ls.cert)})
+		Fingerprint: ls.certs.Fingerprint})
 	return ls.srv.Open(ls.h.svc.Settings().Listen)
 }
 

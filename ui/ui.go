@@ -42,8 +42,11 @@ type Deps struct {
 	// server restarts; nil or no addresses means the server is not
 	// running.
 	ServerURLs func() []string
-	// Fingerprint is the SHA-256 fingerprint of the server certificate,
-	// shown so an admin can compare it with what a phone or agent reports.
+	// Fingerprint is the SHA-256 fingerprint of the server certificate
+	// at start, shown so an admin can compare it with what a phone or
+	// agent reports. When Certificate is set the console follows the
+	// certificate served now: on every configuration change, every
+	// status-bar recount and when About or a pairing code is shown.
 	Fingerprint string
 	// StartErr is why the server did not start with the program, if it
 	// did not. The console tells the admin in a sentence and shows it on
@@ -483,7 +486,9 @@ func (c *Console) serverURLs() []string {
 }
 
 // startStatusClock recounts pending codes now and then: codes expire
-// without an event.
+// without an event. It also asks for the certificate served now, off the
+// UI thread: a certificate file renewed in place changes the fingerprint
+// without a configuration change.
 func (c *Console) startStatusClock() {
 	c.haltStatus = make(chan struct{})
 	halt := c.haltStatus
@@ -499,10 +504,17 @@ func (c *Console) startStatusClock() {
 				if !pending.CompareAndSwap(false, true) {
 					continue
 				}
+				fp := ""
+				if c.deps.Certificate != nil {
+					fp = c.deps.Certificate().Fingerprint
+				}
 				// Expired codes leave the pending count and their
 				// messages show as withdrawn, together.
 				c.do(func() {
 					pending.Store(false)
+					if fp != "" {
+						c.fingerprint = fp
+					}
 					c.refreshStatus()
 					if c.outbox != nil && c.outbox.expiryPassed() {
 						c.outbox.refresh()

@@ -2,6 +2,7 @@ package ui
 
 import (
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -183,5 +184,33 @@ func TestConsole_FollowsAReplacedCertificate(t *testing.T) {
 	})
 	if got := c.fingerprintText(); got != "11:22:33" {
 		t.Errorf("Help → About shows %q, want the new fingerprint", got)
+	}
+}
+
+// TestConsole_FollowsACertificateRenewedInPlace: a certificate file
+// renewed under the same path changes the served fingerprint with no
+// configuration change; the status bar follows it on its own clock, and
+// Help → About shows the certificate served when it opens.
+func TestConsole_FollowsACertificateRenewedInPlace(t *testing.T) {
+	var mu sync.Mutex
+	fp := testFingerprint
+	h := newHarnessWith(t, func(_ *harness, d *Deps) {
+		d.Certificate = func() CertInfo { mu.Lock(); defer mu.Unlock(); return CertInfo{Fingerprint: fp} }
+	})
+	w := test.NewTempWindow(t, widget.NewLabel(""))
+	c := newConsole(h.c.app, w, h.c.deps, h.options())
+	defer c.Close()
+	mu.Lock()
+	fp = "44:55:66"
+	mu.Unlock()
+	h.waitFor("the renewed fingerprint in the status bar", func() bool {
+		return strings.HasSuffix(c.status.Text, "Certificate SHA-256 44:55:66")
+	})
+	mu.Lock()
+	fp = "77:88:99"
+	mu.Unlock()
+	c.showAbout()
+	if got := c.aboutBox.fingerprint.Text; got != "77:88:99" {
+		t.Errorf("Help → About shows %q, want the certificate served now", got)
 	}
 }

@@ -42,7 +42,7 @@ func TestRemoteConsole_PairInWindowThenHelpdesk(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	phones := agentxml.New(svc, agentxml.Options{Certificate: cert, Fingerprint: fp})
+	phones := agentxml.New(svc, agentxml.Options{Certificate: cert, Fingerprint: func() string { return fp }})
 	if err := phones.Open("127.0.0.1:0"); err != nil {
 		t.Fatal(err)
 	}

@@ -123,8 +123,11 @@ func listen(path string, svc *core.Service, own uint32) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open the admin socket %s: %w", path, err)
 	}
-	// The data directory is 0700, so nobody else can reach the socket in
-	// the moment before this chmod.
+	// Until this chmod the socket has the umask's mode. The application
+	// makes a data directory it owns 0700 when it opens it (a directory
+	// made by hand may have been 0755), which keeps others from reaching
+	// the socket in that moment; a directory owned by another user keeps
+	// its mode. Either way peerListener serves only own and root.
 	if err := os.Chmod(path, 0o600); err != nil {
 		ln.Close()
 		return nil, fmt.Errorf("restrict the admin socket %s: %w", path, err)

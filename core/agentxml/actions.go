@@ -234,10 +234,16 @@ func (s *Server) certPin(p core.ClientPolicies) string {
 	if !p.CertPinning {
 		return ""
 	}
-	if s.opt.CurrentFingerprint != nil {
-		return s.opt.CurrentFingerprint()
+	return s.fingerprint()
+}
+
+// fingerprint is the SHA-256 fingerprint of the certificate served now,
+// "" when Options.Fingerprint is nil.
+func (s *Server) fingerprint() string {
+	if s.opt.Fingerprint == nil {
+		return ""
 	}
-	return s.opt.Fingerprint
+	return s.opt.Fingerprint()
 }
 
 // echoLog shortens client text quoted in a log line. %q in the format

@@ -235,7 +235,7 @@ func (s *Server) provisionPage(w http.ResponseWriter, r *http.Request) {
 		ConnectionType:  "proxy",
 		Username:        username,
 		Code:            code,
-		Fingerprint:     s.opt.Fingerprint,
+		Fingerprint:     s.fingerprint(), // the certificate served now, not at start
 		SettingsURL:     set.SelfReset.URLGetSettings,
 		ProvisioningURL: set.SelfReset.URLProvisioning,
 		WebClient:       s.opt.Portal != nil,

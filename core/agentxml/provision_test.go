@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"provisio/core"
+	"provisio/core/agentxml"
 	"provisio/core/agentxml/agentxmltest"
 	"provisio/core/store/storetest"
 )
@@ -230,6 +231,33 @@ func TestProvisionPage_Escapes(t *testing.T) {
 	}
 	if st, _, _, _ := e.agent.Get("/userportal/provision?username=alice"); st != http.StatusBadRequest {
 		t.Errorf("page without code = %d, want 400", st)
+	}
+}
+
+// TestProvisionPage_ShowsTheFingerprintServedNow: the page asks
+// Options.Fingerprint on every request, so a certificate switched without
+// a restart (the reloader behind GetCertificate) is the one it names.
+func TestProvisionPage_ShowsTheFingerprintServedNow(t *testing.T) {
+	var mu sync.Mutex
+	current := "AA:AA"
+	e := newEnvWith(t, []agentxmltest.Option{func(o *agentxml.Options) {
+		o.Fingerprint = func() string { mu.Lock(); defer mu.Unlock(); return current }
+	}})
+	page := func() string {
+		st, _, body, err := e.agent.Get("/userportal/provision?username=alice&code=ABCD2345")
+		if err != nil || st != http.StatusOK {
+			t.Fatalf("status %d, %v", st, err)
+		}
+		return string(body)
+	}
+	if p := page(); !strings.Contains(p, "AA:AA") {
+		t.Fatal("the page does not show the fingerprint")
+	}
+	mu.Lock()
+	current = "BB:BB"
+	mu.Unlock()
+	if p := page(); strings.Contains(p, "AA:AA") || !strings.Contains(p, "BB:BB") {
+		t.Error("after the certificate changed the page does not show the new fingerprint alone")
 	}
 }
 

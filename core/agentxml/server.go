@@ -30,13 +30,12 @@ import (
 type Options struct {
 	// Certificate is the HTTPS certificate and key.
 	Certificate tls.Certificate
-	// Fingerprint is the certificate's SHA-256 fingerprint as shown in the
-	// console; the Provision URL page repeats it so a person can compare.
-	Fingerprint string
-	// CurrentFingerprint, when set, returns the fingerprint of the
-	// certificate served now (GetCertificate may change it without a
-	// restart); certificate pinning sends it (#14).
-	CurrentFingerprint func() string
+	// Fingerprint returns the SHA-256 fingerprint, as the console shows
+	// it, of the certificate served now: GetCertificate may change the
+	// certificate without a restart, so it is asked on every use. The
+	// Provision URL page shows it so a person can compare, and
+	// certificate pinning sends it (#14). nil: none is shown or sent.
+	Fingerprint func() string
 	// QRPNG renders text as a PNG QR code about size pixels wide. With nil,
 	// GET /userportal/getQRCode answers 503.
 	QRPNG func(text string, size int) ([]byte, error)

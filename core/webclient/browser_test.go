@@ -224,7 +224,7 @@ func newWorld(t testing.TB) *world {
 	t.Helper()
 	svc := storetest.MustService(t)
 	srv, fp := agentxmltest.MustServer(t, svc, func(o *agentxml.Options) {
-		o.Portal = webclient.New(svc, webclient.Options{Fingerprint: func() string { return o.Fingerprint }})
+		o.Portal = webclient.New(svc, webclient.Options{Fingerprint: o.Fingerprint})
 	})
 	for _, kv := range [][2]string{
 		{"server.name", "Provisio test"},

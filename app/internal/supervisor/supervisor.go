@@ -83,11 +83,18 @@ func (s *Supervisor) loadCert() error {
 	return nil
 }
 
-// Fingerprint is the SHA-256 fingerprint of the certificate last loaded.
+// Fingerprint is the SHA-256 fingerprint of the certificate served now:
+// the reloader may have switched to new files (server.tls_cert/tls_key
+// set or renewed, a certificate regenerated on another server of the
+// site) since the last load. Before the first load it is "".
 func (s *Supervisor) Fingerprint() string {
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.fp
+	r, fp := s.certs, s.fp
+	s.mu.Unlock()
+	if r == nil {
+		return fp
+	}
+	return r.Fingerprint()
 }
 
 // CertNames are the names a generated certificate holds: the machine's
@@ -114,7 +121,7 @@ func (s *Supervisor) open(listen string) (*agentxml.Server, error) {
 		return nil, err
 	}
 	srv := agentxml.New(s.svc, agentxml.Options{Certificate: s.cert, GetCertificate: s.certs.GetCertificate,
-		Fingerprint: s.fp, CurrentFingerprint: s.certs.Fingerprint, QRPNG: qr.PNG,
+		Fingerprint: s.certs.Fingerprint, QRPNG: qr.PNG, // what is served now, not at start
 		Portal:   webclient.New(s.svc, webclient.Options{Fingerprint: s.certs.Fingerprint}),
 		DeviceCA: certs.NewDeviceCA(s.keyDir)}) // in the key directory, beside the TLS key (#13, #14)
 	if err := srv.Open(listen); err != nil {

@@ -59,7 +59,7 @@ func MustServer(tb testing.TB, svc *core.Service, opts ...Option) (*agentxml.Ser
 	if err != nil {
 		tb.Fatalf("certificate: %v", err)
 	}
-	o := agentxml.Options{Certificate: cert, Fingerprint: fp}
+	o := agentxml.Options{Certificate: cert, Fingerprint: func() string { return fp }}
 	for _, f := range opts {
 		f(&o)
 	}
