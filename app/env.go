@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"provisio/app/internal/supervisor"
@@ -43,6 +44,11 @@ type env struct {
 	// the one that sends mail and trims the log (issue #16).
 	node   string
 	leader *etcdstore.Leader
+	// identityMu keeps regenerateCert and syncIdentity apart (identity.go):
+	// a check between a regeneration's local files and its copy in the
+	// store would put the old certificate back, or log the server's own
+	// new one as another server's.
+	identityMu sync.Mutex
 }
 
 // tightenDataDir makes the data directory 0700 when this process owns it

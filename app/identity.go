@@ -23,6 +23,9 @@ import (
 // is down (etcd unreachable), and the next check catches up.
 const identityRecheck = time.Minute
 
+// identityRetry is how soon a failed check is tried again.
+const identityRetry = 2 * time.Second
+
 // regenerateCert is the Server screen's "Regenerate certificate": a new
 // certificate here and, on a shared store, for the whole site. When the
 // site's copy cannot be written the old certificate is put back, so the
@@ -31,6 +34,8 @@ func (e *env) regenerateCert() (string, error) {
 	if e.kv == nil {
 		return e.sup.RegenerateCert()
 	}
+	e.identityMu.Lock()
+	defer e.identityMu.Unlock()
 	paths := e.identityFiles()
 	names := []string{certs.CertFile, certs.KeyFile}
 	old := map[string][]byte{}
@@ -72,14 +77,20 @@ func (e *env) regenerateCert() (string, error) {
 }
 
 // followIdentity keeps this server's certificate the site's until ctx
-// ends: after each configuration change another server made, and every
-// identityRecheck, it takes the stored identity (shareIdentity) and, when
-// the certificate changed, serves the new one from the next handshake on.
+// ends: once at start, after each configuration change (another server's,
+// or the store's as FollowConfig sees it), and every identityRecheck, it
+// takes the stored identity (shareIdentity) and, when the certificate
+// changed, serves the new one from the next handshake on. The check at
+// start covers a change whose event came before this subscription (the
+// first reload of FollowConfig runs beside it); a failed check is tried
+// again after identityRetry instead of waiting for the next minute.
 func (e *env) followIdentity(ctx context.Context, report func(error)) {
 	events, cancel := e.svc.Events().Subscribe()
 	defer cancel()
 	tick := time.NewTicker(identityRecheck)
 	defer tick.Stop()
+	retry := time.NewTimer(0)
+	defer retry.Stop()
 	for {
 		select {
 		case <-ctx.Done():
@@ -92,9 +103,11 @@ func (e *env) followIdentity(ctx context.Context, report func(error)) {
 				continue
 			}
 		case <-tick.C:
+		case <-retry.C:
 		}
 		if err := e.syncIdentity(); err != nil && ctx.Err() == nil {
 			report(fmt.Errorf("take the site's server certificate: %w", err))
+			retry.Reset(identityRetry)
 		}
 	}
 }
@@ -102,6 +115,8 @@ func (e *env) followIdentity(ctx context.Context, report func(error)) {
 // syncIdentity writes the site's certificate files over this server's
 // when they differ, and reloads the certificate it serves.
 func (e *env) syncIdentity() error {
+	e.identityMu.Lock()
+	defer e.identityMu.Unlock()
 	before := e.sup.Fingerprint()
 	if err := e.shareIdentity(); err != nil {
 		return err
