@@ -167,9 +167,11 @@ func TestConsole_BuildsScreensWhenShown(t *testing.T) {
 // the status bar and Help → About show the new fingerprint, also while
 // the Server screen has not been built yet.
 func TestConsole_FollowsAReplacedCertificate(t *testing.T) {
+	// The status clock reads the certificate off the UI thread.
+	var mu sync.Mutex
 	fp := testFingerprint
 	h := newHarnessWith(t, func(_ *harness, d *Deps) {
-		d.Certificate = func() CertInfo { return CertInfo{Fingerprint: fp} }
+		d.Certificate = func() CertInfo { mu.Lock(); defer mu.Unlock(); return CertInfo{Fingerprint: fp} }
 	})
 	w := test.NewTempWindow(t, widget.NewLabel(""))
 	c := newConsole(h.c.app, w, h.c.deps, h.options())
@@ -177,7 +179,9 @@ func TestConsole_FollowsAReplacedCertificate(t *testing.T) {
 	if c.server != nil || !strings.HasSuffix(c.status.Text, "Certificate SHA-256 "+testFingerprint) {
 		t.Fatalf("server screen built %v, status %q", c.server != nil, c.status.Text)
 	}
+	mu.Lock()
 	fp = "11:22:33"
+	mu.Unlock()
 	h.svc.Events().Publish(core.Event{Kind: core.EventConfigChanged, Reason: "server certificate", At: time.Now()})
 	h.waitFor("the new fingerprint in the status bar", func() bool {
 		return strings.HasSuffix(c.status.Text, "Certificate SHA-256 11:22:33")
