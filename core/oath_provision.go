@@ -32,6 +32,8 @@ const (
 	refusedOATHWrong    = "wrong authenticator set-up code"
 )
 
+var oathRefusals = attemptRefusals{refusedOATHNoCode, refusedOATHExpired, refusedOATHThrottle, refusedOATHWrong}
+
 // RedeemOATHProvision redeems a provision code made for an OATH token
 // (the web page behind the Provision URL): a pending token is issued
 // whose otpauth:// URI is returned this once, and the code is spent.
@@ -46,38 +48,10 @@ const (
 // code meant for the mobile client is left for it.
 func (s *Service) RedeemOATHProvision(source, username, code string) (OATHIssued, error) {
 	s = s.As(PhoneActor(source))
-	set := s.Settings()
-	now := s.clock.Now()
 	failed := Errorf(CodeProvision, "This set-up link has been used or has expired.")
-
-	var u User
-	var pc ProvisionCode
-	err := s.store.View(func(tx Tx) error {
-		var err error
-		if u, err = findUser(tx, username); err != nil {
-			return err
-		}
-		pc, err = tx.ProvisionCode(u.Name)
-		return err
-	})
-	switch {
-	case ErrorCode(err) == CodeNotFound:
-		s.Refuse(source, refusedOATHNoCode)
-		return OATHIssued{}, failed
-	case err != nil:
+	_, pc, err := s.admitProvisionAttempt(source, username, code, oathRefusals, failed)
+	if err != nil {
 		return OATHIssued{}, err
-	case !now.Before(pc.Expires):
-		s.Refuse(source, refusedOATHExpired)
-		return OATHIssued{}, failed
-	case !s.provisions.admit(pc, source, now):
-		s.Refuse(source, refusedOATHThrottle)
-		return OATHIssued{}, failed
-	case !pc.Matches(u.Name, code):
-		s.Refuse(source, refusedOATHWrong)
-		if s.provisions.wrong(pc, now) < set.SelfReset.MaxProvisionAttempts {
-			return OATHIssued{}, failed
-		}
-		return OATHIssued{}, s.killProvisionCode(u.Name, pc, failed)
 	}
 
 	// The code is right: redeem it, checking again inside the write.

@@ -273,6 +273,53 @@ const (
 	refusedProvisionWrong    = "wrong provision code"
 )
 
+// attemptRefusals are the reasons Refuse counts for the attempts on one
+// kind of page or action that redeems provision codes.
+type attemptRefusals struct{ noCode, expired, throttle, wrong string }
+
+var provisionRefusals = attemptRefusals{refusedProvisionNoCode, refusedProvisionExpired, refusedProvisionThrottle, refusedProvisionWrong}
+
+// admitProvisionAttempt decides on a read, without a write, what a
+// stranger's attempt to redeem a provision code may do (the rules of
+// Provision, provision_guard.go): it returns the user and their pending
+// code when code is right and may be checked now, and otherwise fail
+// (or the store's error), having counted the refusal in memory with the
+// reason of why. A wrong code counts towards the code's limit; the last
+// allowed one kills the code, the one write wrong attempts cause.
+func (s *Service) admitProvisionAttempt(source, username, code string, why attemptRefusals, fail error) (User, ProvisionCode, error) {
+	now := s.clock.Now()
+	var u User
+	var pc ProvisionCode
+	err := s.store.View(func(tx Tx) error {
+		var err error
+		if u, err = findUser(tx, username); err != nil {
+			return err
+		}
+		pc, err = tx.ProvisionCode(u.Name)
+		return err
+	})
+	switch {
+	case ErrorCode(err) == CodeNotFound:
+		s.Refuse(source, why.noCode)
+		return u, pc, fail
+	case err != nil:
+		return u, pc, err
+	case !now.Before(pc.Expires):
+		s.Refuse(source, why.expired)
+		return u, pc, fail
+	case !s.provisions.admit(pc, source, now):
+		s.Refuse(source, why.throttle)
+		return u, pc, fail
+	case !pc.Matches(u.Name, code):
+		s.Refuse(source, why.wrong)
+		if s.provisions.wrong(pc, now) < s.Settings().SelfReset.MaxProvisionAttempts {
+			return u, pc, fail
+		}
+		return u, pc, s.killProvisionCode(u.Name, pc, fail)
+	}
+	return u, pc, nil
+}
+
 // Provision redeems a provision code for a new device; source is the
 // caller's address. On success the previous device and all its strings
 // are revoked.
@@ -290,38 +337,12 @@ const (
 func (s *Service) Provision(source, username, code, deviceOS string) (Provisioned, error) {
 	s = s.As(PhoneActor(source))
 	set := s.Settings()
-	now := s.clock.Now()
 	fail := Errorf(CodeProvision, "Provision failed: the code is wrong, used or expired, or there is no such user.")
 
 	// Everything a stranger can try is decided on a read, without a write.
-	var u User
-	var pc ProvisionCode
-	err := s.store.View(func(tx Tx) error {
-		var err error
-		if u, err = findUser(tx, username); err != nil {
-			return err
-		}
-		pc, err = tx.ProvisionCode(u.Name)
-		return err
-	})
-	switch {
-	case ErrorCode(err) == CodeNotFound:
-		s.Refuse(source, refusedProvisionNoCode)
-		return Provisioned{}, fail
-	case err != nil:
+	u, pc, err := s.admitProvisionAttempt(source, username, code, provisionRefusals, fail)
+	if err != nil {
 		return Provisioned{}, err
-	case !now.Before(pc.Expires):
-		s.Refuse(source, refusedProvisionExpired)
-		return Provisioned{}, fail
-	case !s.provisions.admit(pc, source, now):
-		s.Refuse(source, refusedProvisionThrottle)
-		return Provisioned{}, fail
-	case !pc.Matches(u.Name, code):
-		s.Refuse(source, refusedProvisionWrong)
-		if s.provisions.wrong(pc, now) < set.SelfReset.MaxProvisionAttempts {
-			return Provisioned{}, fail
-		}
-		return Provisioned{}, s.killProvisionCode(u.Name, pc, fail)
 	}
 
 	// The code is right: redeem it, checking again inside the write.
