@@ -227,23 +227,9 @@ func TestWebClient_IPhoneHomeScreenWording(t *testing.T) {
 // within seconds rather than after the browser's own minute-long timeout.
 func TestWebClient_OfflineHangingServer(t *testing.T) {
 	w := newWorld(t)
-	if err := w.svc.SetSetting("policy.mobile.allow_pin_entry", "No"); err != nil {
-		t.Fatal(err)
-	}
-	w.addUser(t, "carol", "4821", "")
-	ic := w.code(t, "carol")
-	phone := newBrowser(t, budget(t))
-	phone.do(chromedp.Navigate(ic.URL), chromedp.Tap(chromedp.CSS("#setup-phone")))
-	phone.visible("#string-view")
-	if got := phone.eval(`navigator.serviceWorker.ready.then(function () { return 'ready'; })`); got != "ready" {
-		t.Fatalf("service worker: %s", got)
-	}
+	phone, addr := phoneThenServerGone(t, w)
 
 	// The server's address now accepts and holds every connection.
-	addr := w.srv.Addr().String()
-	if err := w.srv.Close(); err != nil {
-		t.Fatal(err)
-	}
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		t.Fatal(err)

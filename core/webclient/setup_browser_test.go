@@ -213,10 +213,13 @@ func TestWebClient_CodeOpenedTwice(t *testing.T) {
 	}
 }
 
-// TestWebClient_Offline: after setup the phone shows its strings with the
-// server gone.
-func TestWebClient_Offline(t *testing.T) {
-	w := newWorld(t)
+// phoneThenServerGone sets carol's phone up (strings shown, PIN entry off)
+// in w, waits until the service worker controls the page, as it does once
+// the phone has opened the authenticator, and closes the server. It
+// returns the server's address, for the test to reopen it before the
+// cleanup's Close.
+func phoneThenServerGone(t *testing.T, w *world) (*browser, string) {
+	t.Helper()
 	if err := w.svc.SetSetting("policy.mobile.allow_pin_entry", "No"); err != nil {
 		t.Fatal(err)
 	}
@@ -225,8 +228,6 @@ func TestWebClient_Offline(t *testing.T) {
 	phone := newBrowser(t, budget(t))
 	phone.do(chromedp.Navigate(ic.URL), chromedp.Tap(chromedp.CSS("#setup-phone")))
 	phone.visible("#string-view")
-	// Wait until the service worker controls the page, as it does once
-	// the phone has opened the authenticator.
 	if got := phone.eval(`navigator.serviceWorker.ready.then(function () { return 'ready'; })`); got != "ready" {
 		t.Fatalf("service worker: %s", got)
 	}
@@ -234,6 +235,14 @@ func TestWebClient_Offline(t *testing.T) {
 	if err := w.srv.Close(); err != nil {
 		t.Fatal(err)
 	}
+	return phone, addr
+}
+
+// TestWebClient_Offline: after setup the phone shows its strings with the
+// server gone.
+func TestWebClient_Offline(t *testing.T) {
+	w := newWorld(t)
+	phone, addr := phoneThenServerGone(t, w)
 	phone.do(chromedp.Reload())
 	phone.visible("#string-view")
 	if got := phone.text("#index"); got != "01" {
