@@ -46,6 +46,17 @@
 #   PLAIN [1] (0: skip the plain-store login run)  STRICT_ENC [1]
 #   ETCD [3] members of the embedded etcd cluster for the provisio-etcd-login
 #            run (0: skip it); ETCD_USERS [1000] users set up for it
+#   SERVER_CPUS, WRK_CPUS  CPU lists for taskset -c (e.g. 0-1 and 2-3): the
+#            servers (bare and provisio alike) run on SERVER_CPUS and wrk on
+#            WRK_CPUS, so the load generator does not take the servers'
+#            cores. On a machine with 4 or more CPUs the default gives the
+#            servers the first half and wrk the rest; with fewer, both share
+#            every CPU (as on a 2-CPU machine) unless both are set.
+#
+# Each row also reports the CPU time per request of the server that answered
+# (from /proc/PID/stat) and of wrk, in microseconds: on a machine where wrk
+# shares the servers' cores, a slower run makes wrk pay more per request too,
+# so these say where the time went.
 #
 # Traffic goes to 127.0.0.1 only, every wrk run is bounded by -d, and the
 # servers are stopped on exit.
@@ -70,6 +81,18 @@ ETCD=${ETCD:-3}
 ETCD_USERS=${ETCD_USERS:-1000}
 HOST=127.0.0.1
 SCRIPTS=core/agentxml/loadbench
+CPUS=$(nproc)
+if [ -z "${SERVER_CPUS+x}" ] && [ -z "${WRK_CPUS+x}" ] && [ "$CPUS" -ge 4 ]; then
+	SERVER_CPUS="0-$((CPUS / 2 - 1))"
+	WRK_CPUS="$((CPUS / 2))-$((CPUS - 1))"
+fi
+SERVER_CPUS=${SERVER_CPUS:-}
+WRK_CPUS=${WRK_CPUS:-}
+server_pin=()
+wrk_pin=()
+if [ -n "$SERVER_CPUS" ]; then server_pin=(taskset -c "$SERVER_CPUS"); fi
+if [ -n "$WRK_CPUS" ]; then wrk_pin=(taskset -c "$WRK_CPUS"); fi
+CLK_TCK=$(getconf CLK_TCK)
 
 # ---- wrk ----
 if ! command -v wrk >/dev/null 2>&1; then
@@ -109,9 +132,10 @@ go build -o "$WORK/loadbench" ./core/agentxml/loadbench
 start() {
 	local name=$1
 	shift
-	"$WORK/loadbench" "$@" >"$WORK/$name.out" 2>"$WORK/$name.err" &
+	"${server_pin[@]}" "$WORK/loadbench" "$@" >"$WORK/$name.out" 2>"$WORK/$name.err" &
 	local pid=$!
 	pids+=("$pid")
+	server_pid=$pid
 	local i
 	for ((i = 0; i < 600; i++)); do
 		if grep -qs '^READY ' "$WORK/$name.out"; then return 0; fi
@@ -126,6 +150,7 @@ start() {
 bare_port=$PORT
 prov_port=$((PORT + 1))
 start bare -mode bare -listen "$HOST:$bare_port"
+bare_pid=$server_pid
 base_args=(-mode provisio -listen "$HOST:$prov_port" -users "$USERS" -out "$WORK/codes.txt")
 # Sealed with a data key, as the program runs (#13).
 prov_args=("${base_args[@]}" -data "$WORK/data" -key-dir "$WORK/keys")
@@ -135,6 +160,7 @@ if [ "$DEVICES" -gt 0 ]; then first_args+=(-devices "$DEVICES" -devices-out "$WO
 if [ "$OATH_USERS" -gt 0 ]; then first_args+=(-oath-users "$OATH_USERS" -oath-out "$WORK/oath.txt"); fi
 echo "wrk-bench: setting up $USERS users and $DEVICES devices to provision for provisio"
 start provisio "${first_args[@]}"
+prov_pid=$server_pid
 sed 's/^/  /' "$WORK/provisio.err"
 
 # bench LABEL PORT CONNS SCRIPT [SCRIPT ARGS...]: one wrk run; leaves its
@@ -145,14 +171,20 @@ bench() {
 	shift 4
 	local extra=()
 	if [ $# -gt 0 ]; then extra=(-- "$@"); fi
-	local before after
+	local before after pid=$prov_pid
+	if [ "$port" = "$bare_port" ]; then pid=$bare_pid; fi
 	before=$(cut -d' ' -f1 /proc/loadavg)
-	wrk -t"$THREADS" -c"$conns" -d"$DURATION" --latency -s "$SCRIPTS/$script" \
-		"https://$HOST:$port" "${extra[@]}" >"$WORK/$label.wrk" 2>&1 || {
+	local t0 t1 wrk_ticks
+	t0=$(cpu_ticks "$pid")
+	# bash's time keyword reports wrk's own CPU (user+system seconds).
+	local TIMEFORMAT='%U %S'
+	{ time "${wrk_pin[@]}" wrk -t"$THREADS" -c"$conns" -d"$DURATION" --latency -s "$SCRIPTS/$script" \
+		"https://$HOST:$port" "${extra[@]}" >"$WORK/$label.wrk" 2>&1; } 2>"$WORK/$label.time" || {
 		echo "wrk-bench: wrk failed for $label:" >&2
 		cat "$WORK/$label.wrk" >&2
 		exit 1
 	}
+	t1=$(cpu_ticks "$pid")
 	after=$(cut -d' ' -f1 /proc/loadavg)
 	local line
 	line=$(grep '^RESULT ' "$WORK/$label.wrk" | tail -n1)
@@ -161,9 +193,18 @@ bench() {
 		cat "$WORK/$label.wrk" >&2
 		exit 1
 	fi
-	echo "$line load=$before/$after conns=$conns" >"$WORK/$label.result"
+	local reqs srv_us wrk_us
+	reqs=$(tr ' ' '\n' <<<"$line" | sed -n 's/^requests=//p')
+	srv_us=$(awk -v d="$((t1 - t0))" -v hz="$CLK_TCK" -v n="$reqs" 'BEGIN { if (n > 0) printf "%.0f", d / hz * 1e6 / n; else print 0 }')
+	wrk_us=$(awk -v n="$reqs" '{ if (n > 0) printf "%.0f", ($1 + $2) * 1e6 / n; else print 0 }' "$WORK/$label.time")
+	echo "$line load=$before/$after conns=$conns server_us=$srv_us wrk_us=$wrk_us" >"$WORK/$label.result"
 	rows+=("$label")
-	echo "  $label: $line load=$before->$after"
+	echo "  $label: $line load=$before->$after server_us=$srv_us wrk_us=$wrk_us"
+}
+
+# cpu_ticks PID: user+system clock ticks the process has used so far.
+cpu_ticks() {
+	awk '{ print $14 + $15 }' "/proc/$1/stat"
 }
 
 # field LABEL KEY: a value from LABEL's RESULT line.
@@ -171,7 +212,12 @@ field() {
 	tr ' ' '\n' <"$WORK/$1.result" | sed -n "s/^$2=//p"
 }
 
-echo "wrk-bench: wrk -t$THREADS -d$DURATION --latency, $(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "wrk-bench: wrk -t$THREADS -d$DURATION --latency, $CPUS CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg)"
+if [ -n "$SERVER_CPUS$WRK_CPUS" ]; then
+	echo "wrk-bench: servers on CPUs ${SERVER_CPUS:-all}, wrk on CPUs ${WRK_CPUS:-all}"
+else
+	echo "wrk-bench: servers and wrk share all $CPUS CPUs (set SERVER_CPUS and WRK_CPUS to separate them)"
+fi
 bench bare-ping "$bare_port" "$CONNS" ping.lua
 bench provisio-ping "$prov_port" "$CONNS" ping.lua
 bench provisio-login "$prov_port" "$CONNS" login.lua "$WORK/codes.txt" "$THREADS"
@@ -188,6 +234,7 @@ if [ -n "$LOW_CONNS" ]; then
 	kill -TERM "${pids[1]}" && wait "${pids[1]}" 2>/dev/null || true
 	rm -rf "$WORK/data" "$WORK/keys"
 	start provisio2 "${prov_args[@]}"
+	prov_pid=$server_pid
 	bench "provisio-login-c$LOW_CONNS" "$prov_port" "$LOW_CONNS" login.lua "$WORK/codes.txt" "$THREADS"
 fi
 if [ "$PLAIN" = 1 ]; then
@@ -198,6 +245,7 @@ if [ "$PLAIN" = 1 ]; then
 	rm -rf "$WORK/data" "$WORK/keys"
 	if [ "$BATCH_DELAY" != "" ]; then base_args+=(-batch-delay "$BATCH_DELAY"); fi
 	start provisio-plain "${base_args[@]}" -data "$WORK/data-plain"
+	prov_pid=$server_pid
 	bench provisio-login-plain "$prov_port" "$CONNS" login.lua "$WORK/codes.txt" "$THREADS"
 fi
 if [ "$ETCD" -gt 0 ]; then
@@ -208,6 +256,7 @@ if [ "$ETCD" -gt 0 ]; then
 	etcd_args=(-mode provisio -listen "$HOST:$prov_port" -data "$WORK/etcd-data" -users "$ETCD_USERS" -out "$WORK/codes-etcd.txt" -etcd "$ETCD" -key-dir "$WORK/keys-etcd")
 	echo "wrk-bench: setting up $ETCD_USERS users on $ETCD embedded etcd members"
 	start provisio-etcd "${etcd_args[@]}"
+	prov_pid=$server_pid
 	bench provisio-etcd-login "$prov_port" "$CONNS" login.lua "$WORK/codes-etcd.txt" "$THREADS"
 fi
 bench bare-ping-again "$bare_port" "$CONNS" ping.lua
@@ -217,7 +266,7 @@ bare_rps=$(awk -v a="$(field bare-ping rps)" -v b="$(field bare-ping-again rps)"
 status=0
 missed=()
 echo
-printf '%-22s %6s %11s %9s %9s %7s %12s %-18s %s\n' run conns "requests/s" "p50 ms" "p99 ms" "% bare" "devices/s" target check
+printf '%-22s %6s %11s %9s %9s %7s %12s %7s %7s %-18s %s\n' run conns "requests/s" "p50 ms" "p99 ms" "% bare" "devices/s" "srv µs" "wrk µs" target check
 for r in "${rows[@]}"; do
 	rps=$(field "$r" rps)
 	p50=$(field "$r" p50_us)
@@ -258,11 +307,11 @@ for r in "${rows[@]}"; do
 	elif [ "$target" != "-" ]; then
 		if [ "$met" = 1 ]; then check="ok, target met"; else check="ok, TARGET MISSED"; fi
 	fi
-	printf '%-22s %6s %11.0f %9.2f %9.2f %6s%% %12s %-18s %s\n' "$r" "$conns" "$rps" \
+	printf '%-22s %6s %11.0f %9.2f %9.2f %6s%% %12s %7s %7s %-18s %s\n' "$r" "$conns" "$rps" \
 		"$(awk -v v="$p50" 'BEGIN { print v / 1000 }')" "$(awk -v v="$p99" 'BEGIN { print v / 1000 }')" \
-		"$pct" "${dps:--}" "$target" "$check"
+		"$pct" "${dps:--}" "$(field "$r" server_us)" "$(field "$r" wrk_us)" "$target" "$check"
 done
-echo "(% bare: of $bare_rps requests/s, the mean of the two bare runs; check: every reply a PASS of its kind; load average now $(cut -d' ' -f1-3 /proc/loadavg))"
+echo "(% bare: of $bare_rps requests/s, the mean of the two bare runs; srv µs and wrk µs: CPU time per request of the answering server and of wrk; check: every reply a PASS of its kind; load average now $(cut -d' ' -f1-3 /proc/loadavg))"
 if [ "$status" != 0 ]; then echo "wrk-bench: some replies were wrong (see check); the run is not valid"; fi
 if [ "$PLAIN" = 1 ]; then
 	enc_rps=$(field provisio-login rps)
