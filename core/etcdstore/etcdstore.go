@@ -150,7 +150,9 @@ type KV struct {
 	cache   cache
 	tails   tails
 	group   group
-	owned   bool // Close closes cli
+	// sessions are the site's sessionstart sessions (sessions.go).
+	sessions sessionTable
+	owned    bool // Close closes cli
 }
 
 var _ store.Backend = (*KV)(nil)
@@ -195,6 +197,7 @@ func NewKV(cli *clientv3.Client, cfg Config) *KV {
 	}
 	kv := &KV{cli: cli, cfg: cfg, prefix: "/provisio/" + cfg.Site + "/", timeout: cfg.RequestTimeout, maxOps: cfg.MaxTxnOps}
 	kv.group.kv = kv
+	kv.sessions.kv = kv
 	kv.cache.m = map[string]centry{}
 	kv.tails.m = map[string]string{}
 	return kv
