@@ -6,7 +6,9 @@
 //
 // Keys mirror the bbolt schema (core/store/schema.go) under a prefix per
 // site: /provisio/<site>/<bucket>/<key>; a bucket's sequence is the key
-// /provisio/<site>/.seq/<bucket>.
+// /provisio/<site>/.seq/<bucket>. Outside the records: relayed events
+// (.events/, events.go), the leader election (.leader, leader.go) and
+// sessionstart sessions (.sessions/, sessions.go).
 //
 // Transactions are optimistic and serializable. Reads record the mod
 // revision of each key read (0 for a missing key) and, for cursor walks,
