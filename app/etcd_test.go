@@ -214,6 +214,58 @@ func TestEtcd_TwoServers(t *testing.T) {
 	}
 }
 
+// TestEtcd_SessionsCrossServers: an agent's sessionstart on A and its
+// login naming the session on B pass (the session is in etcd, not in A's
+// memory), with the answers a single server gives: the session serves
+// one login; killsession on B ends a session started on A, and a second
+// killsession fails; deleting a user through B ends the user's session
+// started on A.
+func TestEtcd_SessionsCrossServers(t *testing.T) {
+	url, _, a, b := twoNodes(t)
+	if code, _, errOut := runStoreIn(t, url, a.dir, a.keyDir, "1357\n", "user", "add", "dave", "--pin", "-", "--email", "dave@example.org"); code != 0 {
+		t.Fatal(errOut)
+	}
+	phone := phoneOn(t, b, "carol", provisionOn(t, url, a, "carol"))
+	agentA, agentB := agentOn(t, a), agentOn(t, b)
+	start := func(user string) string {
+		t.Helper()
+		r, err := agentA.Action("sessionstart", "Username", user)
+		if err != nil || !r.Pass() || r.SessionID == "" {
+			t.Fatalf("sessionstart for %s on A: %+v %v", user, r, err)
+		}
+		return r.SessionID
+	}
+	want := func(what string, r *agentxmltest.Response, err error, result, errCode string) {
+		t.Helper()
+		if err != nil || r.Result != result || r.Error != errCode {
+			t.Fatalf("%s: %+v %v; want %s %s", what, r, err, result, errCode)
+		}
+	}
+
+	id := start("carol")
+	otc, _ := phone.OTC("2468")
+	r, err := agentB.Action("login", "Username", "carol", "SessionID", id, "OTC", otc)
+	want("login on B in a session started on A", r, err, "PASS", "")
+	otc, _ = phone.OTC("2468")
+	r, err = agentB.Action("login", "Username", "carol", "SessionID", id, "OTC", otc)
+	want("the spent session used again on B", r, err, "FAIL", "AGENT_ERROR_SESSION")
+	r, err = agentA.Action("login", "Username", "carol", "SessionID", id, "OTC", otc)
+	want("the spent session used again on A", r, err, "FAIL", "AGENT_ERROR_SESSION")
+
+	id = start("carol")
+	r, err = agentB.Action("killsession", "SessionID", id)
+	want("killsession on B of a session started on A", r, err, "PASS", "")
+	r, err = agentA.Action("killsession", "SessionID", id)
+	want("killsession again on A", r, err, "FAIL", "AGENT_ERROR_SESSION")
+
+	id = start("dave")
+	if code, _, errOut := runStore(t, url, b.dir, b.keyDir, "user", "delete", "dave"); code != 0 {
+		t.Fatalf("user delete on B: %s", errOut)
+	}
+	r, err = agentA.Action("killsession", "SessionID", id)
+	want("killsession on A of a user deleted on B", r, err, "FAIL", "AGENT_ERROR_SESSION")
+}
+
 // TestEtcd_MemberStopsDuringLoad: 64 agents log in through both servers
 // while the etcd member leading Raft is killed (no leader transfer). Every login answered
 // PASS is in the store afterwards (its index is spent), and logins pass

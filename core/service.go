@@ -47,8 +47,9 @@ type serviceState struct {
 	// logVerifier checks the log's MAC chain, when the store keeps one.
 	logVerifier LogVerifier
 
-	// sessions are the agent API's sessionstart ids (sessions.go).
-	sessions sessionTable
+	// sessions are the agent API's sessionstart ids (sessions.go): in
+	// memory, or in the store when it keeps them (SessionKeeper).
+	sessions SessionTable
 
 	// refused counts refused unauthenticated requests (refused.go).
 	refused refusals
@@ -107,6 +108,12 @@ func NewService(st Store, opts ...Option) (*Service, error) {
 	s := &Service{serviceState: &serviceState{store: st, clock: systemClock{}, resolver: systemResolver}, actor: ConsoleActor}
 	s.hasher, _ = st.(SecretHasher)
 	s.logVerifier, _ = st.(LogVerifier)
+	s.sessions = &memSessions{}
+	if k, ok := st.(SessionKeeper); ok {
+		if t := k.SessionTable(); t != nil {
+			s.sessions = t
+		}
+	}
 	for _, o := range opts {
 		o(s)
 	}

@@ -1,6 +1,7 @@
 package core
 
 import (
+	"errors"
 	"sync"
 	"time"
 )
@@ -10,68 +11,95 @@ import (
 // ample; a session is also spent by the first login that names it.
 const SessionTTL = 2 * time.Minute
 
-// maxSessions bounds the table, so that an agent looping on sessionstart
-// cannot exhaust memory.
-const maxSessions = 10_000
+// MaxSessions bounds the sessions open at once, so that an agent looping
+// on sessionstart cannot exhaust memory (or, shared through a store,
+// the store).
+const MaxSessions = 10_000
 
-// session is one sessionstart id, bound to a user and to the agent that
-// started it.
-type session struct {
-	user    string // Key of the username
-	agent   string
-	expires time.Time
+// Session is one sessionstart id's binding: the user (Key of the
+// username) and the agent that started it, and when it expires.
+type Session struct {
+	User    string    `json:"user"`
+	Agent   string    `json:"agent"`
+	Expires time.Time `json:"expires"`
 }
 
-// sessionTable holds sessions in memory: they live for minutes, so a
+// SessionTable keeps the sessions sessionstart opens. An id is a bearer
+// token. The Service keeps them in its memory (memSessions) unless its
+// store keeps them (SessionKeeper).
+type SessionTable interface {
+	// Add stores session id; ErrTooManySessions when MaxSessions are
+	// open.
+	Add(id string, s Session, now time.Time) error
+	// Take removes and returns session id if agent started it and it has
+	// not expired at now; ok is false otherwise (an id another agent
+	// started stays). Of several Takes of one id, at most one is ok.
+	Take(id, agent string, now time.Time) (s Session, ok bool, err error)
+	// DropUser ends every session of the user whose Key is user.
+	DropUser(user string) error
+}
+
+// SessionKeeper is implemented by a store that keeps sessionstart
+// sessions itself: a store several servers share (core/etcdstore), so that
+// a session started on one serves a login on another. SessionTable
+// returns nil when the store keeps none (the bbolt file): the Service
+// keeps them in memory.
+type SessionKeeper interface {
+	SessionTable() SessionTable
+}
+
+// ErrTooManySessions is SessionTable.Add's refusal when MaxSessions are
+// open.
+var ErrTooManySessions = errors.New("too many sessions are open")
+
+// memSessions holds sessions in memory: they live for minutes, so a
 // restart that forgets them only makes an agent start a new one. The zero
 // value is ready to use.
-type sessionTable struct {
+type memSessions struct {
 	mu sync.Mutex
-	m  map[string]session
+	m  map[string]Session
 }
 
-func (t *sessionTable) add(id string, s session, now time.Time) bool {
+func (t *memSessions) Add(id string, s Session, now time.Time) error {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if t.m == nil {
-		t.m = map[string]session{}
+		t.m = map[string]Session{}
 	}
-	if len(t.m) >= maxSessions {
+	if len(t.m) >= MaxSessions {
 		for k, v := range t.m {
-			if !now.Before(v.expires) {
+			if !now.Before(v.Expires) {
 				delete(t.m, k)
 			}
 		}
-		if len(t.m) >= maxSessions {
-			return false
+		if len(t.m) >= MaxSessions {
+			return ErrTooManySessions
 		}
 	}
 	t.m[id] = s
-	return true
+	return nil
 }
 
-// take removes and returns the live session id if agent started it.
-func (t *sessionTable) take(id, agent string, now time.Time) (session, bool) {
+func (t *memSessions) Take(id, agent string, now time.Time) (Session, bool, error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	s, ok := t.m[id]
-	if !ok || s.agent != agent {
-		return session{}, false
+	if !ok || s.Agent != agent {
+		return Session{}, false, nil
 	}
 	delete(t.m, id)
-	return s, now.Before(s.expires)
+	return s, now.Before(s.Expires), nil
 }
 
-// dropUser ends every session of a user (a deleted user).
-func (t *sessionTable) dropUser(name string) {
-	key := Key(name)
+func (t *memSessions) DropUser(user string) error {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	for k, v := range t.m {
-		if v.user == key {
+		if v.User == user {
 			delete(t.m, k)
 		}
 	}
+	return nil
 }
 
 // StartSession starts an authentication session for a user (sessionstart)
@@ -96,8 +124,12 @@ func (s *Service) StartSession(agent Agent, username string) (string, error) {
 	}
 	now := s.clock.Now()
 	id := NewDeviceID()
-	if !s.sessions.add(id, session{user: Key(u.Name), agent: agent.Name, expires: now.Add(SessionTTL)}, now) {
-		return "", Errorf(CodeInternal, "Too many sessions are open (%d); try again in a few minutes.", maxSessions)
+	err = s.sessions.Add(id, Session{User: Key(u.Name), Agent: agent.Name, Expires: now.Add(SessionTTL)}, now)
+	if errors.Is(err, ErrTooManySessions) {
+		return "", Errorf(CodeInternal, "Too many sessions are open (%d); try again in a few minutes.", MaxSessions)
+	}
+	if err != nil {
+		return "", err
 	}
 	return id, s.Log(LevelInfo, u.Name, "Session started for user: %s by agent %q.", u.Name, agent.Name)
 }
@@ -106,11 +138,14 @@ func (s *Service) StartSession(agent Agent, username string) (string, error) {
 // expired or foreign id is CodeSession.
 func (s *Service) KillSession(agent Agent, id string) error {
 	s = s.As(AgentActor(agent))
-	ss, ok := s.sessions.take(id, agent.Name, s.clock.Now())
+	ss, ok, err := s.sessions.Take(id, agent.Name, s.clock.Now())
+	if err != nil {
+		return err
+	}
 	if !ok {
 		return Errorf(CodeSession, "There is no such session.")
 	}
-	return s.Log(LevelInfo, ss.user, "Session ended for user: %s by agent %q.", ss.user, agent.Name)
+	return s.Log(LevelInfo, ss.User, "Session ended for user: %s by agent %q.", ss.User, agent.Name)
 }
 
 // SessionLogin is Login inside a session from sessionstart (a login
@@ -130,10 +165,23 @@ func (s *Service) SessionLogin(agent Agent, id, username, otc string) error {
 // has not expired.
 func (s *Service) useSession(agent Agent, id, username string) error {
 	s = s.As(AgentActor(agent))
-	ss, ok := s.sessions.take(id, agent.Name, s.clock.Now())
-	if !ok || ss.user != Key(username) {
+	ss, ok, err := s.sessions.Take(id, agent.Name, s.clock.Now())
+	if err != nil {
+		return err
+	}
+	if !ok || ss.User != Key(username) {
 		_ = s.Log(LevelWarn, clean(username), "Login failed for user: %s, error: unknown or expired session", clean(username))
 		return Errorf(CodeSession, "The session is unknown or has expired.")
 	}
 	return nil
+}
+
+// dropSessions ends a deleted user's sessions, after the commit that
+// deleted the user. A failure (the shared store unreachable) is logged,
+// not returned: the deletion stands, a leftover session expires within
+// SessionTTL, and a login in it is still checked against the user.
+func (s *Service) dropSessions(name string) {
+	if err := s.sessions.DropUser(Key(name)); err != nil {
+		_ = s.Log(LevelWarn, name, "The sessions of deleted user %s were not ended: %v", name, err)
+	}
 }

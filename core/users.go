@@ -182,7 +182,7 @@ func (s *Service) DeleteUser(name string) error {
 		return deleteUser(tx, log, u, "")
 	}, s.usersChanged(name))
 	if err == nil {
-		s.sessions.dropUser(u.Name)
+		s.dropSessions(u.Name)
 	}
 	return err
 }

@@ -167,7 +167,7 @@ func (s *Service) DeleteUsers(sc Scope, names []string) ([]error, error) {
 	if err == nil {
 		for i, r := range res {
 			if r == nil {
-				s.sessions.dropUser(names[i])
+				s.dropSessions(names[i])
 			}
 		}
 	}

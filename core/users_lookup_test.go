@@ -1,6 +1,7 @@
 package core
 
 import (
+	"errors"
 	"strings"
 	"testing"
 )
@@ -129,25 +130,25 @@ func TestParseNewOTC(t *testing.T) {
 }
 
 func TestSessionTable_Bounded(t *testing.T) {
-	var st sessionTable
+	var st memSessions
 	now := systemClock{}.Now()
-	for i := 0; i < maxSessions; i++ {
-		if !st.add(NewDeviceID(), session{user: "a", agent: "vpn", expires: now.Add(SessionTTL)}, now) {
-			t.Fatalf("session %d refused", i)
+	for i := 0; i < MaxSessions; i++ {
+		if err := st.Add(NewDeviceID(), Session{User: "a", Agent: "vpn", Expires: now.Add(SessionTTL)}, now); err != nil {
+			t.Fatalf("session %d refused: %v", i, err)
 		}
 	}
-	if st.add(NewDeviceID(), session{user: "a", agent: "vpn", expires: now.Add(SessionTTL)}, now) {
-		t.Fatal("the table grew past its bound")
+	if err := st.Add(NewDeviceID(), Session{User: "a", Agent: "vpn", Expires: now.Add(SessionTTL)}, now); !errors.Is(err, ErrTooManySessions) {
+		t.Fatalf("the table grew past its bound: %v", err)
 	}
 	// Once they expire, their room is reused.
 	later := now.Add(SessionTTL)
-	if !st.add("fresh", session{user: "a", agent: "vpn", expires: later.Add(SessionTTL)}, later) {
-		t.Fatal("expired sessions were not pruned")
+	if err := st.Add("fresh", Session{User: "a", Agent: "vpn", Expires: later.Add(SessionTTL)}, later); err != nil {
+		t.Fatalf("expired sessions were not pruned: %v", err)
 	}
-	if _, ok := st.take("fresh", "other", later); ok {
+	if _, ok, _ := st.Take("fresh", "other", later); ok {
 		t.Fatal("another agent took the session")
 	}
-	if _, ok := st.take("fresh", "vpn", later); !ok {
+	if _, ok, _ := st.Take("fresh", "vpn", later); !ok {
 		t.Fatal("the owner could not take the session")
 	}
 }

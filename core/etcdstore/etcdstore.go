@@ -6,7 +6,9 @@
 //
 // Keys mirror the bbolt schema (core/store/schema.go) under a prefix per
 // site: /provisio/<site>/<bucket>/<key>; a bucket's sequence is the key
-// /provisio/<site>/.seq/<bucket>.
+// /provisio/<site>/.seq/<bucket>. Outside the records: relayed events
+// (.events/, events.go), the leader election (.leader, leader.go) and
+// sessionstart sessions (.sessions/, sessions.go).
 //
 // Transactions are optimistic and serializable. Reads record the mod
 // revision of each key read (0 for a missing key) and, for cursor walks,
@@ -150,7 +152,9 @@ type KV struct {
 	cache   cache
 	tails   tails
 	group   group
-	owned   bool // Close closes cli
+	// sessions are the site's sessionstart sessions (sessions.go).
+	sessions sessionTable
+	owned    bool // Close closes cli
 }
 
 var _ store.Backend = (*KV)(nil)
@@ -195,6 +199,7 @@ func NewKV(cli *clientv3.Client, cfg Config) *KV {
 	}
 	kv := &KV{cli: cli, cfg: cfg, prefix: "/provisio/" + cfg.Site + "/", timeout: cfg.RequestTimeout, maxOps: cfg.MaxTxnOps}
 	kv.group.kv = kv
+	kv.sessions.kv = kv
 	kv.cache.m = map[string]centry{}
 	kv.tails.m = map[string]string{}
 	return kv

@@ -82,7 +82,10 @@ type Store struct {
 	keyDir string
 }
 
-var _ core.Store = (*Store)(nil)
+var (
+	_ core.Store         = (*Store)(nil)
+	_ core.SessionKeeper = (*Store)(nil)
+)
 
 // Open opens or creates the data file in dir and creates every bucket.
 //
@@ -216,6 +219,16 @@ func (s *Store) Path() string {
 // Backend returns the key/value store the records are kept in, nil for
 // the bbolt file.
 func (s *Store) Backend() Backend { return s.kv }
+
+// SessionTable implements core.SessionKeeper: the backend's table when it
+// keeps sessionstart sessions (etcd, shared by several servers), nil for
+// the bbolt file, whose sessions stay in the Service's memory.
+func (s *Store) SessionTable() core.SessionTable {
+	if k, ok := s.kv.(core.SessionKeeper); ok {
+		return k.SessionTable()
+	}
+	return nil
+}
 
 // Close closes the data file or the backend.
 func (s *Store) Close() error {
