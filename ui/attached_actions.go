@@ -1,0 +1,257 @@
+package ui
+
+import (
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/dialog"
+	"fyne.io/fyne/v2/widget"
+
+	"provisio/core"
+)
+
+// The attached console's actions on users and their dialogs: the buttons
+// a role may see, unlock, Reset PIN, revoke, profile, delete and Add user
+// (split from attached.go, which builds the window; Reprovision is in
+// attached_reprovision.go).
+
+// attachedAction is a button and the API action it needs.
+type attachedAction struct {
+	btn *widget.Button
+	act core.AdminAction
+}
+
+// actions are the user actions with the role each needs.
+func (at *Attached) actions() []attachedAction {
+	return []attachedAction{
+		{at.reprovBtn, core.ActReprovision}, {at.unlockBtn, core.ActUnlock}, {at.pinBtn, core.ActResetPIN},
+		{at.revokeBtn, core.ActRevokeDevice}, {at.profileBtn, core.ActAssignProfile},
+		{at.addBtn, core.ActAddUser}, {at.delBtn, core.ActDeleteUser},
+	}
+}
+
+// VisibleActions lists the labels of the actions this console shows, in
+// order: those its role allows.
+func (at *Attached) VisibleActions() []string {
+	var out []string
+	for _, a := range at.actions() {
+		if a.btn.Visible() {
+			out = append(out, a.btn.Text)
+		}
+	}
+	return out
+}
+
+// Press taps the action button labelled label, as a click does; false
+// when it is hidden (the role may not) or disabled.
+func (at *Attached) Press(label string) bool {
+	for _, a := range at.actions() {
+		if a.btn.Text == label && a.btn.Visible() && !a.btn.Disabled() {
+			a.btn.OnTapped()
+			return true
+		}
+	}
+	return false
+}
+
+// updateButtons enables the actions that fit the selected user.
+func (at *Attached) updateButtons() {
+	u, ok := at.selectedUser()
+	set := func(b *widget.Button, on bool) {
+		if on {
+			b.Enable()
+		} else {
+			b.Disable()
+		}
+	}
+	set(at.reprovBtn, ok && !u.Disabled)
+	set(at.unlockBtn, ok && u.Locked)
+	set(at.pinBtn, ok)
+	set(at.revokeBtn, ok && u.ProvisionedAt != nil)
+	set(at.profileBtn, ok)
+	set(at.delBtn, ok)
+	at.addBtn.Enable()
+}
+
+// call runs an API call off the UI thread and shows its error, if any,
+// in a dialog titled title; done runs on the UI thread after success.
+func (at *Attached) call(title string, fn func() error, done func()) {
+	go func() {
+		err := fn()
+		at.do(func() {
+			if err != nil {
+				dialog.ShowInformation(title, core.ErrorMessage(err), at.win)
+				return
+			}
+			if done != nil {
+				done()
+			}
+			at.refreshUsers()
+		})
+	}()
+}
+
+func (at *Attached) unlockSelected() {
+	u, ok := at.selectedUser()
+	if !ok {
+		return
+	}
+	at.call("Unlock "+u.Name, func() error { _, err := at.api.Unlock(u.Name); return err }, nil)
+}
+
+// resetPINSelected asks how the new PIN reaches the user, then resets it:
+// shown here once, or mailed to the user's address and never shown.
+func (at *Attached) resetPINSelected() {
+	u, ok := at.selectedUser()
+	if !ok {
+		return
+	}
+	mail := widget.NewCheck("Send it to "+u.Email+" instead of showing it here", nil)
+	items := []fyne.CanvasObject{widget.NewLabel(u.Name + " gets a new random PIN; the old one stops working at once.")}
+	if u.Email != "" {
+		items = append(items, mail)
+	}
+	dialog.ShowCustomConfirm("Reset the PIN of "+u.Name, "Reset PIN", "Cancel", container.NewVBox(items...), func(ok bool) {
+		if !ok {
+			return
+		}
+		var res core.AdminPINReset
+		at.call("Reset the PIN of "+u.Name, func() (err error) {
+			res, err = at.api.ResetPIN(u.Name, mail.Checked)
+			return err
+		}, func() {
+			if res.PIN == "" {
+				dialog.ShowInformation("PIN reset", "The new PIN of "+res.User+" is on its way to "+res.MailedTo+".", at.win)
+				return
+			}
+			at.pinShown = res.PIN
+			dialog.ShowInformation("PIN reset", "New PIN of "+res.User+": "+res.PIN+"\nTell it to the user now; it is not shown again.", at.win)
+		})
+	}, at.win)
+}
+
+func (at *Attached) revokeSelected() {
+	u, ok := at.selectedUser()
+	if !ok {
+		return
+	}
+	dev := ""
+	if u.DeviceOS != "" {
+		dev = " (" + u.DeviceOS + ")"
+	}
+	dialog.ShowConfirm("Revoke the device of "+u.Name,
+		"The phone"+dev+" stops working at once and "+u.Name+" must reprovision. Revoke it?", func(ok bool) {
+			if ok {
+				at.call("Revoke the device of "+u.Name, func() error { return at.api.RevokeDevice(u.Name) }, nil)
+			}
+		}, at.win)
+}
+
+// ownProfileChoice is the select's entry for "no profile of their own".
+const ownProfileChoice = "(their group's, or the Default)"
+
+// profileSelected shows the profiles (from the API) with the user's own
+// one chosen, and saves the choice: the seed's "a helpdesk person can
+// assign a profile" (#14). The phone gets it at its next provision or
+// string download; the dialog says so.
+func (at *Attached) profileSelected() {
+	u, ok := at.selectedUser()
+	if !ok {
+		return
+	}
+	go func() {
+		all, err := at.api.Profiles()
+		at.do(func() {
+			if err != nil {
+				dialog.ShowInformation("Profile of "+u.Name, core.ErrorMessage(err), at.win)
+				return
+			}
+			at.showProfileDialog(u, all)
+		})
+	}()
+}
+
+func (at *Attached) showProfileDialog(u core.AdminUser, all []core.AdminProfile) {
+	options := []string{ownProfileChoice}
+	for _, p := range all {
+		options = append(options, p.Name)
+	}
+	at.profileSel = widget.NewSelect(options, nil)
+	at.profileSel.SetSelected(ownProfileChoice)
+	for _, p := range all {
+		if u.Profile != "" && core.Key(p.Name) == core.Key(u.Profile) {
+			at.profileSel.SetSelected(p.Name)
+		}
+	}
+	current := "Own profile: none, so their group's (or the Default) applies."
+	if u.Profile != "" {
+		current = "Own profile: " + u.Profile + "."
+	}
+	note := widget.NewLabel(current + "\nA profile chosen here overrides the group's; the phone gets it at its next provision or string download.")
+	note.Wrapping = fyne.TextWrapWord
+	sel := at.profileSel
+	d := dialog.NewCustomConfirm("Profile of "+u.Name, "Save", "Cancel", container.NewVBox(note, sel), func(ok bool) {
+		if !ok {
+			return
+		}
+		name := sel.Selected
+		if name == ownProfileChoice {
+			name = ""
+		}
+		// The audit line the change writes shows in Activity.
+		at.call("Profile of "+u.Name, func() error { _, err := at.api.AssignProfile(u.Name, name); return err }, nil)
+	}, at.win)
+	d.Resize(fyne.NewSize(480, 240))
+	d.Show()
+}
+
+func (at *Attached) deleteSelected() {
+	u, ok := at.selectedUser()
+	if !ok {
+		return
+	}
+	dialog.ShowConfirm("Delete "+u.Name, "Delete "+u.Name+" with their device and security strings? This cannot be undone.", func(ok bool) {
+		if ok {
+			at.call("Delete "+u.Name, func() error { return at.api.DeleteUser(u.Name) }, nil)
+		}
+	}, at.win)
+}
+
+// addUser asks for the new user's fields; the PIN is left for Reset PIN
+// or the user's own choice. A refusal shows in the form, which stays
+// open with everything as typed (keptForm).
+func (at *Attached) addUser() {
+	entry := func(placeholder string) *field {
+		e := widget.NewEntry()
+		e.SetPlaceHolder(placeholder)
+		return newField(e)
+	}
+	name, full, email, mobile, group := entry("e.g. alice"), entry(""), entry("e.g. name@example.org"), entry("e.g. +44 20 7946 0000"), entry("")
+	grid := newFormGrid(formRow("Username", name.box), formRow("Full name", full.box),
+		formRow("Email", email.box), formRow("Mobile", mobile.box), formRow("Group", group.box))
+	k := newKeptForm("Add user", "Add", grid, map[string]*field{
+		"name": name, "full_name": full, "email": email, "mobile": mobile, "group": group,
+	}, "name", at.win)
+	k.submit = func() {
+		nu := core.AdminNewUser{Name: name.entry.Text, FullName: full.entry.Text, Email: email.entry.Text,
+			Mobile: mobile.entry.Text, Group: group.entry.Text}
+		k.ok.Disable()
+		go func() {
+			_, err := at.api.AddUser(nu)
+			at.do(func() {
+				k.ok.Enable()
+				if err != nil {
+					k.refuse(err)
+					return
+				}
+				k.dlg.Hide()
+				at.refreshUsers()
+			})
+		}()
+	}
+	at.addForm = k
+	// Height 0: the dialog takes its content's height and grows when a
+	// sentence appears.
+	k.dlg.Resize(fyne.NewSize(480, 0))
+	k.dlg.Show()
+	at.win.Canvas().Focus(name.entry)
+}

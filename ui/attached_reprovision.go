@@ -1,0 +1,85 @@
+package ui
+
+import (
+	"io"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/dialog"
+
+	"provisio/core"
+)
+
+// Reprovision from the attached console (split from attached.go, which
+// builds the window): codes come from the service's admin API and show in
+// the full console's Reprovision dialog (reprovision.go).
+
+// reprovisionSelected issues a code for the selected user and shows it in
+// the full console's Reprovision dialog: the QR code at its size, the
+// countdown and the phone's progress. The code exists only in this window
+// and the service.
+func (at *Attached) reprovisionSelected() {
+	if at.selected < 0 || at.selected >= len(at.users) {
+		return
+	}
+	name := at.users[at.selected].Name
+	at.issue(name, func(ic core.IssuedCode, err error) {
+		if err != nil {
+			dialog.ShowInformation("Reprovision "+name, core.ErrorMessage(err), at.win)
+			return
+		}
+		if at.reprov != nil {
+			at.reprov.dlg.Hide()
+		}
+		openReprovisionDialog(at.reprovisionHost(), ic)
+	})
+}
+
+// issue asks the service for a code for name off the UI thread and hands
+// it to done on the UI thread.
+func (at *Attached) issue(name string, done func(core.IssuedCode, error)) {
+	go func() {
+		ic, err := at.api.Reprovision(name, false)
+		at.do(func() {
+			if err == nil {
+				at.issued = ic
+			}
+			done(ic.IssuedCode(), err)
+		})
+	}()
+}
+
+// reprovisionHost is this window as the Reprovision dialog's: codes come
+// from the admin API, off the UI thread; it cannot mail the code on
+// screen (a helpdesk asks for a new one by mail) nor offer the
+// authenticator app, which is the full console's.
+func (at *Attached) reprovisionHost() reprovisionHost {
+	app := fyne.CurrentApp()
+	return reprovisionHost{
+		win: at.win, theme: app.Settings().Theme(), clipboard: app.Clipboard(),
+		do: at.do, tick: at.deps.tick, now: at.deps.now,
+		create: at.issue,
+		saveAs: func(name string, write func(io.Writer, string) error, done func(string, error)) {
+			saveFileAs(at.win, at.do, nil, name, write, done)
+		},
+		showError: func(err error) { dialog.ShowInformation("Reprovision", core.ErrorMessage(err), at.win) },
+		opened:    func(d *reprovisionDialog) { at.reprov = d },
+		closed: func(d *reprovisionDialog) {
+			if at.reprov == d {
+				at.reprov = nil
+			}
+		},
+	}
+}
+
+// ReprovisionStatus is the status line of the open Reprovision dialog
+// ("Waiting for the phone…", "Device provisioned (iOS 17)"), "" when none
+// is open.
+func (at *Attached) ReprovisionStatus() string {
+	if at.reprov == nil {
+		return ""
+	}
+	return at.reprov.status.Text
+}
+
+// LastIssued is the provision code the window showed last.
+func (at *Attached) LastIssued() core.AdminIssued { return at.issued }

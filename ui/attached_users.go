@@ -1,0 +1,99 @@
+package ui
+
+import (
+	"sort"
+
+	"provisio/core"
+)
+
+// The users list of the attached console: the rows, the selection and
+// its reload off the UI thread (split from attached.go, which builds the
+// window).
+
+// selectedUser is the user selected in the list.
+func (at *Attached) selectedUser() (core.AdminUser, bool) {
+	if at.selected < 0 || at.selected >= len(at.users) {
+		return core.AdminUser{}, false
+	}
+	return at.users[at.selected], true
+}
+
+// refreshUsers reloads the users off the UI thread.
+func (at *Attached) refreshUsers() {
+	go func() {
+		users, err := at.api.Users()
+		at.do(func() {
+			if err != nil {
+				at.status.SetText(core.ErrorMessage(err))
+				return
+			}
+			sort.Slice(users, func(i, j int) bool { return users[i].Name < users[j].Name })
+			// Keep the selected user selected across a reload: events
+			// arrive at any moment.
+			sel := ""
+			if at.selected >= 0 && at.selected < len(at.users) {
+				sel = at.users[at.selected].Name
+			}
+			at.users = users
+			if d := at.reprov; d != nil && !d.done && !listed(users, d.user) {
+				d.userGone() // deleted elsewhere: the code died with the user
+			}
+			at.userList.UnselectAll()
+			for i, u := range users {
+				if sel != "" && u.Name == sel {
+					at.userList.Select(i)
+				}
+			}
+			at.userList.Refresh()
+			at.updateButtons()
+		})
+	}()
+}
+
+// listed says whether users holds the user called name.
+func listed(users []core.AdminUser, name string) bool {
+	for _, u := range users {
+		if core.Key(u.Name) == core.Key(name) {
+			return true
+		}
+	}
+	return false
+}
+
+// attachedUserLine is one row of the users list.
+func attachedUserLine(u core.AdminUser) string {
+	s := u.Name
+	if u.FullName != "" {
+		s += " · " + u.FullName
+	}
+	switch {
+	case u.PendingUntil != nil:
+		s += " · code pending until " + u.PendingUntil.Local().Format("15:04")
+	case u.ProvisionedAt != nil:
+		s += " · provisioned " + u.ProvisionedAt.Local().Format("2006-01-02")
+		if u.DeviceOS != "" {
+			s += " (" + u.DeviceOS + ")"
+		}
+	default:
+		s += " · no device"
+	}
+	if u.Locked {
+		s += " · " + u.LockText
+	}
+	if u.Disabled {
+		s += " · disabled"
+	}
+	return s
+}
+
+// SelectUser selects the user called name in the list, as a click does;
+// false when the list does not hold them (yet).
+func (at *Attached) SelectUser(name string) bool {
+	for i, u := range at.users {
+		if u.Name == name {
+			at.userList.Select(i)
+			return true
+		}
+	}
+	return false
+}
