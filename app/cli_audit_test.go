@@ -1,8 +1,13 @@
 package main
 
 import (
+	"bytes"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+
+	"provisio/core/store"
 )
 
 // Tests of the CLI, backup, import and profiles audit
@@ -31,5 +36,63 @@ func TestCLI_NonUTF8UserRefused(t *testing.T) {
 	}
 	if code, out, errOut := runCLI(t, dir, "log", "verify"); code != exitOK {
 		t.Fatalf("log verify: exit %d, %q %q", code, out, errOut)
+	}
+}
+
+// TestCLI_BackupOutRefusesToDestroy: --out never replaces what a backup
+// is made of or what it needs. "backup --out DATA/provisio.db" used to
+// rename the backup over the live data file ("Backup written", then
+// every command: "The data file … is damaged"), and "--out" naming the
+// passphrase file replaced the only copy of the passphrase. A folder,
+// or a folder that does not exist, is a sentence, not
+// "rename /.tmp.123.tmp /tmp: file exists".
+func TestCLI_BackupOutRefusesToDestroy(t *testing.T) {
+	root := t.TempDir()
+	dir := filepath.Join(root, "data")
+	if code, _, errOut := runCLI(t, dir, "user", "add", "alice"); code != exitOK {
+		t.Fatalf("user add: %d %q", code, errOut)
+	}
+	pass := filepath.Join(root, "pass")
+	if err := os.WriteFile(pass, []byte("correct horse battery staple\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	dataFile := filepath.Join(dir, store.FileName)
+	keyFile := filepath.Join(keyDirFor(dir, ""), store.KeyFileName)
+	before := map[string][]byte{}
+	for _, f := range []string{dataFile, keyFile, pass} {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		before[f] = b
+	}
+	tests := []struct{ out, want string }{
+		{dataFile, "which holds the data and keys"},
+		{filepath.Join(dir, "backup.age"), "which holds the data and keys"},
+		{keyFile, "which holds the data and keys"},
+		{pass, "exists and is not a Provisio backup"},
+		{root, "is a folder"},
+		{filepath.Join(root, "missing", "b.age"), "does not exist; create it"},
+	}
+	for _, tt := range tests {
+		code, out, errOut := runCLI(t, dir, "backup", "--out", tt.out, "--passphrase-file", pass)
+		if code != exitError || !strings.Contains(errOut, tt.want) || !strings.Contains(errOut, "nothing was written") {
+			t.Errorf("backup --out %s: exit %d, %q %q; want exit 1 and ~%q", tt.out, code, out, errOut, tt.want)
+		}
+	}
+	for f, b := range before {
+		if got, err := os.ReadFile(f); err != nil || !bytes.Equal(got, b) {
+			t.Errorf("%s was changed by a refused backup (%v)", f, err)
+		}
+	}
+	if code, out, errOut := runCLI(t, dir, "user", "list"); code != exitOK || !strings.Contains(out, "alice") {
+		t.Fatalf("user list after the refused backups: %d %q %q", code, out, errOut)
+	}
+	// A backup may replace an older backup of the same name.
+	good := filepath.Join(root, "b.age")
+	for i := 0; i < 2; i++ {
+		if code, out, errOut := runCLI(t, dir, "backup", "--out", good, "--passphrase-file", pass); code != exitOK {
+			t.Fatalf("backup %d: %d %q %q", i, code, out, errOut)
+		}
 	}
 }

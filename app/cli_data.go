@@ -6,10 +6,12 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"runtime/debug"
 	"strings"
+	"syscall"
 	"time"
 
 	"filippo.io/age"
@@ -60,6 +62,9 @@ var backupCommand = command{
 			if *out == "" || (*passFile == "") == (*recipient == "") {
 				return usagef("backup needs --out and one of --passphrase-file or --recipient")
 			}
+			if err := c.checkBackupOut(*out); err != nil {
+				return err
+			}
 			enc, err := backupEncryption(*passFile, *recipient)
 			if err != nil {
 				return err
@@ -70,6 +75,78 @@ var backupCommand = command{
 			return c.withAPI(func(api adminapi.API, e *env) error { return c.backup(api, e, *out, enc) })
 		}
 	},
+}
+
+// checkBackupOut refuses, before anything is read or written, an --out
+// that cannot take a backup (a folder, a folder that does not exist) or
+// that would destroy something by being replaced: a file that is not a
+// backup (the passphrase file, a document), or anything in the data or
+// key directory, where "backup --out DATA/provisio.db" replaced the live
+// data file under the server and lost every user.
+func (c *cli) checkBackupOut(out string) error {
+	abs, err := filepath.Abs(out)
+	if err != nil {
+		return fmt.Errorf("The backup file name %s cannot be used (%v); nothing was written.", out, err)
+	}
+	dir := filepath.Dir(abs)
+	if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
+		return fmt.Errorf("The folder %s for the backup does not exist; create it or give --out a file in another folder (nothing was written).", dir)
+	}
+	real := func(p string) string {
+		if a, err := filepath.Abs(p); err == nil {
+			p = a
+		}
+		if r, err := filepath.EvalSymlinks(p); err == nil {
+			return r
+		}
+		return p
+	}
+	target := filepath.Join(real(dir), filepath.Base(abs))
+	for _, d := range []string{c.dataDir, keyDirFor(c.dataDir, c.keyDir)} {
+		rd := real(d)
+		if a, err := filepath.Abs(d); err == nil {
+			d = a
+		}
+		if target == rd || strings.HasPrefix(target, rd+string(filepath.Separator)) {
+			return fmt.Errorf("--out %s is inside %s, which holds the data and keys a backup is made of; write the backup to another folder, ideally on another disk (nothing was written).", out, d)
+		}
+	}
+	fi, err := os.Stat(abs)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return nil
+	case err != nil:
+		return fmt.Errorf("The backup file %s cannot be checked (%v); nothing was written.", out, unwrapPath(err))
+	case fi.IsDir():
+		return fmt.Errorf("--out %s is a folder; give the backup file's name, such as %s (nothing was written).", out, filepath.Join(out, "provisio-backup.age"))
+	case !fi.Mode().IsRegular() || !isBackupFile(abs):
+		return fmt.Errorf("%s exists and is not a Provisio backup, so it is not replaced; choose another name or move it away first (nothing was written).", out)
+	}
+	return nil
+}
+
+// isBackupFile reports whether the file at path starts like an
+// age-encrypted file, as every backup does; an older backup may be
+// replaced by a new one of the same name.
+func isBackupFile(path string) bool {
+	f, err := os.Open(path)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	head := make([]byte, len(backup.AgeIntro))
+	_, err = io.ReadFull(f, head)
+	return err == nil && string(head) == backup.AgeIntro
+}
+
+// unwrapPath drops the operation and path an *fs.PathError repeats,
+// leaving the system's reason ("permission denied").
+func unwrapPath(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
 }
 
 // backupEncryption reads the passphrase from its file here, so a server
@@ -98,7 +175,7 @@ func (c *cli) backup(api adminapi.API, e *env, outPath string, enc core.BackupEn
 	dir := filepath.Dir(outPath)
 	tmp, err := os.CreateTemp(dir, "."+filepath.Base(outPath)+".*.tmp")
 	if err != nil {
-		return fmt.Errorf("write the backup: %w", err)
+		return fmt.Errorf("The backup cannot be written in the folder %s (%v); nothing was written.", dir, unwrapPath(err))
 	}
 	defer os.Remove(tmp.Name())
 	var sum core.BackupSummary
@@ -118,11 +195,19 @@ func (c *cli) backup(api adminapi.API, e *env, outPath string, enc core.BackupEn
 	if err == nil {
 		err = os.Rename(tmp.Name(), outPath)
 	}
+	if err == nil {
+		// The new name is in the folder only once the folder is synced:
+		// "Backup written" must survive a power cut.
+		err = syncDir(dir)
+	}
 	if err != nil {
 		if e != nil {
 			_ = e.svc.Log(core.LevelError, "", "Backup to %s failed: %v", outPath, err)
 		}
-		return fmt.Errorf("write the backup: %w", err)
+		if errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT) {
+			return fmt.Errorf("The backup could not be written to %s: the disk is full (nothing was written).", outPath)
+		}
+		return fmt.Errorf("The backup could not be written to %s (%v); nothing was written.", outPath, unwrapPath(err))
 	}
 	if e == nil {
 		fmt.Fprintf(c.out, "Backup taken by the running server and written to %s (%d users, log up to #%d).\n", outPath, sum.Users, sum.LogLast)
@@ -130,6 +215,16 @@ func (c *cli) backup(api adminapi.API, e *env, outPath string, enc core.BackupEn
 	}
 	fmt.Fprintf(c.out, "Backup written to %s (%d users, log up to #%d).\n", outPath, sum.Users, sum.LogLast)
 	return nil
+}
+
+// syncDir flushes a folder's entries (a file just renamed into it).
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
 }
 
 // backupEngine is the service's backup writer for this data directory:

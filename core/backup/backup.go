@@ -38,6 +38,9 @@ const (
 	ConsoleCAKeyName  = "console-ca.key"
 )
 
+// AgeIntro is how every age-encrypted file, and so every backup, starts.
+const AgeIntro = "age-encryption.org/v1\n"
+
 // Format is the archive layout's version.
 const Format = 1
 
