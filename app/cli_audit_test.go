@@ -96,3 +96,69 @@ func TestCLI_BackupOutRefusesToDestroy(t *testing.T) {
 		}
 	}
 }
+
+// TestCLI_RestoreBadFileSentences: a backup file that is missing, a
+// folder, empty, not a backup or cut short, and a passphrase or identity
+// file that is missing or a folder, each get a sentence that says what
+// is wrong, never age's or the system's text ("parsing age header:
+// unexpected intro: \"\x9bs…\"", "open /x: no such file or directory",
+// "read /tmp: is a directory", "failed to decrypt and authenticate
+// payload chunk"), and the data is not touched.
+func TestCLI_RestoreBadFileSentences(t *testing.T) {
+	root := t.TempDir()
+	dir := filepath.Join(root, "data")
+	if code, _, errOut := runCLI(t, dir, "user", "add", "alice"); code != exitOK {
+		t.Fatalf("user add: %d %q", code, errOut)
+	}
+	pass := filepath.Join(root, "pass")
+	if err := os.WriteFile(pass, []byte("correct horse battery staple\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	good := filepath.Join(root, "good.age")
+	if code, _, errOut := runCLI(t, dir, "backup", "--out", good, "--passphrase-file", pass); code != exitOK {
+		t.Fatalf("backup: %d %q", code, errOut)
+	}
+	data, err := os.ReadFile(good)
+	if err != nil {
+		t.Fatal(err)
+	}
+	write := func(name string, b []byte) string {
+		p := filepath.Join(root, name)
+		if err := os.WriteFile(p, b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	garbage := write("garbage.age", []byte("\x9bs\x8c\x99\x9e6\xae=\aKy5u\x15\xa04I\xda\xbc\xb3\xc9w and more bytes"))
+	empty := write("empty.age", nil)
+	cut := write("cut.age", data[:len(data)/2])
+	header := write("header.age", data[:100])
+	tests := []struct {
+		args []string
+		want string
+	}{
+		{[]string{filepath.Join(root, "missing.age"), "--passphrase-file", pass}, "does not exist"},
+		{[]string{root, "--passphrase-file", pass}, "is a folder"},
+		{[]string{empty, "--passphrase-file", pass}, "the file is empty"},
+		{[]string{garbage, "--passphrase-file", pass}, "is not a Provisio backup"},
+		{[]string{cut, "--passphrase-file", pass}, "damaged or cut short"},
+		{[]string{header, "--passphrase-file", pass}, "damaged or cut short"},
+		{[]string{good, "--passphrase-file", filepath.Join(root, "nope")}, "the passphrase file"},
+		{[]string{good, "--passphrase-file", root}, "is a folder"},
+		{[]string{good, "--identity", filepath.Join(root, "nope")}, "the identity file"},
+	}
+	for _, tt := range tests {
+		code, out, errOut := runCLI(t, dir, append([]string{"restore"}, tt.args...)...)
+		if code != exitError || !strings.Contains(errOut, tt.want) {
+			t.Errorf("restore %q: exit %d, %q %q; want exit 1 and ~%q", tt.args, code, out, errOut, tt.want)
+		}
+		for _, raw := range []string{"age header", `\x`, "open /", "read /", "failed to", "no such file", "chunk"} {
+			if strings.Contains(errOut, raw) {
+				t.Errorf("restore %q: stderr %q carries a library's or the system's text (%q)", tt.args, errOut, raw)
+			}
+		}
+	}
+	if code, out, _ := runCLI(t, dir, "user", "list"); code != exitOK || !strings.Contains(out, "alice") {
+		t.Fatalf("the data changed: %d %q", code, out)
+	}
+}

@@ -305,9 +305,18 @@ func (c *cli) restore(file string, id age.Identity) error {
 	if err := store.CheckKeyDir(c.dataDir, keyDir); err != nil {
 		return err
 	}
+	if fi, err := os.Stat(file); err != nil || fi.IsDir() {
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+			return fmt.Errorf("the backup file %s does not exist; nothing was changed", file)
+		case err != nil:
+			return fmt.Errorf("the backup file %s cannot be read (%v); nothing was changed", file, unwrapPath(err))
+		}
+		return fmt.Errorf("%s is a folder; give the backup file in it (provisio-YYYYMMDD-HHMMSS.age); nothing was changed", file)
+	}
 	f, err := os.Open(file)
 	if err != nil {
-		return fmt.Errorf("open the backup: %w", err)
+		return fmt.Errorf("the backup file %s cannot be read (%v); nothing was changed", file, unwrapPath(err))
 	}
 	m, members, err := backup.Read(f, id)
 	f.Close()
