@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -160,5 +161,85 @@ func TestCLI_RestoreBadFileSentences(t *testing.T) {
 	}
 	if code, out, _ := runCLI(t, dir, "user", "list"); code != exitOK || !strings.Contains(out, "alice") {
 		t.Fatalf("the data changed: %d %q", code, out)
+	}
+}
+
+// TestCLI_RestoreFailingHalfWayPutsBack: a restore that fails while it
+// puts the restored files in place (here: the data directory is already
+// swapped and the current key moved aside when the restored key cannot
+// be renamed into place) undoes what it did, so the data directory and
+// key are exactly as before and the sentence says nothing was changed.
+// Before, the restored data stayed in place with the previous key moved
+// aside and no key at all, and the error said only "put the restored
+// provisio.key in place: …".
+func TestCLI_RestoreFailingHalfWayPutsBack(t *testing.T) {
+	for _, failAt := range []string{"write " + store.KeyFileName, "in place " + store.KeyFileName, "sync"} {
+		t.Run(failAt, func(t *testing.T) {
+			root := t.TempDir()
+			dir := filepath.Join(root, "data")
+			keyDir := keyDirFor(dir, "")
+			if code, _, errOut := runCLI(t, dir, "user", "add", "alice"); code != exitOK {
+				t.Fatalf("user add: %d %q", code, errOut)
+			}
+			pass := filepath.Join(root, "pass")
+			if err := os.WriteFile(pass, []byte("correct horse battery staple\n"), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			b := filepath.Join(root, "b.age")
+			if code, _, errOut := runCLI(t, dir, "backup", "--out", b, "--passphrase-file", pass); code != exitOK {
+				t.Fatalf("backup: %d %q", code, errOut)
+			}
+			// Made after the backup: it must still be there after the
+			// failed restore.
+			if code, _, errOut := runCLI(t, dir, "user", "add", "bob"); code != exitOK {
+				t.Fatalf("user add: %d %q", code, errOut)
+			}
+			listing := func() []string {
+				var names []string
+				for _, d := range []string{root, dir, keyDir} {
+					es, err := os.ReadDir(d)
+					if err != nil {
+						t.Fatal(err)
+					}
+					for _, e := range es {
+						names = append(names, filepath.Join(d, e.Name()))
+					}
+				}
+				return names
+			}
+			before := listing()
+			key, err := os.ReadFile(filepath.Join(keyDir, store.KeyFileName))
+			if err != nil {
+				t.Fatal(err)
+			}
+			restoreFault = func(step string) error {
+				if strings.HasPrefix(step, failAt) {
+					return errors.New("injected failure")
+				}
+				return nil
+			}
+			defer func() { restoreFault = nil }()
+			code, out, errOut := runCLI(t, dir, "restore", b, "--passphrase-file", pass)
+			restoreFault = nil
+			if code != exitError || !strings.Contains(errOut, "nothing was changed") || strings.Contains(out, "Restored") {
+				t.Fatalf("restore failing at %q: exit %d, %q %q; want exit 1 and nothing was changed", failAt, code, out, errOut)
+			}
+			if after := listing(); strings.Join(after, "\n") != strings.Join(before, "\n") {
+				t.Errorf("files before the restore:\n%s\nafter it failed:\n%s", strings.Join(before, "\n"), strings.Join(after, "\n"))
+			}
+			if got, err := os.ReadFile(filepath.Join(keyDir, store.KeyFileName)); err != nil || !bytes.Equal(got, key) {
+				t.Errorf("the data key is not the one from before the restore (%v)", err)
+			}
+			if code, out, errOut := runCLI(t, dir, "user", "list"); code != exitOK || !strings.Contains(out, "bob") {
+				t.Fatalf("user list after the failed restore: %d %q %q", code, out, errOut)
+			}
+			// And without the fault the same restore goes through.
+			if code, out, errOut := runCLI(t, dir, "restore", b, "--passphrase-file", pass); code != exitOK || !strings.Contains(out, "Restored") {
+				t.Fatalf("restore: %d %q %q", code, out, errOut)
+			}
+			if code, out, _ := runCLI(t, dir, "user", "list"); code != exitOK || strings.Contains(out, "bob") || !strings.Contains(out, "alice") {
+				t.Fatalf("user list after the restore: %d %q", code, out)
+			}
+		})
 	}
 }
