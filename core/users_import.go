@@ -1,12 +1,14 @@
 package core
 
 import (
+	"bufio"
 	"encoding/csv"
 	"errors"
 	"fmt"
 	"io"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // UserCSVColumns are the columns of a user import file, which starts with
@@ -129,7 +131,15 @@ func sortProblems(ps []ImportProblem) {
 // readUserCSV parses the file into rows. Rows whose every cell is empty
 // (spreadsheets leave them at the end) are skipped.
 func readUserCSV(r io.Reader) ([]ImportRow, []ImportProblem, error) {
-	cr := csv.NewReader(r)
+	br := bufio.NewReader(r)
+	// Spreadsheets also save "Unicode text" (UTF-16, with its byte
+	// order mark) and, in many countries, CSV with semicolons: each gets
+	// a sentence saying how to save the file instead of "unknown column
+	// \"\xff\xfeu\x00s\x00…\"".
+	if bom, _ := br.Peek(2); string(bom) == "\xff\xfe" || string(bom) == "\xfe\xff" {
+		return nil, nil, Errorf(CodeInvalid, "The file is UTF-16 text (\"Unicode text\"); save it from the spreadsheet as \"CSV UTF-8 (comma delimited)\" and import that.")
+	}
+	cr := csv.NewReader(br)
 	cr.FieldsPerRecord = -1 // counted here, to say which row is short
 	header, err := cr.Read()
 	if errors.Is(err, io.EOF) {
@@ -137,6 +147,16 @@ func readUserCSV(r io.Reader) ([]ImportRow, []ImportProblem, error) {
 	}
 	if err != nil {
 		return nil, nil, Errorf(CodeInvalid, "The file is not a CSV file with a header row: %s.", strings.Join(UserCSVColumns, ","))
+	}
+	if h := strings.Join(header, ","); !utf8.ValidString(h) {
+		return nil, nil, Errorf(CodeInvalid, "The file is not UTF-8 text; save it from the spreadsheet as \"CSV UTF-8 (comma delimited)\" and import that.")
+	}
+	if len(header) == 1 {
+		for _, sep := range []struct{ c, name string }{{";", "semicolons"}, {"\t", "tabs"}} {
+			if strings.Contains(header[0], sep.c) {
+				return nil, nil, Errorf(CodeInvalid, "The columns of the file are separated by %s; save it from the spreadsheet as \"CSV UTF-8 (comma delimited)\", with commas, and import that.", sep.name)
+			}
+		}
 	}
 	col := map[string]int{}
 	for i, h := range header {

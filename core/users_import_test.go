@@ -118,3 +118,38 @@ func TestService_ImportUsers10000(t *testing.T) {
 		t.Errorf("%d users", len(users))
 	}
 }
+
+// TestService_PreviewImportForeignFiles: files a spreadsheet saves in
+// another form than CSV UTF-8 with commas get a sentence saying how to
+// save them, and rows in another character set are row problems, never
+// names imported with their bytes changed. Before, a UTF-16 file was
+// refused with `unknown column "\xff\xfeu\x00s\x00…"`, a Latin-1 row was
+// imported as it was (its name later came out changed through JSON, and
+// its audit line broke the log's chain).
+func TestService_PreviewImportForeignFiles(t *testing.T) {
+	svc := storetest.MustService(t)
+	for in, want := range map[string]string{
+		"\xff\xfeu\x00s\x00e\x00r\x00n\x00a\x00m\x00e\x00\n\x00a\x00\n\x00": `The file is UTF-16 text ("Unicode text"); save it from the spreadsheet as "CSV UTF-8 (comma delimited)" and import that.`,
+		"\xfe\xff\x00u\x00s\x00e\x00r\x00n\x00a\x00m\x00e\x00\n":            `The file is UTF-16 text ("Unicode text"); save it from the spreadsheet as "CSV UTF-8 (comma delimited)" and import that.`,
+		"username;full_name\nalice;Alice\n":                                 `The columns of the file are separated by semicolons; save it from the spreadsheet as "CSV UTF-8 (comma delimited)", with commas, and import that.`,
+		"username\tfull_name\nalice\tAlice\n":                               `The columns of the file are separated by tabs; save it from the spreadsheet as "CSV UTF-8 (comma delimited)", with commas, and import that.`,
+		"username,gr\xfcppe\nalice,x\n":                                     `The file is not UTF-8 text; save it from the spreadsheet as "CSV UTF-8 (comma delimited)" and import that.`,
+	} {
+		_, err := svc.PreviewImport(strings.NewReader(in))
+		if got := core.ErrorMessage(err); got != want {
+			t.Errorf("%q: %q, want %q", in, got, want)
+		}
+	}
+	p, err := svc.PreviewImport(strings.NewReader("username,full_name,group\nm\xfcller,,\nbob,J\xfcrgen,\ncarol,,Verk\xe4ufer\ndan,Dan,\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.BadRows != 3 || p.OK() {
+		t.Fatalf("bad rows %d (%v); want the three Latin-1 rows refused", p.BadRows, p.Problems)
+	}
+	for i, field := range []string{"name", "full_name", "group"} {
+		if pr := p.Problems[i]; pr.Line != i+2 || pr.Field != field || !strings.Contains(pr.Message, "not UTF-8 text") {
+			t.Errorf("problem %d: %+v; want line %d, field %s, not UTF-8", i, pr, i+2, field)
+		}
+	}
+}
