@@ -91,7 +91,7 @@ func TestService_ImportUsersAllOrNothing(t *testing.T) {
 	if u, err := svc.User("ben"); err != nil || !u.MobileAllowed || u.Created.IsZero() {
 		t.Errorf("ben: %+v, %v", u, err)
 	}
-	if !logContains(t, svc, `User "ann" added by import.`) || !logContains(t, svc, "Imported 2 users.") {
+	if !logContains(t, svc, `User "ann" added by import from the console.`) || !logContains(t, svc, "Imported 2 users from the console.") {
 		t.Error("import not logged")
 	}
 }
@@ -150,6 +150,27 @@ func TestService_PreviewImportForeignFiles(t *testing.T) {
 	for i, field := range []string{"name", "full_name", "group"} {
 		if pr := p.Problems[i]; pr.Line != i+2 || pr.Field != field || !strings.Contains(pr.Message, "not UTF-8 text") {
 			t.Errorf("problem %d: %+v; want line %d, field %s, not UTF-8", i, pr, i+2, field)
+		}
+	}
+}
+
+// TestService_ImportLogNamesActor: an import through the admin API (an
+// attached or remote console) names that operator in the audit log, as
+// the console's own import names the console. Before, both said only
+// "Imported 2 users." and "User "x" added by import.".
+func TestService_ImportLogNamesActor(t *testing.T) {
+	svc := storetest.MustService(t)
+	op := svc.As(core.OperatorActor(`console "desk-2" (admin)`))
+	p, err := op.PreviewImport(strings.NewReader("username\nann\nben\n"))
+	if err != nil || !p.OK() {
+		t.Fatalf("preview: %+v, %v", p, err)
+	}
+	if n, err := op.ImportUsers(p.Rows, nil); err != nil || n != 2 {
+		t.Fatalf("import: %d, %v", n, err)
+	}
+	for _, want := range []string{`User "ann" added by import from console "desk-2" (admin).`, `Imported 2 users from console "desk-2" (admin).`} {
+		if !logContains(t, svc, want) {
+			t.Errorf("the log has no line %q", want)
 		}
 	}
 }
