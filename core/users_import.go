@@ -153,19 +153,15 @@ func readUserCSV(r io.Reader) ([]ImportRow, []ImportProblem, error) {
 	}
 	if len(header) == 1 {
 		for _, sep := range []struct{ c, name string }{{";", "semicolons"}, {"\t", "tabs"}} {
-			if strings.Contains(header[0], sep.c) {
+			if parts := strings.Split(header[0], sep.c); len(parts) > 1 && knownColumns(parts) {
 				return nil, nil, Errorf(CodeInvalid, "The columns of the file are separated by %s; save it from the spreadsheet as \"CSV UTF-8 (comma delimited)\", with commas, and import that.", sep.name)
 			}
 		}
 	}
 	col := map[string]int{}
 	for i, h := range header {
-		h = strings.ToLower(strings.TrimSpace(strings.TrimPrefix(h, "\ufeff")))
-		known := false
-		for _, c := range UserCSVColumns {
-			known = known || h == c
-		}
-		if !known {
+		h = columnName(h)
+		if !knownColumns([]string{h}) {
 			return nil, nil, Errorf(CodeInvalid, "The header names an unknown column %q; the columns are %s.", h, strings.Join(UserCSVColumns, ", "))
 		}
 		if _, dup := col[h]; dup {
@@ -225,6 +221,26 @@ func readUserCSV(r io.Reader) ([]ImportRow, []ImportProblem, error) {
 		}})
 	}
 	return rows, problems, nil
+}
+
+// columnName is a header cell as a column name: trimmed, lower case,
+// without the byte order mark spreadsheets put before the first.
+func columnName(h string) string {
+	return strings.ToLower(strings.TrimSpace(strings.TrimPrefix(h, "\ufeff")))
+}
+
+// knownColumns reports whether every header cell names a column.
+func knownColumns(cells []string) bool {
+	for _, h := range cells {
+		known := false
+		for _, c := range UserCSVColumns {
+			known = known || columnName(h) == c
+		}
+		if !known {
+			return false
+		}
+	}
+	return true
 }
 
 func blank(rec []string) bool {

@@ -174,3 +174,15 @@ func TestService_ImportLogNamesActor(t *testing.T) {
 		}
 	}
 }
+
+// TestService_PreviewImportSemicolonsUnknownColumns: a header with
+// semicolons whose parts are not all columns is an unknown column, as
+// before; only a file that would be right with commas is told to use
+// them.
+func TestService_PreviewImportSemicolonsUnknownColumns(t *testing.T) {
+	svc := storetest.MustService(t)
+	_, err := svc.PreviewImport(strings.NewReader("name;mail\nann;ann@example.org\n"))
+	if want := `The header names an unknown column "name;mail"; the columns are username, full_name, email, mobile, group, pin.`; core.ErrorMessage(err) != want {
+		t.Errorf("%q, want %q", core.ErrorMessage(err), want)
+	}
+}
