@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"errors"
+	"flag"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -241,5 +243,85 @@ func TestCLI_RestoreFailingHalfWayPutsBack(t *testing.T) {
 				t.Fatalf("user list after the restore: %d %q", code, out)
 			}
 		})
+	}
+}
+
+// TestCLI_HelpAndREADMENameEveryCommand: 'provisio --help' and the
+// README's command-line block, which scripts are told to rely on, name
+// every command and subcommand the program has, and every flag of the
+// user, reprovision and backup commands. Before, --help had no 'user
+// clientlog' and no --mail with --oath, and the README's block had no
+// backup, restore, key rotate, log verify or store copy, nor --full-name.
+func TestCLI_HelpAndREADMENameEveryCommand(t *testing.T) {
+	readme, err := os.ReadFile(filepath.Join("..", "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	block := string(readme)
+	block = block[strings.Index(block, "## Command line"):]
+	block = block[strings.Index(block, "```")+3:]
+	block = block[:strings.Index(block, "```")]
+	var help bytes.Buffer
+	if code := run([]string{"--help"}, &help, io.Discard); code != exitOK {
+		t.Fatalf("--help: exit %d", code)
+	}
+	groups := map[string]map[string]command{
+		"user": userCommands, "settings": settingsCommands, "agent": agentCommands,
+		"service": serviceCommands, "profile": profileCommands, "log": logCommands,
+		"key": keyCommands, "console": consoleCommands, "store": storeCommands,
+	}
+	// lineWith reports whether a line of text names the command: it
+	// starts with "provisio", holds the group, and the subcommand as a
+	// word of its own ("profile list | show NAME").
+	lineWith := func(text, group, sub string) bool {
+		for _, l := range strings.Split(text, "\n") {
+			if !strings.Contains(l, "provisio ") {
+				continue
+			}
+			words := strings.FieldsFunc(l, func(r rune) bool { return r == ' ' || r == '|' || r == '`' })
+			hasGroup, hasSub := false, sub == ""
+			for _, w := range words {
+				hasGroup = hasGroup || w == group
+				hasSub = hasSub || w == sub
+			}
+			if hasGroup && hasSub {
+				return true
+			}
+		}
+		return false
+	}
+	for g, cmds := range groups {
+		for sub := range cmds {
+			for where, text := range map[string]string{"--help": help.String(), "the README's command block": block} {
+				if !lineWith(text, g, sub) {
+					t.Errorf("%s does not name 'provisio %s %s'", where, g, sub)
+				}
+			}
+		}
+	}
+	for name := range topCommands {
+		for where, text := range map[string]string{"--help": help.String(), "the README's command block": block} {
+			if !lineWith(text, name, "") {
+				t.Errorf("%s does not name 'provisio %s'", where, name)
+			}
+		}
+	}
+	flagsOf := func(cmd command) []string {
+		fs := flag.NewFlagSet("", flag.ContinueOnError)
+		cmd.setup(fs)
+		var names []string
+		fs.VisitAll(func(f *flag.Flag) { names = append(names, "--"+f.Name) })
+		return names
+	}
+	for label, cmd := range map[string]command{"user add": userCommands["add"], "reprovision": reprovisionCommand,
+		"backup": backupCommand, "restore": restoreCommand, "user clientlog": clientLogCommand} {
+		for _, f := range flagsOf(cmd) {
+			if f == "--admin" { // the same as --repository, not advertised
+				continue
+			}
+			if !strings.Contains(help.String(), f) || !strings.Contains(block, f) {
+				t.Errorf("%s: --help or the README's command block lacks %s", label, f)
+			}
+		}
 	}
 }
