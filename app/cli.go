@@ -74,7 +74,7 @@ directory is in use.
 With --connect HOST before them, the user, reprovision, settings, agent and
 console commands run on that server as the paired console (its role applies).
 
-Every command takes --help. Exit codes: 0 ok, 1 error, 2 usage.
+Every command takes --help ("provisio help" is --help). Exit codes: 0 ok, 1 error, 2 usage.
 The data directory defaults to %s.
 The data key provisio.key lives apart from it: --key-dir DIR before the
 command, or PROVISIO_KEY_DIR, or by default the sibling directory <data>-keys.
@@ -142,7 +142,9 @@ func (c *cli) run(args []string) (code int) {
 	if err := fs.Parse(args); err != nil {
 		return c.fail(usageError{err.Error()})
 	}
-	if *help {
+	// "provisio help" as well, as "provisio user help" shows the user
+	// commands.
+	if *help || (len(fs.Args()) == 1 && fs.Arg(0) == "help") {
 		fmt.Fprintf(stdout, usageTop, defaultDataDir())
 		return exitOK
 	}

@@ -325,3 +325,13 @@ func TestCLI_HelpAndREADMENameEveryCommand(t *testing.T) {
 		}
 	}
 }
+
+// TestCLI_HelpCommand: "provisio help" prints the usage, as "provisio
+// user help" prints the user commands'; it was 'unknown command "help"'
+// with exit code 2.
+func TestCLI_HelpCommand(t *testing.T) {
+	var out, errOut bytes.Buffer
+	if code := run([]string{"help"}, &out, &errOut); code != exitOK || !strings.Contains(out.String(), "provisio [--data DIR] serve") {
+		t.Fatalf("provisio help: exit %d, %q %q", code, out.String(), errOut.String())
+	}
+}
