@@ -37,8 +37,9 @@ Usage:
   provisio [--data DIR] serve [--listen ADDR]          run the server without a window
   provisio [--data DIR] user add NAME [--email E] [--mobile M] [--pin -] [--group G] [--full-name F]
   provisio [--data DIR] user list | user delete NAME
+  provisio [--data DIR] user clientlog NAME [--clear]  the diagnostic logs the user's phone uploaded (client logging on)
   provisio [--data DIR] reprovision NAME [--mail]      print the code, the Provision URL and the QR; --mail also emails them
-  provisio [--data DIR] reprovision NAME --oath [--hotp] [--digits 8] [--algorithm SHA256]
+  provisio [--data DIR] reprovision NAME --oath [--hotp] [--digits 8] [--algorithm SHA256] [--mail]
                                                        issue an authenticator-app token: print the otpauth URI, the QR and the deadline
   provisio [--data DIR] settings list | get KEY | set KEY VALUE|-
   provisio [--data DIR] agent add NAME --host H --secret - [--group G] [--helpdesk] [--repository]
@@ -65,13 +66,15 @@ written on the command line is refused, as other users see it in 'ps' and it
 stays in shell history.
 
 While another Provisio (serve, the service or the console) holds the data
-directory, the user, reprovision, settings and agent commands and the console
-attach to it through DIR/admin.sock (docs/admin-api.md) instead of failing.
+directory, the user, reprovision (without --oath), settings, agent, console,
+backup and profile assign --user commands and the console attach to it through
+DIR/admin.sock (docs/admin-api.md) instead of failing; the others say the
+directory is in use.
 
 With --connect HOST before them, the user, reprovision, settings, agent and
 console commands run on that server as the paired console (its role applies).
 
-Every command takes --help. Exit codes: 0 ok, 1 error, 2 usage.
+Every command takes --help ("provisio help" is --help). Exit codes: 0 ok, 1 error, 2 usage.
 The data directory defaults to %s.
 The data key provisio.key lives apart from it: --key-dir DIR before the
 command, or PROVISIO_KEY_DIR, or by default the sibling directory <data>-keys.
@@ -139,7 +142,9 @@ func (c *cli) run(args []string) (code int) {
 	if err := fs.Parse(args); err != nil {
 		return c.fail(usageError{err.Error()})
 	}
-	if *help {
+	// "provisio help" as well, as "provisio user help" shows the user
+	// commands.
+	if *help || (len(fs.Args()) == 1 && fs.Arg(0) == "help") {
 		fmt.Fprintf(stdout, usageTop, defaultDataDir())
 		return exitOK
 	}

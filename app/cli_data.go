@@ -6,10 +6,12 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"runtime/debug"
 	"strings"
+	"syscall"
 	"time"
 
 	"filippo.io/age"
@@ -60,6 +62,9 @@ var backupCommand = command{
 			if *out == "" || (*passFile == "") == (*recipient == "") {
 				return usagef("backup needs --out and one of --passphrase-file or --recipient")
 			}
+			if err := c.checkBackupOut(*out); err != nil {
+				return err
+			}
 			enc, err := backupEncryption(*passFile, *recipient)
 			if err != nil {
 				return err
@@ -70,6 +75,78 @@ var backupCommand = command{
 			return c.withAPI(func(api adminapi.API, e *env) error { return c.backup(api, e, *out, enc) })
 		}
 	},
+}
+
+// checkBackupOut refuses, before anything is read or written, an --out
+// that cannot take a backup (a folder, a folder that does not exist) or
+// that would destroy something by being replaced: a file that is not a
+// backup (the passphrase file, a document), or anything in the data or
+// key directory, where "backup --out DATA/provisio.db" replaced the live
+// data file under the server and lost every user.
+func (c *cli) checkBackupOut(out string) error {
+	abs, err := filepath.Abs(out)
+	if err != nil {
+		return fmt.Errorf("The backup file name %s cannot be used (%v); nothing was written.", out, err)
+	}
+	dir := filepath.Dir(abs)
+	if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
+		return fmt.Errorf("The folder %s for the backup does not exist; create it or give --out a file in another folder (nothing was written).", dir)
+	}
+	real := func(p string) string {
+		if a, err := filepath.Abs(p); err == nil {
+			p = a
+		}
+		if r, err := filepath.EvalSymlinks(p); err == nil {
+			return r
+		}
+		return p
+	}
+	target := filepath.Join(real(dir), filepath.Base(abs))
+	for _, d := range []string{c.dataDir, keyDirFor(c.dataDir, c.keyDir)} {
+		rd := real(d)
+		if a, err := filepath.Abs(d); err == nil {
+			d = a
+		}
+		if target == rd || strings.HasPrefix(target, rd+string(filepath.Separator)) {
+			return fmt.Errorf("--out %s is inside %s, which holds the data and keys a backup is made of; write the backup to another folder, ideally on another disk (nothing was written).", out, d)
+		}
+	}
+	fi, err := os.Stat(abs)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return nil
+	case err != nil:
+		return fmt.Errorf("The backup file %s cannot be checked (%v); nothing was written.", out, unwrapPath(err))
+	case fi.IsDir():
+		return fmt.Errorf("--out %s is a folder; give the backup file's name, such as %s (nothing was written).", out, filepath.Join(out, "provisio-backup.age"))
+	case !fi.Mode().IsRegular() || !isBackupFile(abs):
+		return fmt.Errorf("%s exists and is not a Provisio backup, so it is not replaced; choose another name or move it away first (nothing was written).", out)
+	}
+	return nil
+}
+
+// isBackupFile reports whether the file at path starts like an
+// age-encrypted file, as every backup does; an older backup may be
+// replaced by a new one of the same name.
+func isBackupFile(path string) bool {
+	f, err := os.Open(path)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	head := make([]byte, len(backup.AgeIntro))
+	_, err = io.ReadFull(f, head)
+	return err == nil && string(head) == backup.AgeIntro
+}
+
+// unwrapPath drops the operation and path an *fs.PathError repeats,
+// leaving the system's reason ("permission denied").
+func unwrapPath(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
 }
 
 // backupEncryption reads the passphrase from its file here, so a server
@@ -98,7 +175,7 @@ func (c *cli) backup(api adminapi.API, e *env, outPath string, enc core.BackupEn
 	dir := filepath.Dir(outPath)
 	tmp, err := os.CreateTemp(dir, "."+filepath.Base(outPath)+".*.tmp")
 	if err != nil {
-		return fmt.Errorf("write the backup: %w", err)
+		return fmt.Errorf("The backup cannot be written in the folder %s (%v); nothing was written.", dir, unwrapPath(err))
 	}
 	defer os.Remove(tmp.Name())
 	var sum core.BackupSummary
@@ -118,11 +195,19 @@ func (c *cli) backup(api adminapi.API, e *env, outPath string, enc core.BackupEn
 	if err == nil {
 		err = os.Rename(tmp.Name(), outPath)
 	}
+	if err == nil {
+		// The new name is in the folder only once the folder is synced:
+		// "Backup written" must survive a power cut.
+		err = syncDir(dir)
+	}
 	if err != nil {
 		if e != nil {
 			_ = e.svc.Log(core.LevelError, "", "Backup to %s failed: %v", outPath, err)
 		}
-		return fmt.Errorf("write the backup: %w", err)
+		if errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT) {
+			return fmt.Errorf("The backup could not be written to %s: the disk is full (nothing was written).", outPath)
+		}
+		return fmt.Errorf("The backup could not be written to %s (%v); nothing was written.", outPath, unwrapPath(err))
 	}
 	if e == nil {
 		fmt.Fprintf(c.out, "Backup taken by the running server and written to %s (%d users, log up to #%d).\n", outPath, sum.Users, sum.LogLast)
@@ -130,6 +215,16 @@ func (c *cli) backup(api adminapi.API, e *env, outPath string, enc core.BackupEn
 	}
 	fmt.Fprintf(c.out, "Backup written to %s (%d users, log up to #%d).\n", outPath, sum.Users, sum.LogLast)
 	return nil
+}
+
+// syncDir flushes a folder's entries (a file just renamed into it).
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
 }
 
 // backupEngine is the service's backup writer for this data directory:
@@ -210,9 +305,18 @@ func (c *cli) restore(file string, id age.Identity) error {
 	if err := store.CheckKeyDir(c.dataDir, keyDir); err != nil {
 		return err
 	}
+	if fi, err := os.Stat(file); err != nil || fi.IsDir() {
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+			return fmt.Errorf("the backup file %s does not exist; nothing was changed", file)
+		case err != nil:
+			return fmt.Errorf("the backup file %s cannot be read (%v); nothing was changed", file, unwrapPath(err))
+		}
+		return fmt.Errorf("%s is a folder; give the backup file in it (provisio-YYYYMMDD-HHMMSS.age); nothing was changed", file)
+	}
 	f, err := os.Open(file)
 	if err != nil {
-		return fmt.Errorf("open the backup: %w", err)
+		return fmt.Errorf("the backup file %s cannot be read (%v); nothing was changed", file, unwrapPath(err))
 	}
 	m, members, err := backup.Read(f, id)
 	f.Close()
@@ -223,35 +327,46 @@ func (c *cli) restore(file string, id age.Identity) error {
 		return fmt.Errorf("the backup %s was refused: %s; nothing was changed", file, fmt.Sprintf(format, a...))
 	}
 	parent := filepath.Dir(filepath.Clean(c.dataDir))
+	unpackFailed := func(err error) error {
+		if errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT) {
+			return fmt.Errorf("the backup could not be unpacked beside %s: the disk is full; nothing was changed", c.dataDir)
+		}
+		return fmt.Errorf("the backup could not be unpacked beside %s (%v); nothing was changed", c.dataDir, unwrapPath(err))
+	}
 	if err := os.MkdirAll(parent, 0o700); err != nil {
-		return err
+		return unpackFailed(err)
 	}
 	stage, err := os.MkdirTemp(parent, ".provisio-restore-*")
 	if err != nil {
-		return fmt.Errorf("make a staging directory: %w", err)
+		return unpackFailed(err)
 	}
 	defer os.RemoveAll(stage)
 	stageKeys := stage + "-keys"
 	defer os.RemoveAll(stageKeys)
-	if err := os.WriteFile(filepath.Join(stage, store.FileName), members[backup.DataName], 0o600); err != nil {
-		return err
+	// Every file is synced as it is written: "Restored" must survive a
+	// power cut, not only the end of this process.
+	if err := writeSynced(filepath.Join(stage, store.FileName), members[backup.DataName], 0o600); err != nil {
+		return unpackFailed(err)
 	}
 	if cert, ok := members[backup.CertName]; ok {
-		if err := os.WriteFile(filepath.Join(stage, certs.CertFile), cert, 0o644); err != nil {
-			return err
+		if err := writeSynced(filepath.Join(stage, certs.CertFile), cert, 0o644); err != nil {
+			return unpackFailed(err)
 		}
 	}
 	if err := store.WriteKey(stageKeys, members[backup.KeyName]); err != nil {
-		return err
+		return unpackFailed(err)
 	}
 	for name, file := range map[string]string{backup.TLSKeyName: certs.KeyFile,
 		backup.DeviceCACertName: certs.DeviceCACertFile, backup.DeviceCAKeyName: certs.DeviceCAKeyFile,
 		backup.ConsoleCACertName: certs.ConsoleCACertFile, backup.ConsoleCAKeyName: certs.ConsoleCAKeyFile} {
 		if data, ok := members[name]; ok {
-			if err := os.WriteFile(filepath.Join(stageKeys, file), data, 0o600); err != nil {
-				return err
+			if err := writeSynced(filepath.Join(stageKeys, file), data, 0o600); err != nil {
+				return unpackFailed(err)
 			}
 		}
+	}
+	if err := syncDir(stage); err != nil {
+		return unpackFailed(err)
 	}
 	// Every page and every record of every bucket.
 	rep, err := store.Check(stage, store.Options{})
@@ -300,52 +415,176 @@ func (c *cli) restore(file string, id age.Identity) error {
 	if err := store.ProbeLock(c.dataDir); err != nil {
 		return fmt.Errorf("%w; stop the server or console using it, then restore again (nothing was changed)", err)
 	}
-	// Swap: the current data and key go aside, never deleted.
 	stamp := time.Now().UTC().Format("20060102-150405")
-	aside := c.dataDir + ".replaced-" + stamp
-	if _, err := os.Stat(c.dataDir); err == nil {
-		if err := os.Rename(c.dataDir, aside); err != nil {
-			return fmt.Errorf("move the current data aside: %w (nothing was changed)", err)
-		}
-	} else {
-		aside = ""
-	}
-	if err := os.Rename(stage, c.dataDir); err != nil {
-		if aside != "" {
-			_ = os.Rename(aside, c.dataDir)
-		}
-		return fmt.Errorf("put the restored data in place: %w (the current data is back)", err)
-	}
-	if err := os.MkdirAll(keyDir, 0o700); err != nil {
-		return err
-	}
-	for _, name := range []string{store.KeyFileName, certs.KeyFile, certs.DeviceCACertFile, certs.DeviceCAKeyFile, certs.ConsoleCACertFile, certs.ConsoleCAKeyFile} {
-		if _, err := os.Stat(filepath.Join(stageKeys, name)); err != nil && (strings.HasPrefix(name, "device-ca") || strings.HasPrefix(name, "console-ca")) {
-			continue // a backup from before device certificates or remote consoles: keep the current CA
-		}
-		cur := filepath.Join(keyDir, name)
-		if _, err := os.Stat(cur); err == nil {
-			if err := os.Rename(cur, cur+".replaced-"+stamp); err != nil {
-				return fmt.Errorf("move the current %s aside: %w", name, err)
-			}
-		}
-		if data, err := os.ReadFile(filepath.Join(stageKeys, name)); err == nil {
-			if err := os.WriteFile(cur, data, 0o600); err != nil {
-				return fmt.Errorf("put the restored %s in place: %w", name, err)
-			}
-		}
-	}
-	err = c.withEnv(func(e *env) error {
-		return e.svc.Log(core.LevelInfo, "", "Restored from the backup %s made at %s (%d users, log up to #%d).", filepath.Base(file), m.Created.Format(time.RFC3339), m.Counts["users"], m.LogLast)
-	})
+	sw, err := c.swapRestored(stage, stageKeys, keyDir, stamp)
 	if err != nil {
 		return err
 	}
+	err = c.withEnv(func(e *env) error {
+		return e.svc.Log(core.LevelInfo, "", "Restored from the backup %s made at %s (%d users, log up to #%d) by the command line.", filepath.Base(file), m.Created.Format(time.RFC3339), m.Counts["users"], m.LogLast)
+	})
 	fmt.Fprintf(c.out, "Restored %s (made %s, %d users, log up to #%d).\n", file, m.Created.Local().Format(time.RFC3339), m.Counts["users"], m.LogLast)
-	if aside != "" {
-		fmt.Fprintf(c.out, "The replaced data is in %s; its key was renamed *.replaced-%s in %s.\n", aside, stamp, keyDir)
+	if sw.aside != "" {
+		fmt.Fprintf(c.out, "The replaced data is in %s; its key was renamed *.replaced-%s in %s.\n", sw.aside, stamp, keyDir)
+	}
+	if err != nil {
+		return fmt.Errorf("the restore is complete, but its line in the audit log could not be written: %v", core.ErrorMessage(err))
 	}
 	return nil
+}
+
+// restoreFault, when set (tests only), is asked before each step of a
+// restore's swap and fails the step it returns an error for.
+var restoreFault func(step string) error
+
+// restoredSwap is what a restore's swap did.
+type restoredSwap struct {
+	// aside is where the previous data directory went, "" if there was
+	// none.
+	aside string
+}
+
+// swapRestored puts a checked restore in place: the restored key files
+// are first written into the key directory under temporary names and
+// synced (a failure there changes nothing); then the current data
+// directory and key files are renamed aside (".replaced-STAMP", never
+// deleted) and the restored ones renamed into place, and both parent
+// folders synced. If any step fails, the steps done are undone in
+// reverse order, so the data is as it was, or, if undoing fails too,
+// the error says exactly where each part is.
+func (c *cli) swapRestored(stage, stageKeys, keyDir, stamp string) (restoredSwap, error) {
+	var sw restoredSwap
+	fault := func(step string) error {
+		if restoreFault != nil {
+			return restoreFault(step)
+		}
+		return nil
+	}
+	if err := os.MkdirAll(keyDir, 0o700); err != nil {
+		return sw, fmt.Errorf("the key directory %s cannot be made (%v); nothing was changed", keyDir, unwrapPath(err))
+	}
+	type keySwap struct{ cur, tmp string }
+	var keys []keySwap
+	dropTemps := func() {
+		for _, k := range keys {
+			if k.tmp != "" {
+				_ = os.Remove(k.tmp)
+			}
+		}
+	}
+	for _, name := range []string{store.KeyFileName, certs.KeyFile, certs.DeviceCACertFile, certs.DeviceCAKeyFile, certs.ConsoleCACertFile, certs.ConsoleCAKeyFile} {
+		k := keySwap{cur: filepath.Join(keyDir, name)}
+		data, err := os.ReadFile(filepath.Join(stageKeys, name))
+		switch {
+		case errors.Is(err, fs.ErrNotExist) && (strings.HasPrefix(name, "device-ca") || strings.HasPrefix(name, "console-ca")):
+			continue // a backup from before device certificates or remote consoles: keep the current CA
+		case errors.Is(err, fs.ErrNotExist):
+			// Not in the backup (a key.pem it did not have): the
+			// current one goes aside with the data it belonged to.
+		case err != nil:
+			dropTemps()
+			return sw, fmt.Errorf("the restored %s cannot be read back (%v); nothing was changed", name, unwrapPath(err))
+		default:
+			k.tmp = filepath.Join(keyDir, "."+name+".restore-"+stamp)
+			err = fault("write " + name)
+			if err == nil {
+				err = writeSynced(k.tmp, data, 0o600)
+			}
+			if err != nil {
+				keys = append(keys, k)
+				dropTemps()
+				return sw, fmt.Errorf("the restored %s cannot be written into %s (%v); nothing was changed", name, keyDir, unwrapPath(err))
+			}
+		}
+		keys = append(keys, k)
+	}
+	if err := syncDir(keyDir); err != nil {
+		dropTemps()
+		return sw, fmt.Errorf("the key directory %s cannot be synced (%v); nothing was changed", keyDir, unwrapPath(err))
+	}
+
+	// The swap proper: each step that succeeds leaves its undo.
+	type undoStep struct {
+		undo  func() error
+		where string // where the part is if undo fails
+	}
+	var undo []undoStep
+	step := func(name string, do func() error, u undoStep) error {
+		err := fault(name)
+		if err == nil {
+			err = do()
+		}
+		if err == nil {
+			undo = append(undo, u)
+		}
+		return err
+	}
+	rename := func(from, to string) func() error { return func() error { return os.Rename(from, to) } }
+	rollback := func(cause error) error {
+		var stuck []string
+		for i := len(undo) - 1; i >= 0; i-- {
+			if err := undo[i].undo(); err != nil {
+				stuck = append(stuck, undo[i].where)
+			}
+		}
+		dropTemps()
+		if len(stuck) == 0 {
+			_ = syncDir(filepath.Dir(filepath.Clean(c.dataDir)))
+			_ = syncDir(keyDir)
+			return fmt.Errorf("putting the restored files in place failed (%v); everything was put back as it was, so nothing was changed", unwrapPath(cause))
+		}
+		return fmt.Errorf("putting the restored files in place failed (%v), and so did putting some of the previous ones back: %s. Move them back by hand before starting Provisio", unwrapPath(cause), strings.Join(stuck, "; "))
+	}
+	aside := c.dataDir + ".replaced-" + stamp
+	if _, err := os.Stat(c.dataDir); err == nil {
+		if err := step("data aside", rename(c.dataDir, aside), undoStep{rename(aside, c.dataDir),
+			fmt.Sprintf("the previous data directory is %s", aside)}); err != nil {
+			return sw, rollback(err)
+		}
+		sw.aside = aside
+	}
+	if err := step("data in place", rename(stage, c.dataDir), undoStep{rename(c.dataDir, stage),
+		fmt.Sprintf("%s holds the restored data", c.dataDir)}); err != nil {
+		return sw, rollback(err)
+	}
+	for _, k := range keys {
+		name := filepath.Base(k.cur)
+		if _, err := os.Stat(k.cur); err == nil {
+			old := k.cur + ".replaced-" + stamp
+			if err := step("aside "+name, rename(k.cur, old), undoStep{rename(old, k.cur),
+				fmt.Sprintf("the previous %s is %s", name, old)}); err != nil {
+				return sw, rollback(err)
+			}
+		}
+		if k.tmp != "" {
+			if err := step("in place "+name, rename(k.tmp, k.cur), undoStep{rename(k.cur, k.tmp),
+				fmt.Sprintf("%s is the restored one", k.cur)}); err != nil {
+				return sw, rollback(err)
+			}
+		}
+	}
+	for _, d := range []string{filepath.Dir(filepath.Clean(c.dataDir)), keyDir} {
+		if err := step("sync "+d, func() error { return syncDir(d) }, undoStep{func() error { return nil }, ""}); err != nil {
+			return sw, rollback(err)
+		}
+	}
+	return sw, nil
+}
+
+// writeSynced writes a new file and syncs it before closing.
+func writeSynced(path string, data []byte, perm os.FileMode) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, perm)
+	if err != nil {
+		return err
+	}
+	_, err = f.Write(data)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
 }
 
 // serverAnswers reports whether a Provisio answers on the data

@@ -1,10 +1,12 @@
 package core
 
 import (
+	"fmt"
 	"net/mail"
 	"strings"
 	"time"
 	"unicode"
+	"unicode/utf8"
 )
 
 // User is one person who authenticates with a mobile client.
@@ -78,6 +80,12 @@ func ValidateUser(u *User, pinMin, pinMax int) error {
 	if err := ValidateUsername(u.Name); err != nil {
 		return err
 	}
+	if err := validateText("full_name", "full name", u.FullName); err != nil {
+		return err
+	}
+	if err := validateText("group", "group", u.Group); err != nil {
+		return err
+	}
 	if u.Email != "" {
 		if err := ValidateEmail("email", u.Email); err != nil {
 			return err
@@ -110,12 +118,35 @@ func ValidateUsername(name string) error {
 	if len(name) > 64 {
 		return FieldError("name", "A username can have at most 64 characters.")
 	}
+	if !utf8.ValidString(name) {
+		return FieldError("name", "%s", notUTF8("username"))
+	}
 	for _, r := range name {
 		if unicode.IsSpace(r) || !unicode.IsPrint(r) || strings.ContainsRune(`"<>&'/\`, r) {
 			return FieldError("name", "A username cannot contain spaces or any of \" < > & ' / \\.")
 		}
 	}
 	return nil
+}
+
+// validateText refuses a free-text field (full name, group) that is not
+// valid UTF-8 or holds control characters (a line break, a tab): such a
+// value would come out changed through JSON and XML, and split lines.
+func validateText(field, what, s string) error {
+	if !utf8.ValidString(s) {
+		return FieldError(field, "%s", notUTF8(what))
+	}
+	if strings.IndexFunc(s, unicode.IsControl) >= 0 {
+		return FieldError(field, "A %s cannot contain line breaks, tabs or other control characters.", what)
+	}
+	return nil
+}
+
+// notUTF8 is the sentence for text in another character set than UTF-8,
+// such as a name typed in a Latin-1 terminal or a file saved as
+// Windows-1252.
+func notUTF8(what string) string {
+	return fmt.Sprintf("The %s is not UTF-8 text (it holds bytes of another character set); type it again in a UTF-8 terminal, or save the file as UTF-8.", what)
 }
 
 // ValidatePIN checks that pin is all digits and between min and max long.

@@ -1,12 +1,14 @@
 package core
 
 import (
+	"bufio"
 	"encoding/csv"
 	"errors"
 	"fmt"
 	"io"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // UserCSVColumns are the columns of a user import file, which starts with
@@ -129,7 +131,15 @@ func sortProblems(ps []ImportProblem) {
 // readUserCSV parses the file into rows. Rows whose every cell is empty
 // (spreadsheets leave them at the end) are skipped.
 func readUserCSV(r io.Reader) ([]ImportRow, []ImportProblem, error) {
-	cr := csv.NewReader(r)
+	br := bufio.NewReader(r)
+	// Spreadsheets also save "Unicode text" (UTF-16, with its byte
+	// order mark) and, in many countries, CSV with semicolons: each gets
+	// a sentence saying how to save the file instead of "unknown column
+	// \"\xff\xfeu\x00s\x00…\"".
+	if bom, _ := br.Peek(2); string(bom) == "\xff\xfe" || string(bom) == "\xfe\xff" {
+		return nil, nil, Errorf(CodeInvalid, "The file is UTF-16 text (\"Unicode text\"); save it from the spreadsheet as \"CSV UTF-8 (comma delimited)\" and import that.")
+	}
+	cr := csv.NewReader(br)
 	cr.FieldsPerRecord = -1 // counted here, to say which row is short
 	header, err := cr.Read()
 	if errors.Is(err, io.EOF) {
@@ -138,14 +148,20 @@ func readUserCSV(r io.Reader) ([]ImportRow, []ImportProblem, error) {
 	if err != nil {
 		return nil, nil, Errorf(CodeInvalid, "The file is not a CSV file with a header row: %s.", strings.Join(UserCSVColumns, ","))
 	}
+	if h := strings.Join(header, ","); !utf8.ValidString(h) {
+		return nil, nil, Errorf(CodeInvalid, "The file is not UTF-8 text; save it from the spreadsheet as \"CSV UTF-8 (comma delimited)\" and import that.")
+	}
+	if len(header) == 1 {
+		for _, sep := range []struct{ c, name string }{{";", "semicolons"}, {"\t", "tabs"}} {
+			if parts := strings.Split(header[0], sep.c); len(parts) > 1 && knownColumns(parts) {
+				return nil, nil, Errorf(CodeInvalid, "The columns of the file are separated by %s; save it from the spreadsheet as \"CSV UTF-8 (comma delimited)\", with commas, and import that.", sep.name)
+			}
+		}
+	}
 	col := map[string]int{}
 	for i, h := range header {
-		h = strings.ToLower(strings.TrimSpace(strings.TrimPrefix(h, "\ufeff")))
-		known := false
-		for _, c := range UserCSVColumns {
-			known = known || h == c
-		}
-		if !known {
+		h = columnName(h)
+		if !knownColumns([]string{h}) {
 			return nil, nil, Errorf(CodeInvalid, "The header names an unknown column %q; the columns are %s.", h, strings.Join(UserCSVColumns, ", "))
 		}
 		if _, dup := col[h]; dup {
@@ -207,6 +223,26 @@ func readUserCSV(r io.Reader) ([]ImportRow, []ImportProblem, error) {
 	return rows, problems, nil
 }
 
+// columnName is a header cell as a column name: trimmed, lower case,
+// without the byte order mark spreadsheets put before the first.
+func columnName(h string) string {
+	return strings.ToLower(strings.TrimSpace(strings.TrimPrefix(h, "\ufeff")))
+}
+
+// knownColumns reports whether every header cell names a column.
+func knownColumns(cells []string) bool {
+	for _, h := range cells {
+		known := false
+		for _, c := range UserCSVColumns {
+			known = known || columnName(h) == c
+		}
+		if !known {
+			return false
+		}
+	}
+	return true
+}
+
 func blank(rec []string) bool {
 	for _, c := range rec {
 		if strings.TrimSpace(c) != "" {
@@ -247,14 +283,14 @@ func (s *Service) ImportUsers(rows []ImportRow, progress func(done, total int)) 
 			if err := tx.PutUser(u); err != nil {
 				return err
 			}
-			if err := log.add(LevelInfo, u.Name, "User %q added by import.", u.Name); err != nil {
+			if err := log.add(LevelInfo, u.Name, "User %q added by import from %s.", u.Name, s.actor); err != nil {
 				return err
 			}
 			if progress != nil && (i+1)%importProgressEvery == 0 {
 				progress(i+1, len(rows))
 			}
 		}
-		return log.add(LevelInfo, "", "Imported %d users.", len(rows))
+		return log.add(LevelInfo, "", "Imported %d users from %s.", len(rows), s.actor)
 	}, s.usersChanged(""))
 	if err != nil {
 		return 0, err

@@ -91,7 +91,7 @@ func TestService_ImportUsersAllOrNothing(t *testing.T) {
 	if u, err := svc.User("ben"); err != nil || !u.MobileAllowed || u.Created.IsZero() {
 		t.Errorf("ben: %+v, %v", u, err)
 	}
-	if !logContains(t, svc, `User "ann" added by import.`) || !logContains(t, svc, "Imported 2 users.") {
+	if !logContains(t, svc, `User "ann" added by import from the console.`) || !logContains(t, svc, "Imported 2 users from the console.") {
 		t.Error("import not logged")
 	}
 }
@@ -116,5 +116,73 @@ func TestService_ImportUsers10000(t *testing.T) {
 	users, _ := svc.Users()
 	if len(users) != 10_000 {
 		t.Errorf("%d users", len(users))
+	}
+}
+
+// TestService_PreviewImportForeignFiles: files a spreadsheet saves in
+// another form than CSV UTF-8 with commas get a sentence saying how to
+// save them, and rows in another character set are row problems, never
+// names imported with their bytes changed. Before, a UTF-16 file was
+// refused with `unknown column "\xff\xfeu\x00s\x00…"`, a Latin-1 row was
+// imported as it was (its name later came out changed through JSON, and
+// its audit line broke the log's chain).
+func TestService_PreviewImportForeignFiles(t *testing.T) {
+	svc := storetest.MustService(t)
+	for in, want := range map[string]string{
+		"\xff\xfeu\x00s\x00e\x00r\x00n\x00a\x00m\x00e\x00\n\x00a\x00\n\x00": `The file is UTF-16 text ("Unicode text"); save it from the spreadsheet as "CSV UTF-8 (comma delimited)" and import that.`,
+		"\xfe\xff\x00u\x00s\x00e\x00r\x00n\x00a\x00m\x00e\x00\n":            `The file is UTF-16 text ("Unicode text"); save it from the spreadsheet as "CSV UTF-8 (comma delimited)" and import that.`,
+		"username;full_name\nalice;Alice\n":                                 `The columns of the file are separated by semicolons; save it from the spreadsheet as "CSV UTF-8 (comma delimited)", with commas, and import that.`,
+		"username\tfull_name\nalice\tAlice\n":                               `The columns of the file are separated by tabs; save it from the spreadsheet as "CSV UTF-8 (comma delimited)", with commas, and import that.`,
+		"username,gr\xfcppe\nalice,x\n":                                     `The file is not UTF-8 text; save it from the spreadsheet as "CSV UTF-8 (comma delimited)" and import that.`,
+	} {
+		_, err := svc.PreviewImport(strings.NewReader(in))
+		if got := core.ErrorMessage(err); got != want {
+			t.Errorf("%q: %q, want %q", in, got, want)
+		}
+	}
+	p, err := svc.PreviewImport(strings.NewReader("username,full_name,group\nm\xfcller,,\nbob,J\xfcrgen,\ncarol,,Verk\xe4ufer\ndan,Dan,\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.BadRows != 3 || p.OK() {
+		t.Fatalf("bad rows %d (%v); want the three Latin-1 rows refused", p.BadRows, p.Problems)
+	}
+	for i, field := range []string{"name", "full_name", "group"} {
+		if pr := p.Problems[i]; pr.Line != i+2 || pr.Field != field || !strings.Contains(pr.Message, "not UTF-8 text") {
+			t.Errorf("problem %d: %+v; want line %d, field %s, not UTF-8", i, pr, i+2, field)
+		}
+	}
+}
+
+// TestService_ImportLogNamesActor: an import through the admin API (an
+// attached or remote console) names that operator in the audit log, as
+// the console's own import names the console. Before, both said only
+// "Imported 2 users." and "User "x" added by import.".
+func TestService_ImportLogNamesActor(t *testing.T) {
+	svc := storetest.MustService(t)
+	op := svc.As(core.OperatorActor(`console "desk-2" (admin)`))
+	p, err := op.PreviewImport(strings.NewReader("username\nann\nben\n"))
+	if err != nil || !p.OK() {
+		t.Fatalf("preview: %+v, %v", p, err)
+	}
+	if n, err := op.ImportUsers(p.Rows, nil); err != nil || n != 2 {
+		t.Fatalf("import: %d, %v", n, err)
+	}
+	for _, want := range []string{`User "ann" added by import from console "desk-2" (admin).`, `Imported 2 users from console "desk-2" (admin).`} {
+		if !logContains(t, svc, want) {
+			t.Errorf("the log has no line %q", want)
+		}
+	}
+}
+
+// TestService_PreviewImportSemicolonsUnknownColumns: a header with
+// semicolons whose parts are not all columns is an unknown column, as
+// before; only a file that would be right with commas is told to use
+// them.
+func TestService_PreviewImportSemicolonsUnknownColumns(t *testing.T) {
+	svc := storetest.MustService(t)
+	_, err := svc.PreviewImport(strings.NewReader("name;mail\nann;ann@example.org\n"))
+	if want := `The header names an unknown column "name;mail"; the columns are username, full_name, email, mobile, group, pin.`; core.ErrorMessage(err) != want {
+		t.Errorf("%q, want %q", core.ErrorMessage(err), want)
 	}
 }

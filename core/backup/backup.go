@@ -14,6 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"strings"
 	"time"
@@ -37,6 +38,9 @@ const (
 	ConsoleCACertName = "console-ca.pem"
 	ConsoleCAKeyName  = "console-ca.key"
 )
+
+// AgeIntro is how every age-encrypted file, and so every backup, starts.
+const AgeIntro = "age-encryption.org/v1\n"
 
 // Format is the archive layout's version.
 const Format = 1
@@ -112,13 +116,24 @@ func Read(r io.Reader, id age.Identity) (Manifest, map[string][]byte, error) {
 	fail := func(format string, a ...any) (Manifest, map[string][]byte, error) {
 		return m, nil, fmt.Errorf("%w: %s", ErrUnreadable, fmt.Sprintf(format, a...))
 	}
-	dec, err := age.Decrypt(bufio.NewReader(r), id)
+	br := bufio.NewReader(r)
+	// What age's errors would say ("parsing age header: unexpected
+	// intro: \"\x9bs…\"") is for programmers: the file's start tells
+	// the cases apart for people.
+	intro, _ := br.Peek(len(AgeIntro))
+	switch {
+	case len(intro) == 0:
+		return fail("the file is empty")
+	case string(intro) != AgeIntro:
+		return fail("it is not a Provisio backup (those are age-encrypted files, which start with %q)", strings.TrimSpace(AgeIntro))
+	}
+	dec, err := age.Decrypt(br, id)
 	if err != nil {
 		var nm *age.NoIdentityMatchError
 		if errors.As(err, &nm) {
 			return fail("the passphrase or identity does not open it")
 		}
-		return fail("it is not an intact age-encrypted file (%v)", err)
+		return fail("its header is damaged or cut short")
 	}
 	members := map[string][]byte{}
 	tr := tar.NewReader(dec)
@@ -128,14 +143,14 @@ func Read(r io.Reader, id age.Identity) (Manifest, map[string][]byte, error) {
 			break
 		}
 		if err != nil {
-			return fail("it is damaged (%v)", err)
+			return fail("it is damaged or cut short")
 		}
 		if h.Size > maxMember || h.Typeflag != tar.TypeReg || strings.ContainsAny(h.Name, "/\\") {
 			return fail("it holds an unexpected member %q", h.Name)
 		}
 		data, err := io.ReadAll(io.LimitReader(tr, maxMember))
 		if err != nil {
-			return fail("it is damaged (%v)", err)
+			return fail("it is damaged or cut short")
 		}
 		members[h.Name] = data
 	}
@@ -167,9 +182,9 @@ func Read(r io.Reader, id age.Identity) (Manifest, map[string][]byte, error) {
 // PassphraseFile reads a passphrase from the first line of a file, so it
 // never appears in argv.
 func PassphraseFile(path string) (string, error) {
-	data, err := os.ReadFile(path)
+	data, err := readSmallFile("passphrase file", path)
 	if err != nil {
-		return "", fmt.Errorf("read the passphrase file: %w", err)
+		return "", err
 	}
 	p := strings.TrimRight(strings.SplitN(string(data), "\n", 2)[0], "\r")
 	if len(p) < 8 {
@@ -195,9 +210,9 @@ func ParseRecipient(s string) (age.Recipient, error) {
 
 // IdentityFile reads age identities (AGE-SECRET-KEY-1…) from a file.
 func IdentityFile(path string) (age.Identity, error) {
-	data, err := os.ReadFile(path)
+	data, err := readSmallFile("identity file", path)
 	if err != nil {
-		return nil, fmt.Errorf("read the identity file: %w", err)
+		return nil, err
 	}
 	ids, err := age.ParseIdentities(bytes.NewReader(data))
 	if err != nil || len(ids) == 0 {
@@ -219,4 +234,40 @@ func (m multi) Unwrap(st []*age.Stanza) ([]byte, error) {
 		last = err
 	}
 	return nil, last
+}
+
+// maxSecretFile bounds a passphrase or identity file: a wrong path (a
+// disk image, the backup itself) is refused rather than read whole.
+const maxSecretFile = 64 << 10
+
+// readSmallFile reads a passphrase or identity file; its errors are
+// sentences that name the file and say what is wrong with it, without
+// the system call's text ("open /x: no such file or directory").
+func readSmallFile(what, path string) ([]byte, error) {
+	fi, err := os.Stat(path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return nil, fmt.Errorf("the %s %s does not exist", what, path)
+	case err != nil:
+		return nil, fmt.Errorf("the %s %s cannot be read (%v)", what, path, pathReason(err))
+	case fi.IsDir():
+		return nil, fmt.Errorf("the %s %s is a folder, not a file", what, path)
+	case fi.Size() > maxSecretFile:
+		return nil, fmt.Errorf("the %s %s is too big to be one (%d bytes); check the path", what, path, fi.Size())
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("the %s %s cannot be read (%v)", what, path, pathReason(err))
+	}
+	return data, nil
+}
+
+// pathReason is the system's reason in an *fs.PathError ("permission
+// denied"), without the operation and path it repeats.
+func pathReason(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
 }

@@ -556,3 +556,42 @@ func TestStore_RotateKey(t *testing.T) {
 		}
 	})
 }
+
+// TestStore_LogEntryWithInvalidUTF8Verifies: an entry whose text is not
+// valid UTF-8 (a username typed in a Latin-1 terminal) is chained as it
+// is stored, so the log still verifies after it, and so backups, which
+// refuse a log that does not verify, can still be taken.
+func TestStore_LogEntryWithInvalidUTF8Verifies(t *testing.T) {
+	dir := t.TempDir()
+	st, err := store.Open(dir, store.Options{Key: mustKey(t, 7)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	var got core.LogEntry
+	if err := st.Update(func(tx core.Tx) (err error) {
+		got, err = tx.AppendLog(core.LogEntry{Level: core.LevelInfo, User: "b\xffc", Message: "User \"b\xffc\" added."})
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Update(func(tx core.Tx) error {
+		_, err := tx.AppendLog(core.LogEntry{Level: core.LevelInfo, Message: "after"})
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if v, err := st.VerifyLog(); err != nil || v.Last != 2 {
+		t.Fatalf("the log does not verify after an entry with invalid UTF-8: %+v, %v", v, err)
+	}
+	if got.Message != "User \"b\uFFFDc\" added." || got.User != "b\uFFFDc" {
+		t.Errorf("appended entry %+v; want the bad byte replaced by U+FFFD", got)
+	}
+	var logs []core.LogEntry
+	if err := st.View(func(tx core.Tx) (err error) { logs, err = tx.Logs(0, 0); return err }); err != nil {
+		t.Fatal(err)
+	}
+	if len(logs) != 2 || logs[0].Message != got.Message {
+		t.Errorf("stored %+v; want the entry as AppendLog returned it", logs)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"strings"
 
 	"provisio/core"
 )
@@ -195,6 +196,13 @@ func (t *txn) AppendLog(e core.LogEntry) (core.LogEntry, error) {
 		return e, err
 	}
 	e.Seq = seq
+	// JSON cannot hold invalid UTF-8: encoding replaces each bad byte
+	// with "\ufffd", which decodes to a rune that encodes differently,
+	// so the stored record would never again equal the canonical form
+	// of the entry and the chain would fail there for ever (and with it
+	// every backup). The entry is made valid before it is chained.
+	e.Message = strings.ToValidUTF8(e.Message, "\uFFFD")
+	e.User = strings.ToValidUTF8(e.User, "\uFFFD")
 	return e, t.putLog(e)
 }
 
