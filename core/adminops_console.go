@@ -15,7 +15,8 @@ import (
 // arguments (actor, what) name the console in the in-process log; over the
 // admin API the server names the operator instead.
 type ConsoleAPI interface {
-	// Now is the service's clock (the console's own when remote).
+	// Now is the service's clock (over the admin API, the console's
+	// estimate of it from the server's answers).
 	Now() time.Time
 	// Subscribe follows the service's events until the returned function
 	// is called, which closes the channel.

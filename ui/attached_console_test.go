@@ -28,7 +28,8 @@ func newAttachedHarness(t *testing.T) (h *harness, stopService func()) {
 // attachedService is how newAttachedHarnessWith's service differs.
 type attachedService struct {
 	oath bool // it can issue OATH tokens, and they are turned on
-	// behind is how far its clock is behind the console's.
+	// behind is how far its clock is behind the console's (negative:
+	// ahead of it).
 	behind time.Duration
 }
 

@@ -10,8 +10,9 @@ import (
 )
 
 // skewedService is the service seen from a console whose clock is off by
-// by, as an attached or remote console's may be (adminapi.Console.Now is
-// the console's time.Now).
+// by, as an attached or remote console's was before it read the server's
+// clock, and still is against a server too old to send it
+// (adminapi.Console.Now).
 type skewedService struct {
 	*core.Service
 	by time.Duration

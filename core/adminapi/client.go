@@ -28,6 +28,8 @@ type Client struct {
 	// base is the URL before Version: http://provisio on the socket,
 	// https://HOST:PORT for a remote server (DialRemote).
 	base string
+	// clock is the server's clock as its answers tell (serverclock.go).
+	clock *serverClock
 }
 
 var _ API = (*Client)(nil)
@@ -45,7 +47,7 @@ func Dial(path string) (*Client, error) {
 		},
 		MaxIdleConns: 2,
 	}
-	c := &Client{http: &http.Client{Transport: tr, Timeout: requestTimeout}, stream: &http.Client{Transport: tr}, base: "http://provisio"}
+	c := newClient(tr, "http://provisio")
 	var probe Setting
 	if err := c.do(http.MethodGet, "/settings/server.listen", nil, &probe); err != nil {
 		var ce *core.Error

@@ -56,12 +56,17 @@ func (k *Console) stale() {
 	k.mu.Unlock()
 }
 
-// Now implements core.ConsoleAPI: the console's clock, which may differ
-// from the server's. Countdowns do not compare it with the server's
-// times: a code's answer carries Created beside Expires, and the console
-// counts their difference down from when it got the answer
-// (docs/decisions.md, "Countdowns on another machine's clock").
-func (k *Console) Now() time.Time { return time.Now() }
+// Now implements core.ConsoleAPI: the server's clock, as this machine's
+// plus the offset the server's answers tell (Client.ClockOffset), since
+// the server's clock sets every expiry the screens read (codes pending,
+// mails expired, pairing codes, certificates). Until an answer carried
+// the server's clock (a server older than HeaderTime), it is this
+// machine's. The Reprovision countdowns do not depend on it: a code's
+// answer carries Created beside Expires, and they count the difference
+// down from when the answer came (docs/decisions.md, "Countdowns on
+// another machine's clock" and "The console's Now is the server's
+// clock").
+func (k *Console) Now() time.Time { return time.Now().Add(k.c.ClockOffset()) }
 
 // Subscribe implements core.ConsoleAPI with the event stream; what was
 // read is forgotten before an event that changes it is passed on. When

@@ -261,7 +261,7 @@ func DialRemote(id *Identity) (*Client, error) {
 		DialContext:         (&net.Dialer{Timeout: dialTimeout}).DialContext,
 		MaxIdleConns:        2,
 	}
-	c := &Client{http: &http.Client{Transport: tr, Timeout: requestTimeout}, stream: &http.Client{Transport: tr}, base: "https://" + id.Addr}
+	c := newClient(tr, "https://"+id.Addr)
 	if _, err := c.Me(); err != nil {
 		tr.CloseIdleConnections()
 		return nil, unwrapURL(err)

@@ -49,10 +49,17 @@ type Caller struct {
 
 type callerKey struct{}
 
+// HeaderTime is the header of every answer of the API's routes
+// (Handler) that carries the service's clock when the request arrived,
+// RFC 3339 with nanoseconds, in UTC: an attached or remote console sets
+// its Now by it (Client.ClockOffset), as expiries are the server's.
+const HeaderTime = "Provisio-Time"
+
 // Handler returns the API's routes for svc; caller tells, per request,
 // who is calling, or refuses the request with an error the answer
 // carries (its reason counted with svc.Refuse by caller itself). Each
-// route is checked against the caller's role (core.Role.Allows).
+// route is checked against the caller's role (core.Role.Allows). Every
+// answer, a refusal too, carries the service's clock (HeaderTime).
 func Handler(svc *core.Service, caller func(*http.Request) (Caller, error), done <-chan struct{}) http.Handler {
 	h := &handler{svc: svc, done: done}
 	mux := http.NewServeMux()
@@ -104,7 +111,13 @@ func Handler(svc *core.Service, caller func(*http.Request) (Caller, error), done
 		}
 		writeError(w, core.Errorf(core.CodeNotFound, "There is no %s %s in the admin API %s.", r.Method, r.URL.Path, Version))
 	})
-	return mux
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// Stamped as the request arrives, before the route runs: the
+		// client takes the stamp for the middle of the round trip, which
+		// is off by at most half of it either way (serverclock.go).
+		w.Header().Set(HeaderTime, svc.Now().UTC().Format(time.RFC3339Nano))
+		mux.ServeHTTP(w, r)
+	})
 }
 
 // Listen serves the API on a Unix socket at path (the data directory's
