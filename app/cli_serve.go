@@ -22,6 +22,7 @@ var serveCommand = command{
 
 func (c *cli) serve(listen string) error {
 	agentxml.TuneGC()
+	agentxml.TuneProcs()
 	return c.withEnv(func(e *env) error {
 		if listen == "" {
 			listen = e.svc.Settings().Listen

@@ -19,6 +19,7 @@ import (
 	"provisio/assets"
 	"provisio/core"
 	"provisio/core/adminapi"
+	"provisio/core/agentxml"
 	"provisio/core/certs"
 	"provisio/core/mailer"
 	"provisio/core/store"
@@ -52,6 +53,11 @@ func (c *cli) console() error {
 		return err
 	}
 	defer e.close()
+	// The server runs in this process: on one CPU it needs a second P so
+	// that a commit's fdatasync does not stall every other request. The
+	// collector setting stays the default: the console's memory is
+	// measured (docs/benchmarks.md).
+	agentxml.TuneProcs()
 	rs := e.sup
 	startErr := rs.Restart()
 	defer rs.Stop()

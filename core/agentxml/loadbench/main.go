@@ -144,9 +144,10 @@ func run(c config) error {
 	if err := checkLoopback("-listen", c.listen); err != nil {
 		return err
 	}
-	// Both servers run with the garbage collector set as provisio serve
-	// sets it, so the comparison is of the handlers alone.
+	// Both servers run with the garbage collector and GOMAXPROCS set as
+	// provisio serve sets them, so the comparison is of the handlers alone.
 	agentxml.TuneGC()
+	agentxml.TuneProcs()
 	if c.pprof != "" {
 		if err := checkLoopback("-pprof", c.pprof); err != nil {
 			return err
