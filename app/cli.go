@@ -442,6 +442,11 @@ func (c *cli) check() error {
 		return errors.New("check examines the data file; the records are in etcd (--store), which checks itself: run 'etcdctl endpoint health' and 'provisio log verify'")
 	}
 	r, err := store.Check(c.dataDir, store.Options{HeldData: heldData(c.dataDir)})
+	if errors.Is(err, store.ErrLocked) {
+		// check reads the file itself, page by page, which a running
+		// Provisio's lock rules out; attaching would not help.
+		return fmt.Errorf("%s is in use by a running Provisio (the service or a console), and check reads the data file itself: stop it first (sudo systemctl stop provisio, or close the console), run check, then start it again.", c.dataDir)
+	}
 	if err != nil {
 		return err
 	}

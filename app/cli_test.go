@@ -166,6 +166,27 @@ func TestCLI_SecondCopyRefused(t *testing.T) {
 	}
 }
 
+// TestCLI_CheckWhileHeld: check on a data directory a running Provisio
+// holds says so in one sentence, with what to do, not the store's "open
+// PATH: ..." error.
+func TestCLI_CheckWhileHeld(t *testing.T) {
+	dir := t.TempDir()
+	runCLI(t, dir, "user", "list") // creates the data file
+	st, err := store.Open(dir, store.Options{KeyDir: store.DefaultKeyDir(dir)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	code, _, errOut := runCLI(t, dir, "check")
+	if code != 1 || !strings.Contains(errOut, dir+" is in use by a running Provisio") || !strings.Contains(errOut, "stop it first") {
+		t.Fatalf("exit %d, stderr %q", code, errOut)
+	}
+	if strings.Contains(errOut, "open ") {
+		t.Fatalf("stderr %q names the system call", errOut)
+	}
+	assertOneSentence(t, errOut)
+}
+
 func TestCLI_Serve(t *testing.T) {
 	dir := t.TempDir()
 	srv := startServe(t, 10*time.Second, "--data", dir, "serve", "--listen", "127.0.0.1:0")
