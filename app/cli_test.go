@@ -148,14 +148,22 @@ func TestCLI_Reprovision(t *testing.T) {
 	}
 }
 
-func TestCLI_SecondCopyRefused(t *testing.T) {
+// heldDataDir returns a data directory with a data file that this test
+// process holds open until the test ends, as a running Provisio would.
+func heldDataDir(t *testing.T) string {
+	t.Helper()
 	dir := t.TempDir()
 	runCLI(t, dir, "user", "list") // creates the data file
 	st, err := store.Open(dir, store.Options{KeyDir: store.DefaultKeyDir(dir)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer st.Close()
+	t.Cleanup(func() { st.Close() })
+	return dir
+}
+
+func TestCLI_SecondCopyRefused(t *testing.T) {
+	dir := heldDataDir(t)
 	start := time.Now()
 	code, _, errOut := runCLI(t, dir, "user", "add", "dave")
 	if code != 1 || !strings.Contains(errOut, "another Provisio is already using this data directory") {
@@ -170,13 +178,7 @@ func TestCLI_SecondCopyRefused(t *testing.T) {
 // holds says so in one sentence, with what to do, not the store's "open
 // PATH: ..." error.
 func TestCLI_CheckWhileHeld(t *testing.T) {
-	dir := t.TempDir()
-	runCLI(t, dir, "user", "list") // creates the data file
-	st, err := store.Open(dir, store.Options{KeyDir: store.DefaultKeyDir(dir)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	dir := heldDataDir(t)
 	code, _, errOut := runCLI(t, dir, "check")
 	if code != 1 || !strings.Contains(errOut, dir+" is in use by a running Provisio") || !strings.Contains(errOut, "stop it first") {
 		t.Fatalf("exit %d, stderr %q", code, errOut)
