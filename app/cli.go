@@ -67,12 +67,14 @@ stays in shell history.
 
 While another Provisio (serve, the service or the console) holds the data
 directory, the user, reprovision (without --oath), settings, agent, console,
-backup and profile assign --user commands and the console attach to it through
+backup and profile commands and the console attach to it through
 DIR/admin.sock (docs/admin-api.md) instead of failing; the others say the
 directory is in use.
 
-With --connect HOST before them, the user, reprovision, settings, agent and
-console commands run on that server as the paired console (its role applies).
+With --connect HOST before them, the user, reprovision, settings, agent,
+console and profile commands run on that server as the paired console (its
+role applies: a helpdesk console reads the profiles and assigns one to a
+user; changing the profiles or a group's is an administrator's).
 
 Every command takes --help ("provisio help" is --help). Exit codes: 0 ok, 1 error, 2 usage.
 The data directory defaults to %s.
@@ -160,7 +162,7 @@ func (c *cli) run(args []string) (code int) {
 	case len(rest) == 0:
 		err = c.console()
 	case c.connect != "" && !remoteCommands[rest[0]]:
-		err = usagef("--connect works with the console and the user, reprovision, settings, agent, console and profile assign --user commands, not %q", rest[0])
+		err = usagef("--connect works with the console and the user, reprovision, settings, agent, console and profile commands, not %q", rest[0])
 	default:
 		err = c.dispatch(rest[0], rest[1:])
 	}
@@ -339,8 +341,8 @@ func (c *cli) openEnv() (*env, error) {
 // withEnv opens the data directory for one command and closes it after.
 func (c *cli) withEnv(fn func(e *env) error) (err error) {
 	if c.connect != "" {
-		// A command let through for its API form (profile assign
-		// --user) must not quietly open this machine's data directory.
+		// A command let through for its API form (reprovision without
+		// --oath) must not quietly open this machine's data directory.
 		return usagef("this form of the command works on this machine's data directory only, not with --connect")
 	}
 	e, err := c.openEnv()
@@ -360,7 +362,36 @@ func (c *cli) withEnv(fn func(e *env) error) (err error) {
 // in this process when the directory is free (e is set then), or
 // attached over the admin socket to the Provisio that holds it (e is
 // nil), so each command is written once for both.
-func (c *cli) withAPI(fn func(api adminapi.API, e *env) error) (err error) {
+func (c *cli) withAPI(fn func(api adminapi.API, e *env) error) error {
+	return c.attach(func(client *adminapi.Client, e *env) error {
+		if e != nil {
+			return fn(adminapi.Local{Svc: e.svc}, e)
+		}
+		return fn(client, nil)
+	})
+}
+
+// withConsole runs fn against the data directory through core.ConsoleAPI,
+// the use cases of the full console: the Service itself when the
+// directory is free, or adminapi.Console attached to the Provisio that
+// holds it (or, with --connect, to that server as the paired console), by
+// the same choice as withAPI. The actor arguments fn passes name the
+// command line in the log of an opened directory; attached, the server
+// names the operator (the socket's user, or the console) instead.
+func (c *cli) withConsole(fn func(api core.ConsoleAPI) error) error {
+	return c.attach(func(client *adminapi.Client, e *env) error {
+		if e != nil {
+			return fn(e.svc)
+		}
+		return fn(adminapi.NewConsole(client))
+	})
+}
+
+// attach runs fn with the data directory: opened in this process when it
+// is free (e is set, client nil), or with a client attached over the
+// admin socket to the Provisio that holds it, or to --connect's server as
+// the paired console (client is set, e nil).
+func (c *cli) attach(fn func(client *adminapi.Client, e *env) error) (err error) {
 	if c.connect != "" {
 		return c.withRemote(fn)
 	}
@@ -395,7 +426,7 @@ func (c *cli) withAPI(fn func(api adminapi.API, e *env) error) (err error) {
 			err = e.recovered(v)
 		}
 	}()
-	return fn(adminapi.Local{Svc: e.svc}, e)
+	return fn(nil, e)
 }
 
 // dialRunning attaches to the Provisio serving the data directory's

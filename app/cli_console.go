@@ -17,8 +17,9 @@ import (
 // through the admin API on another machine's server as a paired console.
 
 // remoteCommands are the top-level commands that work with --connect.
-// Of "profile", only "profile assign NAME --user U" goes through the API
-// (the helpdesk may assign, #14); the others refuse --connect (withEnv).
+// Every "profile" command goes through the API (withConsole, withAPI);
+// the console's role decides which it may run (#14: a helpdesk reads the
+// profiles and assigns one to a user).
 var remoteCommands = map[string]bool{"user": true, "reprovision": true, "settings": true, "agent": true, "console": true, "profile": true}
 
 var consoleCommands = map[string]command{
@@ -121,7 +122,7 @@ func (c *cli) printPairing(p core.AdminPairing, e *env) {
 
 // withRemote runs fn against the server named by --connect, as the
 // console paired with it.
-func (c *cli) withRemote(fn func(api adminapi.API, e *env) error) error {
+func (c *cli) withRemote(fn func(client *adminapi.Client, e *env) error) error {
 	addr, id, err := c.remoteIdentity()
 	if err != nil {
 		return err

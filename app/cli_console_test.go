@@ -146,13 +146,33 @@ func TestCLI_RemoteConsole(t *testing.T) {
 	if code, out, errOut := remote("reprovision", "alice"); code != 0 || !strings.Contains(out, "Provision code for alice: ") {
 		t.Errorf("--connect reprovision: %d\n%s%s", code, out, errOut)
 	}
-	// The helpdesk may assign a profile (#14); the other profile
-	// commands need the data directory and refuse --connect.
+	// The helpdesk may assign a profile to a user and read the profiles
+	// (#14); changing them or a group's is refused with the server's
+	// sentence, and nothing changes.
 	if code, out, errOut := remote("profile", "assign", "Default", "--user", "alice"); code != 0 || !strings.Contains(out, "User alice now uses profile Default (user).") {
 		t.Errorf("--connect profile assign as helpdesk: %d\n%s%s", code, out, errOut)
 	}
-	if code, _, errOut := remote("profile", "list"); code != exitUsage || !strings.Contains(errOut, "not with --connect") {
-		t.Errorf("--connect profile list: %d %s", code, errOut)
+	if code, out, errOut := remote("profile", "list"); code != 0 || !strings.Contains(out, "(everyone else)") {
+		t.Errorf("--connect profile list as helpdesk: %d\n%s%s", code, out, errOut)
+	}
+	if code, out, errOut := remote("profile", "effective", "alice"); code != 0 || !strings.Contains(out, "User alice: profile Default (user)") {
+		t.Errorf("--connect profile effective as helpdesk: %d\n%s%s", code, out, errOut)
+	}
+	for _, args := range [][]string{
+		{"profile", "add", "Desk", "--email", "desk@example.org"},
+		{"profile", "set", "Default", "pin_cache_timeout", "600"},
+		{"profile", "assign", "Default", "--group", "Sales"},
+		{"profile", "delete", "Default"},
+	} {
+		if code, _, errOut := remote(args...); code != exitError || !strings.Contains(errOut, `Console "desk-2" has the helpdesk role, which may not do this (profiles.write)`) {
+			t.Errorf("--connect %v as helpdesk: %d %s", args, code, errOut)
+		}
+	}
+	if code, out, _ := remote("profile", "show", "Default"); code != 0 || !hasProfileValue(out, "pin_cache_timeout", "300") {
+		t.Errorf("a refused profile set changed the Default profile:\n%s", out)
+	}
+	if code, _, _ := remote("profile", "show", "Desk"); code != exitError {
+		t.Error("a refused profile add created the profile")
 	}
 	if code, _, errOut := remote("settings", "set", "server.name", "Evil"); code != exitError || !strings.Contains(errOut, `Console "desk-2" has the helpdesk role`) {
 		t.Errorf("--connect settings set as helpdesk: %d %s", code, errOut)
@@ -174,6 +194,29 @@ func TestCLI_RemoteConsole(t *testing.T) {
 	if code, _, errOut := remote("user", "list"); code != exitError || !strings.Contains(errOut, "revoked") {
 		t.Errorf("a revoked console: %d %s", code, errOut)
 	}
+	// An admin console changes the profiles over --connect.
+	if err := adminID.Save((&cli{}).identityDir(adminAddr)); err != nil {
+		t.Fatal(err)
+	}
+	for _, step := range []struct {
+		args    []string
+		wantOut string
+	}{
+		{[]string{"profile", "add", "Remote", "--email", "remote@example.org"}, "Profile Remote created"},
+		{[]string{"profile", "set", "Remote", "pin_cache_timeout", "900"}, "Saved. This affects 0 user(s)"},
+		{[]string{"profile", "assign", "Remote", "--group", "Sales"}, "Group Sales now uses profile Remote."},
+		{[]string{"profile", "show", "Remote"}, "Profile: Remote"},
+		{[]string{"profile", "assign", "none", "--group", "Sales"}, "Group Sales now uses profile Default."},
+		{[]string{"profile", "delete", "Remote"}, "Profile Remote deleted."},
+	} {
+		code, out, errOut := remote(step.args...)
+		if code != 0 || !strings.Contains(out, step.wantOut) || !strings.Contains(errOut, "as boss-1 (admin)") {
+			t.Errorf("--connect %v as admin: %d\n%s%s", step.args, code, out, errOut)
+		}
+		if step.args[1] == "show" && !hasProfileValue(out, "pin_cache_timeout", "900") {
+			t.Errorf("--connect profile set as admin did not save pin_cache_timeout 900:\n%s", out)
+		}
+	}
 	if code, _, errOut := runCLI(t, dir, "console", "revoke", "boss-1"); code != 0 {
 		t.Fatalf("console revoke boss-1: %d %s", code, errOut)
 	}
@@ -183,4 +226,14 @@ func TestCLI_RemoteConsole(t *testing.T) {
 	if code, out, _ := runCLI(t, dir, "console", "list"); code != 0 || !strings.Contains(out, "revoked") {
 		t.Errorf("console list after revoke:\n%s", out)
 	}
+}
+
+// hasProfileValue reports whether "profile show" output gives key value.
+func hasProfileValue(out, key, value string) bool {
+	for _, l := range strings.Split(out, "\n") {
+		if f := strings.Fields(l); len(f) >= 2 && f[0] == key && f[1] == value {
+			return true
+		}
+	}
+	return false
 }

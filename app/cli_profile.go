@@ -10,24 +10,30 @@ import (
 	"provisio/core/adminapi"
 )
 
-// cliActor names the CLI in the audit log of profile changes.
+// cliActor names the CLI in the audit log of profile changes made on
+// the data directory itself; attached to a running Provisio, the server
+// names the operator instead (withConsole).
 const cliActor = "the command line"
 
 // profileCommands are "provisio profile …" (#14, docs/decisions.md
-// "Provisioning profiles (#14)").
+// "Provisioning profiles (#14)"). Each is written once against
+// core.ConsoleAPI (withConsole): on the data directory when nothing holds
+// it, attached to the Provisio that does, or with --connect on a paired
+// console's server, where its role decides (a helpdesk reads the profiles
+// and assigns one to a user; changing them is an administrator's).
 var profileCommands = map[string]command{
 	"list": {
 		usage: "profile list",
 		setup: noFlags(func(c *cli, _ []string) error {
-			return c.withEnv(func(e *env) error {
-				all, err := e.svc.Profiles()
+			return c.withConsole(func(api core.ConsoleAPI) error {
+				all, err := api.Profiles()
 				if err != nil {
 					return err
 				}
 				tw := tabwriter.NewWriter(c.out, 2, 8, 2, ' ', 0)
 				fmt.Fprintln(tw, "PROFILE\tSUPPORT EMAIL\tGROUPS\tUSERS")
 				for _, p := range all {
-					n, err := e.svc.ProfileImpact(p.Name)
+					n, err := api.ProfileImpact(p.Name)
 					if err != nil {
 						return err
 					}
@@ -45,8 +51,8 @@ var profileCommands = map[string]command{
 		usage: "profile show NAME",
 		args:  1,
 		setup: noFlags(func(c *cli, args []string) error {
-			return c.withEnv(func(e *env) error {
-				p, err := e.svc.Profile(args[0])
+			return c.withConsole(func(api core.ConsoleAPI) error {
+				p, err := api.Profile(args[0])
 				if err != nil {
 					return err
 				}
@@ -70,15 +76,15 @@ var profileCommands = map[string]command{
 		setup: func(fs *flag.FlagSet) action {
 			email := fs.String("email", "", "customer-service email (mandatory)")
 			return func(c *cli, args []string) error {
-				return c.withEnv(func(e *env) error {
+				return c.withConsole(func(api core.ConsoleAPI) error {
 					// A new profile starts from the Default's values.
-					def, err := e.svc.Profile(core.DefaultProfileName)
+					def, err := api.Profile(core.DefaultProfileName)
 					if err != nil {
 						return err
 					}
 					p := core.Profile{Name: args[0], ClientPolicies: def.ClientPolicies}
 					p.SupportEmail = *email
-					if err := e.svc.AddProfile(p, cliActor); err != nil {
+					if err := api.AddProfile(p, cliActor); err != nil {
 						return err
 					}
 					fmt.Fprintf(c.out, "Profile %s created from the Default profile's values; 'provisio profile set %s KEY VALUE' changes them.\n", p.Name, p.Name)
@@ -91,11 +97,21 @@ var profileCommands = map[string]command{
 		usage: "profile set NAME KEY VALUE",
 		args:  3,
 		setup: noFlags(func(c *cli, args []string) error {
-			return c.withEnv(func(e *env) error {
-				if err := e.svc.SetProfileValue(args[0], args[1], args[2], cliActor); err != nil {
+			return c.withConsole(func(api core.ConsoleAPI) error {
+				// Read, change the one key by the profile's own rules,
+				// save: a bad key or value is refused before anything
+				// is saved.
+				p, err := api.Profile(args[0])
+				if err != nil {
 					return err
 				}
-				n, err := e.svc.ProfileImpact(args[0])
+				if err := p.Set(args[1], args[2]); err != nil {
+					return err
+				}
+				if err := api.SaveProfile(p, cliActor); err != nil {
+					return err
+				}
+				n, err := api.ProfileImpact(p.Name)
 				if err != nil {
 					return err
 				}
@@ -110,8 +126,8 @@ var profileCommands = map[string]command{
 		setup: func(fs *flag.FlagSet) action {
 			to := fs.String("reassign", "", "move the groups and users still on this profile to OTHER (Default returns them to it)")
 			return func(c *cli, args []string) error {
-				return c.withEnv(func(e *env) error {
-					if err := e.svc.DeleteProfile(args[0], *to, cliActor); err != nil {
+				return c.withConsole(func(api core.ConsoleAPI) error {
+					if err := api.DeleteProfile(args[0], *to, cliActor); err != nil {
 						return err
 					}
 					fmt.Fprintf(c.out, "Profile %s deleted.\n", args[0])
@@ -135,9 +151,9 @@ var profileCommands = map[string]command{
 					name = ""
 				}
 				if *user != "" {
-					// Through the admin API (#14, the helpdesk may assign):
-					// it attaches to a running Provisio, and works over
-					// --connect for a paired helpdesk console.
+					// Through the helpdesk's admin API (#14, the
+					// helpdesk may assign to a user), which answers
+					// where the user's profile now comes from.
 					return c.withAPI(func(api adminapi.API, _ *env) error {
 						up, err := api.AssignProfile(*user, name)
 						if err != nil {
@@ -147,8 +163,8 @@ var profileCommands = map[string]command{
 						return nil
 					})
 				}
-				return c.withEnv(func(e *env) error {
-					if err := e.svc.AssignProfileToGroup(name, *group, cliActor); err != nil {
+				return c.withConsole(func(api core.ConsoleAPI) error {
+					if err := api.AssignProfileToGroup(name, *group, cliActor); err != nil {
 						return err
 					}
 					fmt.Fprintf(c.out, "Group %s now uses profile %s.\n", *group, nonEmpty(name, core.DefaultProfileName))
@@ -161,8 +177,12 @@ var profileCommands = map[string]command{
 		usage: "profile effective USER",
 		args:  1,
 		setup: noFlags(func(c *cli, args []string) error {
-			return c.withEnv(func(e *env) error {
-				eff, err := e.svc.EffectiveProfile(args[0])
+			return c.withConsole(func(api core.ConsoleAPI) error {
+				u, err := api.User(args[0])
+				if err != nil {
+					return err
+				}
+				eff, err := api.EffectiveProfileFor(u)
 				if err != nil {
 					return err
 				}

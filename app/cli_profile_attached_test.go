@@ -4,13 +4,15 @@ import (
 	"bytes"
 	"strings"
 	"testing"
+
+	"provisio/core"
 )
 
 // TestCLI_ProfileAssignAttached: while a Provisio holds the data
 // directory, "profile assign NAME --user U" attaches through the admin
 // socket instead of failing with "in use"; the user's effective profile
 // changes in the running server's store and the audit line names the
-// operator. The group form still needs the directory itself.
+// operator.
 func TestCLI_ProfileAssignAttached(t *testing.T) {
 	dir := t.TempDir()
 	if code, _, errOut := runCLIIn(t, dir, "9132\n", "user", "add", "alice", "--group", "Sales", "--pin", "-"); code != 0 {
@@ -64,4 +66,170 @@ func TestCLI_ProfileAssignAttached(t *testing.T) {
 	if !found {
 		t.Fatalf("the audit log does not name the operator who assigned: %v", tail)
 	}
+}
+
+// TestCLI_ProfileCommandsAttached: while a Provisio holds the data
+// directory, every profile command (list, show, add, set, delete, assign
+// --group, effective) attaches through the admin socket instead of
+// failing with "in use": each does what it does on the directory
+// itself, with the same output or refusal, its change is in the holding
+// process's service, a refused one changes nothing, and the audit line
+// names the operator on the socket rather than "the command line".
+// TestCLI_Profile runs the same commands with nothing running.
+func TestCLI_ProfileCommandsAttached(t *testing.T) {
+	dir := t.TempDir()
+	for _, name := range []string{"alice", "bob"} {
+		if code, _, errOut := runCLIIn(t, dir, "9132\n", "user", "add", name, "--group", "Sales", "--pin", "-"); code != 0 {
+			t.Fatal(errOut)
+		}
+	}
+	e, err := openEnv(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.close()
+	loopbackEnv(t, e)
+	var adminErr bytes.Buffer
+	stopAdmin := e.startAdmin(&adminErr)
+	defer stopAdmin()
+
+	profile := func(name string) (core.Profile, bool) {
+		p, err := e.svc.Profile(name)
+		if core.ErrorCode(err) == core.CodeNotFound {
+			return core.Profile{}, false
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p, true
+	}
+	effective := func(user string) string {
+		eff, err := e.svc.EffectiveProfile(user)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return eff.Profile.Name + " (" + string(eff.Source) + ")"
+	}
+	for _, tt := range []struct {
+		args    []string
+		code    int
+		wantOut string
+		wantErr string
+		// check looks at the holding process's service afterwards.
+		check func() string
+		// audit is how the audit line this command writes begins.
+		audit string
+	}{
+		{args: []string{"profile", "list"}, wantOut: "Default", wantErr: "attached"},
+		{args: []string{"profile", "add", "Sales", "--email", "sales@example.org"}, wantOut: "Profile Sales created from the Default profile's values",
+			check: func() string {
+				if p, ok := profile("Sales"); !ok || p.SupportEmail != "sales@example.org" || p.PINMode != core.PINModeOptional {
+					return "profile Sales was not created from the Default's values"
+				}
+				return ""
+			}, audit: `Profile "Sales" created by `},
+		{args: []string{"profile", "add", "Other"}, code: exitError, wantErr: "Enter the customer-service email",
+			check: func() string {
+				if _, ok := profile("Other"); ok {
+					return "profile Other was created without an email"
+				}
+				return ""
+			}},
+		{args: []string{"profile", "add", "sales", "--email", "x@example.org"}, code: exitError, wantErr: `A profile called "sales" already exists.`},
+		{args: []string{"profile", "show", "Sales"}, wantOut: "pin_cache_timeout"},
+		{args: []string{"profile", "show", "Nope"}, code: exitError, wantErr: `There is no profile "Nope".`},
+		{args: []string{"profile", "set", "Sales", "pin_cache_timeout", "600"}, wantOut: "Saved. This affects 0 user(s)",
+			check: func() string {
+				if p, _ := profile("Sales"); p.PINCacheTimeout != 600 {
+					return "pin_cache_timeout was not saved"
+				}
+				return ""
+			}, audit: `Profile "Sales" saved by `},
+		{args: []string{"profile", "set", "Sales", "pin_mode", "sometimes"}, code: exitError, wantErr: `Enter optional or mandatory, not "sometimes".`,
+			check: func() string {
+				if p, _ := profile("Sales"); p.PINMode != core.PINModeOptional || p.PINCacheTimeout != 600 {
+					return "a refused value changed the profile"
+				}
+				return ""
+			}},
+		{args: []string{"profile", "set", "Sales", "messaging", "on"}, code: exitError, wantErr: `There is no profile key "messaging"`},
+		{args: []string{"profile", "set", "Nope", "logging", "yes"}, code: exitError, wantErr: `There is no profile "Nope".`},
+		{args: []string{"profile", "assign", "Sales", "--group", "Sales"}, wantOut: "Group Sales now uses profile Sales.",
+			check: func() string {
+				if got := effective("alice"); got != "Sales (group Sales)" {
+					return "alice's effective profile is " + got
+				}
+				return ""
+			}, audit: `Group Sales now uses profile "Sales" by `},
+		{args: []string{"profile", "assign", "Nope", "--group", "Sales"}, code: exitError, wantErr: `There is no profile "Nope".`,
+			check: func() string {
+				if got := effective("alice"); got != "Sales (group Sales)" {
+					return "a refused assignment changed alice's effective profile to " + got
+				}
+				return ""
+			}},
+		{args: []string{"profile", "effective", "alice"}, wantOut: "PIN cache timeout (seconds): 600 — group Sales (profile Sales)"},
+		{args: []string{"profile", "effective", "nobody"}, code: exitError, wantErr: `There is no user "nobody".`},
+		{args: []string{"profile", "list"}, wantOut: "Sales    sales@example.org  Sales            2"},
+		{args: []string{"profile", "delete", "Default"}, code: exitError, wantErr: "The Default profile cannot be deleted"},
+		{args: []string{"profile", "delete", "Sales"}, code: exitError, wantErr: `Profile "Sales" is still assigned to group Sales`,
+			check: func() string {
+				if _, ok := profile("Sales"); !ok {
+					return "a refused delete deleted the profile"
+				}
+				return ""
+			}},
+		{args: []string{"profile", "assign", "none", "--group", "Sales"}, wantOut: "Group Sales now uses profile Default.",
+			check: func() string {
+				if got := effective("alice"); got != "Default (default)" {
+					return "alice's effective profile is " + got
+				}
+				return ""
+			}, audit: `Group Sales now uses profile "Default" by `},
+		{args: []string{"profile", "delete", "Sales"}, wantOut: "Profile Sales deleted.",
+			check: func() string {
+				if _, ok := profile("Sales"); ok {
+					return "profile Sales is still there"
+				}
+				return ""
+			}, audit: `Profile "Sales" deleted by `},
+	} {
+		code, out, stderr := runCLI(t, dir, tt.args...)
+		if code != tt.code || !strings.Contains(out, tt.wantOut) || !strings.Contains(stderr, tt.wantErr) || !strings.Contains(stderr, "provisio: attached to the Provisio running on "+dir+".") {
+			t.Fatalf("%v: exit %d, stdout %q, stderr %q; want exit %d, stdout ~%q, stderr ~%q after the attach notice", tt.args, code, out, stderr, tt.code, tt.wantOut, tt.wantErr)
+		}
+		if tt.check != nil {
+			if problem := tt.check(); problem != "" {
+				t.Fatalf("%v: in the running server's service, %s", tt.args, problem)
+			}
+		}
+		if tt.audit != "" {
+			auditNamesOperator(t, e, tt.audit)
+		}
+	}
+	tail, err := e.svc.LogTail(100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range tail {
+		if strings.Contains(l.Message, cliActor) {
+			t.Errorf("an attached command's audit line names %q, not the operator: %s", cliActor, l.Message)
+		}
+	}
+}
+
+// auditNamesOperator fails unless an audit line beginning with prefix
+// names the operator on the admin socket (its uid).
+func auditNamesOperator(t *testing.T, e *env, prefix string) {
+	t.Helper()
+	tail, err := e.svc.LogTail(50)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range tail {
+		if strings.HasPrefix(l.Message, prefix) && strings.Contains(l.Message, "uid ") {
+			return
+		}
+	}
+	t.Fatalf("no audit line %q… naming the operator: %v", prefix, tail)
 }

@@ -386,8 +386,12 @@ func (k *Console) DeleteProfile(name, reassignTo, _ string) error {
 	return k.c.do(http.MethodDelete, path, nil, nil)
 }
 
-// AssignProfileToGroup implements core.ConsoleAPI.
+// AssignProfileToGroup implements core.ConsoleAPI. As for the Service,
+// "" returns the group to the Default profile; the route needs a name.
 func (k *Console) AssignProfileToGroup(profile, group, _ string) error {
+	if profile == "" {
+		profile = core.DefaultProfileName
+	}
 	return k.c.do(http.MethodPost, "/profiles/"+esc(profile)+"/groups", map[string]string{"group": group}, nil)
 }
 

@@ -138,6 +138,17 @@ func TestConsole(t *testing.T) {
 	if e, err := k.EffectiveProfileFor(core.User{Group: "staff"}); err != nil || e.Profile.Name != "Sales" {
 		t.Errorf("effective %+v %v", e, err)
 	}
+	// "" returns the group to the Default, as for the Service (it was a
+	// request to "/v1/profiles//groups", which no route answers).
+	if err := k.AssignProfileToGroup("", "staff", "console"); err != nil {
+		t.Fatal(err)
+	}
+	if e, err := svc.EffectiveProfileFor(core.User{Group: "staff"}); err != nil || e.Profile.Name != core.DefaultProfileName {
+		t.Errorf("effective after assigning \"\" %+v %v", e, err)
+	}
+	if err := k.AssignProfileToGroup("Sales", "staff", "console"); err != nil {
+		t.Fatal(err)
+	}
 
 	// Import.
 	pre, err := k.PreviewImport(strings.NewReader("username,email\nbob,bob@example.org\n"))
