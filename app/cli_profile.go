@@ -10,8 +10,9 @@ import (
 	"provisio/core/adminapi"
 )
 
-// cliActor names the CLI in the audit log of profile changes.
-const cliActor = "the command line"
+// cliActor is the profile use cases' actor argument, which they no
+// longer log: the line's Actor, the command line, names who.
+const cliActor = core.CommandLine
 
 // profileCommands are "provisio profile …" (#14, docs/decisions.md
 // "Provisioning profiles (#14)").
