@@ -240,6 +240,9 @@ func TestLogScreen_ShowsWhoActed(t *testing.T) {
 	}
 	var got [][2]string
 	for _, r := range rows[1:] {
+		if len(r) != 5 {
+			t.Fatalf("export row %q, want 5 columns", r)
+		}
 		got = append(got, [2]string{r[3], r[4]})
 	}
 	want := [][2]string{{"An old line.", ""}, {"Fire drill at 15:00.", remote}, {`User "lee" added.`, "the console"}}
