@@ -157,8 +157,9 @@ func TestAttach_CommandsWhileServing(t *testing.T) {
 	mu.Lock()
 	log := journal.String()
 	mu.Unlock()
-	for _, want := range []string{`Admin API: user "alice" added, by a console or command on this machine (uid `,
-		`Admin API: provision code issued for "alice", by `, `Admin API: setting server.name = Front office, by `} {
+	for _, want := range []string{`Admin API: user "alice" added. [by a console or command on this machine (uid `,
+		`Admin API: provision code issued for "alice". [by a console or command on this machine (uid `,
+		`Admin API: setting server.name = Front office. [by a console or command on this machine (uid `} {
 		if !strings.Contains(log, want) {
 			t.Errorf("the journal lacks %q:\n%s", want, log)
 		}

@@ -346,7 +346,7 @@ func TestBackupOnline(t *testing.T) {
 		if strings.Contains(l.Message, passphrase) {
 			t.Errorf("the passphrase is in the log: %q", l.Message)
 		}
-		logged = logged || strings.HasPrefix(l.Message, "Backup of 64 users") && strings.Contains(l.Message, "written through the admin API")
+		logged = logged || strings.HasPrefix(l.Message, "Backup of 64 users") && strings.HasSuffix(l.Message, "written through the admin API.") && strings.HasPrefix(l.Actor, "a console or command on this machine (uid ")
 	}
 	if !logged {
 		t.Error("the server did not log the online backup")

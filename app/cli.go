@@ -57,6 +57,7 @@ Usage:
                                                        backup.keep, backup.recipient or backup.passphrase_file
   provisio [--data DIR] key rotate                     re-encrypt everything under a new data key
   provisio [--data DIR] log verify                     check the audit log's chain and name the first bad entry
+  provisio [--data DIR] log show [--tail N]            the newest N (50) audit-log entries, each with who acted (BY)
   provisio [--data DIR] [--store URL] store copy --to etcd://h1:2379,h2:2379/site | --to DIR
                                                        copy every record to etcd (or back to a data file) and verify the copy
 
@@ -67,14 +68,14 @@ stays in shell history.
 
 While another Provisio (serve, the service or the console) holds the data
 directory, the user, reprovision (without --oath), settings, agent, console,
-backup and profile commands and the console attach to it through
+backup, log show and profile commands and the console attach to it through
 DIR/admin.sock (docs/admin-api.md) instead of failing; the others say the
 directory is in use.
 
 With --connect HOST before them, the user, reprovision, settings, agent,
-console and profile commands run on that server as the paired console (its
-role applies: a helpdesk console reads the profiles and assigns one to a
-user; changing the profiles or a group's is an administrator's).
+console, log show and profile commands run on that server as the paired
+console (its role applies: a helpdesk console reads the profiles and assigns
+one to a user; changing the profiles or a group's is an administrator's).
 
 Every command takes --help ("provisio help" is --help). Exit codes: 0 ok, 1 error, 2 usage.
 The data directory defaults to %s.
@@ -331,21 +332,30 @@ func (c *cli) runCommand(cmd command, args []string) error {
 // openEnv opens the data directory for the command, first making it
 // 0700 when it lets other users in, which it says on stderr
 // (tightenDataDir).
-func (c *cli) openEnv() (*env, error) {
+// Its service acts for actor (core/actor.go): the audit log names the
+// console, the command line or the server as who made each change.
+func (c *cli) openEnv(actor core.Actor) (*env, error) {
 	if notice := tightenDataDir(c.dataDir); notice != "" {
 		fmt.Fprintln(c.errOut, notice)
 	}
-	return openEnvStore(c.dataDir, c.keyDir, c.store)
+	return openEnvStore(c.dataDir, c.keyDir, c.store, core.WithActor(actor))
 }
 
-// withEnv opens the data directory for one command and closes it after.
-func (c *cli) withEnv(fn func(e *env) error) (err error) {
+// commandLine is who a command run on the data directory acts as.
+var commandLine = core.OperatorActor(core.CommandLine)
+
+// withEnv opens the data directory for one command and closes it after;
+// its changes are the command line's.
+func (c *cli) withEnv(fn func(e *env) error) error { return c.withEnvAs(commandLine, fn) }
+
+// withEnvAs is withEnv acting for actor (serve acts for the server).
+func (c *cli) withEnvAs(actor core.Actor, fn func(e *env) error) (err error) {
 	if c.connect != "" {
 		// A command let through for its API form (reprovision without
 		// --oath) must not quietly open this machine's data directory.
 		return usagef("this form of the command works on this machine's data directory only, not with --connect")
 	}
-	e, err := c.openEnv()
+	e, err := c.openEnv(actor)
 	if err != nil {
 		return err
 	}
@@ -401,7 +411,7 @@ func (c *cli) attach(fn func(client *adminapi.Client, e *env) error) (err error)
 	if client, ok := c.dialRunning(); ok {
 		return fn(client, nil)
 	}
-	e, err := c.openEnv()
+	e, err := c.openEnv(commandLine)
 	if errors.Is(err, store.ErrLocked) {
 		// It may have started listening while the lock was tried.
 		client, derr := adminapi.Dial(filepath.Join(c.dataDir, adminapi.SocketName))

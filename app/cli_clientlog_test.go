@@ -53,7 +53,7 @@ func TestCLI_ClientLog(t *testing.T) {
 	tail, _ := e.svc.LogTail(20)
 	found := false
 	for _, l := range tail {
-		found = found || l.Message == `Client log of user "alice" cleared by the command line (2 upload(s))`
+		found = found || l.Message == `Client log of user "alice" cleared (2 upload(s))` && l.Actor == "the command line"
 	}
 	if !found {
 		t.Fatal("the audit log does not record the clear")
@@ -92,7 +92,7 @@ func TestCLI_ClientLogAttached(t *testing.T) {
 	tail, _ := e.svc.LogTail(20)
 	found := false
 	for _, l := range tail {
-		found = found || strings.HasPrefix(l.Message, `Client log of user "alice" cleared by `) && strings.Contains(l.Message, "uid ")
+		found = found || strings.HasPrefix(l.Message, `Client log of user "alice" cleared (`) && strings.HasPrefix(l.Actor, "a console or command on this machine (uid ")
 	}
 	if !found {
 		t.Fatalf("the audit log does not name the operator who cleared: %v", tail)

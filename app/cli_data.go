@@ -12,6 +12,7 @@ import (
 	"runtime/debug"
 	"strings"
 	"syscall"
+	"text/tabwriter"
 	"time"
 
 	"filippo.io/age"
@@ -26,6 +27,29 @@ import (
 // Data protection commands (issue #13).
 
 var logCommands = map[string]command{
+	"show": {
+		usage: "log show [--tail N]",
+		setup: func(fs *flag.FlagSet) action {
+			tail := fs.Int("tail", 50, "how many of the newest entries to print (at most 5000)")
+			return func(c *cli, _ []string) error {
+				if *tail < 1 || *tail > 5000 {
+					return usagef("--tail takes 1 to 5000 entries")
+				}
+				return c.withAPI(func(api adminapi.API, _ *env) error {
+					r, ok := api.(logTailer)
+					if !ok {
+						return errors.New("this server cannot list its audit log")
+					}
+					entries, err := r.LogTail(*tail)
+					if err != nil {
+						return err
+					}
+					writeLogTable(c.out, entries)
+					return nil
+				})
+			}
+		},
+	},
 	"verify": {
 		usage: "log verify",
 		setup: noFlags(func(c *cli, _ []string) error {
@@ -41,6 +65,31 @@ var logCommands = map[string]command{
 			})
 		}),
 	},
+}
+
+// logTailer is the API that lists the audit log: the local one and the
+// admin API's client (attached or --connect).
+type logTailer interface {
+	LogTail(limit int) ([]core.LogEntry, error)
+}
+
+// writeLogTable prints audit entries as the console's Log screen shows
+// them, oldest first: time, level, user, by (who acted) and message. An
+// entry from before the log named who acted shows "-" under BY.
+func writeLogTable(w io.Writer, entries []core.LogEntry) {
+	tw := tabwriter.NewWriter(w, 2, 8, 2, ' ', 0)
+	fmt.Fprintln(tw, "SEQ\tTIME\tLEVEL\tUSER\tBY\tMESSAGE")
+	dash := func(s string) string {
+		if s == "" {
+			return "-"
+		}
+		return s
+	}
+	for _, e := range entries {
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\n", e.Seq, e.Time.Local().Format("2006-01-02 15:04:05"), e.Level,
+			dash(e.User), dash(e.Actor), e.Message)
+	}
+	tw.Flush()
 }
 
 // logVerifiedText is the one-line result the CLI and the console show.
@@ -421,7 +470,7 @@ func (c *cli) restore(file string, id age.Identity) error {
 		return err
 	}
 	err = c.withEnv(func(e *env) error {
-		return e.svc.Log(core.LevelInfo, "", "Restored from the backup %s made at %s (%d users, log up to #%d) by the command line.", filepath.Base(file), m.Created.Format(time.RFC3339), m.Counts["users"], m.LogLast)
+		return e.svc.Log(core.LevelInfo, "", "Restored from the backup %s made at %s (%d users, log up to #%d).", filepath.Base(file), m.Created.Format(time.RFC3339), m.Counts["users"], m.LogLast)
 	})
 	fmt.Fprintf(c.out, "Restored %s (made %s, %d users, log up to #%d).\n", file, m.Created.Local().Format(time.RFC3339), m.Counts["users"], m.LogLast)
 	if sw.aside != "" {

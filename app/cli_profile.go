@@ -10,10 +10,10 @@ import (
 	"provisio/core/adminapi"
 )
 
-// cliActor names the CLI in the audit log of profile changes made on
-// the data directory itself; attached to a running Provisio, the server
-// names the operator instead (withConsole).
-const cliActor = "the command line"
+// cliActor is the profile use cases' actor argument, which they no
+// longer log: the line's Actor names who (the command line on the data
+// directory itself; attached, the operator the server sees).
+const cliActor = core.CommandLine
 
 // profileCommands are "provisio profile …" (#14, docs/decisions.md
 // "Provisioning profiles (#14)"). Each is written once against

@@ -61,7 +61,7 @@ func TestCLI_ProfileAssignAttached(t *testing.T) {
 	tail, _ := e.svc.LogTail(20)
 	found := false
 	for _, l := range tail {
-		found = found || strings.HasPrefix(l.Message, `User "alice" now uses profile "VIP" by `) && strings.Contains(l.Message, "uid ")
+		found = found || l.Message == `User "alice" now uses profile "VIP".` && strings.HasPrefix(l.Actor, "a console or command on this machine (uid ")
 	}
 	if !found {
 		t.Fatalf("the audit log does not name the operator who assigned: %v", tail)

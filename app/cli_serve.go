@@ -23,7 +23,8 @@ var serveCommand = command{
 func (c *cli) serve(listen string) error {
 	agentxml.TuneGC()
 	agentxml.TuneProcs()
-	return c.withEnv(func(e *env) error {
+	// Headless, no console acts: the server's own lines name the server.
+	return c.withEnvAs(core.ServerActor, func(e *env) error {
 		if listen == "" {
 			listen = e.svc.Settings().Listen
 		}
@@ -46,14 +47,19 @@ func (c *cli) serve(listen string) error {
 		}
 		fmt.Fprintf(c.out, "Site ID: %s\nCertificate SHA-256: %s\nPress Ctrl+C to stop.\n", set.SiteID, e.sup.Fingerprint())
 		// The audit log goes to stdout too, so a service manager's journal
-		// has it. Entries never hold secrets.
+		// has it, each line ending with who acted. Entries never hold
+		// secrets.
 		events, cancel := e.svc.Events().Subscribe()
 		defer cancel()
 		go func() {
 			for ev := range events {
 				// Lines another server wrote (etcd, #16) are in its journal.
 				if ev.Kind == core.EventLog && ev.Node == "" {
-					fmt.Fprintf(c.out, "%s %-5s %s\n", ev.Log.Time.Local().Format("2006-01-02 15:04:05"), ev.Log.Level, ev.Log.Message)
+					by := ""
+					if ev.Log.Actor != "" {
+						by = " [by " + ev.Log.Actor + "]"
+					}
+					fmt.Fprintf(c.out, "%s %-5s %s%s\n", ev.Log.Time.Local().Format("2006-01-02 15:04:05"), ev.Log.Level, ev.Log.Message, by)
 				}
 			}
 		}()

@@ -32,7 +32,7 @@ const appID = "io.provisio.console"
 // console opens the data directory, starts the embedded server and runs
 // the window until it is closed.
 func (c *cli) console() error {
-	e, err := c.openEnv()
+	e, err := c.openEnv(core.ConsoleActor)
 	if errors.Is(err, store.ErrLocked) {
 		// Held by the service (or another console): attach to it over
 		// its admin socket instead of exiting, when it answers there.

@@ -21,6 +21,10 @@ const (
 	// ActorPhone is the mobile client or the web pages a phone opens,
 	// with no secret but a code or a device Id.
 	ActorPhone ActorKind = "phone"
+	// ActorServer is the server's own background work that no one asked
+	// for at the time: the log trim, scheduled backups, token expiry,
+	// mail delivery, the refused-request summary.
+	ActorServer ActorKind = "server"
 )
 
 // Actor is who asks for a use case: a kind and a name (the agent's name,
@@ -32,6 +36,17 @@ type Actor struct {
 
 // ConsoleActor is the desktop console; NewService's Service acts for it.
 var ConsoleActor = Actor{Kind: ActorConsole}
+
+// ServerActor is the server's own background work.
+var ServerActor = Actor{Kind: ActorServer}
+
+// CommandLine describes the operator of a command run on the data
+// directory itself, not attached to a server.
+const CommandLine = "the command line"
+
+// WithActor makes NewService's Service act for a instead of the console:
+// the command line's, or the server's when no console runs (serve).
+func WithActor(a Actor) Option { return func(s *Service) { s.actor = a } }
 
 // OperatorActor is a person at the command line or an attached console,
 // described for the log, e.g. "the command line on this machine (uid 1000)".
@@ -52,6 +67,8 @@ func scopeActor(sc Scope) Actor {
 }
 
 // String describes the actor for people: "the console", `agent "vpn"`.
+// It is what the audit log's Actor holds, made on every logged login, so
+// an agent's description is one concatenation (one allocation).
 func (a Actor) String() string {
 	switch a.Kind {
 	case ActorConsole:
@@ -62,9 +79,9 @@ func (a Actor) String() string {
 		}
 		return "an operator"
 	case ActorAgent:
-		return "agent " + quote(a.Name)
+		return `agent "` + clean(a.Name) + `"`
 	case ActorHelpdesk:
-		return "helpdesk agent " + quote(a.Name)
+		return `helpdesk agent "` + clean(a.Name) + `"`
 	case ActorPhone:
 		if a.Name != "" {
 			return "a phone at " + clean(a.Name)

@@ -257,11 +257,14 @@ type AdminEvent struct {
 
 // AdminLogEntry is an audit log line.
 type AdminLogEntry struct {
-	Seq     uint64    `json:"seq"`
-	Time    time.Time `json:"time"`
-	Level   string    `json:"level"`
-	User    string    `json:"user,omitempty"`
-	Message string    `json:"message"`
+	Seq   uint64    `json:"seq"`
+	Time  time.Time `json:"time"`
+	Level string    `json:"level"`
+	User  string    `json:"user,omitempty"`
+	// Actor is who acted (LogEntry.Actor); empty on entries written
+	// before the log named them.
+	Actor   string `json:"actor,omitempty"`
+	Message string `json:"message"`
 }
 
 // Event kinds on the admin stream, one per EventKind.
@@ -288,7 +291,7 @@ func toAdminEvent(e Event) AdminEvent {
 		out.Origin = &o
 	}
 	if e.Kind == EventLog {
-		out.Log = &AdminLogEntry{Seq: e.Log.Seq, Time: e.Log.Time, Level: string(e.Log.Level), User: e.Log.User, Message: e.Log.Message}
+		out.Log = &AdminLogEntry{Seq: e.Log.Seq, Time: e.Log.Time, Level: string(e.Log.Level), User: e.Log.User, Actor: e.Log.Actor, Message: e.Log.Message}
 	}
 	return out
 }

@@ -296,7 +296,7 @@ func (e AdminEvent) Event() Event {
 		out.Origin = *e.Origin
 	}
 	if e.Log != nil {
-		out.Log = LogEntry{Seq: e.Log.Seq, Time: e.Log.Time, Level: Level(e.Log.Level), User: e.Log.User, Message: e.Log.Message}
+		out.Log = LogEntry{Seq: e.Log.Seq, Time: e.Log.Time, Level: Level(e.Log.Level), User: e.Log.User, Actor: e.Log.Actor, Message: e.Log.Message}
 	}
 	return out
 }

@@ -29,17 +29,18 @@ var _ AdminAPI = LocalAdmin{}
 func (l LocalAdmin) svc() *Service {
 	who := l.Operator
 	if who == "" {
-		who = "the command line"
+		who = CommandLine
 	}
 	return l.Svc.As(OperatorActor(who))
 }
 
-// logOperator writes who did what; what never holds a secret.
+// logOperator writes what an admin-API caller did; the line's Actor
+// names who. what never holds a secret.
 func (l LocalAdmin) logOperator(user, what string) {
 	if l.Operator == "" {
 		return
 	}
-	_ = l.svc().Log(LevelInfo, user, "Admin API: %s, by %s.", what, l.Operator)
+	_ = l.svc().Log(LevelInfo, user, "Admin API: %s.", what)
 }
 
 // Users implements AdminAPI.
@@ -297,7 +298,7 @@ func (l LocalAdmin) ClientLogs(name string) (AdminClientLog, error) {
 func (l LocalAdmin) ClearClientLogs(name string) (int, error) {
 	who := l.Operator
 	if who == "" {
-		who = "the command line"
+		who = CommandLine
 	}
 	return l.svc().ClearClientLogs(name, who)
 }
@@ -321,7 +322,7 @@ func (l LocalAdmin) Profiles() ([]AdminProfile, error) {
 func (l LocalAdmin) AssignProfile(user, profile string) (AdminUserProfile, error) {
 	who := l.Operator
 	if who == "" {
-		who = "the command line"
+		who = CommandLine
 	}
 	if err := l.svc().AssignProfileToUser(strings.TrimSpace(profile), user, who); err != nil {
 		return AdminUserProfile{}, err
@@ -399,11 +400,12 @@ func (l LocalAdmin) RevokeConsole(name string) error {
 	return nil
 }
 
-// Backup implements AdminAPI; the log line says who took it.
+// Backup implements AdminAPI; the log line says how it was taken (its
+// Actor, who).
 func (l LocalAdmin) Backup(w io.Writer, enc BackupEncryption) (BackupSummary, error) {
-	dest := "by the command line"
+	dest := "locally"
 	if l.Operator != "" {
-		dest = "through the admin API, for " + l.Operator
+		dest = "through the admin API"
 	}
 	return l.svc().Backup(w, enc, dest)
 }

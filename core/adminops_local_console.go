@@ -154,7 +154,7 @@ func (l LocalAdmin) EffectiveProfile(group, profile string) (EffectiveProfile, e
 // write themselves.
 func (l LocalAdmin) operator() string {
 	if l.Operator == "" {
-		return "the command line"
+		return CommandLine
 	}
 	return l.Operator
 }
@@ -208,7 +208,8 @@ func (l LocalAdmin) Note(level Level, user, message string) error {
 	if message == "" || len(message) > 2000 {
 		return FieldError("message", "A log note is 1 to 2000 characters.")
 	}
-	return l.svc().Log(level, user, "%s (from %s)", message, l.operator())
+	// The line's Actor names who wrote the note.
+	return l.svc().Log(level, user, "%s", message)
 }
 
 // Config is every setting, the SMTP password masked.

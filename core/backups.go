@@ -457,6 +457,7 @@ func backupDue(b BackupSettings, st BackupState, since, now time.Time) bool {
 // the process that serves; the clock and the check interval are
 // injectable, so tests need not wait for the time of day.
 func (s *Service) RunScheduledBackups(ctx context.Context, check time.Duration) {
+	s = s.As(ServerActor)
 	// A failure recorded before a restart stays visible.
 	if st := s.BackupState(); !st.Last.OK && !st.Last.At.IsZero() {
 		s.showBackupHealth(st.Last)

@@ -160,6 +160,7 @@ const (
 // audit log trim, the free-space check and the re-resolution of agent
 // host names. report receives failures a person must see; it may be nil.
 func (s *Service) RunMaintenance(ctx context.Context, report func(error)) {
+	s = s.As(ServerActor)
 	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() { defer wg.Done(); s.RunRefusedLog(ctx, report) }()

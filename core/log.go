@@ -19,11 +19,18 @@ const (
 // LogEntry is one line of the audit log. Messages never hold secrets
 // (PINs, codes, OTCs, agent secrets).
 type LogEntry struct {
-	Seq     uint64    `json:"seq"`
-	Time    time.Time `json:"time"`
-	Level   Level     `json:"level"`
-	User    string    `json:"user,omitempty"`
-	Message string    `json:"message"`
+	Seq   uint64    `json:"seq"`
+	Time  time.Time `json:"time"`
+	Level Level     `json:"level"`
+	User  string    `json:"user,omitempty"`
+	// Actor is who acted, as Actor.String describes them: "the console",
+	// the command line or attached console's description, `agent "vpn"`,
+	// `helpdesk agent "desk"`, "a phone at 192.0.2.7", "the server" for
+	// the server's own work. It is part of the entry's encoding and so of
+	// the log's MAC chain; entries written before it existed have none
+	// (omitempty keeps their encoding, and their MACs, as they were).
+	Actor   string `json:"actor,omitempty"`
+	Message string `json:"message"`
 }
 
 // maxEventText bounds an agent's logevent text.

@@ -309,9 +309,9 @@ func (s *Service) IncreaseLock(agent Agent, username string) error {
 			return err
 		}
 		if locked {
-			return log.add(LevelWarn, u.Name, "Lock count increased for user: %s by agent %q; %d failures in a row, lock %d: %s.", u.Name, agent.Name, ls.Failures, ls.Locks, ls.lockDescription())
+			return log.add(LevelWarn, u.Name, "Lock count increased for user: %s; %d failures in a row, lock %d: %s.", u.Name, ls.Failures, ls.Locks, ls.lockDescription())
 		}
-		return log.add(LevelInfo, u.Name, "Lock count increased for user: %s by agent %q (%d failures in a row; a lock every %d).", u.Name, agent.Name, ls.Failures, set.MaxFailures)
+		return log.add(LevelInfo, u.Name, "Lock count increased for user: %s (%d failures in a row; a lock every %d).", u.Name, ls.Failures, set.MaxFailures)
 	}, func() []Event {
 		if locked {
 			return s.usersChanged(username)()

@@ -331,6 +331,7 @@ func (s *Service) DueMail() ([]OutMessage, error) {
 
 // MailSent records a delivery and wipes the message's code.
 func (s *Service) MailSent(id uint64) error {
+	s = s.As(ServerActor)
 	return s.changeMail(id, func(m *OutMessage, log *logger) error {
 		m.State, m.SentAt, m.LastError = MailSent, log.now, ""
 		m.Attempts++
@@ -345,6 +346,7 @@ func (s *Service) MailSent(id uint64) error {
 // message keeps what it carries for "Retry now" only while that is valid:
 // DueMail and the withdrawals wipe it when it dies.
 func (s *Service) MailFailed(id uint64, reason string, temporary bool) error {
+	s = s.As(ServerActor)
 	return s.changeMail(id, func(m *OutMessage, log *logger) error {
 		m.Attempts++
 		m.LastError = reason

@@ -338,6 +338,7 @@ const OATHExpiryInterval = 15 * time.Second
 // RunOATHExpiry calls ExpireOATH every OATHExpiryInterval until done is
 // closed, passing errors to report.
 func (s *Service) RunOATHExpiry(done <-chan struct{}, report func(error)) {
+	s = s.As(ServerActor)
 	t := time.NewTicker(OATHExpiryInterval)
 	defer t.Stop()
 	for {

@@ -18,6 +18,7 @@ func (s *Service) OATHSync(agent Agent, username, code1, code2 string) error {
 // codes[i] holds the two codes of names[i]. Failures are per user and do
 // not count toward the lockout: the helpdesk is already trusted.
 func (s *Service) OATHSyncUsers(scope Scope, names []string, codes [][2]string) []error {
+	s = s.As(scopeActor(scope))
 	out := make([]error, len(names))
 	for i, n := range names {
 		out[i] = s.oathSync(nil, scope, n, codes[i][0], codes[i][1])
@@ -27,10 +28,6 @@ func (s *Service) OATHSyncUsers(scope Scope, names []string, codes [][2]string) 
 
 func (s *Service) oathSync(agent *Agent, scope Scope, username, code1, code2 string) error {
 	set := s.Settings()
-	by := "the helpdesk API"
-	if agent != nil {
-		by = "agent " + quote(agent.Name)
-	}
 	return s.updateOutcome(false, username, func(tx Tx, log *logger, out *outcome) error {
 		code1, code2 := strings.TrimSpace(code1), strings.TrimSpace(code2)
 		neutral := Errorf(CodeWrongOTC, "The token could not be synchronised.")
@@ -105,6 +102,6 @@ func (s *Service) oathSync(agent *Agent, scope Scope, username, code1, code2 str
 		if err := tx.PutOATH(u.Name, rec); err != nil {
 			return err
 		}
-		return log.add(LevelInfo, u.Name, "OATH token of user %q resynchronised by %s.", u.Name, by)
+		return log.add(LevelInfo, u.Name, "OATH token of user %q resynchronised.", u.Name)
 	})
 }

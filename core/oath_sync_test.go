@@ -38,7 +38,7 @@ func TestOATH_SyncRecoversDrift(t *testing.T) {
 	if err := e.svc.Login(agentVPN, "alice", totpAt(t, p, phone())); err != nil {
 		t.Fatalf("login after sync: %v", err)
 	}
-	if !logContains(t, e.svc, `OATH token of user "alice" resynchronised by agent "vpn".`) {
+	if !logHas(t, e.svc, `OATH token of user "alice" resynchronised.`, `agent "vpn"`) {
 		t.Error("no sync log line")
 	}
 }

@@ -20,7 +20,7 @@ func greeting(u User) string {
 // mailNextString queues the user's next unused security string with its
 // index to their security-string transport (else their email). The index
 // is not spent: a login with it spends it, like one from the phone.
-func mailNextString(tx Tx, log *logger, u User, by string) (int, error) {
+func mailNextString(tx Tx, log *logger, u User) (int, error) {
 	switch {
 	case u.Disabled:
 		return 0, Errorf(CodeDisabled, "User %q is disabled.", u.Name)
@@ -52,7 +52,7 @@ func mailNextString(tx Tx, log *logger, u User, by string) (int, error) {
 	if err := queueMail(tx, log, &m); err != nil {
 		return 0, err
 	}
-	return ss.Next, log.add(LevelInfo, u.Name, "Security string %s sent to user: %s at the request of %s.", idx, u.Name, by)
+	return ss.Next, log.add(LevelInfo, u.Name, "Security string %s sent to user: %s.", idx, u.Name)
 }
 
 // OnDemandMessage mails the user their next unused security string and
@@ -65,7 +65,7 @@ func (s *Service) OnDemandMessage(agent Agent, username string) (int, error) {
 		if err != nil {
 			return err
 		}
-		index, err = mailNextString(tx, log, u, "agent "+quote(agent.Name))
+		index, err = mailNextString(tx, log, u)
 		return err
 	}, s.outboxChanged)
 	return index, err

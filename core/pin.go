@@ -71,9 +71,9 @@ const (
 // count and any pending PIN reset code go with the old PIN; and a mailed
 // PIN needs an email address. unlock also lifts a lock, for a reset by an
 // administrator (the lock protected the old PIN, which is gone); a
-// self-service reset leaves the lock to an administrator. by names who
-// asked for the log ("" for the console and the command line). It returns
-// the new PIN, which is never logged.
+// self-service reset leaves the lock to an administrator. by says how,
+// for the log ("with a reset code", or ""); the line's Actor names who
+// asked. It returns the new PIN, which is never logged.
 func resetPIN(tx Tx, log *logger, set Settings, u *User, how pinDelivery, unlock bool, by string) (string, error) {
 	if u.Disabled {
 		return "", Errorf(CodeDisabled, "User %q is disabled; enable them before resetting their PIN.", u.Name)
@@ -192,7 +192,7 @@ func (s *Service) RequestPINReset(agent Agent, username string) error {
 		if err := queueMail(tx, log, &m); err != nil {
 			return err
 		}
-		return log.add(LevelInfo, u.Name, "PIN reset code created for user %q at the request of agent %q.", u.Name, agent.Name)
+		return log.add(LevelInfo, u.Name, "PIN reset code created for user %q.", u.Name)
 	}, s.outboxChanged)
 }
 
@@ -231,7 +231,7 @@ func (s *Service) RedeemPINReset(agent Agent, username, code string) error {
 			}
 			return log.add(LevelWarn, u.Name, "PIN reset failed for user %q: %s", u.Name, ErrorMessage(fail))
 		}
-		_, err = resetPIN(tx, log, set, &u, pinMailed, false, "with a reset code through agent "+quote(agent.Name))
+		_, err = resetPIN(tx, log, set, &u, pinMailed, false, "with a reset code")
 		return err
 	}, s.outboxChanged)
 	if err != nil {

@@ -275,12 +275,10 @@ func (s *Service) Profile(name string) (Profile, error) {
 	return p, err
 }
 
-func byActor(actor string) string {
-	if actor == "" {
-		return ""
-	}
-	return " by " + actor
-}
+// The profile use cases' actor argument is no longer written into their
+// log lines: each line's Actor names who acted (the Service's actor), so
+// "… by the console" said it twice. The argument stays for the callers
+// (core.ConsoleAPI) and is ignored.
 
 // AddProfile creates a new profile; the name must be new.
 func (s *Service) AddProfile(p Profile, actor string) error {
@@ -297,7 +295,7 @@ func (s *Service) AddProfile(p Profile, actor string) error {
 		if err := tx.PutProfile(p); err != nil {
 			return err
 		}
-		return log.add(LevelInfo, "", "Profile %q created%s.", p.Name, byActor(actor))
+		return log.add(LevelInfo, "", "Profile %q created.", p.Name)
 	}, s.profilesChanged)
 }
 
@@ -338,7 +336,7 @@ func (s *Service) SaveProfile(p Profile, actor string) error {
 		if err != nil {
 			return err
 		}
-		return log.add(LevelInfo, "", "Profile %q saved%s; it applies to %d user(s) at their next provision or string download.", p.Name, byActor(actor), n)
+		return log.add(LevelInfo, "", "Profile %q saved; it applies to %d user(s) at their next provision or string download.", p.Name, n)
 	}, s.profilesChanged)
 	if err == nil && set != nil {
 		s.storeSettings(set.MobileClient)
@@ -477,7 +475,7 @@ func (s *Service) DeleteProfile(name, reassignTo, actor string) error {
 		if err := tx.DeleteProfile(p.Name); err != nil {
 			return err
 		}
-		msg := fmt.Sprintf("Profile %q deleted%s.", p.Name, byActor(actor))
+		msg := fmt.Sprintf("Profile %q deleted.", p.Name)
 		switch {
 		case reassignTo == "" || (len(users) == 0 && len(p.Groups) == 0):
 		case to.IsDefault():

@@ -51,7 +51,7 @@ func (s *Service) AssignProfileToGroup(profile, group, actor string) error {
 		if target != nil {
 			name = target.Name
 		}
-		return log.add(LevelInfo, "", "Group %s now uses profile %q%s.", group, name, byActor(actor))
+		return log.add(LevelInfo, "", "Group %s now uses profile %q.", group, name)
 	}, s.profilesChanged)
 }
 
@@ -79,8 +79,8 @@ func (s *Service) AssignProfileToUser(profile, username, actor string) error {
 			return err
 		}
 		if u.Profile == "" {
-			return log.add(LevelInfo, u.Name, "User %q no longer has a profile of their own%s.", u.Name, byActor(actor))
+			return log.add(LevelInfo, u.Name, "User %q no longer has a profile of their own.", u.Name)
 		}
-		return log.add(LevelInfo, u.Name, "User %q now uses profile %q%s.", u.Name, u.Profile, byActor(actor))
+		return log.add(LevelInfo, u.Name, "User %q now uses profile %q.", u.Name, u.Profile)
 	}, s.profilesChanged)
 }

@@ -77,7 +77,7 @@ var ErrSelfProvisionOff = &Error{Code: CodeInvalid, Message: "The Self-Reset pol
 func (s *Service) RequestProvisionCode(agent Agent, name string) (IssuedCode, error) {
 	s = s.As(AgentActor(agent))
 	refused := func(user, why string) {
-		_ = s.Log(LevelWarn, user, "Provision code request for user %q from agent %q refused: %s", clean(name), agent.Name, why)
+		_ = s.Log(LevelWarn, user, "Provision code request for user %q refused: %s", clean(name), why)
 	}
 	if !s.Settings().SelfReset.AllowSelfProvision {
 		refused("", "the Self-Reset policy does not allow user self-provision.")

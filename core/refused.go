@@ -64,6 +64,7 @@ func (r *refusals) add(k refusedKey, n int) {
 // the last flush, all in one transaction, and clears the counts. With
 // nothing counted it writes nothing.
 func (s *Service) FlushRefused() error {
+	s = s.As(ServerActor)
 	s.refused.mu.Lock()
 	counts := s.refused.counts
 	s.refused.counts = nil

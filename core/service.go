@@ -209,7 +209,7 @@ func hardenStored(tx Tx, set *Settings, agents []Agent, now time.Time) error {
 	for i, a := range agents {
 		names[i] = fmt.Sprintf("%q (%s)", a.Name, a.Rights())
 	}
-	_, err := tx.AppendLog(LogEntry{Time: now, Level: LevelWarn, Message: "Agents now have explicit rights; HelpdeskRequests need the helpdesk right, which no existing agent has. " +
+	_, err := tx.AppendLog(LogEntry{Time: now, Level: LevelWarn, Actor: ServerActor.String(), Message: "Agents now have explicit rights; HelpdeskRequests need the helpdesk right, which no existing agent has. " +
 		"Agents kept: " + strings.Join(names, ", ") + ". Give the helpdesk right in Agents where an agent needs it."})
 	return err
 }
@@ -239,13 +239,21 @@ func (s *Service) SetListening(addr string) { s.listening.Store(&addr) }
 // logger collects audit entries during a transaction and publishes them
 // once it has committed.
 type logger struct {
-	tx      Tx
-	now     time.Time
+	tx  Tx
+	now time.Time
+	// actor is who the Service acts for; who is its description, made
+	// on the first entry, so a transaction that logs nothing costs
+	// nothing and one that logs several lines describes it once.
+	actor   *Actor
+	who     string
 	entries []LogEntry
 }
 
 func (l *logger) add(level Level, user, format string, args ...any) error {
-	e, err := l.tx.AppendLog(LogEntry{Time: l.now, Level: level, User: user, Message: fmt.Sprintf(format, args...)})
+	if l.who == "" && l.actor != nil {
+		l.who = l.actor.String()
+	}
+	e, err := l.tx.AppendLog(LogEntry{Time: l.now, Level: level, User: user, Actor: l.who, Message: fmt.Sprintf(format, args...)})
 	if err != nil {
 		return err
 	}
@@ -259,7 +267,7 @@ func (l *logger) add(level Level, user, format string, args ...any) error {
 func (s *Service) update(batch bool, fn func(tx Tx, log *logger) error, events ...func() []Event) error {
 	var l *logger
 	run := func(tx Tx) error {
-		l = &logger{tx: tx, now: s.clock.Now()}
+		l = &logger{tx: tx, now: s.clock.Now(), actor: &s.actor}
 		return fn(tx, l)
 	}
 	var err error

@@ -50,6 +50,22 @@ func logContains(tb testing.TB, svc *core.Service, want string) bool {
 	return false
 }
 
+// logHas reports whether the log has an entry with the message by actor
+// (the entry's Actor).
+func logHas(tb testing.TB, svc *core.Service, msg, actor string) bool {
+	tb.Helper()
+	entries, err := svc.LogTail(200)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	for _, e := range entries {
+		if e.Message == msg && e.Actor == actor {
+			return true
+		}
+	}
+	return false
+}
+
 func TestService_ProvisionCodeRules(t *testing.T) {
 	const phone, stranger = "192.0.2.10", "198.51.100.7"
 	tests := []struct {

@@ -131,7 +131,7 @@ func (s *Service) StartSession(agent Agent, username string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	return id, s.Log(LevelInfo, u.Name, "Session started for user: %s by agent %q.", u.Name, agent.Name)
+	return id, s.Log(LevelInfo, u.Name, "Session started for user: %s.", u.Name)
 }
 
 // KillSession ends a session the agent started (killsession). An unknown,
@@ -145,7 +145,7 @@ func (s *Service) KillSession(agent Agent, id string) error {
 	if !ok {
 		return Errorf(CodeSession, "There is no such session.")
 	}
-	return s.Log(LevelInfo, ss.User, "Session ended for user: %s by agent %q.", ss.User, agent.Name)
+	return s.Log(LevelInfo, ss.User, "Session ended for user: %s.", ss.User)
 }
 
 // SessionLogin is Login inside a session from sessionstart (a login

@@ -41,7 +41,7 @@ func TestService_EditDescribedAlike(t *testing.T) {
 		{"admin API", func(svc *core.Service) error {
 			_, err := svc.UpdateUsers(core.AdminScope(agent), []core.UserSpec{{Name: "alice", StringsEmail: ptr("strings@example.org")}})
 			return err
-		}, `User "alice" changed by agent "local": strings email.`},
+		}, `User "alice" changed: strings email.`},
 	} {
 		t.Run(tc.caller, func(t *testing.T) {
 			svc := storetest.MustService(t)
@@ -87,7 +87,7 @@ func TestService_DeleteAlike(t *testing.T) {
 				err = res[0]
 			}
 			return err
-		}, `User "alice" deleted by agent "local"; PurgeDeleted removes the record.`},
+		}, `User "alice" deleted; PurgeDeleted removes the record.`},
 	} {
 		t.Run(tc.caller, func(t *testing.T) {
 			svc := storetest.MustService(t)
@@ -363,7 +363,7 @@ func TestService_AgentRulesInCore(t *testing.T) {
 			t.Fatalf("policy off, %s: %v", user, err)
 		}
 	}
-	if !strings.Contains(logLines(t, svc), `Provision code request for user "nobody" from agent "vpn" refused: the Self-Reset policy does not allow user self-provision.`) {
+	if !strings.Contains(logLines(t, svc), `Provision code request for user "nobody" refused: the Self-Reset policy does not allow user self-provision.`) {
 		t.Error("refusal not logged")
 	}
 	if err := svc.SetSetting("policy.selfreset.allow_self_provision", "true"); err != nil {
@@ -376,7 +376,7 @@ func TestService_AgentRulesInCore(t *testing.T) {
 	if p, _ := svc.PendingCodes(); len(p) != 0 {
 		t.Fatalf("a refused request made a code: %v", p)
 	}
-	if !strings.Contains(logLines(t, svc), `Provision code request for user "alice" from agent "sales-vpn" refused: the user is not in the agent's group sales.`) {
+	if !strings.Contains(logLines(t, svc), `Provision code request for user "alice" refused: the user is not in the agent's group sales.`) {
 		t.Error("group refusal not logged")
 	}
 	ic, err := svc.RequestProvisionCode(agentAny, "alice")

@@ -179,7 +179,7 @@ func (s *Service) DeleteUser(name string) error {
 		if u, err = findUser(tx, name); err != nil {
 			return err
 		}
-		return deleteUser(tx, log, u, "")
+		return deleteUser(tx, log, u, false)
 	}, s.usersChanged(name))
 	if err == nil {
 		s.dropSessions(u.Name)
@@ -195,10 +195,11 @@ func (s *Service) DeleteUser(name string) error {
 // and lookup hides, until PurgeDeleted removes it or a new user of that
 // name replaces it. A tombstone, not removal, because the admin API's
 // repositories promise Read and PurgeDeleted of deleted users (docs/api.md)
-// and one rule cannot both keep and drop the record. by names the actor
-// for the log ("" for the console and command line). The caller ends the
-// user's sessions after the commit.
-func deleteUser(tx Tx, log *logger, u User, by string) error {
+// and one rule cannot both keep and drop the record. purgeHint tells the
+// log that PurgeDeleted removes the record (the admin API's agents); the
+// line's Actor names who deleted. The caller ends the user's sessions
+// after the commit.
+func deleteUser(tx Tx, log *logger, u User, purgeHint bool) error {
 	if err := revokeDevice(tx, u); err != nil {
 		return err
 	}
@@ -216,10 +217,10 @@ func deleteUser(tx Tx, log *logger, u User, by string) error {
 	if err := tx.PutUser(u); err != nil {
 		return err
 	}
-	if by == "" {
+	if !purgeHint {
 		return log.add(LevelInfo, u.Name, "User %q deleted.", u.Name)
 	}
-	return log.add(LevelInfo, u.Name, "User %q deleted by %s; PurgeDeleted removes the record.", u.Name, by)
+	return log.add(LevelInfo, u.Name, "User %q deleted; PurgeDeleted removes the record.", u.Name)
 }
 
 // checkName says whether a new user may take name in repository. A live

@@ -115,7 +115,7 @@ func (s *Service) CreateUsers(agent, repository string, specs []UserSpec) ([]err
 		if err := tx.PutUser(u); err != nil {
 			return err
 		}
-		return log.add(LevelInfo, u.Name, "User %q added to repository %s by agent %q.", u.Name, u.RepositoryName(), agent)
+		return log.add(LevelInfo, u.Name, "User %q added to repository %s.", u.Name, u.RepositoryName())
 	})
 }
 
@@ -148,7 +148,7 @@ func (s *Service) UpdateUsers(sc Scope, specs []UserSpec) ([]error, error) {
 				return err
 			}
 		}
-		return log.add(LevelInfo, u.Name, "User %q changed by agent %q: %s.", u.Name, sc.Agent, describeChanges(old, u))
+		return log.add(LevelInfo, u.Name, "User %q changed: %s.", u.Name, describeChanges(old, u))
 	})
 }
 
@@ -162,7 +162,7 @@ func (s *Service) DeleteUsers(sc Scope, names []string) ([]error, error) {
 		if err != nil || u.Deleted {
 			return err
 		}
-		return deleteUser(tx, log, u, "agent "+quote(sc.Agent))
+		return deleteUser(tx, log, u, true)
 	})
 	if err == nil {
 		for i, r := range res {
@@ -227,7 +227,7 @@ func (s *Service) PurgeDeleted(sc Scope) ([]string, error) {
 			if err := tx.DeleteUser(u.Name); err != nil {
 				return err
 			}
-			if err := log.add(LevelInfo, u.Name, "Deleted user %q purged by agent %q.", u.Name, sc.Agent); err != nil {
+			if err := log.add(LevelInfo, u.Name, "Deleted user %q purged.", u.Name); err != nil {
 				return err
 			}
 			purged = append(purged, u.Name)
@@ -253,7 +253,7 @@ func (s *Service) ResetPINs(sc Scope, names []string) ([]error, error) {
 		if err != nil {
 			return err
 		}
-		_, err = resetPIN(tx, log, set, &u, pinMailed, true, "by agent "+quote(sc.Agent))
+		_, err = resetPIN(tx, log, set, &u, pinMailed, true, "")
 		return err
 	}, s.outboxChanged)
 }
@@ -268,7 +268,7 @@ func (s *Service) SendStrings(sc Scope, names []string) ([]int, []error, error) 
 		if err != nil {
 			return err
 		}
-		indexes[i], err = mailNextString(tx, log, u, "agent "+quote(sc.Agent))
+		indexes[i], err = mailNextString(tx, log, u)
 		return err
 	}, s.outboxChanged)
 	return indexes, res, err
@@ -280,7 +280,7 @@ func (s *Service) SendStrings(sc Scope, names []string) ([]int, []error, error) 
 // request is logged and passes.
 func (s *Service) Sync(sc Scope) error {
 	s = s.As(scopeActor(sc))
-	return s.Log(LevelInfo, "", "Sync requested by agent %q for repository %s: nothing to do; this server is the repository's only source.", sc.Agent, sc.Repository)
+	return s.Log(LevelInfo, "", "Sync requested for repository %s: nothing to do; this server is the repository's only source.", sc.Repository)
 }
 
 // ReportKind selects a report.

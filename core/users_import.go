@@ -283,14 +283,14 @@ func (s *Service) ImportUsers(rows []ImportRow, progress func(done, total int)) 
 			if err := tx.PutUser(u); err != nil {
 				return err
 			}
-			if err := log.add(LevelInfo, u.Name, "User %q added by import from %s.", u.Name, s.actor); err != nil {
+			if err := log.add(LevelInfo, u.Name, "User %q added by import.", u.Name); err != nil {
 				return err
 			}
 			if progress != nil && (i+1)%importProgressEvery == 0 {
 				progress(i+1, len(rows))
 			}
 		}
-		return log.add(LevelInfo, "", "Imported %d users from %s.", len(rows), s.actor)
+		return log.add(LevelInfo, "", "Imported %d users.", len(rows))
 	}, s.usersChanged(""))
 	if err != nil {
 		return 0, err

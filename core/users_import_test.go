@@ -91,7 +91,7 @@ func TestService_ImportUsersAllOrNothing(t *testing.T) {
 	if u, err := svc.User("ben"); err != nil || !u.MobileAllowed || u.Created.IsZero() {
 		t.Errorf("ben: %+v, %v", u, err)
 	}
-	if !logContains(t, svc, `User "ann" added by import from the console.`) || !logContains(t, svc, "Imported 2 users from the console.") {
+	if !logHas(t, svc, `User "ann" added by import.`, "the console") || !logHas(t, svc, "Imported 2 users.", "the console") {
 		t.Error("import not logged")
 	}
 }
@@ -156,8 +156,8 @@ func TestService_PreviewImportForeignFiles(t *testing.T) {
 
 // TestService_ImportLogNamesActor: an import through the admin API (an
 // attached or remote console) names that operator in the audit log, as
-// the console's own import names the console. Before, both said only
-// "Imported 2 users." and "User "x" added by import.".
+// the console's own import names the console: in the lines' Actor, which
+// the messages no longer repeat ("… from console "desk-2" (admin).").
 func TestService_ImportLogNamesActor(t *testing.T) {
 	svc := storetest.MustService(t)
 	op := svc.As(core.OperatorActor(`console "desk-2" (admin)`))
@@ -168,9 +168,9 @@ func TestService_ImportLogNamesActor(t *testing.T) {
 	if n, err := op.ImportUsers(p.Rows, nil); err != nil || n != 2 {
 		t.Fatalf("import: %d, %v", n, err)
 	}
-	for _, want := range []string{`User "ann" added by import from console "desk-2" (admin).`, `Imported 2 users from console "desk-2" (admin).`} {
-		if !logContains(t, svc, want) {
-			t.Errorf("the log has no line %q", want)
+	for _, want := range []string{`User "ann" added by import.`, `Imported 2 users.`} {
+		if !logHas(t, svc, want, `console "desk-2" (admin)`) {
+			t.Errorf("the log has no line %q by console \"desk-2\" (admin)", want)
 		}
 	}
 }

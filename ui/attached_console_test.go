@@ -186,10 +186,10 @@ func TestConsole_AttachedOverAdminSocket(t *testing.T) {
 	}
 	var log strings.Builder
 	for _, e := range entries {
-		log.WriteString(e.Message + "\n")
+		log.WriteString("[" + e.Actor + "] " + e.Message + "\n")
 	}
-	for _, want := range []string{"Admin API: settings saved (Policy PIN and Lockout), by a console or command on this machine",
-		`Admin API: agent "office-vpn" saved`, `Admin API: provision code issued for "alice", by a console`} {
+	for _, want := range []string{"[a console or command on this machine (uid ", ")] Admin API: settings saved (Policy PIN and Lockout).\n",
+		`)] Admin API: agent "office-vpn" saved`, `)] Admin API: provision code issued for "alice".` + "\n"} {
 		if !strings.Contains(log.String(), want) {
 			t.Errorf("log lacks %q:\n%s", want, log.String())
 		}
@@ -256,7 +256,8 @@ func TestConsole_RemoteAdminOverMutualTLS(t *testing.T) {
 	}
 	h.waitFor("the log line arrives over the stream", func() bool {
 		for _, e := range h.c.log.shown {
-			if strings.Contains(e.Message, `Admin API: settings saved (Policy PIN and Lockout), by console "desk-admin" (admin) at 127.0.0.1`) {
+			// The entry came over the event stream, its actor with it.
+			if e.Message == "Admin API: settings saved (Policy PIN and Lockout)." && e.Actor == `console "desk-admin" (admin) at 127.0.0.1` {
 				return true
 			}
 		}

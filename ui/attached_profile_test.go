@@ -71,7 +71,7 @@ func TestAttached_HelpdeskAssignsProfile(t *testing.T) {
 	tail, _ := svc.LogTail(10)
 	found := false
 	for _, l := range tail {
-		found = found || l.Message == `User "alice" now uses profile "VIP" by console "desk-2" (helpdesk) at 127.0.0.1.`
+		found = found || l.Message == `User "alice" now uses profile "VIP".` && l.Actor == `console "desk-2" (helpdesk) at 127.0.0.1`
 	}
 	if !found {
 		t.Errorf("the audit log does not name the console: %v", tail)

@@ -17,8 +17,9 @@ import (
 // logKeep is how many of the newest audit entries the Log screen holds.
 const logKeep = 500
 
-// logColumns are the widths of time, level, user and message.
-var logColumns = columns{0.16, 0.06, 0.11, 0.67}
+// logColumns are the widths of time, level, user, by (who acted, cut
+// short with an ellipsis; the detail line has it in full) and message.
+var logColumns = columns{0.16, 0.06, 0.09, 0.16, 0.53}
 
 // logScreen shows the newest audit log entries, newest first, and follows
 // new ones as the bridge delivers them.
@@ -66,8 +67,7 @@ func newLogScreen(c *Console) *logScreen {
 	s.detail = &widget.Label{Wrapping: fyne.TextWrapWord, Selectable: true}
 	s.list.OnSelected = func(id widget.ListItemID) {
 		if id < len(s.shown) {
-			e := s.shown[id]
-			s.detail.SetText(e.Time.Local().Format(logTimeFormat) + "  " + string(e.Level) + "  " + e.Message)
+			s.detail.SetText(logDetail(s.shown[id]))
 		}
 	}
 
@@ -77,7 +77,7 @@ func newLogScreen(c *Console) *logScreen {
 	top := container.NewVBox(
 		container.NewHBox(newHeading("Log"), layout.NewSpacer(), s.verified),
 		filters,
-		newHeader(logColumns, "Time", "Level", "User", "Message"),
+		newHeader(logColumns, "Time", "Level", "User", "By", "Message"),
 		widget.NewSeparator(),
 	)
 	s.content = container.NewBorder(top, container.NewVBox(widget.NewSeparator(), s.detail), nil, nil, s.list)
@@ -163,14 +163,26 @@ func (s *logScreen) updateRow(id widget.ListItemID, o fyne.CanvasObject) {
 	}
 	level.SetText(string(e.Level))
 	cells[2].(*widget.Label).SetText(e.User)
-	cells[3].(*widget.Label).SetText(e.Message)
+	cells[3].(*widget.Label).SetText(e.Actor)
+	cells[4].(*widget.Label).SetText(e.Message)
+}
+
+// logDetail is the selected entry in full: time, level, message and who
+// acted (entries from before the log named them have no "by").
+func logDetail(e core.LogEntry) string {
+	s := e.Time.Local().Format(logTimeFormat) + "  " + string(e.Level) + "  " + e.Message
+	if e.Actor != "" {
+		s += "  — by " + e.Actor
+	}
+	return s
 }
 
 // allLevels is the level filter's choice for no filter.
 const allLevels = "All levels"
 
 // filterFunc returns the test the filters make: the text anywhere in the
-// entry, the user in its username, and the level exactly.
+// entry (who acted included), the user in its username, and the level
+// exactly.
 func (s *logScreen) filterFunc() func(core.LogEntry) bool {
 	q := strings.ToLower(strings.TrimSpace(s.filter.Text))
 	user := strings.ToLower(strings.TrimSpace(s.user.Text))
@@ -178,7 +190,7 @@ func (s *logScreen) filterFunc() func(core.LogEntry) bool {
 	return func(e core.LogEntry) bool {
 		return (level == "" || level == allLevels || string(e.Level) == level) &&
 			(user == "" || strings.Contains(strings.ToLower(e.User), user)) &&
-			matches(q, string(e.Level), e.User, e.Message)
+			matches(q, string(e.Level), e.User, e.Actor, e.Message)
 	}
 }
 

@@ -8,7 +8,9 @@ import (
 	"strings"
 	"testing"
 
+	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/test"
+	"fyne.io/fyne/v2/widget"
 
 	"provisio/core"
 )
@@ -139,11 +141,11 @@ func TestLogScreen_Export(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(rows) < 32 || strings.Join(rows[0], ",") != "time,level,user,message" {
+	if len(rows) < 32 || strings.Join(rows[0], ",") != "time,level,user,message,by" {
 		t.Fatalf("%d rows, header %q", len(rows), rows[0])
 	}
 	last := rows[len(rows)-1]
-	if last[1] != "WARN" || last[2] != "kim" || last[3] != `Login failed for user: kim, error: "quoted", with comma` {
+	if last[1] != "WARN" || last[2] != "kim" || last[3] != `Login failed for user: kim, error: "quoted", with comma` || last[4] != "the console" {
 		t.Errorf("last row %q", last)
 	}
 	if want := fmt.Sprintf("Exported %d entries to %s.", len(rows)-1, h.saved); l.detail.Text != want {
@@ -158,7 +160,93 @@ func TestLogScreen_Export(t *testing.T) {
 		t.Fatalf("%d entries, %v", n, err)
 	}
 	lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
-	if len(lines) != 2 || lines[0] != "time\tlevel\tuser\tmessage" || !strings.HasSuffix(lines[1], "\tWARN\tkim\tLogin failed for user: kim, error: \"quoted\", with comma") {
+	if len(lines) != 2 || lines[0] != "time\tlevel\tuser\tmessage\tby" || !strings.HasSuffix(lines[1], "\tWARN\tkim\tLogin failed for user: kim, error: \"quoted\", with comma\tthe console") {
 		t.Errorf("text export %q", lines)
+	}
+}
+
+// TestLogScreen_ShowsWhoActed: the Log screen has a By column with who
+// made each change, the detail line names them in full, the text filter
+// finds them, and the CSV export has them in its "by" column. An entry
+// from before the log named who acted shows none.
+func TestLogScreen_ShowsWhoActed(t *testing.T) {
+	h := newHarness(t)
+	l := h.c.log
+	// An entry as written before the log named who acted.
+	if err := h.st.Update(func(tx core.Tx) error {
+		_, err := tx.AppendLog(core.LogEntry{Time: h.clock.Now(), Level: core.LevelInfo, User: "kim", Message: "An old line."})
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	remote := `console "desk-2" (helpdesk) at 192.0.2.7`
+	if err := (core.LocalAdmin{Svc: h.svc, Operator: remote}).Note(core.LevelWarn, "kim", "Fire drill at 15:00."); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.svc.AddUser(core.User{Name: "lee"}); err != nil {
+		t.Fatal(err)
+	}
+	h.settle()
+	l.load()
+	if len(l.shown) < 3 || l.shown[0].Message != `User "lee" added.` || l.shown[1].Message != "Fire drill at 15:00." || l.shown[2].Message != "An old line." {
+		t.Fatalf("shown %+v", l.shown[:min(3, len(l.shown))])
+	}
+
+	header := false
+	for _, o := range test.LaidOutObjects(l.content) {
+		if lb, ok := o.(*widget.Label); ok && lb.Text == "By" && lb.TextStyle.Bold {
+			header = true
+		}
+	}
+	if !header {
+		t.Error("the Log screen has no By column header")
+	}
+	row := func(id int) []string {
+		o := l.list.CreateItem()
+		l.updateRow(id, o)
+		var cells []string
+		for _, c := range o.(*fyne.Container).Objects {
+			cells = append(cells, c.(*widget.Label).Text)
+		}
+		return cells
+	}
+	for id, want := range []string{"the console", remote, ""} {
+		if got := row(id); len(got) != 5 || got[3] != want || got[4] != l.shown[id].Message {
+			t.Errorf("row %d = %q, want %q under By", id, got, want)
+		}
+	}
+	l.list.Select(1)
+	if want := "Fire drill at 15:00.  — by " + remote; !strings.HasSuffix(l.detail.Text, want) {
+		t.Errorf("detail %q, want it to end %q", l.detail.Text, want)
+	}
+	l.list.Select(2)
+	if !strings.HasSuffix(l.detail.Text, "An old line.") {
+		t.Errorf("detail of an entry without an actor %q names one", l.detail.Text)
+	}
+
+	test.Type(l.filter, "desk-2")
+	if len(l.shown) != 1 || l.shown[0].Actor != remote {
+		t.Errorf("filter desk-2 shows %+v", l.shown)
+	}
+	l.filter.SetText("")
+
+	var buf bytes.Buffer
+	if _, err := writeLog(&buf, h.svc, func(e core.LogEntry) bool { return e.User == "kim" || e.User == "lee" }, false); err != nil {
+		t.Fatal(err)
+	}
+	rows, err := csv.NewReader(&buf).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got [][2]string
+	for _, r := range rows[1:] {
+		if len(r) != 5 {
+			t.Fatalf("export row %q, want 5 columns", r)
+		}
+		got = append(got, [2]string{r[3], r[4]})
+	}
+	want := [][2]string{{"An old line.", ""}, {"Fire drill at 15:00.", remote}, {`User "lee" added.`, "the console"}}
+	if fmt.Sprint(got) != fmt.Sprint(want) || rows[0][4] != "by" {
+		t.Errorf("export rows (message, by) = %q, want %q; header %q", got, want, rows[0])
 	}
 }

@@ -52,7 +52,9 @@ func writeLog(w io.Writer, svc core.ConsoleAPI, keep func(core.LogEntry) bool, t
 		}
 		return cw.Write(f)
 	}
-	if err := row("time", "level", "user", "message"); err != nil {
+	// "by" (who acted) comes last, so the columns of exports made before
+	// it keep their places.
+	if err := row("time", "level", "user", "message", "by"); err != nil {
 		return 0, err
 	}
 	n := 0
@@ -63,7 +65,7 @@ func writeLog(w io.Writer, svc core.ConsoleAPI, keep func(core.LogEntry) bool, t
 		}
 		for _, e := range page {
 			if keep(e) {
-				if err := row(e.Time.Local().Format(time.RFC3339), string(e.Level), e.User, e.Message); err != nil {
+				if err := row(e.Time.Local().Format(time.RFC3339), string(e.Level), e.User, e.Message, e.Actor); err != nil {
 					return n, err
 				}
 				n++
@@ -77,7 +79,7 @@ func writeLog(w io.Writer, svc core.ConsoleAPI, keep func(core.LogEntry) bool, t
 	// The chain head lets a reader check later that the log was not
 	// rewritten after this export (provisio log verify prints it too).
 	if v, err := svc.VerifyLog(); err == nil {
-		if err := row(svc.Now().Local().Format(time.RFC3339), "chain", "", fmt.Sprintf("Log chain head after #%d: %s", v.Last, v.Head)); err != nil {
+		if err := row(svc.Now().Local().Format(time.RFC3339), "chain", "", fmt.Sprintf("Log chain head after #%d: %s", v.Last, v.Head), ""); err != nil {
 			return n, err
 		}
 	}

@@ -165,9 +165,9 @@ func TestRemoteConsole_PairInWindowThenHelpdesk(t *testing.T) {
 	logs, _ := svc.LogTail(100)
 	var all []string
 	for _, l := range logs {
-		all = append(all, l.Message)
+		all = append(all, "["+l.Actor+"] "+l.Message)
 	}
-	if !strings.Contains(strings.Join(all, "\n"), `Admin API: provision code issued for "alice", by console "desk-2" (helpdesk) at 127.0.0.1.`) {
+	if !strings.Contains(strings.Join(all, "\n"), `[console "desk-2" (helpdesk) at 127.0.0.1] Admin API: provision code issued for "alice".`) {
 		t.Errorf("the log does not name the operator:\n%s", strings.Join(all, "\n"))
 	}
 }

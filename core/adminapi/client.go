@@ -197,6 +197,13 @@ func (c *Client) ClearClientLogs(name string) (int, error) {
 	return out.Deleted, c.do(http.MethodDelete, "/users/"+esc(name)+"/client-log", nil, &out)
 }
 
+// LogTail is the newest limit audit-log entries, oldest first (GET
+// /v1/log?tail=N), for provisio log show.
+func (c *Client) LogTail(limit int) ([]core.LogEntry, error) {
+	var l []core.LogEntry
+	return l, c.do(http.MethodGet, "/log?tail="+strconv.Itoa(limit), nil, &l)
+}
+
 // Profiles implements API.
 func (c *Client) Profiles() ([]core.AdminProfile, error) {
 	var out []core.AdminProfile

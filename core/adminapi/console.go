@@ -484,10 +484,7 @@ func (k *Console) DiscardMail(id uint64) error {
 }
 
 // LogTail implements core.ConsoleAPI.
-func (k *Console) LogTail(limit int) ([]core.LogEntry, error) {
-	var l []core.LogEntry
-	return l, k.c.do(http.MethodGet, "/log?tail="+strconv.Itoa(limit), nil, &l)
-}
+func (k *Console) LogTail(limit int) ([]core.LogEntry, error) { return k.c.LogTail(limit) }
 
 // Logs implements core.ConsoleAPI.
 func (k *Console) Logs(after uint64, limit int) ([]core.LogEntry, error) {

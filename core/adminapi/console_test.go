@@ -159,7 +159,7 @@ func TestConsole(t *testing.T) {
 		t.Fatalf("import %d %v", n, err)
 	}
 
-	// Log: a note names the operator; the chain verifies.
+	// Log: a note names the operator (its Actor); the chain verifies.
 	if err := k.Log(core.LevelWarn, "", "Console note %d", 42); err != nil {
 		t.Fatal(err)
 	}
@@ -169,10 +169,11 @@ func TestConsole(t *testing.T) {
 	}
 	var all strings.Builder
 	for _, l := range tail {
-		all.WriteString(l.Message + "\n")
+		all.WriteString("[" + l.Actor + "] " + l.Message + "\n")
 	}
-	for _, want := range []string{"Console note 42 (from ", "Admin API: settings saved (PIN & Lockout), by ", `Admin API: user "alice" changed (full name, locked), by `,
-		`Admin API: agent "vpn" saved`, `Admin API: 1 users imported, by `} {
+	op := "[a console or command on this machine (uid "
+	for _, want := range []string{op, ")] Console note 42\n", ")] Admin API: settings saved (PIN & Lockout).\n", `)] Admin API: user "alice" changed (full name, locked).` + "\n",
+		`)] Admin API: agent "vpn" saved`, `)] Admin API: 1 users imported.` + "\n"} {
 		if !strings.Contains(all.String(), want) {
 			t.Errorf("log lacks %q:\n%s", want, all.String())
 		}
@@ -402,10 +403,12 @@ func TestConsole_CodesCarryTheServersClock(t *testing.T) {
 			}
 			entries, _ := svc.LogTail(20)
 			var log strings.Builder
+			named := false
 			for _, e := range entries {
-				log.WriteString(e.Message + "\n")
+				log.WriteString("[" + e.Actor + "] " + e.Message + "\n")
+				named = named || e.Message == `Admin API: provision code of "alice" withdrawn.` && strings.HasPrefix(e.Actor, "a console or command on this machine (uid ")
 			}
-			if !strings.Contains(log.String(), `Admin API: provision code of "alice" withdrawn, by a console or command on this machine`) {
+			if !named {
 				t.Errorf("the withdrawal does not name the operator:\n%s", log.String())
 			}
 		})

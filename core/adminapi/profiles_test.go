@@ -87,8 +87,8 @@ func TestRemoteConsole_HelpdeskAssignsProfile(t *testing.T) {
 	}
 	log := e.log(t)
 	for _, want := range []string{
-		`User "alice" now uses profile "VIP" by console "desk-2" (helpdesk) at 127.0.0.1.`,
-		`User "alice" no longer has a profile of their own by console "desk-2" (helpdesk) at 127.0.0.1.`,
+		`[console "desk-2" (helpdesk) at 127.0.0.1] User "alice" now uses profile "VIP".`,
+		`[console "desk-2" (helpdesk) at 127.0.0.1] User "alice" no longer has a profile of their own.`,
 	} {
 		if !strings.Contains(log, want) {
 			t.Errorf("the audit log lacks %q:\n%s", want, log)

@@ -127,9 +127,10 @@ func (e *remoteEnv) log(t *testing.T) string {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Each line is "[ACTOR] MESSAGE": who acted, then what.
 	var b strings.Builder
 	for _, l := range entries {
-		b.WriteString(l.Message + "\n")
+		b.WriteString("[" + l.Actor + "] " + l.Message + "\n")
 	}
 	return b.String()
 }
@@ -263,10 +264,10 @@ func TestRemoteConsole_HelpdeskOverMutualTLS(t *testing.T) {
 	log := e.log(t)
 	for _, want := range []string{
 		`Console "desk-2" paired (role helpdesk`,
-		`Admin API: provision code issued for "alice", by console "desk-2" (helpdesk) at 127.0.0.1.`,
-		`Admin API: user "alice" unlocked, by console "desk-2" (helpdesk) at 127.0.0.1.`,
-		`Admin API: PIN of "alice" reset, by console "desk-2" (helpdesk) at 127.0.0.1.`,
-		`Admin API: device of "alice" revoked, by console "desk-2" (helpdesk) at 127.0.0.1.`,
+		`[console "desk-2" (helpdesk) at 127.0.0.1] Admin API: provision code issued for "alice".`,
+		`[console "desk-2" (helpdesk) at 127.0.0.1] Admin API: user "alice" unlocked.`,
+		`[console "desk-2" (helpdesk) at 127.0.0.1] Admin API: PIN of "alice" reset.`,
+		`[console "desk-2" (helpdesk) at 127.0.0.1] Admin API: device of "alice" revoked.`,
 		`refused request from console "desk-2" at 127.0.0.1 in the last minute: console role helpdesk may not do settings.write`,
 		`from console "desk-2" at 127.0.0.1 in the last minute: console role helpdesk may not do agents.write`,
 		`from 127.0.0.1 in the last minute: remote admin API request without a console certificate`,

@@ -278,6 +278,6 @@ func TestAgentXML_SessionLogin(t *testing.T) {
 	if got := login(vpn, "alice", id, 1); got != "FAIL AGENT_ERROR_SESSION" {
 		t.Errorf("expired session: %s", got)
 	}
-	wantLog(t, f.svc, "Session started for user: alice by agent \"vpn\".",
+	wantLog(t, f.svc, "Session started for user: alice.",
 		"Login failed for user: alice, error: unknown or expired session")
 }

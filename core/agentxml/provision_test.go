@@ -279,7 +279,7 @@ func TestProvisionCode_Action(t *testing.T) {
 	if r.Result != "FAIL" || r.Error != "AGENT_ERROR_GENERAL" {
 		t.Errorf("policy off: %s %s, want FAIL AGENT_ERROR_GENERAL", r.Result, r.Error)
 	}
-	wantLog(t, e.svc, `Provision code request for user "alice" from agent "vpn" refused: the Self-Reset policy does not allow user self-provision.`)
+	wantLog(t, e.svc, `Provision code request for user "alice" refused: the Self-Reset policy does not allow user self-provision.`)
 	if pending, _ := e.svc.PendingCodes(); len(pending) != 0 {
 		t.Errorf("codes pending with the policy off: %v", pending)
 	}
@@ -327,7 +327,7 @@ func TestProvisionCode_Action(t *testing.T) {
 	if r.Error != "AGENT_ERROR_GENERAL" {
 		t.Errorf("no email: %s %s, want AGENT_ERROR_GENERAL", r.Result, r.Error)
 	}
-	wantLog(t, e.svc, `Provision code request for user "erin" from agent "vpn" refused: User "erin" has no email address`)
+	wantLog(t, e.svc, `Provision code request for user "erin" refused: User "erin" has no email address`)
 
 	// A group-restricted agent reaches its members only.
 	hr, _ := agentxmltest.NewAgentClient(e.srv.URL(), e.fp, "hr-portal-secret")

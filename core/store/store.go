@@ -246,6 +246,14 @@ func (s *Store) view(fn func(KVTx) error) error {
 	return s.db.View(func(tx *bolt.Tx) error { return fn(boltKV(tx)) })
 }
 
+// EditRaw runs fn in a write transaction over the records exactly as
+// they are stored (sealed values, log records with their MACs), past the
+// record code, on either backend. It is for tests that alter what
+// someone with the file or the etcd cluster but not the key could alter,
+// to check that VerifyLog notices (storetest); Provisio never writes
+// through it.
+func (s *Store) EditRaw(fn func(KVTx) error) error { return s.update(fn) }
+
 // update runs fn in a write transaction of the seam, over either store.
 func (s *Store) update(fn func(KVTx) error) error {
 	if s.db == nil {

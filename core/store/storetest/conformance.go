@@ -1,6 +1,8 @@
 package storetest
 
 import (
+	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"sync"
@@ -19,6 +21,7 @@ func Conformance(t *testing.T, open func(t *testing.T) *store.Store) {
 	t.Run("RecordsRoundTrip", func(t *testing.T) { conformRecords(t, open(t)) })
 	t.Run("ReadYourWrites", func(t *testing.T) { conformReadYourWrites(t, open(t)) })
 	t.Run("LogChainAndTrim", func(t *testing.T) { conformLog(t, open(t)) })
+	t.Run("LogActorUnderMAC", func(t *testing.T) { conformLogActor(t, open(t)) })
 	t.Run("BatchNoLostUpdate", func(t *testing.T) { conformBatch(t, open(t)) })
 	t.Run("BatchFailureIsolated", func(t *testing.T) { conformBatchFailure(t, open(t)) })
 	t.Run("UpdateRollsBack", func(t *testing.T) { conformRollback(t, open(t)) })
@@ -201,6 +204,60 @@ func conformLog(t *testing.T, st *store.Store) {
 	}))
 	if _, err := st.VerifyLog(); err != nil {
 		t.Fatalf("verify: %v", err)
+	}
+}
+
+// conformLogActor: an entry's Actor is stored and covered by the chain's
+// MAC, so changing who acted in a stored record makes VerifyLog name the
+// entry; an entry without an actor (every entry written before the field
+// existed) is stored without the key, exactly as before, and verifies.
+func conformLogActor(t *testing.T, st *store.Store) {
+	now := time.Now().UTC()
+	must(t, st.Update(func(tx core.Tx) error {
+		if _, err := tx.AppendLog(core.LogEntry{Time: now, Level: core.LevelInfo, Message: "no actor"}); err != nil {
+			return err
+		}
+		_, err := tx.AppendLog(core.LogEntry{Time: now, Level: core.LevelInfo, User: "alice", Actor: `agent "vpn"`, Message: "Login successful for user: alice."})
+		return err
+	}))
+	if v, err := st.VerifyLog(); err != nil || v.Last != 2 {
+		t.Fatalf("verify: %+v, %v", v, err)
+	}
+	must(t, st.View(func(tx core.Tx) error {
+		got, err := tx.Logs(0, 0)
+		if err != nil || len(got) != 2 || got[0].Actor != "" || got[1].Actor != `agent "vpn"` {
+			t.Errorf("entries read back = %+v, %v", got, err)
+		}
+		return nil
+	}))
+	key := func(seq uint64) []byte { return binary.BigEndian.AppendUint64(nil, seq) }
+	var old, withActor []byte
+	must(t, st.EditRaw(func(tx store.KVTx) error {
+		b := tx.Bucket([]byte("log"))
+		old, withActor = bytes.Clone(b.Get(key(1))), bytes.Clone(b.Get(key(2)))
+		return nil
+	}))
+	if bytes.Contains(old, []byte(`"actor"`)) {
+		t.Errorf("an entry without an actor is stored with the key: %s", old)
+	}
+	if !bytes.Contains(withActor, []byte(`"actor":"agent \"vpn\""`)) {
+		t.Fatalf("the actor is not in the stored record: %s", withActor)
+	}
+	for _, tamper := range [][]byte{
+		bytes.Replace(withActor, []byte(`agent \"vpn\"`), []byte(`agent \"vpm\"`), 1),
+		bytes.Replace(withActor, []byte(`agent \"vpn\"`), []byte(`the console`), 1),
+		bytes.Replace(withActor, []byte(`"actor":"agent \"vpn\"",`), nil, 1),
+	} {
+		must(t, st.EditRaw(func(tx store.KVTx) error { return tx.Bucket([]byte("log")).Put(key(2), tamper) }))
+		_, err := st.VerifyLog()
+		var ce *store.LogChainError
+		if !errors.As(err, &ce) || ce.Seq != 2 {
+			t.Errorf("verify after the stored record became %s: %v, want entry #2 named", tamper, err)
+		}
+	}
+	must(t, st.EditRaw(func(tx store.KVTx) error { return tx.Bucket([]byte("log")).Put(key(2), withActor) }))
+	if _, err := st.VerifyLog(); err != nil {
+		t.Fatalf("verify with the record put back: %v", err)
 	}
 }
 
