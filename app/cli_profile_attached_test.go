@@ -127,7 +127,7 @@ func TestCLI_ProfileCommandsAttached(t *testing.T) {
 					return "profile Sales was not created from the Default's values"
 				}
 				return ""
-			}, audit: `Profile "Sales" created by `},
+			}, audit: `Profile "Sales" created`},
 		{args: []string{"profile", "add", "Other"}, code: exitError, wantErr: "Enter the customer-service email",
 			check: func() string {
 				if _, ok := profile("Other"); ok {
@@ -144,7 +144,7 @@ func TestCLI_ProfileCommandsAttached(t *testing.T) {
 					return "pin_cache_timeout was not saved"
 				}
 				return ""
-			}, audit: `Profile "Sales" saved by `},
+			}, audit: `Profile "Sales" saved`},
 		{args: []string{"profile", "set", "Sales", "pin_mode", "sometimes"}, code: exitError, wantErr: `Enter optional or mandatory, not "sometimes".`,
 			check: func() string {
 				if p, _ := profile("Sales"); p.PINMode != core.PINModeOptional || p.PINCacheTimeout != 600 {
@@ -160,7 +160,7 @@ func TestCLI_ProfileCommandsAttached(t *testing.T) {
 					return "alice's effective profile is " + got
 				}
 				return ""
-			}, audit: `Group Sales now uses profile "Sales" by `},
+			}, audit: `Group Sales now uses profile "Sales"`},
 		{args: []string{"profile", "assign", "Nope", "--group", "Sales"}, code: exitError, wantErr: `There is no profile "Nope".`,
 			check: func() string {
 				if got := effective("alice"); got != "Sales (group Sales)" {
@@ -185,14 +185,14 @@ func TestCLI_ProfileCommandsAttached(t *testing.T) {
 					return "alice's effective profile is " + got
 				}
 				return ""
-			}, audit: `Group Sales now uses profile "Default" by `},
+			}, audit: `Group Sales now uses profile "Default"`},
 		{args: []string{"profile", "delete", "Sales"}, wantOut: "Profile Sales deleted.",
 			check: func() string {
 				if _, ok := profile("Sales"); ok {
 					return "profile Sales is still there"
 				}
 				return ""
-			}, audit: `Profile "Sales" deleted by `},
+			}, audit: `Profile "Sales" deleted`},
 	} {
 		code, out, stderr := runCLI(t, dir, tt.args...)
 		if code != tt.code || !strings.Contains(out, tt.wantOut) || !strings.Contains(stderr, tt.wantErr) || !strings.Contains(stderr, "provisio: attached to the Provisio running on "+dir+".") {
@@ -212,14 +212,15 @@ func TestCLI_ProfileCommandsAttached(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, l := range tail {
-		if strings.Contains(l.Message, cliActor) {
+		profileLine := strings.HasPrefix(l.Message, "Profile ") || strings.HasPrefix(l.Message, "Group ")
+		if profileLine && l.Actor == cliActor {
 			t.Errorf("an attached command's audit line names %q, not the operator: %s", cliActor, l.Message)
 		}
 	}
 }
 
 // auditNamesOperator fails unless an audit line beginning with prefix
-// names the operator on the admin socket (its uid).
+// names the operator on the admin socket (its uid) as who acted.
 func auditNamesOperator(t *testing.T, e *env, prefix string) {
 	t.Helper()
 	tail, err := e.svc.LogTail(50)
@@ -227,7 +228,7 @@ func auditNamesOperator(t *testing.T, e *env, prefix string) {
 		t.Fatal(err)
 	}
 	for _, l := range tail {
-		if strings.HasPrefix(l.Message, prefix) && strings.Contains(l.Message, "uid ") {
+		if strings.HasPrefix(l.Message, prefix) && strings.Contains(l.Actor, "uid ") {
 			return
 		}
 	}
