@@ -385,9 +385,9 @@ func (c *cli) withAPI(fn func(api adminapi.API, e *env) error) error {
 // the use cases of the full console: the Service itself when the
 // directory is free, or adminapi.Console attached to the Provisio that
 // holds it (or, with --connect, to that server as the paired console), by
-// the same choice as withAPI. The actor arguments fn passes name the
-// command line in the log of an opened directory; attached, the server
-// names the operator (the socket's user, or the console) instead.
+// the same choice as withAPI. On an opened directory the log names the
+// command line (the Service acts as it, commandLine); attached, the
+// server names the operator (the socket's user, or the console).
 func (c *cli) withConsole(fn func(api core.ConsoleAPI) error) error {
 	return c.attach(func(client *adminapi.Client, e *env) error {
 		if e != nil {

@@ -109,10 +109,10 @@ func withClientLogs(t *testing.T, dir string, texts ...string) *env {
 	}
 	p := core.Profile{Name: "Diagnostics", ClientPolicies: core.DefaultClientPolicies(e.svc.Settings().MobileClient)}
 	p.SupportEmail, p.Logging = "help@example.org", true
-	if err := e.svc.AddProfile(p, "test"); err != nil {
+	if err := e.svc.AddProfile(p); err != nil {
 		t.Fatal(err)
 	}
-	if err := e.svc.AssignProfileToUser("Diagnostics", "alice", "test"); err != nil {
+	if err := e.svc.AssignProfileToUser("Diagnostics", "alice"); err != nil {
 		t.Fatal(err)
 	}
 	ic, err := e.svc.CreateProvisionCode("alice")

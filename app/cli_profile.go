@@ -10,11 +10,6 @@ import (
 	"provisio/core/adminapi"
 )
 
-// cliActor is the profile use cases' actor argument, which they no
-// longer log: the line's Actor names who (the command line on the data
-// directory itself; attached, the operator the server sees).
-const cliActor = core.CommandLine
-
 // profileCommands are "provisio profile …" (#14, docs/decisions.md
 // "Provisioning profiles (#14)"). Each is written once against
 // core.ConsoleAPI (withConsole): on the data directory when nothing holds
@@ -84,7 +79,7 @@ var profileCommands = map[string]command{
 					}
 					p := core.Profile{Name: args[0], ClientPolicies: def.ClientPolicies}
 					p.SupportEmail = *email
-					if err := api.AddProfile(p, cliActor); err != nil {
+					if err := api.AddProfile(p); err != nil {
 						return err
 					}
 					fmt.Fprintf(c.out, "Profile %s created from the Default profile's values; 'provisio profile set %s KEY VALUE' changes them.\n", p.Name, p.Name)
@@ -108,7 +103,7 @@ var profileCommands = map[string]command{
 				if err := p.Set(args[1], args[2]); err != nil {
 					return err
 				}
-				if err := api.SaveProfile(p, cliActor); err != nil {
+				if err := api.SaveProfile(p); err != nil {
 					return err
 				}
 				n, err := api.ProfileImpact(p.Name)
@@ -127,7 +122,7 @@ var profileCommands = map[string]command{
 			to := fs.String("reassign", "", "move the groups and users still on this profile to OTHER (Default returns them to it)")
 			return func(c *cli, args []string) error {
 				return c.withConsole(func(api core.ConsoleAPI) error {
-					if err := api.DeleteProfile(args[0], *to, cliActor); err != nil {
+					if err := api.DeleteProfile(args[0], *to); err != nil {
 						return err
 					}
 					fmt.Fprintf(c.out, "Profile %s deleted.\n", args[0])
@@ -164,7 +159,7 @@ var profileCommands = map[string]command{
 					})
 				}
 				return c.withConsole(func(api core.ConsoleAPI) error {
-					if err := api.AssignProfileToGroup(name, *group, cliActor); err != nil {
+					if err := api.AssignProfileToGroup(name, *group); err != nil {
 						return err
 					}
 					fmt.Fprintf(c.out, "Group %s now uses profile %s.\n", *group, nonEmpty(name, core.DefaultProfileName))

@@ -213,8 +213,8 @@ func TestCLI_ProfileCommandsAttached(t *testing.T) {
 	}
 	for _, l := range tail {
 		profileLine := strings.HasPrefix(l.Message, "Profile ") || strings.HasPrefix(l.Message, "Group ")
-		if profileLine && l.Actor == cliActor {
-			t.Errorf("an attached command's audit line names %q, not the operator: %s", cliActor, l.Message)
+		if profileLine && l.Actor == core.CommandLine {
+			t.Errorf("an attached command's audit line names %q, not the operator: %s", core.CommandLine, l.Message)
 		}
 	}
 }

@@ -11,9 +11,9 @@ import (
 // Provisio: the use cases behind its screens, with the Service's own names
 // and signatures, so the Service itself is the in-process implementation
 // and core/adminapi's Console the one over the admin API (the admin socket,
-// or mutual TLS for a remote console with the admin role). The actor
-// arguments (actor, what) name the console in the in-process log; over the
-// admin API the server names the operator instead.
+// or mutual TLS for a remote console with the admin role). Who acted is
+// the Service's actor in the in-process log (Service.As); over the admin
+// API the server names the operator.
 type ConsoleAPI interface {
 	// Now is the service's clock (over the admin API, the console's
 	// estimate of it from the server's answers).
@@ -43,7 +43,7 @@ type ConsoleAPI interface {
 	PreviewImport(r io.Reader) (ImportPreview, error)
 	ImportUsers(rows []ImportRow, progress func(done, total int)) (int, error)
 	ClientLogs(username string) ([]ClientLogEntry, error)
-	ClearClientLogs(username, actor string) (int, error)
+	ClearClientLogs(username string) (int, error)
 
 	// Reprovision, with the mobile client or an authenticator app.
 	CreateProvisionCode(name string) (IssuedCode, error)
@@ -59,10 +59,10 @@ type ConsoleAPI interface {
 	Profiles() ([]Profile, error)
 	Profile(name string) (Profile, error)
 	ProfileImpact(name string) (int, error)
-	AddProfile(p Profile, actor string) error
-	SaveProfile(p Profile, actor string) error
-	DeleteProfile(name, reassignTo, actor string) error
-	AssignProfileToGroup(profile, group, actor string) error
+	AddProfile(p Profile) error
+	SaveProfile(p Profile) error
+	DeleteProfile(name, reassignTo string) error
+	AssignProfileToGroup(profile, group string) error
 	EffectiveProfileFor(u User) (EffectiveProfile, error)
 
 	// Agents.

@@ -296,11 +296,7 @@ func (l LocalAdmin) ClientLogs(name string) (AdminClientLog, error) {
 
 // ClearClientLogs implements AdminAPI; the core logs who cleared them.
 func (l LocalAdmin) ClearClientLogs(name string) (int, error) {
-	who := l.Operator
-	if who == "" {
-		who = CommandLine
-	}
-	return l.svc().ClearClientLogs(name, who)
+	return l.svc().ClearClientLogs(name)
 }
 
 // Profiles implements AdminAPI.
@@ -320,11 +316,7 @@ func (l LocalAdmin) Profiles() ([]AdminProfile, error) {
 // AssignProfile implements AdminAPI with the core's one rule
 // (Service.AssignProfileToUser), whose audit line names the operator.
 func (l LocalAdmin) AssignProfile(user, profile string) (AdminUserProfile, error) {
-	who := l.Operator
-	if who == "" {
-		who = CommandLine
-	}
-	if err := l.svc().AssignProfileToUser(strings.TrimSpace(profile), user, who); err != nil {
+	if err := l.svc().AssignProfileToUser(strings.TrimSpace(profile), user); err != nil {
 		return AdminUserProfile{}, err
 	}
 	u, err := l.svc().User(user)

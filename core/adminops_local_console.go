@@ -126,37 +126,28 @@ func (l LocalAdmin) ProfileImpact(name string) (int, error) { return l.svc().Pro
 
 // AddProfile adds a profile.
 func (l LocalAdmin) AddProfile(p Profile) error {
-	return l.svc().AddProfile(p, l.operator())
+	return l.svc().AddProfile(p)
 }
 
 // SaveProfile replaces a profile's values.
 func (l LocalAdmin) SaveProfile(p Profile) error {
-	return l.svc().SaveProfile(p, l.operator())
+	return l.svc().SaveProfile(p)
 }
 
 // DeleteProfile deletes a profile, giving its users reassignTo.
 func (l LocalAdmin) DeleteProfile(name, reassignTo string) error {
-	return l.svc().DeleteProfile(name, reassignTo, l.operator())
+	return l.svc().DeleteProfile(name, reassignTo)
 }
 
 // AssignProfileToGroup makes a profile a group's default.
 func (l LocalAdmin) AssignProfileToGroup(profile, group string) error {
-	return l.svc().AssignProfileToGroup(profile, group, l.operator())
+	return l.svc().AssignProfileToGroup(profile, group)
 }
 
 // EffectiveProfile is the profile a user of group with their own profile
 // would get.
 func (l LocalAdmin) EffectiveProfile(group, profile string) (EffectiveProfile, error) {
 	return l.svc().EffectiveProfileFor(User{Group: group, Profile: profile})
-}
-
-// operator names the caller in the log lines the profile use cases
-// write themselves.
-func (l LocalAdmin) operator() string {
-	if l.Operator == "" {
-		return CommandLine
-	}
-	return l.Operator
 }
 
 // Outbox lists the outbox without codes or message texts.

@@ -253,9 +253,8 @@ func (s *Service) ClientLogs(username string) ([]ClientLogEntry, error) {
 }
 
 // ClearClientLogs deletes a user's uploaded logs and returns how many
-// there were. actor is ignored: the log line's Actor names who asked (as
-// for the profile use cases, profiles.go).
-func (s *Service) ClearClientLogs(username, actor string) (int, error) {
+// there were; the log line's Actor names who asked.
+func (s *Service) ClearClientLogs(username string) (int, error) {
 	n := 0
 	var name string
 	err := s.update(false, func(tx Tx, log *logger) error {

@@ -53,10 +53,10 @@ func newClientLogWorld(t *testing.T) *clientLogWorld {
 	p := core.Profile{Name: "Diagnostics", ClientPolicies: core.DefaultClientPolicies(svc.Settings().MobileClient)}
 	p.SupportEmail = "help@example.org"
 	p.Logging = true
-	if err := svc.AddProfile(p, "test"); err != nil {
+	if err := svc.AddProfile(p); err != nil {
 		t.Fatal(err)
 	}
-	if err := svc.AssignProfileToUser("Diagnostics", "alice", "test"); err != nil {
+	if err := svc.AssignProfileToUser("Diagnostics", "alice"); err != nil {
 		t.Fatal(err)
 	}
 	a, _ := mustProvision(t, svc, "alice")
@@ -159,7 +159,7 @@ func TestService_ClientLogSealedAndCleared(t *testing.T) {
 	if strings.Contains(string(raw), "diagnostic-marker-5c1f0e77") {
 		t.Fatal("the uploaded log is in the data file in plain text")
 	}
-	n, err := w.svc.ClearClientLogs("alice", "console")
+	n, err := w.svc.ClearClientLogs("alice")
 	if err != nil || n != 1 {
 		t.Fatalf("clear = %d, %v", n, err)
 	}

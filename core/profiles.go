@@ -275,13 +275,8 @@ func (s *Service) Profile(name string) (Profile, error) {
 	return p, err
 }
 
-// The profile use cases' actor argument is no longer written into their
-// log lines: each line's Actor names who acted (the Service's actor), so
-// "… by the console" said it twice. The argument stays for the callers
-// (core.ConsoleAPI) and is ignored.
-
 // AddProfile creates a new profile; the name must be new.
-func (s *Service) AddProfile(p Profile, actor string) error {
+func (s *Service) AddProfile(p Profile) error {
 	if err := ValidateProfile(&p); err != nil {
 		return err
 	}
@@ -302,7 +297,7 @@ func (s *Service) AddProfile(p Profile, actor string) error {
 // SaveProfile replaces the options of an existing profile (its name and
 // groups stay). It takes effect on each affected phone at its next
 // provision or security-string download.
-func (s *Service) SaveProfile(p Profile, actor string) error {
+func (s *Service) SaveProfile(p Profile) error {
 	if err := ValidateProfile(&p); err != nil {
 		return err
 	}
@@ -362,7 +357,7 @@ func (s *Service) storeSettings(m MobileClientPolicy) {
 }
 
 // SetProfileValue changes one key of a profile.
-func (s *Service) SetProfileValue(name, key, value, actor string) error {
+func (s *Service) SetProfileValue(name, key, value string) error {
 	p, err := s.Profile(name)
 	if err != nil {
 		return err
@@ -370,7 +365,7 @@ func (s *Service) SetProfileValue(name, key, value, actor string) error {
 	if err := p.Set(key, value); err != nil {
 		return err
 	}
-	return s.SaveProfile(p, actor)
+	return s.SaveProfile(p)
 }
 
 // profileUsers counts the users whose effective profile is name.
@@ -424,7 +419,7 @@ func profileAssignments(tx Tx, p Profile) (users []string, err error) {
 // reassignTo names another profile, which then takes over every
 // assignment in the same transaction; "Default" instead removes them, so
 // its users follow their group's profile and its groups the Default.
-func (s *Service) DeleteProfile(name, reassignTo, actor string) error {
+func (s *Service) DeleteProfile(name, reassignTo string) error {
 	if Key(name) == Key(DefaultProfileName) {
 		return Errorf(CodeInvalid, "The Default profile cannot be deleted: it applies to everyone without another profile.")
 	}

@@ -11,7 +11,7 @@ import (
 // AssignProfileToGroup makes profile the default of group; "" or
 // "Default" returns the group to the Default profile. Administrators and
 // the helpdesk may assign.
-func (s *Service) AssignProfileToGroup(profile, group, actor string) error {
+func (s *Service) AssignProfileToGroup(profile, group string) error {
 	group = strings.TrimSpace(group)
 	if group == "" {
 		return FieldError("group", "Enter the group to assign the profile to.")
@@ -57,7 +57,7 @@ func (s *Service) AssignProfileToGroup(profile, group, actor string) error {
 
 // AssignProfileToUser gives a user their own profile, overriding their
 // group's; "" returns them to their group's (or the Default) profile.
-func (s *Service) AssignProfileToUser(profile, username, actor string) error {
+func (s *Service) AssignProfileToUser(profile, username string) error {
 	return s.update(false, func(tx Tx, log *logger) error {
 		u, err := findUser(tx, username)
 		if err != nil {

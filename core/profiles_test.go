@@ -111,7 +111,7 @@ func TestService_ProfileMigration(t *testing.T) {
 	if def, _ = svc.Profile("Default"); def.SupportEmail != "desk@example.org" {
 		t.Fatalf("setting did not reach the Default profile: %+v", def)
 	}
-	if err := svc.SetProfileValue("Default", "sync_index", "No", "admin"); err != nil {
+	if err := svc.SetProfileValue("Default", "sync_index", "No"); err != nil {
 		t.Fatal(err)
 	}
 	if svc.Settings().MobileClient.SyncIndex {
@@ -145,17 +145,17 @@ func setupProfiles(t *testing.T, svc *core.Service) {
 		{Name: "Sales", ClientPolicies: core.DefaultClientPolicies(core.MobileClientPolicy{SupportEmail: "sales-help@example.org"})},
 		{Name: "VIP", ClientPolicies: core.DefaultClientPolicies(core.MobileClientPolicy{SupportEmail: "vip@example.org"})},
 	} {
-		if err := svc.AddProfile(p, "admin"); err != nil {
+		if err := svc.AddProfile(p); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if err := svc.SetProfileValue("Sales", "pin_cache_timeout", "600", "admin"); err != nil {
+	if err := svc.SetProfileValue("Sales", "pin_cache_timeout", "600"); err != nil {
 		t.Fatal(err)
 	}
-	if err := svc.SetProfileValue("VIP", "pin_mode", "mandatory", "admin"); err != nil {
+	if err := svc.SetProfileValue("VIP", "pin_mode", "mandatory"); err != nil {
 		t.Fatal(err)
 	}
-	if err := svc.AssignProfileToGroup("Sales", "Sales", "admin"); err != nil {
+	if err := svc.AssignProfileToGroup("Sales", "Sales"); err != nil {
 		t.Fatal(err)
 	}
 	for _, u := range []core.User{
@@ -167,7 +167,7 @@ func setupProfiles(t *testing.T, svc *core.Service) {
 			t.Fatal(err)
 		}
 	}
-	if err := svc.AssignProfileToUser("vip", "bob", "helpdesk"); err != nil {
+	if err := svc.AssignProfileToUser("vip", "bob"); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -245,7 +245,7 @@ func TestService_DeleteProfile(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name+"->"+tt.reassign, func(t *testing.T) {
-			if got := core.ErrorMessage(svc.DeleteProfile(tt.name, tt.reassign, "admin")); got != tt.err && !(tt.err == "" && got == "") {
+			if got := core.ErrorMessage(svc.DeleteProfile(tt.name, tt.reassign)); got != tt.err && !(tt.err == "" && got == "") {
 				t.Fatalf("got %q, want %q", got, tt.err)
 			}
 		})
@@ -259,7 +259,7 @@ func TestService_DeleteProfile(t *testing.T) {
 		}
 	}
 	// The lines' Actor names who acted (the console's Service here); the
-	// messages no longer repeat the actor argument.
+	// messages no longer repeat it.
 	for _, want := range []string{
 		`Profile "Sales" created.`,
 		`Group Sales now uses profile "Sales".`,

@@ -91,17 +91,17 @@ func TestService_ProvisionCodeShapeFollowsEffectiveProfile(t *testing.T) {
 			}
 			addProfile := func(name, numeric string) {
 				t.Helper()
-				if err := svc.AddProfile(core.Profile{Name: name, ClientPolicies: core.DefaultClientPolicies(core.MobileClientPolicy{SupportEmail: "help@example.org"})}, "admin"); err != nil {
+				if err := svc.AddProfile(core.Profile{Name: name, ClientPolicies: core.DefaultClientPolicies(core.MobileClientPolicy{SupportEmail: "help@example.org"})}); err != nil {
 					t.Fatal(err)
 				}
-				if err := svc.SetProfileValue(name, "provision_numeric", numeric, "admin"); err != nil {
+				if err := svc.SetProfileValue(name, "provision_numeric", numeric); err != nil {
 					t.Fatal(err)
 				}
 			}
 			u := core.User{Name: "dan", Group: "Field", MobileAllowed: true, Email: "dan@example.org"}
 			if tt.group != "" {
 				addProfile("Field", tt.group)
-				if err := svc.AssignProfileToGroup("Field", "Field", "admin"); err != nil {
+				if err := svc.AssignProfileToGroup("Field", "Field"); err != nil {
 					t.Fatal(err)
 				}
 			}

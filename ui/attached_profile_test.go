@@ -25,11 +25,11 @@ func TestAttached_HelpdeskAssignsProfile(t *testing.T) {
 	for _, name := range []string{"Sales", "VIP"} {
 		p := core.Profile{Name: name, ClientPolicies: core.DefaultClientPolicies(svc.Settings().MobileClient)}
 		p.SupportEmail = "help@example.org"
-		if err := svc.AddProfile(p, "test"); err != nil {
+		if err := svc.AddProfile(p); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if err := svc.AssignProfileToGroup("Sales", "Sales", "test"); err != nil {
+	if err := svc.AssignProfileToGroup("Sales", "Sales"); err != nil {
 		t.Fatal(err)
 	}
 	do, waitFor := uiQueue(t)

@@ -19,9 +19,6 @@ import (
 // clipboard for a ticket; Clear deletes them all, after a confirmation,
 // and the audit log says who did. It opens from the user's Edit form.
 
-// clientLogActor names the console in the audit log.
-const clientLogActor = "console"
-
 // clientLogView is the open Client log dialog.
 type clientLogView struct {
 	c    *Console
@@ -176,7 +173,7 @@ func (v *clientLogView) confirmClear() {
 			if !yes {
 				return
 			}
-			if _, err := v.c.svc.ClearClientLogs(v.user, clientLogActor); err != nil {
+			if _, err := v.c.svc.ClearClientLogs(v.user); err != nil {
 				v.c.showError(err)
 			}
 			v.reload()

@@ -20,10 +20,10 @@ func TestClientLogView(t *testing.T) {
 	r := h.listUser("alice")
 	p := core.Profile{Name: "Diagnostics", ClientPolicies: core.DefaultClientPolicies(h.svc.Settings().MobileClient)}
 	p.SupportEmail, p.Logging = "help@example.org", true
-	if err := h.svc.AddProfile(p, "test"); err != nil {
+	if err := h.svc.AddProfile(p); err != nil {
 		t.Fatal(err)
 	}
-	if err := h.svc.AssignProfileToUser("Diagnostics", "alice", "test"); err != nil {
+	if err := h.svc.AssignProfileToUser("Diagnostics", "alice"); err != nil {
 		t.Fatal(err)
 	}
 	ic, err := h.svc.CreateProvisionCode("alice")

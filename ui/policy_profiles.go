@@ -167,7 +167,7 @@ func (s *profilesScreen) confirmDelete() {
 		return
 	}
 	if p.IsDefault() {
-		s.c.showError(s.c.svc.DeleteProfile(p.Name, "", "console"))
+		s.c.showError(s.c.svc.DeleteProfile(p.Name, ""))
 		return
 	}
 	var others []string
@@ -186,7 +186,7 @@ func (s *profilesScreen) confirmDelete() {
 		if !yes {
 			return
 		}
-		if err := s.c.svc.DeleteProfile(p.Name, s.reassign.Selected, "console"); err != nil {
+		if err := s.c.svc.DeleteProfile(p.Name, s.reassign.Selected); err != nil {
 			s.c.showError(err)
 		}
 		s.refresh()
@@ -226,7 +226,7 @@ func (s *profilesScreen) openAssign() {
 	}
 	cancel := widget.NewButton("Cancel", func() { s.assignDlg.Hide() })
 	s.assignSave = widget.NewButton("Assign", func() {
-		if err := s.c.svc.AssignProfileToGroup(p.Name, s.assignTo.Text, "console"); err != nil {
+		if err := s.c.svc.AssignProfileToGroup(p.Name, s.assignTo.Text); err != nil {
 			note.SetText(core.ErrorMessage(err))
 			note.Importance = widget.DangerImportance
 			note.Refresh()
@@ -384,7 +384,7 @@ func (f *profileForm) submit() {
 	}
 	svc := f.s.c.svc
 	if f.editing == "" {
-		if err := svc.AddProfile(p, "console"); err != nil {
+		if err := svc.AddProfile(p); err != nil {
 			f.showError(err)
 			return
 		}
@@ -403,7 +403,7 @@ func (f *profileForm) submit() {
 			if !yes {
 				return
 			}
-			if err := svc.SaveProfile(p, "console"); err != nil {
+			if err := svc.SaveProfile(p); err != nil {
 				f.showError(err)
 				return
 			}

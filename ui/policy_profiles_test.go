@@ -20,16 +20,16 @@ func seedProfiles(t *testing.T, svc *core.Service) {
 	}
 	for _, p := range []struct{ name, email string }{{"Sales", "sales-help@example.org"}, {"VIP", "vip@example.org"}} {
 		pr := core.Profile{Name: p.name, ClientPolicies: core.DefaultClientPolicies(core.MobileClientPolicy{SupportEmail: p.email})}
-		if err := svc.AddProfile(pr, "test"); err != nil {
+		if err := svc.AddProfile(pr); err != nil {
 			t.Fatal(err)
 		}
 	}
 	for _, kv := range [][3]string{{"Sales", "pin_cache_timeout", "600"}, {"VIP", "pin_mode", "mandatory"}} {
-		if err := svc.SetProfileValue(kv[0], kv[1], kv[2], "test"); err != nil {
+		if err := svc.SetProfileValue(kv[0], kv[1], kv[2]); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if err := svc.AssignProfileToGroup("Sales", "sales", "test"); err != nil {
+	if err := svc.AssignProfileToGroup("Sales", "sales"); err != nil {
 		t.Fatal(err)
 	}
 }

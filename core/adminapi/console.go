@@ -288,8 +288,8 @@ func (k *Console) ClientLogs(username string) ([]core.ClientLogEntry, error) {
 }
 
 // ClearClientLogs implements core.ConsoleAPI; the server names the
-// operator, not actor.
-func (k *Console) ClearClientLogs(username, _ string) (int, error) {
+// operator.
+func (k *Console) ClearClientLogs(username string) (int, error) {
 	return k.c.ClearClientLogs(username)
 }
 
@@ -368,17 +368,17 @@ func (k *Console) ProfileImpact(name string) (int, error) {
 }
 
 // AddProfile implements core.ConsoleAPI.
-func (k *Console) AddProfile(p core.Profile, _ string) error {
+func (k *Console) AddProfile(p core.Profile) error {
 	return k.c.do(http.MethodPost, "/profiles", p, nil)
 }
 
 // SaveProfile implements core.ConsoleAPI.
-func (k *Console) SaveProfile(p core.Profile, _ string) error {
+func (k *Console) SaveProfile(p core.Profile) error {
 	return k.c.do(http.MethodPut, "/profiles/"+esc(p.Name), p, nil)
 }
 
 // DeleteProfile implements core.ConsoleAPI.
-func (k *Console) DeleteProfile(name, reassignTo, _ string) error {
+func (k *Console) DeleteProfile(name, reassignTo string) error {
 	path := "/profiles/" + esc(name)
 	if reassignTo != "" {
 		path += "?reassign_to=" + url.QueryEscape(reassignTo)
@@ -388,7 +388,7 @@ func (k *Console) DeleteProfile(name, reassignTo, _ string) error {
 
 // AssignProfileToGroup implements core.ConsoleAPI. As for the Service,
 // "" returns the group to the Default profile; the route needs a name.
-func (k *Console) AssignProfileToGroup(profile, group, _ string) error {
+func (k *Console) AssignProfileToGroup(profile, group string) error {
 	if profile == "" {
 		profile = core.DefaultProfileName
 	}

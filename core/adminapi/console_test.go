@@ -126,10 +126,10 @@ func TestConsole(t *testing.T) {
 	// Profiles.
 	p := core.Profile{Name: "Sales", ClientPolicies: core.DefaultClientPolicies(set.MobileClient)}
 	p.SupportEmail = "help@example.org"
-	if err := k.AddProfile(p, "console"); err != nil {
+	if err := k.AddProfile(p); err != nil {
 		t.Fatal(err)
 	}
-	if err := k.AssignProfileToGroup("Sales", "staff", "console"); err != nil {
+	if err := k.AssignProfileToGroup("Sales", "staff"); err != nil {
 		t.Fatal(err)
 	}
 	if n, err := k.ProfileImpact("Sales"); err != nil || n != 1 {
@@ -140,13 +140,13 @@ func TestConsole(t *testing.T) {
 	}
 	// "" returns the group to the Default, as for the Service (it was a
 	// request to "/v1/profiles//groups", which no route answers).
-	if err := k.AssignProfileToGroup("", "staff", "console"); err != nil {
+	if err := k.AssignProfileToGroup("", "staff"); err != nil {
 		t.Fatal(err)
 	}
 	if e, err := svc.EffectiveProfileFor(core.User{Group: "staff"}); err != nil || e.Profile.Name != core.DefaultProfileName {
 		t.Errorf("effective after assigning \"\" %+v %v", e, err)
 	}
-	if err := k.AssignProfileToGroup("Sales", "staff", "console"); err != nil {
+	if err := k.AssignProfileToGroup("Sales", "staff"); err != nil {
 		t.Fatal(err)
 	}
 

@@ -23,11 +23,11 @@ func TestRemoteConsole_HelpdeskAssignsProfile(t *testing.T) {
 	for _, name := range []string{"Sales", "VIP"} {
 		p := core.Profile{Name: name, ClientPolicies: core.DefaultClientPolicies(e.svc.Settings().MobileClient)}
 		p.SupportEmail = "help@example.org"
-		if err := e.svc.AddProfile(p, "test"); err != nil {
+		if err := e.svc.AddProfile(p); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if err := e.svc.AssignProfileToGroup("Sales", "Sales", "test"); err != nil {
+	if err := e.svc.AssignProfileToGroup("Sales", "Sales"); err != nil {
 		t.Fatal(err)
 	}
 	api, err := adminapi.DialRemote(e.pair(t, "desk-2", core.RoleHelpdesk))

@@ -191,10 +191,10 @@ var sectionSetup = map[string]func(t testing.TB, f *fixtureEnv){
 	"clientlog": func(t testing.TB, f *fixtureEnv) {
 		p := core.Profile{Name: "Diagnostics", ClientPolicies: core.DefaultClientPolicies(f.svc.Settings().MobileClient)}
 		p.SupportEmail, p.Logging = "help@example.org", true
-		if err := f.svc.AddProfile(p, "test"); err != nil {
+		if err := f.svc.AddProfile(p); err != nil {
 			t.Fatal(err)
 		}
-		if err := f.svc.AssignProfileToUser("Diagnostics", "alice", "test"); err != nil {
+		if err := f.svc.AssignProfileToUser("Diagnostics", "alice"); err != nil {
 			t.Fatal(err)
 		}
 	},

@@ -52,11 +52,11 @@ func newLogEnv(t *testing.T, limits agentxml.Limits) *logEnv {
 	e := &logEnv{env: &env{svc: svc, srv: srv, fp: fp}, st: st, writes: wc}
 	p := core.Profile{Name: "Diagnostics", ClientPolicies: core.DefaultClientPolicies(svc.Settings().MobileClient)}
 	p.SupportEmail, p.Logging = "help@example.org", true
-	if err := svc.AddProfile(p, "test"); err != nil {
+	if err := svc.AddProfile(p); err != nil {
 		t.Fatal(err)
 	}
 	e.alice = e.provisioned(t, "alice", "1357")
-	if err := svc.AssignProfileToUser("Diagnostics", "alice", "test"); err != nil {
+	if err := svc.AssignProfileToUser("Diagnostics", "alice"); err != nil {
 		t.Fatal(err)
 	}
 	e.bob = e.provisioned(t, "bob", "2468")
@@ -193,10 +193,10 @@ func TestServer_ClientLogMutualAuth(t *testing.T) {
 	storetest.MustAddUser(t, e.svc, "alice", "1234")
 	p := core.Profile{Name: "Secure", ClientPolicies: core.DefaultClientPolicies(core.MobileClientPolicy{SupportEmail: "it@example.org"})}
 	p.MutualAuth, p.Logging = true, true
-	if err := e.svc.AddProfile(p, "test"); err != nil {
+	if err := e.svc.AddProfile(p); err != nil {
 		t.Fatal(err)
 	}
-	if err := e.svc.AssignProfileToUser("Secure", "alice", "test"); err != nil {
+	if err := e.svc.AssignProfileToUser("Secure", "alice"); err != nil {
 		t.Fatal(err)
 	}
 	m := e.phone(t, "alice")

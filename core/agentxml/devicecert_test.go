@@ -37,13 +37,13 @@ func mtlsEnv(t *testing.T) (*env, string) {
 func TestServer_DeviceCertificate(t *testing.T) {
 	e, dir := mtlsEnv(t)
 	storetest.MustAddUser(t, e.svc, "alice", "1234")
-	if err := e.svc.AddProfile(core.Profile{Name: "Secure", ClientPolicies: core.DefaultClientPolicies(core.MobileClientPolicy{SupportEmail: "it@example.org"})}, "test"); err != nil {
+	if err := e.svc.AddProfile(core.Profile{Name: "Secure", ClientPolicies: core.DefaultClientPolicies(core.MobileClientPolicy{SupportEmail: "it@example.org"})}); err != nil {
 		t.Fatal(err)
 	}
-	if err := e.svc.SetProfileValue("Secure", "mutual_auth", "yes", "test"); err != nil {
+	if err := e.svc.SetProfileValue("Secure", "mutual_auth", "yes"); err != nil {
 		t.Fatal(err)
 	}
-	if err := e.svc.AssignProfileToUser("Secure", "alice", "test"); err != nil {
+	if err := e.svc.AssignProfileToUser("Secure", "alice"); err != nil {
 		t.Fatal(err)
 	}
 	mtls := e.srv.MTLSAddr().String()
@@ -193,7 +193,7 @@ func TestServer_DeviceCertificate_CSRCases(t *testing.T) {
 	}
 
 	// An unusable CSR: a clear FAIL, and the code still works.
-	if err := e.svc.SetProfileValue("Default", "mutual_auth", "yes", "test"); err != nil {
+	if err := e.svc.SetProfileValue("Default", "mutual_auth", "yes"); err != nil {
 		t.Fatal(err)
 	}
 	ic, err := e.svc.CreateProvisionCode("bob")

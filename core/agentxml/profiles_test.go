@@ -15,7 +15,7 @@ import (
 func TestServer_ProfilePolicies(t *testing.T) {
 	e := newEnv(t)
 	for _, p := range []struct{ name, email string }{{"Sales", "sales@example.org"}, {"VIP", "vip@example.org"}} {
-		if err := e.svc.AddProfile(core.Profile{Name: p.name, ClientPolicies: core.DefaultClientPolicies(core.MobileClientPolicy{SupportEmail: p.email})}, "test"); err != nil {
+		if err := e.svc.AddProfile(core.Profile{Name: p.name, ClientPolicies: core.DefaultClientPolicies(core.MobileClientPolicy{SupportEmail: p.email})}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -23,11 +23,11 @@ func TestServer_ProfilePolicies(t *testing.T) {
 		{"Sales", "pin_mode", "mandatory"}, {"Sales", "pin_cache_timeout", "600"}, {"Sales", "read_only_settings", "yes"},
 		{"VIP", "pin_max_retries", "9"}, {"VIP", "logging", "yes"},
 	} {
-		if err := e.svc.SetProfileValue(kv[0], kv[1], kv[2], "test"); err != nil {
+		if err := e.svc.SetProfileValue(kv[0], kv[1], kv[2]); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if err := e.svc.AssignProfileToGroup("Sales", "sales", "test"); err != nil {
+	if err := e.svc.AssignProfileToGroup("Sales", "sales"); err != nil {
 		t.Fatal(err)
 	}
 	for _, u := range []core.User{
@@ -78,7 +78,7 @@ func TestServer_ProfilePolicies(t *testing.T) {
 		t.Fatalf("Sales affects %d users, %v", n, err)
 	}
 	m := e.reprovision(t, "alice")
-	if err := e.svc.SetProfileValue("Sales", "support_phone", "+44 20 7946 0000", "test"); err != nil {
+	if err := e.svc.SetProfileValue("Sales", "support_phone", "+44 20 7946 0000"); err != nil {
 		t.Fatal(err)
 	}
 	if err := m.DownloadStrings(); err != nil {
@@ -110,7 +110,7 @@ func TestServer_ProfileCertPin(t *testing.T) {
 	if v, ok := pin(m); ok {
 		t.Fatalf("certPin %q sent with pinning off", v)
 	}
-	if err := e.svc.SetProfileValue("Default", "cert_pinning", "yes", "test"); err != nil {
+	if err := e.svc.SetProfileValue("Default", "cert_pinning", "yes"); err != nil {
 		t.Fatal(err)
 	}
 	if err := m.DownloadStrings(); err != nil {

@@ -21,12 +21,12 @@ func TestWebClient_SendDiagnosticLog(t *testing.T) {
 	w := newWorld(t)
 	p := core.Profile{Name: "Diagnostics", ClientPolicies: core.DefaultClientPolicies(w.svc.Settings().MobileClient)}
 	p.Logging = true
-	if err := w.svc.AddProfile(p, "test"); err != nil {
+	if err := w.svc.AddProfile(p); err != nil {
 		t.Fatal(err)
 	}
 	w.addUser(t, "lena", "9132", "")
 	w.addUser(t, "omar", "9132", "")
-	if err := w.svc.AssignProfileToUser("Diagnostics", "lena", "test"); err != nil {
+	if err := w.svc.AssignProfileToUser("Diagnostics", "lena"); err != nil {
 		t.Fatal(err)
 	}
 	b := newBrowser(t, budget(t))
@@ -67,7 +67,7 @@ func TestWebClient_SendDiagnosticLog(t *testing.T) {
 
 	// Logging turned off on the server while the page is open: the tap
 	// gets the server's sentence.
-	if err := w.svc.SetProfileValue("Diagnostics", "logging", "no", "test"); err != nil {
+	if err := w.svc.SetProfileValue("Diagnostics", "logging", "no"); err != nil {
 		t.Fatal(err)
 	}
 	phone.do(chromedp.Tap(chromedp.CSS("#send-log")))

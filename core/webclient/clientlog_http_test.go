@@ -28,7 +28,7 @@ func TestHandler_ClientLog(t *testing.T) {
 	w := newWorld(t)
 	p := core.Profile{Name: "Diagnostics", ClientPolicies: core.DefaultClientPolicies(w.svc.Settings().MobileClient)}
 	p.Logging = true
-	if err := w.svc.AddProfile(p, "test"); err != nil {
+	if err := w.svc.AddProfile(p); err != nil {
 		t.Fatal(err)
 	}
 	ids := map[string]string{}
@@ -41,7 +41,7 @@ func TestHandler_ClientLog(t *testing.T) {
 		}
 		ids[n] = pr.DeviceID
 	}
-	if err := w.svc.AssignProfileToUser("Diagnostics", "lena", "test"); err != nil {
+	if err := w.svc.AssignProfileToUser("Diagnostics", "lena"); err != nil {
 		t.Fatal(err)
 	}
 	hc := w.client(t)

@@ -23,11 +23,11 @@ func TestWebClient_FollowsProfile(t *testing.T) {
 		if err := p.Set(kv[1], kv[2]); err != nil {
 			t.Fatal(err)
 		}
-		if err := w.svc.AddProfile(p, "test"); err != nil {
+		if err := w.svc.AddProfile(p); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if err := w.svc.AssignProfileToGroup("Locked", "Sales", "test"); err != nil {
+	if err := w.svc.AssignProfileToGroup("Locked", "Sales"); err != nil {
 		t.Fatal(err)
 	}
 	tests := []struct {
