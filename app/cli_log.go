@@ -1,0 +1,89 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"text/tabwriter"
+
+	"provisio/core"
+	"provisio/core/adminapi"
+)
+
+// The audit log commands: log show and log verify.
+
+var logCommands = map[string]command{
+	"show": {
+		usage: "log show [--tail N]",
+		setup: func(fs *flag.FlagSet) action {
+			tail := fs.Int("tail", 50, "how many of the newest entries to print (at most 5000)")
+			return func(c *cli, _ []string) error {
+				if *tail < 1 || *tail > 5000 {
+					return usagef("--tail takes 1 to 5000 entries")
+				}
+				return c.withAPI(func(api adminapi.API, _ *env) error {
+					r, ok := api.(logTailer)
+					if !ok {
+						return errors.New("this server cannot list its audit log")
+					}
+					entries, err := r.LogTail(*tail)
+					if err != nil {
+						return err
+					}
+					writeLogTable(c.out, entries)
+					return nil
+				})
+			}
+		},
+	},
+	"verify": {
+		usage: "log verify",
+		setup: noFlags(func(c *cli, _ []string) error {
+			return c.withEnv(func(e *env) error {
+				// A failure is a *store.LogChainError naming the entry.
+				v, err := e.svc.VerifyLog()
+				if err != nil {
+					return err
+				}
+				fmt.Fprintln(c.out, logVerifiedText(v))
+				fmt.Fprintf(c.out, "Chain head: %s\n", v.Head)
+				return nil
+			})
+		}),
+	},
+}
+
+// logTailer is the API that lists the audit log: the local one and the
+// admin API's client (attached or --connect).
+type logTailer interface {
+	LogTail(limit int) ([]core.LogEntry, error)
+}
+
+// writeLogTable prints audit entries as the console's Log screen shows
+// them, oldest first: time, level, user, by (who acted) and message. An
+// entry from before the log named who acted shows "-" under BY.
+func writeLogTable(w io.Writer, entries []core.LogEntry) {
+	tw := tabwriter.NewWriter(w, 2, 8, 2, ' ', 0)
+	fmt.Fprintln(tw, "SEQ\tTIME\tLEVEL\tUSER\tBY\tMESSAGE")
+	dash := func(s string) string {
+		if s == "" {
+			return "-"
+		}
+		return s
+	}
+	for _, e := range entries {
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\n", e.Seq, e.Time.Local().Format("2006-01-02 15:04:05"), e.Level,
+			dash(e.User), dash(e.Actor), e.Message)
+	}
+	tw.Flush()
+}
+
+// logVerifiedText is the one-line result the CLI and the console show.
+func logVerifiedText(v core.LogChain) string {
+	s := fmt.Sprintf("Log verified up to #%d", v.Last)
+	if v.Checkpoint > 0 {
+		s += fmt.Sprintf(" (from #%d; older entries were trimmed at a signed checkpoint)", v.From)
+	}
+	return s + "."
+}

@@ -1,0 +1,361 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"filippo.io/age"
+
+	"provisio/core"
+	"provisio/core/adminapi"
+	"provisio/core/backup"
+	"provisio/core/certs"
+	"provisio/core/store"
+)
+
+// restore: a backup put back in place of the data directory (issue #13).
+
+var restoreCommand = command{
+	usage: "restore FILE (--passphrase-file F | --identity F)",
+	args:  1,
+	setup: func(fs *flag.FlagSet) action {
+		passFile := fs.String("passphrase-file", "", "file whose first line is the backup's passphrase")
+		identity := fs.String("identity", "", "file with the age identity (AGE-SECRET-KEY-1…) the backup was encrypted to")
+		return func(c *cli, args []string) error {
+			if (*passFile == "") == (*identity == "") {
+				return usagef("restore needs one of --passphrase-file or --identity")
+			}
+			var id age.Identity
+			var err error
+			if *identity != "" {
+				id, err = backup.IdentityFile(*identity)
+			} else {
+				var p string
+				if p, err = backup.PassphraseFile(*passFile); err == nil {
+					id, err = backup.PassphraseIdentity(p)
+				}
+			}
+			if err != nil {
+				return err
+			}
+			return c.restore(args[0], id)
+		}
+	},
+}
+
+// restore checks everything in the backup before it replaces anything:
+// it decrypts and unpacks it, opens the data file with the backup's key in
+// a staging directory beside the data directory, checks every bucket's
+// records, verifies the log chain and compares counts and log head with
+// the manifest. Only then, and only when no server holds the data
+// directory, does it move the current data directory and key aside
+// (".replaced-TIME") and put the restored ones in their place.
+func (c *cli) restore(file string, id age.Identity) error {
+	// A server answering on the admin socket holds the data: say so at
+	// once rather than after checking the whole backup.
+	if c.serverAnswers() {
+		return fmt.Errorf("a Provisio server is running on %s, and a restore would replace the data under it; stop it (sudo systemctl stop provisio, Ctrl+C in serve, or close the console), then restore again (nothing was changed)", c.dataDir)
+	}
+	keyDir := keyDirFor(c.dataDir, c.keyDir)
+	if err := store.CheckKeyDir(c.dataDir, keyDir); err != nil {
+		return err
+	}
+	if fi, err := os.Stat(file); err != nil || fi.IsDir() {
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+			return fmt.Errorf("the backup file %s does not exist; nothing was changed", file)
+		case err != nil:
+			return fmt.Errorf("the backup file %s cannot be read (%v); nothing was changed", file, unwrapPath(err))
+		}
+		return fmt.Errorf("%s is a folder; give the backup file in it (provisio-YYYYMMDD-HHMMSS.age); nothing was changed", file)
+	}
+	f, err := os.Open(file)
+	if err != nil {
+		return fmt.Errorf("the backup file %s cannot be read (%v); nothing was changed", file, unwrapPath(err))
+	}
+	m, members, err := backup.Read(f, id)
+	f.Close()
+	if err != nil {
+		return fmt.Errorf("%v; nothing was changed", err)
+	}
+	refuse := func(format string, a ...any) error {
+		return fmt.Errorf("the backup %s was refused: %s; nothing was changed", file, fmt.Sprintf(format, a...))
+	}
+	parent := filepath.Dir(filepath.Clean(c.dataDir))
+	unpackFailed := func(err error) error {
+		if errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT) {
+			return fmt.Errorf("the backup could not be unpacked beside %s: the disk is full; nothing was changed", c.dataDir)
+		}
+		return fmt.Errorf("the backup could not be unpacked beside %s (%v); nothing was changed", c.dataDir, unwrapPath(err))
+	}
+	if err := os.MkdirAll(parent, 0o700); err != nil {
+		return unpackFailed(err)
+	}
+	stage, err := os.MkdirTemp(parent, ".provisio-restore-*")
+	if err != nil {
+		return unpackFailed(err)
+	}
+	defer os.RemoveAll(stage)
+	stageKeys := stage + "-keys"
+	defer os.RemoveAll(stageKeys)
+	// Every file is synced as it is written: "Restored" must survive a
+	// power cut, not only the end of this process.
+	if err := writeSynced(filepath.Join(stage, store.FileName), members[backup.DataName], 0o600); err != nil {
+		return unpackFailed(err)
+	}
+	if cert, ok := members[backup.CertName]; ok {
+		if err := writeSynced(filepath.Join(stage, certs.CertFile), cert, 0o644); err != nil {
+			return unpackFailed(err)
+		}
+	}
+	if err := store.WriteKey(stageKeys, members[backup.KeyName]); err != nil {
+		return unpackFailed(err)
+	}
+	for name, file := range map[string]string{backup.TLSKeyName: certs.KeyFile,
+		backup.DeviceCACertName: certs.DeviceCACertFile, backup.DeviceCAKeyName: certs.DeviceCAKeyFile,
+		backup.ConsoleCACertName: certs.ConsoleCACertFile, backup.ConsoleCAKeyName: certs.ConsoleCAKeyFile} {
+		if data, ok := members[name]; ok {
+			if err := writeSynced(filepath.Join(stageKeys, file), data, 0o600); err != nil {
+				return unpackFailed(err)
+			}
+		}
+	}
+	if err := syncDir(stage); err != nil {
+		return unpackFailed(err)
+	}
+	// Every page and every record of every bucket.
+	rep, err := store.Check(stage, store.Options{})
+	if err != nil {
+		return refuse("%v", err)
+	}
+	if !rep.OK() {
+		return refuse("its data file is damaged (%s%s)", rep.Damage, strings.Join(rep.BadRecords, "; "))
+	}
+	st, err := store.Open(stage, store.Options{KeyDir: stageKeys, CheckBudget: -1})
+	if err != nil {
+		return refuse("%v", err)
+	}
+	info, err := st.Info()
+	if err == nil {
+		// Sealed records must open too, not only decode.
+		err = st.View(func(tx core.Tx) error {
+			if err := tx.Users(func(core.User) bool { return true }); err != nil {
+				return err
+			}
+			if err := tx.Mails(func(core.OutMessage) bool { return true }); err != nil {
+				return err
+			}
+			if err := tx.OATHRecords(func(string, core.OATHRecord) bool { return true }); err != nil {
+				return err
+			}
+			_, err := tx.Settings()
+			if errors.Is(err, core.ErrNotFound) {
+				err = nil
+			}
+			return err
+		})
+	}
+	st.Close()
+	if err != nil {
+		return refuse("%v", err)
+	}
+	if info.LogLast != m.LogLast || info.LogHead != m.LogHead {
+		return refuse("its log ends at #%d, the manifest says #%d", info.LogLast, m.LogLast)
+	}
+	for b, n := range m.Counts {
+		if info.Counts[b] != n {
+			return refuse("bucket %s holds %d records, the manifest says %d", b, info.Counts[b], n)
+		}
+	}
+	if err := store.ProbeLock(c.dataDir); err != nil {
+		return fmt.Errorf("%w; stop the server or console using it, then restore again (nothing was changed)", err)
+	}
+	stamp := time.Now().UTC().Format("20060102-150405")
+	sw, err := c.swapRestored(stage, stageKeys, keyDir, stamp)
+	if err != nil {
+		return err
+	}
+	err = c.withEnv(func(e *env) error {
+		return e.svc.Log(core.LevelInfo, "", "Restored from the backup %s made at %s (%d users, log up to #%d).", filepath.Base(file), m.Created.Format(time.RFC3339), m.Counts["users"], m.LogLast)
+	})
+	fmt.Fprintf(c.out, "Restored %s (made %s, %d users, log up to #%d).\n", file, m.Created.Local().Format(time.RFC3339), m.Counts["users"], m.LogLast)
+	if sw.aside != "" {
+		fmt.Fprintf(c.out, "The replaced data is in %s; its key was renamed *.replaced-%s in %s.\n", sw.aside, stamp, keyDir)
+	}
+	if err != nil {
+		return fmt.Errorf("the restore is complete, but its line in the audit log could not be written: %v", core.ErrorMessage(err))
+	}
+	return nil
+}
+
+// restoreFault, when set (tests only), is asked before each step of a
+// restore's swap and fails the step it returns an error for.
+var restoreFault func(step string) error
+
+// restoredSwap is what a restore's swap did.
+type restoredSwap struct {
+	// aside is where the previous data directory went, "" if there was
+	// none.
+	aside string
+}
+
+// swapRestored puts a checked restore in place: the restored key files
+// are first written into the key directory under temporary names and
+// synced (a failure there changes nothing); then the current data
+// directory and key files are renamed aside (".replaced-STAMP", never
+// deleted) and the restored ones renamed into place, and both parent
+// folders synced. If any step fails, the steps done are undone in
+// reverse order, so the data is as it was, or, if undoing fails too,
+// the error says exactly where each part is.
+func (c *cli) swapRestored(stage, stageKeys, keyDir, stamp string) (restoredSwap, error) {
+	var sw restoredSwap
+	fault := func(step string) error {
+		if restoreFault != nil {
+			return restoreFault(step)
+		}
+		return nil
+	}
+	if err := os.MkdirAll(keyDir, 0o700); err != nil {
+		return sw, fmt.Errorf("the key directory %s cannot be made (%v); nothing was changed", keyDir, unwrapPath(err))
+	}
+	type keySwap struct{ cur, tmp string }
+	var keys []keySwap
+	dropTemps := func() {
+		for _, k := range keys {
+			if k.tmp != "" {
+				_ = os.Remove(k.tmp)
+			}
+		}
+	}
+	for _, name := range []string{store.KeyFileName, certs.KeyFile, certs.DeviceCACertFile, certs.DeviceCAKeyFile, certs.ConsoleCACertFile, certs.ConsoleCAKeyFile} {
+		k := keySwap{cur: filepath.Join(keyDir, name)}
+		data, err := os.ReadFile(filepath.Join(stageKeys, name))
+		switch {
+		case errors.Is(err, fs.ErrNotExist) && (strings.HasPrefix(name, "device-ca") || strings.HasPrefix(name, "console-ca")):
+			continue // a backup from before device certificates or remote consoles: keep the current CA
+		case errors.Is(err, fs.ErrNotExist):
+			// Not in the backup (a key.pem it did not have): the
+			// current one goes aside with the data it belonged to.
+		case err != nil:
+			dropTemps()
+			return sw, fmt.Errorf("the restored %s cannot be read back (%v); nothing was changed", name, unwrapPath(err))
+		default:
+			k.tmp = filepath.Join(keyDir, "."+name+".restore-"+stamp)
+			err = fault("write " + name)
+			if err == nil {
+				err = writeSynced(k.tmp, data, 0o600)
+			}
+			if err != nil {
+				keys = append(keys, k)
+				dropTemps()
+				return sw, fmt.Errorf("the restored %s cannot be written into %s (%v); nothing was changed", name, keyDir, unwrapPath(err))
+			}
+		}
+		keys = append(keys, k)
+	}
+	if err := syncDir(keyDir); err != nil {
+		dropTemps()
+		return sw, fmt.Errorf("the key directory %s cannot be synced (%v); nothing was changed", keyDir, unwrapPath(err))
+	}
+
+	// The swap proper: each step that succeeds leaves its undo.
+	type undoStep struct {
+		undo  func() error
+		where string // where the part is if undo fails
+	}
+	var undo []undoStep
+	step := func(name string, do func() error, u undoStep) error {
+		err := fault(name)
+		if err == nil {
+			err = do()
+		}
+		if err == nil {
+			undo = append(undo, u)
+		}
+		return err
+	}
+	rename := func(from, to string) func() error { return func() error { return os.Rename(from, to) } }
+	rollback := func(cause error) error {
+		var stuck []string
+		for i := len(undo) - 1; i >= 0; i-- {
+			if err := undo[i].undo(); err != nil {
+				stuck = append(stuck, undo[i].where)
+			}
+		}
+		dropTemps()
+		if len(stuck) == 0 {
+			_ = syncDir(filepath.Dir(filepath.Clean(c.dataDir)))
+			_ = syncDir(keyDir)
+			return fmt.Errorf("putting the restored files in place failed (%v); everything was put back as it was, so nothing was changed", unwrapPath(cause))
+		}
+		return fmt.Errorf("putting the restored files in place failed (%v), and so did putting some of the previous ones back: %s. Move them back by hand before starting Provisio", unwrapPath(cause), strings.Join(stuck, "; "))
+	}
+	aside := c.dataDir + ".replaced-" + stamp
+	if _, err := os.Stat(c.dataDir); err == nil {
+		if err := step("data aside", rename(c.dataDir, aside), undoStep{rename(aside, c.dataDir),
+			fmt.Sprintf("the previous data directory is %s", aside)}); err != nil {
+			return sw, rollback(err)
+		}
+		sw.aside = aside
+	}
+	if err := step("data in place", rename(stage, c.dataDir), undoStep{rename(c.dataDir, stage),
+		fmt.Sprintf("%s holds the restored data", c.dataDir)}); err != nil {
+		return sw, rollback(err)
+	}
+	for _, k := range keys {
+		name := filepath.Base(k.cur)
+		if _, err := os.Stat(k.cur); err == nil {
+			old := k.cur + ".replaced-" + stamp
+			if err := step("aside "+name, rename(k.cur, old), undoStep{rename(old, k.cur),
+				fmt.Sprintf("the previous %s is %s", name, old)}); err != nil {
+				return sw, rollback(err)
+			}
+		}
+		if k.tmp != "" {
+			if err := step("in place "+name, rename(k.tmp, k.cur), undoStep{rename(k.cur, k.tmp),
+				fmt.Sprintf("%s is the restored one", k.cur)}); err != nil {
+				return sw, rollback(err)
+			}
+		}
+	}
+	for _, d := range []string{filepath.Dir(filepath.Clean(c.dataDir)), keyDir} {
+		if err := step("sync "+d, func() error { return syncDir(d) }, undoStep{func() error { return nil }, ""}); err != nil {
+			return sw, rollback(err)
+		}
+	}
+	return sw, nil
+}
+
+// writeSynced writes a new file and syncs it before closing.
+func writeSynced(path string, data []byte, perm os.FileMode) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, perm)
+	if err != nil {
+		return err
+	}
+	_, err = f.Write(data)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// serverAnswers reports whether a Provisio answers on the data
+// directory's admin socket, that is, one holds the directory now.
+func (c *cli) serverAnswers() bool {
+	path := filepath.Join(c.dataDir, adminapi.SocketName)
+	if _, err := os.Stat(path); err != nil {
+		return false
+	}
+	_, err := adminapi.Dial(path)
+	return err == nil
+}
