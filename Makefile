@@ -40,11 +40,13 @@ build: deps ## build bin/provisio
 
 test: deps ## go vet, then every test
 	LANG=en_US.UTF-8 $(GO) vet ./...
-	LANG=en_US.UTF-8 $(GO) test -count=1 ./...
+	LANG=en_US.UTF-8 $(GO) test -count=1 -timeout 30m ./...
 
-# The same tests under the race detector (about four times as long).
+# The same tests under the race detector (about four times as long: the app
+# package alone takes 6-10 minutes on two CPUs, past go test's default 10-minute
+# limit per package, hence -timeout).
 race: deps ## every test under the race detector
-	LANG=en_US.UTF-8 $(GO) test -race -count=1 ./...
+	LANG=en_US.UTF-8 $(GO) test -race -count=1 -timeout 40m ./...
 
 # Every screen and the main dialogs at 1280x800 and 1920x1080, rendered by
 # Fyne's test driver (no display needed) into docs/screenshots for the README.
