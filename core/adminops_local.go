@@ -2,16 +2,16 @@ package core
 
 import (
 	"context"
-	"fmt"
 	"io"
 	"strings"
 	"time"
 )
 
 // LocalAdmin is the API in the process that holds the data directory. With
-// Operator set (the Server sets it per caller), every change is followed
-// by an audit line naming who made it; the CLI on its own directory
-// leaves it empty and logs exactly as before.
+// Operator set (the Server sets it per caller), the use cases act as that
+// operator, so their own audit lines name who made each change in their
+// Actor; the CLI on its own directory leaves it empty and acts as the
+// command line.
 type LocalAdmin struct {
 	Svc *Service
 	// Operator describes the caller, e.g. "the command line on this
@@ -32,15 +32,6 @@ func (l LocalAdmin) svc() *Service {
 		who = CommandLine
 	}
 	return l.Svc.As(OperatorActor(who))
-}
-
-// logOperator writes what an admin-API caller did; the line's Actor
-// names who. what never holds a secret.
-func (l LocalAdmin) logOperator(user, what string) {
-	if l.Operator == "" {
-		return
-	}
-	_ = l.svc().Log(LevelInfo, user, "Admin API: %s.", what)
 }
 
 // Users implements AdminAPI.
@@ -85,7 +76,6 @@ func (l LocalAdmin) AddUser(nu AdminNewUser) (AdminUser, error) {
 	if err != nil {
 		return AdminUser{}, err
 	}
-	l.logOperator(u.Name, fmt.Sprintf("user %q added", u.Name))
 	return toAdminUser(u, nil), nil
 }
 
@@ -94,7 +84,6 @@ func (l LocalAdmin) DeleteUser(name string) error {
 	if err := l.svc().DeleteUser(name); err != nil {
 		return err
 	}
-	l.logOperator(name, fmt.Sprintf("user %q deleted", name))
 	return nil
 }
 
@@ -108,11 +97,6 @@ func (l LocalAdmin) Reprovision(name string, mail bool) (AdminIssued, error) {
 	if err != nil {
 		return AdminIssued{}, err
 	}
-	what := "provision code issued for %q"
-	if mail {
-		what = "provision code issued and mailed for %q"
-	}
-	l.logOperator(ic.User, fmt.Sprintf(what, ic.User))
 	return AdminIssuedOf(ic), nil
 }
 
@@ -144,12 +128,7 @@ func (l LocalAdmin) SetSetting(key, value string) (AdminSetting, error) {
 	if err := l.svc().SetSetting(key, value); err != nil {
 		return AdminSetting{}, err
 	}
-	s, err := l.Setting(key)
-	if err == nil {
-		// The masked value, so a password never reaches the log.
-		l.logOperator("", fmt.Sprintf("setting %s = %s", key, s.Value))
-	}
-	return s, err
+	return l.Setting(key)
 }
 
 // Agents implements AdminAPI.
@@ -200,7 +179,6 @@ func (l LocalAdmin) PutAgent(na AdminNewAgent) (AdminAgent, error) {
 			a = s
 		}
 	}
-	l.logOperator("", fmt.Sprintf("agent %q saved (rights: %s)", a.Name, a.Rights()))
 	return l.toAdminAgent(a), nil
 }
 
@@ -209,7 +187,6 @@ func (l LocalAdmin) DeleteAgent(name string) error {
 	if err := l.svc().DeleteAgent(name); err != nil {
 		return err
 	}
-	l.logOperator("", fmt.Sprintf("agent %q deleted", name))
 	return nil
 }
 
@@ -252,7 +229,6 @@ func (l LocalAdmin) Unlock(name string) (AdminUser, error) {
 	if err != nil {
 		return AdminUser{}, err
 	}
-	l.logOperator(u.Name, fmt.Sprintf("user %q unlocked", u.Name))
 	pending, _ := l.svc().PendingCodes()
 	return toAdminUser(u, pending), nil
 }
@@ -264,11 +240,6 @@ func (l LocalAdmin) ResetPIN(name string, mail bool) (AdminPINReset, error) {
 	if err != nil {
 		return AdminPINReset{}, err
 	}
-	what := "PIN of %q reset"
-	if mail {
-		what = "PIN of %q reset and mailed"
-	}
-	l.logOperator(r.User, fmt.Sprintf(what, r.User))
 	return AdminPINReset{User: r.User, PIN: r.PIN, MailedTo: r.To}, nil
 }
 
@@ -277,7 +248,6 @@ func (l LocalAdmin) RevokeDevice(name string) error {
 	if err := l.svc().RevokeDevice(name); err != nil {
 		return err
 	}
-	l.logOperator(name, fmt.Sprintf("device of %q revoked", name))
 	return nil
 }
 
@@ -352,7 +322,6 @@ func (l LocalAdmin) PairConsole(name string, role Role) (AdminPairing, error) {
 	if err != nil {
 		return AdminPairing{}, err
 	}
-	l.logOperator("", fmt.Sprintf("pairing code made for console %q (role %s)", p.Name, p.Role))
 	addr, fp := l.svc().ConsoleEndpoint()
 	return AdminPairing{Name: p.Name, Role: p.Role, Code: p.Code, Expires: p.Expires, Fingerprint: fp, Listen: addr}, nil
 }
@@ -388,7 +357,6 @@ func (l LocalAdmin) RevokeConsole(name string) error {
 	if err := l.svc().RevokeConsole(name); err != nil {
 		return err
 	}
-	l.logOperator("", fmt.Sprintf("console %q revoked", name))
 	return nil
 }
 

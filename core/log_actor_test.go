@@ -97,3 +97,29 @@ func lastSeq(t *testing.T, svc *core.Service) uint64 {
 	}
 	return tail[0].Seq
 }
+
+// TestLog_AttachedChangeWritesOneLine: a change through the admin API
+// writes the use case's own audit line, whose Actor names the operator,
+// and no second "Admin API: …" line saying the same (docs/decisions.md
+// "The audit log names who acted").
+func TestLog_AttachedChangeWritesOneLine(t *testing.T) {
+	svc := storetest.MustServiceOn(t, storetest.MustOpenSealed(t))
+	attached := "a console or command on this machine (uid 1000, pid 4242)"
+	before := lastSeq(t, svc)
+	if _, err := (core.LocalAdmin{Svc: svc, Operator: attached}).AddUser(core.AdminNewUser{Name: "zed"}); err != nil {
+		t.Fatal(err)
+	}
+	entries, err := svc.Logs(before, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(entries) != 1 {
+		for _, e := range entries {
+			t.Logf("#%d [%s] %s", e.Seq, e.Actor, e.Message)
+		}
+		t.Fatalf("the attached user add wrote %d audit lines, want 1", len(entries))
+	}
+	if e := entries[0]; e.Message != `User "zed" added.` || e.User != "zed" || e.Actor != attached {
+		t.Errorf("entry #%d: user %q, actor %q, %q; want zed, %q, %q", e.Seq, e.User, e.Actor, e.Message, attached, `User "zed" added.`)
+	}
+}

@@ -188,8 +188,9 @@ func TestConsole_AttachedOverAdminSocket(t *testing.T) {
 	for _, e := range entries {
 		log.WriteString("[" + e.Actor + "] " + e.Message + "\n")
 	}
-	for _, want := range []string{"[a console or command on this machine (uid ", ")] Admin API: settings saved (Policy PIN and Lockout).\n",
-		`)] Admin API: agent "office-vpn" saved`, `)] Admin API: provision code issued for "alice".` + "\n"} {
+	// The use cases' own lines; the admin API adds none of its own.
+	for _, want := range []string{"[a console or command on this machine (uid ", ")] Policy PIN and Lockout saved: policy.lockout.max_failures 5 → 7.\n",
+		`)] Agent "office-vpn" saved (`, `)] Provision code created for user "alice"` + "\n"} {
 		if !strings.Contains(log.String(), want) {
 			t.Errorf("log lacks %q:\n%s", want, log.String())
 		}
@@ -257,7 +258,7 @@ func TestConsole_RemoteAdminOverMutualTLS(t *testing.T) {
 	h.waitFor("the log line arrives over the stream", func() bool {
 		for _, e := range h.c.log.shown {
 			// The entry came over the event stream, its actor with it.
-			if e.Message == "Admin API: settings saved (Policy PIN and Lockout)." && e.Actor == `console "desk-admin" (admin) at 127.0.0.1` {
+			if strings.HasPrefix(e.Message, "Policy PIN and Lockout saved: policy.pin.min_length ") && e.Actor == `console "desk-admin" (admin) at 127.0.0.1` {
 				return true
 			}
 		}

@@ -167,7 +167,7 @@ func TestRemoteConsole_PairInWindowThenHelpdesk(t *testing.T) {
 	for _, l := range logs {
 		all = append(all, "["+l.Actor+"] "+l.Message)
 	}
-	if !strings.Contains(strings.Join(all, "\n"), `[console "desk-2" (helpdesk) at 127.0.0.1] Admin API: provision code issued for "alice".`) {
+	if !strings.Contains(strings.Join(all, "\n"), `[console "desk-2" (helpdesk) at 127.0.0.1] Provision code created for user "alice"`) {
 		t.Errorf("the log does not name the operator:\n%s", strings.Join(all, "\n"))
 	}
 }

@@ -264,10 +264,11 @@ func TestRemoteConsole_HelpdeskOverMutualTLS(t *testing.T) {
 	log := e.log(t)
 	for _, want := range []string{
 		`Console "desk-2" paired (role helpdesk`,
-		`[console "desk-2" (helpdesk) at 127.0.0.1] Admin API: provision code issued for "alice".`,
-		`[console "desk-2" (helpdesk) at 127.0.0.1] Admin API: user "alice" unlocked.`,
-		`[console "desk-2" (helpdesk) at 127.0.0.1] Admin API: PIN of "alice" reset.`,
-		`[console "desk-2" (helpdesk) at 127.0.0.1] Admin API: device of "alice" revoked.`,
+		// The use cases' own lines name the console; the admin API adds none.
+		`[console "desk-2" (helpdesk) at 127.0.0.1] Provision code created for user "alice"`,
+		`[console "desk-2" (helpdesk) at 127.0.0.1] User "alice" changed: unlocked.`,
+		`[console "desk-2" (helpdesk) at 127.0.0.1] PIN reset for user "alice"; the new PIN was shown to the administrator.`,
+		`[console "desk-2" (helpdesk) at 127.0.0.1] Device of user "alice" revoked`,
 		`refused request from console "desk-2" at 127.0.0.1 in the last minute: console role helpdesk may not do settings.write`,
 		`from console "desk-2" at 127.0.0.1 in the last minute: console role helpdesk may not do agents.write`,
 		`from 127.0.0.1 in the last minute: remote admin API request without a console certificate`,
