@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"strings"
 	"testing"
 
@@ -21,15 +20,7 @@ func TestCLI_ProfileAssignAttached(t *testing.T) {
 	if code, _, errOut := runCLI(t, dir, "profile", "add", "VIP", "--email", "vip@example.org"); code != 0 {
 		t.Fatal(errOut)
 	}
-	e, err := openEnv(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer e.close()
-	loopbackEnv(t, e)
-	var adminErr bytes.Buffer
-	stopAdmin := e.startAdmin(&adminErr)
-	defer stopAdmin()
+	e := heldWithAdmin(t, dir)
 
 	effective := func() string {
 		eff, err := e.svc.EffectiveProfile("alice")
@@ -83,15 +74,7 @@ func TestCLI_ProfileCommandsAttached(t *testing.T) {
 			t.Fatal(errOut)
 		}
 	}
-	e, err := openEnv(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer e.close()
-	loopbackEnv(t, e)
-	var adminErr bytes.Buffer
-	stopAdmin := e.startAdmin(&adminErr)
-	defer stopAdmin()
+	e := heldWithAdmin(t, dir)
 
 	profile := func(name string) (core.Profile, bool) {
 		p, err := e.svc.Profile(name)

@@ -162,6 +162,35 @@ func heldDataDir(t *testing.T) string {
 	return dir
 }
 
+// loopbackEnvIn opens dir as the program does, with every listener on
+// loopback, and closes it when the test ends.
+func loopbackEnvIn(t *testing.T, dir string) *env {
+	t.Helper()
+	e, err := openEnv(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(e.close)
+	loopbackEnv(t, e)
+	return e
+}
+
+// heldWithAdmin is loopbackEnvIn with the admin socket answering, as a
+// running Provisio holds dir.
+func heldWithAdmin(t *testing.T, dir string) *env {
+	t.Helper()
+	e := loopbackEnvIn(t, dir)
+	var adminErr bytes.Buffer
+	stop := e.startAdmin(&adminErr)
+	t.Cleanup(func() {
+		stop()
+		if adminErr.Len() > 0 {
+			t.Logf("admin server: %s", adminErr.String())
+		}
+	})
+	return e
+}
+
 func TestCLI_SecondCopyRefused(t *testing.T) {
 	dir := heldDataDir(t)
 	start := time.Now()

@@ -124,13 +124,7 @@ func TestServer_TLSCertSettings(t *testing.T) {
 // admin's files, follows a setting at once, and words a bad file as the
 // server's own sentence.
 func TestConsole_CertificateHooks(t *testing.T) {
-	dir := t.TempDir()
-	e, err := openEnv(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer e.close()
-	loopbackEnv(t, e)
+	e := loopbackEnvIn(t, t.TempDir())
 	if err := e.svc.SetSetting("server.advertise", "127.0.0.1"); err != nil {
 		t.Fatal(err)
 	}
@@ -180,13 +174,7 @@ func TestConsole_CertificateHooks(t *testing.T) {
 // served at start; so does the supervisor's Fingerprint (printed by
 // `console pair`, compared when a site's certificate is taken).
 func TestServer_ProvisionPageShowsTheServedFingerprint(t *testing.T) {
-	dir := t.TempDir()
-	e, err := openEnv(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer e.close()
-	loopbackEnv(t, e)
+	e := loopbackEnvIn(t, t.TempDir())
 	if err := e.svc.SetSetting("server.advertise", "127.0.0.1"); err != nil {
 		t.Fatal(err)
 	}

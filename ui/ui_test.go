@@ -161,13 +161,12 @@ func TestConsole_BuildsScreensWhenShown(t *testing.T) {
 	}
 }
 
-// TestConsole_FollowsAReplacedCertificate: when the certificate the server
-// presents is replaced elsewhere (another server of an etcd site
-// regenerated it, #16) the configuration-changed event that follows makes
-// the status bar and Help → About show the new fingerprint, also while
-// the Server screen has not been built yet.
-func TestConsole_FollowsAReplacedCertificate(t *testing.T) {
-	// The status clock reads the certificate off the UI thread.
+// consoleServingFingerprint is a console built without its Server screen
+// whose certificate (Deps.Certificate) presents the fingerprint last
+// given to serve, testFingerprint at first. The status clock reads it off
+// the UI thread, hence the lock.
+func consoleServingFingerprint(t *testing.T) (*harness, *Console, func(fp string)) {
+	t.Helper()
 	var mu sync.Mutex
 	fp := testFingerprint
 	h := newHarnessWith(t, func(_ *harness, d *Deps) {
@@ -175,13 +174,21 @@ func TestConsole_FollowsAReplacedCertificate(t *testing.T) {
 	})
 	w := test.NewTempWindow(t, widget.NewLabel(""))
 	c := newConsole(h.c.app, w, h.c.deps, h.options())
-	defer c.Close()
+	t.Cleanup(c.Close)
+	return h, c, func(s string) { mu.Lock(); defer mu.Unlock(); fp = s }
+}
+
+// TestConsole_FollowsAReplacedCertificate: when the certificate the server
+// presents is replaced elsewhere (another server of an etcd site
+// regenerated it, #16) the configuration-changed event that follows makes
+// the status bar and Help → About show the new fingerprint, also while
+// the Server screen has not been built yet.
+func TestConsole_FollowsAReplacedCertificate(t *testing.T) {
+	h, c, serve := consoleServingFingerprint(t)
 	if c.server != nil || !strings.HasSuffix(c.status.Text, "Certificate SHA-256 "+testFingerprint) {
 		t.Fatalf("server screen built %v, status %q", c.server != nil, c.status.Text)
 	}
-	mu.Lock()
-	fp = "11:22:33"
-	mu.Unlock()
+	serve("11:22:33")
 	h.svc.Events().Publish(core.Event{Kind: core.EventConfigChanged, Reason: "server certificate", At: time.Now()})
 	h.waitFor("the new fingerprint in the status bar", func() bool {
 		return strings.HasSuffix(c.status.Text, "Certificate SHA-256 11:22:33")
@@ -196,23 +203,12 @@ func TestConsole_FollowsAReplacedCertificate(t *testing.T) {
 // configuration change; the status bar follows it on its own clock, and
 // Help → About shows the certificate served when it opens.
 func TestConsole_FollowsACertificateRenewedInPlace(t *testing.T) {
-	var mu sync.Mutex
-	fp := testFingerprint
-	h := newHarnessWith(t, func(_ *harness, d *Deps) {
-		d.Certificate = func() CertInfo { mu.Lock(); defer mu.Unlock(); return CertInfo{Fingerprint: fp} }
-	})
-	w := test.NewTempWindow(t, widget.NewLabel(""))
-	c := newConsole(h.c.app, w, h.c.deps, h.options())
-	defer c.Close()
-	mu.Lock()
-	fp = "44:55:66"
-	mu.Unlock()
+	h, c, serve := consoleServingFingerprint(t)
+	serve("44:55:66")
 	h.waitFor("the renewed fingerprint in the status bar", func() bool {
 		return strings.HasSuffix(c.status.Text, "Certificate SHA-256 44:55:66")
 	})
-	mu.Lock()
-	fp = "77:88:99"
-	mu.Unlock()
+	serve("77:88:99")
 	c.showAbout()
 	if got := c.aboutBox.fingerprint.Text; got != "77:88:99" {
 		t.Errorf("Help → About shows %q, want the certificate served now", got)
