@@ -241,18 +241,12 @@ func (s *Service) SetListening(addr string) { s.listening.Store(&addr) }
 type logger struct {
 	tx  Tx
 	now time.Time
-	// actor is who the Service acts for; who is its description, made
-	// on the first entry, so a transaction that logs nothing costs
-	// nothing and one that logs several lines describes it once.
-	actor   *Actor
+	// who describes the actor the Service acts for, each entry's Actor.
 	who     string
 	entries []LogEntry
 }
 
 func (l *logger) add(level Level, user, format string, args ...any) error {
-	if l.who == "" && l.actor != nil {
-		l.who = l.actor.String()
-	}
 	e, err := l.tx.AppendLog(LogEntry{Time: l.now, Level: level, User: user, Actor: l.who, Message: fmt.Sprintf(format, args...)})
 	if err != nil {
 		return err
@@ -267,7 +261,7 @@ func (l *logger) add(level Level, user, format string, args ...any) error {
 func (s *Service) update(batch bool, fn func(tx Tx, log *logger) error, events ...func() []Event) error {
 	var l *logger
 	run := func(tx Tx) error {
-		l = &logger{tx: tx, now: s.clock.Now(), actor: &s.actor}
+		l = &logger{tx: tx, now: s.clock.Now(), who: s.actor.String()}
 		return fn(tx, l)
 	}
 	var err error
