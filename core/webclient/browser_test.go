@@ -222,9 +222,19 @@ type world struct {
 
 func newWorld(t testing.TB) *world {
 	t.Helper()
+	// Code requests answer after a millisecond instead of a second, so the
+	// tests that send many stay short; TestHandler_RequestTimingFloor
+	// checks the real floor.
+	return newWorldFloor(t, time.Millisecond)
+}
+
+// newWorldFloor is newWorld with the given webclient.Options.RequestFloor
+// (0: the default).
+func newWorldFloor(t testing.TB, floor time.Duration) *world {
+	t.Helper()
 	svc := storetest.MustService(t)
 	srv, fp := agentxmltest.MustServer(t, svc, func(o *agentxml.Options) {
-		o.Portal = webclient.New(svc, webclient.Options{Fingerprint: o.Fingerprint})
+		o.Portal = webclient.New(svc, webclient.Options{Fingerprint: o.Fingerprint, RequestFloor: floor})
 	})
 	for _, kv := range [][2]string{
 		{"server.name", "Provisio test"},

@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"provisio/core"
 	"provisio/core/agentxml"
@@ -253,6 +254,43 @@ func TestHandler_RequestRefusalsCostTheSame(t *testing.T) {
 	}
 	if pend, _ := w.svc.PendingCodes(); len(pend) != 1 || pend["pending"].IsZero() {
 		t.Fatalf("pending codes %v, want only the helpdesk's", pend)
+	}
+}
+
+// TestHandler_RequestTimingFloor: a code request that mails a code commits
+// it before the answer, one that sends nothing writes nothing, so every
+// answer waits for the same floor (DefaultRequestFloor with the handler's
+// default options): how long the page takes must not tell a stranger which
+// names are accounts that can receive a code. Only the lower bound is
+// checked, which holds on any machine.
+func TestHandler_RequestTimingFloor(t *testing.T) {
+	w := newWorldFloor(t, 0)
+	if err := w.svc.SetSetting("policy.selfreset.allow_self_provision", "Yes"); err != nil {
+		t.Fatal(err)
+	}
+	w.addUser(t, "mailed", "1357", "mailed@example.org")
+	w.addUser(t, "pending", "1357", "pending@example.org")
+	w.code(t, "pending")
+	hc := w.client(t)
+	for _, name := range []string{"nobody", "pending", "mailed"} {
+		t.Run(name, func(t *testing.T) {
+			start := time.Now()
+			r, err := hc.PostForm(w.url+"/userportal/request", url.Values{"username": {name}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			b := body(t, r)
+			took := time.Since(start)
+			if r.StatusCode != http.StatusOK || !strings.Contains(b, "If the account can receive codes, one is on its way.") {
+				t.Fatalf("answer = %d %s", r.StatusCode, b)
+			}
+			if took < webclient.DefaultRequestFloor {
+				t.Fatalf("answered after %v, before the floor of %v", took, webclient.DefaultRequestFloor)
+			}
+		})
+	}
+	if pend, _ := w.svc.PendingCodes(); pend["mailed"].IsZero() {
+		t.Fatalf("pending codes %v: the real request made no code", pend)
 	}
 }
 

@@ -3,6 +3,7 @@ package webclient
 import (
 	"net/http"
 	"strings"
+	"time"
 
 	"provisio/core"
 )
@@ -71,7 +72,11 @@ func (h *Handler) request(w http.ResponseWriter, r *http.Request) {
 		h.render(w, http.StatusTooManyRequests, "portal.html", data)
 		return
 	}
+	// From here on the answer waits for the floor, whatever happens, and
+	// before any byte of it is written: only the issuing path commits.
+	floor := time.Now().Add(h.opt.RequestFloor)
 	out, err := h.svc.RequestSelfServiceCode(name)
+	time.Sleep(time.Until(floor))
 	if err != nil {
 		_ = h.svc.Log(core.LevelError, "", "Self-service code request failed, error: %v", err)
 		data.Problem = "The request could not be handled; try again later or ask your helpdesk."

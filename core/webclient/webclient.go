@@ -52,7 +52,19 @@ type Options struct {
 	// (an IPv6 /64 counts as one) may load, and its requests for paths
 	// this handler does not serve; nil means DefaultStatic.
 	Static *Limit
+	// RequestFloor is the least time a self-service code request takes to
+	// answer, counted from when it passed the rate limits; 0 means
+	// DefaultRequestFloor.
+	RequestFloor time.Duration
 }
+
+// DefaultRequestFloor is how long every self-service code request takes at
+// least. A request that mails a code commits it (an fsync) before the
+// answer, and one that sends nothing writes nothing, so without a floor the
+// answer's delay would tell a stranger which names are real accounts able
+// to receive a code. A second covers a commit on a slow disk many times
+// over and is nothing to a person who asks for a code once.
+const DefaultRequestFloor = time.Second
 
 // Handler serves /userportal/ (except the paths core/agentxml serves
 // itself: getQRCode and the Provision URL page).
@@ -76,6 +88,9 @@ const (
 func New(svc *core.Service, opt Options) *Handler {
 	if opt.Now == nil {
 		opt.Now = time.Now
+	}
+	if opt.RequestFloor <= 0 {
+		opt.RequestFloor = DefaultRequestFloor
 	}
 	h := &Handler{svc: svc, opt: opt, mux: http.NewServeMux(), limits: newLimiter(opt.Now), static: DefaultStatic()}
 	if opt.Static != nil {
