@@ -110,6 +110,14 @@ func parseOTC(otc string, set Settings) (code string, index int, why *otcFailure
 	return code, index, nil
 }
 
+// noSuitableMethod is the log's reason for a login of a user who is not
+// in the user database (or deleted): the seed's sentence (protocol.md
+// section 7), which names the usual cause, a repository not yet synced.
+func noSuitableMethod(username string) string {
+	return fmt.Sprintf("No suitable authentication method for the user %q was found. "+
+		"The user may be missing from the user repository or a synchronisation has not yet occurred.", clean(username))
+}
+
 // otcFailure is why checkOTC refused a code: err for the caller, reason
 // for the log.
 type otcFailure struct {
@@ -138,7 +146,7 @@ func checkOTC(tx Tx, now time.Time, agent Agent, set Settings, username, code st
 	raw := bareTx(tx)
 	u, err := raw.User(username)
 	if errors.Is(err, ErrNotFound) || err == nil && u.Deleted {
-		return u, StringSet{}, wrong("no such user"), nil
+		return u, StringSet{}, wrong(noSuitableMethod(username)), nil
 	} else if err != nil {
 		return u, StringSet{}, nil, err
 	}

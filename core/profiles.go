@@ -87,8 +87,15 @@ type profileField struct {
 // profile's Mobile Client fields parse and validate exactly as the
 // settings always did.
 func mobileField(key string) profileField {
+	return mobileFieldLabelled(key, SettingHelp("policy.mobile."+key))
+}
+
+// mobileFieldLabelled is mobileField under the label the Provisioning
+// profile seed gives the option ("Customer Service Email" is Policy →
+// Mobile Client's "Support Email Address").
+func mobileFieldLabelled(key, label string) profileField {
 	full := "policy.mobile." + key
-	return profileField{label: SettingHelp(full),
+	return profileField{label: label,
 		get: func(c *ClientPolicies) string {
 			s := Settings{MobileClient: c.MobileClientPolicy}
 			return settings[full].get(&s)
@@ -132,15 +139,15 @@ var profileKeys = []string{"support_email", "support_phone",
 	"logging", "read_only_settings", "pin_mode", "pin_cache_timeout", "pin_max_retries", "pin_lock_time", "mutual_auth", "cert_pinning"}
 
 var profileFields = map[string]profileField{
-	"support_email":           mobileField("support_email"),
-	"support_phone":           mobileField("support_phone"),
+	"support_email":           mobileFieldLabelled("support_email", "Customer Service Email"),
+	"support_phone":           mobileFieldLabelled("support_phone", "Customer Service Phone"),
 	"allow_pin_entry":         mobileField("allow_pin_entry"),
 	"allow_choose_extraction": mobileField("allow_choose_extraction"),
 	"allow_browse_strings":    mobileField("allow_browse_strings"),
 	"provision_numeric":       mobileField("provision_numeric"),
 	"sync_index":              mobileField("sync_index"),
 	"vpn_url_scheme":          mobileField("vpn_url_scheme"),
-	"logging":                 profileBool("Client logging", func(c *ClientPolicies) *bool { return &c.Logging }),
+	"logging":                 profileBool("Logging", func(c *ClientPolicies) *bool { return &c.Logging }),
 	"read_only_settings":      profileBool("Read-only settings", func(c *ClientPolicies) *bool { return &c.ReadOnlySettings }),
 	"pin_mode": {label: "PIN (optional or mandatory)",
 		get: func(c *ClientPolicies) string { return c.PINMode },

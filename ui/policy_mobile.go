@@ -6,7 +6,10 @@ func newMobilePolicy(c *Console) *settingsForm {
 	return newSettingsForm(c, settingsSpec{
 		title: "Policy → Mobile Client",
 		what:  "Policy Mobile Client",
-		note: "These are the Default profile's values (Policy → Profiles has the other options and profiles for groups and users). " +
+		// The first sentence is the seed's line under Policy > Mobile
+		// Client ("Set the polices ...", its typo corrected).
+		note: "Set the policies to be downloaded to mobile clients. " +
+			"These are the Default profile's values (Policy → Profiles has the other options and profiles for groups and users). " +
 			"Phones receive them at their next provision or security string download, not at once.",
 		checks: []string{
 			"policy.mobile.allow_pin_entry",

@@ -132,6 +132,19 @@ func TestMobilePolicy_AllEightFields(t *testing.T) {
 	}
 }
 
+// TestMobilePolicy_SeedSubtitle: the screen opens with the seed's line
+// under Policy > Mobile Client.
+func TestMobilePolicy_SeedSubtitle(t *testing.T) {
+	h := newHarness(t)
+	const want = "Set the policies to be downloaded to mobile clients."
+	for _, text := range visibleTexts(h.c.mobile.content) {
+		if strings.HasPrefix(text, want) {
+			return
+		}
+	}
+	t.Errorf("no label starts with %q; labels:\n%s", want, strings.Join(visibleTexts(h.c.mobile.content), "\n"))
+}
+
 func TestSelfResetPolicy_ProvisionURLs(t *testing.T) {
 	h := newHarness(t)
 	f := h.c.selfReset

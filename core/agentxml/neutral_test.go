@@ -146,7 +146,7 @@ func TestAgentXML_LoginRepliesAreNeutral(t *testing.T) {
 		})
 	}
 	// The audit log keeps the precise reasons.
-	wantLog(t, e.svc, "Login failed for user: ghost, error: no such user",
+	wantLog(t, e.svc, `Login failed for user: ghost, error: No suitable authentication method for the user "ghost" was found. The user may be missing from the user repository or a synchronisation has not yet occurred.`,
 		"Login failed for user: nopin, error: the user has no PIN",
 		"Login failed for user: nostrings, error: the user has no security strings",
 		"Login failed for user: permlocked, error: the user is locked until an administrator unlocks the account",

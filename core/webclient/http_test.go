@@ -128,6 +128,30 @@ func TestHandler_SetupLogsNoSecrets(t *testing.T) {
 	}
 }
 
+// TestHandler_SetupSeedWording: the phone shows the seed's messages: the
+// app's set-up form says "Provisioning. Please wait..." while it waits,
+// and the page of a successful setup is headed "Device Provisioned".
+func TestHandler_SetupSeedWording(t *testing.T) {
+	w := newWorld(t)
+	w.addUser(t, "gfield", "1357", "")
+	ic := w.code(t, "gfield")
+	hc := w.client(t)
+	r, err := hc.PostForm(w.url+"/userportal/setup", url.Values{"username": {"gfield"}, "code": {ic.Code}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if page := body(t, r); !strings.Contains(page, "<h1>Device Provisioned</h1>") {
+		t.Errorf("setup page lacks the heading Device Provisioned:\n%s", page)
+	}
+	r, err = hc.Get(w.url + "/userportal/app/app.js")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if js := body(t, r); !strings.Contains(js, "say('Provisioning. Please wait...');") {
+		t.Error("the app's set-up form does not say Provisioning. Please wait...")
+	}
+}
+
 // TestHandler_UnknownDeviceCostsNoWrite: a made-up device Id is answered
 // "replaced" and counted in memory only.
 func TestHandler_UnknownDeviceCostsNoWrite(t *testing.T) {

@@ -41,6 +41,12 @@ type setupReply struct {
 // username (64) or code (10), as on the Provision URL page.
 const maxField = 128
 
+// setupDone heads the page that keeps the answer of a successful setup,
+// shown briefly before the authenticator opens: the seed's "Device
+// Provisioned" message. The app's own set-up form shows the seed's
+// "Provisioning. Please wait..." meanwhile (app.js).
+const setupDone = "Device Provisioned"
+
 // The answers to a username or code over maxField: saying the link is
 // incomplete would send the person looking for a missing part.
 const (
@@ -127,5 +133,5 @@ func (h *Handler) setup(w http.ResponseWriter, r *http.Request) {
 		fail(http.StatusInternalServerError, "The server could not set this phone up; try again, or ask your administrator.")
 		return
 	}
-	h.render(w, http.StatusOK, "message.html", messageData{Title: "Setting up this phone", Message: "Saving your security strings on this phone…", Setup: string(js)})
+	h.render(w, http.StatusOK, "message.html", messageData{Title: setupDone, Message: "Saving your security strings on this phone…", Setup: string(js)})
 }

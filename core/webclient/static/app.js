@@ -281,7 +281,7 @@
     if (!username || !code) { setupProblem('Enter your username and the provision code.'); return; }
     $('setup-submit').disabled = true;
     setupProblem('');
-    say('Setting up this phone…');
+    say('Provisioning. Please wait...');
     fetch('/userportal/setup', {
       method: 'POST',
       headers: { 'Content-Type': 'application/x-www-form-urlencoded', 'Accept': 'application/json' },
