@@ -338,7 +338,7 @@ func (c *cli) openEnv(actor core.Actor) (*env, error) {
 	if notice := tightenDataDir(c.dataDir); notice != "" {
 		fmt.Fprintln(c.errOut, notice)
 	}
-	return openEnvStore(c.dataDir, c.keyDir, c.store, core.WithActor(actor))
+	return openEnvStore(c.dataDir, c.keyDir, c.store, actor)
 }
 
 // commandLine is who a command run on the data directory acts as.
@@ -536,7 +536,7 @@ func (c *cli) createEmpty() error {
 	if err := os.MkdirAll(c.dataDir, 0o700); err != nil {
 		return fmt.Errorf("create data directory %s: %w", c.dataDir, err)
 	}
-	st, err := store.Open(c.dataDir, store.Options{CreateEmpty: true})
+	st, err := store.Open(c.dataDir, store.Options{CreateEmpty: true, Actor: commandLine})
 	if errors.Is(err, store.ErrLocked) {
 		return fmt.Errorf("%s is in use: %w", c.dataDir, store.ErrLocked)
 	}
