@@ -534,7 +534,7 @@ func (e *env) serverStatus() core.ServerStatus {
 	if c.Problem != nil {
 		cs.Problem = c.Problem.Error()
 	}
-	return core.ServerStatus{URLs: e.sup.URLs(), Certificate: cs, Store: e.storeInfo()}
+	return core.ServerStatus{URLs: e.sup.URLs(), Certificate: cs, Store: e.storeInfo(), DataDir: abs(e.dir), KeyDir: abs(e.keyDir)}
 }
 
 func (e *env) storeInfo() ui.StoreInfo {
