@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -97,6 +98,70 @@ func TestCLI_BackupOutRefusesToDestroy(t *testing.T) {
 		if code, out, errOut := runCLI(t, dir, "backup", "--out", good, "--passphrase-file", pass); code != exitOK {
 			t.Fatalf("backup %d: %d %q %q", i, code, out, errOut)
 		}
+	}
+}
+
+// TestCLI_BackupOutAttachedRefusesServiceDirs: a command attached to a
+// running Provisio without --key-dir does not know the key directory the
+// service was started with; the service tells it (GET /v1/server), so
+// "backup --out" into that directory, or into the data directory, is
+// refused as it is locally, also through a symbolic link. A file
+// elsewhere is written.
+func TestCLI_BackupOutAttachedRefusesServiceDirs(t *testing.T) {
+	root := privateTempDir(t)
+	dir, serviceKeys := filepath.Join(root, "data"), filepath.Join(root, "service-keys")
+	heldWithAdminKeys(t, dir, serviceKeys)
+	pass := filepath.Join(root, "pass")
+	if err := os.WriteFile(pass, []byte("correct horse battery staple\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	linkKeys, linkData := filepath.Join(root, "keys-link"), filepath.Join(root, "data-link")
+	if err := os.Symlink(serviceKeys, linkKeys); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(dir, linkData); err != nil {
+		t.Fatal(err)
+	}
+	listing := func(d string) []string {
+		es, err := os.ReadDir(d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var names []string
+		for _, e := range es {
+			names = append(names, e.Name())
+		}
+		return names
+	}
+	if err := os.Mkdir(filepath.Join(serviceKeys, "archive"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	keysBefore, dataBefore := listing(serviceKeys), listing(dir)
+	tests := []struct{ name, out, inside string }{
+		{"the service's key directory", filepath.Join(serviceKeys, "backup.age"), serviceKeys},
+		{"a folder in the key directory", filepath.Join(serviceKeys, "archive", "backup.age"), serviceKeys},
+		{"a link to the key directory", filepath.Join(linkKeys, "backup.age"), serviceKeys},
+		{"a link to the data directory", filepath.Join(linkData, "backup.age"), dir},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, out, errOut := runCLI(t, dir, "backup", "--out", tt.out, "--passphrase-file", pass)
+			want := "is inside " + tt.inside + ", which holds the data and keys"
+			if code != exitError || !strings.Contains(errOut, want) || !strings.Contains(errOut, "nothing was written") {
+				t.Errorf("exit %d, %q %q; want exit 1 and ~%q", code, out, errOut, want)
+			}
+		})
+	}
+	if got := listing(serviceKeys); !slices.Equal(got, keysBefore) {
+		t.Errorf("the service's key directory holds %q after the refused backups, had %q", got, keysBefore)
+	}
+	if got := listing(dir); !slices.Equal(got, dataBefore) {
+		t.Errorf("the data directory holds %q after the refused backups, had %q", got, dataBefore)
+	}
+	good := filepath.Join(root, "b.age")
+	code, out, errOut := runCLI(t, dir, "backup", "--out", good, "--passphrase-file", pass)
+	if code != exitOK || !strings.Contains(out, "Backup taken by the running server") || !isBackupFile(good) {
+		t.Fatalf("backup to %s: exit %d, %q %q", good, code, out, errOut)
 	}
 }
 

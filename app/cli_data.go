@@ -43,7 +43,17 @@ var backupCommand = command{
 			// Attached to a running server, the server takes the copy
 			// and streams it here; the passphrase goes in the request
 			// body only.
-			return c.withAPI(func(api adminapi.API, e *env) error { return c.backup(api, e, *out, enc) })
+			return c.attach(func(client *adminapi.Client, e *env) error {
+				if e != nil {
+					return c.backup(adminapi.Local{Svc: e.svc}, e, *out, enc)
+				}
+				// The service may keep its data or keys elsewhere than
+				// this command knows (its own --key-dir): it says where.
+				if err := checkOutsideServer(client, *out); err != nil {
+					return err
+				}
+				return c.backup(client, nil, *out, enc)
+			})
 		}
 	},
 }
@@ -63,24 +73,8 @@ func (c *cli) checkBackupOut(out string) error {
 	if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
 		return fmt.Errorf("The folder %s for the backup does not exist; create it or give --out a file in another folder (nothing was written).", dir)
 	}
-	real := func(p string) string {
-		if a, err := filepath.Abs(p); err == nil {
-			p = a
-		}
-		if r, err := filepath.EvalSymlinks(p); err == nil {
-			return r
-		}
-		return p
-	}
-	target := filepath.Join(real(dir), filepath.Base(abs))
-	for _, d := range []string{c.dataDir, keyDirFor(c.dataDir, c.keyDir)} {
-		rd := real(d)
-		if a, err := filepath.Abs(d); err == nil {
-			d = a
-		}
-		if target == rd || strings.HasPrefix(target, rd+string(filepath.Separator)) {
-			return fmt.Errorf("--out %s is inside %s, which holds the data and keys a backup is made of; write the backup to another folder, ideally on another disk (nothing was written).", out, d)
-		}
+	if err := checkOutside(out, c.dataDir, keyDirFor(c.dataDir, c.keyDir)); err != nil {
+		return err
 	}
 	fi, err := os.Stat(abs)
 	switch {
@@ -94,6 +88,44 @@ func (c *cli) checkBackupOut(out string) error {
 		return fmt.Errorf("%s exists and is not a Provisio backup, so it is not replaced; choose another name or move it away first (nothing was written).", out)
 	}
 	return nil
+}
+
+// checkOutside refuses an --out inside any of dirs, symbolic links
+// resolved on both sides, so a link to the key directory or a data
+// directory reached through a linked parent is refused too.
+func checkOutside(out string, dirs ...string) error {
+	real := func(p string) string {
+		p = abs(p)
+		if r, err := filepath.EvalSymlinks(p); err == nil {
+			return r
+		}
+		return p
+	}
+	a := abs(out)
+	target := filepath.Join(real(filepath.Dir(a)), filepath.Base(a))
+	for _, d := range dirs {
+		if d == "" {
+			continue
+		}
+		rd := real(d)
+		if target == rd || strings.HasPrefix(target, rd+string(filepath.Separator)) {
+			return fmt.Errorf("--out %s is inside %s, which holds the data and keys a backup is made of; write the backup to another folder, ideally on another disk (nothing was written).", out, abs(d))
+		}
+	}
+	return nil
+}
+
+// checkOutsideServer is checkOutside for an attached command: against
+// the data and key directories the running Provisio says it uses
+// (GET /v1/server), which this command cannot know when the service was
+// started with another --key-dir. One from before the status named them
+// answers without them: then only checkBackupOut's check was made.
+func checkOutsideServer(client *adminapi.Client, out string) error {
+	st, err := client.ServerStatus()
+	if err != nil {
+		return fmt.Errorf("The running Provisio did not say where its data and keys are (%s), so the backup was not taken (nothing was written).", core.ErrorMessage(err))
+	}
+	return checkOutside(out, st.DataDir, st.KeyDir)
 }
 
 // isBackupFile reports whether the file at path starts like an

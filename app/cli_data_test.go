@@ -3,16 +3,20 @@ package main
 import (
 	"bytes"
 	"encoding/binary"
+	"io"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	bolt "go.etcd.io/bbolt"
 
+	"provisio/core"
 	"provisio/core/certs"
 	"provisio/core/store"
+	"provisio/core/store/storetest"
 )
 
 // TestCLI_KeyDir: the data key is made on first run in the sibling key
@@ -184,5 +188,107 @@ func TestCLI_KeyRotate(t *testing.T) {
 	}
 	if code, out, _ := runCLI(t, dir, "user", "list"); code != exitOK || !strings.Contains(out, "alice") {
 		t.Fatalf("users after rotate: %q", out)
+	}
+}
+
+// TestCLI_StoreLinesNameWhoOpened: the lines the store writes itself name
+// the actor the program opened it for: a data file written without a key
+// is encrypted on its first open by a command (the command line), by
+// serve (the server) or by the console; "key rotate" is the command
+// line's.
+func TestCLI_StoreLinesNameWhoOpened(t *testing.T) {
+	// plain makes a data file as a Provisio from before #13 wrote it.
+	plain := func(t *testing.T, dir string) {
+		t.Helper()
+		st, err := store.Open(dir, store.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		storetest.MustAddUser(t, storetest.MustServiceOn(t, st), "alice", "731945862")
+		if err := st.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	const encrypted, rotated = "were encrypted with the data key", "The data key was rotated"
+	tests := []struct {
+		name  string
+		setup func(t *testing.T, dir string)
+		act   func(t *testing.T, dir string)
+		msg   string
+		want  string
+	}{
+		{"a command encrypts", plain, func(t *testing.T, dir string) {
+			if code, _, errOut := runCLI(t, dir, "user", "list"); code != exitOK {
+				t.Fatalf("user list: %d %s", code, errOut)
+			}
+		}, encrypted, "the command line"},
+		{"serve encrypts", func(t *testing.T, dir string) {
+			plain(t, dir)
+			// startServe's loopbackListeners would open the directory
+			// with a command first: its listeners are set here instead.
+			st, err := store.Open(dir, store.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			svc := storetest.MustServiceOn(t, st)
+			for _, key := range []string{"server.mtls_listen", "server.admin_listen"} {
+				if err := svc.SetSetting(key, freeAddr(t)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			st.Close()
+		}, func(t *testing.T, dir string) {
+			srv := startServeAsIs(t, 20*time.Second, "--data", dir, "serve", "--listen", "127.0.0.1:0")
+			if code := srv.halt(); code != 0 {
+				t.Fatalf("serve exit %d: %s", code, srv.errOut.String())
+			}
+		}, encrypted, "the server"},
+		{"the console encrypts", plain, func(t *testing.T, dir string) {
+			e, err := (&cli{dataDir: dir, errOut: io.Discard}).openEnv(core.ConsoleActor)
+			if err != nil {
+				t.Fatal(err)
+			}
+			e.close()
+		}, encrypted, "the console"},
+		{"key rotate", func(t *testing.T, dir string) {
+			if code, _, errOut := runCLI(t, dir, "user", "add", "alice"); code != exitOK {
+				t.Fatalf("user add: %d %s", code, errOut)
+			}
+		}, func(t *testing.T, dir string) {
+			if code, out, errOut := runCLI(t, dir, "key", "rotate"); code != exitOK {
+				t.Fatalf("key rotate: %d %q %q", code, out, errOut)
+			}
+		}, rotated, "the command line"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := filepath.Join(privateTempDir(t), "provisio")
+			if err := os.Mkdir(dir, 0o700); err != nil {
+				t.Fatal(err)
+			}
+			tc.setup(t, dir)
+			tc.act(t, dir)
+			e, err := openEnv(dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer e.close()
+			entries, err := e.svc.Logs(0, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, en := range entries {
+				if strings.Contains(en.Message, tc.msg) {
+					got = append(got, en.Actor)
+				}
+			}
+			if len(got) != 1 || got[0] != tc.want {
+				t.Errorf("actors of the %q lines = %q, want [%q]", tc.msg, got, tc.want)
+			}
+			if _, err := e.svc.VerifyLog(); err != nil {
+				t.Errorf("log verify: %v", err)
+			}
+		})
 	}
 }

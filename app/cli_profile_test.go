@@ -1,6 +1,10 @@
 package main
 
 import (
+	"errors"
+	"flag"
+	"io"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -30,6 +34,12 @@ func TestCLI_Profile(t *testing.T) {
 		{[]string{"profile", "set", "Sales", "pin_cache_timeout", "600"}, 0, "This affects 0 user(s)", ""},
 		{[]string{"profile", "set", "Sales", "pin_mode", "sometimes"}, 1, "", `Enter optional or mandatory, not "sometimes".`},
 		{[]string{"profile", "set", "Sales", "messaging", "on"}, 1, "", `There is no profile key "messaging"`},
+		// No profile field takes a negative number; one given without
+		// "--" reaches the field's rule, which says the range.
+		{[]string{"profile", "set", "Sales", "pin_lock_time", "-5"}, 1, "", "Enter a whole number from 0 to 86,400."},
+		{[]string{"profile", "set", "Sales", "pin_max_retries", "-1"}, 1, "", "Enter a whole number from 1 to 100."},
+		{[]string{"profile", "set", "Sales", "pin_cache_timeout", "--", "-60"}, 1, "", "Enter a whole number from 0 to 86,400."},
+		{[]string{"profile", "set", "Sales", "pin_lock_time", "-x"}, 2, "", "flag provided but not defined: -x (usage: provisio profile set NAME KEY VALUE)"},
 		{[]string{"profile", "assign", "Sales"}, 2, "", "give exactly one of --group G or --user U"},
 		{[]string{"profile", "assign", "Sales", "--group", "Sales"}, 0, "Group Sales now uses profile Sales.", ""},
 		{[]string{"profile", "assign", "VIP", "--user", "bob"}, 0, "User bob now uses profile VIP (user).", ""},
@@ -54,6 +64,56 @@ func TestCLI_Profile(t *testing.T) {
 			if code != tt.wantCode || !strings.Contains(out, tt.wantOut) || !strings.Contains(errOut, tt.wantErr) {
 				t.Fatalf("exit %d, stdout %q, stderr %q; want exit %d, stdout ~%q, stderr ~%q",
 					code, out, errOut, tt.wantCode, tt.wantOut, tt.wantErr)
+			}
+		})
+	}
+}
+
+// TestCLI_NegativeNumberIsAnArgument: runCommand takes a negative number
+// for an argument where the flag parser would read a flag, leaves one
+// that is a flag's value to that flag, and still refuses an unknown flag.
+func TestCLI_NegativeNumberIsAnArgument(t *testing.T) {
+	tests := []struct {
+		args    []string
+		wantPos []string
+		wantN   int
+		wantB   bool
+		wantErr string
+	}{
+		{args: []string{"Sales", "pin_lock_time", "-5"}, wantPos: []string{"Sales", "pin_lock_time", "-5"}},
+		{args: []string{"-5", "a"}, wantPos: []string{"-5", "a"}},
+		{args: []string{"-0.5"}, wantPos: []string{"-0.5"}},
+		{args: []string{"-.5"}, wantPos: []string{"-.5"}},
+		{args: []string{"a", "--n", "-3", "-4"}, wantPos: []string{"a", "-4"}, wantN: -3},
+		{args: []string{"--n=-3", "-4"}, wantPos: []string{"-4"}, wantN: -3},
+		{args: []string{"--b", "-4"}, wantPos: []string{"-4"}, wantB: true},
+		{args: []string{"-4", "--b", "a"}, wantPos: []string{"-4", "a"}, wantB: true},
+		{args: []string{"a", "--", "-x"}, wantPos: []string{"a", "-x"}},
+		{args: []string{"a", "-x"}, wantErr: "flag provided but not defined: -x"},
+		{args: []string{"a", "--bogus", "-5"}, wantErr: "flag provided but not defined: -bogus"},
+		{args: []string{"-5x"}, wantErr: "flag provided but not defined: -5x"},
+		{args: []string{"-Inf"}, wantErr: "flag provided but not defined: -Inf"},
+		{args: []string{"--n", "-x"}, wantErr: `invalid value "-x" for flag -n`},
+	}
+	for _, tt := range tests {
+		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
+			var gotPos []string
+			var n *int
+			var b *bool
+			cmd := command{usage: "test ARGS", args: len(tt.wantPos), setup: func(fs *flag.FlagSet) action {
+				n, b = fs.Int("n", 0, ""), fs.Bool("b", false, "")
+				return func(_ *cli, pos []string) error { gotPos = pos; return nil }
+			}}
+			err := (&cli{out: io.Discard, errOut: io.Discard}).runCommand(cmd, tt.args)
+			if tt.wantErr != "" {
+				var ue usageError
+				if !errors.As(err, &ue) || !strings.Contains(ue.msg, tt.wantErr) {
+					t.Fatalf("error %v, want a usage error with %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil || !slices.Equal(gotPos, tt.wantPos) || *n != tt.wantN || *b != tt.wantB {
+				t.Fatalf("args %q, n %d, b %v, %v; want %q, %d, %v", gotPos, *n, *b, err, tt.wantPos, tt.wantN, tt.wantB)
 			}
 		})
 	}

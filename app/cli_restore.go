@@ -138,7 +138,7 @@ func (c *cli) restore(file string, id age.Identity) error {
 	if !rep.OK() {
 		return refuse("its data file is damaged (%s%s)", rep.Damage, strings.Join(rep.BadRecords, "; "))
 	}
-	st, err := store.Open(stage, store.Options{KeyDir: stageKeys, CheckBudget: -1})
+	st, err := store.Open(stage, store.Options{KeyDir: stageKeys, CheckBudget: -1, Actor: commandLine})
 	if err != nil {
 		return refuse("%v", err)
 	}

@@ -40,12 +40,12 @@ func (c *cli) storeCopy(dest string) error {
 	var src *store.Store
 	var err error
 	if c.store.etcd() {
-		src, _, err = openEtcd(c.dataDir, keyDir, c.store)
+		src, _, err = openEtcd(c.dataDir, keyDir, c.store, commandLine)
 	} else {
 		if _, serr := os.Stat(filepath.Join(c.dataDir, store.FileName)); serr != nil {
 			return fmt.Errorf("there is no data file in %s to copy", c.dataDir)
 		}
-		src, err = store.Open(c.dataDir, store.Options{HeldData: heldData(c.dataDir), KeyDir: keyDir})
+		src, err = store.Open(c.dataDir, store.Options{HeldData: heldData(c.dataDir), KeyDir: keyDir, Actor: commandLine})
 		if errors.Is(err, store.ErrLocked) {
 			return fmt.Errorf("%s is in use: %w; stop the server and the console first, so that nothing changes during the copy", c.dataDir, store.ErrLocked)
 		}
@@ -63,7 +63,7 @@ func (c *cli) storeCopy(dest string) error {
 		if dest == c.store.url {
 			return errors.New("the source and the destination are the same store")
 		}
-		dst, _, err = openEtcd(c.dataDir, keyDir, storeChoice{url: dest, ca: c.store.ca, cert: c.store.cert, key: c.store.key})
+		dst, _, err = openEtcd(c.dataDir, keyDir, storeChoice{url: dest, ca: c.store.ca, cert: c.store.cert, key: c.store.key}, commandLine)
 		chunk = copyChunk
 	} else {
 		if abs(dest) == abs(c.dataDir) && !c.store.etcd() {
@@ -75,7 +75,7 @@ func (c *cli) storeCopy(dest string) error {
 		if err := os.MkdirAll(dest, 0o700); err != nil {
 			return err
 		}
-		dst, err = store.Open(dest, store.Options{KeyDir: keyDir})
+		dst, err = store.Open(dest, store.Options{KeyDir: keyDir, Actor: commandLine})
 	}
 	if err != nil {
 		return fmt.Errorf("open the destination: %w", err)

@@ -166,7 +166,14 @@ func heldDataDir(t *testing.T) string {
 // loopback, and closes it when the test ends.
 func loopbackEnvIn(t *testing.T, dir string) *env {
 	t.Helper()
-	e, err := openEnv(dir)
+	return loopbackEnvKeys(t, dir, "")
+}
+
+// loopbackEnvKeys is loopbackEnvIn with the data key in keyDir (as
+// --key-dir gives it; "" for the default).
+func loopbackEnvKeys(t *testing.T, dir, keyDir string) *env {
+	t.Helper()
+	e, err := openEnvKey(dir, keyDir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -179,7 +186,14 @@ func loopbackEnvIn(t *testing.T, dir string) *env {
 // running Provisio holds dir.
 func heldWithAdmin(t *testing.T, dir string) *env {
 	t.Helper()
-	e := loopbackEnvIn(t, dir)
+	return heldWithAdminKeys(t, dir, "")
+}
+
+// heldWithAdminKeys is heldWithAdmin with the data key in keyDir, as a
+// service started with its own --key-dir.
+func heldWithAdminKeys(t *testing.T, dir, keyDir string) *env {
+	t.Helper()
+	e := loopbackEnvKeys(t, dir, keyDir)
 	var adminErr bytes.Buffer
 	stop := e.startAdmin(&adminErr)
 	t.Cleanup(func() {

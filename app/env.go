@@ -134,17 +134,20 @@ func keyDirFor(dataDir, flag string) string {
 }
 
 // openEnvKey is openEnv with the data key read from keyDir (keyDirFor),
-// and the store PROVISIO_STORE names, if any. opts are extra service
-// options (tests inject a clock).
+// and the store PROVISIO_STORE names, if any, acting for the console.
+// opts are extra service options (tests inject a clock).
 func openEnvKey(dir, keyDir string, opts ...core.Option) (*env, error) {
-	return openEnvStore(dir, keyDir, storeChoice{}.withEnvDefaults(), opts...)
+	return openEnvStore(dir, keyDir, storeChoice{}.withEnvDefaults(), core.ConsoleActor, opts...)
 }
 
 // openEnvStore is openEnvKey with the records where sc says: with etcd
 // the data directory still holds this node's certificate files and admin
 // socket, and the data key is read from the key directory as for the
-// file (every node is given the same provisio.key).
-func openEnvStore(dir, keyDir string, sc storeChoice, opts ...core.Option) (*env, error) {
+// file (every node is given the same provisio.key). The service acts for
+// actor, and the store is told it too, so the lines the store writes
+// itself (a data file's first encryption) name the same actor as the
+// service's lines (store.Options.Actor).
+func openEnvStore(dir, keyDir string, sc storeChoice, actor core.Actor, opts ...core.Option) (*env, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("create data directory %s: %w", dir, err)
 	}
@@ -154,9 +157,9 @@ func openEnvStore(dir, keyDir string, sc storeChoice, opts ...core.Option) (*env
 	var kv *etcdstore.KV
 	var err error
 	if sc.etcd() {
-		st, kv, err = openEtcd(dir, keyDir, sc)
+		st, kv, err = openEtcd(dir, keyDir, sc, actor)
 	} else {
-		st, err = store.Open(dir, store.Options{HeldData: heldData(dir), KeyDir: keyDir})
+		st, err = store.Open(dir, store.Options{HeldData: heldData(dir), KeyDir: keyDir, Actor: actor})
 	}
 	if errors.Is(err, store.ErrLocked) {
 		return nil, fmt.Errorf("%s is in use: %w", dir, store.ErrLocked)
@@ -164,7 +167,7 @@ func openEnvStore(dir, keyDir string, sc storeChoice, opts ...core.Option) (*env
 	if err != nil {
 		return nil, err
 	}
-	svc, err := core.NewService(st, append([]core.Option{core.WithOATHKeys(oathkey.Keys{}), core.WithFreeSpace(store.FreeSpace(dir)),
+	svc, err := core.NewService(st, append([]core.Option{core.WithActor(actor), core.WithOATHKeys(oathkey.Keys{}), core.WithFreeSpace(store.FreeSpace(dir)),
 		// server.tls_cert/tls_key are checked as the server loads them
 		// whoever sets them (CLI, admin API, console).
 		core.WithCertFilesCheck(supervisor.CheckCertFiles)}, opts...)...)
@@ -283,8 +286,9 @@ func nodeName(dir string) string {
 	return name
 }
 
-// openEtcd opens the records in the etcd cluster sc names.
-func openEtcd(dir, keyDir string, sc storeChoice) (*store.Store, *etcdstore.KV, error) {
+// openEtcd opens the records in the etcd cluster sc names, for actor
+// (store.Options.Actor).
+func openEtcd(dir, keyDir string, sc storeChoice, actor core.Actor) (*store.Store, *etcdstore.KV, error) {
 	cfg, err := etcdstore.ParseURL(sc.url, sc.ca, sc.cert, sc.key)
 	if err != nil {
 		return nil, nil, err
@@ -293,7 +297,7 @@ func openEtcd(dir, keyDir string, sc storeChoice) (*store.Store, *etcdstore.KV, 
 	if err != nil {
 		return nil, nil, err
 	}
-	st, err := store.OpenBackend(kv, dir, store.Options{KeyDir: keyDir})
+	st, err := store.OpenBackend(kv, dir, store.Options{KeyDir: keyDir, Actor: actor})
 	if err != nil {
 		kv.Close()
 		return nil, nil, err
@@ -530,7 +534,7 @@ func (e *env) serverStatus() core.ServerStatus {
 	if c.Problem != nil {
 		cs.Problem = c.Problem.Error()
 	}
-	return core.ServerStatus{URLs: e.sup.URLs(), Certificate: cs, Store: e.storeInfo()}
+	return core.ServerStatus{URLs: e.sup.URLs(), Certificate: cs, Store: e.storeInfo(), DataDir: abs(e.dir), KeyDir: abs(e.keyDir)}
 }
 
 func (e *env) storeInfo() ui.StoreInfo {

@@ -33,7 +33,7 @@ func TestEtcd_RegeneratedCertificateReachesEveryServer(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(keys, store.KeyFileName), key, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	c, err := openEnvStore(t.TempDir(), keys, storeChoice{url: url})
+	c, err := openEnvStore(t.TempDir(), keys, storeChoice{url: url}, core.ConsoleActor)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -113,7 +113,7 @@ func TestEtcd_RegeneratedCertificateReachesEveryServer(t *testing.T) {
 func TestEtcd_RegenerateKeepsTheOldCertificateWhenTheSiteCannot(t *testing.T) {
 	cluster := etcdtest.Start(t, 3)
 	dir, keys := t.TempDir(), filepath.Join(t.TempDir(), "keys")
-	e, err := openEnvStore(dir, keys, storeChoice{url: cluster.URL("office")})
+	e, err := openEnvStore(dir, keys, storeChoice{url: cluster.URL("office")}, core.ConsoleActor)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,6 +11,7 @@ import (
 
 	clientv3 "go.etcd.io/etcd/client/v3"
 
+	"provisio/core"
 	"provisio/core/mailer/smtpcapture"
 	"provisio/core/store"
 	"provisio/ui"
@@ -107,7 +108,7 @@ func TestEtcd_StoreInfo(t *testing.T) {
 	keys := filepath.Join(t.TempDir(), "keys")
 	os.MkdirAll(keys, 0o700)
 	os.WriteFile(filepath.Join(keys, store.KeyFileName), key, 0o600)
-	e, err := openEnvStore(t.TempDir(), keys, storeChoice{url: url})
+	e, err := openEnvStore(t.TempDir(), keys, storeChoice{url: url}, core.ConsoleActor)
 	if err != nil {
 		t.Fatal(err)
 	}

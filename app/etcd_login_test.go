@@ -153,7 +153,7 @@ func TestEtcd_MemberStopsDuringLoad(t *testing.T) {
 	os.MkdirAll(adminKeys, 0o700)
 	os.WriteFile(filepath.Join(adminKeys, store.KeyFileName), key, 0o600)
 	sc := storeChoice{url: url}
-	e, err := openEnvStore(adminDir, adminKeys, sc)
+	e, err := openEnvStore(adminDir, adminKeys, sc, core.ConsoleActor)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -47,6 +47,14 @@ func startServe(t *testing.T, limit time.Duration, args ...string) *serving {
 	if i := slices.Index(args, "serve"); i > 0 {
 		loopbackListeners(t, args[:i]...)
 	}
+	return startServeAsIs(t, limit, args...)
+}
+
+// startServeAsIs is startServe without loopbackListeners, whose commands
+// open the data directory first: for a test that must be the first to
+// open it with serve, and that set the listeners itself.
+func startServeAsIs(t *testing.T, limit time.Duration, args ...string) *serving {
+	t.Helper()
 	s := &serving{out: &syncBuffer{}, errOut: &syncBuffer{}, stop: make(chan struct{}), done: make(chan int, 1)}
 	started := make(chan string, 1)
 	c := &cli{out: s.out, errOut: s.errOut, stop: s.stop, started: started}

@@ -204,8 +204,16 @@ func (l LocalAdmin) SetConfig(set Settings, what string) (Settings, error) {
 	return l.Config(), nil
 }
 
-// ServerStatus is where the server answers, its certificate and store.
-func (l LocalAdmin) ServerStatus() ServerStatus { return l.Svc.ServerStatus() }
+// ServerStatus is where the server answers, its certificate and store,
+// and its data and key directories for a caller on this machine; a
+// remote console is not told this machine's folders.
+func (l LocalAdmin) ServerStatus() ServerStatus {
+	st := l.Svc.ServerStatus()
+	if l.Caller.Remote {
+		st.DataDir, st.KeyDir = "", ""
+	}
+	return st
+}
 
 // Health is the server's health.
 func (l LocalAdmin) Health() Health { return l.svc().Health() }

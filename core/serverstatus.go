@@ -13,6 +13,14 @@ type ServerStatus struct {
 	URLs        []string          `json:"urls"`
 	Certificate CertificateStatus `json:"certificate"`
 	Store       StoreStatus       `json:"store"`
+	// DataDir and KeyDir are the server's data and key directories,
+	// absolute, as it opened them. A command attached over the admin
+	// socket needs them to refuse writing a backup into them (backup
+	// --out): the service may have been started with another --key-dir
+	// than the command knows. A paired remote console is on another
+	// machine, where they name nothing: it is not told (LocalAdmin).
+	DataDir string `json:"data_dir,omitempty"`
+	KeyDir  string `json:"key_dir,omitempty"`
 }
 
 // CertificateStatus describes the certificate the server presents.

@@ -175,7 +175,8 @@ func newServer(t *testing.T) (*core.Service, string) {
 	svc.SetServerStatus(func() core.ServerStatus {
 		return core.ServerStatus{URLs: []string{"https://192.0.2.10:8443"},
 			Certificate: core.CertificateStatus{Fingerprint: "AB:CD", Names: []string{"192.0.2.10"}, NotAfter: time.Date(2036, 11, 30, 0, 0, 0, 0, time.UTC)},
-			Store:       core.StoreStatus{Where: filepath.Join(dir, store.FileName)}}
+			Store:       core.StoreStatus{Where: filepath.Join(dir, store.FileName)},
+			DataDir:     dir, KeyDir: keyDir}
 	})
 	sock := filepath.Join(dir, adminapi.SocketName)
 	srv, err := adminapi.Listen(sock, svc)

@@ -239,6 +239,15 @@ func (c *Client) RevokeConsole(name string) error {
 	return c.do(http.MethodPost, "/consoles/"+esc(name)+"/revoke", nil, nil)
 }
 
+// ServerStatus is where the service's server answers, its certificate
+// and store, and, over the admin socket, its data and key directories
+// (GET /v1/server), for "backup --out" to refuse a file inside them.
+func (c *Client) ServerStatus() (core.ServerStatus, error) {
+	var st core.ServerStatus
+	err := c.do(http.MethodGet, "/server", nil, &st)
+	return st, err
+}
+
 // Backup implements API: the server's backup is copied to w as it
 // arrives; it is complete only when the server's trailers came with it,
 // so a cut stream is an error, never a short file taken for whole.

@@ -116,8 +116,8 @@ func (k *Console) Health() core.Health {
 // and store (GET /v1/server); the zero value (not running) when the
 // service does not answer.
 func (k *Console) ServerStatus() core.ServerStatus {
-	var st core.ServerStatus
-	if err := k.c.do(http.MethodGet, "/server", nil, &st); err != nil {
+	st, err := k.c.ServerStatus()
+	if err != nil {
 		return core.ServerStatus{}
 	}
 	return st

@@ -148,3 +148,17 @@ func TestOpen_WrongKey(t *testing.T) {
 		t.Fatalf("open with another key: %v", err)
 	}
 }
+
+// TestStore_OwnLinesNameTheOpener: the lines the store writes itself (the
+// first encryption of a site, a key rotation) name who opened it, on etcd
+// as on the data file.
+func TestStore_OwnLinesNameTheOpener(t *testing.T) {
+	site := newSite()
+	storetest.OwnLinesNameTheOpener(t, t.TempDir(), func(t *testing.T, opt store.Options) *store.Store {
+		st, err := etcdstore.Open(etcdstore.Config{Endpoints: endpoints(t), Site: site, MaxTxnOps: etcdtest.MaxTxnOps}, t.TempDir(), opt)
+		if err != nil {
+			t.Fatalf("open etcd store: %v", err)
+		}
+		return st
+	})
+}

@@ -168,8 +168,7 @@ func (s *Store) setupCrypt(tx KVTx) error {
 		// The first run of a data file made before #13 is worth a line;
 		// a new, empty file is not.
 		t := &txn{tx: tx, s: s}
-		_, err = t.AppendLog(core.LogEntry{Time: nowUTC(), Level: core.LevelInfo,
-			Message: fmt.Sprintf("The data file's secrets were encrypted with the data key and the audit log was chained (%d records).", n)})
+		_, err = t.AppendLog(s.ownLog(fmt.Sprintf("The data file's secrets were encrypted with the data key and the audit log was chained (%d records).", n)))
 	}
 	return err
 }

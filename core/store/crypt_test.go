@@ -595,3 +595,16 @@ func TestStore_LogEntryWithInvalidUTF8Verifies(t *testing.T) {
 		t.Errorf("stored %+v; want the entry as AppendLog returned it", logs)
 	}
 }
+
+// TestStore_OwnLinesNameTheOpener: the lines the data file's store writes
+// itself (its first encryption, a key rotation) name who opened it.
+func TestStore_OwnLinesNameTheOpener(t *testing.T) {
+	dataDir := t.TempDir()
+	storetest.OwnLinesNameTheOpener(t, t.TempDir(), func(t *testing.T, opt store.Options) *store.Store {
+		st, err := store.Open(dataDir, opt)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return st
+	})
+}

@@ -66,6 +66,8 @@ func (s *Store) finishRotation(check []byte) bool {
 // re-encrypts everything under it in one transaction; the old key is
 // replaced (backups carry their own). It needs the data file to itself
 // (the CLI); a log that does not verify is not re-chained and stops it.
+// Its log line names the store's opener (Options.Actor): the command
+// that rotates is the one that opened the store for it.
 func (s *Store) RotateKey() (records int, err error) {
 	if s.crypt == nil {
 		return 0, errors.New("the data file is not encrypted, so there is no key to rotate")
@@ -200,8 +202,7 @@ func (s *Store) RotateKey() (records int, err error) {
 			return err
 		}
 		records = len(users) + len(mails) + len(oaths) + len(clientLogs) + len(identity) + len(names) + n
-		_, err = nx.AppendLog(core.LogEntry{Time: nowUTC(), Level: core.LevelInfo,
-			Message: fmt.Sprintf("The data key was rotated: %d records re-encrypted and the audit log re-chained under the new key.", records)})
+		_, err = nx.AppendLog(s.ownLog(fmt.Sprintf("The data key was rotated: %d records re-encrypted and the audit log re-chained under the new key.", records)))
 		return err
 	})
 	if err != nil {

@@ -55,6 +55,13 @@ type Options struct {
 	// KeyDir, when Key is nil, is the key directory to read provisio.key
 	// from (LoadKey); a file never sealed gets a new key there.
 	KeyDir string
+	// Actor is who opened the store: the console, the command line, the
+	// server for serve (core/actor.go). The store writes a few audit lines
+	// of its own (the first encryption of a data file on Open, a key
+	// rotation by RotateKey) that no Service writes, and only the opener
+	// knows who caused them; they carry Actor.String() like every other
+	// line. The zero Actor leaves those lines without an actor.
+	Actor core.Actor
 }
 
 // Store is a core.Store over the bbolt file (Open) or another key/value
@@ -80,6 +87,9 @@ type Store struct {
 	// keyDir is Options.KeyDir: where RotateKey writes and a rotation a
 	// crash interrupted is finished (rotate.go).
 	keyDir string
+	// actor is Options.Actor's description for the store's own log
+	// lines (ownLog); "" when the opener named no one.
+	actor string
 }
 
 var (
@@ -119,7 +129,7 @@ func Open(dir string, opt Options) (st *Store, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
-	st = &Store{db: db, dataDir: dir, keyDir: opt.KeyDir}
+	st = &Store{db: db, dataDir: dir, keyDir: opt.KeyDir, actor: actorOf(opt)}
 	if opt.MaxBatchDelay > 0 {
 		db.MaxBatchDelay = opt.MaxBatchDelay
 	} else {
@@ -155,6 +165,23 @@ func Open(dir string, opt Options) (st *Store, err error) {
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
 	return st, nil
+}
+
+// actorOf is the description the store's own log lines carry: "" for
+// the zero Actor, whose String would otherwise say "the server" for an
+// opener that named no one.
+func actorOf(opt Options) string {
+	if opt.Actor == (core.Actor{}) {
+		return ""
+	}
+	return opt.Actor.String()
+}
+
+// ownLog is an INFO line the store writes itself, named for the opener
+// (Options.Actor). It goes through AppendLog like a Service's lines, so
+// the chain's MAC covers its actor as theirs.
+func (s *Store) ownLog(message string) core.LogEntry {
+	return core.LogEntry{Time: nowUTC(), Level: core.LevelInfo, Actor: s.actor, Message: message}
 }
 
 // loadKey reads the data key (Options.Key or KeyDir); a missing key file
@@ -195,9 +222,9 @@ func (s *Store) setup(update func(func(KVTx) error) error) error {
 // the first run when the store was never sealed), checks it against the
 // store or seals the store, and moves old login state. dataDir is the
 // node's data directory, which the key directory must lie outside of.
-// Only Key and KeyDir of opt are used. Close closes b.
+// Only Key, KeyDir and Actor of opt are used. Close closes b.
 func OpenBackend(b Backend, dataDir string, opt Options) (*Store, error) {
-	st := &Store{kv: b, dataDir: dataDir, keyDir: opt.KeyDir}
+	st := &Store{kv: b, dataDir: dataDir, keyDir: opt.KeyDir, actor: actorOf(opt)}
 	if err := st.loadKey(opt); err != nil {
 		return nil, err
 	}
