@@ -212,7 +212,33 @@ func (e *env) identityFiles() map[string]string {
 // the store holds: the first server to start stores its own (made now if
 // it has none); every other writes the stored ones over its files, so all
 // serve the same certificate and sign devices with the same CA.
+//
+// The stored files are written first, so a machine that holds half a pair
+// takes the site's instead of refusing it: a command given a server's key
+// directory (its key.pem) with another data directory (no cert.pem), as
+// in the README's "from either" example, or a data directory whose key
+// directory holds only the data key.
 func (e *env) shareIdentity() error {
+	stored, err := e.st.SharedFiles()
+	if err != nil {
+		return err
+	}
+	paths := e.identityFiles()
+	for name, b := range stored {
+		path, ok := paths[name]
+		if !ok {
+			continue
+		}
+		if cur, err := os.ReadFile(path); err == nil && bytes.Equal(cur, b) {
+			continue
+		}
+		if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+			return err
+		}
+		if err := writeFileSynced(path, b); err != nil {
+			return err
+		}
+	}
 	if _, err := certs.LoadOrCreateIn(e.dir, e.keyDir, supervisor.CertNames(e.svc)); err != nil {
 		return err
 	}
@@ -222,7 +248,6 @@ func (e *env) shareIdentity() error {
 	if _, err := certs.NewConsoleCA(e.keyDir).Pool(); err != nil {
 		return err
 	}
-	paths := e.identityFiles()
 	local := map[string][]byte{}
 	for name, path := range paths {
 		b, err := os.ReadFile(path)

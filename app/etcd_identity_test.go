@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	"provisio/core"
+	"provisio/core/certs"
 	"provisio/core/etcdstore/etcdtest"
 	"provisio/core/store"
 )
@@ -143,5 +145,77 @@ func TestEtcd_RegenerateKeepsTheOldCertificateWhenTheSiteCannot(t *testing.T) {
 		if b, _ := os.ReadFile(p); !bytes.Equal(b, before[n]) {
 			t.Errorf("%s changed", n)
 		}
+	}
+}
+
+// TestEtcd_CommandTakesTheSiteCertificate: a command on an etcd site
+// opens whatever this machine holds of the site's identity and takes the
+// stored one, instead of refusing a half pair. The README's "from either"
+// example runs `provisio --key-dir /etc/provisio settings set …` on a
+// server's machine without --data: the key directory holds the server's
+// key.pem while the default data directory has no cert.pem.
+func TestEtcd_CommandTakesTheSiteCertificate(t *testing.T) {
+	cluster := etcdtest.Start(t, 1)
+	url := cluster.URL("office")
+	root := t.TempDir()
+	first, firstKeys := filepath.Join(root, "first"), filepath.Join(root, "first-keys")
+	if code, _, errOut := runStore(t, url, first, firstKeys, "settings", "set", "server.advertise", "127.0.0.1"); code != 0 {
+		t.Fatalf("first command: exit %d: %s", code, errOut)
+	}
+	read := func(path string) []byte {
+		t.Helper()
+		b, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	siteCert := read(filepath.Join(first, certs.CertFile))
+	siteKey := read(filepath.Join(firstKeys, certs.KeyFile))
+	dataKey := read(filepath.Join(firstKeys, store.KeyFileName))
+
+	for i, tc := range []struct {
+		name string
+		// dirs are the data and key directories the command is given,
+		// made under the name n.
+		dirs func(n string) (dir, keyDir string)
+	}{
+		{"the server's key directory, another data directory (README)", func(n string) (string, string) {
+			return filepath.Join(root, n), firstKeys
+		}},
+		{"the server's data directory, a key directory with the data key only", func(n string) (string, string) {
+			keys := filepath.Join(root, n+"-keys")
+			if err := os.MkdirAll(keys, 0o700); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(filepath.Join(keys, store.KeyFileName), dataKey, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			return first, keys
+		}},
+		{"a new data directory, a key directory with the data key only", func(n string) (string, string) {
+			keys := filepath.Join(root, n+"-keys")
+			if err := os.MkdirAll(keys, 0o700); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(filepath.Join(keys, store.KeyFileName), dataKey, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			return filepath.Join(root, n), keys
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir, keyDir := tc.dirs(fmt.Sprintf("case%d", i))
+			code, out, errOut := runStore(t, url, dir, keyDir, "settings", "set", "server.name", fmt.Sprintf("Office %d", i))
+			if code != 0 {
+				t.Fatalf("exit %d: %s%s", code, out, errOut)
+			}
+			if !bytes.Equal(read(filepath.Join(dir, certs.CertFile)), siteCert) {
+				t.Errorf("%s is not the site's certificate", filepath.Join(dir, certs.CertFile))
+			}
+			if !bytes.Equal(read(filepath.Join(keyDir, certs.KeyFile)), siteKey) {
+				t.Errorf("%s is not the site's certificate key", filepath.Join(keyDir, certs.KeyFile))
+			}
+		})
 	}
 }

@@ -40,6 +40,25 @@ func (s *Store) ShareFiles(files map[string][]byte) (map[string][]byte, error) {
 	return out, err
 }
 
+// SharedFiles is the site's identity as ShareFiles stored it, or nil when
+// no server has stored one yet. It needs a data key.
+func (s *Store) SharedFiles() (map[string][]byte, error) {
+	if s.crypt == nil {
+		return nil, fmt.Errorf("the store has no data key to open the shared certificate with")
+	}
+	var out map[string][]byte
+	err := s.view(func(tx KVTx) error {
+		v := tx.Bucket(bucketConfig).Get(keySharedIdentity)
+		if v == nil {
+			return nil
+		}
+		m, err := s.openIdentity(v)
+		out = m
+		return err
+	})
+	return out, err
+}
+
 // sealIdentity is the shared identity record of files, each sealed with c
 // (ShareFiles, and RotateKey under the new key).
 func sealIdentity(c *sealer, files map[string][]byte) ([]byte, error) {

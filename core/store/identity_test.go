@@ -15,10 +15,16 @@ import (
 func TestSharedIdentity(t *testing.T) {
 	dir := t.TempDir()
 	st := openStore(t, dir, store.Options{Key: bytes.Repeat([]byte{7}, store.KeySize)})
+	if got, err := st.SharedFiles(); err != nil || got != nil {
+		t.Fatalf("before any share SharedFiles = %q, %v; want nil", got, err)
+	}
 	first := map[string][]byte{"server.crt": []byte("CERT-ONE"), "server.key": []byte("KEY-ONE"), "ca.crt": []byte("CA-ONE")}
 	got, err := st.ShareFiles(first)
 	if err != nil || !sameFiles(got, first) {
 		t.Fatalf("first share = %q, %v", got, err)
+	}
+	if got, err := st.SharedFiles(); err != nil || !sameFiles(got, first) {
+		t.Fatalf("SharedFiles = %q, %v; want the first share", got, err)
 	}
 	got, err = st.ShareFiles(map[string][]byte{"server.crt": []byte("CERT-B"), "server.key": []byte("KEY-B"), "ca.crt": []byte("CA-B")})
 	if err != nil || !sameFiles(got, first) {
