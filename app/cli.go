@@ -79,7 +79,7 @@ console, log show and profile commands run on that server as the paired
 console (its role applies: a helpdesk console reads the profiles and assigns
 one to a user; changing the profiles or a group's is an administrator's).
 
-Every command takes --help ("provisio help" is --help). Exit codes: 0 ok, 1 error, 2 usage.
+Every command takes --help ("provisio help [COMMAND]" is [COMMAND] --help). Exit codes: 0 ok, 1 error, 2 usage.
 The data directory defaults to %s.
 The data key provisio.key lives apart from it: --key-dir DIR before the
 command, or PROVISIO_KEY_DIR, or by default the sibling directory <data>-keys.
@@ -148,8 +148,15 @@ func (c *cli) run(args []string) (code int) {
 		return c.fail(usageError{err.Error()})
 	}
 	// "provisio help" as well, as "provisio user help" shows the user
-	// commands.
-	if *help || (len(fs.Args()) == 1 && fs.Arg(0) == "help") {
+	// commands; "provisio help COMMAND" is "provisio COMMAND --help".
+	rest := fs.Args()
+	if len(rest) > 0 && rest[0] == "help" {
+		if len(rest) > 1 && rest[1] != "--help" && rest[1] != "-h" {
+			return c.fail(c.dispatch(rest[1], append(append([]string{}, rest[2:]...), "--help")))
+		}
+		*help = true
+	}
+	if *help {
 		fmt.Fprintf(stdout, usageTop, defaultDataDir())
 		return exitOK
 	}
@@ -157,7 +164,6 @@ func (c *cli) run(args []string) (code int) {
 	if err := c.store.check(); err != nil {
 		return c.fail(err)
 	}
-	rest := fs.Args()
 	var err error
 	switch {
 	case len(rest) == 0 && c.connect != "":

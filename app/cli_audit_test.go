@@ -391,6 +391,39 @@ func TestCLI_HelpAndREADMENameEveryCommand(t *testing.T) {
 	}
 }
 
+// TestCLI_HelpWithACommand: "provisio help" is --help ("provisio --help"
+// says so, and every command takes --help), so "provisio help --help"
+// prints the usage and "provisio help COMMAND" is "provisio COMMAND
+// --help"; both were 'unknown command "help"' with exit code 2.
+func TestCLI_HelpWithACommand(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		code int
+		want string // in standard output, or standard error when code != 0
+	}{
+		{[]string{"help", "--help"}, exitOK, "provisio [--data DIR] serve [--listen ADDR]"},
+		{[]string{"help", "-h"}, exitOK, "provisio [--data DIR] serve [--listen ADDR]"},
+		{[]string{"help", "serve"}, exitOK, "-listen string"},
+		{[]string{"help", "user"}, exitOK, "provisio [--data DIR] user add NAME"},
+		{[]string{"help", "user", "add"}, exitOK, "--full-name"},
+		{[]string{"help", "log", "show"}, exitOK, "--tail"},
+		{[]string{"--data", "DIR", "help", "backup"}, exitOK, "--passphrase-file"},
+		{[]string{"help", "nonsense"}, exitUsage, `unknown command "nonsense"`},
+	} {
+		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
+			var out, errOut bytes.Buffer
+			code := run(tc.args, &out, &errOut)
+			got := out.String()
+			if tc.code != exitOK {
+				got = errOut.String()
+			}
+			if code != tc.code || !strings.Contains(got, tc.want) {
+				t.Fatalf("exit %d (want %d), stdout %q, stderr %q; want %q", code, tc.code, out.String(), errOut.String(), tc.want)
+			}
+		})
+	}
+}
+
 // TestCLI_HelpCommand: "provisio help" prints the usage, as "provisio
 // user help" prints the user commands'; it was 'unknown command "help"'
 // with exit code 2.
