@@ -213,10 +213,10 @@ func (c *cli) backup(api adminapi.API, e *env, outPath string, enc core.BackupEn
 		return fmt.Errorf("The backup could not be written to %s (%v); nothing was written.", outPath, unwrapPath(err))
 	}
 	if e == nil {
-		fmt.Fprintf(c.out, "Backup taken by the running server and written to %s (%d users, log up to #%d).\n", outPath, sum.Users, sum.LogLast)
+		fmt.Fprintf(c.out, "Backup taken by the running server and written to %s (%s, log up to #%d).\n", outPath, core.Plural(sum.Users, "user", "users"), sum.LogLast)
 		return nil
 	}
-	fmt.Fprintf(c.out, "Backup written to %s (%d users, log up to #%d).\n", outPath, sum.Users, sum.LogLast)
+	fmt.Fprintf(c.out, "Backup written to %s (%s, log up to #%d).\n", outPath, core.Plural(sum.Users, "user", "users"), sum.LogLast)
 	return nil
 }
 

@@ -183,9 +183,9 @@ func (c *cli) restore(file string, id age.Identity) error {
 		return err
 	}
 	err = c.withEnv(func(e *env) error {
-		return e.svc.Log(core.LevelInfo, "", "Restored from the backup %s made at %s (%d users, log up to #%d).", filepath.Base(file), m.Created.Format(time.RFC3339), m.Counts["users"], m.LogLast)
+		return e.svc.Log(core.LevelInfo, "", "Restored from the backup %s made at %s (%s, log up to #%d).", filepath.Base(file), m.Created.Format(time.RFC3339), core.Plural(m.Counts["users"], "user", "users"), m.LogLast)
 	})
-	fmt.Fprintf(c.out, "Restored %s (made %s, %d users, log up to #%d).\n", file, m.Created.Local().Format(time.RFC3339), m.Counts["users"], m.LogLast)
+	fmt.Fprintf(c.out, "Restored %s (made %s, %s, log up to #%d).\n", file, m.Created.Local().Format(time.RFC3339), core.Plural(m.Counts["users"], "user", "users"), m.LogLast)
 	if sw.aside != "" {
 		fmt.Fprintf(c.out, "The replaced data is in %s; its key was renamed *.replaced-%s in %s.\n", sw.aside, stamp, keyDir)
 	}

@@ -131,7 +131,7 @@ func (s *Service) Backup(w io.Writer, enc BackupEncryption, dest string) (Backup
 		_ = s.Log(LevelError, "", "Backup %s failed: %s", dest, backupErrorText(err))
 		return sum, err
 	}
-	_ = s.Log(LevelInfo, "", "Backup of %d users (log up to #%d) written %s.", sum.Users, sum.LogLast, dest)
+	_ = s.Log(LevelInfo, "", "Backup of %s (log up to #%d) written %s.", Plural(sum.Users, "user", "users"), sum.LogLast, dest)
 	return sum, nil
 }
 
@@ -312,7 +312,7 @@ func (s *Service) BackupNow(scheduled bool) BackupResult {
 		}
 	} else {
 		res.OK, res.File = true, path
-		msg = fmt.Sprintf("%s written to %s (%d users, log up to #%d)", what, path, sum.Users, sum.LogLast)
+		msg = fmt.Sprintf("%s written to %s (%s, log up to #%d)", what, path, Plural(sum.Users, "user", "users"), sum.LogLast)
 		if removed > 0 {
 			msg += fmt.Sprintf("; %d older removed, %d kept", removed, b.Keep)
 		}

@@ -290,7 +290,7 @@ func (s *Service) ImportUsers(rows []ImportRow, progress func(done, total int)) 
 				progress(i+1, len(rows))
 			}
 		}
-		return log.add(LevelInfo, "", "Imported %d users.", len(rows))
+		return log.add(LevelInfo, "", "Imported %s.", Plural(len(rows), "user", "users"))
 	}, s.usersChanged(""))
 	if err != nil {
 		return 0, err

@@ -11,7 +11,6 @@ package ui
 
 import (
 	"errors"
-	"fmt"
 	"net/netip"
 	"net/url"
 	"strings"
@@ -527,13 +526,8 @@ func (c *Console) startStatusClock() {
 	}()
 }
 
-// plural writes "1 code pending" or "3 codes pending".
-func plural(n int, one, many string) string {
-	if n == 1 {
-		return "1 " + one
-	}
-	return fmt.Sprintf("%d %s", n, many)
-}
+// plural writes "1 code pending" or "3 codes pending" (core.Plural).
+func plural(n int, one, many string) string { return core.Plural(n, one, many) }
 
 // showError tells the admin what went wrong in core's words, or in the
 // console's own (a sentence); the detail of internal failures is in the

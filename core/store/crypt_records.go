@@ -12,11 +12,11 @@ import (
 
 // ErrKeyNeeded is returned by Open without Options.Key on a data file
 // whose secrets are sealed.
-var ErrKeyNeeded = errors.New("the data file's secrets are encrypted and its data key is missing; put provisio.key back from your backup, or give its directory with --key-dir or PROVISIO_KEY_DIR")
+var ErrKeyNeeded = errors.New("the stored secrets are encrypted and their data key is missing; put provisio.key back from your backup, or give its directory with --key-dir or PROVISIO_KEY_DIR")
 
 // ErrKeyMismatch is returned by Open when the data key is not the one the
 // file was sealed with.
-var ErrKeyMismatch = errors.New("the data key is not the one this data file's secrets were encrypted with; put the right provisio.key back from your backup, or give its directory with --key-dir or PROVISIO_KEY_DIR")
+var ErrKeyMismatch = errors.New("the data key is not the one the stored secrets were encrypted with; put the right provisio.key back from your backup, or give its directory with --key-dir or PROVISIO_KEY_DIR")
 
 // keyKeyCheck in config holds the data key's check value once the file's
 // secrets are sealed (crypt.go).
