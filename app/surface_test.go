@@ -41,7 +41,9 @@ type serving struct {
 
 // startServe runs the command line args (ending in "serve …") and
 // returns once the server listens; it fails the test if serve exits or
-// does not start within limit.
+// does not start within limit. A test that stops before halting it
+// (t.Fatal) still has it halted before its directories are removed:
+// serve writes in them until it returns.
 func startServe(t *testing.T, limit time.Duration, args ...string) *serving {
 	t.Helper()
 	if i := slices.Index(args, "serve"); i > 0 {
@@ -59,9 +61,11 @@ func startServeAsIs(t *testing.T, limit time.Duration, args ...string) *serving 
 	started := make(chan string, 1)
 	c := &cli{out: s.out, errOut: s.errOut, stop: s.stop, started: started}
 	go func() { s.done <- c.run(args) }()
+	t.Cleanup(func() { s.halt() })
 	select {
 	case s.addr = <-started:
 	case code := <-s.done:
+		close(s.stop) // it has returned: nothing for halt to wait for
 		t.Fatalf("serve exited %d: %s", code, s.errOut.String())
 	case <-time.After(limit):
 		t.Fatal("server did not start")

@@ -186,8 +186,10 @@ type Console struct {
 
 	bridge *bridge
 	// haltStatus ends the status bar's clock (pending codes expire
-	// without an event).
+	// without an event); statusDone is closed when its goroutine has
+	// returned, so Close can wait for a Deps.Certificate call under way.
 	haltStatus chan struct{}
+	statusDone chan struct{}
 	// ui hands work to the UI thread until Close (bridge.go).
 	ui uiThread
 }
@@ -419,7 +421,11 @@ func (c *Console) show(i widget.ListItemID) {
 	c.body.Refresh()
 }
 
-// Close ends the event subscription and the Reprovision countdown. The
+// Close ends the event subscription, the status clock and the
+// Reprovision countdown. It waits for the status clock, which calls
+// Deps.Certificate off the UI thread: once Close returns, the console
+// calls no Deps hook of its own accord, so the caller may close what they
+// use (that hook can write a new certificate into its directory). The
 // window itself belongs to the caller.
 func (c *Console) Close() {
 	if c.ui.close() {
@@ -432,6 +438,7 @@ func (c *Console) Close() {
 		c.oath.stop()
 	}
 	close(c.haltStatus)
+	<-c.statusDone
 	c.bridge.stop()
 }
 
@@ -489,9 +496,10 @@ func (c *Console) serverURLs() []string {
 // UI thread: a certificate file renewed in place changes the fingerprint
 // without a configuration change.
 func (c *Console) startStatusClock() {
-	c.haltStatus = make(chan struct{})
-	halt := c.haltStatus
+	c.haltStatus, c.statusDone = make(chan struct{}), make(chan struct{})
+	halt, done := c.haltStatus, c.statusDone
 	go func() {
+		defer close(done)
 		t := time.NewTicker(c.opts.statusTick)
 		defer t.Stop()
 		// One recount waits for the UI thread at a time: a busy thread
@@ -500,6 +508,12 @@ func (c *Console) startStatusClock() {
 		for {
 			select {
 			case <-t.C:
+				select {
+				case <-halt:
+					// Closed as the tick came: select picks either.
+					return
+				default:
+				}
 				if !pending.CompareAndSwap(false, true) {
 					continue
 				}

@@ -3,6 +3,7 @@ package ui
 import (
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -107,6 +108,48 @@ func TestConsole_CloseIsIdempotent(t *testing.T) {
 	h.settle()
 	if len(h.c.users.shown) != 0 {
 		t.Error("a closed console still follows events")
+	}
+}
+
+// TestConsole_CloseWaitsForTheStatusClock: the status clock asks
+// Deps.Certificate off the UI thread, and that hook can write (app's
+// certificate reloader makes a new certificate when the files are gone).
+// Close returns only once a call under way has returned, and none starts
+// after: the caller may then close the store and remove the directory.
+func TestConsole_CloseWaitsForTheStatusClock(t *testing.T) {
+	var armed, returned atomic.Bool
+	var calls atomic.Int32
+	entered, release := make(chan struct{}), make(chan struct{})
+	h := newHarnessWith(t, func(_ *harness, d *Deps) {
+		d.Certificate = func() CertInfo {
+			calls.Add(1)
+			if armed.CompareAndSwap(true, false) {
+				close(entered)
+				<-release
+				returned.Store(true)
+			}
+			return CertInfo{Fingerprint: testFingerprint}
+		}
+	})
+	armed.Store(true)
+	// The clock asks again once its last recount has run on the UI thread.
+	h.waitFor("the status clock to ask for the certificate", func() bool {
+		select {
+		case <-entered:
+			return true
+		default:
+			return false
+		}
+	})
+	go func() { time.Sleep(100 * time.Millisecond); close(release) }()
+	h.c.Close()
+	if !returned.Load() {
+		t.Fatal("Close returned while the status clock's Deps.Certificate call was under way")
+	}
+	n := calls.Load()
+	time.Sleep(10 * h.c.opts.statusTick)
+	if got := calls.Load(); got != n {
+		t.Errorf("Deps.Certificate called %d more times after Close", got-n)
 	}
 }
 
