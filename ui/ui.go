@@ -233,6 +233,9 @@ type options struct {
 	// statusTick is how often the status bar recounts pending codes; 0
 	// means 30s.
 	statusTick time.Duration
+	// closeWait bounds how long Close waits for a status-clock call under
+	// way; 0 means statusCloseWait.
+	closeWait time.Duration
 	// lanAddrs lists the machine's LAN addresses; nil means
 	// core.LANAddresses. Tests fix them so layouts do not depend on the
 	// machine.
@@ -268,6 +271,9 @@ func newConsole(a fyne.App, w fyne.Window, d Deps, o options) *Console {
 	}
 	if o.statusTick <= 0 {
 		o.statusTick = 30 * time.Second
+	}
+	if o.closeWait <= 0 {
+		o.closeWait = statusCloseWait
 	}
 	if o.lanAddrs == nil {
 		o.lanAddrs = core.LANAddresses
@@ -421,12 +427,20 @@ func (c *Console) show(i widget.ListItemID) {
 	c.body.Refresh()
 }
 
+// statusCloseWait is how long Close waits for the status clock's call of
+// Deps.Certificate. A local call (which can write a new certificate into
+// the data directory) takes milliseconds; an attached console's is a
+// request to the service, and a service that does not answer must not
+// keep the window from closing for the request's whole timeout. What such
+// a late call brings back is dropped (uiThread.do after close).
+const statusCloseWait = 3 * time.Second
+
 // Close ends the event subscription, the status clock and the
-// Reprovision countdown. It waits for the status clock, which calls
-// Deps.Certificate off the UI thread: once Close returns, the console
-// calls no Deps hook of its own accord, so the caller may close what they
-// use (that hook can write a new certificate into its directory). The
-// window itself belongs to the caller.
+// Reprovision countdown. It waits (up to statusCloseWait) for the status
+// clock, which calls Deps.Certificate off the UI thread: once Close
+// returns, the console calls no Deps hook of its own accord, so the caller
+// may close what they use (that hook can write a new certificate into its
+// directory). The window itself belongs to the caller.
 func (c *Console) Close() {
 	if c.ui.close() {
 		return
@@ -438,7 +452,10 @@ func (c *Console) Close() {
 		c.oath.stop()
 	}
 	close(c.haltStatus)
-	<-c.statusDone
+	select {
+	case <-c.statusDone:
+	case <-time.After(c.opts.closeWait):
+	}
 	c.bridge.stop()
 }
 

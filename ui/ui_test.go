@@ -153,6 +153,41 @@ func TestConsole_CloseWaitsForTheStatusClock(t *testing.T) {
 	}
 }
 
+// TestConsole_CloseDoesNotWaitForAHungService: an attached console's
+// certificate hook is a request to the service; one that does not answer
+// keeps Close waiting only for closeWait, not for the request's timeout.
+func TestConsole_CloseDoesNotWaitForAHungService(t *testing.T) {
+	var armed atomic.Bool
+	entered, release := make(chan struct{}), make(chan struct{})
+	defer close(release)
+	h := newHarnessWith(t, func(_ *harness, d *Deps) {
+		d.Certificate = func() CertInfo {
+			if armed.CompareAndSwap(true, false) {
+				close(entered)
+				<-release // the service never answers while Close runs
+			}
+			return CertInfo{Fingerprint: testFingerprint}
+		}
+	})
+	h.c.opts.closeWait = 50 * time.Millisecond
+	armed.Store(true)
+	h.waitFor("the status clock to ask for the certificate", func() bool {
+		select {
+		case <-entered:
+			return true
+		default:
+			return false
+		}
+	})
+	closed := make(chan struct{})
+	go func() { h.c.Close(); close(closed) }()
+	select {
+	case <-closed:
+	case <-time.After(30 * time.Second):
+		t.Fatal("Close still waits for a certificate call that never returns")
+	}
+}
+
 // TestConsole_BuildsScreensWhenShown: the console builds only the users
 // screen at start (the first frame need not lay out every form, #15);
 // another screen is built when first shown and then shows what changed
