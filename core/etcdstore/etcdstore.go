@@ -181,7 +181,7 @@ func Connect(cfg Config) (*KV, error) {
 	defer cancel()
 	if _, err := cli.Get(ctx, kv.prefix+"config/settings"); err != nil {
 		cli.Close()
-		return nil, fmt.Errorf("etcd at %s does not answer: %w", strings.Join(cfg.Endpoints, ","), err)
+		return nil, fmt.Errorf("etcd at %s does not answer (are most of its members running and reachable?): %w", strings.Join(cfg.Endpoints, ","), err)
 	}
 	return kv, nil
 }
@@ -247,10 +247,14 @@ func (kv *KV) Close() error {
 // when its first read runs.
 func (kv *KV) View(fn func(store.KVTx) error) error {
 	t := kv.newTx(false)
-	if err := fn(t); err != nil {
-		return err
+	err := fn(t)
+	if t.err != nil {
+		// A failed read returned nothing, which fn may have taken for a
+		// missing record ("There is no user"): the read's error is the
+		// answer.
+		return t.err
 	}
-	return t.err
+	return err
 }
 
 // Update implements store.Backend: fn runs, and runs again on a conflict,
@@ -259,8 +263,8 @@ func (kv *KV) Update(fn func(store.KVTx) error) error {
 	for attempt := 0; ; attempt++ {
 		t := kv.newTx(true)
 		err := fn(t)
-		if err == nil {
-			err = t.err
+		if t.err != nil {
+			err = t.err // as in View
 		}
 		if err != nil {
 			t.abandon()

@@ -38,6 +38,10 @@ type tx struct {
 	// err is the first failed etcd read: Get cannot return it, so the
 	// transaction fails when fn returns.
 	err error
+	// down is the first failed etcd read of the transaction; unlike err,
+	// a group commit's rollback of one call keeps it, so every later
+	// read fails at once with it.
+	down error
 }
 
 // span is a range of keys a cursor read, [from, to), and the keys it
@@ -92,6 +96,12 @@ func (t *tx) Bucket(name []byte) store.KVBucket {
 
 // getRev reads at the transaction's revision, fixing it on first use.
 func (t *tx) getRev(key string, opts ...clientv3.OpOption) (*clientv3.GetResponse, error) {
+	if t.down != nil {
+		// A read of this transaction already failed: the rest fail at
+		// once rather than each waiting out the request timeout (a
+		// login reads several keys; a group commit runs many logins).
+		return nil, t.down
+	}
 	if t.rev != 0 {
 		opts = append(opts, clientv3.WithRev(t.rev))
 	}
@@ -99,7 +109,8 @@ func (t *tx) getRev(key string, opts ...clientv3.OpOption) (*clientv3.GetRespons
 	defer cancel()
 	resp, err := t.kv.cli.Get(ctx, key, opts...)
 	if err != nil {
-		return nil, fmt.Errorf("read from etcd: %w", err)
+		t.down = readError(err)
+		return nil, t.down
 	}
 	if t.rev == 0 {
 		t.rev = resp.Header.Revision
@@ -260,7 +271,7 @@ func (t *tx) commit() error {
 	resp, err := t.kv.cli.Txn(ctx).If(cmps...).Then(ops...).Else(elseOps...).Commit()
 	if err != nil {
 		t.abandon()
-		return fmt.Errorf("commit to etcd: %w", err)
+		return commitError(err)
 	}
 	if !resp.Succeeded {
 		t.kv.tails.forget(t.spans)
