@@ -18,13 +18,13 @@ import (
 // cause, never shown alone.
 const (
 	// msgReadDown: a read failed, so nothing was changed.
-	msgReadDown = "The etcd cluster did not answer (are most of its members running and reachable?); nothing was changed"
+	msgReadDown = "The etcd cluster did not answer (are most of its members running and reachable?); nothing was changed."
 	// msgCommitDown: a commit failed without an answer (or with one that
 	// does not say it was refused). etcd may still apply it once it has a
 	// quorum again, so it is not said to be lost.
-	msgCommitDown   = "The etcd cluster did not confirm the change (are most of its members running and reachable?); it may not have been saved, check before repeating it"
-	msgReadFailed   = "etcd refused a read"
-	msgCommitFailed = "etcd refused the change; nothing was saved"
+	msgCommitDown   = "The etcd cluster did not confirm the change (are most of its members running and reachable?); it may not have been saved, check before repeating it."
+	msgReadFailed   = "etcd refused a read; nothing was changed."
+	msgCommitFailed = "etcd refused the change; nothing was saved."
 )
 
 // unavailable reports whether err says the cluster could not answer: no

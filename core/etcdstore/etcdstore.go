@@ -63,8 +63,9 @@ type Config struct {
 // DefaultSite is the site used when the URL names none.
 const DefaultSite = "default"
 
-// ParseURL reads etcd://host1:2379,host2:2379,host3:2379[/site][?max-txn-ops=N]
-// (N as the servers' --max-txn-ops, default 128). With
+// ParseURL reads etcd://host1:2379,host2:2379,host3:2379[/site][?max-txn-ops=N&request-timeout=D]
+// (N as the servers' --max-txn-ops, default 128; D bounds one read or
+// commit, default 10s: how long a request waits without a quorum). With
 // caFile, certFile and keyFile (any may be empty) the connections use TLS:
 // caFile verifies the members, certFile and keyFile authenticate Provisio.
 func ParseURL(raw, caFile, certFile, keyFile string) (Config, error) {
@@ -87,6 +88,13 @@ func ParseURL(raw, caFile, certFile, keyFile string) (Config, error) {
 				return c, fmt.Errorf("max-txn-ops=%q in the store address is not a positive number", v)
 			}
 			c.MaxTxnOps = n
+		}
+		if v := q.Get("request-timeout"); v != "" {
+			d, err := time.ParseDuration(v)
+			if err != nil || d < 100*time.Millisecond || d > 5*time.Minute {
+				return c, fmt.Errorf("request-timeout=%q in the store address is not a duration between 100ms and 5m (write it as 3s)", v)
+			}
+			c.RequestTimeout = d
 		}
 	}
 	if site != "" {
