@@ -317,7 +317,31 @@ func (t *tx) rangeOps(budget int) (ops []clientv3.Op, cmps []clientv3.Cmp, range
 		cmps = append(cmps, clientv3.Compare(clientv3.ModRevision(s.from).WithRange(s.to), "<", s.rev+1))
 		// Runs of deleted keys.
 		run := []string{}
+		// exists compares that a key the span read is still there: the
+		// span's own compare cannot see a key deleted since (deleting
+		// leaves nothing newer behind), so without it two servers
+		// deleting the same keys, such as two log trims, both succeed.
+		exists := func(k string) {
+			if _, point := t.reads[k]; point || budget <= 0 {
+				return // a point read's compare sees the deletion
+			}
+			cmps = append(cmps, clientv3.Compare(clientv3.CreateRevision(k), ">", 0))
+			budget--
+		}
 		flush := func() {
+			if len(run) == 0 {
+				return
+			}
+			// While the budget lasts: a run's first and last keys (a
+			// second trim of the same entries fails on the first), then
+			// the keys between.
+			exists(run[0])
+			if len(run) > 1 {
+				exists(run[len(run)-1])
+			}
+			for _, k := range run[1:max(1, len(run)-1)] {
+				exists(k)
+			}
 			if len(run) > 1 && !t.putsWithin(run[0], run[len(run)-1]) {
 				ops = append(ops, clientv3.OpDelete(run[0], clientv3.WithRange(run[len(run)-1]+"\x00")))
 				for _, k := range run {
