@@ -66,8 +66,14 @@ func (n *node) stopNode(t *testing.T) {
 // twoNodes starts a 3-member etcd cluster and two Provisio servers on
 // it, with an agent "vpn" on 127.0.0.1 and the user carol (PIN 2468).
 func twoNodes(t *testing.T) (url string, cluster *etcdtest.Cluster, a, b *node) {
+	return twoNodesWith(t, "")
+}
+
+// twoNodesWith is twoNodes with more of the store address's query
+// ("&request-timeout=2s").
+func twoNodesWith(t *testing.T, query string) (url string, cluster *etcdtest.Cluster, a, b *node) {
 	cluster = etcdtest.Start(t, 3)
-	url = cluster.URL("office") + "?max-txn-ops=" + fmt.Sprint(etcdtest.MaxTxnOps)
+	url = cluster.URL("office") + "?max-txn-ops=" + fmt.Sprint(etcdtest.MaxTxnOps) + query
 	root := t.TempDir()
 	a = &node{dir: filepath.Join(root, "a"), keyDir: filepath.Join(root, "a-keys")}
 	b = &node{dir: filepath.Join(root, "b"), keyDir: filepath.Join(root, "b-keys")}

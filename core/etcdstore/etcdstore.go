@@ -63,8 +63,9 @@ type Config struct {
 // DefaultSite is the site used when the URL names none.
 const DefaultSite = "default"
 
-// ParseURL reads etcd://host1:2379,host2:2379,host3:2379[/site][?max-txn-ops=N]
-// (N as the servers' --max-txn-ops, default 128). With
+// ParseURL reads etcd://host1:2379,host2:2379,host3:2379[/site][?max-txn-ops=N&request-timeout=D]
+// (N as the servers' --max-txn-ops, default 128; D bounds one read or
+// commit, default 10s: how long a request waits without a quorum). With
 // caFile, certFile and keyFile (any may be empty) the connections use TLS:
 // caFile verifies the members, certFile and keyFile authenticate Provisio.
 func ParseURL(raw, caFile, certFile, keyFile string) (Config, error) {
@@ -87,6 +88,13 @@ func ParseURL(raw, caFile, certFile, keyFile string) (Config, error) {
 				return c, fmt.Errorf("max-txn-ops=%q in the store address is not a positive number", v)
 			}
 			c.MaxTxnOps = n
+		}
+		if v := q.Get("request-timeout"); v != "" {
+			d, err := time.ParseDuration(v)
+			if err != nil || d < 100*time.Millisecond || d > 5*time.Minute {
+				return c, fmt.Errorf("request-timeout=%q in the store address is not a duration between 100ms and 5m (write it as 3s)", v)
+			}
+			c.RequestTimeout = d
 		}
 	}
 	if site != "" {
@@ -181,7 +189,7 @@ func Connect(cfg Config) (*KV, error) {
 	defer cancel()
 	if _, err := cli.Get(ctx, kv.prefix+"config/settings"); err != nil {
 		cli.Close()
-		return nil, fmt.Errorf("etcd at %s does not answer: %w", strings.Join(cfg.Endpoints, ","), err)
+		return nil, fmt.Errorf("etcd at %s does not answer (are most of its members running and reachable?): %w", strings.Join(cfg.Endpoints, ","), err)
 	}
 	return kv, nil
 }
@@ -247,10 +255,14 @@ func (kv *KV) Close() error {
 // when its first read runs.
 func (kv *KV) View(fn func(store.KVTx) error) error {
 	t := kv.newTx(false)
-	if err := fn(t); err != nil {
-		return err
+	err := fn(t)
+	if t.err != nil {
+		// A failed read returned nothing, which fn may have taken for a
+		// missing record ("There is no user"): the read's error is the
+		// answer.
+		return t.err
 	}
-	return t.err
+	return err
 }
 
 // Update implements store.Backend: fn runs, and runs again on a conflict,
@@ -259,8 +271,8 @@ func (kv *KV) Update(fn func(store.KVTx) error) error {
 	for attempt := 0; ; attempt++ {
 		t := kv.newTx(true)
 		err := fn(t)
-		if err == nil {
-			err = t.err
+		if t.err != nil {
+			err = t.err // as in View
 		}
 		if err != nil {
 			t.abandon()

@@ -72,8 +72,8 @@ func (g *group) commit(calls []*gcall) (rest []*gcall) {
 		for i, c := range calls {
 			n, ns := t.mark()
 			err := safeCall(c.fn, t)
-			if err == nil {
-				err = t.err
+			if t.err != nil {
+				err = t.err // as in View
 			}
 			if err != nil {
 				t.err = nil
@@ -88,6 +88,15 @@ func (g *group) commit(calls []*gcall) (rest []*gcall) {
 				break
 			}
 			in = append(in, c)
+		}
+		if t.down != nil {
+			// etcd failed a read of this group: its commit would wait
+			// out the timeout again and most likely fail too.
+			t.abandon()
+			for _, c := range in {
+				c.done <- t.down
+			}
+			return rest
 		}
 		if len(in) == 0 {
 			return rest

@@ -57,7 +57,10 @@ func (l *Leader) Start(ctx context.Context) (done <-chan struct{}) {
 
 // lead runs one session: campaign, lead until the session or ctx ends.
 func (l *Leader) lead(ctx context.Context) error {
-	sess, err := concurrency.NewSession(l.kv.cli, concurrency.WithTTL(LeaderTTL))
+	// The session ends with ctx: its lease grant must not keep a stopping
+	// server waiting while etcd cannot be reached (the client's own
+	// context ends only when the client closes).
+	sess, err := concurrency.NewSession(l.kv.cli, concurrency.WithTTL(LeaderTTL), concurrency.WithContext(ctx))
 	if err != nil {
 		return err
 	}

@@ -67,7 +67,7 @@ func (t *sessionTable) Add(id string, s core.Session, _ time.Time) error {
 	defer cancel()
 	n, err := t.kv.cli.Get(ctx, t.prefix(), clientv3.WithPrefix(), clientv3.WithCountOnly(), clientv3.WithSerializable())
 	if err != nil {
-		return fmt.Errorf("count the sessions in etcd: %w", err)
+		return readError(err)
 	}
 	if n.Count >= core.MaxSessions {
 		return core.ErrTooManySessions
@@ -88,7 +88,7 @@ func (t *sessionTable) Add(id string, s core.Session, _ time.Time) error {
 		t.forget(lease)
 		// The lease ran out while etcd was away: once more on a new one.
 		if attempt > 0 || !errors.Is(err, rpctypes.ErrLeaseNotFound) {
-			return fmt.Errorf("store the session in etcd: %w", err)
+			return commitError(err)
 		}
 	}
 }
@@ -106,7 +106,7 @@ func (t *sessionTable) currentLease() (clientv3.LeaseID, error) {
 	ttl := int64((core.SessionTTL + sessionLeaseEvery + time.Second - 1) / time.Second)
 	g, err := t.kv.cli.Grant(ctx, ttl)
 	if err != nil {
-		return 0, fmt.Errorf("grant a lease for sessions in etcd: %w", err)
+		return 0, commitError(err)
 	}
 	t.lease, t.granted = g.ID, time.Now()
 	return t.lease, nil
@@ -133,7 +133,7 @@ func (t *sessionTable) Take(id, agent string, now time.Time) (core.Session, bool
 	defer cancel()
 	resp, err := t.kv.cli.Get(ctx, key)
 	if err != nil {
-		return core.Session{}, false, fmt.Errorf("read the session from etcd: %w", err)
+		return core.Session{}, false, readError(err)
 	}
 	if len(resp.Kvs) == 0 {
 		return core.Session{}, false, nil
@@ -153,7 +153,7 @@ func (t *sessionTable) Take(id, agent string, now time.Time) (core.Session, bool
 		Then(clientv3.OpDelete(key)).
 		Commit()
 	if err != nil {
-		return core.Session{}, false, fmt.Errorf("spend the session in etcd: %w", err)
+		return core.Session{}, false, commitError(err)
 	}
 	return s, tr.Succeeded, nil
 }
@@ -166,7 +166,7 @@ func (t *sessionTable) DropUser(user string) error {
 	defer cancel()
 	resp, err := t.kv.cli.Get(ctx, t.prefix(), clientv3.WithPrefix())
 	if err != nil {
-		return fmt.Errorf("read the sessions from etcd: %w", err)
+		return readError(err)
 	}
 	var ops []clientv3.Op
 	for _, kv := range resp.Kvs {
@@ -178,7 +178,7 @@ func (t *sessionTable) DropUser(user string) error {
 	for len(ops) > 0 {
 		n := min(len(ops), t.kv.maxOps)
 		if _, err := t.kv.cli.Txn(ctx).Then(ops[:n]...).Commit(); err != nil {
-			return fmt.Errorf("end the sessions in etcd: %w", err)
+			return commitError(err)
 		}
 		ops = ops[n:]
 	}

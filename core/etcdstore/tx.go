@@ -38,6 +38,10 @@ type tx struct {
 	// err is the first failed etcd read: Get cannot return it, so the
 	// transaction fails when fn returns.
 	err error
+	// down is the first failed etcd read of the transaction; unlike err,
+	// a group commit's rollback of one call keeps it, so every later
+	// read fails at once with it.
+	down error
 }
 
 // span is a range of keys a cursor read, [from, to), and the keys it
@@ -92,6 +96,12 @@ func (t *tx) Bucket(name []byte) store.KVBucket {
 
 // getRev reads at the transaction's revision, fixing it on first use.
 func (t *tx) getRev(key string, opts ...clientv3.OpOption) (*clientv3.GetResponse, error) {
+	if t.down != nil {
+		// A read of this transaction already failed: the rest fail at
+		// once rather than each waiting out the request timeout (a
+		// login reads several keys; a group commit runs many logins).
+		return nil, t.down
+	}
 	if t.rev != 0 {
 		opts = append(opts, clientv3.WithRev(t.rev))
 	}
@@ -99,7 +109,8 @@ func (t *tx) getRev(key string, opts ...clientv3.OpOption) (*clientv3.GetRespons
 	defer cancel()
 	resp, err := t.kv.cli.Get(ctx, key, opts...)
 	if err != nil {
-		return nil, fmt.Errorf("read from etcd: %w", err)
+		t.down = readError(err)
+		return nil, t.down
 	}
 	if t.rev == 0 {
 		t.rev = resp.Header.Revision
@@ -260,7 +271,7 @@ func (t *tx) commit() error {
 	resp, err := t.kv.cli.Txn(ctx).If(cmps...).Then(ops...).Else(elseOps...).Commit()
 	if err != nil {
 		t.abandon()
-		return fmt.Errorf("commit to etcd: %w", err)
+		return commitError(err)
 	}
 	if !resp.Succeeded {
 		t.kv.tails.forget(t.spans)
@@ -306,7 +317,31 @@ func (t *tx) rangeOps(budget int) (ops []clientv3.Op, cmps []clientv3.Cmp, range
 		cmps = append(cmps, clientv3.Compare(clientv3.ModRevision(s.from).WithRange(s.to), "<", s.rev+1))
 		// Runs of deleted keys.
 		run := []string{}
+		// exists compares that a key the span read is still there: the
+		// span's own compare cannot see a key deleted since (deleting
+		// leaves nothing newer behind), so without it two servers
+		// deleting the same keys, such as two log trims, both succeed.
+		exists := func(k string) {
+			if _, point := t.reads[k]; point || budget <= 0 {
+				return // a point read's compare sees the deletion
+			}
+			cmps = append(cmps, clientv3.Compare(clientv3.CreateRevision(k), ">", 0))
+			budget--
+		}
 		flush := func() {
+			if len(run) == 0 {
+				return
+			}
+			// While the budget lasts: a run's first and last keys (a
+			// second trim of the same entries fails on the first), then
+			// the keys between.
+			exists(run[0])
+			if len(run) > 1 {
+				exists(run[len(run)-1])
+			}
+			for _, k := range run[1:max(1, len(run)-1)] {
+				exists(k)
+			}
 			if len(run) > 1 && !t.putsWithin(run[0], run[len(run)-1]) {
 				ops = append(ops, clientv3.OpDelete(run[0], clientv3.WithRange(run[len(run)-1]+"\x00")))
 				for _, k := range run {
