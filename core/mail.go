@@ -344,11 +344,18 @@ func (s *Service) MailSent(id uint64) error {
 // back-off until MaxMailAttempts; a permanent one marks the message failed
 // at once. reason is a sentence for people, free of secrets. A failed
 // message keeps what it carries for "Retry now" only while that is valid:
-// DueMail and the withdrawals wipe it when it dies.
+// DueMail and the withdrawals wipe it when it dies. A message withdrawn
+// while it was being sent stays withdrawn.
 func (s *Service) MailFailed(id uint64, reason string, temporary bool) error {
 	s = s.As(ServerActor)
 	return s.changeMail(id, func(m *OutMessage, log *logger) error {
 		m.Attempts++
+		if m.State == MailWithdrawn {
+			// Withdrawn while the sender had it in hand: it stays
+			// withdrawn (wiped, never retried); the attempt is counted
+			// and the server's answer logged.
+			return log.add(LevelWarn, m.User, "Message for user: %s, destination: %s failed after it was withdrawn: %s", m.User, m.To, reason)
+		}
 		m.LastError = reason
 		if temporary && m.Attempts < MaxMailAttempts {
 			m.NextAttempt = log.now.Add(mailBackoff(m.Attempts))
