@@ -329,6 +329,26 @@ func (s *Service) DueMail() ([]OutMessage, error) {
 	return due, nil
 }
 
+// MailStillDue reads message id again just before the sender sends it:
+// the list DueMail gave can be minutes old when a slow server held up the
+// messages before it. ok is false when the message was discarded,
+// withdrawn, sent or retried later meanwhile, or its code has expired
+// (the next DueMail withdraws it); m is then the zero message.
+func (s *Service) MailStillDue(id uint64) (m OutMessage, ok bool, err error) {
+	now := s.clock.Now()
+	err = s.store.View(func(tx Tx) error {
+		m, err = tx.Mail(id)
+		return err
+	})
+	if errors.Is(err, ErrNotFound) {
+		return OutMessage{}, false, nil
+	}
+	if err != nil || m.State != MailQueued || m.NextAttempt.After(now) || m.ExpiredAt(now) {
+		return OutMessage{}, false, err
+	}
+	return m, true, nil
+}
+
 // MailSent records a delivery and wipes the message's code.
 func (s *Service) MailSent(id uint64) error {
 	s = s.As(ServerActor)
