@@ -403,3 +403,59 @@ func TestWorker_ChangesDuringARoundAreHonoured(t *testing.T) {
 		t.Errorf("the log has %d sent lines, want 1: %q", len(lines), lines)
 	}
 }
+
+// TestWorker_HungServerHoldsUpNothingElse: while the sender waits on a
+// server that took the message and never answers, the rest of Provisio
+// works (users, codes, the outbox screen, Discard and Retry), and stopping
+// the sender ends the wait at once without charging the message an
+// attempt. The wait itself is bounded by the Timeout (TestSend_ServerFaults).
+func TestWorker_HungServerHoldsUpNothingElse(t *testing.T) {
+	entered := make(chan struct{})
+	var f *faultServer
+	f = newFaultServer(t, nil, holdFirst(&f, entered, make(chan struct{})))
+	svc := storetest.MustService(t)
+	MustAddUser(t, svc, to)
+	MustSetMail(t, svc, mailTo(f.host, f.port))
+	held := MustQueue(t, svc, "first@example.org", "first")
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	stopped := make(chan struct{})
+	go func() { defer close(stopped); (&mailer.Worker{Service: svc, QRPNG: qrPNG, Poll: time.Hour}).Run(ctx) }()
+	select {
+	case <-entered:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the message never reached the server")
+	}
+
+	start := time.Now()
+	if _, err := svc.AddUser(core.User{Name: "carol", Email: "carol@example.org", MobileAllowed: true, PIN: "2468"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.MailProvisionCode("carol"); err != nil {
+		t.Fatal(err)
+	}
+	other := MustQueue(t, svc, "other@example.org", "other")
+	if err := svc.DiscardMail(other.ID); err != nil {
+		t.Fatal(err)
+	}
+	if err := svc.RetryMail(held.ID); err != nil {
+		t.Fatal(err)
+	}
+	if box := MustOutbox(t, svc); len(box) != 2 {
+		t.Errorf("outbox holds %d messages, want 2", len(box))
+	}
+	if took := time.Since(start); took > 2*time.Second {
+		t.Errorf("the console's work took %v while the sender waited", took)
+	}
+
+	cancel()
+	select {
+	case <-stopped:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the sender did not stop within 5 s")
+	}
+	if m, err := svc.OutMessage(held.ID); err != nil || m.State != core.MailQueued || m.Attempts != 0 {
+		t.Errorf("the held message: %+v, %v; want queued without an attempt charged", m, err)
+	}
+}
