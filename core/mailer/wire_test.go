@@ -133,3 +133,37 @@ func TestWorker_OATHMailCarriesNoSecret(t *testing.T) {
 		}
 	}
 }
+
+// TestService_NoHeaderInjectionFromAUser: a user's address or full name
+// with a line break never reaches a mail header: both are refused before
+// they are stored (a trailing one is trimmed), whichever way the user is
+// added or changed, since all go through the same check. Send's own
+// defence (oneLine, RFC 2047) is TestSend_HeaderEncoding.
+func TestService_NoHeaderInjectionFromAUser(t *testing.T) {
+	svc := storetest.MustService(t)
+	if _, err := svc.AddUser(core.User{Name: "bob", Email: "bob@example.org\r\n", MobileAllowed: true, PIN: "1234"}); err != nil {
+		t.Fatal(err)
+	}
+	if u, err := svc.User("bob"); err != nil || u.Email != "bob@example.org" {
+		t.Errorf("bob = %+v, %v; want the address trimmed", u, err)
+	}
+	for _, u := range []core.User{
+		{Name: "m1", Email: "bob@example.org\r\nBcc: eve@example.org"},
+		{Name: "m2", Email: "bob@example.org\nBcc: eve@example.org"},
+		{Name: "m3", Email: "bob@example.org", StringsEmail: "bob@example.org\r\nCc: eve@example.org"},
+		{Name: "m4", Email: "bob@example.org", FullName: "Bob\r\nBcc: eve@example.org"},
+		{Name: "m5", Email: "bob@example.org", FullName: "Bob\nSubject: free money"},
+	} {
+		u.MobileAllowed, u.PIN = true, "1234"
+		if _, err := svc.AddUser(u); core.ErrorCode(err) != core.CodeInvalid {
+			t.Errorf("AddUser(%q, %q, %q) = %v, want refused", u.Email, u.StringsEmail, u.FullName, err)
+		}
+		_, err := svc.UpdateUser("bob", func(v *core.User) error {
+			v.Email, v.StringsEmail, v.FullName = u.Email, u.StringsEmail, u.FullName
+			return nil
+		})
+		if core.ErrorCode(err) != core.CodeInvalid {
+			t.Errorf("UpdateUser to (%q, %q, %q) = %v, want refused", u.Email, u.StringsEmail, u.FullName, err)
+		}
+	}
+}
