@@ -329,6 +329,26 @@ func (s *Service) DueMail() ([]OutMessage, error) {
 	return due, nil
 }
 
+// MailStillDue reads message id again just before the sender sends it:
+// the list DueMail gave can be minutes old when a slow server held up the
+// messages before it. ok is false when the message was discarded,
+// withdrawn, sent or retried later meanwhile, or its code has expired
+// (the next DueMail withdraws it); m is then the zero message.
+func (s *Service) MailStillDue(id uint64) (m OutMessage, ok bool, err error) {
+	now := s.clock.Now()
+	err = s.store.View(func(tx Tx) error {
+		m, err = tx.Mail(id)
+		return err
+	})
+	if errors.Is(err, ErrNotFound) {
+		return OutMessage{}, false, nil
+	}
+	if err != nil || m.State != MailQueued || m.NextAttempt.After(now) || m.ExpiredAt(now) {
+		return OutMessage{}, false, err
+	}
+	return m, true, nil
+}
+
 // MailSent records a delivery and wipes the message's code.
 func (s *Service) MailSent(id uint64) error {
 	s = s.As(ServerActor)
@@ -344,11 +364,18 @@ func (s *Service) MailSent(id uint64) error {
 // back-off until MaxMailAttempts; a permanent one marks the message failed
 // at once. reason is a sentence for people, free of secrets. A failed
 // message keeps what it carries for "Retry now" only while that is valid:
-// DueMail and the withdrawals wipe it when it dies.
+// DueMail and the withdrawals wipe it when it dies. A message withdrawn
+// while it was being sent stays withdrawn.
 func (s *Service) MailFailed(id uint64, reason string, temporary bool) error {
 	s = s.As(ServerActor)
 	return s.changeMail(id, func(m *OutMessage, log *logger) error {
 		m.Attempts++
+		if m.State == MailWithdrawn {
+			// Withdrawn while the sender had it in hand: it stays
+			// withdrawn (wiped, never retried); the attempt is counted
+			// and the server's answer logged.
+			return log.add(LevelWarn, m.User, "Message for user: %s, destination: %s failed after it was withdrawn: %s", m.User, m.To, reason)
+		}
 		m.LastError = reason
 		if temporary && m.Attempts < MaxMailAttempts {
 			m.NextAttempt = log.now.Add(mailBackoff(m.Attempts))

@@ -415,3 +415,37 @@ func indexOf(t *testing.T, c *Console, title string) int {
 	t.Fatalf("no screen %q in the navigation", title)
 	return -1
 }
+
+// TestTransport_SendTestSelfSignedRelay: an office relay with its own
+// certificate, which this computer does not trust. The test message says
+// so in words and what to do about it, without suggesting Security none.
+func TestTransport_SendTestSelfSignedRelay(t *testing.T) {
+	h := newHarness(t)
+	s := h.c.transport
+	serverTLS, _, err := smtpcapture.SelfSignedTLS()
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := smtpcapture.New(smtpcapture.Options{TLS: serverTLS})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Close() })
+	s.tlsConfig = nil // the system's roots, as in the app
+
+	fillTransport(s, srv.Host(), srv.Port(), core.MailSecurityStartTLS)
+	test.Type(s.testTo.entry, "bob@example.org")
+	test.Tap(s.sendTest)
+	h.waitFor("test result", func() bool { return s.testResult.Text != msgSending })
+	want := "The mail server's TLS certificate was not accepted: it is not signed by an authority this computer trusts (a self-signed certificate, say); " +
+		"add the certificate, or the authority that signed it, to this computer's trusted certificates, or give the mail server a certificate from a public authority."
+	if s.testResult.Text != want {
+		t.Errorf("result %q, want %q", s.testResult.Text, want)
+	}
+	if s.testResult.Importance != widget.DangerImportance {
+		t.Error("a failure does not look like one")
+	}
+	if n := len(srv.Messages()); n != 0 {
+		t.Errorf("%d messages went out over an untrusted connection", n)
+	}
+}

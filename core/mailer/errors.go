@@ -9,6 +9,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"slices"
 	"strings"
 	"syscall"
 	"unicode"
@@ -244,10 +245,15 @@ func formatReply(se *smtp.SMTPError) string {
 // certProblem explains why a certificate was refused, in plain words.
 func certProblem(err error) (string, bool) {
 	if _, ok := errors.AsType[x509.UnknownAuthorityError](err); ok {
-		return "it is not signed by an authority this computer trusts", true
+		// A relay with its own (self-signed) certificate is common in a
+		// small office; say what makes it work, rather than suggesting
+		// Security none.
+		return "it is not signed by an authority this computer trusts (a self-signed certificate, say); " +
+			"add the certificate, or the authority that signed it, to this computer's trusted certificates, " +
+			"or give the mail server a certificate from a public authority", true
 	}
 	if he, ok := errors.AsType[x509.HostnameError](err); ok {
-		return fmt.Sprintf("it is for another host name (%v)", he), true
+		return fmt.Sprintf("it is for %s, not %s; enter in Server a name it is for", certNames(he.Certificate), he.Host), true
 	}
 	if ie, ok := errors.AsType[x509.CertificateInvalidError](err); ok {
 		if ie.Reason == x509.Expired {
@@ -259,6 +265,28 @@ func certProblem(err error) (string, bool) {
 		return ve.Err.Error(), true
 	}
 	return "", false
+}
+
+// certNames lists the names a certificate is for, the way a person reads
+// them: "mail.example.org, 192.0.2.25".
+func certNames(c *x509.Certificate) string {
+	if c == nil {
+		return "another name"
+	}
+	names := slices.Clone(c.DNSNames)
+	for _, ip := range c.IPAddresses {
+		names = append(names, ip.String())
+	}
+	if len(names) == 0 && c.Subject.CommonName != "" {
+		names = []string{c.Subject.CommonName}
+	}
+	switch {
+	case len(names) == 0:
+		return "another name"
+	case len(names) > 4:
+		names = append(names[:4], "…")
+	}
+	return strings.Join(names, ", ")
 }
 
 func isTimeout(err error) bool {

@@ -43,7 +43,7 @@ func TestClassify(t *testing.T) {
 		{"dropped", at(phaseMail), io.EOF,
 			"The mail server smtp.example.org:587 closed the connection unexpectedly.", ErrConnect, true},
 		{"unknown authority", at(phaseHello), x509.UnknownAuthorityError{},
-			"The mail server's TLS certificate was not accepted: it is not signed by an authority this computer trusts.", ErrTLS, false},
+			"The mail server's TLS certificate was not accepted: it is not signed by an authority this computer trusts (a self-signed certificate, say); add the certificate, or the authority that signed it, to this computer's trusted certificates, or give the mail server a certificate from a public authority.", ErrTLS, false},
 		{"expired", at(phaseConnect), x509.CertificateInvalidError{Reason: x509.Expired},
 			"The mail server's TLS certificate was not accepted: it has expired or is not valid yet.", ErrTLS, false},
 		{"no STARTTLS", at(phaseStartTLS), errors.New("smtp: server doesn't support STARTTLS"),

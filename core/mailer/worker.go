@@ -169,6 +169,17 @@ func (w *Worker) round(ctx context.Context) error {
 			}
 			continue
 		}
+		// The list is as old as the round: re-read the message, so one
+		// discarded, withdrawn or expired meanwhile is not sent.
+		cur, ok, err := svc.MailStillDue(m.ID)
+		if err != nil {
+			errs = append(errs, w.outboxFailed(fmt.Sprintf("read message %d", m.ID), err))
+			continue
+		}
+		if !ok {
+			continue
+		}
+		m = cur
 		sendErr := down
 		if sendErr == nil {
 			sendErr = w.send(ctx, cfg, set, m)
