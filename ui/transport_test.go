@@ -555,3 +555,47 @@ func TestTransport_TrustRefusedCertificate(t *testing.T) {
 		}
 	}
 }
+
+// TestTransport_TrustRefusedCertificateAttached: the same flow on a console
+// attached over the admin API, where the server sends the test message:
+// the refused certificate reaches the screen as data, "Trust this
+// certificate" stores the pin on the service, and the next test goes out.
+func TestTransport_TrustRefusedCertificateAttached(t *testing.T) {
+	h, _ := newAttachedHarness(t)
+	h.svc.SetMailTools(mailer.Tools{}) // as app wires the service
+	s := h.c.transport
+	serverTLS, _, err := smtpcapture.SelfSignedTLS()
+	if err != nil {
+		t.Fatal(err)
+	}
+	fp := core.CertFingerprint(serverTLS.Certificates[0].Certificate[0])
+	srv, err := smtpcapture.New(smtpcapture.Options{TLS: serverTLS, ImplicitTLS: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Close() })
+
+	fillTransport(s, srv.Host(), srv.Port(), core.MailSecurityTLS)
+	test.Type(s.testTo.entry, "bob@example.org")
+	test.Tap(s.sendTest)
+	h.waitFor("test result", func() bool { return s.testResult.Text != msgSending })
+	if !s.certBox.Visible() || s.certFP.Text != fp || !s.trustCert.Visible() {
+		t.Fatalf("result %q; certificate shown %v, fingerprint %q (want %s), trust offered %v",
+			s.testResult.Text, s.certBox.Visible(), s.certFP.Text, fp, s.trustCert.Visible())
+	}
+	test.Tap(s.trustCert)
+	if got := h.svc.Settings().Mail.TLSFingerprint; got != fp {
+		t.Fatalf("the service stores pin %q, want %s (result %q)", got, fp, s.testResult.Text)
+	}
+	if s.pin.Text != pinPrefix+fp {
+		t.Errorf("pin shown %q", s.pin.Text)
+	}
+	test.Tap(s.sendTest)
+	h.waitFor("test result", func() bool { return s.testResult.Text != msgSending })
+	if want := "Test message sent to bob@example.org."; s.testResult.Text != want {
+		t.Fatalf("pinned: result %q, want %q", s.testResult.Text, want)
+	}
+	if _, err := srv.Wait(1, 5*time.Second); err != nil {
+		t.Fatal(err)
+	}
+}
