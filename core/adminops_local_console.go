@@ -250,7 +250,9 @@ func (l LocalAdmin) SendTestMail(m MailSettings, to string) error {
 	ctx, cancel := context.WithTimeout(context.Background(), mailTestTimeout)
 	defer cancel()
 	if err := tools.SendTest(ctx, m, nil, to); err != nil {
-		ce := &Error{Code: CodeInvalid, Message: tools.Describe(err)}
+		// Err keeps the cause, so a refused certificate still travels
+		// as data (RefusedMailCertificate) to the console that asked.
+		ce := &Error{Code: CodeInvalid, Message: tools.Describe(err), Err: err}
 		if e, ok := err.(*Error); ok {
 			ce.Field = e.Field
 		}

@@ -67,6 +67,12 @@ type MailSettings struct {
 	Password string `json:"password"` // never logged
 	From     string `json:"from"`
 	FromName string `json:"from_name"`
+	// TLSFingerprint pins the relay's certificate (smtp.tls_fingerprint):
+	// when set, the SHA-256 fingerprint of the one leaf certificate
+	// accepted, in place of the check against the trusted authorities and
+	// the name, for an office relay with its own certificate. "" trusts
+	// the computer's authorities, as usual.
+	TLSFingerprint string `json:"tls_fingerprint,omitempty"`
 }
 
 // Configured reports whether mail can be sent at all.

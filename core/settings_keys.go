@@ -22,6 +22,10 @@ type setting struct {
 	get    func(*Settings) string
 	set    func(*Settings, string) error
 	secret bool
+	// logLong shows the values in the audit line however long they are
+	// (a pinned fingerprint is 95 characters, and which certificate was
+	// trusted is the point of the line).
+	logLong bool
 }
 
 func boolSetting(help string, f func(*Settings) *bool) setting {
@@ -126,6 +130,8 @@ var settings = map[string]setting{
 	"smtp.password":  secretSetting("SMTP password", func(s *Settings) *string { return &s.Mail.Password }),
 	"smtp.from":      textSetting("From address", func(s *Settings) *string { return &s.Mail.From }, func(v string) error { return ValidateEmail("smtp.from", v) }),
 	"smtp.from_name": textSetting("From display name", func(s *Settings) *string { return &s.Mail.FromName }, nil),
+	"smtp.tls_fingerprint": fingerprintSetting("SHA-256 fingerprint of the one mail server certificate trusted, for a relay with its own certificate (empty: this computer's trusted authorities)",
+		func(s *Settings) *string { return &s.Mail.TLSFingerprint }),
 
 	"template.provision.subject": textSetting("provision message subject (empty: default)", func(s *Settings) *string { return &s.ProvisionTemplate.Subject }, nil),
 	"template.provision.text":    rawSetting("provision message plain text (empty: default)", func(s *Settings) *string { return &s.ProvisionTemplate.Text }),
@@ -138,6 +144,26 @@ func secretSetting(help string, f func(*Settings) *string) setting {
 	st := textSetting(help, f, nil)
 	st.secret = true
 	return st
+}
+
+// fingerprintSetting is a certificate pin: any common way of writing a
+// SHA-256 fingerprint is taken and kept in the form Provisio shows, so
+// the audit log and the console show the value the admin compared.
+func fingerprintSetting(help string, f func(*Settings) *string) setting {
+	return setting{help: help, logLong: true,
+		get: func(s *Settings) string { return *f(s) },
+		set: func(s *Settings, v string) error {
+			if strings.TrimSpace(v) == "" {
+				*f(s) = ""
+				return nil
+			}
+			fp, err := NormalizeFingerprint(v)
+			if err != nil {
+				return err
+			}
+			*f(s) = fp
+			return nil
+		}}
 }
 
 // rawSetting keeps text exactly as given (templates keep their spacing).
@@ -274,7 +300,7 @@ func describeSettingChanges(old, set Settings) string {
 	for i, k := range keys {
 		st := settings[k]
 		from, to := st.get(&old), st.get(&set)
-		if st.secret || !loggable(from) || !loggable(to) {
+		if st.secret || !st.logLong && (!loggable(from) || !loggable(to)) {
 			parts[i] = k + " changed"
 			continue
 		}

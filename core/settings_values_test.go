@@ -120,3 +120,80 @@ func TestService_ChangeSettingsLogsTheKeys(t *testing.T) {
 		}
 	}
 }
+
+// TestSettings_TLSFingerprint: smtp.tls_fingerprint takes a SHA-256
+// fingerprint however it is pasted and keeps it as Provisio shows it; an
+// empty value clears it; anything else is refused with a sentence saying
+// what a fingerprint looks like.
+func TestSettings_TLSFingerprint(t *testing.T) {
+	const fp = "21:CF:83:71:B2:03:E3:67:96:49:8B:FB:C6:F5:A3:CB:00:F7:14:7F:0C:C1:DB:2A:20:39:08:A8:FC:55:DF:B6"
+	tests := []struct {
+		name, value string
+		want        string // stored value
+		wantErr     string // a part of the sentence; "" accepted
+	}{
+		{name: "as shown", value: fp, want: fp},
+		{name: "lower case without colons", value: strings.ToLower(strings.ReplaceAll(fp, ":", "")), want: fp},
+		{name: "spaces, around too", value: "  " + strings.ReplaceAll(fp, ":", " ") + " ", want: fp},
+		{name: "empty clears", value: "", want: ""},
+		{name: "too short", value: "21:CF:83", wantErr: `"21:CF:83" is not a SHA-256 certificate fingerprint: that is 32 pairs of hex digits separated by colons`},
+		{name: "not hex", value: strings.Replace(fp, "21", "ZZ", 1), wantErr: "is not a SHA-256 certificate fingerprint"},
+		{name: "SHA-1", value: "A9:4A:8F:E5:CC:B1:9B:A6:1C:4C:08:73:D3:91:E9:87:98:2F:BB:D3", wantErr: "That is a SHA-1 fingerprint; Provisio pins the SHA-256 one"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := core.DefaultSettings()
+			if tt.want == "" && tt.wantErr == "" {
+				s.Mail.TLSFingerprint = fp // something to clear
+			}
+			err := s.Set("smtp.tls_fingerprint", tt.value)
+			if tt.wantErr != "" {
+				ce, ok := err.(*core.Error)
+				if !ok || ce.Field != "smtp.tls_fingerprint" || !strings.Contains(ce.Message, tt.wantErr) {
+					t.Fatalf("err %v, want %q on smtp.tls_fingerprint", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got, _ := s.Get("smtp.tls_fingerprint"); got != tt.want || s.Mail.TLSFingerprint != tt.want {
+				t.Errorf("stored %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
+
+// TestService_PinnedFingerprintLogged: trusting a relay's certificate and
+// forgetting it each write an audit line with the whole fingerprint,
+// which is longer than the values other lines show.
+func TestService_PinnedFingerprintLogged(t *testing.T) {
+	const fp = "21:CF:83:71:B2:03:E3:67:96:49:8B:FB:C6:F5:A3:CB:00:F7:14:7F:0C:C1:DB:2A:20:39:08:A8:FC:55:DF:B6"
+	svc := storetest.MustService(t)
+	if err := svc.ChangeSettings(map[string]string{"smtp.tls_fingerprint": strings.ToLower(fp)}, "Mail transport"); err != nil {
+		t.Fatal(err)
+	}
+	if got := svc.Settings().Mail.TLSFingerprint; got != fp {
+		t.Fatalf("saved %q", got)
+	}
+	if err := svc.ChangeSettings(map[string]string{"smtp.tls_fingerprint": ""}, "Mail transport"); err != nil {
+		t.Fatal(err)
+	}
+	entries, err := svc.LogTail(2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var lines []string
+	for _, e := range entries {
+		lines = append(lines, e.Message)
+	}
+	all := strings.Join(lines, "\n")
+	for _, want := range []string{
+		`Mail transport saved: smtp.tls_fingerprint "" → ` + fp + ".",
+		"Mail transport saved: smtp.tls_fingerprint " + fp + ` → "".`,
+	} {
+		if !strings.Contains(all, want) {
+			t.Errorf("the log lacks %q:\n%s", want, all)
+		}
+	}
+}

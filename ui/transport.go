@@ -6,6 +6,7 @@ import (
 	"errors"
 	"strconv"
 	"strings"
+	"time"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
@@ -28,6 +29,7 @@ const (
 	keySMTPPassword = "smtp.password"
 	keySMTPFrom     = "smtp.from"
 	keySMTPFromName = "smtp.from_name"
+	keySMTPPin      = "smtp.tls_fingerprint"
 
 	keyTemplateSubject = "template.provision.subject"
 	keyTemplateText    = "template.provision.text"
@@ -44,6 +46,9 @@ const (
 	msgNothingToApply = "Nothing to apply: the form shows the saved values."
 	msgFixFields      = "Not saved: correct the fields marked in red."
 	msgSending        = "Sending…"
+	msgNoPin          = "Checked against the authorities this computer trusts."
+	pinPrefix         = "Only this one is trusted, SHA-256 "
+	msgTrusted        = "Trusted. Provisio now accepts this one certificate from the mail server; send the test message again to check."
 )
 
 // transportScreen is Mail Transport: the SMTP server provision codes go
@@ -71,6 +76,18 @@ type transportScreen struct {
 	sendTest   *widget.Button
 	testResult *widget.Label
 	sending    bool
+
+	// The certificate a test refused, shown to compare and trust
+	// (refusedCert): its fingerprint, names and validity.
+	refused                     core.MailCertificate
+	certBox                     *fyne.Container
+	certFP, certNames, certDate *widget.Label
+	copyCertFP, trustCert       *widget.Button
+
+	// pin shows smtp.tls_fingerprint, the certificate trusted; forgetPin
+	// clears it.
+	pin       *widget.Label
+	forgetPin *widget.Button
 
 	template *templateEditor
 
@@ -117,6 +134,29 @@ func newTransportScreen(c *Console) *transportScreen {
 	s.sendTest = widget.NewButtonWithIcon("Send test message", theme.MailSendIcon(), s.sendTestMessage)
 	s.testResult = &widget.Label{Wrapping: fyne.TextWrapWord}
 
+	s.certFP = &widget.Label{TextStyle: fyne.TextStyle{Monospace: true}, Wrapping: fyne.TextWrapBreak, Selectable: true}
+	s.certNames = &widget.Label{Wrapping: fyne.TextWrapWord}
+	s.certDate = &widget.Label{Wrapping: fyne.TextWrapWord}
+	s.copyCertFP = widget.NewButtonWithIcon("Copy fingerprint", theme.ContentCopyIcon(), func() {
+		c.app.Clipboard().SetContent(s.refused.Fingerprint)
+	})
+	s.trustCert = widget.NewButton("Trust this certificate", s.trustRefused)
+	s.certBox = container.NewVBox(
+		newSubheading("The mail server's certificate"),
+		newNote("Compare this fingerprint with the one the mail server shows for its certificate (on its admin page, say) before you trust it. "+
+			"Provisio then accepts this one certificate from the mail server, whatever name it is for, and refuses any other."),
+		newFormGrid(
+			formRow("SHA-256", s.certFP),
+			formRow("For", s.certNames),
+			formRow("Valid", s.certDate),
+		),
+		container.NewHBox(layout.NewSpacer(), s.copyCertFP, s.trustCert),
+	)
+	s.certBox.Hide()
+
+	s.pin = &widget.Label{Wrapping: fyne.TextWrapBreak, Selectable: true}
+	s.forgetPin = widget.NewButton("Forget", s.forgetPinned)
+
 	s.template = newTemplateEditor(c)
 
 	hint := func(text string) *widget.Label {
@@ -132,6 +172,7 @@ func newTransportScreen(c *Console) *transportScreen {
 		formRow("Password", container.NewVBox(s.password.box, s.clearPassword)),
 		formRow("From address", s.from.box),
 		formRow("From name", s.fromName.box),
+		formRow("Certificate", container.NewBorder(nil, nil, nil, container.NewVBox(s.forgetPin), s.pin)),
 	)
 	buttons := container.NewBorder(nil, nil, nil, container.NewHBox(s.reset, s.apply), s.result)
 
@@ -141,6 +182,7 @@ func newTransportScreen(c *Console) *transportScreen {
 		newNote("Sends a short message through the server in the form above, saved or not, and reports the server's answer."),
 		newFormGrid(formRow("Send to", testRow)),
 		s.testResult,
+		s.certBox,
 	)
 
 	body := container.NewVBox(
@@ -241,6 +283,18 @@ func (s *transportScreen) load() {
 	for _, fl := range s.fields() {
 		fl.setError("")
 	}
+	s.showPin(m.TLSFingerprint)
+}
+
+// showPin shows the certificate trusted by fingerprint, if any.
+func (s *transportScreen) showPin(fp string) {
+	if fp == "" {
+		s.pin.SetText(msgNoPin)
+		s.forgetPin.Disable()
+		return
+	}
+	s.pin.SetText(pinPrefix + fp)
+	s.forgetPin.Enable()
 }
 
 // dirty reports whether the admin has edited the form since it loaded.
@@ -383,6 +437,7 @@ func (s *transportScreen) sendTestMessage() {
 	}
 	s.sending = true
 	s.sendTest.Disable()
+	s.showRefused(core.MailCertificate{})
 	s.showTestResult(msgSending, widget.MediumImportance)
 	ms, tlsConf := set.Mail, s.tlsConfig
 	go func() {
@@ -408,6 +463,77 @@ func (s *transportScreen) testDone(to string, err error) {
 		}
 	}
 	s.showTestResult(s.c.mail().Describe(err), widget.DangerImportance)
+	// The certificate comes as data, from this computer's mailer or the
+	// server's over the admin API alike.
+	if mc, ok := core.RefusedMailCertificate(err); ok && mc.Fingerprint != "" {
+		s.showRefused(mc)
+	}
+}
+
+// showRefused shows the certificate a test refused, with "Trust this
+// certificate" when pinning it would let mail through; an empty one hides
+// the box.
+func (s *transportScreen) showRefused(mc core.MailCertificate) {
+	s.refused = mc
+	if mc.Fingerprint == "" {
+		s.certBox.Hide()
+		relayout(s.content)
+		return
+	}
+	s.certFP.SetText(mc.Fingerprint)
+	names := strings.Join(mc.Names, ", ")
+	if names == "" {
+		names = "(no name)"
+	}
+	s.certNames.SetText(names)
+	s.certDate.SetText(mc.NotBefore.Local().Format("2 Jan 2006") + " to " + mc.NotAfter.Local().Format("2 Jan 2006"))
+	if mc.Trustable(time.Now()) {
+		s.trustCert.Show()
+	} else {
+		// Expired, or already the one trusted: pinning changes nothing.
+		s.trustCert.Hide()
+	}
+	s.certBox.Show()
+	relayout(s.content)
+}
+
+// trustRefused pins the certificate the last test refused, through the
+// settings use case (so the change is in the audit log, and an attached
+// console saves it on the server). Only the pin is saved: the rest of the
+// form stays as typed.
+func (s *transportScreen) trustRefused() {
+	if s.refused.Fingerprint == "" {
+		return
+	}
+	if err := s.savePin(s.refused.Fingerprint); err != nil {
+		s.showTestResult("Not trusted: "+core.ErrorMessage(err), widget.DangerImportance)
+		return
+	}
+	s.showRefused(core.MailCertificate{})
+	s.showTestResult(msgTrusted, widget.SuccessImportance)
+}
+
+// forgetPinned clears the pin: the computer's trusted authorities decide
+// again.
+func (s *transportScreen) forgetPinned() {
+	if err := s.savePin(""); err != nil {
+		s.showResult("Not saved: "+core.ErrorMessage(err), widget.DangerImportance)
+		return
+	}
+	s.showResult("The mail server's certificate is no longer trusted by its fingerprint.", widget.SuccessImportance)
+}
+
+// savePin saves smtp.tls_fingerprint alone.
+func (s *transportScreen) savePin(fp string) error {
+	set := s.c.svc.Settings()
+	if err := set.SetValues(map[string]string{keySMTPPin: fp}); err != nil {
+		return err
+	}
+	if err := s.c.svc.SetSettings(set, "Mail transport"); err != nil {
+		return err
+	}
+	s.showPin(s.c.svc.Settings().Mail.TLSFingerprint)
+	return nil
 }
 
 // mail is the mail adapter's tools the composition root gave.

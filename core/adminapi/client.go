@@ -98,7 +98,11 @@ func readAnswer(resp *http.Response, out any) error {
 		if err := json.NewDecoder(io.LimitReader(resp.Body, maxBody)).Decode(&eb); err != nil || eb.Error.Message == "" {
 			return &core.Error{Code: core.CodeInternal, Message: fmt.Sprintf("The Provisio server answered %s.", resp.Status)}
 		}
-		return &core.Error{Code: eb.Error.Code, Field: eb.Error.Field, Message: eb.Error.Message}
+		ce := &core.Error{Code: eb.Error.Code, Field: eb.Error.Field, Message: eb.Error.Message}
+		if eb.Error.Certificate != nil {
+			ce.Err = &core.MailCertError{Cert: *eb.Error.Certificate}
+		}
+		return ce
 	}
 	if out == nil || resp.StatusCode == http.StatusNoContent {
 		return nil

@@ -488,6 +488,9 @@ type errorBody struct {
 		Code    core.Code `json:"code"`
 		Field   string    `json:"field,omitempty"`
 		Message string    `json:"message"`
+		// Certificate is the mail server's certificate a test message
+		// refused, so a console can show it and offer to trust it.
+		Certificate *core.MailCertificate `json:"certificate,omitempty"`
 	} `json:"error"`
 }
 
@@ -511,6 +514,9 @@ func writeError(w http.ResponseWriter, err error) {
 	var ce *core.Error
 	if errors.As(err, &ce) {
 		b.Error.Field = ce.Field
+	}
+	if mc, ok := core.RefusedMailCertificate(err); ok {
+		b.Error.Certificate = &mc
 	}
 	status, ok := statusOf[b.Error.Code]
 	if !ok {

@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strings"
 	"syscall"
+	"time"
 	"unicode"
 	"unicode/utf8"
 
@@ -173,8 +174,23 @@ func classify(ctx context.Context, f failure, err error) *core.Error {
 	case ctx.Err() != nil, isTimeout(err):
 		return mailError(ErrTimeout, err, "%s did not answer in time", upperFirst(server))
 	}
+	if ce, ok := errors.AsType[*core.MailCertError](err); ok {
+		// Refused by the pin (checkPin), which already carries the
+		// certificate.
+		return mailError(ErrTLS, err, "%s", pinSentence(ce))
+	}
 	if reason, ok := certProblem(err); ok {
-		return mailError(ErrTLS, err, "The mail server's TLS certificate was not accepted: %s", reason)
+		cause := err
+		if leaf := refusedLeaf(err); leaf != nil {
+			// The certificate goes along as data, for the console to
+			// show and offer to trust; the log gets its fingerprint.
+			mc := describeCert(leaf, "")
+			cause = &core.MailCertError{Cert: mc, Err: err}
+			if mc.Trustable(time.Now()) {
+				reason = sentence(reason) + " " + trustHint(mc)
+			}
+		}
+		return mailError(ErrTLS, cause, "The mail server's TLS certificate was not accepted: %s", reason)
 	}
 	if _, ok := errors.AsType[tls.RecordHeaderError](err); ok {
 		return mailError(ErrTLS, err, "%s did not answer with TLS; check the port and the Security setting (TLS is usually port 465, STARTTLS port 587)", upperFirst(server))
@@ -267,12 +283,9 @@ func certProblem(err error) (string, bool) {
 	return "", false
 }
 
-// certNames lists the names a certificate is for, the way a person reads
-// them: "mail.example.org, 192.0.2.25".
-func certNames(c *x509.Certificate) string {
-	if c == nil {
-		return "another name"
-	}
+// certNameList is the names a certificate is for: its DNS names and
+// addresses, or its common name when it has neither.
+func certNameList(c *x509.Certificate) []string {
 	names := slices.Clone(c.DNSNames)
 	for _, ip := range c.IPAddresses {
 		names = append(names, ip.String())
@@ -280,6 +293,16 @@ func certNames(c *x509.Certificate) string {
 	if len(names) == 0 && c.Subject.CommonName != "" {
 		names = []string{c.Subject.CommonName}
 	}
+	return names
+}
+
+// certNames lists the names a certificate is for, the way a person reads
+// them: "mail.example.org, 192.0.2.25".
+func certNames(c *x509.Certificate) string {
+	if c == nil {
+		return "another name"
+	}
+	names := certNameList(c)
 	switch {
 	case len(names) == 0:
 		return "another name"

@@ -61,15 +61,19 @@ func TestSend_Errors(t *testing.T) {
 	serverTLS, pool := newTLS(t)
 	_, otherPool := newTLS(t)
 	login := smtpcapture.Options{TLS: serverTLS, Username: "alice", Password: "s3cret"}
+	fp := core.CertFingerprint(serverTLS.Certificates[0].Certificate[0])
+	const trustHint = "Its SHA-256 fingerprint is {fp}; once you have checked that this is the mail server's certificate, " +
+		"you can trust it instead (Mail Transport, or provisio settings set smtp.tls_fingerprint)."
 
 	tests := []struct {
 		name      string
 		opt       *smtpcapture.Options // nil: no capture server
 		cfg       func(t *testing.T, c *mailer.Config)
 		ctx       func() context.Context
-		want      string // the whole sentence, or a part of it after "~"
+		want      string // the whole sentence, or a part of it after "~"; {fp} is serverTLS's fingerprint
 		kind      error
 		temporary bool
+		cert      bool // the error carries serverTLS's certificate as data
 	}{
 		{
 			name: "wrong password",
@@ -102,8 +106,9 @@ func TestSend_Errors(t *testing.T) {
 			name: "untrusted certificate, STARTTLS",
 			opt:  &smtpcapture.Options{TLS: serverTLS},
 			cfg:  func(_ *testing.T, c *mailer.Config) { c.TLSConfig = &tls.Config{RootCAs: otherPool} },
-			want: "The mail server's TLS certificate was not accepted: it is not signed by an authority this computer trusts (a self-signed certificate, say); add the certificate, or the authority that signed it, to this computer's trusted certificates, or give the mail server a certificate from a public authority.",
+			want: "The mail server's TLS certificate was not accepted: it is not signed by an authority this computer trusts (a self-signed certificate, say); add the certificate, or the authority that signed it, to this computer's trusted certificates, or give the mail server a certificate from a public authority. " + trustHint,
 			kind: mailer.ErrTLS,
+			cert: true,
 		},
 		{
 			name: "untrusted certificate, implicit TLS",
@@ -112,8 +117,9 @@ func TestSend_Errors(t *testing.T) {
 				c.Security = mailer.SecurityTLS
 				c.TLSConfig = &tls.Config{RootCAs: otherPool}
 			},
-			want: "The mail server's TLS certificate was not accepted: it is not signed by an authority this computer trusts (a self-signed certificate, say); add the certificate, or the authority that signed it, to this computer's trusted certificates, or give the mail server a certificate from a public authority.",
+			want: "The mail server's TLS certificate was not accepted: it is not signed by an authority this computer trusts (a self-signed certificate, say); add the certificate, or the authority that signed it, to this computer's trusted certificates, or give the mail server a certificate from a public authority. " + trustHint,
 			kind: mailer.ErrTLS,
+			cert: true,
 		},
 		{
 			name: "certificate for another name",
@@ -121,8 +127,9 @@ func TestSend_Errors(t *testing.T) {
 			cfg: func(_ *testing.T, c *mailer.Config) {
 				c.TLSConfig = &tls.Config{RootCAs: pool, ServerName: "mail.example.org"}
 			},
-			want: "The mail server's TLS certificate was not accepted: it is for localhost, 127.0.0.1, ::1, not mail.example.org; enter in Server a name it is for.",
+			want: "The mail server's TLS certificate was not accepted: it is for localhost, 127.0.0.1, ::1, not mail.example.org; enter in Server a name it is for. " + trustHint,
 			kind: mailer.ErrTLS,
+			cert: true,
 		},
 		{
 			name: "STARTTLS not offered",
@@ -197,6 +204,7 @@ func TestSend_Errors(t *testing.T) {
 			}
 			got := mailer.Describe(err)
 			checkPlainWords(t, "Describe", got)
+			tt.want = strings.ReplaceAll(tt.want, "{fp}", fp)
 			if want, ok := strings.CutPrefix(tt.want, "~"); ok {
 				if !strings.Contains(got, want) {
 					t.Errorf("Describe = %q, want it to contain %q", got, want)
@@ -206,6 +214,9 @@ func TestSend_Errors(t *testing.T) {
 			}
 			if !errors.Is(err, tt.kind) {
 				t.Errorf("errors.Is(%v, %v) = false", err, tt.kind)
+			}
+			if mc, ok := core.RefusedMailCertificate(err); ok != tt.cert || ok && (mc.Fingerprint != fp || mc.Pinned != "") {
+				t.Errorf("refused certificate %+v, %v; want it: %v", mc, ok, tt.cert)
 			}
 			if mailer.Temporary(err) != tt.temporary {
 				t.Errorf("Temporary = %v, want %v", mailer.Temporary(err), tt.temporary)
