@@ -77,6 +77,17 @@ func (s *Service) SetReport(fn func(string)) {
 	s.health.mu.Unlock()
 }
 
+// reportNow sends msg to where health problems are reported (SetReport),
+// if anywhere. It writes nothing to the store.
+func (s *Service) reportNow(msg string) {
+	s.health.mu.Lock()
+	report := s.health.report
+	s.health.mu.Unlock()
+	if report != nil {
+		report(msg)
+	}
+}
+
 // commitReportEvery bounds how often a repeating commit failure is
 // reported, so a full disk under load cannot flood stderr.
 const commitReportEvery = 10 * time.Second

@@ -128,11 +128,13 @@ func (s *Server) authorize(r *http.Request, secret string) (core.Agent, bool) {
 }
 
 // failure maps a service error to a reply. Internal errors (store, disk)
-// are logged here, since the service logs only rule outcomes; the log line
-// names the action but never the request's secrets.
+// are counted here, since the service logs only rule outcomes: counted,
+// not written, so the agent's answer never waits for a second write to a
+// store that has just failed (core.Service.RequestFailed). The count names
+// the action but never the request's secrets.
 func (s *Server) failure(action string, err error) reply {
 	if core.ErrorCode(err) == core.CodeInternal {
-		_ = s.svc.Log(core.LevelError, "", "AgentXML %s request failed, error: %v", action, err)
+		s.svc.RequestFailed("AgentXML "+action+" request", err)
 	}
 	return failReply(protocolError(err))
 }

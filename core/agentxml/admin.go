@@ -249,11 +249,12 @@ func (s *Server) adminOp(agent core.Agent, req *adminRequest, op *adminOp) opRes
 	return res
 }
 
-// opFailed records an operation-level failure; store errors are logged
-// here because the reply carries only a generic sentence.
+// opFailed records an operation-level failure; store errors are counted
+// for the log here (core.Service.RequestFailed) because the reply carries
+// only a generic sentence.
 func (s *Server) opFailed(res *opResult, err error) {
 	if core.ErrorCode(err) == core.CodeInternal {
-		_ = s.svc.Log(core.LevelError, "", "AdminXML %s request failed, error: %v", res.op.name, err)
+		s.svc.RequestFailed("AdminXML "+res.op.name+" request", err)
 	}
 	res.errCode, res.message = adminError(err), core.ErrorMessage(err)
 }
@@ -278,7 +279,7 @@ func (s *Server) runUsers(op *adminOp, res *opResult, prepare func(*node) (core.
 	}
 	out, err := run(specs)
 	if err != nil {
-		_ = s.svc.Log(core.LevelError, "", "AdminXML %s request failed, error: %v", op.name, err)
+		s.svc.RequestFailed("AdminXML "+op.name+" request", err)
 	}
 	for j, r := range out {
 		r.name = res.users[at[j]].name

@@ -66,7 +66,7 @@ func (s *Server) redeemOATH(w http.ResponseWriter, r *http.Request) {
 	is, err := s.svc.RedeemOATHProvision(source, username, code)
 	if err != nil {
 		if core.ErrorCode(err) == core.CodeInternal {
-			_ = s.svc.Log(core.LevelError, "", "Authenticator set-up failed, error: %v", err)
+			s.svc.RequestFailed("Authenticator set-up", err)
 			writeText(w, http.StatusInternalServerError, "The set-up could not be completed; the log has the details.")
 			return
 		}
@@ -90,7 +90,7 @@ func (s *Server) writePage(w http.ResponseWriter, t *template.Template, data any
 	buf := getBuffer()
 	defer putBuffer(buf)
 	if err := t.Execute(buf, data); err != nil {
-		_ = s.svc.Log(core.LevelError, "", "Page failed, error: %v", err)
+		s.svc.RequestFailed("Page", err)
 		writeText(w, http.StatusInternalServerError, "The page could not be shown; the log has the details.")
 		return
 	}

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 
 	"provisio/core/store/storetest"
@@ -12,9 +13,13 @@ import (
 
 // TestServer_RecoverPanicShowsNoStack checks the request boundary: a
 // handler that panics answers a plain 500 over real HTTPS, and neither the
-// reply nor the audit log carries a stack trace.
+// reply, nor what the operator is told at once, nor the audit log's
+// counted line carries a stack trace.
 func TestServer_RecoverPanicShowsNoStack(t *testing.T) {
 	svc := storetest.MustService(t)
+	var mu sync.Mutex
+	var reported []string
+	svc.SetReport(func(msg string) { mu.Lock(); reported = append(reported, msg); mu.Unlock() })
 	s := New(svc, Options{})
 	var nilMap map[string]int
 	tests := []struct {
@@ -40,6 +45,16 @@ func TestServer_RecoverPanicShowsNoStack(t *testing.T) {
 			resp.Body.Close()
 			if resp.StatusCode != http.StatusInternalServerError || string(body) != "Internal server error.\n" {
 				t.Fatalf("status %d, body %q", resp.StatusCode, body)
+			}
+			mu.Lock()
+			got := reported[len(reported)-1]
+			mu.Unlock()
+			if !strings.Contains(got, tt.wantLog) || strings.Contains(got, "goroutine") || strings.Contains(got, ".go:") {
+				t.Fatalf("reported %q", got)
+			}
+			// The log's line is the counted one, written by the flush.
+			if err := svc.FlushRefused(); err != nil {
+				t.Fatal(err)
 			}
 			tail, err := svc.LogTail(1)
 			if err != nil || len(tail) != 1 {

@@ -3,12 +3,11 @@ package agentxml
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
-
-	"provisio/core"
 )
 
 // Refusal reasons, counted per source by core.Service.Refuse and logged
@@ -147,8 +146,9 @@ func (s *Server) recoverPanic(w http.ResponseWriter) {
 	if v == http.ErrAbortHandler {
 		panic(v)
 	}
-	// A bug, rare and worth a line of its own.
-	_ = s.svc.Log(core.LevelError, "", "AgentXML request failed, error: internal error: %v", v)
+	// A bug, with a line of its own kind; counted like any failure, since
+	// whoever found the request that triggers it can send it again.
+	s.svc.RequestFailed("AgentXML request", fmt.Errorf("internal error: %v", v))
 	http.Error(w, "Internal server error.", http.StatusInternalServerError)
 }
 

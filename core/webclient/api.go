@@ -2,6 +2,7 @@ package webclient
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"strings"
 
@@ -45,7 +46,7 @@ func (h *Handler) readAPI(w http.ResponseWriter, r *http.Request) (user, id stri
 	// A read-only check first: an unknown Id costs no write.
 	user, ok, err := h.svc.DeviceUser(strings.TrimSpace(req.ID))
 	if err != nil {
-		_ = h.svc.Log(core.LevelError, "", "Web client request failed, error: %v", err)
+		h.svc.RequestFailed("Web client request", err)
 		writeJSON(w, http.StatusInternalServerError, apiReply{State: "refused", Message: "The server could not answer; try again later."})
 		return "", "", false
 	}
@@ -73,7 +74,7 @@ func (h *Handler) status(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err != nil {
-		_ = h.svc.Log(core.LevelError, user, "Web client profile lookup failed, error: %v", err)
+		h.svc.RequestFailed("Web client profile lookup", fmt.Errorf("user %s: %w", user, err))
 		writeJSON(w, http.StatusInternalServerError, apiReply{State: "refused", Message: "The server could not answer; try again later."})
 		return
 	}
@@ -84,7 +85,7 @@ func (h *Handler) status(w http.ResponseWriter, r *http.Request) {
 		if err == nil {
 			rep.Next = &n
 		} else if core.ErrorCode(err) == core.CodeInternal {
-			_ = h.svc.Log(core.LevelError, user, "Web client token index failed, error: %v", err)
+			h.svc.RequestFailed("Web client token index", fmt.Errorf("user %s: %w", user, err))
 		}
 	}
 	writeJSON(w, http.StatusOK, rep)
@@ -111,7 +112,7 @@ func (h *Handler) strings(w http.ResponseWriter, r *http.Request) {
 	case core.CodeSession:
 		writeJSON(w, http.StatusOK, apiReply{State: "replaced", Message: replacedMessage})
 	case core.CodeInternal:
-		_ = h.svc.Log(core.LevelError, "", "Web client download failed, error: %v", err)
+		h.svc.RequestFailed("Web client download", err)
 		writeJSON(w, http.StatusInternalServerError, apiReply{State: "refused", Message: "The server could not answer; try again later."})
 	default:
 		if reason := core.SecurityStringsRefused(err); reason != "" {

@@ -232,7 +232,13 @@ func newWorld(t testing.TB) *world {
 // (0: the default).
 func newWorldFloor(t testing.TB, floor time.Duration) *world {
 	t.Helper()
-	svc := storetest.MustService(t)
+	return newWorldOn(t, storetest.MustOpen(t), floor)
+}
+
+// newWorldOn is newWorldFloor over the store st.
+func newWorldOn(t testing.TB, st core.Store, floor time.Duration) *world {
+	t.Helper()
+	svc := storetest.MustServiceOn(t, st)
 	srv, fp := agentxmltest.MustServer(t, svc, func(o *agentxml.Options) {
 		o.Portal = webclient.New(svc, webclient.Options{Fingerprint: o.Fingerprint, RequestFloor: floor})
 	})

@@ -50,7 +50,7 @@ func (h *Handler) clientLog(w http.ResponseWriter, r *http.Request) {
 	case core.CodeInvalid:
 		writeJSON(w, http.StatusOK, apiReply{State: "refused", Message: core.ErrorMessage(err)})
 	default:
-		_ = h.svc.Log(core.LevelError, "", "Web client diagnostic log upload failed, error: %v", err)
+		h.svc.RequestFailed("Web client diagnostic log upload", err)
 		writeJSON(w, http.StatusInternalServerError, apiReply{State: "refused", Message: "The server could not store the log; try again later."})
 	}
 }

@@ -11,7 +11,6 @@ import (
 	"sync"
 
 	"provisio/assets"
-	"provisio/core"
 )
 
 // Icon sizes the manifest lists: 192 for the home screen, 512 for the
@@ -31,7 +30,7 @@ func (h *Handler) icon(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		img, err := scaledIcon(px)
 		if err != nil {
-			_ = h.svc.Log(core.LevelError, "", "Web client icon failed, error: %v", err)
+			h.svc.RequestFailed("Web client icon", err)
 			http.Error(w, "The icon could not be made.", http.StatusInternalServerError)
 			return
 		}

@@ -78,7 +78,9 @@ func (h *Handler) request(w http.ResponseWriter, r *http.Request) {
 	out, err := h.svc.RequestSelfServiceCode(name)
 	time.Sleep(time.Until(floor))
 	if err != nil {
-		_ = h.svc.Log(core.LevelError, "", "Self-service code request failed, error: %v", err)
+		// Counted, not written: a write here would also make a failure's
+		// answer slower than the floor.
+		h.svc.RequestFailed("Self-service code request", err)
 		data.Problem = "The request could not be handled; try again later or ask your helpdesk."
 		h.render(w, http.StatusInternalServerError, "portal.html", data)
 		return

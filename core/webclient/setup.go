@@ -108,7 +108,7 @@ func (h *Handler) setup(w http.ResponseWriter, r *http.Request) {
 	switch core.ErrorCode(err) {
 	case "":
 	case core.CodeInternal:
-		_ = h.svc.Log(core.LevelError, "", "Web client setup failed, error: %v", err)
+		h.svc.RequestFailed("Web client setup", err)
 		fail(http.StatusInternalServerError, "The server could not set this phone up; try again, or ask your administrator.")
 		return
 	default:

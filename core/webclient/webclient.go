@@ -186,12 +186,13 @@ func (h *Handler) fingerprint() string {
 	return h.opt.Fingerprint()
 }
 
-// render writes a page template; a failure is logged, and the person gets
-// a sentence instead of half a page.
+// render writes a page template; a failure is counted for the log
+// (core.Service.RequestFailed), and the person gets a sentence instead of
+// half a page.
 func (h *Handler) render(w http.ResponseWriter, status int, name string, data any) {
 	buf, err := executeTemplate(name, data)
 	if err != nil {
-		_ = h.svc.Log(core.LevelError, "", "Web client page %s failed, error: %v", name, err)
+		h.svc.RequestFailed("Web client page "+name, err)
 		http.Error(w, "The page could not be shown; the log has the details.", http.StatusInternalServerError)
 		return
 	}
