@@ -183,7 +183,7 @@ func certFileFingerprint(dataDir, tlsCert string) string {
 	if block == nil {
 		return ""
 	}
-	return adminapi.FingerprintDER(block.Bytes)
+	return core.CertFingerprint(block.Bytes)
 }
 
 // remoteConsole opens the console of the server named by --connect, as a

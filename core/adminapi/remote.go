@@ -1,7 +1,6 @@
 package adminapi
 
 import (
-	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/pem"
@@ -147,7 +146,7 @@ func (s *RemoteServer) caller(r *http.Request) (Caller, error) {
 		s.svc.Refuse(ip, "remote admin API request with a certificate the console CA did not sign")
 		return Caller{}, errNoConsoleCert
 	}
-	serial, fp := strings.ToUpper(leaf.SerialNumber.Text(16)), FingerprintDER(leaf.Raw)
+	serial, fp := strings.ToUpper(leaf.SerialNumber.Text(16)), core.CertFingerprint(leaf.Raw)
 	con, err := s.svc.PairedConsole(serial, fp)
 	if err != nil {
 		if core.ErrorCode(err) == core.CodeNotPaired {
@@ -216,7 +215,7 @@ func (s *RemoteServer) pair(w http.ResponseWriter, r *http.Request) {
 			return core.ConsoleCert{}, err
 		}
 		cb, _ := pem.Decode(certPEM)
-		return core.ConsoleCert{PEM: certPEM, Serial: serial, Fingerprint: FingerprintDER(cb.Bytes)}, nil
+		return core.ConsoleCert{PEM: certPEM, Serial: serial, Fingerprint: core.CertFingerprint(cb.Bytes)}, nil
 	})
 	if err != nil {
 		if core.ErrorCode(err) == core.CodeNotPaired {
@@ -227,35 +226,6 @@ func (s *RemoteServer) pair(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Cache-Control", "no-store")
 	writeJSON(w, http.StatusCreated, pairAnswer{Name: con.Name, Role: con.Role, Certificate: string(cert.PEM)})
-}
-
-// FingerprintDER is the SHA-256 of a DER certificate as Provisio shows
-// fingerprints: upper-case hex pairs joined by colons.
-func FingerprintDER(der []byte) string {
-	sum := sha256.Sum256(der)
-	var b strings.Builder
-	for i, x := range sum {
-		if i > 0 {
-			b.WriteByte(':')
-		}
-		fmt.Fprintf(&b, "%02X", x)
-	}
-	return b.String()
-}
-
-// sameFingerprint compares two fingerprints ignoring colons, spaces and
-// case, so one typed or pasted in another form still matches.
-func sameFingerprint(a, b string) bool {
-	norm := func(s string) string {
-		return strings.Map(func(r rune) rune {
-			if r == ':' || r == ' ' || r == '-' {
-				return -1
-			}
-			return r
-		}, strings.ToUpper(s))
-	}
-	na, nb := norm(a), norm(b)
-	return na != "" && na == nb
 }
 
 // hostOnly is the address without its port.

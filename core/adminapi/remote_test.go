@@ -421,7 +421,7 @@ func clientCert(t *testing.T, ca *certs.DeviceCA) *tls.Certificate {
 func rawGet(t *testing.T, addr, fp string, cert *tls.Certificate, path string) (int, string) {
 	t.Helper()
 	cfg := &tls.Config{InsecureSkipVerify: true, VerifyConnection: func(cs tls.ConnectionState) error {
-		if adminapi.FingerprintDER(cs.PeerCertificates[0].Raw) != fp {
+		if core.CertFingerprint(cs.PeerCertificates[0].Raw) != fp {
 			return errors.New("not the test server")
 		}
 		return nil

@@ -177,7 +177,7 @@ func ServerFingerprint(addr string) (fingerprint string, certPEM []byte, err err
 	if len(certs) == 0 {
 		return "", nil, fmt.Errorf("the server at %s presented no certificate", addr)
 	}
-	return FingerprintDER(certs[0].Raw), pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: certs[0].Raw}), nil
+	return core.CertFingerprint(certs[0].Raw), pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: certs[0].Raw}), nil
 }
 
 // pinnedConfig trusts exactly the certificate with fingerprint, and
@@ -193,7 +193,7 @@ func pinnedConfig(addr, fingerprint string, client *tls.Certificate) *tls.Config
 			if len(cs.PeerCertificates) == 0 {
 				return ErrServerChanged
 			}
-			if got := FingerprintDER(cs.PeerCertificates[0].Raw); !sameFingerprint(got, fingerprint) {
+			if got := core.CertFingerprint(cs.PeerCertificates[0].Raw); !core.SameFingerprint(got, fingerprint) {
 				return fmt.Errorf("%w: the server at %s presents SHA-256 %s, this console paired with %s; if its certificate was replaced on purpose, pair again, otherwise something stands between you and the server", ErrServerChanged, addr, got, fingerprint)
 			}
 			return nil

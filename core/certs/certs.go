@@ -12,7 +12,6 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
-	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
@@ -120,16 +119,7 @@ func Fingerprint(cert tls.Certificate) string {
 	if len(cert.Certificate) == 0 {
 		return ""
 	}
-	sum := sha256.Sum256(cert.Certificate[0])
-	var b strings.Builder
-	b.Grow(len(sum)*3 - 1)
-	for i, x := range sum {
-		if i > 0 {
-			b.WriteByte(':')
-		}
-		fmt.Fprintf(&b, "%02X", x)
-	}
-	return b.String()
+	return core.CertFingerprint(cert.Certificate[0])
 }
 
 // DefaultNames returns the names phones on the LAN may use to reach this
