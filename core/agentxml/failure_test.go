@@ -3,47 +3,15 @@ package agentxml_test
 import (
 	"errors"
 	"strings"
-	"sync/atomic"
 	"testing"
 
 	"provisio/core"
 	"provisio/core/agentxml/agentxmltest"
-	"provisio/core/store"
 	"provisio/core/store/storetest"
 )
 
-// errUserRead is the internal failure faultyStore injects.
+// errUserRead is the internal failure faultyTx injects (storetest.Faulty).
 var errUserRead = errors.New("read user: input/output error")
-
-// faultyStore is a bbolt store whose reads of a user fail while broken is
-// set, an internal failure (a bad disk sector) that leaves the rest of the
-// store, the audit log included, working. It counts write transactions.
-type faultyStore struct {
-	*store.Store
-	broken atomic.Bool
-	writes atomic.Int64
-}
-
-func (f *faultyStore) wrap(fn func(core.Tx) error) func(core.Tx) error {
-	return func(tx core.Tx) error {
-		if f.broken.Load() {
-			tx = faultyTx{tx}
-		}
-		return fn(tx)
-	}
-}
-
-func (f *faultyStore) View(fn func(core.Tx) error) error { return f.Store.View(f.wrap(fn)) }
-
-func (f *faultyStore) Update(fn func(core.Tx) error) error {
-	f.writes.Add(1)
-	return f.Store.Update(f.wrap(fn))
-}
-
-func (f *faultyStore) Batch(fn func(core.Tx) error) error {
-	f.writes.Add(1)
-	return f.Store.Batch(f.wrap(fn))
-}
 
 type faultyTx struct{ core.Tx }
 
@@ -78,12 +46,12 @@ func TestServer_InternalFailuresAreCounted(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			st := &faultyStore{Store: storetest.MustOpen(t)}
+			st := &storetest.Faulty{Store: storetest.MustOpen(t), Break: func(tx core.Tx) core.Tx { return faultyTx{tx} }}
 			e := newEnvOn(t, st)
 			phone := e.provisioned(t, "alice", "9132")
 			before := len(logMessages(t, e.svc))
-			st.broken.Store(true)
-			writes := st.writes.Load()
+			st.Broken.Store(true)
+			writes := st.Writes.Load()
 			for i := 0; i < n; i++ {
 				otc, _ := phone.OTC("9132")
 				got, err := tt.request(e, otc)
@@ -97,10 +65,10 @@ func TestServer_InternalFailuresAreCounted(t *testing.T) {
 			if tt.name == "login" {
 				maxWrites = n
 			}
-			if got := st.writes.Load() - writes; got > maxWrites {
+			if got := st.Writes.Load() - writes; got > maxWrites {
 				t.Errorf("%d failed requests tried %d writes, want at most %d", n, got, maxWrites)
 			}
-			st.broken.Store(false)
+			st.Broken.Store(false)
 			if got := logMessages(t, e.svc)[before:]; len(got) != 0 {
 				t.Errorf("failed requests wrote %d lines before the flush: %q", len(got), got)
 			}

@@ -5,47 +5,15 @@ import (
 	"errors"
 	"net/http"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"provisio/core"
-	"provisio/core/store"
 	"provisio/core/store/storetest"
 )
 
-// errDeviceRead is the internal failure faultyStore injects.
+// errDeviceRead is the internal failure faultyTx injects (storetest.Faulty).
 var errDeviceRead = errors.New("read device: input/output error")
-
-// faultyStore is a bbolt store whose device lookups fail while broken is
-// set, an internal failure that leaves the rest, the audit log included,
-// working. It counts write transactions.
-type faultyStore struct {
-	*store.Store
-	broken atomic.Bool
-	writes atomic.Int64
-}
-
-func (f *faultyStore) wrap(fn func(core.Tx) error) func(core.Tx) error {
-	return func(tx core.Tx) error {
-		if f.broken.Load() {
-			tx = faultyTx{tx}
-		}
-		return fn(tx)
-	}
-}
-
-func (f *faultyStore) View(fn func(core.Tx) error) error { return f.Store.View(f.wrap(fn)) }
-
-func (f *faultyStore) Update(fn func(core.Tx) error) error {
-	f.writes.Add(1)
-	return f.Store.Update(f.wrap(fn))
-}
-
-func (f *faultyStore) Batch(fn func(core.Tx) error) error {
-	f.writes.Add(1)
-	return f.Store.Batch(f.wrap(fn))
-}
 
 type faultyTx struct{ core.Tx }
 
@@ -59,12 +27,12 @@ func TestHandler_InternalFailuresAreCounted(t *testing.T) {
 	const n = 6
 	for _, api := range []string{"status", "strings"} {
 		t.Run(api, func(t *testing.T) {
-			st := &faultyStore{Store: storetest.MustOpen(t)}
+			st := &storetest.Faulty{Store: storetest.MustOpen(t), Break: func(tx core.Tx) core.Tx { return faultyTx{tx} }}
 			w := newWorldOn(t, st, time.Millisecond)
 			hc := w.client(t)
 			before := w.logCount(t)
-			st.broken.Store(true)
-			writes := st.writes.Load()
+			st.Broken.Store(true)
+			writes := st.Writes.Load()
 			for i := 0; i < n; i++ {
 				r, err := hc.Post(w.url+"/userportal/app/api/"+api, "application/json", strings.NewReader(`{"id":"0123456789abcdef0123456789abcdef"}`))
 				if err != nil {
@@ -75,10 +43,10 @@ func TestHandler_InternalFailuresAreCounted(t *testing.T) {
 					t.Fatalf("%s with a failing store: %d %v %+v", api, r.StatusCode, err, rep)
 				}
 			}
-			if got := st.writes.Load() - writes; got != 0 {
+			if got := st.Writes.Load() - writes; got != 0 {
 				t.Errorf("%d failed requests tried %d writes", n, got)
 			}
-			st.broken.Store(false)
+			st.Broken.Store(false)
 			if got := w.logCount(t) - before; got != 0 {
 				t.Errorf("failed requests wrote %d lines before the flush", got)
 			}
