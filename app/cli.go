@@ -10,8 +10,6 @@ import (
 	"path/filepath"
 	"runtime/debug"
 	"sort"
-	"strconv"
-	"strings"
 	"text/tabwriter"
 
 	"provisio/core"
@@ -303,52 +301,6 @@ func (c *cli) dispatch(name string, args []string) error {
 	return usagef("unknown command %q", name)
 }
 
-// runCommand parses flags anywhere among the arguments, so both
-// "user add bob --pin 1234" and "user add --pin 1234 bob" work. A
-// negative number is an argument, never a flag (no flag is named by a
-// number), so "profile set Sales pin_lock_time -5" reaches the field's
-// own rule, which says the valid range, instead of the flag parser's
-// "flag provided but not defined: -5"; "--" is not needed before it.
-func (c *cli) runCommand(cmd command, args []string) error {
-	fs := flag.NewFlagSet(cmd.usage, flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	run := cmd.setup(fs)
-	help := fs.Bool("help", false, "show help")
-	var pos []string
-	for len(args) > 0 {
-		if negativeNumber(args[0]) {
-			pos, args = append(pos, args[0]), args[1:]
-			continue
-		}
-		// The flag parser sees the arguments up to the next negative
-		// number standing where a flag could; the rest waits.
-		cut := nextNegative(fs, args)
-		if err := fs.Parse(args[:cut]); err != nil {
-			if errors.Is(err, flag.ErrHelp) {
-				*help = true
-				break
-			}
-			return usagef("%v (usage: provisio %s)", err, cmd.usage)
-		}
-		// What Parse left is the tail of args[:cut].
-		left := len(fs.Args())
-		args = args[cut-left:]
-		if left > 0 {
-			pos, args = append(pos, args[0]), args[1:]
-		}
-	}
-	if *help {
-		fmt.Fprintf(c.out, "Usage: provisio [--data DIR] %s\n", cmd.usage)
-		fs.SetOutput(c.out)
-		fs.PrintDefaults()
-		return errHelp
-	}
-	if len(pos) != cmd.args {
-		return usagef("expected %d argument(s) (usage: provisio %s)", cmd.args, cmd.usage)
-	}
-	return run(c, pos)
-}
-
 // openEnv opens the data directory for the command, first making it
 // 0700 when it lets other users in, which it says on stderr
 // (tightenDataDir).
@@ -359,42 +311,6 @@ func (c *cli) openEnv(actor core.Actor) (*env, error) {
 		fmt.Fprintln(c.errOut, notice)
 	}
 	return openEnvStore(c.dataDir, c.keyDir, c.store, actor)
-}
-
-// negativeNumber reports whether arg is a number with a minus sign, such
-// as -5 or -0.5: a value, where the flag parser would see a flag.
-func negativeNumber(arg string) bool {
-	if len(arg) < 2 || arg[0] != '-' || !(arg[1] >= '0' && arg[1] <= '9' || arg[1] == '.') {
-		return false
-	}
-	_, err := strconv.ParseFloat(arg[1:], 64)
-	return err == nil
-}
-
-// nextNegative is the index in args of the first negative number that
-// stands where the flag parser would read a flag, len(args) if none. A
-// negative number that is the value of the flag before it ("--tail -5")
-// is the parser's, and "--" ends the flags.
-func nextNegative(fs *flag.FlagSet, args []string) int {
-	for i := 0; i < len(args); i++ {
-		a := args[i]
-		switch {
-		case a == "--":
-			return len(args)
-		case negativeNumber(a):
-			return i
-		case len(a) < 2 || a[0] != '-' || strings.Contains(a, "="):
-			continue
-		}
-		f := fs.Lookup(strings.TrimLeft(a, "-"))
-		if f == nil {
-			continue
-		}
-		if b, ok := f.Value.(interface{ IsBoolFlag() bool }); !ok || !b.IsBoolFlag() {
-			i++ // the flag's value
-		}
-	}
-	return len(args)
 }
 
 // commandLine is who a command run on the data directory acts as.

@@ -1,0 +1,199 @@
+package ui
+
+import (
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"fyne.io/fyne/v2/test"
+	"fyne.io/fyne/v2/widget"
+
+	"provisio/core"
+	"provisio/core/mailer"
+	"provisio/core/mailer/smtpcapture"
+)
+
+// TestTransport_SendTestSelfSignedRelay: an office relay with its own
+// certificate, which this computer does not trust. The test message says
+// so in words and what to do about it, without suggesting Security none.
+func TestTransport_SendTestSelfSignedRelay(t *testing.T) {
+	h := newHarness(t)
+	s := h.c.transport
+	serverTLS, _, err := smtpcapture.SelfSignedTLS()
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := smtpcapture.New(smtpcapture.Options{TLS: serverTLS})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Close() })
+	s.tlsConfig = nil // the system's roots, as in the app
+
+	fillTransport(s, srv.Host(), srv.Port(), core.MailSecurityStartTLS)
+	test.Type(s.testTo.entry, "bob@example.org")
+	test.Tap(s.sendTest)
+	h.waitFor("test result", func() bool { return s.testResult.Text != msgSending })
+	want := "The mail server's TLS certificate was not accepted: it is not signed by an authority this computer trusts (a self-signed certificate, say); " +
+		"add the certificate, or the authority that signed it, to this computer's trusted certificates, or give the mail server a certificate from a public authority. " +
+		"Its SHA-256 fingerprint is " + core.CertFingerprint(serverTLS.Certificates[0].Certificate[0]) + "; once you have checked that this is the mail server's certificate, " +
+		"you can trust it instead (Mail Transport, or provisio settings set smtp.tls_fingerprint)."
+	if s.testResult.Text != want {
+		t.Errorf("result %q, want %q", s.testResult.Text, want)
+	}
+	if s.testResult.Importance != widget.DangerImportance {
+		t.Error("a failure does not look like one")
+	}
+	if n := len(srv.Messages()); n != 0 {
+		t.Errorf("%d messages went out over an untrusted connection", n)
+	}
+}
+
+// TestTransport_TrustRefusedCertificate: the Mail Transport flow for an
+// office relay with its own certificate. The test message is refused and
+// the screen shows the certificate's fingerprint and names; "Trust this
+// certificate" stores the pin (audit-logged) and the next test goes out.
+// When the relay later shows another certificate, the screen says it
+// changed and offers the new one; "Forget" clears the pin.
+func TestTransport_TrustRefusedCertificate(t *testing.T) {
+	h := newHarness(t)
+	s := h.c.transport
+	serverTLS, _, err := smtpcapture.SelfSignedTLS()
+	if err != nil {
+		t.Fatal(err)
+	}
+	fp := core.CertFingerprint(serverTLS.Certificates[0].Certificate[0])
+	srv, err := smtpcapture.New(smtpcapture.Options{TLS: serverTLS})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Close() })
+	s.tlsConfig = nil // the system's roots, as in the app
+
+	if s.pin.Text != msgNoPin || !s.forgetPin.Disabled() || s.certBox.Visible() {
+		t.Fatalf("before: pin %q, forget disabled %v, certificate shown %v", s.pin.Text, s.forgetPin.Disabled(), s.certBox.Visible())
+	}
+	fillTransport(s, srv.Host(), srv.Port(), core.MailSecurityStartTLS)
+	test.Type(s.testTo.entry, "bob@example.org")
+	test.Tap(s.sendTest)
+	h.waitFor("test result", func() bool { return s.testResult.Text != msgSending })
+	if !strings.Contains(s.testResult.Text, "not signed by an authority this computer trusts") {
+		t.Errorf("result %q", s.testResult.Text)
+	}
+	if !s.certBox.Visible() || s.certFP.Text != fp || !strings.Contains(s.certNames.Text, "127.0.0.1") || !s.trustCert.Visible() {
+		t.Fatalf("certificate shown %v, fingerprint %q (want %s), names %q, trust offered %v",
+			s.certBox.Visible(), s.certFP.Text, fp, s.certNames.Text, s.trustCert.Visible())
+	}
+	test.Tap(s.copyCertFP)
+	if got := h.c.app.Clipboard().Content(); got != fp {
+		t.Errorf("clipboard %q", got)
+	}
+
+	test.Tap(s.trustCert)
+	if got := h.svc.Settings().Mail.TLSFingerprint; got != fp {
+		t.Fatalf("stored pin %q, want %s", got, fp)
+	}
+	if s.testResult.Text != msgTrusted || s.certBox.Visible() || s.pin.Text != pinPrefix+fp || s.forgetPin.Disabled() {
+		t.Errorf("after trusting: result %q, certificate shown %v, pin %q", s.testResult.Text, s.certBox.Visible(), s.pin.Text)
+	}
+	if h.svc.Settings().Mail.Host != "" {
+		t.Error("trusting the certificate saved the rest of the form")
+	}
+	test.Tap(s.sendTest)
+	h.waitFor("test result", func() bool { return s.testResult.Text != msgSending })
+	if want := "Test message sent to bob@example.org."; s.testResult.Text != want {
+		t.Fatalf("pinned: result %q, want %q", s.testResult.Text, want)
+	}
+	if _, err := srv.Wait(1, 5*time.Second); err != nil {
+		t.Fatal(err)
+	}
+
+	// The relay now shows another certificate.
+	otherTLS, _, err := smtpcapture.SelfSignedTLS()
+	if err != nil {
+		t.Fatal(err)
+	}
+	otherFP := core.CertFingerprint(otherTLS.Certificates[0].Certificate[0])
+	other, err := smtpcapture.New(smtpcapture.Options{TLS: otherTLS})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { other.Close() })
+	s.port.entry.SetText(strconv.Itoa(other.Port()))
+	test.Tap(s.sendTest)
+	h.waitFor("test result", func() bool { return s.testResult.Text != msgSending })
+	if want := "The mail server's TLS certificate has changed: it is not the one trusted in the mail settings (SHA-256 " + fp +
+		") but one with the SHA-256 fingerprint " + otherFP + "."; !strings.HasPrefix(s.testResult.Text, want) {
+		t.Errorf("result %q, want it to start %q", s.testResult.Text, want)
+	}
+	if s.certFP.Text != otherFP || !s.trustCert.Visible() || len(other.Messages()) != 0 {
+		t.Errorf("changed: fingerprint shown %q, trust offered %v, %d messages out", s.certFP.Text, s.trustCert.Visible(), len(other.Messages()))
+	}
+
+	test.Tap(s.forgetPin)
+	if got := h.svc.Settings().Mail.TLSFingerprint; got != "" || s.pin.Text != msgNoPin {
+		t.Errorf("after Forget: stored %q, shown %q", got, s.pin.Text)
+	}
+	entries, err := h.svc.LogTail(10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var log []string
+	for _, e := range entries {
+		log = append(log, e.Message)
+	}
+	for _, want := range []string{
+		`Mail transport saved: smtp.tls_fingerprint "" → ` + fp + ".",
+		"Mail transport saved: smtp.tls_fingerprint " + fp + ` → "".`,
+	} {
+		if !slices.Contains(log, want) {
+			t.Errorf("the log lacks %q:\n%s", want, strings.Join(log, "\n"))
+		}
+	}
+}
+
+// TestTransport_TrustRefusedCertificateAttached: the same flow on a console
+// attached over the admin API, where the server sends the test message:
+// the refused certificate reaches the screen as data, "Trust this
+// certificate" stores the pin on the service, and the next test goes out.
+func TestTransport_TrustRefusedCertificateAttached(t *testing.T) {
+	h, _ := newAttachedHarness(t)
+	h.svc.SetMailTools(mailer.Tools{}) // as app wires the service
+	s := h.c.transport
+	serverTLS, _, err := smtpcapture.SelfSignedTLS()
+	if err != nil {
+		t.Fatal(err)
+	}
+	fp := core.CertFingerprint(serverTLS.Certificates[0].Certificate[0])
+	srv, err := smtpcapture.New(smtpcapture.Options{TLS: serverTLS, ImplicitTLS: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Close() })
+
+	fillTransport(s, srv.Host(), srv.Port(), core.MailSecurityTLS)
+	test.Type(s.testTo.entry, "bob@example.org")
+	test.Tap(s.sendTest)
+	h.waitFor("test result", func() bool { return s.testResult.Text != msgSending })
+	if !s.certBox.Visible() || s.certFP.Text != fp || !s.trustCert.Visible() {
+		t.Fatalf("result %q; certificate shown %v, fingerprint %q (want %s), trust offered %v",
+			s.testResult.Text, s.certBox.Visible(), s.certFP.Text, fp, s.trustCert.Visible())
+	}
+	test.Tap(s.trustCert)
+	if got := h.svc.Settings().Mail.TLSFingerprint; got != fp {
+		t.Fatalf("the service stores pin %q, want %s (result %q)", got, fp, s.testResult.Text)
+	}
+	if s.pin.Text != pinPrefix+fp {
+		t.Errorf("pin shown %q", s.pin.Text)
+	}
+	test.Tap(s.sendTest)
+	h.waitFor("test result", func() bool { return s.testResult.Text != msgSending })
+	if want := "Test message sent to bob@example.org."; s.testResult.Text != want {
+		t.Fatalf("pinned: result %q, want %q", s.testResult.Text, want)
+	}
+	if _, err := srv.Wait(1, 5*time.Second); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -1,0 +1,180 @@
+package ui
+
+import (
+	"strings"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/widget"
+
+	"provisio/core"
+)
+
+// templateEditor edits the provision message. It shows the template in
+// effect, defaults included, and saves a part that matches the built-in
+// default as empty, so an improved default in a later version reaches
+// every admin who never changed it.
+type templateEditor struct {
+	c *Console
+
+	subject    *field
+	text, html *entry
+	loaded     core.MailTemplate
+
+	restore, reset, apply *widget.Button
+	result                *widget.Label
+	// relayout is called when a message appears or goes.
+	relayout func()
+
+	content fyne.CanvasObject
+	// wheels lie over the text and HTML boxes (wheelToPage).
+	wheels []*wheelToPage
+}
+
+// templateRows is the least height of a template box, in rows.
+const templateRows = 8
+
+func newTemplateEditor(c *Console) *templateEditor {
+	t := &templateEditor{c: c}
+	t.subject = newInputField(c.newEntry())
+	t.subject.relayout = func() {
+		if t.relayout != nil {
+			t.relayout()
+		}
+	}
+	t.text = c.newMultiLineEntry()
+	t.text.SetMinRowsVisible(8)
+	t.html = c.newMultiLineEntry()
+	t.html.TextStyle = fyne.TextStyle{Monospace: true}
+	t.html.Wrapping = fyne.TextWrapOff
+	t.html.SetMinRowsVisible(8)
+	// The boxes grow with their text and pass the wheel to the page.
+	for _, e := range []*entry{t.text, t.html} {
+		onChanged := e.OnChanged
+		e.OnChanged = func(s string) {
+			growRows(&e.Entry, templateRows)
+			if onChanged != nil {
+				onChanged(s)
+			}
+		}
+	}
+	t.wheels = []*wheelToPage{newWheelToPage(), newWheelToPage()}
+
+	t.result = &widget.Label{Wrapping: fyne.TextWrapWord}
+	t.restore = widget.NewButton("Restore default", t.restoreDefault)
+	t.reset = widget.NewButton("Reset", t.resetChanges)
+	t.apply = widget.NewButton("Apply", t.applyChanges)
+	t.apply.Importance = widget.HighImportance
+
+	note := "Placeholders: {username}, {fullname} (the username when there is no full name), {email}, " +
+		"{code} (the provision code), {url} (the Provision URL) and {expires} (when the code expires). " +
+		"In the HTML, " + core.MailQRKeyword + " stands for the QR code image, as in <img src=\"" + core.MailQRKeyword + "\">. " +
+		"An empty part uses the built-in default."
+	buttons := container.NewBorder(nil, nil, nil, container.NewHBox(t.restore, t.reset, t.apply), t.result)
+	t.content = container.NewVBox(
+		newSubheading("Provision message"),
+		newNote(note),
+		newFormGrid(
+			formRow("Subject", t.subject.box),
+			formRow("Plain text", container.NewStack(t.text, t.wheels[0])),
+			formRow("HTML", container.NewStack(t.html, t.wheels[1])),
+		),
+		buttons,
+	)
+	t.load()
+	return t
+}
+
+// form returns the template the editor shows.
+func (t *templateEditor) form() core.MailTemplate {
+	return core.MailTemplate{Subject: t.subject.entry.Text, Text: t.text.Text, HTML: t.html.Text}
+}
+
+// show puts tpl in the entries.
+func (t *templateEditor) show(tpl core.MailTemplate) {
+	t.subject.entry.SetText(tpl.Subject)
+	t.text.SetText(tpl.Text)
+	t.html.SetText(tpl.HTML)
+}
+
+// load shows the template in effect.
+func (t *templateEditor) load() {
+	t.loaded = t.c.svc.Settings().ProvisionTemplate.WithDefaults(t.c.mail().DefaultProvisionTemplate())
+	t.show(t.loaded)
+	t.subject.setError("")
+}
+
+func (t *templateEditor) dirty() bool { return t.form() != t.loaded }
+
+// stored is what the settings keep for one part: "" for the default.
+func stored(v, def string) string {
+	if strings.TrimSpace(v) == "" || strings.TrimSpace(v) == strings.TrimSpace(def) {
+		return ""
+	}
+	return v
+}
+
+func (t *templateEditor) applyChanges() {
+	if !t.dirty() {
+		t.showResult(msgNothingToApply, widget.MediumImportance)
+		return
+	}
+	t.subject.setError("")
+	def, tpl := t.c.mail().DefaultProvisionTemplate(), t.form()
+	set := t.c.svc.Settings()
+	if err := set.SetValues(map[string]string{
+		keyTemplateSubject: stored(tpl.Subject, def.Subject),
+		keyTemplateText:    stored(tpl.Text, def.Text),
+		keyTemplateHTML:    stored(tpl.HTML, def.HTML),
+	}); err != nil {
+		for _, ce := range core.FieldErrors(err) {
+			if ce.Field == keyTemplateSubject {
+				t.subject.setError(ce.Message)
+			}
+		}
+		t.showResult("Not saved: "+core.ErrorMessage(err), widget.DangerImportance)
+		return
+	}
+	if err := t.c.svc.SetSettings(set, "Provision message template"); err != nil {
+		t.showResult("Not saved: "+core.ErrorMessage(err), widget.DangerImportance)
+		return
+	}
+	t.load()
+	if eff := set.ProvisionTemplate.WithDefaults(def); !eff.CarriesCode() {
+		t.showResult("Saved, but the message shows neither {code} nor {url}, so it gives the user no way to provision.", widget.WarningImportance)
+		return
+	}
+	t.showResult("Saved.", widget.SuccessImportance)
+}
+
+// restoreDefault puts the built-in template in the form; Apply saves it.
+func (t *templateEditor) restoreDefault() {
+	t.show(t.c.mail().DefaultProvisionTemplate())
+	t.subject.setError("")
+	if t.dirty() {
+		t.showResult("The built-in default is in the form; Apply saves it.", widget.MediumImportance)
+	} else {
+		t.showResult("", widget.MediumImportance)
+	}
+}
+
+func (t *templateEditor) resetChanges() {
+	t.load()
+	t.showResult("", widget.MediumImportance)
+}
+
+func (t *templateEditor) showResult(msg string, imp widget.Importance) {
+	t.result.Importance = imp
+	t.result.SetText(msg)
+	if t.relayout != nil {
+		t.relayout()
+	}
+}
+
+// configChanged follows a template saved elsewhere unless the admin is
+// editing this one.
+func (t *templateEditor) configChanged() {
+	if !t.dirty() {
+		t.load()
+	}
+}
