@@ -540,10 +540,14 @@ func (s *transportScreen) savePin(fp string) error {
 func (c *Console) mail() core.MailTools { return c.deps.Mail }
 
 // configChanged follows settings saved elsewhere (the CLI, first-run
-// setup) unless the admin is in the middle of editing.
+// setup) unless the admin is in the middle of editing. The trusted
+// certificate is not part of the form (Trust and Forget save it alone), so
+// it follows even then.
 func (s *transportScreen) configChanged() {
 	if !s.dirty() {
 		s.load()
+	} else {
+		s.showPin(s.c.svc.Settings().Mail.TLSFingerprint)
 	}
 	s.template.configChanged()
 }

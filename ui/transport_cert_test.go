@@ -197,3 +197,31 @@ func TestTransport_TrustRefusedCertificateAttached(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestTransport_PinFollowsChangesWhileEditing: the certificate row is not
+// part of the form (Trust and Forget save it alone), so a pin set or
+// cleared elsewhere (the CLI, another console) shows at once even while
+// the admin is in the middle of editing the form, whose edits stay.
+func TestTransport_PinFollowsChangesWhileEditing(t *testing.T) {
+	h := newHarness(t)
+	s := h.c.transport
+	const fp = "AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:67:89"
+	test.Type(s.host.entry, "relay.example.org") // unsaved
+	if err := h.svc.SetSetting(keySMTPPin, fp); err != nil {
+		t.Fatal(err)
+	}
+	h.settle()
+	if s.pin.Text != pinPrefix+fp || s.forgetPin.Disabled() {
+		t.Errorf("pinned elsewhere: shown %q, Forget disabled %v", s.pin.Text, s.forgetPin.Disabled())
+	}
+	if err := h.svc.SetSetting(keySMTPPin, ""); err != nil {
+		t.Fatal(err)
+	}
+	h.settle()
+	if s.pin.Text != msgNoPin || !s.forgetPin.Disabled() {
+		t.Errorf("cleared elsewhere: shown %q, Forget disabled %v", s.pin.Text, s.forgetPin.Disabled())
+	}
+	if s.host.entry.Text != "relay.example.org" {
+		t.Errorf("the typed host became %q", s.host.entry.Text)
+	}
+}
