@@ -338,6 +338,15 @@ func (s *Settings) Validate() error {
 			return err
 		}
 	}
+	// A whole record (the admin API's PUT /v1/config) may carry the pin
+	// in any spelling its setter accepts, spaces and line breaks around
+	// it included; keep the one form, so the audit line, the console and
+	// the mailer all show the same text.
+	if fp := s.Mail.TLSFingerprint; fp != "" {
+		if n, err := NormalizeFingerprint(fp); err == nil {
+			s.Mail.TLSFingerprint = n
+		}
+	}
 	return nil
 }
 

@@ -125,6 +125,30 @@ func TestService_ChangeSettingsLogsTheKeys(t *testing.T) {
 // fingerprint however it is pasted and keeps it as Provisio shows it; an
 // empty value clears it; anything else is refused with a sentence saying
 // what a fingerprint looks like.
+// TestService_SetSettingsKeepsOnePinForm: a whole settings record (as
+// PUT /v1/config sends it) with the pin in another spelling, line breaks
+// around it, is stored in the one form, and its audit line has no line
+// break in it.
+func TestService_SetSettingsKeepsOnePinForm(t *testing.T) {
+	const fp = "21:CF:83:71:B2:03:E3:67:96:49:8B:FB:C6:F5:A3:CB:00:F7:14:7F:0C:C1:DB:2A:20:39:08:A8:FC:55:DF:B6"
+	svc := storetest.MustService(t)
+	set := svc.Settings()
+	set.Mail.TLSFingerprint = "\r\n" + strings.ToLower(strings.ReplaceAll(fp, ":", "")) + "\r\n"
+	if err := svc.SetSettings(set, "Mail settings"); err != nil {
+		t.Fatal(err)
+	}
+	if got := svc.Settings().Mail.TLSFingerprint; got != fp {
+		t.Fatalf("stored pin %q, want %q", got, fp)
+	}
+	tail, err := svc.LogTail(1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(tail) != 1 || strings.ContainsAny(tail[0].Message, "\r\n") || !strings.Contains(tail[0].Message, fp) {
+		t.Fatalf("audit line %+v", tail)
+	}
+}
+
 func TestSettings_TLSFingerprint(t *testing.T) {
 	const fp = "21:CF:83:71:B2:03:E3:67:96:49:8B:FB:C6:F5:A3:CB:00:F7:14:7F:0C:C1:DB:2A:20:39:08:A8:FC:55:DF:B6"
 	tests := []struct {
