@@ -109,6 +109,11 @@ func (c Config) normalize() (Config, error) {
 			return c, withKind(&core.Error{Code: core.CodeInvalid, Field: "smtp.tls_fingerprint", Message: core.ErrorMessage(err)}, ErrInvalid)
 		}
 		c.TLSFingerprint = fp
+		if c.Security == SecurityNone {
+			// Without TLS nothing checks the pin: mail, codes and the
+			// password would go in clear text to whatever answers.
+			return c, invalid("smtp.security", "A trusted mail server certificate (smtp.tls_fingerprint) is checked only over TLS; set Security to starttls or tls, or clear the trusted certificate.")
+		}
 	}
 	if c.Timeout <= 0 {
 		c.Timeout = DefaultTimeout

@@ -155,6 +155,7 @@ type failure struct {
 	phase      phase
 	addr       string // host:port
 	from, rcpt string
+	pinned     bool // a certificate is pinned (Config.TLSFingerprint)
 }
 
 // classify turns err into a sentence and a kind. Order matters: a server
@@ -200,6 +201,13 @@ func classify(ctx context.Context, f failure, err error) *core.Error {
 	}
 	if f.phase == phaseStartTLS && !isNetwork(err) {
 		// go-smtp reports a missing STARTTLS capability as a plain error.
+		if f.pinned {
+			// A pinned relay that stops offering STARTTLS may have a
+			// connection in front of it that strips it: never advise
+			// sending in clear text.
+			return mailError(ErrTLS, err, "%s does not offer STARTTLS, although its certificate is trusted in the mail settings; "+
+				"check the mail server, or set Security to tls if it takes TLS from the start (something may be removing STARTTLS on the way)", upperFirst(server))
+		}
 		return mailError(ErrTLS, err, "%s does not offer STARTTLS; set Security to none or tls", upperFirst(server))
 	}
 	if f.phase == phaseConnect {

@@ -156,3 +156,39 @@ func TestSend_PinRefusedBeforeDialling(t *testing.T) {
 		t.Errorf("sentence %q", ce.Message)
 	}
 }
+
+// TestSend_PinNeedsTLS: a pinned certificate with Security none would
+// send mail, codes and password in clear text to any server while the
+// settings say one certificate is trusted: it is a settings error found
+// before any network traffic, and a pinned relay that stops offering
+// STARTTLS (a connection that strips it) is never answered with advice
+// to set Security to none.
+func TestSend_PinNeedsTLS(t *testing.T) {
+	now := time.Now()
+	_, fp := officeCert(t, now.Add(-time.Hour), now.Add(time.Hour))
+	t.Run("security none", func(t *testing.T) {
+		s := newServer(t, smtpcapture.Options{})
+		cfg := mailer.Config{Host: s.Host(), Port: s.Port(), Security: mailer.SecurityNone, From: from, TLSFingerprint: fp}
+		err := mailer.Send(context.Background(), cfg, mailer.TestMessage(cfg, to))
+		ce, ok := errors.AsType[*core.Error](err)
+		if !ok || ce.Field != "smtp.security" || !errors.Is(err, mailer.ErrInvalid) {
+			t.Fatalf("err %v, want an invalid smtp.security", err)
+		}
+		if n := len(s.Messages()); n != 0 {
+			t.Errorf("%d messages went out in clear text to an unchecked server", n)
+		}
+	})
+	t.Run("STARTTLS stripped", func(t *testing.T) {
+		s := newServer(t, smtpcapture.Options{})
+		m := core.MailSettings{Host: s.Host(), Port: s.Port(), Security: mailer.SecurityStartTLS, From: from, TLSFingerprint: fp}
+		err := mailer.SendTest(context.Background(), m, nil, to)
+		if err == nil || !errors.Is(err, mailer.ErrTLS) {
+			t.Fatalf("err %v, want ErrTLS", err)
+		}
+		got := mailer.Describe(err)
+		checkPlainWords(t, "Describe", got)
+		if !strings.Contains(got, "does not offer STARTTLS") || strings.Contains(got, "none") {
+			t.Errorf("Describe = %q; want it to say STARTTLS is missing without suggesting Security none", got)
+		}
+	})
+}

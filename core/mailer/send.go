@@ -40,7 +40,7 @@ func Send(ctx context.Context, cfg Config, m Message) error {
 
 	ctx, cancel := context.WithTimeout(ctx, cfg.Timeout)
 	defer cancel()
-	s := &sender{ctx: ctx, cfg: cfg, f: failure{addr: cfg.Addr(), from: cfg.From, rcpt: m.To}}
+	s := &sender{ctx: ctx, cfg: cfg, f: failure{addr: cfg.Addr(), from: cfg.From, rcpt: m.To, pinned: cfg.TLSFingerprint != ""}}
 	return s.send(data)
 }
 
