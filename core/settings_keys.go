@@ -325,6 +325,12 @@ func (s *Settings) Validate() error {
 	if s.PINMin > s.PINMax {
 		return FieldError("policy.pin.min_length", "The shortest PIN cannot be longer than the longest.")
 	}
+	if s.Mail.TLSFingerprint != "" && s.Mail.Security == MailSecurityNone {
+		// Without TLS nothing checks the pin, and mail would go out in
+		// clear while the settings say one certificate is trusted (the
+		// mailer refuses to send that way too).
+		return FieldError("smtp.security", "A trusted mail server certificate (smtp.tls_fingerprint) is checked only over TLS; set Security to starttls or tls, or clear the trusted certificate.")
+	}
 	if s.Backup.Recipient != "" && s.Backup.PassphraseFile != "" {
 		return FieldError("backup.passphrase_file", "Backups are encrypted either to an age recipient or with a passphrase file, not both; clear one of them.")
 	}

@@ -125,6 +125,33 @@ func TestService_ChangeSettingsLogsTheKeys(t *testing.T) {
 // fingerprint however it is pasted and keeps it as Provisio shows it; an
 // empty value clears it; anything else is refused with a sentence saying
 // what a fingerprint looks like.
+// TestSettings_PinNeedsTLS: a trusted relay certificate with Security
+// none is refused when saved, in either order, and clearing the pin lets
+// Security none through again.
+func TestSettings_PinNeedsTLS(t *testing.T) {
+	const fp = "21:CF:83:71:B2:03:E3:67:96:49:8B:FB:C6:F5:A3:CB:00:F7:14:7F:0C:C1:DB:2A:20:39:08:A8:FC:55:DF:B6"
+	const sentence = "A trusted mail server certificate (smtp.tls_fingerprint) is checked only over TLS; set Security to starttls or tls, or clear the trusted certificate."
+	svc := storetest.MustService(t)
+	steps := []struct{ key, value, wantErr string }{
+		{"smtp.security", "starttls", ""},
+		{"smtp.tls_fingerprint", fp, ""},
+		{"smtp.security", "none", sentence},
+		{"smtp.security", "tls", ""},
+		{"smtp.tls_fingerprint", "", ""},
+		{"smtp.security", "none", ""},
+		{"smtp.tls_fingerprint", fp, sentence},
+	}
+	for i, st := range steps {
+		err := svc.SetSetting(st.key, st.value)
+		if got := core.ErrorMessage(err); (err == nil) != (st.wantErr == "") || err != nil && got != st.wantErr {
+			t.Fatalf("step %d: %s=%q: error %v, want %q", i, st.key, st.value, err, st.wantErr)
+		}
+	}
+	if m := svc.Settings().Mail; m.Security != "none" || m.TLSFingerprint != "" {
+		t.Fatalf("settings after the refusals: %+v", m)
+	}
+}
+
 // TestService_SetSettingsKeepsOnePinForm: a whole settings record (as
 // PUT /v1/config sends it) with the pin in another spelling, line breaks
 // around it, is stored in the one form, and its audit line has no line
