@@ -225,3 +225,32 @@ func TestTransport_PinFollowsChangesWhileEditing(t *testing.T) {
 		t.Errorf("the typed host became %q", s.host.entry.Text)
 	}
 }
+
+// TestTransport_PinKeepsTLS: with a trusted relay certificate, choosing
+// Security none and applying is refused with the sentence that says why
+// (without TLS nothing would check the certificate); the choice stays as
+// picked and nothing is saved.
+func TestTransport_PinKeepsTLS(t *testing.T) {
+	const fp = "21:CF:83:71:B2:03:E3:67:96:49:8B:FB:C6:F5:A3:CB:00:F7:14:7F:0C:C1:DB:2A:20:39:08:A8:FC:55:DF:B6"
+	h := newHarness(t)
+	for _, kv := range [][2]string{{"smtp.host", "relay.example.org"}, {"smtp.from", "provisio@example.org"},
+		{"smtp.security", core.MailSecurityStartTLS}, {"smtp.tls_fingerprint", fp}} {
+		if err := h.svc.SetSetting(kv[0], kv[1]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s := h.c.transport
+	h.waitFor("the saved settings on screen", func() bool { return s.security.Selected == core.MailSecurityStartTLS })
+	s.security.SetSelected(core.MailSecurityNone)
+	test.Tap(s.apply)
+	const want = "A trusted mail server certificate (smtp.tls_fingerprint) is checked only over TLS; set Security to starttls or tls, or clear the trusted certificate."
+	if s.result.Text != want {
+		t.Errorf("result %q, want %q", s.result.Text, want)
+	}
+	if s.security.Selected != core.MailSecurityNone {
+		t.Errorf("the choice became %q", s.security.Selected)
+	}
+	if m := h.svc.Settings().Mail; m.Security != core.MailSecurityStartTLS || m.TLSFingerprint != fp {
+		t.Errorf("saved anyway: %+v", m)
+	}
+}
