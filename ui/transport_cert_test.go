@@ -240,7 +240,9 @@ func TestTransport_PinKeepsTLS(t *testing.T) {
 		}
 	}
 	s := h.c.transport
-	h.waitFor("the saved settings on screen", func() bool { return s.security.Selected == core.MailSecurityStartTLS })
+	h.waitFor("the saved settings on screen", func() bool {
+		return s.host.entry.Text == "relay.example.org" && s.security.Selected == core.MailSecurityStartTLS && strings.Contains(s.pin.Text, fp)
+	})
 	s.security.SetSelected(core.MailSecurityNone)
 	test.Tap(s.apply)
 	const want = "A trusted mail server certificate (smtp.tls_fingerprint) is checked only over TLS; set Security to starttls or tls, or clear the trusted certificate."
