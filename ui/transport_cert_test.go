@@ -15,21 +15,30 @@ import (
 	"provisio/core/mailer/smtpcapture"
 )
 
+// selfSignedRelay is an office relay on 127.0.0.1 with a certificate of
+// its own (STARTTLS, or implicit TLS with implicit), closed with the test,
+// and that certificate's fingerprint.
+func selfSignedRelay(t *testing.T, implicit bool) (*smtpcapture.Server, string) {
+	t.Helper()
+	serverTLS, _, err := smtpcapture.SelfSignedTLS()
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := smtpcapture.New(smtpcapture.Options{TLS: serverTLS, ImplicitTLS: implicit})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Close() })
+	return srv, core.CertFingerprint(serverTLS.Certificates[0].Certificate[0])
+}
+
 // TestTransport_SendTestSelfSignedRelay: an office relay with its own
 // certificate, which this computer does not trust. The test message says
 // so in words and what to do about it, without suggesting Security none.
 func TestTransport_SendTestSelfSignedRelay(t *testing.T) {
 	h := newHarness(t)
 	s := h.c.transport
-	serverTLS, _, err := smtpcapture.SelfSignedTLS()
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv, err := smtpcapture.New(smtpcapture.Options{TLS: serverTLS})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { srv.Close() })
+	srv, fp := selfSignedRelay(t, false)
 	s.tlsConfig = nil // the system's roots, as in the app
 
 	fillTransport(s, srv.Host(), srv.Port(), core.MailSecurityStartTLS)
@@ -38,7 +47,7 @@ func TestTransport_SendTestSelfSignedRelay(t *testing.T) {
 	h.waitFor("test result", func() bool { return s.testResult.Text != msgSending })
 	want := "The mail server's TLS certificate was not accepted: it is not signed by an authority this computer trusts (a self-signed certificate, say); " +
 		"add the certificate, or the authority that signed it, to this computer's trusted certificates, or give the mail server a certificate from a public authority. " +
-		"Its SHA-256 fingerprint is " + core.CertFingerprint(serverTLS.Certificates[0].Certificate[0]) + "; once you have checked that this is the mail server's certificate, " +
+		"Its SHA-256 fingerprint is " + fp + "; once you have checked that this is the mail server's certificate, " +
 		"you can trust it instead (Mail Transport, or provisio settings set smtp.tls_fingerprint)."
 	if s.testResult.Text != want {
 		t.Errorf("result %q, want %q", s.testResult.Text, want)
@@ -60,16 +69,7 @@ func TestTransport_SendTestSelfSignedRelay(t *testing.T) {
 func TestTransport_TrustRefusedCertificate(t *testing.T) {
 	h := newHarness(t)
 	s := h.c.transport
-	serverTLS, _, err := smtpcapture.SelfSignedTLS()
-	if err != nil {
-		t.Fatal(err)
-	}
-	fp := core.CertFingerprint(serverTLS.Certificates[0].Certificate[0])
-	srv, err := smtpcapture.New(smtpcapture.Options{TLS: serverTLS})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { srv.Close() })
+	srv, fp := selfSignedRelay(t, false)
 	s.tlsConfig = nil // the system's roots, as in the app
 
 	if s.pin.Text != msgNoPin || !s.forgetPin.Disabled() || s.certBox.Visible() {
@@ -111,16 +111,7 @@ func TestTransport_TrustRefusedCertificate(t *testing.T) {
 	}
 
 	// The relay now shows another certificate.
-	otherTLS, _, err := smtpcapture.SelfSignedTLS()
-	if err != nil {
-		t.Fatal(err)
-	}
-	otherFP := core.CertFingerprint(otherTLS.Certificates[0].Certificate[0])
-	other, err := smtpcapture.New(smtpcapture.Options{TLS: otherTLS})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { other.Close() })
+	other, otherFP := selfSignedRelay(t, false)
 	s.port.entry.SetText(strconv.Itoa(other.Port()))
 	test.Tap(s.sendTest)
 	h.waitFor("test result", func() bool { return s.testResult.Text != msgSending })
@@ -162,16 +153,7 @@ func TestTransport_TrustRefusedCertificateAttached(t *testing.T) {
 	h, _ := newAttachedHarness(t)
 	h.svc.SetMailTools(mailer.Tools{}) // as app wires the service
 	s := h.c.transport
-	serverTLS, _, err := smtpcapture.SelfSignedTLS()
-	if err != nil {
-		t.Fatal(err)
-	}
-	fp := core.CertFingerprint(serverTLS.Certificates[0].Certificate[0])
-	srv, err := smtpcapture.New(smtpcapture.Options{TLS: serverTLS, ImplicitTLS: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { srv.Close() })
+	srv, fp := selfSignedRelay(t, true)
 
 	fillTransport(s, srv.Host(), srv.Port(), core.MailSecurityTLS)
 	test.Type(s.testTo.entry, "bob@example.org")
