@@ -132,10 +132,13 @@ type Console struct {
 	// the navigation marks them.
 	unsaved map[fyne.CanvasObject]bool
 	body    *fyne.Container // holds the selected screen
-	// The status bar: whether the server runs, then its addresses, the
-	// Site ID, the device and code counts and the certificate.
+	// The status bar, two lines so nothing is cut at 1280 px: whether the
+	// server runs, its addresses, the Site ID and the device and code
+	// counts; below, the certificate's fingerprint (what a phone user
+	// compares) with its Copy button.
 	serverState *widget.Label
 	status      *widget.Label
+	certLine    *widget.Label
 	copyFP      *widget.Button // copies the certificate fingerprint
 	// installSvc opens the "Install as a service" dialog (services.go).
 	installSvc *widget.Button
@@ -288,6 +291,7 @@ func newConsole(a fyne.App, w fyne.Window, d Deps, o options) *Console {
 
 	c.serverState = &widget.Label{TextStyle: fyne.TextStyle{Bold: true}}
 	c.status = &widget.Label{Truncation: fyne.TextTruncateEllipsis}
+	c.certLine = &widget.Label{Truncation: fyne.TextTruncateEllipsis}
 	// Only the users screen is built now; the others are built when first
 	// shown (screenContent), so the window appears without laying out ten
 	// screens of forms first (issue #15: first frame). A screen not built
@@ -318,8 +322,8 @@ func newConsole(a fyne.App, w fyne.Window, d Deps, o options) *Console {
 
 	split := container.NewHSplit(c.nav, container.NewPadded(c.body))
 	split.Offset = 0.16
-	// The fingerprint is long; the status line may cut it, so it can be
-	// copied here and read in full in Help → About.
+	// The fingerprint is long: it has a line of its own, can be copied,
+	// and is also in Help → About.
 	c.copyFP = widget.NewButtonWithIcon("Copy fingerprint", theme.ContentCopyIcon(), c.copyFingerprint)
 	c.copyFP.Importance = widget.LowImportance
 	// Which kind of console this is (#12): this one is the server, as
@@ -333,7 +337,9 @@ func newConsole(a fyne.App, w fyne.Window, d Deps, o options) *Console {
 		c.installSvc.Hide()
 	}
 	c.modeNote = mode
-	statusBar := container.NewBorder(nil, nil, c.serverState, container.NewHBox(mode, c.installSvc, c.copyFP), c.status)
+	statusBar := container.NewVBox(
+		container.NewBorder(nil, nil, c.serverState, mode, c.status),
+		container.NewBorder(nil, nil, nil, container.NewHBox(c.copyFP, c.installSvc), c.certLine))
 	w.SetContent(container.NewBorder(nil, container.NewVBox(widget.NewSeparator(), statusBar), nil, nil, split))
 	c.restoreWindowSize()
 	c.nav.Select(0)
@@ -496,8 +502,8 @@ func (c *Console) refreshStatus() {
 	if fp == "" {
 		fp = "unknown"
 	}
-	parts = append(parts, "Certificate SHA-256 "+fp)
 	c.status.SetText(strings.Join(parts, "   ·   "))
+	c.certLine.SetText("Certificate SHA-256 " + fp)
 }
 
 // serverURLs returns where the server answers, none when it is stopped.

@@ -7,7 +7,9 @@ import (
 	"testing"
 	"time"
 
+	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/test"
+	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
 	"provisio/core"
@@ -56,14 +58,17 @@ func TestConsole_MainWindowLayout(t *testing.T) {
 
 func TestConsole_StatusLineFollowsConfig(t *testing.T) {
 	h := newHarness(t)
-	want := "https://127.0.0.1:8443   ·   Site ID office   ·   0 devices provisioned   ·   0 codes pending   ·   Certificate SHA-256 " + testFingerprint
+	want := "https://127.0.0.1:8443   ·   Site ID office   ·   0 devices provisioned   ·   0 codes pending"
 	if h.c.status.Text != want || h.c.serverState.Text != "● Server running" {
 		t.Errorf("status %q %q, want %q", h.c.serverState.Text, h.c.status.Text, want)
+	}
+	if want := "Certificate SHA-256 " + testFingerprint; h.c.certLine.Text != want {
+		t.Errorf("certificate line %q, want %q", h.c.certLine.Text, want)
 	}
 	if err := h.svc.SetSetting("server.siteid", "branch-2"); err != nil {
 		t.Fatal(err)
 	}
-	want = "https://127.0.0.1:8443   ·   Site ID branch-2   ·   0 devices provisioned   ·   0 codes pending   ·   Certificate SHA-256 " + testFingerprint
+	want = "https://127.0.0.1:8443   ·   Site ID branch-2   ·   0 devices provisioned   ·   0 codes pending"
 	h.waitFor("new Site ID in the status line", func() bool { return h.c.status.Text == want })
 
 	// Devices and codes are counted as they change.
@@ -81,12 +86,38 @@ func TestConsole_StatusLineFollowsConfig(t *testing.T) {
 		t.Fatal(err)
 	}
 	h.waitFor("one device, one code", func() bool {
-		return strings.Contains(h.c.status.Text, "   ·   1 device provisioned   ·   1 code pending   ·   ")
+		return strings.HasSuffix(h.c.status.Text, "   ·   1 device provisioned   ·   1 code pending")
 	})
 	// Codes expire without an event; the status clock notices.
 	h.clock.Advance(11 * time.Minute)
 	h.waitFor("no code pending", func() bool { return strings.Contains(h.c.status.Text, "   ·   0 codes pending") })
 
+}
+
+// TestConsole_StatusBarFitsAt1280: at the smallest window the console is
+// made for, every part of the status bar is read in full: the counts the
+// helpdesk glances at and the whole fingerprint a phone user compares.
+// (On one line, the counts were cut after "3 device…".)
+func TestConsole_StatusBarFitsAt1280(t *testing.T) {
+	h := newHarnessWith(t, func(h *harness, d *Deps) {
+		d.Fingerprint = shotFingerprint
+		d.ServerURLs = func() []string { return []string{"https://192.168.1.10:8443/"} }
+	})
+	seedOffice(t, h)
+	h.settle()
+	h.win.Resize(fyne.NewSize(1280, 800))
+	h.waitFor("the counts in the status bar", func() bool { return strings.HasSuffix(h.c.status.Text, " pending") })
+	for _, l := range []*widget.Label{h.c.serverState, h.c.status, h.c.modeNote, h.c.certLine} {
+		need := fyne.MeasureText(l.Text, theme.TextSize(), l.TextStyle).Width + 2*theme.InnerPadding()
+		if got := l.Size().Width; got < need {
+			t.Errorf("%q is cut at 1280×800: %.0f px wide, needs %.0f", l.Text, got, need)
+		}
+	}
+	for _, b := range []*widget.Button{h.c.copyFP, h.c.installSvc} {
+		if b.Size().Width < b.MinSize().Width {
+			t.Errorf("button %q is cut at 1280×800", b.Text)
+		}
+	}
 }
 
 func TestConsole_NavigationShowsScreens(t *testing.T) {
@@ -263,13 +294,13 @@ func consoleServingFingerprint(t *testing.T) (*harness, *Console, func(fp string
 // the Server screen has not been built yet.
 func TestConsole_FollowsAReplacedCertificate(t *testing.T) {
 	h, c, serve := consoleServingFingerprint(t)
-	if c.server != nil || !strings.HasSuffix(c.status.Text, "Certificate SHA-256 "+testFingerprint) {
-		t.Fatalf("server screen built %v, status %q", c.server != nil, c.status.Text)
+	if c.server != nil || c.certLine.Text != "Certificate SHA-256 "+testFingerprint {
+		t.Fatalf("server screen built %v, certificate line %q", c.server != nil, c.certLine.Text)
 	}
 	serve("11:22:33")
 	h.svc.Events().Publish(core.Event{Kind: core.EventConfigChanged, Reason: "server certificate", At: time.Now()})
 	h.waitFor("the new fingerprint in the status bar", func() bool {
-		return strings.HasSuffix(c.status.Text, "Certificate SHA-256 11:22:33")
+		return c.certLine.Text == "Certificate SHA-256 11:22:33"
 	})
 	if got := c.fingerprintText(); got != "11:22:33" {
 		t.Errorf("Help → About shows %q, want the new fingerprint", got)
@@ -284,7 +315,7 @@ func TestConsole_FollowsACertificateRenewedInPlace(t *testing.T) {
 	h, c, serve := consoleServingFingerprint(t)
 	serve("44:55:66")
 	h.waitFor("the renewed fingerprint in the status bar", func() bool {
-		return strings.HasSuffix(c.status.Text, "Certificate SHA-256 44:55:66")
+		return c.certLine.Text == "Certificate SHA-256 44:55:66"
 	})
 	serve("77:88:99")
 	c.showAbout()
