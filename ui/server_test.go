@@ -276,7 +276,7 @@ func TestServerScreen_RegenerateCertificate(t *testing.T) {
 	h, ls := newLiveHarness(t)
 	s := h.c.server
 	old := h.c.fingerprint
-	if s.fingerprint.Text != old || !strings.Contains(h.c.status.Text, old) {
+	if s.fingerprint.Text != old || !strings.Contains(h.c.certLine.Text, old) {
 		t.Fatalf("fingerprint %q not shown", old)
 	}
 	test.Tap(s.regenerate)
@@ -289,7 +289,7 @@ func TestServerScreen_RegenerateCertificate(t *testing.T) {
 	s.confirm.Confirm()
 	h.waitFor("new certificate", func() bool { return s.result.Text == "New certificate in use. Reprovision every phone." })
 	fp := h.c.fingerprint
-	if fp == old || s.fingerprint.Text != fp || !strings.Contains(h.c.status.Text, fp) {
+	if fp == old || s.fingerprint.Text != fp || !strings.Contains(h.c.certLine.Text, fp) {
 		t.Errorf("fingerprint %q (was %q) shown %q", fp, old, s.fingerprint.Text)
 	}
 	// The running server presents the new certificate, not the old one.
@@ -462,8 +462,8 @@ func TestServerScreen_CertificateFiles(t *testing.T) {
 	if err := ls.ping(t, gen); err == nil {
 		t.Error("the generated certificate is still served")
 	}
-	if h.c.fingerprint != office || s.fingerprint.Text != office || !strings.Contains(h.c.status.Text, office) {
-		t.Errorf("fingerprint %q, shown %q, status %q; want %q", h.c.fingerprint, s.fingerprint.Text, h.c.status.Text, office)
+	if h.c.fingerprint != office || s.fingerprint.Text != office || !strings.Contains(h.c.certLine.Text, office) {
+		t.Errorf("fingerprint %q, shown %q, status bar %q; want %q", h.c.fingerprint, s.fingerprint.Text, h.c.certLine.Text, office)
 	}
 	if want := "In use: your certificate, for 127.0.0.1, valid until " + year.Local().Format("2 Jan 2006") + "."; s.certInUse.Text != want {
 		t.Errorf("in use %q, want %q", s.certInUse.Text, want)
