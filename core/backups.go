@@ -381,6 +381,7 @@ func pruneBackups(dir string, keep int) (int, error) {
 // recordBackup stores res and its log line in one transaction and shows
 // a failure as a health problem until a backup succeeds.
 func (s *Service) recordBackup(res BackupResult, level Level, msg string) {
+	s.cfgWrite.Lock() // see saveSettings
 	var set Settings
 	err := s.update(false, func(tx Tx, log *logger) error {
 		var err error
@@ -403,6 +404,7 @@ func (s *Service) recordBackup(res BackupResult, level Level, msg string) {
 		s.config.Store(&cfg)
 		s.cfgMu.Unlock()
 	}
+	s.cfgWrite.Unlock()
 	s.showBackupHealth(res)
 	s.bus.Publish(Event{Kind: EventConfigChanged, At: s.clock.Now()})
 }

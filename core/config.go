@@ -12,48 +12,7 @@ import (
 // save (what) and the keys it changed, with their old and new values
 // unless secret or long.
 func (s *Service) SetSettings(set Settings, what string) error {
-	if err := set.Validate(); err != nil {
-		return err
-	}
-	if err := s.checkBackupChange(s.Settings().Backup, set.Backup); err != nil {
-		return err
-	}
-	if err := s.checkCertChange(s.Settings(), set); err != nil {
-		return err
-	}
-	err := s.update(false, func(tx Tx, log *logger) error {
-		old := s.Settings()
-		// The backup outcome is the service's to record, never a form's.
-		if cur, err := tx.Settings(); err == nil {
-			old = cur
-			set.BackupState = cur.BackupState
-			if cur.Backup.Folder == "" && set.Backup.Folder != "" {
-				// Turning backups on counts the schedule from now: the
-				// first comes at the next backup.time, not at once.
-				set.BackupState.LastScheduled = log.now
-			}
-		}
-		if err := tx.PutSettings(set); err != nil {
-			return err
-		}
-		// policy.mobile.* are the Default profile's Mobile Client
-		// fields; the profile follows in the same transaction.
-		if err := syncDefaultProfile(tx, set.MobileClient); err != nil {
-			return err
-		}
-		return log.add(LevelInfo, "", "%s saved: %s.", what, describeSettingChanges(old, set))
-	})
-	if err != nil {
-		return err
-	}
-	// The snapshot changes only once the commit has succeeded.
-	s.cfgMu.Lock()
-	defer s.cfgMu.Unlock()
-	cfg := *s.config.Load()
-	cfg.Settings = set
-	s.config.Store(&cfg)
-	s.bus.Publish(Event{Kind: EventConfigChanged, At: s.clock.Now(), Origin: s.actor})
-	return nil
+	return s.saveSettings(set, what, func(Settings) (Settings, error) { return set, nil })
 }
 
 // SetSetting changes one dotted key.
@@ -63,13 +22,88 @@ func (s *Service) SetSetting(key, value string) error {
 
 // ChangeSettings sets several dotted keys at once and saves them, as one
 // change with one audit line: each key is parsed, and the rules between
-// keys are checked once, on the final values (Settings.SetValues).
+// keys are checked once, on the final values (Settings.SetValues). Only
+// these keys change: a key another console or server saved meanwhile
+// keeps what it saved.
 func (s *Service) ChangeSettings(values map[string]string, what string) error {
 	set := s.Settings()
 	if err := set.SetValues(values); err != nil {
 		return err
 	}
-	return s.SetSettings(set, what)
+	return s.saveSettings(set, what, func(cur Settings) (Settings, error) {
+		err := cur.SetValues(values)
+		return cur, err
+	})
+}
+
+// saveSettings checks set, the change as this server sees it, then
+// commits apply(the record stored now). The values are applied to what
+// the transaction reads, not to this server's snapshot, so that a change
+// committed since the snapshot (by another server of an etcd site, or a
+// save a moment earlier) is not put back to what the snapshot held.
+func (s *Service) saveSettings(set Settings, what string, apply func(cur Settings) (Settings, error)) error {
+	if err := set.Validate(); err != nil {
+		return err
+	}
+	if err := s.checkBackupChange(s.Settings().Backup, set.Backup); err != nil {
+		return err
+	}
+	if err := s.checkCertChange(s.Settings(), set); err != nil {
+		return err
+	}
+	// Held from the commit to the snapshot's replacement, so two saves on
+	// this server replace the snapshot in the order they committed.
+	s.cfgWrite.Lock()
+	defer s.cfgWrite.Unlock()
+	var saved Settings
+	err := s.update(false, func(tx Tx, log *logger) error {
+		old, err := tx.Settings()
+		if errors.Is(err, ErrNotFound) {
+			old, err = s.Settings(), nil // a store that never saved any
+		}
+		if err != nil {
+			return err
+		}
+		old.fillDefaults()
+		next, err := apply(old)
+		if err != nil {
+			return err
+		}
+		// Again on what is stored: the rules between keys hold for the
+		// record as it will be, with another's change in it (and
+		// Validate puts values in their one stored form).
+		if err := next.Validate(); err != nil {
+			return err
+		}
+		// The backup outcome is the service's to record, never a form's.
+		next.BackupState = old.BackupState
+		if old.Backup.Folder == "" && next.Backup.Folder != "" {
+			// Turning backups on counts the schedule from now: the
+			// first comes at the next backup.time, not at once.
+			next.BackupState.LastScheduled = log.now
+		}
+		if err := tx.PutSettings(next); err != nil {
+			return err
+		}
+		// policy.mobile.* are the Default profile's Mobile Client
+		// fields; the profile follows in the same transaction.
+		if err := syncDefaultProfile(tx, next.MobileClient); err != nil {
+			return err
+		}
+		saved = next
+		return log.add(LevelInfo, "", "%s saved: %s.", what, describeSettingChanges(old, next))
+	})
+	if err != nil {
+		return err
+	}
+	// The snapshot changes only once the commit has succeeded.
+	s.cfgMu.Lock()
+	defer s.cfgMu.Unlock()
+	cfg := *s.config.Load()
+	cfg.Settings = saved
+	s.config.Store(&cfg)
+	s.bus.Publish(Event{Kind: EventConfigChanged, At: s.clock.Now(), Origin: s.actor})
+	return nil
 }
 
 // Agents returns the configured agents sorted by name.
@@ -120,6 +154,8 @@ func (s *Service) DeleteAgent(name string) error {
 }
 
 func (s *Service) changeAgents(fn func(Tx, *logger) error) error {
+	s.cfgWrite.Lock() // see saveSettings
+	defer s.cfgWrite.Unlock()
 	var agents []Agent
 	err := s.update(false, func(tx Tx, log *logger) error {
 		if err := fn(tx, log); err != nil {

@@ -308,6 +308,8 @@ func (s *Service) SaveProfile(p Profile) error {
 	if err := ValidateProfile(&p); err != nil {
 		return err
 	}
+	s.cfgWrite.Lock() // it may change the settings (saveSettings)
+	defer s.cfgWrite.Unlock()
 	var set *Settings
 	err := s.update(false, func(tx Tx, log *logger) error {
 		old, err := tx.Profile(p.Name)

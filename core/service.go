@@ -36,6 +36,10 @@ type serviceState struct {
 	// cfgMu serialises replacements of config, so a settings change and
 	// an agent change cannot lose each other's snapshot.
 	cfgMu sync.Mutex
+	// cfgWrite serialises this server's settings and agent changes from
+	// their commit to their snapshot, so the snapshot ends as the last
+	// commit left the store (saveSettings).
+	cfgWrite sync.Mutex
 	// trimGate, when set, says whether this server trims the audit log
 	// (SetTrimGate, health.go).
 	trimGate atomic.Pointer[func() bool]
