@@ -492,7 +492,7 @@ func (c *cli) check() error {
 		return &store.FileError{Path: r.Path, Problem: store.FileDamaged, Detail: r.Damage}
 	case len(r.BadRecords) > 0:
 		fmt.Fprintln(c.out, "Result: DAMAGED RECORDS")
-		return fmt.Errorf("The data file %s opens, but %d record(s) in it cannot be read (the report lists them); restore it from a backup.", r.Path, len(r.BadRecords))
+		return fmt.Errorf("The data file %s opens, but %s in it cannot be read (the report lists them); restore it from a backup.", r.Path, core.Plural(len(r.BadRecords), "record", "records"))
 	}
 	fmt.Fprintln(c.out, "Result: OK, no damage found.")
 	return nil

@@ -7,6 +7,8 @@ import (
 	"io"
 	"strconv"
 	"strings"
+
+	"provisio/core"
 )
 
 // runCommand parses flags anywhere among the arguments, so both
@@ -50,7 +52,7 @@ func (c *cli) runCommand(cmd command, args []string) error {
 		return errHelp
 	}
 	if len(pos) != cmd.args {
-		return usagef("expected %d argument(s) (usage: provisio %s)", cmd.args, cmd.usage)
+		return usagef("expected %s (usage: provisio %s)", core.Plural(cmd.args, "argument", "arguments"), cmd.usage)
 	}
 	return run(c, pos)
 }

@@ -4,6 +4,7 @@ import (
 	"flag"
 	"fmt"
 
+	"provisio/core"
 	"provisio/core/adminapi"
 )
 
@@ -23,7 +24,7 @@ var clientLogCommand = command{
 					if err != nil {
 						return err
 					}
-					fmt.Fprintf(c.out, "Client log of %s cleared (%d upload(s) deleted).\n", args[0], n)
+					fmt.Fprintf(c.out, "Client log of %s cleared (%s deleted).\n", args[0], core.Plural(n, "upload", "uploads"))
 					return nil
 				}
 				cl, err := api.ClientLogs(args[0])
@@ -38,7 +39,7 @@ var clientLogCommand = command{
 				for _, l := range cl.Logs {
 					total += l.Size()
 				}
-				fmt.Fprintf(c.out, "Client log of %s: %d upload(s), %d bytes, newest first.\n", cl.User, len(cl.Logs), total)
+				fmt.Fprintf(c.out, "Client log of %s: %s, %d bytes, newest first.\n", cl.User, core.Plural(len(cl.Logs), "upload", "uploads"), total)
 				for _, l := range cl.Logs {
 					// The text was cleaned of control characters on upload,
 					// so it is safe to print on a terminal.

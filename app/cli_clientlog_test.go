@@ -30,9 +30,9 @@ func TestCLI_ClientLog(t *testing.T) {
 		wantOut  string
 		wantErr  string
 	}{
-		{[]string{"user", "clientlog", "ALICE"}, 0, "Client log of alice: 2 upload(s), 25 bytes, newest first.", ""},
+		{[]string{"user", "clientlog", "ALICE"}, 0, "Client log of alice: 2 uploads, 25 bytes, newest first.", ""},
 		{[]string{"user", "clientlog", "nobody"}, 1, "", `There is no user "nobody".`},
-		{[]string{"user", "clientlog", "alice", "--clear"}, 0, "Client log of alice cleared (2 upload(s) deleted).", ""},
+		{[]string{"user", "clientlog", "alice", "--clear"}, 0, "Client log of alice cleared (2 uploads deleted).", ""},
 		{[]string{"user", "clientlog", "alice"}, 0, "No diagnostic log uploaded for alice.", ""},
 		{[]string{"user", "--help"}, 0, "user clientlog NAME [--clear]", ""},
 	}
@@ -53,7 +53,7 @@ func TestCLI_ClientLog(t *testing.T) {
 	tail, _ := e.svc.LogTail(20)
 	found := false
 	for _, l := range tail {
-		found = found || l.Message == `Client log of user "alice" cleared (2 upload(s))` && l.Actor == "the command line"
+		found = found || l.Message == `Client log of user "alice" cleared (2 uploads)` && l.Actor == "the command line"
 	}
 	if !found {
 		t.Fatal("the audit log does not record the clear")
@@ -81,7 +81,7 @@ func TestCLI_ClientLogAttached(t *testing.T) {
 		wantOut string
 	}{
 		{[]string{"user", "clientlog", "alice"}, 0, "phone says hello"},
-		{[]string{"user", "clientlog", "alice", "--clear"}, 0, "Client log of alice cleared (1 upload(s) deleted)."},
+		{[]string{"user", "clientlog", "alice", "--clear"}, 0, "Client log of alice cleared (1 upload deleted)."},
 		{[]string{"user", "clientlog", "alice"}, 0, "No diagnostic log uploaded for alice."},
 	} {
 		code, out, stderr := runCLI(t, dir, tt.args...)

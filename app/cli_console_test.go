@@ -203,7 +203,7 @@ func TestCLI_RemoteConsole(t *testing.T) {
 		wantOut string
 	}{
 		{[]string{"profile", "add", "Remote", "--email", "remote@example.org"}, "Profile Remote created"},
-		{[]string{"profile", "set", "Remote", "pin_cache_timeout", "900"}, "Saved. This affects 0 user(s)"},
+		{[]string{"profile", "set", "Remote", "pin_cache_timeout", "900"}, "Saved. This affects 0 users"},
 		{[]string{"profile", "assign", "Remote", "--group", "Sales"}, "Group Sales now uses profile Remote."},
 		{[]string{"profile", "show", "Remote"}, "Profile: Remote"},
 		{[]string{"profile", "assign", "none", "--group", "Sales"}, "Group Sales now uses profile Default."},

@@ -110,7 +110,7 @@ var profileCommands = map[string]command{
 				if err != nil {
 					return err
 				}
-				fmt.Fprintf(c.out, "Saved. This affects %d user(s), at each phone's next provision or string download.\n", n)
+				fmt.Fprintf(c.out, "Saved. This affects %s, at each phone's next provision or string download.\n", core.Plural(n, "user", "users"))
 				return nil
 			})
 		}),

@@ -121,7 +121,7 @@ func TestCLI_ProfileCommandsAttached(t *testing.T) {
 		{args: []string{"profile", "add", "sales", "--email", "x@example.org"}, code: exitError, wantErr: `A profile called "sales" already exists.`},
 		{args: []string{"profile", "show", "Sales"}, wantOut: "pin_cache_timeout"},
 		{args: []string{"profile", "show", "Nope"}, code: exitError, wantErr: `There is no profile "Nope".`},
-		{args: []string{"profile", "set", "Sales", "pin_cache_timeout", "600"}, wantOut: "Saved. This affects 0 user(s)",
+		{args: []string{"profile", "set", "Sales", "pin_cache_timeout", "600"}, wantOut: "Saved. This affects 0 users",
 			check: func() string {
 				if p, _ := profile("Sales"); p.PINCacheTimeout != 600 {
 					return "pin_cache_timeout was not saved"

@@ -31,7 +31,7 @@ func TestCLI_Profile(t *testing.T) {
 		{[]string{"profile", "add", "Sales", "--email", "sales@example.org"}, 0, "Profile Sales created", ""},
 		{[]string{"profile", "add", "sales", "--email", "sales@example.org"}, 1, "", `A profile called "sales" already exists.`},
 		{[]string{"profile", "add", "VIP", "--email", "vip@example.org"}, 0, "Profile VIP created", ""},
-		{[]string{"profile", "set", "Sales", "pin_cache_timeout", "600"}, 0, "This affects 0 user(s)", ""},
+		{[]string{"profile", "set", "Sales", "pin_cache_timeout", "600"}, 0, "This affects 0 users", ""},
 		{[]string{"profile", "set", "Sales", "pin_mode", "sometimes"}, 1, "", `Enter optional or mandatory, not "sometimes".`},
 		{[]string{"profile", "set", "Sales", "messaging", "on"}, 1, "", `There is no profile key "messaging"`},
 		// No profile field takes a negative number; one given without
@@ -47,7 +47,7 @@ func TestCLI_Profile(t *testing.T) {
 		{[]string{"profile", "effective", "bob"}, 0, "User bob: profile VIP (user)", ""},
 		{[]string{"profile", "effective", "nobody"}, 1, "", `There is no user "nobody".`},
 		{[]string{"profile", "list"}, 0, "Sales    sales@example.org  Sales            1", ""},
-		{[]string{"profile", "set", "Sales", "logging", "yes"}, 0, "This affects 1 user(s)", ""},
+		{[]string{"profile", "set", "Sales", "logging", "yes"}, 0, "This affects 1 user,", ""},
 		{[]string{"profile", "delete", "Default"}, 1, "", "The Default profile cannot be deleted"},
 		{[]string{"profile", "delete", "VIP"}, 1, "", `Profile "VIP" is still assigned to 1 user (bob)`},
 		{[]string{"profile", "delete", "VIP", "--reassign", "Default"}, 0, "Profile VIP deleted.", ""},

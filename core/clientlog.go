@@ -274,7 +274,7 @@ func (s *Service) ClearClientLogs(username string) (int, error) {
 		if err := tx.PutClientLog(u.Name, ClientLog{}); err != nil {
 			return err
 		}
-		return log.add(LevelInfo, u.Name, "Client log of user %q cleared (%d upload(s))", u.Name, n)
+		return log.add(LevelInfo, u.Name, "Client log of user %q cleared (%s)", u.Name, Plural(n, "upload", "uploads"))
 	}, func() []Event { return []Event{{Kind: EventClientLog, User: name, At: s.clock.Now()}} })
 	return n, err
 }

@@ -167,7 +167,7 @@ func TestService_ClientLogSealedAndCleared(t *testing.T) {
 		t.Fatalf("after clear: %d logs", len(logs))
 	}
 	tail, _ := w.svc.LogTail(1)
-	if want := `Client log of user "alice" cleared (1 upload(s))`; tail[0].Message != want || tail[0].Actor != "the console" {
+	if want := `Client log of user "alice" cleared (1 upload)`; tail[0].Message != want || tail[0].Actor != "the console" {
 		t.Fatalf("audit line %q by %q, want %q by the console", tail[0].Message, tail[0].Actor, want)
 	}
 	if _, err := w.svc.ClientLogs("nobody"); core.ErrorCode(err) != core.CodeNotFound {

@@ -340,7 +340,7 @@ func (s *Service) SaveProfile(p Profile) error {
 		if err != nil {
 			return err
 		}
-		return log.add(LevelInfo, "", "Profile %q saved; it applies to %d user(s) at their next provision or string download.", p.Name, n)
+		return log.add(LevelInfo, "", "Profile %q saved; it applies to %s at their next provision or string download.", p.Name, Plural(n, "user", "users"))
 	}, s.profilesChanged)
 	if err == nil && set != nil {
 		s.storeSettings(set.MobileClient)

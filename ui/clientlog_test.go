@@ -91,7 +91,7 @@ func TestClientLogView(t *testing.T) {
 	tail, _ := h.svc.LogTail(5)
 	found := false
 	for _, e := range tail {
-		found = found || e.Message == `Client log of user "alice" cleared (3 upload(s))` && e.Actor == "the console"
+		found = found || e.Message == `Client log of user "alice" cleared (3 uploads)` && e.Actor == "the console"
 	}
 	if !found {
 		t.Fatal("the audit log does not record the Clear")

@@ -179,7 +179,7 @@ func (s *profilesScreen) confirmDelete() {
 	s.reassign = widget.NewSelect(others, nil)
 	s.reassign.PlaceHolder = "(keep them: refuse if assigned)"
 	msg := &widget.Label{Wrapping: fyne.TextWrapWord,
-		Text: fmt.Sprintf("Delete profile %s? Its %d user(s) get another profile at their next provision or string download.", p.Name, s.counts[p.Name])}
+		Text: fmt.Sprintf("Delete profile %s? Its %s another profile at their next provision or string download.", p.Name, plural(s.counts[p.Name], "user gets", "users get"))}
 	content := container.NewVBox(msg, newFormGrid(formRow("Reassign its groups and users to", s.reassign)))
 	s.confirm = dialog.NewCustomConfirm("Delete profile", "Delete", "Cancel", content, func(yes bool) {
 		s.confirm = nil
@@ -256,7 +256,11 @@ func (s *profilesScreen) assignNote(g string) string {
 			n++
 		}
 	}
-	return fmt.Sprintf("%d user(s) of group %s without a profile of their own get this profile at their next provision or string download.", n, strings.TrimSpace(g))
+	who := plural(n, "user", "users") + " of group " + strings.TrimSpace(g) + " without a profile of their own"
+	if n == 1 {
+		return who + " gets this profile at their next provision or string download."
+	}
+	return who + " get this profile at their next provision or string download."
 }
 
 // profileForm is the New or Edit profile dialog. Each key of the profile
@@ -397,7 +401,7 @@ func (f *profileForm) submit() {
 		return
 	}
 	f.confirm = dialog.NewConfirm("Save profile "+p.Name,
-		fmt.Sprintf("This change affects %d user(s): each phone receives it at its next provision or security string download. Save?", n),
+		fmt.Sprintf("This change affects %s: each phone receives it at its next provision or security string download. Save?", plural(n, "user", "users")),
 		func(yes bool) {
 			f.confirm = nil
 			if !yes {

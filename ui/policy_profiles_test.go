@@ -101,7 +101,7 @@ func TestProfilesScreen_NewEditAssignDelete(t *testing.T) {
 	if f.confirm == nil {
 		t.Fatal("save of an assigned profile did not ask")
 	}
-	if got := visibleTexts(h.win.Canvas().Overlays().Top()); !containsPrefix(got, "This change affects 2 user(s)") {
+	if got := visibleTexts(h.win.Canvas().Overlays().Top()); !containsPrefix(got, "This change affects 2 users") {
 		t.Fatalf("confirmation reads %q", got)
 	}
 	f.confirm.Confirm()

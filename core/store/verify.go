@@ -9,6 +9,8 @@ import (
 	"os"
 	"sort"
 	"time"
+
+	"provisio/core"
 )
 
 // This file checks a bbolt data file by reading it, before bbolt maps it.
@@ -393,7 +395,7 @@ func verifyFile(f *os.File, deadline time.Time, visit bucketVisit) (*fileCheck, 
 	}
 	if len(lost) > 0 {
 		sort.Slice(lost, func(i, j int) bool { return lost[i] < lost[j] })
-		return c, fmt.Sprintf("%d page(s) are neither in use nor free (first: page %d)", len(lost), lost[0])
+		return c, fmt.Sprintf("%s neither in use nor free (first: page %d)", core.Plural(len(lost), "page is", "pages are"), lost[0])
 	}
 	return c, ""
 }
