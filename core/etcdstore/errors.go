@@ -25,6 +25,12 @@ const (
 	msgCommitDown   = "The etcd cluster did not confirm the change (are most of its members running and reachable?); it may not have been saved, check before repeating it."
 	msgReadFailed   = "etcd refused a read; nothing was changed."
 	msgCommitFailed = "etcd refused the change; nothing was saved."
+	// msgSessionLeaseGone: etcd refused a session's key twice because the
+	// lease named was gone, the second a lease granted just before. etcd
+	// checks the lease before it writes, so nothing was saved; the
+	// session id was never handed out, so there is nothing to check.
+	msgSessionLeaseGone = "etcd refused to keep the new session: the lease it was to expire with was gone twice in a row " +
+		"(is something revoking leases in the etcd cluster?). The session was not saved; the agent can start another one."
 )
 
 // unavailable reports whether err says the cluster could not answer: no
@@ -78,4 +84,10 @@ func commitError(err error) error {
 		msg = msgCommitFailed
 	}
 	return &core.Error{Code: core.CodeInternal, Message: msg, Err: fmt.Errorf("commit to etcd: %w", err)}
+}
+
+// leaseGoneError is the error of a session etcd refused for want of its
+// lease, on a fresh lease too (sessionTable.Add).
+func leaseGoneError(err error) error {
+	return &core.Error{Code: core.CodeInternal, Message: msgSessionLeaseGone, Err: fmt.Errorf("commit to etcd: %w", err)}
 }

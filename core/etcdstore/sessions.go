@@ -86,9 +86,14 @@ func (t *sessionTable) Add(id string, s core.Session, _ time.Time) error {
 			return nil
 		}
 		t.forget(lease)
-		// The lease ran out while etcd was away: once more on a new one.
-		if attempt > 0 || !errors.Is(err, rpctypes.ErrLeaseNotFound) {
+		if !errors.Is(err, rpctypes.ErrLeaseNotFound) {
 			return commitError(err)
+		}
+		// etcd looks the lease up before it writes, so nothing was saved.
+		// It ran out while etcd was away: once more on a new one. That
+		// one gone too is no outage, and the session is surely not saved.
+		if attempt > 0 {
+			return leaseGoneError(err)
 		}
 	}
 }

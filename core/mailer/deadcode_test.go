@@ -8,6 +8,7 @@ import (
 
 	"provisio/core"
 	"provisio/core/mailer"
+	"provisio/core/mailer/smtpcapture"
 	"provisio/core/store/storetest"
 )
 
@@ -46,7 +47,7 @@ func TestWorker_DeadCodeNeverMailed(t *testing.T) {
 		t.Fatalf("outbox after the second reprovision: %+v", box)
 	}
 
-	s := MustListenOn(t, net.JoinHostPort(host, strconv.Itoa(port)))
+	s := MustListenOn(t, smtpcapture.Options{Addr: net.JoinHostPort(host, strconv.Itoa(port))})
 	clock.Advance(time.Hour) // past any back-off, within the code's life
 	for i := range 3 {
 		if err := w.Flush(t.Context()); err != nil {

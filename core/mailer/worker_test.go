@@ -90,19 +90,19 @@ func MustOnlyMessage(tb testing.TB, svc *core.Service) core.OutMessage {
 	return box[0]
 }
 
-// MustListenOn starts a capture server on addr, retrying briefly: a port
-// just closed by another socket can take a moment to be free again.
-func MustListenOn(tb testing.TB, addr string) *smtpcapture.Server {
+// MustListenOn starts a capture server on opt.Addr, retrying briefly: a
+// port just closed by another socket can take a moment to be free again.
+func MustListenOn(tb testing.TB, opt smtpcapture.Options) *smtpcapture.Server {
 	tb.Helper()
 	var err error
 	for deadline := time.Now().Add(3 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
 		var s *smtpcapture.Server
-		if s, err = smtpcapture.New(smtpcapture.Options{Addr: addr}); err == nil {
+		if s, err = smtpcapture.New(opt); err == nil {
 			tb.Cleanup(func() { s.Close() })
 			return s
 		}
 	}
-	tb.Fatalf("listen on %s: %v", addr, err)
+	tb.Fatalf("listen on %s: %v", opt.Addr, err)
 	return nil
 }
 
@@ -238,7 +238,7 @@ func TestWorker_ServerDownThenUp(t *testing.T) {
 		t.Fatalf("outbox after the failure: %+v", m)
 	}
 
-	s := MustListenOn(t, net.JoinHostPort(host, strconv.Itoa(port)))
+	s := MustListenOn(t, smtpcapture.Options{Addr: net.JoinHostPort(host, strconv.Itoa(port))})
 	// Within the back-off nothing is due, even with the server back.
 	if err := w.Flush(t.Context()); err != nil {
 		t.Fatalf("Flush during back-off: %v", err)
@@ -300,7 +300,7 @@ func TestWorker_DeliversAfterRestart(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := MustListenOn(t, net.JoinHostPort(host, strconv.Itoa(port)))
+	s := MustListenOn(t, smtpcapture.Options{Addr: net.JoinHostPort(host, strconv.Itoa(port))})
 	const poll = 20 * time.Millisecond
 	StartRun(t, &mailer.Worker{Service: svc, QRPNG: qrPNG, Poll: poll})
 
