@@ -12,6 +12,14 @@ import (
 // save (what) and the keys it changed, with their old and new values
 // unless secret or long.
 func (s *Service) SetSettings(set Settings, what string) error {
+	return s.saveSettings(set, nil, what)
+}
+
+// saveSettings is SetSettings; values, when given, are the only keys the
+// caller changes (ChangeSettings) and are set again inside the
+// transaction, onto the record as stored then, so a change another
+// console or server committed since set was read stays.
+func (s *Service) saveSettings(set Settings, values map[string]string, what string) error {
 	if err := set.Validate(); err != nil {
 		return err
 	}
@@ -26,6 +34,15 @@ func (s *Service) SetSettings(set Settings, what string) error {
 		// The backup outcome is the service's to record, never a form's.
 		if cur, err := tx.Settings(); err == nil {
 			old = cur
+			if values != nil {
+				next := cur
+				next.fillDefaults()
+				next.Listening = set.Listening
+				if err := next.SetValues(values); err != nil {
+					return err
+				}
+				set = next
+			}
 			set.BackupState = cur.BackupState
 			if cur.Backup.Folder == "" && set.Backup.Folder != "" {
 				// Turning backups on counts the schedule from now: the
@@ -63,13 +80,17 @@ func (s *Service) SetSetting(key, value string) error {
 
 // ChangeSettings sets several dotted keys at once and saves them, as one
 // change with one audit line: each key is parsed, and the rules between
-// keys are checked once, on the final values (Settings.SetValues).
+// keys are checked once, on the final values (Settings.SetValues). Only
+// these keys change, on the settings as stored when the transaction runs,
+// so a form that passes the keys it changed keeps every other key as
+// another console saved it meanwhile (docs/decisions.md, "Two consoles
+// editing the same record").
 func (s *Service) ChangeSettings(values map[string]string, what string) error {
 	set := s.Settings()
 	if err := set.SetValues(values); err != nil {
 		return err
 	}
-	return s.SetSettings(set, what)
+	return s.saveSettings(set, values, what)
 }
 
 // Agents returns the configured agents sorted by name.
