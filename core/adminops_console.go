@@ -30,6 +30,10 @@ type ConsoleAPI interface {
 	Settings() Settings
 	SetSettings(set Settings, what string) error
 	SetSetting(key, value string) error
+	// ChangeSettings sets only the dotted keys given, onto the settings
+	// as stored when it saves, so a form that sends what it changed
+	// keeps what another console changed meanwhile.
+	ChangeSettings(values map[string]string, what string) error
 
 	// Users.
 	Users() ([]User, error)
@@ -193,6 +197,25 @@ func UserChange(before, after User) AdminUserChange {
 		c.Attributes = &a
 	}
 	return c
+}
+
+// EditSince is the edit (for UpdateUser) of a form that was opened on
+// opened and is saved showing edited: only the fields the form changed
+// (UserChange) are written, onto the user as stored at the save, so what
+// another console changed meanwhile in another field stays, and a field
+// both changed takes the later save (docs/decisions.md, "Two consoles
+// editing the same record"). A user deleted and added again under the
+// same name while the form was open is another person: the edit is
+// refused rather than written onto them.
+func EditSince(opened, edited User) func(*User) error {
+	c := UserChange(opened, edited)
+	return func(u *User) error {
+		if !u.Created.Equal(opened.Created) {
+			return Errorf(CodeConflict, "%s was deleted and added again while this form was open, so nothing was saved: close the form and open the user again.", opened.Name)
+		}
+		c.Apply(u)
+		return nil
+	}
 }
 
 func sameAttributes(a, b map[string]string) bool {

@@ -23,8 +23,10 @@ func (s *Service) SetSetting(key, value string) error {
 // ChangeSettings sets several dotted keys at once and saves them, as one
 // change with one audit line: each key is parsed, and the rules between
 // keys are checked once, on the final values (Settings.SetValues). Only
-// these keys change: a key another console or server saved meanwhile
-// keeps what it saved.
+// these keys change, on the settings as stored when the transaction runs:
+// a form that passes the keys it changed keeps every other key as another
+// console or server saved it meanwhile (docs/decisions.md, "Two consoles
+// editing the same record").
 func (s *Service) ChangeSettings(values map[string]string, what string) error {
 	set := s.Settings()
 	if err := set.SetValues(values); err != nil {

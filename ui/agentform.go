@@ -3,6 +3,7 @@ package ui
 import (
 	"errors"
 	"sort"
+	"strings"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
@@ -34,6 +35,11 @@ type agentForm struct {
 	copied               *widget.Label
 	general              *widget.Label
 	save, cancel         *widget.Button
+
+	// opened is what the Edit form showed when it opened: a save changes
+	// only what differs from it (changedSince), on the agent as stored
+	// then.
+	opened map[string]string
 }
 
 // openForm shows the Add dialog, or the Edit dialog for a.
@@ -106,6 +112,7 @@ func (s *agentsScreen) openForm(a *core.Agent) {
 		}
 		f.repository.SetChecked(a.Repository)
 		f.helpdesk.SetChecked(a.Helpdesk)
+		f.opened = f.values()
 	}
 	f.copied.Hide()
 
@@ -185,6 +192,54 @@ func (f *agentForm) setModesError(msg string) {
 	}
 }
 
+// values is what the form shows, by field; modes are the ticked ones,
+// space-separated in the order of core.AgentModes.
+func (f *agentForm) values() map[string]string {
+	var modes []string
+	for _, m := range core.AgentModes {
+		if f.modes[m].Checked {
+			modes = append(modes, m)
+		}
+	}
+	return map[string]string{
+		"host": f.host.entry.Text, "secret": f.secret.entry.Text, "group": f.group.entry.Text,
+		"modes": strings.Join(modes, " "), "repository": yesNo(f.repository.Checked), "helpdesk": yesNo(f.helpdesk.Checked),
+	}
+}
+
+// agent is the agent to save: the form's values for Add; for Edit, the
+// agent as stored now with the fields the form changed. A secret left
+// as it was is sent empty, which keeps the stored one.
+func (f *agentForm) agent() (core.Agent, error) {
+	vals := f.values()
+	a := core.Agent{Name: f.name.entry.Text}
+	if f.editing != "" {
+		cur, ok := f.stored(f.editing)
+		if !ok {
+			return a, core.Errorf(core.CodeNotFound, "The agent %s was deleted while this form was open, so nothing was saved.", f.editing)
+		}
+		a, vals = cur, changedSince(f.opened, vals)
+		a.Secret = ""
+	}
+	for k, v := range vals {
+		switch k {
+		case "host":
+			a.Host = v
+		case "secret":
+			a.Secret = v
+		case "group":
+			a.Group = v
+		case "modes":
+			a.Modes = strings.Fields(v)
+		case "repository":
+			a.Repository = v == "Yes"
+		case "helpdesk":
+			a.Helpdesk = v == "Yes"
+		}
+	}
+	return a, nil
+}
+
 // submit saves the agent. On an error the dialog stays open with every
 // value as typed and the sentence next to the field at fault.
 func (f *agentForm) submit() {
@@ -193,18 +248,10 @@ func (f *agentForm) submit() {
 	}
 	f.setModesError("")
 	f.general.Hide()
-	a := core.Agent{
-		Name: f.name.entry.Text, Host: f.host.entry.Text, Secret: f.secret.entry.Text,
-		Group: f.group.entry.Text, Repository: f.repository.Checked, Helpdesk: f.helpdesk.Checked,
-	}
-	for _, m := range core.AgentModes {
-		if f.modes[m].Checked {
-			a.Modes = append(a.Modes, m)
-		}
-	}
-	var err error
+	a, err := f.agent()
 	switch {
-	case len(a.Modes) == 0:
+	case err != nil: // deleted meanwhile: said below
+	case f.values()["modes"] == "":
 		err = core.FieldError("modes", "Choose at least one authentication mode.")
 	case f.editing == "" && f.exists(a.Name):
 		err = core.FieldError("name", "An agent called %q already exists.", a.Name)
@@ -221,12 +268,18 @@ func (f *agentForm) submit() {
 }
 
 func (f *agentForm) exists(name string) bool {
+	_, ok := f.stored(name)
+	return ok
+}
+
+// stored is the agent called name as the service holds it.
+func (f *agentForm) stored(name string) (core.Agent, bool) {
 	for _, a := range f.s.c.svc.Agents() {
 		if core.Key(a.Name) == core.Key(name) {
-			return true
+			return a, true
 		}
 	}
-	return false
+	return core.Agent{}, false
 }
 
 func (f *agentForm) showError(err error) {

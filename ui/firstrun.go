@@ -28,12 +28,20 @@ type firstRun struct {
 
 	finish, skip *widget.Button
 	closed       bool
+	// opened is what the settings held when the setup opened: Finish
+	// saves only the choices that differ from it (changedSince).
+	opened map[string]string
 }
+
+// keySetupDone is set when the setup is finished or skipped.
+const keySetupDone = "console.setup_done"
 
 // openFirstRun shows the first-run setup over the console.
 func (c *Console) openFirstRun() {
 	set := c.svc.Settings()
-	f := &firstRun{c: c}
+	f := &firstRun{c: c, opened: map[string]string{
+		keyServerName: set.ServerName, keySiteID: set.SiteID, keyAdvertise: set.Advertise,
+	}}
 	entry := func(text, placeholder string) *field {
 		e := c.newEntry()
 		e.SetText(text)
@@ -146,12 +154,14 @@ func (f *firstRun) done() {
 	for _, fl := range []*field{f.name, f.siteID, f.other} {
 		fl.setError("")
 	}
-	set := f.c.svc.Settings()
-	if err := set.SetValues(map[string]string{
+	changes := changedSince(f.opened, map[string]string{
 		keyServerName: f.name.entry.Text,
 		keySiteID:     f.siteID.entry.Text,
 		keyAdvertise:  f.advertise(),
-	}); err != nil {
+	})
+	changes[keySetupDone] = "Yes"
+	set := f.c.svc.Settings()
+	if err := set.SetValues(changes); err != nil {
 		fields := map[string]*field{keyServerName: f.name, keySiteID: f.siteID, keyAdvertise: f.other}
 		marked := false
 		for _, ce := range core.FieldErrors(err) {
@@ -167,8 +177,7 @@ func (f *firstRun) done() {
 		}
 		return
 	}
-	set.SetupDone = true
-	if err := f.c.svc.SetSettings(set, "First-run setup"); err != nil {
+	if err := f.c.svc.ChangeSettings(changes, "First-run setup"); err != nil {
 		f.general.SetText(core.ErrorMessage(err))
 		f.general.Show()
 		relayout(f.dlg)
@@ -182,7 +191,7 @@ func (f *firstRun) skipSetup() {
 	if f.closed {
 		return
 	}
-	if err := f.c.svc.SetSetting("console.setup_done", "Yes"); err != nil {
+	if err := f.c.svc.SetSetting(keySetupDone, "Yes"); err != nil {
 		f.general.SetText(core.ErrorMessage(err))
 		f.general.Show()
 		relayout(f.dlg)

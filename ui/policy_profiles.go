@@ -277,6 +277,10 @@ type profileForm struct {
 	save    *widget.Button
 	// confirm asks before saving a change that reaches users.
 	confirm *dialog.ConfirmDialog
+	// opened is what the form showed when it opened: Edit saves only the
+	// keys that differ from it (changedSince), onto the profile as
+	// stored then.
+	opened map[string]string
 }
 
 func isYesNo(v string) bool { return v == "Yes" || v == "No" }
@@ -344,33 +348,48 @@ func (s *profilesScreen) openForm(p *core.Profile) {
 	})
 	c.pushModal(f.dlg, f.submit)
 	s.form = f
+	f.opened = f.values()
 	f.dlg.Resize(fyne.NewSize(720, 640))
 	f.dlg.Show()
 }
 
+// values is what the form shows, by profile key.
+func (f *profileForm) values() map[string]string {
+	v := map[string]string{"pin_mode": f.pinMode.Selected}
+	for k, fl := range f.entries {
+		v[k] = fl.entry.Text
+	}
+	for k, ch := range f.checks {
+		v[k] = yesNo(ch.Checked)
+	}
+	return v
+}
+
 // profile reads the form into a profile; a value that does not parse
-// is shown next to its field.
+// is shown next to its field. Edit reads the profile as stored now and
+// sets only the keys the form changed, so a key another console saved
+// meanwhile stays.
 func (f *profileForm) profile() (core.Profile, bool) {
 	p := core.Profile{Name: f.name.entry.Text, ClientPolicies: core.DefaultClientPolicies(core.MobileClientPolicy{})}
+	vals := f.values()
 	if f.editing != "" {
-		if old, err := f.s.c.svc.Profile(f.editing); err == nil {
-			p = old
+		cur, err := f.s.c.svc.Profile(f.editing)
+		if core.ErrorCode(err) == core.CodeNotFound {
+			err = core.Errorf(core.CodeNotFound, "The profile %s was deleted while this form was open, so nothing was saved.", f.editing)
 		}
+		if err != nil {
+			f.showError(err)
+			return p, false
+		}
+		p, vals = cur, changedSince(f.opened, vals)
 	}
 	ok := true
-	set := func(k, v string) {
+	for k, v := range vals {
 		if err := p.Set(k, v); err != nil {
 			f.showError(err)
 			ok = false
 		}
 	}
-	for k, fl := range f.entries {
-		set(k, fl.entry.Text)
-	}
-	for k, ch := range f.checks {
-		set(k, yesNo(ch.Checked))
-	}
-	set("pin_mode", f.pinMode.Selected)
 	return p, ok
 }
 
@@ -405,6 +424,11 @@ func (f *profileForm) submit() {
 		func(yes bool) {
 			f.confirm = nil
 			if !yes {
+				return
+			}
+			// Read again: the question may have been open a while.
+			p, ok := f.profile()
+			if !ok {
 				return
 			}
 			if err := svc.SaveProfile(p); err != nil {

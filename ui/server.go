@@ -312,10 +312,9 @@ func (s *serverScreen) applyChanges() {
 		keyHTTPListen: s.httpListen, keyMTLSListen: s.mtlsListen, keyAdmListen: s.adminListen,
 		keyTLSCert: s.certFile, keyTLSKey: s.keyFile,
 	}
-	change := map[string]string{}
-	for k := range fields {
-		change[k] = vals[k]
-	}
+	// Only what the admin changed is saved (changedSince), so a setting
+	// another console saved meanwhile stays.
+	change := changedSince(s.loaded, vals)
 	if n, err := strconv.Atoi(strings.TrimSpace(s.port.entry.Text)); err != nil || n < 1 || n > 65535 {
 		s.port.setError("Enter a port from 1 to 65535.")
 		ok = false
@@ -349,7 +348,7 @@ func (s *serverScreen) applyChanges() {
 		return
 	}
 	old := s.c.svc.Settings()
-	if err := s.c.svc.SetSettings(set, "Server settings"); err != nil {
+	if err := s.c.svc.ChangeSettings(change, "Server settings"); err != nil {
 		s.showResult("Not saved: "+core.ErrorMessage(err), widget.DangerImportance)
 		return
 	}

@@ -160,11 +160,12 @@ func (f *settingsForm) dirty() bool {
 	return false
 }
 
-// applyChanges sets every field on a copy of the settings at once, so
-// rules between fields (the shortest PIN is not longer than the longest)
-// are checked on the values the form ends with (core's
-// Settings.SetValues); it marks each field that is wrong and saves only
-// if all are right.
+// applyChanges sets the fields the admin changed on a copy of the
+// settings at once, so rules between fields (the shortest PIN is not
+// longer than the longest) are checked on the values the form ends with
+// (core's Settings.SetValues); it marks each field that is wrong and
+// saves only if all are right. Only the changed keys are saved
+// (changedSince), so a key another console saved meanwhile stays.
 func (f *settingsForm) applyChanges() {
 	if !f.dirty() {
 		// Saving the same values would only add a line to the audit log.
@@ -174,9 +175,10 @@ func (f *settingsForm) applyChanges() {
 	for _, fl := range f.entries {
 		fl.setError("")
 	}
+	changes := changedSince(f.loaded, f.values())
 	set := f.c.svc.Settings()
 	ok := true
-	if err := set.SetValues(f.values()); err != nil {
+	if err := set.SetValues(changes); err != nil {
 		marked := core.FieldErrors(err)
 		if len(marked) == 0 {
 			f.showResult("Not saved: "+core.ErrorMessage(err), widget.DangerImportance)
@@ -200,7 +202,7 @@ func (f *settingsForm) applyChanges() {
 		f.showResult("Not saved: correct the fields marked in red.", widget.DangerImportance)
 		return
 	}
-	if err := f.c.svc.SetSettings(set, f.spec.what); err != nil {
+	if err := f.c.svc.ChangeSettings(changes, f.spec.what); err != nil {
 		if !f.markFieldError(err) {
 			f.showResult("Not saved: correct the fields marked in red.", widget.DangerImportance)
 			return

@@ -318,11 +318,35 @@ func (s *transportScreen) securityChanged(mode string) {
 	}
 }
 
-// formSettings is a copy of the saved settings with the form's values set
-// through core at once (Settings.SetValues), which parses and validates
-// them exactly as the CLI does.
+// formValues is what the form shows as setting text, with the password
+// when one was typed or the box to clear it ticked.
+func (s *transportScreen) formValues() map[string]string {
+	vals := s.values()
+	switch {
+	case s.clearPassword.Checked:
+		vals[keySMTPPassword] = ""
+	case s.password.entry.Text != "":
+		vals[keySMTPPassword] = s.password.entry.Text
+	}
+	return vals
+}
+
+// changes is what the admin changed since the form loaded (changedSince),
+// the password only when typed or cleared: all that Apply saves, so a
+// setting another console saved meanwhile stays.
+func (s *transportScreen) changes() map[string]string {
+	ch := changedSince(s.loaded, s.values())
+	if p, ok := s.formValues()[keySMTPPassword]; ok {
+		ch[keySMTPPassword] = p
+	}
+	return ch
+}
+
+// formSettings is a copy of the saved settings with vals set through
+// core at once (Settings.SetValues), which parses and validates them
+// exactly as the CLI does.
 // Each field that is wrong gets core's sentence; ok is false if any was.
-func (s *transportScreen) formSettings() (set core.Settings, ok bool) {
+func (s *transportScreen) formSettings(vals map[string]string) (set core.Settings, ok bool) {
 	set = s.c.svc.Settings()
 	ok = true
 	for _, fl := range s.fields() {
@@ -340,13 +364,6 @@ func (s *transportScreen) formSettings() (set core.Settings, ok bool) {
 			return
 		}
 		fl.setError(core.ErrorMessage(err))
-	}
-	vals := s.values()
-	switch {
-	case s.clearPassword.Checked:
-		vals[keySMTPPassword] = ""
-	case s.password.entry.Text != "":
-		vals[keySMTPPassword] = s.password.entry.Text
 	}
 	// All at once, checked on the values the form ends with.
 	if err := set.SetValues(vals); err != nil {
@@ -370,14 +387,15 @@ func (s *transportScreen) applyChanges() {
 		return
 	}
 	s.showResult("", widget.MediumImportance)
-	set, ok := s.formSettings()
+	changes := s.changes()
+	set, ok := s.formSettings(changes)
 	if !ok {
 		if s.result.Text == "" {
 			s.showResult(msgFixFields, widget.DangerImportance)
 		}
 		return
 	}
-	if err := s.c.svc.SetSettings(set, "Mail transport"); err != nil {
+	if err := s.c.svc.ChangeSettings(changes, "Mail transport"); err != nil {
 		var ce *core.Error
 		if errors.As(err, &ce) && s.fieldFor(ce.Field) != nil {
 			s.fieldFor(ce.Field).setError(ce.Message)
@@ -430,7 +448,8 @@ func (s *transportScreen) sendTestMessage() {
 		s.testTo.setError(core.ErrorMessage(err))
 		return
 	}
-	set, ok := s.formSettings()
+	// The test goes through everything the form shows, saved or not.
+	set, ok := s.formSettings(s.formValues())
 	if !ok {
 		s.showTestResult("Not sent: correct the fields marked in red.", widget.DangerImportance)
 		return
@@ -525,11 +544,7 @@ func (s *transportScreen) forgetPinned() {
 
 // savePin saves smtp.tls_fingerprint alone.
 func (s *transportScreen) savePin(fp string) error {
-	set := s.c.svc.Settings()
-	if err := set.SetValues(map[string]string{keySMTPPin: fp}); err != nil {
-		return err
-	}
-	if err := s.c.svc.SetSettings(set, "Mail transport"); err != nil {
+	if err := s.c.svc.ChangeSettings(map[string]string{keySMTPPin: fp}, "Mail transport"); err != nil {
 		return err
 	}
 	s.showPin(s.c.svc.Settings().Mail.TLSFingerprint)

@@ -120,13 +120,19 @@ func (t *templateEditor) applyChanges() {
 		return
 	}
 	t.subject.setError("")
-	def, tpl := t.c.mail().DefaultProvisionTemplate(), t.form()
+	def := t.c.mail().DefaultProvisionTemplate()
+	values := func(tpl core.MailTemplate) map[string]string {
+		return map[string]string{
+			keyTemplateSubject: stored(tpl.Subject, def.Subject),
+			keyTemplateText:    stored(tpl.Text, def.Text),
+			keyTemplateHTML:    stored(tpl.HTML, def.HTML),
+		}
+	}
+	// Only the parts edited here are saved (changedSince): a part another
+	// console saved meanwhile stays.
+	changes := changedSince(values(t.loaded), values(t.form()))
 	set := t.c.svc.Settings()
-	if err := set.SetValues(map[string]string{
-		keyTemplateSubject: stored(tpl.Subject, def.Subject),
-		keyTemplateText:    stored(tpl.Text, def.Text),
-		keyTemplateHTML:    stored(tpl.HTML, def.HTML),
-	}); err != nil {
+	if err := set.SetValues(changes); err != nil {
 		for _, ce := range core.FieldErrors(err) {
 			if ce.Field == keyTemplateSubject {
 				t.subject.setError(ce.Message)
@@ -135,7 +141,7 @@ func (t *templateEditor) applyChanges() {
 		t.showResult("Not saved: "+core.ErrorMessage(err), widget.DangerImportance)
 		return
 	}
-	if err := t.c.svc.SetSettings(set, "Provision message template"); err != nil {
+	if err := t.c.svc.ChangeSettings(changes, "Provision message template"); err != nil {
 		t.showResult("Not saved: "+core.ErrorMessage(err), widget.DangerImportance)
 		return
 	}

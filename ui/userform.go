@@ -21,10 +21,12 @@ type userForm struct {
 	name, fullName, email, mobile, group, pin *field
 	stringsEmail                              *field // security-string transport
 	mobileAllowed, locked, disabled           *widget.Check
-	// wasLocked is the lock shown when the form opened: only a change of
-	// the box locks or unlocks, so a temporary lock that runs out while
-	// the form is open does not come back as a permanent one.
-	wasLocked bool
+	// opened is the user as the Edit form showed them when it opened: a
+	// save writes only the fields that differ from it (core.EditSince),
+	// so what another console changed meanwhile stays, and a temporary
+	// lock that runs out while the form is open does not come back as a
+	// permanent one (only a change of the box locks or unlocks).
+	opened core.User
 
 	// profile is the user's own provisioning profile ("" follows the
 	// group); effective previews the profile that applies and where each
@@ -89,7 +91,6 @@ func (s *usersScreen) openForm(u *core.User) {
 		pin.SetPlaceHolder("(unchanged; a new one is " + pinRule + ")")
 		f.mobileAllowed.SetChecked(u.MobileAllowed)
 		f.locked.SetChecked(u.Locked)
-		f.wasLocked = u.Locked
 		if u.Locked && !u.LockedUntil.IsZero() {
 			// A temporary lock says when it ends; clearing the box
 			// lifts it now, as Unlock does.
@@ -99,6 +100,7 @@ func (s *usersScreen) openForm(u *core.User) {
 		if u.Profile != "" {
 			f.profile.SetSelected(u.Profile)
 		}
+		f.opened = f.edited(*u)
 	}
 	f.group.entry.OnChanged = func(string) { f.preview() }
 	f.preview()
@@ -176,19 +178,10 @@ func (f *userForm) submit() {
 	if f.editing == "" {
 		saved, err = svc.AddUser(u)
 	} else {
-		saved, err = svc.UpdateUser(f.editing, func(old *core.User) error {
-			old.FullName, old.Email, old.Mobile, old.Group = u.FullName, u.Email, u.Mobile, u.Group
-			old.StringsEmail = u.StringsEmail
-			old.MobileAllowed, old.Disabled = u.MobileAllowed, u.Disabled
-			old.Profile = u.Profile
-			if u.Locked != f.wasLocked {
-				old.Locked = u.Locked
-			}
-			if u.PIN != "" { // empty keeps the current PIN
-				old.PIN = u.PIN
-			}
-			return nil
-		})
+		saved, err = svc.UpdateUser(f.editing, core.EditSince(f.opened, f.edited(f.opened)))
+		if core.ErrorCode(err) == core.CodeNotFound {
+			err = core.Errorf(core.CodeNotFound, "%s was deleted while this form was open, so nothing was saved.", f.editing)
+		}
 	}
 	if err != nil {
 		f.showError(err)
@@ -197,6 +190,20 @@ func (f *userForm) submit() {
 	f.s.selected = core.Key(saved.Name)
 	f.dlg.Hide()
 	f.s.refresh()
+}
+
+// edited is u with the Edit form's values, as core would store them
+// (trimmed), so spaces typed around a value do not count as a change. An
+// empty PIN keeps u's.
+func (f *userForm) edited(u core.User) core.User {
+	text := func(fl *field) string { return strings.TrimSpace(fl.entry.Text) }
+	u.FullName, u.Email, u.StringsEmail = text(f.fullName), text(f.email), text(f.stringsEmail)
+	u.Mobile, u.Group, u.Profile = text(f.mobile), text(f.group), f.ownProfile()
+	u.MobileAllowed, u.Locked, u.Disabled = f.mobileAllowed.Checked, f.locked.Checked, f.disabled.Checked
+	if pin := text(f.pin); pin != "" {
+		u.PIN = pin
+	}
+	return u
 }
 
 // fields maps core's field names to the entries they describe.
@@ -211,7 +218,16 @@ func (f *userForm) clearErrors() { clearFormErrors(f.fields(), f.general, f.dlg)
 
 // showError shows core's sentence next to the field at fault; "A user
 // called … already exists." belongs to the name.
-func (f *userForm) showError(err error) { showFormError(err, f.fields(), f.general, f.dlg, "name") }
+//
+// On Edit the name is fixed, so a conflict (the user was deleted and
+// added again meanwhile) goes under the form.
+func (f *userForm) showError(err error) {
+	conflict := "name"
+	if f.editing != "" {
+		conflict = ""
+	}
+	showFormError(err, f.fields(), f.general, f.dlg, conflict)
+}
 
 // profileFollowGroup is the profile choice of a user without their own.
 const profileFollowGroup = "(group's profile or Default)"

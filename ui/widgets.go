@@ -245,6 +245,24 @@ func showFormError(err error, fields map[string]*field, general *widget.Label, d
 	relayout(dlg)
 }
 
+// changedSince is the one rule of a form that edits a stored record which
+// another console may save while the form is open (docs/decisions.md,
+// "Two consoles editing the same record"): of the values the form shows
+// now, those that differ from the values it showed when it was opened or
+// last refreshed. Only they are saved, onto the record as stored at the
+// save, so what the other console changed in other fields stays; a field
+// both changed takes the later save. The user form has the same rule in
+// core (core.EditSince), as the admin API's PATCH of a user does.
+func changedSince(opened, now map[string]string) map[string]string {
+	out := map[string]string{}
+	for k, v := range now {
+		if old, ok := opened[k]; !ok || old != v {
+			out[k] = v
+		}
+	}
+	return out
+}
+
 // formRow returns a label and a widget for a layout.NewFormLayout grid. The
 // label sits at the top of its row so it stays beside the entry when an
 // error message makes the row taller.

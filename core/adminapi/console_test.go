@@ -480,3 +480,50 @@ func TestConsole_MailTestRefusedCertificate(t *testing.T) {
 		t.Errorf("the log lacks %q:\n%s", want, strings.Join(all, "\n"))
 	}
 }
+
+// TestConsole_ChangeSettingsSendsOnlyTheChange: the console's
+// ChangeSettings saves its keys and nothing else, so settings another
+// console saved after this one read them (its cache is stale: nothing
+// told it) stay; a key both saved takes the later save; a value cleared
+// to nothing (a field the JSON leaves out) is cleared; the password,
+// masked over the API, stays.
+func TestConsole_ChangeSettingsSendsOnlyTheChange(t *testing.T) {
+	svc, sock := newServer(t)
+	c, err := adminapi.Dial(sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Close)
+	k := adminapi.NewConsole(c)
+	pin := strings.Repeat("ab", 32)
+	for key, v := range map[string]string{"smtp.password": "hunter2-secret", "smtp.tls_fingerprint": pin} {
+		if err := svc.SetSetting(key, v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_ = k.Settings() // read, and cached
+	// Another console saves meanwhile.
+	for key, v := range map[string]string{"policy.mobile.support_phone": "+44 20 7946 0000", "policy.lockout.max_failures": "9"} {
+		if err := svc.SetSetting(key, v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := k.ChangeSettings(map[string]string{
+		"policy.lockout.max_failures": "7", "policy.lockout.lock_seconds": "600", "smtp.tls_fingerprint": "",
+	}, "Policy PIN and Lockout"); err != nil {
+		t.Fatal(err)
+	}
+	got := svc.Settings()
+	if got.MaxFailures != 7 || got.LockSeconds != 600 || got.Mail.TLSFingerprint != "" {
+		t.Errorf("this console's change: max failures %d, lock %d s, pin %q", got.MaxFailures, got.LockSeconds, got.Mail.TLSFingerprint)
+	}
+	if got.MobileClient.SupportPhone != "+44 20 7946 0000" || got.Mail.Password != "hunter2-secret" {
+		t.Errorf("the other console's change: support phone %q, password %q", got.MobileClient.SupportPhone, got.Mail.Password)
+	}
+	// A value that does not parse is refused under its key, before
+	// anything is sent.
+	err = k.ChangeSettings(map[string]string{"policy.lockout.max_failures": "0"}, "Policy PIN and Lockout")
+	if ce := core.FieldErrors(err); len(ce) != 1 || ce[0].Field != "policy.lockout.max_failures" {
+		t.Errorf("refusal %v", err)
+	}
+}
