@@ -190,15 +190,21 @@ func (l LocalAdmin) Note(level Level, user, message string) error {
 // Config is every setting, the SMTP password masked.
 func (l LocalAdmin) Config() Settings { return MaskSettings(l.svc().Settings()) }
 
-// SetConfig saves every setting; a masked password keeps the stored one.
-func (l LocalAdmin) SetConfig(set Settings, what string) (Settings, error) {
-	if set.Mail.Password == SecretMask {
-		set.Mail.Password = l.svc().Settings().Mail.Password
-	}
+// EditConfig saves what edit makes of the settings as GET /v1/config
+// shows them (the password masked), read in the save's transaction
+// (Service.EditSettings); a masked password keeps the stored one.
+func (l LocalAdmin) EditConfig(edit func(cur Settings) (Settings, error), what string) (Settings, error) {
 	if strings.TrimSpace(what) == "" {
 		what = "Settings"
 	}
-	if err := l.svc().SetSettings(set, what); err != nil {
+	err := l.svc().EditSettings(func(cur Settings) (Settings, error) {
+		set, err := edit(MaskSettings(cur))
+		if set.Mail.Password == SecretMask {
+			set.Mail.Password = cur.Mail.Password
+		}
+		return set, err
+	}, what)
+	if err != nil {
 		return Settings{}, err
 	}
 	return l.Config(), nil

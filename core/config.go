@@ -28,14 +28,24 @@ func (s *Service) SetSetting(key, value string) error {
 // console or server saved it meanwhile (docs/decisions.md, "Two consoles
 // editing the same record").
 func (s *Service) ChangeSettings(values map[string]string, what string) error {
-	set := s.Settings()
-	if err := set.SetValues(values); err != nil {
-		return err
-	}
-	return s.saveSettings(set, what, func(cur Settings) (Settings, error) {
+	return s.EditSettings(func(cur Settings) (Settings, error) {
 		err := cur.SetValues(values)
 		return cur, err
-	})
+	}, what)
+}
+
+// EditSettings saves what edit makes of the settings as stored when its
+// transaction runs, for a caller that changes some settings and must
+// keep the rest as they are then (the admin API's PUT /v1/config merges
+// the fields it is given). edit runs first on this server's snapshot, so
+// a refusal comes before any write, then in the transaction; it must
+// only compute.
+func (s *Service) EditSettings(edit func(cur Settings) (Settings, error), what string) error {
+	set, err := edit(s.Settings())
+	if err != nil {
+		return err
+	}
+	return s.saveSettings(set, what, edit)
 }
 
 // saveSettings checks set, the change as this server sees it, then

@@ -527,3 +527,39 @@ func TestConsole_ChangeSettingsSendsOnlyTheChange(t *testing.T) {
 		t.Errorf("refusal %v", err)
 	}
 }
+
+// TestHandler_SetConfigMergesOverTheStoredSettings: PUT /v1/config merges
+// the fields it is given over the settings as stored when it saves, not
+// over the answering server's snapshot. Two services over one store
+// stand for two servers of an etcd site: the second saves server.name,
+// which the first's snapshot has not seen; a console attached to the
+// first then changes smtp.from_name, and server.name stays.
+func TestHandler_SetConfigMergesOverTheStoredSettings(t *testing.T) {
+	st := storetest.MustOpen(t)
+	svc := storetest.MustServiceOn(t, st)
+	sock := filepath.Join(t.TempDir(), adminapi.SocketName)
+	srv, err := adminapi.Listen(sock, svc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Close() })
+	other := storetest.MustServiceOn(t, st)
+	if err := other.SetSetting("server.name", "front-desk"); err != nil {
+		t.Fatal(err)
+	}
+	c, err := adminapi.Dial(sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Close)
+	if err := adminapi.NewConsole(c).ChangeSettings(map[string]string{"smtp.from_name": "Office IT"}, "Mail transport"); err != nil {
+		t.Fatal(err)
+	}
+	got := storetest.MustServiceOn(t, st).Settings()
+	if got.ServerName != "front-desk" || got.Mail.FromName != "Office IT" {
+		t.Errorf("stored server.name %q, smtp.from_name %q: want both changes kept", got.ServerName, got.Mail.FromName)
+	}
+	if svc.Settings().ServerName != "front-desk" {
+		t.Errorf("the answering server's snapshot has server.name %q, want what it saved", svc.Settings().ServerName)
+	}
+}

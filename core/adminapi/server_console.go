@@ -361,7 +361,8 @@ func (h *handler) config(w http.ResponseWriter, r *http.Request) {
 
 // setConfig saves the settings. Only the keys given change (objects are
 // merged key by key), so a client that knows fewer settings than the
-// server loses none of the others; the console sends them all.
+// server loses none of the others; the console sends only the fields
+// its form changed.
 func (h *handler) setConfig(w http.ResponseWriter, r *http.Request) {
 	var req struct {
 		Settings map[string]any `json:"settings"`
@@ -375,33 +376,34 @@ func (h *handler) setConfig(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	api := h.api(r)
-	b, err := json.Marshal(api.Config())
-	if err != nil {
-		writeError(w, err)
-		return
-	}
-	var cur map[string]any
-	if err := json.Unmarshal(b, &cur); err != nil {
-		writeError(w, err)
-		return
-	}
-	for k := range req.Settings {
-		if _, ok := cur[k]; !ok && k != "tls_cert" && k != "tls_key" {
-			writeError(w, core.FieldError(k, "There is no setting %q in GET /v1/config.", k))
-			return
+	// The fields given are merged over the settings as stored when the
+	// save's transaction runs, not over this server's snapshot, so a
+	// setting another server or console saved a moment ago stays.
+	edit := func(cur core.Settings) (core.Settings, error) {
+		b, err := json.Marshal(cur)
+		if err != nil {
+			return core.Settings{}, err
 		}
+		var m map[string]any
+		if err := json.Unmarshal(b, &m); err != nil {
+			return core.Settings{}, err
+		}
+		for k := range req.Settings {
+			if _, ok := m[k]; !ok && k != "tls_cert" && k != "tls_key" {
+				return core.Settings{}, core.FieldError(k, "There is no setting %q in GET /v1/config.", k)
+			}
+		}
+		merge(m, req.Settings) // reads req.Settings, writes only m
+		if b, err = json.Marshal(m); err != nil {
+			return core.Settings{}, err
+		}
+		var set core.Settings
+		if err := json.Unmarshal(b, &set); err != nil {
+			return core.Settings{}, core.Errorf(core.CodeInvalid, "The settings are not valid: %s.", strings.TrimPrefix(err.Error(), "json: "))
+		}
+		return set, nil
 	}
-	merge(cur, req.Settings)
-	if b, err = json.Marshal(cur); err != nil {
-		writeError(w, err)
-		return
-	}
-	var set core.Settings
-	if err := json.Unmarshal(b, &set); err != nil {
-		writeError(w, core.Errorf(core.CodeInvalid, "The settings are not valid: %s.", strings.TrimPrefix(err.Error(), "json: ")))
-		return
-	}
-	saved, err := api.SetConfig(set, req.What)
+	saved, err := api.EditConfig(edit, req.What)
 	reply(w, http.StatusOK, saved, err)
 }
 
