@@ -38,7 +38,10 @@ type Limits struct {
 	// secret.
 	Ping Rate
 	// NotFound is requests for a path the server does not serve (404, or
-	// 405 for a method it does not serve there), /proxy/AdminXML included.
+	// 405 for a method it does not serve there, the AgentXML and AdminXML
+	// paths included), /proxy/AdminXML included, a path the mux would
+	// redirect (not clean, or /userportal without its slash), and the
+	// HTTPS-only routes asked for over plain HTTP.
 	NotFound Rate
 	// Refused is charged for each refused request (malformed XML, a wrong
 	// agent secret or address, an action /proxy does not offer); once it

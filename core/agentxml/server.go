@@ -197,6 +197,9 @@ func (s *Server) newHTTPServer() *http.Server {
 		IdleTimeout:       idleTimeout,
 		MaxHeaderBytes:    maxHeaderBytes,
 		ErrorLog:          errLog,
+		// "OPTIONS *" goes to the handler, and its limits, instead of
+		// net/http's own answer, which no limit would count.
+		DisableGeneralOptionsHandler: true,
 	}
 }
 
