@@ -229,27 +229,33 @@ func (s *Server) agentXML(mobile bool) http.HandlerFunc {
 				status = http.StatusBadRequest
 			}
 		}
+		// The action as dispatch reads it, so each limit below applies
+		// to exactly the requests that action serves. strings.EqualFold
+		// did not: "provİsİon" (a dotted capital I) is not equal to
+		// "provision" under case folding, yet lowers to it, so it was
+		// served as provision past the provision limit.
+		action := strings.ToLower(req.Action)
 		if status != http.StatusOK {
 			// Not well formed: the FAIL goes with 400 (or 413) so that
 			// HTTP tooling sees a bad request too (decided); every
 			// well-formed request gets 200 whatever its result.
 			s.refuse(r, refusedMalformed)
 			rep = failReply(errMalformed)
-		} else if mobile && strings.EqualFold(req.Action, "provision") {
+		} else if mobile && action == "provision" {
 			// Anyone may try a provision code: each attempt is limited
 			// per source, and none are taken while the disk is full.
 			if s.limited(w, r, s.lims.provision) || s.lowDisk(w) {
 				return
 			}
 			rep = s.dispatch(r, &req, mobile)
-		} else if strings.EqualFold(req.Action, "ping") {
+		} else if action == "ping" {
 			// Ping needs no agent secret on any path: limited per source,
 			// generously, so health checks are always answered.
 			if s.limited(w, r, s.lims.ping) {
 				return
 			}
 			rep = s.dispatch(r, &req, mobile)
-		} else if strings.EqualFold(req.Action, "clientlog") {
+		} else if action == "clientlog" {
 			// A diagnostic log is a write a device Id buys: limited per
 			// source, and refused while the disk is full (#14).
 			if s.limited(w, r, s.lims.clientLog) || s.lowDisk(w) {

@@ -189,6 +189,9 @@ func TestSurface_RateLimits(t *testing.T) {
 		{"ping on /sentry", "POST", "/sentry/AgentXML", agentPing, http.StatusOK, pass},
 		{"ping on /proxy", "POST", "/proxy/AgentXML", mobilePing, http.StatusOK, pass},
 		{"ping in any case", "POST", "/pinsafe/AgentXML", agentxmltest.SASRequest("Version", "3.6", "Action", "PING"), http.StatusOK, pass},
+		// U+0130 lowers to an ASCII i, but does not case-fold to one.
+		{"ping with a dotted capital I", "POST", "/proxy/AgentXML", agentxmltest.SASRequest("Action", "PİNG"), http.StatusOK, pass},
+		{"provision with a dotted capital I", "POST", "/proxy/AgentXML", agentxmltest.SASRequest("Action", "provİsİon", "Username", "alice", "ProvisionCode", "WRONG234"), http.StatusOK, "PROVISION_FAILURE"},
 		{"/proxy/AdminXML", "POST", "/proxy/AdminXML", "<AdminRequest/>", http.StatusNotFound, "404 page not found"},
 		{"unknown path", "GET", "/no/such/page", "", http.StatusNotFound, "404 page not found"},
 		{"wrong method", "POST", "/ssdserver/getServerDetails?id=office-1", "", http.StatusMethodNotAllowed, ""},
