@@ -53,8 +53,9 @@ type RemoteOptions struct {
 	PairEvery time.Duration
 	// MaxConns and MaxConnsPerAddr cap the listener's concurrent
 	// connections, in all and per source address (an IPv6 /64 is one:
-	// core.LimitConns). Zero: 256 and 32, far above a few consoles with
-	// an event stream and a request or two each.
+	// core.LimitConns). Zero: 256 and 64 (as for phones), far above a
+	// few consoles behind one address with an event stream and a request
+	// or two each.
 	MaxConns, MaxConnsPerAddr int
 }
 
@@ -89,7 +90,7 @@ func ListenRemote(addr string, svc *core.Service, opt RemoteOptions) (*RemoteSer
 		opt.MaxConns = 256
 	}
 	if opt.MaxConnsPerAddr <= 0 {
-		opt.MaxConnsPerAddr = 32
+		opt.MaxConnsPerAddr = 64
 	}
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
