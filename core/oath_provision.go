@@ -2,6 +2,7 @@ package core
 
 import (
 	"errors"
+	"fmt"
 )
 
 // OATHURLParam marks the Provision URL of a code that sets up an OATH
@@ -30,7 +31,13 @@ const (
 	refusedOATHExpired  = "authenticator set-up with an expired code"
 	refusedOATHThrottle = "authenticator set-up inside the delay after a wrong code"
 	refusedOATHWrong    = "wrong authenticator set-up code"
+	// With the user's stored name, which the administrator acts on.
+	refusedOATHMobileCode = "authenticator set-up with the mobile-client code of user %q, which still works in the mobile client"
 )
+
+// errMobileCodeOnOATHPage answers a right code that was made for the
+// mobile client, which the code's holder may be told.
+var errMobileCodeOnOATHPage = Errorf(CodeProvision, "This link sets up the mobile client, not an authenticator app.")
 
 var oathRefusals = attemptRefusals{refusedOATHNoCode, refusedOATHExpired, refusedOATHThrottle, refusedOATHWrong}
 
@@ -49,9 +56,18 @@ var oathRefusals = attemptRefusals{refusedOATHNoCode, refusedOATHExpired, refuse
 func (s *Service) RedeemOATHProvision(source, username, code string) (OATHIssued, error) {
 	s = s.As(PhoneActor(source))
 	failed := Errorf(CodeProvision, "This set-up link has been used or has expired.")
-	_, pc, err := s.admitProvisionAttempt(source, username, code, oathRefusals, failed)
+	u, pc, err := s.admitProvisionAttempt(source, username, code, oathRefusals, failed)
 	if err != nil {
 		return OATHIssued{}, err
+	}
+	if pc.OATH == nil {
+		// Right, but made for the mobile client: it stays for it.
+		// Counted, not written: the code is not spent, so a line each
+		// would let its holder write one per request for as long as the
+		// code lives. Only the code's holder learns that it is right.
+		s.Refuse(source, fmt.Sprintf(refusedOATHMobileCode, u.Name))
+		s.provisions.forget(pc.Hash)
+		return OATHIssued{}, errMobileCodeOnOATHPage
 	}
 
 	// The code is right: redeem it, checking again inside the write.
@@ -77,8 +93,10 @@ func (s *Service) RedeemOATHProvision(source, username, code string) (OATHIssued
 		case !log.now.Before(cur.Expires):
 			why = "the provision code has expired"
 		case cur.OATH == nil:
-			fail = Errorf(CodeProvision, "This link sets up the mobile client, not an authenticator app.")
-			return log.add(LevelWarn, u.Name, "User %q opened a mobile-client provision code as an authenticator set-up; the code still works in the mobile client.", u.Name)
+			// Refused before the write (above); the same code read again
+			// cannot get here, and nothing is written if it did.
+			fail = errMobileCodeOnOATHPage
+			return nil
 		case u.Disabled:
 			// Right, so spent, as in Provision: an administrator enables
 			// the user and makes a new code.

@@ -30,7 +30,8 @@ func TestOATH_MailAndRedeem(t *testing.T) {
 	if _, err := e.svc.Provision("127.0.0.1", "alice", ic.Code, "TestOS"); core.ErrorCode(err) != core.CodeProvision {
 		t.Fatalf("mobile provision with an OATH code: %v", err)
 	}
-	// That attempt spent the code; a fresh one is redeemed on the web.
+	// That attempt left the code (it is right, but for the web page); a
+	// fresh one, with 8 digits, is redeemed there.
 	ic, err = e.svc.MailOATHProvisionCode("alice", core.OATHOptions{Digits: 8})
 	if err != nil {
 		t.Fatal(err)

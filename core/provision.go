@@ -271,6 +271,8 @@ const (
 	refusedProvisionExpired  = "provision attempt with an expired code"
 	refusedProvisionThrottle = "provision attempt inside the delay after a wrong code"
 	refusedProvisionWrong    = "wrong provision code"
+	// With the user's stored name, which the administrator acts on.
+	refusedProvisionOATH = "provision attempt with the authenticator set-up code of user %q, which still works on its set-up page"
 )
 
 // attemptRefusals are the reasons Refuse counts for the attempts on one
@@ -344,6 +346,15 @@ func (s *Service) Provision(source, username, code, deviceOS string) (Provisione
 	if err != nil {
 		return Provisioned{}, err
 	}
+	if pc.OATH != nil {
+		// Right, but made for an authenticator app: it stays for the
+		// set-up page. Counted, not written: the code is not spent, so a
+		// line each would let its holder write one per request for as
+		// long as the code lives.
+		s.Refuse(source, fmt.Sprintf(refusedProvisionOATH, u.Name))
+		s.provisions.forget(pc.Hash)
+		return Provisioned{}, fail
+	}
 
 	// The code is right: redeem it, checking again inside the write.
 	var res Provisioned
@@ -365,8 +376,9 @@ func (s *Service) Provision(source, username, code, deviceOS string) (Provisione
 		case !log.now.Before(cur.Expires):
 			failReason = "the provision code has expired"
 		case cur.OATH != nil:
-			// Right, but made for an authenticator app: it stays for
-			// the OATH set-up page.
+			// Refused before the write (above); this is the same code
+			// read again, so it cannot be reached, but if it were, the
+			// code stays for the OATH set-up page.
 			failReason = "the provision code sets up an authenticator app (OATH), not the mobile client"
 		case u.Disabled:
 			failReason = "the user is disabled"

@@ -9,6 +9,7 @@ import (
 	"log"
 	"net"
 	"net/http"
+	"path"
 	"strings"
 	"sync"
 	"time"
@@ -50,6 +51,12 @@ type RemoteOptions struct {
 	// 12 seconds (5 a minute).
 	PairBurst int
 	PairEvery time.Duration
+	// MaxConns and MaxConnsPerAddr cap the listener's concurrent
+	// connections, in all and per source address (an IPv6 /64 is one:
+	// core.LimitConns). Zero: 256 and 64 (as for phones), far above a
+	// few consoles behind one address with an event stream and a request
+	// or two each.
+	MaxConns, MaxConnsPerAddr int
 }
 
 // RemoteServer serves the admin API to paired consoles.
@@ -79,6 +86,12 @@ func ListenRemote(addr string, svc *core.Service, opt RemoteOptions) (*RemoteSer
 	if opt.PairEvery <= 0 {
 		opt.PairEvery = 12 * time.Second
 	}
+	if opt.MaxConns <= 0 {
+		opt.MaxConns = 256
+	}
+	if opt.MaxConnsPerAddr <= 0 {
+		opt.MaxConnsPerAddr = 64
+	}
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("open the remote admin listener on %s: %w", addr, err)
@@ -96,10 +109,31 @@ func ListenRemote(addr string, svc *core.Service, opt RemoteOptions) (*RemoteSer
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /v1/pair", s.pair)
 	mux.Handle("/", Handler(svc, s.caller, s.done))
-	s.ln = tls.NewListener(ln, cfg)
+	// This port is open to the network and a connection costs nothing to
+	// open: capped like the phones' listener, the excess closed at once
+	// and counted.
+	capped := core.LimitConns(ln, opt.MaxConns, opt.MaxConnsPerAddr, func(source string) {
+		svc.Refuse(source, "remote admin API connections over the cap")
+	})
+	s.ln = tls.NewListener(capped, cfg)
 	s.http = &http.Server{
-		Handler:           mux,
-		ReadHeaderTimeout: 10 * time.Second,
+		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			// The mux answers CONNECT and a path that is not clean (//,
+			// /./, "*") itself, before any route checks who asks; a
+			// client that is not a paired console gets the refusal of
+			// every other route instead.
+			if r.Method == http.MethodConnect || !cleanPath(r.URL.EscapedPath()) {
+				if _, err := s.caller(r); err != nil {
+					writeError(w, err)
+					return
+				}
+			}
+			mux.ServeHTTP(w, r)
+		}),
+		// "OPTIONS *" goes to the handler above instead of net/http's
+		// own answer.
+		DisableGeneralOptionsHandler: true,
+		ReadHeaderTimeout:            10 * time.Second,
 		// This port is open to the network: a client that trickles its
 		// request or idles holds a connection only so long. Writes have
 		// no bound, as an event stream lasts.
@@ -228,6 +262,19 @@ func (s *RemoteServer) pair(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusCreated, pairAnswer{Name: con.Name, Role: con.Role, Certificate: string(cert.PEM)})
 }
 
+// cleanPath reports whether net/http's ServeMux takes p as it is rather
+// than redirecting it to its clean form.
+func cleanPath(p string) bool {
+	if p == "" || p[0] != '/' {
+		return false
+	}
+	c := path.Clean(p)
+	if p[len(p)-1] == '/' && c != "/" {
+		c += "/"
+	}
+	return c == p
+}
+
 // hostOnly is the address without its port.
 func hostOnly(addr string) string {
 	if h, _, err := net.SplitHostPort(addr); err == nil {
@@ -255,9 +302,14 @@ func newPairLimiter(every rate.Limit, burst int) *pairLimiter {
 		all: rate.NewLimiter(every*20, burst*4)}
 }
 
+// allow takes a token of ip's source: an IPv4 address, or an IPv6 /64
+// (core.SourceName), as every other limit counts, so a host rotating
+// through its /64 gets one allowance and cannot spend the overall one
+// alone.
 func (l *pairLimiter) allow(ip string) bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	ip = core.SourceName(ip)
 	lim, ok := l.sources[ip]
 	if !ok {
 		if len(l.sources) >= maxPairSources {

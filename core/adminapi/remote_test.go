@@ -1,6 +1,7 @@
 package adminapi_test
 
 import (
+	"bufio"
 	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
@@ -10,7 +11,9 @@ import (
 	"encoding/json"
 	"encoding/pem"
 	"errors"
+	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -441,4 +444,79 @@ func rawGet(t *testing.T, addr, fp string, cert *tls.Certificate, path string) (
 		t.Errorf("not JSON: %s", b)
 	}
 	return resp.StatusCode, string(b)
+}
+
+// TestRemoteConsole_ConnectionCap: the remote admin port is open to the
+// network, and a connection that never speaks costs nothing to open but
+// holds the server's memory until a timeout. One address gets at most
+// MaxConnsPerAddr at once, the rest are closed at once and counted, and a
+// console on another address still pairs.
+func TestRemoteConsole_ConnectionCap(t *testing.T) {
+	const perAddr = 4
+	e := newRemote(t, adminapi.RemoteOptions{MaxConnsPerAddr: perAddr})
+	d := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP("127.0.0.2")}, Timeout: 5 * time.Second}
+	var conns []net.Conn
+	defer func() {
+		for _, c := range conns {
+			c.Close()
+		}
+	}()
+	for i := 0; i < 40; i++ {
+		c, err := d.Dial("tcp", e.addr)
+		if err != nil {
+			t.Fatalf("dial %d: %v", i, err)
+		}
+		conns = append(conns, c)
+	}
+	// A connection the server closed reads EOF at once; one it holds
+	// waits for a TLS hello.
+	time.Sleep(200 * time.Millisecond)
+	held := 0
+	for _, c := range conns {
+		_ = c.SetReadDeadline(time.Now().Add(20 * time.Millisecond))
+		var b [1]byte
+		if _, err := c.Read(b[:]); err != nil {
+			if ne, ok := err.(net.Error); ok && ne.Timeout() {
+				held++
+			}
+		}
+	}
+	if held == 0 || held > perAddr {
+		t.Errorf("the server holds %d connections from one address, cap %d", held, perAddr)
+	}
+	e.pair(t, "desk", core.RoleHelpdesk) // from 127.0.0.1
+	if log := e.log(t); !strings.Contains(log, "refused requests from 127.0.0.2 in the last minute: remote admin API connections over the cap") {
+		t.Errorf("the closed connections are not counted:\n%s", log)
+	}
+}
+
+// TestRemoteConsole_RequestsTheMuxAnswersNeedACertificate: net/http
+// answers some requests before any route checks who asks (OPTIONS *,
+// CONNECT, a path it redirects to its clean form). Without a paired
+// console's certificate they get the refusal of every other route,
+// counted, and nothing else.
+func TestRemoteConsole_RequestsTheMuxAnswersNeedACertificate(t *testing.T) {
+	e := newRemote(t, adminapi.RemoteOptions{})
+	for _, line := range []string{"OPTIONS * HTTP/1.1", "CONNECT 127.0.0.1:1 HTTP/1.1", "GET /v1//users HTTP/1.1", "POST /v1/./pair HTTP/1.1"} {
+		c, err := tls.Dial("tcp", e.addr, &tls.Config{InsecureSkipVerify: true}) // no secret is sent
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = c.SetDeadline(time.Now().Add(5 * time.Second))
+		fmt.Fprintf(c, "%s\r\nHost: 127.0.0.1\r\nContent-Length: 0\r\n\r\n", line)
+		resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+		if err != nil {
+			t.Fatalf("%s: %v", line, err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		c.Close()
+		var eb struct{ Error struct{ Code core.Code } }
+		if resp.StatusCode != http.StatusForbidden || json.Unmarshal(b, &eb) != nil || eb.Error.Code != core.CodeNotPaired {
+			t.Errorf("%s without a certificate = %d %q, want 403 not_paired", line, resp.StatusCode, b)
+		}
+	}
+	if log := e.log(t); !strings.Contains(log, "4 refused requests from 127.0.0.1 in the last minute: remote admin API request without a console certificate") {
+		t.Errorf("the refusals are not counted:\n%s", log)
+	}
 }

@@ -2,7 +2,6 @@ package agentxml
 
 import (
 	"math"
-	"net"
 	"net/http"
 	"net/netip"
 	"strconv"
@@ -38,7 +37,10 @@ type Limits struct {
 	// secret.
 	Ping Rate
 	// NotFound is requests for a path the server does not serve (404, or
-	// 405 for a method it does not serve there), /proxy/AdminXML included.
+	// 405 for a method it does not serve there, the AgentXML and AdminXML
+	// paths included), /proxy/AdminXML included, a path the mux would
+	// redirect (not clean, or /userportal without its slash), and the
+	// HTTPS-only routes asked for over plain HTTP.
 	NotFound Rate
 	// Refused is charged for each refused request (malformed XML, a wrong
 	// agent secret or address, an action /proxy does not offer); once it
@@ -225,71 +227,3 @@ func (s *Server) lowDisk(w http.ResponseWriter) bool {
 // clientIP is the request's TCP peer address without its port. Only the
 // peer counts: forwarding headers are whatever the client wants them to be.
 func clientIP(r *http.Request) string { return core.SourceIP(r.RemoteAddr) }
-
-// capListener caps concurrent connections in total and per source.
-type capListener struct {
-	net.Listener
-	max, perAddr int
-	refuse       func(addr string)
-
-	mu    sync.Mutex
-	total int
-	per   map[netip.Addr]int
-}
-
-func newCapListener(ln net.Listener, l Limits, refuse func(string)) net.Listener {
-	if l.MaxConns <= 0 && l.MaxConnsPerAddr <= 0 {
-		return ln
-	}
-	return &capListener{Listener: ln, max: l.MaxConns, perAddr: l.MaxConnsPerAddr, refuse: refuse, per: map[netip.Addr]int{}}
-}
-
-// Accept returns the next connection within the caps; connections over a
-// cap are closed at once and counted as refused.
-func (l *capListener) Accept() (net.Conn, error) {
-	for {
-		c, err := l.Listener.Accept()
-		if err != nil {
-			return nil, err
-		}
-		key := core.SourceKey(c.RemoteAddr().String())
-		l.mu.Lock()
-		over := (l.max > 0 && l.total >= l.max) || (l.perAddr > 0 && l.per[key] >= l.perAddr)
-		if !over {
-			l.total++
-			l.per[key]++
-		}
-		l.mu.Unlock()
-		if over {
-			_ = c.Close()
-			if l.refuse != nil {
-				l.refuse(key.String())
-			}
-			continue
-		}
-		return &capConn{Conn: c, l: l, key: key}, nil
-	}
-}
-
-func (l *capListener) release(key netip.Addr) {
-	l.mu.Lock()
-	l.total--
-	if l.per[key]--; l.per[key] <= 0 {
-		delete(l.per, key)
-	}
-	l.mu.Unlock()
-}
-
-// capConn gives its slot back once, on the first Close.
-type capConn struct {
-	net.Conn
-	l    *capListener
-	key  netip.Addr
-	once sync.Once
-}
-
-func (c *capConn) Close() error {
-	err := c.Conn.Close()
-	c.once.Do(func() { c.l.release(c.key) })
-	return err
-}

@@ -350,3 +350,73 @@ func TestOATH_SetUpPostLimited(t *testing.T) {
 		t.Fatalf("the user's right code after a stranger's wrong ones: HTTP %d %s", st, body)
 	}
 }
+
+// TestOATH_OtherKindOfCodeWritesNothing: a right code of the other kind
+// (an authenticator set-up code sent as a phone's provision, a
+// mobile-client code on the set-up page) is refused without being spent,
+// so it could be sent again and again: each refusal is counted in memory,
+// never written, and the code still works where it belongs.
+func TestOATH_OtherKindOfCodeWritesNothing(t *testing.T) {
+	st := &storetest.Faulty{Store: storetest.MustOpen(t)}
+	svc := storetest.MustServiceOn(t, st, core.WithOATHKeys(oathkey.Keys{}))
+	for k, v := range map[string]string{"oath.enabled": "yes", "server.siteid": "office-1"} {
+		if err := svc.SetSetting(k, v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	srv, fp := agentxmltest.MustServer(t, svc, agentxmltest.WithQRPNG(qr.PNG))
+	storetest.MustAddUser(t, svc, "alice", "9132")
+	storetest.MustAddUser(t, svc, "bob", "2468")
+	oathCode, err := svc.MailOATHProvisionCode("alice", core.OATHOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mobileCode, err := svc.CreateProvisionCode("bob")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := svc.FlushRefused(); err != nil {
+		t.Fatal(err)
+	}
+	hc, err := agentxmltest.PinnedClient(fp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _, wrongReply := rawPost(t, hc, srv.URL()+"/proxy/AgentXML", provisionRequest("nobody", "WRONG234"))
+	writes := st.Writes.Load()
+	for i := 0; i < 3; i++ {
+		status, _, body := rawPost(t, hc, srv.URL()+"/proxy/AgentXML", provisionRequest("alice", oathCode.Code))
+		if status != http.StatusOK || !bytes.Equal(body, wrongReply) {
+			t.Fatalf("provision with the set-up code %d: HTTP %d\n%s\nwant a wrong code's reply:\n%s", i+1, status, body, wrongReply)
+		}
+		resp, err := hc.PostForm(srv.URL()+"/userportal/oath", url.Values{"username": {"bob"}, "code": {mobileCode.Code}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusForbidden || !strings.Contains(string(b), "This link sets up the mobile client, not an authenticator app.") {
+			t.Fatalf("set-up with the mobile-client code %d: HTTP %d %s", i+1, resp.StatusCode, b)
+		}
+	}
+	if n := st.Writes.Load() - writes; n != 0 {
+		t.Errorf("six refusals of right codes of the other kind cost %d writes", n)
+	}
+	wantRefused(t, svc,
+		`provision attempt with the authenticator set-up code of user "alice", which still works on its set-up page`,
+		`authenticator set-up with the mobile-client code of user "bob", which still works in the mobile client`)
+
+	// Each code still works where it belongs.
+	resp, err := hc.PostForm(srv.URL()+"/userportal/oath", url.Values{"username": {"alice"}, "code": {oathCode.Code}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || !strings.Contains(string(b), "otpauth://") {
+		t.Errorf("alice's set-up afterwards: HTTP %d", resp.StatusCode)
+	}
+	if status, _, body := rawPost(t, hc, srv.URL()+"/proxy/AgentXML", provisionRequest("bob", mobileCode.Code)); status != http.StatusOK || !bytes.Contains(body, []byte("<Result>PASS</Result>")) {
+		t.Errorf("bob's provision afterwards: HTTP %d\n%s", status, body)
+	}
+}

@@ -2,10 +2,12 @@ package agentxml_test
 
 import (
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"provisio/core"
 	"provisio/core/agentxml"
@@ -100,6 +102,67 @@ func TestServer_PlainHTTPRefusesCodesAndSecrets(t *testing.T) {
 	if resp.StatusCode != 200 || !strings.Contains(string(b), "otpauth://") {
 		t.Errorf("OATH set-up over HTTPS after the plain HTTP attempt = %d", resp.StatusCode)
 	}
+}
+
+// TestServer_PlainHTTPRefusalsLimited: a refusal over plain HTTP needs no
+// secret, so it is limited per source address like a path nobody serves
+// (429 past the burst, nothing written) and counted in memory, which tells
+// the administrator that something keeps using http://.
+func TestServer_PlainHTTPRefusalsLimited(t *testing.T) {
+	limits := agentxmltest.NoLimits()
+	limits.NotFound = agentxml.Rate{PerSecond: 0.01, Burst: 3}
+	s := newSurface(t, []agentxmltest.Option{agentxmltest.WithLimits(limits)})
+	if err := s.srv.OpenHTTP("127.0.0.1:0"); err != nil {
+		t.Fatal(err)
+	}
+	plain := "http://" + s.srv.HTTPAddr().String()
+	from := func(ip string) *http.Client {
+		d := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(ip)}, Timeout: 5 * time.Second}
+		tr := &http.Transport{DialContext: d.DialContext}
+		t.Cleanup(tr.CloseIdleConnections)
+		return &http.Client{Transport: tr, Timeout: 10 * time.Second}
+	}
+	get := func(hc *http.Client, path string) (int, string) {
+		t.Helper()
+		resp, err := hc.Get(plain + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	phone, other := from("127.0.0.31"), from("127.0.0.32")
+	for i := 0; i < 3; i++ {
+		if st, body := get(phone, "/proxy/TokenIndex?username=alice"); st != http.StatusForbidden || body != agentxml.PlainHTTPRefused+"\n" {
+			t.Fatalf("request %d within the burst = %d %q", i+1, st, body)
+		}
+	}
+	size, logs := fileSize(t, s.st.Path()), countLog(t, s.svc)
+	if st, body := get(phone, "/userportal/provision?username=alice&code=ABCD2345"); st != http.StatusTooManyRequests || !strings.HasPrefix(body, "Too many requests from this address") {
+		t.Fatalf("past the burst = %d %q", st, body)
+	}
+	if fileSize(t, s.st.Path()) != size || countLog(t, s.svc) != logs {
+		t.Error("a refusal over plain HTTP wrote to the data file")
+	}
+	if st, _ := get(other, "/proxy/TokenIndex?username=alice"); st != http.StatusForbidden {
+		t.Errorf("another source address = %d, want 403", st)
+	}
+	// The agents' routes are still served there.
+	resp, err := other.Post(plain+"/pinsafe/AgentXML", "text/xml", strings.NewReader(agentxmltest.SASRequest("Version", "3.6", "Action", "ping")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !strings.Contains(string(b), "<Result>PASS</Result>") {
+		t.Errorf("ping over plain HTTP = %d %q", resp.StatusCode, b)
+	}
+	if err := s.svc.FlushRefused(); err != nil {
+		t.Fatal(err)
+	}
+	wantLog(t, s.svc, "3 refused requests from 127.0.0.31 in the last minute: a route that carries codes, secrets or device Ids asked for over plain HTTP",
+		"1 refused request from 127.0.0.31 in the last minute: rate limited")
 }
 
 // TestServer_PageFieldSentences: a username or code too long to be a

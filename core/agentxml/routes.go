@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"path"
 	"strconv"
 	"strings"
 )
@@ -23,6 +24,7 @@ const (
 	refusedDevice      = "Mobile request from unknown user; the user needs to reprovision" // the seed's wording
 	refusedGet         = "GET ?xml= request while agentxml.allow_get is off"
 	refusedVersion     = "AdminXML version not supported"
+	refusedPlainHTTP   = "a route that carries codes, secrets or device Ids asked for over plain HTTP"
 )
 
 // getRefused is the Message of the FAIL a GET ?xml= request gets while
@@ -68,7 +70,7 @@ func (s *Server) routes() http.Handler {
 	handle("/pinsafe/AgentXML", s.agentXML(false))
 	handle("/sentry/AgentXML", s.agentXML(false))
 	// /proxy is the phones' path: provision codes, device Ids and strings.
-	handle("/proxy/AgentXML", httpsOnly(s.agentXML(true)))
+	handle("/proxy/AgentXML", s.httpsOnly(s.agentXML(true)))
 
 	// The admin API is never reachable through the mobile path; saying so
 	// explicitly keeps a future "/proxy/" route from catching it.
@@ -77,14 +79,18 @@ func (s *Server) routes() http.Handler {
 	handle("/sentry/AdminXML", http.HandlerFunc(s.adminXML))
 
 	for _, p := range []string{"proxy", "pinsafe", "sentry"} {
-		handle("GET /"+p+"/TokenIndex", httpsOnly(http.HandlerFunc(s.tokenIndex)))
+		handle("GET /"+p+"/TokenIndex", s.httpsOnly(http.HandlerFunc(s.tokenIndex)))
 	}
 	handle("GET /ssdserver/getServerDetails", http.HandlerFunc(s.serverDetails))
-	handle("GET /userportal/getQRCode", httpsOnly(http.HandlerFunc(s.qrCode)))
-	handle("GET /userportal/provision", httpsOnly(http.HandlerFunc(s.provisionPage)))
-	handle("POST /userportal/oath", httpsOnly(http.HandlerFunc(s.redeemOATH)))
+	handle("GET /userportal/getQRCode", s.httpsOnly(http.HandlerFunc(s.qrCode)))
+	handle("GET /userportal/provision", s.httpsOnly(http.HandlerFunc(s.provisionPage)))
+	handle("POST /userportal/oath", s.httpsOnly(http.HandlerFunc(s.redeemOATH)))
 	if s.opt.Portal != nil {
-		handle("/userportal/", httpsOnly(s.opt.Portal))
+		handle("/userportal/", s.httpsOnly(s.opt.Portal))
+		// Without a route of its own, /userportal is redirected to
+		// /userportal/ by the mux itself, before any limit: known
+		// redirects it the same way, within the not-found limit.
+		mux.Handle("/userportal", s.notFound(known))
 	}
 	mux.Handle("/", s.notFound(known))
 
@@ -94,8 +100,34 @@ func (s *Server) routes() http.Handler {
 		h["Cache-Control"] = hdrNoStore
 		h["X-Content-Type-Options"] = hdrNoSniff
 		defer s.recoverPanic(w)
+		// The mux answers some requests itself, before any route or
+		// limit sees them: it redirects a path that is not clean (//,
+		// /./, /../, or "*") to its clean form, and answers CONNECT,
+		// which no route serves, with 404. Both are charged like a
+		// request for a path nobody serves.
+		if (r.Method == http.MethodConnect || !cleanPath(r.URL.EscapedPath())) && s.limited(w, r, s.lims.notFound) {
+			return
+		}
 		mux.ServeHTTP(w, r)
 	})
+}
+
+// cleanPath reports whether net/http's ServeMux takes p as it is rather
+// than redirecting it: p starts with a slash and has no empty, "." or ".."
+// segment (a trailing slash is kept, as the mux keeps it). Most paths
+// have neither "//" nor "/.", so nearly every request returns at once.
+func cleanPath(p string) bool {
+	if p == "" || p[0] != '/' {
+		return false
+	}
+	if !strings.Contains(p, "//") && !strings.Contains(p, "/.") {
+		return true
+	}
+	c := path.Clean(p)
+	if p[len(p)-1] == '/' && c != "/" {
+		c += "/"
+	}
+	return c == p
 }
 
 // PlainHTTPRefused is the answer, with 403, to a route that carries a
@@ -113,9 +145,18 @@ const PlainHTTPRefused = "Open this page with https://: codes, secrets and devic
 // id, the web client), and is served over HTTPS only. Refusing does not
 // unsend what the request carried, but a phone or link pointed at http://
 // fails at once, before a code is spent or a secret sent back in clear.
-func httpsOnly(next http.Handler) http.Handler {
+//
+// Such a request needs no secret, so it is charged to the source's
+// not-found limit (over plain HTTP nothing is served there) and counted
+// in memory, which also tells the administrator that a phone or link
+// keeps using http://.
+func (s *Server) httpsOnly(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.TLS == nil {
+			if s.limited(w, r, s.lims.notFound) {
+				return
+			}
+			s.svc.Refuse(clientIP(r), refusedPlainHTTP)
 			writeText(w, http.StatusForbidden, PlainHTTPRefused)
 			return
 		}
@@ -156,6 +197,11 @@ func (s *Server) recoverPanic(w http.ResponseWriter) {
 func (s *Server) agentXML(mobile bool) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodPost && r.Method != http.MethodGet {
+			// No agent or phone sends another method: charged like a
+			// path nobody serves.
+			if s.limited(w, r, s.lims.notFound) {
+				return
+			}
 			w.Header().Set("Allow", "GET, POST")
 			writeText(w, http.StatusMethodNotAllowed, "AgentXML requests are sent with POST.")
 			return
@@ -183,27 +229,33 @@ func (s *Server) agentXML(mobile bool) http.HandlerFunc {
 				status = http.StatusBadRequest
 			}
 		}
+		// The action as dispatch reads it, so each limit below applies
+		// to exactly the requests that action serves. strings.EqualFold
+		// did not: "provİsİon" (a dotted capital I) is not equal to
+		// "provision" under case folding, yet lowers to it, so it was
+		// served as provision past the provision limit.
+		action := strings.ToLower(req.Action)
 		if status != http.StatusOK {
 			// Not well formed: the FAIL goes with 400 (or 413) so that
 			// HTTP tooling sees a bad request too (decided); every
 			// well-formed request gets 200 whatever its result.
 			s.refuse(r, refusedMalformed)
 			rep = failReply(errMalformed)
-		} else if mobile && strings.EqualFold(req.Action, "provision") {
+		} else if mobile && action == "provision" {
 			// Anyone may try a provision code: each attempt is limited
 			// per source, and none are taken while the disk is full.
 			if s.limited(w, r, s.lims.provision) || s.lowDisk(w) {
 				return
 			}
 			rep = s.dispatch(r, &req, mobile)
-		} else if strings.EqualFold(req.Action, "ping") {
+		} else if action == "ping" {
 			// Ping needs no agent secret on any path: limited per source,
 			// generously, so health checks are always answered.
 			if s.limited(w, r, s.lims.ping) {
 				return
 			}
 			rep = s.dispatch(r, &req, mobile)
-		} else if strings.EqualFold(req.Action, "clientlog") {
+		} else if action == "clientlog" {
 			// A diagnostic log is a write a device Id buys: limited per
 			// source, and refused while the disk is full (#14).
 			if s.limited(w, r, s.lims.clientLog) || s.lowDisk(w) {

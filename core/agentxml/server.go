@@ -163,7 +163,7 @@ func (s *Server) OpenHTTP(addr string) error {
 // capped applies the connection caps to ln; connections over them are
 // counted in memory, never logged one by one.
 func (s *Server) capped(ln net.Listener) net.Listener {
-	return newCapListener(ln, s.limits, func(addr string) { s.svc.Refuse(addr, "too many connections") })
+	return core.LimitConns(ln, s.limits.MaxConns, s.limits.MaxConnsPerAddr, func(addr string) { s.svc.Refuse(addr, "too many connections") })
 }
 
 // tlsConfig is the TLS configuration the server uses for cert: TLS 1.3,
@@ -197,6 +197,9 @@ func (s *Server) newHTTPServer() *http.Server {
 		IdleTimeout:       idleTimeout,
 		MaxHeaderBytes:    maxHeaderBytes,
 		ErrorLog:          errLog,
+		// "OPTIONS *" goes to the handler, and its limits, instead of
+		// net/http's own answer, which no limit would count.
+		DisableGeneralOptionsHandler: true,
 	}
 }
 

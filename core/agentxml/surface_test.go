@@ -1,6 +1,7 @@
 package agentxml_test
 
 import (
+	"bufio"
 	"bytes"
 	"crypto/tls"
 	"fmt"
@@ -188,9 +189,20 @@ func TestSurface_RateLimits(t *testing.T) {
 		{"ping on /sentry", "POST", "/sentry/AgentXML", agentPing, http.StatusOK, pass},
 		{"ping on /proxy", "POST", "/proxy/AgentXML", mobilePing, http.StatusOK, pass},
 		{"ping in any case", "POST", "/pinsafe/AgentXML", agentxmltest.SASRequest("Version", "3.6", "Action", "PING"), http.StatusOK, pass},
+		// U+0130 lowers to an ASCII i, but does not case-fold to one.
+		{"ping with a dotted capital I", "POST", "/proxy/AgentXML", agentxmltest.SASRequest("Action", "PİNG"), http.StatusOK, pass},
+		{"provision with a dotted capital I", "POST", "/proxy/AgentXML", agentxmltest.SASRequest("Action", "provİsİon", "Username", "alice", "ProvisionCode", "WRONG234"), http.StatusOK, "PROVISION_FAILURE"},
 		{"/proxy/AdminXML", "POST", "/proxy/AdminXML", "<AdminRequest/>", http.StatusNotFound, "404 page not found"},
 		{"unknown path", "GET", "/no/such/page", "", http.StatusNotFound, "404 page not found"},
 		{"wrong method", "POST", "/ssdserver/getServerDetails?id=office-1", "", http.StatusMethodNotAllowed, ""},
+		// The AgentXML and AdminXML paths check the method themselves.
+		{"OPTIONS on AgentXML", "OPTIONS", "/pinsafe/AgentXML", "", http.StatusMethodNotAllowed, "AgentXML requests are sent with POST."},
+		{"DELETE on /proxy", "DELETE", "/proxy/AgentXML", "", http.StatusMethodNotAllowed, ""},
+		{"PUT on AdminXML", "PUT", "/sentry/AdminXML", agentPing, http.StatusMethodNotAllowed, "AdminXML requests are sent with POST."},
+		// Paths the mux redirects to their clean form before any route.
+		{"empty segment", "POST", "/pinsafe//AgentXML", agentPing, http.StatusTemporaryRedirect, ""},
+		{"dot segment", "GET", "/proxy/./TokenIndex?username=alice", "", http.StatusTemporaryRedirect, ""},
+		{"dot-dot segment", "GET", "/userportal/../ssdserver/getServerDetails?id=office-1", "", http.StatusTemporaryRedirect, ""},
 	}
 	do := func(hc *http.Client, method, path, body string) *http.Response {
 		t.Helper()
@@ -207,6 +219,9 @@ func TestSurface_RateLimits(t *testing.T) {
 	for n, tt := range tests {
 		first := clientFrom(t, s.fp, fmt.Sprintf("127.0.0.%d", 10+n))
 		second := clientFrom(t, s.fp, fmt.Sprintf("127.0.0.%d", 100+n))
+		// A redirect is the answer under test, not followed.
+		first.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+		second.CheckRedirect = first.CheckRedirect
 		t.Run(tt.name, func(t *testing.T) {
 			for i := 0; i < 3; i++ {
 				r := do(first, tt.method, tt.path, tt.body)
@@ -239,6 +254,53 @@ func TestSurface_RateLimits(t *testing.T) {
 		})
 	}
 	wantRefused(t, s.svc, "rate limited")
+}
+
+// TestSurface_RequestsTheMuxAnswers: net/http answers some requests before
+// any route sees them (OPTIONS *, CONNECT, a request target that is not a
+// path); they need no secret either, so each source address gets a few and
+// then 429, with nothing written. Sent as raw request lines, since
+// http.Client cannot send all of them.
+func TestSurface_RequestsTheMuxAnswers(t *testing.T) {
+	limits := agentxmltest.NoLimits()
+	limits.NotFound = agentxml.Rate{PerSecond: 0.01, Burst: 3}
+	s := newSurface(t, []agentxmltest.Option{agentxmltest.WithLimits(limits)})
+	addr := s.srv.Addr().String()
+	send := func(from, line string) (int, string) {
+		t.Helper()
+		d := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(from)}, Timeout: 5 * time.Second}
+		c, err := tls.DialWithDialer(d, "tcp", addr, &tls.Config{InsecureSkipVerify: true}) // nothing secret is sent
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		_ = c.SetDeadline(time.Now().Add(5 * time.Second))
+		fmt.Fprintf(c, "%s\r\nHost: 127.0.0.1\r\nContent-Length: 0\r\n\r\n", line)
+		resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+		if err != nil {
+			t.Fatalf("%s: %v", line, err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	for n, line := range []string{"OPTIONS * HTTP/1.1", "CONNECT 127.0.0.1:1 HTTP/1.1", "GET * HTTP/1.1"} {
+		t.Run(line, func(t *testing.T) {
+			from := fmt.Sprintf("127.0.0.%d", 40+n)
+			for i := 0; i < 3; i++ {
+				if st, body := send(from, line); st == http.StatusTooManyRequests || st == http.StatusOK {
+					t.Fatalf("request %d within the burst = %d %q", i+1, st, body)
+				}
+			}
+			size, logs := fileSize(t, s.st.Path()), countLog(t, s.svc)
+			if st, body := send(from, line); st != http.StatusTooManyRequests || !strings.HasPrefix(body, "Too many requests from this address") {
+				t.Fatalf("past the burst = %d %q", st, body)
+			}
+			if fileSize(t, s.st.Path()) != size || countLog(t, s.svc) != logs {
+				t.Error("a limited request wrote to the data file")
+			}
+		})
+	}
 }
 
 // The default ping limit never refuses health checks: a hundred agents or

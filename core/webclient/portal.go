@@ -46,6 +46,19 @@ func (h *Handler) portal(w http.ResponseWriter, r *http.Request) {
 // touches the current device. The answer is the same for every outcome.
 func (h *Handler) request(w http.ResponseWriter, r *http.Request) {
 	data := h.portalData()
+	ip := sourceIP(r)
+	tooMany := func() {
+		h.svc.Refuse(ip, "self-service code requests over the rate limit")
+		data.Problem = "Too many requests; wait a few minutes and try again."
+		h.render(w, http.StatusTooManyRequests, "portal.html", data)
+	}
+	// Every request counts against its address, the ones refused before
+	// a name is read too (self-service off, an unreadable form, no
+	// name): they need no secret either.
+	if !h.limits.allow(addrKey("req", ip), requestsPerAddress, requestWindow) {
+		tooMany()
+		return
+	}
 	if !data.AllowSelf {
 		h.render(w, http.StatusForbidden, "portal.html", data)
 		return
@@ -62,14 +75,10 @@ func (h *Handler) request(w http.ResponseWriter, r *http.Request) {
 		h.render(w, http.StatusBadRequest, "portal.html", data)
 		return
 	}
-	ip := sourceIP(r)
 	// Both limits count before the user is looked up, so they say nothing
 	// about whether the account exists.
-	if !h.limits.allow(addrKey("req", ip), requestsPerAddress, requestWindow) ||
-		!h.limits.allow(userKey(name), requestsPerUser, requestWindow) {
-		h.svc.Refuse(ip, "self-service code requests over the rate limit")
-		data.Problem = "Too many requests; wait a few minutes and try again."
-		h.render(w, http.StatusTooManyRequests, "portal.html", data)
+	if !h.limits.allow(userKey(name), requestsPerUser, requestWindow) {
+		tooMany()
 		return
 	}
 	// From here on the answer waits for the floor, whatever happens, and

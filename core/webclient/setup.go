@@ -80,6 +80,15 @@ func (h *Handler) setup(w http.ResponseWriter, r *http.Request) {
 		}
 		h.render(w, status, "message.html", messageData{Title: "This phone was not set up", Message: msg})
 	}
+	// Every setup counts against its address, also one refused before
+	// the code is looked at (an unreadable form, a missing or overlong
+	// field): none needs a secret.
+	ip := sourceIP(r)
+	if !h.limits.allow(addrKey("setup", ip), setupsPerAddress, setupWindow) {
+		h.svc.Refuse(ip, "web client setups over the rate limit")
+		fail(http.StatusTooManyRequests, "Too many attempts from this phone; wait a few minutes and try again.")
+		return
+	}
 	r.Body = http.MaxBytesReader(w, r.Body, maxForm)
 	if err := r.ParseForm(); err != nil {
 		fail(http.StatusBadRequest, "The form could not be read; open the provision link again.")
@@ -96,12 +105,6 @@ func (h *Handler) setup(w http.ResponseWriter, r *http.Request) {
 		return
 	case len(code) > maxField:
 		fail(http.StatusBadRequest, codeTooLong)
-		return
-	}
-	ip := sourceIP(r)
-	if !h.limits.allow(addrKey("setup", ip), setupsPerAddress, setupWindow) {
-		h.svc.Refuse(ip, "web client setups over the rate limit")
-		fail(http.StatusTooManyRequests, "Too many attempts from this phone; wait a few minutes and try again.")
 		return
 	}
 	p, err := h.provision(r, username, code, DeviceOS(r.UserAgent()))

@@ -139,3 +139,83 @@ func TestHandler_StaticRateLimit(t *testing.T) {
 		t.Error("the refusals were not counted")
 	}
 }
+
+// TestHandler_EarlyRefusalsLimited: the requests the web client refuses
+// before it looks at a name or code (self-service off, an unreadable form,
+// a missing field, another site's POST) and the bare paths the mux would
+// redirect need no secret either: each counts against its source
+// address's limit (code requests and setups 10 per address, pages and
+// files Static, the server's not-found limit for /userportal), past which
+// the answer is 429 and nothing is written.
+func TestHandler_EarlyRefusalsLimited(t *testing.T) {
+	st := &storetest.Faulty{Store: storetest.MustOpen(t)}
+	svc := storetest.MustServiceOn(t, st)
+	limits := agentxmltest.NoLimits()
+	limits.NotFound = agentxml.Rate{PerSecond: 0.01, Burst: 3}
+	srv, fp := agentxmltest.MustServer(t, svc, agentxmltest.WithLimits(limits), func(o *agentxml.Options) {
+		o.Portal = webclient.New(svc, webclient.Options{Static: &webclient.Limit{Max: 3, Per: time.Hour}, RequestFloor: time.Millisecond})
+	})
+	form := "application/x-www-form-urlencoded"
+	crossSite := map[string]string{"Sec-Fetch-Site": "cross-site", "Origin": "https://evil.example"}
+	tests := []struct {
+		name, method, path, ctype, body string
+		header                          map[string]string
+		selfService                     bool
+		within                          int // requests answered before 429
+		want                            int
+	}{
+		{"code request, self-service off", "POST", "/userportal/request", form, "username=alice", nil, false, 10, http.StatusForbidden},
+		{"code request, unreadable form", "POST", "/userportal/request", form, "username=%zz", nil, true, 10, http.StatusBadRequest},
+		{"code request, no username", "POST", "/userportal/request", form, "username=+", nil, true, 10, http.StatusBadRequest},
+		{"setup, unreadable form", "POST", "/userportal/setup", form, "code=%zz", nil, false, 10, http.StatusBadRequest},
+		{"setup, no code", "POST", "/userportal/setup", form, "username=alice", nil, false, 10, http.StatusBadRequest},
+		{"setup, overlong code", "POST", "/userportal/setup", form, "username=alice&code=" + strings.Repeat("A", 129), nil, false, 10, http.StatusBadRequest},
+		{"cross-site setup", "POST", "/userportal/setup", form, "username=alice&code=ABCD2345", crossSite, false, 3, http.StatusForbidden},
+		{"cross-site API call", "POST", "/userportal/app/api/status", "application/json", `{"id":"x"}`, crossSite, false, 3, http.StatusForbidden},
+		{"/userportal/app", "GET", "/userportal/app", "", "", nil, false, 3, http.StatusTemporaryRedirect},
+		{"/userportal", "GET", "/userportal", "", "", nil, false, 3, http.StatusTemporaryRedirect},
+	}
+	do := func(t *testing.T, hc *http.Client, method, path, ctype, body string, header map[string]string) (int, string) {
+		t.Helper()
+		req, _ := http.NewRequest(method, srv.URL()+path, strings.NewReader(body))
+		if ctype != "" {
+			req.Header.Set("Content-Type", ctype)
+		}
+		for k, v := range header {
+			req.Header.Set(k, v)
+		}
+		r, err := hc.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer r.Body.Close()
+		b, _ := io.ReadAll(r.Body)
+		return r.StatusCode, string(b)
+	}
+	noRedirect := func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	for n, tt := range tests {
+		first := clientFrom(t, fp, fmt.Sprintf("127.0.0.%d", 10+n))
+		second := clientFrom(t, fp, fmt.Sprintf("127.0.0.%d", 100+n))
+		first.CheckRedirect, second.CheckRedirect = noRedirect, noRedirect
+		t.Run(tt.name, func(t *testing.T) {
+			if err := svc.SetSetting("policy.selfreset.allow_self_provision", map[bool]string{true: "Yes", false: "No"}[tt.selfService]); err != nil {
+				t.Fatal(err)
+			}
+			for i := 0; i < tt.within; i++ {
+				if st, b := do(t, first, tt.method, tt.path, tt.ctype, tt.body, tt.header); st != tt.want {
+					t.Fatalf("request %d within the limit: HTTP %d %.200q, want %d", i+1, st, b, tt.want)
+				}
+			}
+			writes := st.Writes.Load()
+			if st, b := do(t, first, tt.method, tt.path, tt.ctype, tt.body, tt.header); st != http.StatusTooManyRequests {
+				t.Fatalf("past the limit: HTTP %d %.200q", st, b)
+			}
+			if st.Writes.Load() != writes {
+				t.Error("a limited request wrote to the store")
+			}
+			if st, b := do(t, second, tt.method, tt.path, tt.ctype, tt.body, tt.header); st != tt.want {
+				t.Errorf("another source address: HTTP %d %.200q, want %d", st, b, tt.want)
+			}
+		})
+	}
+}

@@ -49,8 +49,9 @@ type Options struct {
 	// Now is the clock of the rate limits; nil means time.Now.
 	Now func() time.Time
 	// Static limits the pages, static files and icons one source address
-	// (an IPv6 /64 counts as one) may load, and its requests for paths
-	// this handler does not serve; nil means DefaultStatic.
+	// (an IPv6 /64 counts as one) may load, its requests for paths this
+	// handler does not serve and its cross-site POSTs; nil means
+	// DefaultStatic.
 	Static *Limit
 	// RequestFloor is the least time a self-service code request takes to
 	// answer, counted from when it passed the rate limits; 0 means
@@ -120,11 +121,17 @@ func New(svc *core.Service, opt Options) *Handler {
 	handle("POST /userportal/app/api/strings", http.HandlerFunc(h.strings))
 	handle("POST /userportal/app/api/log", http.HandlerFunc(h.clientLog))
 	h.mux.Handle(Prefix, h.limitStatic(known))
+	// Without a route of its own, /userportal/app would be redirected to
+	// /userportal/app/ by the mux itself, before any limit: known
+	// redirects it the same way, within the limit.
+	h.mux.Handle(strings.TrimSuffix(App, "/"), h.limitStatic(known))
 	// Another site's page must not make a visitor's browser ask for codes
 	// or set itself up: browsers mark cross-site POSTs (Sec-Fetch-Site,
 	// Origin) and they are refused.
 	csrf := http.NewCrossOriginProtection()
-	csrf.SetDenyHandler(http.HandlerFunc(h.crossSite))
+	// A refusal needs no secret either: it counts against the pages
+	// limit of its source address.
+	csrf.SetDenyHandler(h.limitStatic(http.HandlerFunc(h.crossSite)))
 	h.csrf = csrf.Handler(h.mux)
 	return h
 }
