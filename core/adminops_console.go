@@ -78,6 +78,7 @@ type ConsoleAPI interface {
 	// The outbox.
 	Outbox() ([]OutMessage, error)
 	RetryMail(id uint64) error
+	RetryFailedMail() (int, error)
 	DiscardMail(id uint64) error
 
 	// The audit log.

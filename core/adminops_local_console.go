@@ -153,6 +153,10 @@ func (l LocalAdmin) RetryMail(id uint64) error {
 	return nil
 }
 
+// RetryFailedMail queues every failed message that can still be sent
+// again and says how many it queued.
+func (l LocalAdmin) RetryFailedMail() (int, error) { return l.svc().RetryFailedMail() }
+
 // DiscardMail discards a message.
 func (l LocalAdmin) DiscardMail(id uint64) error {
 	if err := l.svc().DiscardMail(id); err != nil {

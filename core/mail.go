@@ -3,6 +3,7 @@ package core
 import (
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 )
 
@@ -390,24 +391,100 @@ func (s *Service) MailFailed(id uint64, reason string, temporary bool) error {
 // RetryMail queues a failed or waiting message for an attempt now.
 func (s *Service) RetryMail(id uint64) error {
 	return s.changeMail(id, func(m *OutMessage, log *logger) error {
-		if m.State == MailSent {
-			return Errorf(CodeConflict, "That message was already sent.")
-		}
-		if m.State == MailWithdrawn || m.ExpiredAt(log.now) {
-			switch m.Carries {
-			case CarriesPIN:
-				return Errorf(CodeConflict, "That message was withdrawn because the PIN it carried is no longer the user's; reset the PIN again to send a new one.")
-			case CarriesPINResetCode:
-				return Errorf(CodeConflict, "That message was withdrawn because its PIN reset code is no longer valid; the user can ask for a new one.")
-			}
-			return Errorf(CodeConflict, "That message was withdrawn because its code is no longer valid; reprovision the user for a new one.")
-		}
-		if m.Kind == MailProvision && m.Code == "" {
-			return Errorf(CodeConflict, "That message's provision code is gone; reprovision the user for a new one.")
+		if _, err := retryRefusal(*m, log.now); err != nil {
+			return err
 		}
 		m.State, m.NextAttempt = MailQueued, log.now
 		return log.add(LevelInfo, m.User, "Message for user: %s, destination: %s queued again.", m.User, m.To)
 	})
+}
+
+// retryRefusal is why m may not be queued again at now, the one rule
+// RetryMail and RetryFailedMail share: why is a few words for a summary
+// ("its code is no longer valid"), err the sentence RetryMail answers.
+// Both are zero when m may be retried.
+func retryRefusal(m OutMessage, now time.Time) (why string, err error) {
+	if m.State == MailSent {
+		return "it was already sent", Errorf(CodeConflict, "That message was already sent.")
+	}
+	if m.State == MailWithdrawn || m.ExpiredAt(now) {
+		switch m.Carries {
+		case CarriesPIN:
+			return "the PIN it carries is no longer the user's",
+				Errorf(CodeConflict, "That message was withdrawn because the PIN it carried is no longer the user's; reset the PIN again to send a new one.")
+		case CarriesPINResetCode:
+			return "its PIN reset code is no longer valid",
+				Errorf(CodeConflict, "That message was withdrawn because its PIN reset code is no longer valid; the user can ask for a new one.")
+		}
+		return "its code is no longer valid",
+			Errorf(CodeConflict, "That message was withdrawn because its code is no longer valid; reprovision the user for a new one.")
+	}
+	if m.Kind == MailProvision && m.Code == "" {
+		return "its provision code is gone",
+			Errorf(CodeConflict, "That message's provision code is gone; reprovision the user for a new one.")
+	}
+	return "", nil
+}
+
+// RetryFailedMail queues again, in one transaction, every failed message
+// that RetryMail would accept, for the fix an admin makes once for all of
+// them: a permanent failure (a changed relay certificate, a wrong SMTP
+// password, a refused sender) fails every queued message alike. It skips
+// the others, which stay failed until the sender withdraws them, and
+// writes one audit line with both counts. It returns how many it queued;
+// with no failed message it changes and logs nothing.
+func (s *Service) RetryFailedMail() (int, error) {
+	var queued int
+	err := s.update(false, func(tx Tx, log *logger) error {
+		queued = 0 // fn runs again when the store retries it
+		var failed []OutMessage
+		err := tx.Mails(func(m OutMessage) bool {
+			if m.State == MailFailed {
+				failed = append(failed, m)
+			}
+			return true
+		})
+		if err != nil || len(failed) == 0 {
+			return err
+		}
+		// Why the skipped ones were, by reason, in the order first met.
+		var reasons []string
+		skipped := map[string]int{}
+		for _, m := range failed {
+			if why, _ := retryRefusal(m, log.now); why != "" {
+				if skipped[why] == 0 {
+					reasons = append(reasons, why)
+				}
+				skipped[why]++
+				continue
+			}
+			m.State, m.NextAttempt = MailQueued, log.now
+			if err := tx.PutMail(&m); err != nil {
+				return err
+			}
+			queued++
+		}
+		line := Plural(queued, "failed message", "failed messages") + " queued again"
+		if n := len(failed) - queued; n > 0 {
+			line += "; " + strconv.Itoa(n) + " could not be: "
+			for i, why := range reasons {
+				if i > 0 {
+					line += ", "
+				}
+				line += why
+				if len(reasons) > 1 {
+					line += " (" + strconv.Itoa(skipped[why]) + ")"
+				}
+			}
+		}
+		return log.add(LevelInfo, "", "%s.", line)
+	}, func() []Event {
+		if queued == 0 {
+			return nil // the outbox is as it was
+		}
+		return s.outboxChanged()
+	})
+	return queued, err
 }
 
 // DiscardMail removes a message from the outbox.

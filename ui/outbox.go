@@ -41,9 +41,13 @@ type outboxScreen struct {
 	list   *widget.List
 	empty  *widget.Label // shown instead of rows when there are none
 	detail *widget.Label // the selected message in full
+	status *widget.Label // what Retry all failed did; hidden until then
 
 	retry, discard *widget.Button
-	confirm        *dialog.ConfirmDialog // the open Discard confirmation, if any
+	// retryAll queues every failed message again: after a fix to the
+	// mail transport, one press instead of Retry now on each.
+	retryAll *widget.Button
+	confirm  *dialog.ConfirmDialog // the open Discard confirmation, if any
 	// nextExpiry is when the first listed unsent message's code expires
 	// (zero: none), so the status clock redraws the list then.
 	nextExpiry time.Time
@@ -78,14 +82,17 @@ func newOutboxScreen(c *Console) *outboxScreen {
 
 	s.retry = widget.NewButtonWithIcon("Retry now", theme.MailSendIcon(), s.retrySelected)
 	s.discard = widget.NewButtonWithIcon("Discard", theme.DeleteIcon(), s.confirmDiscard)
+	s.retryAll = widget.NewButtonWithIcon("Retry all failed", theme.ViewRefreshIcon(), s.retryAllFailed)
+	s.status = &widget.Label{Wrapping: fyne.TextWrapWord}
+	s.status.Hide()
 
 	top := container.NewVBox(
-		container.NewBorder(nil, nil, nil, container.NewHBox(s.retry, s.discard), newHeading("Outbox")),
+		container.NewBorder(nil, nil, nil, container.NewHBox(s.retry, s.discard, s.retryAll), newHeading("Outbox")),
 		s.banner,
 		newHeader(outboxColumns, "Queued", "User", "To", "Kind", "State", "Attempts", "Next attempt", "Last error"),
 		widget.NewSeparator(),
 	)
-	s.content = container.NewBorder(top, container.NewVBox(widget.NewSeparator(), s.detail), nil, nil,
+	s.content = container.NewBorder(top, container.NewVBox(widget.NewSeparator(), s.status, s.detail), nil, nil,
 		container.NewStack(s.list, container.NewCenter(s.empty)))
 	s.refresh()
 	return s
@@ -119,6 +126,11 @@ func (s *outboxScreen) refresh() {
 		s.empty.Hide()
 	} else {
 		s.empty.Show()
+	}
+	if s.failedShown() > 0 {
+		s.retryAll.Enable()
+	} else {
+		s.retryAll.Disable()
 	}
 	s.list.Refresh()
 
@@ -312,6 +324,40 @@ func (s *outboxScreen) retrySelected() {
 	if err := s.c.svc.RetryMail(m.ID); err != nil {
 		s.c.showError(err)
 	}
+	s.refresh()
+}
+
+// failedShown counts the listed messages shown as failed: those Retry all
+// failed would queue again. One whose code has expired shows as withdrawn
+// and is not counted, as core would skip it.
+func (s *outboxScreen) failedShown() int {
+	n := 0
+	for _, m := range s.shown {
+		if s.shownState(m) == core.MailFailed {
+			n++
+		}
+	}
+	return n
+}
+
+// retryAllFailed queues every failed message again and says how many
+// went back in the queue; core skips, and logs, those it would not
+// retry one by one.
+func (s *outboxScreen) retryAllFailed() {
+	failed := s.failedShown()
+	n, err := s.c.svc.RetryFailedMail()
+	if err != nil {
+		s.status.Hide() // an earlier press's count would read as this one's
+		s.c.showError(err)
+		s.refresh()
+		return
+	}
+	text := plural(n, "failed message", "failed messages") + " queued again."
+	if skipped := failed - n; skipped > 0 {
+		text = fmt.Sprintf("%s queued again; %d could not be, the Log says why.", plural(n, "failed message", "failed messages"), skipped)
+	}
+	s.status.SetText(text)
+	s.status.Show()
 	s.refresh()
 }
 

@@ -2,6 +2,7 @@ package ui
 
 import (
 	"context"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -308,5 +309,119 @@ func TestOutbox_FailedMessageRetryOnlyWhileCodeValid(t *testing.T) {
 	}
 	if contains(s.row(0), reason) || strings.Contains(s.detail.Text, "Last error") || strings.Contains(s.detail.Text, "The code expires") {
 		t.Errorf("row %q, detail %q", s.row(0), s.detail.Text)
+	}
+}
+
+// TestOutbox_RetryAllFailed: after a relay refused every message, one
+// press of "Retry all failed" queues them all again and says how many,
+// on the standalone console and on one attached to the service over a
+// real admin socket (both through core.ConsoleAPI). The button is offered
+// only while a failed message is listed; a failed one whose code has
+// expired shows as withdrawn and does not count. The sender then
+// delivers every message to a real SMTP server on loopback.
+func TestOutbox_RetryAllFailed(t *testing.T) {
+	tests := []struct {
+		name    string
+		harness func(t *testing.T) *harness
+	}{
+		{"standalone", newHarness},
+		{"attached", func(t *testing.T) *harness { h, _ := newAttachedHarness(t); return h }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := tt.harness(t)
+			s := h.c.outbox
+			if !s.retryAll.Disabled() {
+				t.Error("Retry all failed is offered for an empty outbox")
+			}
+			const refused = "The mail server refused the sender provisio@example.org: 550 5.7.1 Relaying denied."
+			fail := func(id uint64) {
+				t.Helper()
+				if err := h.svc.MailFailed(id, refused, false); err != nil {
+					t.Fatal(err)
+				}
+			}
+			for _, name := range []string{"alice", "bob", "carol"} {
+				storetest.MustAddUser(t, h.svc, name, "1234")
+			}
+			// carol's code fails and then expires: withdrawn, as far as
+			// the admin can tell.
+			dead, err := h.svc.MailProvisionCode("carol")
+			if err != nil {
+				t.Fatal(err)
+			}
+			fail(dead.MailID)
+			h.clock.Advance(601 * time.Second)
+			h.waitFor("carol's message withdrawn on screen", func() bool {
+				return len(s.shown) == 1 && s.shownState(s.shown[0]) == core.MailWithdrawn
+			})
+			if !s.retryAll.Disabled() {
+				t.Error("Retry all failed is offered for a message whose code has expired")
+			}
+
+			var ids []uint64
+			for _, name := range []string{"alice", "bob"} {
+				ic, err := h.svc.MailProvisionCode(name)
+				if err != nil {
+					t.Fatal(err)
+				}
+				ids = append(ids, ic.MailID)
+			}
+			h.waitFor("two queued", func() bool { return len(s.shown) == 3 })
+			if !s.retryAll.Disabled() {
+				t.Error("Retry all failed is offered with nothing failed")
+			}
+			for _, id := range ids {
+				fail(id)
+			}
+			h.waitFor("Retry all failed offered", func() bool { return s.failedShown() == 2 && !s.retryAll.Disabled() })
+
+			test.Tap(s.retryAll)
+			if want := "2 failed messages queued again."; s.status.Text != want || !s.status.Visible() {
+				t.Errorf("status %q (visible %v), want %q", s.status.Text, s.status.Visible(), want)
+			}
+			for _, m := range s.shown {
+				if st := s.shownState(m); st != core.MailQueued && st != core.MailWithdrawn {
+					t.Errorf("after Retry all failed: %s", m)
+				}
+			}
+			if !s.retryAll.Disabled() {
+				t.Error("Retry all failed still offered with nothing failed")
+			}
+			if m, err := h.svc.OutMessage(dead.MailID); err != nil || m.State == core.MailQueued {
+				t.Errorf("carol's expired message: %s, %v; want it left alone", m, err)
+			}
+
+			// The relay works now: one round delivers both.
+			srv, err := smtpcapture.New(smtpcapture.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { srv.Close() })
+			for k, v := range map[string]string{"smtp.host": srv.Host(), "smtp.port": strconv.Itoa(srv.Port()),
+				"smtp.security": core.MailSecurityNone, "smtp.from": "provisio@example.org"} {
+				if err := h.svc.SetSetting(k, v); err != nil {
+					t.Fatal(err)
+				}
+			}
+			w := &mailer.Worker{Service: h.svc, QRPNG: func(text string) ([]byte, error) { return qr.PNG(text, 240) }}
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			if err := w.Flush(ctx); err != nil {
+				t.Fatalf("Flush: %v", err)
+			}
+			if got := len(srv.Messages()); got != 2 {
+				t.Errorf("the relay has %d messages, want alice's and bob's", got)
+			}
+			h.waitFor("both sent", func() bool {
+				sent := 0
+				for _, m := range s.shown {
+					if m.State == core.MailSent {
+						sent++
+					}
+				}
+				return sent == 2
+			})
+		})
 	}
 }

@@ -556,6 +556,15 @@ func (k *Console) RetryMail(id uint64) error {
 	return k.c.do(http.MethodPost, "/outbox/"+strconv.FormatUint(id, 10)+"/retry", nil, nil)
 }
 
+// RetryFailedMail implements core.ConsoleAPI.
+func (k *Console) RetryFailedMail() (int, error) {
+	var out struct {
+		Queued int `json:"queued"`
+	}
+	err := k.c.do(http.MethodPost, "/outbox/retry-failed", nil, &out)
+	return out.Queued, err
+}
+
 // DiscardMail implements core.ConsoleAPI.
 func (k *Console) DiscardMail(id uint64) error {
 	return k.c.do(http.MethodDelete, "/outbox/"+strconv.FormatUint(id, 10), nil, nil)

@@ -120,6 +120,16 @@ func TestConsole(t *testing.T) {
 	if err != nil || len(msgs) != 1 || msgs[0].Code != "" || msgs[0].URL != "" || msgs[0].To != "alice@example.org" {
 		t.Fatalf("outbox %+v %v", msgs, err)
 	}
+	// Failed for good, then Retry all failed: queued again on the server.
+	if err := svc.MailFailed(msgs[0].ID, "The mail server refused the sender provisio@example.org.", false); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := k.RetryFailedMail(); err != nil || n != 1 {
+		t.Fatalf("retry all failed = %d, %v; want 1", n, err)
+	}
+	if m, err := svc.OutMessage(msgs[0].ID); err != nil || m.State != core.MailQueued {
+		t.Fatalf("after retry all failed: %+v %v", m, err)
+	}
 	if err := k.DiscardMail(msgs[0].ID); err != nil {
 		t.Fatal(err)
 	}
@@ -175,7 +185,7 @@ func TestConsole(t *testing.T) {
 	op := "[a console or command on this machine (uid "
 	// The use cases' own lines name the operator; the admin API adds none.
 	for _, want := range []string{op, ")] Console note 42\n", ")] PIN & Lockout saved: ", `)] User "alice" changed: full name, locked.` + "\n",
-		`)] Agent "vpn" saved (`, `)] Imported 1 user.` + "\n"} {
+		`)] Agent "vpn" saved (`, `)] Imported 1 user.` + "\n", `)] 1 failed message queued again.` + "\n"} {
 		if !strings.Contains(all.String(), want) {
 			t.Errorf("log lacks %q:\n%s", want, all.String())
 		}
@@ -244,6 +254,7 @@ func TestConsoleRoutes_Roles(t *testing.T) {
 		{"POST", "/v1/profiles/Default/groups", `{"group":"g"}`, false},
 		{"GET", "/v1/outbox", "", false},
 		{"POST", "/v1/outbox/1/retry", "", false},
+		{"POST", "/v1/outbox/retry-failed", "", false},
 		{"DELETE", "/v1/outbox/1", "", false},
 		{"GET", "/v1/log?tail=5", "", false},
 		{"GET", "/v1/log/verify", "", false},

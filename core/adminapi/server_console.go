@@ -46,6 +46,7 @@ func (h *handler) consoleRoutes(route func(string, core.AdminAction, http.Handle
 	// Outbox.
 	route("GET /v1/outbox", core.ActReadOutbox, h.outbox)
 	route("POST /v1/outbox/{id}/retry", core.ActWriteOutbox, h.retryMail)
+	route("POST /v1/outbox/retry-failed", core.ActWriteOutbox, h.retryFailedMail)
 	route("DELETE /v1/outbox/{id}", core.ActWriteOutbox, h.discardMail)
 	// Log.
 	route("GET /v1/log", core.ActReadLog, h.logs)
@@ -283,6 +284,12 @@ func (h *handler) retryMail(w http.ResponseWriter, r *http.Request) {
 		err = h.api(r).RetryMail(id)
 	}
 	reply(w, http.StatusNoContent, nil, err)
+}
+
+// retryFailedMail answers how many failed messages it queued again.
+func (h *handler) retryFailedMail(w http.ResponseWriter, r *http.Request) {
+	n, err := h.api(r).RetryFailedMail()
+	reply(w, http.StatusOK, map[string]int{"queued": n}, err)
 }
 
 func (h *handler) discardMail(w http.ResponseWriter, r *http.Request) {
