@@ -330,10 +330,14 @@ func (s *outboxScreen) retrySelected() {
 // failedShown counts the listed messages shown as failed: those Retry all
 // failed would queue again. One whose code has expired shows as withdrawn
 // and is not counted, as core would skip it.
-func (s *outboxScreen) failedShown() int {
+func (s *outboxScreen) failedShown() int { return countFailed(s.shown, s.c.svc.Now()) }
+
+// countFailed is how many of msgs show as failed at now: a failed
+// message whose code has died shows as withdrawn, and is not retried.
+func countFailed(msgs []core.OutMessage, now time.Time) int {
 	n := 0
-	for _, m := range s.shown {
-		if s.shownState(m) == core.MailFailed {
+	for _, m := range msgs {
+		if m.State == core.MailFailed && !m.ExpiredAt(now) {
 			n++
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
+	"fmt"
 	"strconv"
 	"strings"
 	"time"
@@ -71,6 +72,10 @@ type transportScreen struct {
 
 	apply, reset *widget.Button
 	result       *widget.Label // outcome of the last Apply
+	// retryFailed, shown after a save while the Outbox holds failed
+	// messages, queues them again: a relay fixed here (its password, its
+	// certificate) is the usual reason they failed.
+	retryFailed *widget.Button
 
 	testTo     *field
 	sendTest   *widget.Button
@@ -126,6 +131,8 @@ func newTransportScreen(c *Console) *transportScreen {
 	s.apply = widget.NewButton("Apply", s.applyChanges)
 	s.apply.Importance = widget.HighImportance
 	s.reset = widget.NewButton("Reset", s.resetChanges)
+	s.retryFailed = widget.NewButtonWithIcon("Retry failed messages", theme.ViewRefreshIcon(), s.retryFailedMail)
+	s.retryFailed.Hide()
 
 	to := c.newEntry()
 	to.SetPlaceHolder("e.g. you@example.org")
@@ -174,7 +181,7 @@ func newTransportScreen(c *Console) *transportScreen {
 		formRow("From name", s.fromName.box),
 		formRow("Certificate", container.NewBorder(nil, nil, nil, container.NewVBox(s.forgetPin), s.pin)),
 	)
-	buttons := container.NewBorder(nil, nil, nil, container.NewHBox(s.reset, s.apply), s.result)
+	buttons := container.NewBorder(nil, nil, nil, container.NewHBox(s.retryFailed, s.reset, s.apply), s.result)
 
 	testRow := container.NewBorder(nil, nil, nil, container.NewVBox(s.sendTest), s.testTo.box)
 	testBox := container.NewVBox(
@@ -407,7 +414,7 @@ func (s *transportScreen) applyChanges() {
 	}
 	s.load() // shows values as core normalised them
 	if set.Mail.Configured() {
-		s.showResult("Saved.", widget.SuccessImportance)
+		s.showResult("Saved."+s.offerRetry(), widget.SuccessImportance)
 	} else {
 		s.showResult("Saved. Mail goes out once the server and the From address are filled in.", widget.WarningImportance)
 	}
@@ -416,6 +423,7 @@ func (s *transportScreen) applyChanges() {
 // resetChanges puts back the saved values.
 func (s *transportScreen) resetChanges() {
 	s.load()
+	s.retryFailed.Hide()
 	s.showResult("", widget.MediumImportance)
 }
 
@@ -530,6 +538,38 @@ func (s *transportScreen) trustRefused() {
 	}
 	s.showRefused(core.MailCertificate{})
 	s.showTestResult(msgTrusted, widget.SuccessImportance)
+	if offer := s.offerRetry(); offer != "" {
+		s.showResult("Trusted."+offer, widget.SuccessImportance)
+	}
+}
+
+// offerRetry shows Retry failed messages when the Outbox holds failed
+// messages after a save, and returns the sentence that says so ("" and
+// no button when there are none).
+func (s *transportScreen) offerRetry() string {
+	msgs, err := s.c.svc.Outbox()
+	n := countFailed(msgs, s.c.svc.Now())
+	if err != nil || n == 0 {
+		s.retryFailed.Hide()
+		return ""
+	}
+	s.retryFailed.Show()
+	if n == 1 {
+		return " 1 message in the Outbox failed before this change; retry it now?"
+	}
+	return fmt.Sprintf(" %d messages in the Outbox failed before this change; retry them now?", n)
+}
+
+// retryFailedMail queues the failed messages again (the Outbox's Retry
+// all failed).
+func (s *transportScreen) retryFailedMail() {
+	s.retryFailed.Hide()
+	n, err := s.c.svc.RetryFailedMail()
+	if err != nil {
+		s.showResult("Not queued: "+core.ErrorMessage(err), widget.DangerImportance)
+		return
+	}
+	s.showResult(plural(n, "failed message", "failed messages")+" queued again; the Outbox shows how they go.", widget.SuccessImportance)
 }
 
 // forgetPinned clears the pin: the computer's trusted authorities decide

@@ -18,6 +18,7 @@ import (
 	"provisio/core"
 	"provisio/core/mailer"
 	"provisio/core/mailer/smtpcapture"
+	"provisio/core/store/storetest"
 )
 
 // testPassword is an SMTP password that must never be shown.
@@ -414,4 +415,57 @@ func indexOf(t *testing.T, c *Console, title string) int {
 	}
 	t.Fatalf("no screen %q in the navigation", title)
 	return -1
+}
+
+// TestTransport_OffersToRetryFailedMail: a relay fixed on this screen is
+// the usual reason messages failed (a wrong password, a changed
+// certificate), so a save while the Outbox holds failed messages offers
+// to send them again, and the offer queues them.
+func TestTransport_OffersToRetryFailedMail(t *testing.T) {
+	h := newHarness(t)
+	s := h.c.transport
+	h.c.nav.Select(indexOf(t, h.c, "Mail Transport"))
+	test.Type(s.host.entry, "smtp.example.org")
+	test.Type(s.from.entry, "provisio@example.org")
+	test.Tap(s.apply)
+	if s.result.Text != "Saved." || s.retryFailed.Visible() {
+		t.Fatalf("with nothing failed: result %q, retry offered %v", s.result.Text, s.retryFailed.Visible())
+	}
+
+	storetest.MustAddUser(t, h.svc, "alice", "1234")
+	ic, err := h.svc.MailProvisionCode("alice")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := h.svc.MailFailed(ic.MailID, "The mail server refused the login: 535 5.7.8 Authentication failed.", false); err != nil {
+		t.Fatal(err)
+	}
+	test.Type(s.password.entry, testPassword)
+	test.Tap(s.apply)
+	if want := "Saved. 1 message in the Outbox failed before this change; retry it now?"; s.result.Text != want || !s.retryFailed.Visible() {
+		t.Fatalf("result %q (retry offered %v), want %q", s.result.Text, s.retryFailed.Visible(), want)
+	}
+	test.Tap(s.retryFailed)
+	if want := "1 failed message queued again; the Outbox shows how they go."; s.result.Text != want || s.retryFailed.Visible() {
+		t.Errorf("after retry: result %q (button shown %v), want %q", s.result.Text, s.retryFailed.Visible(), want)
+	}
+	box, err := h.svc.Outbox()
+	if err != nil || len(box) != 1 || box[0].State != core.MailQueued {
+		t.Fatalf("outbox %+v (%v), want alice's message queued again", box, err)
+	}
+	s.fromName.entry.SetText("Office IT")
+	test.Tap(s.apply)
+	if s.result.Text != "Saved." || s.retryFailed.Visible() {
+		t.Errorf("nothing failed any more: result %q, retry offered %v", s.result.Text, s.retryFailed.Visible())
+	}
+
+	// Trusting the relay's new certificate offers the same.
+	if err := h.svc.MailFailed(ic.MailID, "The mail server's certificate has changed.", false); err != nil {
+		t.Fatal(err)
+	}
+	s.refused = core.MailCertificate{Fingerprint: strings.Repeat("AB:", 31) + "AB"}
+	s.trustRefused()
+	if want := "Trusted. 1 message in the Outbox failed before this change; retry it now?"; s.result.Text != want || !s.retryFailed.Visible() {
+		t.Errorf("after Trust: result %q (retry offered %v), want %q", s.result.Text, s.retryFailed.Visible(), want)
+	}
 }
