@@ -109,14 +109,19 @@ func ValidateUser(u *User, pinMin, pinMax int) error {
 	return ValidateAttributes(u.Attributes)
 }
 
+// MaxUsernameLen is the longest username ValidateUsername accepts, in
+// bytes. Callers that hold a stranger's text keyed by name (a rate
+// limiter) cut it to this length, since no account can have a longer one.
+const MaxUsernameLen = 64
+
 // ValidateUsername accepts 1-64 printable characters without spaces or
 // control characters, so names survive XML, URLs and log lines.
 func ValidateUsername(name string) error {
 	if name == "" {
 		return FieldError("name", "Enter a username.")
 	}
-	if len(name) > 64 {
-		return FieldError("name", "A username can have at most 64 characters.")
+	if len(name) > MaxUsernameLen {
+		return FieldError("name", "A username can have at most %d characters.", MaxUsernameLen)
 	}
 	if !utf8.ValidString(name) {
 		return FieldError("name", "%s", notUTF8("username"))
