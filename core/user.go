@@ -69,6 +69,15 @@ func (u User) Provisioned() bool { return u.DeviceID != "" }
 // ValidateUser checks a user's fields against the PIN length bounds and
 // returns a field error for the first problem. It trims spaces in place.
 func ValidateUser(u *User, pinMin, pinMax int) error {
+	return validateUser(u, nil, pinMin, pinMax)
+}
+
+// validateUser is ValidateUser; for an edit, old is the user as stored,
+// and a name the edit leaves as stored is not checked again: it was
+// accepted when the user was added, and a rule made since (a username of
+// only dots) must not stop an administrator from locking, disabling or
+// correcting that user.
+func validateUser(u *User, old *User, pinMin, pinMax int) error {
 	u.Name = strings.TrimSpace(u.Name)
 	u.FullName = strings.TrimSpace(u.FullName)
 	u.Email = strings.TrimSpace(u.Email)
@@ -77,8 +86,10 @@ func ValidateUser(u *User, pinMin, pinMax int) error {
 	u.Group = strings.TrimSpace(u.Group)
 	u.Profile = strings.TrimSpace(u.Profile)
 	u.PIN = strings.TrimSpace(u.PIN)
-	if err := ValidateUsername(u.Name); err != nil {
-		return err
+	if old == nil || u.Name != old.Name {
+		if err := ValidateUsername(u.Name); err != nil {
+			return err
+		}
 	}
 	if err := validateText("full_name", "full name", u.FullName); err != nil {
 		return err
@@ -109,14 +120,22 @@ func ValidateUser(u *User, pinMin, pinMax int) error {
 	return ValidateAttributes(u.Attributes)
 }
 
-// ValidateUsername accepts 1-64 printable characters without spaces or
-// control characters, so names survive XML, URLs and log lines.
+// MaxUsernameLen is the longest username ValidateUsername accepts, in
+// bytes. Callers that hold a stranger's text keyed by name (a rate
+// limiter) cut it to this length, since no account can have a longer one.
+const MaxUsernameLen = 64
+
+// ValidateUsername accepts 1-64 printable characters without spaces,
+// control characters or any of " < > & ' / \, and not made only of dots,
+// so names survive XML, URLs and log lines: "." and ".." as a segment of
+// a URL's path are removed by its resolution, and the admin API's mux
+// answers /v1/users/.. with a redirect to /v1/ rather than the user.
 func ValidateUsername(name string) error {
 	if name == "" {
 		return FieldError("name", "Enter a username.")
 	}
-	if len(name) > 64 {
-		return FieldError("name", "A username can have at most 64 characters.")
+	if len(name) > MaxUsernameLen {
+		return FieldError("name", "A username can have at most %d characters.", MaxUsernameLen)
 	}
 	if !utf8.ValidString(name) {
 		return FieldError("name", "%s", notUTF8("username"))
@@ -125,6 +144,9 @@ func ValidateUsername(name string) error {
 		if unicode.IsSpace(r) || !unicode.IsPrint(r) || strings.ContainsRune(`"<>&'/\`, r) {
 			return FieldError("name", "A username cannot contain spaces or any of \" < > & ' / \\.")
 		}
+	}
+	if strings.Trim(name, ".") == "" {
+		return FieldError("name", "A username cannot be only dots.")
 	}
 	return nil
 }

@@ -101,7 +101,7 @@ func (s *Service) UpdateUser(name string, edit func(*User) error) (User, error) 
 		if err := edit(&u); err != nil {
 			return err
 		}
-		if err := ValidateUser(&u, set.PINMin, set.PINMax); err != nil {
+		if err := validateUser(&u, &old, set.PINMin, set.PINMax); err != nil {
 			return err
 		}
 		if Key(u.Name) != Key(old.Name) {

@@ -134,7 +134,7 @@ func (s *Service) UpdateUsers(sc Scope, specs []UserSpec) ([]error, error) {
 		if err := sp.apply(&u); err != nil {
 			return err
 		}
-		if err := ValidateUser(&u, set.PINMin, set.PINMax); err != nil {
+		if err := validateUser(&u, &old, set.PINMin, set.PINMax); err != nil {
 			return err
 		}
 		if old.Locked && !u.Locked {

@@ -110,7 +110,19 @@ func readAnswer(resp *http.Response, out any) error {
 	return json.NewDecoder(resp.Body).Decode(out)
 }
 
-func esc(s string) string { return url.PathEscape(s) }
+// esc writes s as one segment of a request's path. A name of only dots is
+// written as %2E each: net/http's mux cleans the path as sent, so a plain
+// "." or ".." segment would be redirected to another path (DELETE
+// /v1/users/./client-log to /v1/users/client-log, a user called
+// "client-log"), while "%2E%2E" reaches the route and its {name} is "..".
+// New usernames cannot be only dots (core.ValidateUsername), but users
+// stored before that rule, and agents, profiles and consoles, can be.
+func esc(s string) string {
+	if s != "" && strings.Trim(s, ".") == "" {
+		return strings.Repeat("%2E", len(s))
+	}
+	return url.PathEscape(s)
+}
 
 // Users implements API.
 func (c *Client) Users() ([]User, error) {

@@ -108,7 +108,12 @@ func (t clockTransport) CloseIdleConnections() { t.next.CloseIdleConnections() }
 func newClient(tr *http.Transport, base string) *Client {
 	clock := &serverClock{}
 	rt := clockTransport{next: tr, clock: clock}
-	return &Client{http: &http.Client{Transport: rt, Timeout: requestTimeout}, stream: &http.Client{Transport: rt}, base: base, clock: clock}
+	// The API never redirects on purpose; a redirect is net/http's mux
+	// cleaning a path, and following it would send the request, a DELETE
+	// too, to another record. It is an answer of its own (readAnswer).
+	noFollow := func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	return &Client{http: &http.Client{Transport: rt, Timeout: requestTimeout, CheckRedirect: noFollow},
+		stream: &http.Client{Transport: rt, CheckRedirect: noFollow}, base: base, clock: clock}
 }
 
 // ClockOffset is how far the server's clock is ahead of this machine's

@@ -43,8 +43,12 @@ func (h *Handler) readAPI(w http.ResponseWriter, r *http.Request) (user, id stri
 		writeJSON(w, http.StatusBadRequest, apiReply{State: "refused", Message: "The request could not be read."})
 		return "", "", false
 	}
+	// The Id checked is the Id the caller uses: white space around it is
+	// dropped, as AgentXML's parser drops it from every field, so a status
+	// check and a download of the same Id cannot get different answers.
+	id = strings.TrimSpace(req.ID)
 	// A read-only check first: an unknown Id costs no write.
-	user, ok, err := h.svc.DeviceUser(strings.TrimSpace(req.ID))
+	user, ok, err := h.svc.DeviceUser(id)
 	if err != nil {
 		h.svc.RequestFailed("Web client request", err)
 		writeJSON(w, http.StatusInternalServerError, apiReply{State: "refused", Message: "The server could not answer; try again later."})
@@ -55,7 +59,7 @@ func (h *Handler) readAPI(w http.ResponseWriter, r *http.Request) (user, id stri
 		writeJSON(w, http.StatusOK, apiReply{State: "replaced", Message: replacedMessage})
 		return "", "", false
 	}
-	return user, req.ID, true
+	return user, id, true
 }
 
 // status tells the authenticator whether it is still the user's device,

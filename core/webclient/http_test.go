@@ -285,8 +285,9 @@ func TestHandler_RequestRefusalsCostTheSame(t *testing.T) {
 // it before the answer, one that sends nothing writes nothing, so every
 // answer waits for the same floor (DefaultRequestFloor with the handler's
 // default options): how long the page takes must not tell a stranger which
-// names are accounts that can receive a code. Only the lower bound is
-// checked, which holds on any machine.
+// names are accounts that can receive a code, nor that a name is longer
+// than any username. Only the lower bound is checked, which holds on any
+// machine.
 func TestHandler_RequestTimingFloor(t *testing.T) {
 	w := newWorldFloor(t, 0)
 	if err := w.svc.SetSetting("policy.selfreset.allow_self_provision", "Yes"); err != nil {
@@ -296,10 +297,16 @@ func TestHandler_RequestTimingFloor(t *testing.T) {
 	w.addUser(t, "pending", "1357", "pending@example.org")
 	w.code(t, "pending")
 	hc := w.client(t)
-	for _, name := range []string{"nobody", "pending", "mailed"} {
-		t.Run(name, func(t *testing.T) {
+	tests := []struct{ label, name string }{
+		{"nobody", "nobody"},
+		{"pending", "pending"},
+		{"mailed", "mailed"},
+		{"overlong", strings.Repeat("x", 4000)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.label, func(t *testing.T) {
 			start := time.Now()
-			r, err := hc.PostForm(w.url+"/userportal/request", url.Values{"username": {name}})
+			r, err := hc.PostForm(w.url+"/userportal/request", url.Values{"username": {tt.name}})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -118,7 +118,20 @@ func (l *limiter) take(key string, max int, per time.Duration) (bool, time.Durat
 	return true, 0
 }
 
-func userKey(name string) string { return "user\x00" + strings.ToLower(name) }
+// userKey is the key of the per-name limit of code requests. The name is
+// a stranger's text of up to maxForm bytes, read before any check, so it
+// is cut to core.MaxUsernameLen: no account has a longer name, and
+// maxLimiterKeys names of 4 KiB each would hold some 40 MB. A cut name
+// shares its count with the names that start the same, which is nothing
+// new: anyone can spend a name's requests by typing it. The concatenation
+// copies, so the key does not keep the long name's bytes alive.
+func userKey(name string) string {
+	k := strings.ToLower(name)
+	if len(k) > core.MaxUsernameLen {
+		k = k[:core.MaxUsernameLen]
+	}
+	return "user\x00" + k
+}
 
 // addrKey is the key of a per-address limit of kind: the source counts
 // by its IPv6 /64, as everywhere (core.SourceName), so a host rotating

@@ -2,8 +2,11 @@ package webclient
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 	"time"
+
+	"provisio/core"
 )
 
 func TestLimiterTake(t *testing.T) {
@@ -121,5 +124,36 @@ func TestAddrKey(t *testing.T) {
 	}
 	if addrKey("req", "10.0.0.7") == addrKey("api", "10.0.0.7") {
 		t.Error("two kinds of limit share a key")
+	}
+}
+
+// The per-name key folds case as usernames do and is never longer than
+// the longest username allows, whatever a stranger types.
+func TestUserKey(t *testing.T) {
+	max := len("user\x00") + core.MaxUsernameLen
+	long := strings.Repeat("a", core.MaxUsernameLen)
+	tests := []struct {
+		name, a, b string
+		same       bool
+	}{
+		{"case folds", "Alice", "alice", true},
+		{"different names", "alice", "bob", false},
+		{"longest username kept whole", long, long[:core.MaxUsernameLen-1] + "b", false},
+		{"one byte over is cut", long + "x", long + "y", true},
+		{"4 KiB is cut", long + strings.Repeat("x", 4000), long, true},
+		// A valid name whose lower case is longer in bytes (U+023A is 2
+		// bytes, its lower case 3) is cut too.
+		{"lower case grows", strings.Repeat("\u023a", 32), strings.Repeat("\u2c65", 32), true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ka, kb := userKey(tt.a), userKey(tt.b)
+			if got := ka == kb; got != tt.same {
+				t.Errorf("same key %v, want %v", got, tt.same)
+			}
+			if len(ka) > max || len(kb) > max {
+				t.Errorf("keys of %d and %d bytes, want at most %d", len(ka), len(kb), max)
+			}
+		})
 	}
 }

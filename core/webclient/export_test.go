@@ -1,0 +1,13 @@
+package webclient
+
+// LimiterKeys returns the keys h's rate limiter tracks, for tests that
+// check what a stranger's text can make it hold.
+func LimiterKeys(h *Handler) []string {
+	h.limits.mu.Lock()
+	defer h.limits.mu.Unlock()
+	keys := make([]string, 0, len(h.limits.m))
+	for k := range h.limits.m {
+		keys = append(keys, k)
+	}
+	return keys
+}
