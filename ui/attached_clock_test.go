@@ -57,7 +57,7 @@ func TestConsole_AttachedPendingCodeOnServersClock(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			h, ic := attachedMailedCode(t, tt.behind)
 			s := h.c.users
-			pending := "pending code until " + ic.Expires.Local().Format(dateTimeFormat)
+			pending := "pending code until " + ic.Expires.Local().Format("15:04")
 			if row := s.row(0); !contains(row, pending) {
 				t.Errorf("bob's row %q, want %q", row, pending)
 			}

@@ -143,7 +143,19 @@ func (s *logScreen) applyFilter() {
 	// different entry; the detail line keeps the one that was picked.
 	s.list.UnselectAll()
 	s.list.Refresh()
+	// Until one is picked, the detail line says how to read a message
+	// the list cuts short, instead of standing empty.
+	if t := s.detail.Text; t == "" || t == logHint {
+		hint := ""
+		if len(s.shown) > 0 {
+			hint = logHint
+		}
+		s.detail.SetText(hint)
+	}
 }
+
+// logHint is the detail line before an entry is picked.
+const logHint = "Select an entry to read it in full."
 
 func (s *logScreen) updateRow(id widget.ListItemID, o fyne.CanvasObject) {
 	if id >= len(s.shown) {

@@ -250,3 +250,41 @@ func TestLogScreen_ShowsWhoActed(t *testing.T) {
 		t.Errorf("export rows (message, by) = %q, want %q; header %q", got, want, rows[0])
 	}
 }
+
+// TestLogScreen_DetailLineHintsUntilAPick: the list cuts long messages
+// short, and the line under it shows one in full once it is picked.
+// Until then that line says so, as the Outbox does, instead of standing
+// empty; with no entries shown it says nothing, and a picked entry stays
+// as new ones arrive.
+func TestLogScreen_DetailLineHintsUntilAPick(t *testing.T) {
+	h := newHarness(t)
+	l := h.c.log
+	if _, err := h.svc.AddUser(core.User{Name: "lee"}); err != nil {
+		t.Fatal(err)
+	}
+	h.settle()
+	l.load()
+	if len(l.shown) == 0 || l.detail.Text != logHint {
+		t.Fatalf("%d entries shown, detail line %q; want %q", len(l.shown), l.detail.Text, logHint)
+	}
+	l.filter.SetText("no entry says this")
+	if len(l.shown) != 0 || l.detail.Text != "" {
+		t.Errorf("%d entries shown, detail line %q; want none and no hint", len(l.shown), l.detail.Text)
+	}
+	l.filter.SetText("")
+	if l.detail.Text != logHint {
+		t.Errorf("detail line %q with the filter cleared, want %q", l.detail.Text, logHint)
+	}
+	l.list.Select(0)
+	picked := logDetail(l.shown[0])
+	if l.detail.Text != picked {
+		t.Fatalf("detail line %q, want the picked entry %q", l.detail.Text, picked)
+	}
+	if _, err := h.svc.AddUser(core.User{Name: "max"}); err != nil {
+		t.Fatal(err)
+	}
+	h.waitFor("the new entry", func() bool { return l.shown[0].Message == `User "max" added.` })
+	if l.detail.Text != picked {
+		t.Errorf("detail line %q after a new entry, want the picked one %q", l.detail.Text, picked)
+	}
+}

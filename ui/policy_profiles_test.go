@@ -158,7 +158,9 @@ func TestUserForm_EffectiveProfilePreview(t *testing.T) {
 		want           []string
 	}{
 		{"", profileFollowGroup, []string{"Profile Default (default)", "PIN cache timeout (seconds): 300 — default"}},
-		{"sales", profileFollowGroup, []string{"Profile Sales (group sales)", "PIN cache timeout (seconds): 600 — group sales (profile Sales)"}},
+		{"sales", profileFollowGroup, []string{"Profile Sales (group sales)", "PIN cache timeout (seconds): 600 — group sales (profile Sales)",
+			// An empty value is named, not a gap before the dash.
+			"Customer Service Phone: (not set) — group sales (profile Sales)"}},
 		{"sales", "VIP", []string{"Profile VIP (user)", "PIN (optional or mandatory): mandatory — user (profile VIP)"}},
 	}
 	for _, tt := range tests {
@@ -168,6 +170,9 @@ func TestUserForm_EffectiveProfilePreview(t *testing.T) {
 			if !strings.Contains(f.effective.Text, w) {
 				t.Errorf("group %q profile %q: preview lacks %q:\n%s", tt.group, tt.profile, w, f.effective.Text)
 			}
+		}
+		if strings.Contains(f.effective.Text, ":  —") {
+			t.Errorf("group %q profile %q: preview shows an empty value as a gap:\n%s", tt.group, tt.profile, f.effective.Text)
 		}
 	}
 	if got := f.effectiveBox.Items[0].Title; got != "Effective profile: VIP (user)" {

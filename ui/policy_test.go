@@ -3,6 +3,8 @@ package ui
 import (
 	"strings"
 	"testing"
+	"unicode"
+	"unicode/utf8"
 
 	"fyne.io/fyne/v2/test"
 
@@ -213,5 +215,24 @@ func TestPINPolicy_RaiseBothLengths(t *testing.T) {
 	}
 	if !min.msg.Visible() || min.msg.Text != "The shortest PIN cannot be longer than the longest." || min.entry.Text != "10" || max.entry.Text != "9" {
 		t.Errorf("shortest PIN says %q (visible %v); the form shows %q-%q", min.msg.Text, min.msg.Visible(), min.entry.Text, max.entry.Text)
+	}
+}
+
+// TestSettingsForms_LabelsStartWithACapital: every field label of the
+// policy and backup forms starts with a capital, as the Server, Mail
+// Transport and user forms do. Policy → PIN & Lockout showed core's
+// lower-case help ("shortest PIN", "first lock (seconds)"). The backup
+// form's "age recipient" is the tool's own name, spelt as it is, and
+// "or passphrase file" continues it.
+func TestSettingsForms_LabelsStartWithACapital(t *testing.T) {
+	h := newHarness(t)
+	lower := map[string]bool{"age recipient": true, "or passphrase file": true}
+	for _, f := range []*settingsForm{h.c.mobile, h.c.selfReset, h.c.pin, h.c.backups.form} {
+		for _, e := range f.spec.entries {
+			label := e.labelText()
+			if r, _ := utf8.DecodeRuneInString(label); !unicode.IsUpper(r) && !lower[label] {
+				t.Errorf("%s: %s is labelled %q", f.spec.title, e.key, label)
+			}
+		}
 	}
 }

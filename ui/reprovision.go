@@ -323,6 +323,8 @@ func (d *reprovisionDialog) show(ic core.IssuedCode) {
 	}
 	d.where.SetText(where)
 	d.qrImage.Translucency = 0
+	d.copyURL.Enable()
+	d.savePNG.Enable()
 	d.setStatus(statusWaiting, widget.MediumImportance)
 	d.tick()
 	d.start()
@@ -368,6 +370,9 @@ func (d *reprovisionDialog) finish(status string, imp widget.Importance, countdo
 	d.qrImage.Translucency = spentQRTranslucency
 	d.qrImage.Refresh()
 	d.where.SetText("This QR code no longer works; do not scan it.")
+	// Nor must it leave the console as a URL or a picture to pass on.
+	d.copyURL.Disable()
+	d.savePNG.Disable()
 	d.setStatus(status, imp)
 	d.countdown.SetText(countdown)
 }

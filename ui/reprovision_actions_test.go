@@ -41,6 +41,29 @@ func TestReprovision_CopyURL(t *testing.T) {
 	}
 }
 
+// TestReprovision_SpentCodeIsNotCopiedOrSaved: once the code is used,
+// Copy URL and Save PNG… are off, as the dialog says not to scan the
+// faded QR code; New code turns them on again. They used to copy and
+// save a code that no longer works.
+func TestReprovision_SpentCodeIsNotCopiedOrSaved(t *testing.T) {
+	h := newHarness(t)
+	d := h.openFor("bob")
+	if d.copyURL.Disabled() || d.savePNG.Disabled() {
+		t.Fatal("Copy URL or Save PNG is off for a fresh code")
+	}
+	if _, err := h.svc.Provision("127.0.0.1", "bob", d.issued.Code, "Android 15"); err != nil {
+		t.Fatal(err)
+	}
+	h.waitFor("the code used", func() bool { return d.done })
+	if !d.copyURL.Disabled() || !d.savePNG.Disabled() {
+		t.Errorf("after the phone provisioned: Copy URL off %v, Save PNG off %v; want both off", d.copyURL.Disabled(), d.savePNG.Disabled())
+	}
+	test.Tap(d.newCode)
+	if d.done || d.copyURL.Disabled() || d.savePNG.Disabled() {
+		t.Errorf("after New code: done %v, Copy URL off %v, Save PNG off %v", d.done, d.copyURL.Disabled(), d.savePNG.Disabled())
+	}
+}
+
 func TestReprovision_SavePNG(t *testing.T) {
 	h := newHarness(t)
 	d := h.openFor("carol")

@@ -2,6 +2,7 @@ package ui
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"fyne.io/fyne/v2"
@@ -261,11 +262,26 @@ func (f *userForm) preview() {
 		f.effective.SetText(core.ErrorMessage(err))
 		return
 	}
-	f.effective.SetText(fmt.Sprintf("Profile %s (%s)\n%s", e.Profile.Name, e.Source, strings.TrimSuffix(e.String(), "\n")))
+	f.effective.SetText(fmt.Sprintf("Profile %s (%s)\n%s", e.Profile.Name, e.Source, strings.TrimSuffix(withUnset(e).String(), "\n")))
 	if f.effectiveBox != nil {
 		f.effectiveBox.Items[0].Title = fmt.Sprintf("Effective profile: %s (%s)", e.Profile.Name, e.Source)
 		f.effectiveBox.Refresh()
 	}
+}
+
+// unsetValue stands in the preview for a value the profile leaves empty,
+// which read as a gap before the dash ("Customer Service Phone:  — …").
+const unsetValue = "(not set)"
+
+// withUnset is e with unsetValue for its empty values.
+func withUnset(e core.EffectiveProfile) core.EffectiveProfile {
+	e.Values = slices.Clone(e.Values)
+	for i := range e.Values {
+		if strings.TrimSpace(e.Values[i].Value) == "" {
+			e.Values[i].Value = unsetValue
+		}
+	}
+	return e
 }
 
 // showClientLog says what the user's phone uploaded (#14).

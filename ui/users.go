@@ -371,12 +371,26 @@ func deviceState(r userRow, now time.Time) string {
 	}
 	// PendingCodes was read at the last refresh; codes expire silently.
 	if now.Before(r.pending) {
-		parts = append(parts, "pending code until "+r.pending.Local().Format(dateTimeFormat))
+		parts = append(parts, "pending code until "+untilText(r.pending, now))
 	}
 	if len(parts) == 0 {
 		return "none"
 	}
 	return strings.Join(parts, "; ")
+}
+
+// untilText is when something pending ends, as the users list says it:
+// the time alone on the day it ends ("11:01", as "locked until 10:42"
+// and the authenticator app's "pending until" read), the date as well
+// when it ends another day. The date made a user who already has a phone
+// and is being reprovisioned too long for the Device column at
+// 1920×1080, cutting off the time the code ends.
+func untilText(t, now time.Time) string {
+	t, now = t.Local(), now.Local()
+	if y, m, d := t.Date(); y == now.Year() && m == now.Month() && d == now.Day() {
+		return t.Format("15:04")
+	}
+	return t.Format(dateTimeFormat)
 }
 
 // lastLogin is when the user last signed in with a one-time code.

@@ -3,9 +3,12 @@ package ui
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/test"
+	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
 
 	"provisio/core"
 	"provisio/core/store/storetest"
@@ -242,7 +245,7 @@ func TestUsersScreen_FollowsOutsideChanges(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := "pending code until " + ic.Expires.Local().Format(dateTimeFormat)
+	want := "pending code until " + ic.Expires.Local().Format("15:04")
 	h.waitFor("pending code shown", func() bool { return deviceState(*s.shown[0], h.svc.Now()) == want })
 
 	if _, err := h.svc.Provision("127.0.0.1", "hank", ic.Code, "Android 15"); err != nil {
@@ -290,5 +293,60 @@ func TestConsole_NoticeForAgentCode(t *testing.T) {
 	}
 	if want := ic.Expires.Local().Format(dateTimeFormat) + " (in 10:00)"; n.expires.Text != want {
 		t.Errorf("notice expiry %q, want %q", n.expires.Text, want)
+	}
+}
+
+// TestUsersScreen_DeviceColumnFitsAt1920: a user who has a phone and is
+// being reprovisioned reads in full at 1920×1080: the old phone and when
+// the new code ends. With the date in both the end time was cut off
+// ("…; pending code until 202…"). A code that ends another day keeps
+// its date.
+func TestUsersScreen_DeviceColumnFitsAt1920(t *testing.T) {
+	h := newHarness(t)
+	s := h.c.users
+	storetest.MustAddUser(t, h.svc, "erin", "1357")
+	ic, err := h.svc.CreateProvisionCode("erin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.svc.Provision("127.0.0.1", "erin", ic.Code, "Android 15"); err != nil {
+		t.Fatal(err)
+	}
+	if ic, err = h.svc.CreateProvisionCode("erin"); err != nil {
+		t.Fatal(err)
+	}
+	var want string
+	h.waitFor("the pending code listed", func() bool {
+		if len(s.shown) == 1 {
+			want = deviceState(*s.shown[0], h.svc.Now())
+		}
+		return strings.Contains(want, "; pending code until ")
+	})
+
+	h.win.Resize(fyne.NewSize(1920, 1080))
+	h.c.showScreen(s.content)
+	h.settle()
+	var cell *widget.Label
+	walk(s.list, func(o fyne.CanvasObject) {
+		if l, ok := o.(*widget.Label); ok && l.Text == want {
+			cell = l
+		}
+	})
+	if cell == nil {
+		t.Fatalf("no cell of the list reads %q", want)
+	}
+	need := fyne.MeasureText(want, theme.TextSize(), cell.TextStyle).Width + 2*theme.InnerPadding()
+	if got := cell.Size().Width; got < need {
+		t.Errorf("%q is cut at 1920×1080: the Device column is %.0f px wide, the text needs %.0f", want, got, need)
+	}
+	if end := "pending code until " + ic.Expires.Local().Format("15:04"); !strings.HasSuffix(want, end) {
+		t.Errorf("device state %q, want it to end %q", want, end)
+	}
+
+	// A code valid past midnight says which day it ends.
+	r := *s.shown[0]
+	r.pending = time.Date(2025, 6, 3, 8, 30, 0, 0, time.Local)
+	if got, want := deviceState(r, time.Date(2025, 6, 2, 23, 50, 0, 0, time.Local)), "pending code until 2025-06-03 08:30"; !strings.HasSuffix(got, want) {
+		t.Errorf("device state %q, want it to end %q", got, want)
 	}
 }
