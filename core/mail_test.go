@@ -100,7 +100,7 @@ func TestService_MailRules(t *testing.T) {
 
 func TestService_MailDestination(t *testing.T) {
 	svc := storetest.MustService(t)
-	if _, err := svc.AddUser(core.User{Name: "nomail", PIN: "1234"}); err != nil {
+	if _, err := svc.AddUser(core.User{Name: "nomail", PIN: "1234", MobileAllowed: true}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := svc.MailProvisionCode("nomail"); core.ErrorCode(err) != core.CodeInvalid {
@@ -114,7 +114,7 @@ func TestService_MailDestination(t *testing.T) {
 		t.Fatalf("message left behind: %v", box)
 	}
 
-	if _, err := svc.AddUser(core.User{Name: "bob", Email: "bob@example.org", StringsEmail: "bob.phone@example.org"}); err != nil {
+	if _, err := svc.AddUser(core.User{Name: "bob", Email: "bob@example.org", StringsEmail: "bob.phone@example.org", MobileAllowed: true}); err != nil {
 		t.Fatal(err)
 	}
 	for _, tt := range []struct {

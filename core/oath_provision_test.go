@@ -161,3 +161,38 @@ func TestOATH_RedeemWrongCodesKillTheCode(t *testing.T) {
 		t.Error("the dead code is not in the log")
 	}
 }
+
+// TestService_MobileCodeNeedsTheMobileRight: a mobile-client code for a
+// user whose account does not allow the mobile client would provision a
+// phone that is then refused every security-string download, so no way
+// of making one does, and nothing is left behind; an authenticator app
+// needs no such right.
+func TestService_MobileCodeNeedsTheMobileRight(t *testing.T) {
+	e := newOATHEnv(t, time.Date(2026, 1, 5, 9, 0, 0, 0, time.UTC))
+	storetest.MustAddUser(t, e.svc, "frank", "9132")
+	if _, err := e.svc.UpdateUser("frank", func(u *core.User) error { u.MobileAllowed = false; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.svc.SetSetting("policy.selfreset.allow_self_provision", "true"); err != nil {
+		t.Fatal(err)
+	}
+	const want = `User "frank" may not use the mobile client; allow it in their account first, or set up an authenticator app, which needs no such right.`
+	for name, make := range map[string]func() (core.IssuedCode, error){
+		"console":         func() (core.IssuedCode, error) { return e.svc.CreateProvisionCode("frank") },
+		"mailed":          func() (core.IssuedCode, error) { return e.svc.MailProvisionCode("frank") },
+		"agent's request": func() (core.IssuedCode, error) { return e.svc.RequestProvisionCode(agentAny, "frank") },
+	} {
+		if _, err := make(); core.ErrorCode(err) != core.CodeNotInGroup || core.ErrorMessage(err) != want {
+			t.Errorf("%s: %v, want %s %q", name, err, core.CodeNotInGroup, want)
+		}
+	}
+	if p, _ := e.svc.PendingCodes(); len(p) != 0 {
+		t.Errorf("refusals left codes: %v", p)
+	}
+	if box, _ := e.svc.Outbox(); len(box) != 0 {
+		t.Errorf("refusals queued mail: %v", box)
+	}
+	if _, err := e.svc.MailOATHProvisionCode("frank", core.OATHOptions{}); err != nil {
+		t.Errorf("authenticator app set-up for a user without the mobile right: %v", err)
+	}
+}

@@ -86,7 +86,8 @@ func (s *Service) RequestProvisionCode(agent Agent, name string) (IssuedCode, er
 	ic, err := s.createProvisionCode(name, true, nil, &agent)
 	switch ErrorCode(err) {
 	case CodeNotInGroup:
-		refused(clean(name), "the user is not in the agent's group "+agent.Group+".")
+		// Not in the agent's group, or without the mobile right.
+		refused(clean(name), ErrorMessage(err))
 	case CodeInvalid:
 		// Such as a user without an email address.
 		refused(clean(name), ErrorMessage(err))
@@ -106,10 +107,15 @@ func (s *Service) createProvisionCode(name string, mail bool, oath *OATHOptions,
 			return err
 		}
 		if agent != nil && !agent.Admits(u) {
-			return Errorf(CodeNotInGroup, "User %q is not in the agent's group.", u.Name)
+			return Errorf(CodeNotInGroup, "User %q is not in the agent's group %s.", u.Name, agent.Group)
 		}
 		if u.Disabled {
 			return Errorf(CodeDisabled, "User %q is disabled; enable them before reprovisioning.", u.Name)
+		}
+		if oath == nil && !u.MobileAllowed {
+			// The phone would provision and then be refused every
+			// security-string download (download.go).
+			return Errorf(CodeNotInGroup, "User %q may not use the mobile client; allow it in their account first, or set up an authenticator app, which needs no such right.", u.Name)
 		}
 		to := ""
 		if mail {

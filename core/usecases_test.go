@@ -376,7 +376,7 @@ func TestService_AgentRulesInCore(t *testing.T) {
 	if p, _ := svc.PendingCodes(); len(p) != 0 {
 		t.Fatalf("a refused request made a code: %v", p)
 	}
-	if !strings.Contains(logLines(t, svc), `Provision code request for user "alice" refused: the user is not in the agent's group sales.`) {
+	if !strings.Contains(logLines(t, svc), `Provision code request for user "alice" refused: User "alice" is not in the agent's group sales.`) {
 		t.Error("group refusal not logged")
 	}
 	ic, err := svc.RequestProvisionCode(agentAny, "alice")

@@ -520,3 +520,53 @@ func TestStatus_FingerprintCopyable(t *testing.T) {
 		t.Errorf("clipboard %q, want %q", got, testFingerprint)
 	}
 }
+
+// TestReprovision_AsksForTheMobileRight: for a user whose account does
+// not allow the mobile client, core makes no mobile-client code (the
+// phone would be refused its strings); the console asks first, and
+// "Allow and make a code" allows it (logged) and opens the dialog, while
+// Cancel changes nothing.
+func TestReprovision_AsksForTheMobileRight(t *testing.T) {
+	h := newHarness(t)
+	for _, name := range []string{"frank", "gina"} {
+		storetest.MustAddUser(t, h.svc, name, "1234")
+		if _, err := h.svc.UpdateUser(name, func(u *core.User) error { u.MobileAllowed = false; return nil }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	h.settle()
+
+	h.c.openReprovision("gina")
+	if h.c.reprov != nil || h.c.oldPhone == nil {
+		t.Fatal("no question before a code for a user without the mobile right")
+	}
+	text := strings.Join(visibleTexts(h.win.Canvas().Overlays().Top()), " ")
+	if !strings.Contains(text, "gina may not use the mobile client") {
+		t.Fatalf("question reads %q", text)
+	}
+	h.c.oldPhone.Dismiss()
+	if u, _ := h.svc.User("gina"); u.MobileAllowed || h.c.reprov != nil {
+		t.Errorf("Cancel: mobile right %v, dialog open %v", u.MobileAllowed, h.c.reprov != nil)
+	}
+
+	h.c.openReprovision("frank")
+	h.c.oldPhone.Confirm()
+	if u, _ := h.svc.User("frank"); !u.MobileAllowed {
+		t.Error("Allow and make a code did not allow the mobile client")
+	}
+	if h.c.reprov == nil || h.c.reprov.issued.User != "frank" {
+		t.Fatal("Allow and make a code did not open the Reprovision dialog")
+	}
+	if pending, _ := h.svc.PendingCodes(); len(pending) != 1 {
+		t.Errorf("pending codes %v, want frank's", pending)
+	}
+	h.waitFor("the change in the log", func() bool {
+		tail, _ := h.svc.LogTail(5)
+		for _, e := range tail {
+			if strings.Contains(e.Message, `User "frank" changed: mobile right Yes`) {
+				return true
+			}
+		}
+		return false
+	})
+}

@@ -112,6 +112,10 @@ type reprovisionHost struct {
 // offers the authenticator app too, which makes no provision code.
 func (c *Console) openReprovision(name string) {
 	u, err := c.svc.User(name)
+	if err == nil && !u.Disabled && !u.MobileAllowed {
+		c.askMobileRight(u)
+		return
+	}
 	if err != nil || !u.Provisioned() || u.Disabled {
 		// Errors and disabled users get core's sentence at once.
 		c.reprovisionNow(name)
@@ -134,6 +138,32 @@ func (c *Console) openReprovision(name string) {
 		if ok {
 			c.reprovisionNow(name)
 		}
+	}, c.win)
+	c.oldPhone = confirm
+	c.pushModal(confirm, func() { confirm.Confirm() })
+	confirm.Resize(fyne.NewSize(480, 0))
+	confirm.Show()
+}
+
+// askMobileRight asks about a user whose account does not allow the
+// mobile client, for whom core makes no mobile-client code (the phone
+// would be refused its security strings): allow it, with the change in
+// the audit log like any edit, and go on to the code; or choose the
+// authenticator app, which needs no such right.
+func (c *Console) askMobileRight(u core.User) {
+	msg := newNote(u.Name + " may not use the mobile client: \"Mobile client allowed\" is off in their account. " +
+		"Allow it and make a code, or choose the authenticator app, which needs no such right.")
+	var confirm *dialog.ConfirmDialog
+	choice := c.tokenChoice(u.Name, choiceStrings, func() { confirm.Hide() })
+	confirm = dialog.NewCustomConfirm("Reprovision "+u.Name+"?", "Allow and make a code", "Cancel", container.NewVBox(choice, msg), func(ok bool) {
+		if !ok {
+			return
+		}
+		if _, err := c.svc.UpdateUser(u.Name, func(cur *core.User) error { cur.MobileAllowed = true; return nil }); err != nil {
+			c.showError(err)
+			return
+		}
+		c.openReprovision(u.Name) // asks about a phone the user already has
 	}, c.win)
 	c.oldPhone = confirm
 	c.pushModal(confirm, func() { confirm.Confirm() })
