@@ -286,3 +286,9 @@ type pageData struct {
 	// the code: the GET of this page still never spends it.
 	WebClient bool
 }
+
+// FingerprintPairs is the fingerprint cut after each colon: the page puts
+// a line-break opportunity there (<wbr>), so a phone's narrow screen
+// wraps it between bytes ("…F2:67:5E…"), never inside one ("…F2:6" /
+// "7:5E…"), which reads as another fingerprint to the person comparing.
+func (p pageData) FingerprintPairs() []string { return strings.SplitAfter(p.Fingerprint, ":") }

@@ -87,6 +87,18 @@
     render();
   }
 
+  // showFingerprint writes fp with a line-break opportunity after each
+  // colon, so a narrow screen wraps it between bytes, never inside one
+  // ("F2:6" / "7:5E" reads as another fingerprint); <wbr> adds no
+  // character to what is copied.
+  function showFingerprint(el, fp) {
+    el.textContent = '';
+    fp.split(':').forEach(function (pair, i, all) {
+      if (i > 0) { el.append(document.createElement('wbr')); }
+      el.append(i < all.length - 1 ? pair + ':' : pair);
+    });
+  }
+
   function render() {
     document.getElementById('app').setAttribute('aria-busy', 'false');
     show('install', !!state && !state.replaced && !standalone);
@@ -97,7 +109,7 @@
     }
     show('empty', false); show('device', true);
     $('who').textContent = state.username + (state.server ? ' on ' + state.server : '');
-    if (state.fingerprint) { $('fp').textContent = state.fingerprint; show('fp-line', true); }
+    if (state.fingerprint) { showFingerprint($('fp'), state.fingerprint); show('fp-line', true); }
     renderSupport();
     if (state.replaced) {
       $('banner').textContent = 'This phone was replaced: your account was set up on another device, so these codes no longer work. Forget this phone, or ask for a new code to set it up again.';
