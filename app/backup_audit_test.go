@@ -1,6 +1,9 @@
 package main
 
 import (
+	"archive/tar"
+	"bytes"
+	"crypto/rand"
 	"io"
 	"io/fs"
 	"os"
@@ -8,6 +11,11 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+
+	"filippo.io/age"
+
+	"provisio/core/backup"
+	"provisio/core/store"
 )
 
 // Tests of the backup and restore audit (docs/decisions.md "Backup and
@@ -83,5 +91,181 @@ func TestCLI_BackupOutWriteFailureIsASentence(t *testing.T) {
 				t.Fatalf("backup: exit %d, %q %q", code, stdout, errOut)
 			}
 		})
+	}
+}
+
+// snapshotFiles reads every file under each of dirs, by path.
+func snapshotFiles(t *testing.T, dirs ...string) map[string][]byte {
+	t.Helper()
+	files := map[string][]byte{}
+	for _, d := range dirs {
+		err := filepath.WalkDir(d, func(path string, e fs.DirEntry, err error) error {
+			if err != nil || e.IsDir() {
+				return err
+			}
+			b, err := os.ReadFile(path)
+			files[path] = b
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	return files
+}
+
+// TestCLI_RestoreRefusalsLeaveTheDataAsItWas: every wrong file or secret
+// given to restore is refused with exit 1 and one sentence (no age or
+// system text), and every byte of the data and key directories, and
+// the listing of the folder they are in, is as before. The sentences
+// for a secret of the wrong kind, an age file of something else and a
+// backup of a newer format are new (TestRead_SaysWhyInOneSentence).
+func TestCLI_RestoreRefusalsLeaveTheDataAsItWas(t *testing.T) {
+	root := privateTempDir(t)
+	dir := filepath.Join(root, "data")
+	keyDir := keyDirFor(dir, "")
+	if code, _, errOut := runCLI(t, dir, "user", "add", "alice"); code != exitOK {
+		t.Fatalf("user add: %q", errOut)
+	}
+	files := filepath.Join(root, "files") // the backups and secrets
+	if err := os.Mkdir(files, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	write := func(name string, b []byte) string {
+		p := filepath.Join(files, name)
+		if err := os.WriteFile(p, b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	pass := write("pass", []byte("correct horse battery staple\n"))
+	wrongPass := write("wrong-pass", []byte("wrong horse battery staple\n"))
+	id, err := age.GenerateX25519Identity()
+	if err != nil {
+		t.Fatal(err)
+	}
+	idFile := write("id.txt", []byte("# created: 2026-11-30T02:30:00Z\n# public key: "+id.Recipient().String()+"\n"+id.String()+"\n"))
+	other, err := age.GenerateX25519Identity()
+	if err != nil {
+		t.Fatal(err)
+	}
+	otherID := write("other-id.txt", []byte(other.String()+"\n"))
+	withPass, toRecipient := filepath.Join(files, "pass.age"), filepath.Join(files, "recipient.age")
+	if code, _, errOut := runCLI(t, dir, "backup", "--out", withPass, "--passphrase-file", pass); code != exitOK {
+		t.Fatalf("backup: %q", errOut)
+	}
+	if code, _, errOut := runCLI(t, dir, "backup", "--out", toRecipient, "--recipient", id.Recipient().String()); code != exitOK {
+		t.Fatalf("backup: %q", errOut)
+	}
+	good, err := os.ReadFile(toRecipient)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// An age file of something else, and a backup of a newer format.
+	ageOf := func(name string, members ...[2]string) string {
+		var buf bytes.Buffer
+		w, err := age.Encrypt(&buf, id.Recipient())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(members) == 0 {
+			w.Write([]byte("minutes of the meeting\n"))
+		} else {
+			tw := tar.NewWriter(w)
+			for _, m := range members {
+				tw.WriteHeader(&tar.Header{Name: m[0], Mode: 0o600, Size: int64(len(m[1])), Typeflag: tar.TypeReg})
+				tw.Write([]byte(m[1]))
+			}
+			tw.Close()
+		}
+		w.Close()
+		return write(name, buf.Bytes())
+	}
+	notOurs := ageOf("minutes.age")
+	newer := ageOf("newer.age", [2]string{backup.ManifestName, `{"format": 2, "version": "v9.1.0"}`}, [2]string{backup.DataName, "x"})
+	random := make([]byte, 40000)
+	rand.Read(random)
+	// A backup decrypted by hand (age -d): the tar itself.
+	var plainTar bytes.Buffer
+	tw := tar.NewWriter(&plainTar)
+	tw.WriteHeader(&tar.Header{Name: backup.ManifestName, Mode: 0o600, Size: 2, Typeflag: tar.TypeReg})
+	tw.Write([]byte("{}"))
+	tw.Close()
+
+	tests := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"truncated", []string{write("cut.age", good[:len(good)/2]), "--identity", idFile}, "it is damaged or cut short"},
+		{"random bytes", []string{write("random.age", random), "--identity", idFile}, "it is not a Provisio backup (those are age-encrypted files"},
+		{"a decrypted backup", []string{write("plain.tar", plainTar.Bytes()), "--identity", idFile}, "it is not a Provisio backup (those are age-encrypted files"},
+		{"empty", []string{write("empty.age", nil), "--identity", idFile}, "the file is empty"},
+		{"a folder", []string{files, "--identity", idFile}, "is a folder"},
+		{"missing", []string{filepath.Join(files, "nope.age"), "--identity", idFile}, "does not exist"},
+		{"a passphrase for a backup to a recipient", []string{toRecipient, "--passphrase-file", pass}, "it was encrypted to an age recipient, not with a passphrase; restore it with that recipient's identity file (--identity)"},
+		{"an identity for a backup with a passphrase", []string{withPass, "--identity", idFile}, "it was encrypted with a passphrase, not to an age recipient; restore it with its passphrase (--passphrase-file)"},
+		{"the wrong passphrase", []string{withPass, "--passphrase-file", wrongPass}, "the passphrase does not open it"},
+		{"another identity", []string{toRecipient, "--identity", otherID}, "the identity does not open it: it was encrypted to another age recipient"},
+		{"the passphrase file as identity", []string{toRecipient, "--identity", pass}, "holds no age identity"},
+		{"an age file of something else", []string{notOurs, "--identity", idFile}, "it opens, but it is not a Provisio backup"},
+		{"a newer format", []string{newer, "--identity", idFile}, "it was made by a newer Provisio (v9.1.0, backup format 2)"},
+	}
+	if os.Geteuid() != 0 { // root reads any file
+		unreadable := write("unreadable.age", good)
+		if err := os.Chmod(unreadable, 0); err != nil {
+			t.Fatal(err)
+		}
+		tests = append(tests, struct {
+			name string
+			args []string
+			want string
+		}{"no read permission", []string{unreadable, "--identity", idFile}, "cannot be read (permission denied); nothing was changed"})
+	}
+	listing := func() []string {
+		es, err := os.ReadDir(root)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var names []string
+		for _, e := range es {
+			names = append(names, e.Name())
+		}
+		return names
+	}
+	before, beforeList := snapshotFiles(t, dir, keyDir), listing()
+	if _, ok := before[filepath.Join(dir, store.FileName)]; !ok {
+		t.Fatalf("no data file in %v", before)
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, out, errOut := runCLI(t, dir, append([]string{"restore"}, tt.args...)...)
+			if code != exitError || !strings.Contains(errOut, tt.want) || strings.Count(errOut, "\n") != 1 || out != "" {
+				t.Errorf("exit %d, stdout %q, stderr %q; want exit 1 and one line ~%q", code, out, errOut, tt.want)
+			}
+			for _, raw := range []string{"age header", "age:", `\x`, "open /", "read /", "failed to", "chunk", "unexpected EOF"} {
+				if strings.Contains(errOut, raw) {
+					t.Errorf("stderr %q carries a library's or the system's text (%q)", errOut, raw)
+				}
+			}
+			after := snapshotFiles(t, dir, keyDir)
+			if len(after) != len(before) {
+				t.Errorf("files after the refused restore: %d, before: %d", len(after), len(before))
+			}
+			for path, b := range before {
+				if !bytes.Equal(after[path], b) {
+					t.Errorf("%s changed", path)
+				}
+			}
+			if got := listing(); strings.Join(got, " ") != strings.Join(beforeList, " ") {
+				t.Errorf("the folder holds %q, held %q", got, beforeList)
+			}
+		})
+	}
+	// The right secrets restore both.
+	for _, args := range [][]string{{toRecipient, "--identity", idFile}, {withPass, "--passphrase-file", pass}} {
+		if code, out, errOut := runCLI(t, dir, append([]string{"restore"}, args...)...); code != exitOK {
+			t.Fatalf("restore %q: exit %d, %q %q", args, code, out, errOut)
+		}
 	}
 }
