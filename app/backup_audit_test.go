@@ -14,6 +14,7 @@ import (
 
 	"filippo.io/age"
 
+	"provisio/core"
 	"provisio/core/backup"
 	"provisio/core/store"
 )
@@ -266,6 +267,51 @@ func TestCLI_RestoreRefusalsLeaveTheDataAsItWas(t *testing.T) {
 	for _, args := range [][]string{{toRecipient, "--identity", idFile}, {withPass, "--passphrase-file", pass}} {
 		if code, out, errOut := runCLI(t, dir, append([]string{"restore"}, args...)...); code != exitOK {
 			t.Fatalf("restore %q: exit %d, %q %q", args, code, out, errOut)
+		}
+	}
+}
+
+// TestBackup_IdentityAsRecipientIsNeverRepeated: an age identity given
+// where the recipient belongs, on the command line, in the setting, or
+// in an online backup's request (the admin API takes any JSON), is
+// refused without being repeated on stderr or in the audit log. Before,
+// the refusal quoted it, and a refused online backup wrote it into the
+// audit log ("Backup over the admin socket failed: \"AGE-SECRET-KEY-1…\"
+// is not an age recipient").
+func TestBackup_IdentityAsRecipientIsNeverRepeated(t *testing.T) {
+	root := privateTempDir(t)
+	dir := filepath.Join(root, "data")
+	id, err := age.GenerateX25519Identity()
+	if err != nil {
+		t.Fatal(err)
+	}
+	secret := id.String()
+	body := secret[len("AGE-SECRET-KEY-1"):]
+	leaks := func(s string) bool { return strings.Contains(strings.ToUpper(s), body) }
+	for _, args := range [][]string{
+		{"backup", "--out", filepath.Join(root, "b.age"), "--recipient", secret},
+		{"settings", "set", "backup.recipient", secret},
+	} {
+		code, out, errOut := runCLI(t, dir, args...)
+		if code != exitError || !strings.Contains(errOut, "age identity") || leaks(out+errOut) {
+			t.Errorf("%s: exit %d, %q %q; want exit 1, a sentence and no identity", args[0], code, out, errOut)
+		}
+	}
+	e, err := openEnvKey(dir, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.close()
+	if _, err := e.svc.Backup(io.Discard, core.BackupEncryption{Recipient: secret}, "over the admin socket"); err == nil || leaks(err.Error()) {
+		t.Errorf("online backup to an identity: %v", err)
+	}
+	entries, err := e.svc.Logs(0, 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, le := range entries {
+		if leaks(le.Message) {
+			t.Errorf("the audit log repeats the identity: %q", le.Message)
 		}
 	}
 }

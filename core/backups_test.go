@@ -50,7 +50,9 @@ func TestSettings_BackupKeys(t *testing.T) {
 		{"backup.folder", "", "", ""},
 		{"backup.folder", "relative", "", "Enter the full path of the backup folder, such as /var/backups/provisio."},
 		{"backup.recipient", "age1abc", "age1abc", ""},
-		{"backup.recipient", "AGE-SECRET-KEY-1X", "", `"AGE-SECRET-KEY-1X" is not an age recipient; it starts with age1, as age-keygen prints it.`},
+		{"backup.recipient", "age-secret-key-1x", "", "That is an age identity (AGE-SECRET-KEY-1…), the secret that restores the backups, not a recipient; enter its public key (age1…, which age-keygen -y prints), and keep the identity off this machine."},
+		{"backup.recipient", "AGE-SECRET-KEY-1X", "", "That is an age identity (AGE-SECRET-KEY-1…), the secret that restores the backups, not a recipient; enter its public key (age1…, which age-keygen -y prints), and keep the identity off this machine."},
+		{"backup.recipient", "ssh-ed25519 AAAA", "", `"ssh-ed25519 AAAA" is not an age recipient; it starts with age1, as age-keygen prints it.`},
 		{"backup.passphrase_file", "pass.txt", "", "Enter the full path of the passphrase file, such as /etc/provisio/backup.pass."},
 	}
 	for _, tc := range tests {

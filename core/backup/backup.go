@@ -20,6 +20,8 @@ import (
 	"time"
 
 	"filippo.io/age"
+
+	"provisio/core"
 )
 
 // Names of the members of a backup.
@@ -237,6 +239,11 @@ func PassphraseFile(path string) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	if core.IsAgeIdentity(string(data)) {
+		// age-keygen's file: its first line, a comment, would have
+		// become the passphrase.
+		return "", fmt.Errorf("%s holds an age identity, not a passphrase: to encrypt backups to it, give its public key as the recipient (age1…, which age-keygen -y prints); to restore, give it as the identity file", path)
+	}
 	p := strings.TrimRight(strings.SplitN(string(data), "\n", 2)[0], "\r")
 	if len(p) < 8 {
 		return "", fmt.Errorf("the passphrase in %s is shorter than 8 characters", path)
@@ -252,6 +259,10 @@ func PassphraseIdentity(p string) (age.Identity, error) { return age.NewScryptId
 
 // ParseRecipient reads an age recipient ("age1...").
 func ParseRecipient(s string) (age.Recipient, error) {
+	if core.IsAgeIdentity(s) {
+		// Never echoed: it is the secret that opens every backup.
+		return nil, errors.New("that is an age identity (AGE-SECRET-KEY-1…), the secret that restores the backups, not a recipient; give its public key (age1…, which age-keygen -y prints), and keep the identity off this machine")
+	}
 	rs, err := age.ParseRecipients(strings.NewReader(s))
 	if err != nil || len(rs) != 1 {
 		return nil, fmt.Errorf("%q is not an age recipient (age1…)", s)

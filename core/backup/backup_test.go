@@ -4,12 +4,15 @@ import (
 	"archive/tar"
 	"bytes"
 	"errors"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"filippo.io/age"
 
+	"provisio/core"
 	"provisio/core/backup"
 )
 
@@ -192,5 +195,45 @@ func TestRead_SaysWhyInOneSentence(t *testing.T) {
 		if _, _, err := backup.Read(bytes.NewReader(c.data), c.id); err != nil {
 			t.Errorf("%s: %v", name, err)
 		}
+	}
+}
+
+// TestRecipient_NeverRepeatsAnIdentity: an age identity given where the
+// recipient belongs (pasted from the wrong line of age-keygen's file) is
+// refused without repeating it, since the message reaches a terminal,
+// the console and, through a failed backup, the audit log; and
+// age-keygen's identity file given as a passphrase file is refused
+// instead of its comment line becoming the passphrase. Before, the
+// message was `"AGE-SECRET-KEY-1…" is not an age recipient (age1…)`.
+func TestRecipient_NeverRepeatsAnIdentity(t *testing.T) {
+	id := mustIdentity(t)
+	secret := id.String()
+	idFile := filepath.Join(t.TempDir(), "provisio-backup.key")
+	if err := os.WriteFile(idFile, []byte("# created: 2026-11-30T02:30:00Z\n# public key: "+id.Recipient().String()+"\n"+secret+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name string
+		enc  core.BackupEncryption
+		want string
+	}{
+		{"identity as recipient", core.BackupEncryption{Recipient: secret}, "That is an age identity (AGE-SECRET-KEY-1…), the secret that restores the backups, not a recipient"},
+		{"lower case", core.BackupEncryption{Recipient: strings.ToLower(secret)}, "That is an age identity"},
+		{"identity file as passphrase file", core.BackupEncryption{PassphraseFile: idFile}, "holds an age identity, not a passphrase"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := backup.Recipient(tt.enc)
+			msg := core.ErrorMessage(err)
+			if !strings.Contains(msg, tt.want) {
+				t.Errorf("%q, want ~%q", msg, tt.want)
+			}
+			if strings.Contains(strings.ToUpper(msg), strings.ToUpper(secret[len("AGE-SECRET-KEY-1"):])) {
+				t.Errorf("the message repeats the identity: %q", msg)
+			}
+		})
+	}
+	if _, err := backup.Recipient(core.BackupEncryption{Recipient: id.Recipient().String()}); err != nil {
+		t.Errorf("the recipient itself: %v", err)
 	}
 }
