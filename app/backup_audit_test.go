@@ -4,6 +4,10 @@ import (
 	"archive/tar"
 	"bytes"
 	"crypto/rand"
+	"encoding/base32"
+	"encoding/base64"
+	"encoding/hex"
+	"fmt"
 	"io"
 	"io/fs"
 	"os"
@@ -312,6 +316,163 @@ func TestBackup_IdentityAsRecipientIsNeverRepeated(t *testing.T) {
 	for _, le := range entries {
 		if leaks(le.Message) {
 			t.Errorf("the audit log repeats the identity: %q", le.Message)
+		}
+	}
+}
+
+// secretForms are the ways a secret could sit in a file: as it is, hex,
+// base64 (both alphabets) and base32 as authenticator apps show it.
+func secretForms(secret []byte) map[string][]byte {
+	return map[string][]byte{
+		"plain":     secret,
+		"hex":       []byte(hex.EncodeToString(secret)),
+		"HEX":       []byte(strings.ToUpper(hex.EncodeToString(secret))),
+		"base64":    []byte(strings.TrimRight(base64.StdEncoding.EncodeToString(secret), "=")),
+		"base64url": []byte(strings.TrimRight(base64.URLEncoding.EncodeToString(secret), "=")),
+		"base32":    []byte(base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(secret)),
+	}
+}
+
+// TestBackup_HoldsNoPlainSecret: decrypted, a backup (every member:
+// the data file, the manifest, the keys) holds no PIN, security string,
+// SMTP password, agent secret, device Id, OATH secret, queued code or
+// the backup's own passphrase in any common form; its records are the
+// data file's, sealed with the data key it carries (so age's
+// encryption is what protects a backup, as README says: "keep its
+// passphrase as safe as the key"). The audit log of the office and of
+// the restored copy, which is what the console's log export writes,
+// holds none of them either.
+func TestBackup_HoldsNoPlainSecret(t *testing.T) {
+	root := privateTempDir(t)
+	dir := filepath.Join(root, "office")
+	e, err := openEnvKey(dir, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	secrets := map[string][]byte{}
+	add := func(what, v string) { secrets[what] = []byte(v) }
+	if err := e.svc.SetSetting("smtp.host", "127.0.0.1"); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.svc.SetSetting("smtp.from", "provisio@example.org"); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.svc.SetSetting("smtp.password", "Smtp-Pa55word-xyz"); err != nil {
+		t.Fatal(err)
+	}
+	add("smtp password", "Smtp-Pa55word-xyz")
+	agent := core.Agent{Name: "vpn", Host: "127.0.0.1", Secret: "agent-s3cret-4567", Group: core.GroupAny}
+	if err := e.svc.PutAgent(agent); err != nil {
+		t.Fatal(err)
+	}
+	add("agent secret", agent.Secret)
+	for i, u := range provisionUsers(t, e, 2) {
+		add(u.name+" pin", u.pin)
+		for j, s := range u.ss.S[:5] {
+			add(fmt.Sprintf("%s string %d", u.name, j), string(s[:]))
+		}
+		if err := e.svc.Login(agent, u.name, u.code(i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := e.svc.AddUser(core.User{Name: "carol", PIN: "975318642", Email: "carol@example.org", MobileAllowed: true}); err != nil {
+		t.Fatal(err)
+	}
+	add("carol pin", "975318642")
+	ic, err := e.svc.MailProvisionCode("carol")
+	if err != nil {
+		t.Fatal(err)
+	}
+	add("queued code", ic.Code)
+	// A device Id, from a provision of its own.
+	if _, err := e.svc.AddUser(core.User{Name: "erin", PIN: "864209753", MobileAllowed: true}); err != nil {
+		t.Fatal(err)
+	}
+	add("erin pin", "864209753")
+	code, err := e.svc.CreateProvisionCode("erin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := e.svc.Provision("127.0.0.1", "erin", code.Code, "TestOS 1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	add("erin device id", p.DeviceID)
+	if err := e.svc.SetSetting("oath.enabled", "true"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.svc.AddUser(core.User{Name: "dave", PIN: "246813579", MobileAllowed: true}); err != nil {
+		t.Fatal(err)
+	}
+	add("dave pin", "246813579")
+	issued, err := e.svc.IssueOATH("dave", core.OATHOptions{Kind: core.OATHTOTP, Digits: 6})
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := base32.StdEncoding.WithPadding(base32.NoPadding).DecodeString(strings.ReplaceAll(issued.SecretText, " ", ""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	secrets["oath secret"] = raw
+	e.close()
+
+	const passphrase = "Backup-Pa55phrase-of-the-audit"
+	add("backup passphrase", passphrase)
+	pass := filepath.Join(root, "pass")
+	if err := os.WriteFile(pass, []byte(passphrase+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(root, "b.age")
+	if code, out, errOut := runCLI(t, dir, "backup", "--out", file, "--passphrase-file", pass); code != exitOK {
+		t.Fatalf("backup: %d %q %q", code, out, errOut)
+	}
+	restored := filepath.Join(root, "restored")
+	if code, out, errOut := runCLI(t, restored, "restore", file, "--passphrase-file", pass); code != exitOK {
+		t.Fatalf("restore: %d %q %q", code, out, errOut)
+	}
+
+	f, err := os.Open(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	id, err := backup.PassphraseIdentity(passphrase)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, members, err := backup.Read(f, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(members[backup.DataName]) == 0 || len(members[backup.KeyName]) != store.KeySize {
+		t.Fatalf("members %v", len(members))
+	}
+	for name, data := range members {
+		for what, s := range secrets {
+			for form, b := range secretForms(s) {
+				if bytes.Contains(data, b) {
+					t.Errorf("the backup's %s holds the %s in %s form", name, what, form)
+				}
+			}
+		}
+	}
+	for _, d := range []string{dir, restored} {
+		r, err := openEnvKey(d, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		entries, err := r.svc.Logs(0, 10000)
+		r.close()
+		if err != nil || len(entries) == 0 {
+			t.Fatalf("log of %s: %d entries, %v", d, len(entries), err)
+		}
+		for _, le := range entries {
+			line := le.Message + "\t" + le.User + "\t" + le.Actor
+			for what, s := range secrets {
+				if bytes.Contains([]byte(line), s) {
+					t.Errorf("the audit log of %s holds the %s: %q", filepath.Base(d), what, line)
+				}
+			}
 		}
 	}
 }
