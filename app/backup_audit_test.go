@@ -476,3 +476,79 @@ func TestBackup_HoldsNoPlainSecret(t *testing.T) {
 		}
 	}
 }
+
+// TestBackup_FilesAreForTheOwnerOnly: every backup file is 0600 however
+// it was written (in this process, streamed by a running server,
+// scheduled, over an older backup of 0644, under umask 0), and a
+// restore leaves the data and key directories 0700 and their secret
+// files 0600 (cert.pem, the public certificate, may be read by others).
+func TestBackup_FilesAreForTheOwnerOnly(t *testing.T) {
+	old := syscall.Umask(0)
+	defer syscall.Umask(old)
+	root := privateTempDir(t)
+	pass := filepath.Join(root, "pass")
+	if err := os.WriteFile(pass, []byte("correct horse battery staple\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	local := filepath.Join(root, "local")
+	if code, _, errOut := runCLI(t, local, "user", "add", "alice"); code != exitOK {
+		t.Fatalf("user add: %q", errOut)
+	}
+	attached := filepath.Join(root, "attached")
+	e := heldWithAdminKeys(t, attached, filepath.Join(root, "attached-keys"))
+	folder := filepath.Join(root, "backups")
+	if err := os.Mkdir(folder, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	mode := func(path string) os.FileMode {
+		t.Helper()
+		fi, err := os.Stat(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return fi.Mode().Perm()
+	}
+	older := filepath.Join(folder, "older.age")
+	if err := os.WriteFile(older, []byte(backup.AgeIntro+"an older backup"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct{ name, dir, out string }{
+		{"local", local, filepath.Join(folder, "local.age")},
+		{"attached", attached, filepath.Join(folder, "attached.age")},
+		{"over an older backup", local, older},
+	} {
+		if code, out, errOut := runCLI(t, c.dir, "backup", "--out", c.out, "--passphrase-file", pass); code != exitOK {
+			t.Fatalf("%s: %d %q %q", c.name, code, out, errOut)
+		}
+		if m := mode(c.out); m != 0o600 {
+			t.Errorf("%s: the backup is %04o, want 0600", c.name, m)
+		}
+	}
+	if err := e.svc.SetSetting("backup.passphrase_file", pass); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.svc.SetSetting("backup.folder", folder); err != nil {
+		t.Fatal(err)
+	}
+	res := e.svc.BackupNow(true)
+	if !res.OK {
+		t.Fatalf("scheduled backup: %+v", res)
+	}
+	if m := mode(res.File); m != 0o600 {
+		t.Errorf("the scheduled backup is %04o, want 0600", m)
+	}
+
+	restored := filepath.Join(root, "restored")
+	if code, out, errOut := runCLI(t, restored, "restore", filepath.Join(folder, "local.age"), "--passphrase-file", pass); code != exitOK {
+		t.Fatalf("restore: %d %q %q", code, out, errOut)
+	}
+	keys := keyDirFor(restored, "")
+	for path, want := range map[string]os.FileMode{
+		restored: 0o700, filepath.Join(restored, store.FileName): 0o600,
+		keys: 0o700, filepath.Join(keys, store.KeyFileName): 0o600,
+	} {
+		if m := mode(path); m != want {
+			t.Errorf("%s is %04o after the restore, want %04o", path, m, want)
+		}
+	}
+}
