@@ -294,11 +294,7 @@ func (c *cli) swapRestored(j *restoreJournal) (restoredSwap, error) {
 	// The point of no return for a crash: from here on the next command
 	// finishes the swap rather than leave half of it.
 	j.Swapping = true
-	err := fault("journal")
-	if err == nil {
-		err = j.write()
-	}
-	if err != nil {
+	if err := j.write(); err != nil {
 		return sw, fmt.Errorf("the restore could not note its progress beside %s (%v); nothing was changed", c.dataDir, unwrapPath(err))
 	}
 
@@ -434,6 +430,16 @@ func (j *restoreJournal) write() error {
 		_ = os.Remove(tmp)
 		return err
 	}
+	if restoreFault != nil {
+		step := "journal: staging"
+		if j.Swapping {
+			step = "journal: swapping"
+		}
+		if err := restoreFault(step); err != nil {
+			_ = os.Remove(tmp)
+			return err
+		}
+	}
 	if err := os.Rename(tmp, path); err != nil {
 		_ = os.Remove(tmp)
 		return err
@@ -452,6 +458,7 @@ func (j *restoreJournal) clean() {
 		_ = os.Remove(j.keyTemp(name))
 	}
 	_ = syncDir(j.KeyDir)
+	_ = os.Remove(restoreJournalPath(j.DataDir) + ".tmp")
 	_ = os.Remove(restoreJournalPath(j.DataDir))
 	_ = syncDir(filepath.Dir(j.DataDir))
 }
@@ -503,6 +510,14 @@ func (c *cli) finishInterruptedRestore() error {
 	dataDir := abs(c.dataDir)
 	path := restoreJournalPath(dataDir)
 	if !exists(path) {
+		// Killed while writing its first journal, a restore had done
+		// nothing else: only the journal's temporary file is left.
+		if exists(path + ".tmp") {
+			if unlock, err := lockRestore(filepath.Dir(dataDir)); err == nil {
+				_ = os.Remove(path + ".tmp")
+				unlock()
+			}
+		}
 		return nil
 	}
 	unlock, err := lockRestore(filepath.Dir(dataDir))

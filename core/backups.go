@@ -373,7 +373,8 @@ func pruneBackups(dir string, keep int, written string) (int, error) {
 		}
 	}
 	sort.Strings(names) // dated names sort oldest first
-	keep-- // written
+	// written is one of the keep.
+	keep--
 	n := 0
 	for len(names) > keep {
 		if err := os.Remove(filepath.Join(dir, names[0])); err != nil {
