@@ -162,6 +162,13 @@ func (c *cli) run(args []string) (code int) {
 	if err := c.store.check(); err != nil {
 		return c.fail(err)
 	}
+	// A restore killed half-way is finished (or cleaned away) before
+	// anything, the console or a server above all, uses the directory.
+	if c.connect == "" {
+		if err := c.finishInterruptedRestore(); err != nil {
+			return c.fail(err)
+		}
+	}
 	var err error
 	switch {
 	case len(rest) == 0 && c.connect != "":

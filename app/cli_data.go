@@ -181,14 +181,25 @@ func (c *cli) backup(api adminapi.API, e *env, outPath string, enc core.BackupEn
 		return fmt.Errorf("The backup cannot be written in the folder %s (%v); nothing was written.", dir, unwrapPath(err))
 	}
 	defer os.Remove(tmp.Name())
+	var w io.Writer = tmp
+	if backupOutWriter != nil {
+		w = backupOutWriter(tmp)
+	}
+	fw := &firstErrWriter{w: w}
 	var sum core.BackupSummary
 	if e != nil {
-		sum, err = e.svc.Backup(tmp, enc, "to "+outPath)
+		sum, err = e.svc.Backup(fw, enc, "to "+outPath)
 	} else {
-		sum, err = api.Backup(tmp, enc)
+		sum, err = api.Backup(fw, enc)
 	}
 	if err != nil {
 		tmp.Close()
+		if fw.err != nil {
+			// Writing the file failed (the disk is full): a sentence
+			// about the file, not the system's text naming the
+			// temporary file. The service logged the detail.
+			return backupWriteFailed(outPath, fw.err)
+		}
 		return err
 	}
 	err = tmp.Sync()
@@ -207,10 +218,7 @@ func (c *cli) backup(api adminapi.API, e *env, outPath string, enc core.BackupEn
 		if e != nil {
 			_ = e.svc.Log(core.LevelError, "", "Backup to %s failed: %v", outPath, err)
 		}
-		if errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT) {
-			return fmt.Errorf("The backup could not be written to %s: the disk is full (nothing was written).", outPath)
-		}
-		return fmt.Errorf("The backup could not be written to %s (%v); nothing was written.", outPath, unwrapPath(err))
+		return backupWriteFailed(outPath, err)
 	}
 	if e == nil {
 		fmt.Fprintf(c.out, "Backup taken by the running server and written to %s (%s, log up to #%d).\n", outPath, core.Plural(sum.Users, "user", "users"), sum.LogLast)
@@ -218,6 +226,36 @@ func (c *cli) backup(api adminapi.API, e *env, outPath string, enc core.BackupEn
 	}
 	fmt.Fprintf(c.out, "Backup written to %s (%s, log up to #%d).\n", outPath, core.Plural(sum.Users, "user", "users"), sum.LogLast)
 	return nil
+}
+
+// backupOutWriter, when set (tests only), stands between a backup and
+// its temporary file, so a test can fill the disk.
+var backupOutWriter func(f *os.File) io.Writer
+
+// firstErrWriter passes writes on and keeps the first error, so a failure
+// to write the backup file is told from the service's own refusals,
+// whatever wraps it on the way back.
+type firstErrWriter struct {
+	w   io.Writer
+	err error
+}
+
+func (f *firstErrWriter) Write(p []byte) (int, error) {
+	n, err := f.w.Write(p)
+	if err != nil && f.err == nil {
+		f.err = err
+	}
+	return n, err
+}
+
+// backupWriteFailed is the sentence for a backup file that could not be
+// written: the disk is full, or the system's reason without the
+// temporary file's name.
+func backupWriteFailed(outPath string, err error) error {
+	if errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT) {
+		return fmt.Errorf("The backup could not be written to %s: the disk is full (nothing was written).", outPath)
+	}
+	return fmt.Errorf("The backup could not be written to %s (%v); nothing was written.", outPath, unwrapPath(err))
 }
 
 // syncDir flushes a folder's entries (a file just renamed into it).

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -56,7 +57,10 @@ var restoreCommand = command{
 // records, verifies the log chain and compares counts and log head with
 // the manifest. Only then, and only when no server holds the data
 // directory, does it move the current data directory and key aside
-// (".replaced-TIME") and put the restored ones in their place.
+// (".replaced-TIME") and put the restored ones in their place. A journal
+// beside the data directory (restoreJournal) lets the next command
+// finish a restore killed half-way, or clean away one killed before it
+// changed anything.
 func (c *cli) restore(file string, id age.Identity) error {
 	// A server answering on the admin socket holds the data: say so at
 	// once rather than after checking the whole backup.
@@ -88,7 +92,8 @@ func (c *cli) restore(file string, id age.Identity) error {
 	refuse := func(format string, a ...any) error {
 		return fmt.Errorf("the backup %s was refused: %s; nothing was changed", file, fmt.Sprintf(format, a...))
 	}
-	parent := filepath.Dir(filepath.Clean(c.dataDir))
+	dataDir := abs(c.dataDir)
+	parent := filepath.Dir(dataDir)
 	unpackFailed := func(err error) error {
 		if errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT) {
 			return fmt.Errorf("the backup could not be unpacked beside %s: the disk is full; nothing was changed", c.dataDir)
@@ -98,13 +103,24 @@ func (c *cli) restore(file string, id age.Identity) error {
 	if err := os.MkdirAll(parent, 0o700); err != nil {
 		return unpackFailed(err)
 	}
-	stage, err := os.MkdirTemp(parent, ".provisio-restore-*")
-	if err != nil {
+	unlock, err := lockRestore(parent)
+	if errors.Is(err, errRestoreRunning) {
+		return fmt.Errorf("another restore into %s is running; let it finish, then restore again (nothing was changed)", parent)
+	} else if err != nil {
 		return unpackFailed(err)
 	}
-	defer os.RemoveAll(stage)
-	stageKeys := stage + "-keys"
-	defer os.RemoveAll(stageKeys)
+	defer unlock()
+	j := newRestoreJournal(abs(file), dataDir, abs(keyDir), time.Now().UTC().Format("20060102-150405"))
+	// The journal first: a crash from here on leaves it for the next
+	// command, which removes what was staged, or finishes the swap.
+	if err := j.write(); err != nil {
+		return unpackFailed(err)
+	}
+	defer j.clean()
+	stage, stageKeys := j.Stage, j.StageKeys
+	if err := os.Mkdir(stage, 0o700); err != nil {
+		return unpackFailed(err)
+	}
 	// Every file is synced as it is written: "Restored" must survive a
 	// power cut, not only the end of this process.
 	if err := writeSynced(filepath.Join(stage, store.FileName), members[backup.DataName], 0o600); err != nil {
@@ -177,8 +193,12 @@ func (c *cli) restore(file string, id age.Identity) error {
 	if err := store.ProbeLock(c.dataDir); err != nil {
 		return fmt.Errorf("%w; stop the server or console using it, then restore again (nothing was changed)", err)
 	}
-	stamp := time.Now().UTC().Format("20060102-150405")
-	sw, err := c.swapRestored(stage, stageKeys, keyDir, stamp)
+	// Run as root on a service's directories, the restored data is the
+	// service user's, as the data it replaces was.
+	if err := chownLike(dataDir, stage); err != nil {
+		return unpackFailed(err)
+	}
+	sw, err := c.swapRestored(j)
 	if err != nil {
 		return err
 	}
@@ -187,7 +207,7 @@ func (c *cli) restore(file string, id age.Identity) error {
 	})
 	fmt.Fprintf(c.out, "Restored %s (made %s, %s, log up to #%d).\n", file, m.Created.Local().Format(time.RFC3339), core.Plural(m.Counts["users"], "user", "users"), m.LogLast)
 	if sw.aside != "" {
-		fmt.Fprintf(c.out, "The replaced data is in %s; its key was renamed *.replaced-%s in %s.\n", sw.aside, stamp, keyDir)
+		fmt.Fprintf(c.out, "The replaced data is in %s; its key was renamed *.replaced-%s in %s.\n", sw.aside, j.Stamp, keyDir)
 	}
 	if err != nil {
 		return fmt.Errorf("the restore is complete, but its line in the audit log could not be written: %v", core.ErrorMessage(err))
@@ -206,36 +226,44 @@ type restoredSwap struct {
 	aside string
 }
 
+// restoreKeyFiles are the files of the key directory a restore puts in
+// place, the data key first.
+var restoreKeyFiles = []string{store.KeyFileName, certs.KeyFile, certs.DeviceCACertFile, certs.DeviceCAKeyFile, certs.ConsoleCACertFile, certs.ConsoleCAKeyFile}
+
 // swapRestored puts a checked restore in place: the restored key files
 // are first written into the key directory under temporary names and
-// synced (a failure there changes nothing); then the current data
-// directory and key files are renamed aside (".replaced-STAMP", never
-// deleted) and the restored ones renamed into place, and both parent
-// folders synced. If any step fails, the steps done are undone in
-// reverse order, so the data is as it was, or, if undoing fails too,
-// the error says exactly where each part is.
-func (c *cli) swapRestored(stage, stageKeys, keyDir, stamp string) (restoredSwap, error) {
+// synced (a failure there changes nothing); then the journal is marked
+// swapping (from then on a crash is finished by the next command); then
+// the current data directory and key files are renamed aside
+// (".replaced-STAMP", never deleted) and the restored ones renamed into
+// place, and both parent folders synced. If any step fails, the steps
+// done are undone in reverse order, so the data is as it was, or, if
+// undoing fails too, the error says exactly where each part is.
+func (c *cli) swapRestored(j *restoreJournal) (restoredSwap, error) {
 	var sw restoredSwap
+	keyDir, stageKeys := j.KeyDir, j.StageKeys
 	fault := func(step string) error {
 		if restoreFault != nil {
 			return restoreFault(step)
 		}
 		return nil
 	}
-	if err := os.MkdirAll(keyDir, 0o700); err != nil {
-		return sw, fmt.Errorf("the key directory %s cannot be made (%v); nothing was changed", keyDir, unwrapPath(err))
-	}
-	type keySwap struct{ cur, tmp string }
-	var keys []keySwap
-	dropTemps := func() {
-		for _, k := range keys {
-			if k.tmp != "" {
-				_ = os.Remove(k.tmp)
-			}
+	// The restored key files get the key directory's owner, or, for a
+	// key directory made here, the data directory's (chownLike).
+	likeKeys := keyDir
+	if !exists(keyDir) {
+		likeKeys = j.DataDir
+		err := os.MkdirAll(keyDir, 0o700)
+		if err == nil {
+			err = chownLike(likeKeys, keyDir)
+		}
+		if err != nil {
+			return sw, fmt.Errorf("the key directory %s cannot be made (%v); nothing was changed", keyDir, unwrapPath(err))
 		}
 	}
-	for _, name := range []string{store.KeyFileName, certs.KeyFile, certs.DeviceCACertFile, certs.DeviceCAKeyFile, certs.ConsoleCACertFile, certs.ConsoleCAKeyFile} {
-		k := keySwap{cur: filepath.Join(keyDir, name)}
+	for _, name := range restoreKeyFiles {
+		k := journalKey{Cur: filepath.Join(keyDir, name)}
+		k.Old = k.Cur + ".replaced-" + j.Stamp
 		data, err := os.ReadFile(filepath.Join(stageKeys, name))
 		switch {
 		case errors.Is(err, fs.ErrNotExist) && (strings.HasPrefix(name, "device-ca") || strings.HasPrefix(name, "console-ca")):
@@ -244,25 +272,30 @@ func (c *cli) swapRestored(stage, stageKeys, keyDir, stamp string) (restoredSwap
 			// Not in the backup (a key.pem it did not have): the
 			// current one goes aside with the data it belonged to.
 		case err != nil:
-			dropTemps()
 			return sw, fmt.Errorf("the restored %s cannot be read back (%v); nothing was changed", name, unwrapPath(err))
 		default:
-			k.tmp = filepath.Join(keyDir, "."+name+".restore-"+stamp)
+			k.Tmp = j.keyTemp(name)
 			err = fault("write " + name)
 			if err == nil {
-				err = writeSynced(k.tmp, data, 0o600)
+				err = writeSynced(k.Tmp, data, 0o600)
+			}
+			if err == nil {
+				err = chownLike(likeKeys, k.Tmp)
 			}
 			if err != nil {
-				keys = append(keys, k)
-				dropTemps()
 				return sw, fmt.Errorf("the restored %s cannot be written into %s (%v); nothing was changed", name, keyDir, unwrapPath(err))
 			}
 		}
-		keys = append(keys, k)
+		j.Keys = append(j.Keys, k)
 	}
 	if err := syncDir(keyDir); err != nil {
-		dropTemps()
 		return sw, fmt.Errorf("the key directory %s cannot be synced (%v); nothing was changed", keyDir, unwrapPath(err))
+	}
+	// The point of no return for a crash: from here on the next command
+	// finishes the swap rather than leave half of it.
+	j.Swapping = true
+	if err := j.write(); err != nil {
+		return sw, fmt.Errorf("the restore could not note its progress beside %s (%v); nothing was changed", c.dataDir, unwrapPath(err))
 	}
 
 	// The swap proper: each step that succeeds leaves its undo.
@@ -289,48 +322,247 @@ func (c *cli) swapRestored(stage, stageKeys, keyDir, stamp string) (restoredSwap
 				stuck = append(stuck, undo[i].where)
 			}
 		}
-		dropTemps()
 		if len(stuck) == 0 {
-			_ = syncDir(filepath.Dir(filepath.Clean(c.dataDir)))
+			_ = syncDir(filepath.Dir(j.DataDir))
 			_ = syncDir(keyDir)
 			return fmt.Errorf("putting the restored files in place failed (%v); everything was put back as it was, so nothing was changed", unwrapPath(cause))
 		}
 		return fmt.Errorf("putting the restored files in place failed (%v), and so did putting some of the previous ones back: %s. Move them back by hand before starting Provisio", unwrapPath(cause), strings.Join(stuck, "; "))
 	}
-	aside := c.dataDir + ".replaced-" + stamp
-	if _, err := os.Stat(c.dataDir); err == nil {
-		if err := step("data aside", rename(c.dataDir, aside), undoStep{rename(aside, c.dataDir),
-			fmt.Sprintf("the previous data directory is %s", aside)}); err != nil {
+	if exists(j.DataDir) {
+		if err := step("data aside", rename(j.DataDir, j.Aside), undoStep{rename(j.Aside, j.DataDir),
+			fmt.Sprintf("the previous data directory is %s", j.Aside)}); err != nil {
 			return sw, rollback(err)
 		}
-		sw.aside = aside
+		sw.aside = j.Aside
 	}
-	if err := step("data in place", rename(stage, c.dataDir), undoStep{rename(c.dataDir, stage),
-		fmt.Sprintf("%s holds the restored data", c.dataDir)}); err != nil {
+	if err := step("data in place", rename(j.Stage, j.DataDir), undoStep{rename(j.DataDir, j.Stage),
+		fmt.Sprintf("%s holds the restored data", j.DataDir)}); err != nil {
 		return sw, rollback(err)
 	}
-	for _, k := range keys {
-		name := filepath.Base(k.cur)
-		if _, err := os.Stat(k.cur); err == nil {
-			old := k.cur + ".replaced-" + stamp
-			if err := step("aside "+name, rename(k.cur, old), undoStep{rename(old, k.cur),
-				fmt.Sprintf("the previous %s is %s", name, old)}); err != nil {
+	for _, k := range j.Keys {
+		name := filepath.Base(k.Cur)
+		if exists(k.Cur) {
+			if err := step("aside "+name, rename(k.Cur, k.Old), undoStep{rename(k.Old, k.Cur),
+				fmt.Sprintf("the previous %s is %s", name, k.Old)}); err != nil {
 				return sw, rollback(err)
 			}
 		}
-		if k.tmp != "" {
-			if err := step("in place "+name, rename(k.tmp, k.cur), undoStep{rename(k.cur, k.tmp),
-				fmt.Sprintf("%s is the restored one", k.cur)}); err != nil {
+		if k.Tmp != "" {
+			if err := step("in place "+name, rename(k.Tmp, k.Cur), undoStep{rename(k.Cur, k.Tmp),
+				fmt.Sprintf("%s is the restored one", k.Cur)}); err != nil {
 				return sw, rollback(err)
 			}
 		}
 	}
-	for _, d := range []string{filepath.Dir(filepath.Clean(c.dataDir)), keyDir} {
-		if err := step("sync "+d, func() error { return syncDir(d) }, undoStep{func() error { return nil }, ""}); err != nil {
+	for _, d := range []struct{ step, dir string }{{"sync the data's folder", filepath.Dir(j.DataDir)}, {"sync the key directory", keyDir}} {
+		if err := step(d.step, func() error { return syncDir(d.dir) }, undoStep{func() error { return nil }, ""}); err != nil {
 			return sw, rollback(err)
 		}
 	}
+	// Killed here, the next command finds everything in place and only
+	// removes the journal.
+	_ = fault("done")
 	return sw, nil
+}
+
+// restoreJournal is what a restore is doing, kept beside the data
+// directory (restoreJournalPath) from before it unpacks anything until it
+// is over, so a restore killed half-way (kill -9, a power cut) never
+// leaves the data directory missing (the next start would make an empty
+// one and lose every user to it) or the restored data beside the
+// previous key (which does not open it). The next command on the data
+// directory reads it (finishInterruptedRestore): while Swapping is false
+// nothing was changed yet and what was staged is removed; once it is
+// true the swap is finished, each rename done only if its source is
+// still there, so finishing twice does no harm. It is written through a
+// temporary file and renamed, so it is whole or absent.
+type restoreJournal struct {
+	Backup  string `json:"backup"`
+	DataDir string `json:"data_dir"`
+	KeyDir  string `json:"key_dir"`
+	Stamp   string `json:"stamp"`
+	// Stage and StageKeys are the unpacked data directory and key files.
+	Stage     string `json:"stage"`
+	StageKeys string `json:"stage_keys"`
+	// Aside is where the current data directory goes.
+	Aside    string       `json:"aside"`
+	Swapping bool         `json:"swapping"`
+	Keys     []journalKey `json:"keys,omitempty"`
+}
+
+// journalKey is one file of the key directory in a swap: the current
+// file Cur goes to Old, and the restored one at Tmp (none: the backup had
+// no such file) takes its place.
+type journalKey struct {
+	Cur string `json:"cur"`
+	Tmp string `json:"tmp,omitempty"`
+	Old string `json:"old"`
+}
+
+// restoreJournalPath is where the journal of a restore into dataDir (an
+// absolute path) is kept: beside it, where the staging directory is.
+func restoreJournalPath(dataDir string) string {
+	return filepath.Join(filepath.Dir(dataDir), "."+filepath.Base(dataDir)+".restore-journal")
+}
+
+func newRestoreJournal(backupFile, dataDir, keyDir, stamp string) *restoreJournal {
+	stage := filepath.Join(filepath.Dir(dataDir), "."+filepath.Base(dataDir)+".restore-"+stamp)
+	return &restoreJournal{Backup: backupFile, DataDir: dataDir, KeyDir: keyDir, Stamp: stamp,
+		Stage: stage, StageKeys: stage + "-keys", Aside: dataDir + ".replaced-" + stamp}
+}
+
+// keyTemp is the temporary name of the restored key file name in the
+// key directory.
+func (j *restoreJournal) keyTemp(name string) string {
+	return filepath.Join(j.KeyDir, "."+name+".restore-"+j.Stamp)
+}
+
+// write puts the journal in place, synced.
+func (j *restoreJournal) write() error {
+	data, err := json.Marshal(j)
+	if err != nil {
+		return err
+	}
+	path := restoreJournalPath(j.DataDir)
+	tmp := path + ".tmp"
+	if err := writeSynced(tmp, data, 0o600); err != nil {
+		_ = os.Remove(tmp)
+		return err
+	}
+	if restoreFault != nil {
+		step := "journal: staging"
+		if j.Swapping {
+			step = "journal: swapping"
+		}
+		if err := restoreFault(step); err != nil {
+			_ = os.Remove(tmp)
+			return err
+		}
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		_ = os.Remove(tmp)
+		return err
+	}
+	return syncDir(filepath.Dir(path))
+}
+
+// clean removes what the restore staged and is not in place (after a
+// swap, the staging directory and the temporary key files are gone
+// already), then the journal, synced: it is the end of a restore,
+// whatever its outcome.
+func (j *restoreJournal) clean() {
+	_ = os.RemoveAll(j.Stage)
+	_ = os.RemoveAll(j.StageKeys)
+	for _, name := range restoreKeyFiles {
+		_ = os.Remove(j.keyTemp(name))
+	}
+	_ = syncDir(j.KeyDir)
+	_ = os.Remove(restoreJournalPath(j.DataDir) + ".tmp")
+	_ = os.Remove(restoreJournalPath(j.DataDir))
+	_ = syncDir(filepath.Dir(j.DataDir))
+}
+
+// rollForward finishes an interrupted swap: every rename not done yet is
+// done, in the swap's order.
+func (j *restoreJournal) rollForward() error {
+	if exists(j.Stage) {
+		if exists(j.DataDir) {
+			if exists(j.Aside) {
+				return fmt.Errorf("both %s and %s exist", j.DataDir, j.Aside)
+			}
+			if err := os.Rename(j.DataDir, j.Aside); err != nil {
+				return err
+			}
+		}
+		if err := os.Rename(j.Stage, j.DataDir); err != nil {
+			return err
+		}
+	}
+	for _, k := range j.Keys {
+		if k.Tmp != "" && !exists(k.Tmp) {
+			continue // in place already
+		}
+		if exists(k.Cur) && !exists(k.Old) {
+			if err := os.Rename(k.Cur, k.Old); err != nil {
+				return err
+			}
+		}
+		if k.Tmp != "" {
+			if err := os.Rename(k.Tmp, k.Cur); err != nil {
+				return err
+			}
+		}
+	}
+	if err := syncDir(filepath.Dir(j.DataDir)); err != nil {
+		return err
+	}
+	return syncDir(j.KeyDir)
+}
+
+// finishInterruptedRestore deals with a restore into the data directory
+// that was killed before it was over (restoreJournal), before any
+// command uses the directory: one killed before it changed anything
+// leaves nothing behind, one killed during the swap is finished. Either
+// way stderr says so in a sentence. It does nothing while the restore is
+// still running in another process, except refuse the command.
+func (c *cli) finishInterruptedRestore() error {
+	dataDir := abs(c.dataDir)
+	path := restoreJournalPath(dataDir)
+	if !exists(path) {
+		// Killed while writing its first journal, a restore had done
+		// nothing else: only the journal's temporary file is left.
+		if exists(path + ".tmp") {
+			if unlock, err := lockRestore(filepath.Dir(dataDir)); err == nil {
+				_ = os.Remove(path + ".tmp")
+				unlock()
+			}
+		}
+		return nil
+	}
+	unlock, err := lockRestore(filepath.Dir(dataDir))
+	if errors.Is(err, errRestoreRunning) {
+		return fmt.Errorf("a restore into %s is running; try again when it has finished", c.dataDir)
+	}
+	if err != nil {
+		return fmt.Errorf("a restore into %s was interrupted, and it cannot be finished (%v); run the command again as the user who ran the restore (often root)", c.dataDir, unwrapPath(err))
+	}
+	defer unlock()
+	data, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil // finished while the lock was taken
+	}
+	var j restoreJournal
+	if err == nil {
+		err = json.Unmarshal(data, &j)
+	}
+	if err == nil && j.DataDir != dataDir {
+		err = fmt.Errorf("%s is about %s", path, j.DataDir)
+	}
+	if err != nil {
+		return fmt.Errorf("a restore into %s was interrupted, and it cannot be finished (%v); run the command again as the user who ran the restore (often root)", c.dataDir, unwrapPath(err))
+	}
+	if !j.Swapping {
+		j.clean()
+		fmt.Fprintf(c.errOut, "provisio: a restore into %s was interrupted before it changed anything; what it had unpacked is removed, and the data is as it was.\n", c.dataDir)
+		return nil
+	}
+	if err := j.rollForward(); err != nil {
+		return fmt.Errorf("the restore of %s into %s was interrupted, and finishing it failed (%v); run the command again as the user who ran the restore (often root)", j.Backup, c.dataDir, unwrapPath(err))
+	}
+	j.clean()
+	fmt.Fprintf(c.errOut, "provisio: the restore of %s into %s was interrupted; it is finished now.", j.Backup, c.dataDir)
+	if exists(j.Aside) {
+		fmt.Fprintf(c.errOut, " The replaced data is in %s; its key was renamed *.replaced-%s in %s.", j.Aside, j.Stamp, j.KeyDir)
+	}
+	fmt.Fprintln(c.errOut)
+	return nil
+}
+
+// exists reports whether path names anything (a link is not followed).
+func exists(path string) bool {
+	_, err := os.Lstat(path)
+	return err == nil
 }
 
 // writeSynced writes a new file and syncs it before closing.

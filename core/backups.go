@@ -288,7 +288,7 @@ func (s *Service) BackupNow(scheduled bool) BackupResult {
 		if err != nil {
 			return "", err
 		}
-		removed, err = pruneBackups(b.Folder, b.Keep)
+		removed, err = pruneBackups(b.Folder, b.Keep, filepath.Base(path))
 		if err != nil {
 			// The new backup is there; only the clean-up failed.
 			return path, &Error{Code: CodeInternal, Err: unwrapPathError(err),
@@ -351,8 +351,14 @@ func writeFileAtomic(path string, write func(io.Writer) (BackupSummary, error)) 
 }
 
 // pruneBackups deletes all but the newest keep dated backups in dir and
-// returns how many it deleted. Other files are left alone.
-func pruneBackups(dir string, keep int) (int, error) {
+// returns how many it deleted; written, the backup just written, is one
+// of those kept whatever its name says. Other files are left alone,
+// among them a file named like a backup that is not an age file (a
+// person's own, named by date). Newest is by name: a backup dated
+// later than written (the clock was ahead once) is kept in its place,
+// but never instead of written, which would otherwise be deleted the
+// moment it was made, every day, with keep 1.
+func pruneBackups(dir string, keep int, written string) (int, error) {
 	if keep < 1 {
 		keep = 1
 	}
@@ -362,11 +368,13 @@ func pruneBackups(dir string, keep int) (int, error) {
 	}
 	var names []string
 	for _, e := range entries {
-		if e.Type().IsRegular() && backupFileName.MatchString(e.Name()) {
+		if e.Type().IsRegular() && e.Name() != written && backupFileName.MatchString(e.Name()) && isAgeFile(filepath.Join(dir, e.Name())) {
 			names = append(names, e.Name())
 		}
 	}
 	sort.Strings(names) // dated names sort oldest first
+	// written is one of the keep.
+	keep--
 	n := 0
 	for len(names) > keep {
 		if err := os.Remove(filepath.Join(dir, names[0])); err != nil {
@@ -376,6 +384,22 @@ func pruneBackups(dir string, keep int) (int, error) {
 		n++
 	}
 	return n, nil
+}
+
+// ageIntro is how every age-encrypted file, and so every backup, starts
+// (core/backup's AgeIntro; core does not import the adapter).
+const ageIntro = "age-encryption.org/v1\n"
+
+// isAgeFile reports whether the file at path starts as an age file.
+func isAgeFile(path string) bool {
+	f, err := os.Open(path)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	head := make([]byte, len(ageIntro))
+	_, err = io.ReadFull(f, head)
+	return err == nil && string(head) == ageIntro
 }
 
 // recordBackup stores res and its log line in one transaction and shows

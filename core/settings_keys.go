@@ -465,10 +465,21 @@ func validateAbsPath(what, example string) func(string) error {
 // validateRecipientSyntax is the check core can make of an age
 // recipient; the backup writer parses it fully (CheckBackupSettings).
 func validateRecipientSyntax(v string) error {
+	if IsAgeIdentity(v) {
+		// Never echoed: it is the secret that opens every backup.
+		return &Error{Code: CodeInvalid, Message: "That is an age identity (AGE-SECRET-KEY-1…), the secret that restores the backups, not a recipient; enter its public key (age1…, which age-keygen -y prints), and keep the identity off this machine."}
+	}
 	if !strings.HasPrefix(v, "age1") || strings.ContainsAny(v, " \t,") {
 		return &Error{Code: CodeInvalid, Message: fmt.Sprintf("%q is not an age recipient; it starts with age1, as age-keygen prints it.", v)}
 	}
 	return nil
+}
+
+// IsAgeIdentity reports whether s holds an age identity, the secret key
+// of a recipient (AGE-SECRET-KEY-1…, also a plugin's), which no message
+// may repeat.
+func IsAgeIdentity(s string) bool {
+	return strings.Contains(strings.ToUpper(s), "AGE-SECRET-KEY-") || strings.Contains(strings.ToUpper(s), "AGE-PLUGIN-")
 }
 
 // backupTimeSetting is backup.time, HH:MM on a 24-hour clock.

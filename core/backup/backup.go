@@ -20,6 +20,8 @@ import (
 	"time"
 
 	"filippo.io/age"
+
+	"provisio/core"
 )
 
 // Names of the members of a backup.
@@ -127,20 +129,30 @@ func Read(r io.Reader, id age.Identity) (Manifest, map[string][]byte, error) {
 	case string(intro) != AgeIntro:
 		return fail("it is not a Provisio backup (those are age-encrypted files, which start with %q)", strings.TrimSpace(AgeIntro))
 	}
+	// The stanza types say how the file was encrypted, so a passphrase
+	// given for a backup made to a recipient (or the reverse) is told
+	// apart from a wrong one.
+	head, _ := br.Peek(br.Size())
 	dec, err := age.Decrypt(br, id)
 	if err != nil {
 		var nm *age.NoIdentityMatchError
 		if errors.As(err, &nm) {
-			return fail("the passphrase or identity does not open it")
+			return fail("%s", noMatch(head, id))
 		}
 		return fail("its header is damaged or cut short")
 	}
 	members := map[string][]byte{}
-	tr := tar.NewReader(dec)
+	// Which reader failed tells a damaged file (age's check of every
+	// chunk) from an age file that opens but holds no Provisio backup.
+	dr := &errReader{r: dec}
+	tr := tar.NewReader(dr)
 	for {
 		h, err := tr.Next()
-		if errors.Is(err, io.EOF) {
+		if errors.Is(err, io.EOF) && dr.err == nil {
 			break
+		}
+		if err != nil && dr.err == nil && len(members) == 0 {
+			return fail("it opens, but it is not a Provisio backup (an age-encrypted file of something else)")
 		}
 		if err != nil {
 			return fail("it is damaged or cut short")
@@ -159,8 +171,11 @@ func Read(r io.Reader, id age.Identity) (Manifest, map[string][]byte, error) {
 		return fail("it has no manifest")
 	}
 	delete(members, ManifestName)
-	if err := json.Unmarshal(man, &m); err != nil || m.Format != Format {
+	if err := json.Unmarshal(man, &m); err != nil || m.Format < 1 {
 		return fail("its manifest does not decode")
+	}
+	if m.Format > Format {
+		return fail("it was made by a newer Provisio (%s, backup format %d) than this one, which reads format %d; restore it with that version or a later one", m.Version, m.Format, Format)
 	}
 	for _, name := range []string{DataName, KeyName} {
 		if _, ok := members[name]; !ok {
@@ -179,12 +194,55 @@ func Read(r io.Reader, id age.Identity) (Manifest, map[string][]byte, error) {
 	return m, members, nil
 }
 
+// errReader keeps the first error other than io.EOF its reader returned.
+type errReader struct {
+	r   io.Reader
+	err error
+}
+
+func (e *errReader) Read(p []byte) (int, error) {
+	n, err := e.r.Read(p)
+	if err != nil && !errors.Is(err, io.EOF) && e.err == nil {
+		e.err = err
+	}
+	return n, err
+}
+
+// noMatch says why id did not open a file whose header starts head: the
+// other kind of secret was given, or the wrong one of the right kind.
+func noMatch(head []byte, id age.Identity) string {
+	scryptFile := false
+	for _, line := range strings.Split(string(head), "\n") {
+		if strings.HasPrefix(line, "---") {
+			break
+		}
+		if f := strings.Fields(line); len(f) > 1 && f[0] == "->" && f[1] == "scrypt" {
+			scryptFile = true
+		}
+	}
+	_, passphrase := id.(*age.ScryptIdentity)
+	switch {
+	case scryptFile && !passphrase:
+		return "it was encrypted with a passphrase, not to an age recipient; restore it with its passphrase (--passphrase-file)"
+	case !scryptFile && passphrase:
+		return "it was encrypted to an age recipient, not with a passphrase; restore it with that recipient's identity file (--identity)"
+	case passphrase:
+		return "the passphrase does not open it"
+	}
+	return "the identity does not open it: it was encrypted to another age recipient"
+}
+
 // PassphraseFile reads a passphrase from the first line of a file, so it
 // never appears in argv.
 func PassphraseFile(path string) (string, error) {
 	data, err := readSmallFile("passphrase file", path)
 	if err != nil {
 		return "", err
+	}
+	if core.IsAgeIdentity(string(data)) {
+		// age-keygen's file: its first line, a comment, would have
+		// become the passphrase.
+		return "", fmt.Errorf("%s holds an age identity, not a passphrase: to encrypt backups to it, give its public key as the recipient (age1…, which age-keygen -y prints); to restore, give it as the identity file", path)
 	}
 	p := strings.TrimRight(strings.SplitN(string(data), "\n", 2)[0], "\r")
 	if len(p) < 8 {
@@ -201,6 +259,10 @@ func PassphraseIdentity(p string) (age.Identity, error) { return age.NewScryptId
 
 // ParseRecipient reads an age recipient ("age1...").
 func ParseRecipient(s string) (age.Recipient, error) {
+	if core.IsAgeIdentity(s) {
+		// Never echoed: it is the secret that opens every backup.
+		return nil, errors.New("that is an age identity (AGE-SECRET-KEY-1…), the secret that restores the backups, not a recipient; give its public key (age1…, which age-keygen -y prints), and keep the identity off this machine")
+	}
 	rs, err := age.ParseRecipients(strings.NewReader(s))
 	if err != nil || len(rs) != 1 {
 		return nil, fmt.Errorf("%q is not an age recipient (age1…)", s)

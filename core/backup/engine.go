@@ -90,7 +90,7 @@ func Recipient(enc core.BackupEncryption) (age.Recipient, error) {
 	case enc.Recipient != "":
 		r, err := ParseRecipient(enc.Recipient)
 		if err != nil {
-			return nil, core.Errorf(core.CodeInvalid, "%s.", err.Error())
+			return nil, core.Errorf(core.CodeInvalid, "%s.", sentence(err))
 		}
 		return r, nil
 	case enc.PassphraseFile != "":
