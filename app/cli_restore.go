@@ -8,6 +8,8 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"regexp"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -542,6 +544,14 @@ func (c *cli) finishInterruptedRestore() error {
 	if err != nil {
 		return fmt.Errorf("a restore into %s was interrupted, and it cannot be finished (%v); run the command again as the user who ran the restore (often root)", c.dataDir, unwrapPath(err))
 	}
+	// The journal says what to remove and rename, and the command may
+	// run as root: it is followed only where it names the files a
+	// restore into this data directory and key directory makes.
+	if keyDir := abs(keyDirFor(c.dataDir, c.keyDir)); j.KeyDir != keyDir {
+		return fmt.Errorf("a restore into %s with the key directory %s was interrupted; give --key-dir %s (or PROVISIO_KEY_DIR) to finish it, as that restore did (nothing was changed)", c.dataDir, j.KeyDir, j.KeyDir)
+	} else if bad := j.foreign(keyDir); bad != "" {
+		return fmt.Errorf("a restore into %s was interrupted, but its journal %s names %s, which is none of that restore's files; nothing was changed: check the data directory and the files beside it, then remove the journal", c.dataDir, path, bad)
+	}
 	if !j.Swapping {
 		j.clean()
 		fmt.Fprintf(c.errOut, "provisio: a restore into %s was interrupted before it changed anything; what it had unpacked is removed, and the data is as it was.\n", c.dataDir)
@@ -557,6 +567,36 @@ func (c *cli) finishInterruptedRestore() error {
 	}
 	fmt.Fprintln(c.errOut)
 	return nil
+}
+
+// journalStamp is a restore's stamp as newRestoreJournal is given it.
+var journalStamp = regexp.MustCompile(`^[0-9]{8}-[0-9]{6}$`)
+
+// foreign returns the first file j names that a restore into j.DataDir
+// with keyDir does not make or move (newRestoreJournal, keyTemp,
+// swapRestored), quoted for a sentence, or "" when it names only those.
+func (j *restoreJournal) foreign(keyDir string) string {
+	if !journalStamp.MatchString(j.Stamp) {
+		return fmt.Sprintf("the stamp %q", j.Stamp)
+	}
+	own := newRestoreJournal(j.Backup, j.DataDir, keyDir, j.Stamp)
+	for _, p := range [][2]string{{j.Stage, own.Stage}, {j.StageKeys, own.StageKeys}, {j.Aside, own.Aside}, {j.KeyDir, own.KeyDir}} {
+		if p[0] != p[1] {
+			return p[0]
+		}
+	}
+	for _, k := range j.Keys {
+		name := filepath.Base(k.Cur)
+		switch {
+		case !slices.Contains(restoreKeyFiles, name) || k.Cur != filepath.Join(keyDir, name):
+			return k.Cur
+		case k.Old != k.Cur+".replaced-"+j.Stamp:
+			return k.Old
+		case k.Tmp != "" && k.Tmp != own.keyTemp(name):
+			return k.Tmp
+		}
+	}
+	return ""
 }
 
 // exists reports whether path names anything (a link is not followed).

@@ -37,8 +37,9 @@ type serviceState struct {
 	// an agent change cannot lose each other's snapshot.
 	cfgMu sync.Mutex
 	// cfgWrite serialises this server's settings and agent changes from
-	// their commit to their snapshot, so the snapshot ends as the last
-	// commit left the store (saveSettings).
+	// their commit to their snapshot, and reloads (ReloadConfig), so the
+	// snapshot ends as the last commit left the store (saveSettings).
+	// Taken before cfgMu, never while waiting for anything that needs it.
 	cfgWrite sync.Mutex
 	// trimGate, when set, says whether this server trims the audit log
 	// (SetTrimGate, health.go).
@@ -166,6 +167,14 @@ func NewService(st Store, opts ...Option) (*Service, error) {
 // node names where it was seen), and tells the subscribers with an event
 // from that node.
 func (s *Service) ReloadConfig(node string) error {
+	// cfgWrite first, as every save holds it from its commit to its
+	// snapshot: a reload waits for a save in progress and then reads
+	// what it committed and anything after, instead of running between
+	// its commit and its snapshot, which would put the save's record,
+	// without a change another server committed meanwhile, over what the
+	// reload read (and the watch sends no second reload for it).
+	s.cfgWrite.Lock()
+	defer s.cfgWrite.Unlock()
 	// Held from the read to the replacement, so that a reload cannot put
 	// what it read over the snapshot of a change this server committed
 	// meanwhile.

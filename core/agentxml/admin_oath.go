@@ -97,6 +97,12 @@ func (s *Server) applyTokens(op *adminOp, res *opResult) {
 			_, err = s.svc.MailOATHProvisionCode(res.users[i].name, *opt)
 		case str:
 			_, err = s.svc.MailProvisionCode(res.users[i].name)
+			if core.ErrorCode(err) == core.CodeNotInGroup {
+				// No agent group is checked here, so it is the mobile
+				// right the user lacks: a user in reach, whose change was
+				// saved, which ADMIN_ERROR_NO_USER would deny.
+				res.users[i].errCode = errAdminInvalid
+			}
 		}
 		if err != nil {
 			res.users[i].err = err

@@ -1,0 +1,77 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestRestore_JournalNamesOnlyItsOwnFiles: the journal beside the data
+// directory tells the next command, often run as root, what to remove
+// and rename. It is only a file in the data directory's folder, which
+// another account may be able to write (a data directory under a folder
+// of the service user's, a copy of the folder from elsewhere), so it is
+// followed only where it names the files a restore into this data
+// directory and key directory makes: a journal naming anything else
+// (another folder to remove as "staged", a file outside the key
+// directory to rename, a stamp that climbs out of the folder) is refused
+// with a sentence, and nothing is removed or renamed.
+func TestRestore_JournalNamesOnlyItsOwnFiles(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		edit func(j *restoreJournal, victim string)
+	}{
+		{"a folder to remove as staged", func(j *restoreJournal, victim string) { j.Stage = victim }},
+		{"a folder to remove as staged keys", func(j *restoreJournal, victim string) { j.StageKeys = victim }},
+		{"a stamp that leaves the folder", func(j *restoreJournal, victim string) {
+			// The temporary key names are the key directory's
+			// "."+name+".restore-"+stamp: this one is victim/keep.txt.
+			j.Stamp = "x/../../" + filepath.Base(victim) + "/keep.txt"
+		}},
+		{"a file outside the key directory to rename", func(j *restoreJournal, victim string) {
+			j.Swapping = true
+			j.Keys = []journalKey{{Cur: filepath.Join(victim, "keep.txt"), Old: filepath.Join(victim, "keep.txt.replaced-"+j.Stamp)}}
+		}},
+		{"another key directory", func(j *restoreJournal, victim string) {
+			j.Swapping = true
+			j.KeyDir = victim
+			j.Keys = []journalKey{{Cur: filepath.Join(victim, "provisio.key"), Old: filepath.Join(victim, "provisio.key.replaced-"+j.Stamp)}}
+		}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			root := privateTempDir(t)
+			dir := filepath.Join(root, "data")
+			if code, _, errOut := runCLI(t, dir, "user", "add", "alice"); code != exitOK {
+				t.Fatalf("user add: %q", errOut)
+			}
+			victim := filepath.Join(root, "victim")
+			if err := os.Mkdir(victim, 0o700); err != nil {
+				t.Fatal(err)
+			}
+			for _, f := range []string{"keep.txt", "provisio.key"} {
+				if err := os.WriteFile(filepath.Join(victim, f), []byte("not the restore's\n"), 0o600); err != nil {
+					t.Fatal(err)
+				}
+			}
+			j := newRestoreJournal(filepath.Join(root, "b.age"), dir, keyDirFor(dir, ""), "20261130-023000")
+			tt.edit(j, victim)
+			if err := j.write(); err != nil {
+				t.Fatal(err)
+			}
+
+			code, out, errOut := runCLI(t, dir, "user", "list")
+			for _, f := range []string{"keep.txt", "provisio.key"} {
+				if b, err := os.ReadFile(filepath.Join(victim, f)); err != nil || string(b) != "not the restore's\n" {
+					t.Errorf("the journal made the command remove or rename %s: %v", filepath.Join(victim, f), err)
+				}
+			}
+			if code != exitError || !strings.Contains(errOut, "nothing was changed") || strings.Contains(out, "alice") {
+				t.Errorf("user list beside a journal naming other files: exit %d, %q %q; want a refusal that changes nothing", code, out, errOut)
+			}
+			if !exists(restoreJournalPath(dir)) {
+				t.Error("the journal was removed; the person must see it to decide")
+			}
+		})
+	}
+}
