@@ -329,7 +329,12 @@ func (c *cli) swapRestored(j *restoreJournal) (restoredSwap, error) {
 			_ = syncDir(keyDir)
 			return fmt.Errorf("putting the restored files in place failed (%v); everything was put back as it was, so nothing was changed", unwrapPath(cause))
 		}
-		return fmt.Errorf("putting the restored files in place failed (%v), and so did putting some of the previous ones back: %s. Move them back by hand before starting Provisio", unwrapPath(cause), strings.Join(stuck, "; "))
+		// The journal and what was staged stay: a command started before
+		// the files are moved back refuses (rollForward finds them in
+		// no state it can finish) instead of opening a missing or wrong
+		// data directory.
+		j.stuck = true
+		return fmt.Errorf("putting the restored files in place failed (%v), and so did putting some of the previous ones back: %s. Move them back by hand, then remove %s, before starting Provisio; until then Provisio will not start on %s", unwrapPath(cause), strings.Join(stuck, "; "), restoreJournalPath(j.DataDir), j.DataDir)
 	}
 	if exists(j.DataDir) {
 		if err := step("data aside", rename(j.DataDir, j.Aside), undoStep{rename(j.Aside, j.DataDir),
@@ -391,6 +396,9 @@ type restoreJournal struct {
 	Aside    string       `json:"aside"`
 	Swapping bool         `json:"swapping"`
 	Keys     []journalKey `json:"keys,omitempty"`
+	// stuck: undoing a failed swap failed too, so clean leaves the
+	// journal and the staged files for the person who moves things back.
+	stuck bool
 }
 
 // journalKey is one file of the key directory in a swap: the current
@@ -452,8 +460,11 @@ func (j *restoreJournal) write() error {
 // clean removes what the restore staged and is not in place (after a
 // swap, the staging directory and the temporary key files are gone
 // already), then the journal, synced: it is the end of a restore,
-// whatever its outcome.
+// whatever its outcome, unless a failed swap could not be undone.
 func (j *restoreJournal) clean() {
+	if j.stuck {
+		return
+	}
 	_ = os.RemoveAll(j.Stage)
 	_ = os.RemoveAll(j.StageKeys)
 	for _, name := range restoreKeyFiles {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"io"
 	"io/fs"
@@ -317,4 +318,79 @@ func chownTree(dirs []string, uid, gid int) error {
 		}
 	}
 	return nil
+}
+
+// TestRestore_StuckRollbackKeepsTheJournal: when a swap fails and putting
+// the previous data back fails too (here something made a new data
+// directory in between), the journal and the staged files stay, so the
+// next command refuses instead of opening a missing or wrong data
+// directory; once a person has moved things back and removed the
+// journal, the previous data is there. Before, the journal was removed
+// with the restore's other files and the next command opened whatever
+// stood at the data directory's path.
+func TestRestore_StuckRollbackKeepsTheJournal(t *testing.T) {
+	root := t.TempDir()
+	dir := filepath.Join(root, "data")
+	if code, _, errOut := runCLI(t, dir, "user", "add", "alice"); code != exitOK {
+		t.Fatalf("user add: %d %q", code, errOut)
+	}
+	pass := filepath.Join(root, "pass")
+	if err := os.WriteFile(pass, []byte("correct horse battery staple\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	b := filepath.Join(root, "b.age")
+	if code, _, errOut := runCLI(t, dir, "backup", "--out", b, "--passphrase-file", pass); code != exitOK {
+		t.Fatalf("backup: %d %q", code, errOut)
+	}
+	if code, _, errOut := runCLI(t, dir, "user", "add", "bob"); code != exitOK {
+		t.Fatalf("user add: %d %q", code, errOut)
+	}
+	junk := filepath.Join(dir, "not-provisio.txt")
+	restoreFault = func(step string) error {
+		if step != "data in place" {
+			return nil
+		}
+		// The data directory is aside now; something makes a new one,
+		// so moving it back cannot work.
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return err
+		}
+		if err := os.WriteFile(junk, []byte("someone else's\n"), 0o600); err != nil {
+			return err
+		}
+		return errors.New("injected failure")
+	}
+	code, _, errOut := runCLI(t, dir, "restore", b, "--passphrase-file", pass)
+	restoreFault = nil
+	journal := restoreJournalPath(abs(dir))
+	if code != exitError || !strings.Contains(errOut, "Move them back by hand, then remove "+journal) {
+		t.Fatalf("restore: exit %d, %q; want the parts named and the journal to remove", code, errOut)
+	}
+	data, err := os.ReadFile(journal)
+	if err != nil {
+		t.Fatalf("the journal is gone after a rollback that could not finish: %v", err)
+	}
+	var j restoreJournal
+	if err := json.Unmarshal(data, &j); err != nil {
+		t.Fatal(err)
+	}
+	if !exists(j.Aside) || !exists(j.Stage) {
+		t.Fatalf("aside %v, staged %v: want both kept", exists(j.Aside), exists(j.Stage))
+	}
+	if code, out, errOut := runCLI(t, dir, "user", "list"); code == exitOK || exists(filepath.Join(dir, store.FileName)) {
+		t.Fatalf("a command after the stuck rollback ran on the new directory: exit %d, %q %q", code, out, errOut)
+	}
+	// What the sentence asks a person to do.
+	if err := os.RemoveAll(dir); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(j.Aside, dir); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Remove(journal); err != nil {
+		t.Fatal(err)
+	}
+	if code, out, errOut := runCLI(t, dir, "user", "list"); code != exitOK || !strings.Contains(out, "bob") {
+		t.Fatalf("user list once moved back: %d %q %q", code, out, errOut)
+	}
 }
