@@ -109,7 +109,7 @@ func (c *cli) restore(file string, id age.Identity) error {
 		return unpackFailed(err)
 	}
 	defer unlock()
-	j := newRestoreJournal(abs(file), dataDir, abs(keyDir), time.Now().UTC().Format("20060102-150405"))
+	j := newRestoreJournal(abs(file), dataDir, abs(keyDir), restoreStamp(dataDir, abs(keyDir), time.Now()))
 	// The journal first: a crash from here on leaves it for the next
 	// command, which removes what was staged, or finishes the swap.
 	if err := j.write(); err != nil {

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
+	"time"
 )
 
 // restoreJournal is what a restore is doing, kept beside the data
@@ -218,8 +219,31 @@ func (c *cli) finishInterruptedRestore() error {
 	return nil
 }
 
-// journalStamp is a restore's stamp as newRestoreJournal is given it.
-var journalStamp = regexp.MustCompile(`^[0-9]{8}-[0-9]{6}$`)
+// journalStamp is a restore's stamp as newRestoreJournal is given it
+// (restoreStamp).
+var journalStamp = regexp.MustCompile(`^[0-9]{8}-[0-9]{6}(-[0-9]{1,4})?$`)
+
+// restoreStamp is the stamp of a restore started at now: the time to the
+// second, with "-2", "-3"… when a restore in the same second (or a file
+// left by hand) already has the names it would give the replaced data
+// and key files, which a rename onto them would refuse.
+func restoreStamp(dataDir, keyDir string, now time.Time) string {
+	base := now.UTC().Format("20060102-150405")
+	stamp := base
+	for n := 2; n < 10000; n++ {
+		j := newRestoreJournal("", dataDir, keyDir, stamp)
+		taken := exists(j.Aside) || exists(j.Stage) || exists(j.StageKeys)
+		for _, name := range restoreKeyFiles {
+			cur := filepath.Join(keyDir, name)
+			taken = taken || exists(cur+".replaced-"+stamp) || exists(j.keyTemp(name))
+		}
+		if !taken {
+			break
+		}
+		stamp = fmt.Sprintf("%s-%d", base, n)
+	}
+	return stamp
+}
 
 // foreign returns the first file j names that a restore into j.DataDir
 // with keyDir does not make or move (newRestoreJournal, keyTemp,

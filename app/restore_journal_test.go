@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestRestore_JournalNamesOnlyItsOwnFiles: the journal beside the data
@@ -71,6 +72,49 @@ func TestRestore_JournalNamesOnlyItsOwnFiles(t *testing.T) {
 			}
 			if !exists(restoreJournalPath(dir)) {
 				t.Error("the journal was removed; the person must see it to decide")
+			}
+		})
+	}
+}
+
+// TestRestoreStamp_SkipsNamesInUse: two restores in the same second
+// gave the second one the replaced-data name the first had just used,
+// and its rename refused ("file exists", a CI failure of
+// TestCLI_RestoreRefusalsLeaveTheDataAsItWas); the stamp now skips any
+// name in use, and the journal's check accepts such a stamp.
+func TestRestoreStamp_SkipsNamesInUse(t *testing.T) {
+	now := time.Date(2026, 12, 1, 2, 45, 9, 0, time.UTC)
+	const base = "20261201-024509"
+	for _, tt := range []struct {
+		name  string
+		taken []string // relative to the folder holding data and keys
+		want  string
+	}{
+		{"nothing in use", nil, base},
+		{"the data replaced a moment ago", []string{"data.replaced-" + base}, base + "-2"},
+		{"and its second", []string{"data.replaced-" + base, "data.replaced-" + base + "-2"}, base + "-3"},
+		{"a key file replaced", []string{"keys/provisio.key.replaced-" + base}, base + "-2"},
+		{"a staging folder left", []string{".data.restore-" + base}, base + "-2"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			root := t.TempDir()
+			dir, keyDir := filepath.Join(root, "data"), filepath.Join(root, "keys")
+			for _, d := range []string{dir, keyDir} {
+				if err := os.Mkdir(d, 0o700); err != nil {
+					t.Fatal(err)
+				}
+			}
+			for _, p := range tt.taken {
+				if err := os.WriteFile(filepath.Join(root, p), nil, 0o600); err != nil {
+					t.Fatal(err)
+				}
+			}
+			got := restoreStamp(dir, keyDir, now)
+			if got != tt.want {
+				t.Errorf("stamp %q, want %q", got, tt.want)
+			}
+			if bad := newRestoreJournal(filepath.Join(root, "b.age"), dir, keyDir, got).foreign(keyDir); bad != "" {
+				t.Errorf("the journal's own check refuses the stamp: %s", bad)
 			}
 		})
 	}
