@@ -165,6 +165,27 @@ func TestCLI_BackupOutAttachedRefusesServiceDirs(t *testing.T) {
 	}
 }
 
+// passphraseBackup adds alice to a new data directory under root and
+// backs it up to a file with a passphrase file, as the restore tests
+// start: it returns the data directory, the passphrase file and the
+// backup.
+func passphraseBackup(t *testing.T, root string) (dir, pass, backupFile string) {
+	t.Helper()
+	dir = filepath.Join(root, "data")
+	if code, _, errOut := runCLI(t, dir, "user", "add", "alice"); code != exitOK {
+		t.Fatalf("user add: %d %q", code, errOut)
+	}
+	pass = filepath.Join(root, "pass")
+	if err := os.WriteFile(pass, []byte("correct horse battery staple\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	backupFile = filepath.Join(root, "b.age")
+	if code, _, errOut := runCLI(t, dir, "backup", "--out", backupFile, "--passphrase-file", pass); code != exitOK {
+		t.Fatalf("backup: %d %q", code, errOut)
+	}
+	return dir, pass, backupFile
+}
+
 // TestCLI_RestoreBadFileSentences: a backup file that is missing, a
 // folder, empty, not a backup or cut short, and a passphrase or identity
 // file that is missing or a folder, each get a sentence that says what
@@ -174,18 +195,7 @@ func TestCLI_BackupOutAttachedRefusesServiceDirs(t *testing.T) {
 // payload chunk"), and the data is not touched.
 func TestCLI_RestoreBadFileSentences(t *testing.T) {
 	root := t.TempDir()
-	dir := filepath.Join(root, "data")
-	if code, _, errOut := runCLI(t, dir, "user", "add", "alice"); code != exitOK {
-		t.Fatalf("user add: %d %q", code, errOut)
-	}
-	pass := filepath.Join(root, "pass")
-	if err := os.WriteFile(pass, []byte("correct horse battery staple\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	good := filepath.Join(root, "good.age")
-	if code, _, errOut := runCLI(t, dir, "backup", "--out", good, "--passphrase-file", pass); code != exitOK {
-		t.Fatalf("backup: %d %q", code, errOut)
-	}
+	dir, pass, good := passphraseBackup(t, root)
 	data, err := os.ReadFile(good)
 	if err != nil {
 		t.Fatal(err)
@@ -243,19 +253,8 @@ func TestCLI_RestoreFailingHalfWayPutsBack(t *testing.T) {
 	for _, failAt := range []string{"write " + store.KeyFileName, "in place " + store.KeyFileName, "sync"} {
 		t.Run(failAt, func(t *testing.T) {
 			root := t.TempDir()
-			dir := filepath.Join(root, "data")
+			dir, pass, b := passphraseBackup(t, root)
 			keyDir := keyDirFor(dir, "")
-			if code, _, errOut := runCLI(t, dir, "user", "add", "alice"); code != exitOK {
-				t.Fatalf("user add: %d %q", code, errOut)
-			}
-			pass := filepath.Join(root, "pass")
-			if err := os.WriteFile(pass, []byte("correct horse battery staple\n"), 0o600); err != nil {
-				t.Fatal(err)
-			}
-			b := filepath.Join(root, "b.age")
-			if code, _, errOut := runCLI(t, dir, "backup", "--out", b, "--passphrase-file", pass); code != exitOK {
-				t.Fatalf("backup: %d %q", code, errOut)
-			}
 			// Made after the backup: it must still be there after the
 			// failed restore.
 			if code, _, errOut := runCLI(t, dir, "user", "add", "bob"); code != exitOK {

@@ -329,19 +329,7 @@ func chownTree(dirs []string, uid, gid int) error {
 // with the restore's other files and the next command opened whatever
 // stood at the data directory's path.
 func TestRestore_StuckRollbackKeepsTheJournal(t *testing.T) {
-	root := t.TempDir()
-	dir := filepath.Join(root, "data")
-	if code, _, errOut := runCLI(t, dir, "user", "add", "alice"); code != exitOK {
-		t.Fatalf("user add: %d %q", code, errOut)
-	}
-	pass := filepath.Join(root, "pass")
-	if err := os.WriteFile(pass, []byte("correct horse battery staple\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	b := filepath.Join(root, "b.age")
-	if code, _, errOut := runCLI(t, dir, "backup", "--out", b, "--passphrase-file", pass); code != exitOK {
-		t.Fatalf("backup: %d %q", code, errOut)
-	}
+	dir, pass, b := passphraseBackup(t, t.TempDir())
 	if code, _, errOut := runCLI(t, dir, "user", "add", "bob"); code != exitOK {
 		t.Fatalf("user add: %d %q", code, errOut)
 	}
