@@ -83,6 +83,36 @@ func copyTree(t *testing.T, from, to string) {
 	}
 }
 
+// recipientBackup adds alice to a new data directory under root, with
+// the key files a server start makes beside the data key (each one more
+// rename of a restore's swap), and backs it up to an age recipient: it
+// returns the data and key directories, the identity file and the
+// backup.
+func recipientBackup(t *testing.T, root string) (dir, keyDir, idFile, backupFile string) {
+	t.Helper()
+	dir = filepath.Join(root, "data")
+	keyDir = keyDirFor(dir, "")
+	if code, _, errOut := runCLI(t, dir, "user", "add", "alice"); code != exitOK {
+		t.Fatalf("user add: %q", errOut)
+	}
+	if _, err := certs.NewDeviceCA(keyDir).Pool(); err != nil {
+		t.Fatal(err)
+	}
+	id, err := age.GenerateX25519Identity()
+	if err != nil {
+		t.Fatal(err)
+	}
+	idFile = filepath.Join(root, "id.txt")
+	if err := os.WriteFile(idFile, []byte(id.String()+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	backupFile = filepath.Join(root, "b.age")
+	if code, _, errOut := runCLI(t, dir, "backup", "--out", backupFile, "--recipient", id.Recipient().String()); code != exitOK {
+		t.Fatalf("backup: %q", errOut)
+	}
+	return dir, keyDir, idFile, backupFile
+}
+
 // TestRestore_KilledAtAnyStepLeavesOldOrNew is kill -9 in the middle of a
 // restore: a restore process killed just before each step of putting the
 // restored files in place leaves, for the next command, either the data
@@ -93,28 +123,7 @@ func copyTree(t *testing.T, from, to string) {
 // the key left beside the data directory.
 func TestRestore_KilledAtAnyStepLeavesOldOrNew(t *testing.T) {
 	tmpl := privateTempDir(t)
-	dir := filepath.Join(tmpl, "data")
-	keyDir := keyDirFor(dir, "")
-	if code, _, errOut := runCLI(t, dir, "user", "add", "alice"); code != exitOK {
-		t.Fatalf("user add: %q", errOut)
-	}
-	// Key files beside the data key, as a server start makes them: each
-	// is one more rename of the swap.
-	if _, err := certs.NewDeviceCA(keyDir).Pool(); err != nil {
-		t.Fatal(err)
-	}
-	id, err := age.GenerateX25519Identity()
-	if err != nil {
-		t.Fatal(err)
-	}
-	idFile := filepath.Join(tmpl, "id.txt")
-	if err := os.WriteFile(idFile, []byte(id.String()+"\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	b := filepath.Join(tmpl, "b.age")
-	if code, _, errOut := runCLI(t, dir, "backup", "--out", b, "--recipient", id.Recipient().String()); code != exitOK {
-		t.Fatalf("backup: %q", errOut)
-	}
+	dir, keyDir, idFile, b := recipientBackup(t, tmpl)
 	if code, _, errOut := runCLI(t, dir, "user", "add", "bob"); code != exitOK {
 		t.Fatalf("user add: %q", errOut)
 	}
@@ -253,26 +262,7 @@ func TestRestore_AsRootKeepsTheServiceUsersFiles(t *testing.T) {
 	}
 	const uid, gid = 65534, 65534 // nobody
 	root := privateTempDir(t)
-	dir := filepath.Join(root, "data")
-	keyDir := keyDirFor(dir, "")
-	if code, _, errOut := runCLI(t, dir, "user", "add", "alice"); code != exitOK {
-		t.Fatalf("user add: %q", errOut)
-	}
-	if _, err := certs.NewDeviceCA(keyDir).Pool(); err != nil {
-		t.Fatal(err)
-	}
-	id, err := age.GenerateX25519Identity()
-	if err != nil {
-		t.Fatal(err)
-	}
-	idFile := filepath.Join(root, "id.txt")
-	if err := os.WriteFile(idFile, []byte(id.String()+"\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	b := filepath.Join(root, "b.age")
-	if code, _, errOut := runCLI(t, dir, "backup", "--out", b, "--recipient", id.Recipient().String()); code != exitOK {
-		t.Fatalf("backup: %q", errOut)
-	}
+	dir, keyDir, idFile, b := recipientBackup(t, root)
 	// The service user's directories, as service install and the
 	// service's first start leave them.
 	if err := chownTree([]string{dir, keyDir}, uid, gid); err != nil {
@@ -290,7 +280,7 @@ func TestRestore_AsRootKeepsTheServiceUsersFiles(t *testing.T) {
 			t.Errorf("%s belongs to %d:%d after the restore, want the service user's %d:%d", path, st.Uid, st.Gid, uid, gid)
 		}
 	}
-	err = filepath.WalkDir(dir, func(path string, _ fs.DirEntry, err error) error {
+	err := filepath.WalkDir(dir, func(path string, _ fs.DirEntry, err error) error {
 		if err == nil {
 			check(path)
 		}
