@@ -177,7 +177,7 @@ func (c *cli) finishInterruptedRestore() error {
 		return fmt.Errorf("a restore into %s is running; try again when it has finished", c.dataDir)
 	}
 	if err != nil {
-		return fmt.Errorf("a restore into %s was interrupted, and it cannot be finished (%v); run the command again as the user who ran the restore (often root)", c.dataDir, unwrapPath(err))
+		return cannotFinish(c.dataDir, path, err)
 	}
 	defer unlock()
 	data, err := os.ReadFile(path)
@@ -188,11 +188,14 @@ func (c *cli) finishInterruptedRestore() error {
 	if err == nil {
 		err = json.Unmarshal(data, &j)
 	}
-	if err == nil && j.DataDir != dataDir {
-		err = fmt.Errorf("%s is about %s", path, j.DataDir)
-	}
 	if err != nil {
-		return fmt.Errorf("a restore into %s was interrupted, and it cannot be finished (%v); run the command again as the user who ran the restore (often root)", c.dataDir, unwrapPath(err))
+		return cannotFinish(c.dataDir, path, err)
+	}
+	if j.DataDir != dataDir {
+		// The same journal under another spelling of the path (a
+		// linked folder): it is followed only for the path it names,
+		// so the person gives that one, as the key directory below.
+		return fmt.Errorf("a restore into %s was interrupted, and its journal %s was written for --data %s; give --data %s to finish it, as that restore did (nothing was changed)", c.dataDir, path, j.DataDir, j.DataDir)
 	}
 	// The journal says what to remove and rename, and the command may
 	// run as root: it is followed only where it names the files a
@@ -208,7 +211,7 @@ func (c *cli) finishInterruptedRestore() error {
 		return nil
 	}
 	if err := j.rollForward(); err != nil {
-		return fmt.Errorf("the restore of %s into %s was interrupted, and finishing it failed (%v); run the command again as the user who ran the restore (often root)", j.Backup, c.dataDir, unwrapPath(err))
+		return fmt.Errorf("the restore of %s into %s was interrupted, and finishing it failed (%v); %s", j.Backup, c.dataDir, unwrapPath(err), whatToDo(err, path))
 	}
 	j.clean()
 	fmt.Fprintf(c.errOut, "provisio: the restore of %s into %s was interrupted; it is finished now.", j.Backup, c.dataDir)
@@ -217,6 +220,23 @@ func (c *cli) finishInterruptedRestore() error {
 	}
 	fmt.Fprintln(c.errOut)
 	return nil
+}
+
+// cannotFinish is the sentence for a restore journal at path that cannot
+// be locked or read.
+func cannotFinish(dataDir, path string, err error) error {
+	return fmt.Errorf("a restore into %s was interrupted, and it cannot be finished (%v); %s", dataDir, unwrapPath(err), whatToDo(err, path))
+}
+
+// whatToDo says what a person does about err, met while finishing the
+// restore whose journal is at path: a refused permission is the usual
+// case (the restore ran as root, this command does not); anything else
+// is not fixed by another account, so it points at the journal.
+func whatToDo(err error, path string) string {
+	if errors.Is(err, fs.ErrPermission) {
+		return "run the command again as the user who ran the restore (often root)"
+	}
+	return fmt.Sprintf("check the data directory and the files beside it, then run the command again; the journal %s says what the restore was doing", path)
 }
 
 // journalStamp is a restore's stamp as newRestoreJournal is given it

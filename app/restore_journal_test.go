@@ -119,3 +119,55 @@ func TestRestoreStamp_SkipsNamesInUse(t *testing.T) {
 		})
 	}
 }
+
+// TestRestore_JournalReachedThroughAnotherPath: a restore run with
+// --data /srv/provisio, where /srv is a link to /data, writes its journal
+// for /srv/provisio; the next command given /data/provisio finds the same
+// journal under the other spelling. It used to answer "run the command
+// again as the user who ran the restore (often root)", which sends the
+// person after permissions; the sentence now names the path to give, and
+// nothing is changed until the same path is given.
+func TestRestore_JournalReachedThroughAnotherPath(t *testing.T) {
+	root := privateTempDir(t)
+	real := filepath.Join(root, "real")
+	if err := os.Mkdir(real, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	link := filepath.Join(root, "link")
+	if err := os.Symlink(real, link); err != nil {
+		t.Fatal(err)
+	}
+	viaLink, viaReal := filepath.Join(link, "data"), filepath.Join(real, "data")
+	if code, _, errOut := runCLI(t, viaReal, "user", "add", "alice"); code != exitOK {
+		t.Fatalf("user add: %q", errOut)
+	}
+	// A restore through the link that was killed before it changed
+	// anything: its journal and staged folder are beside the data.
+	j := newRestoreJournal(filepath.Join(root, "b.age"), viaLink, keyDirFor(viaLink, ""), "20261201-040000")
+	if err := os.Mkdir(j.Stage, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := j.write(); err != nil {
+		t.Fatal(err)
+	}
+
+	code, out, errOut := runCLI(t, viaReal, "user", "list")
+	if code != exitError || strings.Contains(out, "alice") {
+		t.Fatalf("user list through the other path: exit %d, %q; want a refusal", code, out)
+	}
+	if strings.Contains(errOut, "as the user who ran the restore") || !strings.Contains(errOut, "--data "+viaLink) || !strings.Contains(errOut, "nothing was changed") {
+		t.Errorf("user list through the other path said %q; want the path the restore was given, and that nothing was changed", errOut)
+	}
+	if !exists(restoreJournalPath(viaReal)) || !exists(j.Stage) {
+		t.Fatal("the refusal removed the journal or what the restore staged")
+	}
+
+	// Given the restore's own path, the command finishes it.
+	code, out, errOut = runCLI(t, viaLink, "user", "list")
+	if code != exitOK || !strings.Contains(out, "alice") || !strings.Contains(errOut, "interrupted before it changed anything") {
+		t.Errorf("user list through the restore's path: exit %d, %q %q; want the restore cleaned up and alice listed", code, out, errOut)
+	}
+	if exists(restoreJournalPath(viaLink)) || exists(j.Stage) {
+		t.Error("the journal or the staged folder is still there")
+	}
+}
