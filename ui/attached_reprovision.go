@@ -24,7 +24,7 @@ func (at *Attached) reprovisionSelected() {
 	name := at.users[at.selected].Name
 	at.issue(name, func(ic core.IssuedCode, err error) {
 		if err != nil {
-			dialog.ShowInformation("Reprovision "+name, core.ErrorMessage(err), at.win)
+			dialog.ShowInformation("Reprovision "+name, reprovisionRefusal(name, err), at.win)
 			return
 		}
 		if at.reprov != nil {
@@ -61,7 +61,13 @@ func (at *Attached) reprovisionHost() reprovisionHost {
 		saveAs: func(name string, write func(io.Writer, string) error, done func(string, error)) {
 			saveFileAs(at.win, at.do, nil, name, write, done)
 		},
-		showError: func(err error) { dialog.ShowInformation("Reprovision", core.ErrorMessage(err), at.win) },
+		showError: func(err error) {
+			name := ""
+			if at.reprov != nil {
+				name = at.reprov.user
+			}
+			dialog.ShowInformation("Reprovision", reprovisionRefusal(name, err), at.win)
+		},
 		opened:    func(d *reprovisionDialog) { at.reprov = d },
 		closed: func(d *reprovisionDialog) {
 			if at.reprov == d {
@@ -69,6 +75,18 @@ func (at *Attached) reprovisionHost() reprovisionHost {
 			}
 		},
 	}
+}
+
+// reprovisionRefusal is what this window says when the service refuses
+// a code for name. Core's sentence for a user without the mobile right
+// tells the person to allow it in the account or set up an authenticator
+// app, neither of which this window can do, so it names who can.
+func reprovisionRefusal(name string, err error) string {
+	if core.ErrorCode(err) == core.CodeNotInGroup && name != "" {
+		return name + " may not use the mobile client: \"Mobile client allowed\" is off in their account. " +
+			"An administrator can allow it in the console (then make the code here), or set up an authenticator app for " + name + " instead."
+	}
+	return core.ErrorMessage(err)
 }
 
 // ReprovisionStatus is the status line of the open Reprovision dialog

@@ -270,3 +270,32 @@ func TestAttached_ReprovisionDialog(t *testing.T) {
 		})
 	}
 }
+
+// TestAttached_ReprovisionWithoutTheMobileRight: a user whose account
+// does not allow the mobile client gets no code. Core's sentence says to
+// allow it in the account or set up an authenticator app, which this
+// window can do neither of; it now says who can.
+func TestAttached_ReprovisionWithoutTheMobileRight(t *testing.T) {
+	test.NewTempApp(t)
+	svc := storetest.MustService(t)
+	if _, err := svc.AddUser(core.User{Name: "bob"}); err != nil {
+		t.Fatal(err)
+	}
+	do, waitFor := uiQueue(t)
+	helpdesk := core.LocalAdmin{Svc: svc, Operator: `console "desk-2" (helpdesk) at 127.0.0.1`,
+		Caller: core.AdminOperator{Name: "desk-2", Role: core.RoleHelpdesk, Remote: true}}
+	w := test.NewTempWindow(t, widget.NewLabel(""))
+	at := NewAttached(w, AttachedDeps{API: helpdesk, Remote: "provisio.lan:8444", do: do})
+	t.Cleanup(at.Close)
+	waitFor("bob listed", func() bool { return at.SelectUser("bob") })
+	test.Tap(at.reprovBtn)
+	waitFor("the refusal", func() bool { return w.Canvas().Overlays().Top() != nil })
+	got := strings.Join(visibleTexts(w.Canvas().Overlays().Top()), " ")
+	want := `bob may not use the mobile client: "Mobile client allowed" is off in their account. An administrator can allow it in the console (then make the code here), or set up an authenticator app for bob instead.`
+	if !strings.Contains(got, want) {
+		t.Errorf("the window says %q; want %q", got, want)
+	}
+	if at.reprov != nil {
+		t.Error("a Reprovision dialog opened for a user who may not use the mobile client")
+	}
+}
