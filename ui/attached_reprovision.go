@@ -68,7 +68,7 @@ func (at *Attached) reprovisionHost() reprovisionHost {
 			}
 			dialog.ShowInformation("Reprovision", reprovisionRefusal(name, err), at.win)
 		},
-		opened:    func(d *reprovisionDialog) { at.reprov = d },
+		opened: func(d *reprovisionDialog) { at.reprov = d },
 		closed: func(d *reprovisionDialog) {
 			if at.reprov == d {
 				at.reprov = nil
