@@ -17,7 +17,7 @@ import (
 
 // userColumns are the widths of username, full name, email, device, last
 // login and account state.
-var userColumns = columns{0.10, 0.14, 0.18, 0.31, 0.13, 0.14}
+var userColumns = columns{0.10, 0.13, 0.18, 0.33, 0.13, 0.13}
 
 // userSort is a column the list can be sorted by.
 type userSort int
@@ -356,27 +356,38 @@ func (s *usersScreen) updateRow(id widget.ListItemID, o fyne.CanvasObject) {
 }
 
 // deviceState describes a user's phone: none, provisioned (when, which
-// OS) and any provision code still waiting to be used.
+// OS) and any provision code still waiting to be used. A phone being
+// replaced reads "new code until 09:10; provisioned (Android 15)": the
+// code first, as it is what the helpdesk is waiting on, and the phone
+// without its date, which with it did not fit the Device column at
+// 1280×800.
 func deviceState(r userRow, now time.Time) string {
+	// PendingCodes was read at the last refresh; codes expire silently.
+	pending := now.Before(r.pending)
 	var parts []string
-	if r.Provisioned() {
-		p := "provisioned at " + r.ProvisionedAt.Local().Format(dateTimeFormat)
-		if r.DeviceOS != "" {
-			p += " (" + r.DeviceOS + ")"
-		}
-		parts = append(parts, p)
+	switch {
+	case pending && r.Provisioned():
+		parts = append(parts, "new code until "+untilText(r.pending, now), "provisioned"+deviceOS(r.DeviceOS))
+	case pending:
+		parts = append(parts, "pending code until "+untilText(r.pending, now))
+	case r.Provisioned():
+		parts = append(parts, "provisioned at "+r.ProvisionedAt.Local().Format(dateTimeFormat)+deviceOS(r.DeviceOS))
 	}
 	if o := oathState(r.oath, now); o != "" {
 		parts = append(parts, o)
-	}
-	// PendingCodes was read at the last refresh; codes expire silently.
-	if now.Before(r.pending) {
-		parts = append(parts, "pending code until "+untilText(r.pending, now))
 	}
 	if len(parts) == 0 {
 		return "none"
 	}
 	return strings.Join(parts, "; ")
+}
+
+// deviceOS is " (Android 15)" for a phone that said its OS, "" otherwise.
+func deviceOS(os string) string {
+	if os == "" {
+		return ""
+	}
+	return " (" + os + ")"
 }
 
 // untilText is when something pending ends, as the users list says it:

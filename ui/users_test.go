@@ -296,12 +296,14 @@ func TestConsole_NoticeForAgentCode(t *testing.T) {
 	}
 }
 
-// TestUsersScreen_DeviceColumnFitsAt1920: a user who has a phone and is
-// being reprovisioned reads in full at 1920×1080: the old phone and when
-// the new code ends. With the date in both the end time was cut off
-// ("…; pending code until 202…"). A code that ends another day keeps
-// its date.
-func TestUsersScreen_DeviceColumnFitsAt1920(t *testing.T) {
+// TestUsersScreen_DeviceColumnFits: a user who has a phone and is
+// being reprovisioned reads in full at 1920×1080 and at 1280×800: the
+// old phone and when the new code ends. With the date in both the end time was cut off
+// ("…; pending code until 202…"), and at 1280×800 the old wording
+// ("provisioned at 2025-06-02 09:00 (Android 15); pending code until
+// 09:10") needed 480 px of the column's 320. A code that ends another day
+// keeps its date.
+func TestUsersScreen_DeviceColumnFits(t *testing.T) {
 	h := newHarness(t)
 	s := h.c.users
 	storetest.MustAddUser(t, h.svc, "erin", "1357")
@@ -320,33 +322,35 @@ func TestUsersScreen_DeviceColumnFitsAt1920(t *testing.T) {
 		if len(s.shown) == 1 {
 			want = deviceState(*s.shown[0], h.svc.Now())
 		}
-		return strings.Contains(want, "; pending code until ")
+		return strings.HasPrefix(want, "new code until ")
 	})
 
-	h.win.Resize(fyne.NewSize(1920, 1080))
-	h.c.showScreen(s.content)
-	h.settle()
-	var cell *widget.Label
-	walk(s.list, func(o fyne.CanvasObject) {
-		if l, ok := o.(*widget.Label); ok && l.Text == want {
-			cell = l
+	for _, size := range []fyne.Size{{Width: 1920, Height: 1080}, {Width: 1280, Height: 800}} {
+		h.win.Resize(size)
+		h.c.showScreen(s.content)
+		h.settle()
+		var cell *widget.Label
+		walk(s.list, func(o fyne.CanvasObject) {
+			if l, ok := o.(*widget.Label); ok && l.Text == want {
+				cell = l
+			}
+		})
+		if cell == nil {
+			t.Fatalf("no cell of the list reads %q", want)
 		}
-	})
-	if cell == nil {
-		t.Fatalf("no cell of the list reads %q", want)
+		need := fyne.MeasureText(want, theme.TextSize(), cell.TextStyle).Width + 2*theme.InnerPadding()
+		if got := cell.Size().Width; got < need {
+			t.Errorf("%q is cut at %.0f×%.0f: the Device column is %.0f px wide, the text needs %.0f", want, size.Width, size.Height, got, need)
+		}
 	}
-	need := fyne.MeasureText(want, theme.TextSize(), cell.TextStyle).Width + 2*theme.InnerPadding()
-	if got := cell.Size().Width; got < need {
-		t.Errorf("%q is cut at 1920×1080: the Device column is %.0f px wide, the text needs %.0f", want, got, need)
-	}
-	if end := "pending code until " + ic.Expires.Local().Format("15:04"); !strings.HasSuffix(want, end) {
-		t.Errorf("device state %q, want it to end %q", want, end)
+	if full := "new code until " + ic.Expires.Local().Format("15:04") + "; provisioned (Android 15)"; want != full {
+		t.Errorf("device state %q, want %q", want, full)
 	}
 
 	// A code valid past midnight says which day it ends.
 	r := *s.shown[0]
 	r.pending = time.Date(2025, 6, 3, 8, 30, 0, 0, time.Local)
-	if got, want := deviceState(r, time.Date(2025, 6, 2, 23, 50, 0, 0, time.Local)), "pending code until 2025-06-03 08:30"; !strings.HasSuffix(got, want) {
-		t.Errorf("device state %q, want it to end %q", got, want)
+	if got, want := deviceState(r, time.Date(2025, 6, 2, 23, 50, 0, 0, time.Local)), "new code until 2025-06-03 08:30; provisioned (Android 15)"; got != want {
+		t.Errorf("device state %q, want %q", got, want)
 	}
 }
