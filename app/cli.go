@@ -199,6 +199,8 @@ func (c *cli) fail(err error) int {
 	var ce *core.Error
 	if errors.As(err, &ce) {
 		fmt.Fprintf(c.errOut, "provisio: %s\n", ce.Message)
+	} else if s := c.accessSentence(err); s != "" {
+		fmt.Fprintf(c.errOut, "provisio: %s\n", s)
 	} else {
 		fmt.Fprintf(c.errOut, "provisio: %v\n", err)
 	}
