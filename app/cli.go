@@ -176,7 +176,7 @@ func (c *cli) run(args []string) (code int) {
 	case len(rest) == 0:
 		err = c.console()
 	case c.connect != "" && !remoteCommands[rest[0]]:
-		err = usagef("--connect works with the console and the user, reprovision, settings, agent, console and profile commands, not %q", rest[0])
+		err = usagef("--connect works with the console and the user, reprovision, settings, agent, console, log show and profile commands, not %q", rest[0])
 	default:
 		err = c.dispatch(rest[0], rest[1:])
 	}
@@ -199,6 +199,8 @@ func (c *cli) fail(err error) int {
 	var ce *core.Error
 	if errors.As(err, &ce) {
 		fmt.Fprintf(c.errOut, "provisio: %s\n", ce.Message)
+	} else if s := c.accessSentence(err); s != "" {
+		fmt.Fprintf(c.errOut, "provisio: %s\n", s)
 	} else {
 		fmt.Fprintf(c.errOut, "provisio: %v\n", err)
 	}

@@ -432,3 +432,32 @@ func TestCLI_HelpCommand(t *testing.T) {
 		t.Fatalf("provisio help: exit %d, %q %q", code, out.String(), errOut.String())
 	}
 }
+
+// TestCLI_EveryHelpSpeaksToTheAdmin: no command's --help names a source
+// file ("(cli_oath.go)" was in reprovision's): the reader is an admin.
+func TestCLI_EveryHelpSpeaksToTheAdmin(t *testing.T) {
+	groups := map[string]map[string]command{
+		"user": userCommands, "settings": settingsCommands, "agent": agentCommands,
+		"service": serviceCommands, "profile": profileCommands, "log": logCommands,
+		"key": keyCommands, "console": consoleCommands, "store": storeCommands,
+	}
+	var lines [][]string
+	for g, cmds := range groups {
+		for sub := range cmds {
+			lines = append(lines, []string{g, sub, "--help"})
+		}
+	}
+	for name := range topCommands {
+		lines = append(lines, []string{name, "--help"})
+	}
+	lines = append(lines, []string{"--help"})
+	for _, args := range lines {
+		var out bytes.Buffer
+		if code := run(args, &out, io.Discard); code != exitOK {
+			t.Errorf("%v: exit %d", args, code)
+		}
+		if strings.Contains(out.String(), ".go") {
+			t.Errorf("%v names a source file:\n%s", args, out.String())
+		}
+	}
+}

@@ -19,8 +19,10 @@ import (
 // remoteCommands are the top-level commands that work with --connect.
 // Every "profile" command goes through the API (withConsole, withAPI);
 // the console's role decides which it may run (#14: a helpdesk reads the
-// profiles and assigns one to a user).
-var remoteCommands = map[string]bool{"user": true, "reprovision": true, "settings": true, "agent": true, "console": true, "profile": true}
+// profiles and assigns one to a user). "log show" reads the server's
+// audit log through the API (an admin console's); "log verify" needs the
+// data file and says so (withEnv).
+var remoteCommands = map[string]bool{"user": true, "reprovision": true, "settings": true, "agent": true, "console": true, "profile": true, "log": true}
 
 var consoleCommands = map[string]command{
 	"pair": {

@@ -177,6 +177,14 @@ func TestCLI_RemoteConsole(t *testing.T) {
 	if code, _, errOut := remote("settings", "set", "server.name", "Evil"); code != exitError || !strings.Contains(errOut, `Console "desk-2" has the helpdesk role`) {
 		t.Errorf("--connect settings set as helpdesk: %d %s", code, errOut)
 	}
+	// The audit log is an administrator's (log.read): --connect takes
+	// "log show", as --help says, and the server refuses a helpdesk.
+	if code, _, errOut := remote("log", "show"); code != exitError || !strings.Contains(errOut, `Console "desk-2" has the helpdesk role, which may not do this (log.read)`) {
+		t.Errorf("--connect log show as helpdesk: %d %s", code, errOut)
+	}
+	if code, _, errOut := remote("log", "verify"); code != exitUsage || !strings.Contains(errOut, "this machine's data directory only") {
+		t.Errorf("--connect log verify: %d %s", code, errOut)
+	}
 	if code, _, errOut := remote("serve"); code != exitUsage || !strings.Contains(errOut, "--connect works with") {
 		t.Errorf("--connect serve: %d %s", code, errOut)
 	}
@@ -208,12 +216,13 @@ func TestCLI_RemoteConsole(t *testing.T) {
 		{[]string{"profile", "show", "Remote"}, "Profile: Remote"},
 		{[]string{"profile", "assign", "none", "--group", "Sales"}, "Group Sales now uses profile Default."},
 		{[]string{"profile", "delete", "Remote"}, "Profile Remote deleted."},
+		{[]string{"log", "show", "--tail", "3"}, `Profile "Remote" deleted`},
 	} {
 		code, out, errOut := remote(step.args...)
 		if code != 0 || !strings.Contains(out, step.wantOut) || !strings.Contains(errOut, "as boss-1 (admin)") {
 			t.Errorf("--connect %v as admin: %d\n%s%s", step.args, code, out, errOut)
 		}
-		if step.args[1] == "show" && !hasProfileValue(out, "pin_cache_timeout", "900") {
+		if step.args[0] == "profile" && step.args[1] == "show" && !hasProfileValue(out, "pin_cache_timeout", "900") {
 			t.Errorf("--connect profile set as admin did not save pin_cache_timeout 900:\n%s", out)
 		}
 	}

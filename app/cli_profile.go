@@ -26,7 +26,8 @@ var profileCommands = map[string]command{
 					return err
 				}
 				tw := tabwriter.NewWriter(c.out, 2, 8, 2, ' ', 0)
-				fmt.Fprintln(tw, "PROFILE\tSUPPORT EMAIL\tGROUPS\tUSERS")
+				// The form's and `profile show`'s name for the field (seed).
+				fmt.Fprintln(tw, "PROFILE\t"+strings.ToUpper(core.ProfileKeyLabel("support_email"))+"\tGROUPS\tUSERS")
 				for _, p := range all {
 					n, err := api.ProfileImpact(p.Name)
 					if err != nil {

@@ -153,7 +153,7 @@ func TestCLI_ProfileCommandsAttached(t *testing.T) {
 			}},
 		{args: []string{"profile", "effective", "alice"}, wantOut: "PIN cache timeout (seconds): 600 — group Sales (profile Sales)"},
 		{args: []string{"profile", "effective", "nobody"}, code: exitError, wantErr: `There is no user "nobody".`},
-		{args: []string{"profile", "list"}, wantOut: "Sales    sales@example.org  Sales            2"},
+		{args: []string{"profile", "list"}, wantOut: "Sales    sales@example.org       Sales            2"},
 		{args: []string{"profile", "delete", "Default"}, code: exitError, wantErr: "The Default profile cannot be deleted"},
 		{args: []string{"profile", "delete", "Sales"}, code: exitError, wantErr: `Profile "Sales" is still assigned to group Sales`,
 			check: func() string {

@@ -25,6 +25,9 @@ func TestCLI_Profile(t *testing.T) {
 		wantErr  string
 	}{
 		{[]string{"profile", "list"}, 0, "Default", ""},
+		// The column is named as `profile show` and the console name the
+		// field, after the Provisioning profile seed.
+		{[]string{"profile", "list"}, 0, "PROFILE  CUSTOMER SERVICE EMAIL  GROUPS", ""},
 		{[]string{"profile", "show", "Default"}, 0, "pin_cache_timeout", ""},
 		{[]string{"profile", "show", "Default"}, 0, "allow_pin_entry", ""},
 		{[]string{"profile", "add", "Sales"}, 1, "", "Enter the customer-service email"},
@@ -46,7 +49,7 @@ func TestCLI_Profile(t *testing.T) {
 		{[]string{"profile", "effective", "alice"}, 0, "PIN cache timeout (seconds): 600 — group Sales (profile Sales)", ""},
 		{[]string{"profile", "effective", "bob"}, 0, "User bob: profile VIP (user)", ""},
 		{[]string{"profile", "effective", "nobody"}, 1, "", `There is no user "nobody".`},
-		{[]string{"profile", "list"}, 0, "Sales    sales@example.org  Sales            1", ""},
+		{[]string{"profile", "list"}, 0, "Sales    sales@example.org       Sales            1", ""},
 		{[]string{"profile", "set", "Sales", "logging", "yes"}, 0, "This affects 1 user,", ""},
 		{[]string{"profile", "delete", "Default"}, 1, "", "The Default profile cannot be deleted"},
 		{[]string{"profile", "delete", "VIP"}, 1, "", `Profile "VIP" is still assigned to 1 user (bob)`},

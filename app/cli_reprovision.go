@@ -17,7 +17,7 @@ var reprovisionCommand = command{
 	args:  1,
 	setup: func(fs *flag.FlagSet) action {
 		mail := fs.Bool("mail", false, "also send the code, Provision URL and QR to the user by email")
-		oath := fs.Bool("oath", false, "issue an OATH token for an authenticator app instead (cli_oath.go)")
+		oath := fs.Bool("oath", false, "issue a token for an authenticator app (OATH) instead: print the otpauth URI, the QR and the confirm-by deadline")
 		hotp := fs.Bool("hotp", false, "with --oath: a counter-based (HOTP) token instead of a time-based one")
 		digits := fs.Int("digits", 6, "with --oath: digits per code, 6 or 8")
 		alg := fs.String("algorithm", "SHA1", "with --oath: SHA1, SHA256 or SHA512")

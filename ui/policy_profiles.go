@@ -15,7 +15,8 @@ import (
 	"provisio/core"
 )
 
-// profileColumns are the widths of name, support email, groups and users.
+// profileColumns are the widths of name, customer service email, groups
+// and users.
 var profileColumns = columns{0.22, 0.3, 0.3, 0.18}
 
 // profilesScreen is Policy → Profiles (#14): the provisioning profiles,
@@ -77,7 +78,7 @@ func newProfilesScreen(c *Console) *profilesScreen {
 		newNote("A profile is the configuration phones receive. Everyone gets the Default profile, unless their group "+
 			"has a profile or they have their own (User Management → Edit). A change reaches each phone at its next "+
 			"provision or security string download."),
-		newHeader(profileColumns, "Profile", "Support email", "Default of groups", "Users"),
+		newHeader(profileColumns, "Profile", core.ProfileKeyLabel("support_email"), "Default of groups", "Users"),
 		widget.NewSeparator(),
 	)
 	s.problem = &widget.Label{Importance: widget.DangerImportance, Wrapping: fyne.TextWrapWord}

@@ -240,3 +240,17 @@ func TestProfilesScreen_UnreadableSaysSo(t *testing.T) {
 		t.Errorf("readable again: %d profiles, sentence still shown %v", len(s.profiles), s.problem.Visible())
 	}
 }
+
+// TestProfilesScreen_HeaderUsesTheSeedLabel: the list's email column is
+// named as the profile form and `profile show` name the field, after the
+// Provisioning profile seed ("Customer Service Email"), not a third
+// spelling.
+func TestProfilesScreen_HeaderUsesTheSeedLabel(t *testing.T) {
+	h := newHarness(t)
+	s := h.c.profiles
+	h.c.showScreen(s.content)
+	texts := visibleTexts(s.content)
+	if !contains(texts, core.ProfileKeyLabel("support_email")) || contains(texts, "Support email") {
+		t.Errorf("Policy → Profiles header: %q, want the column %q", texts, core.ProfileKeyLabel("support_email"))
+	}
+}
