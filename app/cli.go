@@ -290,8 +290,14 @@ func (c *cli) dispatch(name string, args []string) error {
 				keys = append(keys, k)
 			}
 			sort.Strings(keys)
+			// The service's commands manage the unit, not a data
+			// directory (install takes --service-data).
+			global := "[--data DIR] "
+			if name == "service" {
+				global = ""
+			}
 			for _, k := range keys {
-				fmt.Fprintf(c.out, "  provisio [--data DIR] %s\n", cmds[k].usage)
+				fmt.Fprintf(c.out, "  provisio %s%s\n", global, cmds[k].usage)
 			}
 			if len(args) == 0 {
 				return usagef("%s needs a subcommand", name)

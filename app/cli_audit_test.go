@@ -408,6 +408,9 @@ func TestCLI_HelpWithACommand(t *testing.T) {
 		{[]string{"help", "log", "show"}, exitOK, "--tail"},
 		{[]string{"--data", "DIR", "help", "backup"}, exitOK, "--passphrase-file"},
 		{[]string{"help", "nonsense"}, exitUsage, `unknown command "nonsense"`},
+		// install takes --service-data; --data before "service" is not the
+		// service's data directory.
+		{[]string{"help", "service"}, exitOK, "  provisio service install [--user U] [--service-data DIR]"},
 	} {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
 			var out, errOut bytes.Buffer

@@ -205,15 +205,23 @@ func heldWithAdminKeys(t *testing.T, dir, keyDir string) *env {
 	return e
 }
 
+// TestCLI_SecondCopyRefused: a command on a data directory a Provisio
+// holds without an admin socket is refused at once, with what to stop
+// (it said "close it first", which a service cannot be); store copy says
+// it once, not twice.
 func TestCLI_SecondCopyRefused(t *testing.T) {
 	dir := heldDataDir(t)
 	start := time.Now()
 	code, _, errOut := runCLI(t, dir, "user", "add", "dave")
-	if code != 1 || !strings.Contains(errOut, "another Provisio is already using this data directory") {
+	if code != 1 || !strings.Contains(errOut, "another Provisio is already using this data directory") || !strings.Contains(errOut, "sudo systemctl stop provisio, or close the console") {
 		t.Fatalf("exit %d, stderr %q", code, errOut)
 	}
 	if took := time.Since(start); took > 2*time.Second {
 		t.Fatalf("refusal took %v", took)
+	}
+	code, _, errOut = runCLI(t, dir, "store", "copy", "--to", filepath.Join(t.TempDir(), "copy"))
+	if code != 1 || strings.Count(errOut, "systemctl stop provisio") != 1 || !strings.Contains(errOut, "so that nothing changes during the copy") {
+		t.Errorf("store copy of a held directory: exit %d, stderr %q; want one sentence saying what to stop", code, errOut)
 	}
 }
 
