@@ -306,6 +306,23 @@ func execRunner(out io.Writer) func(string, ...string) error {
 	}
 }
 
+// systemdRoot is where needSystemd looks for /run/systemd/system; tests
+// point it at a directory of their own.
+var systemdRoot = "/"
+
+// needSystemd refuses the service commands on a machine that was not
+// booted with systemd (a container, WSL without it, another init), the
+// check sd_booted(3) makes: systemctl would print "System has not been
+// booted with systemd…" and "Failed to connect to bus", and install
+// would have created the user and copied the program before failing.
+func needSystemd() error {
+	if fi, err := os.Stat(filepath.Join(systemdRoot, "run/systemd/system")); err == nil && fi.IsDir() {
+		return nil
+	}
+	return errors.New("this machine does not run systemd, so Provisio cannot be installed or managed as a systemd service here; " +
+		"run 'provisio serve' from the system's own service manager instead ('provisio service unit' prints the systemd unit, as a guide to the options)")
+}
+
 var serviceCommands = map[string]command{
 	"install": {
 		usage: "service install [--user U] [--service-data DIR] [--bin PATH]",
@@ -319,6 +336,9 @@ var serviceCommands = map[string]command{
 				if err != nil {
 					return fmt.Errorf("find this program: %w", err)
 				}
+				if err := needSystemd(); err != nil {
+					return err
+				}
 				if os.Geteuid() != 0 {
 					return errors.New("installing a system service needs root: run it with sudo")
 				}
@@ -329,6 +349,9 @@ var serviceCommands = map[string]command{
 	"uninstall": {
 		usage: "service uninstall",
 		setup: noFlags(func(c *cli, _ []string) error {
+			if err := needSystemd(); err != nil {
+				return err
+			}
 			if os.Geteuid() != 0 {
 				return errors.New("removing a system service needs root: run it with sudo")
 			}
@@ -338,6 +361,9 @@ var serviceCommands = map[string]command{
 	"status": {
 		usage: "service status",
 		setup: noFlags(func(c *cli, _ []string) error {
+			if err := needSystemd(); err != nil {
+				return err
+			}
 			cmd := exec.Command("systemctl", "status", "--no-pager", defaultService().Name+".service")
 			cmd.Stdout, cmd.Stderr = c.out, c.out
 			if err := cmd.Run(); err != nil {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -163,5 +164,31 @@ func TestServiceInstallCommand_CarriesTheStore(t *testing.T) {
 	}
 	if got := serviceInstallCommand(storeChoice{}); !strings.HasSuffix(got, " service install") || strings.Contains(got, "--store") {
 		t.Errorf("command for the data file: %q", got)
+	}
+}
+
+// TestServiceCommands_WithoutSystemd: on a machine not booted with
+// systemd, status printed systemctl's "System has not been booted with
+// systemd as init system (PID 1). Can't operate." and "Failed to connect
+// to bus: Host is down" before its own line, and install created the
+// user and copied the program before failing at daemon-reload. Each now
+// says why in one sentence, before doing anything; unit still prints.
+func TestServiceCommands_WithoutSystemd(t *testing.T) {
+	old := systemdRoot
+	systemdRoot = t.TempDir() // no run/systemd/system
+	t.Cleanup(func() { systemdRoot = old })
+	for _, args := range [][]string{{"service", "status"}, {"service", "install"}, {"service", "uninstall"}} {
+		t.Run(strings.Join(args, " "), func(t *testing.T) {
+			var out, errOut bytes.Buffer
+			code := run(args, &out, &errOut)
+			want := "provisio: this machine does not run systemd, so Provisio cannot be installed or managed as a systemd service here;"
+			if code != exitError || out.Len() != 0 || !strings.HasPrefix(errOut.String(), want) || strings.Count(errOut.String(), "\n") != 1 {
+				t.Errorf("exit %d, stdout %q, stderr %q; want exit %d and one sentence starting %q", code, out.String(), errOut.String(), exitError, want)
+			}
+		})
+	}
+	var out, errOut bytes.Buffer
+	if code := run([]string{"service", "unit"}, &out, &errOut); code != exitOK || !strings.Contains(out.String(), "ExecStart=") {
+		t.Errorf("service unit without systemd: exit %d, %q %q", code, out.String(), errOut.String())
 	}
 }
