@@ -94,20 +94,13 @@ var profileCommands = map[string]command{
 		args:  3,
 		setup: noFlags(func(c *cli, args []string) error {
 			return c.withConsole(func(api core.ConsoleAPI) error {
-				// Read, change the one key by the profile's own rules,
-				// save: a bad key or value is refused before anything
-				// is saved.
-				p, err := api.Profile(args[0])
-				if err != nil {
+				// Only this key changes, on the profile as stored at
+				// the save, by the profile's own rules: a bad key or
+				// value is refused before anything is saved.
+				if err := api.ChangeProfile(args[0], map[string]string{args[1]: args[2]}); err != nil {
 					return err
 				}
-				if err := p.Set(args[1], args[2]); err != nil {
-					return err
-				}
-				if err := api.SaveProfile(p); err != nil {
-					return err
-				}
-				n, err := api.ProfileImpact(p.Name)
+				n, err := api.ProfileImpact(args[0])
 				if err != nil {
 					return err
 				}

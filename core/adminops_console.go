@@ -64,7 +64,9 @@ type ConsoleAPI interface {
 	Profile(name string) (Profile, error)
 	ProfileImpact(name string) (int, error)
 	AddProfile(p Profile) error
-	SaveProfile(p Profile) error
+	// ChangeProfile sets only the profile keys given, onto the profile
+	// as stored when it saves (as ChangeSettings).
+	ChangeProfile(name string, values map[string]string) error
 	DeleteProfile(name, reassignTo string) error
 	AssignProfileToGroup(profile, group string) error
 	EffectiveProfileFor(u User) (EffectiveProfile, error)
@@ -73,6 +75,9 @@ type ConsoleAPI interface {
 	Agents() []Agent
 	AgentAddresses(name string) []netip.Prefix
 	PutAgent(a Agent) error
+	// ChangeAgent makes only the change given, onto the agent as stored
+	// when it saves; an absent secret keeps the stored one.
+	ChangeAgent(name string, c AgentChange) error
 	DeleteAgent(name string) error
 
 	// The outbox.

@@ -182,6 +182,21 @@ func (l LocalAdmin) PutAgent(na AdminNewAgent) (AdminAgent, error) {
 	return l.toAdminAgent(a), nil
 }
 
+// ChangeAgent makes the change c to the agent as stored when the save's
+// transaction runs (Service.ChangeAgent) and returns the agent as saved.
+func (l LocalAdmin) ChangeAgent(name string, c AgentChange) (AdminAgent, error) {
+	if err := l.svc().ChangeAgent(name, c); err != nil {
+		return AdminAgent{}, err
+	}
+	for _, a := range l.svc().Agents() {
+		if a.Name == name {
+			return l.toAdminAgent(a), nil
+		}
+	}
+	// Deleted by someone else since the save.
+	return AdminAgent{}, Errorf(CodeNotFound, "There is no agent %q.", name)
+}
+
 // DeleteAgent implements AdminAPI.
 func (l LocalAdmin) DeleteAgent(name string) error {
 	if err := l.svc().DeleteAgent(name); err != nil {

@@ -120,6 +120,12 @@ func (l LocalAdmin) SaveProfile(p Profile) error {
 	return l.svc().SaveProfile(p)
 }
 
+// EditProfile saves what edit makes of the profile as stored when the
+// save's transaction runs (Service.EditProfile).
+func (l LocalAdmin) EditProfile(name string, edit func(cur *Profile) error) error {
+	return l.svc().EditProfile(name, edit)
+}
+
 // DeleteProfile deletes a profile, giving its users reassignTo.
 func (l LocalAdmin) DeleteProfile(name, reassignTo string) error {
 	return l.svc().DeleteProfile(name, reassignTo)

@@ -220,12 +220,54 @@ func (s *Service) AgentAddresses(name string) []netip.Prefix {
 }
 
 // ResolveAgents looks the agents' host names up again, for a network
-// whose addresses changed while Provisio runs.
+// whose addresses changed while Provisio runs. No lock is held while it
+// waits for DNS, so saves go on meanwhile.
 func (s *Service) ResolveAgents() {
+	cfg := s.config.Load()
+	s.resolveAgentsFor(cfg.agentsGen, cfg.Agents)
+}
+
+// putAgentsLocked puts agents into the snapshot in place of the list it
+// holds, as a new generation, which it returns. Until its host names are
+// looked up (resolveAgentsFor), each agent keeps the addresses the
+// snapshot had for it when its host is unchanged; one given by address
+// or range has it at once, and a new host name has none yet. The caller
+// holds cfgMu.
+func (s *Service) putAgentsLocked(agents []Agent) uint64 {
+	cfg := *s.config.Load()
+	old := make(map[string]string, len(cfg.Agents))
+	for _, a := range cfg.Agents {
+		old[a.Name] = a.Host
+	}
+	addrs := make(map[string][]netip.Prefix, len(agents))
+	for _, a := range agents {
+		if p, err := ParseAgentHost(a.Host); err == nil {
+			addrs[a.Name] = []netip.Prefix{p}
+		} else if h, ok := old[a.Name]; ok && h == a.Host {
+			addrs[a.Name] = cfg.agentAddrs[a.Name]
+		}
+	}
+	cfg.Agents, cfg.agentAddrs = agents, addrs
+	cfg.agentsGen++
+	s.config.Store(&cfg)
+	return cfg.agentsGen
+}
+
+// resolveAgentsFor looks up the host names of agents, generation gen of
+// the snapshot's agent list, with no lock held, and puts the addresses
+// into the snapshot only while gen is still its list and no lookup that
+// started later has been applied: a lookup that outlasts a later save or
+// reload never puts back the addresses of an older list.
+func (s *Service) resolveAgentsFor(gen uint64, agents []Agent) {
+	lookup := s.lookups.Add(1)
+	addrs := s.resolveAgents(agents)
 	s.cfgMu.Lock()
 	defer s.cfgMu.Unlock()
 	cfg := *s.config.Load()
-	cfg.agentAddrs = s.resolveAgents(cfg.Agents)
+	if cfg.agentsGen != gen || cfg.addrsLookup > lookup {
+		return
+	}
+	cfg.agentAddrs, cfg.addrsLookup = addrs, lookup
 	s.config.Store(&cfg)
 }
 

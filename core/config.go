@@ -165,9 +165,14 @@ func (s *Service) DeleteAgent(name string) error {
 	})
 }
 
+// changeAgents commits fn and puts the agents it leaves into this
+// server's snapshot, in commit order (cfgWrite, as saveSettings), then
+// looks their host names up with cfgWrite released: a slow or dead DNS
+// server must not hold up every settings save and reload on this server
+// for seconds (resolveAgentsFor). It returns once the lookup is done,
+// so the caller sees the addresses its change resolved to.
 func (s *Service) changeAgents(fn func(Tx, *logger) error) error {
 	s.cfgWrite.Lock() // see saveSettings
-	defer s.cfgWrite.Unlock()
 	var agents []Agent
 	err := s.update(false, func(tx Tx, log *logger) error {
 		if err := fn(tx, log); err != nil {
@@ -178,15 +183,15 @@ func (s *Service) changeAgents(fn func(Tx, *logger) error) error {
 		return err
 	})
 	if err != nil {
+		s.cfgWrite.Unlock()
 		return err
 	}
 	sort.Slice(agents, func(i, j int) bool { return agents[i].Name < agents[j].Name })
-	addrs := s.resolveAgents(agents)
 	s.cfgMu.Lock()
-	cfg := *s.config.Load()
-	cfg.Agents, cfg.agentAddrs = agents, addrs
-	s.config.Store(&cfg)
+	gen := s.putAgentsLocked(agents)
 	s.cfgMu.Unlock()
+	s.cfgWrite.Unlock()
+	s.resolveAgentsFor(gen, agents)
 	s.bus.Publish(Event{Kind: EventConfigChanged, At: s.clock.Now(), Origin: s.actor})
 	return nil
 }

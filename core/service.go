@@ -39,13 +39,17 @@ type serviceState struct {
 	// cfgWrite serialises this server's settings and agent changes from
 	// their commit to their snapshot, and reloads (ReloadConfig), so the
 	// snapshot ends as the last commit left the store (saveSettings).
-	// Taken before cfgMu, never while waiting for anything that needs it.
+	// Taken before cfgMu, never while waiting for anything that needs it,
+	// nor while looking up host names (changeAgents): neither lock is
+	// held during a DNS lookup.
 	cfgWrite sync.Mutex
 	// trimGate, when set, says whether this server trims the audit log
 	// (SetTrimGate, health.go).
 	trimGate atomic.Pointer[func() bool]
-	// resolver looks up agent host names (agent.go).
+	// resolver looks up agent host names (agent.go); lookups numbers
+	// each round of lookups, so only the newest is applied.
 	resolver Resolver
+	lookups  atomic.Uint64
 	// hasher is the store's keyed hash of device Ids and agent secrets,
 	// when it keeps only those (secrethash.go).
 	hasher SecretHasher
@@ -100,6 +104,12 @@ type Config struct {
 	// agentAddrs are the ranges each agent is accepted from, by name,
 	// with host names resolved (agent.go).
 	agentAddrs map[string][]netip.Prefix
+	// agentsGen counts the agent lists this snapshot has held, and
+	// addrsLookup is the lookup agentAddrs came from: a lookup, which
+	// runs with no lock held, is applied only while its list is still
+	// the snapshot's and no later lookup of it was applied
+	// (resolveAgentsFor).
+	agentsGen, addrsLookup uint64
 }
 
 // Option configures a Service.
@@ -174,7 +184,6 @@ func (s *Service) ReloadConfig(node string) error {
 	// without a change another server committed meanwhile, over what the
 	// reload read (and the watch sends no second reload for it).
 	s.cfgWrite.Lock()
-	defer s.cfgWrite.Unlock()
 	// Held from the read to the replacement, so that a reload cannot put
 	// what it read over the snapshot of a change this server committed
 	// meanwhile.
@@ -196,11 +205,17 @@ func (s *Service) ReloadConfig(node string) error {
 	})
 	if err != nil {
 		s.cfgMu.Unlock()
+		s.cfgWrite.Unlock()
 		return fmt.Errorf("reload configuration: %w", err)
 	}
-	cfg.agentAddrs = s.resolveAgents(cfg.Agents)
-	s.config.Store(&cfg)
+	cur := *s.config.Load()
+	cur.Settings = cfg.Settings
+	s.config.Store(&cur)
+	gen := s.putAgentsLocked(cfg.Agents)
 	s.cfgMu.Unlock()
+	s.cfgWrite.Unlock()
+	// Looked up with no lock held (changeAgents).
+	s.resolveAgentsFor(gen, cfg.Agents)
 	s.bus.Publish(Event{Kind: EventConfigChanged, At: s.clock.Now(), Node: node})
 	return nil
 }

@@ -21,7 +21,7 @@ type agentForm struct {
 	// hidden: the console was not given the edited agent's secret but its
 	// keyed hash (a sealed store, #13) or core.SecretMask (an attached
 	// console), so the form can neither show nor copy it. Left empty, the
-	// field keeps the stored secret (Service.PutAgent).
+	// field keeps the stored secret (Service.ChangeAgent).
 	hidden bool
 	dlg    *dialog.CustomDialog
 
@@ -38,7 +38,7 @@ type agentForm struct {
 
 	// opened is what the Edit form showed when it opened: a save changes
 	// only what differs from it (changedSince), on the agent as stored
-	// then.
+	// when the save's transaction runs (Service.ChangeAgent).
 	opened map[string]string
 }
 
@@ -207,37 +207,41 @@ func (f *agentForm) values() map[string]string {
 	}
 }
 
-// agent is the agent to save: the form's values for Add; for Edit, the
-// agent as stored now with the fields the form changed. A secret left
-// as it was is sent empty, which keeps the stored one.
-func (f *agentForm) agent() (core.Agent, error) {
+// agent is the agent Add saves: the form's values.
+func (f *agentForm) agent() core.Agent {
 	vals := f.values()
-	a := core.Agent{Name: f.name.entry.Text}
-	if f.editing != "" {
-		cur, ok := f.stored(f.editing)
-		if !ok {
-			return a, core.Errorf(core.CodeNotFound, "The agent %s was deleted while this form was open, so nothing was saved.", f.editing)
-		}
-		a, vals = cur, changedSince(f.opened, vals)
-		a.Secret = ""
-	}
-	for k, v := range vals {
+	return core.Agent{Name: f.name.entry.Text, Host: vals["host"], Secret: vals["secret"], Group: vals["group"],
+		Modes: strings.Fields(vals["modes"]), Repository: vals["repository"] == "Yes", Helpdesk: vals["helpdesk"] == "Yes"}
+}
+
+// change is what Edit saves: the fields the form changed since it
+// opened (changedSince), which core sets on the agent as stored at the
+// save (Service.ChangeAgent). A secret left as it was, or emptied, is
+// not sent, which keeps the stored one.
+func (f *agentForm) change() core.AgentChange {
+	var c core.AgentChange
+	for k, v := range changedSince(f.opened, f.values()) {
 		switch k {
 		case "host":
-			a.Host = v
+			c.Host = &v
 		case "secret":
-			a.Secret = v
+			if v != "" {
+				c.Secret = &v
+			}
 		case "group":
-			a.Group = v
+			c.Group = &v
 		case "modes":
-			a.Modes = strings.Fields(v)
+			m := strings.Fields(v)
+			c.Modes = &m
 		case "repository":
-			a.Repository = v == "Yes"
+			b := v == "Yes"
+			c.Repository = &b
 		case "helpdesk":
-			a.Helpdesk = v == "Yes"
+			b := v == "Yes"
+			c.Helpdesk = &b
 		}
 	}
-	return a, nil
+	return c
 }
 
 // submit saves the agent. On an error the dialog stays open with every
@@ -248,21 +252,30 @@ func (f *agentForm) submit() {
 	}
 	f.setModesError("")
 	f.general.Hide()
-	a, err := f.agent()
+	name := f.editing
+	var err error
 	switch {
-	case err != nil: // deleted meanwhile: said below
 	case f.values()["modes"] == "":
 		err = core.FieldError("modes", "Choose at least one authentication mode.")
-	case f.editing == "" && f.exists(a.Name):
-		err = core.FieldError("name", "An agent called %q already exists.", a.Name)
+	case f.editing != "":
+		err = f.s.c.svc.ChangeAgent(f.editing, f.change())
+		if core.ErrorCode(err) == core.CodeNotFound {
+			err = core.Errorf(core.CodeNotFound, "The agent %s was deleted while this form was open, so nothing was saved.", f.editing)
+		}
 	default:
-		err = f.s.c.svc.PutAgent(a)
+		a := f.agent()
+		name = a.Name
+		if f.exists(a.Name) {
+			err = core.FieldError("name", "An agent called %q already exists.", a.Name)
+		} else {
+			err = f.s.c.svc.PutAgent(a)
+		}
 	}
 	if err != nil {
 		f.showError(err)
 		return
 	}
-	f.s.selected = a.Name
+	f.s.selected = name
 	f.dlg.Hide()
 	f.s.refresh()
 }

@@ -14,6 +14,7 @@ import (
 	"provisio/core"
 	"provisio/core/adminapi"
 	"provisio/core/certs"
+	"provisio/core/store/storetest"
 )
 
 // newAttachedHarness is the full console attached to a service over a
@@ -31,13 +32,19 @@ type attachedService struct {
 	// behind is how far its clock is behind the console's (negative:
 	// ahead of it).
 	behind time.Duration
+	// store, when set, is its store (a fresh one otherwise).
+	store core.Store
 }
 
 func newAttachedHarnessWith(t *testing.T, o attachedService) (h *harness, stopService func()) {
 	t.Helper()
 	var srv *adminapi.Server
 	closed := false
-	h = newHarnessWith(t, func(h *harness, d *Deps) {
+	st := o.store
+	if st == nil {
+		st = storetest.MustOpen(t)
+	}
+	h = newHarnessOn(t, st, func(h *harness, d *Deps) {
 		// The console reads its own clock; the service's starts now too,
 		// or behind it.
 		h.clock.Advance(time.Since(h.clock.Now()) - o.behind)

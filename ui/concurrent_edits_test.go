@@ -362,3 +362,100 @@ func TestAgentForm_KeepsOtherConsolesChange(t *testing.T) {
 		})
 	}
 }
+
+// TestProfileAndAgentForms_KeepASaveLandingDuringTheirs: another server
+// of the site (a second service over the same data) saves the profile or
+// agent after this form's save has begun and read what it reads, before
+// its write (storetest.Meanwhile). The form's save used to write the
+// whole record it read, putting the other's change back; now core
+// applies the form's changes to the record its transaction reads, in the
+// process and over the admin API, and both land.
+func TestProfileAndAgentForms_KeepASaveLandingDuringTheirs(t *testing.T) {
+	consoles := []struct {
+		name string
+		open func(t *testing.T, st core.Store) *harness
+	}{
+		{"standalone", func(t *testing.T, st core.Store) *harness { return newHarnessOn(t, st, nil) }},
+		{"attached", func(t *testing.T, st core.Store) *harness {
+			h, _ := newAttachedHarnessWith(t, attachedService{store: st})
+			return h
+		}},
+	}
+	for _, hc := range consoles {
+		t.Run(hc.name+"/profile", func(t *testing.T) {
+			st := storetest.MustOpen(t)
+			m := storetest.NewMeanwhile(st)
+			h := hc.open(t, m)
+			other := storetest.MustServiceOn(t, st)
+			p := core.Profile{Name: "Sales", ClientPolicies: core.DefaultClientPolicies(h.svc.Settings().MobileClient)}
+			p.SupportEmail = "sales@example.org"
+			if err := h.svc.AddProfile(p); err != nil {
+				t.Fatal(err)
+			}
+			s := h.c.profiles
+			h.waitFor("Sales listed", func() bool { s.refresh(); return len(s.profiles) == 2 })
+			s.list.Select(1)
+			test.Tap(s.edit)
+			f := s.form
+			if f == nil {
+				t.Fatal("Edit opened no form")
+			}
+			f.entries["pin_cache_timeout"].entry.SetText("900")
+			test.Tap(f.save)
+			if f.confirm == nil {
+				t.Fatalf("no question before the save: %q", f.general.Text)
+			}
+			m.Before(func() {
+				if err := other.SetProfileValue("Sales", "support_phone", "+44 20 7946 0000"); err != nil {
+					t.Error(err)
+				}
+			})
+			f.confirm.Confirm()
+			if s.form != nil {
+				t.Fatalf("the form stayed open: %q", f.general.Text)
+			}
+			got, _ := other.Profile("Sales")
+			if got.PINCacheTimeout != 900 || got.SupportPhone != "+44 20 7946 0000" {
+				t.Errorf("stored timeout %d, support phone %q: want this form's and the other server's", got.PINCacheTimeout, got.SupportPhone)
+			}
+		})
+		t.Run(hc.name+"/agent", func(t *testing.T) {
+			st := storetest.MustOpen(t)
+			m := storetest.NewMeanwhile(st)
+			h := hc.open(t, m)
+			other := storetest.MustServiceOn(t, st)
+			vpn := core.Agent{Name: "vpn", Host: "10.0.0.1", Secret: "vpn-secret-1", Modes: []string{core.AgentModeMobile}}
+			if err := h.svc.PutAgent(vpn); err != nil {
+				t.Fatal(err)
+			}
+			s := h.c.agents
+			h.waitFor("the agent listed", func() bool { return len(s.agents) == 1 })
+			s.list.Select(0)
+			test.Tap(s.edit)
+			f := s.form
+			if f == nil {
+				t.Fatal("Edit opened no form")
+			}
+			f.host.entry.SetText("10.0.0.0/24")
+			m.Before(func() {
+				theirs := vpn
+				theirs.Group, theirs.Secret = "sales", "vpn-secret-2"
+				if err := other.PutAgent(theirs); err != nil {
+					t.Error(err)
+				}
+			})
+			test.Tap(f.save)
+			if s.form != nil {
+				t.Fatalf("the form stayed open: %q", f.general.Text)
+			}
+			if err := other.ReloadConfig("test"); err != nil {
+				t.Fatal(err)
+			}
+			for name, svc := range map[string]*core.Service{"stored": other, "the console's service": h.svc} {
+				if a := svc.Agents(); len(a) != 1 || a[0].Host != "10.0.0.0/24" || a[0].Group != "sales" || a[0].Secret != "vpn-secret-2" {
+					t.Errorf("%s: %+v, want this form's host, the other server's group and secret", name, a)
+				}
+			}
+		})
+	}
+}

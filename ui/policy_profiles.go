@@ -280,7 +280,7 @@ type profileForm struct {
 	confirm *dialog.ConfirmDialog
 	// opened is what the form showed when it opened: Edit saves only the
 	// keys that differ from it (changedSince), onto the profile as
-	// stored then.
+	// stored when the save's transaction runs.
 	opened map[string]string
 }
 
@@ -367,38 +367,46 @@ func (f *profileForm) values() map[string]string {
 }
 
 // profile reads the form into a profile; a value that does not parse
-// is shown next to its field. Edit reads the profile as stored now and
-// sets only the keys the form changed, so a key another console saved
-// meanwhile stays.
-func (f *profileForm) profile() (core.Profile, bool) {
-	p := core.Profile{Name: f.name.entry.Text, ClientPolicies: core.DefaultClientPolicies(core.MobileClientPolicy{})}
+// is shown next to its field. For Edit it is the profile as stored now
+// with the keys the form changed since it opened (changedSince), which
+// are what the save sends: core sets them on the profile as stored when
+// the save's transaction runs (Service.ChangeProfile), so a key another
+// console saved meanwhile stays. The profile read here only checks the
+// form and names the users it reaches.
+func (f *profileForm) profile() (p core.Profile, changes map[string]string, ok bool) {
+	p = core.Profile{Name: f.name.entry.Text, ClientPolicies: core.DefaultClientPolicies(core.MobileClientPolicy{})}
 	vals := f.values()
 	if f.editing != "" {
 		cur, err := f.s.c.svc.Profile(f.editing)
-		if core.ErrorCode(err) == core.CodeNotFound {
-			err = core.Errorf(core.CodeNotFound, "The profile %s was deleted while this form was open, so nothing was saved.", f.editing)
-		}
 		if err != nil {
-			f.showError(err)
-			return p, false
+			f.showError(f.gone(err))
+			return p, nil, false
 		}
 		p, vals = cur, changedSince(f.opened, vals)
 	}
-	ok := true
+	ok = true
 	for k, v := range vals {
 		if err := p.Set(k, v); err != nil {
 			f.showError(err)
 			ok = false
 		}
 	}
-	return p, ok
+	return p, vals, ok
+}
+
+// gone says a profile deleted while the form was open in a sentence.
+func (f *profileForm) gone(err error) error {
+	if core.ErrorCode(err) == core.CodeNotFound {
+		return core.Errorf(core.CodeNotFound, "The profile %s was deleted while this form was open, so nothing was saved.", f.editing)
+	}
+	return err
 }
 
 // submit validates, says how many users the change reaches and saves
 // once the admin confirms.
 func (f *profileForm) submit() {
 	f.clearErrors()
-	p, ok := f.profile()
+	p, _, ok := f.profile()
 	if !ok {
 		return
 	}
@@ -428,12 +436,12 @@ func (f *profileForm) submit() {
 				return
 			}
 			// Read again: the question may have been open a while.
-			p, ok := f.profile()
+			p, changes, ok := f.profile()
 			if !ok {
 				return
 			}
-			if err := svc.SaveProfile(p); err != nil {
-				f.showError(err)
+			if err := svc.ChangeProfile(f.editing, changes); err != nil {
+				f.showErrors(f.gone(err))
 				return
 			}
 			f.done(p.Name)
@@ -441,6 +449,18 @@ func (f *profileForm) submit() {
 	f.confirm.SetConfirmText("Save")
 	f.s.c.pushModal(f.confirm, nil)
 	f.confirm.Show()
+}
+
+// showErrors shows each field's refusal next to it (core joins them).
+func (f *profileForm) showErrors(err error) {
+	fe := core.FieldErrors(err)
+	if len(fe) < 2 {
+		f.showError(err)
+		return
+	}
+	for _, e := range fe {
+		f.showError(e)
+	}
 }
 
 func (f *profileForm) done(name string) {

@@ -67,3 +67,24 @@ func TestClient_DoesNotFollowRedirects(t *testing.T) {
 		t.Fatalf("the user client-log: %v", err)
 	}
 }
+
+// TestProfilePatch: every profile key the console's forms set is a JSON
+// field of the profile, typed as PUT /v1/profiles/{name} reads it, and
+// only the keys given are sent.
+func TestProfilePatch(t *testing.T) {
+	def := core.DefaultClientPolicies(core.MobileClientPolicy{SupportEmail: "help@example.org"})
+	for _, k := range core.ProfileKeys() {
+		v, _ := def.Get(k)
+		patch, err := profilePatch(map[string]string{k: v})
+		if err != nil || len(patch) != 1 {
+			t.Errorf("%s = %q: patch %v, %v", k, v, patch, err)
+		}
+	}
+	patch, err := profilePatch(map[string]string{"pin_cache_timeout": "900", "logging": "Yes"})
+	if err != nil || len(patch) != 2 || patch["pin_cache_timeout"] != float64(900) || patch["logging"] != true {
+		t.Errorf("patch %v, %v", patch, err)
+	}
+	if _, err := profilePatch(map[string]string{"pin_mode": "sometimes"}); core.ErrorCode(err) != core.CodeInvalid {
+		t.Errorf("a value that does not parse: %v", err)
+	}
+}

@@ -329,11 +329,6 @@ func (k *Console) AddProfile(p core.Profile) error {
 	return k.c.do(http.MethodPost, "/profiles", p, nil)
 }
 
-// SaveProfile implements core.ConsoleAPI.
-func (k *Console) SaveProfile(p core.Profile) error {
-	return k.c.do(http.MethodPut, "/profiles/"+esc(p.Name), p, nil)
-}
-
 // DeleteProfile implements core.ConsoleAPI.
 func (k *Console) DeleteProfile(name, reassignTo string) error {
 	path := "/profiles/" + esc(name)

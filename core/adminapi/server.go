@@ -90,6 +90,7 @@ func Handler(svc *core.Service, caller func(*http.Request) (Caller, error), done
 	route("PUT /v1/settings/{key}", core.ActWriteSettings, h.setSetting)
 	route("GET /v1/agents", core.ActReadAgents, h.agents)
 	route("PUT /v1/agents/{name}", core.ActWriteAgents, h.putAgent)
+	route("PATCH /v1/agents/{name}", core.ActWriteAgents, h.changeAgent)
 	route("DELETE /v1/agents/{name}", core.ActWriteAgents, h.deleteAgent)
 	route("GET /v1/events", core.ActEvents, h.events)
 	route("GET /v1/me", core.ActMe, h.me)
@@ -365,6 +366,17 @@ func (h *handler) putAgent(w http.ResponseWriter, r *http.Request) {
 	}
 	na.Name = r.PathValue("name")
 	a, err := h.api(r).PutAgent(na)
+	reply(w, http.StatusOK, a, err)
+}
+
+// changeAgent changes the fields given, and only them, on the agent as
+// stored when the save's transaction runs (Service.ChangeAgent).
+func (h *handler) changeAgent(w http.ResponseWriter, r *http.Request) {
+	var c core.AgentChange
+	if !decode(w, r, &c) {
+		return
+	}
+	a, err := h.api(r).ChangeAgent(r.PathValue("name"), c)
 	reply(w, http.StatusOK, a, err)
 }
 

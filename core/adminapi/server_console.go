@@ -1,6 +1,7 @@
 package adminapi
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"io"
@@ -213,24 +214,46 @@ func (h *handler) addProfile(w http.ResponseWriter, r *http.Request) {
 	reply(w, http.StatusCreated, out, err)
 }
 
-// saveProfile changes a profile's values; those absent stay.
+// saveProfile changes a profile's values: those given, merged over the
+// profile as stored when the save's transaction runs
+// (Service.EditProfile), so a value another console or server saved
+// meanwhile, and not given here, stays. Its name and groups are not
+// changed here.
 func (h *handler) saveProfile(w http.ResponseWriter, r *http.Request) {
-	p, err := h.api(r).Profile(r.PathValue("name"))
+	var body json.RawMessage
+	if !decode(w, r, &body) {
+		return
+	}
+	// Checked before the transaction, so a bad body costs no write.
+	var probe core.Profile
+	if err := decodeStrict(body, &probe); err != nil {
+		writeError(w, err)
+		return
+	}
+	api := h.api(r)
+	err := api.EditProfile(r.PathValue("name"), func(cur *core.Profile) error {
+		return decodeStrict(body, cur)
+	})
 	if err != nil {
 		writeError(w, err)
 		return
 	}
-	name := p.Name
-	if !decode(w, r, &p) {
-		return
-	}
-	p.Name = name
-	if err := h.api(r).SaveProfile(p); err != nil {
-		writeError(w, err)
-		return
-	}
-	out, err := h.api(r).Profile(p.Name)
+	out, err := api.Profile(r.PathValue("name"))
 	reply(w, http.StatusOK, out, err)
+}
+
+// decodeStrict decodes the JSON object body onto v, refusing a field v
+// does not have; an empty body changes nothing.
+func decodeStrict(body []byte, v any) error {
+	if len(bytes.TrimSpace(body)) == 0 {
+		return nil
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return core.Errorf(core.CodeInvalid, "The request body is not valid JSON for this request: %s.", strings.TrimPrefix(err.Error(), "json: "))
+	}
+	return nil
 }
 
 func (h *handler) deleteProfile(w http.ResponseWriter, r *http.Request) {
