@@ -132,7 +132,9 @@ func TestWebClient_BackToProvisionPageAfterSetUp(t *testing.T) {
 	phone.do(chromedp.Tap(chromedp.CSS("#setup-phone")))
 	phone.visible("#pin-view")
 
-	phone.eval(`history.back(); ''`)
+	// The back button; after this evaluation has answered, so its answer
+	// does not race the navigation.
+	phone.eval(`setTimeout(function () { history.back(); }, 0); ''`)
 	phone.until(`location.pathname === '/userportal/provision' && document.getElementById('already') && !document.getElementById('already').hidden`, 10*time.Second,
 		"back on the Provision URL page after set-up")
 	if got := phone.text("#already"); !strings.HasPrefix(got, "This phone is already set up for alice.") {
@@ -186,4 +188,126 @@ func TestWebClient_LongUsernameFitsAt320(t *testing.T) {
 	phone.do(chromedp.Tap(chromedp.CSS("#setup-phone")))
 	phone.visible("#pin-view")
 	fits("the authenticator")
+}
+
+// tab is another tab of the same phone's browser: the same storage, as
+// an Android phone's installed app and its Chrome tabs share it.
+func (b *browser) tab() *browser {
+	b.t.Helper()
+	ctx, cancel := chromedp.NewContext(b.ctx)
+	b.t.Cleanup(cancel)
+	nb := &browser{t: b.t, ctx: ctx}
+	nb.do(chromedp.EmulateViewport(phoneW, phoneH, chromedp.EmulatePortrait, chromedp.EmulateMobile, chromedp.EmulateTouch))
+	return nb
+}
+
+// otc taps the PIN into the pad and returns the one-time code shown.
+func (b *browser) otc(pin string) string {
+	b.t.Helper()
+	b.do(pinTaps(pin)...)
+	b.visible("#otc-box")
+	return b.text("#otc")
+}
+
+// TestWebClient_TwoTabsShareOneSetOfStrings: two tabs of the
+// authenticator share one stored record (an Android phone's installed app
+// and a Chrome tab of the same address, or a tab left open). Coming back
+// to a tab used to show what that tab remembered: an index the other tab
+// had already shown and the VPN had accepted (a code that fails), and
+// after the other tab downloaded a new set, the old strings, written back
+// over the new ones so every code failed until the next download. Coming
+// back reads the stored record again.
+func TestWebClient_TwoTabsShareOneSetOfStrings(t *testing.T) {
+	w := newWorld(t)
+	w.addUser(t, "alice", "9132", "")
+	ic := w.code(t, "alice")
+	a := newBrowser(t, budget(t))
+	a.do(chromedp.Navigate(ic.URL), chromedp.Tap(chromedp.CSS("#setup-phone")))
+	a.visible("#pin-view")
+	if got := a.text("#pin-index"); got != "00" {
+		t.Fatalf("first tab shows index %s, want 00", got)
+	}
+
+	b := a.tab()
+	b.do(chromedp.Navigate(w.url + "/userportal/app/"))
+	b.visible("#pin-view")
+	if got := b.text("#pin-index"); got != "01" {
+		t.Fatalf("second tab shows index %s, want 01", got)
+	}
+	if res, _, err := w.agent.Login("alice", b.otc("9132")); err != nil || res != "PASS" {
+		t.Fatalf("login with the second tab's code: %s %v", res, err)
+	}
+
+	// Back to the first tab: a code the VPN has not seen.
+	a.comeBack()
+	a.until(`document.getElementById('pin-index').textContent === '02'`, 5*time.Second, "the first tab, shown again, shows index 02")
+	if res, _, err := w.agent.Login("alice", a.otc("9132")); err != nil || res != "PASS" {
+		t.Fatalf("login with the first tab's code after coming back: %s %v", res, err)
+	}
+
+	// The second tab downloads a new set (few strings left).
+	b.eval(`ProvisioStore.load().then(function (s) { s.next = 95; return ProvisioStore.save(s); }).then(function () { return ''; })`)
+	b.do(chromedp.Reload())
+	b.until(`document.getElementById('status').textContent.indexOf('New security strings downloaded') >= 0`, 10*time.Second, "the second tab downloads new strings")
+	fresh := b.eval(`ProvisioStore.load().then(function (s) { return s.strings[0]; })`)
+
+	a.comeBack()
+	a.until(`document.getElementById('pin-index').textContent === '01'`, 5*time.Second, "the first tab, shown again, shows index 01 of the new set")
+	if got := a.eval(`ProvisioStore.load().then(function (s) { return s.strings[0]; })`); got != fresh {
+		t.Fatal("the first tab wrote its old strings over the new set")
+	}
+	if res, _, err := w.agent.Login("alice", a.otc("9132")); err != nil || res != "PASS" {
+		t.Fatalf("login with the first tab's code after the other tab's download: %s %v", res, err)
+	}
+}
+
+// TestWebClient_ComingBackChecksTheServer: a phone keeps the
+// authenticator in memory for days; switching back to it is how people
+// open it. It used to check with the server only when the page loaded:
+// back online, it still said "Offline", and a phone the administrator had
+// removed kept showing codes that fail. Coming back checks, as opening
+// does.
+func TestWebClient_ComingBackChecksTheServer(t *testing.T) {
+	w := newWorld(t)
+	phone, addr := phoneThenServerGone(t, w)
+	phone.do(chromedp.Reload())
+	phone.visible("#string-view")
+	if got := phone.text("#status"); !strings.Contains(got, "Offline") {
+		t.Fatalf("status = %q, want it to say offline", got)
+	}
+	if err := w.srv.Open(addr); err != nil {
+		t.Fatal(err)
+	}
+	phone.comeBack()
+	phone.until(`document.getElementById('status').textContent.indexOf('Offline') < 0`, 10*time.Second, "back online, the page stops saying offline")
+
+	if err := w.svc.RevokeDevice("carol"); err != nil {
+		t.Fatal(err)
+	}
+	phone.comeBack()
+	phone.until(`!document.getElementById('banner').hidden`, 10*time.Second, "coming back to a removed phone shows the banner")
+	if !phone.hidden("auth") {
+		t.Fatal("a removed phone still shows codes")
+	}
+}
+
+// TestWebClient_RemovedPhoneSaysSo: a phone the administrator removed
+// (Revoke device, or the user deleted) is told so; the banner used to
+// say only that the account "was set up on another device", which sent
+// the person looking for a phone that does not exist.
+func TestWebClient_RemovedPhoneSaysSo(t *testing.T) {
+	w := newWorld(t)
+	w.addUser(t, "alice", "9132", "")
+	phone := newBrowser(t, budget(t))
+	phone.do(chromedp.Navigate(w.code(t, "alice").URL), chromedp.Tap(chromedp.CSS("#setup-phone")))
+	phone.visible("#pin-view")
+	if err := w.svc.RevokeDevice("alice"); err != nil {
+		t.Fatal(err)
+	}
+	phone.do(chromedp.Reload())
+	phone.visible("#banner")
+	got := phone.text("#banner")
+	if !strings.Contains(got, "your administrator removed this phone") || !strings.Contains(got, "so these codes no longer work") {
+		t.Fatalf("banner for a removed phone = %q", got)
+	}
 }
