@@ -311,3 +311,42 @@ func TestWebClient_RemovedPhoneSaysSo(t *testing.T) {
 		t.Fatalf("banner for a removed phone = %q", got)
 	}
 }
+
+// TestWebClient_PINPadFitsWithLargeText: with large text (iOS scales the
+// page's rem with Larger Text: here the root font at 200%) on a 320 px
+// phone, the PIN pad's third column, OK included, used to sit off screen
+// behind a sideways scroll, as did a long support address. The mode
+// switch and Previous/Next stay on screen too.
+func TestWebClient_PINPadFitsWithLargeText(t *testing.T) {
+	w := newWorld(t)
+	for _, k := range []string{"policy.mobile.allow_choose_extraction", "policy.mobile.allow_browse_strings"} {
+		if err := w.svc.SetSetting(k, "Yes"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	w.addUser(t, "alice", "9132", "")
+	phone := newBrowser(t, budget(t))
+	phone.do(chromedp.EmulateViewport(320, 640, chromedp.EmulatePortrait, chromedp.EmulateMobile, chromedp.EmulateTouch))
+	phone.do(chromedp.Navigate(w.code(t, "alice").URL), chromedp.Tap(chromedp.CSS("#setup-phone")))
+	phone.visible("#pin-view")
+	phone.eval(`document.documentElement.style.fontSize = '200%'; ''`)
+	off := phone.eval(`(function () {
+  var out = [];
+  document.querySelectorAll('.pad button, .modes button, .row button, #support a').forEach(function (e) {
+    var r = e.getBoundingClientRect();
+    if (r.width === 0) return;
+    if (r.left < 0 || r.right > 320 || (e.tagName === 'BUTTON' && r.height < 44)) out.push(e.textContent.trim() + ' ' + Math.round(r.left) + '-' + Math.round(r.right) + ' x' + Math.round(r.height));
+  });
+  return out.join(', ');
+})()`)
+	if off != "" {
+		t.Errorf("at 320 px with large text these are off screen (or buttons under 44 px): %s", off)
+	}
+	if got := phone.eval(`document.documentElement.scrollWidth + ''`); got != "320" {
+		t.Errorf("the page is %s px wide at 320 px with large text", got)
+	}
+	// The pad still works.
+	if otc := phone.otc("9132"); len(otc) != 6 {
+		t.Fatalf("OTC = %q", otc)
+	}
+}
