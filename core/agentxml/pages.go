@@ -260,8 +260,10 @@ func (s *Server) provisionPage(w http.ResponseWriter, r *http.Request) {
 	// The URL holds the code: no referrer leaks it, no frame hosts it.
 	h.Set("Referrer-Policy", "no-referrer")
 	h.Set("X-Frame-Options", "DENY")
-	// script-src 'self': provision.js (served by the web client) says how
-	// to set up an iPhone's Home Screen copy; no inline script.
+	// script-src 'self': the web client's own files, no inline script:
+	// ios.js says how to set up an iPhone's Home Screen copy, provision.js
+	// sends one POST per tap and says when this browser is already set
+	// up (reading store.js's IndexedDB record).
 	h.Set("Content-Security-Policy", "default-src 'none'; img-src 'self'; script-src 'self'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'")
 	w.WriteHeader(http.StatusOK)
 	_, _ = w.Write(buf.b)

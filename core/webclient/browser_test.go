@@ -235,12 +235,16 @@ func newWorldFloor(t testing.TB, floor time.Duration) *world {
 	return newWorldOn(t, storetest.MustOpen(t), floor)
 }
 
-// newWorldOn is newWorldFloor over the store st.
-func newWorldOn(t testing.TB, st core.Store, floor time.Duration) *world {
+// newWorldOn is newWorldFloor over the store st; opts change the
+// server's options further (such as QR codes on the Provision URL page).
+func newWorldOn(t testing.TB, st core.Store, floor time.Duration, opts ...func(*agentxml.Options)) *world {
 	t.Helper()
 	svc := storetest.MustServiceOn(t, st)
 	srv, fp := agentxmltest.MustServer(t, svc, func(o *agentxml.Options) {
 		o.Portal = webclient.New(svc, webclient.Options{Fingerprint: o.Fingerprint, RequestFloor: floor})
+		for _, f := range opts {
+			f(o)
+		}
 	})
 	for _, kv := range [][2]string{
 		{"server.name", "Provisio test"},

@@ -112,7 +112,10 @@
     if (state.fingerprint) { showFingerprint($('fp'), state.fingerprint); show('fp-line', true); }
     renderSupport();
     if (state.replaced) {
-      $('banner').textContent = 'This phone was replaced: your account was set up on another device, so these codes no longer work. Forget this phone, or ask for a new code to set it up again.';
+      // The server cannot tell (and need not): the Id is simply no longer
+      // the user's, after a set-up elsewhere or the administrator's Revoke
+      // device or deletion.
+      $('banner').textContent = 'This phone was replaced or removed: your account was set up on another device, or your administrator removed this phone, so these codes no longer work. Forget this phone, or ask for a new code to set it up again.';
       show('banner', true); show('auth', false); show('refresh', false);
       return;
     }
@@ -197,6 +200,8 @@
       if (r.policies) state.policies = r.policies;
       if (r.fingerprint) state.fingerprint = r.fingerprint;
       if (typeof r.next === 'number' && r.next > state.next) state.next = Math.min(r.next, 100);
+      // The server answered: an earlier "Offline" no longer holds.
+      if ($('status').textContent.indexOf('Offline') === 0) say('');
       note('status: ok, ' + (100 - state.next) + ' strings left');
       return save().then(function () { return true; });
     }, function () { note('status: no answer from the server (offline)'); save(); say('Offline: using the strings stored on this phone.'); return true; });
@@ -315,15 +320,40 @@
     }).then(function () { $('setup-submit').disabled = false; });
   });
 
-  // Leaving the page forgets the PIN and the code on screen; coming back
-  // shows the next unused index, since the last one may have been used.
+  // Leaving the page forgets the PIN and the code on screen. Coming back
+  // is how people open an app a phone keeps in memory, so it is opening
+  // again: the record is read afresh (another tab, or the installed app
+  // sharing this storage, may have shown codes or downloaded a new set
+  // meanwhile, and writing back what this tab remembered would repeat a
+  // used index or bring back dead strings), the next unused index shows at
+  // once, and the server is asked, as on a page load, whether this is
+  // still the user's phone.
   document.addEventListener('visibilitychange', function () {
     if (document.hidden) { pin = ''; show('otc-box', false); return; }
-    if (state && !state.replaced && state.strings && state.next < 100 && shown >= 0) {
-      first = -1; markShown(state.next);
-      if (100 - state.next <= LOW) download();
-    }
+    resume();
   });
+
+  function resume() {
+    ProvisioStore.load().then(function (s) {
+      // Still not set up: keep what the person may have typed.
+      if (!s && !state) return;
+      state = s || null; shown = -1; first = -1; pin = '';
+      show('otc-box', false);
+      if (!state || state.replaced) { render(); return; }
+      note('app shown again');
+      var have = state.strings && state.strings.length === 100;
+      if (have && state.next < 100) markShown(state.next); else render();
+      return sync().then(function (ok) {
+        if (!ok) return;
+        have = state.strings && state.strings.length === 100;
+        // Sync Index moved past the index on screen.
+        if (have && state.next < 100 && state.next > shown + 1) markShown(state.next);
+        if (!have || 100 - state.next <= LOW) return download();
+      });
+    }).catch(function () {
+      say('This browser does not let the page read its storage (private browsing may block it).');
+    });
+  }
 
   // Home screen: the browser's own prompt where it offers one, the hint
   // everywhere else, nothing once installed.

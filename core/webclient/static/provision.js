@@ -1,0 +1,46 @@
+// The Provision URL page's "Set up this phone" button (its page is
+// core/agentxml's templates/provision.html; the script is served here with
+// the web client's other files). Two things a plain form cannot do:
+//
+// One tap, one POST. On a slow connection a person taps again when nothing
+// seems to happen; the browser then sent the code twice and showed the
+// second answer ("This code could not be used") while the first had set
+// the phone up, so nothing was stored, the code was spent and the old
+// phone had stopped working.
+//
+// Already set up. The back button from the authenticator leads here, to a
+// button whose tap can only fail for a spent code; when this browser
+// already holds a working set-up of the link's user, the page says so and
+// links to the authenticator.
+//
+// The page works without it, as before.
+'use strict';
+(function () {
+  var btn = document.getElementById('setup-phone');
+  var already = document.getElementById('already');
+  if (!btn || !btn.form) return;
+  var form = btn.form, label = btn.textContent, sent = false;
+  form.addEventListener('submit', function (e) {
+    if (sent) { e.preventDefault(); return; }
+    sent = true;
+    btn.disabled = true;
+    btn.textContent = 'Provisioning. Please wait...';
+  });
+  // Also when the page comes back from the back-forward cache, where a
+  // disabled button would stay disabled.
+  window.addEventListener('pageshow', function () {
+    sent = false;
+    btn.disabled = false;
+    btn.textContent = label;
+    check();
+  });
+  function check() {
+    if (!already || typeof ProvisioStore === 'undefined') return;
+    var user = String(form.elements.username.value).toLowerCase();
+    ProvisioStore.load().then(function (s) {
+      var mine = !!s && !s.replaced && !!s.deviceId && String(s.username).toLowerCase() === user;
+      if (mine) already.querySelector('[data-user]').textContent = s.username;
+      already.hidden = !mine;
+    }, function () { already.hidden = true; });
+  }
+})();
