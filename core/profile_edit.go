@@ -2,7 +2,9 @@ package core
 
 import (
 	"errors"
+	"fmt"
 	"slices"
+	"strings"
 )
 
 // Saving provisioning profiles: adding one, and changing one onto the
@@ -108,12 +110,36 @@ func (s *Service) EditProfile(name string, edit func(cur *Profile) error) error 
 		if err != nil {
 			return err
 		}
-		return log.add(LevelInfo, "", "Profile %q saved; it applies to %s at their next provision or string download.", p.Name, Plural(n, "user", "users"))
+		return log.add(LevelInfo, "", "Profile %q saved: %s; it applies to %s at their next provision or string download.",
+			p.Name, describeProfileChanges(old.ClientPolicies, p.ClientPolicies), Plural(n, "user", "users"))
 	}, s.profilesChanged)
 	if err == nil && set != nil {
 		s.storeSettings(set.MobileClient)
 	}
 	return err
+}
+
+// describeProfileChanges is the part of a profile's audit line that says
+// which keys a save changed, as the settings' lines do
+// (describeSettingChanges): "pin_cache_timeout 300 → 600, vpn_url_scheme
+// changed", with values only when they are short and one line.
+func describeProfileChanges(old, cur ClientPolicies) string {
+	var parts []string
+	for _, k := range profileKeys {
+		from, _ := old.Get(k)
+		to, _ := cur.Get(k)
+		switch {
+		case from == to:
+		case loggable(from) && loggable(to):
+			parts = append(parts, fmt.Sprintf("%s %s → %s", k, quoteEmpty(from), quoteEmpty(to)))
+		default:
+			parts = append(parts, k+" changed")
+		}
+	}
+	if len(parts) == 0 {
+		return "no key changed"
+	}
+	return strings.Join(parts, ", ")
 }
 
 // SetValues parses and stores several keys at once. Every key that does

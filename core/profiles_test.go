@@ -265,7 +265,7 @@ func TestService_DeleteProfile(t *testing.T) {
 		`Group Sales now uses profile "Sales".`,
 		`User "bob" now uses profile "VIP".`,
 		`Profile "VIP" deleted. Its 1 user (bob) now use profile "Sales".`,
-		`Profile "Sales" saved; it applies to 0 users at their next provision or string download.`,
+		`Profile "Sales" saved: pin_cache_timeout 300 → 600; it applies to 0 users at their next provision or string download.`,
 	} {
 		if !logHas(t, svc, want, "the console") {
 			t.Errorf("audit log lacks %q by the console", want)
