@@ -325,7 +325,15 @@ func (c *cli) openEnv(actor core.Actor) (*env, error) {
 	if notice := tightenDataDir(c.dataDir); notice != "" {
 		fmt.Fprintln(c.errOut, notice)
 	}
-	return openEnvStore(c.dataDir, c.keyDir, c.store, actor)
+	// A mistyped --data used to start a second, empty Provisio without a
+	// word: "user add" then added the person where no server looks.
+	fresh := !c.store.etcd() && !exists(filepath.Join(c.dataDir, store.FileName))
+	e, err := openEnvStore(c.dataDir, c.keyDir, c.store, actor)
+	if err == nil && fresh {
+		fmt.Fprintf(c.errOut, "provisio: there was no data in %s, so a new, empty data directory was started there; if you meant another, give its path with --data (the service's is %s).\n",
+			c.dataDir, defaultService().DataDir)
+	}
+	return e, err
 }
 
 // commandLine is who a command run on the data directory acts as.

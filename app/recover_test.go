@@ -55,6 +55,11 @@ func TestCLI_PanicBecomesOneSentence(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.cmd, func(t *testing.T) {
 			dir := privateTempDir(t)
+			// Data there already, so a new data directory's notice
+			// (TestCLI_NewDataDirectoryIsSaid) is not in stderr.
+			if code, _, errOut := runCLI(t, dir, "user", "list"); code != exitOK {
+				t.Fatalf("user list: exit %d, %q", code, errOut)
+			}
 			code, _, errOut := runCLI(t, dir, tt.cmd)
 			if code != exitError || strings.Count(errOut, "\n") != 1 || !strings.Contains(errOut, tt.wantErr) {
 				t.Fatalf("exit %d, stderr %q", code, errOut)
