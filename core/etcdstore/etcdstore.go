@@ -276,6 +276,20 @@ func (kv *KV) Update(fn func(store.KVTx) error) error {
 		}
 		if err != nil {
 			t.abandon()
+			if t.err == nil && len(t.hits) > 0 {
+				// A refusal on cached values: the answer only once they
+				// are the newest.
+				stale, verr := t.staleHits(t.hits)
+				if verr != nil {
+					return verr
+				}
+				if stale {
+					if err := backoff(attempt); err != nil {
+						return err
+					}
+					continue
+				}
+			}
 			return err
 		}
 		err = t.commit()
@@ -347,6 +361,14 @@ func (c *cache) put(k string, e centry) {
 		clear(c.m)
 	}
 	c.m[k] = e
+	c.mu.Unlock()
+}
+
+func (c *cache) dropKeys(keys []string) {
+	c.mu.Lock()
+	for _, k := range keys {
+		delete(c.m, k)
+	}
 	c.mu.Unlock()
 }
 
