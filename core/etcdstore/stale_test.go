@@ -1,6 +1,7 @@
 package etcdstore_test
 
 import (
+	"sync"
 	"testing"
 
 	"provisio/core"
@@ -65,4 +66,85 @@ func TestService_ReAddedUserOnOtherServer(t *testing.T) {
 			t.Errorf("round %d: add dana again on the other server: %v", round, err)
 		}
 	}
+}
+
+// TestService_TwoNodesProvisionAtOnce: one provision code redeemed on
+// both servers at the same moment sets up exactly one phone, 10 times
+// over, and the user ends with that one device on both servers.
+func TestService_TwoNodesProvisionAtOnce(t *testing.T) {
+	site, key := newSite(), newKey(t)
+	a := storetest.MustServiceOn(t, openSite(t, site, key))
+	b := storetest.MustServiceOn(t, openSite(t, site, key))
+	storetest.MustAddUser(t, a, "dana", "4821")
+	for round := 0; round < 10; round++ {
+		ic, err := []*core.Service{a, b}[round%2].CreateProvisionCode("dana")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var wg sync.WaitGroup
+		res := make([]core.Provisioned, 2)
+		errs := make([]error, 2)
+		start := make(chan struct{})
+		for n, svc := range []*core.Service{a, b} {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				<-start
+				res[n], errs[n] = svc.Provision("127.0.0.1", "dana", ic.Code, "iOS")
+			}()
+		}
+		close(start)
+		wg.Wait()
+		if (errs[0] == nil) == (errs[1] == nil) {
+			t.Fatalf("round %d: one code on both servers at once: %v, %v; want exactly one phone", round, errs[0], errs[1])
+		}
+		won := res[0].DeviceID + res[1].DeviceID
+		for n, svc := range []*core.Service{a, b} {
+			if _, err := svc.SecurityStrings(won); err != nil {
+				t.Fatalf("round %d: the phone set up, on server %d: %v", round, n, err)
+			}
+		}
+	}
+}
+
+// TestService_AdminChangeOnOneServerStopsLoginsOnOther: a user disabled,
+// locked or deleted through server B is refused at once on server A,
+// which had just logged them in (and so remembers their records), with a
+// right code each time; enabled or unlocked on B, they log in on A at
+// once.
+func TestService_AdminChangeOnOneServerStopsLoginsOnOther(t *testing.T) {
+	site, key := newSite(), newKey(t)
+	a := storetest.MustServiceOn(t, openSite(t, site, key))
+	b := storetest.MustServiceOn(t, openSite(t, site, key))
+	const pin = "4821"
+	storetest.MustAddUser(t, a, "dana", pin)
+	code := mobileCodes(t, a, "dana", pin)
+	i := 0
+	login := func(want core.Code, what string) {
+		t.Helper()
+		err := a.Login(agentAny, "dana", code(i))
+		i++
+		if want == "" && err != nil || want != "" && core.ErrorCode(err) != want {
+			t.Fatalf("login on A %s: %v; want %q", what, err, want)
+		}
+	}
+	login("", "before")
+	change := func(what string, fn func(*core.User)) {
+		t.Helper()
+		if _, err := b.UpdateUser("dana", func(u *core.User) error { fn(u); return nil }); err != nil {
+			t.Fatalf("%s on B: %v", what, err)
+		}
+	}
+	change("disable", func(u *core.User) { u.Disabled = true })
+	login(core.CodeWrongOTC, "after B disabled her")
+	change("enable", func(u *core.User) { u.Disabled = false })
+	login("", "after B enabled her again")
+	change("lock", func(u *core.User) { u.Locked = true })
+	login(core.CodeWrongOTC, "after B locked her")
+	change("unlock", func(u *core.User) { u.Locked = false })
+	login("", "after B unlocked her")
+	if err := b.DeleteUser("dana"); err != nil {
+		t.Fatal(err)
+	}
+	login(core.CodeWrongOTC, "after B deleted her")
 }
