@@ -1,10 +1,12 @@
 package etcdstore_test
 
 import (
+	"context"
 	"sync"
 	"testing"
 
 	"provisio/core"
+	"provisio/core/etcdstore"
 	"provisio/core/store/storetest"
 )
 
@@ -40,7 +42,8 @@ func TestService_NewUserOnOtherServerProvisionsHere(t *testing.T) {
 // records, not from what the server remembers of the record it wrote.
 func TestService_ReAddedUserOnOtherServer(t *testing.T) {
 	site, key := newSite(), newKey(t)
-	a := storetest.MustServiceOn(t, openSite(t, site, key))
+	sta := openSite(t, site, key)
+	a := storetest.MustServiceOn(t, sta)
 	b := storetest.MustServiceOn(t, openSite(t, site, key))
 	storetest.MustAddUser(t, a, "dana", "4821")
 	if err := a.DeleteUser("dana"); err != nil {
@@ -65,6 +68,26 @@ func TestService_ReAddedUserOnOtherServer(t *testing.T) {
 		if _, err := add.AddUser(core.User{Name: "dana", PIN: "4821", MobileAllowed: true}); err != nil {
 			t.Errorf("round %d: add dana again on the other server: %v", round, err)
 		}
+	}
+	// A refusal that checks what A remembered writes nothing: the check
+	// is a read.
+	kv := sta.Backend().(*etcdstore.KV)
+	revision := func() int64 {
+		t.Helper()
+		r, err := kv.Client().Get(context.Background(), kv.Prefix()+"config/settings")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r.Header.Revision
+	}
+	before := revision()
+	for _, svc := range servers {
+		if _, err := svc.AddUser(core.User{Name: "dana", PIN: "4821", MobileAllowed: true}); core.ErrorCode(err) != core.CodeConflict {
+			t.Fatalf("dana added twice: %v; want %s", err, core.CodeConflict)
+		}
+	}
+	if after := revision(); after != before {
+		t.Fatalf("refused adds wrote to etcd: revision %d, then %d", before, after)
 	}
 }
 
