@@ -75,9 +75,22 @@ func (l *Leader) lead(ctx context.Context) error {
 		}
 		cancel()
 	}()
-	if err := el.Campaign(cctx, l.node); err != nil {
+	// Campaign runs on its own: cancelled while it waits, etcd's Campaign
+	// resigns on the client's own context, which ends only when the client
+	// closes, so without a quorum a stopping server would wait on it for
+	// as long as etcd stays away. It finishes when the store closes the
+	// client; nothing of it is used after ctx ends.
+	campaigned := make(chan error, 1)
+	go func() { campaigned <- el.Campaign(cctx, l.node) }()
+	select {
+	case err := <-campaigned:
+		if err != nil {
+			cancel()
+			return err
+		}
+	case <-ctx.Done():
 		cancel()
-		return err
+		return nil
 	}
 	term, end := context.WithCancel(cctx)
 	l.setTerm(term)
