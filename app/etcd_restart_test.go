@@ -1,9 +1,15 @@
 package main
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"provisio/core"
+	"provisio/core/store"
+	"provisio/ui"
 )
 
 // TestEtcd_ServeWithoutQuorum: a server restarted while its etcd cluster
@@ -45,4 +51,61 @@ func TestEtcd_ServeWithoutQuorum(t *testing.T) {
 		}
 	}
 	startNode(t, url, a)
+}
+
+// TestEtcd_StoreInfoWithoutQuorum: the Server screen of a server whose
+// etcd cluster lost its quorum (two of three members down) is where an
+// administrator looks first. It lists all three members, the one still
+// running as running without a leader and the two others as not
+// answering, in sentences (no "context deadline exceeded"), within a few
+// seconds.
+func TestEtcd_StoreInfoWithoutQuorum(t *testing.T) {
+	url, cluster, a, _ := twoNodesWith(t, "&request-timeout=2s")
+	key, _ := os.ReadFile(filepath.Join(a.keyDir, store.KeyFileName))
+	keys := filepath.Join(t.TempDir(), "keys")
+	os.MkdirAll(keys, 0o700)
+	os.WriteFile(filepath.Join(keys, store.KeyFileName), key, 0o600)
+	e, err := openEnvStore(t.TempDir(), keys, storeChoice{url: url}, core.ConsoleActor)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.close()
+	cluster.Kill(1)
+	cluster.Kill(2)
+	// The remaining member notices after an election timeout or two
+	// that it lost its followers; the screen shows it from then on.
+	var si ui.StoreInfo
+	var text string
+	for end := time.Now().Add(15 * time.Second); ; time.Sleep(200 * time.Millisecond) {
+		began := time.Now()
+		si = e.storeInfo()
+		if took := time.Since(began); took > 5*time.Second {
+			t.Errorf("the store's status took %v", took)
+		}
+		text = si.Problem
+		healthy := 0
+		for _, m := range si.Members {
+			text += "\n" + m.Name + ": " + m.Problem
+			if m.Healthy {
+				healthy++
+			}
+		}
+		if len(si.Members) == 3 && healthy == 0 || time.Now().After(end) {
+			break
+		}
+	}
+	t.Logf("%+v", si)
+	if len(si.Members) != 3 {
+		t.Errorf("members listed without quorum: %d; want all 3", len(si.Members))
+	}
+	for _, m := range si.Members {
+		if m.Healthy || m.Problem == "" {
+			t.Errorf("member %s without quorum: %+v; want not healthy, and why", m.Name, m)
+		}
+	}
+	for _, raw := range []string{"deadline", "etcdserver:", "rpc error"} {
+		if strings.Contains(text, raw) {
+			t.Errorf("the Server screen shows etcd's own text %q:\n%s", raw, text)
+		}
+	}
 }
