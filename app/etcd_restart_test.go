@@ -58,9 +58,10 @@ func TestEtcd_ServeWithoutQuorum(t *testing.T) {
 // administrator looks first. It lists all three members, the one still
 // running as running without a leader and the two others as not
 // answering, in sentences (no "context deadline exceeded"), within a few
-// seconds.
+// seconds. Both servers then stop within a few request timeouts (the one
+// waiting to lead the run-once work waited for etcd to come back).
 func TestEtcd_StoreInfoWithoutQuorum(t *testing.T) {
-	url, cluster, a, _ := twoNodesWith(t, "&request-timeout=2s")
+	url, cluster, a, b := twoNodesWith(t, "&request-timeout=2s")
 	key, _ := os.ReadFile(filepath.Join(a.keyDir, store.KeyFileName))
 	keys := filepath.Join(t.TempDir(), "keys")
 	os.MkdirAll(keys, 0o700)
@@ -106,6 +107,15 @@ func TestEtcd_StoreInfoWithoutQuorum(t *testing.T) {
 	for _, raw := range []string{"deadline", "etcdserver:", "rpc error"} {
 		if strings.Contains(text, raw) {
 			t.Errorf("the Server screen shows etcd's own text %q:\n%s", raw, text)
+		}
+	}
+	for _, n := range []*node{a, b} {
+		began := time.Now()
+		n.stopNode(t)
+		took := time.Since(began)
+		t.Logf("server %s stopped without quorum after %v", n.addr, took)
+		if took > 10*time.Second {
+			t.Errorf("server %s took %v to stop without quorum", n.addr, took)
 		}
 	}
 }
