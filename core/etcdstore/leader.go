@@ -79,7 +79,10 @@ func (l *Leader) lead(ctx context.Context) error {
 	// resigns on the client's own context, which ends only when the client
 	// closes, so without a quorum a stopping server would wait on it for
 	// as long as etcd stays away. It finishes when the store closes the
-	// client; nothing of it is used after ctx ends.
+	// client; nothing of it is used after ctx ends. The candidacy goes
+	// with the session's lease, revoked here within the resign's bound,
+	// so a site whose servers all stopped has no candidate left (key
+	// rotate waits for that).
 	campaigned := make(chan error, 1)
 	go func() { campaigned <- el.Campaign(cctx, l.node) }()
 	select {
@@ -90,6 +93,9 @@ func (l *Leader) lead(ctx context.Context) error {
 		}
 	case <-ctx.Done():
 		cancel()
+		rctx, rcancel := context.WithTimeout(context.Background(), 2*time.Second)
+		_, _ = l.kv.cli.Revoke(rctx, sess.Lease())
+		rcancel()
 		return nil
 	}
 	term, end := context.WithCancel(cctx)
