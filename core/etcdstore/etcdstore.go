@@ -29,6 +29,7 @@ import (
 	"fmt"
 	"net/url"
 	"os"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -70,17 +71,25 @@ const DefaultSite = "default"
 // caFile verifies the members, certFile and keyFile authenticate Provisio.
 func ParseURL(raw, caFile, certFile, keyFile string) (Config, error) {
 	var c Config
+	// A password written into the address is never repeated: the
+	// sentences reach terminals, dialogs and journals.
+	shown := userInfo.ReplaceAllString(raw, "***@")
 	rest, ok := strings.CutPrefix(raw, "etcd://")
 	if !ok {
-		return c, fmt.Errorf("the store %q is not an etcd:// address; write it as etcd://host1:2379,host2:2379,host3:2379", raw)
+		return c, fmt.Errorf("the store %q is not an etcd:// address; write it as etcd://host1:2379,host2:2379,host3:2379", shown)
 	}
 	rest, query, _ := strings.Cut(rest, "?")
 	hosts, site, _ := strings.Cut(rest, "/")
+	if strings.Contains(hosts, "@") {
+		// Provisio would not send it, and Where would show it on the
+		// Server screen: etcd authenticates Provisio by its certificate.
+		return c, fmt.Errorf("the store address %q cannot carry a user or password (before @): Provisio does not send them; remove them, and give etcd a client certificate with --etcd-cert and --etcd-key instead", shown)
+	}
 	site = strings.Trim(site, "/")
 	if query != "" {
 		q, err := url.ParseQuery(query)
 		if err != nil {
-			return c, fmt.Errorf("the store address %q has a bad query: %w", raw, err)
+			return c, fmt.Errorf("the store address %q has a bad query: %w", shown, err)
 		}
 		if v := q.Get("max-txn-ops"); v != "" {
 			n, err := strconv.Atoi(v)
@@ -116,7 +125,7 @@ func ParseURL(raw, caFile, certFile, keyFile string) (Config, error) {
 		c.Endpoints = append(c.Endpoints, h)
 	}
 	if len(c.Endpoints) == 0 {
-		return c, fmt.Errorf("the store %q names no etcd member; write it as etcd://host1:2379,host2:2379,host3:2379", raw)
+		return c, fmt.Errorf("the store %q names no etcd member; write it as etcd://host1:2379,host2:2379,host3:2379", shown)
 	}
 	c.Site = site
 	if caFile == "" && certFile == "" && keyFile == "" {
@@ -146,6 +155,10 @@ func ParseURL(raw, caFile, certFile, keyFile string) (Config, error) {
 	c.TLS = tc
 	return c, nil
 }
+
+// userInfo matches a user name and password before a host of a store
+// address (ParseURL).
+var userInfo = regexp.MustCompile(`[^/,@?]*@`)
 
 // IsURL reports whether s names an etcd store rather than a data file.
 func IsURL(s string) bool { return strings.HasPrefix(s, "etcd://") }
@@ -276,6 +289,20 @@ func (kv *KV) Update(fn func(store.KVTx) error) error {
 		}
 		if err != nil {
 			t.abandon()
+			if t.err == nil && len(t.hits) > 0 {
+				// A refusal on cached values: the answer only once they
+				// are the newest.
+				stale, verr := t.staleHits(t.hits)
+				if verr != nil {
+					return verr
+				}
+				if stale {
+					if err := backoff(attempt); err != nil {
+						return err
+					}
+					continue
+				}
+			}
 			return err
 		}
 		err = t.commit()
@@ -347,6 +374,14 @@ func (c *cache) put(k string, e centry) {
 		clear(c.m)
 	}
 	c.m[k] = e
+	c.mu.Unlock()
+}
+
+func (c *cache) dropKeys(keys []string) {
+	c.mu.Lock()
+	for _, k := range keys {
+		delete(c.m, k)
+	}
 	c.mu.Unlock()
 }
 

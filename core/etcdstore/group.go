@@ -69,15 +69,31 @@ func (g *group) commit(calls []*gcall) (rest []*gcall) {
 		t.undo = &undo
 		var in []*gcall
 		rest = nil
+		var stale *gcall // a refusal that rests on cached values since changed
 		for i, c := range calls {
 			n, ns := t.mark()
+			h := len(t.hits)
 			err := safeCall(c.fn, t)
 			if t.err != nil {
 				err = t.err // as in View
 			}
 			if err != nil {
+				failed := t.err != nil
 				t.err = nil
 				t.rollback(n, ns)
+				if hits := t.hits[h:]; !failed && t.down == nil && len(hits) > 0 {
+					// A refusal on cached values is the answer only once
+					// they are the newest; else the group runs again, as
+					// on a conflict, with this call and the rest.
+					s, verr := t.staleHits(hits)
+					if verr != nil {
+						t.down, err = verr, verr
+					} else if s {
+						stale, rest = c, calls[i+1:]
+						break
+					}
+				}
+				t.hits = t.hits[:h]
 				c.done <- err
 				continue
 			}
@@ -97,6 +113,18 @@ func (g *group) commit(calls []*gcall) (rest []*gcall) {
 				c.done <- t.down
 			}
 			return rest
+		}
+		if stale != nil {
+			t.abandon()
+			in = append(in, stale)
+			if err := backoff(attempt); err != nil {
+				for _, c := range in {
+					c.done <- err
+				}
+				return rest
+			}
+			calls = append(in, rest...)
+			continue
 		}
 		if len(in) == 0 {
 			return rest

@@ -75,9 +75,28 @@ func (l *Leader) lead(ctx context.Context) error {
 		}
 		cancel()
 	}()
-	if err := el.Campaign(cctx, l.node); err != nil {
+	// Campaign runs on its own: cancelled while it waits, etcd's Campaign
+	// resigns on the client's own context, which ends only when the client
+	// closes, so without a quorum a stopping server would wait on it for
+	// as long as etcd stays away. It finishes when the store closes the
+	// client; nothing of it is used after ctx ends. The candidacy goes
+	// with the session's lease, revoked here within the resign's bound,
+	// so a site whose servers all stopped has no candidate left (key
+	// rotate waits for that).
+	campaigned := make(chan error, 1)
+	go func() { campaigned <- el.Campaign(cctx, l.node) }()
+	select {
+	case err := <-campaigned:
+		if err != nil {
+			cancel()
+			return err
+		}
+	case <-ctx.Done():
 		cancel()
-		return err
+		rctx, rcancel := context.WithTimeout(context.Background(), 2*time.Second)
+		_, _ = l.kv.cli.Revoke(rctx, sess.Lease())
+		rcancel()
+		return nil
 	}
 	term, end := context.WithCancel(cctx)
 	l.setTerm(term)

@@ -56,3 +56,26 @@ func TestParseURL(t *testing.T) {
 		})
 	}
 }
+
+// TestParseURL_RefusesUserInfo: etcd authenticates Provisio by its client
+// certificate; a user name or password in the store address is never
+// sent. It is refused, and the refusal does not repeat it: the sentence
+// reaches a terminal, the console's error dialog and a service's
+// journal.
+func TestParseURL_RefusesUserInfo(t *testing.T) {
+	for _, raw := range []string{
+		"etcd://root:s3cret@10.0.0.1:2379/office",
+		"etcd://10.0.0.1:2379,root:s3cret@10.0.0.2:2379",
+		"etcd://root:s3cret@10.0.0.1:2379/office?request-timeout=1h",
+		"https://root:s3cret@10.0.0.1:2379/office",
+	} {
+		_, err := etcdstore.ParseURL(raw, "", "", "")
+		if err == nil {
+			t.Errorf("%s: accepted", raw)
+			continue
+		}
+		if strings.Contains(err.Error(), "s3cret") {
+			t.Errorf("%s: the refusal repeats the password: %v", raw, err)
+		}
+	}
+}

@@ -42,6 +42,18 @@ type tx struct {
 	// a group commit's rollback of one call keeps it, so every later
 	// read fails at once with it.
 	down error
+	// hits are the values fn took from the node's cache (KV.cache). A
+	// commit checks them; a refusal (fn's error) checks them with
+	// staleHits before it is the answer, since another server may have
+	// changed them since this node cached them.
+	hits []hit
+}
+
+// hit is a value a transaction took from the node's cache: its key and
+// the mod revision cached with it.
+type hit struct {
+	key string
+	rev int64
 }
 
 // span is a range of keys a cursor read, [from, to), and the keys it
@@ -60,6 +72,9 @@ type span struct {
 type read struct {
 	rev int64 // mod revision; 0: the key did not exist
 	val []byte
+	// cached: the value came from the node's cache, not from etcd in
+	// this transaction.
+	cached bool
 }
 
 type undoRec struct {
@@ -131,12 +146,16 @@ func (t *tx) get(key string) []byte {
 			return nil
 		}
 		if r, ok := t.reads[key]; ok {
+			if r.cached {
+				t.hits = append(t.hits, hit{key, r.rev})
+			}
 			return r.val
 		}
 		// A write transaction may use the cache: the commit checks the
 		// revision it read.
 		if e, ok := t.kv.cache.get(key); ok {
-			t.noteRead(key, read{rev: e.rev, val: e.val})
+			t.noteRead(key, read{rev: e.rev, val: e.val, cached: true})
+			t.hits = append(t.hits, hit{key, e.rev})
 			return e.val
 		}
 	}
@@ -151,7 +170,7 @@ func (t *tx) get(key string) []byte {
 	}
 	if t.write {
 		t.noteRead(key, r)
-		t.kv.cache.put(key, centry(r))
+		t.kv.cache.put(key, centry{rev: r.rev, val: r.val})
 	}
 	return r.val
 }
@@ -228,6 +247,56 @@ func (t *tx) abandon() {
 		t.kv.cache.drop(t.reads)
 		t.kv.tails.forget(t.spans)
 	}
+}
+
+// staleHits reports whether any of hits, values a refused call took from
+// the node's cache, has changed in etcd since it was cached: then the
+// refusal may rest on another server's old record (a user it deleted and
+// another server added again), and the call must run again. The newest
+// values go into the cache. It is one read-only Txn (compares, and reads
+// on failure), so a refusal still costs no write; a refusal that used no
+// cached value costs nothing more.
+func (t *tx) staleHits(hits []hit) (bool, error) {
+	seen := map[string]bool{}
+	var cmps []clientv3.Cmp
+	var gets []clientv3.Op
+	var keys []string
+	for _, h := range hits {
+		if seen[h.key] {
+			continue
+		}
+		seen[h.key] = true
+		cmps = append(cmps, clientv3.Compare(clientv3.ModRevision(h.key), "=", h.rev))
+		gets = append(gets, clientv3.OpGet(h.key))
+		keys = append(keys, h.key)
+	}
+	if len(cmps) > t.kv.maxOps {
+		// Too many to check at once: forget them, so the rerun reads
+		// each from etcd.
+		t.kv.cache.dropKeys(keys)
+		return true, nil
+	}
+	ctx, cancel := t.kv.ctx()
+	defer cancel()
+	resp, err := t.kv.cli.Txn(ctx).If(cmps...).Else(gets...).Commit()
+	if err != nil {
+		return false, readError(err)
+	}
+	if resp.Succeeded {
+		return false, nil
+	}
+	for i, r := range resp.Responses {
+		rr := r.GetResponseRange()
+		if rr == nil || i >= len(keys) {
+			continue
+		}
+		e := centry{}
+		if len(rr.Kvs) == 1 {
+			e = centry{rev: rr.Kvs[0].ModRevision, val: rr.Kvs[0].Value}
+		}
+		t.kv.cache.put(keys[i], e)
+	}
+	return true, nil
 }
 
 // size is the number of compares and writes the commit will carry.
