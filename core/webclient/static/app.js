@@ -17,6 +17,7 @@
   var first = -1;         // first index shown since the page opened
   var pin = '';           // in memory only
   var mode = 'pin';
+  var persisted = null;   // navigator.storage.persist()'s answer, once known
   var DIAG_LINES = 200;        // lines kept on the phone
   var DIAG_MAX = 32 * 1024;    // bytes one upload may hold (the server's bound)
 
@@ -99,9 +100,21 @@
     });
   }
 
+  // renderInstall shows the Home Screen advice while the browser refuses
+  // to keep this site's storage (persisted false: Safari deletes a tab's
+  // storage after seven days of use without a visit; Chrome keeps an
+  // installed app's), outside an installed app, until the person hides it.
+  function renderInstall() {
+    show('install', !!state && !state.replaced && !standalone && persisted === false && !state.installHidden);
+  }
+
+  function askPersist() {
+    ProvisioStore.persist().then(function (ok) { persisted = !!ok; renderInstall(); });
+  }
+
   function render() {
     document.getElementById('app').setAttribute('aria-busy', 'false');
-    show('install', !!state && !state.replaced && !standalone);
+    renderInstall();
     if (!state) {
       show('empty', true); show('auth', false); show('device', false); show('support', false); show('install', false);
       $('who').textContent = '';
@@ -212,7 +225,7 @@
       state = s || null;
       if (!state) { render(); return; }
       note('app opened: ' + navigator.userAgent);
-      ProvisioStore.persist();
+      askPersist();
       if (state.replaced) { render(); return; }
       return sync().then(function (ok) {
         if (!ok) return;
@@ -299,24 +312,31 @@
     $('setup-submit').disabled = true;
     setupProblem('');
     say('Provisioning. Please wait...');
-    fetch('/userportal/setup', {
-      method: 'POST',
-      headers: { 'Content-Type': 'application/x-www-form-urlencoded', 'Accept': 'application/json' },
-      body: new URLSearchParams({ username: username, code: code }).toString(),
-      credentials: 'omit', cache: 'no-store', referrerPolicy: 'no-referrer'
-    }).then(function (r) { return r.json(); }).then(function (r) {
-      if (r.state !== 'ok' || !r.setup) { say(''); setupProblem(r.message || 'This phone was not set up; try again.'); return; }
-      return ProvisioStore.setUp(r.setup).then(function () {
-        $('setup-form').reset();
-        say('');
-        start();
+    // A browser that cannot keep the answer does not send the code: the
+    // answer spends it and stops the old phone (ProvisioStore.probe).
+    ProvisioStore.probe().then(function () {
+      return fetch('/userportal/setup', {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/x-www-form-urlencoded', 'Accept': 'application/json' },
+        body: new URLSearchParams({ username: username, code: code }).toString(),
+        credentials: 'omit', cache: 'no-store', referrerPolicy: 'no-referrer'
+      }).then(function (r) { return r.json(); }).then(function (r) {
+        if (r.state !== 'ok' || !r.setup) { say(''); setupProblem(r.message || 'This phone was not set up; try again.'); return; }
+        return ProvisioStore.setUp(r.setup).then(function () {
+          $('setup-form').reset();
+          say('');
+          start();
+        }, function () {
+          say('');
+          setupProblem(ProvisioStore.notKept);
+        });
       }, function () {
         say('');
-        setupProblem('This browser would not store the security strings (private browsing may block it). Use a normal window and ask for a new code.');
+        setupProblem('The server did not answer. Connect to the office network and try again.');
       });
     }, function () {
       say('');
-      setupProblem('The server did not answer. Connect to the office network and try again.');
+      setupProblem(ProvisioStore.cannotKeep);
     }).then(function () { $('setup-submit').disabled = false; });
   });
 
@@ -361,6 +381,14 @@
   var deferred = null;
   window.addEventListener('beforeinstallprompt', function (e) {
     e.preventDefault(); deferred = e; show('install-btn', true);
+  });
+  // Hidden for good: the choice is kept in the stored record, so the
+  // advice does not come back at each opening.
+  $('install-dismiss').addEventListener('click', function () {
+    if (!state) return;
+    state.installHidden = true;
+    save();
+    renderInstall();
   });
   $('install-btn').addEventListener('click', function () {
     if (deferred) { deferred.prompt(); deferred = null; show('install-btn', false); }

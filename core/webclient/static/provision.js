@@ -1,6 +1,6 @@
 // The Provision URL page's "Set up this phone" button (its page is
 // core/agentxml's templates/provision.html; the script is served here with
-// the web client's other files). Two things a plain form cannot do:
+// the web client's other files). Three things a plain form cannot do:
 //
 // One tap, one POST. On a slow connection a person taps again when nothing
 // seems to happen; the browser then sent the code twice and showed the
@@ -13,25 +13,46 @@
 // already holds a working set-up of the link's user, the page says so and
 // links to the authenticator.
 //
-// The page works without it, as before.
+// Keepable storage. The code is spent by the server's answer, which also
+// stops the old phone; a browser that cannot keep the answer (IndexedDB
+// blocked, or refused) would be left with nothing. The tap first tries a
+// record (ProvisioStore.probe) and, when that fails, sends nothing and
+// says why and what to do.
+//
+// The page works without it, as before: the form posts the code.
 'use strict';
 (function () {
   var btn = document.getElementById('setup-phone');
   var already = document.getElementById('already');
+  var problem = document.getElementById('setup-problem');
   if (!btn || !btn.form) return;
   var form = btn.form, label = btn.textContent, sent = false;
+  function ready() {
+    sent = false;
+    btn.disabled = false;
+    btn.textContent = label;
+  }
   form.addEventListener('submit', function (e) {
     if (sent) { e.preventDefault(); return; }
     sent = true;
     btn.disabled = true;
     btn.textContent = 'Provisioning. Please wait...';
+    if (problem) problem.hidden = true;
+    if (typeof ProvisioStore === 'undefined' || !problem) return;
+    e.preventDefault();
+    ProvisioStore.probe().then(function () {
+      // submit() sends the form without this handler.
+      form.submit();
+    }, function () {
+      ready();
+      problem.textContent = ProvisioStore.cannotKeep;
+      problem.hidden = false;
+    });
   });
   // Also when the page comes back from the back-forward cache, where a
   // disabled button would stay disabled.
   window.addEventListener('pageshow', function () {
-    sent = false;
-    btn.disabled = false;
-    btn.textContent = label;
+    ready();
     check();
   });
   function check() {

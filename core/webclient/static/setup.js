@@ -13,9 +13,15 @@
     msg.textContent = 'The server answer could not be read. Ask your administrator for a new code.';
     return;
   }
+  // The code is spent by now: a failure (or no answer from storage
+  // within setUp's time) says so and where a new code comes from.
   ProvisioStore.setUp(data).then(function () {
     location.replace('/userportal/app/');
   }).catch(function () {
-    msg.textContent = 'This browser would not store the security strings (private browsing may block it). Open the link in a normal window and ask for a new code.';
+    document.title = document.querySelector('h1').textContent = 'This phone was not set up';
+    msg.textContent = ProvisioStore.notKept;
+    msg.className = 'problem';
+    msg.setAttribute('role', 'alert');
+    document.getElementById('not-kept').hidden = false;
   });
 })();
