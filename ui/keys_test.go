@@ -282,3 +282,40 @@ func TestKeys_EscapeAndEnterFromButtonsAndChecks(t *testing.T) {
 		t.Error("Enter on Close did not close the Reprovision dialog")
 	}
 }
+
+// Tab goes through User Management as it reads: the buttons at the top,
+// the search box, the column headers, the list, then the actions on the
+// selected user. The list used to come first (before Import CSV), and
+// Tab from it jumped back up to the top.
+func TestKeys_TabOrderOnUsers(t *testing.T) {
+	h := newHarness(t)
+	h.listUser("pat")
+	s := h.c.users
+	s.list.Select(0)
+	cv := h.win.Canvas()
+	cv.Focus(s.importCSV)
+	var order []fyne.Focusable
+	for range 16 {
+		order = append(order, cv.Focused())
+		cv.FocusNext()
+	}
+	pos := func(o fyne.Focusable) int {
+		for i, x := range order {
+			if x == o {
+				return i
+			}
+		}
+		return -1
+	}
+	want := []fyne.Focusable{s.importCSV, s.add, s.search, s.sortBtns[sortByName], s.list, s.edit, s.reprovision}
+	for i := 1; i < len(want); i++ {
+		if a, b := pos(want[i-1]), pos(want[i]); a < 0 || b < 0 || a >= b {
+			t.Errorf("Tab order: %T %d at %d, %T %d at %d", want[i-1], i-1, a, want[i], i, b)
+		}
+	}
+	cv.Focus(s.list)
+	cv.FocusNext()
+	if cv.Focused() != s.edit {
+		t.Errorf("Tab from the list goes to %T, want Edit", cv.Focused())
+	}
+}
