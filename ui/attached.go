@@ -8,6 +8,8 @@ import (
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/dialog"
+	"fyne.io/fyne/v2/driver/desktop"
 	"fyne.io/fyne/v2/widget"
 
 	"provisio/core"
@@ -88,7 +90,7 @@ type Attached struct {
 	// profileBtn gives the selected user a provisioning profile (#14);
 	// profileSel is its dialog's choice, for tests.
 	profileBtn *widget.Button
-	profileSel *widget.Select
+	profileSel *choice
 	// addForm is the last Add user form, for tests.
 	addForm *keptForm
 	// pinShown is the last PIN shown by Reset PIN, for tests.
@@ -98,6 +100,8 @@ type Attached struct {
 	// apply tells what happens to the code.
 	issued core.AdminIssued
 	reprov *reprovisionDialog
+	// dialogKeys are the open dialogs, which Escape closes (keys.go).
+	dialogKeys
 
 	ui     uiThread // hands work to the UI thread until Close (bridge.go)
 	cancel context.CancelFunc
@@ -172,6 +176,7 @@ func NewAttached(w fyne.Window, d AttachedDeps) *Attached {
 	split.Offset = 0.5
 	bar := container.NewBorder(nil, nil, at.state, nil, at.status)
 	w.SetContent(container.NewBorder(nil, container.NewVBox(widget.NewSeparator(), bar), nil, nil, split))
+	w.Canvas().SetOnTypedKey(at.typedKey)
 
 	ctx, cancel := context.WithCancel(context.Background())
 	at.cancel = cancel
@@ -185,6 +190,15 @@ func NewAttached(w fyne.Window, d AttachedDeps) *Attached {
 	at.refreshUsers()
 	return at
 }
+
+// show shows d; Escape closes it (keys.go).
+func (at *Attached) show(d dialog.Dialog) {
+	at.pushModal(d, nil)
+	d.Show()
+}
+
+// shortcut: this window has no shortcuts of its own (keyTarget).
+func (at *Attached) shortcut(*desktop.CustomShortcut) bool { return false }
 
 // Close stops following events and the Reprovision countdown; UI work
 // still queued is dropped.

@@ -79,7 +79,7 @@ func (at *Attached) call(title string, fn func() error, done func()) {
 		err := fn()
 		at.do(func() {
 			if err != nil {
-				dialog.ShowInformation(title, core.ErrorMessage(err), at.win)
+				at.show(dialog.NewInformation(title, core.ErrorMessage(err), at.win))
 				return
 			}
 			if done != nil {
@@ -105,12 +105,12 @@ func (at *Attached) resetPINSelected() {
 	if !ok {
 		return
 	}
-	mail := widget.NewCheck("Send it to "+u.Email+" instead of showing it here", nil)
+	mail := newCheck(at, "Send it to "+u.Email+" instead of showing it here", nil)
 	items := []fyne.CanvasObject{widget.NewLabel(u.Name + " gets a new random PIN; the old one stops working at once.")}
 	if u.Email != "" {
 		items = append(items, mail)
 	}
-	dialog.ShowCustomConfirm("Reset the PIN of "+u.Name, "Reset PIN", "Cancel", container.NewVBox(items...), func(ok bool) {
+	at.show(dialog.NewCustomConfirm("Reset the PIN of "+u.Name, "Reset PIN", "Cancel", container.NewVBox(items...), func(ok bool) {
 		if !ok {
 			return
 		}
@@ -120,13 +120,13 @@ func (at *Attached) resetPINSelected() {
 			return err
 		}, func() {
 			if res.PIN == "" {
-				dialog.ShowInformation("PIN reset", "The new PIN of "+res.User+" is on its way to "+res.MailedTo+".", at.win)
+				at.show(dialog.NewInformation("PIN reset", "The new PIN of "+res.User+" is on its way to "+res.MailedTo+".", at.win))
 				return
 			}
 			at.pinShown = res.PIN
-			dialog.ShowInformation("PIN reset", "New PIN of "+res.User+": "+res.PIN+"\nTell it to the user now; it is not shown again.", at.win)
+			at.show(dialog.NewInformation("PIN reset", "New PIN of "+res.User+": "+res.PIN+"\nTell it to the user now; it is not shown again.", at.win))
 		})
-	}, at.win)
+	}, at.win))
 }
 
 func (at *Attached) revokeSelected() {
@@ -138,12 +138,12 @@ func (at *Attached) revokeSelected() {
 	if u.DeviceOS != "" {
 		dev = " (" + u.DeviceOS + ")"
 	}
-	dialog.ShowConfirm("Revoke the device of "+u.Name,
+	at.show(dialog.NewConfirm("Revoke the device of "+u.Name,
 		"The phone"+dev+" stops working at once and "+u.Name+" must reprovision. Revoke it?", func(ok bool) {
 			if ok {
 				at.call("Revoke the device of "+u.Name, func() error { return at.api.RevokeDevice(u.Name) }, nil)
 			}
-		}, at.win)
+		}, at.win))
 }
 
 // ownProfileChoice is the select's entry for "no profile of their own".
@@ -162,7 +162,7 @@ func (at *Attached) profileSelected() {
 		all, err := at.api.Profiles()
 		at.do(func() {
 			if err != nil {
-				dialog.ShowInformation("Profile of "+u.Name, core.ErrorMessage(err), at.win)
+				at.show(dialog.NewInformation("Profile of "+u.Name, core.ErrorMessage(err), at.win))
 				return
 			}
 			at.showProfileDialog(u, all)
@@ -175,7 +175,7 @@ func (at *Attached) showProfileDialog(u core.AdminUser, all []core.AdminProfile)
 	for _, p := range all {
 		options = append(options, p.Name)
 	}
-	at.profileSel = widget.NewSelect(options, nil)
+	at.profileSel = newChoice(at, options, nil)
 	at.profileSel.SetSelected(ownProfileChoice)
 	for _, p := range all {
 		if u.Profile != "" && core.Key(p.Name) == core.Key(u.Profile) {
@@ -201,7 +201,7 @@ func (at *Attached) showProfileDialog(u core.AdminUser, all []core.AdminProfile)
 		at.call("Profile of "+u.Name, func() error { _, err := at.api.AssignProfile(u.Name, name); return err }, nil)
 	}, at.win)
 	d.Resize(fyne.NewSize(480, 240))
-	d.Show()
+	at.show(d)
 }
 
 func (at *Attached) deleteSelected() {
@@ -209,11 +209,11 @@ func (at *Attached) deleteSelected() {
 	if !ok {
 		return
 	}
-	dialog.ShowConfirm("Delete "+u.Name, "Delete "+u.Name+" with their device and security strings? This cannot be undone.", func(ok bool) {
+	at.show(dialog.NewConfirm("Delete "+u.Name, "Delete "+u.Name+" with their device and security strings? This cannot be undone.", func(ok bool) {
 		if ok {
 			at.call("Delete "+u.Name, func() error { return at.api.DeleteUser(u.Name) }, nil)
 		}
-	}, at.win)
+	}, at.win))
 }
 
 // addUser asks for the new user's fields; the PIN is left for Reset PIN
@@ -221,16 +221,16 @@ func (at *Attached) deleteSelected() {
 // open with everything as typed (keptForm).
 func (at *Attached) addUser() {
 	entry := func(placeholder string) *field {
-		e := widget.NewEntry()
+		e := newKeyEntry(at) // Escape closes the form (keys.go)
 		e.SetPlaceHolder(placeholder)
-		return newField(e)
+		return newInputField(e)
 	}
 	name, full, email, mobile, group := entry("e.g. alice"), entry(""), entry("e.g. name@example.org"), entry("e.g. +44 20 7946 0000"), entry("")
 	grid := newFormGrid(formRow("Username", name.box), formRow("Full name", full.box),
 		formRow("Email", email.box), formRow("Mobile", mobile.box), formRow("Group", group.box))
 	k := newKeptForm("Add user", "Add", grid, map[string]*field{
 		"name": name, "full_name": full, "email": email, "mobile": mobile, "group": group,
-	}, "name", at.win)
+	}, "name", at, at.win)
 	k.submit = func() {
 		nu := core.AdminNewUser{Name: name.entry.Text, FullName: full.entry.Text, Email: email.entry.Text,
 			Mobile: mobile.entry.Text, Group: group.entry.Text}
@@ -252,6 +252,7 @@ func (at *Attached) addUser() {
 	// Height 0: the dialog takes its content's height and grows when a
 	// sentence appears.
 	k.dlg.Resize(fyne.NewSize(480, 0))
+	at.pushModal(k.dlg, k.press)
 	k.dlg.Show()
-	at.win.Canvas().Focus(name.entry)
+	at.win.Canvas().Focus(name.input)
 }

@@ -24,7 +24,7 @@ func (at *Attached) reprovisionSelected() {
 	name := at.users[at.selected].Name
 	at.issue(name, func(ic core.IssuedCode, err error) {
 		if err != nil {
-			dialog.ShowInformation("Reprovision "+name, reprovisionRefusal(name, err), at.win)
+			at.show(dialog.NewInformation("Reprovision "+name, reprovisionRefusal(name, err), at.win))
 			return
 		}
 		if at.reprov != nil {
@@ -55,7 +55,7 @@ func (at *Attached) issue(name string, done func(core.IssuedCode, error)) {
 func (at *Attached) reprovisionHost() reprovisionHost {
 	app := fyne.CurrentApp()
 	return reprovisionHost{
-		win: at.win, theme: app.Settings().Theme(), clipboard: app.Clipboard(),
+		win: at.win, keys: at, theme: app.Settings().Theme(), clipboard: app.Clipboard(),
 		do: at.do, tick: at.deps.tick, now: at.deps.now,
 		create: at.issue,
 		saveAs: func(name string, write func(io.Writer, string) error, done func(string, error)) {
@@ -66,9 +66,13 @@ func (at *Attached) reprovisionHost() reprovisionHost {
 			if at.reprov != nil {
 				name = at.reprov.user
 			}
-			dialog.ShowInformation("Reprovision", reprovisionRefusal(name, err), at.win)
+			at.show(dialog.NewInformation("Reprovision", reprovisionRefusal(name, err), at.win))
 		},
-		opened: func(d *reprovisionDialog) { at.reprov = d },
+		opened: func(d *reprovisionDialog) {
+			// Escape leaves full screen first, then closes.
+			at.pushDialog(d.dlg, d.escape, nil)
+			at.reprov = d
+		},
 		closed: func(d *reprovisionDialog) {
 			if at.reprov == d {
 				at.reprov = nil

@@ -27,56 +27,81 @@ type modal struct {
 	submit func() // Enter when no entry has the focus; nil: nothing
 }
 
+// dialogKeys is a window's open dialogs, top last, for Escape and Enter.
+// The full console and the attached console each have one.
+type dialogKeys struct {
+	modals []*modal
+}
+
 // pushModal registers an open dialog. It unregisters itself when the
 // dialog closes, however that happens.
-func (c *Console) pushModal(d dialog.Dialog, submit func()) *modal {
-	return c.pushDialog(d, d.Hide, submit)
+func (k *dialogKeys) pushModal(d dialog.Dialog, submit func()) *modal {
+	return k.pushDialog(d, d.Hide, submit)
 }
 
 // pushDialog is pushModal for a dialog that closes its own way (one that
 // must not close while it works).
-func (c *Console) pushDialog(d dialog.Dialog, close, submit func()) *modal {
-	m := c.pushOverlay(close, submit)
-	d.SetOnClosed(func() { c.popModal(m) })
+func (k *dialogKeys) pushDialog(d dialog.Dialog, close, submit func()) *modal {
+	m := k.pushOverlay(close, submit)
+	d.SetOnClosed(func() { k.popModal(m) })
 	return m
 }
 
 // pushOverlay registers something that is not a dialog (a full-screen
 // pop-up); its owner calls popModal when it goes.
-func (c *Console) pushOverlay(close, submit func()) *modal {
+func (k *dialogKeys) pushOverlay(close, submit func()) *modal {
 	m := &modal{close: close, submit: submit}
-	c.modals = append(c.modals, m)
+	k.modals = append(k.modals, m)
 	return m
 }
 
-func (c *Console) popModal(m *modal) {
-	for i := len(c.modals) - 1; i >= 0; i-- {
-		if c.modals[i] == m {
-			c.modals = append(c.modals[:i], c.modals[i+1:]...)
+func (k *dialogKeys) popModal(m *modal) {
+	for i := len(k.modals) - 1; i >= 0; i-- {
+		if k.modals[i] == m {
+			k.modals = append(k.modals[:i], k.modals[i+1:]...)
 			return
 		}
 	}
 }
 
 // escape closes the top dialog, as its Cancel or Close button would.
-func (c *Console) escape() bool {
-	if n := len(c.modals); n > 0 {
-		c.modals[n-1].close()
+func (k *dialogKeys) escape() bool {
+	if n := len(k.modals); n > 0 {
+		k.modals[n-1].close()
 		return true
 	}
 	return false
 }
 
+// enter submits the top dialog, if it has a default action; it reports
+// whether a dialog is open (which then takes the key either way).
+func (k *dialogKeys) enter() bool {
+	n := len(k.modals)
+	if n == 0 {
+		return false
+	}
+	if k.modals[n-1].submit != nil {
+		k.modals[n-1].submit()
+	}
+	return true
+}
+
 // typedKey handles keys that reach the canvas because nothing has focus.
-func (c *Console) typedKey(ev *fyne.KeyEvent) {
+func (k *dialogKeys) typedKey(ev *fyne.KeyEvent) {
 	switch ev.Name {
 	case fyne.KeyEscape:
-		c.escape()
+		k.escape()
 	case fyne.KeyReturn, fyne.KeyEnter:
-		if n := len(c.modals); n > 0 && c.modals[n-1].submit != nil {
-			c.modals[n-1].submit()
-		}
+		k.enter()
 	}
+}
+
+// keyTarget is where the console's controls pass the keys they do not
+// use themselves: a window's dialogs and shortcuts.
+type keyTarget interface {
+	escape() bool
+	enter() bool
+	shortcut(*desktop.CustomShortcut) bool
 }
 
 // setupKeys installs the canvas handlers and the shortcuts.
@@ -115,13 +140,16 @@ func (c *Console) shortcut(s *desktop.CustomShortcut) bool {
 // and the console's shortcuts on to the console.
 type entry struct {
 	widget.Entry
-	c *Console
+	k keyTarget
 	// onKey, when set, sees keys first and reports whether it used them.
 	onKey func(*fyne.KeyEvent) bool
 }
 
-func (c *Console) newEntry() *entry {
-	e := &entry{c: c}
+func (c *Console) newEntry() *entry { return newKeyEntry(c) }
+
+// newKeyEntry makes an entry that passes keys on to k.
+func newKeyEntry(k keyTarget) *entry {
+	e := &entry{k: k}
 	e.ExtendBaseWidget(e)
 	return e
 }
@@ -141,7 +169,7 @@ func (c *Console) newMultiLineEntry() *entry {
 
 // TypedKey closes the top dialog on Escape.
 func (e *entry) TypedKey(ev *fyne.KeyEvent) {
-	if ev.Name == fyne.KeyEscape && e.c != nil && e.c.escape() {
+	if ev.Name == fyne.KeyEscape && e.k != nil && e.k.escape() {
 		return
 	}
 	if e.onKey != nil && e.onKey(ev) {
@@ -153,7 +181,7 @@ func (e *entry) TypedKey(ev *fyne.KeyEvent) {
 // TypedShortcut runs the console's shortcuts; the entry keeps its own
 // (copy, paste, undo ...).
 func (e *entry) TypedShortcut(s fyne.Shortcut) {
-	if cs, ok := s.(*desktop.CustomShortcut); ok && e.c != nil && e.c.shortcut(cs) {
+	if cs, ok := s.(*desktop.CustomShortcut); ok && e.k != nil && e.k.shortcut(cs) {
 		return
 	}
 	e.Entry.TypedShortcut(s)
@@ -188,4 +216,96 @@ func (e *selectEntry) TypedShortcut(s fyne.Shortcut) {
 		return
 	}
 	e.SelectEntry.TypedShortcut(s)
+}
+
+// button is a widget.Button that Enter presses as Space does (Fyne's
+// button knows only Space) and that passes Escape on to the window's top
+// dialog: a focused button used to swallow it.
+type button struct {
+	widget.Button
+	k keyTarget
+}
+
+// newButton makes a button with an optional icon whose keys go to k.
+func newButton(k keyTarget, label string, icon fyne.Resource, tapped func()) *button {
+	b := &button{k: k}
+	b.Text, b.Icon, b.OnTapped = label, icon, tapped
+	b.ExtendBaseWidget(b)
+	return b
+}
+
+// TypedKey presses the button on Enter and closes the top dialog on
+// Escape.
+func (b *button) TypedKey(ev *fyne.KeyEvent) {
+	switch ev.Name {
+	case fyne.KeyEscape:
+		if b.k != nil && b.k.escape() {
+			return
+		}
+	case fyne.KeyReturn, fyne.KeyEnter:
+		b.Button.TypedKey(&fyne.KeyEvent{Name: fyne.KeySpace})
+		return
+	}
+	b.Button.TypedKey(ev)
+}
+
+// check is a widget.Check that passes Escape and Enter on to the
+// window's top dialog: Escape closes it, Enter submits it.
+type check struct {
+	widget.Check
+	k keyTarget
+}
+
+func newCheck(k keyTarget, label string, changed func(bool)) *check {
+	c := &check{k: k}
+	c.Text, c.OnChanged = label, changed
+	c.ExtendBaseWidget(c)
+	return c
+}
+
+// TypedKey passes Escape and Enter on to the top dialog.
+func (c *check) TypedKey(ev *fyne.KeyEvent) {
+	if passDialogKey(c.k, ev) {
+		return
+	}
+	c.Check.TypedKey(ev)
+}
+
+// choice is a widget.Select that passes Escape and Enter on to the
+// window's top dialog, as check does. (Its open list of options is a
+// pop-up of its own, which Escape closes first.)
+type choice struct {
+	widget.Select
+	k keyTarget
+}
+
+func newChoice(k keyTarget, options []string, changed func(string)) *choice {
+	c := &choice{k: k}
+	c.Options, c.OnChanged = options, changed
+	c.PlaceHolder = "(Select one)"
+	c.ExtendBaseWidget(c)
+	return c
+}
+
+// TypedKey passes Escape and Enter on to the top dialog.
+func (c *choice) TypedKey(ev *fyne.KeyEvent) {
+	if passDialogKey(c.k, ev) {
+		return
+	}
+	c.Select.TypedKey(ev)
+}
+
+// passDialogKey hands Escape or Enter to k's top dialog and reports
+// whether one took it.
+func passDialogKey(k keyTarget, ev *fyne.KeyEvent) bool {
+	if k == nil {
+		return false
+	}
+	switch ev.Name {
+	case fyne.KeyEscape:
+		return k.escape()
+	case fyne.KeyReturn, fyne.KeyEnter:
+		return k.enter()
+	}
+	return false
 }

@@ -30,6 +30,18 @@ func (h *harness) shortcut(key fyne.KeyName) {
 	h.win.Canvas().(fyne.Shortcutable).TypedShortcut(s)
 }
 
+// typeText types as the desktop driver does: to the focused widget, or
+// to the canvas when nothing has the focus.
+func (h *harness) typeText(s string) {
+	for _, r := range s {
+		if f := h.win.Canvas().Focused(); f != nil {
+			f.TypedRune(r)
+		} else if on := h.win.Canvas().OnTypedRune(); on != nil {
+			on(r)
+		}
+	}
+}
+
 func TestKeys_CtrlFFocusesSearch(t *testing.T) {
 	h := newHarness(t)
 	h.c.showScreen(h.c.log.content)
@@ -167,5 +179,143 @@ func TestKeys_TabOrderInForms(t *testing.T) {
 		if x, y := pos(want[i-1]), pos(want[i]); x < 0 || y < 0 || x >= y {
 			t.Errorf("agent form Tab order: field %d at %d, field %d at %d", i-1, x, i, y)
 		}
+	}
+}
+
+// The console opens on User Management with the search box focused, so
+// a helpdesk can type a name at once; showing the screen again, from
+// the navigation, puts the focus back there (it used to be nowhere, and
+// typed text was lost).
+func TestKeys_SearchFocusedWhenUsersShown(t *testing.T) {
+	h := newHarness(t)
+	cv := h.win.Canvas()
+	if cv.Focused() != h.c.users.search {
+		t.Fatalf("at start the focus is on %T, want the search box", cv.Focused())
+	}
+	h.typeText("al")
+	if h.c.users.search.Text != "al" {
+		t.Errorf("typed at start, the search box reads %q", h.c.users.search.Text)
+	}
+	h.c.nav.Select(len(h.c.screens) - 1) // Log
+	cv.Focus(h.c.nav)                    // as a click in the navigation leaves it
+	h.c.nav.Select(0)
+	if cv.Focused() != h.c.users.search {
+		t.Errorf("back on User Management the focus is on %T, want the search box", cv.Focused())
+	}
+}
+
+// Escape closes a dialog, and Enter submits it or presses the focused
+// button, wherever Tab has taken the focus in the dialogs the console
+// builds: its buttons, check boxes and choices (they used to swallow
+// both keys, which only reached the dialog from an entry or with
+// nothing focused).
+func TestKeys_EscapeAndEnterFromButtonsAndChecks(t *testing.T) {
+	h := newHarness(t)
+	cv := h.win.Canvas()
+	open := func() *userForm {
+		h.c.users.openForm(nil)
+		return h.c.users.form
+	}
+	controls := func(f *userForm) []fyne.Focusable {
+		return []fyne.Focusable{f.profile, f.mobileAllowed, f.locked, f.disabled, f.cancel, f.save}
+	}
+	for i := range controls(&userForm{}) {
+		o := controls(open())[i]
+		cv.Focus(o)
+		if cv.Focused() != o {
+			t.Fatalf("%T cannot take the focus", o)
+		}
+		h.press(fyne.KeyEscape)
+		if h.c.users.form != nil {
+			t.Errorf("Escape on a focused %T did not close Add user", o)
+			h.c.users.form.dlg.Hide()
+		}
+	}
+	// Enter on a check box submits the form; on Cancel it cancels.
+	f := open()
+	test.Type(f.name.entry, "nina")
+	cv.Focus(f.locked)
+	h.press(fyne.KeySpace) // Space is a key and a character
+	h.typeText(" ")
+	if !f.locked.Checked {
+		t.Fatal("Space did not tick Locked")
+	}
+	h.press(fyne.KeyReturn)
+	if h.c.users.form != nil {
+		t.Fatal("Enter on a check box did not save")
+	}
+	if u, err := h.svc.User("nina"); err != nil || !u.Locked {
+		t.Fatalf("nina: %+v, %v", u, err)
+	}
+	f = open()
+	test.Type(f.name.entry, "olga")
+	cv.Focus(f.cancel)
+	h.press(fyne.KeyReturn)
+	if h.c.users.form != nil {
+		t.Error("Enter on Cancel did not cancel")
+	}
+	if _, err := h.svc.User("olga"); err == nil {
+		t.Error("Enter on Cancel saved the user")
+	}
+
+	// The Reprovision dialog: Enter on New code makes a new code, Escape
+	// on it or on Close closes the dialog, Enter on Close too.
+	h.c.openReprovision("nina")
+	d := h.c.reprov
+	if d == nil {
+		t.Fatal("no Reprovision dialog")
+	}
+	old := d.issued.Code
+	cv.Focus(d.newCode)
+	h.press(fyne.KeyReturn)
+	if d.issued.Code == old {
+		t.Error("Enter on New code made no new code")
+	}
+	h.press(fyne.KeyEscape)
+	if h.c.reprov != nil {
+		t.Fatal("Escape on New code did not close the Reprovision dialog")
+	}
+	h.c.openReprovision("nina")
+	cv.Focus(h.c.reprov.closeBtn)
+	h.press(fyne.KeyReturn)
+	if h.c.reprov != nil {
+		t.Error("Enter on Close did not close the Reprovision dialog")
+	}
+}
+
+// Tab goes through User Management as it reads: the buttons at the top,
+// the search box, the column headers, the list, then the actions on the
+// selected user. The list used to come first (before Import CSV), and
+// Tab from it jumped back up to the top.
+func TestKeys_TabOrderOnUsers(t *testing.T) {
+	h := newHarness(t)
+	h.listUser("pat")
+	s := h.c.users
+	s.list.Select(0)
+	cv := h.win.Canvas()
+	cv.Focus(s.importCSV)
+	var order []fyne.Focusable
+	for range 16 {
+		order = append(order, cv.Focused())
+		cv.FocusNext()
+	}
+	pos := func(o fyne.Focusable) int {
+		for i, x := range order {
+			if x == o {
+				return i
+			}
+		}
+		return -1
+	}
+	want := []fyne.Focusable{s.importCSV, s.add, s.search, s.sortBtns[sortByName], s.list, s.edit, s.reprovision}
+	for i := 1; i < len(want); i++ {
+		if a, b := pos(want[i-1]), pos(want[i]); a < 0 || b < 0 || a >= b {
+			t.Errorf("Tab order: %T %d at %d, %T %d at %d", want[i-1], i-1, a, want[i], i, b)
+		}
+	}
+	cv.Focus(s.list)
+	cv.FocusNext()
+	if cv.Focused() != s.edit {
+		t.Errorf("Tab from the list goes to %T, want Edit", cv.Focused())
 	}
 }

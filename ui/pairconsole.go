@@ -41,7 +41,7 @@ func (s *serverScreen) openPairConsole() {
 	role.Horizontal = true
 	role.SetSelected(string(core.RoleHelpdesk))
 	grid := newFormGrid(formRow("Console name", name.box), formRow("Role", role))
-	k := newKeptForm("Pair a console", "Make a code", grid, map[string]*field{"name": name}, "name", s.c.win)
+	k := newKeptForm("Pair a console", "Make a code", grid, map[string]*field{"name": name}, "name", s.c, s.c.win)
 	k.submit = func() {
 		p, err := s.c.svc.PairConsole(name.entry.Text, core.Role(role.Selected))
 		if err != nil {

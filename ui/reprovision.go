@@ -65,10 +65,11 @@ type reprovisionDialog struct {
 	countdown *widget.Label
 	status    *widget.Label
 
-	newCode, sendMail, closeBtn *widget.Button
+	// The buttons take Enter and pass Escape on to the window (keys.go).
+	newCode, sendMail, closeBtn *button
 	// fullScreen, copyURL and savePNG are in reprovision_actions.go; note
 	// says how the last of them went.
-	fullScreen, copyURL, savePNG *widget.Button
+	fullScreen, copyURL, savePNG *button
 	note                         *widget.Label
 }
 
@@ -76,7 +77,9 @@ type reprovisionDialog struct {
 // that shows it: the full console's (Console.reprovisionHost) or the
 // helpdesk console's (Attached.reprovisionHost).
 type reprovisionHost struct {
-	win       fyne.Window
+	win fyne.Window
+	// keys are the window's dialogs, which Escape closes (keys.go).
+	keys      keyTarget
 	theme     fyne.Theme // the window's, for the large code
 	clipboard fyne.Clipboard
 	// do runs fn on the window's UI thread; the countdown ticks every
@@ -193,7 +196,7 @@ func (c *Console) reprovisionNow(name string) {
 // (which withdraws the code on screen), and takes Escape (keys.go).
 func (c *Console) reprovisionHost() reprovisionHost {
 	return reprovisionHost{
-		win: c.win, theme: c.app.Settings().Theme(), clipboard: c.app.Clipboard(),
+		win: c.win, keys: c, theme: c.app.Settings().Theme(), clipboard: c.app.Clipboard(),
 		do: c.do, tick: c.opts.tick, now: c.svc.Now,
 		create: func(user string, done func(core.IssuedCode, error)) { done(c.svc.CreateProvisionCode(user)) },
 		mail:   c.svc.MailIssuedCode, saveAs: c.saveAs, showError: c.showError,
@@ -246,9 +249,9 @@ func openReprovisionDialog(h reprovisionHost, ic core.IssuedCode) *reprovisionDi
 	d.where = &widget.Label{Wrapping: fyne.TextWrapWord}
 	d.countdown = &widget.Label{}
 	d.status = &widget.Label{TextStyle: fyne.TextStyle{Bold: true}, Wrapping: fyne.TextWrapWord}
-	d.closeBtn = widget.NewButton("Close", func() { d.dlg.Hide() })
-	d.newCode = widget.NewButtonWithIcon("New code", theme.ViewRefreshIcon(), d.replaceCode)
-	d.sendMail = widget.NewButtonWithIcon("Send by email", theme.MailSendIcon(), d.sendByEmail)
+	d.closeBtn = newButton(h.keys, "Close", nil, func() { d.dlg.Hide() })
+	d.newCode = newButton(h.keys, "New code", theme.ViewRefreshIcon(), d.replaceCode)
+	d.sendMail = newButton(h.keys, "Send by email", theme.MailSendIcon(), d.sendByEmail)
 
 	caption := func(s string) *widget.Label { return &widget.Label{Text: s, Importance: widget.LowImportance} }
 	var details []fyne.CanvasObject

@@ -30,9 +30,10 @@ const fullScreenChrome = 170
 
 // actions returns the row of extra actions under the dialog's details.
 func (d *reprovisionDialog) actions() fyne.CanvasObject {
-	d.fullScreen = widget.NewButtonWithIcon("Full screen", theme.ViewFullScreenIcon(), d.toggleFull)
-	d.copyURL = widget.NewButtonWithIcon("Copy URL", theme.ContentCopyIcon(), d.copyProvisionURL)
-	d.savePNG = widget.NewButtonWithIcon("Save PNG…", theme.DocumentSaveIcon(), d.saveQR)
+	k := d.host.keys
+	d.fullScreen = newButton(k, "Full screen", theme.ViewFullScreenIcon(), d.toggleFull)
+	d.copyURL = newButton(k, "Copy URL", theme.ContentCopyIcon(), d.copyProvisionURL)
+	d.savePNG = newButton(k, "Save PNG…", theme.DocumentSaveIcon(), d.saveQR)
 	d.note = &widget.Label{Importance: widget.LowImportance, Wrapping: fyne.TextWrapWord}
 	d.note.Hide()
 	return container.NewVBox(container.NewHBox(d.fullScreen, d.copyURL, d.savePNG), d.note)

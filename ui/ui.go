@@ -172,8 +172,8 @@ type Console struct {
 
 	// first is the first-run setup while it is open.
 	first *firstRun
-	// modals are the open dialogs, top last, for Escape and Enter.
-	modals []*modal
+	// dialogKeys are the open dialogs, for Escape and Enter (keys.go).
+	dialogKeys
 
 	// reprov is the open Reprovision dialog, if any; the bridge sends it
 	// the events about its user.
@@ -431,6 +431,11 @@ func (c *Console) show(i widget.ListItemID) {
 		c.server.refreshCert()
 	}
 	c.body.Refresh()
+	if content == c.users.content {
+		// Finding a user is what the screen is for: typing goes to the
+		// search box, at start and after a click in the navigation.
+		c.win.Canvas().Focus(c.users.search)
+	}
 }
 
 // statusCloseWait is how long Close waits for the status clock's call of

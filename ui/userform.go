@@ -21,7 +21,7 @@ type userForm struct {
 
 	name, fullName, email, mobile, group, pin *field
 	stringsEmail                              *field // security-string transport
-	mobileAllowed, locked, disabled           *widget.Check
+	mobileAllowed, locked, disabled           *check
 	// opened is the user as the Edit form showed them when it opened: a
 	// save writes only the fields that differ from it (core.EditSince),
 	// so what another console changed meanwhile stays, and a temporary
@@ -32,17 +32,17 @@ type userForm struct {
 	// profile is the user's own provisioning profile ("" follows the
 	// group); effective previews the profile that applies and where each
 	// value comes from, as the form stands (#14).
-	profile      *widget.Select
+	profile      *choice
 	effective    *widget.Label
 	effectiveBox *widget.Accordion // its title names the profile and source
 
 	// clientLog summarises the diagnostic logs the user's phone uploaded
 	// (#14); its button opens them (clientlog.go). Edit only.
 	clientLog    *widget.Label
-	clientLogBtn *widget.Button
+	clientLogBtn *button
 
 	general      *widget.Label // errors that belong to no field
-	save, cancel *widget.Button
+	save, cancel *button
 }
 
 // openForm shows the Add dialog, or the Edit dialog for u.
@@ -63,12 +63,14 @@ func (s *usersScreen) openForm(u *core.User) {
 	pin := s.c.newPasswordEntry()
 	pin.OnSubmitted = func(string) { f.submit() }
 	f.pin = newInputField(pin)
-	f.mobileAllowed = widget.NewCheck("Mobile client allowed", nil)
-	f.locked = widget.NewCheck("Locked", nil)
-	f.disabled = widget.NewCheck("Disabled", nil)
+	// The console's check, choice and button pass Escape and Enter on
+	// to the dialog (keys.go).
+	f.mobileAllowed = newCheck(s.c, "Mobile client allowed", nil)
+	f.locked = newCheck(s.c, "Locked", nil)
+	f.disabled = newCheck(s.c, "Disabled", nil)
 	f.general = &widget.Label{Importance: widget.DangerImportance, Wrapping: fyne.TextWrapWord}
 	f.general.Hide()
-	f.profile = widget.NewSelect(s.profileChoices(), func(string) { f.preview() })
+	f.profile = newChoice(s.c, s.profileChoices(), func(string) { f.preview() })
 	f.profile.SetSelected(profileFollowGroup)
 	f.effective = &widget.Label{Wrapping: fyne.TextWrapWord, Importance: widget.LowImportance}
 
@@ -126,13 +128,13 @@ func (s *usersScreen) openForm(u *core.User) {
 		name := u.Name
 		f.clientLog = &widget.Label{Wrapping: fyne.TextWrapWord, Importance: widget.LowImportance}
 		f.showClientLog()
-		f.clientLogBtn = widget.NewButton("Client log…", func() { s.c.openClientLog(name) })
+		f.clientLogBtn = newButton(s.c, "Client log…", nil, func() { s.c.openClientLog(name) })
 		content.Objects = append(content.Objects[:3], container.NewBorder(nil, nil, nil, f.clientLogBtn, f.clientLog), f.general)
 	}
 
-	f.save = widget.NewButton("Save", f.submit)
+	f.save = newButton(s.c, "Save", nil, f.submit)
 	f.save.Importance = widget.HighImportance
-	f.cancel = widget.NewButton("Cancel", func() { f.dlg.Hide() })
+	f.cancel = newButton(s.c, "Cancel", nil, func() { f.dlg.Hide() })
 	f.dlg = dialog.NewCustomWithoutButtons(title, content, s.c.win)
 	for _, fl := range f.fields() {
 		fl.relayout = func() { relayout(f.dlg) }

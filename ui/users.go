@@ -9,6 +9,7 @@ import (
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/dialog"
+	"fyne.io/fyne/v2/layout"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
@@ -133,7 +134,10 @@ func newUsersScreen(c *Console) *usersScreen {
 	)
 	actions := container.NewHBox(s.edit, s.lock, s.disable, s.resetPIN, s.revoke, s.del, s.reprovision)
 	bottom := container.NewVBox(widget.NewSeparator(), container.NewBorder(nil, nil, nil, actions, s.selInfo))
-	s.content = container.NewBorder(top, bottom, nil, nil, container.NewStack(s.list, centred(s.empty)))
+	// Tab follows the objects' order, and NewBorder puts the middle
+	// first: this order makes Tab go down the screen as it reads.
+	s.content = container.New(layout.NewBorderLayout(top, bottom, nil, nil),
+		top, container.NewStack(s.list, centred(s.empty)), bottom)
 	s.refresh()
 	return s
 }

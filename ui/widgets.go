@@ -174,22 +174,23 @@ type keptForm struct {
 	fields   map[string]*field
 	conflict string
 	general  *widget.Label // errors that belong to no field
-	ok       *widget.Button
-	cancel   *widget.Button
+	ok       *button
+	cancel   *button
 	// submit runs on ok, and on Enter in an entry, unless ok is disabled
 	// (an answer is awaited).
 	submit func()
 }
 
 // newKeptForm makes the dialog around content (which shows fields), with
-// Cancel and okText; set submit before showing it.
-func newKeptForm(title, okText string, content fyne.CanvasObject, fields map[string]*field, conflict string, win fyne.Window) *keptForm {
+// Cancel and okText; set submit before showing it. Its buttons hand
+// Escape to keys, the window's dialogs.
+func newKeptForm(title, okText string, content fyne.CanvasObject, fields map[string]*field, conflict string, keys keyTarget, win fyne.Window) *keptForm {
 	k := &keptForm{fields: fields, conflict: conflict,
 		general: &widget.Label{Importance: widget.DangerImportance, Wrapping: fyne.TextWrapWord}}
 	k.general.Hide()
-	k.ok = widget.NewButton(okText, k.press)
+	k.ok = newButton(keys, okText, nil, k.press)
 	k.ok.Importance = widget.HighImportance
-	k.cancel = widget.NewButton("Cancel", func() { k.dlg.Hide() })
+	k.cancel = newButton(keys, "Cancel", nil, func() { k.dlg.Hide() })
 	k.dlg = dialog.NewCustomWithoutButtons(title, container.NewVBox(content, k.general), win)
 	k.dlg.SetButtons([]fyne.CanvasObject{k.cancel, k.ok})
 	for _, fl := range fields {

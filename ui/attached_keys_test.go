@@ -1,0 +1,89 @@
+package ui
+
+import (
+	"testing"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/test"
+	"fyne.io/fyne/v2/widget"
+
+	"provisio/core"
+	"provisio/core/store/storetest"
+)
+
+// pressIn delivers a key to w as the desktop driver does: to the focused
+// widget, or to the canvas when nothing has the focus.
+func pressIn(w fyne.Window, name fyne.KeyName) {
+	ev := &fyne.KeyEvent{Name: name}
+	if f := w.Canvas().Focused(); f != nil {
+		f.TypedKey(ev)
+		return
+	}
+	if on := w.Canvas().OnTypedKey(); on != nil {
+		on(ev)
+	}
+}
+
+// TestAttached_EscapeClosesDialogs: in the helpdesk's attached console,
+// Escape closes the Reprovision dialog (stopping its countdown), the
+// Reset PIN question and, from its username entry, the admin's Add user
+// form. It used to do nothing: the window had no key handling at all.
+func TestAttached_EscapeClosesDialogs(t *testing.T) {
+	test.NewTempApp(t)
+	svc := storetest.MustService(t)
+	if _, err := svc.AddUser(core.User{Name: "alice", MobileAllowed: true}); err != nil {
+		t.Fatal(err)
+	}
+	do, waitFor := uiQueue(t)
+	helpdesk := core.LocalAdmin{Svc: svc, Operator: `console "desk-2" (helpdesk) at 127.0.0.1`,
+		Caller: core.AdminOperator{Name: "desk-2", Role: core.RoleHelpdesk, Remote: true}}
+	w := test.NewTempWindow(t, widget.NewLabel(""))
+	w.Resize(fyne.NewSize(1100, 700))
+	at := NewAttached(w, AttachedDeps{API: helpdesk, Remote: "provisio.lan:8444", do: do, now: storetest.NewClock(start).Now})
+	t.Cleanup(at.Close)
+	waitFor("alice listed", func() bool { return at.SelectUser("alice") })
+
+	test.Tap(at.reprovBtn)
+	waitFor("the Reprovision dialog", func() bool { return at.reprov != nil })
+	d := at.reprov
+	pressIn(w, fyne.KeyEscape)
+	if at.reprov != nil || w.Canvas().Overlays().Top() != nil {
+		t.Fatal("Escape did not close the Reprovision dialog")
+	}
+	if !d.closed {
+		t.Error("the closed dialog's countdown still runs")
+	}
+	// From its Close button too.
+	test.Tap(at.reprovBtn)
+	waitFor("the Reprovision dialog", func() bool { return at.reprov != nil })
+	w.Canvas().Focus(at.reprov.closeBtn)
+	pressIn(w, fyne.KeyEscape)
+	if at.reprov != nil {
+		t.Fatal("Escape on Close did not close the Reprovision dialog")
+	}
+
+	test.Tap(at.pinBtn)
+	if w.Canvas().Overlays().Top() == nil {
+		t.Fatal("no Reset PIN question")
+	}
+	pressIn(w, fyne.KeyEscape)
+	if w.Canvas().Overlays().Top() != nil {
+		t.Error("Escape did not close the Reset PIN question")
+	}
+	if u, _ := svc.User("alice"); u.PIN != "" {
+		t.Error("Escape reset the PIN")
+	}
+
+	admin := NewAttached(test.NewTempWindow(t, widget.NewLabel("")), AttachedDeps{API: core.LocalAdmin{Svc: svc, Operator: "test"}, do: do})
+	t.Cleanup(admin.Close)
+	test.Tap(admin.addBtn)
+	aw := admin.win
+	if aw.Canvas().Focused() == nil {
+		t.Fatal("Add user opened with nothing focused")
+	}
+	test.Type(admin.addForm.fields["name"].entry, "zed")
+	pressIn(aw, fyne.KeyEscape)
+	if aw.Canvas().Overlays().Top() != nil {
+		t.Error("Escape in the username did not close Add user")
+	}
+}
