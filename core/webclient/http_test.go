@@ -472,3 +472,48 @@ func TestHandler_PlainHTTPRefused(t *testing.T) {
 		t.Fatalf("the web client's own guard = %d %q", rec.Code, rec.Body.String())
 	}
 }
+
+// TestHandler_RetypedCodeSaysWaitAMoment: after a wrong code, the next
+// attempt from the same phone is refused unchecked for a few seconds (2 s,
+// doubling: docs/decisions.md, "Provision attempts"), so a person who
+// corrects a typo at once is refused with the right code. The sentence
+// sent them to the administrator for a new code, which the one they hold
+// did not need; it now says to check it and try again in a minute first.
+// The sentence is the same for every refusal, so it tells nobody which
+// users exist or have a code.
+func TestHandler_RetypedCodeSaysWaitAMoment(t *testing.T) {
+	w := newWorld(t)
+	hc := w.client(t)
+	w.addUser(t, "gina", "1357", "")
+	ic := w.code(t, "gina")
+	try := func(code string) string {
+		t.Helper()
+		form := url.Values{"username": {"gina"}, "code": {code}}
+		req, _ := http.NewRequest(http.MethodPost, w.url+"/userportal/setup", strings.NewReader(form.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("Accept", "application/json")
+		r, err := hc.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var rep struct{ State, Message string }
+		if err := json.Unmarshal([]byte(body(t, r)), &rep); err != nil {
+			t.Fatal(err)
+		}
+		if rep.State == "ok" {
+			return "ok"
+		}
+		return rep.Message
+	}
+	want := "This code could not be used: it may have been used already, typed wrongly or expired. Check it and try again in a minute; if it still fails, ask your administrator for a new one."
+	if got := try("WRONG234"); got != want {
+		t.Errorf("a wrong code: %q, want %q", got, want)
+	}
+	if got := try(ic.Code); got != want {
+		t.Errorf("the right code at once: %q, want %q", got, want)
+	}
+	time.Sleep(2100 * time.Millisecond) // the first delay, 2 s
+	if got := try(ic.Code); got != "ok" {
+		t.Errorf("the right code a moment later: %q, want the phone set up", got)
+	}
+}

@@ -117,7 +117,7 @@ func (h *Handler) setup(w http.ResponseWriter, r *http.Request) {
 	default:
 		// One sentence for every refusal, as the provision action answers
 		// one PROVISION_FAILURE: the page must not say which users exist.
-		fail(http.StatusOK, "This code could not be used: it may have been used already, typed wrongly or expired. Ask your administrator for a new one.")
+		fail(http.StatusOK, "This code could not be used: it may have been used already, typed wrongly or expired. Check it and try again in a minute; if it still fails, ask your administrator for a new one.")
 		return
 	}
 	data := setupData{Username: p.User, DeviceID: p.DeviceID, Policies: p.Policies,
