@@ -10,6 +10,7 @@ import (
 
 	"provisio/core"
 	"provisio/core/mailer"
+	"provisio/core/store/storetest"
 )
 
 func TestRender(t *testing.T) {
@@ -211,5 +212,34 @@ func TestTemplateFrom(t *testing.T) {
 				t.Errorf("TemplateFrom = %+v, want %+v", got, tt.want)
 			}
 		})
+	}
+}
+
+// TestRender_KnowsCoresPlaceholders: the settings accept exactly the
+// placeholders core lists (core.MailPlaceholders), so Render must fill
+// every one of them, and the built-in template must pass the settings'
+// check, or Restore default would be refused.
+func TestRender_KnowsCoresPlaceholders(t *testing.T) {
+	var tmpl mailer.Template
+	for _, n := range core.MailPlaceholders {
+		tmpl.Text += "{" + n + "} "
+	}
+	tmpl.Subject, tmpl.HTML = tmpl.Text, "<p>"+tmpl.Text+"</p>"
+	m, err := mailer.Render(tmpl, mailer.Vars{Username: "bob", Email: to, Code: "ABCD2345", URL: "https://h/p", Expires: time.Now()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, part := range []string{m.Subject, m.Text, m.HTML} {
+		if strings.ContainsAny(part, "{}") {
+			t.Errorf("Render left a placeholder: %q", part)
+		}
+	}
+
+	def := mailer.DefaultProvisionTemplate()
+	svc := storetest.MustService(t)
+	for key, v := range map[string]string{"template.provision.subject": def.Subject, "template.provision.text": def.Text, "template.provision.html": def.HTML} {
+		if err := svc.SetSetting(key, v); err != nil {
+			t.Errorf("the built-in %s is refused: %v", key, err)
+		}
 	}
 }
