@@ -9,6 +9,7 @@ import (
 
 	"github.com/emersion/go-message"
 	"github.com/emersion/go-message/mail"
+	"golang.org/x/net/idna"
 
 	"provisio/core"
 )
@@ -183,4 +184,31 @@ func domainOf(addr string) string {
 		return addr[i+1:]
 	}
 	return "provisio.invalid"
+}
+
+// asciiDomain is addr with its domain name in the ASCII form (IDNA
+// A-labels, "xn--"), which SMTP without SMTPUTF8 and every header take:
+// Provisio accepts a user's address as typed (core.ValidateEmail follows
+// RFC 6532), but a server may refuse, or a relay mangle, the Unicode form.
+// The part before the @ cannot be converted; Send asks for SMTPUTF8 when
+// it has letters beyond ASCII.
+func asciiDomain(field, addr string) (string, error) {
+	i := strings.LastIndexByte(addr, '@')
+	if i < 0 || isASCII(addr[i+1:]) {
+		return addr, nil
+	}
+	d, err := idna.Lookup.ToASCII(addr[i+1:])
+	if err != nil {
+		return "", invalid(field, "The address %s cannot be used in mail: its domain is not a valid international domain name.", addr)
+	}
+	return addr[:i+1] + d, nil
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			return false
+		}
+	}
+	return true
 }
