@@ -29,7 +29,7 @@ type Message struct {
 // Inline is a part of the HTML body, such as the QR code image, referred to
 // from the HTML as cid:ContentID.
 type Inline struct {
-	ContentID   string // without angle brackets, e.g. "qr@provisio"
+	ContentID   string // without angle brackets, e.g. "qr.5f1c…@provisio"
 	ContentType string // e.g. "image/png"
 	Filename    string // shown by clients that list inline parts
 	Data        []byte

@@ -43,7 +43,7 @@ func TestRender(t *testing.T) {
 			vars:     base,
 			subject:  "s",
 			text:     "scan " + base.URL,
-			htmlBody: "<img src=cid:qr@provisio alt=QR>",
+			htmlBody: "<img src=cid:{cid} alt=QR>", // {cid}: the inline part's Content-ID
 			inline:   true,
 		},
 		{
@@ -108,17 +108,19 @@ func TestRender(t *testing.T) {
 			if m.Text != tt.text {
 				t.Errorf("Text = %q, want %q", m.Text, tt.text)
 			}
-			if m.HTML != tt.htmlBody {
-				t.Errorf("HTML = %q, want %q", m.HTML, tt.htmlBody)
-			}
 			if got := len(m.Inline) == 1; got != tt.inline {
 				t.Fatalf("inline QR attached = %v, want %v (%d parts)", got, tt.inline, len(m.Inline))
 			}
+			want := tt.htmlBody
 			if tt.inline {
 				in := m.Inline[0]
-				if in.ContentID != mailer.QRContentID || in.ContentType != "image/png" || string(in.Data) != string(png) {
+				if !strings.HasPrefix(in.ContentID, "qr.") || !strings.HasSuffix(in.ContentID, "@provisio") || in.ContentType != "image/png" || string(in.Data) != string(png) {
 					t.Errorf("inline part = %+v", in)
 				}
+				want = strings.ReplaceAll(want, "{cid}", in.ContentID)
+			}
+			if m.HTML != want {
+				t.Errorf("HTML = %q, want %q", m.HTML, want)
 			}
 		})
 	}

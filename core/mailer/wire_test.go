@@ -220,3 +220,52 @@ func TestSend_HeaderLinesFold(t *testing.T) {
 		})
 	}
 }
+
+// TestWorker_QRImageUniquePerMessage: each provision mail's QR image has
+// its own Content-ID, which its HTML refers to. RFC 2392 asks for
+// globally unique Content-IDs, and iOS Mail takes it at its word: it
+// caches inline images by Content-ID across messages, so with one fixed
+// ID a reprovisioned user could be shown the first mail's QR code, whose
+// code is dead, in the second mail.
+func TestWorker_QRImageUniquePerMessage(t *testing.T) {
+	s := newServer(t, smtpcapture.Options{})
+	svc := storetest.MustService(t)
+	MustAddUser(t, svc, to)
+	MustSetMail(t, svc, mailTo(s.Host(), s.Port()))
+	w := &mailer.Worker{Service: svc, QRPNG: qrPNG}
+	var urls []string
+	for range 2 {
+		ic, err := svc.MailProvisionCode("bob")
+		if err != nil {
+			t.Fatal(err)
+		}
+		urls = append(urls, ic.URL)
+		if err := w.Flush(t.Context()); err != nil {
+			t.Fatalf("Flush: %v (%s)", err, mailer.Describe(err))
+		}
+	}
+	msgs, err := s.Wait(2, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for i, m := range msgs {
+		p := parse(t, m.Data)
+		img := p.one(t, "image/png")
+		id := strings.Trim(img.header.Get("Content-Id"), "<>")
+		if !strings.Contains(id, "@") || strings.ContainsAny(id, " <>\"") {
+			t.Errorf("mail %d: Content-ID %q is not an id-left@id-right", i, id)
+		}
+		src := imgSrc.FindStringSubmatch(string(p.one(t, "text/html").body))
+		if src == nil || src[1] != "cid:"+id {
+			t.Errorf("mail %d: img src %v, want cid:%s", i, src, id)
+		}
+		if got := decodeQR(t, img.body); got != urls[i] {
+			t.Errorf("mail %d: QR reads %q, want %q", i, got, urls[i])
+		}
+		ids = append(ids, id)
+	}
+	if ids[0] == ids[1] {
+		t.Errorf("both mails' QR images have the Content-ID %q", ids[0])
+	}
+}
