@@ -48,13 +48,17 @@ func (s *Service) EditSettings(edit func(cur Settings) (Settings, error), what s
 	return s.saveSettings(set, what, edit)
 }
 
-// saveSettings checks set, the change as this server sees it, then
+// saveSettings checks set, the change as this server sees it (a changed
+// provision template's placeholders too: checkTemplateChange), then
 // commits apply(the record stored now). The values are applied to what
 // the transaction reads, not to this server's snapshot, so that a change
 // committed since the snapshot (by another server of an etcd site, or a
 // save a moment earlier) is not put back to what the snapshot held.
 func (s *Service) saveSettings(set Settings, what string, apply func(cur Settings) (Settings, error)) error {
 	if err := set.Validate(); err != nil {
+		return err
+	}
+	if err := checkTemplateChange(s.Settings().ProvisionTemplate, set.ProvisionTemplate); err != nil {
 		return err
 	}
 	if err := s.checkBackupChange(s.Settings().Backup, set.Backup); err != nil {

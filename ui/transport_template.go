@@ -132,16 +132,18 @@ func (t *templateEditor) applyChanges() {
 	// console saved meanwhile stays.
 	changes := changedSince(values(t.loaded), values(t.form()))
 	set := t.c.svc.Settings()
-	if err := set.SetValues(changes); err != nil {
+	err := set.SetValues(changes)
+	if err == nil {
+		// The service checks the placeholders (and, attached, is the
+		// only one that can).
+		err = t.c.svc.ChangeSettings(changes, "Provision message template")
+	}
+	if err != nil {
 		for _, ce := range core.FieldErrors(err) {
 			if ce.Field == keyTemplateSubject {
 				t.subject.setError(ce.Message)
 			}
 		}
-		t.showResult("Not saved: "+core.ErrorMessage(err), widget.DangerImportance)
-		return
-	}
-	if err := t.c.svc.ChangeSettings(changes, "Provision message template"); err != nil {
 		t.showResult("Not saved: "+core.ErrorMessage(err), widget.DangerImportance)
 		return
 	}

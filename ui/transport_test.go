@@ -367,6 +367,38 @@ func TestTransport_Template(t *testing.T) {
 	}
 }
 
+// TestTransport_TemplateMistakesRefused: a placeholder the mailer does
+// not know, or one with a brace missing, is refused with a sentence that
+// names the part and the fix; nothing is saved, and the subject's own
+// field shows its mistake.
+func TestTransport_TemplateMistakesRefused(t *testing.T) {
+	h := newHarness(t)
+	tp := h.c.transport.template
+
+	tp.text.SetText("Your code: {Code}\n")
+	test.Tap(tp.apply)
+	if want := "Not saved: The plain text has {Code}; placeholders are in lower case: write {code}."; tp.result.Text != want {
+		t.Errorf("result %q, want %q", tp.result.Text, want)
+	}
+	if got := h.svc.Settings().ProvisionTemplate; got != (core.MailTemplate{}) {
+		t.Errorf("saved %+v", got)
+	}
+
+	test.Tap(tp.reset)
+	tp.subject.entry.SetText("Your code {code")
+	test.Tap(tp.apply)
+	want := `The subject has "{code" without its closing brace; write {code}.`
+	if tp.result.Text != "Not saved: "+want {
+		t.Errorf("result %q, want %q", tp.result.Text, "Not saved: "+want)
+	}
+	if tp.subject.msg.Text != want || !tp.subject.msg.Visible() {
+		t.Errorf("subject field says %q (shown %v), want %q", tp.subject.msg.Text, tp.subject.msg.Visible(), want)
+	}
+	if got := h.svc.Settings().ProvisionTemplate; got != (core.MailTemplate{}) {
+		t.Errorf("saved %+v", got)
+	}
+}
+
 func TestTransport_Layout(t *testing.T) {
 	h := newHarness(t)
 	s := h.c.transport

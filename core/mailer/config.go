@@ -103,6 +103,9 @@ func (c Config) normalize() (Config, error) {
 	if err := core.ValidateEmail("smtp.from", c.From); err != nil {
 		return c, withKind(err, ErrInvalid)
 	}
+	if _, err := asciiDomain("smtp.from", c.From); err != nil {
+		return c, err
+	}
 	if c.TLSFingerprint != "" {
 		fp, err := core.NormalizeFingerprint(c.TLSFingerprint)
 		if err != nil {

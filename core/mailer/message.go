@@ -6,9 +6,11 @@ import (
 	"io"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/emersion/go-message"
 	"github.com/emersion/go-message/mail"
+	"golang.org/x/net/idna"
 
 	"provisio/core"
 )
@@ -27,7 +29,7 @@ type Message struct {
 // Inline is a part of the HTML body, such as the QR code image, referred to
 // from the HTML as cid:ContentID.
 type Inline struct {
-	ContentID   string // without angle brackets, e.g. "qr@provisio"
+	ContentID   string // without angle brackets, e.g. "qr.5f1c…@provisio"
 	ContentType string // e.g. "image/png"
 	Filename    string // shown by clients that list inline parts
 	Data        []byte
@@ -67,10 +69,9 @@ func (m Message) validate() error {
 // refers to them.
 func build(cfg Config, m Message, now time.Time) ([]byte, error) {
 	var h mail.Header
-	h.SetAddressList("From", []*mail.Address{{Name: cfg.FromName, Address: cfg.From}})
-	h.SetAddressList("To", []*mail.Address{{Name: oneLine(m.ToName), Address: strings.TrimSpace(m.To)}})
-	// SetSubject encodes non-ASCII text as RFC 2047 words.
-	h.SetSubject(oneLine(m.Subject))
+	h.Set("From", formatAddress(cfg.FromName, cfg.From))
+	h.Set("To", formatAddress(oneLine(m.ToName), strings.TrimSpace(m.To)))
+	h.Set("Subject", encodeText(oneLine(m.Subject)))
 	h.SetDate(now)
 	// The sender's domain rather than this PC's name: desktop host names
 	// are rarely fully qualified, and spam filters notice.
@@ -183,4 +184,98 @@ func domainOf(addr string) string {
 		return addr[i+1:]
 	}
 	return "provisio.invalid"
+}
+
+// asciiDomain is addr with its domain name in the ASCII form (IDNA
+// A-labels, "xn--"), which SMTP without SMTPUTF8 and every header take:
+// Provisio accepts a user's address as typed (core.ValidateEmail follows
+// RFC 6532), but a server may refuse, or a relay mangle, the Unicode form.
+// The part before the @ cannot be converted; Send asks for SMTPUTF8 when
+// it has letters beyond ASCII.
+func asciiDomain(field, addr string) (string, error) {
+	i := strings.LastIndexByte(addr, '@')
+	if i < 0 || isASCII(addr[i+1:]) {
+		return addr, nil
+	}
+	d, err := idna.Lookup.ToASCII(addr[i+1:])
+	if err != nil {
+		return "", invalid(field, "The address %s cannot be used in mail: its domain is not a valid international domain name.", addr)
+	}
+	return addr[:i+1] + d, nil
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			return false
+		}
+	}
+	return true
+}
+
+// maxWord is the longest RFC 2047 encoded word build writes. go-message
+// folds header lines between words at 76 octets, and puts the rest of a
+// field on one line (up to 998) when a word does not fit after the field's
+// name, which the library's own 75-octet words do not: "Subject: " and one
+// word must fit.
+const maxWord = 62
+
+// formatAddress is a From or To field: the name as a quoted string when
+// it is ASCII, as encoded words otherwise, then the address.
+func formatAddress(name, addr string) string {
+	a := &mail.Address{Name: name, Address: addr}
+	if isASCII(name) {
+		return a.String()
+	}
+	a.Name = ""
+	return encodeWords(name) + " " + a.String()
+}
+
+// encodeText is an unstructured field such as Subject: as it is when
+// ASCII, else encoded words.
+func encodeText(s string) string {
+	if isASCII(s) {
+		return s
+	}
+	return encodeWords(s)
+}
+
+// encodeWords writes s as RFC 2047 "Q" encoded words of at most maxWord
+// octets, separated by spaces (which readers drop between encoded words),
+// never splitting a character. Only letters, digits and !*+-/ stay as
+// they are, which makes the words safe in a display name too (RFC 2047
+// section 5).
+func encodeWords(s string) string {
+	const open, end = "=?utf-8?q?", "?="
+	var out, word strings.Builder
+	flush := func() {
+		if word.Len() == 0 {
+			return
+		}
+		if out.Len() > 0 {
+			out.WriteByte(' ')
+		}
+		out.WriteString(open + word.String() + end)
+		word.Reset()
+	}
+	for _, r := range s {
+		var enc strings.Builder
+		switch {
+		case r == ' ':
+			enc.WriteByte('_')
+		case r < utf8.RuneSelf && (r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("!*+-/", r)):
+			enc.WriteRune(r)
+		default:
+			var b [utf8.UTFMax]byte
+			for _, c := range b[:utf8.EncodeRune(b[:], r)] {
+				fmt.Fprintf(&enc, "=%02X", c)
+			}
+		}
+		if len(open)+word.Len()+enc.Len()+len(end) > maxWord {
+			flush()
+		}
+		word.WriteString(enc.String())
+	}
+	flush()
+	return out.String()
 }

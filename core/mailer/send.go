@@ -31,6 +31,15 @@ func Send(ctx context.Context, cfg Config, m Message) error {
 		return err
 	}
 	m.To = strings.TrimSpace(m.To)
+	// Sentences show the addresses as typed; the envelope and the headers
+	// carry their domains in ASCII (asciiDomain).
+	f := failure{addr: cfg.Addr(), from: cfg.From, rcpt: m.To, pinned: cfg.TLSFingerprint != ""}
+	if cfg.From, err = asciiDomain("smtp.from", cfg.From); err != nil {
+		return err
+	}
+	if m.To, err = asciiDomain("email", m.To); err != nil {
+		return err
+	}
 	// Build before dialling, so a message we cannot encode never leaves a
 	// half-finished session on the server.
 	data, err := build(cfg, m, time.Now())
@@ -40,15 +49,16 @@ func Send(ctx context.Context, cfg Config, m Message) error {
 
 	ctx, cancel := context.WithTimeout(ctx, cfg.Timeout)
 	defer cancel()
-	s := &sender{ctx: ctx, cfg: cfg, f: failure{addr: cfg.Addr(), from: cfg.From, rcpt: m.To, pinned: cfg.TLSFingerprint != ""}}
+	s := &sender{ctx: ctx, cfg: cfg, f: f, to: m.To}
 	return s.send(data)
 }
 
 // sender is one SMTP conversation.
 type sender struct {
 	ctx context.Context
-	cfg Config
+	cfg Config // From is the envelope's
 	f   failure
+	to  string // the envelope's recipient
 }
 
 func (s *sender) fail(p phase, err error) error {
@@ -91,10 +101,14 @@ func (s *sender) send(data []byte) error {
 			return err
 		}
 	}
-	if err := c.Mail(s.cfg.From, nil); err != nil {
+	opts, err := s.mailOptions(c)
+	if err != nil {
+		return err
+	}
+	if err := c.Mail(s.cfg.From, opts); err != nil {
 		return s.fail(phaseMail, err)
 	}
-	if err := c.Rcpt(s.f.rcpt, nil); err != nil {
+	if err := c.Rcpt(s.to, nil); err != nil {
 		return s.fail(phaseRcpt, err)
 	}
 	w, err := c.Data()
@@ -111,6 +125,25 @@ func (s *sender) send(data []byte) error {
 	// must not make the caller send it twice.
 	_ = c.Quit()
 	return nil
+}
+
+// mailOptions asks for SMTPUTF8 when an address has letters beyond ASCII
+// before the @ (its domain is ASCII by now), which SMTP carries only with
+// that extension. Without it the message fails for good: the server would
+// have to refuse the address, or mangle it.
+func (s *sender) mailOptions(c *smtp.Client) (*smtp.MailOptions, error) {
+	if isASCII(s.cfg.From) && isASCII(s.to) {
+		return nil, nil
+	}
+	if ok, _ := c.Extension("SMTPUTF8"); ok {
+		return &smtp.MailOptions{UTF8: true}, nil
+	}
+	const why = "it does not accept letters beyond plain ASCII before the @ (it does not offer SMTPUTF8)"
+	cause := errors.New("server does not offer SMTPUTF8")
+	if !isASCII(s.cfg.From) {
+		return nil, mailError(ErrSender, cause, "The mail server cannot take the sender address %s: %s", s.f.from, why)
+	}
+	return nil, mailError(ErrRecipient, cause, "The mail server cannot take the address %s: %s", s.f.rcpt, why)
 }
 
 // dial connects, with the TLS handshake for implicit TLS, under ctx. The

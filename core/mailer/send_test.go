@@ -225,16 +225,17 @@ func TestSend_ProvisionMail(t *testing.T) {
 
 	t.Run("html and inline QR", func(t *testing.T) {
 		htmlBody := string(p.one(t, "text/html").body)
+		img := p.one(t, "image/png")
+		cid := img.header.Get("Content-Id")
+		if !strings.HasPrefix(cid, "<qr.") || !strings.HasSuffix(cid, "@provisio>") {
+			t.Errorf("Content-ID = %q, want <qr.…@provisio>", cid)
+		}
 		src := imgSrc.FindStringSubmatch(htmlBody)
-		if src == nil || src[1] != "cid:"+mailer.QRContentID {
-			t.Fatalf("img src = %v, want cid:%s", src, mailer.QRContentID)
+		if src == nil || src[1] != "cid:"+strings.Trim(cid, "<>") {
+			t.Fatalf("img src = %v, want cid:%s", src, strings.Trim(cid, "<>"))
 		}
 		if !strings.Contains(htmlBody, html.EscapeString(v.URL)) {
 			t.Errorf("HTML lacks the escaped link %q", html.EscapeString(v.URL))
-		}
-		img := p.one(t, "image/png")
-		if cid := img.header.Get("Content-Id"); cid != "<"+mailer.QRContentID+">" {
-			t.Errorf("Content-ID = %q, want <%s>", cid, mailer.QRContentID)
 		}
 		if disp, _, _ := img.header.ContentDisposition(); disp != "inline" {
 			t.Errorf("Content-Disposition = %q, want inline", disp)

@@ -1,7 +1,9 @@
 package mailer
 
 import (
+	"crypto/rand"
 	_ "embed"
+	"encoding/hex"
 	"fmt"
 	"html"
 	"net/url"
@@ -43,8 +45,16 @@ type Vars struct {
 // bare.
 const QRKeyword = core.MailQRKeyword
 
-// QRContentID is the Content-ID of the inline QR code image.
-const QRContentID = "qr@provisio"
+// qrContentID is a new Content-ID for the inline QR code image, such as
+// qr.5f1c…@provisio. RFC 2392 asks for globally unique Content-IDs, and
+// iOS Mail caches inline images by Content-ID across messages: with one
+// fixed ID, a reprovisioned user could be shown the first mail's QR code,
+// whose code is dead, in the second.
+func qrContentID() string {
+	var b [12]byte
+	rand.Read(b[:]) // never fails
+	return "qr." + hex.EncodeToString(b[:]) + "@provisio"
+}
 
 // ExpiresLayout formats {expires}: unambiguous in every English locale,
 // with the zone so nobody is an hour out.
@@ -82,7 +92,8 @@ func TemplateFrom(t core.MailTemplate) Template {
 // subject. Substitution is a single pass, so a value that itself contains
 // "{code}" or "url4" is never expanded.
 //
-// In the HTML, url4 becomes cid:qr@provisio with v.QRPNG attached inline,
+// In the HTML, url4 becomes a cid: link to v.QRPNG attached inline (a new
+// Content-ID each time),
 // or the QRCodeURL link when that is set. In the text part, where no image
 // can show, url4 becomes that link or else the Provision URL itself.
 func Render(t Template, v Vars) (Message, error) {
@@ -134,9 +145,12 @@ func Render(t Template, v Vars) (Message, error) {
 	for i := 0; i < len(values); i += 2 {
 		escaped = append(escaped, values[i], html.EscapeString(values[i+1]))
 	}
-	htmlQR := "cid:" + QRContentID
+	var cid, htmlQR string
 	if qrLink != "" {
 		htmlQR = html.EscapeString(qrLink)
+	} else {
+		cid = qrContentID()
+		htmlQR = "cid:" + cid
 	}
 	escaped = append(escaped, QRKeyword, htmlQR)
 	m.HTML = strings.NewReplacer(escaped...).Replace(t.HTML)
@@ -145,7 +159,7 @@ func Render(t Template, v Vars) (Message, error) {
 		if len(v.QRPNG) == 0 {
 			return Message{}, invalid("template", "The mail template shows the QR code (%s), but no QR code image was made.", QRKeyword)
 		}
-		m.Inline = []Inline{{ContentID: QRContentID, ContentType: "image/png", Filename: "qr.png", Data: v.QRPNG}}
+		m.Inline = []Inline{{ContentID: cid, ContentType: "image/png", Filename: "qr.png", Data: v.QRPNG}}
 	}
 	return m, nil
 }

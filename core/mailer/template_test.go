@@ -10,6 +10,7 @@ import (
 
 	"provisio/core"
 	"provisio/core/mailer"
+	"provisio/core/store/storetest"
 )
 
 func TestRender(t *testing.T) {
@@ -42,7 +43,7 @@ func TestRender(t *testing.T) {
 			vars:     base,
 			subject:  "s",
 			text:     "scan " + base.URL,
-			htmlBody: "<img src=cid:qr@provisio alt=QR>",
+			htmlBody: "<img src=cid:{cid} alt=QR>", // {cid}: the inline part's Content-ID
 			inline:   true,
 		},
 		{
@@ -107,17 +108,19 @@ func TestRender(t *testing.T) {
 			if m.Text != tt.text {
 				t.Errorf("Text = %q, want %q", m.Text, tt.text)
 			}
-			if m.HTML != tt.htmlBody {
-				t.Errorf("HTML = %q, want %q", m.HTML, tt.htmlBody)
-			}
 			if got := len(m.Inline) == 1; got != tt.inline {
 				t.Fatalf("inline QR attached = %v, want %v (%d parts)", got, tt.inline, len(m.Inline))
 			}
+			want := tt.htmlBody
 			if tt.inline {
 				in := m.Inline[0]
-				if in.ContentID != mailer.QRContentID || in.ContentType != "image/png" || string(in.Data) != string(png) {
+				if !strings.HasPrefix(in.ContentID, "qr.") || !strings.HasSuffix(in.ContentID, "@provisio") || in.ContentType != "image/png" || string(in.Data) != string(png) {
 					t.Errorf("inline part = %+v", in)
 				}
+				want = strings.ReplaceAll(want, "{cid}", in.ContentID)
+			}
+			if m.HTML != want {
+				t.Errorf("HTML = %q, want %q", m.HTML, want)
 			}
 		})
 	}
@@ -211,5 +214,34 @@ func TestTemplateFrom(t *testing.T) {
 				t.Errorf("TemplateFrom = %+v, want %+v", got, tt.want)
 			}
 		})
+	}
+}
+
+// TestRender_KnowsCoresPlaceholders: the settings accept exactly the
+// placeholders core lists (core.MailPlaceholders), so Render must fill
+// every one of them, and the built-in template must pass the settings'
+// check, or Restore default would be refused.
+func TestRender_KnowsCoresPlaceholders(t *testing.T) {
+	var tmpl mailer.Template
+	for _, n := range core.MailPlaceholders {
+		tmpl.Text += "{" + n + "} "
+	}
+	tmpl.Subject, tmpl.HTML = tmpl.Text, "<p>"+tmpl.Text+"</p>"
+	m, err := mailer.Render(tmpl, mailer.Vars{Username: "bob", Email: to, Code: "ABCD2345", URL: "https://h/p", Expires: time.Now()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, part := range []string{m.Subject, m.Text, m.HTML} {
+		if strings.ContainsAny(part, "{}") {
+			t.Errorf("Render left a placeholder: %q", part)
+		}
+	}
+
+	def := mailer.DefaultProvisionTemplate()
+	svc := storetest.MustService(t)
+	for key, v := range map[string]string{"template.provision.subject": def.Subject, "template.provision.text": def.Text, "template.provision.html": def.HTML} {
+		if err := svc.SetSetting(key, v); err != nil {
+			t.Errorf("the built-in %s is refused: %v", key, err)
+		}
 	}
 }

@@ -2,6 +2,7 @@ package mailer_test
 
 import (
 	"bytes"
+	"context"
 	"strings"
 	"testing"
 	"time"
@@ -165,5 +166,106 @@ func TestService_NoHeaderInjectionFromAUser(t *testing.T) {
 		if core.ErrorCode(err) != core.CodeInvalid {
 			t.Errorf("UpdateUser to (%q, %q, %q) = %v, want refused", u.Email, u.StringsEmail, u.FullName, err)
 		}
+	}
+}
+
+// TestSend_HeaderLinesFold: a long name or subject in any script is
+// folded into header lines of at most 78 octets (RFC 5322's limit for
+// lines; 998 is the hard one), as RFC 2047 encoded words where it is not
+// ASCII, and reads back exactly as given. Each encoded word must fit on a
+// line after the field's name: go-message folds only between words and
+// otherwise puts the rest on one line of up to 998 octets.
+func TestSend_HeaderLinesFold(t *testing.T) {
+	tests := []struct{ name, subject, fromName, toName string }{
+		{"german", strings.Repeat("Ihr Bereitstellungscode – Grüße aus Köln. ", 4), "Prüfstelle für Authentifizierung, Abteilung Ärztehäuser Süd", "Zoë Ångström-Müller von Löwenstein-Wertheim-Rosenberg"},
+		{"japanese", "モバイル認証アプリのプロビジョニングコードのお知らせ（山田太郎様）", "プロビジオ認証サーバー 管理者", strings.Repeat("山田太郎", 12)},
+		{"emoji", strings.Repeat("Your code 🔐 is ready 🙂 ", 5), "Provisio 🔐 Helpdesk", "Bob 🙂 " + strings.Repeat("Ü", 30)},
+		{"ascii with quotes", strings.Repeat("Your provision code, as asked ", 6), `Provisio "Helpdesk", IT`, `Smith, John (IT) "the Boss" ` + strings.Repeat("Longname ", 8)},
+	}
+	s := newServer(t, smtpcapture.Options{})
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := configFor(s, mailer.SecurityNone)
+			cfg.FromName = tt.fromName
+			m := mailer.Message{To: to, ToName: tt.toName, Subject: tt.subject, Text: "Hello"}
+			if err := mailer.Send(context.Background(), cfg, m); err != nil {
+				t.Fatal(err)
+			}
+			msgs, err := s.Wait(i+1, 5*time.Second)
+			if err != nil {
+				t.Fatal(err)
+			}
+			raw := msgs[i].Data
+			head, _, _ := bytes.Cut(raw, []byte("\r\n\r\n"))
+			for _, line := range strings.Split(string(head), "\r\n") {
+				if len(line) > 78 {
+					t.Errorf("header line of %d octets: %q", len(line), line)
+				}
+				for _, r := range line {
+					if r > 0x7e {
+						t.Fatalf("header line has non-ASCII: %q", line)
+					}
+				}
+			}
+			p := parse(t, raw)
+			if subj, err := p.header.Subject(); err != nil || subj != strings.TrimSpace(tt.subject) {
+				t.Errorf("Subject = %q (%v), want %q", subj, err, strings.TrimSpace(tt.subject))
+			}
+			if fl, err := p.header.AddressList("From"); err != nil || len(fl) != 1 || fl[0].Name != tt.fromName || fl[0].Address != from {
+				t.Errorf("From = %v (%v), want %q <%s>", fl, err, tt.fromName, from)
+			}
+			if tl, err := p.header.AddressList("To"); err != nil || len(tl) != 1 || tl[0].Name != strings.TrimSpace(tt.toName) || tl[0].Address != to {
+				t.Errorf("To = %v (%v), want %q <%s>", tl, err, strings.TrimSpace(tt.toName), to)
+			}
+		})
+	}
+}
+
+// TestWorker_QRImageUniquePerMessage: each provision mail's QR image has
+// its own Content-ID, which its HTML refers to. RFC 2392 asks for
+// globally unique Content-IDs, and iOS Mail takes it at its word: it
+// caches inline images by Content-ID across messages, so with one fixed
+// ID a reprovisioned user could be shown the first mail's QR code, whose
+// code is dead, in the second mail.
+func TestWorker_QRImageUniquePerMessage(t *testing.T) {
+	s := newServer(t, smtpcapture.Options{})
+	svc := storetest.MustService(t)
+	MustAddUser(t, svc, to)
+	MustSetMail(t, svc, mailTo(s.Host(), s.Port()))
+	w := &mailer.Worker{Service: svc, QRPNG: qrPNG}
+	var urls []string
+	for range 2 {
+		ic, err := svc.MailProvisionCode("bob")
+		if err != nil {
+			t.Fatal(err)
+		}
+		urls = append(urls, ic.URL)
+		if err := w.Flush(t.Context()); err != nil {
+			t.Fatalf("Flush: %v (%s)", err, mailer.Describe(err))
+		}
+	}
+	msgs, err := s.Wait(2, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for i, m := range msgs {
+		p := parse(t, m.Data)
+		img := p.one(t, "image/png")
+		id := strings.Trim(img.header.Get("Content-Id"), "<>")
+		if !strings.Contains(id, "@") || strings.ContainsAny(id, " <>\"") {
+			t.Errorf("mail %d: Content-ID %q is not an id-left@id-right", i, id)
+		}
+		src := imgSrc.FindStringSubmatch(string(p.one(t, "text/html").body))
+		if src == nil || src[1] != "cid:"+id {
+			t.Errorf("mail %d: img src %v, want cid:%s", i, src, id)
+		}
+		if got := decodeQR(t, img.body); got != urls[i] {
+			t.Errorf("mail %d: QR reads %q, want %q", i, got, urls[i])
+		}
+		ids = append(ids, id)
+	}
+	if ids[0] == ids[1] {
+		t.Errorf("both mails' QR images have the Content-ID %q", ids[0])
 	}
 }

@@ -49,6 +49,11 @@ type Options struct {
 	// RejectRecipients are answered 550 at RCPT TO; matched without regard
 	// to case.
 	RejectRecipients []string
+	// SMTPUTF8 offers RFC 6531's SMTPUTF8, which a client must ask for in
+	// MAIL FROM to use an address with non-ASCII letters before the @.
+	// Without it such an address is refused with 553 5.6.7, as real
+	// servers do (Gmail, Postfix).
+	SMTPUTF8 bool
 	// Echo, when set, receives a summary line and the raw text of each
 	// message as it arrives, and the server's own error log.
 	Echo io.Writer
@@ -61,6 +66,7 @@ type Captured struct {
 	Data     []byte   // the message as sent after DATA, CRLF line endings
 	Username string   // who logged in; "" without AUTH
 	TLS      bool     // whether the session was encrypted
+	UTF8     bool     // whether MAIL FROM asked for SMTPUTF8
 }
 
 // Server is a running capture server. Its methods are safe for concurrent
@@ -113,6 +119,7 @@ func New(opt Options) (*Server, error) {
 	srv.ReadTimeout = time.Minute
 	srv.WriteTimeout = time.Minute
 	srv.MaxMessageBytes = 32 << 20
+	srv.EnableSMTPUTF8 = opt.SMTPUTF8
 	logTo := io.Discard
 	if opt.Echo != nil {
 		logTo = &lockedWriter{s: s}
@@ -247,11 +254,13 @@ type session struct {
 	user string
 	from string
 	to   []string
+	utf8 bool // MAIL FROM asked for SMTPUTF8
 }
 
 var (
 	errAuthRequired = &smtp.SMTPError{Code: 530, EnhancedCode: smtp.EnhancedCode{5, 7, 0}, Message: "Authentication required"}
 	errUserUnknown  = &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 1, 1}, Message: "User unknown"}
+	errNeedsUTF8    = &smtp.SMTPError{Code: 553, EnhancedCode: smtp.EnhancedCode{5, 6, 7}, Message: "Must declare SMTPUTF8 to send unicode address"}
 )
 
 func (ss *session) AuthMechanisms() []string {
@@ -283,15 +292,22 @@ func (ss *session) Auth(mech string) (sasl.Server, error) {
 	}), nil
 }
 
-func (ss *session) Mail(from string, _ *smtp.MailOptions) error {
+func (ss *session) Mail(from string, opts *smtp.MailOptions) error {
 	if ss.s.opt.Username != "" && ss.user == "" {
 		return errAuthRequired
+	}
+	ss.utf8 = opts != nil && opts.UTF8
+	if !ss.utf8 && !isASCII(from) {
+		return errNeedsUTF8
 	}
 	ss.from = from
 	return nil
 }
 
 func (ss *session) Rcpt(to string, _ *smtp.RcptOptions) error {
+	if !ss.utf8 && !isASCII(to) {
+		return errNeedsUTF8
+	}
 	if ss.s.rejects(to) {
 		return errUserUnknown
 	}
@@ -305,12 +321,21 @@ func (ss *session) Data(r io.Reader) error {
 		return err
 	}
 	_, isTLS := ss.conn.TLSConnectionState()
-	ss.s.record(Captured{From: ss.from, To: slices.Clone(ss.to), Data: data, Username: ss.user, TLS: isTLS})
+	ss.s.record(Captured{From: ss.from, To: slices.Clone(ss.to), Data: data, Username: ss.user, TLS: isTLS, UTF8: ss.utf8})
 	return nil
 }
 
 func (ss *session) Reset() {
-	ss.from, ss.to = "", nil
+	ss.from, ss.to, ss.utf8 = "", nil, false
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			return false
+		}
+	}
+	return true
 }
 
 func (ss *session) Logout() error { return nil }
