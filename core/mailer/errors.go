@@ -208,7 +208,9 @@ func classify(ctx context.Context, f failure, err error) *core.Error {
 			return mailError(ErrTLS, err, "%s does not offer STARTTLS, although its certificate is trusted in the mail settings; "+
 				"check the mail server, or set Security to tls if it takes TLS from the start (something may be removing STARTTLS on the way)", upperFirst(server))
 		}
-		return mailError(ErrTLS, err, "%s does not offer STARTTLS; set Security to none or tls", upperFirst(server))
+		// "none" is a choice for a relay on a trusted network only: said
+		// bare, it is what someone stripping STARTTLS on the way wants.
+		return mailError(ErrTLS, err, "%s does not offer STARTTLS: set Security to tls if it takes TLS from the start (usually port 465); none sends the mail, and any password, unencrypted, so choose it only for a relay on a network you trust", upperFirst(server))
 	}
 	if f.phase == phaseConnect {
 		return mailError(ErrConnect, err, "Could not connect to %s: %s", server, connectReason(err))

@@ -47,7 +47,7 @@ func TestClassify(t *testing.T) {
 		{"expired", at(phaseConnect), x509.CertificateInvalidError{Reason: x509.Expired},
 			"The mail server's TLS certificate was not accepted: it has expired or is not valid yet.", ErrTLS, false},
 		{"no STARTTLS", at(phaseStartTLS), errors.New("smtp: server doesn't support STARTTLS"),
-			"The mail server smtp.example.org:587 does not offer STARTTLS; set Security to none or tls.", ErrTLS, false},
+			"The mail server smtp.example.org:587 does not offer STARTTLS: set Security to tls if it takes TLS from the start (usually port 465); none sends the mail, and any password, unencrypted, so choose it only for a relay on a network you trust.", ErrTLS, false},
 		{"greeting 554", at(phaseHello), reply(554, smtp.EnhancedCode{5, 7, 1}, "No SMTP service here"),
 			"The mail server smtp.example.org:587 refused the connection: 554 5.7.1 No SMTP service here.", ErrServer, false},
 		{"421 anywhere", at(phaseRcpt), reply(421, smtp.EnhancedCode{4, 3, 2}, "Shutting down"),

@@ -134,7 +134,7 @@ func TestSend_Errors(t *testing.T) {
 		{
 			name: "STARTTLS not offered",
 			opt:  &smtpcapture.Options{},
-			want: "~does not offer STARTTLS; set Security to none or tls.",
+			want: "~does not offer STARTTLS: set Security to tls if it takes TLS from the start (usually port 465); none sends the mail, and any password, unencrypted, so choose it only for a relay on a network you trust.",
 			kind: mailer.ErrTLS,
 		},
 		{
