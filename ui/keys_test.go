@@ -319,3 +319,36 @@ func TestKeys_TabOrderOnUsers(t *testing.T) {
 		t.Errorf("Tab from the list goes to %T, want Edit", cv.Focused())
 	}
 }
+
+// After Delete the focus leaves the Delete button, which the deletion
+// disables (nothing is selected then): it goes to the users list, or to
+// the search box when no user is left. It stayed on the disabled button,
+// where keys did nothing.
+func TestKeys_FocusAfterDelete(t *testing.T) {
+	h := newHarness(t)
+	h.listUser("quinn")
+	h.listUser("pat")
+	s := h.c.users
+	cv := h.win.Canvas()
+	for _, want := range []fyne.Focusable{s.list, s.search} {
+		cv.Focus(s.del)
+		h.press(fyne.KeySpace) // Space presses a focused Fyne button
+		if s.confirm == nil {
+			t.Fatal("Delete… opened no question")
+		}
+		s.confirm.Confirm()
+		f := cv.Focused()
+		if f != want {
+			t.Errorf("after Delete the focus is on %T, want %T", f, want)
+		}
+		if d, ok := f.(fyne.Disableable); ok && d.Disabled() {
+			t.Error("after Delete the focus is on a disabled control")
+		}
+		if len(s.shown) > 0 {
+			s.list.Select(0)
+		}
+	}
+	if len(s.all) != 0 {
+		t.Errorf("%d users left", len(s.all))
+	}
+}

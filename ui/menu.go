@@ -5,7 +5,6 @@ import (
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
-	"fyne.io/fyne/v2/dialog"
 	"fyne.io/fyne/v2/driver/desktop"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
@@ -61,17 +60,15 @@ func (c *Console) quit() {
 		return // already asking
 	}
 	msg := &widget.Label{Text: "Quit and lose unsaved changes to " + joinAnd(names) + "?", Wrapping: fyne.TextWrapWord}
-	d := dialog.NewCustomConfirm("Unsaved changes", "Quit", "Cancel", msg, func(ok bool) {
-		if ok {
-			c.quitNow()
-		}
-	}, c.win)
-	d.SetOnClosed(func() { c.quitAsk = nil })
-	c.quitAsk = d
-	// Enter does not quit: losing changes takes a click on Quit.
-	c.pushModal(d, nil)
-	d.Resize(fyne.NewSize(480, 0))
-	d.Show()
+	// Enter alone does not quit: losing changes takes Quit itself.
+	c.quitAsk = c.ask(askSpec{title: "Unsaved changes", content: msg, confirm: "Quit", dismiss: "Cancel", guarded: true,
+		answer: func(ok bool) {
+			c.quitAsk = nil
+			if ok {
+				c.quitNow()
+			}
+		}})
+	c.quitAsk.Resize(fyne.NewSize(480, 0))
 }
 
 // unsavedScreens are the titles of the screens with unsaved changes, in
@@ -134,7 +131,7 @@ func (c *Console) saveWindowSize() {
 
 // about is the About box, kept for tests.
 type about struct {
-	dlg         dialog.Dialog
+	dlg         *askDialog
 	fingerprint *widget.Label
 	copyFP      *widget.Button
 }
@@ -165,12 +162,9 @@ func (c *Console) showAbout() {
 		),
 		container.NewHBox(a.copyFP),
 	)
-	d := dialog.NewCustom("About Provisio", "Close", content, c.win)
-	d.Resize(fyne.NewSize(640, 0))
-	a.dlg = d
+	a.dlg = c.ask(askSpec{title: "About Provisio", content: content, dismiss: "Close"})
+	a.dlg.Resize(fyne.NewSize(640, 0))
 	c.aboutBox = a
-	c.pushModal(d, d.Hide)
-	d.Show()
 }
 
 // fingerprintText is the certificate's fingerprint, or "unknown".

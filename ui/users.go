@@ -8,7 +8,6 @@ import (
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
-	"fyne.io/fyne/v2/dialog"
 	"fyne.io/fyne/v2/layout"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
@@ -53,10 +52,10 @@ type usersScreen struct {
 	shown    []*userRow // all, filtered by search: pointers into all, so a keystroke copies no user
 	selected string     // core.Key of the selected user; "" for none
 
-	form     *userForm             // the open Add/Edit dialog, if any
-	confirm  *dialog.ConfirmDialog // the open Delete or Revoke confirmation, if any
-	pinReset *pinResetDialog       // the open Reset PIN dialog, if any
-	importer *csvImport            // the open import dialog, if any
+	form     *userForm       // the open Add/Edit dialog, if any
+	confirm  *askDialog      // the open Delete or Revoke confirmation, if any
+	pinReset *pinResetDialog // the open Reset PIN dialog, if any
+	importer *csvImport      // the open import dialog, if any
 
 	content fyne.CanvasObject
 }
