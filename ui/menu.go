@@ -10,8 +10,9 @@ import (
 	"fyne.io/fyne/v2/widget"
 )
 
-// The main menu (File → Quit, Help → About and Documentation), Ctrl+Q
-// (Cmd+Q on macOS), and the window size kept between runs.
+// The main menu (File → Add user… and Quit, Edit → Find user, Help →
+// About and Documentation), Ctrl+Q (Cmd+Q on macOS), and the window size
+// kept between runs.
 
 // shortcutQuit quits from the keyboard wherever the focus is.
 var shortcutQuit = &desktop.CustomShortcut{KeyName: fyne.KeyQ, Modifier: fyne.KeyModifierShortcutDefault}
@@ -31,8 +32,16 @@ func (c *Console) setupMenu() {
 	quit := fyne.NewMenuItem("Quit", c.quit)
 	quit.IsQuit = true
 	quit.Shortcut = shortcutQuit
+	// Ctrl+N and Ctrl+F are in the menu so that people find them; the
+	// menu shows the keys. The items do what the keys do (shortcut), and
+	// like them wait while a dialog is open.
+	add := fyne.NewMenuItem("Add user…", func() { c.shortcut(shortcutNewUser) })
+	add.Shortcut = shortcutNewUser
+	find := fyne.NewMenuItem("Find user", func() { c.shortcut(shortcutFind) })
+	find.Shortcut = shortcutFind
 	c.menu = fyne.NewMainMenu(
-		fyne.NewMenu("File", quit),
+		fyne.NewMenu("File", add, fyne.NewMenuItemSeparator(), quit),
+		fyne.NewMenu("Edit", find),
 		fyne.NewMenu("Help",
 			fyne.NewMenuItem("Documentation", c.openDocs),
 			fyne.NewMenuItem("About Provisio", c.showAbout),
