@@ -125,7 +125,7 @@ type Console struct {
 	deps Deps
 	opts options
 
-	nav     *widget.List
+	nav     *navList
 	screens []screen
 	// unsaved are the screens whose form holds changes not yet applied;
 	// the navigation marks them.
@@ -310,7 +310,7 @@ func newConsole(a fyne.App, w fyne.Window, d Deps, o options) *Console {
 		{title: "Log", build: func() fyne.CanvasObject { c.log = newLogScreen(c); return c.log.content }},
 	}
 
-	c.nav = widget.NewList(
+	c.nav = newNavList(
 		func() int { return len(c.screens) },
 		func() fyne.CanvasObject { return widget.NewLabel("Policy → Mobile Client") },
 		func(id widget.ListItemID, o fyne.CanvasObject) { o.(*widget.Label).SetText(c.navTitle(id)) },
