@@ -6,7 +6,6 @@ import (
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
-	"fyne.io/fyne/v2/dialog"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
@@ -37,7 +36,7 @@ type agentsScreen struct {
 	selected string // name of the selected agent
 
 	form    *agentForm
-	confirm *dialog.ConfirmDialog
+	confirm *askDialog
 
 	content fyne.CanvasObject
 }
@@ -173,7 +172,7 @@ func (s *agentsScreen) confirmDelete() {
 	if !ok {
 		return
 	}
-	s.confirm = dialog.NewConfirm("Delete agent",
+	spec := confirmSpec("Delete agent",
 		fmt.Sprintf("Delete %s? Requests from %s with its secret are refused from then on.", a.Name, a.Host),
 		func(yes bool) {
 			s.confirm = nil
@@ -184,9 +183,7 @@ func (s *agentsScreen) confirmDelete() {
 				s.c.showError(err)
 			}
 			s.refresh()
-		}, s.c.win)
-	s.confirm.SetConfirmText("Delete")
-	s.confirm.SetConfirmImportance(widget.DangerImportance)
-	s.c.pushModal(s.confirm, nil)
-	s.confirm.Show()
+		})
+	spec.confirm, spec.danger = "Delete", true
+	s.confirm = s.c.ask(spec)
 }

@@ -8,7 +8,6 @@ import (
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
-	"fyne.io/fyne/v2/dialog"
 	"fyne.io/fyne/v2/driver/desktop"
 	"fyne.io/fyne/v2/widget"
 
@@ -189,12 +188,6 @@ func NewAttached(w fyne.Window, d AttachedDeps) *Attached {
 	}
 	at.refreshUsers()
 	return at
-}
-
-// show shows d; Escape closes it (keys.go).
-func (at *Attached) show(d dialog.Dialog) {
-	at.pushModal(d, nil)
-	d.Show()
 }
 
 // shortcut: this window has no shortcuts of its own (keyTarget).

@@ -3,7 +3,6 @@ package ui
 import (
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
-	"fyne.io/fyne/v2/dialog"
 	"fyne.io/fyne/v2/widget"
 
 	"provisio/core"
@@ -79,7 +78,7 @@ func (at *Attached) call(title string, fn func() error, done func()) {
 		err := fn()
 		at.do(func() {
 			if err != nil {
-				at.show(dialog.NewInformation(title, core.ErrorMessage(err), at.win))
+				at.ask(infoSpec(title, core.ErrorMessage(err)))
 				return
 			}
 			if done != nil {
@@ -110,23 +109,25 @@ func (at *Attached) resetPINSelected() {
 	if u.Email != "" {
 		items = append(items, mail)
 	}
-	at.show(dialog.NewCustomConfirm("Reset the PIN of "+u.Name, "Reset PIN", "Cancel", container.NewVBox(items...), func(ok bool) {
-		if !ok {
-			return
-		}
-		var res core.AdminPINReset
-		at.call("Reset the PIN of "+u.Name, func() (err error) {
-			res, err = at.api.ResetPIN(u.Name, mail.Checked)
-			return err
-		}, func() {
-			if res.PIN == "" {
-				at.show(dialog.NewInformation("PIN reset", "The new PIN of "+res.User+" is on its way to "+res.MailedTo+".", at.win))
+	// Enter alone does not reset: the old PIN stops working at once.
+	at.ask(askSpec{title: "Reset the PIN of " + u.Name, content: container.NewVBox(items...),
+		confirm: "Reset PIN", dismiss: "Cancel", guarded: true, answer: func(ok bool) {
+			if !ok {
 				return
 			}
-			at.pinShown = res.PIN
-			at.show(dialog.NewInformation("PIN reset", "New PIN of "+res.User+": "+res.PIN+"\nTell it to the user now; it is not shown again.", at.win))
-		})
-	}, at.win))
+			var res core.AdminPINReset
+			at.call("Reset the PIN of "+u.Name, func() (err error) {
+				res, err = at.api.ResetPIN(u.Name, mail.Checked)
+				return err
+			}, func() {
+				if res.PIN == "" {
+					at.ask(infoSpec("PIN reset", "The new PIN of "+res.User+" is on its way to "+res.MailedTo+"."))
+					return
+				}
+				at.pinShown = res.PIN
+				at.ask(infoSpec("PIN reset", "New PIN of "+res.User+": "+res.PIN+"\nTell it to the user now; it is not shown again."))
+			})
+		}})
 }
 
 func (at *Attached) revokeSelected() {
@@ -138,12 +139,14 @@ func (at *Attached) revokeSelected() {
 	if u.DeviceOS != "" {
 		dev = " (" + u.DeviceOS + ")"
 	}
-	at.show(dialog.NewConfirm("Revoke the device of "+u.Name,
+	spec := confirmSpec("Revoke the device of "+u.Name,
 		"The phone"+dev+" stops working at once and "+u.Name+" must reprovision. Revoke it?", func(ok bool) {
 			if ok {
 				at.call("Revoke the device of "+u.Name, func() error { return at.api.RevokeDevice(u.Name) }, nil)
 			}
-		}, at.win))
+		})
+	spec.guarded = true // Enter alone does not revoke
+	at.ask(spec)
 }
 
 // ownProfileChoice is the select's entry for "no profile of their own".
@@ -162,7 +165,7 @@ func (at *Attached) profileSelected() {
 		all, err := at.api.Profiles()
 		at.do(func() {
 			if err != nil {
-				at.show(dialog.NewInformation("Profile of "+u.Name, core.ErrorMessage(err), at.win))
+				at.ask(infoSpec("Profile of "+u.Name, core.ErrorMessage(err)))
 				return
 			}
 			at.showProfileDialog(u, all)
@@ -189,19 +192,20 @@ func (at *Attached) showProfileDialog(u core.AdminUser, all []core.AdminProfile)
 	note := widget.NewLabel(current + "\nA profile chosen here overrides the group's; the phone gets it at its next provision or string download.")
 	note.Wrapping = fyne.TextWrapWord
 	sel := at.profileSel
-	d := dialog.NewCustomConfirm("Profile of "+u.Name, "Save", "Cancel", container.NewVBox(note, sel), func(ok bool) {
-		if !ok {
-			return
-		}
-		name := sel.Selected
-		if name == ownProfileChoice {
-			name = ""
-		}
-		// The audit line the change writes shows in Activity.
-		at.call("Profile of "+u.Name, func() error { _, err := at.api.AssignProfile(u.Name, name); return err }, nil)
-	}, at.win)
+	// Enter saves, from the choice too, as in the console's forms.
+	d := at.ask(askSpec{title: "Profile of " + u.Name, content: container.NewVBox(note, sel),
+		confirm: "Save", dismiss: "Cancel", answer: func(ok bool) {
+			if !ok {
+				return
+			}
+			name := sel.Selected
+			if name == ownProfileChoice {
+				name = ""
+			}
+			// The audit line the change writes shows in Activity.
+			at.call("Profile of "+u.Name, func() error { _, err := at.api.AssignProfile(u.Name, name); return err }, nil)
+		}})
 	d.Resize(fyne.NewSize(480, 240))
-	at.show(d)
 }
 
 func (at *Attached) deleteSelected() {
@@ -209,11 +213,13 @@ func (at *Attached) deleteSelected() {
 	if !ok {
 		return
 	}
-	at.show(dialog.NewConfirm("Delete "+u.Name, "Delete "+u.Name+" with their device and security strings? This cannot be undone.", func(ok bool) {
+	spec := confirmSpec("Delete "+u.Name, "Delete "+u.Name+" with their device and security strings? This cannot be undone.", func(ok bool) {
 		if ok {
 			at.call("Delete "+u.Name, func() error { return at.api.DeleteUser(u.Name) }, nil)
 		}
-	}, at.win))
+	})
+	spec.guarded = true // Enter alone does not delete
+	at.ask(spec)
 }
 
 // addUser asks for the new user's fields; the PIN is left for Reset PIN

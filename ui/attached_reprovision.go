@@ -4,7 +4,6 @@ import (
 	"io"
 
 	"fyne.io/fyne/v2"
-	"fyne.io/fyne/v2/dialog"
 
 	"provisio/core"
 )
@@ -24,7 +23,7 @@ func (at *Attached) reprovisionSelected() {
 	name := at.users[at.selected].Name
 	at.issue(name, func(ic core.IssuedCode, err error) {
 		if err != nil {
-			at.show(dialog.NewInformation("Reprovision "+name, reprovisionRefusal(name, err), at.win))
+			at.ask(infoSpec("Reprovision "+name, reprovisionRefusal(name, err)))
 			return
 		}
 		if at.reprov != nil {
@@ -66,7 +65,7 @@ func (at *Attached) reprovisionHost() reprovisionHost {
 			if at.reprov != nil {
 				name = at.reprov.user
 			}
-			at.show(dialog.NewInformation("Reprovision", reprovisionRefusal(name, err), at.win))
+			at.ask(infoSpec("Reprovision", reprovisionRefusal(name, err)))
 		},
 		opened: func(d *reprovisionDialog) {
 			// Escape leaves full screen first, then closes.

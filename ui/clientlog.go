@@ -34,7 +34,7 @@ type clientLogView struct {
 	copied  *widget.Label
 
 	copyBtn, clearBtn, closeBtn *widget.Button
-	confirm                     *dialog.ConfirmDialog
+	confirm                     *askDialog
 }
 
 // openClientLog shows the Client log dialog of user.
@@ -166,7 +166,7 @@ func (v *clientLogView) confirmClear() {
 	if n == 0 {
 		return
 	}
-	v.confirm = dialog.NewConfirm("Clear client log",
+	spec := confirmSpec("Clear client log",
 		fmt.Sprintf("Delete the %s of %s's diagnostic log? This cannot be undone; the audit log records it.", clientLogSummaryShort(n), v.user),
 		func(yes bool) {
 			v.confirm = nil
@@ -177,11 +177,9 @@ func (v *clientLogView) confirmClear() {
 				v.c.showError(err)
 			}
 			v.reload()
-		}, v.c.win)
-	v.confirm.SetConfirmText("Clear")
-	v.confirm.SetConfirmImportance(widget.DangerImportance)
-	v.c.pushModal(v.confirm, nil)
-	v.confirm.Show()
+		})
+	spec.confirm, spec.danger = "Clear", true
+	v.confirm = v.c.ask(spec)
 }
 
 func clientLogSummaryShort(n int) string {

@@ -3,7 +3,6 @@ package ui
 import (
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
-	"fyne.io/fyne/v2/dialog"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 )
@@ -56,8 +55,5 @@ func (c *Console) showInstallService() {
 	content := container.NewVBox(intro,
 		container.NewBorder(nil, nil, nil, container.NewHBox(copyBtn, copied), command),
 		details)
-	d := dialog.NewCustom("Install as a service", "Close", content, c.win)
-	d.Resize(fyne.NewSize(720, 440))
-	c.pushModal(d, d.Hide)
-	d.Show()
+	c.ask(askSpec{title: "Install as a service", content: content, dismiss: "Close"}).Resize(fyne.NewSize(720, 440))
 }

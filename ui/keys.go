@@ -309,3 +309,36 @@ func passDialogKey(k keyTarget, ev *fyne.KeyEvent) bool {
 	}
 	return false
 }
+
+// navList is the navigation list: Enter on the highlighted item shows
+// its screen, as Space and a click do (Fyne's List takes Space only).
+type navList struct {
+	widget.List
+}
+
+func newNavList(length func() int, create func() fyne.CanvasObject, update func(widget.ListItemID, fyne.CanvasObject)) *navList {
+	l := &navList{}
+	l.Length, l.CreateItem, l.UpdateItem = length, create, update
+	l.ExtendBaseWidget(l)
+	return l
+}
+
+// TypedKey selects the highlighted item on Enter.
+func (l *navList) TypedKey(ev *fyne.KeyEvent) {
+	if ev.Name == fyne.KeyReturn || ev.Name == fyne.KeyEnter {
+		ev = &fyne.KeyEvent{Name: fyne.KeySpace}
+	}
+	l.List.TypedKey(ev)
+}
+
+// highlightFirst puts l's keyboard highlight (the row Up, Down and Space
+// act on) on the first row. Fyne keeps it private and moves it only by
+// Up and Down, so it goes up: by at most rows steps, rows being the most
+// the list had since the last call (the highlight is below that), and
+// each step once at the top does nothing.
+func highlightFirst(l *widget.List, rows int) {
+	up := &fyne.KeyEvent{Name: fyne.KeyUp}
+	for range rows {
+		l.TypedKey(up)
+	}
+}

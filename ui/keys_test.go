@@ -6,6 +6,8 @@ import (
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/driver/desktop"
 	"fyne.io/fyne/v2/test"
+
+	"provisio/core/store/storetest"
 )
 
 // press delivers a key as the desktop driver does: to the focused widget,
@@ -317,5 +319,98 @@ func TestKeys_TabOrderOnUsers(t *testing.T) {
 	cv.FocusNext()
 	if cv.Focused() != s.edit {
 		t.Errorf("Tab from the list goes to %T, want Edit", cv.Focused())
+	}
+}
+
+// After Delete the focus leaves the Delete button, which the deletion
+// disables (nothing is selected then): it goes to the users list, or to
+// the search box when no user is left. It stayed on the disabled button,
+// where keys did nothing.
+func TestKeys_FocusAfterDelete(t *testing.T) {
+	h := newHarness(t)
+	h.listUser("quinn")
+	h.listUser("pat")
+	s := h.c.users
+	cv := h.win.Canvas()
+	for _, want := range []fyne.Focusable{s.list, s.search} {
+		cv.Focus(s.del)
+		h.press(fyne.KeySpace) // Space presses a focused Fyne button
+		if s.confirm == nil {
+			t.Fatal("Delete… opened no question")
+		}
+		s.confirm.Confirm()
+		f := cv.Focused()
+		if f != want {
+			t.Errorf("after Delete the focus is on %T, want %T", f, want)
+		}
+		if d, ok := f.(fyne.Disableable); ok && d.Disabled() {
+			t.Error("after Delete the focus is on a disabled control")
+		}
+		if len(s.shown) > 0 {
+			s.list.Select(0)
+		}
+	}
+	if len(s.all) != 0 {
+		t.Errorf("%d users left", len(s.all))
+	}
+}
+
+// Enter on a focused navigation item shows its screen, as Space and a
+// click do; it did nothing.
+func TestKeys_EnterOnNavigation(t *testing.T) {
+	h := newHarness(t)
+	cv := h.win.Canvas()
+	cv.Focus(h.c.nav)
+	last := len(h.c.screens) - 1
+	for range last {
+		h.press(fyne.KeyDown)
+	}
+	h.press(fyne.KeyReturn)
+	if h.c.body.Objects[0] != h.c.screenContent(last) {
+		t.Fatalf("Enter on %q did not show it", h.c.screens[last].title)
+	}
+	h.press(fyne.KeyUp)
+	h.press(fyne.KeyEnter) // the keypad's Enter
+	if h.c.body.Objects[0] != h.c.screenContent(last-1) {
+		t.Errorf("keypad Enter on %q did not show it", h.c.screens[last-1].title)
+	}
+	h.press(fyne.KeyUp)
+	h.press(fyne.KeySpace)
+	if h.c.body.Objects[0] != h.c.screenContent(last-2) {
+		t.Errorf("Space on %q did not show it", h.c.screens[last-2].title)
+	}
+}
+
+// When a search changes the users list's rows, the list's keyboard
+// highlight (the row Up, Down and Space act on) goes back to the first
+// row. It stayed where it was: after a search leaving fewer rows, Space
+// in the list selected nothing, or a user the search did not find.
+func TestKeys_SearchResetsListHighlight(t *testing.T) {
+	h := newHarness(t)
+	for _, n := range []string{"amy", "ann", "ava", "axel", "bob", "bea"} {
+		storetest.MustAddUser(t, h.svc, n, "1357")
+	}
+	s := h.c.users
+	h.waitFor("six users listed", func() bool { return len(s.shown) == 6 })
+	cv := h.win.Canvas()
+	cv.Focus(s.list)
+	for range 4 {
+		h.press(fyne.KeyDown) // the highlight on the fifth row, bob
+	}
+	cv.Focus(s.search)
+	h.typeText("b") // bea, bob
+	if len(s.shown) != 2 {
+		t.Fatalf("%d rows match", len(s.shown))
+	}
+	cv.Focus(s.list)
+	h.press(fyne.KeySpace)
+	if r, ok := s.selectedRow(); !ok || r.Name != "bea" {
+		t.Errorf("Space after the search selected %q (%v), want the first row, bea", r.Name, ok)
+	}
+	// Down from there goes to the second row.
+	h.press(fyne.KeyDown)
+	h.press(fyne.KeySpace)
+	if r, _ := s.selectedRow(); r.Name != "bob" {
+		t.Errorf("Down, Space selected %q, want bob", r.Name)
 	}
 }

@@ -5,14 +5,14 @@ import (
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
-	"fyne.io/fyne/v2/dialog"
 	"fyne.io/fyne/v2/driver/desktop"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 )
 
-// The main menu (File → Quit, Help → About and Documentation), Ctrl+Q
-// (Cmd+Q on macOS), and the window size kept between runs.
+// The main menu (File → Add user… and Quit, Edit → Find user, Help →
+// About and Documentation), Ctrl+Q (Cmd+Q on macOS), and the window size
+// kept between runs.
 
 // shortcutQuit quits from the keyboard wherever the focus is.
 var shortcutQuit = &desktop.CustomShortcut{KeyName: fyne.KeyQ, Modifier: fyne.KeyModifierShortcutDefault}
@@ -32,8 +32,16 @@ func (c *Console) setupMenu() {
 	quit := fyne.NewMenuItem("Quit", c.quit)
 	quit.IsQuit = true
 	quit.Shortcut = shortcutQuit
+	// Ctrl+N and Ctrl+F are in the menu so that people find them; the
+	// menu shows the keys. The items do what the keys do (shortcut), and
+	// like them wait while a dialog is open.
+	add := fyne.NewMenuItem("Add user…", func() { c.shortcut(shortcutNewUser) })
+	add.Shortcut = shortcutNewUser
+	find := fyne.NewMenuItem("Find user", func() { c.shortcut(shortcutFind) })
+	find.Shortcut = shortcutFind
 	c.menu = fyne.NewMainMenu(
-		fyne.NewMenu("File", quit),
+		fyne.NewMenu("File", add, fyne.NewMenuItemSeparator(), quit),
+		fyne.NewMenu("Edit", find),
 		fyne.NewMenu("Help",
 			fyne.NewMenuItem("Documentation", c.openDocs),
 			fyne.NewMenuItem("About Provisio", c.showAbout),
@@ -61,17 +69,15 @@ func (c *Console) quit() {
 		return // already asking
 	}
 	msg := &widget.Label{Text: "Quit and lose unsaved changes to " + joinAnd(names) + "?", Wrapping: fyne.TextWrapWord}
-	d := dialog.NewCustomConfirm("Unsaved changes", "Quit", "Cancel", msg, func(ok bool) {
-		if ok {
-			c.quitNow()
-		}
-	}, c.win)
-	d.SetOnClosed(func() { c.quitAsk = nil })
-	c.quitAsk = d
-	// Enter does not quit: losing changes takes a click on Quit.
-	c.pushModal(d, nil)
-	d.Resize(fyne.NewSize(480, 0))
-	d.Show()
+	// Enter alone does not quit: losing changes takes Quit itself.
+	c.quitAsk = c.ask(askSpec{title: "Unsaved changes", content: msg, confirm: "Quit", dismiss: "Cancel", guarded: true,
+		answer: func(ok bool) {
+			c.quitAsk = nil
+			if ok {
+				c.quitNow()
+			}
+		}})
+	c.quitAsk.Resize(fyne.NewSize(480, 0))
 }
 
 // unsavedScreens are the titles of the screens with unsaved changes, in
@@ -134,7 +140,7 @@ func (c *Console) saveWindowSize() {
 
 // about is the About box, kept for tests.
 type about struct {
-	dlg         dialog.Dialog
+	dlg         *askDialog
 	fingerprint *widget.Label
 	copyFP      *widget.Button
 }
@@ -165,12 +171,9 @@ func (c *Console) showAbout() {
 		),
 		container.NewHBox(a.copyFP),
 	)
-	d := dialog.NewCustom("About Provisio", "Close", content, c.win)
-	d.Resize(fyne.NewSize(640, 0))
-	a.dlg = d
+	a.dlg = c.ask(askSpec{title: "About Provisio", content: content, dismiss: "Close"})
+	a.dlg.Resize(fyne.NewSize(640, 0))
 	c.aboutBox = a
-	c.pushModal(d, d.Hide)
-	d.Show()
 }
 
 // fingerprintText is the certificate's fingerprint, or "unknown".

@@ -80,3 +80,55 @@ func TestMenu_QuitAsksWhenUnsaved(t *testing.T) {
 		t.Errorf("after Apply, quit asked instead of quitting (%v)", visibleTexts(h.win.Canvas().Overlays().Top()))
 	}
 }
+
+// menuItem is the item labelled label in menu title of the main menu.
+func menuItem(t *testing.T, m *fyne.MainMenu, title, label string) *fyne.MenuItem {
+	t.Helper()
+	var titles []string
+	for _, mm := range m.Items {
+		for _, it := range mm.Items {
+			if mm.Label == title && it.Label == label {
+				return it
+			}
+			titles = append(titles, mm.Label+" → "+it.Label)
+		}
+	}
+	t.Fatalf("no %s → %s in the menu: %q", title, label, titles)
+	return nil
+}
+
+// TestMenu_FindAndAddUser: Ctrl+F and Ctrl+N are in the menu, Edit →
+// Find user and File → Add user…, which show their shortcuts; the items
+// do what the keys do, and wait while a dialog is open. They were in no
+// menu, so nothing told anyone they exist.
+func TestMenu_FindAndAddUser(t *testing.T) {
+	h := newHarness(t)
+	find := menuItem(t, h.c.menu, "Edit", "Find user")
+	add := menuItem(t, h.c.menu, "File", "Add user…")
+	if find.Shortcut == nil || find.Shortcut.ShortcutName() != shortcutFind.ShortcutName() {
+		t.Errorf("Find user shows shortcut %v, want Ctrl+F", find.Shortcut)
+	}
+	if add.Shortcut == nil || add.Shortcut.ShortcutName() != shortcutNewUser.ShortcutName() {
+		t.Errorf("Add user… shows shortcut %v, want Ctrl+N", add.Shortcut)
+	}
+	if file := h.c.menu.Items[0]; file.Label != "File" || file.Items[len(file.Items)-1].Label != "Quit" {
+		t.Errorf("File menu %q does not end with Quit", file.Label)
+	}
+
+	h.c.showScreen(h.c.log.content)
+	find.Action()
+	if h.c.body.Objects[0] != h.c.users.content || h.win.Canvas().Focused() != h.c.users.search {
+		t.Errorf("Find user: screen %v, focus on %T", h.c.body.Objects[0] == h.c.users.content, h.win.Canvas().Focused())
+	}
+	h.c.showScreen(h.c.log.content)
+	add.Action()
+	f := h.c.users.form
+	if f == nil || h.c.body.Objects[0] != h.c.users.content {
+		t.Fatal("Add user… did not open Add user on User Management")
+	}
+	add.Action()
+	find.Action()
+	if h.c.users.form != f || len(h.c.modals) != 1 {
+		t.Errorf("the menu items over the open dialog: %d dialogs", len(h.c.modals))
+	}
+}

@@ -8,7 +8,6 @@ import (
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
-	"fyne.io/fyne/v2/dialog"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
@@ -47,7 +46,7 @@ type outboxScreen struct {
 	// retryAll queues every failed message again: after a fix to the
 	// mail transport, one press instead of Retry now on each.
 	retryAll *widget.Button
-	confirm  *dialog.ConfirmDialog // the open Discard confirmation, if any
+	confirm  *askDialog // the open Discard confirmation, if any
 	// nextExpiry is when the first listed unsent message's code expires
 	// (zero: none), so the status clock redraws the list then.
 	nextExpiry time.Time
@@ -376,7 +375,7 @@ func (s *outboxScreen) confirmDiscard() {
 		msg += " Its provision code keeps working until it expires; reprovision the user to replace it."
 	}
 	id := m.ID
-	s.confirm = dialog.NewConfirm("Discard message", msg, func(yes bool) {
+	spec := confirmSpec("Discard message", msg, func(yes bool) {
 		s.confirm = nil
 		if !yes {
 			return
@@ -385,10 +384,8 @@ func (s *outboxScreen) confirmDiscard() {
 			s.c.showError(err)
 		}
 		s.refresh()
-	}, s.c.win)
-	s.confirm.SetConfirmText("Discard")
-	s.confirm.SetConfirmImportance(widget.DangerImportance)
-	// Enter does not confirm: discarding cannot be undone.
-	s.c.pushModal(s.confirm, nil)
-	s.confirm.Show()
+	})
+	// Enter alone does not confirm: discarding cannot be undone.
+	spec.confirm, spec.danger = "Discard", true
+	s.confirm = s.c.ask(spec)
 }

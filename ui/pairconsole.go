@@ -6,7 +6,6 @@ import (
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
-	"fyne.io/fyne/v2/dialog"
 	"fyne.io/fyne/v2/widget"
 
 	"provisio/core"
@@ -76,10 +75,7 @@ func (s *serverScreen) showPairing(p core.ConsolePairing) {
 	}
 	fmt.Fprintf(&b, "The console shows the certificate of the server it reached; it must be this one:\n    %s", fp)
 	s.pairingBox = &widget.Label{Text: b.String(), Wrapping: fyne.TextWrapBreak, Selectable: true}
-	d := dialog.NewCustom("Pair a console", "Close", s.pairingBox, s.c.win)
-	d.Resize(fyne.NewSize(720, 380))
-	s.c.pushModal(d, d.Hide)
-	d.Show()
+	s.c.ask(askSpec{title: "Pair a console", content: s.pairingBox, dismiss: "Close"}).Resize(fyne.NewSize(720, 380))
 }
 
 // openConsoles lists the consoles, each paired one with a Revoke button.
@@ -90,7 +86,7 @@ func (s *serverScreen) openConsoles() {
 		return
 	}
 	rows := container.NewVBox()
-	var d *dialog.CustomDialog
+	var d *askDialog
 	for _, k := range all {
 		state := k.StateAt(s.c.svc.Now())
 		line := fmt.Sprintf("%s · %s · %s", k.Name, k.Role, state)
@@ -111,7 +107,8 @@ func (s *serverScreen) openConsoles() {
 		}
 		name := k.Name
 		revoke := widget.NewButton("Revoke…", func() {
-			dialog.ShowConfirm("Revoke "+name, "Console "+name+" is refused from its next request on. Revoke it?", func(ok bool) {
+			// Enter alone does not revoke.
+			spec := confirmSpec("Revoke "+name, "Console "+name+" is refused from its next request on. Revoke it?", func(ok bool) {
 				if !ok {
 					return
 				}
@@ -121,15 +118,15 @@ func (s *serverScreen) openConsoles() {
 				}
 				d.Hide()
 				s.openConsoles()
-			}, s.c.win)
+			})
+			spec.guarded = true
+			s.c.ask(spec)
 		})
 		rows.Add(container.NewBorder(nil, nil, nil, revoke, label))
 	}
 	if len(all) == 0 {
 		rows.Add(widget.NewLabel("No console is paired yet."))
 	}
-	d = dialog.NewCustom("Paired consoles", "Close", container.NewVScroll(rows), s.c.win)
+	d = s.c.ask(askSpec{title: "Paired consoles", content: container.NewVScroll(rows), dismiss: "Close"})
 	d.Resize(fyne.NewSize(640, 360))
-	s.c.pushModal(d, d.Hide)
-	d.Show()
 }

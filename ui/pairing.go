@@ -156,12 +156,15 @@ func (p *Pairing) Enter(code string) {
 func ShowConnectProblem(w fyne.Window, server string, err error, retry, repair func()) {
 	msg := widget.NewLabel("Provisio could not connect to " + server + ":\n\n" + remoteMessage(err))
 	msg.Wrapping = fyne.TextWrapWord
+	keys := newWindowKeys(w)
 	buttons := container.NewHBox(widget.NewButton("Try again", retry), widget.NewButton("Pair again…", func() {
-		dialog.ShowConfirm("Pair again", "This console forgets its pairing with "+server+" and asks for a new code. Continue?", func(ok bool) {
+		spec := confirmSpec("Pair again", "This console forgets its pairing with "+server+" and asks for a new code. Continue?", func(ok bool) {
 			if ok {
 				repair()
 			}
-		}, w)
+		})
+		spec.guarded = true // Enter alone does not forget the pairing
+		ask(keys, w, spec)
 	}))
 	w.SetContent(container.NewPadded(container.NewBorder(nil, buttons, nil, nil, msg)))
 }

@@ -36,7 +36,7 @@ type profilesScreen struct {
 	problem *widget.Label
 
 	form    *profileForm
-	confirm *dialog.ConfirmDialog // the Delete question
+	confirm *askDialog // the Delete question
 	// reassign is the Delete question's choice for a profile still
 	// assigned; assignDlg is the Assign to group dialog.
 	reassign   *widget.Select
@@ -182,7 +182,7 @@ func (s *profilesScreen) confirmDelete() {
 	msg := &widget.Label{Wrapping: fyne.TextWrapWord,
 		Text: fmt.Sprintf("Delete profile %s? Its %s another profile at their next provision or string download.", p.Name, plural(s.counts[p.Name], "user gets", "users get"))}
 	content := container.NewVBox(msg, newFormGrid(formRow("Reassign its groups and users to", s.reassign)))
-	s.confirm = dialog.NewCustomConfirm("Delete profile", "Delete", "Cancel", content, func(yes bool) {
+	s.confirm = s.c.ask(askSpec{title: "Delete profile", content: content, confirm: "Delete", dismiss: "Cancel", danger: true, answer: func(yes bool) {
 		s.confirm = nil
 		if !yes {
 			return
@@ -191,11 +191,8 @@ func (s *profilesScreen) confirmDelete() {
 			s.c.showError(err)
 		}
 		s.refresh()
-	}, s.c.win)
-	s.confirm.SetConfirmImportance(widget.DangerImportance)
-	s.c.pushModal(s.confirm, nil)
+	}})
 	s.confirm.Resize(fyne.NewSize(520, 0))
-	s.confirm.Show()
 }
 
 // groups are the users' groups, for the Assign to group choice.
@@ -277,7 +274,7 @@ type profileForm struct {
 	general *widget.Label
 	save    *widget.Button
 	// confirm asks before saving a change that reaches users.
-	confirm *dialog.ConfirmDialog
+	confirm *askDialog
 	// opened is what the form showed when it opened: Edit saves only the
 	// keys that differ from it (changedSince), onto the profile as
 	// stored when the save's transaction runs.
@@ -428,7 +425,7 @@ func (f *profileForm) submit() {
 		f.showError(err)
 		return
 	}
-	f.confirm = dialog.NewConfirm("Save profile "+p.Name,
+	spec := confirmSpec("Save profile "+p.Name,
 		fmt.Sprintf("This change affects %s: each phone receives it at its next provision or security string download. Save?", plural(n, "user", "users")),
 		func(yes bool) {
 			f.confirm = nil
@@ -445,10 +442,10 @@ func (f *profileForm) submit() {
 				return
 			}
 			f.done(p.Name)
-		}, f.s.c.win)
-	f.confirm.SetConfirmText("Save")
-	f.s.c.pushModal(f.confirm, nil)
-	f.confirm.Show()
+		})
+	// Enter alone does not save: the change reaches every phone listed.
+	spec.confirm, spec.guarded = "Save", true
+	f.confirm = f.s.c.ask(spec)
 }
 
 // showErrors shows each field's refusal next to it (core joins them).

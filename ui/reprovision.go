@@ -133,19 +133,18 @@ func (c *Console) openReprovision(name string) {
 	}
 	msg := newNote(u.Name + " already has " + phone + ". It keeps working until the new phone provisions; " +
 		"then it stops working and its security strings are revoked.")
-	var confirm *dialog.ConfirmDialog
+	var confirm *askDialog
 	// Choosing the authenticator app answers the question: its dialog
 	// says the same about the current phone, and no code is made first.
 	choice := c.tokenChoice(name, choiceStrings, func() { confirm.Hide() })
-	confirm = dialog.NewCustomConfirm("Reprovision "+u.Name+"?", "Make a code", "Cancel", container.NewVBox(choice, msg), func(ok bool) {
-		if ok {
-			c.reprovisionNow(name)
-		}
-	}, c.win)
+	confirm = c.ask(askSpec{title: "Reprovision " + u.Name + "?", content: container.NewVBox(choice, msg),
+		confirm: "Make a code", dismiss: "Cancel", answer: func(ok bool) {
+			if ok {
+				c.reprovisionNow(name)
+			}
+		}})
 	c.oldPhone = confirm
-	c.pushModal(confirm, func() { confirm.Confirm() })
 	confirm.Resize(fyne.NewSize(480, 0))
-	confirm.Show()
 }
 
 // askMobileRight asks about a user whose account does not allow the
@@ -156,22 +155,21 @@ func (c *Console) openReprovision(name string) {
 func (c *Console) askMobileRight(u core.User) {
 	msg := newNote(u.Name + " may not use the mobile client: \"Mobile client allowed\" is off in their account. " +
 		"Allow it and make a code, or choose the authenticator app, which needs no such right.")
-	var confirm *dialog.ConfirmDialog
+	var confirm *askDialog
 	choice := c.tokenChoice(u.Name, choiceStrings, func() { confirm.Hide() })
-	confirm = dialog.NewCustomConfirm("Reprovision "+u.Name+"?", "Allow and make a code", "Cancel", container.NewVBox(choice, msg), func(ok bool) {
-		if !ok {
-			return
-		}
-		if _, err := c.svc.UpdateUser(u.Name, func(cur *core.User) error { cur.MobileAllowed = true; return nil }); err != nil {
-			c.showError(err)
-			return
-		}
-		c.openReprovision(u.Name) // asks about a phone the user already has
-	}, c.win)
+	confirm = c.ask(askSpec{title: "Reprovision " + u.Name + "?", content: container.NewVBox(choice, msg),
+		confirm: "Allow and make a code", dismiss: "Cancel", answer: func(ok bool) {
+			if !ok {
+				return
+			}
+			if _, err := c.svc.UpdateUser(u.Name, func(cur *core.User) error { cur.MobileAllowed = true; return nil }); err != nil {
+				c.showError(err)
+				return
+			}
+			c.openReprovision(u.Name) // asks about a phone the user already has
+		}})
 	c.oldPhone = confirm
-	c.pushModal(confirm, func() { confirm.Confirm() })
 	confirm.Resize(fyne.NewSize(480, 0))
-	confirm.Show()
 }
 
 // oldPhoneNote is the Reprovision dialog's reminder for a user who
@@ -467,7 +465,7 @@ func mailStatus(ic core.IssuedCode, what, held string) string {
 
 // codeNotice shows a provision code that an agent created.
 type codeNotice struct {
-	dlg     *dialog.CustomDialog
+	dlg     *askDialog
 	user    *widget.Label
 	code    *widget.Label
 	expires *widget.Label
@@ -489,8 +487,7 @@ func (c *Console) showAgentCode(ic core.IssuedCode) {
 			formRow("Expires", n.expires),
 		),
 	)
-	n.dlg = dialog.NewCustom("Provision code for "+ic.User, "Close", content, c.win)
+	n.dlg = c.ask(askSpec{title: "Provision code for " + ic.User, content: content, dismiss: "Close"})
 	n.dlg.Resize(fyne.NewSize(520, 0))
 	c.notice = n
-	n.dlg.Show()
 }

@@ -76,7 +76,7 @@ func (c *Console) tokenChoice(user, current string, leave func()) *widget.RadioG
 // which the console has no other screen for; then reports whether they
 // are on.
 func (c *Console) offerOATH(then func(on bool)) {
-	d := dialog.NewConfirm("Turn on authenticator apps?",
+	spec := confirmSpec("Turn on authenticator apps?",
 		"Authenticator-app (OATH) tokens are turned off. Turn them on? Agents will then accept "+
 			"codes from authenticator apps, and phones looking up the Site ID are told so.",
 		func(yes bool) {
@@ -90,10 +90,11 @@ func (c *Console) offerOATH(then func(on bool)) {
 				return
 			}
 			then(true)
-		}, c.win)
-	d.SetConfirmText("Turn on")
-	c.offer = d
-	d.Show()
+		})
+	// Enter alone does not turn them on: it changes what every agent
+	// accepts, and the console has no screen to turn them off.
+	spec.confirm, spec.guarded = "Turn on", true
+	c.offer = c.ask(spec)
 }
 
 // oathDialog issues an OATH token for one user and shows its otpauth://

@@ -11,7 +11,6 @@ import (
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
-	"fyne.io/fyne/v2/dialog"
 	"fyne.io/fyne/v2/layout"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
@@ -97,7 +96,7 @@ type serverScreen struct {
 	// store shows where the records are (Deps.Store).
 	store        *widget.Label
 	storeRefresh *widget.Button
-	confirm      *dialog.ConfirmDialog
+	confirm      *askDialog
 
 	// The administrator's certificate files (server.tls_cert/tls_key),
 	// which certificate is in use and why the files are not, if so.

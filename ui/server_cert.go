@@ -159,7 +159,7 @@ func (s *serverScreen) confirmRegenerate() {
 	if s.c.deps.RegenerateCert == nil || s.busy {
 		return
 	}
-	s.confirm = dialog.NewConfirm("Regenerate certificate",
+	spec := confirmSpec("Regenerate certificate",
 		"The server gets a new certificate with a new fingerprint. Every phone provisioned so far pinned the "+
 			"current one and stops connecting: each must be reprovisioned. Agents that pin it must be updated too. "+
 			"Regenerate the certificate now?",
@@ -168,11 +168,9 @@ func (s *serverScreen) confirmRegenerate() {
 			if yes {
 				s.regenerateNow()
 			}
-		}, s.c.win)
-	s.confirm.SetConfirmText("Regenerate")
-	s.confirm.SetConfirmImportance(widget.DangerImportance)
-	s.c.pushModal(s.confirm, nil)
-	s.confirm.Show()
+		})
+	spec.confirm, spec.danger = "Regenerate", true
+	s.confirm = s.c.ask(spec)
 }
 
 // regenerateNow makes a new certificate and restarts the server with it.

@@ -19,7 +19,6 @@ import (
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
-	"fyne.io/fyne/v2/dialog"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
@@ -126,7 +125,7 @@ type Console struct {
 	deps Deps
 	opts options
 
-	nav     *widget.List
+	nav     *navList
 	screens []screen
 	// unsaved are the screens whose form holds changes not yet applied;
 	// the navigation marks them.
@@ -149,9 +148,9 @@ type Console struct {
 	streamLost bool
 
 	menu     *fyne.MainMenu
-	aboutBox *about                // the open About box, if any
-	quitAsk  *dialog.ConfirmDialog // "Quit and lose unsaved changes…?" while open
-	oldPhone *dialog.ConfirmDialog // the last "already has a phone" question
+	aboutBox *about     // the open About box, if any
+	quitAsk  *askDialog // "Quit and lose unsaved changes…?" while open
+	oldPhone *askDialog // the last "already has a phone" question
 
 	users     *usersScreen
 	mobile    *settingsForm
@@ -183,7 +182,7 @@ type Console struct {
 	// oath is the open authenticator-app Reprovision dialog, if any.
 	oath *oathDialog
 	// offer is the last "Turn on authenticator apps?" question (tests).
-	offer *dialog.ConfirmDialog
+	offer *askDialog
 	// notice is the newest notice of a code an agent created.
 	notice *codeNotice
 
@@ -311,7 +310,7 @@ func newConsole(a fyne.App, w fyne.Window, d Deps, o options) *Console {
 		{title: "Log", build: func() fyne.CanvasObject { c.log = newLogScreen(c); return c.log.content }},
 	}
 
-	c.nav = widget.NewList(
+	c.nav = newNavList(
 		func() int { return len(c.screens) },
 		func() fyne.CanvasObject { return widget.NewLabel("Policy → Mobile Client") },
 		func(id widget.ListItemID, o fyne.CanvasObject) { o.(*widget.Label).SetText(c.navTitle(id)) },
@@ -571,15 +570,6 @@ func (c *Console) startStatusClock() {
 // plural writes "1 code pending" or "3 codes pending" (core.Plural).
 func plural(n int, one, many string) string { return core.Plural(n, one, many) }
 
-// showError tells the admin what went wrong in core's words, or in the
-// console's own (a sentence); the detail of internal failures is in the
-// log, not in the dialog.
-func (c *Console) showError(err error) {
-	d := dialog.NewError(errors.New(errorText(err)), c.win)
-	c.pushModal(d, d.Hide)
-	d.Show()
-}
-
 // sentence is an error the console worded for people itself.
 type sentence string
 
@@ -592,11 +582,4 @@ func errorText(err error) string {
 		return string(s)
 	}
 	return core.ErrorMessage(err)
-}
-
-// showInfo shows a short message in a dialog.
-func (c *Console) showInfo(title, msg string) {
-	d := dialog.NewInformation(title, msg, c.win)
-	c.pushModal(d, d.Hide)
-	d.Show()
 }

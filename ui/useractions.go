@@ -44,23 +44,39 @@ func (s *usersScreen) toggleDisabled() {
 	s.refresh()
 }
 
-// confirmAction asks before a change that cannot be undone.
+// confirmAction asks before a change that cannot be undone. Enter alone
+// does not confirm: these are the destructive ones.
 func (s *usersScreen) confirmAction(title, msg, confirm string, do func() error) {
-	s.confirm = dialog.NewConfirm(title, msg, func(yes bool) {
+	spec := confirmSpec(title, msg, func(yes bool) {
 		s.confirm = nil
 		if !yes {
 			return
 		}
-		if err := do(); err != nil {
+		err := do()
+		s.refresh()
+		s.leaveDisabled()
+		if err != nil {
 			s.c.showError(err)
 		}
-		s.refresh()
-	}, s.c.win)
-	s.confirm.SetConfirmText(confirm)
-	s.confirm.SetConfirmImportance(widget.DangerImportance)
-	// Enter does not confirm: these are the destructive ones.
-	s.c.pushModal(s.confirm, nil)
-	s.confirm.Show()
+	})
+	spec.confirm, spec.danger = confirm, true
+	s.confirm = s.c.ask(spec)
+}
+
+// leaveDisabled moves the focus off an action the change just disabled
+// (Delete… once the user is gone, Revoke device… once revoked), where
+// keys did nothing: to the list, or to the search box when the list is
+// empty.
+func (s *usersScreen) leaveDisabled() {
+	cv := s.c.win.Canvas()
+	if d, ok := cv.Focused().(fyne.Disableable); !ok || !d.Disabled() {
+		return
+	}
+	if len(s.shown) > 0 {
+		cv.Focus(s.list)
+		return
+	}
+	cv.Focus(s.search)
 }
 
 func (s *usersScreen) confirmDelete() {

@@ -8,7 +8,6 @@ import (
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
-	"fyne.io/fyne/v2/dialog"
 	"fyne.io/fyne/v2/layout"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
@@ -52,11 +51,14 @@ type usersScreen struct {
 	all      []userRow  // sorted
 	shown    []*userRow // all, filtered by search: pointers into all, so a keystroke copies no user
 	selected string     // core.Key of the selected user; "" for none
+	// mostRows is the most rows the list had since its keyboard
+	// highlight was last put on the first row (highlightFirst).
+	mostRows int
 
-	form     *userForm             // the open Add/Edit dialog, if any
-	confirm  *dialog.ConfirmDialog // the open Delete or Revoke confirmation, if any
-	pinReset *pinResetDialog       // the open Reset PIN dialog, if any
-	importer *csvImport            // the open import dialog, if any
+	form     *userForm       // the open Add/Edit dialog, if any
+	confirm  *askDialog      // the open Delete or Revoke confirmation, if any
+	pinReset *pinResetDialog // the open Reset PIN dialog, if any
+	importer *csvImport      // the open import dialog, if any
 
 	content fyne.CanvasObject
 }
@@ -77,7 +79,7 @@ func newUsersScreen(c *Console) *usersScreen {
 	s.search = c.newEntry()
 	s.search.SetPlaceHolder("Search username, full name or email (Ctrl+F)")
 	s.search.ActionItem = widget.NewIcon(theme.SearchIcon())
-	s.search.OnChanged = func(string) { s.applyFilter() }
+	s.search.OnChanged = func(string) { s.searchChanged() }
 	s.search.onKey = s.searchKey
 	// Enter picks the first match, so a helpdesk can type a name, press
 	// Enter and act on the user.
@@ -301,9 +303,28 @@ func (s *usersScreen) counts() (devices, pending int) {
 	return devices, pending
 }
 
+// searchChanged shows the rows the search finds, with the list's
+// keyboard highlight (the row Up, Down and Space act on) on the first:
+// Fyne's List left it on the row it was, which a search that leaves fewer
+// rows makes a row that is not there, or another user.
+func (s *usersScreen) searchChanged() {
+	s.applyFilter()
+	highlightFirst(s.list, s.mostRows)
+	s.mostRows = len(s.shown)
+	// Going up to the first row scrolled there; the selection, if the
+	// search kept it, stays in view.
+	for i := range s.shown {
+		if s.shown[i].key == s.selected {
+			s.list.ScrollTo(i)
+			break
+		}
+	}
+}
+
 // applyFilter recomputes the shown rows from the search text.
 func (s *usersScreen) applyFilter() {
 	s.shown = filterRows(s.all, s.search.Text, s.shown[:0])
+	s.mostRows = max(s.mostRows, len(s.shown))
 	switch {
 	case len(s.shown) > 0:
 		s.empty.Hide()
