@@ -35,7 +35,9 @@ type askSpec struct {
 	danger bool
 	// guarded: Enter confirms only from the focused confirm button,
 	// never with the focus elsewhere, for what cannot be undone. Enter
-	// on a focused Cancel cancels.
+	// on a focused Cancel cancels. On a message, Enter closes it only
+	// from its focused button: for one shown once (a new PIN), which a
+	// second press of the Enter that asked for it must not take away.
 	guarded bool
 	// answer, if set, is called once, with true only when confirmed.
 	answer func(yes bool)
@@ -80,7 +82,8 @@ func newWindowKeys(w fyne.Window) *windowKeys {
 }
 
 // ask shows s over win and registers it with h for Escape (dismiss) and
-// Enter (confirm, or dismiss for a message; nothing for a guarded one).
+// Enter (confirm, or dismiss for a message; nothing for a guarded one of
+// either kind).
 func ask(h dialogHost, win fyne.Window, s askSpec) *askDialog {
 	d := &askDialog{}
 	content := s.content
@@ -94,6 +97,9 @@ func ask(h dialogHost, win fyne.Window, s askSpec) *askDialog {
 	d.cancel = newButton(h, s.dismiss, nil, d.Hide)
 	buttons := []fyne.CanvasObject{d.cancel}
 	submit := d.Hide
+	if s.guarded {
+		submit = nil
+	}
 	if s.confirm != "" {
 		d.cancel.Icon = theme.CancelIcon()
 		d.ok = newButton(h, s.confirm, theme.ConfirmIcon(), d.Confirm)

@@ -125,7 +125,10 @@ func (at *Attached) resetPINSelected() {
 					return
 				}
 				at.pinShown = res.PIN
-				at.ask(infoSpec("PIN reset", "New PIN of "+res.User+": "+res.PIN+"\nTell it to the user now; it is not shown again."))
+				// Shown once: Enter alone does not close it (askSpec.guarded).
+				shown := infoSpec("PIN reset", "New PIN of "+res.User+": "+res.PIN+"\nTell it to the user now; it is not shown again.")
+				shown.guarded = true
+				at.ask(shown)
 			})
 		}})
 }

@@ -87,3 +87,62 @@ func TestAttached_EscapeClosesDialogs(t *testing.T) {
 		t.Error("Escape in the username did not close Add user")
 	}
 }
+
+// buttonIn is the console button labelled label in o's tree, or nil.
+func buttonIn(o fyne.CanvasObject, label string) *button {
+	for _, obj := range test.LaidOutObjects(o) {
+		if b, ok := obj.(*button); ok && b.Text == label {
+			return b
+		}
+	}
+	return nil
+}
+
+// TestAttached_EnterKeepsTheShownPIN: the helpdesk's Reset PIN shows the
+// new PIN once ("it is not shown again"), and Enter does not take it
+// away: a second press of the Enter that confirmed the reset, or a held
+// key's repeat, used to close the message before anyone read it, leaving
+// a PIN nobody knows. The console's own Reset PIN keeps its PIN on Enter
+// too (pinResetDialog). Its Close button closes it.
+func TestAttached_EnterKeepsTheShownPIN(t *testing.T) {
+	test.NewTempApp(t)
+	svc := storetest.MustService(t)
+	if _, err := svc.AddUser(core.User{Name: "alice", MobileAllowed: true}); err != nil {
+		t.Fatal(err)
+	}
+	do, waitFor := uiQueue(t)
+	helpdesk := core.LocalAdmin{Svc: svc, Operator: `console "desk-2" (helpdesk) at 127.0.0.1`,
+		Caller: core.AdminOperator{Name: "desk-2", Role: core.RoleHelpdesk, Remote: true}}
+	w := test.NewTempWindow(t, widget.NewLabel(""))
+	w.Resize(fyne.NewSize(1100, 700))
+	at := NewAttached(w, AttachedDeps{API: helpdesk, Remote: "provisio.lan:8444", do: do, now: storetest.NewClock(start).Now})
+	t.Cleanup(at.Close)
+	waitFor("alice listed", func() bool { return at.SelectUser("alice") })
+
+	test.Tap(at.pinBtn)
+	q := w.Canvas().Overlays().Top()
+	ok := buttonIn(q, "Reset PIN")
+	if ok == nil {
+		t.Fatal("no Reset PIN button in the question")
+	}
+	w.Canvas().Focus(ok)
+	pressIn(w, fyne.KeyEnter)
+	waitFor("the new PIN shown", func() bool { return at.pinShown != "" })
+	msg := w.Canvas().Overlays().Top()
+	if msg == nil || msg == q {
+		t.Fatal("no message with the new PIN")
+	}
+	pressIn(w, fyne.KeyEnter)
+	pressIn(w, fyne.KeyReturn)
+	if w.Canvas().Overlays().Top() != msg {
+		t.Fatal("Enter closed the message with the PIN, which is not shown again")
+	}
+	okBtn := buttonIn(msg, "OK")
+	if okBtn == nil {
+		t.Fatal("no OK button under the PIN")
+	}
+	test.Tap(okBtn)
+	if w.Canvas().Overlays().Top() != nil {
+		t.Error("OK did not close the message")
+	}
+}
