@@ -487,7 +487,9 @@ func (c *Console) showAgentCode(ic core.IssuedCode) {
 			formRow("Expires", n.expires),
 		),
 	)
-	n.dlg = c.ask(askSpec{title: "Provision code for " + ic.User, content: content, dismiss: "Close"})
+	// It opens by itself, over whatever the admin is typing in: Enter
+	// alone must not close it unread (askSpec.guarded).
+	n.dlg = c.ask(askSpec{title: "Provision code for " + ic.User, content: content, dismiss: "Close", guarded: true})
 	n.dlg.Resize(fyne.NewSize(520, 0))
 	c.notice = n
 }

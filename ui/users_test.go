@@ -294,6 +294,18 @@ func TestConsole_NoticeForAgentCode(t *testing.T) {
 	if want := ic.Expires.Local().Format(dateTimeFormat) + " (in 10:00)"; n.expires.Text != want {
 		t.Errorf("notice expiry %q, want %q", n.expires.Text, want)
 	}
+	// It opens by itself over whatever the admin was typing: Enter alone
+	// does not close it unread; Escape and its button do.
+	top := h.win.Canvas().Overlays().Top()
+	h.win.Canvas().Unfocus()
+	pressIn(h.win, fyne.KeyEnter)
+	if top == nil || h.win.Canvas().Overlays().Top() != top {
+		t.Error("Enter closed the agent-code notice unread")
+	}
+	pressIn(h.win, fyne.KeyEscape)
+	if h.win.Canvas().Overlays().Top() == top {
+		t.Error("Escape did not close the agent-code notice")
+	}
 }
 
 // TestUsersScreen_DeviceColumnFits: a user who has a phone and is
