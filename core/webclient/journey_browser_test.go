@@ -350,3 +350,27 @@ func TestWebClient_PINPadFitsWithLargeText(t *testing.T) {
 		t.Fatalf("OTC = %q", otc)
 	}
 }
+
+// TestWebClient_LoadEndingAfterTheTapKeepsTheButtonOff: the button's
+// "sent" guard was reset by every pageshow, including the one a page
+// fires when it finishes loading; a page that finished loading while the
+// tap's storage check ran turned the button back on, and a second tap
+// sent the code again. Only a return from the back-forward cache
+// (persisted) turns it back on.
+func TestWebClient_LoadEndingAfterTheTapKeepsTheButtonOff(t *testing.T) {
+	w := newWorld(t)
+	w.addUser(t, "alice", "9132", "")
+	ic := w.code(t, "alice")
+	phone := newBrowser(t, budget(t))
+	phone.do(chromedp.Navigate(ic.URL))
+	phone.visible("#setup-phone")
+	// A storage check that takes a while, as on a slow phone.
+	phone.eval(`(function () { var probe = ProvisioStore.probe; ProvisioStore.probe = function () { return new Promise(function (r) { setTimeout(r, 800); }).then(probe); }; })(); ''`)
+	phone.do(chromedp.Tap(chromedp.CSS("#setup-phone")))
+	phone.eval(`window.dispatchEvent(new PageTransitionEvent('pageshow', {persisted: false})); ''`)
+	if got := phone.eval(`String(document.getElementById('setup-phone').disabled)`); got != "true" {
+		t.Fatal("the page's load ending during the storage check turned the button back on, inviting a second tap")
+	}
+	phone.until(`location.pathname === '/userportal/app/' && !document.getElementById('pin-view').hidden`, 15*time.Second,
+		"the phone is set up")
+}

@@ -49,10 +49,12 @@
       problem.hidden = false;
     });
   });
-  // Also when the page comes back from the back-forward cache, where a
-  // disabled button would stay disabled.
-  window.addEventListener('pageshow', function () {
-    ready();
+  // The button comes back on only when the page comes back from the
+  // back-forward cache (persisted), where it would stay disabled; the
+  // pageshow of a load that ends during the tap's storage check must not
+  // turn it on for a second tap.
+  window.addEventListener('pageshow', function (e) {
+    if (e.persisted) ready();
     check();
   });
   function check() {
