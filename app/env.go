@@ -567,16 +567,11 @@ func (e *env) storeInfo() ui.StoreInfo {
 		return ui.StoreInfo{Where: e.st.Path()}
 	}
 	si := ui.StoreInfo{Etcd: true, Where: e.st.Path(), ThisServer: e.node}
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
-	defer cancel()
-	members, err := e.kv.Status(ctx, 2*time.Second)
-	if err != nil {
-		si.Problem = err.Error()
-	}
-	for _, m := range members {
+	st := e.leader.SiteStatus(context.Background(), 2*time.Second)
+	si.Problem, si.Leader, si.LeaderProblem = st.Problem, st.Leader, st.LeaderProblem
+	for _, m := range st.Members {
 		si.Members = append(si.Members, ui.StoreMember{Name: m.Name, Endpoint: m.Endpoint, Version: m.Version,
 			Healthy: m.Healthy, RaftLeader: m.Leader, Problem: m.Problem})
 	}
-	si.Leader, _ = e.leader.Current(ctx)
 	return si
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -8,6 +9,7 @@ import (
 
 	"provisio/core"
 	"provisio/core/agentxml/agentxmltest"
+	"provisio/core/etcdstore/etcdtest"
 )
 
 // Failures an office meets with several servers on etcd (#16): the
@@ -188,6 +190,57 @@ func TestEtcd_OneMemberDown(t *testing.T) {
 	for _, n := range []*node{a, b} {
 		if code, out, errOut := runStore(t, url, n.dir, n.keyDir, "log", "verify"); code != 0 {
 			t.Errorf("log verify on %s: %s %s", n.addr, out, errOut)
+		}
+	}
+}
+
+// TestEtcd_TLSProblemSaysItsCause: with members that serve TLS and ask for
+// a client certificate, the right files work, and a wrong CA or a missing
+// client certificate makes serve and a command fail with a sentence that
+// keeps the TLS cause (etcd's client says only "context deadline
+// exceeded" for both) and names the flags to check.
+func TestEtcd_TLSProblemSaysItsCause(t *testing.T) {
+	files := etcdtest.WriteTLSFiles(t, t.TempDir())
+	other := etcdtest.WriteTLSFiles(t, t.TempDir())
+	cluster := etcdtest.StartTLS(t, 1, files)
+	url := cluster.URL("office")
+	dir, keyDir := filepath.Join(t.TempDir(), "a"), filepath.Join(t.TempDir(), "a-keys")
+	runTLS := func(ca, cert, key string, args ...string) (int, string) {
+		t.Helper()
+		var out, errOut syncBuffer
+		tlsArgs := []string{"--data", dir, "--key-dir", keyDir, "--store", url, "--etcd-ca", ca}
+		if cert != "" {
+			tlsArgs = append(tlsArgs, "--etcd-cert", cert, "--etcd-key", key)
+		}
+		code := run(append(tlsArgs, args...), &out, &errOut)
+		return code, out.String() + errOut.String()
+	}
+	if code, out := runTLS(files.CA, files.ClientCert, files.ClientKey, "user", "add", "carol", "--email", "carol@example.org"); code != 0 {
+		t.Fatalf("user add with the right TLS files: exit %d %s", code, out)
+	}
+	if code, out := runTLS(files.CA, files.ClientCert, files.ClientKey, "user", "list"); code != 0 || !strings.Contains(out, "carol") {
+		t.Fatalf("user list with the right TLS files: exit %d %s", code, out)
+	}
+	for _, tc := range []struct {
+		name          string
+		ca, cert, key string
+		args          []string
+		want          []string
+	}{
+		{"serve, another CA", other.CA, files.ClientCert, files.ClientKey, []string{"serve", "--listen", "127.0.0.1:0"},
+			[]string{"over TLS", "certificate signed by unknown authority", "--etcd-ca"}},
+		{"user list, no client certificate", files.CA, "", "", []string{"user", "list"},
+			[]string{"over TLS", "certificate required", "--etcd-cert"}},
+	} {
+		code, out := runTLS(tc.ca, tc.cert, tc.key, tc.args...)
+		t.Logf("%s: exit %d %q", tc.name, code, out)
+		if code != 1 || strings.Contains(out, "deadline") || strings.Contains(out, "goroutine") {
+			t.Errorf("%s: exit %d, %q; want exit 1 and a sentence", tc.name, code, out)
+		}
+		for _, w := range tc.want {
+			if !strings.Contains(out, w) {
+				t.Errorf("%s: %q lacks %q", tc.name, out, w)
+			}
 		}
 	}
 }

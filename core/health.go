@@ -2,7 +2,9 @@ package core
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 )
@@ -18,7 +20,8 @@ type Health struct {
 	// FreeBytes is the free space last measured, 0 when unknown.
 	FreeBytes uint64 `json:"free_bytes"`
 	// CommitError is the last failed commit's error, "" once a commit
-	// has succeeded since.
+	// has succeeded since: the store's sentence when it gave one (an
+	// *Error), its cause going only to the report (SetReport).
 	CommitError string `json:"commit_error,omitempty"`
 	// BackupError is why the last backup into the backup folder failed,
 	// "" once one has succeeded since (backups.go).
@@ -33,7 +36,7 @@ func (h Health) OK() bool { return !h.LowDisk && h.CommitError == "" && h.Backup
 func (h Health) Message() string {
 	switch {
 	case h.CommitError != "":
-		return "Changes cannot be saved: " + h.CommitError + ". Logins and provisioning fail until this is fixed."
+		return "Changes cannot be saved: " + strings.TrimSuffix(h.CommitError, ".") + ". Logins and provisioning fail until this is fixed."
 	case h.LowDisk:
 		return fmt.Sprintf("The disk holding the data is almost full (%d MB free): the server refuses new provisioning and lookups; logins still work. Free some space.", h.FreeBytes>>20)
 	case h.BackupError != "":
@@ -55,6 +58,9 @@ type health struct {
 	report   func(string)
 	reported time.Time // when a commit failure was last reported
 	lastMsg  string
+	// cause is what the store said under CommitError's sentence, for
+	// the report only: a person reads the sentence.
+	cause string
 }
 
 // Health returns the current health.
@@ -108,14 +114,18 @@ func (s *Service) setHealth(fn func(*Health)) {
 	if send {
 		s.health.lastMsg, s.health.reported = msg, now
 	}
+	cause := s.health.cause
 	s.health.mu.Unlock()
 	if !send {
 		return
 	}
 	if report != nil {
-		if msg == "" {
+		switch {
+		case msg == "":
 			report("Provisio is healthy again: changes are saved and the server takes all requests.")
-		} else {
+		case h.CommitError != "" && cause != "":
+			report(msg + " (The store said: " + cause + ".)")
+		default:
 			report(msg)
 		}
 	}
@@ -128,7 +138,15 @@ func (s *Service) setHealth(fn func(*Health)) {
 // refusal) so that a person sees it even when the log cannot be written.
 func (s *Service) commitFailed(err error) {
 	s.commitBad.Store(true)
-	s.setHealth(func(h *Health) { h.CommitError = err.Error() })
+	msg, cause := err.Error(), ""
+	var e *Error
+	if errors.As(err, &e) && e.Message != "" {
+		msg = e.Message
+		if e.Err != nil {
+			cause = e.Err.Error()
+		}
+	}
+	s.setHealth(func(h *Health) { h.CommitError, s.health.cause = msg, cause })
 }
 
 // commitOK clears a recorded commit failure. It is on the hot path, so it

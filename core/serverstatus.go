@@ -50,6 +50,10 @@ type StoreStatus struct {
 	// is elected).
 	ThisServer string `json:"this_server,omitempty"`
 	Leader     string `json:"leader,omitempty"`
+	// LeaderProblem is why Leader is not known, one sentence ("" when
+	// it is known, elected or not): without a quorum nobody can be
+	// elected and etcd cannot say who was.
+	LeaderProblem string `json:"leader_problem,omitempty"`
 }
 
 // StoreMember is one etcd member and its health.

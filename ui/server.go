@@ -62,6 +62,8 @@ func storeText(si StoreInfo) string {
 		fmt.Fprintf(&b, "  %s  %s  %s%s\n", m.Name, m.Endpoint, state, lead)
 	}
 	switch {
+	case si.LeaderProblem != "":
+		b.WriteString("Mail and log trim: unknown: " + si.LeaderProblem)
 	case si.Leader == "":
 		b.WriteString("Mail and log trim: no server elected yet")
 	case si.Leader == si.ThisServer:

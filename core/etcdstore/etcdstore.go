@@ -202,7 +202,7 @@ func Connect(cfg Config) (*KV, error) {
 	defer cancel()
 	if _, err := cli.Get(ctx, kv.prefix+"config/settings"); err != nil {
 		cli.Close()
-		return nil, fmt.Errorf("etcd at %s does not answer (are most of its members running and reachable?): %w", strings.Join(cfg.Endpoints, ","), err)
+		return nil, connectError(cfg, err)
 	}
 	return kv, nil
 }

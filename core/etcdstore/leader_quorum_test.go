@@ -46,6 +46,10 @@ func TestLeader_StopWithoutQuorum(t *testing.T) {
 	if lb.Leading() {
 		t.Fatal("b leads while a does")
 	}
+	// With a quorum, either server's status names the leader.
+	if st := lb.SiteStatus(context.Background(), 2*time.Second); st.Leader != "a" || st.LeaderProblem != "" || len(st.Members) != 3 {
+		t.Fatalf("the site's status with a quorum: %+v; want a leading", st)
+	}
 
 	c.Kill(1)
 	c.Kill(2)

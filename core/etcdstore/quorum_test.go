@@ -28,6 +28,10 @@ func TestQuorumLost_RefusesAtOnceAndResumes(t *testing.T) {
 	}
 	defer st.Close()
 	svc := storetest.MustServiceOn(t, st)
+	var repMu sync.Mutex
+	var reports []string
+	svc.SetReport(func(msg string) { repMu.Lock(); reports = append(reports, msg); repMu.Unlock() })
+	reported := func() string { repMu.Lock(); defer repMu.Unlock(); return strings.Join(reports, "\n") }
 	storetest.MustAddUser(t, svc, "dana", "4821")
 	code := mobileCodes(t, svc, "dana", "4821")
 	if err := svc.Login(agentAny, "dana", code(0)); err != nil {
@@ -67,6 +71,16 @@ func TestQuorumLost_RefusesAtOnceAndResumes(t *testing.T) {
 	s = time.Now()
 	_, err = svc.User("dana")
 	refused("reading a user", err, time.Since(s))
+	// The health line the console shows in red says the same sentence,
+	// and etcd's own text only goes to where failures are reported
+	// (stderr, the journal).
+	if h := svc.Health(); h.CommitError == "" || !strings.Contains(h.Message(), "etcd cluster did not") ||
+		strings.Contains(h.Message(), "deadline") || strings.Contains(h.Message(), "..") {
+		t.Errorf("health without quorum: %q; want the store's sentence, once", h.Message())
+	}
+	if r := reported(); !strings.Contains(r, "etcd cluster did not") || !strings.Contains(r, "deadline") {
+		t.Errorf("reported without quorum: %q; want the sentence and etcd's cause", r)
+	}
 
 	if err := c.Restart(1); err != nil {
 		t.Fatal(err)
@@ -79,6 +93,9 @@ func TestQuorumLost_RefusesAtOnceAndResumes(t *testing.T) {
 	}
 	if last != nil {
 		t.Fatalf("login once the quorum is back: %v", last)
+	}
+	if h := svc.Health(); !h.OK() {
+		t.Errorf("health once the quorum is back: %q", h.Message())
 	}
 	if v, err := st.VerifyLog(); err != nil {
 		t.Fatalf("log chain after the quorum came back: %+v %v", v, err)

@@ -3,7 +3,9 @@ package etcdstore
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -19,6 +21,10 @@ type MemberStatus struct {
 	Problem  string // why not healthy, one sentence
 	Leader   bool   // leads Raft
 	Version  string // etcd server version
+
+	// hasLeader: the member answered and knows a Raft leader (a
+	// member with a full database is unhealthy but still has one).
+	hasLeader bool
 }
 
 // errNoMemberAnswers is Status's error when no member could even list the
@@ -64,12 +70,89 @@ func (kv *KV) Status(ctx context.Context, timeout time.Duration) ([]MemberStatus
 				st.Problem = memberProblem(resp.Errors)
 			}
 			st.Leader = resp.Leader == resp.Header.MemberId
+			st.hasLeader = resp.Leader != 0
 			st.Version = resp.Version
 		}()
 	}
 	wg.Wait()
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out, nil
+}
+
+// SiteStatus is what the Server screen shows of an etcd site: its members
+// and the node leading the run-once work.
+type SiteStatus struct {
+	Members []MemberStatus
+	// Problem is why the members could not be listed, one sentence.
+	Problem string
+	// Leader names the node leading the run-once work, "" when none is
+	// elected or it is not known; LeaderProblem says why it is not known.
+	Leader, LeaderProblem string
+}
+
+// msgLeaderNoQuorum is why the leading node is not known when no member
+// has a Raft leader: nobody can be elected then, and etcd cannot say who
+// was.
+const msgLeaderNoQuorum = "etcd has no quorum (most of its members are down or cannot reach each other), so no server can be elected"
+
+// SiteStatus asks for the members' state (Status, each within timeout)
+// and, at the same time, for the node that leads. When no member that
+// answered has a Raft leader the cluster has no quorum: the lookup of the
+// leader, a linearizable read, could only wait out its timeout, so it is
+// not waited for and the status says why the leader is unknown.
+func (l *Leader) SiteStatus(ctx context.Context, timeout time.Duration) SiteStatus {
+	lctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	type answer struct {
+		who string
+		err error
+	}
+	lead := make(chan answer, 1)
+	go func() {
+		who, err := l.Current(lctx)
+		lead <- answer{who, err}
+	}()
+	var st SiteStatus
+	members, err := l.kv.Status(ctx, timeout)
+	st.Members = members
+	switch {
+	case err != nil:
+		st.Problem = err.Error()
+		st.LeaderProblem = "no etcd member answered"
+		return st
+	case !hasQuorum(members):
+		st.LeaderProblem = msgLeaderNoQuorum
+		return st
+	}
+	a := <-lead
+	switch {
+	case a.err != nil && unavailable(a.err):
+		st.LeaderProblem = fmt.Sprintf("etcd did not say within %s", seconds(timeout))
+		return st
+	case a.err != nil:
+		st.LeaderProblem = "etcd refused to say"
+		return st
+	}
+	st.Leader = a.who
+	return st
+}
+
+// hasQuorum reports whether a member that answered knows a Raft leader:
+// a member without one says so in its status (memberProblem), and one that
+// does not answer says nothing. A member cut off a moment ago may not have
+// noticed yet; then the lookup of the leader says it timed out.
+func hasQuorum(members []MemberStatus) bool {
+	for _, m := range members {
+		if m.hasLeader {
+			return true
+		}
+	}
+	return false
+}
+
+// seconds writes d for a sentence: "2 s", "1.5 s".
+func seconds(d time.Duration) string {
+	return strconv.FormatFloat(d.Seconds(), 'f', -1, 64) + " s"
 }
 
 // memberProblem says in a sentence what a member's status reports; etcd's

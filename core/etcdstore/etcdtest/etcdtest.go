@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"go.etcd.io/etcd/client/pkg/v3/transport"
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.etcd.io/etcd/server/v3/embed"
 	"go.uber.org/zap"
@@ -24,7 +25,7 @@ const MaxTxnOps = 100000
 // Member is one embedded etcd server.
 type Member struct {
 	Name      string
-	ClientURL string // http://127.0.0.1:port
+	ClientURL string // http://127.0.0.1:port (https:// with StartTLS)
 	cfg       *embed.Config
 	mu        sync.Mutex
 	etcd      *embed.Etcd // nil while stopped
@@ -63,15 +64,26 @@ func StartCluster(dir string, n int) (*Cluster, error) {
 	for attempt := 1; attempt <= 3; attempt++ {
 		var c *Cluster
 		c, err = startCluster(fmt.Sprintf("%s/try%d", dir, attempt), n)
-		if err == nil || !strings.Contains(err.Error(), "address already in use") {
+		if err == nil || !isAddrInUse(err) {
 			return c, err
 		}
 	}
 	return nil, err
 }
 
-func startCluster(dir string, n int) (*Cluster, error) {
+// isAddrInUse reports whether a member could not bind its port.
+func isAddrInUse(err error) bool { return strings.Contains(err.Error(), "address already in use") }
+
+func startCluster(dir string, n int) (*Cluster, error) { return startClusterTLS(dir, n, nil) }
+
+// startClusterTLS is startCluster with the client port on TLS when tls is
+// not nil.
+func startClusterTLS(dir string, n int, tls *transport.TLSInfo) (*Cluster, error) {
 	c := &Cluster{}
+	scheme := "http"
+	if tls != nil {
+		scheme = "https"
+	}
 	var initial []string
 	for i := range n {
 		peer, client, err := freePort(), freePort(), error(nil)
@@ -81,7 +93,10 @@ func startCluster(dir string, n int) (*Cluster, error) {
 		cfg.Name = name
 		cfg.Dir = fmt.Sprintf("%s/%s", dir, name)
 		pu, _ := url.Parse("http://127.0.0.1:" + peer)
-		cu, _ := url.Parse("http://127.0.0.1:" + client)
+		cu, _ := url.Parse(scheme + "://127.0.0.1:" + client)
+		if tls != nil {
+			cfg.ClientTLSInfo = *tls
+		}
 		cfg.ListenPeerUrls, cfg.AdvertisePeerUrls = []url.URL{*pu}, []url.URL{*pu}
 		cfg.ListenClientUrls, cfg.AdvertiseClientUrls = []url.URL{*cu}, []url.URL{*cu}
 		cfg.InitialClusterToken = "provisio-test"
@@ -137,7 +152,7 @@ func (m *Member) start() error {
 func (c *Cluster) Endpoints() []string {
 	var out []string
 	for _, m := range c.Members {
-		out = append(out, strings.TrimPrefix(m.ClientURL, "http://"))
+		out = append(out, strings.TrimPrefix(strings.TrimPrefix(m.ClientURL, "http://"), "https://"))
 	}
 	return out
 }
