@@ -330,8 +330,12 @@ func (c *cli) openEnv(actor core.Actor) (*env, error) {
 	fresh := !c.store.etcd() && !exists(filepath.Join(c.dataDir, store.FileName))
 	e, err := openEnvStore(c.dataDir, c.keyDir, c.store, actor)
 	if err == nil && fresh {
-		fmt.Fprintf(c.errOut, "provisio: there was no data in %s, so a new, empty data directory was started there; if you meant another, give its path with --data (the service's is %s).\n",
-			c.dataDir, defaultService().DataDir)
+		where := ""
+		if svcDir := defaultService().DataDir; absPath(c.dataDir) != svcDir {
+			where = " (the service's is " + svcDir + ")"
+		}
+		fmt.Fprintf(c.errOut, "provisio: there was no data in %s, so a new, empty data directory was started there; if you meant another, give its path with --data%s.\n",
+			c.dataDir, where)
 	}
 	return e, err
 }
