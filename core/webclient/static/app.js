@@ -387,8 +387,9 @@
   $('install-dismiss').addEventListener('click', function () {
     if (!state) return;
     state.installHidden = true;
-    save();
-    renderInstall();
+    // Hidden once kept: a reload right after the tap must not find the
+    // advice back because the write had not landed yet.
+    save().then(renderInstall);
   });
   $('install-btn').addEventListener('click', function () {
     if (deferred) { deferred.prompt(); deferred = null; show('install-btn', false); }
