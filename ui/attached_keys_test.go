@@ -34,13 +34,7 @@ func TestAttached_EscapeClosesDialogs(t *testing.T) {
 	if _, err := svc.AddUser(core.User{Name: "alice", MobileAllowed: true}); err != nil {
 		t.Fatal(err)
 	}
-	do, waitFor := uiQueue(t)
-	helpdesk := core.LocalAdmin{Svc: svc, Operator: `console "desk-2" (helpdesk) at 127.0.0.1`,
-		Caller: core.AdminOperator{Name: "desk-2", Role: core.RoleHelpdesk, Remote: true}}
-	w := test.NewTempWindow(t, widget.NewLabel(""))
-	w.Resize(fyne.NewSize(1100, 700))
-	at := NewAttached(w, AttachedDeps{API: helpdesk, Remote: "provisio.lan:8444", do: do, now: storetest.NewClock(start).Now})
-	t.Cleanup(at.Close)
+	at, w, waitFor := helpdeskWindow(t, svc)
 	waitFor("alice listed", func() bool { return at.SelectUser("alice") })
 
 	test.Tap(at.reprovBtn)
@@ -74,7 +68,8 @@ func TestAttached_EscapeClosesDialogs(t *testing.T) {
 		t.Error("Escape reset the PIN")
 	}
 
-	admin := NewAttached(test.NewTempWindow(t, widget.NewLabel("")), AttachedDeps{API: core.LocalAdmin{Svc: svc, Operator: "test"}, do: do})
+	adminDo, _ := uiQueue(t)
+	admin := NewAttached(test.NewTempWindow(t, widget.NewLabel("")), AttachedDeps{API: core.LocalAdmin{Svc: svc, Operator: "test"}, do: adminDo})
 	t.Cleanup(admin.Close)
 	test.Tap(admin.addBtn)
 	aw := admin.win
@@ -110,13 +105,7 @@ func TestAttached_EnterKeepsTheShownPIN(t *testing.T) {
 	if _, err := svc.AddUser(core.User{Name: "alice", MobileAllowed: true}); err != nil {
 		t.Fatal(err)
 	}
-	do, waitFor := uiQueue(t)
-	helpdesk := core.LocalAdmin{Svc: svc, Operator: `console "desk-2" (helpdesk) at 127.0.0.1`,
-		Caller: core.AdminOperator{Name: "desk-2", Role: core.RoleHelpdesk, Remote: true}}
-	w := test.NewTempWindow(t, widget.NewLabel(""))
-	w.Resize(fyne.NewSize(1100, 700))
-	at := NewAttached(w, AttachedDeps{API: helpdesk, Remote: "provisio.lan:8444", do: do, now: storetest.NewClock(start).Now})
-	t.Cleanup(at.Close)
+	at, w, waitFor := helpdeskWindow(t, svc)
 	waitFor("alice listed", func() bool { return at.SelectUser("alice") })
 
 	test.Tap(at.pinBtn)

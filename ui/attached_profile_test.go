@@ -40,8 +40,7 @@ func TestAttached_HelpdeskAssignsProfile(t *testing.T) {
 		}
 		return eff.Profile.Name + " (" + string(eff.Source) + ")"
 	}
-	helpdesk := core.LocalAdmin{Svc: svc, Operator: `console "desk-2" (helpdesk) at 127.0.0.1`,
-		Caller: core.AdminOperator{Name: "desk-2", Role: core.RoleHelpdesk, Remote: true}}
+	helpdesk := helpdeskAPI(svc)
 	w := test.NewTempWindow(t, widget.NewLabel(""))
 	at := NewAttached(w, AttachedDeps{API: helpdesk, Remote: "provisio.lan:8444", do: do})
 	t.Cleanup(at.Close)

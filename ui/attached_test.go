@@ -94,8 +94,7 @@ func TestAttached_RolesAndHelpdeskActions(t *testing.T) {
 		t.Fatal(err)
 	}
 	do, waitFor := uiQueue(t)
-	helpdesk := core.LocalAdmin{Svc: svc, Operator: `console "desk-2" (helpdesk) at 127.0.0.1`,
-		Caller: core.AdminOperator{Name: "desk-2", Role: core.RoleHelpdesk, Remote: true}}
+	helpdesk := helpdeskAPI(svc)
 	w := test.NewTempWindow(t, widget.NewLabel(""))
 	at := NewAttached(w, AttachedDeps{API: helpdesk, Remote: "provisio.lan:8444", do: do})
 	t.Cleanup(at.Close)
@@ -143,6 +142,25 @@ func TestAttached_RolesAndHelpdeskActions(t *testing.T) {
 	if admin.StatusText() != AttachedState+"   "+attachedNote+"   ·   Data /tmp/x" {
 		t.Errorf("a locally attached console says %q", admin.StatusText())
 	}
+}
+
+// helpdeskAPI is the admin API as the paired helpdesk console "desk-2"
+// reaches it.
+func helpdeskAPI(svc *core.Service) core.LocalAdmin {
+	return core.LocalAdmin{Svc: svc, Operator: `console "desk-2" (helpdesk) at 127.0.0.1`,
+		Caller: core.AdminOperator{Name: "desk-2", Role: core.RoleHelpdesk, Remote: true}}
+}
+
+// helpdeskWindow opens the attached window as that helpdesk console,
+// 1100×700 on a fixed clock, its UI work queued for waitFor (uiQueue).
+func helpdeskWindow(t *testing.T, svc *core.Service) (at *Attached, w fyne.Window, waitFor func(string, func() bool)) {
+	t.Helper()
+	do, waitFor := uiQueue(t)
+	w = test.NewTempWindow(t, widget.NewLabel(""))
+	w.Resize(fyne.NewSize(1100, 700))
+	at = NewAttached(w, AttachedDeps{API: helpdeskAPI(svc), Remote: "provisio.lan:8444", do: do, now: storetest.NewClock(start).Now})
+	t.Cleanup(at.Close)
+	return at, w, waitFor
 }
 
 // tapDialogButton taps the button labelled text in the window's top
@@ -231,8 +249,7 @@ func TestAttached_ReprovisionDialog(t *testing.T) {
 				t.Fatal(err)
 			}
 			do, waitFor := uiQueue(t)
-			helpdesk := core.LocalAdmin{Svc: svc, Operator: `console "desk-2" (helpdesk) at 127.0.0.1`,
-				Caller: core.AdminOperator{Name: "desk-2", Role: core.RoleHelpdesk, Remote: true}}
+			helpdesk := helpdeskAPI(svc)
 			w := test.NewTempWindow(t, widget.NewLabel(""))
 			w.Resize(fyne.NewSize(1100, 700))
 			at := NewAttached(w, AttachedDeps{API: helpdesk, Remote: "provisio.lan:8444", do: do, now: clock.Now, tick: 5 * time.Millisecond})
@@ -284,12 +301,7 @@ func TestAttached_ReprovisionWithoutTheMobileRight(t *testing.T) {
 	if _, err := svc.AddUser(core.User{Name: "bob"}); err != nil {
 		t.Fatal(err)
 	}
-	do, waitFor := uiQueue(t)
-	helpdesk := core.LocalAdmin{Svc: svc, Operator: `console "desk-2" (helpdesk) at 127.0.0.1`,
-		Caller: core.AdminOperator{Name: "desk-2", Role: core.RoleHelpdesk, Remote: true}}
-	w := test.NewTempWindow(t, widget.NewLabel(""))
-	at := NewAttached(w, AttachedDeps{API: helpdesk, Remote: "provisio.lan:8444", do: do})
-	t.Cleanup(at.Close)
+	at, w, waitFor := helpdeskWindow(t, svc)
 	waitFor("bob listed", func() bool { return at.SelectUser("bob") })
 	test.Tap(at.reprovBtn)
 	waitFor("the refusal", func() bool { return w.Canvas().Overlays().Top() != nil })

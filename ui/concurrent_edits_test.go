@@ -163,8 +163,7 @@ func TestUserForm_KeepsProfileAssignedByHelpdesk(t *testing.T) {
 	f := openUserForm(t, h)
 
 	do, waitFor := uiQueue(t)
-	helpdesk := core.LocalAdmin{Svc: h.svc, Operator: `console "desk-2" (helpdesk) at 127.0.0.1`,
-		Caller: core.AdminOperator{Name: "desk-2", Role: core.RoleHelpdesk, Remote: true}}
+	helpdesk := helpdeskAPI(h.svc)
 	w := test.NewTempWindow(t, widget.NewLabel(""))
 	at := NewAttached(w, AttachedDeps{API: helpdesk, Remote: "provisio.lan:8444", do: do})
 	t.Cleanup(at.Close)
