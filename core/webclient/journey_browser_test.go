@@ -30,10 +30,22 @@ func (b *browser) slowNetwork(ms float64) {
 		if _, err := cdp.Call(ctx, t, network.Enable, network.EnableParams{}); err != nil {
 			return err
 		}
-		_, err := cdp.Call(ctx, t, network.EmulateNetworkConditionsByRule, network.EmulateNetworkConditionsByRuleParams{
+		_, err := cdp.Call(ctx, t, emulateByRule, emulateByRuleParams{
 			MatchedNetworkConditions: []*network.Conditions{{Latency: ms, DownloadThroughput: -1, UploadThroughput: -1}}})
 		return err
 	}))
+}
+
+// emulateByRule is Network.emulateNetworkConditionsByRule with the
+// parameters Debian's Chromium (148) requires: it still takes "offline"
+// beside the rules and answers "Invalid parameters" without it, while
+// cdproto follows the newer protocol, where offline moved into each rule.
+// Newer Chromium ignores the extra field.
+var emulateByRule = cdp.Command[emulateByRuleParams, network.EmulateNetworkConditionsByRuleResult]{Method: network.CommandEmulateNetworkConditionsByRule}
+
+type emulateByRuleParams struct {
+	Offline                  bool                  `json:"offline"`
+	MatchedNetworkConditions []*network.Conditions `json:"matchedNetworkConditions"`
 }
 
 // center is the middle of the element sel, in CSS pixels of the viewport.
