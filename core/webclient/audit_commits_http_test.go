@@ -215,7 +215,12 @@ func refusedCommitNothing(t *testing.T, limits agentxml.Limits, rotate bool) {
 					req.Header.Set("Content-Type", rq.ctype)
 				}
 				r, err := hc.Do(req)
-				if err != nil {
+				if err != nil && kind.name == "oversize body" {
+					// The server answers 413 before it reads the body
+					// and closes; the reset may reach the client first.
+					statuses[-1]++
+					continue
+				} else if err != nil {
 					t.Fatal(err)
 				}
 				b, _ := io.ReadAll(r.Body)
