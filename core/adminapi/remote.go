@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log"
+	"math"
 	"net"
 	"net/http"
 	"path"
@@ -69,6 +70,9 @@ type RemoteServer struct {
 	wg   sync.WaitGroup
 	done chan struct{}
 	lim  *pairLimiter
+	// refused is each source's budget of requests refused for want of a
+	// paired console's certificate.
+	refused *refusedLimiter
 }
 
 // ListenRemote serves the API over HTTPS with mutual TLS on addr.
@@ -97,7 +101,7 @@ func ListenRemote(addr string, svc *core.Service, opt RemoteOptions) (*RemoteSer
 		return nil, fmt.Errorf("open the remote admin listener on %s: %w", addr, err)
 	}
 	s := &RemoteServer{svc: svc, ca: opt.CA, pool: pool, done: make(chan struct{}),
-		lim: newPairLimiter(rate.Every(opt.PairEvery), opt.PairBurst)}
+		lim: newPairLimiter(rate.Every(opt.PairEvery), opt.PairBurst), refused: newRefusedLimiter()}
 	cfg := &tls.Config{
 		MinVersion:     tls.VersionTLS12,
 		GetCertificate: opt.GetCertificate,
@@ -169,23 +173,34 @@ var errNoConsoleCert = core.Errorf(core.CodeNotPaired, "This request needs the c
 
 // caller identifies the paired console behind r from its certificate;
 // anything else is refused and counted.
+//
+// A refusal needs no secret, so each source address has a budget of them
+// (refusedLimiter): once it is spent, the refusal is 429 rate_limited,
+// counted as "rate limited". Only refusals are charged, so a paired
+// console behind the same address as a scanner is still served.
 func (s *RemoteServer) caller(r *http.Request) (Caller, error) {
 	ip := hostOnly(r.RemoteAddr)
+	refuse := func(reason string, err error) (Caller, error) {
+		if spent, wait := s.refused.spent(ip); spent {
+			s.svc.Refuse(ip, "rate limited")
+			return Caller{}, core.Errorf(codeRateLimited, "Too many refused requests from this address; try again in %d s.", max(int(math.Ceil(wait.Seconds())), 1))
+		}
+		s.refused.charge(ip)
+		s.svc.Refuse(ip, reason)
+		return Caller{}, err
+	}
 	if r.TLS == nil || len(r.TLS.PeerCertificates) == 0 {
-		s.svc.Refuse(ip, "remote admin API request without a console certificate")
-		return Caller{}, errNoConsoleCert
+		return refuse("remote admin API request without a console certificate", errNoConsoleCert)
 	}
 	leaf := r.TLS.PeerCertificates[0]
 	if _, err := leaf.Verify(x509.VerifyOptions{Roots: s.pool, KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}}); err != nil {
-		s.svc.Refuse(ip, "remote admin API request with a certificate the console CA did not sign")
-		return Caller{}, errNoConsoleCert
+		return refuse("remote admin API request with a certificate the console CA did not sign", errNoConsoleCert)
 	}
 	serial, fp := strings.ToUpper(leaf.SerialNumber.Text(16)), core.CertFingerprint(leaf.Raw)
 	con, err := s.svc.PairedConsole(serial, fp)
-	if err != nil {
-		if core.ErrorCode(err) == core.CodeNotPaired {
-			s.svc.Refuse(ip, "remote admin API request from a revoked or unpaired console")
-		}
+	if core.ErrorCode(err) == core.CodeNotPaired {
+		return refuse("remote admin API request from a revoked or unpaired console", err)
+	} else if err != nil {
 		return Caller{}, err
 	}
 	return Caller{
@@ -319,4 +334,75 @@ func (l *pairLimiter) allow(ip string) bool {
 		l.sources[ip] = lim
 	}
 	return lim.Allow() && l.all.Allow()
+}
+
+// The budget of refused requests per source address on the remote admin
+// port: the phones' port's (agentxml.DefaultLimits().Refused), which no
+// console meets, since a paired one is never refused for its certificate.
+const (
+	refusedBurst     = 60
+	refusedPerSecond = 2
+)
+
+// refusedLimiter is a token bucket of refused requests per source: an
+// IPv4 address or an IPv6 /64 (core.SourceName).
+type refusedLimiter struct {
+	mu       sync.Mutex
+	sources  map[string]*refusedSource
+	overflow *rate.Limiter
+	swept    time.Time
+}
+
+type refusedSource struct {
+	lim  *rate.Limiter
+	seen time.Time
+}
+
+func newRefusedLimiter() *refusedLimiter {
+	return &refusedLimiter{sources: map[string]*refusedSource{}, overflow: rate.NewLimiter(refusedPerSecond, refusedBurst)}
+}
+
+// get returns the bucket of ip's source. Past maxPairSources sources, the
+// ones whose bucket has refilled are forgotten (which changes nothing, at
+// most once a second); if none has, new sources share one bucket, so that
+// many addresses cannot give each other their budgets back.
+func (l *refusedLimiter) get(ip string, now time.Time) *rate.Limiter {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	key := core.SourceName(ip)
+	if src, ok := l.sources[key]; ok {
+		src.seen = now
+		return src.lim
+	}
+	if len(l.sources) >= maxPairSources && now.Sub(l.swept) >= time.Second {
+		l.swept = now
+		full := time.Duration(float64(refusedBurst) / refusedPerSecond * float64(time.Second))
+		for k, src := range l.sources {
+			if now.Sub(src.seen) > full {
+				delete(l.sources, k)
+			}
+		}
+	}
+	if len(l.sources) >= maxPairSources {
+		return l.overflow
+	}
+	lim := rate.NewLimiter(refusedPerSecond, refusedBurst)
+	l.sources[key] = &refusedSource{lim: lim, seen: now}
+	return lim
+}
+
+// spent reports whether ip's source has no refusal left, without taking
+// one, and how long until it has.
+func (l *refusedLimiter) spent(ip string) (bool, time.Duration) {
+	now := time.Now()
+	if t := l.get(ip, now).TokensAt(now); t < 1 {
+		return true, time.Duration((1 - t) / refusedPerSecond * float64(time.Second))
+	}
+	return false, 0
+}
+
+// charge takes a refusal from ip's source.
+func (l *refusedLimiter) charge(ip string) {
+	now := time.Now()
+	l.get(ip, now).AllowN(now, 1)
 }

@@ -520,3 +520,60 @@ func TestRemoteConsole_RequestsTheMuxAnswersNeedACertificate(t *testing.T) {
 		t.Errorf("the refusals are not counted:\n%s", log)
 	}
 }
+
+// TestRemoteConsole_RefusedRequestsLimited: the remote admin port is open
+// to the network, and every route but pairing refuses a client without a
+// paired console's certificate. Such refusals need no secret, so each
+// source address gets a budget of them (60 at once, then 2 a second, as
+// on the phones' port) and then 429 rate_limited before its certificate
+// is even checked, counted in memory, also with a certificate the console
+// CA did not sign; a paired console on another address is still served.
+func TestRemoteConsole_RefusedRequestsLimited(t *testing.T) {
+	e := newRemote(t, adminapi.RemoteOptions{})
+	id := e.pair(t, "desk", core.RoleHelpdesk) // from 127.0.0.1
+	stranger := clientCert(t, certs.NewDeviceCA(t.TempDir()))
+	for _, row := range []struct {
+		name string
+		ip   string
+		cert *tls.Certificate
+	}{
+		{"no certificate", "127.0.0.4", nil},
+		{"a certificate the console CA did not sign", "127.0.0.5", stranger},
+	} {
+		t.Run(row.name, func(t *testing.T) {
+			cfg := &tls.Config{InsecureSkipVerify: true} // no secret is sent
+			if row.cert != nil {
+				cfg.Certificates = []tls.Certificate{*row.cert}
+			}
+			d := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(row.ip)}, Timeout: 5 * time.Second}
+			hc := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: cfg, DialContext: d.DialContext}}
+			defer hc.CloseIdleConnections()
+			statuses := map[int]int{}
+			for i := 0; i < 100; i++ {
+				resp, err := hc.Get("https://" + e.addr + "/v1/users")
+				if err != nil {
+					t.Fatal(err)
+				}
+				b, _ := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				statuses[resp.StatusCode]++
+				if resp.StatusCode == http.StatusTooManyRequests && !strings.Contains(string(b), `"rate_limited"`) {
+					t.Errorf("429 without rate_limited: %s", b)
+				}
+			}
+			if statuses[http.StatusForbidden] > 62 || statuses[http.StatusTooManyRequests] < 30 {
+				t.Errorf("100 refused requests from one address: %v, want about 60 refusals, then 429", statuses)
+			}
+		})
+	}
+	c, err := adminapi.DialRemote(id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Users(); err != nil {
+		t.Errorf("the paired console on another address: %v", err)
+	}
+	if log := e.log(t); !strings.Contains(log, "refused requests from 127.0.0.4 in the last minute: rate limited") {
+		t.Errorf("the limited requests are not counted:\n%s", log)
+	}
+}

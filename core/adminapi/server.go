@@ -516,7 +516,8 @@ var statusOf = map[core.Code]int{
 	codeRateLimited:    http.StatusTooManyRequests,
 }
 
-// codeRateLimited answers a pairing request over the rate limit.
+// codeRateLimited answers a pairing request over the rate limit, and a
+// refusal for want of a console certificate past its source's budget.
 const codeRateLimited core.Code = "rate_limited"
 
 func writeError(w http.ResponseWriter, err error) {

@@ -42,6 +42,30 @@ type oathPageData struct {
 	Deadline string
 }
 
+// crossSiteRefused is the answer, with 403, to a set-up POST a browser
+// marks as sent by another site's page; the web client says the same.
+const crossSiteRefused = "This request came from another website, so it was refused. Open this server's page yourself and try again there."
+
+// sameSiteOnly refuses a POST that a browser marks as coming from another
+// site (Sec-Fetch-Site, or an Origin naming another host): only the
+// set-up page posts its form, and another site's page must not make a
+// visitor's browser on the LAN spend, or guess at, anyone's code, which
+// would also spread the guesses over every visitor's address. A client
+// that says nothing about where it comes from is not a browser and is
+// served. A refusal needs no secret: it is charged to the set-up's
+// per-address limit and counted in memory.
+func (s *Server) sameSiteOnly(next http.Handler) http.Handler {
+	cop := http.NewCrossOriginProtection()
+	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if s.limited(w, r, s.lims.provision) {
+			return
+		}
+		s.svc.Refuse(clientIP(r), "an authenticator set-up posted from another website")
+		writeText(w, http.StatusForbidden, crossSiteRefused)
+	}))
+	return cop.Handler(next)
+}
+
 // redeemOATH answers POST /userportal/oath.
 func (s *Server) redeemOATH(w http.ResponseWriter, r *http.Request) {
 	// Anyone may try a code, as with provision on /proxy: the same

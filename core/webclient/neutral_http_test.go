@@ -24,8 +24,8 @@ import (
 // token index, a self-service code request) answers byte for byte alike,
 // status, headers (Content-Length included) and body, whether the name is
 // no account or an account in any state: active, locked, disabled,
-// without the mobile right, deleted, provisioned, with a pending mobile
-// or authenticator code, with an expired code; and for the name written
+// without the mobile right, deleted, provisioned, in a profile of its
+// own, with a pending mobile or authenticator code, with an expired code; and for the name written
 // in another case, with spaces around it, in other scripts or far too
 // long. None of them costs a durable write, except the code request
 // that mails a code to the one account able to receive it (whose timing
@@ -59,7 +59,7 @@ func TestHandler_AnonymousAnswersSameForEveryAccount(t *testing.T) {
 		t.Fatal(err)
 	}
 	clock.Advance(time.Hour)
-	for _, name := range []string{"active", "locked", "disabled", "noright", "deleted", "provisioned", "pending", "pendingoath"} {
+	for _, name := range []string{"active", "locked", "disabled", "noright", "deleted", "provisioned", "pending", "pendingoath", "profiled"} {
 		storetest.MustAddUser(t, svc, name, "1357")
 	}
 	change("active", func(u *core.User) { u.Email = "" }) // so a code request sends nothing
@@ -67,6 +67,19 @@ func TestHandler_AnonymousAnswersSameForEveryAccount(t *testing.T) {
 	change("disabled", func(u *core.User) { u.Disabled = true })
 	change("noright", func(u *core.User) { u.MobileAllowed = false })
 	if err := svc.DeleteUser("deleted"); err != nil {
+		t.Fatal(err)
+	}
+	// A profile that changes what the phone may do, and its own code
+	// validity: none of it may show before a code is right.
+	if err := svc.AddProfile(core.Profile{Name: "Secure", ClientPolicies: core.DefaultClientPolicies(core.MobileClientPolicy{SupportEmail: "it@example.org"})}); err != nil {
+		t.Fatal(err)
+	}
+	for _, kv := range [][2]string{{"mutual_auth", "yes"}, {"logging", "yes"}, {"sync_index", "no"}} {
+		if err := svc.SetProfileValue("Secure", kv[0], kv[1]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := svc.AssignProfileToUser("Secure", "profiled"); err != nil {
 		t.Fatal(err)
 	}
 	ic, err := svc.CreateProvisionCode("provisioned")
@@ -112,7 +125,7 @@ func TestHandler_AnonymousAnswersSameForEveryAccount(t *testing.T) {
 	}
 	// Each account's name at most three times: the code request's limit
 	// per name (the same for any name) would answer the fourth 429.
-	names := []string{"nobody", "active", "locked", "disabled", "noright", "deleted", "provisioned", "pending", "pendingoath", "expired",
+	names := []string{"nobody", "active", "locked", "disabled", "noright", "deleted", "provisioned", "pending", "pendingoath", "expired", "profiled",
 		"PENDING", " active ", "Locked\t", "pendïng", "ｐｅｎｄｉｎｇ", "pending\u200b", strings.Repeat("p", 64)}
 	// answer is what a client sees, but the Date header.
 	answer := func(r *http.Response) string {

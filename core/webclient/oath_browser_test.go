@@ -1,0 +1,83 @@
+package webclient_test
+
+import (
+	"html/template"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"provisio/core"
+	"provisio/core/agentxml"
+	"provisio/core/agentxml/agentxmltest"
+	"provisio/core/oathkey"
+	"provisio/core/store/storetest"
+	"provisio/core/webclient"
+)
+
+// TestOATH_SetUpPageCrossSiteInChromium: in a real browser, the
+// authenticator set-up page's own button still shows the otpauth:// link
+// (its POST is same-origin), while another site's page that posts the same
+// form with the code, as a page on the internet could make a visitor's
+// browser on the LAN do, is refused with a sentence and spends nothing.
+func TestOATH_SetUpPageCrossSiteInChromium(t *testing.T) {
+	svc := storetest.MustServiceOn(t, storetest.MustOpen(t), core.WithOATHKeys(oathkey.Keys{}))
+	srv, _ := agentxmltest.MustServer(t, svc, func(o *agentxml.Options) {
+		o.Portal = webclient.New(svc, webclient.Options{Fingerprint: o.Fingerprint, RequestFloor: time.Millisecond})
+	})
+	if err := svc.SetSetting("oath.enabled", "yes"); err != nil {
+		t.Fatal(err)
+	}
+	storetest.MustAddUser(t, svc, "alice", "9132")
+	ic, err := svc.MailOATHProvisionCode("alice", core.OATHOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, err := url.Parse(ic.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Another site, on another port of loopback: a page whose form posts
+	// the code to the set-up page's address.
+	evil := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		_ = template.Must(template.New("").Parse(`<!doctype html><form id="f" method="post" action="{{.Action}}">
+<input type="hidden" name="username" value="alice"><input type="hidden" name="code" value="{{.Code}}">
+<button id="go" type="submit">Win a prize</button></form>`)).Execute(w, map[string]string{
+			"Action": srv.URL() + "/userportal/oath", "Code": u.Query().Get("code")})
+	}))
+	t.Cleanup(evil.Close)
+
+	phone := newBrowser(t, budget(t))
+	phone.do(chromedp.Navigate(evil.URL), chromedp.WaitVisible(chromedp.CSS("#go")), chromedp.Click(chromedp.CSS("#go")))
+	phone.waitPage("another website")
+	if body := phone.text("body"); strings.Contains(body, "otpauth") || !strings.Contains(body, "This request came from another website") {
+		t.Fatalf("another site's POST shows %q", body)
+	}
+	if pend, err := svc.PendingCodes(); err != nil || pend["alice"].IsZero() {
+		t.Fatalf("alice's code after another site's POST: %v %v", pend, err)
+	}
+
+	phone.do(chromedp.Navigate(ic.URL), chromedp.WaitVisible(chromedp.CSS("button[type=submit]")), chromedp.Click(chromedp.CSS("button[type=submit]")))
+	phone.waitPage("This page is shown once")
+	if href := phone.eval(`(document.querySelector('a[href^="otpauth://"]') || {}).href || ""`); !strings.HasPrefix(href, "otpauth://") {
+		t.Fatalf("the set-up page's own button shows no otpauth:// link: %q", phone.text("body"))
+	}
+}
+
+// waitPage waits until the page that a form's submission navigates to
+// shows want: evaluating during the navigation fails, so it asks again.
+func (b *browser) waitPage(want string) {
+	b.t.Helper()
+	for end := time.Now().Add(20 * time.Second); time.Now().Before(end); time.Sleep(100 * time.Millisecond) {
+		s, err := chromedp.Run(b.ctx, chromedp.Evaluate[string](`document.body ? document.body.innerText : ""`))
+		if err == nil && strings.Contains(s, want) {
+			return
+		}
+	}
+	b.t.Fatalf("the page never showed %q", want)
+}
