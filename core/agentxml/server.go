@@ -268,5 +268,16 @@ func (s *Server) Close() error {
 			errs = append(errs, srv.Close())
 		}
 	}
+	// A handler's work that outlives its answer (the web client's slow
+	// self-service commits) ends before the caller closes the store, or
+	// is cut off with the requests after the grace period.
+	if p, ok := s.opt.Portal.(interface{ Wait() }); ok {
+		waited := make(chan struct{})
+		go func() { p.Wait(); close(waited) }()
+		select {
+		case <-waited:
+		case <-ctx.Done():
+		}
+	}
 	return errors.Join(errs...)
 }

@@ -11,3 +11,7 @@ func LimiterKeys(h *Handler) []string {
 	}
 	return keys
 }
+
+// Settled waits until no self-service request of h is still committing
+// after its answer, so a test can count its writes.
+func Settled(h *Handler) { h.Wait() }

@@ -36,8 +36,10 @@ func TestHandler_AnonymousAnswersSameForEveryAccount(t *testing.T) {
 	clock := storetest.NewClock(time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC))
 	st := &storetest.Faulty{Store: storetest.MustOpen(t)}
 	svc := storetest.MustServiceOn(t, st, core.WithClock(clock), core.WithOATHKeys(oathkey.Keys{}))
+	var portal *webclient.Handler
 	srv, fp := agentxmltest.MustServer(t, svc, agentxmltest.WithLimits(agentxmltest.NoLimits()), func(o *agentxml.Options) {
-		o.Portal = webclient.New(svc, webclient.Options{Fingerprint: o.Fingerprint, RequestFloor: time.Millisecond})
+		portal = webclient.New(svc, webclient.Options{Fingerprint: o.Fingerprint, RequestFloor: time.Millisecond})
+		o.Portal = portal
 	})
 	for k, v := range map[string]string{
 		"server.siteid": "office-1", "oath.enabled": "yes",
@@ -166,6 +168,8 @@ func TestHandler_AnonymousAnswersSameForEveryAccount(t *testing.T) {
 					t.Fatal(err)
 				}
 				got := answer(r)
+				// A code request's commit may land after its answer.
+				webclient.Settled(portal)
 				after, err := svc.PendingCodes()
 				if err != nil {
 					t.Fatal(err)

@@ -83,21 +83,54 @@ func (h *Handler) request(w http.ResponseWriter, r *http.Request) {
 	}
 	// From here on the answer waits for the floor, whatever happens, and
 	// before any byte of it is written: only the issuing path commits.
-	floor := time.Now().Add(h.opt.RequestFloor)
-	out, err := h.svc.RequestSelfServiceCode(name)
-	time.Sleep(time.Until(floor))
+	// It never waits longer: when the commit is slow (a busy disk, etcd
+	// without quorum) the request finishes after the answer, which is
+	// the one every request gets, or its lateness would tell a stranger
+	// that the name is an account that can receive a code.
+	type issued struct {
+		out core.SelfServiceOutcome
+		err error
+	}
+	done := make(chan issued, 1)
+	h.issuing.Add(1)
+	go func() {
+		defer h.issuing.Done()
+		out, err := h.svc.RequestSelfServiceCode(name)
+		done <- issued{out, err}
+	}()
+	floor := time.NewTimer(h.opt.RequestFloor)
+	defer floor.Stop()
+	<-floor.C
+	select {
+	case res := <-done:
+		h.settle(ip, res.out, res.err)
+		if res.err != nil {
+			data.Problem = "The request could not be handled; try again later or ask your helpdesk."
+			h.render(w, http.StatusInternalServerError, "portal.html", data)
+			return
+		}
+	default:
+		h.issuing.Add(1)
+		go func() {
+			defer h.issuing.Done()
+			res := <-done
+			h.settle(ip, res.out, res.err)
+		}()
+	}
+	data.Answer = requestAnswer
+	h.render(w, http.StatusOK, "portal.html", data)
+}
+
+// settle counts what stopped a self-service request. Whatever it was, it
+// costs the same: a count in memory, never a durable write, which only
+// real accounts would pay for (an fsync's delay would tell a stranger
+// which names exist). The reasons are fixed sentences: the name is the
+// stranger's text.
+func (h *Handler) settle(ip string, out core.SelfServiceOutcome, err error) {
 	if err != nil {
-		// Counted, not written: a write here would also make a failure's
-		// answer slower than the floor.
 		h.svc.RequestFailed("Self-service code request", err)
-		data.Problem = "The request could not be handled; try again later or ask your helpdesk."
-		h.render(w, http.StatusInternalServerError, "portal.html", data)
 		return
 	}
-	// Whatever stopped the request, it costs the same: a count in memory,
-	// never a durable write, which only real accounts would pay for (an
-	// fsync's delay would tell a stranger which names exist). The reasons
-	// are fixed sentences: the name is the stranger's text.
 	switch out {
 	case core.SelfServiceNoUser:
 		h.svc.Refuse(ip, refusedRequestNoUser)
@@ -106,8 +139,6 @@ func (h *Handler) request(w http.ResponseWriter, r *http.Request) {
 	case core.SelfServicePending:
 		h.svc.Refuse(ip, refusedRequestPending)
 	}
-	data.Answer = requestAnswer
-	h.render(w, http.StatusOK, "portal.html", data)
 }
 
 // maxForm bounds a form body: a username and a code are a few dozen bytes.

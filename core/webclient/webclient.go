@@ -27,6 +27,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"provisio/core"
@@ -76,7 +77,14 @@ type Handler struct {
 	csrf   http.Handler
 	limits *limiter
 	static Limit
+	// issuing counts self-service requests still committing after their
+	// answer went out (request); Wait waits for them.
+	issuing sync.WaitGroup
 }
+
+// Wait returns when no self-service request is still committing after
+// its answer: the server calls it when it stops, before the store closes.
+func (h *Handler) Wait() { h.issuing.Wait() }
 
 // Prefix is where the handler is mounted; the authenticator lives under
 // App so its service worker's scope covers nothing else.
