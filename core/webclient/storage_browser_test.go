@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/chromedp/cdproto/cdp"
-	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 
@@ -144,27 +143,6 @@ func TestWebClient_NoStorageKeepsTheCode(t *testing.T) {
 		}
 		codeKept(t, w, old)
 	})
-}
-
-// TestWebClient_NoScriptStillSetsUp: without JavaScript the Provision URL
-// page's button still sends the code, as before the storage check, and
-// the answer says that the strings cannot be kept without it.
-func TestWebClient_NoScriptStillSetsUp(t *testing.T) {
-	w := newWorld(t)
-	w.addUser(t, "alice", "9132", "")
-	ic := w.code(t, "alice")
-	phone := newBrowser(t, budget(t))
-	phone.do(chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
-		_, err := cdp.Call(ctx, tg, emulation.SetScriptExecutionDisabled, emulation.SetScriptExecutionDisabledParams{Value: true})
-		return err
-	}))
-	phone.do(chromedp.Navigate(ic.URL))
-	phone.visible("#setup-phone")
-	phone.do(chromedp.Tap(chromedp.CSS("#setup-phone")))
-	phone.until(`document.querySelector('h1').textContent === 'Device Provisioned'`, 10*time.Second, "the form posts without script")
-	if u, _ := w.svc.User("alice"); u.DeviceID == "" {
-		t.Fatal("the form without script did not set alice up")
-	}
 }
 
 // TestWebClient_StoringFailsAfterSetUpSaysWhatToDo: the server has spent

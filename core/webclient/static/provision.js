@@ -19,7 +19,10 @@
 // record (ProvisioStore.probe) and, when that fails, sends nothing and
 // says why and what to do.
 //
-// The page works without it, as before: the form posts the code.
+// The button starts disabled and this script turns it on: a tap before
+// the script ran (a slow connection) or with scripts off posted the form
+// all the same, which spent the code for an answer page that, without
+// its own script, keeps nothing. Without scripts the page says so.
 'use strict';
 (function () {
   var btn = document.getElementById('setup-phone');
@@ -32,6 +35,7 @@
     btn.disabled = false;
     btn.textContent = label;
   }
+  ready();
   form.addEventListener('submit', function (e) {
     if (sent) { e.preventDefault(); return; }
     sent = true;
