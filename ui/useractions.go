@@ -111,7 +111,7 @@ type pinResetDialog struct {
 	user string
 	dlg  *dialog.CustomDialog
 
-	show, send, cancel *widget.Button
+	show, send, cancel *button
 	// result shows the new PIN after Show, in large type.
 	pin    *widget.Label
 	result *widget.Label
@@ -132,10 +132,10 @@ func (s *usersScreen) openPINReset() {
 	p.result = newNote("")
 	p.result.Hide()
 
-	p.cancel = widget.NewButton("Cancel", func() { p.dlg.Hide() })
-	p.show = widget.NewButtonWithIcon("Show PIN", theme.VisibilityIcon(), func() { p.reset(false) })
+	p.cancel = newButton(s.c, "Cancel", nil, func() { p.dlg.Hide() })
+	p.show = newButton(s.c, "Show PIN", theme.VisibilityIcon(), func() { p.reset(false) })
 	p.show.Importance = widget.HighImportance
-	p.send = widget.NewButtonWithIcon("Send by email", theme.MailSendIcon(), func() { p.reset(true) })
+	p.send = newButton(s.c, "Send by email", theme.MailSendIcon(), func() { p.reset(true) })
 	content := container.NewVBox(intro, p.pin, p.result)
 	if r.Email == "" {
 		p.send.Disable()
