@@ -246,3 +246,69 @@ func TestKeys_RadioAndDisclosure(t *testing.T) {
 		t.Error("Enter on the header saved or closed the form")
 	}
 }
+
+// After Delete agent or Delete profile the focus leaves the Delete
+// button the deletion disabled, as on User Management: to the list, or,
+// with no agent left, to Add agent. It stayed on the disabled button,
+// where keys did nothing.
+func TestKeys_FocusAfterDeleteAgentAndProfile(t *testing.T) {
+	h := newHarness(t)
+	cv := h.win.Canvas()
+	for _, n := range []string{"radius", "vpn"} {
+		if err := h.svc.PutAgent(core.Agent{Name: n, Host: "10.0.0.1", Secret: n + "-secret-1"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	a := h.c.agents
+	a.refresh()
+	h.c.showScreen(a.content)
+	for _, want := range []fyne.Focusable{a.list, a.add} {
+		a.list.Select(0)
+		cv.Focus(a.del)
+		h.press(fyne.KeySpace)
+		if a.confirm == nil {
+			t.Fatal("Delete… opened no question")
+		}
+		a.confirm.Confirm()
+		if f := cv.Focused(); f != want {
+			t.Errorf("after Delete agent the focus is on %s, want %s", describeObj(f), describeObj(want))
+		}
+	}
+	if len(a.agents) != 0 {
+		t.Fatalf("%d agents left", len(a.agents))
+	}
+
+	p := core.Profile{Name: "Sales", ClientPolicies: core.DefaultClientPolicies(h.svc.Settings().MobileClient)}
+	p.SupportEmail = "help@example.org"
+	if err := h.svc.AddProfile(p); err != nil {
+		t.Fatal(err)
+	}
+	s := h.c.profiles
+	s.refresh()
+	h.c.showScreen(s.content)
+	for i, q := range s.profiles {
+		if q.Name == "Sales" {
+			s.list.Select(i)
+		}
+	}
+	cv.Focus(s.del)
+	h.press(fyne.KeySpace)
+	if s.confirm == nil {
+		t.Fatal("Delete… opened no question")
+	}
+	s.confirm.Confirm()
+	if f := cv.Focused(); f != s.list {
+		t.Errorf("after Delete profile the focus is on %s, want the list", describeObj(f))
+	}
+	if _, err := h.svc.Profile("Sales"); err == nil {
+		t.Error("Sales was not deleted")
+	}
+}
+
+// describeObj names a focused object for a failure message.
+func describeObj(o fyne.Focusable) string {
+	if o == nil {
+		return "nothing"
+	}
+	return describe(o)
+}

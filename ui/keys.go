@@ -364,3 +364,18 @@ func highlightFirst(l *widget.List, rows int) {
 		l.TypedKey(up)
 	}
 }
+
+// leaveDisabled moves the focus off a control a change just disabled
+// (Delete… once its row is gone), where keys did nothing: to list, or to
+// empty when the list has no rows left. Fyne leaves the focus where it
+// was.
+func leaveDisabled(cv fyne.Canvas, list fyne.Focusable, rows int, empty fyne.Focusable) {
+	if d, ok := cv.Focused().(fyne.Disableable); !ok || !d.Disabled() {
+		return
+	}
+	if rows > 0 {
+		cv.Focus(list)
+		return
+	}
+	cv.Focus(empty)
+}

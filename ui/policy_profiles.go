@@ -187,10 +187,13 @@ func (s *profilesScreen) confirmDelete() {
 		if !yes {
 			return
 		}
-		if err := s.c.svc.DeleteProfile(p.Name, s.reassign.Selected); err != nil {
+		err := s.c.svc.DeleteProfile(p.Name, s.reassign.Selected)
+		s.refresh()
+		// Off the Delete button the deletion disabled.
+		leaveDisabled(s.c.win.Canvas(), s.list, len(s.profiles), s.add)
+		if err != nil {
 			s.c.showError(err)
 		}
-		s.refresh()
 	}})
 	s.confirm.Resize(fyne.NewSize(520, 0))
 }

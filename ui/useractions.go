@@ -68,15 +68,7 @@ func (s *usersScreen) confirmAction(title, msg, confirm string, do func() error)
 // keys did nothing: to the list, or to the search box when the list is
 // empty.
 func (s *usersScreen) leaveDisabled() {
-	cv := s.c.win.Canvas()
-	if d, ok := cv.Focused().(fyne.Disableable); !ok || !d.Disabled() {
-		return
-	}
-	if len(s.shown) > 0 {
-		cv.Focus(s.list)
-		return
-	}
-	cv.Focus(s.search)
+	leaveDisabled(s.c.win.Canvas(), s.list, len(s.shown), s.search)
 }
 
 func (s *usersScreen) confirmDelete() {
