@@ -131,6 +131,20 @@ func TestKeys_EscapeFromEveryControlOfEveryDialog(t *testing.T) {
 			h.c.users.openForm(&u)
 		}},
 		{name: "Reprovision", open: func(h *harness) { h.c.openReprovision("pat") }},
+		{name: "Reprovision, a phone already", setup: func(t *testing.T, h *harness) {
+			ic, err := h.svc.CreateProvisionCode("pat")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := h.svc.Provision("127.0.0.1", "pat", ic.Code, "Android 15"); err != nil {
+				t.Fatal(err)
+			}
+		}, open: func(h *harness) { h.c.openReprovision("pat") }},
+		{name: "Reprovision, mobile client not allowed", setup: func(t *testing.T, h *harness) {
+			if _, err := h.svc.UpdateUser("pat", func(u *core.User) error { u.MobileAllowed = false; return nil }); err != nil {
+				t.Fatal(err)
+			}
+		}, open: func(h *harness) { h.c.openReprovision("pat") }},
 		{name: "Reset PIN", open: func(h *harness) { selectUser(h, "pat"); h.c.users.openPINReset() }},
 		{name: "Client log", open: func(h *harness) { h.c.openClientLog("pat") }},
 		{name: "Add agent", open: func(h *harness) { h.c.agents.openForm(nil) }},
