@@ -16,15 +16,17 @@ import (
 // put the focus on one, Escape no longer closed the dialog (fyne v2.7.1
 // widget/radio_item.go:103, radioItem.TypedKey does nothing; the
 // accordion's headers are plain widget.Buttons made in its renderer,
-// widget/accordion.go:233). Like button and check (keys.go), these pass
+// widget/accordion.go:237). Like button and check (keys.go), these pass
 // both keys on to the window's top dialog.
 
 // radio shows a Fyne RadioGroup's options as radio buttons of the
-// console's own. The group is the model: its Options, Selected, Required,
-// Horizontal, disabled state and OnChanged are what radio shows and
-// calls, and a SetSelected on the group shows here (through OnChanged,
-// so set OnChanged before making the radio). The group stays in the
-// tree, hidden, so code that looks for it in a dialog finds it.
+// console's own. The group is the model: its Options (as they are when
+// the radio is made), Selected, Required, Horizontal, disabled state
+// and OnChanged are what radio shows and calls, and a SetSelected on the
+// group shows here (through OnChanged, so set OnChanged before making
+// the radio; a Disable on the group shows at the radio's next Refresh).
+// The group stays in the tree, hidden, so code that looks for it in a
+// dialog finds it (the Reprovision tests do).
 type radio struct {
 	widget.BaseWidget
 	group *widget.RadioGroup
