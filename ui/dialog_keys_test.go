@@ -326,3 +326,44 @@ func describeObj(o fyne.Focusable) string {
 	}
 	return describe(o)
 }
+
+// Escape with nothing focused closes a file dialog, not the dialog
+// beneath it: over Reprovision, Save PNG…'s file dialog used to stay
+// while Escape closed the Reprovision dialog under it (Fyne's file
+// dialog was not among the dialogs the keys know).
+func TestKeys_EscapeClosesTheFileDialogFirst(t *testing.T) {
+	h := newHarness(t)
+	h.c.opts.saveFile = nil // Fyne's own file dialog
+	cv := h.win.Canvas()
+	h.listUser("pat")
+	h.c.openReprovision("pat")
+	d := h.c.reprov
+	test.Tap(d.savePNG)
+	if n := len(cv.Overlays().List()); n != 2 {
+		t.Fatalf("%d dialogs open, want Reprovision and the file dialog", n)
+	}
+	cv.Unfocus()
+	h.press(fyne.KeyEscape)
+	if h.c.reprov != d {
+		t.Fatal("Escape closed the Reprovision dialog beneath the file dialog")
+	}
+	if n := len(cv.Overlays().List()); n != 1 {
+		t.Fatalf("%d dialogs open after Escape, want Reprovision alone", n)
+	}
+	h.press(fyne.KeyEscape)
+	if h.c.reprov != nil || len(h.c.modals) != 0 {
+		t.Errorf("the second Escape left %d dialogs registered", len(h.c.modals))
+	}
+
+	// Cancel in the file dialog unregisters it too.
+	h.c.openReprovision("pat")
+	test.Tap(h.c.reprov.savePNG)
+	tapDialogButton(t, h.win, "Cancel")
+	if len(h.c.modals) != 1 {
+		t.Fatalf("after Cancel %d dialogs registered, want Reprovision alone", len(h.c.modals))
+	}
+	h.press(fyne.KeyEscape)
+	if h.c.reprov != nil {
+		t.Error("Escape after Cancel did not close the Reprovision dialog")
+	}
+}
