@@ -26,15 +26,15 @@ type agentForm struct {
 	dlg    *dialog.CustomDialog
 
 	name, host, secret, group *field
-	modes                     map[string]*widget.Check
+	modes                     map[string]*check
 	modesMsg                  *widget.Label // error about the modes
-	repository                *widget.Check
-	helpdesk                  *widget.Check
+	repository                *check
+	helpdesk                  *check
 
-	generate, copySecret *widget.Button
+	generate, copySecret *button
 	copied               *widget.Label
 	general              *widget.Label
-	save, cancel         *widget.Button
+	save, cancel         *button
 
 	// opened is what the Edit form showed when it opened: a save changes
 	// only what differs from it (changedSince), on the agent as stored
@@ -45,7 +45,7 @@ type agentForm struct {
 // openForm shows the Add dialog, or the Edit dialog for a.
 func (s *agentsScreen) openForm(a *core.Agent) {
 	c := s.c
-	f := &agentForm{s: s, modes: map[string]*widget.Check{}}
+	f := &agentForm{s: s, modes: map[string]*check{}}
 	entry := func(placeholder string) *field {
 		e := c.newEntry()
 		e.SetPlaceHolder(placeholder)
@@ -64,11 +64,11 @@ func (s *agentsScreen) openForm(a *core.Agent) {
 	f.group = newInputField(group)
 
 	f.copied = &widget.Label{Importance: widget.LowImportance}
-	f.generate = widget.NewButtonWithIcon("Generate", theme.ViewRefreshIcon(), func() {
+	f.generate = newButton(c, "Generate", theme.ViewRefreshIcon(), func() {
 		f.secret.entry.SetText(core.NewAgentSecret())
 		f.secretNote("A new secret: enter it in the agent too.")
 	})
-	f.copySecret = widget.NewButtonWithIcon("Copy", theme.ContentCopyIcon(), func() {
+	f.copySecret = newButton(c, "Copy", theme.ContentCopyIcon(), func() {
 		if f.secret.entry.Text == "" && f.hidden {
 			f.secretNote("The saved secret cannot be shown or copied: Provisio keeps only a hash of it. If the agent's copy is lost, generate a new one and enter it in the agent too.")
 			return
@@ -78,14 +78,14 @@ func (s *agentsScreen) openForm(a *core.Agent) {
 	})
 	var modeChecks []fyne.CanvasObject
 	for _, m := range core.AgentModes {
-		ch := widget.NewCheck(modeNames[m], func(bool) { f.setModesError("") })
+		ch := newCheck(c, modeNames[m], func(bool) { f.setModesError("") })
 		f.modes[m] = ch
 		modeChecks = append(modeChecks, ch)
 	}
 	f.modesMsg = &widget.Label{Importance: widget.DangerImportance, Wrapping: fyne.TextWrapWord}
 	f.modesMsg.Hide()
-	f.repository = widget.NewCheck("Can act as repository", nil)
-	f.helpdesk = widget.NewCheck("Helpdesk", nil)
+	f.repository = newCheck(c, "Can act as repository", nil)
+	f.helpdesk = newCheck(c, "Helpdesk", nil)
 	f.general = &widget.Label{Importance: widget.DangerImportance, Wrapping: fyne.TextWrapWord}
 	f.general.Hide()
 
@@ -133,9 +133,9 @@ func (s *agentsScreen) openForm(a *core.Agent) {
 	)
 	content := container.NewVBox(grid, f.general)
 
-	f.save = widget.NewButton("Save", f.submit)
+	f.save = newButton(c, "Save", nil, f.submit)
 	f.save.Importance = widget.HighImportance
-	f.cancel = widget.NewButton("Cancel", func() { f.dlg.Hide() })
+	f.cancel = newButton(c, "Cancel", nil, func() { f.dlg.Hide() })
 	f.dlg = dialog.NewCustomWithoutButtons(title, content, c.win)
 	for _, fl := range f.fields() {
 		fl.relayout = func() { relayout(f.dlg) }

@@ -179,10 +179,13 @@ func (s *agentsScreen) confirmDelete() {
 			if !yes {
 				return
 			}
-			if err := s.c.svc.DeleteAgent(a.Name); err != nil {
+			err := s.c.svc.DeleteAgent(a.Name)
+			s.refresh()
+			// Off the Delete button the deletion disabled.
+			leaveDisabled(s.c.win.Canvas(), s.list, len(s.agents), s.add)
+			if err != nil {
 				s.c.showError(err)
 			}
-			s.refresh()
 		})
 	spec.confirm, spec.danger = "Delete", true
 	s.confirm = s.c.ask(spec)

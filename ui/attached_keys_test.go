@@ -135,3 +135,48 @@ func TestAttached_EnterKeepsTheShownPIN(t *testing.T) {
 		t.Error("OK did not close the message")
 	}
 }
+
+// TestAttached_EscapeFromEveryControlOfEveryDialog: in the attached
+// console too, Escape closes each dialog from every control Tab reaches
+// in it (escapeFromEveryControl).
+func TestAttached_EscapeFromEveryControlOfEveryDialog(t *testing.T) {
+	test.NewTempApp(t)
+	svc := storetest.MustService(t)
+	if _, err := svc.AddUser(core.User{Name: "alice", MobileAllowed: true}); err != nil {
+		t.Fatal(err)
+	}
+	p := core.Profile{Name: "Sales", ClientPolicies: core.DefaultClientPolicies(svc.Settings().MobileClient)}
+	p.SupportEmail = "help@example.org"
+	if err := svc.AddProfile(p); err != nil {
+		t.Fatal(err)
+	}
+	at, w, waitFor := helpdeskWindow(t, svc)
+	waitFor("alice listed", func() bool { return at.SelectUser("alice") })
+	opened := func(b *widget.Button) func() {
+		return func() {
+			n := len(w.Canvas().Overlays().List())
+			test.Tap(b)
+			waitFor(b.Text, func() bool { return len(w.Canvas().Overlays().List()) > n })
+		}
+	}
+	for _, tc := range []struct {
+		name string
+		open func()
+	}{
+		{"Reprovision", opened(at.reprovBtn)},
+		{"Reset PIN", opened(at.pinBtn)},
+		{"Profile", opened(at.profileBtn)},
+	} {
+		t.Run(tc.name, func(t *testing.T) { escapeFromEveryControl(t, w, tc.open) })
+	}
+
+	adminDo, adminWait := uiQueue(t)
+	admin := NewAttached(test.NewTempWindow(t, widget.NewLabel("")), AttachedDeps{API: core.LocalAdmin{Svc: svc, Operator: "test"}, do: adminDo})
+	t.Cleanup(admin.Close)
+	adminWait("alice listed", func() bool { return admin.SelectUser("alice") })
+	for _, b := range []*widget.Button{admin.addBtn, admin.delBtn} {
+		t.Run(b.Text, func(t *testing.T) {
+			escapeFromEveryControl(t, admin.win, func() { test.Tap(b) })
+		})
+	}
+}

@@ -58,7 +58,7 @@ func (at *Attached) reprovisionHost() reprovisionHost {
 		do: at.do, tick: at.deps.tick, now: at.deps.now,
 		create: at.issue,
 		saveAs: func(name string, write func(io.Writer, string) error, done func(string, error)) {
-			saveFileAs(at.win, at.do, nil, name, write, done)
+			saveFileAs(at.win, at.keys(), at.do, nil, name, write, done)
 		},
 		showError: func(err error) {
 			name := ""

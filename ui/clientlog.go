@@ -28,12 +28,12 @@ type clientLogView struct {
 	entries  []core.ClientLogEntry // newest first
 	selected int
 
-	list    *widget.List
+	list    *navList
 	text    *widget.Label // the selected log
 	summary *widget.Label // how many, or why none
 	copied  *widget.Label
 
-	copyBtn, clearBtn, closeBtn *widget.Button
+	copyBtn, clearBtn, closeBtn *button
 	confirm                     *askDialog
 }
 
@@ -44,7 +44,7 @@ func (c *Console) openClientLog(user string) {
 	v.copied = &widget.Label{Importance: widget.SuccessImportance}
 	v.copied.Hide()
 	v.text = &widget.Label{TextStyle: fyne.TextStyle{Monospace: true}, Wrapping: fyne.TextWrapBreak, Selectable: true}
-	v.list = widget.NewList(
+	v.list = newKeyList(c,
 		func() int { return len(v.entries) },
 		func() fyne.CanvasObject { return widget.NewLabel("") },
 		func(id widget.ListItemID, o fyne.CanvasObject) {
@@ -54,10 +54,10 @@ func (c *Console) openClientLog(user string) {
 		})
 	v.list.OnSelected = func(id widget.ListItemID) { v.show(id) }
 
-	v.copyBtn = widget.NewButtonWithIcon("Copy", theme.ContentCopyIcon(), v.copy)
-	v.clearBtn = widget.NewButtonWithIcon("Clear…", theme.DeleteIcon(), v.confirmClear)
+	v.copyBtn = newButton(c, "Copy", theme.ContentCopyIcon(), v.copy)
+	v.clearBtn = newButton(c, "Clear…", theme.DeleteIcon(), v.confirmClear)
 	v.clearBtn.Importance = widget.DangerImportance
-	v.closeBtn = widget.NewButton("Close", func() { v.dlg.Hide() })
+	v.closeBtn = newButton(c, "Close", nil, func() { v.dlg.Hide() })
 	v.closeBtn.Importance = widget.HighImportance
 
 	logs := container.New(fixedHeight(110), v.list)

@@ -21,12 +21,12 @@ const maxOpenFile = 64 << 20
 // window. done runs on the UI thread with where the file went, or a
 // sentence about why it could not be written. Cancelling calls nothing.
 func (c *Console) saveAs(name string, write func(w io.Writer, path string) error, done func(path string, err error)) {
-	saveFileAs(c.win, c.do, c.opts.saveFile, name, write, done)
+	saveFileAs(c.win, c.keys(), c.do, c.opts.saveFile, name, write, done)
 }
 
-// saveFileAs is saveAs for any window: do hops to its UI thread, and pick,
-// when set, replaces the file dialog (tests).
-func saveFileAs(win fyne.Window, do func(func()), pick func(name string) (string, bool),
+// saveFileAs is saveAs for any window: k are its dialogs' keys, do hops
+// to its UI thread, and pick, when set, replaces the file dialog (tests).
+func saveFileAs(win fyne.Window, k *dialogKeys, do func(func()), pick func(name string) (string, bool),
 	name string, write func(w io.Writer, path string) error, done func(path string, err error)) {
 	finish := func(path string, w io.WriteCloser) {
 		go func() {
@@ -50,7 +50,9 @@ func saveFileAs(win fyne.Window, do func(func()), pick func(name string) (string
 		finish(path, f)
 		return
 	}
+	var unkey func()
 	d := dialog.NewFileSave(func(w fyne.URIWriteCloser, err error) {
+		unkey()
 		switch {
 		case err != nil:
 			done("", fileError(err, "written"))
@@ -60,6 +62,7 @@ func saveFileAs(win fyne.Window, do func(func()), pick func(name string) (string
 	}, win)
 	d.SetFileName(name)
 	d.Resize(fileDialogSize(win))
+	unkey = keyFileDialog(k, d)
 	d.Show()
 }
 
@@ -79,7 +82,9 @@ func (c *Console) openFile(exts []string, read func(name string, data []byte)) {
 		read(filepath.Base(path), data)
 		return
 	}
+	var unkey func()
 	d := dialog.NewFileOpen(func(r fyne.URIReadCloser, err error) {
+		unkey()
 		if err == nil && r == nil {
 			return // cancelled
 		}
@@ -95,7 +100,23 @@ func (c *Console) openFile(exts []string, read func(name string, data []byte)) {
 	}, c.win)
 	d.SetFilter(storage.NewExtensionFileFilter(exts))
 	d.Resize(fileDialogSize(c.win))
+	unkey = keyFileDialog(c.keys(), d)
 	d.Show()
+}
+
+// keyFileDialog registers Fyne's file dialog d with the window's dialogs
+// k, so that Escape (with nothing focused: the dialog's own widgets are
+// Fyne's and drop it) closes d and not the dialog beneath it, Save PNG…'s
+// over Reprovision. Enter does nothing there, as in d's file list. It
+// unregisters when d closes, and by the returned func, which d's result
+// callback calls: a dialog the desktop shows instead of Fyne's (a
+// Flatpak's portal) reports no close otherwise.
+func keyFileDialog(k *dialogKeys, d *dialog.FileDialog) (unkey func()) {
+	if k == nil {
+		return func() {}
+	}
+	m := k.pushDialog(d, d.Hide, nil)
+	return func() { k.popModal(m) }
 }
 
 func readLimited(r io.ReadCloser, err error) ([]byte, error) {

@@ -26,7 +26,7 @@ type firstRun struct {
 	phonesUse           *widget.Label // the address phones will be given
 	general             *widget.Label
 
-	finish, skip *widget.Button
+	finish, skip *button
 	closed       bool
 	// opened is what the settings held when the setup opened: Finish
 	// saves only the choices that differ from it (changedSince).
@@ -83,7 +83,7 @@ func (c *Console) openFirstRun() {
 	}
 	f.updatePhonesUse()
 
-	addrBox := container.NewVBox(f.addrs, f.other.box, f.phonesUse)
+	addrBox := container.NewVBox(keyRadio(c, f.addrs), f.other.box, f.phonesUse)
 	if len(detected) == 0 {
 		addrBox.Objects = append([]fyne.CanvasObject{newNote("No network address was found. " +
 			"Type the address or host name phones will use, or leave it empty and set it later.")}, addrBox.Objects...)
@@ -109,8 +109,8 @@ func (c *Console) openFirstRun() {
 		f.general,
 	)
 
-	f.skip = widget.NewButton("Skip", f.skipSetup)
-	f.finish = widget.NewButton("Finish", f.done)
+	f.skip = newButton(c, "Skip", nil, f.skipSetup)
+	f.finish = newButton(c, "Finish", nil, f.done)
 	f.finish.Importance = widget.HighImportance
 	f.dlg = dialog.NewCustomWithoutButtons("Welcome to Provisio", content, c.win)
 	f.dlg.SetButtons([]fyne.CanvasObject{f.skip, f.finish})

@@ -46,7 +46,7 @@ func (c *Console) showInstallService() {
 	intro.Wrapping = fyne.TextWrapWord
 	command := &widget.Label{Text: cmd, TextStyle: fyne.TextStyle{Monospace: true}, Selectable: true, Wrapping: fyne.TextWrapBreak}
 	copied := &widget.Label{Importance: widget.SuccessImportance}
-	copyBtn := widget.NewButtonWithIcon("Copy", theme.ContentCopyIcon(), func() {
+	copyBtn := newButton(c, "Copy", theme.ContentCopyIcon(), func() {
 		c.app.Clipboard().SetContent(cmd)
 		copied.SetText("Copied.")
 	})

@@ -199,6 +199,14 @@ func (c *Console) newSelectEntry(options []string) *selectEntry {
 	e.ExtendBaseWidget(e)
 	e.Wrapping = fyne.TextWrap(fyne.TextTruncateClip)
 	e.SetOptions(options)
+	// The button that opens the list is Fyne's, made by SetOptions, and
+	// it dropped Escape (select_entry.go:97): the console's does the same
+	// and passes the keys on. SetOptions keeps an ActionItem once set.
+	if b, ok := e.ActionItem.(*widget.Button); ok {
+		own := newButton(c, "", b.Icon, b.OnTapped)
+		own.Importance = b.Importance
+		e.ActionItem = own
+	}
 	return e
 }
 
@@ -310,22 +318,36 @@ func passDialogKey(k keyTarget, ev *fyne.KeyEvent) bool {
 	return false
 }
 
-// navList is the navigation list: Enter on the highlighted item shows
-// its screen, as Space and a click do (Fyne's List takes Space only).
+// navList is a List that Enter selects in, as Space and a click do
+// (Fyne's List takes Space only), and that passes Escape on to k's top
+// dialog (Fyne's dropped it). The navigation is one, and so is the list
+// of the Client log dialog.
 type navList struct {
 	widget.List
+	k keyTarget // nil: no dialog to pass Escape to
 }
 
 func newNavList(length func() int, create func() fyne.CanvasObject, update func(widget.ListItemID, fyne.CanvasObject)) *navList {
-	l := &navList{}
+	return newKeyList(nil, length, create, update)
+}
+
+// newKeyList makes a navList whose Escape goes to k.
+func newKeyList(k keyTarget, length func() int, create func() fyne.CanvasObject, update func(widget.ListItemID, fyne.CanvasObject)) *navList {
+	l := &navList{k: k}
 	l.Length, l.CreateItem, l.UpdateItem = length, create, update
 	l.ExtendBaseWidget(l)
 	return l
 }
 
-// TypedKey selects the highlighted item on Enter.
+// TypedKey selects the highlighted item on Enter and closes the top
+// dialog on Escape.
 func (l *navList) TypedKey(ev *fyne.KeyEvent) {
-	if ev.Name == fyne.KeyReturn || ev.Name == fyne.KeyEnter {
+	switch ev.Name {
+	case fyne.KeyEscape:
+		if l.k != nil && l.k.escape() {
+			return
+		}
+	case fyne.KeyReturn, fyne.KeyEnter:
 		ev = &fyne.KeyEvent{Name: fyne.KeySpace}
 	}
 	l.List.TypedKey(ev)
@@ -341,4 +363,19 @@ func highlightFirst(l *widget.List, rows int) {
 	for range rows {
 		l.TypedKey(up)
 	}
+}
+
+// leaveDisabled moves the focus off a control a change just disabled
+// (Delete… once its row is gone), where keys did nothing: to list, or to
+// empty when the list has no rows left. Fyne leaves the focus where it
+// was.
+func leaveDisabled(cv fyne.Canvas, list fyne.Focusable, rows int, empty fyne.Focusable) {
+	if d, ok := cv.Focused().(fyne.Disableable); !ok || !d.Disabled() {
+		return
+	}
+	if rows > 0 {
+		cv.Focus(list)
+		return
+	}
+	cv.Focus(empty)
 }

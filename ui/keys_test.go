@@ -414,3 +414,43 @@ func TestKeys_SearchResetsListHighlight(t *testing.T) {
 		t.Errorf("Down, Space selected %q, want bob", r.Name)
 	}
 }
+
+// Sorting the users list puts its keyboard highlight on the first row,
+// as a search does. It stayed on the row number it was on, which the
+// sort gave to another user: Space then selected someone else than the
+// highlighted user had been.
+func TestKeys_SortResetsListHighlight(t *testing.T) {
+	h := newHarness(t)
+	for _, n := range []string{"amy", "ann", "ava", "axel", "bob", "bea"} {
+		storetest.MustAddUser(t, h.svc, n, "1357")
+	}
+	s := h.c.users
+	h.waitFor("six users listed", func() bool { return len(s.shown) == 6 })
+	cv := h.win.Canvas()
+	cv.Focus(s.list)
+	for range 4 {
+		h.press(fyne.KeyDown) // the highlight on the fifth row, bea
+	}
+	// Shift+Tab to the Username header, Space, Tab back to the list.
+	cv.Focus(s.sortBtns[sortByName])
+	h.press(fyne.KeySpace) // Z to A: bob, bea, axel, ava, ann, amy
+	if s.shown[0].Name != "bob" {
+		t.Fatalf("sorted, the first row is %q", s.shown[0].Name)
+	}
+	cv.Focus(s.list)
+	h.press(fyne.KeySpace)
+	if r, ok := s.selectedRow(); !ok || r.Name != "bob" {
+		t.Errorf("Space after the sort selected %q (%v), want the first row, bob", r.Name, ok)
+	}
+	h.press(fyne.KeyDown)
+	h.press(fyne.KeySpace)
+	if r, _ := s.selectedRow(); r.Name != "bea" {
+		t.Errorf("Down, Space selected %q, want bea", r.Name)
+	}
+	// The selection stays on its user through a sort.
+	cv.Focus(s.sortBtns[sortByName])
+	h.press(fyne.KeySpace) // A to Z again
+	if r, _ := s.selectedRow(); r.Name != "bea" {
+		t.Errorf("after the sort %q is selected, want bea", r.Name)
+	}
+}

@@ -142,7 +142,7 @@ func (c *Console) saveWindowSize() {
 type about struct {
 	dlg         *askDialog
 	fingerprint *widget.Label
-	copyFP      *widget.Button
+	copyFP      *button
 }
 
 // showAbout shows the version, the data directory and the full
@@ -161,7 +161,7 @@ func (c *Console) showAbout() {
 	}
 	a.fingerprint = &widget.Label{Text: c.fingerprintText(), TextStyle: fyne.TextStyle{Monospace: true},
 		Wrapping: fyne.TextWrapBreak, Selectable: true}
-	a.copyFP = widget.NewButtonWithIcon("Copy fingerprint", theme.ContentCopyIcon(), c.copyFingerprint)
+	a.copyFP = newButton(c, "Copy fingerprint", theme.ContentCopyIcon(), c.copyFingerprint)
 	content := container.NewVBox(
 		newNote("Provisio provisions mobile authenticators for a small office."),
 		newFormGrid(

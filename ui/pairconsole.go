@@ -39,7 +39,7 @@ func (s *serverScreen) openPairConsole() {
 	role := widget.NewRadioGroup([]string{string(core.RoleHelpdesk), string(core.RoleAdmin)}, nil)
 	role.Horizontal = true
 	role.SetSelected(string(core.RoleHelpdesk))
-	grid := newFormGrid(formRow("Console name", name.box), formRow("Role", role))
+	grid := newFormGrid(formRow("Console name", name.box), formRow("Role", keyRadio(s.c, role)))
 	k := newKeptForm("Pair a console", "Make a code", grid, map[string]*field{"name": name}, "name", s.c, s.c.win)
 	k.submit = func() {
 		p, err := s.c.svc.PairConsole(name.entry.Text, core.Role(role.Selected))
@@ -106,7 +106,7 @@ func (s *serverScreen) openConsoles() {
 			continue
 		}
 		name := k.Name
-		revoke := widget.NewButton("Revoke…", func() {
+		revoke := newButton(s.c, "Revoke…", nil, func() {
 			// Enter alone does not revoke.
 			spec := confirmSpec("Revoke "+name, "Console "+name+" is refused from its next request on. Revoke it?", func(ok bool) {
 				if !ok {

@@ -39,10 +39,10 @@ type profilesScreen struct {
 	confirm *askDialog // the Delete question
 	// reassign is the Delete question's choice for a profile still
 	// assigned; assignDlg is the Assign to group dialog.
-	reassign   *widget.Select
+	reassign   *choice
 	assignDlg  *dialog.CustomDialog
-	assignTo   *widget.SelectEntry
-	assignSave *widget.Button
+	assignTo   *selectEntry
+	assignSave *button
 
 	content fyne.CanvasObject
 }
@@ -177,7 +177,7 @@ func (s *profilesScreen) confirmDelete() {
 			others = append(others, o.Name)
 		}
 	}
-	s.reassign = widget.NewSelect(others, nil)
+	s.reassign = newChoice(s.c, others, nil)
 	s.reassign.PlaceHolder = "(keep them: refuse if assigned)"
 	msg := &widget.Label{Wrapping: fyne.TextWrapWord,
 		Text: fmt.Sprintf("Delete profile %s? Its %s another profile at their next provision or string download.", p.Name, plural(s.counts[p.Name], "user gets", "users get"))}
@@ -187,10 +187,13 @@ func (s *profilesScreen) confirmDelete() {
 		if !yes {
 			return
 		}
-		if err := s.c.svc.DeleteProfile(p.Name, s.reassign.Selected); err != nil {
+		err := s.c.svc.DeleteProfile(p.Name, s.reassign.Selected)
+		s.refresh()
+		// Off the Delete button the deletion disabled.
+		leaveDisabled(s.c.win.Canvas(), s.list, len(s.profiles), s.add)
+		if err != nil {
 			s.c.showError(err)
 		}
-		s.refresh()
 	}})
 	s.confirm.Resize(fyne.NewSize(520, 0))
 }
@@ -216,14 +219,14 @@ func (s *profilesScreen) openAssign() {
 	if !ok || p.IsDefault() {
 		return
 	}
-	s.assignTo = widget.NewSelectEntry(s.groups())
+	s.assignTo = s.c.newSelectEntry(s.groups())
 	s.assignTo.SetPlaceHolder("group, e.g. Sales")
 	note := &widget.Label{Wrapping: fyne.TextWrapWord, Importance: widget.LowImportance}
 	s.assignTo.OnChanged = func(g string) {
 		note.SetText(s.assignNote(g))
 	}
-	cancel := widget.NewButton("Cancel", func() { s.assignDlg.Hide() })
-	s.assignSave = widget.NewButton("Assign", func() {
+	cancel := newButton(s.c, "Cancel", nil, func() { s.assignDlg.Hide() })
+	s.assignSave = newButton(s.c, "Assign", nil, func() {
 		if err := s.c.svc.AssignProfileToGroup(p.Name, s.assignTo.Text); err != nil {
 			note.SetText(core.ErrorMessage(err))
 			note.Importance = widget.DangerImportance
@@ -269,10 +272,10 @@ type profileForm struct {
 	dlg     *dialog.CustomDialog
 	name    *field
 	entries map[string]*field
-	checks  map[string]*widget.Check
-	pinMode *widget.Select
+	checks  map[string]*check
+	pinMode *choice
 	general *widget.Label
-	save    *widget.Button
+	save    *button
 	// confirm asks before saving a change that reaches users.
 	confirm *askDialog
 	// opened is what the form showed when it opened: Edit saves only the
@@ -287,7 +290,7 @@ func isYesNo(v string) bool { return v == "Yes" || v == "No" }
 // Edit for p.
 func (s *profilesScreen) openForm(p *core.Profile) {
 	c := s.c
-	f := &profileForm{s: s, entries: map[string]*field{}, checks: map[string]*widget.Check{}}
+	f := &profileForm{s: s, entries: map[string]*field{}, checks: map[string]*check{}}
 	base := core.Profile{ClientPolicies: core.DefaultClientPolicies(c.svc.Settings().MobileClient)}
 	title := "New profile"
 	if def, err := c.svc.Profile(core.DefaultProfileName); err == nil {
@@ -311,11 +314,11 @@ func (s *profilesScreen) openForm(p *core.Profile) {
 		v, _ := base.Get(k)
 		switch {
 		case k == "pin_mode":
-			f.pinMode = widget.NewSelect([]string{core.PINModeOptional, core.PINModeMandatory}, nil)
+			f.pinMode = newChoice(c, []string{core.PINModeOptional, core.PINModeMandatory}, nil)
 			f.pinMode.SetSelected(v)
 			rows = append(rows, formRow(core.ProfileKeyLabel(k), f.pinMode))
 		case isYesNo(v):
-			ch := widget.NewCheck(core.ProfileKeyLabel(k), nil)
+			ch := newCheck(c, core.ProfileKeyLabel(k), nil)
 			ch.SetChecked(v == "Yes")
 			f.checks[k] = ch
 			checks = append(checks, ch)
@@ -330,9 +333,9 @@ func (s *profilesScreen) openForm(p *core.Profile) {
 	f.general = &widget.Label{Importance: widget.DangerImportance, Wrapping: fyne.TextWrapWord}
 	f.general.Hide()
 	content := container.NewVBox(newFormGrid(rows...), container.NewGridWithColumns(2, checks...), f.general)
-	f.save = widget.NewButton("Save", f.submit)
+	f.save = newButton(c, "Save", nil, f.submit)
 	f.save.Importance = widget.HighImportance
-	cancel := widget.NewButton("Cancel", func() { f.dlg.Hide() })
+	cancel := newButton(c, "Cancel", nil, func() { f.dlg.Hide() })
 	f.dlg = dialog.NewCustomWithoutButtons(title, newFormScroll(content), c.win)
 	for _, fl := range f.entries {
 		fl.relayout = func() { relayout(f.dlg) }

@@ -175,7 +175,7 @@ func TestUserForm_EffectiveProfilePreview(t *testing.T) {
 			t.Errorf("group %q profile %q: preview shows an empty value as a gap:\n%s", tt.group, tt.profile, f.effective.Text)
 		}
 	}
-	if got := f.effectiveBox.Items[0].Title; got != "Effective profile: VIP (user)" {
+	if got := f.effectiveBox.title(); got != "Effective profile: VIP (user)" {
 		t.Errorf("preview title %q", got)
 	}
 	test.Tap(f.save)

@@ -137,7 +137,7 @@ func (c *Console) openReprovision(name string) {
 	// Choosing the authenticator app answers the question: its dialog
 	// says the same about the current phone, and no code is made first.
 	choice := c.tokenChoice(name, choiceStrings, func() { confirm.Hide() })
-	confirm = c.ask(askSpec{title: "Reprovision " + u.Name + "?", content: container.NewVBox(choice, msg),
+	confirm = c.ask(askSpec{title: "Reprovision " + u.Name + "?", content: container.NewVBox(keyRadio(c, choice), msg),
 		confirm: "Make a code", dismiss: "Cancel", answer: func(ok bool) {
 			if ok {
 				c.reprovisionNow(name)
@@ -157,7 +157,7 @@ func (c *Console) askMobileRight(u core.User) {
 		"Allow it and make a code, or choose the authenticator app, which needs no such right.")
 	var confirm *askDialog
 	choice := c.tokenChoice(u.Name, choiceStrings, func() { confirm.Hide() })
-	confirm = c.ask(askSpec{title: "Reprovision " + u.Name + "?", content: container.NewVBox(choice, msg),
+	confirm = c.ask(askSpec{title: "Reprovision " + u.Name + "?", content: container.NewVBox(keyRadio(c, choice), msg),
 		confirm: "Allow and make a code", dismiss: "Cancel", answer: func(ok bool) {
 			if !ok {
 				return
@@ -199,10 +199,12 @@ func (c *Console) reprovisionHost() reprovisionHost {
 		create: func(user string, done func(core.IssuedCode, error)) { done(c.svc.CreateProvisionCode(user)) },
 		mail:   c.svc.MailIssuedCode, saveAs: c.saveAs, showError: c.showError,
 		header: func(d *reprovisionDialog) fyne.CanvasObject {
-			return c.tokenChoice(d.user, choiceStrings, func() { // reprovision_oath.go
+			// The choice's radio buttons are the console's, which
+			// pass Escape and Enter on (keys_widgets.go).
+			return keyRadio(c, c.tokenChoice(d.user, choiceStrings, func() { // reprovision_oath.go
 				c.withdrawCode(d)
 				d.dlg.Hide()
-			})
+			}))
 		},
 		gone: func(user string) bool {
 			_, err := c.svc.User(user)

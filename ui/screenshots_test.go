@@ -124,7 +124,7 @@ func TestScreenshots(t *testing.T) {
 			selectUser(h, "alice")
 			test.Tap(c.users.edit)
 			if f := c.users.form; f != nil {
-				f.effectiveBox.Open(0)
+				f.effectiveBox.Open()
 				f.dlg.Resize(fyne.NewSize(760, 0))
 			}
 		}},

@@ -70,7 +70,9 @@ func (s *serverScreen) choosePath(fl *field) {
 		}
 		return
 	}
+	var unkey func()
 	d := dialog.NewFileOpen(func(r fyne.URIReadCloser, err error) {
+		unkey()
 		if err != nil {
 			s.c.showError(fileError(err, "read"))
 			return
@@ -88,6 +90,7 @@ func (s *serverScreen) choosePath(fl *field) {
 		}
 	}
 	d.Resize(fileDialogSize(s.c.win))
+	unkey = keyFileDialog(s.c.keys(), d)
 	d.Show()
 }
 

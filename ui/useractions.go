@@ -68,15 +68,7 @@ func (s *usersScreen) confirmAction(title, msg, confirm string, do func() error)
 // keys did nothing: to the list, or to the search box when the list is
 // empty.
 func (s *usersScreen) leaveDisabled() {
-	cv := s.c.win.Canvas()
-	if d, ok := cv.Focused().(fyne.Disableable); !ok || !d.Disabled() {
-		return
-	}
-	if len(s.shown) > 0 {
-		cv.Focus(s.list)
-		return
-	}
-	cv.Focus(s.search)
+	leaveDisabled(s.c.win.Canvas(), s.list, len(s.shown), s.search)
 }
 
 func (s *usersScreen) confirmDelete() {
@@ -111,7 +103,7 @@ type pinResetDialog struct {
 	user string
 	dlg  *dialog.CustomDialog
 
-	show, send, cancel *widget.Button
+	show, send, cancel *button
 	// result shows the new PIN after Show, in large type.
 	pin    *widget.Label
 	result *widget.Label
@@ -132,10 +124,10 @@ func (s *usersScreen) openPINReset() {
 	p.result = newNote("")
 	p.result.Hide()
 
-	p.cancel = widget.NewButton("Cancel", func() { p.dlg.Hide() })
-	p.show = widget.NewButtonWithIcon("Show PIN", theme.VisibilityIcon(), func() { p.reset(false) })
+	p.cancel = newButton(s.c, "Cancel", nil, func() { p.dlg.Hide() })
+	p.show = newButton(s.c, "Show PIN", theme.VisibilityIcon(), func() { p.reset(false) })
 	p.show.Importance = widget.HighImportance
-	p.send = widget.NewButtonWithIcon("Send by email", theme.MailSendIcon(), func() { p.reset(true) })
+	p.send = newButton(s.c, "Send by email", theme.MailSendIcon(), func() { p.reset(true) })
 	content := container.NewVBox(intro, p.pin, p.result)
 	if r.Email == "" {
 		p.send.Disable()

@@ -34,7 +34,7 @@ type userForm struct {
 	// value comes from, as the form stands (#14).
 	profile      *choice
 	effective    *widget.Label
-	effectiveBox *widget.Accordion // its title names the profile and source
+	effectiveBox *disclosure // its title names the profile and source
 
 	// clientLog summarises the diagnostic logs the user's phone uploaded
 	// (#14); its button opens them (clientlog.go). Edit only.
@@ -120,8 +120,8 @@ func (s *usersScreen) openForm(u *core.User) {
 	)
 	checks := container.NewHBox(f.mobileAllowed, f.locked, f.disabled)
 	// Sixteen values do not fit a dialog on a laptop screen: they scroll.
-	f.effectiveBox = widget.NewAccordion(widget.NewAccordionItem("Effective profile",
-		container.New(fixedHeight(200), container.NewVScroll(f.effective))))
+	f.effectiveBox = newDisclosure(s.c, "Effective profile",
+		container.New(fixedHeight(200), container.NewVScroll(f.effective)))
 	f.preview()
 	content := container.NewVBox(grid, checks, f.effectiveBox, f.general)
 	if u != nil {
@@ -266,8 +266,7 @@ func (f *userForm) preview() {
 	}
 	f.effective.SetText(fmt.Sprintf("Profile %s (%s)\n%s", e.Profile.Name, e.Source, strings.TrimSuffix(withUnset(e).String(), "\n")))
 	if f.effectiveBox != nil {
-		f.effectiveBox.Items[0].Title = fmt.Sprintf("Effective profile: %s (%s)", e.Profile.Name, e.Source)
-		f.effectiveBox.Refresh()
+		f.effectiveBox.SetTitle(fmt.Sprintf("Effective profile: %s (%s)", e.Profile.Name, e.Source))
 	}
 }
 

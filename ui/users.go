@@ -198,6 +198,7 @@ func (s *usersScreen) sortOn(by userSort) {
 	s.updateSortButtons()
 	s.sortRows()
 	s.applyFilter()
+	s.highlightTop()
 }
 
 func (s *usersScreen) updateSortButtons() {
@@ -304,11 +305,18 @@ func (s *usersScreen) counts() (devices, pending int) {
 }
 
 // searchChanged shows the rows the search finds, with the list's
-// keyboard highlight (the row Up, Down and Space act on) on the first:
-// Fyne's List left it on the row it was, which a search that leaves fewer
-// rows makes a row that is not there, or another user.
+// keyboard highlight on the first (highlightTop).
 func (s *usersScreen) searchChanged() {
 	s.applyFilter()
+	s.highlightTop()
+}
+
+// highlightTop puts the list's keyboard highlight (the row Up, Down and
+// Space act on) on the first row, after a search or a sort changed the
+// rows: Fyne's List left it on the row number it was on, which a search
+// that leaves fewer rows makes a row that is not there, and a search or
+// a sort makes another user's.
+func (s *usersScreen) highlightTop() {
 	highlightFirst(s.list, s.mostRows)
 	s.mostRows = len(s.shown)
 	// Going up to the first row scrolled there; the selection, if the
