@@ -9,7 +9,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"strings"
 	"sync"
 	"time"
 
@@ -481,17 +480,6 @@ func (c *countingWriter) Write(p []byte) (int, error) {
 	n, err := c.w.Write(p)
 	c.n += int64(n)
 	return n, err
-}
-
-// decode reads a JSON body into v; an empty body leaves v as it is.
-func decode(w http.ResponseWriter, r *http.Request, v any) bool {
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBody))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil && !errors.Is(err, io.EOF) {
-		writeError(w, core.Errorf(core.CodeInvalid, "The request body is not valid JSON for this request: %s.", strings.TrimPrefix(err.Error(), "json: ")))
-		return false
-	}
-	return true
 }
 
 // errorBody is the JSON of every error answer.

@@ -1,13 +1,10 @@
 package adminapi
 
 import (
-	"bytes"
 	"encoding/json"
-	"errors"
 	"io"
 	"net/http"
 	"strconv"
-	"strings"
 
 	"provisio/core"
 )
@@ -62,17 +59,6 @@ func (h *handler) consoleRoutes(route func(string, core.AdminAction, http.Handle
 	route("POST /v1/backups/check", core.ActReadSettings, h.checkBackup)
 	route("GET /v1/mail/template", core.ActReadSettings, h.mailTemplate)
 	route("POST /v1/mail/test", core.ActMailTest, h.mailTest)
-}
-
-// decodeN is decode with a body limit of n bytes.
-func decodeN(w http.ResponseWriter, r *http.Request, v any, n int64) bool {
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, n))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil && !errors.Is(err, io.EOF) {
-		writeError(w, core.Errorf(core.CodeInvalid, "The request body is not valid JSON for this request: %s.", strings.TrimPrefix(err.Error(), "json: ")))
-		return false
-	}
-	return true
 }
 
 // users with ?view=full answers the full console's records (GET
@@ -240,20 +226,6 @@ func (h *handler) saveProfile(w http.ResponseWriter, r *http.Request) {
 	}
 	out, err := api.Profile(r.PathValue("name"))
 	reply(w, http.StatusOK, out, err)
-}
-
-// decodeStrict decodes the JSON object body onto v, refusing a field v
-// does not have; an empty body changes nothing.
-func decodeStrict(body []byte, v any) error {
-	if len(bytes.TrimSpace(body)) == 0 {
-		return nil
-	}
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		return core.Errorf(core.CodeInvalid, "The request body is not valid JSON for this request: %s.", strings.TrimPrefix(err.Error(), "json: "))
-	}
-	return nil
 }
 
 func (h *handler) deleteProfile(w http.ResponseWriter, r *http.Request) {
@@ -429,7 +401,7 @@ func (h *handler) setConfig(w http.ResponseWriter, r *http.Request) {
 		}
 		var set core.Settings
 		if err := json.Unmarshal(b, &set); err != nil {
-			return core.Settings{}, core.Errorf(core.CodeInvalid, "The settings are not valid: %s.", strings.TrimPrefix(err.Error(), "json: "))
+			return core.Settings{}, bodyError(err)
 		}
 		return set, nil
 	}
