@@ -72,6 +72,10 @@ func TestCLI_Commands(t *testing.T) {
 	}{
 		{[]string{"--help"}, 0, "provisio [--data DIR] serve", "", ""},
 		{[]string{"user", "add", "--help"}, 0, "--email", "", ""},
+		// The service's commands take no --data (install has
+		// --service-data), as "provisio service --help" shows them.
+		{[]string{"service", "install", "--help"}, 0, "Usage: provisio service install [--user U]", "", ""},
+		{[]string{"service", "status", "--help"}, 0, "Usage: provisio service status\n", "", ""},
 		{[]string{"bogus"}, 2, "", `unknown command "bogus"`, ""},
 		{[]string{"user"}, 2, "user add NAME", "needs a subcommand", ""},
 		{[]string{"user", "add"}, 2, "", "expected 1 argument", ""},
