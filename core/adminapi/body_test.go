@@ -54,6 +54,14 @@ func TestHandler_BadBodyIsASentenceNamingTheField(t *testing.T) {
 			`The field "pin_cache_timeout" must be a whole number, not 1.5.`},
 		{"PUT", "/v1/config", `{"settings": {"mail": {"port": "x"}}}`, "mail.port",
 			`The field "mail.port" must be a whole number, not text.`},
+		// A misspelt setting inside an object was dropped without a word
+		// (200, "Settings saved: no setting changed.").
+		{"PUT", "/v1/config", `{"settings": {"mail": {"prot": 2525}}}`, "mail.prot",
+			`There is no setting "mail.prot" in GET /v1/config.`},
+		{"PUT", "/v1/config", `{"settings": {"mail": {"port": 2525, "tls": {"x": 1}}}}`, "mail.tls",
+			`There is no setting "mail.tls" in GET /v1/config.`},
+		{"PUT", "/v1/config", `{"settings": {"colour": "red"}}`, "colour",
+			`There is no setting "colour" in GET /v1/config.`},
 		{"POST", "/v1/users", `{"name": "carol"} {"name": "dave"}`, "",
 			"The request body has more after its JSON object; send one object."},
 		{"POST", "/v1/users", `{"name": "carol"} trailing`, "",

@@ -4,7 +4,10 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"reflect"
+	"sort"
 	"strconv"
+	"strings"
 
 	"provisio/core"
 )
@@ -377,6 +380,13 @@ func (h *handler) setConfig(w http.ResponseWriter, r *http.Request) {
 		writeError(w, core.FieldError("settings", "The request needs \"settings\": the settings to change, named as GET /v1/config names them."))
 		return
 	}
+	// Every name, inside objects too, is checked before anything is
+	// saved: a misspelt "mail": {"prot": …} was merged, decoded without
+	// a word and saved as "no setting changed".
+	if k := unknownSetting(reflect.TypeFor[core.Settings](), req.Settings, ""); k != "" {
+		writeError(w, core.FieldError(k, "There is no setting %q in GET /v1/config.", k))
+		return
+	}
 	api := h.api(r)
 	// The fields given are merged over the settings as stored when the
 	// save's transaction runs, not over this server's snapshot, so a
@@ -390,11 +400,6 @@ func (h *handler) setConfig(w http.ResponseWriter, r *http.Request) {
 		if err := json.Unmarshal(b, &m); err != nil {
 			return core.Settings{}, err
 		}
-		for k := range req.Settings {
-			if _, ok := m[k]; !ok && k != "tls_cert" && k != "tls_key" {
-				return core.Settings{}, core.FieldError(k, "There is no setting %q in GET /v1/config.", k)
-			}
-		}
 		merge(m, req.Settings) // reads req.Settings, writes only m
 		if b, err = json.Marshal(m); err != nil {
 			return core.Settings{}, err
@@ -407,6 +412,54 @@ func (h *handler) setConfig(w http.ResponseWriter, r *http.Request) {
 	}
 	saved, err := api.EditConfig(edit, req.What)
 	reply(w, http.StatusOK, saved, err)
+}
+
+// unknownSetting is the dotted name of the first key of patch, at any
+// depth, that struct type t has no JSON field for ("" when all are
+// known), in a stable order. An object given for a field that is not a
+// struct is left to the decoder, which names a wrong type.
+func unknownSetting(t reflect.Type, patch map[string]any, prefix string) string {
+	fields := jsonFields(t)
+	keys := make([]string, 0, len(patch))
+	for k := range patch {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		ft, ok := fields[k]
+		if !ok {
+			return prefix + k
+		}
+		if sub, isObj := patch[k].(map[string]any); isObj && ft.Kind() == reflect.Struct {
+			if u := unknownSetting(ft, sub, prefix+k+"."); u != "" {
+				return u
+			}
+		}
+	}
+	return ""
+}
+
+// jsonFields maps the JSON names of struct type t's fields, those of
+// embedded structs included as encoding/json inlines them, to their types.
+func jsonFields(t reflect.Type) map[string]reflect.Type {
+	out := map[string]reflect.Type{}
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		switch {
+		case name == "-" || !f.IsExported() && !f.Anonymous:
+			continue
+		case f.Anonymous && name == "" && f.Type.Kind() == reflect.Struct:
+			for k, v := range jsonFields(f.Type) {
+				out[k] = v
+			}
+			continue
+		case name == "":
+			name = f.Name
+		}
+		out[name] = f.Type
+	}
+	return out
 }
 
 // merge writes patch into base, objects key by key.
