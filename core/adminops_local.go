@@ -174,8 +174,12 @@ func (l LocalAdmin) PutAgent(na AdminNewAgent) (AdminAgent, error) {
 	if err := l.svc().PutAgent(a); err != nil {
 		return AdminAgent{}, err
 	}
+	// Agents are stored under their name exactly as given (trimmed, as
+	// validateAgent does): "vpn" and "VPN" are two agents, and the answer
+	// is the one saved, never another of that name in another case.
+	name := strings.TrimSpace(a.Name)
 	for _, s := range l.svc().Agents() {
-		if Key(s.Name) == Key(a.Name) {
+		if s.Name == name {
 			a = s
 		}
 	}
