@@ -165,7 +165,13 @@ func (l LocalAdmin) PutAgent(na AdminNewAgent) (AdminAgent, error) {
 	switch {
 	case na.KeepSecret:
 		// The console edits an agent without ever reading its secret;
-		// Service.PutAgent keeps the stored one.
+		// Service.PutAgent keeps the stored one. An agent deleted
+		// while the form was open has none to keep: said so, rather
+		// than the length rule of a secret nobody typed (which
+		// Service.PutAgent still answers if it goes in between).
+		if !l.hasAgent(na.Name) {
+			return AdminAgent{}, FieldError("secret", "There is no agent %q to keep the shared secret of; enter a shared secret to add it.", strings.TrimSpace(na.Name))
+		}
 		a.Secret = ""
 	case a.Secret == "":
 		// Only KeepSecret keeps a secret over the API.
@@ -184,6 +190,17 @@ func (l LocalAdmin) PutAgent(na AdminNewAgent) (AdminAgent, error) {
 		}
 	}
 	return l.toAdminAgent(a), nil
+}
+
+// hasAgent reports whether an agent is stored under name exactly.
+func (l LocalAdmin) hasAgent(name string) bool {
+	name = strings.TrimSpace(name)
+	for _, a := range l.svc().Agents() {
+		if a.Name == name {
+			return true
+		}
+	}
+	return false
 }
 
 // ChangeAgent makes the change c to the agent as stored when the save's

@@ -39,3 +39,30 @@ func TestHandler_PutAgentAnswersTheAgentSaved(t *testing.T) {
 		t.Errorf("answered %s, want the agent saved: VPN at 127.0.0.3 with the helpdesk right", b)
 	}
 }
+
+// TestHandler_PutAgentKeepSecretOfNoAgent: keeping the stored secret of
+// an agent that is not there (deleted by another console while the Edit
+// agent form was open) says so; it said "The shared secret needs at
+// least 8 characters." of a secret nobody typed. Nothing is created.
+func TestHandler_PutAgentKeepSecretOfNoAgent(t *testing.T) {
+	svc, sock := newServer(t)
+	req, _ := http.NewRequest(http.MethodPut, "http://provisio/v1/agents/ghost",
+		strings.NewReader(`{"host": "127.0.0.1", "keep_secret": true}`))
+	resp, err := unixClient(sock).Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	var got struct {
+		Error struct{ Code, Field, Message string }
+	}
+	_ = json.Unmarshal(b, &got)
+	want := `There is no agent "ghost" to keep the shared secret of; enter a shared secret to add it.`
+	if resp.StatusCode != http.StatusBadRequest || got.Error.Field != "secret" || got.Error.Message != want {
+		t.Errorf("%s %s\nwant 400, field secret, %q", resp.Status, b, want)
+	}
+	if len(svc.Agents()) != 0 {
+		t.Errorf("an agent was created: %+v", svc.Agents())
+	}
+}
