@@ -46,7 +46,13 @@ func (c *cli) runCommand(cmd command, args []string) error {
 		}
 	}
 	if *help {
-		fmt.Fprintf(c.out, "Usage: provisio [--data DIR] %s\n", cmd.usage)
+		// The service's commands manage the unit, not a data
+		// directory, as "provisio service --help" lists them.
+		global := "[--data DIR] "
+		if strings.HasPrefix(cmd.usage, "service ") {
+			global = ""
+		}
+		fmt.Fprintf(c.out, "Usage: provisio %s%s\n", global, cmd.usage)
 		fs.SetOutput(c.out)
 		fs.PrintDefaults()
 		return errHelp

@@ -19,6 +19,21 @@ func TestCLI_ReprovisionOATH(t *testing.T) {
 	if code, _, errOut := runCLI(t, dir, "reprovision", "carol", "--hotp"); code != 2 || !strings.Contains(errOut, "go with --oath") {
 		t.Fatalf("--hotp without --oath: exit %d, %q", code, errOut)
 	}
+	// A flag's value out of its choices is the command line's mistake
+	// (exit 2, naming the flag), said before the data is opened: it was
+	// exit 1, after "OATH tokens are turned off" or the token's rule.
+	for _, tt := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--digits", "7"}, "--digits takes 6 or 8, not 7"},
+		{[]string{"--algorithm", "MD5"}, `--algorithm takes SHA1, SHA256 or SHA512, not "MD5"`},
+	} {
+		args := append([]string{"reprovision", "carol", "--oath"}, tt.args...)
+		if code, _, errOut := runCLI(t, dir, args...); code != 2 || !strings.Contains(errOut, tt.want) {
+			t.Fatalf("%v: exit %d, %q; want exit 2, %q", args, code, errOut, tt.want)
+		}
+	}
 	runCLI(t, dir, "settings", "set", "oath.enabled", "yes")
 	runCLI(t, dir, "settings", "set", "oath.issuer", "Example Office")
 	code, out, errOut := runCLI(t, dir, "reprovision", "carol", "--oath", "--hotp", "--digits", "8", "--algorithm", "SHA256")

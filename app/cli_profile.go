@@ -72,6 +72,11 @@ var profileCommands = map[string]command{
 		setup: func(fs *flag.FlagSet) action {
 			email := fs.String("email", "", "customer-service email (mandatory)")
 			return func(c *cli, args []string) error {
+				// A flag left out is the command line's mistake (exit
+				// 2), said before anything is read.
+				if *email == "" {
+					return usagef("profile add needs --email E, the customer-service email every profile must have, so phone users can reach support (usage: provisio profile add NAME --email E)")
+				}
 				return c.withConsole(func(api core.ConsoleAPI) error {
 					// A new profile starts from the Default's values.
 					def, err := api.Profile(core.DefaultProfileName)
@@ -117,6 +122,9 @@ var profileCommands = map[string]command{
 			return func(c *cli, args []string) error {
 				return c.withConsole(func(api core.ConsoleAPI) error {
 					if err := api.DeleteProfile(args[0], *to); err != nil {
+						if *to == "" && core.ErrorCode(err) == core.CodeConflict {
+							return reassignAdvice(err)
+						}
 						return err
 					}
 					fmt.Fprintf(c.out, "Profile %s deleted.\n", args[0])
@@ -181,6 +189,25 @@ var profileCommands = map[string]command{
 			})
 		}),
 	},
+}
+
+// coreReassignAdvice ends core's refusal to delete a profile still
+// assigned (core.Service.DeleteProfile), advice written for the console,
+// whose dialog offers a profile to reassign to.
+const coreReassignAdvice = "delete it with another profile to reassign them to."
+
+// reassignAdvice is the refusal to delete a profile still assigned, with
+// the console's advice replaced by the flag that does it here; a server
+// whose sentence ends otherwise gets the flag said after it.
+func reassignAdvice(err error) error {
+	msg := core.ErrorMessage(err)
+	const flag = "add --reassign OTHER to the command to move them to profile OTHER."
+	if head, ok := strings.CutSuffix(msg, coreReassignAdvice); ok {
+		msg = head + flag
+	} else {
+		msg += " Add" + strings.TrimPrefix(flag, "add")
+	}
+	return &core.Error{Code: core.CodeConflict, Message: msg}
 }
 
 func dash(s string) string { return nonEmpty(s, "-") }

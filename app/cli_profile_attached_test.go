@@ -111,7 +111,9 @@ func TestCLI_ProfileCommandsAttached(t *testing.T) {
 				}
 				return ""
 			}, audit: `Profile "Sales" created`},
-		{args: []string{"profile", "add", "Other"}, code: exitError, wantErr: "Enter the customer-service email",
+		// An email of only a space reaches the server's rule; no
+		// --email at all is a usage error before attaching (TestCLI_Profile).
+		{args: []string{"profile", "add", "Other", "--email", " "}, code: exitError, wantErr: "Enter the customer-service email",
 			check: func() string {
 				if _, ok := profile("Other"); ok {
 					return "profile Other was created without an email"
@@ -155,7 +157,7 @@ func TestCLI_ProfileCommandsAttached(t *testing.T) {
 		{args: []string{"profile", "effective", "nobody"}, code: exitError, wantErr: `There is no user "nobody".`},
 		{args: []string{"profile", "list"}, wantOut: "Sales    sales@example.org       Sales            2"},
 		{args: []string{"profile", "delete", "Default"}, code: exitError, wantErr: "The Default profile cannot be deleted"},
-		{args: []string{"profile", "delete", "Sales"}, code: exitError, wantErr: `Profile "Sales" is still assigned to group Sales`,
+		{args: []string{"profile", "delete", "Sales"}, code: exitError, wantErr: `Profile "Sales" is still assigned to group Sales; assign them another profile first, or add --reassign OTHER to the command to move them to profile OTHER.`,
 			check: func() string {
 				if _, ok := profile("Sales"); !ok {
 					return "a refused delete deleted the profile"

@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"provisio/core"
 )
 
 // TestCLI_Profile drives "provisio profile …" as the issue spells it,
@@ -30,7 +32,12 @@ func TestCLI_Profile(t *testing.T) {
 		{[]string{"profile", "list"}, 0, "PROFILE  CUSTOMER SERVICE EMAIL  GROUPS", ""},
 		{[]string{"profile", "show", "Default"}, 0, "pin_cache_timeout", ""},
 		{[]string{"profile", "show", "Default"}, 0, "allow_pin_entry", ""},
-		{[]string{"profile", "add", "Sales"}, 1, "", "Enter the customer-service email"},
+		// A missing flag is a usage error, exit 2, naming it (it was
+		// exit 1 with the field's rule).
+		{[]string{"profile", "add", "Sales"}, 2, "", "profile add needs --email E, the customer-service email every profile must have"},
+		{[]string{"profile", "add", "Sales", "--email", ""}, 2, "", "profile add needs --email E"},
+		{[]string{"profile", "add", "Sales", "--email"}, 2, "", "flag needs an argument: -email"},
+		{[]string{"profile", "add", "Sales", "--email", "sales@example.org", "Extra"}, 2, "", "expected 1 argument"},
 		{[]string{"profile", "add", "Sales", "--email", "sales@example.org"}, 0, "Profile Sales created", ""},
 		{[]string{"profile", "add", "sales", "--email", "sales@example.org"}, 1, "", `A profile called "sales" already exists.`},
 		{[]string{"profile", "add", "VIP", "--email", "vip@example.org"}, 0, "Profile VIP created", ""},
@@ -52,7 +59,8 @@ func TestCLI_Profile(t *testing.T) {
 		{[]string{"profile", "list"}, 0, "Sales    sales@example.org       Sales            1", ""},
 		{[]string{"profile", "set", "Sales", "logging", "yes"}, 0, "This affects 1 user,", ""},
 		{[]string{"profile", "delete", "Default"}, 1, "", "The Default profile cannot be deleted"},
-		{[]string{"profile", "delete", "VIP"}, 1, "", `Profile "VIP" is still assigned to 1 user (bob)`},
+		// The refusal names the flag that does it.
+		{[]string{"profile", "delete", "VIP"}, 1, "", `Profile "VIP" is still assigned to 1 user (bob); assign them another profile first, or add --reassign OTHER to the command to move them to profile OTHER.`},
 		{[]string{"profile", "delete", "VIP", "--reassign", "Default"}, 0, "Profile VIP deleted.", ""},
 		// Reassigned to Default, bob follows his group's profile again.
 		{[]string{"profile", "effective", "bob"}, 0, "User bob: profile Sales (group Sales)", ""},
@@ -119,5 +127,22 @@ func TestCLI_NegativeNumberIsAnArgument(t *testing.T) {
 				t.Fatalf("args %q, n %d, b %v, %v; want %q, %d, %v", gotPos, *n, *b, err, tt.wantPos, tt.wantN, tt.wantB)
 			}
 		})
+	}
+}
+
+// TestReassignAdvice: the refusal to delete a profile still assigned
+// names --reassign, also from a server whose sentence ends otherwise.
+func TestReassignAdvice(t *testing.T) {
+	tests := []struct{ server, want string }{
+		{`Profile "VIP" is still assigned to group Sales; assign them another profile first, or delete it with another profile to reassign them to.`,
+			`Profile "VIP" is still assigned to group Sales; assign them another profile first, or add --reassign OTHER to the command to move them to profile OTHER.`},
+		{`Profile "VIP" is in use.`,
+			`Profile "VIP" is in use. Add --reassign OTHER to the command to move them to profile OTHER.`},
+	}
+	for _, tt := range tests {
+		err := reassignAdvice(core.Errorf(core.CodeConflict, "%s", tt.server))
+		if core.ErrorCode(err) != core.CodeConflict || core.ErrorMessage(err) != tt.want {
+			t.Errorf("%q: %v, want %q", tt.server, err, tt.want)
+		}
 	}
 }

@@ -196,6 +196,15 @@ var agentCommands = map[string]command{
 			fs.BoolVar(&a.Repository, "admin", false, "the same as --repository")
 			fs.BoolVar(&a.Helpdesk, "helpdesk", false, "helpdesk right: HelpdeskRequests (set PINs, lock, unlock) and reports")
 			return func(c *cli, args []string) error {
+				// A flag left out is the command line's mistake (exit
+				// 2), said before a secret is asked for; it was the
+				// empty value's rule, exit 1.
+				switch {
+				case a.Host == "":
+					return usagef("agent add needs --host H, the IP address, range or host name the agent connects from (usage: provisio agent add NAME --host H --secret -)")
+				case a.Secret == "":
+					return usagef("agent add needs --secret - to type the shared secret without echo or pipe it on standard input (usage: provisio agent add NAME --host H --secret -)")
+				}
 				secret, err := c.secretArg(a.Secret, "An agent secret", "--secret -", "secret of agent "+args[0])
 				if err != nil {
 					return err

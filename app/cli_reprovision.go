@@ -4,6 +4,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"strings"
 	"time"
 
 	"provisio/core"
@@ -26,6 +27,16 @@ var reprovisionCommand = command{
 				return usagef("reprovision --oath does not work with --connect yet; run it on the server")
 			}
 			if *oath {
+				// The flags' choices are checked before the data is
+				// opened, as a mistake in the command line (exit 2).
+				if *digits != 6 && *digits != 8 {
+					return usagef("--digits takes 6 or 8, not %d", *digits)
+				}
+				switch strings.ToUpper(strings.ReplaceAll(strings.TrimSpace(*alg), "-", "")) {
+				case core.OATHSHA1, core.OATHSHA256, core.OATHSHA512:
+				default:
+					return usagef("--algorithm takes SHA1, SHA256 or SHA512, not %q", *alg)
+				}
 				return c.reprovisionOATH(args[0], *mail, *hotp, *digits, *alg)
 			}
 			if *hotp || *digits != 6 || *alg != "SHA1" {

@@ -72,6 +72,10 @@ func TestCLI_Commands(t *testing.T) {
 	}{
 		{[]string{"--help"}, 0, "provisio [--data DIR] serve", "", ""},
 		{[]string{"user", "add", "--help"}, 0, "--email", "", ""},
+		// The service's commands take no --data (install has
+		// --service-data), as "provisio service --help" shows them.
+		{[]string{"service", "install", "--help"}, 0, "Usage: provisio service install [--user U]", "", ""},
+		{[]string{"service", "status", "--help"}, 0, "Usage: provisio service status\n", "", ""},
 		{[]string{"bogus"}, 2, "", `unknown command "bogus"`, ""},
 		{[]string{"user"}, 2, "user add NAME", "needs a subcommand", ""},
 		{[]string{"user", "add"}, 2, "", "expected 1 argument", ""},
@@ -93,6 +97,11 @@ func TestCLI_Commands(t *testing.T) {
 		{[]string{"settings", "set", "policy.selfreset.max_provision_attempts", "0"}, 1, "", "Enter a whole number from 1 to 1,000.", ""},
 		{[]string{"settings", "set", "policy.selfreset.max_provision_attempts", "10"}, 0, "policy.selfreset.max_provision_attempts = 10", "", ""},
 		{[]string{"settings", "list"}, 0, "policy.lockout.max_locks", "", ""},
+		// A missing flag is a usage error naming it, before any secret
+		// is read: it was exit 1 with the empty value's rule ("\"\" is not
+		// an IP address", "The shared secret needs at least 8 characters").
+		{[]string{"agent", "add", "vpn", "--secret", "-"}, 2, "", "agent add needs --host H", "s3cret-123\n"},
+		{[]string{"agent", "add", "vpn", "--host", "10.0.0.0/24"}, 2, "", "agent add needs --secret -", ""},
 		{[]string{"agent", "add", "vpn", "--host", "10.0.0.0/24", "--secret", "-"}, 0, `Agent "vpn" saved (rights: authenticate).`, "", "s3cret-123\n"},
 		{[]string{"agent", "add", "web", "--host", "not an ip", "--secret", "-"}, 1, "", "is not an IP address", "s3cret-123\n"},
 		{[]string{"agent", "add", "desk", "--host", "localhost", "--secret", "-", "--helpdesk"}, 0, `Agent "desk" saved (rights: authenticate, helpdesk).`, "", "s3cret-456\n"},

@@ -165,7 +165,13 @@ func (l LocalAdmin) PutAgent(na AdminNewAgent) (AdminAgent, error) {
 	switch {
 	case na.KeepSecret:
 		// The console edits an agent without ever reading its secret;
-		// Service.PutAgent keeps the stored one.
+		// Service.PutAgent keeps the stored one. An agent deleted
+		// while the form was open has none to keep: said so, rather
+		// than the length rule of a secret nobody typed (which
+		// Service.PutAgent still answers if it goes in between).
+		if !l.hasAgent(na.Name) {
+			return AdminAgent{}, FieldError("secret", "There is no agent %q to keep the shared secret of; enter a shared secret to add it.", strings.TrimSpace(na.Name))
+		}
 		a.Secret = ""
 	case a.Secret == "":
 		// Only KeepSecret keeps a secret over the API.
@@ -174,12 +180,27 @@ func (l LocalAdmin) PutAgent(na AdminNewAgent) (AdminAgent, error) {
 	if err := l.svc().PutAgent(a); err != nil {
 		return AdminAgent{}, err
 	}
+	// Agents are stored under their name exactly as given (trimmed, as
+	// validateAgent does): "vpn" and "VPN" are two agents, and the answer
+	// is the one saved, never another of that name in another case.
+	name := strings.TrimSpace(a.Name)
 	for _, s := range l.svc().Agents() {
-		if Key(s.Name) == Key(a.Name) {
+		if s.Name == name {
 			a = s
 		}
 	}
 	return l.toAdminAgent(a), nil
+}
+
+// hasAgent reports whether an agent is stored under name exactly.
+func (l LocalAdmin) hasAgent(name string) bool {
+	name = strings.TrimSpace(name)
+	for _, a := range l.svc().Agents() {
+		if a.Name == name {
+			return true
+		}
+	}
+	return false
 }
 
 // ChangeAgent makes the change c to the agent as stored when the save's

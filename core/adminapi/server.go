@@ -110,6 +110,14 @@ func Handler(svc *core.Service, caller func(*http.Request) (Caller, error), done
 			writeError(w, err)
 			return
 		}
+		if allow := allowedMethods(mux, r); len(allow) > 0 {
+			// The path is a route's, the method is not: say which
+			// methods it takes, as a script that sent PUT for PATCH
+			// was told the path did not exist.
+			w.Header().Set("Allow", strings.Join(allow, ", "))
+			writeError(w, core.Errorf(codeMethodNotAllowed, "There is no %s %s in the admin API %s; %s takes %s.", r.Method, r.URL.Path, Version, r.URL.Path, orList(allow)))
+			return
+		}
 		writeError(w, core.Errorf(core.CodeNotFound, "There is no %s %s in the admin API %s.", r.Method, r.URL.Path, Version))
 	})
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -483,17 +491,6 @@ func (c *countingWriter) Write(p []byte) (int, error) {
 	return n, err
 }
 
-// decode reads a JSON body into v; an empty body leaves v as it is.
-func decode(w http.ResponseWriter, r *http.Request, v any) bool {
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBody))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil && !errors.Is(err, io.EOF) {
-		writeError(w, core.Errorf(core.CodeInvalid, "The request body is not valid JSON for this request: %s.", strings.TrimPrefix(err.Error(), "json: ")))
-		return false
-	}
-	return true
-}
-
 // errorBody is the JSON of every error answer.
 type errorBody struct {
 	Error struct {
@@ -507,13 +504,43 @@ type errorBody struct {
 }
 
 var statusOf = map[core.Code]int{
-	core.CodeInvalid:   http.StatusBadRequest,
-	core.CodeNotFound:  http.StatusNotFound,
-	core.CodeConflict:  http.StatusConflict,
-	core.CodeInternal:  http.StatusInternalServerError,
-	core.CodeForbidden: http.StatusForbidden,
-	core.CodeNotPaired: http.StatusForbidden,
-	codeRateLimited:    http.StatusTooManyRequests,
+	core.CodeInvalid:     http.StatusBadRequest,
+	core.CodeNotFound:    http.StatusNotFound,
+	core.CodeConflict:    http.StatusConflict,
+	core.CodeInternal:    http.StatusInternalServerError,
+	core.CodeForbidden:   http.StatusForbidden,
+	core.CodeNotPaired:   http.StatusForbidden,
+	codeRateLimited:      http.StatusTooManyRequests,
+	codeMethodNotAllowed: http.StatusMethodNotAllowed,
+}
+
+// codeMethodNotAllowed answers a method the path's routes do not take.
+const codeMethodNotAllowed core.Code = "method_not_allowed"
+
+// allowedMethods lists the methods mux has a route for on r's path,
+// other than the catch-all.
+func allowedMethods(mux *http.ServeMux, r *http.Request) []string {
+	var allow []string
+	for _, m := range []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete} {
+		if m == r.Method {
+			continue
+		}
+		probe := r.Clone(r.Context())
+		probe.Method = m
+		if _, pattern := mux.Handler(probe); pattern != "" && pattern != "/" {
+			allow = append(allow, m)
+		}
+	}
+	return allow
+}
+
+// orList joins methods as a sentence does: "GET", "GET or POST",
+// "GET, PATCH or DELETE".
+func orList(items []string) string {
+	if len(items) < 2 {
+		return strings.Join(items, "")
+	}
+	return strings.Join(items[:len(items)-1], ", ") + " or " + items[len(items)-1]
 }
 
 // codeRateLimited answers a pairing request over the rate limit, and a

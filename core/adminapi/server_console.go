@@ -1,11 +1,11 @@
 package adminapi
 
 import (
-	"bytes"
 	"encoding/json"
-	"errors"
 	"io"
 	"net/http"
+	"reflect"
+	"sort"
 	"strconv"
 	"strings"
 
@@ -62,17 +62,6 @@ func (h *handler) consoleRoutes(route func(string, core.AdminAction, http.Handle
 	route("POST /v1/backups/check", core.ActReadSettings, h.checkBackup)
 	route("GET /v1/mail/template", core.ActReadSettings, h.mailTemplate)
 	route("POST /v1/mail/test", core.ActMailTest, h.mailTest)
-}
-
-// decodeN is decode with a body limit of n bytes.
-func decodeN(w http.ResponseWriter, r *http.Request, v any, n int64) bool {
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, n))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil && !errors.Is(err, io.EOF) {
-		writeError(w, core.Errorf(core.CodeInvalid, "The request body is not valid JSON for this request: %s.", strings.TrimPrefix(err.Error(), "json: ")))
-		return false
-	}
-	return true
 }
 
 // users with ?view=full answers the full console's records (GET
@@ -242,20 +231,6 @@ func (h *handler) saveProfile(w http.ResponseWriter, r *http.Request) {
 	reply(w, http.StatusOK, out, err)
 }
 
-// decodeStrict decodes the JSON object body onto v, refusing a field v
-// does not have; an empty body changes nothing.
-func decodeStrict(body []byte, v any) error {
-	if len(bytes.TrimSpace(body)) == 0 {
-		return nil
-	}
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		return core.Errorf(core.CodeInvalid, "The request body is not valid JSON for this request: %s.", strings.TrimPrefix(err.Error(), "json: "))
-	}
-	return nil
-}
-
 func (h *handler) deleteProfile(w http.ResponseWriter, r *http.Request) {
 	err := h.api(r).DeleteProfile(r.PathValue("name"), r.URL.Query().Get("reassign_to"))
 	reply(w, http.StatusNoContent, nil, err)
@@ -405,6 +380,13 @@ func (h *handler) setConfig(w http.ResponseWriter, r *http.Request) {
 		writeError(w, core.FieldError("settings", "The request needs \"settings\": the settings to change, named as GET /v1/config names them."))
 		return
 	}
+	// Every name, inside objects too, is checked before anything is
+	// saved: a misspelt "mail": {"prot": …} was merged, decoded without
+	// a word and saved as "no setting changed".
+	if k := unknownSetting(reflect.TypeFor[core.Settings](), req.Settings, ""); k != "" {
+		writeError(w, core.FieldError(k, "There is no setting %q in GET /v1/config.", k))
+		return
+	}
 	api := h.api(r)
 	// The fields given are merged over the settings as stored when the
 	// save's transaction runs, not over this server's snapshot, so a
@@ -418,23 +400,66 @@ func (h *handler) setConfig(w http.ResponseWriter, r *http.Request) {
 		if err := json.Unmarshal(b, &m); err != nil {
 			return core.Settings{}, err
 		}
-		for k := range req.Settings {
-			if _, ok := m[k]; !ok && k != "tls_cert" && k != "tls_key" {
-				return core.Settings{}, core.FieldError(k, "There is no setting %q in GET /v1/config.", k)
-			}
-		}
 		merge(m, req.Settings) // reads req.Settings, writes only m
 		if b, err = json.Marshal(m); err != nil {
 			return core.Settings{}, err
 		}
 		var set core.Settings
 		if err := json.Unmarshal(b, &set); err != nil {
-			return core.Settings{}, core.Errorf(core.CodeInvalid, "The settings are not valid: %s.", strings.TrimPrefix(err.Error(), "json: "))
+			return core.Settings{}, bodyError(err)
 		}
 		return set, nil
 	}
 	saved, err := api.EditConfig(edit, req.What)
 	reply(w, http.StatusOK, saved, err)
+}
+
+// unknownSetting is the dotted name of the first key of patch, at any
+// depth, that struct type t has no JSON field for ("" when all are
+// known), in a stable order. An object given for a field that is not a
+// struct is left to the decoder, which names a wrong type.
+func unknownSetting(t reflect.Type, patch map[string]any, prefix string) string {
+	fields := jsonFields(t)
+	keys := make([]string, 0, len(patch))
+	for k := range patch {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		ft, ok := fields[k]
+		if !ok {
+			return prefix + k
+		}
+		if sub, isObj := patch[k].(map[string]any); isObj && ft.Kind() == reflect.Struct {
+			if u := unknownSetting(ft, sub, prefix+k+"."); u != "" {
+				return u
+			}
+		}
+	}
+	return ""
+}
+
+// jsonFields maps the JSON names of struct type t's fields, those of
+// embedded structs included as encoding/json inlines them, to their types.
+func jsonFields(t reflect.Type) map[string]reflect.Type {
+	out := map[string]reflect.Type{}
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		switch {
+		case name == "-" || !f.IsExported() && !f.Anonymous:
+			continue
+		case f.Anonymous && name == "" && f.Type.Kind() == reflect.Struct:
+			for k, v := range jsonFields(f.Type) {
+				out[k] = v
+			}
+			continue
+		case name == "":
+			name = f.Name
+		}
+		out[name] = f.Type
+	}
+	return out
 }
 
 // merge writes patch into base, objects key by key.
