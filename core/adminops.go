@@ -159,6 +159,12 @@ type AdminUser struct {
 	ProvisionedAt *time.Time `json:"provisioned_at,omitempty"`
 	// PendingUntil is when the user's unused provision code expires.
 	PendingUntil *time.Time `json:"pending_until,omitempty"`
+	// App is the kind (totp, hotp) of the user's confirmed
+	// authenticator-app token, "" for none; AppPending that of a token
+	// waiting for confirmation. A phone with an app is what the helpdesk
+	// revokes when it is lost, as one with strings.
+	App        string `json:"app,omitempty"`
+	AppPending string `json:"app_pending,omitempty"`
 }
 
 // AdminNewUser is the request to add a user.

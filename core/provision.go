@@ -402,6 +402,15 @@ func (s *Service) Provision(source, username, code, deviceOS string) (Provisione
 		if failReason != "" {
 			return log.add(LevelWarn, u.Name, provisionFailedLog+" (%s)", u.Name, failReason)
 		}
+		// One token per user: the phone ends an authenticator app's
+		// token too, which the line below says.
+		rec, err := readOATH(tx, u.Name)
+		if err != nil {
+			return err
+		}
+		if rec.Active != nil || rec.Pending != nil {
+			s.oath.dirty.Store(true) // its secret is scrubbed from the file
+		}
 		if err := revokeDevice(tx, u); err != nil {
 			return err
 		}
@@ -422,6 +431,14 @@ func (s *Service) Provision(source, username, code, deviceOS string) (Provisione
 			if err := log.add(LevelInfo, u.Name, "User %q provisioned a device: %s", u.Name, u.DeviceOS); err != nil {
 				return err
 			}
+		}
+		switch {
+		case rec.Active != nil:
+			return log.add(LevelInfo, u.Name, "User %q provisioned successfully; their authenticator app (%s) was revoked.",
+				u.Name, strings.ToUpper(rec.Active.Kind))
+		case rec.Pending != nil:
+			return log.add(LevelInfo, u.Name, "User %q provisioned successfully; their authenticator app (%s) waiting for confirmation was withdrawn.",
+				u.Name, strings.ToUpper(rec.Pending.Kind))
 		}
 		return log.add(LevelInfo, u.Name, "User %q provisioned successfully", u.Name)
 	}, func() []Event {

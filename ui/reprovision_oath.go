@@ -344,6 +344,22 @@ func (r *userRow) hasToken() bool {
 	return r.Provisioned() || r.oath != nil && r.oath.State == core.OATHStateConfirmed && r.oath.Kind != "strings"
 }
 
+// appKind is "TOTP" or "HOTP" when the user logs in with a confirmed
+// authenticator-app token, else "".
+func (r *userRow) appKind() string {
+	if r.oath != nil && r.oath.State == core.OATHStateConfirmed && r.oath.Kind != "strings" {
+		return strings.ToUpper(r.oath.Kind)
+	}
+	return ""
+}
+
+// revocable reports whether Revoke device… has something to revoke: a
+// phone with strings, or an authenticator-app token, confirmed or waiting
+// (core.Service.RevokeDevice).
+func (r *userRow) revocable() bool {
+	return r.Provisioned() || r.oath != nil && (r.appKind() != "" || r.oath.Pending != "")
+}
+
 // oathOf is the user's entry of OATHStatuses, nil for most users, so the
 // rows the list copies on every keystroke stay small.
 func oathOf(all map[string]core.OATHStatus, name string) *core.OATHStatus {
