@@ -28,6 +28,12 @@ type OATHStatus struct {
 	Expires   time.Time `json:"expires,omitzero"`  // of the pending token, when State is pending
 	Pending   string    `json:"pending,omitempty"` // kind of a pending token beside a confirmed one, else ""
 	Confirmed time.Time `json:"confirmed,omitzero"`
+	// Issued is when the confirmed token was issued, PendingIssued when
+	// the pending one was (OATHIssued.Created): they tell a console's
+	// dialog whether the token it shows is still the one waiting, was
+	// confirmed, or was replaced by another console's.
+	Issued        time.Time `json:"issued,omitzero"`
+	PendingIssued time.Time `json:"pending_issued,omitzero"`
 }
 
 // Token states.
@@ -44,12 +50,13 @@ func oathStatus(u User, rec OATHRecord, now time.Time) OATHStatus {
 	}
 	if rec.Active != nil {
 		st.Kind, st.State, st.Confirmed = rec.Active.Kind, OATHStateConfirmed, rec.Active.ConfirmedAt
+		st.Issued = rec.Active.Created
 	}
 	if p := rec.Pending; p != nil && now.Before(p.Expires) {
 		if rec.Active == nil && !u.Provisioned() {
 			st.Kind, st.State = p.Kind, OATHStatePending
 		}
-		st.Pending, st.Expires = p.Kind, p.Expires
+		st.Pending, st.Expires, st.PendingIssued = p.Kind, p.Expires, p.Created
 	}
 	return st
 }

@@ -37,6 +37,8 @@ const (
 	oathWaiting   = "Waiting for a code from the app…"
 	oathConfirmed = "Token confirmed"
 	oathExpired   = "Token expired unconfirmed"
+	oathGone      = "This token no longer works: it was revoked, or the user set up a phone meanwhile."
+	oathReplaced  = "A newer token was issued for this user (another console, or the command line); this one no longer works."
 )
 
 // tokenChoice is the "Mobile client / Authenticator app" choice for a
@@ -112,9 +114,11 @@ type oathDialog struct {
 
 	dlg       *dialog.CustomDialog
 	choice    *widget.RadioGroup
-	oathType  *widget.Select
-	digits    *widget.Select
-	algorithm *widget.Select
+	// The choices and buttons are the console's (keys.go): Fyne's drop
+	// Escape and Enter.
+	oathType  *choice
+	digits    *choice
+	algorithm *choice
 	qrImage   *canvas.Image
 	qrCode    *qr.Code
 	modules   int
@@ -124,7 +128,7 @@ type oathDialog struct {
 	status    *widget.Label
 	appCode   *entry
 
-	confirm, newToken, sendMail, closeBtn *widget.Button
+	confirm, newToken, sendMail, closeBtn *button
 }
 
 // openReprovisionOATH issues a pending OATH token for name and shows it.
@@ -138,18 +142,18 @@ func (c *Console) openReprovisionOATH(name string) {
 	d.secret = &widget.Label{TextStyle: fyne.TextStyle{Monospace: true}, Selectable: true, Wrapping: fyne.TextWrapWord}
 	d.countdown = &widget.Label{}
 	d.status = &widget.Label{TextStyle: fyne.TextStyle{Bold: true}, Wrapping: fyne.TextWrapWord}
-	d.oathType = widget.NewSelect([]string{oathTypeTOTP, oathTypeHOTP}, nil)
+	d.oathType = newChoice(c, []string{oathTypeTOTP, oathTypeHOTP}, nil)
 	d.oathType.SetSelected(oathTypeTOTP)
-	d.digits = widget.NewSelect([]string{"6", "8"}, nil)
+	d.digits = newChoice(c, []string{"6", "8"}, nil)
 	d.digits.SetSelected("6")
-	d.algorithm = widget.NewSelect([]string{core.OATHSHA1, core.OATHSHA256, core.OATHSHA512}, nil)
+	d.algorithm = newChoice(c, []string{core.OATHSHA1, core.OATHSHA256, core.OATHSHA512}, nil)
 	d.algorithm.SetSelected(core.OATHSHA1)
 	d.appCode = c.newEntry()
 	d.appCode.SetPlaceHolder("123456")
 	// Every widget is made before the first token is issued: issuing
 	// ticks the countdown, which may end the token's life at once and
 	// disable Confirm.
-	d.confirm = widget.NewButtonWithIcon("Confirm", theme.ConfirmIcon(), d.confirmCode)
+	d.confirm = newButton(c, "Confirm", theme.ConfirmIcon(), d.confirmCode)
 	d.appCode.OnSubmitted = func(string) { d.confirmCode() }
 	d.confirm.Importance = widget.HighImportance
 	if err := d.issue(); err != nil {
@@ -175,8 +179,8 @@ func (c *Console) openReprovisionOATH(name string) {
 	)
 	content := container.NewBorder(nil, nil, container.NewCenter(d.qrImage), nil, details)
 
-	d.closeBtn = widget.NewButton("Close", func() { d.dlg.Hide() })
-	d.newToken = widget.NewButtonWithIcon("New token", theme.ViewRefreshIcon(), func() {
+	d.closeBtn = newButton(c, "Close", nil, func() { d.dlg.Hide() })
+	d.newToken = newButton(c, "New token", theme.ViewRefreshIcon(), func() {
 		if err := d.issue(); err != nil {
 			d.setStatus(core.ErrorMessage(err), widget.DangerImportance)
 		}
@@ -186,7 +190,7 @@ func (c *Console) openReprovisionOATH(name string) {
 	// after the first token, so the initial choices issue nothing more.
 	reissue := func(string) { d.newToken.OnTapped() }
 	d.oathType.OnChanged, d.digits.OnChanged, d.algorithm.OnChanged = reissue, reissue, reissue
-	d.sendMail = widget.NewButtonWithIcon("Send by email", theme.MailSendIcon(), d.sendByEmail)
+	d.sendMail = newButton(c, "Send by email", theme.MailSendIcon(), d.sendByEmail)
 	d.dlg = dialog.NewCustomWithoutButtons("Reprovision "+d.issued.User+": authenticator app", content, c.win)
 	d.dlg.SetButtons([]fyne.CanvasObject{d.sendMail, d.newToken, d.closeBtn})
 	d.dlg.SetOnClosed(func() {
@@ -262,13 +266,31 @@ func (d *oathDialog) confirmCode() {
 		return
 	}
 	code := strings.TrimSpace(d.appCode.Text)
+	// What the user has now is what confirming revokes, for the sentence.
+	before, _ := d.c.svc.OATHStatus(d.user)
 	if err := d.c.svc.ConfirmOATH(d.user, code); err != nil {
+		// A token replaced by another console's refuses every code of
+		// its own: say that, not "check the phone's clock".
+		if st, serr := d.c.svc.OATHStatus(d.user); serr == nil && d.settle(st) {
+			return
+		}
 		// The typed code stays, so it can be corrected.
 		d.setStatus(core.ErrorMessage(err), widget.DangerImportance)
 		relayout(d.dlg)
 		return
 	}
-	d.finish(oathConfirmed+" in the console; the previous device or token was revoked.", widget.SuccessImportance, "The token is in use.")
+	revoked := ""
+	switch {
+	case before.State != core.OATHStateConfirmed:
+	case before.Kind == "strings":
+		revoked = "; " + d.issued.User + "'s phone with security strings was revoked"
+	default:
+		revoked = "; " + d.issued.User + "'s previous authenticator app (" + strings.ToUpper(before.Kind) + ") was revoked"
+	}
+	// The step the code belongs to is spent (a replay is refused), so the
+	// user who tries the same code on the VPN at once needs to know.
+	d.finish(oathConfirmed+" in the console"+revoked+". The user logs in with the app's next code (this one is used).",
+		widget.SuccessImportance, "The token is in use.")
 }
 
 // sendByEmail mails the user the single-use Provision URL that reveals
@@ -298,9 +320,7 @@ func (d *oathDialog) tick() {
 	if d.done {
 		return
 	}
-	if st, err := d.c.svc.OATHStatus(d.user); err == nil && st.State == core.OATHStateConfirmed &&
-		st.Kind != "strings" && !st.Confirmed.Before(d.issuedAt()) && st.Pending == "" {
-		d.finish(oathConfirmed+" by the user's first login.", widget.SuccessImportance, "The token is in use.")
+	if st, err := d.c.svc.OATHStatus(d.user); err == nil && d.settle(st) {
 		return
 	}
 	// The time left is on the console's clock, the deadline too
@@ -325,9 +345,73 @@ func (d *oathDialog) issuedAt() time.Time {
 	return d.issued.Expires.Add(-time.Duration(d.c.svc.Settings().SelfReset.CodeValidity) * time.Second)
 }
 
+// Fates of the token on screen, as the service's OATHStatus tells them.
+const (
+	tokenWaiting   = iota // still the pending token
+	tokenConfirmed        // confirmed, by the dialog or a first login
+	tokenReplaced         // another console (or the CLI) issued a newer one
+	tokenGone             // expired, revoked, or ended by a provisioned phone
+)
+
+// fate says what became of the token on screen. The service names the
+// pending and the confirmed token by when each was issued; a service too
+// old to say is judged by the confirmation time, as before.
+func (d *oathDialog) fate(st core.OATHStatus) int {
+	mine := d.issued.Created
+	known := !mine.IsZero() && (!st.PendingIssued.IsZero() || !st.Issued.IsZero())
+	confirmed := st.State == core.OATHStateConfirmed && st.Kind != "strings"
+	switch {
+	case st.Pending != "" && known && st.Issued.Equal(mine):
+		return tokenConfirmed // confirmed, and another issued since
+	case st.Pending != "" && known && !st.PendingIssued.Equal(mine):
+		return tokenReplaced
+	case st.Pending != "":
+		return tokenWaiting
+	case confirmed && known && st.Issued.Equal(mine):
+		return tokenConfirmed
+	case confirmed && known:
+		return tokenReplaced // another's token was confirmed in its place
+	case confirmed && !st.Confirmed.Before(d.issuedAt()):
+		return tokenConfirmed
+	}
+	return tokenGone
+}
+
+// settle ends the dialog's token when the service says it has ended, and
+// reports whether it did.
+func (d *oathDialog) settle(st core.OATHStatus) bool {
+	switch d.fate(st) {
+	case tokenConfirmed:
+		d.finish(oathConfirmed+" by the user's first login.", widget.SuccessImportance, "The token is in use.")
+	case tokenReplaced:
+		d.finish(oathReplaced, widget.WarningImportance, "Use New token to issue another here.")
+	case tokenGone:
+		// The service expires a token on its own clock, a moment before
+		// the countdown here may end.
+		if d.deadline.Sub(d.c.svc.Now()) < 2*time.Second {
+			d.finish(oathExpired, widget.WarningImportance, "Use New token to issue another.")
+		} else {
+			d.finish(oathGone, widget.WarningImportance, "Use New token to issue another.")
+		}
+	default:
+		return false
+	}
+	return true
+}
+
+// finish ends the token's life in the dialog. Its key leaves the screen:
+// a confirmed token's QR code and key would let anyone passing add the
+// user's token to their own phone, and a dead one's only mislead.
 func (d *oathDialog) finish(status string, imp widget.Importance, countdown string) {
 	d.done = true
 	d.stop()
+	d.qrImage.Image = nil // its minimum size stays, so nothing moves
+	d.qrImage.Refresh()
+	if imp == widget.SuccessImportance {
+		d.secret.SetText("Hidden now that the token is in use.")
+	} else {
+		d.secret.SetText("This key no longer works; do not add it to an app.")
+	}
 	d.setStatus(status, imp)
 	d.countdown.SetText(countdown)
 	d.confirm.Disable()
