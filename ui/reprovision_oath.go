@@ -112,8 +112,8 @@ type oathDialog struct {
 	tickLoop
 	done bool // confirmed or expired
 
-	dlg       *dialog.CustomDialog
-	choice    *widget.RadioGroup
+	dlg    *dialog.CustomDialog
+	choice *widget.RadioGroup
 	// The choices and buttons are the console's (keys.go): Fyne's drop
 	// Escape and Enter.
 	oathType  *choice
