@@ -105,3 +105,42 @@ func TestOATH_PhoneReplacingAppIsLogged(t *testing.T) {
 		t.Error("the provision's log line does not say the app was revoked")
 	}
 }
+
+// TestOATH_SameCodeAtOnceLogsInOnce: a code sniffed on the wire and sent
+// at the same moment as the user's own (or a VPN that retries in
+// parallel) logs in once: the step is spent inside the login's
+// transaction, and the others are replays, not counted as failures.
+func TestOATH_SameCodeAtOnceLogsInOnce(t *testing.T) {
+	e := newOATHEnv(t, time.Date(2026, 1, 5, 9, 0, 0, 0, time.UTC))
+	storetest.MustAddUser(t, e.svc, "alice", "9132")
+	_, p := e.issue(t, "alice", core.OATHOptions{})
+	if err := e.svc.ConfirmOATH("alice", appTOTP(t, p.Secret, e.clock.Now())); err != nil {
+		t.Fatal(err)
+	}
+	e.clock.Advance(30 * time.Second)
+	code := appTOTP(t, p.Secret, e.clock.Now())
+	const n = 16
+	errs := make(chan error, n)
+	start := make(chan struct{})
+	for range n {
+		go func() {
+			<-start
+			errs <- e.svc.Login(agentVPN, "alice", code)
+		}()
+	}
+	close(start)
+	passed := 0
+	for range n {
+		if err := <-errs; err == nil {
+			passed++
+		} else if core.ErrorCode(err) != core.CodeWrongOTC {
+			t.Errorf("a parallel login: %v", err)
+		}
+	}
+	if passed != 1 {
+		t.Errorf("%d of %d logins with the same code passed, want 1", passed, n)
+	}
+	if f := e.failures(t, "alice"); f != 0 {
+		t.Errorf("the replays counted %d failures", f)
+	}
+}

@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"fmt"
 	"strings"
 	"time"
 
@@ -126,7 +127,9 @@ type oathDialog struct {
 	secret    *widget.Label
 	countdown *widget.Label
 	status    *widget.Label
-	appCode   *entry
+	// compat warns of choices some apps ignore (compatNote).
+	compat  *widget.Label
+	appCode *entry
 
 	confirm, newToken, sendMail, closeBtn *button
 }
@@ -142,6 +145,7 @@ func (c *Console) openReprovisionOATH(name string) {
 	d.secret = &widget.Label{TextStyle: fyne.TextStyle{Monospace: true}, Selectable: true, Wrapping: fyne.TextWrapWord}
 	d.countdown = &widget.Label{}
 	d.status = &widget.Label{TextStyle: fyne.TextStyle{Bold: true}, Wrapping: fyne.TextWrapWord}
+	d.compat = &widget.Label{Importance: widget.WarningImportance, Wrapping: fyne.TextWrapWord}
 	d.oathType = newChoice(c, []string{oathTypeTOTP, oathTypeHOTP}, nil)
 	d.oathType.SetSelected(oathTypeTOTP)
 	d.digits = newChoice(c, []string{"6", "8"}, nil)
@@ -167,6 +171,7 @@ func (c *Console) openReprovisionOATH(name string) {
 		d.choice,
 		caption("User"), d.userLabel,
 		newFormGrid(formRow("Type", d.oathType), formRow("Digits", d.digits), formRow("Algorithm", d.algorithm)),
+		d.compat,
 		caption("Secret, for typing into the app"), d.secret, d.countdown,
 		widget.NewSeparator(),
 		caption("Code from the app"),
@@ -233,6 +238,12 @@ func (d *oathDialog) issue() error {
 	}
 	d.drawQR()
 	d.userLabel.SetText(is.User)
+	if note := compatNote(is.Options); note != "" {
+		d.compat.SetText(note)
+		d.compat.Show()
+	} else {
+		d.compat.Hide()
+	}
 	d.secret.SetText(is.SecretText)
 	d.appCode.SetText("")
 	d.setStatus(oathWaiting, widget.MediumImportance)
@@ -275,7 +286,11 @@ func (d *oathDialog) confirmCode() {
 			return
 		}
 		// The typed code stays, so it can be corrected.
-		d.setStatus(core.ErrorMessage(err), widget.DangerImportance)
+		msg := core.ErrorMessage(err)
+		if ignored := ignoredChoices(d.issued.Options); ignored != "" && core.ErrorCode(err) == core.CodeInvalid {
+			msg += " The app may have ignored " + ignored + " (some do): if its codes never confirm, issue a TOTP, SHA1, 6-digit token."
+		}
+		d.setStatus(msg, widget.DangerImportance)
 		relayout(d.dlg)
 		return
 	}
@@ -309,6 +324,40 @@ func (d *oathDialog) sendByEmail() {
 	}
 	d.setStatus(status, widget.MediumImportance)
 	relayout(d.dlg)
+}
+
+// ignoredChoices names the token's choices that some authenticator apps
+// ignore, "" for the defaults every app honours.
+func ignoredChoices(o core.OATHOptions) string {
+	var parts []string
+	if o.Kind == core.OATHHOTP {
+		parts = append(parts, "the counter (HOTP)")
+	}
+	if o.Algorithm != "" && o.Algorithm != core.OATHSHA1 {
+		parts = append(parts, o.Algorithm)
+	}
+	if o.Digits != 0 && o.Digits != core.DefaultOATHDigits {
+		parts = append(parts, fmt.Sprintf("%d digits", o.Digits))
+	}
+	if o.Period != 0 && o.Period != core.DefaultOATHPeriod {
+		parts = append(parts, fmt.Sprintf("a %d s period", o.Period))
+	}
+	return strings.Join(parts, " and ")
+}
+
+// compatNote warns of choices some apps ignore: Microsoft Authenticator
+// and some versions of Google Authenticator make TOTP, SHA-1, 6-digit,
+// 30 s codes whatever the QR code says (docs/decisions.md, "OATH
+// tokens"), and Microsoft Authenticator has no counter-based tokens. The
+// token still works only once a code confirms it, so nothing is lost;
+// the note saves the helpdesk looking at the phone's clock.
+func compatNote(o core.OATHOptions) string {
+	ignored := ignoredChoices(o)
+	if ignored == "" {
+		return ""
+	}
+	return "Microsoft Authenticator and some versions of Google Authenticator ignore " + ignored +
+		"; Aegis and FreeOTP honour it. Keep TOTP, 6 digits and SHA1 unless you know the user's app."
 }
 
 // start runs the countdown for the token on screen.
@@ -415,6 +464,9 @@ func (d *oathDialog) finish(status string, imp widget.Importance, countdown stri
 	d.setStatus(status, imp)
 	d.countdown.SetText(countdown)
 	d.confirm.Disable()
+	if d.dlg != nil {
+		relayout(d.dlg) // the status may take more lines than before
+	}
 }
 
 func (d *oathDialog) setStatus(text string, imp widget.Importance) {

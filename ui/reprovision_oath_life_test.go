@@ -90,6 +90,12 @@ func TestReprovisionOATH_SecretLeavesTheScreen(t *testing.T) {
 			}
 			tt.end(t, h, o, p)
 			h.waitFor(tt.status, func() bool { return o.status.Text == tt.status })
+			writeShot(t, "reprovision-oath-"+strings.ReplaceAll(tt.name, " ", "-")+".png", h.win.Canvas().Capture())
+			// A status of two lines was drawn in the space of one, over
+			// the separator and the note below it.
+			if got, want := o.status.Size().Height, o.status.MinSize().Height; got < want {
+				t.Errorf("the status is %v high, its text needs %v", got, want)
+			}
 			if where := secretOnScreen(h, o, p); where != "" {
 				t.Errorf("after %s the window still shows the key as %s", tt.name, where)
 			}
@@ -215,5 +221,40 @@ func TestReprovisionOATH_Keys(t *testing.T) {
 	}
 	if o.status.Importance == widget.DangerImportance {
 		t.Errorf("status %q", o.status.Text)
+	}
+}
+
+// TestReprovisionOATH_WarnsOfChoicesAppsIgnore: some apps ignore the
+// algorithm and digits in the QR code (docs/decisions.md, "OATH tokens").
+// With SHA256 chosen, such an app shows SHA-1 codes, and the dialog said
+// only "That code is not right. Check the phone's clock", sending the
+// helpdesk after the wrong cause. The choice now carries a note, and the
+// refusal names the likely cause.
+func TestReprovisionOATH_WarnsOfChoicesAppsIgnore(t *testing.T) {
+	h := newOATHHarness(t)
+	o := oathDialogFor(t, h, "hal")
+	if o.compat.Visible() {
+		t.Errorf("a note over the default choices: %q", o.compat.Text)
+	}
+	h.clock.Advance(time.Second)
+	o.algorithm.SetSelected(core.OATHSHA256)
+	if !o.compat.Visible() || !strings.Contains(o.compat.Text, "Microsoft Authenticator") {
+		t.Errorf("SHA256 chosen: note %v %q", o.compat.Visible(), o.compat.Text)
+	}
+	p, err := oathkey.Parse(o.issued.URI)
+	if err != nil || p.Algorithm != core.OATHSHA256 {
+		t.Fatalf("token %+v %v", p, err)
+	}
+	// An app that ignores the algorithm computes SHA-1 codes.
+	o.appCode.SetText(googleAuthenticatorCode(t, p.Secret, h.svc.Now()))
+	test.Tap(o.confirm)
+	h.settle()
+	writeShot(t, "reprovision-oath-sha256.png", h.win.Canvas().Capture())
+	if !strings.Contains(o.status.Text, "may have ignored SHA256") {
+		t.Errorf("refusal reads %q", o.status.Text)
+	}
+	o.algorithm.SetSelected(core.OATHSHA1)
+	if o.compat.Visible() {
+		t.Errorf("the note stays over SHA1, 6 digits, TOTP: %q", o.compat.Text)
 	}
 }
