@@ -203,6 +203,9 @@ type AdminIssued struct {
 	// ReplacesDevice says the user has a phone that stops working once
 	// this code is used.
 	ReplacesDevice bool `json:"replaces_device"`
+	// ReplacesApp is the kind of the user's authenticator-app token, which
+	// stops working once this code is used; "" for none.
+	ReplacesApp string `json:"replaces_app,omitempty"`
 	// MailID is the outbox message carrying the code, when mailed; MailTo
 	// its address, and MailHeld that it waits for mail to be set up.
 	MailID   uint64 `json:"mail_id,omitempty"`

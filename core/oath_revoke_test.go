@@ -144,3 +144,30 @@ func TestOATH_SameCodeAtOnceLogsInOnce(t *testing.T) {
 		t.Errorf("the replays counted %d failures", f)
 	}
 }
+
+// TestOATH_MobileCodeSaysItReplacesTheApp: a mobile-client code for a
+// user with an authenticator app said nothing of it (ReplacesDevice is
+// about phones with strings), so the helpdesk was not told that the app
+// stops working once the phone provisions. ReplacesApp names it.
+func TestOATH_MobileCodeSaysItReplacesTheApp(t *testing.T) {
+	e := newOATHEnv(t, time.Date(2026, 1, 5, 9, 0, 0, 0, time.UTC))
+	storetest.MustAddUser(t, e.svc, "alice", "9132")
+	ic, err := e.svc.CreateProvisionCode("alice")
+	if err != nil || ic.ReplacesApp != "" {
+		t.Fatalf("a user with nothing: %q %v", ic.ReplacesApp, err)
+	}
+	_, p := e.issue(t, "alice", core.OATHOptions{})
+	if ic, _ = e.svc.CreateProvisionCode("alice"); ic.ReplacesApp != "" {
+		t.Errorf("a pending token is not in use yet: %q", ic.ReplacesApp)
+	}
+	if err := e.svc.ConfirmOATH("alice", appTOTP(t, p.Secret, e.clock.Now())); err != nil {
+		t.Fatal(err)
+	}
+	ic, err = e.svc.CreateProvisionCode("alice")
+	if err != nil || ic.ReplacesApp != core.OATHTOTP || ic.ReplacesDevice {
+		t.Errorf("a user with an app: app %q device %v (%v)", ic.ReplacesApp, ic.ReplacesDevice, err)
+	}
+	if a := core.AdminIssuedOf(ic); a.IssuedCode().ReplacesApp != core.OATHTOTP {
+		t.Errorf("the admin API's answer loses it: %+v", a)
+	}
+}

@@ -30,6 +30,10 @@ type IssuedCode struct {
 	// ReplacesDevice is set when the user has a provisioned device now,
 	// which stops working once this code is used.
 	ReplacesDevice bool
+	// ReplacesApp is the kind (totp, hotp) of the user's confirmed
+	// authenticator-app token, which stops working once this code
+	// provisions a phone (one token per user); "" for none.
+	ReplacesApp string
 	// MailID is the outbox message carrying the code, when it was mailed;
 	// MailTo is its address. MailHeld says mail is not set up yet, so the
 	// message waits in the outbox until it is.
@@ -212,6 +216,15 @@ func (s *Service) issueCode(tx Tx, log *logger, set Settings, u User, to string,
 		ic.URL += "&" + OATHURLParam // the page offers the authenticator set-up (oath.go)
 	}
 	ic.describe(u)
+	if oath == nil {
+		rec, err := readOATH(tx, u.Name)
+		if err != nil {
+			return IssuedCode{}, err
+		}
+		if rec.Active != nil {
+			ic.ReplacesApp = rec.Active.Kind
+		}
+	}
 	if err := log.add(LevelInfo, u.Name, "Provision code created for user %q", u.Name); err != nil {
 		return IssuedCode{}, err
 	}

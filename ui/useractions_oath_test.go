@@ -107,3 +107,35 @@ func TestAttached_AuthenticatorAppShownAndRevoked(t *testing.T) {
 		t.Errorf("alice's token after the revoke: %+v", st)
 	}
 }
+
+// TestReprovision_UserWithAuthenticatorApp: Reprovision (mobile client)
+// for a user whose app works made a code without a word, and the app
+// stopped when the phone provisioned. The console asks first, as for a
+// phone, and the dialog says what stops; the helpdesk window says it too.
+func TestReprovision_UserWithAuthenticatorApp(t *testing.T) {
+	h := newOATHHarness(t)
+	h.listUser("kim")
+	issueConfirmed(t, h.svc, "kim")
+	h.c.openReprovision("kim")
+	if h.c.oldPhone == nil || h.c.reprov != nil {
+		t.Fatal("no question about the authenticator app")
+	}
+	want := "kim already has an authenticator app (TOTP). It keeps working until the new phone provisions; then it stops working."
+	if !contains(visibleTexts(h.win.Canvas().Overlays().Top()), want) {
+		t.Errorf("the question reads %q", visibleTexts(h.win.Canvas().Overlays().Top()))
+	}
+	h.c.oldPhone.Confirm()
+	if h.c.reprov == nil || !strings.Contains(h.c.reprov.where.Text, oldAppNote) {
+		t.Fatalf("the dialog does not say the app stops")
+	}
+
+	test.NewTempApp(t)
+	at, _, waitFor := helpdeskWindow(t, h.svc)
+	waitFor("kim listed", func() bool { return len(at.users) == 1 })
+	at.userList.Select(0)
+	test.Tap(at.reprovBtn)
+	waitFor("the code dialog", func() bool { return at.reprov != nil })
+	if !strings.Contains(at.reprov.where.Text, oldAppNote) {
+		t.Errorf("the helpdesk window's dialog reads %q", at.reprov.where.Text)
+	}
+}
