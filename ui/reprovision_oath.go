@@ -39,7 +39,7 @@ const (
 	oathConfirmed = "Token confirmed"
 	oathExpired   = "Token expired unconfirmed"
 	oathGone      = "This token no longer works: it was revoked, or the user set up a phone meanwhile."
-	oathReplaced  = "A newer token was issued for this user (another console, or the command line); this one no longer works."
+	oathReplaced  = "A newer token was issued for this user (by another console, the command line, or the set-up link sent by email); this one no longer works."
 )
 
 // tokenChoice is the "Mobile client / Authenticator app" choice for a

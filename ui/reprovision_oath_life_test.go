@@ -258,3 +258,25 @@ func TestReprovisionOATH_WarnsOfChoicesAppsIgnore(t *testing.T) {
 		t.Errorf("the note stays over SHA1, 6 digits, TOTP: %q", o.compat.Text)
 	}
 }
+
+// TestReprovisionOATH_MailedLinkOpenedReplacesTheScreen: "Send by email"
+// leaves the token on screen pending; once the user opens the mailed link,
+// its page issues the token the phone gets, and the dialog says the one
+// on screen no longer works instead of counting it down.
+func TestReprovisionOATH_MailedLinkOpenedReplacesTheScreen(t *testing.T) {
+	h := newOATHHarness(t)
+	o := oathDialogFor(t, h, "ivy")
+	onScreen, _ := oathkey.Parse(o.issued.URI)
+	ic, err := h.svc.MailOATHProvisionCode("ivy", core.OATHOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.clock.Advance(time.Second)
+	if _, err := h.svc.RedeemOATHProvision("127.0.0.1", "ivy", ic.Code); err != nil {
+		t.Fatal(err)
+	}
+	h.waitFor("replaced", func() bool { return o.status.Text == oathReplaced })
+	if where := secretOnScreen(h, o, onScreen); where != "" {
+		t.Errorf("the replaced token is still shown as %s", where)
+	}
+}
