@@ -38,7 +38,7 @@ const (
 	oathWaiting   = "Waiting for a code from the app…"
 	oathConfirmed = "Token confirmed"
 	oathExpired   = "Token expired unconfirmed"
-	oathGone      = "This token no longer works: it was revoked, or the user set up a phone meanwhile."
+	oathGone      = "This token no longer works: it was revoked, the user was deleted, or they set up a phone meanwhile."
 	oathReplaced  = "A newer token was issued for this user (by another console, the command line, or the set-up link sent by email); this one no longer works."
 )
 
@@ -288,7 +288,7 @@ func (d *oathDialog) confirmCode() {
 		// The typed code stays, so it can be corrected.
 		msg := core.ErrorMessage(err)
 		if ignored := ignoredChoices(d.issued.Options); ignored != "" && core.ErrorCode(err) == core.CodeInvalid {
-			msg += " The app may have ignored " + ignored + " (some do): if its codes never confirm, issue a TOTP, SHA1, 6-digit token."
+			msg += " The app may not support " + ignored + " (some do not): if its codes never confirm, issue a TOTP, SHA1, 6-digit token."
 		}
 		d.setStatus(msg, widget.DangerImportance)
 		relayout(d.dlg)
@@ -327,12 +327,19 @@ func (d *oathDialog) sendByEmail() {
 }
 
 // ignoredChoices names the token's choices that some authenticator apps
-// ignore, "" for the defaults every app honours.
+// ignore or lack, "" for the defaults every app honours.
 func ignoredChoices(o core.OATHOptions) string {
 	var parts []string
 	if o.Kind == core.OATHHOTP {
-		parts = append(parts, "the counter (HOTP)")
+		parts = append(parts, "counter-based (HOTP) tokens")
 	}
+	parts = append(parts, ignoredParams(o)...)
+	return strings.Join(parts, " and ")
+}
+
+// ignoredParams are the Key URI parameters off the defaults.
+func ignoredParams(o core.OATHOptions) []string {
+	var parts []string
 	if o.Algorithm != "" && o.Algorithm != core.OATHSHA1 {
 		parts = append(parts, o.Algorithm)
 	}
@@ -342,22 +349,27 @@ func ignoredChoices(o core.OATHOptions) string {
 	if o.Period != 0 && o.Period != core.DefaultOATHPeriod {
 		parts = append(parts, fmt.Sprintf("a %d s period", o.Period))
 	}
-	return strings.Join(parts, " and ")
+	return parts
 }
 
 // compatNote warns of choices some apps ignore: Microsoft Authenticator
-// and some versions of Google Authenticator make TOTP, SHA-1, 6-digit,
-// 30 s codes whatever the QR code says (docs/decisions.md, "OATH
-// tokens"), and Microsoft Authenticator has no counter-based tokens. The
-// token still works only once a code confirms it, so nothing is lost;
-// the note saves the helpdesk looking at the phone's clock.
+// and some versions of Google Authenticator make SHA-1, 6-digit, 30 s
+// codes whatever the QR code says (docs/decisions.md, "OATH tokens"), and
+// Microsoft Authenticator has no counter-based tokens. The token works
+// only once a code confirms it, so nothing is lost; the note saves the
+// helpdesk looking at the phone's clock.
 func compatNote(o core.OATHOptions) string {
-	ignored := ignoredChoices(o)
-	if ignored == "" {
+	var said []string
+	if p := ignoredParams(o); len(p) > 0 {
+		said = append(said, "Microsoft Authenticator and some versions of Google Authenticator ignore "+strings.Join(p, " and "))
+	}
+	if o.Kind == core.OATHHOTP {
+		said = append(said, "Microsoft Authenticator has no counter-based (HOTP) tokens")
+	}
+	if len(said) == 0 {
 		return ""
 	}
-	return "Microsoft Authenticator and some versions of Google Authenticator ignore " + ignored +
-		"; Aegis and FreeOTP honour it. Keep TOTP, 6 digits and SHA1 unless you know the user's app."
+	return strings.Join(said, "; ") + "; Aegis and FreeOTP take them. Keep TOTP, 6 digits and SHA1 unless you know the user's app."
 }
 
 // start runs the countdown for the token on screen.

@@ -250,12 +250,17 @@ func TestReprovisionOATH_WarnsOfChoicesAppsIgnore(t *testing.T) {
 	test.Tap(o.confirm)
 	h.settle()
 	writeShot(t, "reprovision-oath-sha256.png", h.win.Canvas().Capture())
-	if !strings.Contains(o.status.Text, "may have ignored SHA256") {
+	if !strings.Contains(o.status.Text, "The app may not support SHA256 (some do not)") {
 		t.Errorf("refusal reads %q", o.status.Text)
 	}
 	o.algorithm.SetSelected(core.OATHSHA1)
 	if o.compat.Visible() {
 		t.Errorf("the note stays over SHA1, 6 digits, TOTP: %q", o.compat.Text)
+	}
+	h.clock.Advance(time.Second)
+	o.oathType.SetSelected(oathTypeHOTP)
+	if want := "Microsoft Authenticator has no counter-based (HOTP) tokens; Aegis and FreeOTP take them. Keep TOTP, 6 digits and SHA1 unless you know the user's app."; o.compat.Text != want || !o.compat.Visible() {
+		t.Errorf("HOTP chosen: note %v %q", o.compat.Visible(), o.compat.Text)
 	}
 }
 
