@@ -129,6 +129,9 @@ type oathDialog struct {
 	status    *widget.Label
 	// compat warns of choices some apps ignore (compatNote).
 	compat  *widget.Label
+	// note tells how to go on, naming the phone or app that confirming
+	// ends (noteText).
+	note    *widget.Label
 	appCode *entry
 
 	confirm, newToken, sendMail, closeBtn *button
@@ -146,6 +149,7 @@ func (c *Console) openReprovisionOATH(name string) {
 	d.countdown = &widget.Label{}
 	d.status = &widget.Label{TextStyle: fyne.TextStyle{Bold: true}, Wrapping: fyne.TextWrapWord}
 	d.compat = &widget.Label{Importance: widget.WarningImportance, Wrapping: fyne.TextWrapWord}
+	d.note = newNote("")
 	d.oathType = newChoice(c, []string{oathTypeTOTP, oathTypeHOTP}, nil)
 	d.oathType.SetSelected(oathTypeTOTP)
 	d.digits = newChoice(c, []string{"6", "8"}, nil)
@@ -169,7 +173,9 @@ func (c *Console) openReprovisionOATH(name string) {
 	caption := func(s string) *widget.Label { return &widget.Label{Text: s, Importance: widget.LowImportance} }
 	details := container.NewVBox(
 		d.choice,
-		caption("User"), d.userLabel,
+		// The name without its caption (the title says it too): the
+		// column must fit 1280×800 with every note and a refused code.
+		d.userLabel,
 		newFormGrid(formRow("Type", d.oathType), formRow("Digits", d.digits), formRow("Algorithm", d.algorithm)),
 		d.compat,
 		caption("Secret, for typing into the app"), d.secret, d.countdown,
@@ -178,9 +184,7 @@ func (c *Console) openReprovisionOATH(name string) {
 		container.NewBorder(nil, nil, nil, d.confirm, d.appCode),
 		d.status,
 		widget.NewSeparator(),
-		newNote("Scan the QR code with the authenticator app (Google or Microsoft Authenticator, Aegis, FreeOTP…), "+
-			"then type the code it shows. The user's first login with the app confirms it too. Until then "+
-			"their current device keeps working; a token not confirmed in time is wiped."),
+		d.note,
 	)
 	content := container.NewBorder(nil, nil, container.NewCenter(d.qrImage), nil, details)
 
@@ -205,7 +209,7 @@ func (c *Console) openReprovisionOATH(name string) {
 		}
 	})
 	c.pushDialog(d.dlg, func() { d.dlg.Hide() }, d.confirmCode)
-	d.dlg.Resize(fyne.NewSize(d.qrImage.MinSize().Width+460, 0))
+	d.dlg.Resize(fyne.NewSize(d.qrImage.MinSize().Width+560, 0))
 	c.oath = d
 	d.dlg.Show()
 }
@@ -244,6 +248,7 @@ func (d *oathDialog) issue() error {
 	} else {
 		d.compat.Hide()
 	}
+	d.showReplaces()
 	d.secret.SetText(is.SecretText)
 	d.appCode.SetText("")
 	d.setStatus(oathWaiting, widget.MediumImportance)
@@ -254,6 +259,35 @@ func (d *oathDialog) issue() error {
 		relayout(d.dlg)
 	}
 	return nil
+}
+
+// noteHow is the note's instruction; noteWiped ends it.
+const (
+	noteHow = "Scan the QR code with the authenticator app (Google or Microsoft Authenticator, Aegis, FreeOTP…), " +
+		"then type the code it shows. The user's first login with the app confirms it too."
+	noteWiped = "A token not confirmed in time is wiped."
+)
+
+// showReplaces puts in the note what the user logs in with now, which
+// keeps working until this token is confirmed and then stops (one token
+// per user), as the mobile-client dialog names the phone a new one
+// replaces. It said "their current device" for every user, with a phone
+// or without.
+func (d *oathDialog) showReplaces() {
+	st, err := d.c.svc.OATHStatus(d.user)
+	now := ""
+	switch {
+	case err != nil || st.State != core.OATHStateConfirmed:
+	case st.Kind == "strings":
+		now = d.issued.User + "'s phone with security strings"
+	default:
+		now = d.issued.User + "'s authenticator app (" + strings.ToUpper(st.Kind) + ")"
+	}
+	if now == "" {
+		d.note.SetText(noteHow + " " + noteWiped)
+		return
+	}
+	d.note.SetText(noteHow + " Until then " + now + " keeps working; then it stops. " + noteWiped)
 }
 
 // drawQR draws the otpauth:// QR code at the provision QR's size: at
@@ -288,7 +322,7 @@ func (d *oathDialog) confirmCode() {
 		// The typed code stays, so it can be corrected.
 		msg := core.ErrorMessage(err)
 		if ignored := ignoredChoices(d.issued.Options); ignored != "" && core.ErrorCode(err) == core.CodeInvalid {
-			msg += " The app may not support " + ignored + " (some do not): if its codes never confirm, issue a TOTP, SHA1, 6-digit token."
+			msg += " The app may not support " + ignored + ": try TOTP, SHA1, 6 digits."
 		}
 		d.setStatus(msg, widget.DangerImportance)
 		relayout(d.dlg)
@@ -331,11 +365,12 @@ func (d *oathDialog) sendByEmail() {
 func ignoredChoices(o core.OATHOptions) string {
 	var parts []string
 	if o.Kind == core.OATHHOTP {
-		parts = append(parts, "counter-based (HOTP) tokens")
+		parts = append(parts, "HOTP")
 	}
 	parts = append(parts, ignoredParams(o)...)
-	return strings.Join(parts, " and ")
+	return joinAnd(parts)
 }
+
 
 // ignoredParams are the Key URI parameters off the defaults.
 func ignoredParams(o core.OATHOptions) []string {
@@ -359,17 +394,19 @@ func ignoredParams(o core.OATHOptions) []string {
 // only once a code confirms it, so nothing is lost; the note saves the
 // helpdesk looking at the phone's clock.
 func compatNote(o core.OATHOptions) string {
-	var said []string
-	if p := ignoredParams(o); len(p) > 0 {
-		said = append(said, "Microsoft Authenticator and some versions of Google Authenticator ignore "+strings.Join(p, " and "))
-	}
-	if o.Kind == core.OATHHOTP {
-		said = append(said, "Microsoft Authenticator has no counter-based (HOTP) tokens")
-	}
-	if len(said) == 0 {
+	p, hotp := ignoredParams(o), o.Kind == core.OATHHOTP
+	var said string
+	switch {
+	case len(p) > 0 && hotp:
+		said = "Microsoft and some Google Authenticator versions ignore " + joinAnd(p) + ", and Microsoft's has no HOTP"
+	case len(p) > 0:
+		said = "Microsoft and some Google Authenticator versions ignore " + joinAnd(p)
+	case hotp:
+		said = "Microsoft Authenticator has no counter-based (HOTP) tokens"
+	default:
 		return ""
 	}
-	return strings.Join(said, "; ") + "; Aegis and FreeOTP take them. Keep TOTP, 6 digits and SHA1 unless you know the user's app."
+	return said + ": keep TOTP, SHA1, 6 digits unless the app takes them (Aegis, FreeOTP…)."
 }
 
 // start runs the countdown for the token on screen.
@@ -415,23 +452,27 @@ const (
 )
 
 // fate says what became of the token on screen. The service names the
-// pending and the confirmed token by when each was issued; a service too
-// old to say is judged by the confirmation time, as before.
+// pending and the confirmed token (OATHStatus.ID, PendingID); a service
+// too old to say is judged by the confirmation time, as before.
 func (d *oathDialog) fate(st core.OATHStatus) int {
-	mine := d.issued.Created
-	known := !mine.IsZero() && (!st.PendingIssued.IsZero() || !st.Issued.IsZero())
+	mine := d.issued.ID
 	confirmed := st.State == core.OATHStateConfirmed && st.Kind != "strings"
+	if mine != "" && (st.ID != "" || st.PendingID != "") {
+		switch {
+		case st.ID == mine:
+			return tokenConfirmed // by a first login, perhaps another issued since
+		case st.Pending != "" && st.PendingID == mine:
+			return tokenWaiting
+		case st.Pending != "":
+			return tokenReplaced // another token waits in its place
+		case confirmed && !st.Confirmed.Before(d.issuedAt()):
+			return tokenReplaced // another was confirmed in its place
+		}
+		return tokenGone
+	}
 	switch {
-	case st.Pending != "" && known && st.Issued.Equal(mine):
-		return tokenConfirmed // confirmed, and another issued since
-	case st.Pending != "" && known && !st.PendingIssued.Equal(mine):
-		return tokenReplaced
 	case st.Pending != "":
 		return tokenWaiting
-	case confirmed && known && st.Issued.Equal(mine):
-		return tokenConfirmed
-	case confirmed && known:
-		return tokenReplaced // another's token was confirmed in its place
 	case confirmed && !st.Confirmed.Before(d.issuedAt()):
 		return tokenConfirmed
 	}
@@ -473,6 +514,7 @@ func (d *oathDialog) finish(status string, imp widget.Importance, countdown stri
 	} else {
 		d.secret.SetText("This key no longer works; do not add it to an app.")
 	}
+	d.note.SetText(noteHow) // the status says what became of the old token
 	d.setStatus(status, imp)
 	d.countdown.SetText(countdown)
 	d.confirm.Disable()

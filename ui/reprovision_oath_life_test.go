@@ -238,7 +238,7 @@ func TestReprovisionOATH_WarnsOfChoicesAppsIgnore(t *testing.T) {
 	}
 	h.clock.Advance(time.Second)
 	o.algorithm.SetSelected(core.OATHSHA256)
-	if !o.compat.Visible() || !strings.Contains(o.compat.Text, "Microsoft Authenticator") {
+	if !o.compat.Visible() || o.compat.Text != "Microsoft and some Google Authenticator versions ignore SHA256: keep TOTP, SHA1, 6 digits unless the app takes them (Aegis, FreeOTP…)." {
 		t.Errorf("SHA256 chosen: note %v %q", o.compat.Visible(), o.compat.Text)
 	}
 	p, err := oathkey.Parse(o.issued.URI)
@@ -250,7 +250,7 @@ func TestReprovisionOATH_WarnsOfChoicesAppsIgnore(t *testing.T) {
 	test.Tap(o.confirm)
 	h.settle()
 	writeShot(t, "reprovision-oath-sha256.png", h.win.Canvas().Capture())
-	if !strings.Contains(o.status.Text, "The app may not support SHA256 (some do not)") {
+	if !strings.Contains(o.status.Text, "The app may not support SHA256: try TOTP, SHA1, 6 digits.") {
 		t.Errorf("refusal reads %q", o.status.Text)
 	}
 	o.algorithm.SetSelected(core.OATHSHA1)
@@ -259,7 +259,7 @@ func TestReprovisionOATH_WarnsOfChoicesAppsIgnore(t *testing.T) {
 	}
 	h.clock.Advance(time.Second)
 	o.oathType.SetSelected(oathTypeHOTP)
-	if want := "Microsoft Authenticator has no counter-based (HOTP) tokens; Aegis and FreeOTP take them. Keep TOTP, 6 digits and SHA1 unless you know the user's app."; o.compat.Text != want || !o.compat.Visible() {
+	if want := "Microsoft Authenticator has no counter-based (HOTP) tokens: keep TOTP, SHA1, 6 digits unless the app takes them (Aegis, FreeOTP…)."; o.compat.Text != want || !o.compat.Visible() {
 		t.Errorf("HOTP chosen: note %v %q", o.compat.Visible(), o.compat.Text)
 	}
 }
@@ -283,5 +283,85 @@ func TestReprovisionOATH_MailedLinkOpenedReplacesTheScreen(t *testing.T) {
 	h.waitFor("replaced", func() bool { return o.status.Text == oathReplaced })
 	if where := secretOnScreen(h, o, onScreen); where != "" {
 		t.Errorf("the replaced token is still shown as %s", where)
+	}
+}
+
+// TestReprovisionOATH_SaysWhatItWillReplace: the mobile-client dialog
+// says the user's phone stops once the new one provisions; the
+// authenticator-app dialog said only "their current device keeps working"
+// for every user, with a phone or without. It names what confirming ends.
+func TestReprovisionOATH_SaysWhatItWillReplace(t *testing.T) {
+	h := newOATHHarness(t)
+	storetest.MustAddUser(t, h.svc, "jay", "1234")
+	h.c.openReprovisionOATH("jay")
+	if o := h.c.oath; strings.Contains(o.note.Text, "keeps working") {
+		t.Errorf("a user with nothing: %q", o.note.Text)
+	}
+	h.c.oath.dlg.Hide()
+	ic, err := h.svc.CreateProvisionCode("jay")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.svc.Provision("127.0.0.1", "jay", ic.Code, "Android 15"); err != nil {
+		t.Fatal(err)
+	}
+	h.c.openReprovisionOATH("jay")
+	if o := h.c.oath; !strings.Contains(o.note.Text, " Until then jay's phone with security strings keeps working; then it stops. ") {
+		t.Errorf("a user with a phone: %q", o.note.Text)
+	}
+	h.win.Resize(fyne.NewSize(1280, 900))
+	h.settle()
+	writeShot(t, "reprovision-oath-phone.png", h.win.Canvas().Capture())
+	// Once confirmed, the status says the phone was revoked instead.
+	o := h.c.oath
+	p, _ := oathkey.Parse(o.issued.URI)
+	o.appCode.SetText(googleAuthenticatorCode(t, p.Secret, h.svc.Now()))
+	test.Tap(o.confirm)
+	if strings.Contains(o.note.Text, "keeps working") || !strings.Contains(o.status.Text, "jay's phone with security strings was revoked") {
+		t.Errorf("after confirming: note %q, status %q", o.note.Text, o.status.Text)
+	}
+	h.c.oath.dlg.Hide()
+	storetest.MustAddUser(t, h.svc, "kay", "1234")
+	issueConfirmed(t, h.svc, "kay")
+	h.c.openReprovisionOATH("kay")
+	if o := h.c.oath; !strings.Contains(o.note.Text, " Until then kay's authenticator app (TOTP) keeps working; then it stops. ") {
+		t.Errorf("a user with an app: %q", o.note.Text)
+	}
+}
+
+// TestReprovisionOATH_FitsAt1280x800: with every line the dialog can show
+// at once (a user with a phone, HOTP, SHA512, 8 digits and a refused
+// code), it fits a 1280×800 window; the notes added for the choices and
+// the phone first pushed the buttons over the last lines.
+func TestReprovisionOATH_FitsAt1280x800(t *testing.T) {
+	h := newOATHHarness(t)
+	h.win.Resize(fyne.NewSize(1280, 800))
+	storetest.MustAddUser(t, h.svc, "jay", "1234")
+	ic, err := h.svc.CreateProvisionCode("jay")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.svc.Provision("127.0.0.1", "jay", ic.Code, "Android 15"); err != nil {
+		t.Fatal(err)
+	}
+	h.c.openReprovisionOATH("jay")
+	o := h.c.oath
+	for _, choose := range []func(){
+		func() { o.oathType.SetSelected(oathTypeHOTP) },
+		func() { o.digits.SetSelected("8") },
+		func() { o.algorithm.SetSelected(core.OATHSHA512) },
+	} {
+		h.clock.Advance(time.Second)
+		choose()
+	}
+	o.appCode.SetText("00000000")
+	o.confirmCode()
+	h.settle()
+	writeShot(t, "reprovision-oath-1280x800.png", h.win.Canvas().Capture())
+	if !o.compat.Visible() || o.status.Importance != widget.DangerImportance || !strings.Contains(o.note.Text, "jay's phone") {
+		t.Fatalf("not every line is shown: note %q, status %q", o.compat.Text, o.status.Text)
+	}
+	if got, room := o.dlg.MinSize().Height, h.win.Canvas().Size().Height; got > room {
+		t.Errorf("the dialog needs %v px of the window's %v", got, room)
 	}
 }
