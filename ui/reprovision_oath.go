@@ -128,7 +128,7 @@ type oathDialog struct {
 	countdown *widget.Label
 	status    *widget.Label
 	// compat warns of choices some apps ignore (compatNote).
-	compat  *widget.Label
+	compat *widget.Label
 	// note tells how to go on, naming the phone or app that confirming
 	// ends (noteText).
 	note    *widget.Label
@@ -370,7 +370,6 @@ func ignoredChoices(o core.OATHOptions) string {
 	parts = append(parts, ignoredParams(o)...)
 	return joinAnd(parts)
 }
-
 
 // ignoredParams are the Key URI parameters off the defaults.
 func ignoredParams(o core.OATHOptions) []string {
