@@ -1,6 +1,9 @@
 package agentxml_test
 
 import (
+	"io"
+	"net/url"
+	"strings"
 	"testing"
 
 	"github.com/pquerna/otp"
@@ -72,5 +75,30 @@ func TestOATH_HelpdeskResyncsHOTPOverHTTPS(t *testing.T) {
 		if got := login(code(tt.counter)); got != tt.want {
 			t.Errorf("counter %d after the resync: %s, want %s", tt.counter, got, tt.want)
 		}
+	}
+}
+
+// TestOATH_SetUpPageNamesTheAlgorithm: the set-up page told a person who
+// types the key by hand the type and digits but not the algorithm, so a
+// SHA256 token typed into an app (which starts at SHA1) never worked.
+func TestOATH_SetUpPageNamesTheAlgorithm(t *testing.T) {
+	e, _ := newOATHEnv(t)
+	storetest.MustAddUser(t, e.svc, "ola", "2468")
+	ic, err := e.svc.MailOATHProvisionCode("ola", core.OATHOptions{Algorithm: core.OATHSHA256, Digits: 8})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hc, err := agentxmltest.PinnedClient(e.fp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := hc.PostForm(e.srv.URL()+"/userportal/oath", url.Values{"username": {"ola"}, "code": {ic.Code}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.Contains(string(body), "type this key into the app (TOTP, SHA256, 8 digits, 30 s)") {
+		t.Errorf("the page does not say how to type the key: %d\n%s", resp.StatusCode, body)
 	}
 }
