@@ -159,6 +159,12 @@ type AdminUser struct {
 	ProvisionedAt *time.Time `json:"provisioned_at,omitempty"`
 	// PendingUntil is when the user's unused provision code expires.
 	PendingUntil *time.Time `json:"pending_until,omitempty"`
+	// App is the kind (totp, hotp) of the user's confirmed
+	// authenticator-app token, "" for none; AppPending that of a token
+	// waiting for confirmation. A phone with an app is what the helpdesk
+	// revokes when it is lost, as one with strings.
+	App        string `json:"app,omitempty"`
+	AppPending string `json:"app_pending,omitempty"`
 }
 
 // AdminNewUser is the request to add a user.
@@ -197,6 +203,9 @@ type AdminIssued struct {
 	// ReplacesDevice says the user has a phone that stops working once
 	// this code is used.
 	ReplacesDevice bool `json:"replaces_device"`
+	// ReplacesApp is the kind of the user's authenticator-app token, which
+	// stops working once this code is used; "" for none.
+	ReplacesApp string `json:"replaces_app,omitempty"`
 	// MailID is the outbox message carrying the code, when mailed; MailTo
 	// its address, and MailHeld that it waits for mail to be set up.
 	MailID   uint64 `json:"mail_id,omitempty"`

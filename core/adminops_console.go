@@ -286,13 +286,13 @@ func (c AdminUserChange) Fields() string {
 // AdminIssuedOf is an issued code as the admin API answers it.
 func AdminIssuedOf(ic IssuedCode) AdminIssued {
 	return AdminIssued{User: ic.User, Code: ic.Code, URL: ic.URL, Expires: ic.Expires, Created: ic.Created, Server: ic.Server, SiteID: ic.SiteID,
-		ReplacesDevice: ic.ReplacesDevice, MailID: ic.MailID, MailTo: ic.MailTo, MailHeld: ic.MailHeld}
+		ReplacesDevice: ic.ReplacesDevice, ReplacesApp: ic.ReplacesApp, MailID: ic.MailID, MailTo: ic.MailTo, MailHeld: ic.MailHeld}
 }
 
 // IssuedCode is the answer as the console's IssuedCode.
 func (a AdminIssued) IssuedCode() IssuedCode {
 	return IssuedCode{User: a.User, Code: a.Code, URL: a.URL, Expires: a.Expires, Created: a.Created, Server: a.Server, SiteID: a.SiteID,
-		ReplacesDevice: a.ReplacesDevice, MailID: a.MailID, MailTo: a.MailTo, MailHeld: a.MailHeld}
+		ReplacesDevice: a.ReplacesDevice, ReplacesApp: a.ReplacesApp, MailID: a.MailID, MailTo: a.MailTo, MailHeld: a.MailHeld}
 }
 
 // MaskSettings is set with its secret (the SMTP password) masked, as the

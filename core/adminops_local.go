@@ -44,14 +44,18 @@ func (l LocalAdmin) Users() ([]AdminUser, error) {
 	if err != nil {
 		return nil, err
 	}
+	apps, err := l.svc().OATHStatuses()
+	if err != nil {
+		return nil, err
+	}
 	out := make([]AdminUser, 0, len(users))
 	for _, u := range users {
-		out = append(out, toAdminUser(u, pending))
+		out = append(out, toAdminUser(u, pending, apps))
 	}
 	return out, nil
 }
 
-func toAdminUser(u User, pending map[string]time.Time) AdminUser {
+func toAdminUser(u User, pending map[string]time.Time, apps map[string]OATHStatus) AdminUser {
 	out := AdminUser{Name: u.Name, FullName: u.FullName, Email: u.Email, Mobile: u.Mobile, Group: u.Group,
 		MobileAllowed: u.MobileAllowed, Profile: u.Profile, Disabled: u.Disabled, Locked: u.Locked, DeviceOS: u.DeviceOS}
 	if u.Locked {
@@ -63,6 +67,12 @@ func toAdminUser(u User, pending map[string]time.Time) AdminUser {
 	}
 	if exp, ok := pending[Key(u.Name)]; ok {
 		out.PendingUntil = &exp
+	}
+	if st, ok := apps[Key(u.Name)]; ok {
+		if st.State == OATHStateConfirmed && st.Kind != "strings" {
+			out.App = st.Kind
+		}
+		out.AppPending = st.Pending
 	}
 	return out
 }
@@ -76,7 +86,7 @@ func (l LocalAdmin) AddUser(nu AdminNewUser) (AdminUser, error) {
 	if err != nil {
 		return AdminUser{}, err
 	}
-	return toAdminUser(u, nil), nil
+	return toAdminUser(u, nil, nil), nil
 }
 
 // DeleteUser implements AdminAPI.
@@ -266,7 +276,8 @@ func (l LocalAdmin) Unlock(name string) (AdminUser, error) {
 		return AdminUser{}, err
 	}
 	pending, _ := l.svc().PendingCodes()
-	return toAdminUser(u, pending), nil
+	apps, _ := l.svc().OATHStatuses()
+	return toAdminUser(u, pending, apps), nil
 }
 
 // ResetPIN implements AdminAPI. The PIN is in the result only, never

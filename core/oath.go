@@ -127,6 +127,10 @@ func (o *OATHOptions) Normalize() error {
 // the token goes (Store implementations that can, see Scrubber).
 type OATHToken struct {
 	OATHOptions
+	// ID names the token, not secret: a console tells the token it shows
+	// from one issued elsewhere since (OATHStatus). Tokens stored before
+	// it have none.
+	ID      string    `json:"id,omitempty"`
 	Secret  []byte    `json:"secret"`
 	Created time.Time `json:"created"`
 	// Expires is when a pending token is wiped unless confirmed.

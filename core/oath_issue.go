@@ -1,6 +1,7 @@
 package core
 
 import (
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"strings"
@@ -11,6 +12,7 @@ import (
 // the secret and are never logged or stored elsewhere.
 type OATHIssued struct {
 	User       string      `json:"user"`
+	ID         string      `json:"id,omitempty"` // OATHToken.ID
 	Options    OATHOptions `json:"options"`
 	URI        string      `json:"uri"`         // otpauth:// Key URI for the QR code
 	SecretText string      `json:"secret_text"` // base32 in groups of four, for typing
@@ -28,6 +30,12 @@ type OATHStatus struct {
 	Expires   time.Time `json:"expires,omitzero"`  // of the pending token, when State is pending
 	Pending   string    `json:"pending,omitempty"` // kind of a pending token beside a confirmed one, else ""
 	Confirmed time.Time `json:"confirmed,omitzero"`
+	// ID names the confirmed token and PendingID the pending one
+	// (OATHToken.ID): they tell a console's dialog whether the token it
+	// shows is still the one waiting, was confirmed, or was replaced by
+	// another console's.
+	ID        string `json:"id,omitempty"`
+	PendingID string `json:"pending_id,omitempty"`
 }
 
 // Token states.
@@ -44,12 +52,13 @@ func oathStatus(u User, rec OATHRecord, now time.Time) OATHStatus {
 	}
 	if rec.Active != nil {
 		st.Kind, st.State, st.Confirmed = rec.Active.Kind, OATHStateConfirmed, rec.Active.ConfirmedAt
+		st.ID = rec.Active.ID
 	}
 	if p := rec.Pending; p != nil && now.Before(p.Expires) {
 		if rec.Active == nil && !u.Provisioned() {
 			st.Kind, st.State = p.Kind, OATHStatePending
 		}
-		st.Pending, st.Expires = p.Kind, p.Expires
+		st.Pending, st.Expires, st.PendingID = p.Kind, p.Expires, p.ID
 	}
 	return st
 }
@@ -152,7 +161,7 @@ func (s *Service) issueOATH(tx Tx, log *logger, name string, opt OATHOptions) (O
 	if rec.Pending != nil {
 		s.oath.dirty.Store(true)
 	}
-	tok := &OATHToken{OATHOptions: opt, Secret: newOATHSecret(opt.Algorithm), Created: log.now,
+	tok := &OATHToken{OATHOptions: opt, ID: rand.Text(), Secret: newOATHSecret(opt.Algorithm), Created: log.now,
 		Expires: log.now.Add(time.Duration(set.SelfReset.CodeValidity) * time.Second)}
 	if opt.Kind == OATHHOTP {
 		tok.Counter = opt.Counter
@@ -169,7 +178,7 @@ func (s *Service) issueOATH(tx Tx, log *logger, name string, opt OATHOptions) (O
 		kindName(opt), u.Name, tok.Expires.Local().Format("15:04")); err != nil {
 		return OATHIssued{}, err
 	}
-	return OATHIssued{User: u.Name, Options: opt, URI: uri, SecretText: OATHSecretText(tok.Secret), Expires: tok.Expires, Created: tok.Created}, nil
+	return OATHIssued{User: u.Name, ID: tok.ID, Options: opt, URI: uri, SecretText: OATHSecretText(tok.Secret), Expires: tok.Expires, Created: tok.Created}, nil
 }
 
 // userOATH reads a user and their OATH record.

@@ -30,6 +30,10 @@ type IssuedCode struct {
 	// ReplacesDevice is set when the user has a provisioned device now,
 	// which stops working once this code is used.
 	ReplacesDevice bool
+	// ReplacesApp is the kind (totp, hotp) of the user's confirmed
+	// authenticator-app token, which stops working once this code
+	// provisions a phone (one token per user); "" for none.
+	ReplacesApp string
 	// MailID is the outbox message carrying the code, when it was mailed;
 	// MailTo is its address. MailHeld says mail is not set up yet, so the
 	// message waits in the outbox until it is.
@@ -212,6 +216,15 @@ func (s *Service) issueCode(tx Tx, log *logger, set Settings, u User, to string,
 		ic.URL += "&" + OATHURLParam // the page offers the authenticator set-up (oath.go)
 	}
 	ic.describe(u)
+	if oath == nil {
+		rec, err := readOATH(tx, u.Name)
+		if err != nil {
+			return IssuedCode{}, err
+		}
+		if rec.Active != nil {
+			ic.ReplacesApp = rec.Active.Kind
+		}
+	}
 	if err := log.add(LevelInfo, u.Name, "Provision code created for user %q", u.Name); err != nil {
 		return IssuedCode{}, err
 	}
@@ -402,6 +415,15 @@ func (s *Service) Provision(source, username, code, deviceOS string) (Provisione
 		if failReason != "" {
 			return log.add(LevelWarn, u.Name, provisionFailedLog+" (%s)", u.Name, failReason)
 		}
+		// One token per user: the phone ends an authenticator app's
+		// token too, which the line below says.
+		rec, err := readOATH(tx, u.Name)
+		if err != nil {
+			return err
+		}
+		if rec.Active != nil || rec.Pending != nil {
+			s.oath.dirty.Store(true) // its secret is scrubbed from the file
+		}
 		if err := revokeDevice(tx, u); err != nil {
 			return err
 		}
@@ -422,6 +444,14 @@ func (s *Service) Provision(source, username, code, deviceOS string) (Provisione
 			if err := log.add(LevelInfo, u.Name, "User %q provisioned a device: %s", u.Name, u.DeviceOS); err != nil {
 				return err
 			}
+		}
+		switch {
+		case rec.Active != nil:
+			return log.add(LevelInfo, u.Name, "User %q provisioned successfully; their authenticator app (%s) was revoked.",
+				u.Name, strings.ToUpper(rec.Active.Kind))
+		case rec.Pending != nil:
+			return log.add(LevelInfo, u.Name, "User %q provisioned successfully; their authenticator app (%s) waiting for confirmation was withdrawn.",
+				u.Name, strings.ToUpper(rec.Pending.Kind))
 		}
 		return log.add(LevelInfo, u.Name, "User %q provisioned successfully", u.Name)
 	}, func() []Event {

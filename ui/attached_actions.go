@@ -1,6 +1,8 @@
 package ui
 
 import (
+	"strings"
+
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/widget"
@@ -65,7 +67,7 @@ func (at *Attached) updateButtons() {
 	set(at.reprovBtn, ok && !u.Disabled)
 	set(at.unlockBtn, ok && u.Locked)
 	set(at.pinBtn, ok)
-	set(at.revokeBtn, ok && u.ProvisionedAt != nil)
+	set(at.revokeBtn, ok && (u.ProvisionedAt != nil || u.App != "" || u.AppPending != ""))
 	set(at.profileBtn, ok)
 	set(at.delBtn, ok)
 	at.addBtn.Enable()
@@ -138,12 +140,18 @@ func (at *Attached) revokeSelected() {
 	if !ok {
 		return
 	}
-	dev := ""
-	if u.DeviceOS != "" {
-		dev = " (" + u.DeviceOS + ")"
+	what := "The phone"
+	switch {
+	case u.ProvisionedAt != nil && u.DeviceOS != "":
+		what += " (" + u.DeviceOS + ")"
+	case u.ProvisionedAt != nil:
+	case u.App != "":
+		what = "The authenticator app (" + strings.ToUpper(u.App) + ")"
+	default:
+		what = "The authenticator-app token waiting for confirmation"
 	}
 	spec := confirmSpec("Revoke the device of "+u.Name,
-		"The phone"+dev+" stops working at once and "+u.Name+" must reprovision. Revoke it?", func(ok bool) {
+		what+" stops working at once and "+u.Name+" must reprovision. Revoke it?", func(ok bool) {
 			if ok {
 				at.call("Revoke the device of "+u.Name, func() error { return at.api.RevokeDevice(u.Name) }, nil)
 			}

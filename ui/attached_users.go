@@ -2,6 +2,7 @@ package ui
 
 import (
 	"sort"
+	"strings"
 
 	"provisio/core"
 )
@@ -74,8 +75,16 @@ func attachedUserLine(u core.AdminUser) string {
 		if u.DeviceOS != "" {
 			s += " (" + u.DeviceOS + ")"
 		}
-	default:
+	case u.App == "" && u.AppPending == "":
 		s += " · no device"
+	}
+	// An authenticator app is what such a user logs in with: "no device"
+	// sent the helpdesk to reprovision someone whose app works.
+	if u.App != "" {
+		s += " · authenticator app (" + strings.ToUpper(u.App) + ")"
+	}
+	if u.AppPending != "" {
+		s += " · authenticator app (" + strings.ToUpper(u.AppPending) + ") waiting for confirmation"
 	}
 	if u.Locked {
 		s += " · " + u.LockText

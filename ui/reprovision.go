@@ -2,6 +2,7 @@ package ui
 
 import (
 	"io"
+	"strings"
 	"time"
 
 	"fyne.io/fyne/v2"
@@ -119,20 +120,35 @@ func (c *Console) openReprovision(name string) {
 		c.askMobileRight(u)
 		return
 	}
-	if err != nil || !u.Provisioned() || u.Disabled {
+	// An authenticator app is a phone too: the new phone ends it (one
+	// token per user), so it is asked about the same way.
+	app := ""
+	if err == nil && !u.Provisioned() {
+		if st, serr := c.svc.OATHStatus(u.Name); serr == nil && st.State == core.OATHStateConfirmed && st.Kind != "strings" {
+			app = strings.ToUpper(st.Kind)
+		}
+	}
+	if err != nil || !u.Provisioned() && app == "" || u.Disabled {
 		// Errors and disabled users get core's sentence at once.
 		c.reprovisionNow(name)
 		return
 	}
-	phone := "a phone"
-	if u.DeviceOS != "" {
-		phone += " (" + u.DeviceOS + ")"
+	text := ""
+	if app != "" {
+		text = u.Name + " already has an authenticator app (" + app + "). It keeps working until the new phone provisions; " +
+			"then it stops working."
+	} else {
+		phone := "a phone"
+		if u.DeviceOS != "" {
+			phone += " (" + u.DeviceOS + ")"
+		}
+		if !u.ProvisionedAt.IsZero() {
+			phone += ", provisioned " + u.ProvisionedAt.Local().Format(dateTimeFormat)
+		}
+		text = u.Name + " already has " + phone + ". It keeps working until the new phone provisions; " +
+			"then it stops working and its security strings are revoked."
 	}
-	if !u.ProvisionedAt.IsZero() {
-		phone += ", provisioned " + u.ProvisionedAt.Local().Format(dateTimeFormat)
-	}
-	msg := newNote(u.Name + " already has " + phone + ". It keeps working until the new phone provisions; " +
-		"then it stops working and its security strings are revoked.")
+	msg := newNote(text)
 	var confirm *askDialog
 	// Choosing the authenticator app answers the question: its dialog
 	// says the same about the current phone, and no code is made first.
@@ -175,6 +191,9 @@ func (c *Console) askMobileRight(u core.User) {
 // oldPhoneNote is the Reprovision dialog's reminder for a user who
 // already has a phone.
 const oldPhoneNote = "The user's current phone stops working once the new one provisions."
+
+// oldAppNote is oldPhoneNote for a user whose authenticator app works.
+const oldAppNote = "The user's authenticator app stops working once the phone provisions."
 
 // reprovisionNow creates the code and shows the dialog.
 func (c *Console) reprovisionNow(name string) {
@@ -353,6 +372,9 @@ func (d *reprovisionDialog) show(ic core.IssuedCode) {
 	where += "."
 	if ic.ReplacesDevice {
 		where += " " + oldPhoneNote
+	}
+	if ic.ReplacesApp != "" {
+		where += " " + oldAppNote
 	}
 	d.where.SetText(where)
 	d.qrImage.Translucency = 0

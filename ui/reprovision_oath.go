@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"fmt"
 	"strings"
 	"time"
 
@@ -37,6 +38,8 @@ const (
 	oathWaiting   = "Waiting for a code from the app…"
 	oathConfirmed = "Token confirmed"
 	oathExpired   = "Token expired unconfirmed"
+	oathGone      = "This token no longer works: it was revoked, the user was deleted, or they set up a phone meanwhile."
+	oathReplaced  = "A newer token was issued for this user (by another console, the command line, or the set-up link sent by email); this one no longer works."
 )
 
 // tokenChoice is the "Mobile client / Authenticator app" choice for a
@@ -110,11 +113,13 @@ type oathDialog struct {
 	tickLoop
 	done bool // confirmed or expired
 
-	dlg       *dialog.CustomDialog
-	choice    *widget.RadioGroup
-	oathType  *widget.Select
-	digits    *widget.Select
-	algorithm *widget.Select
+	dlg    *dialog.CustomDialog
+	choice *widget.RadioGroup
+	// The choices and buttons are the console's (keys.go): Fyne's drop
+	// Escape and Enter.
+	oathType  *choice
+	digits    *choice
+	algorithm *choice
 	qrImage   *canvas.Image
 	qrCode    *qr.Code
 	modules   int
@@ -122,9 +127,14 @@ type oathDialog struct {
 	secret    *widget.Label
 	countdown *widget.Label
 	status    *widget.Label
-	appCode   *entry
+	// compat warns of choices some apps ignore (compatNote).
+	compat *widget.Label
+	// note tells how to go on, naming the phone or app that confirming
+	// ends (noteText).
+	note    *widget.Label
+	appCode *entry
 
-	confirm, newToken, sendMail, closeBtn *widget.Button
+	confirm, newToken, sendMail, closeBtn *button
 }
 
 // openReprovisionOATH issues a pending OATH token for name and shows it.
@@ -138,18 +148,20 @@ func (c *Console) openReprovisionOATH(name string) {
 	d.secret = &widget.Label{TextStyle: fyne.TextStyle{Monospace: true}, Selectable: true, Wrapping: fyne.TextWrapWord}
 	d.countdown = &widget.Label{}
 	d.status = &widget.Label{TextStyle: fyne.TextStyle{Bold: true}, Wrapping: fyne.TextWrapWord}
-	d.oathType = widget.NewSelect([]string{oathTypeTOTP, oathTypeHOTP}, nil)
+	d.compat = &widget.Label{Importance: widget.WarningImportance, Wrapping: fyne.TextWrapWord}
+	d.note = newNote("")
+	d.oathType = newChoice(c, []string{oathTypeTOTP, oathTypeHOTP}, nil)
 	d.oathType.SetSelected(oathTypeTOTP)
-	d.digits = widget.NewSelect([]string{"6", "8"}, nil)
+	d.digits = newChoice(c, []string{"6", "8"}, nil)
 	d.digits.SetSelected("6")
-	d.algorithm = widget.NewSelect([]string{core.OATHSHA1, core.OATHSHA256, core.OATHSHA512}, nil)
+	d.algorithm = newChoice(c, []string{core.OATHSHA1, core.OATHSHA256, core.OATHSHA512}, nil)
 	d.algorithm.SetSelected(core.OATHSHA1)
 	d.appCode = c.newEntry()
 	d.appCode.SetPlaceHolder("123456")
 	// Every widget is made before the first token is issued: issuing
 	// ticks the countdown, which may end the token's life at once and
 	// disable Confirm.
-	d.confirm = widget.NewButtonWithIcon("Confirm", theme.ConfirmIcon(), d.confirmCode)
+	d.confirm = newButton(c, "Confirm", theme.ConfirmIcon(), d.confirmCode)
 	d.appCode.OnSubmitted = func(string) { d.confirmCode() }
 	d.confirm.Importance = widget.HighImportance
 	if err := d.issue(); err != nil {
@@ -161,22 +173,23 @@ func (c *Console) openReprovisionOATH(name string) {
 	caption := func(s string) *widget.Label { return &widget.Label{Text: s, Importance: widget.LowImportance} }
 	details := container.NewVBox(
 		d.choice,
-		caption("User"), d.userLabel,
+		// The name without its caption (the title says it too): the
+		// column must fit 1280×800 with every note and a refused code.
+		d.userLabel,
 		newFormGrid(formRow("Type", d.oathType), formRow("Digits", d.digits), formRow("Algorithm", d.algorithm)),
+		d.compat,
 		caption("Secret, for typing into the app"), d.secret, d.countdown,
 		widget.NewSeparator(),
 		caption("Code from the app"),
 		container.NewBorder(nil, nil, nil, d.confirm, d.appCode),
 		d.status,
 		widget.NewSeparator(),
-		newNote("Scan the QR code with the authenticator app (Google or Microsoft Authenticator, Aegis, FreeOTP…), "+
-			"then type the code it shows. The user's first login with the app confirms it too. Until then "+
-			"their current device keeps working; a token not confirmed in time is wiped."),
+		d.note,
 	)
 	content := container.NewBorder(nil, nil, container.NewCenter(d.qrImage), nil, details)
 
-	d.closeBtn = widget.NewButton("Close", func() { d.dlg.Hide() })
-	d.newToken = widget.NewButtonWithIcon("New token", theme.ViewRefreshIcon(), func() {
+	d.closeBtn = newButton(c, "Close", nil, func() { d.dlg.Hide() })
+	d.newToken = newButton(c, "New token", theme.ViewRefreshIcon(), func() {
 		if err := d.issue(); err != nil {
 			d.setStatus(core.ErrorMessage(err), widget.DangerImportance)
 		}
@@ -186,7 +199,7 @@ func (c *Console) openReprovisionOATH(name string) {
 	// after the first token, so the initial choices issue nothing more.
 	reissue := func(string) { d.newToken.OnTapped() }
 	d.oathType.OnChanged, d.digits.OnChanged, d.algorithm.OnChanged = reissue, reissue, reissue
-	d.sendMail = widget.NewButtonWithIcon("Send by email", theme.MailSendIcon(), d.sendByEmail)
+	d.sendMail = newButton(c, "Send by email", theme.MailSendIcon(), d.sendByEmail)
 	d.dlg = dialog.NewCustomWithoutButtons("Reprovision "+d.issued.User+": authenticator app", content, c.win)
 	d.dlg.SetButtons([]fyne.CanvasObject{d.sendMail, d.newToken, d.closeBtn})
 	d.dlg.SetOnClosed(func() {
@@ -196,7 +209,7 @@ func (c *Console) openReprovisionOATH(name string) {
 		}
 	})
 	c.pushDialog(d.dlg, func() { d.dlg.Hide() }, d.confirmCode)
-	d.dlg.Resize(fyne.NewSize(d.qrImage.MinSize().Width+460, 0))
+	d.dlg.Resize(fyne.NewSize(d.qrImage.MinSize().Width+560, 0))
 	c.oath = d
 	d.dlg.Show()
 }
@@ -229,6 +242,13 @@ func (d *oathDialog) issue() error {
 	}
 	d.drawQR()
 	d.userLabel.SetText(is.User)
+	if note := compatNote(is.Options); note != "" {
+		d.compat.SetText(note)
+		d.compat.Show()
+	} else {
+		d.compat.Hide()
+	}
+	d.showReplaces()
 	d.secret.SetText(is.SecretText)
 	d.appCode.SetText("")
 	d.setStatus(oathWaiting, widget.MediumImportance)
@@ -239,6 +259,35 @@ func (d *oathDialog) issue() error {
 		relayout(d.dlg)
 	}
 	return nil
+}
+
+// noteHow is the note's instruction; noteWiped ends it.
+const (
+	noteHow = "Scan the QR code with the authenticator app (Google or Microsoft Authenticator, Aegis, FreeOTP…), " +
+		"then type the code it shows. The user's first login with the app confirms it too."
+	noteWiped = "A token not confirmed in time is wiped."
+)
+
+// showReplaces puts in the note what the user logs in with now, which
+// keeps working until this token is confirmed and then stops (one token
+// per user), as the mobile-client dialog names the phone a new one
+// replaces. It said "their current device" for every user, with a phone
+// or without.
+func (d *oathDialog) showReplaces() {
+	st, err := d.c.svc.OATHStatus(d.user)
+	now := ""
+	switch {
+	case err != nil || st.State != core.OATHStateConfirmed:
+	case st.Kind == "strings":
+		now = d.issued.User + "'s phone with security strings"
+	default:
+		now = d.issued.User + "'s authenticator app (" + strings.ToUpper(st.Kind) + ")"
+	}
+	if now == "" {
+		d.note.SetText(noteHow + " " + noteWiped)
+		return
+	}
+	d.note.SetText(noteHow + " Until then " + now + " keeps working; then it stops. " + noteWiped)
 }
 
 // drawQR draws the otpauth:// QR code at the provision QR's size: at
@@ -262,13 +311,35 @@ func (d *oathDialog) confirmCode() {
 		return
 	}
 	code := strings.TrimSpace(d.appCode.Text)
+	// What the user has now is what confirming revokes, for the sentence.
+	before, _ := d.c.svc.OATHStatus(d.user)
 	if err := d.c.svc.ConfirmOATH(d.user, code); err != nil {
+		// A token replaced by another console's refuses every code of
+		// its own: say that, not "check the phone's clock".
+		if st, serr := d.c.svc.OATHStatus(d.user); serr == nil && d.settle(st) {
+			return
+		}
 		// The typed code stays, so it can be corrected.
-		d.setStatus(core.ErrorMessage(err), widget.DangerImportance)
+		msg := core.ErrorMessage(err)
+		if ignored := ignoredChoices(d.issued.Options); ignored != "" && core.ErrorCode(err) == core.CodeInvalid {
+			msg += " The app may not support " + ignored + ": try TOTP, SHA1, 6 digits."
+		}
+		d.setStatus(msg, widget.DangerImportance)
 		relayout(d.dlg)
 		return
 	}
-	d.finish(oathConfirmed+" in the console; the previous device or token was revoked.", widget.SuccessImportance, "The token is in use.")
+	revoked := ""
+	switch {
+	case before.State != core.OATHStateConfirmed:
+	case before.Kind == "strings":
+		revoked = "; " + d.issued.User + "'s phone with security strings was revoked"
+	default:
+		revoked = "; " + d.issued.User + "'s previous authenticator app (" + strings.ToUpper(before.Kind) + ") was revoked"
+	}
+	// The step the code belongs to is spent (a replay is refused), so the
+	// user who tries the same code on the VPN at once needs to know.
+	d.finish(oathConfirmed+" in the console"+revoked+". The user logs in with the app's next code (this one is used).",
+		widget.SuccessImportance, "The token is in use.")
 }
 
 // sendByEmail mails the user the single-use Provision URL that reveals
@@ -289,6 +360,54 @@ func (d *oathDialog) sendByEmail() {
 	relayout(d.dlg)
 }
 
+// ignoredChoices names the token's choices that some authenticator apps
+// ignore or lack, "" for the defaults every app honours.
+func ignoredChoices(o core.OATHOptions) string {
+	var parts []string
+	if o.Kind == core.OATHHOTP {
+		parts = append(parts, "HOTP")
+	}
+	parts = append(parts, ignoredParams(o)...)
+	return joinAnd(parts)
+}
+
+// ignoredParams are the Key URI parameters off the defaults.
+func ignoredParams(o core.OATHOptions) []string {
+	var parts []string
+	if o.Algorithm != "" && o.Algorithm != core.OATHSHA1 {
+		parts = append(parts, o.Algorithm)
+	}
+	if o.Digits != 0 && o.Digits != core.DefaultOATHDigits {
+		parts = append(parts, fmt.Sprintf("%d digits", o.Digits))
+	}
+	if o.Period != 0 && o.Period != core.DefaultOATHPeriod {
+		parts = append(parts, fmt.Sprintf("a %d s period", o.Period))
+	}
+	return parts
+}
+
+// compatNote warns of choices some apps ignore: Microsoft Authenticator
+// and some versions of Google Authenticator make SHA-1, 6-digit, 30 s
+// codes whatever the QR code says (docs/decisions.md, "OATH tokens"), and
+// Microsoft Authenticator has no counter-based tokens. The token works
+// only once a code confirms it, so nothing is lost; the note saves the
+// helpdesk looking at the phone's clock.
+func compatNote(o core.OATHOptions) string {
+	p, hotp := ignoredParams(o), o.Kind == core.OATHHOTP
+	var said string
+	switch {
+	case len(p) > 0 && hotp:
+		said = "Microsoft and some Google Authenticator versions ignore " + joinAnd(p) + ", and Microsoft's has no HOTP"
+	case len(p) > 0:
+		said = "Microsoft and some Google Authenticator versions ignore " + joinAnd(p)
+	case hotp:
+		said = "Microsoft Authenticator has no counter-based (HOTP) tokens"
+	default:
+		return ""
+	}
+	return said + ": keep TOTP, SHA1, 6 digits unless the app takes them (Aegis, FreeOTP…)."
+}
+
 // start runs the countdown for the token on screen.
 func (d *oathDialog) start() { d.tickLoop.start(d.c.do, d.c.opts.tick, d.tick) }
 
@@ -298,9 +417,7 @@ func (d *oathDialog) tick() {
 	if d.done {
 		return
 	}
-	if st, err := d.c.svc.OATHStatus(d.user); err == nil && st.State == core.OATHStateConfirmed &&
-		st.Kind != "strings" && !st.Confirmed.Before(d.issuedAt()) && st.Pending == "" {
-		d.finish(oathConfirmed+" by the user's first login.", widget.SuccessImportance, "The token is in use.")
+	if st, err := d.c.svc.OATHStatus(d.user); err == nil && d.settle(st) {
 		return
 	}
 	// The time left is on the console's clock, the deadline too
@@ -325,12 +442,84 @@ func (d *oathDialog) issuedAt() time.Time {
 	return d.issued.Expires.Add(-time.Duration(d.c.svc.Settings().SelfReset.CodeValidity) * time.Second)
 }
 
+// Fates of the token on screen, as the service's OATHStatus tells them.
+const (
+	tokenWaiting   = iota // still the pending token
+	tokenConfirmed        // confirmed, by the dialog or a first login
+	tokenReplaced         // another console (or the CLI) issued a newer one
+	tokenGone             // expired, revoked, or ended by a provisioned phone
+)
+
+// fate says what became of the token on screen. The service names the
+// pending and the confirmed token (OATHStatus.ID, PendingID); a service
+// too old to say is judged by the confirmation time, as before.
+func (d *oathDialog) fate(st core.OATHStatus) int {
+	mine := d.issued.ID
+	confirmed := st.State == core.OATHStateConfirmed && st.Kind != "strings"
+	if mine != "" && (st.ID != "" || st.PendingID != "") {
+		switch {
+		case st.ID == mine:
+			return tokenConfirmed // by a first login, perhaps another issued since
+		case st.Pending != "" && st.PendingID == mine:
+			return tokenWaiting
+		case st.Pending != "":
+			return tokenReplaced // another token waits in its place
+		case confirmed && !st.Confirmed.Before(d.issuedAt()):
+			return tokenReplaced // another was confirmed in its place
+		}
+		return tokenGone
+	}
+	switch {
+	case st.Pending != "":
+		return tokenWaiting
+	case confirmed && !st.Confirmed.Before(d.issuedAt()):
+		return tokenConfirmed
+	}
+	return tokenGone
+}
+
+// settle ends the dialog's token when the service says it has ended, and
+// reports whether it did.
+func (d *oathDialog) settle(st core.OATHStatus) bool {
+	switch d.fate(st) {
+	case tokenConfirmed:
+		d.finish(oathConfirmed+" by the user's first login.", widget.SuccessImportance, "The token is in use.")
+	case tokenReplaced:
+		d.finish(oathReplaced, widget.WarningImportance, "Use New token to issue another here.")
+	case tokenGone:
+		// The service expires a token on its own clock, a moment before
+		// the countdown here may end.
+		if d.deadline.Sub(d.c.svc.Now()) < 2*time.Second {
+			d.finish(oathExpired, widget.WarningImportance, "Use New token to issue another.")
+		} else {
+			d.finish(oathGone, widget.WarningImportance, "Use New token to issue another.")
+		}
+	default:
+		return false
+	}
+	return true
+}
+
+// finish ends the token's life in the dialog. Its key leaves the screen:
+// a confirmed token's QR code and key would let anyone passing add the
+// user's token to their own phone, and a dead one's only mislead.
 func (d *oathDialog) finish(status string, imp widget.Importance, countdown string) {
 	d.done = true
 	d.stop()
+	d.qrImage.Image = nil // its minimum size stays, so nothing moves
+	d.qrImage.Refresh()
+	if imp == widget.SuccessImportance {
+		d.secret.SetText("Hidden now that the token is in use.")
+	} else {
+		d.secret.SetText("This key no longer works; do not add it to an app.")
+	}
+	d.note.SetText(noteHow) // the status says what became of the old token
 	d.setStatus(status, imp)
 	d.countdown.SetText(countdown)
 	d.confirm.Disable()
+	if d.dlg != nil {
+		relayout(d.dlg) // the status may take more lines than before
+	}
 }
 
 func (d *oathDialog) setStatus(text string, imp widget.Importance) {
@@ -342,6 +531,22 @@ func (d *oathDialog) setStatus(text string, imp widget.Importance) {
 // confirmed OATH token: the users list and the status line count both.
 func (r *userRow) hasToken() bool {
 	return r.Provisioned() || r.oath != nil && r.oath.State == core.OATHStateConfirmed && r.oath.Kind != "strings"
+}
+
+// appKind is "TOTP" or "HOTP" when the user logs in with a confirmed
+// authenticator-app token, else "".
+func (r *userRow) appKind() string {
+	if r.oath != nil && r.oath.State == core.OATHStateConfirmed && r.oath.Kind != "strings" {
+		return strings.ToUpper(r.oath.Kind)
+	}
+	return ""
+}
+
+// revocable reports whether Revoke device… has something to revoke: a
+// phone with strings, or an authenticator-app token, confirmed or waiting
+// (core.Service.RevokeDevice).
+func (r *userRow) revocable() bool {
+	return r.Provisioned() || r.oath != nil && (r.appKind() != "" || r.oath.Pending != "")
 }
 
 // oathOf is the user's entry of OATHStatuses, nil for most users, so the

@@ -177,8 +177,13 @@ func TestReprovisionOATH_QRScansAndConfirms(t *testing.T) {
 	if got := h.rowOf("alice", "authenticator app (TOTP) confirmed"); strings.Contains(got, "provisioned") {
 		t.Errorf("users list still shows the revoked device: %q", got)
 	}
-	// Switching back offers the mobile client again.
+	// Switching back offers the mobile client again, after asking about
+	// the app that a phone would end.
 	o.choice.SetSelected(choiceStrings)
+	if h.c.oldPhone == nil || h.c.oath != nil {
+		t.Fatal("choosing the mobile client for a user with an app did not ask first")
+	}
+	h.c.oldPhone.Confirm()
 	if h.c.reprov == nil || h.c.oath != nil {
 		t.Fatal("choosing the mobile client did not reopen its dialog")
 	}

@@ -84,16 +84,24 @@ func (s *usersScreen) confirmDelete() {
 
 func (s *usersScreen) confirmRevoke() {
 	r, ok := s.selectedRow()
-	if !ok || !r.Provisioned() {
+	if !ok || !r.revocable() {
 		return
 	}
-	name, dev := r.Name, "device"
-	if r.DeviceOS != "" {
-		dev = "device (" + r.DeviceOS + ")"
+	name := r.Name
+	msg := ""
+	switch app := r.appKind(); {
+	case r.Provisioned():
+		dev := "device"
+		if r.DeviceOS != "" {
+			dev = "device (" + r.DeviceOS + ")"
+		}
+		msg = fmt.Sprintf("Revoke %s's %s? The phone stops working at once and its security strings are deleted; %s must reprovision to sign in again.", name, dev, name)
+	case app != "":
+		msg = fmt.Sprintf("Revoke %s's authenticator app (%s)? Its codes stop working at once; %s must reprovision to sign in again.", name, app, name)
+	default:
+		msg = fmt.Sprintf("Revoke the authenticator-app token waiting for %s's confirmation? It will never work.", name)
 	}
-	s.confirmAction("Revoke device",
-		fmt.Sprintf("Revoke %s's %s? The phone stops working at once and its security strings are deleted; %s must reprovision to sign in again.", name, dev, name),
-		"Revoke", func() error { return s.c.svc.RevokeDevice(name) })
+	s.confirmAction("Revoke device", msg, "Revoke", func() error { return s.c.svc.RevokeDevice(name) })
 }
 
 // pinResetDialog offers the two ways a new PIN can reach the user: shown

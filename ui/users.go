@@ -484,7 +484,7 @@ func (s *usersScreen) updateButtons() {
 			b.Disable()
 		}
 	}
-	if ok && !r.Provisioned() {
+	if ok && !r.revocable() {
 		s.revoke.Disable()
 	}
 	if ok && r.Disabled {

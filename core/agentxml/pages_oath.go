@@ -33,13 +33,17 @@ func (s *Server) oathSetupPage(w http.ResponseWriter, username, code string) {
 
 // oathPageData is what templates/oath.html shows.
 type oathPageData struct {
-	URI      template.URL // otpauth://, which html/template would otherwise refuse as a link
-	QR       template.URL // data:image/png;base64,...: the secret must not go into a URL the browser fetches
-	QRSize   int
-	Secret   string
-	Kind     string
-	Digits   int
-	Deadline string
+	URI    template.URL // otpauth://, which html/template would otherwise refuse as a link
+	QR     template.URL // data:image/png;base64,...: the secret must not go into a URL the browser fetches
+	QRSize int
+	Secret string
+	Kind   string
+	// Algorithm and Period are what an app needs besides the key when it
+	// is typed by hand (apps start at SHA1 and 30 s).
+	Algorithm string
+	Digits    int
+	Period    int
+	Deadline  string
 }
 
 // crossSiteRefused is the answer, with 403, to a set-up POST a browser
@@ -98,7 +102,7 @@ func (s *Server) redeemOATH(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	data := oathPageData{URI: template.URL(is.URI), QRSize: oathQRSize, Secret: is.SecretText,
-		Kind: strings.ToUpper(is.Options.Kind), Digits: is.Options.Digits,
+		Kind: strings.ToUpper(is.Options.Kind), Algorithm: is.Options.Algorithm, Digits: is.Options.Digits, Period: is.Options.Period,
 		Deadline: is.Expires.Local().Format("15:04 on 2 Jan 2006")}
 	if s.opt.QRPNG != nil {
 		if png, err := s.opt.QRPNG(is.URI, oathQRSize); err == nil {
