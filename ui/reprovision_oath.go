@@ -115,6 +115,9 @@ type oathDialog struct {
 
 	dlg    *dialog.CustomDialog
 	choice *widget.RadioGroup
+	// kind shows choice as the console's radio buttons (keys_widgets.go),
+	// which pass Escape on as Fyne's do not.
+	kind *radio
 	// The choices and buttons are the console's (keys.go): Fyne's drop
 	// Escape and Enter.
 	oathType  *choice
@@ -169,10 +172,11 @@ func (c *Console) openReprovisionOATH(name string) {
 		return
 	}
 	d.choice = c.tokenChoice(name, choiceOATH, func() { d.dlg.Hide() })
+	d.kind = keyRadio(c, d.choice)
 
 	caption := func(s string) *widget.Label { return &widget.Label{Text: s, Importance: widget.LowImportance} }
 	details := container.NewVBox(
-		d.choice,
+		d.kind,
 		// The name without its caption (the title says it too): the
 		// column must fit 1280×800 with every note and a refused code.
 		d.userLabel,

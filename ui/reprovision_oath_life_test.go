@@ -190,6 +190,7 @@ func TestReprovisionOATH_Keys(t *testing.T) {
 	h := newOATHHarness(t)
 	o := oathDialogFor(t, h, "gus")
 	pick := map[string]func(o *oathDialog) fyne.Focusable{
+		"Token kind":    func(o *oathDialog) fyne.Focusable { return o.kind.items[0] },
 		"Close":         func(o *oathDialog) fyne.Focusable { return o.closeBtn },
 		"New token":     func(o *oathDialog) fyne.Focusable { return o.newToken },
 		"Send by email": func(o *oathDialog) fyne.Focusable { return o.sendMail },
