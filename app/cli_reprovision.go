@@ -57,9 +57,18 @@ func (c *cli) reprovision(name string, mail bool) error {
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(c.out, "Provision code for %s: %s\nExpires: %s (in %s)\nProvision URL: %s\n\n%s",
+		fmt.Fprintf(c.out, "Provision code for %s: %s\nExpires: %s (in %s)\n",
 			ic.User, ic.Code, ic.Expires.Local().Format("2006-01-02 15:04:05"),
-			time.Until(ic.Expires).Round(time.Second), ic.URL, terminalQR(c.out, code.Terminal()))
+			time.Until(ic.Expires).Round(time.Second))
+		// What the console asks about before the code (ui/reprovision.go):
+		// here the code is made already, so it is said.
+		if ic.ReplacesDevice {
+			fmt.Fprintf(c.out, "%s's current phone stops working once the new one provisions.\n", ic.User)
+		}
+		if ic.ReplacesApp != "" {
+			fmt.Fprintf(c.out, "%s's authenticator app (%s) stops working once the phone provisions.\n", ic.User, strings.ToUpper(ic.ReplacesApp))
+		}
+		fmt.Fprintf(c.out, "Provision URL: %s\n\n%s", ic.URL, terminalQR(c.out, code.Terminal()))
 		switch {
 		case mail && e != nil && e.kv == nil:
 			c.reportMail(e, ic.MailID)

@@ -404,3 +404,43 @@ func TestCLI_DataDirectoryIsMadePrivate(t *testing.T) {
 		t.Errorf("second open: exit %d, stderr %q, want nothing said", code, errOut)
 	}
 }
+
+// TestCLI_ReprovisionSaysWhatStops: the console asks before a new code for
+// a user whose phone (or authenticator app) works now, since that phone
+// stops once the code is used; the command printed the code and nothing
+// of the kind, so a helpdesk person at the command line learnt it from
+// the user's call.
+func TestCLI_ReprovisionSaysWhatStops(t *testing.T) {
+	dir := t.TempDir()
+	for _, name := range []string{"carol", "dan"} {
+		if code, _, errOut := runCLIIn(t, dir, "2468\n", "user", "add", name, "--pin", "-"); code != 0 {
+			t.Fatal(errOut)
+		}
+	}
+	runCLI(t, dir, "settings", "set", "server.advertise", "127.0.0.1")
+	e, err := openEnv(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ic, err := e.svc.CreateProvisionCode("carol")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.svc.Provision("127.0.0.1", "carol", ic.Code, "Android 15"); err != nil {
+		t.Fatal(err)
+	}
+	e.close()
+	const note = "current phone stops working once the new one provisions."
+	for _, tt := range []struct {
+		user string
+		want bool
+	}{{"carol", true}, {"dan", false}} {
+		code, out, errOut := runCLI(t, dir, "reprovision", tt.user)
+		if code != 0 {
+			t.Fatalf("%s: exit %d: %s", tt.user, code, errOut)
+		}
+		if got := strings.Contains(out, tt.user+"'s "+note); got != tt.want {
+			t.Errorf("%s: the note is there: %v, want %v:\n%s", tt.user, got, tt.want, out)
+		}
+	}
+}
