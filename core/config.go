@@ -3,6 +3,7 @@ package core
 import (
 	"errors"
 	"net/netip"
+	"reflect"
 	"sort"
 )
 
@@ -98,6 +99,13 @@ func (s *Service) saveSettings(set Settings, what string, apply func(cur Setting
 			// first comes at the next backup.time, not at once.
 			next.BackupState.LastScheduled = log.now
 		}
+		saved = next
+		// A save that changes nothing (Save pressed twice, a script that
+		// sets what is set) commits nothing and logs nothing: the audit
+		// log records changes.
+		if reflect.DeepEqual(old, next) {
+			return errUnchanged
+		}
 		if err := tx.PutSettings(next); err != nil {
 			return err
 		}
@@ -106,10 +114,9 @@ func (s *Service) saveSettings(set Settings, what string, apply func(cur Setting
 		if err := syncDefaultProfile(tx, next.MobileClient); err != nil {
 			return err
 		}
-		saved = next
 		return log.add(LevelInfo, "", "%s saved: %s.", what, describeSettingChanges(old, next))
 	})
-	if err != nil {
+	if err != nil && !errors.Is(err, errUnchanged) {
 		return err
 	}
 	// The snapshot changes only once the commit has succeeded.
@@ -121,6 +128,10 @@ func (s *Service) saveSettings(set Settings, what string, apply func(cur Setting
 	s.bus.Publish(Event{Kind: EventConfigChanged, At: s.clock.Now(), Origin: s.actor})
 	return nil
 }
+
+// errUnchanged rolls back a settings save that would store what is
+// stored; the save succeeds without a write.
+var errUnchanged = errors.New("no setting changed")
 
 // Agents returns the configured agents sorted by name.
 func (s *Service) Agents() []Agent { return s.Config().Agents }
