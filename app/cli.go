@@ -329,6 +329,12 @@ func (c *cli) openEnv(actor core.Actor) (*env, error) {
 	// word: "user add" then added the person where no server looks.
 	fresh := !c.store.etcd() && !exists(filepath.Join(c.dataDir, store.FileName))
 	e, err := openEnvStore(c.dataDir, c.keyDir, c.store, actor)
+	if err == nil {
+		// What the open repaired after a crash (a key rotation cut short).
+		for _, n := range e.st.Notices() {
+			fmt.Fprintln(c.errOut, "provisio: "+n)
+		}
+	}
 	if err == nil && fresh {
 		where := ""
 		if svcDir := defaultService().DataDir; absPath(c.dataDir) != svcDir {

@@ -1,0 +1,179 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+
+	"filippo.io/age"
+
+	"provisio/core/store"
+)
+
+// backupCrashEnv makes the test binary a "provisio backup" (the arguments
+// in backupCrashArgs, one a line) that kills itself with SIGKILL once the
+// first bytes of the backup have reached its temporary file.
+const (
+	backupCrashEnv  = "PROVISIO_TEST_BACKUP_CRASH"
+	backupCrashArgs = "PROVISIO_TEST_BACKUP_CRASH_ARGS"
+)
+
+func init() {
+	if os.Getenv(backupCrashEnv) == "" {
+		return
+	}
+	backupOutWriter = func(f *os.File) io.Writer { return killAfterWrite{f} }
+	os.Exit(run(strings.Split(os.Getenv(backupCrashArgs), "\n"), os.Stdout, os.Stderr))
+}
+
+// killAfterWrite passes the first write on, then is kill -9.
+type killAfterWrite struct{ f *os.File }
+
+func (k killAfterWrite) Write(p []byte) (int, error) {
+	n, err := k.f.Write(p)
+	if err == nil {
+		_ = syscall.Kill(os.Getpid(), syscall.SIGKILL)
+		select {}
+	}
+	return n, err
+}
+
+// TestCLI_BackupKilledLeavesTheOldBackup is kill -9 during "provisio
+// backup --out FILE": the older backup under FILE is untouched (never a
+// half file under the name), and the next backup to FILE removes the
+// unfinished temporary file the killed one left beside it and says so
+// in a sentence. Before, every killed backup left its partial file in
+// the backup folder for good, without a word.
+func TestCLI_BackupKilledLeavesTheOldBackup(t *testing.T) {
+	root := privateTempDir(t)
+	dir := filepath.Join(root, "data")
+	if code, _, errOut := runCLI(t, dir, "user", "add", "alice"); code != exitOK {
+		t.Fatalf("user add: %q", errOut)
+	}
+	id, err := age.GenerateX25519Identity()
+	if err != nil {
+		t.Fatal(err)
+	}
+	folder := filepath.Join(root, "backups")
+	if err := os.Mkdir(folder, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(folder, "office.age")
+	args := []string{"backup", "--out", out, "--recipient", id.Recipient().String()}
+	if code, _, errOut := runCLI(t, dir, args...); code != exitOK {
+		t.Fatalf("backup: %q", errOut)
+	}
+	old, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if code, _, errOut := runCLI(t, dir, "user", "add", "bob"); code != exitOK {
+		t.Fatalf("user add: %q", errOut)
+	}
+
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), backupCrashEnv+"=1", backupCrashArgs+"="+strings.Join(append([]string{"--data", dir}, args...), "\n"))
+	outb, err := cmd.CombinedOutput()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.Sys().(syscall.WaitStatus).Signal() != syscall.SIGKILL {
+		t.Fatalf("the backup was not killed: %v\n%s", err, outb)
+	}
+	if now, _ := os.ReadFile(out); !bytes.Equal(now, old) {
+		t.Fatal("the backup killed half-way changed the older backup under its name")
+	}
+	left, _ := filepath.Glob(filepath.Join(folder, ".office.age.*.tmp"))
+	if len(left) != 1 {
+		t.Fatalf("the killed backup left %q, want its one temporary file", left)
+	}
+
+	// Files not made by a backup to this name stay.
+	others := []string{".office.age.notes.tmp", "7.tmp", ".other.age.123.tmp"}
+	for _, n := range others {
+		if err := os.WriteFile(filepath.Join(folder, n), []byte("someone's\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	code, stdout, errOut := runCLI(t, dir, args...)
+	if code != exitOK || !strings.Contains(stdout, "Backup written to "+out) {
+		t.Fatalf("the next backup: exit %d, %q %q", code, stdout, errOut)
+	}
+	want := "provisio: an earlier backup to " + out + " was interrupted before it finished; its unfinished file " + filepath.Base(left[0]) + " was removed.\n"
+	if errOut != want {
+		t.Errorf("stderr %q, want %q", errOut, want)
+	}
+	if _, err := os.Stat(left[0]); !os.IsNotExist(err) {
+		t.Errorf("%s is still there after the next backup: %v", left[0], err)
+	}
+	for _, n := range others {
+		if _, err := os.Stat(filepath.Join(folder, n)); err != nil {
+			t.Errorf("the next backup removed %s, which no backup to %s made: %v", n, out, err)
+		}
+	}
+}
+
+// TestCLI_InterruptedKeyRotationIsSaid: the next command on a data
+// directory whose key rotation was killed says what became of it, in a
+// sentence on stderr, once: before the commit the unused new key is
+// removed and the data keeps its key; after it the rotation is finished.
+// (core/store's TestRotateKey_KilledAtAnyStepLeavesOldOrNew kills a
+// rotation at each step; this is what the command line makes of it.)
+func TestCLI_InterruptedKeyRotationIsSaid(t *testing.T) {
+	tests := []struct {
+		name  string
+		leave func(t *testing.T, keyDir string) // what the killed rotation left
+		want  string
+	}{
+		{"killed before the commit", func(t *testing.T, keyDir string) {
+			if err := os.WriteFile(filepath.Join(keyDir, store.KeyFileName+".new"), bytes.Repeat([]byte{9}, store.KeySize), 0o600); err != nil {
+				t.Fatal(err)
+			}
+		}, "provisio: A key rotation was interrupted before it changed the data: the data keeps its data key, and the unused new key was removed (provisio.key.new).\n"},
+		{"killed after the commit, before the rename", func(t *testing.T, keyDir string) {
+			keyFile := filepath.Join(keyDir, store.KeyFileName)
+			cur, err := os.ReadFile(keyFile)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if code, _, errOut := runCLI(t, filepath.Join(filepath.Dir(keyDir), "data"), "key", "rotate"); code != exitOK {
+				t.Fatalf("key rotate: %q", errOut)
+			}
+			// The rename undone: the new key back under its pending name.
+			if err := os.Rename(keyFile, keyFile+".new"); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(keyFile, cur, 0o600); err != nil {
+				t.Fatal(err)
+			}
+		}, "provisio: A key rotation was interrupted after the data had been re-encrypted; it is finished now: provisio.key holds the new data key. Take a new backup, as after any rotation.\n"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := filepath.Join(privateTempDir(t), "data")
+			if code, _, errOut := runCLI(t, dir, "user", "add", "alice"); code != exitOK {
+				t.Fatalf("user add: %q", errOut)
+			}
+			keyDir := keyDirFor(dir, "")
+			tt.leave(t, keyDir)
+			code, out, errOut := runCLI(t, dir, "user", "list")
+			if code != exitOK || !strings.Contains(out, "alice") || errOut != tt.want {
+				t.Fatalf("user list: exit %d, %q, stderr %q; want %q", code, out, errOut, tt.want)
+			}
+			if _, err := os.Stat(filepath.Join(keyDir, store.KeyFileName+".new")); !os.IsNotExist(err) {
+				t.Errorf("provisio.key.new is still there: %v", err)
+			}
+			if code, _, errOut := runCLI(t, dir, "user", "list"); code != exitOK || errOut != "" {
+				t.Errorf("the second command: exit %d, stderr %q; want nothing said again", code, errOut)
+			}
+			if code, out, errOut := runCLI(t, dir, "log", "verify"); code != exitOK {
+				t.Errorf("log verify: exit %d, %q %q", code, out, errOut)
+			}
+		})
+	}
+}
