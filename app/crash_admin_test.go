@@ -6,12 +6,14 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"provisio/core"
 	"provisio/core/adminapi"
+	"provisio/core/mailer/smtpcapture"
 )
 
 // servedChild is a real "provisio serve" process (this test binary,
@@ -293,5 +295,74 @@ func TestServe_AdminWritesSurviveKill(t *testing.T) {
 			srv.kill() // the answer has been read: the write was acknowledged
 			o.reopen(t, func(e *env) { check(t, e) })
 		})
+	}
+}
+
+// TestServe_QueuedMailSentOnceAfterKill: a provision code mailed from an
+// attached console is acknowledged as queued (mail is not set up yet, so
+// it waits without an attempt); the server is killed at once. Once mail
+// is set up, the restarted server delivers it to a real SMTP server
+// exactly once, with the code the console was given, and the outbox
+// says "sent" after a further kill and restart, so it is not sent again.
+// (The window between the mail server's 250 and the outbox's record is
+// core/mailer's TestWorker_KilledMidDeliverySendsAgainAsTheSameMessage.)
+func TestServe_QueuedMailSentOnceAfterKill(t *testing.T) {
+	o := newCrashOffice(t).fresh(t)
+	srv := startServeChild(t, o.dir)
+	cl, err := adminapi.Dial(filepath.Join(o.dir, adminapi.SocketName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	console := adminapi.NewConsole(cl)
+	ic, err := console.CreateProvisionCode("alice")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ic, err = console.MailIssuedCode(ic); err != nil || ic.MailID == 0 {
+		t.Fatalf("mail the code: %+v, %v", ic, err)
+	}
+	srv.kill()
+
+	smtpd, err := smtpcapture.New(smtpcapture.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer smtpd.Close()
+	for _, kv := range [][2]string{{"smtp.host", smtpd.Host()}, {"smtp.port", strconv.Itoa(smtpd.Port())},
+		{"smtp.security", "none"}, {"smtp.from", "provisio@example.org"}} {
+		if code, _, errOut := runCLI(t, o.dir, "settings", "set", kv[0], kv[1]); code != exitOK {
+			t.Fatalf("settings set %s: %s", kv[0], errOut)
+		}
+	}
+	srv = startServeChild(t, o.dir)
+	msgs, err := smtpd.Wait(1, 20*time.Second)
+	if err != nil {
+		t.Fatalf("the queued mail was not sent after the restart: %v", err)
+	}
+	if !strings.Contains(string(msgs[0].Data), ic.Code) {
+		t.Error("the mail does not carry the code the console was given")
+	}
+	// Sent is recorded right after the 250; wait for it, then kill.
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+		box, err := console.Outbox()
+		if err == nil && len(box) == 1 && box[0].State == core.MailSent {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the outbox did not record the delivery: %+v, %v", box, err)
+		}
+	}
+	srv.kill()
+	srv = startServeChild(t, o.dir)
+	defer srv.kill()
+	cl, err = adminapi.Dial(filepath.Join(o.dir, adminapi.SocketName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if box, err := adminapi.NewConsole(cl).Outbox(); err != nil || len(box) != 1 || box[0].State != core.MailSent {
+		t.Errorf("the outbox after the second restart: %+v, %v", box, err)
+	}
+	if n := len(smtpd.Messages()); n != 1 {
+		t.Errorf("the SMTP server received %d messages, want 1", n)
 	}
 }
