@@ -28,8 +28,15 @@ type servedChild struct {
 // the admin socket are up).
 func startServeChild(t *testing.T, dir string) *servedChild {
 	t.Helper()
+	return startServeChildEnv(t, childServeEnv+"="+dir, dir)
+}
+
+// startServeChildEnv is startServeChild with the child's "serve on dir"
+// asked for by env (childServeEnv=dir, or another test's own).
+func startServeChildEnv(t *testing.T, env, dir string) *servedChild {
+	t.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), childServeEnv+"="+dir)
+	cmd.Env = append(os.Environ(), env)
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)

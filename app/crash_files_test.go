@@ -7,12 +7,16 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"filippo.io/age"
 
+	"provisio/core"
+	"provisio/core/adminapi"
 	"provisio/core/store"
 )
 
@@ -24,7 +28,17 @@ const (
 	backupCrashArgs = "PROVISIO_TEST_BACKUP_CRASH_ARGS"
 )
 
+// serveKillInBackupEnv makes the test binary "provisio serve" on the data
+// directory it names, which kills itself with SIGKILL once the first
+// bytes of a backup into the backup folder have reached its temporary
+// file.
+const serveKillInBackupEnv = "PROVISIO_TEST_SERVE_KILL_IN_BACKUP"
+
 func init() {
+	if dir := os.Getenv(serveKillInBackupEnv); dir != "" {
+		backupWriterHook = func(w core.BackupWriter) core.BackupWriter { return killingBackupWriter{w} }
+		os.Exit(run([]string{"--data", dir, "serve"}, os.Stdout, os.Stderr))
+	}
 	if os.Getenv(backupCrashEnv) == "" {
 		return
 	}
@@ -32,8 +46,16 @@ func init() {
 	os.Exit(run(strings.Split(os.Getenv(backupCrashArgs), "\n"), os.Stdout, os.Stderr))
 }
 
+// killingBackupWriter is a backup engine whose backups are killed once
+// their first bytes are written.
+type killingBackupWriter struct{ core.BackupWriter }
+
+func (k killingBackupWriter) WriteBackup(w io.Writer, enc core.BackupEncryption) (core.BackupSummary, error) {
+	return k.BackupWriter.WriteBackup(killAfterWrite{w}, enc)
+}
+
 // killAfterWrite passes the first write on, then is kill -9.
-type killAfterWrite struct{ f *os.File }
+type killAfterWrite struct{ f io.Writer }
 
 func (k killAfterWrite) Write(p []byte) (int, error) {
 	n, err := k.f.Write(p)
@@ -175,5 +197,69 @@ func TestCLI_InterruptedKeyRotationIsSaid(t *testing.T) {
 				t.Errorf("log verify: exit %d, %q %q", code, out, errOut)
 			}
 		})
+	}
+}
+
+// TestServe_ScheduledBackupKilledIsSaidAtTheNextStart is kill -9 in the
+// middle of a backup into the backup folder (Back up now from an attached
+// console; a scheduled one writes the same way): no file under a
+// backup's name appears, and the next start removes the unfinished
+// temporary file and says so in the audit log (which serve's output
+// shows). Before, each killed backup left its partial file in the folder
+// for good, and nothing said a backup had died.
+func TestServe_ScheduledBackupKilledIsSaidAtTheNextStart(t *testing.T) {
+	o := newCrashOffice(t).fresh(t)
+	folder := filepath.Join(o.root, "backups")
+	if err := os.Mkdir(folder, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	id, err := age.GenerateX25519Identity()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, kv := range [][2]string{{"backup.folder", folder}, {"backup.recipient", id.Recipient().String()}} {
+		if code, _, errOut := runCLI(t, o.dir, "settings", "set", kv[0], kv[1]); code != exitOK {
+			t.Fatalf("settings set %s: %s", kv[0], errOut)
+		}
+	}
+	srv := startServeChildEnv(t, serveKillInBackupEnv+"="+o.dir, o.dir)
+	cl, err := adminapi.Dial(filepath.Join(o.dir, adminapi.SocketName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := adminapi.NewConsole(cl).BackupNow(false); r.OK {
+		t.Fatalf("the backup the server was killed in says OK: %+v", r)
+	}
+	if err := srv.cmd.Wait(); err == nil || !strings.Contains(err.Error(), "killed") {
+		t.Fatalf("the server was not killed in the backup: %v", err)
+	}
+	if done, _ := filepath.Glob(filepath.Join(folder, "provisio-*.age")); len(done) != 0 {
+		t.Fatalf("a backup killed half-way is under a backup's name: %q", done)
+	}
+	left, _ := filepath.Glob(filepath.Join(folder, ".provisio-*.age.*.tmp"))
+	if len(left) != 1 {
+		t.Fatalf("the killed backup left %q, want its one temporary file", left)
+	}
+
+	srv = startServeChild(t, o.dir)
+	defer srv.kill()
+	if cl, err = adminapi.Dial(filepath.Join(o.dir, adminapi.SocketName)); err != nil {
+		t.Fatal(err)
+	}
+	want := "An earlier backup into " + folder + " was interrupted before it finished; its unfinished file " + filepath.Base(left[0]) + " was removed."
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+		tail, err := cl.LogTail(5)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if slices.ContainsFunc(tail, func(e core.LogEntry) bool { return e.Level == core.LevelWarn && e.Message == want }) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the next start did not say %q; log tail %+v", want, tail)
+		}
+	}
+	if _, err := os.Stat(left[0]); !os.IsNotExist(err) {
+		t.Errorf("%s is still there after the next start: %v", left[0], err)
 	}
 }
