@@ -181,6 +181,7 @@ func (c *cli) backup(api adminapi.API, e *env, outPath string, enc core.BackupEn
 	if err != nil {
 		return fmt.Errorf("The backup cannot be written in the folder %s (%v); nothing was written.", dir, unwrapPath(err))
 	}
+	holdBackupFile(tmp)
 	defer os.Remove(tmp.Name())
 	var w io.Writer = tmp
 	if backupOutWriter != nil {
@@ -233,7 +234,8 @@ func (c *cli) backup(api adminapi.API, e *env, outPath string, enc core.BackupEn
 // outPath killed before their rename (kill -9, a power cut) left beside
 // it, and says so: each is a partial copy of the data, encrypted but of
 // no use, and nothing else would ever remove it. Only names this command
-// makes for outPath are touched (.NAME.DIGITS.tmp).
+// makes for outPath are touched (.NAME.DIGITS.tmp), and only those no
+// running backup holds (holdBackupFile).
 func (c *cli) removeUnfinishedBackups(outPath string) {
 	dir, base := filepath.Dir(outPath), filepath.Base(outPath)
 	es, err := os.ReadDir(dir)
@@ -247,7 +249,11 @@ func (c *cli) removeUnfinishedBackups(outPath string) {
 		if !mine || !tmp || digits == "" || strings.Trim(digits, "0123456789") != "" || !e.Type().IsRegular() {
 			continue
 		}
-		if err := os.Remove(filepath.Join(dir, n)); err != nil {
+		removed, err := removeDeadBackupFile(filepath.Join(dir, n))
+		if err == nil && !removed {
+			continue // another backup to the same name is being written
+		}
+		if err != nil {
 			fmt.Fprintf(c.errOut, "provisio: an earlier backup to %s was interrupted before it finished, and its unfinished file %s could not be removed (%v); remove it by hand.\n", outPath, n, unwrapPath(err))
 			continue
 		}

@@ -114,13 +114,20 @@ func TestCLI_BackupKilledLeavesTheOldBackup(t *testing.T) {
 		t.Fatalf("the killed backup left %q, want its one temporary file", left)
 	}
 
-	// Files not made by a backup to this name stay.
-	others := []string{".office.age.notes.tmp", "7.tmp", ".other.age.123.tmp"}
+	// Files not made by a backup to this name stay, and so does one a
+	// running backup to it holds.
+	others := []string{".office.age.notes.tmp", "7.tmp", ".other.age.123.tmp", ".office.age.42.tmp"}
 	for _, n := range others {
 		if err := os.WriteFile(filepath.Join(folder, n), []byte("someone's\n"), 0o600); err != nil {
 			t.Fatal(err)
 		}
 	}
+	running, err := os.Open(filepath.Join(folder, ".office.age.42.tmp"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer running.Close()
+	holdBackupFile(running)
 
 	code, stdout, errOut := runCLI(t, dir, args...)
 	if code != exitOK || !strings.Contains(stdout, "Backup written to "+out) {
