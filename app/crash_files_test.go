@@ -17,6 +17,7 @@ import (
 
 	"provisio/core"
 	"provisio/core/adminapi"
+	"provisio/core/certs"
 	"provisio/core/store"
 )
 
@@ -268,5 +269,48 @@ func TestServe_ScheduledBackupKilledIsSaidAtTheNextStart(t *testing.T) {
 	}
 	if _, err := os.Stat(left[0]); !os.IsNotExist(err) {
 		t.Errorf("%s is still there after the next start: %v", left[0], err)
+	}
+}
+
+// TestServe_InterruptedCertRegenerationIsFinished: a "Regenerate
+// certificate" killed after the new key was put in place and before the
+// certificate (what core/certs' TestRegenerateIn_KilledAtAnyStepLeavesOldOrNew
+// shows such a kill leaves: the new key.pem, the new cert.pem.new) is
+// finished by the next command, which says so on stderr and in the audit
+// log, and the server then starts with the new certificate. Before, the
+// new key beside the old certificate stopped the server from starting.
+func TestServe_InterruptedCertRegenerationIsFinished(t *testing.T) {
+	o := newCrashOffice(t).fresh(t)
+	first := startServeChild(t, o.dir)
+	first.kill()
+	keyDir := keyDirFor(o.dir, "")
+	scratch := t.TempDir()
+	next, err := certs.RegenerateIn(scratch, scratch, []string{"127.0.0.1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for from, to := range map[string]string{
+		filepath.Join(scratch, certs.KeyFile):  filepath.Join(keyDir, certs.KeyFile),
+		filepath.Join(scratch, certs.CertFile): filepath.Join(o.dir, certs.CertFile+".new"),
+	} {
+		b, err := os.ReadFile(from)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(to, b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	const want = "provisio: A certificate regeneration was interrupted half-way; it is finished now: the new certificate is in use, so phones must be reprovisioned, as after any regeneration.\n"
+	if code, out, errOut := runCLI(t, o.dir, "user", "list"); code != exitOK || errOut != want {
+		t.Fatalf("user list: exit %d, %q, stderr %q; want %q", code, out, errOut, want)
+	}
+	if code, out, errOut := runCLI(t, o.dir, "log", "show", "--tail", "1"); code != exitOK || !strings.Contains(out, "A certificate regeneration was interrupted half-way") {
+		t.Errorf("log show: exit %d, %q %q", code, out, errOut)
+	}
+	srv := startServeChild(t, o.dir)
+	defer srv.kill()
+	if fp := certs.Fingerprint(next); srv.fingerprint != fp {
+		t.Errorf("the server serves %s, want the new certificate %s", srv.fingerprint, fp)
 	}
 }
