@@ -1,6 +1,7 @@
 package certs
 
 import (
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -67,40 +68,70 @@ func replacePair(certPath, keyPath string, certPEM, keyPEM []byte) error {
 // by the one process that holds the data directory.
 func FinishRegenerate(dir, keyDir string) (string, error) {
 	certPath, keyPath := filepath.Join(dir, CertFile), filepath.Join(keyDir, KeyFile)
+	undone, finished, err := finishPair(certPath, keyPath)
+	switch {
+	case err != nil:
+		return "", err
+	case finished:
+		return noticeRegenerateFinished, nil
+	case !undone:
+		return "", nil
+	}
+	if ok, _ := exists(certPath); !ok {
+		return noticeFirstUndone, nil
+	}
+	return noticeRegenerateUndone, nil
+}
+
+// finishPair completes or undoes a replacePair of certPath and keyPath a
+// crash cut short: with a pending key nothing was replaced, so the
+// pending files go (undone); with only a pending certificate the new key
+// is in place, and the certificate follows it once seen to match it
+// (finished).
+func finishPair(certPath, keyPath string) (undone, finished bool, err error) {
 	pendingCert, pendingKey := certPath+pendingSuffix, keyPath+pendingSuffix
 	certLeft, err := exists(pendingCert)
 	if err != nil {
-		return "", err
+		return false, false, err
 	}
 	keyLeft, err := exists(pendingKey)
 	if err != nil {
-		return "", err
+		return false, false, err
 	}
 	switch {
 	case keyLeft:
-		// Nothing replaced yet: the previous pair is whole.
 		for _, p := range []string{pendingKey, pendingCert} {
 			if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
-				return "", fmt.Errorf("certs: remove the unused %s: %w", p, err)
+				return false, false, fmt.Errorf("certs: remove the unused %s: %w", p, err)
 			}
 		}
-		if ok, _ := exists(certPath); !ok {
-			return noticeFirstUndone, nil
-		}
-		return noticeRegenerateUndone, nil
+		return true, false, nil
 	case certLeft:
-		// The new key is in place; its certificate goes beside it, once
-		// it is seen to match.
-		if _, err := load(pendingCert, keyPath); err != nil {
-			return "", fmt.Errorf("certs: a regeneration was interrupted, and %s does not go with %s (%w); regenerate the certificate", pendingCert, keyPath, err)
+		if err := pairMatches(pendingCert, keyPath); err != nil {
+			return false, false, fmt.Errorf("certs: a regeneration was interrupted, and %s does not go with %s (%w); regenerate the certificate", pendingCert, keyPath, err)
 		}
 		if err := os.Rename(pendingCert, certPath); err != nil {
-			return "", fmt.Errorf("certs: %w", err)
+			return false, false, fmt.Errorf("certs: %w", err)
 		}
-		syncDir(dir)
-		return noticeRegenerateFinished, nil
+		syncDir(filepath.Dir(certPath))
+		return false, true, nil
 	}
-	return "", nil
+	return false, false, nil
+}
+
+// pairMatches reports why the certificate and key files do not form a
+// pair, or nil.
+func pairMatches(certPath, keyPath string) error {
+	certPEM, err := os.ReadFile(certPath)
+	if err != nil {
+		return err
+	}
+	keyPEM, err := os.ReadFile(keyPath)
+	if err != nil {
+		return err
+	}
+	_, err = tls.X509KeyPair(certPEM, keyPEM)
+	return err
 }
 
 // syncDir makes a rename in dir survive a power cut, as far as the file

@@ -29,7 +29,11 @@ func init() {
 		}
 	}
 	dirs := strings.Split(os.Getenv(regenerateCrashDirs), "\n")
-	_, _ = RegenerateIn(dirs[0], dirs[1], []string{"new.example"})
+	if len(dirs) == 1 {
+		_, _ = NewDeviceCA(dirs[0]).Pool()
+	} else {
+		_, _ = RegenerateIn(dirs[0], dirs[1], []string{"new.example"})
+	}
 	os.Exit(4) // not killed: the step was never reached
 }
 
@@ -90,6 +94,35 @@ func TestRegenerateIn_KilledAtAnyStepLeavesOldOrNew(t *testing.T) {
 			}
 			if again, err := FinishRegenerate(dir, keyDir); again != "" || err != nil {
 				t.Errorf("a second FinishRegenerate says %q, %v", again, err)
+			}
+		})
+	}
+}
+
+// TestDeviceCA_CreationKilledAtAnyStepIsRedone: the first creation of the
+// device CA (the console CA is made the same way) killed at each step is
+// finished or made afresh by the next use, instead of stopping it with
+// "only one of … exists", which asked a person to restore a file that
+// never existed.
+func TestDeviceCA_CreationKilledAtAnyStepIsRedone(t *testing.T) {
+	for _, step := range []string{"new key staged", "new pair staged", "new key in place"} {
+		t.Run(step, func(t *testing.T) {
+			dir := t.TempDir()
+			cmd := exec.Command(os.Args[0], "-test.run=^$")
+			cmd.Env = append(os.Environ(), regenerateCrashEnv+"="+step, regenerateCrashDirs+"="+dir)
+			out, err := cmd.CombinedOutput()
+			var ee *exec.ExitError
+			if !errors.As(err, &ee) || ee.Sys().(syscall.WaitStatus).Signal() != syscall.SIGKILL {
+				t.Fatalf("not killed at %q: %v\n%s", step, err, out)
+			}
+			if _, err := NewDeviceCA(dir).Pool(); err != nil {
+				t.Fatalf("the device CA after a kill at %q: %v", step, err)
+			}
+			es, _ := os.ReadDir(dir)
+			for _, e := range es {
+				if e.Name() != DeviceCACertFile && e.Name() != DeviceCAKeyFile {
+					t.Errorf("%s is left in %s", e.Name(), dir)
+				}
 			}
 		})
 	}
