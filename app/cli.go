@@ -10,10 +10,12 @@ import (
 	"path/filepath"
 	"runtime/debug"
 	"sort"
+	"strings"
 	"text/tabwriter"
 
 	"provisio/core"
 	"provisio/core/adminapi"
+	"provisio/core/certs"
 	"provisio/core/store"
 	"provisio/core/termsecret"
 )
@@ -329,6 +331,23 @@ func (c *cli) openEnv(actor core.Actor) (*env, error) {
 	// word: "user add" then added the person where no server looks.
 	fresh := !c.store.etcd() && !exists(filepath.Join(c.dataDir, store.FileName))
 	e, err := openEnvStore(c.dataDir, c.keyDir, c.store, actor)
+	if err == nil {
+		// What the open repaired after a crash (a key rotation cut short).
+		for _, n := range e.st.Notices() {
+			fmt.Fprintln(c.errOut, "provisio: "+n)
+		}
+		// A certificate regeneration cut short, before anything loads the
+		// pair. Only on the data file, whose lock this process now holds:
+		// an etcd node has no such lock, and takes the site's pair anyway.
+		if !c.store.etcd() {
+			if n, ferr := certs.FinishRegenerate(e.dir, e.keyDir); ferr != nil {
+				fmt.Fprintln(c.errOut, "provisio: "+strings.TrimPrefix(ferr.Error(), "certs: ")+".")
+			} else if n != "" {
+				fmt.Fprintln(c.errOut, "provisio: "+n)
+				_ = e.svc.Log(core.LevelWarn, "", "%s", n)
+			}
+		}
+	}
 	if err == nil && fresh {
 		where := ""
 		if svcDir := defaultService().DataDir; absPath(c.dataDir) != svcDir {

@@ -176,10 +176,12 @@ func backupEncryption(passFile, recipient string) (core.BackupEncryption, error)
 // server's, which takes it and streams it here.
 func (c *cli) backup(api adminapi.API, e *env, outPath string, enc core.BackupEncryption) (err error) {
 	dir := filepath.Dir(outPath)
+	c.removeUnfinishedBackups(outPath)
 	tmp, err := os.CreateTemp(dir, "."+filepath.Base(outPath)+".*.tmp")
 	if err != nil {
 		return fmt.Errorf("The backup cannot be written in the folder %s (%v); nothing was written.", dir, unwrapPath(err))
 	}
+	holdBackupFile(tmp)
 	defer os.Remove(tmp.Name())
 	var w io.Writer = tmp
 	if backupOutWriter != nil {
@@ -226,6 +228,37 @@ func (c *cli) backup(api adminapi.API, e *env, outPath string, enc core.BackupEn
 	}
 	fmt.Fprintf(c.out, "Backup written to %s (%s, log up to #%d).\n", outPath, core.Plural(sum.Users, "user", "users"), sum.LogLast)
 	return nil
+}
+
+// removeUnfinishedBackups removes the temporary files that backups to
+// outPath killed before their rename (kill -9, a power cut) left beside
+// it, and says so: each is a partial copy of the data, encrypted but of
+// no use, and nothing else would ever remove it. Only names this command
+// makes for outPath are touched (.NAME.DIGITS.tmp), and only those no
+// running backup holds (holdBackupFile).
+func (c *cli) removeUnfinishedBackups(outPath string) {
+	dir, base := filepath.Dir(outPath), filepath.Base(outPath)
+	es, err := os.ReadDir(dir)
+	if err != nil {
+		return // CreateTemp says why the folder cannot be written
+	}
+	for _, e := range es {
+		n := e.Name()
+		rest, mine := strings.CutPrefix(n, "."+base+".")
+		digits, tmp := strings.CutSuffix(rest, ".tmp")
+		if !mine || !tmp || digits == "" || strings.Trim(digits, "0123456789") != "" || !e.Type().IsRegular() {
+			continue
+		}
+		removed, err := removeDeadBackupFile(filepath.Join(dir, n))
+		if err == nil && !removed {
+			continue // another backup to the same name is being written
+		}
+		if err != nil {
+			fmt.Fprintf(c.errOut, "provisio: an earlier backup to %s was interrupted before it finished, and its unfinished file %s could not be removed (%v); remove it by hand.\n", outPath, n, unwrapPath(err))
+			continue
+		}
+		fmt.Fprintf(c.errOut, "provisio: an earlier backup to %s was interrupted before it finished; its unfinished file %s was removed.\n", outPath, n)
+	}
 }
 
 // backupOutWriter, when set (tests only), stands between a backup and

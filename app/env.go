@@ -179,7 +179,11 @@ func openEnvStore(dir, keyDir string, sc storeChoice, actor core.Actor, opts ...
 		_ = svc.Log(core.LevelError, "", "The server certificate's private key was not moved to the key directory: %v", err)
 	}
 	e := &env{dir: dir, keyDir: keyDir, st: st, svc: svc, kv: kv, sup: supervisor.New(dir, keyDir, svc)}
-	svc.SetBackupWriter(e.backupEngine())
+	if backupWriterHook != nil {
+		svc.SetBackupWriter(backupWriterHook(e.backupEngine()))
+	} else {
+		svc.SetBackupWriter(e.backupEngine())
+	}
 	if kv != nil {
 		e.node = nodeName(dir)
 		e.leader = etcdstore.NewLeader(kv, e.node)
@@ -191,6 +195,11 @@ func openEnvStore(dir, keyDir string, sc storeChoice, actor core.Actor, opts ...
 	}
 	return e, nil
 }
+
+// backupWriterHook, when set (tests only), stands between the backup
+// engine and the service's backups into the backup folder, so a test can
+// kill the process in the middle of one.
+var backupWriterHook func(core.BackupWriter) core.BackupWriter
 
 // identityFiles are the files every server on one etcd store shares
 // (issue #16): the generated certificate (data directory), its key, the

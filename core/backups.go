@@ -256,6 +256,40 @@ const (
 
 var backupFileName = regexp.MustCompile(`^provisio-\d{8}-\d{6}\.age$`)
 
+// unfinishedBackupName is the temporary file writeFileAtomic writes a
+// dated backup into before renaming it.
+var unfinishedBackupName = regexp.MustCompile(`^\.provisio-\d{8}-\d{6}\.age\.\d+\.tmp$`)
+
+// clearUnfinishedBackups removes from folder the temporary files of
+// backups whose process was killed before the rename (kill -9, a power
+// cut): partial copies, of no use, that nothing else would ever remove.
+// A file a running backup holds (holdWhileWriting), here or on another
+// server of the site, is left alone. It returns the names removed.
+func clearUnfinishedBackups(folder string) []string {
+	es, err := os.ReadDir(folder)
+	if err != nil {
+		return nil // the backup itself says why the folder cannot be used
+	}
+	var removed []string
+	for _, e := range es {
+		if !e.Type().IsRegular() || !unfinishedBackupName.MatchString(e.Name()) {
+			continue
+		}
+		if ok, _ := removeIfAbandoned(filepath.Join(folder, e.Name())); ok {
+			removed = append(removed, e.Name())
+		}
+	}
+	return removed
+}
+
+// unfinishedSentence says what clearUnfinishedBackups removed.
+func unfinishedSentence(folder string, removed []string) string {
+	if len(removed) == 1 {
+		return fmt.Sprintf("An earlier backup into %s was interrupted before it finished; its unfinished file %s was removed.", folder, removed[0])
+	}
+	return fmt.Sprintf("Earlier backups into %s were interrupted before they finished; their unfinished files %s were removed.", folder, strings.Join(removed, ", "))
+}
+
 // BackupState returns the outcome of the last backup into the folder.
 func (s *Service) BackupState() BackupState { return s.Settings().BackupState }
 
@@ -281,6 +315,9 @@ func (s *Service) BackupNow(scheduled bool) BackupResult {
 		}
 		if err := s.CheckBackupSettings(b); err != nil {
 			return "", err
+		}
+		if removed := clearUnfinishedBackups(b.Folder); len(removed) > 0 {
+			_ = s.Log(LevelWarn, "", "%s", unfinishedSentence(b.Folder, removed))
 		}
 		path := filepath.Join(b.Folder, BackupFilePrefix+now.Local().Format("20060102-150405")+BackupFileExt)
 		var err error
@@ -330,6 +367,7 @@ func writeFileAtomic(path string, write func(io.Writer) (BackupSummary, error)) 
 	if err != nil {
 		return BackupSummary{}, err
 	}
+	holdWhileWriting(tmp)
 	defer os.Remove(tmp.Name())
 	sum, err := write(tmp)
 	if err == nil {
@@ -487,6 +525,12 @@ func (s *Service) RunScheduledBackups(ctx context.Context, check time.Duration) 
 	// A failure recorded before a restart stays visible.
 	if st := s.BackupState(); !st.Last.OK && !st.Last.At.IsZero() {
 		s.showBackupHealth(st.Last)
+	}
+	// A backup the last run was killed in is said at the start.
+	if folder := s.Settings().Backup.Folder; folder != "" {
+		if removed := clearUnfinishedBackups(folder); len(removed) > 0 {
+			_ = s.Log(LevelWarn, "", "%s", unfinishedSentence(folder, removed))
+		}
 	}
 	since := s.clock.Now()
 	t := time.NewTicker(check)

@@ -100,13 +100,7 @@ func RegenerateIn(dir, keyDir string, names []string) (tls.Certificate, error) {
 		}
 	}
 	certPath, keyPath := filepath.Join(dir, CertFile), filepath.Join(keyDir, KeyFile)
-	// The key goes first: if writing the certificate then fails, the next
-	// LoadOrCreate reports a mismatched pair instead of serving an old
-	// certificate whose key is gone.
-	if err := writeFileAtomic(keyPath, keyPEM, 0o600); err != nil {
-		return tls.Certificate{}, err
-	}
-	if err := writeFileAtomic(certPath, certPEM, 0o644); err != nil {
+	if err := replacePair(certPath, keyPath, certPEM, keyPEM); err != nil {
 		return tls.Certificate{}, err
 	}
 	return load(certPath, keyPath)

@@ -137,6 +137,11 @@ func (ca *DeviceCA) get() (*x509.Certificate, *ecdsa.PrivateKey, error) {
 // replacement: replacing the CA would cut off every device certificate.
 func loadOrCreateCA(dir, certFile, keyFile, name string) (*x509.Certificate, *ecdsa.PrivateKey, error) {
 	certPath, keyPath := filepath.Join(dir, certFile), filepath.Join(dir, keyFile)
+	// A creation a crash cut short (replacePair) is finished or undone
+	// first, so it is not taken for a lost file.
+	if _, _, err := finishPair(certPath, keyPath); err != nil {
+		return nil, nil, err
+	}
 	certOK, err := exists(certPath)
 	if err != nil {
 		return nil, nil, err
@@ -181,11 +186,10 @@ func loadOrCreateCA(dir, certFile, keyFile, name string) (*x509.Certificate, *ec
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, nil, fmt.Errorf("certs: %w", err)
 	}
-	// The key first, as in Regenerate.
-	if err := writeFileAtomic(keyPath, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER}), 0o600); err != nil {
-		return nil, nil, err
-	}
-	if err := writeFileAtomic(certPath, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o644); err != nil {
+	// Staged and renamed as in Regenerate, so a crash never leaves one
+	// file without the other.
+	if err := replacePair(certPath, keyPath, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}),
+		pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER})); err != nil {
 		return nil, nil, err
 	}
 	return readDeviceCA(certPath, keyPath)

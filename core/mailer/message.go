@@ -24,6 +24,12 @@ type Message struct {
 	// Inline parts are shown inside the HTML (an <img src="cid:ID">), so
 	// they need HTML.
 	Inline []Inline
+	// ID, when set, is the left part of the Message-ID (before the @ and
+	// the sender's domain); empty means a random one. A message sent again
+	// after a crash or a dropped connection (the outbox cannot know that
+	// the server had taken it) carries the same ID, so it is the same
+	// message to mail systems that drop one they already hold (Worker).
+	ID string
 }
 
 // Inline is a part of the HTML body, such as the QR code image, referred to
@@ -75,7 +81,9 @@ func build(cfg Config, m Message, now time.Time) ([]byte, error) {
 	h.SetDate(now)
 	// The sender's domain rather than this PC's name: desktop host names
 	// are rarely fully qualified, and spam filters notice.
-	if err := h.GenerateMessageIDWithHostname(domainOf(cfg.From)); err != nil {
+	if m.ID != "" {
+		h.SetMessageID(m.ID + "@" + domainOf(cfg.From))
+	} else if err := h.GenerateMessageIDWithHostname(domainOf(cfg.From)); err != nil {
 		return nil, fmt.Errorf("message id: %w", err)
 	}
 	h.Set("MIME-Version", "1.0")

@@ -2,7 +2,9 @@ package mailer
 
 import (
 	"context"
+	"crypto/sha256"
 	"crypto/tls"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log"
@@ -227,7 +229,20 @@ func (w *Worker) send(ctx context.Context, cfg Config, set core.Settings, m core
 	if err != nil {
 		return err
 	}
+	msg.ID = messageID(m)
 	return Send(ctx, cfg, msg)
+}
+
+// messageID is the left part of the Message-ID of an outbox message: the
+// same for every attempt, so a copy sent again after a crash between the
+// server's 250 and MailSent (or after a connection dropped before the
+// 250) is recognisably the same message. It is a hash of the message's
+// number and creation time, so it tells a reader neither how many mails
+// the outbox has sent nor anything else, and a data file started afresh
+// (numbers from 1 again) never repeats an earlier file's ID.
+func messageID(m core.OutMessage) string {
+	sum := sha256.Sum256(fmt.Appendf(nil, "provisio outbox %d %d", m.ID, m.Created.UnixNano()))
+	return "provisio." + hex.EncodeToString(sum[:16])
 }
 
 // render turns an outbox message into a Message.

@@ -151,10 +151,23 @@ func (s *Store) setupCrypt(tx KVTx) error {
 			return err
 		}
 	} else if check != nil {
-		if !hmac.Equal(check, s.crypt.checkValue()) && !s.finishRotation(check) {
-			return ErrKeyMismatch
+		finished := false
+		if !hmac.Equal(check, s.crypt.checkValue()) {
+			if !s.finishRotation(check) {
+				return ErrKeyMismatch
+			}
+			finished = true
 		}
-		return s.loadIDKey(tx)
+		if err := s.loadIDKey(tx); err != nil {
+			return err
+		}
+		if !finished {
+			return nil
+		}
+		// The rotation itself would have scrubbed the free pages, which
+		// hold the values sealed with the old key.
+		s.oathDirty.Store(true)
+		return s.noteRotation(tx, fmt.Sprintf(noticeRotationFinished, KeyFileName))
 	}
 	n, err := s.sealAll(tx)
 	if err != nil {

@@ -92,7 +92,9 @@ func writeKeyAs(keyDir, name string, key []byte) error {
 		return fmt.Errorf("create the key directory: %w", err)
 	}
 	path := filepath.Join(keyDir, name)
-	tmp, err := os.CreateTemp(keyDir, ".provisio.key-*")
+	// Named after the file it becomes (.provisio.key-…, .provisio.key.new-…),
+	// so what a killed rotation leaves is told apart (rotate.go).
+	tmp, err := os.CreateTemp(keyDir, "."+name+"-*")
 	if err != nil {
 		return fmt.Errorf("write the data key: %w", err)
 	}
@@ -109,6 +111,9 @@ func writeKeyAs(keyDir, name string, key []byte) error {
 	}
 	if cerr := tmp.Close(); err == nil {
 		err = cerr
+	}
+	if err == nil && name == pendingKeyName {
+		rotateStep("new key half written")
 	}
 	if err == nil {
 		err = os.Rename(tmp.Name(), path)

@@ -5,8 +5,10 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"provisio/core"
 )
@@ -25,6 +27,17 @@ var keyIDKey = []byte("id_key")
 
 const pendingKeyName = KeyFileName + ".new"
 
+// rotateFault, when set (tests only), is called at each step of RotateKey
+// that a crash could cut short, by name, so a test can kill the process
+// there.
+var rotateFault func(step string)
+
+func rotateStep(step string) {
+	if rotateFault != nil {
+		rotateFault(step)
+	}
+}
+
 // loadIDKey replaces the derived hash key with the stored one, after a
 // rotation.
 func (s *Store) loadIDKey(tx KVTx) error {
@@ -38,6 +51,60 @@ func (s *Store) loadIDKey(tx KVTx) error {
 	}
 	s.crypt.idKey = k
 	return nil
+}
+
+// What Open says (Notices, and the audit log) when it finds a rotation a
+// crash cut short.
+const (
+	noticeRotationFinished = "A key rotation was interrupted after the data had been re-encrypted; it is finished now: %s holds the new data key. Take a new backup, as after any rotation."
+	noticeRotationUndone   = "A key rotation was interrupted before it changed the data: the data keeps its data key, and the unused new key was removed (%s)."
+	noticeRotationLeft     = "A key rotation was interrupted before it changed the data: the data keeps its data key, but the unused new key %s could not be removed (%v); remove it by hand."
+)
+
+// noteRotation tells the opener, and the audit log, what Open did about a
+// rotation a crash cut short.
+func (s *Store) noteRotation(tx KVTx, notice string) error {
+	if _, err := (&txn{tx: tx, s: s}).AppendLog(s.ownLog(notice)); err != nil {
+		return err
+	}
+	s.notices = append(s.notices, notice)
+	return nil
+}
+
+// clearInterruptedRotation removes the new key of a rotation that a crash
+// cut short before its commit: provisio.key.new, or the temporary file it
+// was being written to. finishRotation has already put provisio.key.new
+// in place if the data was sealed with it, so here it never sealed
+// anything. Only for the data file, whose lock Open holds, so no rotation
+// runs meanwhile; an etcd site has no such lock, and its leftovers stay.
+func (s *Store) clearInterruptedRotation() error {
+	if s.keyDir == "" || s.crypt == nil {
+		return nil
+	}
+	es, err := os.ReadDir(s.keyDir)
+	if err != nil {
+		return nil // the key was read from it; nothing to clear that can be seen
+	}
+	var removed []string
+	for _, e := range es {
+		n := e.Name()
+		if n != pendingKeyName && !strings.HasPrefix(n, "."+pendingKeyName+"-") {
+			continue
+		}
+		path := filepath.Join(s.keyDir, n)
+		if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			// Not a reason to refuse the data, which reads under its key.
+			s.notices = append(s.notices, fmt.Sprintf(noticeRotationLeft, path, err))
+			continue
+		}
+		removed = append(removed, n)
+	}
+	if len(removed) == 0 {
+		return nil
+	}
+	return s.update(func(tx KVTx) error {
+		return s.noteRotation(tx, fmt.Sprintf(noticeRotationUndone, strings.Join(removed, ", ")))
+	})
 }
 
 // finishRotation reports whether provisio.key.new in the key directory is
@@ -202,17 +269,22 @@ func (s *Store) RotateKey() (records int, err error) {
 			return err
 		}
 		records = len(users) + len(mails) + len(oaths) + len(clientLogs) + len(identity) + len(names) + n
-		_, err = nx.AppendLog(s.ownLog(fmt.Sprintf("The data key was rotated: %d records re-encrypted and the audit log re-chained under the new key.", records)))
-		return err
+		if _, err = nx.AppendLog(s.ownLog(fmt.Sprintf("The data key was rotated: %d records re-encrypted and the audit log re-chained under the new key.", records))); err != nil {
+			return err
+		}
+		rotateStep("re-encrypted, not committed")
+		return nil
 	})
 	if err != nil {
 		os.Remove(pending)
 		return 0, fmt.Errorf("rotate the data key (nothing changed): %w", err)
 	}
 	s.crypt = next
+	rotateStep("committed, key not renamed")
 	if err := os.Rename(pending, filepath.Join(s.keyDir, KeyFileName)); err != nil {
 		return records, fmt.Errorf("the data is re-encrypted under %s but it could not be renamed to %s: %w; rename it by hand", pending, KeyFileName, err)
 	}
+	rotateStep("renamed, free pages not scrubbed")
 	s.oathDirty.Store(true)
 	return records, s.ScrubFree(false)
 }

@@ -90,6 +90,9 @@ type Store struct {
 	// actor is Options.Actor's description for the store's own log
 	// lines (ownLog); "" when the opener named no one.
 	actor string
+	// notices are what Open found and repaired that a person should be
+	// told (Notices).
+	notices []string
 }
 
 var (
@@ -149,6 +152,9 @@ func Open(dir string, opt Options) (st *Store, err error) {
 			return fn(boltKV(tx))
 		})
 	})
+	if err == nil {
+		err = st.clearInterruptedRotation()
+	}
 	if err == nil && st.oathDirty.Load() {
 		// Sealing left the plain records on freed pages; overwrite them.
 		err = st.ScrubFree(false)
@@ -233,6 +239,11 @@ func OpenBackend(b Backend, dataDir string, opt Options) (*Store, error) {
 	}
 	return st, nil
 }
+
+// Notices are the sentences, one each, saying what Open found left by a
+// crash and repaired (a key rotation cut short); the command that opened
+// the store shows them. Each is in the audit log too.
+func (s *Store) Notices() []string { return s.notices }
 
 // Path returns the data file's path, or where the backend keeps the data
 // (e.g. etcd://h1:2379,h2:2379/site).
