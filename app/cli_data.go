@@ -338,7 +338,11 @@ func (e *env) refuseWhileSiteRuns(what string) error {
 	defer cancel()
 	who, err := e.leader.Current(ctx)
 	if err != nil {
-		return fmt.Errorf("could not tell whether a Provisio server runs on this etcd site (%v); stop every server of the site and try again", err)
+		// etcd stopped answering after the command opened the site: say
+		// so, not etcd's text, and not "stop every server", which may
+		// not be what is wrong.
+		return &core.Error{Code: core.CodeInternal, Err: err, Message: fmt.Sprintf(
+			"Could not tell whether a Provisio server runs on this etcd site, so %s did not start. %s", what, core.ErrorMessage(err))}
 	}
 	if who != "" {
 		return fmt.Errorf("Provisio server %q is running on this etcd site; stop every server of the site, then run %s again, then copy the new %s to every server's key directory before starting them", who, what, store.KeyFileName)

@@ -9,6 +9,7 @@ import (
 	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 
 	"provisio/core"
+	"provisio/core/store"
 )
 
 // The sentences a person reads when etcd fails a request (the console, the
@@ -79,11 +80,10 @@ func readError(err error) error {
 
 // commitError wraps a failed commit in a sentence.
 func commitError(err error) error {
-	msg := msgCommitDown
 	if refusedCommit(err) {
-		msg = msgCommitFailed
+		return &core.Error{Code: core.CodeInternal, Message: msgCommitFailed, Err: fmt.Errorf("commit to etcd: %w", err)}
 	}
-	return &core.Error{Code: core.CodeInternal, Message: msg, Err: fmt.Errorf("commit to etcd: %w", err)}
+	return &core.Error{Code: core.CodeInternal, Message: msgCommitDown, Err: fmt.Errorf("commit to etcd: %w (%w)", err, store.ErrOutcomeUnknown)}
 }
 
 // leaseGoneError is the error of a session etcd refused for want of its

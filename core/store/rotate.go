@@ -205,6 +205,14 @@ func (s *Store) RotateKey() (records int, err error) {
 		_, err = nx.AppendLog(s.ownLog(fmt.Sprintf("The data key was rotated: %d records re-encrypted and the audit log re-chained under the new key.", records)))
 		return err
 	})
+	if errors.Is(err, ErrOutcomeUnknown) {
+		// The re-encryption may still be applied (etcd without its
+		// quorum): removing the new key then would leave the data sealed
+		// under a key nobody has. The next open takes whichever key the
+		// data is sealed with (finishRotation).
+		return 0, &core.Error{Code: core.CodeInternal, Err: fmt.Errorf("rotate the data key: %w", err), Message: fmt.Sprintf(
+			"The store did not confirm the re-encryption under the new data key, which it may still apply, so the new key is kept as %s; once the store answers again, run any provisio command here (provisio user list), which takes the key the data is sealed with, then copy %s to the key directory of every other server of the site.", pending, KeyFileName)}
+	}
 	if err != nil {
 		os.Remove(pending)
 		return 0, fmt.Errorf("rotate the data key (nothing changed): %w", err)
