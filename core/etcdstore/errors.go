@@ -71,11 +71,10 @@ func refusedCommit(err error) bool {
 // readError wraps a failed read in a sentence (core.CodeInternal, so every
 // front end treats it as the store's failure, not a refusal).
 func readError(err error) error {
-	msg := msgReadFailed
 	if unavailable(err) {
-		msg = msgReadDown
+		return &core.Error{Code: core.CodeInternal, Message: msgReadDown, Err: fmt.Errorf("read from etcd: %w (%w)", err, core.ErrStoreUnreachable)}
 	}
-	return &core.Error{Code: core.CodeInternal, Message: msg, Err: fmt.Errorf("read from etcd: %w", err)}
+	return &core.Error{Code: core.CodeInternal, Message: msgReadFailed, Err: fmt.Errorf("read from etcd: %w", err)}
 }
 
 // commitError wraps a failed commit in a sentence.
@@ -83,7 +82,11 @@ func commitError(err error) error {
 	if refusedCommit(err) {
 		return &core.Error{Code: core.CodeInternal, Message: msgCommitFailed, Err: fmt.Errorf("commit to etcd: %w", err)}
 	}
-	return &core.Error{Code: core.CodeInternal, Message: msgCommitDown, Err: fmt.Errorf("commit to etcd: %w (%w)", err, store.ErrOutcomeUnknown)}
+	cause := fmt.Errorf("commit to etcd: %w (%w)", err, store.ErrOutcomeUnknown)
+	if unavailable(err) {
+		cause = fmt.Errorf("commit to etcd: %w (%w; %w)", err, store.ErrOutcomeUnknown, core.ErrStoreUnreachable)
+	}
+	return &core.Error{Code: core.CodeInternal, Message: msgCommitDown, Err: cause}
 }
 
 // leaseGoneError is the error of a session etcd refused for want of its
