@@ -317,6 +317,7 @@ var keyCommands = map[string]command{
 				if e.kv != nil {
 					fmt.Fprintf(c.out, "Copy the new %s to the key directory of every other server of this site before starting it: with the old key it cannot read the data.\n",
 						filepath.Join(e.keyDir, store.KeyFileName))
+					fmt.Fprintln(c.out, "etcd's history up to the rotation was compacted, so the values sealed under the old key are no longer served; run etcdctl defrag --cluster to remove them from the members' files too.")
 				}
 				return nil
 			})

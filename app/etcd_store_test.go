@@ -96,6 +96,9 @@ func TestEtcd_KeyRotateWaitsForTheSite(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "Copy the new "+filepath.Join(adminKeys, store.KeyFileName)+" to the key directory of every other server") {
 		t.Fatalf("key rotate with the site stopped: exit %d, %q %q", code, out, errOut)
 	}
+	if !strings.Contains(out, "etcdctl defrag --cluster") {
+		t.Errorf("key rotate on etcd does not say to defragment the members: %q", out)
+	}
 	// B's old key no longer reads the site; the new one does.
 	if code, _, _ := runStore(t, url, b.dir, b.keyDir, "user", "list"); code == 0 {
 		t.Fatal("the old key still reads the site after the rotation")

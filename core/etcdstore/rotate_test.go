@@ -9,6 +9,9 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
+	clientv3 "go.etcd.io/etcd/client/v3"
+
 	"provisio/core"
 	"provisio/core/etcdstore"
 	"provisio/core/etcdstore/etcdtest"
@@ -82,5 +85,40 @@ func TestRotateKey_AnswerLost(t *testing.T) {
 	defer st2.Close()
 	if u, err := storetest.MustServiceOn(t, st2).User("alice"); err != nil || u.PIN != "731945862" {
 		t.Fatalf("alice after the lost answer: %q %v", u.PIN, err)
+	}
+}
+
+// TestRotateKey_LeavesNoOldRevision: etcd keeps every earlier value of a
+// key until its history is compacted (by default never), so after a key
+// rotation the site's values sealed under the retired key were still
+// there for anyone with read access to etcd and that key (etcdctl get
+// --rev). The rotation compacts the history up to its own commit: an
+// earlier revision is no longer served.
+func TestRotateKey_LeavesNoOldRevision(t *testing.T) {
+	cfg := etcdstore.Config{Endpoints: endpoints(t), Site: newSite(), MaxTxnOps: etcdtest.MaxTxnOps}
+	st, err := etcdstore.Open(cfg, t.TempDir(), store.Options{KeyDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	storetest.MustAddUser(t, storetest.MustServiceOn(t, st), "alice", "731945862")
+	kv := st.Backend().(*etcdstore.KV)
+	ctx := context.Background()
+	before, err := kv.Client().Get(ctx, kv.Prefix(), clientv3.WithPrefix())
+	if err != nil || len(before.Kvs) == 0 {
+		t.Fatalf("the site before the rotation: %v, %v", before, err)
+	}
+	if _, err := st.RotateKey(); err != nil {
+		t.Fatal(err)
+	}
+	old, err := kv.Client().Get(ctx, kv.Prefix(), clientv3.WithPrefix(), clientv3.WithRev(before.Header.Revision))
+	if err == nil {
+		t.Fatalf("etcd still serves the site as it was before the rotation (%d keys at revision %d), sealed under the retired key", len(old.Kvs), before.Header.Revision)
+	}
+	if !errors.Is(err, rpctypes.ErrCompacted) {
+		t.Fatalf("reading the revision before the rotation: %v; want it compacted", err)
+	}
+	if u, err := storetest.MustServiceOn(t, st).User("alice"); err != nil || u.PIN != "731945862" {
+		t.Fatalf("alice after the rotation: %q %v", u.PIN, err)
 	}
 }

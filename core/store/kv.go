@@ -8,6 +8,14 @@ import (
 
 // ErrNotFile is returned by what only the bbolt file can do (Snapshot)
 // when the records are kept in another backend.
+// HistoryCompactor is a Backend that keeps the earlier values of its keys
+// (etcd's revisions) and can drop them: a key rotation calls it after its
+// commit, so that what was sealed under the retired key is no longer
+// served.
+type HistoryCompactor interface {
+	CompactHistory() error
+}
+
 // ErrOutcomeUnknown is wrapped by a backend's error when a commit was sent
 // but not confirmed (etcd lost its quorum, or its answer, after the
 // proposal): the change may yet be applied. A bbolt commit is never in

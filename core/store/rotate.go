@@ -221,6 +221,13 @@ func (s *Store) RotateKey() (records int, err error) {
 	if err := os.Rename(pending, filepath.Join(s.keyDir, KeyFileName)); err != nil {
 		return records, fmt.Errorf("the data is re-encrypted under %s but it could not be renamed to %s: %w; rename it by hand", pending, KeyFileName, err)
 	}
+	if hc, ok := s.kv.(HistoryCompactor); ok && s.db == nil {
+		// The values sealed under the retired key are still the keys'
+		// earlier revisions: drop them, as ScrubFree drops the file's.
+		if err := hc.CompactHistory(); err != nil {
+			return records, &core.Error{Code: core.CodeInternal, Err: err, Message: "The data key was rotated, but etcd did not drop its earlier revisions, which hold the values sealed under the old key; compact its history (etcdctl compact with the current revision) and defragment its members (etcdctl defrag --cluster)."}
+		}
+	}
 	s.oathDirty.Store(true)
 	return records, s.ScrubFree(false)
 }
