@@ -350,6 +350,7 @@ var keyCommands = map[string]command{
 				if e.kv != nil {
 					fmt.Fprintf(c.out, "Copy the new %s to the key directory of every other server of this site before starting it: with the old key it cannot read the data.\n",
 						filepath.Join(e.keyDir, store.KeyFileName))
+					fmt.Fprintln(c.out, "etcd's history up to the rotation was compacted, so the values sealed under the old key are no longer served; run etcdctl defrag --cluster to remove them from the members' files too.")
 				}
 				return nil
 			})
@@ -371,7 +372,11 @@ func (e *env) refuseWhileSiteRuns(what string) error {
 	defer cancel()
 	who, err := e.leader.Current(ctx)
 	if err != nil {
-		return fmt.Errorf("could not tell whether a Provisio server runs on this etcd site (%v); stop every server of the site and try again", err)
+		// etcd stopped answering after the command opened the site: say
+		// so, not etcd's text, and not "stop every server", which may
+		// not be what is wrong.
+		return &core.Error{Code: core.CodeInternal, Err: err, Message: fmt.Sprintf(
+			"Could not tell whether a Provisio server runs on this etcd site, so %s did not start. %s", what, core.ErrorMessage(err))}
 	}
 	if who != "" {
 		return fmt.Errorf("Provisio server %q is running on this etcd site; stop every server of the site, then run %s again, then copy the new %s to every server's key directory before starting them", who, what, store.KeyFileName)

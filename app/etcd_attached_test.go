@@ -146,8 +146,21 @@ func TestEtcd_QuorumLostAttachedConsole(t *testing.T) {
 			t.Fatalf("adding a user once the quorum is back: %v", err)
 		}
 	}
-	// (The failed backup stays on it until a backup succeeds.)
-	if h := k.Health(); h.CommitError != "" {
+	// The failed backup stays on it until a backup succeeds, saying the
+	// store did not answer: nothing on Server → Backups is wrong, and
+	// the next scheduled backup, or Back up now, takes one.
+	h = k.Health()
+	if h.CommitError != "" {
 		t.Errorf("health once the quorum is back and a change was saved: %q", h.Message())
+	}
+	msg := h.Message()
+	sentence("the backup's health line", msg)
+	for _, want := range []string{"did not answer", "next scheduled backup", "Back up now"} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("the backup's health line once the quorum is back: %q; want it to say %q", msg, want)
+		}
+	}
+	if strings.Contains(msg, "Fix it") || strings.Contains(msg, "nothing was changed") {
+		t.Errorf("the backup's health line once the quorum is back: %q; want no fix asked of the backup settings", msg)
 	}
 }

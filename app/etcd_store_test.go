@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"provisio/core"
 	"provisio/core/etcdstore/etcdtest"
 	"provisio/core/store"
 )
@@ -95,6 +96,9 @@ func TestEtcd_KeyRotateWaitsForTheSite(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "Copy the new "+filepath.Join(adminKeys, store.KeyFileName)+" to the key directory of every other server") {
 		t.Fatalf("key rotate with the site stopped: exit %d, %q %q", code, out, errOut)
 	}
+	if !strings.Contains(out, "etcdctl defrag --cluster") {
+		t.Errorf("key rotate on etcd does not say to defragment the members: %q", out)
+	}
 	// B's old key no longer reads the site; the new one does.
 	if code, _, _ := runStore(t, url, b.dir, b.keyDir, "user", "list"); code == 0 {
 		t.Fatal("the old key still reads the site after the rotation")
@@ -108,5 +112,40 @@ func TestEtcd_KeyRotateWaitsForTheSite(t *testing.T) {
 	}
 	if code, out, errOut := runStore(t, url, b.dir, b.keyDir, "user", "list"); code != 0 || !strings.Contains(out, "carol") {
 		t.Fatalf("user list with the new key: %d %q %q", code, out, errOut)
+	}
+}
+
+// TestEtcd_KeyRotateSaysWhenTheSiteCannotBeAsked: should etcd stop
+// answering after the command opened the site (the narrow window
+// between the open and the check for running servers), "key rotate"
+// says in a sentence that the etcd cluster did not answer and that it
+// did not start, not etcd's own text, and does not tell the admin to
+// stop servers that may not run.
+func TestEtcd_KeyRotateSaysWhenTheSiteCannotBeAsked(t *testing.T) {
+	cluster := etcdtest.Start(t, 3)
+	e, err := openEnvStore(t.TempDir(), filepath.Join(t.TempDir(), "keys"), storeChoice{url: cluster.URL("office") + "?request-timeout=2s"}, core.OperatorActor(core.CommandLine))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.close()
+	cluster.Kill(1)
+	cluster.Kill(2)
+	err = e.refuseWhileSiteRuns("key rotate")
+	if err == nil {
+		t.Fatal("key rotate went ahead without asking etcd who runs")
+	}
+	var out, errOut syncBuffer
+	(&cli{out: &out, errOut: &errOut}).fail(err)
+	msg := errOut.String()
+	t.Logf("%s", msg)
+	for _, raw := range []string{"deadline", "etcdserver:", "rpc error", "context"} {
+		if strings.Contains(msg, raw) {
+			t.Errorf("the refusal shows etcd's own text %q: %q", raw, msg)
+		}
+	}
+	for _, want := range []string{"etcd cluster did not answer", "key rotate did not start"} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("the refusal %q does not say %q", msg, want)
+		}
 	}
 }

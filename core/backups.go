@@ -58,6 +58,9 @@ type BackupResult struct {
 	Error string `json:"error,omitempty"`
 	// Scheduled: taken by the schedule; false: by "Back up now".
 	Scheduled bool `json:"scheduled"`
+	// StoreDown: it failed because the store did not answer (etcd
+	// without a quorum), not for anything in the backup settings.
+	StoreDown bool `json:"store_down,omitempty"`
 }
 
 // BackupState is what the service records about backups into the folder.
@@ -342,6 +345,12 @@ func (s *Service) BackupNow(scheduled bool) BackupResult {
 	if err != nil {
 		var detail string
 		res.Error, detail = backupFailure(err)
+		if errors.Is(err, ErrStoreUnreachable) {
+			// The store's own sentence says "nothing was changed",
+			// which is not the point of a backup.
+			res.StoreDown = true
+			res.Error = "The etcd cluster did not answer while the backup was being read, so none was written."
+		}
 		level = LevelError
 		msg = fmt.Sprintf("%s failed: %s", what, res.Error)
 		if detail != "" {
@@ -474,9 +483,9 @@ func (s *Service) recordBackup(res BackupResult, level Level, msg string) {
 // showBackupHealth makes a failed backup a health problem.
 func (s *Service) showBackupHealth(res BackupResult) {
 	s.setHealth(func(h *Health) {
-		h.BackupError = ""
+		h.BackupError, h.BackupStoreDown = "", false
 		if !res.OK && !res.At.IsZero() {
-			h.BackupError = res.Error
+			h.BackupError, h.BackupStoreDown = res.Error, res.StoreDown
 		}
 	})
 }

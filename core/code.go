@@ -68,7 +68,10 @@ func HashCode(username, code string) string {
 	return hex.EncodeToString(sum[:])
 }
 
-// Matches reports in constant time whether code is this provision code.
+// Matches reports in constant time whether code is this provision code,
+// for a Hash that is HashCode's as it is. A store with a data key keeps
+// it keyed once more (SecretCode), which the Service compares with
+// provisionCodeMatches.
 func (p ProvisionCode) Matches(username, code string) bool {
 	return subtle.ConstantTimeCompare([]byte(p.Hash), []byte(HashCode(username, code))) == 1
 }

@@ -225,7 +225,7 @@ func (s *Service) PairConsole(name string, role Role) (ConsolePairing, error) {
 		case err != nil && ErrorCode(err) != CodeNotFound:
 			return err
 		}
-		c := Console{Name: name, Role: role, CodeHash: hashPairingCode(code), CodeExpires: out.Expires.UTC(), Created: now.UTC()}
+		c := Console{Name: name, Role: role, CodeHash: s.storedCodeHash(hashPairingCode(code)), CodeExpires: out.Expires.UTC(), Created: now.UTC()}
 		if err := tx.PutConsole(c); err != nil {
 			return err
 		}
@@ -266,7 +266,7 @@ func (s *Service) RedeemConsolePairing(code string, sign func(name string) (Cons
 		// Every pending hash is compared, in constant time each, so the
 		// time taken does not say how far a guess got.
 		for i, c := range all {
-			if c.CodeHash != "" && equalConstantTime(c.CodeHash, want) && found < 0 {
+			if c.CodeHash != "" && s.codeMatches(c.CodeHash, want) && found < 0 {
 				found = i
 			}
 		}

@@ -112,3 +112,9 @@ func FieldErrors(err error) []*Error {
 
 // ErrNotFound is returned by Tx lookups for a missing record.
 var ErrNotFound = &Error{Code: CodeNotFound, Message: "not found"}
+
+// ErrStoreUnreachable is wrapped in the cause of a store's error when the
+// store could not be reached (an etcd cluster without a quorum): nothing
+// in the request was at fault, and the same request may work once the
+// store answers again.
+var ErrStoreUnreachable = errors.New("the store could not be reached")

@@ -26,6 +26,9 @@ type Health struct {
 	// BackupError is why the last backup into the backup folder failed,
 	// "" once one has succeeded since (backups.go).
 	BackupError string `json:"backup_error,omitempty"`
+	// BackupStoreDown: that backup failed because the store did not
+	// answer, so nothing on Server → Backups needs fixing.
+	BackupStoreDown bool `json:"backup_store_down,omitempty"`
 }
 
 // OK reports whether nothing needs a person's attention.
@@ -39,6 +42,10 @@ func (h Health) Message() string {
 		return "Changes cannot be saved: " + strings.TrimSuffix(h.CommitError, ".") + ". Logins and provisioning fail until this is fixed."
 	case h.LowDisk:
 		return fmt.Sprintf("The disk holding the data is almost full (%d MB free): the server refuses new provisioning and lookups; logins still work. Free some space.", h.FreeBytes>>20)
+	case h.BackupError != "" && h.BackupStoreDown:
+		// The outage may be over by the time this is read: the next
+		// backup is what clears it, not a change of settings.
+		return "The last backup failed: " + h.BackupError + " Nothing needs changing on Server → Backups: the next scheduled backup takes one, or use Back up now there once etcd answers again."
 	case h.BackupError != "":
 		return "The last backup failed: " + h.BackupError + " Fix it on Server → Backups, then back up now."
 	}

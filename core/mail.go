@@ -211,7 +211,7 @@ func (s *Service) MailIssuedCode(ic IssuedCode) (IssuedCode, error) {
 			return err
 		}
 		pc, err := tx.ProvisionCode(u.Name)
-		if errors.Is(err, ErrNotFound) || err == nil && !pc.Matches(u.Name, ic.Code) {
+		if errors.Is(err, ErrNotFound) || err == nil && !s.provisionCodeMatches(pc, u.Name, ic.Code) {
 			return Errorf(CodeConflict, "This code is no longer valid; use New code to make another.")
 		} else if err != nil {
 			return err

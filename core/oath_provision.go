@@ -87,7 +87,7 @@ func (s *Service) RedeemOATHProvision(source, username, code string) (OATHIssued
 			return nil // used meanwhile: its redemption wrote the log line
 		case err != nil:
 			return err
-		case cur.Hash != pc.Hash || !cur.Matches(u.Name, code):
+		case cur.Hash != pc.Hash || !s.provisionCodeMatches(cur, u.Name, code):
 			fail = failed
 			return nil // replaced meanwhile: the new code is not this one
 		case !log.now.Before(cur.Expires):

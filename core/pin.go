@@ -177,7 +177,7 @@ func (s *Service) RequestPINReset(agent Agent, username string) error {
 			return err
 		}
 		code := NewCode(false)
-		pc := ProvisionCode{Hash: pinResetHash(u.Name, code), Created: log.now,
+		pc := ProvisionCode{Hash: s.storedCodeHash(pinResetHash(u.Name, code)), Created: log.now,
 			Expires: log.now.Add(time.Duration(set.SelfReset.CodeValidity) * time.Second)}
 		u.PINReset = &pc
 		if err := tx.PutUser(u); err != nil {
@@ -216,7 +216,7 @@ func (s *Service) RedeemPINReset(agent Agent, username, code string) error {
 			fail = Errorf(CodeSession, "User %q has no pending PIN reset; ask for a code with resetcode.", u.Name)
 		case !log.now.Before(pc.Expires):
 			fail = Errorf(CodeSession, "The PIN reset code has expired.")
-		case strings.TrimSpace(code) == "" || !equalConstantTime(pc.Hash, pinResetHash(u.Name, code)):
+		case strings.TrimSpace(code) == "" || !s.codeMatches(pc.Hash, pinResetHash(u.Name, code)):
 			fail = Errorf(CodeSession, "The PIN reset code is wrong.")
 		}
 		if fail != nil {

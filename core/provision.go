@@ -159,7 +159,7 @@ func (s *Service) WithdrawProvisionCode(name, code string) (withdrawn bool, err 
 			return err
 		}
 		pc, err := tx.ProvisionCode(u.Name)
-		if errors.Is(err, ErrNotFound) || err == nil && !pc.Matches(u.Name, code) {
+		if errors.Is(err, ErrNotFound) || err == nil && !s.provisionCodeMatches(pc, u.Name, code) {
 			return nil
 		} else if err != nil {
 			return err
@@ -206,7 +206,7 @@ func (s *Service) issueCode(tx Tx, log *logger, set Settings, u User, to string,
 		numeric = prof.ProvisionNumeric
 	}
 	code := NewCode(numeric)
-	pc := ProvisionCode{Hash: HashCode(u.Name, code), Created: log.now,
+	pc := ProvisionCode{Hash: s.storedCodeHash(HashCode(u.Name, code)), Created: log.now,
 		Expires: log.now.Add(time.Duration(set.SelfReset.CodeValidity) * time.Second), OATH: oath}
 	if err := tx.PutProvisionCode(u.Name, pc); err != nil {
 		return IssuedCode{}, err
@@ -331,7 +331,7 @@ func (s *Service) admitProvisionAttempt(source, username, code string, why attem
 	case !s.provisions.admit(pc, source, now):
 		s.Refuse(source, why.throttle)
 		return u, pc, fail
-	case !pc.Matches(u.Name, code):
+	case !s.provisionCodeMatches(pc, u.Name, code):
 		s.Refuse(source, why.wrong)
 		if s.provisions.wrong(pc, now) < s.Settings().SelfReset.MaxProvisionAttempts {
 			return u, pc, fail
@@ -390,7 +390,7 @@ func (s *Service) Provision(source, username, code, deviceOS string) (Provisione
 			failReason = "the provision code was used meanwhile"
 		case err != nil:
 			return err
-		case cur.Hash != pc.Hash || !cur.Matches(u.Name, code):
+		case cur.Hash != pc.Hash || !s.provisionCodeMatches(cur, u.Name, code):
 			failReason = "the provision code was replaced meanwhile"
 		case !log.now.Before(cur.Expires):
 			failReason = "the provision code has expired"

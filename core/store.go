@@ -29,7 +29,9 @@ type Tx interface {
 	// ProvisionCodes calls fn for each pending code.
 	ProvisionCodes(fn func(username string, c ProvisionCode) bool) error
 
-	// DeviceUser returns the username owning a device id.
+	// DeviceUser returns the username owning a device id, as a phone
+	// presents it (a store that keeps hashes hashes it, whatever it
+	// looks like).
 	DeviceUser(id string) (string, error)
 	PutDevice(id, username string) error
 	DeleteDevice(id string) error

@@ -9,6 +9,7 @@ import (
 	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 
 	"provisio/core"
+	"provisio/core/store"
 )
 
 // The sentences a person reads when etcd fails a request (the console, the
@@ -70,20 +71,22 @@ func refusedCommit(err error) bool {
 // readError wraps a failed read in a sentence (core.CodeInternal, so every
 // front end treats it as the store's failure, not a refusal).
 func readError(err error) error {
-	msg := msgReadFailed
 	if unavailable(err) {
-		msg = msgReadDown
+		return &core.Error{Code: core.CodeInternal, Message: msgReadDown, Err: fmt.Errorf("read from etcd: %w (%w)", err, core.ErrStoreUnreachable)}
 	}
-	return &core.Error{Code: core.CodeInternal, Message: msg, Err: fmt.Errorf("read from etcd: %w", err)}
+	return &core.Error{Code: core.CodeInternal, Message: msgReadFailed, Err: fmt.Errorf("read from etcd: %w", err)}
 }
 
 // commitError wraps a failed commit in a sentence.
 func commitError(err error) error {
-	msg := msgCommitDown
 	if refusedCommit(err) {
-		msg = msgCommitFailed
+		return &core.Error{Code: core.CodeInternal, Message: msgCommitFailed, Err: fmt.Errorf("commit to etcd: %w", err)}
 	}
-	return &core.Error{Code: core.CodeInternal, Message: msg, Err: fmt.Errorf("commit to etcd: %w", err)}
+	cause := fmt.Errorf("commit to etcd: %w (%w)", err, store.ErrOutcomeUnknown)
+	if unavailable(err) {
+		cause = fmt.Errorf("commit to etcd: %w (%w; %w)", err, store.ErrOutcomeUnknown, core.ErrStoreUnreachable)
+	}
+	return &core.Error{Code: core.CodeInternal, Message: msgCommitDown, Err: cause}
 }
 
 // leaseGoneError is the error of a session etcd refused for want of its

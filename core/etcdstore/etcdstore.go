@@ -35,6 +35,7 @@ import (
 	"sync"
 	"time"
 
+	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 	clientv3 "go.etcd.io/etcd/client/v3"
 
 	"provisio/core/store"
@@ -501,4 +502,23 @@ func (h *tails) wrote(site string, keys map[string][]byte) {
 			h.m[p] = k
 		}
 	}
+}
+
+// CompactHistory implements store.HistoryCompactor: it compacts the
+// cluster's history up to its current revision, so no earlier value of
+// any key is served (every site's: compaction is cluster-wide, and drops
+// only values that have been replaced). The members' files keep the
+// freed pages, values included, until each is defragmented.
+func (kv *KV) CompactHistory() error {
+	ctx, cancel := kv.ctx()
+	defer cancel()
+	resp, err := kv.cli.Get(ctx, kv.prefix, clientv3.WithPrefix(), clientv3.WithCountOnly())
+	if err != nil {
+		return readError(err)
+	}
+	_, err = kv.cli.Compact(ctx, resp.Header.Revision, clientv3.WithCompactPhysical())
+	if err != nil && !errors.Is(err, rpctypes.ErrCompacted) { // compacted since: done
+		return commitError(err)
+	}
+	return nil
 }

@@ -1,12 +1,15 @@
 package etcdstore_test
 
 import (
+	"context"
 	"crypto/rand"
 	"fmt"
 	"os"
 	"strings"
 	"sync"
 	"testing"
+
+	clientv3 "go.etcd.io/etcd/client/v3"
 
 	"provisio/core"
 	"provisio/core/etcdstore"
@@ -160,5 +163,27 @@ func TestStore_OwnLinesNameTheOpener(t *testing.T) {
 			t.Fatalf("open etcd store: %v", err)
 		}
 		return st
+	})
+}
+
+// TestStore_SecretsAtRest: what the site holds in etcd, every key and
+// value under its prefix (sessions and relayed events included), gives
+// away no secret, no hash of a code computable without the data key, and
+// no stored hash that works as the secret it stands for
+// (storetest.SecretsAtRest).
+func TestStore_SecretsAtRest(t *testing.T) {
+	st := openSite(t, newSite(), newKey(t))
+	storetest.SecretsAtRest(t, st, func(t *testing.T) []byte {
+		kv := st.Backend().(*etcdstore.KV)
+		resp, err := kv.Client().Get(context.Background(), kv.Prefix(), clientv3.WithPrefix())
+		if err != nil {
+			t.Fatal(err)
+		}
+		var all []byte
+		for _, e := range resp.Kvs {
+			all = append(append(append(all, e.Key...), '\n'), e.Value...)
+			all = append(all, '\n')
+		}
+		return all
 	})
 }

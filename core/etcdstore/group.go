@@ -109,21 +109,15 @@ func (g *group) commit(calls []*gcall) (rest []*gcall) {
 			// etcd failed a read of this group: its commit would wait
 			// out the timeout again and most likely fail too.
 			t.abandon()
-			for _, c := range in {
-				c.done <- t.down
-			}
+			answer(in, t.down)
 			return rest
 		}
+		var ok bool
 		if stale != nil {
 			t.abandon()
-			in = append(in, stale)
-			if err := backoff(attempt); err != nil {
-				for _, c := range in {
-					c.done <- err
-				}
+			if calls, ok = again(attempt, append(in, stale), rest); !ok {
 				return rest
 			}
-			calls = append(in, rest...)
 			continue
 		}
 		if len(in) == 0 {
@@ -131,20 +125,33 @@ func (g *group) commit(calls []*gcall) (rest []*gcall) {
 		}
 		err := t.commit()
 		if errors.Is(err, errConflict) {
-			if err := backoff(attempt); err != nil {
-				for _, c := range in {
-					c.done <- err
-				}
+			// Everything runs again: reads are fresh this time.
+			if calls, ok = again(attempt, in, rest); !ok {
 				return rest
 			}
-			// Everything runs again: reads are fresh this time.
-			calls = append(in, rest...)
 			continue
 		}
-		for _, c := range in {
-			c.done <- err
-		}
+		answer(in, err)
 		return rest
+	}
+}
+
+// again readies a group to run once more, after a conflict or a refusal
+// on stale values: the calls in the Txn, then the rest. Once the attempts
+// are spent (backoff) it answers each of in with the error instead, and
+// ok is false.
+func again(attempt int, in, rest []*gcall) (calls []*gcall, ok bool) {
+	if err := backoff(attempt); err != nil {
+		answer(in, err)
+		return nil, false
+	}
+	return append(in, rest...), true
+}
+
+// answer ends each of calls with err (nil: committed).
+func answer(calls []*gcall, err error) {
+	for _, c := range calls {
+		c.done <- err
 	}
 }
 

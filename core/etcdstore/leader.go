@@ -161,6 +161,16 @@ func (l *Leader) Run(ctx context.Context, fn func(ctx context.Context)) {
 
 // Current returns the name of the node that leads now, "" when none.
 func (l *Leader) Current(ctx context.Context) (string, error) {
+	who, err := l.current(ctx)
+	if err != nil {
+		// A sentence for whoever reads it, etcd's text as the cause.
+		return "", readError(err)
+	}
+	return who, nil
+}
+
+// current is Current with etcd's own error, which SiteStatus sorts.
+func (l *Leader) current(ctx context.Context) (string, error) {
 	resp, err := l.kv.cli.Get(ctx, l.electionKey()+"/", clientPrefixFirst()...)
 	if err != nil {
 		return "", err

@@ -109,7 +109,7 @@ func (l *Leader) SiteStatus(ctx context.Context, timeout time.Duration) SiteStat
 	}
 	lead := make(chan answer, 1)
 	go func() {
-		who, err := l.Current(lctx)
+		who, err := l.current(lctx)
 		lead <- answer{who, err}
 	}()
 	var st SiteStatus

@@ -126,10 +126,23 @@ func (s *sealer) openString(v string, ad []byte) (string, error) {
 
 // hash returns the keyed hash of v for purpose, in its stored form; a value
 // already in that form is returned as is, so a record read and saved again
-// keeps its hash.
+// keeps its hash. It is for values from records only: what a caller
+// presents goes through hashPresented.
 func (s *sealer) hash(purpose, v string) string {
 	if v == "" || strings.HasPrefix(v, HashedPrefix) {
 		return v
+	}
+	return s.hashPresented(purpose, v)
+}
+
+// hashPresented returns the keyed hash of a value presented from outside
+// (a device Id in a request, an agent's secret), always hashing it: a
+// value that already looks like a stored hash is hashed too, since
+// passing it through would let a hash read from a copy of the data stand
+// in for the secret (a stored device hash would download strings).
+func (s *sealer) hashPresented(purpose, v string) string {
+	if v == "" {
+		return ""
 	}
 	m := hmac.New(sha256.New, s.idKey)
 	m.Write([]byte(purpose))

@@ -22,22 +22,33 @@ var ErrKeyMismatch = errors.New("the data key is not the one the stored secrets 
 // secrets are sealed (crypt.go).
 var keyKeyCheck = []byte("key_check")
 
-// HashSecret implements core.SecretHasher: the stored form of a device Id
-// or agent secret, to compare with what the store holds. A plain store
-// returns v.
+// HashSecret implements core.SecretHasher: the stored form of a presented
+// device Id or agent secret, to compare with what the store holds. A value
+// that looks like a stored hash is hashed again, so it never matches one.
+// A plain store returns v.
 func (s *Store) HashSecret(purpose, v string) string {
 	if s.crypt == nil {
 		return v
 	}
-	return s.crypt.hash(purpose, v)
+	return s.crypt.hashPresented(purpose, v)
 }
 
 // Encrypted reports whether the store seals secrets and chains its log.
 func (s *Store) Encrypted() bool { return s.crypt != nil }
 
+// deviceKey is the devices bucket's key of id as a record holds it (a
+// user's DeviceID, hashed already once sealed); presentedDeviceKey is
+// that of an Id a caller presents.
 func (t *txn) deviceKey(id string) []byte {
 	if c := t.s.crypt; c != nil {
 		return []byte(c.hash(hashDevice, id))
+	}
+	return []byte(id)
+}
+
+func (t *txn) presentedDeviceKey(id string) []byte {
+	if c := t.s.crypt; c != nil {
+		return []byte(c.hashPresented(hashDevice, id))
 	}
 	return []byte(id)
 }

@@ -423,3 +423,24 @@ func TestStore_OwnLinesNameTheOpener(t *testing.T) {
 		return st
 	})
 }
+
+// TestStore_SecretsAtRest: the data file of a store with a data key gives
+// away no secret, no hash of a code that can be computed without the key,
+// and no stored hash that works as the secret it stands for
+// (storetest.SecretsAtRest). The bytes are the whole file as it is on
+// disk, free pages included.
+func TestStore_SecretsAtRest(t *testing.T) {
+	dataDir := t.TempDir()
+	st, err := store.Open(dataDir, store.Options{KeyDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	storetest.SecretsAtRest(t, st, func(t *testing.T) []byte {
+		data, err := os.ReadFile(filepath.Join(dataDir, store.FileName))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return data
+	})
+}

@@ -8,6 +8,20 @@ import (
 
 // ErrNotFile is returned by what only the bbolt file can do (Snapshot)
 // when the records are kept in another backend.
+// HistoryCompactor is a Backend that keeps the earlier values of its keys
+// (etcd's revisions) and can drop them: a key rotation calls it after its
+// commit, so that what was sealed under the retired key is no longer
+// served.
+type HistoryCompactor interface {
+	CompactHistory() error
+}
+
+// ErrOutcomeUnknown is wrapped by a backend's error when a commit was sent
+// but not confirmed (etcd lost its quorum, or its answer, after the
+// proposal): the change may yet be applied. A bbolt commit is never in
+// doubt.
+var ErrOutcomeUnknown = errors.New("the store did not confirm the change, which it may still apply")
+
 var ErrNotFile = errors.New("the data is kept in etcd, not in a data file; back it up with etcdctl snapshot save")
 
 // The bucket/key/value seam (issue #16). The record code in this package

@@ -89,8 +89,11 @@ func (t *txn) ProvisionCodes(fn func(string, core.ProvisionCode) bool) error {
 	return nil
 }
 
+// DeviceUser looks up an Id a caller presents: one that looks like a
+// stored hash is hashed again, so the bucket's own keys, read from a copy
+// of the data, find nobody.
 func (t *txn) DeviceUser(id string) (string, error) {
-	v := t.tx.Bucket(bucketDevices).Get(t.deviceKey(id))
+	v := t.tx.Bucket(bucketDevices).Get(t.presentedDeviceKey(id))
 	if v == nil {
 		return "", core.ErrNotFound
 	}
