@@ -281,7 +281,7 @@ func readXML(w http.ResponseWriter, r *http.Request, buf *buffer) ([]byte, int) 
 		if len(x) > maxBody {
 			return nil, http.StatusRequestEntityTooLarge
 		}
-		return []byte(x), http.StatusOK
+		return xmlText([]byte(x)), http.StatusOK
 	}
 	if r.ContentLength > maxBody {
 		return nil, http.StatusRequestEntityTooLarge
@@ -299,7 +299,7 @@ func readXML(w http.ResponseWriter, r *http.Request, buf *buffer) ([]byte, int) 
 	} else if err != nil {
 		return nil, http.StatusBadRequest
 	}
-	body := bytes.TrimSpace(buf.b)
+	body := xmlText(buf.b)
 	// Some agents post an HTML form (xml=%3CSASRequest...). XML itself can
 	// never start with "xml=".
 	if bytes.HasPrefix(body, []byte("xml=")) {
@@ -307,9 +307,55 @@ func readXML(w http.ResponseWriter, r *http.Request, buf *buffer) ([]byte, int) 
 		if err != nil {
 			return nil, http.StatusBadRequest
 		}
-		return []byte(q.Get("xml")), http.StatusOK
+		return xmlText([]byte(q.Get("xml"))), http.StatusOK
+	}
+	// The body's own declaration decides its encoding; without one, the
+	// Content-Type's charset does (RFC 7303 3.2), as a PHP or Java agent
+	// posting "text/xml; charset=ISO-8859-1" expects.
+	if latin1Charset(r.Header["Content-Type"]) && !declaresEncoding(body) {
+		return latin1ToUTF8(body), http.StatusOK
 	}
 	return body, http.StatusOK
+}
+
+// utf8BOM is the byte-order mark .NET's XmlWriter, PowerShell and Windows
+// Notepad write before UTF-8 XML. XML 1.0 (4.3.3) allows it; encoding/xml
+// takes it for text before the root.
+var utf8BOM = []byte("\xef\xbb\xbf")
+
+// xmlText is a request's XML without a leading byte-order mark and
+// surrounding whitespace.
+func xmlText(b []byte) []byte {
+	return bytes.TrimSpace(bytes.TrimPrefix(bytes.TrimLeft(b, " \t\r\n"), utf8BOM))
+}
+
+// declaresEncoding reports whether body starts with an XML declaration
+// naming its encoding, which encoding/xml then honours (charsetReader).
+func declaresEncoding(body []byte) bool {
+	if !bytes.HasPrefix(body, []byte("<?xml")) {
+		return false
+	}
+	end := bytes.Index(body, []byte("?>"))
+	return end > 0 && bytes.Contains(body[:end], []byte("encoding"))
+}
+
+// latin1Charset reports whether a Content-Type header names one of the
+// single-byte charsets charsetReader reads. Nearly every request says
+// UTF-8 or nothing, and returns before any parsing.
+func latin1Charset(ct []string) bool {
+	if len(ct) == 0 {
+		return false
+	}
+	v := ct[0]
+	i := strings.Index(strings.ToLower(v), "charset=")
+	if i < 0 {
+		return false
+	}
+	label := v[i+len("charset="):]
+	if j := strings.IndexByte(label, ';'); j >= 0 {
+		label = label[:j]
+	}
+	return latin1Label(strings.Trim(strings.TrimSpace(label), `"`))
 }
 
 // writeXML sends an XML reply. Headers go first: once the body starts they

@@ -1,0 +1,115 @@
+package agentxml_test
+
+import (
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+
+	"provisio/core/agentxml/agentxmltest"
+	"provisio/core/store/storetest"
+)
+
+// Character sets and byte-order marks as agents really send them
+// (protocol.md §2: be lenient in what you accept), over HTTPS.
+
+const bom = "\xef\xbb\xbf"
+
+// charsetCase is one AgentXML exists request for "josé" (or "alice")
+// with the bytes, the Content-Type and the way it is sent.
+type charsetCase struct {
+	name        string
+	contentType string
+	form        bool // POST as xml=... form field
+	body        string
+	wantResult  string
+	wantError   string
+	wantStatus  int // default 200
+}
+
+func existsBody(prolog, user string) string {
+	return prolog + `<SASRequest><Version>3.6</Version><Secret>` + agentSecret +
+		`</Secret><Action>exists</Action><Username>` + user + `</Username></SASRequest>`
+}
+
+var charsetCases = []charsetCase{
+	// A UTF-8 byte-order mark is what .NET's XmlWriter, PowerShell's
+	// Out-File and Windows Notepad put first; XML 1.0 (4.3.3) allows it.
+	{name: "BOM and prolog", contentType: "text/xml", body: bom + existsBody(`<?xml version="1.0" encoding="UTF-8"?>`, "alice"), wantResult: "PASS"},
+	{name: "BOM without prolog", contentType: "text/xml", body: bom + existsBody("", "alice"), wantResult: "PASS"},
+	{name: "BOM then a line break", contentType: "text/xml", body: bom + "\r\n" + existsBody(`<?xml version="1.0"?>`, "alice"), wantResult: "PASS"},
+	{name: "BOM inside a form field", form: true, body: bom + existsBody(`<?xml version="1.0"?>`, "alice"), wantResult: "PASS"},
+	{name: "BOM and a UTF-8 username", contentType: "text/xml", body: bom + existsBody("", "josé"), wantResult: "PASS"},
+
+	{name: "UTF-8 username", contentType: "text/xml", body: existsBody("", "josé"), wantResult: "PASS"},
+	{name: "UTF-8 username in upper case", contentType: "text/xml", body: existsBody("", "JOSÉ"), wantResult: "PASS"},
+	{name: "Latin-1 in the prolog", contentType: "text/xml", body: existsBody(`<?xml version="1.0" encoding="ISO-8859-1"?>`, "jos\xe9"), wantResult: "PASS"},
+	{name: "Latin-1 in the prolog, single quotes", contentType: "text/xml", body: existsBody(`<?xml version='1.0' encoding='iso-8859-1'?>`, "jos\xe9"), wantResult: "PASS"},
+	// RFC 7303 3.2: the charset parameter says how the bytes are
+	// encoded when the document does not say it itself.
+	{name: "Latin-1 in the Content-Type only", contentType: "text/xml; charset=ISO-8859-1", body: existsBody("", "jos\xe9"), wantResult: "PASS"},
+	{name: "Latin-1 in the Content-Type, quoted", contentType: `application/xml;charset="iso-8859-1"`, body: existsBody(`<?xml version="1.0"?>`, "jos\xe9"), wantResult: "PASS"},
+	{name: "windows-1252 in the Content-Type", contentType: "text/xml; charset=windows-1252", body: existsBody("", "jos\xe9"), wantResult: "PASS"},
+	{name: "prolog wins over the Content-Type", contentType: "text/xml; charset=ISO-8859-1", body: existsBody(`<?xml version="1.0" encoding="UTF-8"?>`, "josé"), wantResult: "PASS"},
+	{name: "UTF-8 Content-Type, UTF-8 body", contentType: "application/xml; charset=utf-8", body: existsBody("", "josé"), wantResult: "PASS"},
+
+	{name: "Latin-1 bytes declared nowhere", contentType: "text/xml", body: existsBody("", "jos\xe9"),
+		wantStatus: 400, wantResult: "FAIL", wantError: "AGENT_ERROR_MALFORMED"},
+	{name: "Latin-1 bytes under a UTF-8 Content-Type", contentType: "text/xml; charset=utf-8", body: existsBody("", "jos\xe9"),
+		wantStatus: 400, wantResult: "FAIL", wantError: "AGENT_ERROR_MALFORMED"},
+}
+
+func TestServer_Charsets(t *testing.T) {
+	e := newEnv(t)
+	storetest.MustAddUser(t, e.svc, "alice", "1234")
+	storetest.MustAddUser(t, e.svc, "josé", "1234")
+	for _, tc := range charsetCases {
+		t.Run(tc.name, func(t *testing.T) {
+			u := e.srv.URL() + "/pinsafe/AgentXML"
+			var resp *http.Response
+			var err error
+			if tc.form {
+				resp, err = e.agent.HTTP.PostForm(u, url.Values{"xml": {tc.body}})
+			} else {
+				resp, err = e.agent.HTTP.Post(u, tc.contentType, strings.NewReader(tc.body))
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			r, err := agentxmltest.ReadResponse(resp)
+			if err != nil {
+				t.Fatal(err)
+			}
+			checkResponse(t, r, envelopeCase{wantStatus: tc.wantStatus, wantResult: tc.wantResult, wantError: tc.wantError})
+		})
+	}
+}
+
+// The AdminXML path reads its body the same way.
+func TestAdminXML_ByteOrderMarkAndCharset(t *testing.T) {
+	f := newFixture(t)
+	c := f.admin(t, "")
+	for _, tc := range []struct{ name, contentType, body string }{
+		{"BOM and prolog", "text/xml", bom + `<?xml version="1.0" encoding="UTF-8"?><AdminRequest secret="hr-secret-1234" version="3.6"><Read><User name="carol"/></Read></AdminRequest>`},
+		{"BOM without prolog", "text/xml", bom + `<AdminRequest secret="hr-secret-1234" version="3.6"><Read><User name="carol"/></Read></AdminRequest>`},
+		{"Latin-1 in the Content-Type", "text/xml; charset=ISO-8859-1", "<AdminRequest secret=\"hr-secret-1234\" version=\"3.6\"><Create><User name=\"ren\xe9e\"/></Create></AdminRequest>"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			resp, err := c.HTTP.Post(f.url+"/pinsafe/AdminXML", tc.contentType, strings.NewReader(tc.body))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			r, err := agentxmltest.ReadAdmin(resp)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if r.StatusCode != 200 || r.Result != "PASS" {
+				t.Errorf("HTTP %d %s %s, want 200 PASS\n%s", r.StatusCode, r.Result, r.Error, r.Body)
+			}
+		})
+	}
+	if ok, err := f.svc.Exists("renée"); err != nil || !ok {
+		t.Errorf("renée created from a Latin-1 request: exists=%v err=%v", ok, err)
+	}
+}
