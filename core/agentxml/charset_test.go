@@ -1,10 +1,12 @@
 package agentxml_test
 
 import (
+	"encoding/binary"
 	"net/http"
 	"net/url"
 	"strings"
 	"testing"
+	"unicode/utf16"
 
 	"provisio/core/agentxml/agentxmltest"
 	"provisio/core/store/storetest"
@@ -52,6 +54,13 @@ var charsetCases = []charsetCase{
 	{name: "windows-1252 in the Content-Type", contentType: "text/xml; charset=windows-1252", body: existsBody("", "jos\xe9"), wantResult: "PASS"},
 	{name: "prolog wins over the Content-Type", contentType: "text/xml; charset=ISO-8859-1", body: existsBody(`<?xml version="1.0" encoding="UTF-8"?>`, "josé"), wantResult: "PASS"},
 	{name: "UTF-8 Content-Type, UTF-8 body", contentType: "application/xml; charset=utf-8", body: existsBody("", "josé"), wantResult: "PASS"},
+
+	// .NET's XmlDocument.Save to a StringWriter declares UTF-16 and the
+	// HTTP client then sends the string as UTF-8.
+	{name: "UTF-16 declared, UTF-8 bytes", contentType: "text/xml; charset=utf-8", body: existsBody(`<?xml version="1.0" encoding="utf-16"?>`, "josé"), wantResult: "PASS"},
+	// What .NET's Encoding.Unicode writes: UTF-16 after a byte-order mark.
+	{name: "UTF-16LE with a byte-order mark", contentType: "text/xml; charset=utf-16", body: utf16Body(false, existsBody(`<?xml version="1.0" encoding="utf-16"?>`, "josé")), wantResult: "PASS"},
+	{name: "UTF-16BE with a byte-order mark", contentType: "text/xml", body: utf16Body(true, existsBody("", "josé")), wantResult: "PASS"},
 
 	{name: "Latin-1 bytes declared nowhere", contentType: "text/xml", body: existsBody("", "jos\xe9"),
 		wantStatus: 400, wantResult: "FAIL", wantError: "AGENT_ERROR_MALFORMED"},
@@ -112,4 +121,17 @@ func TestAdminXML_ByteOrderMarkAndCharset(t *testing.T) {
 	if ok, err := f.svc.Exists("renée"); err != nil || !ok {
 		t.Errorf("renée created from a Latin-1 request: exists=%v err=%v", ok, err)
 	}
+}
+
+// utf16Body is s in UTF-16 with its byte-order mark, big- or little-endian.
+func utf16Body(bigEndian bool, s string) string {
+	var order binary.AppendByteOrder = binary.LittleEndian
+	if bigEndian {
+		order = binary.BigEndian
+	}
+	b := order.AppendUint16(nil, 0xFEFF)
+	for _, u := range utf16.Encode([]rune(s)) {
+		b = order.AppendUint16(b, u)
+	}
+	return string(b)
 }

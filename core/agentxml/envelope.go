@@ -258,10 +258,18 @@ func (p *parser) text() (string, error) {
 	}
 }
 
-// charsetReader lets agents that declare a Latin-1 or ASCII prolog in.
+// charsetReader lets agents that declare a Latin-1, ASCII or UTF-16
+// prolog in.
 // windows-1252 is read as Latin-1: the two differ only in 0x80-0x9F, which
 // no username, code or secret this server issues contains.
 func charsetReader(label string, in io.Reader) (io.Reader, error) {
+	if utf16Label(label) {
+		// The decoder has just read this declaration as single bytes, so
+		// the text is not UTF-16 (xmlText already decoded a body that
+		// was): it is the UTF-8 that .NET sends after serialising to a
+		// string, whose declaration always says utf-16.
+		return in, nil
+	}
 	if !latin1Label(label) {
 		return nil, fmt.Errorf("unsupported charset %q", label)
 	}
@@ -277,6 +285,15 @@ func charsetReader(label string, in io.Reader) (io.Reader, error) {
 func latin1Label(label string) bool {
 	switch strings.ToLower(strings.TrimSpace(label)) {
 	case "iso-8859-1", "iso8859-1", "latin1", "latin-1", "l1", "us-ascii", "ascii", "windows-1252", "cp1252":
+		return true
+	}
+	return false
+}
+
+// utf16Label reports whether a charset label names UTF-16.
+func utf16Label(label string) bool {
+	switch strings.ToLower(strings.TrimSpace(label)) {
+	case "utf-16", "utf16", "utf-16le", "utf-16be", "unicode":
 		return true
 	}
 	return false

@@ -9,6 +9,8 @@ import (
 	"path"
 	"strconv"
 	"strings"
+	"unicode/utf16"
+	"unicode/utf8"
 )
 
 // Refusal reasons, counted per source by core.Service.Refuse and logged
@@ -323,10 +325,36 @@ func readXML(w http.ResponseWriter, r *http.Request, buf *buffer) ([]byte, int) 
 // takes it for text before the root.
 var utf8BOM = []byte("\xef\xbb\xbf")
 
-// xmlText is a request's XML without a leading byte-order mark and
-// surrounding whitespace.
+// xmlText is a request's XML as UTF-8, without a leading byte-order mark
+// and surrounding whitespace. UTF-16 is recognised by its byte-order mark
+// (XML 1.0 4.3.3 requires one), which .NET's Encoding.Unicode writes.
 func xmlText(b []byte) []byte {
+	if len(b) >= 2 && (b[0] == 0xff && b[1] == 0xfe || b[0] == 0xfe && b[1] == 0xff) {
+		b = utf16ToUTF8(b[2:], b[0] == 0xfe)
+	}
 	return bytes.TrimSpace(bytes.TrimPrefix(bytes.TrimLeft(b, " \t\r\n"), utf8BOM))
+}
+
+// utf16ToUTF8 decodes UTF-16 text. An odd last byte or an unpaired
+// surrogate becomes U+FFFD, which the XML parser then refuses in names
+// and the reply escapes in text.
+func utf16ToUTF8(b []byte, bigEndian bool) []byte {
+	units := make([]uint16, len(b)/2)
+	for i := range units {
+		if bigEndian {
+			units[i] = uint16(b[2*i])<<8 | uint16(b[2*i+1])
+		} else {
+			units[i] = uint16(b[2*i+1])<<8 | uint16(b[2*i])
+		}
+	}
+	out := make([]byte, 0, len(b))
+	for _, r := range utf16.Decode(units) {
+		out = utf8.AppendRune(out, r)
+	}
+	if len(b)%2 != 0 {
+		out = utf8.AppendRune(out, utf8.RuneError)
+	}
+	return out
 }
 
 // declaresEncoding reports whether body starts with an XML declaration
