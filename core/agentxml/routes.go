@@ -25,6 +25,7 @@ const (
 	refusedDeviceCert  = "security-string download without the device certificate"
 	refusedDevice      = "Mobile request from unknown user; the user needs to reprovision" // the seed's wording
 	refusedGet         = "GET ?xml= request while agentxml.allow_get is off"
+	refusedPostURL     = "XML in the URL of a POST while agentxml.allow_get is off"
 	refusedVersion     = "AdminXML version not supported"
 	refusedPlainHTTP   = "a route that carries codes, secrets or device Ids asked for over plain HTTP"
 )
@@ -32,6 +33,10 @@ const (
 // getRefused is the Message of the FAIL a GET ?xml= request gets while
 // the agentxml.allow_get setting is off.
 const getRefused = "GET requests are refused: they put agent secrets and codes in URLs that proxies log. Send the XML with POST, or turn on the setting agentxml.allow_get."
+
+// postURLRefused is the Message of the FAIL a POST with its XML in the
+// URL (?xml=) and no body gets while agentxml.allow_get is off.
+const postURLRefused = "XML in the URL is refused: it puts agent secrets and codes in URLs that proxies log. Send the XML as the body of the POST, or turn on the setting agentxml.allow_get."
 
 // refuse counts a refused request in memory (nothing durable per request)
 // and charges the source's refused-request bucket.
@@ -214,11 +219,9 @@ func (s *Server) agentXML(mobile bool) http.HandlerFunc {
 		buf := getBuffer()
 		defer putBuffer(buf)
 		var req request
-		if r.Method == http.MethodGet && !s.svc.Settings().AllowGet {
-			s.refuse(r, refusedGet)
-			w.Header().Set("Allow", "POST")
-			appendSAS(buf, &req, &reply{errCode: errGeneral, message: getRefused})
-			writeXML(w, http.StatusMethodNotAllowed, buf.b)
+		if status, msg, refused := s.refuseXMLInURL(w, r); refused {
+			appendSAS(buf, &req, &reply{errCode: errGeneral, message: msg})
+			writeXML(w, status, buf.b)
 			return
 		}
 
@@ -274,11 +277,37 @@ func (s *Server) agentXML(mobile bool) http.HandlerFunc {
 	}
 }
 
-// readXML returns the request XML: the POST body, a form-encoded xml=
-// field of the body, or the xml= query parameter of a GET. The status is
-// 200, or 413 / 400 when there is no usable XML.
-func readXML(w http.ResponseWriter, r *http.Request, buf *buffer) ([]byte, int) {
+// xmlInURL reports whether r carries its XML in the URL: a GET, or a
+// POST without a body whose query has xml=, as the Agent-XML seed's
+// example ("HTTP POST ... /pinsafe/AgentXML?xml=<?xml ...") reads.
+func xmlInURL(r *http.Request) bool {
+	return r.Method == http.MethodGet || r.ContentLength == 0 && r.URL.Query().Has("xml")
+}
+
+// refuseXMLInURL refuses a request that carries its XML in the URL while
+// agentxml.allow_get is off, counting it, and returns the status and
+// Message of the FAIL to send; refused is false when the request may go
+// on. A GET gets 405 with Allow: POST; a POST, whose method is right,
+// 400. Either was answered "malformed" before, or 405 for a GET.
+func (s *Server) refuseXMLInURL(w http.ResponseWriter, r *http.Request) (status int, message string, refused bool) {
+	if !xmlInURL(r) || s.svc.Settings().AllowGet {
+		return 0, "", false
+	}
 	if r.Method == http.MethodGet {
+		s.refuse(r, refusedGet)
+		w.Header().Set("Allow", "POST")
+		return http.StatusMethodNotAllowed, getRefused, true
+	}
+	s.refuse(r, refusedPostURL)
+	return http.StatusBadRequest, postURLRefused, true
+}
+
+// readXML returns the request XML: the POST body, the xml= field of a
+// form-encoded body, or the xml= query parameter of a GET or of a POST
+// without a body. The status is 200, or 413 / 400 when there is no usable
+// XML.
+func readXML(w http.ResponseWriter, r *http.Request, buf *buffer) ([]byte, int) {
+	if xmlInURL(r) {
 		x := r.URL.Query().Get("xml")
 		if len(x) > maxBody {
 			return nil, http.StatusRequestEntityTooLarge
@@ -302,14 +331,15 @@ func readXML(w http.ResponseWriter, r *http.Request, buf *buffer) ([]byte, int) 
 		return nil, http.StatusBadRequest
 	}
 	body := xmlText(buf.b)
-	// Some agents post an HTML form (xml=%3CSASRequest...). XML itself can
-	// never start with "xml=".
-	if bytes.HasPrefix(body, []byte("xml=")) {
-		q, err := url.ParseQuery(string(body))
-		if err != nil {
-			return nil, http.StatusBadRequest
+	// Some agents post an HTML form (xml=%3CSASRequest...&submit=Send),
+	// with the xml field anywhere. XML itself always starts with '<', and
+	// curl -d posts raw XML under a form Content-Type, so the body
+	// decides, not the header. A body that is neither stays as it is and
+	// is malformed.
+	if len(body) > 0 && body[0] != '<' {
+		if q, _ := url.ParseQuery(string(body)); q.Has("xml") {
+			return xmlText([]byte(q.Get("xml"))), http.StatusOK
 		}
-		return xmlText([]byte(q.Get("xml"))), http.StatusOK
 	}
 	// The body's own declaration decides its encoding; without one, the
 	// Content-Type's charset does (RFC 7303 3.2), as a PHP or Java agent
