@@ -1,13 +1,16 @@
 package agentxml_test
 
 import (
+	"bytes"
 	"encoding/binary"
 	"net/http"
 	"net/url"
 	"strings"
 	"testing"
 	"unicode/utf16"
+	"unicode/utf8"
 
+	"provisio/core/agentxml"
 	"provisio/core/agentxml/agentxmltest"
 	"provisio/core/store/storetest"
 )
@@ -134,4 +137,30 @@ func utf16Body(bigEndian bool, s string) string {
 		b = order.AppendUint16(b, u)
 	}
 	return string(b)
+}
+
+// FuzzXMLText feeds the body normaliser arbitrary bytes: it must never
+// panic, must return UTF-16 input (after its byte-order mark) as UTF-8,
+// and must leave every other body as it was, but for a leading UTF-8
+// byte-order mark and surrounding whitespace.
+func FuzzXMLText(f *testing.F) {
+	for _, tc := range charsetCases {
+		f.Add([]byte(tc.body))
+	}
+	f.Add([]byte("\xff\xfe<\x00"))
+	f.Add([]byte("\xfe\xff\x00<\x00"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		out := agentxml.XMLText(data)
+		switch {
+		case bytes.HasPrefix(data, []byte("\xff\xfe")), bytes.HasPrefix(data, []byte("\xfe\xff")):
+			if !utf8.Valid(out) {
+				t.Fatalf("UTF-16 input %q gave invalid UTF-8 %q", data, out)
+			}
+		default:
+			want := bytes.TrimSpace(bytes.TrimPrefix(bytes.TrimLeft(data, " \t\r\n"), []byte(bom)))
+			if !bytes.Equal(out, want) {
+				t.Fatalf("xmlText(%q) = %q, want %q", data, out, want)
+			}
+		}
+	})
 }

@@ -99,3 +99,34 @@ func TestServer_FormBodies(t *testing.T) {
 		})
 	}
 }
+
+// The Agent-XML seed's two example URLs, sent as written there (quotes
+// and angle brackets unescaped, spaces as %20), once agentxml.allow_get
+// is on: 3.7 is ADMIN_ERROR_UNSUPPORTED_VERSION, 3.4 is served. The
+// seed's agent secret "secret" is the hr agent's here, and its
+// repository "local" the hr repository.
+func TestAdminXML_SeedExampleURLs(t *testing.T) {
+	f := newFixture(t)
+	if err := f.svc.SetSetting("agentxml.allow_get", "Yes"); err != nil {
+		t.Fatal(err)
+	}
+	c := f.admin(t, "")
+	for _, tc := range []struct{ version, result, errCode string }{
+		{"3.7", "FAIL", "ADMIN_ERROR_UNSUPPORTED_VERSION"},
+		{"3.4", "PASS", ""},
+	} {
+		u := f.url + `/pinsafe/AdminXML?xml=<AdminRequest%20secret="hr-secret-1234"%20version="` + tc.version +
+			`"><Report%20repository="hr"><Idle%20since="01-jul-2010"/></Report></AdminRequest>`
+		resp, err := c.HTTP.Get(u)
+		if err != nil {
+			t.Fatal(err)
+		}
+		a, err := agentxmltest.ReadAdmin(resp)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if a.StatusCode != 200 || a.Result != tc.result || a.Error != tc.errCode {
+			t.Errorf("version %s: HTTP %d %s %q, want 200 %s %q\n%s", tc.version, a.StatusCode, a.Result, a.Error, tc.result, tc.errCode, a.Body)
+		}
+	}
+}
