@@ -164,3 +164,26 @@ func FuzzXMLText(f *testing.F) {
 		}
 	})
 }
+
+// A UTF-8 username goes the whole way: the Provision URL carries it, the
+// phone provisions and downloads with it, and an agent logs the user in
+// under another letter case and in a Latin-1 request.
+func TestServer_UTF8UsernameEndToEnd(t *testing.T) {
+	e := newEnv(t)
+	m := e.provisioned(t, "josé", "2468")
+	if got := m.Username(); got != "josé" {
+		t.Fatalf("username from the Provision URL = %q, want josé", got)
+	}
+	code, _ := m.OTC("2468")
+	if res, errCode, err := e.agent.Login("JOSÉ", code); err != nil || res != "PASS" {
+		t.Fatalf("login as JOSÉ: %s %s %v", res, errCode, err)
+	}
+	code, _ = m.OTC("2468")
+	body := "<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?><SASRequest><Version>3.6</Version><Secret>" + agentSecret +
+		"</Secret><Action>login</Action><Username>jos\xe9</Username><OTC>" + code + "</OTC></SASRequest>"
+	r, err := e.agent.Do("/pinsafe/AgentXML", body)
+	if err != nil || !r.Pass() {
+		t.Fatalf("login in Latin-1: %v %+v", err, r)
+	}
+	wantLog(t, e.svc, `User "josé" provisioned successfully`, "Login successful for user: josé.")
+}
