@@ -56,6 +56,9 @@ var charsetCases = []charsetCase{
 	{name: "Latin-1 in the Content-Type, quoted", contentType: `application/xml;charset="iso-8859-1"`, body: existsBody(`<?xml version="1.0"?>`, "jos\xe9"), wantResult: "PASS"},
 	{name: "windows-1252 in the Content-Type", contentType: "text/xml; charset=windows-1252", body: existsBody("", "jos\xe9"), wantResult: "PASS"},
 	{name: "prolog wins over the Content-Type", contentType: "text/xml; charset=ISO-8859-1", body: existsBody(`<?xml version="1.0" encoding="UTF-8"?>`, "josé"), wantResult: "PASS"},
+	// RFC 7303 3.3: a byte-order mark decides over the charset parameter.
+	{name: "UTF-8 BOM wins over a Latin-1 Content-Type", contentType: "text/xml; charset=ISO-8859-1", body: bom + existsBody("", "josé"), wantResult: "PASS"},
+	{name: "UTF-16 BOM wins over a Latin-1 Content-Type", contentType: "text/xml; charset=ISO-8859-1", body: utf16Body(false, existsBody("", "josé")), wantResult: "PASS"},
 	{name: "UTF-8 Content-Type, UTF-8 body", contentType: "application/xml; charset=utf-8", body: existsBody("", "josé"), wantResult: "PASS"},
 
 	// .NET's XmlDocument.Save to a StringWriter declares UTF-16 and the

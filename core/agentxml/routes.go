@@ -330,6 +330,7 @@ func readXML(w http.ResponseWriter, r *http.Request, buf *buffer) ([]byte, int) 
 	} else if err != nil {
 		return nil, http.StatusBadRequest
 	}
+	marked := hasBOM(buf.b)
 	body := xmlText(buf.b)
 	// Some agents post an HTML form (xml=%3CSASRequest...&submit=Send),
 	// with the xml field anywhere. XML itself always starts with '<', and
@@ -341,10 +342,11 @@ func readXML(w http.ResponseWriter, r *http.Request, buf *buffer) ([]byte, int) 
 			return xmlText([]byte(q.Get("xml"))), http.StatusOK
 		}
 	}
-	// The body's own declaration decides its encoding; without one, the
-	// Content-Type's charset does (RFC 7303 3.2), as a PHP or Java agent
-	// posting "text/xml; charset=ISO-8859-1" expects.
-	if latin1Charset(r.Header["Content-Type"]) && !declaresEncoding(body) {
+	// A byte-order mark or the body's own declaration decides its
+	// encoding; without either, the Content-Type's charset does (RFC 7303
+	// 3.2 and 3.3), as a PHP or Java agent posting "text/xml;
+	// charset=ISO-8859-1" expects.
+	if !marked && latin1Charset(r.Header["Content-Type"]) && !declaresEncoding(body) {
 		return latin1ToUTF8(body), http.StatusOK
 	}
 	return body, http.StatusOK
@@ -355,11 +357,22 @@ func readXML(w http.ResponseWriter, r *http.Request, buf *buffer) ([]byte, int) 
 // takes it for text before the root.
 var utf8BOM = []byte("\xef\xbb\xbf")
 
+// hasBOM reports whether b starts with a UTF-8 or UTF-16 byte-order
+// mark, which xmlText reads.
+func hasBOM(b []byte) bool {
+	return isUTF16(b) || bytes.HasPrefix(bytes.TrimLeft(b, " \t\r\n"), utf8BOM)
+}
+
+// isUTF16 reports whether b starts with a UTF-16 byte-order mark.
+func isUTF16(b []byte) bool {
+	return len(b) >= 2 && (b[0] == 0xff && b[1] == 0xfe || b[0] == 0xfe && b[1] == 0xff)
+}
+
 // xmlText is a request's XML as UTF-8, without a leading byte-order mark
 // and surrounding whitespace. UTF-16 is recognised by its byte-order mark
 // (XML 1.0 4.3.3 requires one), which .NET's Encoding.Unicode writes.
 func xmlText(b []byte) []byte {
-	if len(b) >= 2 && (b[0] == 0xff && b[1] == 0xfe || b[0] == 0xfe && b[1] == 0xff) {
+	if isUTF16(b) {
 		b = utf16ToUTF8(b[2:], b[0] == 0xfe)
 	}
 	return bytes.TrimSpace(bytes.TrimPrefix(bytes.TrimLeft(b, " \t\r\n"), utf8BOM))
