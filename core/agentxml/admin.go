@@ -40,11 +40,9 @@ func (s *Server) adminXML(w http.ResponseWriter, r *http.Request) {
 	buf := getBuffer()
 	defer putBuffer(buf)
 	var req adminRequest
-	if r.Method == http.MethodGet && !s.svc.Settings().AllowGet {
-		s.refuse(r, refusedGet)
-		w.Header().Set("Allow", "POST")
-		appendAdmin(buf, &req, &adminReply{errCode: errAdminGeneral, message: getRefused})
-		writeXML(w, http.StatusMethodNotAllowed, buf.b)
+	if status, msg, refused := s.refuseXMLInURL(w, r); refused {
+		appendAdmin(buf, &req, &adminReply{errCode: errAdminGeneral, message: msg})
+		writeXML(w, status, buf.b)
 		return
 	}
 

@@ -258,24 +258,55 @@ func (p *parser) text() (string, error) {
 	}
 }
 
-// charsetReader lets agents that declare a Latin-1 or ASCII prolog in.
+// charsetReader lets agents that declare a Latin-1, ASCII or UTF-16
+// prolog in.
 // windows-1252 is read as Latin-1: the two differ only in 0x80-0x9F, which
 // no username, code or secret this server issues contains.
 func charsetReader(label string, in io.Reader) (io.Reader, error) {
-	switch strings.ToLower(strings.TrimSpace(label)) {
-	case "iso-8859-1", "iso8859-1", "latin1", "latin-1", "l1", "us-ascii", "ascii", "windows-1252", "cp1252":
-	default:
+	if utf16Label(label) {
+		// The decoder has just read this declaration as single bytes, so
+		// the text is not UTF-16 (xmlText already decoded a body that
+		// was): it is the UTF-8 that .NET sends after serialising to a
+		// string, whose declaration always says utf-16.
+		return in, nil
+	}
+	if !latin1Label(label) {
 		return nil, fmt.Errorf("unsupported charset %q", label)
 	}
 	raw, err := io.ReadAll(io.LimitReader(in, maxBody))
 	if err != nil {
 		return nil, err
 	}
+	return bytes.NewReader(latin1ToUTF8(raw)), nil
+}
+
+// latin1Label reports whether a charset label names Latin-1 or one of
+// the charsets read as Latin-1 (ASCII, windows-1252).
+func latin1Label(label string) bool {
+	switch strings.ToLower(strings.TrimSpace(label)) {
+	case "iso-8859-1", "iso8859-1", "latin1", "latin-1", "l1", "us-ascii", "ascii", "windows-1252", "cp1252":
+		return true
+	}
+	return false
+}
+
+// utf16Label reports whether a charset label names UTF-16.
+func utf16Label(label string) bool {
+	switch strings.ToLower(strings.TrimSpace(label)) {
+	case "utf-16", "utf16", "utf-16le", "utf-16be", "unicode":
+		return true
+	}
+	return false
+}
+
+// latin1ToUTF8 returns Latin-1 text as UTF-8: each byte is the code point
+// of the same value.
+func latin1ToUTF8(raw []byte) []byte {
 	out := make([]byte, 0, len(raw)+len(raw)/8)
 	for _, c := range raw {
 		out = utf8.AppendRune(out, rune(c))
 	}
-	return bytes.NewReader(out), nil
+	return out
 }
 
 // buffer is a pooled byte slice for reading bodies and writing replies, so

@@ -83,3 +83,7 @@ func RenderAdmin(req *AdminRequest) []byte {
 
 // AdminRequestID returns the RequestID of req.
 func AdminRequestID(req *AdminRequest) string { return req.requestID }
+
+// XMLText exposes the request-body normaliser (BOM, UTF-16) to its fuzz
+// target.
+var XMLText = xmlText

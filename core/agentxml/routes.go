@@ -1,11 +1,8 @@
 package agentxml
 
 import (
-	"bytes"
-	"errors"
 	"fmt"
 	"net/http"
-	"net/url"
 	"path"
 	"strconv"
 	"strings"
@@ -23,6 +20,7 @@ const (
 	refusedDeviceCert  = "security-string download without the device certificate"
 	refusedDevice      = "Mobile request from unknown user; the user needs to reprovision" // the seed's wording
 	refusedGet         = "GET ?xml= request while agentxml.allow_get is off"
+	refusedPostURL     = "XML in the URL of a POST while agentxml.allow_get is off"
 	refusedVersion     = "AdminXML version not supported"
 	refusedPlainHTTP   = "a route that carries codes, secrets or device Ids asked for over plain HTTP"
 )
@@ -30,6 +28,10 @@ const (
 // getRefused is the Message of the FAIL a GET ?xml= request gets while
 // the agentxml.allow_get setting is off.
 const getRefused = "GET requests are refused: they put agent secrets and codes in URLs that proxies log. Send the XML with POST, or turn on the setting agentxml.allow_get."
+
+// postURLRefused is the Message of the FAIL a POST with its XML in the
+// URL (?xml=) and no body gets while agentxml.allow_get is off.
+const postURLRefused = "XML in the URL is refused: it puts agent secrets and codes in URLs that proxies log. Send the XML as the body of the POST, or turn on the setting agentxml.allow_get."
 
 // refuse counts a refused request in memory (nothing durable per request)
 // and charges the source's refused-request bucket.
@@ -212,11 +214,9 @@ func (s *Server) agentXML(mobile bool) http.HandlerFunc {
 		buf := getBuffer()
 		defer putBuffer(buf)
 		var req request
-		if r.Method == http.MethodGet && !s.svc.Settings().AllowGet {
-			s.refuse(r, refusedGet)
-			w.Header().Set("Allow", "POST")
-			appendSAS(buf, &req, &reply{errCode: errGeneral, message: getRefused})
-			writeXML(w, http.StatusMethodNotAllowed, buf.b)
+		if status, msg, refused := s.refuseXMLInURL(w, r); refused {
+			appendSAS(buf, &req, &reply{errCode: errGeneral, message: msg})
+			writeXML(w, status, buf.b)
 			return
 		}
 
@@ -270,46 +270,6 @@ func (s *Server) agentXML(mobile bool) http.HandlerFunc {
 		appendSAS(buf, &req, &rep)
 		writeXML(w, status, buf.b)
 	}
-}
-
-// readXML returns the request XML: the POST body, a form-encoded xml=
-// field of the body, or the xml= query parameter of a GET. The status is
-// 200, or 413 / 400 when there is no usable XML.
-func readXML(w http.ResponseWriter, r *http.Request, buf *buffer) ([]byte, int) {
-	if r.Method == http.MethodGet {
-		x := r.URL.Query().Get("xml")
-		if len(x) > maxBody {
-			return nil, http.StatusRequestEntityTooLarge
-		}
-		return []byte(x), http.StatusOK
-	}
-	if r.ContentLength > maxBody {
-		return nil, http.StatusRequestEntityTooLarge
-	}
-	// With a Content-Length net/http already ends the body there, so only a
-	// chunked body needs MaxBytesReader (one allocation per request).
-	rd := r.Body
-	if r.ContentLength < 0 {
-		rd = http.MaxBytesReader(w, r.Body, maxBody)
-	}
-	err := buf.readFrom(rd)
-	var tooBig *http.MaxBytesError
-	if errors.As(err, &tooBig) {
-		return nil, http.StatusRequestEntityTooLarge
-	} else if err != nil {
-		return nil, http.StatusBadRequest
-	}
-	body := bytes.TrimSpace(buf.b)
-	// Some agents post an HTML form (xml=%3CSASRequest...). XML itself can
-	// never start with "xml=".
-	if bytes.HasPrefix(body, []byte("xml=")) {
-		q, err := url.ParseQuery(string(body))
-		if err != nil {
-			return nil, http.StatusBadRequest
-		}
-		return []byte(q.Get("xml")), http.StatusOK
-	}
-	return body, http.StatusOK
 }
 
 // writeXML sends an XML reply. Headers go first: once the body starts they

@@ -216,3 +216,8 @@ func Value(list []NamedValue, name string) (string, bool) {
 	}
 	return "", false
 }
+
+// ReadAdmin parses an HTTP response holding an AdminResponse or
+// HelpdeskResponse and closes its body, for tests that build their own
+// requests.
+func ReadAdmin(resp *http.Response) (*AdminResponse, error) { return readAdmin(resp) }
