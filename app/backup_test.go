@@ -459,7 +459,7 @@ func TestScheduledBackups(t *testing.T) {
 	if st.Last.Error != wantErr {
 		t.Errorf("recorded %q, want %q", st.Last.Error, wantErr)
 	}
-	if h := e.svc.Health(); h.BackupError != wantErr || !strings.Contains(h.Message(), "The last backup failed: "+wantErr) {
+	if h := e.svc.Health(); h.BackupError != wantErr || !strings.Contains(h.Message(), "The last backup failed. "+wantErr) {
 		t.Errorf("health %+v", h)
 	}
 	logs, _ := e.svc.LogTail(20)

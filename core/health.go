@@ -39,15 +39,17 @@ func (h Health) OK() bool { return !h.LowDisk && h.CommitError == "" && h.Backup
 func (h Health) Message() string {
 	switch {
 	case h.CommitError != "":
-		return "Changes cannot be saved: " + strings.TrimSuffix(h.CommitError, ".") + ". Logins and provisioning fail until this is fixed."
+		// The store's sentence stands as a sentence of its own: after a
+		// colon its capital read as a mistake ("saved: The etcd …").
+		return "Changes cannot be saved. " + strings.TrimSuffix(h.CommitError, ".") + ". Logins and provisioning fail until this is fixed."
 	case h.LowDisk:
 		return fmt.Sprintf("The disk holding the data is almost full (%d MB free): the server refuses new provisioning and lookups; logins still work. Free some space.", h.FreeBytes>>20)
 	case h.BackupError != "" && h.BackupStoreDown:
 		// The outage may be over by the time this is read: the next
 		// backup is what clears it, not a change of settings.
-		return "The last backup failed: " + h.BackupError + " Nothing needs changing on Server → Backups: the next scheduled backup takes one, or use Back up now there once etcd answers again."
+		return "The last backup failed. " + h.BackupError + " Nothing needs changing on Server → Backups: the next scheduled backup takes one, or use Back up now there once etcd answers again."
 	case h.BackupError != "":
-		return "The last backup failed: " + h.BackupError + " Fix it on Server → Backups, then back up now."
+		return "The last backup failed. " + h.BackupError + " Fix it on Server → Backups, then back up now."
 	}
 	return ""
 }

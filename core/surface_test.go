@@ -226,7 +226,7 @@ func TestService_CommitFailureReported(t *testing.T) {
 		t.Fatal("a write to a closed store succeeded")
 	}
 	h := svc.Health()
-	if h.CommitError == "" || len(reports) != 1 || !strings.HasPrefix(reports[0], "Changes cannot be saved: ") {
+	if h.CommitError == "" || len(reports) != 1 || !strings.HasPrefix(reports[0], "Changes cannot be saved. ") {
 		t.Fatalf("health %+v, reports %q", h, reports)
 	}
 	// Repeats within commitReportEvery are not reported again.

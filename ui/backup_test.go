@@ -149,7 +149,7 @@ func TestBackupScreen_SettingsAndBackUpNow(t *testing.T) {
 	if want := "Last backup: 2 Jun 2025 09:01 — failed: The backup folder " + folder + " does not exist; create it first."; b.last.Text != want {
 		t.Errorf("last backup %q, want %q", b.last.Text, want)
 	}
-	h.waitFor("the status bar", func() bool { return strings.Contains(h.c.status.Text, "The last backup failed: ") })
+	h.waitFor("the status bar", func() bool { return strings.Contains(h.c.status.Text, "The last backup failed. ") })
 	if h.c.serverState.Text != "● Server needs attention" {
 		t.Errorf("server state %q", h.c.serverState.Text)
 	}
