@@ -1,0 +1,139 @@
+package adminapi_test
+
+import (
+	"bytes"
+	"regexp"
+	"strings"
+	"testing"
+
+	"provisio/core"
+	"provisio/core/adminapi"
+)
+
+// TestAuditTrail_AdminAPIChanges is TestAuditTrail_EveryAdminChange for
+// the changes only core.AdminAPI makes (the command line's, and
+// `provisio --connect`'s commands): unlock, PIN reset, mailed
+// reprovision, an agent put with its secret, a profile assignment and a
+// backup with a passphrase, by the command line on the data directory
+// (core.LocalAdmin) and by a command attached over the admin socket.
+func TestAuditTrail_AdminAPIChanges(t *testing.T) {
+	envs := []struct {
+		name, actor string
+		api         func(t *testing.T, svc *core.Service, sock string) core.AdminAPI
+	}{
+		{"command line", "the command line", func(t *testing.T, svc *core.Service, _ string) core.AdminAPI {
+			return core.LocalAdmin{Svc: svc}
+		}},
+		{"attached command", "a console or command on this machine (uid ", func(t *testing.T, _ *core.Service, sock string) core.AdminAPI {
+			c, err := adminapi.Dial(sock)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(c.Close)
+			return c
+		}},
+	}
+	type row struct {
+		name   string
+		user   string
+		lines  [][]string
+		change func(api core.AdminAPI, secret func(string) string) error
+		refuse func(api core.AdminAPI) error
+	}
+	rows := []row{
+		{"unlock", "bob", [][]string{{`User "bob" changed: unlocked.`}},
+			func(api core.AdminAPI, _ func(string) string) error { _, err := api.Unlock("bob"); return err },
+			func(api core.AdminAPI) error { _, err := api.Unlock("alice"); /* not locked */ return err }},
+		{"reset PIN", "bob", [][]string{{`PIN reset for user "bob"`, "shown to the administrator"}},
+			func(api core.AdminAPI, secret func(string) string) error {
+				r, err := api.ResetPIN("bob", false)
+				secret(r.PIN)
+				return err
+			},
+			func(api core.AdminAPI) error { _, err := api.ResetPIN("nobody", false); return err }},
+		{"mailed reprovision", "bob", [][]string{{`Provision code created for user "bob"`}, {"Message added to message queue for user: bob"}, {`User "bob" can now reprovision`}},
+			func(api core.AdminAPI, secret func(string) string) error {
+				ic, err := api.Reprovision("bob", true)
+				secret(ic.Code)
+				return err
+			},
+			func(api core.AdminAPI) error { _, err := api.Reprovision("nobody", true); return err }},
+		{"put agent", "", [][]string{{`Agent "radius" saved`, "host 127.0.0.1"}},
+			func(api core.AdminAPI, secret func(string) string) error {
+				_, err := api.PutAgent(core.AdminNewAgent{Name: "radius", Host: "127.0.0.1", Secret: secret("radius-Secret-4410")})
+				return err
+			},
+			func(api core.AdminAPI) error {
+				_, err := api.PutAgent(core.AdminNewAgent{Name: "radius", Host: "127.0.0.1"})
+				return err
+			}},
+		{"assign profile", "bob", [][]string{{`User "bob" now uses profile "Sales".`}},
+			func(api core.AdminAPI, _ func(string) string) error {
+				_, err := api.AssignProfile("bob", "Sales")
+				return err
+			},
+			func(api core.AdminAPI) error { _, err := api.AssignProfile("bob", "Nothing"); return err }},
+		{"backup with a passphrase", "", [][]string{{"Backup of", "written"}},
+			func(api core.AdminAPI, secret func(string) string) error {
+				var buf bytes.Buffer
+				_, err := api.Backup(&buf, core.BackupEncryption{Passphrase: secret("correct horse battery 7")})
+				return err
+			},
+			func(api core.AdminAPI) error {
+				var buf bytes.Buffer
+				_, err := api.Backup(&buf, core.BackupEncryption{Passphrase: "short"})
+				return err
+			}},
+	}
+	for _, env := range envs {
+		t.Run(env.name, func(t *testing.T) {
+			svc, sock := newServer(t)
+			f := auditSetup(t, svc)
+			if _, err := svc.AddUser(core.User{Name: "bob", Email: "bob@example.org", MobileAllowed: true, Locked: true}); err != nil {
+				t.Fatal(err)
+			}
+			api := env.api(t, svc, sock)
+			for _, r := range rows {
+				t.Run(r.name, func(t *testing.T) {
+					before := lastSeq(t, svc)
+					if err := r.refuse(api); err == nil {
+						t.Fatal("the refused change was made")
+					}
+					if got := logsAfter(t, svc, before); len(got) != 0 {
+						t.Errorf("a refused change wrote %d line(s): %s", len(got), describe(got))
+					}
+					before = lastSeq(t, svc)
+					if err := r.change(api, f.secret); err != nil {
+						t.Fatal(err)
+					}
+					got := logsAfter(t, svc, before)
+					if len(got) != len(r.lines) {
+						t.Fatalf("%d line(s), want %d: %s", len(got), len(r.lines), describe(got))
+					}
+					for i, e := range got {
+						if !strings.HasPrefix(e.Actor, env.actor) || e.User != r.user {
+							t.Errorf("#%d %q: actor %q, user %q; want %q, %q", e.Seq, e.Message, e.Actor, e.User, env.actor, r.user)
+						}
+						for _, want := range r.lines[i] {
+							if !strings.Contains(e.Message, want) {
+								t.Errorf("#%d %q does not say %q", e.Seq, e.Message, want)
+							}
+						}
+					}
+				})
+			}
+			all, err := svc.Logs(0, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, e := range all {
+				text := e.User + " " + e.Actor + " " + e.Message
+				for _, s := range f.secrets {
+					if s != "" && regexp.MustCompile(`(^|[^0-9A-Za-z])`+regexp.QuoteMeta(s)+`($|[^0-9A-Za-z])`).MatchString(text) {
+						t.Errorf("#%d %q holds the secret %q", e.Seq, text, s)
+					}
+				}
+			}
+		})
+	}
+}
