@@ -302,10 +302,18 @@ func auditRows() []auditRow {
 			refuse: func(api core.ConsoleAPI, f *auditFixture) error {
 				return api.PutAgent(core.Agent{Name: "vpn3", Host: "127.0.0.1", Group: core.GroupAny, Secret: "short"})
 			}},
-		{name: "change agent", lines: [][]string{{`Agent "vpn2" saved`, "changed:", "host"}},
+		{name: "change agent", lines: [][]string{{`Agent "vpn2" saved`, "changed: host 127.0.0.1 → 127.0.0.2, secret, helpdesk right No → Yes."}},
 			change: func(t *testing.T, api core.ConsoleAPI, f *auditFixture) error {
 				host, secret := "127.0.0.2", f.secret("agent-Secret-9902")
-				return api.ChangeAgent("vpn2", core.AgentChange{Host: &host, Secret: &secret})
+				helpdesk := true
+				return api.ChangeAgent("vpn2", core.AgentChange{Host: &host, Secret: &secret, Helpdesk: &helpdesk})
+			}},
+		{name: "replace agent", lines: [][]string{{`Agent "vpn2" saved`, "changed: group ANY → sales, modes mobile → mobile+dual."}},
+			change: func(t *testing.T, api core.ConsoleAPI, f *auditFixture) error {
+				a := api.Agents()[0]
+				// The secret kept, as the agent form saves (never read).
+				a.Secret, a.Group, a.Modes = "", "sales", []string{"mobile", "dual"}
+				return api.PutAgent(a)
 			}},
 		{name: "delete agent", lines: [][]string{{`Agent "vpn2" deleted.`}},
 			change: func(t *testing.T, api core.ConsoleAPI, f *auditFixture) error { return api.DeleteAgent("vpn2") },
