@@ -2,12 +2,17 @@ package adminapi_test
 
 import (
 	"bytes"
+	"encoding/binary"
+	"fmt"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
 
 	"provisio/core"
 	"provisio/core/adminapi"
+	"provisio/core/store"
+	"provisio/core/store/storetest"
 )
 
 // TestAuditTrail_AdminAPIChanges is TestAuditTrail_EveryAdminChange for
@@ -135,5 +140,41 @@ func TestAuditTrail_AdminAPIChanges(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestConsole_VerifyLogNamesTheBrokenEntry: over the admin socket, a log
+// that does not verify is answered with the sentence naming the entry,
+// as the Log screen of an attached console shows it, not the generic
+// "Something went wrong" of an internal error.
+func TestConsole_VerifyLogNamesTheBrokenEntry(t *testing.T) {
+	st := storetest.MustOpenSealed(t)
+	svc := storetest.MustServiceOn(t, st)
+	sock := filepath.Join(t.TempDir(), adminapi.SocketName)
+	srv, err := adminapi.Listen(sock, svc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Close() })
+	for i := range 3 {
+		if err := svc.Log(core.LevelInfo, "", "entry %d", i); err != nil {
+			t.Fatal(err)
+		}
+	}
+	last := lastSeq(t, svc)
+	if err := st.EditRaw(func(tx store.KVTx) error {
+		return tx.Bucket([]byte("log")).Delete(binary.BigEndian.AppendUint64(nil, last-1))
+	}); err != nil {
+		t.Fatal(err)
+	}
+	c, err := adminapi.Dial(sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Close)
+	_, err = adminapi.NewConsole(c).VerifyLog()
+	want := fmt.Sprintf("The audit log does not verify at entry #%d:", last-1)
+	if got := core.ErrorMessage(err); !strings.HasPrefix(got, want) {
+		t.Errorf("verify over the socket: %q, want it to start %q", got, want)
 	}
 }
