@@ -20,7 +20,8 @@ import (
 // `provisio --connect`'s commands): unlock, PIN reset, mailed
 // reprovision, an agent put with its secret, a profile assignment and a
 // backup with a passphrase, by the command line on the data directory
-// (core.LocalAdmin) and by a command attached over the admin socket.
+// (core.LocalAdmin), by a command attached over the admin socket and by
+// one connected over mutual TLS (`provisio --connect`).
 func TestAuditTrail_AdminAPIChanges(t *testing.T) {
 	envs := []struct {
 		name, actor string
@@ -36,6 +37,9 @@ func TestAuditTrail_AdminAPIChanges(t *testing.T) {
 			}
 			t.Cleanup(c.Close)
 			return c
+		}},
+		{"remote command", `console "desk-8" (admin) at 127.0.0.1`, func(t *testing.T, svc *core.Service, _ string) core.AdminAPI {
+			return remoteClient(t, svc, "desk-8")
 		}},
 	}
 	type row struct {

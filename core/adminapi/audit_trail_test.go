@@ -2,6 +2,9 @@ package adminapi_test
 
 import (
 	"encoding/base32"
+	"errors"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -180,6 +183,14 @@ func auditSetup(t *testing.T, svc *core.Service) *auditFixture {
 	if _, err := svc.UploadClientLog("127.0.0.1", p.DeviceID, "", "client started\n"); err != nil {
 		t.Fatal(err)
 	}
+	// Backups into a folder, encrypted with a passphrase in a file.
+	pass := filepath.Join(t.TempDir(), "backup.pass")
+	if err := os.WriteFile(pass, []byte(f.secret("backup-Pass-phrase-0417")+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := svc.ChangeSettings(map[string]string{"backup.folder": t.TempDir(), "backup.passphrase_file": pass}, "Backups"); err != nil {
+		t.Fatal(err)
+	}
 	return f
 }
 
@@ -271,6 +282,12 @@ func auditRows() []auditRow {
 				return api.ConfirmOATH("carol", f.secret(code))
 			},
 			refuse: func(api core.ConsoleAPI, f *auditFixture) error { return api.ConfirmOATH("carol", "12") }},
+		{name: "mail an app code", user: "carol", lines: [][]string{{`Provision code created for user "carol"`}, {"Message added to message queue for user: carol"}, {`User "carol" can now reprovision`}},
+			change: func(t *testing.T, api core.ConsoleAPI, f *auditFixture) error {
+				ic, err := api.MailOATHProvisionCode("carol", core.OATHOptions{Kind: core.OATHTOTP})
+				f.secret(ic.Code)
+				return err
+			}},
 		{name: "revoke device", user: "alice", lines: [][]string{{"alice"}},
 			change: func(t *testing.T, api core.ConsoleAPI, f *auditFixture) error { return api.RevokeDevice("alice") },
 			refuse: func(api core.ConsoleAPI, f *auditFixture) error { return api.RevokeDevice("nobody") }},
@@ -294,6 +311,27 @@ func auditRows() []auditRow {
 			},
 			refuse: func(api core.ConsoleAPI, f *auditFixture) error {
 				return api.ChangeSettings(map[string]string{"policy.pin.min_length": "12"}, "Policy PIN and Lockout")
+			}},
+		{name: "save a settings form", lines: [][]string{{"Server saved", "server.name Front office → Back office"}},
+			change: func(t *testing.T, api core.ConsoleAPI, f *auditFixture) error {
+				set := api.Settings()
+				set.ServerName = "Back office"
+				return api.SetSettings(set, "Server")
+			}},
+		{name: "retry failed mail with none failed", lines: [][]string{},
+			change: func(t *testing.T, api core.ConsoleAPI, f *auditFixture) error {
+				n, err := api.RetryFailedMail()
+				if n != 0 {
+					t.Errorf("%d message(s) queued again, none had failed", n)
+				}
+				return err
+			}},
+		{name: "back up now", lines: [][]string{{"Backup written to ", "(2 users, log up to #"}},
+			change: func(t *testing.T, api core.ConsoleAPI, f *auditFixture) error {
+				if r := api.BackupNow(false); !r.OK {
+					return errors.New(r.Error)
+				}
+				return nil
 			}},
 		{name: "add agent", lines: [][]string{{`Agent "vpn2" saved`, "host 127.0.0.1"}},
 			change: func(t *testing.T, api core.ConsoleAPI, f *auditFixture) error {
@@ -373,7 +411,7 @@ func auditRows() []auditRow {
 				t.Fatal("no message to discard")
 				return nil
 			}},
-		{name: "delete user", user: "carol", lines: [][]string{{`User "carol" deleted`}},
+		{name: "delete user", user: "carol", lines: [][]string{{"Message for user: carol", "withdrawn"}, {`User "carol" deleted`}},
 			change: func(t *testing.T, api core.ConsoleAPI, f *auditFixture) error { return api.DeleteUser("carol") },
 			refuse: func(api core.ConsoleAPI, f *auditFixture) error { return api.DeleteUser("nobody") }},
 		{name: "note", lines: [][]string{{"Checked the trail."}},
@@ -412,6 +450,11 @@ func describe(entries []core.LogEntry) string {
 // remoteConsole pairs a console with the admin role over the server's
 // remote listener on loopback, as `provisio --connect` does.
 func remoteConsole(t *testing.T, svc *core.Service, name string) core.ConsoleAPI {
+	return adminapi.NewConsole(remoteClient(t, svc, name))
+}
+
+// remoteClient is remoteConsole's client, the command line's API.
+func remoteClient(t *testing.T, svc *core.Service, name string) *adminapi.Client {
 	t.Helper()
 	p, err := svc.PairConsole(name, core.RoleAdmin)
 	if err != nil {
@@ -431,5 +474,5 @@ func remoteConsole(t *testing.T, svc *core.Service, name string) core.ConsoleAPI
 		t.Fatal(err)
 	}
 	t.Cleanup(c.Close)
-	return adminapi.NewConsole(c)
+	return c
 }
