@@ -182,3 +182,33 @@ func TestConsole_VerifyLogNamesTheBrokenEntry(t *testing.T) {
 		t.Errorf("verify over the socket: %q, want it to start %q", got, want)
 	}
 }
+
+// TestRemoteConsole_PairingLineNamesThePairingConsole: the line of a
+// console's pairing names who redeemed the code, the console at its
+// address, as every later line of that console does; the line of the
+// code names who made it.
+func TestRemoteConsole_PairingLineNamesThePairingConsole(t *testing.T) {
+	svc, _ := newServer(t)
+	remoteClient(t, svc, "desk-5")
+	all, err := svc.Logs(0, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{
+		`Pairing code made for console "desk-5"`: "the console",
+		`Console "desk-5" paired`:                `console "desk-5" (admin) at 127.0.0.1`,
+	}
+	for _, e := range all {
+		for prefix, actor := range want {
+			if strings.HasPrefix(e.Message, prefix) {
+				if e.Actor != actor {
+					t.Errorf("#%d %q: actor %q, want %q", e.Seq, e.Message, e.Actor, actor)
+				}
+				delete(want, prefix)
+			}
+		}
+	}
+	if len(want) != 0 {
+		t.Errorf("no line for %v:%s", want, describe(all))
+	}
+}
