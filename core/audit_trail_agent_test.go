@@ -18,7 +18,8 @@ import (
 // security string is in any line.
 func TestAuditTrail_AgentAndPhoneChanges(t *testing.T) {
 	svc := storetest.MustServiceOn(t, storetest.MustOpenSealed(t))
-	for k, v := range map[string]string{"policy.pin.min_length": "8", "smtp.host": "127.0.0.1", "smtp.from": "provisio@example.org"} {
+	for k, v := range map[string]string{"policy.pin.min_length": "8", "smtp.host": "127.0.0.1", "smtp.from": "provisio@example.org",
+		"policy.selfreset.allow_self_provision": "yes"} {
 		if err := svc.SetSetting(k, v); err != nil {
 			t.Fatal(err)
 		}
@@ -62,7 +63,15 @@ func TestAuditTrail_AgentAndPhoneChanges(t *testing.T) {
 				_, err := batch(svc.UpdateUsers(core.AdminScope(vpn), []core.UserSpec{{Name: "gil", Email: str("not an address")}}))
 				return err
 			}},
-		{"console makes a provision code", "the console", [][]string{{`Provision code created for user "gil"`}, {`User "gil" can now reprovision`}},
+		{"phone asks for a code on the portal", phone, [][]string{{`Provision code for user "gil" requested on the self-service portal.`}, {`Provision code created for user "gil"`}, {"Message added to message queue for user: gil"}, {`User "gil" can now reprovision`}},
+			func() error {
+				out, err := svc.RequestSelfServiceCode("192.0.2.9", "gil")
+				if err == nil && out != core.SelfServiceMailed {
+					t.Errorf("outcome %v", out)
+				}
+				return err
+			}, nil},
+		{"console makes a provision code", "the console", [][]string{{"Message for user: gil", "withdrawn"}, {`Provision code created for user "gil"`}, {`User "gil" can now reprovision`}},
 			func() error {
 				var err error
 				code, err = svc.CreateProvisionCode("gil")
