@@ -41,7 +41,7 @@ var logCommands = map[string]command{
 		usage: "log verify",
 		setup: noFlags(func(c *cli, _ []string) error {
 			return c.withEnv(func(e *env) error {
-				// A failure is a *store.LogChainError naming the entry.
+				// A failure is a *core.Error whose sentence names the entry.
 				v, err := e.svc.VerifyLog()
 				if err != nil {
 					return err

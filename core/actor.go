@@ -1,5 +1,7 @@
 package core
 
+import "fmt"
+
 // ActorKind says who asks for a use case. The rules are the same for
 // every actor; the kind decides only what the actor may learn (an
 // anonymous phone is told less than an agent) and what the log and the
@@ -51,6 +53,12 @@ func WithActor(a Actor) Option { return func(s *Service) { s.actor = a } }
 // OperatorActor is a person at the command line or an attached console,
 // described for the log, e.g. "the command line on this machine (uid 1000)".
 func OperatorActor(who string) Actor { return Actor{Kind: ActorOperator, Name: who} }
+
+// RemoteConsoleOperator describes a remote console for the log, e.g.
+// `console "desk-2" (helpdesk) at 192.0.2.7`: its name, role and address.
+func RemoteConsoleOperator(name string, role Role, source string) string {
+	return fmt.Sprintf("console %q (%s) at %s", name, role, source)
+}
 
 // AgentActor is an AgentXML agent.
 func AgentActor(a Agent) Actor { return Actor{Kind: ActorAgent, Name: a.Name} }

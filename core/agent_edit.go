@@ -2,6 +2,7 @@ package core
 
 import (
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 )
@@ -83,6 +84,7 @@ func (s *Service) ChangeAgent(name string, c AgentChange) error {
 		} else if err != nil {
 			return err
 		}
+		old := a
 		c.Apply(&a)
 		if err := validateAgent(&a, c.newSecret()); err != nil {
 			return err
@@ -90,6 +92,42 @@ func (s *Service) ChangeAgent(name string, c AgentChange) error {
 		if err := tx.PutAgent(a); err != nil {
 			return err
 		}
-		return log.add(LevelInfo, "", "Agent %q saved (host %s, group %s, rights: %s); changed: %s.", a.Name, a.Host, a.Group, a.Rights(), c.Fields())
+		return log.add(LevelInfo, "", "Agent %q saved (host %s, group %s, rights: %s); changed: %s.", a.Name, a.Host, a.Group, a.Rights(), describeAgentChanges(old, a, c.newSecret()))
 	})
+}
+
+// describeAgentChanges says what a save changed in an agent for the audit
+// log: each field with its old and new value (host, group, modes, the
+// rights), as a user's or a setting's change is logged, and the secret by
+// name only; "nothing" when the save changed nothing.
+func describeAgentChanges(old, a Agent, newSecret bool) string {
+	var ch []string
+	value := func(from, to, name string) {
+		if from != to {
+			ch = append(ch, fmt.Sprintf("%s %s → %s", name, quoteEmpty(from), quoteEmpty(to)))
+		}
+	}
+	value(old.Host, a.Host, "host")
+	if newSecret {
+		ch = append(ch, "secret")
+	}
+	value(old.Group, a.Group, "group")
+	value(agentModesText(old), agentModesText(a), "modes")
+	value(yesNo(old.Repository), yesNo(a.Repository), "repository right")
+	value(yesNo(old.Helpdesk), yesNo(a.Helpdesk), "helpdesk right")
+	if len(ch) == 0 {
+		return "nothing"
+	}
+	return strings.Join(ch, ", ")
+}
+
+// agentModesText is the modes an agent allows, for the log: "mobile+dual".
+func agentModesText(a Agent) string {
+	var m []string
+	for _, mode := range AgentModes {
+		if a.AllowsMode(mode) {
+			m = append(m, mode)
+		}
+	}
+	return strings.Join(m, "+")
 }

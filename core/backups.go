@@ -129,6 +129,12 @@ func (s *Service) Backup(w io.Writer, enc BackupEncryption, dest string) (Backup
 	if enc.Recipient == "" && enc.Passphrase == "" && enc.PassphraseFile == "" {
 		return BackupSummary{}, FieldError("passphrase", "A backup needs a passphrase or an age recipient to encrypt it.")
 	}
+	// A refused request (too short a passphrase, a recipient that does
+	// not parse) is answered and not logged, as every refused admin
+	// change is; only a backup that was tried and failed is in the log.
+	if err := bw.CheckEncryption(enc); err != nil {
+		return BackupSummary{}, err
+	}
 	sum, err := bw.WriteBackup(w, enc)
 	if err != nil {
 		_ = s.Log(LevelError, "", "Backup %s failed: %s", dest, backupErrorText(err))

@@ -149,19 +149,25 @@ func (s *Service) PutAgent(a Agent) error {
 		return err
 	}
 	return s.changeAgents(func(tx Tx, log *logger) error {
+		old, err := tx.Agent(a.Name)
+		found := err == nil
+		if err != nil && !errors.Is(err, ErrNotFound) {
+			return err
+		}
 		if keep {
-			old, err := tx.Agent(a.Name)
-			if errors.Is(err, ErrNotFound) {
+			if !found {
 				return FieldError("secret", "The shared secret needs at least 8 characters.")
-			} else if err != nil {
-				return err
 			}
 			a.Secret = old.Secret
 		}
 		if err := tx.PutAgent(a); err != nil {
 			return err
 		}
-		return log.add(LevelInfo, "", "Agent %q saved (host %s, group %s, rights: %s).", a.Name, a.Host, a.Group, a.Rights())
+		if !found {
+			return log.add(LevelInfo, "", "Agent %q saved (host %s, group %s, rights: %s).", a.Name, a.Host, a.Group, a.Rights())
+		}
+		// A replacement says what it changed, as ChangeAgent does.
+		return log.add(LevelInfo, "", "Agent %q saved (host %s, group %s, rights: %s); changed: %s.", a.Name, a.Host, a.Group, a.Rights(), describeAgentChanges(old, a, !keep))
 	})
 }
 

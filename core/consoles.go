@@ -254,8 +254,10 @@ type ConsoleCert struct {
 // code is spent in the transaction that records the certificate, after
 // checking it is still the pending one, so two requests with one code
 // pair at most once. A wrong, used or expired code is ErrPairingCode and
-// writes nothing: the caller counts it with Refuse.
-func (s *Service) RedeemConsolePairing(code string, sign func(name string) (ConsoleCert, error)) (Console, ConsoleCert, error) {
+// writes nothing: the caller counts it with Refuse. source is the
+// console's address: the pairing's log line names the console pairing
+// (RemoteConsoleOperator), as each of its later lines does.
+func (s *Service) RedeemConsolePairing(source, code string, sign func(name string) (ConsoleCert, error)) (Console, ConsoleCert, error) {
 	want := hashPairingCode(code)
 	pending := func(tx Tx) (Console, error) {
 		all, err := tx.Consoles()
@@ -285,6 +287,9 @@ func (s *Service) RedeemConsolePairing(code string, sign func(name string) (Cons
 	if err != nil {
 		return Console{}, ConsoleCert{}, fmt.Errorf("sign the certificate of console %q: %w", c.Name, err)
 	}
+	// Who pairs is known once the code says which console it is; the
+	// pending record's name and role are checked again below.
+	s = s.As(OperatorActor(RemoteConsoleOperator(c.Name, c.Role, source)))
 	err = s.update(false, func(tx Tx, log *logger) error {
 		c, err = pending(tx)
 		if err != nil {

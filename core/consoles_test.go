@@ -93,17 +93,17 @@ func TestService_ConsolePairing(t *testing.T) {
 		}
 	}
 	// A wrong code, and a sign failure, spend nothing.
-	if _, _, err := svc.RedeemConsolePairing("AAAAAAAAAAAA", sign("1")); !errors.Is(err, core.ErrPairingCode) {
+	if _, _, err := svc.RedeemConsolePairing("192.0.2.7", "AAAAAAAAAAAA", sign("1")); !errors.Is(err, core.ErrPairingCode) {
 		t.Errorf("wrong code: %v", err)
 	}
-	if _, _, err := svc.RedeemConsolePairing(p.Code, func(string) (core.ConsoleCert, error) { return core.ConsoleCert{}, errors.New("disk full") }); err == nil {
+	if _, _, err := svc.RedeemConsolePairing("192.0.2.7", p.Code, func(string) (core.ConsoleCert, error) { return core.ConsoleCert{}, errors.New("disk full") }); err == nil {
 		t.Error("a sign failure paired the console")
 	}
-	c, _, err := svc.RedeemConsolePairing(strings.ToLower(core.GroupPairingCode(p.Code)), sign("AB"))
+	c, _, err := svc.RedeemConsolePairing("192.0.2.7", strings.ToLower(core.GroupPairingCode(p.Code)), sign("AB"))
 	if err != nil || c.Name != "desk" || c.Serial != "AB" {
 		t.Fatalf("redeem: %+v, %v", c, err)
 	}
-	if _, _, err := svc.RedeemConsolePairing(p.Code, sign("CD")); !errors.Is(err, core.ErrPairingCode) {
+	if _, _, err := svc.RedeemConsolePairing("192.0.2.7", p.Code, sign("CD")); !errors.Is(err, core.ErrPairingCode) {
 		t.Errorf("second use: %v", err)
 	}
 	if got, err := svc.PairedConsole("AB", "FP-AB"); err != nil || got.Role != core.RoleHelpdesk {

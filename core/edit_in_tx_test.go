@@ -146,7 +146,7 @@ func TestService_ChangeAgentOntoStored(t *testing.T) {
 			t.Fatal(err)
 		}
 		e, _ := a.LogTail(1)
-		if msg := e[0].Message; msg != `Agent "vpn" saved (host 127.0.0.0/24, group sales, rights: authenticate); changed: host.` {
+		if msg := e[0].Message; msg != `Agent "vpn" saved (host 127.0.0.0/24, group sales, rights: authenticate); changed: host 127.0.0.1 → 127.0.0.0/24.` {
 			t.Errorf("log %q", msg)
 		}
 		for name, svc := range map[string]*core.Service{"this server's snapshot": a, "the store": storetest.MustServiceOn(t, m.Store)} {

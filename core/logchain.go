@@ -27,11 +27,25 @@ type LogVerifier interface {
 // its log (no data key).
 var ErrLogNotChained = errors.New("the audit log is not chained: the data file is not encrypted with a data key")
 
+// ErrLogBroken is matched (errors.Is) by a LogVerifier's error when the
+// chain does not verify: an entry edited, removed or moved. That error's
+// text is a sentence naming the entry.
+var ErrLogBroken = errors.New("the audit log does not verify")
+
 // VerifyLog checks the audit log's chain from the trim checkpoint to the
-// newest entry.
+// newest entry. A broken chain is a *Error whose sentence names the first
+// entry that fails.
 func (s *Service) VerifyLog() (LogChain, error) {
 	if s.logVerifier == nil {
 		return LogChain{}, ErrLogNotChained
 	}
-	return s.logVerifier.VerifyLog()
+	v, err := s.logVerifier.VerifyLog()
+	if errors.Is(err, ErrLogBroken) {
+		// Which entry fails is what a person needs, on the Log screen,
+		// an attached or remote console and the command line alike;
+		// as a foreign error it became "Something went wrong" everywhere
+		// but the command line.
+		return v, &Error{Code: CodeInternal, Message: err.Error(), Err: err}
+	}
+	return v, err
 }

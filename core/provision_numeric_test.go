@@ -45,7 +45,7 @@ func TestService_ProvisionCodeShapeFollowsEffectiveProfile(t *testing.T) {
 			return outboxCode(t, svc)
 		}
 		selfService made = func(t *testing.T, svc *core.Service) string {
-			if out, err := svc.RequestSelfServiceCode("dan"); err != nil || out != core.SelfServiceMailed {
+			if out, err := svc.RequestSelfServiceCode("192.0.2.9", "dan"); err != nil || out != core.SelfServiceMailed {
 				t.Fatalf("self-service: %v, %v", out, err)
 			}
 			return outboxCode(t, svc)

@@ -38,8 +38,11 @@ const (
 //
 // Requests that issue nothing write nothing (no durable write for anyone
 // who reaches the portal); the caller counts them with Refuse.
-func (s *Service) RequestSelfServiceCode(name string) (SelfServiceOutcome, error) {
-	s = s.As(PhoneActor(""))
+//
+// source is the requester's address: the lines of a code it issues name
+// it ("a phone at 192.0.2.7"), as a provision's do.
+func (s *Service) RequestSelfServiceCode(source, name string) (SelfServiceOutcome, error) {
+	s = s.As(PhoneActor(source))
 	set := s.Settings()
 	if !set.SelfReset.AllowSelfProvision {
 		return SelfServiceOff, nil

@@ -9,7 +9,7 @@ import (
 
 func TestService_RequestSelfServiceCode(t *testing.T) {
 	svc := storetest.MustService(t)
-	if out, err := svc.RequestSelfServiceCode("alice"); err != nil || out != core.SelfServiceOff {
+	if out, err := svc.RequestSelfServiceCode("192.0.2.9", "alice"); err != nil || out != core.SelfServiceOff {
 		t.Fatalf("with the policy off = %v, %v", out, err)
 	}
 	if err := svc.SetSetting("policy.selfreset.allow_self_provision", "Yes"); err != nil {
@@ -47,7 +47,7 @@ func TestService_RequestSelfServiceCode(t *testing.T) {
 		{"alice", core.SelfServicePending},
 	} {
 		before := logs()
-		out, err := svc.RequestSelfServiceCode(tt.name)
+		out, err := svc.RequestSelfServiceCode("192.0.2.9", tt.name)
 		if err != nil || out != tt.want {
 			t.Errorf("RequestSelfServiceCode(%q) = %v, %v; want %v", tt.name, out, err, tt.want)
 		}
@@ -61,7 +61,7 @@ func TestService_RequestSelfServiceCode(t *testing.T) {
 	}
 
 	// carol gets a mailed code, and her current device keeps working.
-	out, err := svc.RequestSelfServiceCode("carol")
+	out, err := svc.RequestSelfServiceCode("192.0.2.9", "carol")
 	if err != nil || out != core.SelfServiceMailed {
 		t.Fatalf("carol = %v, %v", out, err)
 	}
@@ -76,7 +76,7 @@ func TestService_RequestSelfServiceCode(t *testing.T) {
 		t.Fatal("no log line for the created code")
 	}
 	// A second request while that code is pending leaves it alone.
-	if out, _ := svc.RequestSelfServiceCode("carol"); out != core.SelfServicePending {
+	if out, _ := svc.RequestSelfServiceCode("192.0.2.9", "carol"); out != core.SelfServicePending {
 		t.Fatalf("second request = %v", out)
 	}
 	if _, err := svc.Provision("127.0.0.1", "carol", box[0].Code, "test"); err != nil {

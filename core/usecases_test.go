@@ -29,7 +29,7 @@ func TestService_EditDescribedAlike(t *testing.T) {
 				return nil
 			})
 			return err
-		}, `User "alice" changed: strings email.`},
+		}, `User "alice" changed: strings email "" → strings@example.org.`},
 		{"console attributes", func(svc *core.Service) error {
 			_, err := svc.UpdateUser("alice", func(u *core.User) error {
 				u.StringsEmail = "strings@example.org"
@@ -37,11 +37,11 @@ func TestService_EditDescribedAlike(t *testing.T) {
 				return nil
 			})
 			return err
-		}, `User "alice" changed: strings email, attributes upn.`},
+		}, `User "alice" changed: strings email "" → strings@example.org, attributes upn.`},
 		{"admin API", func(svc *core.Service) error {
 			_, err := svc.UpdateUsers(core.AdminScope(agent), []core.UserSpec{{Name: "alice", StringsEmail: ptr("strings@example.org")}})
 			return err
-		}, `User "alice" changed: strings email.`},
+		}, `User "alice" changed: strings email "" → strings@example.org.`},
 	} {
 		t.Run(tc.caller, func(t *testing.T) {
 			svc := storetest.MustService(t)

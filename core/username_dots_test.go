@@ -122,7 +122,7 @@ func TestService_ExistingDotsOnlyUserStillWorks(t *testing.T) {
 	if err := svc.SetSetting("policy.selfreset.allow_self_provision", "Yes"); err != nil {
 		t.Fatal(err)
 	}
-	if out, err := svc.RequestSelfServiceCode(".."); err != nil || out != core.SelfServiceNoUser {
+	if out, err := svc.RequestSelfServiceCode("192.0.2.9", ".."); err != nil || out != core.SelfServiceNoUser {
 		t.Fatalf("self-service: %v %v", out, err)
 	}
 	if err := svc.DeleteUser(".."); err != nil {

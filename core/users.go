@@ -2,6 +2,7 @@ package core
 
 import (
 	"errors"
+	"fmt"
 	"sort"
 	"strings"
 	"time"
@@ -130,7 +131,8 @@ func (s *Service) UpdateUser(name string, edit func(*User) error) (User, error) 
 }
 
 // describeChanges lists what changed between two versions of a user for
-// the audit log: field names, never their secret values. Every edit (the
+// the audit log: each field with its old and new value (KEY OLD → NEW),
+// the PIN and the attributes by name only, never a secret value. Every edit (the
 // console, the command line, the admin API) is described by it, so an
 // edit is logged alike whoever made it.
 func describeChanges(a, b User) string {
@@ -140,12 +142,26 @@ func describeChanges(a, b User) string {
 			ch = append(ch, name)
 		}
 	}
-	add(a.FullName != b.FullName, "full name")
-	add(a.Email != b.Email, "email")
-	add(a.StringsEmail != b.StringsEmail, "strings email")
-	add(a.Mobile != b.Mobile, "mobile")
-	add(a.Group != b.Group, "group")
-	add(a.Profile != b.Profile, "profile")
+	// A field the log may show says what it was and what it is now, as
+	// a settings save does (describeSettingChanges): "what changed" is
+	// what an auditor asks, and these are no secrets. The PIN and the
+	// attributes (free text an agent sets) are named only.
+	value := func(old, new, name string) {
+		if old == new {
+			return
+		}
+		if !loggable(old) || !loggable(new) {
+			ch = append(ch, name)
+			return
+		}
+		ch = append(ch, fmt.Sprintf("%s %s → %s", name, quoteEmpty(old), quoteEmpty(new)))
+	}
+	value(a.FullName, b.FullName, "full name")
+	value(a.Email, b.Email, "email")
+	value(a.StringsEmail, b.StringsEmail, "strings email")
+	value(a.Mobile, b.Mobile, "mobile")
+	value(a.Group, b.Group, "group")
+	value(a.Profile, b.Profile, "profile")
 	add(a.MobileAllowed != b.MobileAllowed, "mobile right "+yesNo(b.MobileAllowed))
 	add(a.PIN != b.PIN, "PIN")
 	add(a.Locked != b.Locked, map[bool]string{true: "locked", false: "unlocked"}[b.Locked])

@@ -2,6 +2,7 @@ package ui
 
 import (
 	"bytes"
+	"encoding/binary"
 	"encoding/csv"
 	"strconv"
 	"strings"
@@ -12,6 +13,7 @@ import (
 
 	"provisio/core"
 	"provisio/core/mailer"
+	"provisio/core/store"
 	"provisio/core/store/storetest"
 )
 
@@ -73,5 +75,56 @@ func TestLogScreen_PlainStoreShowsNoChain(t *testing.T) {
 	h := newHarness(t)
 	if h.c.log.verified.Text != "" {
 		t.Fatalf("label %q on a store without a data key", h.c.log.verified.Text)
+	}
+}
+
+// TestLogScreen_ShowsABrokenChain: an audit log line edited, deleted or
+// moved in the data file itself (the store's raw records, past the record
+// code, as someone with the file could) makes the Log screen say, in the
+// danger colour, which entry fails instead of "Log verified".
+func TestLogScreen_ShowsABrokenChain(t *testing.T) {
+	key := func(seq uint64) []byte { return binary.BigEndian.AppendUint64(nil, seq) }
+	tests := []struct {
+		name string
+		edit func(b store.KVBucket, n uint64) error
+		seq  func(n uint64) uint64
+	}{
+		{"a message edited", func(b store.KVBucket, n uint64) error {
+			return b.Put(key(n-2), bytes.Replace(bytes.Clone(b.Get(key(n-2))), []byte("entry 2"), []byte("entry 9"), 1))
+		}, func(n uint64) uint64 { return n - 2 }},
+		{"a line deleted", func(b store.KVBucket, n uint64) error { return b.Delete(key(n - 3)) },
+			func(n uint64) uint64 { return n - 3 }},
+		{"two lines swapped", func(b store.KVBucket, n uint64) error {
+			x, y := bytes.Clone(b.Get(key(n-3))), bytes.Clone(b.Get(key(n-1)))
+			if err := b.Put(key(n-3), y); err != nil {
+				return err
+			}
+			return b.Put(key(n-1), x)
+		}, func(n uint64) uint64 { return n - 3 }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := newSealedHarness(t)
+			for i := range 5 {
+				if err := h.svc.Log(core.LevelInfo, "", "entry %d", i); err != nil {
+					t.Fatal(err)
+				}
+			}
+			h.settle()
+			v, err := h.svc.VerifyLog()
+			if err != nil {
+				t.Fatal(err)
+			}
+			st := h.st.(*store.Store)
+			if err := st.EditRaw(func(tx store.KVTx) error { return tt.edit(tx.Bucket([]byte("log")), v.Last) }); err != nil {
+				t.Fatal(err)
+			}
+			l := h.c.log
+			l.load()
+			want := "The audit log does not verify at entry #" + strconv.FormatUint(tt.seq(v.Last), 10) + ":"
+			if !strings.HasPrefix(l.verified.Text, want) || l.verified.Importance != widget.DangerImportance {
+				t.Errorf("label %q (importance %v), want it to start %q in the danger colour", l.verified.Text, l.verified.Importance, want)
+			}
+		})
 	}
 }

@@ -22,6 +22,7 @@ import (
 	"provisio/core/backup"
 	"provisio/core/certs"
 	"provisio/core/mailer"
+	"provisio/core/oathkey"
 	"provisio/core/store"
 )
 
@@ -163,7 +164,8 @@ func newServer(t *testing.T) (*core.Service, string) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	svc, err := core.NewService(st)
+	// OATH keys as the program wires them (app/env.go).
+	svc, err := core.NewService(st, core.WithOATHKeys(oathkey.Keys{}))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -184,7 +184,7 @@ func TestConsole(t *testing.T) {
 	}
 	op := "[a console or command on this machine (uid "
 	// The use cases' own lines name the operator; the admin API adds none.
-	for _, want := range []string{op, ")] Console note 42\n", ")] PIN & Lockout saved: ", `)] User "alice" changed: full name, locked.` + "\n",
+	for _, want := range []string{op, ")] Console note 42\n", ")] PIN & Lockout saved: ", `)] User "alice" changed: full name "" → Alice Smith, locked.` + "\n",
 		`)] Agent "vpn" saved (`, `)] Imported 1 user.` + "\n", `)] 1 failed message queued again.` + "\n"} {
 		if !strings.Contains(all.String(), want) {
 			t.Errorf("log lacks %q:\n%s", want, all.String())

@@ -153,7 +153,7 @@ func TestConsole_ChangesKeepWhatAnotherServerSavedMeanwhile(t *testing.T) {
 		t.Errorf("stored agents %+v: want the console's host, the other server's group and secret", a)
 	}
 	entries, _ := e.svc.LogTail(1)
-	if msg := entries[0].Message; !strings.HasSuffix(msg, "changed: host.") {
+	if msg := entries[0].Message; !strings.HasSuffix(msg, "changed: host 127.0.0.1 → 127.0.0.0/24.") {
 		t.Errorf("the save's audit line %q: want only the host changed", msg)
 	}
 	if ag := k.Agents(); len(ag) != 1 || ag[0].Host != host || ag[0].Secret != core.SecretMask {

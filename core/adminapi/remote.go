@@ -205,7 +205,7 @@ func (s *RemoteServer) caller(r *http.Request) (Caller, error) {
 	}
 	return Caller{
 		AdminOperator: core.AdminOperator{Name: con.Name, Role: con.Role, Remote: true},
-		Operator:      fmt.Sprintf("console %q (%s) at %s", con.Name, con.Role, ip),
+		Operator:      core.RemoteConsoleOperator(con.Name, con.Role, ip),
 		Source:        fmt.Sprintf("console %q at %s", con.Name, ip),
 		Check: func() error {
 			_, err := s.svc.PairedConsole(serial, fp)
@@ -258,7 +258,7 @@ func (s *RemoteServer) pair(w http.ResponseWriter, r *http.Request) {
 		writeError(w, core.FieldError("csr", "The pairing request needs a signed PEM certificate request (\"csr\")."))
 		return
 	}
-	con, cert, err := s.svc.RedeemConsolePairing(req.Code, func(name string) (core.ConsoleCert, error) {
+	con, cert, err := s.svc.RedeemConsolePairing(ip, req.Code, func(name string) (core.ConsoleCert, error) {
 		certPEM, serial, _, err := s.ca.SignDevice(name, csr)
 		if err != nil {
 			return core.ConsoleCert{}, err

@@ -196,7 +196,7 @@ func TestService_SelfServiceCodeOnceAcrossNodes(t *testing.T) {
 	storetest.MustAddUser(t, a, "dana", "4821")
 	request := func(on *core.Service) string {
 		t.Helper()
-		if out, err := on.RequestSelfServiceCode("dana"); err != nil || out != core.SelfServiceMailed {
+		if out, err := on.RequestSelfServiceCode("192.0.2.9", "dana"); err != nil || out != core.SelfServiceMailed {
 			t.Fatalf("self-service code: %v, %v", out, err)
 		}
 		box, err := on.Outbox()

@@ -81,6 +81,24 @@ func TestStore_VerifyLog(t *testing.T) {
 		{"a byte of the MAC", flip(func(v []byte) int { return bytes.Index(v, []byte(`"mac":"`)) + 8 }), 6},
 		{"the entry removed", func(b *bolt.Bucket) error { return b.Delete(logRecordKey(6)) }, 6},
 		{"the newest entry removed", func(b *bolt.Bucket) error { return b.Delete(logRecordKey(10)) }, 10},
+		{"the oldest entry removed", func(b *bolt.Bucket) error { return b.Delete(logRecordKey(1)) }, 1},
+		// Two entries swapped, each record kept whole with its own MAC:
+		// the MAC covers the sequence and the previous MAC, so the first
+		// of the pair is named.
+		{"two entries swapped", func(b *bolt.Bucket) error {
+			v4, v7 := bytes.Clone(b.Get(logRecordKey(4))), bytes.Clone(b.Get(logRecordKey(7)))
+			if err := b.Put(logRecordKey(4), v7); err != nil {
+				return err
+			}
+			return b.Put(logRecordKey(7), v4)
+		}, 4},
+		{"an entry moved to the end", func(b *bolt.Bucket) error {
+			v := bytes.Clone(b.Get(logRecordKey(3)))
+			if err := b.Delete(logRecordKey(3)); err != nil {
+				return err
+			}
+			return b.Put(logRecordKey(11), v)
+		}, 3},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -226,6 +226,10 @@ type LogChainError struct {
 	Problem string
 }
 
+// Is makes a LogChainError match core.ErrLogBroken, so the core gives
+// its sentence to every caller.
+func (e *LogChainError) Is(target error) bool { return target == core.ErrLogBroken }
+
 func (e *LogChainError) Error() string {
 	if e.Seq == 0 {
 		return fmt.Sprintf("The audit log does not verify: %s.", e.Problem)

@@ -95,7 +95,7 @@ func (h *Handler) request(w http.ResponseWriter, r *http.Request) {
 	h.issuing.Add(1)
 	go func() {
 		defer h.issuing.Done()
-		out, err := h.svc.RequestSelfServiceCode(name)
+		out, err := h.svc.RequestSelfServiceCode(ip, name)
 		done <- issued{out, err}
 	}()
 	floor := time.NewTimer(h.opt.RequestFloor)
