@@ -87,10 +87,10 @@ func TestStore_CodesAreKeyed(t *testing.T) {
 		t.Fatalf("the pairing code is stored as %q (%v); want a keyed hash", c.CodeHash, err)
 	}
 	sign := func(string) (core.ConsoleCert, error) { return core.ConsoleCert{Serial: "0A", Fingerprint: "ab"}, nil }
-	if _, _, err := svc.RedeemConsolePairing("WRONGWRONG23", sign); err == nil {
+	if _, _, err := svc.RedeemConsolePairing("127.0.0.1", "WRONGWRONG23", sign); err == nil {
 		t.Fatal("a wrong pairing code paired")
 	}
-	if c, _, err := svc.RedeemConsolePairing(core.GroupPairingCode(pair.Code), sign); err != nil || c.Name != "helpdesk-2" {
+	if c, _, err := svc.RedeemConsolePairing("127.0.0.1", core.GroupPairingCode(pair.Code), sign); err != nil || c.Name != "helpdesk-2" {
 		t.Fatalf("pair with the code: %+v %v", c, err)
 	}
 
