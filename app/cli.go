@@ -60,6 +60,7 @@ Usage:
   provisio [--data DIR] key rotate                     re-encrypt everything under a new data key
   provisio [--data DIR] log verify                     check the audit log's chain and name the first bad entry
   provisio [--data DIR] log show [--tail N]            the newest N (50) audit-log entries, each with who acted (BY)
+  provisio [--data DIR] log export [--out FILE] [--text]   the whole audit log as CSV (or text), the chain head last
   provisio [--data DIR] [--store URL] store copy --to etcd://h1:2379,h2:2379/site | --to DIR
                                                        copy every record to etcd (or back to a data file) and verify the copy
 

@@ -182,6 +182,9 @@ func TestCLI_RemoteConsole(t *testing.T) {
 	if code, _, errOut := remote("log", "show"); code != exitError || !strings.Contains(errOut, `Console "desk-2" has the helpdesk role, which may not do this (log.read)`) {
 		t.Errorf("--connect log show as helpdesk: %d %s", code, errOut)
 	}
+	if code, _, errOut := remote("log", "export"); code != exitError || !strings.Contains(errOut, `Console "desk-2" has the helpdesk role, which may not do this (log.read)`) {
+		t.Errorf("--connect log export as helpdesk: %d %s", code, errOut)
+	}
 	if code, _, errOut := remote("log", "verify"); code != exitUsage || !strings.Contains(errOut, "this machine's data directory only") {
 		t.Errorf("--connect log verify: %d %s", code, errOut)
 	}

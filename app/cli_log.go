@@ -5,13 +5,15 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 	"text/tabwriter"
 
 	"provisio/core"
 	"provisio/core/adminapi"
 )
 
-// The audit log commands: log show and log verify.
+// The audit log commands: log show, log export and log verify.
 
 var logCommands = map[string]command{
 	"show": {
@@ -33,6 +35,18 @@ var logCommands = map[string]command{
 					}
 					writeLogTable(c.out, entries)
 					return nil
+				})
+			}
+		},
+	},
+	"export": {
+		usage: "log export [--out FILE] [--text]",
+		setup: func(fs *flag.FlagSet) action {
+			out := fs.String("out", "", "write to FILE (CSV, or tab-separated text with --text) instead of standard output")
+			text := fs.Bool("text", false, "tab-separated text instead of CSV")
+			return func(c *cli, _ []string) error {
+				return c.withConsole(func(api core.ConsoleAPI) error {
+					return c.exportLog(api, *out, *text)
 				})
 			}
 		},
@@ -86,4 +100,37 @@ func logVerifiedText(v core.LogChain) string {
 		s += fmt.Sprintf(" (from #%d; older entries were trimmed at a signed checkpoint)", v.From)
 	}
 	return s + "."
+}
+
+// exportLog writes the whole audit log (core.ExportLog, as the Log
+// screen's Export) to standard output, or to outPath through a
+// temporary file beside it, so that a failed export never leaves a half
+// file under the name. The file is the owner's only: it names every user.
+func (c *cli) exportLog(api core.ConsoleAPI, outPath string, text bool) error {
+	o := core.LogExport{Text: text}
+	if outPath == "" || outPath == "-" {
+		_, err := core.ExportLog(c.out, api, o)
+		return err
+	}
+	dir := filepath.Dir(outPath)
+	tmp, err := os.CreateTemp(dir, "."+filepath.Base(outPath)+".*.tmp")
+	if err != nil {
+		return fmt.Errorf("The audit log cannot be written in the folder %s (%v); nothing was written.", dir, unwrapPath(err))
+	}
+	defer os.Remove(tmp.Name())
+	n, err := core.ExportLog(tmp, api, o)
+	if err == nil {
+		err = tmp.Sync()
+	}
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp.Name(), outPath)
+	}
+	if err != nil {
+		return fmt.Errorf("The audit log could not be written to %s (%v); nothing was written there.", outPath, unwrapPath(err))
+	}
+	fmt.Fprintf(c.out, "Exported %d audit log %s to %s.\n", n, map[bool]string{true: "entry", false: "entries"}[n == 1], outPath)
+	return nil
 }
