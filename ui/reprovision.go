@@ -430,6 +430,10 @@ func (d *reprovisionDialog) finish(status string, imp widget.Importance, countdo
 	d.savePNG.Disable()
 	d.setStatus(status, imp)
 	d.countdown.SetText(countdown)
+	// The status may now take more lines than the dialog gave it (a
+	// long device description): without a new layout it ran over the
+	// line below, as the authenticator-app dialog's did.
+	relayout(d.dlg)
 }
 
 func (d *reprovisionDialog) setStatus(text string, imp widget.Importance) {

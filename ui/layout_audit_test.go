@@ -1,0 +1,121 @@
+package ui
+
+import (
+	"fmt"
+	"testing"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/test"
+	"fyne.io/fyne/v2/widget"
+
+	"provisio/core"
+	"provisio/core/store/storetest"
+)
+
+// squashed lists the visible labels under o that are drawn shorter than
+// their text needs: a wrapped sentence that grew after its container was
+// laid out runs over whatever is below it. Scroll containers are not
+// entered (their content may be taller than they are, by design).
+func squashed(o fyne.CanvasObject) []string {
+	var bad []string
+	var walk func(o fyne.CanvasObject)
+	walk = func(o fyne.CanvasObject) {
+		if o == nil || !o.Visible() {
+			return
+		}
+		switch c := o.(type) {
+		case *container.Scroll:
+			return
+		case *widget.Label:
+			// A label sized 0×0 is not drawn (Fyne's dialog keeps one
+			// for measuring its title).
+			if c.Text != "" && !c.Size().IsZero() && c.Size().Height+0.5 < c.MinSize().Height {
+				bad = append(bad, fmt.Sprintf("%q is %.0f px high, needs %.0f", c.Text, c.Size().Height, c.MinSize().Height))
+			}
+			return
+		case *fyne.Container:
+			for _, ch := range c.Objects {
+				walk(ch)
+			}
+		case fyne.Widget:
+			for _, ch := range test.WidgetRenderer(c).Objects() {
+				walk(ch)
+			}
+		}
+	}
+	walk(o)
+	return bad
+}
+
+// TestReprovision_OutcomeDoesNotOverlapTheNote: when a code's life ends
+// (finish) the status line gets a sentence of its own and the
+// instruction under it is replaced, but nothing laid the dialog out
+// again, so a two-line status ran over the line below it, as the
+// authenticator-app dialog's did. Every way a code ends, from a dialog
+// whose note names the user's phone.
+func TestReprovision_OutcomeDoesNotOverlapTheNote(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		end  func(h *harness, d *reprovisionDialog)
+	}{
+		{"superseded", func(h *harness, d *reprovisionDialog) {
+			if _, err := h.svc.CreateProvisionCode(d.user); err != nil {
+				t.Fatal(err)
+			}
+		}},
+		{"deleted", func(h *harness, d *reprovisionDialog) {
+			if err := h.svc.DeleteUser(d.user); err != nil {
+				t.Fatal(err)
+			}
+		}},
+		{"failed", func(h *harness, d *reprovisionDialog) {
+			// The right code for a disabled user is spent and refused.
+			if _, err := h.svc.UpdateUser(d.user, func(u *core.User) error { u.Disabled = true; return nil }); err != nil {
+				t.Fatal(err)
+			}
+			_, _ = h.svc.Provision("127.0.0.1", d.user, d.issued.Code, "Android 15")
+		}},
+		{"withdrawn", func(h *harness, d *reprovisionDialog) { h.c.withdrawCode(d) }},
+		{"provisioned", func(h *harness, d *reprovisionDialog) {
+			if _, err := h.svc.Provision("127.0.0.1", d.user, d.issued.Code, "Android 15 (Samsung Galaxy A54 5G, build UP1A.231005.007)"); err != nil {
+				t.Fatal(err)
+			}
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newHarness(t)
+			h.win.Resize(fyne.NewSize(1280, 800))
+			// jay has a phone: the note under the status says it stops.
+			storetest.MustAddUser(t, h.svc, "jay", "1234")
+			ic, err := h.svc.CreateProvisionCode("jay")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := h.svc.Provision("127.0.0.1", "jay", ic.Code, "iOS 17"); err != nil {
+				t.Fatal(err)
+			}
+			h.settle()
+			selectUser(h, "jay")
+			test.Tap(h.c.users.reprovision)
+			if h.c.oldPhone != nil {
+				h.c.oldPhone.Confirm()
+			}
+			d := h.c.reprov
+			if d == nil {
+				t.Fatal("no Reprovision dialog")
+			}
+			h.settle()
+			if bad := squashed(h.win.Canvas().Overlays().Top()); len(bad) > 0 {
+				t.Fatalf("before: %v", bad)
+			}
+			tc.end(h, d)
+			h.waitFor("the code's end", func() bool { return d.done })
+			h.settle()
+			writeShot(t, "reprovision-end-"+tc.name+".png", h.win.Canvas().Capture())
+			if bad := squashed(h.win.Canvas().Overlays().Top()); len(bad) > 0 {
+				t.Errorf("status %q: %v", d.status.Text, bad)
+			}
+		})
+	}
+}
