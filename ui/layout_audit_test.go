@@ -2,6 +2,7 @@ package ui
 
 import (
 	"fmt"
+	"sync/atomic"
 	"testing"
 
 	"fyne.io/fyne/v2"
@@ -118,4 +119,40 @@ func TestReprovision_OutcomeDoesNotOverlapTheNote(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestConsole_HealthStateDoesNotOverlapItsSentence: the status bar's
+// first line is the server's state on the left and the sentence beside
+// it. The state's column was sized for "● Server running"; when it turned
+// to "● Server needs attention" nothing laid the bar out again, so the
+// red words were drawn over the start of the sentence that explains them
+// (users-1024x768.png, and at every width).
+func TestConsole_HealthStateDoesNotOverlapItsSentence(t *testing.T) {
+	var free atomic.Uint64
+	free.Store(10 << 30)
+	h := newHarnessWith(t, func(h *harness, d *Deps) {
+		svc := storetest.MustService(t, core.WithClock(h.clock), core.WithFreeSpace(func() (uint64, error) { return free.Load(), nil }))
+		h.svc, d.Service = svc, svc
+	})
+	h.win.Resize(fyne.NewSize(1024, 768))
+	h.settle()
+	check := func(when string) {
+		t.Helper()
+		d := fyne.CurrentApp().Driver()
+		state, status := h.c.serverState, h.c.status
+		stateRight := d.AbsolutePositionForObject(state).X + state.Size().Width
+		if state.Size().Width+0.5 < state.MinSize().Width || stateRight > d.AbsolutePositionForObject(status).X+0.5 {
+			t.Errorf("%s: %q is %.0f px wide (needs %.0f) and ends at %.0f, over %q from %.0f", when, state.Text,
+				state.Size().Width, state.MinSize().Width, stateRight, status.Text, d.AbsolutePositionForObject(status).X)
+		}
+	}
+	check("healthy")
+	free.Store(10 << 20)
+	h.svc.CheckFreeSpace()
+	h.settle()
+	writeShot(t, "status-needs-attention-1024x768.png", h.win.Canvas().Capture())
+	if h.c.serverState.Text != "● Server needs attention" {
+		t.Fatalf("low disk: state %q", h.c.serverState.Text)
+	}
+	check("low disk")
 }

@@ -137,6 +137,9 @@ type Console struct {
 	// compares) with its Copy button.
 	serverState *widget.Label
 	status      *widget.Label
+	// stateRow holds serverState and status; it is laid out again when
+	// the state's words change length (refreshStatus).
+	stateRow *fyne.Container
 	certLine    *widget.Label
 	copyFP      *widget.Button // copies the certificate fingerprint
 	// installSvc opens the "Install as a service" dialog (services.go).
@@ -336,8 +339,9 @@ func newConsole(a fyne.App, w fyne.Window, d Deps, o options) *Console {
 		c.installSvc.Hide()
 	}
 	c.modeNote = mode
+	c.stateRow = container.NewBorder(nil, nil, c.serverState, mode, c.status)
 	statusBar := container.NewVBox(
-		container.NewBorder(nil, nil, c.serverState, mode, c.status),
+		c.stateRow,
 		container.NewBorder(nil, nil, nil, container.NewHBox(c.copyFP, c.installSvc), c.certLine))
 	w.SetContent(container.NewBorder(nil, container.NewVBox(widget.NewSeparator(), statusBar), nil, nil, split))
 	c.restoreWindowSize()
@@ -472,6 +476,14 @@ func (c *Console) Close() {
 // refreshStatus rewrites the status bar from the server's state, the
 // configuration and the users screen's counts.
 func (c *Console) refreshStatus() {
+	was := c.serverState.Text
+	defer func() {
+		// "● Server needs attention" is wider than "● Server running":
+		// without a new layout it was drawn over the sentence beside it.
+		if c.stateRow != nil && c.serverState.Text != was {
+			c.stateRow.Refresh()
+		}
+	}()
 	urls := c.serverURLs()
 	if c.attached() {
 		c.serverState.Importance = widget.SuccessImportance
