@@ -2,6 +2,7 @@ package ui
 
 import (
 	"fmt"
+	"image/color"
 	"os"
 	"strings"
 	"testing"
@@ -9,6 +10,8 @@ import (
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/test"
+	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
 
 	"provisio/core"
 	"provisio/core/store/storetest"
@@ -20,6 +23,8 @@ var shotSizes = []fyne.Size{{Width: 1280, Height: 800}, {Width: 1920, Height: 10
 // TestScreenshots renders every screen and the main dialogs at both
 // sizes into PROVISIO_SHOTS (make screenshots writes docs/screenshots),
 // with the default theme, for a person to review and for the README.
+// PROVISIO_SHOTS_AUDIT=1 adds 1024×768 and the dark variant, for a
+// layout review (make screenshots-audit).
 func TestScreenshots(t *testing.T) {
 	if os.Getenv("PROVISIO_SHOTS") == "" {
 		t.Skip("set PROVISIO_SHOTS=dir to write screenshots")
@@ -110,6 +115,15 @@ func TestScreenshots(t *testing.T) {
 			reprovision("frank")
 			test.Tap(c.reprov.fullScreen)
 		}},
+		{"reprovision-expired", func() {
+			// A user with a phone: the note under the status is longest.
+			reprovision("carol")
+			c.reprov.finish(statusExpired, widget.WarningImportance, "Use New code to make another.")
+		}},
+		{"reprovision-oath", func() {
+			selectUser(h, "carol")
+			c.openReprovisionOATH("carol")
+		}},
 		{"policy-mobile", screen(c.mobile.content)},
 		{"policy-profiles", func() { seedProfiles(t, h.svc); h.settle(); c.showScreen(c.profiles.content) }},
 		{"profile-form", func() {
@@ -171,19 +185,46 @@ func TestScreenshots(t *testing.T) {
 		}
 	}
 
-	for _, size := range shotSizes {
-		h.win.Resize(size)
-		for _, sc := range scenes {
-			closeOverlays()
-			sc.setup()
-			h.settle()
-			writeShot(t, fmt.Sprintf("%s-%dx%d.png", sc.name, int(size.Width), int(size.Height)), h.win.Canvas().Capture())
-			if c.reprov != nil && c.reprov.full {
-				test.Tap(c.reprov.fullScreen)
+	sizes, variants := shotSizes, []shotVariant{{"", Theme()}}
+	if os.Getenv("PROVISIO_SHOTS_AUDIT") != "" {
+		sizes = append([]fyne.Size{{Width: 1024, Height: 768}}, sizes...)
+		variants = append(variants, shotVariant{"-light", variantTheme{Theme(), theme.VariantLight}})
+	}
+	for _, v := range variants {
+		fyne.CurrentApp().Settings().SetTheme(v.theme)
+		for _, size := range sizes {
+			h.win.Resize(size)
+			for _, sc := range scenes {
+				closeOverlays()
+				sc.setup()
+				h.settle()
+				writeShot(t, fmt.Sprintf("%s-%dx%d%s.png", sc.name, int(size.Width), int(size.Height), v.suffix), h.win.Canvas().Capture())
+				if c.reprov != nil && c.reprov.full {
+					test.Tap(c.reprov.fullScreen)
+				}
 			}
 		}
 	}
 	closeOverlays()
+}
+
+// shotVariant is a theme the screenshots are taken in, and the suffix
+// of their file names.
+type shotVariant struct {
+	suffix string
+	theme  fyne.Theme
+}
+
+// variantTheme is a theme held to one variant, light or dark, whatever
+// the system asks for: the test driver asks for neither, which Fyne's
+// theme draws dark.
+type variantTheme struct {
+	fyne.Theme
+	variant fyne.ThemeVariant
+}
+
+func (v variantTheme) Color(n fyne.ThemeColorName, _ fyne.ThemeVariant) color.Color {
+	return v.Theme.Color(n, v.variant)
 }
 
 // shotFingerprint looks like a real certificate's.

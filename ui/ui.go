@@ -140,8 +140,8 @@ type Console struct {
 	// stateRow holds serverState and status; it is laid out again when
 	// the state's words change length (refreshStatus).
 	stateRow *fyne.Container
-	certLine    *widget.Label
-	copyFP      *widget.Button // copies the certificate fingerprint
+	certLine *widget.Label
+	copyFP   *widget.Button // copies the certificate fingerprint
 	// installSvc opens the "Install as a service" dialog (services.go).
 	installSvc *widget.Button
 	// modeNote says whether this window runs the server or is attached
