@@ -8,6 +8,7 @@ import (
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/test"
+	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
 	"provisio/core"
@@ -155,4 +156,43 @@ func TestConsole_HealthStateDoesNotOverlapItsSentence(t *testing.T) {
 		t.Fatalf("low disk: state %q", h.c.serverState.Text)
 	}
 	check("low disk")
+}
+
+// TestAsk_MessageIsNotTallerThanItsText: an error or information
+// message was sized before its sentence had a width, when a wrapping
+// label measures one word a line, so "OATH tokens are turned off; …"
+// opened in a box 475 px high with one line of text at the top and the OK
+// button far below (reprovision-oath-1024x768.png). The box is as high
+// as the sentence wrapped at the box's width.
+func TestAsk_MessageIsNotTallerThanItsText(t *testing.T) {
+	for _, size := range []fyne.Size{{Width: 1024, Height: 768}, {Width: 1280, Height: 800}, {Width: 1920, Height: 1080}} {
+		for _, msg := range []string{
+			"OATH tokens are turned off; turn on oath.enabled (Server settings) first.",
+			"The backup folder /mnt/backup/provisio does not exist; create it first, or choose another folder on Server → Backups, then back up now.",
+			"Saved.",
+		} {
+			h := newHarness(t)
+			h.win.Resize(size)
+			h.c.showError(core.Errorf(core.CodeInvalid, "%s", msg))
+			h.settle()
+			d := h.win.Canvas().Overlays().Top()
+			if d == nil {
+				t.Fatal("no dialog")
+			}
+			var label *widget.Label
+			walk(d, func(o fyne.CanvasObject) {
+				if l, ok := o.(*widget.Label); ok && l.Text == msg {
+					label = l
+				}
+			})
+			if label == nil {
+				t.Fatalf("%q is not shown: %q", msg, visibleTexts(d))
+			}
+			// The label is given the box's height less the title and the
+			// button: any more than its text needs is blank box.
+			if got, need := label.Size().Height, label.MinSize().Height; got > need+theme.Padding() {
+				t.Errorf("%v %q: the sentence is given %.0f px, needs %.0f", size, msg, got, need)
+			}
+		}
+	}
 }
