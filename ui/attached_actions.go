@@ -268,7 +268,7 @@ func (at *Attached) addUser() {
 	at.addForm = k
 	// Height 0: the dialog takes its content's height and grows when a
 	// sentence appears.
-	k.dlg.Resize(fyne.NewSize(480, 0))
+	fitWidth(k.dlg, 480)
 	at.pushModal(k.dlg, k.press)
 	k.dlg.Show()
 	at.win.Canvas().Focus(name.input)

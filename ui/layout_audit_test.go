@@ -2,6 +2,7 @@ package ui
 
 import (
 	"fmt"
+	"strings"
 	"sync/atomic"
 	"testing"
 
@@ -193,6 +194,83 @@ func TestAsk_MessageIsNotTallerThanItsText(t *testing.T) {
 			if got, need := label.Size().Height, label.MinSize().Height; got > need+theme.Padding() {
 				t.Errorf("%v %q: the sentence is given %.0f px, needs %.0f", size, msg, got, need)
 			}
+		}
+	}
+}
+
+// blankBelow is how much taller the top dialog of h's window is than its
+// content needs at the width it has: the height of blank box under the
+// last line.
+func blankBelow(t *testing.T, h *harness) float32 {
+	t.Helper()
+	p, ok := h.win.Canvas().Overlays().Top().(*widget.PopUp)
+	if !ok {
+		t.Fatalf("no dialog open: %T", h.win.Canvas().Overlays().Top())
+	}
+	return p.Content.Size().Height - p.Content.MinSize().Height
+}
+
+// TestDialogs_AsHighAsTheirContent: a dialog given its width after it was
+// shown (Resize(w, 0)) took the height its content needed at the narrow
+// width it was first laid out at, where a wrapping label counts a word,
+// or a character, a line: About opened as high as the window with its
+// four lines at the top (about-1024x768.png), the agent's code notice and
+// Reset PIN had blank boxes under their text. Each is as high as its
+// content at its width.
+func TestDialogs_AsHighAsTheirContent(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		open func(h *harness)
+	}{
+		{"about", func(h *harness) {
+			h.c.deps.DataDir = "/home/admin/.config/provisio"
+			h.c.showAbout()
+		}},
+		{"agent code", func(h *harness) {
+			storetest.MustAddUser(t, h.svc, "jay", "1234")
+			ic, err := h.svc.CreateProvisionCode("jay")
+			if err != nil {
+				t.Fatal(err)
+			}
+			h.c.showAgentCode(ic)
+		}},
+		{"reset PIN", func(h *harness) {
+			storetest.MustAddUser(t, h.svc, "jay", "1234")
+			h.settle()
+			selectUser(h, "jay")
+			h.c.users.openPINReset()
+		}},
+		{"reprovision question", func(h *harness) {
+			storetest.MustAddUser(t, h.svc, "jay", "1234")
+			ic, err := h.svc.CreateProvisionCode("jay")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := h.svc.Provision("127.0.0.1", "jay", ic.Code, "Android 15"); err != nil {
+				t.Fatal(err)
+			}
+			h.settle()
+			selectUser(h, "jay")
+			test.Tap(h.c.users.reprovision)
+		}},
+		{"edit user", func(h *harness) {
+			storetest.MustAddUser(t, h.svc, "jay", "1234")
+			h.settle()
+			selectUser(h, "jay")
+			test.Tap(h.c.users.edit)
+		}},
+	} {
+		for _, size := range []fyne.Size{{Width: 1024, Height: 768}, {Width: 1280, Height: 800}} {
+			t.Run(fmt.Sprintf("%s %vx%v", tc.name, size.Width, size.Height), func(t *testing.T) {
+				h := newHarnessWith(t, func(h *harness, d *Deps) { d.Fingerprint = shotFingerprint })
+				h.win.Resize(size)
+				tc.open(h)
+				h.settle()
+				writeShot(t, fmt.Sprintf("dialog-%s-%vx%v.png", strings.ReplaceAll(tc.name, " ", "-"), size.Width, size.Height), h.win.Canvas().Capture())
+				if blank := blankBelow(t, h); blank > 1 {
+					t.Errorf("%.0f px of blank box below the content", blank)
+				}
+			})
 		}
 	}
 }

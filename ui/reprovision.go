@@ -160,7 +160,7 @@ func (c *Console) openReprovision(name string) {
 			}
 		}})
 	c.oldPhone = confirm
-	confirm.Resize(fyne.NewSize(480, 0))
+	fitWidth(confirm, 480)
 }
 
 // askMobileRight asks about a user whose account does not allow the
@@ -185,7 +185,7 @@ func (c *Console) askMobileRight(u core.User) {
 			c.openReprovision(u.Name) // asks about a phone the user already has
 		}})
 	c.oldPhone = confirm
-	confirm.Resize(fyne.NewSize(480, 0))
+	fitWidth(confirm, 480)
 }
 
 // oldPhoneNote is the Reprovision dialog's reminder for a user who
@@ -518,6 +518,6 @@ func (c *Console) showAgentCode(ic core.IssuedCode) {
 	// It opens by itself, over whatever the admin is typing in: Enter
 	// alone must not close it unread (askSpec.guarded).
 	n.dlg = c.ask(askSpec{title: "Provision code for " + ic.User, content: content, dismiss: "Close", guarded: true})
-	n.dlg.Resize(fyne.NewSize(520, 0))
+	fitWidth(n.dlg, 520)
 	c.notice = n
 }
