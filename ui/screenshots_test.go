@@ -14,6 +14,7 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"provisio/core"
+	"provisio/core/oathkey"
 	"provisio/core/store/storetest"
 )
 
@@ -30,6 +31,10 @@ func TestScreenshots(t *testing.T) {
 		t.Skip("set PROVISIO_SHOTS=dir to write screenshots")
 	}
 	h := newHarnessWith(t, func(h *harness, d *Deps) {
+		// A service that can make OATH keys, as the app's is, for the
+		// authenticator-app dialog.
+		h.svc = storetest.MustServiceOn(t, h.st, core.WithClock(h.clock), core.WithOATHKeys(oathkey.Keys{}))
+		d.Service = h.svc
 		d.Fingerprint = shotFingerprint
 		d.Version, d.DataDir = "0.1.0", "/home/admin/.config/provisio"
 		d.ServerURLs = func() []string { return []string{"https://192.168.1.10:8443/"} }
@@ -48,6 +53,7 @@ func TestScreenshots(t *testing.T) {
 		}
 	}
 	seedOffice(t, h)
+	h.c.users.refresh() // the logins went straight into the store
 	h.settle()
 	c := h.c
 
@@ -121,6 +127,11 @@ func TestScreenshots(t *testing.T) {
 			c.reprov.finish(statusExpired, widget.WarningImportance, "Use New code to make another.")
 		}},
 		{"reprovision-oath", func() {
+			// On for this scene only: the other screens show the default.
+			if err := h.svc.SetSetting("oath.enabled", "yes"); err != nil {
+				t.Fatal(err)
+			}
+			h.settle()
 			selectUser(h, "carol")
 			c.openReprovisionOATH("carol")
 		}},
@@ -201,6 +212,12 @@ func TestScreenshots(t *testing.T) {
 				writeShot(t, fmt.Sprintf("%s-%dx%d%s.png", sc.name, int(size.Width), int(size.Height), v.suffix), h.win.Canvas().Capture())
 				if c.reprov != nil && c.reprov.full {
 					test.Tap(c.reprov.fullScreen)
+				}
+				if sc.name == "reprovision-oath" {
+					closeOverlays()
+					if err := h.svc.SetSetting("oath.enabled", "no"); err != nil {
+						t.Fatal(err)
+					}
 				}
 			}
 		}
@@ -284,10 +301,12 @@ func seedOffice(t *testing.T, h *harness) {
 		}
 		h.clock.Advance(37 * time.Minute)
 	}
+	// Logins are the login record's, which UpdateUser leaves alone: put
+	// straight in the store, as a login would leave them (setting
+	// User.LastLogin showed "never" for everyone).
 	for i, n := range []string{"alice", "carol"} {
-		if _, err := svc.UpdateUser(n, func(u *core.User) error {
-			u.LastLogin = h.clock.Now().Add(-time.Duration(i+1) * 95 * time.Minute)
-			return nil
+		if err := h.st.Update(func(tx core.Tx) error {
+			return tx.PutLoginState(n, core.LoginState{LastLogin: h.clock.Now().Add(-time.Duration(i+1) * 95 * time.Minute)})
 		}); err != nil {
 			t.Fatal(err)
 		}
