@@ -274,3 +274,89 @@ func TestDialogs_AsHighAsTheirContent(t *testing.T) {
 		}
 	}
 }
+
+// TestUsersScreen_HeadersFit: the Username header with its sort arrow
+// needed more than the column's 10 %; at 1024×768 the arrow was drawn
+// over "Full name" (users-1024x768.png). Every header is as wide as its
+// title, arrow included, at each window size.
+func TestUsersScreen_HeadersFit(t *testing.T) {
+	h := newHarness(t)
+	// The console's own theme, whose text is wider than the test theme's.
+	fyne.CurrentApp().Settings().SetTheme(Theme())
+	s := h.c.users
+	for _, size := range []fyne.Size{{Width: 1024, Height: 768}, {Width: 1280, Height: 800}, {Width: 1920, Height: 1080}} {
+		h.win.Resize(size)
+		h.c.showScreen(s.content)
+		h.settle()
+		for _, by := range []userSort{sortByName, sortByDevice, sortByLastLogin} {
+			// Each sorted, so each shows its arrow.
+			s.sortOn(by)
+			h.settle()
+			b := s.sortBtns[by]
+			if b.Size().Width < b.MinSize().Width {
+				t.Errorf("%.0f×%.0f: the %q header is %.0f px wide, needs %.0f", size.Width, size.Height, b.Text, b.Size().Width, b.MinSize().Width)
+			}
+		}
+		walk(s.content, func(o fyne.CanvasObject) {
+			l, ok := o.(*widget.Label)
+			if !ok || !l.TextStyle.Bold || (l.Text != "Full name" && l.Text != "Email" && l.Text != "Account") {
+				return
+			}
+			if need := fyne.MeasureText(l.Text, theme.TextSize(), l.TextStyle).Width + 2*theme.InnerPadding(); l.Size().Width < need {
+				t.Errorf("%.0f×%.0f: the %q header is %.0f px wide, needs %.0f", size.Width, size.Height, l.Text, l.Size().Width, need)
+			}
+		})
+	}
+}
+
+// TestUsersScreen_CellsFitAt1280: the room the Username header took came
+// from Email and Account; at 1280×800 in the console's theme their usual
+// text (a 19-character address: 23 characters were cut at the old 18 %
+// too), and the longest device state, still fit.
+func TestUsersScreen_CellsFitAt1280(t *testing.T) {
+	h := newHarness(t)
+	fyne.CurrentApp().Settings().SetTheme(Theme())
+	s := h.c.users
+	storetest.MustAddUser(t, h.svc, "frank", "1357")
+	if _, err := h.svc.UpdateUser("frank", func(u *core.User) error {
+		u.Email, u.MobileAllowed = "f.poole@example.org", false
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	storetest.MustAddUser(t, h.svc, "erin", "1357")
+	ic, err := h.svc.CreateProvisionCode("erin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.svc.Provision("127.0.0.1", "erin", ic.Code, "Android 15"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err = h.svc.CreateProvisionCode("erin"); err != nil {
+		t.Fatal(err)
+	}
+	h.win.Resize(fyne.NewSize(1280, 800))
+	h.c.showScreen(s.content)
+	h.waitFor("both listed", func() bool { return len(s.shown) == 2 })
+	h.settle()
+	var device string
+	for _, r := range s.shown {
+		if r.Name == "erin" {
+			device = deviceState(*r, h.svc.Now())
+		}
+	}
+	for _, want := range []string{"f.poole@example.org", "no mobile client", device} {
+		var cell *widget.Label
+		walk(s.list, func(o fyne.CanvasObject) {
+			if l, ok := o.(*widget.Label); ok && l.Text == want {
+				cell = l
+			}
+		})
+		if cell == nil {
+			t.Fatalf("no cell reads %q", want)
+		}
+		if need := fyne.MeasureText(want, theme.TextSize(), cell.TextStyle).Width + 2*theme.InnerPadding(); cell.Size().Width < need {
+			t.Errorf("%q is cut at 1280×800: %.0f px wide, needs %.0f", want, cell.Size().Width, need)
+		}
+	}
+}
