@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/canvas"
 	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/test"
 	"fyne.io/fyne/v2/theme"
@@ -358,5 +359,64 @@ func TestUsersScreen_CellsFitAt1280(t *testing.T) {
 		if need := fyne.MeasureText(want, theme.TextSize(), cell.TextStyle).Width + 2*theme.InnerPadding(); cell.Size().Width < need {
 			t.Errorf("%q is cut at 1280×800: %.0f px wide, needs %.0f", want, cell.Size().Width, need)
 		}
+	}
+}
+
+// drawnText is the text the canvas.Text objects under o draw, line by
+// line joined with spaces: what a person reads, ellipsis included.
+func drawnText(o fyne.CanvasObject) string {
+	var parts []string
+	walk(o, func(o fyne.CanvasObject) {
+		if t, ok := o.(*canvas.Text); ok && t.Visible() && t.Text != "" {
+			parts = append(parts, strings.TrimSpace(t.Text))
+		}
+	})
+	return strings.Join(parts, " ")
+}
+
+// TestConsole_HealthSentenceIsReadInFull: the status bar's sentence about
+// a server that needs attention (a disk almost full, commits failing, a
+// failed backup) is the one place the console says it, and it was cut
+// with an ellipsis at 1280×800 and even 1920×1080 ("…refuses new
+// provisioning and look…"), the counts after it gone. While the server
+// needs attention the line wraps, so all of it is read; once healthy it
+// is one line again.
+func TestConsole_HealthSentenceIsReadInFull(t *testing.T) {
+	var free atomic.Uint64
+	free.Store(10 << 30)
+	h := newHarnessWith(t, func(h *harness, d *Deps) {
+		svc := storetest.MustService(t, core.WithClock(h.clock), core.WithFreeSpace(func() (uint64, error) { return free.Load(), nil }))
+		for k, v := range map[string]string{"console.setup_done": "yes", "server.siteid": "office"} {
+			if err := svc.SetSetting(k, v); err != nil {
+				t.Fatal(err)
+			}
+		}
+		h.svc, d.Service = svc, svc
+		d.ServerURLs = func() []string { return []string{"https://192.168.1.10:8443/"} }
+	})
+	fyne.CurrentApp().Settings().SetTheme(Theme())
+	h.settle()
+	oneLine := h.c.status.Size().Height
+	free.Store(10 << 20)
+	h.svc.CheckFreeSpace()
+	for _, size := range []fyne.Size{{Width: 1280, Height: 800}, {Width: 1920, Height: 1080}} {
+		h.win.Resize(size)
+		h.settle()
+		writeShot(t, fmt.Sprintf("status-low-disk-%vx%v.png", size.Width, size.Height), h.win.Canvas().Capture())
+		got := drawnText(h.c.status)
+		for _, want := range []string{"Free some space.", "0 codes pending"} {
+			if !strings.Contains(got, want) {
+				t.Errorf("%v: the status bar reads %q, without %q", size, got, want)
+			}
+		}
+		if bad := squashed(h.win.Content()); len(bad) > 0 {
+			t.Errorf("%v: %v", size, bad)
+		}
+	}
+	free.Store(10 << 30)
+	h.svc.CheckFreeSpace()
+	h.settle()
+	if got := h.c.status.Size().Height; got != oneLine {
+		t.Errorf("healthy again, the status line is %.0f px high, was %.0f", got, oneLine)
 	}
 }

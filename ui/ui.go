@@ -138,10 +138,11 @@ type Console struct {
 	serverState *widget.Label
 	status      *widget.Label
 	// stateRow holds serverState and status; it is laid out again when
-	// the state's words change length (refreshStatus).
-	stateRow *fyne.Container
-	certLine *widget.Label
-	copyFP   *widget.Button // copies the certificate fingerprint
+	// the state's words change length (refreshStatus). root is the
+	// window's content, laid out again when the status line wraps.
+	stateRow, root *fyne.Container
+	certLine       *widget.Label
+	copyFP         *widget.Button // copies the certificate fingerprint
 	// installSvc opens the "Install as a service" dialog (services.go).
 	installSvc *widget.Button
 	// modeNote says whether this window runs the server or is attached
@@ -343,7 +344,8 @@ func newConsole(a fyne.App, w fyne.Window, d Deps, o options) *Console {
 	statusBar := container.NewVBox(
 		c.stateRow,
 		container.NewBorder(nil, nil, nil, container.NewHBox(c.copyFP, c.installSvc), c.certLine))
-	w.SetContent(container.NewBorder(nil, container.NewVBox(widget.NewSeparator(), statusBar), nil, nil, split))
+	c.root = container.NewBorder(nil, container.NewVBox(widget.NewSeparator(), statusBar), nil, nil, split)
+	w.SetContent(c.root)
 	c.restoreWindowSize()
 	c.nav.Select(0)
 	c.setupKeys()
@@ -476,12 +478,17 @@ func (c *Console) Close() {
 // refreshStatus rewrites the status bar from the server's state, the
 // configuration and the users screen's counts.
 func (c *Console) refreshStatus() {
-	was := c.serverState.Text
+	was, wasStatus, wasWrap := c.serverState.Text, c.status.Text, c.status.Wrapping
 	defer func() {
 		// "● Server needs attention" is wider than "● Server running":
 		// without a new layout it was drawn over the sentence beside it.
 		if c.stateRow != nil && c.serverState.Text != was {
 			c.stateRow.Refresh()
+		}
+		// A wrapped line may now take more or fewer lines, and the bar
+		// with it: the window lays out again.
+		if c.root != nil && (c.status.Wrapping != wasWrap || c.status.Wrapping != fyne.TextWrapOff && c.status.Text != wasStatus) {
+			relayout(c.root)
 		}
 	}()
 	urls := c.serverURLs()
@@ -499,11 +506,16 @@ func (c *Console) refreshStatus() {
 		c.serverState.SetText("● Server stopped")
 	}
 	var parts []string
+	// The line is cut to one line, unless the server needs attention:
+	// this is the one place the console says why, so the sentence wraps
+	// and is read in full (cut, it lost its second half at 1920 px).
+	c.status.Wrapping, c.status.Truncation = fyne.TextWrapOff, fyne.TextTruncateEllipsis
 	if h := c.svc.Health(); !h.OK() {
 		// A full disk or failing commits: red, with the sentence first.
 		c.serverState.Importance = widget.DangerImportance
 		c.serverState.SetText("● Server needs attention")
 		parts = append(parts, h.Message())
+		c.status.Wrapping, c.status.Truncation = fyne.TextWrapWord, fyne.TextTruncateOff
 	}
 	if len(urls) > 0 {
 		parts = append(parts, strings.Join(urls, ", "))
