@@ -30,7 +30,23 @@ func TestScreenshots(t *testing.T) {
 	if os.Getenv("PROVISIO_SHOTS") == "" {
 		t.Skip("set PROVISIO_SHOTS=dir to write screenshots")
 	}
+	sizes, variants := shotSizes, []shotVariant{{"default", "", Theme()}}
+	if os.Getenv("PROVISIO_SHOTS_AUDIT") != "" {
+		sizes = append([]fyne.Size{{Width: 1024, Height: 768}}, sizes...)
+		variants = append(variants, shotVariant{"light", "-light", variantTheme{Theme(), theme.VariantLight}})
+	}
+	// A console of its own for each variant, built in its theme: one
+	// built in another keeps some icons in that theme's colours (a
+	// select's arrow stayed white on the light variant's grey).
+	for _, v := range variants {
+		t.Run(v.name, func(t *testing.T) { shootConsole(t, v, sizes) })
+	}
+}
+
+// shootConsole renders every scene at every size in v.
+func shootConsole(t *testing.T, v shotVariant, sizes []fyne.Size) {
 	h := newHarnessWith(t, func(h *harness, d *Deps) {
+		fyne.CurrentApp().Settings().SetTheme(v.theme)
 		// A service that can make OATH keys, as the app's is, for the
 		// authenticator-app dialog.
 		h.svc = storetest.MustServiceOn(t, h.st, core.WithClock(h.clock), core.WithOATHKeys(oathkey.Keys{}))
@@ -45,7 +61,6 @@ func TestScreenshots(t *testing.T) {
 				NotAfter: time.Date(2027, 3, 1, 12, 0, 0, 0, time.UTC)}
 		}
 	})
-	fyne.CurrentApp().Settings().SetTheme(Theme())
 	for k, v := range map[string]string{"server.name": "office-pc", "server.advertise": "192.168.1.10",
 		"server.tls_cert": "/etc/provisio/auth.crt", "server.tls_key": "/etc/provisio/auth.key"} {
 		if err := h.svc.SetSetting(k, v); err != nil {
@@ -196,28 +211,20 @@ func TestScreenshots(t *testing.T) {
 		}
 	}
 
-	sizes, variants := shotSizes, []shotVariant{{"", Theme()}}
-	if os.Getenv("PROVISIO_SHOTS_AUDIT") != "" {
-		sizes = append([]fyne.Size{{Width: 1024, Height: 768}}, sizes...)
-		variants = append(variants, shotVariant{"-light", variantTheme{Theme(), theme.VariantLight}})
-	}
-	for _, v := range variants {
-		fyne.CurrentApp().Settings().SetTheme(v.theme)
-		for _, size := range sizes {
-			h.win.Resize(size)
-			for _, sc := range scenes {
+	for _, size := range sizes {
+		h.win.Resize(size)
+		for _, sc := range scenes {
+			closeOverlays()
+			sc.setup()
+			h.settle()
+			writeShot(t, fmt.Sprintf("%s-%dx%d%s.png", sc.name, int(size.Width), int(size.Height), v.suffix), h.win.Canvas().Capture())
+			if c.reprov != nil && c.reprov.full {
+				test.Tap(c.reprov.fullScreen)
+			}
+			if sc.name == "reprovision-oath" {
 				closeOverlays()
-				sc.setup()
-				h.settle()
-				writeShot(t, fmt.Sprintf("%s-%dx%d%s.png", sc.name, int(size.Width), int(size.Height), v.suffix), h.win.Canvas().Capture())
-				if c.reprov != nil && c.reprov.full {
-					test.Tap(c.reprov.fullScreen)
-				}
-				if sc.name == "reprovision-oath" {
-					closeOverlays()
-					if err := h.svc.SetSetting("oath.enabled", "no"); err != nil {
-						t.Fatal(err)
-					}
+				if err := h.svc.SetSetting("oath.enabled", "no"); err != nil {
+					t.Fatal(err)
 				}
 			}
 		}
@@ -226,10 +233,11 @@ func TestScreenshots(t *testing.T) {
 }
 
 // shotVariant is a theme the screenshots are taken in, and the suffix
-// of their file names.
+// of their file names. The default is the console's theme as the test
+// driver draws it, which is the dark variant.
 type shotVariant struct {
-	suffix string
-	theme  fyne.Theme
+	name, suffix string
+	theme        fyne.Theme
 }
 
 // variantTheme is a theme held to one variant, light or dark, whatever
