@@ -71,6 +71,11 @@ func (at *Attached) updateButtons() {
 	set(at.profileBtn, ok)
 	set(at.delBtn, ok)
 	at.addBtn.Enable()
+	line := selectUserNote
+	if ok {
+		line = attachedUserLine(u)
+	}
+	at.showLine(at.userLine, at.left, line)
 }
 
 // call runs an API call off the UI thread and shows its error, if any,
