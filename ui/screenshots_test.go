@@ -139,6 +139,11 @@ func shootConsole(t *testing.T, v shotVariant, sizes []fyne.Size) {
 		{"reprovision-expired", func() {
 			// A user with a phone: the note under the status is longest.
 			reprovision("carol")
+			// Drawn as expired; withdrawn in the store, so the later
+			// scenes do not show carol with a pending code.
+			if _, err := h.svc.WithdrawProvisionCode("carol", c.reprov.issued.Code); err != nil {
+				t.Fatal(err)
+			}
 			c.reprov.finish(statusExpired, widget.WarningImportance, "Use New code to make another.")
 		}},
 		{"reprovision-oath", func() {
@@ -222,7 +227,11 @@ func shootConsole(t *testing.T, v shotVariant, sizes []fyne.Size) {
 				test.Tap(c.reprov.fullScreen)
 			}
 			if sc.name == "reprovision-oath" {
+				// Nor with a token waiting for confirmation.
 				closeOverlays()
+				if err := h.svc.RevokeOATH("carol"); err != nil {
+					t.Fatal(err)
+				}
 				if err := h.svc.SetSetting("oath.enabled", "no"); err != nil {
 					t.Fatal(err)
 				}
