@@ -24,7 +24,7 @@ SHELL       := bash
 
 
 .DEFAULT_GOAL := help
-.PHONY: help deps run build test race screenshots mailcatcher bench bench-wrk lint fmt-check vet check-deps package install clean
+.PHONY: help deps run build test race screenshots screenshots-audit mailcatcher bench bench-wrk lint fmt-check vet check-deps package install clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-11s %s\n", $$1, $$2}'
@@ -57,6 +57,15 @@ screenshots: deps ## render every screen and the phone pages into docs/screensho
 	PROVISIO_SHOTS=$(abspath $(SHOTS)) LANG=en_US.UTF-8 $(GO) test -count=1 -run '^TestScreenshots$$' ./ui/
 	PROVISIO_WEB_SHOTS=$(abspath $(SHOTS)) LANG=en_US.UTF-8 $(GO) test -count=1 -run '^TestScreenshots$$' ./core/webclient/
 	@echo "screenshots: $$(ls $(SHOTS)/*.png | wc -l) files in $(SHOTS)"
+
+# The console for a layout review: also at 1024x768 and in the light variant
+# (-light; the test driver's own is dark), with the authenticator-app dialog.
+AUDIT_SHOTS ?= /tmp/shots-ui
+screenshots-audit: deps ## render the console at 1024x768, 1280x800 and 1920x1080, dark and light, into /tmp/shots-ui
+	mkdir -p $(AUDIT_SHOTS)
+	rm -f $(AUDIT_SHOTS)/*.png
+	PROVISIO_SHOTS=$(abspath $(AUDIT_SHOTS)) PROVISIO_SHOTS_AUDIT=1 LANG=en_US.UTF-8 $(GO) test -count=1 -run '^TestScreenshots$$' ./ui/
+	@echo "screenshots-audit: $$(ls $(AUDIT_SHOTS)/*.png | wc -l) files in $(AUDIT_SHOTS)"
 
 mailcatcher: ## a local SMTP server on 127.0.0.1:2525 that prints every message
 	$(GO) run ./core/mailer/smtpcapture/mailcatcher

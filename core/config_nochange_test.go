@@ -59,3 +59,23 @@ func TestService_SaveWithoutChangeWritesNothing(t *testing.T) {
 		t.Errorf("a real change added %d log lines, want 1", got-lines)
 	}
 }
+
+// TestService_SaveWithoutChangeLeavesHealth: the rolled-back save above
+// went through the store's failure path, so the console's status bar
+// turned red with "Server needs attention · Changes cannot be saved: no
+// setting changed" after Save was pressed twice (seen in the console's
+// screenshots). Saving what is saved is no commit failure.
+func TestService_SaveWithoutChangeLeavesHealth(t *testing.T) {
+	svc := storetest.MustServiceOn(t, storetest.MustOpen(t))
+	for i := 0; i < 2; i++ {
+		if err := svc.SetSetting("server.name", "front-desk"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := svc.ChangeSettings(map[string]string{"server.name": "front-desk"}, "Settings"); err != nil {
+		t.Fatal(err)
+	}
+	if h := svc.Health(); !h.OK() {
+		t.Errorf("after saves without a change the server needs attention: %q", h.Message())
+	}
+}

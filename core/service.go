@@ -299,9 +299,10 @@ func (s *Service) update(batch bool, fn func(tx Tx, log *logger) error, events .
 		err = s.store.Update(run)
 	}
 	if err != nil {
-		if ErrorCode(err) == CodeInternal {
+		if ErrorCode(err) == CodeInternal && !errors.Is(err, errUnchanged) {
 			// A store error, not a rule's refusal: a person must see it
 			// even when the log itself cannot be written (a full disk).
+			// A save that changes nothing rolls back on purpose.
 			s.commitFailed(err)
 		}
 		return err

@@ -148,7 +148,7 @@ func (s *agentsScreen) openForm(a *core.Agent) {
 	})
 	c.pushModal(f.dlg, f.submit)
 	s.form = f
-	f.dlg.Resize(fyne.NewSize(680, 0))
+	fitWidth(f.dlg, 680)
 	f.dlg.Show()
 	if a == nil {
 		c.win.Canvas().Focus(f.name.input)

@@ -125,14 +125,22 @@ func ask(h dialogHost, win fyne.Window, s askSpec) *askDialog {
 		}
 	})
 	h.keys().pushModal(d, submit)
+	var w float32
 	if s.content == nil {
 		// Fyne's width for a sentence: unwrapped if it fits in 600
 		// points and 90 % of the window.
-		w := widget.NewLabel(s.msg).MinSize().Width + 32 + theme.Padding()*2
+		w = widget.NewLabel(s.msg).MinSize().Width + 32 + theme.Padding()*2
 		w = fyne.Min(fyne.Min(w, 600), win.Canvas().Size().Width*0.9)
 		d.Resize(fyne.NewSize(w, d.MinSize().Height))
 	}
 	d.Show()
+	if s.content == nil {
+		// Measured before the sentence had a width, a wrapping label
+		// counts a word a line: a one-line error opened in a box 475 px
+		// high, its OK button far below the text. Laid out at its width
+		// now, the sentence knows its lines.
+		d.Resize(fyne.NewSize(w, d.MinSize().Height))
+	}
 	return d
 }
 

@@ -74,12 +74,18 @@ type Attached struct {
 	selected int
 	// activity is newest first; actMu lets Activity read it from any
 	// goroutine.
-	actMu     sync.Mutex
-	activity  []string
-	actList   *widget.List
-	state     *widget.Label
-	status    *widget.Label
-	reprovBtn *widget.Button
+	actMu    sync.Mutex
+	activity []string
+	actList  *widget.List
+	// userLine and actLine show the selected user's and activity's line
+	// in full, wrapped: the lists cut a line at the pane's edge.
+	userLine, actLine *widget.Label
+	actSel            int // the selected activity line, -1 for none
+	// left and right are the panes, laid out again when a line changes.
+	left, right *fyne.Container
+	state       *widget.Label
+	status      *widget.Label
+	reprovBtn   *widget.Button
 	// me is who the API takes this console for; its role decides which
 	// actions are shown.
 	me core.AdminOperator
@@ -120,7 +126,7 @@ func NewAttached(w fyne.Window, d AttachedDeps) *Attached {
 	at.ui.queue = d.do
 	at.userList = widget.NewList(
 		func() int { return len(at.users) },
-		func() fyne.CanvasObject { return widget.NewLabel("") },
+		func() fyne.CanvasObject { return extend(&widget.Label{Truncation: fyne.TextTruncateEllipsis}) },
 		func(i widget.ListItemID, o fyne.CanvasObject) {
 			if i < len(at.users) {
 				o.(*widget.Label).SetText(attachedUserLine(at.users[i]))
@@ -130,12 +136,22 @@ func NewAttached(w fyne.Window, d AttachedDeps) *Attached {
 	at.userList.OnUnselected = func(widget.ListItemID) { at.selected = -1; at.updateButtons() }
 	at.actList = widget.NewList(
 		func() int { return len(at.Activity()) },
-		func() fyne.CanvasObject { return widget.NewLabel("") },
+		func() fyne.CanvasObject { return extend(&widget.Label{Truncation: fyne.TextTruncateEllipsis}) },
 		func(i widget.ListItemID, o fyne.CanvasObject) {
 			if act := at.Activity(); i < len(act) {
 				o.(*widget.Label).SetText(act[i])
 			}
 		})
+	at.userLine = &widget.Label{Text: selectUserNote, Wrapping: fyne.TextWrapWord}
+	at.actLine = &widget.Label{Text: selectActivityNote, Wrapping: fyne.TextWrapWord}
+	at.actSel = -1
+	at.actList.OnSelected = func(i widget.ListItemID) {
+		at.actSel = i
+		if act := at.Activity(); i < len(act) {
+			at.showLine(at.actLine, at.right, act[i])
+		}
+	}
+	at.actList.OnUnselected = func(widget.ListItemID) { at.actSel = -1 }
 	at.reprovBtn = widget.NewButton("Reprovision…", at.reprovisionSelected)
 	at.unlockBtn = widget.NewButton("Unlock", at.unlockSelected)
 	at.pinBtn = widget.NewButton("Reset PIN…", at.resetPINSelected)
@@ -165,13 +181,14 @@ func NewAttached(w fyne.Window, d AttachedDeps) *Attached {
 		}
 	}
 	at.updateButtons()
-	left := container.NewBorder(widget.NewLabelWithStyle("Users", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}),
+	at.left = container.NewBorder(widget.NewLabelWithStyle("Users", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}),
 		container.NewVBox(
+			at.userLine,
 			container.NewHBox(at.reprovBtn, at.unlockBtn, at.pinBtn, at.revokeBtn, at.profileBtn),
 			container.NewHBox(at.addBtn, at.delBtn, widget.NewButton("Refresh", at.refreshUsers))),
 		nil, nil, at.userList)
-	right := container.NewBorder(widget.NewLabelWithStyle("Activity", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}), nil, nil, nil, at.actList)
-	split := container.NewHSplit(left, right)
+	at.right = container.NewBorder(widget.NewLabelWithStyle("Activity", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}), at.actLine, nil, nil, at.actList)
+	split := container.NewHSplit(at.left, at.right)
 	split.Offset = 0.5
 	bar := container.NewBorder(nil, nil, at.state, nil, at.status)
 	w.SetContent(container.NewBorder(nil, container.NewVBox(widget.NewSeparator(), bar), nil, nil, split))
@@ -245,8 +262,36 @@ func (at *Attached) addActivity(t time.Time, line string) {
 	if len(at.activity) > maxActivity {
 		at.activity = at.activity[:maxActivity]
 	}
+	n := len(at.activity)
 	at.actMu.Unlock()
+	// The new line goes on top: the selection moves down with the line
+	// it is on, which the line under the list shows.
+	if sel := at.actSel; sel >= 0 {
+		if sel+1 < n {
+			at.actList.Select(sel + 1)
+		} else {
+			at.actList.UnselectAll()
+		}
+	}
 	at.actList.Refresh()
+}
+
+// The lines under the lists while nothing is selected.
+const (
+	selectUserNote     = "Select a user for more actions."
+	selectActivityNote = "Select a line to read it in full."
+)
+
+// showLine puts text in l, under a list in pane, and lays the pane out
+// again when it changed: a wrapped line may take more or fewer lines.
+func (at *Attached) showLine(l *widget.Label, pane *fyne.Container, text string) {
+	if l.Text == text {
+		return
+	}
+	l.SetText(text)
+	if pane != nil {
+		relayout(pane)
+	}
 }
 
 // Activity returns the activity lines shown, newest first.

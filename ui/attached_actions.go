@@ -71,6 +71,11 @@ func (at *Attached) updateButtons() {
 	set(at.profileBtn, ok)
 	set(at.delBtn, ok)
 	at.addBtn.Enable()
+	line := selectUserNote
+	if ok {
+		line = attachedUserLine(u)
+	}
+	at.showLine(at.userLine, at.left, line)
 }
 
 // call runs an API call off the UI thread and shows its error, if any,
@@ -268,7 +273,7 @@ func (at *Attached) addUser() {
 	at.addForm = k
 	// Height 0: the dialog takes its content's height and grows when a
 	// sentence appears.
-	k.dlg.Resize(fyne.NewSize(480, 0))
+	fitWidth(k.dlg, 480)
 	at.pushModal(k.dlg, k.press)
 	k.dlg.Show()
 	at.win.Canvas().Focus(name.input)

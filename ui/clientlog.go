@@ -73,7 +73,7 @@ func (c *Console) openClientLog(user string) {
 	})
 	c.clientLog = v
 	v.reload()
-	v.dlg.Resize(fyne.NewSize(720, 0))
+	fitWidth(v.dlg, 720)
 	v.dlg.Show()
 }
 

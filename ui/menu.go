@@ -77,7 +77,7 @@ func (c *Console) quit() {
 				c.quitNow()
 			}
 		}})
-	c.quitAsk.Resize(fyne.NewSize(480, 0))
+	fitWidth(c.quitAsk, 480)
 }
 
 // unsavedScreens are the titles of the screens with unsaved changes, in
@@ -172,7 +172,7 @@ func (c *Console) showAbout() {
 		container.NewHBox(a.copyFP),
 	)
 	a.dlg = c.ask(askSpec{title: "About Provisio", content: content, dismiss: "Close"})
-	a.dlg.Resize(fyne.NewSize(640, 0))
+	fitWidth(a.dlg, 640)
 	c.aboutBox = a
 }
 

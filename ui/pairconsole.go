@@ -51,7 +51,7 @@ func (s *serverScreen) openPairConsole() {
 		s.showPairing(p)
 	}
 	s.pairForm = k
-	k.dlg.Resize(fyne.NewSize(520, 0))
+	fitWidth(k.dlg, 520)
 	s.c.pushModal(k.dlg, k.press)
 	k.dlg.Show()
 	s.c.win.Canvas().Focus(name.input)

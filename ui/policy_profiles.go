@@ -195,7 +195,7 @@ func (s *profilesScreen) confirmDelete() {
 			s.c.showError(err)
 		}
 	}})
-	s.confirm.Resize(fyne.NewSize(520, 0))
+	fitWidth(s.confirm, 520)
 }
 
 // groups are the users' groups, for the Assign to group choice.
@@ -241,7 +241,7 @@ func (s *profilesScreen) openAssign() {
 		container.NewVBox(newFormGrid(formRow("Group", s.assignTo)), note), s.c.win)
 	s.assignDlg.SetButtons([]fyne.CanvasObject{cancel, s.assignSave})
 	s.c.pushModal(s.assignDlg, s.assignSave.OnTapped)
-	s.assignDlg.Resize(fyne.NewSize(480, 0))
+	fitWidth(s.assignDlg, 480)
 	s.assignDlg.Show()
 }
 

@@ -160,7 +160,7 @@ func (c *Console) openReprovision(name string) {
 			}
 		}})
 	c.oldPhone = confirm
-	confirm.Resize(fyne.NewSize(480, 0))
+	fitWidth(confirm, 480)
 }
 
 // askMobileRight asks about a user whose account does not allow the
@@ -185,7 +185,7 @@ func (c *Console) askMobileRight(u core.User) {
 			c.openReprovision(u.Name) // asks about a phone the user already has
 		}})
 	c.oldPhone = confirm
-	confirm.Resize(fyne.NewSize(480, 0))
+	fitWidth(confirm, 480)
 }
 
 // oldPhoneNote is the Reprovision dialog's reminder for a user who
@@ -430,6 +430,10 @@ func (d *reprovisionDialog) finish(status string, imp widget.Importance, countdo
 	d.savePNG.Disable()
 	d.setStatus(status, imp)
 	d.countdown.SetText(countdown)
+	// The status may now take more lines than the dialog gave it (a
+	// long device description): without a new layout it ran over the
+	// line below, as the authenticator-app dialog's did.
+	relayout(d.dlg)
 }
 
 func (d *reprovisionDialog) setStatus(text string, imp widget.Importance) {
@@ -514,6 +518,6 @@ func (c *Console) showAgentCode(ic core.IssuedCode) {
 	// It opens by itself, over whatever the admin is typing in: Enter
 	// alone must not close it unread (askSpec.guarded).
 	n.dlg = c.ask(askSpec{title: "Provision code for " + ic.User, content: content, dismiss: "Close", guarded: true})
-	n.dlg.Resize(fyne.NewSize(520, 0))
+	fitWidth(n.dlg, 520)
 	c.notice = n
 }

@@ -2,6 +2,7 @@ package ui
 
 import (
 	"fmt"
+	"image/color"
 	"os"
 	"strings"
 	"testing"
@@ -9,8 +10,11 @@ import (
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/test"
+	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
 
 	"provisio/core"
+	"provisio/core/oathkey"
 	"provisio/core/store/storetest"
 )
 
@@ -20,11 +24,33 @@ var shotSizes = []fyne.Size{{Width: 1280, Height: 800}, {Width: 1920, Height: 10
 // TestScreenshots renders every screen and the main dialogs at both
 // sizes into PROVISIO_SHOTS (make screenshots writes docs/screenshots),
 // with the default theme, for a person to review and for the README.
+// PROVISIO_SHOTS_AUDIT=1 adds 1024×768 and the dark variant, for a
+// layout review (make screenshots-audit).
 func TestScreenshots(t *testing.T) {
 	if os.Getenv("PROVISIO_SHOTS") == "" {
 		t.Skip("set PROVISIO_SHOTS=dir to write screenshots")
 	}
+	sizes, variants := shotSizes, []shotVariant{{"default", "", Theme()}}
+	if os.Getenv("PROVISIO_SHOTS_AUDIT") != "" {
+		sizes = append([]fyne.Size{{Width: 1024, Height: 768}}, sizes...)
+		variants = append(variants, shotVariant{"light", "-light", variantTheme{Theme(), theme.VariantLight}})
+	}
+	// A console of its own for each variant, built in its theme: one
+	// built in another keeps some icons in that theme's colours (a
+	// select's arrow stayed white on the light variant's grey).
+	for _, v := range variants {
+		t.Run(v.name, func(t *testing.T) { shootConsole(t, v, sizes) })
+	}
+}
+
+// shootConsole renders every scene at every size in v.
+func shootConsole(t *testing.T, v shotVariant, sizes []fyne.Size) {
 	h := newHarnessWith(t, func(h *harness, d *Deps) {
+		fyne.CurrentApp().Settings().SetTheme(v.theme)
+		// A service that can make OATH keys, as the app's is, for the
+		// authenticator-app dialog.
+		h.svc = storetest.MustServiceOn(t, h.st, core.WithClock(h.clock), core.WithOATHKeys(oathkey.Keys{}))
+		d.Service = h.svc
 		d.Fingerprint = shotFingerprint
 		d.Version, d.DataDir = "0.1.0", "/home/admin/.config/provisio"
 		d.ServerURLs = func() []string { return []string{"https://192.168.1.10:8443/"} }
@@ -35,7 +61,6 @@ func TestScreenshots(t *testing.T) {
 				NotAfter: time.Date(2027, 3, 1, 12, 0, 0, 0, time.UTC)}
 		}
 	})
-	fyne.CurrentApp().Settings().SetTheme(Theme())
 	for k, v := range map[string]string{"server.name": "office-pc", "server.advertise": "192.168.1.10",
 		"server.tls_cert": "/etc/provisio/auth.crt", "server.tls_key": "/etc/provisio/auth.key"} {
 		if err := h.svc.SetSetting(k, v); err != nil {
@@ -43,6 +68,7 @@ func TestScreenshots(t *testing.T) {
 		}
 	}
 	seedOffice(t, h)
+	h.c.users.refresh() // the logins went straight into the store
 	h.settle()
 	c := h.c
 
@@ -110,6 +136,25 @@ func TestScreenshots(t *testing.T) {
 			reprovision("frank")
 			test.Tap(c.reprov.fullScreen)
 		}},
+		{"reprovision-expired", func() {
+			// A user with a phone: the note under the status is longest.
+			reprovision("carol")
+			// Drawn as expired; withdrawn in the store, so the later
+			// scenes do not show carol with a pending code.
+			if _, err := h.svc.WithdrawProvisionCode("carol", c.reprov.issued.Code); err != nil {
+				t.Fatal(err)
+			}
+			c.reprov.finish(statusExpired, widget.WarningImportance, "Use New code to make another.")
+		}},
+		{"reprovision-oath", func() {
+			// On for this scene only: the other screens show the default.
+			if err := h.svc.SetSetting("oath.enabled", "yes"); err != nil {
+				t.Fatal(err)
+			}
+			h.settle()
+			selectUser(h, "carol")
+			c.openReprovisionOATH("carol")
+		}},
 		{"policy-mobile", screen(c.mobile.content)},
 		{"policy-profiles", func() { seedProfiles(t, h.svc); h.settle(); c.showScreen(c.profiles.content) }},
 		{"profile-form", func() {
@@ -171,19 +216,49 @@ func TestScreenshots(t *testing.T) {
 		}
 	}
 
-	for _, size := range shotSizes {
+	for _, size := range sizes {
 		h.win.Resize(size)
 		for _, sc := range scenes {
 			closeOverlays()
 			sc.setup()
 			h.settle()
-			writeShot(t, fmt.Sprintf("%s-%dx%d.png", sc.name, int(size.Width), int(size.Height)), h.win.Canvas().Capture())
+			writeShot(t, fmt.Sprintf("%s-%dx%d%s.png", sc.name, int(size.Width), int(size.Height), v.suffix), h.win.Canvas().Capture())
 			if c.reprov != nil && c.reprov.full {
 				test.Tap(c.reprov.fullScreen)
+			}
+			if sc.name == "reprovision-oath" {
+				// Nor with a token waiting for confirmation.
+				closeOverlays()
+				if err := h.svc.RevokeOATH("carol"); err != nil {
+					t.Fatal(err)
+				}
+				if err := h.svc.SetSetting("oath.enabled", "no"); err != nil {
+					t.Fatal(err)
+				}
 			}
 		}
 	}
 	closeOverlays()
+}
+
+// shotVariant is a theme the screenshots are taken in, and the suffix
+// of their file names. The default is the console's theme as the test
+// driver draws it, which is the dark variant.
+type shotVariant struct {
+	name, suffix string
+	theme        fyne.Theme
+}
+
+// variantTheme is a theme held to one variant, light or dark, whatever
+// the system asks for: the test driver asks for neither, which Fyne's
+// theme draws dark.
+type variantTheme struct {
+	fyne.Theme
+	variant fyne.ThemeVariant
+}
+
+func (v variantTheme) Color(n fyne.ThemeColorName, _ fyne.ThemeVariant) color.Color {
+	return v.Theme.Color(n, v.variant)
 }
 
 // shotFingerprint looks like a real certificate's.
@@ -243,10 +318,12 @@ func seedOffice(t *testing.T, h *harness) {
 		}
 		h.clock.Advance(37 * time.Minute)
 	}
+	// Logins are the login record's, which UpdateUser leaves alone: put
+	// straight in the store, as a login would leave them (setting
+	// User.LastLogin showed "never" for everyone).
 	for i, n := range []string{"alice", "carol"} {
-		if _, err := svc.UpdateUser(n, func(u *core.User) error {
-			u.LastLogin = h.clock.Now().Add(-time.Duration(i+1) * 95 * time.Minute)
-			return nil
+		if err := h.st.Update(func(tx core.Tx) error {
+			return tx.PutLoginState(n, core.LoginState{LastLogin: h.clock.Now().Add(-time.Duration(i+1) * 95 * time.Minute)})
 		}); err != nil {
 			t.Fatal(err)
 		}

@@ -13,8 +13,6 @@ import (
 	"errors"
 	"net/netip"
 	"net/url"
-	"strings"
-	"sync/atomic"
 	"time"
 
 	"fyne.io/fyne/v2"
@@ -137,8 +135,12 @@ type Console struct {
 	// compares) with its Copy button.
 	serverState *widget.Label
 	status      *widget.Label
-	certLine    *widget.Label
-	copyFP      *widget.Button // copies the certificate fingerprint
+	// stateRow holds serverState and status; it is laid out again when
+	// the state's words change length (refreshStatus). root is the
+	// window's content, laid out again when the status line wraps.
+	stateRow, root *fyne.Container
+	certLine       *widget.Label
+	copyFP         *widget.Button // copies the certificate fingerprint
 	// installSvc opens the "Install as a service" dialog (services.go).
 	installSvc *widget.Button
 	// modeNote says whether this window runs the server or is attached
@@ -336,10 +338,12 @@ func newConsole(a fyne.App, w fyne.Window, d Deps, o options) *Console {
 		c.installSvc.Hide()
 	}
 	c.modeNote = mode
+	c.stateRow = container.NewBorder(nil, nil, c.serverState, mode, c.status)
 	statusBar := container.NewVBox(
-		container.NewBorder(nil, nil, c.serverState, mode, c.status),
+		c.stateRow,
 		container.NewBorder(nil, nil, nil, container.NewHBox(c.copyFP, c.installSvc), c.certLine))
-	w.SetContent(container.NewBorder(nil, container.NewVBox(widget.NewSeparator(), statusBar), nil, nil, split))
+	c.root = container.NewBorder(nil, container.NewVBox(widget.NewSeparator(), statusBar), nil, nil, split)
+	w.SetContent(c.root)
 	c.restoreWindowSize()
 	c.nav.Select(0)
 	c.setupKeys()
@@ -467,104 +471,6 @@ func (c *Console) Close() {
 	case <-time.After(c.opts.closeWait):
 	}
 	c.bridge.stop()
-}
-
-// refreshStatus rewrites the status bar from the server's state, the
-// configuration and the users screen's counts.
-func (c *Console) refreshStatus() {
-	urls := c.serverURLs()
-	if c.attached() {
-		c.serverState.Importance = widget.SuccessImportance
-		c.serverState.SetText(AttachedState)
-		if c.streamLost {
-			c.serverState.Importance = widget.DangerImportance
-		}
-	} else if len(urls) > 0 {
-		c.serverState.Importance = widget.SuccessImportance
-		c.serverState.SetText("● Server running")
-	} else {
-		c.serverState.Importance = widget.DangerImportance
-		c.serverState.SetText("● Server stopped")
-	}
-	var parts []string
-	if h := c.svc.Health(); !h.OK() {
-		// A full disk or failing commits: red, with the sentence first.
-		c.serverState.Importance = widget.DangerImportance
-		c.serverState.SetText("● Server needs attention")
-		parts = append(parts, h.Message())
-	}
-	if len(urls) > 0 {
-		parts = append(parts, strings.Join(urls, ", "))
-	}
-	parts = append(parts, "Site ID "+c.svc.Settings().SiteID)
-	if c.users != nil {
-		devices, pending := c.users.counts()
-		parts = append(parts, plural(devices, "device provisioned", "devices provisioned"),
-			plural(pending, "code pending", "codes pending"))
-	}
-	fp := c.fingerprint
-	if fp == "" {
-		fp = "unknown"
-	}
-	c.status.SetText(strings.Join(parts, "   ·   "))
-	c.certLine.SetText("Certificate SHA-256 " + fp)
-}
-
-// serverURLs returns where the server answers, none when it is stopped.
-func (c *Console) serverURLs() []string {
-	if c.deps.ServerURLs == nil {
-		return nil
-	}
-	return c.deps.ServerURLs()
-}
-
-// startStatusClock recounts pending codes now and then: codes expire
-// without an event. It also asks for the certificate served now, off the
-// UI thread: a certificate file renewed in place changes the fingerprint
-// without a configuration change.
-func (c *Console) startStatusClock() {
-	c.haltStatus, c.statusDone = make(chan struct{}), make(chan struct{})
-	halt, done := c.haltStatus, c.statusDone
-	go func() {
-		defer close(done)
-		t := time.NewTicker(c.opts.statusTick)
-		defer t.Stop()
-		// One recount waits for the UI thread at a time: a busy thread
-		// (a long import, a slow machine) must not find a pile of them.
-		var pending atomic.Bool
-		for {
-			select {
-			case <-t.C:
-				select {
-				case <-halt:
-					// Closed as the tick came: select picks either.
-					return
-				default:
-				}
-				if !pending.CompareAndSwap(false, true) {
-					continue
-				}
-				fp := ""
-				if c.deps.Certificate != nil {
-					fp = c.deps.Certificate().Fingerprint
-				}
-				// Expired codes leave the pending count and their
-				// messages show as withdrawn, together.
-				c.do(func() {
-					pending.Store(false)
-					if fp != "" {
-						c.fingerprint = fp
-					}
-					c.refreshStatus()
-					if c.outbox != nil && c.outbox.expiryPassed() {
-						c.outbox.refresh()
-					}
-				})
-			case <-halt:
-				return
-			}
-		}
-	}()
 }
 
 // plural writes "1 code pending" or "3 codes pending" (core.Plural).

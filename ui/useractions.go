@@ -151,7 +151,7 @@ func (s *usersScreen) openPINReset() {
 	})
 	s.c.pushModal(p.dlg, nil)
 	s.pinReset = p
-	p.dlg.Resize(fyne.NewSize(520, 0))
+	fitWidth(p.dlg, 520)
 	p.dlg.Show()
 }
 

@@ -149,7 +149,7 @@ func (s *usersScreen) openForm(u *core.User) {
 	s.form = f
 	// Height 0: the dialog takes its content's height and grows when an
 	// error message appears.
-	f.dlg.Resize(fyne.NewSize(560, 0))
+	fitWidth(f.dlg, 560)
 	f.dlg.Show()
 	if u == nil {
 		s.c.win.Canvas().Focus(f.name.input)

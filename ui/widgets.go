@@ -152,6 +152,19 @@ func (f *field) setError(msg string) {
 	}
 }
 
+// fitWidth gives dialog d the width w and the height its content needs
+// at that width. Resize(w, 0) alone took the height the content needed at
+// the narrower width it was first laid out at, where a wrapping label
+// counts a word, or a character, a line: About opened as high as the
+// window with its four lines at the top.
+func fitWidth(d interface {
+	Resize(fyne.Size)
+	Refresh()
+}, w float32) {
+	d.Resize(fyne.NewSize(w, 0))
+	relayout(d)
+}
+
 // relayout lays o and everything in it out again after something inside
 // changed size. It takes two passes: a wrapping label knows how many lines
 // it needs only once the first pass has given it a width.
