@@ -269,7 +269,7 @@ func (at *Attached) addUser() {
 	// Height 0: the dialog takes its content's height and grows when a
 	// sentence appears.
 	k.dlg.Resize(fyne.NewSize(480, 0))
-	at.pushModal(k.dlg, k.press)
+	at.addModal = at.pushModal(k.dlg, k.press)
 	k.dlg.Show()
 	at.win.Canvas().Focus(name.input)
 }

@@ -34,6 +34,9 @@ type attachedService struct {
 	behind time.Duration
 	// store, when set, is its store (a fresh one otherwise).
 	store core.Store
+	// restart, when set, receives a function that opens the service's
+	// admin socket again after stopService, as a restarted service does.
+	restart *func()
 }
 
 func newAttachedHarnessWith(t *testing.T, o attachedService) (h *harness, stopService func()) {
@@ -60,6 +63,15 @@ func newAttachedHarnessWith(t *testing.T, o attachedService) (h *harness, stopSe
 		srv, err = adminapi.Listen(sock, h.svc)
 		if err != nil {
 			t.Fatal(err)
+		}
+		if o.restart != nil {
+			*o.restart = func() {
+				var err error
+				if srv, err = adminapi.Listen(sock, h.svc); err != nil {
+					t.Fatal(err)
+				}
+				closed = false
+			}
 		}
 		t.Cleanup(func() {
 			if !closed {
@@ -208,14 +220,38 @@ func TestConsole_AttachedOverAdminSocket(t *testing.T) {
 }
 
 // TestConsole_AttachedServiceGoes: when the service stops, the attached
-// console says so in red rather than showing stale data as live.
+// console says so in red, in a sentence that says it reconnects, rather
+// than showing stale data as live; when the service answers again the
+// console is attached again by itself, and a Reprovision dialog whose
+// code provisioned a phone meanwhile (its event lost with the stream)
+// shows "Device provisioned". (It said "Restart the console once the
+// service runs" and stayed cut off until then.)
 func TestConsole_AttachedServiceGoes(t *testing.T) {
-	h, stop := newAttachedHarness(t)
+	var restart func()
+	h, stop := newAttachedHarnessWith(t, attachedService{restart: &restart})
+	d := h.openFor("alice")
+	if d.issued.Code == "" {
+		t.Fatal("no code shown")
+	}
 	stop()
-	h.waitFor("the console notices", func() bool { return h.c.modeNote.Text == attachedLost })
+	h.waitFor("the console notices", func() bool { return strings.Contains(h.c.modeNote.Text, "is not answering") })
+	if !strings.Contains(h.c.modeNote.Text, "reconnects by itself") {
+		t.Errorf("the note says %q", h.c.modeNote.Text)
+	}
 	if h.c.serverState.Importance != widget.DangerImportance {
 		t.Errorf("status %q is not red", h.c.serverState.Text)
 	}
+	if _, err := h.svc.Provision("127.0.0.1", "alice", d.issued.Code, "TestOS"); err != nil {
+		t.Fatal(err)
+	}
+	restart()
+	h.waitFor("the console attached again", func() bool {
+		return h.c.modeNote.Text == attachedNote && h.c.serverState.Text == AttachedState
+	})
+	if h.c.serverState.Importance == widget.DangerImportance {
+		t.Errorf("status %q is still red", h.c.serverState.Text)
+	}
+	h.waitFor("Device provisioned in the dialog", func() bool { return d.status.Text == "Device provisioned (TestOS)" })
 }
 
 // TestConsole_RemoteAdminOverMutualTLS: a console paired with the admin

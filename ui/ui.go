@@ -477,7 +477,9 @@ func (c *Console) refreshStatus() {
 		c.serverState.Importance = widget.SuccessImportance
 		c.serverState.SetText(AttachedState)
 		if c.streamLost {
+			// The note beside it says why and that it reconnects.
 			c.serverState.Importance = widget.DangerImportance
+			c.serverState.SetText("● Not connected to the Provisio service")
 		}
 	} else if len(urls) > 0 {
 		c.serverState.Importance = widget.SuccessImportance
@@ -487,7 +489,9 @@ func (c *Console) refreshStatus() {
 		c.serverState.SetText("● Server stopped")
 	}
 	var parts []string
-	if h := c.svc.Health(); !h.OK() {
+	// Cut off from the service, asking its health would only wait for
+	// it again; the note beside says why.
+	if h := c.health(); !h.OK() {
 		// A full disk or failing commits: red, with the sentence first.
 		c.serverState.Importance = widget.DangerImportance
 		c.serverState.SetText("● Server needs attention")
@@ -508,6 +512,15 @@ func (c *Console) refreshStatus() {
 	}
 	c.status.SetText(strings.Join(parts, "   ·   "))
 	c.certLine.SetText("Certificate SHA-256 " + fp)
+}
+
+// health is the service's health, not asked while an attached console
+// is cut off from it.
+func (c *Console) health() core.Health {
+	if c.streamLost {
+		return core.Health{}
+	}
+	return c.svc.Health()
 }
 
 // serverURLs returns where the server answers, none when it is stopped.

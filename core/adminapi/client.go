@@ -30,6 +30,8 @@ type Client struct {
 	base string
 	// clock is the server's clock as its answers tell (serverclock.go).
 	clock *serverClock
+	// lost are the adds whose answer never came (retry.go).
+	lost lostAdds
 }
 
 var _ API = (*Client)(nil)
@@ -51,7 +53,7 @@ func Dial(path string) (*Client, error) {
 	var probe Setting
 	if err := c.do(http.MethodGet, "/settings/server.listen", nil, &probe); err != nil {
 		var ce *core.Error
-		if errors.As(err, &ce) {
+		if errors.As(err, &ce) && ce.Code != core.CodeUnavailable {
 			return c, nil // a server answered, with a refusal of its own
 		}
 		return nil, fmt.Errorf("%w: %w", ErrNoServer, err)
@@ -86,7 +88,7 @@ func (c *Client) doRaw(method, path, ctype string, body io.Reader, out any) erro
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {
-		return unwrapURL(err)
+		return c.unavailable(err)
 	}
 	defer resp.Body.Close()
 	return readAnswer(resp, out)
@@ -130,10 +132,12 @@ func (c *Client) Users() ([]User, error) {
 	return out, c.do(http.MethodGet, "/users", nil, &out)
 }
 
-// AddUser implements API.
+// AddUser implements API. An add retried after its answer was lost is
+// answered as the first one would have been (retry.go).
 func (c *Client) AddUser(u NewUser) (User, error) {
 	var out User
-	return out, c.do(http.MethodPost, "/users", u, &out)
+	err := c.do(http.MethodPost, "/users", u, &out)
+	return c.lost.settle(c, u, out, err)
 }
 
 // DeleteUser implements API.
@@ -308,17 +312,19 @@ func (c *Client) Events(ctx context.Context) (<-chan Event, error) {
 	}
 	resp, err := c.stream.Do(req)
 	if err != nil {
-		return nil, err
+		return nil, c.unavailable(err)
 	}
 	if resp.StatusCode != http.StatusOK {
 		defer resp.Body.Close()
 		return nil, readAnswer(resp, nil)
 	}
 	out := make(chan Event, 64)
+	// A stream silent past the server's keep-alives is a lost one.
+	body := newIdleReader(resp.Body, streamIdle)
 	go func() {
 		defer close(out)
-		defer resp.Body.Close()
-		ReadEvents(resp.Body, func(e Event) bool {
+		defer body.Close()
+		ReadEvents(body, func(e Event) bool {
 			select {
 			case out <- e:
 				return true
