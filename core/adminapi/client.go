@@ -306,15 +306,23 @@ func (c *Client) Backup(w io.Writer, enc core.BackupEncryption) (core.BackupSumm
 // event after the call is missed; the channel closes when ctx ends or
 // the server goes away.
 func (c *Client) Events(ctx context.Context) (<-chan Event, error) {
+	// The stream has no overall timeout, but its answer must come: over
+	// a network that carries nothing, it would be awaited for ever.
+	ctx, cancel := context.WithCancel(ctx)
+	noAnswer := time.AfterFunc(streamIdle, cancel)
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.base+Version+"/events", nil)
 	if err != nil {
+		cancel()
 		return nil, err
 	}
 	resp, err := c.stream.Do(req)
+	noAnswer.Stop()
 	if err != nil {
+		cancel()
 		return nil, c.unavailable(err)
 	}
 	if resp.StatusCode != http.StatusOK {
+		defer cancel()
 		defer resp.Body.Close()
 		return nil, readAnswer(resp, nil)
 	}
@@ -323,6 +331,7 @@ func (c *Client) Events(ctx context.Context) (<-chan Event, error) {
 	body := newIdleReader(resp.Body, streamIdle)
 	go func() {
 		defer close(out)
+		defer cancel()
 		defer body.Close()
 		ReadEvents(body, func(e Event) bool {
 			select {
