@@ -252,6 +252,16 @@ func TestConsole_AttachedServiceGoes(t *testing.T) {
 		t.Errorf("status %q is still red", h.c.serverState.Text)
 	}
 	h.waitFor("Device provisioned in the dialog", func() bool { return d.status.Text == "Device provisioned (TestOS)" })
+	// The audit log screen shows what happened during the outage too,
+	// without waiting for a later entry to reveal the gap.
+	h.waitFor("the outage's log line", func() bool {
+		for _, e := range h.c.log.shown {
+			if strings.HasPrefix(e.Message, `User "alice" provisioned`) {
+				return true
+			}
+		}
+		return false
+	})
 }
 
 // TestConsole_RemoteAdminOverMutualTLS: a console paired with the admin

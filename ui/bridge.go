@@ -135,6 +135,9 @@ func (c *Console) apply(batch []core.Event) {
 				// learns whether its code was used meanwhile.
 				usersChanged, configChanged, outboxChanged = true, true, true
 				c.catchUpReprovision()
+				if c.log != nil {
+					c.log.gap = true // flush, below, reloads it
+				}
 			}
 		case core.EventClientLog:
 			if c.clientLog != nil && core.Key(c.clientLog.user) == core.Key(e.User) {
