@@ -140,9 +140,10 @@ func (c *Client) AddUser(u NewUser) (User, error) {
 	return c.lost.settle(c, u, out, err)
 }
 
-// DeleteUser implements API.
+// DeleteUser implements API. A delete retried after its answer was lost
+// is answered as done (retry.go).
 func (c *Client) DeleteUser(name string) error {
-	return c.do(http.MethodDelete, "/users/"+esc(name), nil, nil)
+	return c.lost.settleDone("delete", name, core.CodeNotFound, c.do(http.MethodDelete, "/users/"+esc(name), nil, nil))
 }
 
 // Reprovision implements API.
@@ -198,9 +199,10 @@ func (c *Client) ResetPIN(name string, mail bool) (core.AdminPINReset, error) {
 	return out, c.do(http.MethodPost, "/users/"+esc(name)+"/reset-pin", map[string]bool{"mail": mail}, &out)
 }
 
-// RevokeDevice implements API.
+// RevokeDevice implements API. A revocation retried after its answer was
+// lost is answered as done (retry.go).
 func (c *Client) RevokeDevice(name string) error {
-	return c.do(http.MethodPost, "/users/"+esc(name)+"/revoke-device", nil, nil)
+	return c.lost.settleDone("revoke", name, core.CodeConflict, c.do(http.MethodPost, "/users/"+esc(name)+"/revoke-device", nil, nil))
 }
 
 // ClientLogs implements API.

@@ -16,9 +16,40 @@ import (
 // in fact worked, which reads as if someone else had taken the name. So
 // when a remembered add is refused as a conflict and the stored user is
 // the one asked for, the retry is answered with that user instead.
+//
+// Deletes and device revocations are the same: retried after a lost
+// answer, the user is gone or has no device, because the first request
+// did it, and the retry is answered as done instead of "no such user"
+// or "has no provisioned device".
 type lostAdds struct {
 	mu sync.Mutex
 	m  map[string]NewUser
+	// done are lost deletes and revocations, by "delete:" or "revoke:"
+	// and the user's key.
+	done map[string]bool
+}
+
+// settleDone is the answer of a delete or revocation (what) of name,
+// given the request's err: refusal, the one a retry gets when the first
+// request was done, becomes success when that request's answer was lost.
+func (l *lostAdds) settleDone(what, name string, refusal core.Code, err error) error {
+	key := what + ":" + core.Key(name)
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	retried := l.done[key]
+	switch {
+	case err == nil:
+		delete(l.done, key)
+	case core.ErrorCode(err) == core.CodeUnavailable && !notSent(errors.Unwrap(err)):
+		if l.done == nil {
+			l.done = map[string]bool{}
+		}
+		l.done[key] = true
+	case retried && core.ErrorCode(err) == refusal:
+		delete(l.done, key)
+		return nil
+	}
+	return err
 }
 
 // settle is AddUser's answer for u, given the request's out and err.

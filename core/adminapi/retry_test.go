@@ -19,7 +19,9 @@ import (
 // console says whether it was done is not known, and pressing Add again
 // answers with the user the first request made, not "already exists";
 // the service holds the user once. A different add of a taken name is
-// still refused, and so is the same add once it was answered.
+// still refused, and so is the same add once it was answered. A delete
+// or a device revocation retried after its lost answer is done, not "no
+// such user" or "no provisioned device".
 func TestClient_AddRetriedAfterLostAnswer(t *testing.T) {
 	svc, sock := newServer(t)
 	dir, err := os.MkdirTemp("", "pv")
@@ -90,5 +92,44 @@ func TestClient_AddRetriedAfterLostAnswer(t *testing.T) {
 	}
 	if _, err := c.AddUser(adminapi.NewUser{Name: "bob", FullName: "Robert"}); core.ErrorCode(err) != core.CodeConflict {
 		t.Errorf("another add of a taken name: %v", err)
+	}
+
+	// A delete whose answer was lost, retried: done, not "no such user".
+	c.Close() // a fresh connection, through the losing proxy
+	lose.Store(true)
+	if err := c.DeleteUser("bob"); core.ErrorCode(err) != core.CodeUnavailable {
+		t.Fatalf("the delete whose answer was lost: %v", err)
+	}
+	if _, err := svc.User("bob"); core.ErrorCode(err) != core.CodeNotFound {
+		t.Fatalf("the service did not delete: %v", err)
+	}
+	if err := c.DeleteUser("bob"); err != nil {
+		t.Errorf("the retried delete: %v", err)
+	}
+	if err := c.DeleteUser("bob"); core.ErrorCode(err) != core.CodeNotFound {
+		t.Errorf("a delete of a user who is gone, after the retry was answered: %v", err)
+	}
+
+	// A device revocation likewise: done, not "has no provisioned device".
+	if _, err := c.AddUser(adminapi.NewUser{Name: "carol", PIN: "9132"}); err != nil {
+		t.Fatal(err)
+	}
+	ic, err := c.Reprovision("carol", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.Provision("127.0.0.1", "carol", ic.Code, "TestOS"); err != nil {
+		t.Fatal(err)
+	}
+	c.Close()
+	lose.Store(true)
+	if err := c.RevokeDevice("carol"); core.ErrorCode(err) != core.CodeUnavailable {
+		t.Fatalf("the revocation whose answer was lost: %v", err)
+	}
+	if err := c.RevokeDevice("carol"); err != nil {
+		t.Errorf("the retried revocation: %v", err)
+	}
+	if err := c.RevokeDevice("carol"); core.ErrorCode(err) != core.CodeConflict {
+		t.Errorf("a revocation of no device, after the retry was answered: %v", err)
 	}
 }
