@@ -2,6 +2,7 @@ package ui
 
 import (
 	"crypto/tls"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -224,11 +225,18 @@ func TestConsole_AttachedOverAdminSocket(t *testing.T) {
 // than showing stale data as live; when the service answers again the
 // console is attached again by itself, and a Reprovision dialog whose
 // code provisioned a phone meanwhile (its event lost with the stream)
-// shows "Device provisioned". (It said "Restart the console once the
+// shows "Device provisioned", whichever way the clocks differ by 10
+// minutes. (It said "Restart the console once the
 // service runs" and stayed cut off until then.)
 func TestConsole_AttachedServiceGoes(t *testing.T) {
+	for _, behind := range []time.Duration{0, 10 * time.Minute, -10 * time.Minute} {
+		t.Run(fmt.Sprintf("service clock %v behind", behind), func(t *testing.T) { attachedServiceGoes(t, behind) })
+	}
+}
+
+func attachedServiceGoes(t *testing.T, behind time.Duration) {
 	var restart func()
-	h, stop := newAttachedHarnessWith(t, attachedService{restart: &restart})
+	h, stop := newAttachedHarnessWith(t, attachedService{restart: &restart, behind: behind})
 	d := h.openFor("alice")
 	if d.issued.Code == "" {
 		t.Fatal("no code shown")
