@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -38,6 +39,9 @@ type attachedService struct {
 	// restart, when set, receives a function that opens the service's
 	// admin socket again after stopService, as a restarted service does.
 	restart *func()
+	// wrapURLs, when set, wraps the console's Deps.ServerURLs (a request
+	// to the service).
+	wrapURLs func(func() []string) func() []string
 }
 
 func newAttachedHarnessWith(t *testing.T, o attachedService) (h *harness, stopService func()) {
@@ -92,6 +96,9 @@ func newAttachedHarnessWith(t *testing.T, o attachedService) (h *harness, stopSe
 		})
 		d.Service, d.Mail, d.Attached = k, k.MailTools(), "/var/lib/provisio"
 		d.ServerURLs = func() []string { return k.ServerStatus().URLs }
+		if o.wrapURLs != nil {
+			d.ServerURLs = o.wrapURLs(d.ServerURLs)
+		}
 	})
 	return h, func() { closed = true; srv.Close() }
 }
@@ -361,5 +368,54 @@ func TestConsole_AttachedClockAheadOfService(t *testing.T) {
 	}
 	if p, _ := h.svc.PendingCodes(); !p["bob"].IsZero() {
 		t.Error("the mobile-client code is still pending after turning to the authenticator app")
+	}
+}
+
+// TestConsole_StatusClockDoesNotHoldTheWindow: an attached console's
+// status bar asks the service where its server answers and how it is,
+// every statusTick. Over a network that carries nothing those requests
+// wait up to their timeout (30 s); asked on the UI thread, the window
+// froze that long each time. They are asked off the UI thread, and the
+// window keeps answering meanwhile.
+func TestConsole_StatusClockDoesNotHoldTheWindow(t *testing.T) {
+	var hang atomic.Bool
+	entered, release := make(chan struct{}, 1), make(chan struct{})
+	t.Cleanup(func() { close(release) })
+	h, _ := newAttachedHarnessWith(t, attachedService{wrapURLs: func(urls func() []string) func() []string {
+		return func() []string {
+			if hang.Load() {
+				select {
+				case entered <- struct{}{}:
+				default:
+				}
+				select {
+				case <-release:
+				case <-time.After(3 * time.Second):
+				}
+			}
+			return urls()
+		}
+	}})
+	hang.Store(true)
+	select {
+	case <-entered:
+	case <-time.After(5 * time.Second):
+		// The hook runs on the UI thread, which only waitFor runs:
+		// let it.
+		h.waitWithin(10*time.Second, "the status clock to ask", func() bool {
+			select {
+			case <-entered:
+				return true
+			default:
+				return false
+			}
+		})
+	}
+	start := time.Now()
+	ran := false
+	h.c.do(func() { ran = true })
+	h.waitFor("other work on the UI thread", func() bool { return ran })
+	if d := time.Since(start); d > time.Second {
+		t.Errorf("the window waited %v for the status clock's request", d.Round(time.Millisecond))
 	}
 }

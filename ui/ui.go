@@ -146,6 +146,8 @@ type Console struct {
 	// event stream ended.
 	modeNote   *widget.Label
 	streamLost bool
+	// lastURLs are the server's addresses the status bar showed last.
+	lastURLs []string
 
 	menu     *fyne.MainMenu
 	aboutBox *about     // the open About box, if any
@@ -470,9 +472,22 @@ func (c *Console) Close() {
 }
 
 // refreshStatus rewrites the status bar from the server's state, the
-// configuration and the users screen's counts.
+// configuration and the users screen's counts. An attached console cut
+// off from the service shows the addresses it last knew and asks
+// nothing: over a network that carries nothing a request waits for its
+// timeout, and this runs on the UI thread.
 func (c *Console) refreshStatus() {
-	urls := c.serverURLs()
+	if c.attached() && c.streamLost {
+		c.showStatus(c.lastURLs, core.Health{})
+		return
+	}
+	c.showStatus(c.serverURLs(), c.svc.Health())
+}
+
+// showStatus is refreshStatus with where the server answers and its
+// health already asked (off the UI thread by the status clock).
+func (c *Console) showStatus(urls []string, h core.Health) {
+	c.lastURLs = urls
 	if c.attached() {
 		c.serverState.Importance = widget.SuccessImportance
 		c.serverState.SetText(AttachedState)
@@ -489,9 +504,7 @@ func (c *Console) refreshStatus() {
 		c.serverState.SetText("● Server stopped")
 	}
 	var parts []string
-	// Cut off from the service, asking its health would only wait for
-	// it again; the note beside says why.
-	if h := c.health(); !h.OK() {
+	if !h.OK() {
 		// A full disk or failing commits: red, with the sentence first.
 		c.serverState.Importance = widget.DangerImportance
 		c.serverState.SetText("● Server needs attention")
@@ -512,15 +525,6 @@ func (c *Console) refreshStatus() {
 	}
 	c.status.SetText(strings.Join(parts, "   ·   "))
 	c.certLine.SetText("Certificate SHA-256 " + fp)
-}
-
-// health is the service's health, not asked while an attached console
-// is cut off from it.
-func (c *Console) health() core.Health {
-	if c.streamLost {
-		return core.Health{}
-	}
-	return c.svc.Health()
 }
 
 // serverURLs returns where the server answers, none when it is stopped.
@@ -561,6 +565,10 @@ func (c *Console) startStatusClock() {
 				if c.deps.Certificate != nil {
 					fp = c.deps.Certificate().Fingerprint
 				}
+				// Asked here, not on the UI thread: attached, each is a
+				// request, which a network that carries nothing keeps
+				// waiting for its timeout.
+				urls, health := c.serverURLs(), c.svc.Health()
 				// Expired codes leave the pending count and their
 				// messages show as withdrawn, together.
 				c.do(func() {
@@ -568,7 +576,11 @@ func (c *Console) startStatusClock() {
 					if fp != "" {
 						c.fingerprint = fp
 					}
-					c.refreshStatus()
+					if c.attached() && c.streamLost {
+						c.refreshStatus()
+					} else {
+						c.showStatus(urls, health)
+					}
 					if c.outbox != nil && c.outbox.expiryPassed() {
 						c.outbox.refresh()
 					}
