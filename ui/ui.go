@@ -13,8 +13,6 @@ import (
 	"errors"
 	"net/netip"
 	"net/url"
-	"strings"
-	"sync/atomic"
 	"time"
 
 	"fyne.io/fyne/v2"
@@ -469,127 +467,6 @@ func (c *Console) Close() {
 	case <-time.After(c.opts.closeWait):
 	}
 	c.bridge.stop()
-}
-
-// refreshStatus rewrites the status bar from the server's state, the
-// configuration and the users screen's counts. An attached console cut
-// off from the service shows the addresses it last knew and asks
-// nothing: over a network that carries nothing a request waits for its
-// timeout, and this runs on the UI thread.
-func (c *Console) refreshStatus() {
-	if c.attached() && c.streamLost {
-		c.showStatus(c.lastURLs, core.Health{})
-		return
-	}
-	c.showStatus(c.serverURLs(), c.svc.Health())
-}
-
-// showStatus is refreshStatus with where the server answers and its
-// health already asked (off the UI thread by the status clock).
-func (c *Console) showStatus(urls []string, h core.Health) {
-	c.lastURLs = urls
-	if c.attached() {
-		c.serverState.Importance = widget.SuccessImportance
-		c.serverState.SetText(AttachedState)
-		if c.streamLost {
-			// The note beside it says why and that it reconnects.
-			c.serverState.Importance = widget.DangerImportance
-			c.serverState.SetText("● Not connected to the Provisio service")
-		}
-	} else if len(urls) > 0 {
-		c.serverState.Importance = widget.SuccessImportance
-		c.serverState.SetText("● Server running")
-	} else {
-		c.serverState.Importance = widget.DangerImportance
-		c.serverState.SetText("● Server stopped")
-	}
-	var parts []string
-	if !h.OK() {
-		// A full disk or failing commits: red, with the sentence first.
-		c.serverState.Importance = widget.DangerImportance
-		c.serverState.SetText("● Server needs attention")
-		parts = append(parts, h.Message())
-	}
-	if len(urls) > 0 {
-		parts = append(parts, strings.Join(urls, ", "))
-	}
-	parts = append(parts, "Site ID "+c.svc.Settings().SiteID)
-	if c.users != nil {
-		devices, pending := c.users.counts()
-		parts = append(parts, plural(devices, "device provisioned", "devices provisioned"),
-			plural(pending, "code pending", "codes pending"))
-	}
-	fp := c.fingerprint
-	if fp == "" {
-		fp = "unknown"
-	}
-	c.status.SetText(strings.Join(parts, "   ·   "))
-	c.certLine.SetText("Certificate SHA-256 " + fp)
-}
-
-// serverURLs returns where the server answers, none when it is stopped.
-func (c *Console) serverURLs() []string {
-	if c.deps.ServerURLs == nil {
-		return nil
-	}
-	return c.deps.ServerURLs()
-}
-
-// startStatusClock recounts pending codes now and then: codes expire
-// without an event. It also asks for the certificate served now, off the
-// UI thread: a certificate file renewed in place changes the fingerprint
-// without a configuration change.
-func (c *Console) startStatusClock() {
-	c.haltStatus, c.statusDone = make(chan struct{}), make(chan struct{})
-	halt, done := c.haltStatus, c.statusDone
-	go func() {
-		defer close(done)
-		t := time.NewTicker(c.opts.statusTick)
-		defer t.Stop()
-		// One recount waits for the UI thread at a time: a busy thread
-		// (a long import, a slow machine) must not find a pile of them.
-		var pending atomic.Bool
-		for {
-			select {
-			case <-t.C:
-				select {
-				case <-halt:
-					// Closed as the tick came: select picks either.
-					return
-				default:
-				}
-				if !pending.CompareAndSwap(false, true) {
-					continue
-				}
-				fp := ""
-				if c.deps.Certificate != nil {
-					fp = c.deps.Certificate().Fingerprint
-				}
-				// Asked here, not on the UI thread: attached, each is a
-				// request, which a network that carries nothing keeps
-				// waiting for its timeout.
-				urls, health := c.serverURLs(), c.svc.Health()
-				// Expired codes leave the pending count and their
-				// messages show as withdrawn, together.
-				c.do(func() {
-					pending.Store(false)
-					if fp != "" {
-						c.fingerprint = fp
-					}
-					if c.attached() && c.streamLost {
-						c.refreshStatus()
-					} else {
-						c.showStatus(urls, health)
-					}
-					if c.outbox != nil && c.outbox.expiryPassed() {
-						c.outbox.refresh()
-					}
-				})
-			case <-halt:
-				return
-			}
-		}
-	}()
 }
 
 // plural writes "1 code pending" or "3 codes pending" (core.Plural).
