@@ -83,6 +83,8 @@ type Attached struct {
 	// me is who the API takes this console for; its role decides which
 	// actions are shown.
 	me core.AdminOperator
+	// down is set while the connection to the service is lost.
+	down bool
 	// The actions on users besides Reprovision, each shown only when
 	// the role allows it (actions).
 	addBtn, delBtn, unlockBtn, pinBtn, revokeBtn *widget.Button
@@ -287,6 +289,7 @@ type follower interface {
 // reread, since the events of the outage were lost. Open dialogs and
 // what was typed in them stay as they are.
 func (at *Attached) connection(why string) {
+	at.down = why != ""
 	if why != "" {
 		at.state.Importance = widget.DangerImportance
 		if at.deps.Remote != "" {

@@ -25,7 +25,12 @@ func (at *Attached) refreshUsers() {
 		users, err := at.api.Users()
 		at.do(func() {
 			if err != nil {
-				at.status.SetText(core.ErrorMessage(err))
+				// Cut off, the status line already says so and that
+				// the window reconnects; a read that failed on the
+				// way would replace that with less.
+				if !at.down {
+					at.status.SetText(core.ErrorMessage(err))
+				}
 				return
 			}
 			sort.Slice(users, func(i, j int) bool { return users[i].Name < users[j].Name })

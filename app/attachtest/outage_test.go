@@ -114,7 +114,8 @@ func TestAttachedConsole_OutlivesTheService(t *testing.T) {
 // that drops: the status line says the server is not answering, the
 // phone provisions during the cut with the code the console issued
 // before it, and once the network is back the console reconnects by
-// itself and its Reprovision dialog shows "Device provisioned". Then the
+// itself and its Reprovision dialog shows "Device provisioned"; the same
+// when the service is killed and restarted. Then the
 // pairing is revoked from the server's command line, and the console says
 // so in the server's sentence.
 func TestRemoteConsole_NetworkDropAndRevoke(t *testing.T) {
@@ -142,6 +143,11 @@ func TestRemoteConsole_NetworkDropAndRevoke(t *testing.T) {
 
 	px.Cut()
 	var status string
+	defer func() {
+		if t.Failed() {
+			t.Logf("status line: %q", status)
+		}
+	}()
 	waitFor(t, "the status line to say the server is out of reach", func() bool {
 		status = con.StatusText()
 		return strings.Contains(status, "Disconnected from "+px.Addr()) && strings.Contains(status, "is not answering")
@@ -160,6 +166,17 @@ func TestRemoteConsole_NetworkDropAndRevoke(t *testing.T) {
 	})
 	waitFor(t, "Device provisioned in the dialog, though its event was lost", func() bool {
 		return con.ReprovisionStatus() == "Device provisioned (TestOS)"
+	})
+
+	// The service killed and restarted by systemd: the same, through
+	// the proxy.
+	s.stop(syscall.SIGKILL)
+	waitFor(t, "the status line to say the server is gone", func() bool {
+		return strings.Contains(con.StatusText(), "is not answering")
+	})
+	s.start()
+	waitFor(t, "the console to reconnect after the restart", func() bool {
+		return strings.Contains(con.StatusText(), "Connected to "+px.Addr()+" as desk-2 (helpdesk)")
 	})
 
 	s.cli("console", "revoke", "desk-2")

@@ -88,7 +88,7 @@ func (c *Client) doRaw(method, path, ctype string, body io.Reader, out any) erro
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {
-		return c.unavailable(err)
+		return c.unavailable(method, err)
 	}
 	defer resp.Body.Close()
 	return readAnswer(resp, out)
@@ -321,7 +321,7 @@ func (c *Client) Events(ctx context.Context) (<-chan Event, error) {
 	noAnswer.Stop()
 	if err != nil {
 		cancel()
-		return nil, c.unavailable(err)
+		return nil, c.unavailable(http.MethodGet, err)
 	}
 	if resp.StatusCode != http.StatusOK {
 		defer cancel()

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"net/http"
 	"strings"
 	"sync"
 	"time"
@@ -129,14 +130,18 @@ func capital(s string) string {
 // *core.Error of code CodeUnavailable wrapping the cause): the caller shows
 // it as it does any refusal, instead of "something went wrong inside
 // Provisio". A request that never left (the connection was refused) did
-// nothing; one whose answer was lost may have been done.
-func (c *Client) unavailable(err error) error {
+// nothing; a change whose answer was lost may have been done.
+func (c *Client) unavailable(method string, err error) error {
 	err = unwrapURL(err)
 	if errors.Is(err, ErrServerChanged) {
 		return &core.Error{Code: core.CodeUnavailable, Message: capital(err.Error()) + ".", Err: err}
 	}
 	msg := c.where() + " is not answering (stopped, restarting or out of reach); nothing was changed. Try again once it answers."
-	if !notSent(err) {
+	switch {
+	case method == http.MethodGet:
+		// A read changes nothing either way.
+		msg = c.where() + " is not answering (stopped, restarting or out of reach); try again once it answers."
+	case !notSent(err):
 		msg = c.where() + " stopped answering before it replied, so whether this was done is not known; look again once it answers (trying it again is safe)."
 	}
 	return &core.Error{Code: core.CodeUnavailable, Message: msg, Err: err}
