@@ -233,7 +233,8 @@ func TestConsole_AttachedOverAdminSocket(t *testing.T) {
 // console is attached again by itself, and a Reprovision dialog whose
 // code provisioned a phone meanwhile (its event lost with the stream)
 // shows "Device provisioned", whichever way the clocks differ by 10
-// minutes. (It said "Restart the console once the
+// minutes. An Add user form open meanwhile says nothing was changed,
+// keeps what was typed, and adds the user once the service is back. (It said "Restart the console once the
 // service runs" and stayed cut off until then.)
 func TestConsole_AttachedServiceGoes(t *testing.T) {
 	for _, behind := range []time.Duration{0, 10 * time.Minute, -10 * time.Minute} {
@@ -248,8 +249,21 @@ func attachedServiceGoes(t *testing.T, behind time.Duration) {
 	if d.issued.Code == "" {
 		t.Fatal("no code shown")
 	}
+	// An Add user form half filled in when the service goes.
+	test.Tap(h.c.users.add)
+	f := h.c.users.form
+	test.Type(f.name.entry, "bob")
+	test.Type(f.fullName.entry, "Bob Jones")
 	stop()
 	h.waitFor("the console notices", func() bool { return strings.Contains(h.c.modeNote.Text, "is not answering") })
+	test.Tap(f.save)
+	h.waitFor("the form's answer", func() bool { return len(formErrors(f)) > 0 })
+	if msg := fmt.Sprint(formErrors(f)); !strings.Contains(msg, "is not answering") || !strings.Contains(msg, "nothing was changed") {
+		t.Errorf("Add while the service is down says %s", msg)
+	}
+	if h.c.users.form != f || f.name.entry.Text != "bob" || f.fullName.entry.Text != "Bob Jones" {
+		t.Errorf("the form lost what was typed: %q %q", f.name.entry.Text, f.fullName.entry.Text)
+	}
 	if !strings.Contains(h.c.modeNote.Text, "reconnects by itself") {
 		t.Errorf("the note says %q", h.c.modeNote.Text)
 	}
@@ -265,6 +279,11 @@ func attachedServiceGoes(t *testing.T, behind time.Duration) {
 	})
 	if h.c.serverState.Importance == widget.DangerImportance {
 		t.Errorf("status %q is still red", h.c.serverState.Text)
+	}
+	test.Tap(f.save)
+	h.waitFor("bob added and the form closed", func() bool { return h.c.users.form == nil })
+	if u, err := h.svc.User("bob"); err != nil || u.FullName != "Bob Jones" {
+		t.Errorf("the service holds %+v, %v", u, err)
 	}
 	h.waitFor("Device provisioned in the dialog", func() bool { return d.status.Text == "Device provisioned (TestOS)" })
 	// The audit log screen shows what happened during the outage too,
