@@ -215,7 +215,7 @@ func TestRemoteConsole_ServerCertificateReplaced(t *testing.T) {
 		status = con.StatusText()
 		return strings.Contains(status, "is not the one this console paired with")
 	})
-	if !strings.Contains(status, "pair again") {
+	if !strings.Contains(status, "close this window and start the console again") {
 		t.Errorf("status line %q does not say what to do", status)
 	}
 }

@@ -112,7 +112,9 @@ func (c *Client) lostSentence(err error) string {
 	var ce *core.Error
 	switch {
 	case errors.Is(err, ErrServerChanged):
-		return capital(err.Error()) + "."
+		// The open window cannot pair; the console started again
+		// offers it (ui.ShowConnectProblem).
+		return capital(err.Error()) + ". To pair again, close this window and start the console again."
 	case errors.As(err, &ce) && ce.Code != core.CodeUnavailable:
 		return ce.Message
 	}
