@@ -311,7 +311,7 @@ func (c *Client) Events(ctx context.Context) (<-chan Event, error) {
 	// The stream has no overall timeout, but its answer must come: over
 	// a network that carries nothing, it would be awaited for ever.
 	ctx, cancel := context.WithCancel(ctx)
-	noAnswer := time.AfterFunc(streamIdle, cancel)
+	noAnswer := time.AfterFunc(idleLimit(), cancel)
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.base+Version+"/events", nil)
 	if err != nil {
 		cancel()
@@ -330,7 +330,7 @@ func (c *Client) Events(ctx context.Context) (<-chan Event, error) {
 	}
 	out := make(chan Event, 64)
 	// A stream silent past the server's keep-alives is a lost one.
-	body := newIdleReader(resp.Body, streamIdle)
+	body := newIdleReader(resp.Body, idleLimit())
 	go func() {
 		defer close(out)
 		defer cancel()

@@ -6,7 +6,6 @@ import "time"
 // taken for lost, for a test that cannot wait 40 s; it returns the
 // function that puts it back.
 func SetStreamIdle(d time.Duration) (restore func()) {
-	old := streamIdle
-	streamIdle = d
-	return func() { streamIdle = old }
+	old := streamIdle.Swap(int64(d))
+	return func() { streamIdle.Store(old) }
 }

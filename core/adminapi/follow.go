@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"provisio/core"
@@ -22,7 +23,7 @@ import (
 // restarts the service two seconds after a failure), later ones no more
 // often than followMaxDelay, so a console left open on a server that is
 // gone costs it one refused request every few seconds.
-var (
+const (
 	followMinDelay = 500 * time.Millisecond
 	followMaxDelay = 5 * time.Second
 )
@@ -31,7 +32,13 @@ var (
 // is taken for lost: the server sends a keep-alive every 15 s, so a
 // network that drops packets without closing the connection (a cable
 // pulled, a VPN gone) is noticed within this, not after TCP's minutes.
-var streamIdle = 40 * time.Second
+// (Atomic: a test shortens it while streams of other tests may run.)
+var streamIdle atomic.Int64
+
+func init() { streamIdle.Store(int64(40 * time.Second)) }
+
+// idleLimit is streamIdle as a duration.
+func idleLimit() time.Duration { return time.Duration(streamIdle.Load()) }
 
 // Follow is Events that outlives the server: whenever the stream cannot
 // open or ends, it sends an event of kind core.AdminKindConnection whose
