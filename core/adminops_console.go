@@ -321,6 +321,9 @@ func (e AdminEvent) Event() Event {
 			out.Kind = k
 		}
 	}
+	if e.Kind == AdminKindConnection {
+		out.Kind = EventConnection
+	}
 	if e.Origin != nil {
 		out.Origin = *e.Origin
 	}

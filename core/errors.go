@@ -33,6 +33,9 @@ const (
 	CodeNoTransport Code = "no_transport" // user has no address to send to
 	CodeNoAttribute Code = "no_attribute" // user lacks the named attribute
 	CodeDeleted     Code = "deleted"      // user is deleted, awaiting purge
+	// CodeUnavailable is an admin API client's, never a server's: the
+	// service did not answer (stopped, restarting, out of reach).
+	CodeUnavailable Code = "unavailable"
 )
 
 // Error is the one application error type. Message is a sentence fit for a

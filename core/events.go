@@ -19,7 +19,17 @@ const (
 	EventOutboxChanged                    // a message was queued, sent, failed or discarded
 	EventHealth                           // Service.Health changed (Reason holds its message)
 	EventClientLog                        // a user's client diagnostic log was uploaded or cleared (User set)
+	// EventConnection is never published by the Service: a console
+	// working over the admin API (core/adminapi) sends it when its
+	// connection to the service is lost (Reason says why, in a sentence)
+	// and again, with Reason empty, once it is back, so the console
+	// rereads what it missed meanwhile.
+	EventConnection
 )
+
+// AdminKindConnection is EventConnection's kind on an admin API client's
+// followed stream (adminapi.Client.Follow); no server sends it.
+const AdminKindConnection = "connection"
 
 // Event is a notification for the console, in-process only. Only
 // EventCodeCreated carries a secret (the new code, in Issued) because the

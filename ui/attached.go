@@ -89,6 +89,8 @@ type Attached struct {
 	// me is who the API takes this console for; its role decides which
 	// actions are shown.
 	me core.AdminOperator
+	// down is set while the connection to the service is lost.
+	down bool
 	// The actions on users besides Reprovision, each shown only when
 	// the role allows it (actions).
 	addBtn, delBtn, unlockBtn, pinBtn, revokeBtn *widget.Button
@@ -96,8 +98,10 @@ type Attached struct {
 	// profileSel is its dialog's choice, for tests.
 	profileBtn *widget.Button
 	profileSel *choice
-	// addForm is the last Add user form, for tests.
-	addForm *keptForm
+	// addForm is the last Add user form, addModal its place among the
+	// open dialogs, for tests (attached_hooks.go).
+	addForm  *keptForm
+	addModal *modal
 	// pinShown is the last PIN shown by Reset PIN, for tests.
 	pinShown string
 	// issued is the last code shown (LastIssued); reprov is the open
@@ -196,8 +200,12 @@ func NewAttached(w fyne.Window, d AttachedDeps) *Attached {
 
 	ctx, cancel := context.WithCancel(context.Background())
 	at.cancel = cancel
-	events, err := at.api.Events(ctx)
-	if err != nil {
+	if f, ok := at.api.(follower); ok {
+		// Over the admin API: the stream reconnects by itself and says
+		// when the connection is lost and back (connection).
+		at.wg.Add(1)
+		go at.follow(ctx, f.Follow(ctx))
+	} else if events, err := at.api.Events(ctx); err != nil {
 		at.lost()
 	} else {
 		at.wg.Add(1)
@@ -240,6 +248,8 @@ func (at *Attached) apply(e core.AdminEvent) {
 		at.reprov.onEvent(e.Event())
 	}
 	switch e.Kind {
+	case core.AdminKindConnection:
+		at.connection(e.Reason)
 	case "log":
 		if e.Log != nil {
 			at.addActivity(e.Log.Time, e.Log.Message)
@@ -311,6 +321,38 @@ func (at *Attached) lost() {
 	}
 	at.state.SetText("● Not attached")
 	at.status.SetText(attachedLost)
+}
+
+// follower is an API whose event stream outlives the service's restarts
+// (adminapi.Client.Follow).
+type follower interface {
+	Follow(ctx context.Context) <-chan core.AdminEvent
+}
+
+// connection shows the connection to the service lost, with why, or,
+// when why is "", back: the status bar says so again and the users are
+// reread, since the events of the outage were lost. Open dialogs and
+// what was typed in them stay as they are.
+func (at *Attached) connection(why string) {
+	at.down = why != ""
+	if why != "" {
+		at.state.Importance = widget.DangerImportance
+		if at.deps.Remote != "" {
+			at.state.SetText("● Disconnected from " + at.deps.Remote)
+		} else {
+			at.state.SetText("● Not attached")
+		}
+		at.status.SetText(why)
+		return
+	}
+	at.state.Importance = widget.SuccessImportance
+	at.state.SetText(AttachedState)
+	at.status.SetText(attachedNote + "   ·   Data " + at.deps.DataDir)
+	if at.deps.Remote != "" {
+		at.state.SetText(fmt.Sprintf("● Connected to %s as %s (%s)", at.deps.Remote, at.me.Name, at.me.Role))
+		at.status.SetText(attachedNote)
+	}
+	at.refreshUsers()
 }
 
 // remoteLost is the status bar once a remote console's stream ends.

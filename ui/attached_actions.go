@@ -274,7 +274,7 @@ func (at *Attached) addUser() {
 	// Height 0: the dialog takes its content's height and grows when a
 	// sentence appears.
 	fitWidth(k.dlg, 480)
-	at.pushModal(k.dlg, k.press)
+	at.addModal = at.pushModal(k.dlg, k.press)
 	k.dlg.Show()
 	at.win.Canvas().Focus(name.input)
 }

@@ -2,9 +2,11 @@ package ui
 
 import (
 	"crypto/tls"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -34,6 +36,12 @@ type attachedService struct {
 	behind time.Duration
 	// store, when set, is its store (a fresh one otherwise).
 	store core.Store
+	// restart, when set, receives a function that opens the service's
+	// admin socket again after stopService, as a restarted service does.
+	restart *func()
+	// wrapURLs, when set, wraps the console's Deps.ServerURLs (a request
+	// to the service).
+	wrapURLs func(func() []string) func() []string
 }
 
 func newAttachedHarnessWith(t *testing.T, o attachedService) (h *harness, stopService func()) {
@@ -61,6 +69,15 @@ func newAttachedHarnessWith(t *testing.T, o attachedService) (h *harness, stopSe
 		if err != nil {
 			t.Fatal(err)
 		}
+		if o.restart != nil {
+			*o.restart = func() {
+				var err error
+				if srv, err = adminapi.Listen(sock, h.svc); err != nil {
+					t.Fatal(err)
+				}
+				closed = false
+			}
+		}
 		t.Cleanup(func() {
 			if !closed {
 				srv.Close()
@@ -79,6 +96,9 @@ func newAttachedHarnessWith(t *testing.T, o attachedService) (h *harness, stopSe
 		})
 		d.Service, d.Mail, d.Attached = k, k.MailTools(), "/var/lib/provisio"
 		d.ServerURLs = func() []string { return k.ServerStatus().URLs }
+		if o.wrapURLs != nil {
+			d.ServerURLs = o.wrapURLs(d.ServerURLs)
+		}
 	})
 	return h, func() { closed = true; srv.Close() }
 }
@@ -208,14 +228,74 @@ func TestConsole_AttachedOverAdminSocket(t *testing.T) {
 }
 
 // TestConsole_AttachedServiceGoes: when the service stops, the attached
-// console says so in red rather than showing stale data as live.
+// console says so in red, in a sentence that says it reconnects, rather
+// than showing stale data as live; when the service answers again the
+// console is attached again by itself, and a Reprovision dialog whose
+// code provisioned a phone meanwhile (its event lost with the stream)
+// shows "Device provisioned", whichever way the clocks differ by 10
+// minutes. An Add user form open meanwhile says nothing was changed,
+// keeps what was typed, and adds the user once the service is back. (It said "Restart the console once the
+// service runs" and stayed cut off until then.)
 func TestConsole_AttachedServiceGoes(t *testing.T) {
-	h, stop := newAttachedHarness(t)
+	for _, behind := range []time.Duration{0, 10 * time.Minute, -10 * time.Minute} {
+		t.Run(fmt.Sprintf("service clock %v behind", behind), func(t *testing.T) { attachedServiceGoes(t, behind) })
+	}
+}
+
+func attachedServiceGoes(t *testing.T, behind time.Duration) {
+	var restart func()
+	h, stop := newAttachedHarnessWith(t, attachedService{restart: &restart, behind: behind})
+	d := h.openFor("alice")
+	if d.issued.Code == "" {
+		t.Fatal("no code shown")
+	}
+	// An Add user form half filled in when the service goes.
+	test.Tap(h.c.users.add)
+	f := h.c.users.form
+	test.Type(f.name.entry, "bob")
+	test.Type(f.fullName.entry, "Bob Jones")
 	stop()
-	h.waitFor("the console notices", func() bool { return h.c.modeNote.Text == attachedLost })
+	h.waitFor("the console notices", func() bool { return strings.Contains(h.c.modeNote.Text, "is not answering") })
+	test.Tap(f.save)
+	h.waitFor("the form's answer", func() bool { return len(formErrors(f)) > 0 })
+	if msg := fmt.Sprint(formErrors(f)); !strings.Contains(msg, "is not answering") || !strings.Contains(msg, "nothing was changed") {
+		t.Errorf("Add while the service is down says %s", msg)
+	}
+	if h.c.users.form != f || f.name.entry.Text != "bob" || f.fullName.entry.Text != "Bob Jones" {
+		t.Errorf("the form lost what was typed: %q %q", f.name.entry.Text, f.fullName.entry.Text)
+	}
+	if !strings.Contains(h.c.modeNote.Text, "reconnects by itself") {
+		t.Errorf("the note says %q", h.c.modeNote.Text)
+	}
 	if h.c.serverState.Importance != widget.DangerImportance {
 		t.Errorf("status %q is not red", h.c.serverState.Text)
 	}
+	if _, err := h.svc.Provision("127.0.0.1", "alice", d.issued.Code, "TestOS"); err != nil {
+		t.Fatal(err)
+	}
+	restart()
+	h.waitFor("the console attached again", func() bool {
+		return h.c.modeNote.Text == attachedNote && h.c.serverState.Text == AttachedState
+	})
+	if h.c.serverState.Importance == widget.DangerImportance {
+		t.Errorf("status %q is still red", h.c.serverState.Text)
+	}
+	test.Tap(f.save)
+	h.waitFor("bob added and the form closed", func() bool { return h.c.users.form == nil })
+	if u, err := h.svc.User("bob"); err != nil || u.FullName != "Bob Jones" {
+		t.Errorf("the service holds %+v, %v", u, err)
+	}
+	h.waitFor("Device provisioned in the dialog", func() bool { return d.status.Text == "Device provisioned (TestOS)" })
+	// The audit log screen shows what happened during the outage too,
+	// without waiting for a later entry to reveal the gap.
+	h.waitFor("the outage's log line", func() bool {
+		for _, e := range h.c.log.shown {
+			if strings.HasPrefix(e.Message, `User "alice" provisioned`) {
+				return true
+			}
+		}
+		return false
+	})
 }
 
 // TestConsole_RemoteAdminOverMutualTLS: a console paired with the admin
@@ -307,5 +387,54 @@ func TestConsole_AttachedClockAheadOfService(t *testing.T) {
 	}
 	if p, _ := h.svc.PendingCodes(); !p["bob"].IsZero() {
 		t.Error("the mobile-client code is still pending after turning to the authenticator app")
+	}
+}
+
+// TestConsole_StatusClockDoesNotHoldTheWindow: an attached console's
+// status bar asks the service where its server answers and how it is,
+// every statusTick. Over a network that carries nothing those requests
+// wait up to their timeout (30 s); asked on the UI thread, the window
+// froze that long each time. They are asked off the UI thread, and the
+// window keeps answering meanwhile.
+func TestConsole_StatusClockDoesNotHoldTheWindow(t *testing.T) {
+	var hang atomic.Bool
+	entered, release := make(chan struct{}, 1), make(chan struct{})
+	t.Cleanup(func() { close(release) })
+	h, _ := newAttachedHarnessWith(t, attachedService{wrapURLs: func(urls func() []string) func() []string {
+		return func() []string {
+			if hang.Load() {
+				select {
+				case entered <- struct{}{}:
+				default:
+				}
+				select {
+				case <-release:
+				case <-time.After(3 * time.Second):
+				}
+			}
+			return urls()
+		}
+	}})
+	hang.Store(true)
+	select {
+	case <-entered:
+	case <-time.After(5 * time.Second):
+		// The hook runs on the UI thread, which only waitFor runs:
+		// let it.
+		h.waitWithin(10*time.Second, "the status clock to ask", func() bool {
+			select {
+			case <-entered:
+				return true
+			default:
+				return false
+			}
+		})
+	}
+	start := time.Now()
+	ran := false
+	h.c.do(func() { ran = true })
+	h.waitFor("other work on the UI thread", func() bool { return ran })
+	if d := time.Since(start); d > time.Second {
+		t.Errorf("the window waited %v for the status clock's request", d.Round(time.Millisecond))
 	}
 }

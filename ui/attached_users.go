@@ -25,7 +25,12 @@ func (at *Attached) refreshUsers() {
 		users, err := at.api.Users()
 		at.do(func() {
 			if err != nil {
-				at.status.SetText(core.ErrorMessage(err))
+				// Cut off, the status line already says so and that
+				// the window reconnects; a read that failed on the
+				// way would replace that with less.
+				if !at.down {
+					at.status.SetText(core.ErrorMessage(err))
+				}
 				return
 			}
 			sort.Slice(users, func(i, j int) bool { return users[i].Name < users[j].Name })
@@ -39,6 +44,7 @@ func (at *Attached) refreshUsers() {
 			if d := at.reprov; d != nil && !d.done && !listed(users, d.user) {
 				d.userGone() // deleted elsewhere: the code died with the user
 			}
+			at.catchUp(users)
 			at.userList.UnselectAll()
 			for i, u := range users {
 				if sel != "" && u.Name == sel {
@@ -49,6 +55,22 @@ func (at *Attached) refreshUsers() {
 			at.updateButtons()
 		})
 	}()
+}
+
+// catchUp tells an open Reprovision dialog that its code provisioned a
+// phone, when the list says so: the "provisioned" event is lost when the
+// phone provisions while this console is cut off from the service, and
+// the list reread on reconnecting still tells.
+func (at *Attached) catchUp(users []core.AdminUser) {
+	d := at.reprov
+	if d == nil || d.done {
+		return
+	}
+	for _, u := range users {
+		if core.Key(u.Name) == core.Key(d.user) {
+			d.provisionedSince(u.ProvisionedAt, u.DeviceOS)
+		}
+	}
 }
 
 // listed says whether users holds the user called name.

@@ -127,6 +127,18 @@ func (c *Console) apply(batch []core.Event) {
 			outboxChanged = true
 		case core.EventHealth:
 			c.refreshStatus()
+		case core.EventConnection:
+			c.connection(e.Reason)
+			if e.Reason == "" {
+				// Back after an outage whose events were lost: every
+				// screen rereads, and an open Reprovision dialog
+				// learns whether its code was used meanwhile.
+				usersChanged, configChanged, outboxChanged = true, true, true
+				c.catchUpReprovision()
+				if c.log != nil {
+					c.log.gap = true // flush, below, reloads it
+				}
+			}
 		case core.EventClientLog:
 			if c.clientLog != nil && core.Key(c.clientLog.user) == core.Key(e.User) {
 				c.clientLog.reload()
@@ -223,6 +235,33 @@ func (at *Attached) do(fn func()) { at.ui.do(fn) }
 // do runs fn on the UI thread for the pairing dialog (pairing.go),
 // unless it has closed.
 func (p *Pairing) do(fn func()) { p.ui.do(fn) }
+
+// connection shows an attached console's connection to the service lost,
+// with why, or back when why is "". Open forms and dialogs keep what was
+// typed; the stream reconnects by itself (adminapi.Client.Follow).
+func (c *Console) connection(why string) {
+	c.streamLost = why != ""
+	if why == "" {
+		c.modeNote.SetText(attachedNote)
+	} else {
+		c.modeNote.SetText(why)
+	}
+	c.refreshStatus()
+}
+
+// catchUpReprovision tells an open Reprovision dialog that its code
+// provisioned a phone while this console was cut off from the service,
+// when the user's record says so.
+func (c *Console) catchUpReprovision() {
+	d := c.reprov
+	if d == nil || d.done {
+		return
+	}
+	if u, err := c.svc.User(d.user); err == nil {
+		at := u.ProvisionedAt
+		d.provisionedSince(&at, u.DeviceOS)
+	}
+}
 
 // lostService tells an attached console's user that changes made
 // elsewhere are no longer shown. It runs on the UI thread.

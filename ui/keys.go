@@ -55,6 +55,16 @@ func (k *dialogKeys) pushOverlay(close, submit func()) *modal {
 	return m
 }
 
+// hasModal reports whether m is still open.
+func (k *dialogKeys) hasModal(m *modal) bool {
+	for _, o := range k.modals {
+		if o == m {
+			return true
+		}
+	}
+	return false
+}
+
 func (k *dialogKeys) popModal(m *modal) {
 	for i := len(k.modals) - 1; i >= 0; i-- {
 		if k.modals[i] == m {

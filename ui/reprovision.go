@@ -471,6 +471,19 @@ func (d *reprovisionDialog) onEvent(e core.Event) {
 	}
 }
 
+// provisionedSince shows "Device provisioned" when the user's phone
+// provisioned at at (the service's clock), after this dialog's code was
+// made: the code on screen did it, since a newer code would have been
+// announced. It is how a console that was cut off from the service
+// learns what its lost events said; nil or zero at, or a code of a
+// server that does not say when it was made, is nothing to tell.
+func (d *reprovisionDialog) provisionedSince(at *time.Time, deviceOS string) {
+	if d.done || at == nil || at.IsZero() || d.issued.Created.IsZero() || at.Before(d.issued.Created) {
+		return
+	}
+	d.onEvent(core.Event{Kind: core.EventProvisioned, User: d.issued.User, DeviceOS: deviceOS})
+}
+
 // userGone says the user was deleted: the code died with them.
 func (d *reprovisionDialog) userGone() {
 	d.finish(statusDeleted, widget.DangerImportance, "")

@@ -148,6 +148,8 @@ type Console struct {
 	// event stream ended.
 	modeNote   *widget.Label
 	streamLost bool
+	// lastURLs are the server's addresses the status bar showed last.
+	lastURLs []string
 
 	menu     *fyne.MainMenu
 	aboutBox *about     // the open About box, if any

@@ -30,6 +30,8 @@ type Client struct {
 	base string
 	// clock is the server's clock as its answers tell (serverclock.go).
 	clock *serverClock
+	// lost are the adds whose answer never came (retry.go).
+	lost lostAdds
 }
 
 var _ API = (*Client)(nil)
@@ -51,7 +53,7 @@ func Dial(path string) (*Client, error) {
 	var probe Setting
 	if err := c.do(http.MethodGet, "/settings/server.listen", nil, &probe); err != nil {
 		var ce *core.Error
-		if errors.As(err, &ce) {
+		if errors.As(err, &ce) && ce.Code != core.CodeUnavailable {
 			return c, nil // a server answered, with a refusal of its own
 		}
 		return nil, fmt.Errorf("%w: %w", ErrNoServer, err)
@@ -86,7 +88,7 @@ func (c *Client) doRaw(method, path, ctype string, body io.Reader, out any) erro
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {
-		return unwrapURL(err)
+		return c.unavailable(method, err)
 	}
 	defer resp.Body.Close()
 	return readAnswer(resp, out)
@@ -130,15 +132,18 @@ func (c *Client) Users() ([]User, error) {
 	return out, c.do(http.MethodGet, "/users", nil, &out)
 }
 
-// AddUser implements API.
+// AddUser implements API. An add retried after its answer was lost is
+// answered as the first one would have been (retry.go).
 func (c *Client) AddUser(u NewUser) (User, error) {
 	var out User
-	return out, c.do(http.MethodPost, "/users", u, &out)
+	err := c.do(http.MethodPost, "/users", u, &out)
+	return c.lost.settle(c, u, out, err)
 }
 
-// DeleteUser implements API.
+// DeleteUser implements API. A delete retried after its answer was lost
+// is answered as done (retry.go).
 func (c *Client) DeleteUser(name string) error {
-	return c.do(http.MethodDelete, "/users/"+esc(name), nil, nil)
+	return c.lost.settleDone("delete", name, core.CodeNotFound, c.do(http.MethodDelete, "/users/"+esc(name), nil, nil))
 }
 
 // Reprovision implements API.
@@ -194,9 +199,10 @@ func (c *Client) ResetPIN(name string, mail bool) (core.AdminPINReset, error) {
 	return out, c.do(http.MethodPost, "/users/"+esc(name)+"/reset-pin", map[string]bool{"mail": mail}, &out)
 }
 
-// RevokeDevice implements API.
+// RevokeDevice implements API. A revocation retried after its answer was
+// lost is answered as done (retry.go).
 func (c *Client) RevokeDevice(name string) error {
-	return c.do(http.MethodPost, "/users/"+esc(name)+"/revoke-device", nil, nil)
+	return c.lost.settleDone("revoke", name, core.CodeConflict, c.do(http.MethodPost, "/users/"+esc(name)+"/revoke-device", nil, nil))
 }
 
 // ClientLogs implements API.
@@ -302,23 +308,34 @@ func (c *Client) Backup(w io.Writer, enc core.BackupEncryption) (core.BackupSumm
 // event after the call is missed; the channel closes when ctx ends or
 // the server goes away.
 func (c *Client) Events(ctx context.Context) (<-chan Event, error) {
+	// The stream has no overall timeout, but its answer must come: over
+	// a network that carries nothing, it would be awaited for ever.
+	ctx, cancel := context.WithCancel(ctx)
+	noAnswer := time.AfterFunc(idleLimit(), cancel)
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.base+Version+"/events", nil)
 	if err != nil {
+		cancel()
 		return nil, err
 	}
 	resp, err := c.stream.Do(req)
+	noAnswer.Stop()
 	if err != nil {
-		return nil, err
+		cancel()
+		return nil, c.unavailable(http.MethodGet, err)
 	}
 	if resp.StatusCode != http.StatusOK {
+		defer cancel()
 		defer resp.Body.Close()
 		return nil, readAnswer(resp, nil)
 	}
 	out := make(chan Event, 64)
+	// A stream silent past the server's keep-alives is a lost one.
+	body := newIdleReader(resp.Body, idleLimit())
 	go func() {
 		defer close(out)
-		defer resp.Body.Close()
-		ReadEvents(resp.Body, func(e Event) bool {
+		defer cancel()
+		defer body.Close()
+		ReadEvents(body, func(e Event) bool {
 			select {
 			case out <- e:
 				return true

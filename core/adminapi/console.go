@@ -69,21 +69,20 @@ func (k *Console) stale() {
 func (k *Console) Now() time.Time { return time.Now().Add(k.c.ClockOffset()) }
 
 // Subscribe implements core.ConsoleAPI with the event stream; what was
-// read is forgotten before an event that changes it is passed on. When
-// the stream cannot open or ends, the channel closes.
+// read is forgotten before an event that changes it is passed on. The
+// stream outlives the service's restarts (Client.Follow): a lost
+// connection and its return come as core.EventConnection, and the
+// channel closes only when cancelled.
 func (k *Console) Subscribe() (<-chan core.Event, func()) {
 	ctx, cancel := context.WithCancel(context.Background())
 	out := make(chan core.Event, 256)
-	in, err := k.c.Events(ctx)
-	if err != nil {
-		close(out)
-		return out, cancel
-	}
+	in := k.c.Follow(ctx)
 	go func() {
 		defer close(out)
 		for e := range in {
 			ev := e.Event()
-			if ev.Kind == core.EventConfigChanged || ev.Kind == core.EventHealth {
+			// Whatever changed during an outage was not announced.
+			if ev.Kind == core.EventConfigChanged || ev.Kind == core.EventHealth || ev.Kind == core.EventConnection {
 				k.stale()
 			}
 			select {

@@ -264,7 +264,13 @@ func DialRemote(id *Identity) (*Client, error) {
 	c := newClient(tr, "https://"+id.Addr)
 	if _, err := c.Me(); err != nil {
 		tr.CloseIdleConnections()
-		return nil, unwrapURL(err)
+		// At start the window says what the network said, with a
+		// button to try again (ui.ShowConnectProblem).
+		var ce *core.Error
+		if errors.As(err, &ce) && ce.Code == core.CodeUnavailable {
+			return nil, ce.Err
+		}
+		return nil, err
 	}
 	return c, nil
 }

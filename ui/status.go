@@ -7,14 +7,31 @@ import (
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/widget"
+
+	"provisio/core"
 )
 
-// The status bar under every screen: the server's state, its addresses,
-// the Site ID and the counts, and what needs attention (ui.go builds it).
+// The full console's status bar: the server's state, where it answers,
+// the counts, and the clock that recounts them (split from ui.go, which
+// builds the window).
 
 // refreshStatus rewrites the status bar from the server's state, the
-// configuration and the users screen's counts.
+// configuration and the users screen's counts. An attached console cut
+// off from the service shows the addresses it last knew and asks
+// nothing: over a network that carries nothing a request waits for its
+// timeout, and this runs on the UI thread.
 func (c *Console) refreshStatus() {
+	if c.attached() && c.streamLost {
+		c.showStatus(c.lastURLs, core.Health{})
+		return
+	}
+	c.showStatus(c.serverURLs(), c.svc.Health())
+}
+
+// showStatus is refreshStatus with where the server answers and its
+// health already asked (off the UI thread by the status clock).
+func (c *Console) showStatus(urls []string, h core.Health) {
+	c.lastURLs = urls
 	was, wasStatus, wasWrap := c.serverState.Text, c.status.Text, c.status.Wrapping
 	defer func() {
 		// "● Server needs attention" is wider than "● Server running":
@@ -28,12 +45,13 @@ func (c *Console) refreshStatus() {
 			relayout(c.root)
 		}
 	}()
-	urls := c.serverURLs()
 	if c.attached() {
 		c.serverState.Importance = widget.SuccessImportance
 		c.serverState.SetText(AttachedState)
 		if c.streamLost {
+			// The note beside it says why and that it reconnects.
 			c.serverState.Importance = widget.DangerImportance
+			c.serverState.SetText("● Not connected to the Provisio service")
 		}
 	} else if len(urls) > 0 {
 		c.serverState.Importance = widget.SuccessImportance
@@ -47,7 +65,7 @@ func (c *Console) refreshStatus() {
 	// this is the one place the console says why, so the sentence wraps
 	// and is read in full (cut, it lost its second half at 1920 px).
 	c.status.Wrapping, c.status.Truncation = fyne.TextWrapOff, fyne.TextTruncateEllipsis
-	if h := c.svc.Health(); !h.OK() {
+	if !h.OK() {
 		// A full disk or failing commits: red, with the sentence first.
 		c.serverState.Importance = widget.DangerImportance
 		c.serverState.SetText("● Server needs attention")
@@ -109,6 +127,10 @@ func (c *Console) startStatusClock() {
 				if c.deps.Certificate != nil {
 					fp = c.deps.Certificate().Fingerprint
 				}
+				// Asked here, not on the UI thread: attached, each is a
+				// request, which a network that carries nothing keeps
+				// waiting for its timeout.
+				urls, health := c.serverURLs(), c.svc.Health()
 				// Expired codes leave the pending count and their
 				// messages show as withdrawn, together.
 				c.do(func() {
@@ -116,7 +138,11 @@ func (c *Console) startStatusClock() {
 					if fp != "" {
 						c.fingerprint = fp
 					}
-					c.refreshStatus()
+					if c.attached() && c.streamLost {
+						c.refreshStatus()
+					} else {
+						c.showStatus(urls, health)
+					}
 					if c.outbox != nil && c.outbox.expiryPassed() {
 						c.outbox.refresh()
 					}
