@@ -36,8 +36,8 @@
 #
 # Environment (defaults in brackets):
 #   DURATION [10s]  CONNS [64]  THREADS [2]  LOW_CONNS [8] (empty: skip)
-#   USERS [4000]    DEVICES [40000] (0: skip the provision run)
-#   OATH_USERS [2000] (0: skip the OATH login run)
+#   USERS [8000]    DEVICES [100000] (0: skip the provision run)
+#   OATH_USERS [4000] (0: skip the OATH login run)
 #   PORT [18443] (bare; provisio uses PORT+1)
 #   BATCH_DELAY [] store MaxBatchDelay for provisio, e.g. 2ms for bbolt's
 #                  timed Batch (empty: the group commit without a wait)
@@ -45,7 +45,7 @@
 #   STRICT [1] (0: report missed targets but exit 0 unless a reply was wrong)
 #   PLAIN [1] (0: skip the plain-store login run)  STRICT_ENC [1]
 #   ETCD [3] members of the embedded etcd cluster for the provisio-etcd-login
-#            run (0: skip it); ETCD_USERS [1000] users set up for it
+#            run (0: skip it); ETCD_USERS [2000] users set up for it
 #   SERVER_CPUS, WRK_CPUS  CPU lists for taskset -c (e.g. 0-1 and 2-3): the
 #            servers (bare and provisio alike) run on SERVER_CPUS and wrk on
 #            WRK_CPUS, so the load generator does not take the servers'
@@ -68,9 +68,9 @@ DURATION=${DURATION:-10s}
 CONNS=${CONNS:-64}
 THREADS=${THREADS:-2}
 LOW_CONNS=${LOW_CONNS-8}
-USERS=${USERS:-4000}
-DEVICES=${DEVICES:-40000}
-OATH_USERS=${OATH_USERS:-2000}
+USERS=${USERS:-8000}
+DEVICES=${DEVICES:-100000}
+OATH_USERS=${OATH_USERS:-4000}
 PORT=${PORT:-18443}
 BATCH_DELAY=${BATCH_DELAY:-}
 KEEP=${KEEP:-0}
@@ -78,7 +78,7 @@ STRICT=${STRICT:-1}
 PLAIN=${PLAIN:-1}
 STRICT_ENC=${STRICT_ENC:-1}
 ETCD=${ETCD:-3}
-ETCD_USERS=${ETCD_USERS:-1000}
+ETCD_USERS=${ETCD_USERS:-2000}
 HOST=127.0.0.1
 SCRIPTS=core/agentxml/loadbench
 CPUS=$(nproc)
