@@ -181,7 +181,7 @@ func (c *cli) backup(api adminapi.API, e *env, outPath string, enc core.BackupEn
 	if err != nil {
 		return fmt.Errorf("The backup cannot be written in the folder %s (%v); nothing was written.", dir, unwrapPath(err))
 	}
-	holdBackupFile(tmp)
+	core.HoldWhileWriting(tmp)
 	defer os.Remove(tmp.Name())
 	var w io.Writer = tmp
 	if backupOutWriter != nil {
@@ -235,7 +235,7 @@ func (c *cli) backup(api adminapi.API, e *env, outPath string, enc core.BackupEn
 // it, and says so: each is a partial copy of the data, encrypted but of
 // no use, and nothing else would ever remove it. Only names this command
 // makes for outPath are touched (.NAME.DIGITS.tmp), and only those no
-// running backup holds (holdBackupFile).
+// running backup holds (core.HoldWhileWriting).
 func (c *cli) removeUnfinishedBackups(outPath string) {
 	dir, base := filepath.Dir(outPath), filepath.Base(outPath)
 	es, err := os.ReadDir(dir)
@@ -249,7 +249,7 @@ func (c *cli) removeUnfinishedBackups(outPath string) {
 		if !mine || !tmp || digits == "" || strings.Trim(digits, "0123456789") != "" || !e.Type().IsRegular() {
 			continue
 		}
-		removed, err := removeDeadBackupFile(filepath.Join(dir, n))
+		removed, err := core.RemoveIfAbandoned(filepath.Join(dir, n))
 		if err == nil && !removed {
 			continue // another backup to the same name is being written
 		}

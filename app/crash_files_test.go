@@ -128,7 +128,7 @@ func TestCLI_BackupKilledLeavesTheOldBackup(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer running.Close()
-	holdBackupFile(running)
+	core.HoldWhileWriting(running)
 
 	code, stdout, errOut := runCLI(t, dir, args...)
 	if code != exitOK || !strings.Contains(stdout, "Backup written to "+out) {

@@ -272,7 +272,7 @@ var unfinishedBackupName = regexp.MustCompile(`^\.provisio-\d{8}-\d{6}\.age\.\d+
 // clearUnfinishedBackups removes from folder the temporary files of
 // backups whose process was killed before the rename (kill -9, a power
 // cut): partial copies, of no use, that nothing else would ever remove.
-// A file a running backup holds (holdWhileWriting), here or on another
+// A file a running backup holds (HoldWhileWriting), here or on another
 // server of the site, is left alone. It returns the names removed.
 func clearUnfinishedBackups(folder string) []string {
 	es, err := os.ReadDir(folder)
@@ -284,7 +284,7 @@ func clearUnfinishedBackups(folder string) []string {
 		if !e.Type().IsRegular() || !unfinishedBackupName.MatchString(e.Name()) {
 			continue
 		}
-		if ok, _ := removeIfAbandoned(filepath.Join(folder, e.Name())); ok {
+		if ok, _ := RemoveIfAbandoned(filepath.Join(folder, e.Name())); ok {
 			removed = append(removed, e.Name())
 		}
 	}
@@ -382,7 +382,7 @@ func writeFileAtomic(path string, write func(io.Writer) (BackupSummary, error)) 
 	if err != nil {
 		return BackupSummary{}, err
 	}
-	holdWhileWriting(tmp)
+	HoldWhileWriting(tmp)
 	defer os.Remove(tmp.Name())
 	sum, err := write(tmp)
 	if err == nil {

@@ -4,9 +4,9 @@ package core
 
 import "os"
 
-// holdWhileWriting does nothing here: without flock a writer's liveness
-// cannot be told, so removeIfAbandoned never removes anything.
-func holdWhileWriting(*os.File) {}
+// HoldWhileWriting does nothing here: without flock a writer's liveness
+// cannot be told, so RemoveIfAbandoned never removes anything.
+func HoldWhileWriting(*os.File) {}
 
-// removeIfAbandoned removes nothing where liveness cannot be told.
-func removeIfAbandoned(string) (bool, error) { return false, nil }
+// RemoveIfAbandoned removes nothing where liveness cannot be told.
+func RemoveIfAbandoned(string) (bool, error) { return false, nil }

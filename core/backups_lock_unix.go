@@ -7,17 +7,18 @@ import (
 	"syscall"
 )
 
-// holdWhileWriting locks f, a backup's temporary file, for as long as it
-// is open, so clearUnfinishedBackups can tell a backup being written
+// HoldWhileWriting locks f, a backup's temporary file, for as long as it
+// is open (the service's backups and the command line's backup --out), so
+// RemoveIfAbandoned can tell a backup being written
 // (locked) from one whose process died (the kernel drops the lock of a
 // killed process). A file system without locks only loses that clean-up.
-func holdWhileWriting(f *os.File) {
+func HoldWhileWriting(f *os.File) {
 	_ = syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
 }
 
-// removeIfAbandoned removes path if no process holds its lock, and
+// RemoveIfAbandoned removes path if no process holds its lock, and
 // reports whether it did.
-func removeIfAbandoned(path string) (bool, error) {
+func RemoveIfAbandoned(path string) (bool, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return false, err

@@ -11,7 +11,7 @@ import (
 
 // TestClearUnfinishedBackups: the temporary file of a backup whose
 // process died (no lock held) is removed; one a running backup writes
-// (holdWhileWriting) stays, as do files of any other name.
+// (HoldWhileWriting) stays, as do files of any other name.
 func TestClearUnfinishedBackups(t *testing.T) {
 	folder := t.TempDir()
 	names := []string{
@@ -31,7 +31,7 @@ func TestClearUnfinishedBackups(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer live.Close()
-	holdWhileWriting(live)
+	HoldWhileWriting(live)
 
 	if got := clearUnfinishedBackups(folder); !slices.Equal(got, names[:1]) {
 		t.Errorf("removed %q, want %q", got, names[:1])

@@ -86,36 +86,27 @@ func (h *Handler) request(w http.ResponseWriter, r *http.Request) {
 	// It never waits longer: when the commit is slow (a busy disk, etcd
 	// without quorum) the request finishes after the answer, which is
 	// the one every request gets, or its lateness would tell a stranger
-	// that the name is an account that can receive a code.
-	type issued struct {
-		out core.SelfServiceOutcome
-		err error
-	}
-	done := make(chan issued, 1)
+	// that the name is an account that can receive a code. The request
+	// counts its own outcome (settle), whenever it ends.
+	failed := make(chan error, 1)
 	h.issuing.Add(1)
 	go func() {
 		defer h.issuing.Done()
 		out, err := h.svc.RequestSelfServiceCode(ip, name)
-		done <- issued{out, err}
+		h.settle(ip, out, err)
+		failed <- err
 	}()
 	floor := time.NewTimer(h.opt.RequestFloor)
 	defer floor.Stop()
 	<-floor.C
 	select {
-	case res := <-done:
-		h.settle(ip, res.out, res.err)
-		if res.err != nil {
+	case err := <-failed:
+		if err != nil {
 			data.Problem = "The request could not be handled; try again later or ask your helpdesk."
 			h.render(w, http.StatusInternalServerError, "portal.html", data)
 			return
 		}
 	default:
-		h.issuing.Add(1)
-		go func() {
-			defer h.issuing.Done()
-			res := <-done
-			h.settle(ip, res.out, res.err)
-		}()
 	}
 	data.Answer = requestAnswer
 	h.render(w, http.StatusOK, "portal.html", data)
