@@ -64,7 +64,7 @@ func TestWorker_KilledMidDeliverySendsAgainAsTheSameMessage(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			dir := t.TempDir()
 			cmd := exec.Command(os.Args[0], "-test.run=^TestWorker_KilledMidDeliverySendsAgainAsTheSameMessage$")
-			kill := &killOnWrite{cmd: cmd}
+			kill := &killOnWrite{started: make(chan *os.Process, 1)}
 			opt := smtpcapture.Options{}
 			if !tt.atMark {
 				// Echo is written as the server records a message, before
@@ -81,6 +81,7 @@ func TestWorker_KilledMidDeliverySendsAgainAsTheSameMessage(t *testing.T) {
 			if err := cmd.Start(); err != nil {
 				t.Fatal(err)
 			}
+			kill.started <- cmd.Process
 			done := make(chan error, 1)
 			go func() { done <- cmd.Wait() }()
 			var err error
@@ -140,15 +141,18 @@ func TestWorker_KilledMidDeliverySendsAgainAsTheSameMessage(t *testing.T) {
 	}
 }
 
-// killOnWrite kills cmd with SIGKILL at its first Write.
+// killOnWrite kills the child with SIGKILL at its first Write. The
+// process comes through a channel, not a shared *exec.Cmd: the server's
+// goroutine writes because the child connected, an ordering the race
+// detector cannot see through the process boundary.
 type killOnWrite struct {
-	cmd  *exec.Cmd
-	once sync.Once
+	started chan *os.Process
+	once    sync.Once
 }
 
 func (k *killOnWrite) Write(p []byte) (int, error) {
 	k.once.Do(func() {
-		k.cmd.Process.Kill()
+		(<-k.started).Kill()
 		// Wait (in the test) reaps it; the server goes on to answer a
 		// connection whose other end is gone.
 	})
