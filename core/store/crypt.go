@@ -10,6 +10,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"strings"
 
 	"provisio/core"
@@ -42,9 +43,9 @@ var ErrWrongKey = errors.New("a secret in the data file does not decrypt with th
 // sealer holds the keys derived from the data key.
 type sealer struct {
 	aead  cipher.AEAD
-	idKey []byte // keyed hashes of device Ids and agent secrets
-	log   []byte // the audit log's MAC chain
-	check []byte // the key check value kept in the config bucket
+	idKey *macKey // keyed hashes of device Ids and agent secrets
+	log   *macKey // the audit log's MAC chain
+	check []byte  // the key check value kept in the config bucket
 }
 
 // derive returns HMAC-SHA-256(key, label): one independent key per use.
@@ -66,7 +67,7 @@ func newSealer(key []byte) (*sealer, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &sealer{aead: aead, idKey: derive(key, "id"), log: derive(key, "log"), check: derive(key, "check")}, nil
+	return &sealer{aead: aead, idKey: newMACKey(derive(key, "id")), log: newMACKey(derive(key, "log")), check: derive(key, "check")}, nil
 }
 
 func ad(bucket []byte, key []byte, field string) []byte {
@@ -144,11 +145,16 @@ func (s *sealer) hashPresented(purpose, v string) string {
 	if v == "" {
 		return ""
 	}
-	m := hmac.New(sha256.New, s.idKey)
-	m.Write([]byte(purpose))
+	m := s.idKey.get()
+	io.WriteString(m, purpose)
 	m.Write([]byte{0})
-	m.Write([]byte(v))
-	return HashedPrefix + hex.EncodeToString(m.Sum(nil))
+	io.WriteString(m, v)
+	var sum [sha256.Size]byte
+	m.Sum(sum[:0])
+	s.idKey.put(m)
+	out := make([]byte, len(HashedPrefix)+hex.EncodedLen(len(sum)))
+	hex.Encode(out[copy(out, HashedPrefix):], sum[:])
+	return string(out)
 }
 
 // checkValue is stored in the config bucket: it says which key sealed the

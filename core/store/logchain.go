@@ -53,10 +53,12 @@ func (s *sealer) logMAC(prev []byte, e core.LogEntry) ([]byte, error) {
 
 // logMACOf is logMAC of an entry already encoded as body.
 func (s *sealer) logMACOf(prev, body []byte) []byte {
-	m := hmac.New(sha256.New, s.log)
+	m := s.log.get()
 	m.Write(prev)
 	m.Write(body)
-	return m.Sum(nil)
+	sum := m.Sum(make([]byte, 0, sha256.Size))
+	s.log.put(m)
+	return sum
 }
 
 // withMAC is the stored record of the entry encoded as body, with its
@@ -77,7 +79,8 @@ func withMAC(body, mac []byte) []byte {
 }
 
 func (s *sealer) checkpointSig(seq uint64, mac []byte) string {
-	m := hmac.New(sha256.New, s.log)
+	m := s.log.get()
+	defer s.log.put(m)
 	m.Write([]byte("checkpoint"))
 	m.Write(binary.BigEndian.AppendUint64(nil, seq))
 	m.Write(mac)

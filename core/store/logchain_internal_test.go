@@ -37,7 +37,7 @@ func TestLogEntry_NoActorEncodesAsBefore(t *testing.T) {
 			t.Errorf("encoding changed:\n got %s\nwant %s", got, want)
 		}
 	}
-	s := &sealer{log: bytes.Repeat([]byte{7}, 32)}
+	s := &sealer{log: newMACKey(bytes.Repeat([]byte{7}, 32))}
 	prev := make([]byte, 32)
 	e := core.LogEntry{Seq: 1, Time: at, Level: core.LevelInfo, User: "alice", Actor: `agent "vpn"`, Message: "Login successful for user: alice."}
 	m1, err := s.logMAC(prev, e)

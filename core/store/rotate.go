@@ -49,7 +49,7 @@ func (s *Store) loadIDKey(tx KVTx) error {
 	if err != nil {
 		return fmt.Errorf("the keyed-hash key: %w", err)
 	}
-	s.crypt.idKey = k
+	s.crypt.idKey = newMACKey(k)
 	return nil
 }
 
@@ -262,7 +262,7 @@ func (s *Store) RotateKey() (records int, err error) {
 			return err
 		}
 		cfg := tx.Bucket(bucketConfig)
-		if err := cfg.Put(keyIDKey, next.sealBytes(next.idKey, ad(bucketConfig, keyIDKey, "id"))); err != nil {
+		if err := cfg.Put(keyIDKey, next.sealBytes(next.idKey.key, ad(bucketConfig, keyIDKey, "id"))); err != nil {
 			return err
 		}
 		if err := cfg.Put(keyKeyCheck, next.checkValue()); err != nil {
