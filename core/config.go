@@ -114,7 +114,17 @@ func (s *Service) saveSettings(set Settings, what string, apply func(cur Setting
 		if err := syncDefaultProfile(tx, next.MobileClient); err != nil {
 			return err
 		}
-		return log.add(LevelInfo, "", "%s saved: %s.", what, describeSettingChanges(old, next))
+		line := describeSettingChanges(old, next)
+		if next.Mail != old.Mail {
+			n, err := sendWaitingMailNow(tx, log.now)
+			if err != nil {
+				return err
+			}
+			if n > 0 {
+				line += "; " + Plural(n, "waiting message", "waiting messages") + " will be tried now with these mail settings"
+			}
+		}
+		return log.add(LevelInfo, "", "%s saved: %s.", what, line)
 	})
 	if err != nil && !errors.Is(err, errUnchanged) {
 		return err

@@ -388,6 +388,32 @@ func (s *Service) MailFailed(id uint64, reason string, temporary bool) error {
 	})
 }
 
+// sendWaitingMailNow makes every queued message waiting out a back-off
+// due at now, inside tx, and returns how many. A change of the mail
+// transport calls it: the failures were the old server's or settings'
+// (a relay gone, a wrong port), and the admin who saved the fix expects
+// the mail to go, not to wait up to 4 h for the old retry time. Attempts
+// are kept, so a message still cannot be tried for ever.
+func sendWaitingMailNow(tx Tx, now time.Time) (int, error) {
+	var waiting []OutMessage
+	err := tx.Mails(func(m OutMessage) bool {
+		if m.State == MailQueued && m.NextAttempt.After(now) {
+			waiting = append(waiting, m)
+		}
+		return true
+	})
+	if err != nil {
+		return 0, err
+	}
+	for _, m := range waiting {
+		m.NextAttempt = now
+		if err := tx.PutMail(&m); err != nil {
+			return 0, err
+		}
+	}
+	return len(waiting), nil
+}
+
 // RetryMail queues a failed or waiting message for an attempt now.
 func (s *Service) RetryMail(id uint64) error {
 	return s.changeMail(id, func(m *OutMessage, log *logger) error {
