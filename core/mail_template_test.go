@@ -93,3 +93,48 @@ func TestSettings_OldTemplateDoesNotBlockOtherSettings(t *testing.T) {
 		t.Errorf("a changed bad part: %v, want refused", err)
 	}
 }
+
+// TestSettings_SubjectCarriesNoSecret: the subject is what a mail shows
+// without being opened (inbox lists, a phone's lock-screen notification,
+// the relay's message-tracking log), so a provision template whose subject
+// would carry the code, the Provision URL (which holds the code) or the
+// QR keyword (replaced by that URL outside the HTML) is refused, whichever
+// way it is saved. Placeholders without a secret stay welcome.
+func TestSettings_SubjectCarriesNoSecret(t *testing.T) {
+	const where = "which would show it in inbox lists, on lock screens and in mail servers' logs; keep it in the text and HTML."
+	tests := []struct {
+		value, want string // want "" accepted
+	}{
+		{"Your code for {username}, until {expires}", ""},
+		{"{fullname}: set up your authenticator", ""},
+		{"Your code is {code}", "The subject has {code}, the provision code, " + where},
+		{"Set up here: {url}", "The subject has {url}, the Provision URL with the code in it, " + where},
+		{"Scan url4", "The subject has url4, the Provision URL with the code in it, " + where},
+	}
+	for _, tt := range tests {
+		t.Run(tt.value, func(t *testing.T) {
+			svc := storetest.MustService(t)
+			err := svc.SetSetting("template.provision.subject", tt.value)
+			if tt.want == "" {
+				if err != nil {
+					t.Fatalf("refused: %v", err)
+				}
+				return
+			}
+			if core.ErrorCode(err) != core.CodeInvalid || core.ErrorMessage(err) != tt.want {
+				t.Fatalf("SetSetting = %v (%q), want %q", err, core.ErrorMessage(err), tt.want)
+			}
+			if fe := core.FieldErrors(err); len(fe) != 1 || fe[0].Field != "template.provision.subject" {
+				t.Errorf("field errors %+v, want one for the subject", fe)
+			}
+			set := svc.Settings()
+			set.ProvisionTemplate.Subject = tt.value
+			if err := svc.SetSettings(set, "Settings"); core.ErrorMessage(err) != tt.want {
+				t.Errorf("SetSettings = %v, want %q", err, tt.want)
+			}
+			if got := svc.Settings().ProvisionTemplate.Subject; got != "" {
+				t.Errorf("saved subject %q", got)
+			}
+		})
+	}
+}

@@ -41,7 +41,11 @@ func checkTemplateChange(old, set MailTemplate) error {
 		if p.v == p.old {
 			continue
 		}
-		if msg := templateMistake(p.v, p.placeholder); msg != "" {
+		msg := templateMistake(p.v, p.placeholder)
+		if msg == "" && p.key == "template.provision.subject" {
+			msg = SubjectSecret(p.v)
+		}
+		if msg != "" {
 			return FieldError(p.key, "%s %s", p.name, msg)
 		}
 	}
@@ -109,4 +113,25 @@ func templateMistake(s string, strict bool) string {
 
 func isWordByte(b byte) bool {
 	return b >= 'a' && b <= 'z' || b >= 'A' && b <= 'Z' || b >= '0' && b <= '9' || b == '_'
+}
+
+// SubjectSecret is why a provision template's subject must not be used,
+// as the end of a sentence ("has {code}, ..."), or "" when it may. A
+// subject is read without opening the mail: in inbox lists, on a phone's
+// lock screen, in the relay's message-tracking log. So it may not carry
+// the code, the Provision URL (which holds the code) or the QR keyword
+// (which becomes that URL outside the HTML). The settings refuse such a
+// subject when it is saved, and the mail transport one stored before.
+func SubjectSecret(subject string) string {
+	const where = "which would show it in inbox lists, on lock screens and in mail servers' logs; keep it in the text and HTML."
+	for _, p := range []struct{ word, what string }{
+		{"{code}", "the provision code"},
+		{"{url}", "the Provision URL with the code in it"},
+		{MailQRKeyword, "the Provision URL with the code in it"},
+	} {
+		if strings.Contains(subject, p.word) {
+			return fmt.Sprintf("has %s, %s, %s", p.word, p.what, where)
+		}
+	}
+	return ""
 }

@@ -100,6 +100,11 @@ func Render(t Template, v Vars) (Message, error) {
 	if strings.TrimSpace(t.Subject) == "" {
 		return Message{}, invalid("template", "The mail template needs a subject.")
 	}
+	if why := core.SubjectSecret(t.Subject); why != "" {
+		// Stored before the settings refused it (or by an older
+		// version): no mail rather than a code on a lock screen.
+		return Message{}, invalid("template", "The mail template's subject %s", why)
+	}
 	if strings.TrimSpace(t.Text) == "" && strings.TrimSpace(t.HTML) == "" {
 		return Message{}, invalid("template", "The mail template needs a text or an HTML body.")
 	}

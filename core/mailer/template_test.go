@@ -137,6 +137,12 @@ func TestRender_Errors(t *testing.T) {
 		{"no body", mailer.Template{Subject: "s", HTML: " "}, mailer.Vars{}, "The mail template needs a text or an HTML body."},
 		{"url4 without a QR image", mailer.Template{Subject: "s", HTML: "<img src=url4>"}, mailer.Vars{URL: "https://h/"},
 			"The mail template shows the QR code (url4), but no QR code image was made."},
+		// Stored before the settings refused it: the mail fails rather
+		// than show the code on a lock screen.
+		{"code in the subject", mailer.Template{Subject: "Code {code}", Text: "x"}, mailer.Vars{Code: "K7MQ2XPA"},
+			"The mail template's subject has {code}, the provision code, which would show it in inbox lists, on lock screens and in mail servers' logs; keep it in the text and HTML."},
+		{"URL in the subject", mailer.Template{Subject: "Go to {url}", Text: "x"}, mailer.Vars{URL: "https://h/"},
+			"The mail template's subject has {url}, the Provision URL with the code in it, which would show it in inbox lists, on lock screens and in mail servers' logs; keep it in the text and HTML."},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -225,8 +231,11 @@ func TestRender_KnowsCoresPlaceholders(t *testing.T) {
 	var tmpl mailer.Template
 	for _, n := range core.MailPlaceholders {
 		tmpl.Text += "{" + n + "} "
+		if n != "code" && n != "url" { // never in a subject: core.SubjectSecret
+			tmpl.Subject += "{" + n + "} "
+		}
 	}
-	tmpl.Subject, tmpl.HTML = tmpl.Text, "<p>"+tmpl.Text+"</p>"
+	tmpl.HTML = "<p>" + tmpl.Text + "</p>"
 	m, err := mailer.Render(tmpl, mailer.Vars{Username: "bob", Email: to, Code: "ABCD2345", URL: "https://h/p", Expires: time.Now()})
 	if err != nil {
 		t.Fatal(err)
