@@ -20,6 +20,19 @@ import (
 // most one step late.
 const DefaultPoll = 30 * time.Second
 
+// Pace is a sending rate: at most Messages connections to the mail server
+// in any Per.
+type Pace struct {
+	Messages int
+	Per      time.Duration
+}
+
+// DefaultPace is 30 messages a minute, Microsoft 365's limit for a
+// mailbox sending through SMTP (it refuses more), and the lowest a
+// small office's relay commonly sets: a backlog after an outage goes out
+// at that rate instead of as fast as the relay answers.
+var DefaultPace = Pace{Messages: 30, Per: time.Minute}
+
 // ErrNotConfigured is what Worker.Flush returns while the mail settings
 // lack a server or a From address. Messages wait in the outbox meanwhile
 // without using up attempts, and go out once the settings are saved.
@@ -47,6 +60,8 @@ type Worker struct {
 	// Poll is how often Run looks at the outbox without an event; zero
 	// means DefaultPoll.
 	Poll time.Duration
+	// Pace limits how fast messages leave; zero means DefaultPace.
+	Pace Pace
 	// ErrorLog receives failures of the outbox itself (a store that cannot
 	// be read or written), which have no other way out of Run; nil means
 	// log.Default(). Delivery failures do not come here: MailFailed puts
@@ -59,6 +74,9 @@ type Worker struct {
 	// unrecorded holds messages the server accepted but the outbox could
 	// not mark sent; the next round records them instead of sending again.
 	unrecorded map[uint64]bool
+	// starts holds when the latest connections to the mail server began,
+	// oldest first, for the Pace; at most Pace.Messages of them.
+	starts []time.Time
 	// waiting is set once the audit log has said that mail waits for
 	// settings, so each round does not say it again.
 	waiting bool
@@ -171,6 +189,15 @@ func (w *Worker) round(ctx context.Context) error {
 			}
 			continue
 		}
+		if down == nil {
+			// Before the re-read: the wait can be long, and the message
+			// can be discarded or withdrawn meanwhile.
+			if err := w.waitTurn(ctx); err != nil {
+				// Cut short by our caller: no attempt is charged.
+				errs = append(errs, err)
+				break
+			}
+		}
 		// The list is as old as the round: re-read the message, so one
 		// discarded, withdrawn or expired meanwhile is not sent.
 		cur, ok, err := svc.MailStillDue(m.ID)
@@ -230,7 +257,37 @@ func (w *Worker) send(ctx context.Context, cfg Config, set core.Settings, m core
 		return err
 	}
 	msg.ID = messageID(m)
+	w.starts = append(w.starts, time.Now())
 	return Send(ctx, cfg, msg)
+}
+
+// waitTurn returns once a connection to the mail server keeps within the
+// Pace, or with ctx's error. Every attempt counts, failed ones too: a
+// relay counts connections and messages, not successes.
+func (w *Worker) waitTurn(ctx context.Context) error {
+	p := w.Pace
+	if p.Messages <= 0 || p.Per <= 0 {
+		p = DefaultPace
+	}
+	for {
+		now := time.Now()
+		// Forget the starts that have left the window.
+		i := 0
+		for i < len(w.starts) && now.Sub(w.starts[i]) >= p.Per {
+			i++
+		}
+		w.starts = w.starts[i:]
+		if len(w.starts) < p.Messages {
+			return nil
+		}
+		t := time.NewTimer(w.starts[0].Add(p.Per).Sub(now))
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return ctx.Err()
+		case <-t.C:
+		}
+	}
 }
 
 // messageID is the left part of the Message-ID of an outbox message: the
