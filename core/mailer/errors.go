@@ -231,6 +231,11 @@ func classifyReply(f failure, server string, se *smtp.SMTPError, err error) *cor
 		// 530 5.7.0 "Authentication required" can come at MAIL or RCPT.
 		return mailError(ErrAuth, err, "The mail server wants a user name and password before it accepts mail; enter them in the mail settings")
 	}
+	if se.Code == 552 && (f.phase == phaseMail || f.phase == phaseData) {
+		// At MAIL, the answer to the SIZE= Send declares: about the
+		// message, not the sender.
+		return mailError(ErrRejected, err, "The mail server refused the message as too large: %s", reply)
+	}
 	switch f.phase {
 	case phaseStartTLS:
 		return mailError(ErrTLS, err, "%s refused to start TLS: %s", upperFirst(server), reply)
@@ -247,9 +252,6 @@ func classifyReply(f failure, server string, se *smtp.SMTPError, err error) *cor
 	case phaseRcpt:
 		return mailError(ErrRecipient, err, "The mail server refused the recipient %s: %s", f.rcpt, reply)
 	case phaseData:
-		if se.Code == 552 {
-			return mailError(ErrRejected, err, "The mail server refused the message as too large: %s", reply)
-		}
 		return mailError(ErrRejected, err, "The mail server refused the message: %s", reply)
 	case phaseConnect, phaseHello:
 		return mailError(ErrServer, err, "%s refused the connection: %s", upperFirst(server), reply)

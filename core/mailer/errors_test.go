@@ -70,6 +70,10 @@ func TestClassify(t *testing.T) {
 			"The mail server refused the message: 554 Message looks like spam.", ErrRejected, false},
 		{"too large", at(phaseData), reply(552, smtp.EnhancedCode{5, 3, 4}, "Message too big"),
 			"The mail server refused the message as too large: 552 5.3.4 Message too big.", ErrRejected, false},
+		// The answer to MAIL FROM ... SIZE=n from a server that did not
+		// say its limit: about the message, not the sender.
+		{"too large at MAIL", at(phaseMail), reply(552, smtp.EnhancedCode{5, 3, 4}, "Message size exceeds fixed limit"),
+			"The mail server refused the message as too large: 552 5.3.4 Message size exceeds fixed limit.", ErrRejected, false},
 		{"other", at(phaseData), errors.New("something odd"),
 			"Could not send mail through the mail server smtp.example.org:587: something odd.", ErrServer, false},
 	}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -49,7 +50,7 @@ func Send(ctx context.Context, cfg Config, m Message) error {
 
 	ctx, cancel := context.WithTimeout(ctx, cfg.Timeout)
 	defer cancel()
-	s := &sender{ctx: ctx, cfg: cfg, f: f, to: m.To}
+	s := &sender{ctx: ctx, cfg: cfg, f: f, to: m.To, inline: len(m.Inline) > 0}
 	return s.send(data)
 }
 
@@ -59,6 +60,9 @@ type sender struct {
 	cfg Config // From is the envelope's
 	f   failure
 	to  string // the envelope's recipient
+	// inline: the message carries inline images (the QR code), which
+	// are most of its size.
+	inline bool
 }
 
 func (s *sender) fail(p phase, err error) error {
@@ -101,10 +105,18 @@ func (s *sender) send(data []byte) error {
 			return err
 		}
 	}
+	if limit, ok := c.MaxMessageSize(); ok && limit > 0 && len(data) > limit {
+		// It would be refused after every byte was sent, and again on
+		// each retry: the message cannot shrink.
+		return s.tooLarge(len(data), limit)
+	}
 	opts, err := s.mailOptions(c)
 	if err != nil {
 		return err
 	}
+	// SIZE= (RFC 1870, sent only to a server offering SIZE) lets a server
+	// that did not say its limit refuse before the data.
+	opts.Size = int64(len(data))
 	if err := c.Mail(s.cfg.From, opts); err != nil {
 		return s.fail(phaseMail, err)
 	}
@@ -133,7 +145,7 @@ func (s *sender) send(data []byte) error {
 // have to refuse the address, or mangle it.
 func (s *sender) mailOptions(c *smtp.Client) (*smtp.MailOptions, error) {
 	if isASCII(s.cfg.From) && isASCII(s.to) {
-		return nil, nil
+		return &smtp.MailOptions{}, nil
 	}
 	if ok, _ := c.Extension("SMTPUTF8"); ok {
 		return &smtp.MailOptions{UTF8: true}, nil
@@ -144,6 +156,30 @@ func (s *sender) mailOptions(c *smtp.Client) (*smtp.MailOptions, error) {
 		return nil, mailError(ErrSender, cause, "The mail server cannot take the sender address %s: %s", s.f.from, why)
 	}
 	return nil, mailError(ErrRecipient, cause, "The mail server cannot take the address %s: %s", s.f.rcpt, why)
+}
+
+// tooLarge is the failure of a message of size bytes to a server that
+// takes limit at most, with what can be done about it.
+func (s *sender) tooLarge(size, limit int) error {
+	fix := "raise the limit on the mail server"
+	if s.inline {
+		fix += `, or set Policy → Self-Reset "QR Code URL" so that the mail links to the QR code image instead of carrying it`
+	}
+	return mailError(ErrRejected, fmt.Errorf("message of %d bytes, server SIZE %d", size, limit),
+		"The mail is %s, more than the %s the mail server %s takes (its SIZE limit); %s", kilobytes(size, true), kilobytes(limit, false), s.f.addr, fix)
+}
+
+// kilobytes is n bytes for a person, in kB of 1000 bytes, rounded up or
+// down: a mail is said to be no smaller than it is, a limit no larger.
+func kilobytes(n int, up bool) string {
+	if n < 1000 {
+		return core.Plural(n, "byte", "bytes")
+	}
+	k := n / 1000
+	if up && n%1000 != 0 {
+		k++
+	}
+	return strconv.Itoa(k) + " kB"
 }
 
 // dial connects, with the TLS handshake for implicit TLS, under ctx. The

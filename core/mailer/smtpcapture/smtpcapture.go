@@ -54,6 +54,10 @@ type Options struct {
 	// Without it such an address is refused with 553 5.6.7, as real
 	// servers do (Gmail, Postfix).
 	SMTPUTF8 bool
+	// MaxMessageBytes is the largest message taken, advertised as SIZE
+	// (RFC 1870): a MAIL FROM declaring more, or a message that turns out
+	// larger, is refused with 552 5.3.4. Zero means 32 MiB.
+	MaxMessageBytes int64
 	// Echo, when set, receives a summary line and the raw text of each
 	// message as it arrives, and the server's own error log.
 	Echo io.Writer
@@ -119,6 +123,9 @@ func New(opt Options) (*Server, error) {
 	srv.ReadTimeout = time.Minute
 	srv.WriteTimeout = time.Minute
 	srv.MaxMessageBytes = 32 << 20
+	if opt.MaxMessageBytes > 0 {
+		srv.MaxMessageBytes = opt.MaxMessageBytes
+	}
 	srv.EnableSMTPUTF8 = opt.SMTPUTF8
 	logTo := io.Discard
 	if opt.Echo != nil {
