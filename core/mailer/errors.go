@@ -231,11 +231,21 @@ func classifyReply(f failure, server string, se *smtp.SMTPError, err error) *cor
 		// 530 5.7.0 "Authentication required" can come at MAIL or RCPT.
 		return mailError(ErrAuth, err, "The mail server wants a user name and password before it accepts mail; enter them in the mail settings")
 	}
+	// "The message to bob@example.org", or "the message" when the
+	// recipient is not known (Describe of a raw error).
+	message := "the message"
+	if f.rcpt != "" {
+		message += " to " + f.rcpt
+	}
 	if se.Code == 552 && (f.phase == phaseMail || f.phase == phaseData) {
 		// At MAIL, the answer to the SIZE= Send declares: about the
 		// message, not the sender.
-		return mailError(ErrRejected, err, "The mail server refused the message as too large: %s", reply)
+		return mailError(ErrRejected, err, "The mail server refused %s as too large: %s", message, reply)
 	}
+	// A 4xx is "not now" (greylisting, a full queue, a rate limit), and
+	// the message is tried again: "refused" would send the admin to fix
+	// an address that is fine.
+	later := se.Code/100 == 4
 	switch f.phase {
 	case phaseStartTLS:
 		return mailError(ErrTLS, err, "%s refused to start TLS: %s", upperFirst(server), reply)
@@ -248,11 +258,20 @@ func classifyReply(f failure, server string, se *smtp.SMTPError, err error) *cor
 		}
 		return mailError(ErrAuth, err, "The mail server refused the user name or password")
 	case phaseMail:
+		if later {
+			return mailError(ErrSender, err, "The mail server would not take mail from %s just now: %s", f.from, reply)
+		}
 		return mailError(ErrSender, err, "The mail server refused the sender address %s: %s", f.from, reply)
 	case phaseRcpt:
+		if later {
+			return mailError(ErrRecipient, err, "The mail server would not take the mail for %s just now: %s", f.rcpt, reply)
+		}
 		return mailError(ErrRecipient, err, "The mail server refused the recipient %s: %s", f.rcpt, reply)
 	case phaseData:
-		return mailError(ErrRejected, err, "The mail server refused the message: %s", reply)
+		if later {
+			return mailError(ErrRejected, err, "The mail server would not take %s just now: %s", message, reply)
+		}
+		return mailError(ErrRejected, err, "The mail server refused %s: %s", message, reply)
 	case phaseConnect, phaseHello:
 		return mailError(ErrServer, err, "%s refused the connection: %s", upperFirst(server), reply)
 	}

@@ -65,15 +65,17 @@ func TestClassify(t *testing.T) {
 		{"recipient refused", at(phaseRcpt), reply(550, smtp.EnhancedCode{5, 1, 1}, "User unknown."),
 			"The mail server refused the recipient bob@example.org: 550 5.1.1 User unknown.", ErrRecipient, false},
 		{"greylisted", at(phaseRcpt), reply(450, smtp.EnhancedCode{4, 7, 1}, "Greylisted, try again"),
-			"The mail server refused the recipient bob@example.org: 450 4.7.1 Greylisted, try again.", ErrRecipient, true},
+			"The mail server would not take the mail for bob@example.org just now: 450 4.7.1 Greylisted, try again.", ErrRecipient, true},
 		{"no enhanced code", at(phaseData), reply(554, smtp.EnhancedCodeNotSet, "Message looks like spam"),
-			"The mail server refused the message: 554 Message looks like spam.", ErrRejected, false},
+			"The mail server refused the message to bob@example.org: 554 Message looks like spam.", ErrRejected, false},
 		{"too large", at(phaseData), reply(552, smtp.EnhancedCode{5, 3, 4}, "Message too big"),
-			"The mail server refused the message as too large: 552 5.3.4 Message too big.", ErrRejected, false},
+			"The mail server refused the message to bob@example.org as too large: 552 5.3.4 Message too big.", ErrRejected, false},
 		// The answer to MAIL FROM ... SIZE=n from a server that did not
 		// say its limit: about the message, not the sender.
 		{"too large at MAIL", at(phaseMail), reply(552, smtp.EnhancedCode{5, 3, 4}, "Message size exceeds fixed limit"),
-			"The mail server refused the message as too large: 552 5.3.4 Message size exceeds fixed limit.", ErrRejected, false},
+			"The mail server refused the message to bob@example.org as too large: 552 5.3.4 Message size exceeds fixed limit.", ErrRejected, false},
+		{"sender put off", at(phaseMail), reply(451, smtp.EnhancedCode{4, 3, 0}, "Try again later"),
+			"The mail server would not take mail from provisio@example.org just now: 451 4.3.0 Try again later.", ErrSender, true},
 		{"other", at(phaseData), errors.New("something odd"),
 			"Could not send mail through the mail server smtp.example.org:587: something odd.", ErrServer, false},
 	}

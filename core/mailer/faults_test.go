@@ -151,7 +151,7 @@ func TestSend_ServerFaults(t *testing.T) {
 		{
 			name:      "greylisted at RCPT",
 			rcpt:      refuseRcpt(replyWith(451, smtp.EnhancedCode{4, 7, 1}, "Greylisted, try again later")),
-			want:      "The mail server refused the recipient bob@example.org: 451 4.7.1 Greylisted, try again later.",
+			want:      "The mail server would not take the mail for bob@example.org just now: 451 4.7.1 Greylisted, try again later.",
 			kind:      mailer.ErrRecipient,
 			temporary: true,
 		},
@@ -164,13 +164,13 @@ func TestSend_ServerFaults(t *testing.T) {
 		{
 			name: "refused after DATA",
 			data: refuseData(replyWith(554, smtp.EnhancedCode{5, 7, 1}, "Message rejected as spam")),
-			want: "The mail server refused the message: 554 5.7.1 Message rejected as spam.",
+			want: "The mail server refused the message to bob@example.org: 554 5.7.1 Message rejected as spam.",
 			kind: mailer.ErrRejected,
 		},
 		{
 			name:      "temporary refusal after DATA",
 			data:      refuseData(replyWith(451, smtp.EnhancedCode{4, 3, 0}, "Local error in processing")),
-			want:      "The mail server refused the message: 451 4.3.0 Local error in processing.",
+			want:      "The mail server would not take the message to bob@example.org just now: 451 4.3.0 Local error in processing.",
 			kind:      mailer.ErrRejected,
 			temporary: true,
 		},
@@ -260,8 +260,8 @@ func TestWorker_ServerFaults(t *testing.T) {
 			name:    "greylisted",
 			rcpt:    refuseRcpt(replyWith(451, smtp.EnhancedCode{4, 7, 1}, "Greylisted, try again later")),
 			state:   core.MailQueued,
-			reason:  "The mail server refused the recipient bob@example.org: 451 4.7.1 Greylisted, try again later.",
-			logLine: "Message for user: bob, destination: bob@example.org not sent, will retry at %s: The mail server refused the recipient bob@example.org: 451 4.7.1 Greylisted, try again later.",
+			reason:  "The mail server would not take the mail for bob@example.org just now: 451 4.7.1 Greylisted, try again later.",
+			logLine: "Message for user: bob, destination: bob@example.org not sent, will retry at %s: The mail server would not take the mail for bob@example.org just now: 451 4.7.1 Greylisted, try again later.",
 		},
 		{
 			name:    "unknown recipient",
