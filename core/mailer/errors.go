@@ -156,6 +156,9 @@ type failure struct {
 	addr       string // host:port
 	from, rcpt string
 	pinned     bool // a certificate is pinned (Config.TLSFingerprint)
+	// tlsOffered: the session is unencrypted (Security none) and the
+	// server offers STARTTLS but no login, so a "530" asks for TLS.
+	tlsOffered bool
 }
 
 // classify turns err into a sentence and a kind. Order matters: a server
@@ -226,6 +229,12 @@ func classifyReply(f failure, server string, se *smtp.SMTPError, err error) *cor
 	reply := formatReply(se)
 	if se.Code == 421 {
 		return mailError(ErrServer, err, "%s is not available just now: %s", upperFirst(server), reply)
+	}
+	if se.Code == 530 && (f.tlsOffered || strings.Contains(strings.ToUpper(se.Message), "TLS") || strings.Contains(strings.ToLower(se.Message), "encrypt")) {
+		// Postfix with smtpd_tls_security_level = encrypt: 530 5.7.0
+		// "Must issue a STARTTLS command first", the same code as for a
+		// missing login, whose advice would not help.
+		return mailError(ErrTLS, err, "The mail server takes mail only over an encrypted connection; set Security to starttls")
 	}
 	if se.Code == 530 {
 		// 530 5.7.0 "Authentication required" can come at MAIL or RCPT.

@@ -60,6 +60,8 @@ func TestClassify(t *testing.T) {
 			"The mail server wants an encrypted connection before it accepts a password; set Security to starttls or tls.", ErrAuth, false},
 		{"auth required", at(phaseMail), reply(530, smtp.EnhancedCode{5, 7, 0}, "Authentication required"),
 			"The mail server wants a user name and password before it accepts mail; enter them in the mail settings.", ErrAuth, false},
+		{"STARTTLS required", at(phaseMail), reply(530, smtp.EnhancedCode{5, 7, 0}, "Must issue a STARTTLS command first"),
+			"The mail server takes mail only over an encrypted connection; set Security to starttls.", ErrTLS, false},
 		{"sender refused", at(phaseMail), reply(553, smtp.EnhancedCode{5, 7, 1}, "Sender address rejected: not owned by user"),
 			"The mail server refused the sender address provisio@example.org: 553 5.7.1 Sender address rejected: not owned by user.", ErrSender, false},
 		{"recipient refused", at(phaseRcpt), reply(550, smtp.EnhancedCode{5, 1, 1}, "User unknown."),

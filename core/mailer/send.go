@@ -100,6 +100,11 @@ func (s *sender) send(data []byte) error {
 	if err := c.Hello(localName()); err != nil {
 		return s.fail(phaseHello, err)
 	}
+	if s.cfg.Security == SecurityNone {
+		tlsOK, _ := c.Extension("STARTTLS")
+		authOK, _ := c.Extension("AUTH")
+		s.f.tlsOffered = tlsOK && !authOK
+	}
 	if s.cfg.Username != "" {
 		if err := s.auth(c); err != nil {
 			return err

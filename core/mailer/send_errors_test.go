@@ -138,6 +138,15 @@ func TestSend_Errors(t *testing.T) {
 			kind: mailer.ErrTLS,
 		},
 		{
+			// Postfix with smtpd_tls_security_level = encrypt: the fix is
+			// the Security setting, not a user name.
+			name: "STARTTLS required, Security none",
+			opt:  &smtpcapture.Options{TLS: serverTLS, RequireTLS: true},
+			cfg:  func(_ *testing.T, c *mailer.Config) { c.Security = mailer.SecurityNone },
+			want: "The mail server takes mail only over an encrypted connection; set Security to starttls.",
+			kind: mailer.ErrTLS,
+		},
+		{
 			name: "implicit TLS against a plain server",
 			opt:  &smtpcapture.Options{},
 			cfg:  func(_ *testing.T, c *mailer.Config) { c.Security = mailer.SecurityTLS },

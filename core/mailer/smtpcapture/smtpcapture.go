@@ -46,6 +46,10 @@ type Options struct {
 	// ImplicitTLS serves TLS from the first byte, like port 465. It needs
 	// TLS.
 	ImplicitTLS bool
+	// RequireTLS refuses MAIL on an unencrypted session with 530 5.7.0
+	// "Must issue a STARTTLS command first", as Postfix does with
+	// smtpd_tls_security_level = encrypt. It needs TLS.
+	RequireTLS bool
 	// RejectRecipients are answered 550 at RCPT TO; matched without regard
 	// to case.
 	RejectRecipients []string
@@ -97,6 +101,9 @@ type Server struct {
 func New(opt Options) (*Server, error) {
 	if opt.ImplicitTLS && opt.TLS == nil {
 		return nil, errors.New("smtpcapture: ImplicitTLS needs a TLS config")
+	}
+	if opt.RequireTLS && opt.TLS == nil {
+		return nil, errors.New("smtpcapture: RequireTLS needs a TLS config")
 	}
 	if opt.Addr == "" {
 		opt.Addr = "127.0.0.1:0"
@@ -266,6 +273,7 @@ type session struct {
 
 var (
 	errAuthRequired = &smtp.SMTPError{Code: 530, EnhancedCode: smtp.EnhancedCode{5, 7, 0}, Message: "Authentication required"}
+	errTLSRequired  = &smtp.SMTPError{Code: 530, EnhancedCode: smtp.EnhancedCode{5, 7, 0}, Message: "Must issue a STARTTLS command first"}
 	errUserUnknown  = &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 1, 1}, Message: "User unknown"}
 	errNeedsUTF8    = &smtp.SMTPError{Code: 553, EnhancedCode: smtp.EnhancedCode{5, 6, 7}, Message: "Must declare SMTPUTF8 to send unicode address"}
 )
@@ -300,6 +308,9 @@ func (ss *session) Auth(mech string) (sasl.Server, error) {
 }
 
 func (ss *session) Mail(from string, opts *smtp.MailOptions) error {
+	if _, isTLS := ss.conn.TLSConnectionState(); ss.s.opt.RequireTLS && !isTLS {
+		return errTLSRequired
+	}
 	if ss.s.opt.Username != "" && ss.user == "" {
 		return errAuthRequired
 	}
