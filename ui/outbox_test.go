@@ -235,16 +235,19 @@ func TestOutbox_Layout(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := h.svc.MailFailed(failed.ID, "The mail server refused the recipient helpdesk@example.org: 550 5.1.1 User unknown.", false); err != nil {
-		t.Fatal(err)
-	}
-	if err := h.svc.MailFailed(ic.MailID, "Could not connect to the mail server smtp.example.org:587: connection refused.", true); err != nil {
-		t.Fatal(err)
-	}
+	// Mail is set up before the failures: saving mail settings makes a
+	// message waiting out a back-off due at once, and this layout shows
+	// one waiting.
 	if err := h.svc.SetSetting("smtp.host", "smtp.example.org"); err != nil {
 		t.Fatal(err)
 	}
 	if err := h.svc.SetSetting("smtp.from", "provisio@example.org"); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.svc.MailFailed(failed.ID, "The mail server refused the recipient helpdesk@example.org: 550 5.1.1 User unknown.", false); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.svc.MailFailed(ic.MailID, "Could not connect to the mail server smtp.example.org:587: connection refused.", true); err != nil {
 		t.Fatal(err)
 	}
 	h.waitFor("two messages", func() bool { return len(s.shown) == 2 && s.shown[1].Attempts == 1 && !s.banner.Visible() })
