@@ -87,6 +87,10 @@ func build(cfg Config, m Message, now time.Time) ([]byte, error) {
 		return nil, fmt.Errorf("message id: %w", err)
 	}
 	h.Set("MIME-Version", "1.0")
+	// Every mail Provisio sends is a program's (RFC 3834): out-of-office
+	// replies and vacation autoresponders leave it unanswered, rather
+	// than fill the From mailbox with one reply per provision code.
+	h.Set("Auto-Submitted", "auto-generated")
 
 	var buf bytes.Buffer
 	top := func(part message.Header) (*message.Writer, error) {

@@ -29,7 +29,7 @@ func FuzzBuild(f *testing.F) {
 		f.Add(s[0], s[1], s[2])
 	}
 	cfg := Config{From: "provisio@example.org"}
-	want := []string{"Content-Transfer-Encoding", "Content-Type", "Date", "From", "Message-Id", "Mime-Version", "Subject", "To"}
+	want := []string{"Auto-Submitted", "Content-Transfer-Encoding", "Content-Type", "Date", "From", "Message-Id", "Mime-Version", "Subject", "To"}
 
 	f.Fuzz(func(t *testing.T, subject, fromName, toName string) {
 		cfg := cfg
