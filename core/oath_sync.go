@@ -8,7 +8,8 @@ import (
 
 // OATHSync resynchronises a user's token with two consecutive codes (the
 // oathsync action). A failure counts toward the lockout like a wrong
-// login; the answer does not say whether the user or a token exists.
+// login; the answer does not say whether the user or a token exists,
+// nor that the user is disabled (a disabled user's token is not touched).
 func (s *Service) OATHSync(agent Agent, username, code1, code2 string) error {
 	s = s.As(AgentActor(agent))
 	return s.oathSync(&agent, HelpdeskScope(agent, ""), username, code1, code2)
@@ -16,7 +17,8 @@ func (s *Service) OATHSync(agent Agent, username, code1, code2 string) error {
 
 // OATHSyncUsers resynchronises tokens for the helpdesk API (OathSync);
 // codes[i] holds the two codes of names[i]. Failures are per user and do
-// not count toward the lockout: the helpdesk is already trusted.
+// not count toward the lockout: the helpdesk is already trusted. A
+// disabled user is refused (CodeDisabled): enable them first.
 func (s *Service) OATHSyncUsers(scope Scope, names []string, codes [][2]string) []error {
 	s = s.As(scopeActor(scope))
 	out := make([]error, len(names))
@@ -56,6 +58,16 @@ func (s *Service) oathSync(agent *Agent, scope Scope, username, code1, code2 str
 				return log.add(LevelWarn, u.Name, "OATH sync failed for user: %s, error: not in the agent's group", u.Name)
 			}
 		}
+		if u.Disabled {
+			// As a login and a token issue are refused: a user drives
+			// the agent's oathsync like a login (the neutral answer, no
+			// failure counted); the helpdesk is told what to do.
+			out.fail = neutral
+			if agent == nil {
+				out.fail = Errorf(CodeDisabled, "User %q is disabled; enable them before resynchronising their token.", u.Name)
+			}
+			return log.add(LevelWarn, u.Name, "OATH sync failed for user: %s, error: the user is disabled", u.Name)
+		}
 		if !set.OATH.Enabled {
 			out.fail = neutral
 			if agent == nil {
@@ -85,7 +97,7 @@ func (s *Service) oathSync(agent *Agent, scope Scope, username, code1, code2 str
 				out.fail = Errorf(CodeWrongOTC, "The codes do not match user %q's token; give two consecutive codes from it.", u.Name)
 			}
 			why := "the codes do not match the token"
-			if agent != nil && !u.Disabled {
+			if agent != nil {
 				ls, err := loginState(tx, u.Name)
 				if err != nil {
 					return err

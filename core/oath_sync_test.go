@@ -84,3 +84,72 @@ func mustURI(t *testing.T, e *oathEnv, _ string) string {
 	}
 	return is.URI
 }
+
+// TestOATH_SyncRefusedForDisabledUser: a disabled user's token is not
+// resynchronised, whoever asks (docs/decisions.md "Smaller decisions of
+// 1 December, afternoon"). The agent's oathsync, which a user drives
+// like a login, gets the neutral answer a login gets and counts no
+// failure; the helpdesk is told why, in a sentence saying what to do,
+// as for a PIN reset or a token issued to a disabled user. Once enabled,
+// the same drifted token is resynchronised.
+func TestOATH_SyncRefusedForDisabledUser(t *testing.T) {
+	helpdesk := core.HelpdeskScope(agentVPN, "")
+	tests := []struct {
+		name     string
+		sync     func(svc *core.Service, c1, c2 string) error
+		wantCode core.Code
+		wantSays string
+		actor    string // of the log line
+	}{
+		{"agent oathsync", func(svc *core.Service, c1, c2 string) error {
+			return svc.OATHSync(agentVPN, "alice", c1, c2)
+		}, core.CodeWrongOTC, "The token could not be synchronised.", `agent "vpn"`},
+		{"helpdesk OathSync", func(svc *core.Service, c1, c2 string) error {
+			return svc.OATHSyncUsers(helpdesk, []string{"alice"}, [][2]string{{c1, c2}})[0]
+		}, core.CodeDisabled, `User "alice" is disabled; enable them before resynchronising their token.`, `helpdesk agent "vpn"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newOATHEnv(t, time.Date(2026, 1, 5, 9, 0, 0, 0, time.UTC))
+			storetest.MustAddUser(t, e.svc, "alice", "9132")
+			_, p := e.issue(t, "alice", core.OATHOptions{})
+			if err := e.svc.ConfirmOATH("alice", totpAt(t, p, e.clock.Now())); err != nil {
+				t.Fatal(err)
+			}
+			e.clock.Advance(10 * time.Minute)
+			phone := func() time.Time { return e.clock.Now().Add(-150 * time.Second) } // 5 steps slow
+			setDisabled := func(off bool) {
+				t.Helper()
+				if _, err := e.svc.UpdateUser("alice", func(u *core.User) error { u.Disabled = off; return nil }); err != nil {
+					t.Fatal(err)
+				}
+			}
+			setDisabled(true)
+			c1 := totpAt(t, p, phone())
+			e.clock.Advance(30 * time.Second)
+			c2 := totpAt(t, p, phone())
+			err := tt.sync(e.svc, c1, c2)
+			if core.ErrorCode(err) != tt.wantCode || core.ErrorMessage(err) != tt.wantSays {
+				t.Fatalf("sync of a disabled user: %v (code %s), want %s %q", err, core.ErrorCode(err), tt.wantCode, tt.wantSays)
+			}
+			if n := e.failures(t, "alice"); n != 0 {
+				t.Errorf("the refused sync counted %d failure(s)", n)
+			}
+			if !logHas(t, e.svc, "OATH sync failed for user: alice, error: the user is disabled", tt.actor) {
+				t.Error("no log line for the refused sync")
+			}
+			setDisabled(false)
+			// The refusal kept the drift: a drifted code still fails.
+			e.clock.Advance(30 * time.Second)
+			if err := e.svc.Login(agentVPN, "alice", totpAt(t, p, phone())); core.ErrorCode(err) != core.CodeWrongOTC {
+				t.Fatalf("the refused sync resynchronised the token: login %v", err)
+			}
+			c1 = totpAt(t, p, phone())
+			e.clock.Advance(30 * time.Second)
+			c2 = totpAt(t, p, phone())
+			if err := tt.sync(e.svc, c1, c2); err != nil {
+				t.Fatalf("sync once enabled: %v", err)
+			}
+		})
+	}
+}
