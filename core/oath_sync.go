@@ -91,6 +91,14 @@ func (s *Service) oathSync(agent *Agent, scope Scope, username, code1, code2 str
 			out.fail = Errorf(CodeNoOTC, "Give two consecutive codes from the token.")
 			return log.add(LevelWarn, u.Name, "OATH sync failed for user: %s, error: two codes are needed", u.Name)
 		}
+		var ls LoginState
+		if agent != nil {
+			if ls, err = loginState(tx, u.Name); err != nil {
+				return err
+			}
+		}
+		// resync changes only this copy of the record, written below
+		// only on success.
 		if !tok.resync(code1, code2, log.now) {
 			out.fail = neutral
 			if agent == nil {
@@ -98,10 +106,6 @@ func (s *Service) oathSync(agent *Agent, scope Scope, username, code1, code2 str
 			}
 			why := "the codes do not match the token"
 			if agent != nil {
-				ls, err := loginState(tx, u.Name)
-				if err != nil {
-					return err
-				}
 				if out.locked = ls.fail(set, log.now); out.locked {
 					why += fmt.Sprintf("; %d failures in a row, lock %d: %s", ls.Failures, ls.Locks, ls.lockDescription())
 				}
@@ -110,6 +114,13 @@ func (s *Service) oathSync(agent *Agent, scope Scope, username, code1, code2 str
 				}
 			}
 			return log.add(LevelWarn, u.Name, "OATH sync failed for user: %s, error: %s", u.Name, why)
+		}
+		if agent != nil && ls.LockedAt(log.now) {
+			// As a login with a right code while locked (#9): answered
+			// like a wrong one, neither counted nor kept. The helpdesk,
+			// which may lift the lock, is not held back.
+			out.fail = neutral
+			return log.add(LevelWarn, u.Name, "OATH sync failed for user: %s, error: the user is %s; the codes were right but are not accepted while locked", u.Name, ls.lockDescription())
 		}
 		if err := tx.PutOATH(u.Name, rec); err != nil {
 			return err
