@@ -64,3 +64,22 @@ func names(t *testing.T, dir string) []string {
 	slices.Sort(out)
 	return out
 }
+
+// TestCopyFile_FailureLeavesNoTemp: "service install" copying the program
+// into place that fails at the rename (the target a directory) leaves no
+// TARGET.new beside it; it did.
+func TestCopyFile_FailureLeavesNoTemp(t *testing.T) {
+	src := filepath.Join(t.TempDir(), "provisio")
+	if err := os.WriteFile(src, []byte("#!/bin/sh\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	to := filepath.Join(dir, "provisio")
+	mustMkdirWithFile(t, to)
+	if err := copyFile(src, to, 0o755); err == nil {
+		t.Fatal("a copy over a directory succeeded")
+	}
+	if got := names(t, dir); !slices.Equal(got, []string{"provisio"}) {
+		t.Errorf("the folder holds %q after the failed copy, want only the directory in the way", got)
+	}
+}
