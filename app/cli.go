@@ -92,12 +92,14 @@ Provisio servers instead of the data file; --etcd-ca, --etcd-cert and
 same provisio.key. 'provisio store copy --to URL' copies the records over.
 `
 
-// usageError is a mistake in the command line: exit code 2.
-type usageError struct{ msg string }
+// usageError is a mistake in the command line: exit code 2. line, when
+// set, is the whole line to print instead of "provisio: msg" and the
+// pointer to --help (unknownOption's names the command's own help).
+type usageError struct{ msg, line string }
 
 func (e usageError) Error() string { return e.msg }
 
-func usagef(format string, args ...any) error { return usageError{fmt.Sprintf(format, args...)} }
+func usagef(format string, args ...any) error { return usageError{msg: fmt.Sprintf(format, args...)} }
 
 // cli carries the parsed global flags and the output streams.
 type cli struct {
@@ -146,7 +148,7 @@ func (c *cli) run(args []string) (code int) {
 	help := fs.Bool("help", false, "")
 	fs.BoolVar(help, "h", false, "")
 	if err := fs.Parse(args); err != nil {
-		return c.fail(usageError{err.Error()})
+		return c.fail(optionError("", "", err, args))
 	}
 	// "provisio help" as well, as "provisio user help" shows the user
 	// commands; "provisio help COMMAND" is "provisio COMMAND --help".
@@ -195,6 +197,10 @@ func (c *cli) fail(err error) int {
 		return exitOK
 	}
 	var ue usageError
+	if errors.As(err, &ue) && ue.line != "" {
+		fmt.Fprintln(c.errOut, ue.line)
+		return exitUsage
+	}
 	if errors.As(err, &ue) {
 		fmt.Fprintf(c.errOut, "provisio: %s\nRun 'provisio --help' for usage.\n", ue.msg)
 		return exitUsage
@@ -311,10 +317,10 @@ func (c *cli) dispatch(name string, args []string) error {
 		if !ok {
 			return usagef("unknown command %q", name+" "+args[0])
 		}
-		return c.runCommand(cmd, args[1:])
+		return c.runCommand(name+" "+args[0], cmd, args[1:])
 	}
 	if cmd, ok := topCommands[name]; ok {
-		return c.runCommand(cmd, args)
+		return c.runCommand(name, cmd, args)
 	}
 	return usagef("unknown command %q", name)
 }

@@ -17,7 +17,9 @@ import (
 // number), so "profile set Sales pin_lock_time -5" reaches the field's
 // own rule, which says the valid range, instead of the flag parser's
 // "flag provided but not defined: -5"; "--" is not needed before it.
-func (c *cli) runCommand(cmd command, args []string) error {
+// name is the command as typed ("user add"), for the sentences that
+// name it.
+func (c *cli) runCommand(name string, cmd command, args []string) error {
 	fs := flag.NewFlagSet(cmd.usage, flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	run := cmd.setup(fs)
@@ -36,7 +38,7 @@ func (c *cli) runCommand(cmd command, args []string) error {
 				*help = true
 				break
 			}
-			return usagef("%v (usage: provisio %s)", err, cmd.usage)
+			return optionError(name, cmd.usage, err, args)
 		}
 		// What Parse left is the tail of args[:cut].
 		left := len(fs.Args())
@@ -97,4 +99,41 @@ func nextNegative(fs *flag.FlagSet, args []string) int {
 		}
 	}
 	return len(args)
+}
+
+// undefinedFlag starts the flag package's error for an option no flag
+// has; the option's name, without its dashes, follows.
+const undefinedFlag = "flag provided but not defined: -"
+
+// optionError is the usage error for err, the flag parser's refusal of
+// args for command name ("" for provisio's own options), whose usage
+// line is usage ("" for none). An unknown
+// option is named as typed, without a value given with "=" (it could be
+// a secret), with the command and where its options are listed:
+// "provisio user add: unknown option -x (see provisio user add --help)",
+// in place of Go's "flag provided but not defined: -x". Any other error
+// is the flag parser's sentence, followed by the usage line.
+func optionError(name, usage string, err error, args []string) error {
+	opt, ok := strings.CutPrefix(err.Error(), undefinedFlag)
+	if !ok && usage != "" {
+		return usagef("%v (usage: provisio %s)", err, usage)
+	} else if !ok {
+		return usageError{msg: err.Error()}
+	}
+	typed := "-" + opt
+	for _, a := range args {
+		if a == "--" {
+			break
+		}
+		flagPart, _, _ := strings.Cut(a, "=")
+		if strings.HasPrefix(a, "-") && strings.TrimLeft(flagPart, "-") == opt {
+			typed = flagPart
+			break
+		}
+	}
+	cmd := strings.TrimSpace("provisio " + name)
+	return usageError{
+		msg:  fmt.Sprintf("unknown option %s", typed),
+		line: fmt.Sprintf("%s: unknown option %s (see %s --help)", cmd, typed, cmd),
+	}
 }

@@ -191,18 +191,14 @@ var profileCommands = map[string]command{
 	},
 }
 
-// coreReassignAdvice ends core's refusal to delete a profile still
-// assigned (core.Service.DeleteProfile), advice written for the console,
-// whose dialog offers a profile to reassign to.
-const coreReassignAdvice = "delete it with another profile to reassign them to."
-
 // reassignAdvice is the refusal to delete a profile still assigned, with
-// the console's advice replaced by the flag that does it here; a server
+// the console's advice (core.ProfileReassignAdvice; an attached command
+// gets it back from the admin API's client) replaced by the flag that does it here; a server
 // whose sentence ends otherwise gets the flag said after it.
 func reassignAdvice(err error) error {
 	msg := core.ErrorMessage(err)
 	const flag = "add --reassign OTHER to the command to move them to profile OTHER."
-	if head, ok := strings.CutSuffix(msg, coreReassignAdvice); ok {
+	if head, ok := strings.CutSuffix(msg, core.ProfileReassignAdvice); ok {
 		msg = head + flag
 	} else {
 		msg += " Add" + strings.TrimPrefix(flag, "add")

@@ -49,7 +49,7 @@ func TestCLI_Profile(t *testing.T) {
 		{[]string{"profile", "set", "Sales", "pin_lock_time", "-5"}, 1, "", "Enter a whole number from 0 to 86,400."},
 		{[]string{"profile", "set", "Sales", "pin_max_retries", "-1"}, 1, "", "Enter a whole number from 1 to 100."},
 		{[]string{"profile", "set", "Sales", "pin_cache_timeout", "--", "-60"}, 1, "", "Enter a whole number from 0 to 86,400."},
-		{[]string{"profile", "set", "Sales", "pin_lock_time", "-x"}, 2, "", "flag provided but not defined: -x (usage: provisio profile set NAME KEY VALUE)"},
+		{[]string{"profile", "set", "Sales", "pin_lock_time", "-x"}, 2, "", "provisio profile set: unknown option -x (see provisio profile set --help)"},
 		{[]string{"profile", "assign", "Sales"}, 2, "", "give exactly one of --group G or --user U"},
 		{[]string{"profile", "assign", "Sales", "--group", "Sales"}, 0, "Group Sales now uses profile Sales.", ""},
 		{[]string{"profile", "assign", "VIP", "--user", "bob"}, 0, "User bob now uses profile VIP (user).", ""},
@@ -100,10 +100,10 @@ func TestCLI_NegativeNumberIsAnArgument(t *testing.T) {
 		{args: []string{"--b", "-4"}, wantPos: []string{"-4"}, wantB: true},
 		{args: []string{"-4", "--b", "a"}, wantPos: []string{"-4", "a"}, wantB: true},
 		{args: []string{"a", "--", "-x"}, wantPos: []string{"a", "-x"}},
-		{args: []string{"a", "-x"}, wantErr: "flag provided but not defined: -x"},
-		{args: []string{"a", "--bogus", "-5"}, wantErr: "flag provided but not defined: -bogus"},
-		{args: []string{"-5x"}, wantErr: "flag provided but not defined: -5x"},
-		{args: []string{"-Inf"}, wantErr: "flag provided but not defined: -Inf"},
+		{args: []string{"a", "-x"}, wantErr: "unknown option -x"},
+		{args: []string{"a", "--bogus", "-5"}, wantErr: "unknown option --bogus"},
+		{args: []string{"-5x"}, wantErr: "unknown option -5x"},
+		{args: []string{"-Inf"}, wantErr: "unknown option -Inf"},
 		{args: []string{"--n", "-x"}, wantErr: `invalid value "-x" for flag -n`},
 	}
 	for _, tt := range tests {
@@ -115,7 +115,7 @@ func TestCLI_NegativeNumberIsAnArgument(t *testing.T) {
 				n, b = fs.Int("n", 0, ""), fs.Bool("b", false, "")
 				return func(_ *cli, pos []string) error { gotPos = pos; return nil }
 			}}
-			err := (&cli{out: io.Discard, errOut: io.Discard}).runCommand(cmd, tt.args)
+			err := (&cli{out: io.Discard, errOut: io.Discard}).runCommand("test", cmd, tt.args)
 			if tt.wantErr != "" {
 				var ue usageError
 				if !errors.As(err, &ue) || !strings.Contains(ue.msg, tt.wantErr) {

@@ -79,7 +79,7 @@ func TestCLI_Commands(t *testing.T) {
 		{[]string{"bogus"}, 2, "", `unknown command "bogus"`, ""},
 		{[]string{"user"}, 2, "user add NAME", "needs a subcommand", ""},
 		{[]string{"user", "add"}, 2, "", "expected 1 argument", ""},
-		{[]string{"user", "add", "alice", "--nope"}, 2, "", "flag provided but not defined", ""},
+		{[]string{"user", "add", "alice", "--nope"}, 2, "", "provisio user add: unknown option --nope (see provisio user add --help)", ""},
 		{[]string{"user", "add", "alice", "--email", "alice@example.org", "--pin", "-", "--full-name", "Alice Smith"}, 0, `User "alice" added.`, "", "1234\n"},
 		{[]string{"user", "add", "ALICE"}, 1, "", `A user called "ALICE" already exists.`, ""},
 		{[]string{"user", "add", "bob", "--pin", "-"}, 1, "", "A PIN is 4 to 10 digits.", "12\n"},

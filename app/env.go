@@ -282,9 +282,11 @@ func (e *env) shareIdentity() error {
 }
 
 // writeFileSynced replaces path with data (0600) through a synced
-// temporary file, so a crash leaves the old file or the new one.
+// temporary file, so a crash leaves the old file or the new one, and a
+// failure at any step (the rename too) leaves no temporary file.
 func writeFileSynced(path string, data []byte) error {
-	f, err := os.OpenFile(path+".tmp", os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
+	tmp := path + ".tmp"
+	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
 	if err != nil {
 		return err
 	}
@@ -294,11 +296,13 @@ func writeFileSynced(path string, data []byte) error {
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
-	if err != nil {
-		os.Remove(path + ".tmp")
-		return err
+	if err == nil {
+		err = os.Rename(tmp, path)
 	}
-	return os.Rename(path+".tmp", path)
+	if err != nil {
+		_ = os.Remove(tmp)
+	}
+	return err
 }
 
 // nodeName is this server's name among those sharing an etcd store: the

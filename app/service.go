@@ -291,10 +291,16 @@ func copyFile(from, to string, mode os.FileMode) error {
 		return err
 	}
 	tmp := to + ".new"
-	if err := os.WriteFile(tmp, data, mode); err != nil {
-		return err
+	err = os.WriteFile(tmp, data, mode)
+	if err == nil {
+		err = os.Rename(tmp, to)
 	}
-	return os.Rename(tmp, to)
+	if fi, lerr := os.Lstat(tmp); err != nil && lerr == nil && fi.Mode().IsRegular() {
+		// A half-written or unplaced copy is no use to anyone; what
+		// stood in its way (a directory) is not ours to remove.
+		_ = os.Remove(tmp)
+	}
+	return err
 }
 
 // execRunner runs a system command, sending its output to out.

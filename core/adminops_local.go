@@ -175,17 +175,13 @@ func (l LocalAdmin) PutAgent(na AdminNewAgent) (AdminAgent, error) {
 	switch {
 	case na.KeepSecret:
 		// The console edits an agent without ever reading its secret;
-		// Service.PutAgent keeps the stored one. An agent deleted
-		// while the form was open has none to keep: said so, rather
-		// than the length rule of a secret nobody typed (which
-		// Service.PutAgent still answers if it goes in between).
-		if !l.hasAgent(na.Name) {
-			return AdminAgent{}, FieldError("secret", "There is no agent %q to keep the shared secret of; enter a shared secret to add it.", strings.TrimSpace(na.Name))
-		}
+		// Service.PutAgent keeps the stored one, and asks for a secret
+		// when there is none to keep (a new agent, or one deleted while
+		// the form was open).
 		a.Secret = ""
 	case a.Secret == "":
 		// Only KeepSecret keeps a secret over the API.
-		return AdminAgent{}, FieldError("secret", "The shared secret needs at least 8 characters.")
+		return AdminAgent{}, errAgentNeedsSecret()
 	}
 	if err := l.svc().PutAgent(a); err != nil {
 		return AdminAgent{}, err
@@ -200,17 +196,6 @@ func (l LocalAdmin) PutAgent(na AdminNewAgent) (AdminAgent, error) {
 		}
 	}
 	return l.toAdminAgent(a), nil
-}
-
-// hasAgent reports whether an agent is stored under name exactly.
-func (l LocalAdmin) hasAgent(name string) bool {
-	name = strings.TrimSpace(name)
-	for _, a := range l.svc().Agents() {
-		if a.Name == name {
-			return true
-		}
-	}
-	return false
 }
 
 // ChangeAgent makes the change c to the agent as stored when the save's

@@ -31,7 +31,7 @@ func TestService_PutAgentSecret(t *testing.T) {
 		}{
 			{name: "empty keeps", agent: core.Agent{Name: "vpn", Host: "127.0.0.1", Group: "sales"}, accepts: old, wantGroup: "sales"},
 			{name: "new replaces", agent: core.Agent{Name: "vpn", Host: "127.0.0.1", Secret: "vpn-secret-2"}, accepts: "vpn-secret-2", refuses: old, wantGroup: core.GroupAny},
-			{name: "empty for a new agent", agent: core.Agent{Name: "web", Host: "127.0.0.2"}, wantErr: "The shared secret needs at least 8 characters."},
+			{name: "empty for a new agent", agent: core.Agent{Name: "web", Host: "127.0.0.2"}, wantErr: "Enter a shared secret for the agent."},
 			{name: "hash-like", agent: core.Agent{Name: "vpn", Host: "127.0.0.1", Secret: "h1:0123456789abcdef"},
 				wantErr: `A shared secret cannot start with "h1:", which marks a stored hash; generate one or choose another.`},
 		} {

@@ -84,15 +84,15 @@ func TestAuditTrail_AgentAndPhoneChanges(t *testing.T) {
 				device = p.DeviceID
 				return err
 			}, nil},
-		{"phone fetches strings", "a phone", [][]string{{"Security strings fetched for user: gil"}},
+		{"phone fetches strings", phone, [][]string{{"Security strings fetched for user: gil"}},
 			func() error {
-				d, err := svc.SecurityStrings(device)
+				d, err := svc.SecurityStringsFrom("192.0.2.9", device, "")
 				for i, s := range strings.Split(d.Strings, ";") {
 					copy(ss.S[i][:], secret(s))
 				}
 				return err
 			},
-			func() error { _, err := svc.SecurityStrings("no-such-device"); return err }},
+			func() error { _, err := svc.SecurityStringsFrom("192.0.2.9", "no-such-device", ""); return err }},
 		{"agent changes the PIN", agent, [][]string{{"PIN changed for user: gil."}},
 			func() error {
 				otc := core.ExtractOTC(ss.S[0], pin)

@@ -166,7 +166,7 @@ func (s *Service) PutAgent(a Agent) error {
 		}
 		if keep {
 			if !found {
-				return FieldError("secret", "The shared secret needs at least 8 characters.")
+				return errAgentNeedsSecret()
 			}
 			a.Secret = old.Secret
 		}
@@ -179,6 +179,16 @@ func (s *Service) PutAgent(a Agent) error {
 		// A replacement says what it changed, as ChangeAgent does.
 		return log.add(LevelInfo, "", "Agent %q saved (host %s, group %s, rights: %s); changed: %s.", a.Name, a.Host, a.Group, a.Rights(), describeAgentChanges(old, a, !keep))
 	})
+}
+
+// errAgentNeedsSecret refuses an agent saved without a shared secret when
+// no agent of that name has one to keep: the Add agent form left empty,
+// in this process or attached (whose client asks to keep the secret of a
+// form it never read), or an Edit form whose agent another console
+// deleted meanwhile. In the console's words, beside the secret field:
+// the length rule or "keep" would be about a secret nobody typed.
+func errAgentNeedsSecret() error {
+	return FieldError("secret", "Enter a shared secret for the agent.")
 }
 
 // DeleteAgent removes an agent.

@@ -23,21 +23,22 @@ type Download struct {
 // no-mobile-right user (whoever holds a lost phone's Id can repeat it).
 // The caller counts them with Service.Refuse; SecurityStringsRefused gives
 // the reason for the user's state.
+//
+// It is SecurityStringsFrom for a caller that has no requester's address
+// (in-process callers and tests): the audit line says only "a phone".
 func (s *Service) SecurityStrings(deviceID string) (Download, error) {
-	return s.securityStrings(deviceID, "")
+	return s.SecurityStringsFrom("", deviceID, "")
 }
 
-// SecurityStringsWithCert is SecurityStrings for a download over the
-// mutual-TLS listener: certSerial is the serial of the verified device
-// certificate the client presented. Users whose effective profile has
-// mutual authentication can download only this way, with the
-// certificate of their current device (devicecert.go).
-func (s *Service) SecurityStringsWithCert(deviceID, certSerial string) (Download, error) {
-	return s.securityStrings(deviceID, certSerial)
-}
-
-func (s *Service) securityStrings(deviceID, certSerial string) (Download, error) {
-	s = s.As(PhoneActor(""))
+// SecurityStringsFrom is SecurityStrings for a request from source, the
+// requester's address: the audit line names it ("a phone at 192.0.2.7"),
+// as the lines of a provision and of a self-service request do.
+// certSerial, when not "", is the serial of the verified device
+// certificate the client presented on the mutual-TLS listener. Users
+// whose effective profile has mutual authentication can download only
+// that way, with the certificate of their current device (devicecert.go).
+func (s *Service) SecurityStringsFrom(source, deviceID, certSerial string) (Download, error) {
+	s = s.As(PhoneActor(source))
 	// Made before the transaction so the single writer is held no longer
 	// than the write itself takes.
 	notProvisioned := Errorf(CodeSession, "This device is not provisioned; the user needs to reprovision.")

@@ -3,6 +3,7 @@ package core
 import (
 	"errors"
 	"fmt"
+	"strings"
 )
 
 // Code classifies an Error so that each front end (AgentXML, console, CLI)
@@ -121,3 +122,21 @@ var ErrNotFound = &Error{Code: CodeNotFound, Message: "not found"}
 // in the request was at fault, and the same request may work once the
 // store answers again.
 var ErrStoreUnreachable = errors.New("the store could not be reached")
+
+// RewordEnding returns err with the ending from of its sentence replaced
+// by to, when err is an *Error whose message ends so; any other error is
+// returned as it is. It lets a caller put core's advice in its own words
+// (a flag, a query parameter) without a second copy of the rule.
+func RewordEnding(err error, from, to string) error {
+	var e *Error
+	if !errors.As(err, &e) {
+		return err
+	}
+	head, ok := strings.CutSuffix(e.Message, from)
+	if !ok {
+		return err
+	}
+	c := *e
+	c.Message = head + to
+	return &c
+}

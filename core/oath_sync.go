@@ -8,7 +8,8 @@ import (
 
 // OATHSync resynchronises a user's token with two consecutive codes (the
 // oathsync action). A failure counts toward the lockout like a wrong
-// login; the answer does not say whether the user or a token exists.
+// login; the answer does not say whether the user or a token exists,
+// nor that the user is disabled (a disabled user's token is not touched).
 func (s *Service) OATHSync(agent Agent, username, code1, code2 string) error {
 	s = s.As(AgentActor(agent))
 	return s.oathSync(&agent, HelpdeskScope(agent, ""), username, code1, code2)
@@ -16,7 +17,8 @@ func (s *Service) OATHSync(agent Agent, username, code1, code2 string) error {
 
 // OATHSyncUsers resynchronises tokens for the helpdesk API (OathSync);
 // codes[i] holds the two codes of names[i]. Failures are per user and do
-// not count toward the lockout: the helpdesk is already trusted.
+// not count toward the lockout: the helpdesk is already trusted. A
+// disabled user is refused (CodeDisabled): enable them first.
 func (s *Service) OATHSyncUsers(scope Scope, names []string, codes [][2]string) []error {
 	s = s.As(scopeActor(scope))
 	out := make([]error, len(names))
@@ -56,6 +58,16 @@ func (s *Service) oathSync(agent *Agent, scope Scope, username, code1, code2 str
 				return log.add(LevelWarn, u.Name, "OATH sync failed for user: %s, error: not in the agent's group", u.Name)
 			}
 		}
+		if u.Disabled {
+			// As a login and a token issue are refused: a user drives
+			// the agent's oathsync like a login (the neutral answer, no
+			// failure counted); the helpdesk is told what to do.
+			out.fail = neutral
+			if agent == nil {
+				out.fail = Errorf(CodeDisabled, "User %q is disabled; enable them before resynchronising their token.", u.Name)
+			}
+			return log.add(LevelWarn, u.Name, "OATH sync failed for user: %s, error: the user is disabled", u.Name)
+		}
 		if !set.OATH.Enabled {
 			out.fail = neutral
 			if agent == nil {
@@ -79,17 +91,21 @@ func (s *Service) oathSync(agent *Agent, scope Scope, username, code1, code2 str
 			out.fail = Errorf(CodeNoOTC, "Give two consecutive codes from the token.")
 			return log.add(LevelWarn, u.Name, "OATH sync failed for user: %s, error: two codes are needed", u.Name)
 		}
+		var ls LoginState
+		if agent != nil {
+			if ls, err = loginState(tx, u.Name); err != nil {
+				return err
+			}
+		}
+		// resync changes only this copy of the record, written below
+		// only on success.
 		if !tok.resync(code1, code2, log.now) {
 			out.fail = neutral
 			if agent == nil {
 				out.fail = Errorf(CodeWrongOTC, "The codes do not match user %q's token; give two consecutive codes from it.", u.Name)
 			}
 			why := "the codes do not match the token"
-			if agent != nil && !u.Disabled {
-				ls, err := loginState(tx, u.Name)
-				if err != nil {
-					return err
-				}
+			if agent != nil {
 				if out.locked = ls.fail(set, log.now); out.locked {
 					why += fmt.Sprintf("; %d failures in a row, lock %d: %s", ls.Failures, ls.Locks, ls.lockDescription())
 				}
@@ -98,6 +114,13 @@ func (s *Service) oathSync(agent *Agent, scope Scope, username, code1, code2 str
 				}
 			}
 			return log.add(LevelWarn, u.Name, "OATH sync failed for user: %s, error: %s", u.Name, why)
+		}
+		if agent != nil && ls.LockedAt(log.now) {
+			// As a login with a right code while locked (#9): answered
+			// like a wrong one, neither counted nor kept. The helpdesk,
+			// which may lift the lock, is not held back.
+			out.fail = neutral
+			return log.add(LevelWarn, u.Name, "OATH sync failed for user: %s, error: the user is %s; the codes were right but are not accepted while locked", u.Name, ls.lockDescription())
 		}
 		if err := tx.PutOATH(u.Name, rec); err != nil {
 			return err

@@ -328,6 +328,12 @@ func profileAssignments(tx Tx, p Profile) (users []string, err error) {
 	return users, err
 }
 
+// ProfileReassignAdvice ends DeleteProfile's refusal of a profile still
+// assigned: the console's words, whose Delete dialog offers a profile to
+// reassign to. The admin API and the command line reassign another way
+// (a query parameter, a flag) and replace it with RewordEnding.
+const ProfileReassignAdvice = "delete it with another profile to reassign them to."
+
 // DeleteProfile deletes a profile. The Default profile cannot be deleted;
 // a profile still assigned to a group or a user is refused unless
 // reassignTo names another profile, which then takes over every
@@ -349,7 +355,7 @@ func (s *Service) DeleteProfile(name, reassignTo string) error {
 			return err
 		}
 		if reassignTo == "" && (len(users) > 0 || len(p.Groups) > 0) {
-			return Errorf(CodeConflict, "Profile %q is still assigned to %s; assign them another profile first, or delete it with another profile to reassign them to.", p.Name, describeAssignments(p.Groups, users))
+			return Errorf(CodeConflict, "Profile %q is still assigned to %s; assign them another profile first, or %s", p.Name, describeAssignments(p.Groups, users), ProfileReassignAdvice)
 		}
 		var to Profile
 		if reassignTo != "" {

@@ -109,7 +109,7 @@ func TestAgentForm_Validation(t *testing.T) {
 		{"web", "10.0.0.300", "long-enough", false, "host", `"10.0.0.300" is not an IP address (192.168.1.10), a range (192.168.1.0/24) or a host name (vpn.office.lan).`},
 		{"web", "10.0.0.0/33", "long-enough", false, "host", `"10.0.0.0/33" is not an IP address (192.168.1.10), a range (192.168.1.0/24) or a host name (vpn.office.lan).`},
 		{"web", "10.0.0.2", "short", false, "secret", "The shared secret needs at least 8 characters."},
-		{"web", "10.0.0.2", "", false, "secret", "The shared secret needs at least 8 characters."},
+		{"web", "10.0.0.2", "", false, "secret", "Enter a shared secret for the agent."},
 		{"web", "10.0.0.2", "h1:long-enough", false, "secret", `A shared secret cannot start with "h1:", which marks a stored hash; generate one or choose another.`},
 		{"web", "10.0.0.2", "long-enough", true, "modes", "Choose at least one authentication mode."},
 		{"VPN", "10.0.0.2", "long-enough", false, "name", `An agent called "VPN" already exists.`},

@@ -2,12 +2,14 @@ package adminapi_test
 
 import (
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"strings"
 	"testing"
 
 	"provisio/core"
+	"provisio/core/adminapi"
 )
 
 // TestHandler_PutAgentAnswersTheAgentSaved: agent names are kept as
@@ -42,8 +44,12 @@ func TestHandler_PutAgentAnswersTheAgentSaved(t *testing.T) {
 
 // TestHandler_PutAgentKeepSecretOfNoAgent: keeping the stored secret of
 // an agent that is not there (deleted by another console while the Edit
-// agent form was open) says so; it said "The shared secret needs at
-// least 8 characters." of a secret nobody typed. Nothing is created.
+// agent form was open, or the attached console's Add agent form with the
+// secret left empty, which sends the same request) asks for a secret in
+// the console's words, as the local console's form does; it said "The
+// shared secret needs at least 8 characters." of a secret nobody typed,
+// then "There is no agent … to keep the shared secret of", which spoke
+// of keeping to someone adding an agent. Nothing is created.
 func TestHandler_PutAgentKeepSecretOfNoAgent(t *testing.T) {
 	svc, sock := newServer(t)
 	req, _ := http.NewRequest(http.MethodPut, "http://provisio/v1/agents/ghost",
@@ -58,9 +64,29 @@ func TestHandler_PutAgentKeepSecretOfNoAgent(t *testing.T) {
 		Error struct{ Code, Field, Message string }
 	}
 	_ = json.Unmarshal(b, &got)
-	want := `There is no agent "ghost" to keep the shared secret of; enter a shared secret to add it.`
+	want := "Enter a shared secret for the agent."
 	if resp.StatusCode != http.StatusBadRequest || got.Error.Field != "secret" || got.Error.Message != want {
 		t.Errorf("%s %s\nwant 400, field secret, %q", resp.Status, b, want)
+	}
+	if len(svc.Agents()) != 0 {
+		t.Errorf("an agent was created: %+v", svc.Agents())
+	}
+}
+
+// TestConsole_AddAgentWithoutSecret: the attached console's Add agent
+// form with the secret left empty is told, beside the secret field, what
+// the local console's form is told (ui's TestAgentsScreen_FieldErrors),
+// and nothing is created.
+func TestConsole_AddAgentWithoutSecret(t *testing.T) {
+	svc, sock := newServer(t)
+	c, err := adminapi.Dial(sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = adminapi.NewConsole(c).PutAgent(core.Agent{Name: "web", Host: "127.0.0.2", Modes: []string{core.AgentModeMobile}})
+	var ce *core.Error
+	if !errors.As(err, &ce) || ce.Field != "secret" || ce.Message != "Enter a shared secret for the agent." {
+		t.Errorf("got %v (%+v); want field secret: %q", err, ce, "Enter a shared secret for the agent.")
 	}
 	if len(svc.Agents()) != 0 {
 		t.Errorf("an agent was created: %+v", svc.Agents())

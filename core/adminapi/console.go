@@ -328,13 +328,15 @@ func (k *Console) AddProfile(p core.Profile) error {
 	return k.c.do(http.MethodPost, "/profiles", p, nil)
 }
 
-// DeleteProfile implements core.ConsoleAPI.
+// DeleteProfile implements core.ConsoleAPI. The server's refusal of a
+// profile still assigned names its query parameter; the console is told
+// in its own words, as in-process.
 func (k *Console) DeleteProfile(name, reassignTo string) error {
 	path := "/profiles/" + esc(name)
 	if reassignTo != "" {
 		path += "?reassign_to=" + url.QueryEscape(reassignTo)
 	}
-	return k.c.do(http.MethodDelete, path, nil, nil)
+	return core.RewordEnding(k.c.do(http.MethodDelete, path, nil, nil), apiReassignAdvice, core.ProfileReassignAdvice)
 }
 
 // AssignProfileToGroup implements core.ConsoleAPI. As for the Service,

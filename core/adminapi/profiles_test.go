@@ -1,7 +1,10 @@
 package adminapi_test
 
 import (
+	"encoding/json"
 	"errors"
+	"io"
+	"net/http"
 	"strings"
 	"testing"
 
@@ -100,5 +103,54 @@ func TestRemoteConsole_HelpdeskAssignsProfile(t *testing.T) {
 		if !core.RoleHelpdesk.Allows(act) || !core.RoleAdmin.Allows(act) || core.Role("guest").Allows(act) {
 			t.Errorf("%s: helpdesk and admin must be allowed, nobody else", act)
 		}
+	}
+}
+
+// TestHandler_ProfileStillAssignedNamesReassignTo: the API's refusal to
+// delete a profile still assigned names the parameter that does it,
+// `?reassign_to=` (the command line names --reassign); a console
+// attached through the API keeps the console's own words, which name
+// the Delete dialog's choice, not a query parameter.
+func TestHandler_ProfileStillAssignedNamesReassignTo(t *testing.T) {
+	svc, sock := newServer(t)
+	p := core.Profile{Name: "Sales", ClientPolicies: core.DefaultClientPolicies(svc.Settings().MobileClient)}
+	p.SupportEmail = "help@example.org"
+	if err := svc.AddProfile(p); err != nil {
+		t.Fatal(err)
+	}
+	if err := svc.AssignProfileToGroup("Sales", "Sales"); err != nil {
+		t.Fatal(err)
+	}
+	const head = `Profile "Sales" is still assigned to group Sales; assign them another profile first, or `
+
+	req, _ := http.NewRequest(http.MethodDelete, "http://provisio/v1/profiles/Sales", nil)
+	resp, err := unixClient(sock).Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	var got struct {
+		Error struct{ Code, Message string }
+	}
+	if err := json.Unmarshal(b, &got); err != nil {
+		t.Fatalf("%s: %s is not a JSON error", resp.Status, b)
+	}
+	if want := head + "add ?reassign_to=OTHER to the request to move them to profile OTHER."; resp.StatusCode != http.StatusConflict ||
+		got.Error.Code != string(core.CodeConflict) || got.Error.Message != want {
+		t.Errorf("API: %s %s\nwant 409 conflict %q", resp.Status, b, want)
+	}
+
+	c, err := adminapi.Dial(sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = adminapi.NewConsole(c).DeleteProfile("Sales", "")
+	var ce *core.Error
+	if want := head + core.ProfileReassignAdvice; !errors.As(err, &ce) || ce.Code != core.CodeConflict || ce.Message != want {
+		t.Errorf("attached console: %v\nwant conflict %q", err, want)
+	}
+	if _, err := svc.Profile("Sales"); err != nil {
+		t.Errorf("a refused delete removed the profile: %v", err)
 	}
 }

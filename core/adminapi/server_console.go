@@ -231,9 +231,14 @@ func (h *handler) saveProfile(w http.ResponseWriter, r *http.Request) {
 	reply(w, http.StatusOK, out, err)
 }
 
+// apiReassignAdvice ends the API's refusal to delete a profile still
+// assigned: core's ends with the console's advice (core.ProfileReassignAdvice),
+// which names no parameter; the Console client puts the console's back.
+const apiReassignAdvice = "add ?reassign_to=OTHER to the request to move them to profile OTHER."
+
 func (h *handler) deleteProfile(w http.ResponseWriter, r *http.Request) {
 	err := h.api(r).DeleteProfile(r.PathValue("name"), r.URL.Query().Get("reassign_to"))
-	reply(w, http.StatusNoContent, nil, err)
+	reply(w, http.StatusNoContent, nil, core.RewordEnding(err, core.ProfileReassignAdvice, apiReassignAdvice))
 }
 
 func (h *handler) assignProfileToGroup(w http.ResponseWriter, r *http.Request) {

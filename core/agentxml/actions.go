@@ -199,13 +199,9 @@ func (s *Server) provision(r *http.Request, req *request) reply {
 }
 
 func (s *Server) securityStrings(r *http.Request, req *request) reply {
-	var d core.Download
-	var err error
-	if serial := clientCertSerial(r); serial != "" {
-		d, err = s.svc.SecurityStringsWithCert(req.ID, serial)
-	} else {
-		d, err = s.svc.SecurityStrings(req.ID)
-	}
+	// The serial is "" off the mutual-TLS listener; the audit line names
+	// the phone's address, as a provision's does.
+	d, err := s.svc.SecurityStringsFrom(core.SourceIP(r.RemoteAddr), req.ID, clientCertSerial(r))
 	if errors.Is(err, core.ErrDeviceCert) {
 		// Mutual authentication (#14): no certificate, or not the
 		// device's current one. Counted, not written.

@@ -7,7 +7,7 @@ package agentxml
 // security-string downloads are then accepted only on the mutual-TLS
 // listener (OpenMTLS), which requires a client certificate from the
 // device CA, and only with the certificate of the current device
-// (core.Service.SecurityStringsWithCert).
+// (core.Service.SecurityStringsFrom).
 
 import (
 	"crypto/tls"

@@ -99,3 +99,33 @@ func TestServer_SecurityStringsRefusedForUserStateWriteNothing(t *testing.T) {
 		})
 	}
 }
+
+// TestServer_SecurityStringsLineNamesTheAddress: the audit line of a
+// download over AgentXML names the phone's source address, as the lines
+// of a provision and of a self-service request do, and holds no string.
+func TestServer_SecurityStringsLineNamesTheAddress(t *testing.T) {
+	e := newEnv(t)
+	m := e.provisioned(t, "alice", "9132")
+	entries, err := e.svc.LogTail(50)
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := 0
+	for _, le := range entries {
+		if !strings.Contains(le.Message, "Security strings fetched") {
+			continue
+		}
+		found++
+		if le.Actor != "a phone at 127.0.0.1" {
+			t.Errorf("download line %q: actor %q, want %q", le.Message, le.Actor, "a phone at 127.0.0.1")
+		}
+		for _, s := range m.Strings() {
+			if strings.Contains(le.Message+le.Actor, string(s[:])) {
+				t.Errorf("download line %q holds a security string", le.Message)
+			}
+		}
+	}
+	if found != 1 {
+		t.Fatalf("%d download lines, want 1", found)
+	}
+}
