@@ -2,6 +2,7 @@ package adminapi_test
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net"
 	"os"
@@ -89,11 +90,22 @@ func TestClient_FollowNoticesASilentNetwork(t *testing.T) {
 			}
 		}
 	}
-	// The stream is open once an event comes through.
-	if _, err := c.AddUser(adminapi.NewUser{Name: "bob"}); err != nil {
-		t.Fatal(err)
+	// The stream is open once an event comes through. Follow opens it in
+	// the background, so a change made before it is open is not seen:
+	// add users until one is.
+	for i, open := 0, false; !open; i++ {
+		if i == 50 {
+			t.Fatal("no users_changed")
+		}
+		if _, err := c.AddUser(adminapi.NewUser{Name: fmt.Sprintf("bob%d", i)}); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case e := <-events:
+			open = e.Kind == "users_changed"
+		case <-time.After(200 * time.Millisecond):
+		}
 	}
-	next("users_changed", func(e adminapi.Event) bool { return e.Kind == "users_changed" })
 
 	silent.Store(true)
 	lost := next("lost connection", func(e adminapi.Event) bool { return e.Kind == core.AdminKindConnection })
