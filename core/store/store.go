@@ -237,6 +237,9 @@ func OpenBackend(b Backend, dataDir string, opt Options) (*Store, error) {
 	if err := st.setup(b.Update); err != nil {
 		return nil, err
 	}
+	if err := st.resumeRotation(); err != nil {
+		return nil, err
+	}
 	return st, nil
 }
 

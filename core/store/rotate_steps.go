@@ -1,0 +1,585 @@
+package store
+
+import (
+	"bytes"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"provisio/core"
+)
+
+// Key rotation in steps, for a backend whose transactions are bounded
+// (etcd's --max-txn-ops, 128 by default, and --max-request-bytes, 1.5
+// MiB): a site of thousands of users cannot be re-encrypted in one.
+//
+// Sealed values carry no key id, but AES-GCM tells: a value opens under
+// the key that sealed it and under no other. So each step re-seals the
+// records of a stretch of one bucket that do not open under the new key
+// yet, and a step run again (after a conflict, or by the run that
+// finishes an interrupted rotation) skips what an earlier one did. The
+// log chain cannot be told apart that way; the rotation's record in
+// config ("key_rotation", signed with the new key) says how far the log
+// is chained under the new key, and the MACs of the old and the new chain
+// there. The last step re-chains the rest of the log and, in the same
+// transaction, re-seals the settings and the shared identity, re-signs
+// the checkpoint, stores the new check value and removes the record: the
+// data's check value changes only once everything opens under the new
+// key, as in the one-transaction rotation.
+//
+// Each step compares the mod revision of everything it read (the etcd
+// backend's optimistic commit) and runs again on a conflict, so a change
+// made meanwhile is re-sealed from its new value, never overwritten.
+//
+// While the record exists the site is readable only with both keys, which
+// only the machine that started the rotation holds (provisio.key and
+// provisio.key.new): an open there finishes the rotation (resumeRotation),
+// an open anywhere else is refused with ErrRotationUnfinished.
+
+// StepLimits is a Backend whose write transactions are bounded: at most
+// ops writes (and ops compares) and about bytes of keys and values each.
+// RotateKey works in steps that fit.
+type StepLimits interface {
+	StepLimits() (ops, bytes int)
+}
+
+var keyRotation = []byte("key_rotation")
+
+// minStepOps is the fewest writes per transaction a rotation in steps
+// works with: the last step's own writes and some log entries.
+const minStepOps = 40
+
+// ErrRotationUnfinished is returned by an open of a site whose key
+// rotation has not finished, where the new key is not at hand.
+var ErrRotationUnfinished = errors.New("a key rotation of this site has not finished: part of its data is encrypted under the new data key, which only the machine that ran provisio key rotate holds (provisio.key.new in its key directory); run any provisio command there (provisio user list), which finishes the rotation, then copy that machine's provisio.key here")
+
+// rotationRecord is config "key_rotation" while a rotation runs.
+type rotationRecord struct {
+	Check   string `json:"check"`   // the new key's check value, hex
+	CPSeq   uint64 `json:"cp_seq"`  // the log checkpoint's seq when it began
+	LogSeq  uint64 `json:"log_seq"` // entries up to here are chained under the new key
+	LogOld  string `json:"log_old"` // the old chain's MAC at LogSeq, hex
+	LogNew  string `json:"log_new"` // the new chain's MAC at LogSeq, hex
+	Records int    `json:"records"` // records re-sealed so far
+	Sig     string `json:"sig"`     // HMAC of the above under the new log key
+}
+
+func (r rotationRecord) sign(next *sealer) string {
+	r.Sig = ""
+	body, _ := json.Marshal(r)
+	m := hmac.New(sha256.New, next.log)
+	m.Write([]byte("key rotation"))
+	m.Write(body)
+	return hex.EncodeToString(m.Sum(nil))
+}
+
+func readRotation(tx KVTx) (*rotationRecord, error) {
+	v := tx.Bucket(bucketConfig).Get(keyRotation)
+	if v == nil {
+		return nil, nil
+	}
+	var r rotationRecord
+	if err := json.Unmarshal(v, &r); err != nil {
+		return nil, errors.New("the record of the key rotation does not decode")
+	}
+	return &r, nil
+}
+
+// stepRotation is one run of a rotation in steps.
+type stepRotation struct {
+	s          *Store
+	next       *sealer
+	ops, bytes int
+}
+
+// rotatedBuckets are the buckets whose records are re-sealed one stretch
+// at a time; config's few sealed values go with the last step.
+var rotatedBuckets = [][]byte{bucketUsers, bucketStrings, bucketOATH, bucketClientLogs, bucketOutbox}
+
+// rotateInSteps is RotateKey on a backend with StepLimits.
+func (s *Store) rotateInSteps(lim StepLimits) (int, error) {
+	ops, maxBytes := lim.StepLimits()
+	if ops < minStepOps {
+		return 0, fmt.Errorf("a key rotation needs etcd transactions of at least %d operations; the store address allows %d (max-txn-ops)", minStepOps, ops)
+	}
+	var rec *rotationRecord
+	if err := s.view(func(tx KVTx) (err error) { rec, err = readRotation(tx); return err }); err != nil {
+		return 0, err
+	}
+	if rec != nil {
+		// Open finishes a rotation it has the key for; this one is
+		// another process's, running or cut short.
+		return 0, ErrRotationUnfinished
+	}
+	// Everything must open under the old key and the log verify before
+	// the first step: a step that found otherwise would leave the
+	// rotation half done.
+	if err := s.view(func(tx KVTx) error {
+		t := &txn{tx: tx, s: s}
+		if _, err := t.verifyLog(); err != nil {
+			return err
+		}
+		return t.openEverything()
+	}); err != nil {
+		return 0, fmt.Errorf("rotate the data key (nothing changed): %w", err)
+	}
+	key := make([]byte, KeySize)
+	if _, err := rand.Read(key); err != nil {
+		return 0, err
+	}
+	next, err := newSealer(key)
+	if err != nil {
+		return 0, err
+	}
+	next.idKey = s.crypt.idKey
+	pending := filepath.Join(s.keyDir, pendingKeyName)
+	if err := writeKeyAs(s.keyDir, pendingKeyName, key); err != nil {
+		return 0, err
+	}
+	err = s.update(func(tx KVTx) error {
+		cfg := tx.Bucket(bucketConfig)
+		if !hmac.Equal(cfg.Get(keyKeyCheck), s.crypt.checkValue()) {
+			return ErrKeyMismatch
+		}
+		if r, err := readRotation(tx); err != nil || r != nil {
+			return errors.Join(ErrRotationUnfinished, err)
+		}
+		cpSeq, cpMAC, err := (&txn{tx: tx, s: s}).chainStart()
+		if err != nil {
+			return err
+		}
+		mac := hex.EncodeToString(cpMAC)
+		r := rotationRecord{Check: hex.EncodeToString(next.checkValue()), CPSeq: cpSeq, LogSeq: cpSeq, LogOld: mac, LogNew: mac}
+		return putRotation(tx, r, next)
+	})
+	if errors.Is(err, ErrOutcomeUnknown) {
+		return 0, s.rotationCutShort(err)
+	}
+	if err != nil {
+		os.Remove(pending)
+		return 0, fmt.Errorf("rotate the data key (nothing changed): %w", err)
+	}
+	rotateStep("begun")
+	r := &stepRotation{s: s, next: next, ops: ops, bytes: maxBytes}
+	records, err := r.run()
+	if err != nil {
+		return 0, s.rotationCutShort(err)
+	}
+	return records, s.rotationDone(pending, records)
+}
+
+// rotationCutShort is the sentence for a rotation that stopped after its
+// first step: the new key must be kept.
+func (s *Store) rotationCutShort(err error) error {
+	pending := filepath.Join(s.keyDir, pendingKeyName)
+	// The backend's own sentences say "nothing was changed", which is
+	// not so here.
+	var ce *core.Error
+	reason := err.Error()
+	switch {
+	case errors.Is(err, ErrOutcomeUnknown) || errors.Is(err, core.ErrStoreUnreachable):
+		reason = "the store did not answer"
+	case errors.As(err, &ce):
+		reason = "the store refused a step"
+	}
+	return &core.Error{Code: core.CodeInternal, Err: fmt.Errorf("rotate the data key: %w", err), Message: fmt.Sprintf(
+		"The key rotation stopped before it finished (%s), so the new data key is kept as %s and the site opens only where that file is; once the store answers again, run any provisio command here (provisio user list), which finishes the rotation, then copy %s to the key directory of every other server of the site.", reason, pending, KeyFileName)}
+}
+
+// rotationDone puts the new key in place after the last step, and drops
+// etcd's earlier revisions, as RotateKey does after its commit.
+func (s *Store) rotationDone(pending string, records int) error {
+	rotateStep("committed, key not renamed")
+	if err := os.Rename(pending, filepath.Join(s.keyDir, KeyFileName)); err != nil {
+		return fmt.Errorf("the data is re-encrypted under %s but it could not be renamed to %s: %w; rename it by hand", pending, KeyFileName, err)
+	}
+	rotateStep("renamed, free pages not scrubbed")
+	if hc, ok := s.kv.(HistoryCompactor); ok {
+		if err := hc.CompactHistory(); err != nil {
+			return &core.Error{Code: core.CodeInternal, Err: err, Message: "The data key was rotated, but etcd did not drop its earlier revisions, which hold the values sealed under the old key; compact its history (etcdctl compact with the current revision) and defragment its members (etcdctl defrag --cluster)."}
+		}
+	}
+	s.oathDirty.Store(true)
+	return nil
+}
+
+// resumeRotation finishes, on open, a rotation in steps that was cut
+// short, when the new key is in the key directory; without it the site
+// cannot be read, and the open is refused.
+func (s *Store) resumeRotation() error {
+	lim, ok := s.kv.(StepLimits)
+	if !ok || s.crypt == nil {
+		return nil
+	}
+	var rec *rotationRecord
+	if err := s.view(func(tx KVTx) (err error) { rec, err = readRotation(tx); return err }); err != nil || rec == nil {
+		return err
+	}
+	var next *sealer
+	pending := filepath.Join(s.keyDir, pendingKeyName)
+	if s.keyDir != "" {
+		if key, err := os.ReadFile(pending); err == nil && len(key) == KeySize {
+			if c, err := newSealer(key); err == nil && hex.EncodeToString(c.checkValue()) == rec.Check && rec.sign(c) == rec.Sig {
+				next = c
+			}
+		}
+	}
+	if next == nil {
+		return ErrRotationUnfinished
+	}
+	next.idKey = s.crypt.idKey
+	ops, maxBytes := lim.StepLimits()
+	records, err := (&stepRotation{s: s, next: next, ops: ops, bytes: maxBytes}).run()
+	if err != nil {
+		return s.rotationCutShort(err)
+	}
+	if err := s.rotationDone(pending, records); err != nil {
+		return err
+	}
+	return s.update(func(tx KVTx) error {
+		return s.noteRotation(tx, fmt.Sprintf(noticeRotationFinished, KeyFileName))
+	})
+}
+
+func putRotation(tx KVTx, r rotationRecord, next *sealer) error {
+	r.Sig = r.sign(next)
+	data, err := json.Marshal(r)
+	if err != nil {
+		return err
+	}
+	return tx.Bucket(bucketConfig).Put(keyRotation, data)
+}
+
+// rotation reads the rotation's record in a step and checks it is this
+// rotation's.
+func (r *stepRotation) rotation(tx KVTx) (*rotationRecord, error) {
+	rec, err := readRotation(tx)
+	if err != nil {
+		return nil, err
+	}
+	if rec == nil || rec.Check != hex.EncodeToString(r.next.checkValue()) || rec.sign(r.next) != rec.Sig {
+		return nil, errors.New("the record of the key rotation was changed or removed by someone else")
+	}
+	return rec, nil
+}
+
+// run re-seals every bucket, then re-chains the log and finishes, one
+// bounded transaction at a time; it returns how many records it counted
+// over the whole rotation.
+func (r *stepRotation) run() (int, error) {
+	for _, b := range rotatedBuckets {
+		var from []byte
+		for {
+			var more []byte
+			err := r.s.update(func(tx KVTx) (err error) {
+				more, err = r.recordStep(tx, b, from)
+				return err
+			})
+			if err != nil {
+				return 0, err
+			}
+			rotateStep("a step committed")
+			if more == nil {
+				break
+			}
+			from = more
+		}
+	}
+	for {
+		var records int
+		var done bool
+		err := r.s.update(func(tx KVTx) (err error) {
+			records, done, err = r.logStep(tx)
+			return err
+		})
+		if err != nil {
+			return 0, err
+		}
+		if done {
+			r.s.crypt = r.next
+			return records, nil
+		}
+		rotateStep("a step committed")
+	}
+}
+
+// recordStep re-seals the records of bucket b from the key from on that
+// do not open under the new key yet, as many as one transaction holds,
+// and returns the key to go on from (nil at the bucket's end).
+func (r *stepRotation) recordStep(tx KVTx, b, from []byte) (more []byte, err error) {
+	rec, err := r.rotation(tx)
+	if err != nil {
+		return nil, err
+	}
+	old, nx := &txn{tx: tx, s: r.s}, &txn{tx: tx, s: &Store{crypt: r.next}}
+	// Room: the record's rewrite and a few compares of the step's own.
+	room, size, n := r.ops-4, 0, 0
+	type put struct{ k, v []byte }
+	var puts []put
+	c := tx.Bucket(b).Cursor()
+	var k, v []byte
+	if from == nil {
+		k, v = c.First()
+	} else {
+		k, v = c.Seek(from)
+	}
+	for ; k != nil; k, v = c.Next() {
+		nv, err := reseal(old, nx, b, k, v)
+		if err != nil {
+			return nil, err
+		}
+		if nv == nil {
+			continue
+		}
+		if len(puts) >= room || (len(puts) > 0 && size+len(k)+len(nv) > r.bytes) {
+			more = bytes.Clone(k)
+			break
+		}
+		puts = append(puts, put{bytes.Clone(k), nv})
+		size += len(k) + len(nv)
+		n++
+	}
+	for _, p := range puts {
+		if err := tx.Bucket(b).Put(p.k, p.v); err != nil {
+			return nil, err
+		}
+	}
+	if n == 0 {
+		return more, nil
+	}
+	rec.Records += n
+	return more, putRotation(tx, *rec, r.next)
+}
+
+// reseal returns record v of bucket b sealed under the new key, or nil
+// when it already opens under it.
+func reseal(old, nx *txn, b, k, v []byte) ([]byte, error) {
+	switch {
+	case bytes.Equal(b, bucketStrings):
+		if _, err := nx.s.crypt.openBytes(v, ad(bucketStrings, k, "strings")); err == nil {
+			return nil, nil
+		}
+		p, err := old.s.crypt.openBytes(v, ad(bucketStrings, k, "strings"))
+		if err != nil {
+			return nil, fmt.Errorf("strings of %s: %w", k, err)
+		}
+		return nx.s.crypt.sealBytes(p, ad(bucketStrings, k, "strings")), nil
+	case bytes.Equal(b, bucketUsers):
+		return resealJSON(v, func(u *core.User) error { _, err := nx.openUser(k, *u); return err },
+			func(u *core.User) (any, error) {
+				p, err := old.openUser(k, *u)
+				return nx.sealUser(k, p), err
+			})
+	case bytes.Equal(b, bucketOATH):
+		return resealJSON(v, func(o *core.OATHRecord) error { _, err := nx.openOATH(k, *o); return err },
+			func(o *core.OATHRecord) (any, error) {
+				p, err := old.openOATH(k, *o)
+				return nx.sealOATH(k, p), err
+			})
+	case bytes.Equal(b, bucketClientLogs):
+		return resealJSON(v, func(l *core.ClientLog) error { _, err := nx.openClientLog(k, *l); return err },
+			func(l *core.ClientLog) (any, error) {
+				p, err := old.openClientLog(k, *l)
+				return nx.sealClientLog(k, p), err
+			})
+	case bytes.Equal(b, bucketOutbox):
+		return resealJSON(v, func(m *core.OutMessage) error { _, err := nx.openMail(*m); return err },
+			func(m *core.OutMessage) (any, error) {
+				p, err := old.openMail(*m)
+				return nx.sealMail(p), err
+			})
+	}
+	return nil, fmt.Errorf("no re-sealing for bucket %s", b)
+}
+
+// resealJSON decodes v afresh for each try (the openers change tokens and
+// entries in place): nil when it opens under the new key, else the record
+// opened under the old one and sealed under the new.
+func resealJSON[T any](v []byte, opensNew func(*T) error, move func(*T) (any, error)) ([]byte, error) {
+	var a T
+	if err := json.Unmarshal(v, &a); err != nil {
+		return nil, err
+	}
+	if opensNew(&a) == nil {
+		return nil, nil
+	}
+	var b T
+	if err := json.Unmarshal(v, &b); err != nil {
+		return nil, err
+	}
+	out, err := move(&b)
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(out)
+}
+
+// logStep re-chains the next entries of the log under the new key, each
+// checked against the old chain first; when the rest of the log fits, it
+// finishes the rotation in the same transaction (finish).
+func (r *stepRotation) logStep(tx KVTx) (records int, done bool, err error) {
+	rec, err := r.rotation(tx)
+	if err != nil {
+		return 0, false, err
+	}
+	old := &txn{tx: tx, s: r.s}
+	cpSeq, _, err := old.chainStart()
+	if err != nil {
+		return 0, false, err
+	}
+	if cpSeq != rec.CPSeq {
+		return 0, false, errors.New("the audit log was trimmed during the key rotation")
+	}
+	prevOld, err1 := hex.DecodeString(rec.LogOld)
+	prevNew, err2 := hex.DecodeString(rec.LogNew)
+	if err1 != nil || err2 != nil {
+		return 0, false, errors.New("the record of the key rotation does not decode")
+	}
+	// The last step's own writes: settings, identity, checkpoint, id key,
+	// check value, the record's removal, the log line and its sequence.
+	const finishOps = 12
+	room, size := r.ops-4, 0
+	// Each entry re-chained, and its MAC in the old chain (as stored).
+	type moved struct {
+		lr     logRecord
+		oldMAC string
+	}
+	var entries []moved
+	c := tx.Bucket(bucketLog).Cursor()
+	want := rec.LogSeq + 1
+	end := true
+	for k, v := c.Seek(seqKey(want)); k != nil; k, v = c.Next() {
+		if len(entries) >= room || (len(entries) > 0 && size+len(v)+64 > r.bytes) {
+			end = false
+			break
+		}
+		if len(k) != 8 || binary.BigEndian.Uint64(k) != want {
+			return 0, false, &LogChainError{Seq: want, Problem: "the entry is missing"}
+		}
+		var lr logRecord
+		if err := json.Unmarshal(v, &lr); err != nil {
+			return 0, false, &LogChainError{Seq: want, Problem: "the entry does not decode"}
+		}
+		if canon, err := json.Marshal(lr); err != nil || !bytes.Equal(canon, v) || lr.Seq != want {
+			return 0, false, &LogChainError{Seq: want, Problem: "the entry was altered"}
+		}
+		mac, err := r.s.crypt.logMAC(prevOld, lr.LogEntry)
+		if err != nil {
+			return 0, false, err
+		}
+		if !hmac.Equal([]byte(hex.EncodeToString(mac)), []byte(lr.MAC)) {
+			return 0, false, &LogChainError{Seq: want, Problem: "its MAC does not match (altered, or the chain was rebuilt without the data key)"}
+		}
+		nmac, err := r.next.logMAC(prevNew, lr.LogEntry)
+		if err != nil {
+			return 0, false, err
+		}
+		prevOld, prevNew = mac, nmac
+		old := lr.MAC
+		lr.MAC = hex.EncodeToString(nmac)
+		entries = append(entries, moved{lr, old})
+		size += len(v) + 64
+		want++
+	}
+	if end && len(entries)+finishOps > room {
+		// The rest fits, but not beside the last step's own writes.
+		entries, end = entries[:len(entries)-finishOps], false
+	}
+	nx := &txn{tx: tx, s: &Store{crypt: r.next}}
+	for _, e := range entries {
+		if err := nx.putJSON(bucketLog, seqKey(e.lr.Seq), e.lr); err != nil {
+			return 0, false, err
+		}
+	}
+	rec.Records += len(entries)
+	if !end {
+		last := entries[len(entries)-1]
+		rec.LogSeq, rec.LogOld, rec.LogNew = last.lr.Seq, last.oldMAC, last.lr.MAC
+		return 0, false, putRotation(tx, *rec, r.next)
+	}
+	return r.finish(tx, rec)
+}
+
+// finish is the last step: config's sealed values, the checkpoint signed
+// anew, the new check value and the rotation's log line, in the
+// transaction that re-chains the end of the log.
+func (r *stepRotation) finish(tx KVTx, rec *rotationRecord) (int, bool, error) {
+	old, nx := &txn{tx: tx, s: r.s}, &txn{tx: tx, s: &Store{crypt: r.next}}
+	cpSeq, cpMAC, err := old.chainStart()
+	if err != nil {
+		return 0, false, err
+	}
+	records := rec.Records
+	set, err := old.Settings()
+	switch {
+	case err == nil:
+		if err := nx.PutSettings(set); err != nil {
+			return 0, false, err
+		}
+		records++
+	case !errors.Is(err, core.ErrNotFound):
+		return 0, false, err
+	}
+	cfg := tx.Bucket(bucketConfig)
+	if v := cfg.Get(keySharedIdentity); v != nil {
+		identity, err := r.s.openIdentity(v)
+		if err != nil {
+			return 0, false, err
+		}
+		data, err := sealIdentity(r.next, identity)
+		if err != nil {
+			return 0, false, err
+		}
+		if err := cfg.Put(keySharedIdentity, data); err != nil {
+			return 0, false, err
+		}
+		records += len(identity)
+	}
+	if cpSeq > 0 {
+		if err := nx.putCheckpointMAC(cpSeq, cpMAC); err != nil {
+			return 0, false, err
+		}
+	}
+	if err := cfg.Put(keyIDKey, r.next.sealBytes(r.next.idKey, ad(bucketConfig, keyIDKey, "id"))); err != nil {
+		return 0, false, err
+	}
+	if err := cfg.Put(keyKeyCheck, r.next.checkValue()); err != nil {
+		return 0, false, err
+	}
+	if err := cfg.Delete(keyRotation); err != nil {
+		return 0, false, err
+	}
+	if _, err := nx.AppendLog(r.s.ownLog(fmt.Sprintf("The data key was rotated: %d records re-encrypted and the audit log re-chained under the new key, in steps that each fit one etcd transaction.", records))); err != nil {
+		return 0, false, err
+	}
+	return records, true, nil
+}
+
+// openEverything opens every sealed value under the store's key, so that
+// a rotation in steps finds nothing that stops it half way.
+func (t *txn) openEverything() error {
+	for _, b := range rotatedBuckets {
+		c := t.tx.Bucket(b).Cursor()
+		for k, v := c.First(); k != nil; k, v = c.Next() {
+			if _, err := reseal(t, t, b, k, v); err != nil {
+				return err
+			}
+		}
+	}
+	if _, err := t.Settings(); err != nil && !errors.Is(err, core.ErrNotFound) {
+		return err
+	}
+	if v := t.tx.Bucket(bucketConfig).Get(keySharedIdentity); v != nil {
+		if _, err := t.s.openIdentity(v); err != nil {
+			return err
+		}
+	}
+	return nil
+}
