@@ -274,41 +274,59 @@ func (r *stepRotation) rotation(tx KVTx) (*rotationRecord, error) {
 // bounded transaction at a time; it returns how many records it counted
 // over the whole rotation.
 func (r *stepRotation) run() (int, error) {
-	for _, b := range rotatedBuckets {
-		var from []byte
+	// A record written meanwhile under the old key, in a stretch already
+	// done, sends the rotation round again (logStep's stale); a site
+	// that keeps changing so is one with servers running.
+	for round := 0; round < 3; round++ {
+		for _, b := range rotatedBuckets {
+			var from []byte
+			for {
+				var more []byte
+				err := r.s.update(func(tx KVTx) (err error) {
+					more, err = r.recordStep(tx, b, from)
+					return err
+				})
+				if err != nil {
+					return 0, err
+				}
+				rotateStep("a step committed")
+				if more == nil {
+					break
+				}
+				from = more
+			}
+		}
 		for {
-			var more []byte
+			var records int
+			var state logState
 			err := r.s.update(func(tx KVTx) (err error) {
-				more, err = r.recordStep(tx, b, from)
+				records, state, err = r.logStep(tx)
 				return err
 			})
 			if err != nil {
 				return 0, err
 			}
+			if state == logDone {
+				r.s.crypt = r.next
+				return records, nil
+			}
 			rotateStep("a step committed")
-			if more == nil {
+			if state == logStale {
 				break
 			}
-			from = more
 		}
 	}
-	for {
-		var records int
-		var done bool
-		err := r.s.update(func(tx KVTx) (err error) {
-			records, done, err = r.logStep(tx)
-			return err
-		})
-		if err != nil {
-			return 0, err
-		}
-		if done {
-			r.s.crypt = r.next
-			return records, nil
-		}
-		rotateStep("a step committed")
-	}
+	return 0, errors.New("records kept being written under the old key during the rotation: stop every Provisio server of the site and run it again")
 }
+
+// logState is what a step of the log did.
+type logState int
+
+const (
+	logMore  logState = iota // entries remain
+	logDone                  // the rotation is finished
+	logStale                 // the log is done, but records need sealing again
+)
 
 // recordStep re-seals the records of bucket b from the key from on that
 // do not open under the new key yet, as many as one transaction holds,
@@ -424,23 +442,23 @@ func resealJSON[T any](v []byte, opensNew func(*T) error, move func(*T) (any, er
 // logStep re-chains the next entries of the log under the new key, each
 // checked against the old chain first; when the rest of the log fits, it
 // finishes the rotation in the same transaction (finish).
-func (r *stepRotation) logStep(tx KVTx) (records int, done bool, err error) {
+func (r *stepRotation) logStep(tx KVTx) (records int, state logState, err error) {
 	rec, err := r.rotation(tx)
 	if err != nil {
-		return 0, false, err
+		return 0, logMore, err
 	}
 	old := &txn{tx: tx, s: r.s}
 	cpSeq, _, err := old.chainStart()
 	if err != nil {
-		return 0, false, err
+		return 0, logMore, err
 	}
 	if cpSeq != rec.CPSeq {
-		return 0, false, errors.New("the audit log was trimmed during the key rotation")
+		return 0, logMore, errors.New("the audit log was trimmed during the key rotation")
 	}
 	prevOld, err1 := hex.DecodeString(rec.LogOld)
 	prevNew, err2 := hex.DecodeString(rec.LogNew)
 	if err1 != nil || err2 != nil {
-		return 0, false, errors.New("the record of the key rotation does not decode")
+		return 0, logMore, errors.New("the record of the key rotation does not decode")
 	}
 	// The last step's own writes: settings, identity, checkpoint, id key,
 	// check value, the record's removal, the log line and its sequence.
@@ -461,25 +479,25 @@ func (r *stepRotation) logStep(tx KVTx) (records int, done bool, err error) {
 			break
 		}
 		if len(k) != 8 || binary.BigEndian.Uint64(k) != want {
-			return 0, false, &LogChainError{Seq: want, Problem: "the entry is missing"}
+			return 0, logMore, &LogChainError{Seq: want, Problem: "the entry is missing"}
 		}
 		var lr logRecord
 		if err := json.Unmarshal(v, &lr); err != nil {
-			return 0, false, &LogChainError{Seq: want, Problem: "the entry does not decode"}
+			return 0, logMore, &LogChainError{Seq: want, Problem: "the entry does not decode"}
 		}
 		if canon, err := json.Marshal(lr); err != nil || !bytes.Equal(canon, v) || lr.Seq != want {
-			return 0, false, &LogChainError{Seq: want, Problem: "the entry was altered"}
+			return 0, logMore, &LogChainError{Seq: want, Problem: "the entry was altered"}
 		}
 		mac, err := r.s.crypt.logMAC(prevOld, lr.LogEntry)
 		if err != nil {
-			return 0, false, err
+			return 0, logMore, err
 		}
 		if !hmac.Equal([]byte(hex.EncodeToString(mac)), []byte(lr.MAC)) {
-			return 0, false, &LogChainError{Seq: want, Problem: "its MAC does not match (altered, or the chain was rebuilt without the data key)"}
+			return 0, logMore, &LogChainError{Seq: want, Problem: "its MAC does not match (altered, or the chain was rebuilt without the data key)"}
 		}
 		nmac, err := r.next.logMAC(prevNew, lr.LogEntry)
 		if err != nil {
-			return 0, false, err
+			return 0, logMore, err
 		}
 		prevOld, prevNew = mac, nmac
 		old := lr.MAC
@@ -495,71 +513,124 @@ func (r *stepRotation) logStep(tx KVTx) (records int, done bool, err error) {
 	nx := &txn{tx: tx, s: &Store{crypt: r.next}}
 	for _, e := range entries {
 		if err := nx.putJSON(bucketLog, seqKey(e.lr.Seq), e.lr); err != nil {
-			return 0, false, err
+			return 0, logMore, err
 		}
 	}
 	rec.Records += len(entries)
-	if !end {
+	if len(entries) > 0 {
 		last := entries[len(entries)-1]
 		rec.LogSeq, rec.LogOld, rec.LogNew = last.lr.Seq, last.oldMAC, last.lr.MAC
-		return 0, false, putRotation(tx, *rec, r.next)
 	}
-	return r.finish(tx, rec)
+	if end {
+		// Every record must open under the new key at this step's
+		// revision (a cursor's range compare covers the whole bucket),
+		// or the check value cannot change.
+		n, ok, err := r.resealRest(tx, room-len(entries)-finishOps, r.bytes-size)
+		if err != nil {
+			return 0, logMore, err
+		}
+		rec.Records += n
+		if ok {
+			records, err := r.finish(tx, rec)
+			return records, logDone, err
+		}
+	}
+	if len(entries) == 0 && !end {
+		return 0, logMore, errors.New("a log entry is too big for one etcd request")
+	}
+	state = logMore
+	if end {
+		state = logStale
+	}
+	return 0, state, putRotation(tx, *rec, r.next)
+}
+
+// resealRest re-seals every record of the buckets that does not open
+// under the new key, if there are at most room of them in bytes; ok is
+// false when there are more.
+func (r *stepRotation) resealRest(tx KVTx, room, bytes int) (n int, ok bool, err error) {
+	old, nx := &txn{tx: tx, s: r.s}, &txn{tx: tx, s: &Store{crypt: r.next}}
+	type put struct{ b, k, v []byte }
+	var puts []put
+	size := 0
+	for _, b := range rotatedBuckets {
+		c := tx.Bucket(b).Cursor()
+		for k, v := c.First(); k != nil; k, v = c.Next() {
+			nv, err := reseal(old, nx, b, k, v)
+			if err != nil {
+				return 0, false, err
+			}
+			if nv == nil {
+				continue
+			}
+			size += len(k) + len(nv)
+			if len(puts) >= room || size > bytes {
+				return 0, false, nil
+			}
+			puts = append(puts, put{b, append([]byte(nil), k...), nv})
+		}
+	}
+	for _, p := range puts {
+		if err := tx.Bucket(p.b).Put(p.k, p.v); err != nil {
+			return 0, false, err
+		}
+	}
+	return len(puts), true, nil
 }
 
 // finish is the last step: config's sealed values, the checkpoint signed
 // anew, the new check value and the rotation's log line, in the
 // transaction that re-chains the end of the log.
-func (r *stepRotation) finish(tx KVTx, rec *rotationRecord) (int, bool, error) {
+func (r *stepRotation) finish(tx KVTx, rec *rotationRecord) (int, error) {
 	old, nx := &txn{tx: tx, s: r.s}, &txn{tx: tx, s: &Store{crypt: r.next}}
 	cpSeq, cpMAC, err := old.chainStart()
 	if err != nil {
-		return 0, false, err
+		return 0, err
 	}
 	records := rec.Records
 	set, err := old.Settings()
 	switch {
 	case err == nil:
 		if err := nx.PutSettings(set); err != nil {
-			return 0, false, err
+			return 0, err
 		}
 		records++
 	case !errors.Is(err, core.ErrNotFound):
-		return 0, false, err
+		return 0, err
 	}
 	cfg := tx.Bucket(bucketConfig)
 	if v := cfg.Get(keySharedIdentity); v != nil {
 		identity, err := r.s.openIdentity(v)
 		if err != nil {
-			return 0, false, err
+			return 0, err
 		}
 		data, err := sealIdentity(r.next, identity)
 		if err != nil {
-			return 0, false, err
+			return 0, err
 		}
 		if err := cfg.Put(keySharedIdentity, data); err != nil {
-			return 0, false, err
+			return 0, err
 		}
 		records += len(identity)
 	}
 	if cpSeq > 0 {
 		if err := nx.putCheckpointMAC(cpSeq, cpMAC); err != nil {
-			return 0, false, err
+			return 0, err
 		}
 	}
 	if err := cfg.Put(keyIDKey, r.next.sealBytes(r.next.idKey, ad(bucketConfig, keyIDKey, "id"))); err != nil {
-		return 0, false, err
+		return 0, err
 	}
 	if err := cfg.Put(keyKeyCheck, r.next.checkValue()); err != nil {
-		return 0, false, err
+		return 0, err
 	}
 	if err := cfg.Delete(keyRotation); err != nil {
-		return 0, false, err
+		return 0, err
 	}
 	if _, err := nx.AppendLog(r.s.ownLog(fmt.Sprintf("The data key was rotated: %d records re-encrypted and the audit log re-chained under the new key, in steps that each fit one etcd transaction.", records))); err != nil {
-		return 0, false, err
+		return 0, err
 	}
-	return records, true, nil
+	return records, nil
 }
 
 // openEverything opens every sealed value under the store's key, so that

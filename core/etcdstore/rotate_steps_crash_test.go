@@ -1,0 +1,211 @@
+package etcdstore_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+
+	"provisio/core"
+	"provisio/core/etcdstore"
+	"provisio/core/etcdstore/etcdtest"
+	"provisio/core/store"
+)
+
+// rotateKillEnv makes the test binary a "provisio key rotate" on an etcd
+// site that kills itself with SIGKILL, as kill -9 would, right after the
+// n-th commit of the rotation: "n\nendpoints\nsite\nkey dir\ndata dir".
+const rotateKillEnv = "PROVISIO_TEST_ETCD_ROTATE_KILL"
+
+// stepCounter is a site's KV that counts the commits made once counting
+// is set, and with kill set kills the process after the kill-th, or
+// fails the fail-th as etcd does when it does not answer, without
+// committing it.
+type stepCounter struct {
+	*etcdstore.KV
+	counting         bool
+	done, kill, fail int
+}
+
+func (c *stepCounter) Update(fn func(store.KVTx) error) error {
+	if c.counting && c.fail > 0 && c.done+1 == c.fail {
+		return etcdstore.CommitError(context.DeadlineExceeded)
+	}
+	err := c.KV.Update(fn)
+	if err == nil && c.counting {
+		c.done++
+		if c.done == c.kill {
+			_ = syscall.Kill(os.Getpid(), syscall.SIGKILL)
+			select {}
+		}
+	}
+	return err
+}
+
+func init() {
+	v := os.Getenv(rotateKillEnv)
+	if v == "" {
+		return
+	}
+	p := strings.Split(v, "\n")
+	n, _ := strconv.Atoi(p[0])
+	kv, err := etcdstore.Connect(etcdstore.Config{Endpoints: strings.Split(p[1], ","), Site: p[2]})
+	if err != nil {
+		os.Exit(3)
+	}
+	c := &stepCounter{KV: kv, kill: n}
+	st, err := store.OpenBackend(c, p[4], store.Options{KeyDir: p[3]})
+	if err != nil {
+		os.Exit(3)
+	}
+	c.counting = true
+	_, _ = st.RotateKey()
+	os.Exit(4) // not killed: the rotation made fewer commits
+}
+
+// filledSite opens a new site on the cluster c, fills it and closes it,
+// and returns its configuration, key directory and data key.
+func filledSite(t *testing.T, c *etcdtest.Cluster, site string, users int) (etcdstore.Config, string, []byte) {
+	t.Helper()
+	cfg := etcdstore.Config{Endpoints: c.Endpoints(), Site: site}
+	keyDir := t.TempDir()
+	st, err := etcdstore.Open(cfg, t.TempDir(), store.Options{KeyDir: keyDir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fillSite(t, st, users, 150)
+	st.Close()
+	key, err := os.ReadFile(filepath.Join(keyDir, store.KeyFileName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfg, keyDir, key
+}
+
+// checkFinishedOnOpen: a server holding only the old key is refused
+// while the rotation is unfinished (and after it, as after any
+// rotation); the next open where the rotation ran finishes it, says so,
+// and everything reads under the new key with the log verifying.
+func checkFinishedOnOpen(t *testing.T, cfg etcdstore.Config, keyDir string, oldKey []byte, users int, finished bool) {
+	t.Helper()
+	other, err := etcdstore.Open(cfg, t.TempDir(), store.Options{Key: oldKey})
+	want := store.ErrRotationUnfinished
+	if finished {
+		want = store.ErrKeyMismatch
+	}
+	if !errors.Is(err, want) {
+		if other != nil {
+			other.Close()
+		}
+		t.Fatalf("a server with the old key only: %v; want %v", err, want)
+	}
+	st, err := etcdstore.Open(cfg, t.TempDir(), store.Options{KeyDir: keyDir})
+	if err != nil {
+		t.Fatalf("the next open where the rotation ran: %v", err)
+	}
+	defer st.Close()
+	if n := st.Notices(); len(n) != 1 || !strings.Contains(n[0], "it is finished now") {
+		t.Errorf("notices %q; want one saying the rotation was finished", n)
+	}
+	checkSite(t, st, users)
+	if _, err := os.Stat(filepath.Join(keyDir, store.KeyFileName+".new")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("provisio.key.new is left: %v", err)
+	}
+	if k, _ := os.ReadFile(filepath.Join(keyDir, store.KeyFileName)); bytes.Equal(k, oldKey) {
+		t.Error("provisio.key is still the old key")
+	}
+	if _, err := etcdstore.Open(cfg, t.TempDir(), store.Options{Key: oldKey}); !errors.Is(err, store.ErrKeyMismatch) {
+		t.Errorf("the old key after the rotation: %v; want %v", err, store.ErrKeyMismatch)
+	}
+}
+
+// TestRotateKey_InStepsKilledAnywhere is kill -9 during "provisio key
+// rotate" on an etcd site under etcd's default limits, right after its
+// first commit (the rotation's record), after the first step of records,
+// half way, before its last commit and after it (before the new key's
+// rename): every time, a server with the old key only is refused (it
+// would read half the site) and the next open where the rotation ran
+// finishes it.
+func TestRotateKey_InStepsKilledAnywhere(t *testing.T) {
+	c := etcdtest.StartDefaultLimits(t)
+	const users = 150
+	// How many commits a whole rotation makes, on a twin site.
+	cfg, keyDir, _ := filledSite(t, c, "twin", users)
+	kv, err := etcdstore.Connect(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	counter := &stepCounter{KV: kv}
+	st, err := store.OpenBackend(counter, t.TempDir(), store.Options{KeyDir: keyDir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	counter.counting = true
+	if _, err := st.RotateKey(); err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+	total := counter.done
+	if total < 6 {
+		t.Fatalf("the rotation made %d commits; want it in steps", total)
+	}
+	for _, n := range []int{1, 2, total / 2, total - 1, total} {
+		t.Run(fmt.Sprintf("after commit %d of %d", n, total), func(t *testing.T) {
+			site := fmt.Sprintf("kill%d", n)
+			cfg, keyDir, oldKey := filledSite(t, c, site, users)
+			cmd := exec.Command(os.Args[0], "-test.run=^$")
+			cmd.Env = append(os.Environ(), rotateKillEnv+"="+strings.Join([]string{strconv.Itoa(n), strings.Join(cfg.Endpoints, ","), site, keyDir, t.TempDir()}, "\n"))
+			err := cmd.Run()
+			var ee *exec.ExitError
+			if !errors.As(err, &ee) || !ee.Sys().(syscall.WaitStatus).Signaled() {
+				t.Fatalf("the rotating child: %v; want it killed after commit %d", err, n)
+			}
+			checkFinishedOnOpen(t, cfg, keyDir, oldKey, users, n == total)
+		})
+	}
+}
+
+// TestRotateKey_InStepsEtcdGoneHalfWay: etcd stops answering half way
+// through a rotation. The command says, in a sentence of its own (not
+// etcd's "nothing was changed"), that the rotation stopped, where the new
+// key is kept and to run any command there once etcd answers; that
+// command's open finishes it.
+func TestRotateKey_InStepsEtcdGoneHalfWay(t *testing.T) {
+	c := etcdtest.StartDefaultLimits(t)
+	const users = 150
+	cfg, keyDir, oldKey := filledSite(t, c, "gone", users)
+	kv, err := etcdstore.Connect(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	counter := &stepCounter{KV: kv, fail: 4}
+	st, err := store.OpenBackend(counter, t.TempDir(), store.Options{KeyDir: keyDir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	counter.counting = true
+	_, err = st.RotateKey()
+	st.Close()
+	var ce *core.Error
+	if !errors.As(err, &ce) {
+		t.Fatalf("rotate with etcd gone half way: %v; want a core.Error with a sentence", err)
+	}
+	for _, want := range []string{"stopped before it finished", store.KeyFileName + ".new", "provisio user list"} {
+		if !strings.Contains(ce.Message, want) {
+			t.Errorf("the sentence %q does not say %q", ce.Message, want)
+		}
+	}
+	for _, bad := range []string{"nothing was changed", "nothing changed", "deadline", "etcdserver"} {
+		if strings.Contains(ce.Message, bad) {
+			t.Errorf("the sentence %q says %q", ce.Message, bad)
+		}
+	}
+	checkFinishedOnOpen(t, cfg, keyDir, oldKey, users, false)
+}
