@@ -3,6 +3,7 @@ package etcdstore_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -12,6 +13,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"provisio/core"
 	"provisio/core/etcdstore"
@@ -32,6 +34,8 @@ type stepCounter struct {
 	*etcdstore.KV
 	counting         bool
 	done, kill, fail int
+	// after, when set, runs after each counted commit.
+	after func(n int)
 }
 
 func (c *stepCounter) Update(fn func(store.KVTx) error) error {
@@ -44,6 +48,9 @@ func (c *stepCounter) Update(fn func(store.KVTx) error) error {
 		if c.done == c.kill {
 			_ = syscall.Kill(os.Getpid(), syscall.SIGKILL)
 			select {}
+		}
+		if c.after != nil {
+			c.after(c.done)
 		}
 	}
 	return err
@@ -208,4 +215,128 @@ func TestRotateKey_InStepsEtcdGoneHalfWay(t *testing.T) {
 		}
 	}
 	checkFinishedOnOpen(t, cfg, keyDir, oldKey, users, false)
+}
+
+// TestRotateKey_InStepsKeepsChangesMadeMeanwhile: between the steps of a
+// rotation, a server that opened the site before it (with the old key)
+// changes a user the rotation has not reached yet, adds 130 users once
+// the records are done (more than the last step can take on) and appends
+// a log line after every step, each chained from whatever MAC the newest
+// entry has then, re-chained or not. None of it is lost: the rotation
+// re-seals the changed user and goes round again for the added ones, the
+// lines are re-chained, and everything reads under the new key with the
+// log verifying.
+func TestRotateKey_InStepsKeepsChangesMadeMeanwhile(t *testing.T) {
+	c := etcdtest.StartDefaultLimits(t)
+	const users = 150
+	cfg, keyDir, oldKey := filledSite(t, c, "meanwhile", users)
+	other, err := etcdstore.Open(cfg, t.TempDir(), store.Options{Key: oldKey})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	kv, err := etcdstore.Connect(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	counter := &stepCounter{KV: kv}
+	st, err := store.OpenBackend(counter, t.TempDir(), store.Options{KeyDir: keyDir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	var lines []string
+	added := false
+	counter.after = func(n int) {
+		resp, err := kv.Client().Get(context.Background(), kv.Prefix()+"config/key_rotation")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(resp.Kvs) == 0 {
+			return // finished: a server with the old key must not run now
+		}
+		var rec struct {
+			CPSeq  uint64 `json:"cp_seq"`
+			LogSeq uint64 `json:"log_seq"`
+		}
+		if err := json.Unmarshal(resp.Kvs[0].Value, &rec); err != nil {
+			t.Fatal(err)
+		}
+		err = other.Update(func(tx core.Tx) error {
+			if n == 1 {
+				u, err := tx.User("user0149")
+				if err != nil {
+					return err
+				}
+				u.PIN = "999999"
+				if err := tx.PutUser(u); err != nil {
+					return err
+				}
+			}
+			_, err := tx.AppendLog(core.LogEntry{Time: time.Now(), Level: core.LevelInfo, Message: fmt.Sprintf("meanwhile %d", n)})
+			return err
+		})
+		if err != nil {
+			t.Fatalf("the other server's change after commit %d: %v", n, err)
+		}
+		lines = append(lines, fmt.Sprintf("meanwhile %d", n))
+		if rec.LogSeq > rec.CPSeq && !added {
+			added = true
+			for from := 0; from < 130; from += 10 {
+				if err := other.Update(func(tx core.Tx) error {
+					for i := from; i < from+10; i++ {
+						if err := tx.PutUser(core.User{Name: fmt.Sprintf("late%03d", i), PIN: fmt.Sprintf("%06d", 500000+i)}); err != nil {
+							return err
+						}
+					}
+					return nil
+				}); err != nil {
+					t.Fatalf("add users after commit %d: %v", n, err)
+				}
+			}
+		}
+	}
+	counter.counting = true
+	if _, err := st.RotateKey(); err != nil {
+		t.Fatalf("rotate while another server writes between the steps: %v", err)
+	}
+	if !added {
+		t.Fatal("the rotation never reached the log with users left to add")
+	}
+	st2, err := etcdstore.Open(cfg, t.TempDir(), store.Options{KeyDir: keyDir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st2.Close()
+	err = st2.View(func(tx core.Tx) error {
+		if u, err := tx.User("user0149"); err != nil || u.PIN != "999999" {
+			return fmt.Errorf("the user changed meanwhile: %q %v", u.PIN, err)
+		}
+		for i := range 130 {
+			if u, err := tx.User(fmt.Sprintf("late%03d", i)); err != nil || u.PIN != fmt.Sprintf("%06d", 500000+i) {
+				return fmt.Errorf("late%03d added meanwhile: %q %v", i, u.PIN, err)
+			}
+		}
+		tail, err := tx.LogTail(len(lines) + 1)
+		if err != nil {
+			return err
+		}
+		var got []string
+		for _, e := range tail {
+			if strings.HasPrefix(e.Message, "meanwhile") {
+				got = append(got, e.Message)
+			}
+		}
+		if strings.Join(got, ",") != strings.Join(lines, ",") {
+			return fmt.Errorf("the lines appended meanwhile: %q, want %q", got, lines)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v, err := st2.VerifyLog(); err != nil {
+		t.Fatalf("the log chain: %+v %v", v, err)
+	}
+	t.Logf("%d commits; lines appended meanwhile: %d", counter.done, len(lines))
 }

@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"provisio/core"
 )
@@ -182,7 +183,7 @@ func (s *Store) rotationCutShort(err error) error {
 	// The backend's own sentences say "nothing was changed", which is
 	// not so here.
 	var ce *core.Error
-	reason := err.Error()
+	reason := strings.TrimSuffix(err.Error(), ".")
 	switch {
 	case errors.Is(err, ErrOutcomeUnknown) || errors.Is(err, core.ErrStoreUnreachable):
 		reason = "the store did not answer"
@@ -246,6 +247,13 @@ func (s *Store) resumeRotation() error {
 	return s.update(func(tx KVTx) error {
 		return s.noteRotation(tx, fmt.Sprintf(noticeRotationFinished, KeyFileName))
 	})
+}
+
+// rotationUnderway reports whether the store holds a rotation's record.
+func (s *Store) rotationUnderway() bool {
+	var rec *rotationRecord
+	err := s.view(func(tx KVTx) (err error) { rec, err = readRotation(tx); return err })
+	return err == nil && rec != nil
 }
 
 func putRotation(tx KVTx, r rotationRecord, next *sealer) error {
@@ -491,6 +499,14 @@ func (r *stepRotation) logStep(tx KVTx) (records int, state logState, err error)
 		mac, err := r.s.crypt.logMAC(prevOld, lr.LogEntry)
 		if err != nil {
 			return 0, logMore, err
+		}
+		if want == rec.LogSeq+1 && !hmac.Equal([]byte(hex.EncodeToString(mac)), []byte(lr.MAC)) {
+			// Appended since the last step by a writer with the old
+			// key, after the MAC it chained from was rewritten: the old
+			// key over the new chain's MAC, which vouches for it as well.
+			if mac, err = r.s.crypt.logMAC(prevNew, lr.LogEntry); err != nil {
+				return 0, logMore, err
+			}
 		}
 		if !hmac.Equal([]byte(hex.EncodeToString(mac)), []byte(lr.MAC)) {
 			return 0, logMore, &LogChainError{Seq: want, Problem: "its MAC does not match (altered, or the chain was rebuilt without the data key)"}
