@@ -246,7 +246,7 @@ func TestRotateKey_InStepsKeepsChangesMadeMeanwhile(t *testing.T) {
 	}
 	defer st.Close()
 	var lines []string
-	added := false
+	added, logSteps, trimmedTo := false, 0, uint64(0)
 	counter.after = func(n int) {
 		resp, err := kv.Client().Get(context.Background(), kv.Prefix()+"config/key_rotation")
 		if err != nil {
@@ -256,7 +256,6 @@ func TestRotateKey_InStepsKeepsChangesMadeMeanwhile(t *testing.T) {
 			return // finished: a server with the old key must not run now
 		}
 		var rec struct {
-			CPSeq  uint64 `json:"cp_seq"`
 			LogSeq uint64 `json:"log_seq"`
 		}
 		if err := json.Unmarshal(resp.Kvs[0].Value, &rec); err != nil {
@@ -280,7 +279,29 @@ func TestRotateKey_InStepsKeepsChangesMadeMeanwhile(t *testing.T) {
 			t.Fatalf("the other server's change after commit %d: %v", n, err)
 		}
 		lines = append(lines, fmt.Sprintf("meanwhile %d", n))
-		if rec.LogSeq > rec.CPSeq && !added {
+		if rec.LogSeq > 0 {
+			// Trims, as the leader's log trim makes them: after the first
+			// step of the log, of entries it re-chained; after the second,
+			// past them.
+			logSteps++
+			var upTo uint64
+			switch logSteps {
+			case 1:
+				upTo = rec.LogSeq / 2
+			case 2:
+				upTo = rec.LogSeq + 30
+			}
+			if upTo > 0 {
+				if err := other.Update(func(tx core.Tx) error {
+					_, _, err := tx.TrimLog(1000, func(e core.LogEntry, _ int) bool { return e.Seq <= upTo })
+					return err
+				}); err != nil {
+					t.Fatalf("trim the log to #%d after commit %d: %v", upTo, n, err)
+				}
+				trimmedTo = upTo
+			}
+		}
+		if rec.LogSeq > 0 && !added { // the site has no checkpoint
 			added = true
 			for from := 0; from < 130; from += 10 {
 				if err := other.Update(func(tx core.Tx) error {
@@ -335,8 +356,8 @@ func TestRotateKey_InStepsKeepsChangesMadeMeanwhile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if v, err := st2.VerifyLog(); err != nil {
-		t.Fatalf("the log chain: %+v %v", v, err)
+	if v, err := st2.VerifyLog(); err != nil || v.Checkpoint != trimmedTo || logSteps < 2 {
+		t.Fatalf("the log chain: %+v %v; want it from the checkpoint at #%d, trimmed twice (%d steps of the log)", v, err, trimmedTo, logSteps)
 	}
 	t.Logf("%d commits; lines appended meanwhile: %d", counter.done, len(lines))
 }

@@ -1,11 +1,9 @@
 package store
 
 import (
-	"bytes"
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
-	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -64,7 +62,6 @@ var ErrRotationUnfinished = errors.New("a key rotation of this site has not fini
 // rotationRecord is config "key_rotation" while a rotation runs.
 type rotationRecord struct {
 	Check   string `json:"check"`   // the new key's check value, hex
-	CPSeq   uint64 `json:"cp_seq"`  // the log checkpoint's seq when it began
 	LogSeq  uint64 `json:"log_seq"` // entries up to here are chained under the new key
 	LogOld  string `json:"log_old"` // the old chain's MAC at LogSeq, hex
 	LogNew  string `json:"log_new"` // the new chain's MAC at LogSeq, hex
@@ -157,7 +154,7 @@ func (s *Store) rotateInSteps(lim StepLimits) (int, error) {
 			return err
 		}
 		mac := hex.EncodeToString(cpMAC)
-		r := rotationRecord{Check: hex.EncodeToString(next.checkValue()), CPSeq: cpSeq, LogSeq: cpSeq, LogOld: mac, LogNew: mac}
+		r := rotationRecord{Check: hex.EncodeToString(next.checkValue()), LogSeq: cpSeq, LogOld: mac, LogNew: mac}
 		return putRotation(tx, r, next)
 	})
 	if errors.Is(err, ErrOutcomeUnknown) {
@@ -242,7 +239,13 @@ func (s *Store) resumeRotation() error {
 		return s.rotationCutShort(err)
 	}
 	if err := s.rotationDone(pending, records); err != nil {
-		return err
+		// The data is under the new key: the open stands, and says what
+		// is left to do.
+		msg := err.Error()
+		if ce := (*core.Error)(nil); errors.As(err, &ce) {
+			msg = ce.Message
+		}
+		s.notices = append(s.notices, msg)
 	}
 	return s.update(func(tx KVTx) error {
 		return s.noteRotation(tx, fmt.Sprintf(noticeRotationFinished, KeyFileName))
@@ -325,348 +328,4 @@ func (r *stepRotation) run() (int, error) {
 		}
 	}
 	return 0, errors.New("records kept being written under the old key during the rotation: stop every Provisio server of the site and run it again")
-}
-
-// logState is what a step of the log did.
-type logState int
-
-const (
-	logMore  logState = iota // entries remain
-	logDone                  // the rotation is finished
-	logStale                 // the log is done, but records need sealing again
-)
-
-// recordStep re-seals the records of bucket b from the key from on that
-// do not open under the new key yet, as many as one transaction holds,
-// and returns the key to go on from (nil at the bucket's end).
-func (r *stepRotation) recordStep(tx KVTx, b, from []byte) (more []byte, err error) {
-	rec, err := r.rotation(tx)
-	if err != nil {
-		return nil, err
-	}
-	old, nx := &txn{tx: tx, s: r.s}, &txn{tx: tx, s: &Store{crypt: r.next}}
-	// Room: the record's rewrite and a few compares of the step's own.
-	room, size, n := r.ops-4, 0, 0
-	type put struct{ k, v []byte }
-	var puts []put
-	c := tx.Bucket(b).Cursor()
-	var k, v []byte
-	if from == nil {
-		k, v = c.First()
-	} else {
-		k, v = c.Seek(from)
-	}
-	for ; k != nil; k, v = c.Next() {
-		nv, err := reseal(old, nx, b, k, v)
-		if err != nil {
-			return nil, err
-		}
-		if nv == nil {
-			continue
-		}
-		if len(puts) >= room || (len(puts) > 0 && size+len(k)+len(nv) > r.bytes) {
-			more = bytes.Clone(k)
-			break
-		}
-		puts = append(puts, put{bytes.Clone(k), nv})
-		size += len(k) + len(nv)
-		n++
-	}
-	for _, p := range puts {
-		if err := tx.Bucket(b).Put(p.k, p.v); err != nil {
-			return nil, err
-		}
-	}
-	if n == 0 {
-		return more, nil
-	}
-	rec.Records += n
-	return more, putRotation(tx, *rec, r.next)
-}
-
-// reseal returns record v of bucket b sealed under the new key, or nil
-// when it already opens under it.
-func reseal(old, nx *txn, b, k, v []byte) ([]byte, error) {
-	switch {
-	case bytes.Equal(b, bucketStrings):
-		if _, err := nx.s.crypt.openBytes(v, ad(bucketStrings, k, "strings")); err == nil {
-			return nil, nil
-		}
-		p, err := old.s.crypt.openBytes(v, ad(bucketStrings, k, "strings"))
-		if err != nil {
-			return nil, fmt.Errorf("strings of %s: %w", k, err)
-		}
-		return nx.s.crypt.sealBytes(p, ad(bucketStrings, k, "strings")), nil
-	case bytes.Equal(b, bucketUsers):
-		return resealJSON(v, func(u *core.User) error { _, err := nx.openUser(k, *u); return err },
-			func(u *core.User) (any, error) {
-				p, err := old.openUser(k, *u)
-				return nx.sealUser(k, p), err
-			})
-	case bytes.Equal(b, bucketOATH):
-		return resealJSON(v, func(o *core.OATHRecord) error { _, err := nx.openOATH(k, *o); return err },
-			func(o *core.OATHRecord) (any, error) {
-				p, err := old.openOATH(k, *o)
-				return nx.sealOATH(k, p), err
-			})
-	case bytes.Equal(b, bucketClientLogs):
-		return resealJSON(v, func(l *core.ClientLog) error { _, err := nx.openClientLog(k, *l); return err },
-			func(l *core.ClientLog) (any, error) {
-				p, err := old.openClientLog(k, *l)
-				return nx.sealClientLog(k, p), err
-			})
-	case bytes.Equal(b, bucketOutbox):
-		return resealJSON(v, func(m *core.OutMessage) error { _, err := nx.openMail(*m); return err },
-			func(m *core.OutMessage) (any, error) {
-				p, err := old.openMail(*m)
-				return nx.sealMail(p), err
-			})
-	}
-	return nil, fmt.Errorf("no re-sealing for bucket %s", b)
-}
-
-// resealJSON decodes v afresh for each try (the openers change tokens and
-// entries in place): nil when it opens under the new key, else the record
-// opened under the old one and sealed under the new.
-func resealJSON[T any](v []byte, opensNew func(*T) error, move func(*T) (any, error)) ([]byte, error) {
-	var a T
-	if err := json.Unmarshal(v, &a); err != nil {
-		return nil, err
-	}
-	if opensNew(&a) == nil {
-		return nil, nil
-	}
-	var b T
-	if err := json.Unmarshal(v, &b); err != nil {
-		return nil, err
-	}
-	out, err := move(&b)
-	if err != nil {
-		return nil, err
-	}
-	return json.Marshal(out)
-}
-
-// logStep re-chains the next entries of the log under the new key, each
-// checked against the old chain first; when the rest of the log fits, it
-// finishes the rotation in the same transaction (finish).
-func (r *stepRotation) logStep(tx KVTx) (records int, state logState, err error) {
-	rec, err := r.rotation(tx)
-	if err != nil {
-		return 0, logMore, err
-	}
-	old := &txn{tx: tx, s: r.s}
-	cpSeq, _, err := old.chainStart()
-	if err != nil {
-		return 0, logMore, err
-	}
-	if cpSeq != rec.CPSeq {
-		return 0, logMore, errors.New("the audit log was trimmed during the key rotation")
-	}
-	prevOld, err1 := hex.DecodeString(rec.LogOld)
-	prevNew, err2 := hex.DecodeString(rec.LogNew)
-	if err1 != nil || err2 != nil {
-		return 0, logMore, errors.New("the record of the key rotation does not decode")
-	}
-	// The last step's own writes: settings, identity, checkpoint, id key,
-	// check value, the record's removal, the log line and its sequence.
-	const finishOps = 12
-	room, size := r.ops-4, 0
-	// Each entry re-chained, and its MAC in the old chain (as stored).
-	type moved struct {
-		lr     logRecord
-		oldMAC string
-	}
-	var entries []moved
-	c := tx.Bucket(bucketLog).Cursor()
-	want := rec.LogSeq + 1
-	end := true
-	for k, v := c.Seek(seqKey(want)); k != nil; k, v = c.Next() {
-		if len(entries) >= room || (len(entries) > 0 && size+len(v)+64 > r.bytes) {
-			end = false
-			break
-		}
-		if len(k) != 8 || binary.BigEndian.Uint64(k) != want {
-			return 0, logMore, &LogChainError{Seq: want, Problem: "the entry is missing"}
-		}
-		var lr logRecord
-		if err := json.Unmarshal(v, &lr); err != nil {
-			return 0, logMore, &LogChainError{Seq: want, Problem: "the entry does not decode"}
-		}
-		if canon, err := json.Marshal(lr); err != nil || !bytes.Equal(canon, v) || lr.Seq != want {
-			return 0, logMore, &LogChainError{Seq: want, Problem: "the entry was altered"}
-		}
-		mac, err := r.s.crypt.logMAC(prevOld, lr.LogEntry)
-		if err != nil {
-			return 0, logMore, err
-		}
-		if want == rec.LogSeq+1 && !hmac.Equal([]byte(hex.EncodeToString(mac)), []byte(lr.MAC)) {
-			// Appended since the last step by a writer with the old
-			// key, after the MAC it chained from was rewritten: the old
-			// key over the new chain's MAC, which vouches for it as well.
-			if mac, err = r.s.crypt.logMAC(prevNew, lr.LogEntry); err != nil {
-				return 0, logMore, err
-			}
-		}
-		if !hmac.Equal([]byte(hex.EncodeToString(mac)), []byte(lr.MAC)) {
-			return 0, logMore, &LogChainError{Seq: want, Problem: "its MAC does not match (altered, or the chain was rebuilt without the data key)"}
-		}
-		nmac, err := r.next.logMAC(prevNew, lr.LogEntry)
-		if err != nil {
-			return 0, logMore, err
-		}
-		prevOld, prevNew = mac, nmac
-		old := lr.MAC
-		lr.MAC = hex.EncodeToString(nmac)
-		entries = append(entries, moved{lr, old})
-		size += len(v) + 64
-		want++
-	}
-	if end && len(entries)+finishOps > room {
-		// The rest fits, but not beside the last step's own writes.
-		entries, end = entries[:len(entries)-finishOps], false
-	}
-	nx := &txn{tx: tx, s: &Store{crypt: r.next}}
-	for _, e := range entries {
-		if err := nx.putJSON(bucketLog, seqKey(e.lr.Seq), e.lr); err != nil {
-			return 0, logMore, err
-		}
-	}
-	rec.Records += len(entries)
-	if len(entries) > 0 {
-		last := entries[len(entries)-1]
-		rec.LogSeq, rec.LogOld, rec.LogNew = last.lr.Seq, last.oldMAC, last.lr.MAC
-	}
-	if end {
-		// Every record must open under the new key at this step's
-		// revision (a cursor's range compare covers the whole bucket),
-		// or the check value cannot change.
-		n, ok, err := r.resealRest(tx, room-len(entries)-finishOps, r.bytes-size)
-		if err != nil {
-			return 0, logMore, err
-		}
-		rec.Records += n
-		if ok {
-			records, err := r.finish(tx, rec)
-			return records, logDone, err
-		}
-	}
-	if len(entries) == 0 && !end {
-		return 0, logMore, errors.New("a log entry is too big for one etcd request")
-	}
-	state = logMore
-	if end {
-		state = logStale
-	}
-	return 0, state, putRotation(tx, *rec, r.next)
-}
-
-// resealRest re-seals every record of the buckets that does not open
-// under the new key, if there are at most room of them in bytes; ok is
-// false when there are more.
-func (r *stepRotation) resealRest(tx KVTx, room, bytes int) (n int, ok bool, err error) {
-	old, nx := &txn{tx: tx, s: r.s}, &txn{tx: tx, s: &Store{crypt: r.next}}
-	type put struct{ b, k, v []byte }
-	var puts []put
-	size := 0
-	for _, b := range rotatedBuckets {
-		c := tx.Bucket(b).Cursor()
-		for k, v := c.First(); k != nil; k, v = c.Next() {
-			nv, err := reseal(old, nx, b, k, v)
-			if err != nil {
-				return 0, false, err
-			}
-			if nv == nil {
-				continue
-			}
-			size += len(k) + len(nv)
-			if len(puts) >= room || size > bytes {
-				return 0, false, nil
-			}
-			puts = append(puts, put{b, append([]byte(nil), k...), nv})
-		}
-	}
-	for _, p := range puts {
-		if err := tx.Bucket(p.b).Put(p.k, p.v); err != nil {
-			return 0, false, err
-		}
-	}
-	return len(puts), true, nil
-}
-
-// finish is the last step: config's sealed values, the checkpoint signed
-// anew, the new check value and the rotation's log line, in the
-// transaction that re-chains the end of the log.
-func (r *stepRotation) finish(tx KVTx, rec *rotationRecord) (int, error) {
-	old, nx := &txn{tx: tx, s: r.s}, &txn{tx: tx, s: &Store{crypt: r.next}}
-	cpSeq, cpMAC, err := old.chainStart()
-	if err != nil {
-		return 0, err
-	}
-	records := rec.Records
-	set, err := old.Settings()
-	switch {
-	case err == nil:
-		if err := nx.PutSettings(set); err != nil {
-			return 0, err
-		}
-		records++
-	case !errors.Is(err, core.ErrNotFound):
-		return 0, err
-	}
-	cfg := tx.Bucket(bucketConfig)
-	if v := cfg.Get(keySharedIdentity); v != nil {
-		identity, err := r.s.openIdentity(v)
-		if err != nil {
-			return 0, err
-		}
-		data, err := sealIdentity(r.next, identity)
-		if err != nil {
-			return 0, err
-		}
-		if err := cfg.Put(keySharedIdentity, data); err != nil {
-			return 0, err
-		}
-		records += len(identity)
-	}
-	if cpSeq > 0 {
-		if err := nx.putCheckpointMAC(cpSeq, cpMAC); err != nil {
-			return 0, err
-		}
-	}
-	if err := cfg.Put(keyIDKey, r.next.sealBytes(r.next.idKey, ad(bucketConfig, keyIDKey, "id"))); err != nil {
-		return 0, err
-	}
-	if err := cfg.Put(keyKeyCheck, r.next.checkValue()); err != nil {
-		return 0, err
-	}
-	if err := cfg.Delete(keyRotation); err != nil {
-		return 0, err
-	}
-	if _, err := nx.AppendLog(r.s.ownLog(fmt.Sprintf("The data key was rotated: %d records re-encrypted and the audit log re-chained under the new key, in steps that each fit one etcd transaction.", records))); err != nil {
-		return 0, err
-	}
-	return records, nil
-}
-
-// openEverything opens every sealed value under the store's key, so that
-// a rotation in steps finds nothing that stops it half way.
-func (t *txn) openEverything() error {
-	for _, b := range rotatedBuckets {
-		c := t.tx.Bucket(b).Cursor()
-		for k, v := c.First(); k != nil; k, v = c.Next() {
-			if _, err := reseal(t, t, b, k, v); err != nil {
-				return err
-			}
-		}
-	}
-	if _, err := t.Settings(); err != nil && !errors.Is(err, core.ErrNotFound) {
-		return err
-	}
-	if v := t.tx.Bucket(bucketConfig).Get(keySharedIdentity); v != nil {
-		if _, err := t.s.openIdentity(v); err != nil {
-			return err
-		}
-	}
-	return nil
 }
