@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -167,13 +168,7 @@ func TestRotateKey_InStepsKilledAnywhere(t *testing.T) {
 		t.Run(fmt.Sprintf("after commit %d of %d", n, total), func(t *testing.T) {
 			site := fmt.Sprintf("kill%d", n)
 			cfg, keyDir, oldKey := filledSite(t, c, site, users)
-			cmd := exec.Command(os.Args[0], "-test.run=^$")
-			cmd.Env = append(os.Environ(), rotateKillEnv+"="+strings.Join([]string{strconv.Itoa(n), strings.Join(cfg.Endpoints, ","), site, keyDir, t.TempDir()}, "\n"))
-			err := cmd.Run()
-			var ee *exec.ExitError
-			if !errors.As(err, &ee) || !ee.Sys().(syscall.WaitStatus).Signaled() {
-				t.Fatalf("the rotating child: %v; want it killed after commit %d", err, n)
-			}
+			killRotationAfter(t, cfg, keyDir, n)
 			checkFinishedOnOpen(t, cfg, keyDir, oldKey, users, n == total)
 		})
 	}
@@ -360,4 +355,54 @@ func TestRotateKey_InStepsKeepsChangesMadeMeanwhile(t *testing.T) {
 		t.Fatalf("the log chain: %+v %v; want it from the checkpoint at #%d, trimmed twice (%d steps of the log)", v, err, trimmedTo, logSteps)
 	}
 	t.Logf("%d commits; lines appended meanwhile: %d", counter.done, len(lines))
+}
+
+// killRotationAfter runs a child "provisio key rotate" on the site that
+// kills itself after its n-th commit.
+func killRotationAfter(t *testing.T, cfg etcdstore.Config, keyDir string, n int) {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), rotateKillEnv+"="+strings.Join([]string{strconv.Itoa(n), strings.Join(cfg.Endpoints, ","), cfg.Site, keyDir, t.TempDir()}, "\n"))
+	err := cmd.Run()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || !ee.Sys().(syscall.WaitStatus).Signaled() {
+		t.Fatalf("the rotating child: %v; want it killed after commit %d", err, n)
+	}
+}
+
+// TestRotateKey_InStepsFinishedByTwoOpensAtOnce: after a rotation killed
+// half way, two servers of the machine it ran on (one key directory) start
+// at once. Both finish it together, each step of one run again or skipped
+// by the other, and both open under the new key with the log verifying.
+func TestRotateKey_InStepsFinishedByTwoOpensAtOnce(t *testing.T) {
+	c := etcdtest.StartDefaultLimits(t)
+	const users = 150
+	cfg, keyDir, oldKey := filledSite(t, c, "twice", users)
+	killRotationAfter(t, cfg, keyDir, 5)
+	var sts [2]*store.Store
+	var errs [2]error
+	var wg sync.WaitGroup
+	for i := range sts {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sts[i], errs[i] = etcdstore.Open(cfg, t.TempDir(), store.Options{KeyDir: keyDir})
+		}()
+	}
+	wg.Wait()
+	for i, st := range sts {
+		if errs[i] != nil {
+			t.Fatalf("open %d of two at once: %v", i, errs[i])
+		}
+		defer st.Close()
+	}
+	for _, st := range sts {
+		checkSite(t, st, users)
+	}
+	if k, _ := os.ReadFile(filepath.Join(keyDir, store.KeyFileName)); bytes.Equal(k, oldKey) {
+		t.Error("provisio.key is still the old key")
+	}
+	if _, err := os.Stat(filepath.Join(keyDir, store.KeyFileName+".new")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("provisio.key.new is left: %v", err)
+	}
 }

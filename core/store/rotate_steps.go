@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
@@ -95,6 +96,7 @@ type stepRotation struct {
 	s          *Store
 	next       *sealer
 	ops, bytes int
+	seen       int // records re-sealed, as the record last said
 }
 
 // rotatedBuckets are the buckets whose records are re-sealed one stretch
@@ -170,7 +172,7 @@ func (s *Store) rotateInSteps(lim StepLimits) (int, error) {
 	if err != nil {
 		return 0, s.rotationCutShort(err)
 	}
-	return records, s.rotationDone(pending, records)
+	return records, s.rotationDone(pending)
 }
 
 // rotationCutShort is the sentence for a rotation that stopped after its
@@ -193,9 +195,9 @@ func (s *Store) rotationCutShort(err error) error {
 
 // rotationDone puts the new key in place after the last step, and drops
 // etcd's earlier revisions, as RotateKey does after its commit.
-func (s *Store) rotationDone(pending string, records int) error {
+func (s *Store) rotationDone(pending string) error {
 	rotateStep("committed, key not renamed")
-	if err := os.Rename(pending, filepath.Join(s.keyDir, KeyFileName)); err != nil {
+	if err := os.Rename(pending, filepath.Join(s.keyDir, KeyFileName)); err != nil && !s.keyInPlace() {
 		return fmt.Errorf("the data is re-encrypted under %s but it could not be renamed to %s: %w; rename it by hand", pending, KeyFileName, err)
 	}
 	rotateStep("renamed, free pages not scrubbed")
@@ -208,6 +210,32 @@ func (s *Store) rotationDone(pending string, records int) error {
 	return nil
 }
 
+// keyInPlace reports whether provisio.key is the store's key: another
+// process that finished the rotation put it there.
+func (s *Store) keyInPlace() bool {
+	key, err := os.ReadFile(filepath.Join(s.keyDir, KeyFileName))
+	if err != nil || len(key) != KeySize {
+		return false
+	}
+	c, err := newSealer(key)
+	return err == nil && hmac.Equal(c.checkValue(), s.crypt.checkValue())
+}
+
+// takeKeyInPlace opens the store with provisio.key when that is the key
+// of check.
+func (s *Store) takeKeyInPlace(check []byte) error {
+	key, err := os.ReadFile(filepath.Join(s.keyDir, KeyFileName))
+	if err != nil || len(key) != KeySize {
+		return ErrKeyMismatch
+	}
+	c, err := newSealer(key)
+	if err != nil || !hmac.Equal(c.checkValue(), check) {
+		return ErrKeyMismatch
+	}
+	s.crypt = c
+	return s.view(s.loadIDKey)
+}
+
 // resumeRotation finishes, on open, a rotation in steps that was cut
 // short, when the new key is in the key directory; without it the site
 // cannot be read, and the open is refused.
@@ -217,8 +245,21 @@ func (s *Store) resumeRotation() error {
 		return nil
 	}
 	var rec *rotationRecord
-	if err := s.view(func(tx KVTx) (err error) { rec, err = readRotation(tx); return err }); err != nil || rec == nil {
+	var check []byte
+	if err := s.view(func(tx KVTx) (err error) {
+		check = bytes.Clone(tx.Bucket(bucketConfig).Get(keyKeyCheck))
+		rec, err = readRotation(tx)
 		return err
+	}); err != nil {
+		return err
+	}
+	if rec == nil {
+		if check == nil || hmac.Equal(check, s.crypt.checkValue()) {
+			return nil
+		}
+		// Another process here finished the rotation since this open
+		// checked the key, and put the new key in place.
+		return s.takeKeyInPlace(check)
 	}
 	var next *sealer
 	pending := filepath.Join(s.keyDir, pendingKeyName)
@@ -234,11 +275,10 @@ func (s *Store) resumeRotation() error {
 	}
 	next.idKey = s.crypt.idKey
 	ops, maxBytes := lim.StepLimits()
-	records, err := (&stepRotation{s: s, next: next, ops: ops, bytes: maxBytes}).run()
-	if err != nil {
+	if _, err := (&stepRotation{s: s, next: next, ops: ops, bytes: maxBytes}).run(); err != nil {
 		return s.rotationCutShort(err)
 	}
-	if err := s.rotationDone(pending, records); err != nil {
+	if err := s.rotationDone(pending); err != nil {
 		// The data is under the new key: the open stands, and says what
 		// is left to do.
 		msg := err.Error()
@@ -275,11 +315,20 @@ func (r *stepRotation) rotation(tx KVTx) (*rotationRecord, error) {
 	if err != nil {
 		return nil, err
 	}
+	if rec == nil && hmac.Equal(tx.Bucket(bucketConfig).Get(keyKeyCheck), r.next.checkValue()) {
+		return nil, errFinishedElsewhere
+	}
 	if rec == nil || rec.Check != hex.EncodeToString(r.next.checkValue()) || rec.sign(r.next) != rec.Sig {
 		return nil, errors.New("the record of the key rotation was changed or removed by someone else")
 	}
+	r.seen = rec.Records
 	return rec, nil
 }
+
+// errFinishedElsewhere is a step that found the rotation finished by
+// another process with the same keys (a server started meanwhile on the
+// machine that rotates, which finishes it on open).
+var errFinishedElsewhere = errors.New("the key rotation was finished by another process")
 
 // run re-seals every bucket, then re-chains the log and finishes, one
 // bounded transaction at a time; it returns how many records it counted
@@ -297,6 +346,10 @@ func (r *stepRotation) run() (int, error) {
 					more, err = r.recordStep(tx, b, from)
 					return err
 				})
+				if errors.Is(err, errFinishedElsewhere) {
+					r.s.crypt = r.next
+					return r.seen, nil
+				}
 				if err != nil {
 					return 0, err
 				}
@@ -314,6 +367,10 @@ func (r *stepRotation) run() (int, error) {
 				records, state, err = r.logStep(tx)
 				return err
 			})
+			if errors.Is(err, errFinishedElsewhere) {
+				r.s.crypt = r.next
+				return r.seen, nil
+			}
 			if err != nil {
 				return 0, err
 			}
