@@ -97,9 +97,9 @@ func filledSite(t *testing.T, c *etcdtest.Cluster, site string, users int) (etcd
 	return cfg, keyDir, key
 }
 
-// checkFinishedOnOpen: a server holding only the old key is refused
-// while the rotation is unfinished (and after it, as after any
-// rotation); the next open where the rotation ran finishes it, says so,
+// checkFinishedOnOpen: a server holding only the old key, or only the
+// new one, is refused while the rotation is unfinished (the old one after
+// it too, as after any rotation); the next open where the rotation ran finishes it, says so,
 // and everything reads under the new key with the log verifying.
 func checkFinishedOnOpen(t *testing.T, cfg etcdstore.Config, keyDir string, oldKey []byte, users int, finished bool) {
 	t.Helper()
@@ -113,6 +113,18 @@ func checkFinishedOnOpen(t *testing.T, cfg etcdstore.Config, keyDir string, oldK
 			other.Close()
 		}
 		t.Fatalf("a server with the old key only: %v; want %v", err, want)
+	}
+	if !finished {
+		newKey, err := os.ReadFile(filepath.Join(keyDir, store.KeyFileName+".new"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if other, err := etcdstore.Open(cfg, t.TempDir(), store.Options{Key: newKey}); !errors.Is(err, store.ErrRotationUnfinished) {
+			if other != nil {
+				other.Close()
+			}
+			t.Fatalf("a server with the new key only: %v; want %v", err, store.ErrRotationUnfinished)
+		}
 	}
 	st, err := etcdstore.Open(cfg, t.TempDir(), store.Options{KeyDir: keyDir})
 	if err != nil {

@@ -1,7 +1,10 @@
 package etcdstore_test
 
 import (
+	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -194,4 +197,30 @@ func lastLog(t *testing.T, st *store.Store) string {
 		t.Fatalf("the newest log line: %v %v", tail, err)
 	}
 	return tail[0].Message
+}
+
+// TestRotateKey_TooFewOpsIsASentence: a store address whose max-txn-ops
+// leaves no room for the last step's own writes is refused before
+// anything changes, with a sentence naming the setting.
+func TestRotateKey_TooFewOpsIsASentence(t *testing.T) {
+	cfg := etcdstore.Config{Endpoints: endpoints(t), Site: newSite()}
+	keyDir := t.TempDir()
+	st, err := etcdstore.Open(cfg, t.TempDir(), store.Options{KeyDir: keyDir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fillSite(t, st, 10, 10)
+	st.Close()
+	cfg.MaxTxnOps = 20
+	if st, err = etcdstore.Open(cfg, t.TempDir(), store.Options{KeyDir: keyDir}); err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if _, err := st.RotateKey(); err == nil || !strings.Contains(err.Error(), "max-txn-ops") {
+		t.Fatalf("rotate with max-txn-ops=20: %v; want a sentence naming max-txn-ops", err)
+	}
+	if _, err := os.Stat(filepath.Join(keyDir, store.KeyFileName+".new")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("a refused rotation left provisio.key.new: %v", err)
+	}
+	checkSite(t, st, 10)
 }
