@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"crypto/hmac"
 	"crypto/rand"
-	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -70,13 +69,12 @@ type rotationRecord struct {
 	Sig     string `json:"sig"`     // HMAC of the above under the new log key
 }
 
+// sign is the record's MAC under the new key's log key, labelled so that
+// no log entry's MAC (a 32-byte MAC, then the entry) is one.
 func (r rotationRecord) sign(next *sealer) string {
 	r.Sig = ""
 	body, _ := json.Marshal(r)
-	m := hmac.New(sha256.New, next.log)
-	m.Write([]byte("key rotation"))
-	m.Write(body)
-	return hex.EncodeToString(m.Sum(nil))
+	return hex.EncodeToString(next.logMACOf([]byte("provisio key rotation record\x00"), body))
 }
 
 func readRotation(tx KVTx) (*rotationRecord, error) {
