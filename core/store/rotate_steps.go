@@ -323,6 +323,19 @@ func (r *stepRotation) rotation(tx KVTx) (*rotationRecord, error) {
 	return rec, nil
 }
 
+// finishedElsewhere reports, after a step failed, whether another process
+// with the same keys finished the rotation meanwhile: its compaction of
+// etcd's history fails a step that read at an earlier revision.
+func (r *stepRotation) finishedElsewhere() bool {
+	done := false
+	_ = r.s.view(func(tx KVTx) error {
+		rec, err := readRotation(tx)
+		done = err == nil && rec == nil && hmac.Equal(tx.Bucket(bucketConfig).Get(keyKeyCheck), r.next.checkValue())
+		return nil
+	})
+	return done
+}
+
 // errFinishedElsewhere is a step that found the rotation finished by
 // another process with the same keys (a server started meanwhile on the
 // machine that rotates, which finishes it on open).
@@ -344,7 +357,7 @@ func (r *stepRotation) run() (int, error) {
 					more, err = r.recordStep(tx, b, from)
 					return err
 				})
-				if errors.Is(err, errFinishedElsewhere) {
+				if errors.Is(err, errFinishedElsewhere) || err != nil && r.finishedElsewhere() {
 					r.s.crypt = r.next
 					return r.seen, nil
 				}
@@ -365,7 +378,7 @@ func (r *stepRotation) run() (int, error) {
 				records, state, err = r.logStep(tx)
 				return err
 			})
-			if errors.Is(err, errFinishedElsewhere) {
+			if errors.Is(err, errFinishedElsewhere) || err != nil && r.finishedElsewhere() {
 				r.s.crypt = r.next
 				return r.seen, nil
 			}
