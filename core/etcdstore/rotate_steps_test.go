@@ -18,7 +18,8 @@ import (
 // fillSite gives the site users users, each with a PIN, a phone, its
 // strings and a log line, every fifth an OATH token and every tenth a 20 KB
 // diagnostic log (so the site is well past etcd's 1.5 MiB request limit),
-// a few queued mails, an SMTP password, and extra more log lines; in
+// a few queued mails, an SMTP password, a shared identity, and extra more
+// log lines; in
 // transactions small enough for etcd's defaults.
 func fillSite(t *testing.T, st *store.Store, users, extra int) {
 	t.Helper()
@@ -59,6 +60,9 @@ func fillSite(t *testing.T, st *store.Store, users, extra int) {
 			t.Fatalf("fill the site: %v", err)
 		}
 	}
+	if _, err := st.ShareFiles(map[string][]byte{"key.pem": []byte("the site's private key")}); err != nil {
+		t.Fatalf("share the identity: %v", err)
+	}
 	for from := 0; from < extra; from += per {
 		err := st.Update(func(tx core.Tx) error {
 			for i := from; i < min(from+per, extra); i++ {
@@ -85,7 +89,9 @@ func fillSite(t *testing.T, st *store.Store, users, extra int) {
 }
 
 // checkSite opens every user's PIN, strings, OATH token and client log,
-// the mails and the settings, and verifies the log chain.
+// the mails, the settings and the shared identity, and verifies the log
+// chain. Each opens only under the key that sealed it (AES-GCM), so under
+// the new key it is no longer sealed under the old.
 func checkSite(t *testing.T, st *store.Store, users int) {
 	t.Helper()
 	err := st.View(func(tx core.Tx) error {
@@ -139,6 +145,9 @@ func checkSite(t *testing.T, st *store.Store, users int) {
 	})
 	if err != nil {
 		t.Fatal(err)
+	}
+	if files, err := st.SharedFiles(); err != nil || string(files["key.pem"]) != "the site's private key" {
+		t.Fatalf("the shared identity: %q %v", files["key.pem"], err)
 	}
 	if v, err := st.VerifyLog(); err != nil {
 		t.Fatalf("the log chain: %+v %v", v, err)
