@@ -522,3 +522,13 @@ func (kv *KV) CompactHistory() error {
 	}
 	return nil
 }
+
+// stepBytes bounds the keys and values one step of a key rotation
+// writes: under etcd's default --max-request-bytes (1.5 MiB), with room
+// for the step's compares and the last step's own writes.
+const stepBytes = 1 << 20
+
+// StepLimits implements store.StepLimits: a key rotation works in
+// transactions of at most the servers' --max-txn-ops writes and about
+// 1 MiB each.
+func (kv *KV) StepLimits() (ops, bytes int) { return kv.maxOps, stepBytes }

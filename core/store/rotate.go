@@ -142,6 +142,9 @@ func (s *Store) RotateKey() (records int, err error) {
 	if s.keyDir == "" {
 		return 0, errors.New("the store was opened without a key directory")
 	}
+	if lim, ok := s.kv.(StepLimits); ok && s.db == nil {
+		return s.rotateInSteps(lim) // etcd's bounded transactions (rotate_steps.go)
+	}
 	key := make([]byte, KeySize)
 	if _, err := rand.Read(key); err != nil {
 		return 0, err

@@ -235,6 +235,13 @@ func OpenBackend(b Backend, dataDir string, opt Options) (*Store, error) {
 		return nil, err
 	}
 	if err := st.setup(b.Update); err != nil {
+		if errors.Is(err, ErrKeyMismatch) && st.rotationUnderway() {
+			// The new key without the old (copied as provisio.key).
+			return nil, ErrRotationUnfinished
+		}
+		return nil, err
+	}
+	if err := st.resumeRotation(); err != nil {
 		return nil, err
 	}
 	return st, nil

@@ -76,9 +76,37 @@ func isAddrInUse(err error) bool { return strings.Contains(err.Error(), "address
 
 func startCluster(dir string, n int) (*Cluster, error) { return startClusterTLS(dir, n, nil) }
 
+// StartDefaultLimits starts a one-member cluster with etcd's own default
+// --max-txn-ops (128) and --max-request-bytes (1.5 MiB), as a site set up
+// by the README has them: what must work there is tested there.
+func StartDefaultLimits(tb testing.TB) *Cluster {
+	tb.Helper()
+	dir := tb.TempDir()
+	var c *Cluster
+	var err error
+	for attempt := 1; attempt <= 3; attempt++ {
+		c, err = startClusterLimits(fmt.Sprintf("%s/try%d", dir, attempt), 1, nil, false)
+		if err == nil || !isAddrInUse(err) {
+			break
+		}
+	}
+	if err != nil {
+		tb.Fatalf("start an embedded etcd member with default limits: %v", err)
+	}
+	c.tb = tb
+	tb.Cleanup(c.Close)
+	return c
+}
+
 // startClusterTLS is startCluster with the client port on TLS when tls is
 // not nil.
 func startClusterTLS(dir string, n int, tls *transport.TLSInfo) (*Cluster, error) {
+	return startClusterLimits(dir, n, tls, true)
+}
+
+// startClusterLimits starts the members with MaxTxnOps and 16 MiB
+// requests when raised, else with etcd's defaults.
+func startClusterLimits(dir string, n int, tls *transport.TLSInfo, raised bool) (*Cluster, error) {
 	c := &Cluster{}
 	scheme := "http"
 	if tls != nil {
@@ -100,8 +128,10 @@ func startClusterTLS(dir string, n int, tls *transport.TLSInfo) (*Cluster, error
 		cfg.ListenPeerUrls, cfg.AdvertisePeerUrls = []url.URL{*pu}, []url.URL{*pu}
 		cfg.ListenClientUrls, cfg.AdvertiseClientUrls = []url.URL{*cu}, []url.URL{*cu}
 		cfg.InitialClusterToken = "provisio-test"
-		cfg.MaxTxnOps = MaxTxnOps
-		cfg.MaxRequestBytes = 16 << 20
+		if raised {
+			cfg.MaxTxnOps = MaxTxnOps
+			cfg.MaxRequestBytes = 16 << 20
+		}
 		cfg.LogLevel = "error"
 		cfg.ZapLoggerBuilder = embed.NewZapLoggerBuilder(zap.NewNop())
 		cfg.ElectionMs = 500
