@@ -183,7 +183,7 @@ func (r *stepRotation) finish(tx KVTx, rec *rotationRecord) (int, error) {
 			return 0, err
 		}
 	}
-	if err := cfg.Put(keyIDKey, r.next.sealBytes(r.next.idKey, ad(bucketConfig, keyIDKey, "id"))); err != nil {
+	if err := cfg.Put(keyIDKey, r.next.sealBytes(r.next.idKey.key, ad(bucketConfig, keyIDKey, "id"))); err != nil {
 		return 0, err
 	}
 	if err := cfg.Put(keyKeyCheck, r.next.checkValue()); err != nil {
