@@ -143,7 +143,9 @@ func (s *Store) RotateKey() (records int, err error) {
 		return 0, errors.New("the store was opened without a key directory")
 	}
 	if lim, ok := s.kv.(StepLimits); ok && s.db == nil {
-		return s.rotateInSteps(lim) // etcd's bounded transactions (rotate_steps.go)
+		// etcd's bounded transactions (rotate_steps.go); what follows is
+		// the data file's rotation, one bbolt transaction.
+		return s.rotateInSteps(lim)
 	}
 	key := make([]byte, KeySize)
 	if _, err := rand.Read(key); err != nil {
@@ -278,14 +280,6 @@ func (s *Store) RotateKey() (records int, err error) {
 		rotateStep("re-encrypted, not committed")
 		return nil
 	})
-	if errors.Is(err, ErrOutcomeUnknown) {
-		// The re-encryption may still be applied (etcd without its
-		// quorum): removing the new key then would leave the data sealed
-		// under a key nobody has. The next open takes whichever key the
-		// data is sealed with (finishRotation).
-		return 0, &core.Error{Code: core.CodeInternal, Err: fmt.Errorf("rotate the data key: %w", err), Message: fmt.Sprintf(
-			"The store did not confirm the re-encryption under the new data key, which it may still apply, so the new key is kept as %s; once the store answers again, run any provisio command here (provisio user list), which takes the key the data is sealed with, then copy %s to the key directory of every other server of the site.", pending, KeyFileName)}
-	}
 	if err != nil {
 		os.Remove(pending)
 		return 0, fmt.Errorf("rotate the data key (nothing changed): %w", err)
@@ -296,13 +290,6 @@ func (s *Store) RotateKey() (records int, err error) {
 		return records, fmt.Errorf("the data is re-encrypted under %s but it could not be renamed to %s: %w; rename it by hand", pending, KeyFileName, err)
 	}
 	rotateStep("renamed, free pages not scrubbed")
-	if hc, ok := s.kv.(HistoryCompactor); ok && s.db == nil {
-		// The values sealed under the retired key are still the keys'
-		// earlier revisions: drop them, as ScrubFree drops the file's.
-		if err := hc.CompactHistory(); err != nil {
-			return records, &core.Error{Code: core.CodeInternal, Err: err, Message: "The data key was rotated, but etcd did not drop its earlier revisions, which hold the values sealed under the old key; compact its history (etcdctl compact with the current revision) and defragment its members (etcdctl defrag --cluster)."}
-		}
-	}
 	s.oathDirty.Store(true)
 	return records, s.ScrubFree(false)
 }
