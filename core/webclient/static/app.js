@@ -116,7 +116,7 @@
     document.getElementById('app').setAttribute('aria-busy', 'false');
     renderInstall();
     if (!state) {
-      show('empty', true); show('auth', false); show('device', false); show('support', false); show('install', false);
+      show('empty', true); show('empty-intro', true); show('auth', false); show('device', false); show('support', false); show('install', false);
       $('who').textContent = '';
       return;
     }
@@ -128,8 +128,13 @@
       // The server cannot tell (and need not): the Id is simply no longer
       // the user's, after a set-up elsewhere or the administrator's Revoke
       // device or deletion.
-      $('banner').textContent = 'This phone was replaced or removed: your account was set up on another device, or your administrator removed this phone, so these codes no longer work. Forget this phone, or ask for a new code to set it up again.';
+      $('banner').textContent = 'This phone was replaced or removed: your account was set up on another device, or your administrator removed this phone, so these codes no longer work. To use this phone again, get a new provision code and set it up below.';
       show('banner', true); show('auth', false); show('refresh', false);
+      // The way back is on this screen: a removed phone used to be told
+      // to ask for a new code with no link to ask and no form to enter
+      // it until "Forget this phone" was found and confirmed.
+      show('empty', true); show('empty-intro', false);
+      if (!$('setup-username').value) $('setup-username').value = state.username || '';
       return;
     }
     show('banner', false); show('refresh', true);
@@ -258,6 +263,9 @@
     show('otc-box', true);
     say('');
     render();
+    // Below the pad, the code is off the bottom of a small phone's
+    // screen (an iPhone SE's Safari tab): bring it up.
+    $('otc-box').scrollIntoView({ block: 'nearest' });
   });
   $('mode-pin').addEventListener('click', function () { mode = 'pin'; render(); });
   $('mode-string').addEventListener('click', function () { mode = 'string'; pin = ''; show('otc-box', false); render(); });
