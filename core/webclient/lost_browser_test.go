@@ -299,3 +299,51 @@ func TestWebClient_ExpiredCodeSaysWhatNext(t *testing.T) {
 		t.Fatal("the code is in the URL")
 	}
 }
+
+// TestWebClient_PortalNamesTheHelpdesk: with self-service off, a phone
+// whose codes are gone reaches "To set up a new phone, ask your helpdesk
+// for a provision code." and nothing else: the helpdesk's phone and email
+// were in the authenticator's Help section, which an empty phone does not
+// have. The page now gives them (Policy → Mobile Client's support phone
+// and email) as tap targets, whether or not self-service is on.
+func TestWebClient_PortalNamesTheHelpdesk(t *testing.T) {
+	w := newWorld(t)
+	phone := newBrowser(t, budget(t))
+	phone.do(chromedp.EmulateViewport(390, 844, chromedp.EmulatePortrait, chromedp.EmulateMobile, chromedp.EmulateTouch))
+	for _, self := range []string{"No", "Yes"} {
+		if err := w.svc.SetSetting("policy.selfreset.allow_self_provision", self); err != nil {
+			t.Fatal(err)
+		}
+		phone.do(chromedp.Navigate(w.url + "/userportal/app/"))
+		phone.visible("#empty")
+		phone.do(chromedp.Tap(chromedp.CSS(`#empty a[href="/userportal/"]`)))
+		phone.visible("h1")
+		if self == "No" {
+			if got := phone.shownText("#helpdesk"); got != "To set up a new phone, ask your helpdesk for a provision code." {
+				t.Fatalf("self-service off says %q", got)
+			}
+		}
+		for sel, want := range map[string]string{`a[href="tel:+442079460000"]`: "+44 20 7946 0000", `a[href="mailto:help@example.org"]`: "help@example.org"} {
+			if got := phone.shownText(sel); got != want {
+				t.Errorf("self-service %s: the helpdesk link %s reads %q, want %q", self, sel, got, want)
+			}
+		}
+		if short := phone.shortTargets(`a[href^="tel:"], a[href^="mailto:"]`); short != "" {
+			t.Errorf("self-service %s: helpdesk links under 44 px tall: %s", self, short)
+		}
+		if got := phone.eval(`String(document.documentElement.scrollWidth <= window.innerWidth)`); got != "true" {
+			t.Errorf("self-service %s: the page scrolls sideways", self)
+		}
+	}
+	// No helpdesk set: no empty heading.
+	for _, k := range []string{"policy.mobile.support_phone", "policy.mobile.support_email"} {
+		if err := w.svc.SetSetting(k, ""); err != nil {
+			t.Fatal(err)
+		}
+	}
+	phone.do(chromedp.Reload())
+	phone.visible("h1")
+	if got := phone.eval(`String(!!document.getElementById('support'))`); got != "false" {
+		t.Error("with no helpdesk contact the page still has its section")
+	}
+}

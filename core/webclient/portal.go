@@ -1,6 +1,7 @@
 package webclient
 
 import (
+	"html/template"
 	"net/http"
 	"strings"
 	"time"
@@ -27,12 +28,39 @@ type portalData struct {
 	Problem   string
 	Minutes   int
 	Server    string
+	// The helpdesk of Policy → Mobile Client: a phone whose codes are
+	// gone has no Help section of its own (the authenticator's comes
+	// from the stored record), and with self-service off the helpdesk is
+	// the only way to a new code. The site-wide policy: the page is
+	// anonymous, so no user's profile applies.
+	SupportPhone string
+	SupportTel   template.URL
+	SupportEmail string
 }
 
 func (h *Handler) portalData() portalData {
 	set := h.svc.Settings()
-	return portalData{AllowSelf: set.SelfReset.AllowSelfProvision, Minutes: (set.SelfReset.CodeValidity + 59) / 60,
-		Server: set.ServerName}
+	d := portalData{AllowSelf: set.SelfReset.AllowSelfProvision, Minutes: (set.SelfReset.CodeValidity + 59) / 60,
+		Server: set.ServerName, SupportPhone: set.MobileClient.SupportPhone, SupportEmail: set.MobileClient.SupportEmail}
+	if tel := telDigits(d.SupportPhone); tel != "" {
+		// Only digits and a plus follow tel:, so the URL is safe as it
+		// is (html/template would otherwise refuse the tel: scheme).
+		d.SupportTel = template.URL("tel:" + tel)
+	} else {
+		d.SupportPhone = ""
+	}
+	return d
+}
+
+// telDigits is what a tel: link dials for the phone number s: its digits
+// and plus signs, as the authenticator's Help section makes it (app.js).
+func telDigits(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r == '+' || (r >= '0' && r <= '9') {
+			return r
+		}
+		return -1
+	}, s)
 }
 
 // portal is /userportal/: "Get a provision code" when the Self-Reset
