@@ -18,6 +18,7 @@
   var pin = '';           // in memory only
   var mode = 'pin';
   var persisted = null;   // navigator.storage.persist()'s answer, once known
+  var untrusted = false;  // the browser refused the service worker for the certificate
   var DIAG_LINES = 200;        // lines kept on the phone
   var DIAG_MAX = 32 * 1024;    // bytes one upload may hold (the server's bound)
 
@@ -105,7 +106,8 @@
   // storage after seven days of use without a visit; Chrome keeps an
   // installed app's), outside an installed app, until the person hides it.
   function renderInstall() {
-    show('install', !!state && !state.replaced && !standalone && persisted === false && !state.installHidden);
+    show('install', !!state && !state.replaced && !standalone && persisted === false && !state.installHidden && !untrusted);
+    show('untrusted', !!state && !state.replaced && untrusted);
   }
 
   function askPersist() {
@@ -404,7 +406,19 @@
   });
 
   if ('serviceWorker' in navigator) {
-    navigator.serviceWorker.register('/userportal/app/sw.js', { scope: '/userportal/app/' }).catch(function () {});
+    navigator.serviceWorker.register('/userportal/app/sw.js', { scope: '/userportal/app/' }).catch(function (e) {
+      // Chromium refuses a service worker to a site whose certificate it
+      // does not trust, as a fresh server's self-signed one ("An SSL
+      // certificate error occurred when fetching the script"): the page
+      // then does not open offline and cannot be installed, whatever the
+      // Home Screen advice says, and the person should know before
+      // counting on it. Other refusals (a private window) say nothing.
+      if (e && e.name === 'SecurityError' && /certificate|SSL/i.test(String(e.message))) {
+        untrusted = true;
+        note('offline copy refused: this browser does not trust the server certificate');
+        renderInstall();
+      }
+    });
   }
   start();
 })();
