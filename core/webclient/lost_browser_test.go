@@ -132,7 +132,9 @@ func TestWebClient_OneTimeCodeInView(t *testing.T) {
 // is spent, with the way to a new code two screens down: a helpdesk call.
 // It now says what happened and offers a new code on the first screen;
 // the person gets one by mail and sets the phone up again, and asking
-// too often is told to wait.
+// too often is told how long to wait (it said "a few minutes" of a
+// 15-minute window, so a person trying again after three was refused
+// again).
 func TestWebClient_LostCodesGetANewOne(t *testing.T) {
 	w := newWorld(t)
 	ctx := budget(t)
@@ -184,7 +186,7 @@ func TestWebClient_LostCodesGetANewOne(t *testing.T) {
 		phone.until(`document.querySelector('#answer, #problem')`, 10*time.Second, "the self-service answer")
 		time.Sleep(100 * time.Millisecond)
 	}
-	if got := phone.text("#problem"); got != "Too many requests; wait a few minutes and try again." {
+	if got := phone.text("#problem"); got != "Too many requests; wait 15 minutes and try again." {
 		t.Errorf("the fourth request in a row says %q", got)
 	}
 	if phone.eval(`String(!!document.getElementById('username') && !document.getElementById('get-code').disabled)`) != "true" {
@@ -345,5 +347,30 @@ func TestWebClient_PortalNamesTheHelpdesk(t *testing.T) {
 	phone.visible("h1")
 	if got := phone.eval(`String(!!document.getElementById('support'))`); got != "false" {
 		t.Error("with no helpdesk contact the page still has its section")
+	}
+}
+
+// TestWebClient_SetUpLimitSaysHowLong: the eleventh set-up from one phone
+// in 15 minutes is refused; it said "wait a few minutes" of a fixed
+// 15-minute window, so a person who tried again after a few was refused
+// again. It names the 15 minutes, and the form keeps what was typed.
+func TestWebClient_SetUpLimitSaysHowLong(t *testing.T) {
+	w := newWorld(t)
+	w.addUser(t, "alice", "9132", "")
+	phone := newBrowser(t, budget(t))
+	phone.do(chromedp.Navigate(w.url + "/userportal/app/"))
+	phone.visible("#setup-form")
+	for i := 1; i <= 11; i++ {
+		phone.setUpInApp("alice", "WRONG234")
+		phone.until(`!document.getElementById('setup-problem').hidden && !document.getElementById('setup-submit').disabled`, 10*time.Second, "the refused code's sentence")
+		if i < 11 {
+			phone.eval(`document.getElementById('setup-problem').hidden = true; ''`)
+		}
+	}
+	if got := phone.text("#setup-problem"); got != "Too many attempts from this phone; wait 15 minutes and try again." {
+		t.Errorf("the eleventh set-up says %q", got)
+	}
+	if got := phone.eval(`document.getElementById('setup-code').value`); got != "WRONG234" {
+		t.Errorf("the form lost the code typed: %q", got)
 	}
 }

@@ -3,6 +3,7 @@ package webclient
 import (
 	"html/template"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -77,7 +78,9 @@ func (h *Handler) request(w http.ResponseWriter, r *http.Request) {
 	ip := sourceIP(r)
 	tooMany := func() {
 		h.svc.Refuse(ip, "self-service code requests over the rate limit")
-		data.Problem = "Too many requests; wait a few minutes and try again."
+		// The window is fixed (requestWindow): "a few minutes" sent a
+		// person back too early, to be refused again.
+		data.Problem = "Too many requests; wait " + minutes(requestWindow) + " and try again."
 		h.render(w, http.StatusTooManyRequests, "portal.html", data)
 	}
 	// Every request counts against its address, the ones refused before
@@ -162,3 +165,8 @@ func (h *Handler) settle(ip string, out core.SelfServiceOutcome, err error) {
 
 // maxForm bounds a form body: a username and a code are a few dozen bytes.
 const maxForm = 4 << 10
+
+// minutes is d as a sentence says it: "15 minutes".
+func minutes(d time.Duration) string {
+	return strconv.Itoa(int(d/time.Minute)) + " minutes"
+}
