@@ -36,3 +36,35 @@ func TestWebClient_InputsStay16pxWithSmallText(t *testing.T) {
 	phone.visible("#username")
 	small("#username")
 }
+
+// TestWebClient_TapTargetsStay44pxWithSmallText: buttons were 3rem tall
+// and links on a line of their own 2.75rem, 48 and 44 px at the usual
+// 16 px; at the smallest system Text Size (a 14 px root) they shrank to
+// 42 and 38.5 px, under the 44 px a thumb hits reliably. They stay at 44
+// px at least.
+func TestWebClient_TapTargetsStay44pxWithSmallText(t *testing.T) {
+	w := newWorld(t)
+	for _, k := range []string{"policy.selfreset.allow_self_provision", "policy.mobile.allow_choose_extraction", "policy.mobile.allow_browse_strings"} {
+		if err := w.svc.SetSetting(k, "Yes"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	w.addUser(t, "alice", "9132", "")
+	phone := newBrowser(t, budget(t))
+	short := func(where string) {
+		t.Helper()
+		phone.eval(`document.documentElement.style.fontSize = '14px'; ''`)
+		if s := phone.shortTargets(`button, input, .button, a.tap, #support a, summary`); s != "" {
+			t.Errorf("%s with the smallest text: targets under 44 px: %s", where, s)
+		}
+	}
+	phone.do(chromedp.Navigate(w.url + "/userportal/app/"))
+	phone.visible("#setup-form")
+	short("the empty authenticator")
+	phone.do(chromedp.Navigate(w.url + "/userportal/"))
+	phone.visible("#username")
+	short("self-service")
+	phone.do(chromedp.Navigate(w.code(t, "alice").URL), chromedp.Tap(chromedp.CSS("#setup-phone")))
+	phone.visible("#pin-view")
+	short("the PIN pad")
+}
