@@ -239,7 +239,13 @@ func newWorldFloor(t testing.TB, floor time.Duration) *world {
 // server's options further (such as QR codes on the Provision URL page).
 func newWorldOn(t testing.TB, st core.Store, floor time.Duration, opts ...func(*agentxml.Options)) *world {
 	t.Helper()
-	svc := storetest.MustServiceOn(t, st)
+	return newWorldSvc(t, storetest.MustServiceOn(t, st), floor, opts...)
+}
+
+// newWorldSvc is newWorldOn over the service svc (such as one with a
+// clock a test moves).
+func newWorldSvc(t testing.TB, svc *core.Service, floor time.Duration, opts ...func(*agentxml.Options)) *world {
+	t.Helper()
 	srv, fp := agentxmltest.MustServer(t, svc, func(o *agentxml.Options) {
 		o.Portal = webclient.New(svc, webclient.Options{Fingerprint: o.Fingerprint, RequestFloor: floor})
 		for _, f := range opts {

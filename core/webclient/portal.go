@@ -1,7 +1,9 @@
 package webclient
 
 import (
+	"html/template"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -27,12 +29,39 @@ type portalData struct {
 	Problem   string
 	Minutes   int
 	Server    string
+	// The helpdesk of Policy → Mobile Client: a phone whose codes are
+	// gone has no Help section of its own (the authenticator's comes
+	// from the stored record), and with self-service off the helpdesk is
+	// the only way to a new code. The site-wide policy: the page is
+	// anonymous, so no user's profile applies.
+	SupportPhone string
+	SupportTel   template.URL
+	SupportEmail string
 }
 
 func (h *Handler) portalData() portalData {
 	set := h.svc.Settings()
-	return portalData{AllowSelf: set.SelfReset.AllowSelfProvision, Minutes: (set.SelfReset.CodeValidity + 59) / 60,
-		Server: set.ServerName}
+	d := portalData{AllowSelf: set.SelfReset.AllowSelfProvision, Minutes: (set.SelfReset.CodeValidity + 59) / 60,
+		Server: set.ServerName, SupportPhone: set.MobileClient.SupportPhone, SupportEmail: set.MobileClient.SupportEmail}
+	if tel := telDigits(d.SupportPhone); tel != "" {
+		// Only digits and a plus follow tel:, so the URL is safe as it
+		// is (html/template would otherwise refuse the tel: scheme).
+		d.SupportTel = template.URL("tel:" + tel)
+	} else {
+		d.SupportPhone = ""
+	}
+	return d
+}
+
+// telDigits is what a tel: link dials for the phone number s: its digits
+// and plus signs, as the authenticator's Help section makes it (app.js).
+func telDigits(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r == '+' || (r >= '0' && r <= '9') {
+			return r
+		}
+		return -1
+	}, s)
 }
 
 // portal is /userportal/: "Get a provision code" when the Self-Reset
@@ -49,7 +78,9 @@ func (h *Handler) request(w http.ResponseWriter, r *http.Request) {
 	ip := sourceIP(r)
 	tooMany := func() {
 		h.svc.Refuse(ip, "self-service code requests over the rate limit")
-		data.Problem = "Too many requests; wait a few minutes and try again."
+		// The window is fixed (requestWindow): "a few minutes" sent a
+		// person back too early, to be refused again.
+		data.Problem = "Too many requests; wait " + minutes(requestWindow) + " and try again."
 		h.render(w, http.StatusTooManyRequests, "portal.html", data)
 	}
 	// Every request counts against its address, the ones refused before
@@ -134,3 +165,8 @@ func (h *Handler) settle(ip string, out core.SelfServiceOutcome, err error) {
 
 // maxForm bounds a form body: a username and a code are a few dozen bytes.
 const maxForm = 4 << 10
+
+// minutes is d as a sentence says it: "15 minutes".
+func minutes(d time.Duration) string {
+	return strconv.Itoa(int(d/time.Minute)) + " minutes"
+}

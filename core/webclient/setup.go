@@ -86,7 +86,7 @@ func (h *Handler) setup(w http.ResponseWriter, r *http.Request) {
 	ip := sourceIP(r)
 	if !h.limits.allow(addrKey("setup", ip), setupsPerAddress, setupWindow) {
 		h.svc.Refuse(ip, "web client setups over the rate limit")
-		fail(http.StatusTooManyRequests, "Too many attempts from this phone; wait a few minutes and try again.")
+		fail(http.StatusTooManyRequests, "Too many attempts from this phone; wait "+minutes(setupWindow)+" and try again.")
 		return
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, maxForm)

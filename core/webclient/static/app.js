@@ -18,6 +18,7 @@
   var pin = '';           // in memory only
   var mode = 'pin';
   var persisted = null;   // navigator.storage.persist()'s answer, once known
+  var untrusted = false;  // the browser refused the service worker for the certificate
   var DIAG_LINES = 200;        // lines kept on the phone
   var DIAG_MAX = 32 * 1024;    // bytes one upload may hold (the server's bound)
 
@@ -105,7 +106,8 @@
   // storage after seven days of use without a visit; Chrome keeps an
   // installed app's), outside an installed app, until the person hides it.
   function renderInstall() {
-    show('install', !!state && !state.replaced && !standalone && persisted === false && !state.installHidden);
+    show('install', !!state && !state.replaced && !standalone && persisted === false && !state.installHidden && !untrusted);
+    show('untrusted', !!state && !state.replaced && untrusted);
   }
 
   function askPersist() {
@@ -116,7 +118,7 @@
     document.getElementById('app').setAttribute('aria-busy', 'false');
     renderInstall();
     if (!state) {
-      show('empty', true); show('auth', false); show('device', false); show('support', false); show('install', false);
+      show('empty', true); show('empty-intro', true); show('auth', false); show('device', false); show('support', false); show('install', false);
       $('who').textContent = '';
       return;
     }
@@ -128,8 +130,13 @@
       // The server cannot tell (and need not): the Id is simply no longer
       // the user's, after a set-up elsewhere or the administrator's Revoke
       // device or deletion.
-      $('banner').textContent = 'This phone was replaced or removed: your account was set up on another device, or your administrator removed this phone, so these codes no longer work. Forget this phone, or ask for a new code to set it up again.';
+      $('banner').textContent = 'This phone was replaced or removed: your account was set up on another device, or your administrator removed this phone, so these codes no longer work. To use this phone again, get a new provision code and set it up below.';
       show('banner', true); show('auth', false); show('refresh', false);
+      // The way back is on this screen: a removed phone used to be told
+      // to ask for a new code with no link to ask and no form to enter
+      // it until "Forget this phone" was found and confirmed.
+      show('empty', true); show('empty-intro', false);
+      if (!$('setup-username').value) $('setup-username').value = state.username || '';
       return;
     }
     show('banner', false); show('refresh', true);
@@ -258,6 +265,9 @@
     show('otc-box', true);
     say('');
     render();
+    // Below the pad, the code is off the bottom of a small phone's
+    // screen (an iPhone SE's Safari tab): bring it up.
+    $('otc-box').scrollIntoView({ block: 'nearest' });
   });
   $('mode-pin').addEventListener('click', function () { mode = 'pin'; render(); });
   $('mode-string').addEventListener('click', function () { mode = 'string'; pin = ''; show('otc-box', false); render(); });
@@ -396,7 +406,19 @@
   });
 
   if ('serviceWorker' in navigator) {
-    navigator.serviceWorker.register('/userportal/app/sw.js', { scope: '/userportal/app/' }).catch(function () {});
+    navigator.serviceWorker.register('/userportal/app/sw.js', { scope: '/userportal/app/' }).catch(function (e) {
+      // Chromium refuses a service worker to a site whose certificate it
+      // does not trust, as a fresh server's self-signed one ("An SSL
+      // certificate error occurred when fetching the script"): the page
+      // then does not open offline and cannot be installed, whatever the
+      // Home Screen advice says, and the person should know before
+      // counting on it. Other refusals (a private window) say nothing.
+      if (e && e.name === 'SecurityError' && /certificate|SSL/i.test(String(e.message))) {
+        untrusted = true;
+        note('offline copy refused: this browser does not trust the server certificate');
+        renderInstall();
+      }
+    });
   }
   start();
 })();
