@@ -108,7 +108,7 @@ func (h *Handler) strings(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	d, err := h.svc.SecurityStrings(id)
+	d, err := h.svc.SecurityStringsFrom(sourceIP(r), id, "")
 	switch core.ErrorCode(err) {
 	case "":
 		pol := d.Policies

@@ -3,6 +3,7 @@ package webclient_test
 import (
 	"encoding/json"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 
@@ -87,5 +88,43 @@ func TestHandler_APIDeviceIdTrimmed(t *testing.T) {
 				t.Errorf("AgentXML securitystrings = %s %s, want PASS %v", x.Result, x.Error, tt.ok)
 			}
 		})
+	}
+}
+
+// TestHandler_DownloadLinesNameTheAddress: the audit lines of the strings
+// a web client gets (with its set-up, and later from the API) name the
+// phone's address, as AgentXML's download and the provision lines do.
+func TestHandler_DownloadLinesNameTheAddress(t *testing.T) {
+	w := newWorld(t)
+	w.addUser(t, "ines", "1357", "")
+	hc := w.client(t)
+	r, err := hc.PostForm(w.url+"/userportal/setup", url.Values{"username": {"ines"}, "code": {w.code(t, "ines").Code}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	body(t, r)
+	u, _ := w.svc.User("ines")
+	if u.DeviceID == "" {
+		t.Fatalf("set-up answered %d and provisioned nothing", r.StatusCode)
+	}
+	if raw, dl := w.postAPI(t, hc, "strings", u.DeviceID); dl.State != "ok" {
+		t.Fatalf("strings = %.200s", raw)
+	}
+	entries, err := w.svc.LogTail(100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := 0
+	for _, e := range entries {
+		if !strings.Contains(e.Message, "Security strings fetched") {
+			continue
+		}
+		found++
+		if e.Actor != "a phone at 127.0.0.1" {
+			t.Errorf("download line %q: actor %q, want %q", e.Message, e.Actor, "a phone at 127.0.0.1")
+		}
+	}
+	if found != 2 {
+		t.Errorf("%d download lines, want 2 (set-up and API)", found)
 	}
 }

@@ -124,7 +124,7 @@ func (h *Handler) setup(w http.ResponseWriter, r *http.Request) {
 		Server: h.svc.Settings().ServerName, Fingerprint: h.fingerprint()}
 	// The strings come now, while the phone is surely online. If this
 	// fails the app downloads them on its first start.
-	if d, err := h.svc.SecurityStrings(p.DeviceID); err == nil {
+	if d, err := h.svc.SecurityStringsFrom(sourceIP(r), p.DeviceID, ""); err == nil {
 		data.Strings, data.Policies = strings.Split(d.Strings, ";"), d.Policies
 	}
 	if asJSON {
