@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/tls"
 	"io"
+	"mime/quotedprintable"
 	"net"
 	"net/http"
 	"os"
@@ -300,7 +301,14 @@ func TestCLI_ReprovisionMail(t *testing.T) {
 			if code, _, errOut := runCLIIn(t, dir, "1234\n", "user", "add", "erin", "--email", "erin@example.org", "--pin", "-"); code != 0 {
 				t.Fatal(errOut)
 			}
+			// The mail names the certificate the server would present,
+			// read from its file when this command serves nothing.
+			certPath, keyPath := filepath.Join(t.TempDir(), "office.pem"), filepath.Join(t.TempDir(), "office.key")
+			fp := writeOfficeCert(t, certPath, keyPath, false)
 			for _, args := range [][]string{
+				{"settings", "set", "server.advertise", "127.0.0.1"},
+				{"settings", "set", "server.tls_cert", certPath},
+				{"settings", "set", "server.tls_key", keyPath},
 				{"settings", "set", "smtp.host", "127.0.0.1"},
 				{"settings", "set", "smtp.port", tt.port},
 				{"settings", "set", "smtp.security", "none"},
@@ -315,8 +323,17 @@ func TestCLI_ReprovisionMail(t *testing.T) {
 			if code != 0 || !strings.Contains(out, tt.wantOut) {
 				t.Fatalf("exit %d, stdout %q, stderr %q", code, out, errOut)
 			}
-			if got := len(capture.Messages()) - before; got != tt.captured {
+			msgs := capture.Messages()
+			if got := len(msgs) - before; got != tt.captured {
 				t.Fatalf("%d messages captured, want %d", got, tt.captured)
+			}
+			if tt.captured > 0 {
+				// Quoted-printable wraps the long line; a mail client
+				// joins it again.
+				text, _ := io.ReadAll(quotedprintable.NewReader(bytes.NewReader(msgs[len(msgs)-1].Data)))
+				if !strings.Contains(string(text), fp) {
+					t.Errorf("the provision mail does not name the certificate's fingerprint %s:\n%s", fp, text)
+				}
 			}
 		})
 	}

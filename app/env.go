@@ -389,6 +389,14 @@ func (e *env) mailWorker() *mailer.Worker {
 	return &mailer.Worker{
 		Service: e.svc,
 		QRPNG:   func(text string) ([]byte, error) { return qr.PNG(text, mailQRSize) },
+		// The served certificate's; a command that sends mail without
+		// serving reads the certificate file the server would serve.
+		Fingerprint: func() string {
+			if fp := e.sup.Fingerprint(); fp != "" {
+				return fp
+			}
+			return certFileFingerprint(e.dir, e.svc.Settings().TLSCert)
+		},
 	}
 }
 

@@ -14,7 +14,7 @@ import (
 // "{Code}" or "{code" where the code should be. CSS in the HTML, whose
 // braces are not placeholders, is accepted.
 func TestSettings_TemplatePlaceholders(t *testing.T) {
-	const list = "{username}, {fullname}, {email}, {code}, {url} or {expires}"
+	const list = "{username}, {fullname}, {email}, {code}, {url}, {expires} or {fingerprint}"
 	tests := []struct {
 		key, value string
 		want       string // "" accepted

@@ -9,7 +9,7 @@ import (
 // MailPlaceholders are the names a provision template may use in braces,
 // as in {code}; the mail transport fills each (mailer.Render) and the
 // settings refuse any other (checkTemplateChange).
-var MailPlaceholders = []string{"username", "fullname", "email", "code", "url", "expires"}
+var MailPlaceholders = []string{"username", "fullname", "email", "code", "url", "expires", "fingerprint"}
 
 // mailPlaceholderList is MailPlaceholders as a sentence lists them.
 func mailPlaceholderList() string {

@@ -67,7 +67,8 @@ func newTemplateEditor(c *Console) *templateEditor {
 	t.apply.Importance = widget.HighImportance
 
 	note := "Placeholders: {username}, {fullname} (the username when there is no full name), {email}, " +
-		"{code} (the provision code), {url} (the Provision URL) and {expires} (when the code expires). " +
+		"{code} (the provision code), {url} (the Provision URL), {expires} (when the code expires) and " +
+		"{fingerprint} (the server certificate's SHA-256 fingerprint, for the phone's certificate warning). " +
 		"In the HTML, " + core.MailQRKeyword + " stands for the QR code image, as in <img src=\"" + core.MailQRKeyword + "\">. " +
 		"An empty part uses the built-in default."
 	buttons := container.NewBorder(nil, nil, nil, container.NewHBox(t.restore, t.reset, t.apply), t.result)

@@ -16,7 +16,7 @@ import (
 // Template is an editable mail: Subject, Text and HTML may use the
 // placeholders
 //
-//	{username} {fullname} {email} {code} {url} {expires}
+//	{username} {fullname} {email} {code} {url} {expires} {fingerprint}
 //
 // and the Swivel keyword url4 for the QR code image, as in
 // <img src="url4">. {fullname} falls back to the username when the user
@@ -31,6 +31,11 @@ type Vars struct {
 	Code                      string
 	URL                       string // the Provision URL, core.ProvisionURL
 	Expires                   time.Time
+	// Fingerprint is the SHA-256 fingerprint of the certificate the
+	// Provision URL's server presents. The mail is the one channel the
+	// phone's browser does not reach through that server, so it is where
+	// a person can check the certificate a warning shows.
+	Fingerprint string
 	// QRPNG is the QR code of URL, attached inline when the HTML shows
 	// url4 and QRCodeURL is empty.
 	QRPNG []byte
@@ -121,6 +126,10 @@ func Render(t Template, v Vars) (Message, error) {
 	if !v.Expires.IsZero() {
 		expires = v.Expires.Format(ExpiresLayout)
 	}
+	fingerprint := v.Fingerprint
+	if fingerprint == "" {
+		fingerprint = "(not known: ask your IT support team)"
+	}
 	values := []string{
 		"{username}", v.Username,
 		"{fullname}", fullName,
@@ -128,6 +137,7 @@ func Render(t Template, v Vars) (Message, error) {
 		"{code}", v.Code,
 		"{url}", v.URL,
 		"{expires}", expires,
+		"{fingerprint}", fingerprint,
 	}
 
 	textQR := v.URL

@@ -55,6 +55,9 @@ type Worker struct {
 	// passes one built on core/qr. With nil, such messages fail with the
 	// template's sentence.
 	QRPNG func(text string) ([]byte, error)
+	// Fingerprint returns the fingerprint of the certificate the server
+	// presents now, for {fingerprint}; nil leaves it unknown.
+	Fingerprint func() string
 	// TLSConfig is optional, as Config.TLSConfig; tests pass RootCAs.
 	TLSConfig *tls.Config
 	// Poll is how often Run looks at the outbox without an event; zero
@@ -317,6 +320,9 @@ func (w *Worker) render(set core.Settings, m core.OutMessage) (Message, error) {
 			URL:       m.URL,
 			Expires:   m.Expires,
 			QRCodeURL: set.SelfReset.QRCodeURL,
+		}
+		if w.Fingerprint != nil {
+			v.Fingerprint = w.Fingerprint()
 		}
 		// The image is attached only when the HTML shows it and no QR
 		// Code URL serves it instead.
