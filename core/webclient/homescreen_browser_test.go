@@ -282,3 +282,31 @@ func TestWebClient_OfflineHangingServer(t *testing.T) {
 		t.Fatalf("offline index = %q, want 01", got)
 	}
 }
+
+// TestWebClient_IPhoneTabAdvisedEvenWhenPersisted: in a Safari tab on an
+// iPhone, navigator.storage.persist() answering true spares the codes
+// only from eviction when the disk fills; Safari still deletes a tab's
+// storage after seven days of use without a visit. So the Home Screen
+// advice shows there whatever persist() answers, while a Chromium phone
+// that is granted persistence is left alone.
+func TestWebClient_IPhoneTabAdvisedEvenWhenPersisted(t *testing.T) {
+	w := newWorld(t)
+	w.addUser(t, "alice", "9132", "")
+	w.addUser(t, "bob", "2468", "")
+	safari := newBrowser(t, budget(t))
+	safari.iPhone(false)
+	safari.initScript(persistAnswers(true))
+	safari.do(chromedp.Navigate(w.code(t, "alice").URL), chromedp.Tap(chromedp.CSS("#setup-phone")))
+	safari.visible("#pin-view")
+	safari.visible("#install")
+	safari.visible("#install-ios")
+
+	chromium := safari.another()
+	chromium.initScript(persistAnswers(true))
+	chromium.do(chromedp.Navigate(w.code(t, "bob").URL), chromedp.Tap(chromedp.CSS("#setup-phone")))
+	chromium.visible("#pin-view")
+	time.Sleep(500 * time.Millisecond) // persist() answers
+	if !chromium.hidden("install") {
+		t.Error("a Chromium phone that keeps the storage is told to install the app")
+	}
+}

@@ -102,11 +102,15 @@
   }
 
   // renderInstall shows the Home Screen advice while the browser refuses
-  // to keep this site's storage (persisted false: Safari deletes a tab's
-  // storage after seven days of use without a visit; Chrome keeps an
-  // installed app's), outside an installed app, until the person hides it.
+  // to keep this site's storage (persisted false; Chrome keeps an
+  // installed app's), and in every Safari tab on an iPhone or iPad: there
+  // persist() may well answer true, which only spares the storage from
+  // eviction when the disk fills, while Safari still deletes a tab's
+  // storage after seven days of use without a visit (a Home Screen copy
+  // is exempt). Outside an installed app, until the person hides it.
   function renderInstall() {
-    show('install', !!state && !state.replaced && !standalone && persisted === false && !state.installHidden && !untrusted);
+    var atRisk = persisted === false || (typeof ProvisioIOS !== 'undefined' && ProvisioIOS.tab);
+    show('install', !!state && !state.replaced && !standalone && atRisk && !state.installHidden && !untrusted);
     show('untrusted', !!state && !state.replaced && untrusted);
   }
 
