@@ -19,6 +19,12 @@
 // record (ProvisioStore.probe) and, when that fails, sends nothing and
 // says why and what to do.
 //
+// A computer. People read the mail at their desk and click the link there;
+// "Set up this phone" then made the computer's browser the authenticator
+// and stopped the phone. On a computer (no touch screen) the page
+// shows the QR code that opens it on the phone, and the button says what
+// it does there.
+//
 // The button starts disabled and this script turns it on: a tap before
 // the script ran (a slow connection) or with scripts off posted the form
 // all the same, which spent the code for an answer page that, without
@@ -29,6 +35,14 @@
   var already = document.getElementById('already');
   var problem = document.getElementById('setup-problem');
   if (!btn || !btn.form) return;
+  // No touch screen and no phone's User-Agent. (The pointer media
+  // queries cannot tell: a computer without a mouse answers "none".)
+  var computer = navigator.maxTouchPoints === 0 && !/Mobi|Android|iPhone|iPad|iPod/.test(navigator.userAgent || '');
+  var onComputer = document.getElementById('on-computer');
+  if (computer && onComputer) {
+    onComputer.hidden = false;
+    btn.textContent = 'Set up this browser instead';
+  }
   var form = btn.form, label = btn.textContent, sent = false;
   function ready() {
     sent = false;
