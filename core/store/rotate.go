@@ -147,17 +147,8 @@ func (s *Store) RotateKey() (records int, err error) {
 		// the data file's rotation, one bbolt transaction.
 		return s.rotateInSteps(lim)
 	}
-	key := make([]byte, KeySize)
-	if _, err := rand.Read(key); err != nil {
-		return 0, err
-	}
-	next, err := newSealer(key)
+	next, pending, err := s.pendingKey()
 	if err != nil {
-		return 0, err
-	}
-	next.idKey = s.crypt.idKey
-	pending := filepath.Join(s.keyDir, pendingKeyName)
-	if err := writeKeyAs(s.keyDir, pendingKeyName, key); err != nil {
 		return 0, err
 	}
 	err = s.update(func(tx KVTx) error {
@@ -292,4 +283,24 @@ func (s *Store) RotateKey() (records int, err error) {
 	rotateStep("renamed, free pages not scrubbed")
 	s.oathDirty.Store(true)
 	return records, s.ScrubFree(false)
+}
+
+// pendingKey makes the next data key and writes it to the key directory
+// as provisio.key.new before any record is sealed with it, so that an
+// open after a crash finds the key of what was rewritten. Its sealer
+// keeps the current hash key (idKey): device Ids and agent secrets are
+// kept only as keyed hashes and cannot be hashed again.
+func (s *Store) pendingKey() (next *sealer, path string, err error) {
+	key := make([]byte, KeySize)
+	if _, err := rand.Read(key); err != nil {
+		return nil, "", err
+	}
+	if next, err = newSealer(key); err != nil {
+		return nil, "", err
+	}
+	next.idKey = s.crypt.idKey
+	if err := writeKeyAs(s.keyDir, pendingKeyName, key); err != nil {
+		return nil, "", err
+	}
+	return next, filepath.Join(s.keyDir, pendingKeyName), nil
 }

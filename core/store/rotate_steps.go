@@ -3,7 +3,6 @@ package store
 import (
 	"bytes"
 	"crypto/hmac"
-	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -128,17 +127,8 @@ func (s *Store) rotateInSteps(lim StepLimits) (int, error) {
 	}); err != nil {
 		return 0, fmt.Errorf("rotate the data key (nothing changed): %w", err)
 	}
-	key := make([]byte, KeySize)
-	if _, err := rand.Read(key); err != nil {
-		return 0, err
-	}
-	next, err := newSealer(key)
+	next, pending, err := s.pendingKey()
 	if err != nil {
-		return 0, err
-	}
-	next.idKey = s.crypt.idKey
-	pending := filepath.Join(s.keyDir, pendingKeyName)
-	if err := writeKeyAs(s.keyDir, pendingKeyName, key); err != nil {
 		return 0, err
 	}
 	err = s.update(func(tx KVTx) error {
