@@ -181,6 +181,7 @@ func (c *cli) run(args []string) (code int) {
 		err = c.remoteConsole()
 	case len(rest) == 0:
 		err = c.console()
+		c.consoleRefused(err)
 	case c.connect != "" && !remoteCommands[rest[0]]:
 		err = usagef("--connect works with the console and the user, reprovision, settings, agent, console, log show and profile commands, not %q", rest[0])
 	default:

@@ -256,3 +256,26 @@ func TestCLI_RestoreDataFormat(t *testing.T) {
 		t.Fatalf("users after the restore: %q", out)
 	}
 }
+
+// TestConsole_NewerDataFormatRefused: the console refuses a data file of
+// a newer data format with the sentence on stderr and, started from a
+// desktop menu (stderr not a terminal), in a window too.
+func TestConsole_NewerDataFormatRefused(t *testing.T) {
+	dir := filepath.Join(privateTempDir(t), "data")
+	if code, _, errOut := runCLI(t, dir, "user", "add", "alice"); code != exitOK {
+		t.Fatalf("user add: %q", errOut)
+	}
+	setDataFormat(t, dir, []byte("2"))
+	var shown []string
+	old := noticeWindow
+	noticeWindow = func(title, text string) { shown = append(shown, title+": "+text) }
+	t.Cleanup(func() { noticeWindow = old })
+	sentence := newerSentence(filepath.Join(dir, store.FileName))
+	code, out, errOut := runCLI(t, dir)
+	if code != exitError || errOut != "provisio: "+sentence+"\n" || out != "" {
+		t.Fatalf("console: exit %d, stdout %q, stderr %q; want exit 1 and the sentence", code, out, errOut)
+	}
+	if len(shown) != 1 || shown[0] != "Provisio cannot open this data: "+sentence {
+		t.Fatalf("windows shown: %q; want one with the sentence", shown)
+	}
+}
