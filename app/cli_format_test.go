@@ -2,6 +2,8 @@ package main
 
 import (
 	"bytes"
+	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -10,8 +12,10 @@ import (
 
 	"filippo.io/age"
 	bolt "go.etcd.io/bbolt"
+	clientv3 "go.etcd.io/etcd/client/v3"
 
 	"provisio/core/backup"
+	"provisio/core/etcdstore/etcdtest"
 	"provisio/core/store"
 )
 
@@ -277,5 +281,56 @@ func TestConsole_NewerDataFormatRefused(t *testing.T) {
 	}
 	if len(shown) != 1 || shown[0] != "Provisio cannot open this data: "+sentence {
 		t.Fatalf("windows shown: %q; want one with the sentence", shown)
+	}
+}
+
+// TestEtcd_NewerDataFormatRefused: a command line and a server on an etcd
+// site of a newer data format are refused with the sentence naming the
+// site, and no key of the site changes.
+func TestEtcd_NewerDataFormatRefused(t *testing.T) {
+	cluster := etcdtest.Start(t, 1)
+	url := cluster.URL("office")
+	root := privateTempDir(t)
+	dir, keyDir := filepath.Join(root, "node"), filepath.Join(root, "node-keys")
+	if code, _, errOut := runStore(t, url, dir, keyDir, "user", "add", "alice"); code != exitOK {
+		t.Fatalf("user add: exit %d: %s", code, errOut)
+	}
+	cli := cluster.Client(t)
+	ctx := context.Background()
+	if _, err := cli.Put(ctx, "/provisio/office/config/format", "2"); err != nil {
+		t.Fatal(err)
+	}
+	site := func() map[string]string {
+		resp, err := cli.Get(ctx, "/provisio/office/", clientv3.WithPrefix())
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := map[string]string{}
+		for _, e := range resp.Kvs {
+			out[string(e.Key)] = fmt.Sprintf("%q at revision %d", e.Value, e.ModRevision)
+		}
+		return out
+	}
+	before := site()
+	want := "provisio: " + newerSentence(url) + "\n"
+	for _, args := range [][]string{{"user", "list"}, {"serve", "--listen", "127.0.0.1:0"}} {
+		done := make(chan [3]string, 1)
+		go func() {
+			code, out, errOut := runStore(t, url, dir, keyDir, args...)
+			done <- [3]string{fmt.Sprint(code), out, errOut}
+		}()
+		select {
+		case r := <-done:
+			if r[0] != fmt.Sprint(exitError) || r[2] != want {
+				t.Errorf("%q: exit %s, stderr %q; want exit 1 and %q", args, r[0], r[2], want)
+			}
+		case <-time.After(30 * time.Second):
+			// Not a speed limit: a serve that was not refused runs on.
+			t.Fatalf("%q did not return: it was not refused", args)
+		}
+	}
+	after := site()
+	if fmt.Sprint(after) != fmt.Sprint(before) {
+		t.Errorf("the refused commands changed the site:\n%v\nwas\n%v", after, before)
 	}
 }
