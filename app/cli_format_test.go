@@ -329,6 +329,17 @@ func TestEtcd_NewerDataFormatRefused(t *testing.T) {
 			t.Fatalf("%q did not return: it was not refused", args)
 		}
 	}
+	// A copy from a data file into the site is refused with the same
+	// sentence, not "open the destination: …".
+	src, srcKeys := filepath.Join(root, "file"), filepath.Join(root, "file-keys")
+	var out, errOut bytes.Buffer
+	if code := run([]string{"--data", src, "--key-dir", srcKeys, "user", "add", "bob"}, &out, &errOut); code != exitOK {
+		t.Fatalf("user add on a data file: %q", errOut.String())
+	}
+	errOut.Reset()
+	if code := run([]string{"--data", src, "--key-dir", srcKeys, "store", "copy", "--to", url}, &out, &errOut); code != exitError || errOut.String() != want {
+		t.Errorf("store copy into the site: exit %d, stderr %q; want exit 1 and %q", code, errOut.String(), want)
+	}
 	after := site()
 	if fmt.Sprint(after) != fmt.Sprint(before) {
 		t.Errorf("the refused commands changed the site:\n%v\nwas\n%v", after, before)
