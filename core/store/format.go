@@ -20,7 +20,8 @@ const FormatVersion = 1
 
 // keyFormat in config holds the data format number of the store, in
 // decimal ASCII (schema.go). A store without it was last opened by a
-// build from before format numbers, which wrote format 1's layout.
+// build from before format numbers; setup's migrations (migrateLogins)
+// bring any such store to format 1.
 var keyFormat = []byte("format")
 
 // ErrNewerFormat is what a *FormatError matches with errors.Is: the store
