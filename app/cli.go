@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"runtime/debug"
 	"sort"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 
@@ -180,6 +181,7 @@ func (c *cli) run(args []string) (code int) {
 		err = c.remoteConsole()
 	case len(rest) == 0:
 		err = c.console()
+		c.consoleRefused(err)
 	case c.connect != "" && !remoteCommands[rest[0]]:
 		err = usagef("--connect works with the console and the user, reprovision, settings, agent, console, log show and profile commands, not %q", rest[0])
 	default:
@@ -520,6 +522,10 @@ func (c *cli) check() error {
 	if r.PageSize > 0 {
 		fmt.Fprintf(c.out, "Page size: %d bytes\nLast transaction: %d\n", r.PageSize, r.TxID)
 	}
+	// A damaged file's records were not all read: its number is unknown.
+	if r.Size > 0 && r.Damage == "" {
+		fmt.Fprintf(c.out, "Data format: %s\n", formatLine(r))
+	}
 	if len(r.Buckets) > 0 {
 		fmt.Fprintln(c.out)
 		tw := tabwriter.NewWriter(c.out, 2, 8, 2, ' ', 0)
@@ -543,12 +549,30 @@ func (c *cli) check() error {
 	case r.Damage != "":
 		fmt.Fprintln(c.out, "Result: DAMAGED")
 		return &store.FileError{Path: r.Path, Problem: store.FileDamaged, Detail: r.Damage}
+	case r.Newer:
+		// Before the records' problems: a newer layout's records may only
+		// look unreadable to this build.
+		fmt.Fprintln(c.out, "Result: NEWER DATA FORMAT")
+		return r.FormatError()
 	case len(r.BadRecords) > 0:
 		fmt.Fprintln(c.out, "Result: DAMAGED RECORDS")
 		return fmt.Errorf("The data file %s opens, but %s in it cannot be read (the report lists them); restore it from a backup.", r.Path, core.Plural(len(r.BadRecords), "record", "records"))
 	}
 	fmt.Fprintln(c.out, "Result: OK, no damage found.")
 	return nil
+}
+
+// formatLine is check's report of the data format number.
+func formatLine(r *store.Report) string {
+	switch {
+	case r.Newer && r.FormatValue != "":
+		return fmt.Sprintf("%q, not a number this Provisio knows (it reads data format %d and older)", r.FormatValue, store.FormatVersion)
+	case r.Newer:
+		return fmt.Sprintf("%d, newer than this Provisio reads (data format %d and older)", r.Format, store.FormatVersion)
+	case r.Format == 0:
+		return fmt.Sprintf("none recorded (last opened by a Provisio from before data format numbers; the next start records %d)", store.FormatVersion)
+	}
+	return strconv.Itoa(r.Format)
 }
 
 // createEmpty is the admin's explicit choice to start again where the

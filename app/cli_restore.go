@@ -150,6 +150,15 @@ func (c *cli) restore(file string, id age.Identity) error {
 	if err != nil {
 		return refuse("%v", err)
 	}
+	// A backup of a newer data format before anything else of it is
+	// believed (its records may only look damaged to this build), and
+	// before Open, which would refuse it too, but naming the staging
+	// directory rather than the backup.
+	if rep.Newer {
+		fe := rep.FormatError().(*store.FormatError)
+		fe.Where = "the backup " + file
+		return fmt.Errorf("%w Nothing was changed.", fe)
+	}
 	if !rep.OK() {
 		return refuse("its data file is damaged (%s%s)", rep.Damage, strings.Join(rep.BadRecords, "; "))
 	}
@@ -184,9 +193,17 @@ func (c *cli) restore(file string, id age.Identity) error {
 	if info.LogLast != m.LogLast || info.LogHead != m.LogHead {
 		return refuse("its log ends at #%d, the manifest says #%d", info.LogLast, m.LogLast)
 	}
+	// The counts as the file came out of the backup, before this build's
+	// Open added its own markers to an older file (the data format
+	// number, the login-state marker): the manifest counted the file as
+	// the backup was made.
+	unpacked := map[string]int{}
+	for _, b := range rep.Buckets {
+		unpacked[b.Name] = b.Records
+	}
 	for b, n := range m.Counts {
-		if info.Counts[b] != n {
-			return refuse("bucket %s holds %d records, the manifest says %d", b, info.Counts[b], n)
+		if unpacked[b] != n {
+			return refuse("bucket %s holds %d records, the manifest says %d", b, unpacked[b], n)
 		}
 	}
 	if err := store.ProbeLock(c.dataDir); err != nil {

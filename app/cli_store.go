@@ -77,6 +77,10 @@ func (c *cli) storeCopy(dest string) error {
 		}
 		dst, err = store.Open(dest, store.Options{KeyDir: keyDir, Actor: commandLine})
 	}
+	if errors.Is(err, store.ErrNewerFormat) {
+		// An etcd site a newer Provisio wrote: its sentence names it.
+		return err
+	}
 	if err != nil {
 		return fmt.Errorf("open the destination: %w", err)
 	}

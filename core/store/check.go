@@ -206,6 +206,23 @@ type Report struct {
 	// BadRecords lists records that do not decode (up to 20): the file
 	// opens, but reading them fails.
 	BadRecords []string
+	// Format is the data format number the file holds (config/"format",
+	// format.go): 0 when it holds none, a file last opened by a build
+	// from before the numbers. Newer is set when Open would refuse the
+	// file for its format: a number above FormatVersion, or a value
+	// that is no number (FormatValue, Format 0).
+	Format      int
+	FormatValue string
+	Newer       bool
+}
+
+// FormatError is the refusal Open would give the file for its data
+// format, nil when this build reads it.
+func (r *Report) FormatError() error {
+	if !r.Newer {
+		return nil
+	}
+	return &FormatError{Found: r.Format, Supported: FormatVersion, Where: r.Path, Value: r.FormatValue}
 }
 
 // OK reports whether Check found nothing wrong.
@@ -241,6 +258,13 @@ func Check(dir string, opt Options) (*Report, error) {
 	bad := map[string]int{}
 	var recordProblems []string
 	visit := func(bucket string, key, value []byte) {
+		if bucket == string(bucketConfig) && string(key) == string(keyFormat) {
+			n, ok := parseFormat(value)
+			r.Format, r.Newer = n, !ok || n > FormatVersion
+			if !ok {
+				r.FormatValue = string(value)
+			}
+		}
 		if p := recordProblem(bucket, key, value); p != "" {
 			bad[bucket]++
 			if len(recordProblems) < maxRecordProblems {

@@ -121,12 +121,14 @@ func CopyRecords(src, dst *Store, chunk int) (rep CopyReport, err error) {
 }
 
 // checkEmpty refuses a destination that holds records: only what opening
-// a store writes (the key check, the login-state marker) may be there.
+// a store writes (the key check, the login-state marker, the data format
+// number) may be there. The copy then writes the source's values over
+// them, so a copy, and a backup made from one, has the source's format.
 func checkEmpty(tx KVTx) error {
 	for _, name := range allBuckets {
 		var found []byte
 		_ = tx.Bucket(name).ForEach(func(k, _ []byte) error {
-			if bytes.Equal(name, bucketConfig) && (bytes.Equal(k, keyKeyCheck) || bytes.Equal(k, keyLoginsMigrated)) {
+			if bytes.Equal(name, bucketConfig) && (bytes.Equal(k, keyKeyCheck) || bytes.Equal(k, keyLoginsMigrated) || bytes.Equal(k, keyFormat)) {
 				return nil
 			}
 			found = bytes.Clone(k)

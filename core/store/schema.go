@@ -11,6 +11,9 @@ package store
 //	agents    agent name           → JSON core.Agent
 //	config    "settings"           → JSON core.Settings
 //	config    "logins_migrated"    → "1" once login state moved to logins
+//	config    "format"             → data format number, decimal ASCII ("1"; FormatVersion,
+//	                                 format.go); absent in a store from before the numbers.
+//	                                 A store with a higher number is refused unread.
 //	log       8-byte big-endian seq→ JSON core.LogEntry
 //	outbox    8-byte big-endian id → JSON core.OutMessage
 //	oath      lower(username)      → JSON core.OATHRecord (holds the token secret; see oath.go)

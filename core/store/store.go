@@ -162,7 +162,9 @@ func Open(dir string, opt Options) (st *Store, err error) {
 	if err == nil {
 		err = writeMarker(dir)
 	}
-	if errors.Is(err, ErrWrongKey) || errors.Is(err, ErrKeyNeeded) || errors.Is(err, ErrKeyMismatch) {
+	// These are sentences for the admin already; "open PATH:" would only
+	// bury them.
+	if errors.Is(err, ErrWrongKey) || errors.Is(err, ErrKeyNeeded) || errors.Is(err, ErrKeyMismatch) || errors.Is(err, ErrNewerFormat) {
 		db.Close()
 		return nil, err
 	}
@@ -210,15 +212,31 @@ func (s *Store) loadKey(opt Options) (err error) {
 	return nil
 }
 
-// setup, in one transaction run by update, moves old login state and
-// checks the key against the store or seals a store never sealed. Shared
-// by Open and OpenBackend.
+// setup, in one transaction run by update, refuses a store of a newer
+// data format (format.go), moves old login state, checks the key against
+// the store or seals a store never sealed, and records the data format.
+// Shared by Open and OpenBackend.
+//
+// The format check comes first: a newer build's records may mean
+// something else, so nothing of them is read or migrated, and the
+// refusal returns from the transaction before any write, which rolls it
+// back (bbolt) or never commits it (etcd).
 func (s *Store) setup(update func(func(KVTx) error) error) error {
 	return update(func(tx KVTx) error {
+		found, err := checkFormat(tx, s.Path())
+		if err != nil {
+			return err
+		}
 		if err := migrateLogins(tx); err != nil {
 			return err
 		}
-		return s.setupCrypt(tx)
+		if err := s.setupCrypt(tx); err != nil {
+			return err
+		}
+		// Last, so the number is only raised with the migrations that
+		// bring the records up to it, and a key refused above leaves the
+		// store as it was.
+		return writeFormat(tx, found)
 	})
 }
 
