@@ -42,6 +42,9 @@ type attachedService struct {
 	// wrapURLs, when set, wraps the console's Deps.ServerURLs (a request
 	// to the service).
 	wrapURLs func(func() []string) func() []string
+	// gate, when set, stands between the console and the admin socket
+	// (freeze_test.go): hold it and the network carries nothing.
+	gate *gate
 }
 
 func newAttachedHarnessWith(t *testing.T, o attachedService) (h *harness, stopService func()) {
@@ -83,7 +86,11 @@ func newAttachedHarnessWith(t *testing.T, o attachedService) (h *harness, stopSe
 				srv.Close()
 			}
 		})
-		c, err := adminapi.Dial(sock)
+		dial := sock
+		if o.gate != nil {
+			dial = o.gate.listen(t, dir, sock)
+		}
+		c, err := adminapi.Dial(dial)
 		if err != nil {
 			t.Fatal(err)
 		}
