@@ -365,3 +365,31 @@ func TestAttachedFreeze_OutboxRetry(t *testing.T) {
 		t.Errorf("status %q, want %q", s.status.Text, want)
 	}
 }
+
+// TestAttachedFreeze_PairConsole: Make a code in Pair a console comes
+// back at once over a silent network, waits disabled with the name as
+// typed, and shows the code with where it is used once the network
+// carries.
+func TestAttachedFreeze_PairConsole(t *testing.T) {
+	h, g := frozenHarness(t)
+	h.svc.SetConsoleEndpoint("192.0.2.10:8444", func() string { return testFingerprint })
+	s := h.c.server
+	test.Tap(s.pairBtn)
+	k := s.pairForm
+	if k == nil {
+		t.Fatal("Pair a console did not open its form")
+	}
+	name := k.fields["name"].entry
+	test.Type(name, "desk-2")
+	h.tapWhileHeld(g, &k.ok.Button, "Make a code")
+	if name.Text != "desk-2" {
+		t.Errorf("the form lost the name: %q", name.Text)
+	}
+	g.release()
+	h.waitFor("the code shown", func() bool { return s.lastPairing.Name == "desk-2" && s.pairingBox != nil })
+	for _, want := range []string{core.GroupPairingCode(s.lastPairing.Code), "provisio --connect 192.0.2.10:8444", testFingerprint} {
+		if !strings.Contains(s.pairingBox.Text, want) {
+			t.Errorf("the pairing dialog lacks %q:\n%s", want, s.pairingBox.Text)
+		}
+	}
+}
