@@ -25,6 +25,7 @@ func request[T any](c *Console, hold []fyne.Disableable, work func() (T, error),
 		done(v, err)
 		return
 	}
+	c.requests++
 	var enable []fyne.Disableable
 	for _, b := range hold {
 		if !b.Disabled() {
@@ -35,6 +36,7 @@ func request[T any](c *Console, hold []fyne.Disableable, work func() (T, error),
 	go func() {
 		v, err := work()
 		c.do(func() {
+			c.requests--
 			for _, b := range enable {
 				b.Enable()
 			}
