@@ -275,16 +275,25 @@ func TestAttachedFreeze_ResetPIN(t *testing.T) {
 	}
 }
 
-// TestAttachedFreeze_SendByEmail: Send by email in the Reprovision
-// dialog comes back at once over a silent network, waits disabled, and
-// says where the message went once the network carries.
-func TestAttachedFreeze_SendByEmail(t *testing.T) {
+// TestAttachedFreeze_Reprovision: Reprovision comes back at once over a
+// silent network, waits disabled, and the dialog opens with a code once
+// the network carries; in it, Send by email comes back at once too,
+// waits disabled, and says where the message went.
+func TestAttachedFreeze_Reprovision(t *testing.T) {
 	h, g := frozenHarness(t)
 	h.selectListed("bob")
-	test.Tap(h.c.users.reprovision)
+	h.tapWhileHeld(g, h.c.users.reprovision, "Reprovision")
+	if h.c.reprov != nil {
+		t.Fatal("the dialog opened without a code")
+	}
+	g.release()
+	h.waitFor("the Reprovision dialog", func() bool { return h.c.reprov != nil })
 	d := h.c.reprov
-	if d == nil {
-		t.Fatal("Reprovision did not open the dialog")
+	if p, _ := h.svc.PendingCodes(); p["bob"].IsZero() || d.issued.User != "bob" {
+		t.Errorf("the dialog shows %+v; pending %v", d.issued, p)
+	}
+	if h.c.users.reprovision.Disabled() {
+		t.Error("Reprovision stays disabled after the answer")
 	}
 	h.tapWhileHeld(g, &d.sendMail.Button, "Send by email")
 	g.release()

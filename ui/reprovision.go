@@ -119,19 +119,44 @@ type reprovisionHost struct {
 // phone is asked about first: that phone stops working once the new one
 // provisions, and nothing is made until the admin says so. The question
 // offers the authenticator app too, which makes no provision code.
+//
+// An attached console asks off the UI thread (request.go), Reprovision
+// disabled meanwhile.
 func (c *Console) openReprovision(name string) {
-	u, err := c.svc.User(name)
-	if err == nil && !u.Disabled && !u.MobileAllowed {
-		c.askMobileRight(u)
-		return
+	type asked struct {
+		u   core.User
+		app string // the authenticator app the user has, if any
 	}
-	// An authenticator app is a phone too: the new phone ends it (one
-	// token per user), so it is asked about the same way.
-	app := ""
-	if err == nil && !u.Provisioned() {
+	request(c, c.reprovisionButton(), func() (asked, error) {
+		u, err := c.svc.User(name)
+		if err != nil || u.Disabled || !u.MobileAllowed || u.Provisioned() {
+			return asked{u: u}, err
+		}
+		// An authenticator app is a phone too: the new phone ends it
+		// (one token per user), so it is asked about the same way.
+		app := ""
 		if st, serr := c.svc.OATHStatus(u.Name); serr == nil && st.State == core.OATHStateConfirmed && st.Kind != "strings" {
 			app = strings.ToUpper(st.Kind)
 		}
+		return asked{u, app}, nil
+	}, func(a asked, err error) { c.askReprovision(name, a.u, a.app, err) })
+}
+
+// reprovisionButton is User Management's Reprovision, which waits
+// disabled while an attached console asks (request.go).
+func (c *Console) reprovisionButton() []fyne.Disableable {
+	if c.users == nil || c.users.reprovision == nil {
+		return nil
+	}
+	return []fyne.Disableable{c.users.reprovision}
+}
+
+// askReprovision goes on from what openReprovision read about name: u
+// and the authenticator app they have, or err.
+func (c *Console) askReprovision(name string, u core.User, app string, err error) {
+	if err == nil && !u.Disabled && !u.MobileAllowed {
+		c.askMobileRight(u)
+		return
 	}
 	if err != nil || !u.Provisioned() && app == "" || u.Disabled {
 		// Errors and disabled users get core's sentence at once.
@@ -183,11 +208,16 @@ func (c *Console) askMobileRight(u core.User) {
 			if !ok {
 				return
 			}
-			if _, err := c.svc.UpdateUser(u.Name, func(cur *core.User) error { cur.MobileAllowed = true; return nil }); err != nil {
-				c.showError(err)
-				return
-			}
-			c.openReprovision(u.Name) // asks about a phone the user already has
+			requestErr(c, c.reprovisionButton(), func() error {
+				_, err := c.svc.UpdateUser(u.Name, func(cur *core.User) error { cur.MobileAllowed = true; return nil })
+				return err
+			}, func(err error) {
+				if err != nil {
+					c.showError(err)
+					return
+				}
+				c.openReprovision(u.Name) // asks about a phone the user already has
+			})
 		}})
 	c.oldPhone = confirm
 	fitWidth(confirm, 480)
@@ -205,12 +235,18 @@ func (c *Console) reprovisionNow(name string) {
 	if c.reprov != nil {
 		c.reprov.dlg.Hide()
 	}
-	ic, err := c.svc.CreateProvisionCode(name)
-	if err != nil {
-		c.showError(err)
-		return
-	}
-	openReprovisionDialog(c.reprovisionHost(), ic)
+	request(c, c.reprovisionButton(), func() (core.IssuedCode, error) { return c.svc.CreateProvisionCode(name) },
+		func(ic core.IssuedCode, err error) {
+			if err != nil {
+				c.showError(err)
+				return
+			}
+			if c.reprov != nil {
+				// Another opened meanwhile: one at a time.
+				c.reprov.dlg.Hide()
+			}
+			openReprovisionDialog(c.reprovisionHost(), ic)
+		})
 }
 
 // reprovisionHost is the full console as the Reprovision dialog's window:
