@@ -129,6 +129,7 @@ func TestConsole_AttachedOverAdminSocket(t *testing.T) {
 	fails := f.entries["policy.lockout.max_failures"]
 	fails.entry.SetText("7")
 	test.Tap(f.apply)
+	h.answered()
 	if fails.msg.Visible() {
 		t.Fatalf("the form refused: %q", fails.msg.Text)
 	}
@@ -139,6 +140,7 @@ func TestConsole_AttachedOverAdminSocket(t *testing.T) {
 	// changes nothing.
 	fails.entry.SetText("0")
 	test.Tap(f.apply)
+	h.answered()
 	if !fails.msg.Visible() || fails.msg.Text == "" {
 		t.Error("a bad value was not refused next to its field")
 	}
@@ -346,6 +348,7 @@ func TestConsole_RemoteAdminOverMutualTLS(t *testing.T) {
 	f := h.c.pin
 	f.entries["policy.pin.min_length"].entry.SetText("6")
 	test.Tap(f.apply)
+	h.answered()
 	if got := h.svc.Settings().PINMin; got != 6 {
 		t.Fatalf("the server stores PIN min length %d, want 6", got)
 	}

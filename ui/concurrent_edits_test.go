@@ -237,6 +237,7 @@ func TestSettingsForms_KeepOtherConsolesChange(t *testing.T) {
 				}
 				h.settle()
 				tt.apply(h.c)
+				h.answered()
 				set := h.svc.Settings()
 				got := func(key string) string { v, _ := set.Get(key); return v }
 				if v := got(tt.mine.key); v != tt.mine.value {

@@ -402,3 +402,23 @@ func TestAttachedFreeze_PairConsole(t *testing.T) {
 		}
 	}
 }
+
+// TestAttachedFreeze_SettingsApply: Apply on Policies → PIN & Lockout
+// comes back at once over a silent network, Apply and Reset wait
+// disabled with the value as typed, and "Saved." shows once the network
+// carries.
+func TestAttachedFreeze_SettingsApply(t *testing.T) {
+	h, g := frozenHarness(t)
+	f := h.c.pin
+	fails := f.entries["policy.lockout.max_failures"]
+	fails.entry.SetText("7")
+	h.tapWhileHeld(g, f.apply, "Apply")
+	if !f.reset.Disabled() || fails.entry.Text != "7" {
+		t.Errorf("while saving: Reset disabled %v, value %q", f.reset.Disabled(), fails.entry.Text)
+	}
+	g.release()
+	h.waitFor("Saved.", func() bool { return f.result.Text == "Saved." })
+	if got := h.svc.Settings().MaxFailures; got != 7 {
+		t.Errorf("the service stores max failures %d, want 7", got)
+	}
+}
