@@ -165,6 +165,7 @@ func TestConsole_AttachedOverAdminSocket(t *testing.T) {
 	test.Type(af.host.entry, "127.0.0.1")
 	secret := af.secret.entry.Text
 	test.Tap(af.save)
+	h.answered()
 	if s.form != nil {
 		t.Fatalf("form still open: %q", agentErrors(af))
 	}
@@ -186,6 +187,7 @@ func TestConsole_AttachedOverAdminSocket(t *testing.T) {
 	}
 	s.form.host.entry.SetText("127.0.0.2")
 	test.Tap(s.form.save)
+	h.answered()
 	if a := h.svc.Agents(); len(a) != 1 || a[0].Host != "127.0.0.2" || a[0].Secret != secret {
 		t.Errorf("after the edit the service stores %+v", a)
 	}

@@ -344,6 +344,7 @@ func TestAgentForm_KeepsOtherConsolesChange(t *testing.T) {
 			h.waitFor("the other console's change listed", func() bool { return len(s.agents) == 1 && s.agents[0].Group == "sales" })
 			f.host.entry.SetText("10.0.0.0/24")
 			test.Tap(f.save)
+			h.answered()
 			if s.form != nil {
 				t.Fatalf("the form stayed open: %q", f.general.Text)
 			}
@@ -358,6 +359,7 @@ func TestAgentForm_KeepsOtherConsolesChange(t *testing.T) {
 			h.waitFor("the agent gone from the list", func() bool { return len(s.agents) == 0 })
 			f.host.entry.SetText("10.0.1.0/24")
 			test.Tap(f.save)
+			h.answered()
 			if want := "The agent vpn was deleted while this form was open, so nothing was saved."; !f.general.Visible() || f.general.Text != want {
 				t.Errorf("the form says %q, want %q", f.general.Text, want)
 			}
@@ -452,6 +454,7 @@ func TestProfileAndAgentForms_KeepASaveLandingDuringTheirs(t *testing.T) {
 				}
 			})
 			test.Tap(f.save)
+			h.answered()
 			if s.form != nil {
 				t.Fatalf("the form stayed open: %q", f.general.Text)
 			}

@@ -422,3 +422,27 @@ func TestAttachedFreeze_SettingsApply(t *testing.T) {
 		t.Errorf("the service stores max failures %d, want 7", got)
 	}
 }
+
+// TestAttachedFreeze_AgentSave: Save in Add agent comes back at once
+// over a silent network, waits disabled with the form as typed, and the
+// agent is stored and the form closed once the network carries.
+func TestAttachedFreeze_AgentSave(t *testing.T) {
+	h, g := frozenHarness(t)
+	s := h.c.agents
+	test.Tap(s.add)
+	f := s.form
+	if f == nil {
+		t.Fatal("Add agent did not open the form")
+	}
+	test.Type(f.name.entry, "office-vpn")
+	test.Type(f.host.entry, "127.0.0.1")
+	h.tapWhileHeld(g, &f.save.Button, "Save")
+	if s.form != f || f.name.entry.Text != "office-vpn" {
+		t.Errorf("while saving: form open %v, name %q", s.form == f, f.name.entry.Text)
+	}
+	g.release()
+	h.waitFor("the form to close", func() bool { return s.form == nil })
+	if a := h.svc.Agents(); len(a) != 1 || a[0].Name != "office-vpn" {
+		t.Errorf("stored %+v", a)
+	}
+}
