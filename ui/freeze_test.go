@@ -446,3 +446,40 @@ func TestAttachedFreeze_AgentSave(t *testing.T) {
 		t.Errorf("stored %+v", a)
 	}
 }
+
+// TestAttachedFreeze_RevokeConsole: Revoke in Paired consoles comes back
+// at once over a silent network, Revoke… waits disabled, and the list
+// shows the console revoked once the network carries.
+func TestAttachedFreeze_RevokeConsole(t *testing.T) {
+	h, g := frozenHarness(t)
+	if _, err := (core.LocalAdmin{Svc: h.svc}).PairConsole("desk-2", core.RoleHelpdesk); err != nil {
+		t.Fatal(err)
+	}
+	h.c.server.openConsoles()
+	var revoke *button
+	walk(h.win.Canvas().Overlays().Top(), func(o fyne.CanvasObject) {
+		if b, ok := o.(*button); ok && b.Text == "Revoke…" {
+			revoke = b
+		}
+	})
+	if revoke == nil {
+		t.Fatal("Paired consoles offers no Revoke…")
+	}
+	test.Tap(revoke)
+	g.hold()
+	tapDialogButton(t, h.win, "Yes")
+	if !g.holding() {
+		t.Fatal("Revoke held the window until the service answered")
+	}
+	if !revoke.Disabled() {
+		t.Error("Revoke… is enabled while the revocation is on its way")
+	}
+	g.release()
+	h.waitFor("desk-2 revoked", func() bool {
+		list, err := h.svc.Consoles()
+		return err == nil && len(list) == 1 && list[0].State() == "revoked"
+	})
+	h.waitFor("the list read again", func() bool {
+		return strings.Contains(strings.Join(visibleTexts(h.win.Canvas().Overlays().Top()), "\n"), "desk-2 · helpdesk · revoked")
+	})
+}

@@ -140,18 +140,26 @@ func (s *serverScreen) openConsoles() {
 			continue
 		}
 		name := k.Name
-		revoke := newButton(s.c, "Revoke…", nil, func() {
+		var revoke *button
+		revoke = newButton(s.c, "Revoke…", nil, func() {
 			// Enter alone does not revoke.
 			spec := confirmSpec("Revoke "+name, "Console "+name+" is refused from its next request on. Revoke it?", func(ok bool) {
 				if !ok {
 					return
 				}
-				if err := s.c.svc.RevokeConsole(name); err != nil {
-					s.c.showError(err)
-					return
-				}
-				d.Hide()
-				s.openConsoles()
+				// Off the UI thread when attached (request.go), Revoke…
+				// disabled meanwhile.
+				requestErr(s.c, []fyne.Disableable{revoke}, func() error { return s.c.svc.RevokeConsole(name) }, func(err error) {
+					if err != nil {
+						s.c.showError(err)
+						return
+					}
+					if d.done {
+						return // the list was closed meanwhile
+					}
+					d.Hide()
+					s.openConsoles()
+				})
 			})
 			spec.guarded = true
 			s.c.ask(spec)
