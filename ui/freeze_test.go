@@ -483,3 +483,23 @@ func TestAttachedFreeze_RevokeConsole(t *testing.T) {
 		return strings.Contains(strings.Join(visibleTexts(h.win.Canvas().Overlays().Top()), "\n"), "desk-2 · helpdesk · revoked")
 	})
 }
+
+// TestAttachedFreeze_MailTransportApply: Apply on Mail Transport comes
+// back at once over a silent network, Apply and Reset wait disabled with
+// the values as typed, and the settings are saved once the network
+// carries.
+func TestAttachedFreeze_MailTransportApply(t *testing.T) {
+	h, g := frozenHarness(t)
+	s := h.c.transport
+	test.Type(s.host.entry, "smtp.example.org")
+	test.Type(s.from.entry, "provisio@example.org")
+	h.tapWhileHeld(g, s.apply, "Apply")
+	if !s.reset.Disabled() || s.host.entry.Text != "smtp.example.org" {
+		t.Errorf("while saving: Reset disabled %v, host %q", s.reset.Disabled(), s.host.entry.Text)
+	}
+	g.release()
+	h.waitFor("Saved.", func() bool { return strings.HasPrefix(s.result.Text, "Saved.") })
+	if m := h.svc.Settings().Mail; m.Host != "smtp.example.org" || m.From != "provisio@example.org" {
+		t.Errorf("the service stores %+v", m)
+	}
+}
