@@ -202,7 +202,11 @@ func (c *cli) remoteConsole() error {
 	var at *ui.Attached
 	var con *ui.Console
 	var pairing *ui.Pairing
+	var problem *ui.ConnectProblem
 	defer func() {
+		if problem != nil {
+			problem.Close()
+		}
 		if pairing != nil {
 			pairing.Close()
 		}
@@ -214,32 +218,48 @@ func (c *cli) remoteConsole() error {
 		}
 	}()
 	var connect, pair func()
-	connect = func() {
+	// dial connects with the pairing kept in dir and says which window
+	// to open; it asks the server, so the connect-problem window calls
+	// it off the UI thread. open runs on the UI thread.
+	dial := func() (open func(), err error) {
 		id, err := adminapi.LoadIdentity(dir)
 		if errors.Is(err, adminapi.ErrNotPaired) {
-			pair()
-			return
+			return func() { pair() }, nil
 		}
 		var api *adminapi.Client
 		if err == nil {
 			api, err = adminapi.DialRemote(id)
 		}
 		if err != nil {
-			ui.ShowConnectProblem(w, addr, err, connect, func() {
-				_ = os.RemoveAll(dir)
-				pair()
-			})
-			return
+			return nil, err
 		}
 		if fullConsole(api) {
-			con = ui.New(a, w, c.attachedDeps(a, adminapi.NewConsole(api), addr, id.ServerFingerprint))
-			return
+			return func() {
+				con = ui.New(a, w, c.attachedDeps(a, adminapi.NewConsole(api), addr, id.ServerFingerprint))
+			}, nil
 		}
-		at = ui.NewAttached(w, ui.AttachedDeps{API: api, Remote: addr})
+		return func() { at = ui.NewAttached(w, ui.AttachedDeps{API: api, Remote: addr}) }, nil
 	}
+	// opening is what dial said, for the UI thread: the window to open,
+	// or the connect-problem window with why it could not connect.
+	opening := func(open func(), err error) func() {
+		if err == nil {
+			return open
+		}
+		return func() {
+			problem = ui.ShowConnectProblem(w, ui.ConnectProblemDeps{Server: addr, Err: err, Dial: dial, Repair: func() {
+				_ = os.RemoveAll(dir)
+				pair()
+			}})
+		}
+	}
+	// connect runs at start-up, before the window shows: its request
+	// holds no window.
+	connect = func() { opening(dial())() }
 	pair = func() {
 		var fp string
 		var serverPEM []byte
+		var paired func()
 		pairing = ui.NewPairing(w, ui.PairingDeps{
 			Server: addr,
 			Probe: func() (string, error) {
@@ -247,14 +267,20 @@ func (c *cli) remoteConsole() error {
 				fp, serverPEM, err = adminapi.ServerFingerprint(addr)
 				return fp, err
 			},
+			// Pair and the first connection run off the UI thread;
+			// Paired opens on it what they found.
 			Pair: func(code string) error {
 				id, err := adminapi.Pair(addr, fp, serverPEM, code)
 				if err != nil {
 					return err
 				}
-				return id.Save(dir)
+				if err := id.Save(dir); err != nil {
+					return err
+				}
+				paired = opening(dial())
+				return nil
 			},
-			Paired: connect,
+			Paired: func() { paired() },
 			Quit:   a.Quit,
 		})
 	}

@@ -245,49 +245,67 @@ func (f *agentForm) change() core.AgentChange {
 }
 
 // submit saves the agent. On an error the dialog stays open with every
-// value as typed and the sentence next to the field at fault.
+// value as typed and the sentence next to the field at fault. An
+// attached console saves off the UI thread (request.go), Save disabled
+// until the answer comes; a form closed meanwhile is not shown again.
 func (f *agentForm) submit() {
+	if f.save.Disabled() {
+		return // Enter while a save is on its way
+	}
 	for _, fl := range f.fields() {
 		fl.setError("")
 	}
 	f.setModesError("")
 	f.general.Hide()
-	name := f.editing
-	var err error
-	switch {
-	case f.values()["modes"] == "":
-		err = core.FieldError("modes", "Choose at least one authentication mode.")
-	case f.editing != "":
-		err = f.s.c.svc.ChangeAgent(f.editing, f.change())
-		if core.ErrorCode(err) == core.CodeNotFound {
-			err = core.Errorf(core.CodeNotFound, "The agent %s was deleted while this form was open, so nothing was saved.", f.editing)
-		}
-	default:
-		a := f.agent()
-		name = a.Name
-		if f.exists(a.Name) {
-			err = core.FieldError("name", "An agent called %q already exists.", a.Name)
-		} else {
-			err = f.s.c.svc.PutAgent(a)
-		}
-	}
-	if err != nil {
-		f.showError(err)
+	if f.values()["modes"] == "" {
+		f.showError(core.FieldError("modes", "Choose at least one authentication mode."))
 		return
 	}
-	f.s.selected = name
-	f.dlg.Hide()
-	f.s.refresh()
-}
-
-func (f *agentForm) exists(name string) bool {
-	_, ok := f.stored(name)
-	return ok
+	svc, editing := f.s.c.svc, f.editing
+	name := editing
+	var save func() error
+	if editing != "" {
+		change := f.change()
+		save = func() error {
+			err := svc.ChangeAgent(editing, change)
+			if core.ErrorCode(err) == core.CodeNotFound {
+				err = core.Errorf(core.CodeNotFound, "The agent %s was deleted while this form was open, so nothing was saved.", editing)
+			}
+			return err
+		}
+	} else {
+		a := f.agent()
+		name = a.Name
+		save = func() error {
+			if _, ok := storedAgent(svc, a.Name); ok {
+				return core.FieldError("name", "An agent called %q already exists.", a.Name)
+			}
+			return svc.PutAgent(a)
+		}
+	}
+	requestErr(f.s.c, []fyne.Disableable{f.save}, save, func(err error) {
+		if f.s.form != f {
+			if err == nil {
+				f.s.refresh()
+			}
+			return
+		}
+		if err != nil {
+			f.showError(err)
+			return
+		}
+		f.s.selected = name
+		f.dlg.Hide()
+		f.s.refresh()
+	})
 }
 
 // stored is the agent called name as the service holds it.
-func (f *agentForm) stored(name string) (core.Agent, bool) {
-	for _, a := range f.s.c.svc.Agents() {
+func (f *agentForm) stored(name string) (core.Agent, bool) { return storedAgent(f.s.c.svc, name) }
+
+// storedAgent is the agent called name as svc holds it.
+func storedAgent(svc core.ConsoleAPI, name string) (core.Agent, bool) {
+	for _, a := range svc.Agents() {
 		if core.Key(a.Name) == core.Key(name) {
 			return a, true
 		}

@@ -179,13 +179,15 @@ func (s *agentsScreen) confirmDelete() {
 			if !yes {
 				return
 			}
-			err := s.c.svc.DeleteAgent(a.Name)
-			s.refresh()
-			// Off the Delete button the deletion disabled.
-			leaveDisabled(s.c.win.Canvas(), s.list, len(s.agents), s.add)
-			if err != nil {
-				s.c.showError(err)
-			}
+			// Off the UI thread when attached (request.go).
+			requestErr(s.c, []fyne.Disableable{s.del}, func() error { return s.c.svc.DeleteAgent(a.Name) }, func(err error) {
+				s.refresh()
+				// Off the Delete button the deletion disabled.
+				leaveDisabled(s.c.win.Canvas(), s.list, len(s.agents), s.add)
+				if err != nil {
+					s.c.showError(err)
+				}
+			})
 		})
 	spec.confirm, spec.danger = "Delete", true
 	s.confirm = s.c.ask(spec)

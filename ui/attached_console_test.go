@@ -42,6 +42,9 @@ type attachedService struct {
 	// wrapURLs, when set, wraps the console's Deps.ServerURLs (a request
 	// to the service).
 	wrapURLs func(func() []string) func() []string
+	// gate, when set, stands between the console and the admin socket
+	// (freeze_test.go): hold it and the network carries nothing.
+	gate *gate
 }
 
 func newAttachedHarnessWith(t *testing.T, o attachedService) (h *harness, stopService func()) {
@@ -83,7 +86,11 @@ func newAttachedHarnessWith(t *testing.T, o attachedService) (h *harness, stopSe
 				srv.Close()
 			}
 		})
-		c, err := adminapi.Dial(sock)
+		dial := sock
+		if o.gate != nil {
+			dial = o.gate.listen(t, dir, sock)
+		}
+		c, err := adminapi.Dial(dial)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -122,6 +129,7 @@ func TestConsole_AttachedOverAdminSocket(t *testing.T) {
 	fails := f.entries["policy.lockout.max_failures"]
 	fails.entry.SetText("7")
 	test.Tap(f.apply)
+	h.answered()
 	if fails.msg.Visible() {
 		t.Fatalf("the form refused: %q", fails.msg.Text)
 	}
@@ -132,6 +140,7 @@ func TestConsole_AttachedOverAdminSocket(t *testing.T) {
 	// changes nothing.
 	fails.entry.SetText("0")
 	test.Tap(f.apply)
+	h.answered()
 	if !fails.msg.Visible() || fails.msg.Text == "" {
 		t.Error("a bad value was not refused next to its field")
 	}
@@ -156,6 +165,7 @@ func TestConsole_AttachedOverAdminSocket(t *testing.T) {
 	test.Type(af.host.entry, "127.0.0.1")
 	secret := af.secret.entry.Text
 	test.Tap(af.save)
+	h.answered()
 	if s.form != nil {
 		t.Fatalf("form still open: %q", agentErrors(af))
 	}
@@ -177,6 +187,7 @@ func TestConsole_AttachedOverAdminSocket(t *testing.T) {
 	}
 	s.form.host.entry.SetText("127.0.0.2")
 	test.Tap(s.form.save)
+	h.answered()
 	if a := h.svc.Agents(); len(a) != 1 || a[0].Host != "127.0.0.2" || a[0].Secret != secret {
 		t.Errorf("after the edit the service stores %+v", a)
 	}
@@ -339,6 +350,7 @@ func TestConsole_RemoteAdminOverMutualTLS(t *testing.T) {
 	f := h.c.pin
 	f.entries["policy.pin.min_length"].entry.SetText("6")
 	test.Tap(f.apply)
+	h.answered()
 	if got := h.svc.Settings().PINMin; got != 6 {
 		t.Fatalf("the server stores PIN min length %d, want 6", got)
 	}

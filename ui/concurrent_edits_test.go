@@ -79,6 +79,7 @@ func TestUserForm_KeepsOtherConsolesChange(t *testing.T) {
 				h.settle()
 				tt.form(f)
 				test.Tap(f.save)
+				h.answered()
 				if h.c.users.form != nil {
 					t.Fatalf("the form stayed open: %q", formErrors(f))
 				}
@@ -134,6 +135,7 @@ func TestUserForm_UserGoneWhileOpen(t *testing.T) {
 				h.settle()
 				f.group.entry.SetText("sales")
 				test.Tap(f.save)
+				h.answered()
 				if got := formErrors(f)[""]; got != tt.want {
 					t.Errorf("the form says %q, want %q", got, tt.want)
 				}
@@ -235,6 +237,7 @@ func TestSettingsForms_KeepOtherConsolesChange(t *testing.T) {
 				}
 				h.settle()
 				tt.apply(h.c)
+				h.answered()
 				set := h.svc.Settings()
 				got := func(key string) string { v, _ := set.Get(key); return v }
 				if v := got(tt.mine.key); v != tt.mine.value {
@@ -280,8 +283,10 @@ func TestProfileForm_KeepsOtherConsolesChange(t *testing.T) {
 			h.settle()
 			f.entries["pin_cache_timeout"].entry.SetText("900")
 			test.Tap(f.save)
+			h.answered()
 			if f.confirm != nil {
 				f.confirm.Confirm()
+				h.answered()
 			}
 			got, _ := h.svc.Profile("Sales")
 			if got.PINCacheTimeout != 900 || got.SupportPhone != "+44 20 7946 0000" {
@@ -296,6 +301,7 @@ func TestProfileForm_KeepsOtherConsolesChange(t *testing.T) {
 			h.settle()
 			f.entries["pin_cache_timeout"].entry.SetText("1200")
 			test.Tap(f.save)
+			h.answered()
 			if want := "The profile Sales was deleted while this form was open, so nothing was saved."; !f.general.Visible() || f.general.Text != want {
 				t.Errorf("the form says %q, want %q", f.general.Text, want)
 			}
@@ -338,6 +344,7 @@ func TestAgentForm_KeepsOtherConsolesChange(t *testing.T) {
 			h.waitFor("the other console's change listed", func() bool { return len(s.agents) == 1 && s.agents[0].Group == "sales" })
 			f.host.entry.SetText("10.0.0.0/24")
 			test.Tap(f.save)
+			h.answered()
 			if s.form != nil {
 				t.Fatalf("the form stayed open: %q", f.general.Text)
 			}
@@ -352,6 +359,7 @@ func TestAgentForm_KeepsOtherConsolesChange(t *testing.T) {
 			h.waitFor("the agent gone from the list", func() bool { return len(s.agents) == 0 })
 			f.host.entry.SetText("10.0.1.0/24")
 			test.Tap(f.save)
+			h.answered()
 			if want := "The agent vpn was deleted while this form was open, so nothing was saved."; !f.general.Visible() || f.general.Text != want {
 				t.Errorf("the form says %q, want %q", f.general.Text, want)
 			}
@@ -401,6 +409,7 @@ func TestProfileAndAgentForms_KeepASaveLandingDuringTheirs(t *testing.T) {
 			}
 			f.entries["pin_cache_timeout"].entry.SetText("900")
 			test.Tap(f.save)
+			h.answered()
 			if f.confirm == nil {
 				t.Fatalf("no question before the save: %q", f.general.Text)
 			}
@@ -410,6 +419,7 @@ func TestProfileAndAgentForms_KeepASaveLandingDuringTheirs(t *testing.T) {
 				}
 			})
 			f.confirm.Confirm()
+			h.answered()
 			if s.form != nil {
 				t.Fatalf("the form stayed open: %q", f.general.Text)
 			}
@@ -444,6 +454,7 @@ func TestProfileAndAgentForms_KeepASaveLandingDuringTheirs(t *testing.T) {
 				}
 			})
 			test.Tap(f.save)
+			h.answered()
 			if s.form != nil {
 				t.Fatalf("the form stayed open: %q", f.general.Text)
 			}

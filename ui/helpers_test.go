@@ -140,6 +140,15 @@ func (h *harness) waitWithin(limit time.Duration, what string, cond func() bool)
 	}
 }
 
+// answered runs queued UI work until the answer of every request the
+// console sent off the UI thread has been applied (request.go): an
+// attached console's buttons send theirs so. A console on its own store
+// has none waiting.
+func (h *harness) answered() {
+	h.t.Helper()
+	h.waitFor("the service's answers", func() bool { return h.c.requests == 0 })
+}
+
 // settle runs queued UI work for a moment, so events already published
 // have been applied. (The countdown keeps the queue busy, so it cannot wait
 // for the queue to go quiet.)

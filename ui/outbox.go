@@ -320,10 +320,14 @@ func (s *outboxScreen) retrySelected() {
 	if !ok {
 		return
 	}
-	if err := s.c.svc.RetryMail(m.ID); err != nil {
-		s.c.showError(err)
-	}
-	s.refresh()
+	// Off the UI thread when attached, Retry now disabled meanwhile
+	// (request.go).
+	requestErr(s.c, []fyne.Disableable{s.retry}, func() error { return s.c.svc.RetryMail(m.ID) }, func(err error) {
+		if err != nil {
+			s.c.showError(err)
+		}
+		s.refresh()
+	})
 }
 
 // failedShown counts the listed messages shown as failed: those Retry all
@@ -348,7 +352,14 @@ func countFailed(msgs []core.OutMessage, now time.Time) int {
 // retry one by one.
 func (s *outboxScreen) retryAllFailed() {
 	failed := s.failedShown()
-	n, err := s.c.svc.RetryFailedMail()
+	request(s.c, []fyne.Disableable{s.retryAll}, s.c.svc.RetryFailedMail, func(n int, err error) {
+		s.retriedAll(failed, n, err)
+	})
+}
+
+// retriedAll shows what Retry all failed did: n of the failed messages
+// shown queued again, or err.
+func (s *outboxScreen) retriedAll(failed, n int, err error) {
 	if err != nil {
 		s.status.Hide() // an earlier press's count would read as this one's
 		s.c.showError(err)
@@ -380,10 +391,12 @@ func (s *outboxScreen) confirmDiscard() {
 		if !yes {
 			return
 		}
-		if err := s.c.svc.DiscardMail(id); err != nil {
-			s.c.showError(err)
-		}
-		s.refresh()
+		requestErr(s.c, []fyne.Disableable{s.discard}, func() error { return s.c.svc.DiscardMail(id) }, func(err error) {
+			if err != nil {
+				s.c.showError(err)
+			}
+			s.refresh()
+		})
 	})
 	// Enter alone does not confirm: discarding cannot be undone.
 	spec.confirm, spec.danger = "Discard", true

@@ -380,6 +380,7 @@ func TestOutbox_RetryAllFailed(t *testing.T) {
 			h.waitFor("Retry all failed offered", func() bool { return s.failedShown() == 2 && !s.retryAll.Disabled() })
 
 			test.Tap(s.retryAll)
+			h.answered()
 			if want := "2 failed messages queued again."; s.status.Text != want || !s.status.Visible() {
 				t.Errorf("status %q (visible %v), want %q", s.status.Text, s.status.Visible(), want)
 			}

@@ -41,14 +41,37 @@ func (s *serverScreen) openPairConsole() {
 	role.SetSelected(string(core.RoleHelpdesk))
 	grid := newFormGrid(formRow("Console name", name.box), formRow("Role", keyRadio(s.c, role)))
 	k := newKeptForm("Pair a console", "Make a code", grid, map[string]*field{"name": name}, "name", s.c, s.c.win)
+	closed := false
+	k.dlg.SetOnClosed(func() { closed = true })
 	k.submit = func() {
-		p, err := s.c.svc.PairConsole(name.entry.Text, core.Role(role.Selected))
-		if err != nil {
-			k.refuse(err)
-			return
-		}
-		k.dlg.Hide()
-		s.showPairing(p)
+		c, n, r := s.c, name.entry.Text, core.Role(role.Selected)
+		// Off the UI thread when attached (request.go), with Make a
+		// code disabled: the code, and where it is used, are asked
+		// together.
+		request(c, []fyne.Disableable{k.ok}, func() (madePairing, error) {
+			p, err := c.svc.PairConsole(n, r)
+			if err != nil {
+				return madePairing{}, err
+			}
+			m := madePairing{p: p}
+			m.addr, m.fp = c.svc.ConsoleEndpoint()
+			if m.fp == "" && c.deps.Certificate != nil {
+				m.served = c.deps.Certificate().Fingerprint
+			}
+			return m, nil
+		}, func(m madePairing, err error) {
+			if err != nil {
+				if !closed {
+					k.refuse(err)
+				}
+				return
+			}
+			// The code was made: it is shown even when the form was
+			// cancelled meanwhile, as it is shown only once and works
+			// until it expires.
+			k.dlg.Hide()
+			s.showPairing(m)
+		})
 	}
 	s.pairForm = k
 	fitWidth(k.dlg, 520)
@@ -57,12 +80,23 @@ func (s *serverScreen) openPairConsole() {
 	s.c.win.Canvas().Focus(name.input)
 }
 
+// madePairing is a pairing code just made, with the address consoles
+// connect to and the fingerprint of the certificate they must see there;
+// served is the fingerprint of the certificate served now, asked when
+// the service did not name one (followCertificate).
+type madePairing struct {
+	p                core.ConsolePairing
+	addr, fp, served string
+}
+
 // showPairing shows a code just made: once, with what to do with it.
-func (s *serverScreen) showPairing(p core.ConsolePairing) {
+func (s *serverScreen) showPairing(m madePairing) {
+	p, addr, fp := m.p, m.addr, m.fp
 	s.lastPairing = p
-	addr, fp := s.c.svc.ConsoleEndpoint()
 	if fp == "" {
-		s.c.followCertificate()
+		if m.served != "" {
+			s.c.fingerprint = m.served
+		}
 		fp = s.c.fingerprint
 	}
 	var b strings.Builder
@@ -106,18 +140,26 @@ func (s *serverScreen) openConsoles() {
 			continue
 		}
 		name := k.Name
-		revoke := newButton(s.c, "Revoke…", nil, func() {
+		var revoke *button
+		revoke = newButton(s.c, "Revoke…", nil, func() {
 			// Enter alone does not revoke.
 			spec := confirmSpec("Revoke "+name, "Console "+name+" is refused from its next request on. Revoke it?", func(ok bool) {
 				if !ok {
 					return
 				}
-				if err := s.c.svc.RevokeConsole(name); err != nil {
-					s.c.showError(err)
-					return
-				}
-				d.Hide()
-				s.openConsoles()
+				// Off the UI thread when attached (request.go), Revoke…
+				// disabled meanwhile.
+				requestErr(s.c, []fyne.Disableable{revoke}, func() error { return s.c.svc.RevokeConsole(name) }, func(err error) {
+					if err != nil {
+						s.c.showError(err)
+						return
+					}
+					if d.done {
+						return // the list was closed meanwhile
+					}
+					d.Hide()
+					s.openConsoles()
+				})
 			})
 			spec.guarded = true
 			s.c.ask(spec)

@@ -150,25 +150,6 @@ func (p *Pairing) Enter(code string) {
 	p.submit()
 }
 
-// ShowConnectProblem fills w with why a paired console could not connect
-// to server, with a button to try again and one to pair again (which
-// forgets the pairing first).
-func ShowConnectProblem(w fyne.Window, server string, err error, retry, repair func()) {
-	msg := widget.NewLabel("Provisio could not connect to " + server + ":\n\n" + remoteMessage(err))
-	msg.Wrapping = fyne.TextWrapWord
-	keys := newWindowKeys(w)
-	buttons := container.NewHBox(widget.NewButton("Try again", retry), widget.NewButton("Pair again…", func() {
-		spec := confirmSpec("Pair again", "This console forgets its pairing with "+server+" and asks for a new code. Continue?", func(ok bool) {
-			if ok {
-				repair()
-			}
-		})
-		spec.guarded = true // Enter alone does not forget the pairing
-		ask(keys, w, spec)
-	}))
-	w.SetContent(container.NewPadded(container.NewBorder(nil, buttons, nil, nil, msg)))
-}
-
 // remoteMessage is err as a sentence: a core error's own, or the network
 // error's text (which names the address and the cause).
 func remoteMessage(err error) string {

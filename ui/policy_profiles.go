@@ -168,7 +168,8 @@ func (s *profilesScreen) confirmDelete() {
 		return
 	}
 	if p.IsDefault() {
-		s.c.showError(s.c.svc.DeleteProfile(p.Name, ""))
+		// core refuses in a sentence that says why.
+		requestErr(s.c, []fyne.Disableable{s.del}, func() error { return s.c.svc.DeleteProfile(p.Name, "") }, s.c.showError)
 		return
 	}
 	var others []string
@@ -187,13 +188,17 @@ func (s *profilesScreen) confirmDelete() {
 		if !yes {
 			return
 		}
-		err := s.c.svc.DeleteProfile(p.Name, s.reassign.Selected)
-		s.refresh()
-		// Off the Delete button the deletion disabled.
-		leaveDisabled(s.c.win.Canvas(), s.list, len(s.profiles), s.add)
-		if err != nil {
-			s.c.showError(err)
-		}
+		to := s.reassign.Selected
+		// Off the UI thread when attached (request.go), Delete…
+		// disabled until the answer comes.
+		requestErr(s.c, []fyne.Disableable{s.del}, func() error { return s.c.svc.DeleteProfile(p.Name, to) }, func(err error) {
+			s.refresh()
+			// Off the Delete button the deletion disabled.
+			leaveDisabled(s.c.win.Canvas(), s.list, len(s.profiles), s.add)
+			if err != nil {
+				s.c.showError(err)
+			}
+		})
 	}})
 	fitWidth(s.confirm, 520)
 }
@@ -226,19 +231,36 @@ func (s *profilesScreen) openAssign() {
 		note.SetText(s.assignNote(g))
 	}
 	cancel := newButton(s.c, "Cancel", nil, func() { s.assignDlg.Hide() })
-	s.assignSave = newButton(s.c, "Assign", nil, func() {
-		if err := s.c.svc.AssignProfileToGroup(p.Name, s.assignTo.Text); err != nil {
-			note.SetText(core.ErrorMessage(err))
-			note.Importance = widget.DangerImportance
-			note.Refresh()
-			return
+	closed := false
+	s.assignSave = newButton(s.c, "Assign", nil, nil)
+	s.assignSave.OnTapped = func() {
+		if s.assignSave.Disabled() {
+			return // Enter while the request is on its way
 		}
-		s.assignDlg.Hide()
-		s.refresh()
-	})
+		group := s.assignTo.Text
+		// Off the UI thread when attached (request.go).
+		requestErr(s.c, []fyne.Disableable{s.assignSave}, func() error { return s.c.svc.AssignProfileToGroup(p.Name, group) }, func(err error) {
+			if closed {
+				// Closed meanwhile: it is not shown again.
+				if err == nil {
+					s.refresh()
+				}
+				return
+			}
+			if err != nil {
+				note.SetText(core.ErrorMessage(err))
+				note.Importance = widget.DangerImportance
+				note.Refresh()
+				return
+			}
+			s.assignDlg.Hide()
+			s.refresh()
+		})
+	}
 	s.assignSave.Importance = widget.HighImportance
 	s.assignDlg = dialog.NewCustomWithoutButtons("Assign profile "+p.Name+" to a group",
 		container.NewVBox(newFormGrid(formRow("Group", s.assignTo)), note), s.c.win)
+	s.assignDlg.SetOnClosed(func() { closed = true })
 	s.assignDlg.SetButtons([]fyne.CanvasObject{cancel, s.assignSave})
 	s.c.pushModal(s.assignDlg, s.assignSave.OnTapped)
 	fitWidth(s.assignDlg, 480)
@@ -367,21 +389,16 @@ func (f *profileForm) values() map[string]string {
 }
 
 // profile reads the form into a profile; a value that does not parse
-// is shown next to its field. For Edit it is the profile as stored now
-// with the keys the form changed since it opened (changedSince), which
-// are what the save sends: core sets them on the profile as stored when
-// the save's transaction runs (Service.ChangeProfile), so a key another
-// console saved meanwhile stays. The profile read here only checks the
-// form and names the users it reaches.
-func (f *profileForm) profile() (p core.Profile, changes map[string]string, ok bool) {
+// is shown next to its field. For Edit it is cur, the profile as stored
+// when the save asked, with the keys the form changed since it opened
+// (changedSince), which are what the save sends: core sets them on the
+// profile as stored when the save's transaction runs
+// (Service.ChangeProfile), so a key another console saved meanwhile
+// stays. The profile made here only checks the form.
+func (f *profileForm) profile(cur core.Profile) (p core.Profile, changes map[string]string, ok bool) {
 	p = core.Profile{Name: f.name.entry.Text, ClientPolicies: core.DefaultClientPolicies(core.MobileClientPolicy{})}
 	vals := f.values()
 	if f.editing != "" {
-		cur, err := f.s.c.svc.Profile(f.editing)
-		if err != nil {
-			f.showError(f.gone(err))
-			return p, nil, false
-		}
 		p, vals = cur, changedSince(f.opened, vals)
 	}
 	ok = true
@@ -403,53 +420,112 @@ func (f *profileForm) gone(err error) error {
 }
 
 // submit validates, says how many users the change reaches and saves
-// once the admin confirms.
+// once the admin confirms. An attached console asks the service off the
+// UI thread (request.go), with Save disabled while a request is on its
+// way; a form closed meanwhile is not shown again.
 func (f *profileForm) submit() {
+	if f.save.Disabled() {
+		return // Enter while a request is on its way
+	}
 	f.clearErrors()
-	p, _, ok := f.profile()
-	if !ok {
-		return
-	}
-	if err := core.ValidateProfile(&p); err != nil {
-		f.showError(err)
-		return
-	}
-	svc := f.s.c.svc
-	if f.editing == "" {
-		if err := svc.AddProfile(p); err != nil {
+	c, svc, editing := f.s.c, f.s.c.svc, f.editing
+	hold := []fyne.Disableable{f.save}
+	if editing == "" {
+		p, _, ok := f.profile(core.Profile{})
+		if !ok {
+			return
+		}
+		if err := core.ValidateProfile(&p); err != nil {
 			f.showError(err)
 			return
 		}
-		f.done(p.Name)
-		return
-	}
-	n, err := svc.ProfileImpact(p.Name)
-	if err != nil {
-		f.showError(err)
-		return
-	}
-	spec := confirmSpec("Save profile "+p.Name,
-		fmt.Sprintf("This change affects %s: each phone receives it at its next provision or security string download. Save?", plural(n, "user", "users")),
-		func(yes bool) {
-			f.confirm = nil
-			if !yes {
+		requestErr(c, hold, func() error { return svc.AddProfile(p) }, func(err error) {
+			if f.closed() {
+				if err == nil {
+					f.s.refresh()
+				}
 				return
 			}
-			// Read again: the question may have been open a while.
-			p, changes, ok := f.profile()
-			if !ok {
-				return
-			}
-			if err := svc.ChangeProfile(f.editing, changes); err != nil {
-				f.showErrors(f.gone(err))
+			if err != nil {
+				f.showError(err)
 				return
 			}
 			f.done(p.Name)
 		})
+		return
+	}
+	type stored struct {
+		cur core.Profile
+		n   int
+	}
+	request(c, hold, func() (stored, error) {
+		cur, err := svc.Profile(editing)
+		if err != nil {
+			return stored{}, f.gone(err)
+		}
+		n, err := svc.ProfileImpact(editing)
+		return stored{cur, n}, err
+	}, func(st stored, err error) {
+		if f.closed() {
+			return
+		}
+		if err != nil {
+			f.showError(err)
+			return
+		}
+		p, _, ok := f.profile(st.cur)
+		if !ok {
+			return
+		}
+		if err := core.ValidateProfile(&p); err != nil {
+			f.showError(err)
+			return
+		}
+		f.askSave(p.Name, st.cur, st.n)
+	})
+}
+
+// askSave asks before saving the Edit form's changes to the profile name,
+// which reach n users, and saves them onto cur, the profile as stored
+// when submit asked (core applies them to the profile as stored then).
+func (f *profileForm) askSave(name string, cur core.Profile, n int) {
+	c, svc, editing := f.s.c, f.s.c.svc, f.editing
+	spec := confirmSpec("Save profile "+name,
+		fmt.Sprintf("This change affects %s: each phone receives it at its next provision or security string download. Save?", plural(n, "user", "users")),
+		func(yes bool) {
+			f.confirm = nil
+			if !yes || f.closed() {
+				return
+			}
+			// The form as it stands now: the question may have been
+			// open a while.
+			p, changes, ok := f.profile(cur)
+			if !ok {
+				return
+			}
+			requestErr(c, []fyne.Disableable{f.save}, func() error {
+				return f.gone(svc.ChangeProfile(editing, changes))
+			}, func(err error) {
+				if f.closed() {
+					if err == nil {
+						f.s.refresh()
+					}
+					return
+				}
+				if err != nil {
+					f.showErrors(err)
+					return
+				}
+				f.done(p.Name)
+			})
+		})
 	// Enter alone does not save: the change reaches every phone listed.
 	spec.confirm, spec.guarded = "Save", true
-	f.confirm = f.s.c.ask(spec)
+	f.confirm = c.ask(spec)
 }
+
+// closed says whether the form was closed (Cancel, Escape, or a save).
+func (f *profileForm) closed() bool { return f.s.form != f }
 
 // showErrors shows each field's refusal next to it (core joins them).
 func (f *profileForm) showErrors(err error) {

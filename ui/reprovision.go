@@ -68,6 +68,9 @@ type reprovisionDialog struct {
 
 	// The buttons take Enter and pass Escape on to the window (keys.go).
 	newCode, sendMail, closeBtn *button
+	// userDeleted: the user was deleted, and the buttons that make or
+	// send a code stay disabled.
+	userDeleted bool
 	// fullScreen, copyURL and savePNG are in reprovision_actions.go; note
 	// says how the last of them went.
 	fullScreen, copyURL, savePNG *button
@@ -92,9 +95,11 @@ type reprovisionHost struct {
 	// hands it to done on the UI thread: at once, or later when it asks
 	// the service over the network.
 	create func(user string, done func(core.IssuedCode, error))
-	// mail queues a message carrying the code on screen; nil when the
-	// window cannot, and Send by email is not offered.
-	mail func(core.IssuedCode) (core.IssuedCode, error)
+	// mail queues a message carrying the code on screen and hands what
+	// core reported to done on the UI thread: at once, or later when it
+	// asks the service over the network. nil when the window cannot, and
+	// Send by email is not offered.
+	mail func(ic core.IssuedCode, done func(core.IssuedCode, error))
 	// saveAs saves a file (files.go).
 	saveAs    func(name string, write func(io.Writer, string) error, done func(string, error))
 	showError func(error)
@@ -114,19 +119,44 @@ type reprovisionHost struct {
 // phone is asked about first: that phone stops working once the new one
 // provisions, and nothing is made until the admin says so. The question
 // offers the authenticator app too, which makes no provision code.
+//
+// An attached console asks off the UI thread (request.go), Reprovision
+// disabled meanwhile.
 func (c *Console) openReprovision(name string) {
-	u, err := c.svc.User(name)
-	if err == nil && !u.Disabled && !u.MobileAllowed {
-		c.askMobileRight(u)
-		return
+	type asked struct {
+		u   core.User
+		app string // the authenticator app the user has, if any
 	}
-	// An authenticator app is a phone too: the new phone ends it (one
-	// token per user), so it is asked about the same way.
-	app := ""
-	if err == nil && !u.Provisioned() {
+	request(c, c.reprovisionButton(), func() (asked, error) {
+		u, err := c.svc.User(name)
+		if err != nil || u.Disabled || !u.MobileAllowed || u.Provisioned() {
+			return asked{u: u}, err
+		}
+		// An authenticator app is a phone too: the new phone ends it
+		// (one token per user), so it is asked about the same way.
+		app := ""
 		if st, serr := c.svc.OATHStatus(u.Name); serr == nil && st.State == core.OATHStateConfirmed && st.Kind != "strings" {
 			app = strings.ToUpper(st.Kind)
 		}
+		return asked{u, app}, nil
+	}, func(a asked, err error) { c.askReprovision(name, a.u, a.app, err) })
+}
+
+// reprovisionButton is User Management's Reprovision, which waits
+// disabled while an attached console asks (request.go).
+func (c *Console) reprovisionButton() []fyne.Disableable {
+	if c.users == nil || c.users.reprovision == nil {
+		return nil
+	}
+	return []fyne.Disableable{c.users.reprovision}
+}
+
+// askReprovision goes on from what openReprovision read about name: u
+// and the authenticator app they have, or err.
+func (c *Console) askReprovision(name string, u core.User, app string, err error) {
+	if err == nil && !u.Disabled && !u.MobileAllowed {
+		c.askMobileRight(u)
+		return
 	}
 	if err != nil || !u.Provisioned() && app == "" || u.Disabled {
 		// Errors and disabled users get core's sentence at once.
@@ -178,11 +208,16 @@ func (c *Console) askMobileRight(u core.User) {
 			if !ok {
 				return
 			}
-			if _, err := c.svc.UpdateUser(u.Name, func(cur *core.User) error { cur.MobileAllowed = true; return nil }); err != nil {
-				c.showError(err)
-				return
-			}
-			c.openReprovision(u.Name) // asks about a phone the user already has
+			requestErr(c, c.reprovisionButton(), func() error {
+				_, err := c.svc.UpdateUser(u.Name, func(cur *core.User) error { cur.MobileAllowed = true; return nil })
+				return err
+			}, func(err error) {
+				if err != nil {
+					c.showError(err)
+					return
+				}
+				c.openReprovision(u.Name) // asks about a phone the user already has
+			})
 		}})
 	c.oldPhone = confirm
 	fitWidth(confirm, 480)
@@ -200,12 +235,18 @@ func (c *Console) reprovisionNow(name string) {
 	if c.reprov != nil {
 		c.reprov.dlg.Hide()
 	}
-	ic, err := c.svc.CreateProvisionCode(name)
-	if err != nil {
-		c.showError(err)
-		return
-	}
-	openReprovisionDialog(c.reprovisionHost(), ic)
+	request(c, c.reprovisionButton(), func() (core.IssuedCode, error) { return c.svc.CreateProvisionCode(name) },
+		func(ic core.IssuedCode, err error) {
+			if err != nil {
+				c.showError(err)
+				return
+			}
+			if c.reprov != nil {
+				// Another opened meanwhile: one at a time.
+				c.reprov.dlg.Hide()
+			}
+			openReprovisionDialog(c.reprovisionHost(), ic)
+		})
 }
 
 // reprovisionHost is the full console as the Reprovision dialog's window:
@@ -215,8 +256,14 @@ func (c *Console) reprovisionHost() reprovisionHost {
 	return reprovisionHost{
 		win: c.win, keys: c, theme: c.app.Settings().Theme(), clipboard: c.app.Clipboard(),
 		do: c.do, tick: c.opts.tick, now: c.svc.Now,
-		create: func(user string, done func(core.IssuedCode, error)) { done(c.svc.CreateProvisionCode(user)) },
-		mail:   c.svc.MailIssuedCode, saveAs: c.saveAs, showError: c.showError,
+		// Off the UI thread when attached (request.go).
+		create: func(user string, done func(core.IssuedCode, error)) {
+			request(c, nil, func() (core.IssuedCode, error) { return c.svc.CreateProvisionCode(user) }, done)
+		},
+		mail: func(ic core.IssuedCode, done func(core.IssuedCode, error)) {
+			request(c, nil, func() (core.IssuedCode, error) { return c.svc.MailIssuedCode(ic) }, done)
+		},
+		saveAs: c.saveAs, showError: c.showError,
 		header: func(d *reprovisionDialog) fyne.CanvasObject {
 			// The choice's radio buttons are the console's, which
 			// pass Escape and Enter on (keys_widgets.go).
@@ -312,10 +359,21 @@ func openReprovisionDialog(h reprovisionHost, ic core.IssuedCode) *reprovisionDi
 // replaceCode is New code: a new code replaces the one on screen, which
 // stops working (core withdraws any message still carrying it), and the
 // status line says so.
+//
+// New code waits disabled while the request is on its way (over the
+// network it is asked off the UI thread), so a second tap does not make
+// a second code.
 func (d *reprovisionDialog) replaceCode() {
+	if d.newCode.Disabled() {
+		return
+	}
+	d.newCode.Disable()
 	d.host.create(d.user, func(ic core.IssuedCode, err error) {
 		if d.closed {
 			return
+		}
+		if !d.userDeleted {
+			d.newCode.Enable()
 		}
 		if err != nil {
 			d.host.showError(err)
@@ -332,23 +390,42 @@ func (d *reprovisionDialog) replaceCode() {
 // sendByEmail queues a message carrying the code already on screen: same
 // code, same expiry, same QR, so a phone that has scanned it still
 // works. The status line says where the message goes, or core's sentence
-// when it cannot go.
+// when it cannot go. Send by email waits disabled while the request is on
+// its way (an attached console asks off the UI thread).
 func (d *reprovisionDialog) sendByEmail() {
 	if d.done {
 		d.setStatus("This code can no longer be used, so it is not sent; use New code first.", widget.WarningImportance)
 		relayout(d.dlg)
 		return
 	}
-	ic, err := d.host.mail(d.issued)
-	if err != nil {
-		// Nothing was queued: the code on screen is as it was.
-		d.setStatus(core.ErrorMessage(err), widget.DangerImportance)
-		relayout(d.dlg) // the sentence may take more lines
-		return
+	if d.sendMail.Disabled() {
+		return // Enter on a focused button while a send is on its way
 	}
-	d.issued = ic // the same code: the deadline stays
-	d.setStatus(mailStatus(ic, "Queued", "; it goes out once mail is set up in Mail Transport."), widget.MediumImportance)
-	relayout(d.dlg)
+	d.sendMail.Disable()
+	sent := d.issued
+	d.host.mail(sent, func(ic core.IssuedCode, err error) {
+		if d.closed {
+			return // the dialog is not shown again
+		}
+		if !d.userDeleted {
+			d.sendMail.Enable()
+		}
+		if err != nil {
+			// Nothing was queued: the code on screen is as it was.
+			d.setStatus(core.ErrorMessage(err), widget.DangerImportance)
+			relayout(d.dlg) // the sentence may take more lines
+			return
+		}
+		if d.issued.Code != sent.Code {
+			// New code replaced it meanwhile: the message carries a
+			// code that no longer works, which core withdraws; the
+			// status line keeps saying so.
+			return
+		}
+		d.issued = ic // the same code: the deadline stays
+		d.setStatus(mailStatus(ic, "Queued", "; it goes out once mail is set up in Mail Transport."), widget.MediumImportance)
+		relayout(d.dlg)
+	})
 }
 
 // show puts ic, a code just made, on screen and starts its countdown.
@@ -486,6 +563,7 @@ func (d *reprovisionDialog) provisionedSince(at *time.Time, deviceOS string) {
 
 // userGone says the user was deleted: the code died with them.
 func (d *reprovisionDialog) userGone() {
+	d.userDeleted = true
 	d.finish(statusDeleted, widget.DangerImportance, "")
 	d.newCode.Disable()
 	d.sendMail.Disable()

@@ -34,6 +34,7 @@ func (h *harness) openFor(name string) *reprovisionDialog {
 		}
 	}
 	test.Tap(s.reprovision)
+	h.answered()
 	if h.c.reprov == nil {
 		h.t.Fatal("Reprovision did not open the dialog")
 	}

@@ -166,7 +166,13 @@ func (f *settingsForm) dirty() bool {
 // (core's Settings.SetValues); it marks each field that is wrong and
 // saves only if all are right. Only the changed keys are saved
 // (changedSince), so a key another console saved meanwhile stays.
+//
+// An attached console saves off the UI thread (request.go), Apply and
+// Reset disabled until the answer comes.
 func (f *settingsForm) applyChanges() {
+	if f.apply.Disabled() {
+		return // Enter in a field while a save is on its way
+	}
 	if !f.dirty() {
 		// Saving the same values would only add a line to the audit log.
 		f.showResult("Nothing to apply: the form shows the saved values.", widget.MediumImportance)
@@ -202,17 +208,28 @@ func (f *settingsForm) applyChanges() {
 		f.showResult("Not saved: correct the fields marked in red.", widget.DangerImportance)
 		return
 	}
-	if err := f.c.svc.ChangeSettings(changes, f.spec.what); err != nil {
-		if !f.markFieldError(err) {
-			f.showResult("Not saved: correct the fields marked in red.", widget.DangerImportance)
+	svc, what := f.c.svc, f.spec.what
+	requestErr(f.c, []fyne.Disableable{f.apply, f.reset}, func() error {
+		err := svc.ChangeSettings(changes, what)
+		if err == nil {
+			// Read the saved values here: load shows them on the UI
+			// thread from what this read keeps.
+			svc.Settings()
+		}
+		return err
+	}, func(err error) {
+		if err != nil {
+			if !f.markFieldError(err) {
+				f.showResult("Not saved: correct the fields marked in red.", widget.DangerImportance)
+				return
+			}
+			f.showResult("Not saved: "+core.ErrorMessage(err), widget.DangerImportance)
 			return
 		}
-		f.showResult("Not saved: "+core.ErrorMessage(err), widget.DangerImportance)
-		return
-	}
-	f.load() // shows values as core normalised them
-	f.showResult("Saved.", widget.SuccessImportance)
-	f.c.markUnsaved(f.content, false)
+		f.load() // shows values as core normalised them
+		f.showResult("Saved.", widget.SuccessImportance)
+		f.c.markUnsaved(f.content, false)
+	})
 }
 
 // markFieldError shows err under the field it names and reports whether

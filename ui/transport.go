@@ -374,7 +374,13 @@ func (s *transportScreen) formSettings(vals map[string]string) (set core.Setting
 
 // applyChanges saves the form if every field is right; otherwise it marks
 // the fields at fault and keeps everything as typed.
+//
+// An attached console saves off the UI thread (request.go), Apply and
+// Reset disabled until the answer comes.
 func (s *transportScreen) applyChanges() {
+	if s.apply.Disabled() {
+		return // Enter in a field while a save is on its way
+	}
 	if !s.dirty() {
 		// Saving the same values would only add a line to the audit log.
 		s.showResult(msgNothingToApply, widget.MediumImportance)
@@ -389,22 +395,33 @@ func (s *transportScreen) applyChanges() {
 		}
 		return
 	}
-	if err := s.c.svc.ChangeSettings(changes, "Mail transport"); err != nil {
-		var ce *core.Error
-		if errors.As(err, &ce) && s.fieldFor(ce.Field) != nil {
-			s.fieldFor(ce.Field).setError(ce.Message)
-			s.showResult(msgFixFields, widget.DangerImportance)
+	svc := s.c.svc
+	requestErr(s.c, []fyne.Disableable{s.apply, s.reset}, func() error {
+		err := svc.ChangeSettings(changes, "Mail transport")
+		if err == nil {
+			// Read the saved values here: load shows them on the UI
+			// thread from what this read keeps.
+			svc.Settings()
+		}
+		return err
+	}, func(err error) {
+		if err != nil {
+			var ce *core.Error
+			if errors.As(err, &ce) && s.fieldFor(ce.Field) != nil {
+				s.fieldFor(ce.Field).setError(ce.Message)
+				s.showResult(msgFixFields, widget.DangerImportance)
+				return
+			}
+			s.showResult("Not saved: "+core.ErrorMessage(err), widget.DangerImportance)
 			return
 		}
-		s.showResult("Not saved: "+core.ErrorMessage(err), widget.DangerImportance)
-		return
-	}
-	s.load() // shows values as core normalised them
-	if set.Mail.Configured() {
-		s.showResult("Saved."+s.offerRetry(), widget.SuccessImportance)
-	} else {
-		s.showResult("Saved. Mail goes out once the server and the From address are filled in.", widget.WarningImportance)
-	}
+		s.load() // shows values as core normalised them
+		if set.Mail.Configured() {
+			s.showResult("Saved."+s.offerRetry(), widget.SuccessImportance)
+		} else {
+			s.showResult("Saved. Mail goes out once the server and the From address are filled in.", widget.WarningImportance)
+		}
+	})
 }
 
 // resetChanges puts back the saved values.

@@ -148,6 +148,9 @@ type Console struct {
 	// event stream ended.
 	modeNote   *widget.Label
 	streamLost bool
+	// requests counts the requests sent off the UI thread whose answers
+	// are still to be applied (request.go). UI thread only.
+	requests int
 	// lastURLs are the server's addresses the status bar showed last.
 	lastURLs []string
 

@@ -12,21 +12,27 @@ import (
 	"provisio/core"
 )
 
-// The helpdesk actions on the selected user, below the list.
+// The helpdesk actions on the selected user, below the list. An
+// attached console sends each off the UI thread, with its button disabled
+// until the answer comes (request.go).
 
 func (s *usersScreen) toggleLock() {
 	r, ok := s.selectedRow()
 	if !ok {
 		return
 	}
-	_, err := s.c.svc.UpdateUser(r.Name, func(u *core.User) error {
-		u.Locked = !r.Locked
-		return nil
+	requestErr(s.c, []fyne.Disableable{s.lock}, func() error {
+		_, err := s.c.svc.UpdateUser(r.Name, func(u *core.User) error {
+			u.Locked = !r.Locked
+			return nil
+		})
+		return err
+	}, func(err error) {
+		if err != nil {
+			s.c.showError(err)
+		}
+		s.refresh()
 	})
-	if err != nil {
-		s.c.showError(err)
-	}
-	s.refresh()
 }
 
 func (s *usersScreen) toggleDisabled() {
@@ -34,30 +40,40 @@ func (s *usersScreen) toggleDisabled() {
 	if !ok {
 		return
 	}
-	_, err := s.c.svc.UpdateUser(r.Name, func(u *core.User) error {
-		u.Disabled = !r.Disabled
-		return nil
+	requestErr(s.c, []fyne.Disableable{s.disable}, func() error {
+		_, err := s.c.svc.UpdateUser(r.Name, func(u *core.User) error {
+			u.Disabled = !r.Disabled
+			return nil
+		})
+		return err
+	}, func(err error) {
+		if err != nil {
+			s.c.showError(err)
+		}
+		s.refresh()
 	})
-	if err != nil {
-		s.c.showError(err)
-	}
-	s.refresh()
 }
 
 // confirmAction asks before a change that cannot be undone. Enter alone
 // does not confirm: these are the destructive ones.
-func (s *usersScreen) confirmAction(title, msg, confirm string, do func() error) {
+// btn, the action's button, waits disabled while an attached console's
+// request is on its way.
+func (s *usersScreen) confirmAction(btn *widget.Button, title, msg, confirm string, do func() error) {
 	spec := confirmSpec(title, msg, func(yes bool) {
 		s.confirm = nil
 		if !yes {
 			return
 		}
-		err := do()
-		s.refresh()
-		s.leaveDisabled()
-		if err != nil {
-			s.c.showError(err)
-		}
+		// The confirmation has closed by now; an attached console asks
+		// off the UI thread (request.go), and the list shows the change
+		// when the answer comes.
+		requestErr(s.c, []fyne.Disableable{btn}, do, func(err error) {
+			s.refresh()
+			s.leaveDisabled()
+			if err != nil {
+				s.c.showError(err)
+			}
+		})
 	})
 	spec.confirm, spec.danger = confirm, true
 	s.confirm = s.c.ask(spec)
@@ -77,7 +93,7 @@ func (s *usersScreen) confirmDelete() {
 		return
 	}
 	name := r.Name
-	s.confirmAction("Delete user",
+	s.confirmAction(s.del, "Delete user",
 		fmt.Sprintf("Delete %s? Their phone stops working and any pending provision code is cancelled. This cannot be undone.", name),
 		"Delete", func() error { return s.c.svc.DeleteUser(name) })
 }
@@ -101,7 +117,7 @@ func (s *usersScreen) confirmRevoke() {
 	default:
 		msg = fmt.Sprintf("Revoke the authenticator-app token waiting for %s's confirmation? It will never work.", name)
 	}
-	s.confirmAction("Revoke device", msg, "Revoke", func() error { return s.c.svc.RevokeDevice(name) })
+	s.confirmAction(s.revoke, "Revoke device", msg, "Revoke", func() error { return s.c.svc.RevokeDevice(name) })
 }
 
 // pinResetDialog offers the two ways a new PIN can reach the user: shown
@@ -156,9 +172,29 @@ func (s *usersScreen) openPINReset() {
 }
 
 // reset makes the new PIN and shows it or says where it went. The dialog
-// then offers only Close, so a second click cannot reset it again.
+// then offers only Close, so a second click cannot reset it again. An
+// attached console asks off the UI thread (request.go): Show PIN and
+// Send by email wait disabled, and Cancel still closes the dialog.
 func (p *pinResetDialog) reset(send bool) {
-	res, err := p.s.c.svc.ResetPIN(p.user, send)
+	c, user := p.s.c, p.user
+	request(c, []fyne.Disableable{p.show, p.send}, func() (core.PINReset, error) {
+		return c.svc.ResetPIN(user, send)
+	}, func(res core.PINReset, err error) {
+		if p.s.pinReset != p {
+			// Closed while the request was on its way: the dialog is
+			// not shown again. A PIN reset meanwhile shows nowhere, so
+			// the person resets it again when they want it.
+			if err == nil {
+				p.s.refresh()
+			}
+			return
+		}
+		p.showResult(send, res, err)
+	})
+}
+
+// showResult shows what reset got: the PIN, where it went, or why not.
+func (p *pinResetDialog) showResult(send bool, res core.PINReset, err error) {
 	if err != nil {
 		p.result.Importance = widget.DangerImportance
 		p.result.SetText(core.ErrorMessage(err))

@@ -159,8 +159,15 @@ func (s *usersScreen) openForm(u *core.User) {
 }
 
 // submit saves the user. On an error the dialog stays open with every
-// value as typed and core's sentence next to the field at fault.
+// value as typed and core's sentence next to the field at fault. An
+// attached console saves off the UI thread (request.go), with Save
+// disabled until the answer comes.
 func (f *userForm) submit() {
+	if f.save.Disabled() {
+		// A save is on its way: Enter in a field or on the dialog
+		// does not send it twice.
+		return
+	}
 	f.clearErrors()
 	svc := f.s.c.svc
 	u := core.User{
@@ -176,23 +183,37 @@ func (f *userForm) submit() {
 		Disabled:      f.disabled.Checked,
 		Profile:       f.ownProfile(),
 	}
-	var saved core.User
-	var err error
-	if f.editing == "" {
-		saved, err = svc.AddUser(u)
-	} else {
-		saved, err = svc.UpdateUser(f.editing, core.EditSince(f.opened, f.edited(f.opened)))
-		if core.ErrorCode(err) == core.CodeNotFound {
-			err = core.Errorf(core.CodeNotFound, "%s was deleted while this form was open, so nothing was saved.", f.editing)
+	editing := f.editing
+	// The edit is worked out here, from the form as it stands now, not
+	// on the goroutine while the person may be typing.
+	edit := core.EditSince(f.opened, f.edited(f.opened))
+	request(f.s.c, []fyne.Disableable{f.save}, func() (core.User, error) {
+		if editing == "" {
+			return svc.AddUser(u)
 		}
-	}
-	if err != nil {
-		f.showError(err)
-		return
-	}
-	f.s.selected = core.Key(saved.Name)
-	f.dlg.Hide()
-	f.s.refresh()
+		saved, err := svc.UpdateUser(editing, edit)
+		if core.ErrorCode(err) == core.CodeNotFound {
+			err = core.Errorf(core.CodeNotFound, "%s was deleted while this form was open, so nothing was saved.", editing)
+		}
+		return saved, err
+	}, func(saved core.User, err error) {
+		if f.s.form != f {
+			// Cancelled while the save was on its way: the dialog stays
+			// closed. A save that failed left nothing to show, as the
+			// person wanted; one that went through shows in the list.
+			if err == nil {
+				f.s.refresh()
+			}
+			return
+		}
+		if err != nil {
+			f.showError(err)
+			return
+		}
+		f.s.selected = core.Key(saved.Name)
+		f.dlg.Hide()
+		f.s.refresh()
+	})
 }
 
 // edited is u with the Edit form's values, as core would store them
