@@ -17,32 +17,23 @@ import (
 // until the answer comes (request.go).
 
 func (s *usersScreen) toggleLock() {
-	r, ok := s.selectedRow()
-	if !ok {
-		return
-	}
-	requestErr(s.c, []fyne.Disableable{s.lock}, func() error {
-		_, err := s.c.svc.UpdateUser(r.Name, func(u *core.User) error {
-			u.Locked = !r.Locked
-			return nil
-		})
-		return err
-	}, func(err error) {
-		if err != nil {
-			s.c.showError(err)
-		}
-		s.refresh()
-	})
+	s.toggle(s.lock, func(u *core.User, r userRow) { u.Locked = !r.Locked })
 }
 
 func (s *usersScreen) toggleDisabled() {
+	s.toggle(s.disable, func(u *core.User, r userRow) { u.Disabled = !r.Disabled })
+}
+
+// toggle saves flip of the selected user, as the list showed it (r),
+// with btn disabled while an attached console's request is on its way.
+func (s *usersScreen) toggle(btn *widget.Button, flip func(u *core.User, r userRow)) {
 	r, ok := s.selectedRow()
 	if !ok {
 		return
 	}
-	requestErr(s.c, []fyne.Disableable{s.disable}, func() error {
+	requestErr(s.c, []fyne.Disableable{btn}, func() error {
 		_, err := s.c.svc.UpdateUser(r.Name, func(u *core.User) error {
-			u.Disabled = !r.Disabled
+			flip(u, r)
 			return nil
 		})
 		return err
