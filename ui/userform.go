@@ -78,6 +78,11 @@ func (s *usersScreen) openForm(u *core.User) {
 	request(s.c, []fyne.Disableable{s.add, s.edit}, func() (formReads, error) {
 		r := formReads{set: svc.Settings()}
 		r.profiles, _ = svc.Profiles()
+		if !slices.ContainsFunc(r.profiles, func(p core.Profile) bool { return p.Name == profile }) {
+			// The form's choice cannot show it either and shows the
+			// group's (showForm): the preview matches the choice.
+			profile = ""
+		}
 		r.eff, r.effErr = svc.EffectiveProfileFor(core.User{Group: strings.TrimSpace(group), Profile: profile})
 		if editing != "" {
 			r.logs, r.logsErr = svc.ClientLogs(editing)
@@ -361,8 +366,8 @@ func withUnset(e core.EffectiveProfile) core.EffectiveProfile {
 	return e
 }
 
-// showClientLog says what the user's phone uploaded (#14), as read when
-// the form opened.
+// showClientLog says what the user's phone uploaded (#14): entries, or
+// err if they could not be read.
 func (f *userForm) showClientLog(entries []core.ClientLogEntry, err error) {
 	if f.clientLog == nil {
 		return
