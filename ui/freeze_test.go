@@ -607,6 +607,10 @@ func TestAttachedFreeze_OpenUserForm(t *testing.T) {
 			if !g.holding() {
 				t.Fatal("typing a group held the window until the service answered")
 			}
+			// One question on its way, not one a keystroke.
+			if h.c.requests != 1 {
+				t.Errorf("%d requests on their way for five keystrokes, want 1", h.c.requests)
+			}
 			g.release()
 			h.answered()
 			if !strings.HasPrefix(f.effective.Text, "Profile Sales phones") {
@@ -718,6 +722,10 @@ func TestAttachedFreeze_Assign(t *testing.T) {
 	if !g.holding() {
 		t.Fatal("typing a group held the window until the service answered")
 	}
+	// One count on its way, not one a keystroke.
+	if h.c.requests != 1 {
+		t.Errorf("%d requests on their way for five keystrokes, want 1", h.c.requests)
+	}
 	g.release()
 	h.answered()
 	text := h.overlayText()
@@ -776,5 +784,39 @@ func TestAttachedFreeze_ReprovisionOATH(t *testing.T) {
 	h.waitFor("the refusal", func() bool { return d.status.Importance == widget.DangerImportance })
 	if d.confirm.Disabled() || d.appCode.Text != "000000" {
 		t.Errorf("after the refusal: Confirm disabled %v, code %q", d.confirm.Disabled(), d.appCode.Text)
+	}
+}
+
+// TestAttachedFreeze_TurnOnOATH: with authenticator apps turned off,
+// choosing one asks to turn them on; Turn on comes back at once over a
+// silent network, Reprovision waits disabled, and once the network
+// carries they are on and the authenticator-app dialog opens.
+func TestAttachedFreeze_TurnOnOATH(t *testing.T) {
+	h, g := frozenHarnessWith(t, attachedService{oath: true})
+	if err := h.svc.SetSetting("oath.enabled", "no"); err != nil {
+		t.Fatal(err)
+	}
+	h.settle()
+	h.selectListed("bob")
+	test.Tap(h.c.users.reprovision)
+	h.waitFor("the Reprovision dialog", func() bool { return h.c.reprov != nil })
+	h.answered()
+	findRadio(h.win.Canvas().Overlays().Top()).SetSelected(choiceOATH)
+	h.answered()
+	if !strings.Contains(h.overlayText(), "Turn on authenticator apps?") {
+		t.Fatalf("no question; the top dialog reads:\n%s", h.overlayText())
+	}
+	g.hold()
+	tapDialogButton(t, h.win, "Turn on")
+	if !g.holding() {
+		t.Fatal("Turn on held the window until the service answered")
+	}
+	if !h.c.users.reprovision.Disabled() || h.c.oath != nil {
+		t.Errorf("while turning on: Reprovision disabled %v, dialog open %v", h.c.users.reprovision.Disabled(), h.c.oath != nil)
+	}
+	g.release()
+	h.waitFor("the authenticator-app dialog", func() bool { return h.c.oath != nil })
+	if !h.svc.Settings().OATH.Enabled || h.c.oath.issued.User != "bob" {
+		t.Errorf("enabled %v, the dialog is for %q", h.svc.Settings().OATH.Enabled, h.c.oath.issued.User)
 	}
 }
