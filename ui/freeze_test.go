@@ -737,8 +737,8 @@ func TestAttachedFreeze_Assign(t *testing.T) {
 // TestAttachedFreeze_ReprovisionOATH: choosing the authenticator app in
 // the Reprovision dialog comes back at once over a silent network, with
 // Reprovision disabled and no dialog until the token comes; in its
-// dialog New token and Confirm come back at once too and wait disabled,
-// and their answers show once the network carries.
+// dialog New token, Confirm and Send by email come back at once too and
+// wait disabled, and their answers show once the network carries.
 func TestAttachedFreeze_ReprovisionOATH(t *testing.T) {
 	h, g := frozenHarnessWith(t, attachedService{oath: true})
 	h.selectListed("bob")
@@ -784,6 +784,13 @@ func TestAttachedFreeze_ReprovisionOATH(t *testing.T) {
 	h.waitFor("the refusal", func() bool { return d.status.Importance == widget.DangerImportance })
 	if d.confirm.Disabled() || d.appCode.Text != "000000" {
 		t.Errorf("after the refusal: Confirm disabled %v, code %q", d.confirm.Disabled(), d.appCode.Text)
+	}
+
+	h.tapWhileHeld(g, &d.sendMail.Button, "Send by email")
+	g.release()
+	h.waitFor("the set-up link queued", func() bool { return strings.Contains(d.status.Text, "Set-up link queued") })
+	if msgs, err := h.svc.Outbox(); err != nil || len(msgs) != 1 || msgs[0].To != "bob@example.org" {
+		t.Errorf("outbox %+v, %v", msgs, err)
 	}
 }
 
