@@ -262,6 +262,7 @@ func attachedServiceGoes(t *testing.T, behind time.Duration) {
 	}
 	// An Add user form half filled in when the service goes.
 	test.Tap(h.c.users.add)
+	h.answered()
 	f := h.c.users.form
 	test.Type(f.name.entry, "bob")
 	test.Type(f.fullName.entry, "Bob Jones")
@@ -390,6 +391,7 @@ func TestConsole_AttachedClockAheadOfService(t *testing.T) {
 	notPanics(t, "choosing the authenticator app", func() {
 		findRadio(h.win.Canvas().Overlays().Top()).SetSelected(choiceOATH)
 	})
+	h.answered()
 	o := h.c.oath
 	if o == nil {
 		t.Fatal("no authenticator-app dialog")

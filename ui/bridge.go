@@ -144,7 +144,7 @@ func (c *Console) apply(batch []core.Event) {
 				c.clientLog.reload()
 			}
 			if f := c.users.form; f != nil && core.Key(f.editing) == core.Key(e.User) {
-				f.showClientLog()
+				f.reloadClientLog()
 			}
 		}
 		if c.reprov != nil {

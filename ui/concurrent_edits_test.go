@@ -33,6 +33,7 @@ func openUserForm(t *testing.T, h *harness) *userForm {
 	h.waitFor("the user listed", func() bool { return len(s.shown) == 1 })
 	s.list.Select(0)
 	test.Tap(s.edit)
+	h.answered()
 	if s.form == nil {
 		t.Fatal("Edit opened no form")
 	}

@@ -80,7 +80,7 @@ func TestReprovision_OutcomeDoesNotOverlapTheNote(t *testing.T) {
 			}
 			_, _ = h.svc.Provision("127.0.0.1", d.user, d.issued.Code, "Android 15")
 		}},
-		{"withdrawn", func(h *harness, d *reprovisionDialog) { h.c.withdrawCode(d) }},
+		{"withdrawn", func(h *harness, d *reprovisionDialog) { w := h.c.withdrawal(d); w.done(w.work()) }},
 		{"provisioned", func(h *harness, d *reprovisionDialog) {
 			if _, err := h.svc.Provision("127.0.0.1", d.user, d.issued.Code, "Android 15 (Samsung Galaxy A54 5G, build UP1A.231005.007)"); err != nil {
 				t.Fatal(err)

@@ -19,13 +19,13 @@ import (
 // remoteConsolesSection is the Server screen's part about remote consoles.
 func (s *serverScreen) remoteConsolesSection(hint func(string) fyne.CanvasObject) fyne.CanvasObject {
 	s.pairBtn = widget.NewButton("Pair a console…", s.openPairConsole)
-	list := widget.NewButton("Paired consoles…", s.openConsoles)
+	s.consolesBtn = widget.NewButton("Paired consoles…", s.openConsoles)
 	return container.NewVBox(
 		newSection("Remote consoles"),
 		hint("A helpdesk or an administrator at another computer opens this server's console with "+
 			"provisio --connect HOST. Pair each such console once with a one-time code; its role decides what it may do: "+
 			"helpdesk finds users, reprovisions, unlocks, resets PINs and revokes devices; admin may do everything."),
-		container.NewHBox(s.pairBtn, list),
+		container.NewHBox(s.pairBtn, s.consolesBtn),
 	)
 }
 
@@ -113,8 +113,16 @@ func (s *serverScreen) showPairing(m madePairing) {
 }
 
 // openConsoles lists the consoles, each paired one with a Revoke button.
+// An attached console reads the list off the UI thread (request.go), with
+// Paired consoles… disabled until it comes, so a second tap opens no
+// second list.
 func (s *serverScreen) openConsoles() {
-	all, err := s.c.svc.Consoles()
+	svc := s.c.svc
+	request(s.c, []fyne.Disableable{s.consolesBtn}, svc.Consoles, s.showConsoles)
+}
+
+// showConsoles is openConsoles' list once read.
+func (s *serverScreen) showConsoles(all []core.Console, err error) {
 	if err != nil {
 		s.c.showError(err)
 		return

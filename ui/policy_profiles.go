@@ -36,6 +36,7 @@ type profilesScreen struct {
 	problem *widget.Label
 
 	form    *profileForm
+	opening bool       // New profile's reads are on their way (openForm)
 	confirm *askDialog // the Delete question
 	// reassign is the Delete question's choice for a profile still
 	// assigned; assignDlg is the Assign to group dialog.
@@ -203,11 +204,10 @@ func (s *profilesScreen) confirmDelete() {
 	fitWidth(s.confirm, 520)
 }
 
-// groups are the users' groups, for the Assign to group choice.
-func (s *profilesScreen) groups() []string {
+// groups are the groups of users, for the Assign to group choice.
+func groups(users []core.User) []string {
 	seen := map[string]bool{}
 	var out []string
-	users, _ := s.c.svc.Users()
 	for _, u := range users {
 		if u.Group != "" && !seen[strings.ToLower(u.Group)] {
 			seen[strings.ToLower(u.Group)] = true
@@ -218,17 +218,52 @@ func (s *profilesScreen) groups() []string {
 	return out
 }
 
-// openAssign makes the selected profile the default of a group.
+// openAssign makes the selected profile the default of a group. The
+// groups offered are read as it opens and the users a group reaches are
+// counted as it is typed: an attached console asks both off the UI thread
+// (request.go), the dialog opening when the groups come (Assign to
+// group… disabled meanwhile) and the count asked for the newest text only
+// (latest), so a late count for an older text does not overwrite it.
 func (s *profilesScreen) openAssign() {
 	p, ok := s.selectedProfile()
 	if !ok || p.IsDefault() {
 		return
 	}
-	s.assignTo = s.c.newSelectEntry(s.groups())
+	svc := s.c.svc
+	request(s.c, []fyne.Disableable{s.assign}, svc.Users, func(users []core.User, _ error) {
+		if q, still := s.selectedProfile(); !still || q.Name != p.Name {
+			return // another profile selected meanwhile: this one is not what they see
+		}
+		s.showAssign(p, groups(users))
+	})
+}
+
+// showAssign is openAssign once the groups came.
+func (s *profilesScreen) showAssign(p core.Profile, groups []string) {
+	svc := s.c.svc
+	s.assignTo = s.c.newSelectEntry(groups)
 	s.assignTo.SetPlaceHolder("group, e.g. Sales")
 	note := &widget.Label{Wrapping: fyne.TextWrapWord, Importance: widget.LowImportance}
+	counts := &latest[string]{c: s.c, show: func(text string, err error) {
+		if err != nil {
+			text = "The users of this group could not be counted: " + core.ErrorMessage(err)
+		}
+		note.SetText(text)
+	}}
 	s.assignTo.OnChanged = func(g string) {
-		note.SetText(s.assignNote(g))
+		if strings.TrimSpace(g) == "" {
+			// Nothing to count; an answer still on its way for an older
+			// text is dropped as one for a newer text would be.
+			counts.ask(func() (string, error) { return "", nil })
+			return
+		}
+		counts.ask(func() (string, error) {
+			users, err := svc.Users()
+			if err != nil {
+				return "", err
+			}
+			return assignNote(users, g), nil
+		})
 	}
 	cancel := newButton(s.c, "Cancel", nil, func() { s.assignDlg.Hide() })
 	closed := false
@@ -267,13 +302,13 @@ func (s *profilesScreen) openAssign() {
 	s.assignDlg.Show()
 }
 
-// assignNote says how many users of group g the assignment reaches.
-func (s *profilesScreen) assignNote(g string) string {
+// assignNote says how many of users, those of group g, the assignment
+// reaches.
+func assignNote(users []core.User, g string) string {
 	if strings.TrimSpace(g) == "" {
 		return ""
 	}
 	n := 0
-	users, _ := s.c.svc.Users()
 	for _, u := range users {
 		if strings.EqualFold(u.Group, strings.TrimSpace(g)) && u.Profile == "" {
 			n++
@@ -310,18 +345,43 @@ func isYesNo(v string) bool { return v == "Yes" || v == "No" }
 
 // openForm shows New profile (starting from the Default's values) or
 // Edit for p.
+//
+// New reads the Default profile (and the Mobile Client settings, should
+// it be missing); an attached console reads them off the UI thread
+// (request.go) and opens the form when they come, New profile and Edit
+// disabled meanwhile so a second tap opens no second form. Edit starts
+// from p as listed and reads nothing, so it opens at once.
 func (s *profilesScreen) openForm(p *core.Profile) {
-	c := s.c
-	f := &profileForm{s: s, entries: map[string]*field{}, checks: map[string]*check{}}
-	base := core.Profile{ClientPolicies: core.DefaultClientPolicies(c.svc.Settings().MobileClient)}
-	title := "New profile"
-	if def, err := c.svc.Profile(core.DefaultProfileName); err == nil {
-		base.ClientPolicies = def.ClientPolicies
-	}
 	if p != nil {
-		base, title, f.editing = *p, "Edit profile "+p.Name, p.Name
-	} else {
+		s.showForm(*p, "Edit profile "+p.Name, p.Name)
+		return
+	}
+	if s.opening {
+		return // New profile re-enabled by a refresh while the reads are on their way
+	}
+	s.opening = true
+	svc := s.c.svc
+	request(s.c, []fyne.Disableable{s.add, s.edit}, func() (core.Profile, error) {
+		base := core.Profile{ClientPolicies: core.DefaultClientPolicies(svc.Settings().MobileClient)}
+		if def, err := svc.Profile(core.DefaultProfileName); err == nil {
+			base.ClientPolicies = def.ClientPolicies
+		}
 		base.SupportEmail = ""
+		return base, nil
+	}, func(base core.Profile, _ error) {
+		s.opening = false
+		s.showForm(base, "New profile", "")
+	})
+}
+
+// showForm shows the profile form with base's values, titled title;
+// editing names the profile edited, "" for New.
+func (s *profilesScreen) showForm(base core.Profile, title, editing string) {
+	c := s.c
+	f := &profileForm{s: s, entries: map[string]*field{}, checks: map[string]*check{}, editing: editing}
+	p := &base
+	if editing == "" {
+		p = nil
 	}
 	nameEntry := c.newEntry()
 	nameEntry.SetPlaceHolder("e.g. Sales phones")

@@ -182,7 +182,7 @@ func (c *Console) askReprovision(name string, u core.User, app string, err error
 	var confirm *askDialog
 	// Choosing the authenticator app answers the question: its dialog
 	// says the same about the current phone, and no code is made first.
-	choice := c.tokenChoice(name, choiceStrings, func() { confirm.Hide() })
+	choice := c.tokenChoice(name, choiceStrings, func() *withdrawal { confirm.Hide(); return nil })
 	confirm = c.ask(askSpec{title: "Reprovision " + u.Name + "?", content: container.NewVBox(keyRadio(c, choice), msg),
 		confirm: "Make a code", dismiss: "Cancel", answer: func(ok bool) {
 			if ok {
@@ -202,7 +202,7 @@ func (c *Console) askMobileRight(u core.User) {
 	msg := newNote(u.Name + " may not use the mobile client: \"Mobile client allowed\" is off in their account. " +
 		"Allow it and make a code, or choose the authenticator app, which needs no such right.")
 	var confirm *askDialog
-	choice := c.tokenChoice(u.Name, choiceStrings, func() { confirm.Hide() })
+	choice := c.tokenChoice(u.Name, choiceStrings, func() *withdrawal { confirm.Hide(); return nil })
 	confirm = c.ask(askSpec{title: "Reprovision " + u.Name + "?", content: container.NewVBox(keyRadio(c, choice), msg),
 		confirm: "Allow and make a code", dismiss: "Cancel", answer: func(ok bool) {
 			if !ok {
@@ -267,9 +267,10 @@ func (c *Console) reprovisionHost() reprovisionHost {
 		header: func(d *reprovisionDialog) fyne.CanvasObject {
 			// The choice's radio buttons are the console's, which
 			// pass Escape and Enter on (keys_widgets.go).
-			return keyRadio(c, c.tokenChoice(d.user, choiceStrings, func() { // reprovision_oath.go
-				c.withdrawCode(d)
+			return keyRadio(c, c.tokenChoice(d.user, choiceStrings, func() *withdrawal { // reprovision_oath.go
+				w := c.withdrawal(d)
 				d.dlg.Hide()
+				return w
 			}))
 		},
 		gone: func(user string) bool {
@@ -289,18 +290,33 @@ func (c *Console) reprovisionHost() reprovisionHost {
 	}
 }
 
-// withdrawCode withdraws the code d shows, when the admin turns to the
+// withdrawal is a request to withdraw a code: work asks the service,
+// off the UI thread when attached, and done shows its answer on it.
+type withdrawal struct {
+	work func() error
+	done func(error)
+}
+
+// withdrawal withdraws the code d shows, when the admin turns to the
 // authenticator app instead: a mobile-client code nobody is going to use
-// must not stay pending for its whole validity.
-func (c *Console) withdrawCode(d *reprovisionDialog) {
+// must not stay pending for its whole validity. It is nil when nothing
+// is pending. The authenticator app's dialog runs it before issuing its
+// token (openReprovisionOATH), so the two reach the service in order.
+func (c *Console) withdrawal(d *reprovisionDialog) *withdrawal {
 	if d.done || d.issued.Code == "" {
-		return // used, refused, replaced or expired: nothing pending
+		return nil // used, refused, replaced or expired: nothing pending
 	}
-	if _, err := c.svc.WithdrawProvisionCode(d.user, d.issued.Code); err != nil {
-		c.showError(err)
-		return
+	svc, user, code := c.svc, d.user, d.issued.Code
+	return &withdrawal{
+		work: func() error { _, err := svc.WithdrawProvisionCode(user, code); return err },
+		done: func(err error) {
+			if err != nil {
+				c.showError(err)
+				return
+			}
+			d.finish(statusWithdrawn, widget.MediumImportance, "")
+		},
 	}
-	d.finish(statusWithdrawn, widget.MediumImportance, "")
 }
 
 // openReprovisionDialog shows ic, a code just made, in a new Reprovision

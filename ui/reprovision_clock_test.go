@@ -75,7 +75,7 @@ func TestReprovision_ConsoleClockSkew(t *testing.T) {
 			return func() screen { return screen{d.countdown.Text, d.status.Text, ""} }
 		}, statusWaiting, "Expires in ", statusExpired},
 		{"authenticator app", func(h *harness) func() screen {
-			h.c.openReprovisionOATH("bob")
+			h.c.openReprovisionOATH("bob", nil)
 			o := h.c.oath
 			if o == nil {
 				h.t.Fatal("no authenticator-app dialog")
@@ -129,7 +129,7 @@ func TestReprovision_ExpiredOnArrival(t *testing.T) {
 	}{
 		{"mobile client", func(h *harness) { h.c.openReprovision("bob") },
 			func(h *harness) string { return h.c.reprov.status.Text }, statusExpired},
-		{"authenticator app", func(h *harness) { h.c.openReprovisionOATH("bob") }, func(h *harness) string {
+		{"authenticator app", func(h *harness) { h.c.openReprovisionOATH("bob", nil) }, func(h *harness) string {
 			if !h.c.oath.confirm.Disabled() {
 				h.t.Error("Confirm is offered for an expired token")
 			}

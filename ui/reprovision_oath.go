@@ -44,8 +44,9 @@ const (
 
 // tokenChoice is the "Mobile client / Authenticator app" choice for a
 // user's Reprovision dialog, showing current; choosing the other closes
-// the dialog (leave) and opens the other kind's.
-func (c *Console) tokenChoice(user, current string, leave func()) *widget.RadioGroup {
+// the dialog (leave) and opens the other kind's. leave returns what to
+// withdraw before the authenticator app's token is issued, or nil.
+func (c *Console) tokenChoice(user, current string, leave func() *withdrawal) *widget.RadioGroup {
 	r := widget.NewRadioGroup([]string{choiceStrings, choiceOATH}, nil)
 	r.Horizontal = true
 	r.Required = true
@@ -60,14 +61,13 @@ func (c *Console) tokenChoice(user, current string, leave func()) *widget.RadioG
 					r.SetSelected(current)
 					return
 				}
-				leave()
-				c.openReprovisionOATH(user)
+				c.openReprovisionOATH(user, leave())
 			})
 			return
 		}
-		leave()
+		w := leave()
 		if v == choiceOATH {
-			c.openReprovisionOATH(user)
+			c.openReprovisionOATH(user, w)
 		} else {
 			c.openReprovision(user)
 		}
@@ -87,12 +87,16 @@ func (c *Console) offerOATH(then func(on bool)) {
 				then(false)
 				return
 			}
-			if err := c.svc.SetSetting("oath.enabled", "yes"); err != nil {
-				c.showError(err)
-				then(false)
-				return
-			}
-			then(true)
+			// Off the UI thread when attached (request.go).
+			svc := c.svc
+			requestErr(c, c.reprovisionButton(), func() error { return svc.SetSetting("oath.enabled", "yes") }, func(err error) {
+				if err != nil {
+					c.showError(err)
+					then(false)
+					return
+				}
+				then(true)
+			})
 		})
 	// Enter alone does not turn them on: it changes what every agent
 	// accepts, and the console has no screen to turn them off.
@@ -138,14 +142,61 @@ type oathDialog struct {
 	appCode *entry
 
 	confirm, newToken, sendMail, closeBtn *button
+
+	// issues asks for a new token as New token is pressed or a choice
+	// changes, the newest choices only (latest), so the QR code shown is
+	// the one the choices describe.
+	issues *latest[oathIssue]
+	// shown counts the tokens shown, so a status asked for an older one
+	// is not taken for the one on screen; polling is true while the
+	// tick's status is on its way.
+	shown   int
+	polling bool
+	// closed is true once the dialog is closed: an answer that comes
+	// later is dropped, and the dialog is not shown again.
+	closed bool
 }
 
-// openReprovisionOATH issues a pending OATH token for name and shows it.
-func (c *Console) openReprovisionOATH(name string) {
+// oathIssue is what issuing a token answers: the token, and what the
+// user logs in with now (showReplaces).
+type oathIssue struct {
+	is    core.OATHIssued
+	st    core.OATHStatus
+	stErr error
+}
+
+// issueOATH issues a token for user with o and reads the user's status,
+// for the note; it is work for request.
+func issueOATH(svc core.ConsoleAPI, user string, o core.OATHOptions) (oathIssue, error) {
+	is, err := svc.IssueOATH(user, o)
+	if err != nil {
+		return oathIssue{}, err
+	}
+	st, stErr := svc.OATHStatus(user)
+	return oathIssue{is, st, stErr}, nil
+}
+
+// openReprovisionOATH issues a pending OATH token for name and shows it,
+// after w, when not nil, withdrew the mobile-client code the dialog left
+// showed. An attached console asks both off the UI thread (request.go),
+// in that order, and opens the dialog when the token comes, User
+// Management's Reprovision disabled meanwhile.
+func (c *Console) openReprovisionOATH(name string, w *withdrawal) {
 	if c.oath != nil {
 		c.oath.dlg.Hide()
 	}
 	d := &oathDialog{c: c, user: name}
+	d.issues = &latest[oathIssue]{c: c, show: func(r oathIssue, err error) {
+		if d.closed {
+			return
+		}
+		if err != nil {
+			d.setStatus(core.ErrorMessage(err), widget.DangerImportance)
+			relayout(d.dlg)
+			return
+		}
+		d.show(r)
+	}}
 	d.qrImage = &canvas.Image{FillMode: canvas.ImageFillContain, ScaleMode: canvas.ImageScalePixels}
 	d.userLabel = &widget.Label{TextStyle: fyne.TextStyle{Bold: true}, SizeName: theme.SizeNameSubHeadingText}
 	d.secret = &widget.Label{TextStyle: fyne.TextStyle{Monospace: true}, Selectable: true, Wrapping: fyne.TextWrapWord}
@@ -167,11 +218,39 @@ func (c *Console) openReprovisionOATH(name string) {
 	d.confirm = newButton(c, "Confirm", theme.ConfirmIcon(), d.confirmCode)
 	d.appCode.OnSubmitted = func(string) { d.confirmCode() }
 	d.confirm.Importance = widget.HighImportance
-	if err := d.issue(); err != nil {
-		c.showError(err)
-		return
+	svc, o := c.svc, d.options()
+	type opened struct {
+		oathIssue
+		withdrawn error
 	}
-	d.choice = c.tokenChoice(name, choiceOATH, func() { d.dlg.Hide() })
+	request(c, c.reprovisionButton(), func() (opened, error) {
+		var r opened
+		if w != nil {
+			r.withdrawn = w.work()
+		}
+		var err error
+		r.oathIssue, err = issueOATH(svc, name, o)
+		return r, err
+	}, func(r opened, err error) {
+		if w != nil {
+			w.done(r.withdrawn)
+		}
+		if err != nil {
+			c.showError(err)
+			return
+		}
+		d.open(r.oathIssue)
+	})
+}
+
+// open shows the dialog with r, the first token issued.
+func (d *oathDialog) open(r oathIssue) {
+	c, name := d.c, d.user
+	if c.oath != nil {
+		c.oath.dlg.Hide() // opened again while this one's token was on its way
+	}
+	d.show(r)
+	d.choice = c.tokenChoice(name, choiceOATH, func() *withdrawal { d.dlg.Hide(); return nil })
 	d.kind = keyRadio(c, d.choice)
 
 	caption := func(s string) *widget.Label { return &widget.Label{Text: s, Importance: widget.LowImportance} }
@@ -193,11 +272,8 @@ func (c *Console) openReprovisionOATH(name string) {
 	content := container.NewBorder(nil, nil, container.NewCenter(d.qrImage), nil, details)
 
 	d.closeBtn = newButton(c, "Close", nil, func() { d.dlg.Hide() })
-	d.newToken = newButton(c, "New token", theme.ViewRefreshIcon(), func() {
-		if err := d.issue(); err != nil {
-			d.setStatus(core.ErrorMessage(err), widget.DangerImportance)
-		}
-	})
+	d.newToken = newButton(c, "New token", theme.ViewRefreshIcon(), d.issue)
+	d.issues.hold = []fyne.Disableable{d.newToken}
 	// A changed choice issues the token it describes at once, so the QR
 	// and the secret never disagree with Type, Digits and Algorithm. Set
 	// after the first token, so the initial choices issue nothing more.
@@ -207,6 +283,7 @@ func (c *Console) openReprovisionOATH(name string) {
 	d.dlg = dialog.NewCustomWithoutButtons("Reprovision "+d.issued.User+": authenticator app", content, c.win)
 	d.dlg.SetButtons([]fyne.CanvasObject{d.sendMail, d.newToken, d.closeBtn})
 	d.dlg.SetOnClosed(func() {
+		d.closed = true
 		d.stop()
 		if c.oath == d {
 			c.oath = nil
@@ -231,13 +308,19 @@ func (d *oathDialog) options() core.OATHOptions {
 }
 
 // issue makes a new pending token with the chosen options, replacing the
-// pending one, and shows it.
-func (d *oathDialog) issue() error {
-	is, err := d.c.svc.IssueOATH(d.user, d.options())
-	if err != nil {
-		return err
-	}
+// pending one, and shows it; a refusal goes in the status line. An
+// attached console asks off the UI thread, for the newest choices only
+// (latest).
+func (d *oathDialog) issue() {
+	svc, user, o := d.c.svc, d.user, d.options()
+	d.issues.ask(func() (oathIssue, error) { return issueOATH(svc, user, o) })
+}
+
+// show shows r, a token just issued.
+func (d *oathDialog) show(r oathIssue) {
+	is := r.is
 	d.stop()
+	d.shown++
 	d.issued, d.done = is, false
 	d.deadline = localDeadline(d.c.svc.Now(), is.Created, is.Expires) // reprovision.go
 	d.qrCode = nil
@@ -252,7 +335,7 @@ func (d *oathDialog) issue() error {
 	} else {
 		d.compat.Hide()
 	}
-	d.showReplaces()
+	d.showReplaces(r.st, r.stErr)
 	d.secret.SetText(is.SecretText)
 	d.appCode.SetText("")
 	d.setStatus(oathWaiting, widget.MediumImportance)
@@ -262,7 +345,6 @@ func (d *oathDialog) issue() error {
 	if d.dlg != nil {
 		relayout(d.dlg)
 	}
-	return nil
 }
 
 // noteHow is the note's instruction; noteWiped ends it.
@@ -277,8 +359,10 @@ const (
 // per user), as the mobile-client dialog names the phone a new one
 // replaces. It said "their current device" for every user, with a phone
 // or without.
-func (d *oathDialog) showReplaces() {
-	st, err := d.c.svc.OATHStatus(d.user)
+//
+// st is the user's status as read with the token (err if it could not
+// be).
+func (d *oathDialog) showReplaces(st core.OATHStatus, err error) {
 	now := ""
 	switch {
 	case err != nil || st.State != core.OATHStateConfirmed:
@@ -309,18 +393,51 @@ func (d *oathDialog) drawQR() {
 	d.qrImage.Refresh()
 }
 
-// confirmCode checks the typed code against the pending token.
+// confirmCode checks the typed code against the pending token. An
+// attached console asks off the UI thread (request.go), Confirm disabled
+// meanwhile.
 func (d *oathDialog) confirmCode() {
-	if d.done {
-		return
+	if d.done || d.confirm.Disabled() {
+		return // Enter while the code is on its way
 	}
 	code := strings.TrimSpace(d.appCode.Text)
-	// What the user has now is what confirming revokes, for the sentence.
-	before, _ := d.c.svc.OATHStatus(d.user)
-	if err := d.c.svc.ConfirmOATH(d.user, code); err != nil {
+	svc, user, shown := d.c.svc, d.user, d.shown
+	type confirmed struct {
+		before, after core.OATHStatus
+		afterErr      error
+	}
+	request(d.c, []fyne.Disableable{d.confirm}, func() (confirmed, error) {
+		// What the user has now is what confirming revokes, for the
+		// sentence.
+		var r confirmed
+		r.before, _ = svc.OATHStatus(user)
+		err := svc.ConfirmOATH(user, code)
+		if err != nil {
+			r.after, r.afterErr = svc.OATHStatus(user)
+		}
+		return r, err
+	}, func(r confirmed, err error) {
+		if d.closed || d.shown != shown {
+			return // closed, or another token issued, meanwhile
+		}
+		d.confirmed(r.before, r.after, r.afterErr, err)
+	})
+}
+
+// confirmed shows the answer to confirmCode: err the refusal, with the
+// user's status after it (serr if it could not be read); before the
+// status before.
+func (d *oathDialog) confirmed(before, after core.OATHStatus, serr, err error) {
+	if d.done {
+		// The tick found the token ended meanwhile; request enabled
+		// Confirm again before this answer, so the end has the last word.
+		d.confirm.Disable()
+		return
+	}
+	if err != nil {
 		// A token replaced by another console's refuses every code of
 		// its own: say that, not "check the phone's clock".
-		if st, serr := d.c.svc.OATHStatus(d.user); serr == nil && d.settle(st) {
+		if serr == nil && d.settle(after) {
 			return
 		}
 		// The typed code stays, so it can be corrected.
@@ -349,8 +466,24 @@ func (d *oathDialog) confirmCode() {
 // sendByEmail mails the user the single-use Provision URL that reveals
 // this kind of token once on the phone; the secret is not in the mail.
 // The token on screen is left pending: whichever is confirmed first wins.
+//
+// An attached console sends it off the UI thread (request.go), Send by
+// email disabled meanwhile.
 func (d *oathDialog) sendByEmail() {
-	ic, err := d.c.svc.MailOATHProvisionCode(d.user, d.options())
+	if d.sendMail.Disabled() {
+		return
+	}
+	svc, user, o := d.c.svc, d.user, d.options()
+	request(d.c, []fyne.Disableable{d.sendMail}, func() (core.IssuedCode, error) { return svc.MailOATHProvisionCode(user, o) },
+		func(ic core.IssuedCode, err error) {
+			if !d.closed {
+				d.mailed(ic, err)
+			}
+		})
+}
+
+// mailed shows the answer to sendByEmail.
+func (d *oathDialog) mailed(ic core.IssuedCode, err error) {
 	if err != nil {
 		d.setStatus(core.ErrorMessage(err), widget.DangerImportance)
 		relayout(d.dlg)
@@ -421,8 +554,9 @@ func (d *oathDialog) tick() {
 	if d.done {
 		return
 	}
-	if st, err := d.c.svc.OATHStatus(d.user); err == nil && d.settle(st) {
-		return
+	d.poll()
+	if d.done {
+		return // settled by the status, read at once on a console's own store
 	}
 	// The time left is on the console's clock, the deadline too
 	// (localDeadline), so an attached console whose clock is not the
@@ -433,6 +567,24 @@ func (d *oathDialog) tick() {
 		return
 	}
 	d.countdown.SetText("Confirm within " + countdown(left) + " (until " + d.deadline.Local().Format("15:04") + ")")
+}
+
+// poll asks the service what became of the token on screen, one request
+// at a time; an attached console asks off the UI thread (request.go), so
+// a silent network does not hold the window at every tick. An answer for
+// a token no longer on screen is dropped.
+func (d *oathDialog) poll() {
+	if d.polling {
+		return
+	}
+	d.polling = true
+	svc, user, shown := d.c.svc, d.user, d.shown
+	request(d.c, nil, func() (core.OATHStatus, error) { return svc.OATHStatus(user) }, func(st core.OATHStatus, err error) {
+		d.polling = false
+		if err == nil && !d.done && !d.closed && d.shown == shown {
+			d.settle(st)
+		}
+	})
 }
 
 // issuedAt is when the token on screen was issued, by the service's

@@ -25,7 +25,8 @@ func oathDialogFor(t *testing.T, h *harness, name string) *oathDialog {
 	t.Helper()
 	h.win.Resize(fyne.NewSize(1280, 900))
 	storetest.MustAddUser(t, h.svc, name, "1234")
-	h.c.openReprovisionOATH(name)
+	h.c.openReprovisionOATH(name, nil)
+	h.answered()
 	if h.c.oath == nil {
 		t.Fatal("no authenticator-app dialog")
 	}
@@ -115,7 +116,7 @@ func TestReprovisionOATH_ConfirmSaysWhatWasRevoked(t *testing.T) {
 	if _, err := h.svc.Provision("127.0.0.1", "erin", ic.Code, "Android 15"); err != nil {
 		t.Fatal(err)
 	}
-	h.c.openReprovisionOATH("erin")
+	h.c.openReprovisionOATH("erin", nil)
 	o := h.c.oath
 	p, _ := oathkey.Parse(o.issued.URI)
 	o.appCode.SetText(googleAuthenticatorCode(t, p.Secret, h.svc.Now()))
@@ -158,6 +159,7 @@ func TestReprovisionOATH_AnotherConsoleIssues(t *testing.T) {
 			// Typed before the dialog's tick noticed: the sentence says why.
 			o.appCode.SetText(code)
 			o.confirmCode()
+			h.answered()
 			if o.status.Text != oathReplaced {
 				t.Errorf("a code from the replaced token: %q", o.status.Text)
 			}
@@ -201,7 +203,7 @@ func TestReprovisionOATH_Keys(t *testing.T) {
 	}
 	o.dlg.Hide()
 	for name, f := range pick {
-		h.c.openReprovisionOATH("gus")
+		h.c.openReprovisionOATH("gus", nil)
 		w := f(h.c.oath)
 		h.win.Canvas().Focus(w)
 		w.TypedKey(&fyne.KeyEvent{Name: fyne.KeyEscape})
@@ -211,7 +213,7 @@ func TestReprovisionOATH_Keys(t *testing.T) {
 		}
 	}
 	// Enter on a focused New token issues a new token.
-	h.c.openReprovisionOATH("gus")
+	h.c.openReprovisionOATH("gus", nil)
 	o = h.c.oath
 	first := o.issued.URI
 	h.clock.Advance(time.Second)
@@ -294,7 +296,7 @@ func TestReprovisionOATH_MailedLinkOpenedReplacesTheScreen(t *testing.T) {
 func TestReprovisionOATH_SaysWhatItWillReplace(t *testing.T) {
 	h := newOATHHarness(t)
 	storetest.MustAddUser(t, h.svc, "jay", "1234")
-	h.c.openReprovisionOATH("jay")
+	h.c.openReprovisionOATH("jay", nil)
 	if o := h.c.oath; strings.Contains(o.note.Text, "keeps working") {
 		t.Errorf("a user with nothing: %q", o.note.Text)
 	}
@@ -306,7 +308,7 @@ func TestReprovisionOATH_SaysWhatItWillReplace(t *testing.T) {
 	if _, err := h.svc.Provision("127.0.0.1", "jay", ic.Code, "Android 15"); err != nil {
 		t.Fatal(err)
 	}
-	h.c.openReprovisionOATH("jay")
+	h.c.openReprovisionOATH("jay", nil)
 	if o := h.c.oath; !strings.Contains(o.note.Text, " Until then jay's phone with security strings keeps working; then it stops. ") {
 		t.Errorf("a user with a phone: %q", o.note.Text)
 	}
@@ -324,7 +326,7 @@ func TestReprovisionOATH_SaysWhatItWillReplace(t *testing.T) {
 	h.c.oath.dlg.Hide()
 	storetest.MustAddUser(t, h.svc, "kay", "1234")
 	issueConfirmed(t, h.svc, "kay")
-	h.c.openReprovisionOATH("kay")
+	h.c.openReprovisionOATH("kay", nil)
 	if o := h.c.oath; !strings.Contains(o.note.Text, " Until then kay's authenticator app (TOTP) keeps working; then it stops. ") {
 		t.Errorf("a user with an app: %q", o.note.Text)
 	}
@@ -345,7 +347,7 @@ func TestReprovisionOATH_FitsAt1280x800(t *testing.T) {
 	if _, err := h.svc.Provision("127.0.0.1", "jay", ic.Code, "Android 15"); err != nil {
 		t.Fatal(err)
 	}
-	h.c.openReprovisionOATH("jay")
+	h.c.openReprovisionOATH("jay", nil)
 	o := h.c.oath
 	for _, choose := range []func(){
 		func() { o.oathType.SetSelected(oathTypeHOTP) },

@@ -194,7 +194,7 @@ func TestReprovisionOATH_QRScansAndConfirms(t *testing.T) {
 func TestReprovisionOATH_ExpiresOnScreen(t *testing.T) {
 	h := newOATHHarness(t)
 	storetest.MustAddUser(t, h.svc, "bob", "1234")
-	h.c.openReprovisionOATH("bob")
+	h.c.openReprovisionOATH("bob", nil)
 	o := h.c.oath
 	if o == nil {
 		t.Fatal("no OATH dialog")
@@ -212,7 +212,7 @@ func TestReprovisionOATH_ExpiresOnScreen(t *testing.T) {
 	if err := h.svc.SetSetting("oath.enabled", "no"); err != nil {
 		t.Fatal(err)
 	}
-	h.c.openReprovisionOATH("bob")
+	h.c.openReprovisionOATH("bob", nil)
 	if h.c.oath != nil {
 		t.Fatal("an OATH dialog opened with OATH off")
 	}
@@ -340,7 +340,7 @@ func TestReprovisionOATH_ChoicesReissue(t *testing.T) {
 	h := newOATHHarness(t)
 	h.win.Resize(fyne.NewSize(1280, 900))
 	storetest.MustAddUser(t, h.svc, "bob", "1234")
-	h.c.openReprovisionOATH("bob")
+	h.c.openReprovisionOATH("bob", nil)
 	o := h.c.oath
 	o.oathType.SetSelected(oathTypeHOTP)
 	o.digits.SetSelected("8")

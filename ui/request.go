@@ -49,3 +49,38 @@ func request[T any](c *Console, hold []fyne.Disableable, work func() (T, error),
 func requestErr(c *Console, hold []fyne.Disableable, work func() error, done func(error)) {
 	request(c, hold, func() (struct{}, error) { return struct{}{}, work() }, func(_ struct{}, err error) { done(err) })
 }
+
+// latest asks the service a question that the person keeps changing (a
+// count as a group is typed) and shows only the answer to the newest.
+//
+// One request is on its way at a time: a question asked meanwhile waits,
+// and when the answer comes it is dropped if a newer question waits, and
+// the newest is asked instead. So an answer for an older text never
+// overwrites a newer one, and a silent network holds one request, not
+// one a keystroke. Like request, a console on its own store asks at once.
+type latest[T any] struct {
+	c      *Console
+	show   func(T, error)     // on the UI thread, with the newest answer
+	hold   []fyne.Disableable // disabled while a request is on its way (request)
+	busy   bool               // a request is on its way
+	queued func() (T, error)
+}
+
+// ask asks work, or queues it behind the request on its way, replacing
+// any question queued before it.
+func (l *latest[T]) ask(work func() (T, error)) {
+	if l.busy {
+		l.queued = work
+		return
+	}
+	l.busy = true
+	request(l.c, l.hold, work, func(v T, err error) {
+		l.busy = false
+		if next := l.queued; next != nil {
+			l.queued = nil
+			l.ask(next)
+			return
+		}
+		l.show(v, err)
+	})
+}

@@ -153,7 +153,7 @@ func shootConsole(t *testing.T, v shotVariant, sizes []fyne.Size) {
 			}
 			h.settle()
 			selectUser(h, "carol")
-			c.openReprovisionOATH("carol")
+			c.openReprovisionOATH("carol", nil)
 		}},
 		{"policy-mobile", screen(c.mobile.content)},
 		{"policy-profiles", func() { seedProfiles(t, h.svc); h.settle(); c.showScreen(c.profiles.content) }},

@@ -110,6 +110,7 @@ type serverScreen struct {
 	// Remote consoles (pairconsole.go): the last code made and its text,
 	// for tests.
 	pairBtn     *widget.Button
+	consolesBtn *widget.Button // Paired consoles…
 	pairForm    *keptForm
 	lastPairing core.ConsolePairing
 	pairingBox  *widget.Label
@@ -295,7 +296,11 @@ func (s *serverScreen) dirty() bool {
 
 // applyChanges checks every field, marks those that are wrong, saves if
 // all are right and restarts the server when where it listens changed.
+// An attached console saves off the UI thread (request.go).
 func (s *serverScreen) applyChanges() {
+	if s.apply.Disabled() {
+		return // Enter in a field while a save is on its way
+	}
 	if !s.dirty() {
 		s.showResult("Nothing to apply: the form shows the saved values.", widget.MediumImportance)
 		return
@@ -349,15 +354,44 @@ func (s *serverScreen) applyChanges() {
 		return
 	}
 	old := s.c.svc.Settings()
-	if err := s.c.svc.ChangeSettings(change, "Server settings"); err != nil {
-		s.showResult("Not saved: "+core.ErrorMessage(err), widget.DangerImportance)
-		return
+	svc, certificate := s.c.svc, s.c.deps.Certificate
+	certChanged := old.TLSCert != set.TLSCert || old.TLSKey != set.TLSKey || old.Advertise != set.Advertise
+	type applied struct {
+		cert    CertInfo
+		hasCert bool
 	}
+	// Off the UI thread when attached (request.go), Apply and Reset
+	// disabled until the answer comes; the saved settings and the
+	// certificate then in use are read there too, so load and the
+	// certificate line show them without asking again.
+	request(s.c, []fyne.Disableable{s.apply, s.reset}, func() (applied, error) {
+		if err := svc.ChangeSettings(change, "Server settings"); err != nil {
+			return applied{}, err
+		}
+		svc.Settings()
+		if certChanged && certificate != nil {
+			return applied{cert: certificate(), hasCert: true}, nil
+		}
+		return applied{}, nil
+	}, func(a applied, err error) {
+		if err != nil {
+			s.showResult("Not saved: "+core.ErrorMessage(err), widget.DangerImportance)
+			return
+		}
+		s.applied(old, set, a.cert, a.hasCert)
+	})
+}
+
+// applied shows the outcome of a save of the Server screen that went
+// through: old and set are the settings before and as saved, cert the
+// certificate in use after it when hasCert (read only when the
+// certificate or the advertised host changed).
+func (s *serverScreen) applied(old, set core.Settings, cert CertInfo, hasCert bool) {
 	s.load()
 	saved, imp := "Saved.", widget.SuccessImportance
 	if old.TLSCert != set.TLSCert || old.TLSKey != set.TLSKey || old.Advertise != set.Advertise {
 		oldFP := s.c.fingerprint
-		info := s.refreshCert()
+		info := s.showCert(cert, hasCert)
 		if s.c.fingerprint != oldFP {
 			// The listener picks the certificate per connection, so the
 			// switch needs no restart; pinned apps notice it, though.

@@ -99,10 +99,18 @@ func (s *serverScreen) choosePath(fl *field) {
 // follows a new fingerprint.
 func (s *serverScreen) refreshCert() CertInfo {
 	if s.c.deps.Certificate == nil {
+		return s.showCert(CertInfo{}, false)
+	}
+	return s.showCert(s.c.deps.Certificate(), true)
+}
+
+// showCert shows info, the certificate in use as Deps.Certificate
+// reported it; known is false when there is no Deps.Certificate.
+func (s *serverScreen) showCert(info CertInfo, known bool) CertInfo {
+	if !known {
 		s.certInUse.Hide()
 		return CertInfo{Fingerprint: s.c.fingerprint}
 	}
-	info := s.c.deps.Certificate()
 	if info.Fingerprint != "" && info.Fingerprint != s.c.fingerprint {
 		s.c.fingerprint = info.Fingerprint
 		s.c.refreshStatus()

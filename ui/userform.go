@@ -43,11 +43,61 @@ type userForm struct {
 
 	general      *widget.Label // errors that belong to no field
 	save, cancel *button
+
+	// previews asks for the effective profile as the group and profile
+	// change (preview).
+	previews *latest[core.EffectiveProfile]
 }
 
-// openForm shows the Add dialog, or the Edit dialog for u.
+// formReads is what the user form reads from the service as it opens.
+type formReads struct {
+	set      core.Settings
+	profiles []core.Profile
+	eff      core.EffectiveProfile
+	effErr   error
+	logs     []core.ClientLogEntry // Edit only
+	logsErr  error
+}
+
+// openForm shows the Add dialog, or the Edit dialog for u. An attached
+// console reads what the form shows (the PIN rule, the profiles, the
+// effective profile, the client log) off the UI thread (request.go) and
+// opens the form when it comes, Add user and Edit disabled meanwhile so
+// a second tap opens no second form.
 func (s *usersScreen) openForm(u *core.User) {
+	if s.opening {
+		return // the shortcut while a form's reads are on their way
+	}
+	s.opening = true
+	svc := s.c.svc
+	var editing string
+	var group, profile string
+	if u != nil {
+		editing, group, profile = u.Name, u.Group, u.Profile
+	}
+	request(s.c, []fyne.Disableable{s.add, s.edit}, func() (formReads, error) {
+		r := formReads{set: svc.Settings()}
+		r.profiles, _ = svc.Profiles()
+		if !slices.ContainsFunc(r.profiles, func(p core.Profile) bool { return p.Name == profile }) {
+			// The form's choice cannot show it either and shows the
+			// group's (showForm): the preview matches the choice.
+			profile = ""
+		}
+		r.eff, r.effErr = svc.EffectiveProfileFor(core.User{Group: strings.TrimSpace(group), Profile: profile})
+		if editing != "" {
+			r.logs, r.logsErr = svc.ClientLogs(editing)
+		}
+		return r, nil
+	}, func(r formReads, _ error) {
+		s.opening = false
+		s.showForm(u, r)
+	})
+}
+
+// showForm is openForm once its reads came.
+func (s *usersScreen) showForm(u *core.User, r formReads) {
 	f := &userForm{s: s}
+	f.previews = &latest[core.EffectiveProfile]{c: s.c, show: f.showPreview}
 	entry := func(placeholder string) *field {
 		e := s.c.newEntry()
 		e.SetPlaceHolder(placeholder)
@@ -70,11 +120,11 @@ func (s *usersScreen) openForm(u *core.User) {
 	f.disabled = newCheck(s.c, "Disabled", nil)
 	f.general = &widget.Label{Importance: widget.DangerImportance, Wrapping: fyne.TextWrapWord}
 	f.general.Hide()
-	f.profile = newChoice(s.c, s.profileChoices(), func(string) { f.preview() })
+	f.profile = newChoice(s.c, profileChoices(r.profiles), nil)
 	f.profile.SetSelected(profileFollowGroup)
 	f.effective = &widget.Label{Wrapping: fyne.TextWrapWord, Importance: widget.LowImportance}
 
-	set := s.c.svc.Settings()
+	set := r.set
 	pinRule := fmt.Sprintf("%d to %d digits", set.PINMin, set.PINMax)
 	title := "Add user"
 	if u == nil {
@@ -105,8 +155,9 @@ func (s *usersScreen) openForm(u *core.User) {
 		}
 		f.opened = f.edited(*u)
 	}
+	// Set after the values above, which the reads already previewed.
 	f.group.entry.OnChanged = func(string) { f.preview() }
-	f.preview()
+	f.profile.OnChanged = func(string) { f.preview() }
 
 	grid := newFormGrid(
 		formRow("Username", f.name.box),
@@ -122,12 +173,12 @@ func (s *usersScreen) openForm(u *core.User) {
 	// Sixteen values do not fit a dialog on a laptop screen: they scroll.
 	f.effectiveBox = newDisclosure(s.c, "Effective profile",
 		container.New(fixedHeight(200), container.NewVScroll(f.effective)))
-	f.preview()
+	f.showPreview(r.eff, r.effErr)
 	content := container.NewVBox(grid, checks, f.effectiveBox, f.general)
 	if u != nil {
 		name := u.Name
 		f.clientLog = &widget.Label{Wrapping: fyne.TextWrapWord, Importance: widget.LowImportance}
-		f.showClientLog()
+		f.showClientLog(r.logs, r.logsErr)
 		f.clientLogBtn = newButton(s.c, "Client log…", nil, func() { s.c.openClientLog(name) })
 		content.Objects = append(content.Objects[:3], container.NewBorder(nil, nil, nil, f.clientLogBtn, f.clientLog), f.general)
 	}
@@ -256,10 +307,10 @@ func (f *userForm) showError(err error) {
 // profileFollowGroup is the profile choice of a user without their own.
 const profileFollowGroup = "(group's profile or Default)"
 
-// profileChoices are the choices of the user form's Profile.
-func (s *usersScreen) profileChoices() []string {
+// profileChoices are the choices of the user form's Profile, all being
+// the profiles stored.
+func profileChoices(all []core.Profile) []string {
 	out := []string{profileFollowGroup}
-	all, _ := s.c.svc.Profiles()
 	for _, p := range all {
 		out = append(out, p.Name)
 	}
@@ -274,13 +325,22 @@ func (f *userForm) ownProfile() string {
 	return f.profile.Selected
 }
 
-// preview shows the profile that applies with the form's group and
-// profile, naming where each value comes from.
+// preview asks for the profile that applies with the form's group and
+// profile as they stand. An attached console asks off the UI thread, the
+// newest question only (latest), so typing a group does not wait on the
+// network at each key and a late answer for an older text is not shown.
 func (f *userForm) preview() {
 	if f.effective == nil || f.group == nil {
 		return
 	}
-	e, err := f.s.c.svc.EffectiveProfileFor(core.User{Group: strings.TrimSpace(f.group.entry.Text), Profile: f.ownProfile()})
+	svc := f.s.c.svc
+	u := core.User{Group: strings.TrimSpace(f.group.entry.Text), Profile: f.ownProfile()}
+	f.previews.ask(func() (core.EffectiveProfile, error) { return svc.EffectiveProfileFor(u) })
+}
+
+// showPreview shows e, the profile that applies, naming where each value
+// comes from.
+func (f *userForm) showPreview(e core.EffectiveProfile, err error) {
 	if err != nil {
 		f.effective.SetText(core.ErrorMessage(err))
 		return
@@ -306,15 +366,22 @@ func withUnset(e core.EffectiveProfile) core.EffectiveProfile {
 	return e
 }
 
-// showClientLog says what the user's phone uploaded (#14).
-func (f *userForm) showClientLog() {
+// showClientLog says what the user's phone uploaded (#14): entries, or
+// err if they could not be read.
+func (f *userForm) showClientLog(entries []core.ClientLogEntry, err error) {
 	if f.clientLog == nil {
 		return
 	}
-	entries, err := f.s.c.svc.ClientLogs(f.editing)
 	if err != nil {
 		f.clientLog.SetText("Client log: " + core.ErrorMessage(err))
 		return
 	}
 	f.clientLog.SetText("Client log: " + clientLogSummary(entries))
+}
+
+// reloadClientLog reads the client log again when the phone uploaded
+// more; off the UI thread when attached (request.go).
+func (f *userForm) reloadClientLog() {
+	svc, user := f.s.c.svc, f.editing
+	request(f.s.c, nil, func() ([]core.ClientLogEntry, error) { return svc.ClientLogs(user) }, f.showClientLog)
 }

@@ -58,6 +58,7 @@ type usersScreen struct {
 	mostRows int
 
 	form     *userForm       // the open Add/Edit dialog, if any
+	opening  bool            // the form's reads are on their way (openForm)
 	confirm  *askDialog      // the open Delete or Revoke confirmation, if any
 	pinReset *pinResetDialog // the open Reset PIN dialog, if any
 	importer *csvImport      // the open import dialog, if any
