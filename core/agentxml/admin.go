@@ -25,16 +25,7 @@ const sinceLayout = "2-Jan-2006"
 
 // adminXML serves an AdminXML endpoint.
 func (s *Server) adminXML(w http.ResponseWriter, r *http.Request) {
-	if r.Method != http.MethodPost && r.Method != http.MethodGet {
-		// Charged like a path nobody serves, as on AgentXML.
-		if s.limited(w, r, s.lims.notFound) {
-			return
-		}
-		w.Header().Set("Allow", "GET, POST")
-		writeText(w, http.StatusMethodNotAllowed, "AdminXML requests are sent with POST.")
-		return
-	}
-	if s.refusedTooOften(w, r) {
+	if !s.admitXML(w, r, "AdminXML") {
 		return
 	}
 	buf := getBuffer()

@@ -50,6 +50,23 @@ func (s *Server) refusedTooOften(w http.ResponseWriter, r *http.Request) bool {
 	return false
 }
 
+// admitXML answers a request to an AgentXML or AdminXML endpoint (api
+// names which) that is not to be read: a method no agent, phone or
+// reporting tool sends (charged like a path nobody serves, answered 405
+// with Allow), or a source that has used up its refused requests (429).
+// It reports whether the request may go on.
+func (s *Server) admitXML(w http.ResponseWriter, r *http.Request, api string) bool {
+	if r.Method != http.MethodPost && r.Method != http.MethodGet {
+		if s.limited(w, r, s.lims.notFound) {
+			return false
+		}
+		w.Header().Set("Allow", "GET, POST")
+		writeText(w, http.StatusMethodNotAllowed, api+" requests are sent with POST.")
+		return false
+	}
+	return !s.refusedTooOften(w, r)
+}
+
 // Header values shared by every reply; assigning the slices directly
 // avoids the allocations of Header().Set on the hot path. They are never
 // modified.
@@ -198,17 +215,7 @@ func (s *Server) recoverPanic(w http.ResponseWriter) {
 // agentXML serves an AgentXML endpoint; mobile selects the /proxy subset.
 func (s *Server) agentXML(mobile bool) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		if r.Method != http.MethodPost && r.Method != http.MethodGet {
-			// No agent or phone sends another method: charged like a
-			// path nobody serves.
-			if s.limited(w, r, s.lims.notFound) {
-				return
-			}
-			w.Header().Set("Allow", "GET, POST")
-			writeText(w, http.StatusMethodNotAllowed, "AgentXML requests are sent with POST.")
-			return
-		}
-		if s.refusedTooOften(w, r) {
+		if !s.admitXML(w, r, "AgentXML") {
 			return
 		}
 		buf := getBuffer()
