@@ -45,6 +45,11 @@ type attachedService struct {
 	// gate, when set, stands between the console and the admin socket
 	// (freeze_test.go): hold it and the network carries nothing.
 	gate *gate
+	// holdOpen holds the gate from before the console is built, so its
+	// first reads wait (freeze_reread_test.go).
+	holdOpen bool
+	// usersOnly builds no screen but User Management (harness.usersOnly).
+	usersOnly bool
 }
 
 func newAttachedHarnessWith(t *testing.T, o attachedService) (h *harness, stopService func()) {
@@ -62,6 +67,7 @@ func newAttachedHarnessWith(t *testing.T, o attachedService) (h *harness, stopSe
 		if o.oath {
 			h.svc = oathService(t, h.clock)
 		}
+		h.usersOnly = o.usersOnly
 		dir, err := os.MkdirTemp("", "pv")
 		if err != nil {
 			t.Fatal(err)
@@ -95,6 +101,9 @@ func newAttachedHarnessWith(t *testing.T, o attachedService) (h *harness, stopSe
 			t.Fatal(err)
 		}
 		t.Cleanup(c.Close)
+		if o.holdOpen {
+			o.gate.hold()
+		}
 		k := adminapi.NewConsole(c)
 		// The service reports where its server answers (app/env.go), and
 		// the console reads it over the socket as app wires it.
@@ -117,6 +126,7 @@ func newAttachedHarnessWith(t *testing.T, o attachedService) (h *harness, stopSe
 // said in a sentence.
 func TestConsole_AttachedOverAdminSocket(t *testing.T) {
 	h, _ := newAttachedHarness(t)
+	h.answered() // the status bar is read off the UI thread
 	if h.c.serverState.Text != AttachedState || h.c.modeNote.Text != attachedNote || h.c.installSvc.Visible() {
 		t.Errorf("status bar %q, %q, install button shown %v", h.c.serverState.Text, h.c.modeNote.Text, h.c.installSvc.Visible())
 	}

@@ -251,16 +251,23 @@ func (c *Console) connection(why string) {
 
 // catchUpReprovision tells an open Reprovision dialog that its code
 // provisioned a phone while this console was cut off from the service,
-// when the user's record says so.
+// when the user's record says so. The record is asked off the UI thread
+// when attached (request.go): it runs as the connection comes back, on a
+// network that may carry nothing again. A dialog closed or replaced
+// meanwhile is not touched.
 func (c *Console) catchUpReprovision() {
 	d := c.reprov
 	if d == nil || d.done {
 		return
 	}
-	if u, err := c.svc.User(d.user); err == nil {
+	svc, user := c.svc, d.user
+	request(c, nil, func() (core.User, error) { return svc.User(user) }, func(u core.User, err error) {
+		if err != nil || d.closed || c.reprov != d {
+			return
+		}
 		at := u.ProvisionedAt
 		d.provisionedSince(&at, u.DeviceOS)
-	}
+	})
 }
 
 // lostService tells an attached console's user that changes made

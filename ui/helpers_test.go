@@ -34,6 +34,10 @@ type harness struct {
 	// saved is where the last file was saved; open is the file the next
 	// open dialog picks ("" cancels it).
 	saved, open string
+	// usersOnly, set before the console is built, leaves the other
+	// screens unbuilt, as in a console that has shown only User
+	// Management: they ignore events until built (ui.go).
+	usersOnly bool
 }
 
 func TestMain(m *testing.M) {
@@ -83,7 +87,9 @@ func newHarnessOn(t *testing.T, st core.Store, edit func(h *harness, d *Deps)) *
 	}
 	h.c = newConsole(a, h.win, d, h.options())
 	t.Cleanup(h.c.Close)
-	buildScreens(h.c)
+	if !h.usersOnly {
+		buildScreens(h.c)
+	}
 	return h
 }
 

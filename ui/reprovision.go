@@ -106,9 +106,11 @@ type reprovisionHost struct {
 	// header is put above the details (the full console's token
 	// choice); nil for none.
 	header func(d *reprovisionDialog) fyne.CanvasObject
-	// gone says whether user was deleted, on a users-changed event; nil
-	// when the window notices otherwise (Attached.refreshUsers).
-	gone func(user string) bool
+	// gone asks whether user was deleted, on a users-changed event, and
+	// hands the answer to done on the UI thread: at once, or later when
+	// it asks the service over the network. nil when the window notices
+	// otherwise (Attached.refreshUsers).
+	gone func(user string, done func(gone bool))
 	// opened is called once the dialog is built, before it shows, and
 	// closed when it closes.
 	opened, closed func(d *reprovisionDialog)
@@ -253,6 +255,7 @@ func (c *Console) reprovisionNow(name string) {
 // it asks the service at once, mails, saves, offers the authenticator app
 // (which withdraws the code on screen), and takes Escape (keys.go).
 func (c *Console) reprovisionHost() reprovisionHost {
+	asking := &latest[bool]{c: c} // whether the user is gone (gone)
 	return reprovisionHost{
 		win: c.win, keys: c, theme: c.app.Settings().Theme(), clipboard: c.app.Clipboard(),
 		do: c.do, tick: c.opts.tick, now: c.svc.Now,
@@ -273,9 +276,14 @@ func (c *Console) reprovisionHost() reprovisionHost {
 				return w
 			}))
 		},
-		gone: func(user string) bool {
-			_, err := c.svc.User(user)
-			return core.ErrorCode(err) == core.CodeNotFound
+		// Off the UI thread when attached (request.go); a burst of
+		// events asks once more when the answer comes, not once each.
+		gone: func(user string, done func(bool)) {
+			asking.show = func(gone bool, _ error) { done(gone) }
+			asking.ask(func() (bool, error) {
+				_, err := c.svc.User(user)
+				return core.ErrorCode(err) == core.CodeNotFound, nil
+			})
 		},
 		opened: func(d *reprovisionDialog) {
 			// Escape leaves full screen first, then closes.
@@ -558,8 +566,13 @@ func (d *reprovisionDialog) onEvent(e core.Event) {
 			d.finish(statusSuperseded, widget.WarningImportance, "Use New code to make another.")
 		}
 	case core.EventUsersChanged:
-		if d.host.gone != nil && d.host.gone(d.issued.User) {
-			d.userGone()
+		if d.host.gone != nil {
+			d.host.gone(d.issued.User, func(gone bool) {
+				// A dialog closed meanwhile is not touched.
+				if gone && !d.closed {
+					d.userGone()
+				}
+			})
 		}
 	}
 }

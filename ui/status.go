@@ -15,23 +15,52 @@ import (
 // the counts, and the clock that recounts them (split from ui.go, which
 // builds the window).
 
-// refreshStatus rewrites the status bar from the server's state, the
-// configuration and the users screen's counts. An attached console cut
-// off from the service shows the addresses it last knew and asks
-// nothing: over a network that carries nothing a request waits for its
-// timeout, and this runs on the UI thread.
-func (c *Console) refreshStatus() {
-	if c.attached() && c.streamLost {
-		c.showStatus(c.lastURLs, core.Health{})
-		return
-	}
-	c.showStatus(c.serverURLs(), c.svc.Health())
+// statusFacts is what the status bar shows that the service is asked
+// for.
+type statusFacts struct {
+	urls   []string // where the server answers; none when it is stopped
+	health core.Health
+	siteID string
 }
 
-// showStatus is refreshStatus with where the server answers and its
-// health already asked (off the UI thread by the status clock).
-func (c *Console) showStatus(urls []string, h core.Health) {
-	c.lastURLs = urls
+// readStatus asks the service for the status bar's facts. Attached, each
+// is a request (Settings too, once an event made its copy stale), so it
+// runs off the UI thread there (refreshStatus, the status clock).
+func (c *Console) readStatus() statusFacts {
+	return statusFacts{urls: c.serverURLs(), health: c.svc.Health(), siteID: c.svc.Settings().SiteID}
+}
+
+// refreshStatus rewrites the status bar from the server's state, the
+// configuration and the users screen's counts. An attached console asks
+// off the UI thread (request.go, latest): over a network that carries
+// nothing a request waits for its timeout, and events and screens ask
+// for this on the UI thread; asked again meanwhile, it asks once more
+// when the answer comes, not once each. Cut off from the service, it
+// shows what it last knew and asks nothing.
+func (c *Console) refreshStatus() {
+	if c.attached() && c.streamLost {
+		c.showStatus(statusFacts{urls: c.shownStatus.urls, siteID: c.shownStatus.siteID})
+		return
+	}
+	c.statusReads.ask(func() (statusFacts, error) { return c.readStatus(), nil })
+}
+
+// statusRead shows the answer refreshStatus asked for, unless the
+// console was cut off from the service meanwhile: the failed read would
+// then replace what it last knew with nothing.
+func (c *Console) statusRead(f statusFacts, _ error) {
+	if c.attached() && c.streamLost {
+		c.refreshStatus()
+		return
+	}
+	c.showStatus(f)
+}
+
+// showStatus is refreshStatus with the service's facts already asked
+// (off the UI thread when attached).
+func (c *Console) showStatus(f statusFacts) {
+	c.shownStatus = f
+	urls, h := f.urls, f.health
 	was, wasStatus, wasWrap := c.serverState.Text, c.status.Text, c.status.Wrapping
 	defer func() {
 		// "● Server needs attention" is wider than "● Server running":
@@ -75,7 +104,7 @@ func (c *Console) showStatus(urls []string, h core.Health) {
 	if len(urls) > 0 {
 		parts = append(parts, strings.Join(urls, ", "))
 	}
-	parts = append(parts, "Site ID "+c.svc.Settings().SiteID)
+	parts = append(parts, "Site ID "+f.siteID)
 	if c.users != nil {
 		devices, pending := c.users.counts()
 		parts = append(parts, plural(devices, "device provisioned", "devices provisioned"),
@@ -130,7 +159,7 @@ func (c *Console) startStatusClock() {
 				// Asked here, not on the UI thread: attached, each is a
 				// request, which a network that carries nothing keeps
 				// waiting for its timeout.
-				urls, health := c.serverURLs(), c.svc.Health()
+				facts := c.readStatus()
 				// Expired codes leave the pending count and their
 				// messages show as withdrawn, together.
 				c.do(func() {
@@ -141,7 +170,7 @@ func (c *Console) startStatusClock() {
 					if c.attached() && c.streamLost {
 						c.refreshStatus()
 					} else {
-						c.showStatus(urls, health)
+						c.showStatus(facts)
 					}
 					if c.outbox != nil && c.outbox.expiryPassed() {
 						c.outbox.refresh()

@@ -151,8 +151,10 @@ type Console struct {
 	// requests counts the requests sent off the UI thread whose answers
 	// are still to be applied (request.go). UI thread only.
 	requests int
-	// lastURLs are the server's addresses the status bar showed last.
-	lastURLs []string
+	// shownStatus is what the status bar showed last (showStatus);
+	// statusReads asks for it (refreshStatus).
+	shownStatus statusFacts
+	statusReads latest[statusFacts]
 
 	menu     *fyne.MainMenu
 	aboutBox *about     // the open About box, if any
@@ -290,6 +292,7 @@ func newConsole(a fyne.App, w fyne.Window, d Deps, o options) *Console {
 	c := &Console{app: a, win: w, svc: d.Service, deps: d, opts: o,
 		fingerprint: d.Fingerprint, serverErr: d.StartErr}
 	c.ui.queue = o.do
+	c.statusReads = latest[statusFacts]{c: c, show: c.statusRead}
 
 	// Subscribe before the screens load their data, so nothing committed
 	// in between is missed; the log screen drops entries it already has.
@@ -361,9 +364,14 @@ func newConsole(a fyne.App, w fyne.Window, d Deps, o options) *Console {
 		c.showError(sentence("The server could not start: " + serverErrorMessage(d.StartErr) +
 			" Change the address or port under Server, then restart it there."))
 	}
-	if !c.svc.Settings().SetupDone {
-		c.openFirstRun()
-	}
+	// Attached, the settings are a request: asked off the UI thread
+	// (request.go), the window opens at once over a silent network.
+	svc := c.svc
+	request(c, nil, func() (bool, error) { return svc.Settings().SetupDone, nil }, func(done bool, _ error) {
+		if !done {
+			c.openFirstRun()
+		}
+	})
 	return c
 }
 

@@ -59,8 +59,9 @@ func (s *usersScreen) confirmAction(btn *widget.Button, title, msg, confirm stri
 		// off the UI thread (request.go), and the list shows the change
 		// when the answer comes.
 		requestErr(s.c, []fyne.Disableable{btn}, do, func(err error) {
-			s.refresh()
-			s.leaveDisabled()
+			// The focus leaves the button once the rows say whether
+			// it is disabled now.
+			s.refreshThen(s.leaveDisabled)
 			if err != nil {
 				s.c.showError(err)
 			}

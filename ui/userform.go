@@ -261,9 +261,13 @@ func (f *userForm) submit() {
 			f.showError(err)
 			return
 		}
-		f.s.selected = core.Key(saved.Name)
 		f.dlg.Hide()
-		f.s.refresh()
+		// The user saved is selected once the list holds them (an
+		// attached console reads it off the UI thread), not before: a
+		// search typed meanwhile would drop a selection of a row not
+		// listed yet.
+		s, key := f.s, core.Key(saved.Name)
+		s.refreshThen(func() { s.selectKey(key) })
 	})
 }
 

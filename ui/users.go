@@ -57,6 +57,16 @@ type usersScreen struct {
 	// highlight was last put on the first row (highlightFirst).
 	mostRows int
 
+	// reads asks the service for the rows (refresh): one request on its
+	// way at a time, so a burst of events holds one, not one each.
+	reads latest[usersRead]
+	// loaded: an answer to a read has been applied; until then an
+	// attached console's list says it is loading.
+	loaded bool
+	// afterRead runs once the answer to the newest read has been applied
+	// (refreshThen).
+	afterRead []func()
+
 	form     *userForm       // the open Add/Edit dialog, if any
 	opening  bool            // the form's reads are on their way (openForm)
 	confirm  *askDialog      // the open Delete or Revoke confirmation, if any
@@ -79,6 +89,7 @@ type userRow struct {
 
 func newUsersScreen(c *Console) *usersScreen {
 	s := &usersScreen{c: c}
+	s.reads = latest[usersRead]{c: c, show: s.showRead}
 	s.search = c.newEntry()
 	s.search.SetPlaceHolder("Search username, full name or email (Ctrl+F)")
 	s.search.ActionItem = widget.NewIcon(theme.SearchIcon())
@@ -264,32 +275,86 @@ func deviceRank(r *userRow, now time.Time) int {
 	return rank
 }
 
-// refresh reloads users and pending codes from the service, keeping the
-// search, the order and the selection.
+// loadingUsers is what an attached console's list says while its first
+// read is on its way.
+const loadingUsers = "Loading users…"
+
+// usersRead is what the list shows, asked in one trip: the users, their
+// pending provision codes and their OATH tokens.
+type usersRead struct {
+	users   []core.User
+	pending map[string]time.Time       // nil when it could not be read
+	oath    map[string]core.OATHStatus // nil when it could not be read
+}
+
+// refresh rereads users, pending codes and tokens from the service,
+// keeping the search, the order and the selection. An attached console
+// asks off the UI thread (request.go, latest): the rows on screen stay
+// until the answer comes, and refreshes asked meanwhile cost one more
+// read, not one each. Callers that act on the new rows use refreshThen.
 func (s *usersScreen) refresh() {
-	defer s.c.refreshStatus()
-	users, err := s.c.svc.Users()
+	if !s.loaded && s.c.attached() {
+		s.empty.SetText(loadingUsers)
+		s.empty.Show()
+	}
+	svc := s.c.svc
+	s.reads.ask(func() (usersRead, error) {
+		users, err := svc.Users()
+		if err != nil {
+			return usersRead{}, err
+		}
+		// On error the device column just won't mention codes, or tokens.
+		pending, _ := svc.PendingCodes()
+		oath, _ := svc.OATHStatuses()
+		return usersRead{users: users, pending: pending, oath: oath}, nil
+	})
+}
+
+// refreshThen is refresh, and then, once the answer has been applied,
+// fn: a change that acts on the new rows (the user just added selected,
+// the focus moved off a button the change disabled) waits for them. A
+// console on its own store runs fn before refreshThen returns.
+func (s *usersScreen) refreshThen(fn func()) {
+	s.afterRead = append(s.afterRead, fn)
+	s.refresh()
+}
+
+// showRead applies the answer to the newest read: the rows, or the
+// reason they could not be read; then the status bar's counts and what
+// waited for the rows (refreshThen).
+func (s *usersScreen) showRead(r usersRead, err error) {
+	s.loaded = true
+	defer func() {
+		s.c.refreshStatus()
+		after := s.afterRead
+		s.afterRead = nil
+		for _, fn := range after {
+			fn()
+		}
+	}()
 	if err != nil {
 		s.all = nil
 		s.empty.SetText("The users could not be read: " + core.ErrorMessage(err))
 		s.applyFilter()
 		return
 	}
-	pending, err := s.c.svc.PendingCodes()
-	if err != nil {
-		pending = nil // the device column just won't mention codes
-	}
-	oath, _ := s.c.svc.OATHStatuses() // on error the column just won't mention tokens
-	s.all = make([]userRow, len(users))
-	for i, u := range users {
-		s.all[i] = userRow{User: u, pending: pending[u.Name], key: core.Key(u.Name),
+	s.all = make([]userRow, len(r.users))
+	for i, u := range r.users {
+		s.all[i] = userRow{User: u, pending: r.pending[u.Name], key: core.Key(u.Name),
 			search: strings.ToLower(u.Name + "\x00" + u.FullName + "\x00" + u.Email),
-			oath:   oathOf(oath, u.Name)}
+			oath:   oathOf(r.oath, u.Name)}
 	}
 	if s.sortBy != sortByName || s.sortDesc {
 		s.sortRows() // Users() is already in name order
 	}
 	s.empty.SetText("")
+	s.applyFilter()
+}
+
+// selectKey selects the user whose core.Key is key, if the search shows
+// them; otherwise nothing is selected, as for a user the search hides.
+func (s *usersScreen) selectKey(key string) {
+	s.selected = key
 	s.applyFilter()
 }
 
