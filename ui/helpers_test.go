@@ -84,6 +84,9 @@ func newHarnessOn(t *testing.T, st core.Store, edit func(h *harness, d *Deps)) *
 	h.c = newConsole(a, h.win, d, h.options())
 	t.Cleanup(h.c.Close)
 	buildScreens(h.c)
+	// An attached console's screens read off the UI thread as they are
+	// built; a person sees them once the answers came.
+	h.answered()
 	return h
 }
 
