@@ -33,7 +33,13 @@ type agentsScreen struct {
 	add, edit, del *widget.Button
 
 	agents   []core.Agent
-	selected string // name of the selected agent
+	hosts    map[string]string // each agent's host column (hostText), by name
+	selected string            // name of the selected agent
+	// reads asks for the agents and their addresses, one trip at a
+	// time (refresh); refocus moves the focus off a button the next
+	// read disables (a deletion's).
+	reads   *reread[agentsRead]
+	refocus bool
 
 	form    *agentForm
 	confirm *askDialog
@@ -58,8 +64,7 @@ func newAgentsScreen(c *Console) *agentsScreen {
 		s.selected = ""
 		s.updateButtons()
 	}
-	s.empty = &widget.Label{Alignment: fyne.TextAlignCenter, Wrapping: fyne.TextWrapWord,
-		Text: "No agents yet. Add the VPN or web application that checks one-time codes with this server."}
+	s.empty = &widget.Label{Alignment: fyne.TextAlignCenter, Wrapping: fyne.TextWrapWord, Text: agentsNone}
 
 	s.add = widget.NewButtonWithIcon("Add agent", theme.ContentAddIcon(), func() { s.openForm(nil) })
 	s.add.Importance = widget.HighImportance
@@ -79,16 +84,62 @@ func newAgentsScreen(c *Console) *agentsScreen {
 	)
 	bottom := container.NewVBox(widget.NewSeparator(), container.NewBorder(nil, nil, nil, container.NewHBox(s.edit, s.del)))
 	s.content = container.NewBorder(top, bottom, nil, nil, container.NewStack(s.list, centred(s.empty)))
+	s.reads = &reread[agentsRead]{c: c, show: s.show}
+	if c.attached() {
+		// The first read crosses the network; "No agents yet" meanwhile
+		// would be a guess.
+		s.empty.SetText(agentsReading)
+	}
 	s.refresh()
 	return s
 }
 
-// refresh shows the service's agents, keeping the selection.
+// Texts of the Agents screen's empty list.
+const (
+	agentsNone    = "No agents yet. Add the VPN or web application that checks one-time codes with this server."
+	agentsReading = "Reading the agents from the service…"
+)
+
+// agentsRead is what the Agents screen shows, read in one trip: the
+// agents and each one's host column, whose addresses the service holds.
+type agentsRead struct {
+	agents []core.Agent
+	hosts  map[string]string
+}
+
+// refresh reads the service's agents again. An attached console asks off
+// the UI thread (reread), so a burst of events holds one request; the
+// list stays as it is until the answer comes.
 func (s *agentsScreen) refresh() {
-	s.agents = s.c.svc.Agents()
+	svc := s.c.svc
+	s.reads.ask(func() (agentsRead, error) {
+		r := agentsRead{agents: svc.Agents(), hosts: map[string]string{}}
+		for _, a := range r.agents {
+			r.hosts[a.Name] = agentHostText(svc, a)
+		}
+		return r, nil
+	})
+}
+
+// show puts a read on screen, keeping the selection.
+func (s *agentsScreen) show(r agentsRead, _ error) {
+	s.agents, s.hosts = r.agents, r.hosts
+	s.empty.SetText(agentsNone)
 	s.empty.Hidden = len(s.agents) > 0
 	s.empty.Refresh()
 	s.list.Refresh()
+	s.keepSelection()
+	if s.refocus {
+		// Off the Delete button the deletion disabled, now that the
+		// list shows the agent gone.
+		s.refocus = false
+		leaveDisabled(s.c.win.Canvas(), s.list, len(s.agents), s.add)
+	}
+}
+
+// keepSelection selects the selected agent again, or none when it is
+// gone.
+func (s *agentsScreen) keepSelection() {
 	for i, a := range s.agents {
 		if a.Name == s.selected {
 			s.list.Select(i)
@@ -107,18 +158,22 @@ func (s *agentsScreen) updateRow(id widget.ListItemID, o fyne.CanvasObject) {
 	}
 	a := s.agents[id]
 	cells := o.(*fyne.Container).Objects
-	for i, t := range []string{a.Name, s.hostText(a), a.Group, modesText(a), yesNo(a.Repository)} {
+	// The host column comes with the read: a row drawn asks nothing.
+	for i, t := range []string{a.Name, s.hosts[a.Name], a.Group, modesText(a), yesNo(a.Repository)} {
 		cells[i].(*widget.Label).SetText(t)
 	}
 }
 
-// hostText is the agent's host, with the addresses a host name resolved
-// to, since those are what requests are matched against.
-func (s *agentsScreen) hostText(a core.Agent) string {
+// hostText is the agent's host column as the service holds it now.
+func (s *agentsScreen) hostText(a core.Agent) string { return agentHostText(s.c.svc, a) }
+
+// agentHostText is the agent's host, with the addresses a host name
+// resolved to, since those are what requests are matched against.
+func agentHostText(svc core.ConsoleAPI, a core.Agent) string {
 	if _, err := core.ParseAgentHost(a.Host); err == nil {
 		return a.Host
 	}
-	addrs := s.c.svc.AgentAddresses(a.Name)
+	addrs := svc.AgentAddresses(a.Name)
 	if len(addrs) == 0 {
 		return a.Host + " (does not resolve)"
 	}
@@ -181,9 +236,8 @@ func (s *agentsScreen) confirmDelete() {
 			}
 			// Off the UI thread when attached (request.go).
 			requestErr(s.c, []fyne.Disableable{s.del}, func() error { return s.c.svc.DeleteAgent(a.Name) }, func(err error) {
+				s.refocus = true
 				s.refresh()
-				// Off the Delete button the deletion disabled.
-				leaveDisabled(s.c.win.Canvas(), s.list, len(s.agents), s.add)
 				if err != nil {
 					s.c.showError(err)
 				}

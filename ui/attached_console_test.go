@@ -50,6 +50,10 @@ type attachedService struct {
 	holdOpen bool
 	// usersOnly builds no screen but User Management (harness.usersOnly).
 	usersOnly bool
+	// certificate, when set, is the certificate the service's server
+	// presents, which the console reads as app wires Deps.Certificate
+	// (a request to the service).
+	certificate *core.CertificateStatus
 }
 
 func newAttachedHarnessWith(t *testing.T, o attachedService) (h *harness, stopService func()) {
@@ -67,7 +71,7 @@ func newAttachedHarnessWith(t *testing.T, o attachedService) (h *harness, stopSe
 		if o.oath {
 			h.svc = oathService(t, h.clock)
 		}
-		h.usersOnly = o.usersOnly
+		h.usersOnly, h.openHeld = o.usersOnly, o.holdOpen
 		dir, err := os.MkdirTemp("", "pv")
 		if err != nil {
 			t.Fatal(err)
@@ -108,10 +112,20 @@ func newAttachedHarnessWith(t *testing.T, o attachedService) (h *harness, stopSe
 		// The service reports where its server answers (app/env.go), and
 		// the console reads it over the socket as app wires it.
 		h.svc.SetServerStatus(func() core.ServerStatus {
-			return core.ServerStatus{URLs: []string{"https://192.0.2.10:8443"}}
+			st := core.ServerStatus{URLs: []string{"https://192.0.2.10:8443"}}
+			if o.certificate != nil {
+				st.Certificate = *o.certificate
+			}
+			return st
 		})
 		d.Service, d.Mail, d.Attached = k, k.MailTools(), "/var/lib/provisio"
 		d.ServerURLs = func() []string { return k.ServerStatus().URLs }
+		if o.certificate != nil {
+			d.Certificate = func() CertInfo {
+				cs := k.ServerStatus().Certificate
+				return CertInfo{Fingerprint: cs.Fingerprint, FromFiles: cs.FromFiles, Names: cs.Names, NotAfter: cs.NotAfter}
+			}
+		}
 		if o.wrapURLs != nil {
 			d.ServerURLs = o.wrapURLs(d.ServerURLs)
 		}

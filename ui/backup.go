@@ -22,6 +22,9 @@ type backupScreen struct {
 	now   *widget.Button
 	busy  bool
 	state core.BackupState // as last shown
+	// reads asks for the last backup's outcome, one trip at a time
+	// (refresh).
+	reads *reread[backupRead]
 
 	content fyne.CanvasObject
 }
@@ -60,8 +63,25 @@ func newBackupScreen(c *Console) *backupScreen {
 		extra: extra,
 	})
 	b.content = b.form.content
+	b.reads = &reread[backupRead]{c: c, show: b.show}
+	if c.attached() {
+		// The first read crosses the network.
+		b.last.SetText(backupReading)
+		b.now.Disable()
+	}
 	b.refresh()
 	return b
+}
+
+// backupReading is what an attached console's Backups screen says of the
+// last backup until its first read comes.
+const backupReading = "Last backup: reading it from the service…"
+
+// backupRead is what the Backups screen shows beside its form, read in
+// one trip: the last backup's outcome and whether a folder is set.
+type backupRead struct {
+	state    core.BackupState
+	noFolder bool
 }
 
 // lastBackupText words the last backup's outcome, and how important it is.
@@ -77,11 +97,21 @@ func lastBackupText(st core.BackupState) (string, widget.Importance) {
 	return "Last backup: " + when + " — failed: " + r.Error, widget.DangerImportance
 }
 
-// refresh shows the recorded outcome.
+// refresh reads the recorded outcome again. An attached console asks off
+// the UI thread (reread), so a burst of events holds one request; the
+// screen keeps what it shows until the answer comes.
 func (b *backupScreen) refresh() {
-	b.state = b.c.svc.BackupState()
+	svc := b.c.svc
+	b.reads.ask(func() (backupRead, error) {
+		return backupRead{state: svc.BackupState(), noFolder: svc.Settings().Backup.Folder == ""}, nil
+	})
+}
+
+// show shows the recorded outcome read.
+func (b *backupScreen) show(r backupRead, _ error) {
+	b.state = r.state
 	text, imp := lastBackupText(b.state)
-	noFolder := b.c.svc.Settings().Backup.Folder == ""
+	noFolder := r.noFolder
 	if noFolder && b.state.Last.At.IsZero() {
 		text += " Set a backup folder and Apply to take backups."
 	}
@@ -94,7 +124,8 @@ func (b *backupScreen) refresh() {
 	}
 }
 
-// configChanged follows saved settings and a new backup outcome.
+// configChanged follows saved settings and a new backup outcome, each
+// read off the UI thread when attached.
 func (b *backupScreen) configChanged() {
 	b.form.configChanged()
 	b.refresh()

@@ -38,6 +38,10 @@ type harness struct {
 	// screens unbuilt, as in a console that has shown only User
 	// Management: they ignore events until built (ui.go).
 	usersOnly bool
+	// openHeld, set before the console is built, says its network is
+	// held from the start: the harness does not wait for its first
+	// reads (attachedService.holdOpen).
+	openHeld bool
 }
 
 func TestMain(m *testing.M) {
@@ -89,6 +93,11 @@ func newHarnessOn(t *testing.T, st core.Store, edit func(h *harness, d *Deps)) *
 	t.Cleanup(h.c.Close)
 	if !h.usersOnly {
 		buildScreens(h.c)
+	}
+	// An attached console's screens read off the UI thread as they are
+	// built; a person sees them once the answers came.
+	if !h.openHeld {
+		h.answered()
 	}
 	return h
 }

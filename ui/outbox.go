@@ -24,6 +24,7 @@ const (
 	outboxNotSetUp = "Mail is not set up: messages wait in the outbox until you enter a mail server in Mail Transport."
 	outboxEmpty    = "The outbox is empty. Messages appear here when a provision code is sent by email."
 	outboxHint     = "Select a message to see it in full, retry it or discard it."
+	outboxReading  = "Reading the outbox from the service…"
 )
 
 // outboxScreen lists the durable outbox, newest first, and follows it as
@@ -53,6 +54,12 @@ type outboxScreen struct {
 
 	shown    []core.OutMessage // newest first
 	selected uint64            // ID of the selected message; 0 for none
+	// configured says whether mail was set up at the last read, for the
+	// rows' next attempt: a row drawn asks the service nothing.
+	configured bool
+	// reads asks for the outbox and the mail settings, one trip at a
+	// time (refresh).
+	reads *reread[outboxRead]
 
 	content fyne.CanvasObject
 }
@@ -93,19 +100,47 @@ func newOutboxScreen(c *Console) *outboxScreen {
 	)
 	s.content = container.NewBorder(top, container.NewVBox(widget.NewSeparator(), s.status, s.detail), nil, nil,
 		container.NewStack(s.list, container.NewCenter(s.empty)))
+	s.reads = &reread[outboxRead]{c: c, show: s.show}
+	if c.attached() {
+		// The first read crosses the network: say so meanwhile, rather
+		// than an empty outbox or a warning about mail that may be set up.
+		s.banner.Hide()
+		s.empty.SetText(outboxReading)
+	}
 	s.refresh()
 	return s
 }
 
-// refresh reloads the outbox and the mail settings, keeping the
-// selection on the same message while it is still there.
+// outboxRead is what the Outbox shows, read in one trip: the messages,
+// oldest first as the service lists them, and whether mail is set up.
+type outboxRead struct {
+	msgs       []core.OutMessage
+	configured bool
+}
+
+// refresh reads the outbox and the mail settings again. An attached
+// console asks off the UI thread (reread), so a burst of events holds
+// one request; the screen keeps what it shows until the answer comes.
 func (s *outboxScreen) refresh() {
-	if s.c.svc.Settings().Mail.Configured() {
+	svc := s.c.svc
+	s.reads.ask(func() (outboxRead, error) {
+		r := outboxRead{configured: svc.Settings().Mail.Configured()}
+		var err error
+		r.msgs, err = svc.Outbox()
+		return r, err
+	})
+}
+
+// show puts a read on screen, keeping the selection on the same message
+// while it is still there.
+func (s *outboxScreen) show(r outboxRead, err error) {
+	s.configured = r.configured
+	if r.configured {
 		s.banner.Hide()
 	} else {
 		s.banner.Show()
 	}
-	msgs, err := s.c.svc.Outbox()
+	msgs := r.msgs
 	if err != nil {
 		s.shown = nil
 		s.empty.SetText("The outbox could not be read: " + core.ErrorMessage(err))
@@ -241,7 +276,7 @@ func (s *outboxScreen) nextAttempt(m core.OutMessage) string {
 	}
 	now := s.c.svc.Now()
 	switch {
-	case !s.c.svc.Settings().Mail.Configured():
+	case !s.configured:
 		return "when mail is set up"
 	case !m.NextAttempt.After(now):
 		return "now"

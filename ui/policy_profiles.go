@@ -34,6 +34,13 @@ type profilesScreen struct {
 	// read; hidden otherwise.
 	problem *widget.Label
 
+	// reads asks for the profiles and their counts, one trip at a time
+	// (refresh).
+	reads *reread[profilesRead]
+	// refocus moves the focus off a button the next read disables
+	// (a deletion's).
+	refocus bool
+
 	form    *profileForm
 	opening bool       // New profile's reads are on their way (openForm)
 	confirm *askDialog // the Delete question
@@ -87,30 +94,79 @@ func newProfilesScreen(c *Console) *profilesScreen {
 	bottom := container.NewVBox(widget.NewSeparator(),
 		container.NewBorder(nil, nil, nil, container.NewHBox(s.assign, s.edit, s.del)))
 	s.content = container.NewBorder(top, bottom, nil, nil, s.list)
+	s.reads = &reread[profilesRead]{c: c, show: s.show}
+	if c.attached() {
+		// The first read crosses the network: an empty list meanwhile
+		// would read as "there are none".
+		s.problem.Importance = widget.MediumImportance
+		s.problem.SetText(profilesReading)
+		s.problem.Show()
+	}
 	s.refresh()
 	return s
 }
 
-// refresh reloads the profiles and their user counts, keeping the
-// selection.
+// profilesReading is what an attached console's Profiles screen says
+// until its first read comes.
+const profilesReading = "Reading the profiles from the service…"
+
+// profilesRead is what the Profiles screen shows, read in one trip: the
+// profiles, the Default among them, and how many users each reaches.
+type profilesRead struct {
+	all    []core.Profile
+	counts map[string]int
+}
+
+// refresh reads the profiles and their user counts again. An attached
+// console asks off the UI thread (reread), so a burst of events holds
+// one request; the list stays as it is until the answer comes.
 func (s *profilesScreen) refresh() {
-	all, err := s.c.svc.Profiles()
+	svc := s.c.svc
+	s.reads.ask(func() (profilesRead, error) {
+		all, err := svc.Profiles()
+		if err != nil {
+			// Logged here, as it is a request too.
+			_ = svc.Log(core.LevelError, "", "Profiles could not be read: %v", err)
+			return profilesRead{}, err
+		}
+		r := profilesRead{all: all, counts: map[string]int{}}
+		for _, p := range all {
+			n, _ := svc.ProfileImpact(p.Name)
+			r.counts[p.Name] = n
+		}
+		return r, nil
+	})
+}
+
+// show puts a read on screen, keeping the selection.
+func (s *profilesScreen) show(r profilesRead, err error) {
 	if err != nil {
-		_ = s.c.svc.Log(core.LevelError, "", "Profiles could not be read: %v", err)
 		// An empty list alone would read as "there are none".
+		s.problem.Importance = widget.DangerImportance
 		s.problem.SetText("The profiles could not be read, so none are shown. " + core.ErrorMessage(err))
 		s.problem.Show()
 	} else if s.problem.Visible() {
 		s.problem.SetText("")
 		s.problem.Hide()
 	}
-	s.profiles = all
-	s.counts = map[string]int{}
-	for _, p := range all {
-		n, _ := s.c.svc.ProfileImpact(p.Name)
-		s.counts[p.Name] = n
+	s.profiles = r.all
+	s.counts = r.counts
+	if s.counts == nil {
+		s.counts = map[string]int{}
 	}
 	s.list.Refresh()
+	s.keepSelection()
+	if s.refocus {
+		// Off the Delete button the deletion disabled, now that the
+		// list shows the profile gone.
+		s.refocus = false
+		leaveDisabled(s.c.win.Canvas(), s.list, len(s.profiles), s.add)
+	}
+}
+
+// keepSelection selects the selected profile again, or none when it is
+// gone.
+func (s *profilesScreen) keepSelection() {
 	for i, p := range s.profiles {
 		if p.Name == s.selected {
 			s.list.Select(i)
@@ -192,9 +248,8 @@ func (s *profilesScreen) confirmDelete() {
 		// Off the UI thread when attached (request.go), Delete…
 		// disabled until the answer comes.
 		requestErr(s.c, []fyne.Disableable{s.del}, func() error { return s.c.svc.DeleteProfile(p.Name, to) }, func(err error) {
+			s.refocus = true
 			s.refresh()
-			// Off the Delete button the deletion disabled.
-			leaveDisabled(s.c.win.Canvas(), s.list, len(s.profiles), s.add)
 			if err != nil {
 				s.c.showError(err)
 			}

@@ -115,7 +115,22 @@ type serverScreen struct {
 	lastPairing core.ConsolePairing
 	pairingBox  *widget.Label
 
+	// reads asks for the saved settings and the certificate in use, one
+	// trip at a time (reread); reading is set until an attached
+	// console's first answer comes, the form disabled meanwhile.
+	reads   *reread[serverRead]
+	reading bool
+
 	content fyne.CanvasObject
+}
+
+// serverRead is what the Server screen shows of the service, read in one
+// trip: the saved settings and, when Deps.Certificate is set, the
+// certificate the server presents.
+type serverRead struct {
+	set     core.Settings
+	cert    CertInfo
+	hasCert bool
 }
 
 func newServerScreen(c *Console) *serverScreen {
@@ -234,10 +249,63 @@ func newServerScreen(c *Console) *serverScreen {
 	for _, fl := range s.fields() {
 		fl.relayout = func() { relayout(s.content) }
 	}
-	s.load()
+	s.reads = &reread[serverRead]{c: c, show: s.showRead}
+	if c.attached() {
+		// The first read crosses the network. Until it comes the form
+		// is disabled: typed into an empty form and applied, it would
+		// replace every saved value with what the form shows.
+		s.reading = true
+		s.setInputs(false)
+		s.showResult(readingSettings, widget.MediumImportance)
+		s.certInUse.Hide()
+	}
 	s.refreshState()
-	s.refreshCert()
+	s.reread()
 	return s
+}
+
+// setInputs enables or disables every field, its Choose… buttons and
+// Apply and Reset.
+func (s *serverScreen) setInputs(on bool) {
+	ws := []fyne.Disableable{s.chooseCert, s.chooseKey, s.apply, s.reset}
+	for _, fl := range s.fields() {
+		ws = append(ws, fl.entry)
+	}
+	setEnabled(on, ws...)
+}
+
+// reread asks for the saved settings and the certificate in use again:
+// after a change saved elsewhere, and when the screen is shown
+// (certificate files may have been renewed or damaged since). An
+// attached console asks off the UI thread (reread), so a burst of events
+// holds one request; the screen keeps what it shows until the answer
+// comes.
+func (s *serverScreen) reread() {
+	svc, certificate := s.c.svc, s.c.deps.Certificate
+	s.reads.ask(func() (serverRead, error) {
+		r := serverRead{set: svc.Settings()}
+		if certificate != nil {
+			r.cert, r.hasCert = certificate(), true
+		}
+		return r, nil
+	})
+}
+
+// showRead shows a read: the saved settings unless the admin is in the
+// middle of editing (a change typed and not yet applied stays), the
+// server's state and the certificate.
+func (s *serverScreen) showRead(r serverRead, _ error) {
+	switch {
+	case s.reading:
+		s.reading = false
+		s.setInputs(true)
+		s.showResult("", widget.MediumImportance)
+		s.show(r.set)
+	case !s.dirty():
+		s.show(r.set)
+	}
+	s.refreshState()
+	s.showCert(r.cert, r.hasCert)
 }
 
 // addrStrings formats addresses for a list of choices.
@@ -269,8 +337,10 @@ func (s *serverScreen) values() map[string]string {
 }
 
 // load shows the saved settings and clears errors.
-func (s *serverScreen) load() {
-	set := s.c.svc.Settings()
+func (s *serverScreen) load() { s.show(s.c.svc.Settings()) }
+
+// show shows set, as saved, and clears errors.
+func (s *serverScreen) show(set core.Settings) {
 	host, port, err := net.SplitHostPort(set.Listen)
 	if err != nil {
 		host, port = set.Listen, ""
@@ -285,7 +355,12 @@ func (s *serverScreen) load() {
 	s.fingerprint.SetText(s.c.fingerprint)
 }
 
+// dirty reports whether the admin has edited the form since it loaded.
+// Before the first load there is nothing to edit.
 func (s *serverScreen) dirty() bool {
+	if s.loaded == nil {
+		return false
+	}
 	for k, v := range s.values() {
 		if s.loaded[k] != v {
 			return true
@@ -433,14 +508,18 @@ func (s *serverScreen) refreshState() {
 	if s.busy {
 		return
 	}
-	urls := s.c.serverURLs()
-	switch {
-	case s.c.attached():
+	if s.c.attached() {
 		// The service runs the server; this window cannot restart it or
-		// replace its certificate.
+		// replace its certificate. Nothing is asked: this runs on the
+		// UI thread, and attached, where the server answers is a
+		// request.
 		s.state.Importance = widget.MediumImportance
 		s.state.SetText("This console is attached to the service at " + s.c.deps.Attached +
 			", which runs the server. " + restartServiceHint + "; its certificate is regenerated on the server, with the service stopped.")
+		return
+	}
+	urls := s.c.serverURLs()
+	switch {
 	case len(urls) > 0:
 		s.state.Importance = widget.SuccessImportance
 		text := "Running at " + strings.Join(urls, ", ")
@@ -521,14 +600,9 @@ func (c *Console) serverStarted(err error) {
 }
 
 // configChanged follows settings saved elsewhere unless the admin is in
-// the middle of editing.
-func (s *serverScreen) configChanged() {
-	if !s.dirty() {
-		s.load()
-	}
-	s.refreshState()
-	s.refreshCert()
-}
+// the middle of editing (showRead), which is decided when the answer
+// comes.
+func (s *serverScreen) configChanged() { s.reread() }
 
 // serverErrorMessage words why the server could not start. Core errors
 // carry their own sentence; the listener's are the operating system's.

@@ -94,18 +94,10 @@ func (s *serverScreen) choosePath(fl *field) {
 	d.Show()
 }
 
-// refreshCert shows which certificate the server presents now and why the
-// configured files are not in use, if they are not; the status bar
-// follows a new fingerprint.
-func (s *serverScreen) refreshCert() CertInfo {
-	if s.c.deps.Certificate == nil {
-		return s.showCert(CertInfo{}, false)
-	}
-	return s.showCert(s.c.deps.Certificate(), true)
-}
-
-// showCert shows info, the certificate in use as Deps.Certificate
-// reported it; known is false when there is no Deps.Certificate.
+// showCert shows which certificate the server presents now, info as
+// Deps.Certificate reported it, and why the configured files are not in
+// use, if they are not; known is false when there is no
+// Deps.Certificate. The status bar follows a new fingerprint.
 func (s *serverScreen) showCert(info CertInfo, known bool) CertInfo {
 	if !known {
 		s.certInUse.Hide()
@@ -194,6 +186,13 @@ func (s *serverScreen) regenerateNow() {
 		if err == nil && c.deps.RestartServer != nil {
 			restartErr = c.deps.RestartServer()
 		}
+		// The certificate now in use is read here too, not on the UI
+		// thread.
+		var cert CertInfo
+		hasCert := err == nil && c.deps.Certificate != nil
+		if hasCert {
+			cert = c.deps.Certificate()
+		}
 		c.do(func() {
 			s.setBusy("")
 			if err != nil {
@@ -205,7 +204,7 @@ func (s *serverScreen) regenerateNow() {
 			c.fingerprint = fp
 			s.fingerprint.SetText(fp)
 			_ = c.svc.Log(core.LevelWarn, "", "Server certificate regenerated; provisioned phones must reprovision. New SHA-256 fingerprint %s.", fp)
-			info := s.refreshCert()
+			info := s.showCert(cert, hasCert)
 			c.serverStarted(restartErr)
 			if restartErr != nil {
 				s.showResult("New certificate made, but the server could not start: "+serverErrorMessage(restartErr),

@@ -65,8 +65,18 @@ type settingsForm struct {
 	apply, reset *widget.Button
 	result       *widget.Label // outcome of the last Apply
 
+	// reads asks for the saved settings, one trip at a time
+	// (configChanged); reading is set until an attached console's first
+	// answer comes, the form disabled meanwhile.
+	reads   *reread[core.Settings]
+	reading bool
+
 	content fyne.CanvasObject
 }
+
+// readingSettings is what a settings screen of an attached console says
+// until its first read comes.
+const readingSettings = "Reading the saved settings from the service…"
 
 func newSettingsForm(c *Console, spec settingsSpec) *settingsForm {
 	f := &settingsForm{c: c, spec: spec, checks: map[string]*widget.Check{}, entries: map[string]*field{}}
@@ -115,8 +125,52 @@ func newSettingsForm(c *Console, spec settingsSpec) *settingsForm {
 	for _, fl := range f.entries {
 		fl.relayout = func() { relayout(f.content) }
 	}
-	f.load()
+	f.reads = &reread[core.Settings]{c: c, show: f.settingsRead}
+	if c.attached() {
+		// The first read crosses the network. Until it comes the form
+		// is disabled: typed into an empty form and applied, it would
+		// replace every saved value with what the form shows.
+		f.reading = true
+		f.setInputs(false)
+		f.showResult(readingSettings, widget.MediumImportance)
+	}
+	f.reread()
 	return f
+}
+
+// setInputs enables or disables every field and Apply and Reset.
+func (f *settingsForm) setInputs(on bool) {
+	var ws []fyne.Disableable
+	for _, ch := range f.checks {
+		ws = append(ws, ch)
+	}
+	for _, fl := range f.entries {
+		ws = append(ws, fl.entry)
+	}
+	setEnabled(on, append(ws, f.apply, f.reset)...)
+}
+
+// reread asks for the saved settings again. An attached console asks off
+// the UI thread (reread), so a burst of events holds one request; the
+// form keeps what it shows until the answer comes.
+func (f *settingsForm) reread() {
+	svc := f.c.svc
+	f.reads.ask(func() (core.Settings, error) { return svc.Settings(), nil })
+}
+
+// settingsRead shows the saved settings read, unless the admin is in the
+// middle of editing: a change typed and not yet applied stays.
+func (f *settingsForm) settingsRead(set core.Settings, _ error) {
+	if f.reading {
+		f.reading = false
+		f.setInputs(true)
+		f.showResult("", widget.MediumImportance)
+		f.show(set)
+		return
+	}
+	if !f.dirty() {
+		f.show(set)
+	}
 }
 
 // values returns what the form shows, as setting text.
@@ -132,8 +186,10 @@ func (f *settingsForm) values() map[string]string {
 }
 
 // load shows the saved settings and clears errors.
-func (f *settingsForm) load() {
-	set := f.c.svc.Settings()
+func (f *settingsForm) load() { f.show(f.c.svc.Settings()) }
+
+// show shows set, as saved, and clears errors.
+func (f *settingsForm) show(set core.Settings) {
 	f.loaded = nil // edited ignores the changes load makes
 	loaded := map[string]string{}
 	for k, ch := range f.checks {
@@ -151,7 +207,11 @@ func (f *settingsForm) load() {
 }
 
 // dirty reports whether the admin has edited the form since it loaded.
+// Before the first load there is nothing to edit.
 func (f *settingsForm) dirty() bool {
+	if f.loaded == nil {
+		return false
+	}
 	for k, v := range f.values() {
 		if f.loaded[k] != v {
 			return true
@@ -286,9 +346,6 @@ func (f *settingsForm) showResult(msg string, imp widget.Importance) {
 }
 
 // configChanged follows settings saved elsewhere (the CLI, the other
-// policy screen) unless the admin is in the middle of editing.
-func (f *settingsForm) configChanged() {
-	if !f.dirty() {
-		f.load()
-	}
-}
+// policy screen) unless the admin is in the middle of editing
+// (settingsRead), which is decided when the answer comes.
+func (f *settingsForm) configChanged() { f.reread() }

@@ -94,7 +94,21 @@ type transportScreen struct {
 
 	template *templateEditor
 
+	// reads asks for the saved settings and the built-in template, one
+	// trip at a time (reread); reading is set until an attached
+	// console's first answer comes, the form disabled meanwhile.
+	reads   *reread[transportRead]
+	reading bool
+
 	content fyne.CanvasObject
+}
+
+// transportRead is what Mail Transport shows of the service, read in one
+// trip: the saved settings, and the built-in provision message that the
+// template's empty parts stand for.
+type transportRead struct {
+	set core.Settings
+	def core.MailTemplate
 }
 
 func newTransportScreen(c *Console) *transportScreen {
@@ -210,8 +224,61 @@ func newTransportScreen(c *Console) *transportScreen {
 		fl.relayout = func() { relayout(s.content) }
 	}
 	s.template.relayout = func() { relayout(s.content) }
-	s.load()
+	s.reads = &reread[transportRead]{c: c, show: s.showRead}
+	if c.attached() {
+		// The first read crosses the network. Until it comes the form
+		// is disabled: typed into an empty form and applied, it would
+		// replace every saved value with what the form shows.
+		s.reading = true
+		s.setInputs(false)
+		s.showResult(readingSettings, widget.MediumImportance)
+	}
+	s.reread()
 	return s
+}
+
+// setInputs enables or disables every field and button of the form, the
+// test message and the template.
+func (s *transportScreen) setInputs(on bool) {
+	t := s.template
+	ws := []fyne.Disableable{s.security, s.clearPassword, s.apply, s.reset, s.forgetPin, s.sendTest, s.testTo.entry,
+		t.subject.entry, t.text, t.html, t.restore, t.reset, t.apply}
+	for _, fl := range s.fields() {
+		ws = append(ws, fl.entry)
+	}
+	setEnabled(on, ws...)
+}
+
+// reread asks for the saved settings and the built-in template again.
+// An attached console asks off the UI thread (reread), so a burst of
+// events holds one request; the screen keeps what it shows until the
+// answer comes.
+func (s *transportScreen) reread() {
+	svc, mail := s.c.svc, s.c.mail()
+	s.reads.ask(func() (transportRead, error) {
+		return transportRead{set: svc.Settings(), def: mail.DefaultProvisionTemplate()}, nil
+	})
+}
+
+// showRead shows a read, the form and the template each unless the admin
+// is in the middle of editing it: a change typed and not yet applied
+// stays. The trusted certificate is not part of the form (Trust and
+// Forget save it alone), so it follows even then.
+func (s *transportScreen) showRead(r transportRead, _ error) {
+	first := s.reading
+	if first {
+		s.reading = false
+		s.setInputs(true)
+		s.showResult("", widget.MediumImportance)
+	}
+	if first || !s.dirty() {
+		s.show(r.set.Mail)
+	} else {
+		s.showPin(r.set.Mail.TLSFingerprint)
+	}
+	if first || !s.template.dirty() {
+		s.template.show(r.set, r.def)
+	}
 }
 
 // newSubheading returns the title of a section within a screen.
@@ -252,10 +319,12 @@ func (s *transportScreen) values() map[string]string {
 	return v
 }
 
-// load shows the saved settings and clears errors. The password entry
-// stays empty: a saved password is only ever hinted at.
-func (s *transportScreen) load() {
-	m := s.c.svc.Settings().Mail
+// load shows the saved settings and clears errors.
+func (s *transportScreen) load() { s.show(s.c.svc.Settings().Mail) }
+
+// show shows m, as saved, and clears errors. The password entry stays
+// empty: a saved password is only ever hinted at.
+func (s *transportScreen) show(m core.MailSettings) {
 	v := map[string]string{
 		keySMTPHost:     m.Host,
 		keySMTPPort:     strconv.Itoa(m.Port),
@@ -505,14 +574,6 @@ func (s *transportScreen) testDone(to string, err error) {
 func (c *Console) mail() core.MailTools { return c.deps.Mail }
 
 // configChanged follows settings saved elsewhere (the CLI, first-run
-// setup) unless the admin is in the middle of editing. The trusted
-// certificate is not part of the form (Trust and Forget save it alone), so
-// it follows even then.
-func (s *transportScreen) configChanged() {
-	if !s.dirty() {
-		s.load()
-	} else {
-		s.showPin(s.c.svc.Settings().Mail.TLSFingerprint)
-	}
-	s.template.configChanged()
-}
+// setup) unless the admin is in the middle of editing (showRead), which
+// is decided when the answer comes.
+func (s *transportScreen) configChanged() { s.reread() }

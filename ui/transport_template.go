@@ -82,7 +82,8 @@ func newTemplateEditor(c *Console) *templateEditor {
 		),
 		buttons,
 	)
-	t.load()
+	// The Mail Transport screen loads it with its own read
+	// (transportScreen.reread).
 	return t
 }
 
@@ -91,17 +92,21 @@ func (t *templateEditor) form() core.MailTemplate {
 	return core.MailTemplate{Subject: t.subject.entry.Text, Text: t.text.Text, HTML: t.html.Text}
 }
 
-// show puts tpl in the entries.
-func (t *templateEditor) show(tpl core.MailTemplate) {
+// put puts tpl in the entries.
+func (t *templateEditor) put(tpl core.MailTemplate) {
 	t.subject.entry.SetText(tpl.Subject)
 	t.text.SetText(tpl.Text)
 	t.html.SetText(tpl.HTML)
 }
 
 // load shows the template in effect.
-func (t *templateEditor) load() {
-	t.loaded = t.c.svc.Settings().ProvisionTemplate.WithDefaults(t.c.mail().DefaultProvisionTemplate())
-	t.show(t.loaded)
+func (t *templateEditor) load() { t.show(t.c.svc.Settings(), t.c.mail().DefaultProvisionTemplate()) }
+
+// show shows the template in effect in set, def standing for its empty
+// parts, and clears errors.
+func (t *templateEditor) show(set core.Settings, def core.MailTemplate) {
+	t.loaded = set.ProvisionTemplate.WithDefaults(def)
+	t.put(t.loaded)
 	t.subject.setError("")
 }
 
@@ -158,7 +163,7 @@ func (t *templateEditor) applyChanges() {
 
 // restoreDefault puts the built-in template in the form; Apply saves it.
 func (t *templateEditor) restoreDefault() {
-	t.show(t.c.mail().DefaultProvisionTemplate())
+	t.put(t.c.mail().DefaultProvisionTemplate())
 	t.subject.setError("")
 	if t.dirty() {
 		t.showResult("The built-in default is in the form; Apply saves it.", widget.MediumImportance)
@@ -177,13 +182,5 @@ func (t *templateEditor) showResult(msg string, imp widget.Importance) {
 	t.result.SetText(msg)
 	if t.relayout != nil {
 		t.relayout()
-	}
-}
-
-// configChanged follows a template saved elsewhere unless the admin is
-// editing this one.
-func (t *templateEditor) configChanged() {
-	if !t.dirty() {
-		t.load()
 	}
 }

@@ -444,7 +444,7 @@ func (c *Console) show(i widget.ListItemID) {
 	c.body.Objects = []fyne.CanvasObject{content}
 	if c.server != nil && content == c.server.content {
 		// Certificate files may have been renewed or damaged since.
-		c.server.refreshCert()
+		c.server.reread()
 	}
 	c.body.Refresh()
 	if content == c.users.content {
