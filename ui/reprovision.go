@@ -255,7 +255,7 @@ func (c *Console) reprovisionNow(name string) {
 // it asks the service at once, mails, saves, offers the authenticator app
 // (which withdraws the code on screen), and takes Escape (keys.go).
 func (c *Console) reprovisionHost() reprovisionHost {
-	asking := &latest[bool]{c: c} // whether the user is gone (gone)
+	asking := &reread[bool]{c: c} // whether the user is gone (gone)
 	return reprovisionHost{
 		win: c.win, keys: c, theme: c.app.Settings().Theme(), clipboard: c.app.Clipboard(),
 		do: c.do, tick: c.opts.tick, now: c.svc.Now,

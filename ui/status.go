@@ -32,7 +32,7 @@ func (c *Console) readStatus() statusFacts {
 
 // refreshStatus rewrites the status bar from the server's state, the
 // configuration and the users screen's counts. An attached console asks
-// off the UI thread (request.go, latest): over a network that carries
+// off the UI thread (request.go, reread): over a network that carries
 // nothing a request waits for its timeout, and events and screens ask
 // for this on the UI thread; asked again meanwhile, it asks once more
 // when the answer comes, not once each. Cut off from the service, it

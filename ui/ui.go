@@ -154,7 +154,7 @@ type Console struct {
 	// shownStatus is what the status bar showed last (showStatus);
 	// statusReads asks for it (refreshStatus).
 	shownStatus statusFacts
-	statusReads latest[statusFacts]
+	statusReads reread[statusFacts]
 
 	menu     *fyne.MainMenu
 	aboutBox *about     // the open About box, if any
@@ -292,7 +292,7 @@ func newConsole(a fyne.App, w fyne.Window, d Deps, o options) *Console {
 	c := &Console{app: a, win: w, svc: d.Service, deps: d, opts: o,
 		fingerprint: d.Fingerprint, serverErr: d.StartErr}
 	c.ui.queue = o.do
-	c.statusReads = latest[statusFacts]{c: c, show: c.statusRead}
+	c.statusReads = reread[statusFacts]{c: c, show: c.statusRead}
 
 	// Subscribe before the screens load their data, so nothing committed
 	// in between is missed; the log screen drops entries it already has.

@@ -58,14 +58,20 @@ type usersScreen struct {
 	mostRows int
 
 	// reads asks the service for the rows (refresh): one request on its
-	// way at a time, so a burst of events holds one, not one each.
-	reads latest[usersRead]
+	// way at a time, so a burst of events holds one more, not one each;
+	// every answer is shown (reread), so rows still come while events
+	// keep coming faster than the network answers.
+	reads reread[usersRead]
+	// asked counts the reads asked (refresh); an answer carries the
+	// count its read was asked at, so refreshThen knows which answer
+	// holds what changed before it.
+	asked int
 	// loaded: an answer to a read has been applied; until then an
 	// attached console's list says it is loading.
 	loaded bool
-	// afterRead runs once the answer to the newest read has been applied
-	// (refreshThen).
-	afterRead []func()
+	// afterRead runs once an answer to a read asked at or after its
+	// count has been applied (refreshThen).
+	afterRead []afterRead
 
 	form     *userForm       // the open Add/Edit dialog, if any
 	opening  bool            // the form's reads are on their way (openForm)
@@ -89,7 +95,7 @@ type userRow struct {
 
 func newUsersScreen(c *Console) *usersScreen {
 	s := &usersScreen{c: c}
-	s.reads = latest[usersRead]{c: c, show: s.showRead}
+	s.reads = reread[usersRead]{c: c, show: s.showRead}
 	s.search = c.newEntry()
 	s.search.SetPlaceHolder("Search username, full name or email (Ctrl+F)")
 	s.search.ActionItem = widget.NewIcon(theme.SearchIcon())
@@ -285,11 +291,18 @@ type usersRead struct {
 	users   []core.User
 	pending map[string]time.Time       // nil when it could not be read
 	oath    map[string]core.OATHStatus // nil when it could not be read
+	asked   int                        // usersScreen.asked when it was asked
+}
+
+// afterRead is what waits for the rows of a read (refreshThen).
+type afterRead struct {
+	asked int // the first read whose answer it waits for
+	fn    func()
 }
 
 // refresh rereads users, pending codes and tokens from the service,
 // keeping the search, the order and the selection. An attached console
-// asks off the UI thread (request.go, latest): the rows on screen stay
+// asks off the UI thread (request.go, reread): the rows on screen stay
 // until the answer comes, and refreshes asked meanwhile cost one more
 // read, not one each. Callers that act on the new rows use refreshThen.
 func (s *usersScreen) refresh() {
@@ -298,37 +311,48 @@ func (s *usersScreen) refresh() {
 		s.empty.Show()
 	}
 	svc := s.c.svc
+	s.asked++
+	asked := s.asked
 	s.reads.ask(func() (usersRead, error) {
 		users, err := svc.Users()
 		if err != nil {
-			return usersRead{}, err
+			return usersRead{asked: asked}, err
 		}
 		// On error the device column just won't mention codes, or tokens.
 		pending, _ := svc.PendingCodes()
 		oath, _ := svc.OATHStatuses()
-		return usersRead{users: users, pending: pending, oath: oath}, nil
+		return usersRead{users: users, pending: pending, oath: oath, asked: asked}, nil
 	})
 }
 
-// refreshThen is refresh, and then, once the answer has been applied,
+// refreshThen is refresh, and then, once its answer has been applied,
 // fn: a change that acts on the new rows (the user just added selected,
-// the focus moved off a button the change disabled) waits for them. A
-// console on its own store runs fn before refreshThen returns.
+// the focus moved off a button the change disabled) waits for them, not
+// for the answer to a read asked before the change. A console on its
+// own store runs fn before refreshThen returns.
 func (s *usersScreen) refreshThen(fn func()) {
-	s.afterRead = append(s.afterRead, fn)
+	s.afterRead = append(s.afterRead, afterRead{asked: s.asked + 1, fn: fn})
 	s.refresh()
 }
 
-// showRead applies the answer to the newest read: the rows, or the
-// reason they could not be read; then the status bar's counts and what
-// waited for the rows (refreshThen).
+// showRead applies the answer to a read: the rows, or the reason they
+// could not be read; then the status bar's counts and what waited for
+// these rows (refreshThen).
 func (s *usersScreen) showRead(r usersRead, err error) {
 	s.loaded = true
 	defer func() {
 		s.c.refreshStatus()
-		after := s.afterRead
-		s.afterRead = nil
-		for _, fn := range after {
+		var due []func()
+		keep := s.afterRead[:0]
+		for _, a := range s.afterRead {
+			if a.asked <= r.asked {
+				due = append(due, a.fn)
+			} else {
+				keep = append(keep, a)
+			}
+		}
+		s.afterRead = keep
+		for _, fn := range due {
 			fn()
 		}
 	}()
