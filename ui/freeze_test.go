@@ -249,6 +249,7 @@ func TestAttachedFreeze_ResetPIN(t *testing.T) {
 			s := h.c.users
 			h.selectListed("bob")
 			test.Tap(s.resetPIN)
+			h.answered() // the PIN's length, read as it opens
 			p := s.pinReset
 			if p == nil {
 				t.Fatal("Reset PIN did not open its dialog")

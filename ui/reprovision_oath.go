@@ -51,11 +51,24 @@ func (c *Console) tokenChoice(user, current string, leave func() *withdrawal) *w
 	r.Horizontal = true
 	r.Required = true
 	r.SetSelected(current)
+	// Whether authenticator apps are turned on is asked as the choice is
+	// built, off the UI thread when attached (request.go): an attached
+	// console asks for the settings again after a change was saved
+	// anywhere, and the choice must not hold the window for it. Chosen
+	// before the answer came, the token is asked for as if they were on;
+	// the service refuses it with its own sentence if they are not.
+	oathOn, known := false, false
+	if current != choiceOATH {
+		svc := c.svc
+		request(c, nil, func() (bool, error) { return svc.Settings().OATH.Enabled, nil }, func(on bool, _ error) {
+			oathOn, known = on, true
+		})
+	}
 	r.OnChanged = func(v string) {
 		if v == current || v == "" {
 			return
 		}
-		if v == choiceOATH && !c.svc.Settings().OATH.Enabled {
+		if v == choiceOATH && known && !oathOn {
 			c.offerOATH(func(on bool) {
 				if !on {
 					r.SetSelected(current)

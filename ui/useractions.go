@@ -127,11 +127,24 @@ type pinResetDialog struct {
 
 func (s *usersScreen) openPINReset() {
 	r, ok := s.selectedRow()
-	if !ok {
+	if !ok || s.pinOpening {
 		return
 	}
+	// The PIN's length is in the settings, which an attached console
+	// asks for again after a change was saved anywhere: off the UI
+	// thread (request.go), Reset PIN waiting disabled, the dialog
+	// opening when they come.
+	s.pinOpening = true
+	svc := s.c.svc
+	request(s.c, []fyne.Disableable{s.resetPIN}, func() (int, error) { return svc.Settings().PINMin, nil }, func(n int, _ error) {
+		s.pinOpening = false
+		s.showPINReset(r, n)
+	})
+}
+
+// showPINReset is openPINReset once the PIN's length n is known.
+func (s *usersScreen) showPINReset(r userRow, n int) {
 	p := &pinResetDialog{s: s, user: r.Name}
-	n := s.c.svc.Settings().PINMin
 	intro := newNote(fmt.Sprintf("%s gets a new random %d-digit PIN and the current PIN stops working at once. "+
 		"Show it here to tell them, or send it to their email address.", r.Name, n))
 	p.pin = &widget.Label{TextStyle: fyne.TextStyle{Monospace: true}, SizeName: theme.SizeNameHeadingText,
@@ -169,9 +182,18 @@ func (s *usersScreen) openPINReset() {
 // Send by email wait disabled, and Cancel still closes the dialog.
 func (p *pinResetDialog) reset(send bool) {
 	c, user := p.s.c, p.user
-	request(c, []fyne.Disableable{p.show, p.send}, func() (core.PINReset, error) {
-		return c.svc.ResetPIN(user, send)
-	}, func(res core.PINReset, err error) {
+	type answer struct {
+		res       core.PINReset
+		mailReady bool // mail is set up (asked only when sent)
+	}
+	request(c, []fyne.Disableable{p.show, p.send}, func() (answer, error) {
+		res, err := c.svc.ResetPIN(user, send)
+		a := answer{res: res}
+		if err == nil && send {
+			a.mailReady = c.svc.Settings().Mail.Configured()
+		}
+		return a, err
+	}, func(a answer, err error) {
 		if p.s.pinReset != p {
 			// Closed while the request was on its way: the dialog is
 			// not shown again. A PIN reset meanwhile shows nowhere, so
@@ -181,12 +203,13 @@ func (p *pinResetDialog) reset(send bool) {
 			}
 			return
 		}
-		p.showResult(send, res, err)
+		p.showResult(send, a.res, a.mailReady, err)
 	})
 }
 
-// showResult shows what reset got: the PIN, where it went, or why not.
-func (p *pinResetDialog) showResult(send bool, res core.PINReset, err error) {
+// showResult shows what reset got: the PIN, where it went (and, when
+// mail is not set up, that it waits for that), or why not.
+func (p *pinResetDialog) showResult(send bool, res core.PINReset, mailReady bool, err error) {
 	if err != nil {
 		p.result.Importance = widget.DangerImportance
 		p.result.SetText(core.ErrorMessage(err))
@@ -201,7 +224,7 @@ func (p *pinResetDialog) showResult(send bool, res core.PINReset, err error) {
 	p.result.Importance = widget.MediumImportance
 	if send {
 		msg := "The new PIN is queued for " + res.To + "."
-		if !p.s.c.svc.Settings().Mail.Configured() {
+		if !mailReady {
 			msg += " It goes out once mail is set up in Mail Transport."
 		}
 		p.result.SetText(msg)

@@ -73,11 +73,12 @@ type usersScreen struct {
 	// count has been applied (refreshThen).
 	afterRead []afterRead
 
-	form     *userForm       // the open Add/Edit dialog, if any
-	opening  bool            // the form's reads are on their way (openForm)
-	confirm  *askDialog      // the open Delete or Revoke confirmation, if any
-	pinReset *pinResetDialog // the open Reset PIN dialog, if any
-	importer *csvImport      // the open import dialog, if any
+	form       *userForm       // the open Add/Edit dialog, if any
+	opening    bool            // the form's reads are on their way (openForm)
+	confirm    *askDialog      // the open Delete or Revoke confirmation, if any
+	pinReset   *pinResetDialog // the open Reset PIN dialog, if any
+	pinOpening bool            // Reset PIN's read is on its way (openPINReset)
+	importer   *csvImport      // the open import dialog, if any
 
 	content fyne.CanvasObject
 }
