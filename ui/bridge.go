@@ -194,13 +194,25 @@ func (c *Console) apply(batch []core.Event) {
 
 // followCertificate takes the fingerprint of the certificate the server
 // presents now: another server of an etcd site (#16) may have replaced
-// it, or the service an attached console works on (#12).
+// it, or the service an attached console works on (#12). Attached, that
+// is a request, asked off the UI thread (reread); the status bar's line
+// and an open About box follow when it comes. On its own store the
+// console has it before followCertificate returns.
 func (c *Console) followCertificate() {
-	if c.deps.Certificate == nil {
+	if get := c.deps.Certificate; get != nil {
+		c.certReads.ask(func() (string, error) { return get().Fingerprint, nil })
+	}
+}
+
+// certificateRead shows the fingerprint followCertificate asked for.
+func (c *Console) certificateRead(fp string, _ error) {
+	if fp == "" || fp == c.fingerprint {
 		return
 	}
-	if fp := c.deps.Certificate().Fingerprint; fp != "" {
-		c.fingerprint = fp
+	c.fingerprint = fp
+	c.certLine.SetText("Certificate SHA-256 " + fp)
+	if a := c.aboutBox; a != nil {
+		a.fingerprint.SetText(fp)
 	}
 }
 

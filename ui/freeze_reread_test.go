@@ -3,6 +3,7 @@ package ui
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"fyne.io/fyne/v2/test"
 
@@ -230,5 +231,31 @@ func TestAttachedFreeze_ReprovisionUserGone(t *testing.T) {
 				t.Errorf("the dialog says %q, New code disabled %v", d.status.Text, d.newCode.Disabled())
 			}
 		})
+	}
+}
+
+// TestAttachedFreeze_FollowCertificate: on a configuration change the
+// console asks for the certificate the service's server presents off the
+// UI thread; the status bar's line and the open About box show the new
+// fingerprint once the network carries.
+func TestAttachedFreeze_FollowCertificate(t *testing.T) {
+	cert := &core.CertificateStatus{Fingerprint: "11:22:33", NotAfter: time.Now().AddDate(1, 0, 0)}
+	h, g := frozenHarnessWith(t, attachedService{certificate: cert, usersOnly: true})
+	h.c.followCertificate()
+	h.answered()
+	h.c.showAbout()
+	h.changeOnService(func() error { return h.svc.SetSetting("server.name", "hq") })
+	cert.Fingerprint = "44:55:66"
+	h.applyWhileHeld(g, "a configuration change", core.Event{Kind: core.EventConfigChanged})
+	if got := h.c.certLine.Text; !strings.Contains(got, "11:22:33") {
+		t.Errorf("the certificate line changed before the service answered: %q", got)
+	}
+	g.release()
+	h.answered()
+	if got := h.c.certLine.Text; got != "Certificate SHA-256 44:55:66" {
+		t.Errorf("certificate line %q", got)
+	}
+	if got := h.c.aboutBox.fingerprint.Text; got != "44:55:66" {
+		t.Errorf("About shows %q", got)
 	}
 }

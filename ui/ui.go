@@ -155,6 +155,8 @@ type Console struct {
 	// statusReads asks for it (refreshStatus).
 	shownStatus statusFacts
 	statusReads reread[statusFacts]
+	// certReads asks for the certificate served now (followCertificate).
+	certReads reread[string]
 
 	menu     *fyne.MainMenu
 	aboutBox *about     // the open About box, if any
@@ -293,6 +295,7 @@ func newConsole(a fyne.App, w fyne.Window, d Deps, o options) *Console {
 		fingerprint: d.Fingerprint, serverErr: d.StartErr}
 	c.ui.queue = o.do
 	c.statusReads = reread[statusFacts]{c: c, show: c.statusRead}
+	c.certReads = reread[string]{c: c, show: c.certificateRead}
 
 	// Subscribe before the screens load their data, so nothing committed
 	// in between is missed; the log screen drops entries it already has.
