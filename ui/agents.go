@@ -140,15 +140,7 @@ func (s *agentsScreen) show(r agentsRead, _ error) {
 // keepSelection selects the selected agent again, or none when it is
 // gone.
 func (s *agentsScreen) keepSelection() {
-	for i, a := range s.agents {
-		if a.Name == s.selected {
-			s.list.Select(i)
-			s.updateButtons()
-			return
-		}
-	}
-	s.list.UnselectAll()
-	s.selected = ""
+	selectNamed(s.list, len(s.agents), func(i int) string { return s.agents[i].Name }, &s.selected)
 	s.updateButtons()
 }
 

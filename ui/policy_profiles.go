@@ -167,15 +167,7 @@ func (s *profilesScreen) show(r profilesRead, err error) {
 // keepSelection selects the selected profile again, or none when it is
 // gone.
 func (s *profilesScreen) keepSelection() {
-	for i, p := range s.profiles {
-		if p.Name == s.selected {
-			s.list.Select(i)
-			s.updateButtons()
-			return
-		}
-	}
-	s.list.UnselectAll()
-	s.selected = ""
+	selectNamed(s.list, len(s.profiles), func(i int) string { return s.profiles[i].Name }, &s.selected)
 	s.updateButtons()
 }
 

@@ -161,7 +161,7 @@ func newTransportScreen(c *Console) *transportScreen {
 	})
 	s.trustCert = widget.NewButton("Trust this certificate", s.trustRefused)
 	s.certBox = container.NewVBox(
-		newSubheading("The mail server's certificate"),
+		newSection("The mail server's certificate"),
 		newNote("Compare this fingerprint with the one the mail server shows for its certificate (on its admin page, say) before you trust it. "+
 			"Provisio then accepts this one certificate from the mail server, whatever name it is for, and refuses any other."),
 		newFormGrid(
@@ -197,7 +197,7 @@ func newTransportScreen(c *Console) *transportScreen {
 
 	testRow := container.NewBorder(nil, nil, nil, container.NewVBox(s.sendTest), s.testTo.box)
 	testBox := container.NewVBox(
-		newSubheading("Send test message"),
+		newSection("Send test message"),
 		newNote("Sends a short message through the server in the form above, saved or not, and reports the server's answer."),
 		newFormGrid(formRow("Send to", testRow)),
 		s.testResult,
@@ -279,11 +279,6 @@ func (s *transportScreen) showRead(r transportRead, _ error) {
 	if first || !s.template.dirty() {
 		s.template.show(r.set, r.def)
 	}
-}
-
-// newSubheading returns the title of a section within a screen.
-func newSubheading(text string) *widget.Label {
-	return &widget.Label{Text: text, TextStyle: fyne.TextStyle{Bold: true}}
 }
 
 // fieldFor maps core's field names (the setting keys) to the entries.

@@ -73,7 +73,7 @@ func newTemplateEditor(c *Console) *templateEditor {
 		"An empty part uses the built-in default."
 	buttons := container.NewBorder(nil, nil, nil, container.NewHBox(t.restore, t.reset, t.apply), t.result)
 	t.content = container.NewVBox(
-		newSubheading("Provision message"),
+		newSection("Provision message"),
 		newNote(note),
 		newFormGrid(
 			formRow("Subject", t.subject.box),

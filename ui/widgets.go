@@ -352,6 +352,20 @@ func (h fixedHeight) MinSize(objs []fyne.CanvasObject) fyne.Size {
 	return fyne.NewSize(w, float32(h))
 }
 
+// selectNamed selects in list, after its rows were read again, the row
+// whose name (name(i) of n rows) is *selected, or none when it is gone,
+// clearing *selected.
+func selectNamed(list *widget.List, n int, name func(i int) string, selected *string) {
+	for i := range n {
+		if name(i) == *selected {
+			list.Select(i)
+			return
+		}
+	}
+	list.UnselectAll()
+	*selected = ""
+}
+
 // newSection returns the title of a part of a screen.
 func newSection(text string) *widget.Label {
 	return &widget.Label{Text: text, TextStyle: fyne.TextStyle{Bold: true}}
