@@ -17,6 +17,7 @@ import (
 	"provisio/core"
 	"provisio/core/adminapi"
 	"provisio/core/certs"
+	"provisio/core/etcdstore"
 	"provisio/core/store"
 	"provisio/core/termsecret"
 )
@@ -51,7 +52,7 @@ Usage:
   provisio [--data DIR] profile assign NAME --group G | --user U
   provisio [--data DIR] profile effective USER        the user's profile and where each value comes from
   provisio service install | uninstall | status | unit   run serve as a systemd service
-  provisio [--data DIR] check [--create-empty]         check the data file for damage and print a report
+  provisio [--data DIR] check [--create-empty]         check the data file (or, with --store, the etcd site's records) for damage and print a report
   provisio [--data DIR] backup --out FILE (--passphrase-file F | --recipient AGE_RECIPIENT)
   provisio [--data DIR] restore FILE (--passphrase-file F | --identity F)
                                                        encrypted backup of the data, key and certificate (taken by the
@@ -507,7 +508,7 @@ var checkCommand = command{
 // code 1 with one sentence on stderr.
 func (c *cli) check() error {
 	if c.store.etcd() {
-		return errors.New("check examines the data file; the records are in etcd (--store), which checks itself: run 'etcdctl endpoint health' and 'provisio log verify'")
+		return c.checkSite()
 	}
 	r, err := store.Check(c.dataDir, store.Options{HeldData: heldData(c.dataDir)})
 	if errors.Is(err, store.ErrLocked) {
@@ -526,22 +527,7 @@ func (c *cli) check() error {
 	if r.Size > 0 && r.Damage == "" {
 		fmt.Fprintf(c.out, "Data format: %s\n", formatLine(r))
 	}
-	if len(r.Buckets) > 0 {
-		fmt.Fprintln(c.out)
-		tw := tabwriter.NewWriter(c.out, 2, 8, 2, ' ', 0)
-		fmt.Fprintln(tw, "BUCKET\tRECORDS\tUNREADABLE")
-		for _, b := range r.Buckets {
-			fmt.Fprintf(tw, "%s\t%d\t%d\n", b.Name, b.Records, b.BadRecords)
-		}
-		tw.Flush()
-	}
-	fmt.Fprintln(c.out)
-	if r.Damage != "" {
-		fmt.Fprintf(c.out, "Damage: %s\n", r.Damage)
-	}
-	for _, p := range r.BadRecords {
-		fmt.Fprintf(c.out, "Unreadable: %s\n", p)
-	}
+	c.printRecords(r)
 	switch {
 	case r.Size == 0:
 		fmt.Fprintln(c.out, "Result: EMPTY")
@@ -559,6 +545,66 @@ func (c *cli) check() error {
 		return fmt.Errorf("The data file %s opens, but %s in it cannot be read (the report lists them); restore it from a backup.", r.Path, core.Plural(len(r.BadRecords), "record", "records"))
 	}
 	fmt.Fprintln(c.out, "Result: OK, no damage found.")
+	return nil
+}
+
+// printRecords prints a check's table of buckets and records, what made
+// the store unusable and which records cannot be read.
+func (c *cli) printRecords(r *store.Report) {
+	if len(r.Buckets) > 0 {
+		fmt.Fprintln(c.out)
+		tw := tabwriter.NewWriter(c.out, 2, 8, 2, ' ', 0)
+		fmt.Fprintln(tw, "BUCKET\tRECORDS\tUNREADABLE")
+		for _, b := range r.Buckets {
+			fmt.Fprintf(tw, "%s\t%d\t%d\n", b.Name, b.Records, b.BadRecords)
+		}
+		tw.Flush()
+	}
+	fmt.Fprintln(c.out)
+	if r.Damage != "" {
+		fmt.Fprintf(c.out, "Damage: %s\n", r.Damage)
+	}
+	for _, p := range r.BadRecords {
+		fmt.Fprintf(c.out, "Unreadable: %s\n", p)
+	}
+}
+
+// checkSite is check for records kept in etcd (--store): every record of
+// the site read in one read transaction and decoded, and its data
+// format, as for a data file; nothing is written and no data key is
+// needed, so it runs beside the servers. The cluster's own health is
+// etcd's to say, and the audit log's chain that of 'provisio log verify'.
+func (c *cli) checkSite() error {
+	cfg, err := etcdstore.ParseURL(c.store.url, c.store.ca, c.store.cert, c.store.key)
+	if err != nil {
+		return err
+	}
+	kv, err := etcdstore.Connect(cfg)
+	if err != nil {
+		return err
+	}
+	defer kv.Close()
+	r, err := store.CheckBackend(kv)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(c.out, "Site: %s\n", r.Path)
+	if r.Records() > 0 {
+		fmt.Fprintf(c.out, "Data format: %s\n", formatLine(r))
+	}
+	c.printRecords(r)
+	switch {
+	case r.Records() == 0:
+		fmt.Fprintln(c.out, "Result: EMPTY")
+		return fmt.Errorf("The site %s holds no records: check the site name and the members in --store, or start a Provisio server on it once to create it.", r.Path)
+	case r.Newer:
+		fmt.Fprintln(c.out, "Result: NEWER DATA FORMAT")
+		return r.FormatError()
+	case len(r.BadRecords) > 0:
+		fmt.Fprintln(c.out, "Result: DAMAGED RECORDS")
+		return fmt.Errorf("The site %s holds %s that cannot be read (the report lists them); restore it from a snapshot (etcdctl snapshot restore) or a backup.", r.Path, core.Plural(len(r.BadRecords), "record", "records"))
+	}
+	fmt.Fprintln(c.out, "Result: OK, no damage found in the records. The cluster's health: etcdctl endpoint health; the audit log's chain: provisio log verify.")
 	return nil
 }
 
