@@ -163,7 +163,7 @@ func newServerScreen(c *Console) *serverScreen {
 	s.result = &widget.Label{Wrapping: fyne.TextWrapWord}
 	s.apply = widget.NewButton("Apply", s.applyChanges)
 	s.apply.Importance = widget.HighImportance
-	s.reset = widget.NewButton("Reset", func() { s.load(); s.showResult("", widget.MediumImportance) })
+	s.reset = widget.NewButton("Reset", s.resetChanges)
 
 	s.state = &widget.Label{Wrapping: fyne.TextWrapWord, TextStyle: fyne.TextStyle{Bold: true}}
 	s.restart = widget.NewButtonWithIcon("Restart server", theme.ViewRefreshIcon(), func() { s.restartNow("") })
@@ -336,8 +336,19 @@ func (s *serverScreen) values() map[string]string {
 	}
 }
 
-// load shows the saved settings and clears errors.
-func (s *serverScreen) load() { s.show(s.c.svc.Settings()) }
+// resetChanges puts back the saved values, read again (off the UI thread
+// when attached, Reset and Apply disabled until they come).
+func (s *serverScreen) resetChanges() {
+	if s.reset.Disabled() {
+		return
+	}
+	svc := s.c.svc
+	request(s.c, []fyne.Disableable{s.reset, s.apply}, func() (core.Settings, error) { return svc.Settings(), nil },
+		func(set core.Settings, _ error) {
+			s.show(set)
+			s.showResult("", widget.MediumImportance)
+		})
+}
 
 // show shows set, as saved, and clears errors.
 func (s *serverScreen) show(set core.Settings) {
@@ -371,7 +382,10 @@ func (s *serverScreen) dirty() bool {
 
 // applyChanges checks every field, marks those that are wrong, saves if
 // all are right and restarts the server when where it listens changed.
-// An attached console saves off the UI thread (request.go).
+// An attached console reads the saved settings for the checks, and
+// saves, off the UI thread (request.go), Apply and Reset disabled until
+// the answer comes. What is saved is the form as it stood when Apply was
+// pressed.
 func (s *serverScreen) applyChanges() {
 	if s.apply.Disabled() {
 		return // Enter in a field while a save is on its way
@@ -383,8 +397,17 @@ func (s *serverScreen) applyChanges() {
 	for _, fl := range s.fields() {
 		fl.setError("")
 	}
-	set := s.c.svc.Settings()
-	vals := s.values()
+	vals, loaded, port := s.values(), s.loaded, s.port.entry.Text
+	svc := s.c.svc
+	request(s.c, []fyne.Disableable{s.apply, s.reset}, func() (core.Settings, error) { return svc.Settings(), nil },
+		func(old core.Settings, _ error) { s.checkAndSave(old, loaded, vals, port) })
+}
+
+// checkAndSave checks the form's values vals (and port, the port as
+// typed) on old, the saved settings just read, marks the fields that are
+// wrong and saves what changed since loaded if all are right.
+func (s *serverScreen) checkAndSave(old core.Settings, loaded, vals map[string]string, port string) {
+	set := old
 	ok := true
 	// The keys are set at once (core's Settings.SetValues), each error
 	// under its field.
@@ -395,8 +418,8 @@ func (s *serverScreen) applyChanges() {
 	}
 	// Only what the admin changed is saved (changedSince), so a setting
 	// another console saved meanwhile stays.
-	change := changedSince(s.loaded, vals)
-	if n, err := strconv.Atoi(strings.TrimSpace(s.port.entry.Text)); err != nil || n < 1 || n > 65535 {
+	change := changedSince(loaded, vals)
+	if n, err := strconv.Atoi(strings.TrimSpace(port)); err != nil || n < 1 || n > 65535 {
 		s.port.setError("Enter a port from 1 to 65535.")
 		ok = false
 		delete(change, keyListen)
@@ -422,47 +445,48 @@ func (s *serverScreen) applyChanges() {
 		}
 	}
 	if ok {
-		ok = s.checkCertFiles(set)
+		ok = s.checkCertFiles(old, set)
 	}
 	if !ok {
 		s.showResult("Not saved: correct the fields marked in red.", widget.DangerImportance)
 		return
 	}
-	old := s.c.svc.Settings()
 	svc, certificate := s.c.svc, s.c.deps.Certificate
 	certChanged := old.TLSCert != set.TLSCert || old.TLSKey != set.TLSKey || old.Advertise != set.Advertise
 	type applied struct {
+		saved   core.Settings
 		cert    CertInfo
 		hasCert bool
 	}
 	// Off the UI thread when attached (request.go), Apply and Reset
 	// disabled until the answer comes; the saved settings and the
-	// certificate then in use are read there too, so load and the
+	// certificate then in use are read there too, so the form and the
 	// certificate line show them without asking again.
 	request(s.c, []fyne.Disableable{s.apply, s.reset}, func() (applied, error) {
 		if err := svc.ChangeSettings(change, "Server settings"); err != nil {
 			return applied{}, err
 		}
-		svc.Settings()
+		a := applied{saved: svc.Settings()}
 		if certChanged && certificate != nil {
-			return applied{cert: certificate(), hasCert: true}, nil
+			a.cert, a.hasCert = certificate(), true
 		}
-		return applied{}, nil
+		return a, nil
 	}, func(a applied, err error) {
 		if err != nil {
 			s.showResult("Not saved: "+core.ErrorMessage(err), widget.DangerImportance)
 			return
 		}
-		s.applied(old, set, a.cert, a.hasCert)
+		s.applied(old, set, a.saved, a.cert, a.hasCert)
 	})
 }
 
 // applied shows the outcome of a save of the Server screen that went
-// through: old and set are the settings before and as saved, cert the
-// certificate in use after it when hasCert (read only when the
-// certificate or the advertised host changed).
-func (s *serverScreen) applied(old, set core.Settings, cert CertInfo, hasCert bool) {
-	s.load()
+// through: old and set are the settings before and as saved, readBack
+// as the service read them back after, cert the certificate in use after it
+// when hasCert (read only when the certificate or the advertised host
+// changed).
+func (s *serverScreen) applied(old, set, readBack core.Settings, cert CertInfo, hasCert bool) {
+	s.show(readBack)
 	saved, imp := "Saved.", widget.SuccessImportance
 	if old.TLSCert != set.TLSCert || old.TLSKey != set.TLSKey || old.Advertise != set.Advertise {
 		oldFP := s.c.fingerprint

@@ -22,8 +22,8 @@ import (
 // may run from another folder), or files that fail the server's own
 // checks for the address phones will use. Files already saved are not
 // checked again, so a problem with them never blocks other changes; the
-// certificate section reports it.
-func (s *serverScreen) checkCertFiles(set core.Settings) bool {
+// certificate section reports it. old is the saved settings.
+func (s *serverScreen) checkCertFiles(old, set core.Settings) bool {
 	certPath, keyPath := set.TLSCert, set.TLSKey
 	ok := true
 	for _, f := range []struct {
@@ -45,7 +45,6 @@ func (s *serverScreen) checkCertFiles(set core.Settings) bool {
 	if !ok || certPath == "" || s.c.deps.CheckCertFiles == nil {
 		return ok
 	}
-	old := s.c.svc.Settings()
 	if old.TLSCert == certPath && old.TLSKey == keyPath && core.AdvertisedHostOf(old) == core.AdvertisedHostOf(set) {
 		return true
 	}

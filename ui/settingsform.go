@@ -185,9 +185,6 @@ func (f *settingsForm) values() map[string]string {
 	return v
 }
 
-// load shows the saved settings and clears errors.
-func (f *settingsForm) load() { f.show(f.c.svc.Settings()) }
-
 // show shows set, as saved, and clears errors.
 func (f *settingsForm) show(set core.Settings) {
 	f.loaded = nil // edited ignores the changes load makes
@@ -227,8 +224,11 @@ func (f *settingsForm) dirty() bool {
 // saves only if all are right. Only the changed keys are saved
 // (changedSince), so a key another console saved meanwhile stays.
 //
-// An attached console saves off the UI thread (request.go), Apply and
-// Reset disabled until the answer comes.
+// An attached console reads the saved settings for that check, and
+// saves, off the UI thread (request.go), Apply and Reset disabled until
+// the answer comes: its copy of the settings is a request once a change
+// made it stale. What is saved is the form as it stood when Apply was
+// pressed.
 func (f *settingsForm) applyChanges() {
 	if f.apply.Disabled() {
 		return // Enter in a field while a save is on its way
@@ -242,8 +242,14 @@ func (f *settingsForm) applyChanges() {
 		fl.setError("")
 	}
 	changes := changedSince(f.loaded, f.values())
-	set := f.c.svc.Settings()
-	ok := true
+	svc := f.c.svc
+	request(f.c, []fyne.Disableable{f.apply, f.reset}, func() (core.Settings, error) { return svc.Settings(), nil },
+		func(set core.Settings, _ error) { f.checkAndSave(set, changes) })
+}
+
+// checkAndSave checks changes on set, the saved settings just read, marks
+// each field that is wrong and saves them if all are right.
+func (f *settingsForm) checkAndSave(set core.Settings, changes map[string]string) {
 	if err := set.SetValues(changes); err != nil {
 		marked := core.FieldErrors(err)
 		if len(marked) == 0 {
@@ -259,25 +265,31 @@ func (f *settingsForm) applyChanges() {
 			f.showResult("Not saved: "+ce.Message, widget.DangerImportance)
 			return
 		}
-		ok = false
-	}
-	if ok && f.spec.check != nil {
-		ok = f.markFieldError(f.spec.check(set))
-	}
-	if !ok {
 		f.showResult("Not saved: correct the fields marked in red.", widget.DangerImportance)
 		return
 	}
-	svc, what := f.c.svc, f.spec.what
-	requestErr(f.c, []fyne.Disableable{f.apply, f.reset}, func() error {
-		err := svc.ChangeSettings(changes, what)
-		if err == nil {
-			// Read the saved values here: load shows them on the UI
-			// thread from what this read keeps.
-			svc.Settings()
+	svc, what, check := f.c.svc, f.spec.what, f.spec.check
+	own := map[string]bool{}
+	for k := range f.entries {
+		own[k] = true
+	}
+	request(f.c, []fyne.Disableable{f.apply, f.reset}, func() (core.Settings, error) {
+		// The screen's own rule (the backup folder is writable) asks the
+		// service too, so it runs here. An error naming no field of
+		// this form does not stop the save, as the form cannot mark it.
+		if check != nil {
+			var ce *core.Error
+			if err := check(set); errors.As(err, &ce) && own[ce.Field] {
+				return core.Settings{}, err
+			}
 		}
-		return err
-	}, func(err error) {
+		if err := svc.ChangeSettings(changes, what); err != nil {
+			return core.Settings{}, err
+		}
+		// Read the saved values here, to show them as core normalised
+		// them.
+		return svc.Settings(), nil
+	}, func(saved core.Settings, err error) {
 		if err != nil {
 			if !f.markFieldError(err) {
 				f.showResult("Not saved: correct the fields marked in red.", widget.DangerImportance)
@@ -286,7 +298,7 @@ func (f *settingsForm) applyChanges() {
 			f.showResult("Not saved: "+core.ErrorMessage(err), widget.DangerImportance)
 			return
 		}
-		f.load() // shows values as core normalised them
+		f.show(saved)
 		f.showResult("Saved.", widget.SuccessImportance)
 		f.c.markUnsaved(f.content, false)
 	})
@@ -307,11 +319,19 @@ func (f *settingsForm) markFieldError(err error) bool {
 	return false
 }
 
-// resetChanges puts back the saved values.
+// resetChanges puts back the saved values, read again (off the UI thread
+// when attached, Reset and Apply disabled until they come).
 func (f *settingsForm) resetChanges() {
-	f.load()
-	f.showResult("", widget.MediumImportance)
-	f.c.markUnsaved(f.content, false)
+	if f.reset.Disabled() {
+		return
+	}
+	svc := f.c.svc
+	request(f.c, []fyne.Disableable{f.reset, f.apply}, func() (core.Settings, error) { return svc.Settings(), nil },
+		func(set core.Settings, _ error) {
+			f.show(set)
+			f.showResult("", widget.MediumImportance)
+			f.c.markUnsaved(f.content, false)
+		})
 }
 
 // edited follows every change the admin makes: a footer about errors

@@ -255,9 +255,7 @@ func (s *transportScreen) setInputs(on bool) {
 // answer comes.
 func (s *transportScreen) reread() {
 	svc, mail := s.c.svc, s.c.mail()
-	s.reads.ask(func() (transportRead, error) {
-		return transportRead{set: svc.Settings(), def: mail.DefaultProvisionTemplate()}, nil
-	})
+	s.reads.ask(func() (transportRead, error) { return readTemplate(svc, mail), nil })
 }
 
 // showRead shows a read, the form and the template each unless the admin
@@ -313,9 +311,6 @@ func (s *transportScreen) values() map[string]string {
 	}
 	return v
 }
-
-// load shows the saved settings and clears errors.
-func (s *transportScreen) load() { s.show(s.c.svc.Settings().Mail) }
 
 // show shows m, as saved, and clears errors. The password entry stays
 // empty: a saved password is only ever hinted at.
@@ -400,13 +395,12 @@ func (s *transportScreen) changes() map[string]string {
 	return ch
 }
 
-// formSettings is a copy of the saved settings with vals set through
-// core at once (Settings.SetValues), which parses and validates them
-// exactly as the CLI does.
+// formSettings is saved, the saved settings, with vals set through core
+// at once (Settings.SetValues), which parses and validates them exactly
+// as the CLI does.
 // Each field that is wrong gets core's sentence; ok is false if any was.
-func (s *transportScreen) formSettings(vals map[string]string) (set core.Settings, ok bool) {
-	set = s.c.svc.Settings()
-	ok = true
+func (s *transportScreen) formSettings(saved core.Settings, vals map[string]string) (set core.Settings, ok bool) {
+	set, ok = saved, true
 	for _, fl := range s.fields() {
 		fl.setError("")
 	}
@@ -436,11 +430,42 @@ func (s *transportScreen) formSettings(vals map[string]string) (set core.Setting
 	return set, ok
 }
 
+// readSettings reads the saved settings and hands them to done: off the
+// UI thread when attached (request), hold disabled meanwhile. The copy
+// an attached console keeps is a request once a change made it stale.
+func (s *transportScreen) readSettings(hold []fyne.Disableable, done func(core.Settings)) {
+	svc := s.c.svc
+	request(s.c, hold, func() (core.Settings, error) { return svc.Settings(), nil }, func(set core.Settings, _ error) { done(set) })
+}
+
+// transportSaved is what a save of the Mail Transport screen reads back
+// on its way: the settings as saved, and how many messages in the
+// Outbox failed (offerRetry).
+type transportSaved struct {
+	set    core.Settings
+	failed int
+}
+
+// saveTransport saves changes and reads back what transportSaved holds,
+// as work for request.
+func saveTransport(svc core.ConsoleAPI, changes map[string]string) (transportSaved, error) {
+	if err := svc.ChangeSettings(changes, "Mail transport"); err != nil {
+		return transportSaved{}, err
+	}
+	r := transportSaved{set: svc.Settings()}
+	if msgs, err := svc.Outbox(); err == nil {
+		r.failed = countFailed(msgs, svc.Now())
+	}
+	return r, nil
+}
+
 // applyChanges saves the form if every field is right; otherwise it marks
 // the fields at fault and keeps everything as typed.
 //
-// An attached console saves off the UI thread (request.go), Apply and
-// Reset disabled until the answer comes.
+// An attached console reads the saved settings for the checks, and
+// saves, off the UI thread (request.go), Apply and Reset disabled until
+// the answer comes. What is saved is the form as it stood when Apply was
+// pressed.
 func (s *transportScreen) applyChanges() {
 	if s.apply.Disabled() {
 		return // Enter in a field while a save is on its way
@@ -452,23 +477,24 @@ func (s *transportScreen) applyChanges() {
 	}
 	s.showResult("", widget.MediumImportance)
 	changes := s.changes()
-	set, ok := s.formSettings(changes)
-	if !ok {
-		if s.result.Text == "" {
-			s.showResult(msgFixFields, widget.DangerImportance)
+	hold := []fyne.Disableable{s.apply, s.reset}
+	s.readSettings(hold, func(saved core.Settings) {
+		set, ok := s.formSettings(saved, changes)
+		if !ok {
+			if s.result.Text == "" {
+				s.showResult(msgFixFields, widget.DangerImportance)
+			}
+			return
 		}
-		return
-	}
+		s.save(hold, set, changes)
+	})
+}
+
+// save saves changes, which set (the saved settings with them) passed,
+// and shows the outcome.
+func (s *transportScreen) save(hold []fyne.Disableable, set core.Settings, changes map[string]string) {
 	svc := s.c.svc
-	requestErr(s.c, []fyne.Disableable{s.apply, s.reset}, func() error {
-		err := svc.ChangeSettings(changes, "Mail transport")
-		if err == nil {
-			// Read the saved values here: load shows them on the UI
-			// thread from what this read keeps.
-			svc.Settings()
-		}
-		return err
-	}, func(err error) {
+	request(s.c, hold, func() (transportSaved, error) { return saveTransport(svc, changes) }, func(r transportSaved, err error) {
 		if err != nil {
 			var ce *core.Error
 			if errors.As(err, &ce) && s.fieldFor(ce.Field) != nil {
@@ -479,20 +505,26 @@ func (s *transportScreen) applyChanges() {
 			s.showResult("Not saved: "+core.ErrorMessage(err), widget.DangerImportance)
 			return
 		}
-		s.load() // shows values as core normalised them
+		s.show(r.set.Mail) // shows values as core normalised them
 		if set.Mail.Configured() {
-			s.showResult("Saved."+s.offerRetry(), widget.SuccessImportance)
+			s.showResult("Saved."+s.offerRetry(r.failed), widget.SuccessImportance)
 		} else {
 			s.showResult("Saved. Mail goes out once the server and the From address are filled in.", widget.WarningImportance)
 		}
 	})
 }
 
-// resetChanges puts back the saved values.
+// resetChanges puts back the saved values, read again (off the UI thread
+// when attached, Reset and Apply disabled until they come).
 func (s *transportScreen) resetChanges() {
-	s.load()
-	s.retryFailed.Hide()
-	s.showResult("", widget.MediumImportance)
+	if s.reset.Disabled() {
+		return
+	}
+	s.readSettings([]fyne.Disableable{s.reset, s.apply}, func(set core.Settings) {
+		s.show(set.Mail)
+		s.retryFailed.Hide()
+		s.showResult("", widget.MediumImportance)
+	})
 }
 
 func (s *transportScreen) showResult(msg string, imp widget.Importance) {
@@ -507,9 +539,11 @@ func (s *transportScreen) showTestResult(msg string, imp widget.Importance) {
 }
 
 // sendTestMessage sends a test message through the settings in the form,
-// saved or not, so the admin can try them before applying. The SMTP
-// conversation runs in a goroutine; its answer comes back through
-// Console.do.
+// saved or not, so the admin can try them before applying. The saved
+// settings the form's values are set on are read first (off the UI
+// thread when attached, request); the SMTP conversation runs in a
+// goroutine; its answer comes back through Console.do. Send test waits
+// disabled throughout.
 func (s *transportScreen) sendTestMessage() {
 	if s.sending {
 		return
@@ -524,17 +558,29 @@ func (s *transportScreen) sendTestMessage() {
 		s.testTo.setError(core.ErrorMessage(err))
 		return
 	}
-	// The test goes through everything the form shows, saved or not.
-	set, ok := s.formSettings(s.formValues())
-	if !ok {
-		s.showTestResult("Not sent: correct the fields marked in red.", widget.DangerImportance)
-		return
-	}
+	// The test goes through everything the form shows, saved or not,
+	// as it stands now.
+	vals := s.formValues()
 	s.sending = true
+	// Said at once: attached, the saved settings come over the network
+	// first.
+	s.showTestResult(msgSending, widget.MediumImportance)
+	s.readSettings([]fyne.Disableable{s.sendTest}, func(saved core.Settings) {
+		set, ok := s.formSettings(saved, vals)
+		if !ok {
+			s.sending = false
+			s.showTestResult("Not sent: correct the fields marked in red.", widget.DangerImportance)
+			return
+		}
+		s.sendTestTo(set.Mail, to)
+	})
+}
+
+// sendTestTo sends the test message through ms on a goroutine.
+func (s *transportScreen) sendTestTo(ms core.MailSettings, to string) {
 	s.sendTest.Disable()
 	s.showRefused(core.MailCertificate{})
-	s.showTestResult(msgSending, widget.MediumImportance)
-	ms, tlsConf := set.Mail, s.tlsConfig
+	tlsConf := s.tlsConfig
 	go func() {
 		// The mail adapter's timeout bounds the conversation.
 		err := s.c.mail().SendTest(context.Background(), ms, tlsConf, to)

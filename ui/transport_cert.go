@@ -5,6 +5,7 @@ import (
 	"strings"
 	"time"
 
+	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/widget"
 
 	"provisio/core"
@@ -54,66 +55,88 @@ func (s *transportScreen) showRefused(mc core.MailCertificate) {
 // trustRefused pins the certificate the last test refused, through the
 // settings use case (so the change is in the audit log, and an attached
 // console saves it on the server). Only the pin is saved: the rest of the
-// form stays as typed.
+// form stays as typed. An attached console saves off the UI thread
+// (request.go), Trust disabled until the answer comes.
 func (s *transportScreen) trustRefused() {
-	if s.refused.Fingerprint == "" {
+	fp := s.refused.Fingerprint
+	if fp == "" || s.trustCert.Disabled() {
 		return
 	}
-	if err := s.savePin(s.refused.Fingerprint); err != nil {
-		s.showTestResult("Not trusted: "+core.ErrorMessage(err), widget.DangerImportance)
-		return
-	}
-	s.showRefused(core.MailCertificate{})
-	s.showTestResult(msgTrusted, widget.SuccessImportance)
-	if offer := s.offerRetry(); offer != "" {
-		s.showResult("Trusted."+offer, widget.SuccessImportance)
-	}
+	s.savePin(s.trustCert, fp, func(failed int, err error) {
+		if err != nil {
+			s.showTestResult("Not trusted: "+core.ErrorMessage(err), widget.DangerImportance)
+			return
+		}
+		if s.refused.Fingerprint == fp {
+			// Not replaced meanwhile by another test's refusal.
+			s.showRefused(core.MailCertificate{})
+			s.showTestResult(msgTrusted, widget.SuccessImportance)
+		}
+		if offer := s.offerRetry(failed); offer != "" {
+			s.showResult("Trusted."+offer, widget.SuccessImportance)
+		}
+	})
 }
 
-// offerRetry shows Retry failed messages when the Outbox holds failed
-// messages after a save, and returns the sentence that says so ("" and
-// no button when there are none).
-func (s *transportScreen) offerRetry() string {
-	msgs, err := s.c.svc.Outbox()
-	n := countFailed(msgs, s.c.svc.Now())
-	if err != nil || n == 0 {
+// offerRetry shows Retry failed messages when failed messages in the
+// Outbox (read with the save) are more than none, and returns the
+// sentence that says so ("" and no button when there are none).
+func (s *transportScreen) offerRetry(failed int) string {
+	if failed == 0 {
 		s.retryFailed.Hide()
 		return ""
 	}
 	s.retryFailed.Show()
-	if n == 1 {
+	if failed == 1 {
 		return " 1 message in the Outbox failed before this change; retry it now?"
 	}
-	return fmt.Sprintf(" %d messages in the Outbox failed before this change; retry them now?", n)
+	return fmt.Sprintf(" %d messages in the Outbox failed before this change; retry them now?", failed)
 }
 
 // retryFailedMail queues the failed messages again (the Outbox's Retry
-// all failed).
+// all failed), off the UI thread when attached (request.go).
 func (s *transportScreen) retryFailedMail() {
-	s.retryFailed.Hide()
-	n, err := s.c.svc.RetryFailedMail()
-	if err != nil {
-		s.showResult("Not queued: "+core.ErrorMessage(err), widget.DangerImportance)
+	if s.retryFailed.Disabled() {
 		return
 	}
-	s.showResult(plural(n, "failed message", "failed messages")+" queued again; the Outbox shows how they go.", widget.SuccessImportance)
+	svc := s.c.svc
+	request(s.c, []fyne.Disableable{s.retryFailed}, svc.RetryFailedMail, func(n int, err error) {
+		s.retryFailed.Hide()
+		if err != nil {
+			s.showResult("Not queued: "+core.ErrorMessage(err), widget.DangerImportance)
+			return
+		}
+		s.showResult(plural(n, "failed message", "failed messages")+" queued again; the Outbox shows how they go.", widget.SuccessImportance)
+	})
 }
 
 // forgetPinned clears the pin: the computer's trusted authorities decide
-// again.
+// again. An attached console saves off the UI thread (request.go),
+// Forget disabled until the answer comes.
 func (s *transportScreen) forgetPinned() {
-	if err := s.savePin(""); err != nil {
-		s.showResult("Not saved: "+core.ErrorMessage(err), widget.DangerImportance)
+	if s.forgetPin.Disabled() {
 		return
 	}
-	s.showResult("The mail server's certificate is no longer trusted by its fingerprint.", widget.SuccessImportance)
+	s.savePin(s.forgetPin, "", func(_ int, err error) {
+		if err != nil {
+			s.showResult("Not saved: "+core.ErrorMessage(err), widget.DangerImportance)
+			return
+		}
+		s.showResult("The mail server's certificate is no longer trusted by its fingerprint.", widget.SuccessImportance)
+	})
 }
 
-// savePin saves smtp.tls_fingerprint alone.
-func (s *transportScreen) savePin(fp string) error {
-	if err := s.c.svc.ChangeSettings(map[string]string{keySMTPPin: fp}, "Mail transport"); err != nil {
-		return err
-	}
-	s.showPin(s.c.svc.Settings().Mail.TLSFingerprint)
-	return nil
+// savePin saves smtp.tls_fingerprint alone, btn disabled while the
+// request is on its way, shows the pin saved and hands done how many
+// messages in the Outbox failed.
+func (s *transportScreen) savePin(btn fyne.Disableable, fp string, done func(failed int, err error)) {
+	svc := s.c.svc
+	request(s.c, []fyne.Disableable{btn}, func() (transportSaved, error) {
+		return saveTransport(svc, map[string]string{keySMTPPin: fp})
+	}, func(r transportSaved, err error) {
+		if err == nil {
+			s.showPin(r.set.Mail.TLSFingerprint)
+		}
+		done(r.failed, err)
+	})
 }

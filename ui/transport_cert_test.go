@@ -164,6 +164,7 @@ func TestTransport_TrustRefusedCertificateAttached(t *testing.T) {
 			s.testResult.Text, s.certBox.Visible(), s.certFP.Text, fp, s.trustCert.Visible())
 	}
 	test.Tap(s.trustCert)
+	h.answered()
 	if got := h.svc.Settings().Mail.TLSFingerprint; got != fp {
 		t.Fatalf("the service stores pin %q, want %s (result %q)", got, fp, s.testResult.Text)
 	}

@@ -20,6 +20,10 @@ type templateEditor struct {
 	subject    *field
 	text, html *entry
 	loaded     core.MailTemplate
+	// def is the built-in provision message as last read with the
+	// settings (show): Restore default puts it in the form and Apply
+	// compares with it, asking nothing.
+	def core.MailTemplate
 
 	restore, reset, apply *widget.Button
 	result                *widget.Label
@@ -99,12 +103,22 @@ func (t *templateEditor) put(tpl core.MailTemplate) {
 	t.html.SetText(tpl.HTML)
 }
 
-// load shows the template in effect.
-func (t *templateEditor) load() { t.show(t.c.svc.Settings(), t.c.mail().DefaultProvisionTemplate()) }
+// hold is what waits disabled while the editor's request is on its way.
+func (t *templateEditor) hold() []fyne.Disableable {
+	return []fyne.Disableable{t.apply, t.reset, t.restore}
+}
+
+// readTemplate reads the saved settings and the built-in provision
+// message in one trip, as work for request: attached, the built-in
+// message is the service's (adminapi's MailTools), a request each time.
+func readTemplate(svc core.ConsoleAPI, mail core.MailTools) transportRead {
+	return transportRead{set: svc.Settings(), def: mail.DefaultProvisionTemplate()}
+}
 
 // show shows the template in effect in set, def standing for its empty
 // parts, and clears errors.
 func (t *templateEditor) show(set core.Settings, def core.MailTemplate) {
+	t.def = def
 	t.loaded = set.ProvisionTemplate.WithDefaults(def)
 	t.put(t.loaded)
 	t.subject.setError("")
@@ -120,13 +134,21 @@ func stored(v, def string) string {
 	return v
 }
 
+// applyChanges saves the parts of the template edited here. The saved
+// settings they are checked on, the save and the template read back are
+// asked off the UI thread when attached (request.go), Apply, Reset and
+// Restore default disabled until the answer comes; what is saved is the
+// form as it stood when Apply was pressed.
 func (t *templateEditor) applyChanges() {
+	if t.apply.Disabled() {
+		return // a save is on its way
+	}
 	if !t.dirty() {
 		t.showResult(msgNothingToApply, widget.MediumImportance)
 		return
 	}
 	t.subject.setError("")
-	def := t.c.mail().DefaultProvisionTemplate()
+	def := t.def
 	values := func(tpl core.MailTemplate) map[string]string {
 		return map[string]string{
 			keyTemplateSubject: stored(tpl.Subject, def.Subject),
@@ -137,33 +159,43 @@ func (t *templateEditor) applyChanges() {
 	// Only the parts edited here are saved (changedSince): a part another
 	// console saved meanwhile stays.
 	changes := changedSince(values(t.loaded), values(t.form()))
-	set := t.c.svc.Settings()
-	err := set.SetValues(changes)
-	if err == nil {
+	svc, mail := t.c.svc, t.c.mail()
+	request(t.c, t.hold(), func() (transportRead, error) {
+		set := svc.Settings()
+		if err := set.SetValues(changes); err != nil {
+			return transportRead{}, err
+		}
 		// The service checks the placeholders (and, attached, is the
 		// only one that can).
-		err = t.c.svc.ChangeSettings(changes, "Provision message template")
-	}
-	if err != nil {
-		for _, ce := range core.FieldErrors(err) {
-			if ce.Field == keyTemplateSubject {
-				t.subject.setError(ce.Message)
-			}
+		if err := svc.ChangeSettings(changes, "Provision message template"); err != nil {
+			return transportRead{}, err
 		}
-		t.showResult("Not saved: "+core.ErrorMessage(err), widget.DangerImportance)
-		return
-	}
-	t.load()
-	if eff := set.ProvisionTemplate.WithDefaults(def); !eff.CarriesCode() {
-		t.showResult("Saved, but the message shows neither {code} nor {url}, so it gives the user no way to provision.", widget.WarningImportance)
-		return
-	}
-	t.showResult("Saved.", widget.SuccessImportance)
+		return readTemplate(svc, mail), nil
+	}, func(r transportRead, err error) {
+		if err != nil {
+			for _, ce := range core.FieldErrors(err) {
+				if ce.Field == keyTemplateSubject {
+					t.subject.setError(ce.Message)
+				}
+			}
+			t.showResult("Not saved: "+core.ErrorMessage(err), widget.DangerImportance)
+			return
+		}
+		t.show(r.set, r.def)
+		if !t.loaded.CarriesCode() {
+			t.showResult("Saved, but the message shows neither {code} nor {url}, so it gives the user no way to provision.", widget.WarningImportance)
+			return
+		}
+		t.showResult("Saved.", widget.SuccessImportance)
+	})
 }
 
 // restoreDefault puts the built-in template in the form; Apply saves it.
+//
+// The built-in template is the one read with the settings (show), so
+// this asks nothing.
 func (t *templateEditor) restoreDefault() {
-	t.put(t.c.mail().DefaultProvisionTemplate())
+	t.put(t.def)
 	t.subject.setError("")
 	if t.dirty() {
 		t.showResult("The built-in default is in the form; Apply saves it.", widget.MediumImportance)
@@ -172,9 +204,18 @@ func (t *templateEditor) restoreDefault() {
 	}
 }
 
+// resetChanges puts back the template in effect, read again with the
+// built-in one (off the UI thread when attached, the editor's buttons
+// disabled until they come).
 func (t *templateEditor) resetChanges() {
-	t.load()
-	t.showResult("", widget.MediumImportance)
+	if t.reset.Disabled() {
+		return
+	}
+	svc, mail := t.c.svc, t.c.mail()
+	request(t.c, t.hold(), func() (transportRead, error) { return readTemplate(svc, mail), nil }, func(r transportRead, _ error) {
+		t.show(r.set, r.def)
+		t.showResult("", widget.MediumImportance)
+	})
 }
 
 func (t *templateEditor) showResult(msg string, imp widget.Importance) {
