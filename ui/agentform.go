@@ -46,12 +46,7 @@ type agentForm struct {
 func (s *agentsScreen) openForm(a *core.Agent) {
 	c := s.c
 	f := &agentForm{s: s, modes: map[string]*check{}}
-	entry := func(placeholder string) *field {
-		e := c.newEntry()
-		e.SetPlaceHolder(placeholder)
-		e.OnSubmitted = func(string) { f.submit() }
-		return newInputField(e)
-	}
+	entry := func(placeholder string) *field { return c.newSubmitField(placeholder, f.submit) }
 	f.name = entry("e.g. office-vpn")
 	f.host = entry("e.g. 192.168.1.20, a range such as 192.168.1.0/24, or a host name")
 	secret := c.newPasswordEntry()

@@ -135,12 +135,7 @@ type serverRead struct {
 
 func newServerScreen(c *Console) *serverScreen {
 	s := &serverScreen{c: c}
-	entry := func(placeholder string) *field {
-		e := c.newEntry()
-		e.SetPlaceHolder(placeholder)
-		e.OnSubmitted = func(string) { s.applyChanges() }
-		return newInputField(e)
-	}
+	entry := func(placeholder string) *field { return c.newSubmitField(placeholder, s.applyChanges) }
 	s.name = entry("e.g. office-server")
 	s.siteID = entry("e.g. office")
 	s.host = entry("e.g. 0.0.0.0, every address of this computer")

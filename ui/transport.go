@@ -113,12 +113,7 @@ type transportRead struct {
 
 func newTransportScreen(c *Console) *transportScreen {
 	s := &transportScreen{c: c}
-	entry := func(placeholder string) *field {
-		e := c.newEntry()
-		e.SetPlaceHolder(placeholder)
-		e.OnSubmitted = func(string) { s.applyChanges() }
-		return newInputField(e)
-	}
+	entry := func(placeholder string) *field { return c.newSubmitField(placeholder, s.applyChanges) }
 	s.host = entry("e.g. smtp.example.org")
 	s.port = entry("e.g. 587")
 	s.username = entry("(optional)")

@@ -98,12 +98,7 @@ func (s *usersScreen) openForm(u *core.User) {
 func (s *usersScreen) showForm(u *core.User, r formReads) {
 	f := &userForm{s: s}
 	f.previews = &latest[core.EffectiveProfile]{c: s.c, show: f.showPreview}
-	entry := func(placeholder string) *field {
-		e := s.c.newEntry()
-		e.SetPlaceHolder(placeholder)
-		e.OnSubmitted = func(string) { f.submit() }
-		return newInputField(e)
-	}
+	entry := func(placeholder string) *field { return s.c.newSubmitField(placeholder, f.submit) }
 	f.name = entry("e.g. alice")
 	f.fullName = entry("")
 	f.email = entry("e.g. name@example.org")

@@ -117,6 +117,16 @@ func newField(e *widget.Entry) *field { return newFieldOf(e, e) }
 // pass Escape and the console's shortcuts on.
 func newInputField(in textInput) *field { return newFieldOf(in, in.base()) }
 
+// newSubmitField is a field of one of the console's entries showing
+// placeholder, whose Enter runs submit (a form's Save or a screen's
+// Apply).
+func (c *Console) newSubmitField(placeholder string, submit func()) *field {
+	e := c.newEntry()
+	e.SetPlaceHolder(placeholder)
+	e.OnSubmitted = func(string) { submit() }
+	return newInputField(e)
+}
+
 func newFieldOf(in fyne.Focusable, e *widget.Entry) *field {
 	// Entries have no Validator: core validates on Save, and this makes
 	// the entry show the error that SetValidationError gives it.
