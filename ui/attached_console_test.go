@@ -54,6 +54,9 @@ type attachedService struct {
 	// presents, which the console reads as app wires Deps.Certificate
 	// (a request to the service).
 	certificate *core.CertificateStatus
+	// setupNotDone leaves its first-run setup unfinished, so the console
+	// offers it as it opens (freeze_log_test.go).
+	setupNotDone bool
 }
 
 func newAttachedHarnessWith(t *testing.T, o attachedService) (h *harness, stopService func()) {
@@ -70,6 +73,11 @@ func newAttachedHarnessWith(t *testing.T, o attachedService) (h *harness, stopSe
 		h.clock.Advance(time.Since(h.clock.Now()) - o.behind)
 		if o.oath {
 			h.svc = oathService(t, h.clock)
+		}
+		if o.setupNotDone {
+			if err := h.svc.SetSetting(keySetupDone, "No"); err != nil {
+				t.Fatal(err)
+			}
 		}
 		h.usersOnly, h.openHeld = o.usersOnly, o.holdOpen
 		dir, err := os.MkdirTemp("", "pv")

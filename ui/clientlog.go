@@ -35,11 +35,44 @@ type clientLogView struct {
 
 	copyBtn, clearBtn, closeBtn *button
 	confirm                     *askDialog
+	// reads asks for the logs again when the phone uploaded more
+	// (reread); clearing says Clear's request is on its way.
+	reads    reread[[]core.ClientLogEntry]
+	clearing bool
 }
 
-// openClientLog shows the Client log dialog of user.
-func (c *Console) openClientLog(user string) {
+// openClientLog shows the Client log dialog of user once its logs are
+// read: off the UI thread when the console is attached (request), hold
+// (the button that opens it) waiting disabled meanwhile, and a second ask
+// before the answer opening nothing more. still, when set, says whether
+// what asked (the user's Edit form) is still open when the answer comes:
+// if not, the dialog is not opened over a window the person went back to.
+func (c *Console) openClientLog(user string, hold []fyne.Disableable, still func() bool) {
+	if c.clientLogOpening {
+		return
+	}
+	c.clientLogOpening = true
+	svc := c.svc
+	request(c, hold, func() ([]core.ClientLogEntry, error) { return svc.ClientLogs(user) },
+		func(entries []core.ClientLogEntry, err error) {
+			c.clientLogOpening = false
+			if still != nil && !still() {
+				return
+			}
+			c.showClientLog(user, entries, err)
+		})
+}
+
+// showClientLog opens the Client log dialog of user with entries, or the
+// sentence saying why they could not be read.
+func (c *Console) showClientLog(user string, entries []core.ClientLogEntry, err error) {
 	v := &clientLogView{c: c, user: user}
+	v.reads = reread[[]core.ClientLogEntry]{c: c, show: func(entries []core.ClientLogEntry, err error) {
+		// A dialog closed meanwhile is left as it was.
+		if c.clientLog == v {
+			v.showEntries(entries, err)
+		}
+	}}
 	v.summary = newNote("")
 	v.copied = &widget.Label{Importance: widget.SuccessImportance}
 	v.copied.Hide()
@@ -72,7 +105,7 @@ func (c *Console) openClientLog(user string) {
 		}
 	})
 	c.clientLog = v
-	v.reload()
+	v.showEntries(entries, err)
 	fitWidth(v.dlg, 720)
 	v.dlg.Show()
 }
@@ -106,9 +139,16 @@ func clientLogSummary(entries []core.ClientLogEntry) string {
 	return fmt.Sprintf("%s (%s), newest %s", n, clientLogSize(total), entries[0].Time.Local().Format(dateTimeFormat))
 }
 
-// reload reads the user's logs again, keeping the newest selected.
+// reload reads the user's logs again: off the UI thread when the console
+// is attached (reread), at once on its own store.
 func (v *clientLogView) reload() {
-	entries, err := v.c.svc.ClientLogs(v.user)
+	svc, user := v.c.svc, v.user
+	v.reads.ask(func() ([]core.ClientLogEntry, error) { return svc.ClientLogs(user) })
+}
+
+// showEntries shows the user's logs, the newest selected, or why they
+// could not be read.
+func (v *clientLogView) showEntries(entries []core.ClientLogEntry, err error) {
 	if err != nil {
 		v.entries = nil
 		v.summary.SetText("The client log could not be read: " + core.ErrorMessage(err))
@@ -125,7 +165,9 @@ func (v *clientLogView) reload() {
 		v.list.Select(0)
 		v.show(0)
 		v.copyBtn.Enable()
-		v.clearBtn.Enable()
+		if !v.clearing {
+			v.clearBtn.Enable()
+		}
 	} else {
 		v.list.UnselectAll()
 		v.selected = -1
@@ -173,13 +215,46 @@ func (v *clientLogView) confirmClear() {
 			if !yes {
 				return
 			}
-			if _, err := v.c.svc.ClearClientLogs(v.user); err != nil {
-				v.c.showError(err)
-			}
-			v.reload()
+			v.clear()
 		})
 	spec.confirm, spec.danger = "Clear", true
 	v.confirm = v.c.ask(spec)
+}
+
+// clear deletes the user's logs and reads them back in the same trip:
+// off the UI thread when the console is attached (request), Clear
+// waiting disabled meanwhile. A dialog closed meanwhile is left as it
+// was; a failure is shown all the same, since the person asked for the
+// logs to go and they did not.
+func (v *clientLogView) clear() {
+	if v.clearing {
+		return
+	}
+	v.clearing = true
+	type cleared struct {
+		entries []core.ClientLogEntry
+		readErr error
+	}
+	svc, user := v.c.svc, v.user
+	request(v.c, []fyne.Disableable{v.clearBtn}, func() (cleared, error) {
+		if _, err := svc.ClearClientLogs(user); err != nil {
+			return cleared{}, err
+		}
+		entries, err := svc.ClientLogs(user)
+		return cleared{entries, err}, nil
+	}, func(r cleared, err error) {
+		v.clearing = false
+		if err != nil {
+			v.c.showError(err)
+			if v.c.clientLog == v {
+				v.reload()
+			}
+			return
+		}
+		if v.c.clientLog == v {
+			v.showEntries(r.entries, r.readErr)
+		}
+	})
 }
 
 func clientLogSummaryShort(n int) string {

@@ -146,7 +146,7 @@ func TestKeys_EscapeFromEveryControlOfEveryDialog(t *testing.T) {
 			}
 		}, open: func(h *harness) { h.c.openReprovision("pat") }},
 		{name: "Reset PIN", open: func(h *harness) { selectUser(h, "pat"); h.c.users.openPINReset() }},
-		{name: "Client log", open: func(h *harness) { h.c.openClientLog("pat") }},
+		{name: "Client log", open: func(h *harness) { h.c.openClientLog("pat", nil, nil) }},
 		{name: "Add agent", open: func(h *harness) { h.c.agents.openForm(nil) }},
 		{name: "Edit agent", setup: func(t *testing.T, h *harness) {
 			if err := h.svc.PutAgent(core.Agent{Name: "vpn", Host: "10.0.0.1", Secret: "vpn-secret-1"}); err != nil {
@@ -159,7 +159,7 @@ func TestKeys_EscapeFromEveryControlOfEveryDialog(t *testing.T) {
 		{name: "New profile", open: func(h *harness) { h.c.profiles.openForm(nil) }},
 		{name: "Assign profile", setup: addProfile, open: func(h *harness) { h.c.profiles.openAssign() }},
 		{name: "Delete profile", setup: addProfile, open: func(h *harness) { h.c.profiles.confirmDelete() }},
-		{name: "First-run setup", open: func(h *harness) { h.c.openFirstRun() }},
+		{name: "First-run setup", open: func(h *harness) { h.c.openFirstRun(h.svc.Settings()) }},
 		{name: "About", open: func(h *harness) { h.c.showAbout() }},
 		{name: "Install as a service", open: func(h *harness) { h.c.showInstallService() }},
 		{name: "Pair a console", setup: func(t *testing.T, h *harness) {
@@ -203,7 +203,7 @@ func TestKeys_RadioAndDisclosure(t *testing.T) {
 	if err := h.svc.SetSetting("server.advertise", ""); err != nil { // the first detected is chosen
 		t.Fatal(err)
 	}
-	h.c.openFirstRun()
+	h.c.openFirstRun(h.svc.Settings())
 	f := h.c.first
 	opts := radioOptions(cv.Overlays().Top())
 	if len(opts) != 2 || opts[0].label != "192.168.1.10" || !opts[0].selected {

@@ -28,20 +28,28 @@ type firstRun struct {
 
 	finish, skip *button
 	closed       bool
+	// saving says Finish's or Skip's request is on its way (request):
+	// Enter and Escape, which also finish and skip, wait for it too.
+	saving bool
 	// opened is what the settings held when the setup opened: Finish
 	// saves only the choices that differ from it (changedSince).
 	opened map[string]string
+	// port is the port phones reach the server on, read as the setup
+	// opened, so the preview follows typing without asking the service.
+	port string
 }
 
 // keySetupDone is set when the setup is finished or skipped.
 const keySetupDone = "console.setup_done"
 
-// openFirstRun shows the first-run setup over the console.
-func (c *Console) openFirstRun() {
-	set := c.svc.Settings()
+// openFirstRun shows the first-run setup over the console, filled in from
+// set, the settings read to learn that setup was not done (ui.go): read
+// off the UI thread when the console is attached, so opening it asks
+// nothing more.
+func (c *Console) openFirstRun(set core.Settings) {
 	f := &firstRun{c: c, opened: map[string]string{
 		keyServerName: set.ServerName, keySiteID: set.SiteID, keyAdvertise: set.Advertise,
-	}}
+	}, port: set.ListenPort()}
 	entry := func(text, placeholder string) *field {
 		e := c.newEntry()
 		e.SetText(text)
@@ -144,24 +152,62 @@ func (f *firstRun) updatePhonesUse() {
 		f.phonesUse.SetText("Phones will be given the first address found when a code is made.")
 		return
 	}
-	port := f.c.svc.Settings().ListenPort()
-	f.phonesUse.SetText("Phones will use https://" + net.JoinHostPort(host, port) + "/")
+	f.phonesUse.SetText("Phones will use https://" + net.JoinHostPort(host, f.port) + "/")
 }
 
 // done saves the choices and closes; on an error it stays open with
-// everything as typed and the sentence next to the field.
+// everything as typed and the sentence next to the field, or under the
+// form. The settings are read, checked and saved off the UI thread when
+// the console is attached (request), Finish and Skip waiting disabled;
+// what is saved is the form as it stood when Finish was pressed.
 func (f *firstRun) done() {
+	if f.closed || f.saving {
+		return
+	}
 	for _, fl := range []*field{f.name, f.siteID, f.other} {
 		fl.setError("")
 	}
+	f.general.Hide()
 	changes := changedSince(f.opened, map[string]string{
 		keyServerName: f.name.entry.Text,
 		keySiteID:     f.siteID.entry.Text,
 		keyAdvertise:  f.advertise(),
 	})
 	changes[keySetupDone] = "Yes"
-	set := f.c.svc.Settings()
-	if err := set.SetValues(changes); err != nil {
+	svc := f.c.svc
+	f.save(func() error {
+		// Checked on a copy first, so a refusal names its field.
+		set := svc.Settings()
+		if err := set.SetValues(changes); err != nil {
+			return err
+		}
+		return svc.ChangeSettings(changes, "First-run setup")
+	})
+}
+
+// skipSetup marks the setup done without changing anything else.
+func (f *firstRun) skipSetup() {
+	if f.closed || f.saving {
+		return
+	}
+	svc := f.c.svc
+	f.save(func() error { return svc.SetSetting(keySetupDone, "Yes") })
+}
+
+// save runs work (requestErr) with Finish and Skip waiting, then closes
+// the setup, or shows why it could not: next to the field core names, or
+// core's sentence under the form.
+func (f *firstRun) save(work func() error) {
+	f.saving = true
+	requestErr(f.c, []fyne.Disableable{f.finish, f.skip}, work, func(err error) {
+		f.saving = false
+		if f.closed {
+			return
+		}
+		if err == nil {
+			f.close()
+			return
+		}
 		fields := map[string]*field{keyServerName: f.name, keySiteID: f.siteID, keyAdvertise: f.other}
 		marked := false
 		for _, ce := range core.FieldErrors(err) {
@@ -170,34 +216,13 @@ func (f *firstRun) done() {
 				marked = true
 			}
 		}
-		if !marked {
-			f.general.SetText(core.ErrorMessage(err))
-			f.general.Show()
-			relayout(f.dlg)
+		if marked {
+			return
 		}
-		return
-	}
-	if err := f.c.svc.ChangeSettings(changes, "First-run setup"); err != nil {
 		f.general.SetText(core.ErrorMessage(err))
 		f.general.Show()
 		relayout(f.dlg)
-		return
-	}
-	f.close()
-}
-
-// skipSetup marks the setup done without changing anything else.
-func (f *firstRun) skipSetup() {
-	if f.closed {
-		return
-	}
-	if err := f.c.svc.SetSetting(keySetupDone, "Yes"); err != nil {
-		f.general.SetText(core.ErrorMessage(err))
-		f.general.Show()
-		relayout(f.dlg)
-		return
-	}
-	f.close()
+	})
 }
 
 func (f *firstRun) close() {

@@ -41,6 +41,12 @@ type logScreen struct {
 	// changed and gap are set by add and acted on by flush, so a batch
 	// of events refreshes the list once.
 	changed, gap bool
+	// loading says a read of the newest entries is on its way (reads):
+	// entries that arrive meanwhile are kept, and merged with its answer.
+	loading bool
+	reads   reread[[]core.LogEntry]
+	// verifying is the chain check on its way, one at a time (reread).
+	verifying reread[core.LogChain]
 
 	content fyne.CanvasObject
 }
@@ -81,35 +87,75 @@ func newLogScreen(c *Console) *logScreen {
 		widget.NewSeparator(),
 	)
 	s.content = container.NewBorder(top, container.NewVBox(widget.NewSeparator(), s.detail), nil, nil, s.list)
+	s.reads = reread[[]core.LogEntry]{c: c, show: s.loaded}
+	s.verifying = reread[core.LogChain]{c: c, show: s.showVerified}
 	s.load()
 	return s
 }
 
-// load reads the newest entries from the service.
+// logLoading is the detail line while the newest entries are read and
+// no entry is picked.
+const logLoading = "Reading the log…"
+
+// load reads the newest entries from the service: off the UI thread when
+// the console is attached (reread), at once on its own store. The rows
+// shown stay until the answer, and entries that arrive meanwhile are
+// added as usual (add), then merged with it (loaded).
 func (s *logScreen) load() {
-	entries, err := s.c.svc.LogTail(logKeep)
+	s.loading, s.gap = true, false
+	s.showHint()
+	svc := s.c.svc
+	s.reads.ask(func() ([]core.LogEntry, error) { return svc.LogTail(logKeep) })
+}
+
+// loaded applies the answer of load. The tail was read at some moment
+// while the events kept coming: entries the screen holds that are newer
+// than the tail's last arrived after that read and are kept after it;
+// those the tail has are taken from it, so none is lost or doubled.
+func (s *logScreen) loaded(entries []core.LogEntry, err error) {
+	s.loading = false
 	if err != nil {
+		// The next batch of events tries again, as a gap does.
+		s.gap = true
 		s.detail.SetText("The log could not be read: " + core.ErrorMessage(err))
 		return
 	}
+	var last uint64
+	if n := len(entries); n > 0 {
+		last = entries[n-1].Seq
+	}
+	for i, e := range s.entries {
+		if e.Seq > last {
+			// A jump between the tail and what came after it is events
+			// the bus dropped: the next flush reads again.
+			if last != 0 && e.Seq != last+1 {
+				s.gap = true
+			}
+			entries = append(entries, s.entries[i:]...)
+			break
+		}
+	}
+	if n := len(entries); n > logKeep {
+		entries = append(entries[:0:0], entries[n-logKeep:]...)
+	}
 	s.entries = entries
-	s.showVerified()
 	s.lastSeq = 0
 	if n := len(entries); n > 0 {
 		s.lastSeq = entries[n-1].Seq
 	}
-	s.gap = false
 	s.applyFilter()
+	s.verify()
 }
 
 // add takes one entry from the bridge. Entries the screen already has are
 // skipped; a jump in sequence numbers means the bus dropped events, and the
-// next flush reloads from the store.
+// next flush reloads from the store. While a read is on its way a jump
+// means nothing yet: its answer fills it (loaded).
 func (s *logScreen) add(e core.LogEntry) {
 	if e.Seq <= s.lastSeq {
 		return
 	}
-	if s.lastSeq != 0 && e.Seq != s.lastSeq+1 {
+	if !s.loading && s.lastSeq != 0 && e.Seq != s.lastSeq+1 {
 		s.gap = true
 	}
 	s.entries = append(s.entries, e)
@@ -119,14 +165,16 @@ func (s *logScreen) add(e core.LogEntry) {
 
 // flush shows what add collected.
 func (s *logScreen) flush() {
-	switch {
-	case s.gap:
-		s.load()
-	case s.changed:
+	if s.changed {
+		// Shown now even when a read follows: it may take a while
+		// attached, and its answer keeps them (loaded).
 		if n := len(s.entries); n > logKeep {
 			s.entries = append(s.entries[:0:0], s.entries[n-logKeep:]...)
 		}
 		s.applyFilter()
+	}
+	if s.gap {
+		s.load()
 	}
 	s.changed = false
 }
@@ -143,15 +191,25 @@ func (s *logScreen) applyFilter() {
 	// different entry; the detail line keeps the one that was picked.
 	s.list.UnselectAll()
 	s.list.Refresh()
-	// Until one is picked, the detail line says how to read a message
-	// the list cuts short, instead of standing empty.
-	if t := s.detail.Text; t == "" || t == logHint {
-		hint := ""
-		if len(s.shown) > 0 {
-			hint = logHint
-		}
-		s.detail.SetText(hint)
+	s.showHint()
+}
+
+// showHint sets the detail line until an entry is picked: what the
+// screen is doing while it reads, then how to read a message the list
+// cuts short, instead of standing empty. A picked entry, or why the log
+// could not be read, stays.
+func (s *logScreen) showHint() {
+	if t := s.detail.Text; t != "" && t != logHint && t != logLoading {
+		return
 	}
+	hint := ""
+	switch {
+	case s.loading:
+		hint = logLoading
+	case len(s.shown) > 0:
+		hint = logHint
+	}
+	s.detail.SetText(hint)
 }
 
 // logHint is the detail line before an entry is picked.
@@ -206,11 +264,26 @@ func (s *logScreen) filterFunc() func(core.LogEntry) bool {
 	}
 }
 
-// showVerified checks the log's MAC chain and says how far it holds:
-// "Log verified up to #N", or which entry fails. A store without a data
-// key has no chain, and the label stays empty.
-func (s *logScreen) showVerified() {
-	v, err := s.c.svc.VerifyLog()
+// logVerifying is the chain line while the first check is on its way.
+const logVerifying = "Verifying the log…"
+
+// verify checks the log's MAC chain: off the UI thread when the console
+// is attached (reread), since the service reads the whole log for it.
+// The line says so until the first answer; later checks keep the last
+// answer on screen until theirs comes.
+func (s *logScreen) verify() {
+	if s.verified.Text == "" {
+		s.verified.Importance = widget.MediumImportance
+		s.verified.SetText(logVerifying)
+	}
+	svc := s.c.svc
+	s.verifying.ask(svc.VerifyLog)
+}
+
+// showVerified says how far the log's MAC chain holds: "Log verified up
+// to #N", or which entry fails. A store without a data key has no chain,
+// and the label stays empty.
+func (s *logScreen) showVerified(v core.LogChain, err error) {
 	switch {
 	case errors.Is(err, core.ErrLogNotChained):
 		s.verified.SetText("")

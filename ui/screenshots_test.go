@@ -94,7 +94,7 @@ func shootConsole(t *testing.T, v shotVariant, sizes []fyne.Size) {
 		name  string
 		setup func()
 	}{
-		{"first-run", func() { c.showScreen(c.users.content); c.openFirstRun() }},
+		{"first-run", func() { c.showScreen(c.users.content); c.openFirstRun(c.svc.Settings()) }},
 		{"users", screen(c.users.content)},
 		{"user-search", func() {
 			selectUser(h, "carol")

@@ -190,6 +190,9 @@ type Console struct {
 	reprov *reprovisionDialog
 	// clientLog is the open Client log dialog, if any (clientlog.go).
 	clientLog *clientLogView
+	// clientLogOpening says the logs for a Client log dialog are being
+	// read (openClientLog): a second ask opens nothing more.
+	clientLogOpening bool
 	// oath is the open authenticator-app Reprovision dialog, if any.
 	oath *oathDialog
 	// offer is the last "Turn on authenticator apps?" question (tests).
@@ -370,9 +373,10 @@ func newConsole(a fyne.App, w fyne.Window, d Deps, o options) *Console {
 	// Attached, the settings are a request: asked off the UI thread
 	// (request.go), the window opens at once over a silent network.
 	svc := c.svc
-	request(c, nil, func() (bool, error) { return svc.Settings().SetupDone, nil }, func(done bool, _ error) {
-		if !done {
-			c.openFirstRun()
+	// The setup opens from the same read.
+	request(c, nil, func() (core.Settings, error) { return svc.Settings(), nil }, func(set core.Settings, _ error) {
+		if !set.SetupDone {
+			c.openFirstRun(set)
 		}
 	})
 	return c

@@ -174,7 +174,9 @@ func (s *usersScreen) showForm(u *core.User, r formReads) {
 		name := u.Name
 		f.clientLog = &widget.Label{Wrapping: fyne.TextWrapWord, Importance: widget.LowImportance}
 		f.showClientLog(r.logs, r.logsErr)
-		f.clientLogBtn = newButton(s.c, "Client log…", nil, func() { s.c.openClientLog(name) })
+		f.clientLogBtn = newButton(s.c, "Client log…", nil, func() {
+			s.c.openClientLog(name, []fyne.Disableable{f.clientLogBtn}, func() bool { return s.form == f })
+		})
 		content.Objects = append(content.Objects[:3], container.NewBorder(nil, nil, nil, f.clientLogBtn, f.clientLog), f.general)
 	}
 
