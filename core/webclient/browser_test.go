@@ -213,11 +213,22 @@ func (b *browser) screenshot(dir, name string) {
 // world is a real server over a real bbolt file with the web client
 // mounted, as the app wires it.
 type world struct {
-	svc   *core.Service
-	srv   *agentxml.Server
-	url   string
-	fp    string
-	agent *agentxmltest.AgentClient
+	svc    *core.Service
+	srv    *agentxml.Server
+	url    string
+	fp     string
+	agent  *agentxmltest.AgentClient
+	portal *webclient.Handler // the server's web client, nil when an option replaced it
+}
+
+// settled waits until the self-service requests answered so far have
+// finished issuing: the answer comes at the floor (a millisecond in these
+// tests) whether or not the code's commit has (portal.go), so a test that
+// looks for the code or its mail waits for the commit first.
+func (w *world) settled() {
+	if w.portal != nil {
+		webclient.Settled(w.portal)
+	}
 }
 
 func newWorld(t testing.TB) *world {
@@ -246,11 +257,13 @@ func newWorldOn(t testing.TB, st core.Store, floor time.Duration, opts ...func(*
 // clock a test moves).
 func newWorldSvc(t testing.TB, svc *core.Service, floor time.Duration, opts ...func(*agentxml.Options)) *world {
 	t.Helper()
+	var portal *webclient.Handler
 	srv, fp := agentxmltest.MustServer(t, svc, func(o *agentxml.Options) {
 		o.Portal = webclient.New(svc, webclient.Options{Fingerprint: o.Fingerprint, RequestFloor: floor})
 		for _, f := range opts {
 			f(o)
 		}
+		portal, _ = o.Portal.(*webclient.Handler)
 	})
 	for _, kv := range [][2]string{
 		{"server.name", "Provisio test"},
@@ -271,7 +284,7 @@ func newWorldSvc(t testing.TB, svc *core.Service, floor time.Duration, opts ...f
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &world{svc: svc, srv: srv, url: srv.URL(), fp: fp, agent: ac}
+	return &world{svc: svc, srv: srv, url: srv.URL(), fp: fp, agent: ac, portal: portal}
 }
 
 func (w *world) addUser(t testing.TB, name, pin, email string) {

@@ -47,6 +47,7 @@ func (w *world) mailbox(t *testing.T, ctx context.Context) (deliver func(n int) 
 	worker := &mailer.Worker{Service: w.svc, QRPNG: func(s string) ([]byte, error) { return qr.PNG(s, 300) }}
 	return func(n int) string {
 		t.Helper()
+		w.settled() // the code and its mail are committed
 		if err := worker.Flush(ctx); err != nil {
 			t.Fatalf("deliver the outbox: %v (%s)", err, mailer.Describe(err))
 		}

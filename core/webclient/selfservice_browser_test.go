@@ -84,6 +84,7 @@ func TestWebClient_SelfService(t *testing.T) {
 			chromedp.SendKeys(chromedp.CSS("#username"), name),
 			chromedp.Tap(chromedp.CSS("#get-code")),
 			chromedp.WaitVisible(chromedp.CSS("#answer")))
+		w.settled() // what the request issues is committed
 		return b.text("#answer")
 	}
 	portal := newBrowser(t, ctx)
