@@ -161,76 +161,59 @@ func (h *harness) openReprovisionFor(name string) *reprovisionDialog {
 	return h.c.reprov
 }
 
-// TestAttachedFreeze_ReprovisionCatchUp: back after an outage, the
-// console asks whether the open Reprovision dialog's code was used
-// meanwhile; that comes back at once over a silent network, and the
-// dialog says the phone provisioned once it carries. A dialog closed
-// meanwhile is not touched.
-func TestAttachedFreeze_ReprovisionCatchUp(t *testing.T) {
-	for _, closed := range []bool{false, true} {
-		t.Run(map[bool]string{false: "open", true: "closed meanwhile"}[closed], func(t *testing.T) {
-			h, g := frozenHarnessWith(t, attachedService{usersOnly: true})
-			d := h.openReprovisionFor("bob")
-			g.hold()
-			if _, err := h.svc.Provision("192.0.2.7", "bob", d.issued.Code, "TestOS"); err != nil {
-				t.Fatal(err)
-			}
-			h.applyWhileHeld(g, "the connection coming back", core.Event{Kind: core.EventConnection})
-			if d.status.Text != statusWaiting {
-				t.Errorf("while asking, the dialog says %q", d.status.Text)
-			}
-			if closed {
-				test.Tap(d.closeBtn)
-			}
-			g.release()
-			h.answered()
-			h.settle()
-			if closed {
+// TestAttachedFreeze_ReprovisionFollows: the open Reprovision dialog asks
+// the service what became of its user when the connection comes back
+// after an outage (was the code used meanwhile?) and on a users-changed
+// event (was the user deleted?); either comes back at once over a silent
+// network, and the dialog says what happened once it carries. A dialog
+// closed meanwhile is not touched.
+func TestAttachedFreeze_ReprovisionFollows(t *testing.T) {
+	for _, tt := range []struct {
+		name   string
+		change func(h *harness, d *reprovisionDialog) error // made on the service while held
+		event  core.Event
+		told   func(d *reprovisionDialog) bool // the dialog says what happened
+		want   string                          // its status then
+		more   bool                            // New code still makes another
+	}{
+		{"provisioned during an outage", func(h *harness, d *reprovisionDialog) error {
+			_, err := h.svc.Provision("192.0.2.7", "bob", d.issued.Code, "TestOS")
+			return err
+		}, core.Event{Kind: core.EventConnection}, func(d *reprovisionDialog) bool { return d.status.Text != statusWaiting },
+			statusProvisioned + " (TestOS)", true},
+		{"user deleted", func(h *harness, _ *reprovisionDialog) error { return h.svc.DeleteUser("bob") },
+			core.Event{Kind: core.EventUsersChanged, User: "bob"}, func(d *reprovisionDialog) bool { return d.userDeleted },
+			statusDeleted, false},
+	} {
+		for _, closed := range []bool{false, true} {
+			t.Run(tt.name+map[bool]string{false: "", true: ", closed meanwhile"}[closed], func(t *testing.T) {
+				h, g := frozenHarnessWith(t, attachedService{usersOnly: true})
+				d := h.openReprovisionFor("bob")
+				g.hold()
+				if err := tt.change(h, d); err != nil {
+					t.Fatal(err)
+				}
+				h.applyWhileHeld(g, tt.name, tt.event)
 				if d.status.Text != statusWaiting {
-					t.Errorf("the closed dialog was told %q", d.status.Text)
+					t.Errorf("while asking, the dialog says %q", d.status.Text)
 				}
-				return
-			}
-			if want := statusProvisioned + " (TestOS)"; d.status.Text != want {
-				t.Errorf("the dialog says %q, want %q", d.status.Text, want)
-			}
-		})
-	}
-}
-
-// TestAttachedFreeze_ReprovisionUserGone: a users-changed event for the
-// open Reprovision dialog's user asks whether they were deleted; that
-// comes back at once over a silent network, and the dialog says so once
-// it carries. A dialog closed meanwhile is not touched.
-func TestAttachedFreeze_ReprovisionUserGone(t *testing.T) {
-	for _, closed := range []bool{false, true} {
-		t.Run(map[bool]string{false: "open", true: "closed meanwhile"}[closed], func(t *testing.T) {
-			h, g := frozenHarnessWith(t, attachedService{usersOnly: true})
-			d := h.openReprovisionFor("bob")
-			g.hold()
-			if err := h.svc.DeleteUser("bob"); err != nil {
-				t.Fatal(err)
-			}
-			h.applyWhileHeld(g, "a users-changed event", core.Event{Kind: core.EventUsersChanged, User: "bob"})
-			if d.status.Text != statusWaiting {
-				t.Errorf("while asking, the dialog says %q", d.status.Text)
-			}
-			if closed {
-				test.Tap(d.closeBtn)
-			}
-			g.release()
-			h.answered()
-			h.settle()
-			if closed {
-				if d.userDeleted {
-					t.Errorf("the closed dialog was told the user is gone: %q", d.status.Text)
+				if closed {
+					test.Tap(d.closeBtn)
 				}
-				return
-			}
-			if d.status.Text != statusDeleted || !d.newCode.Disabled() {
-				t.Errorf("the dialog says %q, New code disabled %v", d.status.Text, d.newCode.Disabled())
-			}
-		})
+				g.release()
+				h.answered()
+				h.settle()
+				if closed {
+					if tt.told(d) {
+						t.Errorf("the closed dialog was told: %q", d.status.Text)
+					}
+					return
+				}
+				if d.status.Text != tt.want || d.newCode.Disabled() == tt.more {
+					t.Errorf("the dialog says %q (want %q), New code disabled %v", d.status.Text, tt.want, d.newCode.Disabled())
+				}
+			})
+		}
 	}
 }
 
