@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -53,10 +54,31 @@ type attachedService struct {
 	// certificate, when set, is the certificate the service's server
 	// presents, which the console reads as app wires Deps.Certificate
 	// (a request to the service).
-	certificate *core.CertificateStatus
+	certificate *servedCert
 	// setupNotDone leaves its first-run setup unfinished, so the console
 	// offers it as it opens (freeze_log_test.go).
 	setupNotDone bool
+}
+
+// servedCert is the certificate a test's service presents: the test
+// changes it while the service's goroutines read it (the status clock's
+// requests), so it is read and changed under a lock.
+type servedCert struct {
+	mu sync.Mutex
+	st core.CertificateStatus
+}
+
+func (c *servedCert) get() core.CertificateStatus {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.st
+}
+
+// setFingerprint makes the service present a certificate with fp.
+func (c *servedCert) setFingerprint(fp string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.st.Fingerprint = fp
 }
 
 func newAttachedHarnessWith(t *testing.T, o attachedService) (h *harness, stopService func()) {
@@ -122,7 +144,7 @@ func newAttachedHarnessWith(t *testing.T, o attachedService) (h *harness, stopSe
 		h.svc.SetServerStatus(func() core.ServerStatus {
 			st := core.ServerStatus{URLs: []string{"https://192.0.2.10:8443"}}
 			if o.certificate != nil {
-				st.Certificate = *o.certificate
+				st.Certificate = o.certificate.get()
 			}
 			return st
 		})

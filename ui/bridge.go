@@ -204,7 +204,9 @@ func (c *Console) followCertificate() {
 	}
 }
 
-// certificateRead shows the fingerprint followCertificate asked for.
+// certificateRead shows the fingerprint followCertificate or the status
+// clock asked for: the one place a new fingerprint is taken, so the
+// status bar's line and an open About box never disagree.
 func (c *Console) certificateRead(fp string, _ error) {
 	if fp == "" || fp == c.fingerprint {
 		return

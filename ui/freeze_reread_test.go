@@ -222,13 +222,13 @@ func TestAttachedFreeze_ReprovisionFollows(t *testing.T) {
 // UI thread; the status bar's line and the open About box show the new
 // fingerprint once the network carries.
 func TestAttachedFreeze_FollowCertificate(t *testing.T) {
-	cert := &core.CertificateStatus{Fingerprint: "11:22:33", NotAfter: time.Now().AddDate(1, 0, 0)}
+	cert := &servedCert{st: core.CertificateStatus{Fingerprint: "11:22:33", NotAfter: time.Now().AddDate(1, 0, 0)}}
 	h, g := frozenHarnessWith(t, attachedService{certificate: cert, usersOnly: true})
 	h.c.followCertificate()
 	h.answered()
 	h.c.showAbout()
 	h.changeOnService(func() error { return h.svc.SetSetting("server.name", "hq") })
-	cert.Fingerprint = "44:55:66"
+	cert.setFingerprint("44:55:66")
 	h.applyWhileHeld(g, "a configuration change", core.Event{Kind: core.EventConfigChanged})
 	if got := h.c.certLine.Text; !strings.Contains(got, "11:22:33") {
 		t.Errorf("the certificate line changed before the service answered: %q", got)

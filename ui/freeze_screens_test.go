@@ -330,12 +330,12 @@ func TestAttachedReread_ServerCertificate(t *testing.T) {
 		{"shown", func(h *harness) { h.c.showScreen(h.c.server.content) }},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			cert := &core.CertificateStatus{Fingerprint: "11:22:33", FromFiles: true, Names: []string{"hq.example.org"},
-				NotAfter: time.Now().AddDate(1, 0, 0)}
+			cert := &servedCert{st: core.CertificateStatus{Fingerprint: "11:22:33", FromFiles: true, Names: []string{"hq.example.org"},
+				NotAfter: time.Now().AddDate(1, 0, 0)}}
 			h, g := frozenHarnessWith(t, attachedService{certificate: cert})
 			s := h.c.server
 			h.changeOnService(func() error { return h.svc.SetSetting(keyServerName, "hq") })
-			cert.Fingerprint = "44:55:66"
+			cert.setFingerprint("44:55:66")
 			g.hold()
 			tt.deliver(h)
 			if !g.holding() {

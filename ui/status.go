@@ -164,9 +164,9 @@ func (c *Console) startStatusClock() {
 				// messages show as withdrawn, together.
 				c.do(func() {
 					pending.Store(false)
-					if fp != "" {
-						c.fingerprint = fp
-					}
+					// Like followCertificate's answer: the About box
+					// follows too.
+					c.certificateRead(fp, nil)
 					if c.attached() && c.streamLost {
 						c.refreshStatus()
 					} else {
