@@ -240,10 +240,7 @@ func TestAttachedFreeze_Assign(t *testing.T) {
 // wait disabled, and their answers show once the network carries.
 func TestAttachedFreeze_ReprovisionOATH(t *testing.T) {
 	h, g := frozenHarnessWith(t, attachedService{oath: true})
-	h.selectListed("bob")
-	test.Tap(h.c.users.reprovision)
-	h.waitFor("the Reprovision dialog", func() bool { return h.c.reprov != nil })
-	h.answered()
+	h.openReprovisionFor("bob")
 	radio := findRadio(h.win.Canvas().Overlays().Top())
 	if radio == nil {
 		t.Fatal("the Reprovision dialog offers no token choice")
@@ -303,10 +300,7 @@ func TestAttachedFreeze_TurnOnOATH(t *testing.T) {
 		t.Fatal(err)
 	}
 	h.settle()
-	h.selectListed("bob")
-	test.Tap(h.c.users.reprovision)
-	h.waitFor("the Reprovision dialog", func() bool { return h.c.reprov != nil })
-	h.answered()
+	h.openReprovisionFor("bob")
 	findRadio(h.win.Canvas().Overlays().Top()).SetSelected(choiceOATH)
 	h.answered()
 	if !strings.Contains(h.overlayText(), "Turn on authenticator apps?") {

@@ -64,10 +64,7 @@ func TestAttachedFreeze_TokenChoiceReadsSettings(t *testing.T) {
 		t.Fatal(err)
 	}
 	h.settle()
-	h.selectListed("bob")
-	test.Tap(h.c.users.reprovision)
-	h.waitFor("the Reprovision dialog", func() bool { return h.c.reprov != nil })
-	h.answered()
+	h.openReprovisionFor("bob")
 	h.staleSettings("server.siteid", "hq-2")
 	radio := findRadio(h.win.Canvas().Overlays().Top())
 	g.hold()
