@@ -14,9 +14,9 @@ import (
 )
 
 func TestOpen_SecondCopyFailsFast(t *testing.T) {
-	dir := t.TempDir()
 	if os.Getenv("PROVISIO_HOLD_DIR") != "" {
-		// Child process: hold the file until killed.
+		// Child process: hold the file until killed. It makes no
+		// t.TempDir of its own: being killed, it would never remove it.
 		st, err := store.Open(os.Getenv("PROVISIO_HOLD_DIR"), store.Options{})
 		if err != nil {
 			os.Exit(3)
@@ -26,6 +26,7 @@ func TestOpen_SecondCopyFailsFast(t *testing.T) {
 		time.Sleep(time.Minute)
 		return
 	}
+	dir := t.TempDir()
 	// bbolt's lock is per process (flock), so the second copy must be a
 	// second process, as it would be in real life.
 	cmd := exec.Command(os.Args[0], "-test.run=^TestOpen_SecondCopyFailsFast$")
