@@ -1,7 +1,6 @@
 package ui
 
 import (
-	"fmt"
 	"strings"
 	"time"
 
@@ -508,101 +507,4 @@ func (d *oathDialog) mailed(ic core.IssuedCode, err error) {
 	}
 	d.setStatus(status, widget.MediumImportance)
 	relayout(d.dlg)
-}
-
-// ignoredChoices names the token's choices that some authenticator apps
-// ignore or lack, "" for the defaults every app honours.
-func ignoredChoices(o core.OATHOptions) string {
-	var parts []string
-	if o.Kind == core.OATHHOTP {
-		parts = append(parts, "HOTP")
-	}
-	parts = append(parts, ignoredParams(o)...)
-	return joinAnd(parts)
-}
-
-// ignoredParams are the Key URI parameters off the defaults.
-func ignoredParams(o core.OATHOptions) []string {
-	var parts []string
-	if o.Algorithm != "" && o.Algorithm != core.OATHSHA1 {
-		parts = append(parts, o.Algorithm)
-	}
-	if o.Digits != 0 && o.Digits != core.DefaultOATHDigits {
-		parts = append(parts, fmt.Sprintf("%d digits", o.Digits))
-	}
-	if o.Period != 0 && o.Period != core.DefaultOATHPeriod {
-		parts = append(parts, fmt.Sprintf("a %d s period", o.Period))
-	}
-	return parts
-}
-
-// compatNote warns of choices some apps ignore: Microsoft Authenticator
-// and some versions of Google Authenticator make SHA-1, 6-digit, 30 s
-// codes whatever the QR code says (docs/decisions.md, "OATH tokens"), and
-// Microsoft Authenticator has no counter-based tokens. The token works
-// only once a code confirms it, so nothing is lost; the note saves the
-// helpdesk looking at the phone's clock.
-func compatNote(o core.OATHOptions) string {
-	p, hotp := ignoredParams(o), o.Kind == core.OATHHOTP
-	var said string
-	switch {
-	case len(p) > 0 && hotp:
-		said = "Microsoft and some Google Authenticator versions ignore " + joinAnd(p) + ", and Microsoft's has no HOTP"
-	case len(p) > 0:
-		said = "Microsoft and some Google Authenticator versions ignore " + joinAnd(p)
-	case hotp:
-		said = "Microsoft Authenticator has no counter-based (HOTP) tokens"
-	default:
-		return ""
-	}
-	return said + ": keep TOTP, SHA1, 6 digits unless the app takes them (Aegis, FreeOTP…)."
-}
-
-// hasToken reports whether the user can log in with a device or a
-// confirmed OATH token: the users list and the status line count both.
-func (r *userRow) hasToken() bool {
-	return r.Provisioned() || r.oath != nil && r.oath.State == core.OATHStateConfirmed && r.oath.Kind != "strings"
-}
-
-// appKind is "TOTP" or "HOTP" when the user logs in with a confirmed
-// authenticator-app token, else "".
-func (r *userRow) appKind() string {
-	if r.oath != nil && r.oath.State == core.OATHStateConfirmed && r.oath.Kind != "strings" {
-		return strings.ToUpper(r.oath.Kind)
-	}
-	return ""
-}
-
-// revocable reports whether Revoke device… has something to revoke: a
-// phone with strings, or an authenticator-app token, confirmed or waiting
-// (core.Service.RevokeDevice).
-func (r *userRow) revocable() bool {
-	return r.Provisioned() || r.oath != nil && (r.appKind() != "" || r.oath.Pending != "")
-}
-
-// oathOf is the user's entry of OATHStatuses, nil for most users, so the
-// rows the list copies on every keystroke stay small.
-func oathOf(all map[string]core.OATHStatus, name string) *core.OATHStatus {
-	if st, ok := all[core.Key(name)]; ok {
-		return &st
-	}
-	return nil
-}
-
-// oathState describes a user's OATH token for the users list: the kind
-// and "confirmed" or "pending until 10:42".
-func oathState(st *core.OATHStatus, now time.Time) string {
-	if st == nil {
-		return ""
-	}
-	var parts []string
-	if st.Kind == core.OATHTOTP || st.Kind == core.OATHHOTP {
-		if st.State == core.OATHStateConfirmed {
-			parts = append(parts, "authenticator app ("+strings.ToUpper(st.Kind)+") confirmed")
-		}
-	}
-	if st.Pending != "" && now.Before(st.Expires) {
-		parts = append(parts, "authenticator app ("+strings.ToUpper(st.Pending)+") pending until "+st.Expires.Local().Format("15:04"))
-	}
-	return strings.Join(parts, "; ")
 }

@@ -1,0 +1,62 @@
+package ui
+
+import (
+	"fmt"
+	"strings"
+
+	"provisio/core"
+)
+
+// StoreInfo describes where the records are kept, for the Server screen:
+// the data file, or an etcd cluster with its members and the server that
+// leads the run-once work (issue #16). It is core's type, so a console
+// attached over the admin API shows the same (GET /v1/server).
+type StoreInfo = core.StoreStatus
+
+// StoreMember is one etcd member.
+type StoreMember = core.StoreMember
+
+// storeText is the Store section's text for a person.
+func storeText(si StoreInfo) string {
+	if !si.Etcd {
+		return "Data file: " + si.Where
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "etcd cluster: %s\n", si.Where)
+	if si.Problem != "" {
+		fmt.Fprintf(&b, "Members could not be listed: %s\n", si.Problem)
+	}
+	for _, m := range si.Members {
+		state := "healthy"
+		if !m.Healthy {
+			state = "NOT healthy: " + m.Problem
+		}
+		lead := ""
+		if m.RaftLeader {
+			lead = ", Raft leader"
+		}
+		fmt.Fprintf(&b, "  %s  %s  %s%s\n", m.Name, m.Endpoint, state, lead)
+	}
+	switch {
+	case si.LeaderProblem != "":
+		b.WriteString("Mail and log trim: unknown: " + si.LeaderProblem)
+	case si.Leader == "":
+		b.WriteString("Mail and log trim: no server elected yet")
+	case si.Leader == si.ThisServer:
+		fmt.Fprintf(&b, "Mail and log trim: this server (%s) leads", si.ThisServer)
+	default:
+		fmt.Fprintf(&b, "Mail and log trim: server %s leads (this is %s)", si.Leader, si.ThisServer)
+	}
+	return b.String()
+}
+
+// refreshStore asks Deps.Store again. The member status takes a network
+// round trip, so it runs off the UI thread and the text is set through
+// the bridge.
+func (s *serverScreen) refreshStore() {
+	s.store.SetText("Asking the store…")
+	go func() {
+		text := storeText(s.c.deps.Store())
+		s.c.do(func() { s.store.SetText(text) })
+	}()
+}
