@@ -111,18 +111,22 @@ func (s *transportScreen) retryFailedMail() {
 }
 
 // forgetPinned clears the pin: the computer's trusted authorities decide
-// again. An attached console saves off the UI thread (request.go),
-// Forget disabled until the answer comes.
+// again, and failed messages in the Outbox are offered again as after a
+// save. An attached console saves off the UI thread (request.go), Forget
+// disabled until the answer comes.
 func (s *transportScreen) forgetPinned() {
 	if s.forgetPin.Disabled() {
 		return
 	}
-	s.savePin(s.forgetPin, "", func(_ int, err error) {
+	s.savePin(s.forgetPin, "", func(failed int, err error) {
 		if err != nil {
 			s.showResult("Not saved: "+core.ErrorMessage(err), widget.DangerImportance)
 			return
 		}
-		s.showResult("The mail server's certificate is no longer trusted by its fingerprint.", widget.SuccessImportance)
+		// Like any change of the transport, it may be what the failed
+		// messages needed: the relay's certificate now passes the
+		// computer's trusted authorities instead of the old pin.
+		s.showResult("The mail server's certificate is no longer trusted by its fingerprint."+s.offerRetry(failed), widget.SuccessImportance)
 	})
 }
 

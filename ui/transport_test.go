@@ -451,8 +451,8 @@ func indexOf(t *testing.T, c *Console, title string) int {
 
 // TestTransport_OffersToRetryFailedMail: a relay fixed on this screen is
 // the usual reason messages failed (a wrong password, a changed
-// certificate), so a save while the Outbox holds failed messages offers
-// to send them again, and the offer queues them.
+// certificate), so a save, Trust or Forget while the Outbox holds failed
+// messages offers to send them again, and the offer queues them.
 func TestTransport_OffersToRetryFailedMail(t *testing.T) {
 	h := newHarness(t)
 	s := h.c.transport
@@ -499,5 +499,13 @@ func TestTransport_OffersToRetryFailedMail(t *testing.T) {
 	s.trustRefused()
 	if want := "Trusted. 1 message in the Outbox failed before this change; retry it now?"; s.result.Text != want || !s.retryFailed.Visible() {
 		t.Errorf("after Trust: result %q (retry offered %v), want %q", s.result.Text, s.retryFailed.Visible(), want)
+	}
+
+	// So does Forget: the computer's authorities may accept what the
+	// old pin refused.
+	s.retryFailed.Hide()
+	test.Tap(s.forgetPin)
+	if want := "The mail server's certificate is no longer trusted by its fingerprint. 1 message in the Outbox failed before this change; retry it now?"; s.result.Text != want || !s.retryFailed.Visible() {
+		t.Errorf("after Forget: result %q (retry offered %v), want %q", s.result.Text, s.retryFailed.Visible(), want)
 	}
 }
