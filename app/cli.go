@@ -93,7 +93,7 @@ same provisio.key. 'provisio store copy --to URL' copies the records over.
 
 // usageError is a mistake in the command line: exit code 2. line, when
 // set, is the whole line to print instead of "provisio: msg" and the
-// pointer to --help (unknownOption's names the command's own help).
+// pointer to --help (optionError's names the command's own help).
 type usageError struct{ msg, line string }
 
 func (e usageError) Error() string { return e.msg }

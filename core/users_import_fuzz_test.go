@@ -13,7 +13,7 @@ import (
 // never panic; a refused file gets a sentence; an accepted one lists
 // problems by line, each with a message, and never saves a user.
 func FuzzService_PreviewImport(f *testing.F) {
-	// Seeds from the table tests of console_import_test.go.
+	// Seeds from the table tests of users_import_test.go.
 	f.Add("\ufeffusername,full_name,email,mobile,group,pin\n" +
 		"alice,Alice Liddell,alice@example.org,+44 20 7946 0001,sales,2468\n" +
 		"bob,,bob-at-example,,,\n" +

@@ -149,7 +149,7 @@ type oathDialog struct {
 	// compat warns of choices some apps ignore (compatNote).
 	compat *widget.Label
 	// note tells how to go on, naming the phone or app that confirming
-	// ends (noteText).
+	// ends (noteHow, showReplaces).
 	note    *widget.Label
 	appCode *entry
 

@@ -80,7 +80,7 @@ type transportScreen struct {
 	sending    bool
 
 	// The certificate a test refused, shown to compare and trust
-	// (refusedCert): its fingerprint, names and validity.
+	// (showRefused): its fingerprint, names and validity.
 	refused                     core.MailCertificate
 	certBox                     *fyne.Container
 	certFP, certNames, certDate *widget.Label

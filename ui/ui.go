@@ -76,7 +76,7 @@ type Deps struct {
 	Version, DataDir string
 	// ServiceCommand is the exact command that installs this program as
 	// a system service, shown by the status bar's "Install as a service"
-	// (services.go); "" shows "sudo provisio service install".
+	// (installservice.go); "" shows "sudo provisio service install".
 	ServiceCommand string
 	// Documentation is opened by Help → Documentation; nil: the console
 	// says where the documentation is.
@@ -141,7 +141,7 @@ type Console struct {
 	stateRow, root *fyne.Container
 	certLine       *widget.Label
 	copyFP         *widget.Button // copies the certificate fingerprint
-	// installSvc opens the "Install as a service" dialog (services.go).
+	// installSvc opens the "Install as a service" dialog (installservice.go).
 	installSvc *widget.Button
 	// modeNote says whether this window runs the server or is attached
 	// to the service; streamLost is set once an attached console's

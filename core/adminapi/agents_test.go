@@ -75,7 +75,7 @@ func TestHandler_PutAgentKeepSecretOfNoAgent(t *testing.T) {
 
 // TestConsole_AddAgentWithoutSecret: the attached console's Add agent
 // form with the secret left empty is told, beside the secret field, what
-// the local console's form is told (ui's TestAgentsScreen_FieldErrors),
+// the local console's form is told (ui's TestAgentForm_Validation),
 // and nothing is created.
 func TestConsole_AddAgentWithoutSecret(t *testing.T) {
 	svc, sock := newServer(t)

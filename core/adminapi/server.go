@@ -20,7 +20,8 @@ import (
 const maxBody = 64 << 10
 
 // Server serves the API over HTTP. Who the caller is comes from the
-// connection (PeerCheck on the Unix socket), never from the request.
+// connection (peerListener's peer credentials on the Unix socket),
+// never from the request.
 type Server struct {
 	svc  *core.Service
 	http *http.Server
@@ -395,7 +396,7 @@ func (h *handler) deleteAgent(w http.ResponseWriter, r *http.Request) {
 
 // events is the server-sent event stream: one "event: KIND" and one
 // "data: JSON" line per core event, and a comment every 15 seconds so
-// a dead peer is noticed. It carries no secret (fromCoreEvent).
+// a dead peer is noticed. It carries no secret (core's toAdminEvent).
 func (h *handler) events(w http.ResponseWriter, r *http.Request) {
 	fl, ok := w.(http.Flusher)
 	if !ok {

@@ -435,7 +435,7 @@ func replyVersion(v string) string {
 	return v
 }
 
-// reply is the outcome of one action, rendered by writeSAS. It is a plain
+// reply is the outcome of one action, rendered by appendSAS. It is a plain
 // struct rather than a tree of XML values so that writing it allocates
 // nothing.
 type reply struct {
