@@ -48,6 +48,8 @@ type Error struct {
 	Err     error // underlying cause, never shown to users
 }
 
+// Error is the message, followed by the underlying cause when there is
+// one: for logs. People are shown Message (ErrorMessage).
 func (e *Error) Error() string {
 	if e.Err != nil {
 		return e.Message + ": " + e.Err.Error()
@@ -55,6 +57,7 @@ func (e *Error) Error() string {
 	return e.Message
 }
 
+// Unwrap returns the underlying cause, for errors.Is and errors.As.
 func (e *Error) Unwrap() error { return e.Err }
 
 // Errorf returns an *Error with the given code and formatted message.

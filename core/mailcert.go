@@ -48,6 +48,8 @@ type MailCertError struct {
 	Err  error
 }
 
+// Error is the underlying TLS error's text, or says which certificate was
+// refused when there is none.
 func (e *MailCertError) Error() string {
 	if e.Err != nil {
 		return e.Err.Error()
@@ -55,6 +57,7 @@ func (e *MailCertError) Error() string {
 	return "mail server certificate " + e.Cert.Fingerprint + " refused"
 }
 
+// Unwrap returns the underlying TLS error.
 func (e *MailCertError) Unwrap() error { return e.Err }
 
 // RefusedMailCertificate returns the certificate a mail error (of

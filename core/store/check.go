@@ -51,6 +51,8 @@ type FileError struct {
 	Detail string
 }
 
+// Error is the one sentence for the problem: what is wrong with the file
+// and what to do.
 func (e *FileError) Error() string {
 	switch e.Problem {
 	case FileEmpty:

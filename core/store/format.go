@@ -43,6 +43,8 @@ type FormatError struct {
 	Value string
 }
 
+// Error is the sentence a refusal gives: the format found, the one this
+// build reads, and what to do.
 func (e *FormatError) Error() string {
 	found := fmt.Sprintf("data format %d", e.Found)
 	if e.Found <= 0 {

@@ -6,8 +6,6 @@ import (
 	bolt "go.etcd.io/bbolt"
 )
 
-// ErrNotFile is returned by what only the bbolt file can do (Snapshot)
-// when the records are kept in another backend.
 // HistoryCompactor is a Backend that keeps the earlier values of its keys
 // (etcd's revisions) and can drop them: a key rotation calls it after its
 // commit, so that what was sealed under the retired key is no longer
@@ -22,6 +20,10 @@ type HistoryCompactor interface {
 // doubt.
 var ErrOutcomeUnknown = errors.New("the store did not confirm the change, which it may still apply")
 
+// ErrNotFile was returned by what only the bbolt file could do (Snapshot)
+// when the records are kept in another backend. Nothing returns it now:
+// Snapshot copies an etcd site's records too (snapshotKV), so backups work
+// on every backend.
 var ErrNotFile = errors.New("the data is kept in etcd, not in a data file; back it up with etcdctl snapshot save")
 
 // The bucket/key/value seam (issue #16). The record code in this package

@@ -233,6 +233,7 @@ type LogChainError struct {
 // its sentence to every caller.
 func (e *LogChainError) Is(target error) bool { return target == core.ErrLogBroken }
 
+// Error names the entry that does not verify (or the checkpoint) and why.
 func (e *LogChainError) Error() string {
 	if e.Seq == 0 {
 		return fmt.Sprintf("The audit log does not verify: %s.", e.Problem)

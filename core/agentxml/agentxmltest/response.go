@@ -59,6 +59,7 @@ type FailError struct {
 	Code   string
 }
 
+// Error says which action failed, and with which error code.
 func (e *FailError) Error() string {
 	if e.Code == "" {
 		return "agentxml " + e.Action + ": FAIL"
