@@ -60,7 +60,7 @@ func (c *cli) reprovision(name string, mail bool) error {
 		fmt.Fprintf(c.out, "Provision code for %s: %s\nExpires: %s (in %s)\n",
 			ic.User, ic.Code, ic.Expires.Local().Format("2006-01-02 15:04:05"),
 			time.Until(ic.Expires).Round(time.Second))
-		// What the console asks about before the code (ui/reprovision.go):
+		// What the console asks about before the code (ui/reprovision_ask.go):
 		// here the code is made already, so it is said.
 		if ic.ReplacesDevice {
 			fmt.Fprintf(c.out, "%s's current phone stops working once the new one provisions.\n", ic.User)

@@ -400,8 +400,9 @@ func (e *env) mailWorker() *mailer.Worker {
 	}
 }
 
-// startMail runs the outbox sender until the returned stop function is
-// called; stop waits for it, so the store can be closed after.
+// startMail runs the outbox sender, and the expiry of unconfirmed OATH
+// tokens, until the returned stop function is called; stop waits for
+// both, so the store can be closed after.
 func (e *env) startMail() (stop func()) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
@@ -416,7 +417,7 @@ func (e *env) startMail() (stop func()) {
 		}()
 		e.runOnce(ctx, e.mailWorker().Run)
 	}()
-	// Unconfirmed OATH tokens expire on the same lifetime (core/oath.go).
+	// Unconfirmed OATH tokens expire on the same lifetime (core/oath_issue.go).
 	oathDone := make(chan struct{})
 	go func() {
 		defer close(oathDone)

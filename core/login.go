@@ -29,7 +29,7 @@ func (s *Service) Login(agent Agent, username, otc string) error {
 		logFail := func(why string) error {
 			return log.add(LevelWarn, clean(username), "Login failed for user: %s, error: %s", clean(username), why)
 		}
-		// OATH users log in with their token's codes (oath.go).
+		// OATH users log in with their token's codes (oath_login.go).
 		if o := checkOATHLogin(s, tx, log, agent, set, username, otc); o.handled {
 			out.fail, out.locked = o.fail, o.locked
 			return o.err

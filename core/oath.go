@@ -8,8 +8,9 @@ import (
 
 // OATH tokens (issue #11): a second kind of token beside security strings,
 // for the authenticator apps people already have (RFC 6238 TOTP, RFC 4226
-// HOTP). The RFC arithmetic is here, on the standard library, so the one
-// path that decides a login is the one the RFC test vectors run through;
+// HOTP). The RFC arithmetic is in core too (oath_otp.go), on the standard
+// library, so the one path that decides a login is the one the RFC test
+// vectors run through;
 // the otpauth:// Key URI is built by an injected OATHKeys (core/oathkey,
 // on github.com/pquerna/otp). docs/decisions.md, "OATH tokens (#11)".
 

@@ -213,7 +213,7 @@ func (s *Service) issueCode(tx Tx, log *logger, set Settings, u User, to string,
 	}
 	ic := IssuedCode{User: u.Name, Code: code, Expires: pc.Expires, Created: pc.Created, URL: s.provisionURL(set, u.Name, code)}
 	if oath != nil {
-		ic.URL += "&" + OATHURLParam // the page offers the authenticator set-up (oath.go)
+		ic.URL += "&" + OATHURLParam // the page offers the authenticator set-up (oath_provision.go)
 	}
 	ic.describe(u)
 	if oath == nil {

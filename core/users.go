@@ -273,7 +273,8 @@ func revokeDevice(tx Tx, u User) error {
 			return err
 		}
 	}
-	// One token per user: a device replaces an OATH token (oath.go).
+	// One token per user: a device replaces an OATH token (provision.go,
+	// confirmOATH in oath_issue.go).
 	if err := tx.DeleteOATH(u.Name); err != nil {
 		return err
 	}

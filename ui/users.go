@@ -87,7 +87,7 @@ type usersScreen struct {
 type userRow struct {
 	core.User
 	pending time.Time        // zero when no code is pending
-	oath    *core.OATHStatus // the user's OATH token, nil if none (reprovision_oath.go)
+	oath    *core.OATHStatus // the user's OATH token, nil if none (users_oath.go)
 	// key and search are the lower-cased name, and name, full name and
 	// email, made once per refresh so that searching and sorting only
 	// compare strings.

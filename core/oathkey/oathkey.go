@@ -1,7 +1,8 @@
 // Package oathkey adapts github.com/pquerna/otp to Provisio: it builds and
 // parses otpauth:// Key URIs and computes codes as an authenticator app
-// does. Verification of logins is not here but in core (oath.go), on the
-// standard library; this package is what the apps see.
+// does. Verification of logins is not here but in core (oath_otp.go and
+// oath_login.go), on the standard library; this package is what the apps
+// see.
 package oathkey
 
 import (
