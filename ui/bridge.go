@@ -100,8 +100,9 @@ func (b *bridge) stop() {
 }
 
 // do runs fn on the UI thread unless the console has been closed by then.
-// Goroutines in this package (the bridge and the Reprovision countdown)
-// call it instead of touching widgets.
+// Goroutines in this package (the bridge, the countdowns, the status
+// clock, request's work off the UI thread) call it instead of touching
+// widgets.
 func (c *Console) do(fn func()) { c.ui.do(fn) }
 
 // apply dispatches a batch of events to the screens. It runs on the UI

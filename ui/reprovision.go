@@ -142,8 +142,9 @@ func (c *Console) reprovisionNow(name string) {
 }
 
 // reprovisionHost is the full console as the Reprovision dialog's window:
-// it asks the service at once, mails, saves, offers the authenticator app
-// (which withdraws the code on screen), and takes Escape (keys.go).
+// it asks the service (off the UI thread when attached, request.go),
+// mails, saves, offers the authenticator app (which withdraws the code on
+// screen), and takes Escape (keys.go).
 func (c *Console) reprovisionHost() reprovisionHost {
 	asking := &reread[bool]{c: c} // whether the user is gone (gone)
 	return reprovisionHost{

@@ -52,7 +52,7 @@ func storeText(si StoreInfo) string {
 
 // refreshStore asks Deps.Store again. The member status takes a network
 // round trip, so it runs off the UI thread and the text is set through
-// the bridge.
+// Console.do.
 func (s *serverScreen) refreshStore() {
 	s.store.SetText("Asking the store…")
 	go func() {

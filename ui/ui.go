@@ -472,9 +472,13 @@ const statusCloseWait = 3 * time.Second
 // Close ends the event subscription, the status clock and the
 // Reprovision countdown. It waits (up to statusCloseWait) for the status
 // clock, which calls Deps.Certificate off the UI thread: once Close
-// returns, the console calls no Deps hook of its own accord, so the caller
-// may close what they use (that hook can write a new certificate into its
-// directory). The window itself belongs to the caller.
+// returns, a console on its own store calls no Deps hook of its own
+// accord, so the caller may close what they use (that hook can write a
+// new certificate into its directory). An attached console's requests
+// already on their way (request.go: a reread of the status bar or the
+// certificate calls Deps.ServerURLs or Deps.Certificate on a goroutine)
+// are not waited for; they end with the connection, and their answers are
+// dropped. The window itself belongs to the caller.
 func (c *Console) Close() {
 	if c.ui.close() {
 		return
