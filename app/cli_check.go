@@ -30,8 +30,9 @@ var checkCommand = command{
 	},
 }
 
-// check prints the full report of the data file; a damaged file is exit
-// code 1 with one sentence on stderr.
+// check prints the full report of the data file, or with --store of the
+// etcd site's records (checkSite); a damaged file is exit code 1 with one
+// sentence on stderr.
 func (c *cli) check() error {
 	if c.store.etcd() {
 		return c.checkSite()

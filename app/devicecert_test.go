@@ -10,10 +10,10 @@ import (
 	"provisio/core/certs"
 )
 
-// TestServer_MTLSListener: with server.mtls_listen set, startServer opens
-// the mutual-TLS listener (#14) with the device CA made beside the
-// server's key (key 0600); a client without a device certificate gets no
-// TLS session there, while the normal listener still serves it. Empty
+// TestServer_MTLSListener: with server.mtls_listen set, the supervisor's
+// Open opens the mutual-TLS listener (#14) with the device CA made beside
+// the server's key (key 0600); a client without a device certificate gets
+// no TLS session there, while the normal listener still serves it. Empty
 // turns the listener off.
 func TestServer_MTLSListener(t *testing.T) {
 	dir := t.TempDir()

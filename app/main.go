@@ -1,6 +1,7 @@
 // Command provisio is the Provisio admin console, its embedded AgentXML
 // server and its command-line interface. This package only wires the parts
-// together: flags and commands in cli.go, the window in console.go.
+// together: the flags and the dispatch of commands in cli.go, the commands
+// in cli_*.go (cli_check.go, cli_data.go, …), the window in console.go.
 package main
 
 import (

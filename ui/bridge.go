@@ -13,8 +13,9 @@ const maxBatch = 256
 
 // uiThread hands work from other goroutines to the UI thread for one
 // window's content: the console (Console.do: the bridge, the countdowns,
-// work done off the UI thread), the attached console (Attached.do) and
-// the pairing dialog (Pairing.do). Once closed, work still queued is
+// work done off the UI thread), the attached console (Attached.do), the
+// pairing dialog (Pairing.do) and the connect-problem window
+// (ConnectProblem's ui). Once closed, work still queued is
 // dropped, so nothing touches widgets of a window that is gone. It is the
 // only place in this package that calls fyne.Do.
 type uiThread struct {

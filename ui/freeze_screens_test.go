@@ -66,9 +66,11 @@ type rereadCase struct {
 }
 
 // rereadCases are the screens Console.apply has read the service again.
-// They deliver to each screen as apply does; apply itself also
-// refreshes the user list and the status bar (users.go, status.go),
-// which ask on the UI thread still.
+// They deliver to each screen as apply does, not through apply (but for
+// the Outbox's event, which rereads the Outbox alone), so each case holds
+// that screen's read alone: apply also rereads the user list and the
+// status bar (users.go, status.go), which freeze_reread_test.go holds on
+// their own.
 func rereadCases() []rereadCase {
 	setting := func(key, value string) func(h *harness) error {
 		return func(h *harness) error { return h.svc.SetSetting(key, value) }

@@ -136,7 +136,7 @@ type Console struct {
 	serverState *widget.Label
 	status      *widget.Label
 	// stateRow holds serverState and status; it is laid out again when
-	// the state's words change length (refreshStatus). root is the
+	// the state's words change length (showStatus). root is the
 	// window's content, laid out again when the status line wraps.
 	stateRow, root *fyne.Container
 	certLine       *widget.Label
