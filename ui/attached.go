@@ -46,7 +46,8 @@ const (
 
 // AttachedDeps is what the attached console needs from package main.
 type AttachedDeps struct {
-	// API is the running service's admin API (over its socket). Required.
+	// API is the running service's admin API: over its socket, or over
+	// mutual TLS for a remote console (Remote set). Required.
 	API core.AdminAPI
 	// DataDir is the service's data directory, shown in the status bar.
 	DataDir string

@@ -82,8 +82,8 @@ func (s *serverScreen) openPairConsole() {
 
 // madePairing is a pairing code just made, with the address consoles
 // connect to and the fingerprint of the certificate they must see there;
-// served is the fingerprint of the certificate served now, asked when
-// the service did not name one (followCertificate).
+// served is the fingerprint of the certificate served now, asked of
+// Deps.Certificate with the code when the service did not name one.
 type madePairing struct {
 	p                core.ConsolePairing
 	addr, fp, served string

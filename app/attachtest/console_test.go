@@ -1,5 +1,6 @@
-// Package attachtest holds the test of the console attached over the
-// admin socket. It is a package of its own because Fyne's test driver
+// Package attachtest holds the tests of the console attached over the
+// admin socket or as a remote console (mutual TLS), with the real
+// program's pieces. It is a package of its own because Fyne's test driver
 // creates an app as soon as it is imported, which package main's tests
 // must not have (app/console_test.go checks headless commands make none).
 package attachtest
