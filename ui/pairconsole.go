@@ -94,9 +94,9 @@ func (s *serverScreen) showPairing(m madePairing) {
 	p, addr, fp := m.p, m.addr, m.fp
 	s.lastPairing = p
 	if fp == "" {
-		if m.served != "" {
-			s.c.fingerprint = m.served
-		}
+		// Taken where every new fingerprint is, so the status bar and
+		// an open About box show the one the pairing text names.
+		s.c.certificateRead(m.served, nil)
 		fp = s.c.fingerprint
 	}
 	var b strings.Builder

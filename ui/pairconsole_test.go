@@ -75,3 +75,44 @@ func TestConsole_InstallAsService(t *testing.T) {
 		t.Errorf("clipboard %q", got)
 	}
 }
+
+// TestServerScreen_PairConsoleTakesNewFingerprint: with no remote console
+// listener the pairing text names the certificate served now; when that
+// is a new one (the files were renewed), the status bar's line and an
+// open About box show it too, then and after the next clock tick.
+func TestServerScreen_PairConsoleTakesNewFingerprint(t *testing.T) {
+	cert := &servedCert{st: core.CertificateStatus{Fingerprint: "11:22:33"}}
+	h := newHarnessWith(t, func(_ *harness, d *Deps) {
+		d.Certificate = func() CertInfo { return CertInfo{Fingerprint: cert.get().Fingerprint} }
+	})
+	h.c.followCertificate()
+	h.answered()
+	h.c.showAbout()
+	cert.setFingerprint("44:55:66")
+
+	test.Tap(h.c.server.pairBtn)
+	var name *entry
+	walk(h.win.Canvas().Overlays().Top(), func(o fyne.CanvasObject) {
+		if e, ok := o.(*entry); ok {
+			name = e
+		}
+	})
+	if name == nil {
+		t.Fatal("the pair dialog has no name entry")
+	}
+	test.Type(name, "desk-2")
+	tapDialogButton(t, h.win, "Make a code")
+	if text := h.c.server.pairingBox.Text; !strings.Contains(text, "44:55:66") {
+		t.Fatalf("the pairing text does not name the certificate served now:\n%s", text)
+	}
+	for _, when := range []string{"with the code", "after the clock's next read"} {
+		if got := h.c.certLine.Text; got != "Certificate SHA-256 44:55:66" {
+			t.Errorf("%s: certificate line %q", when, got)
+		}
+		if got := h.c.aboutBox.fingerprint.Text; got != "44:55:66" {
+			t.Errorf("%s: About shows %q", when, got)
+		}
+		h.c.followCertificate()
+		h.answered()
+	}
+}
