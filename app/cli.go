@@ -70,14 +70,15 @@ stays in shell history.
 
 While another Provisio (serve, the service or the console) holds the data
 directory, the user, reprovision (without --oath), settings, agent, console,
-backup, log show and profile commands and the console attach to it through
-DIR/admin.sock (docs/admin-api.md) instead of failing; the others say the
-directory is in use.
+backup, log show, log export and profile commands and the console attach to
+it through DIR/admin.sock (docs/admin-api.md) instead of failing; the others
+say the directory is in use.
 
 With --connect HOST before them, the user, reprovision, settings, agent,
-console, log show and profile commands run on that server as the paired
-console (its role applies: a helpdesk console reads the profiles and assigns
-one to a user; changing the profiles or a group's is an administrator's).
+console, log show, log export and profile commands run on that server as the
+paired console (its role applies: a helpdesk console reads the profiles and
+assigns one to a user; changing the profiles or a group's is an
+administrator's).
 
 Every command takes --help ("provisio help [COMMAND]" is [COMMAND] --help). Exit codes: 0 ok, 1 error, 2 usage.
 The data directory defaults to %s.
@@ -181,7 +182,7 @@ func (c *cli) run(args []string) (code int) {
 		err = c.console()
 		c.consoleRefused(err)
 	case c.connect != "" && !remoteCommands[rest[0]]:
-		err = usagef("--connect works with the console and the user, reprovision, settings, agent, console, log show and profile commands, not %q", rest[0])
+		err = usagef("--connect works with the console and the user, reprovision, settings, agent, console, log show, log export and profile commands, not %q", rest[0])
 	default:
 		err = c.dispatch(rest[0], rest[1:])
 	}

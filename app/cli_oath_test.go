@@ -13,7 +13,10 @@ func TestCLI_ReprovisionOATH(t *testing.T) {
 	if code, _, errOut := runCLIIn(t, dir, "2468\n", "user", "add", "carol", "--pin", "-"); code != 0 {
 		t.Fatal(errOut)
 	}
-	if code, _, errOut := runCLI(t, dir, "reprovision", "carol", "--oath"); code != 1 || !strings.Contains(errOut, "OATH tokens are turned off") {
+	// The sentence says how to turn them on: no console screen has the
+	// setting.
+	if code, _, errOut := runCLI(t, dir, "reprovision", "carol", "--oath"); code != 1 || !strings.Contains(errOut, "OATH tokens are turned off") ||
+		!strings.Contains(errOut, "provisio settings set oath.enabled yes") {
 		t.Fatalf("with OATH off: exit %d, %q", code, errOut)
 	}
 	if code, _, errOut := runCLI(t, dir, "reprovision", "carol", "--hotp"); code != 2 || !strings.Contains(errOut, "go with --oath") {

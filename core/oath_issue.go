@@ -136,10 +136,16 @@ func (s *Service) IssueOATH(name string, opt OATHOptions) (OATHIssued, error) {
 	return out, err
 }
 
+// errOATHOff refuses an OATH token while oath.enabled is off, saying the
+// two ways to turn it on: there is no such field on any console screen.
+func errOATHOff() error {
+	return Errorf(CodeInvalid, "OATH tokens are turned off; turn them on first: provisio settings set oath.enabled yes, or Yes when the console asks.")
+}
+
 func (s *Service) issueOATH(tx Tx, log *logger, name string, opt OATHOptions) (OATHIssued, error) {
 	set := s.Settings()
 	if !set.OATH.Enabled {
-		return OATHIssued{}, Errorf(CodeInvalid, "OATH tokens are turned off; turn on oath.enabled (Server settings) first.")
+		return OATHIssued{}, errOATHOff()
 	}
 	if s.oathKeys == nil {
 		return OATHIssued{}, Errorf(CodeInternal, "This build cannot make OATH keys.")

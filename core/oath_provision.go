@@ -16,7 +16,7 @@ const OATHURLParam = "kind=oath"
 // secret itself never goes into a message.
 func (s *Service) MailOATHProvisionCode(name string, opt OATHOptions) (IssuedCode, error) {
 	if !s.Settings().OATH.Enabled {
-		return IssuedCode{}, Errorf(CodeInvalid, "OATH tokens are turned off; turn on oath.enabled (Server settings) first.")
+		return IssuedCode{}, errOATHOff()
 	}
 	if err := opt.Normalize(); err != nil {
 		return IssuedCode{}, err

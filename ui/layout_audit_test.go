@@ -169,7 +169,7 @@ func TestConsole_HealthStateDoesNotOverlapItsSentence(t *testing.T) {
 func TestAsk_MessageIsNotTallerThanItsText(t *testing.T) {
 	for _, size := range []fyne.Size{{Width: 1024, Height: 768}, {Width: 1280, Height: 800}, {Width: 1920, Height: 1080}} {
 		for _, msg := range []string{
-			"OATH tokens are turned off; turn on oath.enabled (Server settings) first.",
+			"OATH tokens are turned off; turn them on first: provisio settings set oath.enabled yes, or Yes when the console asks.",
 			"The backup folder /mnt/backup/provisio does not exist; create it first, or choose another folder on Server → Backups, then back up now.",
 			"Saved.",
 		} {

@@ -20,12 +20,6 @@ type HistoryCompactor interface {
 // doubt.
 var ErrOutcomeUnknown = errors.New("the store did not confirm the change, which it may still apply")
 
-// ErrNotFile was returned by what only the bbolt file could do (Snapshot)
-// when the records are kept in another backend. Nothing returns it now:
-// Snapshot copies an etcd site's records too (snapshotKV), so backups work
-// on every backend.
-var ErrNotFile = errors.New("the data is kept in etcd, not in a data file; back it up with etcdctl snapshot save")
-
 // The bucket/key/value seam (issue #16). The record code in this package
 // (the records of store.go, sealing, the log chain, login state) reads and
 // writes through these small interfaces, so the same code runs over the
