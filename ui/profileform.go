@@ -173,7 +173,8 @@ func (f *profileForm) gone(err error) error {
 // submit validates, says how many users the change reaches and saves
 // once the admin confirms. An attached console asks the service off the
 // UI thread (request.go), with Save disabled while a request is on its
-// way; a form closed meanwhile is not shown again.
+// way, and the form with it while the save is; a form closed meanwhile
+// is not shown again.
 func (f *profileForm) submit() {
 	if f.save.Disabled() {
 		return // Enter while a request is on its way
@@ -190,7 +191,7 @@ func (f *profileForm) submit() {
 			f.showError(err)
 			return
 		}
-		requestErr(c, hold, func() error { return svc.AddProfile(p) }, func(err error) {
+		requestErr(c, f.hold(), func() error { return svc.AddProfile(p) }, func(err error) {
 			if f.closed() {
 				if err == nil {
 					f.s.refresh()
@@ -254,7 +255,7 @@ func (f *profileForm) askSave(name string, cur core.Profile, n int) {
 			if !ok {
 				return
 			}
-			requestErr(c, []fyne.Disableable{f.save}, func() error {
+			requestErr(c, f.hold(), func() error {
 				return f.gone(svc.ChangeProfile(editing, changes))
 			}, func(err error) {
 				if f.closed() {
@@ -273,6 +274,21 @@ func (f *profileForm) askSave(name string, cur core.Profile, n int) {
 	// Enter alone does not save: the change reaches every phone listed.
 	spec.confirm, spec.guarded = "Save", true
 	f.confirm = c.ask(spec)
+}
+
+// hold is Save and every value of the form: what waits disabled while an
+// attached console's save is on its way (request.go). The form closes
+// when it went through, so a value changed meanwhile would be dropped
+// without a word.
+func (f *profileForm) hold() []fyne.Disableable {
+	ws := []fyne.Disableable{f.save, f.name.entry, f.pinMode}
+	for _, fl := range f.entries {
+		ws = append(ws, fl.entry)
+	}
+	for _, ch := range f.checks {
+		ws = append(ws, ch)
+	}
+	return ws
 }
 
 // closed says whether the form was closed (Cancel, Escape, or a save).

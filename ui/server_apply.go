@@ -9,7 +9,6 @@ import (
 	"strings"
 	"syscall"
 
-	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/widget"
 
 	"provisio/core"
@@ -18,9 +17,9 @@ import (
 // applyChanges checks every field, marks those that are wrong, saves if
 // all are right and restarts the server when where it listens changed.
 // An attached console reads the saved settings for the checks, and
-// saves, off the UI thread (request.go), Apply and Reset disabled until
-// the answer comes. What is saved is the form as it stood when Apply was
-// pressed.
+// saves, off the UI thread (request.go), the form disabled with Apply and
+// Reset until the answer comes. What is saved is the form as it stood
+// when Apply was pressed.
 func (s *serverScreen) applyChanges() {
 	if s.apply.Disabled() {
 		return // Enter in a field while a save is on its way
@@ -34,7 +33,7 @@ func (s *serverScreen) applyChanges() {
 	}
 	vals, loaded, port := s.values(), s.loaded, s.port.entry.Text
 	svc := s.c.svc
-	request(s.c, []fyne.Disableable{s.apply, s.reset}, func() (core.Settings, error) { return svc.Settings(), nil },
+	request(s.c, s.hold(), func() (core.Settings, error) { return svc.Settings(), nil },
 		func(old core.Settings, _ error) { s.checkAndSave(old, loaded, vals, port) })
 }
 
@@ -93,11 +92,11 @@ func (s *serverScreen) checkAndSave(old core.Settings, loaded, vals map[string]s
 		cert    CertInfo
 		hasCert bool
 	}
-	// Off the UI thread when attached (request.go), Apply and Reset
-	// disabled until the answer comes; the saved settings and the
+	// Off the UI thread when attached (request.go), the form disabled
+	// with Apply and Reset until the answer comes; the saved settings and the
 	// certificate then in use are read there too, so the form and the
 	// certificate line show them without asking again.
-	request(s.c, []fyne.Disableable{s.apply, s.reset}, func() (applied, error) {
+	request(s.c, s.hold(), func() (applied, error) {
 		if err := svc.ChangeSettings(change, "Server settings"); err != nil {
 			return applied{}, err
 		}

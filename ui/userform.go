@@ -208,8 +208,8 @@ func (s *usersScreen) showForm(u *core.User, r formReads) {
 
 // submit saves the user. On an error the dialog stays open with every
 // value as typed and core's sentence next to the field at fault. An
-// attached console saves off the UI thread (request.go), with Save
-// disabled until the answer comes.
+// attached console saves off the UI thread (request.go), with the form
+// and Save disabled until the answer comes.
 func (f *userForm) submit() {
 	if f.save.Disabled() {
 		// A save is on its way: Enter in a field or on the dialog
@@ -235,7 +235,7 @@ func (f *userForm) submit() {
 	// The edit is worked out here, from the form as it stands now, not
 	// on the goroutine while the person may be typing.
 	edit := core.EditSince(f.opened, f.edited(f.opened))
-	request(f.s.c, []fyne.Disableable{f.save}, func() (core.User, error) {
+	request(f.s.c, f.hold(), func() (core.User, error) {
 		if editing == "" {
 			return svc.AddUser(u)
 		}
@@ -266,6 +266,18 @@ func (f *userForm) submit() {
 		s, key := f.s, core.Key(saved.Name)
 		s.refreshThen(func() { s.selectKey(key) })
 	})
+}
+
+// hold is Save and every value of the form: what waits disabled while an
+// attached console's save is on its way (request.go). The form closes
+// when it went through, so a value changed meanwhile would be dropped
+// without a word.
+func (f *userForm) hold() []fyne.Disableable {
+	ws := []fyne.Disableable{f.save, f.mobileAllowed, f.locked, f.disabled, f.profile}
+	for _, fl := range f.fields() {
+		ws = append(ws, fl.entry)
+	}
+	return ws
 }
 
 // edited is u with the Edit form's values, as core would store them

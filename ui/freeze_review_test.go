@@ -1,0 +1,124 @@
+package ui
+
+import (
+	"testing"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/test"
+	"fyne.io/fyne/v2/widget"
+
+	"provisio/core"
+)
+
+// Defects found reviewing the attached console's requests off the UI
+// thread (request.go, reread.go): what an answer does when it lands after
+// the person went on, or after another answer.
+
+// TestAttachedFreeze_TypedWhileSaving: what the person sees in a form when
+// the answer to Apply, Reset or Save comes is what stays. The form waits
+// disabled with its buttons: typed into meanwhile, the answer replaced the
+// screen's fields with the saved values, and closed a dialog without
+// saving what was typed after Save, both without a word.
+func TestAttachedFreeze_TypedWhileSaving(t *testing.T) {
+	saved := func(h *harness) bool { return h.c.requests == 0 }
+	for _, tt := range []struct {
+		name string
+		// ready makes a change worth saving and returns the button that
+		// sends it and another field, typed into while it is on its way.
+		ready func(h *harness) (press fyne.Tappable, other *widget.Entry)
+		// kept says whether what other showed (seen) when the answer came
+		// is what the form shows, or what was stored, now.
+		kept func(h *harness, other *widget.Entry, seen string) bool
+	}{
+		{"PIN & Lockout, Apply", func(h *harness) (fyne.Tappable, *widget.Entry) {
+			f := h.c.pin
+			f.entries["policy.lockout.max_failures"].entry.SetText("7")
+			return f.apply, f.entries["policy.lockout.max_locks"].entry
+		}, shows},
+		{"PIN & Lockout, Reset", func(h *harness) (fyne.Tappable, *widget.Entry) {
+			f := h.c.pin
+			f.entries["policy.lockout.max_failures"].entry.SetText("7")
+			return f.reset, f.entries["policy.lockout.max_locks"].entry
+		}, shows},
+		{"Server, Apply", func(h *harness) (fyne.Tappable, *widget.Entry) {
+			h.c.server.name.entry.SetText("hq")
+			return h.c.server.apply, h.c.server.siteID.entry
+		}, shows},
+		{"Server, Reset", func(h *harness) (fyne.Tappable, *widget.Entry) {
+			h.c.server.name.entry.SetText("hq")
+			return h.c.server.reset, h.c.server.siteID.entry
+		}, shows},
+		{"Mail Transport, Apply", func(h *harness) (fyne.Tappable, *widget.Entry) {
+			s := h.c.transport
+			s.host.entry.SetText("smtp.example.org")
+			s.from.entry.SetText("provisio@example.org")
+			return s.apply, s.fromName.entry
+		}, shows},
+		{"Mail Transport, Reset", func(h *harness) (fyne.Tappable, *widget.Entry) {
+			s := h.c.transport
+			s.host.entry.SetText("smtp.example.org")
+			return s.reset, s.fromName.entry
+		}, shows},
+		{"template, Apply", func(h *harness) (fyne.Tappable, *widget.Entry) {
+			t := h.c.transport.template
+			t.subject.entry.SetText("Your code, {username}")
+			return t.apply, &t.text.Entry
+		}, shows},
+		{"template, Reset", func(h *harness) (fyne.Tappable, *widget.Entry) {
+			t := h.c.transport.template
+			t.subject.entry.SetText("Your code, {username}")
+			return t.reset, &t.text.Entry
+		}, shows},
+		{"Edit user, Save", func(h *harness) (fyne.Tappable, *widget.Entry) {
+			h.selectListed("bob")
+			test.Tap(h.c.users.edit)
+			h.answered()
+			f := h.c.users.form
+			f.fullName.entry.SetText("Bob Dylan")
+			return f.save, f.mobile.entry
+		}, func(h *harness, _ *widget.Entry, seen string) bool {
+			u, err := h.svc.User("bob")
+			return err == nil && u.FullName == "Bob Dylan" && u.Mobile == seen
+		}},
+		{"Add agent, Save", func(h *harness) (fyne.Tappable, *widget.Entry) {
+			test.Tap(h.c.agents.add)
+			f := h.c.agents.form
+			f.name.entry.SetText("office-vpn")
+			f.host.entry.SetText("127.0.0.1")
+			return f.save, f.group.entry
+		}, func(h *harness, _ *widget.Entry, seen string) bool {
+			a, ok := storedAgent(h.svc, "office-vpn")
+			return ok && (a.Group == seen || seen == "" && a.Group == core.GroupAny) // an empty group is ANY
+		}},
+		{"New profile, Save", func(h *harness) (fyne.Tappable, *widget.Entry) {
+			test.Tap(h.c.profiles.add)
+			h.answered()
+			f := h.c.profiles.form
+			f.name.entry.SetText("Sales phones")
+			f.entries["support_email"].entry.SetText("help@example.org")
+			return f.save, f.entries["support_phone"].entry
+		}, func(h *harness, _ *widget.Entry, seen string) bool {
+			p, err := h.svc.Profile("Sales phones")
+			return err == nil && p.SupportPhone == seen
+		}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			h, g := frozenHarness(t)
+			press, other := tt.ready(h)
+			// The settings' copy goes stale, so what Apply and Reset read
+			// first is a request too.
+			h.staleSettings("server.name", "elsewhere")
+			h.tapWhileHeld(g, press, tt.name)
+			test.Type(other, "9")
+			seen := other.Text
+			g.release()
+			h.waitFor("the answer", func() bool { return saved(h) })
+			if !tt.kept(h, other, seen) {
+				t.Errorf("the field read %q when the answer came, and that was not kept: it reads %q now, or the service stored another value", seen, other.Text)
+			}
+		})
+	}
+}
+
+// shows says the field shows now what it showed when the answer came.
+func shows(_ *harness, other *widget.Entry, seen string) bool { return other.Text == seen }
