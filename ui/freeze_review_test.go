@@ -2,6 +2,7 @@ package ui
 
 import (
 	"testing"
+	"time"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/test"
@@ -13,6 +14,37 @@ import (
 // Defects found reviewing the attached console's requests off the UI
 // thread (request.go, reread.go): what an answer does when it lands after
 // the person went on, or after another answer.
+
+// stopStatusClock ends the status bar's clock, so that no UI work comes
+// from it while a test holds an answer back (answerHeldBack).
+func (h *harness) stopStatusClock() {
+	h.t.Helper()
+	close(h.c.haltStatus)
+	<-h.c.statusDone
+	h.c.haltStatus = make(chan struct{}) // Close closes it again
+}
+
+// answerHeldBack runs ask, which sends one request, and returns the UI
+// work that applies its answer, held back from the UI thread until the
+// test runs it: the request was asked, and answered by the service,
+// before what the test does next, and its answer is applied after, as a
+// network may deliver it. The status clock must be stopped
+// (stopStatusClock) and the service otherwise idle, so the answer is the
+// only UI work that comes meanwhile.
+func (h *harness) answerHeldBack(ask func()) (apply func()) {
+	h.t.Helper()
+	ch := make(chan func(), 1)
+	h.parking.Store(&ch)
+	defer h.parking.Store(nil)
+	ask()
+	select {
+	case fn := <-ch:
+		return fn
+	case <-time.After(5 * time.Second):
+		h.t.Fatal("the service did not answer")
+		return nil
+	}
+}
 
 // TestAttachedFreeze_TypedWhileSaving: what the person sees in a form when
 // the answer to Apply, Reset or Save comes is what stays. The form waits
@@ -122,3 +154,56 @@ func TestAttachedFreeze_TypedWhileSaving(t *testing.T) {
 
 // shows says the field shows now what it showed when the answer came.
 func shows(_ *harness, other *widget.Entry, seen string) bool { return other.Text == seen }
+
+// TestAttachedFreeze_ProfilesOpenOnce: a read of the Profiles list that
+// lands while Assign to group… or New profile reads what its dialog needs
+// enables the buttons again by the list's own rules; a second tap then
+// opens nothing more. It opened a second Assign dialog, whose fields the
+// first one's buttons then used, or the Edit form under the New one,
+// which then took its Save for a cancelled form's.
+func TestAttachedFreeze_ProfilesOpenOnce(t *testing.T) {
+	for _, tt := range []struct {
+		name          string
+		first, second func(s *profilesScreen) *widget.Button
+	}{
+		{"Assign to group… twice", func(s *profilesScreen) *widget.Button { return s.assign },
+			func(s *profilesScreen) *widget.Button { return s.assign }},
+		{"Edit while New profile reads", func(s *profilesScreen) *widget.Button { return s.add },
+			func(s *profilesScreen) *widget.Button { return s.edit }},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			h, g := frozenHarness(t)
+			s := h.c.profiles
+			h.addSalesProfile()
+			h.stopStatusClock()
+			read := h.answerHeldBack(s.refresh)
+			h.tapWhileHeld(g, tt.first(s), tt.name)
+			read() // the list's answer: Assign, Edit and New profile follow the selection again
+			test.Tap(tt.second(s))
+			g.release()
+			h.answered()
+			if n := len(h.c.modals); n != 1 {
+				t.Errorf("%d dialogs open, want one", n)
+			}
+		})
+	}
+}
+
+// addSalesProfile adds the profile "Sales phones" on the service and
+// selects it on the Profiles screen.
+func (h *harness) addSalesProfile() {
+	h.t.Helper()
+	p := core.Profile{Name: "Sales phones", ClientPolicies: core.DefaultClientPolicies(h.svc.Settings().MobileClient)}
+	p.SupportEmail = "sales@example.org"
+	if err := h.svc.AddProfile(p); err != nil {
+		h.t.Fatal(err)
+	}
+	s := h.c.profiles
+	h.waitFor("Sales phones listed", func() bool { return len(s.profiles) == 2 })
+	h.answered()
+	for i, p := range s.profiles {
+		if p.Name == "Sales phones" {
+			s.list.Select(i)
+		}
+	}
+}

@@ -50,6 +50,10 @@ type profilesScreen struct {
 	assignDlg  *dialog.CustomDialog
 	assignTo   *selectEntry
 	assignSave *button
+	// assigning: the groups for Assign to group are being read
+	// (openAssign); a second tap, on the button a read of the list
+	// enabled again meanwhile, opens nothing more.
+	assigning bool
 
 	content fyne.CanvasObject
 }
@@ -268,15 +272,18 @@ func groups(users []core.User) []string {
 // groups offered are read as it opens and the users a group reaches are
 // counted as it is typed: an attached console asks both off the UI thread
 // (request.go), the dialog opening when the groups come (Assign to
-// group… disabled meanwhile) and the count asked for the newest text only
+// group… disabled meanwhile, and a second tap opening nothing more, since
+// a read of the list enables it again) and the count asked for the newest text only
 // (latest), so a late count for an older text does not overwrite it.
 func (s *profilesScreen) openAssign() {
 	p, ok := s.selectedProfile()
-	if !ok || p.IsDefault() {
+	if !ok || p.IsDefault() || s.assigning {
 		return
 	}
+	s.assigning = true
 	svc := s.c.svc
 	request(s.c, []fyne.Disableable{s.assign}, svc.Users, func(users []core.User, _ error) {
+		s.assigning = false
 		if q, still := s.selectedProfile(); !still || q.Name != p.Name {
 			return // another profile selected meanwhile: this one is not what they see
 		}

@@ -43,12 +43,14 @@ func isYesNo(v string) bool { return v == "Yes" || v == "No" }
 // disabled meanwhile so a second tap opens no second form. Edit starts
 // from p as listed and reads nothing, so it opens at once.
 func (s *profilesScreen) openForm(p *core.Profile) {
+	if s.opening {
+		// New profile or Edit re-enabled by a read of the list while New
+		// profile's reads are on their way: its form opens when they come.
+		return
+	}
 	if p != nil {
 		s.showForm(*p, "Edit profile "+p.Name, p.Name)
 		return
-	}
-	if s.opening {
-		return // New profile re-enabled by a refresh while the reads are on their way
 	}
 	s.opening = true
 	svc := s.c.svc
