@@ -290,9 +290,14 @@ func (f *agentForm) submit() {
 			f.showError(err)
 			return
 		}
-		f.s.selected = name
 		f.dlg.Hide()
-		f.s.refresh()
+		// Selected once the list shows it: selected before, a read asked
+		// before the save and answered after it would drop the selection.
+		s := f.s
+		s.refreshThen(func() {
+			s.selected = name
+			s.keepSelection()
+		})
 	})
 }
 

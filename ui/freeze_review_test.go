@@ -207,3 +207,74 @@ func (h *harness) addSalesProfile() {
 		}
 	}
 }
+
+// TestAttachedFreeze_ActsOnTheReadAfterTheChange: on Profiles and Agents
+// what follows a change (the profile or agent saved selected, the focus
+// moved off Delete… once the row is gone) waits for a read that saw the
+// change. A read asked before it and answered after it took its place:
+// the one saved was not selected, and the focus stayed on a Delete…
+// button the next read disabled.
+func TestAttachedFreeze_ActsOnTheReadAfterTheChange(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		// ready readies the screen and returns its refresh and the change,
+		// which sends one request.
+		ready func(h *harness) (refresh, change func())
+		done  func(h *harness) bool
+	}{
+		{"new profile selected", func(h *harness) (func(), func()) {
+			s := h.c.profiles
+			test.Tap(s.add)
+			h.answered()
+			s.form.name.entry.SetText("Sales phones")
+			s.form.entries["support_email"].entry.SetText("help@example.org")
+			return s.refresh, func() { test.Tap(s.form.save) }
+		}, func(h *harness) bool { return h.c.profiles.selected == "Sales phones" }},
+		{"new agent selected", func(h *harness) (func(), func()) {
+			s := h.c.agents
+			test.Tap(s.add)
+			s.form.name.entry.SetText("office-vpn")
+			s.form.host.entry.SetText("127.0.0.1")
+			return s.refresh, func() { test.Tap(s.form.save) }
+		}, func(h *harness) bool { return h.c.agents.selected == "office-vpn" }},
+		{"profile deleted, focus off Delete…", func(h *harness) (func(), func()) {
+			s := h.c.profiles
+			h.addSalesProfile()
+			h.c.showScreen(s.content)
+			h.win.Canvas().Focus(s.del)
+			h.press(fyne.KeySpace)
+			return s.refresh, func() { s.confirm.Confirm() }
+		}, func(h *harness) bool { return h.win.Canvas().Focused() == h.c.profiles.list }},
+		{"agent deleted, focus off Delete…", func(h *harness) (func(), func()) {
+			s := h.c.agents
+			if err := h.svc.PutAgent(core.Agent{Name: "vpn", Host: "10.0.0.1", Secret: "vpn-secret-1"}); err != nil {
+				h.t.Fatal(err)
+			}
+			s.refresh()
+			h.waitFor("vpn listed", func() bool { return len(s.agents) == 1 })
+			h.answered()
+			h.c.showScreen(s.content)
+			s.list.Select(0)
+			h.win.Canvas().Focus(s.del)
+			h.press(fyne.KeySpace)
+			return s.refresh, func() { s.confirm.Confirm() }
+		}, func(h *harness) bool { return h.win.Canvas().Focused() == h.c.agents.add }},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			h, _ := frozenHarness(t)
+			refresh, change := tt.ready(h)
+			h.stopStatusClock()
+			// Asked and answered before the change; applied after its
+			// answer.
+			read := h.answerHeldBack(refresh)
+			change()
+			h.waitFor("the change's answer", func() bool { return h.c.requests == 1 })
+			read()
+			h.answered()
+			if !tt.done(h) {
+				t.Errorf("profile selected %q, agent selected %q, focus on %s",
+					h.c.profiles.selected, h.c.agents.selected, describeObj(h.win.Canvas().Focused()))
+			}
+		})
+	}
+}

@@ -308,10 +308,16 @@ func (f *profileForm) showErrors(err error) {
 	}
 }
 
+// done closes the form after a save of the profile name, which is
+// selected once the list shows it (refreshThen): selected before, a read
+// asked before the save and answered after it would drop the selection.
 func (f *profileForm) done(name string) {
-	f.s.selected = name
 	f.dlg.Hide()
-	f.s.refresh()
+	s := f.s
+	s.refreshThen(func() {
+		s.selected = name
+		s.keepSelection()
+	})
 }
 
 func (f *profileForm) clearErrors() {
