@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -276,5 +277,27 @@ func TestAttachedFreeze_ActsOnTheReadAfterTheChange(t *testing.T) {
 					h.c.profiles.selected, h.c.agents.selected, describeObj(h.win.Canvas().Focused()))
 			}
 		})
+	}
+}
+
+// TestAttachedFreeze_FormClientLogReread: uploads while bob's Edit form
+// is open read the client log again one request at a time, so answers
+// cannot land in another order than asked (an older count last); once
+// the network carries, the form counts both.
+func TestAttachedFreeze_FormClientLogReread(t *testing.T) {
+	h, g := frozenHarness(t)
+	device, f := h.withClientLogs("09:00 app opened")
+	if _, err := h.svc.UploadClientLog("127.0.0.1", device, "", "09:10 sent again"); err != nil {
+		t.Fatal(err)
+	}
+	h.applyWhileHeld(g, "an upload", core.Event{Kind: core.EventClientLog, User: "bob"})
+	h.applyWhileHeld(g, "another upload", core.Event{Kind: core.EventClientLog, User: "bob"})
+	if h.c.requests != 1 {
+		t.Errorf("%d requests on their way for two uploads, want 1", h.c.requests)
+	}
+	g.release()
+	h.answered()
+	if !strings.Contains(f.clientLog.Text, "2 uploads") {
+		t.Errorf("the form says %q", f.clientLog.Text)
 	}
 }

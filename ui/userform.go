@@ -40,6 +40,9 @@ type userForm struct {
 	// (#14); its button opens them (clientlog.go). Edit only.
 	clientLog    *widget.Label
 	clientLogBtn *button
+	// clientLogs reads the client log again as the phone uploads more
+	// (reloadClientLog), one request at a time.
+	clientLogs reread[[]core.ClientLogEntry]
 
 	general      *widget.Label // errors that belong to no field
 	save, cancel *button
@@ -98,6 +101,11 @@ func (s *usersScreen) openForm(u *core.User) {
 func (s *usersScreen) showForm(u *core.User, r formReads) {
 	f := &userForm{s: s}
 	f.previews = &latest[core.EffectiveProfile]{c: s.c, show: f.showPreview}
+	f.clientLogs = reread[[]core.ClientLogEntry]{c: s.c, show: func(entries []core.ClientLogEntry, err error) {
+		if s.form == f { // a form closed meanwhile is left as it was
+			f.showClientLog(entries, err)
+		}
+	}}
 	entry := func(placeholder string) *field { return s.c.newSubmitField(placeholder, f.submit) }
 	f.name = entry("e.g. alice")
 	f.fullName = entry("")
@@ -393,8 +401,10 @@ func (f *userForm) showClientLog(entries []core.ClientLogEntry, err error) {
 }
 
 // reloadClientLog reads the client log again when the phone uploaded
-// more; off the UI thread when attached (request.go).
+// more; off the UI thread when attached, one request at a time (reread):
+// two on their way at once could be answered in either order, and the
+// older count shown last.
 func (f *userForm) reloadClientLog() {
 	svc, user := f.s.c.svc, f.editing
-	request(f.s.c, nil, func() ([]core.ClientLogEntry, error) { return svc.ClientLogs(user) }, f.showClientLog)
+	f.clientLogs.ask(func() ([]core.ClientLogEntry, error) { return svc.ClientLogs(user) })
 }
