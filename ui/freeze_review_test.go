@@ -31,19 +31,25 @@ func (h *harness) stopStatusClock() {
 // before what the test does next, and its answer is applied after, as a
 // network may deliver it. The status clock must be stopped
 // (stopStatusClock) and the service otherwise idle, so the answer is the
-// only UI work that comes meanwhile.
+// only UI work that comes meanwhile; or ask does nothing, and what is
+// held back is the clock's next tick.
 func (h *harness) answerHeldBack(ask func()) (apply func()) {
 	h.t.Helper()
 	ch := make(chan func(), 1)
 	h.parking.Store(&ch)
 	defer h.parking.Store(nil)
 	ask()
-	select {
-	case fn := <-ch:
-		return fn
-	case <-time.After(5 * time.Second):
-		h.t.Fatal("the service did not answer")
-		return nil
+	deadline := time.After(5 * time.Second)
+	for {
+		select {
+		case fn := <-ch:
+			return fn
+		case fn := <-h.queue:
+			fn() // queued before: the UI thread goes on meanwhile
+		case <-deadline:
+			h.t.Fatal("the service did not answer")
+			return nil
+		}
 	}
 }
 
@@ -300,4 +306,84 @@ func TestAttachedFreeze_FormClientLogReread(t *testing.T) {
 	if !strings.Contains(f.clientLog.Text, "2 uploads") {
 		t.Errorf("the form says %q", f.clientLog.Text)
 	}
+}
+
+// TestAttachedFreeze_StatusFollowsTheNewestRead: the status bar and an open
+// About box show what the newest read found. The status clock reads the
+// certificate and the bar's facts on its goroutine; a tick read before a
+// change and applied after the change's own read put the old fingerprint
+// and Site ID back, until the next tick (30 s). The Server screen's read
+// and a pairing code made while the remote console listener is closed
+// read the certificate served too; each took a new fingerprint by itself,
+// and an open About box never followed it (the event's own read then
+// found nothing new).
+func TestAttachedFreeze_StatusFollowsTheNewestRead(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		// change changes the certificate served and the Site ID, and
+		// lets the console learn of them, with the clock's tick read
+		// before (held back) or not.
+		change func(h *harness, cert *servedCert)
+	}{
+		{"a tick read before a change", func(h *harness, cert *servedCert) {
+			tick := h.answerHeldBack(func() {})
+			h.stopStatusClock()
+			cert.setFingerprint("44:55:66")
+			h.changeOnService(func() error { return h.svc.SetSetting("server.siteid", "hq-2") })
+			h.refreshStatusNow()
+			tick()
+		}},
+		{"the Server screen's read first", func(h *harness, cert *servedCert) {
+			h.stopStatusClock()
+			cert.setFingerprint("44:55:66")
+			// A configuration event makes both read it; the bar's own
+			// read is answered last.
+			follow := h.answerHeldBack(h.c.followCertificate)
+			h.c.server.configChanged()
+			h.waitFor("the Server screen's read", func() bool { return h.c.requests == 1 })
+			follow()
+		}},
+		{"a pairing code made", func(h *harness, cert *servedCert) {
+			// A certificate file renewed in place: no event says so.
+			h.stopStatusClock()
+			cert.setFingerprint("44:55:66")
+			s := h.c.server
+			test.Tap(s.pairBtn)
+			s.pairForm.fields["name"].entry.SetText("desk-2")
+			test.Tap(&s.pairForm.ok.Button)
+			h.answered()
+			if !strings.Contains(s.pairingBox.Text, "44:55:66") {
+				t.Errorf("the pairing code names another certificate:\n%s", s.pairingBox.Text)
+			}
+			// What a configuration event makes it read again.
+			h.changeOnService(func() error { return h.svc.SetSetting("server.siteid", "hq-2") })
+			h.refreshStatusNow()
+		}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			cert := &servedCert{st: core.CertificateStatus{Fingerprint: "11:22:33", NotAfter: time.Now().AddDate(1, 0, 0)}}
+			h, _ := frozenHarnessWith(t, attachedService{certificate: cert})
+			h.c.showAbout() // it reads the certificate served too
+			h.answered()
+			tt.change(h, cert)
+			h.answered()
+			if got := h.c.certLine.Text; got != "Certificate SHA-256 44:55:66" {
+				t.Errorf("certificate line %q", got)
+			}
+			if got := h.c.aboutBox.fingerprint.Text; got != "44:55:66" {
+				t.Errorf("About shows %q", got)
+			}
+			if got := h.c.status.Text; tt.name != "the Server screen's read first" && !strings.Contains(got, "Site ID hq-2") {
+				t.Errorf("status bar %q", got)
+			}
+		})
+	}
+}
+
+// refreshStatusNow waits until the status bar shows the Site ID the
+// last change set, and every answer has been applied.
+func (h *harness) refreshStatusNow() {
+	h.t.Helper()
+	h.waitFor("the change shown", func() bool { return strings.Contains(h.c.status.Text, "Site ID hq-2") })
+	h.answered()
 }

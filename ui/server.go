@@ -84,6 +84,7 @@ type serverRead struct {
 	set     core.Settings
 	cert    CertInfo
 	hasCert bool
+	certAt  uint64 // Console.certAsked when cert was read
 }
 
 func newServerScreen(c *Console) *serverScreen {
@@ -235,11 +236,12 @@ func (s *serverScreen) hold() []fyne.Disableable {
 // holds one request; the screen keeps what it shows until the answer
 // comes.
 func (s *serverScreen) reread() {
-	svc, certificate := s.c.svc, s.c.deps.Certificate
+	c, svc := s.c, s.c.svc
 	s.reads.ask(func() (serverRead, error) {
 		r := serverRead{set: svc.Settings()}
-		if certificate != nil {
-			r.cert, r.hasCert = certificate(), true
+		if c.deps.Certificate != nil {
+			r.cert, r.certAt = c.certificateInUse()
+			r.hasCert = true
 		}
 		return r, nil
 	})
@@ -259,7 +261,7 @@ func (s *serverScreen) showRead(r serverRead, _ error) {
 		s.show(r.set)
 	}
 	s.refreshState()
-	s.showCert(r.cert, r.hasCert)
+	s.showCert(r.cert, r.hasCert, r.certAt)
 }
 
 // addrStrings formats addresses for a list of choices.

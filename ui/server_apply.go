@@ -85,12 +85,13 @@ func (s *serverScreen) checkAndSave(old core.Settings, loaded, vals map[string]s
 		s.showResult("Not saved: correct the fields marked in red.", widget.DangerImportance)
 		return
 	}
-	svc, certificate := s.c.svc, s.c.deps.Certificate
+	c, svc := s.c, s.c.svc
 	certChanged := old.TLSCert != set.TLSCert || old.TLSKey != set.TLSKey || old.Advertise != set.Advertise
 	type applied struct {
 		saved   core.Settings
 		cert    CertInfo
 		hasCert bool
+		certAt  uint64
 	}
 	// Off the UI thread when attached (request.go), the form disabled
 	// with Apply and Reset until the answer comes; the saved settings and the
@@ -101,8 +102,9 @@ func (s *serverScreen) checkAndSave(old core.Settings, loaded, vals map[string]s
 			return applied{}, err
 		}
 		a := applied{saved: svc.Settings()}
-		if certChanged && certificate != nil {
-			a.cert, a.hasCert = certificate(), true
+		if certChanged && c.deps.Certificate != nil {
+			a.cert, a.certAt = c.certificateInUse()
+			a.hasCert = true
 		}
 		return a, nil
 	}, func(a applied, err error) {
@@ -110,7 +112,7 @@ func (s *serverScreen) checkAndSave(old core.Settings, loaded, vals map[string]s
 			s.showResult("Not saved: "+core.ErrorMessage(err), widget.DangerImportance)
 			return
 		}
-		s.applied(old, set, a.saved, a.cert, a.hasCert)
+		s.applied(old, set, a.saved, a.cert, a.hasCert, a.certAt)
 	})
 }
 
@@ -118,13 +120,13 @@ func (s *serverScreen) checkAndSave(old core.Settings, loaded, vals map[string]s
 // through: old and set are the settings before and as saved, readBack
 // as the service read them back after, cert the certificate in use after it
 // when hasCert (read only when the certificate or the advertised host
-// changed).
-func (s *serverScreen) applied(old, set, readBack core.Settings, cert CertInfo, hasCert bool) {
+// changed), in the read counted certAt (Console.certAsked).
+func (s *serverScreen) applied(old, set, readBack core.Settings, cert CertInfo, hasCert bool, certAt uint64) {
 	s.show(readBack)
 	saved, imp := "Saved.", widget.SuccessImportance
 	if old.TLSCert != set.TLSCert || old.TLSKey != set.TLSKey || old.Advertise != set.Advertise {
 		oldFP := s.c.fingerprint
-		info := s.showCert(cert, hasCert)
+		info := s.showCert(cert, hasCert, certAt)
 		if s.c.fingerprint != oldFP {
 			// The listener picks the certificate per connection, so the
 			// switch needs no restart; pinned apps notice it, though.
