@@ -387,3 +387,28 @@ func (h *harness) refreshStatusNow() {
 	h.waitFor("the change shown", func() bool { return strings.Contains(h.c.status.Text, "Site ID hq-2") })
 	h.answered()
 }
+
+// TestAttachedFreeze_ReprovisionOnce: a read of the users list that lands
+// while Reprovision's first request is on its way enables the button
+// again by the list's own rules; a second tap then sends nothing more.
+// It asked again and made a second code, replacing the first, or a
+// second "already has a phone" question.
+func TestAttachedFreeze_ReprovisionOnce(t *testing.T) {
+	h, g := frozenHarnessWith(t, attachedService{usersOnly: true})
+	s := h.c.users
+	h.selectListed("bob")
+	h.stopStatusClock()
+	read := h.answerHeldBack(s.refresh)
+	h.tapWhileHeld(g, s.reprovision, "Reprovision")
+	read() // the list's answer: Reprovision follows the selection again
+	n := h.c.requests
+	test.Tap(s.reprovision)
+	if h.c.requests != n {
+		t.Errorf("a second tap while the first was on its way sent %d more requests", h.c.requests-n)
+	}
+	g.release()
+	h.answered()
+	if d := h.c.reprov; d == nil || d.done || s.reprovision.Disabled() {
+		t.Errorf("after the answer: dialog %v, Reprovision disabled %v", d != nil, s.reprovision.Disabled())
+	}
+}

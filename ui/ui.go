@@ -198,6 +198,11 @@ type Console struct {
 	// reprov is the open Reprovision dialog, if any; the bridge sends it
 	// the events about its user.
 	reprov *reprovisionDialog
+	// reprovisioning: a request Reprovision sent is on its way (what it
+	// asks first, the code, the authenticator app's token). A tap on the
+	// button, which a read of the users list enables again meanwhile,
+	// starts nothing more (openReprovision).
+	reprovisioning bool
 	// clientLog is the open Client log dialog, if any (clientlog.go).
 	clientLog *clientLogView
 	// clientLogOpening says the logs for a Client log dialog are being
