@@ -241,8 +241,9 @@ func (f *agentForm) change() core.AgentChange {
 
 // submit saves the agent. On an error the dialog stays open with every
 // value as typed and the sentence next to the field at fault. An
-// attached console saves off the UI thread (request.go), Save disabled
-// until the answer comes; a form closed meanwhile is not shown again.
+// attached console saves off the UI thread (request.go), the form and
+// Save disabled until the answer comes; a form closed meanwhile is not
+// shown again.
 func (f *agentForm) submit() {
 	if f.save.Disabled() {
 		return // Enter while a save is on its way
@@ -278,7 +279,7 @@ func (f *agentForm) submit() {
 			return svc.PutAgent(a)
 		}
 	}
-	requestErr(f.s.c, []fyne.Disableable{f.save}, save, func(err error) {
+	requestErr(f.s.c, f.hold(), save, func(err error) {
 		if f.s.form != f {
 			if err == nil {
 				f.s.refresh()
@@ -289,10 +290,33 @@ func (f *agentForm) submit() {
 			f.showError(err)
 			return
 		}
-		f.s.selected = name
 		f.dlg.Hide()
-		f.s.refresh()
+		// Selected once the list shows it: selected before, a read asked
+		// before the save and answered after it would drop the selection.
+		s := f.s
+		s.refreshThen(func() {
+			s.selected = name
+			s.keepSelection()
+		})
 	})
+}
+
+// hold is Save and every value of the form: what waits disabled while an
+// attached console's save is on its way (request.go). The form closes
+// when it went through, so a value changed meanwhile would be dropped
+// without a word.
+func (f *agentForm) hold() []fyne.Disableable {
+	ws := []fyne.Disableable{f.save, f.generate, f.repository, f.helpdesk}
+	for _, fl := range f.fields() {
+		// The group's list button goes with it (widget.SelectEntry).
+		if d, ok := fl.input.(fyne.Disableable); ok {
+			ws = append(ws, d)
+		}
+	}
+	for _, ch := range f.modes {
+		ws = append(ws, ch)
+	}
+	return ws
 }
 
 // stored is the agent called name as the service holds it.

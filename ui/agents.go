@@ -36,10 +36,8 @@ type agentsScreen struct {
 	hosts    map[string]string // each agent's host column (hostText), by name
 	selected string            // name of the selected agent
 	// reads asks for the agents and their addresses, one trip at a
-	// time (refresh); refocus moves the focus off a button the next
-	// read disables (a deletion's).
-	reads   *reread[agentsRead]
-	refocus bool
+	// time (refresh).
+	reads *reread[agentsRead]
 
 	form    *agentForm
 	confirm *askDialog
@@ -110,15 +108,24 @@ type agentsRead struct {
 // refresh reads the service's agents again. An attached console asks off
 // the UI thread (reread), so a burst of events holds one request; the
 // list stays as it is until the answer comes.
-func (s *agentsScreen) refresh() {
+func (s *agentsScreen) refresh() { s.reads.ask(s.read()) }
+
+// refreshThen is refresh, and then, once the answer to a read asked now
+// or later has been shown, fn: what acts on the rows a change made (the
+// agent saved selected, the focus moved off Delete… once the agent is
+// gone) waits for them (reread.askThen).
+func (s *agentsScreen) refreshThen(fn func()) { s.reads.askThen(s.read(), fn) }
+
+// read is the request refresh sends.
+func (s *agentsScreen) read() func() (agentsRead, error) {
 	svc := s.c.svc
-	s.reads.ask(func() (agentsRead, error) {
+	return func() (agentsRead, error) {
 		r := agentsRead{agents: svc.Agents(), hosts: map[string]string{}}
 		for _, a := range r.agents {
 			r.hosts[a.Name] = agentHostText(svc, a)
 		}
 		return r, nil
-	})
+	}
 }
 
 // show puts a read on screen, keeping the selection.
@@ -129,12 +136,6 @@ func (s *agentsScreen) show(r agentsRead, _ error) {
 	s.empty.Refresh()
 	s.list.Refresh()
 	s.keepSelection()
-	if s.refocus {
-		// Off the Delete button the deletion disabled, now that the
-		// list shows the agent gone.
-		s.refocus = false
-		leaveDisabled(s.c.win.Canvas(), s.list, len(s.agents), s.add)
-	}
 }
 
 // keepSelection selects the selected agent again, or none when it is
@@ -228,8 +229,9 @@ func (s *agentsScreen) confirmDelete() {
 			}
 			// Off the UI thread when attached (request.go).
 			requestErr(s.c, []fyne.Disableable{s.del}, func() error { return s.c.svc.DeleteAgent(a.Name) }, func(err error) {
-				s.refocus = true
-				s.refresh()
+				// Off the Delete button the deletion disabled, once the
+				// list shows the agent gone.
+				s.refreshThen(func() { leaveDisabled(s.c.win.Canvas(), s.list, len(s.agents), s.add) })
 				if err != nil {
 					s.c.showError(err)
 				}

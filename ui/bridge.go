@@ -201,15 +201,44 @@ func (c *Console) apply(batch []core.Event) {
 // and an open About box follow when it comes. On its own store the
 // console has it before followCertificate returns.
 func (c *Console) followCertificate() {
-	if get := c.deps.Certificate; get != nil {
-		c.certReads.ask(func() (string, error) { return get().Fingerprint, nil })
+	if c.deps.Certificate != nil {
+		c.certReads.ask(func() (certRead, error) { return c.readCertificate(), nil })
 	}
 }
 
-// certificateRead shows the fingerprint followCertificate or the status
-// clock asked for: the one place a new fingerprint is taken, so the
-// status bar's line and an open About box never disagree.
-func (c *Console) certificateRead(fp string, _ error) {
+// certRead is the fingerprint of the certificate served, as a read found
+// it, and the count the read started at (Console.certAsked).
+type certRead struct {
+	fp string
+	at uint64
+}
+
+// readCertificate reads the fingerprint of the certificate served: a
+// request when attached, so it runs off the UI thread there. It needs
+// Deps.Certificate.
+func (c *Console) readCertificate() certRead {
+	info, at := c.certificateInUse()
+	return certRead{fp: info.Fingerprint, at: at}
+}
+
+// certificateInUse reads the certificate served (Deps.Certificate, which
+// it needs), counted as every read of it is (certAsked), for
+// certificateRead.
+func (c *Console) certificateInUse() (CertInfo, uint64) {
+	at := c.certAsked.Add(1)
+	return c.deps.Certificate(), at
+}
+
+// certificateRead shows the fingerprint a read found (followCertificate,
+// the status clock, a pairing code's): the one place a new fingerprint is
+// taken, so the status bar's line and an open About box never disagree.
+// A read that started before the one shown last is not shown.
+func (c *Console) certificateRead(r certRead, _ error) {
+	if r.at < c.certShown {
+		return
+	}
+	c.certShown = r.at
+	fp := r.fp
 	if fp == "" || fp == c.fingerprint {
 		return
 	}

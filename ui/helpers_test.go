@@ -4,6 +4,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -42,6 +43,9 @@ type harness struct {
 	// held from the start: the harness does not wait for its first
 	// reads (attachedService.holdOpen).
 	openHeld bool
+	// parking, when set, takes the UI work queued instead of the queue
+	// (answerHeldBack): set and read by goroutines that queue work.
+	parking atomic.Pointer[chan func()]
 }
 
 func TestMain(m *testing.M) {
@@ -121,7 +125,13 @@ var testAddrs = []netip.Addr{netip.MustParseAddr("192.168.1.10"), netip.MustPars
 func (h *harness) options() options {
 	dir := h.t.TempDir()
 	return options{
-		do:         func(fn func()) { h.queue <- fn },
+		do: func(fn func()) {
+			if p := h.parking.Load(); p != nil {
+				*p <- fn
+				return
+			}
+			h.queue <- fn
+		},
 		tick:       5 * time.Millisecond,
 		statusTick: 20 * time.Millisecond,
 		lanAddrs:   func() []netip.Addr { return testAddrs },

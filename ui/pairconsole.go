@@ -56,7 +56,7 @@ func (s *serverScreen) openPairConsole() {
 			m := madePairing{p: p}
 			m.addr, m.fp = c.svc.ConsoleEndpoint()
 			if m.fp == "" && c.deps.Certificate != nil {
-				m.served = c.deps.Certificate().Fingerprint
+				m.served = c.readCertificate()
 			}
 			return m, nil
 		}, func(m madePairing, err error) {
@@ -82,11 +82,12 @@ func (s *serverScreen) openPairConsole() {
 
 // madePairing is a pairing code just made, with the address consoles
 // connect to and the fingerprint of the certificate they must see there;
-// served is the fingerprint of the certificate served now, asked of
-// Deps.Certificate with the code when the service did not name one.
+// served is the certificate served now, read of Deps.Certificate
+// (readCertificate) when the service did not name one.
 type madePairing struct {
-	p                core.ConsolePairing
-	addr, fp, served string
+	p        core.ConsolePairing
+	addr, fp string
+	served   certRead
 }
 
 // showPairing shows a code just made: once, with what to do with it.
@@ -94,9 +95,11 @@ func (s *serverScreen) showPairing(m madePairing) {
 	p, addr, fp := m.p, m.addr, m.fp
 	s.lastPairing = p
 	if fp == "" {
-		// Taken where every new fingerprint is, so the status bar and
-		// an open About box show the one the pairing text names.
-		s.c.certificateRead(m.served, nil)
+		// Taken as any read of it is, so the status line and an open
+		// About box follow; the newest read names it.
+		if m.served.at != 0 {
+			s.c.certificateRead(m.served, nil)
+		}
 		fp = s.c.fingerprint
 	}
 	var b strings.Builder

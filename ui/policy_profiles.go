@@ -37,9 +37,6 @@ type profilesScreen struct {
 	// reads asks for the profiles and their counts, one trip at a time
 	// (refresh).
 	reads *reread[profilesRead]
-	// refocus moves the focus off a button the next read disables
-	// (a deletion's).
-	refocus bool
 
 	form    *profileForm
 	opening bool       // New profile's reads are on their way (openForm)
@@ -50,6 +47,10 @@ type profilesScreen struct {
 	assignDlg  *dialog.CustomDialog
 	assignTo   *selectEntry
 	assignSave *button
+	// assigning: the groups for Assign to group are being read
+	// (openAssign); a second tap, on the button a read of the list
+	// enabled again meanwhile, opens nothing more.
+	assigning bool
 
 	content fyne.CanvasObject
 }
@@ -120,9 +121,18 @@ type profilesRead struct {
 // refresh reads the profiles and their user counts again. An attached
 // console asks off the UI thread (reread), so a burst of events holds
 // one request; the list stays as it is until the answer comes.
-func (s *profilesScreen) refresh() {
+func (s *profilesScreen) refresh() { s.reads.ask(s.read()) }
+
+// refreshThen is refresh, and then, once the answer to a read asked now
+// or later has been shown, fn: what acts on the rows a change made (the
+// profile saved selected, the focus moved off Delete… once the profile
+// is gone) waits for them (reread.askThen).
+func (s *profilesScreen) refreshThen(fn func()) { s.reads.askThen(s.read(), fn) }
+
+// read is the request refresh sends.
+func (s *profilesScreen) read() func() (profilesRead, error) {
 	svc := s.c.svc
-	s.reads.ask(func() (profilesRead, error) {
+	return func() (profilesRead, error) {
 		all, err := svc.Profiles()
 		if err != nil {
 			// Logged here, as it is a request too.
@@ -135,7 +145,7 @@ func (s *profilesScreen) refresh() {
 			r.counts[p.Name] = n
 		}
 		return r, nil
-	})
+	}
 }
 
 // show puts a read on screen, keeping the selection.
@@ -156,12 +166,6 @@ func (s *profilesScreen) show(r profilesRead, err error) {
 	}
 	s.list.Refresh()
 	s.keepSelection()
-	if s.refocus {
-		// Off the Delete button the deletion disabled, now that the
-		// list shows the profile gone.
-		s.refocus = false
-		leaveDisabled(s.c.win.Canvas(), s.list, len(s.profiles), s.add)
-	}
 }
 
 // keepSelection selects the selected profile again, or none when it is
@@ -240,8 +244,9 @@ func (s *profilesScreen) confirmDelete() {
 		// Off the UI thread when attached (request.go), Delete…
 		// disabled until the answer comes.
 		requestErr(s.c, []fyne.Disableable{s.del}, func() error { return s.c.svc.DeleteProfile(p.Name, to) }, func(err error) {
-			s.refocus = true
-			s.refresh()
+			// Off the Delete button the deletion disabled, once the
+			// list shows the profile gone.
+			s.refreshThen(func() { leaveDisabled(s.c.win.Canvas(), s.list, len(s.profiles), s.add) })
 			if err != nil {
 				s.c.showError(err)
 			}
@@ -268,15 +273,19 @@ func groups(users []core.User) []string {
 // groups offered are read as it opens and the users a group reaches are
 // counted as it is typed: an attached console asks both off the UI thread
 // (request.go), the dialog opening when the groups come (Assign to
-// group… disabled meanwhile) and the count asked for the newest text only
-// (latest), so a late count for an older text does not overwrite it.
+// group… disabled meanwhile, and a second tap opening nothing more, since
+// a read of the list enables it again) and the count asked for the
+// newest text only (latest), so a late count for an older text does not
+// overwrite it.
 func (s *profilesScreen) openAssign() {
 	p, ok := s.selectedProfile()
-	if !ok || p.IsDefault() {
+	if !ok || p.IsDefault() || s.assigning {
 		return
 	}
+	s.assigning = true
 	svc := s.c.svc
 	request(s.c, []fyne.Disableable{s.assign}, svc.Users, func(users []core.User, _ error) {
+		s.assigning = false
 		if q, still := s.selectedProfile(); !still || q.Name != p.Name {
 			return // another profile selected meanwhile: this one is not what they see
 		}

@@ -43,12 +43,14 @@ func isYesNo(v string) bool { return v == "Yes" || v == "No" }
 // disabled meanwhile so a second tap opens no second form. Edit starts
 // from p as listed and reads nothing, so it opens at once.
 func (s *profilesScreen) openForm(p *core.Profile) {
+	if s.opening {
+		// New profile or Edit re-enabled by a read of the list while New
+		// profile's reads are on their way: its form opens when they come.
+		return
+	}
 	if p != nil {
 		s.showForm(*p, "Edit profile "+p.Name, p.Name)
 		return
-	}
-	if s.opening {
-		return // New profile re-enabled by a refresh while the reads are on their way
 	}
 	s.opening = true
 	svc := s.c.svc
@@ -173,7 +175,8 @@ func (f *profileForm) gone(err error) error {
 // submit validates, says how many users the change reaches and saves
 // once the admin confirms. An attached console asks the service off the
 // UI thread (request.go), with Save disabled while a request is on its
-// way; a form closed meanwhile is not shown again.
+// way, and the form with it while the save is; a form closed meanwhile
+// is not shown again.
 func (f *profileForm) submit() {
 	if f.save.Disabled() {
 		return // Enter while a request is on its way
@@ -190,7 +193,7 @@ func (f *profileForm) submit() {
 			f.showError(err)
 			return
 		}
-		requestErr(c, hold, func() error { return svc.AddProfile(p) }, func(err error) {
+		requestErr(c, f.hold(), func() error { return svc.AddProfile(p) }, func(err error) {
 			if f.closed() {
 				if err == nil {
 					f.s.refresh()
@@ -254,7 +257,7 @@ func (f *profileForm) askSave(name string, cur core.Profile, n int) {
 			if !ok {
 				return
 			}
-			requestErr(c, []fyne.Disableable{f.save}, func() error {
+			requestErr(c, f.hold(), func() error {
 				return f.gone(svc.ChangeProfile(editing, changes))
 			}, func(err error) {
 				if f.closed() {
@@ -275,6 +278,21 @@ func (f *profileForm) askSave(name string, cur core.Profile, n int) {
 	f.confirm = c.ask(spec)
 }
 
+// hold is Save and every value of the form: what waits disabled while an
+// attached console's save is on its way (request.go). The form closes
+// when it went through, so a value changed meanwhile would be dropped
+// without a word.
+func (f *profileForm) hold() []fyne.Disableable {
+	ws := []fyne.Disableable{f.save, f.name.entry, f.pinMode}
+	for _, fl := range f.entries {
+		ws = append(ws, fl.entry)
+	}
+	for _, ch := range f.checks {
+		ws = append(ws, ch)
+	}
+	return ws
+}
+
 // closed says whether the form was closed (Cancel, Escape, or a save).
 func (f *profileForm) closed() bool { return f.s.form != f }
 
@@ -290,10 +308,16 @@ func (f *profileForm) showErrors(err error) {
 	}
 }
 
+// done closes the form after a save of the profile name, which is
+// selected once the list shows it (refreshThen): selected before, a read
+// asked before the save and answered after it would drop the selection.
 func (f *profileForm) done(name string) {
-	f.s.selected = name
 	f.dlg.Hide()
-	f.s.refresh()
+	s := f.s
+	s.refreshThen(func() {
+		s.selected = name
+		s.keepSelection()
+	})
 }
 
 func (f *profileForm) clearErrors() {

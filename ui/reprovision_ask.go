@@ -21,12 +21,17 @@ import (
 // offers the authenticator app too, which makes no provision code.
 //
 // An attached console asks off the UI thread (request.go), Reprovision
-// disabled meanwhile.
+// disabled meanwhile; a tap on it while any of Reprovision's requests is
+// on its way starts nothing more (Console.reprovisioning).
 func (c *Console) openReprovision(name string) {
+	if c.reprovisioning {
+		return
+	}
 	type asked struct {
 		u   core.User
 		app string // the authenticator app the user has, if any
 	}
+	c.reprovisioning = true
 	request(c, c.reprovisionButton(), func() (asked, error) {
 		u, err := c.svc.User(name)
 		if err != nil || u.Disabled || !u.MobileAllowed || u.Provisioned() {
@@ -39,7 +44,10 @@ func (c *Console) openReprovision(name string) {
 			app = strings.ToUpper(st.Kind)
 		}
 		return asked{u, app}, nil
-	}, func(a asked, err error) { c.askReprovision(name, a.u, a.app, err) })
+	}, func(a asked, err error) {
+		c.reprovisioning = false
+		c.askReprovision(name, a.u, a.app, err)
+	})
 }
 
 // reprovisionButton is User Management's Reprovision, which waits
@@ -108,10 +116,12 @@ func (c *Console) askMobileRight(u core.User) {
 			if !ok {
 				return
 			}
+			c.reprovisioning = true
 			requestErr(c, c.reprovisionButton(), func() error {
 				_, err := c.svc.UpdateUser(u.Name, func(cur *core.User) error { cur.MobileAllowed = true; return nil })
 				return err
 			}, func(err error) {
+				c.reprovisioning = false
 				if err != nil {
 					c.showError(err)
 					return

@@ -101,7 +101,9 @@ func (c *Console) offerOATH(then func(on bool)) {
 			}
 			// Off the UI thread when attached (request.go).
 			svc := c.svc
+			c.reprovisioning = true
 			requestErr(c, c.reprovisionButton(), func() error { return svc.SetSetting("oath.enabled", "yes") }, func(err error) {
+				c.reprovisioning = false
 				if err != nil {
 					c.showError(err)
 					then(false)
@@ -235,6 +237,7 @@ func (c *Console) openReprovisionOATH(name string, w *withdrawal) {
 		oathIssue
 		withdrawn error
 	}
+	c.reprovisioning = true
 	request(c, c.reprovisionButton(), func() (opened, error) {
 		var r opened
 		if w != nil {
@@ -244,6 +247,7 @@ func (c *Console) openReprovisionOATH(name string, w *withdrawal) {
 		r.oathIssue, err = issueOATH(svc, name, o)
 		return r, err
 	}, func(r opened, err error) {
+		c.reprovisioning = false
 		if w != nil {
 			w.done(r.withdrawn)
 		}

@@ -84,6 +84,7 @@ type serverRead struct {
 	set     core.Settings
 	cert    CertInfo
 	hasCert bool
+	certAt  uint64 // Console.certAsked when cert was read
 }
 
 func newServerScreen(c *Console) *serverScreen {
@@ -214,12 +215,18 @@ func newServerScreen(c *Console) *serverScreen {
 
 // setInputs enables or disables every field, its Choose… buttons and
 // Apply and Reset.
-func (s *serverScreen) setInputs(on bool) {
+func (s *serverScreen) setInputs(on bool) { setEnabled(on, s.hold()...) }
+
+// hold is every field, its Choose… buttons and Apply and Reset: what
+// waits disabled while an attached console's Apply or Reset is on its
+// way (request.go). Its answer puts the saved values in the fields, so a
+// field typed into meanwhile would lose what was typed without a word.
+func (s *serverScreen) hold() []fyne.Disableable {
 	ws := []fyne.Disableable{s.chooseCert, s.chooseKey, s.apply, s.reset}
 	for _, fl := range s.fields() {
 		ws = append(ws, fl.entry)
 	}
-	setEnabled(on, ws...)
+	return ws
 }
 
 // reread asks for the saved settings and the certificate in use again:
@@ -229,11 +236,12 @@ func (s *serverScreen) setInputs(on bool) {
 // holds one request; the screen keeps what it shows until the answer
 // comes.
 func (s *serverScreen) reread() {
-	svc, certificate := s.c.svc, s.c.deps.Certificate
+	c, svc := s.c, s.c.svc
 	s.reads.ask(func() (serverRead, error) {
 		r := serverRead{set: svc.Settings()}
-		if certificate != nil {
-			r.cert, r.hasCert = certificate(), true
+		if c.deps.Certificate != nil {
+			r.cert, r.certAt = c.certificateInUse()
+			r.hasCert = true
 		}
 		return r, nil
 	})
@@ -253,7 +261,7 @@ func (s *serverScreen) showRead(r serverRead, _ error) {
 		s.show(r.set)
 	}
 	s.refreshState()
-	s.showCert(r.cert, r.hasCert)
+	s.showCert(r.cert, r.hasCert, r.certAt)
 }
 
 // addrStrings formats addresses for a list of choices.
@@ -285,13 +293,13 @@ func (s *serverScreen) values() map[string]string {
 }
 
 // resetChanges puts back the saved values, read again (off the UI thread
-// when attached, Reset and Apply disabled until they come).
+// when attached, the form disabled with Reset and Apply until they come).
 func (s *serverScreen) resetChanges() {
 	if s.reset.Disabled() {
 		return
 	}
 	svc := s.c.svc
-	request(s.c, []fyne.Disableable{s.reset, s.apply}, func() (core.Settings, error) { return svc.Settings(), nil },
+	request(s.c, s.hold(), func() (core.Settings, error) { return svc.Settings(), nil },
 		func(set core.Settings, _ error) {
 			s.show(set)
 			s.showResult("", widget.MediumImportance)

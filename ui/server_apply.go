@@ -9,7 +9,6 @@ import (
 	"strings"
 	"syscall"
 
-	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/widget"
 
 	"provisio/core"
@@ -18,9 +17,9 @@ import (
 // applyChanges checks every field, marks those that are wrong, saves if
 // all are right and restarts the server when where it listens changed.
 // An attached console reads the saved settings for the checks, and
-// saves, off the UI thread (request.go), Apply and Reset disabled until
-// the answer comes. What is saved is the form as it stood when Apply was
-// pressed.
+// saves, off the UI thread (request.go), the form disabled with Apply and
+// Reset until the answer comes. What is saved is the form as it stood
+// when Apply was pressed.
 func (s *serverScreen) applyChanges() {
 	if s.apply.Disabled() {
 		return // Enter in a field while a save is on its way
@@ -34,7 +33,7 @@ func (s *serverScreen) applyChanges() {
 	}
 	vals, loaded, port := s.values(), s.loaded, s.port.entry.Text
 	svc := s.c.svc
-	request(s.c, []fyne.Disableable{s.apply, s.reset}, func() (core.Settings, error) { return svc.Settings(), nil },
+	request(s.c, s.hold(), func() (core.Settings, error) { return svc.Settings(), nil },
 		func(old core.Settings, _ error) { s.checkAndSave(old, loaded, vals, port) })
 }
 
@@ -86,24 +85,26 @@ func (s *serverScreen) checkAndSave(old core.Settings, loaded, vals map[string]s
 		s.showResult("Not saved: correct the fields marked in red.", widget.DangerImportance)
 		return
 	}
-	svc, certificate := s.c.svc, s.c.deps.Certificate
+	c, svc := s.c, s.c.svc
 	certChanged := old.TLSCert != set.TLSCert || old.TLSKey != set.TLSKey || old.Advertise != set.Advertise
 	type applied struct {
 		saved   core.Settings
 		cert    CertInfo
 		hasCert bool
+		certAt  uint64
 	}
-	// Off the UI thread when attached (request.go), Apply and Reset
-	// disabled until the answer comes; the saved settings and the
+	// Off the UI thread when attached (request.go), the form disabled
+	// with Apply and Reset until the answer comes; the saved settings and the
 	// certificate then in use are read there too, so the form and the
 	// certificate line show them without asking again.
-	request(s.c, []fyne.Disableable{s.apply, s.reset}, func() (applied, error) {
+	request(s.c, s.hold(), func() (applied, error) {
 		if err := svc.ChangeSettings(change, "Server settings"); err != nil {
 			return applied{}, err
 		}
 		a := applied{saved: svc.Settings()}
-		if certChanged && certificate != nil {
-			a.cert, a.hasCert = certificate(), true
+		if certChanged && c.deps.Certificate != nil {
+			a.cert, a.certAt = c.certificateInUse()
+			a.hasCert = true
 		}
 		return a, nil
 	}, func(a applied, err error) {
@@ -111,7 +112,7 @@ func (s *serverScreen) checkAndSave(old core.Settings, loaded, vals map[string]s
 			s.showResult("Not saved: "+core.ErrorMessage(err), widget.DangerImportance)
 			return
 		}
-		s.applied(old, set, a.saved, a.cert, a.hasCert)
+		s.applied(old, set, a.saved, a.cert, a.hasCert, a.certAt)
 	})
 }
 
@@ -119,13 +120,13 @@ func (s *serverScreen) checkAndSave(old core.Settings, loaded, vals map[string]s
 // through: old and set are the settings before and as saved, readBack
 // as the service read them back after, cert the certificate in use after it
 // when hasCert (read only when the certificate or the advertised host
-// changed).
-func (s *serverScreen) applied(old, set, readBack core.Settings, cert CertInfo, hasCert bool) {
+// changed), in the read counted certAt (Console.certAsked).
+func (s *serverScreen) applied(old, set, readBack core.Settings, cert CertInfo, hasCert bool, certAt uint64) {
 	s.show(readBack)
 	saved, imp := "Saved.", widget.SuccessImportance
 	if old.TLSCert != set.TLSCert || old.TLSKey != set.TLSKey || old.Advertise != set.Advertise {
 		oldFP := s.c.fingerprint
-		info := s.showCert(cert, hasCert)
+		info := s.showCert(cert, hasCert, certAt)
 		if s.c.fingerprint != oldFP {
 			// The listener picks the certificate per connection, so the
 			// switch needs no restart; pinned apps notice it, though.

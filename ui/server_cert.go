@@ -94,18 +94,16 @@ func (s *serverScreen) choosePath(fl *field) {
 }
 
 // showCert shows which certificate the server presents now, info as
-// Deps.Certificate reported it, and why the configured files are not in
-// use, if they are not; known is false when there is no
-// Deps.Certificate. The status bar follows a new fingerprint.
-func (s *serverScreen) showCert(info CertInfo, known bool) CertInfo {
+// Deps.Certificate reported it in the read counted at (certAsked), and
+// why the configured files are not in use, if they are not; known is
+// false when there is no Deps.Certificate. The status bar and an open
+// About box follow a new fingerprint (certificateRead).
+func (s *serverScreen) showCert(info CertInfo, known bool, at uint64) CertInfo {
 	if !known {
 		s.certInUse.Hide()
 		return CertInfo{Fingerprint: s.c.fingerprint}
 	}
-	if info.Fingerprint != "" && info.Fingerprint != s.c.fingerprint {
-		s.c.fingerprint = info.Fingerprint
-		s.c.refreshStatus()
-	}
+	s.c.certificateRead(certRead{fp: info.Fingerprint, at: at}, nil)
 	s.fingerprint.SetText(s.c.fingerprint)
 	text, imp := certDescription(info, s.c.svc.Now())
 	s.certInUse.Importance = imp
@@ -188,9 +186,10 @@ func (s *serverScreen) regenerateNow() {
 		// The certificate now in use is read here too, not on the UI
 		// thread.
 		var cert CertInfo
+		var certAt uint64
 		hasCert := err == nil && c.deps.Certificate != nil
 		if hasCert {
-			cert = c.deps.Certificate()
+			cert, certAt = c.certificateInUse()
 		}
 		c.do(func() {
 			s.setBusy("")
@@ -203,7 +202,7 @@ func (s *serverScreen) regenerateNow() {
 			c.fingerprint = fp
 			s.fingerprint.SetText(fp)
 			_ = c.svc.Log(core.LevelWarn, "", "Server certificate regenerated; provisioned phones must reprovision. New SHA-256 fingerprint %s.", fp)
-			info := s.showCert(cert, hasCert)
+			info := s.showCert(cert, hasCert, certAt)
 			c.serverStarted(restartErr)
 			if restartErr != nil {
 				s.showResult("New certificate made, but the server could not start: "+serverErrorMessage(restartErr),

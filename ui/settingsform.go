@@ -139,7 +139,13 @@ func newSettingsForm(c *Console, spec settingsSpec) *settingsForm {
 }
 
 // setInputs enables or disables every field and Apply and Reset.
-func (f *settingsForm) setInputs(on bool) {
+func (f *settingsForm) setInputs(on bool) { setEnabled(on, f.hold()...) }
+
+// hold is every field and Apply and Reset: what waits disabled while an
+// attached console's Apply or Reset is on its way (request.go). Its
+// answer puts the saved values in the fields, so a field typed into
+// meanwhile would lose what was typed without a word.
+func (f *settingsForm) hold() []fyne.Disableable {
 	var ws []fyne.Disableable
 	for _, ch := range f.checks {
 		ws = append(ws, ch)
@@ -147,7 +153,7 @@ func (f *settingsForm) setInputs(on bool) {
 	for _, fl := range f.entries {
 		ws = append(ws, fl.entry)
 	}
-	setEnabled(on, append(ws, f.apply, f.reset)...)
+	return append(ws, f.apply, f.reset)
 }
 
 // reread asks for the saved settings again. An attached console asks off
@@ -225,10 +231,10 @@ func (f *settingsForm) dirty() bool {
 // (changedSince), so a key another console saved meanwhile stays.
 //
 // An attached console reads the saved settings for that check, and
-// saves, off the UI thread (request.go), Apply and Reset disabled until
-// the answer comes: its copy of the settings is a request once a change
-// made it stale. What is saved is the form as it stood when Apply was
-// pressed.
+// saves, off the UI thread (request.go), the form disabled with Apply and
+// Reset until the answer comes: its copy of the settings is a request
+// once a change made it stale. What is saved is the form as it stood
+// when Apply was pressed.
 func (f *settingsForm) applyChanges() {
 	if f.apply.Disabled() {
 		return // Enter in a field while a save is on its way
@@ -243,7 +249,7 @@ func (f *settingsForm) applyChanges() {
 	}
 	changes := changedSince(f.loaded, f.values())
 	svc := f.c.svc
-	request(f.c, []fyne.Disableable{f.apply, f.reset}, func() (core.Settings, error) { return svc.Settings(), nil },
+	request(f.c, f.hold(), func() (core.Settings, error) { return svc.Settings(), nil },
 		func(set core.Settings, _ error) { f.checkAndSave(set, changes) })
 }
 
@@ -273,7 +279,7 @@ func (f *settingsForm) checkAndSave(set core.Settings, changes map[string]string
 	for k := range f.entries {
 		own[k] = true
 	}
-	request(f.c, []fyne.Disableable{f.apply, f.reset}, func() (core.Settings, error) {
+	request(f.c, f.hold(), func() (core.Settings, error) {
 		// The screen's own rule (the backup folder is writable) asks the
 		// service too, so it runs here. An error naming no field of
 		// this form does not stop the save, as the form cannot mark it.
@@ -320,13 +326,13 @@ func (f *settingsForm) markFieldError(err error) bool {
 }
 
 // resetChanges puts back the saved values, read again (off the UI thread
-// when attached, Reset and Apply disabled until they come).
+// when attached, the form disabled with Reset and Apply until they come).
 func (f *settingsForm) resetChanges() {
 	if f.reset.Disabled() {
 		return
 	}
 	svc := f.c.svc
-	request(f.c, []fyne.Disableable{f.reset, f.apply}, func() (core.Settings, error) { return svc.Settings(), nil },
+	request(f.c, f.hold(), func() (core.Settings, error) { return svc.Settings(), nil },
 		func(set core.Settings, _ error) {
 			f.show(set)
 			f.showResult("", widget.MediumImportance)

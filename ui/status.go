@@ -21,13 +21,25 @@ type statusFacts struct {
 	urls   []string // where the server answers; none when it is stopped
 	health core.Health
 	siteID string
+	at     uint64 // Console.statusAsked when the read started; 0 for none
 }
 
 // readStatus asks the service for the status bar's facts. Attached, each
 // is a request (Settings too, once an event made its copy stale), so it
 // runs off the UI thread there (refreshStatus, the status clock).
 func (c *Console) readStatus() statusFacts {
-	return statusFacts{urls: c.serverURLs(), health: c.svc.Health(), siteID: c.svc.Settings().SiteID}
+	at := c.statusAsked.Add(1)
+	return statusFacts{urls: c.serverURLs(), health: c.svc.Health(), siteID: c.svc.Settings().SiteID, at: at}
+}
+
+// newerStatus says whether f, read off the UI thread, started after the
+// read the bar shows: one answered after a later one is not shown.
+func (c *Console) newerStatus(f statusFacts) bool {
+	if f.at < c.statusShown {
+		return false
+	}
+	c.statusShown = f.at
+	return true
 }
 
 // refreshStatus rewrites the status bar from the server's state, the
@@ -53,7 +65,9 @@ func (c *Console) statusRead(f statusFacts, _ error) {
 		c.refreshStatus()
 		return
 	}
-	c.showStatus(f)
+	if c.newerStatus(f) {
+		c.showStatus(f)
+	}
 }
 
 // showStatus is refreshStatus with the service's facts already asked
@@ -152,9 +166,9 @@ func (c *Console) startStatusClock() {
 				if !pending.CompareAndSwap(false, true) {
 					continue
 				}
-				fp := ""
+				var cert certRead
 				if c.deps.Certificate != nil {
-					fp = c.deps.Certificate().Fingerprint
+					cert = c.readCertificate()
 				}
 				// Asked here, not on the UI thread: attached, each is a
 				// request, which a network that carries nothing keeps
@@ -165,11 +179,14 @@ func (c *Console) startStatusClock() {
 				c.do(func() {
 					pending.Store(false)
 					// Like followCertificate's answer: the About box
-					// follows too.
-					c.certificateRead(fp, nil)
+					// follows too. Each is shown unless a read that
+					// started later was shown meanwhile.
+					if cert.at != 0 {
+						c.certificateRead(cert, nil)
+					}
 					if c.attached() && c.streamLost {
 						c.refreshStatus()
-					} else {
+					} else if c.newerStatus(facts) {
 						c.showStatus(facts)
 					}
 					if c.outbox != nil && c.outbox.expiryPassed() {

@@ -234,13 +234,20 @@ func newTransportScreen(c *Console) *transportScreen {
 // setInputs enables or disables every field and button of the form, the
 // test message and the template.
 func (s *transportScreen) setInputs(on bool) {
-	t := s.template
-	ws := []fyne.Disableable{s.security, s.clearPassword, s.apply, s.reset, s.forgetPin, s.sendTest, s.testTo.entry,
-		t.subject.entry, t.text, t.html, t.restore, t.reset, t.apply}
+	setEnabled(on, append(s.hold(), s.forgetPin, s.sendTest, s.testTo.entry)...)
+	setEnabled(on, s.template.hold()...)
+}
+
+// hold is the form's every field and Apply and Reset: what waits disabled
+// while an attached console's Apply or Reset is on its way (request.go).
+// Its answer puts the saved values in the fields, so a field typed into
+// meanwhile would lose what was typed without a word.
+func (s *transportScreen) hold() []fyne.Disableable {
+	ws := []fyne.Disableable{s.security, s.clearPassword, s.apply, s.reset}
 	for _, fl := range s.fields() {
 		ws = append(ws, fl.entry)
 	}
-	setEnabled(on, ws...)
+	return ws
 }
 
 // reread asks for the saved settings and the built-in template again.
@@ -457,9 +464,9 @@ func saveTransport(svc core.ConsoleAPI, changes map[string]string) (transportSav
 // the fields at fault and keeps everything as typed.
 //
 // An attached console reads the saved settings for the checks, and
-// saves, off the UI thread (request.go), Apply and Reset disabled until
-// the answer comes. What is saved is the form as it stood when Apply was
-// pressed.
+// saves, off the UI thread (request.go), the form disabled with Apply and
+// Reset until the answer comes. What is saved is the form as it stood
+// when Apply was pressed.
 func (s *transportScreen) applyChanges() {
 	if s.apply.Disabled() {
 		return // Enter in a field while a save is on its way
@@ -471,7 +478,7 @@ func (s *transportScreen) applyChanges() {
 	}
 	s.showResult("", widget.MediumImportance)
 	changes := s.changes()
-	hold := []fyne.Disableable{s.apply, s.reset}
+	hold := s.hold()
 	s.readSettings(hold, func(saved core.Settings) {
 		set, ok := s.formSettings(saved, changes)
 		if !ok {
@@ -509,12 +516,12 @@ func (s *transportScreen) save(hold []fyne.Disableable, set core.Settings, chang
 }
 
 // resetChanges puts back the saved values, read again (off the UI thread
-// when attached, Reset and Apply disabled until they come).
+// when attached, the form disabled with Reset and Apply until they come).
 func (s *transportScreen) resetChanges() {
 	if s.reset.Disabled() {
 		return
 	}
-	s.readSettings([]fyne.Disableable{s.reset, s.apply}, func(set core.Settings) {
+	s.readSettings(s.hold(), func(set core.Settings) {
 		s.show(set.Mail)
 		s.retryFailed.Hide()
 		s.showResult("", widget.MediumImportance)

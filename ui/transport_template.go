@@ -103,9 +103,12 @@ func (t *templateEditor) put(tpl core.MailTemplate) {
 	t.html.SetText(tpl.HTML)
 }
 
-// hold is what waits disabled while the editor's request is on its way.
+// hold is what waits disabled while the editor's request is on its way:
+// its buttons and its parts, which the answer puts the template in effect
+// in, so a part typed into meanwhile would lose what was typed without a
+// word.
 func (t *templateEditor) hold() []fyne.Disableable {
-	return []fyne.Disableable{t.apply, t.reset, t.restore}
+	return []fyne.Disableable{t.apply, t.reset, t.restore, t.subject.entry, t.text, t.html}
 }
 
 // readTemplate reads the saved settings and the built-in provision
@@ -136,9 +139,9 @@ func stored(v, def string) string {
 
 // applyChanges saves the parts of the template edited here. The saved
 // settings they are checked on, the save and the template read back are
-// asked off the UI thread when attached (request.go), Apply, Reset and
-// Restore default disabled until the answer comes; what is saved is the
-// form as it stood when Apply was pressed.
+// asked off the UI thread when attached (request.go), the editor disabled
+// with Apply, Reset and Restore default until the answer comes (hold);
+// what is saved is the form as it stood when Apply was pressed.
 func (t *templateEditor) applyChanges() {
 	if t.apply.Disabled() {
 		return // a save is on its way
@@ -205,8 +208,8 @@ func (t *templateEditor) restoreDefault() {
 }
 
 // resetChanges puts back the template in effect, read again with the
-// built-in one (off the UI thread when attached, the editor's buttons
-// disabled until they come).
+// built-in one (off the UI thread when attached, the editor disabled
+// with its buttons until they come).
 func (t *templateEditor) resetChanges() {
 	if t.reset.Disabled() {
 		return

@@ -13,6 +13,7 @@ import (
 	"errors"
 	"net/netip"
 	"net/url"
+	"sync/atomic"
 	"time"
 
 	"fyne.io/fyne/v2"
@@ -156,7 +157,16 @@ type Console struct {
 	shownStatus statusFacts
 	statusReads reread[statusFacts]
 	// certReads asks for the certificate served now (followCertificate).
-	certReads reread[string]
+	certReads reread[certRead]
+	// statusAsked and certAsked count the reads of the status bar's facts
+	// and of the certificate served as each starts, on whichever
+	// goroutine reads (a request's, the status clock's); statusShown and
+	// certShown are the counts of the reads shown last (UI thread). A
+	// read shown after a later one would put back what that one
+	// replaced: the clock's read, or a pairing code's, can start before a
+	// change and be answered after the change's own read.
+	statusAsked, certAsked atomic.Uint64
+	statusShown, certShown uint64
 
 	menu     *fyne.MainMenu
 	aboutBox *about     // the open About box, if any
@@ -188,6 +198,11 @@ type Console struct {
 	// reprov is the open Reprovision dialog, if any; the bridge sends it
 	// the events about its user.
 	reprov *reprovisionDialog
+	// reprovisioning: a request Reprovision sent is on its way (what it
+	// asks first, the code, the authenticator app's token). A tap on the
+	// button, which a read of the users list enables again meanwhile,
+	// starts nothing more (openReprovision).
+	reprovisioning bool
 	// clientLog is the open Client log dialog, if any (clientlog.go).
 	clientLog *clientLogView
 	// clientLogOpening says the logs for a Client log dialog are being
@@ -298,7 +313,7 @@ func newConsole(a fyne.App, w fyne.Window, d Deps, o options) *Console {
 		fingerprint: d.Fingerprint, serverErr: d.StartErr}
 	c.ui.queue = o.do
 	c.statusReads = reread[statusFacts]{c: c, show: c.statusRead}
-	c.certReads = reread[string]{c: c, show: c.certificateRead}
+	c.certReads = reread[certRead]{c: c, show: c.certificateRead}
 
 	// Subscribe before the screens load their data, so nothing committed
 	// in between is missed; the log screen drops entries it already has.

@@ -40,6 +40,9 @@ type userForm struct {
 	// (#14); its button opens them (clientlog.go). Edit only.
 	clientLog    *widget.Label
 	clientLogBtn *button
+	// clientLogs reads the client log again as the phone uploads more
+	// (reloadClientLog), one request at a time.
+	clientLogs reread[[]core.ClientLogEntry]
 
 	general      *widget.Label // errors that belong to no field
 	save, cancel *button
@@ -98,6 +101,11 @@ func (s *usersScreen) openForm(u *core.User) {
 func (s *usersScreen) showForm(u *core.User, r formReads) {
 	f := &userForm{s: s}
 	f.previews = &latest[core.EffectiveProfile]{c: s.c, show: f.showPreview}
+	f.clientLogs = reread[[]core.ClientLogEntry]{c: s.c, show: func(entries []core.ClientLogEntry, err error) {
+		if s.form == f { // a form closed meanwhile is left as it was
+			f.showClientLog(entries, err)
+		}
+	}}
 	entry := func(placeholder string) *field { return s.c.newSubmitField(placeholder, f.submit) }
 	f.name = entry("e.g. alice")
 	f.fullName = entry("")
@@ -208,8 +216,8 @@ func (s *usersScreen) showForm(u *core.User, r formReads) {
 
 // submit saves the user. On an error the dialog stays open with every
 // value as typed and core's sentence next to the field at fault. An
-// attached console saves off the UI thread (request.go), with Save
-// disabled until the answer comes.
+// attached console saves off the UI thread (request.go), with the form
+// and Save disabled until the answer comes.
 func (f *userForm) submit() {
 	if f.save.Disabled() {
 		// A save is on its way: Enter in a field or on the dialog
@@ -235,7 +243,7 @@ func (f *userForm) submit() {
 	// The edit is worked out here, from the form as it stands now, not
 	// on the goroutine while the person may be typing.
 	edit := core.EditSince(f.opened, f.edited(f.opened))
-	request(f.s.c, []fyne.Disableable{f.save}, func() (core.User, error) {
+	request(f.s.c, f.hold(), func() (core.User, error) {
 		if editing == "" {
 			return svc.AddUser(u)
 		}
@@ -266,6 +274,18 @@ func (f *userForm) submit() {
 		s, key := f.s, core.Key(saved.Name)
 		s.refreshThen(func() { s.selectKey(key) })
 	})
+}
+
+// hold is Save and every value of the form: what waits disabled while an
+// attached console's save is on its way (request.go). The form closes
+// when it went through, so a value changed meanwhile would be dropped
+// without a word.
+func (f *userForm) hold() []fyne.Disableable {
+	ws := []fyne.Disableable{f.save, f.mobileAllowed, f.locked, f.disabled, f.profile}
+	for _, fl := range f.fields() {
+		ws = append(ws, fl.entry)
+	}
+	return ws
 }
 
 // edited is u with the Edit form's values, as core would store them
@@ -381,8 +401,10 @@ func (f *userForm) showClientLog(entries []core.ClientLogEntry, err error) {
 }
 
 // reloadClientLog reads the client log again when the phone uploaded
-// more; off the UI thread when attached (request.go).
+// more; off the UI thread when attached, one request at a time (reread):
+// two on their way at once could be answered in either order, and the
+// older count shown last.
 func (f *userForm) reloadClientLog() {
 	svc, user := f.s.c.svc, f.editing
-	request(f.s.c, nil, func() ([]core.ClientLogEntry, error) { return svc.ClientLogs(user) }, f.showClientLog)
+	f.clientLogs.ask(func() ([]core.ClientLogEntry, error) { return svc.ClientLogs(user) })
 }
