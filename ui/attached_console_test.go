@@ -458,6 +458,28 @@ func TestConsole_AttachedClockAheadOfService(t *testing.T) {
 	}
 }
 
+// TestConsole_AttachedCountdownOnOwnClock: the full console attached to
+// a service counts a code down on its own clock, from when the code
+// arrived, as the compact window does. Its estimate of the service's
+// clock is corrected when an answer shows it seconds off (adminapi's
+// serverClock), and counted on that estimate the countdown jumped with
+// it: a correction while the dialog was open moved "Expires in" by the
+// correction, up or down.
+func TestConsole_AttachedCountdownOnOwnClock(t *testing.T) {
+	h, _ := newAttachedHarnessWith(t, attachedService{})
+	d := h.openFor("bob")
+	// The service's clock moves on by 30 s: its next answer corrects the
+	// console's estimate of it.
+	h.clock.Advance(30 * time.Second)
+	if _, err := h.c.svc.Users(); err != nil {
+		t.Fatal(err)
+	}
+	d.tick()
+	if got := d.countdown.Text; got != "Expires in 10:00" && got != "Expires in 9:59" && got != "Expires in 9:58" {
+		t.Errorf("after the estimate of the service's clock moved: %q, want the code's 10:00 counted on the console's clock", got)
+	}
+}
+
 // TestConsole_StatusClockDoesNotHoldTheWindow: an attached console's
 // status bar asks the service where its server answers and how it is,
 // every statusTick. Over a network that carries nothing those requests

@@ -151,7 +151,7 @@ func (c *Console) reprovisionHost() reprovisionHost {
 	asking := &reread[bool]{c: c} // whether the user is gone (gone)
 	return reprovisionHost{
 		win: c.win, keys: c, theme: c.app.Settings().Theme(), clipboard: c.app.Clipboard(),
-		do: c.do, tick: c.opts.tick, now: c.svc.Now,
+		do: c.do, tick: c.opts.tick, now: c.countdownNow,
 		// Off the UI thread when attached (request.go).
 		create: func(user string, done func(core.IssuedCode, error)) {
 			request(c, nil, func() (core.IssuedCode, error) { return c.svc.CreateProvisionCode(user) }, done)
@@ -391,6 +391,20 @@ func localDeadline(now, created, expires time.Time) time.Time {
 		return expires
 	}
 	return now.Add(expires.Sub(created))
+}
+
+// countdownNow is the clock the full console's Reprovision dialogs count
+// a code down on (localDeadline). On its own service it is the service's.
+// Attached, it is this machine's, as in the compact window (attached.go):
+// the console's estimate of the service's clock may be corrected by
+// seconds while a code is on screen (adminapi's serverClock), which would
+// move a countdown up; a code's validity counted from its arrival needs
+// no estimate.
+func (c *Console) countdownNow() time.Time {
+	if c.attached() {
+		return time.Now()
+	}
+	return c.svc.Now()
 }
 
 // start runs the countdown for the code on screen.

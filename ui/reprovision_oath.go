@@ -338,7 +338,7 @@ func (d *oathDialog) show(r oathIssue) {
 	d.stop()
 	d.shown++
 	d.issued, d.done = is, false
-	d.deadline = localDeadline(d.c.svc.Now(), is.Created, is.Expires) // reprovision.go
+	d.deadline = localDeadline(d.c.countdownNow(), is.Created, is.Expires) // reprovision.go
 	d.qrCode = nil
 	if qc, err := qr.Encode(is.URI); err == nil {
 		d.qrCode, d.modules = qc, qc.Modules()

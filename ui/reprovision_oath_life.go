@@ -28,9 +28,10 @@ func (d *oathDialog) tick() {
 		return // settled by the status, read at once on a console's own store
 	}
 	// The time left is on the console's clock, the deadline too
-	// (localDeadline), so an attached console whose clock is not the
-	// service's neither expires a token early nor shows another time.
-	left := d.deadline.Sub(d.c.svc.Now())
+	// (localDeadline, countdownNow), so an attached console whose clock
+	// is not the service's neither expires a token early nor shows
+	// another time.
+	left := d.deadline.Sub(d.c.countdownNow())
 	if left <= 0 {
 		d.finish(oathExpired, widget.WarningImportance, "Use New token to issue another.")
 		return
@@ -114,7 +115,7 @@ func (d *oathDialog) settle(st core.OATHStatus) bool {
 	case tokenGone:
 		// The service expires a token on its own clock, a moment before
 		// the countdown here may end.
-		if d.deadline.Sub(d.c.svc.Now()) < 2*time.Second {
+		if d.deadline.Sub(d.c.countdownNow()) < 2*time.Second {
 			d.finish(oathExpired, widget.WarningImportance, "Use New token to issue another.")
 		} else {
 			d.finish(oathGone, widget.WarningImportance, "Use New token to issue another.")
