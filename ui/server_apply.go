@@ -87,47 +87,63 @@ func (s *serverScreen) checkAndSave(old core.Settings, loaded, vals map[string]s
 	}
 	c, svc := s.c, s.c.svc
 	certChanged := old.TLSCert != set.TLSCert || old.TLSKey != set.TLSKey || old.Advertise != set.Advertise
-	type applied struct {
-		saved   core.Settings
-		cert    CertInfo
-		hasCert bool
-		certAt  uint64
-	}
 	// Off the UI thread when attached (request.go), the form disabled
 	// with Apply and Reset until the answer comes; the saved settings and the
 	// certificate then in use are read there too, so the form and the
 	// certificate line show them without asking again.
-	request(s.c, s.hold(), func() (applied, error) {
-		if err := svc.ChangeSettings(change, "Server settings"); err != nil {
-			return applied{}, err
+	request(s.c, s.hold(), func() (serverApplied, error) {
+		var a serverApplied
+		if certChanged && c.deps.Certificate != nil {
+			// Read before the change, not taken from what the console
+			// shows: another read of it (the status clock's, the
+			// change's own event) may show the new one before this
+			// answer comes.
+			a.fpBefore = c.deps.Certificate().Fingerprint
 		}
-		a := applied{saved: svc.Settings()}
+		if err := svc.ChangeSettings(change, "Server settings"); err != nil {
+			return serverApplied{}, err
+		}
+		a.saved = svc.Settings()
 		if certChanged && c.deps.Certificate != nil {
 			a.cert, a.certAt = c.certificateInUse()
 			a.hasCert = true
 		}
 		return a, nil
-	}, func(a applied, err error) {
+	}, func(a serverApplied, err error) {
 		if err != nil {
 			s.showResult("Not saved: "+core.ErrorMessage(err), widget.DangerImportance)
 			return
 		}
-		s.applied(old, set, a.saved, a.cert, a.hasCert, a.certAt)
+		s.applied(old, set, a)
 	})
 }
 
+// serverApplied is what a save of the Server screen reads on its way:
+// the settings as the service read them back after it and, when the
+// certificate or the advertised host changed, the certificate in use
+// after it (hasCert), in the read counted certAt (Console.certAsked), and
+// the fingerprint served before it.
+type serverApplied struct {
+	saved    core.Settings
+	cert     CertInfo
+	hasCert  bool
+	certAt   uint64
+	fpBefore string
+}
+
 // applied shows the outcome of a save of the Server screen that went
-// through: old and set are the settings before and as saved, readBack
-// as the service read them back after, cert the certificate in use after it
-// when hasCert (read only when the certificate or the advertised host
-// changed), in the read counted certAt (Console.certAsked).
-func (s *serverScreen) applied(old, set, readBack core.Settings, cert CertInfo, hasCert bool, certAt uint64) {
-	s.show(readBack)
+// through: old and set are the settings before and as saved, a what the
+// save read on its way.
+func (s *serverScreen) applied(old, set core.Settings, a serverApplied) {
+	s.show(a.saved)
 	saved, imp := "Saved.", widget.SuccessImportance
 	if old.TLSCert != set.TLSCert || old.TLSKey != set.TLSKey || old.Advertise != set.Advertise {
-		oldFP := s.c.fingerprint
-		info := s.showCert(cert, hasCert, certAt)
-		if s.c.fingerprint != oldFP {
+		before := s.c.fingerprint
+		if a.hasCert {
+			before = a.fpBefore
+		}
+		info := s.showCert(a.cert, a.hasCert, a.certAt)
+		if info.Fingerprint != "" && info.Fingerprint != before {
 			// The listener picks the certificate per connection, so the
 			// switch needs no restart; pinned apps notice it, though.
 			what := "the generated certificate again"

@@ -179,6 +179,7 @@ func (s *serverScreen) regenerateNow() {
 	c := s.c
 	go func() {
 		fp, err := c.deps.RegenerateCert()
+		made := certRead{fp: fp, at: c.certAsked.Add(1)} // counted as a read of it
 		var restartErr error
 		if err == nil && c.deps.RestartServer != nil {
 			restartErr = c.deps.RestartServer()
@@ -199,8 +200,9 @@ func (s *serverScreen) regenerateNow() {
 					widget.DangerImportance)
 				return
 			}
-			c.fingerprint = fp
-			s.fingerprint.SetText(fp)
+			// Taken where every new fingerprint is (certificateRead).
+			c.certificateRead(made, nil)
+			s.fingerprint.SetText(c.fingerprint)
 			_ = c.svc.Log(core.LevelWarn, "", "Server certificate regenerated; provisioned phones must reprovision. New SHA-256 fingerprint %s.", fp)
 			info := s.showCert(cert, hasCert, certAt)
 			c.serverStarted(restartErr)

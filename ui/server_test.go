@@ -15,6 +15,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -491,5 +492,47 @@ func TestServerScreen_CertificateFiles(t *testing.T) {
 	}
 	if err := ls.ping(t, gen); err != nil || h.c.fingerprint != gen || s.certProblem.Visible() {
 		t.Errorf("generated certificate not back: %v, fingerprint %q, problem %q", err, h.c.fingerprint, s.certProblem.Text)
+	}
+}
+
+// TestServerScreen_ApplyWarnsOfNewFingerprintShownMeanwhile: a save that
+// changes the certificate served warns that pinned apps must be
+// reprovisioned, even when another read of the certificate (the status
+// clock's, the change's own event on an attached console) showed the new
+// fingerprint before the save's answer came. The warning compared with
+// the fingerprint on screen, by then the new one, and said only "Saved.".
+func TestServerScreen_ApplyWarnsOfNewFingerprintShownMeanwhile(t *testing.T) {
+	var armed, meanwhile atomic.Bool
+	h := newHarnessWith(t, func(h *harness, d *Deps) {
+		d.Certificate = func() CertInfo {
+			// The server names itself by the advertised address: a new
+			// one gets another certificate.
+			if h.svc.Settings().Advertise != "hq.example.org" {
+				return CertInfo{Fingerprint: "11:22:33"}
+			}
+			if armed.Load() && !meanwhile.Swap(true) {
+				h.c.followCertificate() // another read, shown first
+			}
+			return CertInfo{Fingerprint: "44:55:66"}
+		}
+	})
+	// Only the save reads it from now on, on the test's goroutine.
+	h.stopStatusClock()
+	h.c.followCertificate()
+	armed.Store(true)
+	s := h.c.server
+	h.c.showScreen(s.content)
+	s.advertise.entry.SetText("hq.example.org")
+	test.Tap(s.apply)
+	h.answered()
+	if !meanwhile.Load() {
+		t.Fatal("the test's other read did not happen")
+	}
+	want := "Saved. The server now presents the generated certificate again, with a new fingerprint: apps that pinned the old one must be reprovisioned."
+	if s.result.Text != want {
+		t.Errorf("result %q, want %q", s.result.Text, want)
+	}
+	if got := h.c.certLine.Text; got != "Certificate SHA-256 44:55:66" {
+		t.Errorf("certificate line %q", got)
 	}
 }
