@@ -107,9 +107,13 @@ func (b *backupScreen) refresh() {
 	})
 }
 
-// show shows the recorded outcome read.
+// show shows the recorded outcome read. While a backup of Back up now
+// runs, "Backing up…" stays: its own outcome follows (backUpNow).
 func (b *backupScreen) show(r backupRead, _ error) {
 	b.state = r.state
+	if b.busy {
+		return
+	}
 	text, imp := lastBackupText(b.state)
 	noFolder := r.noFolder
 	if noFolder && b.state.Last.At.IsZero() {
@@ -117,7 +121,7 @@ func (b *backupScreen) show(r backupRead, _ error) {
 	}
 	b.last.Importance = imp
 	b.last.SetText(text)
-	if b.busy || noFolder {
+	if noFolder {
 		b.now.Disable()
 	} else {
 		b.now.Enable()

@@ -123,6 +123,13 @@ func TestBackupScreen_SettingsAndBackUpNow(t *testing.T) {
 	// Back up now is off until a folder is saved; the save's event turns it on.
 	h.waitFor("Back up now enabled", func() bool { return !b.now.Disabled() })
 	test.Tap(b.now)
+	// A change saved meanwhile (its event rereads the screen) leaves
+	// "Backing up…" until the backup's own outcome; it put the previous
+	// outcome back while the backup ran.
+	b.configChanged()
+	if b.last.Text != "Backing up…" || !b.now.Disabled() {
+		t.Errorf("during the backup: %q, Back up now disabled %v", b.last.Text, b.now.Disabled())
+	}
 	h.waitFor("the backup", func() bool { return strings.Contains(b.last.Text, "— OK") && !b.now.Disabled() })
 	file := h.svc.BackupState().Last.File
 	if want := "Last backup: 2 Jun 2025 09:00 — OK, " + file; b.last.Text != want {
