@@ -35,9 +35,9 @@ const clockTolerance = 5 * time.Second
 // apart agree about the order of things. A few seconds are below the
 // notice of what Now decides (codes and mails expire after minutes,
 // certificates after days, and times are shown to the minute); the
-// Reprovision countdowns, the one thing shown to the second, count from
-// when the code arrived and do not depend on the offset, only on its
-// staying put. A slow answer (a backup, an import, a slow link) moves
+// Reprovision countdowns, the one thing shown to the second, count on
+// the console's own clock from when the code arrived (ui's countdownNow),
+// so a correction of the offset does not move them. A slow answer (a backup, an import, a slow link) moves
 // the offset only by more than its own possible error, so it cannot
 // spoil a good one. Chosen over keeping the reading with the shortest
 // round trip of a window, or the latest quick one: either is more
