@@ -25,6 +25,23 @@ func (h *harness) stopStatusClock() {
 	h.c.haltStatus = make(chan struct{}) // Close closes it again
 }
 
+// waitRequests runs queued UI work until n of the console's requests are
+// on their way, failing after 5 seconds with the count it saw last (a
+// timeout alone told nothing).
+func (h *harness) waitRequests(n int, what string) {
+	h.t.Helper()
+	deadline := time.After(5 * time.Second)
+	for h.c.requests != n {
+		select {
+		case fn := <-h.queue:
+			fn()
+		case <-time.After(5 * time.Millisecond):
+		case <-deadline:
+			h.t.Fatalf("timed out waiting for %s: %d requests on their way, want %d", what, h.c.requests, n)
+		}
+	}
+}
+
 // answerHeldBack runs ask, which sends one request, and returns the UI
 // work that applies its answer, held back from the UI thread until the
 // test runs it: the request was asked, and answered by the service,
@@ -275,7 +292,7 @@ func TestAttachedFreeze_ActsOnTheReadAfterTheChange(t *testing.T) {
 			// answer.
 			read := h.answerHeldBack(refresh)
 			change()
-			h.waitFor("the change's answer", func() bool { return h.c.requests == 1 })
+			h.waitRequests(1, "the change's answer")
 			read()
 			h.answered()
 			if !tt.done(h) {
