@@ -6,6 +6,7 @@ import (
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/test"
+	"fyne.io/fyne/v2/widget"
 
 	"provisio/core"
 )
@@ -221,4 +222,26 @@ func (h *harness) outboxWithFailed() *outboxScreen {
 	h.answered()
 	h.selectMessage(s.shown[0].ID)
 	return s
+}
+
+// TestAttachedFreeze_HoldsCounted: two requests holding one button keep
+// it disabled until both answers came; the first answer enabled it under
+// the second request on its way.
+func TestAttachedFreeze_HoldsCounted(t *testing.T) {
+	h, _ := frozenHarness(t)
+	h.stopStatusClock()
+	b := widget.NewButton("Send", nil)
+	ask := func() {
+		request(h.c, []fyne.Disableable{b}, h.c.svc.Users, func([]core.User, error) {})
+	}
+	first := h.answerHeldBack(ask)
+	second := h.answerHeldBack(ask)
+	first()
+	if !b.Disabled() {
+		t.Error("the first answer enabled the button while the second request was on its way")
+	}
+	second()
+	if b.Disabled() {
+		t.Error("the button stays disabled after both answers")
+	}
 }
