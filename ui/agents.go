@@ -204,15 +204,12 @@ func (s *agentsScreen) selectedAgent() (core.Agent, bool) {
 	return core.Agent{}, false
 }
 
+// updateButtons enables Edit and Delete… when an agent is selected,
+// through setEnabled: Delete… stays disabled while its request is on its
+// way.
 func (s *agentsScreen) updateButtons() {
 	_, ok := s.selectedAgent()
-	for _, b := range []*widget.Button{s.edit, s.del} {
-		if ok {
-			b.Enable()
-		} else {
-			b.Disable()
-		}
-	}
+	s.c.setEnabled(ok, s.edit, s.del)
 }
 
 func (s *agentsScreen) confirmDelete() {

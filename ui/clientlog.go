@@ -36,9 +36,8 @@ type clientLogView struct {
 	copyBtn, clearBtn, closeBtn *button
 	confirm                     *askDialog
 	// reads asks for the logs again when the phone uploaded more
-	// (reread); clearing says Clear's request is on its way.
-	reads    reread[[]core.ClientLogEntry]
-	clearing bool
+	// (reread).
+	reads reread[[]core.ClientLogEntry]
 }
 
 // openClientLog shows the Client log dialog of user once its logs are
@@ -161,19 +160,16 @@ func (v *clientLogView) showEntries(entries []core.ClientLogEntry, err error) {
 		v.summary.SetText(s)
 	}
 	v.list.Refresh()
+	// Clear stays disabled while its request is on its way, when an
+	// upload's read lands meanwhile (setEnabled).
+	v.c.setEnabled(len(v.entries) > 0, v.copyBtn, v.clearBtn)
 	if len(v.entries) > 0 {
 		v.list.Select(0)
 		v.show(0)
-		v.copyBtn.Enable()
-		if !v.clearing {
-			v.clearBtn.Enable()
-		}
 	} else {
 		v.list.UnselectAll()
 		v.selected = -1
 		v.text.SetText("")
-		v.copyBtn.Disable()
-		v.clearBtn.Disable()
 	}
 	if v.dlg != nil {
 		relayout(v.dlg)
@@ -227,10 +223,9 @@ func (v *clientLogView) confirmClear() {
 // was; a failure is shown all the same, since the person asked for the
 // logs to go and they did not.
 func (v *clientLogView) clear() {
-	if v.clearing {
-		return
+	if v.c.holding(v.clearBtn) {
+		return // a second confirmation while the first is on its way
 	}
-	v.clearing = true
 	type cleared struct {
 		entries []core.ClientLogEntry
 		readErr error
@@ -243,7 +238,6 @@ func (v *clientLogView) clear() {
 		entries, err := svc.ClientLogs(user)
 		return cleared{entries, err}, nil
 	}, func(r cleared, err error) {
-		v.clearing = false
 		if err != nil {
 			v.c.showError(err)
 			if v.c.clientLog == v {

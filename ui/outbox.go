@@ -161,11 +161,7 @@ func (s *outboxScreen) show(r outboxRead, err error) {
 	} else {
 		s.empty.Show()
 	}
-	if s.failedShown() > 0 {
-		s.retryAll.Enable()
-	} else {
-		s.retryAll.Disable()
-	}
+	s.c.setEnabled(s.failedShown() > 0, s.retryAll)
 	s.list.Refresh()
 
 	for i, m := range s.shown {
@@ -295,13 +291,13 @@ func (s *outboxScreen) selectedMessage() (core.OutMessage, bool) {
 	return core.OutMessage{}, false
 }
 
-// updateSelection enables the actions that fit the selected message and
+// updateSelection enables the actions that fit the selected message
+// (setEnabled: one whose request is on its way stays disabled) and
 // describes it below the list.
 func (s *outboxScreen) updateSelection() {
 	m, ok := s.selectedMessage()
 	if !ok {
-		s.retry.Disable()
-		s.discard.Disable()
+		s.c.setEnabled(false, s.retry, s.discard)
 		if len(s.shown) > 0 {
 			s.detail.SetText(outboxHint)
 		} else {
@@ -309,12 +305,10 @@ func (s *outboxScreen) updateSelection() {
 		}
 		return
 	}
-	s.discard.Enable()
-	if st := s.shownState(m); st == core.MailSent || st == core.MailWithdrawn {
-		s.retry.Disable() // core would refuse: delivered, or the code is dead
-	} else {
-		s.retry.Enable()
-	}
+	s.c.setEnabled(true, s.discard)
+	// core would refuse a retry of one delivered, or whose code is dead.
+	st := s.shownState(m)
+	s.c.setEnabled(st != core.MailSent && st != core.MailWithdrawn, s.retry)
 	s.detail.SetText(s.describe(m))
 }
 

@@ -39,7 +39,6 @@ type profilesScreen struct {
 	reads *reread[profilesRead]
 
 	form    *profileForm
-	opening bool       // New profile's reads are on their way (openForm)
 	confirm *askDialog // the Delete question
 	// reassign is the Delete question's choice for a profile still
 	// assigned; assignDlg is the Assign to group dialog.
@@ -47,10 +46,6 @@ type profilesScreen struct {
 	assignDlg  *dialog.CustomDialog
 	assignTo   *selectEntry
 	assignSave *button
-	// assigning: the groups for Assign to group are being read
-	// (openAssign); a second tap, on the button a read of the list
-	// enabled again meanwhile, opens nothing more.
-	assigning bool
 
 	content fyne.CanvasObject
 }
@@ -196,19 +191,13 @@ func (s *profilesScreen) selectedProfile() (core.Profile, bool) {
 	return core.Profile{}, false
 }
 
+// updateButtons enables the actions that fit the selected profile,
+// through setEnabled: one whose request is on its way stays disabled.
 func (s *profilesScreen) updateButtons() {
 	p, ok := s.selectedProfile()
-	for _, b := range []*widget.Button{s.edit, s.del, s.assign} {
-		if ok {
-			b.Enable()
-		} else {
-			b.Disable()
-		}
-	}
+	s.c.setEnabled(ok, s.edit, s.del)
 	// The Default is what a group without a profile gets already.
-	if ok && p.IsDefault() {
-		s.assign.Disable()
-	}
+	s.c.setEnabled(ok && !p.IsDefault(), s.assign)
 }
 
 // confirmDelete asks before deleting; for a profile still assigned it
@@ -273,19 +262,17 @@ func groups(users []core.User) []string {
 // groups offered are read as it opens and the users a group reaches are
 // counted as it is typed: an attached console asks both off the UI thread
 // (request.go), the dialog opening when the groups come (Assign to
-// group… disabled meanwhile, and a second tap opening nothing more, since
-// a read of the list enables it again) and the count asked for the
+// group… held disabled meanwhile, a read of the list landing meanwhile
+// too, so a second ask opens nothing more) and the count asked for the
 // newest text only (latest), so a late count for an older text does not
 // overwrite it.
 func (s *profilesScreen) openAssign() {
 	p, ok := s.selectedProfile()
-	if !ok || p.IsDefault() || s.assigning {
+	if !ok || p.IsDefault() || s.c.holding(s.assign) {
 		return
 	}
-	s.assigning = true
 	svc := s.c.svc
 	request(s.c, []fyne.Disableable{s.assign}, svc.Users, func(users []core.User, _ error) {
-		s.assigning = false
 		if q, still := s.selectedProfile(); !still || q.Name != p.Name {
 			return // another profile selected meanwhile: this one is not what they see
 		}

@@ -43,16 +43,15 @@ func isYesNo(v string) bool { return v == "Yes" || v == "No" }
 // disabled meanwhile so a second tap opens no second form. Edit starts
 // from p as listed and reads nothing, so it opens at once.
 func (s *profilesScreen) openForm(p *core.Profile) {
-	if s.opening {
-		// New profile or Edit re-enabled by a read of the list while New
-		// profile's reads are on their way: its form opens when they come.
+	if s.c.holding(s.add) {
+		// New profile's reads are on their way (Edit held with it): its
+		// form opens when they come.
 		return
 	}
 	if p != nil {
 		s.showForm(*p, "Edit profile "+p.Name, p.Name)
 		return
 	}
-	s.opening = true
 	svc := s.c.svc
 	request(s.c, []fyne.Disableable{s.add, s.edit}, func() (core.Profile, error) {
 		base := core.Profile{ClientPolicies: core.DefaultClientPolicies(svc.Settings().MobileClient)}
@@ -62,7 +61,6 @@ func (s *profilesScreen) openForm(p *core.Profile) {
 		base.SupportEmail = ""
 		return base, nil
 	}, func(base core.Profile, _ error) {
-		s.opening = false
 		s.showForm(base, "New profile", "")
 	})
 }

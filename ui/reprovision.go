@@ -127,10 +127,8 @@ func (c *Console) reprovisionNow(name string) {
 	if c.reprov != nil {
 		c.reprov.dlg.Hide()
 	}
-	c.reprovisioning = true
 	request(c, c.reprovisionButton(), func() (core.IssuedCode, error) { return c.svc.CreateProvisionCode(name) },
 		func(ic core.IssuedCode, err error) {
-			c.reprovisioning = false
 			if err != nil {
 				c.showError(err)
 				return

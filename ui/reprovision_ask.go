@@ -21,17 +21,17 @@ import (
 // offers the authenticator app too, which makes no provision code.
 //
 // An attached console asks off the UI thread (request.go), Reprovision
-// disabled meanwhile; a tap on it while any of Reprovision's requests is
-// on its way starts nothing more (Console.reprovisioning).
+// held disabled meanwhile; nothing more starts while any of Reprovision's
+// requests is on its way (reprovisionHeld), from the choice in an open
+// dialog either.
 func (c *Console) openReprovision(name string) {
-	if c.reprovisioning {
+	if c.reprovisionHeld() {
 		return
 	}
 	type asked struct {
 		u   core.User
 		app string // the authenticator app the user has, if any
 	}
-	c.reprovisioning = true
 	request(c, c.reprovisionButton(), func() (asked, error) {
 		u, err := c.svc.User(name)
 		if err != nil || u.Disabled || !u.MobileAllowed || u.Provisioned() {
@@ -44,10 +44,7 @@ func (c *Console) openReprovision(name string) {
 			app = strings.ToUpper(st.Kind)
 		}
 		return asked{u, app}, nil
-	}, func(a asked, err error) {
-		c.reprovisioning = false
-		c.askReprovision(name, a.u, a.app, err)
-	})
+	}, func(a asked, err error) { c.askReprovision(name, a.u, a.app, err) })
 }
 
 // reprovisionButton is User Management's Reprovision, which waits
@@ -57,6 +54,13 @@ func (c *Console) reprovisionButton() []fyne.Disableable {
 		return nil
 	}
 	return []fyne.Disableable{c.users.reprovision}
+}
+
+// reprovisionHeld says whether one of Reprovision's requests (what it
+// asks first, the code, the authenticator app's token) is on its way,
+// holding its button (request.go).
+func (c *Console) reprovisionHeld() bool {
+	return c.users != nil && c.users.reprovision != nil && c.holding(c.users.reprovision)
 }
 
 // askReprovision goes on from what openReprovision read about name: u
@@ -116,12 +120,10 @@ func (c *Console) askMobileRight(u core.User) {
 			if !ok {
 				return
 			}
-			c.reprovisioning = true
 			requestErr(c, c.reprovisionButton(), func() error {
 				_, err := c.svc.UpdateUser(u.Name, func(cur *core.User) error { cur.MobileAllowed = true; return nil })
 				return err
 			}, func(err error) {
-				c.reprovisioning = false
 				if err != nil {
 					c.showError(err)
 					return

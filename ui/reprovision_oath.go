@@ -101,9 +101,7 @@ func (c *Console) offerOATH(then func(on bool)) {
 			}
 			// Off the UI thread when attached (request.go).
 			svc := c.svc
-			c.reprovisioning = true
 			requestErr(c, c.reprovisionButton(), func() error { return svc.SetSetting("oath.enabled", "yes") }, func(err error) {
-				c.reprovisioning = false
 				if err != nil {
 					c.showError(err)
 					then(false)
@@ -237,7 +235,6 @@ func (c *Console) openReprovisionOATH(name string, w *withdrawal) {
 		oathIssue
 		withdrawn error
 	}
-	c.reprovisioning = true
 	request(c, c.reprovisionButton(), func() (opened, error) {
 		var r opened
 		if w != nil {
@@ -247,7 +244,6 @@ func (c *Console) openReprovisionOATH(name string, w *withdrawal) {
 		r.oathIssue, err = issueOATH(svc, name, o)
 		return r, err
 	}, func(r opened, err error) {
-		c.reprovisioning = false
 		if w != nil {
 			w.done(r.withdrawn)
 		}
@@ -355,7 +351,9 @@ func (d *oathDialog) show(r oathIssue) {
 	d.secret.SetText(is.SecretText)
 	d.appCode.SetText("")
 	d.setStatus(oathWaiting, widget.MediumImportance)
-	d.confirm.Enable()
+	// A token issued while Confirm's request for the last one is on its
+	// way (a changed Type) leaves Confirm held until its answer.
+	d.c.setEnabled(true, d.confirm)
 	d.tick()
 	d.start()
 	if d.dlg != nil {
@@ -445,9 +443,8 @@ func (d *oathDialog) confirmCode() {
 // status before.
 func (d *oathDialog) confirmed(before, after core.OATHStatus, serr, err error) {
 	if d.done {
-		// The tick found the token ended meanwhile; request enabled
-		// Confirm again before this answer, so the end has the last word.
-		d.confirm.Disable()
+		// The tick found the token ended meanwhile; Confirm stayed
+		// disabled (finish), and the end has the last word.
 		return
 	}
 	if err != nil {

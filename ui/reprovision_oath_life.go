@@ -142,7 +142,7 @@ func (d *oathDialog) finish(status string, imp widget.Importance, countdown stri
 	d.note.SetText(noteHow) // the status says what became of the old token
 	d.setStatus(status, imp)
 	d.countdown.SetText(countdown)
-	d.confirm.Disable()
+	d.c.setEnabled(false, d.confirm) // and stays so when Confirm's request ends
 	if d.dlg != nil {
 		relayout(d.dlg) // the status may take more lines than before
 	}

@@ -215,7 +215,7 @@ func newServerScreen(c *Console) *serverScreen {
 
 // setInputs enables or disables every field, its Choose… buttons and
 // Apply and Reset.
-func (s *serverScreen) setInputs(on bool) { setEnabled(on, s.hold()...) }
+func (s *serverScreen) setInputs(on bool) { s.c.setEnabled(on, s.hold()...) }
 
 // hold is every field, its Choose… buttons and Apply and Reset: what
 // waits disabled while an attached console's Apply or Reset is on its

@@ -139,7 +139,7 @@ func newSettingsForm(c *Console, spec settingsSpec) *settingsForm {
 }
 
 // setInputs enables or disables every field and Apply and Reset.
-func (f *settingsForm) setInputs(on bool) { setEnabled(on, f.hold()...) }
+func (f *settingsForm) setInputs(on bool) { f.c.setEnabled(on, f.hold()...) }
 
 // hold is every field and Apply and Reset: what waits disabled while an
 // attached console's Apply or Reset is on its way (request.go). Its

@@ -125,12 +125,10 @@ func newTransportScreen(c *Console) *transportScreen {
 	s.security = widget.NewSelect([]string{core.MailSecurityNone, core.MailSecurityStartTLS, core.MailSecurityTLS}, nil)
 	s.security.OnChanged = s.securityChanged
 	s.clearPassword = widget.NewCheck("Clear password", func(on bool) {
-		// The typed text stays, so unticking brings it back.
-		if on {
-			s.password.entry.Disable()
-		} else {
-			s.password.entry.Enable()
-		}
+		// The typed text stays, so unticking brings it back. Loading
+		// saved values unticks it while Reset holds the form
+		// (setEnabled).
+		s.c.setEnabled(!on, s.password.entry)
 	})
 
 	s.result = &widget.Label{Wrapping: fyne.TextWrapWord}
@@ -234,8 +232,8 @@ func newTransportScreen(c *Console) *transportScreen {
 // setInputs enables or disables every field and button of the form, the
 // test message and the template.
 func (s *transportScreen) setInputs(on bool) {
-	setEnabled(on, append(s.hold(), s.forgetPin, s.sendTest, s.testTo.entry)...)
-	setEnabled(on, s.template.hold()...)
+	s.c.setEnabled(on, append(s.hold(), s.forgetPin, s.sendTest, s.testTo.entry)...)
+	s.c.setEnabled(on, s.template.hold()...)
 }
 
 // hold is the form's every field and Apply and Reset: what waits disabled
@@ -340,11 +338,12 @@ func (s *transportScreen) show(m core.MailSettings) {
 	s.clearPassword.SetChecked(false)
 	if s.hasPassword {
 		s.password.entry.SetPlaceHolder(passwordUnchanged)
-		s.clearPassword.Enable()
 	} else {
 		s.password.entry.SetPlaceHolder("(none set)")
-		s.clearPassword.Disable()
 	}
+	// A read that lands while Reset is on its way shows the saved values
+	// too: the box stays held with the form (setEnabled).
+	s.c.setEnabled(s.hasPassword, s.clearPassword)
 	for _, fl := range s.fields() {
 		fl.setError("")
 	}

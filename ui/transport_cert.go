@@ -14,15 +14,16 @@ import (
 // Mail Transport's relay certificate (a refused one shown to compare and trust,
 // the one trusted) and the offer to retry what failed before a fix.
 
-// showPin shows the certificate trusted by fingerprint, if any.
+// showPin shows the certificate trusted by fingerprint, if any. Every
+// read shows it, so Forget goes through setEnabled: it stays disabled
+// while its own request is on its way.
 func (s *transportScreen) showPin(fp string) {
+	s.c.setEnabled(fp != "", s.forgetPin)
 	if fp == "" {
 		s.pin.SetText(msgNoPin)
-		s.forgetPin.Disable()
 		return
 	}
 	s.pin.SetText(pinPrefix + fp)
-	s.forgetPin.Enable()
 }
 
 // showRefused shows the certificate a test refused, with "Trust this

@@ -152,6 +152,10 @@ type Console struct {
 	// requests counts the requests sent off the UI thread whose answers
 	// are still to be applied (request.go). UI thread only.
 	requests int
+	// held are the buttons and inputs that requests on their way keep
+	// disabled (request.go), with what their screens' rules would make
+	// them meanwhile (setEnabled). UI thread only.
+	held map[fyne.Disableable]*heldWidget
 	// shownStatus is what the status bar showed last (showStatus);
 	// statusReads asks for it (refreshStatus).
 	shownStatus statusFacts
@@ -198,11 +202,6 @@ type Console struct {
 	// reprov is the open Reprovision dialog, if any; the bridge sends it
 	// the events about its user.
 	reprov *reprovisionDialog
-	// reprovisioning: a request Reprovision sent is on its way (what it
-	// asks first, the code, the authenticator app's token). A tap on the
-	// button, which a read of the users list enables again meanwhile,
-	// starts nothing more (openReprovision).
-	reprovisioning bool
 	// clientLog is the open Client log dialog, if any (clientlog.go).
 	clientLog *clientLogView
 	// clientLogOpening says the logs for a Client log dialog are being

@@ -127,17 +127,15 @@ type pinResetDialog struct {
 
 func (s *usersScreen) openPINReset() {
 	r, ok := s.selectedRow()
-	if !ok || s.pinOpening {
+	if !ok || s.c.holding(s.resetPIN) {
 		return
 	}
 	// The PIN's length is in the settings, which an attached console
 	// asks for again after a change was saved anywhere: off the UI
 	// thread (request.go), Reset PIN waiting disabled, the dialog
 	// opening when they come.
-	s.pinOpening = true
 	svc := s.c.svc
 	request(s.c, []fyne.Disableable{s.resetPIN}, func() (int, error) { return svc.Settings().PINMin, nil }, func(n int, _ error) {
-		s.pinOpening = false
 		s.showPINReset(r, n)
 	})
 }

@@ -68,10 +68,9 @@ type formReads struct {
 // opens the form when it comes, Add user and Edit disabled meanwhile so
 // a second tap opens no second form.
 func (s *usersScreen) openForm(u *core.User) {
-	if s.opening {
+	if s.c.holding(s.add) {
 		return // the shortcut while a form's reads are on their way
 	}
-	s.opening = true
 	svc := s.c.svc
 	var editing string
 	var group, profile string
@@ -92,7 +91,6 @@ func (s *usersScreen) openForm(u *core.User) {
 		}
 		return r, nil
 	}, func(r formReads, _ error) {
-		s.opening = false
 		s.showForm(u, r)
 	})
 }

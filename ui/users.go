@@ -73,12 +73,10 @@ type usersScreen struct {
 	// count has been applied (refreshThen).
 	afterRead []afterRead
 
-	form       *userForm       // the open Add/Edit dialog, if any
-	opening    bool            // the form's reads are on their way (openForm)
-	confirm    *askDialog      // the open Delete or Revoke confirmation, if any
-	pinReset   *pinResetDialog // the open Reset PIN dialog, if any
-	pinOpening bool            // Reset PIN's read is on its way (openPINReset)
-	importer   *csvImport      // the open import dialog, if any
+	form     *userForm       // the open Add/Edit dialog, if any
+	confirm  *askDialog      // the open Delete or Revoke confirmation, if any
+	pinReset *pinResetDialog // the open Reset PIN dialog, if any
+	importer *csvImport      // the open import dialog, if any
 
 	content fyne.CanvasObject
 }
@@ -568,21 +566,13 @@ func (s *usersScreen) selectedRow() (userRow, bool) {
 	return userRow{}, false
 }
 
+// updateButtons enables the actions that fit the selected user, through
+// setEnabled: one whose request is on its way stays disabled.
 func (s *usersScreen) updateButtons() {
 	r, ok := s.selectedRow()
-	for _, b := range []*widget.Button{s.edit, s.del, s.lock, s.disable, s.resetPIN, s.revoke, s.reprovision} {
-		if ok {
-			b.Enable()
-		} else {
-			b.Disable()
-		}
-	}
-	if ok && !r.revocable() {
-		s.revoke.Disable()
-	}
-	if ok && r.Disabled {
-		s.reprovision.Disable() // core refuses codes for disabled users
-	}
+	s.c.setEnabled(ok, s.edit, s.del, s.lock, s.disable, s.resetPIN)
+	s.c.setEnabled(ok && r.revocable(), s.revoke)
+	s.c.setEnabled(ok && !r.Disabled, s.reprovision) // core refuses codes for disabled users
 	s.lock.SetText(map[bool]string{false: "Lock", true: "Unlock"}[ok && r.Locked])
 	s.disable.SetText(map[bool]string{false: "Disable", true: "Enable"}[ok && r.Disabled])
 	switch {

@@ -470,15 +470,3 @@ func (w *wheelToPage) CreateRenderer() fyne.WidgetRenderer {
 func growRows(e *widget.Entry, least int) {
 	e.SetMinRowsVisible(min(max(least, strings.Count(e.Text, "\n")+2), 80))
 }
-
-// setEnabled enables or disables each of ws: a screen's inputs while its
-// first read is on its way.
-func setEnabled(on bool, ws ...fyne.Disableable) {
-	for _, w := range ws {
-		if on {
-			w.Enable()
-		} else {
-			w.Disable()
-		}
-	}
-}
