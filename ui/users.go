@@ -62,16 +62,9 @@ type usersScreen struct {
 	// every answer is shown (reread), so rows still come while events
 	// keep coming faster than the network answers.
 	reads reread[usersRead]
-	// asked counts the reads asked (refresh); an answer carries the
-	// count its read was asked at, so refreshThen knows which answer
-	// holds what changed before it.
-	asked int
 	// loaded: an answer to a read has been applied; until then an
 	// attached console's list says it is loading.
 	loaded bool
-	// afterRead runs once an answer to a read asked at or after its
-	// count has been applied (refreshThen).
-	afterRead []afterRead
 
 	form     *userForm       // the open Add/Edit dialog, if any
 	confirm  *askDialog      // the open Delete or Revoke confirmation, if any
@@ -290,13 +283,6 @@ type usersRead struct {
 	users   []core.User
 	pending map[string]time.Time       // nil when it could not be read
 	oath    map[string]core.OATHStatus // nil when it could not be read
-	asked   int                        // usersScreen.asked when it was asked
-}
-
-// afterRead is what waits for the rows of a read (refreshThen).
-type afterRead struct {
-	asked int // the first read whose answer it waits for
-	fn    func()
 }
 
 // refresh rereads users, pending codes and tokens from the service,
@@ -304,57 +290,41 @@ type afterRead struct {
 // asks off the UI thread (request.go, reread): the rows on screen stay
 // until the answer comes, and refreshes asked meanwhile cost one more
 // read, not one each. Callers that act on the new rows use refreshThen.
-func (s *usersScreen) refresh() {
+func (s *usersScreen) refresh() { s.reads.ask(s.read()) }
+
+// read is the request refresh sends; until an attached console's first
+// answer comes, the list says it is loading.
+func (s *usersScreen) read() func() (usersRead, error) {
 	if !s.loaded && s.c.attached() {
 		s.empty.SetText(loadingUsers)
 		s.empty.Show()
 	}
 	svc := s.c.svc
-	s.asked++
-	asked := s.asked
-	s.reads.ask(func() (usersRead, error) {
+	return func() (usersRead, error) {
 		users, err := svc.Users()
 		if err != nil {
-			return usersRead{asked: asked}, err
+			return usersRead{}, err
 		}
 		// On error the device column just won't mention codes, or tokens.
 		pending, _ := svc.PendingCodes()
 		oath, _ := svc.OATHStatuses()
-		return usersRead{users: users, pending: pending, oath: oath, asked: asked}, nil
-	})
+		return usersRead{users: users, pending: pending, oath: oath}, nil
+	}
 }
 
 // refreshThen is refresh, and then, once its answer has been applied,
 // fn: a change that acts on the new rows (the user just added selected,
 // the focus moved off a button the change disabled) waits for them, not
 // for the answer to a read asked before the change. A console on its
-// own store runs fn before refreshThen returns.
-func (s *usersScreen) refreshThen(fn func()) {
-	s.afterRead = append(s.afterRead, afterRead{asked: s.asked + 1, fn: fn})
-	s.refresh()
-}
+// own store runs fn before refreshThen returns (reread.askThen).
+func (s *usersScreen) refreshThen(fn func()) { s.reads.askThen(s.read(), fn) }
 
 // showRead applies the answer to a read: the rows, or the reason they
 // could not be read; then the status bar's counts and what waited for
 // these rows (refreshThen).
 func (s *usersScreen) showRead(r usersRead, err error) {
 	s.loaded = true
-	defer func() {
-		s.c.refreshStatus()
-		var due []func()
-		keep := s.afterRead[:0]
-		for _, a := range s.afterRead {
-			if a.asked <= r.asked {
-				due = append(due, a.fn)
-			} else {
-				keep = append(keep, a)
-			}
-		}
-		s.afterRead = keep
-		for _, fn := range due {
-			fn()
-		}
-	}()
+	defer s.c.refreshStatus()
 	if err != nil {
 		s.all = nil
 		s.empty.SetText("The users could not be read: " + core.ErrorMessage(err))
