@@ -50,10 +50,12 @@ func (l *capListener) Accept() (net.Conn, error) {
 		}
 		l.mu.Unlock()
 		if over {
-			_ = c.Close()
+			// Counted before the close: a client that saw its
+			// connection closed finds the refusal counted.
 			if l.refuse != nil {
 				l.refuse(key.String())
 			}
+			_ = c.Close()
 			continue
 		}
 		return &capConn{Conn: c, l: l, key: key}, nil

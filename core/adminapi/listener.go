@@ -33,13 +33,15 @@ func (l *peerListener) Accept() (net.Conn, error) {
 		}
 		uid, pid, err := peerCred(c)
 		if err != nil {
-			c.Close()
+			// Counted before the close, so whoever sees the refusal
+			// (a test's flush, an admin's log export) finds it counted.
 			l.svc.Refuse("admin socket", "peer credentials unreadable")
+			c.Close()
 			continue
 		}
 		if uid != l.own && uid != 0 {
-			c.Close()
 			l.svc.Refuse(fmt.Sprintf("admin socket uid %d", uid), "not the server's user nor root")
+			c.Close()
 			continue
 		}
 		return &peerConn{Conn: c, operator: fmt.Sprintf("a console or command on this machine (uid %d, pid %d)", uid, pid)}, nil
