@@ -331,8 +331,9 @@ type follower interface {
 }
 
 // connection shows the connection to the service lost, with why, or,
-// when why is "", back: the status bar says so again and the users are
-// reread, since the events of the outage were lost. Open dialogs and
+// when why is "", open (the first time too) or back: the status bar says
+// so again and the users are reread, since a change made before the
+// service listened, or during an outage, was never announced. Open dialogs and
 // what was typed in them stay as they are.
 func (at *Attached) connection(why string) {
 	at.down = why != ""

@@ -132,9 +132,11 @@ func (c *Console) apply(batch []core.Event) {
 		case core.EventConnection:
 			c.connection(e.Reason)
 			if e.Reason == "" {
-				// Back after an outage whose events were lost: every
-				// screen rereads, and an open Reprovision dialog
-				// learns whether its code was used meanwhile.
+				// The stream is open: the first time, or back after an
+				// outage whose events were lost. Every screen rereads
+				// (a change made before the service listened was never
+				// announced), and an open Reprovision dialog learns
+				// whether its code was used meanwhile.
 				usersChanged, configChanged, outboxChanged = true, true, true
 				c.catchUpReprovision()
 				if c.log != nil {
@@ -286,6 +288,7 @@ func (p *Pairing) do(fn func()) { p.ui.do(fn) }
 // typed; the stream reconnects by itself (adminapi.Client.Follow).
 func (c *Console) connection(why string) {
 	c.streamLost = why != ""
+	c.streamOpened = c.streamOpened || why == ""
 	if why == "" {
 		c.modeNote.SetText(attachedNote)
 	} else {

@@ -101,6 +101,11 @@ func newHarnessOn(t *testing.T, st core.Store, edit func(h *harness, d *Deps)) *
 	// An attached console's screens read off the UI thread as they are
 	// built; a person sees them once the answers came.
 	if !h.openHeld {
+		if h.c.attached() {
+			// The event stream opens in the background; a change a
+			// test makes before it is open would never be announced.
+			h.waitFor("the event stream open", func() bool { return h.c.streamOpened })
+		}
 		h.answered()
 	}
 	return h

@@ -146,9 +146,11 @@ type Console struct {
 	installSvc *widget.Button
 	// modeNote says whether this window runs the server or is attached
 	// to the service; streamLost is set once an attached console's
-	// event stream ended.
-	modeNote   *widget.Label
-	streamLost bool
+	// event stream ended, streamOpened once it first opened (from then
+	// on a change made elsewhere reaches the screens; tests wait for it).
+	modeNote     *widget.Label
+	streamLost   bool
+	streamOpened bool
 	// requests counts the requests sent off the UI thread whose answers
 	// are still to be applied (request.go). UI thread only.
 	requests int

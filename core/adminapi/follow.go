@@ -43,9 +43,13 @@ func idleLimit() time.Duration { return time.Duration(streamIdle.Load()) }
 // Follow is Events that outlives the server: whenever the stream cannot
 // open or ends, it sends an event of kind core.AdminKindConnection whose
 // Reason says why in a sentence (once per different reason) and tries
-// again; once a stream is open again it sends one with no Reason, after
-// which the caller rereads what it shows, since the events of the outage
-// are lost. The channel closes only when ctx ends.
+// again; whenever a stream is open, the first one too, it sends one with
+// no Reason, after which the caller rereads what it shows, since the
+// events of an outage are lost. The first open says so as well because
+// the stream opens in the background: a change made after the caller's
+// first read and before the server listened for it was never announced,
+// and a console opened just then would not have shown it until the next
+// change. The channel closes only when ctx ends.
 func (c *Client) Follow(ctx context.Context) <-chan Event {
 	out := make(chan Event, 64)
 	go func() {
@@ -58,12 +62,14 @@ func (c *Client) Follow(ctx context.Context) <-chan Event {
 				return false
 			}
 		}
-		said, lost := "", false
+		said := ""
 		delay := followMinDelay
 		for {
 			in, err := c.Events(ctx)
 			if err == nil {
-				if lost && !send(Event{Kind: core.AdminKindConnection, At: time.Now()}) {
+				// The server listens from before its answer's header:
+				// whatever changes from now on comes through.
+				if !send(Event{Kind: core.AdminKindConnection, At: time.Now()}) {
 					return
 				}
 				opened := time.Now()
@@ -82,7 +88,6 @@ func (c *Client) Follow(ctx context.Context) <-chan Event {
 			if ctx.Err() != nil {
 				return
 			}
-			lost = true
 			if why := c.lostSentence(err); why != said {
 				if !send(Event{Kind: core.AdminKindConnection, Reason: why, At: time.Now()}) {
 					return
