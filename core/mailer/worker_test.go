@@ -311,6 +311,18 @@ func TestWorker_DeliversAfterRestart(t *testing.T) {
 	if m := codeLine.FindStringSubmatch(string(parse(t, msgs[0].Data).one(t, "text/plain").body)); m == nil || m[1] != ic.Code {
 		t.Errorf("delivered code %v, want %q", m, ic.Code)
 	}
+	// The capture server has the message before it answers 250, and the
+	// worker records the delivery only after the 250: wait for the record
+	// rather than assume it is there.
+	var m core.OutMessage
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(poll) {
+		if m = MustOnlyMessage(t, svc); m.State == core.MailSent {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the delivery was not recorded: %+v", m)
+		}
+	}
 	// Many polls later it has still gone only once.
 	time.Sleep(20 * poll)
 	if n := len(s.Messages()); n != 1 {
