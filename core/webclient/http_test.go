@@ -261,6 +261,10 @@ func TestHandler_RequestRefusalsCostTheSame(t *testing.T) {
 			} else if b != first {
 				t.Fatalf("the page differs from the unknown name's:\n%s\n%s", b, first)
 			}
+			// The answer comes at the floor, whether or not the request
+			// has counted its refusal yet (portal.go): wait for it, or
+			// the flush may run before the count exists.
+			w.settled()
 			if after := w.logCount(t); after != before {
 				t.Fatalf("the request wrote %d log lines; it must only be counted", after-before)
 			}
