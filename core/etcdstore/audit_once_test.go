@@ -41,7 +41,35 @@ func TestRelay_PeerChangeLoggedOnce(t *testing.T) {
 	a, b := node("a"), node("b")
 	shown, stop := b.Events().Subscribe()
 	defer stop()
-	time.Sleep(300 * time.Millisecond) // both watches started
+	// The relay starts in the background: A subscribes to its own events
+	// and B watches the site's from the revision it reads first, so a
+	// line A writes before both are up never reaches B. A note A writes
+	// until B shows one says both are.
+	const note = "test: is the relay open?"
+	heard := func() bool {
+		wait := time.After(200 * time.Millisecond)
+		for {
+			select {
+			case ev := <-shown:
+				if ev.Kind == core.EventLog && ev.Node != "" && ev.Log.Message == note {
+					return true
+				}
+			case <-wait:
+				return false
+			}
+		}
+	}
+	for deadline := time.Now().Add(30 * time.Second); ; {
+		if err := a.Log(core.LevelInfo, "", note); err != nil {
+			t.Fatal(err)
+		}
+		if heard() {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("server B showed none of server A's notes within 30 s")
+		}
+	}
 
 	before := lastSeq(t, a)
 	changes := []struct {
