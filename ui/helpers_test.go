@@ -43,8 +43,9 @@ type harness struct {
 	// held from the start: the harness does not wait for its first
 	// reads (attachedService.holdOpen).
 	openHeld bool
-	// parking, when set, takes the UI work queued instead of the queue
-	// (answerHeldBack): set and read by goroutines that queue work.
+	// parking, when set, takes the next UI work queued instead of the
+	// queue, once (answerHeldBack): set by the test, taken by the
+	// goroutine that queues work.
 	parking atomic.Pointer[chan func()]
 }
 
@@ -131,7 +132,11 @@ func (h *harness) options() options {
 	dir := h.t.TempDir()
 	return options{
 		do: func(fn func()) {
-			if p := h.parking.Load(); p != nil {
+			// Taken, not read: two goroutines queueing at once both
+			// read it set, and the second's work went into the parking
+			// channel after the test had taken the first, where nothing
+			// ever ran it.
+			if p := h.parking.Swap(nil); p != nil {
 				*p <- fn
 				return
 			}
