@@ -188,12 +188,13 @@ func tapDialogButton(t *testing.T, w fyne.Window, text string) {
 
 // uiQueue stands in for fyne.Do in headless tests of windows that hop to
 // the UI from other goroutines: do queues a function, and waitFor runs
-// the queued ones on the test goroutine until cond holds (5 s at most).
+// the queued ones on the test goroutine until cond holds (waitLimit at
+// most).
 func uiQueue(t *testing.T) (do func(func()), waitFor func(what string, cond func() bool)) {
 	queue := make(chan func(), 1024)
 	return func(fn func()) { queue <- fn }, func(what string, cond func() bool) {
 		t.Helper()
-		deadline := time.After(5 * time.Second)
+		deadline := time.After(waitLimit)
 		for !cond() {
 			select {
 			case fn := <-queue:

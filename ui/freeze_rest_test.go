@@ -222,7 +222,7 @@ func TestAttachedFreeze_TemplateApply(t *testing.T) {
 func (h *harness) answersWhileHeld(g *gate) {
 	h.t.Helper()
 	g.release()
-	deadline := time.After(5 * time.Second)
+	deadline := time.After(waitLimit)
 	for h.c.requests > 0 {
 		select {
 		case fn := <-h.queue:

@@ -26,11 +26,11 @@ func (h *harness) stopStatusClock() {
 }
 
 // waitRequests runs queued UI work until n of the console's requests are
-// on their way, failing after 5 seconds with the count it saw last (a
+// on their way, failing after waitLimit with the count it saw last (a
 // timeout alone told nothing).
 func (h *harness) waitRequests(n int, what string) {
 	h.t.Helper()
-	deadline := time.After(5 * time.Second)
+	deadline := time.After(waitLimit)
 	for h.c.requests != n {
 		select {
 		case fn := <-h.queue:
@@ -56,7 +56,7 @@ func (h *harness) answerHeldBack(ask func()) (apply func()) {
 	h.parking.Store(&ch)
 	defer h.parking.Store(nil)
 	ask()
-	deadline := time.After(5 * time.Second)
+	deadline := time.After(waitLimit)
 	for {
 		select {
 		case fn := <-ch:

@@ -41,7 +41,7 @@ func (h *harness) changeOnService(change func() error) {
 	if err := change(); err != nil {
 		h.t.Fatal(err)
 	}
-	deadline := time.After(5 * time.Second)
+	deadline := time.After(waitLimit)
 	for {
 		select {
 		case e := <-ch:

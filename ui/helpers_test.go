@@ -153,10 +153,16 @@ func (h *harness) options() options {
 	}
 }
 
-// waitFor runs queued UI work until cond holds, failing after 5 seconds.
+// waitLimit bounds the harness's waits for a condition: only how long a
+// failure takes to show. An attached console's answers cross a socket,
+// and under the race detector on a loaded 2-CPU machine (CI runs several
+// packages at once) 5 s was not always enough.
+const waitLimit = 30 * time.Second
+
+// waitFor runs queued UI work until cond holds, failing after waitLimit.
 func (h *harness) waitFor(what string, cond func() bool) {
 	h.t.Helper()
-	h.waitWithin(5*time.Second, what, cond)
+	h.waitWithin(waitLimit, what, cond)
 }
 
 // waitWithin is waitFor for work that takes seconds by itself (importing
