@@ -31,13 +31,13 @@ func TestEtcd_OATHCodeOnceAcrossServers(t *testing.T) {
 	siteID := strings.TrimSpace(siteOut)
 	agentA, agentB := agentOn(t, a), agentOn(t, b)
 	for name, ac := range map[string]*agentxmltest.AgentClient{"A": agentA, "B": agentB} {
-		for end := time.Now().Add(5 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		for end := time.Now().Add(30 * time.Second); ; time.Sleep(50 * time.Millisecond) {
 			_, _, body, err := ac.Get("/ssdserver/getServerDetails?id=" + siteID)
 			if err == nil && strings.Contains(string(body), "<oath>YES</oath>") {
 				break
 			}
 			if time.Now().After(end) {
-				t.Fatalf("oath.enabled not on server %s 5 s later: %s %v", name, body, err)
+				t.Fatalf("oath.enabled not on server %s 30 s later: %s %v", name, body, err)
 			}
 		}
 	}

@@ -100,7 +100,7 @@ func TestCLI_ServeLowDisk(t *testing.T) {
 			t.Errorf("serve exit %d: %s", code, errOut.String())
 		}
 	}()
-	deadline := time.Now().Add(5 * time.Second)
+	deadline := time.Now().Add(30 * time.Second)
 	for !strings.Contains(errOut.String(), "almost full") && time.Now().Before(deadline) {
 		time.Sleep(20 * time.Millisecond)
 	}

@@ -57,9 +57,9 @@ func TestFollowConfig_ChangesFromAnyWriter(t *testing.T) {
 	}
 	within := func(what string, ok func(core.Config) bool) {
 		t.Helper()
-		for deadline := time.Now().Add(3 * time.Second); !ok(server.Config()); {
+		for deadline := time.Now().Add(30 * time.Second); !ok(server.Config()); {
 			if time.Now().After(deadline) {
-				t.Fatalf("%s by another process: not taken by the server within 3 s", what)
+				t.Fatalf("%s by another process: not taken by the server within 30 s", what)
 			}
 			time.Sleep(20 * time.Millisecond)
 		}
