@@ -158,7 +158,7 @@ func TestFirstRun_StartErrorShowsOverTheSetup(t *testing.T) {
 		t.Fatal("no first-run setup on a new data directory")
 	}
 	top := strings.Join(visibleTexts(w.Canvas().Overlays().Top()), " ")
-	if !strings.Contains(top, "The server could not start: ") {
+	if !strings.Contains(top, "The server could not start: another program already uses "+busy.Addr().String()+".") {
 		t.Fatalf("on top: %q; want the reason the server did not start", top)
 	}
 	c.escape()
