@@ -1,7 +1,9 @@
 package ui
 
 import (
+	"net"
 	"net/netip"
+	"strings"
 	"testing"
 
 	"fyne.io/fyne/v2"
@@ -128,5 +130,42 @@ func TestFirstRun_SkipAndEscape(t *testing.T) {
 				t.Errorf("after %s: done %v, Site ID %q (was %q), open %v", how, after.SetupDone, after.SiteID, before.SiteID, c.first != nil)
 			}
 		})
+	}
+}
+
+// TestFirstRun_StartErrorShowsOverTheSetup: on a new data directory whose
+// server could not start (its port taken), the reason is on top, not
+// hidden under the welcome dialog until the admin has finished the
+// setup, which meanwhile says where phones will reach a server that is
+// not running. Closing the error leaves the setup open.
+func TestFirstRun_StartErrorShowsOverTheSetup(t *testing.T) {
+	a := test.NewTempApp(t)
+	svc := storetest.MustService(t)
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	_, startErr := net.Listen("tcp", busy.Addr().String())
+	if startErr == nil {
+		t.Fatal("a second listener on a taken port")
+	}
+	w := test.NewTempWindow(t, nil)
+	c := newConsole(a, w, Deps{Service: svc, Mail: mailer.Tools{}, Fingerprint: testFingerprint, StartErr: startErr},
+		options{do: func(fn func()) {}, lanAddrs: func() []netip.Addr { return testAddrs }})
+	t.Cleanup(c.Close)
+	if c.first == nil {
+		t.Fatal("no first-run setup on a new data directory")
+	}
+	top := strings.Join(visibleTexts(w.Canvas().Overlays().Top()), " ")
+	if !strings.Contains(top, "The server could not start: another program already uses "+busy.Addr().String()+".") {
+		t.Fatalf("on top: %q; want the reason the server did not start", top)
+	}
+	c.escape()
+	if c.first == nil {
+		t.Fatal("closing the error closed the setup too")
+	}
+	if top := strings.Join(visibleTexts(w.Canvas().Overlays().Top()), " "); !strings.Contains(top, "Three things decide how phones find this server.") {
+		t.Errorf("after the error, on top: %q; want the setup", top)
 	}
 }

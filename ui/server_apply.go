@@ -291,6 +291,13 @@ func serverErrorMessage(err error) string {
 		return ce.Message
 	case errors.Is(err, syscall.EADDRINUSE) || strings.Contains(text, "address already in use") ||
 		strings.Contains(text, "only one usage of each socket address"):
+		// The address is named: the server has up to three listeners
+		// (HTTPS, device certificates, plain HTTP), and at start or on
+		// the Server screen "that port" does not say which.
+		var op *net.OpError
+		if errors.As(err, &op) && op.Addr != nil {
+			return "another program already uses " + op.Addr.String() + ". Choose another port, or stop the other program."
+		}
 		return "another program already uses that port. Choose another port, or stop the other program."
 	case errors.Is(err, syscall.EACCES) || errors.Is(err, fs.ErrPermission):
 		return "Provisio may not listen on that port. Ports below 1024 need administrator rights; use 8443."

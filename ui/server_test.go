@@ -253,9 +253,12 @@ func TestServerScreen_PortInUse(t *testing.T) {
 	defer busy.Close()
 	s.port.entry.SetText(itoa(busy.Addr().(*net.TCPAddr).Port))
 	test.Tap(s.apply)
-	want := "Saved. The server could not start: another program already uses that port. Choose another port, or stop the other program."
+	// The sentence names the address: the server has up to three
+	// listeners, and "that port" left the admin guessing which.
+	taken := busy.Addr().String()
+	want := "Saved. The server could not start: another program already uses " + taken + ". Choose another port, or stop the other program."
 	h.waitFor("failure", func() bool { return s.result.Text == want })
-	if !strings.HasPrefix(s.state.Text, "Stopped: another program already uses that port.") {
+	if !strings.HasPrefix(s.state.Text, "Stopped: another program already uses "+taken+".") {
 		t.Errorf("state %q", s.state.Text)
 	}
 	if h.c.serverState.Text != "● Server stopped" {

@@ -383,8 +383,6 @@ func newConsole(a fyne.App, w fyne.Window, d Deps, o options) *Console {
 	if d.StartErr != nil {
 		// The log keeps the detail; the admin reads what to do.
 		_ = c.svc.Log(core.LevelError, "", "The server could not start: %v", d.StartErr)
-		c.showError(sentence("The server could not start: " + serverErrorMessage(d.StartErr) +
-			" Change the address or port under Server, then restart it there."))
 	}
 	// Attached, the settings are a request: asked off the UI thread
 	// (request.go), the window opens at once over a silent network.
@@ -393,6 +391,14 @@ func newConsole(a fyne.App, w fyne.Window, d Deps, o options) *Console {
 	request(c, nil, func() (core.Settings, error) { return svc.Settings(), nil }, func(set core.Settings, _ error) {
 		if !set.SetupDone {
 			c.openFirstRun(set)
+		}
+		if d.StartErr != nil {
+			// Shown after the setup, so on top of it: under it, the
+			// welcome dialog would say where phones reach a server
+			// that is not running, and the reason would wait until
+			// the admin had finished it.
+			c.showError(sentence("The server could not start: " + serverErrorMessage(d.StartErr) +
+				" Change the address or port under Server, then restart it there."))
 		}
 	})
 	return c
