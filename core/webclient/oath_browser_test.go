@@ -1,6 +1,7 @@
 package webclient_test
 
 import (
+	"fmt"
 	"html/template"
 	"net/http"
 	"net/http/httptest"
@@ -120,4 +121,45 @@ func TestOATH_SecretPageFitsA320Phone(t *testing.T) {
 	if px, err := strconv.ParseFloat(h, 64); err != nil || px < 44 {
 		t.Errorf("the Add to authenticator app link is %s px tall, want at least 44", h)
 	}
+}
+
+// TestPages_RefusalsReadableOnAPhone: a used, wrong or expired
+// authenticator set-up link, and a Provision URL cut short (a mail client
+// that wrapped the link), were answered as text/plain, which a phone lays
+// out 980 px wide: the one sentence that says what happened was in type
+// too small to read. Each is a page laid out for the phone's width.
+func TestPages_RefusalsReadableOnAPhone(t *testing.T) {
+	svc := storetest.MustServiceOn(t, storetest.MustOpen(t), core.WithOATHKeys(oathkey.Keys{}))
+	srv, _ := agentxmltest.MustServer(t, svc, func(o *agentxml.Options) {
+		o.Portal = webclient.New(svc, webclient.Options{Fingerprint: o.Fingerprint, RequestFloor: time.Millisecond})
+	})
+	if err := svc.SetSetting("oath.enabled", "yes"); err != nil {
+		t.Fatal(err)
+	}
+	storetest.MustAddUser(t, svc, "alice", "9132")
+	ic, err := svc.MailOATHProvisionCode("alice", core.OATHOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	phone := newBrowser(t, budget(t))
+	readable := func(where, want string) {
+		t.Helper()
+		phone.waitPage(want)
+		if got := phone.eval(`window.innerWidth + ' ' + document.documentElement.scrollWidth`); got != fmt.Sprintf("%d %d", phoneW, phoneW) {
+			t.Errorf("%s: viewport and page width %s on a %d px phone, want the phone's width (the sentence laid out for a desktop)", where, got, phoneW)
+		}
+	}
+
+	// Used once, then the same link again (a second tap, the back button).
+	for i, want := range []string{"This page is shown once", "has been used or has expired"} {
+		phone.do(chromedp.Navigate(ic.URL), chromedp.WaitVisible(chromedp.CSS("button[type=submit]")), chromedp.Click(chromedp.CSS("button[type=submit]")))
+		if i == 0 {
+			phone.waitPage(want)
+			continue
+		}
+		readable("a used set-up link", want)
+	}
+	// A Provision URL without its username.
+	phone.do(chromedp.Navigate(srv.URL() + "/userportal/provision?code=ABCD2345&siteid=x"))
+	readable("a Provision URL cut short", "This provision link is incomplete")
 }
