@@ -218,7 +218,7 @@ func (s *Server) provisionPage(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	username, code := strings.TrimSpace(q.Get("username")), strings.TrimSpace(q.Get("code"))
 	if msg := pageFieldsProblem("provision", username, code); msg != "" {
-		writeText(w, http.StatusBadRequest, msg)
+		s.refusedPage(w, http.StatusBadRequest, linkRefusedTitle, msg) // pages_oath.go
 		return
 	}
 	if q.Get("kind") == "oath" {

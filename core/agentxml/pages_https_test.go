@@ -207,7 +207,8 @@ func TestServer_PageFieldSentences(t *testing.T) {
 		{"OATH, no username", post, url.Values{"code": {"ABCD2345"}}, "This set-up link is incomplete"},
 	}
 	for _, tc := range tests {
-		if st, body := tc.send(tc.q); st != http.StatusBadRequest || !strings.HasPrefix(body, tc.want) {
+		// A page for the phone's browser, the sentence its message.
+		if st, body := tc.send(tc.q); st != http.StatusBadRequest || !strings.Contains(body, `<p id="message">`+tc.want) {
 			t.Errorf("%s = %d %q, want 400 %q…", tc.name, st, body, tc.want)
 		}
 	}

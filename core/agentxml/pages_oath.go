@@ -20,7 +20,23 @@ import (
 var (
 	oathSetupTmpl = template.Must(template.ParseFS(templateFS, "templates/oath_setup.html"))
 	oathTmpl      = template.Must(template.ParseFS(templateFS, "templates/oath.html"))
+	refusedTmpl   = template.Must(template.ParseFS(templateFS, "templates/refused.html"))
 )
+
+// The headings of refusedPage.
+const (
+	linkRefusedTitle = "This link cannot be used"
+	oathRefusedTitle = "Your authenticator app was not set up"
+)
+
+// refusedPage answers a person's browser with the sentence msg on a page
+// made for a phone's screen. Sent as text/plain, a phone laid the
+// sentence out 980 px wide and showed it in type too small to read. The
+// page holds the sentence and nothing of the request (no username), so it
+// says no more than the sentence does.
+func (s *Server) refusedPage(w http.ResponseWriter, status int, title, msg string) {
+	s.writePage(w, refusedTmpl, struct{ Title, Message string }{title, msg}, status)
+}
 
 // oathQRSize is the side in pixels of the QR code on the set-up page.
 const oathQRSize = 320
@@ -79,12 +95,12 @@ func (s *Server) redeemOATH(w http.ResponseWriter, r *http.Request) {
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, 4<<10)
 	if err := r.ParseForm(); err != nil {
-		writeText(w, http.StatusBadRequest, "This request is not a set-up form.")
+		s.refusedPage(w, http.StatusBadRequest, oathRefusedTitle, "This request is not a set-up form.")
 		return
 	}
 	username, code := strings.TrimSpace(r.PostForm.Get("username")), strings.TrimSpace(r.PostForm.Get("code"))
 	if msg := pageFieldsProblem("set-up", username, code); msg != "" {
-		writeText(w, http.StatusBadRequest, msg)
+		s.refusedPage(w, http.StatusBadRequest, oathRefusedTitle, msg)
 		return
 	}
 	source := ""
@@ -95,10 +111,10 @@ func (s *Server) redeemOATH(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		if core.ErrorCode(err) == core.CodeInternal {
 			s.svc.RequestFailed("Authenticator set-up", err)
-			writeText(w, http.StatusInternalServerError, "The set-up could not be completed; the log has the details.")
+			s.refusedPage(w, http.StatusInternalServerError, oathRefusedTitle, "The set-up could not be completed; the log has the details.")
 			return
 		}
-		writeText(w, http.StatusForbidden, core.ErrorMessage(err)+" Ask your administrator for a new one.")
+		s.refusedPage(w, http.StatusForbidden, oathRefusedTitle, core.ErrorMessage(err)+" Ask your administrator for a new one.")
 		return
 	}
 	data := oathPageData{URI: template.URL(is.URI), QRSize: oathQRSize, Secret: is.SecretText,

@@ -388,3 +388,29 @@ func TestWebClient_LoadEndingAfterTheTapKeepsTheButtonOff(t *testing.T) {
 	phone.until(`location.pathname === '/userportal/app/' && !document.getElementById('pin-view').hidden`, 15*time.Second,
 		"the phone is set up")
 }
+
+// TestWebClient_AppSetUpSaysItIsWorking: on a slow connection the
+// authenticator's own "Set up this phone" button was turned off and
+// looked just as before, while "Provisioning. Please wait..." appeared in
+// the status line at the top of the page, off screen once the person had
+// scrolled down to the button (always, with the keyboard up). The button
+// says it, as the Provision URL page's does, and reads as before once the
+// answer came.
+func TestWebClient_AppSetUpSaysItIsWorking(t *testing.T) {
+	w := newWorld(t)
+	w.addUser(t, "alice", "9132", "")
+	w.code(t, "alice")
+	phone := newBrowser(t, budget(t))
+	phone.do(chromedp.Navigate(w.url + "/userportal/app/"))
+	phone.visible("#setup-form")
+	phone.slowNetwork(1500)
+	phone.setUpInApp("alice", "WRONG234")
+	phone.until(`document.getElementById('setup-submit').disabled`, 5*time.Second, "the button turns off while the code is sent")
+	if got := phone.text("#setup-submit"); got != "Provisioning. Please wait..." {
+		t.Errorf("while the code is on its way the button reads %q", got)
+	}
+	phone.until(`!document.getElementById('setup-problem').hidden && !document.getElementById('setup-submit').disabled`, 10*time.Second, "the refused code's sentence")
+	if got := phone.text("#setup-submit"); got != "Set up this phone" {
+		t.Errorf("after the answer the button reads %q", got)
+	}
+}

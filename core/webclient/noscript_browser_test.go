@@ -55,3 +55,30 @@ func TestWebClient_SetUpButtonWaitsForItsScript(t *testing.T) {
 	on.do(chromedp.Tap(chromedp.CSS("#setup-phone")))
 	on.visible("#pin-view")
 }
+
+// TestWebClient_AuthenticatorSaysItNeedsJavaScript: the authenticator is
+// drawn by its script; with JavaScript off (a Home Screen copy opened
+// after the setting changed, the set-up answer's "Open the authenticator"
+// link) it showed its heading and nothing else, not a word of why. It
+// says what is missing and what to do, and says nothing of it with
+// scripts on.
+func TestWebClient_AuthenticatorSaysItNeedsJavaScript(t *testing.T) {
+	w := newWorld(t)
+	phone := newBrowser(t, budget(t))
+	phone.do(chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+		_, err := cdp.Call(ctx, t, emulation.SetScriptExecutionDisabled, emulation.SetScriptExecutionDisabledParams{Value: true})
+		return err
+	}))
+	phone.do(chromedp.Navigate(w.url + "/userportal/app/"))
+	phone.visible("h1")
+	if got := phone.eval(`document.body.innerText`); !strings.Contains(got, "needs JavaScript") || !strings.Contains(got, "Turn JavaScript on") {
+		t.Fatalf("with JavaScript off the authenticator does not say why it is empty:\n%s", got)
+	}
+
+	on := phone.another()
+	on.do(chromedp.Navigate(w.url + "/userportal/app/"))
+	on.visible("#setup-form")
+	if got := on.eval(`document.body.innerText`); strings.Contains(got, "needs JavaScript") {
+		t.Fatalf("the no-script notice shows with scripts on:\n%s", got)
+	}
+}

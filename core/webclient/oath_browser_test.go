@@ -1,10 +1,12 @@
 package webclient_test
 
 import (
+	"fmt"
 	"html/template"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -15,6 +17,7 @@ import (
 	"provisio/core/agentxml"
 	"provisio/core/agentxml/agentxmltest"
 	"provisio/core/oathkey"
+	"provisio/core/qr"
 	"provisio/core/store/storetest"
 	"provisio/core/webclient"
 )
@@ -80,4 +83,83 @@ func (b *browser) waitPage(want string) {
 		}
 	}
 	b.t.Fatalf("the page never showed %q", want)
+}
+
+// TestOATH_SecretPageFitsA320Phone: the page that shows the otpauth QR
+// code once is read on the phone that holds the authenticator app. Its
+// 320 px QR code beside the body's margins made a 320 px phone's page
+// 336 px wide (sideways scrolling, the code's right quiet zone off
+// screen), and the "Add to authenticator app" link was 42 px tall, under
+// the 44 px of a tap target.
+func TestOATH_SecretPageFitsA320Phone(t *testing.T) {
+	svc := storetest.MustServiceOn(t, storetest.MustOpen(t), core.WithOATHKeys(oathkey.Keys{}))
+	agentxmltest.MustServer(t, svc, func(o *agentxml.Options) {
+		o.Portal = webclient.New(svc, webclient.Options{Fingerprint: o.Fingerprint, RequestFloor: time.Millisecond})
+		o.QRPNG = qr.PNG
+	})
+	if err := svc.SetSetting("oath.enabled", "yes"); err != nil {
+		t.Fatal(err)
+	}
+	storetest.MustAddUser(t, svc, "alice", "9132")
+	ic, err := svc.MailOATHProvisionCode("alice", core.OATHOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	phone := newBrowser(t, budget(t))
+	phone.do(chromedp.EmulateViewport(320, 568, chromedp.EmulatePortrait, chromedp.EmulateMobile, chromedp.EmulateTouch))
+	phone.do(chromedp.Navigate(ic.URL), chromedp.WaitVisible(chromedp.CSS("button[type=submit]")), chromedp.Click(chromedp.CSS("button[type=submit]")))
+	phone.waitPage("This page is shown once")
+	phone.until(`document.querySelector('img') && document.querySelector('img').complete`, 10*time.Second, "the QR code loads")
+	if got := phone.eval(`document.documentElement.scrollWidth + ' ' + window.innerWidth`); got != "320 320" {
+		t.Errorf("page width and viewport %s at 320 px, want 320 320 (nothing off screen)", got)
+	}
+	if got := phone.eval(`(function () { var r = document.querySelector('img').getBoundingClientRect(); return r.left >= 0 && r.right <= 320 ? 'in' : Math.round(r.left) + '-' + Math.round(r.right); })()`); got != "in" {
+		t.Errorf("the QR code spans %s px on a 320 px screen", got)
+	}
+	h := phone.eval(`String(document.querySelector('a[href^="otpauth://"]').getBoundingClientRect().height)`)
+	if px, err := strconv.ParseFloat(h, 64); err != nil || px < 44 {
+		t.Errorf("the Add to authenticator app link is %s px tall, want at least 44", h)
+	}
+}
+
+// TestPages_RefusalsReadableOnAPhone: a used, wrong or expired
+// authenticator set-up link, and a Provision URL cut short (a mail client
+// that wrapped the link), were answered as text/plain, which a phone lays
+// out 980 px wide: the one sentence that says what happened was in type
+// too small to read. Each is a page laid out for the phone's width.
+func TestPages_RefusalsReadableOnAPhone(t *testing.T) {
+	svc := storetest.MustServiceOn(t, storetest.MustOpen(t), core.WithOATHKeys(oathkey.Keys{}))
+	srv, _ := agentxmltest.MustServer(t, svc, func(o *agentxml.Options) {
+		o.Portal = webclient.New(svc, webclient.Options{Fingerprint: o.Fingerprint, RequestFloor: time.Millisecond})
+	})
+	if err := svc.SetSetting("oath.enabled", "yes"); err != nil {
+		t.Fatal(err)
+	}
+	storetest.MustAddUser(t, svc, "alice", "9132")
+	ic, err := svc.MailOATHProvisionCode("alice", core.OATHOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	phone := newBrowser(t, budget(t))
+	readable := func(where, want string) {
+		t.Helper()
+		phone.waitPage(want)
+		if got := phone.eval(`window.innerWidth + ' ' + document.documentElement.scrollWidth`); got != fmt.Sprintf("%d %d", phoneW, phoneW) {
+			t.Errorf("%s: viewport and page width %s on a %d px phone, want the phone's width (the sentence laid out for a desktop)", where, got, phoneW)
+		}
+	}
+
+	// Used once, then the same link again (a second tap, the back button).
+	for i, want := range []string{"This page is shown once", "has been used or has expired"} {
+		phone.do(chromedp.Navigate(ic.URL), chromedp.WaitVisible(chromedp.CSS("button[type=submit]")), chromedp.Click(chromedp.CSS("button[type=submit]")))
+		if i == 0 {
+			phone.waitPage(want)
+			continue
+		}
+		readable("a used set-up link", want)
+	}
+	// A Provision URL without its username.
+	phone.do(chromedp.Navigate(srv.URL() + "/userportal/provision?code=ABCD2345&siteid=x"))
+	readable("a Provision URL cut short", "This provision link is incomplete")
 }

@@ -323,7 +323,13 @@
     if (!e.isTrusted || $('setup-submit').disabled) return;
     var username = $('setup-username').value.trim(), code = $('setup-code').value.trim();
     if (!username || !code) { setupProblem('Enter your username and the provision code.'); return; }
-    $('setup-submit').disabled = true;
+    // The button itself says so, as on the Provision URL page: the
+    // status line is at the top of the page, off screen once a person
+    // has scrolled down to the button (with the keyboard up, always),
+    // and a disabled button looks like any other.
+    var btn = $('setup-submit'), label = btn.textContent;
+    btn.disabled = true;
+    btn.textContent = 'Provisioning. Please wait...';
     setupProblem('');
     say('Provisioning. Please wait...');
     // A browser that cannot keep the answer does not send the code: the
@@ -351,7 +357,7 @@
     }, function () {
       say('');
       setupProblem(ProvisioStore.cannotKeep);
-    }).then(function () { $('setup-submit').disabled = false; });
+    }).then(function () { btn.disabled = false; btn.textContent = label; });
   });
 
   // Leaving the page forgets the PIN and the code on screen. Coming back
