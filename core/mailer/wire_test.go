@@ -115,6 +115,11 @@ func TestWorker_OATHMailCarriesNoSecret(t *testing.T) {
 	if got := decodeQR(t, p.one(t, "image/png").body); got != ic.URL || !strings.Contains(got, core.OATHURLParam) {
 		t.Errorf("QR code reads %q, want the set-up URL %q", got, ic.URL)
 	}
+	// The QR holds a web page's address, which an authenticator app
+	// cannot read: the mail must not send the user to scan it there.
+	if html := string(p.one(t, "text/html").body); !strings.Contains(html, "camera") || strings.Contains(html, "Open the app") {
+		t.Errorf("the HTML part does not say to scan the QR code with the phone's camera:\n%s", html)
+	}
 	m := codeLine.FindStringSubmatch(string(p.one(t, "text/plain").body))
 	if m == nil || m[1] != ic.Code {
 		t.Fatalf("text part code = %v, want %q", m, ic.Code)
