@@ -1,6 +1,8 @@
 package agentxml
 
 import (
+	"crypto/sha256"
+	_ "embed"
 	"encoding/base64"
 	"html/template"
 	"net/http"
@@ -18,10 +20,28 @@ import (
 // that one response, which no cache keeps (no-store, set for every reply).
 
 var (
-	oathSetupTmpl = template.Must(template.ParseFS(templateFS, "templates/oath_setup.html"))
-	oathTmpl      = template.Must(template.ParseFS(templateFS, "templates/oath.html"))
-	refusedTmpl   = template.Must(template.ParseFS(templateFS, "templates/refused.html"))
+	oathSetupTmpl = template.Must(template.New("oath_setup.html").
+			Funcs(template.FuncMap{"oathSetupScript": func() template.JS { return template.JS(oathSetupJS) }}).
+			ParseFS(templateFS, "templates/oath_setup.html"))
+	oathTmpl    = template.Must(template.ParseFS(templateFS, "templates/oath.html"))
+	refusedTmpl = template.Must(template.ParseFS(templateFS, "templates/refused.html"))
 )
+
+// oathSetupJS is the set-up page's only script, inline so that the page
+// needs no route of its own; the pages' Content-Security-Policy allows
+// exactly this script by its hash (oathPagesCSP), and no other.
+//
+//go:embed templates/oath_setup.js
+var oathSetupJS string
+
+// oathPagesCSP is the Content-Security-Policy of the pages writePage
+// serves: nothing from elsewhere, images from here or the page itself (the
+// QR code), and the one script above.
+var oathPagesCSP = func() string {
+	sum := sha256.Sum256([]byte(oathSetupJS))
+	return "default-src 'none'; img-src 'self' data:; script-src 'sha256-" + base64.StdEncoding.EncodeToString(sum[:]) +
+		"'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'"
+}()
 
 // The headings of refusedPage.
 const (
@@ -143,7 +163,7 @@ func (s *Server) writePage(w http.ResponseWriter, t *template.Template, data any
 	h.Set("Content-Length", strconv.Itoa(len(buf.b)))
 	h.Set("Referrer-Policy", "no-referrer")
 	h.Set("X-Frame-Options", "DENY")
-	h.Set("Content-Security-Policy", "default-src 'none'; img-src 'self' data:; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'")
+	h.Set("Content-Security-Policy", oathPagesCSP)
 	w.WriteHeader(status)
 	_, _ = w.Write(buf.b)
 }

@@ -163,3 +163,66 @@ func TestPages_RefusalsReadableOnAPhone(t *testing.T) {
 	phone.do(chromedp.Navigate(srv.URL() + "/userportal/provision?code=ABCD2345&siteid=x"))
 	readable("a Provision URL cut short", "This provision link is incomplete")
 }
+
+// TestOATH_SetUpButtonSendsOnePOST: on a slow line a person taps "Show my
+// authenticator QR code" again while the first tap's answer is on its
+// way. A second POST made the browser show its answer, "used", while the
+// first had issued the token: the QR code shown only once was lost. The
+// page's script sends one POST however often the button is pressed.
+//
+// The test holds the store's writer, so the first POST cannot finish
+// before the second press.
+func TestOATH_SetUpButtonSendsOnePOST(t *testing.T) {
+	st := storetest.MustOpen(t)
+	svc := storetest.MustServiceOn(t, st, core.WithOATHKeys(oathkey.Keys{}))
+	agentxmltest.MustServer(t, svc, func(o *agentxml.Options) {
+		o.Portal = webclient.New(svc, webclient.Options{Fingerprint: o.Fingerprint, RequestFloor: time.Millisecond})
+	})
+	if err := svc.SetSetting("oath.enabled", "yes"); err != nil {
+		t.Fatal(err)
+	}
+	storetest.MustAddUser(t, svc, "alice", "9132")
+	ic, err := svc.MailOATHProvisionCode("alice", core.OATHOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	phone := newBrowser(t, budget(t))
+	phone.do(chromedp.Navigate(ic.URL), chromedp.WaitVisible(chromedp.CSS("button[type=submit]")))
+
+	held, release := make(chan struct{}), make(chan struct{})
+	writer := make(chan error, 1)
+	go func() {
+		writer <- st.Update(func(core.Tx) error {
+			close(held)
+			<-release
+			return nil
+		})
+	}()
+	<-held
+	released := false
+	defer func() {
+		if !released {
+			close(release)
+		}
+	}()
+	// Both presses are scheduled by one evaluation: once the first has
+	// started a navigation, chromedp waits for it to end before it
+	// evaluates anything more.
+	phone.eval(`(function () {
+		var b = document.querySelector('button[type=submit]');
+		setTimeout(function () { b.click(); }, 0);
+		setTimeout(function () { b.click(); }, 500);
+		return "";
+	})()`)
+	time.Sleep(1500 * time.Millisecond) // the first POST waits for the writer meanwhile
+	close(release)
+	released = true
+	if err := <-writer; err != nil {
+		t.Fatal(err)
+	}
+	phone.waitPage("This page is shown once")
+	if href := phone.eval(`(document.querySelector('a[href^="otpauth://"]') || {}).href || ""`); !strings.HasPrefix(href, "otpauth://") {
+		t.Fatalf("after two presses the page shows no otpauth:// link: %q", phone.text("body"))
+	}
+}
