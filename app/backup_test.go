@@ -181,7 +181,7 @@ func TestBackupRestore(t *testing.T) {
 		}
 		defer held.close()
 		code, _, stderr := runCLI(t, dir, "restore", out, "--passphrase-file", pass)
-		if code != exitError || !strings.Contains(stderr, "already using") {
+		if code != exitError || !strings.Contains(stderr, "already using") || !strings.HasSuffix(stderr, "at a time. Nothing was changed: restore again once it is stopped.\n") {
 			t.Fatalf("%d %q", code, stderr)
 		}
 	})

@@ -207,7 +207,7 @@ func (c *cli) restore(file string, id age.Identity) error {
 		}
 	}
 	if err := store.ProbeLock(c.dataDir); err != nil {
-		return fmt.Errorf("%w; stop the server or console using it, then restore again (nothing was changed)", err)
+		return fmt.Errorf("%w Nothing was changed: restore again once it is stopped.", err)
 	}
 	// Run as root on a service's directories, the restored data is the
 	// service user's, as the data it replaces was.

@@ -47,7 +47,7 @@ func (c *cli) storeCopy(dest string) error {
 		}
 		src, err = store.Open(c.dataDir, store.Options{HeldData: heldData(c.dataDir), KeyDir: keyDir, Actor: commandLine})
 		if errors.Is(err, store.ErrLocked) {
-			return fmt.Errorf("%s is in use by a running Provisio (the service or a console); stop it first (sudo systemctl stop provisio, or close the console), so that nothing changes during the copy", c.dataDir)
+			return fmt.Errorf("%s is in use by a running Provisio (the service or a console); stop it first (sudo systemctl stop provisio, or close the console), so that nothing changes during the copy.", c.dataDir)
 		}
 	}
 	if err != nil {

@@ -223,14 +223,15 @@ func TestCLI_SecondCopyRefused(t *testing.T) {
 	dir := heldDataDir(t)
 	start := time.Now()
 	code, _, errOut := runCLI(t, dir, "user", "add", "dave")
-	if code != 1 || !strings.Contains(errOut, "another Provisio is already using this data directory") || !strings.Contains(errOut, "sudo systemctl stop provisio, or close the console") {
+	// A sentence, ended: the shell's next prompt follows it.
+	if code != 1 || !strings.Contains(errOut, "another Provisio is already using this data directory") || !strings.Contains(errOut, "sudo systemctl stop provisio, or close the console") || !strings.HasSuffix(errOut, ".\n") {
 		t.Fatalf("exit %d, stderr %q", code, errOut)
 	}
 	if took := time.Since(start); took > 2*time.Second {
 		t.Fatalf("refusal took %v", took)
 	}
 	code, _, errOut = runCLI(t, dir, "store", "copy", "--to", filepath.Join(t.TempDir(), "copy"))
-	if code != 1 || strings.Count(errOut, "systemctl stop provisio") != 1 || !strings.Contains(errOut, "so that nothing changes during the copy") {
+	if code != 1 || strings.Count(errOut, "systemctl stop provisio") != 1 || !strings.Contains(errOut, "so that nothing changes during the copy.\n") {
 		t.Errorf("store copy of a held directory: exit %d, stderr %q; want one sentence saying what to stop", code, errOut)
 	}
 }

@@ -20,7 +20,7 @@ import (
 const FileName = "provisio.db"
 
 // ErrLocked is returned by Open when another process holds the data file.
-var ErrLocked = errors.New("another Provisio is already using this data directory (the service or a console); stop it first (sudo systemctl stop provisio, or close the console): only one may open the data at a time")
+var ErrLocked = errors.New("another Provisio is already using this data directory (the service or a console); stop it first (sudo systemctl stop provisio, or close the console): only one may open the data at a time.")
 
 // Options tune Open.
 type Options struct {
