@@ -86,7 +86,10 @@ type Attached struct {
 	left, right *fyne.Container
 	state       *widget.Label
 	status      *widget.Label
-	reprovBtn   *widget.Button
+	// root is the window's content, laid out again when the status
+	// bar's sentence wraps onto more lines or back (say).
+	root      *fyne.Container
+	reprovBtn *widget.Button
 	// me is who the API takes this console for; its role decides which
 	// actions are shown.
 	me core.AdminOperator
@@ -173,7 +176,7 @@ func NewAttached(w fyne.Window, d AttachedDeps) *Attached {
 	me, err := at.api.Me()
 	if err != nil {
 		me = core.AdminOperator{Role: core.RoleHelpdesk}
-		at.status.SetText(core.ErrorMessage(err))
+		at.say(core.ErrorMessage(err))
 	}
 	at.me = me
 	if d.Remote != "" {
@@ -196,7 +199,8 @@ func NewAttached(w fyne.Window, d AttachedDeps) *Attached {
 	split := container.NewHSplit(at.left, at.right)
 	split.Offset = 0.5
 	bar := container.NewBorder(nil, nil, at.state, nil, at.status)
-	w.SetContent(container.NewBorder(nil, container.NewVBox(widget.NewSeparator(), bar), nil, nil, split))
+	at.root = container.NewBorder(nil, container.NewVBox(widget.NewSeparator(), bar), nil, nil, split)
+	w.SetContent(at.root)
 	w.Canvas().SetOnTypedKey(at.typedKey)
 
 	ctx, cancel := context.WithCancel(context.Background())
@@ -317,11 +321,11 @@ func (at *Attached) lost() {
 	at.state.Importance = widget.DangerImportance
 	if at.deps.Remote != "" {
 		at.state.SetText("● Disconnected from " + at.deps.Remote)
-		at.status.SetText(remoteLost)
+		at.say(remoteLost)
 		return
 	}
 	at.state.SetText("● Not attached")
-	at.status.SetText(attachedLost)
+	at.say(attachedLost)
 }
 
 // follower is an API whose event stream outlives the service's restarts
@@ -344,17 +348,40 @@ func (at *Attached) connection(why string) {
 		} else {
 			at.state.SetText("● Not attached")
 		}
-		at.status.SetText(why)
+		at.say(why)
 		return
 	}
 	at.state.Importance = widget.SuccessImportance
 	at.state.SetText(AttachedState)
-	at.status.SetText(attachedNote + "   ·   Data " + at.deps.DataDir)
+	at.note(attachedNote + "   ·   Data " + at.deps.DataDir)
 	if at.deps.Remote != "" {
 		at.state.SetText(fmt.Sprintf("● Connected to %s as %s (%s)", at.deps.Remote, at.me.Name, at.me.Role))
-		at.status.SetText(attachedNote)
+		at.note(attachedNote)
 	}
 	at.refreshUsers()
+}
+
+// say puts a sentence in the status bar (why the connection is lost, or
+// a read failed), wrapped so that it is read in full: on one line it was
+// cut at the window's edge.
+func (at *Attached) say(sentence string) {
+	at.setStatus(sentence, fyne.TextWrapWord, fyne.TextTruncateOff)
+}
+
+// note puts the status bar's usual note back, on one line.
+func (at *Attached) note(text string) {
+	at.setStatus(text, fyne.TextWrapOff, fyne.TextTruncateEllipsis)
+}
+
+func (at *Attached) setStatus(text string, wrap fyne.TextWrap, cut fyne.TextTruncation) {
+	if at.status.Text == text && at.status.Wrapping == wrap {
+		return
+	}
+	at.status.Wrapping, at.status.Truncation = wrap, cut
+	at.status.SetText(text)
+	if at.root != nil {
+		relayout(at.root)
+	}
 }
 
 // remoteLost is the status bar once a remote console's stream ends.

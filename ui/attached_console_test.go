@@ -321,7 +321,7 @@ func attachedServiceGoes(t *testing.T, behind time.Duration) {
 	test.Type(f.name.entry, "bob")
 	test.Type(f.fullName.entry, "Bob Jones")
 	stop()
-	h.waitFor("the console notices", func() bool { return strings.Contains(h.c.modeNote.Text, "is not answering") })
+	h.waitFor("the console notices", func() bool { return strings.Contains(h.c.status.Text, "is not answering") })
 	test.Tap(f.save)
 	h.waitFor("the form's answer", func() bool { return len(formErrors(f)) > 0 })
 	if msg := fmt.Sprint(formErrors(f)); !strings.Contains(msg, "is not answering") || !strings.Contains(msg, "nothing was changed") {
@@ -330,8 +330,8 @@ func attachedServiceGoes(t *testing.T, behind time.Duration) {
 	if h.c.users.form != f || f.name.entry.Text != "bob" || f.fullName.entry.Text != "Bob Jones" {
 		t.Errorf("the form lost what was typed: %q %q", f.name.entry.Text, f.fullName.entry.Text)
 	}
-	if !strings.Contains(h.c.modeNote.Text, "reconnects by itself") {
-		t.Errorf("the note says %q", h.c.modeNote.Text)
+	if !strings.Contains(h.c.status.Text, "reconnects by itself") {
+		t.Errorf("the status bar says %q", h.c.status.Text)
 	}
 	if h.c.serverState.Importance != widget.DangerImportance {
 		t.Errorf("status %q is not red", h.c.serverState.Text)
@@ -341,7 +341,8 @@ func attachedServiceGoes(t *testing.T, behind time.Duration) {
 	}
 	restart()
 	h.waitFor("the console attached again", func() bool {
-		return h.c.modeNote.Text == attachedNote && h.c.serverState.Text == AttachedState
+		return h.c.modeNote.Text == attachedNote && h.c.serverState.Text == AttachedState &&
+			!strings.Contains(h.c.status.Text, "is not answering")
 	})
 	if h.c.serverState.Importance == widget.DangerImportance {
 		t.Errorf("status %q is still red", h.c.serverState.Text)

@@ -29,7 +29,7 @@ func (at *Attached) refreshUsers() {
 				// the window reconnects; a read that failed on the
 				// way would replace that with less.
 				if !at.down {
-					at.status.SetText(core.ErrorMessage(err))
+					at.say(core.ErrorMessage(err))
 				}
 				return
 			}

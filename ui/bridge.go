@@ -289,11 +289,7 @@ func (p *Pairing) do(fn func()) { p.ui.do(fn) }
 func (c *Console) connection(why string) {
 	c.streamLost = why != ""
 	c.streamOpened = c.streamOpened || why == ""
-	if why == "" {
-		c.modeNote.SetText(attachedNote)
-	} else {
-		c.modeNote.SetText(why)
-	}
+	c.lostWhy = why
 	c.refreshStatus()
 }
 
@@ -322,6 +318,6 @@ func (c *Console) catchUpReprovision() {
 // elsewhere are no longer shown. It runs on the UI thread.
 func (c *Console) lostService() {
 	c.streamLost = true
-	c.modeNote.SetText(attachedLost)
+	c.lostWhy = attachedLost
 	c.refreshStatus()
 }

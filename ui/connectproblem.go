@@ -6,6 +6,8 @@ import (
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/widget"
+
+	"provisio/core"
 )
 
 // The window of a paired console (provisio --connect HOST) that could
@@ -81,18 +83,33 @@ func ShowConnectProblem(w fyne.Window, d ConnectProblemDeps) *ConnectProblem {
 		p.repair = ask(keys, w, spec)
 	}))
 	w.SetContent(container.NewPadded(container.NewBorder(nil, buttons, nil, nil, p.msg)))
-	every := d.every
+	if !unpaired(d.Err) {
+		p.startClock()
+	}
+	return p
+}
+
+func (p *ConnectProblem) startClock() {
+	every := p.deps.every
 	if every <= 0 {
 		every = retryEvery
 	}
 	p.clock.start(p.ui.do, every, p.try)
-	return p
 }
 
-// showError says why the last attempt failed, and that it tries again.
+// unpaired reports whether the server refused this console's pairing
+// (revoked, or a certificate it does not know): trying again cannot
+// help, only a new pairing code.
+func unpaired(err error) bool { return core.ErrorCode(err) == core.CodeNotPaired }
+
+// showError says why the last attempt failed, and that it tries again,
+// or, when the server refused the pairing, how to pair again.
 func (p *ConnectProblem) showError(err error) {
-	p.msg.SetText("Provisio could not connect to " + p.deps.Server + ":\n\n" + remoteMessage(err) +
-		"\n\nIt tries again by itself every few seconds and opens the console as soon as the server answers.")
+	next := "It tries again by itself every few seconds and opens the console as soon as the server answers."
+	if unpaired(err) {
+		next = "Trying again cannot help: ask an administrator for a new pairing code, then press Pair again… and type it."
+	}
+	p.msg.SetText("Provisio could not connect to " + p.deps.Server + ":\n\n" + remoteMessage(err) + "\n\n" + next)
 }
 
 // try connects off the UI thread, unless an attempt is on its way. Try
@@ -113,6 +130,12 @@ func (p *ConnectProblem) try() {
 				p.retry.SetText("Try again")
 				p.retry.Enable()
 				p.showError(err)
+				switch {
+				case unpaired(err):
+					p.clock.stop() // refused every time from now on
+				case p.clock.halt == nil:
+					p.startClock() // Try again after a refusal, and the server is down now
+				}
 				return
 			}
 			p.Close()

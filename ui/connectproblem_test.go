@@ -25,6 +25,7 @@ import (
 type pairedRemote struct {
 	id           *adminapi.Identity
 	listen, stop func()
+	svc          *core.Service
 }
 
 func newPairedRemote(t *testing.T) *pairedRemote {
@@ -40,7 +41,7 @@ func newPairedRemote(t *testing.T) *pairedRemote {
 		CA:             certs.NewConsoleCA(keyDir)}
 	var mu sync.Mutex
 	var srv *adminapi.RemoteServer
-	r := &pairedRemote{}
+	r := &pairedRemote{svc: svc}
 	addr := "127.0.0.1:0"
 	r.listen = func() {
 		t.Helper()
@@ -198,5 +199,44 @@ func TestConnectProblem_TryAgainDoesNotHoldTheWindow(t *testing.T) {
 	waitFor("the attempt to end", func() bool { return !p.trying })
 	if p.retry.Disabled() || p.retry.Text != "Try again" || p.Message() == before || attached() != nil {
 		t.Errorf("after a failed attempt: button %q, disabled %v, message %q", p.retry.Text, p.retry.Disabled(), p.Message())
+	}
+}
+
+// TestConnectProblem_RevokedSaysPairAgain: a console revoked on the
+// server is refused however often it tries, so the window says to pair
+// it again and stops trying by itself. (It said "It tries again by
+// itself every few seconds and opens the console as soon as the server
+// answers" under "was revoked": the server answered every 5 s, refused
+// each time, and the helpdesk waited for a console that never opened.)
+func TestConnectProblem_RevokedSaysPairAgain(t *testing.T) {
+	r := newPairedRemote(t)
+	if err := (core.LocalAdmin{Svc: r.svc}).RevokeConsole("desk-2"); err != nil {
+		t.Fatal(err)
+	}
+	_, err := adminapi.DialRemote(r.id)
+	if core.ErrorCode(err) != core.CodeNotPaired {
+		t.Fatalf("a revoked console connected, or not refused as unpaired: %v", err)
+	}
+	tries := 0
+	p, _, _, waitFor := connectProblemWindow(t, r.id, err, 20*time.Millisecond)
+	msg := p.Message()
+	if !strings.Contains(msg, "was revoked") || !strings.Contains(msg, "Pair again") || strings.Contains(msg, "tries again by itself") {
+		t.Errorf("message %q", msg)
+	}
+	deadline := time.Now().Add(200 * time.Millisecond)
+	waitFor("ten intervals", func() bool {
+		if p.trying {
+			tries++
+		}
+		return time.Now().After(deadline)
+	})
+	if tries > 0 {
+		t.Errorf("it tried %d times by itself after the server refused it as revoked", tries)
+	}
+	// Try again still asks, and the answer is the same sentence.
+	test.Tap(p.retry)
+	waitFor("the answer", func() bool { return !p.trying })
+	if p.Message() != msg {
+		t.Errorf("after Try again: %q", p.Message())
 	}
 }

@@ -92,7 +92,6 @@ func (c *Console) showStatus(f statusFacts) {
 		c.serverState.Importance = widget.SuccessImportance
 		c.serverState.SetText(AttachedState)
 		if c.streamLost {
-			// The note beside it says why and that it reconnects.
 			c.serverState.Importance = widget.DangerImportance
 			c.serverState.SetText("● Not connected to the Provisio service")
 		}
@@ -108,6 +107,13 @@ func (c *Console) showStatus(f statusFacts) {
 	// this is the one place the console says why, so the sentence wraps
 	// and is read in full (cut, it lost its second half at 1920 px).
 	c.status.Wrapping, c.status.Truncation = fyne.TextWrapOff, fyne.TextTruncateEllipsis
+	if c.attached() && c.streamLost && c.lostWhy != "" {
+		// Why, and that it reconnects, first and wrapped, as for a
+		// server that needs attention: on one line beside the state,
+		// the sentence made the window wider than a 1280-pixel screen.
+		parts = append(parts, c.lostWhy)
+		c.status.Wrapping, c.status.Truncation = fyne.TextWrapWord, fyne.TextTruncateOff
+	}
 	if !h.OK() {
 		// A full disk or failing commits: red, with the sentence first.
 		c.serverState.Importance = widget.DangerImportance

@@ -151,6 +151,8 @@ type Console struct {
 	modeNote     *widget.Label
 	streamLost   bool
 	streamOpened bool
+	// lostWhy is why the stream is lost, shown while streamLost.
+	lostWhy string
 	// requests counts the requests sent off the UI thread whose answers
 	// are still to be applied (request.go). UI thread only.
 	requests int

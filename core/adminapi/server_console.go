@@ -21,6 +21,14 @@ import (
 const (
 	maxConfigBody = 1 << 20
 	maxImportBody = 8 << 20
+	// maxImportRowsBody bounds POST /v1/import, whose rows are those of
+	// a file the preview accepted (at most maxImportBody of CSV, in at
+	// most core.MaxImportRows rows) sent back as JSON, where a byte of a
+	// cell may take six ("<" is \u003c) and each row adds its keys (under
+	// 256 bytes): 6 × 8 MiB + 100,000 × 256 B is under 74 MiB. At
+	// maxImportBody a file of 45,000 users that the preview called ready
+	// could not be imported.
+	maxImportRowsBody = 80 << 20
 )
 
 func (h *handler) consoleRoutes(route func(string, core.AdminAction, http.HandlerFunc)) {
@@ -99,7 +107,7 @@ func (h *handler) importUsers(w http.ResponseWriter, r *http.Request) {
 	var req struct {
 		Rows []core.ImportRow `json:"rows"`
 	}
-	if !decodeN(w, r, &req, maxImportBody) {
+	if !decodeN(w, r, &req, maxImportRowsBody) {
 		return
 	}
 	n, err := h.api(r).Import(req.Rows)
