@@ -124,3 +124,14 @@ func TestCSVImport_UnusableFile(t *testing.T) {
 		t.Errorf("summary %q", ci.summary.Text)
 	}
 }
+
+// A row saved in another character set is told, with its line, to save
+// the file as CSV UTF-8, not to type it again in a terminal.
+func TestCSVImport_Latin1RowSaysSaveTheFile(t *testing.T) {
+	h := newHarness(t)
+	ci := h.openCSV("staff.csv", "username,full_name\nann,Ann\nbob,J\xfcrgen\n")
+	want := `Line 3: The full name is not UTF-8 text; save the file from the spreadsheet as "CSV UTF-8 (comma delimited)" and import it again.`
+	if len(ci.pre.Problems) != 1 || problemText(ci.pre.Problems[0]) != want || !ci.importBtn.Disabled() {
+		t.Errorf("problems %v, want %q", ci.pre.Problems, want)
+	}
+}
