@@ -217,7 +217,7 @@ func readUserCSV(r io.Reader) ([]ImportRow, []ImportProblem, error) {
 		}
 		line, _ := cr.FieldPos(0)
 		if len(rows)+len(problems) >= MaxImportRows {
-			return nil, nil, Errorf(CodeInvalid, "The file has more than %s rows; import it in parts.", groupDigits(MaxImportRows))
+			return nil, nil, Errorf(CodeInvalid, "The file has more than %s rows; import it in parts.", GroupDigits(MaxImportRows))
 		}
 		if len(rec) != len(header) {
 			problems = append(problems, ImportProblem{Line: line,
@@ -308,7 +308,7 @@ func (s *Service) ImportUsers(rows []ImportRow, progress func(done, total int)) 
 				progress(i+1, len(rows))
 			}
 		}
-		return log.add(LevelInfo, "", "Imported %s.", Plural(len(rows), "user", "users"))
+		return log.add(LevelInfo, "", "Imported %s.", PluralGrouped(len(rows), "user", "users"))
 	}, s.usersChanged(""))
 	if err != nil {
 		return 0, err

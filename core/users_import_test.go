@@ -117,6 +117,9 @@ func TestService_ImportUsers10000(t *testing.T) {
 	if len(users) != 10_000 {
 		t.Errorf("%d users", len(users))
 	}
+	if !logHas(t, svc, "Imported 10,000 users.", "the console") {
+		t.Error(`no "Imported 10,000 users." in the log`)
+	}
 }
 
 // TestService_PreviewImportForeignFiles: files a spreadsheet saves in
