@@ -126,7 +126,7 @@ func profileInt(label string, f func(*ClientPolicies) *int, min, max int) profil
 		set: func(c *ClientPolicies, v string) error {
 			n, err := strconv.Atoi(strings.TrimSpace(v))
 			if err != nil || n < min || n > max {
-				return Errorf(CodeInvalid, "Enter a whole number from %s to %s.", groupDigits(min), groupDigits(max))
+				return Errorf(CodeInvalid, "Enter a whole number from %s to %s.", GroupDigits(min), GroupDigits(max))
 			}
 			*f(c) = n
 			return nil

@@ -62,7 +62,7 @@ func intSetting(help string, f func(*Settings) *int, min, max int) setting {
 		set: func(s *Settings, v string) error {
 			n, err := strconv.Atoi(strings.TrimSpace(v))
 			if err != nil || n < min || n > max {
-				return &Error{Code: CodeInvalid, Message: fmt.Sprintf("Enter a whole number from %s to %s.", groupDigits(min), groupDigits(max))}
+				return &Error{Code: CodeInvalid, Message: fmt.Sprintf("Enter a whole number from %s to %s.", GroupDigits(min), GroupDigits(max))}
 			}
 			*f(s) = n
 			return nil
@@ -371,15 +371,6 @@ func parseYesNo(v string) (bool, error) {
 		return false, nil
 	}
 	return false, &Error{Code: CodeInvalid, Message: fmt.Sprintf("Enter Yes or No, not %q.", v)}
-}
-
-// groupDigits writes 1000000 as 1,000,000 for messages people read.
-func groupDigits(n int) string {
-	s := strconv.Itoa(n)
-	for i := len(s) - 3; i > 0; i -= 3 {
-		s = s[:i] + "," + s[i:]
-	}
-	return s
 }
 
 func validateSiteID(v string) error {

@@ -96,6 +96,18 @@ func (s *Service) PreviewImport(r io.Reader) (ImportPreview, error) {
 // checkImportRow validates row in place (trimming its fields) and reports
 // its first problem.
 func checkImportRow(tx Tx, row *ImportRow, set Settings, seen map[string]int) (ImportProblem, bool) {
+	// Text in another character set came from how the file was saved, so
+	// the sentence says how to save it; ValidateUser's (notUTF8) is also
+	// the CLI's, where "type it again in a UTF-8 terminal" is right.
+	for _, f := range []struct{ field, what, value string }{
+		{"name", "username", row.User.Name},
+		{"full_name", "full name", row.User.FullName},
+		{"group", "group", row.User.Group},
+	} {
+		if !utf8.ValidString(f.value) {
+			return ImportProblem{Line: row.Line, Field: f.field, Message: importNotUTF8(f.what)}, false
+		}
+	}
 	if err := ValidateUser(&row.User, set.PINMin, set.PINMax); err != nil {
 		var e *Error
 		field := ""
@@ -116,6 +128,12 @@ func checkImportRow(tx Tx, row *ImportRow, set Settings, seen map[string]int) (I
 		return ImportProblem{Line: row.Line, Field: "name", Message: ErrorMessage(err)}, false
 	}
 	return ImportProblem{}, true
+}
+
+// importNotUTF8 is the sentence for a row whose what (a column) is not
+// UTF-8: the file was saved in another character set.
+func importNotUTF8(what string) string {
+	return "The " + what + " is not UTF-8 text; save the file from the spreadsheet as \"CSV UTF-8 (comma delimited)\" and import it again."
 }
 
 func sortProblems(ps []ImportProblem) {
@@ -199,7 +217,7 @@ func readUserCSV(r io.Reader) ([]ImportRow, []ImportProblem, error) {
 		}
 		line, _ := cr.FieldPos(0)
 		if len(rows)+len(problems) >= MaxImportRows {
-			return nil, nil, Errorf(CodeInvalid, "The file has more than %s rows; import it in parts.", groupDigits(MaxImportRows))
+			return nil, nil, Errorf(CodeInvalid, "The file has more than %s rows; import it in parts.", GroupDigits(MaxImportRows))
 		}
 		if len(rec) != len(header) {
 			problems = append(problems, ImportProblem{Line: line,
@@ -290,7 +308,7 @@ func (s *Service) ImportUsers(rows []ImportRow, progress func(done, total int)) 
 				progress(i+1, len(rows))
 			}
 		}
-		return log.add(LevelInfo, "", "Imported %s.", Plural(len(rows), "user", "users"))
+		return log.add(LevelInfo, "", "Imported %s.", PluralGrouped(len(rows), "user", "users"))
 	}, s.usersChanged(""))
 	if err != nil {
 		return 0, err

@@ -117,6 +117,9 @@ func TestService_ImportUsers10000(t *testing.T) {
 	if len(users) != 10_000 {
 		t.Errorf("%d users", len(users))
 	}
+	if !logHas(t, svc, "Imported 10,000 users.", "the console") {
+		t.Error(`no "Imported 10,000 users." in the log`)
+	}
 }
 
 // TestService_PreviewImportForeignFiles: files a spreadsheet saves in
@@ -151,6 +154,38 @@ func TestService_PreviewImportForeignFiles(t *testing.T) {
 		if pr := p.Problems[i]; pr.Line != i+2 || pr.Field != field || !strings.Contains(pr.Message, "not UTF-8 text") {
 			t.Errorf("problem %d: %+v; want line %d, field %s, not UTF-8", i, pr, i+2, field)
 		}
+	}
+}
+
+// TestService_PreviewImportLatin1RowSaysSaveTheFile: a row of a file
+// saved in another character set than UTF-8 is told, on its line, to
+// save the file as CSV UTF-8 and import it again. Before, it was told to
+// "type it again in a UTF-8 terminal", the sentence of the CLI's user
+// add, which keeps it.
+func TestService_PreviewImportLatin1RowSaysSaveTheFile(t *testing.T) {
+	svc := storetest.MustService(t)
+	p, err := svc.PreviewImport(strings.NewReader("username,full_name,group\nann,Ann,\nm\xfcller,,\nbob,J\xfcrgen,\ncarol,,Verk\xe4ufer\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	const save = ` is not UTF-8 text; save the file from the spreadsheet as "CSV UTF-8 (comma delimited)" and import it again.`
+	want := []core.ImportProblem{
+		{Line: 3, Field: "name", Message: "The username" + save},
+		{Line: 4, Field: "full_name", Message: "The full name" + save},
+		{Line: 5, Field: "group", Message: "The group" + save},
+	}
+	if fmt.Sprint(p.Problems) != fmt.Sprint(want) || p.BadRows != 3 {
+		t.Errorf("problems %+v (%d bad rows), want %+v", p.Problems, p.BadRows, want)
+	}
+	// The import checks the rows again, with the same sentence.
+	_, err = svc.ImportUsers(p.Rows, nil)
+	if got, want := core.ErrorMessage(err), "Nothing was imported: line 3: The username"+save; got != want {
+		t.Errorf("import: %q, want %q", got, want)
+	}
+	// A name typed in a terminal keeps the terminal's sentence.
+	_, err = svc.AddUser(core.User{Name: "bob", FullName: "J\xfcrgen"})
+	if got := core.ErrorMessage(err); !strings.Contains(got, "type it again in a UTF-8 terminal") {
+		t.Errorf("user add: %q", got)
 	}
 }
 

@@ -125,12 +125,12 @@ func (ci *csvImport) checked(pre core.ImportPreview, err error) {
 		ci.summary.SetText(ci.name + " has a header but no users.")
 	case pre.OK():
 		ci.summary.Importance = widget.SuccessImportance
-		ci.summary.SetText(fmt.Sprintf("%s: %s ready to import.", ci.name, plural(len(pre.Rows), "user", "users")))
-		ci.importBtn.SetText("Import " + plural(len(pre.Rows), "user", "users"))
+		ci.summary.SetText(fmt.Sprintf("%s: %s ready to import.", ci.name, core.PluralGrouped(len(pre.Rows), "user", "users")))
+		ci.importBtn.SetText("Import " + core.PluralGrouped(len(pre.Rows), "user", "users"))
 	default:
 		ci.summary.Importance = widget.DangerImportance
-		ci.summary.SetText(fmt.Sprintf("%s: %s of %d cannot be imported.", ci.name,
-			plural(pre.BadRows, "row", "rows"), len(pre.Rows)+countUnread(pre)))
+		ci.summary.SetText(fmt.Sprintf("%s: %s of %s cannot be imported.", ci.name,
+			core.PluralGrouped(pre.BadRows, "row", "rows"), core.GroupDigits(len(pre.Rows)+countUnread(pre))))
 	}
 	if pre.OK() {
 		ci.importBtn.Enable()
@@ -191,7 +191,7 @@ func (ci *csvImport) start() {
 	ci.progress.SetValue(0)
 	ci.progress.Show()
 	ci.summary.Importance = widget.MediumImportance
-	ci.summary.SetText("Importing " + plural(len(ci.pre.Rows), "user", "users") + "…")
+	ci.summary.SetText("Importing " + core.PluralGrouped(len(ci.pre.Rows), "user", "users") + "…")
 	relayout(ci.dlg)
 	c, rows := ci.s.c, ci.pre.Rows
 	go func() {
@@ -222,7 +222,7 @@ func (ci *csvImport) finished(n int, err error) {
 	}
 	ci.dlg.Hide()
 	ci.s.refresh()
-	ci.s.c.showInfo("Import finished", fmt.Sprintf("Imported %s from %s.", plural(n, "user", "users"), ci.name))
+	ci.s.c.showInfo("Import finished", fmt.Sprintf("Imported %s from %s.", core.PluralGrouped(n, "user", "users"), ci.name))
 }
 
 // close is Cancel and Escape; an import under way cannot be stopped

@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -122,5 +123,47 @@ func TestCSVImport_UnusableFile(t *testing.T) {
 	want := `The header names an unknown column "name;mail"; the columns are username, full_name, email, mobile, group, pin.`
 	if ci.summary.Text != want || !ci.importBtn.Disabled() {
 		t.Errorf("summary %q", ci.summary.Text)
+	}
+}
+
+// A row saved in another character set is told, with its line, to save
+// the file as CSV UTF-8, not to type it again in a terminal.
+func TestCSVImport_Latin1RowSaysSaveTheFile(t *testing.T) {
+	h := newHarness(t)
+	ci := h.openCSV("staff.csv", "username,full_name\nann,Ann\nbob,J\xfcrgen\n")
+	want := `Line 3: The full name is not UTF-8 text; save the file from the spreadsheet as "CSV UTF-8 (comma delimited)" and import it again.`
+	if len(ci.pre.Problems) != 1 || problemText(ci.pre.Problems[0]) != want || !ci.importBtn.Disabled() {
+		t.Errorf("problems %v, want %q", ci.pre.Problems, want)
+	}
+}
+
+// Counts in the thousands are written with separators, "1,200 users",
+// from the preview to the finish message. Before, "1200 users ready to
+// import".
+func TestCSVImport_CountsGroupThousands(t *testing.T) {
+	h := newHarness(t)
+	var b strings.Builder
+	b.WriteString("username,email\n")
+	for i := range 1200 {
+		fmt.Fprintf(&b, "user%04d,user%04d@example.org\n", i, i)
+	}
+	good := b.String()
+	ci := h.openCSV("bad.csv", good+"x1,not-an-address\nx2,nor-this\n")
+	if want := "bad.csv: 2 rows of 1,202 cannot be imported."; ci.summary.Text != want {
+		t.Errorf("summary %q, want %q", ci.summary.Text, want)
+	}
+	test.Tap(ci.cancel)
+	ci = h.openCSV("staff.csv", good)
+	if ci.summary.Text != "staff.csv: 1,200 users ready to import." || ci.importBtn.Text != "Import 1,200 users" {
+		t.Fatalf("summary %q, button %q", ci.summary.Text, ci.importBtn.Text)
+	}
+	test.Tap(ci.importBtn)
+	if want := "Importing 1,200 users…"; ci.summary.Text != want {
+		t.Errorf("while importing %q, want %q", ci.summary.Text, want)
+	}
+	h.waitFor("import finished", func() bool { return h.c.users.importer == nil })
+	top := h.win.Canvas().Overlays().Top()
+	if !contains(visibleTexts(top), "Imported 1,200 users from staff.csv.") {
+		t.Errorf("finish message %q", visibleTexts(top))
 	}
 }

@@ -606,3 +606,24 @@ func TestConsole_ImportsWhatItsPreviewAccepted(t *testing.T) {
 		t.Fatalf("stored %d users, %v", len(users), err)
 	}
 }
+
+// TestConsole_ImportFileTooLargeSaysSplitIt: a file over the preview's
+// 8 MB is refused with what to do about it, not only what is wrong.
+// Before, "The import file is larger than 8 MB." and nothing more.
+func TestConsole_ImportFileTooLargeSaysSplitIt(t *testing.T) {
+	svc, sock := newServer(t)
+	c, err := adminapi.Dial(sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	k := adminapi.NewConsole(c)
+	big := "username,full_name\n" + strings.Repeat("someone,"+strings.Repeat("x", 100)+"\n", 90_000)
+	_, err = k.PreviewImport(strings.NewReader(big))
+	want := "The import file is larger than 8 MB; split it into smaller files and import them one by one."
+	if got := core.ErrorMessage(err); got != want {
+		t.Errorf("preview of a %d-byte file: %q, want %q", len(big), got, want)
+	}
+	if users, _ := svc.Users(); len(users) != 0 {
+		t.Errorf("%d users after a refused preview", len(users))
+	}
+}

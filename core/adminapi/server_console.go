@@ -96,7 +96,7 @@ func (h *handler) editUser(w http.ResponseWriter, r *http.Request) {
 func (h *handler) importPreview(w http.ResponseWriter, r *http.Request) {
 	data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxImportBody))
 	if err != nil {
-		writeError(w, core.Errorf(core.CodeInvalid, "The import file is larger than %d MB.", maxImportBody>>20))
+		writeError(w, core.Errorf(core.CodeInvalid, "The import file is larger than %d MB; split it into smaller files and import them one by one.", maxImportBody>>20))
 		return
 	}
 	p, err := h.api(r).PreviewImportCSV(data)

@@ -195,19 +195,26 @@ func newLimiters(l Limits) limiters {
 	}
 }
 
-// tooMany answers 429 with Retry-After in whole seconds (at least 1).
+// tooMany answers 429 with Retry-After in whole seconds (at least 1), as
+// text, or as a page under title unless title is "" (refusal).
 // It writes nothing durable: the refusal is only counted in memory.
-func (s *Server) tooMany(w http.ResponseWriter, r *http.Request, wait time.Duration) {
+func (s *Server) tooMany(w http.ResponseWriter, r *http.Request, wait time.Duration, title string) {
 	s.svc.Refuse(clientIP(r), "rate limited")
 	secs := int(math.Ceil(wait.Seconds()))
 	w.Header().Set("Retry-After", strconv.Itoa(max(secs, 1)))
-	writeText(w, http.StatusTooManyRequests, "Too many requests from this address; try again in "+strconv.Itoa(max(secs, 1))+" s.")
+	s.refusal(w, http.StatusTooManyRequests, title, "Too many requests from this address; try again in "+strconv.Itoa(max(secs, 1))+" s.")
 }
 
 // limited applies lim to r and answers 429 when it is spent.
 func (s *Server) limited(w http.ResponseWriter, r *http.Request, lim *limiter) bool {
+	return s.limitedPage(w, r, lim, "")
+}
+
+// limitedPage is limited for the pages a person opens on a phone: the 429
+// is a page under title (refusal).
+func (s *Server) limitedPage(w http.ResponseWriter, r *http.Request, lim *limiter, title string) bool {
 	if ok, wait := lim.allow(r.RemoteAddr); !ok {
-		s.tooMany(w, r, wait)
+		s.tooMany(w, r, wait, title)
 		return true
 	}
 	return false
@@ -215,13 +222,29 @@ func (s *Server) limited(w http.ResponseWriter, r *http.Request, lim *limiter) b
 
 // lowDisk answers 503 while the disk is nearly full: unauthenticated work
 // waits so that logins keep working.
-func (s *Server) lowDisk(w http.ResponseWriter) bool {
+func (s *Server) lowDisk(w http.ResponseWriter) bool { return s.lowDiskPage(w, "") }
+
+// lowDiskPage is lowDisk for the pages a person opens on a phone: the 503
+// is a page under title (refusal).
+func (s *Server) lowDiskPage(w http.ResponseWriter, title string) bool {
 	if !s.svc.LowDisk() {
 		return false
 	}
 	w.Header().Set("Retry-After", "300")
-	writeText(w, http.StatusServiceUnavailable, "The server is short of disk space and takes no new requests of this kind; logins still work. Try again later.")
+	s.refusal(w, http.StatusServiceUnavailable, title, "The server is short of disk space and takes no new requests of this kind; logins still work. Try again later.")
 	return true
+}
+
+// refusal answers msg with status: as text where machines read the
+// answer (title ""), and as refusedPage under title on the pages people
+// open on a phone (the Provision URL page, the authenticator set-up),
+// which lays text/plain out 980 px wide in type too small to read.
+func (s *Server) refusal(w http.ResponseWriter, status int, title, msg string) {
+	if title == "" {
+		writeText(w, status, msg)
+		return
+	}
+	s.refusedPage(w, status, title, msg)
 }
 
 // clientIP is the request's TCP peer address without its port. Only the

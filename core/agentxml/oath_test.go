@@ -340,7 +340,7 @@ func TestOATH_SetUpPostLimited(t *testing.T) {
 			t.Fatalf("wrong code %d: HTTP %d %s", i+1, st, body)
 		}
 	}
-	if st, body := post(stranger, "WRONG234"); st != http.StatusTooManyRequests || !strings.HasPrefix(body, "Too many requests from this address") {
+	if st, body := post(stranger, "WRONG234"); st != http.StatusTooManyRequests || !strings.Contains(body, `<p id="message">Too many requests from this address`) {
 		t.Fatalf("past the burst: HTTP %d %s", st, body)
 	}
 	if n := countLog(t, s.svc) - logs; n != 0 {

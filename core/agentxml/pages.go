@@ -212,7 +212,7 @@ func pageFieldsProblem(link, username, code string) string {
 // without spending it would let anyone guess codes without limit, where a
 // provision attempt allows one guess per code.
 func (s *Server) provisionPage(w http.ResponseWriter, r *http.Request) {
-	if s.limited(w, r, s.lims.page) || s.lowDisk(w) {
+	if s.limitedPage(w, r, s.lims.page, pageRefusedTitle) || s.lowDiskPage(w, pageRefusedTitle) {
 		return
 	}
 	q := r.URL.Query()

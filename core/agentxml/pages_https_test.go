@@ -6,12 +6,15 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"provisio/core"
 	"provisio/core/agentxml"
 	"provisio/core/agentxml/agentxmltest"
+	"provisio/core/oathkey"
+	"provisio/core/qr"
 	"provisio/core/store/storetest"
 )
 
@@ -212,4 +215,146 @@ func TestServer_PageFieldSentences(t *testing.T) {
 			t.Errorf("%s = %d %q, want 400 %q…", tc.name, st, body, tc.want)
 		}
 	}
+}
+
+// TestServer_PageRefusalsArePages: the pages a person opens on a phone
+// (the Provision URL page, the authenticator set-up) answer the rate
+// limit (429), a full disk (503) and another site's POST (403) with the
+// phone-sized refusal page, status and sentence unchanged, and the same
+// page for a user who exists and one who does not. Before, these came as
+// text/plain, which a phone lays out 980 px wide in type too small to
+// read. The AgentXML routes, which machines read, keep their text.
+func TestServer_PageRefusalsArePages(t *testing.T) {
+	limits := agentxmltest.NoLimits()
+	limits.Page = agentxml.Rate{PerSecond: 0.001, Burst: 1}
+	limits.Provision = agentxml.Rate{PerSecond: 0.001, Burst: 1}
+	limits.TokenIndex = agentxml.Rate{PerSecond: 0.001, Burst: 1}
+	var free atomic.Uint64
+	free.Store(10 << 30)
+	s := newSurface(t, []agentxmltest.Option{agentxmltest.WithLimits(limits), agentxmltest.WithQRPNG(qr.PNG)},
+		core.WithOATHKeys(oathkey.Keys{}), core.WithFreeSpace(func() (uint64, error) { return free.Load(), nil }))
+	for k, v := range map[string]string{"oath.enabled": "yes", "policy.mobile.sync_index": "Yes"} {
+		if err := s.svc.SetSetting(k, v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	storetest.MustAddUser(t, s.svc, "alice", "9132")
+	if _, err := s.svc.MailOATHProvisionCode("alice", core.OATHOptions{}); err != nil {
+		t.Fatal(err)
+	}
+
+	type answer struct {
+		status             int
+		ctype, retry, body string
+	}
+	send := func(hc *http.Client, method, path, user string, header map[string]string) answer {
+		t.Helper()
+		var req *http.Request
+		if method == "GET" {
+			req, _ = http.NewRequest("GET", s.srv.URL()+path+"?"+url.Values{"username": {user}, "code": {"ABCD2345"}}.Encode(), nil)
+		} else {
+			req, _ = http.NewRequest("POST", s.srv.URL()+path, strings.NewReader(url.Values{"username": {user}, "code": {"WRONG234"}}.Encode()))
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		}
+		for k, v := range header {
+			req.Header.Set(k, v)
+		}
+		resp, err := hc.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return answer{resp.StatusCode, resp.Header.Get("Content-Type"), resp.Header.Get("Retry-After"), string(b)}
+	}
+	// wantPage checks the refusal of alice and of nobody, who does not
+	// exist: the same page, with the sentence as its message.
+	wantPage := func(name string, alice, nobody answer, status int, sentence string) {
+		t.Helper()
+		if alice.status != status || alice.ctype != "text/html; charset=utf-8" || alice.retry == "" ||
+			!strings.Contains(alice.body, `<p id="message">`+sentence) {
+			t.Errorf("%s = %d %q (Retry-After %q) %q, want %d text/html with %q", name, alice.status, alice.ctype, alice.retry, alice.body, status, sentence)
+		}
+		if nobody != alice {
+			t.Errorf("%s: answers for an existing and a missing user differ:\n%+v\n%+v", name, alice, nobody)
+		}
+		if strings.Contains(alice.body, "alice") || strings.Contains(alice.body, "ABCD2345") || strings.Contains(alice.body, "WRONG234") {
+			t.Errorf("%s: the page repeats the request: %q", name, alice.body)
+		}
+	}
+	// The set-up page's own wording, HTML-escaped as the page has it.
+	crossSite := "This request came from another website, so it was refused. Open this server&#39;s page yourself and try again there."
+	const tooMany = "Too many requests from this address; try again in 1000 s."
+
+	// The Provision URL page (GET), mobile-client and authenticator codes
+	// alike, past its limit.
+	hc := clientFrom(t, s.fp, "127.0.0.41")
+	if a := send(hc, "GET", "/userportal/provision", "alice", nil); a.status != http.StatusOK {
+		t.Fatalf("first page: %d %q", a.status, a.body)
+	}
+	wantPage("the provision page past its limit",
+		send(hc, "GET", "/userportal/provision", "alice", nil), send(hc, "GET", "/userportal/provision", "nobody", nil),
+		http.StatusTooManyRequests, tooMany)
+
+	// The set-up POST from another site, then past its limit.
+	hc = clientFrom(t, s.fp, "127.0.0.42")
+	cross := map[string]string{"Sec-Fetch-Site": "cross-site"}
+	a := send(hc, "POST", "/userportal/oath", "alice", cross)
+	if a.status != http.StatusForbidden || a.ctype != "text/html; charset=utf-8" || !strings.Contains(a.body, `<p id="message">`+crossSite) {
+		t.Errorf("a cross-site set-up POST = %d %q %q, want 403 text/html", a.status, a.ctype, a.body)
+	}
+	wantPage("a cross-site set-up POST past the limit",
+		send(hc, "POST", "/userportal/oath", "alice", cross), send(hc, "POST", "/userportal/oath", "nobody", cross),
+		http.StatusTooManyRequests, tooMany)
+	hc = clientFrom(t, s.fp, "127.0.0.43")
+	if a := send(hc, "POST", "/userportal/oath", "nobody", nil); a.status != http.StatusForbidden {
+		t.Fatalf("a wrong set-up code: %d %q", a.status, a.body)
+	}
+	wantPage("the set-up POST past its limit",
+		send(hc, "POST", "/userportal/oath", "alice", nil), send(hc, "POST", "/userportal/oath", "nobody", nil),
+		http.StatusTooManyRequests, tooMany)
+	// Another site's POST from a fresh address, on a page of its own.
+	hc = clientFrom(t, s.fp, "127.0.0.44")
+	a, b := send(hc, "POST", "/userportal/oath", "alice", cross), send(clientFrom(t, s.fp, "127.0.0.45"), "POST", "/userportal/oath", "nobody", cross)
+	a.retry, b.retry = "-", "-" // a 403 has none
+	wantPage("a cross-site set-up POST", a, b, http.StatusForbidden, crossSite)
+
+	// The API keeps its text: TokenIndex past its limit.
+	hc = clientFrom(t, s.fp, "127.0.0.46")
+	if st, _, body := getText(t, hc, s.srv.URL()+"/proxy/TokenIndex?username=alice"); st != http.StatusOK {
+		t.Fatalf("TokenIndex: %d %q", st, body)
+	}
+	if st, ctype, body := getText(t, hc, s.srv.URL()+"/proxy/TokenIndex?username=alice"); st != http.StatusTooManyRequests || ctype != "text/plain; charset=utf-8" || body != tooMany+"\n" {
+		t.Errorf("TokenIndex past its limit = %d %q %q, want 429 text/plain", st, ctype, body)
+	}
+
+	// A full disk: the pages refuse with a page, the API with text.
+	free.Store(20 << 20)
+	s.svc.CheckFreeSpace()
+	const short = "The server is short of disk space and takes no new requests of this kind; logins still work. Try again later."
+	hc = clientFrom(t, s.fp, "127.0.0.47")
+	wantPage("the provision page while the disk is full",
+		send(hc, "GET", "/userportal/provision", "alice", nil), send(clientFrom(t, s.fp, "127.0.0.48"), "GET", "/userportal/provision", "nobody", nil),
+		http.StatusServiceUnavailable, short)
+	wantPage("the set-up POST while the disk is full",
+		send(hc, "POST", "/userportal/oath", "alice", nil), send(clientFrom(t, s.fp, "127.0.0.49"), "POST", "/userportal/oath", "nobody", nil),
+		http.StatusServiceUnavailable, short)
+	if st, ctype, body := getText(t, clientFrom(t, s.fp, "127.0.0.50"), s.srv.URL()+"/proxy/TokenIndex?username=alice"); st != http.StatusServiceUnavailable || ctype != "text/plain; charset=utf-8" || body != short+"\n" {
+		t.Errorf("TokenIndex while the disk is full = %d %q %q, want 503 text/plain", st, ctype, body)
+	}
+	if pend, err := s.svc.PendingCodes(); err != nil || pend["alice"].IsZero() {
+		t.Errorf("alice's set-up code after the refusals: %v %v", pend, err)
+	}
+}
+
+// getText GETs u and answers the status, Content-Type and body.
+func getText(t *testing.T, hc *http.Client, u string) (int, string, string) {
+	t.Helper()
+	resp, err := hc.Get(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, resp.Header.Get("Content-Type"), string(b)
 }

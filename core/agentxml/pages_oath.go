@@ -47,6 +47,9 @@ var oathPagesCSP = func() string {
 const (
 	linkRefusedTitle = "This link cannot be used"
 	oathRefusedTitle = "Your authenticator app was not set up"
+	// pageRefusedTitle heads the Provision URL page's refusals that have
+	// nothing to do with the link (too many requests, a full disk).
+	pageRefusedTitle = "This page cannot be shown now"
 )
 
 // refusedPage answers a person's browser with the sentence msg on a page
@@ -97,11 +100,11 @@ const crossSiteRefused = "This request came from another website, so it was refu
 func (s *Server) sameSiteOnly(next http.Handler) http.Handler {
 	cop := http.NewCrossOriginProtection()
 	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if s.limited(w, r, s.lims.provision) {
+		if s.limitedPage(w, r, s.lims.provision, oathRefusedTitle) {
 			return
 		}
 		s.svc.Refuse(clientIP(r), "an authenticator set-up posted from another website")
-		writeText(w, http.StatusForbidden, crossSiteRefused)
+		s.refusedPage(w, http.StatusForbidden, oathRefusedTitle, crossSiteRefused)
 	}))
 	return cop.Handler(next)
 }
@@ -110,7 +113,7 @@ func (s *Server) sameSiteOnly(next http.Handler) http.Handler {
 func (s *Server) redeemOATH(w http.ResponseWriter, r *http.Request) {
 	// Anyone may try a code, as with provision on /proxy: the same
 	// per-source limit, and none are taken while the disk is full.
-	if s.limited(w, r, s.lims.provision) || s.lowDisk(w) {
+	if s.limitedPage(w, r, s.lims.provision, oathRefusedTitle) || s.lowDiskPage(w, oathRefusedTitle) {
 		return
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, 4<<10)

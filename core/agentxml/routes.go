@@ -44,7 +44,7 @@ func (s *Server) refuse(r *http.Request, reason string) {
 // requests, before the request is read at all.
 func (s *Server) refusedTooOften(w http.ResponseWriter, r *http.Request) bool {
 	if spent, wait := s.lims.refused.spent(r.RemoteAddr); spent {
-		s.tooMany(w, r, wait)
+		s.tooMany(w, r, wait, "")
 		return true
 	}
 	return false

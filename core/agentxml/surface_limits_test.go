@@ -109,7 +109,13 @@ func TestSurface_RateLimits(t *testing.T) {
 			if ra, err := strconv.Atoi(r.Header.Get("Retry-After")); err != nil || ra < 1 || ra > 200 {
 				t.Errorf("Retry-After %q", r.Header.Get("Retry-After"))
 			}
-			if !strings.HasPrefix(string(body), "Too many requests from this address; try again in ") {
+			// The Provision URL page answers a phone's browser with a
+			// page (refusedPage); every other route with text.
+			if strings.HasPrefix(tt.path, "/userportal/provision") {
+				if r.Header.Get("Content-Type") != "text/html; charset=utf-8" || !strings.Contains(string(body), `<p id="message">Too many requests from this address; try again in `) {
+					t.Errorf("page %q %q", r.Header.Get("Content-Type"), body)
+				}
+			} else if !strings.HasPrefix(string(body), "Too many requests from this address; try again in ") {
 				t.Errorf("body %q", body)
 			}
 			if fileSize(t, s.st.Path()) != size || countLog(t, s.svc) != logs {

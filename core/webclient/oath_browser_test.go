@@ -26,7 +26,8 @@ import (
 // authenticator set-up page's own button still shows the otpauth:// link
 // (its POST is same-origin), while another site's page that posts the same
 // form with the code, as a page on the internet could make a visitor's
-// browser on the LAN do, is refused with a sentence and spends nothing.
+// browser on the LAN do, is refused with a sentence, on a page laid out
+// for the phone, and spends nothing.
 func TestOATH_SetUpPageCrossSiteInChromium(t *testing.T) {
 	svc := storetest.MustServiceOn(t, storetest.MustOpen(t), core.WithOATHKeys(oathkey.Keys{}))
 	srv, _ := agentxmltest.MustServer(t, svc, func(o *agentxml.Options) {
@@ -60,6 +61,11 @@ func TestOATH_SetUpPageCrossSiteInChromium(t *testing.T) {
 	phone.waitPage("another website")
 	if body := phone.text("body"); strings.Contains(body, "otpauth") || !strings.Contains(body, "This request came from another website") {
 		t.Fatalf("another site's POST shows %q", body)
+	}
+	// On a page laid out for the phone's width: as text/plain it was
+	// laid out 980 px wide, in type too small to read.
+	if got := phone.eval(`window.innerWidth + ' ' + document.documentElement.scrollWidth`); got != fmt.Sprintf("%d %d", phoneW, phoneW) {
+		t.Errorf("another site's POST: viewport and page width %s on a %d px phone, want the phone's width", got, phoneW)
 	}
 	if pend, err := svc.PendingCodes(); err != nil || pend["alice"].IsZero() {
 		t.Fatalf("alice's code after another site's POST: %v %v", pend, err)
