@@ -1,7 +1,6 @@
 package ui
 
 import (
-	"fmt"
 	"slices"
 	"strings"
 	"time"
@@ -79,9 +78,9 @@ type userRow struct {
 	core.User
 	pending time.Time        // zero when no code is pending
 	oath    *core.OATHStatus // the user's OATH token, nil if none (users_oath.go)
-	// key and search are the lower-cased name, and name, full name and
-	// email, made once per refresh so that searching and sorting only
-	// compare strings.
+	// key and search are the lower-cased name and the row's searchText
+	// (usersearch.go), made once per refresh so that searching and
+	// sorting only compare strings.
 	key, search string
 }
 
@@ -334,7 +333,7 @@ func (s *usersScreen) showRead(r usersRead, err error) {
 	s.all = make([]userRow, len(r.users))
 	for i, u := range r.users {
 		s.all[i] = userRow{User: u, pending: r.pending[u.Name], key: core.Key(u.Name),
-			search: strings.ToLower(u.Name + "\x00" + u.FullName + "\x00" + u.Email),
+			search: searchText(u.Name, u.FullName, u.Email),
 			oath:   oathOf(r.oath, u.Name)}
 	}
 	if s.sortBy != sortByName || s.sortDesc {
@@ -403,7 +402,7 @@ func (s *usersScreen) applyFilter() {
 	case len(s.all) == 0:
 		s.empty.Show() // an error message from refresh
 	default:
-		s.empty.SetText(fmt.Sprintf("No user matches “%s”.", strings.TrimSpace(s.search.Text)))
+		s.empty.SetText(noUserMatches(s.search.Text))
 		s.empty.Show()
 	}
 	s.list.Refresh()
@@ -423,12 +422,12 @@ func (s *usersScreen) applyFilter() {
 	s.updateButtons()
 }
 
-// filterRows appends to out the rows whose name, full name or email
-// contains query, in any case, keeping their order.
+// filterRows appends to out the rows the search query finds
+// (usersearch.go), keeping their order.
 func filterRows(all []userRow, query string, out []*userRow) []*userRow {
-	q := strings.ToLower(strings.TrimSpace(query))
+	q := newUserQuery(query)
 	for i := range all {
-		if q == "" || strings.Contains(all[i].search, q) {
+		if q.matches(all[i].search) {
 			out = append(out, &all[i])
 		}
 	}
