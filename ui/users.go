@@ -87,19 +87,7 @@ type userRow struct {
 func newUsersScreen(c *Console) *usersScreen {
 	s := &usersScreen{c: c}
 	s.reads = reread[usersRead]{c: c, show: s.showRead}
-	s.search = c.newEntry()
-	s.search.SetPlaceHolder("Search username, full name or email (Ctrl+F)")
-	s.search.ActionItem = widget.NewIcon(theme.SearchIcon())
-	s.search.OnChanged = func(string) { s.searchChanged() }
-	s.search.onKey = s.searchKey
-	// Enter picks the first match, so a helpdesk can type a name, press
-	// Enter and act on the user.
-	s.search.OnSubmitted = func(string) {
-		if len(s.shown) > 0 {
-			s.list.Select(0)
-			c.win.Canvas().Focus(s.list)
-		}
-	}
+	s.search = newUserSearch(c, s.searchChanged)
 
 	s.list = widget.NewList(
 		func() int { return len(s.shown) },
@@ -116,6 +104,8 @@ func newUsersScreen(c *Console) *usersScreen {
 		s.selected = ""
 		s.updateButtons()
 	}
+	searchKeys(s.search, s.list, c.win, func() int { return len(s.shown) },
+		func() bool { _, ok := s.selectedRow(); return ok })
 	s.empty = &widget.Label{Alignment: fyne.TextAlignCenter, Wrapping: fyne.TextWrapWord}
 
 	s.add = widget.NewButtonWithIcon("Add user", theme.ContentAddIcon(), func() { s.openForm(nil) })
@@ -153,29 +143,6 @@ func newUsersScreen(c *Console) *usersScreen {
 		top, container.NewStack(s.list, centred(s.empty)), bottom)
 	s.refresh()
 	return s
-}
-
-// searchKey gives the search box list-like keys: Escape clears it, Down
-// moves into the list (selecting the first match when none is).
-func (s *usersScreen) searchKey(ev *fyne.KeyEvent) bool {
-	switch ev.Name {
-	case fyne.KeyEscape:
-		if s.search.Text == "" {
-			return false
-		}
-		s.search.SetText("")
-		return true
-	case fyne.KeyDown:
-		if len(s.shown) == 0 {
-			return false
-		}
-		if _, ok := s.selectedRow(); !ok {
-			s.list.Select(0)
-		}
-		s.c.win.Canvas().Focus(s.list)
-		return true
-	}
-	return false
 }
 
 // newHeader returns the column titles; username, device and last login
