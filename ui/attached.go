@@ -18,16 +18,17 @@ import (
 // directory is held by the Provisio service, or when it connects to a
 // server on another machine as a paired console (--connect). It works
 // through core.AdminAPI only, so the service keeps authenticating when
-// the window closes; it shows the users and the service's activity live
-// (from the event stream), issues provision codes, unlocks, resets PINs
-// and revokes devices, and, for the admin role, adds and deletes users.
-// Actions the caller's role may not do are not shown. It is the window of
-// a helpdesk console; an admin attached to the service gets the full
-// console (ui.New over adminapi.Console, Deps.Attached set).
+// the window closes; it shows the users, searched as in the full
+// console, and the service's activity live (from the event stream),
+// issues provision codes, unlocks, resets PINs and revokes devices, and,
+// for the admin role, adds and deletes users. Actions the caller's role
+// may not do are not shown. It is the window of a helpdesk console; an
+// admin attached to the service gets the full console (ui.New over
+// adminapi.Console, Deps.Attached set).
 //
-// This file builds the window and follows the service; the users list is
-// in attached_users.go, the actions and their dialogs in
-// attached_actions.go, and Reprovision in attached_reprovision.go.
+// This file builds the window and follows the service; the users list
+// and its search are in attached_users.go, the actions and their dialogs
+// in attached_actions.go, and Reprovision in attached_reprovision.go.
 
 // Status bar sentences: which kind of console this is.
 const (
@@ -70,9 +71,28 @@ type Attached struct {
 	win  fyne.Window
 	deps AttachedDeps
 
+	// users is every user, by name; texts[i] is users[i]'s searchText
+	// and userKeys[i] its core.Key, made once per read so that a keystroke
+	// in search only compares strings (usersearch.go). shown are the
+	// indexes in users of the rows the search shows, in order; the list
+	// draws those.
 	users    []core.AdminUser
+	texts    []string
+	userKeys []string
+	shown    []int
+	search   *entry
 	userList *widget.List
-	selected int
+	// noMatch says that the search finds no one, over the empty list,
+	// centred in noMatchBox.
+	noMatch    *widget.Label
+	noMatchBox fyne.CanvasObject
+	// selected is the core.Key of the selected user, "" for none: the
+	// user, not a row number, which a search or a reload gives to
+	// another user.
+	selected string
+	// mostRows is the most rows the list had since its keyboard
+	// highlight was last put on the first row (highlightFirst).
+	mostRows int
 	// activity is newest first; actMu lets Activity read it from any
 	// goroutine.
 	actMu    sync.Mutex
@@ -130,18 +150,29 @@ func NewAttached(w fyne.Window, d AttachedDeps) *Attached {
 	if d.tick <= 0 {
 		d.tick = time.Second
 	}
-	at := &Attached{api: d.API, win: w, deps: d, selected: -1}
+	at := &Attached{api: d.API, win: w, deps: d}
 	at.ui.queue = d.do
+	at.search = newUserSearch(at, at.searchChanged)
 	at.userList = widget.NewList(
-		func() int { return len(at.users) },
+		func() int { return len(at.shown) },
 		func() fyne.CanvasObject { return extend(&widget.Label{Truncation: fyne.TextTruncateEllipsis}) },
 		func(i widget.ListItemID, o fyne.CanvasObject) {
-			if i < len(at.users) {
-				o.(*widget.Label).SetText(attachedUserLine(at.users[i]))
+			if i >= 0 && i < len(at.shown) {
+				o.(*widget.Label).SetText(attachedUserLine(at.users[at.shown[i]]))
 			}
 		})
-	at.userList.OnSelected = func(i widget.ListItemID) { at.selected = i; at.updateButtons() }
-	at.userList.OnUnselected = func(widget.ListItemID) { at.selected = -1; at.updateButtons() }
+	at.userList.OnSelected = func(i widget.ListItemID) {
+		if i >= 0 && i < len(at.shown) {
+			at.selected = at.userKeys[at.shown[i]]
+		}
+		at.updateButtons()
+	}
+	at.userList.OnUnselected = func(widget.ListItemID) { at.selected = ""; at.updateButtons() }
+	searchKeys(at.search, at.userList, w, func() int { return len(at.shown) },
+		func() bool { _, ok := at.selectedUser(); return ok })
+	at.noMatch = &widget.Label{Alignment: fyne.TextAlignCenter, Wrapping: fyne.TextWrapWord}
+	at.noMatch.Hide()
+	at.noMatchBox = centred(at.noMatch)
 	at.actList = widget.NewList(
 		func() int { return len(at.Activity()) },
 		func() fyne.CanvasObject { return extend(&widget.Label{Truncation: fyne.TextTruncateEllipsis}) },
@@ -189,12 +220,13 @@ func NewAttached(w fyne.Window, d AttachedDeps) *Attached {
 		}
 	}
 	at.updateButtons()
-	at.left = container.NewBorder(widget.NewLabelWithStyle("Users", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}),
+	at.left = container.NewBorder(
+		container.NewVBox(widget.NewLabelWithStyle("Users", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}), at.search),
 		container.NewVBox(
 			at.userLine,
 			container.NewHBox(at.reprovBtn, at.unlockBtn, at.pinBtn, at.revokeBtn, at.profileBtn),
 			container.NewHBox(at.addBtn, at.delBtn, widget.NewButton("Refresh", at.refreshUsers))),
-		nil, nil, at.userList)
+		nil, nil, container.NewStack(at.userList, at.noMatchBox))
 	at.right = container.NewBorder(widget.NewLabelWithStyle("Activity", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}), at.actLine, nil, nil, at.actList)
 	split := container.NewHSplit(at.left, at.right)
 	split.Offset = 0.5
@@ -202,6 +234,9 @@ func NewAttached(w fyne.Window, d AttachedDeps) *Attached {
 	at.root = container.NewBorder(nil, container.NewVBox(widget.NewSeparator(), bar), nil, nil, split)
 	w.SetContent(at.root)
 	w.Canvas().SetOnTypedKey(at.typedKey)
+	w.Canvas().AddShortcut(shortcutFind, func(fyne.Shortcut) { at.shortcut(shortcutFind) })
+	// As in the full console, a helpdesk can type a name at once.
+	w.Canvas().Focus(at.search)
 
 	ctx, cancel := context.WithCancel(context.Background())
 	at.cancel = cancel
@@ -220,8 +255,18 @@ func NewAttached(w fyne.Window, d AttachedDeps) *Attached {
 	return at
 }
 
-// shortcut: this window has no shortcuts of its own (keyTarget).
-func (at *Attached) shortcut(*desktop.CustomShortcut) bool { return false }
+// shortcut runs this window's one shortcut, the full console's Ctrl+F,
+// and reports whether s was it (keyTarget). Like the full console's, it
+// waits while a dialog is open.
+func (at *Attached) shortcut(s *desktop.CustomShortcut) bool {
+	if s.ShortcutName() != shortcutFind.ShortcutName() {
+		return false
+	}
+	if len(at.modals) == 0 {
+		at.win.Canvas().Focus(at.search)
+	}
+	return true
+}
 
 // Close stops following events and the Reprovision countdown; UI work
 // still queued is dropped.

@@ -17,10 +17,11 @@ import (
 // countdown and the phone's progress. The code exists only in this window
 // and the service.
 func (at *Attached) reprovisionSelected() {
-	if at.selected < 0 || at.selected >= len(at.users) {
+	u, ok := at.selectedUser()
+	if !ok {
 		return
 	}
-	name := at.users[at.selected].Name
+	name := u.Name
 	at.issue(name, func(ic core.IssuedCode, err error) {
 		if err != nil {
 			at.ask(infoSpec("Reprovision "+name, reprovisionRefusal(name, err)))

@@ -49,7 +49,7 @@ func TestAttached_LiveUsersReprovisionAndEvents(t *testing.T) {
 		t.Errorf("dialog: code %q, where %q", d.code.Text, d.where.Text)
 	}
 	waitFor("pending code in the list", func() bool { return len(at.users) == 1 && at.users[0].PendingUntil != nil })
-	if at.selected != 0 || at.reprovBtn.Disabled() {
+	if u, ok := at.selectedUser(); !ok || u.Name != "alice" || at.reprovBtn.Disabled() {
 		t.Error("the reload after the new code lost the selection")
 	}
 
@@ -190,7 +190,7 @@ func tapDialogButton(t *testing.T, w fyne.Window, text string) {
 // the UI from other goroutines: do queues a function, and waitFor runs
 // the queued ones on the test goroutine until cond holds (waitLimit at
 // most).
-func uiQueue(t *testing.T) (do func(func()), waitFor func(what string, cond func() bool)) {
+func uiQueue(t testing.TB) (do func(func()), waitFor func(what string, cond func() bool)) {
 	queue := make(chan func(), 1024)
 	return func(fn func()) { queue <- fn }, func(what string, cond func() bool) {
 		t.Helper()

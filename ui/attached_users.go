@@ -7,19 +7,26 @@ import (
 	"provisio/core"
 )
 
-// The users list of the attached console: the rows, the selection and
-// its reload off the UI thread (split from attached.go, which builds the
-// window).
+// The users list of the attached console: the rows, the search, the
+// selection and its reload off the UI thread (split from attached.go,
+// which builds the window).
 
-// selectedUser is the user selected in the list.
+// selectedUser is the user selected in the list, if the search shows
+// them.
 func (at *Attached) selectedUser() (core.AdminUser, bool) {
-	if at.selected < 0 || at.selected >= len(at.users) {
+	if at.selected == "" {
 		return core.AdminUser{}, false
 	}
-	return at.users[at.selected], true
+	for _, j := range at.shown {
+		if at.userKeys[j] == at.selected {
+			return at.users[j], true
+		}
+	}
+	return core.AdminUser{}, false
 }
 
-// refreshUsers reloads the users off the UI thread.
+// refreshUsers reloads the users off the UI thread, keeping the search
+// and the selected user.
 func (at *Attached) refreshUsers() {
 	go func() {
 		users, err := at.api.Users()
@@ -34,27 +41,73 @@ func (at *Attached) refreshUsers() {
 				return
 			}
 			sort.Slice(users, func(i, j int) bool { return users[i].Name < users[j].Name })
-			// Keep the selected user selected across a reload: events
-			// arrive at any moment.
-			sel := ""
-			if at.selected >= 0 && at.selected < len(at.users) {
-				sel = at.users[at.selected].Name
-			}
 			at.users = users
+			at.texts = make([]string, len(users))
+			at.userKeys = make([]string, len(users))
+			for i, u := range users {
+				at.texts[i] = searchText(u.Name, u.FullName, u.Email)
+				at.userKeys[i] = core.Key(u.Name)
+			}
 			if d := at.reprov; d != nil && !d.done && !listed(users, d.user) {
 				d.userGone() // deleted elsewhere: the code died with the user
 			}
 			at.catchUp(users)
-			at.userList.UnselectAll()
-			for i, u := range users {
-				if sel != "" && u.Name == sel {
-					at.userList.Select(i)
-				}
-			}
-			at.userList.Refresh()
-			at.updateButtons()
+			// Events arrive at any moment: the search stays as typed and
+			// the selected user selected, if it still finds them.
+			at.applyFilter()
 		})
 	}()
+}
+
+// searchChanged shows the rows the search finds, with the list's
+// keyboard highlight on the first, as the full console does
+// (usersScreen.highlightTop).
+func (at *Attached) searchChanged() {
+	at.applyFilter()
+	highlightFirst(at.userList, at.mostRows)
+	at.mostRows = len(at.shown)
+	for i, j := range at.shown {
+		if at.userKeys[j] == at.selected {
+			at.userList.ScrollTo(i)
+			break
+		}
+	}
+}
+
+// applyFilter recomputes the rows shown from the search text, and keeps
+// the selection on the same user if they are still shown; otherwise
+// nothing is selected, so no action applies to a user the search hides
+// or to whoever took their row.
+func (at *Attached) applyFilter() {
+	q := newUserQuery(at.search.Text)
+	at.shown = at.shown[:0]
+	for i := range at.texts {
+		if q.matches(at.texts[i]) {
+			at.shown = append(at.shown, i)
+		}
+	}
+	at.mostRows = max(at.mostRows, len(at.shown))
+	if len(at.shown) == 0 && q != "" {
+		at.noMatch.SetText(noUserMatches(at.search.Text))
+		at.noMatch.Show()
+		// Laid out while hidden, it had no room: its box places it again.
+		at.noMatchBox.Refresh()
+	} else {
+		at.noMatch.Hide()
+	}
+	at.userList.Refresh()
+	if sel := at.selected; sel != "" {
+		for i, j := range at.shown {
+			if at.userKeys[j] == sel {
+				at.userList.Select(i)
+				at.updateButtons()
+				return
+			}
+		}
+	}
+	at.userList.UnselectAll()
+	at.selected = ""
+	at.updateButtons()
 }
 
 // catchUp tells an open Reprovision dialog that its code provisioned a
@@ -118,10 +171,11 @@ func attachedUserLine(u core.AdminUser) string {
 }
 
 // SelectUser selects the user called name in the list, as a click does;
-// false when the list does not hold them (yet).
+// false when the list does not show them (not yet read, or hidden by the
+// search).
 func (at *Attached) SelectUser(name string) bool {
-	for i, u := range at.users {
-		if u.Name == name {
+	for i, j := range at.shown {
+		if at.users[j].Name == name {
 			at.userList.Select(i)
 			return true
 		}

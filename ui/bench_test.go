@@ -215,3 +215,31 @@ func BenchmarkUsersScreen_Heap10000(b *testing.B) {
 		b.ReportMetric((withFull-withEmpty)/1e6, "MB-over-empty")
 	}
 }
+
+// BenchmarkAttached_Search10000 is one keystroke in the helpdesk window's
+// search box at 10,000 users, as BenchmarkUsersScreen_Search10000 is in
+// the full console's: filter, redraw the visible rows, keep the
+// selection.
+func BenchmarkAttached_Search10000(b *testing.B) {
+	test.NewTempApp(b)
+	svc := storetest.MustService(b)
+	pre, err := svc.PreviewImport(strings.NewReader(officeCSV(10_000)))
+	if err != nil || !pre.OK() {
+		b.Fatalf("preview: %v %v", err, pre.Problems)
+	}
+	if _, err := svc.ImportUsers(pre.Rows, nil); err != nil {
+		b.Fatal(err)
+	}
+	do, waitFor := uiQueue(b)
+	w := test.NewTempWindow(b, nil)
+	w.Resize(fyne.NewSize(1280, 800))
+	at := NewAttached(w, AttachedDeps{API: helpdeskAPI(svc), Remote: "provisio.lan:8444", do: do})
+	b.Cleanup(at.Close)
+	waitFor("10,000 users listed", func() bool { return len(at.shown) == 10_000 })
+	queries := []string{"g", "gr", "gra", "grace.p", "patel", "example.org", "nobody", ""}
+	i := 0
+	for b.Loop() {
+		at.search.SetText(queries[i%len(queries)])
+		i++
+	}
+}

@@ -1,7 +1,6 @@
 package ui
 
 import (
-	"fmt"
 	"slices"
 	"strings"
 	"time"
@@ -79,28 +78,16 @@ type userRow struct {
 	core.User
 	pending time.Time        // zero when no code is pending
 	oath    *core.OATHStatus // the user's OATH token, nil if none (users_oath.go)
-	// key and search are the lower-cased name, and name, full name and
-	// email, made once per refresh so that searching and sorting only
-	// compare strings.
+	// key and search are the lower-cased name and the row's searchText
+	// (usersearch.go), made once per refresh so that searching and
+	// sorting only compare strings.
 	key, search string
 }
 
 func newUsersScreen(c *Console) *usersScreen {
 	s := &usersScreen{c: c}
 	s.reads = reread[usersRead]{c: c, show: s.showRead}
-	s.search = c.newEntry()
-	s.search.SetPlaceHolder("Search username, full name or email (Ctrl+F)")
-	s.search.ActionItem = widget.NewIcon(theme.SearchIcon())
-	s.search.OnChanged = func(string) { s.searchChanged() }
-	s.search.onKey = s.searchKey
-	// Enter picks the first match, so a helpdesk can type a name, press
-	// Enter and act on the user.
-	s.search.OnSubmitted = func(string) {
-		if len(s.shown) > 0 {
-			s.list.Select(0)
-			c.win.Canvas().Focus(s.list)
-		}
-	}
+	s.search = newUserSearch(c, s.searchChanged)
 
 	s.list = widget.NewList(
 		func() int { return len(s.shown) },
@@ -117,6 +104,8 @@ func newUsersScreen(c *Console) *usersScreen {
 		s.selected = ""
 		s.updateButtons()
 	}
+	searchKeys(s.search, s.list, c.win, func() int { return len(s.shown) },
+		func() bool { _, ok := s.selectedRow(); return ok })
 	s.empty = &widget.Label{Alignment: fyne.TextAlignCenter, Wrapping: fyne.TextWrapWord}
 
 	s.add = widget.NewButtonWithIcon("Add user", theme.ContentAddIcon(), func() { s.openForm(nil) })
@@ -154,29 +143,6 @@ func newUsersScreen(c *Console) *usersScreen {
 		top, container.NewStack(s.list, centred(s.empty)), bottom)
 	s.refresh()
 	return s
-}
-
-// searchKey gives the search box list-like keys: Escape clears it, Down
-// moves into the list (selecting the first match when none is).
-func (s *usersScreen) searchKey(ev *fyne.KeyEvent) bool {
-	switch ev.Name {
-	case fyne.KeyEscape:
-		if s.search.Text == "" {
-			return false
-		}
-		s.search.SetText("")
-		return true
-	case fyne.KeyDown:
-		if len(s.shown) == 0 {
-			return false
-		}
-		if _, ok := s.selectedRow(); !ok {
-			s.list.Select(0)
-		}
-		s.c.win.Canvas().Focus(s.list)
-		return true
-	}
-	return false
 }
 
 // newHeader returns the column titles; username, device and last login
@@ -334,7 +300,7 @@ func (s *usersScreen) showRead(r usersRead, err error) {
 	s.all = make([]userRow, len(r.users))
 	for i, u := range r.users {
 		s.all[i] = userRow{User: u, pending: r.pending[u.Name], key: core.Key(u.Name),
-			search: strings.ToLower(u.Name + "\x00" + u.FullName + "\x00" + u.Email),
+			search: searchText(u.Name, u.FullName, u.Email),
 			oath:   oathOf(r.oath, u.Name)}
 	}
 	if s.sortBy != sortByName || s.sortDesc {
@@ -403,7 +369,7 @@ func (s *usersScreen) applyFilter() {
 	case len(s.all) == 0:
 		s.empty.Show() // an error message from refresh
 	default:
-		s.empty.SetText(fmt.Sprintf("No user matches “%s”.", strings.TrimSpace(s.search.Text)))
+		s.empty.SetText(noUserMatches(s.search.Text))
 		s.empty.Show()
 	}
 	s.list.Refresh()
@@ -423,12 +389,12 @@ func (s *usersScreen) applyFilter() {
 	s.updateButtons()
 }
 
-// filterRows appends to out the rows whose name, full name or email
-// contains query, in any case, keeping their order.
+// filterRows appends to out the rows the search query finds
+// (usersearch.go), keeping their order.
 func filterRows(all []userRow, query string, out []*userRow) []*userRow {
-	q := strings.ToLower(strings.TrimSpace(query))
+	q := newUserQuery(query)
 	for i := range all {
-		if q == "" || strings.Contains(all[i].search, q) {
+		if q.matches(all[i].search) {
 			out = append(out, &all[i])
 		}
 	}
