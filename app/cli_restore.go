@@ -42,8 +42,12 @@ var restoreCommand = command{
 					id, err = backup.PassphraseIdentity(p)
 				}
 			}
-			if err != nil {
-				return err
+			var short *backup.ShortPassphraseError
+			switch {
+			case errors.As(err, &short):
+				return fmt.Errorf("the passphrase in %s is shorter than 8 characters, so no backup was made with it; give the file that holds the backup's passphrase (nothing was changed)", short.Path)
+			case err != nil:
+				return fmt.Errorf("%w; nothing was changed", err)
 			}
 			return c.restore(args[0], id)
 		}

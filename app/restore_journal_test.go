@@ -243,3 +243,51 @@ func TestRestore_SaysOnlyWhatItPutAside(t *testing.T) {
 		})
 	}
 }
+
+// TestRestore_PassphraseFileProblems: a passphrase file restore cannot
+// use is refused in one sentence that says what to do and that nothing
+// was changed. One holding a passphrase under 8 characters said only
+// "is shorter than 8 characters", which reads as a rule to follow, while
+// the point is that no backup was made with it: it is the wrong file.
+func TestRestore_PassphraseFileProblems(t *testing.T) {
+	root := privateTempDir(t)
+	dir := filepath.Join(root, "office")
+	if code, _, stderr := runCLIIn(t, dir, "7319\n", "user", "add", "alice", "--pin", "-"); code != exitOK {
+		t.Fatalf("user add: %q", stderr)
+	}
+	pass := filepath.Join(root, "pass")
+	if err := os.WriteFile(pass, []byte("correct horse battery staple\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(root, "b.age")
+	if code, _, stderr := runCLI(t, dir, "backup", "--out", file, "--passphrase-file", pass); code != exitOK {
+		t.Fatalf("backup: %q", stderr)
+	}
+	short := filepath.Join(root, "short")
+	if err := os.WriteFile(short, []byte("hunter2\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		name, passFile string
+		want           []string
+	}{
+		{"shorter than 8", short, []string{"shorter than 8 characters, so no backup was made with it; give the file that holds the backup's passphrase"}},
+		{"missing", filepath.Join(root, "nosuch"), []string{"does not exist"}},
+		{"a folder", root, []string{"is a folder"}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			code, stdout, stderr := runCLI(t, dir, "restore", file, "--passphrase-file", tt.passFile)
+			if code != exitError || strings.Count(stderr, "\n") != 1 || !strings.Contains(stderr, "nothing was changed") {
+				t.Fatalf("exit %d, stdout %q, stderr %q; want exit 1 and one sentence ending in nothing was changed", code, stdout, stderr)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(stderr, w) {
+					t.Errorf("stderr %q lacks %q", stderr, w)
+				}
+			}
+			if m, _ := filepath.Glob(dir + ".replaced-*"); len(m) != 0 {
+				t.Errorf("data moved aside: %v", m)
+			}
+		})
+	}
+}
