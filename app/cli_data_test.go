@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/binary"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -291,4 +292,60 @@ func TestCLI_StoreLinesNameWhoOpened(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestCLI_StoreCopyToDirSaysWhichKeyOpensIt: a copy into another data
+// directory is sealed with the source's data key, which stays in the
+// source's key directory; the copy's own default key directory (beside
+// it) is empty, so used as it is the copy only said its key was missing,
+// as if it were lost. The copy says which key opens it, and both ways it
+// names work; with the key directory shared (PROVISIO_KEY_DIR) it says
+// nothing more.
+func TestCLI_StoreCopyToDirSaysWhichKeyOpensIt(t *testing.T) {
+	t.Run("default key directories", func(t *testing.T) {
+		root := privateTempDir(t)
+		dir, dest := filepath.Join(root, "office"), filepath.Join(root, "copy")
+		if code, _, errOut := runCLIIn(t, dir, "7319\n", "user", "add", "alice", "--pin", "-"); code != exitOK {
+			t.Fatalf("user add: %q", errOut)
+		}
+		code, out, errOut := runCLI(t, dir, "store", "copy", "--to", dest)
+		want := fmt.Sprintf("Its secrets open with the data key in %s: give --key-dir %s with --data %s, or copy provisio.key into %s.\n",
+			keyDirFor(dir, ""), keyDirFor(dir, ""), dest, keyDirFor(dest, ""))
+		if code != exitOK || !strings.HasSuffix(out, want) {
+			t.Fatalf("store copy: exit %d, stdout %q, stderr %q; want it to end with %q", code, out, errOut, want)
+		}
+		// The first way: --key-dir.
+		if code, out, errOut := runCLI(t, dest, "--key-dir", keyDirFor(dir, ""), "user", "list"); code != exitOK || !strings.Contains(out, "alice") {
+			t.Fatalf("user list with --key-dir: exit %d %q %q", code, out, errOut)
+		}
+		// The second: the key copied beside the copy.
+		key, err := os.ReadFile(filepath.Join(keyDirFor(dir, ""), store.KeyFileName))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.MkdirAll(keyDirFor(dest, ""), 0o700); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(keyDirFor(dest, ""), store.KeyFileName), key, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if code, out, errOut := runCLI(t, dest, "user", "list"); code != exitOK || !strings.Contains(out, "alice") {
+			t.Fatalf("user list with the key copied: exit %d %q %q", code, out, errOut)
+		}
+	})
+	t.Run("one key directory for both", func(t *testing.T) {
+		root := privateTempDir(t)
+		t.Setenv("PROVISIO_KEY_DIR", filepath.Join(root, "keys"))
+		dir, dest := filepath.Join(root, "office"), filepath.Join(root, "copy")
+		if code, _, errOut := runCLI(t, dir, "user", "add", "alice"); code != exitOK {
+			t.Fatalf("user add: %q", errOut)
+		}
+		code, out, errOut := runCLI(t, dir, "store", "copy", "--to", dest)
+		if code != exitOK || strings.Contains(out, "data key") {
+			t.Fatalf("store copy: exit %d, stdout %q, stderr %q; want no word on the key", code, out, errOut)
+		}
+		if code, out, errOut := runCLI(t, dest, "user", "list"); code != exitOK || !strings.Contains(out, "alice") {
+			t.Fatalf("user list on the copy: exit %d %q %q", code, out, errOut)
+		}
+	})
 }

@@ -42,8 +42,12 @@ var restoreCommand = command{
 					id, err = backup.PassphraseIdentity(p)
 				}
 			}
-			if err != nil {
-				return err
+			var short *backup.ShortPassphraseError
+			switch {
+			case errors.As(err, &short):
+				return fmt.Errorf("the passphrase in %s is shorter than 8 characters, so no backup was made with it; give the file that holds the backup's passphrase (nothing was changed)", short.Path)
+			case err != nil:
+				return fmt.Errorf("%w; nothing was changed", err)
 			}
 			return c.restore(args[0], id)
 		}
@@ -214,16 +218,15 @@ func (c *cli) restore(file string, id age.Identity) error {
 	if err := chownLike(dataDir, stage); err != nil {
 		return unpackFailed(err)
 	}
-	sw, err := c.swapRestored(j)
-	if err != nil {
+	if err := c.swapRestored(j); err != nil {
 		return err
 	}
 	err = c.withEnv(func(e *env) error {
 		return e.svc.Log(core.LevelInfo, "", "Restored from the backup %s made at %s (%s, log up to #%d).", filepath.Base(file), m.Created.Format(time.RFC3339), core.Plural(m.Counts["users"], "user", "users"), m.LogLast)
 	})
 	fmt.Fprintf(c.out, "Restored %s (made %s, %s, log up to #%d).\n", file, m.Created.Local().Format(time.RFC3339), core.Plural(m.Counts["users"], "user", "users"), m.LogLast)
-	if sw.aside != "" {
-		fmt.Fprintf(c.out, "The replaced data is in %s; its key was renamed *.replaced-%s in %s.\n", sw.aside, j.Stamp, keyDir)
+	if note := j.replacedNote(); note != "" {
+		fmt.Fprintln(c.out, note)
 	}
 	if err != nil {
 		return fmt.Errorf("the restore is complete, but its line in the audit log could not be written: %v", core.ErrorMessage(err))
@@ -234,13 +237,6 @@ func (c *cli) restore(file string, id age.Identity) error {
 // restoreFault, when set (tests only), is asked before each step of a
 // restore's swap and fails the step it returns an error for.
 var restoreFault func(step string) error
-
-// restoredSwap is what a restore's swap did.
-type restoredSwap struct {
-	// aside is where the previous data directory went, "" if there was
-	// none.
-	aside string
-}
 
 // restoreKeyFiles are the files of the key directory a restore puts in
 // place, the data key first.
@@ -255,8 +251,7 @@ var restoreKeyFiles = []string{store.KeyFileName, certs.KeyFile, certs.DeviceCAC
 // place, and both parent folders synced. If any step fails, the steps
 // done are undone in reverse order, so the data is as it was, or, if
 // undoing fails too, the error says exactly where each part is.
-func (c *cli) swapRestored(j *restoreJournal) (restoredSwap, error) {
-	var sw restoredSwap
+func (c *cli) swapRestored(j *restoreJournal) error {
 	keyDir, stageKeys := j.KeyDir, j.StageKeys
 	fault := func(step string) error {
 		if restoreFault != nil {
@@ -274,7 +269,7 @@ func (c *cli) swapRestored(j *restoreJournal) (restoredSwap, error) {
 			err = chownLike(likeKeys, keyDir)
 		}
 		if err != nil {
-			return sw, fmt.Errorf("the key directory %s cannot be made (%v); nothing was changed", keyDir, unwrapPath(err))
+			return fmt.Errorf("the key directory %s cannot be made (%v); nothing was changed", keyDir, unwrapPath(err))
 		}
 	}
 	for _, name := range restoreKeyFiles {
@@ -288,7 +283,7 @@ func (c *cli) swapRestored(j *restoreJournal) (restoredSwap, error) {
 			// Not in the backup (a key.pem it did not have): the
 			// current one goes aside with the data it belonged to.
 		case err != nil:
-			return sw, fmt.Errorf("the restored %s cannot be read back (%v); nothing was changed", name, unwrapPath(err))
+			return fmt.Errorf("the restored %s cannot be read back (%v); nothing was changed", name, unwrapPath(err))
 		default:
 			k.Tmp = j.keyTemp(name)
 			err = fault("write " + name)
@@ -299,19 +294,19 @@ func (c *cli) swapRestored(j *restoreJournal) (restoredSwap, error) {
 				err = chownLike(likeKeys, k.Tmp)
 			}
 			if err != nil {
-				return sw, fmt.Errorf("the restored %s cannot be written into %s (%v); nothing was changed", name, keyDir, unwrapPath(err))
+				return fmt.Errorf("the restored %s cannot be written into %s (%v); nothing was changed", name, keyDir, unwrapPath(err))
 			}
 		}
 		j.Keys = append(j.Keys, k)
 	}
 	if err := syncDir(keyDir); err != nil {
-		return sw, fmt.Errorf("the key directory %s cannot be synced (%v); nothing was changed", keyDir, unwrapPath(err))
+		return fmt.Errorf("the key directory %s cannot be synced (%v); nothing was changed", keyDir, unwrapPath(err))
 	}
 	// The point of no return for a crash: from here on the next command
 	// finishes the swap rather than leave half of it.
 	j.Swapping = true
 	if err := j.write(); err != nil {
-		return sw, fmt.Errorf("the restore could not note its progress beside %s (%v); nothing was changed", c.dataDir, unwrapPath(err))
+		return fmt.Errorf("the restore could not note its progress beside %s (%v); nothing was changed", c.dataDir, unwrapPath(err))
 	}
 
 	// The swap proper: each step that succeeds leaves its undo.
@@ -353,38 +348,37 @@ func (c *cli) swapRestored(j *restoreJournal) (restoredSwap, error) {
 	if exists(j.DataDir) {
 		if err := step("data aside", rename(j.DataDir, j.Aside), undoStep{rename(j.Aside, j.DataDir),
 			fmt.Sprintf("the previous data directory is %s", j.Aside)}); err != nil {
-			return sw, rollback(err)
+			return rollback(err)
 		}
-		sw.aside = j.Aside
 	}
 	if err := step("data in place", rename(j.Stage, j.DataDir), undoStep{rename(j.DataDir, j.Stage),
 		fmt.Sprintf("%s holds the restored data", j.DataDir)}); err != nil {
-		return sw, rollback(err)
+		return rollback(err)
 	}
 	for _, k := range j.Keys {
 		name := filepath.Base(k.Cur)
 		if exists(k.Cur) {
 			if err := step("aside "+name, rename(k.Cur, k.Old), undoStep{rename(k.Old, k.Cur),
 				fmt.Sprintf("the previous %s is %s", name, k.Old)}); err != nil {
-				return sw, rollback(err)
+				return rollback(err)
 			}
 		}
 		if k.Tmp != "" {
 			if err := step("in place "+name, rename(k.Tmp, k.Cur), undoStep{rename(k.Cur, k.Tmp),
 				fmt.Sprintf("%s is the restored one", k.Cur)}); err != nil {
-				return sw, rollback(err)
+				return rollback(err)
 			}
 		}
 	}
 	for _, d := range []struct{ step, dir string }{{"sync the data's folder", filepath.Dir(j.DataDir)}, {"sync the key directory", keyDir}} {
 		if err := step(d.step, func() error { return syncDir(d.dir) }, undoStep{func() error { return nil }, ""}); err != nil {
-			return sw, rollback(err)
+			return rollback(err)
 		}
 	}
 	// Killed here, the next command finds everything in place and only
 	// removes the journal.
 	_ = fault("done")
-	return sw, nil
+	return nil
 }
 
 // exists reports whether path names anything (a link is not followed).

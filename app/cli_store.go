@@ -96,6 +96,14 @@ func (c *cli) storeCopy(dest string) error {
 	fmt.Fprintf(c.out, "Copied %d records from %s to %s (users %d, devices %d, outbox %d, audit log %d entries).\n",
 		total, src.Path(), dst.Path(), rep.Counts["users"], rep.Counts["devices"], rep.Counts["outbox"], rep.Counts["log"])
 	fmt.Fprintf(c.out, "Verified: the same records in every bucket, and the audit log's chain to entry #%d.\n", rep.LogLast)
+	// The copy's secrets are sealed with the source's data key, which
+	// stays where it is: opened with the default key directory (beside
+	// it, empty) the copy would only say its key is missing, as if it
+	// were damaged.
+	if !etcdstore.IsURL(dest) && abs(keyDirFor(dest, "")) != abs(keyDir) {
+		fmt.Fprintf(c.out, "Its secrets open with the data key in %s: give --key-dir %s with --data %s, or copy %s into %s.\n",
+			keyDir, keyDir, dest, store.KeyFileName, keyDirFor(dest, ""))
+	}
 	return nil
 }
 

@@ -61,6 +61,26 @@ func newRestoreJournal(backupFile, dataDir, keyDir, stamp string) *restoreJourna
 		Stage: stage, StageKeys: stage + "-keys", Aside: dataDir + ".replaced-" + stamp}
 }
 
+// replacedNote is the sentence that says where a finished swap put the
+// previous data directory and key files, naming only what was there to
+// put aside: a restore into a directory whose key was lost (the reason
+// to restore) renamed no key, and one into a fresh directory nothing.
+func (j *restoreJournal) replacedNote() string {
+	keyAside := false
+	for _, k := range j.Keys {
+		keyAside = keyAside || exists(k.Old)
+	}
+	switch data := exists(j.Aside); {
+	case data && keyAside:
+		return fmt.Sprintf("The replaced data is in %s; its key was renamed *.replaced-%s in %s.", j.Aside, j.Stamp, j.KeyDir)
+	case data:
+		return fmt.Sprintf("The replaced data is in %s.", j.Aside)
+	case keyAside:
+		return fmt.Sprintf("The previous key was renamed *.replaced-%s in %s.", j.Stamp, j.KeyDir)
+	}
+	return ""
+}
+
 // keyTemp is the temporary name of the restored key file name in the
 // key directory.
 func (j *restoreJournal) keyTemp(name string) string {
@@ -215,8 +235,8 @@ func (c *cli) finishInterruptedRestore() error {
 	}
 	j.clean()
 	fmt.Fprintf(c.errOut, "provisio: the restore of %s into %s was interrupted; it is finished now.", j.Backup, c.dataDir)
-	if exists(j.Aside) {
-		fmt.Fprintf(c.errOut, " The replaced data is in %s; its key was renamed *.replaced-%s in %s.", j.Aside, j.Stamp, j.KeyDir)
+	if note := j.replacedNote(); note != "" {
+		fmt.Fprint(c.errOut, " "+note)
 	}
 	fmt.Fprintln(c.errOut)
 	return nil

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -169,5 +170,124 @@ func TestRestore_JournalReachedThroughAnotherPath(t *testing.T) {
 	}
 	if exists(restoreJournalPath(viaLink)) || exists(j.Stage) {
 		t.Error("the journal or the staged folder is still there")
+	}
+}
+
+// TestRestore_SaysOnlyWhatItPutAside: after a restore the output says
+// where the previous data directory and key went, and names only what
+// was there to put aside. The usual reason to restore is a lost key
+// directory, and a restore then renamed no key: saying "its key was
+// renamed *.replaced-…" sent the person looking for a file that does
+// not exist.
+func TestRestore_SaysOnlyWhatItPutAside(t *testing.T) {
+	tests := []struct {
+		name    string
+		damage  func(dir, keys string) error
+		want    []string // in stdout, with ASIDE for the data's new name
+		notWant string
+	}{
+		{"data and key replaced", func(string, string) error { return nil },
+			[]string{"The replaced data is in ASIDE; its key was renamed *.replaced-"}, ""},
+		{"key directory lost", func(_, keys string) error { return os.RemoveAll(keys) },
+			[]string{"The replaced data is in ASIDE.\n"}, "key was renamed"},
+		{"data directory lost, key kept", func(dir, _ string) error { return os.RemoveAll(dir) },
+			[]string{"The previous key was renamed *.replaced-"}, "replaced data"},
+		{"both lost", func(dir, keys string) error { return errors.Join(os.RemoveAll(dir), os.RemoveAll(keys)) },
+			nil, "replaced"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := filepath.Join(privateTempDir(t), "office")
+			keys := keyDirFor(dir, "")
+			if code, _, stderr := runCLIIn(t, dir, "7319\n", "user", "add", "alice", "--pin", "-"); code != exitOK {
+				t.Fatalf("user add: %q", stderr)
+			}
+			pass := filepath.Join(t.TempDir(), "pass")
+			if err := os.WriteFile(pass, []byte("correct horse battery staple\n"), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			file := filepath.Join(t.TempDir(), "b.age")
+			if code, _, stderr := runCLI(t, dir, "backup", "--out", file, "--passphrase-file", pass); code != exitOK {
+				t.Fatalf("backup: %q", stderr)
+			}
+			if err := tt.damage(dir, keys); err != nil {
+				t.Fatal(err)
+			}
+			code, stdout, stderr := runCLI(t, dir, "restore", file, "--passphrase-file", pass)
+			if code != exitOK {
+				t.Fatalf("restore: %d %q", code, stderr)
+			}
+			aside, _ := filepath.Glob(dir + ".replaced-*")
+			oldKeys, _ := filepath.Glob(filepath.Join(keys, "provisio.key.replaced-*"))
+			for _, w := range tt.want {
+				if len(aside) == 1 {
+					w = strings.ReplaceAll(w, "ASIDE", aside[0])
+				}
+				if !strings.Contains(stdout, w) {
+					t.Errorf("stdout %q does not say %q", stdout, w)
+				}
+			}
+			if tt.notWant != "" && strings.Contains(stdout, tt.notWant) {
+				t.Errorf("stdout %q says %q", stdout, tt.notWant)
+			}
+			// What it says is there is there.
+			if strings.Contains(stdout, "replaced data is in") != (len(aside) == 1) {
+				t.Errorf("data put aside %v, stdout %q", aside, stdout)
+			}
+			if strings.Contains(stdout, "key was renamed") != (len(oldKeys) == 1) {
+				t.Errorf("key put aside %v, stdout %q", oldKeys, stdout)
+			}
+			if code, out, _ := runCLI(t, dir, "user", "list"); code != exitOK || !strings.Contains(out, "alice") {
+				t.Errorf("restored users: %d %q", code, out)
+			}
+		})
+	}
+}
+
+// TestRestore_PassphraseFileProblems: a passphrase file restore cannot
+// use is refused in one sentence that says what to do and that nothing
+// was changed. One holding a passphrase under 8 characters said only
+// "is shorter than 8 characters", which reads as a rule to follow, while
+// the point is that no backup was made with it: it is the wrong file.
+func TestRestore_PassphraseFileProblems(t *testing.T) {
+	root := privateTempDir(t)
+	dir := filepath.Join(root, "office")
+	if code, _, stderr := runCLIIn(t, dir, "7319\n", "user", "add", "alice", "--pin", "-"); code != exitOK {
+		t.Fatalf("user add: %q", stderr)
+	}
+	pass := filepath.Join(root, "pass")
+	if err := os.WriteFile(pass, []byte("correct horse battery staple\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(root, "b.age")
+	if code, _, stderr := runCLI(t, dir, "backup", "--out", file, "--passphrase-file", pass); code != exitOK {
+		t.Fatalf("backup: %q", stderr)
+	}
+	short := filepath.Join(root, "short")
+	if err := os.WriteFile(short, []byte("hunter2\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		name, passFile string
+		want           []string
+	}{
+		{"shorter than 8", short, []string{"shorter than 8 characters, so no backup was made with it; give the file that holds the backup's passphrase"}},
+		{"missing", filepath.Join(root, "nosuch"), []string{"does not exist"}},
+		{"a folder", root, []string{"is a folder"}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			code, stdout, stderr := runCLI(t, dir, "restore", file, "--passphrase-file", tt.passFile)
+			if code != exitError || strings.Count(stderr, "\n") != 1 || !strings.Contains(stderr, "nothing was changed") {
+				t.Fatalf("exit %d, stdout %q, stderr %q; want exit 1 and one sentence ending in nothing was changed", code, stdout, stderr)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(stderr, w) {
+					t.Errorf("stderr %q lacks %q", stderr, w)
+				}
+			}
+			if m, _ := filepath.Glob(dir + ".replaced-*"); len(m) != 0 {
+				t.Errorf("data moved aside: %v", m)
+			}
+		})
 	}
 }

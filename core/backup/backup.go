@@ -246,9 +246,20 @@ func PassphraseFile(path string) (string, error) {
 	}
 	p := strings.TrimRight(strings.SplitN(string(data), "\n", 2)[0], "\r")
 	if len(p) < 8 {
-		return "", fmt.Errorf("the passphrase in %s is shorter than 8 characters", path)
+		return "", &ShortPassphraseError{Path: path}
 	}
 	return p, nil
+}
+
+// ShortPassphraseError is PassphraseFile's error for a passphrase under 8
+// characters: no backup is made with one, so a restore says that instead
+// (the file is not the backup's passphrase).
+type ShortPassphraseError struct {
+	Path string // the passphrase file
+}
+
+func (e *ShortPassphraseError) Error() string {
+	return fmt.Sprintf("the passphrase in %s is shorter than 8 characters", e.Path)
 }
 
 // PassphraseRecipient encrypts to a passphrase (age's scrypt recipient).

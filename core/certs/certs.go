@@ -72,11 +72,23 @@ func LoadOrCreateIn(dir, keyDir string, names []string) (tls.Certificate, error)
 	case !certOK && !keyOK:
 		return RegenerateIn(dir, keyDir, names)
 	case certOK:
-		return tls.Certificate{}, fmt.Errorf("certs: %s exists but %s is missing; regenerate the certificate: %w", certPath, keyPath, fs.ErrNotExist)
+		return tls.Certificate{}, &halfPairError{have: certPath, missing: keyPath}
 	default:
-		return tls.Certificate{}, fmt.Errorf("certs: %s exists but %s is missing; regenerate the certificate: %w", keyPath, certPath, fs.ErrNotExist)
+		return tls.Certificate{}, &halfPairError{have: keyPath, missing: certPath}
 	}
 }
+
+// halfPairError is LoadOrCreateIn's error when one file of the generated
+// pair is there without the other: a sentence that says both ways out,
+// since neither can be taken for the person (a new pair breaks every
+// phone pinned to the old one). It is fs.ErrNotExist.
+type halfPairError struct{ have, missing string }
+
+func (e *halfPairError) Error() string {
+	return fmt.Sprintf("the server certificate's %s is there but %s is missing: put it back from a backup, or move %s aside so that a new certificate is made (phones that pinned the old one must then be provisioned again)", e.have, e.missing, e.have)
+}
+
+func (e *halfPairError) Unwrap() error { return fs.ErrNotExist }
 
 // Regenerate creates a new self-signed certificate and writes it to dir,
 // replacing any existing pair. The key is ECDSA P-256 and the certificate is

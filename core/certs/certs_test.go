@@ -127,6 +127,20 @@ func TestLoadOrCreate_Broken(t *testing.T) {
 			if tt.wantIs != nil && !errors.Is(err, tt.wantIs) {
 				t.Errorf("error %q is not %v", err, tt.wantIs)
 			}
+			// A missing half is one sentence with both ways out, not
+			// "certs: … regenerate the certificate: file does not exist"
+			// (there is no command to regenerate it while the server
+			// cannot start).
+			if tt.content == nil {
+				other := certs.CertFile
+				if tt.file == certs.CertFile {
+					other = certs.KeyFile
+				}
+				want := "put it back from a backup, or move " + filepath.Join(dir, other) + " aside so that a new certificate is made"
+				if msg := err.Error(); !strings.Contains(msg, want) || strings.HasPrefix(msg, "certs:") || strings.Contains(msg, "file does not exist") {
+					t.Errorf("error %q; want one sentence saying %q", msg, want)
+				}
+			}
 			// A broken pair is reported, never silently replaced.
 			if tt.content != nil {
 				got, _ := os.ReadFile(path)
