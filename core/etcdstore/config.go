@@ -85,10 +85,17 @@ func (kv *KV) FollowConfig(ctx context.Context, svc EventSink, report func(error
 // reloads on each change, until a watch breaks or ctx ends.
 func (kv *KV) watchConfig(ctx context.Context, rev int64, svc EventSink, report func(error)) {
 	wctx, cancel := context.WithCancel(clientv3.WithRequireLeader(ctx))
-	defer cancel()
 	notes := make(chan watchNote)
 	var wg sync.WaitGroup
-	defer wg.Wait() // after cancel, which runs first
+	// Cancel before waiting: the watches' goroutines may be blocked
+	// sending their next note (a broken watch's end) that nobody reads
+	// any more, and only wctx ending releases them. (Two defers run in
+	// the reverse order: wg.Wait first, which never returned, so one
+	// broken watch left the server deaf to configuration changes.)
+	defer func() {
+		cancel()
+		wg.Wait()
+	}()
 	for _, w := range kv.configWatches() {
 		opts := []clientv3.OpOption{clientv3.WithRev(rev + 1)}
 		if w.prefix {

@@ -47,9 +47,12 @@ func unavailable(err error) bool {
 		return true
 	}
 	// A member stopping under a request answers with gRPC's Unknown
-	// code and Raft's own text.
+	// code and Raft's own text. etcd 3.4 (Debian's etcd-server) answers
+	// a read it could not serve before the request's deadline (no
+	// quorum) with code Unknown and "context deadline exceeded", which
+	// the client does not turn back into context.DeadlineExceeded.
 	msg := err.Error()
-	for _, s := range []string{"raft: stopped", "server stopped", "no leader", "timed out", "connection refused"} {
+	for _, s := range []string{"raft: stopped", "server stopped", "no leader", "timed out", "connection refused", "deadline exceeded"} {
 		if strings.Contains(msg, s) {
 			return true
 		}
