@@ -2,23 +2,18 @@ package adminapi_test
 
 import (
 	"bytes"
-	"context"
 	"crypto/tls"
 	"errors"
-	"fmt"
 	"io"
 	"net/http"
 	"os"
 	"path/filepath"
-	"slices"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"provisio/core"
 	"provisio/core/adminapi"
-	"provisio/core/mailer/smtpcapture"
 	"provisio/core/oathkey"
 	"provisio/core/store/storetest"
 )
@@ -301,49 +296,6 @@ func remoteHTTP(t *testing.T, id *adminapi.Identity) *http.Client {
 	return &http.Client{Transport: tr, Timeout: 10 * time.Second}
 }
 
-// TestConsole_MailTestFromServer: the Mail Transport screen's test
-// message, attached, is sent by the server to a real SMTP server on
-// loopback, logging in with the stored password when the form holds the
-// mask; a wrong password comes back as the mail adapter's sentence.
-func TestConsole_MailTestFromServer(t *testing.T) {
-	svc, sock := newServer(t)
-	smtpSrv, err := smtpcapture.New(smtpcapture.Options{Username: "provisio", Password: "hunter2-secret"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { smtpSrv.Close() })
-	for k, v := range map[string]string{"smtp.host": smtpSrv.Host(), "smtp.port": strconv.Itoa(smtpSrv.Port()),
-		"smtp.security": "none", "smtp.username": "provisio", "smtp.password": "hunter2-secret", "smtp.from": "provisio@example.org"} {
-		if err := svc.SetSetting(k, v); err != nil {
-			t.Fatal(err)
-		}
-	}
-	c, err := adminapi.Dial(sock)
-	if err != nil {
-		t.Fatal(err)
-	}
-	k := adminapi.NewConsole(c)
-	ms := k.Settings().Mail
-	if ms.Password != core.SecretMask {
-		t.Fatalf("password %q", ms.Password)
-	}
-	if err := k.MailTools().SendTest(context.Background(), ms, nil, "alice@example.org"); err != nil {
-		t.Fatalf("test send: %s", k.MailTools().Describe(err))
-	}
-	msgs, err := smtpSrv.Wait(1, 10*time.Second)
-	if err != nil || len(msgs) != 1 || msgs[0].Username != "provisio" || msgs[0].To[0] != "alice@example.org" {
-		t.Fatalf("captured %+v %v", msgs, err)
-	}
-	ms.Password = "wrong"
-	err = k.MailTools().SendTest(context.Background(), ms, nil, "alice@example.org")
-	if err == nil || k.MailTools().Describe(err) == "" {
-		t.Fatalf("a wrong password was not refused: %v", err)
-	}
-	if tpl := k.MailTools().DefaultProvisionTemplate(); tpl.Subject == "" || !tpl.CarriesCode() {
-		t.Errorf("default template %+v", tpl)
-	}
-}
-
 // TestConsole_CodesCarryTheServersClock: a console whose clock is not the
 // server's (an attached or remote one) gets, with every code and token,
 // when the server made it, so it counts the validity down from when the
@@ -429,70 +381,6 @@ func TestConsole_CodesCarryTheServersClock(t *testing.T) {
 	}
 }
 
-// TestConsole_MailTestRefusedCertificate: attached, a test message to a
-// relay with a self-signed certificate comes back with the certificate as
-// data (not only in the sentence), so the console can offer to trust it;
-// trusted through the same settings use case, the next test goes out and
-// the audit log names the fingerprint.
-func TestConsole_MailTestRefusedCertificate(t *testing.T) {
-	svc, sock := newServer(t)
-	serverTLS, _, err := smtpcapture.SelfSignedTLS()
-	if err != nil {
-		t.Fatal(err)
-	}
-	fp := core.CertFingerprint(serverTLS.Certificates[0].Certificate[0])
-	smtpSrv, err := smtpcapture.New(smtpcapture.Options{TLS: serverTLS})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { smtpSrv.Close() })
-	if err := svc.ChangeSettings(map[string]string{"smtp.host": smtpSrv.Host(), "smtp.port": strconv.Itoa(smtpSrv.Port()),
-		"smtp.security": "starttls", "smtp.from": "provisio@example.org"}, "Mail transport"); err != nil {
-		t.Fatal(err)
-	}
-	c, err := adminapi.Dial(sock)
-	if err != nil {
-		t.Fatal(err)
-	}
-	k := adminapi.NewConsole(c)
-	err = k.MailTools().SendTest(context.Background(), k.Settings().Mail, nil, "alice@example.org")
-	mc, ok := core.RefusedMailCertificate(err)
-	if !ok || mc.Fingerprint != fp || mc.Pinned != "" || !slices.Contains(mc.Names, "127.0.0.1") || !mc.Trustable(time.Now()) {
-		t.Fatalf("refused certificate %+v (%v), want %s: %v", mc, ok, fp, err)
-	}
-	if d := k.MailTools().Describe(err); !strings.Contains(d, "not signed by an authority this computer trusts") || !strings.Contains(d, fp) {
-		t.Errorf("sentence %q", d)
-	}
-
-	set := k.Settings()
-	if err := set.Set("smtp.tls_fingerprint", mc.Fingerprint); err != nil {
-		t.Fatal(err)
-	}
-	if err := k.SetSettings(set, "Mail transport"); err != nil {
-		t.Fatal(err)
-	}
-	if got := svc.Settings().Mail.TLSFingerprint; got != fp {
-		t.Fatalf("stored pin %q", got)
-	}
-	if err := k.MailTools().SendTest(context.Background(), k.Settings().Mail, nil, "alice@example.org"); err != nil {
-		t.Fatalf("pinned test send: %s", k.MailTools().Describe(err))
-	}
-	if _, err := smtpSrv.Wait(1, 10*time.Second); err != nil {
-		t.Fatal(err)
-	}
-	lines, err := svc.LogTail(5)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var all []string
-	for _, l := range lines {
-		all = append(all, l.Message)
-	}
-	if want := `Mail transport saved: smtp.tls_fingerprint "" → ` + fp + "."; !slices.Contains(all, want) {
-		t.Errorf("the log lacks %q:\n%s", want, strings.Join(all, "\n"))
-	}
-}
-
 // TestConsole_ChangeSettingsSendsOnlyTheChange: the console's
 // ChangeSettings saves its keys and nothing else, so settings another
 // console saved after this one read them (its cache is stale: nothing
@@ -573,57 +461,5 @@ func TestHandler_SetConfigMergesOverTheStoredSettings(t *testing.T) {
 	}
 	if svc.Settings().ServerName != "front-desk" {
 		t.Errorf("the answering server's snapshot has server.name %q, want what it saved", svc.Settings().ServerName)
-	}
-}
-
-// TestConsole_ImportsWhatItsPreviewAccepted: a file the preview calls
-// ready imports, however its rows grow as JSON on the way back: 45,000
-// users with every column are 3.5 MB of CSV, under the file's 8 MB, but
-// over 8 MiB as the rows Import sends, and the import was refused with
-// "The request body is over 8 MiB" while the dialog said "45000 users
-// ready to import".
-func TestConsole_ImportsWhatItsPreviewAccepted(t *testing.T) {
-	svc, sock := newServer(t)
-	c, err := adminapi.Dial(sock)
-	if err != nil {
-		t.Fatal(err)
-	}
-	k := adminapi.NewConsole(c)
-	const n = 45_000
-	var csv strings.Builder
-	csv.WriteString("username,full_name,email,mobile,group\n")
-	for i := range n {
-		fmt.Fprintf(&csv, "user%06d,Full Name %d,user%06d@example.org,+4412345%06d,Group%d\n", i, i, i, i, i%20)
-	}
-	pre, err := k.PreviewImport(strings.NewReader(csv.String()))
-	if err != nil || !pre.OK() || len(pre.Rows) != n {
-		t.Fatalf("preview: %d rows, %d bad, %v", len(pre.Rows), pre.BadRows, err)
-	}
-	if got, err := k.ImportUsers(pre.Rows, nil); err != nil || got != n {
-		t.Fatalf("import: %d, %v", got, err)
-	}
-	if users, err := svc.Users(); err != nil || len(users) != n {
-		t.Fatalf("stored %d users, %v", len(users), err)
-	}
-}
-
-// TestConsole_ImportFileTooLargeSaysSplitIt: a file over the preview's
-// 8 MB is refused with what to do about it, not only what is wrong.
-// Before, "The import file is larger than 8 MB." and nothing more.
-func TestConsole_ImportFileTooLargeSaysSplitIt(t *testing.T) {
-	svc, sock := newServer(t)
-	c, err := adminapi.Dial(sock)
-	if err != nil {
-		t.Fatal(err)
-	}
-	k := adminapi.NewConsole(c)
-	big := "username,full_name\n" + strings.Repeat("someone,"+strings.Repeat("x", 100)+"\n", 90_000)
-	_, err = k.PreviewImport(strings.NewReader(big))
-	want := "The import file is larger than 8 MB; split it into smaller files and import them one by one."
-	if got := core.ErrorMessage(err); got != want {
-		t.Errorf("preview of a %d-byte file: %q, want %q", len(big), got, want)
-	}
-	if users, _ := svc.Users(); len(users) != 0 {
-		t.Errorf("%d users after a refused preview", len(users))
 	}
 }
