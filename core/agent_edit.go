@@ -89,6 +89,11 @@ func (s *Service) ChangeAgent(name string, c AgentChange) error {
 		if err := validateAgent(&a, c.newSecret()); err != nil {
 			return err
 		}
+		if c.newSecret() {
+			if err := s.secretFree(tx, a.Name, a.Secret); err != nil {
+				return err
+			}
+		}
 		if err := tx.PutAgent(a); err != nil {
 			return err
 		}

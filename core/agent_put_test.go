@@ -69,3 +69,76 @@ func TestService_PutAgentSecret(t *testing.T) {
 		}
 	}
 }
+
+// TestService_AgentSecretIsItsOwn: a shared secret another agent already
+// has is refused, whether a new agent is saved with it or an existing one
+// changed to it, on a plain and on a sealed store (where only keyed
+// hashes are kept). AuthorizeAgent takes the first matching agent by
+// name, so two agents with one secret on overlapping ranges let the
+// group-limited one's secret act as the other. An agent saved again with
+// its own secret, or edited keeping it, is not refused.
+func TestService_AgentSecretIsItsOwn(t *testing.T) {
+	const shared = "office-vpn-secret"
+	want := `Agent "a-vpn" already has this shared secret; give each agent its own (Generate makes one).`
+	for _, sealed := range []bool{false, true} {
+		open := storetest.MustOpen
+		if sealed {
+			open = storetest.MustOpenSealed
+		}
+		other := "sales-portal-secret"
+		for _, tt := range []struct {
+			name    string
+			save    func(svc *core.Service) error
+			wantErr string
+		}{
+			{"new agent with it", func(svc *core.Service) error {
+				return svc.PutAgent(core.Agent{Name: "b-sales", Host: "127.0.0.0/8", Group: "sales", Secret: shared})
+			}, want},
+			{"agent replaced with it", func(svc *core.Service) error {
+				return svc.PutAgent(core.Agent{Name: "c-web", Host: "127.0.0.2", Secret: shared})
+			}, want},
+			{"agent changed to it", func(svc *core.Service) error {
+				s := shared
+				return svc.ChangeAgent("c-web", core.AgentChange{Secret: &s})
+			}, want},
+			{"same agent saved again", func(svc *core.Service) error {
+				return svc.PutAgent(core.Agent{Name: "a-vpn", Host: "127.0.0.1", Secret: shared})
+			}, ""},
+			{"other agent keeps its own", func(svc *core.Service) error {
+				g := "sales"
+				return svc.ChangeAgent("c-web", core.AgentChange{Group: &g})
+			}, ""},
+			{"other agent, a new secret of its own", func(svc *core.Service) error {
+				s := "web-secret-2"
+				return svc.ChangeAgent("c-web", core.AgentChange{Secret: &s})
+			}, ""},
+		} {
+			t.Run(map[bool]string{false: "plain ", true: "sealed "}[sealed]+tt.name, func(t *testing.T) {
+				svc := storetest.MustServiceOn(t, open(t))
+				for _, a := range []core.Agent{{Name: "a-vpn", Host: "127.0.0.1", Secret: shared}, {Name: "c-web", Host: "127.0.0.2", Secret: other}} {
+					if err := svc.PutAgent(a); err != nil {
+						t.Fatal(err)
+					}
+				}
+				before := svc.Agents()
+				err := tt.save(svc)
+				if tt.wantErr == "" {
+					if err != nil {
+						t.Fatal(err)
+					}
+					return
+				}
+				var ce *core.Error
+				if !errors.As(err, &ce) || ce.Field != "secret" || ce.Message != tt.wantErr {
+					t.Fatalf("err %v, want the secret field's %q", err, tt.wantErr)
+				}
+				if after := svc.Agents(); len(after) != len(before) || after[1].Secret != before[1].Secret {
+					t.Errorf("a refused save changed the agents: %+v", after)
+				}
+				if a, ok := svc.AuthorizeAgent(netip.MustParseAddr("127.0.0.1"), shared); !ok || a.Name != "a-vpn" {
+					t.Errorf("the secret now authorizes %+v %v", a, ok)
+				}
+			})
+		}
+	}
+}

@@ -169,6 +169,8 @@ func (s *Service) PutAgent(a Agent) error {
 				return errAgentNeedsSecret()
 			}
 			a.Secret = old.Secret
+		} else if err := s.secretFree(tx, a.Name, a.Secret); err != nil {
+			return err
 		}
 		if err := tx.PutAgent(a); err != nil {
 			return err
@@ -179,6 +181,25 @@ func (s *Service) PutAgent(a Agent) error {
 		// A replacement says what it changed, as ChangeAgent does.
 		return log.add(LevelInfo, "", "Agent %q saved (host %s, group %s, rights: %s); changed: %s.", a.Name, a.Host, a.Group, a.Rights(), describeAgentChanges(old, a, !keep))
 	})
+}
+
+// secretFree refuses secret, new for the agent called name, when another
+// agent already has it. AuthorizeAgent takes the first agent by name whose
+// range holds the address and whose secret matches, so two agents with one
+// secret on overlapping ranges were one agent: the first answered for both,
+// and a secret given to a group- or right-limited agent acted with the
+// other's group and rights.
+func (s *Service) secretFree(tx Tx, name, secret string) error {
+	agents, err := tx.Agents()
+	if err != nil {
+		return err
+	}
+	for _, o := range agents {
+		if o.Name != name && s.secretMatches(SecretAgent, o.Secret, secret) {
+			return FieldError("secret", "Agent %q already has this shared secret; give each agent its own (Generate makes one).", o.Name)
+		}
+	}
+	return nil
 }
 
 // errAgentNeedsSecret refuses an agent saved without a shared secret when
