@@ -18,6 +18,7 @@ import (
 	"provisio/core/agentxml/agentxmltest"
 	"provisio/core/oathkey"
 	"provisio/core/qr"
+	"provisio/core/store"
 	"provisio/core/store/storetest"
 	"provisio/core/webclient"
 )
@@ -29,18 +30,7 @@ import (
 // browser on the LAN do, is refused with a sentence, on a page laid out
 // for the phone, and spends nothing.
 func TestOATH_SetUpPageCrossSiteInChromium(t *testing.T) {
-	svc := storetest.MustServiceOn(t, storetest.MustOpen(t), core.WithOATHKeys(oathkey.Keys{}))
-	srv, _ := agentxmltest.MustServer(t, svc, func(o *agentxml.Options) {
-		o.Portal = webclient.New(svc, webclient.Options{Fingerprint: o.Fingerprint, RequestFloor: time.Millisecond})
-	})
-	if err := svc.SetSetting("oath.enabled", "yes"); err != nil {
-		t.Fatal(err)
-	}
-	storetest.MustAddUser(t, svc, "alice", "9132")
-	ic, err := svc.MailOATHProvisionCode("alice", core.OATHOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	svc, srv, ic := oathLink(t, storetest.MustOpen(t))
 	u, err := url.Parse(ic.URL)
 	if err != nil {
 		t.Fatal(err)
@@ -135,18 +125,7 @@ func TestOATH_SecretPageFitsA320Phone(t *testing.T) {
 // out 980 px wide: the one sentence that says what happened was in type
 // too small to read. Each is a page laid out for the phone's width.
 func TestPages_RefusalsReadableOnAPhone(t *testing.T) {
-	svc := storetest.MustServiceOn(t, storetest.MustOpen(t), core.WithOATHKeys(oathkey.Keys{}))
-	srv, _ := agentxmltest.MustServer(t, svc, func(o *agentxml.Options) {
-		o.Portal = webclient.New(svc, webclient.Options{Fingerprint: o.Fingerprint, RequestFloor: time.Millisecond})
-	})
-	if err := svc.SetSetting("oath.enabled", "yes"); err != nil {
-		t.Fatal(err)
-	}
-	storetest.MustAddUser(t, svc, "alice", "9132")
-	ic, err := svc.MailOATHProvisionCode("alice", core.OATHOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, srv, ic := oathLink(t, storetest.MustOpen(t))
 	phone := newBrowser(t, budget(t))
 	readable := func(where, want string) {
 		t.Helper()
@@ -180,18 +159,7 @@ func TestPages_RefusalsReadableOnAPhone(t *testing.T) {
 // before the second press.
 func TestOATH_SetUpButtonSendsOnePOST(t *testing.T) {
 	st := storetest.MustOpen(t)
-	svc := storetest.MustServiceOn(t, st, core.WithOATHKeys(oathkey.Keys{}))
-	agentxmltest.MustServer(t, svc, func(o *agentxml.Options) {
-		o.Portal = webclient.New(svc, webclient.Options{Fingerprint: o.Fingerprint, RequestFloor: time.Millisecond})
-	})
-	if err := svc.SetSetting("oath.enabled", "yes"); err != nil {
-		t.Fatal(err)
-	}
-	storetest.MustAddUser(t, svc, "alice", "9132")
-	ic, err := svc.MailOATHProvisionCode("alice", core.OATHOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, _, ic := oathLink(t, st)
 
 	phone := newBrowser(t, budget(t))
 	phone.do(chromedp.Navigate(ic.URL), chromedp.WaitVisible(chromedp.CSS("button[type=submit]")))
@@ -231,4 +199,23 @@ func TestOATH_SetUpButtonSendsOnePOST(t *testing.T) {
 	if href := phone.eval(`(document.querySelector('a[href^="otpauth://"]') || {}).href || ""`); !strings.HasPrefix(href, "otpauth://") {
 		t.Fatalf("after two presses the page shows no otpauth:// link: %q", phone.text("body"))
 	}
+}
+
+// oathLink serves a site on st with authenticator apps turned on and the
+// web client, and returns alice's authenticator set-up link.
+func oathLink(t *testing.T, st *store.Store) (*core.Service, *agentxml.Server, core.IssuedCode) {
+	t.Helper()
+	svc := storetest.MustServiceOn(t, st, core.WithOATHKeys(oathkey.Keys{}))
+	srv, _ := agentxmltest.MustServer(t, svc, func(o *agentxml.Options) {
+		o.Portal = webclient.New(svc, webclient.Options{Fingerprint: o.Fingerprint, RequestFloor: time.Millisecond})
+	})
+	if err := svc.SetSetting("oath.enabled", "yes"); err != nil {
+		t.Fatal(err)
+	}
+	storetest.MustAddUser(t, svc, "alice", "9132")
+	ic, err := svc.MailOATHProvisionCode("alice", core.OATHOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return svc, srv, ic
 }
