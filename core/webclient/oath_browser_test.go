@@ -164,22 +164,7 @@ func TestOATH_SetUpButtonSendsOnePOST(t *testing.T) {
 	phone := newBrowser(t, budget(t))
 	phone.do(chromedp.Navigate(ic.URL), chromedp.WaitVisible(chromedp.CSS("button[type=submit]")))
 
-	held, release := make(chan struct{}), make(chan struct{})
-	writer := make(chan error, 1)
-	go func() {
-		writer <- st.Update(func(core.Tx) error {
-			close(held)
-			<-release
-			return nil
-		})
-	}()
-	<-held
-	released := false
-	defer func() {
-		if !released {
-			close(release)
-		}
-	}()
+	release := storetest.HoldWriter(t, st)
 	// Both presses are scheduled by one evaluation: once the first has
 	// started a navigation, chromedp waits for it to end before it
 	// evaluates anything more.
@@ -190,11 +175,7 @@ func TestOATH_SetUpButtonSendsOnePOST(t *testing.T) {
 		return "";
 	})()`)
 	time.Sleep(1500 * time.Millisecond) // the first POST waits for the writer meanwhile
-	close(release)
-	released = true
-	if err := <-writer; err != nil {
-		t.Fatal(err)
-	}
+	release()
 	phone.waitPage("This page is shown once")
 	if href := phone.eval(`(document.querySelector('a[href^="otpauth://"]') || {}).href || ""`); !strings.HasPrefix(href, "otpauth://") {
 		t.Fatalf("after two presses the page shows no otpauth:// link: %q", phone.text("body"))

@@ -7,7 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"provisio/core"
 	"provisio/core/store/storetest"
 )
 
@@ -30,22 +29,7 @@ func TestHandler_SlowIssueAnswersAtTheFloor(t *testing.T) {
 	w.addUser(t, "mailed", "1357", "mailed@example.org")
 	hc := w.client(t)
 
-	held, release := make(chan struct{}), make(chan struct{})
-	writer := make(chan error, 1)
-	go func() {
-		writer <- st.Update(func(core.Tx) error {
-			close(held)
-			<-release
-			return nil
-		})
-	}()
-	<-held
-	released := false
-	defer func() {
-		if !released {
-			close(release)
-		}
-	}()
+	release := storetest.HoldWriter(t, st)
 
 	type answer struct {
 		code int
@@ -73,11 +57,7 @@ func TestHandler_SlowIssueAnswersAtTheFloor(t *testing.T) {
 		t.Fatal("the answer waited for the slow commit: its delay tells a stranger the account exists")
 	}
 
-	close(release)
-	released = true
-	if err := <-writer; err != nil {
-		t.Fatal(err)
-	}
+	release()
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		pend, err := w.svc.PendingCodes()
