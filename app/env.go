@@ -101,6 +101,12 @@ func (sc storeChoice) check() error {
 		return nil
 	}
 	_, err := etcdstore.ParseURL(sc.url, sc.ca, sc.cert, sc.key)
+	// A mistake in how the store was written is a usage error (exit 2);
+	// a TLS file that cannot be read is an error (exit 1).
+	var ae *etcdstore.AddressError
+	if errors.As(err, &ae) {
+		return usageError{msg: ae.Error()}
+	}
 	return err
 }
 

@@ -77,32 +77,32 @@ func ParseURL(raw, caFile, certFile, keyFile string) (Config, error) {
 	shown := userInfo.ReplaceAllString(raw, "***@")
 	rest, ok := strings.CutPrefix(raw, "etcd://")
 	if !ok {
-		return c, fmt.Errorf("the store %q is not an etcd:// address; write it as etcd://host1:2379,host2:2379,host3:2379", shown)
+		return c, addressErr("the store %q is not an etcd:// address; write it as etcd://host1:2379,host2:2379,host3:2379", shown)
 	}
 	rest, query, _ := strings.Cut(rest, "?")
 	hosts, site, _ := strings.Cut(rest, "/")
 	if strings.Contains(hosts, "@") {
 		// Provisio would not send it, and Where would show it on the
 		// Server screen: etcd authenticates Provisio by its certificate.
-		return c, fmt.Errorf("the store address %q cannot carry a user or password (before @): Provisio does not send them; remove them, and give etcd a client certificate with --etcd-cert and --etcd-key instead", shown)
+		return c, addressErr("the store address %q cannot carry a user or password (before @): Provisio does not send them; remove them, and give etcd a client certificate with --etcd-cert and --etcd-key instead", shown)
 	}
 	site = strings.Trim(site, "/")
 	if query != "" {
 		q, err := url.ParseQuery(query)
 		if err != nil {
-			return c, fmt.Errorf("the store address %q has a bad query: %w", shown, err)
+			return c, addressErr("the store address %q has a bad query: %v", shown, err)
 		}
 		if v := q.Get("max-txn-ops"); v != "" {
 			n, err := strconv.Atoi(v)
 			if err != nil || n < 1 {
-				return c, fmt.Errorf("max-txn-ops=%q in the store address is not a positive number", v)
+				return c, addressErr("max-txn-ops=%q in the store address is not a positive number", v)
 			}
 			c.MaxTxnOps = n
 		}
 		if v := q.Get("request-timeout"); v != "" {
 			d, err := time.ParseDuration(v)
 			if err != nil || d < 100*time.Millisecond || d > 5*time.Minute {
-				return c, fmt.Errorf("request-timeout=%q in the store address is not a duration between 100ms and 5m (write it as 3s)", v)
+				return c, addressErr("request-timeout=%q in the store address is not a duration between 100ms and 5m (write it as 3s)", v)
 			}
 			c.RequestTimeout = d
 		}
@@ -112,7 +112,7 @@ func ParseURL(raw, caFile, certFile, keyFile string) (Config, error) {
 			site = s
 		}
 		if strings.ContainsAny(site, "/ ") {
-			return c, fmt.Errorf("the site %q in the store address must be one word without slashes or spaces", site)
+			return c, addressErr("the site %q in the store address must be one word without slashes or spaces", site)
 		}
 	}
 	for _, h := range strings.Split(hosts, ",") {
@@ -126,14 +126,14 @@ func ParseURL(raw, caFile, certFile, keyFile string) (Config, error) {
 		c.Endpoints = append(c.Endpoints, h)
 	}
 	if len(c.Endpoints) == 0 {
-		return c, fmt.Errorf("the store %q names no etcd member; write it as etcd://host1:2379,host2:2379,host3:2379", shown)
+		return c, addressErr("the store %q names no etcd member; write it as etcd://host1:2379,host2:2379,host3:2379", shown)
 	}
 	c.Site = site
 	if caFile == "" && certFile == "" && keyFile == "" {
 		return c, nil
 	}
 	if (certFile == "") != (keyFile == "") {
-		return c, errors.New("--etcd-cert and --etcd-key go together: give both or neither")
+		return c, addressErr("--etcd-cert and --etcd-key go together: give both or neither")
 	}
 	tc := &tls.Config{MinVersion: tls.VersionTLS12}
 	if caFile != "" {
@@ -155,6 +155,17 @@ func ParseURL(raw, caFile, certFile, keyFile string) (Config, error) {
 	}
 	c.TLS = tc
 	return c, nil
+}
+
+// AddressError is a ParseURL error in how the store was written (the
+// address, or the TLS flags given together), as against a file it could
+// not read: a command exits with its usage code for it.
+type AddressError struct{ msg string }
+
+func (e *AddressError) Error() string { return e.msg }
+
+func addressErr(format string, args ...any) error {
+	return &AddressError{msg: fmt.Sprintf(format, args...)}
 }
 
 // userInfo matches a user name and password before a host of a store
