@@ -420,3 +420,41 @@ func TestConsole_HealthSentenceIsReadInFull(t *testing.T) {
 		t.Errorf("healthy again, the status line is %.0f px high, was %.0f", got, oneLine)
 	}
 }
+
+// TestConsole_StatusLineWithSeveralAddresses: a server with an advertised
+// name and two LAN addresses (an office with a VPN interface) listed
+// three URLs first, and at 1280×800 the line was cut with an ellipsis,
+// its Site ID and counts gone. The counts come first now; what is cut is
+// the tail of the address list, the advertised address (what phones
+// use) still read at 1280 px; the Server screen lists them all.
+func TestConsole_StatusLineWithSeveralAddresses(t *testing.T) {
+	urls := []string{"https://provisio.office.example:8443/", "https://192.168.100.210:8443/", "https://10.200.100.1:8443/"}
+	h := newHarnessWith(t, func(h *harness, d *Deps) {
+		d.ServerURLs = func() []string { return urls }
+	})
+	fyne.CurrentApp().Settings().SetTheme(Theme())
+	for _, size := range []fyne.Size{{Width: 1280, Height: 800}, {Width: 1024, Height: 768}} {
+		h.win.Resize(size)
+		h.c.refreshStatus()
+		h.settle()
+		writeShot(t, fmt.Sprintf("status-three-urls-%vx%v.png", size.Width, size.Height), h.win.Canvas().Capture())
+		got := drawnText(h.c.status)
+		wants := []string{"Site ID office", "0 devices provisioned", "0 codes pending"}
+		if size.Width >= 1280 {
+			wants = append(wants, urls[0])
+		}
+		for _, want := range wants {
+			if !strings.Contains(got, want) {
+				t.Errorf("%v: the status bar reads %q, without %q", size, got, want)
+			}
+		}
+		if bad := squashed(h.win.Content()); len(bad) > 0 {
+			t.Errorf("%v: %v", size, bad)
+		}
+	}
+	h.c.showScreen(h.c.server.content)
+	h.settle()
+	if got := h.c.server.state.Text; !strings.Contains(got, strings.Join(urls, ", ")) {
+		t.Errorf("the Server screen reads %q, without every address", got)
+	}
+}

@@ -235,7 +235,7 @@ func TestServerScreen_NewPortRestartsServer(t *testing.T) {
 	if now == old || !strings.HasSuffix(now, ":"+port) {
 		t.Errorf("server at %s, was %s, want port %s", now, old, port)
 	}
-	if !strings.HasPrefix(s.state.Text, "Running at "+now) || !strings.HasPrefix(h.c.status.Text, now) {
+	if !strings.HasPrefix(s.state.Text, "Running at "+now) || !strings.HasSuffix(h.c.status.Text, "   ·   "+now) {
 		t.Errorf("state %q, status %q", s.state.Text, h.c.status.Text)
 	}
 	if err := ls.ping(t, h.c.fingerprint); err != nil {

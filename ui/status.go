@@ -121,14 +121,19 @@ func (c *Console) showStatus(f statusFacts) {
 		parts = append(parts, h.Message())
 		c.status.Wrapping, c.status.Truncation = fyne.TextWrapWord, fyne.TextTruncateOff
 	}
-	if len(urls) > 0 {
-		parts = append(parts, strings.Join(urls, ", "))
-	}
 	parts = append(parts, "Site ID "+f.siteID)
 	if c.users != nil {
 		devices, pending := c.users.counts()
 		parts = append(parts, plural(devices, "device provisioned", "devices provisioned"),
 			plural(pending, "code pending", "codes pending"))
+	}
+	// The addresses last: a server with an advertised name and two LAN
+	// addresses (an office with a VPN) lists three, and at 1280 px the
+	// cut then took the counts; now it takes the last addresses, the
+	// advertised one (what phones use) first. The Server screen lists
+	// them all.
+	if len(urls) > 0 {
+		parts = append(parts, strings.Join(urls, ", "))
 	}
 	fp := c.fingerprint
 	if fp == "" {
