@@ -24,7 +24,12 @@ const (
 //go:embed templates/*.html
 var templateFS embed.FS
 
-var provisionTmpl = template.Must(template.ParseFS(templateFS, "templates/provision.html"))
+// paletteFile defines "palette", the colours every phone page starts its
+// style with, so that each follows the phone's dark mode as the web
+// client does.
+const paletteFile = "templates/palette.html"
+
+var provisionTmpl = template.Must(template.ParseFS(templateFS, "templates/provision.html", paletteFile))
 
 // tokenIndex answers GET /{proxy,pinsafe,sentry}/TokenIndex?username=U
 // (and &id=DEVICE for clients that have it) with the next unused string

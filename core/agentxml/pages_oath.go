@@ -22,9 +22,9 @@ import (
 var (
 	oathSetupTmpl = template.Must(template.New("oath_setup.html").
 			Funcs(template.FuncMap{"oathSetupScript": func() template.JS { return template.JS(oathSetupJS) }}).
-			ParseFS(templateFS, "templates/oath_setup.html"))
-	oathTmpl    = template.Must(template.ParseFS(templateFS, "templates/oath.html"))
-	refusedTmpl = template.Must(template.ParseFS(templateFS, "templates/refused.html"))
+			ParseFS(templateFS, "templates/oath_setup.html", paletteFile))
+	oathTmpl    = template.Must(template.ParseFS(templateFS, "templates/oath.html", paletteFile))
+	refusedTmpl = template.Must(template.ParseFS(templateFS, "templates/refused.html", paletteFile))
 )
 
 // oathSetupJS is the set-up page's only script, inline so that the page

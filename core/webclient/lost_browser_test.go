@@ -147,11 +147,7 @@ func TestWebClient_LostCodesGetANewOne(t *testing.T) {
 	phone.visible("#pin-view")
 	oldID := parseStored(t, phone.stored()).ID
 
-	u, err := url.Parse(w.url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	phone.clearSiteData(u.Scheme + "://" + u.Host)
+	phone.clearSiteData(origin(t, w))
 	phone.do(chromedp.Navigate(w.url + "/userportal/app/"))
 	phone.visible("#empty")
 	if s := phone.stored(); s != "none" {
@@ -380,4 +376,71 @@ func TestWebClient_SetUpLimitSaysHowLong(t *testing.T) {
 	if got := phone.eval(`document.getElementById('setup-code').value`); got != "WRONG234" {
 		t.Errorf("the form lost the code typed: %q", got)
 	}
+}
+
+// TestWebClient_CodesDeletedWhileAwaySaysOneThing: a phone keeps the
+// authenticator's page in memory for days, and Safari deletes the site's
+// data after a week without a visit whether or not a tab still shows it
+// (as does a person clearing the browser's data). Coming back to the page
+// then showed the empty authenticator under what the page had said of
+// the stored phone: "Offline: using the strings stored on this phone" (a
+// phone away from the office network says so) above "This phone holds no
+// security strings", or the banner of a removed phone above it. Only the
+// empty authenticator's sentence and its way to a new code remain.
+func TestWebClient_CodesDeletedWhileAwaySaysOneThing(t *testing.T) {
+	t.Run("offline", func(t *testing.T) {
+		w := newWorld(t)
+		phone, addr := phoneThenServerGone(t, w)
+		t.Cleanup(func() {
+			if err := w.srv.Open(addr); err != nil {
+				t.Error(err)
+			}
+		})
+		phone.do(chromedp.Reload())
+		phone.visible("#string-view")
+		if got := phone.text("#status"); !strings.Contains(got, "Offline") {
+			t.Fatalf("status = %q, want it to say offline", got)
+		}
+		phone.clearSiteData(origin(t, w))
+		phone.comeBack()
+		phone.until(`!document.getElementById('empty').hidden`, 10*time.Second, "the page, shown again, says the strings are gone")
+		if got := phone.shownText("#status"); got != "" {
+			t.Errorf("over the empty authenticator the status still says %q", got)
+		}
+		if !phone.hidden("auth") || phone.hidden("empty-intro") {
+			t.Error("the page shows codes, or not why there are none")
+		}
+	})
+	t.Run("removed", func(t *testing.T) {
+		w := newWorld(t)
+		w.addUser(t, "alice", "9132", "")
+		phone := newBrowser(t, budget(t))
+		phone.do(chromedp.Navigate(w.code(t, "alice").URL), chromedp.Tap(chromedp.CSS("#setup-phone")))
+		phone.visible("#pin-view")
+		if err := w.svc.RevokeDevice("alice"); err != nil {
+			t.Fatal(err)
+		}
+		phone.do(chromedp.Reload())
+		phone.visible("#banner")
+		phone.clearSiteData(origin(t, w))
+		phone.comeBack()
+		phone.until(`!document.getElementById('empty-intro').hidden`, 10*time.Second, "the page, shown again, says the strings are gone")
+		if !phone.hidden("banner") {
+			t.Errorf("over the empty authenticator the banner still says %q", phone.text("#banner"))
+		}
+		if where := phone.onFirstScreen(`#empty a[href="/userportal/"]`); where != "" {
+			t.Errorf("the way to a new code is not on the first screen: %s", where)
+		}
+	})
+}
+
+// origin is the scheme and host of w's server, whose site data a browser
+// clears.
+func origin(t *testing.T, w *world) string {
+	t.Helper()
+	u, err := url.Parse(w.url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u.Scheme + "://" + u.Host
 }

@@ -122,6 +122,10 @@
     document.getElementById('app').setAttribute('aria-busy', 'false');
     renderInstall();
     if (!state) {
+      // Also when the record vanished under a page that showed it (Safari's
+      // deletion, or the site's data cleared, while the page was kept in
+      // memory): what the banner said of the stored phone no longer holds.
+      show('banner', false);
       show('empty', true); show('empty-intro', true); show('auth', false); show('device', false); show('support', false); show('install', false);
       $('who').textContent = '';
       return;
@@ -377,6 +381,10 @@
     ProvisioStore.load().then(function (s) {
       // Still not set up: keep what the person may have typed.
       if (!s && !state) return;
+      // The strings were deleted while the page was away: a status
+      // such as "Offline: using the strings stored on this phone" would
+      // now contradict the page that says there are none.
+      if (!s) say('');
       state = s || null; shown = -1; first = -1; pin = '';
       show('otc-box', false);
       if (!state || state.replaced) { render(); return; }
