@@ -94,6 +94,10 @@ func (c *cli) printRecords(r *store.Report) {
 	for _, p := range r.BadRecords {
 		fmt.Fprintf(c.out, "Unreadable: %s\n", p)
 	}
+	// Not damage: the agents work, but one secret acts as several.
+	if s := core.SharedSecretsSentence(r.SharedAgentSecrets); s != "" {
+		fmt.Fprintf(c.out, "Warning: %s\n", s)
+	}
 }
 
 // checkSite is check for records kept in etcd (--store): every record of

@@ -12,12 +12,12 @@ import (
 	"runtime/debug"
 	"strings"
 	"syscall"
-	"time"
 
 	"provisio/core"
 	"provisio/core/adminapi"
 	"provisio/core/backup"
 	"provisio/core/certs"
+	"provisio/core/etcdstore"
 	"provisio/core/store"
 )
 
@@ -368,7 +368,13 @@ func (e *env) refuseWhileSiteRuns(what string) error {
 	if e.kv == nil {
 		return nil
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	// As long as the connect was allowed (the address's request-timeout,
+	// or 5 s).
+	wait := e.kv.Config().DialTimeout
+	if wait == 0 {
+		wait = etcdstore.DefaultDialTimeout
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
 	defer cancel()
 	who, err := e.leader.Current(ctx)
 	if err != nil {

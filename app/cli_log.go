@@ -5,8 +5,10 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"text/tabwriter"
 
 	"provisio/core"
@@ -105,11 +107,16 @@ func logVerifiedText(v core.LogChain) string {
 // exportLog writes the whole audit log (core.ExportLog, as the Log
 // screen's Export) to standard output, or to outPath through a
 // temporary file beside it, so that a failed export never leaves a half
-// file under the name. The file is the owner's only: it names every user.
+// file under the name, nor harms the file that was there. It replaces an
+// earlier export (checkExportOut), never another file. The file is the
+// owner's only: it names every user.
 func (c *cli) exportLog(api core.ConsoleAPI, outPath string, text bool) error {
 	o := core.LogExport{Text: text}
 	if outPath == "" || outPath == "-" {
 		_, err := core.ExportLog(c.out, api, o)
+		return err
+	}
+	if err := checkExportOut(outPath); err != nil {
 		return err
 	}
 	dir := filepath.Dir(outPath)
@@ -133,4 +140,49 @@ func (c *cli) exportLog(api core.ConsoleAPI, outPath string, text bool) error {
 	}
 	fmt.Fprintf(c.out, "Exported %d audit log %s to %s.\n", n, map[bool]string{true: "entry", false: "entries"}[n == 1], outPath)
 	return nil
+}
+
+// checkExportOut refuses an --out that log export must not replace: a
+// folder, or a file that is not an earlier export (a mistyped name that
+// hits a report or a configuration file). An earlier export, as a daily
+// export to one name leaves, and an empty file, are replaced, as backup
+// --out replaces an earlier backup.
+func checkExportOut(out string) error {
+	fi, err := os.Stat(out)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return nil
+	case err != nil:
+		return fmt.Errorf("%s cannot be checked (%v); nothing was written.", out, unwrapPath(err))
+	case fi.IsDir():
+		return fmt.Errorf("--out %s is a folder; give the export's file name, such as %s (nothing was written).", out, filepath.Join(out, "audit.csv"))
+	case !fi.Mode().IsRegular() || !isLogExport(out):
+		return fmt.Errorf("%s exists and is not an audit log export, so it is not replaced; choose another name or move it away first (nothing was written).", out)
+	}
+	return nil
+}
+
+// logExportHeads start the first line of every export core.ExportLog
+// writes, as CSV or as text, also those from before the "by" column.
+var logExportHeads = []string{"time,level,user,message", "time\tlevel\tuser\tmessage"}
+
+// isLogExport reports whether the file at path is empty or starts as an
+// audit log export.
+func isLogExport(path string) bool {
+	f, err := os.Open(path)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	head := make([]byte, 64)
+	n, err := io.ReadFull(f, head)
+	if n == 0 {
+		return errors.Is(err, io.EOF)
+	}
+	for _, h := range logExportHeads {
+		if strings.HasPrefix(string(head[:n]), h) {
+			return true
+		}
+	}
+	return false
 }

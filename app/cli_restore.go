@@ -38,8 +38,13 @@ var restoreCommand = command{
 				id, err = backup.IdentityFile(*identity)
 			} else {
 				var p string
-				if p, err = backup.PassphraseFile(*passFile); err == nil {
+				var exposed *backup.ExposedFileError
+				if p, exposed, err = backup.RestorePassphraseFile(*passFile); err == nil {
 					id, err = backup.PassphraseIdentity(p)
+				}
+				if exposed != nil && err == nil {
+					// Read all the same: see RestorePassphraseFile.
+					fmt.Fprintf(c.errOut, "provisio: warning: %s.\n", exposed)
 				}
 			}
 			var short *backup.ShortPassphraseError

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"provisio/core"
 	"provisio/core/etcdstore/etcdtest"
@@ -130,9 +131,15 @@ func TestEtcd_KeyRotateSaysWhenTheSiteCannotBeAsked(t *testing.T) {
 	defer e.close()
 	cluster.Kill(1)
 	cluster.Kill(2)
+	began := time.Now()
 	err = e.refuseWhileSiteRuns("key rotate")
 	if err == nil {
 		t.Fatal("key rotate went ahead without asking etcd who runs")
+	}
+	// It waits as the address's request-timeout says (2 s), not 5 s: a
+	// bound that tells the two apart.
+	if took := time.Since(began); took > 4*time.Second {
+		t.Errorf("asking who runs took %v with request-timeout=2s", took)
 	}
 	var out, errOut syncBuffer
 	(&cli{out: &out, errOut: &errOut}).fail(err)

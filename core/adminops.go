@@ -234,6 +234,9 @@ type AdminAgent struct {
 	// Addresses are the ranges the agent is accepted from now; empty
 	// when its host name does not resolve.
 	Addresses []string `json:"addresses"`
+	// SharesSecretWith names the other agents that have the same shared
+	// secret (saved before each agent needed its own); never the secret.
+	SharesSecretWith []string `json:"shares_secret_with,omitempty"`
 }
 
 // AdminNewAgent is the request to add or replace an agent.

@@ -73,6 +73,9 @@ type ConsoleAPI interface {
 
 	// Agents.
 	Agents() []Agent
+	// AgentsSharingSecrets names the agents saved before each needed
+	// its own secret that share one (Service.AgentsSharingSecrets).
+	AgentsSharingSecrets() [][]string
 	AgentAddresses(name string) []netip.Prefix
 	PutAgent(a Agent) error
 	// ChangeAgent makes only the change given, onto the agent as stored

@@ -144,9 +144,21 @@ func (l LocalAdmin) SetSetting(key, value string) (AdminSetting, error) {
 // Agents implements AdminAPI.
 func (l LocalAdmin) Agents() ([]AdminAgent, error) {
 	agents := l.svc().Agents()
+	shared := map[string][]string{}
+	for _, g := range l.svc().AgentsSharingSecrets() {
+		for _, n := range g {
+			for _, o := range g {
+				if o != n {
+					shared[n] = append(shared[n], o)
+				}
+			}
+		}
+	}
 	out := make([]AdminAgent, 0, len(agents))
 	for _, a := range agents {
-		out = append(out, l.toAdminAgent(a))
+		aa := l.toAdminAgent(a)
+		aa.SharesSecretWith = shared[a.Name]
+		out = append(out, aa)
 	}
 	return out, nil
 }

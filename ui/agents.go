@@ -29,6 +29,9 @@ type agentsScreen struct {
 
 	list  *widget.List
 	empty *widget.Label
+	// shared names the agents that share a shared secret (saved before
+	// each needed its own), hidden when none do.
+	shared *widget.Label
 
 	add, edit, del *widget.Button
 
@@ -63,6 +66,8 @@ func newAgentsScreen(c *Console) *agentsScreen {
 		s.updateButtons()
 	}
 	s.empty = &widget.Label{Alignment: fyne.TextAlignCenter, Wrapping: fyne.TextWrapWord, Text: agentsNone}
+	s.shared = &widget.Label{Importance: widget.WarningImportance, Wrapping: fyne.TextWrapWord}
+	s.shared.Hide()
 
 	s.add = widget.NewButtonWithIcon("Add agent", theme.ContentAddIcon(), func() { s.openForm(nil) })
 	s.add.Importance = widget.HighImportance
@@ -77,6 +82,7 @@ func newAgentsScreen(c *Console) *agentsScreen {
 		container.NewBorder(nil, nil, nil, s.add, newHeading("Agents")),
 		newNote("An agent may call the AgentXML API from its host or address range with its shared secret. "+
 			"Its group limits which users it may sign in; ANY admits everyone."),
+		s.shared,
 		newHeader(agentColumns, "Name", "Host or range", "Group", "Authentication modes", "Can act as repository"),
 		widget.NewSeparator(),
 	)
@@ -103,6 +109,7 @@ const (
 type agentsRead struct {
 	agents []core.Agent
 	hosts  map[string]string
+	shared [][]string // AgentsSharingSecrets
 }
 
 // refresh reads the service's agents again. An attached console asks off
@@ -120,7 +127,7 @@ func (s *agentsScreen) refreshThen(fn func()) { s.reads.askThen(s.read(), fn) }
 func (s *agentsScreen) read() func() (agentsRead, error) {
 	svc := s.c.svc
 	return func() (agentsRead, error) {
-		r := agentsRead{agents: svc.Agents(), hosts: map[string]string{}}
+		r := agentsRead{agents: svc.Agents(), hosts: map[string]string{}, shared: svc.AgentsSharingSecrets()}
 		for _, a := range r.agents {
 			r.hosts[a.Name] = agentHostText(svc, a)
 		}
@@ -131,6 +138,12 @@ func (s *agentsScreen) read() func() (agentsRead, error) {
 // show puts a read on screen, keeping the selection.
 func (s *agentsScreen) show(r agentsRead, _ error) {
 	s.agents, s.hosts = r.agents, r.hosts
+	s.shared.SetText(core.SharedSecretsSentence(r.shared))
+	if hidden := s.shared.Text == ""; hidden != s.shared.Hidden {
+		// The heading grows or shrinks: the screen lays out again.
+		s.shared.Hidden = hidden
+		s.content.Refresh()
+	}
 	s.empty.SetText(agentsNone)
 	s.empty.Hidden = len(s.agents) > 0
 	s.empty.Refresh()

@@ -238,3 +238,71 @@ func TestAgentsScreen_FollowsOutsideChanges(t *testing.T) {
 	}
 	h.waitFor("agent listed", func() bool { return h.c.agents.list.Length() == 1 })
 }
+
+// Agents saved before each agent needed its own secret may share one:
+// the Agents screen names them and says to give each its own, on a
+// console over its store and on one attached over the admin socket, and
+// the warning goes once they differ. The records are written straight
+// into a sealed store, as the old rule let the service write them.
+func TestAgentsScreen_NamesAgentsSharingASecret(t *testing.T) {
+	for _, attached := range []bool{false, true} {
+		name := "own store"
+		if attached {
+			name = "attached"
+		}
+		t.Run(name, func(t *testing.T) {
+			const shared = "one-secret-for-two"
+			st := storetest.MustOpenSealed(t)
+			if err := st.Update(func(tx core.Tx) error {
+				for _, a := range []core.Agent{
+					{Name: "vpn", Host: "192.168.1.1", Secret: shared, Group: core.GroupAny},
+					{Name: "wiki", Host: "192.168.1.0/24", Secret: shared, Group: "sales"},
+					{Name: "mail", Host: "192.168.1.9", Secret: "a-secret-of-its-own", Group: core.GroupAny},
+				} {
+					if err := tx.PutAgent(a); err != nil {
+						return err
+					}
+				}
+				return nil
+			}); err != nil {
+				t.Fatal(err)
+			}
+			var h *harness
+			if attached {
+				h, _ = newAttachedHarnessWith(t, attachedService{store: st})
+			} else {
+				h = newHarnessOn(t, st, nil)
+			}
+			s := h.c.agents
+			h.waitFor("the agents listed", func() bool { return len(s.agents) == 3 })
+			h.settle()
+			want := `Agents "vpn" and "wiki" have the same shared secret, saved before each agent needed its own: ` +
+				`a request with it may act as any of them. Give each its own shared secret (in the console: Agents, Edit, Generate; ` +
+				`or provisio agent add NAME again with --secret -) and set the new one in that agent's program.`
+			if !s.shared.Visible() || s.shared.Text != want {
+				t.Fatalf("warning shown %v: %q, want %q", s.shared.Visible(), s.shared.Text, want)
+			}
+			if strings.Contains(s.shared.Text, shared) {
+				t.Fatal("the warning shows the secret")
+			}
+
+			// The admin gives wiki its own secret: the warning goes.
+			s.list.Select(2) // sorted: mail, vpn, wiki
+			if s.selected != "wiki" {
+				t.Fatalf("selected %q", s.selected)
+			}
+			test.Tap(s.edit)
+			if s.form == nil {
+				t.Fatal("Edit opened nothing")
+			}
+			f := s.form
+			test.Tap(f.generate)
+			test.Tap(f.save)
+			h.waitFor("the form closed", func() bool { return s.form == nil })
+			h.waitFor("the warning gone", func() bool { return !s.shared.Visible() })
+			if got := h.svc.AgentsSharingSecrets(); len(got) != 0 {
+				t.Errorf("still sharing: %v", got)
+			}
+		})
+	}
+}

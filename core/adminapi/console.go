@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/netip"
 	"net/url"
+	"sort"
 	"strconv"
 	"sync"
 	"time"
@@ -383,6 +384,26 @@ func (k *Console) Agents() []core.Agent {
 		out[i] = core.Agent{Name: a.Name, Host: a.Host, Secret: core.SecretMask, Group: a.Group,
 			Repository: a.Repository, Helpdesk: a.Helpdesk, Modes: a.Modes}
 	}
+	return out
+}
+
+// AgentsSharingSecrets implements core.ConsoleAPI from the agent list,
+// where the service names each agent's partners (SharesSecretWith).
+func (k *Console) AgentsSharingSecrets() [][]string {
+	var out [][]string
+	seen := map[string]bool{}
+	for _, a := range k.agentList() {
+		if len(a.SharesSecretWith) == 0 || seen[a.Name] {
+			continue
+		}
+		g := append([]string{a.Name}, a.SharesSecretWith...)
+		for _, n := range g {
+			seen[n] = true
+		}
+		sort.Strings(g)
+		out = append(out, g)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i][0] < out[j][0] })
 	return out
 }
 

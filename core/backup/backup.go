@@ -16,6 +16,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"runtime"
 	"strings"
 	"time"
 
@@ -232,23 +233,69 @@ func noMatch(head []byte, id age.Identity) string {
 	return "the identity does not open it: it was encrypted to another age recipient"
 }
 
-// PassphraseFile reads a passphrase from the first line of a file, so it
-// never appears in argv.
+// PassphraseFile reads the passphrase a backup is encrypted with from the
+// first line of a file, so it never appears in argv. A file that other
+// users can read or change is refused (*ExposedFileError), as OpenSSH
+// refuses such a private key: the passphrase it holds protects every
+// backup made with it, and a scheduled backup keeps using the file.
 func PassphraseFile(path string) (string, error) {
-	data, err := readSmallFile("passphrase file", path)
+	p, exposed, err := readPassphraseFile(path)
 	if err != nil {
 		return "", err
+	}
+	if exposed != nil {
+		return "", exposed
+	}
+	return p, nil
+}
+
+// RestorePassphraseFile reads the passphrase that opens a backup, as
+// PassphraseFile does, but reads a file other users can read all the
+// same and returns exposed to say so: a restore uses the file once,
+// refusing would keep nothing secret that is not already exposed, and a
+// restore is often urgent, from a passphrase on a USB stick whose file
+// system has no owner-only mode.
+func RestorePassphraseFile(path string) (p string, exposed *ExposedFileError, err error) {
+	return readPassphraseFile(path)
+}
+
+func readPassphraseFile(path string) (string, *ExposedFileError, error) {
+	data, mode, err := readSmallFile("passphrase file", path)
+	if err != nil {
+		return "", nil, err
 	}
 	if core.IsAgeIdentity(string(data)) {
 		// age-keygen's file: its first line, a comment, would have
 		// become the passphrase.
-		return "", fmt.Errorf("%s holds an age identity, not a passphrase: to encrypt backups to it, give its public key as the recipient (age1…, which age-keygen -y prints); to restore, give it as the identity file", path)
+		return "", nil, fmt.Errorf("%s holds an age identity, not a passphrase: to encrypt backups to it, give its public key as the recipient (age1…, which age-keygen -y prints); to restore, give it as the identity file", path)
 	}
 	p := strings.TrimRight(strings.SplitN(string(data), "\n", 2)[0], "\r")
 	if len(p) < 8 {
-		return "", &ShortPassphraseError{Path: path}
+		return "", nil, &ShortPassphraseError{Path: path}
 	}
-	return p, nil
+	var exposed *ExposedFileError
+	// Windows has no such mode bits (Go reports 0666 for every file).
+	if runtime.GOOS != "windows" && mode.Perm()&exposedBits != 0 {
+		exposed = &ExposedFileError{Path: path, Mode: mode.Perm()}
+	}
+	return p, exposed, nil
+}
+
+// exposedBits are the modes that let users other than the owner read a
+// passphrase file, or change it to a passphrase of their own for the
+// next backups.
+const exposedBits fs.FileMode = 0o066
+
+// ExposedFileError is PassphraseFile's error for a passphrase file that
+// its group or other users can read or change. It names the file and the
+// command that fixes it.
+type ExposedFileError struct {
+	Path string      // the passphrase file
+	Mode fs.FileMode // its permission bits
+}
+
+func (e *ExposedFileError) Error() string {
+	return fmt.Sprintf("the passphrase file %s can be read or changed by other users of this machine (mode %04o), so it keeps no backup secret; run chmod 600 %s to make it the owner's alone", e.Path, uint32(e.Mode), e.Path)
 }
 
 // ShortPassphraseError is PassphraseFile's error for a passphrase under 8
@@ -283,7 +330,7 @@ func ParseRecipient(s string) (age.Recipient, error) {
 
 // IdentityFile reads age identities (AGE-SECRET-KEY-1…) from a file.
 func IdentityFile(path string) (age.Identity, error) {
-	data, err := readSmallFile("identity file", path)
+	data, _, err := readSmallFile("identity file", path)
 	if err != nil {
 		return nil, err
 	}
@@ -316,23 +363,23 @@ const maxSecretFile = 64 << 10
 // readSmallFile reads a passphrase or identity file; its errors are
 // sentences that name the file and say what is wrong with it, without
 // the system call's text ("open /x: no such file or directory").
-func readSmallFile(what, path string) ([]byte, error) {
+func readSmallFile(what, path string) ([]byte, fs.FileMode, error) {
 	fi, err := os.Stat(path)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
-		return nil, fmt.Errorf("the %s %s does not exist", what, path)
+		return nil, 0, fmt.Errorf("the %s %s does not exist", what, path)
 	case err != nil:
-		return nil, fmt.Errorf("the %s %s cannot be read (%v)", what, path, pathReason(err))
+		return nil, 0, fmt.Errorf("the %s %s cannot be read (%v)", what, path, pathReason(err))
 	case fi.IsDir():
-		return nil, fmt.Errorf("the %s %s is a folder, not a file", what, path)
+		return nil, 0, fmt.Errorf("the %s %s is a folder, not a file", what, path)
 	case fi.Size() > maxSecretFile:
-		return nil, fmt.Errorf("the %s %s is too big to be one (%d bytes); check the path", what, path, fi.Size())
+		return nil, 0, fmt.Errorf("the %s %s is too big to be one (%d bytes); check the path", what, path, fi.Size())
 	}
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("the %s %s cannot be read (%v)", what, path, pathReason(err))
+		return nil, 0, fmt.Errorf("the %s %s cannot be read (%v)", what, path, pathReason(err))
 	}
-	return data, nil
+	return data, fi.Mode(), nil
 }
 
 // pathReason is the system's reason in an *fs.PathError ("permission

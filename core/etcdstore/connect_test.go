@@ -83,3 +83,45 @@ func TestConnect_SaysWhatIsWrong(t *testing.T) {
 		t.Errorf("without quorum the refusal took %v; want about the dial timeout (%v)", took, dial)
 	}
 }
+
+// The first connect waits as long as the address's request-timeout says,
+// 5 s without one: with no member listening (a closed port on
+// 127.0.0.1), a 1 s setting gives up well before 5 s and says 1 s. The
+// bounds are generous: they tell 1 s from 5 s, they time nothing.
+func TestConnect_WaitFollowsRequestTimeout(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	nobody := ln.Addr().String()
+	ln.Close()
+	tests := []struct {
+		query    string
+		said     string
+		min, max time.Duration
+	}{
+		{"?request-timeout=1s", "within 1 s", 900 * time.Millisecond, 4 * time.Second},
+		{"", "within 5 s", 4900 * time.Millisecond, 15 * time.Second},
+	}
+	for _, tt := range tests {
+		t.Run("etcd://"+nobody+"/c"+tt.query, func(t *testing.T) {
+			cfg, err := etcdstore.ParseURL("etcd://"+nobody+"/c"+tt.query, "", "", "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			began := time.Now()
+			kv, err := etcdstore.Connect(cfg)
+			took := time.Since(began)
+			if err == nil {
+				kv.Close()
+				t.Fatal("connected to a closed port")
+			}
+			if !strings.Contains(err.Error(), "did not answer "+tt.said) {
+				t.Errorf("error %q, want it to say %q", err, tt.said)
+			}
+			if took < tt.min || took > tt.max {
+				t.Errorf("gave up after %v, want between %v and %v", took, tt.min, tt.max)
+			}
+		})
+	}
+}

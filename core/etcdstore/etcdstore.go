@@ -51,7 +51,8 @@ type Config struct {
 	// TLS, when set, is used for every connection (ParseURL with CA,
 	// certificate and key files builds it).
 	TLS *tls.Config
-	// DialTimeout bounds the first connection. Zero means 5 s.
+	// DialTimeout bounds the first connection. Zero means RequestTimeout
+	// when that is set (request-timeout in the address), 5 s otherwise.
 	DialTimeout time.Duration
 	// RequestTimeout bounds one read or commit, including retries by
 	// the client after a member fails. Zero means 10 s.
@@ -192,10 +193,21 @@ type KV struct {
 
 var _ store.Backend = (*KV)(nil)
 
-// Connect dials the cluster and checks that a member answers.
+// DefaultDialTimeout bounds the first connection when the address sets
+// no request-timeout.
+const DefaultDialTimeout = 5 * time.Second
+
+// Connect dials the cluster and checks that a member answers, within
+// cfg.DialTimeout; the KV's Config holds the timeout it used.
 func Connect(cfg Config) (*KV, error) {
 	if cfg.DialTimeout == 0 {
-		cfg.DialTimeout = 5 * time.Second
+		cfg.DialTimeout = DefaultDialTimeout
+		if cfg.RequestTimeout > 0 {
+			// Whoever set how long a request may wait (request-timeout)
+			// expects the first one, the connect, to wait as long: a
+			// script with 1s must not hang 5 s on a cluster that is down.
+			cfg.DialTimeout = cfg.RequestTimeout
+		}
 	}
 	cli, err := clientv3.New(clientv3.Config{
 		Endpoints:          cfg.Endpoints,

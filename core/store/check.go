@@ -13,6 +13,8 @@ import (
 
 	bolt "go.etcd.io/bbolt"
 	berrors "go.etcd.io/bbolt/errors"
+
+	"provisio/core"
 )
 
 // MarkerName is the file Open leaves beside the data file after its first
@@ -216,6 +218,10 @@ type Report struct {
 	Format      int
 	FormatValue string
 	Newer       bool
+	// SharedAgentSecrets names the agents that have the same shared
+	// secret, one group per secret (core.SharedStoredSecrets): agents
+	// saved before each needed its own. It is a warning, not damage.
+	SharedAgentSecrets [][]string
 }
 
 // FormatError is the refusal Open would give the file for its data
@@ -283,6 +289,7 @@ func Check(dir string, opt Options) (*Report, error) {
 		}
 	}
 	r.BadRecords = append(r.BadRecords, rc.problems...)
+	rc.finish()
 	return r, nil
 }
 
@@ -292,6 +299,15 @@ type recordCheck struct {
 	r        *Report
 	bad      map[string]int // records that do not decode, by bucket
 	problems []string       // what is wrong with them, the first maxRecordProblems
+	// agents and secrets are the agents' names and stored secrets (keyed
+	// hashes on a sealed store), compared in finish.
+	agents, secrets []string
+}
+
+// finish records in the report what needs every record: the agents
+// that share a secret.
+func (rc *recordCheck) finish() {
+	rc.r.SharedAgentSecrets = core.SharedStoredSecrets(rc.agents, rc.secrets)
 }
 
 // visit checks one record.
@@ -301,6 +317,12 @@ func (rc *recordCheck) visit(bucket string, key, value []byte) {
 		rc.r.Format, rc.r.Newer = n, !ok || n > FormatVersion
 		if !ok {
 			rc.r.FormatValue = string(value)
+		}
+	}
+	if bucket == string(bucketAgents) {
+		var a struct{ Name, Secret string }
+		if json.Unmarshal(value, &a) == nil {
+			rc.agents, rc.secrets = append(rc.agents, a.Name), append(rc.secrets, a.Secret)
 		}
 	}
 	if p := recordProblem(bucket, key, value); p != "" {
@@ -343,6 +365,7 @@ func CheckBackend(b Backend) (*Report, error) {
 	}
 	sort.Slice(r.Buckets, func(i, j int) bool { return r.Buckets[i].Name < r.Buckets[j].Name })
 	r.BadRecords = rc.problems
+	rc.finish()
 	return r, nil
 }
 
