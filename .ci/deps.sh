@@ -2,8 +2,9 @@
 # Install what building Provisio needs on a fresh Debian or Ubuntu machine:
 # a C compiler and the X11/OpenGL headers Fyne compiles against, Xvfb,
 # on which the console-start test opens the real window, Chromium, the
-# real browser the web client's tests drive, and systemd-analyze, which
-# checks the service unit.
+# real browser the web client's tests drive, systemd-analyze, which
+# checks the service unit, and strace, with which a test holds what the
+# server does against the unit's sandbox.
 #
 # Idempotent: when everything is installed it only says so, without running
 # apt-get, so `make` can call it before every build. Prints one line saying
@@ -12,7 +13,7 @@ set -euo pipefail
 
 export DEBIAN_FRONTEND=noninteractive
 
-packages=(gcc libgl1-mesa-dev xorg-dev libxkbcommon-dev pkg-config xvfb systemd chromium)
+packages=(gcc libgl1-mesa-dev xorg-dev libxkbcommon-dev pkg-config xvfb systemd strace chromium)
 
 if ! command -v go >/dev/null 2>&1; then
 	if [ -x /usr/local/go/bin/go ]; then

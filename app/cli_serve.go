@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -29,6 +30,9 @@ func (c *cli) serve(listen string) error {
 			listen = e.svc.Settings().Listen
 		}
 		srv, err := e.sup.Open(listen)
+		if p := core.ListenProblem(err); p != "" {
+			return errors.New("the server could not start: " + p)
+		}
 		if err != nil {
 			return err
 		}

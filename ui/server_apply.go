@@ -2,12 +2,8 @@ package ui
 
 import (
 	"errors"
-	"fmt"
-	"io/fs"
-	"net"
 	"strconv"
 	"strings"
-	"syscall"
 
 	"fyne.io/fyne/v2/widget"
 
@@ -280,8 +276,6 @@ func (c *Console) serverStarted(err error) {
 func serverErrorMessage(err error) string {
 	var ce *core.Error
 	var s sentence
-	var dns *net.DNSError
-	text := strings.ToLower(fmt.Sprint(err))
 	switch {
 	case err == nil:
 		return ""
@@ -289,22 +283,9 @@ func serverErrorMessage(err error) string {
 		return string(s)
 	case errors.As(err, &ce):
 		return ce.Message
-	case errors.Is(err, syscall.EADDRINUSE) || strings.Contains(text, "address already in use") ||
-		strings.Contains(text, "only one usage of each socket address"):
-		// The address is named: the server has up to three listeners
-		// (HTTPS, device certificates, plain HTTP), and at start or on
-		// the Server screen "that port" does not say which.
-		var op *net.OpError
-		if errors.As(err, &op) && op.Addr != nil {
-			return "another program already uses " + op.Addr.String() + ". Choose another port, or stop the other program."
-		}
-		return "another program already uses that port. Choose another port, or stop the other program."
-	case errors.Is(err, syscall.EACCES) || errors.Is(err, fs.ErrPermission):
-		return "Provisio may not listen on that port. Ports below 1024 need administrator rights; use 8443."
-	case errors.Is(err, syscall.EADDRNOTAVAIL) || strings.Contains(text, "assign requested address"):
-		return "this computer has no such address. Use 0.0.0.0 to listen on all of its addresses."
-	case errors.As(err, &dns):
-		return "the listen address names a host that cannot be found."
+	}
+	if p := core.ListenProblem(err); p != "" {
+		return p
 	}
 	return "something went wrong starting it; the log has the details."
 }
