@@ -170,3 +170,49 @@ func (b *browser) qrDarkOnWhite(sel string) string {
 	}
 	return ""
 }
+
+// The web client's primary button (static/app.css's --accent and
+// --accent-fg), in light and in dark mode, as getComputedStyle writes
+// them.
+var primaryColours = map[bool]struct{ bg, fg string }{
+	false: {"rgb(27, 95, 168)", "rgb(255, 255, 255)"},
+	true:  {"rgb(106, 168, 255)", "rgb(11, 19, 32)"},
+}
+
+// TestPhonePages_OATHSetupButtonIsPrimary: the authenticator-app set-up
+// page's one button kept the browser's own style, a small grey button
+// (dark grey in dark mode) beside the Provision URL page's full-width
+// accent one. It has the other phone pages' primary look: the accent's
+// colours in either mode, the column's width, at least 44 px tall.
+func TestPhonePages_OATHSetupButtonIsPrimary(t *testing.T) {
+	svc := storetest.MustServiceOn(t, storetest.MustOpen(t), core.WithOATHKeys(oathkey.Keys{}))
+	agentxmltest.MustServer(t, svc, func(o *agentxml.Options) {
+		o.Portal = webclient.New(svc, webclient.Options{Fingerprint: o.Fingerprint, RequestFloor: time.Millisecond})
+	})
+	if err := svc.SetSetting("oath.enabled", "yes"); err != nil {
+		t.Fatal(err)
+	}
+	storetest.MustAddUser(t, svc, "alice", "9132")
+	ic, err := svc.MailOATHProvisionCode("alice", core.OATHOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	phone := newBrowser(t, budget(t))
+	for _, dark := range []bool{false, true} {
+		mode := map[bool]string{false: "light", true: "dark"}[dark]
+		phone.dark(dark)
+		// Opening the link does not use it up: the same page each time.
+		phone.do(chromedp.Navigate(ic.URL))
+		phone.visible("#show-qr")
+		got := phone.eval(`(function () {
+  var b = document.getElementById('show-qr'), s = getComputedStyle(b), r = b.getBoundingClientRect();
+  var col = document.getElementById('oath-setup').getBoundingClientRect();
+  return [s.backgroundColor, s.color, r.height >= 44 ? 'tall' : r.height.toFixed(1) + ' px tall',
+    Math.abs(r.width - col.width) <= 1 ? 'full' : r.width.toFixed(0) + ' of ' + col.width.toFixed(0) + ' px wide'].join('|');
+})()`)
+		want := primaryColours[dark].bg + "|" + primaryColours[dark].fg + "|tall|full"
+		if got != want {
+			t.Errorf("%s mode: the set-up button is %s, want %s (background|text|height|width)", mode, got, want)
+		}
+	}
+}

@@ -7,7 +7,8 @@
 // sent. With client logging on in the user's profile it keeps a short
 // diagnostic log of its own events (never a PIN, code, string or the
 // device Id), which a person can send from the Help section. Not set up,
-// it offers "Set up with a code".
+// it offers a new provision code and "Set up with a code", the new code
+// first when the page knows the phone's strings are gone.
 'use strict';
 (function () {
   var LOW = 10;           // download a new set at or below this many left
@@ -19,6 +20,9 @@
   var mode = 'pin';
   var persisted = null;   // navigator.storage.persist()'s answer, once known
   var untrusted = false;  // the browser refused the service worker for the certificate
+  var lost = false;       // this page saw the stored phone go (deleted under it, or forgotten)
+  var reach = null;       // the server answered the last request (true), did not (false), or unknown
+  var checking = false;   // a reachability check is on its way
   var DIAG_LINES = 200;        // lines kept on the phone
   var DIAG_MAX = 32 * 1024;    // bytes one upload may hold (the server's bound)
 
@@ -35,8 +39,41 @@
       method: 'POST', headers: { 'Content-Type': 'application/json' },
       body: JSON.stringify(body), signal: ctl.signal, credentials: 'omit',
       cache: 'no-store', referrerPolicy: 'no-referrer'
-    }).then(function (r) { clearTimeout(t); return r.json(); },
-      function (e) { clearTimeout(t); throw e; });
+    }).then(function (r) { clearTimeout(t); reach = true; return r.json(); },
+      function (e) { clearTimeout(t); reach = false; throw e; });
+  }
+
+  // checkReach asks whether the self-service page can be reached, which
+  // the empty authenticator's "Get a new provision code" leads to and no
+  // phone keeps offline: a HEAD of that page (the service worker passes
+  // everything but GET to the network, so no cached copy answers), with
+  // the API's timeout. Any answer means the server is there.
+  function checkReach() {
+    if (navigator.onLine === false) { reach = false; renderEmpty(); return; }
+    if (checking) return;
+    checking = true;
+    var ctl = new AbortController();
+    var t = setTimeout(function () { ctl.abort(); }, TIMEOUT_MS);
+    fetch('/userportal/', { method: 'HEAD', cache: 'no-store', credentials: 'omit', referrerPolicy: 'no-referrer', signal: ctl.signal })
+      .then(function () { return true; }, function () { return false; })
+      .then(function (ok) { clearTimeout(t); checking = false; reach = ok; renderEmpty(); });
+  }
+
+  // renderEmpty picks the empty authenticator's one next step. A phone
+  // the page knows needs a new code (its strings went while the page was
+  // open, it was forgotten here, or replaced or removed) leads with "Get
+  // a new provision code" as the primary button, the form second for a
+  // code the helpdesk or a mail already gave. A page that cannot know
+  // (nothing stored when it opened: never set up, or deleted before)
+  // keeps the form first. The link leads only once the server has
+  // answered: away from the office network it would open the browser's
+  // error page, so the page says what is needed instead.
+  function renderEmpty() {
+    var needNew = lost || !!(state && state.replaced);
+    $('new-code').className = needNew && reach === true ? 'button primary big' : 'tap';
+    $('setup-submit').classList.toggle('primary', !needNew);
+    $('setup-submit').classList.toggle('big', !needNew);
+    show('empty-offline', reach === false);
   }
 
   // extract picks, for each PIN digit d, the character at position d of the
@@ -128,6 +165,7 @@
       show('banner', false);
       show('empty', true); show('empty-intro', true); show('auth', false); show('device', false); show('support', false); show('install', false);
       $('who').textContent = '';
+      renderEmpty(); checkReach();
       return;
     }
     show('empty', false); show('device', true);
@@ -145,6 +183,7 @@
       // it until "Forget this phone" was found and confirmed.
       show('empty', true); show('empty-intro', false);
       if (!$('setup-username').value) $('setup-username').value = state.username || '';
+      renderEmpty(); checkReach();
       return;
     }
     show('banner', false); show('refresh', true);
@@ -239,6 +278,7 @@
     ProvisioStore.load().then(function (s) {
       state = s || null;
       if (!state) { render(); return; }
+      lost = false;
       note('app opened: ' + navigator.userAgent);
       askPersist();
       if (state.replaced) { render(); return; }
@@ -308,7 +348,7 @@
   $('forget-no').addEventListener('click', function () { show('forget-confirm', false); });
   $('forget-yes').addEventListener('click', function () {
     ProvisioStore.forget().then(function () {
-      state = null; shown = -1; pin = '';
+      state = null; shown = -1; pin = ''; lost = true;
       show('forget-confirm', false); show('banner', false);
       say('This phone is forgotten: its strings are deleted from this browser.');
       render();
@@ -344,7 +384,7 @@
         headers: { 'Content-Type': 'application/x-www-form-urlencoded', 'Accept': 'application/json' },
         body: new URLSearchParams({ username: username, code: code }).toString(),
         credentials: 'omit', cache: 'no-store', referrerPolicy: 'no-referrer'
-      }).then(function (r) { return r.json(); }).then(function (r) {
+      }).then(function (r) { reach = true; renderEmpty(); return r.json(); }).then(function (r) {
         if (r.state !== 'ok' || !r.setup) { say(''); setupProblem(r.message || 'This phone was not set up; try again.'); return; }
         return ProvisioStore.setUp(r.setup).then(function () {
           $('setup-form').reset();
@@ -356,6 +396,7 @@
         });
       }, function () {
         say('');
+        reach = false; renderEmpty();
         setupProblem('The server did not answer. Connect to the office network and try again.');
       });
     }, function () {
@@ -379,12 +420,14 @@
 
   function resume() {
     ProvisioStore.load().then(function (s) {
-      // Still not set up: keep what the person may have typed.
-      if (!s && !state) return;
+      // Still not set up: keep what the person may have typed, and
+      // find out whether the phone can reach the server now.
+      if (!s && !state) { checkReach(); return; }
       // The strings were deleted while the page was away: a status
       // such as "Offline: using the strings stored on this phone" would
       // now contradict the page that says there are none.
-      if (!s) say('');
+      if (!s) { say(''); lost = true; }
+      if (s) lost = false;
       state = s || null; shown = -1; first = -1; pin = '';
       show('otc-box', false);
       if (!state || state.replaced) { render(); return; }
@@ -422,6 +465,12 @@
   $('install-btn').addEventListener('click', function () {
     if (deferred) { deferred.prompt(); deferred = null; show('install-btn', false); }
   });
+
+  // The browser's own word on the connection: offline is offline at once;
+  // back online, the server may still be out of reach (mobile data away
+  // from the office), so it is asked.
+  window.addEventListener('offline', function () { reach = false; renderEmpty(); });
+  window.addEventListener('online', function () { if (!$('empty').hidden) checkReach(); });
 
   if ('serviceWorker' in navigator) {
     navigator.serviceWorker.register('/userportal/app/sw.js', { scope: '/userportal/app/' }).catch(function (e) {
