@@ -32,10 +32,12 @@ func startServeChild(t *testing.T, dir string) *servedChild {
 }
 
 // startServeChildEnv is startServeChild with the child's "serve on dir"
-// asked for by env (childServeEnv=dir, or another test's own).
-func startServeChildEnv(t *testing.T, env, dir string) *servedChild {
+// asked for by env (childServeEnv=dir, or another test's own), run under
+// the command wrap when one is given (strace).
+func startServeChildEnv(t *testing.T, env, dir string, wrap ...string) *servedChild {
 	t.Helper()
-	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	args := append(wrap, os.Args[0], "-test.run=^$")
+	cmd := exec.Command(args[0], args[1:]...)
 	cmd.Env = append(os.Environ(), env)
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"fmt"
 	"net"
 	"os"
@@ -14,8 +13,6 @@ import (
 	"syscall"
 	"testing"
 	"time"
-
-	"provisio/core/agentxml/agentxmltest"
 )
 
 // TestUnitSandbox_CoversWhatTheServerDoes runs the real server under
@@ -44,71 +41,19 @@ func TestUnitSandbox_CoversWhatTheServerDoes(t *testing.T) {
 		t.Fatalf("the unit has no SystemCallFilter or RestrictAddressFamilies:\n%s", unit)
 	}
 
-	dir := t.TempDir()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	listen := ln.Addr().String()
-	ln.Close()
-	for _, step := range []struct {
-		stdin string
-		args  []string
-	}{
-		{"9132\n", []string{"user", "add", "alice", "--pin", "-"}},
-		{"", []string{"settings", "set", "server.listen", listen}},
-		{"", []string{"settings", "set", "server.advertise", "127.0.0.1"}},
-		{"s3cret-123\n", []string{"agent", "add", "vpn", "--host", "127.0.0.1", "--secret", "-"}},
-	} {
-		if code, _, errOut := runCLIIn(t, dir, step.stdin, step.args...); code != 0 {
-			t.Fatalf("%v: %s", step.args, errOut)
-		}
-	}
-	loopbackListeners(t, "--data", dir)
-	code, out, errOut := runCLI(t, dir, "reprovision", "alice")
-	if code != 0 {
-		t.Fatal(errOut)
-	}
-	var url string
-	for _, line := range strings.Split(out, "\n") {
-		if v, ok := strings.CutPrefix(line, "Provision URL: "); ok {
-			url = v
-		}
-	}
-
+	o := newCrashOffice(t)
 	trace := filepath.Join(t.TempDir(), "trace")
 	// -f: every thread; -qq: no attach and exit notes. The test binary
 	// acts as "provisio serve" (childServeEnv), the program the unit runs.
-	cmd := exec.Command(straceBin, "-f", "-qq", "-o", trace, os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), childServeEnv+"="+dir)
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	fingerprint := ""
-	lines := bufio.NewScanner(stdout)
-	deadline := time.Now().Add(60 * time.Second)
-	for fingerprint == "" && time.Now().Before(deadline) && lines.Scan() {
-		if v, ok := strings.CutPrefix(lines.Text(), "Certificate SHA-256: "); ok {
-			fingerprint = v
-		}
-	}
-	if fingerprint == "" {
-		t.Fatal("the server did not start under strace")
-	}
-	go func() {
-		for lines.Scan() {
-		}
-	}()
+	child := startServeChildEnv(t, childServeEnv+"="+o.dir, o.dir, straceBin, "-f", "-qq", "-o", trace)
+	server := tracee(t, child.cmd.Process.Pid)
+	// Killing strace would leave the server running, detached.
+	t.Cleanup(func() { _ = syscall.Kill(server, syscall.SIGKILL) })
 
-	phone, err := agentxmltest.NewMobileClient(url, fingerprint)
-	if err != nil {
-		t.Fatal(err)
-	}
+	// The command line beside a running server asks it over DIR/admin.sock.
+	p := &phoneCrash{o: o, fingerprint: child.fingerprint}
+	_, url := p.reprovision(t)
+	phone := p.phone(t, url)
 	if err := phone.Provision("TestOS"); err != nil {
 		t.Fatal(err)
 	}
@@ -116,23 +61,14 @@ func TestUnitSandbox_CoversWhatTheServerDoes(t *testing.T) {
 		t.Fatal(err)
 	}
 	otc, _ := phone.OTC("9132")
-	vpn, err := agentxmltest.NewAgentClient("https://"+listen, fingerprint, "s3cret-123")
-	if err != nil {
-		t.Fatal(err)
+	if got := p.login(t, otc); got != "PASS" {
+		t.Fatalf("login: %s", got)
 	}
-	if result, e, err := vpn.Login("alice", otc); err != nil || result != "PASS" {
-		t.Fatalf("login: %s %s %v", result, e, err)
-	}
-	// The command line beside a running server asks it over DIR/admin.sock.
-	if code, out, errOut := runCLI(t, dir, "user", "list"); code != 0 || !strings.Contains(out, "alice") {
-		t.Fatalf("user list beside the server: %d %q %q", code, out, errOut)
-	}
-	server := tracee(t, cmd.Process.Pid)
 	if err := syscall.Kill(server, syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
 	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
+	go func() { done <- child.cmd.Wait() }()
 	select {
 	case err := <-done:
 		if err != nil {
@@ -148,7 +84,7 @@ func TestUnitSandbox_CoversWhatTheServerDoes(t *testing.T) {
 	}
 	// PrivateTmp=yes gives the service a /tmp of its own, writable; the
 	// test's data directory is under it too.
-	writable := []string{dir, dir + "-keys", "/tmp", "/var/tmp"}
+	writable := []string{o.dir, keyDirFor(o.dir, ""), "/tmp", "/var/tmp"}
 	for _, bad := range sandboxCrossings(string(data), allowed, families, server, writable) {
 		t.Error(bad)
 	}
