@@ -319,3 +319,25 @@ func pinTaps(pin string) []chromedp.Action[chromedp.Void] {
 	}
 	return append(steps, chromedp.Tap(chromedp.CSS("#pin-ok")))
 }
+
+// removedPhone is a phone set up in the browser (alice, PIN 9132) whose
+// device the administrator then removed, reloaded so that it shows the
+// banner. before, when given, runs once the phone is set up, before the
+// removal.
+func removedPhone(t *testing.T, before func(phone *browser)) (*world, *browser) {
+	t.Helper()
+	w := newWorld(t)
+	w.addUser(t, "alice", "9132", "")
+	phone := newBrowser(t, budget(t))
+	phone.do(chromedp.Navigate(w.code(t, "alice").URL), chromedp.Tap(chromedp.CSS("#setup-phone")))
+	phone.visible("#pin-view")
+	if before != nil {
+		before(phone)
+	}
+	if err := w.svc.RevokeDevice("alice"); err != nil {
+		t.Fatal(err)
+	}
+	phone.do(chromedp.Reload())
+	phone.visible("#banner")
+	return w, phone
+}

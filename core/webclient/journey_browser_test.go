@@ -310,16 +310,7 @@ func TestWebClient_ComingBackChecksTheServer(t *testing.T) {
 // say only that the account "was set up on another device", which sent
 // the person looking for a phone that does not exist.
 func TestWebClient_RemovedPhoneSaysSo(t *testing.T) {
-	w := newWorld(t)
-	w.addUser(t, "alice", "9132", "")
-	phone := newBrowser(t, budget(t))
-	phone.do(chromedp.Navigate(w.code(t, "alice").URL), chromedp.Tap(chromedp.CSS("#setup-phone")))
-	phone.visible("#pin-view")
-	if err := w.svc.RevokeDevice("alice"); err != nil {
-		t.Fatal(err)
-	}
-	phone.do(chromedp.Reload())
-	phone.visible("#banner")
+	_, phone := removedPhone(t, nil)
 	got := phone.text("#banner")
 	if !strings.Contains(got, "your administrator removed this phone") || !strings.Contains(got, "so these codes no longer work") {
 		t.Fatalf("banner for a removed phone = %q", got)

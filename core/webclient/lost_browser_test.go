@@ -412,16 +412,7 @@ func TestWebClient_CodesDeletedWhileAwaySaysOneThing(t *testing.T) {
 		}
 	})
 	t.Run("removed", func(t *testing.T) {
-		w := newWorld(t)
-		w.addUser(t, "alice", "9132", "")
-		phone := newBrowser(t, budget(t))
-		phone.do(chromedp.Navigate(w.code(t, "alice").URL), chromedp.Tap(chromedp.CSS("#setup-phone")))
-		phone.visible("#pin-view")
-		if err := w.svc.RevokeDevice("alice"); err != nil {
-			t.Fatal(err)
-		}
-		phone.do(chromedp.Reload())
-		phone.visible("#banner")
+		w, phone := removedPhone(t, nil)
 		phone.clearSiteData(origin(t, w))
 		phone.comeBack()
 		phone.until(`!document.getElementById('empty-intro').hidden`, 10*time.Second, "the page, shown again, says the strings are gone")

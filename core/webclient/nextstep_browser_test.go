@@ -88,16 +88,7 @@ func TestWebClient_EmptyAuthenticatorLeadsWithNewCode(t *testing.T) {
 		}
 	})
 	t.Run("removed", func(t *testing.T) {
-		w := newWorld(t)
-		w.addUser(t, "alice", "9132", "")
-		phone := newBrowser(t, budget(t))
-		phone.do(chromedp.Navigate(w.code(t, "alice").URL), chromedp.Tap(chromedp.CSS("#setup-phone")))
-		phone.visible("#pin-view")
-		if err := w.svc.RevokeDevice("alice"); err != nil {
-			t.Fatal(err)
-		}
-		phone.do(chromedp.Reload())
-		phone.visible("#banner")
+		_, phone := removedPhone(t, nil)
 		phone.leads("new-code", "a removed phone")
 		if where := phone.onFirstScreen("#new-code"); where != "" {
 			t.Errorf("a removed phone's new code is not on the first screen: %s", where)
@@ -169,19 +160,12 @@ func TestWebClient_EmptyAuthenticatorOffline(t *testing.T) {
 		}
 	})
 	t.Run("removed", func(t *testing.T) {
-		w := newWorld(t)
-		w.addUser(t, "alice", "9132", "")
-		phone := newBrowser(t, budget(t))
-		phone.do(chromedp.Navigate(w.code(t, "alice").URL), chromedp.Tap(chromedp.CSS("#setup-phone")))
-		phone.visible("#pin-view")
-		if got := phone.eval(`navigator.serviceWorker.ready.then(function () { return 'ready'; })`); got != "ready" {
-			t.Fatalf("service worker: %s", got)
-		}
-		if err := w.svc.RevokeDevice("alice"); err != nil {
-			t.Fatal(err)
-		}
-		phone.do(chromedp.Reload())
-		phone.visible("#banner")
+		// Its copy kept for offline use first: it is opened from it below.
+		w, phone := removedPhone(t, func(phone *browser) {
+			if got := phone.eval(`navigator.serviceWorker.ready.then(function () { return 'ready'; })`); got != "ready" {
+				t.Fatalf("service worker: %s", got)
+			}
+		})
 		addr := w.srv.Addr().String()
 		if err := w.srv.Close(); err != nil {
 			t.Fatal(err)
