@@ -320,6 +320,9 @@ func (s *serverScreen) show(set core.Settings) {
 	}
 	s.loaded = s.values()
 	s.fingerprint.SetText(s.c.fingerprint)
+	// The navigation may mark a draft this replaces (refreshUnsaved runs
+	// when a screen is left and on every change announced).
+	s.c.refreshUnsaved()
 }
 
 // dirty reports whether the admin has edited the form since it loaded.
