@@ -51,7 +51,10 @@ type serverScreen struct {
 	// store shows where the records are (Deps.Store).
 	store        *widget.Label
 	storeRefresh *widget.Button
-	confirm      *askDialog
+	// storeAsking says a read of the store's state is on its way: Refresh
+	// waits greyed out, and showing the screen again asks nothing more.
+	storeAsking bool
+	confirm     *askDialog
 
 	// The administrator's certificate files (server.tls_cert/tls_key),
 	// which certificate is in use and why the files are not, if so.
