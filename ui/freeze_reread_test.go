@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"fyne.io/fyne/v2/test"
+	"fyne.io/fyne/v2/widget"
 
 	"provisio/core"
 )
@@ -110,6 +111,36 @@ func TestAttachedFreeze_FirstUsersRead(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestAttachedFreeze_NoUserActionsWhileLoading: while an attached
+// console's first read of the users is on its way (seconds over a slow
+// network, up to the request timeout while an etcd site has lost its
+// quorum), no user is selected, so Edit, Lock, Disable, Reset PIN,
+// Revoke device, Delete and Reprovision wait greyed out and the bar says
+// to select a user. They were enabled and did nothing when pressed.
+func TestAttachedFreeze_NoUserActionsWhileLoading(t *testing.T) {
+	g := &gate{}
+	h, _ := newAttachedHarnessWith(t, attachedService{gate: g, holdOpen: true, usersOnly: true})
+	s := h.c.users
+	check := func(when string) {
+		t.Helper()
+		for _, b := range []*widget.Button{s.edit, s.lock, s.disable, s.resetPIN, s.revoke, s.del, s.reprovision} {
+			if !b.Disabled() {
+				t.Errorf("%s, with no user selected, %q is enabled", when, b.Text)
+			}
+		}
+		if s.selInfo.Text != selectUserNote {
+			t.Errorf("%s the action bar says %q, want %q", when, s.selInfo.Text, selectUserNote)
+		}
+	}
+	if !g.holding() || s.empty.Text != loadingUsers {
+		t.Fatalf("the first read is not on its way (list says %q)", s.empty.Text)
+	}
+	check("while loading")
+	g.release()
+	h.answered()
+	check("once read")
 }
 
 // TestAttachedFreeze_RefreshStatus: an event that rewrites the status bar
