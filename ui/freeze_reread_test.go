@@ -146,8 +146,9 @@ func TestAttachedFreeze_NoUserActionsWhileLoading(t *testing.T) {
 // TestAttachedFreeze_RefreshStatus: an event that rewrites the status bar
 // comes back at once over a silent network, with the settings' copy made
 // stale by a change (reading the Site ID is then a request too). A
-// health event asks off the UI thread, a burst of them once, and the bar
-// shows the answer once the network carries; a lost connection asks
+// health event asks off the UI thread, a burst of them once (healthy
+// again, the users list's read too, once), and the bar shows the answer
+// once the network carries; a lost connection asks
 // nothing and shows what the bar last knew.
 func TestAttachedFreeze_RefreshStatus(t *testing.T) {
 	for _, tt := range []struct {
@@ -156,7 +157,10 @@ func TestAttachedFreeze_RefreshStatus(t *testing.T) {
 		requests int    // on their way after two such events
 		siteID   string // the status bar's once answered
 	}{
-		{"health", core.Event{Kind: core.EventHealth}, 1, "hq-2"},
+		{"health", core.Event{Kind: core.EventHealth, Reason: "Changes cannot be saved. The disk is full. Logins and provisioning fail until this is fixed."}, 1, "hq-2"},
+		// Healthy again, the users are read again too (the store may
+		// have been out of reach): once for the two events, as the bar.
+		{"healthy again", core.Event{Kind: core.EventHealth}, 2, "hq-2"},
 		{"connection lost", core.Event{Kind: core.EventConnection, Reason: "The network is down."}, 0, "office"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
