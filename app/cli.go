@@ -469,6 +469,15 @@ func (c *cli) attach(fn func(client *adminapi.Client, e *env) error) (err error)
 // admin socket, if one answers there; a file left by a killed process
 // does not answer.
 func (c *cli) dialRunning() (*adminapi.Client, bool) {
+	client, ok := c.dialSocket()
+	if ok {
+		fmt.Fprintf(c.errOut, "provisio: attached to the Provisio running on %s.\n", c.dataDir)
+	}
+	return client, ok
+}
+
+// dialSocket is dialRunning without a word on stderr, for the console.
+func (c *cli) dialSocket() (*adminapi.Client, bool) {
 	path := filepath.Join(c.dataDir, adminapi.SocketName)
 	if _, err := os.Stat(path); err != nil {
 		return nil, false
@@ -477,7 +486,6 @@ func (c *cli) dialRunning() (*adminapi.Client, bool) {
 	if err != nil {
 		return nil, false
 	}
-	fmt.Fprintf(c.errOut, "provisio: attached to the Provisio running on %s.\n", c.dataDir)
 	return client, true
 }
 

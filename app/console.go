@@ -32,6 +32,15 @@ const appID = "io.provisio.console"
 // console opens the data directory, starts the embedded server and runs
 // the window until it is closed.
 func (c *cli) console() error {
+	// Only the process holding the directory serves its admin socket, so
+	// an answer there means a server runs on it: attach at once, as the
+	// commands do (attach). On an etcd site this is the only sign of it:
+	// the records are in etcd and nothing locks the directory, so
+	// openEnv below would succeed and start a second server on the same
+	// directory, take over its admin socket and leave it dead on close.
+	if api, ok := c.dialSocket(); ok {
+		return c.attachedConsole(api)
+	}
 	e, err := c.openEnv(core.ConsoleActor)
 	if errors.Is(err, store.ErrLocked) {
 		// Held by the service (or another console): attach to it over

@@ -129,6 +129,18 @@ func (c *Console) apply(batch []core.Event) {
 			outboxChanged = true
 		case core.EventHealth:
 			c.refreshStatus()
+			if e.Reason == "" {
+				// Healthy again (the event comes only when the message
+				// changes): the store may have been out of reach, an
+				// etcd site without its quorum, and every screen that
+				// read meanwhile shows why it could not. Read them
+				// again, as after a lost event stream.
+				usersChanged, configChanged, outboxChanged = true, true, true
+				c.catchUpReprovision()
+				if c.log != nil {
+					c.log.gap = true // flush, below, reloads it
+				}
+			}
 		case core.EventConnection:
 			c.connection(e.Reason)
 			if e.Reason == "" {

@@ -34,9 +34,11 @@ type firstRun struct {
 	// opened is what the settings held when the setup opened: Finish
 	// saves only the choices that differ from it (changedSince).
 	opened map[string]string
-	// port is the port phones reach the server on, read as the setup
-	// opened, so the preview follows typing without asking the service.
-	port string
+	// set is the settings as the setup opened, so the preview follows
+	// typing without asking the service: the port phones reach the
+	// server on comes from them, or from the address typed when it
+	// names one ("auth.example.org:443", as server.advertise may).
+	set core.Settings
 }
 
 // keySetupDone is set when the setup is finished or skipped.
@@ -49,7 +51,7 @@ const keySetupDone = "console.setup_done"
 func (c *Console) openFirstRun(set core.Settings) {
 	f := &firstRun{c: c, opened: map[string]string{
 		keyServerName: set.ServerName, keySiteID: set.SiteID, keyAdvertise: set.Advertise,
-	}, port: set.ListenPort()}
+	}, set: set}
 	entry := func(text, placeholder string) *field {
 		e := c.newEntry()
 		e.SetText(text)
@@ -152,7 +154,9 @@ func (f *firstRun) updatePhonesUse() {
 		f.phonesUse.SetText("Phones will be given the first address found when a code is made.")
 		return
 	}
-	f.phonesUse.SetText("Phones will use https://" + net.JoinHostPort(host, f.port) + "/")
+	set := f.set
+	set.Advertise = host
+	f.phonesUse.SetText("Phones will use https://" + net.JoinHostPort(set.AdvertiseHost(), set.ListenPort()) + "/")
 }
 
 // done saves the choices and closes; on an error it stays open with

@@ -105,6 +105,28 @@ func TestFirstRun_TypedAddressAndErrors(t *testing.T) {
 	}
 }
 
+// TestFirstRun_PreviewOfATypedPort: server.advertise may name a port
+// ("host:port", behind NAT or on a site whose servers share one name),
+// and the preview says the address phones will be given. It showed
+// "https://[127.0.0.1:18443]:18443/" for 127.0.0.1:18443.
+func TestFirstRun_PreviewOfATypedPort(t *testing.T) {
+	for _, tc := range []struct{ typed, want string }{
+		{"127.0.0.1:18443", "Phones will use https://127.0.0.1:18443/"},
+		{"auth.example.org:443", "Phones will use https://auth.example.org:443/"},
+		{"[fd00::2]:9443", "Phones will use https://[fd00::2]:9443/"},
+		{"fd00::2", "Phones will use https://[fd00::2]:8443/"},
+		{"vpn.example.org", "Phones will use https://vpn.example.org:8443/"},
+	} {
+		t.Run(tc.typed, func(t *testing.T) {
+			_, _, f := newFirstRun(t)
+			test.Type(f.other.entry, tc.typed)
+			if f.phonesUse.Text != tc.want {
+				t.Errorf("preview %q, want %q", f.phonesUse.Text, tc.want)
+			}
+		})
+	}
+}
+
 // submitByEnter presses Enter in the Site ID entry.
 func (f *firstRun) submitByEnter(t *testing.T) {
 	t.Helper()

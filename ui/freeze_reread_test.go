@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"fyne.io/fyne/v2/test"
+	"fyne.io/fyne/v2/widget"
 
 	"provisio/core"
 )
@@ -112,11 +113,42 @@ func TestAttachedFreeze_FirstUsersRead(t *testing.T) {
 	}
 }
 
+// TestAttachedFreeze_NoUserActionsWhileLoading: while an attached
+// console's first read of the users is on its way (seconds over a slow
+// network, up to the request timeout while an etcd site has lost its
+// quorum), no user is selected, so Edit, Lock, Disable, Reset PIN,
+// Revoke device, Delete and Reprovision wait greyed out and the bar says
+// to select a user. They were enabled and did nothing when pressed.
+func TestAttachedFreeze_NoUserActionsWhileLoading(t *testing.T) {
+	g := &gate{}
+	h, _ := newAttachedHarnessWith(t, attachedService{gate: g, holdOpen: true, usersOnly: true})
+	s := h.c.users
+	check := func(when string) {
+		t.Helper()
+		for _, b := range []*widget.Button{s.edit, s.lock, s.disable, s.resetPIN, s.revoke, s.del, s.reprovision} {
+			if !b.Disabled() {
+				t.Errorf("%s, with no user selected, %q is enabled", when, b.Text)
+			}
+		}
+		if s.selInfo.Text != selectUserNote {
+			t.Errorf("%s the action bar says %q, want %q", when, s.selInfo.Text, selectUserNote)
+		}
+	}
+	if !g.holding() || s.empty.Text != loadingUsers {
+		t.Fatalf("the first read is not on its way (list says %q)", s.empty.Text)
+	}
+	check("while loading")
+	g.release()
+	h.answered()
+	check("once read")
+}
+
 // TestAttachedFreeze_RefreshStatus: an event that rewrites the status bar
 // comes back at once over a silent network, with the settings' copy made
 // stale by a change (reading the Site ID is then a request too). A
-// health event asks off the UI thread, a burst of them once, and the bar
-// shows the answer once the network carries; a lost connection asks
+// health event asks off the UI thread, a burst of them once (healthy
+// again, the users list's read too, once), and the bar shows the answer
+// once the network carries; a lost connection asks
 // nothing and shows what the bar last knew.
 func TestAttachedFreeze_RefreshStatus(t *testing.T) {
 	for _, tt := range []struct {
@@ -125,7 +157,10 @@ func TestAttachedFreeze_RefreshStatus(t *testing.T) {
 		requests int    // on their way after two such events
 		siteID   string // the status bar's once answered
 	}{
-		{"health", core.Event{Kind: core.EventHealth}, 1, "hq-2"},
+		{"health", core.Event{Kind: core.EventHealth, Reason: "Changes cannot be saved. The disk is full. Logins and provisioning fail until this is fixed."}, 1, "hq-2"},
+		// Healthy again, the users are read again too (the store may
+		// have been out of reach): once for the two events, as the bar.
+		{"healthy again", core.Event{Kind: core.EventHealth}, 2, "hq-2"},
 		{"connection lost", core.Event{Kind: core.EventConnection, Reason: "The network is down."}, 0, "office"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {

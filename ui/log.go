@@ -117,8 +117,13 @@ func (s *logScreen) loaded(entries []core.LogEntry, err error) {
 	if err != nil {
 		// The next batch of events tries again, as a gap does.
 		s.gap = true
-		s.detail.SetText("The log could not be read: " + core.ErrorMessage(err))
+		s.detail.SetText(logReadFailed + core.ErrorMessage(err))
 		return
+	}
+	if strings.HasPrefix(s.detail.Text, logReadFailed) {
+		// Read now: why it could not be before no longer holds (the
+		// hint takes its place, showHint).
+		s.detail.SetText("")
 	}
 	var last uint64
 	if n := len(entries); n > 0 {
@@ -211,6 +216,9 @@ func (s *logScreen) showHint() {
 	}
 	s.detail.SetText(hint)
 }
+
+// logReadFailed starts the detail line when the log could not be read.
+const logReadFailed = "The log could not be read: "
 
 // logHint is the detail line before an entry is picked.
 const logHint = "Select an entry to read it in full."

@@ -51,7 +51,10 @@ type serverScreen struct {
 	// store shows where the records are (Deps.Store).
 	store        *widget.Label
 	storeRefresh *widget.Button
-	confirm      *askDialog
+	// storeAsking says a read of the store's state is on its way: Refresh
+	// waits greyed out, and showing the screen again asks nothing more.
+	storeAsking bool
+	confirm     *askDialog
 
 	// The administrator's certificate files (server.tls_cert/tls_key),
 	// which certificate is in use and why the files are not, if so.
@@ -320,6 +323,9 @@ func (s *serverScreen) show(set core.Settings) {
 	}
 	s.loaded = s.values()
 	s.fingerprint.SetText(s.c.fingerprint)
+	// The navigation may mark a draft this replaces (refreshUnsaved runs
+	// when a screen is left and on every change announced).
+	s.c.refreshUnsaved()
 }
 
 // dirty reports whether the admin has edited the form since it loaded.

@@ -50,13 +50,30 @@ func storeText(si StoreInfo) string {
 	return b.String()
 }
 
-// refreshStore asks Deps.Store again. The member status takes a network
-// round trip, so it runs off the UI thread and the text is set through
-// Console.do.
-func (s *serverScreen) refreshStore() {
-	s.store.SetText("Asking the store…")
+// refreshStore asks Deps.Store again (Refresh, and the screen built).
+func (s *serverScreen) refreshStore() { s.askStore(true) }
+
+// askStore asks Deps.Store again unless a read is on its way. The member
+// status takes a network round trip (seconds while etcd members are
+// down), so it runs off the UI thread and the text is set through
+// Console.do. announce shows "Asking the store…" meanwhile (Refresh);
+// otherwise the section keeps the state last read until the answer
+// comes (the screen shown again).
+func (s *serverScreen) askStore(announce bool) {
+	if s.store == nil || s.storeAsking {
+		return
+	}
+	s.storeAsking = true
+	s.storeRefresh.Disable()
+	if announce || s.store.Text == "" {
+		s.store.SetText("Asking the store…")
+	}
 	go func() {
 		text := storeText(s.c.deps.Store())
-		s.c.do(func() { s.store.SetText(text) })
+		s.c.do(func() {
+			s.storeAsking = false
+			s.storeRefresh.Enable()
+			s.store.SetText(text)
+		})
 	}()
 }

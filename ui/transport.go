@@ -348,6 +348,8 @@ func (s *transportScreen) show(m core.MailSettings) {
 		fl.setError("")
 	}
 	s.showPin(m.TLSFingerprint)
+	// As serverScreen.show: the navigation may mark the draft replaced.
+	s.c.refreshUnsaved()
 }
 
 // dirty reports whether the admin has edited the form since it loaded.

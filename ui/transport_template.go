@@ -125,6 +125,8 @@ func (t *templateEditor) show(set core.Settings, def core.MailTemplate) {
 	t.loaded = set.ProvisionTemplate.WithDefaults(def)
 	t.put(t.loaded)
 	t.subject.setError("")
+	// As serverScreen.show: the navigation may mark the draft replaced.
+	t.c.refreshUnsaved()
 }
 
 func (t *templateEditor) dirty() bool { return t.form() != t.loaded }

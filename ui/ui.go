@@ -474,8 +474,12 @@ func (c *Console) show(i widget.ListItemID) {
 	content := c.screenContent(i)
 	c.body.Objects = []fyne.CanvasObject{content}
 	if c.server != nil && content == c.server.content {
-		// Certificate files may have been renewed or damaged since.
+		// Certificate files may have been renewed or damaged since, and
+		// etcd members may have stopped or come back: the state read
+		// when the screen was built, maybe hours ago, would show a
+		// member down as healthy.
 		c.server.reread()
+		c.server.askStore(false)
 	}
 	c.body.Refresh()
 	if content == c.users.content {

@@ -141,6 +141,11 @@ func newUsersScreen(c *Console) *usersScreen {
 	// first: this order makes Tab go down the screen as it reads.
 	s.content = container.New(layout.NewBorderLayout(top, bottom, nil, nil),
 		top, container.NewStack(s.list, centred(s.empty)), bottom)
+	// No user is selected until the first read has come and one is
+	// picked: an attached console waits for it (seconds over a slow
+	// network or while etcd has lost its quorum), and actions enabled
+	// meanwhile would do nothing when pressed.
+	s.updateButtons()
 	s.refresh()
 	return s
 }
