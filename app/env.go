@@ -44,6 +44,9 @@ type env struct {
 	// the one that sends mail and trims the log (issue #16).
 	node   string
 	leader *etcdstore.Leader
+	// unlockDir releases the data directory a server on etcd holds
+	// (openEnvStore); nil when nothing was taken.
+	unlockDir func()
 	// identityMu keeps regenerateCert and syncIdentity apart (identity.go):
 	// a check between a regeneration's local files and its copy in the
 	// store would put the old certificate back, or log the server's own
@@ -118,6 +121,34 @@ func openEnvStore(dir, keyDir string, sc storeChoice, actor core.Actor, opts ...
 	}
 	// An existing directory keeps its mode here; cli.openEnv tightens it.
 	keyDir = keyDirFor(dir, keyDir)
+	// A server (serve, or the console's) holds its data directory. On the
+	// data file the store's lock does; on etcd nothing else would, and a
+	// second server on one directory took over the first one's admin
+	// socket (nothing could attach to that server any more) and its
+	// certificate files. Commands on etcd open the store beside a
+	// server, as on another machine of the site, and take no lock.
+	var unlock func()
+	if sc.etcd() && (actor == core.ServerActor || actor == core.ConsoleActor) {
+		u, err := flockDir(dir)
+		if errors.Is(err, errDirHeld) {
+			return nil, fmt.Errorf("%s is in use: %w", dir, store.ErrLocked)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("lock the data directory %s: %w", dir, err)
+		}
+		unlock = u
+		defer func() {
+			if unlock != nil { // not handed to the env: it failed to open
+				unlock()
+			}
+		}()
+	}
+	if !sc.etcd() && !exists(filepath.Join(dir, store.FileName)) && exists(filepath.Join(dir, nodeNameFile)) {
+		// Only a server on etcd names itself in the directory: without
+		// --store this read as a data file gone missing, and the advice
+		// was to restore a backup or start again with no users.
+		return nil, fmt.Errorf("%s belongs to a server whose records are in etcd (it holds %s and no data file): give the site's address with --store etcd://HOST:2379/SITE, or set PROVISIO_STORE, as the service's unit does (systemctl cat provisio shows it).", dir, nodeNameFile)
+	}
 	var st *store.Store
 	var kv *etcdstore.KV
 	var err error
@@ -158,6 +189,7 @@ func openEnvStore(dir, keyDir string, sc storeChoice, actor core.Actor, opts ...
 			return nil, fmt.Errorf("share the server certificate through etcd: %w", err)
 		}
 	}
+	e.unlockDir, unlock = unlock, nil
 	return e, nil
 }
 
@@ -270,11 +302,15 @@ func writeFileSynced(path string, data []byte) error {
 	return err
 }
 
+// nodeNameFile, in the data directory, names a server on etcd among
+// the site's (nodeName); only such a server writes it.
+const nodeNameFile = "node-name"
+
 // nodeName is this server's name among those sharing an etcd store: the
 // host name and a random suffix kept in the data directory (node-name),
 // so two servers on one machine differ and a restart keeps its name.
 func nodeName(dir string) string {
-	path := filepath.Join(dir, "node-name")
+	path := filepath.Join(dir, nodeNameFile)
 	if b, err := os.ReadFile(path); err == nil && len(strings.TrimSpace(string(b))) > 0 {
 		return strings.TrimSpace(string(b))
 	}
@@ -299,7 +335,12 @@ func heldData(dir string) string {
 	return ""
 }
 
-func (e *env) close() { e.st.Close() }
+func (e *env) close() {
+	e.st.Close()
+	if e.unlockDir != nil {
+		e.unlockDir()
+	}
+}
 
 // logPanic writes a recovered panic's value to the audit log, never its
 // stack (which could show data), and reports whether the write worked. A

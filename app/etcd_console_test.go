@@ -83,3 +83,49 @@ func TestEtcd_ConsoleAttachesToItsServer(t *testing.T) {
 		t.Errorf("the console tried to open the server's listeners: %q", errOut.String())
 	}
 }
+
+// TestEtcd_SecondServeOnOneDirectory: on the data file a second serve on
+// a directory is refused by the store's lock; on etcd nothing held the
+// directory, so a second serve on it (a unit started twice, a copy-pasted
+// command) opened the site, replaced the running server's admin socket
+// and left it dead when it stopped. It is refused now, and the first
+// server's socket still answers.
+func TestEtcd_SecondServeOnOneDirectory(t *testing.T) {
+	url, _, a, _ := twoNodes(t)
+	var out, errOut syncBuffer
+	stop, started, done := make(chan struct{}), make(chan string, 1), make(chan int, 1)
+	c := &cli{out: &out, errOut: &errOut, stop: stop, started: started}
+	go func() { done <- c.run([]string{"--data", a.dir, "--key-dir", a.keyDir, "--store", url, "serve", "--listen", "127.0.0.1:0"}) }()
+	select {
+	case code := <-done:
+		if code != exitError || !strings.Contains(errOut.String(), a.dir+" is in use") {
+			t.Errorf("a second serve on the directory: exit %d, %q; want exit 1 and %q", code, errOut.String(), a.dir+" is in use")
+		}
+	case <-started:
+		close(stop)
+		<-done
+		t.Error("a second serve started on the directory a server holds")
+	case <-time.After(30 * time.Second):
+		t.Fatal("a second serve on the directory neither started nor exited in 30 s")
+	}
+	if code, _, cliErr := runStore(t, url, a.dir, a.keyDir, "user", "list"); code != 0 || !strings.Contains(cliErr, "attached to the Provisio running on") {
+		t.Errorf("after it, user list on the directory: exit %d, %q; want it attached to the first server", code, cliErr)
+	}
+}
+
+// TestEtcd_NodeDirectoryWithoutStore: a command given an etcd server's
+// data directory without --store read it as a data file gone missing
+// ("restore it from a backup, or … start again with no users"). It says
+// the records are in etcd and how to name them, and creates nothing.
+func TestEtcd_NodeDirectoryWithoutStore(t *testing.T) {
+	_, _, a, _ := twoNodes(t)
+	a.stopNode(t)
+	t.Setenv("PROVISIO_STORE", "")
+	code, _, errOut := runCLI(t, a.dir, "user", "list")
+	if code != exitError || !strings.Contains(errOut, "records are in etcd") || !strings.Contains(errOut, "--store") || strings.Contains(errOut, "backup") {
+		t.Errorf("user list without --store: exit %d, %q; want exit 1 and a sentence naming etcd and --store", code, errOut)
+	}
+	if _, err := os.Stat(filepath.Join(a.dir, "provisio.db")); err == nil {
+		t.Error("it left a data file in the node's directory")
+	}
+}

@@ -51,12 +51,27 @@ func chownLike(like string, paths ...string) error {
 // errRestoreRunning: another process holds the restore lock of a folder.
 var errRestoreRunning = errors.New("a restore is running")
 
+// errDirHeld: another process holds a folder's lock (flockDir).
+var errDirHeld = errors.New("the folder is held by another process")
+
 // lockRestore takes the restore lock of dir, the folder that holds the
 // data directory: an advisory lock (flock) on the folder itself, so no
 // lock file is left behind, and a restore killed with kill -9 releases
 // it with its process. It fails at once with errRestoreRunning when
 // another process holds it.
 func lockRestore(dir string) (unlock func(), err error) {
+	unlock, err = flockDir(dir)
+	if errors.Is(err, errDirHeld) {
+		return nil, errRestoreRunning
+	}
+	return unlock, err
+}
+
+// flockDir takes an exclusive advisory lock (flock) on the folder dir
+// itself: no lock file is left behind, and a process killed with kill -9
+// releases it with its process. It fails at once with errDirHeld when
+// another process holds it.
+func flockDir(dir string) (unlock func(), err error) {
 	f, err := os.Open(dir)
 	if err != nil {
 		return nil, err
@@ -64,7 +79,7 @@ func lockRestore(dir string) (unlock func(), err error) {
 	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
 		f.Close()
 		if errors.Is(err, syscall.EWOULDBLOCK) {
-			return nil, errRestoreRunning
+			return nil, errDirHeld
 		}
 		return nil, err
 	}
