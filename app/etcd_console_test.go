@@ -95,7 +95,9 @@ func TestEtcd_SecondServeOnOneDirectory(t *testing.T) {
 	var out, errOut syncBuffer
 	stop, started, done := make(chan struct{}), make(chan string, 1), make(chan int, 1)
 	c := &cli{out: &out, errOut: &errOut, stop: stop, started: started}
-	go func() { done <- c.run([]string{"--data", a.dir, "--key-dir", a.keyDir, "--store", url, "serve", "--listen", "127.0.0.1:0"}) }()
+	go func() {
+		done <- c.run([]string{"--data", a.dir, "--key-dir", a.keyDir, "--store", url, "serve", "--listen", "127.0.0.1:0"})
+	}()
 	select {
 	case code := <-done:
 		if code != exitError || !strings.Contains(errOut.String(), a.dir+" is in use") {
