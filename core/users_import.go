@@ -270,6 +270,17 @@ func blank(rec []string) bool {
 	return true
 }
 
+// errTooManyImportRows refuses an import of more than MaxImportRows users,
+// the most a preview passes.
+func errTooManyImportRows() error {
+	return Errorf(CodeInvalid, "There are more than %s users to import; import them in parts.", GroupDigits(MaxImportRows))
+}
+
+// ErrTooManyImportRows is the refusal of an import of more rows than
+// MaxImportRows, for a caller that counts them before it has them all
+// (the admin API, which decodes them one by one).
+func ErrTooManyImportRows() error { return errTooManyImportRows() }
+
 // importProgressEvery is how many rows pass between progress reports.
 const importProgressEvery = 250
 
@@ -281,6 +292,12 @@ const importProgressEvery = 250
 func (s *Service) ImportUsers(rows []ImportRow, progress func(done, total int)) (int, error) {
 	if len(rows) == 0 {
 		return 0, Errorf(CodeInvalid, "There are no users to import.")
+	}
+	if len(rows) > MaxImportRows {
+		// More than any preview passes (PreviewImport): one transaction
+		// of millions of users would hold the store's writer for minutes
+		// and its memory until the commit.
+		return 0, errTooManyImportRows()
 	}
 	set := s.Settings()
 	err := s.update(false, func(tx Tx, log *logger) error {

@@ -221,3 +221,22 @@ func TestService_PreviewImportSemicolonsUnknownColumns(t *testing.T) {
 		t.Errorf("%q, want %q", core.ErrorMessage(err), want)
 	}
 }
+
+// TestService_ImportUsersRefusesMoreThanAPreviewPasses: ImportUsers takes
+// at most MaxImportRows rows, the most PreviewImport passes; more were
+// written in one transaction (the admin API's POST /v1/import could send
+// millions) and no preview cap held.
+func TestService_ImportUsersRefusesMoreThanAPreviewPasses(t *testing.T) {
+	svc := storetest.MustService(t)
+	rows := make([]core.ImportRow, core.MaxImportRows+1)
+	for i := range rows {
+		rows[i] = core.ImportRow{Line: i + 2, User: core.User{Name: fmt.Sprintf("user%06d", i), MobileAllowed: true}}
+	}
+	n, err := svc.ImportUsers(rows, nil)
+	if want := "There are more than 100,000 users to import; import them in parts."; n != 0 || core.ErrorMessage(err) != want {
+		t.Errorf("import of %d rows: %d, %q; want %q", len(rows), n, core.ErrorMessage(err), want)
+	}
+	if users, err := svc.Users(); err != nil || len(users) != 0 {
+		t.Errorf("%d users after the refusal, %v", len(users), err)
+	}
+}

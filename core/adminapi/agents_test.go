@@ -92,3 +92,77 @@ func TestConsole_AddAgentWithoutSecret(t *testing.T) {
 		t.Errorf("an agent was created: %+v", svc.Agents())
 	}
 }
+
+// TestRemoteConsole_SharedSecretsNamesOnlyForAdmins: GET /v1/agents, the
+// one answer that says which agents share a shared secret
+// (shares_secret_with), is an administrator's over the remote port: a
+// helpdesk console, which may not see agents, is refused with 403 and
+// nothing about them. The administrator's answer names the partners and
+// holds neither the secret nor its stored form.
+func TestRemoteConsole_SharedSecretsNamesOnlyForAdmins(t *testing.T) {
+	e := newRemote(t, adminapi.RemoteOptions{})
+	// Saved before each agent needed its own secret (secretFree refuses
+	// this now), so written to the store directly.
+	const shared = "shared-secret-1234"
+	if err := e.st.Update(func(tx core.Tx) error {
+		for _, a := range []core.Agent{
+			{Name: "vpn", Host: "127.0.0.1", Secret: shared, Group: core.GroupAny},
+			{Name: "wiki", Host: "127.0.0.2", Secret: shared, Group: core.GroupAny},
+			{Name: "mail", Host: "127.0.0.3", Secret: "mail-secret-5678", Group: core.GroupAny},
+		} {
+			if err := tx.PutAgent(a); err != nil {
+				return err
+			}
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	var stored []string
+	for _, a := range e.svc.Agents() {
+		stored = append(stored, a.Secret)
+	}
+	get := func(hc *http.Client) (int, string) {
+		t.Helper()
+		resp, err := hc.Get("https://" + e.addr + "/v1/agents")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+
+	st, body := get(remoteHTTP(t, e.pair(t, "desk-2", core.RoleHelpdesk)))
+	if st != http.StatusForbidden || !strings.Contains(body, `"forbidden"`) {
+		t.Errorf("helpdesk GET /v1/agents = %d %s, want 403 forbidden", st, body)
+	}
+	for _, leak := range []string{"vpn", "wiki", "shares_secret_with"} {
+		if strings.Contains(body, leak) {
+			t.Errorf("the helpdesk's refusal says %q: %s", leak, body)
+		}
+	}
+
+	st, body = get(remoteHTTP(t, e.pair(t, "admin-1", core.RoleAdmin)))
+	if st != http.StatusOK {
+		t.Fatalf("admin GET /v1/agents = %d %s", st, body)
+	}
+	var agents []struct {
+		Name             string   `json:"name"`
+		SharesSecretWith []string `json:"shares_secret_with"`
+	}
+	if err := json.Unmarshal([]byte(body), &agents); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{"vpn": "wiki", "wiki": "vpn", "mail": ""}
+	for _, a := range agents {
+		if got := strings.Join(a.SharesSecretWith, ","); got != want[a.Name] {
+			t.Errorf("%s shares_secret_with %q, want %q", a.Name, got, want[a.Name])
+		}
+	}
+	for _, s := range append(stored, shared, "mail-secret-5678") {
+		if s != "" && strings.Contains(body, s) {
+			t.Errorf("GET /v1/agents holds a secret or its stored form %q: %s", s, body)
+		}
+	}
+}

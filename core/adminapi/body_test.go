@@ -74,6 +74,16 @@ func TestHandler_BadBodyIsASentenceNamingTheField(t *testing.T) {
 			"The request body is not valid JSON: invalid character 'o' in literal null (expecting 'u'), at byte 2."},
 		{"POST", "/v1/users", `{"name": "` + strings.Repeat("a", 70<<10) + `"}`, "",
 			"The request body is over 64 KiB, more than any request of this API needs."},
+		// The import's rows are decoded one by one (importRows): the
+		// sentences are those of every other route.
+		{"POST", "/v1/import", `{"rows": [{"user": {"name": "carol", "pin": 5}}]}`, "rows.user.pin",
+			`The field "rows.user.pin" must be text, not a number.`},
+		{"POST", "/v1/import", `{"rows": [{"line": 2, "bogus": 1}]}`, "bogus",
+			`This request has no field "bogus"; remove it, or check its spelling.`},
+		{"POST", "/v1/import", `{"rows": "carol"}`, "rows",
+			`The field "rows" must be a list, not text.`},
+		{"POST", "/v1/import", `{"rows": [{"user": {"name": "carol"}}`, "",
+			"The request body ends before its JSON object does; send the whole object."},
 	}
 	for _, tt := range tests {
 		name := tt.method + " " + tt.path + " " + tt.body

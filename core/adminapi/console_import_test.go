@@ -1,7 +1,10 @@
 package adminapi_test
 
 import (
+	"encoding/json"
 	"fmt"
+	"io"
+	"net/http"
 	"strings"
 	"testing"
 
@@ -58,5 +61,46 @@ func TestConsole_ImportFileTooLargeSaysSplitIt(t *testing.T) {
 	}
 	if users, _ := svc.Users(); len(users) != 0 {
 		t.Errorf("%d users after a refused preview", len(users))
+	}
+}
+
+// TestConsole_ImportRefusesMoreRowsThanAPreviewPasses: POST /v1/import
+// takes at most core.MaxImportRows rows, the most a preview passes, and
+// stops reading at the one past it. Its body may be 80 MiB, for the JSON
+// of the largest file a preview passes; the same 80 MiB of empty rows
+// ("{},") were 28 million rows decoded at once, about 10 GB, and the rows
+// then went to one transaction, past the preview's cap. The refusal says
+// so, and nothing is stored. (core.ImportUsers refuses such rows too,
+// TestService_ImportUsersRefusesMoreThanAPreviewPasses.)
+func TestConsole_ImportRefusesMoreRowsThanAPreviewPasses(t *testing.T) {
+	svc, sock := newServer(t)
+	hc := unixClient(sock)
+	// The row past the cap has a number for a name: were it decoded, the
+	// answer would be about that field, so the sentence also shows that
+	// reading stopped before it.
+	var body strings.Builder
+	body.WriteString(`{"rows": [`)
+	for i := range core.MaxImportRows {
+		fmt.Fprintf(&body, `{"line": %d, "user": {"name": "user%06d"}},`, i+2, i)
+	}
+	fmt.Fprintf(&body, `{"line": %d, "user": {"name": 5}}]}`, core.MaxImportRows+2)
+	resp, err := hc.Post("http://provisio/v1/import", "application/json", strings.NewReader(body.String()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	var got struct {
+		Error struct{ Code, Message string }
+	}
+	if err := json.Unmarshal(b, &got); err != nil {
+		t.Fatalf("%s: %.300s is not a JSON error", resp.Status, b)
+	}
+	const want = "There are more than 100,000 users to import; import them in parts."
+	if resp.StatusCode != http.StatusBadRequest || got.Error.Code != "invalid" || got.Error.Message != want {
+		t.Errorf("%d rows: %s %.300s, want 400 %q", core.MaxImportRows+1, resp.Status, b, want)
+	}
+	if users, err := svc.Users(); err != nil || len(users) != 0 {
+		t.Errorf("%d users stored after the refusal, %v", len(users), err)
 	}
 }

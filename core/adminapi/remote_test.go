@@ -45,6 +45,7 @@ func (c *clock) add(d time.Duration) {
 // in temp directories, and the remote admin listener on 127.0.0.1.
 type remoteEnv struct {
 	svc   *core.Service
+	st    *store.Store
 	clk   *clock
 	srv   *adminapi.RemoteServer
 	addr  string
@@ -78,7 +79,7 @@ func newRemote(t *testing.T, opt adminapi.RemoteOptions) *remoteEnv {
 	t.Cleanup(func() { srv.Close() })
 	fp := certs.Fingerprint(cert)
 	svc.SetConsoleEndpoint(srv.Addr(), func() string { return fp })
-	return &remoteEnv{svc: svc, clk: clk, srv: srv, addr: srv.Addr(), fp: fp, admin: adminapi.Local{Svc: svc}}
+	return &remoteEnv{svc: svc, st: st, clk: clk, srv: srv, addr: srv.Addr(), fp: fp, admin: adminapi.Local{Svc: svc}}
 }
 
 // pair makes a code on the server and pairs a console with it, as

@@ -1,6 +1,7 @@
 package adminapi
 
 import (
+	"bytes"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -105,13 +106,66 @@ func (h *handler) importPreview(w http.ResponseWriter, r *http.Request) {
 
 func (h *handler) importUsers(w http.ResponseWriter, r *http.Request) {
 	var req struct {
-		Rows []core.ImportRow `json:"rows"`
+		Rows importRows `json:"rows"`
 	}
 	if !decodeN(w, r, &req, maxImportRowsBody) {
 		return
 	}
 	n, err := h.api(r).Import(req.Rows)
 	reply(w, http.StatusOK, map[string]int{"imported": n}, err)
+}
+
+// importRows are the rows of POST /v1/import, decoded one at a time so
+// that a body stops at core.MaxImportRows rows. maxImportRowsBody admits
+// the JSON of every file a preview passes, but the same 80 MiB of empty
+// rows ("{},") are 28 million of them, about 10 GB decoded at once: one
+// request could take the server's memory, and the rows were then written
+// in one transaction, past the cap the preview keeps.
+type importRows []core.ImportRow
+
+// UnmarshalJSON decodes a list of rows, refusing the one past
+// core.MaxImportRows before it is decoded. A type error inside a row
+// comes back to the outer decoder, which adds the path ("rows.user.pin").
+func (rs *importRows) UnmarshalJSON(b []byte) error {
+	if string(b) == "null" {
+		*rs = nil
+		return nil
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if tok, err := dec.Token(); err != nil {
+		return err
+	} else if d, ok := tok.(json.Delim); !ok || d != '[' {
+		return &json.UnmarshalTypeError{Value: jsonKindOf(tok), Type: reflect.TypeFor[[]core.ImportRow]()}
+	}
+	var out []core.ImportRow
+	for dec.More() {
+		if len(out) == core.MaxImportRows {
+			return core.ErrTooManyImportRows()
+		}
+		var row core.ImportRow
+		if err := dec.Decode(&row); err != nil {
+			return err
+		}
+		out = append(out, row)
+	}
+	*rs = out
+	return nil
+}
+
+// jsonKindOf names the JSON value that starts with tok as
+// json.UnmarshalTypeError.Value does ("string", "number", "bool",
+// "object").
+func jsonKindOf(tok json.Token) string {
+	switch tok.(type) {
+	case string:
+		return "string"
+	case float64, json.Number:
+		return "number"
+	case bool:
+		return "bool"
+	}
+	return "object"
 }
 
 func (h *handler) mailCode(w http.ResponseWriter, r *http.Request) {

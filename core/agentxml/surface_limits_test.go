@@ -49,6 +49,8 @@ func TestSurface_RateLimits(t *testing.T) {
 		{"TokenIndex", "GET", "/proxy/TokenIndex?username=alice", "", 0, ""},
 		{"getQRCode", "GET", "/userportal/getQRCode?text=" + url.QueryEscape(provisionURL), "", 0, ""},
 		{"provision page", "GET", "/userportal/provision?username=alice&code=ABCD2345", "", 0, ""},
+		{"provision page, HEAD", "HEAD", "/userportal/provision?username=alice&code=ABCD2345", "", http.StatusOK, ""},
+		{"provision page without a code", "GET", "/userportal/provision?username=alice", "", http.StatusBadRequest, `<p id="message">This provision link is incomplete`},
 		{"getServerDetails", "GET", "/ssdserver/getServerDetails?id=office-1", "", 0, ""},
 		{"provision on /proxy", "POST", "/proxy/AgentXML", provision, 0, ""},
 		{"refused agent requests", "POST", "/pinsafe/AgentXML", "not xml", 0, ""},
@@ -112,7 +114,8 @@ func TestSurface_RateLimits(t *testing.T) {
 			// The Provision URL page answers a phone's browser with a
 			// page (refusedPage); every other route with text.
 			if strings.HasPrefix(tt.path, "/userportal/provision") {
-				if r.Header.Get("Content-Type") != "text/html; charset=utf-8" || !strings.Contains(string(body), `<p id="message">Too many requests from this address; try again in `) {
+				if r.Header.Get("Content-Type") != "text/html; charset=utf-8" ||
+					tt.method != "HEAD" && !strings.Contains(string(body), `<p id="message">Too many requests from this address; try again in `) {
 					t.Errorf("page %q %q", r.Header.Get("Content-Type"), body)
 				}
 			} else if !strings.HasPrefix(string(body), "Too many requests from this address; try again in ") {

@@ -120,9 +120,13 @@ func refusedCommitNothing(t *testing.T, limits agentxml.Limits, rotate bool) {
 	if err := w.svc.AssignProfileToUser("Secure", "alice"); err != nil {
 		t.Fatal(err)
 	}
-	w.addUser(t, "gina", "1357", "")
-	if _, err := w.svc.MailOATHProvisionCode("gina", core.OATHOptions{}); err != nil {
-		t.Fatal(err)
+	// ida's set-up code is for another site's posts: were they read, the
+	// 20th wrong code would delete it, a commit.
+	for _, name := range []string{"gina", "ida"} {
+		w.addUser(t, name, "1357", "")
+		if _, err := w.svc.MailOATHProvisionCode(name, core.OATHOptions{}); err != nil {
+			t.Fatal(err)
+		}
 	}
 
 	sas := agentxmltest.SASRequest
@@ -199,6 +203,26 @@ func refusedCommitNothing(t *testing.T, limits agentxml.Limits, rotate bool) {
 		{"GET ?xml=", func(i int) request {
 			return request{"GET", "/pinsafe/AgentXML?xml=" + url.QueryEscape(sas("Version", "3.6", "Action", "ping")), "", ""}
 		}, 0},
+		// Since the review of 2 December: the set-up pages' refusals are
+		// pages (refused.html), the web client asks HEAD /userportal/.
+		{"authenticator set-up from another website", func(i int) request {
+			return request{"POST", "/userportal/oath", form, url.Values{"username": {"ida"}, "code": {"WRNG2345"}}.Encode()}
+		}, 0},
+		{"authenticator set-up for an unknown user", func(i int) request {
+			return request{"POST", "/userportal/oath", form, url.Values{"username": {fmt.Sprintf("nobody%d", i)}, "code": {"WRNG2345"}}.Encode()}
+		}, 0},
+		{"authenticator set-up without a code", func(i int) request {
+			return request{"POST", "/userportal/oath", form, url.Values{"username": {"gina"}}.Encode()}
+		}, 0},
+		{"authenticator set-up, unreadable", func(i int) request { return request{"POST", "/userportal/oath", form, "%zz"} }, 0},
+		{"Provision URL page without a code", func(i int) request {
+			return request{"GET", "/userportal/provision?username=gina", "", ""}
+		}, 0},
+		{"HEAD of the self-service page", func(i int) request { return request{"HEAD", "/userportal/", "", ""} }, 0},
+	}
+	// What a browser says of a request another site's page sent.
+	headers := map[string]map[string]string{
+		"authenticator set-up from another website": {"Sec-Fetch-Site": "cross-site", "Origin": "https://elsewhere.example"},
 	}
 	for k, kind := range kinds {
 		t.Run(kind.name, func(t *testing.T) {
@@ -213,6 +237,9 @@ func refusedCommitNothing(t *testing.T, limits agentxml.Limits, rotate bool) {
 				req, _ := http.NewRequest(rq.method, w.url+rq.path, strings.NewReader(rq.body))
 				if rq.ctype != "" {
 					req.Header.Set("Content-Type", rq.ctype)
+				}
+				for k, v := range headers[kind.name] {
+					req.Header.Set(k, v)
 				}
 				r, err := hc.Do(req)
 				if err != nil && kind.name == "oversize body" {

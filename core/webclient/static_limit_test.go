@@ -54,6 +54,8 @@ func TestHandler_StaticRateLimit(t *testing.T) {
 		wantBody           string
 	}{
 		{"portal page", "GET", "/userportal/", http.StatusOK, "<html"},
+		// The authenticator's reachability check (app.js checkReach).
+		{"portal page, HEAD", "HEAD", "/userportal/", http.StatusOK, ""},
 		{"authenticator page", "GET", "/userportal/app/", http.StatusOK, "<html"},
 		{"script", "GET", "/userportal/app/app.js", http.StatusOK, "function"},
 		{"style sheet", "GET", "/userportal/app/app.css", http.StatusOK, "{"},
