@@ -270,16 +270,13 @@ func blank(rec []string) bool {
 	return true
 }
 
-// errTooManyImportRows refuses an import of more than MaxImportRows users,
-// the most a preview passes.
-func errTooManyImportRows() error {
+// ErrTooManyImportRows refuses an import of more than MaxImportRows
+// users, the most a preview passes: ImportUsers says it, and so does a
+// caller that counts the rows before it has them all (the admin API,
+// which decodes them one by one).
+func ErrTooManyImportRows() error {
 	return Errorf(CodeInvalid, "There are more than %s users to import; import them in parts.", GroupDigits(MaxImportRows))
 }
-
-// ErrTooManyImportRows is the refusal of an import of more rows than
-// MaxImportRows, for a caller that counts them before it has them all
-// (the admin API, which decodes them one by one).
-func ErrTooManyImportRows() error { return errTooManyImportRows() }
 
 // importProgressEvery is how many rows pass between progress reports.
 const importProgressEvery = 250
@@ -297,7 +294,7 @@ func (s *Service) ImportUsers(rows []ImportRow, progress func(done, total int)) 
 		// More than any preview passes (PreviewImport): one transaction
 		// of millions of users would hold the store's writer for minutes
 		// and its memory until the commit.
-		return 0, errTooManyImportRows()
+		return 0, ErrTooManyImportRows()
 	}
 	set := s.Settings()
 	err := s.update(false, func(tx Tx, log *logger) error {
