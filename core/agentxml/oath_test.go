@@ -245,6 +245,11 @@ func TestOATH_WebSetUpRevealsOnce(t *testing.T) {
 		if resp.StatusCode != 200 || !strings.Contains(string(body), `action="/userportal/oath"`) || strings.Contains(string(body), "otpauth") {
 			t.Fatalf("GET %d: %s", resp.StatusCode, body)
 		}
+		// Its one script by hash, and no <base> that could send the
+		// form elsewhere.
+		if csp := resp.Header.Get("Content-Security-Policy"); !strings.Contains(csp, "script-src 'sha256-") || !strings.Contains(csp, "base-uri 'none'") {
+			t.Errorf("set-up page CSP = %q", csp)
+		}
 	}
 	form := url.Values{"username": {"alice"}, "code": {ic.Code}}
 	resp, err := hc.PostForm(e.srv.URL()+"/userportal/oath", form)

@@ -269,7 +269,7 @@ func (s *Server) provisionPage(w http.ResponseWriter, r *http.Request) {
 	// ios.js says how to set up an iPhone's Home Screen copy, provision.js
 	// sends one POST per tap and says when this browser is already set
 	// up (reading store.js's IndexedDB record).
-	h.Set("Content-Security-Policy", "default-src 'none'; img-src 'self'; script-src 'self'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'")
+	h.Set("Content-Security-Policy", "default-src 'none'; img-src 'self'; script-src 'self'; style-src 'unsafe-inline'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'")
 	w.WriteHeader(http.StatusOK)
 	_, _ = w.Write(buf.b)
 }

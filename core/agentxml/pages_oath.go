@@ -40,7 +40,7 @@ var oathSetupJS string
 var oathPagesCSP = func() string {
 	sum := sha256.Sum256([]byte(oathSetupJS))
 	return "default-src 'none'; img-src 'self' data:; script-src 'sha256-" + base64.StdEncoding.EncodeToString(sum[:]) +
-		"'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'"
+		"'; style-src 'unsafe-inline'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
 }()
 
 // The headings of refusedPage.
