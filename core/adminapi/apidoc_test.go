@@ -385,3 +385,19 @@ func checkBackupAnswer(t *testing.T, ex example, resp *http.Response, got []byte
 		t.Errorf("%s:%d: manifest counts %v, trailer %v", adminDoc, ex.line, m.Counts, resp.Trailer)
 	}
 }
+
+// apiError reads resp's body, and closes it, as the admin API's JSON
+// error: its code and message, and the body itself for a test's message.
+// A body that is not one fails the test.
+func apiError(t *testing.T, resp *http.Response) (code, message string, body []byte) {
+	t.Helper()
+	body, _ = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	var got struct {
+		Error struct{ Code, Message string }
+	}
+	if err := json.Unmarshal(body, &got); err != nil {
+		t.Fatalf("%s: %.300s is not a JSON error", resp.Status, body)
+	}
+	return got.Error.Code, got.Error.Message, body
+}

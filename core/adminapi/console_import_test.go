@@ -1,9 +1,7 @@
 package adminapi_test
 
 import (
-	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -88,16 +86,9 @@ func TestConsole_ImportRefusesMoreRowsThanAPreviewPasses(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	var got struct {
-		Error struct{ Code, Message string }
-	}
-	if err := json.Unmarshal(b, &got); err != nil {
-		t.Fatalf("%s: %.300s is not a JSON error", resp.Status, b)
-	}
+	code, msg, b := apiError(t, resp)
 	const want = "There are more than 100,000 users to import; import them in parts."
-	if resp.StatusCode != http.StatusBadRequest || got.Error.Code != "invalid" || got.Error.Message != want {
+	if resp.StatusCode != http.StatusBadRequest || code != "invalid" || msg != want {
 		t.Errorf("%d rows: %s %.300s, want 400 %q", core.MaxImportRows+1, resp.Status, b, want)
 	}
 	if users, err := svc.Users(); err != nil || len(users) != 0 {

@@ -1,8 +1,6 @@
 package adminapi_test
 
 import (
-	"encoding/json"
-	"io"
 	"net/http"
 	"testing"
 )
@@ -38,16 +36,9 @@ func TestHandler_WrongMethodSaysWhichThePathTakes(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			b, _ := io.ReadAll(resp.Body)
-			resp.Body.Close()
-			var got struct {
-				Error struct{ Code, Message string }
-			}
-			if err := json.Unmarshal(b, &got); err != nil {
-				t.Fatalf("%s: %s is not a JSON error", resp.Status, b)
-			}
+			code, msg, b := apiError(t, resp)
 			if resp.StatusCode != tt.wantStatus || resp.Header.Get("Allow") != tt.wantAllow ||
-				got.Error.Code != tt.wantCode || got.Error.Message != tt.wantMessage {
+				code != tt.wantCode || msg != tt.wantMessage {
 				t.Errorf("%s, Allow %q, %s\nwant %d, Allow %q, code %q, message %q", resp.Status, resp.Header.Get("Allow"), b,
 					tt.wantStatus, tt.wantAllow, tt.wantCode, tt.wantMessage)
 			}

@@ -1,9 +1,7 @@
 package adminapi_test
 
 import (
-	"encoding/json"
 	"errors"
-	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -128,16 +126,9 @@ func TestHandler_ProfileStillAssignedNamesReassignTo(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	var got struct {
-		Error struct{ Code, Message string }
-	}
-	if err := json.Unmarshal(b, &got); err != nil {
-		t.Fatalf("%s: %s is not a JSON error", resp.Status, b)
-	}
+	code, msg, b := apiError(t, resp)
 	if want := head + "add ?reassign_to=OTHER to the request to move them to profile OTHER."; resp.StatusCode != http.StatusConflict ||
-		got.Error.Code != string(core.CodeConflict) || got.Error.Message != want {
+		code != string(core.CodeConflict) || msg != want {
 		t.Errorf("API: %s %s\nwant 409 conflict %q", resp.Status, b, want)
 	}
 
