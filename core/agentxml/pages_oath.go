@@ -109,6 +109,26 @@ func (s *Server) sameSiteOnly(next http.Handler) http.Handler {
 	return cop.Handler(next)
 }
 
+// oathShownOnce answers GET (and HEAD) /userportal/oath: the page with
+// the authenticator app's QR code and key answered a POST and is shown
+// once, but a phone's back and forward, or a tab restored, asks for it
+// again by GET. That got the web client's plain-text 404, tiny on a
+// phone and saying nothing; this page says what to do. It spends and
+// reads nothing, so it is limited as a page is.
+func (s *Server) oathShownOnce(w http.ResponseWriter, r *http.Request) {
+	if s.limitedPage(w, r, s.lims.page, oathShownOnceTitle) {
+		return
+	}
+	w.Header().Set("Allow", http.MethodPost)
+	s.refusedPage(w, http.StatusMethodNotAllowed, oathShownOnceTitle, oathShownOnceMessage)
+}
+
+const (
+	oathShownOnceTitle   = "This page is shown only once"
+	oathShownOnceMessage = "The QR code and key for your authenticator app were shown once, when you set it up, and are not shown again. " +
+		"If your app has the account, log in once with a code it shows to finish. If not, ask your helpdesk for a new set-up link."
+)
+
 // redeemOATH answers POST /userportal/oath.
 func (s *Server) redeemOATH(w http.ResponseWriter, r *http.Request) {
 	// Anyone may try a code, as with provision on /proxy: the same

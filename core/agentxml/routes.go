@@ -104,6 +104,7 @@ func (s *Server) routes() http.Handler {
 	handle("GET /userportal/getQRCode", s.httpsOnly(http.HandlerFunc(s.qrCode)))
 	handle("GET /userportal/provision", s.httpsOnly(http.HandlerFunc(s.provisionPage)))
 	handle("POST /userportal/oath", s.httpsOnly(s.sameSiteOnly(http.HandlerFunc(s.redeemOATH))))
+	handle("GET /userportal/oath", s.httpsOnly(http.HandlerFunc(s.oathShownOnce)))
 	if s.opt.Portal != nil {
 		handle("/userportal/", s.httpsOnly(s.opt.Portal))
 		// Without a route of its own, /userportal is redirected to

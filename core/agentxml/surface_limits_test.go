@@ -51,6 +51,9 @@ func TestSurface_RateLimits(t *testing.T) {
 		{"provision page", "GET", "/userportal/provision?username=alice&code=ABCD2345", "", 0, ""},
 		{"provision page, HEAD", "HEAD", "/userportal/provision?username=alice&code=ABCD2345", "", http.StatusOK, ""},
 		{"provision page without a code", "GET", "/userportal/provision?username=alice", "", http.StatusBadRequest, `<p id="message">This provision link is incomplete`},
+		// A phone's back and forward after the authenticator app's QR
+		// page: a page saying it is shown once, not a 404.
+		{"authenticator QR page by GET", "GET", "/userportal/oath", "", http.StatusMethodNotAllowed, "are not shown again"},
 		{"getServerDetails", "GET", "/ssdserver/getServerDetails?id=office-1", "", 0, ""},
 		{"provision on /proxy", "POST", "/proxy/AgentXML", provision, 0, ""},
 		{"refused agent requests", "POST", "/pinsafe/AgentXML", "not xml", 0, ""},
@@ -111,9 +114,10 @@ func TestSurface_RateLimits(t *testing.T) {
 			if ra, err := strconv.Atoi(r.Header.Get("Retry-After")); err != nil || ra < 1 || ra > 200 {
 				t.Errorf("Retry-After %q", r.Header.Get("Retry-After"))
 			}
-			// The Provision URL page answers a phone's browser with a
-			// page (refusedPage); every other route with text.
-			if strings.HasPrefix(tt.path, "/userportal/provision") {
+			// The Provision URL page and the authenticator app's answer
+			// a phone's browser with a page (refusedPage); every other
+			// route with text.
+			if strings.HasPrefix(tt.path, "/userportal/provision") || tt.path == "/userportal/oath" {
 				if r.Header.Get("Content-Type") != "text/html; charset=utf-8" ||
 					tt.method != "HEAD" && !strings.Contains(string(body), `<p id="message">Too many requests from this address; try again in `) {
 					t.Errorf("page %q %q", r.Header.Get("Content-Type"), body)
