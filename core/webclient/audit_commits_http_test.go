@@ -219,6 +219,7 @@ func refusedCommitNothing(t *testing.T, limits agentxml.Limits, rotate bool) {
 			return request{"GET", "/userportal/provision?username=gina", "", ""}
 		}, 0},
 		{"HEAD of the self-service page", func(i int) request { return request{"HEAD", "/userportal/", "", ""} }, 0},
+		{"authenticator QR page by GET", func(i int) request { return request{"GET", "/userportal/oath", "", ""} }, 0},
 	}
 	// What a browser says of a request another site's page sent.
 	headers := map[string]map[string]string{
