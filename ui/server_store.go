@@ -37,6 +37,7 @@ func storeText(si StoreInfo) string {
 		}
 		fmt.Fprintf(&b, "  %s  %s  %s%s\n", m.Name, m.Endpoint, state, lead)
 	}
+	writeServers(&b, si)
 	switch {
 	case si.LeaderProblem != "":
 		b.WriteString("Mail and log trim: unknown: " + si.LeaderProblem)
@@ -48,6 +49,42 @@ func storeText(si StoreInfo) string {
 		fmt.Fprintf(&b, "Mail and log trim: server %s leads (this is %s)", si.Leader, si.ThisServer)
 	}
 	return b.String()
+}
+
+// writeServers writes the site's Provisio servers that are up, the one
+// leading first, marking it and this server: what shows that another
+// server of the site is down. One that stopped, or lost etcd for longer
+// than the election's lease, is no longer listed.
+func writeServers(b *strings.Builder, si StoreInfo) {
+	if si.LeaderProblem != "" {
+		// The same read as the leader's: its sentence follows.
+		b.WriteString("Provisio servers up: unknown, etcd cannot say (below)\n")
+		return
+	}
+	if len(si.Servers) == 0 {
+		b.WriteString("Provisio servers up: none listed yet\n")
+	} else {
+		fmt.Fprintf(b, "Provisio servers up (%d):\n", len(si.Servers))
+	}
+	listed := false
+	for i, name := range si.Servers {
+		var notes []string
+		if name == si.ThisServer {
+			notes = append(notes, "this server")
+			listed = true
+		}
+		if i == 0 {
+			notes = append(notes, "leads mail, log trim and backups")
+		}
+		line := "  " + name
+		if len(notes) > 0 {
+			line += "  " + strings.Join(notes, ", ")
+		}
+		b.WriteString(line + "\n")
+	}
+	if !listed && si.ThisServer != "" {
+		fmt.Fprintf(b, "  (this server, %s, is not listed: it has not joined the site's election yet, or has lost etcd)\n", si.ThisServer)
+	}
 }
 
 // refreshStore asks Deps.Store again (Refresh, and the screen built).

@@ -1,9 +1,16 @@
 package ui
 
 import (
+	"context"
 	"strings"
 	"sync"
 	"testing"
+	"time"
+
+	"fyne.io/fyne/v2/test"
+
+	"provisio/core/etcdstore"
+	"provisio/core/etcdstore/etcdtest"
 )
 
 // The Server screen shows the store: the data file, or the etcd members
@@ -16,13 +23,22 @@ func TestServerScreen_Store(t *testing.T) {
 	}{
 		{"data file", StoreInfo{Where: "/var/lib/provisio/provisio.db"}, []string{"Data file: /var/lib/provisio/provisio.db"}},
 		{"etcd", StoreInfo{Etcd: true, Where: "etcd://h1:2379,h2:2379,h3:2379/office", ThisServer: "auth1-ab12", Leader: "auth2-cd34",
+			Servers: []string{"auth2-cd34", "auth1-ab12"},
 			Members: []StoreMember{
 				{Name: "m1", Endpoint: "http://h1:2379", Healthy: true, RaftLeader: true},
 				{Name: "m2", Endpoint: "http://h2:2379", Healthy: true},
 				{Name: "m3", Endpoint: "http://h3:2379", Problem: "it does not answer"},
 			}},
 			[]string{"etcd cluster: etcd://h1:2379,h2:2379,h3:2379/office", "m1  http://h1:2379  healthy, Raft leader",
-				"m3  http://h3:2379  NOT healthy: it does not answer", "server auth2-cd34 leads (this is auth1-ab12)"}},
+				"m3  http://h3:2379  NOT healthy: it does not answer",
+				"Provisio servers up (2):\n  auth2-cd34  leads mail, log trim and backups\n  auth1-ab12  this server\n",
+				"server auth2-cd34 leads (this is auth1-ab12)"}},
+		// This server cut off from etcd: its candidacy expired, the
+		// other leads.
+		{"etcd, this server not listed", StoreInfo{Etcd: true, Where: "etcd://h1:2379/office", ThisServer: "auth1-ab12", Leader: "auth2-cd34",
+			Servers: []string{"auth2-cd34"}},
+			[]string{"Provisio servers up (1):\n  auth2-cd34  leads mail, log trim and backups\n",
+				"(this server, auth1-ab12, is not listed: it has not joined the site's election yet, or has lost etcd)"}},
 		// Without a quorum nobody can be elected, nor can etcd say who
 		// was: "no server elected yet" would mislead.
 		{"etcd without quorum", StoreInfo{Etcd: true, Where: "etcd://h1:2379,h2:2379,h3:2379/office", ThisServer: "auth1-ab12",
@@ -32,7 +48,7 @@ func TestServerScreen_Store(t *testing.T) {
 				{Name: "m2", Endpoint: "http://h2:2379", Problem: "it does not answer"},
 				{Name: "m3", Endpoint: "http://h3:2379", Problem: "it does not answer"},
 			}},
-			[]string{"Mail and log trim: unknown: etcd has no quorum (most of its members are down or cannot reach each other), so no server can be elected"}},
+			[]string{"Provisio servers up: unknown, etcd cannot say (below)", "Mail and log trim: unknown: etcd has no quorum (most of its members are down or cannot reach each other), so no server can be elected"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -99,5 +115,68 @@ func TestServerScreen_StoreReadAgainWhenShown(t *testing.T) {
 			t.Errorf("shown again, the store section says %q instead of keeping the last state", s.store.Text)
 		}
 		h.waitFor("the store's status read again: "+tc.want, func() bool { return strings.Contains(s.store.Text, tc.want) })
+	}
+}
+
+// siteStore is what app's composition root gives the Server screen on an
+// etcd site (env.storeInfo): the site's status as node this reads it.
+func siteStore(this *etcdstore.Leader, thisName, where string) func() StoreInfo {
+	return func() StoreInfo {
+		st := this.SiteStatus(context.Background(), 2*time.Second)
+		si := StoreInfo{Etcd: true, Where: where, ThisServer: thisName, Problem: st.Problem,
+			Leader: st.Leader, LeaderProblem: st.LeaderProblem, Servers: st.Servers}
+		for _, m := range st.Members {
+			si.Members = append(si.Members, StoreMember{Name: m.Name, Endpoint: m.Endpoint, Healthy: m.Healthy, RaftLeader: m.Leader, Problem: m.Problem})
+		}
+		return si
+	}
+}
+
+// TestServerScreen_SiteServers: on a real etcd site with two Provisio
+// servers, the Server screen lists both, the leading one and this one
+// marked; once the leading one stops (it resigns, as a stopping server
+// does), Refresh lists this server alone, leading. Before, nothing
+// listed the site's servers: an admin could not see that one was down.
+func TestServerScreen_SiteServers(t *testing.T) {
+	cluster := etcdtest.Start(t, 1)
+	leader := func(name string) *etcdstore.Leader {
+		return etcdstore.NewLeader(etcdstore.NewKV(cluster.Client(t), etcdstore.Config{Site: "office", RequestTimeout: 2 * time.Second}), name)
+	}
+	other, this := leader("auth1-ab12"), leader("auth2-cd34")
+	ctxOther, stopOther := context.WithCancel(context.Background())
+	defer stopOther()
+	otherDone := other.Start(ctxOther)
+	for end := time.Now().Add(10 * time.Second); !other.Leading() && time.Now().Before(end); time.Sleep(20 * time.Millisecond) {
+	}
+	if !other.Leading() {
+		t.Fatal("auth1-ab12 did not become the leader")
+	}
+	ctxThis, stopThis := context.WithCancel(context.Background())
+	defer stopThis()
+	thisDone := this.Start(ctxThis)
+	defer func() { stopThis(); <-thisDone }()
+
+	h := newHarnessWith(t, func(_ *harness, d *Deps) { d.Store = siteStore(this, "auth2-cd34", cluster.URL("office")) })
+	s := h.c.server
+	both := "Provisio servers up (2):\n  auth1-ab12  leads mail, log trim and backups\n  auth2-cd34  this server\n"
+	// this campaigns a moment after it started: Refresh until it is listed.
+	for end := time.Now().Add(10 * time.Second); !strings.Contains(s.store.Text, both) && time.Now().Before(end); {
+		h.waitFor("the store's status", func() bool { return !s.storeRefresh.Disabled() })
+		if !strings.Contains(s.store.Text, both) {
+			time.Sleep(50 * time.Millisecond)
+			test.Tap(s.storeRefresh)
+		}
+	}
+	if !strings.Contains(s.store.Text, both) {
+		t.Fatalf("store section %q; want both servers listed:\n%s", s.store.Text, both)
+	}
+
+	stopOther()
+	<-otherDone
+	test.Tap(s.storeRefresh)
+	alone := "Provisio servers up (1):\n  auth2-cd34  this server, leads mail, log trim and backups\n"
+	h.waitFor("the stopped server gone from the list", func() bool { return strings.Contains(s.store.Text, alone) })
+	if strings.Contains(s.store.Text, "auth1-ab12") {
+		t.Errorf("store section %q still names the stopped server", s.store.Text)
 	}
 }
