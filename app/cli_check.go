@@ -4,13 +4,17 @@ package main
 // records, and --create-empty (split from cli.go).
 
 import (
+	"context"
 	"errors"
 	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
+	"strings"
 	"text/tabwriter"
+	"time"
 
 	"provisio/core"
 	"provisio/core/etcdstore"
@@ -103,8 +107,9 @@ func (c *cli) printRecords(r *store.Report) {
 // checkSite is check for records kept in etcd (--store): every record of
 // the site read in one read transaction and decoded, and its data
 // format, as for a data file; nothing is written and no data key is
-// needed, so it runs beside the servers. The cluster's own health is
-// etcd's to say, and the audit log's chain that of 'provisio log verify'.
+// needed, so it runs beside the servers. It names the site's servers that
+// are up, as the Server screen does. The cluster's own health is etcd's
+// to say, and the audit log's chain that of 'provisio log verify'.
 func (c *cli) checkSite() error {
 	cfg, err := etcdstore.ParseURL(c.store.url, c.store.ca, c.store.cert, c.store.key)
 	if err != nil {
@@ -120,6 +125,7 @@ func (c *cli) checkSite() error {
 		return err
 	}
 	fmt.Fprintf(c.out, "Site: %s\n", r.Path)
+	fmt.Fprintln(c.out, siteServersLine(etcdstore.NewLeader(kv, "").SiteStatus(context.Background(), 2*time.Second)))
 	if r.Records() > 0 {
 		fmt.Fprintf(c.out, "Data format: %s\n", formatLine(r))
 	}
@@ -137,6 +143,21 @@ func (c *cli) checkSite() error {
 	}
 	fmt.Fprintln(c.out, "Result: OK, no damage found in the records. The cluster's health: etcdctl endpoint health; the audit log's chain: provisio log verify.")
 	return nil
+}
+
+// siteServersLine is check's report of the site's Provisio servers that
+// are up (etcdstore.Leader.Servers), the one leading the run-once work
+// first: a server that is down is missing from it.
+func siteServersLine(st etcdstore.SiteStatus) string {
+	switch {
+	case st.LeaderProblem != "":
+		return "Provisio servers up: unknown: " + st.LeaderProblem
+	case len(st.Servers) == 0:
+		return "Provisio servers up: none"
+	}
+	names := slices.Clone(st.Servers)
+	names[0] += " (leads mail, log trim and backups)"
+	return "Provisio servers up: " + strings.Join(names, ", ")
 }
 
 // formatLine is check's report of the data format number.

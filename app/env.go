@@ -558,8 +558,6 @@ func moveTLSKey(dataDir, keyDir string) error {
 	return os.Remove(from)
 }
 
-// storeInfo describes the store for the Server screen: the data file, or
-// the etcd members with their health and the server that leads.
 // serverStatus is where this process's server answers, its certificate
 // and store, for consoles attached over the admin API (GET /v1/server).
 func (e *env) serverStatus() core.ServerStatus {
@@ -571,13 +569,16 @@ func (e *env) serverStatus() core.ServerStatus {
 	return core.ServerStatus{URLs: e.sup.URLs(), Certificate: cs, Store: e.storeInfo(), DataDir: abs(e.dir), KeyDir: abs(e.keyDir)}
 }
 
+// storeInfo describes the store for the Server screen: the data file, or
+// the etcd members with their health, the site's servers and the one
+// that leads.
 func (e *env) storeInfo() ui.StoreInfo {
 	if e.kv == nil {
 		return ui.StoreInfo{Where: e.st.Path()}
 	}
 	si := ui.StoreInfo{Etcd: true, Where: e.st.Path(), ThisServer: e.node}
 	st := e.leader.SiteStatus(context.Background(), 2*time.Second)
-	si.Problem, si.Leader, si.LeaderProblem = st.Problem, st.Leader, st.LeaderProblem
+	si.Problem, si.Leader, si.LeaderProblem, si.Servers = st.Problem, st.Leader, st.LeaderProblem, st.Servers
 	for _, m := range st.Members {
 		si.Members = append(si.Members, ui.StoreMember{Name: m.Name, Endpoint: m.Endpoint, Version: m.Version,
 			Healthy: m.Healthy, RaftLeader: m.Leader, Problem: m.Problem})

@@ -5,9 +5,11 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
 
+	"provisio/core/etcdstore"
 	"provisio/core/etcdstore/etcdtest"
 )
 
@@ -77,4 +79,52 @@ func TestEtcd_Check(t *testing.T) {
 	if code != 1 || !strings.Contains(out, "Result: NEWER DATA FORMAT") || !strings.Contains(errOut, "was written by a newer Provisio (data format 2)") {
 		t.Errorf("a newer format: exit %d\n%s\n%s", code, out, errOut)
 	}
+}
+
+// TestEtcd_CheckNamesServers: check on an etcd site names the site's
+// Provisio servers that are up, the one leading the run-once work first:
+// none before any starts, both of two, and the other alone once the
+// leading one has stopped (resigned, as a stopping server does).
+func TestEtcd_CheckNamesServers(t *testing.T) {
+	cluster := etcdtest.Start(t, 1)
+	url := cluster.URL("named")
+	root := t.TempDir()
+	run := func(args ...string) (int, string, string) {
+		t.Helper()
+		var out, errOut syncBuffer
+		code := runIn("1234\n", append([]string{"--data", filepath.Join(root, "data"), "--key-dir", filepath.Join(root, "keys"), "--store", url}, args...), &out, &errOut)
+		return code, out.String(), errOut.String()
+	}
+	if code, _, errOut := run("user", "add", "alice", "--pin", "-"); code != 0 {
+		t.Fatal(errOut)
+	}
+	check := func(want string) {
+		t.Helper()
+		code, out, errOut := run("check")
+		if code != 0 || !strings.Contains(out, want+"\n") {
+			t.Errorf("check: exit %d, stderr %q; want %q in\n%s", code, errOut, want, out)
+		}
+	}
+	check("Provisio servers up: none")
+
+	server := func(name string) (*etcdstore.Leader, func()) {
+		l := etcdstore.NewLeader(etcdstore.NewKV(cluster.Client(t), etcdstore.Config{Site: "named", RequestTimeout: 2 * time.Second}), name)
+		ctx, cancel := context.WithCancel(context.Background())
+		done := l.Start(ctx)
+		stop := func() { cancel(); <-done }
+		t.Cleanup(stop)
+		return l, stop
+	}
+	first, stopFirst := server("auth1-ab12")
+	for end := time.Now().Add(10 * time.Second); !first.Leading() && time.Now().Before(end); time.Sleep(20 * time.Millisecond) {
+	}
+	second, _ := server("auth2-cd34")
+	for end := time.Now().Add(10 * time.Second); time.Now().Before(end); time.Sleep(20 * time.Millisecond) {
+		if names, _ := second.Servers(context.Background()); len(names) == 2 {
+			break
+		}
+	}
+	check("Provisio servers up: auth1-ab12 (leads mail, log trim and backups), auth2-cd34")
+	stopFirst()
+	check("Provisio servers up: auth2-cd34 (leads mail, log trim and backups)")
 }

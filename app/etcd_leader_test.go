@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -130,5 +131,10 @@ func TestEtcd_StoreInfo(t *testing.T) {
 	}
 	if !si.Etcd || len(si.Members) != 3 || healthy != 3 || leaders != 1 || si.Leader == "" || si.Leader == si.ThisServer {
 		t.Fatalf("store info = %+v", si)
+	}
+	// Both servers are up, the leading one first; this process runs no
+	// server, so it is not among them.
+	if len(si.Servers) != 2 || si.Servers[0] != si.Leader || si.Servers[1] == si.Leader || slices.Contains(si.Servers, si.ThisServer) {
+		t.Errorf("the site's servers %q (leader %q, this %q); want the two nodes, the leader first", si.Servers, si.Leader, si.ThisServer)
 	}
 }

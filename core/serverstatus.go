@@ -36,8 +36,8 @@ type CertificateStatus struct {
 }
 
 // StoreStatus says where the records are kept: the data file, or an etcd
-// cluster with its members and the server leading the run-once work
-// (issue #16).
+// cluster with its members, the Provisio servers that are up and the one
+// leading the run-once work (issue #16).
 type StoreStatus struct {
 	Etcd bool `json:"etcd"`
 	// Where is the data file's path or the etcd address.
@@ -50,10 +50,16 @@ type StoreStatus struct {
 	// is elected).
 	ThisServer string `json:"this_server,omitempty"`
 	Leader     string `json:"leader,omitempty"`
-	// LeaderProblem is why Leader is not known, one sentence ("" when
-	// it is known, elected or not): without a quorum nobody can be
-	// elected and etcd cannot say who was.
+	// LeaderProblem is why Leader and Servers are not known, one
+	// sentence ("" when they are, elected or not): without a quorum
+	// nobody can be elected and etcd cannot say who was, nor who is up.
 	LeaderProblem string `json:"leader_problem,omitempty"`
+	// Servers names the Provisio servers of the etcd site that are up,
+	// Leader first, ThisServer among them: each running server is a
+	// candidate in the election while its lease lives, so one stopped
+	// drops out at once and one cut off from etcd within
+	// etcdstore.LeaderTTL seconds.
+	Servers []string `json:"servers,omitempty"`
 }
 
 // StoreMember is one etcd member and its health.

@@ -43,10 +43,7 @@ func newBackupScreen(c *Console) *backupScreen {
 	b.form = newSettingsForm(c, settingsSpec{
 		title: "Server → Backups",
 		what:  "Backup settings",
-		note: "Every day at the time set, the running server writes an encrypted backup of the data, its key and the " +
-			"certificate into the folder, named by date, and keeps the newest ones. A backup alone restores on a new " +
-			"machine, so it is encrypted: to an age recipient (recommended: only whoever holds its identity can read " +
-			"the backups) or with a passphrase kept in a file. A failed backup is an error in the log and the status bar.",
+		note:  backupNote(StoreInfo{}),
 		entries: []entrySpec{
 			{key: "backup.folder", label: "Backup folder", placeholder: "e.g. /var/backups/provisio",
 				hint: "A folder that exists and Provisio can write to, ideally on another disk or a network share. Empty: no scheduled backups."},
@@ -72,6 +69,32 @@ func newBackupScreen(c *Console) *backupScreen {
 	b.refresh()
 	return b
 }
+
+// backupNoteRest is the Backups note after its first sentence, which
+// says which server takes the scheduled backups (backupNote).
+const backupNoteRest = "A backup alone restores on a new machine, so it is encrypted: to an age recipient (recommended: only " +
+	"whoever holds its identity can read the backups) or with a passphrase kept in a file. A failed backup is an error " +
+	"in the log and the status bar."
+
+// backupNote is the Backups screen's note for the store si describes. On
+// an etcd site the scheduled backup is not this server's to take: the
+// server the site elected for the run-once work takes it, into the
+// folder on its own disk at its local time, so its folder and clock are
+// the ones that count; Back up now and Apply's check of the folder run
+// on this server.
+func backupNote(si StoreInfo) string {
+	if !si.Etcd {
+		return "Every day at the time set, the running server writes an encrypted backup of the data, its key and the " +
+			"certificate into the folder, named by date, and keeps the newest ones. " + backupNoteRest
+	}
+	return "Every day at the time set, " + electedServer(si, "take the backups") + " writes an encrypted backup of the " +
+		"site's records, its key and the certificate into the folder on its own disk, at its local time, named by date, " +
+		"and keeps the newest ones. Back up now and Apply's check of the folder run on this server" + thisServerName(si) + ". " +
+		backupNoteRest
+}
+
+// showSite rewords the note for the store si describes (Console.askSite).
+func (b *backupScreen) showSite(si StoreInfo) { b.form.note.SetText(backupNote(si)) }
 
 // backupReading is what an attached console's Backups screen says of the
 // last backup until its first read comes.

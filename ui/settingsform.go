@@ -57,6 +57,9 @@ func (e entrySpec) labelText() string {
 type settingsForm struct {
 	c    *Console
 	spec settingsSpec
+	// note shows spec.note under the heading; a screen may reword it
+	// (Server → Backups on an etcd site).
+	note *widget.Label
 
 	checks  map[string]*widget.Check
 	entries map[string]*field
@@ -119,7 +122,8 @@ func newSettingsForm(c *Console, spec settingsSpec) *settingsForm {
 		form.Add(spec.extra)
 	}
 	buttons := container.NewBorder(nil, nil, nil, container.NewHBox(f.reset, f.apply), f.result)
-	top := container.NewVBox(newHeading(spec.title), newNote(spec.note), widget.NewSeparator())
+	f.note = newNote(spec.note)
+	top := container.NewVBox(newHeading(spec.title), f.note, widget.NewSeparator())
 	f.content = container.NewBorder(top, container.NewVBox(widget.NewSeparator(), buttons), nil, nil,
 		newFormScroll(container.NewVBox(form, layout.NewSpacer())))
 	for _, fl := range f.entries {

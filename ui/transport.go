@@ -90,6 +90,9 @@ type transportScreen struct {
 	// clears it.
 	pin       *widget.Label
 	forgetPin *widget.Button
+	// site is the store as last read (Console.askSite): on an etcd site
+	// the pin's sentence names the server that sends the mail.
+	site StoreInfo
 
 	template *templateEditor
 

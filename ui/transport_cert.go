@@ -20,10 +20,40 @@ import (
 func (s *transportScreen) showPin(fp string) {
 	s.c.setEnabled(fp != "", s.forgetPin)
 	if fp == "" {
-		s.pin.SetText(msgNoPin)
+		s.pin.SetText(noPinText(s.site))
 		return
 	}
 	s.pin.SetText(pinPrefix + fp)
+}
+
+// noPinText is the Certificate row's sentence when no certificate is
+// trusted by fingerprint, for the store si describes: whose authorities
+// check the mail server's certificate. On an etcd site the outbox is
+// sent by the server the site elected, with its computer's authorities,
+// and a test message by this server, with this computer's; they may
+// differ.
+func noPinText(si StoreInfo) string {
+	switch {
+	case !si.Etcd:
+		return msgNoPin
+	case si.Leader != "" && si.Leader == si.ThisServer:
+		return "Checked against the authorities this computer trusts: this server (" + si.ThisServer +
+			") is the one this etcd site elected to send the mail, and it sends the test message too."
+	}
+	return "Checked against the authorities trusted by the computer of " + electedServer(si, "send the mail") +
+		"; a test message, against those of this server's computer" + thisServerName(si) + "."
+}
+
+// showSite shows the wording for the store si describes
+// (Console.askSite): the Certificate row names the server that sends the
+// mail on an etcd site.
+func (s *transportScreen) showSite(si StoreInfo) {
+	s.site = si
+	// Only the sentence for no pin changes; before the first read the
+	// row is left empty, and a pinned certificate's stays.
+	if strings.HasPrefix(s.pin.Text, "Checked against") {
+		s.pin.SetText(noPinText(si))
+	}
 }
 
 // showRefused shows the certificate a test refused, with "Trust this

@@ -192,6 +192,10 @@ type Console struct {
 	backups   *backupScreen
 	agents    *agentsScreen
 	log       *logScreen
+	// siteAsking says a read of the store for Mail Transport's and
+	// Backups' wording is on its way, siteAgain that another is to
+	// follow it (askSite).
+	siteAsking, siteAgain bool
 
 	// fingerprint is the server certificate's, as now served; serverErr
 	// is why the server is not running, when it is not.
@@ -480,6 +484,11 @@ func (c *Console) show(i widget.ListItemID) {
 		// member down as healthy.
 		c.server.reread()
 		c.server.askStore(false)
+	}
+	if (c.transport != nil && content == c.transport.content) || (c.backups != nil && content == c.backups.content) {
+		// Who sends the mail and takes the backups on an etcd site may
+		// have changed since (a server stopped, another elected).
+		c.askSite()
 	}
 	c.body.Refresh()
 	if content == c.users.content {

@@ -181,6 +181,42 @@ func (l *Leader) current(ctx context.Context) (string, error) {
 	return string(resp.Kvs[0].Value), nil
 }
 
+// Servers names the nodes of the site that are up: every live campaign
+// in the election, oldest first, so the first is the one that leads
+// (etcd's election orders the candidates by their key's create
+// revision). A node's candidacy is bound to its session lease, so a
+// server that stops drops out at once (it resigns and revokes the lease)
+// and one cut off from etcd within LeaderTTL. None: no server runs.
+func (l *Leader) Servers(ctx context.Context) ([]string, error) {
+	names, err := l.servers(ctx)
+	if err != nil {
+		return nil, readError(err)
+	}
+	return names, nil
+}
+
+// servers is Servers with etcd's own error, which SiteStatus sorts.
+func (l *Leader) servers(ctx context.Context) ([]string, error) {
+	resp, err := l.kv.cli.Get(ctx, l.electionKey()+"/", clientv3.WithPrefix(),
+		clientv3.WithSort(clientv3.SortByCreateRevision, clientv3.SortAscend))
+	if err != nil {
+		return nil, err
+	}
+	var names []string
+	seen := make(map[string]bool, len(resp.Kvs))
+	for _, kv := range resp.Kvs {
+		// A node whose session was lost while etcd could not be reached
+		// campaigns again on a new lease before the old one expires:
+		// for up to LeaderTTL it has two keys, and it is one server.
+		name := string(kv.Value)
+		if !seen[name] {
+			seen[name] = true
+			names = append(names, name)
+		}
+	}
+	return names, nil
+}
+
 // clientPrefixFirst reads the oldest campaign key of an election, which
 // is the leader's (as concurrency.Election.Leader does).
 func clientPrefixFirst() []clientv3.OpOption {

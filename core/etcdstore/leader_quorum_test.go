@@ -47,12 +47,17 @@ func TestLeader_StopWithoutQuorum(t *testing.T) {
 		t.Fatal("b leads while a does")
 	}
 	// With a quorum, either server's status names the leader.
-	if st := lb.SiteStatus(context.Background(), 2*time.Second); st.Leader != "a" || st.LeaderProblem != "" || len(st.Members) != 3 {
+	if st := lb.SiteStatus(context.Background(), 2*time.Second); st.Leader != "a" || st.LeaderProblem != "" || len(st.Members) != 3 || len(st.Servers) != 2 {
 		t.Fatalf("the site's status with a quorum: %+v; want a leading", st)
 	}
 
 	c.Kill(1)
 	c.Kill(2)
+	// Without a quorum nobody can say which servers are up: none is
+	// listed, and the one sentence says why.
+	if st := lb.SiteStatus(context.Background(), 2*time.Second); len(st.Servers) != 0 || st.Leader != "" || st.LeaderProblem == "" {
+		t.Errorf("the site's status without a quorum: servers %q, leader %q, problem %q; want none and a sentence", st.Servers, st.Leader, st.LeaderProblem)
+	}
 	for name, stop := range map[string]struct {
 		cancel context.CancelFunc
 		done   <-chan struct{}

@@ -79,8 +79,8 @@ func (kv *KV) Status(ctx context.Context, timeout time.Duration) ([]MemberStatus
 	return out, nil
 }
 
-// SiteStatus is what the Server screen shows of an etcd site: its members
-// and the node leading the run-once work.
+// SiteStatus is what the Server screen shows of an etcd site: its members,
+// the Provisio servers that are up and the one leading the run-once work.
 type SiteStatus struct {
 	Members []MemberStatus
 	// Problem is why the members could not be listed, one sentence.
@@ -88,6 +88,9 @@ type SiteStatus struct {
 	// Leader names the node leading the run-once work, "" when none is
 	// elected or it is not known; LeaderProblem says why it is not known.
 	Leader, LeaderProblem string
+	// Servers names the nodes that are up, Leader first (Leader.Servers);
+	// read with Leader, so LeaderProblem says why they are not known.
+	Servers []string
 }
 
 // msgLeaderNoQuorum is why the leading node is not known when no member
@@ -96,7 +99,8 @@ type SiteStatus struct {
 const msgLeaderNoQuorum = "etcd has no quorum (most of its members are down or cannot reach each other), so no server can be elected"
 
 // SiteStatus asks for the members' state (Status, each within timeout)
-// and, at the same time, for the node that leads. When no member that
+// and, at the same time, for the nodes that are up and the one that
+// leads. When no member that
 // answered has a Raft leader the cluster has no quorum: the lookup of the
 // leader, a linearizable read, could only wait out its timeout, so it is
 // not waited for and the status says why the leader is unknown.
@@ -104,12 +108,13 @@ func (l *Leader) SiteStatus(ctx context.Context, timeout time.Duration) SiteStat
 	lctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	type answer struct {
-		who string
+		who []string
 		err error
 	}
 	lead := make(chan answer, 1)
 	go func() {
-		who, err := l.current(lctx)
+		// One read gives both: the candidates, the leader first.
+		who, err := l.servers(lctx)
 		lead <- answer{who, err}
 	}()
 	var st SiteStatus
@@ -133,7 +138,10 @@ func (l *Leader) SiteStatus(ctx context.Context, timeout time.Duration) SiteStat
 		st.LeaderProblem = "etcd refused to say"
 		return st
 	}
-	st.Leader = a.who
+	st.Servers = a.who
+	if len(a.who) > 0 {
+		st.Leader = a.who[0]
+	}
 	return st
 }
 
