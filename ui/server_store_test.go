@@ -139,25 +139,8 @@ func siteStore(this *etcdstore.Leader, thisName, where string) func() StoreInfo 
 // does), Refresh lists this server alone, leading. Before, nothing
 // listed the site's servers: an admin could not see that one was down.
 func TestServerScreen_SiteServers(t *testing.T) {
-	cluster := etcdtest.Start(t, 1)
-	leader := func(name string) *etcdstore.Leader {
-		return etcdstore.NewLeader(etcdstore.NewKV(cluster.Client(t), etcdstore.Config{Site: "office", RequestTimeout: 2 * time.Second}), name)
-	}
-	other, this := leader("auth1-ab12"), leader("auth2-cd34")
-	ctxOther, stopOther := context.WithCancel(context.Background())
-	defer stopOther()
-	otherDone := other.Start(ctxOther)
-	for end := time.Now().Add(10 * time.Second); !other.Leading() && time.Now().Before(end); time.Sleep(20 * time.Millisecond) {
-	}
-	if !other.Leading() {
-		t.Fatal("auth1-ab12 did not become the leader")
-	}
-	ctxThis, stopThis := context.WithCancel(context.Background())
-	defer stopThis()
-	thisDone := this.Start(ctxThis)
-	defer func() { stopThis(); <-thisDone }()
-
-	h := newHarnessWith(t, func(_ *harness, d *Deps) { d.Store = siteStore(this, "auth2-cd34", cluster.URL("office")) })
+	site := newTwoServerSite(t)
+	h := newHarnessWith(t, func(_ *harness, d *Deps) { d.Store = siteStore(site.this, "auth2-cd34", site.cluster.URL("office")) })
 	s := h.c.server
 	both := "Provisio servers up (2):\n  auth1-ab12  leads mail, log trim and backups\n  auth2-cd34  this server\n"
 	// this campaigns a moment after it started: Refresh until it is listed.
@@ -172,8 +155,7 @@ func TestServerScreen_SiteServers(t *testing.T) {
 		t.Fatalf("store section %q; want both servers listed:\n%s", s.store.Text, both)
 	}
 
-	stopOther()
-	<-otherDone
+	site.stopOther()
 	test.Tap(s.storeRefresh)
 	alone := "Provisio servers up (1):\n  auth2-cd34  this server, leads mail, log trim and backups\n"
 	h.waitFor("the stopped server gone from the list", func() bool { return strings.Contains(s.store.Text, alone) })
@@ -284,24 +266,8 @@ func TestSiteWording_Screens(t *testing.T) {
 	})
 
 	t.Run("etcd", func(t *testing.T) {
-		cluster := etcdtest.Start(t, 1)
-		leader := func(name string) *etcdstore.Leader {
-			return etcdstore.NewLeader(etcdstore.NewKV(cluster.Client(t), etcdstore.Config{Site: "office", RequestTimeout: 2 * time.Second}), name)
-		}
-		other, this := leader("auth1-ab12"), leader("auth2-cd34")
-		ctxOther, stopOther := context.WithCancel(context.Background())
-		defer stopOther()
-		otherDone := other.Start(ctxOther)
-		for end := time.Now().Add(10 * time.Second); !other.Leading() && time.Now().Before(end); time.Sleep(20 * time.Millisecond) {
-		}
-		if !other.Leading() {
-			t.Fatal("auth1-ab12 did not become the leader")
-		}
-		ctxThis, stopThis := context.WithCancel(context.Background())
-		thisDone := this.Start(ctxThis)
-		defer func() { stopThis(); <-thisDone }()
-
-		h := newHarnessWith(t, func(_ *harness, d *Deps) { d.Store = siteStore(this, "auth2-cd34", cluster.URL("office")) })
+		site := newTwoServerSite(t)
+		h := newHarnessWith(t, func(_ *harness, d *Deps) { d.Store = siteStore(site.this, "auth2-cd34", site.cluster.URL("office")) })
 		c := h.c
 		tr, bk := screen(c, c.transport.content), screen(c, c.backups.content)
 		c.show(tr)
@@ -313,9 +279,8 @@ func TestSiteWording_Screens(t *testing.T) {
 			return strings.Contains(c.backups.form.note.Text, "server auth1-ab12 (elected by this etcd site to take the backups) writes")
 		})
 
-		stopOther()
-		<-otherDone
-		for end := time.Now().Add(10 * time.Second); !this.Leading() && time.Now().Before(end); time.Sleep(20 * time.Millisecond) {
+		site.stopOther()
+		for end := time.Now().Add(10 * time.Second); !site.this.Leading() && time.Now().Before(end); time.Sleep(20 * time.Millisecond) {
 		}
 		c.show(tr)
 		h.waitFor("Mail Transport naming this server", func() bool {
@@ -326,4 +291,36 @@ func TestSiteWording_Screens(t *testing.T) {
 			return strings.Contains(c.backups.form.note.Text, "this server (auth2-cd34, elected by this etcd site to take the backups) writes")
 		})
 	})
+}
+
+// twoServerSite is an etcd site with two Provisio servers' elections:
+// auth1-ab12, leading, and this one, auth2-cd34.
+type twoServerSite struct {
+	cluster *etcdtest.Cluster
+	this    *etcdstore.Leader
+	// stopOther stops auth1-ab12 (it resigns, as a stopping server
+	// does) and waits until it has.
+	stopOther func()
+}
+
+func newTwoServerSite(t *testing.T) *twoServerSite {
+	t.Helper()
+	cluster := etcdtest.Start(t, 1)
+	leader := func(name string) *etcdstore.Leader {
+		return etcdstore.NewLeader(etcdstore.NewKV(cluster.Client(t), etcdstore.Config{Site: "office", RequestTimeout: 2 * time.Second}), name)
+	}
+	other, this := leader("auth1-ab12"), leader("auth2-cd34")
+	ctxOther, cancelOther := context.WithCancel(context.Background())
+	otherDone := other.Start(ctxOther)
+	stopOther := sync.OnceFunc(func() { cancelOther(); <-otherDone })
+	t.Cleanup(stopOther)
+	for end := time.Now().Add(10 * time.Second); !other.Leading() && time.Now().Before(end); time.Sleep(20 * time.Millisecond) {
+	}
+	if !other.Leading() {
+		t.Fatal("auth1-ab12 did not become the leader")
+	}
+	ctxThis, stopThis := context.WithCancel(context.Background())
+	thisDone := this.Start(ctxThis)
+	t.Cleanup(func() { stopThis(); <-thisDone })
+	return &twoServerSite{cluster: cluster, this: this, stopOther: stopOther}
 }
